@@ -1,0 +1,47 @@
+// The `tessera` command: one small module per subcommand, loaded on demand so start-up stays fast.
+import { argv, exit, stderr } from 'node:process';
+
+type Command = { run(args: string[]): Promise<number> };
+
+const commands: Record<string, () => Promise<Command>> = {
+  serve: () => import('./serve.ts'),
+  user: () => import('./user.ts'),
+  token: () => import('./token.ts'),
+  audit: () => import('./audit.ts'),
+  doctor: () => import('./doctor.ts'),
+  explain: () => import('./explain.ts'),
+};
+
+const usage = `usage: tessera <command> [options]
+
+commands:
+  serve     run the registry           (tessera serve --help)
+  user      manage accounts            (tessera user --help)
+  token     manage access tokens       (tessera token --help)
+  audit     read the audit log
+  doctor    diagnose npm configuration and credentials
+  explain   explain a pasted npm error or log
+`;
+
+async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? process.stdout : stderr).write(usage);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    stderr.write(`tessera: unknown command "${name}"\n\n${usage}`);
+    return 2;
+  }
+  const command = await load();
+  return command.run(rest);
+}
+
+main(argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    stderr.write(`tessera: ${err instanceof Error ? err.message : String(err)}\n`);
+    exit(1);
+  },
+);

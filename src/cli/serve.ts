@@ -1,0 +1,39 @@
+// `tessera serve`: runs the registry until SIGINT/SIGTERM, then finishes in-flight requests and closes.
+import { loadConfig } from '../config/config.ts';
+import { openStore } from '../store/store.ts';
+import { systemClock } from '../domain/clock.ts';
+import { buildApp } from '../http/server.ts';
+import { parse, storeOptions } from './common.ts';
+
+const help = `usage: tessera serve [--listen HOST:PORT] [--data DIR] [--config FILE]
+
+Starts the registry. Data (SQLite database and tarballs) lives in --data (default ./tessera-data),
+created on first run. Prints the URL when ready.
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parse(args, { ...storeOptions, listen: { type: 'string' } });
+  if (values.help) { process.stdout.write(help); return 0; }
+  const config = loadConfig(values);
+  const store = await openStore(config.data);
+  const app = await buildApp({ store, config, clock: systemClock });
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  process.stdout.write(`Tessera registry listening on http://${host}:${port}/ (data: ${config.data})\n`);
+
+  return new Promise<number>((resolve) => {
+    let closing = false;
+    const stop = async (signal: string) => {
+      if (closing) return;
+      closing = true;
+      app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+      await app.close();
+      await store.close();
+      resolve(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,81 @@
+// `tessera token create|list|revoke|revoke-all`: administrators mint and revoke tokens for users.
+import { parseDuration } from '../config/duration.ts';
+import { adminCreateToken, adminRevoke, adminRevokeAll, listTokens } from '../services/tokens.ts';
+import type { Grants } from '../domain/principal.ts';
+import { guarded, openCtx, parse, storeOptions } from './common.ts';
+
+const help = `usage:
+  tessera token create --user NAME [--read-only] [--packages a,b] [--scopes @x,@y] [--cidr RANGE,…]
+                       [--expires-in DURATION (90d, 12h, 2s)] [--bypass-2fa] [--name NAME]
+  tessera token list --user NAME [--json]
+  tessera token revoke ID|TOKEN
+  tessera token revoke-all --user NAME
+(all take --data DIR and --config FILE)
+`;
+
+const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    ...storeOptions, user: { type: 'string' }, 'read-only': { type: 'boolean' }, packages: { type: 'string' },
+    scopes: { type: 'string' }, cidr: { type: 'string' }, 'expires-in': { type: 'string' }, 'bypass-2fa': { type: 'boolean' },
+    name: { type: 'string' }, json: { type: 'boolean' },
+  });
+  const [sub, arg] = positionals;
+  if (values.help || !sub) { process.stdout.write(help); return sub ? 0 : 2; }
+  return guarded(async () => {
+    const { ctx, close } = await openCtx(values);
+    try {
+      switch (sub) {
+        case 'create': {
+          if (!values.user) { process.stderr.write(help); return 2; }
+          const packages = list(values.packages);
+          const scopes = list(values.scopes);
+          const limited = packages.length > 0 || scopes.length > 0;
+          const grants: Grants | null = limited ? {
+            packagesAll: false, packages, scopes, permission: values['read-only'] ? 'read-only' : 'read-write', orgs: [], orgsPermission: 'no-access',
+          } : null;
+          const t = await adminCreateToken(ctx, {
+            user: values.user, kind: limited ? 'granular' : values['read-only'] ? 'classic-readonly' : 'classic-publish',
+            name: values.name ?? null, readonly: values['read-only'], grants, cidr: list(values.cidr), bypass2fa: values['bypass-2fa'],
+            expiresInMs: values['expires-in'] ? parseDuration(values['expires-in']) : null,
+          });
+          if (values.json) process.stdout.write(`${JSON.stringify({ token: t.token, id: t.id, expires: t.expiresAt && new Date(t.expiresAt).toISOString() })}\n`);
+          else process.stdout.write(`${t.token}\n`);
+          process.stderr.write(`token ${t.id} created for ${values.user}${t.expiresAt ? `, expires ${new Date(t.expiresAt).toISOString()}` : ''}; it is shown only once\n`);
+          return 0;
+        }
+        case 'list': {
+          if (!values.user) { process.stderr.write(help); return 2; }
+          const rows = await listTokens(ctx, values.user);
+          const out = rows.map((r) => ({
+            id: r.id, token: `${r.display}…`, kind: r.kind, name: r.name, readonly: !!r.readonly,
+            created: new Date(r.created_at).toISOString(), expires: r.expires_at ? new Date(r.expires_at).toISOString() : null,
+            lastUsed: r.last_used_at ? new Date(r.last_used_at).toISOString() : null,
+            revoked: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
+          }));
+          if (values.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+          else for (const t of out) process.stdout.write(`${t.id}\t${t.token}\t${t.kind}\t${t.revoked ? 'revoked' : t.expires ? `expires ${t.expires}` : 'no expiry'}\n`);
+          return 0;
+        }
+        case 'revoke': {
+          if (!arg) { process.stderr.write(help); return 2; }
+          const id = await adminRevoke(ctx, arg);
+          process.stdout.write(`revoked token ${id}\n`);
+          return 0;
+        }
+        case 'revoke-all': {
+          if (!values.user) { process.stderr.write(help); return 2; }
+          const n = await adminRevokeAll(ctx, values.user);
+          process.stdout.write(`revoked ${n} token(s) of ${values.user}\n`);
+          return 0;
+        }
+        default:
+          process.stderr.write(help);
+          return 2;
+      }
+    } finally {
+      await close();
+    }
+  });
+}

@@ -1,0 +1,134 @@
+// Server configuration: defaults, overridden by the YAML file, overridden by flags. Every key is
+// documented in the README's configuration reference; unknown keys are an error, not a silent typo.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parseDuration } from './duration.ts';
+
+export type SignupPolicy = 'open' | 'closed' | 'admin-only';
+
+export type Config = {
+  listen: { host: string; port: number };
+  data: string;
+  publicUrl: string | null;
+  signup: SignupPolicy;
+  sessionTtlMs: number;
+  webLoginTtlMs: number;
+  maxBodyBytes: number;
+  defaultScopedAccess: 'public' | 'restricted';
+  upstream: { url: string | null; cacheTtlMs: number; timeoutMs: number };
+  privateNamespaces: string[];
+  trustedProxies: string[];
+  logLevel: string;
+};
+
+export const defaults: Config = {
+  listen: { host: '127.0.0.1', port: 4873 },
+  data: './tessera-data',
+  publicUrl: null,
+  signup: 'admin-only',
+  sessionTtlMs: 2 * 3_600_000,
+  webLoginTtlMs: 10 * 60_000,
+  maxBodyBytes: 64 * 1024 * 1024,
+  defaultScopedAccess: 'restricted',
+  upstream: { url: null, cacheTtlMs: 5 * 60_000, timeoutMs: 30_000 },
+  privateNamespaces: [],
+  trustedProxies: [],
+  logLevel: 'info',
+};
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  if (!m) throw new Error(`invalid --listen "${text}" (use HOST:PORT)`);
+  return { host: m[1] || m[2] || '127.0.0.1', port: Number(m[3]) };
+}
+
+type FileConfig = Record<string, unknown>;
+const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
+  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel']);
+
+function fail(key: string, why: string): never {
+  throw new Error(`config: ${key}: ${why}`);
+}
+
+function str(v: unknown, key: string): string {
+  if (typeof v !== 'string' || !v) fail(key, 'must be a non-empty string');
+  return v;
+}
+
+function oneOf<T extends string>(v: unknown, key: string, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T)) fail(key, `must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+function duration(v: unknown, key: string): number {
+  try {
+    return parseDuration(v as string);
+  } catch (e) {
+    fail(key, (e as Error).message);
+  }
+}
+
+function urlValue(v: unknown, key: string): string {
+  const s = str(v, key);
+  let u: URL;
+  try { u = new URL(s); } catch { fail(key, 'must be an absolute http(s) URL'); }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(key, 'must be an http(s) URL');
+  return s.endsWith('/') ? s : `${s}/`;
+}
+
+export function applyFile(base: Config, file: FileConfig, dir: string): Config {
+  const c: Config = structuredClone(base);
+  for (const key of Object.keys(file)) if (!fileKeys.has(key)) fail(key, 'unknown key');
+  const f = file;
+  if (f.listen !== undefined) c.listen = parseListen(String(f.listen));
+  if (f.data !== undefined) c.data = resolve(dir, str(f.data, 'data'));
+  if (f.publicUrl !== undefined && f.publicUrl !== null) c.publicUrl = urlValue(f.publicUrl, 'publicUrl');
+  if (f.signup !== undefined) c.signup = oneOf(f.signup, 'signup', ['open', 'closed', 'admin-only'] as const);
+  if (f.sessionTtl !== undefined) c.sessionTtlMs = duration(f.sessionTtl, 'sessionTtl');
+  if (f.webLoginTtl !== undefined) c.webLoginTtlMs = duration(f.webLoginTtl, 'webLoginTtl');
+  if (f.maxBodyBytes !== undefined) {
+    if (!Number.isInteger(f.maxBodyBytes) || (f.maxBodyBytes as number) < 1024) fail('maxBodyBytes', 'must be an integer ≥ 1024');
+    c.maxBodyBytes = f.maxBodyBytes as number;
+  }
+  if (f.defaultScopedAccess !== undefined) {
+    c.defaultScopedAccess = oneOf(f.defaultScopedAccess, 'defaultScopedAccess', ['public', 'restricted'] as const);
+  }
+  if (f.upstream !== undefined && f.upstream !== null) {
+    const u = f.upstream as Record<string, unknown>;
+    if (typeof u !== 'object') fail('upstream', 'must be a mapping');
+    for (const key of Object.keys(u)) if (!['url', 'cacheTtl', 'timeout'].includes(key)) fail(`upstream.${key}`, 'unknown key');
+    if (u.url !== undefined && u.url !== null) c.upstream.url = urlValue(u.url, 'upstream.url');
+    if (u.cacheTtl !== undefined) c.upstream.cacheTtlMs = duration(u.cacheTtl, 'upstream.cacheTtl');
+    if (u.timeout !== undefined) c.upstream.timeoutMs = duration(u.timeout, 'upstream.timeout');
+  }
+  if (f.privateNamespaces !== undefined) {
+    if (!Array.isArray(f.privateNamespaces)) fail('privateNamespaces', 'must be a list');
+    c.privateNamespaces = f.privateNamespaces.map((v, i) => str(v, `privateNamespaces[${i}]`));
+  }
+  if (f.trustedProxies !== undefined) {
+    if (!Array.isArray(f.trustedProxies)) fail('trustedProxies', 'must be a list');
+    c.trustedProxies = f.trustedProxies.map((v, i) => str(v, `trustedProxies[${i}]`));
+  }
+  if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
+  return c;
+}
+
+export type ConfigFlags = { config?: string; data?: string; listen?: string };
+
+/** Flags beat the file, the file beats defaults. */
+export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Config {
+  let c = structuredClone(defaults);
+  const file = flags.config ?? env.TESSERA_CONFIG;
+  if (file) {
+    const text = readFileSync(file, 'utf8');
+    const parsed = (parseYaml(text) ?? {}) as FileConfig;
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config: ${file} must be a YAML mapping`);
+    c = applyFile(c, parsed, resolve(file, '..'));
+  }
+  const data = flags.data ?? env.TESSERA_DATA;
+  if (data) c.data = data;
+  c.data = resolve(c.data);
+  if (flags.listen) c.listen = parseListen(flags.listen);
+  return c;
+}

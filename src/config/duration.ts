@@ -1,0 +1,9 @@
+// Durations as people write them in config and on the command line: 90d, 12h, 10m, 2s, 500ms.
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+export function parseDuration(text: string | number): number {
+  if (typeof text === 'number') return text;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(text);
+  if (!m) throw new Error(`invalid duration "${text}" (use e.g. 90d, 12h, 10m, 2s)`);
+  return Math.round(Number(m[1]) * UNITS[m[2]]);
+}

@@ -1,0 +1,123 @@
+// authorize(principal, action, package) → allowed, or the reason it is not, with the chain of checks
+// that decided it (served by /-/tessera/v1/auth/explain). Pure: everything it needs is passed in.
+import type { Principal, Credential, Grants } from './principal.ts';
+import type { Params, ReasonId } from './reasons.ts';
+import { scopeOf } from './names.ts';
+
+export type Action = 'read' | 'publish' | 'unpublish' | 'dist-tag' | 'deprecate' | 'owner' | 'star' | 'access';
+
+export type PackageFacts = {
+  name: string;
+  exists: boolean;
+  access: 'public' | 'restricted';
+  maintainerIds: readonly number[];
+  /** The user id whose name equals the package's scope (`@alice/x` → alice), if any. */
+  scopeOwnerId?: number | null;
+};
+
+export type Check = { check: string; ok: boolean; detail: string };
+export type Decision =
+  | { allowed: true; checks: Check[] }
+  | { allowed: false; reason: ReasonId; params: Params; checks: Check[] };
+
+const verbs: Record<Action, string> = {
+  read: 'read', publish: 'publish', unpublish: 'unpublish', 'dist-tag': 'change dist-tags of',
+  deprecate: 'deprecate', owner: 'change maintainers of', star: 'star', access: 'change access to',
+};
+
+export function grantsCover(grants: Grants, name: string): boolean {
+  if (grants.packagesAll) return true;
+  if (grants.packages.includes(name)) return true;
+  const scope = scopeOf(name);
+  return scope !== undefined && grants.scopes.some((s) => s === scope || `@${s}` === scope);
+}
+
+export function describeGrants(grants: Grants): string {
+  if (grants.packagesAll) return 'all packages';
+  const parts = [...grants.scopes.map((s) => (s.startsWith('@') ? s : `@${s}`) + '/*'), ...grants.packages];
+  return parts.length ? parts.join(', ') : 'no packages';
+}
+
+/** Can this credential write at all, whatever the package? */
+function credentialWrites(c: Credential): boolean {
+  if (c.type === 'password') return true;
+  if (c.readonly) return false;
+  if (c.grants) return c.grants.permission === 'read-write';
+  return true;
+}
+
+function isMaintainer(p: Principal, pkg: PackageFacts): boolean {
+  return p.user !== null && pkg.maintainerIds.includes(p.user.id);
+}
+
+/** Reading: public packages are readable by anyone; restricted ones by maintainers (and admins). */
+export function canRead(p: Principal, pkg: PackageFacts): boolean {
+  if (!pkg.exists) return false;
+  if (pkg.access === 'public') return true;
+  if (p.user === null) return false;
+  const c = p.credential;
+  if (c.type === 'token' && c.grants && (c.grants.permission === 'no-access' || !grantsCover(c.grants, pkg.name))) return false;
+  return p.user.admin || isMaintainer(p, pkg);
+}
+
+export function authorize(p: Principal, action: Action, pkg: PackageFacts): Decision {
+  const checks: Check[] = [];
+  const deny = (reason: ReasonId, params: Params, detail: string, check: string): Decision => {
+    checks.push({ check, ok: false, detail });
+    return { allowed: false, reason, params, checks };
+  };
+  const pass = (check: string, detail: string) => checks.push({ check, ok: true, detail });
+  const verb = verbs[action];
+
+  // Existence comes first: what the caller may not read does not exist for them.
+  if (pkg.exists) {
+    if (!canRead(p, pkg)) {
+      return p.user === null && action !== 'read'
+        ? deny('auth-required', { action: `${verb} packages` }, 'no credential was sent', 'authenticated')
+        : deny('not-found', {}, `${pkg.name} is not visible to this caller`, 'visible');
+    }
+    pass('visible', pkg.access === 'public' ? `${pkg.name} is public` : `${pkg.name} is restricted and the caller may read it`);
+    if (action === 'read') return { allowed: true, checks };
+  } else if (action !== 'publish') {
+    return deny('not-found', {}, `${pkg.name} does not exist`, 'visible');
+  }
+
+  if (p.user === null) return deny('auth-required', { action: `${verb} packages` }, 'no credential was sent', 'authenticated');
+  pass('authenticated', `as ${p.user.name}`);
+  const c = p.credential;
+
+  if (action !== 'star') {
+    if (!credentialWrites(c)) {
+      return deny('token-read-only', { action: `${verb} ${pkg.name}` }, 'the token is read-only', 'token-writes');
+    }
+    pass('token-writes', c.type === 'password' ? 'password credentials act with the user\'s rights' : 'the token may write');
+    if (c.type === 'token' && c.grants) {
+      if (!grantsCover(c.grants, pkg.name)) {
+        return deny('token-package-restricted', { allowed: describeGrants(c.grants), action: verb, package: pkg.name },
+          `the token is limited to ${describeGrants(c.grants)}`, 'token-covers-package');
+      }
+      pass('token-covers-package', `the token covers ${describeGrants(c.grants)}`);
+    }
+  }
+
+  if (action === 'star') return { allowed: true, checks };
+
+  if (!pkg.exists) {
+    const scope = scopeOf(pkg.name);
+    if (scope && pkg.scopeOwnerId != null && pkg.scopeOwnerId !== p.user.id && !p.user.admin) {
+      return deny('scope-not-yours', { scope, package: pkg.name }, `${scope} is another user's scope`, 'scope');
+    }
+    pass('scope', scope ? `${p.user.name} may publish into ${scope}` : 'unscoped name is free');
+    return { allowed: true, checks };
+  }
+
+  if (!isMaintainer(p, pkg)) {
+    if (p.user.admin) {
+      pass('maintainer', `${p.user.name} is a registry administrator`);
+      return { allowed: true, checks };
+    }
+    return deny('not-maintainer', { package: pkg.name, action: verb }, `${p.user.name} is not a maintainer of ${pkg.name}`, 'maintainer');
+  }
+  pass('maintainer', `${p.user.name} maintains ${pkg.name}`);
+  return { allowed: true, checks };
+}

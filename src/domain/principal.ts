@@ -1,0 +1,33 @@
+// Who is calling, as resolved once per request by the HTTP edge. Pure data.
+
+export type User = {
+  id: number;
+  name: string;
+  email: string;
+  admin: boolean;
+  emailVerified: boolean;
+};
+
+export type TokenKind = 'session' | 'granular' | 'classic-readonly' | 'classic-automation' | 'classic-publish';
+
+export type Permission = 'read-only' | 'read-write' | 'no-access';
+
+/** What a granular token is limited to. Other kinds carry no grants: they act with the user's rights. */
+export type Grants = {
+  packagesAll: boolean;
+  packages: string[];
+  scopes: string[];
+  permission: Permission;
+  orgs: string[];
+  orgsPermission: Permission;
+};
+
+export type Credential =
+  | { type: 'token'; id: string; kind: TokenKind; readonly: boolean; grants: Grants | null; bypass2fa: boolean; expiresAt: number | null }
+  | { type: 'password' };
+
+export type Principal =
+  | { user: null }
+  | { user: User; credential: Credential };
+
+export const anonymous: Principal = { user: null };

@@ -1,0 +1,241 @@
+// THE catalogue of refusals. Every refusal the registry gives is one entry here, with a KB article
+// kb/<id>.md served at /-/help/<id>. Adding a refusal = an entry, an article and a test.
+
+export type Reason = {
+  status: number;
+  /** Sent on 401s; npm picks its message from it (Bearer → "token seems to be invalid", Basic → password). */
+  wwwAuthenticate?: string;
+  /** The `error` text npm prints after "<status> <statusText> - <METHOD> <url> - ". */
+  error: (p: Params) => string;
+  /** Printed by npm as "npm notice …". */
+  notice?: string;
+  /** One line for docs and `tessera explain`. */
+  summary: string;
+};
+export type Params = Record<string, string | number | undefined>;
+
+const BEARER = 'Bearer realm="tessera"';
+const BASIC = 'Basic realm="tessera"';
+const EXPIRED_NOTICE = 'access token expired or revoked. Please try logging in again.';
+
+export const reasons = {
+  // --- who is calling
+  'auth-required': {
+    status: 401, wwwAuthenticate: BEARER,
+    error: (p) => `You must be logged in to ${p.action ?? 'do this'}. Run \`npm login\` or configure a token for this registry`,
+    summary: 'No credential was sent for an action that needs one.',
+  },
+  'token-invalid': {
+    status: 401, wwwAuthenticate: BEARER,
+    error: () => 'The access token is not valid: it is unknown to this registry, or truncated (its checksum fails)',
+    summary: 'The bearer token is not one this registry issued.',
+  },
+  'token-expired': {
+    status: 401, wwwAuthenticate: BEARER, notice: EXPIRED_NOTICE,
+    error: (p) => `The access token expired on ${p.expired}. Run \`npm login\` or create a new token`,
+    summary: 'The token was valid once but its expiry has passed.',
+  },
+  'token-revoked': {
+    status: 401, wwwAuthenticate: BEARER, notice: EXPIRED_NOTICE,
+    error: (p) => `The access token was revoked${p.why ? ` (${p.why})` : ''}. Run \`npm login\` or create a new token`,
+    summary: 'The token was revoked: by logout, token revoke, a password change or an administrator.',
+  },
+  'user-disabled': {
+    status: 401, wwwAuthenticate: BEARER, notice: EXPIRED_NOTICE,
+    error: () => 'This account is disabled. Ask the registry administrator',
+    summary: 'The account that owns the credential was disabled by an administrator.',
+  },
+  'ip-not-allowed': {
+    status: 401, wwwAuthenticate: 'ipaddress',
+    error: (p) => `This token may only be used from ${p.allowed}; this request came from ${p.ip}`,
+    summary: 'The token is limited to CIDR ranges that do not include the caller\'s address.',
+  },
+  'password-wrong': {
+    status: 401, wwwAuthenticate: BASIC,
+    error: () => 'Incorrect username or password',
+    summary: 'The username and password do not match an enabled account.',
+  },
+  'login-unknown-user': {
+    status: 400,
+    error: (p) => `There is no user with the username "${p.name}"`,
+    summary: 'Legacy login named a user that does not exist.',
+  },
+  'login-throttled': {
+    status: 429,
+    error: () => 'Too many failed login attempts. Wait a minute and try again',
+    summary: 'Failed logins are rate-limited per user and address.',
+  },
+  'signup-closed': {
+    status: 403,
+    error: (p) => p.policy === 'admin-only'
+      ? 'Accounts on this registry are created by an administrator (`tessera user add`)'
+      : 'Sign-up is closed on this registry',
+    summary: 'The registry does not let callers create accounts.',
+  },
+  'user-exists': {
+    status: 409,
+    error: (p) => `The username "${p.name}" is already taken`,
+    summary: 'adduser asked for a username that exists, with another password.',
+  },
+  'web-login-pending': {
+    status: 202,
+    error: () => 'Waiting for the login to complete in the browser',
+    summary: 'The web login has not been completed yet.',
+  },
+  'web-login-expired': {
+    status: 400,
+    error: () => 'This web login session is unknown or has expired. Run `npm login` again',
+    summary: 'The web login session expired or was already used.',
+  },
+  // --- what the credential may do
+  'token-read-only': {
+    status: 403,
+    error: (p) => `This token is read-only and cannot ${p.action ?? 'write'}. Create a read-write token (npm token create --packages-and-scopes-permission read-write)`,
+    summary: 'A read-only token was used for a write.',
+  },
+  'token-package-restricted': {
+    status: 403,
+    error: (p) => `This token is limited to ${p.allowed} and cannot ${p.action ?? 'write'} ${p.package}`,
+    summary: 'A granular token was used outside its packages and scopes.',
+  },
+  'not-maintainer': {
+    status: 403,
+    error: (p) => `You are not a maintainer of ${p.package}, so you cannot ${p.action ?? 'change it'}. \`npm owner ls ${p.package}\` shows who is`,
+    summary: 'The user is not a maintainer of the package.',
+  },
+  'scope-not-yours': {
+    status: 403,
+    error: (p) => `The scope ${p.scope} belongs to other publishers; you cannot publish ${p.package}`,
+    summary: 'A first publish into a scope the user may not publish to.',
+  },
+  'not-yourself': {
+    status: 403,
+    error: () => 'You can only do this for your own account',
+    summary: 'An action on another user\'s account.',
+  },
+  'admin-only': {
+    status: 403,
+    error: () => 'Only a registry administrator can do this',
+    summary: 'The action needs an administrator.',
+  },
+  // --- the package and its versions
+  'not-found': {
+    status: 404,
+    error: () => 'Not found',
+    summary: 'The package or version does not exist, or the caller may not know that it does.',
+  },
+  'version-exists': {
+    status: 403,
+    error: (p) => `You cannot publish over the previously published versions: ${p.version}.`,
+    summary: 'The version exists, or existed and was unpublished: versions are never reused.',
+  },
+  'version-missing': {
+    status: 404,
+    error: (p) => `Version ${p.version} of ${p.package} does not exist`,
+    summary: 'A dist-tag or deprecation named a version that is not published.',
+  },
+  'unscoped-restricted': {
+    status: 400,
+    error: () => "Can't restrict access to unscoped packages.",
+    summary: 'Unscoped packages are always public.',
+  },
+  'last-maintainer': {
+    status: 400,
+    error: () => 'A package must keep at least one maintainer',
+    summary: 'Removing every maintainer would orphan the package.',
+  },
+  'unknown-user': {
+    status: 404,
+    error: (p) => `There is no user named "${p.name}"`,
+    summary: 'An owner or token command named an unknown user.',
+  },
+  'tag-invalid': {
+    status: 400,
+    error: (p) => `Invalid dist-tag "${p.tag}": tags must not be empty, need no URL-encoding and must not be semver ranges`,
+    summary: 'A dist-tag name that npm would mistake for a version or range.',
+  },
+  'latest-tag-required': {
+    status: 400,
+    error: () => 'The "latest" dist-tag cannot be removed',
+    summary: 'Every package keeps a latest tag.',
+  },
+  'rev-conflict': {
+    status: 409,
+    error: (p) => `Document update conflict: the package changed since revision ${p.rev} was read; fetch it again`,
+    summary: 'A write carried a stale `_rev`.',
+  },
+  'private-namespace': {
+    status: 404,
+    error: () => 'Not found',
+    summary: 'A name declared private is never fetched from the upstream registry.',
+  },
+  'upstream-unavailable': {
+    status: 502,
+    error: (p) => `The upstream registry could not be reached: ${p.detail}`,
+    summary: 'Proxying to the upstream registry failed.',
+  },
+  // --- malformed requests
+  'bad-json': {
+    status: 400,
+    error: (p) => `The request body is not valid JSON${p.detail ? `: ${p.detail}` : ''}`,
+    summary: 'The body could not be parsed.',
+  },
+  'body-too-large': {
+    status: 413,
+    error: (p) => `The request body is larger than this registry accepts (${p.limit} bytes)`,
+    summary: 'The body exceeds `limits.maxBodyBytes`.',
+  },
+  'invalid-name': {
+    status: 400,
+    error: (p) => `Invalid package name "${p.name}": ${p.detail}`,
+    summary: 'The name breaks npm\'s naming rules.',
+  },
+  'invalid-version': {
+    status: 400,
+    error: (p) => `Invalid version "${p.version}": versions must be valid semver`,
+    summary: 'The version is not valid semver.',
+  },
+  'invalid-publish': {
+    status: 400,
+    error: (p) => `Invalid publish: ${p.detail}`,
+    summary: 'The publish document is malformed (versions, dist-tags or attachments).',
+  },
+  'tarball-mismatch': {
+    status: 400,
+    error: (p) => `The tarball does not match its manifest: ${p.detail}`,
+    summary: 'Length, integrity, shasum or the package.json inside the tarball disagree with the manifest.',
+  },
+  'invalid-request': {
+    status: 400,
+    error: (p) => `${p.detail}`,
+    summary: 'A field of the request is missing or malformed.',
+  },
+  'route-not-found': {
+    status: 404,
+    error: () => 'Not found',
+    summary: 'No such endpoint.',
+  },
+  'method-not-allowed': {
+    status: 405,
+    error: (p) => `${p.method} is not supported here`,
+    summary: 'The endpoint exists but not for this method.',
+  },
+} satisfies Record<string, Reason>;
+
+export type ReasonId = keyof typeof reasons;
+
+/** A refusal as a value: services return or throw these; the HTTP edge renders them. */
+export class Refusal extends Error {
+  readonly reason: ReasonId;
+  readonly params: Params;
+  constructor(reason: ReasonId, params: Params = {}) {
+    super(reasons[reason].error(params));
+    this.reason = reason;
+    this.params = params;
+  }
+  get status(): number { return reasons[this.reason].status; }
+}
+
+export function isReasonId(id: string): id is ReasonId {
+  return Object.hasOwn(reasons, id);
+}

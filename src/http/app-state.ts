@@ -1,0 +1,31 @@
+// What every route plugin can reach through `req.server.tessera`, and who is calling.
+import type { FastifyRequest } from 'fastify';
+import type { Ctx } from '../services/context.ts';
+import type { Authenticator } from '../services/authenticate.ts';
+import type { Principal } from '../domain/principal.ts';
+import { anonymous } from '../domain/principal.ts';
+import { Refusal } from '../domain/reasons.ts';
+import type { PackumentCache } from '../services/packument-cache.ts';
+
+export type AppState = { ctx: Ctx; auth: Authenticator; packuments: PackumentCache };
+
+declare module 'fastify' {
+  interface FastifyInstance { tessera: AppState }
+  interface FastifyRequest { principalPromise?: Promise<Principal> }
+}
+
+/** The caller, resolved once per request. Throws the refusal for a bad credential. */
+export function who(req: FastifyRequest): Promise<Principal> {
+  req.principalPromise ??= req.server.tessera.auth.fromHeader(req.headers.authorization, req.ip);
+  return req.principalPromise;
+}
+
+/** For login and logout: a stale or broken credential riding along must not block them. */
+export async function whoLenient(req: FastifyRequest): Promise<Principal> {
+  try {
+    return await who(req);
+  } catch (e) {
+    if (e instanceof Refusal) return anonymous;
+    throw e;
+  }
+}

@@ -1,0 +1,34 @@
+// The one error mapper: a Refusal becomes the status, headers and `error` text npm prints; Fastify's own
+// errors (body too large, bad JSON) become refusals first; anything else is a logged 500.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Refusal, reasons } from '../domain/reasons.ts';
+import { baseUrl } from './base-url.ts';
+
+export function refusalOf(err: unknown, maxBody: number): Refusal | undefined {
+  if (err instanceof Refusal) return err;
+  const e = err as FastifyError;
+  switch (e?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new Refusal('body-too-large', { limit: maxBody });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new Refusal('bad-json', { detail: e.message });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new Refusal('invalid-request', { detail: 'Unsupported content type; send application/json' });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return new Refusal('invalid-request', { detail: 'Content-Length does not match the body' });
+    case 'FST_ERR_BAD_URL': return new Refusal('route-not-found');
+  }
+  if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) return new Refusal('bad-json', { detail: e.message });
+  if (e?.statusCode === 415) return new Refusal('invalid-request', { detail: 'Unsupported content type or encoding' });
+  return undefined;
+}
+
+export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal): FastifyReply {
+  const reason = reasons[r.reason];
+  const help = `${baseUrl(req)}/-/help/${r.reason}`;
+  reply.code(reason.status);
+  reply.header('x-tessera-reason', r.reason);
+  reply.header('cache-control', 'no-store');
+  if ('wwwAuthenticate' in reason && reason.wwwAuthenticate) reply.header('www-authenticate', reason.wwwAuthenticate);
+  if ('notice' in reason && reason.notice) reply.header('npm-notice', reason.notice);
+  // A plain 404 says nothing more than npm's own "Not found", so it reveals nothing.
+  const error = r.reason === 'not-found' || r.reason === 'route-not-found' ? 'Not found' : `${r.message} (${help})`;
+  return reply.type('application/json').send({ error, reason: r.reason, help });
+}

@@ -1,0 +1,90 @@
+// Login (legacy CouchDB and web), logout, whoami, and the user lookup `npm owner add` makes.
+import type { FastifyInstance } from 'fastify';
+import { Refusal } from '../../domain/reasons.ts';
+import { who, whoLenient } from '../app-state.ts';
+import { baseUrl } from '../base-url.ts';
+import { completeWebLogin, couchLogin, logout, pollWebLogin, startWebLogin, userByName, webLoginKind } from '../../services/accounts.ts';
+import { donePage, loginPage } from '../ui/login-page.ts';
+
+const NO_STORE = 'no-store';
+
+function couchName(param: string): string {
+  // "org.couchdb.user:<name>" with the name URI-encoded by npm.
+  const prefix = 'org.couchdb.user:';
+  if (!param.startsWith(prefix)) throw new Refusal('route-not-found');
+  return param.slice(prefix.length);
+}
+
+export async function accountRoutes(app: FastifyInstance): Promise<void> {
+  const { ctx, auth } = app.tessera;
+
+  const putUser = async (req: import('fastify').FastifyRequest<{ Params: { user: string } }>, reply: import('fastify').FastifyReply) => {
+    const name = couchName(req.params.user);
+    const body = req.body as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object') throw new Refusal('bad-json', { detail: 'expected a JSON object' });
+    const caller = await whoLenient(req);
+    const r = await couchLogin(ctx, auth, caller, name, body);
+    return reply.code(r.status).header('cache-control', NO_STORE).send({ ok: true, id: `org.couchdb.user:${r.name}`, rev: '1-0', token: r.token });
+  };
+  app.put('/-/user/:user', putUser);
+  app.put('/-/user/:user/-rev/:rev', putUser);
+
+  app.get<{ Params: { user: string } }>('/-/user/:user', async (req, reply) => {
+    const name = couchName(req.params.user);
+    await who(req);
+    const user = await userByName(ctx, name);
+    if (!user) throw new Refusal('unknown-user', { name });
+    return reply.header('cache-control', NO_STORE).send({ _id: `org.couchdb.user:${user.name}`, _rev: '1-0', name: user.name, email: user.email, type: 'user', roles: [] });
+  });
+
+  app.delete<{ Params: { token: string } }>('/-/user/token/:token', async (req, reply) => {
+    await logout(ctx, auth, req.params.token);
+    return reply.header('cache-control', NO_STORE).send({ ok: true });
+  });
+
+  app.get('/-/whoami', async (req, reply) => {
+    const p = await who(req);
+    if (!p.user) throw new Refusal('auth-required', { action: 'ask who you are' });
+    return reply.header('cache-control', NO_STORE).send({ username: p.user.name });
+  });
+
+  // --- web login
+  app.post('/-/v1/login', async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const create = body.create === true;
+    if (create && ctx.config.signup !== 'open') throw new Refusal('signup-closed', { policy: ctx.config.signup });
+    const secret = await startWebLogin(ctx, create ? 'adduser' : 'login');
+    const base = baseUrl(req);
+    return reply.header('cache-control', NO_STORE).send({ loginUrl: `${base}/-/v1/login/cli/${secret}`, doneUrl: `${base}/-/v1/done/${secret}` });
+  });
+
+  app.get<{ Params: { id: string } }>('/-/v1/login/cli/:id', async (req, reply) => {
+    const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
+    reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
+    if (!kind) return reply.code(404).send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
+    return reply.send(loginPage({ action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser' }));
+  });
+
+  app.post<{ Params: { id: string } }>('/-/v1/login/cli/:id', async (req, reply) => {
+    const form = (req.body ?? {}) as Record<string, string>;
+    const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
+    reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
+    if (!kind) return reply.code(404).send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
+    try {
+      const user = await completeWebLogin(ctx, auth, req.params.id, { ...form, create: kind === 'adduser' });
+      return reply.send(donePage(user.name));
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      return reply.code(e.status === 401 ? 401 : e.status).send(loginPage({
+        action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', error: e.message, name: form.name,
+      }));
+    }
+  });
+
+  app.get<{ Params: { id: string } }>('/-/v1/done/:id', async (req, reply) => {
+    const token = await pollWebLogin(ctx, req.params.id);
+    reply.header('cache-control', NO_STORE);
+    if (token === null) return reply.code(202).header('retry-after', '1').send({});
+    return reply.send({ token });
+  });
+}

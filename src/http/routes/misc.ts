@@ -1,0 +1,65 @@
+// Small endpoints: ping, search, the audit bulk endpoint, help articles, visibility and dist-tags.
+import type { FastifyInstance } from 'fastify';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Refusal } from '../../domain/reasons.ts';
+import { who } from '../app-state.ts';
+import { search } from '../../services/search.ts';
+import { visibleHead } from '../../services/read.ts';
+import { getDistTags, removeDistTag, setDistTag } from '../../services/package-writes.ts';
+
+const KB_DIR = fileURLToPath(new URL('../../../kb/', import.meta.url));
+
+export async function miscRoutes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app.tessera;
+
+  app.get('/-/ping', async (req, reply) => {
+    await who(req);
+    return reply.header('cache-control', 'no-store').send({});
+  });
+
+  app.get('/-/v1/search', async (req, reply) => {
+    const q = req.query as Record<string, string>;
+    const size = Math.min(Math.max(Number.parseInt(q.size ?? '20', 10) || 20, 1), 250);
+    const from = Math.max(Number.parseInt(q.from ?? '0', 10) || 0, 0);
+    const p = await who(req);
+    return reply.header('cache-control', 'no-store').send(await search(ctx, p, String(q.text ?? ''), size, from));
+  });
+
+  // No advisory database yet: an empty answer keeps `npm audit` and `npm install` working.
+  app.post('/-/npm/v1/security/advisories/bulk', async (req, reply) => {
+    await who(req);
+    return reply.header('cache-control', 'no-store').send({});
+  });
+  app.post('/-/npm/v1/security/audits/quick', async (req, reply) => {
+    await who(req);
+    return reply.header('cache-control', 'no-store').send({ actions: [], advisories: {}, muted: [], metadata: { vulnerabilities: {}, dependencies: 0, devDependencies: 0, optionalDependencies: 0, totalDependencies: 0 } });
+  });
+
+  app.get<{ Params: { slug: string } }>('/-/help/:slug', async (req, reply) => {
+    const slug = req.params.slug;
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(slug)) throw new Refusal('not-found');
+    const text = await readFile(`${KB_DIR}${slug}.md`, 'utf8').catch(() => undefined);
+    if (text === undefined) throw new Refusal('not-found');
+    return reply.type('text/markdown; charset=utf-8').send(text);
+  });
+
+  app.get<{ Params: { pkg: string } }>('/-/package/:pkg/visibility', async (req, reply) => {
+    const head = await visibleHead(ctx, await who(req), req.params.pkg);
+    if (!head) throw new Refusal('not-found');
+    return reply.header('cache-control', 'no-store').send({ public: head.access === 'public' });
+  });
+
+  app.get<{ Params: { pkg: string } }>('/-/package/:pkg/dist-tags', async (req, reply) => {
+    const tags = await getDistTags(ctx, await who(req), req.params.pkg);
+    return reply.header('cache-control', 'no-store').send(tags);
+  });
+  app.put<{ Params: { pkg: string; tag: string } }>('/-/package/:pkg/dist-tags/:tag', async (req, reply) => {
+    await setDistTag(ctx, await who(req), req.params.pkg, req.params.tag, req.body);
+    return reply.code(201).header('cache-control', 'no-store').send({ ok: true });
+  });
+  app.delete<{ Params: { pkg: string; tag: string } }>('/-/package/:pkg/dist-tags/:tag', async (req, reply) => {
+    await removeDistTag(ctx, await who(req), req.params.pkg, req.params.tag);
+    return reply.code(200).header('cache-control', 'no-store').send({ ok: true });
+  });
+}

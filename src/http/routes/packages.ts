@@ -1,0 +1,92 @@
+// Packuments, versions and tarballs (GET), publish and document updates (PUT), unpublish (DELETE).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import semver from 'semver';
+import { Refusal } from '../../domain/reasons.ts';
+import { isReadableName } from '../../domain/names.ts';
+import { parsePackagePath, type PackagePath } from '../package-path.ts';
+import { who } from '../app-state.ts';
+import { baseUrl } from '../base-url.ts';
+import { readPackument, readTarball } from '../../services/read.ts';
+import { publish } from '../../services/publish.ts';
+import { deleteTarball, unpublishPackage, updateDocument } from '../../services/package-writes.ts';
+
+const CORGI = 'application/vnd.npm.install-v1+json';
+
+function pathOf(req: FastifyRequest): PackagePath {
+  const p = parsePackagePath(req.url);
+  if (!p) throw new Refusal('route-not-found');
+  if (!isReadableName(p.name)) throw new Refusal('not-found');
+  return p;
+}
+
+/** npm asks for the abbreviated form by listing it first in Accept. */
+function wantsCorgi(accept: string | undefined): boolean {
+  return accept !== undefined && accept.trimStart().startsWith(CORGI);
+}
+
+async function getPackage(req: FastifyRequest, reply: FastifyReply) {
+  const { tessera } = req.server;
+  const path = pathOf(req);
+  const principal = await who(req);
+  if (path.kind === 'tarball') {
+    const data = await readTarball(tessera.ctx, principal, path.name, path.file);
+    return reply.type('application/octet-stream').header('cache-control', 'public, max-age=31536000, immutable').send(data);
+  }
+  const write = (req.query as Record<string, string>).write === 'true';
+  const corgi = path.kind === 'document' && !write && wantsCorgi(req.headers.accept);
+  const base = baseUrl(req);
+  const doc = await readPackument(tessera.ctx, tessera.packuments, principal, path.name, corgi ? 'abbrev' : 'full', base);
+  const visibility = doc.access === 'public' ? 'public' : 'private';
+  reply.header('vary', 'Accept, Authorization');
+  if (path.kind === 'version') {
+    // GET /<name>/<version|tag>: one manifest, for tools that ask for it directly.
+    const full = JSON.parse(doc.body.toString('utf8')) as { versions: Record<string, unknown>; 'dist-tags': Record<string, string> };
+    const v = full['dist-tags'][path.spec] ?? (semver.valid(path.spec) ? path.spec : semver.maxSatisfying(Object.keys(full.versions), path.spec));
+    if (!v || !full.versions[v]) throw new Refusal('version-missing', { version: path.spec, package: path.name });
+    return reply.header('cache-control', `${visibility}, max-age=0, must-revalidate`).send(full.versions[v]);
+  }
+  const etag = corgi ? `W/${doc.etag}` : doc.etag;
+  reply.header('etag', etag);
+  reply.header('cache-control', write ? 'no-store' : `${visibility}, max-age=0, must-revalidate`);
+  if (!write && req.headers['if-none-match'] === etag) return reply.code(304).send();
+  return reply.type(corgi ? CORGI : 'application/json').send(doc.body);
+}
+
+async function putPackage(req: FastifyRequest, reply: FastifyReply) {
+  const { ctx } = req.server.tessera;
+  const path = pathOf(req);
+  if (path.kind !== 'document') throw new Refusal('method-not-allowed', { method: 'PUT' });
+  const principal = await who(req);
+  const body = req.body;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Refusal('bad-json', { detail: 'expected a JSON object' });
+  const doc = body as Record<string, unknown>;
+  const attachments = doc._attachments as Record<string, unknown> | undefined;
+  if (path.rev === undefined && attachments && Object.keys(attachments).length > 0) {
+    const r = await publish(ctx, principal, path.name, doc);
+    req.log.info({ package: r.name, version: r.version, user: principal.user?.name }, 'published');
+    return reply.code(201).header('cache-control', 'no-store').send({ ok: true, id: r.name, success: true });
+  }
+  await updateDocument(ctx, principal, path.name, doc, path.rev);
+  return reply.code(201).header('cache-control', 'no-store').send({ ok: true, id: path.name });
+}
+
+async function deletePackage(req: FastifyRequest, reply: FastifyReply) {
+  const { ctx } = req.server.tessera;
+  const path = pathOf(req);
+  const principal = await who(req);
+  if (path.kind === 'document') {
+    if (path.rev === undefined) throw new Refusal('invalid-request', { detail: 'Unpublishing a package needs its revision: DELETE /<name>/-rev/<rev>' });
+    await unpublishPackage(ctx, principal, path.name, path.rev);
+  } else if (path.kind === 'tarball') {
+    await deleteTarball(ctx, principal, path.name);
+  } else {
+    throw new Refusal('method-not-allowed', { method: 'DELETE' });
+  }
+  return reply.code(200).header('cache-control', 'no-store').send({ ok: true });
+}
+
+export async function packageRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/*', getPackage);
+  app.put('/*', putPackage);
+  app.delete('/*', deletePackage);
+}

@@ -1,0 +1,79 @@
+// Builds the Fastify application: body parsing, who-is-calling, the route families, one error mapper.
+import Fastify, { type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import { createGunzip, createInflate } from 'node:zlib';
+import { Refusal } from '../domain/reasons.ts';
+import type { Ctx } from '../services/context.ts';
+import { Authenticator } from '../services/authenticate.ts';
+import { PackumentCache } from '../services/packument-cache.ts';
+import { refusalOf, sendRefusal } from './errors.ts';
+import { packageRoutes } from './routes/packages.ts';
+import { accountRoutes } from './routes/accounts.ts';
+import { miscRoutes } from './routes/misc.ts';
+import './app-state.ts';
+
+/** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/(\/-\/user\/token\/)[^/?]+/, '$1[redacted]')
+    .replace(/(\/-\/v1\/(?:done|login\/cli)\/)[^/?]+/, '$1[redacted]')
+    .replace(/(\/-\/npm\/v1\/tokens\/token\/)[^/?]+/, '$1[redacted]');
+}
+
+export type AppOptions = { logger?: boolean | object };
+
+export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const logger = opts.logger === false ? false : {
+    level: ctx.config.logLevel,
+    redact: { paths: ['req.headers.authorization', 'req.headers["npm-otp"]', 'headers.authorization', 'password', 'token'], censor: '[redacted]' },
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
+    },
+    ...(typeof opts.logger === 'object' ? opts.logger : {}),
+  };
+  const app = Fastify({
+    logger,
+    bodyLimit: ctx.config.maxBodyBytes,
+    trustProxy: ctx.config.trustedProxies.length ? ctx.config.trustedProxies : false,
+    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
+    return503OnClosing: true,
+  });
+  const auth = new Authenticator(ctx);
+  app.decorate('tessera', { ctx, auth, packuments: new PackumentCache() });
+  app.addHook('onClose', async () => { await auth.close(); });
+
+  // npm gzips the audit body; inflate any encoded request body before parsing.
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    const enc = req.headers['content-encoding'];
+    if (enc === 'gzip') { delete req.headers['content-length']; return payload.pipe(createGunzip()); }
+    if (enc === 'deflate') { delete req.headers['content-length']; return payload.pipe(createInflate()); }
+    return payload;
+  });
+  await app.register(formbody);
+  // npm always sends JSON, sometimes without a content type; treat unknown types as JSON too.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text === '') return done(null, undefined);
+    try { done(null, JSON.parse(text)); } catch (e) { done(new Refusal('bad-json', { detail: (e as Error).message }), undefined); }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const refusal = refusalOf(err, ctx.config.maxBodyBytes);
+    if (refusal) {
+      if (refusal.status >= 500) req.log.warn({ reason: refusal.reason }, refusal.message);
+      return sendRefusal(req, reply, refusal);
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return sendRefusal(req, reply, new Refusal('invalid-request', { detail: (err as Error).message }));
+    }
+    req.log.error({ err }, 'unexpected error');
+    return reply.code(500).header('cache-control', 'no-store').send({ error: 'Internal error; the registry log has the details' });
+  });
+  app.setNotFoundHandler((req, reply) => sendRefusal(req, reply, new Refusal('route-not-found')));
+
+  await app.register(accountRoutes);
+  await app.register(miscRoutes);
+  await app.register(packageRoutes);
+  return app;
+}

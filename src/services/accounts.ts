@@ -1,0 +1,158 @@
+// Accounts and sessions: legacy CouchDB login/adduser, web login, logout, and the admin's user commands.
+import { createHash, randomBytes } from 'node:crypto';
+import { Refusal } from '../domain/reasons.ts';
+import { hashPassword, validatePassword } from '../domain/passwords.ts';
+import type { Principal, User } from '../domain/principal.ts';
+import { hashToken } from '../domain/tokens.ts';
+import { insertToken, revokeTokens } from '../store/tokens.ts';
+import { audit, type Ctx } from './context.ts';
+import { toUser, type Authenticator } from './authenticate.ts';
+
+const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,213}$/;
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function validateUserName(name: unknown): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw new Refusal('invalid-request', { detail: 'User names are lowercase letters, digits, ".", "_" and "-", starting with a letter or digit' });
+  }
+  return name;
+}
+
+function validateEmail(email: unknown): string {
+  if (typeof email !== 'string' || !EMAIL_RE.test(email)) throw new Refusal('invalid-request', { detail: 'A valid e-mail address is required' });
+  return email;
+}
+
+export async function createUser(ctx: Ctx, input: { name: string; email: string; password: string | null; admin?: boolean }): Promise<User> {
+  const name = validateUserName(input.name);
+  const email = validateEmail(input.email);
+  if (input.password !== null) {
+    const problem = validatePassword(input.password);
+    if (problem) throw new Refusal('invalid-request', { detail: problem });
+  }
+  const exists = await ctx.store.db.selectFrom('users').select('id').where('name', '=', name).executeTakeFirst();
+  if (exists) throw new Refusal('user-exists', { name });
+  const now = ctx.clock.now();
+  const row = await ctx.store.db.insertInto('users').values({
+    name, email, email_verified: 0, password_hash: input.password === null ? null : await hashPassword(input.password),
+    admin: input.admin ? 1 : 0, disabled: 0, tfa: null, created_at: now, updated_at: now,
+  }).returningAll().executeTakeFirstOrThrow();
+  await audit(ctx, { event: 'user-created', user: name });
+  return toUser(row);
+}
+
+export async function userByName(ctx: Ctx, name: string) {
+  return ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+/** A new session token, as `npm login` stores it. */
+export async function mintSession(ctx: Ctx, user: User, how: string): Promise<string> {
+  const now = ctx.clock.now();
+  const { token, row } = await insertToken(ctx.store.db, {
+    userId: user.id, kind: 'session', name: `npm login (${how})`, expiresAt: now + ctx.config.sessionTtlMs, now,
+  });
+  await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail: { kind: 'session', via: how } });
+  return token;
+}
+
+/** PUT /-/user/org.couchdb.user:<name>: login when the user exists, sign-up (by policy) when not. */
+export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>): Promise<{ status: number; token: string; name: string }> {
+  const name = typeof body.name === 'string' ? body.name : urlName;
+  if (name !== urlName) throw new Refusal('invalid-request', { detail: 'The user name in the body does not match the URL' });
+  const password = body.password;
+  if (typeof password !== 'string' || !password) throw new Refusal('invalid-request', { detail: 'A password is required' });
+  const existing = await userByName(ctx, name);
+  if (existing) {
+    // Existing user: this is a login, whether npm called it login or adduser.
+    const user = await auth.checkPassword(name, password);
+    return { status: 201, token: await mintSession(ctx, user, 'legacy'), name };
+  }
+  if (body.email === undefined) throw new Refusal('login-unknown-user', { name });
+  const policy = ctx.config.signup;
+  const adminCaller = caller.user?.admin === true;
+  if (policy === 'closed' || (policy === 'admin-only' && !adminCaller)) throw new Refusal('signup-closed', { policy });
+  const user = await createUser(ctx, { name, email: String(body.email), password });
+  return { status: 201, token: await mintSession(ctx, user, 'adduser'), name };
+}
+
+/** DELETE /-/user/token/<token>: logout revokes the session on the server. */
+export async function logout(ctx: Ctx, auth: Authenticator, token: string): Promise<void> {
+  const row = await ctx.store.db.selectFrom('tokens').select(['id', 'user_id', 'revoked_at']).where('hash', '=', hashToken(token)).executeTakeFirst();
+  // Unknown or already revoked: the client is logged out either way, so say yes and let it clean up.
+  if (!row || row.revoked_at !== null) return;
+  await revokeTokens(ctx.store.db, { id: row.id }, 'logged out', ctx.clock.now());
+  auth.invalidate();
+  await audit(ctx, { event: 'token-revoked', tokenId: row.id, reason: 'logout' });
+}
+
+// --- web login: POST /-/v1/login → the browser signs in at loginUrl → the CLI polls doneUrl.
+// Only a digest of the session secret is stored; the token is minted when the CLI collects it.
+
+function sessionId(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export async function startWebLogin(ctx: Ctx, kind: 'login' | 'adduser'): Promise<string> {
+  const secret = randomBytes(24).toString('base64url');
+  const now = ctx.clock.now();
+  await ctx.store.db.deleteFrom('web_logins').where('expires_at', '<', now).execute();
+  await ctx.store.db.insertInto('web_logins').values({ id: sessionId(secret), user_id: null, kind, created_at: now, expires_at: now + ctx.config.webLoginTtlMs }).execute();
+  return secret;
+}
+
+async function liveSession(ctx: Ctx, secret: string) {
+  const row = await ctx.store.db.selectFrom('web_logins').selectAll().where('id', '=', sessionId(secret)).executeTakeFirst();
+  if (!row || row.expires_at <= ctx.clock.now()) throw new Refusal('web-login-expired');
+  return row;
+}
+
+export async function webLoginKind(ctx: Ctx, secret: string): Promise<string> {
+  return (await liveSession(ctx, secret)).kind;
+}
+
+/** The browser side: the user proved who they are (or signed up); the session is now theirs. */
+export async function completeWebLogin(ctx: Ctx, auth: Authenticator, secret: string, form: { name?: string; password?: string; email?: string; create?: boolean }): Promise<User> {
+  const session = await liveSession(ctx, secret);
+  const name = String(form.name ?? '');
+  const password = String(form.password ?? '');
+  let user: User;
+  if (form.create) {
+    if (ctx.config.signup !== 'open') throw new Refusal('signup-closed', { policy: ctx.config.signup });
+    user = await createUser(ctx, { name, email: String(form.email ?? ''), password });
+  } else {
+    user = await auth.checkPassword(name, password);
+  }
+  await ctx.store.db.updateTable('web_logins').set({ user_id: user.id }).where('id', '=', session.id).execute();
+  return user;
+}
+
+/** The CLI side: 202 until the browser finished, then the token exactly once. */
+export async function pollWebLogin(ctx: Ctx, secret: string): Promise<string | null> {
+  const session = await liveSession(ctx, secret);
+  if (session.user_id === null) return null;
+  const deleted = await ctx.store.db.deleteFrom('web_logins').where('id', '=', session.id).executeTakeFirst();
+  if (Number(deleted.numDeletedRows) !== 1) throw new Refusal('web-login-expired');
+  const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirstOrThrow();
+  return mintSession(ctx, toUser(row), 'web');
+}
+
+// --- administration
+
+export async function setPassword(ctx: Ctx, name: string, password: string): Promise<void> {
+  const problem = validatePassword(password);
+  if (problem) throw new Refusal('invalid-request', { detail: problem });
+  const user = await userByName(ctx, name);
+  if (!user) throw new Refusal('unknown-user', { name });
+  await ctx.store.db.updateTable('users').set({ password_hash: await hashPassword(password), updated_at: ctx.clock.now() }).where('id', '=', user.id).execute();
+  // A new password ends every login session made with the old one.
+  const n = await revokeTokens(ctx.store.db, { userId: user.id, kind: 'session' }, 'password changed', ctx.clock.now());
+  await audit(ctx, { event: 'password-changed', user: name, detail: { sessionsRevoked: n } });
+}
+
+export async function disableUser(ctx: Ctx, name: string): Promise<void> {
+  const user = await userByName(ctx, name);
+  if (!user) throw new Refusal('unknown-user', { name });
+  await ctx.store.db.updateTable('users').set({ disabled: 1, updated_at: ctx.clock.now() }).where('id', '=', user.id).execute();
+  await revokeTokens(ctx.store.db, { userId: user.id }, 'account disabled', ctx.clock.now());
+  await audit(ctx, { event: 'user-disabled', user: name });
+}

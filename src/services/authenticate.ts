@@ -1,0 +1,169 @@
+// Resolves the caller from the Authorization header. Token lookups are a hash lookup behind a cache;
+// every process watches the revocation counter and drops its cache when it moves (within 250 ms),
+// so a revocation made by the admin CLI in another process takes effect at once.
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { hashToken, isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
+import { Refusal } from '../domain/reasons.ts';
+import { anonymous, type Grants, type Principal, type TokenKind, type User } from '../domain/principal.ts';
+import { verifyPassword } from '../domain/passwords.ts';
+import type { Ctx } from './context.ts';
+
+type Entry = {
+  user: User & { disabled: boolean };
+  token: { id: string; kind: TokenKind; readonly: boolean; grants: Grants | null; bypass2fa: boolean; expiresAt: number | null;
+    revokedAt: number | null; revokedWhy: string | null; cidr: BlockList | null; cidrText: string[] | null };
+};
+
+const CACHE_TTL_MS = 60_000;
+
+export function toUser(row: { id: number; name: string; email: string; admin: number; email_verified: number }): User {
+  return { id: row.id, name: row.name, email: row.email, admin: row.admin === 1, emailVerified: row.email_verified === 1 };
+}
+
+function blockList(cidrs: string[]): BlockList {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const [addr, bits] = c.split('/');
+    const type = isIPv6(addr) ? 'ipv6' : 'ipv4';
+    list.addSubnet(addr, Number(bits ?? (type === 'ipv6' ? 128 : 32)), type);
+  }
+  return list;
+}
+
+export function ipAllowed(list: BlockList, ip: string): boolean {
+  const v4mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  const addr = v4mapped ? v4mapped[1] : ip;
+  return list.check(addr, isIPv4(addr) ? 'ipv4' : 'ipv6');
+}
+
+export class Authenticator {
+  readonly #ctx: Ctx;
+  readonly #cache = new Map<string, { entry: Entry; at: number }>();
+  readonly #lastUsed = new Map<string, number>();
+  readonly #failures = new Map<string, { count: number; since: number }>();
+  #seq = '';
+  #timers: NodeJS.Timeout[] = [];
+
+  constructor(ctx: Ctx) {
+    this.#ctx = ctx;
+    this.#seq = this.#readSeq();
+    const watch = setInterval(() => this.#checkRevocations(), 250);
+    const flush = setInterval(() => { void this.flush(); }, 5_000);
+    watch.unref(); flush.unref();
+    this.#timers.push(watch, flush);
+  }
+
+  #readSeq(): string {
+    const row = this.#ctx.store.raw.prepare("SELECT value FROM meta WHERE key = 'revocations'").get() as { value: string } | undefined;
+    return row?.value ?? '0';
+  }
+
+  #checkRevocations(): void {
+    try {
+      const seq = this.#readSeq();
+      if (seq !== this.#seq) {
+        this.#seq = seq;
+        this.#cache.clear();
+      }
+    } catch { /* the database is closing */ }
+  }
+
+  /** Drops every cached token now (this process made a revocation). */
+  invalidate(): void {
+    this.#cache.clear();
+    this.#seq = this.#readSeq();
+  }
+
+  async #load(hash: string): Promise<Entry | undefined> {
+    const row = await this.#ctx.store.db.selectFrom('tokens').innerJoin('users', 'users.id', 'tokens.user_id')
+      .select(['tokens.id', 'tokens.kind', 'tokens.readonly', 'tokens.grants', 'tokens.bypass_2fa', 'tokens.expires_at',
+        'tokens.revoked_at', 'tokens.revoked_why', 'tokens.cidr', 'users.id as uid', 'users.name', 'users.email',
+        'users.admin', 'users.email_verified', 'users.disabled'])
+      .where('tokens.hash', '=', hash).executeTakeFirst();
+    if (!row) return undefined;
+    const cidrText = row.cidr ? (JSON.parse(row.cidr) as string[]) : null;
+    return {
+      user: { ...toUser({ id: row.uid, name: row.name, email: row.email, admin: row.admin, email_verified: row.email_verified }), disabled: row.disabled === 1 },
+      token: {
+        id: row.id, kind: row.kind as TokenKind, readonly: row.readonly === 1,
+        grants: row.grants ? (JSON.parse(row.grants) as Grants) : null, bypass2fa: row.bypass_2fa === 1,
+        expiresAt: row.expires_at, revokedAt: row.revoked_at, revokedWhy: row.revoked_why,
+        cidr: cidrText ? blockList(cidrText) : null, cidrText,
+      },
+    };
+  }
+
+  async fromHeader(header: string | undefined, ip: string): Promise<Principal> {
+    if (!header) return anonymous;
+    const space = header.indexOf(' ');
+    const scheme = header.slice(0, space).toLowerCase();
+    const value = header.slice(space + 1).trim();
+    if (scheme === 'bearer') return this.fromToken(value, ip);
+    if (scheme === 'basic') return this.fromBasic(value, ip);
+    throw new Refusal('token-invalid');
+  }
+
+  async fromToken(token: string, ip: string): Promise<Principal> {
+    if (!isTesseraToken(token) || !tokenChecksumValid(token)) throw new Refusal('token-invalid');
+    const hash = hashToken(token);
+    const now = this.#ctx.clock.now();
+    let cached = this.#cache.get(hash);
+    if (!cached || now - cached.at > CACHE_TTL_MS) {
+      const entry = await this.#load(hash);
+      if (!entry) throw new Refusal('token-invalid');
+      cached = { entry, at: now };
+      this.#cache.set(hash, cached);
+    }
+    const { user, token: t } = cached.entry;
+    if (t.revokedAt !== null) throw new Refusal('token-revoked', { why: t.revokedWhy ?? undefined });
+    if (t.expiresAt !== null && t.expiresAt <= now) throw new Refusal('token-expired', { expired: new Date(t.expiresAt).toISOString() });
+    if (user.disabled) throw new Refusal('user-disabled');
+    if (t.cidr && !ipAllowed(t.cidr, ip)) throw new Refusal('ip-not-allowed', { ip, allowed: t.cidrText!.join(', ') });
+    this.#lastUsed.set(t.id, now);
+    const { disabled: _d, ...plainUser } = user;
+    return {
+      user: plainUser,
+      credential: { type: 'token', id: t.id, kind: t.kind, readonly: t.readonly, grants: t.grants, bypass2fa: t.bypass2fa, expiresAt: t.expiresAt },
+    };
+  }
+
+  async fromBasic(b64: string, _ip: string): Promise<Principal> {
+    const decoded = Buffer.from(b64, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new Refusal('password-wrong');
+    const user = await this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1));
+    return { user, credential: { type: 'password' } };
+  }
+
+  /** Verifies a password with a per-user limit on failures. */
+  async checkPassword(name: string, password: string): Promise<User> {
+    const now = this.#ctx.clock.now();
+    const f = this.#failures.get(name);
+    if (f && now - f.since < 60_000 && f.count >= 10) throw new Refusal('login-throttled');
+    const row = await this.#ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+    const ok = await verifyPassword(password, row?.password_hash ?? null);
+    if (!row || !ok || row.disabled) {
+      const cur = f && now - f.since < 60_000 ? f : { count: 0, since: now };
+      cur.count++;
+      this.#failures.set(name, cur);
+      throw new Refusal(row?.disabled && ok ? 'user-disabled' : 'password-wrong');
+    }
+    this.#failures.delete(name);
+    return toUser(row);
+  }
+
+  /** Writes batched last-used times: one transaction every few seconds, not a write per request. */
+  async flush(): Promise<void> {
+    if (this.#lastUsed.size === 0) return;
+    const batch = [...this.#lastUsed];
+    this.#lastUsed.clear();
+    await this.#ctx.store.db.transaction().execute(async (trx) => {
+      for (const [id, at] of batch) await trx.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+    }).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    await this.flush();
+  }
+}

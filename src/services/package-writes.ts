@@ -1,0 +1,177 @@
+// Writes to an existing package other than publishing a version: deprecate, star, maintainers,
+// unpublish (a version or the whole package) and dist-tags. npm sends most of them as a PUT of the
+// whole document; we tell them apart by what changed, and authorize each change on its own.
+import semver from 'semver';
+import { Refusal } from '../domain/reasons.ts';
+import { authorize, type Action } from '../domain/policy.ts';
+import type { Principal } from '../domain/principal.ts';
+import { isValidTag } from '../domain/names.ts';
+import { loadState, packageFacts, pickLatest, rerender } from '../store/packages.ts';
+import type { Db } from '../store/store.ts';
+import { audit, type Ctx } from './context.ts';
+import { deny } from './deny.ts';
+
+async function allow(ctx: Ctx, p: Principal, action: Action, name: string) {
+  const facts = await packageFacts(ctx.store.db, name);
+  const d = authorize(p, action, facts);
+  if (!d.allowed) throw await deny(ctx, p, d, name);
+  return facts;
+}
+
+/** A client's `_rev` must match the current revision: a stale write is a conflict, never a silent overwrite. */
+async function checkRev(db: Db, name: string, rev: unknown): Promise<void> {
+  if (rev === undefined || rev === null || rev === 'undefined') return;
+  const row = await db.selectFrom('packages').select('rev').where('name', '=', name).executeTakeFirst();
+  const n = Number.parseInt(String(rev), 10);
+  if (row && Number.isFinite(n) && n !== row.rev) throw new Refusal('rev-conflict', { rev: String(rev) });
+}
+
+type Doc = Record<string, unknown>;
+
+/** PUT /<pkg> without attachments, or PUT /<pkg>/-rev/<rev>. */
+export async function updateDocument(ctx: Ctx, p: Principal, name: string, body: Doc, urlRev?: string): Promise<void> {
+  const state = await loadState(ctx.store.db, name);
+  const facts = await packageFacts(ctx.store.db, name);
+  if (!state || !facts.exists) {
+    // Same answer whether it is missing or invisible.
+    throw new Refusal('not-found');
+  }
+  await checkRev(ctx.store.db, name, urlRev ?? body._rev);
+  const keys = Object.keys(body).filter((k) => !['_id', '_rev', 'name'].includes(k));
+
+  if (keys.length === 1 && keys[0] === 'users') return star(ctx, p, name, body.users);
+  if (keys.includes('maintainers') && !keys.includes('versions')) return setMaintainers(ctx, p, name, body.maintainers);
+  if (!body.versions || typeof body.versions !== 'object') {
+    throw new Refusal('invalid-publish', { detail: 'nothing to change: the document has no versions, maintainers or users' });
+  }
+  const sent = body.versions as Record<string, Doc>;
+  const current = new Map(state.versions.map((v) => [v.version, v]));
+  const removed = [...current.keys()].filter((v) => !(v in sent));
+  const unknown = Object.keys(sent).filter((v) => !current.has(v));
+  if (unknown.length) throw new Refusal('invalid-publish', { detail: `versions ${unknown.join(', ')} are not published; publish them with their tarballs` });
+  const deprecations: [string, string | null][] = [];
+  for (const [v, m] of Object.entries(sent)) {
+    const want = typeof m?.deprecated === 'string' && m.deprecated !== '' ? m.deprecated : null;
+    if (want !== (current.get(v)!.deprecated ?? null)) deprecations.push([v, want]);
+  }
+  if (removed.length) await allow(ctx, p, 'unpublish', name);
+  if (deprecations.length) await allow(ctx, p, 'deprecate', name);
+  if (!removed.length && !deprecations.length) {
+    await allow(ctx, p, 'deprecate', name); // a no-op write still needs the right to write
+    return;
+  }
+  const now = ctx.clock.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    for (const [v, msg] of deprecations) {
+      await trx.updateTable('versions').set({ deprecated: msg }).where('package', '=', name).where('version', '=', v).execute();
+    }
+    if (removed.length) await removeVersions(trx, name, removed, now);
+    await rerender(trx, name, now);
+  });
+  for (const v of removed) await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name, version: v } });
+}
+
+async function removeVersions(trx: Db, name: string, versions: string[], now: number): Promise<void> {
+  for (const v of versions) {
+    await trx.updateTable('versions').set({ unpublished_at: now }).where('package', '=', name).where('version', '=', v).execute();
+  }
+  await trx.deleteFrom('dist_tags').where('package', '=', name).where('version', 'in', versions).execute();
+  const left = await trx.selectFrom('versions').select('version').where('package', '=', name).where('unpublished_at', 'is', null).execute();
+  const hasLatest = await trx.selectFrom('dist_tags').select('tag').where('package', '=', name).where('tag', '=', 'latest').executeTakeFirst();
+  const latest = pickLatest(left.map((r) => r.version), semver.compare, (v) => semver.prerelease(v) !== null);
+  if (!hasLatest && latest) await trx.insertInto('dist_tags').values({ package: name, tag: 'latest', version: latest }).execute();
+  if (left.length === 0) await trx.updateTable('packages').set({ deleted_at: now }).where('name', '=', name).execute();
+}
+
+async function star(ctx: Ctx, p: Principal, name: string, users: unknown): Promise<void> {
+  await allow(ctx, p, 'star', name);
+  const me = p.user!;
+  const starred = typeof users === 'object' && users !== null && (users as Record<string, unknown>)[me.name] === true;
+  const now = ctx.clock.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    if (starred) await trx.insertInto('stars').values({ package: name, user_id: me.id }).onConflict((oc) => oc.doNothing()).execute();
+    else await trx.deleteFrom('stars').where('package', '=', name).where('user_id', '=', me.id).execute();
+    await rerender(trx, name, now);
+  });
+}
+
+async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers: unknown): Promise<void> {
+  if (!Array.isArray(maintainers)) throw new Refusal('invalid-request', { detail: '"maintainers" must be a list of {name, email}' });
+  await allow(ctx, p, 'owner', name);
+  const names = [...new Set(maintainers.map((m) => (m && typeof m === 'object' ? (m as Doc).name : undefined)))];
+  if (names.some((n) => typeof n !== 'string' || !n)) throw new Refusal('invalid-request', { detail: 'every maintainer needs a name' });
+  if (names.length === 0) throw new Refusal('last-maintainer');
+  const users = await ctx.store.db.selectFrom('users').select(['id', 'name']).where('name', 'in', names as string[]).execute();
+  const missing = (names as string[]).filter((n) => !users.some((u) => u.name === n));
+  if (missing.length) throw new Refusal('unknown-user', { name: missing[0] });
+  const before = await ctx.store.db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
+    .select('users.name').where('package', '=', name).execute();
+  const now = ctx.clock.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('maintainers').where('package', '=', name).execute();
+    await trx.insertInto('maintainers').values(users.map((u) => ({ package: name, user_id: u.id }))).execute();
+    await rerender(trx, name, now);
+  });
+  const old = new Set(before.map((b) => b.name));
+  for (const u of users) if (!old.has(u.name)) await audit(ctx, { event: 'owner-added', user: p.user?.name, detail: { package: name, owner: u.name } });
+  for (const o of old) if (!users.some((u) => u.name === o)) await audit(ctx, { event: 'owner-removed', user: p.user?.name, detail: { package: name, owner: o } });
+}
+
+/** DELETE /<pkg>/-rev/<rev>: the whole package. Its versions stay reserved forever. */
+export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev: string): Promise<void> {
+  await allow(ctx, p, 'unpublish', name);
+  await checkRev(ctx.store.db, name, rev);
+  const now = ctx.clock.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    const left = await trx.selectFrom('versions').select('version').where('package', '=', name).where('unpublished_at', 'is', null).execute();
+    if (left.length) await removeVersions(trx, name, left.map((r) => r.version), now);
+    await trx.deleteFrom('dist_tags').where('package', '=', name).execute();
+    await trx.updateTable('packages').set({ deleted_at: now }).where('name', '=', name).execute();
+    await rerender(trx, name, now);
+  });
+  await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name } });
+}
+
+/** DELETE /<pkg>/-/<file>.tgz/-rev/<rev>: npm's last step of a version unpublish; the version row is already gone. */
+export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promise<void> {
+  const facts = await packageFacts(ctx.store.db, name);
+  if (!facts.exists) {
+    // After the last version went, the package is gone: only a maintainer's own cleanup arrives here.
+    const pkg = await ctx.store.db.selectFrom('packages').select('deleted_at').where('name', '=', name).executeTakeFirst();
+    if (pkg?.deleted_at) return;
+    throw new Refusal('not-found');
+  }
+  await allow(ctx, p, 'unpublish', name);
+}
+
+export async function getDistTags(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {
+  await allow(ctx, p, 'read', name);
+  const tags = await ctx.store.db.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag').execute();
+  return Object.fromEntries(tags.map((t) => [t.tag, t.version]));
+}
+
+export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: string, version: unknown): Promise<void> {
+  await allow(ctx, p, 'dist-tag', name);
+  if (!isValidTag(tag)) throw new Refusal('tag-invalid', { tag });
+  if (typeof version !== 'string' || !semver.valid(version)) throw new Refusal('invalid-version', { version: String(version) });
+  const exists = await ctx.store.db.selectFrom('versions').select('version').where('package', '=', name)
+    .where('version', '=', version).where('unpublished_at', 'is', null).executeTakeFirst();
+  if (!exists) throw new Refusal('version-missing', { version, package: name });
+  const now = ctx.clock.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await trx.insertInto('dist_tags').values({ package: name, tag, version })
+      .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version })).execute();
+    await rerender(trx, name, now);
+  });
+}
+
+export async function removeDistTag(ctx: Ctx, p: Principal, name: string, tag: string): Promise<void> {
+  await allow(ctx, p, 'dist-tag', name);
+  if (tag === 'latest') throw new Refusal('latest-tag-required');
+  const now = ctx.clock.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    const r = await trx.deleteFrom('dist_tags').where('package', '=', name).where('tag', '=', tag).executeTakeFirst();
+    if (Number(r.numDeletedRows) === 0) throw new Refusal('invalid-request', { detail: `${tag} is not a dist-tag on ${name}` });
+    await rerender(trx, name, now);
+  });
+}

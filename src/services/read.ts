@@ -1,0 +1,55 @@
+// Install-side reads: packuments and tarballs, visible only to callers who may read the package.
+// Names that are not local may be proxied from the upstream registry (see proxy.ts).
+import { Refusal } from '../domain/reasons.ts';
+import { canRead } from '../domain/policy.ts';
+import type { Principal } from '../domain/principal.ts';
+import { packageFacts, packageHead, type PackageHead } from '../store/packages.ts';
+import { versionFromTarball } from '../domain/names.ts';
+import type { Ctx } from './context.ts';
+import type { PackumentCache } from './packument-cache.ts';
+import { proxyPackument, proxyTarball, mayProxy } from './proxy.ts';
+
+export type Kind = 'full' | 'abbrev';
+
+/** Resolves a package the caller may read: its head row, or a 404 that reveals nothing. */
+export async function visibleHead(ctx: Ctx, principal: Principal, name: string): Promise<PackageHead | undefined> {
+  const head = await packageHead(ctx.store.db, name);
+  if (!head || head.deletedAt !== null) return undefined;
+  if (head.access === 'public') return head;
+  const facts = await packageFacts(ctx.store.db, name);
+  return canRead(principal, facts) ? head : undefined;
+}
+
+export async function readPackument(
+  ctx: Ctx, cache: PackumentCache, principal: Principal, name: string, kind: Kind, base: string,
+): Promise<{ etag: string; body: Buffer; access: string }> {
+  let head = await visibleHead(ctx, principal, name);
+  if (!head || head.origin === 'proxy') {
+    const local = await packageHead(ctx.store.db, name);
+    if (local && local.origin === 'local') throw new Refusal('not-found');
+    if (!mayProxy(ctx, name)) throw new Refusal('not-found');
+    head = await proxyPackument(ctx, name, local);
+    if (!head) throw new Refusal('not-found');
+  }
+  const body = await cache.get(ctx.store.db, name, head.etag, kind, base);
+  return { etag: head.etag, body, access: head.access };
+}
+
+export async function readTarball(ctx: Ctx, principal: Principal, name: string, filename: string): Promise<Buffer> {
+  const version = versionFromTarball(name, filename);
+  if (!version) throw new Refusal('not-found');
+  const head = await visibleHead(ctx, principal, name);
+  const local = head ?? (await packageHead(ctx.store.db, name));
+  if (!head && local?.origin === 'local') throw new Refusal('not-found');
+  const row = await ctx.store.db.selectFrom('versions').select(['blob', 'unpublished_at'])
+    .where('package', '=', name).where('version', '=', version).executeTakeFirst();
+  if (row && row.unpublished_at === null && row.blob) {
+    const data = await ctx.store.blobs.get(row.blob);
+    if (data) return data;
+  }
+  if ((local === undefined || local.origin === 'proxy') && mayProxy(ctx, name)) {
+    const data = await proxyTarball(ctx, name, version);
+    if (data) return data;
+  }
+  throw new Refusal('not-found');
+}

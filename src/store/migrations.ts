@@ -1,0 +1,88 @@
+// Schema migrations, applied in order at open. Each is plain SQL that SQLite and PostgreSQL both accept.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+const migrations: string[] = [
+  `CREATE TABLE users (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     name TEXT NOT NULL UNIQUE,
+     email TEXT NOT NULL,
+     email_verified INTEGER NOT NULL DEFAULT 0,
+     password_hash TEXT,
+     admin INTEGER NOT NULL DEFAULT 0,
+     disabled INTEGER NOT NULL DEFAULT 0,
+     tfa TEXT,
+     created_at BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL);
+   CREATE TABLE tokens (
+     id TEXT PRIMARY KEY,
+     user_id INTEGER NOT NULL REFERENCES users(id),
+     hash TEXT NOT NULL UNIQUE,
+     kind TEXT NOT NULL,
+     name TEXT,
+     description TEXT,
+     display TEXT NOT NULL,
+     readonly INTEGER NOT NULL DEFAULT 0,
+     grants TEXT,
+     cidr TEXT,
+     bypass_2fa INTEGER NOT NULL DEFAULT 0,
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT,
+     revoked_at BIGINT,
+     revoked_why TEXT,
+     last_used_at BIGINT);
+   CREATE INDEX tokens_user ON tokens(user_id);
+   CREATE TABLE packages (
+     name TEXT PRIMARY KEY,
+     scope TEXT,
+     access TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     rev INTEGER NOT NULL,
+     created_at BIGINT NOT NULL,
+     modified_at BIGINT NOT NULL,
+     deleted_at BIGINT,
+     doc TEXT NOT NULL,
+     abbrev TEXT NOT NULL,
+     etag TEXT NOT NULL,
+     fetched_at BIGINT,
+     readme TEXT,
+     meta TEXT);
+   CREATE INDEX packages_scope ON packages(scope);
+   CREATE TABLE versions (
+     package TEXT NOT NULL REFERENCES packages(name),
+     version TEXT NOT NULL,
+     manifest TEXT NOT NULL,
+     integrity TEXT NOT NULL,
+     shasum TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     blob TEXT NOT NULL,
+     published_by INTEGER,
+     published_at BIGINT NOT NULL,
+     unpublished_at BIGINT,
+     deprecated TEXT,
+     PRIMARY KEY (package, version));
+   CREATE TABLE dist_tags (package TEXT NOT NULL, tag TEXT NOT NULL, version TEXT NOT NULL, PRIMARY KEY (package, tag));
+   CREATE TABLE maintainers (package TEXT NOT NULL, user_id INTEGER NOT NULL REFERENCES users(id), PRIMARY KEY (package, user_id));
+   CREATE INDEX maintainers_user ON maintainers(user_id);
+   CREATE TABLE stars (package TEXT NOT NULL, user_id INTEGER NOT NULL, PRIMARY KEY (package, user_id));
+   CREATE TABLE attachments (package TEXT NOT NULL, version TEXT NOT NULL, name TEXT NOT NULL, content_type TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (package, version, name));
+   CREATE TABLE web_logins (id TEXT PRIMARY KEY, user_id INTEGER, kind TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+   CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at BIGINT NOT NULL, event TEXT NOT NULL, user_name TEXT, token_id TEXT, reason TEXT, detail TEXT);
+   CREATE INDEX audit_at ON audit(at);
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   INSERT INTO meta (key, value) VALUES ('revocations', '0');`,
+];
+
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  await sql`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`.execute(db);
+  const row = await sql<{ version: number }>`SELECT max(version) AS version FROM schema_version`.execute(db);
+  const current = row.rows[0]?.version ?? 0;
+  for (let i = current; i < migrations.length; i++) {
+    await db.transaction().execute(async (trx) => {
+      for (const stmt of migrations[i].split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) {
+        await sql.raw(stmt).execute(trx);
+      }
+      await sql`INSERT INTO schema_version (version) VALUES (${i + 1})`.execute(trx);
+    });
+  }
+}

@@ -1,0 +1,87 @@
+// Reads and writes of packages, versions, dist-tags and maintainers. Every write ends by re-rendering
+// the package's packuments inside the same transaction, so readers only ever see whole documents.
+import type { Db } from './store.ts';
+import type { PackageFacts } from '../domain/policy.ts';
+import { render, type Manifest, type PackageState } from '../domain/packument.ts';
+import { scopeOf } from '../domain/names.ts';
+
+export type PackageHead = { name: string; access: 'public' | 'restricted'; origin: string; rev: number; etag: string; deletedAt: number | null };
+
+export async function packageHead(db: Db, name: string): Promise<PackageHead | undefined> {
+  const row = await db.selectFrom('packages').select(['name', 'access', 'origin', 'rev', 'etag', 'deleted_at'])
+    .where('name', '=', name).executeTakeFirst();
+  return row && { name: row.name, access: row.access as PackageHead['access'], origin: row.origin, rev: row.rev, etag: row.etag, deletedAt: row.deleted_at };
+}
+
+/** Everything the policy needs to decide about one package. A deleted or proxied-only name is "not existing" locally. */
+export async function packageFacts(db: Db, name: string): Promise<PackageFacts & { head?: PackageHead }> {
+  const head = await packageHead(db, name);
+  const scope = scopeOf(name);
+  const owner = scope ? await db.selectFrom('users').select('id').where('name', '=', scope.slice(1)).executeTakeFirst() : undefined;
+  if (!head || head.deletedAt !== null || head.origin !== 'local') {
+    return { name, exists: false, access: 'public', maintainerIds: [], scopeOwnerId: owner?.id ?? null, head };
+  }
+  const maintainers = await db.selectFrom('maintainers').select('user_id').where('package', '=', name).execute();
+  return { name, exists: true, access: head.access, maintainerIds: maintainers.map((m) => m.user_id), scopeOwnerId: owner?.id ?? null, head };
+}
+
+export async function loadState(db: Db, name: string): Promise<PackageState | undefined> {
+  const pkg = await db.selectFrom('packages').selectAll().where('name', '=', name).executeTakeFirst();
+  if (!pkg) return undefined;
+  const versions = await db.selectFrom('versions')
+    .leftJoin('users', 'users.id', 'versions.published_by')
+    .select(['versions.version', 'versions.manifest', 'versions.integrity', 'versions.shasum', 'versions.size',
+      'versions.published_at', 'versions.unpublished_at', 'versions.deprecated', 'users.name as pub_name', 'users.email as pub_email'])
+    .where('versions.package', '=', name).orderBy('versions.published_at').orderBy('versions.version').execute();
+  const tags = await db.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag').execute();
+  const maintainers = await db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
+    .select(['users.name', 'users.email']).where('maintainers.package', '=', name).orderBy('users.name').execute();
+  const stars = await db.selectFrom('stars').innerJoin('users', 'users.id', 'stars.user_id')
+    .select('users.name').where('stars.package', '=', name).orderBy('users.name').execute();
+  const attested = await db.selectFrom('attachments').select('version').where('package', '=', name).execute();
+  const attestedSet = new Set(attested.map((a) => a.version));
+  return {
+    name,
+    rev: pkg.rev,
+    createdAt: pkg.created_at,
+    modifiedAt: pkg.modified_at,
+    distTags: Object.fromEntries(tags.map((t) => [t.tag, t.version])),
+    versions: versions.filter((v) => v.unpublished_at === null).map((v) => ({
+      version: v.version,
+      manifest: JSON.parse(v.manifest) as Manifest,
+      integrity: v.integrity,
+      shasum: v.shasum,
+      size: v.size,
+      publishedAt: v.published_at,
+      publisher: v.pub_name ? { name: v.pub_name, email: v.pub_email ?? '' } : null,
+      deprecated: v.deprecated,
+      attestationsUrl: attestedSet.has(v.version) ? `-/npm/v1/attestations/${name}@${v.version}` : undefined,
+    })),
+    unpublished: versions.filter((v) => v.unpublished_at !== null).map((v) => ({ version: v.version, publishedAt: v.published_at })),
+    maintainers: maintainers.map((m) => ({ name: m.name, email: m.email })),
+    stars: stars.map((s) => s.name),
+  };
+}
+
+/** Bumps the revision and re-renders the stored packuments. Call inside the write's transaction. */
+export async function rerender(trx: Db, name: string, now: number): Promise<PackageState> {
+  await trx.updateTable('packages').set((eb) => ({ rev: eb('rev', '+', 1), modified_at: now })).where('name', '=', name).execute();
+  const state = await loadState(trx, name);
+  if (!state) throw new Error(`rerender: ${name} vanished inside its own transaction`);
+  const r = render(state);
+  const latest = state.versions.find((v) => v.version === state.distTags.latest);
+  const meta = JSON.stringify(latest ? {
+    version: latest.version, description: latest.manifest.description ?? '', keywords: latest.manifest.keywords ?? [],
+    date: new Date(latest.publishedAt).toISOString(), publisher: latest.publisher?.name ?? null,
+  } : {});
+  await trx.updateTable('packages').set({ doc: r.doc, abbrev: r.abbrev, etag: r.etag, readme: r.readme, meta })
+    .where('name', '=', name).execute();
+  return state;
+}
+
+/** Highest non-prerelease version left, for moving `latest` after an unpublish. */
+export function pickLatest(versions: string[], compare: (a: string, b: string) => number, isPrerelease: (v: string) => boolean): string | undefined {
+  const stable = versions.filter((v) => !isPrerelease(v)).sort(compare);
+  const all = [...versions].sort(compare);
+  return stable.at(-1) ?? all.at(-1);
+}

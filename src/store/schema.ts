@@ -1,0 +1,104 @@
+// Table shapes, as Kysely sees them. Times are epoch milliseconds; JSON columns hold text.
+import type { Generated } from 'kysely';
+
+export type UserRow = {
+  id: Generated<number>;
+  name: string;
+  email: string;
+  email_verified: number;
+  password_hash: string | null;
+  admin: number;
+  disabled: number;
+  tfa: string | null;
+  created_at: number;
+  updated_at: number;
+};
+
+export type TokenRow = {
+  id: string;
+  user_id: number;
+  hash: string;
+  kind: string;
+  name: string | null;
+  description: string | null;
+  display: string;
+  readonly: number;
+  grants: string | null;
+  cidr: string | null;
+  bypass_2fa: number;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  revoked_why: string | null;
+  last_used_at: number | null;
+};
+
+export type PackageRow = {
+  name: string;
+  scope: string | null;
+  access: string;
+  origin: string;
+  rev: number;
+  created_at: number;
+  modified_at: number;
+  deleted_at: number | null;
+  doc: string;
+  abbrev: string;
+  etag: string;
+  fetched_at: number | null;
+  readme: string | null;
+  meta: string | null;
+};
+
+export type VersionRow = {
+  package: string;
+  version: string;
+  manifest: string;
+  integrity: string;
+  shasum: string;
+  size: number;
+  blob: string;
+  published_by: number | null;
+  published_at: number;
+  unpublished_at: number | null;
+  deprecated: string | null;
+};
+
+export type DistTagRow = { package: string; tag: string; version: string };
+export type MaintainerRow = { package: string; user_id: number };
+export type StarRow = { package: string; user_id: number };
+export type AttachmentRow = { package: string; version: string; name: string; content_type: string; data: string };
+
+export type WebLoginRow = {
+  id: string;
+  user_id: number | null;
+  kind: string;
+  created_at: number;
+  expires_at: number;
+};
+
+export type AuditRow = {
+  id: Generated<number>;
+  at: number;
+  event: string;
+  user_name: string | null;
+  token_id: string | null;
+  reason: string | null;
+  detail: string | null;
+};
+
+export type MetaRow = { key: string; value: string };
+
+export type Database = {
+  users: UserRow;
+  tokens: TokenRow;
+  packages: PackageRow;
+  versions: VersionRow;
+  dist_tags: DistTagRow;
+  maintainers: MaintainerRow;
+  stars: StarRow;
+  attachments: AttachmentRow;
+  web_logins: WebLoginRow;
+  audit: AuditRow;
+  meta: MetaRow;
+};

@@ -1,0 +1,45 @@
+// Adapts Node's built-in SQLite (node:sqlite) to the better-sqlite3 shape Kysely's SqliteDialect uses,
+// so the embedded default needs no native addon and no binary download at install time.
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { SqliteDatabase, SqliteStatement } from 'kysely';
+
+type Param = null | number | bigint | string | NodeJS.ArrayBufferView;
+
+class Statement implements SqliteStatement {
+  readonly #stmt: StatementSync;
+  readonly reader: boolean;
+  constructor(stmt: StatementSync) {
+    this.#stmt = stmt;
+    this.reader = stmt.columns().length > 0;
+  }
+  all(parameters: ReadonlyArray<unknown>): unknown[] {
+    return this.#stmt.all(...(parameters as Param[]));
+  }
+  run(parameters: ReadonlyArray<unknown>) {
+    const r = this.#stmt.run(...(parameters as Param[]));
+    return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
+  }
+  iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
+    return this.#stmt.iterate(...(parameters as Param[])) as IterableIterator<unknown>;
+  }
+}
+
+export function openSqlite(path: string): { kysely: SqliteDatabase; raw: DatabaseSync } {
+  // Another process (the admin CLI) may write while the server runs: wait for its lock, don't fail.
+  const raw = new DatabaseSync(path, { timeout: 10_000 });
+  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  const cache = new Map<string, Statement>();
+  const kysely: SqliteDatabase = {
+    close: () => raw.close(),
+    prepare(sql: string) {
+      let s = cache.get(sql);
+      if (!s) {
+        s = new Statement(raw.prepare(sql));
+        if (cache.size > 500) cache.clear();
+        cache.set(sql, s);
+      }
+      return s;
+    },
+  };
+  return { kysely, raw };
+}

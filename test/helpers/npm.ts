@@ -1,0 +1,112 @@
+// Runs the real npm CLI (the pinned npm 11 or npm 12) with an isolated HOME, userconfig, globalconfig
+// and cache, and an environment stripped of the npm_* variables `npm test` itself sets.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const NPM_MAJORS = [11, 12] as const;
+export type NpmMajor = (typeof NPM_MAJORS)[number];
+
+export type NpmResult = { code: number; stdout: string; stderr: string; output: string };
+
+type RunOpts = { cwd?: string; env?: Record<string, string>; input?: string; onStdout?: (chunk: string) => void };
+
+export type NpmEnv = {
+  home: string;
+  userconfig: string;
+  major: NpmMajor;
+  run(args: string[], opts?: RunOpts): Promise<NpmResult>;
+  /** Runs npm inside a pseudo-terminal (util-linux `script`), answering prompts as they appear. */
+  runTty(args: string[], answers: [RegExp, string][], opts?: RunOpts): Promise<NpmResult>;
+  setToken(host: string, token: string): void;
+  npmrc(): string;
+};
+
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || /^npm_/i.test(k) || k === 'NODE_OPTIONS' || k === 'INIT_CWD' || k === 'CI' || /^(GITHUB|GITLAB|CIRCLE)/.test(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+export function makeNpm(registry: string, major: NpmMajor = 11): NpmEnv {
+  const home = mkdtempSync(join(tmpdir(), `tessera-npm${major}-`));
+  const userconfig = join(home, '.npmrc');
+  const globalconfig = join(home, 'global-npmrc');
+  writeFileSync(userconfig, `registry=${registry}\n`);
+  writeFileSync(globalconfig, '');
+  mkdirSync(join(home, 'cache'));
+  const cli = join(ROOT, 'node_modules', `npm${major}`, 'bin', 'npm-cli.js');
+  return {
+    home, userconfig, major,
+    setToken(host, token) {
+      writeFileSync(userconfig, `${readFileSync(userconfig, 'utf8')}//${host}/:_authToken=${token}\n`);
+    },
+    npmrc: () => readFileSync(userconfig, 'utf8'),
+    run(args, opts = {}) {
+      return spawnNpm([cli, ...args], opts, []);
+    },
+    runTty(args, answers, opts = {}) {
+      const script = join(home, `tty-${Date.now()}.sh`);
+      const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+      writeFileSync(script, `exec ${quote(process.execPath)} ${[cli, ...args].map(quote).join(' ')}\n`);
+      return spawnNpm(['-qefc', `sh ${quote(script)}`, '/dev/null'], opts, answers, 'script');
+    },
+  };
+
+  function spawnNpm(argv: string[], opts: RunOpts, answers: [RegExp, string][], command = process.execPath): Promise<NpmResult> {
+      const env = cleanEnv({
+        HOME: home,
+        npm_config_userconfig: userconfig,
+        npm_config_globalconfig: globalconfig,
+        npm_config_cache: join(home, 'cache'),
+        npm_config_update_notifier: 'false',
+        npm_config_fund: 'false',
+        npm_config_audit: 'false',
+        npm_config_fetch_retries: '0',
+        npm_config_loglevel: 'notice',
+        NO_COLOR: '1',
+        ...opts.env,
+      });
+      return new Promise((resolve, reject) => {
+        const child = spawn(command, argv, { cwd: opts.cwd ?? home, env, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '', stderr = '', output = '';
+        const pending = [...answers];
+        let seen = 0;
+        child.stdout.on('data', (c: Buffer) => {
+          stdout += c; output += c; opts.onStdout?.(c.toString());
+          // Answer each prompt once, in order, as soon as it shows up after the previous answer.
+          while (pending.length && pending[0][0].test(stdout.slice(seen))) {
+            const [re, reply] = pending.shift()!;
+            seen += stdout.slice(seen).search(re) + 1;
+            child.stdin.write(`${reply}\r`);
+          }
+        });
+        child.stderr.on('data', (c: Buffer) => { stderr += c; output += c; });
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, output }));
+        if (answers.length === 0) child.stdin.end(opts.input ?? '');
+      });
+  }
+}
+
+/** A publishable package folder. */
+export function makePackage(name: string, version: string, extra: Record<string, unknown> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-pkg-'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version, description: `${name} for tests`, main: 'index.js', license: 'MIT', ...extra }, null, 2));
+  writeFileSync(join(dir, 'index.js'), `module.exports = ${JSON.stringify(`${name}@${version}`)};\n`);
+  writeFileSync(join(dir, 'README.md'), `# ${name}\n\nA test package.\n`);
+  return dir;
+}
+
+/** An empty project folder to install into. */
+export function makeProject(deps: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-proj-'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: deps }, null, 2));
+  return dir;
+}

@@ -1,0 +1,60 @@
+// Starts a real Tessera (Fastify + SQLite + filesystem blobs) on 127.0.0.1:0 in a temporary data folder.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaults, type Config } from '../../src/config/config.ts';
+import { openStore } from '../../src/store/store.ts';
+import { buildApp } from '../../src/http/server.ts';
+import type { Clock } from '../../src/domain/clock.ts';
+import type { Ctx } from '../../src/services/context.ts';
+import { createUser } from '../../src/services/accounts.ts';
+import { adminCreateToken, type TokenSpec } from '../../src/services/tokens.ts';
+
+export type TestClock = Clock & { advance(ms: number): void };
+
+export function testClock(start = Date.now()): TestClock {
+  let t = start;
+  return { now: () => t, advance: (ms) => { t += ms; } };
+}
+
+export type TestServer = {
+  url: string;         // with trailing slash
+  host: string;        // 127.0.0.1:PORT
+  ctx: Ctx;
+  clock: TestClock;
+  dataDir: string;
+  logFile: string;
+  addUser(name: string, opts?: { password?: string; admin?: boolean; email?: string }): Promise<void>;
+  token(spec: Partial<TokenSpec> & { user: string }): Promise<string>;
+  close(): Promise<void>;
+};
+
+export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
+  const logFile = join(dataDir, 'server.log');
+  const config: Config = { ...structuredClone(defaults), data: dataDir, listen: { host: '127.0.0.1', port: 0 }, ...overrides };
+  const store = await openStore(dataDir);
+  const clock = testClock();
+  const ctx: Ctx = { store, config, clock };
+  const app = await buildApp(ctx, { logger: { level: 'info', file: logFile } });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    host: `127.0.0.1:${port}`,
+    ctx, clock, dataDir, logFile,
+    async addUser(name, opts = {}) {
+      await createUser(ctx, { name, email: opts.email ?? `${name}@example.com`, password: opts.password ?? `${name}-password`, admin: opts.admin });
+    },
+    async token(spec) {
+      const t = await adminCreateToken(ctx, { kind: 'session', expiresInMs: 3_600_000, ...spec });
+      return t.token;
+    },
+    async close() {
+      await app.close();
+      await store.close();
+      if (!process.env.TESSERA_KEEP_TEST_DATA) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

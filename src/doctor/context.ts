@@ -1,0 +1,228 @@
+// Everything the rules look at, gathered once: npm config, the project's manifest and lockfile, git, client.
+import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { dirname, join, relative } from 'node:path';
+import { loadNpmConfig } from './npm-config.ts';
+import type { NpmConfig } from './npm-config.ts';
+import { credentialForRegistry, credentialForRequest, packumentUrl, registryForSpec } from './credentials.ts';
+import type { Credential } from './credentials.ts';
+
+export type Client = 'npm' | 'pnpm' | 'yarn';
+
+export interface DoctorOptions {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  offline: boolean;
+  publish: boolean;
+  /** --package SPEC */
+  packages: string[];
+  registry?: string;
+  client?: Client;
+  /** Extra npm flags (after `--`). */
+  npmArgs?: string[];
+  npmPath?: string;
+  execPath?: string;
+  /** Probe time box in ms. */
+  timeout?: number;
+  now?: Date;
+}
+
+export interface LockEntry { name: string; resolved: string; line: number }
+
+export interface Target {
+  /** Registry base URL as configured. */
+  url: string;
+  scopes: string[];
+  /** Why it is a target: default registry, scope mapping, --package, publish. */
+  roles: Set<'default' | 'scope' | 'package' | 'publish' | 'dependency'>;
+  /** A package requested from it (for the sample request URL). */
+  sample: string;
+  /** Lookup A for a packument request. */
+  credential: Credential;
+  /** Lookup B (publish/whoami). */
+  exact: Credential;
+}
+
+export interface DoctorContext {
+  opts: DoctorOptions;
+  cfg: NpmConfig;
+  client: Client;
+  clientVersion?: string;
+  pkg?: Record<string, any>;
+  pkgPath?: string;
+  lockfile?: { path: string; entries: LockEntry[] };
+  targets: Target[];
+  /** The registry `npm publish` would use. */
+  publishRegistry?: string;
+  /** The package the publish is for (package.json name). */
+  publishName?: string;
+  gitRoot?: string;
+  isGitTracked(file: string): boolean;
+  now: Date;
+}
+
+function readJson(file: string): Record<string, any> | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function lineAt(text: string, index: number): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+export function readLockfile(dir: string): { path: string; entries: LockEntry[] } | undefined {
+  for (const name of ['npm-shrinkwrap.json', 'package-lock.json']) {
+    const path = join(dir, name);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      continue;
+    }
+    let lock: any;
+    try {
+      lock = JSON.parse(text);
+    } catch {
+      return { path, entries: [] };
+    }
+    const entries: LockEntry[] = [];
+    let cursor = 0;
+    const add = (pkgName: string, resolved: unknown) => {
+      if (typeof resolved !== 'string' || !/^https?:/.test(resolved)) return;
+      // Entries appear in file order, so a moving cursor finds each line in one pass.
+      const at = text.indexOf(JSON.stringify(resolved), cursor);
+      if (at >= 0) cursor = at;
+      entries.push({ name: pkgName, resolved, line: at >= 0 ? lineAt(text, at) : 0 });
+    };
+    if (lock.packages) {
+      for (const [key, v] of Object.entries<any>(lock.packages)) {
+        if (!key) continue;
+        add(v.name ?? key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length), v.resolved);
+      }
+    } else if (lock.dependencies) {
+      const walk = (deps: Record<string, any>) => {
+        for (const [n, v] of Object.entries(deps)) {
+          add(n, v.resolved);
+          if (v.dependencies) walk(v.dependencies);
+        }
+      };
+      walk(lock.dependencies);
+    }
+    // Line numbers above assume file order; recompute cheaply if the cursor went wrong.
+    return { path, entries };
+  }
+  return undefined;
+}
+
+function detectClient(dir: string, pkg: Record<string, any> | undefined, forced?: Client): { client: Client; version?: string } {
+  const pm = typeof pkg?.packageManager === 'string' ? /^(npm|pnpm|yarn)@([^+]+)/.exec(pkg.packageManager) : null;
+  if (forced) return { client: forced, version: pm && pm[1] === forced ? pm[2] : undefined };
+  if (pm) return { client: pm[1] as Client, version: pm[2] };
+  if (existsSync(join(dir, 'pnpm-lock.yaml')) || existsSync(join(dir, 'pnpm-workspace.yaml'))) return { client: 'pnpm' };
+  if (existsSync(join(dir, '.yarnrc.yml')) || existsSync(join(dir, 'yarn.lock'))) return { client: 'yarn' };
+  return { client: 'npm' };
+}
+
+function gitRootOf(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+function depNames(pkg: Record<string, any> | undefined): string[] {
+  if (!pkg) return [];
+  const names = new Set<string>();
+  for (const field of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies']) {
+    for (const n of Object.keys(pkg[field] ?? {})) names.add(n);
+  }
+  return [...names];
+}
+
+export async function buildContext(opts: DoctorOptions): Promise<DoctorContext> {
+  const argv = [...(opts.npmArgs ?? [])];
+  if (opts.registry) argv.push(`--registry=${opts.registry}`);
+  const cfg = await loadNpmConfig({ cwd: opts.cwd, env: opts.env, argv, npmPath: opts.npmPath, execPath: opts.execPath });
+  const pkgPath = join(cfg.localPrefix, 'package.json');
+  const pkg = readJson(pkgPath);
+  const { client, version } = detectClient(cfg.localPrefix, pkg, opts.client);
+  const lockfile = readLockfile(cfg.localPrefix);
+  const gitRoot = gitRootOf(cfg.localPrefix);
+  const tracked = new Map<string, boolean>();
+
+  const ctx: DoctorContext = {
+    opts, cfg, client, clientVersion: version, pkg, pkgPath: pkg ? pkgPath : undefined, lockfile, targets: [], gitRoot,
+    now: opts.now ?? new Date(),
+    isGitTracked(file) {
+      if (!gitRoot) return false;
+      if (!tracked.has(file)) {
+        let ok = false;
+        try {
+          execFileSync('git', ['ls-files', '--error-unmatch', relative(gitRoot, file)], { cwd: gitRoot, stdio: 'ignore' });
+          ok = true;
+        } catch { /* untracked, or no git */ }
+        tracked.set(file, ok);
+      }
+      return tracked.get(file)!;
+    },
+  };
+  ctx.targets = computeTargets(ctx);
+  return ctx;
+}
+
+function validUrl(u: string): boolean {
+  try {
+    const p = new URL(u);
+    return p.protocol === 'http:' || p.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function computeTargets(ctx: DoctorContext): Target[] {
+  const { cfg, opts, pkg } = ctx;
+  const byUrl = new Map<string, Target>();
+  const add = (url: string, role: Target['roles'] extends Set<infer R> ? R : never, sample: string, scope?: string) => {
+    if (!validUrl(url)) return;
+    let t = byUrl.get(url);
+    if (!t) {
+      t = { url, scopes: [], roles: new Set(), sample, credential: { kind: 'none' }, exact: { kind: 'none' } };
+      byUrl.set(url, t);
+    }
+    t.roles.add(role);
+    if (scope && !t.scopes.includes(scope)) t.scopes.push(scope);
+    if (role === 'package' || role === 'publish') t.sample = sample;
+  };
+  add(String(cfg.get('registry')), 'default', 'pkg');
+  for (const key of cfg.keys()) {
+    const m = /^(@[^:]+):registry$/.exec(key);
+    if (m) add(String(cfg.get(key)), 'scope', `${m[1]}/pkg`, m[1]);
+  }
+  for (const name of depNames(pkg)) {
+    const { registry, scope } = registryForSpec(cfg, name);
+    if (scope && cfg.getString(`${scope}:registry`)) add(registry, 'dependency', name, scope);
+  }
+  for (const spec of opts.packages) {
+    const { registry, scope } = registryForSpec(cfg, spec);
+    add(registry, 'package', spec, scope && cfg.getString(`${scope}:registry`) ? scope : undefined);
+  }
+  if (opts.publish) {
+    const name = typeof pkg?.name === 'string' ? pkg.name : undefined;
+    ctx.publishName = name;
+    const fromPkg = typeof pkg?.publishConfig?.registry === 'string' ? pkg.publishConfig.registry : undefined;
+    const reg = opts.registry ?? fromPkg ?? registryForSpec(cfg, name).registry;
+    ctx.publishRegistry = reg;
+    add(reg, 'publish', name ?? 'pkg');
+  }
+  for (const t of byUrl.values()) {
+    const name = t.sample.startsWith('@') || !t.sample.includes('@') ? t.sample.replace(/(.)@.*$/, '$1') : t.sample;
+    t.credential = credentialForRequest(cfg, packumentUrl(t.url, name), name);
+    t.exact = credentialForRegistry(cfg, t.url);
+  }
+  return [...byUrl.values()];
+}

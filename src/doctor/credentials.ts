@@ -1,0 +1,157 @@
+// Which credential npm sends to which URL, and from which line (reference §2: nerf-darts, lookups A and B).
+import { createRequire } from 'node:module';
+import type { NpmConfig, Origin } from './npm-config.ts';
+
+const require = createRequire(import.meta.url);
+const npa = require('npm-package-arg') as (spec: string) => { scope?: string | null; name?: string | null; subSpec?: { scope?: string | null } };
+
+export type CredentialKind = 'token' | 'basic-auth' | 'username-password' | 'client-certificate' | 'none';
+export type CredentialField = '_authToken' | '_auth' | 'username' | 'certfile';
+
+export interface Credential {
+  kind: CredentialKind;
+  /** The nerf-dart prefix that matched, e.g. `//registry.example.com/npm/`. */
+  regKey?: string;
+  /** The full config key holding the secret, e.g. `//registry.example.com/:_authToken`. */
+  key?: string;
+  /** The secret as npm would send it (never printed; see redact()). */
+  value?: string;
+  origin?: Origin;
+  /** Lookup A fell back to the spec's registry because the URL is on the same host. */
+  sameHostFallback?: boolean;
+  /** No credential, but the scoped registry has one: npm warns "No auth for URI". */
+  scopeAuthKey?: string;
+}
+
+/** npm's nerf-dart: `//host[:port]/path/` with the last segment dropped unless the URL ends in `/`. */
+export function nerfDart(url: string): string {
+  const parsed = new URL(url);
+  const from = `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  const rel = new URL('.', from);
+  return `//${rel.host}${rel.pathname}`;
+}
+
+const FIELD_KIND: Record<CredentialField, CredentialKind> = {
+  _authToken: 'token', _auth: 'basic-auth', username: 'username-password', certfile: 'client-certificate',
+};
+
+function truthy(cfg: NpmConfig, key: string): boolean {
+  return Boolean(cfg.get(key));
+}
+
+function hasAuth(cfg: NpmConfig, regKey: string): CredentialField | null {
+  if (truthy(cfg, `${regKey}:_authToken`)) return '_authToken';
+  if (truthy(cfg, `${regKey}:_auth`)) return '_auth';
+  if (truthy(cfg, `${regKey}:username`) && truthy(cfg, `${regKey}:_password`)) return 'username';
+  if (truthy(cfg, `${regKey}:certfile`) && truthy(cfg, `${regKey}:keyfile`)) return 'certfile';
+  return null;
+}
+
+function regFromURI(cfg: NpmConfig, uri: string): { regKey: string; field: CredentialField } | null {
+  const parsed = new URL(uri);
+  let regKey = `//${parsed.host}${parsed.pathname}`;
+  while (regKey.length > 2) {
+    const field = hasAuth(cfg, regKey);
+    if (field) return { regKey, field };
+    regKey = regKey.replace(/([^/]+|\/)$/, '');
+  }
+  return null;
+}
+
+function credentialAt(cfg: NpmConfig, regKey: string, field: CredentialField): Credential {
+  // Within a key, npm sends Bearer before Basic: the header is chosen by priority, not by what walked.
+  const key = `${regKey}:${field === 'username' ? '_password' : field}`;
+  const value = String(cfg.get(key) ?? '');
+  const originKey = field === 'username' ? `${regKey}:_password` : key;
+  return { kind: FIELD_KIND[field], regKey, key, value, origin: cfg.origin(originKey) };
+}
+
+/** The registry npm uses for a package spec: @scope:registry for its scope, else `registry`. */
+export function registryForSpec(cfg: NpmConfig, spec: string | undefined): { registry: string; scope?: string } {
+  const registry = String(cfg.get('registry'));
+  if (!spec) return { registry };
+  let scope: string | null | undefined;
+  try {
+    const parsed = npa(spec);
+    scope = parsed.subSpec ? parsed.subSpec.scope : parsed.scope;
+  } catch {
+    scope = spec.startsWith('@') ? spec.split('/')[0] : undefined;
+  }
+  const scoped = scope ? cfg.getString(`${scope}:registry`) : undefined;
+  return scoped ? { registry: scoped, scope: scope ?? undefined } : { registry, scope: scope ?? undefined };
+}
+
+/** Lookup A (npm-registry-fetch): the credential sent with a request to `uri` made for `spec`. */
+export function credentialForRequest(cfg: NpmConfig, uri: string, spec?: string): Credential {
+  const found = regFromURI(cfg, uri);
+  if (found) return credentialAt(cfg, found.regKey, found.field);
+  const { registry } = registryForSpec(cfg, spec);
+  const defaultRegistry = String(cfg.get('registry'));
+  if (registry && uri !== registry && sameHost(uri, registry)) {
+    const viaRegistry = regFromURI(cfg, registry);
+    if (viaRegistry) return { ...credentialAt(cfg, viaRegistry.regKey, viaRegistry.field), sameHostFallback: true };
+    return { kind: 'none' };
+  }
+  if (registry !== defaultRegistry) {
+    const scoped = regFromURI(cfg, registry);
+    return { kind: 'none', scopeAuthKey: scoped?.regKey };
+  }
+  return { kind: 'none' };
+}
+
+/** Lookup B (@npmcli/config getCredentialsByURI): exact nerf-dart only, used by publish and whoami. */
+export function credentialForRegistry(cfg: NpmConfig, registry: string): Credential {
+  const nerfed = nerfDart(registry);
+  if (truthy(cfg, `${nerfed}:_authToken`)) return credentialAt(cfg, nerfed, '_authToken');
+  if (truthy(cfg, `${nerfed}:username`) && truthy(cfg, `${nerfed}:_password`)) return credentialAt(cfg, nerfed, 'username');
+  if (truthy(cfg, `${nerfed}:_auth`)) return credentialAt(cfg, nerfed, '_auth');
+  if (truthy(cfg, `${nerfed}:certfile`) && truthy(cfg, `${nerfed}:keyfile`)) return credentialAt(cfg, nerfed, 'certfile');
+  return { kind: 'none', regKey: nerfed };
+}
+
+function sameHost(a: string, b: string): boolean {
+  try {
+    return new URL(a).host === new URL(b).host;
+  } catch {
+    return false;
+  }
+}
+
+/** The URL npm requests for a package's packument on `registry`. */
+export function packumentUrl(registry: string, name: string): string {
+  const escaped = name.startsWith('@') ? '@' + encodeURIComponent(name.slice(1)) : encodeURIComponent(name);
+  return registry.replace(/\/+$/, '') + '/' + escaped;
+}
+
+/** The Authorization header npm would send for a credential, if any. */
+export function authorizationHeader(cred: Credential, cfg: NpmConfig): string | undefined {
+  if (!cred.value || !cred.regKey) return undefined;
+  if (cred.kind === 'token') return `Bearer ${cred.value}`;
+  if (cred.kind === 'basic-auth') return `Basic ${cred.value}`;
+  if (cred.kind === 'username-password') {
+    const user = String(cfg.get(`${cred.regKey}:username`) ?? '');
+    const pass = Buffer.from(cred.value, 'base64').toString('utf8');
+    return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  }
+  return undefined;
+}
+
+/** A secret as it may be shown: its recognisable prefix, never enough to use it. */
+export function redact(secret: string): string {
+  if (!secret) return '(empty)';
+  if (/^\$\{[^}]*\}$/.test(secret)) return secret;
+  const m = /^(npms?_|tsr_|ghp_|gho_|ghs_|github_pat_|glpat-)/.exec(secret);
+  return `${m ? m[1] : secret.slice(0, Math.min(2, Math.floor(secret.length / 4)))}***`;
+}
+
+/** The credential keys npm recognises after a nerf-dart. */
+export const CREDENTIAL_FIELDS = ['_authToken', '_auth', '_password', 'username', 'certfile', 'keyfile'] as const;
+
+/** Split `//host/path/:_authToken` into its nerf-dart and field; undefined for other keys. */
+export function splitCredentialKey(key: string): { prefix: string; field: string } | undefined {
+  const i = key.lastIndexOf(':');
+  if (i <= 0) return undefined;
+  const field = key.slice(i + 1);
+  if (!(CREDENTIAL_FIELDS as readonly string[]).includes(field)) return undefined;
+  return { prefix: key.slice(0, i), field };
+}

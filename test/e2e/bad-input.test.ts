@@ -1,0 +1,153 @@
+// Bad input gets a clear 4xx with a reason, loses nothing, and the server keeps serving.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { makeTarball, publishBody, escaped } from '../helpers/publish-body.ts';
+
+describe('bad input', () => {
+  let s: TestServer;
+  let token: string;
+  const put = (path: string, body: unknown, headers: Record<string, string> = {}) => fetch(`${s.url}${path}`, {
+    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+  });
+  async function expectRefusal(res: Response, status: number, reason: string, text?: RegExp) {
+    const body = await res.json() as { error: string };
+    assert.equal(res.status, status, JSON.stringify(body));
+    assert.equal(res.headers.get('x-tessera-reason'), reason);
+    assert.equal(typeof body.error, 'string');
+    if (text) assert.match(body.error, text);
+  }
+  async function versionsOf(name: string): Promise<string[]> {
+    const res = await fetch(`${s.url}${escaped(name)}`, { headers: { authorization: `Bearer ${token}` } });
+    if (res.status === 404) return [];
+    return Object.keys(((await res.json()) as { versions: object }).versions);
+  }
+
+  before(async () => {
+    s = await startServer({ maxBodyBytes: 64 * 1024 });
+    await s.addUser('alice');
+    token = await s.token({ user: 'alice' });
+    const ok = await put('good', await publishBody('good', '1.0.0'));
+    assert.equal(ok.status, 201);
+  });
+  after(async () => { await s.close(); });
+
+  test('malformed JSON', async () => {
+    await expectRefusal(await put('good', '{"name": "good", '), 400, 'bad-json', /not valid JSON/);
+  });
+
+  test('a JSON body that is not an object', async () => {
+    await expectRefusal(await put('good', '[1,2]'), 400, 'bad-json');
+  });
+
+  test('a body over the configured size', async () => {
+    const big = await publishBody('good', '1.0.1', { tarball: Buffer.alloc(100 * 1024, 1) });
+    await expectRefusal(await put('good', big), 413, 'body-too-large', /65536 bytes/);
+  });
+
+  test('a tarball whose package.json names another package', async () => {
+    const tgz = await makeTarball({ 'package/package.json': JSON.stringify({ name: 'other', version: '1.0.1' }) });
+    await expectRefusal(await put('good', await publishBody('good', '1.0.1', { tarball: tgz })), 400, 'tarball-mismatch', /other@1\.0\.1, not good@1\.0\.1/);
+  });
+
+  test('a tarball that does not match its integrity, shasum or length', async () => {
+    const body = await publishBody('good', '1.0.1');
+    const v = body.versions['1.0.1'] as { dist: { integrity: string; shasum: string } };
+    const bad1 = structuredClone(body);
+    (bad1.versions['1.0.1'] as typeof v).dist.integrity = 'sha512-' + Buffer.alloc(64).toString('base64');
+    await expectRefusal(await put('good', bad1), 400, 'tarball-mismatch', /integrity/);
+    const bad2 = structuredClone(body);
+    (bad2.versions['1.0.1'] as typeof v).dist.shasum = '0'.repeat(40);
+    await expectRefusal(await put('good', bad2), 400, 'tarball-mismatch', /shasum/);
+    const bad3 = structuredClone(body);
+    (bad3._attachments['good-1.0.1.tgz'] as { length: number }).length += 1;
+    await expectRefusal(await put('good', bad3), 400, 'tarball-mismatch', /length/);
+  });
+
+  test('an attachment that is not a tarball', async () => {
+    await expectRefusal(await put('good', await publishBody('good', '1.0.1', { tarball: Buffer.from('not a tarball at all') })), 400, 'tarball-mismatch', /not a readable gzipped tarball/);
+  });
+
+  test('path traversal in tarball entries and names', async () => {
+    const tgz = await makeTarball({ 'package/package.json': JSON.stringify({ name: 'good', version: '1.0.1' }) });
+    // Rewrite the tar header's path by hand: "package/../../evil" cannot be made by tar.c.
+    const evil = await makeTarball({ 'package/package.json': JSON.stringify({ name: 'good', version: '1.0.1' }), 'package/xx/evil.txt': 'x' });
+    const { gunzipSync } = await import('node:zlib');
+    const raw = gunzipSync(evil);
+    const idx = raw.indexOf('package/xx/evil.txt');
+    raw.write('package/../evil.txt', idx, 'latin1');
+    // fix the header checksum
+    const hdr = idx - (idx % 512);
+    raw.fill(' ', hdr + 148, hdr + 156);
+    let sum = 0;
+    for (let i = hdr; i < hdr + 512; i++) sum += raw[i];
+    raw.write(`${sum.toString(8).padStart(6, '0')}\0 `, hdr + 148, 'latin1');
+    await expectRefusal(await put('good', await publishBody('good', '1.0.1', { tarball: gzipSync(raw) })), 400, 'tarball-mismatch', /unsafe file name/);
+    assert.ok(tgz.length > 0);
+    for (const path of ['..%2f..%2fetc%2fpasswd', '%2e%2e', '@scope%2f..%2f..']) {
+      const res = await fetch(`${s.url}${path}`);
+      assert.equal(res.status, 404, path);
+    }
+    const traversal = await put('..%2fevil', await publishBody('../evil', '1.0.0'));
+    assert.ok([400, 404].includes(traversal.status));
+  });
+
+  test('invalid package names are refused with npm\'s own rules', async () => {
+    await expectRefusal(await put('Has-Caps', await publishBody('Has-Caps', '1.0.0')), 400, 'invalid-name', /capital letters/);
+    await expectRefusal(await put('.hidden', await publishBody('.hidden', '1.0.0')), 400, 'invalid-name');
+    await expectRefusal(await put(escaped('@s/node_modules'), await publishBody('@s/node_modules', '1.0.0')), 400, 'invalid-name');
+  });
+
+  test('invalid semver', async () => {
+    const body = await publishBody('good', '1.0.1');
+    const bad = { ...body, 'dist-tags': { latest: 'one.two' }, versions: { 'one.two': { ...body.versions['1.0.1'], version: 'one.two' } } };
+    await expectRefusal(await put('good', bad), 400, 'invalid-version', /one\.two/);
+  });
+
+  test('more than one version in one publish', async () => {
+    const a = await publishBody('good', '1.0.1');
+    const b = await publishBody('good', '1.0.2');
+    await expectRefusal(await put('good', { ...a, versions: { ...a.versions, ...b.versions } }), 400, 'invalid-publish', /exactly one version/);
+  });
+
+  test('a document whose name differs from the URL', async () => {
+    await expectRefusal(await put('good', await publishBody('other', '1.0.0')), 400, 'invalid-publish', /names "other"/);
+  });
+
+  test('unknown routes and methods', async () => {
+    let res = await fetch(`${s.url}-/no/such/endpoint`);
+    await expectRefusal(res, 404, 'route-not-found');
+    res = await fetch(`${s.url}good/-/good-1.0.0.tgz`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: '{}' });
+    await expectRefusal(res, 405, 'method-not-allowed');
+  });
+
+  test('a gzip body that is not gzip', async () => {
+    const res = await fetch(`${s.url}-/npm/v1/security/advisories/bulk`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: 'plain text',
+    });
+    assert.ok(res.status >= 400 && res.status < 500, String(res.status));
+    const ok = await fetch(`${s.url}-/npm/v1/security/advisories/bulk`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync('{"good":["1.0.0"]}'),
+    });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), {});
+  });
+
+  test('nothing was half-written and the server still serves', async () => {
+    assert.deepEqual(await versionsOf('good'), ['1.0.0']);
+    assert.deepEqual(await versionsOf('other'), []);
+    const ok = await put('good', await publishBody('good', '1.0.1'));
+    assert.equal(ok.status, 201);
+    assert.deepEqual(await versionsOf('good'), ['1.0.0', '1.0.1']);
+  });
+
+  test('concurrent publishes of the same version: exactly one wins', async () => {
+    const body = await publishBody('race', '1.0.0');
+    const results = await Promise.all(Array.from({ length: 8 }, () => put('race', body)));
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [201, 403, 403, 403, 403, 403, 403, 403]);
+    assert.deepEqual(await versionsOf('race'), ['1.0.0']);
+  });
+});

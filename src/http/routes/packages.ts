@@ -12,10 +12,11 @@ import { deleteTarball, unpublishPackage, updateDocument } from '../../services/
 
 const CORGI = 'application/vnd.npm.install-v1+json';
 
-function pathOf(req: FastifyRequest): PackagePath {
+function pathOf(req: FastifyRequest, forPublish = false): PackagePath {
   const p = parsePackagePath(req.url);
   if (!p) throw new Refusal('route-not-found');
-  if (!isReadableName(p.name)) throw new Refusal('not-found');
+  // A publish validates the name itself, to say what is wrong with it; everything else just doesn't find it.
+  if (!forPublish && !isReadableName(p.name)) throw new Refusal('not-found');
   return p;
 }
 
@@ -54,7 +55,7 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
 
 async function putPackage(req: FastifyRequest, reply: FastifyReply) {
   const { ctx } = req.server.tessera;
-  const path = pathOf(req);
+  const path = pathOf(req, true);
   if (path.kind !== 'document') throw new Refusal('method-not-allowed', { method: 'PUT' });
   const principal = await who(req);
   const body = req.body;

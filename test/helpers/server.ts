@@ -24,6 +24,8 @@ export type TestServer = {
   clock: TestClock;
   dataDir: string;
   logFile: string;
+  /** "METHOD url" of every request this server received, for asserting what was (not) asked. */
+  requests: string[];
   addUser(name: string, opts?: { password?: string; admin?: boolean; email?: string }): Promise<void>;
   token(spec: Partial<TokenSpec> & { user: string }): Promise<string>;
   close(): Promise<void>;
@@ -37,13 +39,15 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
   const clock = testClock();
   const ctx: Ctx = { store, config, clock };
   const app = await buildApp(ctx, { logger: { level: 'info', file: logFile } });
+  const requests: string[] = [];
+  app.addHook('onRequest', async (req) => { requests.push(`${req.method} ${req.url}`); });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
     url: `http://127.0.0.1:${port}/`,
     host: `127.0.0.1:${port}`,
-    ctx, clock, dataDir, logFile,
+    ctx, clock, dataDir, logFile, requests,
     async addUser(name, opts = {}) {
       await createUser(ctx, { name, email: opts.email ?? `${name}@example.com`, password: opts.password ?? `${name}-password`, admin: opts.admin });
     },

@@ -89,7 +89,9 @@ export function makeNpm(registry: string, major: NpmMajor = 11): NpmEnv {
         });
         child.stderr.on('data', (c: Buffer) => { stderr += c; output += c; });
         child.on('error', reject);
-        child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, output }));
+        // A prompt nobody answers must fail the test, not hang the suite.
+        const timer = setTimeout(() => { output += '\n[killed after 30 s]'; child.kill('SIGKILL'); }, 30_000);
+        child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr, output }); });
         if (answers.length === 0) child.stdin.end(opts.input ?? '');
       });
   }

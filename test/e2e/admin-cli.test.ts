@@ -1,0 +1,143 @@
+// `tessera serve` and the administrative commands, as separate processes sharing one data folder:
+// users made while the server runs, revocation from the CLI seen by the server within a second,
+// expired tokens, password changes, clean shutdown.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, tessera, type ServeProcess } from '../helpers/cli.ts';
+import { makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
+
+describe('tessera serve with the admin CLI in another process', () => {
+  let data: string;
+  let config: string;
+  let srv: ServeProcess;
+  const admin = (args: string[], input?: string) => tessera([...args, '--data', data, '--config', config], { input });
+
+  before(async () => {
+    data = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+    config = join(data, 'tessera.yaml');
+    writeFileSync(config, 'signup: closed\nsessionTtl: 2h\nlogLevel: info\n');
+    srv = await serve(['--data', data, '--config', config]);
+  });
+  after(async () => { await srv.stop(); });
+
+  test('prints its URL and answers ping', async () => {
+    assert.match(srv.output(), /Tessera registry listening on http:\/\/127\.0\.0\.1:\d+\//);
+    const res = await fetch(`${srv.url}-/ping`);
+    assert.equal(res.status, 200);
+  });
+
+  test('user add/list/disable work while the server runs', async () => {
+    let r = await admin(['user', 'add', 'erin', '--email', 'erin@example.com', '--password-stdin'], 'erin-password\n');
+    assert.equal(r.code, 0, r.stderr);
+    r = await admin(['user', 'add', 'root', '--email', 'root@example.com', '--admin']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await admin(['user', 'add', 'erin', '--email', 'erin@example.com']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /already taken/);
+    r = await admin(['user', 'list']);
+    assert.match(r.stdout, /^erin\terin@example\.com$/m);
+    assert.match(r.stdout, /^root\troot@example\.com\tadmin$/m);
+    const npm = makeNpm(srv.url);
+    const login = await npm.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'erin'], [/Password:/, 'erin-password']]);
+    assert.equal(login.code, 0, login.output);
+    assert.equal((await npm.run(['whoami'])).stdout.trim(), 'erin');
+  });
+
+  test('sign-up closed: npm adduser is refused with the reason', async () => {
+    const npm = makeNpm(srv.url);
+    const r = await npm.runTty(['adduser', '--auth-type=legacy'], [[/Username:/, 'mallory'], [/Password:/, 'mallory-pass'], [/Email/, 'm@example.com']]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /Sign-up is closed on this registry/);
+  });
+
+  test('scenario 2: a token revoked with the admin CLI fails at once with the notice', async () => {
+    const created = await admin(['token', 'create', '--user', 'erin', '--json']);
+    assert.equal(created.code, 0, created.stderr);
+    const { token, id } = JSON.parse(created.stdout) as { token: string; id: string };
+    const npm = makeNpm(srv.url);
+    npm.setToken(srv.host, token);
+    assert.equal((await npm.run(['whoami'])).stdout.trim(), 'erin');
+    const revoked = await admin(['token', 'revoke', id]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const t0 = Date.now();
+    let r;
+    do {
+      r = await npm.run(['whoami']);
+    } while (r.code === 0 && Date.now() - t0 < 1000);
+    assert.ok(Date.now() - t0 < 1000 + 1500, 'revocation took effect within a second');
+    assert.equal(r.code, 1);
+    assert.match(r.output, /E401/);
+    assert.match(r.output, /npm notice access token expired or revoked\. Please try logging in again\./);
+    assert.match(r.output, /Unable to authenticate, your authentication token seems to be invalid/);
+  });
+
+  test('scenario 1: an expired token → E401 with the notice; npm login fixes it', async () => {
+    await admin(['user', 'add', 'frank', '--email', 'frank@example.com', '--password-stdin'], 'frank-password');
+    const npm = makeNpm(srv.url);
+    const setup = makeNpm(srv.url);
+    setup.setToken(srv.host, (await admin(['token', 'create', '--user', 'frank'])).stdout.trim());
+    let r = await setup.run(['publish'], { cwd: makePackage('@frank/private', '1.0.0') });
+    assert.equal(r.code, 0, r.output);
+    const short = await admin(['token', 'create', '--user', 'frank', '--expires-in', '1s']);
+    npm.setToken(srv.host, short.stdout.trim());
+    await new Promise((res) => setTimeout(res, 1200));
+    const proj = makeProject({ '@frank/private': '1.0.0' });
+    r = await npm.run(['install'], { cwd: proj });
+    assert.equal(r.code, 1);
+    assert.match(r.output, /npm error code E401/);
+    assert.match(r.output, /npm notice access token expired or revoked\. Please try logging in again\./);
+    const login = await npm.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'frank'], [/Password:/, 'frank-password']]);
+    assert.equal(login.code, 0, login.output);
+    assert.equal((await npm.run(['whoami'])).stdout.trim(), 'frank');
+    r = await npm.run(['install'], { cwd: proj });
+    assert.equal(r.code, 0, r.output);
+  });
+
+  test('scenario 2: changing the password revokes login sessions', async () => {
+    const npm = makeNpm(srv.url);
+    const login = await npm.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'frank'], [/Password:/, 'frank-password']]);
+    assert.equal(login.code, 0, login.output);
+    const r0 = await admin(['user', 'passwd', 'frank', '--password-stdin'], 'frank-new-password');
+    assert.equal(r0.code, 0, r0.stderr);
+    await new Promise((res) => setTimeout(res, 400));
+    const r = await npm.run(['whoami']);
+    assert.equal(r.code, 1);
+    assert.match(r.output, /npm notice access token expired or revoked/);
+  });
+
+  test('disable a user: their tokens stop working', async () => {
+    await admin(['user', 'add', 'gina', '--email', 'gina@example.com']);
+    const npm = makeNpm(srv.url);
+    npm.setToken(srv.host, (await admin(['token', 'create', '--user', 'gina'])).stdout.trim());
+    assert.equal((await npm.run(['whoami'])).stdout.trim(), 'gina');
+    assert.equal((await admin(['user', 'disable', 'gina'])).code, 0);
+    await new Promise((res) => setTimeout(res, 400));
+    assert.equal((await npm.run(['whoami'])).code, 1);
+  });
+
+  test('the audit log records what happened', async () => {
+    const r = await admin(['audit', '--json']);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; user: string | null });
+    assert.ok(events.some((e) => e.event === 'token-revoked'));
+    assert.ok(events.some((e) => e.event === 'password-changed' && e.user === 'frank'));
+    assert.ok(events.some((e) => e.event === 'user-disabled' && e.user === 'gina'));
+  });
+
+  test('SIGTERM shuts down cleanly', async () => {
+    const other = await serve(['--data', mkdtempSync(join(tmpdir(), 'tessera-cli2-'))]);
+    const code = await other.stop('SIGTERM');
+    assert.equal(code, 0);
+  });
+
+  test('no token appears in clear in the logs or the database', async () => {
+    const tokens = [...readFileSync(join(data, 'tessera.db')).toString('latin1').matchAll(/tsr_[0-9A-Za-z]{36}/g)];
+    assert.equal(tokens.length, 0, 'a token was stored in clear');
+    assert.doesNotMatch(srv.output(), /tsr_[0-9A-Za-z]{10}/);
+    for (const f of readdirSync(data).filter((f) => f.startsWith('tessera.db'))) {
+      assert.doesNotMatch(readFileSync(join(data, f)).toString('latin1'), /tsr_[0-9A-Za-z]{36}/, f);
+    }
+  });
+});

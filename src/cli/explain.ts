@@ -1,8 +1,10 @@
 // `tessera explain [FILE|-]`: turn pasted npm/pnpm/Yarn output or an npm debug log into causes and fixes.
 import { readFileSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
-import { explainText, joinConfig } from '../doctor/explain.ts';
 import type { Explanation } from '../doctor/explain.ts';
+
+enableCompileCache?.(); // see src/cli/doctor.ts
 
 const usage = `usage: tessera explain [FILE|-] [--json] [--no-config]
 
@@ -55,6 +57,7 @@ export async function run(args: string[]): Promise<number> {
       return 2;
     }
   }
+  const { explainText, joinConfig } = await import('../doctor/explain.ts');
   const { extracted, explanation } = explainText(text);
   let notes: string[] = [];
   if (!values['no-config'] && explanation.code !== 'UNKNOWN') {

@@ -69,12 +69,6 @@ function readJson(file: string): Record<string, any> | undefined {
   }
 }
 
-function lineAt(text: string, index: number): number {
-  let n = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
-
 export function readLockfile(dir: string): { path: string; entries: LockEntry[] } | undefined {
   for (const name of ['npm-shrinkwrap.json', 'package-lock.json']) {
     const path = join(dir, name);
@@ -91,13 +85,19 @@ export function readLockfile(dir: string): { path: string; entries: LockEntry[] 
       return { path, entries: [] };
     }
     const entries: LockEntry[] = [];
+    // Entries appear in file order, so one moving cursor finds every line in a single pass.
     let cursor = 0;
+    let line = 1;
     const add = (pkgName: string, resolved: unknown) => {
       if (typeof resolved !== 'string' || !/^https?:/.test(resolved)) return;
-      // Entries appear in file order, so a moving cursor finds each line in one pass.
       const at = text.indexOf(JSON.stringify(resolved), cursor);
-      if (at >= 0) cursor = at;
-      entries.push({ name: pkgName, resolved, line: at >= 0 ? lineAt(text, at) : 0 });
+      if (at < 0) {
+        entries.push({ name: pkgName, resolved, line: 0 });
+        return;
+      }
+      for (let i = text.indexOf('\n', cursor); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) line++;
+      cursor = at;
+      entries.push({ name: pkgName, resolved, line });
     };
     if (lock.packages) {
       for (const [key, v] of Object.entries<any>(lock.packages)) {
@@ -113,7 +113,6 @@ export function readLockfile(dir: string): { path: string; entries: LockEntry[] 
       };
       walk(lock.dependencies);
     }
-    // Line numbers above assume file order; recompute cheaply if the cursor went wrong.
     return { path, entries };
   }
   return undefined;

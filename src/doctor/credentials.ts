@@ -3,7 +3,9 @@ import { createRequire } from 'node:module';
 import type { NpmConfig, Origin } from './npm-config.ts';
 
 const require = createRequire(import.meta.url);
-const npa = require('npm-package-arg') as (spec: string) => { scope?: string | null; name?: string | null; subSpec?: { scope?: string | null } };
+type Npa = (spec: string) => { scope?: string | null; name?: string | null; subSpec?: { scope?: string | null } };
+// Loaded on first use: npm-package-arg pulls in semver and hosted-git-info.
+const npa: Npa = (spec) => (require('npm-package-arg') as Npa)(spec);
 
 export type CredentialKind = 'token' | 'basic-auth' | 'username-password' | 'client-certificate' | 'none';
 export type CredentialField = '_authToken' | '_auth' | 'username' | 'certfile';
@@ -71,6 +73,12 @@ export function registryForSpec(cfg: NpmConfig, spec: string | undefined): { reg
   const registry = String(cfg.get('registry'));
   if (!spec) return { registry };
   let scope: string | null | undefined;
+  // Plain names (the common case) need no parser.
+  if (/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(spec)) {
+    scope = spec.startsWith('@') ? spec.slice(0, spec.indexOf('/')) : undefined;
+    const scoped = scope ? cfg.getString(`${scope}:registry`) : undefined;
+    return scoped ? { registry: scoped, scope } : { registry, scope };
+  }
   try {
     const parsed = npa(spec);
     scope = parsed.subSpec ? parsed.subSpec.scope : parsed.scope;

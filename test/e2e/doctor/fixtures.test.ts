@@ -1,12 +1,12 @@
 // One fixture folder per offline finding, plus correct configurations, each through the real binary.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, pool, prepare, tessera } from './harness.ts';
 import type { Prepared, RunResult } from './harness.ts';
 
-const names = readdirSync(FIXTURES).filter((n) => !n.startsWith('.')).sort();
+const names = readdirSync(FIXTURES).filter((n) => existsSync(join(FIXTURES, n, 'case.json'))).sort();
 const results = new Map<string, { p: Prepared; r: RunResult; json: any }>();
 
 test('every fixture runs through `tessera doctor --offline --json`', async () => {

@@ -69,13 +69,13 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts): Deci
   const pass = (check: string, detail: string) => checks.push({ check, ok: true, detail });
   const verb = verbs[action];
 
-  // Existence comes first: what the caller may not read does not exist for them.
+  // Anonymous writes are refused the same way whether or not the package exists: nothing is revealed.
+  if (p.user === null && action !== 'read') {
+    return deny('auth-required', { action: `${verb} packages` }, 'no credential was sent', 'authenticated');
+  }
+  // Existence comes next: what the caller may not read does not exist for them.
   if (pkg.exists) {
-    if (!canRead(p, pkg)) {
-      return p.user === null && action !== 'read'
-        ? deny('auth-required', { action: `${verb} packages` }, 'no credential was sent', 'authenticated')
-        : deny('not-found', {}, `${pkg.name} is not visible to this caller`, 'visible');
-    }
+    if (!canRead(p, pkg)) return deny('not-found', {}, `${pkg.name} is not visible to this caller`, 'visible');
     pass('visible', pkg.access === 'public' ? `${pkg.name} is public` : `${pkg.name} is restricted and the caller may read it`);
     if (action === 'read') return { allowed: true, checks };
   } else if (action !== 'publish') {

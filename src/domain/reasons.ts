@@ -77,11 +77,6 @@ export const reasons = {
     error: (p) => `The username "${p.name}" is already taken`,
     summary: 'adduser asked for a username that exists, with another password.',
   },
-  'web-login-pending': {
-    status: 202,
-    error: () => 'Waiting for the login to complete in the browser',
-    summary: 'The web login has not been completed yet.',
-  },
   'web-login-expired': {
     status: 400,
     error: () => 'This web login session is unknown or has expired. Run `npm login` again',
@@ -107,16 +102,6 @@ export const reasons = {
     status: 403,
     error: (p) => `The scope ${p.scope} belongs to other publishers; you cannot publish ${p.package}`,
     summary: 'A first publish into a scope the user may not publish to.',
-  },
-  'not-yourself': {
-    status: 403,
-    error: () => 'You can only do this for your own account',
-    summary: 'An action on another user\'s account.',
-  },
-  'admin-only': {
-    status: 403,
-    error: () => 'Only a registry administrator can do this',
-    summary: 'The action needs an administrator.',
   },
   // --- the package and its versions
   'not-found': {
@@ -164,11 +149,6 @@ export const reasons = {
     error: (p) => `Document update conflict: the package changed since revision ${p.rev} was read; fetch it again`,
     summary: 'A write carried a stale `_rev`.',
   },
-  'private-namespace': {
-    status: 404,
-    error: () => 'Not found',
-    summary: 'A name declared private is never fetched from the upstream registry.',
-  },
   'upstream-unavailable': {
     status: 502,
     error: (p) => `The upstream registry could not be reached: ${p.detail}`,
@@ -183,7 +163,7 @@ export const reasons = {
   'body-too-large': {
     status: 413,
     error: (p) => `The request body is larger than this registry accepts (${p.limit} bytes)`,
-    summary: 'The body exceeds `limits.maxBodyBytes`.',
+    summary: 'The body exceeds the `maxBodyBytes` setting.',
   },
   'invalid-name': {
     status: 400,

@@ -10,7 +10,7 @@ describe('bad input', () => {
   let token: string;
   const put = (path: string, body: unknown, headers: Record<string, string> = {}) => fetch(`${s.url}${path}`, {
     method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    body: typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body),
   });
   async function expectRefusal(res: Response, status: number, reason: string, text?: RegExp) {
     const body = await res.json() as { error: string };

@@ -37,7 +37,7 @@ function fixedText(r: Reason): string {
 }
 
 test('the catalogue is not empty', () => {
-  assert.ok(IDS.length >= 39, `only ${IDS.length} reasons`);
+  assert.ok(IDS.length > 0, "the catalogue has no reasons");
 });
 
 for (const id of IDS) {

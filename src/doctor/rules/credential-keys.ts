@@ -98,7 +98,7 @@ export const credentialOverridden: Rule = {
         out.push(makeFinding('credential-overridden', {
           message: `\`${c.key}\` is set in ${where(ctx, loser)} and in ${where(ctx, winner)}; npm sends the one from ${where(ctx, winner)} (${winner.where} beats ${loser.where})` +
             `${loserValue ? `, not ${redact(loserValue)}` : ''}.`,
-          fix: `Keep one: delete the line at ${where(ctx, winner)} if the ${loser.where} one is current, or update it there.`,
+          fix: `Keep one credential: if the token at ${where(ctx, loser)} is the current one, delete line ${winner.line || ''} of ${winner.file}; otherwise delete the stale line at ${where(ctx, loser)}.`.replace('line  of', 'the setting in'),
           source: sourceOf(winner),
         }));
       }

@@ -194,7 +194,7 @@ export const cafileProblem: Rule = {
       }
     }
     const env = ctx.cfg.env;
-    if (env.NODE_EXTRA_CA_CERTS && (cafile || ctx.cfg.get('ca'))) {
+    if (env.NODE_EXTRA_CA_CERTS && (cafile || ctx.cfg.get('ca')) && env.NODE_EXTRA_CA_CERTS !== cafile) {
       out.push(makeFinding('cafile-problem', {
         severity: 'warning',
         message: `NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS} has no effect on npm, because cafile/ca is set (${where(ctx, ctx.cfg.origin(cafile ? 'cafile' : 'ca'))}).`,

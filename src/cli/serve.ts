@@ -17,23 +17,25 @@ export async function run(args: string[]): Promise<number> {
   const config = loadConfig(values);
   const store = await openStore(config.data);
   const app = await buildApp({ store, config, clock: systemClock });
+  // Signals are handled from the start: a stop during start-up still closes the database cleanly.
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+      await app.close();
+      await store.close();
+    })();
+    return stopping;
+  };
+  const stopped = new Promise<number>((resolve) => {
+    process.once('SIGINT', () => void stop('SIGINT').then(() => resolve(0)));
+    process.once('SIGTERM', () => void stop('SIGTERM').then(() => resolve(0)));
+  });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   process.stdout.write(`Tessera registry listening on http://${host}:${port}/ (data: ${config.data})\n`);
 
-  return new Promise<number>((resolve) => {
-    let closing = false;
-    const stop = async (signal: string) => {
-      if (closing) return;
-      closing = true;
-      app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-      await app.close();
-      await store.close();
-      resolve(0);
-    };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-  });
+  return stopped;
 }

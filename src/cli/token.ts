@@ -1,12 +1,14 @@
 // `tessera token create|list|revoke|revoke-all`: administrators mint and revoke tokens for users.
 import { parseDuration } from '../config/duration.ts';
 import { adminCreateToken, adminRevoke, adminRevokeAll, listTokens } from '../services/tokens.ts';
-import type { Grants } from '../domain/principal.ts';
+import type { Grants, TokenKind } from '../domain/principal.ts';
+import { validateCidrs } from '../services/npm-tokens.ts';
 import { guarded, openCtx, parse, storeOptions } from './common.ts';
 
 const help = `usage:
-  tessera token create --user NAME [--read-only] [--packages a,b] [--scopes @x,@y] [--cidr RANGE,…]
-                       [--expires-in DURATION (90d, 12h, 2s)] [--bypass-2fa] [--name NAME]
+  tessera token create --user NAME [--read-only] [--packages a,b] [--scopes @x,@y] [--orgs a,b]
+                       [--cidr RANGE,…] [--expires-in DURATION (90d, 12h, 2s)] [--bypass-2fa] [--name NAME]
+                       [--classic readonly|automation|publish]  (classic tokens need tokens.classic: true)
   tessera token list --user NAME [--json]
   tessera token revoke ID|TOKEN
   tessera token revoke-all --user NAME
@@ -19,7 +21,7 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     ...storeOptions, user: { type: 'string' }, 'read-only': { type: 'boolean' }, packages: { type: 'string' },
     scopes: { type: 'string' }, cidr: { type: 'string' }, 'expires-in': { type: 'string' }, 'bypass-2fa': { type: 'boolean' },
-    name: { type: 'string' }, json: { type: 'boolean' },
+    name: { type: 'string' }, json: { type: 'boolean' }, orgs: { type: 'string' }, classic: { type: 'string' },
   });
   const [sub, arg] = positionals;
   if (values.help || !sub) { process.stdout.write(help); return sub ? 0 : 2; }
@@ -30,15 +32,27 @@ export async function run(args: string[]): Promise<number> {
         case 'create': {
           if (!values.user) { process.stderr.write(help); return 2; }
           const packages = list(values.packages);
-          const scopes = list(values.scopes);
+          const scopes = list(values.scopes).map((x) => (x.startsWith('@') ? x : `@${x}`));
+          const orgs = list(values.orgs);
+          const classic = values.classic;
+          if (classic && !['readonly', 'automation', 'publish'].includes(classic)) {
+            process.stderr.write('tessera: --classic must be readonly, automation or publish\n');
+            return 2;
+          }
+          if (classic && !ctx.config.tokens.classic) {
+            process.stderr.write('tessera: classic tokens are turned off; set tokens.classic: true in the config\n');
+            return 1;
+          }
           const limited = packages.length > 0 || scopes.length > 0;
-          const grants: Grants | null = limited ? {
-            packagesAll: false, packages, scopes, permission: values['read-only'] ? 'read-only' : 'read-write', orgs: [], orgsPermission: 'no-access',
-          } : null;
+          const grants: Grants | null = classic ? null : {
+            packagesAll: !limited && orgs.length === 0, packages, scopes,
+            permission: !limited && orgs.length > 0 ? 'no-access' : values['read-only'] ? 'read-only' : 'read-write',
+            orgs, orgsPermission: orgs.length ? (values['read-only'] ? 'read-only' : 'read-write') : 'no-access',
+          };
           const t = await adminCreateToken(ctx, {
-            user: values.user, kind: limited ? 'granular' : values['read-only'] ? 'classic-readonly' : 'classic-publish',
-            name: values.name ?? null, readonly: values['read-only'], grants, cidr: list(values.cidr), bypass2fa: values['bypass-2fa'],
-            expiresInMs: values['expires-in'] ? parseDuration(values['expires-in']) : null,
+            user: values.user, kind: classic ? (`classic-${classic}` as TokenKind) : 'granular',
+            name: values.name ?? null, readonly: values['read-only'] || classic === 'readonly', grants, cidr: validateCidrs(list(values.cidr)),
+            bypass2fa: values['bypass-2fa'], expiresInMs: values['expires-in'] ? parseDuration(values['expires-in']) : null,
           });
           if (values.json) process.stdout.write(`${JSON.stringify({ token: t.token, id: t.id, expires: t.expiresAt && new Date(t.expiresAt).toISOString() })}\n`);
           else process.stdout.write(`${t.token}\n`);

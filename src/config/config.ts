@@ -20,6 +20,21 @@ export type Config = {
   privateNamespaces: string[];
   trustedProxies: string[];
   logLevel: string;
+  tokens: TokenPolicy;
+};
+
+/** npmjs's limits on granular access tokens, each adjustable by the administrator. */
+export type TokenPolicy = {
+  maxPerUser: number;
+  maxPackagesAndScopes: number;
+  maxOrgs: number;
+  minExpiryDays: number;
+  writeDefaultDays: number;
+  writeMaxDays: number;
+  readDefaultDays: number;
+  readMaxDays: number | null;
+  /** Classic tokens (read-only, automation, publish): off unless the administrator turns them on. */
+  classic: boolean;
 };
 
 export const defaults: Config = {
@@ -35,6 +50,10 @@ export const defaults: Config = {
   privateNamespaces: [],
   trustedProxies: [],
   logLevel: 'info',
+  tokens: {
+    maxPerUser: 1000, maxPackagesAndScopes: 50, maxOrgs: 50, minExpiryDays: 1,
+    writeDefaultDays: 7, writeMaxDays: 90, readDefaultDays: 30, readMaxDays: null, classic: false,
+  },
 };
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -45,7 +64,7 @@ export function parseListen(text: string): { host: string; port: number } {
 
 type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
-  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel']);
+  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'tokens']);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -109,6 +128,27 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.trustedProxies !== undefined) {
     if (!Array.isArray(f.trustedProxies)) fail('trustedProxies', 'must be a list');
     c.trustedProxies = f.trustedProxies.map((v, i) => str(v, `trustedProxies[${i}]`));
+  }
+  if (f.tokens !== undefined && f.tokens !== null) {
+    const t = f.tokens as Record<string, unknown>;
+    if (typeof t !== 'object') fail('tokens', 'must be a mapping');
+    const ints = ['maxPerUser', 'maxPackagesAndScopes', 'maxOrgs', 'minExpiryDays', 'writeDefaultDays', 'writeMaxDays', 'readDefaultDays'] as const;
+    for (const key of Object.keys(t)) {
+      if (![...ints, 'readMaxDays', 'classic'].includes(key)) fail(`tokens.${key}`, 'unknown key');
+    }
+    for (const key of ints) {
+      if (t[key] === undefined) continue;
+      if (!Number.isInteger(t[key]) || (t[key] as number) < 0) fail(`tokens.${key}`, 'must be a whole number ≥ 0');
+      c.tokens[key] = t[key] as number;
+    }
+    if (t.readMaxDays !== undefined) {
+      if (t.readMaxDays !== null && (!Number.isInteger(t.readMaxDays) || (t.readMaxDays as number) < 1)) fail('tokens.readMaxDays', 'must be a whole number ≥ 1 or null');
+      c.tokens.readMaxDays = t.readMaxDays as number | null;
+    }
+    if (t.classic !== undefined) {
+      if (typeof t.classic !== 'boolean') fail('tokens.classic', 'must be true or false');
+      c.tokens.classic = t.classic;
+    }
   }
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   return c;

@@ -15,6 +15,9 @@ export type PackageFacts = {
   scopeOwnerId?: number | null;
 };
 
+/** Actions that change who controls a package: never through a token that bypasses 2FA. */
+const GOVERNANCE: ReadonlySet<Action> = new Set(['owner', 'access']);
+
 export type Check = { check: string; ok: boolean; detail: string };
 export type Decision =
   | { allowed: true; checks: Check[] }
@@ -42,7 +45,7 @@ export function describeGrants(grants: Grants): string {
 function credentialWrites(c: Credential): boolean {
   if (c.type === 'password') return true;
   if (c.readonly) return false;
-  if (c.grants) return c.grants.permission === 'read-write';
+  if (c.grants) return c.grants.permission === 'read-write' || c.grants.permission === 'read-write-stage-only';
   return true;
 }
 
@@ -87,6 +90,13 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts): Deci
   const c = p.credential;
 
   if (action !== 'star') {
+    if (c.type === 'token' && c.grants?.permission === 'no-access' && c.grants.orgs.length > 0) {
+      return deny('token-org-only', { orgs: c.grants.orgs.join(', '), action: verb, package: pkg.name },
+        'the token grants no access to packages', 'token-writes');
+    }
+    if (c.type === 'token' && c.grants?.permission === 'read-write-stage-only' && action === 'publish') {
+      return deny('token-stage-only', { package: pkg.name }, 'the token may only stage releases', 'token-writes');
+    }
     if (!credentialWrites(c)) {
       return deny('token-read-only', { action: `${verb} ${pkg.name}` }, 'the token is read-only', 'token-writes');
     }
@@ -101,6 +111,10 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts): Deci
   }
 
   if (action === 'star') return { allowed: true, checks };
+
+  if (GOVERNANCE.has(action) && c.type === 'token' && c.bypass2fa) {
+    return deny('bypass-2fa-governance', { action: `${verb} ${pkg.name}` }, 'bypass-2FA tokens cannot govern packages', 'governance');
+  }
 
   if (!pkg.exists) {
     const scope = scopeOf(pkg.name);
@@ -119,5 +133,34 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts): Deci
     return deny('not-maintainer', { package: pkg.name, action: verb }, `${p.user.name} is not a maintainer of ${pkg.name}`, 'maintainer');
   }
   pass('maintainer', `${p.user.name} maintains ${pkg.name}`);
+  return { allowed: true, checks };
+}
+
+export type AccountAction = 'token-create' | 'token-revoke' | 'token-list' | 'profile';
+
+const accountVerbs: Record<AccountAction, string> = {
+  'token-create': 'create tokens', 'token-revoke': 'revoke tokens', 'token-list': 'list tokens', profile: 'change the profile',
+};
+
+/** Actions on the caller's own account: token management needs a login session (or the password). */
+export function authorizeAccount(p: Principal, action: AccountAction): Decision {
+  const checks: Check[] = [];
+  const verb = accountVerbs[action];
+  if (p.user === null) {
+    checks.push({ check: 'authenticated', ok: false, detail: 'no credential was sent' });
+    return { allowed: false, reason: 'auth-required', params: { action: verb }, checks };
+  }
+  checks.push({ check: 'authenticated', ok: true, detail: `as ${p.user.name}` });
+  const c = p.credential;
+  if (action === 'token-list') return { allowed: true, checks };
+  if (c.type === 'token' && c.bypass2fa) {
+    checks.push({ check: 'governance', ok: false, detail: 'bypass-2FA tokens cannot manage tokens or the account' });
+    return { allowed: false, reason: 'bypass-2fa-governance', params: { action: verb }, checks };
+  }
+  if (c.type === 'token' && c.kind !== 'session') {
+    checks.push({ check: 'session', ok: false, detail: `a ${c.kind} token cannot ${verb}` });
+    return { allowed: false, reason: 'session-required', params: { action: verb, kind: c.kind }, checks };
+  }
+  checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });
   return { allowed: true, checks };
 }

@@ -10,7 +10,8 @@ export type User = {
 
 export type TokenKind = 'session' | 'granular' | 'classic-readonly' | 'classic-automation' | 'classic-publish';
 
-export type Permission = 'read-only' | 'read-write' | 'no-access';
+/** `read-write-stage-only` may publish only through staging (npm stage publish), never directly. */
+export type Permission = 'read-only' | 'read-write' | 'read-write-stage-only' | 'no-access';
 
 /** What a granular token is limited to. Other kinds carry no grants: they act with the user's rights. */
 export type Grants = {

@@ -93,6 +93,61 @@ export const reasons = {
     error: (p) => `This token is limited to ${p.allowed} and cannot ${p.action ?? 'write'} ${p.package}`,
     summary: 'A granular token was used outside its packages and scopes.',
   },
+  'token-org-only': {
+    status: 403,
+    error: (p) => `This token only manages the organizations ${p.orgs}; it grants no access to packages, so it cannot ${p.action ?? 'publish'} ${p.package}`,
+    summary: 'An org-only granular token was used on a package.',
+  },
+  'token-stage-only': {
+    status: 403,
+    error: (p) => `This token may only stage releases of ${p.package}; publish with \`npm stage publish\` and have a maintainer approve it`,
+    summary: 'A stage-only token tried to publish directly.',
+  },
+  'bypass-2fa-governance': {
+    status: 403,
+    error: (p) => `Tokens that bypass two-factor authentication cannot ${p.action}. Use a login session (npm login) or a token without --bypass-2fa`,
+    summary: 'Bypass-2FA tokens may publish but never manage tokens, maintainers, access, trust or orgs.',
+  },
+  'session-required': {
+    status: 403,
+    error: (p) => `Only a login session can ${p.action}; this request used a ${p.kind} token. Run \`npm login\` and try again`,
+    summary: 'Token management needs a login session, not an access token.',
+  },
+  'password-required': {
+    status: 401, wwwAuthenticate: BASIC,
+    error: () => 'Confirm this with your password (npm token create --password …)',
+    summary: 'Creating a token needs the account password.',
+  },
+  'classic-tokens-disabled': {
+    status: 401, wwwAuthenticate: BEARER,
+    error: () => 'Classic tokens are turned off on this registry. Create a granular access token (npm token create) or run `npm login`',
+    summary: 'A classic token was used or requested while the compatibility mode is off.',
+  },
+  'token-limit-reached': {
+    status: 400,
+    error: (p) => `You already have ${p.limit} tokens, the most one account may have. Revoke some (npm token list, npm token revoke <id>)`,
+    summary: 'The account has as many tokens as allowed.',
+  },
+  'token-too-many-packages': {
+    status: 400,
+    error: (p) => `A token may list at most ${p.limit} packages and scopes (got ${p.count}); use --packages-all or a scope`,
+    summary: 'More packages and scopes than a token may carry.',
+  },
+  'token-too-many-orgs': {
+    status: 400,
+    error: (p) => `A token may list at most ${p.limit} organizations (got ${p.count})`,
+    summary: 'More organizations than a token may carry.',
+  },
+  'token-expiry-out-of-range': {
+    status: 400,
+    error: (p) => `Token expiry must be between ${p.min} and ${p.max} days for a ${p.permission} token (got ${p.days})`,
+    summary: 'The requested expiry is below the minimum or above the maximum.',
+  },
+  'token-not-found': {
+    status: 404,
+    error: (p) => `You have no token with id "${p.id}"`,
+    summary: 'A revoke named a token the caller does not own.',
+  },
   'not-maintainer': {
     status: 403,
     error: (p) => `You are not a maintainer of ${p.package}, so you cannot ${p.action ?? 'change it'}. \`npm owner ls ${p.package}\` shows who is`,

@@ -10,6 +10,7 @@ import { refusalOf, sendRefusal } from './errors.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { miscRoutes } from './routes/misc.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -74,6 +75,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
 
   await app.register(accountRoutes);
   await app.register(miscRoutes);
+  await app.register(tokenRoutes);
   await app.register(packageRoutes);
   return app;
 }

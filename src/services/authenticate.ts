@@ -39,7 +39,7 @@ export function ipAllowed(list: BlockList, ip: string): boolean {
 export class Authenticator {
   readonly #ctx: Ctx;
   readonly #cache = new Map<string, { entry: Entry; at: number }>();
-  readonly #lastUsed = new Map<string, number>();
+  readonly #lastUsed = new Map<string, { at: number; count: number; user: string }>();
   readonly #failures = new Map<string, { count: number; since: number }>();
   #seq = '';
   #timers: NodeJS.Timeout[] = [];
@@ -118,8 +118,10 @@ export class Authenticator {
     if (t.revokedAt !== null) throw new Refusal('token-revoked', { why: t.revokedWhy ?? undefined });
     if (t.expiresAt !== null && t.expiresAt <= now) throw new Refusal('token-expired', { expired: new Date(t.expiresAt).toISOString() });
     if (user.disabled) throw new Refusal('user-disabled');
+    if (t.kind.startsWith('classic-') && !this.#ctx.config.tokens.classic) throw new Refusal('classic-tokens-disabled');
     if (t.cidr && !ipAllowed(t.cidr, ip)) throw new Refusal('ip-not-allowed', { ip, allowed: t.cidrText!.join(', ') });
-    this.#lastUsed.set(t.id, now);
+    const used = this.#lastUsed.get(t.id);
+    if (used) { used.at = now; used.count++; } else this.#lastUsed.set(t.id, { at: now, count: 1, user: user.name });
     const { disabled: _d, ...plainUser } = user;
     return {
       user: plainUser,
@@ -152,13 +154,16 @@ export class Authenticator {
     return toUser(row);
   }
 
-  /** Writes batched last-used times: one transaction every few seconds, not a write per request. */
+  /** Writes batched last-used times and "used" audit events: one transaction every few seconds, not a write per request. */
   async flush(): Promise<void> {
     if (this.#lastUsed.size === 0) return;
     const batch = [...this.#lastUsed];
     this.#lastUsed.clear();
     await this.#ctx.store.db.transaction().execute(async (trx) => {
-      for (const [id, at] of batch) await trx.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+      for (const [id, u] of batch) {
+        await trx.updateTable('tokens').set({ last_used_at: u.at }).where('id', '=', id).execute();
+        await trx.insertInto('audit').values({ at: u.at, event: 'token-used', user_name: u.user, token_id: id, reason: null, detail: JSON.stringify({ requests: u.count }) }).execute();
+      }
     }).catch(() => {});
   }
 

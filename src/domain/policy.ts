@@ -13,6 +13,8 @@ export type PackageFacts = {
   maintainerIds: readonly number[];
   /** The user id whose name equals the package's scope (`@alice/x` → alice), if any. */
   scopeOwnerId?: number | null;
+  /** `npm access set mfa=…`: publishing needs 2FA (`publish`), or 2FA or an automation/bypass token (`automation`). */
+  mfa?: 'none' | 'publish' | 'automation';
 };
 
 /** Actions that change who controls a package: never through a token that bypasses 2FA. */
@@ -20,7 +22,7 @@ const GOVERNANCE: ReadonlySet<Action> = new Set(['owner', 'access']);
 
 export type Check = { check: string; ok: boolean; detail: string };
 export type Decision =
-  | { allowed: true; checks: Check[] }
+  | { allowed: true; checks: Check[]; otp?: boolean }
   | { allowed: false; reason: ReasonId; params: Params; checks: Check[] };
 
 const verbs: Record<Action, string> = {
@@ -112,6 +114,8 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts): Deci
 
   if (action === 'star') return { allowed: true, checks };
 
+  const finish = (): Decision => secondFactor(p as Principal & { user: object }, action, pkg, checks);
+
   if (GOVERNANCE.has(action) && c.type === 'token' && c.bypass2fa) {
     return deny('bypass-2fa-governance', { action: `${verb} ${pkg.name}` }, 'bypass-2FA tokens cannot govern packages', 'governance');
   }
@@ -122,18 +126,50 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts): Deci
       return deny('scope-not-yours', { scope, package: pkg.name }, `${scope} is another user's scope`, 'scope');
     }
     pass('scope', scope ? `${p.user.name} may publish into ${scope}` : 'unscoped name is free');
-    return { allowed: true, checks };
+    return finish();
   }
 
   if (!isMaintainer(p, pkg)) {
     if (p.user.admin) {
       pass('maintainer', `${p.user.name} is a registry administrator`);
-      return { allowed: true, checks };
+      return finish();
     }
     return deny('not-maintainer', { package: pkg.name, action: verb }, `${p.user.name} is not a maintainer of ${pkg.name}`, 'maintainer');
   }
   pass('maintainer', `${p.user.name} maintains ${pkg.name}`);
-  return { allowed: true, checks };
+  return finish();
+}
+
+/** Tokens that may publish without a one-time password: bypass-2FA granular tokens and classic automation tokens. */
+function skipsOtp(c: Credential): boolean {
+  return c.type === 'token' && (c.bypass2fa || c.kind === 'classic-automation');
+}
+
+const PUBLISH_LIKE: ReadonlySet<Action> = new Set(['publish', 'unpublish', 'dist-tag', 'deprecate']);
+
+/** The second factor, once everything else allows the write: the package's 2FA policy, then the user's mode. */
+function secondFactor(p: Principal, action: Action, pkg: PackageFacts, checks: Check[]): Decision {
+  if (p.user === null) return { allowed: true, checks };
+  const c = p.credential;
+  const mfa = pkg.exists ? pkg.mfa ?? 'none' : 'none';
+  if (action === 'publish' && mfa !== 'none') {
+    if (mfa === 'automation' && skipsOtp(c)) {
+      checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} accepts automation and bypass-2FA tokens` });
+      return { allowed: true, checks, otp: false };
+    }
+    if (!p.user.tfa) {
+      checks.push({ check: 'two-factor', ok: false, detail: `${pkg.name} requires 2FA to publish and ${p.user.name} has none` });
+      return { allowed: false, reason: 'package-requires-2fa', params: { package: pkg.name, user: p.user.name }, checks };
+    }
+    checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} requires a one-time password to publish` });
+    return { allowed: true, checks, otp: true };
+  }
+  if (p.user.tfa === 'auth-and-writes') {
+    const skip = PUBLISH_LIKE.has(action) && skipsOtp(c);
+    checks.push({ check: 'two-factor', ok: true, detail: skip ? 'the token bypasses 2FA for publishing' : `${p.user.name} has 2FA for writes: a one-time password is needed` });
+    return { allowed: true, checks, otp: !skip };
+  }
+  return { allowed: true, checks, otp: false };
 }
 
 export type AccountAction = 'token-create' | 'token-revoke' | 'token-list' | 'profile';
@@ -162,5 +198,6 @@ export function authorizeAccount(p: Principal, action: AccountAction): Decision 
     return { allowed: false, reason: 'session-required', params: { action: verb, kind: c.kind }, checks };
   }
   checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });
-  return { allowed: true, checks };
+  // Token management and profile changes are password-bearing: any 2FA mode asks for a code.
+  return { allowed: true, checks, otp: p.user.tfa !== null };
 }

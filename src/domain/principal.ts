@@ -6,7 +6,11 @@ export type User = {
   email: string;
   admin: boolean;
   emailVerified: boolean;
+  /** Two-factor mode once enrolment is confirmed; null when off or still pending. */
+  tfa: TfaMode | null;
 };
+
+export type TfaMode = 'auth-only' | 'auth-and-writes';
 
 export type TokenKind = 'session' | 'granular' | 'classic-readonly' | 'classic-automation' | 'classic-publish';
 
@@ -29,6 +33,6 @@ export type Credential =
 
 export type Principal =
   | { user: null }
-  | { user: User; credential: Credential };
+  | { user: User; credential: Credential; otp?: string; webAuth?: boolean; otpVerified?: boolean };
 
 export const anonymous: Principal = { user: null };

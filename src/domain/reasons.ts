@@ -148,6 +148,38 @@ export const reasons = {
     error: (p) => `You have no token with id "${p.id}"`,
     summary: 'A revoke named a token the caller does not own.',
   },
+  'otp-required': {
+    status: 401, wwwAuthenticate: 'OTP',
+    error: () => 'This operation requires a one-time password from your authenticator; pass it with --otp=<code>',
+    summary: 'Two-factor authentication asks for a one-time password for this action.',
+  },
+  'otp-wrong': {
+    status: 401, wwwAuthenticate: 'OTP',
+    notice: 'The one-time password you gave is wrong or expired. Use the current code from your authenticator.',
+    error: () => 'The one-time password is wrong or expired; enter the current code from your authenticator',
+    summary: 'The one-time password does not match the current code.',
+  },
+  'otp-reused': {
+    status: 401, wwwAuthenticate: 'OTP',
+    notice: 'That one-time password was already used. Wait for your authenticator to show the next code.',
+    error: () => 'That one-time password was already used; each code works once. Wait for the next code',
+    summary: 'A one-time password (or recovery code) was replayed.',
+  },
+  'otp-throttled': {
+    status: 403,
+    error: () => 'Too many wrong one-time passwords. Wait five minutes, then use the current code',
+    summary: 'Wrong one-time passwords are rate-limited per user.',
+  },
+  'package-requires-2fa': {
+    status: 403,
+    error: (p) => `${p.package} requires two-factor authentication to publish, and ${p.user} has none. Turn it on with \`npm profile enable-2fa auth-and-writes\``,
+    summary: 'The package\'s 2FA policy (npm access set mfa=…) requires 2FA the user does not have.',
+  },
+  'tfa-not-pending': {
+    status: 400,
+    error: () => 'There is no pending two-factor enrolment to confirm; start with `npm profile enable-2fa`',
+    summary: 'A 2FA confirmation code arrived without an enrolment in progress.',
+  },
   'not-maintainer': {
     status: 403,
     error: (p) => `You are not a maintainer of ${p.package}, so you cannot ${p.action ?? 'change it'}. \`npm owner ls ${p.package}\` shows who is`,

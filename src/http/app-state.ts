@@ -16,7 +16,11 @@ declare module 'fastify' {
 
 /** The caller, resolved once per request. Throws the refusal for a bad credential. */
 export function who(req: FastifyRequest): Promise<Principal> {
-  req.principalPromise ??= req.server.tessera.auth.fromHeader(req.headers.authorization, req.ip);
+  req.principalPromise ??= req.server.tessera.auth.fromHeader(req.headers.authorization, req.ip).then((p) => {
+    if (!p.user) return p;
+    const otp = req.headers['npm-otp'];
+    return { ...p, otp: typeof otp === 'string' && otp ? otp : undefined, webAuth: req.headers['npm-auth-type'] === 'web' };
+  });
   return req.principalPromise;
 }
 

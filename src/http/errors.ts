@@ -20,7 +20,7 @@ export function refusalOf(err: unknown, maxBody: number): Refusal | undefined {
   return undefined;
 }
 
-export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal): FastifyReply {
+export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal, extra: Record<string, unknown> = {}): FastifyReply {
   const reason = reasons[r.reason];
   const help = `${baseUrl(req)}/-/help/${r.reason}`;
   reply.code(reason.status);
@@ -30,5 +30,5 @@ export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal
   if ('notice' in reason && reason.notice) reply.header('npm-notice', reason.notice);
   // A plain 404 says nothing more than npm's own "Not found", so it reveals nothing.
   const error = r.reason === 'not-found' || r.reason === 'route-not-found' ? 'Not found' : `${r.message} (${help})`;
-  return reply.type('application/json').send({ error, reason: r.reason, help });
+  return reply.type('application/json').send({ error, reason: r.reason, help, ...extra });
 }

@@ -7,10 +7,12 @@ import type { Ctx } from '../services/context.ts';
 import { Authenticator } from '../services/authenticate.ts';
 import { PackumentCache } from '../services/packument-cache.ts';
 import { refusalOf, sendRefusal } from './errors.ts';
+import { webOtpChallenge } from './web-otp.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { miscRoutes } from './routes/misc.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { profileRoutes } from './routes/profile.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -58,11 +60,11 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     try { done(null, JSON.parse(text)); } catch (e) { done(new Refusal('bad-json', { detail: (e as Error).message }), undefined); }
   });
 
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
     const refusal = refusalOf(err, ctx.config.maxBodyBytes);
     if (refusal) {
       if (refusal.status >= 500) req.log.warn({ reason: refusal.reason }, refusal.message);
-      return sendRefusal(req, reply, refusal);
+      return sendRefusal(req, reply, refusal, await webOtpChallenge(ctx, req, refusal));
     }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
@@ -76,6 +78,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(accountRoutes);
   await app.register(miscRoutes);
   await app.register(tokenRoutes);
+  await app.register(profileRoutes);
   await app.register(packageRoutes);
   return app;
 }

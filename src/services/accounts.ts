@@ -7,6 +7,8 @@ import { hashToken } from '../domain/tokens.ts';
 import { insertToken, revokeTokens } from '../store/tokens.ts';
 import { audit, type Ctx } from './context.ts';
 import { toUser, type Authenticator } from './authenticate.ts';
+import { verifyOtpFor } from './two-factor.ts';
+import { hashCode } from '../domain/totp.ts';
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,213}$/;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -56,7 +58,7 @@ export async function mintSession(ctx: Ctx, user: User, how: string): Promise<st
 }
 
 /** PUT /-/user/org.couchdb.user:<name>: login when the user exists, sign-up (by policy) when not. */
-export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>): Promise<{ status: number; token: string; name: string }> {
+export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>, otp?: string): Promise<{ status: number; token: string; name: string }> {
   const name = typeof body.name === 'string' ? body.name : urlName;
   if (name !== urlName) throw new Refusal('invalid-request', { detail: 'The user name in the body does not match the URL' });
   const password = body.password;
@@ -65,6 +67,8 @@ export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principa
   if (existing) {
     // Existing user: this is a login, whether npm called it login or adduser.
     const user = await auth.checkPassword(name, password);
+    // Any 2FA mode protects login with a one-time password.
+    await verifyOtpFor(ctx, user, otp);
     return { status: 201, token: await mintSession(ctx, user, 'legacy'), name };
   }
   if (body.email === undefined) throw new Refusal('login-unknown-user', { name });
@@ -92,11 +96,13 @@ function sessionId(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
-export async function startWebLogin(ctx: Ctx, kind: 'login' | 'adduser'): Promise<string> {
+export async function startWebLogin(ctx: Ctx, kind: 'login' | 'adduser' | 'otp', userId: number | null = null): Promise<string> {
   const secret = randomBytes(24).toString('base64url');
   const now = ctx.clock.now();
   await ctx.store.db.deleteFrom('web_logins').where('expires_at', '<', now).execute();
-  await ctx.store.db.insertInto('web_logins').values({ id: sessionId(secret), user_id: null, kind, created_at: now, expires_at: now + ctx.config.webLoginTtlMs }).execute();
+  await ctx.store.db.insertInto('web_logins').values({
+    id: sessionId(secret), user_id: userId, kind, created_at: now, expires_at: now + ctx.config.webLoginTtlMs, proof: null,
+  }).execute();
   return secret;
 }
 
@@ -111,16 +117,25 @@ export async function webLoginKind(ctx: Ctx, secret: string): Promise<string> {
 }
 
 /** The browser side: the user proved who they are (or signed up); the session is now theirs. */
-export async function completeWebLogin(ctx: Ctx, auth: Authenticator, secret: string, form: { name?: string; password?: string; email?: string; create?: boolean }): Promise<User> {
+export async function completeWebLogin(ctx: Ctx, auth: Authenticator, secret: string, form: { name?: string; password?: string; email?: string; otp?: string; create?: boolean }): Promise<User> {
   const session = await liveSession(ctx, secret);
   const name = String(form.name ?? '');
   const password = String(form.password ?? '');
   let user: User;
+  if (session.kind === 'otp') {
+    // The web OTP flow: the person proves the second factor in the browser; the CLI then collects a proof.
+    const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', session.user_id!).executeTakeFirstOrThrow();
+    user = toUser(row);
+    await verifyOtpFor(ctx, user, form.otp || undefined);
+    await ctx.store.db.updateTable('web_logins').set({ kind: 'otp-approved' }).where('id', '=', session.id).execute();
+    return user;
+  }
   if (form.create) {
     if (ctx.config.signup !== 'open') throw new Refusal('signup-closed', { policy: ctx.config.signup });
     user = await createUser(ctx, { name, email: String(form.email ?? ''), password });
   } else {
     user = await auth.checkPassword(name, password);
+    await verifyOtpFor(ctx, user, form.otp || undefined);
   }
   await ctx.store.db.updateTable('web_logins').set({ user_id: user.id }).where('id', '=', session.id).execute();
   return user;
@@ -129,6 +144,16 @@ export async function completeWebLogin(ctx: Ctx, auth: Authenticator, secret: st
 /** The CLI side: 202 until the browser finished, then the token exactly once. */
 export async function pollWebLogin(ctx: Ctx, secret: string): Promise<string | null> {
   const session = await liveSession(ctx, secret);
+  if (session.kind === 'otp') return null;
+  if (session.kind === 'otp-approved') {
+    // Hand the CLI a one-time proof to send as npm-otp; only its digest is kept.
+    const proof = randomBytes(32).toString('hex');
+    const r = await ctx.store.db.updateTable('web_logins').set({ kind: 'otp-issued', proof: hashCode(proof) })
+      .where('id', '=', session.id).where('kind', '=', 'otp-approved').executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new Refusal('web-login-expired');
+    return proof;
+  }
+  if (session.kind === 'otp-issued') throw new Refusal('web-login-expired');
   if (session.user_id === null) return null;
   const deleted = await ctx.store.db.deleteFrom('web_logins').where('id', '=', session.id).executeTakeFirst();
   if (Number(deleted.numDeletedRows) !== 1) throw new Refusal('web-login-expired');

@@ -4,7 +4,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { hashToken, isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { Refusal } from '../domain/reasons.ts';
-import { anonymous, type Grants, type Principal, type TokenKind, type User } from '../domain/principal.ts';
+import { anonymous, type Grants, type Principal, type TfaMode, type TokenKind, type User } from '../domain/principal.ts';
 import { verifyPassword } from '../domain/passwords.ts';
 import type { Ctx } from './context.ts';
 
@@ -16,8 +16,12 @@ type Entry = {
 
 const CACHE_TTL_MS = 60_000;
 
-export function toUser(row: { id: number; name: string; email: string; admin: number; email_verified: number }): User {
-  return { id: row.id, name: row.name, email: row.email, admin: row.admin === 1, emailVerified: row.email_verified === 1 };
+export function toUser(row: { id: number; name: string; email: string; admin: number; email_verified: number; tfa: string | null }): User {
+  const tfa = row.tfa ? (JSON.parse(row.tfa) as { mode: TfaMode; pending: boolean }) : null;
+  return {
+    id: row.id, name: row.name, email: row.email, admin: row.admin === 1, emailVerified: row.email_verified === 1,
+    tfa: tfa && !tfa.pending ? tfa.mode : null,
+  };
 }
 
 function blockList(cidrs: string[]): BlockList {
@@ -78,12 +82,12 @@ export class Authenticator {
     const row = await this.#ctx.store.db.selectFrom('tokens').innerJoin('users', 'users.id', 'tokens.user_id')
       .select(['tokens.id', 'tokens.kind', 'tokens.readonly', 'tokens.grants', 'tokens.bypass_2fa', 'tokens.expires_at',
         'tokens.revoked_at', 'tokens.revoked_why', 'tokens.cidr', 'users.id as uid', 'users.name', 'users.email',
-        'users.admin', 'users.email_verified', 'users.disabled'])
+        'users.admin', 'users.email_verified', 'users.disabled', 'users.tfa'])
       .where('tokens.hash', '=', hash).executeTakeFirst();
     if (!row) return undefined;
     const cidrText = row.cidr ? (JSON.parse(row.cidr) as string[]) : null;
     return {
-      user: { ...toUser({ id: row.uid, name: row.name, email: row.email, admin: row.admin, email_verified: row.email_verified }), disabled: row.disabled === 1 },
+      user: { ...toUser({ id: row.uid, name: row.name, email: row.email, admin: row.admin, email_verified: row.email_verified, tfa: row.tfa }), disabled: row.disabled === 1 },
       token: {
         id: row.id, kind: row.kind as TokenKind, readonly: row.readonly === 1,
         grants: row.grants ? (JSON.parse(row.grants) as Grants) : null, bypass2fa: row.bypass_2fa === 1,

@@ -10,6 +10,7 @@ import { insertToken, revokeTokens } from '../store/tokens.ts';
 import type { TokenRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
+import { requireSecondFactor } from './two-factor.ts';
 import type { Authenticator } from './authenticate.ts';
 
 const DAY = 86_400_000;
@@ -18,6 +19,7 @@ const PERMISSIONS: Permission[] = ['read-only', 'read-write', 'read-write-stage-
 async function allowAccount(ctx: Ctx, p: Principal, action: AccountAction): Promise<User> {
   const d = authorizeAccount(p, action);
   if (!d.allowed) throw await deny(ctx, p, d, '');
+  await requireSecondFactor(ctx, p, d);
   return p.user!;
 }
 

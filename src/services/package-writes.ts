@@ -10,11 +10,13 @@ import { loadState, packageFacts, pickLatest, rerender } from '../store/packages
 import type { Db } from '../store/store.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
+import { requireSecondFactor } from './two-factor.ts';
 
 async function allow(ctx: Ctx, p: Principal, action: Action, name: string) {
   const facts = await packageFacts(ctx.store.db, name);
   const d = authorize(p, action, facts);
   if (!d.allowed) throw await deny(ctx, p, d, name);
+  await requireSecondFactor(ctx, p, d);
   return facts;
 }
 

@@ -11,6 +11,7 @@ import { packageFacts, rerender } from '../store/packages.ts';
 import { readTarballManifest } from './tarball.ts';
 import type { Ctx } from './context.ts';
 import { deny } from './deny.ts';
+import { requireSecondFactor } from './two-factor.ts';
 
 type Attachment = { content_type?: unknown; data?: unknown; length?: unknown };
 
@@ -90,6 +91,7 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
   const facts = await packageFacts(ctx.store.db, name);
   const decision = authorize(principal, 'publish', facts);
   if (!decision.allowed) throw await deny(ctx, principal, decision, name);
+  await requireSecondFactor(ctx, principal, decision);
   const user = principal.user!;
 
   // Cheap early refusal; the primary key below is what really guarantees uniqueness under concurrency.

@@ -71,6 +71,10 @@ const migrations: string[] = [
    CREATE INDEX audit_at ON audit(at);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    INSERT INTO meta (key, value) VALUES ('revocations', '0');`,
+  // 2FA: package publishing policy, and the proof a browser OTP step hands to the CLI.
+  `ALTER TABLE packages ADD COLUMN mfa TEXT NOT NULL DEFAULT 'none';
+   ALTER TABLE web_logins ADD COLUMN proof TEXT;
+   ALTER TABLE users ADD COLUMN profile TEXT;`,
 ];
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

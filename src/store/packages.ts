@@ -22,7 +22,11 @@ export async function packageFacts(db: Db, name: string): Promise<PackageFacts &
     return { name, exists: false, access: 'public', maintainerIds: [], scopeOwnerId: owner?.id ?? null, head };
   }
   const maintainers = await db.selectFrom('maintainers').select('user_id').where('package', '=', name).execute();
-  return { name, exists: true, access: head.access, maintainerIds: maintainers.map((m) => m.user_id), scopeOwnerId: owner?.id ?? null, head };
+  const mfa = await db.selectFrom('packages').select('mfa').where('name', '=', name).executeTakeFirstOrThrow();
+  return {
+    name, exists: true, access: head.access, maintainerIds: maintainers.map((m) => m.user_id), scopeOwnerId: owner?.id ?? null, head,
+    mfa: mfa.mfa as PackageFacts['mfa'],
+  };
 }
 
 export async function loadState(db: Db, name: string): Promise<PackageState | undefined> {

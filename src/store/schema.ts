@@ -12,6 +12,7 @@ export type UserRow = {
   tfa: string | null;
   created_at: number;
   updated_at: number;
+  profile: Generated<string | null>;
 };
 
 export type TokenRow = {
@@ -48,6 +49,7 @@ export type PackageRow = {
   fetched_at: number | null;
   readme: string | null;
   meta: string | null;
+  mfa: Generated<string>;
 };
 
 export type VersionRow = {
@@ -75,6 +77,7 @@ export type WebLoginRow = {
   kind: string;
   created_at: number;
   expires_at: number;
+  proof: string | null;
 };
 
 export type AuditRow = {

@@ -12,6 +12,9 @@ export type NpmMajor = (typeof NPM_MAJORS)[number];
 
 export type NpmResult = { code: number; stdout: string; stderr: string; output: string };
 
+/** A prompt to wait for, and the reply: a string, or computed from everything printed so far. */
+export type Answer = [RegExp, string | ((output: string) => string)];
+
 type RunOpts = { cwd?: string; env?: Record<string, string>; input?: string; onStdout?: (chunk: string) => void };
 
 export type NpmEnv = {
@@ -20,7 +23,7 @@ export type NpmEnv = {
   major: NpmMajor;
   run(args: string[], opts?: RunOpts): Promise<NpmResult>;
   /** Runs npm inside a pseudo-terminal (util-linux `script`), answering prompts as they appear. */
-  runTty(args: string[], answers: [RegExp, string][], opts?: RunOpts): Promise<NpmResult>;
+  runTty(args: string[], answers: Answer[], opts?: RunOpts): Promise<NpmResult>;
   setToken(host: string, token: string): void;
   npmrc(): string;
 };
@@ -59,7 +62,7 @@ export function makeNpm(registry: string, major: NpmMajor = 11): NpmEnv {
     },
   };
 
-  function spawnNpm(argv: string[], opts: RunOpts, answers: [RegExp, string][], command = process.execPath): Promise<NpmResult> {
+  function spawnNpm(argv: string[], opts: RunOpts, answers: Answer[], command = process.execPath): Promise<NpmResult> {
       const env = cleanEnv({
         HOME: home,
         npm_config_userconfig: userconfig,
@@ -84,7 +87,7 @@ export function makeNpm(registry: string, major: NpmMajor = 11): NpmEnv {
           while (pending.length && pending[0][0].test(stdout.slice(seen))) {
             const [re, reply] = pending.shift()!;
             seen += stdout.slice(seen).search(re) + 1;
-            child.stdin.write(`${reply}\r`);
+            child.stdin.write(`${typeof reply === 'function' ? reply(stdout) : reply}\r`);
           }
         });
         child.stderr.on('data', (c: Buffer) => { stderr += c; output += c; });

@@ -23,7 +23,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const body = req.body as Record<string, unknown> | undefined;
     if (!body || typeof body !== 'object') throw new Refusal('bad-json', { detail: 'expected a JSON object' });
     const caller = await whoLenient(req);
-    const r = await couchLogin(ctx, auth, caller, name, body);
+    const otp = req.headers['npm-otp'];
+    const r = await couchLogin(ctx, auth, caller, name, body, typeof otp === 'string' && otp ? otp : undefined);
     return reply.code(r.status).header('cache-control', NO_STORE).send({ ok: true, id: `org.couchdb.user:${r.name}`, rev: '1-0', token: r.token });
   };
   app.put('/-/user/:user', putUser);
@@ -62,7 +63,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
     if (!kind) return reply.code(404).send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
-    return reply.send(loginPage({ action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser' }));
+    return reply.send(loginPage({ action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', otpOnly: kind === 'otp' }));
   });
 
   app.post<{ Params: { id: string } }>('/-/v1/login/cli/:id', async (req, reply) => {
@@ -75,8 +76,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       return reply.send(donePage(user.name));
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
-      return reply.code(e.status === 401 ? 401 : e.status).send(loginPage({
-        action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', error: e.message, name: form.name,
+      return reply.code(e.status).send(loginPage({
+        action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', otpOnly: kind === 'otp', error: e.message, name: form.name,
       }));
     }
   });

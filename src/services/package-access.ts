@@ -1,0 +1,35 @@
+// `npm access set status=public|private` and `npm access set mfa=none|publish|automation`.
+import { Refusal } from '../domain/reasons.ts';
+import { authorize } from '../domain/policy.ts';
+import type { Principal } from '../domain/principal.ts';
+import { scopeOf } from '../domain/names.ts';
+import { packageFacts, rerender } from '../store/packages.ts';
+import { audit, type Ctx } from './context.ts';
+import { deny } from './deny.ts';
+import { requireSecondFactor } from './two-factor.ts';
+
+export async function setPackageAccess(ctx: Ctx, p: Principal, name: string, body: Record<string, unknown>): Promise<void> {
+  const facts = await packageFacts(ctx.store.db, name);
+  const d = authorize(p, 'access', facts);
+  if (!d.allowed) throw await deny(ctx, p, d, name);
+  await requireSecondFactor(ctx, p, d);
+  const change: { access?: string; mfa?: string } = {};
+  if (body.access !== undefined) {
+    if (body.access !== 'public' && body.access !== 'restricted' && body.access !== 'private') {
+      throw new Refusal('invalid-request', { detail: 'access must be "public" or "restricted"' });
+    }
+    if (!scopeOf(name)) throw new Refusal('unscoped-restricted');
+    change.access = body.access === 'public' ? 'public' : 'restricted';
+  }
+  if (body.publish_requires_tfa !== undefined) {
+    if (typeof body.publish_requires_tfa !== 'boolean') throw new Refusal('invalid-request', { detail: 'publish_requires_tfa must be true or false' });
+    change.mfa = !body.publish_requires_tfa ? 'none' : body.automation_token_overrides_tfa === true ? 'automation' : 'publish';
+  }
+  if (!Object.keys(change).length) throw new Refusal('invalid-request', { detail: 'nothing to change: send access or publish_requires_tfa' });
+  const now = ctx.clock.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await trx.updateTable('packages').set(change).where('name', '=', name).execute();
+    await rerender(trx, name, now);
+  });
+  await audit(ctx, { event: 'package-access-changed', user: p.user?.name, detail: { package: name, ...change } });
+}

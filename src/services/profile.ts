@@ -1,0 +1,88 @@
+// `npm profile get | set | enable-2fa | disable-2fa` over GET/POST /-/npm/v1/user.
+import { Refusal } from '../domain/reasons.ts';
+import { authorizeAccount } from '../domain/policy.ts';
+import type { Principal, TfaMode, User } from '../domain/principal.ts';
+import { hashPassword, validatePassword } from '../domain/passwords.ts';
+import { revokeTokens } from '../store/tokens.ts';
+import { audit, type Ctx } from './context.ts';
+import { deny } from './deny.ts';
+import type { Authenticator } from './authenticate.ts';
+import { confirmEnrolment, disable, profileTfa, requireSecondFactor, startEnrolment } from './two-factor.ts';
+
+const TEXT_FIELDS = ['fullname', 'homepage', 'freenode', 'twitter', 'github'] as const;
+
+export async function getProfile(ctx: Ctx, p: Principal): Promise<Record<string, unknown>> {
+  if (!p.user) throw new Refusal('auth-required', { action: 'read your profile' });
+  const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', p.user.id).executeTakeFirstOrThrow();
+  const extra = JSON.parse(row.profile ?? '{}') as Record<string, string | null>;
+  return {
+    name: row.name,
+    email: row.email,
+    email_verified: row.email_verified === 1,
+    tfa: await profileTfa(ctx, row.id),
+    created: new Date(row.created_at).toISOString(),
+    updated: new Date(row.updated_at).toISOString(),
+    cidr_whitelist: null,
+    ...Object.fromEntries(TEXT_FIELDS.map((f) => [f, extra[f] ?? null])),
+  };
+}
+
+async function allowProfile(ctx: Ctx, p: Principal): Promise<Principal & { user: User }> {
+  const d = authorizeAccount(p, 'profile');
+  if (!d.allowed) throw await deny(ctx, p, d, '');
+  return { ...p, otpVerified: false } as Principal & { user: User };
+}
+
+export async function updateProfile(ctx: Ctx, auth: Authenticator, principal: Principal, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const p = await allowProfile(ctx, principal);
+  const tfa = body.tfa;
+  if (tfa !== undefined) {
+    if (Array.isArray(tfa)) {
+      return confirmEnrolment(ctx, p.user, tfa[0]);
+    }
+    const t = tfa as { mode?: string; password?: unknown };
+    if (!t || typeof t !== 'object' || typeof t.password !== 'string') throw new Refusal('password-required');
+    await auth.checkPassword(p.user.name, t.password);
+    if (t.mode === 'disable') {
+      await disable(ctx, p);
+      return { ...(await getProfile(ctx, p)), tfa: false };
+    }
+    if (t.mode !== 'auth-only' && t.mode !== 'auth-and-writes') {
+      throw new Refusal('invalid-request', { detail: 'tfa.mode must be auth-only, auth-and-writes or disable' });
+    }
+    return startEnrolment(ctx, p, t.mode as TfaMode);
+  }
+  // An ordinary profile change: a write that needs the second factor when 2FA is on.
+  await requireSecondFactor(ctx, p, authorizeAccount(p, 'profile'));
+  const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', p.user.id).executeTakeFirstOrThrow();
+  const extra = JSON.parse(row.profile ?? '{}') as Record<string, string | null>;
+  const changes: { email?: string; email_verified?: number; password_hash?: string; profile?: string } = {};
+  if (typeof body.email === 'string' && body.email !== row.email) {
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(body.email)) throw new Refusal('invalid-request', { detail: 'A valid e-mail address is required' });
+    changes.email = body.email;
+    changes.email_verified = 0; // a new address must be verified again
+  }
+  let passwordChanged = false;
+  if (body.password && typeof body.password === 'object') {
+    const pw = body.password as { old?: unknown; new?: unknown };
+    if (typeof pw.old !== 'string') throw new Refusal('password-required');
+    await auth.checkPassword(p.user.name, pw.old);
+    const problem = validatePassword(pw.new);
+    if (problem) throw new Refusal('invalid-request', { detail: problem });
+    changes.password_hash = await hashPassword(pw.new as string);
+    passwordChanged = true;
+  }
+  for (const f of TEXT_FIELDS) if (f in body) extra[f] = typeof body[f] === 'string' ? (body[f] as string).slice(0, 500) : null;
+  changes.profile = JSON.stringify(extra);
+  await ctx.store.db.updateTable('users').set({ ...changes, updated_at: ctx.clock.now() }).where('id', '=', p.user.id).execute();
+  if (passwordChanged) {
+    // Other sessions end; the one making the change keeps working so npm can print its answer.
+    const keep = p.credential.type === 'token' ? p.credential.id : '';
+    const sessions = await ctx.store.db.selectFrom('tokens').select('id').where('user_id', '=', p.user.id).where('kind', '=', 'session')
+      .where('revoked_at', 'is', null).where('id', '!=', keep).execute();
+    for (const s of sessions) await revokeTokens(ctx.store.db, { id: s.id }, 'password changed', ctx.clock.now());
+    auth.invalidate();
+  }
+  await audit(ctx, { event: 'profile-changed', user: p.user.name, detail: { fields: Object.keys(body) } });
+  return getProfile(ctx, p);
+}

@@ -1,0 +1,323 @@
+// The authorization matrix: every row of the tables in docs/authorization.md (credential × action ×
+// package → status, reason, notice) asserted over HTTP against a real server. The document is the source
+// of truth: its expectations come from the documented rules, so a row that fails is either a bug in the
+// server or a rule to settle, never something to "re-record" here.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { publishBody, escaped } from '../helpers/publish-body.ts';
+import { defaults } from '../../src/config/config.ts';
+import { adminRevoke } from '../../src/services/tokens.ts';
+import { generateToken } from '../../src/domain/tokens.ts';
+import type { Grants } from '../../src/domain/principal.ts';
+
+const DOC = new URL('../../docs/authorization.md', import.meta.url);
+const HEADER = ['credential', 'action', 'package', 'status', 'reason', 'notice'];
+const NOTICE = 'access token expired or revoked. Please try logging in again.';
+const DAY = 86_400_000;
+
+// --- the packages of the fixture, all maintained by alice -------------------------------------------
+const EXISTING: Record<string, string> = {
+  'public inside': 'acme-cli',
+  'public outside': 'other-cli',
+  'private inside': '@acme/secret',
+  'private outside': '@other/secret',
+};
+const NEW: Record<string, (n: number) => string> = {
+  'new inside': (n) => `@acme/new-${n}`,
+  'new outside': (n) => `@other/new-${n}`,
+  'new in @alice': (n) => `@alice/new-${n}`,
+};
+/** What the limited granular tokens cover: `acme-cli` by name, everything in `@acme` by scope. */
+const LIMITED = { packages: ['acme-cli'], scopes: ['@acme'] };
+
+const ACTIONS = ['read', 'publish new', 'publish existing', 'unpublish', 'dist-tag add', 'deprecate', 'owner add', 'star', 'token create'] as const;
+type ActionName = (typeof ACTIONS)[number];
+
+const CREDENTIALS = [
+  'anonymous', 'session', 'password', 'classic read-only', 'classic automation', 'classic publish',
+  'granular read-write', 'granular read-only', 'granular all packages', 'granular org-only', 'granular stage-only',
+  'granular bypass-2FA', "bob's session", "admin's session", 'expired session', 'revoked token', 'wrong CIDR',
+  'unknown token', 'truncated token', 'wrong password',
+  'classic read-only (mode off)', 'classic automation (mode off)', 'classic publish (mode off)',
+] as const;
+type CredentialName = (typeof CREDENTIALS)[number];
+
+// --- the table ------------------------------------------------------------------------------------------
+type Row = { line: number; credential: string; action: string; pkg: string; status: number; reason: string; notice: boolean };
+
+function cells(line: string): string[] {
+  return line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+}
+
+/** Every row of every table whose header is exactly HEADER. */
+function parseMatrix(text: string): { rows: Row[]; problems: string[] } {
+  const lines = text.split('\n');
+  const rows: Row[] = [];
+  const problems: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].trim().startsWith('|') || cells(lines[i]).join('|').toLowerCase() !== HEADER.join('|')) continue;
+    i += 2; // header and separator
+    for (; i < lines.length && lines[i].trim().startsWith('|'); i++) {
+      const c = cells(lines[i]);
+      const where = `docs/authorization.md:${i + 1}`;
+      if (c.length !== HEADER.length) { problems.push(`${where}: expected ${HEADER.length} cells, got ${c.length}`); continue; }
+      const [credential, action, pkg, status, reasonCell, notice] = c;
+      // The reason is the first `id` (or "-"); anything after it, like a link to a known dispute, is commentary.
+      const reason = /^`([a-z0-9-]+)`/.exec(reasonCell)?.[1] ?? (reasonCell.startsWith('-') ? '-' : '');
+      if (!/^\d{3}$/.test(status)) problems.push(`${where}: status "${status}" is not an HTTP status`);
+      if (!reason) problems.push(`${where}: reason "${reasonCell}" is neither \`id\` nor -`);
+      if (notice !== 'yes' && notice !== 'no') problems.push(`${where}: notice must be yes or no, got "${notice}"`);
+      if (!(CREDENTIALS as readonly string[]).includes(credential)) problems.push(`${where}: unknown credential "${credential}"`);
+      if (!(ACTIONS as readonly string[]).includes(action)) problems.push(`${where}: unknown action "${action}"`);
+      const pkgOk = action === 'token create' ? pkg === '-' : action === 'publish new' ? pkg in NEW : pkg in EXISTING;
+      if (!pkgOk) problems.push(`${where}: package "${pkg}" does not fit action "${action}"`);
+      if (Number(status) < 400 && reason !== '-') problems.push(`${where}: an allowed row has reason "${reason}"`);
+      rows.push({ line: i + 1, credential, action, pkg, status: Number(status), reason, notice: notice === 'yes' });
+    }
+  }
+  return { rows, problems };
+}
+
+const { rows, problems } = parseMatrix(readFileSync(DOC, 'utf8'));
+
+// --- talking to the servers -------------------------------------------------------------------------
+type Cred = { server: 'main' | 'off'; authorization: string | null; user: string };
+type Doc = Record<string, unknown> & { _id: string; _rev: string; versions: Record<string, Record<string, unknown>>; maintainers: { name: string; email: string }[] };
+
+/** A one-file npm tarball (`package/package.json`) built in memory: hundreds of publishes stay fast. */
+function tarball(name: string, version: string): Buffer {
+  const body = Buffer.from(JSON.stringify({ name, version }));
+  const header = Buffer.alloc(512);
+  const field = (text: string, offset: number, length: number) => header.write(text, offset, length, 'latin1');
+  field('package/package.json', 0, 100);
+  field('0000644\0', 100, 8);
+  field('0000000\0', 108, 8);
+  field('0000000\0', 116, 8);
+  field(`${body.length.toString(8).padStart(11, '0')}\0`, 124, 12);
+  field('00000000000\0', 136, 12);
+  field('        ', 148, 8);
+  field('0', 156, 1);
+  field('ustar\0' + '00', 257, 8);
+  let sum = 0;
+  for (const b of header) sum += b;
+  field(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+  const pad = Buffer.alloc((512 - (body.length % 512)) % 512);
+  return gzipSync(Buffer.concat([header, body, pad, Buffer.alloc(1024)]));
+}
+const publish = (name: string, version: string, opts: { access?: string | null; tag?: string } = {}) =>
+  publishBody(name, version, { ...opts, tarball: tarball(name, version) });
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const grants = (g: Partial<Grants>): Grants => ({ packagesAll: false, packages: [], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access', ...g });
+
+describe('authorization matrix (docs/authorization.md)', () => {
+  let main: TestServer;
+  let off: TestServer;
+  const owner: Record<'main' | 'off', string> = { main: '', off: '' };
+  const inspector: Record<'main' | 'off', string> = { main: '', off: '' };
+  const sessionOf: Record<'main' | 'off', Record<string, string>> = { main: {}, off: {} };
+  const creds = new Map<CredentialName, Cred>();
+  let n = 0; // makes every new name, version, tag and message unique
+
+  const server = (c: Cred | 'main' | 'off') => ((typeof c === 'string' ? c : c.server) === 'main' ? main : off);
+
+  function call(c: Cred | 'main' | 'off', method: string, path: string, authorization: string | null, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (authorization) headers.authorization = authorization;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(`${server(c).url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  }
+
+  /** A step done as alice's session to set a row up: it must succeed, or the row would test nothing. */
+  async function setup(where: 'main' | 'off', method: string, path: string, body?: unknown): Promise<Response> {
+    const res = await call(where, method, path, owner[where], body);
+    if (res.status >= 300) throw new Error(`setup ${method} /${path} failed: ${res.status} ${await res.text()}`);
+    return res;
+  }
+  async function writeDoc(where: 'main' | 'off', name: string): Promise<Doc> {
+    return (await (await setup(where, 'GET', `${escaped(name)}?write=true`)).json()) as Doc;
+  }
+
+  /** The package as an administrator sees it, to check what a row changed; null when it does not exist. */
+  async function inspect(where: 'main' | 'off', name: string): Promise<Doc | null> {
+    const res = await call(where, 'GET', `${escaped(name)}?write=true`, inspector[where]);
+    if (res.status === 404) return null;
+    assert.equal(res.status, 200, `inspecting ${name}`);
+    return (await res.json()) as Doc;
+  }
+
+  /**
+   * Performs one row's action with the row's credential. Returns the credential's response, and a check
+   * that tells whether the action took effect (undefined for reads and token creation, whose 2xx is the effect).
+   */
+  async function perform(c: Cred, action: ActionName, pkg: string): Promise<{ res: Response; done?: () => Promise<boolean> }> {
+    const id = ++n;
+    const auth = c.authorization;
+    const name = EXISTING[pkg];
+    const path = name ? escaped(name) : '';
+    const after = (test: (d: Doc) => boolean, which = name) => async () => {
+      const d = await inspect(c.server, which);
+      return d !== null && test(d);
+    };
+    switch (action) {
+      case 'read':
+        return { res: await call(c, 'GET', path, auth) };
+      case 'publish new': {
+        const fresh = NEW[pkg](id);
+        return { res: await call(c, 'PUT', escaped(fresh), auth, await publish(fresh, '1.0.0')), done: after((d) => '1.0.0' in d.versions, fresh) };
+      }
+      case 'publish existing': {
+        const v = `1.1.${id}`;
+        return { res: await call(c, 'PUT', path, auth, await publish(name, v)), done: after((d) => v in d.versions) };
+      }
+      case 'unpublish': {
+        // As npm does: publish a throwaway version (as the owner), then PUT the document without it.
+        const v = `1.2.${id}`;
+        await setup(c.server, 'PUT', path, await publish(name, v, { tag: 'scratch' }));
+        const doc = await writeDoc(c.server, name);
+        delete doc.versions[v];
+        delete (doc.time as Record<string, string> | undefined)?.[v];
+        const tags = doc['dist-tags'] as Record<string, string>;
+        for (const t of Object.keys(tags)) if (tags[t] === v) delete tags[t];
+        return { res: await call(c, 'PUT', `${path}/-rev/${doc._rev}`, auth, doc), done: after((d) => !(v in d.versions)) };
+      }
+      case 'dist-tag add':
+        return {
+          res: await call(c, 'PUT', `-/package/${path}/dist-tags/t${id}`, auth, '1.0.0'),
+          done: after((d) => (d['dist-tags'] as Record<string, string>)[`t${id}`] === '1.0.0'),
+        };
+      case 'deprecate': {
+        const doc = await writeDoc(c.server, name);
+        const message = `deprecated by matrix row ${id}`;
+        doc.versions['1.0.0'].deprecated = message;
+        return { res: await call(c, 'PUT', path, auth, doc), done: after((d) => d.versions['1.0.0'].deprecated === message) };
+      }
+      case 'owner add': {
+        // Start each time without dave, so that every row really adds him.
+        let doc = await writeDoc(c.server, name);
+        if (doc.maintainers.some((m) => m.name === 'dave')) {
+          await setup(c.server, 'PUT', `${path}/-rev/${doc._rev}`, { _id: doc._id, _rev: doc._rev, maintainers: doc.maintainers.filter((m) => m.name !== 'dave') });
+          doc = await writeDoc(c.server, name);
+        }
+        const maintainers = [...doc.maintainers, { name: 'dave', email: 'dave@example.com' }];
+        return {
+          res: await call(c, 'PUT', `${path}/-rev/${doc._rev}`, auth, { _id: doc._id, _rev: doc._rev, maintainers }),
+          done: after((d) => d.maintainers.some((m) => m.name === 'dave')),
+        };
+      }
+      case 'star': {
+        // Start each time without the user's star: the user's own session takes it back (a 404 means they cannot see it).
+        let doc = await writeDoc(c.server, name);
+        if ((doc.users as Record<string, boolean>)[c.user]) {
+          await call(c.server, 'PUT', path, sessionOf[c.server][c.user], { _id: doc._id, _rev: doc._rev, users: {} });
+          doc = await writeDoc(c.server, name);
+        }
+        return {
+          res: await call(c, 'PUT', path, auth, { _id: doc._id, _rev: doc._rev, users: { ...(doc.users as object), [c.user]: true } }),
+          done: after((d) => (d.users as Record<string, boolean>)[c.user] === true),
+        };
+      }
+      case 'token create':
+        return {
+          res: await call(c, 'POST', '-/npm/v1/tokens', auth, {
+            password: `${c.user}-password`, name: `matrix-${id}`, packages: ['acme-cli'], packages_and_scopes_permission: 'read-only',
+          }),
+        };
+    }
+  }
+
+  /** alice publishes the four packages of the fixture, each at 1.0.0. */
+  async function publishFixture(where: 'main' | 'off'): Promise<void> {
+    for (const [key, name] of Object.entries(EXISTING)) {
+      await setup(where, 'PUT', escaped(name), await publish(name, '1.0.0', { access: key.startsWith('private') ? 'restricted' : null }));
+    }
+  }
+
+  before(async () => {
+    [main, off] = await Promise.all([startServer({ tokens: { ...defaults.tokens, classic: true } }), startServer()]);
+    await Promise.all([
+      main.addUser('alice'), main.addUser('bob'), main.addUser('carol', { admin: true }), main.addUser('dave'),
+      off.addUser('alice'), off.addUser('carol', { admin: true }),
+    ]);
+    owner.main = `Bearer ${await main.token({ user: 'alice' })}`;
+    owner.off = `Bearer ${await off.token({ user: 'alice' })}`;
+    inspector.main = `Bearer ${await main.token({ user: 'carol' })}`;
+    inspector.off = `Bearer ${await off.token({ user: 'carol' })}`;
+    sessionOf.main = { alice: owner.main, bob: `Bearer ${await main.token({ user: 'bob' })}`, carol: inspector.main };
+    sessionOf.off = { alice: owner.off };
+    await Promise.all([publishFixture('main'), publishFixture('off')]);
+
+    const bearer = async (server: 'main' | 'off', spec: Parameters<TestServer['token']>[0]): Promise<Cred> =>
+      ({ server, authorization: `Bearer ${await (server === 'main' ? main : off).token(spec)}`, user: spec.user });
+    const alice = { user: 'alice' };
+    const week = 7 * DAY;
+    const set = (k: CredentialName, c: Cred) => creds.set(k, c);
+    set('anonymous', { server: 'main', authorization: null, user: 'alice' });
+    set('session', await bearer('main', { ...alice, kind: 'session' }));
+    set('password', { server: 'main', authorization: basic('alice', 'alice-password'), user: 'alice' });
+    set('classic read-only', await bearer('main', { ...alice, kind: 'classic-readonly', readonly: true, expiresInMs: null }));
+    set('classic automation', await bearer('main', { ...alice, kind: 'classic-automation', expiresInMs: null }));
+    set('classic publish', await bearer('main', { ...alice, kind: 'classic-publish', expiresInMs: null }));
+    set('granular read-write', await bearer('main', { ...alice, kind: 'granular', grants: grants(LIMITED), expiresInMs: week }));
+    set('granular read-only', await bearer('main', { ...alice, kind: 'granular', readonly: true, grants: grants({ ...LIMITED, permission: 'read-only' }), expiresInMs: 30 * DAY }));
+    set('granular all packages', await bearer('main', { ...alice, kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: week }));
+    set('granular org-only', await bearer('main', { ...alice, kind: 'granular', grants: grants({ permission: 'no-access', orgs: ['acme'], orgsPermission: 'read-write' }), expiresInMs: week }));
+    set('granular stage-only', await bearer('main', { ...alice, kind: 'granular', grants: grants({ ...LIMITED, permission: 'read-write-stage-only' }), expiresInMs: week }));
+    set('granular bypass-2FA', await bearer('main', { ...alice, kind: 'granular', grants: grants({ packagesAll: true }), bypass2fa: true, expiresInMs: week }));
+    set("bob's session", await bearer('main', { user: 'bob', kind: 'session' }));
+    set("admin's session", await bearer('main', { user: 'carol', kind: 'session' }));
+    set('wrong CIDR', await bearer('main', { ...alice, kind: 'granular', grants: grants({ packagesAll: true }), cidr: ['10.0.0.0/8'], expiresInMs: week }));
+    set('unknown token', { server: 'main', authorization: `Bearer ${generateToken()}`, user: 'alice' });
+    set('truncated token', { ...creds.get('session')!, authorization: creds.get('session')!.authorization!.slice(0, -1) });
+    set('wrong password', { server: 'main', authorization: basic('alice', 'not-alices-password'), user: 'alice' });
+    set('classic read-only (mode off)', await bearer('off', { ...alice, kind: 'classic-readonly', readonly: true, expiresInMs: null }));
+    set('classic automation (mode off)', await bearer('off', { ...alice, kind: 'classic-automation', expiresInMs: null }));
+    set('classic publish (mode off)', await bearer('off', { ...alice, kind: 'classic-publish', expiresInMs: null }));
+
+    // Expired: a session that lived one second, then the server's clock moves on.
+    set('expired session', await bearer('main', { ...alice, kind: 'session', expiresInMs: 1_000 }));
+    main.clock.advance(5_000);
+
+    // Revoked: used once (so it sits in the server's token cache), then revoked by an administrator.
+    const revoked = await bearer('main', { ...alice, kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: week });
+    assert.equal((await call('main', 'GET', '-/whoami', revoked.authorization)).status, 200);
+    await adminRevoke(main.ctx, revoked.authorization!.slice('Bearer '.length));
+    const until = Date.now() + 3_000;
+    while ((await call('main', 'GET', '-/whoami', revoked.authorization)).status === 200) {
+      if (Date.now() > until) throw new Error('the revocation never reached the token cache');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    set('revoked token', revoked);
+  });
+  after(async () => { await Promise.all([main?.close(), off?.close()]); });
+
+  test(`the table is well-formed and has at least 200 rows (${rows.length})`, () => {
+    assert.deepEqual(problems, []);
+    assert.ok(rows.length >= 200, `only ${rows.length} rows`);
+    // Ten failed password checks for one user within a minute throttle the next: keep below that.
+    assert.ok(rows.filter((r) => r.credential === 'wrong password').length <= 9, 'at most 9 "wrong password" rows');
+  });
+
+  for (const row of rows) {
+    const valid = (CREDENTIALS as readonly string[]).includes(row.credential) && (ACTIONS as readonly string[]).includes(row.action)
+      && (row.action === 'token create' || row.pkg in EXISTING || row.pkg in NEW);
+    if (!valid) continue;
+    const title = `${row.credential} | ${row.action} | ${row.pkg} → ${row.status} ${row.reason}${row.notice ? ' + notice' : ''} (line ${row.line})`;
+    test(title, async () => {
+      const c = creds.get(row.credential as CredentialName)!;
+      const { res, done } = await perform(c, row.action as ActionName, row.pkg);
+      const text = await res.text();
+      const actual = {
+        status: res.status,
+        reason: res.headers.get('x-tessera-reason') ?? '-',
+        notice: res.headers.get('npm-notice') === NOTICE,
+      };
+      assert.deepEqual(actual, { status: row.status, reason: row.reason, notice: row.notice }, `body: ${text.slice(0, 300)}`);
+      // An answer of 2xx means the change was made; a refusal means nothing was written.
+      if (done) assert.equal(await done(), res.status < 300, res.status < 300 ? 'allowed, but nothing changed' : 'refused, but the change was made');
+    });
+  }
+});

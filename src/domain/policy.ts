@@ -15,7 +15,11 @@ export type PackageFacts = {
   scopeOwnerId?: number | null;
   /** `npm access set mfa=…`: publishing needs 2FA (`publish`), or 2FA or an automation/bypass token (`automation`). */
   mfa?: 'none' | 'publish' | 'automation';
+  /** The organization owning the package's scope, as the caller stands in it. */
+  org?: { name: string; role: OrgRole | null; team: 'read-only' | 'read-write' | null } | null;
 };
+
+export type OrgRole = 'owner' | 'admin' | 'developer';
 
 /** Actions that change who controls a package: never through a token that bypasses 2FA. */
 const GOVERNANCE: ReadonlySet<Action> = new Set(['owner', 'access']);
@@ -47,7 +51,7 @@ export function describeGrants(grants: Grants): string {
 function credentialWrites(c: Credential): boolean {
   if (c.type === 'password') return true;
   if (c.readonly) return false;
-  if (c.grants) return c.grants.permission === 'read-write' || c.grants.permission === 'read-write-stage-only';
+  if (c.grants) return c.grants.permission === 'read-write';
   return true;
 }
 
@@ -62,7 +66,7 @@ export function canRead(p: Principal, pkg: PackageFacts): boolean {
   if (p.user === null) return false;
   const c = p.credential;
   if (c.type === 'token' && c.grants && (c.grants.permission === 'no-access' || !grantsCover(c.grants, pkg.name))) return false;
-  return p.user.admin || isMaintainer(p, pkg);
+  return p.user.admin || isMaintainer(p, pkg) || pkg.org?.role === 'owner' || pkg.org?.role === 'admin' || (pkg.org?.team ?? null) !== null;
 }
 
 export function authorize(p: Principal, action: Action, pkg: PackageFacts): Decision {
@@ -91,25 +95,24 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts): Deci
   pass('authenticated', `as ${p.user.name}`);
   const c = p.credential;
 
-  if (action !== 'star') {
-    if (c.type === 'token' && c.grants?.permission === 'no-access' && c.grants.orgs.length > 0) {
-      return deny('token-org-only', { orgs: c.grants.orgs.join(', '), action: verb, package: pkg.name },
-        'the token grants no access to packages', 'token-writes');
+  // Every write, starring included, needs a credential that may write this package.
+  if (c.type === 'token' && c.grants?.permission === 'no-access' && c.grants.orgs.length > 0) {
+    return deny('token-org-only', { orgs: c.grants.orgs.join(', '), action: verb, package: pkg.name },
+      'the token grants no access to packages', 'token-writes');
+  }
+  if (c.type === 'token' && c.grants?.permission === 'read-write-stage-only') {
+    return deny('token-stage-only', { package: pkg.name, action: verb }, 'the token may only stage releases', 'token-writes');
+  }
+  if (!credentialWrites(c)) {
+    return deny('token-read-only', { action: `${verb} ${pkg.name}` }, 'the token is read-only', 'token-writes');
+  }
+  pass('token-writes', c.type === 'password' ? 'password credentials act with the user\'s rights' : 'the token may write');
+  if (c.type === 'token' && c.grants) {
+    if (!grantsCover(c.grants, pkg.name)) {
+      return deny('token-package-restricted', { allowed: describeGrants(c.grants), action: verb, package: pkg.name },
+        `the token is limited to ${describeGrants(c.grants)}`, 'token-covers-package');
     }
-    if (c.type === 'token' && c.grants?.permission === 'read-write-stage-only' && action === 'publish') {
-      return deny('token-stage-only', { package: pkg.name }, 'the token may only stage releases', 'token-writes');
-    }
-    if (!credentialWrites(c)) {
-      return deny('token-read-only', { action: `${verb} ${pkg.name}` }, 'the token is read-only', 'token-writes');
-    }
-    pass('token-writes', c.type === 'password' ? 'password credentials act with the user\'s rights' : 'the token may write');
-    if (c.type === 'token' && c.grants) {
-      if (!grantsCover(c.grants, pkg.name)) {
-        return deny('token-package-restricted', { allowed: describeGrants(c.grants), action: verb, package: pkg.name },
-          `the token is limited to ${describeGrants(c.grants)}`, 'token-covers-package');
-      }
-      pass('token-covers-package', `the token covers ${describeGrants(c.grants)}`);
-    }
+    pass('token-covers-package', `the token covers ${describeGrants(c.grants)}`);
   }
 
   if (action === 'star') return { allowed: true, checks };
@@ -122,6 +125,9 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts): Deci
 
   if (!pkg.exists) {
     const scope = scopeOf(pkg.name);
+    if (pkg.org && pkg.org.role === null && !p.user.admin) {
+      return deny('not-org-member', { org: pkg.org.name, action: `publish ${pkg.name}` }, `${p.user.name} is not a member of ${pkg.org.name}`, 'scope');
+    }
     if (scope && pkg.scopeOwnerId != null && pkg.scopeOwnerId !== p.user.id && !p.user.admin) {
       return deny('scope-not-yours', { scope, package: pkg.name }, `${scope} is another user's scope`, 'scope');
     }
@@ -133,6 +139,17 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts): Deci
     if (p.user.admin) {
       pass('maintainer', `${p.user.name} is a registry administrator`);
       return finish();
+    }
+    if (pkg.org?.role === 'owner') {
+      pass('maintainer', `${p.user.name} owns the ${pkg.org.name} organization`);
+      return finish();
+    }
+    if (pkg.org?.team === 'read-write' && !GOVERNANCE.has(action)) {
+      pass('maintainer', `a team of ${p.user.name} in ${pkg.org.name} has read-write access to ${pkg.name}`);
+      return finish();
+    }
+    if (pkg.org?.team === 'read-only') {
+      return deny('team-lacks-write', { package: pkg.name, org: pkg.org.name, action: verb }, `${p.user.name}'s teams may only read ${pkg.name}`, 'maintainer');
     }
     return deny('not-maintainer', { package: pkg.name, action: verb }, `${p.user.name} is not a maintainer of ${pkg.name}`, 'maintainer');
   }
@@ -200,4 +217,49 @@ export function authorizeAccount(p: Principal, action: AccountAction): Decision 
   checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });
   // Token management and profile changes are password-bearing: any 2FA mode asks for a code.
   return { allowed: true, checks, otp: p.user.tfa !== null };
+}
+
+export type OrgAction = 'org-read' | 'org-members' | 'team-manage' | 'access-grant';
+
+export type OrgFacts = { name: string; exists: boolean; role: OrgRole | null };
+
+const orgVerbs: Record<OrgAction, string> = {
+  'org-read': 'see the members and teams of', 'org-members': 'change the members of', 'team-manage': 'manage the teams of',
+  'access-grant': 'change team access to packages of',
+};
+
+/** Organization actions: the caller's role, and a token's org grants. */
+export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): Decision {
+  const checks: Check[] = [];
+  const verb = `${orgVerbs[action]} ${org.name}`;
+  const deny = (reason: ReasonId, params: Params, check: string, detail: string): Decision => {
+    checks.push({ check, ok: false, detail });
+    return { allowed: false, reason, params, checks };
+  };
+  if (p.user === null) return deny('auth-required', { action: verb }, 'authenticated', 'no credential was sent');
+  if (!org.exists) return deny('not-found', {}, 'visible', `there is no organization ${org.name}`);
+  checks.push({ check: 'authenticated', ok: true, detail: `as ${p.user.name}` });
+  const c = p.credential;
+  const writes = action !== 'org-read';
+  if (c.type === 'token' && c.grants) {
+    const listed = c.grants.orgs.includes(org.name);
+    const level = c.grants.orgsPermission;
+    if (!listed || level === 'no-access' || (writes && level !== 'read-write')) {
+      return deny('token-org-restricted', { org: org.name, orgs: c.grants.orgs.join(', ') || 'none', action: verb }, 'token-covers-org',
+        listed ? `the token may only ${level === 'read-only' ? 'read' : 'not touch'} ${org.name}` : `the token does not list ${org.name}`);
+    }
+    checks.push({ check: 'token-covers-org', ok: true, detail: `the token may ${level === 'read-write' ? 'manage' : 'read'} ${org.name}` });
+  } else if (c.type === 'token' && c.readonly && writes) {
+    return deny('token-read-only', { action: verb }, 'token-writes', 'the token is read-only');
+  }
+  if (writes && c.type === 'token' && c.bypass2fa) {
+    return deny('bypass-2fa-governance', { action: verb }, 'governance', 'bypass-2FA tokens cannot manage organizations');
+  }
+  if (org.role === null && !p.user.admin) return deny('not-org-member', { org: org.name, action: verb }, 'member', `${p.user.name} is not a member of ${org.name}`);
+  const role = p.user.admin ? 'owner' : org.role!;
+  checks.push({ check: 'member', ok: true, detail: p.user.admin ? 'a registry administrator' : `${p.user.name} is ${role} of ${org.name}` });
+  if (writes && role === 'developer') {
+    return deny('org-role-too-low', { org: org.name, role, needed: 'admin', action: verb }, 'role', 'developers cannot manage the organization');
+  }
+  return { allowed: true, checks, otp: writes && p.user.tfa === 'auth-and-writes' };
 }

@@ -100,8 +100,8 @@ export const reasons = {
   },
   'token-stage-only': {
     status: 403,
-    error: (p) => `This token may only stage releases of ${p.package}; publish with \`npm stage publish\` and have a maintainer approve it`,
-    summary: 'A stage-only token tried to publish directly.',
+    error: (p) => `This token may only stage releases, so it cannot ${p.action} ${p.package}. Stage with \`npm stage publish\` and have a maintainer approve it`,
+    summary: 'A stage-only token tried anything but staging a release.',
   },
   'bypass-2fa-governance': {
     status: 403,
@@ -179,6 +179,36 @@ export const reasons = {
     status: 400,
     error: () => 'There is no pending two-factor enrolment to confirm; start with `npm profile enable-2fa`',
     summary: 'A 2FA confirmation code arrived without an enrolment in progress.',
+  },
+  'not-org-member': {
+    status: 403,
+    error: (p) => `You are not a member of the ${p.org} organization, so you cannot ${p.action}. Ask one of its owners to add you (npm org set ${p.org} <you>)`,
+    summary: 'The caller is not a member of the organization that owns the scope.',
+  },
+  'org-role-too-low': {
+    status: 403,
+    error: (p) => `As ${p.role} of ${p.org} you cannot ${p.action}; that needs an ${p.needed} or owner`,
+    summary: 'The caller\'s role in the organization is too low for the action.',
+  },
+  'team-lacks-write': {
+    status: 403,
+    error: (p) => `Your teams in ${p.org} may only read ${p.package}, so you cannot ${p.action} it. Ask an org admin: npm access grant read-write ${p.org}:<team> ${p.package}`,
+    summary: 'The caller\'s teams have read-only access to the package.',
+  },
+  'token-org-restricted': {
+    status: 403,
+    error: (p) => `This token cannot ${p.action}: it manages the organizations ${p.orgs}. Create a token with --orgs ${String(p.action).split(' ').pop()} --orgs-permission read-write`,
+    summary: 'A granular token was used on an organization it does not list, or beyond its org permission.',
+  },
+  'last-org-owner': {
+    status: 400,
+    error: (p) => `${p.org} must keep at least one owner`,
+    summary: 'Removing or demoting the last owner of an organization.',
+  },
+  'email-unverified': {
+    status: 403,
+    error: (p) => `Verify your e-mail address (${p.email}) before publishing: follow the link we sent you, or ask for a new one with \`npm profile set email ${p.email}\``,
+    summary: 'The registry requires a verified e-mail address to publish.',
   },
   'not-maintainer': {
     status: 403,

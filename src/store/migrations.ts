@@ -75,6 +75,15 @@ const migrations: string[] = [
   `ALTER TABLE packages ADD COLUMN mfa TEXT NOT NULL DEFAULT 'none';
    ALTER TABLE web_logins ADD COLUMN proof TEXT;
    ALTER TABLE users ADD COLUMN profile TEXT;`,
+  // Organizations own a scope; teams group members and hold package grants; e-mail verification links.
+  `CREATE TABLE orgs (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
+   CREATE TABLE org_members (org TEXT NOT NULL REFERENCES orgs(name), user_id INTEGER NOT NULL REFERENCES users(id), role TEXT NOT NULL, PRIMARY KEY (org, user_id));
+   CREATE INDEX org_members_user ON org_members(user_id);
+   CREATE TABLE teams (org TEXT NOT NULL REFERENCES orgs(name), name TEXT NOT NULL, description TEXT, created_at BIGINT NOT NULL, PRIMARY KEY (org, name));
+   CREATE TABLE team_members (org TEXT NOT NULL, team TEXT NOT NULL, user_id INTEGER NOT NULL REFERENCES users(id), PRIMARY KEY (org, team, user_id));
+   CREATE TABLE team_packages (org TEXT NOT NULL, team TEXT NOT NULL, package TEXT NOT NULL, permission TEXT NOT NULL, PRIMARY KEY (org, team, package));
+   CREATE INDEX team_packages_package ON team_packages(package);
+   CREATE TABLE email_verifications (id TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), email TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);`,
 ];
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

@@ -91,6 +91,12 @@ export type AuditRow = {
 };
 
 export type MetaRow = { key: string; value: string };
+export type OrgRow = { name: string; created_at: number };
+export type OrgMemberRow = { org: string; user_id: number; role: string };
+export type TeamRow = { org: string; name: string; description: string | null; created_at: number };
+export type TeamMemberRow = { org: string; team: string; user_id: number };
+export type TeamPackageRow = { org: string; team: string; package: string; permission: string };
+export type EmailVerificationRow = { id: string; user_id: number; email: string; created_at: number; expires_at: number };
 
 export type Database = {
   users: UserRow;
@@ -104,4 +110,10 @@ export type Database = {
   web_logins: WebLoginRow;
   audit: AuditRow;
   meta: MetaRow;
+  orgs: OrgRow;
+  org_members: OrgMemberRow;
+  teams: TeamRow;
+  team_members: TeamMemberRow;
+  team_packages: TeamPackageRow;
+  email_verifications: EmailVerificationRow;
 };

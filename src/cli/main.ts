@@ -8,6 +8,7 @@ const commands: Record<string, () => Promise<Command>> = {
   user: () => import('./user.ts'),
   token: () => import('./token.ts'),
   audit: () => import('./audit.ts'),
+  org: () => import('./org.ts'),
   doctor: () => import('./doctor.ts'),
   explain: () => import('./explain.ts'),
 };
@@ -18,6 +19,7 @@ commands:
   serve     run the registry           (tessera serve --help)
   user      manage accounts            (tessera user --help)
   token     manage access tokens       (tessera token --help)
+  org       manage organizations
   audit     read the audit log
   doctor    diagnose npm configuration and credentials
   explain   explain a pasted npm error or log

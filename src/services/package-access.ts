@@ -9,7 +9,7 @@ import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
 
 export async function setPackageAccess(ctx: Ctx, p: Principal, name: string, body: Record<string, unknown>): Promise<void> {
-  const facts = await packageFacts(ctx.store.db, name);
+  const facts = await packageFacts(ctx.store.db, name, p.user?.id);
   const d = authorize(p, 'access', facts);
   if (!d.allowed) throw await deny(ctx, p, d, name);
   await requireSecondFactor(ctx, p, d);

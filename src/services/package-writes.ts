@@ -13,7 +13,7 @@ import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
 
 async function allow(ctx: Ctx, p: Principal, action: Action, name: string) {
-  const facts = await packageFacts(ctx.store.db, name);
+  const facts = await packageFacts(ctx.store.db, name, p.user?.id);
   const d = authorize(p, action, facts);
   if (!d.allowed) throw await deny(ctx, p, d, name);
   await requireSecondFactor(ctx, p, d);
@@ -33,7 +33,7 @@ type Doc = Record<string, unknown>;
 /** PUT /<pkg> without attachments, or PUT /<pkg>/-rev/<rev>. */
 export async function updateDocument(ctx: Ctx, p: Principal, name: string, body: Doc, urlRev?: string): Promise<void> {
   const state = await loadState(ctx.store.db, name);
-  const facts = await packageFacts(ctx.store.db, name);
+  const facts = await packageFacts(ctx.store.db, name, p.user?.id);
   if (!state || !facts.exists) {
     // Same answer whether it is missing or invisible.
     throw new Refusal('not-found');
@@ -136,7 +136,7 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
 
 /** DELETE /<pkg>/-/<file>.tgz/-rev/<rev>: npm's last step of a version unpublish; the version row is already gone. */
 export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promise<void> {
-  const facts = await packageFacts(ctx.store.db, name);
+  const facts = await packageFacts(ctx.store.db, name, p.user?.id);
   if (!facts.exists) {
     // After the last version went, the package is gone: only a maintainer's own cleanup arrives here.
     const pkg = await ctx.store.db.selectFrom('packages').select('deleted_at').where('name', '=', name).executeTakeFirst();

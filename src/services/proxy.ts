@@ -22,14 +22,15 @@ export function mayProxy(ctx: Ctx, name: string): boolean {
   return ctx.config.upstream.url !== null && !isPrivateName(ctx, name);
 }
 
-/** A scope is local once any local package lives in it or a local user owns it. */
+/** A scope is local once any local package lives in it, or a local user or organization owns it. */
 async function scopeIsLocal(ctx: Ctx, name: string): Promise<boolean> {
   const scope = scopeOf(name);
   if (!scope) return false;
   const pkg = await ctx.store.db.selectFrom('packages').select('name').where('scope', '=', scope).where('origin', '=', 'local').executeTakeFirst();
   if (pkg) return true;
   const user = await ctx.store.db.selectFrom('users').select('id').where('name', '=', scope.slice(1)).executeTakeFirst();
-  return user !== undefined;
+  const org = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', scope.slice(1)).executeTakeFirst();
+  return user !== undefined || org !== undefined;
 }
 
 async function fetchUpstream(ctx: Ctx, url: string, accept: string): Promise<Response> {

@@ -16,7 +16,7 @@ export async function visibleHead(ctx: Ctx, principal: Principal, name: string):
   const head = await packageHead(ctx.store.db, name);
   if (!head || head.deletedAt !== null) return undefined;
   if (head.access === 'public') return head;
-  const facts = await packageFacts(ctx.store.db, name);
+  const facts = await packageFacts(ctx.store.db, name, principal.user?.id);
   return canRead(principal, facts) ? head : undefined;
 }
 

@@ -1,7 +1,7 @@
 // Reads and writes of packages, versions, dist-tags and maintainers. Every write ends by re-rendering
 // the package's packuments inside the same transaction, so readers only ever see whole documents.
 import type { Db } from './store.ts';
-import type { PackageFacts } from '../domain/policy.ts';
+import type { OrgRole, PackageFacts } from '../domain/policy.ts';
 import { render, type Manifest, type PackageState } from '../domain/packument.ts';
 import { scopeOf } from '../domain/names.ts';
 
@@ -13,19 +13,35 @@ export async function packageHead(db: Db, name: string): Promise<PackageHead | u
   return row && { name: row.name, access: row.access as PackageHead['access'], origin: row.origin, rev: row.rev, etag: row.etag, deletedAt: row.deleted_at };
 }
 
-/** Everything the policy needs to decide about one package. A deleted or proxied-only name is "not existing" locally. */
-export async function packageFacts(db: Db, name: string): Promise<PackageFacts & { head?: PackageHead }> {
+/** The organization owning a package's scope, as `userId` stands in it: role and best team grant. */
+async function orgFacts(db: Db, name: string, userId: number | undefined): Promise<PackageFacts['org']> {
+  const scope = scopeOf(name);
+  if (!scope) return null;
+  const org = await db.selectFrom('orgs').select('name').where('name', '=', scope.slice(1)).executeTakeFirst();
+  if (!org) return null;
+  if (userId === undefined) return { name: org.name, role: null, team: null };
+  const member = await db.selectFrom('org_members').select('role').where('org', '=', org.name).where('user_id', '=', userId).executeTakeFirst();
+  const grants = member ? await db.selectFrom('team_packages')
+    .innerJoin('team_members', (j) => j.onRef('team_members.org', '=', 'team_packages.org').onRef('team_members.team', '=', 'team_packages.team'))
+    .select('team_packages.permission').where('team_packages.package', '=', name).where('team_members.user_id', '=', userId).execute() : [];
+  const team = grants.some((g) => g.permission === 'read-write') ? 'read-write' : grants.length ? 'read-only' : null;
+  return { name: org.name, role: (member?.role ?? null) as OrgRole | null, team };
+}
+
+/** Everything the policy needs to decide about one package, for one caller. A deleted or proxied-only name is "not existing" locally. */
+export async function packageFacts(db: Db, name: string, userId?: number): Promise<PackageFacts & { head?: PackageHead }> {
   const head = await packageHead(db, name);
   const scope = scopeOf(name);
   const owner = scope ? await db.selectFrom('users').select('id').where('name', '=', scope.slice(1)).executeTakeFirst() : undefined;
+  const org = await orgFacts(db, name, userId);
   if (!head || head.deletedAt !== null || head.origin !== 'local') {
-    return { name, exists: false, access: 'public', maintainerIds: [], scopeOwnerId: owner?.id ?? null, head };
+    return { name, exists: false, access: 'public', maintainerIds: [], scopeOwnerId: owner?.id ?? null, head, org };
   }
   const maintainers = await db.selectFrom('maintainers').select('user_id').where('package', '=', name).execute();
   const mfa = await db.selectFrom('packages').select('mfa').where('name', '=', name).executeTakeFirstOrThrow();
   return {
     name, exists: true, access: head.access, maintainerIds: maintainers.map((m) => m.user_id), scopeOwnerId: owner?.id ?? null, head,
-    mfa: mfa.mfa as PackageFacts['mfa'],
+    mfa: mfa.mfa as PackageFacts['mfa'], org,
   };
 }
 

@@ -1,9 +1,11 @@
 // `tessera user add|passwd|list|disable`: account administration, safe while the server runs.
 import { createUser, disableUser, setPassword } from '../services/accounts.ts';
 import { guarded, openCtx, parse, readStdin, storeOptions } from './common.ts';
+import { configuredBase, markVerified, sendVerification } from '../services/email.ts';
 
 const help = `usage:
-  tessera user add NAME --email EMAIL [--password-stdin] [--admin]
+  tessera user add NAME --email EMAIL [--password-stdin] [--admin] [--verified]
+  tessera user verify NAME            mark the user's e-mail address verified
   tessera user passwd NAME --password-stdin
   tessera user list
   tessera user disable NAME
@@ -13,6 +15,7 @@ const help = `usage:
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     ...storeOptions, email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, admin: { type: 'boolean' }, json: { type: 'boolean' },
+    verified: { type: 'boolean' },
   });
   const [sub, name] = positionals;
   if (values.help || !sub) { process.stdout.write(help); return sub ? 0 : 2; }
@@ -25,6 +28,17 @@ export async function run(args: string[]): Promise<number> {
           const password = values['password-stdin'] ? await readStdin() : null;
           const user = await createUser(ctx, { name, email: values.email, password, admin: values.admin });
           process.stdout.write(`created user ${user.name}${user.admin ? ' (admin)' : ''}${password === null ? ' without a password' : ''}\n`);
+          if (values.verified) await markVerified(ctx, user.name);
+          else if (ctx.config.email.requireVerified) {
+            const sent = await sendVerification(ctx, user, configuredBase(ctx));
+            process.stdout.write(sent.path ? `verification e-mail written to ${sent.path}\n` : `verification e-mail sent to ${user.email}\n`);
+          }
+          return 0;
+        }
+        case 'verify': {
+          if (!name) { process.stderr.write(help); return 2; }
+          await markVerified(ctx, name);
+          process.stdout.write(`marked the e-mail address of ${name} verified\n`);
           return 0;
         }
         case 'passwd': {

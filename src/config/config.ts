@@ -21,6 +21,15 @@ export type Config = {
   trustedProxies: string[];
   logLevel: string;
   tokens: TokenPolicy;
+  email: EmailConfig;
+};
+
+/** E-mail verification: links go out by SMTP, or into the data folder's outbox when no SMTP is set. */
+export type EmailConfig = {
+  requireVerified: boolean;
+  from: string;
+  linkTtlMs: number;
+  smtp: { host: string; port: number; secure: boolean; user: string | null; password: string | null } | null;
 };
 
 /** npmjs's limits on granular access tokens, each adjustable by the administrator. */
@@ -54,6 +63,7 @@ export const defaults: Config = {
     maxPerUser: 1000, maxPackagesAndScopes: 50, maxOrgs: 50, minExpiryDays: 1,
     writeDefaultDays: 7, writeMaxDays: 90, readDefaultDays: 30, readMaxDays: null, classic: false,
   },
+  email: { requireVerified: false, from: 'Tessera <tessera@localhost>', linkTtlMs: 7 * 86_400_000, smtp: null },
 };
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -64,7 +74,7 @@ export function parseListen(text: string): { host: string; port: number } {
 
 type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
-  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'tokens']);
+  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'tokens', 'email']);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -148,6 +158,28 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     if (t.classic !== undefined) {
       if (typeof t.classic !== 'boolean') fail('tokens.classic', 'must be true or false');
       c.tokens.classic = t.classic;
+    }
+  }
+  if (f.email !== undefined && f.email !== null) {
+    const e = f.email as Record<string, unknown>;
+    if (typeof e !== 'object') fail('email', 'must be a mapping');
+    for (const key of Object.keys(e)) if (!['requireVerified', 'from', 'linkTtl', 'smtp'].includes(key)) fail(`email.${key}`, 'unknown key');
+    if (e.requireVerified !== undefined) {
+      if (typeof e.requireVerified !== 'boolean') fail('email.requireVerified', 'must be true or false');
+      c.email.requireVerified = e.requireVerified;
+    }
+    if (e.from !== undefined) c.email.from = str(e.from, 'email.from');
+    if (e.linkTtl !== undefined) c.email.linkTtlMs = duration(e.linkTtl, 'email.linkTtl');
+    if (e.smtp !== undefined && e.smtp !== null) {
+      const m = e.smtp as Record<string, unknown>;
+      for (const key of Object.keys(m)) if (!['host', 'port', 'secure', 'user', 'password'].includes(key)) fail(`email.smtp.${key}`, 'unknown key');
+      const port = m.port ?? 587;
+      if (!Number.isInteger(port)) fail('email.smtp.port', 'must be a port number');
+      c.email.smtp = {
+        host: str(m.host, 'email.smtp.host'), port: port as number, secure: m.secure === true,
+        user: m.user === undefined ? null : str(m.user, 'email.smtp.user'),
+        password: m.password === undefined ? null : str(m.password, 'email.smtp.password'),
+      };
     }
   }
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);

@@ -69,7 +69,10 @@ export function canRead(p: Principal, pkg: PackageFacts): boolean {
   return p.user.admin || isMaintainer(p, pkg) || pkg.org?.role === 'owner' || pkg.org?.role === 'admin' || (pkg.org?.team ?? null) !== null;
 }
 
-export function authorize(p: Principal, action: Action, pkg: PackageFacts): Decision {
+/** Registry-wide rules from the configuration. */
+export type Rules = { requireVerifiedEmail?: boolean };
+
+export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules: Rules = {}): Decision {
   const checks: Check[] = [];
   const deny = (reason: ReasonId, params: Params, detail: string, check: string): Decision => {
     checks.push({ check, ok: false, detail });
@@ -116,6 +119,10 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts): Deci
   }
 
   if (action === 'star') return { allowed: true, checks };
+
+  if (action === 'publish' && rules.requireVerifiedEmail && !p.user.emailVerified) {
+    return deny('email-unverified', { email: p.user.email }, `${p.user.email} is not verified`, 'email-verified');
+  }
 
   const finish = (): Decision => secondFactor(p as Principal & { user: object }, action, pkg, checks);
 

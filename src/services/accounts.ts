@@ -58,7 +58,7 @@ export async function mintSession(ctx: Ctx, user: User, how: string): Promise<st
 }
 
 /** PUT /-/user/org.couchdb.user:<name>: login when the user exists, sign-up (by policy) when not. */
-export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>, otp?: string): Promise<{ status: number; token: string; name: string }> {
+export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>, otp?: string): Promise<{ status: number; token: string; name: string; created?: User }> {
   const name = typeof body.name === 'string' ? body.name : urlName;
   if (name !== urlName) throw new Refusal('invalid-request', { detail: 'The user name in the body does not match the URL' });
   const password = body.password;
@@ -76,7 +76,7 @@ export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principa
   const adminCaller = caller.user?.admin === true;
   if (policy === 'closed' || (policy === 'admin-only' && !adminCaller)) throw new Refusal('signup-closed', { policy });
   const user = await createUser(ctx, { name, email: String(body.email), password });
-  return { status: 201, token: await mintSession(ctx, user, 'adduser'), name };
+  return { status: 201, token: await mintSession(ctx, user, 'adduser'), name, created: user };
 }
 
 /** DELETE /-/user/token/<token>: logout revokes the session on the server. */

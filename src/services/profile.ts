@@ -3,7 +3,7 @@ import { Refusal } from '../domain/reasons.ts';
 import { authorizeAccount } from '../domain/policy.ts';
 import type { Principal, TfaMode, User } from '../domain/principal.ts';
 import { hashPassword, validatePassword } from '../domain/passwords.ts';
-import { revokeTokens } from '../store/tokens.ts';
+import { bumpRevocations, revokeTokens } from '../store/tokens.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import type { Authenticator } from './authenticate.ts';
@@ -75,6 +75,11 @@ export async function updateProfile(ctx: Ctx, auth: Authenticator, principal: Pr
   for (const f of TEXT_FIELDS) if (f in body) extra[f] = typeof body[f] === 'string' ? (body[f] as string).slice(0, 500) : null;
   changes.profile = JSON.stringify(extra);
   await ctx.store.db.updateTable('users').set({ ...changes, updated_at: ctx.clock.now() }).where('id', '=', p.user.id).execute();
+  if (changes.email) {
+    // Cached principals carry the verified flag, which just went back to false.
+    await bumpRevocations(ctx.store.db);
+    auth.invalidate();
+  }
   if (passwordChanged) {
     // Other sessions end; the one making the change keeps working so npm can print its answer.
     const keep = p.credential.type === 'token' ? p.credential.id : '';

@@ -89,7 +89,7 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
   }
 
   const facts = await packageFacts(ctx.store.db, name, principal.user?.id);
-  const decision = authorize(principal, 'publish', facts);
+  const decision = authorize(principal, 'publish', facts, { requireVerifiedEmail: ctx.config.email.requireVerified });
   if (!decision.allowed) throw await deny(ctx, principal, decision, name);
   await requireSecondFactor(ctx, principal, decision);
   const user = principal.user!;

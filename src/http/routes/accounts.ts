@@ -1,5 +1,6 @@
 // Login (legacy CouchDB and web), logout, whoami, and the user lookup `npm owner add` makes.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sendVerification, verifyEmail } from '../../services/email.ts';
 import { Refusal } from '../../domain/reasons.ts';
 import { who, whoLenient } from '../app-state.ts';
 import { baseUrl } from '../base-url.ts';
@@ -15,6 +16,14 @@ function couchName(param: string): string {
   return param.slice(prefix.length);
 }
 
+/** When the registry requires verified addresses, a new address gets its link at once. */
+export async function verifyNewAddress(req: FastifyRequest, user: { id: number; name: string; email: string }): Promise<void> {
+  const { ctx } = req.server.tessera;
+  if (!ctx.config.email.requireVerified) return;
+  const sent = await sendVerification(ctx, user, baseUrl(req));
+  req.log.info({ user: user.name, via: sent.via, path: sent.path }, sent.path ? `verification e-mail written to ${sent.path}` : 'verification e-mail sent');
+}
+
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { ctx, auth } = app.tessera;
 
@@ -25,6 +34,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const caller = await whoLenient(req);
     const otp = req.headers['npm-otp'];
     const r = await couchLogin(ctx, auth, caller, name, body, typeof otp === 'string' && otp ? otp : undefined);
+    if (r.created) await verifyNewAddress(req, r.created);
     return reply.code(r.status).header('cache-control', NO_STORE).send({ ok: true, id: `org.couchdb.user:${r.name}`, rev: '1-0', token: r.token });
   };
   app.put('/-/user/:user', putUser);
@@ -47,6 +57,24 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const p = await who(req);
     if (!p.user) throw new Refusal('auth-required', { action: 'ask who you are' });
     return reply.header('cache-control', NO_STORE).send({ username: p.user.name });
+  });
+
+  // --- e-mail verification
+  app.get<{ Params: { token: string } }>('/-/tessera/v1/email/verify/:token', async (req, reply) => {
+    reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
+    try {
+      const name = await verifyEmail(ctx, req.params.token);
+      return reply.send(`<!doctype html><title>Verified</title><h1>E-mail verified</h1><p>Thank you, ${name}. You can publish now.</p>`);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      return reply.code(e.status).send(`<!doctype html><title>Not verified</title><h1>Not verified</h1><p>${e.message}.</p>`);
+    }
+  });
+  app.post('/-/tessera/v1/email/verify', async (req, reply) => {
+    const p = await who(req);
+    if (!p.user) throw new Refusal('auth-required', { action: 'ask for a verification e-mail' });
+    const sent = await sendVerification(ctx, p.user, baseUrl(req));
+    return reply.header('cache-control', NO_STORE).send({ sent: true, via: sent.via });
   });
 
   // --- web login
@@ -73,6 +101,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     if (!kind) return reply.code(404).send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
     try {
       const user = await completeWebLogin(ctx, auth, req.params.id, { ...form, create: kind === 'adduser' });
+      if (kind === 'adduser') await verifyNewAddress(req, user);
       return reply.send(donePage(user.name));
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;

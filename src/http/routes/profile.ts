@@ -4,6 +4,7 @@ import { Refusal } from '../../domain/reasons.ts';
 import { who } from '../app-state.ts';
 import { getProfile, updateProfile } from '../../services/profile.ts';
 import { setPackageAccess } from '../../services/package-access.ts';
+import { verifyNewAddress } from './accounts.ts';
 
 export async function profileRoutes(app: FastifyInstance): Promise<void> {
   const { ctx, auth } = app.tessera;
@@ -15,7 +16,12 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
   app.post('/-/npm/v1/user', async (req, reply) => {
     const body = req.body;
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Refusal('bad-json', { detail: 'expected a JSON object' });
-    return reply.header('cache-control', 'no-store').send(await updateProfile(ctx, auth, await who(req), body as Record<string, unknown>));
+    const p = await who(req);
+    const before = p.user?.email;
+    const result = await updateProfile(ctx, auth, p, body as Record<string, unknown>);
+    // A changed address is unverified until its new link is followed.
+    if (p.user && typeof result.email === 'string' && result.email !== before) await verifyNewAddress(req, { ...p.user, email: result.email });
+    return reply.header('cache-control', 'no-store').send(result);
   });
 
   app.post<{ Params: { pkg: string } }>('/-/package/:pkg/access', async (req, reply) => {

@@ -55,7 +55,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     const action = (q.action ?? 'read') as Action;
     if (!ACTIONS.includes(action)) throw new Refusal('invalid-request', { detail: `action must be one of ${ACTIONS.join(', ')}` });
     if (!q.package) throw new Refusal('invalid-request', { detail: 'package is required' });
-    const d = authorize(p, action, await packageFacts(ctx.store.db, q.package, p.user.id));
+    const d = authorize(p, action, await packageFacts(ctx.store.db, q.package, p.user.id), { requireVerifiedEmail: ctx.config.email.requireVerified });
     const c = p.credential;
     const body = {
       allowed: d.allowed,

@@ -70,8 +70,8 @@ describe('names', () => {
 });
 
 describe('policy', () => {
-  const alice = { id: 1, name: 'alice', email: 'a@x', admin: false, emailVerified: true };
-  const bob = { id: 2, name: 'bob', email: 'b@x', admin: false, emailVerified: true };
+  const alice = { id: 1, name: 'alice', email: 'a@x', admin: false, emailVerified: true, tfa: null };
+  const bob = { id: 2, name: 'bob', email: 'b@x', admin: false, emailVerified: true, tfa: null };
   const session = (user = alice): Principal => ({ user, credential: { type: 'token', id: 't', kind: 'session', readonly: false, grants: null, bypass2fa: false, expiresAt: null } });
   const granular = (g: Partial<Grants>, user = alice): Principal => ({ user, credential: {
     type: 'token', id: 'g', kind: 'granular', readonly: false, bypass2fa: false, expiresAt: null,

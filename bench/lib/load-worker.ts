@@ -5,7 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import type { LoadJob, LoadResult } from './load.ts';
 
-async function run(job: LoadJob): Promise<Omit<LoadResult, 'cpuMicros'>> {
+async function run(job: LoadJob): Promise<Omit<LoadResult, 'cpuMicros' | 'cpuSystemMicros'>> {
   const latencies: number[] = [];
   let ok = 0;
   let other = 0;

@@ -7,8 +7,10 @@ export type LoadResult = {
   ok: number; other: number; errors: number; bytes: number; seconds: number; latencies: Float64Array;
   /** CPU time of this (the servers') thread during the run, µs: unaffected by time spent descheduled. */
   cpuMicros: number;
+  /** The kernel's share of cpuMicros (socket writes on loopback include delivering to the client). */
+  cpuSystemMicros: number;
 };
-export type Measured = { rps: number; p50: number; p99: number; requests: number; failures: number; cpuPerRequest: number };
+export type Measured = { rps: number; p50: number; p99: number; requests: number; failures: number; cpuPerRequest: number; systemPerRequest: number };
 
 export class LoadGenerator {
   readonly #worker = new Worker(new URL('./load-worker.ts', import.meta.url));
@@ -20,7 +22,7 @@ export class LoadGenerator {
       const onMessage = (msg: { result?: LoadResult; error?: string }) => {
         this.#worker.off('error', reject);
         const used = process.threadCpuUsage(cpu);
-        if (msg.error) reject(new Error(msg.error)); else resolve({ ...msg.result!, cpuMicros: used.user + used.system });
+        if (msg.error) reject(new Error(msg.error)); else resolve({ ...msg.result!, cpuMicros: used.user + used.system, cpuSystemMicros: used.system });
       };
       this.#worker.once('message', onMessage);
       this.#worker.once('error', reject);
@@ -55,6 +57,7 @@ export function summarize(parts: LoadResult[]): Measured {
     requests: ok,
     failures: parts.reduce((a, p) => a + p.other + p.errors, 0),
     cpuPerRequest: parts.reduce((a, p) => a + p.cpuMicros, 0) / Math.max(1, ok),
+    systemPerRequest: parts.reduce((a, p) => a + p.cpuSystemMicros, 0) / Math.max(1, ok),
   };
 }
 

@@ -22,7 +22,27 @@ export type Config = {
   logLevel: string;
   tokens: TokenPolicy;
   email: EmailConfig;
+  oidc: OidcConfig;
 };
+
+/** Trusted publishing. GitHub, GitLab and CircleCI are built in; every issuer address can be overridden
+ *  (GitHub Enterprise, self-managed GitLab) and generic issuers added (Gitea/Forgejo, Woodpecker, Jenkins…). */
+export type OidcConfig = {
+  tokenTtlMs: number;
+  /** `aud` the id token must carry; default `npm:<the registry's host name>`. */
+  audience: string | null;
+  /** Allow several trust configurations per package (npmjs allows one). */
+  multipleConfigs: boolean;
+  issuers: OidcIssuer[];
+};
+export type OidcIssuer = { name: string; type: 'github' | 'gitlab' | 'circleci' | 'generic'; issuer: string; jwksUri: string | null };
+
+export const builtinIssuers: OidcIssuer[] = [
+  { name: 'github', type: 'github', issuer: 'https://token.actions.githubusercontent.com', jwksUri: null },
+  { name: 'gitlab', type: 'gitlab', issuer: 'https://gitlab.com', jwksUri: null },
+  // CircleCI issues per organization: https://oidc.circleci.com/org/<org-id>; matched by prefix.
+  { name: 'circleci', type: 'circleci', issuer: 'https://oidc.circleci.com/org/', jwksUri: null },
+];
 
 /** E-mail verification: links go out by SMTP, or into the data folder's outbox when no SMTP is set. */
 export type EmailConfig = {
@@ -64,6 +84,7 @@ export const defaults: Config = {
     writeDefaultDays: 7, writeMaxDays: 90, readDefaultDays: 30, readMaxDays: null, classic: false,
   },
   email: { requireVerified: false, from: 'Tessera <tessera@localhost>', linkTtlMs: 7 * 86_400_000, smtp: null },
+  oidc: { tokenTtlMs: 3_600_000, audience: null, multipleConfigs: false, issuers: builtinIssuers },
 };
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -74,7 +95,7 @@ export function parseListen(text: string): { host: string; port: number } {
 
 type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
-  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'tokens', 'email']);
+  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'tokens', 'email', 'oidc']);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -180,6 +201,35 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
         user: m.user === undefined ? null : str(m.user, 'email.smtp.user'),
         password: m.password === undefined ? null : str(m.password, 'email.smtp.password'),
       };
+    }
+  }
+  if (f.oidc !== undefined && f.oidc !== null) {
+    const o = f.oidc as Record<string, unknown>;
+    if (typeof o !== 'object') fail('oidc', 'must be a mapping');
+    for (const key of Object.keys(o)) if (!['tokenTtl', 'audience', 'multipleConfigs', 'issuers'].includes(key)) fail(`oidc.${key}`, 'unknown key');
+    if (o.tokenTtl !== undefined) c.oidc.tokenTtlMs = duration(o.tokenTtl, 'oidc.tokenTtl');
+    if (o.audience !== undefined && o.audience !== null) c.oidc.audience = str(o.audience, 'oidc.audience');
+    if (o.multipleConfigs !== undefined) {
+      if (typeof o.multipleConfigs !== 'boolean') fail('oidc.multipleConfigs', 'must be true or false');
+      c.oidc.multipleConfigs = o.multipleConfigs;
+    }
+    if (o.issuers !== undefined) {
+      if (!Array.isArray(o.issuers)) fail('oidc.issuers', 'must be a list');
+      const issuers = [...c.oidc.issuers];
+      o.issuers.forEach((raw, i) => {
+        const it = raw as Record<string, unknown>;
+        const key = `oidc.issuers[${i}]`;
+        for (const k of Object.keys(it ?? {})) if (!['name', 'type', 'issuer', 'jwksUri'].includes(k)) fail(`${key}.${k}`, 'unknown key');
+        const name = str(it?.name, `${key}.name`);
+        const builtin = builtinIssuers.find((b) => b.name === name);
+        const type = oneOf(it.type ?? builtin?.type ?? 'generic', `${key}.type`, ['github', 'gitlab', 'circleci', 'generic'] as const);
+        const issuer = it.issuer === undefined && builtin ? builtin.issuer : str(it.issuer, `${key}.issuer`).replace(/\/+$/, '');
+        const jwksUri = it.jwksUri === undefined || it.jwksUri === null ? null : urlValue(it.jwksUri, `${key}.jwksUri`).replace(/\/+$/, '');
+        const entry: OidcIssuer = { name, type, issuer, jwksUri };
+        const at = issuers.findIndex((x) => x.name === name);
+        if (at >= 0) issuers[at] = entry; else issuers.push(entry);
+      });
+      c.oidc.issuers = issuers;
     }
   }
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);

@@ -4,7 +4,7 @@ import type { Principal, Credential, Grants } from './principal.ts';
 import type { Params, ReasonId } from './reasons.ts';
 import { scopeOf } from './names.ts';
 
-export type Action = 'read' | 'publish' | 'unpublish' | 'dist-tag' | 'deprecate' | 'owner' | 'star' | 'access';
+export type Action = 'read' | 'publish' | 'unpublish' | 'dist-tag' | 'deprecate' | 'owner' | 'star' | 'access' | 'trust';
 
 export type PackageFacts = {
   name: string;
@@ -22,7 +22,7 @@ export type PackageFacts = {
 export type OrgRole = 'owner' | 'admin' | 'developer';
 
 /** Actions that change who controls a package: never through a token that bypasses 2FA. */
-const GOVERNANCE: ReadonlySet<Action> = new Set(['owner', 'access']);
+const GOVERNANCE: ReadonlySet<Action> = new Set(['owner', 'access', 'trust']);
 
 export type Check = { check: string; ok: boolean; detail: string };
 export type Decision =
@@ -32,6 +32,7 @@ export type Decision =
 const verbs: Record<Action, string> = {
   read: 'read', publish: 'publish', unpublish: 'unpublish', 'dist-tag': 'change dist-tags of',
   deprecate: 'deprecate', owner: 'change maintainers of', star: 'star', access: 'change access to',
+  trust: 'change the trusted publishers of',
 };
 
 export function grantsCover(grants: Grants, name: string): boolean {
@@ -66,6 +67,8 @@ export function canRead(p: Principal, pkg: PackageFacts): boolean {
   if (p.user === null) return false;
   const c = p.credential;
   if (c.type === 'token' && c.grants && (c.grants.permission === 'no-access' || !grantsCover(c.grants, pkg.name))) return false;
+  // A trusted-publishing token reads its own package (npm's publish pre-check), nothing else.
+  if (c.type === 'token' && c.kind === 'oidc') return true;
   return p.user.admin || isMaintainer(p, pkg) || pkg.org?.role === 'owner' || pkg.org?.role === 'admin' || (pkg.org?.team ?? null) !== null;
 }
 
@@ -97,6 +100,7 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
   if (p.user === null) return deny('auth-required', { action: `${verb} packages` }, 'no credential was sent', 'authenticated');
   pass('authenticated', `as ${p.user.name}`);
   const c = p.credential;
+  if (c.type === 'token' && c.kind === 'oidc') return trustedPublish(c, action, pkg, checks);
 
   // Every write, starring included, needs a credential that may write this package.
   if (c.type === 'token' && c.grants?.permission === 'no-access' && c.grants.orgs.length > 0) {
@@ -162,6 +166,26 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
   }
   pass('maintainer', `${p.user.name} maintains ${pkg.name}`);
   return finish();
+}
+
+/** A token from an OIDC exchange publishes (or stages) its one package as its trust configuration allows:
+ *  no maintainer, no second factor (the CI's identity is the proof), and nothing else. */
+function trustedPublish(c: Credential & { type: 'token' }, action: Action, pkg: PackageFacts, checks: Check[]): Decision {
+  const trust = c.grants?.trust;
+  const deny = (reason: ReasonId, params: Params, detail: string): Decision => {
+    checks.push({ check: 'trusted-publisher', ok: false, detail });
+    return { allowed: false, reason, params, checks };
+  };
+  if (!trust || !c.grants || !grantsCover(c.grants, pkg.name)) {
+    return deny('token-package-restricted', { allowed: c.grants ? describeGrants(c.grants) : 'no packages', action: 'publish', package: pkg.name },
+      'a trusted-publishing token serves one package');
+  }
+  if (action !== 'publish') return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'trusted publishing only publishes');
+  if (!trust.permissions.includes('createPackage')) {
+    return deny('token-stage-only', { action: 'publish', package: pkg.name }, 'the trust configuration only allows staged publishing');
+  }
+  checks.push({ check: 'trusted-publisher', ok: true, detail: `${trust.subject} is a trusted publisher of ${pkg.name}` });
+  return { allowed: true, checks, otp: false };
 }
 
 /** Tokens that may publish without a one-time password: bypass-2FA granular tokens and classic automation tokens. */

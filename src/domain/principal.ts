@@ -12,7 +12,7 @@ export type User = {
 
 export type TfaMode = 'auth-only' | 'auth-and-writes';
 
-export type TokenKind = 'session' | 'granular' | 'classic-readonly' | 'classic-automation' | 'classic-publish';
+export type TokenKind = 'session' | 'granular' | 'classic-readonly' | 'classic-automation' | 'classic-publish' | 'oidc';
 
 /** `read-write-stage-only` may publish only through staging (npm stage publish), never directly. */
 export type Permission = 'read-only' | 'read-write' | 'read-write-stage-only' | 'no-access';
@@ -25,6 +25,8 @@ export type Grants = {
   permission: Permission;
   orgs: string[];
   orgsPermission: Permission;
+  /** Set on tokens minted by an OIDC exchange: what the package's trust configuration allows. */
+  trust?: { configId: string; permissions: string[]; subject: string };
 };
 
 export type Credential =

@@ -210,6 +210,26 @@ export const reasons = {
     error: (p) => `Verify your e-mail address (${p.email}) before publishing: follow the link we sent you, or ask for a new one with \`npm profile set email ${p.email}\``,
     summary: 'The registry requires a verified e-mail address to publish.',
   },
+  'oidc-publish-only': {
+    status: 403,
+    error: (p) => `A trusted-publishing token can only publish ${p.package}; it cannot ${p.action} it`,
+    summary: 'A token from an OIDC exchange was used for something other than publishing its package.',
+  },
+  'tfa-required': {
+    status: 403,
+    error: (p) => `Turn on two-factor authentication before you ${p.action} (npm profile enable-2fa auth-and-writes)`,
+    summary: 'The action needs an account with two-factor authentication.',
+  },
+  'trust-config-exists': {
+    status: 409,
+    error: (p) => `${p.package} already has a ${p.type} trusted publisher; revoke it first (npm trust revoke ${p.package} --id <id>)`,
+    summary: 'A package has one trust configuration per provider.',
+  },
+  'oidc-exchange-failed': {
+    status: 401, wwwAuthenticate: BEARER,
+    error: (p) => `OIDC token exchange error - ${p.detail}`,
+    summary: 'The CI\'s OIDC id token was refused: issuer, signature, audience, times or claims.',
+  },
   'not-maintainer': {
     status: 403,
     error: (p) => `You are not a maintainer of ${p.package}, so you cannot ${p.action ?? 'change it'}. \`npm owner ls ${p.package}\` shows who is`,

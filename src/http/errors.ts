@@ -30,5 +30,6 @@ export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal
   if ('notice' in reason && reason.notice) reply.header('npm-notice', reason.notice);
   // A plain 404 says nothing more than npm's own "Not found", so it reveals nothing.
   const error = r.reason === 'not-found' || r.reason === 'route-not-found' ? 'Not found' : `${r.message} (${help})`;
-  return reply.type('application/json').send({ error, reason: r.reason, help, ...extra });
+  // npm prints `error`; its OIDC code logs `message`: send both.
+  return reply.type('application/json').send({ error, message: error, reason: r.reason, help, ...extra });
 }

@@ -14,6 +14,7 @@ import { miscRoutes } from './routes/misc.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { profileRoutes } from './routes/profile.ts';
 import { orgRoutes } from './routes/orgs.ts';
+import { trustRoutes } from './routes/trust.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -81,6 +82,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(tokenRoutes);
   await app.register(profileRoutes);
   await app.register(orgRoutes);
+  await app.register(trustRoutes);
   await app.register(packageRoutes);
   return app;
 }

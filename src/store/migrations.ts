@@ -84,6 +84,10 @@ const migrations: string[] = [
    CREATE TABLE team_packages (org TEXT NOT NULL, team TEXT NOT NULL, package TEXT NOT NULL, permission TEXT NOT NULL, PRIMARY KEY (org, team, package));
    CREATE INDEX team_packages_package ON team_packages(package);
    CREATE TABLE email_verifications (id TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), email TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);`,
+  // Trusted publishing: per-package OIDC trust configurations.
+  `CREATE TABLE trust_configs (id TEXT PRIMARY KEY, package TEXT NOT NULL, type TEXT NOT NULL, issuer TEXT, claims TEXT NOT NULL,
+     permissions TEXT NOT NULL, created_by INTEGER NOT NULL REFERENCES users(id), created_at BIGINT NOT NULL);
+   CREATE INDEX trust_configs_package ON trust_configs(package);`,
 ];
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

@@ -96,6 +96,7 @@ export type OrgMemberRow = { org: string; user_id: number; role: string };
 export type TeamRow = { org: string; name: string; description: string | null; created_at: number };
 export type TeamMemberRow = { org: string; team: string; user_id: number };
 export type TeamPackageRow = { org: string; team: string; package: string; permission: string };
+export type TrustConfigRow = { id: string; package: string; type: string; issuer: string | null; claims: string; permissions: string; created_by: number; created_at: number };
 export type EmailVerificationRow = { id: string; user_id: number; email: string; created_at: number; expires_at: number };
 
 export type Database = {
@@ -116,4 +117,5 @@ export type Database = {
   team_members: TeamMemberRow;
   team_packages: TeamPackageRow;
   email_verifications: EmailVerificationRow;
+  trust_configs: TrustConfigRow;
 };

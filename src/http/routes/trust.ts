@@ -1,0 +1,27 @@
+// npm trust (GET/POST/DELETE /-/package/<pkg>/trust) and the OIDC exchange, always at the host root.
+import type { FastifyInstance } from 'fastify';
+import { who } from '../app-state.ts';
+import { addTrust, listTrust, revokeTrust } from '../../services/trust.ts';
+import { exchange } from '../../services/oidc.ts';
+
+export async function trustRoutes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app.tessera;
+
+  app.get<{ Params: { pkg: string } }>('/-/package/:pkg/trust', async (req, reply) =>
+    reply.header('cache-control', 'no-store').send(await listTrust(ctx, await who(req), req.params.pkg)));
+  app.post<{ Params: { pkg: string } }>('/-/package/:pkg/trust', async (req, reply) =>
+    reply.code(201).header('cache-control', 'no-store').send(await addTrust(ctx, await who(req), req.params.pkg, req.body)));
+  app.delete<{ Params: { pkg: string; id: string } }>('/-/package/:pkg/trust/:id', async (req, reply) => {
+    await revokeTrust(ctx, await who(req), req.params.pkg, req.params.id);
+    return reply.code(204).header('cache-control', 'no-store').send();
+  });
+
+  app.post<{ Params: { pkg: string } }>('/-/npm/v1/oidc/token/exchange/package/:pkg', async (req, reply) => {
+    const auth = req.headers.authorization;
+    const bearer = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : undefined;
+    const r = await exchange(ctx, req.params.pkg, bearer, req.host);
+    return reply.code(201).header('cache-control', 'no-store').send({
+      token_type: 'oidc', token: r.token, created: new Date(r.created).toISOString(), expires: new Date(r.expires).toISOString(),
+    });
+  });
+}

@@ -1,0 +1,87 @@
+// `npm trust github|gitlab|circleci|list|revoke`: a package's trusted publishers. Changing them is
+// governance: a maintainer with two-factor authentication, confirmed by a one-time password.
+import { randomUUID } from 'node:crypto';
+import { Refusal } from '../domain/reasons.ts';
+import { authorize } from '../domain/policy.ts';
+import type { Principal } from '../domain/principal.ts';
+import { configProblem, type TrustConfig, type TrustPermission, type TrustType, type ClaimRule } from '../domain/trust.ts';
+import { packageFacts } from '../store/packages.ts';
+import { revokeTokens } from '../store/tokens.ts';
+import { audit, type Ctx } from './context.ts';
+import { deny } from './deny.ts';
+import { requireSecondFactor } from './two-factor.ts';
+
+export async function trustConfigs(ctx: Ctx, pkg: string): Promise<TrustConfig[]> {
+  const rows = await ctx.store.db.selectFrom('trust_configs').selectAll().where('package', '=', pkg).orderBy('created_at').execute();
+  return rows.map((r) => ({
+    id: r.id, type: r.type as TrustType, issuer: r.issuer,
+    claims: JSON.parse(r.claims) as Record<string, ClaimRule>, permissions: JSON.parse(r.permissions) as TrustPermission[],
+  }));
+}
+
+/** As npm shows it: the request shape plus `id` (and `issuer` for generic configurations). */
+function present(c: TrustConfig) {
+  return { id: c.id, type: c.type, ...(c.issuer ? { issuer: c.issuer } : {}), claims: c.claims, permissions: c.permissions };
+}
+
+async function allowTrust(ctx: Ctx, p: Principal, pkg: string, write: boolean) {
+  const d = authorize(p, write ? 'trust' : 'read', await packageFacts(ctx.store.db, pkg, p.user?.id));
+  if (!d.allowed) throw await deny(ctx, p, d, pkg);
+  if (!p.user) throw new Refusal('auth-required', { action: 'manage trusted publishers' });
+  if (!write) {
+    // Reading the configuration is for maintainers too: the same check as a write, without the code.
+    const w = authorize(p, 'trust', await packageFacts(ctx.store.db, pkg, p.user.id));
+    if (!w.allowed) throw await deny(ctx, p, w, pkg);
+    return;
+  }
+  if (!p.user.tfa) throw new Refusal('tfa-required', { action: 'change the trusted publishers of a package' });
+  await requireSecondFactor(ctx, p, { ...d, otp: true });
+}
+
+export async function listTrust(ctx: Ctx, p: Principal, pkg: string) {
+  await allowTrust(ctx, p, pkg, false);
+  return (await trustConfigs(ctx, pkg)).map(present);
+}
+
+export async function addTrust(ctx: Ctx, p: Principal, pkg: string, body: unknown) {
+  await allowTrust(ctx, p, pkg, true);
+  const items = (Array.isArray(body) ? body : [body]) as Record<string, unknown>[];
+  if (items.length === 0) throw new Refusal('invalid-request', { detail: 'send at least one trust configuration' });
+  const existing = await trustConfigs(ctx, pkg);
+  const created: TrustConfig[] = [];
+  for (const item of items) {
+    const problem = configProblem(item ?? {});
+    if (problem) throw new Refusal('invalid-request', { detail: `Invalid trust configuration: ${problem}` });
+    const type = item.type as TrustType;
+    const issuer = type === 'generic' ? String(item.issuer) : null;
+    if (issuer && !ctx.config.oidc.issuers.some((i) => i.name === issuer && i.type === 'generic')) {
+      throw new Refusal('invalid-request', { detail: `No generic OIDC issuer named "${issuer}" is configured on this registry` });
+    }
+    if (!ctx.config.oidc.multipleConfigs && [...existing, ...created].some((c) => c.type === type && c.issuer === issuer)) {
+      throw new Refusal('trust-config-exists', { package: pkg, type });
+    }
+    created.push({ id: randomUUID(), type, issuer, claims: item.claims as Record<string, ClaimRule>, permissions: item.permissions as TrustPermission[] });
+  }
+  const now = ctx.clock.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    for (const c of created) {
+      await trx.insertInto('trust_configs').values({
+        id: c.id, package: pkg, type: c.type, issuer: c.issuer, claims: JSON.stringify(c.claims),
+        permissions: JSON.stringify(c.permissions), created_by: p.user!.id, created_at: now,
+      }).execute();
+    }
+  });
+  for (const c of created) await audit(ctx, { event: 'trust-added', user: p.user?.name, detail: { package: pkg, id: c.id, type: c.type, claims: c.claims } });
+  return created.map(present);
+}
+
+export async function revokeTrust(ctx: Ctx, p: Principal, pkg: string, id: string): Promise<void> {
+  await allowTrust(ctx, p, pkg, true);
+  const r = await ctx.store.db.deleteFrom('trust_configs').where('package', '=', pkg).where('id', '=', id).executeTakeFirst();
+  if (Number(r.numDeletedRows) === 0) throw new Refusal('not-found');
+  // Tokens already minted from it stop working too.
+  const minted = await ctx.store.db.selectFrom('tokens').select('id').where('kind', '=', 'oidc').where('revoked_at', 'is', null)
+    .where('grants', 'like', `%"configId":"${id}"%`).execute();
+  for (const t of minted) await revokeTokens(ctx.store.db, { id: t.id }, 'its trusted publisher was revoked', ctx.clock.now());
+  await audit(ctx, { event: 'trust-revoked', user: p.user?.name, detail: { package: pkg, id } });
+}

@@ -1,0 +1,66 @@
+// A local OIDC issuer for trusted-publishing tests: keys generated in the test, discovery and JWKS on
+// loopback, and GitHub Actions' id-token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL`).
+import { createServer, type Server } from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload, type CryptoKey } from 'jose';
+
+export type Issuer = {
+  url: string;
+  /** Signs an id token with the issuer's key (or another key, or none). */
+  sign(claims: JWTPayload, opts?: { key?: CryptoKey; kid?: string; alg?: string; expiresIn?: string | number; notBefore?: number }): Promise<string>;
+  /** The claims the GitHub token endpoint will put in the next tokens it hands out. */
+  githubClaims: JWTPayload;
+  /** Audiences the GitHub endpoint was asked for. */
+  audiences: string[];
+  otherKey: CryptoKey;
+  close(): Promise<void>;
+};
+
+export async function startIssuer(): Promise<Issuer> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const other = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
+  let url = '';
+  const audiences: string[] = [];
+  const issuer: Issuer = {
+    get url() { return url; },
+    githubClaims: {},
+    audiences,
+    otherKey: other.privateKey,
+    async sign(claims, opts = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      const jwt = new SignJWT({ ...claims })
+        .setProtectedHeader({ alg: opts.alg ?? 'RS256', kid: opts.kid ?? 'test-key-1', typ: 'JWT' })
+        .setIssuer(url).setIssuedAt(now).setExpirationTime(opts.expiresIn ?? '5m');
+      if (opts.notBefore !== undefined) jwt.setNotBefore(opts.notBefore);
+      return jwt.sign(opts.key ?? privateKey);
+    },
+    close: () => new Promise((res) => server.close(() => res())),
+  };
+  const server: Server = createServer((req, res) => {
+    const u = new URL(req.url ?? '/', url);
+    const json = (code: number, body: unknown) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
+    if (u.pathname === '/.well-known/openid-configuration') return json(200, { issuer: url, jwks_uri: `${url}/.well-known/jwks` });
+    if (u.pathname === '/.well-known/jwks') return json(200, { keys: [jwk] });
+    if (u.pathname === '/github/token') {
+      if (req.headers.authorization !== 'Bearer runtime-token') return json(401, { message: 'bad runtime token' });
+      const aud = u.searchParams.get('audience') ?? '';
+      audiences.push(aud);
+      void issuer.sign({ aud, ...issuer.githubClaims }).then((value) => json(200, { value }));
+      return;
+    }
+    json(404, {});
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  const addr = server.address();
+  url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  return issuer;
+}
+
+/** The environment of a GitHub Actions job whose id-token endpoint is the local issuer. */
+export function githubEnv(issuer: Issuer): Record<string, string> {
+  return {
+    GITHUB_ACTIONS: 'true',
+    ACTIONS_ID_TOKEN_REQUEST_URL: `${issuer.url}/github/token?api-version=2.0`,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runtime-token',
+  };
+}

@@ -18,7 +18,8 @@ export class PackumentCache {
   async get(db: Db, name: string, etag: string, kind: Kind, base: string): Promise<Buffer> {
     let e = this.#entries.get(name);
     if (!e || e.etag !== etag) {
-      const row = await db.selectFrom('packages').select(['doc', 'abbrev', 'etag']).where('name', '=', name).executeTakeFirstOrThrow();
+      const row = await db.selectFrom('packages').innerJoin('packuments', 'packuments.name', 'packages.name')
+        .select(['packuments.doc', 'packuments.abbrev', 'packages.etag']).where('packages.name', '=', name).executeTakeFirstOrThrow();
       if (e) this.#drop(name, e);
       e = {
         etag: row.etag,

@@ -67,11 +67,17 @@ export async function proxyPackument(ctx: Ctx, name: string, cached: PackageHead
   }
   const r = renderProxied(upstreamDoc, name);
   const meta = JSON.stringify({ tarballs: r.tarballs });
-  await ctx.store.db.insertInto('packages').values({
-    name, scope: scopeOf(name) ?? null, access: 'public', origin: 'proxy', rev: 1, created_at: now, modified_at: now,
-    deleted_at: null, doc: r.doc, abbrev: r.abbrev, etag: r.etag, fetched_at: now, readme: r.readme, meta,
-  }).onConflict((oc) => oc.column('name').doUpdateSet({ doc: r.doc, abbrev: r.abbrev, etag: r.etag, fetched_at: now, modified_at: now, meta })
-    .where('packages.origin', '=', 'proxy')).execute();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    const upd = await trx.insertInto('packages').values({
+      name, scope: scopeOf(name) ?? null, access: 'public', origin: 'proxy', rev: 1, created_at: now, modified_at: now,
+      deleted_at: null, etag: r.etag, fetched_at: now, meta,
+    }).onConflict((oc) => oc.column('name').doUpdateSet({ etag: r.etag, fetched_at: now, modified_at: now, meta })
+      .where('packages.origin', '=', 'proxy')).executeTakeFirst();
+    // A local package of that name appeared meanwhile: it wins, and its documents stay.
+    if (Number(upd.numInsertedOrUpdatedRows ?? 0) === 0) return;
+    await trx.insertInto('packuments').values({ name, doc: r.doc, abbrev: r.abbrev, readme: r.readme })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ doc: r.doc, abbrev: r.abbrev, readme: r.readme })).execute();
+  });
   return packageHead(ctx.store.db, name);
 }
 

@@ -111,7 +111,7 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
         const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
         await trx.insertInto('packages').values({
           name, scope: scopeOf(name) ?? null, access: pkgAccess, origin: 'local', rev: 0, created_at: now, modified_at: now,
-          deleted_at: null, doc: '{}', abbrev: '{}', etag: '""', fetched_at: null, readme: null, meta: null,
+          deleted_at: null, etag: '""', fetched_at: null, meta: null,
         }).execute();
       } else if (head.deleted_at !== null || head.origin !== 'local') {
         // A wholly unpublished name, or one only cached from upstream: it starts again, local, with this publisher.

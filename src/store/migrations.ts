@@ -41,13 +41,17 @@ const migrations: string[] = [
      created_at BIGINT NOT NULL,
      modified_at BIGINT NOT NULL,
      deleted_at BIGINT,
-     doc TEXT NOT NULL,
-     abbrev TEXT NOT NULL,
      etag TEXT NOT NULL,
      fetched_at BIGINT,
-     readme TEXT,
+     mfa TEXT NOT NULL DEFAULT 'none',
      meta TEXT);
    CREATE INDEX packages_scope ON packages(scope);
+   -- The rendered documents live apart, so reading a package's head never touches megabytes of JSON.
+   CREATE TABLE packuments (
+     name TEXT PRIMARY KEY REFERENCES packages(name),
+     doc TEXT NOT NULL,
+     abbrev TEXT NOT NULL,
+     readme TEXT);
    CREATE TABLE versions (
      package TEXT NOT NULL REFERENCES packages(name),
      version TEXT NOT NULL,
@@ -72,8 +76,7 @@ const migrations: string[] = [
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    INSERT INTO meta (key, value) VALUES ('revocations', '0');`,
   // 2FA: package publishing policy, and the proof a browser OTP step hands to the CLI.
-  `ALTER TABLE packages ADD COLUMN mfa TEXT NOT NULL DEFAULT 'none';
-   ALTER TABLE web_logins ADD COLUMN proof TEXT;
+  `ALTER TABLE web_logins ADD COLUMN proof TEXT;
    ALTER TABLE users ADD COLUMN profile TEXT;`,
   // Organizations own a scope; teams group members and hold package grants; e-mail verification links.
   `CREATE TABLE orgs (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL);

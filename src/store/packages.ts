@@ -5,12 +5,18 @@ import type { OrgRole, PackageFacts } from '../domain/policy.ts';
 import { render, type Manifest, type PackageState } from '../domain/packument.ts';
 import { scopeOf } from '../domain/names.ts';
 
-export type PackageHead = { name: string; access: 'public' | 'restricted'; origin: string; rev: number; etag: string; deletedAt: number | null };
+export type PackageHead = {
+  name: string; access: 'public' | 'restricted'; origin: string; rev: number; etag: string; deletedAt: number | null;
+  mfa: 'none' | 'publish' | 'automation';
+};
 
 export async function packageHead(db: Db, name: string): Promise<PackageHead | undefined> {
-  const row = await db.selectFrom('packages').select(['name', 'access', 'origin', 'rev', 'etag', 'deleted_at'])
+  const row = await db.selectFrom('packages').select(['name', 'access', 'origin', 'rev', 'etag', 'deleted_at', 'mfa'])
     .where('name', '=', name).executeTakeFirst();
-  return row && { name: row.name, access: row.access as PackageHead['access'], origin: row.origin, rev: row.rev, etag: row.etag, deletedAt: row.deleted_at };
+  return row && {
+    name: row.name, access: row.access as PackageHead['access'], origin: row.origin, rev: row.rev, etag: row.etag,
+    deletedAt: row.deleted_at, mfa: row.mfa as PackageHead['mfa'],
+  };
 }
 
 /** The organization owning a package's scope, as `userId` stands in it: role and best team grant. */
@@ -38,10 +44,9 @@ export async function packageFacts(db: Db, name: string, userId?: number): Promi
     return { name, exists: false, access: 'public', maintainerIds: [], scopeOwnerId: owner?.id ?? null, head, org };
   }
   const maintainers = await db.selectFrom('maintainers').select('user_id').where('package', '=', name).execute();
-  const mfa = await db.selectFrom('packages').select('mfa').where('name', '=', name).executeTakeFirstOrThrow();
   return {
     name, exists: true, access: head.access, maintainerIds: maintainers.map((m) => m.user_id), scopeOwnerId: owner?.id ?? null, head,
-    mfa: mfa.mfa as PackageFacts['mfa'], org,
+    mfa: head.mfa, org,
   };
 }
 
@@ -94,8 +99,9 @@ export async function rerender(trx: Db, name: string, now: number): Promise<Pack
     version: latest.version, description: latest.manifest.description ?? '', keywords: latest.manifest.keywords ?? [],
     date: new Date(latest.publishedAt).toISOString(), publisher: latest.publisher?.name ?? null,
   } : {});
-  await trx.updateTable('packages').set({ doc: r.doc, abbrev: r.abbrev, etag: r.etag, readme: r.readme, meta })
-    .where('name', '=', name).execute();
+  await trx.updateTable('packages').set({ etag: r.etag, meta }).where('name', '=', name).execute();
+  await trx.insertInto('packuments').values({ name, doc: r.doc, abbrev: r.abbrev, readme: r.readme })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ doc: r.doc, abbrev: r.abbrev, readme: r.readme })).execute();
   return state;
 }
 

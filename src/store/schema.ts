@@ -43,14 +43,13 @@ export type PackageRow = {
   created_at: number;
   modified_at: number;
   deleted_at: number | null;
-  doc: string;
-  abbrev: string;
   etag: string;
   fetched_at: number | null;
-  readme: string | null;
-  meta: string | null;
   mfa: Generated<string>;
+  meta: string | null;
 };
+
+export type PackumentRow = { name: string; doc: string; abbrev: string; readme: string | null };
 
 export type VersionRow = {
   package: string;
@@ -103,6 +102,7 @@ export type Database = {
   users: UserRow;
   tokens: TokenRow;
   packages: PackageRow;
+  packuments: PackumentRow;
   versions: VersionRow;
   dist_tags: DistTagRow;
   maintainers: MaintainerRow;

@@ -1,5 +1,6 @@
 // The authorization matrix: every row of the tables in docs/authorization.md (credential × action ×
-// package → status, reason, notice) asserted over HTTP against a real server. The document is the source
+// package → status, reason, notice, and credential × org action for the organization acme, whose
+// fixture is in ../helpers/matrix-orgs.ts) asserted over HTTP against a real server. The document is the source
 // of truth: its expectations come from the documented rules, so a row that fails is either a bug in the
 // server or a rule to settle, never something to "re-record" here.
 import { describe, test, before, after } from 'node:test';
@@ -12,6 +13,7 @@ import { defaults } from '../../src/config/config.ts';
 import { adminRevoke } from '../../src/services/tokens.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
 import type { Grants } from '../../src/domain/principal.ts';
+import { ORG_ACTIONS, isOrgAction, needsNewcomer, buildOrgFixture, performOrg, NON_MEMBER } from '../helpers/matrix-orgs.ts';
 
 const DOC = new URL('../../docs/authorization.md', import.meta.url);
 const HEADER = ['credential', 'action', 'package', 'status', 'reason', 'notice'];
@@ -19,11 +21,13 @@ const NOTICE = 'access token expired or revoked. Please try logging in again.';
 const DAY = 86_400_000;
 
 // --- the packages of the fixture, all maintained by alice -------------------------------------------
+// `@acme/secret` and `@acme/open` belong to the organization acme (see ../helpers/matrix-orgs.ts).
 const EXISTING: Record<string, string> = {
   'public inside': 'acme-cli',
   'public outside': 'other-cli',
   'private inside': '@acme/secret',
   'private outside': '@other/secret',
+  'public in @acme': '@acme/open',
 };
 const NEW: Record<string, (n: number) => string> = {
   'new inside': (n) => `@acme/new-${n}`,
@@ -33,8 +37,10 @@ const NEW: Record<string, (n: number) => string> = {
 /** What the limited granular tokens cover: `acme-cli` by name, everything in `@acme` by scope. */
 const LIMITED = { packages: ['acme-cli'], scopes: ['@acme'] };
 
-const ACTIONS = ['read', 'publish new', 'publish existing', 'unpublish', 'dist-tag add', 'deprecate', 'owner add', 'star', 'token create'] as const;
+const ACTIONS = ['read', 'publish new', 'publish existing', 'unpublish', 'dist-tag add', 'deprecate', 'owner add', 'star', 'token create', ...ORG_ACTIONS] as const;
 type ActionName = (typeof ACTIONS)[number];
+/** Actions about no package: the account's own (token create) and the organization acme's. */
+const noPackage = (action: string) => action === 'token create' || isOrgAction(action);
 
 const CREDENTIALS = [
   'anonymous', 'session', 'password', 'classic read-only', 'classic automation', 'classic publish',
@@ -42,6 +48,9 @@ const CREDENTIALS = [
   'granular bypass-2FA', "bob's session", "admin's session", 'expired session', 'revoked token', 'wrong CIDR',
   'unknown token', 'truncated token', 'wrong password',
   'classic read-only (mode off)', 'classic automation (mode off)', 'classic publish (mode off)',
+  // the organization acme (docs/authorization.md, "The organization")
+  "org owner's session", "org admin's session", "team writer's session", "team reader's session", "org developer's session",
+  "non-member's session", 'granular org-only read-only', 'granular org-only bypass-2FA', 'granular org-only globex',
 ] as const;
 type CredentialName = (typeof CREDENTIALS)[number];
 
@@ -72,7 +81,7 @@ function parseMatrix(text: string): { rows: Row[]; problems: string[] } {
       if (notice !== 'yes' && notice !== 'no') problems.push(`${where}: notice must be yes or no, got "${notice}"`);
       if (!(CREDENTIALS as readonly string[]).includes(credential)) problems.push(`${where}: unknown credential "${credential}"`);
       if (!(ACTIONS as readonly string[]).includes(action)) problems.push(`${where}: unknown action "${action}"`);
-      const pkgOk = action === 'token create' ? pkg === '-' : action === 'publish new' ? pkg in NEW : pkg in EXISTING;
+      const pkgOk = noPackage(action) ? pkg === '-' : action === 'publish new' ? pkg in NEW : pkg in EXISTING;
       if (!pkgOk) problems.push(`${where}: package "${pkg}" does not fit action "${action}"`);
       if (Number(status) < 400 && reason !== '-') problems.push(`${where}: an allowed row has reason "${reason}"`);
       rows.push({ line: i + 1, credential, action, pkg, status: Number(status), reason, notice: notice === 'yes' });
@@ -121,6 +130,7 @@ describe('authorization matrix (docs/authorization.md)', () => {
   const sessionOf: Record<'main' | 'off', Record<string, string>> = { main: {}, off: {} };
   const creds = new Map<CredentialName, Cred>();
   let n = 0; // makes every new name, version, tag and message unique
+  let newcomers: string[] = []; // users of their own for the org rows that add or remove a member
 
   const server = (c: Cred | 'main' | 'off') => ((typeof c === 'string' ? c : c.server) === 'main' ? main : off);
 
@@ -158,6 +168,16 @@ describe('authorization matrix (docs/authorization.md)', () => {
     const auth = c.authorization;
     const name = EXISTING[pkg];
     const path = name ? escaped(name) : '';
+    if (isOrgAction(action)) {
+      return performOrg({
+        send: (method, p, body) => call(c, method, p, auth, body),
+        setup: (method, p, body) => setup(c.server, method, p, body),
+      }, action, id, () => {
+        const u = newcomers.shift();
+        if (!u) throw new Error('no newcomer left: the fixture creates one per row that needs one');
+        return u;
+      });
+    }
     const after = (test: (d: Doc) => boolean, which = name) => async () => {
       const d = await inspect(c.server, which);
       return d !== null && test(d);
@@ -229,10 +249,11 @@ describe('authorization matrix (docs/authorization.md)', () => {
     }
   }
 
-  /** alice publishes the four packages of the fixture, each at 1.0.0. */
+  /** alice publishes the packages of the fixture, each at 1.0.0. */
   async function publishFixture(where: 'main' | 'off'): Promise<void> {
     for (const [key, name] of Object.entries(EXISTING)) {
-      await setup(where, 'PUT', escaped(name), await publish(name, '1.0.0', { access: key.startsWith('private') ? 'restricted' : null }));
+      const access = key.startsWith('private') ? 'restricted' : name.startsWith('@') ? 'public' : null;
+      await setup(where, 'PUT', escaped(name), await publish(name, '1.0.0', { access }));
     }
   }
 
@@ -249,6 +270,9 @@ describe('authorization matrix (docs/authorization.md)', () => {
     sessionOf.main = { alice: owner.main, bob: `Bearer ${await main.token({ user: 'bob' })}`, carol: inspector.main };
     sessionOf.off = { alice: owner.off };
     await Promise.all([publishFixture('main'), publishFixture('off')]);
+    // The organization acme, on the main server only: its roles, teams and grants on its two packages.
+    newcomers = await buildOrgFixture(main, (method, path, body) => setup('main', method, path, body),
+      [EXISTING['private inside'], EXISTING['public in @acme']], rows.filter((r) => needsNewcomer(r.action)).length);
 
     const bearer = async (server: 'main' | 'off', spec: Parameters<TestServer['token']>[0]): Promise<Cred> =>
       ({ server, authorization: `Bearer ${await (server === 'main' ? main : off).token(spec)}`, user: spec.user });
@@ -276,6 +300,17 @@ describe('authorization matrix (docs/authorization.md)', () => {
     set('classic read-only (mode off)', await bearer('off', { ...alice, kind: 'classic-readonly', readonly: true, expiresInMs: null }));
     set('classic automation (mode off)', await bearer('off', { ...alice, kind: 'classic-automation', expiresInMs: null }));
     set('classic publish (mode off)', await bearer('off', { ...alice, kind: 'classic-publish', expiresInMs: null }));
+    const sessionFor = (user: string) => bearer('main', { user, kind: 'session' });
+    set("org owner's session", await sessionFor('olivia'));
+    set("org admin's session", await sessionFor('adam'));
+    set("team writer's session", await sessionFor('walter'));
+    set("team reader's session", await sessionFor('rita'));
+    set("org developer's session", await sessionFor('dan'));
+    set("non-member's session", await sessionFor(NON_MEMBER));
+    const orgOnly = (orgs: string[], orgsPermission: Grants['orgsPermission']) => grants({ permission: 'no-access', orgs, orgsPermission });
+    set('granular org-only read-only', await bearer('main', { ...alice, kind: 'granular', readonly: true, grants: orgOnly(['acme'], 'read-only'), expiresInMs: week }));
+    set('granular org-only bypass-2FA', await bearer('main', { ...alice, kind: 'granular', grants: orgOnly(['acme'], 'read-write'), bypass2fa: true, expiresInMs: week }));
+    set('granular org-only globex', await bearer('main', { ...alice, kind: 'granular', grants: orgOnly(['globex'], 'read-write'), expiresInMs: week }));
 
     // Expired: a session that lived one second, then the server's clock moves on.
     set('expired session', await bearer('main', { ...alice, kind: 'session', expiresInMs: 1_000 }));
@@ -303,7 +338,7 @@ describe('authorization matrix (docs/authorization.md)', () => {
 
   for (const row of rows) {
     const valid = (CREDENTIALS as readonly string[]).includes(row.credential) && (ACTIONS as readonly string[]).includes(row.action)
-      && (row.action === 'token create' || row.pkg in EXISTING || row.pkg in NEW);
+      && (noPackage(row.action) || row.pkg in EXISTING || row.pkg in NEW);
     if (!valid) continue;
     const title = `${row.credential} | ${row.action} | ${row.pkg} → ${row.status} ${row.reason}${row.notice ? ' + notice' : ''} (line ${row.line})`;
     test(title, async () => {

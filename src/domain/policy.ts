@@ -159,7 +159,7 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
       pass('maintainer', `a team of ${p.user.name} in ${pkg.org.name} has read-write access to ${pkg.name}`);
       return finish();
     }
-    if (pkg.org?.team === 'read-only') {
+    if (pkg.org?.team === 'read-only' && !GOVERNANCE.has(action)) {
       return deny('team-lacks-write', { package: pkg.name, org: pkg.org.name, action: verb }, `${p.user.name}'s teams may only read ${pkg.name}`, 'maintainer');
     }
     return deny('not-maintainer', { package: pkg.name, action: verb }, `${p.user.name} is not a maintainer of ${pkg.name}`, 'maintainer');
@@ -276,7 +276,7 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
     const listed = c.grants.orgs.includes(org.name);
     const level = c.grants.orgsPermission;
     if (!listed || level === 'no-access' || (writes && level !== 'read-write')) {
-      return deny('token-org-restricted', { org: org.name, orgs: c.grants.orgs.join(', ') || 'none', action: verb }, 'token-covers-org',
+      return deny('token-org-restricted', { org: org.name, orgs: c.grants.orgs.join(', ') || 'none', action: verb, level: writes ? 'read-write' : 'read-only' }, 'token-covers-org',
         listed ? `the token may only ${level === 'read-only' ? 'read' : 'not touch'} ${org.name}` : `the token does not list ${org.name}`);
     }
     checks.push({ check: 'token-covers-org', ok: true, detail: `the token may ${level === 'read-write' ? 'manage' : 'read'} ${org.name}` });

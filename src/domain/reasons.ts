@@ -187,7 +187,7 @@ export const reasons = {
   },
   'org-role-too-low': {
     status: 403,
-    error: (p) => `As ${p.role} of ${p.org} you cannot ${p.action}; that needs an ${p.needed} or owner`,
+    error: (p) => `As ${p.role} of ${p.org} you cannot ${p.action}; that needs ${p.needed === 'owner' ? 'an owner' : 'an admin or an owner'}`,
     summary: 'The caller\'s role in the organization is too low for the action.',
   },
   'team-lacks-write': {
@@ -197,7 +197,7 @@ export const reasons = {
   },
   'token-org-restricted': {
     status: 403,
-    error: (p) => `This token cannot ${p.action}: it manages the organizations ${p.orgs}. Create a token with --orgs ${String(p.action).split(' ').pop()} --orgs-permission read-write`,
+    error: (p) => `This token cannot ${p.action}: ${p.orgs === 'none' ? 'it manages no organizations' : `it manages the organizations ${p.orgs}`}. Create a token with --orgs ${p.org} --orgs-permission ${p.level}`,
     summary: 'A granular token was used on an organization it does not list, or beyond its org permission.',
   },
   'last-org-owner': {
@@ -232,7 +232,7 @@ export const reasons = {
   },
   'not-maintainer': {
     status: 403,
-    error: (p) => `You are not a maintainer of ${p.package}, so you cannot ${p.action ?? 'change it'}. \`npm owner ls ${p.package}\` shows who is`,
+    error: (p) => `You are not a maintainer of ${p.package}, so you cannot ${p.action ?? 'change'} it. \`npm owner ls ${p.package}\` shows who is`,
     summary: 'The user is not a maintainer of the package.',
   },
   'scope-not-yours': {

@@ -58,8 +58,7 @@ export class Authenticator {
   }
 
   #readSeq(): string {
-    const row = this.#ctx.store.raw.prepare("SELECT value FROM meta WHERE key = 'revocations'").get() as { value: string } | undefined;
-    return row?.value ?? '0';
+    return this.#ctx.store.counter('revocations');
   }
 
   #checkRevocations(): void {

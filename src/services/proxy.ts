@@ -6,6 +6,7 @@ import { Refusal } from '../domain/reasons.ts';
 import { escapeName, scopeOf } from '../domain/names.ts';
 import { renderProxied } from '../domain/packument.ts';
 import { packageHead, type PackageHead } from '../store/packages.ts';
+import { bumpCounter } from '../store/counters.ts';
 import type { Ctx } from './context.ts';
 
 function matchesPattern(name: string, pattern: string): boolean {
@@ -77,6 +78,7 @@ export async function proxyPackument(ctx: Ctx, name: string, cached: PackageHead
     if (Number(upd.numInsertedOrUpdatedRows ?? 0) === 0) return;
     await trx.insertInto('packuments').values({ name, doc: r.doc, abbrev: r.abbrev, readme: r.readme })
       .onConflict((oc) => oc.column('name').doUpdateSet({ doc: r.doc, abbrev: r.abbrev, readme: r.readme })).execute();
+    await bumpCounter(trx, 'packages');
   });
   return packageHead(ctx.store.db, name);
 }

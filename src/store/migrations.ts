@@ -74,7 +74,8 @@ const migrations: string[] = [
    CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at BIGINT NOT NULL, event TEXT NOT NULL, user_name TEXT, token_id TEXT, reason TEXT, detail TEXT);
    CREATE INDEX audit_at ON audit(at);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-   INSERT INTO meta (key, value) VALUES ('revocations', '0');`,
+   INSERT INTO meta (key, value) VALUES ('revocations', '0');
+   INSERT INTO meta (key, value) VALUES ('packages', '0');`,
   // 2FA: package publishing policy, and the proof a browser OTP step hands to the CLI.
   `ALTER TABLE web_logins ADD COLUMN proof TEXT;
    ALTER TABLE users ADD COLUMN profile TEXT;`,

@@ -4,6 +4,7 @@ import type { Db } from './store.ts';
 import type { OrgRole, PackageFacts } from '../domain/policy.ts';
 import { render, type Manifest, type PackageState } from '../domain/packument.ts';
 import { scopeOf } from '../domain/names.ts';
+import { bumpCounter } from './counters.ts';
 
 export type PackageHead = {
   name: string; access: 'public' | 'restricted'; origin: string; rev: number; etag: string; deletedAt: number | null;
@@ -90,6 +91,7 @@ export async function loadState(db: Db, name: string): Promise<PackageState | un
 
 /** Bumps the revision and re-renders the stored packuments. Call inside the write's transaction. */
 export async function rerender(trx: Db, name: string, now: number): Promise<PackageState> {
+  await bumpCounter(trx, 'packages');
   await trx.updateTable('packages').set((eb) => ({ rev: eb('rev', '+', 1), modified_at: now })).where('name', '=', name).execute();
   const state = await loadState(trx, name);
   if (!state) throw new Error(`rerender: ${name} vanished inside its own transaction`);

@@ -2,7 +2,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { DatabaseSync } from 'node:sqlite';
 import type { Database } from './schema.ts';
 import { openSqlite } from './sqlite/node-sqlite.ts';
 import { migrate } from './migrations.ts';
@@ -10,10 +9,13 @@ import { filesystemBlobs, type BlobStore } from './blobs/filesystem.ts';
 
 export type Db = Kysely<Database>;
 
+/** Change counters every process watches: `revocations` (tokens, users) and `packages` (anything a read may cache). */
+export type Counter = 'revocations' | 'packages';
+
 export type Store = {
   db: Db;
-  /** Synchronous handle for the few hot-path reads (packument freshness, token lookup). */
-  raw: DatabaseSync;
+  /** The current value of a change counter: one cheap synchronous read, made on hot paths. */
+  counter(name: Counter): string;
   blobs: BlobStore;
   dataDir: string;
   close(): Promise<void>;
@@ -24,9 +26,10 @@ export async function openStore(dataDir: string): Promise<Store> {
   const { kysely, raw } = openSqlite(join(dataDir, 'tessera.db'));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kysely }) });
   await migrate(db);
+  const readCounter = raw.prepare('SELECT value FROM meta WHERE key = ?');
   return {
     db,
-    raw,
+    counter: (name) => (readCounter.get(name) as { value: string } | undefined)?.value ?? '0',
     blobs: filesystemBlobs(join(dataDir, 'blobs')),
     dataDir,
     close: () => db.destroy(),

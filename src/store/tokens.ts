@@ -1,7 +1,7 @@
 // Access tokens at rest: only the SHA-256 of a token is stored; the token itself is shown once.
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Db } from './store.ts';
+import { bumpCounter } from './counters.ts';
 import type { TokenRow } from './schema.ts';
 import { generateToken, hashToken, redactToken } from '../domain/tokens.ts';
 import type { Grants, TokenKind } from '../domain/principal.ts';
@@ -58,5 +58,5 @@ export async function revokeTokens(db: Db, where: { id?: string; userId?: number
 }
 
 export async function bumpRevocations(db: Db): Promise<void> {
-  await sql`UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'revocations'`.execute(db);
+  await bumpCounter(db, 'revocations');
 }

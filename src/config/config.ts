@@ -20,10 +20,17 @@ export type Config = {
   privateNamespaces: string[];
   trustedProxies: string[];
   logLevel: string;
+  /** One log line per request; off by default, since a reverse proxy usually keeps the access log. */
+  accessLog: boolean;
   tokens: TokenPolicy;
   email: EmailConfig;
   oidc: OidcConfig;
+  stage: StageConfig;
 };
+
+/** Staged publishing (`npm stage`): how long a staged version waits for approval, and whether the
+ *  maintainer who staged it may approve it. */
+export type StageConfig = { ttlMs: number; requireSecondApprover: boolean };
 
 /** Trusted publishing. GitHub, GitLab and CircleCI are built in; every issuer address can be overridden
  *  (GitHub Enterprise, self-managed GitLab) and generic issuers added (Gitea/Forgejo, Woodpecker, Jenkins…). */
@@ -79,12 +86,14 @@ export const defaults: Config = {
   privateNamespaces: [],
   trustedProxies: [],
   logLevel: 'info',
+  accessLog: false,
   tokens: {
     maxPerUser: 1000, maxPackagesAndScopes: 50, maxOrgs: 50, minExpiryDays: 1,
     writeDefaultDays: 7, writeMaxDays: 90, readDefaultDays: 30, readMaxDays: null, classic: false,
   },
   email: { requireVerified: false, from: 'Tessera <tessera@localhost>', linkTtlMs: 7 * 86_400_000, smtp: null },
   oidc: { tokenTtlMs: 3_600_000, audience: null, multipleConfigs: false, issuers: builtinIssuers },
+  stage: { ttlMs: 7 * 86_400_000, requireSecondApprover: false },
 };
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -95,7 +104,7 @@ export function parseListen(text: string): { host: string; port: number } {
 
 type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
-  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'tokens', 'email', 'oidc']);
+  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email', 'oidc', 'stage']);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -230,6 +239,23 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
         if (at >= 0) issuers[at] = entry; else issuers.push(entry);
       });
       c.oidc.issuers = issuers;
+    }
+  }
+  if (f.accessLog !== undefined) {
+    if (typeof f.accessLog !== 'boolean') fail('accessLog', 'must be true or false');
+    c.accessLog = f.accessLog;
+  }
+  if (f.stage !== undefined && f.stage !== null) {
+    const st = f.stage as Record<string, unknown>;
+    if (typeof st !== 'object') fail('stage', 'must be a mapping');
+    for (const key of Object.keys(st)) if (!['ttl', 'requireSecondApprover'].includes(key)) fail(`stage.${key}`, 'unknown key');
+    if (st.ttl !== undefined) {
+      c.stage.ttlMs = duration(st.ttl, 'stage.ttl');
+      if (c.stage.ttlMs < 1000) fail('stage.ttl', 'must be at least 1s');
+    }
+    if (st.requireSecondApprover !== undefined) {
+      if (typeof st.requireSecondApprover !== 'boolean') fail('stage.requireSecondApprover', 'must be true or false');
+      c.stage.requireSecondApprover = st.requireSecondApprover;
     }
   }
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);

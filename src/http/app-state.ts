@@ -5,9 +5,8 @@ import type { Authenticator } from '../services/authenticate.ts';
 import type { Principal } from '../domain/principal.ts';
 import { anonymous } from '../domain/principal.ts';
 import { Refusal } from '../domain/reasons.ts';
-import type { PackumentCache } from '../services/packument-cache.ts';
 
-export type AppState = { ctx: Ctx; auth: Authenticator; packuments: PackumentCache };
+export type AppState = { ctx: Ctx; auth: Authenticator };
 
 declare module 'fastify' {
   interface FastifyInstance { tessera: AppState }

@@ -1,11 +1,10 @@
 // Builds the Fastify application: body parsing, who-is-calling, the route families, one error mapper.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import { createGunzip, createInflate } from 'node:zlib';
 import { Refusal } from '../domain/reasons.ts';
 import type { Ctx } from '../services/context.ts';
 import { Authenticator } from '../services/authenticate.ts';
-import { PackumentCache } from '../services/packument-cache.ts';
 import { refusalOf, sendRefusal } from './errors.ts';
 import { webOtpChallenge } from './web-otp.ts';
 import { packageRoutes } from './routes/packages.ts';
@@ -42,9 +41,10 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     trustProxy: ctx.config.trustedProxies.length ? ctx.config.trustedProxies : false,
     routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
     return503OnClosing: true,
+    logController: new LogController({ disableRequestLogging: !ctx.config.accessLog }),
   });
   const auth = new Authenticator(ctx);
-  app.decorate('tessera', { ctx, auth, packuments: new PackumentCache() });
+  app.decorate('tessera', { ctx, auth });
   app.addHook('onClose', async () => { await auth.close(); });
 
   // npm gzips the audit body; inflate any encoded request body before parsing.

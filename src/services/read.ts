@@ -3,17 +3,17 @@
 import { Refusal } from '../domain/reasons.ts';
 import { canRead } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
-import { packageFacts, packageHead, type PackageHead } from '../store/packages.ts';
+import { packageFacts, type PackageHead } from '../store/packages.ts';
 import { versionFromTarball } from '../domain/names.ts';
 import type { Ctx } from './context.ts';
-import type { PackumentCache } from './packument-cache.ts';
+import { readCache } from './read-cache.ts';
 import { proxyPackument, proxyTarball, mayProxy } from './proxy.ts';
 
 export type Kind = 'full' | 'abbrev';
 
 /** Resolves a package the caller may read: its head row, or a 404 that reveals nothing. */
 export async function visibleHead(ctx: Ctx, principal: Principal, name: string): Promise<PackageHead | undefined> {
-  const head = await packageHead(ctx.store.db, name);
+  const head = await readCache(ctx.store).head(name);
   if (!head || head.deletedAt !== null) return undefined;
   if (head.access === 'public') return head;
   const facts = await packageFacts(ctx.store.db, name, principal.user?.id);
@@ -21,30 +21,31 @@ export async function visibleHead(ctx: Ctx, principal: Principal, name: string):
 }
 
 export async function readPackument(
-  ctx: Ctx, cache: PackumentCache, principal: Principal, name: string, kind: Kind, base: string,
+  ctx: Ctx, principal: Principal, name: string, kind: Kind, base: string,
 ): Promise<{ etag: string; body: Buffer; access: string }> {
+  const cache = readCache(ctx.store);
   let head = await visibleHead(ctx, principal, name);
   if (!head || head.origin === 'proxy') {
-    const local = await packageHead(ctx.store.db, name);
+    const local = await cache.head(name);
     if (local && local.origin === 'local') throw new Refusal('not-found');
     if (!mayProxy(ctx, name)) throw new Refusal('not-found');
     head = await proxyPackument(ctx, name, local);
     if (!head) throw new Refusal('not-found');
   }
-  const body = await cache.get(ctx.store.db, name, head.etag, kind, base);
+  const body = await cache.document(name, head.etag, kind, base);
   return { etag: head.etag, body, access: head.access };
 }
 
 export async function readTarball(ctx: Ctx, principal: Principal, name: string, filename: string): Promise<Buffer> {
   const version = versionFromTarball(name, filename);
   if (!version) throw new Refusal('not-found');
+  const cache = readCache(ctx.store);
   const head = await visibleHead(ctx, principal, name);
-  const local = head ?? (await packageHead(ctx.store.db, name));
+  const local = head ?? (await cache.head(name));
   if (!head && local?.origin === 'local') throw new Refusal('not-found');
-  const row = await ctx.store.db.selectFrom('versions').select(['blob', 'unpublished_at'])
-    .where('package', '=', name).where('version', '=', version).executeTakeFirst();
-  if (row && row.unpublished_at === null && row.blob) {
-    const data = await ctx.store.blobs.get(row.blob);
+  const blob = await cache.tarballBlob(name, version);
+  if (blob) {
+    const data = await cache.blob(blob);
     if (data) return data;
   }
   if ((local === undefined || local.origin === 'proxy') && mayProxy(ctx, name)) {

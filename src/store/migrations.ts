@@ -92,6 +92,17 @@ const migrations: string[] = [
   `CREATE TABLE trust_configs (id TEXT PRIMARY KEY, package TEXT NOT NULL, type TEXT NOT NULL, issuer TEXT, claims TEXT NOT NULL,
      permissions TEXT NOT NULL, created_by INTEGER NOT NULL REFERENCES users(id), created_at BIGINT NOT NULL);
    CREATE INDEX trust_configs_package ON trust_configs(package);`,
+  // Staged publishing: staged versions wait apart from published ones, but both take their number from
+  // version_claims, whose key is what makes a version number unique across the two.
+  `CREATE TABLE version_claims (package TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (package, version));
+   INSERT INTO version_claims (package, version, state)
+     SELECT versions.package, versions.version, 'published' FROM versions INNER JOIN packages ON packages.name = versions.package
+     WHERE packages.origin = 'local';
+   CREATE TABLE staged (id TEXT PRIMARY KEY, package TEXT NOT NULL, version TEXT NOT NULL, tag TEXT NOT NULL, access TEXT,
+     manifest TEXT NOT NULL, integrity TEXT NOT NULL, shasum TEXT NOT NULL, size INTEGER NOT NULL, blob TEXT NOT NULL, provenance TEXT,
+     actor TEXT NOT NULL, actor_type TEXT NOT NULL, staged_by INTEGER REFERENCES users(id), created_at BIGINT NOT NULL,
+     UNIQUE (package, version), FOREIGN KEY (package, version) REFERENCES version_claims(package, version));
+   CREATE INDEX staged_created ON staged(created_at);`,
 ];
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

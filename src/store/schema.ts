@@ -96,6 +96,12 @@ export type TeamRow = { org: string; name: string; description: string | null; c
 export type TeamMemberRow = { org: string; team: string; user_id: number };
 export type TeamPackageRow = { org: string; team: string; package: string; permission: string };
 export type TrustConfigRow = { id: string; package: string; type: string; issuer: string | null; claims: string; permissions: string; created_by: number; created_at: number };
+/** A version number a local package has used: `published` (in versions) or `staged` (in staged). */
+export type VersionClaimRow = { package: string; version: string; state: 'published' | 'staged' };
+export type StagedRow = {
+  id: string; package: string; version: string; tag: string; access: string | null; manifest: string; integrity: string; shasum: string;
+  size: number; blob: string; provenance: string | null; actor: string; actor_type: string; staged_by: number | null; created_at: number;
+};
 export type EmailVerificationRow = { id: string; user_id: number; email: string; created_at: number; expires_at: number };
 
 export type Database = {
@@ -118,4 +124,6 @@ export type Database = {
   team_packages: TeamPackageRow;
   email_verifications: EmailVerificationRow;
   trust_configs: TrustConfigRow;
+  version_claims: VersionClaimRow;
+  staged: StagedRow;
 };

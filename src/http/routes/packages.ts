@@ -36,7 +36,7 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   const write = (req.query as Record<string, string>).write === 'true';
   const corgi = path.kind === 'document' && !write && wantsCorgi(req.headers.accept);
   const base = baseUrl(req);
-  const doc = await readPackument(tessera.ctx, tessera.packuments, principal, path.name, corgi ? 'abbrev' : 'full', base);
+  const doc = await readPackument(tessera.ctx, principal, path.name, corgi ? 'abbrev' : 'full', base);
   const visibility = doc.access === 'public' ? 'public' : 'private';
   reply.header('vary', 'Accept, Authorization');
   if (path.kind === 'version') {

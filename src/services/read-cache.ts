@@ -1,0 +1,129 @@
+// What the read path keeps in memory, per store: package heads, tarball locations, rendered packument
+// bytes (keyed by ETag) and small tarballs (content-addressed). Heads and locations are dropped whenever
+// the store's `packages` counter moves — every write bumps it in its own transaction, in any process —
+// so a read costs one counter lookup and no query, and never serves what a committed write replaced.
+import { BASE_PLACEHOLDER_JSON } from '../domain/packument.ts';
+import type { Store } from '../store/store.ts';
+import { packageHead, type PackageHead } from '../store/packages.ts';
+
+type Kind = 'full' | 'abbrev';
+type Doc = { etag: string; text: Record<Kind, string[]>; bytes: Map<string, Record<Kind, Buffer>>; size: number };
+
+const MAX_HEADS = 50_000;
+const MAX_CACHED_TARBALL = 2 * 1024 * 1024;
+
+/** A Map used as an LRU: reads move an entry to the end, eviction takes from the front. */
+class Lru<V> {
+  readonly #map = new Map<string, V>();
+  readonly #budget: number;
+  readonly #sizeOf: (v: V) => number;
+  #size = 0;
+  constructor(budget: number, sizeOf: (v: V) => number) { this.#budget = budget; this.#sizeOf = sizeOf; }
+  get(k: string): V | undefined {
+    const v = this.#map.get(k);
+    if (v !== undefined) { this.#map.delete(k); this.#map.set(k, v); }
+    return v;
+  }
+  set(k: string, v: V): void {
+    this.delete(k);
+    this.#map.set(k, v);
+    this.#size += this.#sizeOf(v);
+    for (const [key, old] of this.#map) {
+      if (this.#size <= this.#budget || key === k) break;
+      this.delete(key);
+      void old;
+    }
+  }
+  delete(k: string): void {
+    const old = this.#map.get(k);
+    if (old !== undefined) { this.#size -= this.#sizeOf(old); this.#map.delete(k); }
+  }
+  /** Grows an entry's accounted size after it was mutated in place. */
+  grow(by: number): void { this.#size += by; }
+}
+
+export class ReadCache {
+  readonly #store: Store;
+  #seq = '';
+  readonly #heads = new Map<string, PackageHead | null>();
+  readonly #tarballs = new Map<string, string>();
+  readonly #docs = new Lru<Doc>(256 * 1024 * 1024, (d) => d.size);
+  readonly #blobs = new Lru<Buffer>(128 * 1024 * 1024, (b) => b.length);
+
+  constructor(store: Store) { this.#store = store; }
+
+  #sync(): void {
+    const seq = this.#store.counter('packages');
+    if (seq !== this.#seq) {
+      this.#seq = seq;
+      this.#heads.clear();
+      this.#tarballs.clear();
+    }
+  }
+
+  async head(name: string): Promise<PackageHead | undefined> {
+    this.#sync();
+    const seq = this.#seq;
+    const hit = this.#heads.get(name);
+    if (hit !== undefined) return hit ?? undefined;
+    const head = await packageHead(this.#store.db, name);
+    // Keep it only if nothing moved while we read.
+    if (seq === this.#seq) {
+      if (this.#heads.size >= MAX_HEADS) this.#heads.clear();
+      this.#heads.set(name, head ?? null);
+    }
+    return head;
+  }
+
+  /** The blob key of a published version's tarball, or undefined. */
+  async tarballBlob(name: string, version: string): Promise<string | undefined> {
+    this.#sync();
+    const key = `${name}@${version}`;
+    const hit = this.#tarballs.get(key);
+    if (hit !== undefined) return hit;
+    const row = await this.#store.db.selectFrom('versions').select(['blob', 'unpublished_at'])
+      .where('package', '=', name).where('version', '=', version).executeTakeFirst();
+    if (!row || row.unpublished_at !== null || !row.blob) return undefined;
+    if (this.#tarballs.size >= MAX_HEADS) this.#tarballs.clear();
+    this.#tarballs.set(key, row.blob);
+    return row.blob;
+  }
+
+  /** Tarball bytes by content key: immutable, so cached without invalidation (small ones only). */
+  async blob(key: string): Promise<Buffer | undefined> {
+    const hit = this.#blobs.get(key);
+    if (hit) return hit;
+    const data = await this.#store.blobs.get(key);
+    if (data && data.length <= MAX_CACHED_TARBALL) this.#blobs.set(key, data);
+    return data;
+  }
+
+  /** Rendered packument bytes for an ETag and a base URL. */
+  async document(name: string, etag: string, kind: Kind, base: string): Promise<Buffer> {
+    let e = this.#docs.get(name);
+    if (!e || e.etag !== etag) {
+      const row = await this.#store.db.selectFrom('packages').innerJoin('packuments', 'packuments.name', 'packages.name')
+        .select(['packuments.doc', 'packuments.abbrev', 'packages.etag']).where('packages.name', '=', name).executeTakeFirstOrThrow();
+      e = { etag: row.etag, text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) }, bytes: new Map(), size: 0 };
+      this.#docs.set(name, e);
+    }
+    let forBase = e.bytes.get(base);
+    if (!forBase) {
+      const json = JSON.stringify(base).slice(1, -1);
+      forBase = { full: Buffer.from(e.text.full.join(json)), abbrev: Buffer.from(e.text.abbrev.join(json)) };
+      e.bytes.set(base, forBase);
+      const added = forBase.full.length + forBase.abbrev.length;
+      e.size += added;
+      this.#docs.grow(added);
+    }
+    return forBase[kind];
+  }
+}
+
+const caches = new WeakMap<Store, ReadCache>();
+
+export function readCache(store: Store): ReadCache {
+  let c = caches.get(store);
+  if (!c) { c = new ReadCache(store); caches.set(store, c); }
+  return c;
+}

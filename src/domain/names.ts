@@ -14,9 +14,18 @@ export function assertValidName(name: string): void {
   }
 }
 
-/** Names already in the registry may be old-style (validForOldPackages) but never path traversal. */
+const readable = new Map<string, boolean>();
+
+/** Names already in the registry may be old-style (validForOldPackages) but never path traversal.
+ *  Asked on every read, so answers are remembered (bounded). */
 export function isReadableName(name: string): boolean {
-  return validate(name).validForOldPackages && !name.includes('..');
+  let ok = readable.get(name);
+  if (ok === undefined) {
+    ok = validate(name).validForOldPackages && !name.includes('..');
+    if (readable.size > 10_000) readable.clear();
+    readable.set(name, ok);
+  }
+  return ok;
 }
 
 export function scopeOf(name: string): string | undefined {

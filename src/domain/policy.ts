@@ -4,7 +4,11 @@ import type { Principal, Credential, Grants } from './principal.ts';
 import type { Params, ReasonId } from './reasons.ts';
 import { scopeOf } from './names.ts';
 
-export type Action = 'read' | 'publish' | 'unpublish' | 'dist-tag' | 'deprecate' | 'owner' | 'star' | 'access' | 'trust';
+export type Action = 'read' | 'publish' | 'unpublish' | 'dist-tag' | 'deprecate' | 'owner' | 'star' | 'access' | 'trust'
+  | 'stage' | 'stage-view' | 'stage-review';
+
+/** `npm stage publish` (stage), `npm stage list|view|download` (stage-view): what stage-only tokens may do. */
+const STAGING: ReadonlySet<Action> = new Set(['stage', 'stage-view']);
 
 export type PackageFacts = {
   name: string;
@@ -32,7 +36,8 @@ export type Decision =
 const verbs: Record<Action, string> = {
   read: 'read', publish: 'publish', unpublish: 'unpublish', 'dist-tag': 'change dist-tags of',
   deprecate: 'deprecate', owner: 'change maintainers of', star: 'star', access: 'change access to',
-  trust: 'change the trusted publishers of',
+  trust: 'change the trusted publishers of', stage: 'stage versions of', 'stage-view': 'see the staged versions of',
+  'stage-review': 'approve or reject staged versions of',
 };
 
 export function grantsCover(grants: Grants, name: string): boolean {
@@ -93,6 +98,9 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
     if (!canRead(p, pkg)) return deny('not-found', {}, `${pkg.name} is not visible to this caller`, 'visible');
     pass('visible', pkg.access === 'public' ? `${pkg.name} is public` : `${pkg.name} is restricted and the caller may read it`);
     if (action === 'read') return { allowed: true, checks };
+  } else if (action === 'stage') {
+    // Staging is for new versions: a first version is published directly (no placeholder is created).
+    return deny('stage-needs-package', { package: pkg.name }, `${pkg.name} has no published version`, 'visible');
   } else if (action !== 'publish') {
     return deny('not-found', {}, `${pkg.name} does not exist`, 'visible');
   }
@@ -107,13 +115,14 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
     return deny('token-org-only', { orgs: c.grants.orgs.join(', '), action: verb, package: pkg.name },
       'the token grants no access to packages', 'token-writes');
   }
-  if (c.type === 'token' && c.grants?.permission === 'read-write-stage-only') {
+  const stageOnly = c.type === 'token' && c.grants?.permission === 'read-write-stage-only';
+  if (stageOnly && !STAGING.has(action)) {
     return deny('token-stage-only', { package: pkg.name, action: verb }, 'the token may only stage releases', 'token-writes');
   }
-  if (!credentialWrites(c)) {
+  if (!stageOnly && !credentialWrites(c)) {
     return deny('token-read-only', { action: `${verb} ${pkg.name}` }, 'the token is read-only', 'token-writes');
   }
-  pass('token-writes', c.type === 'password' ? 'password credentials act with the user\'s rights' : 'the token may write');
+  pass('token-writes', c.type === 'password' ? 'password credentials act with the user\'s rights' : stageOnly ? 'the token may stage releases' : 'the token may write');
   if (c.type === 'token' && c.grants) {
     if (!grantsCover(c.grants, pkg.name)) {
       return deny('token-package-restricted', { allowed: describeGrants(c.grants), action: verb, package: pkg.name },
@@ -124,7 +133,7 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
 
   if (action === 'star') return { allowed: true, checks };
 
-  if (action === 'publish' && rules.requireVerifiedEmail && !p.user.emailVerified) {
+  if ((action === 'publish' || action === 'stage') && rules.requireVerifiedEmail && !p.user.emailVerified) {
     return deny('email-unverified', { email: p.user.email }, `${p.user.email} is not verified`, 'email-verified');
   }
 
@@ -180,6 +189,14 @@ function trustedPublish(c: Credential & { type: 'token' }, action: Action, pkg: 
     return deny('token-package-restricted', { allowed: c.grants ? describeGrants(c.grants) : 'no packages', action: 'publish', package: pkg.name },
       'a trusted-publishing token serves one package');
   }
+  if (action === 'stage') {
+    if (!trust.permissions.includes('createStagedPackage')) {
+      return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'the trust configuration does not allow staged publishing');
+    }
+    checks.push({ check: 'trusted-publisher', ok: true, detail: `${trust.subject} may stage versions of ${pkg.name}` });
+    return { allowed: true, checks, otp: false };
+  }
+  // Never npm stage list, view, approve, reject or download: those are for maintainers.
   if (action !== 'publish') return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'trusted publishing only publishes');
   if (!trust.permissions.includes('createPackage')) {
     return deny('token-stage-only', { action: 'publish', package: pkg.name }, 'the trust configuration only allows staged publishing');
@@ -199,6 +216,19 @@ const PUBLISH_LIKE: ReadonlySet<Action> = new Set(['publish', 'unpublish', 'dist
 function secondFactor(p: Principal, action: Action, pkg: PackageFacts, checks: Check[]): Decision {
   if (p.user === null) return { allowed: true, checks };
   const c = p.credential;
+  // Staging defers the second factor to approval, which always asks for it (npm's "proof of presence").
+  if (STAGING.has(action)) {
+    checks.push({ check: 'two-factor', ok: true, detail: action === 'stage' ? 'staging needs no one-time password; approving does' : 'no one-time password to look' });
+    return { allowed: true, checks, otp: false };
+  }
+  if (action === 'stage-review') {
+    if (!p.user.tfa) {
+      checks.push({ check: 'two-factor', ok: false, detail: `${p.user.name} has no 2FA, which approving or rejecting needs` });
+      return { allowed: false, reason: 'tfa-required', params: { action: 'approve or reject staged versions' }, checks };
+    }
+    checks.push({ check: 'two-factor', ok: true, detail: 'approving or rejecting a staged version needs a one-time password' });
+    return { allowed: true, checks, otp: true };
+  }
   const mfa = pkg.exists ? pkg.mfa ?? 'none' : 'none';
   if (action === 'publish' && mfa !== 'none') {
     if (mfa === 'automation' && skipsOtp(c)) {

@@ -251,6 +251,31 @@ export const reasons = {
     error: (p) => `You cannot publish over the previously published versions: ${p.version}.`,
     summary: 'The version exists, or existed and was unpublished: versions are never reused.',
   },
+  'version-staged': {
+    status: 409,
+    error: (p) => `Cannot publish over previously staged version "${p.version}". Approve it (npm stage approve <id>) or reject it (npm stage reject <id>) first`,
+    summary: 'Publishing a version number that a staged version holds.',
+  },
+  'stage-version-exists': {
+    status: 409,
+    error: (p) => `Cannot stage previously published version "${p.version}". Staged and published versions share one set of version numbers: bump the version`,
+    summary: 'Staging a version number that is published, was unpublished, or is already staged.',
+  },
+  'stage-needs-package': {
+    status: 404,
+    error: (p) => `${p.package} has no published version on this registry yet, so nothing can be staged for it. Publish its first version with \`npm publish\`, then stage new versions`,
+    summary: 'Staging is for new versions of a package that exists; a first version is published directly.',
+  },
+  'stage-second-approver': {
+    status: 403,
+    error: (p) => `${p.package}@${p.version} was staged by ${p.user}; this registry requires another maintainer to approve it`,
+    summary: 'With stage.requireSecondApprover, the maintainer who staged a version cannot approve it.',
+  },
+  'stage-conflict': {
+    status: 409,
+    error: (p) => `The staged ${p.package}@${p.version} can no longer be published: that version number is taken. Reject it (npm stage reject <id>) and stage a new version`,
+    summary: 'Approving a staged version whose number was taken meanwhile.',
+  },
   'version-missing': {
     status: 404,
     error: (p) => `Version ${p.version} of ${p.package} does not exist`,

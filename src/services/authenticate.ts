@@ -108,14 +108,16 @@ export class Authenticator {
 
   async fromToken(token: string, ip: string): Promise<Principal> {
     if (!isTesseraToken(token) || !tokenChecksumValid(token)) throw new Refusal('token-invalid');
-    const hash = hashToken(token);
     const now = this.#ctx.clock.now();
-    let cached = this.#cache.get(hash);
+    // The cache is in this process's memory only, keyed by the token as presented (no hash on a hit);
+    // the database only ever sees the digest.
+    let cached = this.#cache.get(token);
     if (!cached || now - cached.at > CACHE_TTL_MS) {
-      const entry = await this.#load(hash);
+      const entry = await this.#load(hashToken(token));
       if (!entry) throw new Refusal('token-invalid');
       cached = { entry, at: now };
-      this.#cache.set(hash, cached);
+      if (this.#cache.size > 100_000) this.#cache.clear();
+      this.#cache.set(token, cached);
     }
     const { user, token: t } = cached.entry;
     if (t.revokedAt !== null) throw new Refusal('token-revoked', { why: t.revokedWhy ?? undefined });

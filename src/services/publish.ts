@@ -1,5 +1,6 @@
 // `npm publish`: one version per PUT. Validates the document and the tarball against each other,
-// asks the policy, writes the blob first and then the rows in one transaction.
+// asks the policy, writes the blob first and then the rows in one transaction. The validation and the
+// write are shared with staged publishing (stage.ts): a staged version is checked and published alike.
 import { createHash } from 'node:crypto';
 import ssri from 'ssri';
 import { Refusal } from '../domain/reasons.ts';
@@ -8,8 +9,11 @@ import { authorize } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Manifest } from '../domain/packument.ts';
 import { packageFacts, rerender } from '../store/packages.ts';
+import { claimVersion, dropExpired, versionTakenBy } from '../store/staged.ts';
+import type { Db } from '../store/store.ts';
+import type { StagedRow } from '../store/schema.ts';
 import { readTarballManifest } from './tarball.ts';
-import type { Ctx } from './context.ts';
+import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
 
@@ -19,9 +23,25 @@ function bad(detail: string): Refusal {
   return new Refusal('invalid-publish', { detail });
 }
 
-export type PublishResult = { name: string; version: string; created: boolean };
+/** A publish document that passed every check that needs no database: what `npm publish` and
+ *  `npm stage publish` both send, one version with its tarball. */
+export type ValidPublish = {
+  name: string;
+  version: string;
+  /** The manifest as stored: dist.integrity and dist.shasum computed from the tarball. */
+  manifest: Manifest;
+  tag: string;
+  access: 'public' | 'restricted' | null;
+  tarball: Buffer;
+  integrity: string;
+  shasum: string;
+  provenance?: Provenance;
+};
 
-export async function publish(ctx: Ctx, principal: Principal, name: string, body: Record<string, unknown>): Promise<PublishResult> {
+export type Provenance = { name: string; contentType: string; data: string };
+
+/** Validates the document and the tarball against each other, as sent to `PUT /<name>` or `POST /-/stage/package/<name>`. */
+export async function validatePublish(name: string, body: Record<string, unknown>): Promise<ValidPublish> {
   assertValidName(name);
   if (body.name !== undefined && body.name !== name) throw bad(`the document names "${String(body.name)}" but was sent to ${name}`);
   if (body._id !== undefined && body._id !== name) throw bad(`the document _id "${String(body._id)}" does not match ${name}`);
@@ -53,7 +73,7 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
   const attachments = body._attachments as Record<string, Attachment> | undefined;
   if (!attachments || typeof attachments !== 'object') throw bad('"_attachments" is missing');
   let tarball: Buffer | undefined;
-  let provenance: { name: string; contentType: string; data: string } | undefined;
+  let provenance: Provenance | undefined;
   for (const [file, att] of Object.entries(attachments)) {
     if (!att || typeof att !== 'object' || typeof att.data !== 'string') throw bad(`attachment "${file}" has no data`);
     if (file.endsWith('.sigstore')) {
@@ -87,6 +107,16 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
       detail: `package.json inside the tarball is ${String(inner.name)}@${String(inner.version)}, not ${name}@${version}`,
     });
   }
+  const stored: Manifest = { ...manifest, dist: { ...dist, integrity, shasum } };
+  delete (stored as Record<string, unknown>)._attachments;
+  return { name, version, manifest: stored, tag, access: access as ValidPublish['access'], tarball, integrity, shasum, provenance };
+}
+
+export type PublishResult = { name: string; version: string; created: boolean };
+
+export async function publish(ctx: Ctx, principal: Principal, name: string, body: Record<string, unknown>): Promise<PublishResult> {
+  const doc = await validatePublish(name, body);
+  const { version } = doc;
 
   const facts = await packageFacts(ctx.store.db, name, principal.user?.id);
   const decision = authorize(principal, 'publish', facts, { requireVerifiedEmail: ctx.config.email.requireVerified });
@@ -94,53 +124,83 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
   await requireSecondFactor(ctx, principal, decision);
   const user = principal.user!;
 
-  // Cheap early refusal; the primary key below is what really guarantees uniqueness under concurrency.
-  const existing = await ctx.store.db.selectFrom('versions').select('version').where('package', '=', name).where('version', '=', version).executeTakeFirst();
-  if (existing) throw new Refusal('version-exists', { version });
+  // Cheap early refusal; the version_claims key below is what really guarantees uniqueness under concurrency.
+  const cutoff = ctx.clock.now() - ctx.config.stage.ttlMs;
+  const taken = await versionTakenBy(ctx.store.db, name, version);
+  if (taken === 'published') throw new Refusal('version-exists', { version });
 
-  const blob = await ctx.store.blobs.put(tarball);
+  const blob = await ctx.store.blobs.put(doc.tarball);
   const now = ctx.clock.now();
-  const stored: Manifest = { ...manifest, dist: { ...dist, integrity, shasum } };
-  delete (stored as Record<string, unknown>)._attachments;
   let created = false;
+  let expired: StagedRow[] = [];
   try {
     await ctx.store.db.transaction().execute(async (trx) => {
-      const head = await trx.selectFrom('packages').select(['name', 'deleted_at', 'origin']).where('name', '=', name).executeTakeFirst();
-      if (!head) {
-        created = true;
-        const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
-        await trx.insertInto('packages').values({
-          name, scope: scopeOf(name) ?? null, access: pkgAccess, origin: 'local', rev: 0, created_at: now, modified_at: now,
-          deleted_at: null, etag: '""', fetched_at: null, meta: null,
-        }).execute();
-      } else if (head.deleted_at !== null || head.origin !== 'local') {
-        // A wholly unpublished name, or one only cached from upstream: it starts again, local, with this publisher.
-        created = true;
-        const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
-        if (head.origin !== 'local') await trx.deleteFrom('versions').where('package', '=', name).execute();
-        await trx.updateTable('packages').set({ deleted_at: null, access: pkgAccess, created_at: now, origin: 'local', fetched_at: null, meta: null })
-          .where('name', '=', name).execute();
-        await trx.deleteFrom('maintainers').where('package', '=', name).execute();
-      } else if (access !== null && scopeOf(name)) {
-        await trx.updateTable('packages').set({ access }).where('name', '=', name).execute();
-      }
-      if (created) await trx.insertInto('maintainers').values({ package: name, user_id: user.id }).execute();
-      await trx.insertInto('versions').values({
-        package: name, version, manifest: JSON.stringify(stored), integrity, shasum, size: tarball.length, blob,
-        published_by: user.id, published_at: now, unpublished_at: null, deprecated: typeof manifest.deprecated === 'string' && manifest.deprecated ? manifest.deprecated : null,
-      }).execute();
-      await trx.insertInto('dist_tags').values({ package: name, tag, version })
-        .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version })).execute();
-      if (provenance) {
-        await trx.insertInto('attachments').values({ package: name, version, name: provenance.name, content_type: provenance.contentType, data: provenance.data }).execute();
-      }
-      await rerender(trx, name, now);
+      // A staged version that expired gives its number back.
+      expired = await dropExpired(trx, cutoff, { name, version });
+      created = await writeVersion(trx, ctx, { ...doc, blob, publisherId: user.id, now, fromStage: false });
     });
   } catch (err) {
-    if (isUniqueViolation(err)) throw new Refusal('version-exists', { version });
+    if (isUniqueViolation(err)) {
+      const by = await versionTakenBy(ctx.store.db, name, version);
+      throw by === 'staged' ? new Refusal('version-staged', { version }) : new Refusal('version-exists', { version });
+    }
     throw err;
   }
+  for (const r of expired) await audit(ctx, { event: 'stage-expired', detail: { package: name, version, id: r.id } });
   return { name, version, created };
+}
+
+export type VersionWrite = Omit<ValidPublish, 'tarball'> & { size?: number; tarball?: Buffer; blob: string; publisherId: number; now: number; fromStage: boolean };
+
+/**
+ * Makes a version published, inside the caller's transaction: the package row (created, or started again
+ * when it was wholly unpublished or only proxied), the version, its dist-tag, provenance, the packuments.
+ * The version number is claimed here, or, for an approved staged version, its claim becomes `published`.
+ * Returns whether the package was created by this write.
+ */
+export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<boolean> {
+  const { name, version, access, now } = w;
+  let created = false;
+  const head = await trx.selectFrom('packages').select(['name', 'deleted_at', 'origin']).where('name', '=', name).executeTakeFirst();
+  if (!head) {
+    created = true;
+    const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
+    await trx.insertInto('packages').values({
+      name, scope: scopeOf(name) ?? null, access: pkgAccess, origin: 'local', rev: 0, created_at: now, modified_at: now,
+      deleted_at: null, etag: '""', fetched_at: null, meta: null,
+    }).execute();
+  } else if (head.deleted_at !== null || head.origin !== 'local') {
+    // A wholly unpublished name, or one only cached from upstream: it starts again, local, with this publisher.
+    created = true;
+    const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
+    if (head.origin !== 'local') await trx.deleteFrom('versions').where('package', '=', name).execute();
+    await trx.updateTable('packages').set({ deleted_at: null, access: pkgAccess, created_at: now, origin: 'local', fetched_at: null, meta: null })
+      .where('name', '=', name).execute();
+    await trx.deleteFrom('maintainers').where('package', '=', name).execute();
+  } else if (access !== null && scopeOf(name)) {
+    await trx.updateTable('packages').set({ access }).where('name', '=', name).execute();
+  }
+  if (created) await trx.insertInto('maintainers').values({ package: name, user_id: w.publisherId }).execute();
+  if (w.fromStage) {
+    const moved = await trx.updateTable('version_claims').set({ state: 'published' }).where('package', '=', name)
+      .where('version', '=', version).where('state', '=', 'staged').executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== 1) throw new Refusal('stage-conflict', { package: name, version });
+  } else {
+    await claimVersion(trx, name, version, 'published');
+  }
+  const deprecated = typeof w.manifest.deprecated === 'string' && w.manifest.deprecated ? w.manifest.deprecated : null;
+  await trx.insertInto('versions').values({
+    package: name, version, manifest: JSON.stringify(w.manifest), integrity: w.integrity, shasum: w.shasum,
+    size: w.size ?? w.tarball?.length ?? 0, blob: w.blob, published_by: w.publisherId, published_at: now, unpublished_at: null, deprecated,
+  }).execute();
+  await trx.insertInto('dist_tags').values({ package: name, tag: w.tag, version })
+    .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version })).execute();
+  if (w.provenance) {
+    const p = w.provenance;
+    await trx.insertInto('attachments').values({ package: name, version, name: p.name, content_type: p.contentType, data: p.data }).execute();
+  }
+  await rerender(trx, name, now);
+  return created;
 }
 
 export function isUniqueViolation(err: unknown): boolean {

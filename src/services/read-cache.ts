@@ -1,15 +1,20 @@
 // What the read path keeps in memory, per store: package heads, tarball locations, rendered packument
 // bytes (keyed by ETag) and small tarballs (content-addressed). Heads and locations are dropped whenever
-// the store's `packages` counter moves — every write bumps it in its own transaction, in any process —
-// so a read costs one counter lookup and no query, and never serves what a committed write replaced.
+// the store's `packages` counter moves — every write bumps it in its own transaction, in any process.
+// The counter is read on every request for a while after this process wrote, and otherwise every
+// 100 ms: this process's writes are seen at once, other processes' within 100 ms.
 import { BASE_PLACEHOLDER_JSON } from '../domain/packument.ts';
 import type { Store } from '../store/store.ts';
 import { packageHead, type PackageHead } from '../store/packages.ts';
+import { lastLocalWrite } from '../store/counters.ts';
 
 type Kind = 'full' | 'abbrev';
 type Doc = { etag: string; text: Record<Kind, string[]>; bytes: Map<string, Record<Kind, Buffer>>; size: number };
 
 const MAX_HEADS = 50_000;
+/** Other processes' writes are seen within this; this process's own at once (see lastLocalWrite). */
+const POLL_MS = 100;
+const LOCAL_WRITE_WINDOW_MS = 2_000;
 const MAX_CACHED_TARBALL = 2 * 1024 * 1024;
 
 /** A Map used as an LRU: reads move an entry to the end, eviction takes from the front. */
@@ -45,6 +50,7 @@ class Lru<V> {
 export class ReadCache {
   readonly #store: Store;
   #seq = '';
+  #checkedAt = 0;
   readonly #heads = new Map<string, PackageHead | null>();
   readonly #tarballs = new Map<string, string>();
   readonly #docs = new Lru<Doc>(256 * 1024 * 1024, (d) => d.size);
@@ -53,6 +59,9 @@ export class ReadCache {
   constructor(store: Store) { this.#store = store; }
 
   #sync(): void {
+    const now = Date.now();
+    if (now - this.#checkedAt < POLL_MS && now - lastLocalWrite() > LOCAL_WRITE_WINDOW_MS) return;
+    this.#checkedAt = now;
     const seq = this.#store.counter('packages');
     if (seq !== this.#seq) {
       this.#seq = seq;

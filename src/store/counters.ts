@@ -3,7 +3,16 @@
 import { sql } from 'kysely';
 import type { Counter, Db } from './store.ts';
 
+let localWriteAt = 0;
+
 /** Moves a counter inside the caller's transaction, so watchers see it exactly when the change commits. */
 export async function bumpCounter(db: Db, name: Counter): Promise<void> {
+  localWriteAt = Date.now();
   await sql`UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ${name}`.execute(db);
+}
+
+/** When this process last moved a counter: watchers check on every read for a while after, so this
+ *  process's own writes are seen at once; otherwise a poll every few milliseconds is enough. */
+export function lastLocalWrite(): number {
+  return localWriteAt;
 }

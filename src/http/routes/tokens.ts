@@ -8,7 +8,7 @@ import { createForCaller, listForCaller, present, revokeForCaller } from '../../
 import { packageFacts } from '../../store/packages.ts';
 
 const NO_STORE = 'no-store';
-const ACTIONS: Action[] = ['read', 'publish', 'unpublish', 'dist-tag', 'deprecate', 'owner', 'star', 'access'];
+const ACTIONS: Action[] = ['read', 'publish', 'unpublish', 'dist-tag', 'deprecate', 'owner', 'star', 'access', 'stage', 'stage-view', 'stage-review'];
 
 export async function tokenRoutes(app: FastifyInstance): Promise<void> {
   const { ctx, auth } = app.tessera;

@@ -1,0 +1,39 @@
+// npm stage: POST /-/stage/package/<pkg> (stage publish), GET /-/stage (list), GET /-/stage/<id> (view),
+// POST /-/stage/<id>/approve, DELETE /-/stage/<id> (reject), GET /-/stage/<id>/tarball (download).
+// npm reads JSON from every 2xx here except reject's, so those always carry a body.
+import type { FastifyInstance } from 'fastify';
+import { Refusal } from '../../domain/reasons.ts';
+import { who } from '../app-state.ts';
+import { approveStaged, listStaged, rejectStaged, stagedTarball, stagePublish, viewStaged, type ListQuery } from '../../services/stage.ts';
+
+const NO_STORE = 'no-store';
+
+export async function stageRoutes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app.tessera;
+
+  app.post<{ Params: { pkg: string } }>('/-/stage/package/:pkg', async (req, reply) => {
+    const body = req.body;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Refusal('bad-json', { detail: 'expected a JSON object' });
+    const principal = await who(req);
+    const r = await stagePublish(ctx, principal, req.params.pkg, body as Record<string, unknown>);
+    req.log.info({ package: req.params.pkg, stageId: r.stageId, user: principal.user?.name }, 'staged');
+    return reply.code(201).header('cache-control', NO_STORE).send(r);
+  });
+
+  app.get<{ Querystring: ListQuery }>('/-/stage', async (req, reply) =>
+    reply.header('cache-control', NO_STORE).send(await listStaged(ctx, await who(req), req.query)));
+
+  app.get<{ Params: { id: string } }>('/-/stage/:id', async (req, reply) =>
+    reply.header('cache-control', NO_STORE).send(await viewStaged(ctx, await who(req), req.params.id)));
+
+  app.get<{ Params: { id: string } }>('/-/stage/:id/tarball', async (req, reply) =>
+    reply.type('application/octet-stream').header('cache-control', NO_STORE).send(await stagedTarball(ctx, await who(req), req.params.id)));
+
+  app.post<{ Params: { id: string } }>('/-/stage/:id/approve', async (req, reply) =>
+    reply.code(201).header('cache-control', NO_STORE).send(await approveStaged(ctx, await who(req), req.params.id)));
+
+  app.delete<{ Params: { id: string } }>('/-/stage/:id', async (req, reply) => {
+    await rejectStaged(ctx, await who(req), req.params.id);
+    return reply.code(204).header('cache-control', NO_STORE).send();
+  });
+}

@@ -1,0 +1,198 @@
+// `npm stage publish|list|view|approve|reject|download`: a version is checked like a publish and kept
+// apart, invisible to installs, until a maintainer approves it with a one-time password (it becomes a
+// normal published version) or rejects it. Its version number is taken from the moment it is staged.
+import { randomUUID } from 'node:crypto';
+import semver from 'semver';
+import { Refusal } from '../domain/reasons.ts';
+import { authorize, type Decision, type PackageFacts } from '../domain/policy.ts';
+import type { Principal, User } from '../domain/principal.ts';
+import type { Manifest } from '../domain/packument.ts';
+import { packageFacts } from '../store/packages.ts';
+import { claimVersion, dropExpired, dropStaged, versionTakenBy } from '../store/staged.ts';
+import type { StagedRow } from '../store/schema.ts';
+import { audit, type Ctx } from './context.ts';
+import { deny } from './deny.ts';
+import { isUniqueViolation, validatePublish, writeVersion, type Provenance } from './publish.ts';
+import { requireSecondFactor } from './two-factor.ts';
+
+/** What `npm stage list|view` print (npm's `logStageItem`: known keys first, then the rest). */
+export type StageItem = {
+  id: string; packageName: string; version: string; tag: string; status: 'pending'; createdAt: string; expiresAt: string;
+  actor: string; actorType: 'user' | 'trusted-publisher'; access: string | null; shasum: string; integrity: string;
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const cutoff = (ctx: Ctx) => ctx.clock.now() - ctx.config.stage.ttlMs;
+
+function present(ctx: Ctx, r: Pick<StagedRow, 'id' | 'package' | 'version' | 'tag' | 'created_at' | 'actor' | 'actor_type' | 'access' | 'shasum' | 'integrity'>): StageItem {
+  return {
+    id: r.id, packageName: r.package, version: r.version, tag: r.tag, status: 'pending',
+    createdAt: new Date(r.created_at).toISOString(), expiresAt: new Date(r.created_at + ctx.config.stage.ttlMs).toISOString(),
+    actor: r.actor, actorType: r.actor_type as StageItem['actorType'], access: r.access, shasum: r.shasum, integrity: r.integrity,
+  };
+}
+
+async function auditExpired(ctx: Ctx, rows: StagedRow[]): Promise<void> {
+  for (const r of rows) await audit(ctx, { event: 'stage-expired', detail: { package: r.package, version: r.version, id: r.id } });
+}
+
+/** Expired stages are removed lazily, whenever staging is looked at; their version numbers become free. */
+async function sweep(ctx: Ctx, only: { name?: string; version?: string } = {}): Promise<void> {
+  const dropped = await ctx.store.db.transaction().execute((trx) => dropExpired(trx, cutoff(ctx), only));
+  await auditExpired(ctx, dropped);
+}
+
+function principalToken(p: Principal): string | null {
+  return p.user && p.credential.type === 'token' ? p.credential.id : null;
+}
+
+/** POST /-/stage/package/<name>: the same document as `npm publish`, no one-time password. */
+export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: Record<string, unknown>): Promise<{ stageId: string; message: string }> {
+  const doc = await validatePublish(name, body);
+  const { version, tag } = doc;
+  const facts = await packageFacts(ctx.store.db, name, p.user?.id);
+  const d = authorize(p, 'stage', facts, { requireVerifiedEmail: ctx.config.email.requireVerified });
+  if (!d.allowed) throw await deny(ctx, p, d, name);
+  const user = p.user!;
+  const trust = p.user && p.credential.type === 'token' && p.credential.kind === 'oidc' ? p.credential.grants?.trust : undefined;
+  const actor = trust ? trust.subject : user.name;
+  const actorType = trust ? 'trusted-publisher' : 'user';
+
+  await sweep(ctx, { name, version });
+  // Cheap early refusal; the version_claims key is what guarantees it under concurrency.
+  if (await versionTakenBy(ctx.store.db, name, version)) throw new Refusal('stage-version-exists', { version });
+  const blob = await ctx.store.blobs.put(doc.tarball);
+  const id = randomUUID();
+  const now = ctx.clock.now();
+  try {
+    await ctx.store.db.transaction().execute(async (trx) => {
+      await claimVersion(trx, name, version, 'staged');
+      await trx.insertInto('staged').values({
+        id, package: name, version, tag, access: doc.access, manifest: JSON.stringify(doc.manifest), integrity: doc.integrity,
+        shasum: doc.shasum, size: doc.tarball.length, blob, provenance: doc.provenance ? JSON.stringify(doc.provenance) : null,
+        actor, actor_type: actorType, staged_by: user.id, created_at: now,
+      }).execute();
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new Refusal('stage-version-exists', { version });
+    throw err;
+  }
+  await audit(ctx, { event: 'stage-created', user: user.name, tokenId: principalToken(p), detail: { package: name, version, tag, id, actor, actorType } });
+  return { stageId: id, message: `${name}@${version} is staged with tag ${tag}; a maintainer approves it with \`npm stage approve ${id}\`` };
+}
+
+export type ListQuery = { page?: unknown; perPage?: unknown; package?: unknown };
+
+function whole(v: unknown, fallback: number, min: number, max: number): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : typeof v === 'number' ? v : NaN;
+  return Number.isInteger(n) ? Math.min(Math.max(n, min), max) : fallback;
+}
+
+/** Trusted-publishing tokens stage; they never list, view, approve, reject or download (npm's rule). */
+async function refuseTrustToken(ctx: Ctx, p: Principal): Promise<void> {
+  if (!p.user || p.credential.type !== 'token' || p.credential.kind !== 'oidc') return;
+  const own = p.credential.grants?.packages[0] ?? '';
+  const d = authorize(p, 'stage-view', await packageFacts(ctx.store.db, own, p.user.id));
+  if (!d.allowed) throw await deny(ctx, p, d, own);
+}
+
+/** GET /-/stage?page&perPage&package: the caller's packages' staged versions, newest first, 0-based pages. */
+export async function listStaged(ctx: Ctx, p: Principal, q: ListQuery) {
+  if (!p.user) throw new Refusal('auth-required', { action: 'list staged versions' });
+  await refuseTrustToken(ctx, p);
+  const page = whole(q.page, 0, 0, Number.MAX_SAFE_INTEGER);
+  const perPage = whole(q.perPage, 100, 1, 1000);
+  await sweep(ctx);
+  let query = ctx.store.db.selectFrom('staged')
+    .select(['id', 'package', 'version', 'tag', 'created_at', 'actor', 'actor_type', 'access', 'shasum', 'integrity'])
+    .where('created_at', '>', cutoff(ctx));
+  if (typeof q.package === 'string' && q.package) query = query.where('package', '=', q.package);
+  const rows = (await query.execute())
+    .sort((a, b) => b.created_at - a.created_at || a.package.localeCompare(b.package) || semver.rcompare(a.version, b.version));
+  // What the caller may not see is left out, never refused: a private package's name is not revealed.
+  const visible = new Map<string, boolean>();
+  for (const name of new Set(rows.map((r) => r.package))) {
+    visible.set(name, authorize(p, 'stage-view', await packageFacts(ctx.store.db, name, p.user.id)).allowed);
+  }
+  const mine = rows.filter((r) => visible.get(r.package));
+  return { items: mine.slice(page * perPage, (page + 1) * perPage).map((r) => present(ctx, r)), page, perPage, total: mine.length };
+}
+
+/** One staged item the caller may see, or a plain 404: an unknown, expired or foreign id all look alike. */
+async function load(ctx: Ctx, p: Principal, id: string): Promise<{ row: StagedRow; facts: PackageFacts; user: User }> {
+  if (!p.user) throw new Refusal('auth-required', { action: 'see staged versions' });
+  await refuseTrustToken(ctx, p);
+  if (!UUID.test(id)) throw new Refusal('not-found');
+  const row = await ctx.store.db.selectFrom('staged').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new Refusal('not-found');
+  if (row.created_at <= cutoff(ctx)) {
+    await sweep(ctx, { name: row.package, version: row.version });
+    throw new Refusal('not-found');
+  }
+  const facts = await packageFacts(ctx.store.db, row.package, p.user.id);
+  const d = authorize(p, 'stage-view', facts);
+  if (!d.allowed) {
+    await deny(ctx, p, d, row.package);
+    throw new Refusal('not-found');
+  }
+  return { row, facts, user: p.user };
+}
+
+export async function viewStaged(ctx: Ctx, p: Principal, id: string): Promise<StageItem> {
+  return present(ctx, (await load(ctx, p, id)).row);
+}
+
+export async function stagedTarball(ctx: Ctx, p: Principal, id: string): Promise<Buffer> {
+  const { row } = await load(ctx, p, id);
+  const data = await ctx.store.blobs.get(row.blob);
+  if (!data) throw new Refusal('not-found');
+  return data;
+}
+
+/** Approving and rejecting: a maintainer (not a stage-only or trusted-publishing token), 2FA, a one-time password. */
+async function review(ctx: Ctx, p: Principal, id: string, approving: boolean): Promise<{ row: StagedRow; user: User; decision: Decision }> {
+  const { row, facts, user } = await load(ctx, p, id);
+  const d = authorize(p, 'stage-review', facts, { requireVerifiedEmail: ctx.config.email.requireVerified });
+  if (!d.allowed) throw await deny(ctx, p, d, row.package);
+  if (approving && ctx.config.stage.requireSecondApprover && row.actor_type === 'user' && row.staged_by === user.id) {
+    await audit(ctx, { event: 'denied', user: user.name, tokenId: principalToken(p), reason: 'stage-second-approver', detail: { package: row.package, id } });
+    throw new Refusal('stage-second-approver', { package: row.package, version: row.version, user: row.actor });
+  }
+  await requireSecondFactor(ctx, p, d);
+  return { row, user, decision: d };
+}
+
+/** POST /-/stage/<id>/approve: the staged item becomes a published version with its tag, in one transaction. */
+export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise<{ message: string }> {
+  const { row, user } = await review(ctx, p, id, true);
+  const now = ctx.clock.now();
+  try {
+    await ctx.store.db.transaction().execute(async (trx) => {
+      // Deleting the row first makes a concurrent approve or reject find nothing.
+      const gone = await trx.deleteFrom('staged').where('id', '=', id).where('created_at', '>', cutoff(ctx)).executeTakeFirst();
+      if (Number(gone.numDeletedRows) !== 1) throw new Refusal('not-found');
+      await writeVersion(trx, ctx, {
+        name: row.package, version: row.version, manifest: JSON.parse(row.manifest) as Manifest, tag: row.tag,
+        access: row.access as 'public' | 'restricted' | null, integrity: row.integrity, shasum: row.shasum, size: row.size, blob: row.blob,
+        provenance: row.provenance ? JSON.parse(row.provenance) as Provenance : undefined, publisherId: user.id, now, fromStage: true,
+      });
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new Refusal('stage-conflict', { package: row.package, version: row.version });
+    throw err;
+  }
+  await audit(ctx, {
+    event: 'stage-approved', user: user.name, tokenId: principalToken(p),
+    detail: { package: row.package, version: row.version, tag: row.tag, id, stagedBy: row.actor, actorType: row.actor_type },
+  });
+  return { message: `${row.package}@${row.version} is published with tag ${row.tag}` };
+}
+
+/** DELETE /-/stage/<id>: the record and its tarball reference are deleted; the version number is free again. */
+export async function rejectStaged(ctx: Ctx, p: Principal, id: string): Promise<void> {
+  const { row, user } = await review(ctx, p, id, false);
+  const dropped = await ctx.store.db.transaction().execute((trx) => dropStaged(trx, id));
+  if (!dropped) throw new Refusal('not-found');
+  await audit(ctx, { event: 'stage-rejected', user: user.name, tokenId: principalToken(p), detail: { package: row.package, version: row.version, id } });
+}

@@ -77,6 +77,8 @@ export async function validatePublish(name: string, body: Record<string, unknown
   for (const [file, att] of Object.entries(attachments)) {
     if (!att || typeof att !== 'object' || typeof att.data !== 'string') throw bad(`attachment "${file}" has no data`);
     if (file.endsWith('.sigstore')) {
+      // npm sends the sigstore bundle as a JSON string, not base64.
+      try { JSON.parse(att.data); } catch { throw bad(`attachment "${file}" is not a JSON sigstore bundle`); }
       provenance = { name: file, contentType: String(att.content_type ?? 'application/json'), data: att.data };
       continue;
     }

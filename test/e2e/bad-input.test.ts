@@ -143,6 +143,26 @@ describe('bad input', () => {
     assert.deepEqual(await versionsOf('good'), ['1.0.0', '1.0.1']);
   });
 
+  test('provenance bundles are kept and served; a bundle that is not JSON is refused', async () => {
+    const body = await publishBody('proven', '1.0.0');
+    const statement = { _type: 'https://in-toto.io/Statement/v1', predicateType: 'https://slsa.dev/provenance/v1', subject: [{ name: 'pkg:npm/proven@1.0.0' }] };
+    const bundle = { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', dsseEnvelope: { payload: Buffer.from(JSON.stringify(statement)).toString('base64'), payloadType: 'application/vnd.in-toto+json', signatures: [] } };
+    const bad = { ...body, _attachments: { ...body._attachments, 'proven-1.0.0.sigstore': { content_type: bundle.mediaType, data: '{not json', length: 9 } } };
+    await expectRefusal(await put('proven', bad), 400, 'invalid-publish', /not a JSON sigstore bundle/);
+    const data = JSON.stringify(bundle);
+    const ok = { ...body, _attachments: { ...body._attachments, 'proven-1.0.0.sigstore': { content_type: bundle.mediaType, data, length: data.length } } };
+    assert.equal((await put('proven', ok)).status, 201);
+    const doc = await (await fetch(`${s.url}proven`)).json() as { versions: Record<string, { dist: { attestations?: { url: string } } }> };
+    const url = doc.versions['1.0.0'].dist.attestations?.url;
+    assert.equal(url, `${s.url}-/npm/v1/attestations/proven@1.0.0`);
+    const res = await fetch(url!);
+    assert.equal(res.status, 200);
+    const served = await res.json() as { attestations: { predicateType: string; bundle: unknown }[] };
+    assert.equal(served.attestations[0].predicateType, 'https://slsa.dev/provenance/v1');
+    assert.deepEqual(served.attestations[0].bundle, bundle);
+    assert.equal((await fetch(`${s.url}-/npm/v1/attestations/good@1.0.0`)).status, 404);
+  });
+
   test('concurrent publishes of the same version: exactly one wins', async () => {
     const body = await publishBody('race', '1.0.0');
     const results = await Promise.all(Array.from({ length: 8 }, () => put('race', body)));

@@ -50,6 +50,28 @@ export async function miscRoutes(app: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').send({ public: head.access === 'public' });
   });
 
+  // Provenance bundles uploaded with `npm publish --provenance`, as pacote asks for them.
+  app.get<{ Params: { spec: string } }>('/-/npm/v1/attestations/:spec', async (req, reply) => {
+    const spec = req.params.spec;
+    const at = spec.lastIndexOf('@');
+    if (at <= 0) throw new Refusal('not-found');
+    const name = spec.slice(0, at);
+    const version = spec.slice(at + 1);
+    if (!(await visibleHead(ctx, await who(req), name))) throw new Refusal('not-found');
+    const rows = await ctx.store.db.selectFrom('attachments').select(['content_type', 'data'])
+      .where('package', '=', name).where('version', '=', version).execute();
+    if (rows.length === 0) throw new Refusal('not-found');
+    const attestations = rows.map((r) => {
+      const bundle = JSON.parse(r.data) as { dsseEnvelope?: { payload?: string } };
+      let predicateType = 'https://slsa.dev/provenance/v1';
+      try {
+        predicateType = (JSON.parse(Buffer.from(bundle.dsseEnvelope?.payload ?? '', 'base64').toString('utf8')) as { predicateType?: string }).predicateType ?? predicateType;
+      } catch { /* not an in-toto statement: keep the default */ }
+      return { predicateType, bundle };
+    });
+    return reply.header('cache-control', 'public, max-age=300').send({ attestations });
+  });
+
   app.get<{ Params: { pkg: string } }>('/-/package/:pkg/dist-tags', async (req, reply) => {
     const tags = await getDistTags(ctx, await who(req), req.params.pkg);
     return reply.header('cache-control', 'no-store').send(tags);

@@ -18,7 +18,8 @@ describe('tessera serve with the admin CLI in another process', () => {
   before(async () => {
     data = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
     config = join(data, 'tessera.yaml');
-    writeFileSync(config, 'signup: closed\nsessionTtl: 2h\nlogLevel: info\n');
+    // The access log is on, so the secrets check at the end reads every URL the server saw.
+    writeFileSync(config, 'signup: closed\nsessionTtl: 2h\nlogLevel: info\naccessLog: true\n');
     srv = await serve(['--data', data, '--config', config]);
   });
   after(async () => { await srv.stop(); });
@@ -72,6 +73,11 @@ describe('tessera serve with the admin CLI in another process', () => {
     assert.match(r.output, /E401/);
     assert.match(r.output, /npm notice access token expired or revoked\. Please try logging in again\./);
     assert.match(r.output, /Unable to authenticate, your authentication token seems to be invalid/);
+    // The refusal never echoes the credential back.
+    const res = await fetch(`${srv.url}-/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    const text = await res.text();
+    assert.equal(res.status, 401);
+    assert.ok(!text.includes(token) && !text.includes(token.slice(4, 20)), text);
   });
 
   test('scenario 1: an expired token → E401 with the notice; npm login fixes it', async () => {
@@ -132,7 +138,14 @@ describe('tessera serve with the admin CLI in another process', () => {
     assert.equal(code, 0);
   });
 
-  test('no token appears in clear in the logs or the database', async () => {
+  test('no token appears in clear in the logs, error bodies or the database', async () => {
+    // A logout puts the token in the URL; the access log must redact it.
+    const npm = makeNpm(srv.url);
+    const login = await npm.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'frank'], [/Password:/, 'frank-new-password']]);
+    assert.equal(login.code, 0, login.output);
+    assert.equal((await npm.run(['logout'])).code, 0);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.match(srv.output(), /\/-\/user\/token\/\[redacted\]/, 'the access log saw the logout');
     const tokens = [...readFileSync(join(data, 'tessera.db')).toString('latin1').matchAll(/tsr_[0-9A-Za-z]{36}/g)];
     assert.equal(tokens.length, 0, 'a token was stored in clear');
     assert.doesNotMatch(srv.output(), /tsr_[0-9A-Za-z]{10}/);

@@ -28,6 +28,18 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
+/** Runs an admin command against the store named by --data/--config, and closes it afterwards. */
+export function withStore(flags: { data?: string; config?: string }, fn: (ctx: Ctx) => Promise<number>): Promise<number> {
+  return guarded(async () => {
+    const { ctx, close } = await openCtx(flags);
+    try {
+      return await fn(ctx);
+    } finally {
+      await close();
+    }
+  });
+}
+
 /** Runs an admin action, turning refusals into a one-line message and exit status 1. */
 export async function guarded(fn: () => Promise<number>): Promise<number> {
   try {

@@ -1,6 +1,6 @@
 // `tessera org create NAME --owner USER` and `tessera org list`: organizations are created by an administrator.
 import { createOrg } from '../services/orgs.ts';
-import { guarded, openCtx, parse, storeOptions } from './common.ts';
+import { parse, storeOptions, withStore } from './common.ts';
 
 const help = `usage:
   tessera org create NAME --owner USER   create an organization owning the scope @NAME
@@ -12,25 +12,20 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { ...storeOptions, owner: { type: 'string' } });
   const [sub, name] = positionals;
   if (values.help || !sub) { process.stdout.write(help); return sub ? 0 : 2; }
-  return guarded(async () => {
-    const { ctx, close } = await openCtx(values);
-    try {
-      if (sub === 'create') {
-        if (!name || !values.owner) { process.stderr.write(help); return 2; }
-        await createOrg(ctx, name.replace(/^@/, ''), values.owner);
-        process.stdout.write(`created organization ${name.replace(/^@/, '')} owning @${name.replace(/^@/, '')}, owned by ${values.owner}\n`);
-        return 0;
-      }
-      if (sub === 'list') {
-        const rows = await ctx.store.db.selectFrom('org_members').innerJoin('users', 'users.id', 'org_members.user_id')
-          .select(['org_members.org', 'users.name', 'org_members.role']).orderBy('org_members.org').orderBy('users.name').execute();
-        for (const r of rows) process.stdout.write(`${r.org}\t${r.name}\t${r.role}\n`);
-        return 0;
-      }
-      process.stderr.write(help);
-      return 2;
-    } finally {
-      await close();
+  return withStore(values, async (ctx) => {
+    if (sub === 'create') {
+      if (!name || !values.owner) { process.stderr.write(help); return 2; }
+      await createOrg(ctx, name.replace(/^@/, ''), values.owner);
+      process.stdout.write(`created organization ${name.replace(/^@/, '')} owning @${name.replace(/^@/, '')}, owned by ${values.owner}\n`);
+      return 0;
     }
+    if (sub === 'list') {
+      const rows = await ctx.store.db.selectFrom('org_members').innerJoin('users', 'users.id', 'org_members.user_id')
+        .select(['org_members.org', 'users.name', 'org_members.role']).orderBy('org_members.org').orderBy('users.name').execute();
+      for (const r of rows) process.stdout.write(`${r.org}\t${r.name}\t${r.role}\n`);
+      return 0;
+    }
+    process.stderr.write(help);
+    return 2;
   });
 }

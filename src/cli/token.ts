@@ -3,7 +3,7 @@ import { parseDuration } from '../config/duration.ts';
 import { adminCreateToken, adminRevoke, adminRevokeAll, listTokens } from '../services/tokens.ts';
 import type { Grants, TokenKind } from '../domain/principal.ts';
 import { validateCidrs } from '../services/npm-tokens.ts';
-import { guarded, openCtx, parse, storeOptions } from './common.ts';
+import { parse, storeOptions, withStore } from './common.ts';
 
 const help = `usage:
   tessera token create --user NAME [--read-only] [--packages a,b] [--scopes @x,@y] [--orgs a,b]
@@ -25,71 +25,66 @@ export async function run(args: string[]): Promise<number> {
   });
   const [sub, arg] = positionals;
   if (values.help || !sub) { process.stdout.write(help); return sub ? 0 : 2; }
-  return guarded(async () => {
-    const { ctx, close } = await openCtx(values);
-    try {
-      switch (sub) {
-        case 'create': {
-          if (!values.user) { process.stderr.write(help); return 2; }
-          const packages = list(values.packages);
-          const scopes = list(values.scopes).map((x) => (x.startsWith('@') ? x : `@${x}`));
-          const orgs = list(values.orgs);
-          const classic = values.classic;
-          if (classic && !['readonly', 'automation', 'publish'].includes(classic)) {
-            process.stderr.write('tessera: --classic must be readonly, automation or publish\n');
-            return 2;
-          }
-          if (classic && !ctx.config.tokens.classic) {
-            process.stderr.write('tessera: classic tokens are turned off; set tokens.classic: true in the config\n');
-            return 1;
-          }
-          const limited = packages.length > 0 || scopes.length > 0;
-          const grants: Grants | null = classic ? null : {
-            packagesAll: !limited && orgs.length === 0, packages, scopes,
-            permission: !limited && orgs.length > 0 ? 'no-access' : values['read-only'] ? 'read-only' : 'read-write',
-            orgs, orgsPermission: orgs.length ? (values['read-only'] ? 'read-only' : 'read-write') : 'no-access',
-          };
-          const t = await adminCreateToken(ctx, {
-            user: values.user, kind: classic ? (`classic-${classic}` as TokenKind) : 'granular',
-            name: values.name ?? null, readonly: values['read-only'] || classic === 'readonly', grants, cidr: validateCidrs(list(values.cidr)),
-            bypass2fa: values['bypass-2fa'], expiresInMs: values['expires-in'] ? parseDuration(values['expires-in']) : null,
-          });
-          if (values.json) process.stdout.write(`${JSON.stringify({ token: t.token, id: t.id, expires: t.expiresAt && new Date(t.expiresAt).toISOString() })}\n`);
-          else process.stdout.write(`${t.token}\n`);
-          process.stderr.write(`token ${t.id} created for ${values.user}${t.expiresAt ? `, expires ${new Date(t.expiresAt).toISOString()}` : ''}; it is shown only once\n`);
-          return 0;
-        }
-        case 'list': {
-          if (!values.user) { process.stderr.write(help); return 2; }
-          const rows = await listTokens(ctx, values.user);
-          const out = rows.map((r) => ({
-            id: r.id, token: `${r.display}…`, kind: r.kind, name: r.name, readonly: !!r.readonly,
-            created: new Date(r.created_at).toISOString(), expires: r.expires_at ? new Date(r.expires_at).toISOString() : null,
-            lastUsed: r.last_used_at ? new Date(r.last_used_at).toISOString() : null,
-            revoked: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
-          }));
-          if (values.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-          else for (const t of out) process.stdout.write(`${t.id}\t${t.token}\t${t.kind}\t${t.revoked ? 'revoked' : t.expires ? `expires ${t.expires}` : 'no expiry'}\n`);
-          return 0;
-        }
-        case 'revoke': {
-          if (!arg) { process.stderr.write(help); return 2; }
-          const id = await adminRevoke(ctx, arg);
-          process.stdout.write(`revoked token ${id}\n`);
-          return 0;
-        }
-        case 'revoke-all': {
-          if (!values.user) { process.stderr.write(help); return 2; }
-          const n = await adminRevokeAll(ctx, values.user);
-          process.stdout.write(`revoked ${n} token(s) of ${values.user}\n`);
-          return 0;
-        }
-        default:
-          process.stderr.write(help);
+  return withStore(values, async (ctx) => {
+    switch (sub) {
+      case 'create': {
+        if (!values.user) { process.stderr.write(help); return 2; }
+        const packages = list(values.packages);
+        const scopes = list(values.scopes).map((x) => (x.startsWith('@') ? x : `@${x}`));
+        const orgs = list(values.orgs);
+        const classic = values.classic;
+        if (classic && !['readonly', 'automation', 'publish'].includes(classic)) {
+          process.stderr.write('tessera: --classic must be readonly, automation or publish\n');
           return 2;
+        }
+        if (classic && !ctx.config.tokens.classic) {
+          process.stderr.write('tessera: classic tokens are turned off; set tokens.classic: true in the config\n');
+          return 1;
+        }
+        const limited = packages.length > 0 || scopes.length > 0;
+        const grants: Grants | null = classic ? null : {
+          packagesAll: !limited && orgs.length === 0, packages, scopes,
+          permission: !limited && orgs.length > 0 ? 'no-access' : values['read-only'] ? 'read-only' : 'read-write',
+          orgs, orgsPermission: orgs.length ? (values['read-only'] ? 'read-only' : 'read-write') : 'no-access',
+        };
+        const t = await adminCreateToken(ctx, {
+          user: values.user, kind: classic ? (`classic-${classic}` as TokenKind) : 'granular',
+          name: values.name ?? null, readonly: values['read-only'] || classic === 'readonly', grants, cidr: validateCidrs(list(values.cidr)),
+          bypass2fa: values['bypass-2fa'], expiresInMs: values['expires-in'] ? parseDuration(values['expires-in']) : null,
+        });
+        if (values.json) process.stdout.write(`${JSON.stringify({ token: t.token, id: t.id, expires: t.expiresAt && new Date(t.expiresAt).toISOString() })}\n`);
+        else process.stdout.write(`${t.token}\n`);
+        process.stderr.write(`token ${t.id} created for ${values.user}${t.expiresAt ? `, expires ${new Date(t.expiresAt).toISOString()}` : ''}; it is shown only once\n`);
+        return 0;
       }
-    } finally {
-      await close();
+      case 'list': {
+        if (!values.user) { process.stderr.write(help); return 2; }
+        const rows = await listTokens(ctx, values.user);
+        const out = rows.map((r) => ({
+          id: r.id, token: `${r.display}…`, kind: r.kind, name: r.name, readonly: !!r.readonly,
+          created: new Date(r.created_at).toISOString(), expires: r.expires_at ? new Date(r.expires_at).toISOString() : null,
+          lastUsed: r.last_used_at ? new Date(r.last_used_at).toISOString() : null,
+          revoked: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
+        }));
+        if (values.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        else for (const t of out) process.stdout.write(`${t.id}\t${t.token}\t${t.kind}\t${t.revoked ? 'revoked' : t.expires ? `expires ${t.expires}` : 'no expiry'}\n`);
+        return 0;
+      }
+      case 'revoke': {
+        if (!arg) { process.stderr.write(help); return 2; }
+        const id = await adminRevoke(ctx, arg);
+        process.stdout.write(`revoked token ${id}\n`);
+        return 0;
+      }
+      case 'revoke-all': {
+        if (!values.user) { process.stderr.write(help); return 2; }
+        const n = await adminRevokeAll(ctx, values.user);
+        process.stdout.write(`revoked ${n} token(s) of ${values.user}\n`);
+        return 0;
+      }
+      default:
+        process.stderr.write(help);
+        return 2;
     }
   });
 }

@@ -8,6 +8,8 @@ import type { Principal } from '../domain/principal.ts';
 import { isValidTag } from '../domain/names.ts';
 import { loadState, packageFacts, pickLatest, rerender } from '../store/packages.ts';
 import type { Db } from '../store/store.ts';
+import { dropStagedOf } from '../store/staged.ts';
+import type { StagedRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
@@ -63,17 +65,26 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
     return;
   }
   const now = ctx.clock.now();
+  let dropped: StagedRow[] = [];
   await ctx.store.db.transaction().execute(async (trx) => {
     for (const [v, msg] of deprecations) {
       await trx.updateTable('versions').set({ deprecated: msg }).where('package', '=', name).where('version', '=', v).execute();
     }
-    if (removed.length) await removeVersions(trx, name, removed, now);
+    if (removed.length) dropped = await removeVersions(trx, name, removed, now);
     await rerender(trx, name, now);
   });
   for (const v of removed) await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name, version: v } });
+  await auditDropped(ctx, p, dropped);
 }
 
-async function removeVersions(trx: Db, name: string, versions: string[], now: number): Promise<void> {
+/** Staged versions of a package that is gone are rejected with it. */
+async function auditDropped(ctx: Ctx, p: Principal, rows: StagedRow[]): Promise<void> {
+  for (const r of rows) {
+    await audit(ctx, { event: 'stage-rejected', user: p.user?.name, reason: 'package-unpublished', detail: { package: r.package, version: r.version, id: r.id } });
+  }
+}
+
+async function removeVersions(trx: Db, name: string, versions: string[], now: number): Promise<StagedRow[]> {
   for (const v of versions) {
     await trx.updateTable('versions').set({ unpublished_at: now }).where('package', '=', name).where('version', '=', v).execute();
   }
@@ -82,7 +93,11 @@ async function removeVersions(trx: Db, name: string, versions: string[], now: nu
   const hasLatest = await trx.selectFrom('dist_tags').select('tag').where('package', '=', name).where('tag', '=', 'latest').executeTakeFirst();
   const latest = pickLatest(left.map((r) => r.version), semver.compare, (v) => semver.prerelease(v) !== null);
   if (!hasLatest && latest) await trx.insertInto('dist_tags').values({ package: name, tag: 'latest', version: latest }).execute();
-  if (left.length === 0) await trx.updateTable('packages').set({ deleted_at: now }).where('name', '=', name).execute();
+  if (left.length === 0) {
+    await trx.updateTable('packages').set({ deleted_at: now }).where('name', '=', name).execute();
+    return dropStagedOf(trx, name);
+  }
+  return [];
 }
 
 async function star(ctx: Ctx, p: Principal, name: string, users: unknown): Promise<void> {
@@ -124,14 +139,16 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
   await allow(ctx, p, 'unpublish', name);
   await checkRev(ctx.store.db, name, rev);
   const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
+  const dropped = await ctx.store.db.transaction().execute(async (trx) => {
     const left = await trx.selectFrom('versions').select('version').where('package', '=', name).where('unpublished_at', 'is', null).execute();
-    if (left.length) await removeVersions(trx, name, left.map((r) => r.version), now);
+    const gone = left.length ? await removeVersions(trx, name, left.map((r) => r.version), now) : [];
     await trx.deleteFrom('dist_tags').where('package', '=', name).execute();
     await trx.updateTable('packages').set({ deleted_at: now }).where('name', '=', name).execute();
     await rerender(trx, name, now);
+    return [...gone, ...await dropStagedOf(trx, name)];
   });
   await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name } });
+  await auditDropped(ctx, p, dropped);
 }
 
 /** DELETE /<pkg>/-/<file>.tgz/-rev/<rev>: npm's last step of a version unpublish; the version row is already gone. */

@@ -40,3 +40,13 @@ export async function dropExpired(trx: Db, cutoff: number, only: { name?: string
   }
   return dropped;
 }
+
+/** Every staged version of a package, dropped (the package was unpublished). */
+export async function dropStagedOf(trx: Db, name: string): Promise<StagedRow[]> {
+  const dropped: StagedRow[] = [];
+  for (const { id } of await trx.selectFrom('staged').select('id').where('package', '=', name).execute()) {
+    const row = await dropStaged(trx, id);
+    if (row) dropped.push(row);
+  }
+  return dropped;
+}

@@ -12,7 +12,7 @@ import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.t
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
 import { codeAt } from '../../src/domain/totp.ts';
-import { defaults } from '../../src/config/config.ts';
+import { applyFile, defaults } from '../../src/config/config.ts';
 import type { Grants } from '../../src/domain/principal.ts';
 
 const DAY = 86_400_000;
@@ -305,6 +305,21 @@ describe('staged publishing with npm 11', () => {
     for (const e of ['stage-created', 'stage-approved', 'stage-rejected']) assert.ok(events.includes(e), e);
   });
 
+  test('unpublishing the whole package rejects its staged versions and frees their numbers', async () => {
+    let r = await alice.npm.run(['publish'], { cwd: makePackage('st-gone', '1.0.0') });
+    assert.equal(r.code, 0, r.output);
+    r = await alice.npm.run(['stage', 'publish'], { cwd: makePackage('st-gone', '1.1.0') });
+    const id = stageIdOf(r.output);
+    r = await alice.npm.run(['unpublish', 'st-gone', '--force']);
+    assert.equal(r.code, 0, r.output);
+    r = await alice.npm.run(['stage', 'view', id]);
+    assert.match(r.output, /E404/);
+    r = await alice.npm.run(['publish'], { cwd: makePackage('st-gone', '1.1.0') });
+    assert.equal(r.code, 0, r.output);
+    const rejected = await s.ctx.store.db.selectFrom('audit').select('reason').where('event', '=', 'stage-rejected').where('detail', 'like', `%${id}%`).execute();
+    assert.deepEqual(rejected.map((e) => e.reason), ['package-unpublished']);
+  });
+
   // Last: it moves the server's clock past stage.ttl (7 days by default).
   test('stages expire after stage.ttl: gone from the list, not approvable, the version number is free', async () => {
     let r = await alice.npm.run(['stage', 'publish'], { cwd: makePackage('st-pkg', '3.0.0') });
@@ -395,4 +410,14 @@ describe('registry scenario 12: scoped first publish, --access public vs restric
     assert.notEqual(r.code, 0);
     assert.match(r.output, /EUNSCOPED|Can't restrict access to unscoped packages/);
   });
+});
+
+test('stage.ttl and stage.requireSecondApprover in the configuration file', () => {
+  const c = applyFile(defaults, { stage: { ttl: '2d', requireSecondApprover: true } }, '/');
+  assert.deepEqual(c.stage, { ttlMs: 2 * DAY, requireSecondApprover: true });
+  assert.equal(defaults.stage.ttlMs, 7 * DAY);
+  assert.equal(defaults.stage.requireSecondApprover, false);
+  assert.throws(() => applyFile(defaults, { stage: { ttl: 'soon' } }, '/'), /config: stage\.ttl: invalid duration/);
+  assert.throws(() => applyFile(defaults, { stage: { requireSecondApprover: 'yes' } }, '/'), /stage\.requireSecondApprover: must be true or false/);
+  assert.throws(() => applyFile(defaults, { stage: { ttl: '7d', approvers: 2 } }, '/'), /stage\.approvers: unknown key/);
 });

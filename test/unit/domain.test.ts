@@ -113,6 +113,33 @@ describe('policy', () => {
     assert.deepEqual(d.checks.map((c) => c.check), ['visible', 'authenticated', 'token-writes', 'token-covers-package', 'maintainer']);
     assert.ok(!canRead(anon, { ...pub, exists: false }));
   });
+  test('staging: stage-only tokens and trusted publishers stage; only maintainers with 2FA review, with a code', () => {
+    const tfa = (p: Principal): Principal => (p.user ? { ...p, user: { ...p.user, tfa: 'auth-only' } } : p);
+    const oidc = (permissions: string[]): Principal => ({ user: alice, credential: {
+      type: 'token', id: 'o', kind: 'oidc', readonly: false, bypass2fa: false, expiresAt: null,
+      grants: { packagesAll: false, packages: ['pub'], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access', trust: { configId: 'c', permissions, subject: 'github:a/b' } },
+    } });
+    const stageOnly = granular({ packagesAll: true, permission: 'read-write-stage-only' });
+    const otp = (d: ReturnType<typeof authorize>) => (d.allowed ? d.otp : undefined);
+    assert.equal(reason(authorize(session(), 'stage', pub)), 'allowed');
+    assert.equal(otp(authorize(tfa(session()), 'stage', { ...pub, mfa: 'publish' })), false, 'staging never asks for a code');
+    assert.equal(reason(authorize(stageOnly, 'stage', pub)), 'allowed');
+    assert.equal(reason(authorize(stageOnly, 'stage-view', pub)), 'allowed');
+    assert.equal(reason(authorize(stageOnly, 'stage-review', pub)), 'token-stage-only');
+    assert.equal(reason(authorize(stageOnly, 'publish', pub)), 'token-stage-only');
+    assert.equal(reason(authorize(granular({ packagesAll: true, permission: 'read-only' }), 'stage', pub)), 'token-read-only');
+    assert.equal(reason(authorize(session(), 'stage', fresh('brand-new'))), 'stage-needs-package');
+    assert.equal(reason(authorize(session(bob), 'stage', pub)), 'not-maintainer');
+    assert.equal(reason(authorize(session(bob), 'stage-view', priv)), 'not-found');
+    assert.equal(reason(authorize(oidc(['createStagedPackage']), 'stage', pub)), 'allowed');
+    assert.equal(reason(authorize(oidc(['createPackage']), 'stage', pub)), 'oidc-publish-only');
+    assert.equal(reason(authorize(oidc(['createStagedPackage']), 'publish', pub)), 'token-stage-only');
+    assert.equal(reason(authorize(oidc(['createPackage', 'createStagedPackage']), 'stage-view', pub)), 'oidc-publish-only');
+    assert.equal(reason(authorize(oidc(['createPackage', 'createStagedPackage']), 'stage-review', pub)), 'oidc-publish-only');
+    assert.equal(reason(authorize(session(), 'stage-review', pub)), 'tfa-required');
+    assert.equal(otp(authorize(tfa(session()), 'stage-review', pub)), true);
+    assert.equal(otp(authorize(tfa(granular({ packagesAll: true })), 'stage-review', pub)), true);
+  });
 });
 
 describe('packuments', () => {

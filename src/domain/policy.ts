@@ -197,7 +197,8 @@ function trustedPublish(c: Credential & { type: 'token' }, action: Action, pkg: 
     return { allowed: true, checks, otp: false };
   }
   // Never npm stage list, view, approve, reject or download: those are for maintainers.
-  if (action !== 'publish') return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'trusted publishing only publishes');
+  // npm also exchanges for `npm dist-tag` in CI, so tagging the package is part of publishing it.
+  if (action !== 'publish' && action !== 'dist-tag') return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'trusted publishing only publishes and tags');
   if (!trust.permissions.includes('createPackage')) {
     return deny('token-stage-only', { action: 'publish', package: pkg.name }, 'the trust configuration only allows staged publishing');
   }

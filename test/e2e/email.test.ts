@@ -2,7 +2,7 @@
 // in the outbox (no SMTP configured) is followed over HTTP and then publishing works.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
@@ -14,7 +14,10 @@ describe('verified e-mail with npm 11', () => {
   const outbox = () => { try { return readdirSync(join(s.dataDir, 'outbox')).sort(); } catch { return []; } };
   const linkIn = (file: string) => /(http:\/\/\S+\/-\/tessera\/v1\/email\/verify\/\S+)/.exec(readFileSync(join(s.dataDir, 'outbox', file), 'utf8'))![1];
   /** The message sent to an address (file names only order by time, and the test clock stands still). */
-  const messageTo = (email: string) => outbox().find((f) => readFileSync(join(s.dataDir, 'outbox', f), 'utf8').includes(`To: ${email}\n`))!;
+  const messageTo = (email: string) => outbox()
+    .filter((f) => readFileSync(join(s.dataDir, 'outbox', f), 'utf8').includes(`To: ${email}\n`))
+    .sort((a, b) => statSync(join(s.dataDir, 'outbox', a)).mtimeMs - statSync(join(s.dataDir, 'outbox', b)).mtimeMs)
+    .at(-1)!; // the newest: each new link replaces the previous one
 
   before(async () => {
     s = await startServer({ signup: 'open', email: { ...defaults.email, requireVerified: true } });
@@ -38,6 +41,11 @@ describe('verified e-mail with npm 11', () => {
     assert.match(r.output, /403 Forbidden - PUT .*vera-pkg - Verify your e-mail address \(vera@example\.com\) before publishing/);
     const profile = await npm.run(['profile', 'get', 'email']);
     assert.match(profile.stdout, /vera@example\.com\s*\(unverified\)/);
+    // Setting the same unverified address again sends a new link (the refusal's advice).
+    await new Promise((r) => setTimeout(r, 20)); // distinct file times for "newest"
+    const again = await npm.run(['profile', 'set', 'email', 'vera@example.com']);
+    assert.equal(again.code, 0, again.output);
+    assert.equal(outbox().length, 2);
   });
 
   test('following the link verifies the address; publishing then works', async () => {
@@ -54,7 +62,7 @@ describe('verified e-mail with npm 11', () => {
   test('npm profile set email resets the flag and sends a new link', async () => {
     let r = await npm.run(['profile', 'set', 'email', 'vera@elsewhere.example.com']);
     assert.equal(r.code, 0, r.output);
-    assert.equal(outbox().length, 2);
+    assert.equal(outbox().length, 3);
     await new Promise((res) => setTimeout(res, 300));
     r = await npm.run(['publish'], { cwd: makePackage('vera-pkg', '1.1.0') });
     assert.match(r.output, /Verify your e-mail address \(vera@elsewhere\.example\.com\)/);

@@ -16,7 +16,7 @@ describe('proxying an upstream registry', () => {
   let setupRequests = 0;
 
   before(async () => {
-    up = await startServer();
+    up = await startServer({}, { recordRequests: true });
     await up.addUser('upstreamer');
     const upNpm = makeNpm(up.url);
     upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));

@@ -138,8 +138,11 @@ describe('trusted publishing with npm 11', () => {
     let r = await n.run(['publish'], { cwd: makePackage('tp-other', '1.1.0') });
     assert.notEqual(r.code, 0);
     assert.match(r.output, /403 Forbidden/);
+    // Tagging is part of publishing (npm exchanges for dist-tag too); deprecating is not.
     r = await n.run(['dist-tag', 'add', 'tp-pkg@1.0.0', 'beta']);
-    assert.match(r.output, /A trusted-publishing token can only publish tp-pkg/);
+    assert.equal(r.code, 0, r.output);
+    r = await n.run(['deprecate', 'tp-pkg@1.0.0', 'old']);
+    assert.match(r.output, /A trusted-publishing token can only publish tp-pkg; it cannot deprecate it/);
     r = await n.run(['token', 'create', '--password', 'x', '--packages-all']);
     assert.notEqual(r.code, 0);
   });

@@ -135,7 +135,8 @@ describe('two-factor authentication with npm 11', () => {
     assert.equal((await fetch(doneUrl)).status, 202);
     const page = await fetch(authUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `otp=${code(false)}` });
     assert.equal(page.status, 200, await page.clone().text());
-    const done = await fetch(doneUrl);
+    // npm polls with the method of the command that was challenged (here a PUT).
+    const done = await fetch(doneUrl, { method: 'PUT' });
     const { token: proof } = await done.json() as { token: string };
     const retry = await fetch(`${s.url}-/package/tfa-pkg/dist-tags/web`, {
       method: 'PUT', headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json', 'npm-otp': proof }, body: '"1.0.0"',

@@ -31,7 +31,8 @@ export type TestServer = {
   close(): Promise<void>;
 };
 
-export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+/** `recordRequests` keeps "METHOD url" of every request in `requests` (off by default: benches run millions). */
+export async function startServer(overrides: Partial<Config> = {}, opts: { recordRequests?: boolean } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const logFile = join(dataDir, 'server.log');
   const config: Config = { ...structuredClone(defaults), data: dataDir, listen: { host: '127.0.0.1', port: 0 }, ...overrides };
@@ -40,7 +41,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
   const ctx: Ctx = { store, config, clock };
   const app = await buildApp(ctx, { logger: { level: 'info', file: logFile } });
   const requests: string[] = [];
-  app.addHook('onRequest', async (req) => { requests.push(`${req.method} ${req.url}`); });
+  if (opts.recordRequests) app.addHook('onRequest', async (req) => { requests.push(`${req.method} ${req.url}`); });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

@@ -111,10 +111,12 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     }
   });
 
-  app.get<{ Params: { id: string } }>('/-/v1/done/:id', async (req, reply) => {
+  // npm polls doneUrl with GET after a login, but with the command's own method (PUT, DELETE…) after a
+  // web OTP challenge, so every method gets the same answer.
+  app.route<{ Params: { id: string } }>({ method: ['GET', 'POST', 'PUT', 'DELETE'], url: '/-/v1/done/:id', handler: async (req, reply) => {
     const token = await pollWebLogin(ctx, req.params.id);
     reply.header('cache-control', NO_STORE);
     if (token === null) return reply.code(202).header('retry-after', '1').send({});
     return reply.send({ token });
-  });
+  } });
 }

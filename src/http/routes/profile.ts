@@ -19,8 +19,11 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
     const p = await who(req);
     const before = p.user?.email;
     const result = await updateProfile(ctx, auth, p, body as Record<string, unknown>);
-    // A changed address is unverified until its new link is followed.
-    if (p.user && typeof result.email === 'string' && result.email !== before) await verifyNewAddress(req, { ...p.user, email: result.email });
+    // A changed address is unverified until its new link is followed; setting an unverified address again sends a new link.
+    const asked = typeof (body as Record<string, unknown>).email === 'string';
+    if (p.user && typeof result.email === 'string' && (result.email !== before || (asked && result.email_verified === false))) {
+      await verifyNewAddress(req, { ...p.user, email: result.email });
+    }
     return reply.header('cache-control', 'no-store').send(result);
   });
 

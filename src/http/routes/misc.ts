@@ -26,6 +26,17 @@ export async function miscRoutes(app: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').send(await search(ctx, p, String(q.text ?? ''), size, from));
   });
 
+  // `npm stars [user]`: the CouchDB view npm still asks for. Only packages the caller may see are listed.
+  app.get('/-/_view/starredByUser', async (req, reply) => {
+    const p = await who(req);
+    const key = String((req.query as Record<string, string>).key ?? '').replace(/^"|"$/g, '');
+    const rows = await ctx.store.db.selectFrom('stars').innerJoin('users', 'users.id', 'stars.user_id')
+      .select('stars.package').where('users.name', '=', key).orderBy('stars.package').execute();
+    const visible = [];
+    for (const r of rows) if (await visibleHead(ctx, p, r.package)) visible.push({ key, value: r.package });
+    return reply.header('cache-control', 'no-store').send({ rows: visible });
+  });
+
   // No advisory database yet: an empty answer keeps `npm audit` and `npm install` working.
   app.post('/-/npm/v1/security/advisories/bulk', async (req, reply) => {
     await who(req);

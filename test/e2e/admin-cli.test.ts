@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { serve, tessera, type ServeProcess } from '../helpers/cli.ts';
+import { publishBody } from '../helpers/publish-body.ts';
 import { makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
 
 describe('tessera serve with the admin CLI in another process', () => {
@@ -132,10 +134,28 @@ describe('tessera serve with the admin CLI in another process', () => {
     assert.ok(events.some((e) => e.event === 'user-disabled' && e.user === 'gina'));
   });
 
-  test('SIGTERM shuts down cleanly', async () => {
-    const other = await serve(['--data', mkdtempSync(join(tmpdir(), 'tessera-cli2-'))]);
-    const code = await other.stop('SIGTERM');
+  test('SIGTERM shuts down cleanly, letting an in-flight publish finish', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-cli2-'));
+    await tessera(['user', 'add', 'pat', '--email', 'pat@example.com', '--data', dir]);
+    const token = (await tessera(['token', 'create', '--user', 'pat', '--data', dir])).stdout.trim();
+    const other = await serve(['--data', dir]);
+    const body = Buffer.from(JSON.stringify(await publishBody('inflight', '1.0.0')));
+    // Send half the publish, stop the server, then send the rest: the publish must complete.
+    const done = new Promise<number>((resolve, reject) => {
+      const req = request(`${other.url}inflight`, {
+        method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': body.length },
+      }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', reject);
+      req.write(body.subarray(0, 100));
+      setTimeout(() => { other.child.kill('SIGTERM'); setTimeout(() => req.end(body.subarray(100)), 300); }, 200);
+    });
+    assert.equal(await done, 201);
+    const code = await new Promise<number | null>((res) => (other.child.exitCode !== null ? res(other.child.exitCode) : other.child.once('close', res)));
     assert.equal(code, 0);
+    const again = await serve(['--data', dir]);
+    const doc = await (await fetch(`${again.url}inflight`)).json() as { versions: Record<string, unknown> };
+    assert.deepEqual(Object.keys(doc.versions), ['1.0.0']);
+    assert.equal(await again.stop('SIGINT'), 0);
   });
 
   test('no token appears in clear in the logs, error bodies or the database', async () => {

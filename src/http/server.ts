@@ -51,11 +51,12 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   app.addHook('onClose', async () => { await auth.close(); });
 
   // npm gzips the audit body; inflate any encoded request body before parsing.
-  app.addHook('preParsing', async (req, _reply, payload) => {
+  // (A callback hook, not an async one: it runs on every request, and most have nothing to inflate.)
+  app.addHook('preParsing', (req, _reply, payload, done) => {
     const enc = req.headers['content-encoding'];
-    if (enc === 'gzip') { delete req.headers['content-length']; return payload.pipe(createGunzip()); }
-    if (enc === 'deflate') { delete req.headers['content-length']; return payload.pipe(createInflate()); }
-    return payload;
+    if (enc !== 'gzip' && enc !== 'deflate') return done(null, payload);
+    delete req.headers['content-length'];
+    done(null, payload.pipe(enc === 'gzip' ? createGunzip() : createInflate()));
   });
   await app.register(formbody);
   // npm always sends JSON, sometimes without a content type; treat unknown types as JSON too.

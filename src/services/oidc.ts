@@ -33,7 +33,8 @@ async function keysOf(ctx: Ctx, issuer: OidcIssuer, iss: string): Promise<Remote
   }
   let jwks = jwksCache.get(uri);
   if (!jwks) {
-    jwks = createRemoteJWKSet(new URL(uri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    // Keys are refetched when a token names an unknown key id (rotation), at most every 2 s.
+    jwks = createRemoteJWKSet(new URL(uri), { cooldownDuration: 2_000, cacheMaxAge: 10 * 60_000 });
     jwksCache.set(uri, jwks);
   }
   return jwks;

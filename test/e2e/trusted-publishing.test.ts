@@ -161,6 +161,16 @@ describe('trusted publishing with npm 11', () => {
     await refused('tp-generic', await gh.sign({ aud: AUD, repository: 'team/lib', ref: 'refs/heads/main' }), 404, /Not found/);
   });
 
+  test('the issuer rotates its keys: new tokens verify, tokens from the old key do not', async () => {
+    const before = await gh.sign({ aud: AUD, ...goodGithub });
+    assert.equal((await exchangeRaw('tp-pkg', before)).status, 201);
+    await gh.rotate();
+    await new Promise((r) => setTimeout(r, 2_100)); // past the refetch cooldown
+    const after = await gh.sign({ aud: AUD, ...goodGithub });
+    assert.equal((await exchangeRaw('tp-pkg', after)).status, 201, 'the new key was fetched');
+    await refused('tp-pkg', before, 401, /key the issuer does not publish|signature does not verify/);
+  });
+
   test('revoking the trusted publisher ends its tokens', async () => {
     const res = await exchangeRaw('tp-pkg', await gh.sign({ aud: AUD, ...goodGithub }));
     const { token } = await res.json() as { token: string };

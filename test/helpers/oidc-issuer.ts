@@ -12,13 +12,16 @@ export type Issuer = {
   /** Audiences the GitHub endpoint was asked for. */
   audiences: string[];
   otherKey: CryptoKey;
+  /** Replaces the signing key (new key id); the JWKS then publishes only the new key. */
+  rotate(): Promise<void>;
   close(): Promise<void>;
 };
 
 export async function startIssuer(): Promise<Issuer> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  let { privateKey, publicKey } = await generateKeyPair('RS256');
   const other = await generateKeyPair('RS256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
+  let kid = 'test-key-1';
+  let jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   let url = '';
   const audiences: string[] = [];
   const issuer: Issuer = {
@@ -29,10 +32,15 @@ export async function startIssuer(): Promise<Issuer> {
     async sign(claims, opts = {}) {
       const now = Math.floor(Date.now() / 1000);
       const jwt = new SignJWT({ ...claims })
-        .setProtectedHeader({ alg: opts.alg ?? 'RS256', kid: opts.kid ?? 'test-key-1', typ: 'JWT' })
+        .setProtectedHeader({ alg: opts.alg ?? 'RS256', kid: opts.kid ?? kid, typ: 'JWT' })
         .setIssuer(url).setIssuedAt(now).setExpirationTime(opts.expiresIn ?? '5m');
       if (opts.notBefore !== undefined) jwt.setNotBefore(opts.notBefore);
       return jwt.sign(opts.key ?? privateKey);
+    },
+    async rotate() {
+      ({ privateKey, publicKey } = await generateKeyPair('RS256'));
+      kid = `test-key-${Date.now()}`;
+      jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
     },
     close: () => new Promise((res) => server.close(() => res())),
   };

@@ -58,7 +58,7 @@ describe('staged publishing with npm 11', () => {
 
   before(async () => {
     gh = await startIssuer();
-    s = await startServer({ oidc: { ...defaults.oidc, issuers: [{ name: 'github', type: 'github', issuer: gh.url, jwksUri: null }] } });
+    s = await startServer({ oidc: { ...defaults.oidc, issuers: [{ name: 'github', type: 'github', issuer: gh.url, jwksUri: null }] } }, { recordRequests: true });
     alice = await userWith2fa(s, 'alice');
     for (const name of ['bob', 'carol']) await s.addUser(name);
     bob = makeNpm(s.url);

@@ -6,6 +6,7 @@ import type { NpmConfig } from './npm-config.ts';
 import { credentialForRegistry, credentialForRequest, redact } from './credentials.ts';
 import { npmTokenCheck } from './rules/values.ts';
 import { isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
+import { findingForReason, reasonFix } from './reasons.ts';
 
 export interface Cause { id: FindingId; fix: string }
 
@@ -349,7 +350,21 @@ export function rankCauses(x: Extracted): Cause[] {
     if (code === 'ENOTFOUND') causes.push(c('lockfile-registry-mismatch', 'If the host is an old registry, it comes from package-lock.json `resolved` URLs: regenerate the lockfile.'));
     if (!viaProxy) causes.push(c('proxy-misconfigured', 'Behind a proxy? Set https-proxy (npm reads HTTPS_PROXY, never HTTP_PROXY, for https registries).'));
   }
-  return dedupeCauses(causes);
+  // A Tessera refusal recognised by its wording says exactly what happened: its own cause comes first.
+  const own = reasonCause(x);
+  return dedupeCauses(own ? [own, ...causes] : causes);
+}
+
+function reasonCause(x: Extracted): Cause | undefined {
+  const id = findingForReason(x.reason);
+  if (!id) return undefined;
+  const pkg = x.url && !/\/-\//.test(x.url) ? pkgFrom(x) : undefined;
+  const fix = reasonFix({
+    reason: x.reason, registry: x.url ? origin(x.url) : '<registry>',
+    where: 'the line that holds it (`tessera doctor` names it)', place: 'the line or variable npm reads it from (`tessera doctor` names it)',
+    pkg: pkg && !pkg.startsWith('<') ? pkg : undefined, detail: x.registryError, command: x.command ? `npm ${x.command}` : undefined,
+  });
+  return { id, fix };
 }
 
 function dedupeCauses(list: Cause[]): Cause[] {

@@ -1,21 +1,23 @@
 // Network probes, in parallel and time-boxed: DNS, ping (TLS chain and proxy on the way), whoami with the
 // exact credential npm would send, the packument for --package; on a Tessera registry, the token's own
 // metadata and /-/tessera/v1/auth/explain for the intended action.
-import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { makeFinding } from '../domain/findings.ts';
 import type { Finding, FindingId } from '../domain/findings.ts';
 import type { DoctorContext, Target } from './context.ts';
-import { authorizationHeader, credentialForRequest, packumentUrl, redact, registryForSpec } from './credentials.ts';
+import { authorizationHeader, credentialForRequest, nerfDart, packumentUrl, redact, registryForSpec } from './credentials.ts';
 import { peerCertificate, probeRequest, ProbeError } from './http-probe.ts';
 import type { ProbeOptions, ProbeResponse } from './http-probe.ts';
 import { hostOf } from './rules/rule.ts';
+import { findingForReason, reasonFix, severityForReason, tokenCreateCommand } from './reasons.ts';
+import type { FixInput, TokenMeta } from './reasons.ts';
 
 const TLS_CHAIN = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
 const TLS_CERT = new Set(['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_NOT_YET_VALID']);
 const EXPIRING_DAYS = 7;
+const DAY = 86_400_000;
 
 /** The proxy npm would use for `url` (reference §4.3 "Proxy errors"). */
 export function proxyFor(ctx: DoctorContext, url: string): string | undefined {
@@ -61,43 +63,41 @@ interface Probe {
   notes: string[];
 }
 
-/** A refusal reason id from the registry (Tessera) mapped to the doctor's finding. */
-const REASON_FINDING: Record<string, FindingId> = {
-  'token-invalid': 'token-rejected', 'token-expired': 'token-rejected', 'token-revoked': 'token-rejected',
-  'user-disabled': 'token-rejected', 'password-wrong': 'token-rejected', 'ip-not-allowed': 'token-rejected',
-  'auth-required': 'no-credential-for-registry', 'token-read-only': 'read-only-token', 'not-maintainer': 'not-maintainer',
-  'scope-not-yours': 'not-maintainer', 'token-package-restricted': 'publish-forbidden', 'version-exists': 'publish-forbidden',
-  'otp-required': 'otp-required',
-};
-
-function reasonFix(reason: string | undefined, t: Target, pkg?: string): string {
-  switch (reason) {
-    case 'token-expired':
-    case 'token-revoked':
-    case 'token-invalid':
-    case 'user-disabled':
-      return `Log in again (\`npm login --registry=${t.url}\`) or create a new token (\`npm token create --registry=${t.url}\`), then replace the value at ${where(t)}.`;
-    case 'ip-not-allowed':
-      return 'Use the token from an allowed network, or create one whose --cidr includes this machine\'s address.';
-    case 'token-read-only':
-      return `Create a read-write token for ${pkg ?? 'the package'}: \`npm token create --registry=${t.url} --packages-and-scopes-permission read-write${pkg ? ` --packages ${pkg}` : ''}\`.`;
-    case 'not-maintainer':
-    case 'scope-not-yours':
-      return `Ask a maintainer (\`npm owner ls ${pkg ?? '<package>'} --registry=${t.url}\`) to run \`npm owner add <you> ${pkg ?? '<package>'}\`, or publish under your own scope.`;
-    case 'token-package-restricted':
-      return `Create a token that includes ${pkg ?? 'this package'}: \`npm token create --registry=${t.url} --packages ${pkg ?? '<package>'}\`.`;
-    case 'otp-required':
-      return 'Publish with `--otp=<code>` from your authenticator; in CI use trusted publishing or a bypass-2FA granular token.';
-    case 'auth-required':
-      return `Add \`${t.exact.regKey ?? '//host/'}:_authToken=\${NPM_TOKEN}\` to ~/.npmrc, or \`npm login --registry=${t.url}\`.`;
-    default:
-      return `Log in again (\`npm login --registry=${t.url}\`) or create a new token, then replace the value at ${where(t)}.`;
-  }
-}
-
 function where(t: Target): string {
   const o = t.credential.origin;
   return o ? (o.line ? `${o.file}:${o.line}` : o.file) : 'the line that holds it';
+}
+
+/** The environment variable the credential line reads (`${NPM_TOKEN}`), or the variable it came from. */
+function variableOf(t: Target): string | undefined {
+  const o = t.credential.origin;
+  if (!o) return undefined;
+  if (o.envName) return o.envName;
+  const raw = o.entry?.rawValue;
+  return raw ? /\$\{([^}?]+)\??\}/.exec(raw)?.[1] : undefined;
+}
+
+/** Where a new token goes so that npm sends it instead of this one. */
+function placeOf(t: Target): string {
+  const v = variableOf(t);
+  if (v) return `the variable ${v} (${where(t)} reads it): \`export ${v}=<new token>\` or your CI secret`;
+  return where(t);
+}
+
+function fixInput(t: Target, reason: string | undefined, extra: Partial<FixInput> = {}): FixInput {
+  const o = t.credential.origin;
+  return {
+    reason, registry: t.url, where: where(t), place: placeOf(t),
+    // npm login writes //host/path/:_authToken to the user .npmrc, over a literal value there.
+    loginReplaces: o?.where === 'user' && !variableOf(t) && t.credential.key === `${nerfDart(t.url)}:_authToken`,
+    ...extra,
+  };
+}
+
+/** The registry's own words for a refusal, without the help link it appends. */
+function registryText(body: any): string | undefined {
+  const text = body?.error ?? body?.message;
+  return typeof text === 'string' && text ? text.replace(/ \(https?:\/\/[^)]*\/-\/help\/[^)]*\)$/, '') : undefined;
 }
 
 function sourceOfCred(t: Target) {
@@ -206,6 +206,7 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
     return out;
   }
 
+  let user: string | undefined;
   if (sendable) {
     try {
       const who = await probeRequest(`${root}/-/whoami`, { ...base, headers: { authorization: sendable } });
@@ -213,14 +214,17 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
       if (reason) tessera = true;
       const body = bodyJson(who);
       if (who.status === 200 && body?.username) {
-        out.notes.push(`whoami on ${t.url}: ${body.username} (credential from ${where(t)})`);
-      } else if (who.status === 401 || (who.status === 403 && reason)) {
+        user = String(body.username);
+        out.notes.push(`whoami on ${t.url}: ${user} (credential from ${where(t)})`);
+      } else if (who.status === 401 || findingForReason(reason)) {
         const notice = header(who, 'npm-notice');
-        out.findings.push(makeFinding(REASON_FINDING[reason ?? ''] ?? 'token-rejected', {
-          severity: 'error', registry: t.url,
+        const id = findingForReason(reason) ?? 'token-rejected';
+        const detail = registryText(body);
+        out.findings.push(makeFinding(id, {
+          severity: severityForReason(reason, id), registry: t.url,
           message: `${t.url} rejects the ${t.credential.kind} ${redact(t.credential.value ?? '')} from ${where(t)}: ${who.status}` +
-            `${reason ? ` ${reason}` : ''}${body?.error ? ` — ${String(body.error).replace(/ \(https?:\/\/[^)]*\/-\/help\/[^)]*\)$/, '')}` : ''}${notice ? ` (npm notice: ${notice})` : ''}.`,
-          fix: reasonFix(reason, t),
+            `${reason ? ` ${reason}` : ''}${detail ? ` — ${detail}` : ''}${notice ? ` (npm notice: ${notice})` : ''}.`,
+          fix: reasonFix(fixInput(t, reason, { detail })),
           source: sourceOfCred(t),
         }));
         return out;
@@ -230,61 +234,203 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
     }
   }
 
-  if (tessera && sendable) await tesseraProbes(ctx, t, base, sendable, out);
+  if (tessera && sendable) await tesseraProbes(ctx, t, base, sendable, out, user);
 
   if (t.roles.has('package')) await packumentProbe(ctx, t, base, sendable, out);
   return out;
 }
 
-async function tesseraProbes(ctx: DoctorContext, t: Target, base: ProbeOptions, auth: string, out: Probe): Promise<void> {
-  const root = t.url.replace(/\/+$/, '');
-  const token = t.credential.value ?? '';
-  // The token's own metadata: npm's token list, matched by the SHA-256 key Tessera stores.
+/** What a Tessera registry says about the credential itself. */
+export interface TokenIdentity {
+  user?: string;
+  /** `session`, `granular`, `classic-…`, `oidc`, or `password`. */
+  kind?: string;
+  meta?: TokenMeta;
+  /** The endpoint that answered. */
+  via: string;
+}
+
+/** The caller's own token in `npm token list` output: the one entry whose redacted prefix starts the token. */
+export function matchTokenInList(objects: unknown[], token: string): TokenMeta | undefined {
+  const mine = objects.filter((o): o is TokenMeta => {
+    const shown = typeof (o as TokenMeta)?.token === 'string' ? (o as TokenMeta).token!.replace(/[.…*]+$/, '') : '';
+    return shown.length >= 8 && token.startsWith(shown);
+  });
+  return mine.length === 1 ? mine[0] : undefined;
+}
+
+async function tokenIdentity(root: string, base: ProbeOptions, auth: string, token: string, out: Probe): Promise<TokenIdentity | undefined> {
+  const headers = { authorization: auth };
+  // Tessera's own introspection: the credential as the registry resolved it.
   try {
-    const r = await probeRequest(`${root}/-/npm/v1/tokens`, { ...base, headers: { authorization: auth } });
-    const list: any[] = r.status === 200 ? (bodyJson(r)?.objects ?? []) : [];
-    const key = createHash('sha256').update(token).digest('hex');
-    const mine = list.find((o) => o.key === key || (typeof o.token === 'string' && token.startsWith(o.token.replace(/[.…*]+$/, '')) && o.token.length >= 8));
-    const expires = mine?.expires ?? mine?.expires_at ?? mine?.expiresAt;
-    if (expires) {
-      const at = new Date(expires);
-      const days = (at.getTime() - ctx.now.getTime()) / 86_400_000;
-      if (days >= 0 && days <= EXPIRING_DAYS) {
-        const whole = Math.max(0, Math.round(days * 10) / 10);
-        out.findings.push(makeFinding('token-expiring-soon', {
+    const r = await probeRequest(`${root}/-/tessera/v1/token`, { ...base, headers });
+    const body = r.status === 200 ? bodyJson(r) : undefined;
+    if (body && typeof body === 'object' && ('user' in body || 'token' in body)) {
+      return { user: body.user, kind: body.token?.type ?? body.credential, meta: body.token ?? undefined, via: '/-/tessera/v1/token' };
+    }
+    if (r.status !== 404 && r.status !== 405) return undefined;
+    // 404/405: a Tessera from before this endpoint.
+  } catch {
+    return undefined;
+  }
+  // An older Tessera: npm's token list, matched by the redacted prefix it shows.
+  if (!token) return undefined;
+  const objects: unknown[] = [];
+  let next: string | null = `${root}/-/npm/v1/tokens?perPage=100`;
+  try {
+    for (let page = 0; next && page < 10; page++) {
+      const r = await probeRequest(next, { ...base, headers });
+      const body = r.status === 200 ? bodyJson(r) : undefined;
+      if (!Array.isArray(body?.objects)) break;
+      objects.push(...body.objects);
+      next = typeof body.urls?.next === 'string' && body.urls.next.startsWith(root) ? body.urls.next : null;
+    }
+  } catch { /* metadata is a bonus */ }
+  const meta = matchTokenInList(objects, token);
+  if (!meta && objects.length) out.notes.push(`${root}/-/npm/v1/tokens lists ${objects.length} token(s), none (or several) matching ${redact(token)}`);
+  return meta ? { kind: meta.type, meta, via: '/-/npm/v1/tokens' } : undefined;
+}
+
+function describeToken(meta: TokenMeta): string {
+  const parts: string[] = [meta.type ?? 'token'];
+  const perm = meta.permissions?.find((p) => p.name === 'package')?.action ?? (meta.readonly ? 'read-only' : undefined);
+  if (perm) parts.push(perm);
+  if (meta.packages_all === false) {
+    const on = [...(meta.scopes ?? []).map((s) => `${s.startsWith('@') ? s : `@${s}`}/*`), ...(meta.packages ?? [])];
+    parts.push(on.length ? `limited to ${on.join(', ')}` : 'no packages');
+  }
+  if (meta.orgs?.length) parts.push(`orgs ${meta.orgs.join(', ')}`);
+  if (meta.cidr_whitelist?.length) parts.push(`only from ${meta.cidr_whitelist.join(', ')}`);
+  if (meta.bypass_2fa) parts.push('bypasses 2FA');
+  return parts.join(', ');
+}
+
+function inDays(days: number): string {
+  if (days < 1) {
+    const hours = Math.max(0, Math.round(days * 240) / 10);
+    return `${hours} hour(s)`;
+  }
+  return `${Math.round(days * 10) / 10} day(s)`;
+}
+
+function expiryCheck(ctx: DoctorContext, t: Target, id: TokenIdentity, out: Probe): void {
+  const meta = id.meta!;
+  const expires = meta.expires ?? (meta as { expiry?: string | null }).expiry;
+  const token = t.credential.value ?? '';
+  if (!expires) {
+    out.notes.push(`token ${redact(token)} on ${t.url} never expires`);
+    return;
+  }
+  const at = new Date(expires);
+  const days = (at.getTime() - ctx.now.getTime()) / DAY;
+  const kind = meta.type ?? id.kind;
+  const fromVariable = Boolean(variableOf(t));
+  // A login session is short by design; it only matters where nobody will log in again (a CI variable).
+  const shortByDesign = kind === 'oidc' || (kind === 'session' && !fromVariable);
+  if (days < 0 || days > EXPIRING_DAYS || shortByDesign) {
+    out.notes.push(`token ${redact(token)} on ${t.url} expires ${at.toISOString()}${days >= 0 ? ` (in ${inDays(days)})` : ''}` +
+      `${kind === 'session' && days >= 0 ? `; it is a login session: \`npm login --registry=${t.url}\` again after that` : ''}`);
+    return;
+  }
+  const place = placeOf(t);
+  const rotate = kind === 'session'
+    ? `This is a login session (\`npm login\`), which CI cannot renew: in a terminal logged in to the registry (\`npm login --registry=${t.url}\`), ` +
+      `create a token for CI: \`${tokenCreateCommand(t.url, undefined)}\`, and put it in ${place}.`
+    : `Rotate it now: in a terminal logged in to the registry (\`npm login --registry=${t.url}\`), \`${tokenCreateCommand(t.url, meta)}\`, ` +
+      `put the new token in ${place}, then revoke this one: \`npm token revoke ${meta.key ?? '<id>'} --registry=${t.url}\`.`;
+  out.findings.push(makeFinding('token-expiring-soon', {
+    registry: t.url,
+    message: `The ${kind ?? 'token'} token from ${where(t)} (${redact(token)}${meta.name ? `, "${meta.name}"` : ''}) expires in ${inDays(days)}, on ${at.toISOString()}; after that npm gets E401 from ${t.url}.`,
+    fix: rotate,
+    source: sourceOfCred(t),
+  }));
+}
+
+/** Does this check's detail say that a one-time password will be asked for? */
+function needsOtp(body: any): string | undefined {
+  if (body?.otp === false) return undefined;
+  const check = Array.isArray(body?.checks) ? body.checks.find((c: any) => c?.check === 'two-factor' && c.ok) : undefined;
+  const detail = typeof check?.detail === 'string' ? check.detail : '';
+  if (/\bno one-time password\b/.test(detail)) return undefined;
+  if (body?.otp === true || /one-time password (is needed|to publish)|needs a one-time password/.test(detail)) return detail || 'a one-time password is needed';
+  return undefined;
+}
+
+/** Without /-/tessera/v1/auth/explain (an older Tessera), what the token's own limits already say about publishing. */
+function publishFromMeta(meta: TokenMeta, pkg: string): { reason: string; detail: string } | undefined {
+  const perm = meta.permissions?.find((p) => p.name === 'package')?.action;
+  if (meta.readonly || perm === 'read-only' || perm === 'no-access') return { reason: 'token-read-only', detail: 'the token is read-only' };
+  if (meta.packages_all === false) {
+    const scope = /^(@[^/]+)\//.exec(pkg)?.[1];
+    const covered = (meta.packages ?? []).includes(pkg) || (scope !== undefined && (meta.scopes ?? []).some((s) => s === scope || `@${s}` === scope));
+    if (!covered) return { reason: 'token-package-restricted', detail: `the token does not cover ${pkg}` };
+  }
+  return undefined;
+}
+
+async function tesseraProbes(ctx: DoctorContext, t: Target, base: ProbeOptions, auth: string, out: Probe, whoUser?: string): Promise<void> {
+  const root = t.url.replace(/\/+$/, '');
+  const token = t.credential.kind === 'token' ? t.credential.value ?? '' : '';
+  const id = await tokenIdentity(root, base, auth, token, out);
+  const user = id?.user ?? whoUser;
+  if (id?.meta) {
+    out.notes.push(`token ${redact(token)} on ${t.url}${user ? ` (${user})` : ''}: ${describeToken(id.meta)} (from ${id.via})`);
+    expiryCheck(ctx, t, id, out);
+  }
+
+  // What the intended actions would meet: publishing this project, reading each --package on this registry.
+  const asks: { pkg: string; action: 'publish' | 'read' }[] = [];
+  if (ctx.opts.publish && t.roles.has('publish') && ctx.publishName) asks.push({ pkg: ctx.publishName, action: 'publish' });
+  for (const spec of ctx.opts.packages) {
+    const name = spec.replace(/(.)@.*$/, '$1');
+    if (registryForSpec(ctx.cfg, spec).registry === t.url && !asks.some((a) => a.pkg === name)) asks.push({ pkg: name, action: 'read' });
+  }
+  await Promise.all(asks.map(async ({ pkg, action }) => {
+    let body: any;
+    try {
+      const r = await probeRequest(`${root}/-/tessera/v1/auth/explain?package=${encodeURIComponent(pkg)}&action=${action}`, { ...base, headers: { authorization: auth } });
+      body = r.status === 200 ? bodyJson(r) : undefined;
+    } catch { /* fall through to the token's metadata */ }
+    if (!body || typeof body.allowed !== 'boolean') {
+      const guess = action === 'publish' && id?.meta ? publishFromMeta(id.meta, pkg) : undefined;
+      if (guess) deny(guess.reason, guess.detail, `The token's own limits (${id!.via} on ${t.url})`);
+      return;
+    }
+    if (body.allowed) {
+      const otp = action === 'publish' ? needsOtp(body) : undefined;
+      if (otp) {
+        out.findings.push(makeFinding('otp-required', {
           registry: t.url,
-          message: `The token from ${where(t)} (${redact(token)}) expires in ${whole} day(s), on ${at.toISOString()}; after that npm gets E401 here.`,
-          fix: `Rotate it now: \`npm token create --registry=${t.url}${mine.readonly ? ' --read-only' : ''}\`, put the new token where ${where(t)} reads it, then \`npm token revoke ${mine.key?.slice(0, 8) ?? '<id>'} --registry=${t.url}\`.`,
+          message: `${t.url} would let ${user ?? 'this user'} publish ${pkg} only with a one-time password (${otp}): a terminal prompts for it, CI fails with EOTP.`,
+          fix: reasonFix(fixInput(t, 'otp-required', { pkg, user, token: id?.meta })),
           source: sourceOfCred(t),
         }));
       } else {
-        out.notes.push(`token ${redact(token)} on ${t.url} expires ${at.toISOString()}`);
+        out.notes.push(`${t.url} says ${action} of ${pkg} is allowed for this credential`);
       }
-    }
-  } catch { /* metadata is a bonus; the probes above stand */ }
-
-  const pkg = ctx.opts.publish ? ctx.publishName : ctx.opts.packages[0]?.replace(/(.)@.*$/, '$1');
-  if (!pkg || !(t.roles.has('publish') || t.roles.has('package'))) return;
-  const action = t.roles.has('publish') && ctx.opts.publish ? 'publish' : 'read';
-  try {
-    const r = await probeRequest(`${root}/-/tessera/v1/auth/explain?package=${encodeURIComponent(pkg)}&action=${action}`, { ...base, headers: { authorization: auth } });
-    if (r.status !== 200) return;
-    const body = bodyJson(r) ?? {};
-    const allowed = body.allowed ?? body.allow ?? body.ok;
-    if (allowed === true) {
-      out.notes.push(`${t.url} says ${action} of ${pkg} is allowed for this credential`);
       return;
     }
-    const reason: string | undefined = body.reason ?? body.id ?? body.deny?.reason;
-    const id = REASON_FINDING[reason ?? ''] ?? 'publish-forbidden';
-    const detail: string | undefined = body.message ?? body.error ?? body.detail;
-    out.findings.push(makeFinding(id, {
-      severity: id === 'otp-required' ? 'warning' : 'error', registry: t.url,
-      message: `${t.url} says ${action} of ${pkg} would be refused for the credential from ${where(t)}: ${reason ?? 'denied'}${detail ? ` — ${detail}` : ''}.`,
-      fix: reasonFix(reason, t, pkg),
-      source: sourceOfCred(t),
-    }));
-  } catch { /* older Tessera without the endpoint */ }
+    deny(typeof body.reason === 'string' ? body.reason : undefined, registryText(body), t.url);
+
+    function deny(reason: string | undefined, detail: string | undefined, said: string): void {
+      if (action === 'read') {
+        out.notes.push(`${said}: ${user ?? 'this credential'} cannot read ${pkg}${reason ? ` (${reason})` : ''}${detail ? ` — ${detail}` : ''}`);
+        return;
+      }
+      // A name held by a restricted package the caller cannot see.
+      const hidden = reason === 'not-found';
+      const findingId = hidden ? 'not-maintainer' : findingForReason(reason) ?? 'publish-forbidden';
+      out.findings.push(makeFinding(findingId, {
+        severity: severityForReason(reason, findingId), registry: t.url,
+        message: `${said} says publishing ${pkg} would be refused for ${user ?? 'the credential'} (${redact(t.credential.value ?? '')} from ${where(t)}): ` +
+          `${reason ?? 'denied'}${hidden ? ` — ${pkg} exists and is restricted to others` : detail ? ` — ${detail}` : ''}.`,
+        fix: hidden
+          ? `The name ${pkg} belongs to a restricted package that ${user ?? 'you'} cannot see: publish under your own scope (\`@${user ?? '<you>'}/${pkg.replace(/^@[^/]+\//, '')}\` in package.json), or ask the registry administrator who maintains it.`
+          : reasonFix(fixInput(t, reason, { pkg, user, token: id?.meta, detail })),
+        source: sourceOfCred(t),
+      }));
+    }
+  }));
 }
 
 async function packumentProbe(ctx: DoctorContext, t: Target, base: ProbeOptions, auth: string | undefined, out: Probe): Promise<void> {

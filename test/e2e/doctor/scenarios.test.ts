@@ -2,13 +2,12 @@
 // a person reads (human report) and the exit status.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { prepare, tessera } from './harness.ts';
+import { startServer } from '../../helpers/server.ts';
 import { makeCerts } from '../../unit/doctor/certs.ts';
 
 const servers: net.Server[] = [];
@@ -132,30 +131,28 @@ describe('BRIEF.md doctor scenarios', { concurrency: 3 }, () => {
   });
 
   it('10. a Tessera token expiring in 3 days: warns, with the rotation command', async () => {
-    const token = 'tsr_wl0oYSZlKNfelb9N5yXVVdOQ2nHrFW2dhEs3';
-    const port = await listen(http.createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    if (req.headers.authorization !== `Bearer ${token}`) {
-      res.statusCode = 401;
-      res.setHeader('x-tessera-reason', 'auth-required');
-      return res.end('{"error":"auth required"}');
+    const s = await startServer();
+    try {
+      await s.addUser('alice');
+      const token = await s.token({
+        user: 'alice', kind: 'granular', name: 'ci', expiresInMs: 3 * 86_400_000,
+        grants: { packagesAll: false, packages: [], scopes: ['@acme'], permission: 'read-write', orgs: [], orgsPermission: 'no-access' },
+      });
+      const p = prepare('ok-scoped-optional-var', { TESSERA_TOKEN: token });
+      writeFileSync(join(p.home, '.npmrc'), `registry=${s.url}\n//${s.host}/:_authToken=\${TESSERA_TOKEN}\n`);
+      writeFileSync(join(p.cwd, '.npmrc'), '');
+      const r = await tessera(['doctor'], { cwd: p.cwd, env: p.env });
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(r.stdout, /! warning token-expiring-soon {2}~\/\.npmrc:2/);
+      assert.match(r.stdout, /expires in 3 day/);
+      assert.ok(r.stdout.includes(`npm token create --registry=${s.url} --name ci --scopes @acme --packages-and-scopes-permission read-write --expires 3`), r.stdout);
+      assert.match(r.stdout, /`export TESSERA_TOKEN=<new token>`/);
+      assert.match(r.stdout, /`npm token revoke [0-9a-f-]{36} --registry=/);
+      assert.match(r.stdout, /whoami on .*: alice/);
+      assert.ok(!r.stdout.includes(token));
+    } finally {
+      await s.close();
     }
-    if (req.url === '/-/whoami') return res.end('{"username":"alice"}');
-    if (req.url === '/-/npm/v1/tokens') {
-      const key = createHash('sha256').update(token).digest('hex');
-      return res.end(JSON.stringify({ objects: [{ key, token: 'tsr_wl0o', expires: new Date(Date.now() + 3 * 86_400_000).toISOString() }] }));
-    }
-    res.end('{}');
-    }));
-    const p = prepare('ok-scoped-optional-var', { TESSERA_TOKEN: token });
-    writeFileSync(join(p.home, '.npmrc'), `registry=http://127.0.0.1:${port}/\n//127.0.0.1:${port}/:_authToken=\${TESSERA_TOKEN}\n`);
-    writeFileSync(join(p.cwd, '.npmrc'), '');
-    const r = await tessera(['doctor'], { cwd: p.cwd, env: p.env });
-    assert.equal(r.code, 0, r.stdout);
-    assert.match(r.stdout, /token-expiring-soon/);
-    assert.match(r.stdout, /expires in 3 day/);
-    assert.match(r.stdout, new RegExp(`npm token create --registry=http://127\\.0\\.0\\.1:${port}/`));
-    assert.match(r.stdout, /whoami on .*: alice/);
   });
 
   it('usage errors exit 2', async () => {

@@ -1,5 +1,6 @@
 // Probes against local servers only: TLS self-signed / private-CA chain / expired, a proxy answering 407,
-// a closed port, and a fake Tessera answering token metadata and auth/explain.
+// a closed port, a hanging registry, tarballs on another host. The Tessera probes run against a real
+// Tessera in test/e2e/doctor/tessera.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -8,7 +9,6 @@ import net from 'node:net';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { runDoctor } from '../../../src/doctor/doctor.ts';
 import { makeCerts } from './certs.ts';
 import type { Certs } from './certs.ts';
@@ -110,68 +110,6 @@ test('a registry that hangs is cut off by the time box', async () => {
   assert.ok(Date.now() - t0 < 2000);
   assert.ok(r.report.findings.some((x) => x.id === 'network-unreachable'), ids(r).join());
 });
-
-// A stand-in for a Tessera registry: whoami, token list and auth/explain, driven by the token's suffix.
-function fakeTessera(state: { expiresInDays: number; explain: object }) {
-  return http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const auth = req.headers.authorization ?? '';
-    res.setHeader('content-type', 'application/json');
-    if (url.pathname === '/-/ping') return res.end('{}');
-    if (auth !== `Bearer ${TOKEN}`) {
-      res.statusCode = 401;
-      res.setHeader('x-tessera-reason', 'token-revoked');
-      res.setHeader('www-authenticate', 'Bearer realm="tessera"');
-      res.setHeader('npm-notice', 'access token expired or revoked. Please try logging in again.');
-      return res.end(JSON.stringify({ error: 'The access token was revoked (logout). Run `npm login` or create a new token (http://x/-/help/token-revoked)', reason: 'token-revoked' }));
-    }
-    if (url.pathname === '/-/whoami') return res.end('{"username":"alice"}');
-    if (url.pathname === '/-/npm/v1/tokens') {
-      const key = createHash('sha256').update(TOKEN).digest('hex');
-      return res.end(JSON.stringify({ objects: [{ key, token: 'tsr_wl0o', readonly: false, expires: new Date(Date.now() + state.expiresInDays * 86_400_000).toISOString() }], urls: {} }));
-    }
-    if (url.pathname === '/-/tessera/v1/auth/explain') return res.end(JSON.stringify({ package: url.searchParams.get('package'), action: url.searchParams.get('action'), ...state.explain }));
-    res.statusCode = 404;
-    res.end('{"error":"Not found"}');
-  });
-}
-
-test('Tessera: token expiring in 3 days → token-expiring-soon with the rotation command', async () => {
-  const port = await listen(fakeTessera({ expiresInDays: 3, explain: { allowed: true } }));
-  const r = await doctor(`registry=http://127.0.0.1:${port}/\n//127.0.0.1:${port}/:_authToken=\${T}\n`, { env: { T: TOKEN } });
-  const f = r.report.findings.find((x) => x.id === 'token-expiring-soon');
-  assert.ok(f, ids(r).join());
-  assert.equal(f.severity, 'warning');
-  assert.match(f.message, /expires in 3 day/);
-  assert.match(f.fix, /npm token create --registry=http:\/\/127\.0\.0\.1/);
-  assert.ok(r.notes.some((n) => n.includes('whoami') && n.includes('alice')));
-  const later = await listen(fakeTessera({ expiresInDays: 30, explain: { allowed: true } }));
-  const r2 = await doctor(`registry=http://127.0.0.1:${later}/\n//127.0.0.1:${later}/:_authToken=${TOKEN}\n`);
-  assert.ok(!r2.report.findings.some((x) => x.id === 'token-expiring-soon'));
-});
-
-test('Tessera: revoked token → token-rejected with the registry reason and notice', async () => {
-  const port = await listen(fakeTessera({ expiresInDays: 30, explain: { allowed: true } }));
-  const other = 'tsr_ulYo9g3slY31crW3eeMvrVTCuSSDhM0AonnH';
-  const r = await doctor(`registry=http://127.0.0.1:${port}/\n//127.0.0.1:${port}/:_authToken=${other}\n`);
-  const f = r.report.findings.find((x) => x.id === 'token-rejected');
-  assert.ok(f, ids(r).join());
-  assert.match(f.message, /token-revoked/);
-  assert.match(f.message, /npm notice: access token expired or revoked/);
-  assert.ok(!f.message.includes(other), 'token redacted');
-  assert.equal(f.source?.line, 2);
-});
-
-for (const [reason, id] of [['token-read-only', 'read-only-token'], ['not-maintainer', 'not-maintainer'], ['otp-required', 'otp-required']] as const) {
-  test(`Tessera auth/explain: publish denied with ${reason} → ${id}`, async () => {
-    const port = await listen(fakeTessera({ expiresInDays: 30, explain: { allowed: false, reason, message: `denied: ${reason}` } }));
-    const r = await doctor(`registry=http://127.0.0.1:${port}/\n//127.0.0.1:${port}/:_authToken=${TOKEN}\n`, { publish: true, pkg: { name: 'left-pad', version: '1.0.0' } });
-    const f = r.report.findings.find((x) => x.id === id);
-    assert.ok(f, ids(r).join());
-    assert.match(f.message, /publish of left-pad/);
-    assert.equal(f.severity, id === 'otp-required' ? 'warning' : 'error');
-  });
-}
 
 test('--package: tarball on another host → tarball-host-mismatch', async () => {
   const port = await listen(http.createServer((req, res) => {

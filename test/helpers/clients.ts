@@ -1,0 +1,164 @@
+// Runs the real pnpm and Yarn Berry clients (the pinned devDependencies `pnpm` and `@yarnpkg/cli-dist`)
+// the way npm.ts runs npm: an isolated HOME, their own store/cache folders in a temporary directory, and
+// an environment stripped of the npm_*, pnpm_*, YARN_* and COREPACK_* variables `npm test` or the machine
+// may set, so nothing reads the developer's configuration and nothing downloads anything.
+//
+// pnpm ≥ 12 is a native (Rust) executable: the `pnpm` package's bin/pnpm.mjs (run here with
+// process.execPath) spawns the binary that the `@pnpm/exe.<platform>` optional dependency carries. When
+// that dependency is absent the wrapper would download the binary instead, so run() refuses first.
+// Yarn is one bundled JavaScript file, run with process.execPath.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cleanEnv } from './npm.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PNPM_WRAPPER = join(ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.mjs');
+const YARN_CLI = join(ROOT, 'node_modules', '@yarnpkg', 'cli-dist', 'bin', 'yarn.js');
+
+export type ClientResult = { code: number; stdout: string; stderr: string; output: string };
+type RunOpts = { cwd?: string; env?: Record<string, string>; input?: string; timeoutMs?: number };
+
+export type ClientEnv = {
+  /** The isolated HOME; stores and caches live under it. */
+  home: string;
+  run(args: string[], opts?: RunOpts): Promise<ClientResult>;
+};
+
+/** The environment both clients start from: no inherited client configuration, Node 24 first on PATH. */
+function baseEnv(home: string): Record<string, string> {
+  const env = cleanEnv();
+  for (const k of Object.keys(env)) {
+    if (/^(npm|pnpm|yarn|corepack|berry)_/i.test(k) || k === 'PNPM_HOME' || k === 'FORCE_COLOR') delete env[k];
+  }
+  // Lifecycle scripts and `node` shims resolve `node` from PATH: make that the pinned Node 24, not the machine's.
+  env.PATH = [dirname(process.execPath), env.PATH ?? ''].join(delimiter);
+  return {
+    ...env,
+    HOME: home,
+    USERPROFILE: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.local', 'share'),
+    XDG_CACHE_HOME: join(home, '.cache'),
+    XDG_STATE_HOME: join(home, '.local', 'state'),
+    NO_COLOR: '1',
+    // Corepack must never step in, pin or fetch a package manager.
+    COREPACK_ENABLE_STRICT: '0',
+    COREPACK_ENABLE_AUTO_PIN: '0',
+    COREPACK_ENABLE_DOWNLOAD_PROMPT: '0',
+    COREPACK_ENABLE_NETWORK: '0',
+    COREPACK_HOME: join(home, 'corepack'),
+  };
+}
+
+/** The host's pnpm binary from the installed `@pnpm/exe.*` package, or an error saying why it is missing. */
+async function pnpmBinary(): Promise<string> {
+  const m = (await import(pathToFileURL(join(ROOT, 'node_modules', 'pnpm', 'native-binary.mjs')).href)) as {
+    resolveInstalledBinary(): string | null;
+    hostTarget(): string;
+  };
+  const bin = m.resolveInstalledBinary();
+  if (!bin) {
+    throw new Error(`pnpm's native binary for ${m.hostTarget()} is not installed (the @pnpm/exe.* optional dependency); `
+      + 'refusing to let the pnpm wrapper download it. Reinstall with optional dependencies.');
+  }
+  return bin;
+}
+
+export function makePnpm(): ClientEnv {
+  const home = mkdtempSync(join(tmpdir(), 'tessera-pnpm-'));
+  for (const d of ['store', 'cache', 'state', 'global', 'bin', '.config']) mkdirSync(join(home, d));
+  // No global rc: registry and credentials come from each project's .npmrc.
+  const env = {
+    ...baseEnv(home),
+    PNPM_HOME: join(home, 'bin'),
+    pnpm_config_store_dir: join(home, 'store'),
+    pnpm_config_cache_dir: join(home, 'cache'),
+    pnpm_config_state_dir: join(home, 'state'),
+    pnpm_config_global_dir: join(home, 'global'),
+    pnpm_config_global_bin_dir: join(home, 'bin'),
+    pnpm_config_update_notifier: 'false',
+    pnpm_config_manage_package_manager_versions: 'false',
+    pnpm_config_fetch_retries: '0',
+    // pnpm 12 holds back versions younger than a day (minimumReleaseAge) and, unless strict, writes the ones
+    // it let through into the project's pnpm-workspace.yaml; these were just published.
+    pnpm_config_minimum_release_age: '0',
+    pnpm_config_color: 'never',
+  };
+  return {
+    home,
+    async run(args, opts = {}) {
+      await pnpmBinary();
+      return spawnClient([PNPM_WRAPPER, ...args], { ...env, ...opts.env }, home, opts);
+    },
+  };
+}
+
+export function makeYarn(): ClientEnv {
+  const home = mkdtempSync(join(tmpdir(), 'tessera-yarn-'));
+  mkdirSync(join(home, 'global'));
+  mkdirSync(join(home, 'cache'));
+  const env = {
+    ...baseEnv(home),
+    YARN_ENABLE_TELEMETRY: '0',
+    YARN_ENABLE_GLOBAL_CACHE: '0',
+    YARN_GLOBAL_FOLDER: join(home, 'global'),
+    YARN_CACHE_FOLDER: join(home, 'cache'),
+    YARN_ENABLE_MIRROR: '0',
+    // Never hand over to another Yarn named by a `yarnPath`, and never insist on a frozen lockfile.
+    YARN_IGNORE_PATH: '1',
+    YARN_ENABLE_IMMUTABLE_INSTALLS: '0',
+    YARN_ENABLE_COLORS: '0',
+    YARN_ENABLE_HYPERLINKS: '0',
+    YARN_ENABLE_PROGRESS_BARS: '0',
+    YARN_HTTP_RETRY: '0',
+  };
+  return {
+    home,
+    run(args, opts = {}) {
+      return spawnClient([YARN_CLI, ...args], { ...env, ...opts.env }, home, opts);
+    },
+  };
+}
+
+function spawnClient(argv: string[], env: Record<string, string>, home: string, opts: RunOpts): Promise<ClientResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? home, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '', output = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c; output += c; });
+    child.stderr.on('data', (c: Buffer) => { stderr += c; output += c; });
+    child.on('error', reject);
+    // A client waiting on a prompt or a dead socket must fail the test, not hang the suite.
+    const timer = setTimeout(() => { output += '\n[killed after timeout]'; child.kill('SIGKILL'); }, opts.timeoutMs ?? 30_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr, output }); });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** A project .npmrc for pnpm: the registry, and a token for it when given. */
+export function writeNpmrc(dir: string, registry: string, token?: string): void {
+  const host = new URL(registry).host;
+  writeFileSync(join(dir, '.npmrc'), `registry=${registry}\n${token ? `//${host}/:_authToken=${token}\n` : ''}`);
+}
+
+/** A project .yarnrc.yml for Yarn Berry: the registry (plain http on loopback), a token, and the scope mapped to it. */
+export function writeYarnrc(dir: string, registry: string, opts: { token?: string; scope?: string; linker?: 'node-modules' | 'pnp' } = {}): void {
+  const host = new URL(registry).hostname;
+  const lines = [
+    `npmRegistryServer: "${registry.replace(/\/$/, '')}"`,
+    'unsafeHttpWhitelist:',
+    `  - "${host}"`,
+    `nodeLinker: ${opts.linker ?? 'node-modules'}`,
+    // Yarn 4.18 quarantines versions younger than a day (`npmMinimalAgeGate`, default 1d, also per scope):
+    // these were just published.
+    'npmMinimalAgeGate: 0',
+  ];
+  if (opts.token) lines.push(`npmAuthToken: "${opts.token}"`);
+  if (opts.scope) {
+    lines.push('npmScopes:', `  ${opts.scope.replace(/^@/, '')}:`, `    npmRegistryServer: "${registry.replace(/\/$/, '')}"`, '    npmMinimalAgeGate: 0');
+    if (opts.token) lines.push(`    npmAuthToken: "${opts.token}"`);
+  }
+  writeFileSync(join(dir, '.yarnrc.yml'), `${lines.join('\n')}\n`);
+}

@@ -56,7 +56,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   app.get('/-/whoami', async (req, reply) => {
     const p = await who(req);
     if (!p.user) throw new Refusal('auth-required', { action: 'ask who you are' });
-    return reply.header('cache-control', NO_STORE).send({ username: p.user.name });
+    return reply.header('cache-control', NO_STORE).header('x-tessera-version', 'tessera').send({ username: p.user.name });
   });
 
   // --- e-mail verification

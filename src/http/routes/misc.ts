@@ -1,6 +1,7 @@
 // Small endpoints: ping, search, the audit bulk endpoint, help articles, visibility and dist-tags.
 import type { FastifyInstance } from 'fastify';
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Refusal } from '../../domain/reasons.ts';
 import { who } from '../app-state.ts';
@@ -9,13 +10,15 @@ import { visibleHead } from '../../services/read.ts';
 import { getDistTags, removeDistTag, setDistTag } from '../../services/package-writes.ts';
 
 const KB_DIR = fileURLToPath(new URL('../../../kb/', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function miscRoutes(app: FastifyInstance): Promise<void> {
   const { ctx } = app.tessera;
 
+  // The doctor recognises a Tessera registry by this header on its first probe.
   app.get('/-/ping', async (req, reply) => {
     await who(req);
-    return reply.header('cache-control', 'no-store').send({});
+    return reply.header('cache-control', 'no-store').header('x-tessera-version', VERSION).send({});
   });
 
   app.get('/-/v1/search', async (req, reply) => {

@@ -60,6 +60,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
     const body = {
       allowed: d.allowed,
       reason: d.allowed ? null : d.reason,
+      otp: d.allowed ? d.otp === true : false,
       message: d.allowed ? `${p.user.name} may ${action} ${q.package} with this credential` : new Refusal(d.reason, d.params).message,
       credential: { user: p.user.name, kind: c.type === 'token' ? c.kind : 'password', expires: c.type === 'token' && c.expiresAt ? new Date(c.expiresAt).toISOString() : null },
       checks: d.checks,

@@ -17,8 +17,11 @@ declare module 'fastify' {
 export function who(req: FastifyRequest): Promise<Principal> {
   req.principalPromise ??= req.server.tessera.auth.fromHeader(req.headers.authorization, req.ip).then((p) => {
     if (!p.user) return p;
+    // fromHeader makes a fresh principal per request, so the request's own details can go on it.
     const otp = req.headers['npm-otp'];
-    return { ...p, otp: typeof otp === 'string' && otp ? otp : undefined, webAuth: req.headers['npm-auth-type'] === 'web' };
+    p.otp = typeof otp === 'string' && otp ? otp : undefined;
+    p.webAuth = req.headers['npm-auth-type'] === 'web';
+    return p;
   });
   return req.principalPromise;
 }

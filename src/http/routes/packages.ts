@@ -11,6 +11,9 @@ import { publish } from '../../services/publish.ts';
 import { deleteTarball, unpublishPackage, updateDocument } from '../../services/package-writes.ts';
 
 const CORGI = 'application/vnd.npm.install-v1+json';
+const PUBLIC_REVALIDATE = 'public, max-age=0, must-revalidate';
+const PRIVATE_REVALIDATE = 'private, max-age=0, must-revalidate';
+const TARBALL_HEADERS = { 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable' };
 
 function pathOf(req: FastifyRequest, forPublish = false): PackagePath {
   const p = parsePackagePath(req.url);
@@ -31,7 +34,7 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   const principal = await who(req);
   if (path.kind === 'tarball') {
     const data = await readTarball(tessera.ctx, principal, path.name, path.file);
-    return reply.type('application/octet-stream').header('cache-control', 'public, max-age=31536000, immutable').send(data);
+    return reply.headers(TARBALL_HEADERS).send(data);
   }
   const write = (req.query as Record<string, string>).write === 'true';
   const corgi = path.kind === 'document' && !write && wantsCorgi(req.headers.accept);
@@ -47,10 +50,13 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
     return reply.header('cache-control', `${visibility}, max-age=0, must-revalidate`).send(full.versions[v]);
   }
   const etag = corgi ? `W/${doc.etag}` : doc.etag;
-  reply.header('etag', etag);
-  reply.header('cache-control', write ? 'no-store' : `${visibility}, max-age=0, must-revalidate`);
+  reply.headers({
+    etag,
+    'cache-control': write ? 'no-store' : visibility === 'public' ? PUBLIC_REVALIDATE : PRIVATE_REVALIDATE,
+    'content-type': corgi ? CORGI : 'application/json',
+  });
   if (!write && req.headers['if-none-match'] === etag) return reply.code(304).send();
-  return reply.type(corgi ? CORGI : 'application/json').send(doc.body);
+  return reply.send(doc.body);
 }
 
 async function putPackage(req: FastifyRequest, reply: FastifyReply) {

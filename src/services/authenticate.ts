@@ -4,14 +4,18 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { hashToken, isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { Refusal } from '../domain/reasons.ts';
-import { anonymous, type Grants, type Principal, type TfaMode, type TokenKind, type User } from '../domain/principal.ts';
+import { anonymous, type Credential, type Grants, type Principal, type TfaMode, type TokenKind, type User } from '../domain/principal.ts';
 import { verifyPassword } from '../domain/passwords.ts';
 import type { Ctx } from './context.ts';
 
 type Entry = {
   user: User & { disabled: boolean };
-  token: { id: string; kind: TokenKind; readonly: boolean; grants: Grants | null; bypass2fa: boolean; expiresAt: number | null;
-    revokedAt: number | null; revokedWhy: string | null; cidr: BlockList | null; cidrText: string[] | null };
+  principalUser: User;
+  credential: Credential & { type: 'token' };
+  revokedAt: number | null;
+  revokedWhy: string | null;
+  cidr: BlockList | null;
+  cidrText: string[] | null;
 };
 
 const CACHE_TTL_MS = 60_000;
@@ -85,14 +89,15 @@ export class Authenticator {
       .where('tokens.hash', '=', hash).executeTakeFirst();
     if (!row) return undefined;
     const cidrText = row.cidr ? (JSON.parse(row.cidr) as string[]) : null;
+    const principalUser = toUser({ id: row.uid, name: row.name, email: row.email, admin: row.admin, email_verified: row.email_verified, tfa: row.tfa });
+    const grants = row.grants ? (JSON.parse(row.grants) as Grants) : null;
     return {
-      user: { ...toUser({ id: row.uid, name: row.name, email: row.email, admin: row.admin, email_verified: row.email_verified, tfa: row.tfa }), disabled: row.disabled === 1 },
-      token: {
-        id: row.id, kind: row.kind as TokenKind, readonly: row.readonly === 1,
-        grants: row.grants ? (JSON.parse(row.grants) as Grants) : null, bypass2fa: row.bypass_2fa === 1,
-        expiresAt: row.expires_at, revokedAt: row.revoked_at, revokedWhy: row.revoked_why,
-        cidr: cidrText ? blockList(cidrText) : null, cidrText,
+      user: { ...principalUser, disabled: row.disabled === 1 },
+      principalUser,
+      credential: {
+        type: 'token', id: row.id, kind: row.kind as TokenKind, readonly: row.readonly === 1, grants, bypass2fa: row.bypass_2fa === 1, expiresAt: row.expires_at,
       },
+      revokedAt: row.revoked_at, revokedWhy: row.revoked_why, cidr: cidrText ? blockList(cidrText) : null, cidrText,
     };
   }
 
@@ -107,31 +112,29 @@ export class Authenticator {
   }
 
   async fromToken(token: string, ip: string): Promise<Principal> {
-    if (!isTesseraToken(token) || !tokenChecksumValid(token)) throw new Refusal('token-invalid');
     const now = this.#ctx.clock.now();
     // The cache is in this process's memory only, keyed by the token as presented (no hash on a hit);
-    // the database only ever sees the digest.
+    // the database only ever sees the digest. Only tokens that passed the checksum are ever cached.
     let cached = this.#cache.get(token);
     if (!cached || now - cached.at > CACHE_TTL_MS) {
+      if (!isTesseraToken(token) || !tokenChecksumValid(token)) throw new Refusal('token-invalid');
       const entry = await this.#load(hashToken(token));
       if (!entry) throw new Refusal('token-invalid');
       cached = { entry, at: now };
       if (this.#cache.size > 100_000) this.#cache.clear();
       this.#cache.set(token, cached);
     }
-    const { user, token: t } = cached.entry;
-    if (t.revokedAt !== null) throw new Refusal('token-revoked', { why: t.revokedWhy ?? undefined });
+    const e = cached.entry;
+    const { user, credential: t } = e;
+    if (e.revokedAt !== null) throw new Refusal('token-revoked', { why: e.revokedWhy ?? undefined });
     if (t.expiresAt !== null && t.expiresAt <= now) throw new Refusal('token-expired', { expired: new Date(t.expiresAt).toISOString() });
     if (user.disabled) throw new Refusal('user-disabled');
     if (t.kind.startsWith('classic-') && !this.#ctx.config.tokens.classic) throw new Refusal('classic-tokens-disabled');
-    if (t.cidr && !ipAllowed(t.cidr, ip)) throw new Refusal('ip-not-allowed', { ip, allowed: t.cidrText!.join(', ') });
+    if (e.cidr && !ipAllowed(e.cidr, ip)) throw new Refusal('ip-not-allowed', { ip, allowed: e.cidrText!.join(', ') });
     const used = this.#lastUsed.get(t.id);
     if (used) { used.at = now; used.count++; } else this.#lastUsed.set(t.id, { at: now, count: 1, user: user.name });
-    const { disabled: _d, ...plainUser } = user;
-    return {
-      user: plainUser,
-      credential: { type: 'token', id: t.id, kind: t.kind, readonly: t.readonly, grants: t.grants, bypass2fa: t.bypass2fa, expiresAt: t.expiresAt },
-    };
+    // A fresh principal per request (the request adds its OTP to it); user and credential are shared, read-only.
+    return { user: e.principalUser, credential: t };
   }
 
   async fromBasic(b64: string, _ip: string): Promise<Principal> {

@@ -53,8 +53,20 @@ export function tarballFilename(name: string, version: string): string {
   return `${basename(name)}-${version}.tgz`;
 }
 
-/** Parses a tarball file name for a package: `foo-1.2.3.tgz` → `1.2.3`, or undefined. */
+const tarballVersions = new Map<string, string | undefined>();
+
+/** Parses a tarball file name for a package: `foo-1.2.3.tgz` → `1.2.3`, or undefined.
+ *  Every tarball download asks, so answers are remembered (bounded). */
 export function versionFromTarball(name: string, filename: string): string | undefined {
+  const key = `${name}\0${filename}`;
+  if (tarballVersions.has(key)) return tarballVersions.get(key);
+  const v = parseTarballName(name, filename);
+  if (tarballVersions.size > 10_000) tarballVersions.clear();
+  tarballVersions.set(key, v);
+  return v;
+}
+
+function parseTarballName(name: string, filename: string): string | undefined {
   // npm also names attachments `@scope/name-1.0.0.tgz`; accept both.
   for (const prefix of [`${basename(name)}-`, `${name}-`]) {
     if (filename.startsWith(prefix) && filename.endsWith('.tgz')) {

@@ -7,6 +7,7 @@ import { Refusal } from '../domain/reasons.ts';
 import { anonymous, type Credential, type Grants, type Principal, type TfaMode, type TokenKind, type User } from '../domain/principal.ts';
 import { verifyPassword } from '../domain/passwords.ts';
 import type { Ctx } from './context.ts';
+import { lastLocalWrite } from '../store/counters.ts';
 
 type Entry = {
   user: User & { disabled: boolean };
@@ -19,6 +20,7 @@ type Entry = {
 };
 
 const CACHE_TTL_MS = 60_000;
+const LOCAL_WRITE_WINDOW_MS = 2_000;
 
 export function toUser(row: { id: number; name: string; email: string; admin: number; email_verified: number; tfa: string | null }): User {
   const tfa = row.tfa ? (JSON.parse(row.tfa) as { mode: TfaMode; pending: boolean }) : null;
@@ -115,6 +117,8 @@ export class Authenticator {
     const now = this.#ctx.clock.now();
     // The cache is in this process's memory only, keyed by the token as presented (no hash on a hit);
     // the database only ever sees the digest. Only tokens that passed the checksum are ever cached.
+    // This process's own writes (a revocation, a 2FA or e-mail change) are seen at once, not at the next poll.
+    if (Date.now() - lastLocalWrite() < LOCAL_WRITE_WINDOW_MS) this.#checkRevocations();
     let cached = this.#cache.get(token);
     if (!cached || now - cached.at > CACHE_TTL_MS) {
       if (!isTesseraToken(token) || !tokenChecksumValid(token)) throw new Refusal('token-invalid');

@@ -68,11 +68,6 @@ export type FindingId = keyof typeof FINDINGS;
 
 export const FINDING_IDS = Object.keys(FINDINGS) as FindingId[];
 
-/** KB slug served by the registry at /-/help/<slug>. */
-export function helpSlug(id: FindingId): string {
-  return id;
-}
-
 export function makeFinding(
   id: FindingId,
   f: { message: string; fix: string; severity?: Severity; registry?: string; source?: FindingSource },

@@ -49,10 +49,6 @@ export function decodeNameSegment(segment: string): string {
   return out;
 }
 
-export function tarballFilename(name: string, version: string): string {
-  return `${basename(name)}-${version}.tgz`;
-}
-
 const tarballVersions = new Map<string, string | undefined>();
 
 /** Parses a tarball file name for a package: `foo-1.2.3.tgz` → `1.2.3`, or undefined.

@@ -377,7 +377,3 @@ export class Refusal extends Error {
   }
   get status(): number { return reasons[this.reason].status; }
 }
-
-export function isReasonId(id: string): id is ReasonId {
-  return Object.hasOwn(reasons, id);
-}

@@ -12,6 +12,7 @@ import { publishBody, escaped } from '../helpers/publish-body.ts';
 import { defaults } from '../../src/config/config.ts';
 import { adminRevoke } from '../../src/services/tokens.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
+import { codeAt } from '../../src/domain/totp.ts';
 import type { Grants } from '../../src/domain/principal.ts';
 import { ORG_ACTIONS, isOrgAction, needsNewcomer, buildOrgFixture, performOrg, NON_MEMBER } from '../helpers/matrix-orgs.ts';
 
@@ -37,7 +38,9 @@ const NEW: Record<string, (n: number) => string> = {
 /** What the limited granular tokens cover: `acme-cli` by name, everything in `@acme` by scope. */
 const LIMITED = { packages: ['acme-cli'], scopes: ['@acme'] };
 
-const ACTIONS = ['read', 'publish new', 'publish existing', 'unpublish', 'dist-tag add', 'deprecate', 'owner add', 'star', 'token create', ...ORG_ACTIONS] as const;
+/** `npm stage …`: each row stages a version of its own first (as alice's session), except `stage publish`, which stages it. */
+const STAGE_ACTIONS = ['stage publish', 'stage list', 'stage approve', 'stage approve without code', 'stage reject', 'stage reject without code'] as const;
+const ACTIONS = ['read', 'publish new', 'publish existing', 'unpublish', 'dist-tag add', 'deprecate', 'owner add', 'star', 'token create', ...STAGE_ACTIONS, ...ORG_ACTIONS] as const;
 type ActionName = (typeof ACTIONS)[number];
 /** Actions about no package: the account's own (token create) and the organization acme's. */
 const noPackage = (action: string) => action === 'token create' || isOrgAction(action);
@@ -55,7 +58,8 @@ const CREDENTIALS = [
 type CredentialName = (typeof CREDENTIALS)[number];
 
 // --- the table ------------------------------------------------------------------------------------------
-type Row = { line: number; credential: string; action: string; pkg: string; status: number; reason: string; notice: boolean };
+/** `leftOut`: a `stage list` row answered 200 whose list leaves the version staged for the row out (reason cell `- (left out)`). */
+type Row = { line: number; credential: string; action: string; pkg: string; status: number; reason: string; notice: boolean; leftOut: boolean };
 
 function cells(line: string): string[] {
   return line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
@@ -81,10 +85,12 @@ function parseMatrix(text: string): { rows: Row[]; problems: string[] } {
       if (notice !== 'yes' && notice !== 'no') problems.push(`${where}: notice must be yes or no, got "${notice}"`);
       if (!(CREDENTIALS as readonly string[]).includes(credential)) problems.push(`${where}: unknown credential "${credential}"`);
       if (!(ACTIONS as readonly string[]).includes(action)) problems.push(`${where}: unknown action "${action}"`);
-      const pkgOk = noPackage(action) ? pkg === '-' : action === 'publish new' ? pkg in NEW : pkg in EXISTING;
+      const pkgOk = noPackage(action) ? pkg === '-' : action === 'publish new' ? pkg in NEW : action === 'stage publish' ? pkg in NEW || pkg in EXISTING : pkg in EXISTING;
+      const leftOut = /^-\s*\(left out\)/.test(reasonCell);
+      if (leftOut && (action !== 'stage list' || status !== '200')) problems.push(`${where}: only a 200 "stage list" row can leave the version out`);
       if (!pkgOk) problems.push(`${where}: package "${pkg}" does not fit action "${action}"`);
       if (Number(status) < 400 && reason !== '-') problems.push(`${where}: an allowed row has reason "${reason}"`);
-      rows.push({ line: i + 1, credential, action, pkg, status: Number(status), reason, notice: notice === 'yes' });
+      rows.push({ line: i + 1, credential, action, pkg, status: Number(status), reason, notice: notice === 'yes', leftOut });
     }
   }
   return { rows, problems };
@@ -131,12 +137,34 @@ describe('authorization matrix (docs/authorization.md)', () => {
   const creds = new Map<CredentialName, Cred>();
   let n = 0; // makes every new name, version, tag and message unique
   let newcomers: string[] = []; // users of their own for the org rows that add or remove a member
+  // alice has 2FA (auth-only) on the main server: approving and rejecting staged versions need it, and
+  // auth-only asks for codes only for account actions (token create), never for package or org writes.
+  let aliceSecret = '';
+  let codeSpent = true;
+  /** A code from alice's authenticator. Codes work once: the clock moves to the next 30-second step once one was spent. */
+  function aliceCode(): string {
+    if (codeSpent) main.clock.advance(30_000);
+    codeSpent = false;
+    return codeAt(aliceSecret, main.clock.now());
+  }
+  /** Sends a row's request carrying a fresh code of alice's; a 2xx answer has spent it. */
+  async function withCode(c: Cred, method: string, path: string, body?: unknown): Promise<Response> {
+    const res = await call(c, method, path, c.authorization, body, aliceCode());
+    if (res.status < 300) codeSpent = true;
+    return res;
+  }
+  /** alice's session stages a version for a row to act on; returns its stage id. */
+  async function stageForRow(where: 'main' | 'off', name: string, version: string): Promise<string> {
+    const res = await setup(where, 'POST', `-/stage/package/${escaped(name)}`, await publish(name, version));
+    return ((await res.json()) as { stageId: string }).stageId;
+  }
 
   const server = (c: Cred | 'main' | 'off') => ((typeof c === 'string' ? c : c.server) === 'main' ? main : off);
 
-  function call(c: Cred | 'main' | 'off', method: string, path: string, authorization: string | null, body?: unknown): Promise<Response> {
+  function call(c: Cred | 'main' | 'off', method: string, path: string, authorization: string | null, body?: unknown, otp?: string): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (authorization) headers.authorization = authorization;
+    if (otp) headers['npm-otp'] = otp;
     if (body !== undefined) headers['content-type'] = 'application/json';
     return fetch(`${server(c).url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   }
@@ -182,7 +210,40 @@ describe('authorization matrix (docs/authorization.md)', () => {
       const d = await inspect(c.server, which);
       return d !== null && test(d);
     };
+    const twoFactor = c.server === 'main' && c.user === 'alice';
     switch (action) {
+      case 'stage publish': {
+        const target = name ?? NEW[pkg](id);
+        const v = `1.4.${id}`;
+        return {
+          res: await call(c, 'POST', `-/stage/package/${escaped(target)}`, auth, await publish(target, v)),
+          done: async () => {
+            const res = await call(c.server, 'GET', `-/stage?package=${encodeURIComponent(target)}`, owner[c.server]);
+            return ((await res.json()) as { items: { version: string }[] }).items.some((i) => i.version === v);
+          },
+        };
+      }
+      case 'stage list': {
+        const stageId = await stageForRow(c.server, name, `1.3.${id}`);
+        const res = await call(c, 'GET', `-/stage?package=${encodeURIComponent(name)}`, auth);
+        const listed = res.status === 200 && ((await res.clone().json()) as { items: { id: string }[] }).items.some((i) => i.id === stageId);
+        return { res, done: async () => listed };
+      }
+      case 'stage approve':
+      case 'stage approve without code':
+      case 'stage reject':
+      case 'stage reject without code': {
+        const v = `1.3.${id}`;
+        const stageId = await stageForRow(c.server, name, v);
+        const approve = action.startsWith('stage approve');
+        const [method, p] = approve ? ['POST', `-/stage/${stageId}/approve`] : ['DELETE', `-/stage/${stageId}`];
+        const res = action.endsWith('without code') ? await call(c, method, p, auth) : await withCode(c, method, p);
+        return {
+          res,
+          done: approve ? after((d) => v in d.versions)
+            : async () => (await call(c.server, 'GET', `-/stage/${stageId}`, owner[c.server])).status === 404,
+        };
+      }
       case 'read':
         return { res: await call(c, 'GET', path, auth) };
       case 'publish new': {
@@ -240,12 +301,11 @@ describe('authorization matrix (docs/authorization.md)', () => {
           done: after((d) => (d.users as Record<string, boolean>)[c.user] === true),
         };
       }
-      case 'token create':
-        return {
-          res: await call(c, 'POST', '-/npm/v1/tokens', auth, {
-            password: `${c.user}-password`, name: `matrix-${id}`, packages: ['acme-cli'], packages_and_scopes_permission: 'read-only',
-          }),
-        };
+      case 'token create': {
+        // As npm does for a user with 2FA: the request carries a one-time password.
+        const body = { password: `${c.user}-password`, name: `matrix-${id}`, packages: ['acme-cli'], packages_and_scopes_permission: 'read-only' };
+        return { res: twoFactor ? await withCode(c, 'POST', '-/npm/v1/tokens', body) : await call(c, 'POST', '-/npm/v1/tokens', auth, body) };
+      }
     }
   }
 
@@ -265,6 +325,13 @@ describe('authorization matrix (docs/authorization.md)', () => {
     ]);
     owner.main = `Bearer ${await main.token({ user: 'alice' })}`;
     owner.off = `Bearer ${await off.token({ user: 'alice' })}`;
+    // alice turns on 2FA (auth-only) on the main server, as `npm profile enable-2fa auth-only` does.
+    const enrol = async (body: object) => call('main', 'POST', '-/npm/v1/user', owner.main, body);
+    const started = await enrol({ tfa: { mode: 'auth-only', password: 'alice-password' } });
+    assert.equal(started.status, 200, await started.clone().text());
+    aliceSecret = new URL(((await started.json()) as { tfa: string }).tfa).searchParams.get('secret')!;
+    assert.equal((await enrol({ tfa: [aliceCode()] })).status, 200, 'confirming 2FA');
+    codeSpent = true;
     inspector.main = `Bearer ${await main.token({ user: 'carol' })}`;
     inspector.off = `Bearer ${await off.token({ user: 'carol' })}`;
     sessionOf.main = { alice: owner.main, bob: `Bearer ${await main.token({ user: 'bob' })}`, carol: inspector.main };
@@ -352,7 +419,11 @@ describe('authorization matrix (docs/authorization.md)', () => {
       };
       assert.deepEqual(actual, { status: row.status, reason: row.reason, notice: row.notice }, `body: ${text.slice(0, 300)}`);
       // An answer of 2xx means the change was made; a refusal means nothing was written.
-      if (done) assert.equal(await done(), res.status < 300, res.status < 300 ? 'allowed, but nothing changed' : 'refused, but the change was made');
+      if (done) {
+        const expected = res.status < 300 && !row.leftOut;
+        assert.equal(await done(), expected, row.leftOut ? 'the list shows a version it should leave out'
+          : expected ? (row.action === 'stage list' ? 'the list leaves out the version staged for the row' : 'allowed, but nothing changed') : 'refused, but the change was made');
+      }
     });
   }
 });

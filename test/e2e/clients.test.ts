@@ -5,7 +5,7 @@
 // of new versions with each client, `yarn npm whoami`, and what each client prints when Tessera refuses.
 //
 // What the clients show of a refusal: on a 403 both print Tessera's `error` text. On a 401 neither does:
-// pnpm 12 prints "Unauthorized - 401" and Yarn 4 always "Invalid authentication (as an unknown user)";
+// pnpm prints "Unauthorized - 401" and Yarn 4 always "Invalid authentication (as an unknown user)";
 // Tessera's reason is in the body and the npm-notice header, which those clients do not print.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,7 +49,7 @@ before(async () => {
 });
 after(async () => { await s.close(); });
 
-describe('pnpm 12', () => {
+describe('pnpm 11', () => {
   let pnpm: ClientEnv;
   before(() => { pnpm = makePnpm(); });
 
@@ -71,7 +71,7 @@ describe('pnpm 12', () => {
   });
 
   test('without a token the private package is a 404, and the public one still installs', async () => {
-    // Another user: pnpm 12 answers a 404 from its metadata cache when it has the package cached.
+    // Another user: pnpm answers a 404 from its metadata cache when it has the package cached.
     const anon = makePnpm();
     let proj = makeProject({ '@alice/app': '^1.0.0' });
     writeNpmrc(proj, s.url);
@@ -115,8 +115,7 @@ describe('pnpm 12', () => {
     writeNpmrc(pkg, s.url, aliceToken);
     let r = await pnpm.run(['publish', '--no-git-checks'], { cwd: pkg });
     assert.equal(r.code, 1, r.output);
-    assert.match(r.output, /ERR_PNPM_FAILED_TO_PUBLISH/);
-    assert.match(r.output, /status 403 Forbidden/);
+    assert.match(r.output, /403 Forbidden - PUT .*\/tess-pad/);
     assert.match(r.output.replace(/\s*│\s*/g, ' '), /You cannot publish over the previously published versions: 1\.0\.0\./);
     pkg = makePackage('tess-pad', '9.0.0');
     writeNpmrc(pkg, s.url, bobToken);

@@ -3,19 +3,18 @@
 // an environment stripped of the npm_*, pnpm_*, YARN_* and COREPACK_* variables `npm test` or the machine
 // may set, so nothing reads the developer's configuration and nothing downloads anything.
 //
-// pnpm ≥ 12 is a native (Rust) executable: the `pnpm` package's bin/pnpm.mjs (run here with
-// process.execPath) spawns the binary that the `@pnpm/exe.<platform>` optional dependency carries. When
-// that dependency is absent the wrapper would download the binary instead, so run() refuses first.
-// Yarn is one bundled JavaScript file, run with process.execPath.
+// pnpm is pinned to 11, the last major that is plain JavaScript: pnpm 12 is a native executable whose
+// per-platform packages make `npm ci` fail wherever the registry lacks one of them. Both pnpm and Yarn
+// (one bundled JavaScript file) run with process.execPath.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { cleanEnv } from './npm.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PNPM_WRAPPER = join(ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.mjs');
+const PNPM_CLI = join(ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 const YARN_CLI = join(ROOT, 'node_modules', '@yarnpkg', 'cli-dist', 'bin', 'yarn.js');
 
 export type ClientResult = { code: number; stdout: string; stderr: string; output: string };
@@ -53,20 +52,6 @@ function baseEnv(home: string): Record<string, string> {
   };
 }
 
-/** The host's pnpm binary from the installed `@pnpm/exe.*` package, or an error saying why it is missing. */
-async function pnpmBinary(): Promise<string> {
-  const m = (await import(pathToFileURL(join(ROOT, 'node_modules', 'pnpm', 'native-binary.mjs')).href)) as {
-    resolveInstalledBinary(): string | null;
-    hostTarget(): string;
-  };
-  const bin = m.resolveInstalledBinary();
-  if (!bin) {
-    throw new Error(`pnpm's native binary for ${m.hostTarget()} is not installed (the @pnpm/exe.* optional dependency); `
-      + 'refusing to let the pnpm wrapper download it. Reinstall with optional dependencies.');
-  }
-  return bin;
-}
-
 export function makePnpm(): ClientEnv {
   const home = mkdtempSync(join(tmpdir(), 'tessera-pnpm-'));
   for (const d of ['store', 'cache', 'state', 'global', 'bin', '.config']) mkdirSync(join(home, d));
@@ -82,16 +67,14 @@ export function makePnpm(): ClientEnv {
     pnpm_config_update_notifier: 'false',
     pnpm_config_manage_package_manager_versions: 'false',
     pnpm_config_fetch_retries: '0',
-    // pnpm 12 holds back versions younger than a day (minimumReleaseAge) and, unless strict, writes the ones
-    // it let through into the project's pnpm-workspace.yaml; these were just published.
+    // Newer pnpm holds back versions younger than a day (minimumReleaseAge); these were just published.
     pnpm_config_minimum_release_age: '0',
     pnpm_config_color: 'never',
   };
   return {
     home,
     async run(args, opts = {}) {
-      await pnpmBinary();
-      return spawnClient([PNPM_WRAPPER, ...args], { ...env, ...opts.env }, home, opts);
+      return spawnClient([PNPM_CLI, ...args], { ...env, ...opts.env }, home, opts);
     },
   };
 }

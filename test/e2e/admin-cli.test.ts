@@ -166,6 +166,10 @@ describe('tessera serve with the admin CLI in another process', () => {
     assert.equal((await npm.run(['logout'])).code, 0);
     await new Promise((res) => setTimeout(res, 300));
     assert.match(srv.output(), /\/-\/user\/token\/\[redacted\]/, 'the access log saw the logout');
+    // Packument reads, which skip Fastify's reply pipeline, are in the access log too.
+    await fetch(`${srv.url}@frank%2fprivate`, { headers: { authorization: `Bearer ${(await admin(['token', 'create', '--user', 'frank'])).stdout.trim()}` } });
+    await new Promise((res) => setTimeout(res, 300));
+    assert.match(srv.output(), /"url":"\/@frank%2fprivate".*"statusCode":200|"statusCode":200.*"url":"\/@frank%2fprivate"/);
     const tokens = [...readFileSync(join(data, 'tessera.db')).toString('latin1').matchAll(/tsr_[0-9A-Za-z]{36}/g)];
     assert.equal(tokens.length, 0, 'a token was stored in clear');
     assert.doesNotMatch(srv.output(), /tsr_[0-9A-Za-z]{10}/);

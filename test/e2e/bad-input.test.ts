@@ -163,6 +163,27 @@ describe('bad input', () => {
     assert.equal((await fetch(`${s.url}-/npm/v1/attestations/good@1.0.0`)).status, 404);
   });
 
+  test('packuments: ETag and 304, weak ETag for the abbreviated form, HEAD without a body', async () => {
+    const full = await fetch(`${s.url}good`);
+    const etag = full.headers.get('etag')!;
+    assert.match(etag, /^"\d+-[0-9a-f]+"$/);
+    assert.equal(full.headers.get('vary'), 'Accept, Authorization');
+    assert.equal(Number(full.headers.get('content-length')), (await full.arrayBuffer()).byteLength);
+    const again = await fetch(`${s.url}good`, { headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal((await again.arrayBuffer()).byteLength, 0);
+    const corgi = await fetch(`${s.url}good`, { headers: { accept: 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*' } });
+    assert.equal(corgi.headers.get('content-type'), 'application/vnd.npm.install-v1+json');
+    assert.equal(corgi.headers.get('etag'), `W/${etag}`);
+    const head = await fetch(`${s.url}good`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
+    const tgz = await fetch(`${s.url}good/-/good-1.0.0.tgz`);
+    assert.equal(tgz.status, 200);
+    assert.equal(tgz.headers.get('content-type'), 'application/octet-stream');
+    assert.equal(Number(tgz.headers.get('content-length')), (await tgz.arrayBuffer()).byteLength);
+  });
+
   test('concurrent publishes of the same version: exactly one wins', async () => {
     const body = await publishBody('race', '1.0.0');
     const results = await Promise.all(Array.from({ length: 8 }, () => put('race', body)));

@@ -28,21 +28,33 @@ function wantsCorgi(accept: string | undefined): boolean {
   return accept !== undefined && accept.trimStart().startsWith(CORGI);
 }
 
+/** The install path's answers are bytes made in advance, so they go straight to the socket, past
+ *  Fastify's reply pipeline (serialisation, onSend hooks). The access log, when on, is written here. */
+function sendBytes(reply: FastifyReply, status: number, headers: Record<string, string>, body?: Buffer): void {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(status, body ? { ...headers, 'content-length': String(body.length) } : headers);
+  res.end(body);
+  if (reply.server.tessera.ctx.config.accessLog) {
+    reply.log.info({ req: reply.request, res: { statusCode: status }, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   const { tessera } = req.server;
   const path = pathOf(req);
   const principal = await who(req);
   if (path.kind === 'tarball') {
     const data = await readTarball(tessera.ctx, principal, path.name, path.file);
-    return reply.headers(TARBALL_HEADERS).send(data);
+    return sendBytes(reply, 200, TARBALL_HEADERS, data);
   }
   const write = (req.query as Record<string, string>).write === 'true';
   const corgi = path.kind === 'document' && !write && wantsCorgi(req.headers.accept);
   const base = baseUrl(req);
   const doc = await readPackument(tessera.ctx, principal, path.name, corgi ? 'abbrev' : 'full', base);
   const visibility = doc.access === 'public' ? 'public' : 'private';
-  reply.header('vary', 'Accept, Authorization');
   if (path.kind === 'version') {
+    reply.header('vary', 'Accept, Authorization');
     // GET /<name>/<version|tag>: one manifest, for tools that ask for it directly.
     const full = JSON.parse(doc.body.toString('utf8')) as { versions: Record<string, unknown>; 'dist-tags': Record<string, string> };
     const v = full['dist-tags'][path.spec] ?? (semver.valid(path.spec) ? path.spec : semver.maxSatisfying(Object.keys(full.versions), path.spec));
@@ -50,13 +62,14 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
     return reply.header('cache-control', `${visibility}, max-age=0, must-revalidate`).send(full.versions[v]);
   }
   const etag = corgi ? `W/${doc.etag}` : doc.etag;
-  reply.headers({
+  const headers = {
+    vary: 'Accept, Authorization',
     etag,
     'cache-control': write ? 'no-store' : visibility === 'public' ? PUBLIC_REVALIDATE : PRIVATE_REVALIDATE,
     'content-type': corgi ? CORGI : 'application/json',
-  });
-  if (!write && req.headers['if-none-match'] === etag) return reply.code(304).send();
-  return reply.send(doc.body);
+  };
+  if (!write && req.headers['if-none-match'] === etag) return sendBytes(reply, 304, headers);
+  return sendBytes(reply, 200, headers, doc.body);
 }
 
 async function putPackage(req: FastifyRequest, reply: FastifyReply) {

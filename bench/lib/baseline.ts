@@ -1,9 +1,11 @@
-// The baseline: a bare node:http server in the same process, answering each case with the very bytes
-// Tessera answered, from memory, with the same content type. Whatever Tessera costs above this is ours.
+// The baseline: a bare node:http server in the same process, answering each case with the very response
+// Tessera gave — its body and its headers (content type, ETag, Vary, Cache-Control: what npm's protocol
+// asks of a registry) — from memory. Node adds Date, Connection and Content-Length to both alike.
+// Whatever Tessera costs above this is its own work: routing, the caller's token, the access check, the lookup.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Canned = { body: Buffer; contentType: string };
+export type Canned = { body: Buffer; headers: Record<string, string> };
 
 export class BaselineServer {
   readonly #routes = new Map<string, Canned>();
@@ -14,7 +16,7 @@ export class BaselineServer {
     this.#server = createServer((req, res) => {
       const hit = this.#routes.get(req.url ?? '');
       if (!hit) { res.writeHead(404, { 'content-length': 0 }); res.end(); return; }
-      res.writeHead(200, { 'content-type': hit.contentType, 'content-length': hit.body.length });
+      res.writeHead(200, { ...hit.headers, 'content-length': String(hit.body.length) });
       res.end(hit.body);
     });
   }
@@ -37,10 +39,15 @@ export class BaselineServer {
   }
 }
 
+/** What node:http writes itself, on both sides. */
+const NODE_SETS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+
 /** GETs a URL once and keeps what a baseline needs to replay it; refuses anything but a 200. */
-export async function capture(url: string, headers: Record<string, string>): Promise<Canned> {
-  const res = await fetch(url, { headers });
+export async function capture(url: string, requestHeaders: Record<string, string>): Promise<Canned> {
+  const res = await fetch(url, { headers: requestHeaders });
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status} ${body.toString('utf8').slice(0, 300)}`);
-  return { body, contentType: res.headers.get('content-type') ?? 'application/octet-stream' };
+  const headers: Record<string, string> = {};
+  for (const [k, v] of res.headers) if (!NODE_SETS.has(k)) headers[k] = v;
+  return { body, headers };
 }

@@ -25,7 +25,7 @@ async function app(logger: boolean | object): Promise<{ app: FastifyInstance; ur
 
 const settings = settingsFromEnv();
 const baseline = await new BaselineServer().listen();
-const baseUrl = baseline.add('pkg', { body, contentType });
+const baseUrl = baseline.add('pkg', { body, headers: { 'content-type': contentType } });
 const load = new LoadGenerator();
 const variants = [
   { name: 'Fastify, no logger', app: await app(false) },

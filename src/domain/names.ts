@@ -44,6 +44,7 @@ export function escapeName(name: string): string {
 
 /** Decodes a package name from a URL segment in any escaping form npm or users produce. */
 export function decodeNameSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
   let out = segment;
   try { out = decodeURIComponent(segment); } catch { /* leave malformed escapes as they are */ }
   return out;

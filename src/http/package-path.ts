@@ -8,7 +8,8 @@ export type PackagePath =
   | { kind: 'tarball'; name: string; file: string; rev?: string };
 
 export function parsePackagePath(rawUrl: string): PackagePath | undefined {
-  const path = rawUrl.split('?')[0];
+  const q = rawUrl.indexOf('?');
+  const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
   const segs = path.split('/').slice(1);
   if (segs.length === 0 || segs[0] === '' || segs[0] === '-') return undefined;
   let name: string;
@@ -27,7 +28,8 @@ export function parsePackagePath(rawUrl: string): PackagePath | undefined {
     name = first;
     rest = segs.slice(1);
   }
-  if (name.split('/').length > 2 || name.includes('\\') || name.split('/').some((p) => p === '..' || p === '.')) return undefined;
+  const parts = name.split('/');
+  if (parts.length > 2 || name.includes('\\') || parts.some((p) => p === '..' || p === '.')) return undefined;
   if (rest.length === 0 || (rest.length === 1 && rest[0] === '')) return { kind: 'document', name };
   if (rest[0] === '-rev' && rest.length === 2) return { kind: 'document', name, rev: decodeNameSegment(rest[1]) };
   if (rest[0] === '-' && rest.length >= 2) {

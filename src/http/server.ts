@@ -1,12 +1,14 @@
 // Builds the Fastify application: body parsing, who-is-calling, the route families, one error mapper.
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createGunzip, createInflate } from 'node:zlib';
 import { Refusal } from '../domain/reasons.ts';
 import type { Ctx } from '../services/context.ts';
 import { Authenticator } from '../services/authenticate.ts';
 import { refusalOf, sendRefusal } from './errors.ts';
 import { webOtpChallenge } from './web-otp.ts';
+import { answerFromMemory } from './install-reads.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { miscRoutes } from './routes/misc.ts';
@@ -36,7 +38,22 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     },
     ...(typeof opts.logger === 'object' ? opts.logger : {}),
   };
+  const auth = new Authenticator(ctx);
+  let closing = false;
   const app = Fastify({
+    // Install reads whose answer is already in memory are served before Fastify builds its request and
+    // reply (install-reads.ts); everything else, and anything once closing, goes through Fastify.
+    serverFactory: (handler, options) => {
+      // Fastify's own server settings (its defaults, as it would apply them to a server it made).
+      const o = options as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
+      const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+        if (closing || !answerFromMemory(ctx, auth, req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = o.requestTimeout ?? 0;
+      server.setTimeout(o.connectionTimeout ?? 0);
+      return server;
+    },
     logger,
     bodyLimit: ctx.config.maxBodyBytes,
     trustProxy: ctx.config.trustedProxies.length ? ctx.config.trustedProxies : false,
@@ -46,8 +63,8 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     // A child logger per request costs more than the rest of a cached read; only the access log needs one.
     childLoggerFactory: (logger, bindings, opts) => (ctx.config.accessLog ? logger.child(bindings, opts) : logger),
   });
-  const auth = new Authenticator(ctx);
   app.decorate('tessera', { ctx, auth });
+  app.addHook('preClose', (done) => { closing = true; done(); });
   app.addHook('onClose', async () => { await auth.close(); });
 
   // npm gzips the audit body; inflate any encoded request body before parsing.

@@ -70,11 +70,16 @@ export class ReadCache {
     }
   }
 
-  async head(name: string): Promise<PackageHead | undefined> {
+  /** The cached head without touching the database: a head, null for "known not to exist", undefined for "not cached". */
+  peekHead(name: string): PackageHead | null | undefined {
     this.#sync();
-    const seq = this.#seq;
-    const hit = this.#heads.get(name);
+    return this.#heads.get(name);
+  }
+
+  async head(name: string): Promise<PackageHead | undefined> {
+    const hit = this.peekHead(name);
     if (hit !== undefined) return hit ?? undefined;
+    const seq = this.#seq;
     const head = await packageHead(this.#store.db, name);
     // Keep it only if nothing moved while we read.
     if (seq === this.#seq) {
@@ -85,11 +90,15 @@ export class ReadCache {
   }
 
   /** The blob key of a published version's tarball, or undefined. */
-  async tarballBlob(name: string, version: string): Promise<string | undefined> {
+  peekTarballBlob(name: string, version: string): string | undefined {
     this.#sync();
-    const key = `${name}@${version}`;
-    const hit = this.#tarballs.get(key);
+    return this.#tarballs.get(`${name}@${version}`);
+  }
+
+  async tarballBlob(name: string, version: string): Promise<string | undefined> {
+    const hit = this.peekTarballBlob(name, version);
     if (hit !== undefined) return hit;
+    const key = `${name}@${version}`;
     const row = await this.#store.db.selectFrom('versions').select(['blob', 'unpublished_at'])
       .where('package', '=', name).where('version', '=', version).executeTakeFirst();
     if (!row || row.unpublished_at !== null || !row.blob) return undefined;
@@ -99,12 +108,23 @@ export class ReadCache {
   }
 
   /** Tarball bytes by content key: immutable, so cached without invalidation (small ones only). */
+  peekBlob(key: string): Buffer | undefined {
+    return this.#blobs.get(key);
+  }
+
   async blob(key: string): Promise<Buffer | undefined> {
     const hit = this.#blobs.get(key);
     if (hit) return hit;
     const data = await this.#store.blobs.get(key);
     if (data && data.length <= MAX_CACHED_TARBALL) this.#blobs.set(key, data);
     return data;
+  }
+
+  /** Rendered packument bytes for an ETag and a base URL, if the document is in memory. */
+  peekDocument(name: string, etag: string, kind: Kind, base: string): Buffer | undefined {
+    const e = this.#docs.get(name);
+    if (!e || e.etag !== etag) return undefined;
+    return this.#forBase(e, base)[kind];
   }
 
   /** Rendered packument bytes for an ETag and a base URL. */
@@ -116,6 +136,10 @@ export class ReadCache {
       e = { etag: row.etag, text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) }, bytes: new Map(), size: 0 };
       this.#docs.set(name, e);
     }
+    return this.#forBase(e, base)[kind];
+  }
+
+  #forBase(e: Doc, base: string): Record<Kind, Buffer> {
     let forBase = e.bytes.get(base);
     if (!forBase) {
       const json = JSON.stringify(base).slice(1, -1);
@@ -125,7 +149,7 @@ export class ReadCache {
       e.size += added;
       this.#docs.grow(added);
     }
-    return forBase[kind];
+    return forBase;
   }
 }
 

@@ -26,12 +26,14 @@ export type TestServer = {
   logFile: string;
   /** "METHOD url" of every request this server received, for asserting what was (not) asked. */
   requests: string[];
+  /** The subset of `requests` that went through Fastify's routes, not answered from memory (install-reads.ts). */
+  routed: string[];
   addUser(name: string, opts?: { password?: string; admin?: boolean; email?: string }): Promise<void>;
   token(spec: Partial<TokenSpec> & { user: string }): Promise<string>;
   close(): Promise<void>;
 };
 
-/** `recordRequests` keeps "METHOD url" of every request in `requests` (off by default: benches run millions). */
+/** `recordRequests` keeps "METHOD url" of every request in `requests` and `routed` (off by default: benches run millions). */
 export async function startServer(overrides: Partial<Config> = {}, opts: { recordRequests?: boolean } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const logFile = join(dataDir, 'server.log');
@@ -41,14 +43,19 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { recor
   const ctx: Ctx = { store, config, clock };
   const app = await buildApp(ctx, { logger: { level: 'info', file: logFile } });
   const requests: string[] = [];
-  if (opts.recordRequests) app.addHook('onRequest', async (req) => { requests.push(`${req.method} ${req.url}`); });
+  const routed: string[] = [];
+  if (opts.recordRequests) {
+    // At the socket's server, to see also what is answered before Fastify.
+    app.server.on('request', (req: { method?: string; url?: string }) => { requests.push(`${req.method} ${req.url}`); });
+    app.addHook('onRequest', async (req) => { routed.push(`${req.method} ${req.url}`); });
+  }
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
     url: `http://127.0.0.1:${port}/`,
     host: `127.0.0.1:${port}`,
-    ctx, clock, dataDir, logFile, requests,
+    ctx, clock, dataDir, logFile, requests, routed,
     async addUser(name, opts = {}) {
       await createUser(ctx, { name, email: opts.email ?? `${name}@example.com`, password: opts.password ?? `${name}-password`, admin: opts.admin });
     },

@@ -8,12 +8,8 @@ import { who } from '../app-state.ts';
 import { baseUrl } from '../base-url.ts';
 import { readPackument, readTarball } from '../../services/read.ts';
 import { publish } from '../../services/publish.ts';
+import { packumentHeaders, TARBALL_HEADERS, wantsCorgi, writeBytes } from '../install-reads.ts';
 import { deleteTarball, unpublishPackage, updateDocument } from '../../services/package-writes.ts';
-
-const CORGI = 'application/vnd.npm.install-v1+json';
-const PUBLIC_REVALIDATE = 'public, max-age=0, must-revalidate';
-const PRIVATE_REVALIDATE = 'private, max-age=0, must-revalidate';
-const TARBALL_HEADERS = { 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable' };
 
 function pathOf(req: FastifyRequest, forPublish = false): PackagePath {
   const p = parsePackagePath(req.url);
@@ -23,23 +19,17 @@ function pathOf(req: FastifyRequest, forPublish = false): PackagePath {
   return p;
 }
 
-/** npm asks for the abbreviated form by listing it first in Accept. */
-function wantsCorgi(accept: string | undefined): boolean {
-  return accept !== undefined && accept.trimStart().startsWith(CORGI);
-}
-
-/** The install path's answers are bytes made in advance, so they go straight to the socket, past
- *  Fastify's reply pipeline (serialisation, onSend hooks). The access log, when on, is written here. */
+/** Prepared bytes go straight to the socket, past Fastify's reply pipeline (serialisation, onSend hooks).
+ *  The access log, when on, is written here. */
 function sendBytes(reply: FastifyReply, status: number, headers: Record<string, string>, body?: Buffer): void {
   reply.hijack();
-  const res = reply.raw;
-  res.writeHead(status, body ? { ...headers, 'content-length': String(body.length) } : headers);
-  res.end(body);
+  writeBytes(reply.raw, status, headers, body);
   if (reply.server.tessera.ctx.config.accessLog) {
     reply.log.info({ req: reply.request, res: { statusCode: status }, responseTime: reply.elapsedTime }, 'request completed');
   }
 }
 
+/** The full route for reads; install-reads.ts answers the common case before it, from memory, with the same bytes. */
 async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   const { tessera } = req.server;
   const path = pathOf(req);
@@ -61,14 +51,8 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
     if (!v || !full.versions[v]) throw new Refusal('version-missing', { version: path.spec, package: path.name });
     return reply.header('cache-control', `${visibility}, max-age=0, must-revalidate`).send(full.versions[v]);
   }
-  const etag = corgi ? `W/${doc.etag}` : doc.etag;
-  const headers = {
-    vary: 'Accept, Authorization',
-    etag,
-    'cache-control': write ? 'no-store' : visibility === 'public' ? PUBLIC_REVALIDATE : PRIVATE_REVALIDATE,
-    'content-type': corgi ? CORGI : 'application/json',
-  };
-  if (!write && req.headers['if-none-match'] === etag) return sendBytes(reply, 304, headers);
+  const headers = packumentHeaders(doc.etag, corgi, doc.access, write);
+  if (!write && req.headers['if-none-match'] === headers.etag) return sendBytes(reply, 304, headers);
   return sendBytes(reply, 200, headers, doc.body);
 }
 

@@ -1,0 +1,79 @@
+// The install path: packument and tarball GETs, the requests a registry answers by the million. Their
+// answers are bytes made in advance (see read-cache.ts), so they go straight to the socket.
+//
+// `answerFromMemory` runs before Fastify sees a request. It answers only the case that needs nothing it
+// would have to wait for — a GET of a public local package whose bytes are in memory, by an anonymous
+// caller or a cached token that passes every check — and leaves everything else (a first read, a private
+// package, a bad token, a query string, the access log on...) to the full route in routes/packages.ts,
+// which gives the same answer the long way and fills the caches. Both build their headers here.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Ctx } from '../services/context.ts';
+import type { Authenticator } from '../services/authenticate.ts';
+import { readCache } from '../services/read-cache.ts';
+import { isReadableName, versionFromTarball } from '../domain/names.ts';
+import { parsePackagePath } from './package-path.ts';
+import { baseUrlOf } from './base-url.ts';
+
+export const CORGI = 'application/vnd.npm.install-v1+json';
+const PUBLIC_REVALIDATE = 'public, max-age=0, must-revalidate';
+const PRIVATE_REVALIDATE = 'private, max-age=0, must-revalidate';
+export const TARBALL_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable',
+};
+
+/** npm asks for the abbreviated form by listing it first in Accept. */
+export function wantsCorgi(accept: string | undefined): boolean {
+  return accept !== undefined && accept.trimStart().startsWith(CORGI);
+}
+
+/** The headers of a packument answer (200 or 304). The abbreviated form has its own, weak, ETag. */
+export function packumentHeaders(etag: string, corgi: boolean, access: string, write: boolean): Record<string, string> {
+  return {
+    vary: 'Accept, Authorization',
+    etag: corgi ? `W/${etag}` : etag,
+    'cache-control': write ? 'no-store' : access === 'public' ? PUBLIC_REVALIDATE : PRIVATE_REVALIDATE,
+    'content-type': corgi ? CORGI : 'application/json',
+  };
+}
+
+/** Writes a whole answer of prepared bytes; a 304 has headers only. */
+export function writeBytes(res: ServerResponse, status: number, headers: Record<string, string>, body?: Buffer): void {
+  res.writeHead(status, body ? { ...headers, 'content-length': String(body.length) } : headers);
+  res.end(body);
+}
+
+/** Answers a cached install read at once and returns true, or returns false and touches nothing. */
+export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMessage, res: ServerResponse): boolean {
+  const url = req.url;
+  if (req.method !== 'GET' || url === undefined || url.includes('?')) return false;
+  const { config } = ctx;
+  // Behind proxies the caller's address and the public URL come from forwarded headers: the full path knows them.
+  if (config.accessLog || config.trustedProxies.length > 0) return false;
+  const path = parsePackagePath(url);
+  if (!path || path.kind === 'version' || path.rev !== undefined || !isReadableName(path.name)) return false;
+  const cache = readCache(ctx.store);
+  const head = cache.peekHead(path.name);
+  // Private packages need the caller's rights looked up: the full path does that.
+  if (!head || head.deletedAt !== null || head.origin !== 'local' || head.access !== 'public') return false;
+
+  let status = 200;
+  let headers: Record<string, string>;
+  let body: Buffer | undefined;
+  if (path.kind === 'tarball') {
+    const version = versionFromTarball(path.name, path.file);
+    const blob = version && cache.peekTarballBlob(path.name, version);
+    body = blob ? cache.peekBlob(blob) : undefined;
+    headers = TARBALL_HEADERS;
+  } else {
+    const corgi = wantsCorgi(req.headers.accept);
+    body = cache.peekDocument(path.name, head.etag, corgi ? 'abbrev' : 'full', baseUrlOf(config, req));
+    headers = packumentHeaders(head.etag, corgi, head.access, false);
+    if (req.headers['if-none-match'] === headers.etag) status = 304;
+  }
+  if (!body) return false;
+  // Last, so that a token is counted as used once, by whichever path answers.
+  const credential = req.headers.authorization;
+  if (credential !== undefined && !auth.cachedPrincipal(credential, req.socket.remoteAddress ?? '')) return false;
+  writeBytes(res, status, headers, status === 304 ? undefined : body);
+  return true;
+}

@@ -1,0 +1,188 @@
+// Install reads answered from memory, before Fastify (src/http/install-reads.ts): the answer must be the
+// very one the full route gives, and everything the full route decides — a private package, a revoked,
+// expired or address-limited token, a change to the package — must still be decided by it.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { publishBody } from '../helpers/publish-body.ts';
+import { adminRevoke } from '../../src/services/tokens.ts';
+
+const CORGI = 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*';
+
+type Answer = { status: number; headers: Record<string, string>; body: Buffer };
+
+async function get(s: TestServer, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
+  const res = await fetch(`${s.url}${path}`, { headers, method });
+  const body = Buffer.from(await res.arrayBuffer());
+  const h: Record<string, string> = {};
+  for (const [k, v] of res.headers) if (k !== 'date') h[k] = v;
+  return { status: res.status, headers: h, body };
+}
+
+/** GETs `path` and reports whether the request went through Fastify's routes. */
+async function routedGet(s: TestServer, path: string, headers: Record<string, string> = {}): Promise<Answer & { routed: boolean }> {
+  const before = s.routed.length;
+  const answer = await get(s, path, headers);
+  return { ...answer, routed: s.routed.length > before };
+}
+
+async function publish(s: TestServer, token: string, name: string, version: string, access?: string): Promise<void> {
+  const res = await fetch(`${s.url}${name.replace('/', '%2f')}`, {
+    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(await publishBody(name, version, { access })),
+  });
+  assert.equal(res.status, 201, await res.text());
+}
+
+describe('install reads answered from memory', () => {
+  let s: TestServer;
+  let token: string;
+
+  before(async () => {
+    s = await startServer({}, { recordRequests: true });
+    await s.addUser('alice');
+    token = await s.token({ user: 'alice' });
+    await publish(s, token, 'fast-pkg', '1.0.0');
+    await publish(s, token, '@alice/fast', '1.0.0', 'public');
+    await publish(s, token, '@alice/secret', '1.0.0', 'restricted');
+  });
+  after(async () => { await s.close(); });
+
+  const cases: [string, string, (t: string) => Record<string, string>][] = [
+    ['abbreviated packument with a token', 'fast-pkg', (t) => ({ authorization: `Bearer ${t}`, accept: CORGI })],
+    ['full packument, anonymous', 'fast-pkg', () => ({ accept: 'application/json' })],
+    ['scoped packument, %2f-escaped', '@alice%2ffast', (t) => ({ authorization: `Bearer ${t}`, accept: CORGI })],
+    ['scoped packument, slash form', '@alice/fast', () => ({})],
+    ['tarball with a token', 'fast-pkg/-/fast-pkg-1.0.0.tgz', (t) => ({ authorization: `Bearer ${t}` })],
+    ['scoped tarball, anonymous', '@alice/fast/-/fast-1.0.0.tgz', () => ({})],
+  ];
+  for (const [label, path, headers] of cases) {
+    test(`${label}: the second GET is answered before Fastify, with the same status, headers and bytes`, async () => {
+      const first = await routedGet(s, path, headers(token));
+      const second = await routedGet(s, path, headers(token));
+      assert.equal(first.status, 200, first.body.toString());
+      assert.equal(second.routed, false, 'the repeated read should not need the full route');
+      assert.equal(second.status, first.status);
+      assert.deepEqual(second.headers, first.headers);
+      assert.ok(second.body.equals(first.body));
+    });
+  }
+
+  test('If-None-Match with the current ETag: a 304 from memory, with the headers the full route gives', async () => {
+    const h = { authorization: `Bearer ${token}`, accept: CORGI };
+    const full = await get(s, 'fast-pkg', h);
+    const viaRoute = await get(s, 'fast-pkg?cache=1', { ...h, 'if-none-match': full.headers.etag });
+    const fast = await routedGet(s, 'fast-pkg', { ...h, 'if-none-match': full.headers.etag });
+    assert.equal(fast.routed, false);
+    assert.equal(fast.status, 304);
+    assert.equal(viaRoute.status, 304);
+    assert.deepEqual(fast.headers, viaRoute.headers);
+    assert.equal(fast.body.length, 0);
+  });
+
+  test('what needs a decision always takes the full route: private package, ?write=true, HEAD, a version URL', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    for (let i = 0; i < 2; i++) {
+      const secret = await routedGet(s, '@alice%2fsecret', auth);
+      assert.equal(secret.status, 200);
+      assert.equal(secret.routed, true);
+      const anon = await routedGet(s, '@alice%2fsecret');
+      assert.equal(anon.status, 404);
+      assert.equal(anon.routed, true);
+      assert.equal((await routedGet(s, 'fast-pkg?write=true', auth)).routed, true);
+      assert.equal((await routedGet(s, 'fast-pkg/1.0.0', auth)).routed, true);
+    }
+    const before = s.routed.length;
+    const head = await get(s, 'fast-pkg', auth, 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(s.routed.length, before + 1);
+  });
+
+  test('a bad token is refused by the full route even for a package in memory', async () => {
+    const bad = await routedGet(s, 'fast-pkg', { authorization: 'Bearer tsr_notarealtoken' });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.routed, true);
+  });
+
+  test('a token revoked after it was cached is refused at once', async () => {
+    const t = await s.token({ user: 'alice' });
+    const auth = { authorization: `Bearer ${t}` };
+    await routedGet(s, 'fast-pkg', auth);
+    assert.equal((await routedGet(s, 'fast-pkg', auth)).routed, false);
+    await adminRevoke(s.ctx, t);
+    const after = await routedGet(s, 'fast-pkg', auth);
+    assert.equal(after.status, 401);
+    assert.equal(after.headers['x-tessera-reason'], 'token-revoked');
+  });
+
+  test('a token that expired after it was cached is refused', async () => {
+    const t = await s.token({ user: 'alice', expiresInMs: 60_000 });
+    const auth = { authorization: `Bearer ${t}` };
+    await routedGet(s, 'fast-pkg', auth);
+    assert.equal((await routedGet(s, 'fast-pkg', auth)).routed, false);
+    s.clock.advance(61_000);
+    try {
+      const after = await routedGet(s, 'fast-pkg', auth);
+      assert.equal(after.status, 401);
+      assert.equal(after.headers['x-tessera-reason'], 'token-expired');
+    } finally {
+      s.clock.advance(-61_000);
+    }
+  });
+
+  test('a token limited to other addresses is refused with its reason, every time', async () => {
+    const t = await s.token({ user: 'alice', cidr: ['10.0.0.0/8'] });
+    for (let i = 0; i < 2; i++) {
+      const r = await routedGet(s, 'fast-pkg', { authorization: `Bearer ${t}` });
+      assert.equal(r.status, 401);
+      assert.equal(r.headers['x-tessera-reason'], 'ip-not-allowed');
+      assert.equal(r.routed, true);
+    }
+    const ok = await s.token({ user: 'alice', cidr: ['127.0.0.0/8'] });
+    await routedGet(s, 'fast-pkg', { authorization: `Bearer ${ok}` });
+    const fast = await routedGet(s, 'fast-pkg', { authorization: `Bearer ${ok}` });
+    assert.equal(fast.status, 200);
+    assert.equal(fast.routed, false);
+  });
+
+  test('a new version, a deprecation and an unpublish are seen by the next read', async () => {
+    const auth = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    await get(s, 'fast-pkg', auth);
+    await publish(s, token, 'fast-pkg', '1.1.0');
+    const after = JSON.parse((await get(s, 'fast-pkg', auth)).body.toString()) as { 'dist-tags': Record<string, string> };
+    assert.equal(after['dist-tags'].latest, '1.1.0');
+    assert.equal((await get(s, 'fast-pkg/-/fast-pkg-1.1.0.tgz', auth)).status, 200);
+    assert.equal((await routedGet(s, 'fast-pkg/-/fast-pkg-1.1.0.tgz', auth)).routed, false);
+
+    const doc = JSON.parse((await get(s, 'fast-pkg?write=true', auth)).body.toString()) as Record<string, unknown> & { versions: Record<string, Record<string, unknown>> };
+    doc.versions['1.1.0'].deprecated = 'use 2';
+    const put = await fetch(`${s.url}fast-pkg/-rev/${doc._rev as string}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+    assert.equal(put.status, 201, await put.text());
+    const deprecated = JSON.parse((await get(s, 'fast-pkg', auth)).body.toString()) as { versions: Record<string, { deprecated?: string }> };
+    assert.equal(deprecated.versions['1.1.0'].deprecated, 'use 2');
+
+    const current = JSON.parse((await get(s, 'fast-pkg?write=true', auth)).body.toString()) as { _rev: string };
+    const del = await fetch(`${s.url}fast-pkg/-rev/${current._rev}`, { method: 'DELETE', headers: auth });
+    assert.equal(del.status, 200, await del.text());
+    assert.equal((await get(s, 'fast-pkg', auth)).status, 404);
+    assert.equal((await get(s, 'fast-pkg/-/fast-pkg-1.1.0.tgz', auth)).status, 404);
+  });
+});
+
+describe('install reads with the access log on', () => {
+  test('every read goes through the full route and is logged', async () => {
+    const s = await startServer({ accessLog: true }, { recordRequests: true });
+    try {
+      await s.addUser('bob');
+      const token = await s.token({ user: 'bob' });
+      await publish(s, token, 'logged-pkg', '1.0.0');
+      for (let i = 0; i < 3; i++) assert.equal((await routedGet(s, 'logged-pkg')).routed, true);
+      const { readFileSync } = await import('node:fs');
+      await new Promise((r) => setTimeout(r, 200));
+      const lines = readFileSync(s.logFile, 'utf8').split('\n').filter((l) => l.includes('"url":"/logged-pkg"') && l.includes('request completed'));
+      assert.equal(lines.length, 3);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -47,8 +47,11 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
   const url = req.url;
   if (req.method !== 'GET' || url === undefined || url.includes('?')) return false;
   const { config } = ctx;
-  // Behind proxies the caller's address and the public URL come from forwarded headers: the full path knows them.
-  if (config.accessLog || config.trustedProxies.length > 0) return false;
+  // Behind proxies the caller's address and the public URL come from forwarded headers, which only the
+  // full route reads: here, the public URL must then be configured, and a token limited to CIDR ranges
+  // takes the full route.
+  const proxied = config.trustedProxies.length > 0;
+  if (config.accessLog || (proxied && !config.publicUrl)) return false;
   const path = parsePackagePath(url);
   if (!path || path.kind === 'version' || path.rev !== undefined || !isReadableName(path.name)) return false;
   const cache = readCache(ctx.store);
@@ -73,7 +76,7 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
   if (!body) return false;
   // Last, so that a token is counted as used once, by whichever path answers.
   const credential = req.headers.authorization;
-  if (credential !== undefined && !auth.cachedPrincipal(credential, req.socket.remoteAddress ?? '')) return false;
+  if (credential !== undefined && !auth.cachedPrincipal(credential, proxied ? undefined : req.socket.remoteAddress ?? '')) return false;
   writeBytes(res, status, headers, status === 304 ? undefined : body);
   return true;
 }

@@ -140,14 +140,15 @@ export class Authenticator {
   /**
    * The install path's shortcut: the principal for a Bearer header whose token is cached and passes every
    * check, without waiting on anything. Undefined for anything else — the caller then takes the full path,
-   * which loads the token or refuses it with its reason.
+   * which loads the token or refuses it with its reason. `ip` undefined: the caller's address is not known
+   * here, so a token limited to CIDR ranges is left to the full path too.
    */
-  cachedPrincipal(header: string, ip: string): Principal | undefined {
+  cachedPrincipal(header: string, ip: string | undefined): Principal | undefined {
     if (!header.startsWith('Bearer ')) return undefined;
     const now = this.#ctx.clock.now();
     const cached = this.#cached(header.slice(7).trim(), now);
-    if (!cached) return undefined;
-    try { return this.#admit(cached.entry, ip, now); } catch { return undefined; }
+    if (!cached || (ip === undefined && cached.entry.cidr)) return undefined;
+    try { return this.#admit(cached.entry, ip ?? '', now); } catch { return undefined; }
   }
 
   /** Checks a known token against its state, its limits and the caller's address; counts the use. */

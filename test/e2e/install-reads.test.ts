@@ -186,3 +186,45 @@ describe('install reads with the access log on', () => {
     }
   });
 });
+
+describe('install reads behind a trusted reverse proxy', () => {
+  test('with publicUrl set, reads come from memory; a CIDR-limited token is judged on the forwarded address by the full route', async () => {
+    const s = await startServer({ trustedProxies: ['127.0.0.1/32'], publicUrl: 'https://registry.example.test/' }, { recordRequests: true });
+    try {
+      await s.addUser('carol');
+      const token = await s.token({ user: 'carol' });
+      await publish(s, token, 'proxied-read', '1.0.0');
+      const h = { authorization: `Bearer ${token}`, 'x-forwarded-for': '10.1.2.3' };
+      const first = await routedGet(s, 'proxied-read', h);
+      const second = await routedGet(s, 'proxied-read', h);
+      assert.equal(second.routed, false);
+      assert.ok(second.body.equals(first.body));
+      assert.match(second.body.toString(), /"tarball":"https:\/\/registry\.example\.test\/proxied-read\/-\/proxied-read-1\.0\.0\.tgz"/);
+
+      const limited = await s.token({ user: 'carol', cidr: ['10.0.0.0/8'] });
+      for (const [ip, status] of [['10.1.2.3', 200], ['192.0.2.1', 401], ['10.1.2.3', 200]] as const) {
+        const r = await routedGet(s, 'proxied-read', { authorization: `Bearer ${limited}`, 'x-forwarded-for': ip });
+        assert.equal(r.status, status, `from ${ip}`);
+        assert.equal(r.routed, true);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('without publicUrl, the public URL comes from forwarded headers: every read takes the full route', async () => {
+    const s = await startServer({ trustedProxies: ['127.0.0.1/32'] }, { recordRequests: true });
+    try {
+      await s.addUser('dave');
+      const token = await s.token({ user: 'dave' });
+      await publish(s, token, 'forwarded-host', '1.0.0');
+      for (const host of ['a.example.test', 'b.example.test']) {
+        const r = await routedGet(s, 'forwarded-host', { 'x-forwarded-host': host, 'x-forwarded-proto': 'https' });
+        assert.equal(r.routed, true);
+        assert.match(r.body.toString(), new RegExp(`"tarball":"https://${host.replace(/\./g, '\\.')}/forwarded-host/`));
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -10,6 +10,7 @@ import { fmt, printTable } from './lib/table.ts';
 export const GOAL = 0.6;
 const SMALL = 'bench-small';
 const SMALL_VERSIONS = 20;
+const PRIVATE = '@bench/private';
 const BIG = 'bench-big';
 const BIG_VERSIONS = Number(process.env.BENCH_BIG_VERSIONS ?? 3000);
 
@@ -24,6 +25,8 @@ export async function runRegistryBench(): Promise<{ rows: Row[]; ok: boolean }> 
     let t = performance.now();
     await publishVersions(bench, SMALL, SMALL_VERSIONS);
     console.log(`setup: ${SMALL_VERSIONS} versions of ${SMALL} published over HTTP in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    // A private registry's everyday read: a restricted scoped package, read by its owner's token.
+    await publishVersions(bench, PRIVATE, SMALL_VERSIONS);
     const seeded = await seedVersions(bench, BIG, BIG_VERSIONS);
     console.log(`setup: ${BIG_VERSIONS} versions of ${BIG} seeded in ${seeded.seconds.toFixed(1)} s`);
     t = performance.now();
@@ -33,6 +36,8 @@ export async function runRegistryBench(): Promise<{ rows: Row[]; ok: boolean }> 
       { name: `abbrev packument (${SMALL_VERSIONS} v)`, path: SMALL, headers: { ...auth, accept: CORGI_ACCEPT } },
       { name: `full packument (${SMALL_VERSIONS} v)`, path: SMALL, headers: { ...auth, accept: JSON_ACCEPT } },
       { name: 'tarball', path: tarballPath(SMALL, `1.0.${SMALL_VERSIONS - 1}`), headers: { ...auth, accept: '*/*' } },
+      { name: `restricted abbrev packument (${SMALL_VERSIONS} v)`, path: PRIVATE.replace('/', '%2f'), headers: { ...auth, accept: CORGI_ACCEPT } },
+      { name: 'restricted tarball', path: tarballPath(PRIVATE, `1.0.${SMALL_VERSIONS - 1}`), headers: { ...auth, accept: '*/*' } },
       { name: `abbrev packument (${BIG_VERSIONS} v)`, path: BIG, headers: { ...auth, accept: CORGI_ACCEPT } },
       { name: `full packument (${BIG_VERSIONS} v)`, path: BIG, headers: { ...auth, accept: JSON_ACCEPT } },
     ];

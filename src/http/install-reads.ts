@@ -2,10 +2,11 @@
 // answers are bytes made in advance (see read-cache.ts), so they go straight to the socket.
 //
 // `answerFromMemory` runs before Fastify sees a request. It answers only the case that needs nothing it
-// would have to wait for — a GET of a public local package whose bytes are in memory, by an anonymous
-// caller or a cached token that passes every check — and leaves everything else (a first read, a private
-// package, a bad token, a query string, the access log on...) to the full route in routes/packages.ts,
-// which gives the same answer the long way and fills the caches. Both build their headers here.
+// would have to wait for — a GET of a local package whose bytes are in memory, by an anonymous caller or
+// a cached token that passes every check, of a public package or of a restricted one this token was
+// already found to read — and leaves everything else (a first read, a bad token, a query string, the
+// access log on...) to the full route in routes/packages.ts, which gives the same answer the long way
+// and fills the caches. Both build their headers here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Ctx } from '../services/context.ts';
 import type { Authenticator } from '../services/authenticate.ts';
@@ -56,8 +57,7 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
   if (!path || path.kind === 'version' || path.rev !== undefined || !isReadableName(path.name)) return false;
   const cache = readCache(ctx.store);
   const head = cache.peekHead(path.name);
-  // Private packages need the caller's rights looked up: the full path does that.
-  if (!head || head.deletedAt !== null || head.origin !== 'local' || head.access !== 'public') return false;
+  if (!head || head.deletedAt !== null || head.origin !== 'local') return false;
 
   let status = 200;
   let headers: Record<string, string>;
@@ -74,9 +74,14 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
     if (req.headers['if-none-match'] === headers.etag) status = 304;
   }
   if (!body) return false;
-  // Last, so that a token is counted as used once, by whichever path answers.
   const credential = req.headers.authorization;
-  if (credential !== undefined && !auth.cachedPrincipal(credential, proxied ? undefined : req.socket.remoteAddress ?? '')) return false;
+  const principal = credential === undefined ? undefined : auth.cachedPrincipal(credential, proxied ? undefined : req.socket.remoteAddress ?? '');
+  if (credential !== undefined && !principal) return false;
+  // A restricted package: only a decision the full route made for this token, and remembered, will do.
+  if (head.access !== 'public') {
+    if (!principal?.user || principal.credential.type !== 'token' || cache.peekReadable(principal.credential.id, path.name) !== true) return false;
+  }
+  if (principal) auth.countUse(principal);
   writeBytes(res, status, headers, status === 304 ? undefined : body);
   return true;
 }

@@ -134,14 +134,17 @@ export class Authenticator {
       if (this.#cache.size > 100_000) this.#cache.clear();
       this.#cache.set(token, cached);
     }
-    return this.#admit(cached.entry, ip, now);
+    const principal = this.#admit(cached.entry, ip, now);
+    this.countUse(principal);
+    return principal;
   }
 
   /**
    * The install path's shortcut: the principal for a Bearer header whose token is cached and passes every
    * check, without waiting on anything. Undefined for anything else — the caller then takes the full path,
    * which loads the token or refuses it with its reason. `ip` undefined: the caller's address is not known
-   * here, so a token limited to CIDR ranges is left to the full path too.
+   * here, so a token limited to CIDR ranges is left to the full path too. The use is not counted: call
+   * countUse() once the request is answered with it.
    */
   cachedPrincipal(header: string, ip: string | undefined): Principal | undefined {
     if (!header.startsWith('Bearer ')) return undefined;
@@ -151,7 +154,15 @@ export class Authenticator {
     try { return this.#admit(cached.entry, ip ?? '', now); } catch { return undefined; }
   }
 
-  /** Checks a known token against its state, its limits and the caller's address; counts the use. */
+  /** Counts a request made with a token, for its last-used time and the audit log (written in batches). */
+  countUse(p: Principal): void {
+    if (!p.user || p.credential.type !== 'token') return;
+    const now = this.#ctx.clock.now();
+    const used = this.#lastUsed.get(p.credential.id);
+    if (used) { used.at = now; used.count++; } else this.#lastUsed.set(p.credential.id, { at: now, count: 1, user: p.user.name });
+  }
+
+  /** Checks a known token against its state, its limits and the caller's address. */
   #admit(e: Entry, ip: string, now: number): Principal {
     const { user, credential: t } = e;
     if (e.revokedAt !== null) throw new Refusal('token-revoked', { why: e.revokedWhy ?? undefined });
@@ -159,8 +170,6 @@ export class Authenticator {
     if (user.disabled) throw new Refusal('user-disabled');
     if (t.kind.startsWith('classic-') && !this.#ctx.config.tokens.classic) throw new Refusal('classic-tokens-disabled');
     if (e.cidr && !ipAllowed(e.cidr, ip)) throw new Refusal('ip-not-allowed', { ip, allowed: e.cidrText!.join(', ') });
-    const used = this.#lastUsed.get(t.id);
-    if (used) { used.at = now; used.count++; } else this.#lastUsed.set(t.id, { at: now, count: 1, user: user.name });
     // A fresh principal per request (the request adds its OTP to it); user and credential are shared, read-only.
     return { user: e.principalUser, credential: t };
   }

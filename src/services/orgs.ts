@@ -1,10 +1,13 @@
 // Organizations, teams and team grants: `npm org`, `npm team`, `npm access grant|revoke|list`.
-// Every action asks authorizeOrg(); membership changes go to the audit log.
+// Every action asks authorizeOrg(); membership changes go to the audit log. Every change of who belongs
+// where, or of what a team may reach, moves the `packages` counter: it changes who may read which
+// packages, and the read path remembers its decisions until that counter moves (read-cache.ts).
 import { Refusal } from '../domain/reasons.ts';
 import { authorizeOrg, type OrgAction, type OrgRole } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { scopeOf } from '../domain/names.ts';
 import type { Db } from '../store/store.ts';
+import { bumpCounter } from '../store/counters.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
@@ -50,6 +53,7 @@ export async function createOrg(ctx: Ctx, name: string, ownerName: string): Prom
     await trx.insertInto('org_members').values({ org: name, user_id: owner.id, role: 'owner' }).execute();
     await trx.insertInto('teams').values({ org: name, name: DEVELOPERS, description: 'Every member of the organization', created_at: now }).execute();
     await trx.insertInto('team_members').values({ org: name, team: DEVELOPERS, user_id: owner.id }).execute();
+    await bumpCounter(trx, 'packages');
   });
   await audit(ctx, { event: 'org-created', user: ownerName, detail: { org: name } });
 }
@@ -81,6 +85,7 @@ export async function setMember(ctx: Ctx, p: Principal, org: string, userName: u
     await trx.insertInto('org_members').values({ org, user_id: user.id, role })
       .onConflict((oc) => oc.columns(['org', 'user_id']).doUpdateSet({ role })).execute();
     await trx.insertInto('team_members').values({ org, team: DEVELOPERS, user_id: user.id }).onConflict((oc) => oc.doNothing()).execute();
+    await bumpCounter(trx, 'packages');
   });
   await audit(ctx, { event: current ? 'org-role-changed' : 'org-member-added', user: p.user?.name, detail: { org, member: user.name, role, from: current } });
   const size = Object.keys(await listMembers(ctx, { ...p, otpVerified: true } as Principal, org)).length;
@@ -97,6 +102,7 @@ export async function removeMember(ctx: Ctx, p: Principal, org: string, userName
   await ctx.store.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('team_members').where('org', '=', org).where('user_id', '=', user.id).execute();
     await trx.deleteFrom('org_members').where('org', '=', org).where('user_id', '=', user.id).execute();
+    await bumpCounter(trx, 'packages');
   });
   await audit(ctx, { event: 'org-member-removed', user: p.user?.name, detail: { org, member: user.name, role: current } });
 }
@@ -133,6 +139,7 @@ export async function destroyTeam(ctx: Ctx, p: Principal, org: string, team: str
     await trx.deleteFrom('team_packages').where('org', '=', org).where('team', '=', team).execute();
     await trx.deleteFrom('team_members').where('org', '=', org).where('team', '=', team).execute();
     await trx.deleteFrom('teams').where('org', '=', org).where('name', '=', team).execute();
+    await bumpCounter(trx, 'packages');
   });
   await audit(ctx, { event: 'team-destroyed', user: p.user?.name, detail: { org, team } });
 }
@@ -143,10 +150,16 @@ export async function teamMember(ctx: Ctx, p: Principal, org: string, team: stri
   const user = await mustUser(ctx, userName);
   if (add) {
     if (!(await orgRole(ctx.store.db, org, user.id))) throw new Refusal('invalid-request', { detail: `${user.name} must be a member of ${org} first (npm org set ${org} ${user.name})` });
-    await ctx.store.db.insertInto('team_members').values({ org, team, user_id: user.id }).onConflict((oc) => oc.doNothing()).execute();
+    await ctx.store.db.transaction().execute(async (trx) => {
+      await trx.insertInto('team_members').values({ org, team, user_id: user.id }).onConflict((oc) => oc.doNothing()).execute();
+      await bumpCounter(trx, 'packages');
+    });
   } else {
     if (team === DEVELOPERS) throw new Refusal('invalid-request', { detail: `Remove ${user.name} from the organization instead (npm org rm ${org} ${user.name})` });
-    await ctx.store.db.deleteFrom('team_members').where('org', '=', org).where('team', '=', team).where('user_id', '=', user.id).execute();
+    await ctx.store.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('team_members').where('org', '=', org).where('team', '=', team).where('user_id', '=', user.id).execute();
+      await bumpCounter(trx, 'packages');
+    });
   }
   await audit(ctx, { event: add ? 'team-member-added' : 'team-member-removed', user: p.user?.name, detail: { org, team, member: user.name } });
 }
@@ -182,15 +195,21 @@ export async function grant(ctx: Ctx, p: Principal, org: string, team: string, b
   if (permission !== 'read-only' && permission !== 'read-write') throw new Refusal('invalid-request', { detail: 'permissions must be read-only or read-write' });
   const exists = await ctx.store.db.selectFrom('packages').select('name').where('name', '=', pkg).where('deleted_at', 'is', null).where('origin', '=', 'local').executeTakeFirst();
   if (!exists) throw new Refusal('not-found');
-  await ctx.store.db.insertInto('team_packages').values({ org, team, package: pkg, permission })
-    .onConflict((oc) => oc.columns(['org', 'team', 'package']).doUpdateSet({ permission })).execute();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await trx.insertInto('team_packages').values({ org, team, package: pkg, permission })
+      .onConflict((oc) => oc.columns(['org', 'team', 'package']).doUpdateSet({ permission })).execute();
+    await bumpCounter(trx, 'packages');
+  });
   await audit(ctx, { event: 'team-access-granted', user: p.user?.name, detail: { org, team, package: pkg, permission } });
 }
 
 export async function revoke(ctx: Ctx, p: Principal, org: string, team: string, body: { package?: unknown }): Promise<void> {
   await allowOrg(ctx, p, 'access-grant', org);
   const pkg = orgPackage(org, body.package);
-  await ctx.store.db.deleteFrom('team_packages').where('org', '=', org).where('team', '=', team).where('package', '=', pkg).execute();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('team_packages').where('org', '=', org).where('team', '=', team).where('package', '=', pkg).execute();
+    await bumpCounter(trx, 'packages');
+  });
   await audit(ctx, { event: 'team-access-revoked', user: p.user?.name, detail: { org, team, package: pkg } });
 }
 

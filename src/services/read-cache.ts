@@ -53,6 +53,8 @@ export class ReadCache {
   #checkedAt = 0;
   readonly #heads = new Map<string, PackageHead | null>();
   readonly #tarballs = new Map<string, string>();
+  /** May this token read this restricted package? Keyed "<token id>\0<name>". */
+  readonly #readable = new Map<string, boolean>();
   readonly #docs = new Lru<Doc>(256 * 1024 * 1024, (d) => d.size);
   readonly #blobs = new Lru<Buffer>(128 * 1024 * 1024, (b) => b.length);
 
@@ -67,7 +69,31 @@ export class ReadCache {
       this.#seq = seq;
       this.#heads.clear();
       this.#tarballs.clear();
+      this.#readable.clear();
     }
+  }
+
+  /**
+   * Read decisions for restricted packages, per token. Everything they rest on moves a counter: the
+   * package (its access, maintainers) and org membership and team grants move `packages`, which clears
+   * them here; the token itself (its grants, its user) is checked by the authenticator on every request.
+   */
+  peekReadable(tokenId: string, name: string): boolean | undefined {
+    this.#sync();
+    return this.#readable.get(`${tokenId}\0${name}`);
+  }
+
+  /** Keeps a decision, unless `packages` moved since `seq` (then it may rest on what changed). */
+  rememberReadable(tokenId: string, name: string, readable: boolean, seq: string): void {
+    if (seq !== this.#seq) return;
+    if (this.#readable.size >= MAX_HEADS) this.#readable.clear();
+    this.#readable.set(`${tokenId}\0${name}`, readable);
+  }
+
+  /** The `packages` counter as this cache last saw it: pass it back to rememberReadable. */
+  get seq(): string {
+    this.#sync();
+    return this.#seq;
   }
 
   /** The cached head without touching the database: a head, null for "known not to exist", undefined for "not cached". */

@@ -13,11 +13,18 @@ export type Kind = 'full' | 'abbrev';
 
 /** Resolves a package the caller may read: its head row, or a 404 that reveals nothing. */
 export async function visibleHead(ctx: Ctx, principal: Principal, name: string): Promise<PackageHead | undefined> {
-  const head = await readCache(ctx.store).head(name);
+  const cache = readCache(ctx.store);
+  const head = await cache.head(name);
   if (!head || head.deletedAt !== null) return undefined;
   if (head.access === 'public') return head;
-  const facts = await packageFacts(ctx.store.db, name, principal.user?.id);
-  return canRead(principal, facts) ? head : undefined;
+  // A token's decisions are remembered until something they rest on changes (read-cache.ts).
+  const tokenId = principal.user && principal.credential.type === 'token' ? principal.credential.id : undefined;
+  const known = tokenId === undefined ? undefined : cache.peekReadable(tokenId, name);
+  if (known !== undefined) return known ? head : undefined;
+  const seq = cache.seq;
+  const readable = canRead(principal, await packageFacts(ctx.store.db, name, principal.user?.id));
+  if (tokenId !== undefined) cache.rememberReadable(tokenId, name, readable, seq);
+  return readable ? head : undefined;
 }
 
 export async function readPackument(

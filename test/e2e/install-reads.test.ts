@@ -80,15 +80,35 @@ describe('install reads answered from memory', () => {
     assert.equal(fast.body.length, 0);
   });
 
-  test('what needs a decision always takes the full route: private package, ?write=true, HEAD, a version URL', async () => {
+  test('a restricted package: from memory only for a token the full route already let read it', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const first = await routedGet(s, '@alice%2fsecret', auth);
+    const second = await routedGet(s, '@alice%2fsecret', auth);
+    assert.equal(first.status, 200);
+    assert.equal(second.routed, false);
+    assert.deepEqual(second.headers, first.headers);
+    assert.ok(second.body.equals(first.body));
+    assert.equal(second.headers['cache-control'], 'private, max-age=0, must-revalidate');
+    await routedGet(s, '@alice/secret/-/secret-1.0.0.tgz', auth);
+    assert.equal((await routedGet(s, '@alice/secret/-/secret-1.0.0.tgz', auth)).routed, false);
+
+    await s.addUser('mallory');
+    const other = await s.token({ user: 'mallory' });
+    for (let i = 0; i < 2; i++) {
+      for (const path of ['@alice%2fsecret', '@alice/secret/-/secret-1.0.0.tgz']) {
+        const anon = await routedGet(s, path);
+        assert.equal(anon.status, 404);
+        assert.equal(anon.routed, true);
+        const stranger = await routedGet(s, path, { authorization: `Bearer ${other}` });
+        assert.equal(stranger.status, 404);
+        assert.equal(stranger.routed, true);
+      }
+    }
+  });
+
+  test('what needs more always takes the full route: ?write=true, HEAD, a version URL', async () => {
     const auth = { authorization: `Bearer ${token}` };
     for (let i = 0; i < 2; i++) {
-      const secret = await routedGet(s, '@alice%2fsecret', auth);
-      assert.equal(secret.status, 200);
-      assert.equal(secret.routed, true);
-      const anon = await routedGet(s, '@alice%2fsecret');
-      assert.equal(anon.status, 404);
-      assert.equal(anon.routed, true);
       assert.equal((await routedGet(s, 'fast-pkg?write=true', auth)).routed, true);
       assert.equal((await routedGet(s, 'fast-pkg/1.0.0', auth)).routed, true);
     }
@@ -226,5 +246,64 @@ describe('install reads behind a trusted reverse proxy', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('restricted packages: a change of who may read is seen by the next read', () => {
+  let s: TestServer;
+  let owner: string;
+  let member: string;
+  const call = async (method: string, path: string, token: string, body: unknown) => {
+    const res = await fetch(`${s.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${await res.text()}`);
+  };
+  /** Reads twice (the second may come from memory) and returns both statuses. */
+  const reads = async (token: string) => {
+    const h = { authorization: `Bearer ${token}`, accept: CORGI };
+    return [(await get(s, '@acme%2fapp', h)).status, (await get(s, '@acme/app/-/app-1.0.0.tgz', h)).status, (await get(s, '@acme%2fapp', h)).status];
+  };
+
+  before(async () => {
+    s = await startServer({}, { recordRequests: true });
+    await s.addUser('olga');
+    await s.addUser('mika');
+    const { createOrg } = await import('../../src/services/orgs.ts');
+    await createOrg(s.ctx, 'acme', 'olga');
+    owner = await s.token({ user: 'olga' });
+    member = await s.token({ user: 'mika' });
+    await publish(s, owner, '@acme/app', '1.0.0', 'restricted');
+    await call('PUT', '-/org/acme/team', owner, { name: 'readers' });
+  });
+  after(async () => { await s.close(); });
+
+  test('org membership, team membership and team grants, each way', async () => {
+    assert.deepEqual(await reads(member), [404, 404, 404]);
+    await call('PUT', '-/org/acme/user', owner, { user: 'mika', role: 'developer' });
+    assert.deepEqual(await reads(member), [404, 404, 404], 'a developer sees only what a team was granted');
+    await call('PUT', '-/team/acme/readers/user', owner, { user: 'mika' });
+    assert.deepEqual(await reads(member), [404, 404, 404]);
+    await call('PUT', '-/team/acme/readers/package', owner, { package: '@acme/app', permissions: 'read-only' });
+    assert.deepEqual(await reads(member), [200, 200, 200], 'granted');
+    const fast = await routedGet(s, '@acme%2fapp', { authorization: `Bearer ${member}`, accept: CORGI });
+    assert.equal(fast.routed, false);
+    await call('DELETE', '-/team/acme/readers/package', owner, { package: '@acme/app' });
+    assert.deepEqual(await reads(member), [404, 404, 404], 'grant revoked');
+    await call('PUT', '-/team/acme/readers/package', owner, { package: '@acme/app', permissions: 'read-only' });
+    assert.deepEqual(await reads(member), [200, 200, 200]);
+    await call('DELETE', '-/team/acme/readers/user', owner, { user: 'mika' });
+    assert.deepEqual(await reads(member), [404, 404, 404], 'removed from the team');
+    await call('PUT', '-/org/acme/user', owner, { user: 'mika', role: 'admin' });
+    assert.deepEqual(await reads(member), [200, 200, 200], 'org admins read every org package');
+    await call('DELETE', '-/org/acme/user', owner, { user: 'mika' });
+    assert.deepEqual(await reads(member), [404, 404, 404], 'removed from the org');
+  });
+
+  test('the package made public and restricted again', async () => {
+    assert.deepEqual(await reads(member), [404, 404, 404]);
+    await call('POST', '-/package/@acme%2fapp/access', owner, { access: 'public' });
+    assert.deepEqual(await reads(member), [200, 200, 200]);
+    await call('POST', '-/package/@acme%2fapp/access', owner, { access: 'restricted' });
+    assert.deepEqual(await reads(member), [404, 404, 404]);
+    assert.deepEqual(await reads(owner), [200, 200, 200]);
   });
 });

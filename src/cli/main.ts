@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<Command>> = {
   token: () => import('./token.ts'),
   audit: () => import('./audit.ts'),
   org: () => import('./org.ts'),
+  gc: () => import('./gc.ts'),
   doctor: () => import('./doctor.ts'),
   explain: () => import('./explain.ts'),
 };
@@ -21,6 +22,7 @@ commands:
   token     manage access tokens       (tessera token --help)
   org       manage organizations
   audit     read the audit log
+  gc        delete tarballs nothing serves any more (tessera gc --help)
   doctor    diagnose npm configuration and credentials
   explain   explain a pasted npm error or log
 `;

@@ -37,8 +37,8 @@ async function auditExpired(ctx: Ctx, rows: StagedRow[]): Promise<void> {
   for (const r of rows) await audit(ctx, { event: 'stage-expired', detail: { package: r.package, version: r.version, id: r.id } });
 }
 
-/** Expired stages are removed lazily, whenever staging is looked at; their version numbers become free. */
-async function sweep(ctx: Ctx, only: { name?: string; version?: string } = {}): Promise<void> {
+/** Expired stages are removed lazily, whenever staging is looked at (and by `tessera gc`); their version numbers become free. */
+export async function sweep(ctx: Ctx, only: { name?: string; version?: string } = {}): Promise<void> {
   const dropped = await ctx.store.db.transaction().execute((trx) => dropExpired(trx, cutoff(ctx), only));
   await auditExpired(ctx, dropped);
 }

@@ -1,14 +1,28 @@
 // Content-addressed blobs on the filesystem: written to a temp file and renamed, so a crash never
 // leaves a half-written tarball under its final name.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, writeFile, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
+/** A stored blob as garbage collection sees it; `key` undefined for a temporary file left by a crash. */
+export type BlobEntry = { key?: string; path: string; size: number; modifiedAt: number };
+
 export type BlobStore = {
-  /** Stores bytes and returns their key (sha512 hex). Idempotent. */
+  /** Stores bytes and returns their key (sha512 hex). Idempotent; storing bytes that are already there
+   *  marks them as new again, so a collection running meanwhile spares them (see services/gc.ts). */
   put(data: Buffer): Promise<string>;
   get(key: string): Promise<Buffer | undefined>;
+  /** Every blob and leftover temporary file. */
+  list(): AsyncIterable<BlobEntry>;
+  /**
+   * Deletes an entry from list() unless it was stored (or stored again) after `cutoff` (ms). The file is
+   * first renamed away, so a put() from then on writes it anew; a put() before that shows in its time,
+   * and the file is put back. True when deleted; gone already counts as deleted.
+   */
+  reclaim(entry: BlobEntry, cutoff: number): Promise<boolean>;
 };
+
+const KEY = /^[0-9a-f]{128}$/;
 
 export function filesystemBlobs(root: string): BlobStore {
   const pathOf = (key: string) => join(root, key.slice(0, 2), key.slice(2, 4), key);
@@ -17,7 +31,8 @@ export function filesystemBlobs(root: string): BlobStore {
       const key = createHash('sha512').update(data).digest('hex');
       const path = pathOf(key);
       try {
-        await stat(path);
+        const now = new Date();
+        await utimes(path, now, now);
         return key;
       } catch { /* not there yet */ }
       await mkdir(join(root, key.slice(0, 2), key.slice(2, 4)), { recursive: true });
@@ -32,12 +47,43 @@ export function filesystemBlobs(root: string): BlobStore {
       return key;
     },
     async get(key) {
-      if (!/^[0-9a-f]{128}$/.test(key)) return undefined;
+      if (!KEY.test(key)) return undefined;
       try {
         return await readFile(pathOf(key));
       } catch {
         return undefined;
       }
+    },
+    async *list() {
+      for (const a of await readdir(root).catch(() => [])) {
+        for (const b of await readdir(join(root, a)).catch(() => [])) {
+          const dir = join(root, a, b);
+          for (const name of await readdir(dir).catch(() => [])) {
+            const path = join(dir, name);
+            const st = await stat(path).catch(() => undefined);
+            if (!st?.isFile()) continue;
+            const key = KEY.test(name) && name.startsWith(a + b) ? name : undefined;
+            // Temporary files: a put() that crashed (.tmp) or a collection that did (.gc).
+            if (!key && !name.endsWith('.tmp') && !name.endsWith('.gc')) continue; // not ours: leave it
+            yield { key, path, size: st.size, modifiedAt: st.mtimeMs };
+          }
+        }
+      }
+    },
+    async reclaim(entry, cutoff) {
+      const aside = `${entry.path}.${randomBytes(6).toString('hex')}.gc`;
+      try {
+        await rename(entry.path, aside);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+        throw e;
+      }
+      if ((await stat(aside)).mtimeMs > cutoff) {
+        await rename(aside, entry.path); // same bytes as any copy written meanwhile
+        return false;
+      }
+      await unlink(aside);
+      return true;
     },
   };
 }

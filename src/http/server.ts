@@ -76,12 +76,19 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     done(null, payload.pipe(enc === 'gzip' ? createGunzip() : createInflate()));
   });
   await app.register(formbody);
-  // npm always sends JSON, sometimes without a content type; treat unknown types as JSON too.
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text === '') return done(null, undefined);
-    try { done(null, JSON.parse(text)); } catch (e) { done(new Refusal('bad-json', { detail: (e as Error).message }), undefined); }
-  });
+  // npm always sends JSON, sometimes without a content type; treat unknown types as JSON too. An empty
+  // body is no body, whatever the content type says (a DELETE from a script often carries one).
+  // Bodies are parsed by Fastify's own parser, which refuses __proto__ and constructor.prototype keys.
+  const secureJson = app.getDefaultJsonParser('error', 'error');
+  const parseJson: Parameters<typeof app.addContentTypeParser>[2] = (req, body, done) => {
+    if (body === '') return done(null, undefined);
+    secureJson(req, body as string, (err: Error | null, value?: unknown) => {
+      if (err) done(new Refusal('bad-json', { detail: err.message }), undefined); else done(null, value);
+    });
+  };
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
 
   app.setErrorHandler(async (err, req, reply) => {
     const refusal = refusalOf(err, ctx.config.maxBodyBytes);

@@ -38,6 +38,19 @@ describe('bad input', () => {
     await expectRefusal(await put('good', '{"name": "good", '), 400, 'bad-json', /not valid JSON/);
   });
 
+  test('prototype-poisoning keys in a JSON body are refused', async () => {
+    await expectRefusal(await put('good', '{"name": "good", "__proto__": {"admin": true}}'), 400, 'bad-json');
+    await expectRefusal(await put('good', '{"name": "good", "constructor": {"prototype": {"admin": true}}}'), 400, 'bad-json');
+  });
+
+  test('an empty body with a JSON content type is no body, not bad JSON', async () => {
+    const t = await s.token({ user: 'alice' });
+    const res = await fetch(`${s.url}-/user/token/${t}`, { method: 'DELETE', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' } });
+    assert.equal(res.status, 200, await res.text());
+    const after = await fetch(`${s.url}-/whoami`, { headers: { authorization: `Bearer ${t}` } });
+    assert.equal(after.status, 401);
+  });
+
   test('a JSON body that is not an object', async () => {
     await expectRefusal(await put('good', '[1,2]'), 400, 'bad-json');
   });

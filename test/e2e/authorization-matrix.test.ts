@@ -244,8 +244,18 @@ describe('authorization matrix (docs/authorization.md)', () => {
             : async () => (await call(c.server, 'GET', `-/stage/${stageId}`, owner[c.server])).status === 404,
         };
       }
-      case 'read':
-        return { res: await call(c, 'GET', path, auth) };
+      case 'read': {
+        // Twice: the second read may be answered from memory (src/http/install-reads.ts), and must say the same.
+        const first = await call(c, 'GET', path, auth);
+        const second = await call(c, 'GET', path, auth);
+        const [a, b] = [await first.clone().text(), await second.clone().text()];
+        for (const h of ['x-tessera-reason', 'npm-notice', 'www-authenticate', 'cache-control', 'etag', 'content-type']) {
+          assert.equal(second.headers.get(h), first.headers.get(h), `${c.user} reading ${pkg}: ${h} of the second read`);
+        }
+        assert.equal(second.status, first.status, `${c.user} reading ${pkg}: status of the second read`);
+        assert.equal(b, a, `${c.user} reading ${pkg}: body of the second read`);
+        return { res: second };
+      }
       case 'publish new': {
         const fresh = NEW[pkg](id);
         return { res: await call(c, 'PUT', escaped(fresh), auth, await publish(fresh, '1.0.0')), done: after((d) => '1.0.0' in d.versions, fresh) };

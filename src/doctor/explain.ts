@@ -7,6 +7,7 @@ import { credentialForRegistry, credentialForRequest, redact } from './credentia
 import { npmTokenCheck } from './rules/values.ts';
 import { isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { findingForReason, reasonFix } from './reasons.ts';
+import { GITHUB, azureFeedOfUrl, azureFix, isAzureArtifactsHost, isGitHubPackagesHost, passwordNotBase64 } from './rules/vendors.ts';
 
 export interface Cause { id: FindingId; fix: string }
 
@@ -20,6 +21,10 @@ export interface Extracted {
   notices: string[];
   /** WWW-Authenticate scheme inferred from npm's summary or the logged stack. */
   authScheme?: 'bearer' | 'basic' | 'otp' | 'ipaddress';
+  /** The WWW-Authenticate value npm logged ("Unable to authenticate, need: …"). */
+  authChallenge?: string;
+  /** The URL in the debug log's `verbose pkgid name@url` line (npm 8 logs no other URL for a tarball 401). */
+  pkgidUrl?: string;
   /** Tessera reason id (src/domain/reasons.ts) recognised from the registry's error text. */
   reason?: string;
   client: 'npm' | 'pnpm' | 'yarn';
@@ -107,6 +112,7 @@ export function extract(text: string): Extracted {
     if ((m = /^title npm (\S+)/.exec(t))) x.command ??= m[1];
     if ((m = /^argv "([^"]+)"/.exec(t)) && !m[1].includes('/')) x.command ??= m[1];
     if ((m = /^config load:file:(.+)$/.exec(t))) x.configFiles.push(m[1]);
+    if ((m = /^pkgid \S+?@(https?:\/\/\S+)/.exec(t))) x.pkgidUrl ??= m[1];
     if ((m = /^fetch (GET|PUT|POST|DELETE|HEAD) (\d{3}) (\S+)/.exec(t)) && Number(m[2]) >= 400) {
       x.method = m[1];
       x.status = Number(m[2]);
@@ -119,7 +125,8 @@ export function extract(text: string): Extracted {
       if (m[4]) x.registryError = m[4].trim();
     }
     if (/Unable to authenticate, need: (.*)/i.test(t)) {
-      const need = /need: (.*)/i.exec(t)![1].toLowerCase();
+      x.authChallenge = /need: (.*)/i.exec(t)![1].trim();
+      const need = x.authChallenge.toLowerCase();
       x.authScheme = need.includes('otp') ? 'otp' : need.includes('ipaddress') ? 'ipaddress' : need.includes('bearer') ? 'bearer' : need.includes('basic') ? 'basic' : x.authScheme;
     }
     if (/your authentication token seems to be invalid/.test(t)) x.authScheme ??= 'bearer';
@@ -192,11 +199,33 @@ function hostOf(url?: string): string {
   }
 }
 
+/** Registries with their own credential rules (reference §7): known from the URL, else from the challenge or the logged pkgid. */
+function vendorOf(x: Extracted): 'github' | 'azure' | undefined {
+  const host = x.url ? hostOf(x.url) : x.pkgidUrl ? hostOf(x.pkgidUrl) : undefined;
+  if (isGitHubPackagesHost(host)) return 'github';
+  if (isAzureArtifactsHost(host)) return 'azure';
+  if (host) return undefined;
+  if (/authorization_uri=|TFS-Federated|\.visualstudio\.com/i.test(x.authChallenge ?? '')) return 'azure';
+  if (/GitHub Package Registry/i.test(x.authChallenge ?? '')) return 'github';
+  return undefined;
+}
+
+const GH_HOST = (x: Extracted) => {
+  const h = x.url ? hostOf(x.url) : x.pkgidUrl ? hostOf(x.pkgidUrl) : '';
+  return isGitHubPackagesHost(h) ? h : 'npm.pkg.github.com';
+};
+
+const VENDOR_FIX = {
+  githubNoToken: (x: Extracted) => `GitHub Packages requires a token even for public packages: add \`${GITHUB.line(GH_HOST(x))}\` to ~/.npmrc and export NODE_AUTH_TOKEN — ${GITHUB.token}. Map the scope in lowercase: \`@owner:registry=https://${GH_HOST(x)}\`.`,
+  githubRejected: (x: Extracted) => `GitHub Packages did not accept the token: it may be expired or revoked, or of a kind GitHub refuses — use ${GITHUB.token}. Put it in \`${GITHUB.line(GH_HOST(x))}\` (\`tessera doctor\` shows the line npm reads).`,
+  azureRejected: (x: Extracted) => `Azure Artifacts refused the credential (\`WWW-Authenticate: Bearer authorization_uri=…\`): the PAT expired, was revoked or changed, or \`_password\` holds the raw PAT instead of its base64. ${azureFix(azureFeedOfUrl(x.url))}`,
+};
+
 const FIX = {
-  relogin: (x: Extracted) => `Log in again (\`npm login${x.url ? ` --registry=${origin(x.url)}` : ''}\`) or create a new token (\`npm token create\`), then update the line that holds it; \`tessera doctor\` shows which line that is.`,
+  relogin: (x: Extracted) => vendorOf(x) === 'github' ? VENDOR_FIX.githubRejected(x) : vendorOf(x) === 'azure' ? VENDOR_FIX.azureRejected(x) : `Log in again (\`npm login${x.url ? ` --registry=${origin(x.url)}` : ''}\`) or create a new token (\`npm token create\`), then update the line that holds it; \`tessera doctor\` shows which line that is.`,
   envVar: 'Export the variable your .npmrc references (e.g. `export NPM_TOKEN=…`) in the same shell or CI step; an unset ${NPM_TOKEN} is sent literally.',
-  noCred: (x: Extracted) => `Add a credential for exactly this host: \`//${hostOf(x.url)}/:_authToken=\${NPM_TOKEN}\` in ~/.npmrc (nerf-darted, lowercase host, trailing slash), or \`npm login --registry=${x.url ? origin(x.url) : '<registry>'}\`.`,
-  hostMismatch: (x: Extracted) => `Your token may be keyed to another host or port: it must be \`//${hostOf(x.url)}/:_authToken=…\`. Run \`tessera doctor\` in the project to see which key npm uses.`,
+  noCred: (x: Extracted) => vendorOf(x) === 'github' ? VENDOR_FIX.githubNoToken(x) : vendorOf(x) === 'azure' ? azureFix(azureFeedOfUrl(x.url)) : `Add a credential for exactly this host: \`//${hostOf(x.url)}/:_authToken=\${NPM_TOKEN}\` in ~/.npmrc (nerf-darted, lowercase host, trailing slash), or \`npm login --registry=${x.url ? origin(x.url) : '<registry>'}\`.`,
+  hostMismatch: (x: Extracted) => `Your token may be keyed to another host or port: it must be \`//${hostOf(x.url ?? x.pkgidUrl)}/:_authToken=…\`. Run \`tessera doctor\` in the project to see which key npm uses.`,
   placeholder: 'Make sure the token variable holds the real secret, not XXXXX-XXXXX-XXXXX-XXXXX or an empty value (actions/setup-node ≤ v6 exports that placeholder).',
 };
 
@@ -216,6 +245,10 @@ function c(id: FindingId, fix: string): Cause {
 function publish403(x: Extracted): Cause[] {
   const e = (x.registryError ?? '').toLowerCase();
   const causes: Cause[] = [];
+  if (/write_package/.test(e)) {
+    causes.push(c('read-only-token', `GitHub Packages refused the write (permission_denied: write_package): the token has no write:packages, or your account may not write to this package. Use ${GITHUB.token}; in GitHub Actions give GITHUB_TOKEN \`permissions: packages: write\`.`),
+      c('publish-forbidden', `The package may belong to another repository or owner: publish under your own lowercase \`@owner\` scope, or grant this repository write access in the package's settings (Manage Actions access).`));
+  }
   if (x.reason === 'token-read-only' || /read[- ]only/.test(e)) causes.push(c('read-only-token', 'Publish with a token that can write: `npm token create` (read-write for this package), or `npm login`; read-only tokens are for installs.'));
   if (x.reason === 'not-maintainer' || /do not have permission to publish|not a maintainer|not allowed to publish|not in the list of maintainers/.test(e)) {
     causes.push(c('not-maintainer', `Check the owners with \`npm owner ls ${pkgFrom(x)}\` and ask one to run \`npm owner add <you> ${pkgFrom(x)}\`, or publish under your own scope (\`@you/${pkgFrom(x).replace(/^@[^/]+\//, '')}\` with \`--access public\`).`));
@@ -282,7 +315,12 @@ export function rankCauses(x: Extracted): Cause[] {
   } else if (code === 'EAUTHIP' || x.authScheme === 'ipaddress' || x.reason === 'ip-not-allowed') {
     causes.push(c('token-rejected', 'The token is limited to IP ranges (CIDR) that exclude this machine: use it from an allowed network, or create a token whose `--cidr` includes this address.'));
   } else if (code === 'E401' || x.status === 401 || code === 'ERR_PNPM_FETCH_401') {
-    if (x.reason === 'auth-required' || x.pnpmNoAuthHeader || /not provided|authentication required|no credentials/i.test(x.registryError ?? '')) {
+    if (vendorOf(x) === 'azure' && !expiredNotice) {
+      causes.push(c('token-rejected', VENDOR_FIX.azureRejected(x)),
+        c('azure-artifacts-credentials', `Check the feed's lines in ~/.npmrc: \`_password\` must be the base64 of the PAT (not the PAT itself), with a non-empty \`username\` beside it, at both …/npm/registry/ and …/npm/. \`tessera doctor\` checks them.`),
+        c('no-credential-for-registry', 'Azure answers the same 401 when no credential was sent at all: add `:username`, `:_password` (the base64 of the PAT) and `:email` lines for the feed, at both …/npm/registry/ and …/npm/, to ~/.npmrc, or run `vsts-npm-auth -config .npmrc`.'),
+        c('unexpanded-env-var', FIX.envVar));
+    } else if (x.reason === 'auth-required' || x.pnpmNoAuthHeader || /not provided|authentication required|no credentials/i.test(x.registryError ?? '')) {
       causes.push(c('no-credential-for-registry', FIX.noCred(x)), c('token-host-mismatch', FIX.hostMismatch(x)), c('unexpanded-env-var', FIX.envVar));
     } else if (expiredNotice) {
       causes.push(c('token-rejected', `The registry says the token expired or was revoked. ${FIX.relogin(x)}`), c('unexpanded-env-var', FIX.envVar));
@@ -297,7 +335,7 @@ export function rankCauses(x: Extracted): Cause[] {
     if (x.method === 'PUT' || x.method === 'DELETE' || x.command === 'publish') {
       causes.push(...publish403(x));
     } else {
-      if (x.url && /npm\.pkg\.github\.com/.test(x.url) && /read_package/.test(x.registryError ?? '')) {
+      if (vendorOf(x) === 'github' && /read_package/.test(x.registryError ?? '')) {
         causes.push(c('token-rejected', 'The GitHub token lacks read:packages or access to this package: use a classic PAT with read:packages (SSO-authorized) or grant the repository access to the package.'));
       }
       causes.push(
@@ -400,7 +438,7 @@ export function joinConfig(x: Extracted, ex: Explanation, cfg: NpmConfig): strin
   }
   if (cred.kind === 'none') {
     notes.push(`The ${verb} went to ${x.url}, and your configuration here sends no credential to ${hostOf(x.url)}.`);
-    promote(ex, 'no-credential-for-registry', `Add \`//${hostOf(x.url)}/:_authToken=\${NPM_TOKEN}\` to ~/.npmrc and export NPM_TOKEN, or \`npm login --registry=${origin(x.url)}\`.`);
+    promote(ex, 'no-credential-for-registry', vendorOf(x) ? FIX.noCred(x) : `Add \`//${hostOf(x.url)}/:_authToken=\${NPM_TOKEN}\` to ~/.npmrc and export NPM_TOKEN, or \`npm login --registry=${origin(x.url)}\`.`);
     return notes;
   }
   notes.push(`The ${verb} went to ${x.url}, and your ${cred.kind} for it (${redact(cred.value ?? '')}) comes from ${at(cred.origin)} (key ${cred.key}).`);
@@ -413,6 +451,8 @@ export function joinConfig(x: Extracted, ex: Explanation, cfg: NpmConfig): strin
     promote(ex, 'token-checksum-invalid', `The token from ${at(cred.origin)} is truncated or mistyped (its checksum fails): paste the whole token again.`);
   } else if (/^(XXXXX-XXXXX-XXXXX-XXXXX|undefined|null)$/.test(v)) {
     promote(ex, 'placeholder-token', `${at(cred.origin)} holds the placeholder ${v}: set the real token.`);
+  } else if (cred.kind === 'username-password' && vendorOf(x) === 'azure' && passwordNotBase64(v)) {
+    promote(ex, 'azure-artifacts-credentials', `The _password at ${at(cred.origin)} ${passwordNotBase64(v)}: npm decodes it and sends garbage. ${azureFix(azureFeedOfUrl(x.url))}`);
   }
   if (x.method === 'PUT') {
     const reg = String(cfg.get('registry'));

@@ -6,9 +6,10 @@ import { valueRules } from './values.ts';
 import { fileRules } from './files.ts';
 import { registryRules } from './registries.ts';
 import { clientRules } from './clients.ts';
+import { vendorRules } from './vendors.ts';
 import type { Rule } from './rule.ts';
 
-export const rules: Rule[] = [...fileRules, ...credentialKeyRules, ...valueRules, ...registryRules, ...clientRules];
+export const rules: Rule[] = [...fileRules, ...credentialKeyRules, ...valueRules, ...registryRules, ...vendorRules, ...clientRules];
 
 export function runRules(ctx: DoctorContext): Finding[] {
   const out: Finding[] = [];

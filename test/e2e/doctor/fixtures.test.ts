@@ -42,6 +42,9 @@ for (const name of names) {
         assert.ok(inMsg, `message should mention "${m}": ${f.message}`);
       }
     }
+    for (const id of p.case.absent ?? []) {
+      assert.ok(!json.findings.some((f: any) => f.id === id), `no ${id} finding expected${dump}`);
+    }
     const errors = json.findings.filter((f: any) => f.severity === 'error');
     assert.equal(r.code, errors.length ? 1 : 0, `exit status follows error findings${dump}`);
     if (p.case.noErrors) assert.deepEqual(errors, [], `a correct configuration has no error finding${dump}`);

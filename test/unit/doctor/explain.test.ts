@@ -1,9 +1,11 @@
 // `explain` on a corpus of real-looking outputs: npm 8–12 console text, debug logs, pnpm and Yarn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { explainText, extract } from '../../../src/doctor/explain.ts';
+import { explainText, extract, joinConfig } from '../../../src/doctor/explain.ts';
+import { loadNpmConfig } from '../../../src/doctor/npm-config.ts';
 import { FINDING_IDS } from '../../../src/domain/findings.ts';
 
 const DIR = join(import.meta.dirname, '../../fixtures/doctor/explain');
@@ -19,6 +21,7 @@ for (const [file, want] of Object.entries(expected)) {
     if (want.first) assert.equal(ex.causes[0]?.id, want.first, JSON.stringify(ex.causes.map((c) => c.id)));
     if (want.code === 'UNKNOWN') assert.deepEqual(ex.causes, []);
     for (const id of want.not ?? []) assert.ok(!ex.causes.some((c) => c.id === id), `${id} should not be a cause`);
+    for (const id of want.has ?? []) assert.ok(ex.causes.some((c) => c.id === id), `${id} should be a cause: ${JSON.stringify(ex.causes.map((c) => c.id))}`);
     if (want.fixIncludes) assert.match(ex.causes[0].fix.toLowerCase(), new RegExp(want.fixIncludes));
     for (const c of ex.causes) {
       assert.ok(FINDING_IDS.includes(c.id), `unknown cause id ${c.id}`);
@@ -52,4 +55,55 @@ test('both prefix generations and debug-log numbering give the same extraction',
 test('CI timestamps and colours are stripped', () => {
   const x = extract('2026-11-22T10:00:00.1234567Z \x1b[31mnpm error\x1b[0m code EOTP\n');
   assert.equal(x.code, 'EOTP');
+});
+
+async function configWith(userrc: string) {
+  const root = mkdtempSync(join(tmpdir(), 'explain-join-'));
+  mkdirSync(join(root, 'home'));
+  mkdirSync(join(root, 'proj'));
+  writeFileSync(join(root, 'home/.npmrc'), userrc);
+  writeFileSync(join(root, 'proj/package.json'), '{}');
+  return loadNpmConfig({ cwd: join(root, 'proj'), env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '' }, npmPath: join(root, 'npm') });
+}
+
+const AZURE_LOG = readFileSync(join(DIR, 'npm11-debug-log-e401-azure-bearer.log'), 'utf8');
+const FEED = '//pkgs.dev.azure.com/contoso/_packaging/contoso-feed/npm/';
+const PAT = 'q7vx3kzq2m5n6p7r4s5t6u7v2w3x4y5z6a7b2c3d4e5f6g7h2j3k';
+
+test('Azure 401 joined with the configuration: a raw PAT in _password is promoted, naming its line', async () => {
+  const cfg = await configWith(`${FEED}registry/:username=contoso\n${FEED}registry/:_password=${PAT}\n${FEED}:username=contoso\n${FEED}:_password=${PAT}\n`);
+  const { extracted, explanation } = explainText(AZURE_LOG);
+  const notes = joinConfig(extracted, explanation, cfg);
+  assert.equal(explanation.causes[0].id, 'azure-artifacts-credentials', JSON.stringify(explanation.causes.map((c) => c.id)));
+  assert.match(explanation.causes[0].fix, /home\/\.npmrc line 2/);
+  assert.match(explanation.causes[0].fix, /raw PAT/);
+  assert.match(notes.join('\n'), /username-password/);
+});
+
+test('Azure 401 joined with a correct base64 _password keeps "PAT expired or invalid" first', async () => {
+  const b64 = Buffer.from(PAT).toString('base64');
+  const cfg = await configWith(`${FEED}registry/:username=contoso\n${FEED}registry/:_password=${b64}\n${FEED}:username=contoso\n${FEED}:_password=${b64}\n`);
+  const { extracted, explanation } = explainText(AZURE_LOG);
+  joinConfig(extracted, explanation, cfg);
+  assert.equal(explanation.causes[0].id, 'token-rejected');
+  assert.match(explanation.causes[0].fix, /expired, was revoked or changed/);
+});
+
+test('Azure 401 with no credential configured promotes no-credential-for-registry with the Azure lines, not an _authToken', async () => {
+  const cfg = await configWith('');
+  const { extracted, explanation } = explainText(AZURE_LOG);
+  joinConfig(extracted, explanation, cfg);
+  assert.equal(explanation.causes[0].id, 'no-credential-for-registry');
+  assert.match(explanation.causes[0].fix, /_password=<the base64 of the PAT>/);
+  assert.ok(!explanation.causes[0].fix.includes('_authToken'), explanation.causes[0].fix);
+});
+
+test('GitHub and Azure wording stays off other registries', () => {
+  const none = explainText('npm error code E401\nnpm error 401 Unauthorized - GET https://registry.example.com/@acme%2fui - authentication token not provided\n').explanation;
+  const bearer = explainText('npm error code E401\nnpm error Unable to authenticate, need: Bearer realm="registry.example.com"\n').explanation;
+  const put = explainText('npm error code E403\nnpm error 403 403 Forbidden - PUT https://registry.example.com/@acme%2fui - Forbidden\n').explanation;
+  for (const ex of [none, bearer, put]) {
+    for (const cause of ex.causes) assert.ok(!/GitHub|NODE_AUTH_TOKEN|Azure|vsts-npm-auth/.test(cause.fix), `${cause.id}: ${cause.fix}`);
+    assert.ok(!ex.causes.some((c) => c.id === 'azure-artifacts-credentials'));
+  }
 });

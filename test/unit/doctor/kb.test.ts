@@ -32,3 +32,14 @@ test('one article per finding id', () => {
 test('one article per npm error code people meet', () => {
   for (const code of NPM_CODES) checkArticle(`npm-${code}`);
 });
+
+test('docs/doctor.md has a row for every finding id, with its default severity and title', () => {
+  const doc = readFileSync(join(import.meta.dirname, '../../../docs/doctor.md'), 'utf8');
+  for (const id of FINDING_IDS) {
+    const row = doc.split('\n').find((l) => l.startsWith(`| \`${id}\` |`));
+    assert.ok(row, `docs/doctor.md has no row for ${id}`);
+    const cells = row.split('|').map((c) => c.trim());
+    assert.equal(cells[2], FINDINGS[id].severity, `${id}: severity column`);
+    assert.equal(cells[3], FINDINGS[id].title, `${id}: title column`);
+  }
+});

@@ -53,6 +53,8 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
   // takes the full route.
   const proxied = config.trustedProxies.length > 0;
   if (config.accessLog || (proxied && !config.publicUrl)) return false;
+  // A malformed escape anywhere is the full route's 400, not something to read past.
+  if (url.includes('%')) { try { decodeURIComponent(url); } catch { return false; } }
   const path = parsePackagePath(url);
   if (!path || path.kind === 'version' || path.rev !== undefined || !isReadableName(path.name)) return false;
   const cache = readCache(ctx.store);

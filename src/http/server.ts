@@ -69,11 +69,15 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
 
   // npm gzips the audit body; inflate any encoded request body before parsing.
   // (A callback hook, not an async one: it runs on every request, and most have nothing to inflate.)
+  // Only bodies that will be parsed are inflated, and a broken stream is the parser's 400, never an
+  // unhandled error (Fastify reads no body for GET or HEAD, so nobody else would listen).
   app.addHook('preParsing', (req, _reply, payload, done) => {
     const enc = req.headers['content-encoding'];
-    if (enc !== 'gzip' && enc !== 'deflate') return done(null, payload);
+    if ((enc !== 'gzip' && enc !== 'deflate') || req.method === 'GET' || req.method === 'HEAD') return done(null, payload);
     delete req.headers['content-length'];
-    done(null, payload.pipe(enc === 'gzip' ? createGunzip() : createInflate()));
+    const inflate = enc === 'gzip' ? createGunzip() : createInflate();
+    inflate.on('error', () => { /* Fastify's body reader reports it */ });
+    done(null, payload.pipe(inflate));
   });
   await app.register(formbody);
   // npm always sends JSON, sometimes without a content type; treat unknown types as JSON too. An empty

@@ -43,13 +43,27 @@ class Lru<V> {
     const old = this.#map.get(k);
     if (old !== undefined) { this.#size -= this.#sizeOf(old); this.#map.delete(k); }
   }
-  /** Grows an entry's accounted size after it was mutated in place. */
-  grow(by: number): void { this.#size += by; }
+  /** Bytes accounted to all entries. */
+  get size(): number { return this.#size; }
+  /** Changes an entry's accounted size after it was mutated in place, and evicts others if over budget. */
+  grow(k: string, by: number): void {
+    if (!this.#map.has(k)) return; // evicted meanwhile: its size is no longer counted
+    this.#size += by;
+    for (const key of this.#map.keys()) {
+      if (this.#size <= this.#budget || key === k) break;
+      this.delete(key);
+    }
+  }
 }
+
+/** Without `publicUrl`, the base URL comes from the Host header: keep bytes for a few, not for any a caller sends. */
+const MAX_BASES_PER_DOC = 4;
 
 export class ReadCache {
   readonly #store: Store;
   #seq = '';
+  /** The `revocations` counter: remembered read decisions rest on the caller's account too. */
+  #accountsSeq = '';
   #checkedAt = 0;
   readonly #heads = new Map<string, PackageHead | null>();
   readonly #tarballs = new Map<string, string>();
@@ -71,12 +85,18 @@ export class ReadCache {
       this.#tarballs.clear();
       this.#readable.clear();
     }
+    const accounts = this.#store.counter('revocations');
+    if (accounts !== this.#accountsSeq) {
+      this.#accountsSeq = accounts;
+      this.#readable.clear();
+    }
   }
 
   /**
    * Read decisions for restricted packages, per token. Everything they rest on moves a counter: the
-   * package (its access, maintainers) and org membership and team grants move `packages`, which clears
-   * them here; the token itself (its grants, its user) is checked by the authenticator on every request.
+   * package (its access, maintainers) and org membership and team grants move `packages`; changes to
+   * tokens and accounts move `revocations`. Either clears them here. The token itself (revoked, expired,
+   * its address ranges) is checked by the authenticator on every request.
    */
   peekReadable(tokenId: string, name: string): boolean | undefined {
     this.#sync();
@@ -85,15 +105,18 @@ export class ReadCache {
 
   /** Keeps a decision, unless `packages` moved since `seq` (then it may rest on what changed). */
   rememberReadable(tokenId: string, name: string, readable: boolean, seq: string): void {
-    if (seq !== this.#seq) return;
+    if (seq !== this.seq) return;
     if (this.#readable.size >= MAX_HEADS) this.#readable.clear();
     this.#readable.set(`${tokenId}\0${name}`, readable);
   }
 
-  /** The `packages` counter as this cache last saw it: pass it back to rememberReadable. */
+  /** What the rendered documents held in memory amount to (for tests and diagnostics). */
+  get documentBytes(): number { return this.#docs.size; }
+
+  /** Both counters as this cache last saw them: pass it back to rememberReadable. */
   get seq(): string {
     this.#sync();
-    return this.#seq;
+    return `${this.#seq}/${this.#accountsSeq}`;
   }
 
   /** The cached head without touching the database: a head, null for "known not to exist", undefined for "not cached". */
@@ -125,9 +148,11 @@ export class ReadCache {
     const hit = this.peekTarballBlob(name, version);
     if (hit !== undefined) return hit;
     const key = `${name}@${version}`;
+    const seq = this.#seq;
     const row = await this.#store.db.selectFrom('versions').select(['blob', 'unpublished_at'])
       .where('package', '=', name).where('version', '=', version).executeTakeFirst();
     if (!row || row.unpublished_at !== null || !row.blob) return undefined;
+    if (seq !== this.#seq) return row.blob; // something moved while we read: answer, but don't keep it
     if (this.#tarballs.size >= MAX_HEADS) this.#tarballs.clear();
     this.#tarballs.set(key, row.blob);
     return row.blob;
@@ -150,7 +175,7 @@ export class ReadCache {
   peekDocument(name: string, etag: string, kind: Kind, base: string): Buffer | undefined {
     const e = this.#docs.get(name);
     if (!e || e.etag !== etag) return undefined;
-    return this.#forBase(e, base)[kind];
+    return this.#forBase(name, e, base)[kind];
   }
 
   /** Rendered packument bytes for an ETag and a base URL. */
@@ -159,24 +184,33 @@ export class ReadCache {
     if (!e || e.etag !== etag) {
       const row = await this.#store.db.selectFrom('packages').innerJoin('packuments', 'packuments.name', 'packages.name')
         .select(['packuments.doc', 'packuments.abbrev', 'packages.etag']).where('packages.name', '=', name).executeTakeFirstOrThrow();
-      e = { etag: row.etag, text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) }, bytes: new Map(), size: 0 };
+      // Text is counted at two bytes a character, as V8 may hold it.
+      e = { etag: row.etag, text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) }, bytes: new Map(), size: 2 * (row.doc.length + row.abbrev.length) };
       this.#docs.set(name, e);
     }
-    return this.#forBase(e, base)[kind];
+    return this.#forBase(name, e, base)[kind];
   }
 
-  #forBase(e: Doc, base: string): Record<Kind, Buffer> {
+  #forBase(name: string, e: Doc, base: string): Record<Kind, Buffer> {
     let forBase = e.bytes.get(base);
     if (!forBase) {
+      if (e.bytes.size >= MAX_BASES_PER_DOC) {
+        const [oldest, old] = e.bytes.entries().next().value!;
+        e.bytes.delete(oldest);
+        const freed = old.full.length + old.abbrev.length;
+        e.size -= freed;
+        this.#docs.grow(name, -freed);
+      }
       const json = JSON.stringify(base).slice(1, -1);
       forBase = { full: Buffer.from(e.text.full.join(json)), abbrev: Buffer.from(e.text.abbrev.join(json)) };
       e.bytes.set(base, forBase);
       const added = forBase.full.length + forBase.abbrev.length;
       e.size += added;
-      this.#docs.grow(added);
+      this.#docs.grow(name, added);
     }
     return forBase;
   }
+
 }
 
 const caches = new WeakMap<Store, ReadCache>();

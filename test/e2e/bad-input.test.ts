@@ -148,6 +148,21 @@ describe('bad input', () => {
     assert.deepEqual(await ok.json(), {});
   });
 
+  test('a broken gzip body on a request whose body is never read (GET) does not take the server down', async () => {
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${s.url}-/ping`, { method: 'GET', headers: { 'content-encoding': 'gzip', 'content-length': '5' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('abcde');
+    });
+    assert.ok(status < 500, String(status));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await fetch(`${s.url}-/ping`)).status, 200);
+  });
+
   test('nothing was half-written and the server still serves', async () => {
     assert.deepEqual(await versionsOf('good'), ['1.0.0']);
     assert.deepEqual(await versionsOf('other'), []);

@@ -307,3 +307,52 @@ describe('restricted packages: a change of who may read is seen by the next read
     assert.deepEqual(await reads(owner), [200, 200, 200]);
   });
 });
+
+describe('install reads: what callers control cannot grow memory or change answers', () => {
+  test('without publicUrl, every Host gets its own tarball URLs, but only a few are kept per document', async () => {
+    const s = await startServer();
+    try {
+      await s.addUser('erin');
+      const token = await s.token({ user: 'erin' });
+      await publish(s, token, 'many-hosts', '1.0.0');
+      const { readCache } = await import('../../src/services/read-cache.ts');
+      const cache = readCache(s.ctx.store);
+      const sizes: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const { request } = await import('node:http');
+        const body = await new Promise<string>((resolve, reject) => {
+          const req = request(`${s.url}many-hosts`, { headers: { host: `h${i}.example.test`, accept: 'application/json' } }, (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => { text += c; });
+            res.on('end', () => resolve(text));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        assert.match(body, new RegExp(`"tarball":"http://h${i}\\.example\\.test/many-hosts/-/many-hosts-1\\.0\\.0\\.tgz"`));
+        sizes.push(cache.documentBytes);
+      }
+      assert.ok(sizes[39] > 0);
+      assert.equal(sizes[39], sizes[30], 'after a few hosts, each new one replaces an old one');
+      assert.ok(sizes[39] < 2 * sizes[3], 'bounded');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a malformed escape gets the full route\'s answer every time', async () => {
+    const s = await startServer({}, { recordRequests: true });
+    try {
+      await s.addUser('fay');
+      const token = await s.token({ user: 'fay' });
+      await publish(s, token, 'esc-pkg', '1.0.0');
+      await get(s, 'esc-pkg/-/esc-pkg-1.0.0.tgz');
+      for (let i = 0; i < 2; i++) {
+        const r = await get(s, 'esc-pkg/-/%zz/esc-pkg-1.0.0.tgz');
+        assert.ok(r.status >= 400 && r.status < 500, `read ${i + 1}: ${r.status}`);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -10,7 +10,8 @@ export type Manifest = Record<string, unknown> & { name: string; version: string
 
 export type VersionState = {
   version: string;
-  manifest: Manifest;
+  /** The stored manifest; null when its rendered fragments are cached (see cachedFragments) and it was not loaded. */
+  manifest: Manifest | null;
   integrity: string;
   shasum: string;
   size: number;
@@ -49,7 +50,7 @@ function hasInstallScript(m: Manifest): boolean {
   return Boolean(s && (s.preinstall || s.install || s.postinstall));
 }
 
-function dist(name: string, v: VersionState): Record<string, unknown> {
+function dist(name: string, v: VersionState & { manifest: Manifest }): Record<string, unknown> {
   const d: Record<string, unknown> = {
     integrity: v.integrity,
     shasum: v.shasum,
@@ -70,48 +71,89 @@ function iso(ms: number): string {
 
 export type Rendered = { doc: string; abbrev: string; etag: string; readme: string };
 
-export function render(state: PackageState): Rendered {
-  const versions: Record<string, unknown> = {};
-  const abbrevVersions: Record<string, unknown> = {};
-  const time: Record<string, string> = { created: iso(state.createdAt), modified: iso(state.modifiedAt) };
-  const sorted = [...state.versions];
-  for (const u of state.unpublished) time[u.version] = iso(u.publishedAt);
-  for (const v of sorted) {
-    const { readme: _readme, readmeFilename: _rf, _attachments: _a, ...rest } = v.manifest;
-    const full: Record<string, unknown> = { ...rest, _id: `${state.name}@${v.version}`, dist: dist(state.name, v) };
-    if (v.publisher) full._npmUser = v.publisher;
-    full.maintainers = state.maintainers;
-    if (v.deprecated) full.deprecated = v.deprecated;
-    else delete full.deprecated;
-    versions[v.version] = full;
-    time[v.version] = iso(v.publishedAt);
+// A version's part of the documents depends only on what was published (versions are never re-published
+// or edited), except for its deprecation, its publisher's name and e-mail and the package's maintainers,
+// which are added when the documents are put together. So each version's part is made once, kept here,
+// and a write to a package of thousands of versions joins text instead of parsing and serializing them
+// all. The JSON texts lack their closing brace, for those additions.
+// An entry is used only for the same tarball published at the same time (several stores in one process,
+// as in tests, may hold the same name and version).
+type Fragments = { stamp: string; full: string; abbrev: string; installScript: boolean; published: string };
+const fragmentCache = new Map<string, Fragments>();
+let fragmentChars = 0;
+const MAX_FRAGMENT_CHARS = 64 * 1024 * 1024;
 
-    const ab: Record<string, unknown> = {};
-    for (const f of ABBREVIATED_FIELDS) if (v.manifest[f] !== undefined) ab[f] = v.manifest[f];
-    ab.dist = full.dist;
-    if (v.deprecated) ab.deprecated = v.deprecated;
-    if (hasInstallScript(v.manifest)) ab.hasInstallScript = true;
-    abbrevVersions[v.version] = ab;
-  }
-  const latest = state.versions.find((v) => v.version === state.distTags.latest) ?? state.versions.at(-1);
-  const readme = typeof latest?.manifest.readme === 'string' ? latest.manifest.readme : '';
-  const contentHash = createHash('sha256').update(JSON.stringify([versions, state.distTags, state.maintainers, state.stars, time]))
-    .digest('hex').slice(0, 32);
-  const doc: Record<string, unknown> = {
-    _id: state.name,
-    _rev: `${state.rev}-${contentHash}`,
-    name: state.name,
-    'dist-tags': state.distTags,
-    versions,
-    time,
-    maintainers: state.maintainers,
-    users: Object.fromEntries(state.stars.map((s) => [s, true])),
+/** True when a version's fragments are cached, so render() does not need its manifest. */
+export function hasCachedFragments(name: string, version: string, integrity: string, publishedAt: number): boolean {
+  return fragmentCache.get(`${name}\0${version}`)?.stamp === `${integrity} ${publishedAt}`;
+}
+
+function fragmentsOf(name: string, v: VersionState): Fragments {
+  const key = `${name}\0${v.version}`;
+  const stamp = `${v.integrity} ${v.publishedAt}`;
+  const hit = fragmentCache.get(key);
+  if (hit && hit.stamp === stamp) return hit;
+  const m = v.manifest;
+  if (!m) throw new Error(`render: the manifest of ${name}@${v.version} was not loaded and is not cached`);
+  const {
+    readme: _readme, readmeFilename: _rf, _attachments: _a, deprecated: _d, _npmUser: _u, maintainers: _m, ...rest
+  } = m;
+  const d = dist(name, { ...v, manifest: m });
+  const full = JSON.stringify({ ...rest, _id: `${name}@${v.version}`, dist: d }).slice(0, -1);
+  const ab: Record<string, unknown> = {};
+  for (const f of ABBREVIATED_FIELDS) if (m[f] !== undefined) ab[f] = m[f];
+  ab.dist = d;
+  const made: Fragments = {
+    stamp, full, abbrev: JSON.stringify(ab).slice(0, -1), installScript: hasInstallScript(m), published: iso(v.publishedAt),
   };
-  if (latest) for (const f of HOISTED_FIELDS) if (latest.manifest[f] !== undefined) doc[f] = latest.manifest[f];
-  if (readme) doc.readme = readme;
-  if (typeof latest?.manifest.readmeFilename === 'string') doc.readmeFilename = latest.manifest.readmeFilename;
-  const abbrev = { name: state.name, modified: time.modified, 'dist-tags': state.distTags, versions: abbrevVersions };
-  return { doc: JSON.stringify(doc), abbrev: JSON.stringify(abbrev), etag: `"${state.rev}-${contentHash}"`, readme };
+  if (fragmentChars > MAX_FRAGMENT_CHARS) { fragmentCache.clear(); fragmentChars = 0; }
+  fragmentCache.set(key, made);
+  fragmentChars += full.length + made.abbrev.length;
+  return made;
+}
+
+const member = (key: string, value: unknown) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+
+export function render(state: PackageState): Rendered {
+  const time: Record<string, string> = { created: iso(state.createdAt), modified: iso(state.modifiedAt) };
+  for (const u of state.unpublished) time[u.version] = iso(u.publishedAt);
+  const maintainersJson = JSON.stringify(state.maintainers);
+  const publishers = new Map<string, string>();
+  const npmUser = (p: { name: string; email: string }) => {
+    const k = `${p.name}\0${p.email}`;
+    let j = publishers.get(k);
+    if (j === undefined) { j = member('_npmUser', p); publishers.set(k, j); }
+    return j;
+  };
+  const full: string[] = [];
+  const abbrev: string[] = [];
+  for (const v of state.versions) {
+    const f = fragmentsOf(state.name, v);
+    const key = JSON.stringify(v.version);
+    const deprecated = v.deprecated ? member('deprecated', v.deprecated) : '';
+    full.push(`${key}:${f.full}${v.publisher ? npmUser(v.publisher) : ''},"maintainers":${maintainersJson}${deprecated}}`);
+    abbrev.push(`${key}:${f.abbrev}${deprecated}${f.installScript ? ',"hasInstallScript":true' : ''}}`);
+    time[v.version] = f.published;
+  }
+  const versionsJson = `{${full.join(',')}}`;
+  const distTagsJson = JSON.stringify(state.distTags);
+  const timeJson = JSON.stringify(time);
+  const usersJson = JSON.stringify(Object.fromEntries(state.stars.map((s) => [s, true])));
+  const contentHash = createHash('sha256').update(versionsJson).update(distTagsJson).update(maintainersJson).update(usersJson).update(timeJson)
+    .digest('hex').slice(0, 32);
+  const latest = state.versions.find((v) => v.version === state.distTags.latest) ?? state.versions.at(-1);
+  const lm = latest?.manifest ?? null;
+  if (latest && !lm) throw new Error(`render: the manifest of ${state.name}@${latest.version} (latest) was not loaded`);
+  const readme = typeof lm?.readme === 'string' ? lm.readme : '';
+  let tail = '';
+  if (lm) for (const f of HOISTED_FIELDS) if (lm[f] !== undefined) tail += member(f, lm[f]);
+  if (readme) tail += member('readme', readme);
+  if (typeof lm?.readmeFilename === 'string') tail += member('readmeFilename', lm.readmeFilename);
+  const nameJson = JSON.stringify(state.name);
+  const doc = `{"_id":${nameJson},"_rev":${JSON.stringify(`${state.rev}-${contentHash}`)},"name":${nameJson},"dist-tags":${distTagsJson}` +
+    `,"versions":${versionsJson},"time":${timeJson},"maintainers":${maintainersJson},"users":${usersJson}${tail}}`;
+  const abbrevDoc = `{"name":${nameJson},"modified":${JSON.stringify(time.modified)},"dist-tags":${distTagsJson},"versions":{${abbrev.join(',')}}}`;
+  return { doc, abbrev: abbrevDoc, etag: `"${state.rev}-${contentHash}"`, readme };
 }
 
 /** An upstream registry's full packument, re-pointed at this registry: tarball URLs are rewritten and

@@ -2,7 +2,7 @@
 // the package's packuments inside the same transaction, so readers only ever see whole documents.
 import type { Db } from './store.ts';
 import type { OrgRole, PackageFacts } from '../domain/policy.ts';
-import { render, type Manifest, type PackageState } from '../domain/packument.ts';
+import { hasCachedFragments, render, type Manifest, type PackageState } from '../domain/packument.ts';
 import { scopeOf } from '../domain/names.ts';
 import { bumpCounter } from './counters.ts';
 
@@ -51,15 +51,29 @@ export async function packageFacts(db: Db, name: string, userId?: number): Promi
   };
 }
 
+/**
+ * Everything the documents are made of. Manifests are the bulk of it, so only those render() needs are
+ * read: the latest version's, and those of versions whose rendered fragments are not cached.
+ */
 export async function loadState(db: Db, name: string): Promise<PackageState | undefined> {
   const pkg = await db.selectFrom('packages').selectAll().where('name', '=', name).executeTakeFirst();
   if (!pkg) return undefined;
   const versions = await db.selectFrom('versions')
     .leftJoin('users', 'users.id', 'versions.published_by')
-    .select(['versions.version', 'versions.manifest', 'versions.integrity', 'versions.shasum', 'versions.size',
+    .select(['versions.version', 'versions.integrity', 'versions.shasum', 'versions.size',
       'versions.published_at', 'versions.unpublished_at', 'versions.deprecated', 'users.name as pub_name', 'users.email as pub_email'])
     .where('versions.package', '=', name).orderBy('versions.published_at').orderBy('versions.version').execute();
   const tags = await db.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag').execute();
+  const distTags = Object.fromEntries(tags.map((t) => [t.tag, t.version]));
+  const live = versions.filter((v) => v.unpublished_at === null);
+  const latest = live.find((v) => v.version === distTags.latest)?.version ?? live.at(-1)?.version;
+  const wanted = live.filter((v) => v.version === latest || !hasCachedFragments(name, v.version, v.integrity, v.published_at)).map((v) => v.version);
+  const manifests = new Map<string, Manifest>();
+  for (let i = 0; i < wanted.length; i += 500) {
+    const rows = await db.selectFrom('versions').select(['version', 'manifest'])
+      .where('package', '=', name).where('version', 'in', wanted.slice(i, i + 500)).execute();
+    for (const r of rows) manifests.set(r.version, JSON.parse(r.manifest) as Manifest);
+  }
   const maintainers = await db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
     .select(['users.name', 'users.email']).where('maintainers.package', '=', name).orderBy('users.name').execute();
   const stars = await db.selectFrom('stars').innerJoin('users', 'users.id', 'stars.user_id')
@@ -71,10 +85,10 @@ export async function loadState(db: Db, name: string): Promise<PackageState | un
     rev: pkg.rev,
     createdAt: pkg.created_at,
     modifiedAt: pkg.modified_at,
-    distTags: Object.fromEntries(tags.map((t) => [t.tag, t.version])),
-    versions: versions.filter((v) => v.unpublished_at === null).map((v) => ({
+    distTags,
+    versions: live.map((v) => ({
       version: v.version,
-      manifest: JSON.parse(v.manifest) as Manifest,
+      manifest: manifests.get(v.version) ?? null,
       integrity: v.integrity,
       shasum: v.shasum,
       size: v.size,
@@ -97,7 +111,7 @@ export async function rerender(trx: Db, name: string, now: number): Promise<Pack
   if (!state) throw new Error(`rerender: ${name} vanished inside its own transaction`);
   const r = render(state);
   const latest = state.versions.find((v) => v.version === state.distTags.latest);
-  const meta = JSON.stringify(latest ? {
+  const meta = JSON.stringify(latest?.manifest ? {
     version: latest.version, description: latest.manifest.description ?? '', keywords: latest.manifest.keywords ?? [],
     date: new Date(latest.publishedAt).toISOString(), publisher: latest.publisher?.name ?? null,
   } : {});

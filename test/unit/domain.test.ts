@@ -168,6 +168,29 @@ describe('packuments', () => {
     assert.equal(ab.versions['1.0.0'].description, undefined);
     assert.notEqual(render({ ...state, distTags: { latest: '1.0.0', next: '1.0.0' } }).etag, r.etag);
   });
+
+  test('cached version text: the same documents without the manifests; what may change still changes', () => {
+    const name = '@s/cached';
+    const v = (version: string, at: number) => ({
+      version, integrity: `sha512-${version}`, shasum: 's', size: 1, publishedAt: at, publisher: { name: 'alice', email: 'a@x' }, deprecated: null as string | null,
+      manifest: { name, version, description: `d${version}`, dependencies: { a: '^1' }, deprecated: 'stale text from the manifest' } as PackageState['versions'][0]['manifest'],
+    });
+    const s1: PackageState = { ...state, name, distTags: { latest: '2.0.0' }, versions: [v('1.0.0', 1), v('2.0.0', 2)], unpublished: [] };
+    const first = render(s1);
+    // Later writes read only the latest manifest: the rest comes from the cache.
+    const lean: PackageState = { ...s1, versions: s1.versions.map((x) => (x.version === '2.0.0' ? x : { ...x, manifest: null })) };
+    assert.deepEqual(render(lean), first);
+    const doc = (r: { doc: string }) => JSON.parse(r.doc) as { versions: Record<string, { deprecated?: string; maintainers: unknown[]; _npmUser?: unknown }> };
+    assert.equal(doc(first).versions['1.0.0'].deprecated, undefined, 'deprecation comes from the column, not the manifest');
+    const deprecated = render({ ...lean, versions: lean.versions.map((x) => (x.version === '1.0.0' ? { ...x, deprecated: 'use 2' } : x)) });
+    assert.equal(doc(deprecated).versions['1.0.0'].deprecated, 'use 2');
+    assert.equal((JSON.parse(deprecated.abbrev) as { versions: Record<string, { deprecated?: string }> }).versions['1.0.0'].deprecated, 'use 2');
+    assert.notEqual(deprecated.etag, first.etag);
+    const owners = render({ ...lean, maintainers: [{ name: 'bob', email: 'b@x' }] });
+    assert.deepEqual(doc(owners).versions['1.0.0'].maintainers, [{ name: 'bob', email: 'b@x' }]);
+    // A version neither cached nor loaded is a bug in the caller, said loudly.
+    assert.throws(() => render({ ...lean, versions: [...lean.versions, { ...v('3.0.0', 3), manifest: null }] }), /3\.0\.0 was not loaded/);
+  });
 });
 
 test('every reason has a status, an error text and a summary', () => {

@@ -17,6 +17,8 @@ type Entry = {
   revokedWhy: string | null;
   cidr: BlockList | null;
   cidrText: string[] | null;
+  /** One principal for the install path's shortcut, shared and never changed (the full path makes its own). */
+  shared: Readonly<Principal>;
 };
 
 const CACHE_TTL_MS = 60_000;
@@ -93,13 +95,15 @@ export class Authenticator {
     const cidrText = row.cidr ? (JSON.parse(row.cidr) as string[]) : null;
     const principalUser = toUser({ id: row.uid, name: row.name, email: row.email, admin: row.admin, email_verified: row.email_verified, tfa: row.tfa });
     const grants = row.grants ? (JSON.parse(row.grants) as Grants) : null;
+    const credential: Entry['credential'] = {
+      type: 'token', id: row.id, kind: row.kind as TokenKind, readonly: row.readonly === 1, grants, bypass2fa: row.bypass_2fa === 1, expiresAt: row.expires_at,
+    };
     return {
       user: { ...principalUser, disabled: row.disabled === 1 },
       principalUser,
-      credential: {
-        type: 'token', id: row.id, kind: row.kind as TokenKind, readonly: row.readonly === 1, grants, bypass2fa: row.bypass_2fa === 1, expiresAt: row.expires_at,
-      },
+      credential,
       revokedAt: row.revoked_at, revokedWhy: row.revoked_why, cidr: cidrText ? blockList(cidrText) : null, cidrText,
+      shared: Object.freeze({ user: principalUser, credential }),
     };
   }
 
@@ -146,32 +150,38 @@ export class Authenticator {
    * here, so a token limited to CIDR ranges is left to the full path too. The use is not counted: call
    * countUse() once the request is answered with it.
    */
-  cachedPrincipal(header: string, ip: string | undefined): Principal | undefined {
+  cachedPrincipal(header: string, ip: string | undefined): Readonly<Principal> | undefined {
     if (!header.startsWith('Bearer ')) return undefined;
     const now = this.#ctx.clock.now();
     const cached = this.#cached(header.slice(7).trim(), now);
     if (!cached || (ip === undefined && cached.entry.cidr)) return undefined;
-    try { return this.#admit(cached.entry, ip ?? '', now); } catch { return undefined; }
+    try { this.#check(cached.entry, ip ?? '', now); } catch { return undefined; }
+    return cached.entry.shared;
   }
 
   /** Counts a request made with a token, for its last-used time and the audit log (written in batches). */
-  countUse(p: Principal): void {
+  countUse(p: Readonly<Principal>): void {
     if (!p.user || p.credential.type !== 'token') return;
     const now = this.#ctx.clock.now();
     const used = this.#lastUsed.get(p.credential.id);
     if (used) { used.at = now; used.count++; } else this.#lastUsed.set(p.credential.id, { at: now, count: 1, user: p.user.name });
   }
 
-  /** Checks a known token against its state, its limits and the caller's address. */
+  /** Checks a known token against its state, its limits and the caller's address, and makes the request's principal. */
   #admit(e: Entry, ip: string, now: number): Principal {
+    this.#check(e, ip, now);
+    // A fresh principal per request (the request adds its OTP to it); user and credential are shared, read-only.
+    return { user: e.principalUser, credential: e.credential };
+  }
+
+  /** Throws the refusal a known token earns: revoked, expired, its user disabled, classic tokens off, another address. */
+  #check(e: Entry, ip: string, now: number): void {
     const { user, credential: t } = e;
     if (e.revokedAt !== null) throw new Refusal('token-revoked', { why: e.revokedWhy ?? undefined });
     if (t.expiresAt !== null && t.expiresAt <= now) throw new Refusal('token-expired', { expired: new Date(t.expiresAt).toISOString() });
     if (user.disabled) throw new Refusal('user-disabled');
     if (t.kind.startsWith('classic-') && !this.#ctx.config.tokens.classic) throw new Refusal('classic-tokens-disabled');
     if (e.cidr && !ipAllowed(e.cidr, ip)) throw new Refusal('ip-not-allowed', { ip, allowed: e.cidrText!.join(', ') });
-    // A fresh principal per request (the request adds its OTP to it); user and credential are shared, read-only.
-    return { user: e.principalUser, credential: t };
   }
 
   async fromBasic(b64: string, _ip: string): Promise<Principal> {

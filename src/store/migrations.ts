@@ -1,4 +1,6 @@
-// Schema migrations, applied in order at open. Each is plain SQL that SQLite and PostgreSQL both accept.
+// Schema migrations, applied in order at open. Written for SQLite, in SQL kept close to portable
+// (times as BIGINT milliseconds, JSON as TEXT); a PostgreSQL port would still need its own forms of
+// `INTEGER PRIMARY KEY AUTOINCREMENT` and of the counter bump in counters.ts.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 

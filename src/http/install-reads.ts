@@ -4,8 +4,8 @@
 // `answerFromMemory` runs before Fastify sees a request. It answers only the case that needs nothing it
 // would have to wait for — a GET of a local package whose bytes are in memory, by an anonymous caller or
 // a cached token that passes every check, of a public package or of a restricted one this token was
-// already found to read — and leaves everything else (a first read, a bad token, a query string, the
-// access log on...) to the full route in routes/packages.ts, which gives the same answer the long way
+// already found to read — and leaves everything else (a first read, a bad token, a query string...) to
+// the full route in routes/packages.ts, which gives the same answer the long way
 // and fills the caches. Both build their headers here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Ctx } from '../services/context.ts';
@@ -43,16 +43,20 @@ export function writeBytes(res: ServerResponse, status: number, headers: Record<
   res.end(body);
 }
 
+/** Writes the access-log line of a request answered here (when `accessLog` is on). */
+export type AccessLog = (req: IncomingMessage, status: number, startedAt: number) => void;
+
 /** Answers a cached install read at once and returns true, or returns false and touches nothing. */
-export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMessage, res: ServerResponse): boolean {
+export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMessage, res: ServerResponse, accessLog?: AccessLog): boolean {
   const url = req.url;
   if (req.method !== 'GET' || url === undefined || url.includes('?')) return false;
   const { config } = ctx;
   // Behind proxies the caller's address and the public URL come from forwarded headers, which only the
-  // full route reads: here, the public URL must then be configured, and a token limited to CIDR ranges
-  // takes the full route.
+  // full route reads: here, the public URL must then be configured, a token limited to CIDR ranges takes
+  // the full route, and so does every read when the access log (which records the caller's address) is on.
   const proxied = config.trustedProxies.length > 0;
-  if (config.accessLog || (proxied && !config.publicUrl)) return false;
+  if (proxied && (!config.publicUrl || config.accessLog)) return false;
+  const startedAt = accessLog ? performance.now() : 0;
   // A malformed escape anywhere is the full route's 400, not something to read past.
   if (url.includes('%')) { try { decodeURIComponent(url); } catch { return false; } }
   const path = parsePackagePath(url);
@@ -85,5 +89,6 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
   }
   if (principal) auth.countUse(principal);
   writeBytes(res, status, headers, status === 304 ? undefined : body);
+  accessLog?.(req, status, startedAt);
   return true;
 }

@@ -8,7 +8,7 @@ import type { Ctx } from '../services/context.ts';
 import { Authenticator } from '../services/authenticate.ts';
 import { refusalOf, sendRefusal } from './errors.ts';
 import { webOtpChallenge } from './web-otp.ts';
-import { answerFromMemory } from './install-reads.ts';
+import { answerFromMemory, type AccessLog } from './install-reads.ts';
 import { packageRoutes } from './routes/packages.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { miscRoutes } from './routes/misc.ts';
@@ -40,6 +40,14 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   };
   const auth = new Authenticator(ctx);
   let closing = false;
+  // Reads answered from memory log the line the full route's sendBytes() writes, with ids of their own.
+  let memoryReads = 0;
+  const accessLog: AccessLog | undefined = ctx.config.accessLog ? (req, status, startedAt) => {
+    app.log.info({
+      reqId: `mem-${(++memoryReads).toString(36)}`, req: { method: req.method, url: req.url, ip: req.socket.remoteAddress },
+      res: { statusCode: status }, responseTime: performance.now() - startedAt,
+    }, 'request completed');
+  } : undefined;
   const app = Fastify({
     // Install reads whose answer is already in memory are served before Fastify builds its request and
     // reply (install-reads.ts); everything else, and anything once closing, goes through Fastify.
@@ -47,7 +55,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
       // Fastify's own server settings (its defaults, as it would apply them to a server it made).
       const o = options as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
       const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-        if (closing || !answerFromMemory(ctx, auth, req, res)) handler(req, res);
+        if (closing || !answerFromMemory(ctx, auth, req, res, accessLog)) handler(req, res);
       });
       server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
       server.requestTimeout = o.requestTimeout ?? 0;

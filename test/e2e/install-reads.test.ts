@@ -190,17 +190,33 @@ describe('install reads answered from memory', () => {
 });
 
 describe('install reads with the access log on', () => {
-  test('every read goes through the full route and is logged', async () => {
+  test('reads from memory are logged too: one line each, with status, URL and address, never the token', async () => {
     const s = await startServer({ accessLog: true }, { recordRequests: true });
     try {
       await s.addUser('bob');
       const token = await s.token({ user: 'bob' });
       await publish(s, token, 'logged-pkg', '1.0.0');
-      for (let i = 0; i < 3; i++) assert.equal((await routedGet(s, 'logged-pkg')).routed, true);
+      const auth = { authorization: `Bearer ${token}` };
+      const first = await routedGet(s, 'logged-pkg', auth);
+      const fast = [await routedGet(s, 'logged-pkg', auth), await routedGet(s, 'logged-pkg', auth)];
+      assert.equal(first.routed, true);
+      assert.deepEqual(fast.map((r) => r.routed), [false, false]);
+      const notModified = await routedGet(s, 'logged-pkg', { ...auth, 'if-none-match': first.headers.etag });
+      assert.equal(notModified.status, 304);
       const { readFileSync } = await import('node:fs');
       await new Promise((r) => setTimeout(r, 200));
-      const lines = readFileSync(s.logFile, 'utf8').split('\n').filter((l) => l.includes('"url":"/logged-pkg"') && l.includes('request completed'));
-      assert.equal(lines.length, 3);
+      const log = readFileSync(s.logFile, 'utf8');
+      assert.ok(!log.includes(token), 'the token never reaches the log');
+      const lines = log.split('\n').filter((l) => l.includes('"url":"/logged-pkg"') && l.includes('request completed'))
+        .map((l) => JSON.parse(l) as { reqId: string; req: { method: string; ip: string }; res: { statusCode: number }; responseTime: number });
+      assert.deepEqual(lines.map((l) => l.res.statusCode), [200, 200, 200, 304]);
+      assert.equal(lines.filter((l) => l.reqId.startsWith('mem-')).length, 3, 'three answered from memory');
+      assert.equal(new Set(lines.map((l) => l.reqId)).size, 4);
+      for (const l of lines) {
+        assert.equal(l.req.method, 'GET');
+        assert.match(l.req.ip, /127\.0\.0\.1/);
+        assert.equal(typeof l.responseTime, 'number');
+      }
     } finally {
       await s.close();
     }

@@ -7,7 +7,7 @@ import { credentialForRegistry, credentialForRequest, redact } from './credentia
 import { npmTokenCheck } from './rules/values.ts';
 import { isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { findingForReason, reasonFix } from './reasons.ts';
-import { GITHUB, azureFeedOfUrl, azureFix, isAzureArtifactsHost, isGitHubPackagesHost, passwordNotBase64 } from './rules/vendors.ts';
+import { GITHUB, azureFeedOfUrl, azureFix, gitHubPackagesOfUrl, isAzureArtifactsHost, passwordNotBase64 } from './rules/vendors.ts';
 
 export interface Cause { id: FindingId; fix: string }
 
@@ -202,7 +202,7 @@ function hostOf(url?: string): string {
 /** Registries with their own credential rules (reference §7): known from the URL, else from the challenge or the logged pkgid. */
 function vendorOf(x: Extracted): 'github' | 'azure' | undefined {
   const host = x.url ? hostOf(x.url) : x.pkgidUrl ? hostOf(x.pkgidUrl) : undefined;
-  if (isGitHubPackagesHost(host)) return 'github';
+  if (gitHubPackagesOfUrl(x.url ?? x.pkgidUrl)) return 'github';
   if (isAzureArtifactsHost(host)) return 'azure';
   if (host) return undefined;
   if (/authorization_uri=|TFS-Federated|\.visualstudio\.com/i.test(x.authChallenge ?? '')) return 'azure';
@@ -210,13 +210,12 @@ function vendorOf(x: Extracted): 'github' | 'azure' | undefined {
   return undefined;
 }
 
-const GH_HOST = (x: Extracted) => {
-  const h = x.url ? hostOf(x.url) : x.pkgidUrl ? hostOf(x.pkgidUrl) : '';
-  return isGitHubPackagesHost(h) ? h : 'npm.pkg.github.com';
-};
+/** The GitHub Packages registry in the error (GHES's …/_registry/npm/ included), else github.com's. */
+const GH = (x: Extracted) => gitHubPackagesOfUrl(x.url ?? x.pkgidUrl) ?? gitHubPackagesOfUrl('https://npm.pkg.github.com')!;
+const GH_HOST = (x: Extracted) => GH(x).base;
 
 const VENDOR_FIX = {
-  githubNoToken: (x: Extracted) => `GitHub Packages requires a token even for public packages: add \`${GITHUB.line(GH_HOST(x))}\` to ~/.npmrc and export NODE_AUTH_TOKEN — ${GITHUB.token}. Map the scope in lowercase: \`@owner:registry=https://${GH_HOST(x)}\`.`,
+  githubNoToken: (x: Extracted) => `GitHub Packages requires a token even for public packages: add \`${GITHUB.line(GH_HOST(x))}\` to ~/.npmrc and export NODE_AUTH_TOKEN — ${GITHUB.token}. Map the scope in lowercase: \`@owner:registry=${GH(x).url}\`.`,
   githubRejected: (x: Extracted) => `GitHub Packages did not accept the token: it may be expired or revoked, or of a kind GitHub refuses — use ${GITHUB.token}. Put it in \`${GITHUB.line(GH_HOST(x))}\` (\`tessera doctor\` shows the line npm reads).`,
   azureRejected: (x: Extracted) => `Azure Artifacts refused the credential (\`WWW-Authenticate: Bearer authorization_uri=…\`): the PAT expired, was revoked or changed, or \`_password\` holds the raw PAT instead of its base64. ${azureFix(azureFeedOfUrl(x.url))}`,
 };

@@ -45,6 +45,7 @@ export const FINDINGS = {
   'placeholder-token': { title: 'Placeholder instead of a credential', severity: 'error', why: 'The registry receives a dummy value and answers 401 (or 404 on publish).' },
   'token-host-mismatch': { title: 'Credential for a different host', severity: 'error', why: 'Credentials are sent only to the host (and port) in their key; a token for one host never reaches another.' },
   'azure-artifacts-credentials': { title: 'Azure Artifacts credentials not in the form npm needs', severity: 'error', why: 'Azure Artifacts takes a username and the base64 of a PAT in _password, keyed at both …/npm/registry/ and …/npm/; anything else sends garbage (401) or nothing.' },
+  'github-packages-config': { title: 'Package name or registry URL GitHub Packages does not accept', severity: 'error', why: 'GitHub Packages hosts only packages scoped to their lowercase owner, at the bare registry URL: an unscoped name or another scope is refused on publish, and an owner appended to the URL breaks pnpm.' },
   'token-checksum-invalid': { title: 'Token checksum does not match', severity: 'error', why: 'The token was truncated or mistyped; every registry will reject it.' },
   'plaintext-token-in-repo': { title: 'Token in plain text in the repository', severity: 'error', why: 'Anyone who can read the repository can use the token; scanners will flag and registries may revoke it.' },
   'strict-ssl-disabled': { title: 'TLS verification disabled', severity: 'warning', why: 'With strict-ssl=false anyone on the network path can read your credentials.' },

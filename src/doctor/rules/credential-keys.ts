@@ -5,7 +5,7 @@ import { nerfDart, redact } from '../credentials.ts';
 import type { DoctorContext, Target } from '../context.ts';
 import { effectiveCredentials, hostOf, keyHost, sourceOf, where } from './rule.ts';
 import type { Rule } from './rule.ts';
-import { GITHUB, azureFeedOfUrl, azureFix, isGitHubPackagesHost } from './vendors.ts';
+import { GITHUB, azureFeedOfUrl, azureFix, gitHubPackagesOf, gitHubPackagesOfUrl } from './vendors.ts';
 
 const UNSCOPED = ['_authToken', '_auth', 'username', '_password', '_authtoken', '-authtoken'];
 
@@ -156,7 +156,7 @@ export const tokenHostMismatch: Rule = {
       let problem: string | undefined;
       let severity: 'error' | 'warning' = 'error';
       if (c.value.startsWith('tsr_') && host === defaultHost) problem = 'a Tessera token (tsr_) is keyed to npm\'s public registry';
-      else if (c.value.startsWith('github_pat_') && isGitHubPackagesHost(host)) problem = 'GitHub Packages does not accept fine-grained tokens (github_pat_); use a classic PAT with read:packages';
+      else if (c.value.startsWith('github_pat_') && gitHubPackagesOf(c.prefix.slice(2))) problem = 'GitHub Packages does not accept fine-grained tokens (github_pat_); use a classic PAT with read:packages';
       else if (/^npms?_/.test(c.value) && host !== defaultHost && host !== undefined && !/^(127\.|localhost)/.test(host)) {
         problem = 'an npm_ token (issued by npm\'s public registry) is keyed to another host';
         severity = 'warning';
@@ -182,13 +182,13 @@ export const noCredentialForRegistry: Rule = {
       if (t.roles.has('publish')) {
         if (t.exact.kind !== 'none') continue;
         if (t.credential.kind !== 'none') continue; // lookup A finds one: the trailing-slash rule explains it
-        const host = hostOf(t.url);
+        const gh = gitHubPackagesOfUrl(t.url);
         const feed = azureFeedOfUrl(t.url);
         out.push(makeFinding('no-credential-for-registry', {
           severity: 'error', registry: t.url,
           message: `npm publish to ${t.url} has no credential: npm would stop with ENEEDAUTH ("This command requires you to be logged in").`,
-          fix: isGitHubPackagesHost(host)
-            ? `Add \`${GITHUB.line(host!)}\` to ~/.npmrc and export NODE_AUTH_TOKEN: ${GITHUB.token}. GitHub Packages has no trusted publishing, so keep the token (in Actions: GITHUB_TOKEN with \`permissions: packages: write\`).`
+          fix: gh
+            ? `Add \`${GITHUB.line(gh.base)}\` to ~/.npmrc and export NODE_AUTH_TOKEN: ${GITHUB.token}. GitHub Packages has no trusted publishing, so keep the token (in Actions: GITHUB_TOKEN with \`permissions: packages: write\`).`
             : feed ? azureFix(feed)
               : `Run \`npm login --registry=${t.url}\`, or add \`${neededKey(t.url)}\` to ~/.npmrc and export NPM_TOKEN.`,
         }));
@@ -198,14 +198,14 @@ export const noCredentialForRegistry: Rule = {
       if (orphans.length > 0 && needsAuth(ctx, t)) continue; // token-host-mismatch explains it
       const scoped = t.scopes.length > 0;
       const source = sourceOf(scoped ? ctx.cfg.origin(`${t.scopes[0]}:registry`) : ctx.cfg.origin('registry'));
-      const host = hostOf(t.url);
-      if (isGitHubPackagesHost(host)) {
+      const gh = gitHubPackagesOfUrl(t.url);
+      if (gh) {
         // GitHub Packages answers 401 without a token even for public packages (reference §7.1).
         const used = t.roles.has('dependency') || t.roles.has('package') || t.roles.has('default');
         out.push(makeFinding('no-credential-for-registry', {
           severity: used ? 'error' : 'warning', registry: t.url,
           message: `No credential is sent to ${t.url}${scoped ? ` (${t.scopes.join(', ')})` : ''}, and GitHub Packages requires a token even for public packages: every install from it fails with 401 "authentication token not provided".`,
-          fix: `Add \`${GITHUB.line(host!)}\` to ~/.npmrc and export NODE_AUTH_TOKEN: ${GITHUB.token}. In GitHub Actions, GITHUB_TOKEN works for packages the repository may read.`,
+          fix: `Add \`${GITHUB.line(gh.base)}\` to ~/.npmrc and export NODE_AUTH_TOKEN: ${GITHUB.token}. In GitHub Actions, GITHUB_TOKEN works for packages the repository may read.`,
           source,
         }));
         continue;

@@ -6,7 +6,7 @@ import { credentialForRequest, registryForSpec } from '../credentials.ts';
 import type { DoctorContext } from '../context.ts';
 import { hostOf, isLoopback, sourceOf, where } from './rule.ts';
 import type { Rule } from './rule.ts';
-import { isGitHubPackagesHost } from './vendors.ts';
+import { gitHubPackagesOfUrl } from './vendors.ts';
 
 function scopeOf(spec: string): string | undefined {
   return spec.startsWith('@') && spec.includes('/') ? spec.slice(0, spec.indexOf('/')) : undefined;
@@ -72,7 +72,7 @@ export const invalidScopeMapping: Rule = {
         problem = 'the scope lacks its @';
         fixed = '@' + scope.toLowerCase();
       } else if (scope !== scope.toLowerCase()) {
-        problem = isGitHubPackagesHost(hostOf(String(ctx.cfg.get(key))))
+        problem = gitHubPackagesOfUrl(String(ctx.cfg.get(key)))
           ? `the scope has uppercase letters: npm looks up only \`${scope.toLowerCase()}:registry\`, and GitHub Packages needs the owner in lowercase`
           : 'the scope has uppercase letters, and package names (so scopes) are lowercase';
         fixed = scope.toLowerCase();

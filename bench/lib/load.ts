@@ -90,7 +90,7 @@ export async function compare(load: LoadGenerator, s: Settings, a: Side, b: Side
   const job = (side: Side, seconds: number): LoadJob => ({ url: side.url, headers: side.headers, connections: s.connections, seconds });
   // The first comparison in a process starts with cold code on both threads (the servers' and autocannon's):
   // without a longer warm-up, whichever case runs first measured a few µs per request of JIT work.
-  const rounds = load.warmed ? 1 : 3;
+  const rounds = load.warmed ? 1 : 6;
   load.warmed = true;
   for (let i = 0; i < rounds; i++) {
     await load.run(job(a, s.warmup));

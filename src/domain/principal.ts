@@ -38,3 +38,8 @@ export type Principal =
   | { user: User; credential: Credential; otp?: string; webAuth?: boolean; otpVerified?: boolean };
 
 export const anonymous: Principal = { user: null };
+
+/** The id of the token the caller authenticated with, if it was a token. */
+export function tokenIdOf(p: Readonly<Principal> | undefined): string | undefined {
+  return p?.user && p.credential.type === 'token' ? p.credential.id : undefined;
+}

@@ -13,6 +13,7 @@ import type { Authenticator } from '../services/authenticate.ts';
 import { readCache } from '../services/read-cache.ts';
 import { isReadableName, versionFromTarball } from '../domain/names.ts';
 import { parsePackagePath } from './package-path.ts';
+import { tokenIdOf } from '../domain/principal.ts';
 import { baseUrlOf } from './base-url.ts';
 
 export const CORGI = 'application/vnd.npm.install-v1+json';
@@ -85,7 +86,8 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
   if (credential !== undefined && !principal) return false;
   // A restricted package: only a decision the full route made for this token, and remembered, will do.
   if (head.access !== 'public') {
-    if (!principal?.user || principal.credential.type !== 'token' || cache.peekReadable(principal.credential.id, path.name) !== true) return false;
+    const tokenId = tokenIdOf(principal);
+    if (tokenId === undefined || cache.peekReadable(tokenId, path.name) !== true) return false;
   }
   if (principal) auth.countUse(principal);
   writeBytes(res, status, headers, status === 304 ? undefined : body);

@@ -4,7 +4,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { hashToken, isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { Refusal } from '../domain/reasons.ts';
-import { anonymous, type Credential, type Grants, type Principal, type TfaMode, type TokenKind, type User } from '../domain/principal.ts';
+import { anonymous, tokenIdOf, type Credential, type Grants, type Principal, type TfaMode, type TokenKind, type User } from '../domain/principal.ts';
 import { verifyPassword } from '../domain/passwords.ts';
 import type { Ctx } from './context.ts';
 import { lastLocalWrite } from '../store/counters.ts';
@@ -161,10 +161,11 @@ export class Authenticator {
 
   /** Counts a request made with a token, for its last-used time and the audit log (written in batches). */
   countUse(p: Readonly<Principal>): void {
-    if (!p.user || p.credential.type !== 'token') return;
+    const id = tokenIdOf(p);
+    if (id === undefined || !p.user) return;
     const now = this.#ctx.clock.now();
-    const used = this.#lastUsed.get(p.credential.id);
-    if (used) { used.at = now; used.count++; } else this.#lastUsed.set(p.credential.id, { at: now, count: 1, user: p.user.name });
+    const used = this.#lastUsed.get(id);
+    if (used) { used.at = now; used.count++; } else this.#lastUsed.set(id, { at: now, count: 1, user: p.user.name });
   }
 
   /** Checks a known token against its state, its limits and the caller's address, and makes the request's principal. */

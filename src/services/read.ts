@@ -2,7 +2,7 @@
 // Names that are not local may be proxied from the upstream registry (see proxy.ts).
 import { Refusal } from '../domain/reasons.ts';
 import { canRead } from '../domain/policy.ts';
-import type { Principal } from '../domain/principal.ts';
+import { tokenIdOf, type Principal } from '../domain/principal.ts';
 import { packageFacts, type PackageHead } from '../store/packages.ts';
 import { versionFromTarball } from '../domain/names.ts';
 import type { Ctx } from './context.ts';
@@ -18,7 +18,7 @@ export async function visibleHead(ctx: Ctx, principal: Principal, name: string):
   if (!head || head.deletedAt !== null) return undefined;
   if (head.access === 'public') return head;
   // A token's decisions are remembered until something they rest on changes (read-cache.ts).
-  const tokenId = principal.user && principal.credential.type === 'token' ? principal.credential.id : undefined;
+  const tokenId = tokenIdOf(principal);
   const known = tokenId === undefined ? undefined : cache.peekReadable(tokenId, name);
   if (known !== undefined) return known ? head : undefined;
   const seq = cache.seq;

@@ -65,8 +65,20 @@ function isMaintainer(p: Principal, pkg: PackageFacts): boolean {
   return p.user !== null && pkg.maintainerIds.includes(p.user.id);
 }
 
-/** Reading: public packages are readable by anyone; restricted ones by maintainers (and admins). */
-export function canRead(p: Principal, pkg: PackageFacts): boolean {
+/** What the read rule needs: for a public package, or an anonymous caller, `name`, `exists` and `access` decide. */
+export type ReadFacts = Pick<PackageFacts, 'name' | 'exists' | 'access'> & Partial<Pick<PackageFacts, 'maintainerIds' | 'org'>>;
+
+/** Whether `canRead` can decide from the package's head alone, without its maintainers and org facts. */
+export function decidesWithoutFacts(p: Principal, access: PackageFacts['access']): boolean {
+  return access === 'public' || p.user === null;
+}
+
+/**
+ * THE read rule, for the packument, tarballs, search, every package listing and the install fast path:
+ * public packages are readable by anyone; restricted ones by maintainers, administrators, the org's owners
+ * and admins and teams granted the package — through a credential that covers it.
+ */
+export function canRead(p: Principal, pkg: ReadFacts): boolean {
   if (!pkg.exists) return false;
   if (pkg.access === 'public') return true;
   if (p.user === null) return false;
@@ -74,12 +86,20 @@ export function canRead(p: Principal, pkg: PackageFacts): boolean {
   if (c.type === 'token' && c.grants && (c.grants.permission === 'no-access' || !grantsCover(c.grants, pkg.name))) return false;
   // A trusted-publishing token reads its own package (npm's publish pre-check), nothing else.
   if (c.type === 'token' && c.kind === 'oidc') return true;
-  return p.user.admin || isMaintainer(p, pkg) || pkg.org?.role === 'owner' || pkg.org?.role === 'admin' || (pkg.org?.team ?? null) !== null;
+  const org = pkg.org;
+  return p.user.admin || (pkg.maintainerIds ?? []).includes(p.user.id) || org?.role === 'owner' || org?.role === 'admin'
+    || (org?.team ?? null) !== null;
 }
 
 /** Registry-wide rules from the configuration. */
 export type Rules = { requireVerifiedEmail?: boolean };
 
+/**
+ * Package actions. The order of checks is what keeps a private package indistinguishable from a missing one:
+ * first what the credential itself allows (it reveals nothing about the package), then the scope a new name
+ * would go into, and only then whether the package is there for this caller — and a package the caller may
+ * not read is answered exactly as a name that does not exist, with the same reason and the same detail.
+ */
 export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules: Rules = {}): Decision {
   const checks: Check[] = [];
   const deny = (reason: ReasonId, params: Params, detail: string, check: string): Decision => {
@@ -88,29 +108,21 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
   };
   const pass = (check: string, detail: string) => checks.push({ check, ok: true, detail });
   const verb = verbs[action];
+  const visible = canRead(p, pkg);
+  const hidden = `no package ${pkg.name} is visible to this caller`;
 
-  // Anonymous writes are refused the same way whether or not the package exists: nothing is revealed.
-  if (p.user === null && action !== 'read') {
-    return deny('auth-required', { action: `${verb} packages` }, 'no credential was sent', 'authenticated');
-  }
-  // Existence comes next: what the caller may not read does not exist for them.
-  if (pkg.exists) {
-    if (!canRead(p, pkg)) return deny('not-found', {}, `${pkg.name} is not visible to this caller`, 'visible');
+  if (action === 'read') {
+    if (!visible) return deny('not-found', {}, hidden, 'visible');
     pass('visible', pkg.access === 'public' ? `${pkg.name} is public` : `${pkg.name} is restricted and the caller may read it`);
-    if (action === 'read') return { allowed: true, checks };
-  } else if (action === 'stage') {
-    // Staging is for new versions: a first version is published directly (no placeholder is created).
-    return deny('stage-needs-package', { package: pkg.name }, `${pkg.name} has no published version`, 'visible');
-  } else if (action !== 'publish') {
-    return deny('not-found', {}, `${pkg.name} does not exist`, 'visible');
+    return { allowed: true, checks };
   }
-
+  // Anonymous writes are refused the same way whether or not the package exists: nothing is revealed.
   if (p.user === null) return deny('auth-required', { action: `${verb} packages` }, 'no credential was sent', 'authenticated');
   pass('authenticated', `as ${p.user.name}`);
   const c = p.credential;
   if (c.type === 'token' && c.kind === 'oidc') return trustedPublish(c, action, pkg, checks);
 
-  // Every write, starring included, needs a credential that may write this package.
+  // What the credential allows, whatever the package: every write, starring included, needs one that may write it.
   if (c.type === 'token' && c.grants?.permission === 'no-access' && c.grants.orgs.length > 0) {
     return deny('token-org-only', { orgs: c.grants.orgs.join(', '), action: verb, package: pkg.name },
       'the token grants no access to packages', 'token-writes');
@@ -130,30 +142,35 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
     }
     pass('token-covers-package', `the token covers ${describeGrants(c.grants)}`);
   }
-
-  if (action === 'star') return { allowed: true, checks };
-
   if ((action === 'publish' || action === 'stage') && rules.requireVerifiedEmail && !p.user.emailVerified) {
     return deny('email-unverified', { email: p.user.email }, `${p.user.email} is not verified`, 'email-verified');
   }
-
-  const finish = (): Decision => secondFactor(p as Principal & { user: object }, action, pkg, checks);
-
   if (GOVERNANCE.has(action) && c.type === 'token' && c.bypass2fa) {
     return deny('bypass-2fa-governance', { action: `${verb} ${pkg.name}` }, 'bypass-2FA tokens cannot govern packages', 'governance');
   }
 
-  if (!pkg.exists) {
-    const scope = scopeOf(pkg.name);
-    if (pkg.org && pkg.org.role === null && !p.user.admin) {
-      return deny('not-org-member', { org: pkg.org.name, action: `publish ${pkg.name}` }, `${p.user.name} is not a member of ${pkg.org.name}`, 'scope');
+  const finish = (): Decision => secondFactor(p as Principal & { user: object }, action, pkg, checks);
+  if (!visible) {
+    // A new name goes into a scope: the scope's rules answer first, alike for a missing and a hidden package.
+    if (action === 'publish' || action === 'stage') {
+      const scope = scopeOf(pkg.name);
+      if (pkg.org && pkg.org.role === null && !p.user.admin) {
+        return deny('not-org-member', { org: pkg.org.name, action: `${verb} ${pkg.name}` }, `${p.user.name} is not a member of ${pkg.org.name}`, 'scope');
+      }
+      if (scope && pkg.scopeOwnerId != null && pkg.scopeOwnerId !== p.user.id && !p.user.admin) {
+        return deny('scope-not-yours', { scope, package: pkg.name }, `${scope} is another user's scope`, 'scope');
+      }
+      // Staging is for new versions: a first version is published directly (no placeholder is created).
+      if (action === 'stage') return deny('stage-needs-package', { package: pkg.name }, hidden, 'visible');
+      // The one answer that cannot be alike: a caller who could create the name learns that it is taken.
+      if (pkg.exists) return deny('not-found', {}, hidden, 'visible');
+      pass('scope', scope ? `${p.user.name} may publish into ${scope}` : 'unscoped name is free');
+      return finish();
     }
-    if (scope && pkg.scopeOwnerId != null && pkg.scopeOwnerId !== p.user.id && !p.user.admin) {
-      return deny('scope-not-yours', { scope, package: pkg.name }, `${scope} is another user's scope`, 'scope');
-    }
-    pass('scope', scope ? `${p.user.name} may publish into ${scope}` : 'unscoped name is free');
-    return finish();
+    return deny('not-found', {}, hidden, 'visible');
   }
+  pass('visible', pkg.access === 'public' ? `${pkg.name} is public` : `${pkg.name} is restricted and the caller may read it`);
+  if (action === 'star') return { allowed: true, checks };
 
   if (!isMaintainer(p, pkg)) {
     if (p.user.admin) {

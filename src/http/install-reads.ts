@@ -13,7 +13,7 @@ import type { Authenticator } from '../services/authenticate.ts';
 import { readCache } from '../services/read-cache.ts';
 import { isReadableName, versionFromTarball } from '../domain/names.ts';
 import { parsePackagePath } from './package-path.ts';
-import { tokenIdOf } from '../domain/principal.ts';
+import { readableInMemory } from '../services/read.ts';
 import { baseUrlOf } from './base-url.ts';
 
 export const CORGI = 'application/vnd.npm.install-v1+json';
@@ -84,11 +84,8 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
   const credential = req.headers.authorization;
   const principal = credential === undefined ? undefined : auth.cachedPrincipal(credential, proxied ? undefined : req.socket.remoteAddress ?? '');
   if (credential !== undefined && !principal) return false;
-  // A restricted package: only a decision the full route made for this token, and remembered, will do.
-  if (head.access !== 'public') {
-    const tokenId = tokenIdOf(principal);
-    if (tokenId === undefined || cache.peekReadable(tokenId, path.name) !== true) return false;
-  }
+  // The read rule, from memory: a restricted package needs a decision the full route made for this token.
+  if (readableInMemory(cache, principal, head) !== true) return false;
   if (principal) auth.countUse(principal);
   writeBytes(res, status, headers, status === 304 ? undefined : body);
   accessLog?.(req, status, startedAt);

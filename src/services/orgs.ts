@@ -12,6 +12,7 @@ import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
 import { userByName, validateUserName } from './accounts.ts';
+import { readableNames } from './read.ts';
 
 const ROLES: OrgRole[] = ['owner', 'admin', 'developer'];
 export const DEVELOPERS = 'developers';
@@ -218,28 +219,31 @@ const short = (perm: string) => (perm === 'read-write' ? 'write' : 'read');
 export async function teamPackages(ctx: Ctx, p: Principal, org: string, team: string): Promise<Record<string, string>> {
   await allowOrg(ctx, p, 'org-read', org);
   const rows = await ctx.store.db.selectFrom('team_packages').select(['package', 'permission']).where('org', '=', org).where('team', '=', team).execute();
-  return Object.fromEntries(rows.map((r) => [r.package, short(r.permission)]));
+  const readable = new Set(await readableNames(ctx, p, rows.map((r) => r.package)));
+  return Object.fromEntries(rows.filter((r) => readable.has(r.package)).map((r) => [r.package, short(r.permission)]));
 }
 
-/** `npm access list packages <org>`: every package of the org's scope the caller can see, with the caller's best access. */
+/** `npm access list packages <org>`: the packages of the org's teams that the caller may read, with the best grant. */
 export async function orgPackages(ctx: Ctx, p: Principal, org: string): Promise<Record<string, string> | undefined> {
   const exists = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', org).executeTakeFirst();
   if (!exists) return undefined;
   await allowOrg(ctx, p, 'org-read', org);
   const rows = await ctx.store.db.selectFrom('team_packages').select(['package', 'permission']).where('org', '=', org).execute();
+  const readable = new Set(await readableNames(ctx, p, rows.map((r) => r.package)));
   const out: Record<string, string> = {};
-  for (const r of rows) if (out[r.package] !== 'write') out[r.package] = short(r.permission);
+  for (const r of rows) if (readable.has(r.package) && out[r.package] !== 'write') out[r.package] = short(r.permission);
   return out;
 }
 
-/** `npm access list packages <user>`: what the user maintains, as the caller may see it. */
+/** `npm access list packages <user>`: what the user maintains, as far as the caller may read it. */
 export async function userPackages(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('not-found');
   const rows = await ctx.store.db.selectFrom('maintainers').innerJoin('packages', 'packages.name', 'maintainers.package')
-    .select(['packages.name', 'packages.access']).where('maintainers.user_id', '=', user.id).where('packages.deleted_at', 'is', null).execute();
-  const self = p.user?.id === user.id || p.user?.admin;
-  return Object.fromEntries(rows.filter((r) => self || r.access === 'public').map((r) => [r.name, 'write']));
+    .select('packages.name').where('maintainers.user_id', '=', user.id).where('packages.deleted_at', 'is', null)
+    .where('packages.origin', '=', 'local').orderBy('packages.name').execute();
+  const readable = await readableNames(ctx, p, rows.map((r) => r.name));
+  return Object.fromEntries(readable.map((n) => [n, 'write']));
 }
 
 /** `npm access list collaborators <pkg>`: maintainers (write) and team members with their grant. */

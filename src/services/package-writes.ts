@@ -32,19 +32,25 @@ async function checkRev(db: Db, name: string, rev: unknown): Promise<void> {
 
 type Doc = Record<string, unknown>;
 
+/** What a document update asks for, judged from the body alone: the policy is asked before the package is read. */
+function updateAction(keys: string[]): Action {
+  if (keys.length === 1 && keys[0] === 'users') return 'star';
+  if (keys.includes('maintainers') && !keys.includes('versions')) return 'owner';
+  // Deprecating and unpublishing versions share their rules; which one it is needs the current versions.
+  return 'deprecate';
+}
+
 /** PUT /<pkg> without attachments, or PUT /<pkg>/-rev/<rev>. */
 export async function updateDocument(ctx: Ctx, p: Principal, name: string, body: Doc, urlRev?: string): Promise<void> {
-  const state = await loadState(ctx.store.db, name);
-  const facts = await packageFacts(ctx.store.db, name, p.user?.id);
-  if (!state || !facts.exists) {
-    // Same answer whether it is missing or invisible.
-    throw new Refusal('not-found');
-  }
-  await checkRev(ctx.store.db, name, urlRev ?? body._rev);
   const keys = Object.keys(body).filter((k) => !['_id', '_rev', 'name'].includes(k));
-
-  if (keys.length === 1 && keys[0] === 'users') return star(ctx, p, name, body.users);
-  if (keys.includes('maintainers') && !keys.includes('versions')) return setMaintainers(ctx, p, name, body.maintainers);
+  const action = updateAction(keys);
+  // Missing and hidden packages get the policy's one answer before anything about them is looked at.
+  await allow(ctx, p, action, name);
+  await checkRev(ctx.store.db, name, urlRev ?? body._rev);
+  if (action === 'star') return star(ctx, p, name, body.users);
+  if (action === 'owner') return setMaintainers(ctx, p, name, body.maintainers);
+  const state = await loadState(ctx.store.db, name);
+  if (!state) throw new Refusal('not-found');
   if (!body.versions || typeof body.versions !== 'object') {
     throw new Refusal('invalid-publish', { detail: 'nothing to change: the document has no versions, maintainers or users' });
   }
@@ -59,11 +65,7 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
     if (want !== (current.get(v)!.deprecated ?? null)) deprecations.push([v, want]);
   }
   if (removed.length) await allow(ctx, p, 'unpublish', name);
-  if (deprecations.length) await allow(ctx, p, 'deprecate', name);
-  if (!removed.length && !deprecations.length) {
-    await allow(ctx, p, 'deprecate', name); // a no-op write still needs the right to write
-    return;
-  }
+  if (!removed.length && !deprecations.length) return; // a no-op write: the right to write was checked above
   const now = ctx.clock.now();
   let dropped: StagedRow[] = [];
   await ctx.store.db.transaction().execute(async (trx) => {
@@ -100,8 +102,8 @@ async function removeVersions(trx: Db, name: string, versions: string[], now: nu
   return [];
 }
 
+/** Called once the policy allowed 'star'. */
 async function star(ctx: Ctx, p: Principal, name: string, users: unknown): Promise<void> {
-  await allow(ctx, p, 'star', name);
   const me = p.user!;
   const starred = typeof users === 'object' && users !== null && (users as Record<string, unknown>)[me.name] === true;
   const now = ctx.clock.now();
@@ -112,9 +114,9 @@ async function star(ctx: Ctx, p: Principal, name: string, users: unknown): Promi
   });
 }
 
+/** Called once the policy allowed 'owner'. */
 async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers: unknown): Promise<void> {
   if (!Array.isArray(maintainers)) throw new Refusal('invalid-request', { detail: '"maintainers" must be a list of {name, email}' });
-  await allow(ctx, p, 'owner', name);
   const names = [...new Set(maintainers.map((m) => (m && typeof m === 'object' ? (m as Doc).name : undefined)))];
   if (names.some((n) => typeof n !== 'string' || !n)) throw new Refusal('invalid-request', { detail: 'every maintainer needs a name' });
   if (names.length === 0) throw new Refusal('last-maintainer');
@@ -151,16 +153,20 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
   await auditDropped(ctx, p, dropped);
 }
 
-/** DELETE /<pkg>/-/<file>.tgz/-rev/<rev>: npm's last step of a version unpublish; the version row is already gone. */
+/** DELETE /<pkg>/-/<file>.tgz/-rev/<rev>: npm's last step of a version unpublish; the version row is already gone.
+ *  When that took the last version, the package is gone too: its former maintainers' cleanup still succeeds,
+ *  and everyone else gets the answer a missing name gets. */
 export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promise<void> {
   const facts = await packageFacts(ctx.store.db, name, p.user?.id);
-  if (!facts.exists) {
-    // After the last version went, the package is gone: only a maintainer's own cleanup arrives here.
-    const pkg = await ctx.store.db.selectFrom('packages').select('deleted_at').where('name', '=', name).executeTakeFirst();
-    if (pkg?.deleted_at) return;
-    throw new Refusal('not-found');
+  const d = authorize(p, 'unpublish', facts);
+  if (d.allowed) return requireSecondFactor(ctx, p, d);
+  const head = facts.head;
+  if (head && head.deletedAt !== null && head.origin === 'local') {
+    const maintainers = await ctx.store.db.selectFrom('maintainers').select('user_id').where('package', '=', name).execute();
+    const before = { ...facts, exists: true, access: head.access, maintainerIds: maintainers.map((m) => m.user_id) };
+    if (authorize(p, 'unpublish', before).allowed) return;
   }
-  await allow(ctx, p, 'unpublish', name);
+  throw await deny(ctx, p, d, name);
 }
 
 export async function getDistTags(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {

@@ -1,30 +1,45 @@
 // Install-side reads: packuments and tarballs, visible only to callers who may read the package.
 // Names that are not local may be proxied from the upstream registry (see proxy.ts).
 import { Refusal } from '../domain/reasons.ts';
-import { canRead } from '../domain/policy.ts';
-import { tokenIdOf, type Principal } from '../domain/principal.ts';
+import { canRead, decidesWithoutFacts } from '../domain/policy.ts';
+import { anonymous, tokenIdOf, type Principal } from '../domain/principal.ts';
 import { packageFacts, type PackageHead } from '../store/packages.ts';
 import { versionFromTarball } from '../domain/names.ts';
 import type { Ctx } from './context.ts';
-import { readCache } from './read-cache.ts';
+import { readCache, type ReadCache } from './read-cache.ts';
 import { proxyPackument, proxyTarball, mayProxy } from './proxy.ts';
 
 export type Kind = 'full' | 'abbrev';
 
-/** Resolves a package the caller may read: its head row, or a 404 that reveals nothing. */
+/** The read rule (policy's `canRead`) from memory alone: true or false when memory is enough, else undefined.
+ *  The install fast path and `visibleHead` both ask it, so they cannot disagree. */
+export function readableInMemory(cache: ReadCache, principal: Principal | undefined, head: PackageHead): boolean | undefined {
+  const p = principal ?? anonymous;
+  if (decidesWithoutFacts(p, head.access)) return canRead(p, { name: head.name, exists: true, access: head.access });
+  // A token's decisions are remembered until something they rest on changes (read-cache.ts).
+  const tokenId = tokenIdOf(p);
+  return tokenId === undefined ? undefined : cache.peekReadable(tokenId, head.name);
+}
+
+/** Resolves a package the caller may read: its head row, or undefined — for a missing and a hidden name alike. */
 export async function visibleHead(ctx: Ctx, principal: Principal, name: string): Promise<PackageHead | undefined> {
   const cache = readCache(ctx.store);
   const head = await cache.head(name);
   if (!head || head.deletedAt !== null) return undefined;
-  if (head.access === 'public') return head;
-  // A token's decisions are remembered until something they rest on changes (read-cache.ts).
-  const tokenId = tokenIdOf(principal);
-  const known = tokenId === undefined ? undefined : cache.peekReadable(tokenId, name);
+  const known = readableInMemory(cache, principal, head);
   if (known !== undefined) return known ? head : undefined;
   const seq = cache.seq;
   const readable = canRead(principal, await packageFacts(ctx.store.db, name, principal.user?.id));
+  const tokenId = tokenIdOf(principal);
   if (tokenId !== undefined) cache.rememberReadable(tokenId, name, readable, seq);
   return readable ? head : undefined;
+}
+
+/** The names among `names` the caller may read, in their order: every package listing filters through this. */
+export async function readableNames(ctx: Ctx, principal: Principal, names: Iterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of names) if (await visibleHead(ctx, principal, name)) out.push(name);
+  return out;
 }
 
 export async function readPackument(

@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { Principal } from '../domain/principal.ts';
 import type { Ctx } from './context.ts';
+import { readableNames } from './read.ts';
 
 type Meta = { version?: string; description?: string; keywords?: string[]; date?: string; publisher?: string | null };
 
@@ -9,13 +10,6 @@ export async function search(ctx: Ctx, p: Principal, text: string, size: number,
   const terms = text.toLowerCase().split(/\s+/).filter(Boolean);
   let q = ctx.store.db.selectFrom('packages').select(['name', 'meta', 'access'])
     .where('origin', '=', 'local').where('deleted_at', 'is', null);
-  if (!p.user?.admin) {
-    const uid = p.user?.id ?? -1;
-    q = q.where((eb) => eb.or([
-      eb('access', '=', 'public'),
-      eb.exists(eb.selectFrom('maintainers').select('user_id').whereRef('maintainers.package', '=', 'packages.name').where('user_id', '=', uid)),
-    ]));
-  }
   for (const t of terms) {
     const like = `%${t.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
     q = q.where((eb) => eb.or([
@@ -23,7 +17,10 @@ export async function search(ctx: Ctx, p: Principal, text: string, size: number,
       sql<boolean>`lower(${eb.ref('meta')}) LIKE ${like} ESCAPE '\\'`,
     ]));
   }
-  const rows = await q.orderBy('name').execute();
+  // Which of them the caller may read is the one read rule's answer, as for the packument itself.
+  const matched = await q.orderBy('name').execute();
+  const readable = new Set(await readableNames(ctx, p, matched.map((r) => r.name)));
+  const rows = matched.filter((r) => readable.has(r.name));
   const maintainers = await ctx.store.db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
     .select(['maintainers.package', 'users.name', 'users.email'])
     .where('maintainers.package', 'in', rows.length ? rows.map((r) => r.name) : ['']).execute();

@@ -94,6 +94,9 @@ describe('organizations and teams with npm 11', () => {
     assert.equal(r.code, 0, r.output);
     r = await npm.dev1.run(['publish'], { cwd: makePackage('@acme/widget', '1.3.0') });
     assert.notEqual(r.code, 0);
+    // The scope answers first, as it would for a name that does not exist: nothing about the package is told.
+    assert.match(r.output, /E403[\s\S]*not a member of the acme organization/);
+    r = await npm.dev1.run(['view', '@acme/widget']);
     assert.match(r.output, /E404/);
   });
 
@@ -106,8 +109,10 @@ describe('organizations and teams with npm 11', () => {
     r = await n.run(['publish'], { cwd: makePackage('@acme/x', '1.0.0') });
     assert.notEqual(r.code, 0);
     assert.match(r.output, /This token only manages the organizations acme; it grants no access to packages, so it cannot publish @acme\/x/);
-    // It cannot even see the org's private packages: they stay a plain 404.
+    // An existing private package gets the same answer as the new name: the token's own limit, nothing more.
     r = await n.run(['publish'], { cwd: makePackage('@acme/widget', '2.0.0') });
+    assert.match(r.output, /E403[\s\S]*grants no access to packages, so it cannot publish @acme\/widget/);
+    r = await n.run(['view', '@acme/widget']);
     assert.match(r.output, /E404/);
     const pkgOnly = makeNpm(s.url);
     pkgOnly.setToken(s.host, await s.token({ user: 'olivia', kind: 'granular', grants: { packagesAll: true, packages: [], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access' } }));

@@ -110,7 +110,7 @@ describe('policy', () => {
   test('the chain of checks explains the decision', () => {
     const d = authorize(granular({ packages: ['pub'] }), 'publish', pub);
     assert.ok(d.allowed);
-    assert.deepEqual(d.checks.map((c) => c.check), ['visible', 'authenticated', 'token-writes', 'token-covers-package', 'maintainer']);
+    assert.deepEqual(d.checks.map((c) => c.check), ['authenticated', 'token-writes', 'token-covers-package', 'visible', 'maintainer']);
     assert.ok(!canRead(anon, { ...pub, exists: false }));
   });
   test('staging: stage-only tokens and trusted publishers stage; only maintainers with 2FA review, with a code', () => {

@@ -2,7 +2,8 @@
 // same run, interleaved A-B-B-A so drift (other work on the machine, JIT, GC) falls on both sides.
 import { Worker } from 'node:worker_threads';
 
-export type LoadJob = { url: string; headers: Record<string, string>; connections: number; seconds: number };
+/** `expect`: the status that counts as an answer (default: any 2xx), e.g. 404 to time refusals. */
+export type LoadJob = { url: string; headers: Record<string, string>; connections: number; seconds: number; expect?: number };
 export type LoadResult = {
   ok: number; other: number; errors: number; bytes: number; seconds: number; latencies: Float64Array;
   /** CPU time of this (the servers') thread during the run, µs: unaffected by time spent descheduled. */
@@ -71,7 +72,7 @@ export function settingsFromEnv(env = process.env): Settings {
   return { seconds: num(env.BENCH_SECONDS, 5), warmup: num(env.BENCH_WARMUP, 1), connections: Math.round(num(env.BENCH_CONNECTIONS, 10)) };
 }
 
-export type Side = { url: string; headers: Record<string, string> };
+export type Side = { url: string; headers: Record<string, string>; expect?: number };
 
 /**
  * Warms both sides up, then measures in slices of about a second, alternating A-B-B-A-A-B-B-A…, so both
@@ -87,7 +88,7 @@ export type Comparison = {
 };
 
 export async function compare(load: LoadGenerator, s: Settings, a: Side, b: Side): Promise<Comparison> {
-  const job = (side: Side, seconds: number): LoadJob => ({ url: side.url, headers: side.headers, connections: s.connections, seconds });
+  const job = (side: Side, seconds: number): LoadJob => ({ url: side.url, headers: side.headers, connections: s.connections, seconds, expect: side.expect });
   // The first comparison in a process starts with cold code on both threads (the servers' and autocannon's):
   // without a longer warm-up, whichever case runs first measured a few µs per request of JIT work.
   const rounds = load.warmed ? 1 : 6;

@@ -3,13 +3,14 @@ import { Refusal } from '../domain/reasons.ts';
 import { authorize } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { scopeOf } from '../domain/names.ts';
-import { packageFacts, rerender } from '../store/packages.ts';
+import { rerender } from '../store/packages.ts';
+import { factsFor } from './read.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
 
 export async function setPackageAccess(ctx: Ctx, p: Principal, name: string, body: Record<string, unknown>): Promise<void> {
-  const facts = await packageFacts(ctx.store.db, name, p.user?.id);
+  const facts = await factsFor(ctx, p, name);
   const d = authorize(p, 'access', facts);
   if (!d.allowed) throw await deny(ctx, p, d, name);
   await requireSecondFactor(ctx, p, d);

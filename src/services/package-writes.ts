@@ -6,7 +6,8 @@ import { Refusal } from '../domain/reasons.ts';
 import { authorize, type Action } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { isValidTag } from '../domain/names.ts';
-import { loadState, packageFacts, pickLatest, rerender } from '../store/packages.ts';
+import { loadState, pickLatest, rerender } from '../store/packages.ts';
+import { factsFor } from './read.ts';
 import type { Db } from '../store/store.ts';
 import { dropStagedOf } from '../store/staged.ts';
 import type { StagedRow } from '../store/schema.ts';
@@ -15,7 +16,7 @@ import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
 
 async function allow(ctx: Ctx, p: Principal, action: Action, name: string) {
-  const facts = await packageFacts(ctx.store.db, name, p.user?.id);
+  const facts = await factsFor(ctx, p, name);
   const d = authorize(p, action, facts);
   if (!d.allowed) throw await deny(ctx, p, d, name);
   await requireSecondFactor(ctx, p, d);
@@ -157,7 +158,7 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
  *  When that took the last version, the package is gone too: its former maintainers' cleanup still succeeds,
  *  and everyone else gets the answer a missing name gets. */
 export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promise<void> {
-  const facts = await packageFacts(ctx.store.db, name, p.user?.id);
+  const facts = await factsFor(ctx, p, name);
   const d = authorize(p, 'unpublish', facts);
   if (d.allowed) return requireSecondFactor(ctx, p, d);
   const head = facts.head;

@@ -1,7 +1,7 @@
 // Install-side reads: packuments and tarballs, visible only to callers who may read the package.
 // Names that are not local may be proxied from the upstream registry (see proxy.ts).
 import { Refusal } from '../domain/reasons.ts';
-import { canRead, decidesWithoutFacts } from '../domain/policy.ts';
+import { canRead, decidesWithoutFacts, type PackageFacts } from '../domain/policy.ts';
 import { anonymous, tokenIdOf, type Principal } from '../domain/principal.ts';
 import { packageFacts, type PackageHead } from '../store/packages.ts';
 import { versionFromTarball } from '../domain/names.ts';
@@ -35,6 +35,15 @@ export async function visibleHead(ctx: Ctx, principal: Principal, name: string):
   return readable ? head : undefined;
 }
 
+/** The facts the policy needs about `name`, for this caller. What an anonymous caller is told rests on the
+ *  package's head alone, which comes from memory: a private package and a missing name cost the same. */
+export async function factsFor(ctx: Ctx, principal: Principal, name: string): Promise<PackageFacts & { head?: PackageHead }> {
+  if (principal.user !== null) return packageFacts(ctx.store.db, name, principal.user.id);
+  const head = await readCache(ctx.store).head(name);
+  const exists = head !== undefined && head.deletedAt === null && head.origin === 'local';
+  return { name, exists, access: exists ? head.access : 'public', maintainerIds: [], head };
+}
+
 /** The names among `names` the caller may read, in their order: every package listing filters through this. */
 export async function readableNames(ctx: Ctx, principal: Principal, names: Iterable<string>): Promise<string[]> {
   const out: string[] = [];
@@ -64,13 +73,15 @@ export async function readTarball(ctx: Ctx, principal: Principal, name: string, 
   const cache = readCache(ctx.store);
   const head = await visibleHead(ctx, principal, name);
   const local = head ?? (await cache.head(name));
-  if (!head && local?.origin === 'local') throw new Refusal('not-found');
+  // Not readable here and not to be fetched: a hidden package and a missing name stop at the same point.
+  const proxiable = (local === undefined || local.origin === 'proxy') && mayProxy(ctx, name);
+  if (!head && !proxiable) throw new Refusal('not-found');
   const blob = await cache.tarballBlob(name, version);
   if (blob) {
     const data = await cache.blob(blob);
     if (data) return data;
   }
-  if ((local === undefined || local.origin === 'proxy') && mayProxy(ctx, name)) {
+  if (proxiable) {
     const data = await proxyTarball(ctx, name, version);
     if (data) return data;
   }

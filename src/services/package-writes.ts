@@ -3,7 +3,7 @@
 // whole document; we tell them apart by what changed, and authorize each change on its own.
 import semver from 'semver';
 import { Refusal } from '../domain/reasons.ts';
-import { authorize, type Action } from '../domain/policy.ts';
+import type { Action } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { isValidTag } from '../domain/names.ts';
 import { loadState, packageFacts, pickLatest, rerender } from '../store/packages.ts';
@@ -12,11 +12,12 @@ import { dropStagedOf } from '../store/staged.ts';
 import type { StagedRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
+import { decideFor } from './decide.ts';
 import { requireSecondFactor } from './two-factor.ts';
 
 async function allow(ctx: Ctx, p: Principal, action: Action, name: string) {
   const facts = await packageFacts(ctx.store.db, name, p.user?.id);
-  const d = authorize(p, action, facts);
+  const d = decideFor(ctx, p, action, facts);
   if (!d.allowed) throw await deny(ctx, p, d, name);
   await requireSecondFactor(ctx, p, d);
   return facts;

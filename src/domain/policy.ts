@@ -394,8 +394,17 @@ export function authorizeOrgMember(p: Principal, org: OrgFacts, change: MemberCh
 export type StagedFacts = { version: string; actor: string; actorType: 'user' | 'trusted-publisher'; stagedBy: number | null };
 export type StageRules = Rules & { requireSecondApprover?: boolean };
 
-/** `npm stage approve|reject`: the stage-review decision, then the second-approver rule for approvals. */
+/**
+ * `npm stage approve|reject`: a staged version the caller may not see (stage-view) is as unknown as a
+ * missing id; then the stage-review decision, then the second-approver rule for approvals.
+ */
 export function authorizeStageReview(p: Principal, pkg: PackageFacts, rules: StageRules, staged?: StagedFacts, approving = true): Decision {
+  const oidc = p.user !== null && p.credential.type === 'token' && p.credential.kind === 'oidc';
+  const view = authorize(p, 'stage-view', pkg);
+  if (!view.allowed && p.user !== null && !oidc) {
+    const checks = view.checks.filter((c) => c.ok);
+    return refuse(checks, 'not-found', {}, 'stage-visible', `the staged versions of ${pkg.name} are not visible to this credential (${view.reason})`);
+  }
   const d = authorize(p, 'stage-review', pkg, rules);
   if (!d.allowed || !staged || !approving || !rules.requireSecondApprover || p.user === null) return d;
   if (staged.actorType === 'user' && staged.stagedBy === p.user.id) {

@@ -72,6 +72,11 @@ describe('the second approver', () => {
     const ci = { ...staged, actor: 'repo:acme/x', actorType: 'trusted-publisher' as const, stagedBy: 1 };
     assert.equal(reason(authorizeStageReview(as(alice), pkg(), on, ci, true)), '-');
   });
+  test('a staged version the caller may not see is as unknown as a missing id', () => {
+    assert.equal(reason(authorizeStageReview(as(alice, token({ kind: 'classic-readonly', readonly: true })), pkg(), {})), 'not-found');
+    assert.equal(reason(authorizeStageReview(as(bob), pkg(), {})), 'not-found');
+    assert.equal(reason(authorizeStageReview({ user: null }, pkg(), {})), 'auth-required');
+  });
   test('without it, or without a staged version (auth/explain), the review rule alone decides', () => {
     assert.equal(reason(authorizeStageReview(as(alice), pkg(), {}, staged, true)), '-');
     assert.equal(reason(authorizeStageReview(as(alice), pkg(), { requireSecondApprover: true })), '-');

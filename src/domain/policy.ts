@@ -274,8 +274,16 @@ const accountVerbs: Record<AccountAction, string> = {
   'token-create': 'create tokens', 'token-revoke': 'revoke tokens', 'token-list': 'list tokens', profile: 'change the profile',
 };
 
-/** Actions on the caller's own account: token management needs a login session (or the password). */
-export function authorizeAccount(p: Principal, action: AccountAction): Decision {
+/** What the account looks like to `npm token create`: whether it has a password, and whether one was sent. */
+export type PasswordFacts = { hasPassword: boolean; passwordSent: boolean };
+
+/**
+ * Actions on the caller's own account: token management needs a login session (or the password).
+ * `npm token create` also confirms with the account password unless the caller authenticated with it:
+ * given `account`, the decision says `password: true` when the service must check the one sent.
+ * Accounts without a password (created for SSO) skip it.
+ */
+export function authorizeAccount(p: Principal, action: AccountAction, account?: PasswordFacts): Decision & { password?: boolean } {
   const checks: Check[] = [];
   const verb = accountVerbs[action];
   if (p.user === null) {
@@ -294,8 +302,14 @@ export function authorizeAccount(p: Principal, action: AccountAction): Decision 
     return { allowed: false, reason: 'session-required', params: { action: verb, kind: c.kind }, checks };
   }
   checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });
+  const password = action === 'token-create' && account?.hasPassword === true && c.type !== 'password';
+  if (password && !account.passwordSent) {
+    checks.push({ check: 'password', ok: false, detail: 'creating a token needs the account password' });
+    return { allowed: false, reason: 'password-required', params: {}, checks };
+  }
+  if (password) checks.push({ check: 'password', ok: true, detail: 'the password sent is checked' });
   // Token management and profile changes are password-bearing: any 2FA mode asks for a code.
-  return { allowed: true, checks, otp: p.user.tfa !== null };
+  return { allowed: true, checks, otp: p.user.tfa !== null, ...(password ? { password } : {}) };
 }
 
 export type OrgAction = 'org-read' | 'org-members' | 'team-manage' | 'access-grant';
@@ -341,4 +355,119 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
     return deny('org-role-too-low', { org: org.name, role, needed: 'admin', action: verb }, 'role', 'developers cannot manage the organization');
   }
   return { allowed: true, checks, otp: writes && p.user.tfa === 'auth-and-writes' };
+}
+
+// --- rules that used to live in services (issue #11): each one a pure function returning a Decision.
+
+const refuse = (checks: Check[], reason: ReasonId, params: Params, check: string, detail: string): Decision => {
+  checks.push({ check, ok: false, detail });
+  return { allowed: false, reason, params, checks };
+};
+
+/** `npm trust list` (write=false) and `npm trust github|gitlab|…|revoke` (write=true) on a package. */
+export function authorizeTrust(p: Principal, pkg: PackageFacts, write: boolean): Decision {
+  const d = authorize(p, write ? 'trust' : 'read', pkg);
+  if (!d.allowed) return d;
+  const checks = d.checks;
+  if (p.user === null) return refuse(checks, 'auth-required', { action: 'manage trusted publishers' }, 'authenticated', 'no credential was sent');
+  if (!write) {
+    // Reading governs nothing, so any credential of a maintainer, org owner or administrator may.
+    if (!p.user.admin && !isMaintainer(p, pkg) && pkg.org?.role !== 'owner') {
+      return refuse(checks, 'not-maintainer', { package: pkg.name, action: 'see the trusted publishers of' }, 'maintainer',
+        `${p.user.name} is not a maintainer of ${pkg.name}`);
+    }
+    checks.push({ check: 'maintainer', ok: true, detail: `${p.user.name} may see the trusted publishers of ${pkg.name}` });
+    return { allowed: true, checks, otp: false };
+  }
+  // Trust is governance: whoever changes it proves presence with a one-time password, whatever their 2FA mode.
+  const tfa = checks.findIndex((c) => c.check === 'two-factor');
+  if (tfa >= 0) checks.splice(tfa, 1);
+  if (!p.user.tfa) {
+    return refuse(checks, 'tfa-required', { action: 'change the trusted publishers of a package' }, 'two-factor',
+      `${p.user.name} has no 2FA, which changing trusted publishers needs`);
+  }
+  checks.push({ check: 'two-factor', ok: true, detail: 'changing trusted publishers needs a one-time password' });
+  return { allowed: true, checks, otp: true };
+}
+
+/** A change of someone's role in an organization: `role` null removes them. Only owners make, change or remove owners. */
+export type MemberChange = { current: OrgRole | null; role: OrgRole | null };
+
+export function authorizeOrgMember(p: Principal, org: OrgFacts, change: MemberChange): Decision {
+  const d = authorizeOrg(p, 'org-members', org);
+  if (!d.allowed || p.user === null) return d;
+  const mine: OrgRole = p.user.admin ? 'owner' : org.role!;
+  const touchesOwner = change.role === 'owner' || change.current === 'owner';
+  if (mine !== 'owner' && touchesOwner) {
+    const action = change.role === null ? `remove an owner of ${org.name}` : `make or change an owner of ${org.name}`;
+    return refuse(d.checks, 'org-role-too-low', { org: org.name, role: mine, needed: 'owner', action }, 'role',
+      'only owners make, change or remove owners');
+  }
+  d.checks.push({ check: 'role', ok: true, detail: touchesOwner ? `${p.user.name} is an owner` : 'admins manage developers and admins' });
+  return d;
+}
+
+/** The staged version a review is about: who staged it (a user id, or a trusted publisher). */
+export type StagedFacts = { version: string; actor: string; actorType: 'user' | 'trusted-publisher'; stagedBy: number | null };
+export type StageRules = Rules & { requireSecondApprover?: boolean };
+
+/**
+ * `npm stage approve|reject`: a staged version the caller may not see (stage-view) is as unknown as a
+ * missing id; then the stage-review decision, then the second-approver rule for approvals.
+ */
+export function authorizeStageReview(p: Principal, pkg: PackageFacts, rules: StageRules, staged?: StagedFacts, approving = true): Decision {
+  const oidc = p.user !== null && p.credential.type === 'token' && p.credential.kind === 'oidc';
+  const view = authorize(p, 'stage-view', pkg);
+  if (!view.allowed && p.user !== null && !oidc) {
+    const checks = view.checks.filter((c) => c.ok);
+    return refuse(checks, 'not-found', {}, 'stage-visible', `the staged versions of ${pkg.name} are not visible to this credential (${view.reason})`);
+  }
+  const d = authorize(p, 'stage-review', pkg, rules);
+  if (!d.allowed || !staged || !approving || !rules.requireSecondApprover || p.user === null) return d;
+  if (staged.actorType === 'user' && staged.stagedBy === p.user.id) {
+    const at = d.checks.findIndex((c) => c.check === 'two-factor');
+    const checks = at >= 0 ? d.checks.slice(0, at) : d.checks;
+    return refuse(checks, 'stage-second-approver', { package: pkg.name, version: staged.version, user: staged.actor },
+      'second-approver', `${p.user.name} staged this version; another maintainer must approve it`);
+  }
+  d.checks.push({ check: 'second-approver', ok: true, detail: `staged by ${staged.actor}, approved by another` });
+  return d;
+}
+
+export type SignupPolicy = 'open' | 'closed' | 'admin-only';
+
+/**
+ * Creating an account. Under `admin-only` only an administrator's password or login session may: a token
+ * that may manage the account, as npm's model has it (the same credentials authorizeAccount accepts),
+ * never a read-only, package-limited, automation, publish or bypass-2FA token.
+ */
+export function authorizeSignup(p: Principal, policy: SignupPolicy): Decision {
+  const checks: Check[] = [];
+  if (policy === 'open') {
+    checks.push({ check: 'signup', ok: true, detail: 'sign-up is open' });
+    return { allowed: true, checks, otp: false };
+  }
+  if (policy === 'closed') return refuse(checks, 'signup-closed', { policy }, 'signup', 'sign-up is closed');
+  if (p.user === null || !p.user.admin) {
+    return refuse(checks, 'signup-closed', { policy }, 'administrator', 'accounts are created by an administrator');
+  }
+  checks.push({ check: 'administrator', ok: true, detail: `${p.user.name} is a registry administrator` });
+  const c = p.credential;
+  if (c.type === 'token' && (c.kind !== 'session' || c.bypass2fa || c.readonly || c.grants)) {
+    return refuse(checks, 'signup-closed', { policy }, 'session', `a ${c.kind} token cannot manage accounts`);
+  }
+  checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });
+  return { allowed: true, checks, otp: false };
+}
+
+/**
+ * `npm access list collaborators`: who may read the package may list its maintainers; team grants are
+ * the organization's business, so only its members (and administrators) see the team-derived entries.
+ */
+export function authorizeCollaborators(p: Principal, pkg: PackageFacts): Decision & { teams?: boolean } {
+  const d = authorize(p, 'read', pkg);
+  if (!d.allowed) return d;
+  const teams = p.user !== null && (p.user.admin || (pkg.org?.role ?? null) !== null);
+  d.checks.push({ check: 'teams', ok: true, detail: teams ? 'team grants are shown' : 'team grants are shown only to members of the organization' });
+  return { ...d, teams };
 }

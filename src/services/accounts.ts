@@ -2,12 +2,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Refusal } from '../domain/reasons.ts';
 import { hashPassword, validatePassword } from '../domain/passwords.ts';
-import type { Principal, User } from '../domain/principal.ts';
+import { anonymous, type Principal, type User } from '../domain/principal.ts';
+import { authorizeSignup } from '../domain/policy.ts';
 import { hashToken } from '../domain/tokens.ts';
 import { insertToken, revokeTokens } from '../store/tokens.ts';
 import { audit, type Ctx } from './context.ts';
 import { toUser, type Authenticator } from './authenticate.ts';
 import { verifyOtpFor } from './two-factor.ts';
+import { deny } from './deny.ts';
 import { hashCode } from '../domain/totp.ts';
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,213}$/;
@@ -57,6 +59,12 @@ export async function mintSession(ctx: Ctx, user: User, how: string): Promise<st
   return token;
 }
 
+/** Creating an account over HTTP, as the sign-up policy allows it (authorizeSignup). */
+export async function allowSignup(ctx: Ctx, caller: Principal): Promise<void> {
+  const d = authorizeSignup(caller, ctx.config.signup);
+  if (!d.allowed) throw await deny(ctx, caller, d, '');
+}
+
 /** PUT /-/user/org.couchdb.user:<name>: login when the user exists, sign-up (by policy) when not. */
 export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>, otp?: string): Promise<{ status: number; token: string; name: string; created?: User }> {
   const name = typeof body.name === 'string' ? body.name : urlName;
@@ -72,9 +80,7 @@ export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principa
     return { status: 201, token: await mintSession(ctx, user, 'legacy'), name };
   }
   if (body.email === undefined) throw new Refusal('login-unknown-user', { name });
-  const policy = ctx.config.signup;
-  const adminCaller = caller.user?.admin === true;
-  if (policy === 'closed' || (policy === 'admin-only' && !adminCaller)) throw new Refusal('signup-closed', { policy });
+  await allowSignup(ctx, caller);
   const user = await createUser(ctx, { name, email: String(body.email), password });
   return { status: 201, token: await mintSession(ctx, user, 'adduser'), name, created: user };
 }
@@ -97,6 +103,8 @@ function sessionId(secret: string): string {
 }
 
 export async function startWebLogin(ctx: Ctx, kind: 'login' | 'adduser' | 'otp', userId: number | null = null): Promise<string> {
+  // Web sign-up is refused up front when the browser's form (which carries no credential) would be.
+  if (kind === 'adduser') await allowSignup(ctx, anonymous);
   const secret = randomBytes(24).toString('base64url');
   const now = ctx.clock.now();
   await ctx.store.db.deleteFrom('web_logins').where('expires_at', '<', now).execute();
@@ -131,7 +139,8 @@ export async function completeWebLogin(ctx: Ctx, auth: Authenticator, secret: st
     return user;
   }
   if (form.create) {
-    if (ctx.config.signup !== 'open') throw new Refusal('signup-closed', { policy: ctx.config.signup });
+    // The browser's form carries no credential: an administrator creates accounts another way.
+    await allowSignup(ctx, anonymous);
     user = await createUser(ctx, { name, email: String(form.email ?? ''), password });
   } else {
     user = await auth.checkPassword(name, password);

@@ -2,7 +2,7 @@
 // npmjs's limits on granular tokens. Only a login session (or the password) manages tokens.
 import { BlockList, isIP } from 'node:net';
 import { Refusal } from '../domain/reasons.ts';
-import { authorizeAccount, type AccountAction } from '../domain/policy.ts';
+import { authorizeAccount, type AccountAction, type PasswordFacts } from '../domain/policy.ts';
 import type { Grants, Permission, Principal, TokenKind, User } from '../domain/principal.ts';
 import { hashToken, isTesseraToken } from '../domain/tokens.ts';
 import { verifyPassword } from '../domain/passwords.ts';
@@ -16,11 +16,11 @@ import type { Authenticator } from './authenticate.ts';
 const DAY = 86_400_000;
 const PERMISSIONS: Permission[] = ['read-only', 'read-write', 'read-write-stage-only', 'no-access'];
 
-async function allowAccount(ctx: Ctx, p: Principal, action: AccountAction): Promise<User> {
-  const d = authorizeAccount(p, action);
+async function allowAccount(ctx: Ctx, p: Principal, action: AccountAction, account?: PasswordFacts): Promise<{ user: User; password: boolean }> {
+  const d = authorizeAccount(p, action, account);
   if (!d.allowed) throw await deny(ctx, p, d, '');
   await requireSecondFactor(ctx, p, d);
-  return p.user!;
+  return { user: p.user!, password: d.password === true };
 }
 
 function stringList(v: unknown, field: string): string[] {
@@ -75,12 +75,10 @@ function expiryDays(ctx: Ctx, v: unknown, write: boolean): number {
 export type CreatedToken = Record<string, unknown>;
 
 export async function createForCaller(ctx: Ctx, auth: Authenticator, p: Principal, body: Record<string, unknown>): Promise<CreatedToken> {
-  const user = await allowAccount(ctx, p, 'token-create');
-  const row = await ctx.store.db.selectFrom('users').select(['password_hash']).where('id', '=', user.id).executeTakeFirstOrThrow();
-  if (row.password_hash && p.user && p.credential.type !== 'password') {
-    if (typeof body.password !== 'string' || !body.password) throw new Refusal('password-required');
-    await auth.checkPassword(user.name, body.password);
-  }
+  const row = p.user ? await ctx.store.db.selectFrom('users').select(['password_hash']).where('id', '=', p.user.id).executeTakeFirst() : undefined;
+  const passwordSent = typeof body.password === 'string' && body.password !== '';
+  const { user, password } = await allowAccount(ctx, p, 'token-create', { hasPassword: !!row?.password_hash, passwordSent });
+  if (password) await auth.checkPassword(user.name, String(body.password));
   const pol = ctx.config.tokens;
   // npm-profile's createToken sends {password, readonly, cidr_whitelist}; `npm token create` never sends readonly.
   const legacy = typeof body.readonly === 'boolean';
@@ -134,6 +132,17 @@ export async function createForCaller(ctx: Ctx, auth: Authenticator, p: Principa
   return { ...present(created), token };
 }
 
+/** GET /-/tessera/v1/token: the caller's own credential, what it is and what limits it carries. */
+export async function describeCredential(ctx: Ctx, p: Principal) {
+  if (!p.user) throw new Refusal('auth-required', { action: 'inspect your token' });
+  const c = p.credential;
+  let token: Record<string, unknown> | null = null;
+  if (c.type === 'token') {
+    token = present(await ctx.store.db.selectFrom('tokens').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow());
+  }
+  return { user: p.user.name, credential: c.type === 'token' ? c.kind : 'password', token };
+}
+
 /** A token as `npm token list` shows it: redacted, with its limits. */
 export function present(r: TokenRow): Record<string, unknown> {
   const grants = r.grants ? (JSON.parse(r.grants) as Grants) : null;
@@ -165,7 +174,7 @@ export function present(r: TokenRow): Record<string, unknown> {
 }
 
 export async function listForCaller(ctx: Ctx, p: Principal, page: number, perPage: number) {
-  const user = await allowAccount(ctx, p, 'token-list');
+  const { user } = await allowAccount(ctx, p, 'token-list');
   const base = ctx.store.db.selectFrom('tokens').where('user_id', '=', user.id).where('revoked_at', 'is', null);
   const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   const rows = await base.selectAll().orderBy('created_at').orderBy('id').limit(perPage).offset(page * perPage).execute();
@@ -173,7 +182,7 @@ export async function listForCaller(ctx: Ctx, p: Principal, page: number, perPag
 }
 
 export async function revokeForCaller(ctx: Ctx, auth: Authenticator, p: Principal, keyOrToken: string): Promise<void> {
-  const user = await allowAccount(ctx, p, 'token-revoke');
+  const { user } = await allowAccount(ctx, p, 'token-revoke');
   const q = ctx.store.db.selectFrom('tokens').select(['id', 'revoked_at']).where('user_id', '=', user.id);
   const row = isTesseraToken(keyOrToken)
     ? await q.where('hash', '=', hashToken(keyOrToken)).executeTakeFirst()

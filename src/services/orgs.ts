@@ -3,7 +3,8 @@
 // where, or of what a team may reach, moves the `packages` counter: it changes who may read which
 // packages, and the read path remembers its decisions until that counter moves (read-cache.ts).
 import { Refusal } from '../domain/reasons.ts';
-import { authorizeOrg, type OrgAction, type OrgRole } from '../domain/policy.ts';
+import { authorizeCollaborators, authorizeOrg, authorizeOrgMember, type Decision, type OrgAction, type OrgFacts, type OrgRole }
+  from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { scopeOf } from '../domain/names.ts';
 import type { Db } from '../store/store.ts';
@@ -12,7 +13,7 @@ import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
 import { userByName, validateUserName } from './accounts.ts';
-import { readableNames } from './read.ts';
+import { factsFor, readableNames } from './read.ts';
 
 const ROLES: OrgRole[] = ['owner', 'admin', 'developer'];
 export const DEVELOPERS = 'developers';
@@ -23,14 +24,20 @@ async function orgRole(db: Db, org: string, userId: number | undefined): Promise
   return (m?.role ?? null) as OrgRole | null;
 }
 
-/** Authorizes an org action for the caller and asks for the second factor when the decision needs it. */
-async function allowOrg(ctx: Ctx, p: Principal, action: OrgAction, org: string): Promise<OrgRole> {
+async function orgFacts(ctx: Ctx, p: Principal, org: string): Promise<OrgFacts> {
   const exists = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', org).executeTakeFirst();
-  const role = await orgRole(ctx.store.db, org, p.user?.id);
-  const d = authorizeOrg(p, action, { name: org, exists: exists !== undefined, role });
+  return { name: org, exists: exists !== undefined, role: await orgRole(ctx.store.db, org, p.user?.id) };
+}
+
+/** Authorizes an org action for the caller and asks for the second factor when the decision needs it. */
+async function allowOrg(ctx: Ctx, p: Principal, action: OrgAction, org: string): Promise<void> {
+  const d = authorizeOrg(p, action, await orgFacts(ctx, p, org));
   if (!d.allowed) throw await deny(ctx, p, d, `@${org}`);
   await requireSecondFactor(ctx, p, d);
-  return p.user?.admin ? 'owner' : role!;
+}
+
+async function refuseUnless(ctx: Ctx, p: Principal, d: Decision, org: string): Promise<void> {
+  if (!d.allowed) throw await deny(ctx, p, d, `@${org}`);
 }
 
 async function mustUser(ctx: Ctx, name: unknown) {
@@ -72,15 +79,17 @@ async function ownerCount(db: Db, org: string): Promise<number> {
 }
 
 export async function setMember(ctx: Ctx, p: Principal, org: string, userName: unknown, roleIn: unknown) {
-  const myRole = await allowOrg(ctx, p, 'org-members', org);
+  // The org decision first, so a stranger learns nothing about the target; then the owner-only rule.
+  const facts = await orgFacts(ctx, p, org);
+  await refuseUnless(ctx, p, authorizeOrg(p, 'org-members', facts), org);
   const role = (roleIn ?? 'developer') as OrgRole;
   if (!ROLES.includes(role)) throw new Refusal('invalid-request', { detail: 'role must be owner, admin or developer' });
   const user = await mustUser(ctx, userName);
   const current = await orgRole(ctx.store.db, org, user.id);
-  // Admins manage developers and admins; only owners make or unmake owners.
-  if (myRole !== 'owner' && (role === 'owner' || current === 'owner')) {
-    throw new Refusal('org-role-too-low', { org, role: myRole, needed: 'owner', action: `make or change an owner of ${org}` });
-  }
+  const d = authorizeOrgMember(p, facts, { current, role });
+  await refuseUnless(ctx, p, d, org);
+  await requireSecondFactor(ctx, p, d);
+  // The last-owner rule keeps the data whole: it is not a permission.
   if (current === 'owner' && role !== 'owner' && (await ownerCount(ctx.store.db, org)) <= 1) throw new Refusal('last-org-owner', { org });
   await ctx.store.db.transaction().execute(async (trx) => {
     await trx.insertInto('org_members').values({ org, user_id: user.id, role })
@@ -94,11 +103,15 @@ export async function setMember(ctx: Ctx, p: Principal, org: string, userName: u
 }
 
 export async function removeMember(ctx: Ctx, p: Principal, org: string, userName: unknown): Promise<void> {
-  const myRole = await allowOrg(ctx, p, 'org-members', org);
+  const facts = await orgFacts(ctx, p, org);
+  await refuseUnless(ctx, p, authorizeOrg(p, 'org-members', facts), org);
   const user = await mustUser(ctx, userName);
   const current = await orgRole(ctx.store.db, org, user.id);
   if (!current) throw new Refusal('invalid-request', { detail: `${user.name} is not a member of ${org}` });
-  if (current === 'owner' && myRole !== 'owner') throw new Refusal('org-role-too-low', { org, role: myRole, needed: 'owner', action: `remove an owner of ${org}` });
+  const d = authorizeOrgMember(p, facts, { current, role: null });
+  await refuseUnless(ctx, p, d, org);
+  await requireSecondFactor(ctx, p, d);
+  // The last-owner rule keeps the data whole: it is not a permission.
   if (current === 'owner' && (await ownerCount(ctx.store.db, org)) <= 1) throw new Refusal('last-org-owner', { org });
   await ctx.store.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('team_members').where('org', '=', org).where('user_id', '=', user.id).execute();
@@ -246,14 +259,21 @@ export async function userPackages(ctx: Ctx, p: Principal, name: string): Promis
   return Object.fromEntries(readable.map((n) => [n, 'write']));
 }
 
-/** `npm access list collaborators <pkg>`: maintainers (write) and team members with their grant. */
-export async function collaborators(ctx: Ctx, name: string): Promise<Record<string, string>> {
+/**
+ * `npm access list collaborators <pkg>`: maintainers (write) and team members with their grant. Who may not
+ * read the package gets the 404 of a missing name; team entries are shown to the organization's members only.
+ */
+export async function collaborators(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {
+  const d = authorizeCollaborators(p, await factsFor(ctx, p, name));
+  if (!d.allowed) throw await deny(ctx, p, d, name);
   const out: Record<string, string> = {};
-  const teamRows = await ctx.store.db.selectFrom('team_packages')
-    .innerJoin('team_members', (j) => j.onRef('team_members.org', '=', 'team_packages.org').onRef('team_members.team', '=', 'team_packages.team'))
-    .innerJoin('users', 'users.id', 'team_members.user_id')
-    .select(['users.name', 'team_packages.permission']).where('team_packages.package', '=', name).execute();
-  for (const r of teamRows) if (out[r.name] !== 'write') out[r.name] = short(r.permission);
+  if (d.teams) {
+    const teamRows = await ctx.store.db.selectFrom('team_packages')
+      .innerJoin('team_members', (j) => j.onRef('team_members.org', '=', 'team_packages.org').onRef('team_members.team', '=', 'team_packages.team'))
+      .innerJoin('users', 'users.id', 'team_members.user_id')
+      .select(['users.name', 'team_packages.permission']).where('team_packages.package', '=', name).execute();
+    for (const r of teamRows) if (out[r.name] !== 'write') out[r.name] = short(r.permission);
+  }
   const maint = await ctx.store.db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
     .select('users.name').where('maintainers.package', '=', name).execute();
   for (const m of maint) out[m.name] = 'write';

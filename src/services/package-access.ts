@@ -1,19 +1,13 @@
 // `npm access set status=public|private` and `npm access set mfa=none|publish|automation`.
 import { Refusal } from '../domain/reasons.ts';
-import { authorize } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { scopeOf } from '../domain/names.ts';
 import { rerender } from '../store/packages.ts';
-import { factsFor } from './read.ts';
 import { audit, type Ctx } from './context.ts';
-import { deny } from './deny.ts';
-import { requireSecondFactor } from './two-factor.ts';
+import { allowPackage } from './decide.ts';
 
 export async function setPackageAccess(ctx: Ctx, p: Principal, name: string, body: Record<string, unknown>): Promise<void> {
-  const facts = await factsFor(ctx, p, name);
-  const d = authorize(p, 'access', facts);
-  if (!d.allowed) throw await deny(ctx, p, d, name);
-  await requireSecondFactor(ctx, p, d);
+  await allowPackage(ctx, p, 'access', name);
   const change: { access?: string; mfa?: string } = {};
   if (body.access !== undefined) {
     if (body.access !== 'public' && body.access !== 'restricted' && body.access !== 'private') {

@@ -3,7 +3,7 @@
 // whole document; we tell them apart by what changed, and authorize each change on its own.
 import semver from 'semver';
 import { Refusal } from '../domain/reasons.ts';
-import { authorize, type Action } from '../domain/policy.ts';
+import type { Action } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { isValidTag } from '../domain/names.ts';
 import { loadState, pickLatest, rerender } from '../store/packages.ts';
@@ -13,11 +13,12 @@ import { dropStagedOf } from '../store/staged.ts';
 import type { StagedRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
+import { decideFor } from './decide.ts';
 import { requireSecondFactor } from './two-factor.ts';
 
 async function allow(ctx: Ctx, p: Principal, action: Action, name: string) {
   const facts = await factsFor(ctx, p, name);
-  const d = authorize(p, action, facts);
+  const d = decideFor(ctx, p, action, facts);
   if (!d.allowed) throw await deny(ctx, p, d, name);
   await requireSecondFactor(ctx, p, d);
   return facts;
@@ -159,13 +160,13 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
  *  and everyone else gets the answer a missing name gets. */
 export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promise<void> {
   const facts = await factsFor(ctx, p, name);
-  const d = authorize(p, 'unpublish', facts);
+  const d = decideFor(ctx, p, 'unpublish', facts);
   if (d.allowed) return requireSecondFactor(ctx, p, d);
   const head = facts.head;
   if (head && head.deletedAt !== null && head.origin === 'local') {
     const maintainers = await ctx.store.db.selectFrom('maintainers').select('user_id').where('package', '=', name).execute();
     const before = { ...facts, exists: true, access: head.access, maintainerIds: maintainers.map((m) => m.user_id) };
-    if (authorize(p, 'unpublish', before).allowed) return;
+    if (decideFor(ctx, p, 'unpublish', before).allowed) return;
   }
   throw await deny(ctx, p, d, name);
 }

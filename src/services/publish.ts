@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import ssri from 'ssri';
 import { Refusal } from '../domain/reasons.ts';
 import { assertValidName, assertValidVersion, isValidTag, scopeOf, versionFromTarball } from '../domain/names.ts';
-import { authorize } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Manifest } from '../domain/packument.ts';
 import { packageFacts, rerender } from '../store/packages.ts';
@@ -15,6 +14,7 @@ import type { StagedRow } from '../store/schema.ts';
 import { readTarballManifest } from './tarball.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
+import { decideFor } from './decide.ts';
 import { requireSecondFactor } from './two-factor.ts';
 
 type Attachment = { content_type?: unknown; data?: unknown; length?: unknown };
@@ -121,7 +121,7 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
   const { version } = doc;
 
   const facts = await packageFacts(ctx.store.db, name, principal.user?.id);
-  const decision = authorize(principal, 'publish', facts, { requireVerifiedEmail: ctx.config.email.requireVerified });
+  const decision = decideFor(ctx, principal, 'publish', facts);
   if (!decision.allowed) throw await deny(ctx, principal, decision, name);
   await requireSecondFactor(ctx, principal, decision);
   const user = principal.user!;

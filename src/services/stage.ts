@@ -14,6 +14,7 @@ import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { isUniqueViolation, validatePublish, writeVersion, type Provenance } from './publish.ts';
 import { requireSecondFactor } from './two-factor.ts';
+import { decideFor } from './decide.ts';
 
 /** What `npm stage list|view` print (npm's `logStageItem`: known keys first, then the rest). */
 export type StageItem = {
@@ -52,7 +53,7 @@ export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: R
   const doc = await validatePublish(name, body);
   const { version, tag } = doc;
   const facts = await packageFacts(ctx.store.db, name, p.user?.id);
-  const d = authorize(p, 'stage', facts, { requireVerifiedEmail: ctx.config.email.requireVerified });
+  const d = decideFor(ctx, p, 'stage', facts);
   if (!d.allowed) throw await deny(ctx, p, d, name);
   const user = p.user!;
   const trust = p.user && p.credential.type === 'token' && p.credential.kind === 'oidc' ? p.credential.grants?.trust : undefined;
@@ -153,12 +154,9 @@ export async function stagedTarball(ctx: Ctx, p: Principal, id: string): Promise
 /** Approving and rejecting: a maintainer (not a stage-only or trusted-publishing token), 2FA, a one-time password. */
 async function review(ctx: Ctx, p: Principal, id: string, approving: boolean): Promise<{ row: StagedRow; user: User; decision: Decision }> {
   const { row, facts, user } = await load(ctx, p, id);
-  const d = authorize(p, 'stage-review', facts, { requireVerifiedEmail: ctx.config.email.requireVerified });
+  const staged = { version: row.version, actor: row.actor, actorType: row.actor_type as StageItem['actorType'], stagedBy: row.staged_by };
+  const d = decideFor(ctx, p, 'stage-review', facts, { ...staged, approving });
   if (!d.allowed) throw await deny(ctx, p, d, row.package);
-  if (approving && ctx.config.stage.requireSecondApprover && row.actor_type === 'user' && row.staged_by === user.id) {
-    await audit(ctx, { event: 'denied', user: user.name, tokenId: principalToken(p), reason: 'stage-second-approver', detail: { package: row.package, id } });
-    throw new Refusal('stage-second-approver', { package: row.package, version: row.version, user: row.actor });
-  }
   await requireSecondFactor(ctx, p, d);
   return { row, user, decision: d };
 }

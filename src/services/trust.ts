@@ -2,14 +2,11 @@
 // governance: a maintainer with two-factor authentication, confirmed by a one-time password.
 import { randomUUID } from 'node:crypto';
 import { Refusal } from '../domain/reasons.ts';
-import { authorize } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { configProblem, type TrustConfig, type TrustPermission, type TrustType, type ClaimRule } from '../domain/trust.ts';
-import { packageFacts } from '../store/packages.ts';
 import { revokeTokens } from '../store/tokens.ts';
 import { audit, type Ctx } from './context.ts';
-import { deny } from './deny.ts';
-import { requireSecondFactor } from './two-factor.ts';
+import { allowPackage } from './decide.ts';
 
 export async function trustConfigs(ctx: Ctx, pkg: string): Promise<TrustConfig[]> {
   const rows = await ctx.store.db.selectFrom('trust_configs').selectAll().where('package', '=', pkg).orderBy('created_at').execute();
@@ -24,20 +21,9 @@ function present(c: TrustConfig) {
   return { id: c.id, type: c.type, ...(c.issuer ? { issuer: c.issuer } : {}), claims: c.claims, permissions: c.permissions };
 }
 
-async function allowTrust(ctx: Ctx, p: Principal, pkg: string, write: boolean) {
-  const d = authorize(p, write ? 'trust' : 'read', await packageFacts(ctx.store.db, pkg, p.user?.id));
-  if (!d.allowed) throw await deny(ctx, p, d, pkg);
-  if (!p.user) throw new Refusal('auth-required', { action: 'manage trusted publishers' });
-  if (!write) {
-    // Reading the configuration is for maintainers (and org owners); it governs nothing, so any of their credentials may.
-    const facts = await packageFacts(ctx.store.db, pkg, p.user.id);
-    if (!p.user.admin && !facts.maintainerIds.includes(p.user.id) && facts.org?.role !== 'owner') {
-      throw new Refusal('not-maintainer', { package: pkg, action: 'see the trusted publishers of' });
-    }
-    return;
-  }
-  if (!p.user.tfa) throw new Refusal('tfa-required', { action: 'change the trusted publishers of a package' });
-  await requireSecondFactor(ctx, p, { ...d, otp: true });
+/** The policy decides (authorizeTrust); a change then needs the one-time password it asks for. */
+async function allowTrust(ctx: Ctx, p: Principal, pkg: string, write: boolean): Promise<void> {
+  await allowPackage(ctx, p, write ? 'trust' : 'trust-list', pkg);
 }
 
 export async function listTrust(ctx: Ctx, p: Principal, pkg: string) {

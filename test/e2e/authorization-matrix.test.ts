@@ -5,7 +5,6 @@
 // server or a rule to settle, never something to "re-record" here.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { publishBody, escaped } from '../helpers/publish-body.ts';
@@ -14,10 +13,9 @@ import { adminRevoke } from '../../src/services/tokens.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import type { Grants } from '../../src/domain/principal.ts';
+import { readMatrix } from '../helpers/matrix-table.ts';
 import { ORG_ACTIONS, isOrgAction, needsNewcomer, buildOrgFixture, performOrg, NON_MEMBER } from '../helpers/matrix-orgs.ts';
 
-const DOC = new URL('../../docs/authorization.md', import.meta.url);
-const HEADER = ['credential', 'action', 'package', 'status', 'reason', 'notice'];
 const NOTICE = 'access token expired or revoked. Please try logging in again.';
 const DAY = 86_400_000;
 
@@ -57,46 +55,14 @@ const CREDENTIALS = [
 ] as const;
 type CredentialName = (typeof CREDENTIALS)[number];
 
-// --- the table ------------------------------------------------------------------------------------------
-/** `leftOut`: a `stage list` row answered 200 whose list leaves the version staged for the row out (reason cell `- (left out)`). */
-type Row = { line: number; credential: string; action: string; pkg: string; status: number; reason: string; notice: boolean; leftOut: boolean };
-
-function cells(line: string): string[] {
-  return line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
-}
-
-/** Every row of every table whose header is exactly HEADER. */
-function parseMatrix(text: string): { rows: Row[]; problems: string[] } {
-  const lines = text.split('\n');
-  const rows: Row[] = [];
-  const problems: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (!lines[i].trim().startsWith('|') || cells(lines[i]).join('|').toLowerCase() !== HEADER.join('|')) continue;
-    i += 2; // header and separator
-    for (; i < lines.length && lines[i].trim().startsWith('|'); i++) {
-      const c = cells(lines[i]);
-      const where = `docs/authorization.md:${i + 1}`;
-      if (c.length !== HEADER.length) { problems.push(`${where}: expected ${HEADER.length} cells, got ${c.length}`); continue; }
-      const [credential, action, pkg, status, reasonCell, notice] = c;
-      // The reason is the first `id` (or "-"); anything after it, like a link to a known dispute, is commentary.
-      const reason = /^`([a-z0-9-]+)`/.exec(reasonCell)?.[1] ?? (reasonCell.startsWith('-') ? '-' : '');
-      if (!/^\d{3}$/.test(status)) problems.push(`${where}: status "${status}" is not an HTTP status`);
-      if (!reason) problems.push(`${where}: reason "${reasonCell}" is neither \`id\` nor -`);
-      if (notice !== 'yes' && notice !== 'no') problems.push(`${where}: notice must be yes or no, got "${notice}"`);
-      if (!(CREDENTIALS as readonly string[]).includes(credential)) problems.push(`${where}: unknown credential "${credential}"`);
-      if (!(ACTIONS as readonly string[]).includes(action)) problems.push(`${where}: unknown action "${action}"`);
-      const pkgOk = noPackage(action) ? pkg === '-' : action === 'publish new' ? pkg in NEW : action === 'stage publish' ? pkg in NEW || pkg in EXISTING : pkg in EXISTING;
-      const leftOut = /^-\s*\(left out\)/.test(reasonCell);
-      if (leftOut && (action !== 'stage list' || status !== '200')) problems.push(`${where}: only a 200 "stage list" row can leave the version out`);
-      if (!pkgOk) problems.push(`${where}: package "${pkg}" does not fit action "${action}"`);
-      if (Number(status) < 400 && reason !== '-') problems.push(`${where}: an allowed row has reason "${reason}"`);
-      rows.push({ line: i + 1, credential, action, pkg, status: Number(status), reason, notice: notice === 'yes', leftOut });
-    }
-  }
-  return { rows, problems };
-}
-
-const { rows, problems } = parseMatrix(readFileSync(DOC, 'utf8'));
+// --- the table (parsed by ../helpers/matrix-table.ts) -----------------------------------------------
+const { rows, problems } = readMatrix((row, where, problems) => {
+  const { credential, action, pkg } = row;
+  if (!(CREDENTIALS as readonly string[]).includes(credential)) problems.push(`${where}: unknown credential "${credential}"`);
+  if (!(ACTIONS as readonly string[]).includes(action)) problems.push(`${where}: unknown action "${action}"`);
+  const pkgOk = noPackage(action) ? pkg === '-' : action === 'publish new' ? pkg in NEW : action === 'stage publish' ? pkg in NEW || pkg in EXISTING : pkg in EXISTING;
+  if (!pkgOk) problems.push(`${where}: package "${pkg}" does not fit action "${action}"`);
+});
 
 // --- talking to the servers -------------------------------------------------------------------------
 type Cred = { server: 'main' | 'off'; authorization: string | null; user: string };

@@ -81,7 +81,6 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   app.post('/-/v1/login', async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const create = body.create === true;
-    if (create && ctx.config.signup !== 'open') throw new Refusal('signup-closed', { policy: ctx.config.signup });
     const secret = await startWebLogin(ctx, create ? 'adduser' : 'login');
     const base = baseUrl(req);
     return reply.header('cache-control', NO_STORE).send({ loginUrl: `${base}/-/v1/login/cli/${secret}`, doneUrl: `${base}/-/v1/done/${secret}` });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Refusal } from '../../domain/reasons.ts';
 import { who } from '../app-state.ts';
 import { search } from '../../services/search.ts';
-import { visibleHead } from '../../services/read.ts';
+import { attestationsOf, starredBy, visibility } from '../../services/package-extras.ts';
 import { getDistTags, removeDistTag, setDistTag } from '../../services/package-writes.ts';
 
 const KB_DIR = fileURLToPath(new URL('../../../kb/', import.meta.url));
@@ -33,11 +33,8 @@ export async function miscRoutes(app: FastifyInstance): Promise<void> {
   app.get('/-/_view/starredByUser', async (req, reply) => {
     const p = await who(req);
     const key = String((req.query as Record<string, string>).key ?? '').replace(/^"|"$/g, '');
-    const rows = await ctx.store.db.selectFrom('stars').innerJoin('users', 'users.id', 'stars.user_id')
-      .select('stars.package').where('users.name', '=', key).orderBy('stars.package').execute();
-    const visible = [];
-    for (const r of rows) if (await visibleHead(ctx, p, r.package)) visible.push({ key, value: r.package });
-    return reply.header('cache-control', 'no-store').send({ rows: visible });
+    const rows = (await starredBy(ctx, p, key)).map((value) => ({ key, value }));
+    return reply.header('cache-control', 'no-store').send({ rows });
   });
 
   // No advisory database yet: an empty answer keeps `npm audit` and `npm install` working.
@@ -59,30 +56,12 @@ export async function miscRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.get<{ Params: { pkg: string } }>('/-/package/:pkg/visibility', async (req, reply) => {
-    const head = await visibleHead(ctx, await who(req), req.params.pkg);
-    if (!head) throw new Refusal('not-found');
-    return reply.header('cache-control', 'no-store').send({ public: head.access === 'public' });
+    return reply.header('cache-control', 'no-store').send(await visibility(ctx, await who(req), req.params.pkg));
   });
 
   // Provenance bundles uploaded with `npm publish --provenance`, as pacote asks for them.
   app.get<{ Params: { spec: string } }>('/-/npm/v1/attestations/:spec', async (req, reply) => {
-    const spec = req.params.spec;
-    const at = spec.lastIndexOf('@');
-    if (at <= 0) throw new Refusal('not-found');
-    const name = spec.slice(0, at);
-    const version = spec.slice(at + 1);
-    if (!(await visibleHead(ctx, await who(req), name))) throw new Refusal('not-found');
-    const rows = await ctx.store.db.selectFrom('attachments').select(['content_type', 'data'])
-      .where('package', '=', name).where('version', '=', version).execute();
-    if (rows.length === 0) throw new Refusal('not-found');
-    const attestations = rows.map((r) => {
-      const bundle = JSON.parse(r.data) as { dsseEnvelope?: { payload?: string } };
-      let predicateType = 'https://slsa.dev/provenance/v1';
-      try {
-        predicateType = (JSON.parse(Buffer.from(bundle.dsseEnvelope?.payload ?? '', 'base64').toString('utf8')) as { predicateType?: string }).predicateType ?? predicateType;
-      } catch { /* not an in-toto statement: keep the default */ }
-      return { predicateType, bundle };
-    });
+    const attestations = await attestationsOf(ctx, await who(req), req.params.spec);
     return reply.header('cache-control', 'public, max-age=300').send({ attestations });
   });
 

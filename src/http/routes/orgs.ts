@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import { Refusal } from '../../domain/reasons.ts';
 import { who } from '../app-state.ts';
 import * as orgs from '../../services/orgs.ts';
-import { visibleHead } from '../../services/read.ts';
 
 type Body = Record<string, unknown>;
 const body = (b: unknown): Body => (b && typeof b === 'object' && !Array.isArray(b) ? (b as Body) : {});
@@ -63,9 +62,6 @@ export async function orgRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { user: string } }>('/-/user/:user/package', async (req, reply) =>
     send(reply, await orgs.userPackages(ctx, await who(req), req.params.user)));
 
-  app.get<{ Params: { pkg: string } }>('/-/package/:pkg/collaborators', async (req, reply) => {
-    const head = await visibleHead(ctx, await who(req), req.params.pkg);
-    if (!head) throw new Refusal('not-found');
-    return send(reply, await orgs.collaborators(ctx, req.params.pkg));
-  });
+  app.get<{ Params: { pkg: string } }>('/-/package/:pkg/collaborators', async (req, reply) =>
+    send(reply, await orgs.collaborators(ctx, await who(req), req.params.pkg)));
 }

@@ -1,14 +1,12 @@
 // npm token list/create/revoke, and Tessera's own introspection: who am I as this token, and may I …?
 import type { FastifyInstance } from 'fastify';
 import { Refusal } from '../../domain/reasons.ts';
-import { authorize, type Action } from '../../domain/policy.ts';
 import { who } from '../app-state.ts';
 import { baseUrl } from '../base-url.ts';
-import { createForCaller, listForCaller, present, revokeForCaller } from '../../services/npm-tokens.ts';
-import { packageFacts } from '../../store/packages.ts';
+import { createForCaller, describeCredential, listForCaller, revokeForCaller } from '../../services/npm-tokens.ts';
+import { explain } from '../../services/explain.ts';
 
 const NO_STORE = 'no-store';
-const ACTIONS: Action[] = ['read', 'publish', 'unpublish', 'dist-tag', 'deprecate', 'owner', 'star', 'access', 'stage', 'stage-view', 'stage-review'];
 
 export async function tokenRoutes(app: FastifyInstance): Promise<void> {
   const { ctx, auth } = app.tessera;
@@ -36,35 +34,12 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
 
   /** The caller's own credential: what it is and what limits it carries. */
   app.get('/-/tessera/v1/token', async (req, reply) => {
-    const p = await who(req);
-    if (!p.user) throw new Refusal('auth-required', { action: 'inspect your token' });
-    const c = p.credential;
-    let token: Record<string, unknown> | null = null;
-    if (c.type === 'token') {
-      const row = await ctx.store.db.selectFrom('tokens').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow();
-      token = present(row);
-    }
-    return reply.header('cache-control', NO_STORE).send({ user: p.user.name, credential: c.type === 'token' ? c.kind : 'password', token });
+    return reply.header('cache-control', NO_STORE).send(await describeCredential(ctx, await who(req)));
   });
 
   /** Would this credential be allowed to do `action` on `package`, and which checks decide it? */
   app.get('/-/tessera/v1/auth/explain', async (req, reply) => {
-    const q = req.query as Record<string, string>;
-    const p = await who(req);
-    if (!p.user) throw new Refusal('auth-required', { action: 'ask what your credential may do' });
-    const action = (q.action ?? 'read') as Action;
-    if (!ACTIONS.includes(action)) throw new Refusal('invalid-request', { detail: `action must be one of ${ACTIONS.join(', ')}` });
-    if (!q.package) throw new Refusal('invalid-request', { detail: 'package is required' });
-    const d = authorize(p, action, await packageFacts(ctx.store.db, q.package, p.user.id), { requireVerifiedEmail: ctx.config.email.requireVerified });
-    const c = p.credential;
-    const body = {
-      allowed: d.allowed,
-      reason: d.allowed ? null : d.reason,
-      otp: d.allowed ? d.otp === true : false,
-      message: d.allowed ? `${p.user.name} may ${action} ${q.package} with this credential` : new Refusal(d.reason, d.params).message,
-      credential: { user: p.user.name, kind: c.type === 'token' ? c.kind : 'password', expires: c.type === 'token' && c.expiresAt ? new Date(c.expiresAt).toISOString() : null },
-      checks: d.checks,
-    };
-    return reply.header('cache-control', NO_STORE).send(body);
+    const q = req.query as Record<string, string | undefined>;
+    return reply.header('cache-control', NO_STORE).send(await explain(ctx, await who(req), q.action, q.package));
   });
 }

@@ -1,0 +1,45 @@
+// Small reads about packages that npm asks for besides the packument: `npm stars`, `npm access get
+// status`, and provenance attestations. Each shows only packages the caller may read.
+import { Refusal } from '../domain/reasons.ts';
+import type { Principal } from '../domain/principal.ts';
+import type { Ctx } from './context.ts';
+import { visibleHead } from './read.ts';
+
+/** `npm stars <user>`: the packages the user starred that the caller may see. */
+export async function starredBy(ctx: Ctx, p: Principal, userName: string): Promise<string[]> {
+  const rows = await ctx.store.db.selectFrom('stars').innerJoin('users', 'users.id', 'stars.user_id')
+    .select('stars.package').where('users.name', '=', userName).orderBy('stars.package').execute();
+  const visible: string[] = [];
+  for (const r of rows) if (await visibleHead(ctx, p, r.package)) visible.push(r.package);
+  return visible;
+}
+
+/** `npm access get status`: public or not, for callers who may read the package (others get a 404). */
+export async function visibility(ctx: Ctx, p: Principal, name: string): Promise<{ public: boolean }> {
+  const head = await visibleHead(ctx, p, name);
+  if (!head) throw new Refusal('not-found');
+  return { public: head.access === 'public' };
+}
+
+export type Attestation = { predicateType: string; bundle: unknown };
+
+/** Provenance bundles uploaded with `npm publish --provenance`, as pacote asks for them (`<name>@<version>`). */
+export async function attestationsOf(ctx: Ctx, p: Principal, spec: string): Promise<Attestation[]> {
+  const at = spec.lastIndexOf('@');
+  if (at <= 0) throw new Refusal('not-found');
+  const name = spec.slice(0, at);
+  const version = spec.slice(at + 1);
+  if (!(await visibleHead(ctx, p, name))) throw new Refusal('not-found');
+  const rows = await ctx.store.db.selectFrom('attachments').select(['content_type', 'data'])
+    .where('package', '=', name).where('version', '=', version).execute();
+  if (rows.length === 0) throw new Refusal('not-found');
+  return rows.map((r) => {
+    const bundle = JSON.parse(r.data) as { dsseEnvelope?: { payload?: string } };
+    let predicateType = 'https://slsa.dev/provenance/v1';
+    try {
+      const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope?.payload ?? '', 'base64').toString('utf8')) as { predicateType?: string };
+      predicateType = statement.predicateType ?? predicateType;
+    } catch { /* not an in-toto statement: keep the default */ }
+    return { predicateType, bundle };
+  });
+}

@@ -325,3 +325,8 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
   }
   return { allowed: true, checks, otp: writes && p.user.tfa === 'auth-and-writes' };
 }
+
+/** A user's e-mail address in their user document (`npm owner add` reads it): never for anonymous callers. */
+export function canSeeEmail(p: Principal, _userName: string): boolean {
+  return p.user !== null;
+}

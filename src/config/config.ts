@@ -109,8 +109,8 @@ export function parseListen(text: string): { host: string; port: number } {
 
 type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
-  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email', 'oidc', 'stage',
-  'unpublish']);
+  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
+  'oidc', 'stage', 'unpublish']);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -268,7 +268,9 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     const u = f.unpublish as Record<string, unknown>;
     if (typeof u !== 'object') fail('unpublish', 'must be a mapping');
     for (const key of Object.keys(u)) if (key !== 'reserveFor') fail(`unpublish.${key}`, 'unknown key');
-    if (u.reserveFor !== undefined) c.unpublish.reserveForMs = u.reserveFor === 0 ? 0 : duration(u.reserveFor, 'unpublish.reserveFor');
+    if (u.reserveFor !== undefined) {
+      c.unpublish.reserveForMs = u.reserveFor === 0 ? 0 : duration(u.reserveFor, 'unpublish.reserveFor');
+    }
   }
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   return c;

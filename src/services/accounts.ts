@@ -61,8 +61,10 @@ export async function mintSession(ctx: Ctx, user: User, how: string): Promise<st
 }
 
 /** PUT /-/user/org.couchdb.user:<name>: login when the user exists, sign-up (by policy) when not. */
-export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>,
-  otp: string | undefined, ip: string): Promise<{ status: number; token: string; name: string; created?: User }> {
+export async function couchLogin(
+  ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>,
+  otp: string | undefined, ip: string,
+): Promise<{ status: number; token: string; name: string; created?: User }> {
   const name = typeof body.name === 'string' ? body.name : urlName;
   if (name !== urlName) throw new Refusal('invalid-request', { detail: 'The user name in the body does not match the URL' });
   const password = body.password;
@@ -121,8 +123,10 @@ export async function webLoginKind(ctx: Ctx, secret: string): Promise<string> {
 }
 
 /** The browser side: the user proved who they are (or signed up); the session is now theirs. */
-export async function completeWebLogin(ctx: Ctx, auth: Authenticator, secret: string,
-  form: { name?: string; password?: string; email?: string; otp?: string; create?: boolean }, ip: string): Promise<User> {
+export async function completeWebLogin(
+  ctx: Ctx, auth: Authenticator, secret: string,
+  form: { name?: string; password?: string; email?: string; otp?: string; create?: boolean }, ip: string,
+): Promise<User> {
   const session = await liveSession(ctx, secret);
   const name = String(form.name ?? '');
   const password = String(form.password ?? '');

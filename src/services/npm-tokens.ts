@@ -140,7 +140,10 @@ export async function createForCaller(ctx: Ctx, auth: Authenticator, p: Principa
 export function present(r: TokenRow): Record<string, unknown> {
   const grants = r.grants ? (JSON.parse(r.grants) as Grants) : null;
   // A row written before expiries were bounded may hold a time no date can show: list it without one.
-  const iso = (t: number | null) => (t === null || Number.isNaN(new Date(t).getTime()) ? null : new Date(t).toISOString());
+  const iso = (t: number | null) => {
+    const d = t === null ? null : new Date(t);
+    return d === null || Number.isNaN(d.getTime()) ? null : d.toISOString();
+  };
   return {
     key: r.id,
     token: r.display,

@@ -134,7 +134,7 @@ async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers:
   for (const o of old) if (!users.some((u) => u.name === o)) await audit(ctx, { event: 'owner-removed', user: p.user?.name, detail: { package: name, owner: o } });
 }
 
-/** DELETE /<pkg>/-rev/<rev>: the whole package. Its versions stay reserved forever, its name for unpublish.reserveFor. */
+/** DELETE /<pkg>/-rev/<rev>: the whole package. Its versions stay taken forever, its name for unpublish.reserveFor. */
 export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev: string): Promise<void> {
   await allow(ctx, p, 'unpublish', name);
   await checkRev(ctx.store.db, name, rev);

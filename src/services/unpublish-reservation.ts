@@ -32,6 +32,7 @@ export async function refuseReservedName(
   const facts = await packageFacts(trx, name, publisherId);
   const maintainers = await trx.selectFrom('maintainers').select('user_id').where('package', '=', name).execute();
   const row = await trx.selectFrom('users').selectAll().where('id', '=', publisherId).executeTakeFirstOrThrow();
-  const before = { ...facts, exists: true, access: 'restricted' as const, maintainerIds: maintainers.map((m) => m.user_id) };
+  const maintainerIds = maintainers.map((m) => m.user_id);
+  const before = { ...facts, exists: true, access: 'restricted' as const, maintainerIds };
   throw canRead({ user: toUser(row), credential: { type: 'password' } }, before) ? reserved : new Refusal('not-found');
 }

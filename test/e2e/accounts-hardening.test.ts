@@ -17,8 +17,9 @@ type Answer = { status: number; reason: string | null; body: string };
 
 /** One HTTP request from a chosen local address: loopback accepts any 127.x source, so a test can play
  *  a second client machine without trusting proxy headers. */
-function send(s: TestServer, method: string, path: string, opts: { from?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer> {
-  const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+type SendOpts = { from?: string; headers?: Record<string, string>; body?: unknown };
+function send(s: TestServer, method: string, path: string, opts: SendOpts = {}): Promise<Answer> {
+  const body = opts.body === undefined || typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   return new Promise((resolve, reject) => {
     const req = request(`${s.url}${path.replace(/^\//, '')}`, {
       method, localAddress: opts.from ?? '127.0.0.1',
@@ -26,23 +27,32 @@ function send(s: TestServer, method: string, path: string, opts: { from?: string
     }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, reason: (res.headers['x-tessera-reason'] as string) ?? null, body: text }));
+      const reason = (res.headers['x-tessera-reason'] as string | undefined) ?? null;
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, reason, body: text }));
     });
     req.on('error', reject);
     req.end(body);
   });
 }
 
+const userDoc = (name: string, password: string, email?: string) =>
+  ({ _id: `org.couchdb.user:${name}`, name, password, email, type: 'user', roles: [] });
 const legacyLogin = (s: TestServer, name: string, password: string, from?: string) =>
-  send(s, 'PUT', `/-/user/org.couchdb.user:${name}`, { from, body: { _id: `org.couchdb.user:${name}`, name, password, type: 'user', roles: [] } });
-const basic = (name: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}` });
+  send(s, 'PUT', `/-/user/org.couchdb.user:${name}`, { from, body: userDoc(name, password) });
+const basic = (name: string, password: string) =>
+  ({ authorization: `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}` });
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const whoami = (s: TestServer, headers: Record<string, string>, from?: string) =>
+  send(s, 'GET', '/-/whoami', { from, headers });
+const DAY = 24 * 3_600_000;
 
 describe('login throttling', () => {
   test('parallel wrong guesses never pass the limit, and lock only the guessing address', async () => {
     const s = await startServer();
     try {
       await s.addUser('alice');
-      const guesses = await Promise.all(Array.from({ length: 30 }, (_, i) => legacyLogin(s, 'alice', `guess-${i}-wrong`, '127.0.0.2')));
+      const guesses = await Promise.all(Array.from({ length: 30 },
+        (_, i) => legacyLogin(s, 'alice', `guess-${i}-wrong`, '127.0.0.2')));
       const checked = guesses.filter((g) => g.status === 401);
       const throttled = guesses.filter((g) => g.status === 429);
       assert.equal(checked.length, ADDRESS_LIMIT, 'exactly the limit reached the password check');
@@ -50,10 +60,11 @@ describe('login throttling', () => {
       assert.ok(throttled.every((g) => g.reason === 'login-throttled'));
       // The guessing address is locked for every account and every way of sending a password, the right one too.
       assert.equal((await legacyLogin(s, 'alice', 'alice-password', '127.0.0.2')).status, 429);
-      assert.equal((await send(s, 'GET', '/-/whoami', { from: '127.0.0.2', headers: basic('alice', 'alice-password') })).status, 429);
+      assert.equal((await whoami(s, basic('alice', 'alice-password'), '127.0.0.2')).status, 429);
       // alice, from her own machine, still logs in with npm (her account is only slowed, not locked).
       const npm = makeNpm(s.url);
-      const login = await npm.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'alice'], [/Password:/, 'alice-password']]);
+      const login = await npm.runTty(['login', '--auth-type=legacy'],
+        [[/Username:/, 'alice'], [/Password:/, 'alice-password']]);
       assert.equal(login.code, 0, login.output);
       assert.equal((await npm.run(['whoami'])).stdout.trim(), 'alice');
     } finally {
@@ -65,11 +76,12 @@ describe('login throttling', () => {
     const s = await startServer();
     try {
       await s.addUser('ci');
-      const burst = await Promise.all(Array.from({ length: 3 * ADDRESS_LIMIT }, () => send(s, 'GET', '/-/whoami', { headers: basic('ci', 'ci-password') })));
+      const ci = basic('ci', 'ci-password');
+      const burst = await Promise.all(Array.from({ length: 3 * ADDRESS_LIMIT }, () => whoami(s, ci)));
       assert.deepEqual([...new Set(burst.map((r) => r.status))], [200]);
       // Sequential right passwords give their attempt back: they never add up to a lock.
       for (let i = 0; i < ADDRESS_LIMIT + 2; i++) {
-        assert.equal((await send(s, 'GET', '/-/whoami', { headers: basic('ci', 'ci-password') })).status, 200);
+        assert.equal((await whoami(s, ci)).status, 200);
       }
     } finally {
       await s.close();
@@ -87,9 +99,9 @@ describe('login throttling', () => {
       assert.equal(right.reason, wrong.reason);
       assert.equal(right.body, wrong.body);
       assert.equal(right.reason, 'user-disabled');
-      const wrongBasic = await send(s, 'GET', '/-/whoami', { headers: basic('gina', 'not-her-password') });
-      const rightBasic = await send(s, 'GET', '/-/whoami', { headers: basic('gina', 'gina-password') });
-      assert.deepEqual([rightBasic.status, rightBasic.reason, rightBasic.body], [wrongBasic.status, wrongBasic.reason, wrongBasic.body]);
+      const wrongBasic = await whoami(s, basic('gina', 'not-her-password'));
+      const rightBasic = await whoami(s, basic('gina', 'gina-password'));
+      assert.deepEqual(rightBasic, wrongBasic);
     } finally {
       await s.close();
     }
@@ -101,9 +113,10 @@ describe('token expiry range', () => {
     const s = await startServer();
     try {
       await s.addUser('alice');
-      const auth = { authorization: `Bearer ${await s.token({ user: 'alice' })}` };
+      const auth = bearer(await s.token({ user: 'alice' }));
       const create = (expires: string) => send(s, 'POST', '/-/npm/v1/tokens', {
-        headers: auth, body: `{"password":"alice-password","packages_and_scopes_permission":"read-only","expires":${expires}}`,
+        headers: auth,
+        body: `{"password":"alice-password","packages_and_scopes_permission":"read-only","expires":${expires}}`,
       });
       for (const expires of ['1e300', '1e400', '-5', '"NaN"', '"99999999999999999999"', '"+275760-09-13T00:00:00Z"']) {
         const r = await create(expires);
@@ -111,12 +124,14 @@ describe('token expiry range', () => {
       }
       const list = await send(s, 'GET', '/-/npm/v1/tokens', { headers: auth });
       assert.equal(list.status, 200, list.body);
-      assert.equal((JSON.parse(list.body) as { objects: { type: string }[] }).objects.filter((t) => t.type === 'granular').length, 0);
+      const objects = (JSON.parse(list.body) as { objects: { type: string }[] }).objects;
+      assert.equal(objects.filter((t) => t.type === 'granular').length, 0);
       // A sane one still works.
       assert.equal((await create('365')).status, 201);
 
       // The administrator's path: refused before anything is written, and the list stays readable.
-      const cli = await tessera(['token', 'create', '--user', 'alice', '--read-only', '--expires-in', '99999999999999d', '--data', s.dataDir]);
+      const cli = await tessera(['token', 'create', '--user', 'alice', '--read-only', '--expires-in', '99999999999999d',
+        '--data', s.dataDir]);
       assert.equal(cli.code, 1, cli.stderr);
       assert.match(cli.stderr, /Token expiry must be between/);
       const listed = await tessera(['token', 'list', '--user', 'alice', '--json', '--data', s.dataDir]);
@@ -146,12 +161,12 @@ describe('unpublish reserves the name', () => {
       assert.match(again.output, /E403/);
       assert.match(again.output, /gone-pkg was unpublished on .* and cannot be republished until/);
       assert.match(again.output, /-\/help\/name-reserved/);
-      const bob = { authorization: `Bearer ${await s.token({ user: 'bob' })}` };
+      const bob = bearer(await s.token({ user: 'bob' }));
       const taken = await send(s, 'PUT', '/gone-pkg', { headers: bob, body: await publishBody('gone-pkg', '2.0.0') });
       assert.equal(taken.status, 403);
       assert.equal(taken.reason, 'name-reserved');
 
-      s.clock.advance(24 * 3_600_000 + 1);
+      s.clock.advance(DAY + 1);
       const later = await npm.run(['publish'], { cwd: makePackage('gone-pkg', '1.0.1') });
       assert.equal(later.code, 0, later.output);
       assert.equal((await npm.run(['view', 'gone-pkg', 'version'])).stdout.trim(), '1.0.1');
@@ -164,16 +179,18 @@ describe('unpublish reserves the name', () => {
     const s = await startServer({ unpublish: { reserveForMs: 0 } });
     try {
       await s.addUser('alice');
-      const auth = { authorization: `Bearer ${await s.token({ user: 'alice' })}` };
-      assert.equal((await send(s, 'PUT', '/free-pkg', { headers: auth, body: await publishBody('free-pkg', '1.0.0') })).status, 201);
+      const auth = bearer(await s.token({ user: 'alice' }));
+      const put = async (version: string) =>
+        send(s, 'PUT', '/free-pkg', { headers: auth, body: await publishBody('free-pkg', version) });
+      assert.equal((await put('1.0.0')).status, 201);
       assert.equal((await send(s, 'DELETE', '/free-pkg/-rev/1', { headers: auth })).status, 200);
-      assert.equal((await send(s, 'PUT', '/free-pkg', { headers: auth, body: await publishBody('free-pkg', '1.0.1') })).status, 201);
+      assert.equal((await put('1.0.1')).status, 201);
     } finally {
       await s.close();
     }
   });
 
-  test('a restricted package\'s reservation is told only to those who could read it; others get the plain 404', async () => {
+  test('a restricted package\'s reservation is told only to former readers; others get the plain 404', async () => {
     const s = await startServer();
     try {
       await s.addUser('olivia');
@@ -181,11 +198,12 @@ describe('unpublish reserves the name', () => {
       await createOrg(s.ctx, 'acme', 'olivia');
       const olivia = toUser((await userByName(s.ctx, 'olivia'))!);
       await setMember(s.ctx, { user: olivia, credential: { type: 'password' } }, 'acme', 'dev', 'developer');
-      const asOlivia = { authorization: `Bearer ${await s.token({ user: 'olivia', expiresInMs: null })}` };
-      const asDev = { authorization: `Bearer ${await s.token({ user: 'dev', expiresInMs: null })}` };
+      const asOlivia = bearer(await s.token({ user: 'olivia', expiresInMs: null }));
+      const asDev = bearer(await s.token({ user: 'dev', expiresInMs: null }));
       const name = '@acme/secret';
       const put = (headers: Record<string, string>, version: string) =>
-        publishBody(name, version, { access: 'restricted' }).then((body) => send(s, 'PUT', `/${escaped(name)}`, { headers, body }));
+        publishBody(name, version, { access: 'restricted' })
+          .then((body) => send(s, 'PUT', `/${escaped(name)}`, { headers, body }));
       assert.equal((await put(asOlivia, '1.0.0')).status, 201);
       // dev is a member without a team grant on it: the package is invisible to dev, before and after.
       const hidden = await send(s, 'GET', `/${escaped(name)}`, { headers: asDev });
@@ -200,7 +218,7 @@ describe('unpublish reserves the name', () => {
       assert.equal(byOwner.status, 403);
       assert.equal(byOwner.reason, 'name-reserved');
 
-      s.clock.advance(24 * 3_600_000 + 1);
+      s.clock.advance(DAY + 1);
       assert.equal((await put(asDev, '2.0.0')).status, 201);
     } finally {
       await s.close();
@@ -215,7 +233,7 @@ describe('names shared by users and organizations', () => {
       await s.addUser('olivia');
       await createOrg(s.ctx, 'acme', 'olivia');
       const r = await send(s, 'PUT', '/-/user/org.couchdb.user:acme', {
-        body: { _id: 'org.couchdb.user:acme', name: 'acme', password: 'acme-password', email: 'a@example.com', type: 'user', roles: [] },
+        body: userDoc('acme', 'acme-password', 'a@example.com'),
       });
       assert.equal(r.status, 409);
       assert.equal(r.reason, 'name-taken');
@@ -258,7 +276,8 @@ describe('the user document', () => {
       assert.equal(doc.name, 'alice');
       assert.equal('email' in doc, false);
       assert.doesNotMatch(anon.body, /alice@example\.com/);
-      const own = await send(s, 'GET', '/-/user/org.couchdb.user:alice', { headers: { authorization: `Bearer ${await s.token({ user: 'alice' })}` } });
+      const headers = bearer(await s.token({ user: 'alice' }));
+      const own = await send(s, 'GET', '/-/user/org.couchdb.user:alice', { headers });
       assert.equal((JSON.parse(own.body) as { email: string }).email, 'alice@example.com');
     } finally {
       await s.close();

@@ -47,7 +47,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const user = await userByName(ctx, name);
     if (!user) throw new Refusal('unknown-user', { name });
     const email = canSeeEmail(caller, user.name) ? { email: user.email } : {};
-    return reply.header('cache-control', NO_STORE).send({ _id: `org.couchdb.user:${user.name}`, _rev: '1-0', name: user.name, ...email, type: 'user', roles: [] });
+    return reply.header('cache-control', NO_STORE)
+      .send({ _id: `org.couchdb.user:${user.name}`, _rev: '1-0', name: user.name, ...email, type: 'user', roles: [] });
   });
 
   app.delete<{ Params: { token: string } }>('/-/user/token/:token', async (req, reply) => {

@@ -26,7 +26,11 @@ export type Config = {
   email: EmailConfig;
   oidc: OidcConfig;
   stage: StageConfig;
+  unpublish: UnpublishConfig;
 };
+
+/** After a whole unpublish the name is reserved from everyone for this long (npm: 24 hours); 0 turns it off. */
+export type UnpublishConfig = { reserveForMs: number };
 
 /** Staged publishing (`npm stage`): how long a staged version waits for approval, and whether the
  *  maintainer who staged it may approve it. */
@@ -94,6 +98,7 @@ export const defaults: Config = {
   email: { requireVerified: false, from: 'Tessera <tessera@localhost>', linkTtlMs: 7 * 86_400_000, smtp: null },
   oidc: { tokenTtlMs: 3_600_000, audience: null, multipleConfigs: false, issuers: builtinIssuers },
   stage: { ttlMs: 7 * 86_400_000, requireSecondApprover: false },
+  unpublish: { reserveForMs: 24 * 3_600_000 },
 };
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -104,7 +109,8 @@ export function parseListen(text: string): { host: string; port: number } {
 
 type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
-  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email', 'oidc', 'stage']);
+  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
+  'oidc', 'stage', 'unpublish']);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -256,6 +262,14 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     if (st.requireSecondApprover !== undefined) {
       if (typeof st.requireSecondApprover !== 'boolean') fail('stage.requireSecondApprover', 'must be true or false');
       c.stage.requireSecondApprover = st.requireSecondApprover;
+    }
+  }
+  if (f.unpublish !== undefined && f.unpublish !== null) {
+    const u = f.unpublish as Record<string, unknown>;
+    if (typeof u !== 'object') fail('unpublish', 'must be a mapping');
+    for (const key of Object.keys(u)) if (key !== 'reserveFor') fail(`unpublish.${key}`, 'unknown key');
+    if (u.reserveFor !== undefined) {
+      c.unpublish.reserveForMs = u.reserveFor === 0 ? 0 : duration(u.reserveFor, 'unpublish.reserveFor');
     }
   }
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);

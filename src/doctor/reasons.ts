@@ -41,6 +41,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   'tfa-required': 'publish-forbidden',
   'version-exists': 'publish-forbidden',
   'version-staged': 'publish-forbidden',
+  'name-reserved': 'publish-forbidden',
   // trusted publishing
   'oidc-exchange-failed': 'trusted-publishing-failed',
   'oidc-publish-only': 'trusted-publishing-failed',
@@ -51,6 +52,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
 /** Refusals of malformed requests, account management and other commands: never the answer to a probe. */
 export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'login-unknown-user', 'signup-closed', 'user-exists', 'web-login-expired', 'password-required', 'token-limit-reached',
+  'name-taken',
   'token-too-many-packages', 'token-too-many-orgs', 'token-expiry-out-of-range', 'token-not-found', 'tfa-not-pending',
   'last-org-owner', 'trust-config-exists', 'not-found', 'stage-version-exists', 'stage-needs-package',
   'stage-second-approver', 'stage-conflict', 'version-missing', 'unscoped-restricted', 'last-maintainer', 'unknown-user',
@@ -230,6 +232,9 @@ export function reasonFix(i: FixInput): string {
       return `Turn on two-factor authentication first: \`npm profile enable-2fa auth-and-writes ${R}\`.`;
     case 'version-exists':
       return 'That version was published before and versions are never reused: `npm version patch`, then publish again.';
+    case 'name-reserved':
+      return `${pkg} was wholly unpublished and its name is reserved for a while: wait until the time in the message, `
+        + 'then `npm version patch` and publish again, or publish under another name.';
     case 'version-staged':
       return `That version is staged: approve it (\`npm stage approve <id> ${R}\`), reject it (\`npm stage reject <id> ${R}\`), or \`npm version patch\` and publish again.`;
     case 'oidc-exchange-failed':

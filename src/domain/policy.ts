@@ -471,3 +471,8 @@ export function authorizeCollaborators(p: Principal, pkg: PackageFacts): Decisio
   d.checks.push({ check: 'teams', ok: true, detail: teams ? 'team grants are shown' : 'team grants are shown only to members of the organization' });
   return { ...d, teams };
 }
+
+/** A user's e-mail address in their user document (`npm owner add` reads it): never for anonymous callers. */
+export function canSeeEmail(p: Principal, _userName: string): boolean {
+  return p.user !== null;
+}

@@ -63,7 +63,7 @@ export const reasons = {
   'login-throttled': {
     status: 429,
     error: () => 'Too many failed login attempts. Wait a minute and try again',
-    summary: 'Failed logins are rate-limited per user and address.',
+    summary: 'Failed logins are rate-limited per address; failures against one user slow its checks.',
   },
   'signup-closed': {
     status: 403,
@@ -76,6 +76,13 @@ export const reasons = {
     status: 409,
     error: (p) => `The username "${p.name}" is already taken`,
     summary: 'adduser asked for a username that exists, with another password.',
+  },
+  'name-taken': {
+    status: 409,
+    error: (p) => p.by === 'organization'
+      ? `The name "${p.name}" belongs to an organization (the scope @${p.name}); pick another username`
+      : `The scope @${p.name} belongs to the user ${p.name}; only ${p.name} can turn it into an organization`,
+    summary: 'A user and an organization would share a name, and with it a scope.',
   },
   'web-login-expired': {
     status: 400,
@@ -250,6 +257,11 @@ export const reasons = {
     status: 403,
     error: (p) => `You cannot publish over the previously published versions: ${p.version}.`,
     summary: 'The version exists, or existed and was unpublished: versions are never reused.',
+  },
+  'name-reserved': {
+    status: 403,
+    error: (p) => `${p.package} was unpublished on ${p.unpublished} and cannot be republished until ${p.until}`,
+    summary: 'A wholly unpublished name is reserved for a while (unpublish.reserveFor), from everyone.',
   },
   'version-staged': {
     status: 409,

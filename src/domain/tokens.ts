@@ -4,6 +4,8 @@ import { createHash, randomInt } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 export const TOKEN_PREFIX = 'tsr_';
+/** The longest expiry any token may have, even where the policy sets no maximum: dates stay printable. */
+export const MAX_EXPIRY_DAYS = 36_500;
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const BODY_LENGTH = 30;
 const CHECK_LENGTH = 6;

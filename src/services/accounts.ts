@@ -36,6 +36,9 @@ export async function createUser(ctx: Ctx, input: { name: string; email: string;
   }
   const exists = await ctx.store.db.selectFrom('users').select('id').where('name', '=', name).executeTakeFirst();
   if (exists) throw new Refusal('user-exists', { name });
+  // A user's name is also their scope: one an organization holds is not free.
+  const org = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', name).executeTakeFirst();
+  if (org) throw new Refusal('name-taken', { name, by: 'organization' });
   const now = ctx.clock.now();
   const row = await ctx.store.db.insertInto('users').values({
     name, email, email_verified: 0, password_hash: input.password === null ? null : await hashPassword(input.password),
@@ -66,7 +69,10 @@ export async function allowSignup(ctx: Ctx, caller: Principal): Promise<void> {
 }
 
 /** PUT /-/user/org.couchdb.user:<name>: login when the user exists, sign-up (by policy) when not. */
-export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>, otp?: string): Promise<{ status: number; token: string; name: string; created?: User }> {
+export async function couchLogin(
+  ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>,
+  otp: string | undefined, ip: string,
+): Promise<{ status: number; token: string; name: string; created?: User }> {
   const name = typeof body.name === 'string' ? body.name : urlName;
   if (name !== urlName) throw new Refusal('invalid-request', { detail: 'The user name in the body does not match the URL' });
   const password = body.password;
@@ -74,7 +80,7 @@ export async function couchLogin(ctx: Ctx, auth: Authenticator, caller: Principa
   const existing = await userByName(ctx, name);
   if (existing) {
     // Existing user: this is a login, whether npm called it login or adduser.
-    const user = await auth.checkPassword(name, password);
+    const user = await auth.checkPassword(name, password, ip);
     // Any 2FA mode protects login with a one-time password.
     await verifyOtpFor(ctx, user, otp);
     return { status: 201, token: await mintSession(ctx, user, 'legacy'), name };
@@ -125,7 +131,10 @@ export async function webLoginKind(ctx: Ctx, secret: string): Promise<string> {
 }
 
 /** The browser side: the user proved who they are (or signed up); the session is now theirs. */
-export async function completeWebLogin(ctx: Ctx, auth: Authenticator, secret: string, form: { name?: string; password?: string; email?: string; otp?: string; create?: boolean }): Promise<User> {
+export async function completeWebLogin(
+  ctx: Ctx, auth: Authenticator, secret: string,
+  form: { name?: string; password?: string; email?: string; otp?: string; create?: boolean }, ip: string,
+): Promise<User> {
   const session = await liveSession(ctx, secret);
   const name = String(form.name ?? '');
   const password = String(form.password ?? '');
@@ -143,7 +152,7 @@ export async function completeWebLogin(ctx: Ctx, auth: Authenticator, secret: st
     await allowSignup(ctx, anonymous);
     user = await createUser(ctx, { name, email: String(form.email ?? ''), password });
   } else {
-    user = await auth.checkPassword(name, password);
+    user = await auth.checkPassword(name, password, ip);
     await verifyOtpFor(ctx, user, form.otp || undefined);
   }
   await ctx.store.db.updateTable('web_logins').set({ user_id: user.id }).where('id', '=', session.id).execute();

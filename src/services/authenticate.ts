@@ -1,6 +1,7 @@
 // Resolves the caller from the Authorization header. Token lookups are a hash lookup behind a cache;
 // every process watches the revocation counter and drops its cache when it moves (within 250 ms),
 // so a revocation made by the admin CLI in another process takes effect at once.
+import { createHmac, randomBytes } from 'node:crypto';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { hashToken, isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { Refusal } from '../domain/reasons.ts';
@@ -8,6 +9,7 @@ import { anonymous, tokenIdOf, type Credential, type Grants, type Principal, typ
 import { verifyPassword } from '../domain/passwords.ts';
 import type { Ctx } from './context.ts';
 import { lastLocalWrite } from '../store/counters.ts';
+import { addressKey, LoginThrottle } from './login-throttle.ts';
 
 type Entry = {
   user: User & { disabled: boolean };
@@ -52,12 +54,15 @@ export class Authenticator {
   readonly #ctx: Ctx;
   readonly #cache = new Map<string, { entry: Entry; at: number }>();
   readonly #lastUsed = new Map<string, { at: number; count: number; user: string }>();
-  readonly #failures = new Map<string, { count: number; since: number }>();
+  readonly #throttle: LoginThrottle;
+  readonly #inflight = new Map<string, Promise<User>>();
+  readonly #inflightKey = randomBytes(32);
   #seq = '';
   #timers: NodeJS.Timeout[] = [];
 
   constructor(ctx: Ctx) {
     this.#ctx = ctx;
+    this.#throttle = new LoginThrottle(ctx.clock);
     this.#seq = this.#readSeq();
     const watch = setInterval(() => this.#checkRevocations(), 250);
     const flush = setInterval(() => { void this.flush(); }, 5_000);
@@ -185,28 +190,40 @@ export class Authenticator {
     if (e.cidr && !ipAllowed(e.cidr, ip)) throw new Refusal('ip-not-allowed', { ip, allowed: e.cidrText!.join(', ') });
   }
 
-  async fromBasic(b64: string, _ip: string): Promise<Principal> {
+  async fromBasic(b64: string, ip: string): Promise<Principal> {
     const decoded = Buffer.from(b64, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new Refusal('password-wrong');
-    const user = await this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1));
+    const user = await this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1), ip);
     return { user, credential: { type: 'password' } };
   }
 
-  /** Verifies a password with a per-user limit on failures. */
-  async checkPassword(name: string, password: string): Promise<User> {
-    const now = this.#ctx.clock.now();
-    const f = this.#failures.get(name);
-    if (f && now - f.since < 60_000 && f.count >= 10) throw new Refusal('login-throttled');
+  /**
+   * Verifies a password, throttled per client address and per user (login-throttle.ts). `ip` is the
+   * caller's address; without it (a password re-check by a caller already signed in) the account itself
+   * stands in for the address. Identical checks in flight from one address share one hash check and one
+   * count, so a CI's burst of parallel requests with Basic auth is one attempt, not many.
+   */
+  checkPassword(name: string, password: string, ip?: string): Promise<User> {
+    const address = ip === undefined ? `account:${name}` : addressKey(ip);
+    const key = createHmac('sha256', this.#inflightKey).update(`${address}\0${name}\0${password}`).digest('base64');
+    let check = this.#inflight.get(key);
+    if (!check) {
+      check = this.#checkPassword(name, password, address).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, check);
+    }
+    return check;
+  }
+
+  async #checkPassword(name: string, password: string, address: string): Promise<User> {
+    const attempt = this.#throttle.begin(name, address);
+    if (attempt.waitMs) await new Promise((r) => setTimeout(r, attempt.waitMs));
     const row = await this.#ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
     const ok = await verifyPassword(password, row?.password_hash ?? null);
-    if (!row || !ok || row.disabled) {
-      const cur = f && now - f.since < 60_000 ? f : { count: 0, since: now };
-      cur.count++;
-      this.#failures.set(name, cur);
-      throw new Refusal(row?.disabled && ok ? 'user-disabled' : 'password-wrong');
-    }
-    this.#failures.delete(name);
+    // A disabled account answers every password alike, so it never confirms a guessed one.
+    if (row?.disabled) throw new Refusal('user-disabled');
+    if (!row || !ok) throw new Refusal('password-wrong');
+    attempt.succeeded();
     return toUser(row);
   }
 

@@ -4,7 +4,7 @@ import { BlockList, isIP } from 'node:net';
 import { Refusal } from '../domain/reasons.ts';
 import { authorizeAccount, type AccountAction, type PasswordFacts } from '../domain/policy.ts';
 import type { Grants, Permission, Principal, TokenKind, User } from '../domain/principal.ts';
-import { hashToken, isTesseraToken } from '../domain/tokens.ts';
+import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts';
 import { verifyPassword } from '../domain/passwords.ts';
 import { insertToken, revokeTokens } from '../store/tokens.ts';
 import type { TokenRow } from '../store/schema.ts';
@@ -53,7 +53,8 @@ export function validateCidrs(list: string[]): string[] {
 /** Expiry in days (a number or a numeric string) or an ISO date, within the policy's bounds. */
 function expiryDays(ctx: Ctx, v: unknown, write: boolean): number {
   const pol = ctx.config.tokens;
-  const max = write ? pol.writeMaxDays : pol.readMaxDays;
+  // No policy maximum still has one: an expiry past what a date can hold would break every token list.
+  const max = Math.min(write ? pol.writeMaxDays : (pol.readMaxDays ?? MAX_EXPIRY_DAYS), MAX_EXPIRY_DAYS);
   let days: number;
   if (v === undefined || v === null || v === '') {
     days = write ? pol.writeDefaultDays : pol.readDefaultDays;
@@ -64,9 +65,10 @@ function expiryDays(ctx: Ctx, v: unknown, write: boolean): number {
     if (Number.isNaN(at)) throw new Refusal('invalid-request', { detail: `"expires" must be a number of days or an ISO date (got ${JSON.stringify(v)})` });
     days = (at - ctx.clock.now()) / DAY;
   }
-  if (!(days >= pol.minExpiryDays) || (max !== null && days > max)) {
+  if (!Number.isFinite(days) || !(days >= pol.minExpiryDays) || days > max) {
     throw new Refusal('token-expiry-out-of-range', {
-      min: pol.minExpiryDays, max: max ?? 'unlimited', days: Math.round(days * 100) / 100, permission: write ? 'read-write' : 'read-only',
+      min: pol.minExpiryDays, max, days: Number.isFinite(days) ? Math.round(days * 100) / 100 : String(v),
+      permission: write ? 'read-write' : 'read-only',
     });
   }
   return days;
@@ -146,7 +148,11 @@ export async function describeCredential(ctx: Ctx, p: Principal) {
 /** A token as `npm token list` shows it: redacted, with its limits. */
 export function present(r: TokenRow): Record<string, unknown> {
   const grants = r.grants ? (JSON.parse(r.grants) as Grants) : null;
-  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  // A row written before expiries were bounded may hold a time no date can show: list it without one.
+  const iso = (t: number | null) => {
+    const d = t === null ? null : new Date(t);
+    return d === null || Number.isNaN(d.getTime()) ? null : d.toISOString();
+  };
   return {
     key: r.id,
     token: r.display,

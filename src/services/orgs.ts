@@ -51,7 +51,8 @@ export async function createOrg(ctx: Ctx, name: string, ownerName: string): Prom
   validateUserName(name);
   const owner = await userByName(ctx, ownerName);
   if (!owner) throw new Refusal('unknown-user', { name: ownerName });
-  if (await userByName(ctx, name)) throw new Refusal('invalid-request', { detail: `The scope @${name} belongs to the user ${name}` });
+  // The user's scope becomes the organization's only when that user owns it.
+  if (name !== owner.name && await userByName(ctx, name)) throw new Refusal('name-taken', { name, by: 'user' });
   if (await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', name).executeTakeFirst()) {
     throw new Refusal('invalid-request', { detail: `The organization ${name} already exists` });
   }

@@ -138,7 +138,7 @@ async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers:
   for (const o of old) if (!users.some((u) => u.name === o)) await audit(ctx, { event: 'owner-removed', user: p.user?.name, detail: { package: name, owner: o } });
 }
 
-/** DELETE /<pkg>/-rev/<rev>: the whole package. Its versions stay reserved forever. */
+/** DELETE /<pkg>/-rev/<rev>: the whole package. Its versions stay taken forever, its name for unpublish.reserveFor. */
 export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev: string): Promise<void> {
   await allow(ctx, p, 'unpublish', name);
   await checkRev(ctx.store.db, name, rev);
@@ -151,7 +151,9 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
     await rerender(trx, name, now);
     return [...gone, ...await dropStagedOf(trx, name)];
   });
-  await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name } });
+  // deleted_at is the name's reservation (unpublish-reservation.ts): nobody may publish it until then.
+  const reservedUntil = new Date(now + ctx.config.unpublish.reserveForMs).toISOString();
+  await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name, reservedUntil } });
   await auditDropped(ctx, p, dropped);
 }
 

@@ -16,6 +16,7 @@ import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { decideFor } from './decide.ts';
 import { requireSecondFactor } from './two-factor.ts';
+import { refuseReservedName } from './unpublish-reservation.ts';
 
 type Attachment = { content_type?: unknown; data?: unknown; length?: unknown };
 
@@ -172,6 +173,7 @@ export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<
       deleted_at: null, etag: '""', fetched_at: null, meta: null,
     }).execute();
   } else if (head.deleted_at !== null || head.origin !== 'local') {
+    if (head.deleted_at !== null) await refuseReservedName(trx, ctx, name, head.deleted_at, w.publisherId, now);
     // A wholly unpublished name, or one only cached from upstream: it starts again, local, with this publisher.
     created = true;
     const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';

@@ -1,7 +1,7 @@
 // Creating, listing and revoking tokens (the admin CLI now; `npm token` builds on the same calls).
 import { Refusal } from '../domain/reasons.ts';
 import type { Grants, TokenKind } from '../domain/principal.ts';
-import { hashToken, isTesseraToken } from '../domain/tokens.ts';
+import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts';
 import { insertToken, revokeTokens } from '../store/tokens.ts';
 import { userByName } from './accounts.ts';
 import { audit, type Ctx } from './context.ts';
@@ -21,7 +21,15 @@ export async function adminCreateToken(ctx: Ctx, spec: TokenSpec): Promise<{ tok
   const user = await userByName(ctx, spec.user);
   if (!user) throw new Refusal('unknown-user', { name: spec.user });
   const now = ctx.clock.now();
-  const expiresAt = spec.expiresInMs === null ? null : now + spec.expiresInMs;
+  const ms = spec.expiresInMs;
+  // Bounded like `npm token create`'s expiry: a time no date can hold would break every token list.
+  if (ms !== null && !(Number.isFinite(ms) && ms > 0 && ms <= MAX_EXPIRY_DAYS * 86_400_000)) {
+    throw new Refusal('token-expiry-out-of-range', {
+      min: '0', max: MAX_EXPIRY_DAYS, days: Number.isFinite(ms) ? Math.round(ms / 864_000) / 100 : String(ms),
+      permission: spec.readonly ? 'read-only' : 'read-write',
+    });
+  }
+  const expiresAt = ms === null ? null : now + ms;
   const { token, row } = await insertToken(ctx.store.db, {
     userId: user.id, kind: spec.kind, name: spec.name, readonly: spec.readonly, grants: spec.grants, cidr: spec.cidr,
     bypass2fa: spec.bypass2fa, expiresAt, now,

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sendVerification, verifyEmail } from '../../services/email.ts';
 import { Refusal } from '../../domain/reasons.ts';
+import { canSeeEmail } from '../../domain/policy.ts';
 import { who, whoLenient } from '../app-state.ts';
 import { baseUrl } from '../base-url.ts';
 import { completeWebLogin, couchLogin, logout, pollWebLogin, startWebLogin, userByName, webLoginKind } from '../../services/accounts.ts';
@@ -33,7 +34,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     if (!body || typeof body !== 'object') throw new Refusal('bad-json', { detail: 'expected a JSON object' });
     const caller = await whoLenient(req);
     const otp = req.headers['npm-otp'];
-    const r = await couchLogin(ctx, auth, caller, name, body, typeof otp === 'string' && otp ? otp : undefined);
+    const r = await couchLogin(ctx, auth, caller, name, body, typeof otp === 'string' && otp ? otp : undefined, req.ip);
     if (r.created) await verifyNewAddress(req, r.created);
     return reply.code(r.status).header('cache-control', NO_STORE).send({ ok: true, id: `org.couchdb.user:${r.name}`, rev: '1-0', token: r.token });
   };
@@ -42,10 +43,12 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Params: { user: string } }>('/-/user/:user', async (req, reply) => {
     const name = couchName(req.params.user);
-    await who(req);
+    const caller = await who(req);
     const user = await userByName(ctx, name);
     if (!user) throw new Refusal('unknown-user', { name });
-    return reply.header('cache-control', NO_STORE).send({ _id: `org.couchdb.user:${user.name}`, _rev: '1-0', name: user.name, email: user.email, type: 'user', roles: [] });
+    const email = canSeeEmail(caller, user.name) ? { email: user.email } : {};
+    return reply.header('cache-control', NO_STORE)
+      .send({ _id: `org.couchdb.user:${user.name}`, _rev: '1-0', name: user.name, ...email, type: 'user', roles: [] });
   });
 
   app.delete<{ Params: { token: string } }>('/-/user/token/:token', async (req, reply) => {
@@ -99,7 +102,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
     if (!kind) return reply.code(404).send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
     try {
-      const user = await completeWebLogin(ctx, auth, req.params.id, { ...form, create: kind === 'adduser' });
+      const user = await completeWebLogin(ctx, auth, req.params.id, { ...form, create: kind === 'adduser' }, req.ip);
       if (kind === 'adduser') await verifyNewAddress(req, user);
       return reply.send(donePage(user.name));
     } catch (e) {

@@ -106,7 +106,8 @@ export function parseListen(text: string): { host: string; port: number } {
 }
 
 type FileConfig = Record<string, unknown>;
-const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes', 'requestTimeout',
+const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
+  'requestTimeout',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email', 'oidc', 'stage']);
 
 function fail(key: string, why: string): never {

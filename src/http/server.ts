@@ -76,9 +76,12 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
     // Fastify's answers to a malformed URL, a too long parameter and a broken request carry a reason too.
     frameworkErrors: (err, req, reply) => {
-      sendRefusal(req, reply, refusalOf(err, ctx.config.maxBodyBytes) ?? new Refusal('invalid-request', { detail: err.message }));
+      const refusal = refusalOf(err, ctx.config.maxBodyBytes)
+        ?? new Refusal('invalid-request', { detail: err.message });
+      sendRefusal(req, reply, refusal);
     },
-    clientErrorHandler: (err, socket) => clientErrorRefusal(err, socket, ctx.config.requestTimeoutMs, ctx.config.publicUrl),
+    clientErrorHandler: (err, socket) =>
+      clientErrorRefusal(err, socket, ctx.config.requestTimeoutMs, ctx.config.publicUrl),
     return503OnClosing: true,
     logController: new LogController({ disableRequestLogging: !ctx.config.accessLog }),
     // A child logger per request costs more than the rest of a cached read; only the access log needs one.

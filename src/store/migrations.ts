@@ -163,7 +163,9 @@ async function repairFirstSet(db: Kysely<Database>): Promise<void> {
   await run("INSERT OR IGNORE INTO meta (key, value) VALUES ('revocations', '0')");
   await run("INSERT OR IGNORE INTO meta (key, value) VALUES ('packages', '0')");
   const broken = await sql`PRAGMA foreign_key_check`.execute(db);
-  if (broken.rows.length) throw new Error(`migration 6: foreign keys broken: ${JSON.stringify(broken.rows.slice(0, 5))}`);
+  if (broken.rows.length) {
+    throw new Error(`migration 6: foreign keys broken: ${JSON.stringify(broken.rows.slice(0, 5))}`);
+  }
 }
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

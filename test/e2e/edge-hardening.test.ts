@@ -20,22 +20,36 @@ function rawRequest(s: TestServer, parts: string[], gapMs = 0, waitMs = 5_000): 
     const socket = net.connect(port, '127.0.0.1');
     let out = '';
     let i = 0;
-    const timer = setInterval(() => {
-      if (i < parts.length && socket.writable) socket.write(parts[i++]);
-    }, Math.max(gapMs, 1));
+    const timer = setInterval(
+      () => {
+        if (i < parts.length && socket.writable) socket.write(parts[i++]);
+      },
+      Math.max(gapMs, 1),
+    );
     const give = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no answer within ${waitMs} ms: ${JSON.stringify(out.slice(0, 200))}`));
     }, waitMs);
-    socket.on('data', (d) => { out += d; });
-    socket.on('error', () => { /* the server may reset after its answer */ });
+    socket.on('data', (d) => {
+      out += d;
+    });
+    socket.on('error', () => {
+      /* the server may reset after its answer */
+    });
     socket.on('close', () => {
       clearInterval(timer);
       clearTimeout(give);
       const [head, ...rest] = out.split('\r\n\r\n');
       const [statusLine, ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n'), ms: Date.now() - started });
+      const headers = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
+      resolve({
+        status: Number(statusLine.split(' ')[1]),
+        headers,
+        body: rest.join('\r\n\r\n'),
+        ms: Date.now() - started,
+      });
     });
   });
 }
@@ -44,8 +58,12 @@ const close = 'Host: x\r\nConnection: close\r\n';
 
 describe('request timeouts', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ requestTimeoutMs: 1_000 }); });
-  after(async () => { await s.close(); });
+  before(async () => {
+    s = await startServer({ requestTimeoutMs: 1_000 });
+  });
+  after(async () => {
+    await s.close();
+  });
 
   test('a body that trickles in is cut with 408 request-timeout', async () => {
     const head = `PUT /trickle HTTP/1.1\r\n${close}Content-Type: application/json\r\nContent-Length: 10000\r\n\r\n{`;
@@ -72,24 +90,48 @@ describe('request timeouts', () => {
 
 describe('every 4xx carries x-tessera-reason', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ maxBodyBytes: 2048 }); });
-  after(async () => { await s.close(); });
+  before(async () => {
+    s = await startServer({ maxBodyBytes: 2048 });
+  });
+  after(async () => {
+    await s.close();
+  });
 
   const cases: [string, string, number, string][] = [
     ['a malformed URL escape', `GET /%zz HTTP/1.1\r\n${close}\r\n`, 400, 'bad-url'],
     ['a broken UTF-8 escape', `GET /foo%E0%A4%A HTTP/1.1\r\n${close}\r\n`, 400, 'bad-url'],
-    ['a parameter over the router limit', `DELETE /-/user/token/${'a'.repeat(3000)} HTTP/1.1\r\n${close}\r\n`, 404,
-      'route-not-found'],
-    ['a malformed content type', `PUT /foo HTTP/1.1\r\n${close}Content-Type: ;;;\r\nContent-Length: 2\r\n\r\n{}`, 400,
-      'invalid-request'],
-    ['a body over maxBodyBytes',
-      `PUT /foo HTTP/1.1\r\n${close}Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n${'x'.repeat(5000)}`, 413,
-      'body-too-large'],
+    [
+      'a parameter over the router limit',
+      `DELETE /-/user/token/${'a'.repeat(3000)} HTTP/1.1\r\n${close}\r\n`,
+      404,
+      'route-not-found',
+    ],
+    [
+      'a malformed content type',
+      `PUT /foo HTTP/1.1\r\n${close}Content-Type: ;;;\r\nContent-Length: 2\r\n\r\n{}`,
+      400,
+      'invalid-request',
+    ],
+    [
+      'a body over maxBodyBytes',
+      `PUT /foo HTTP/1.1\r\n${close}Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n${'x'.repeat(5000)}`,
+      413,
+      'body-too-large',
+    ],
     ['a request that is not HTTP', 'GARBAGE\r\n\r\n', 400, 'invalid-request'],
     ['a bad Content-Length', `PUT /foo HTTP/1.1\r\n${close}Content-Length: abc\r\n\r\n`, 400, 'invalid-request'],
-    ['headers over the limit', `GET / HTTP/1.1\r\n${close}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers-too-large'],
-    ['an unknown verification link (HTML page)', `GET /-/tessera/v1/email/verify/nope HTTP/1.1\r\n${close}\r\n`, 400,
-      'invalid-request'],
+    [
+      'headers over the limit',
+      `GET / HTTP/1.1\r\n${close}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'headers-too-large',
+    ],
+    [
+      'an unknown verification link (HTML page)',
+      `GET /-/tessera/v1/email/verify/nope HTTP/1.1\r\n${close}\r\n`,
+      400,
+      'invalid-request',
+    ],
     ['an expired web login (HTML page)', `GET /-/v1/login/cli/nope HTTP/1.1\r\n${close}\r\n`, 404, 'web-login-expired'],
   ];
   for (const [what, request, status, reason] of cases) {
@@ -111,7 +153,9 @@ describe('anonymous refusals in the audit log', () => {
       for (let i = 0; i < 40; i++) {
         const name = `flood-${i % 12}`;
         const res = await fetch(`${s.url}${name}`, {
-          method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await publishBody(name, '1.0.0')),
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(await publishBody(name, '1.0.0')),
         });
         assert.equal(res.status, 401);
         assert.equal(res.headers.get('x-tessera-reason'), 'auth-required');
@@ -124,7 +168,9 @@ describe('anonymous refusals in the audit log', () => {
       assert.equal(after.at(-1)!.reason, 'auth-required');
       s.clock.advance(60_000);
       await fetch(`${s.url}flood-0`, {
-        method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await publishBody('flood-0', '1.0.0')),
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(await publishBody('flood-0', '1.0.0')),
       });
       assert.equal((await rows()).length - before, 2, 'the next minute starts a new row');
     } finally {
@@ -135,13 +181,20 @@ describe('anonymous refusals in the audit log', () => {
 
 describe('e-mail links and the access log', () => {
   const email = { ...defaults.email, requireVerified: true };
-  const outbox = (s: TestServer) => { try { return readdirSync(join(s.dataDir, 'outbox')); } catch { return []; } };
+  const outbox = (s: TestServer) => {
+    try {
+      return readdirSync(join(s.dataDir, 'outbox'));
+    } catch {
+      return [];
+    }
+  };
 
   test('without publicUrl no link is sent: a clear refusal, and a logged error at sign-up', async () => {
     const s = await startServer({ signup: 'open', email });
     try {
       const res = await fetch(`${s.url}-/user/org.couchdb.user:nola`, {
-        method: 'PUT', headers: { 'content-type': 'application/json', host: 'evil.example' },
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', host: 'evil.example' },
         body: JSON.stringify({ name: 'nola', password: 'nola-password-1', email: 'nola@example.com' }),
       });
       assert.equal(res.status, 201, await res.text());
@@ -149,7 +202,10 @@ describe('e-mail links and the access log', () => {
       await new Promise((r) => setTimeout(r, 200));
       assert.match(readFileSync(s.logFile, 'utf8'), /verification e-mail NOT sent: set publicUrl/);
       const token = await s.token({ user: 'nola' });
-      const again = await fetch(`${s.url}-/tessera/v1/email/verify`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const again = await fetch(`${s.url}-/tessera/v1/email/verify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(again.status, 403);
       assert.equal(again.headers.get('x-tessera-reason'), 'email-link-unavailable');
       assert.deepEqual(outbox(s), []);
@@ -162,7 +218,8 @@ describe('e-mail links and the access log', () => {
     const s = await startServer({ signup: 'open', email, publicUrl: 'https://npm.example.com/' });
     try {
       const res = await fetch(`${s.url}-/user/org.couchdb.user:pia`, {
-        method: 'PUT', headers: { 'content-type': 'application/json', host: 'evil.example' },
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', host: 'evil.example' },
         body: JSON.stringify({ name: 'pia', password: 'pia-password-1', email: 'pia@example.com' }),
       });
       assert.equal(res.status, 201, await res.text());

@@ -26,7 +26,8 @@ export async function verifyNewAddress(req: FastifyRequest, user: { id: number; 
   } catch (e) {
     // The account change stands; the administrator has to set publicUrl before any link can go out.
     if (!(e instanceof Refusal) || e.reason !== 'email-link-unavailable') throw e;
-    req.log.error({ user: user.name, reason: e.reason }, 'verification e-mail NOT sent: set publicUrl in the configuration');
+    const why = 'verification e-mail NOT sent: set publicUrl in the configuration';
+    req.log.error({ user: user.name, reason: e.reason }, why);
     return;
   }
   req.log.info({ user: user.name, via: sent.via, path: sent.path }, sent.path ? `verification e-mail written to ${sent.path}` : 'verification e-mail sent');
@@ -75,7 +76,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       return reply.send(`<!doctype html><title>Verified</title><h1>E-mail verified</h1><p>Thank you, ${name}. You can publish now.</p>`);
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
-      return reply.code(e.status).header('x-tessera-reason', e.reason).send(`<!doctype html><title>Not verified</title><h1>Not verified</h1><p>${e.message}.</p>`);
+      return reply.code(e.status).header('x-tessera-reason', e.reason)
+        .send(`<!doctype html><title>Not verified</title><h1>Not verified</h1><p>${e.message}.</p>`);
     }
   });
   app.post('/-/tessera/v1/email/verify', async (req, reply) => {
@@ -98,7 +100,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { id: string } }>('/-/v1/login/cli/:id', async (req, reply) => {
     const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
-    if (!kind) return reply.code(404).header('x-tessera-reason', 'web-login-expired').send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
+    if (!kind) return reply.code(404).header('x-tessera-reason', 'web-login-expired')
+      .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
     return reply.send(loginPage({ action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', otpOnly: kind === 'otp' }));
   });
 
@@ -106,7 +109,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const form = (req.body ?? {}) as Record<string, string>;
     const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
-    if (!kind) return reply.code(404).header('x-tessera-reason', 'web-login-expired').send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
+    if (!kind) return reply.code(404).header('x-tessera-reason', 'web-login-expired')
+      .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
     try {
       const user = await completeWebLogin(ctx, auth, req.params.id, { ...form, create: kind === 'adduser' });
       if (kind === 'adduser') await verifyNewAddress(req, user);

@@ -10,7 +10,9 @@ export function summarize(profile: Profile, top = 40, filter = /^/): string {
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const time = new Map<number, number>();
-  profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((id, i) => {
+    time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const total = [...time.values()].reduce((a, b) => a + b, 0);
   const key = (n: Node) => {
     const f = n.callFrame;

@@ -19,6 +19,7 @@ export async function run(args: string[]): Promise<number> {
   const dash = args.indexOf('--');
   const own = dash === -1 ? args : args.slice(0, dash);
   const npmArgs = dash === -1 ? [] : args.slice(dash + 1);
+  // biome-ignore lint/suspicious/noImplicitAnyLet: its type comes from the parseArgs call just below
   let values;
   try {
     ({ values } = parseArgs({

@@ -25,6 +25,7 @@ function readStdin(): Promise<string> {
 }
 
 export async function run(args: string[]): Promise<number> {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: its type comes from the parseArgs call just below
   let values;
   let positionals: string[];
   try {

@@ -32,6 +32,9 @@ export async function run(args: string[]): Promise<number> {
     process.once('SIGTERM', () => void stop('SIGTERM').then(() => resolve(0)));
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
+  if (config.email.requireVerified && !config.publicUrl) {
+    app.log.warn('email.requireVerified is on but publicUrl is not set: no verification e-mail will be sent');
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;

@@ -1,7 +1,7 @@
 // `tessera user add|passwd|list|disable`: account administration, safe while the server runs.
 import { createUser, disableUser, setPassword } from '../services/accounts.ts';
 import { parse, readStdin, storeOptions, withStore } from './common.ts';
-import { configuredBase, markVerified, sendVerification } from '../services/email.ts';
+import { markVerified, sendVerification } from '../services/email.ts';
 
 const help = `usage:
   tessera user add NAME --email EMAIL [--password-stdin] [--admin] [--verified]
@@ -28,7 +28,7 @@ export async function run(args: string[]): Promise<number> {
         process.stdout.write(`created user ${user.name}${user.admin ? ' (admin)' : ''}${password === null ? ' without a password' : ''}\n`);
         if (values.verified) await markVerified(ctx, user.name);
         else if (ctx.config.email.requireVerified) {
-          const sent = await sendVerification(ctx, user, configuredBase(ctx));
+          const sent = await sendVerification(ctx, user);
           process.stdout.write(sent.path ? `verification e-mail written to ${sent.path}\n` : `verification e-mail sent to ${user.email}\n`);
         }
         return 0;

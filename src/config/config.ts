@@ -15,6 +15,8 @@ export type Config = {
   sessionTtlMs: number;
   webLoginTtlMs: number;
   maxBodyBytes: number;
+  /** Time a request has to arrive in full, headers and body; one that trickles in is cut with a 408. */
+  requestTimeoutMs: number;
   defaultScopedAccess: 'public' | 'restricted';
   upstream: { url: string | null; cacheTtlMs: number; timeoutMs: number };
   privateNamespaces: string[];
@@ -85,6 +87,7 @@ export const defaults: Config = {
   sessionTtlMs: 2 * 3_600_000,
   webLoginTtlMs: 10 * 60_000,
   maxBodyBytes: 64 * 1024 * 1024,
+  requestTimeoutMs: 60_000,
   defaultScopedAccess: 'restricted',
   upstream: { url: null, cacheTtlMs: 5 * 60_000, timeoutMs: 30_000 },
   privateNamespaces: [],
@@ -109,6 +112,7 @@ export function parseListen(text: string): { host: string; port: number } {
 
 type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
+  'requestTimeout',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
   'oidc', 'stage', 'unpublish']);
 
@@ -155,6 +159,10 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.maxBodyBytes !== undefined) {
     if (!Number.isInteger(f.maxBodyBytes) || (f.maxBodyBytes as number) < 1024) fail('maxBodyBytes', 'must be an integer ≥ 1024');
     c.maxBodyBytes = f.maxBodyBytes as number;
+  }
+  if (f.requestTimeout !== undefined) {
+    c.requestTimeoutMs = duration(f.requestTimeout, 'requestTimeout');
+    if (c.requestTimeoutMs < 1000) fail('requestTimeout', 'must be at least 1s');
   }
   if (f.defaultScopedAccess !== undefined) {
     c.defaultScopedAccess = oneOf(f.defaultScopedAccess, 'defaultScopedAccess', ['public', 'restricted'] as const);

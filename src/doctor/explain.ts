@@ -406,7 +406,11 @@ function reasonCause(x: Extracted): Cause | undefined {
 
 function dedupeCauses(list: Cause[]): Cause[] {
   const seen = new Set<string>();
-  return list.filter((x) => (seen.has(x.id) ? false : (seen.add(x.id), true)));
+  return list.filter((x) => {
+    if (seen.has(x.id)) return false;
+    seen.add(x.id);
+    return true;
+  });
 }
 
 export function explainText(text: string): { extracted: Extracted; explanation: Explanation } {

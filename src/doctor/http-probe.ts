@@ -131,7 +131,7 @@ export function peerCertificate(urlString: string, o: Pick<ProbeOptions, 'deadli
       let top = leaf;
       for (let i = 0; i < 10 && top.issuerCertificate && top.issuerCertificate !== top; i++) top = top.issuerCertificate;
       const cn = (c: { CN?: string | string[]; O?: string | string[] } | undefined) => String(c?.CN ?? c?.O ?? '?');
-      resolve(leaf && leaf.subject ? {
+      resolve(leaf?.subject ? {
         subject: cn(leaf.subject), issuer: cn(leaf.issuer), validTo: leaf.valid_to, expired: new Date(leaf.valid_to) < new Date(),
         selfSigned: cn(leaf.subject) === cn(leaf.issuer) && leaf.fingerprint256 === (leaf.issuerCertificate ?? leaf).fingerprint256,
         top: cn(top.subject), altNames: leaf.subjectaltname,

@@ -180,7 +180,7 @@ export async function loadNpmConfig(opts: LoadOptions): Promise<NpmConfig> {
   };
 
   const order: Where[] = ['cli', 'env', 'project', 'user', 'global', 'builtin', 'default'];
-  const has = (where: Where, key: string) => Object.prototype.hasOwnProperty.call(config.data.get(where)!.data, key);
+  const has = (where: Where, key: string) => Object.hasOwn(config.data.get(where)!.data, key);
 
   return {
     get: (key) => config.get(key),

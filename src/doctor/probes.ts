@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { makeFinding } from '../domain/findings.ts';
-import type { Finding, FindingId } from '../domain/findings.ts';
+import type { Finding } from '../domain/findings.ts';
 import type { DoctorContext, Target } from './context.ts';
 import { authorizationHeader, credentialForRequest, nerfDart, packumentUrl, redact, registryForSpec } from './credentials.ts';
 import { peerCertificate, probeRequest, ProbeError } from './http-probe.ts';

@@ -217,6 +217,11 @@ export const reasons = {
     error: (p) => `Verify your e-mail address (${p.email}) before publishing: follow the link we sent you, or ask for a new one with \`npm profile set email ${p.email}\``,
     summary: 'The registry requires a verified e-mail address to publish.',
   },
+  'email-link-unavailable': {
+    status: 403,
+    error: () => 'This registry cannot send verification links: its administrator has not set `publicUrl`',
+    summary: 'E-mail verification is required but `publicUrl` is not set, so no link can be trusted to point here.',
+  },
   'oidc-publish-only': {
     status: 403,
     error: (p) => `A trusted-publishing token can only publish ${p.package}; it cannot ${p.action} it`,
@@ -363,6 +368,21 @@ export const reasons = {
     status: 400,
     error: (p) => `${p.detail}`,
     summary: 'A field of the request is missing or malformed.',
+  },
+  'bad-url': {
+    status: 400,
+    error: () => 'The URL is malformed: a percent escape (%XX) in it is not valid',
+    summary: 'The request URL has a broken percent escape.',
+  },
+  'request-timeout': {
+    status: 408,
+    error: (p) => `The request was not received in time (requestTimeout ${p.seconds} s)`,
+    summary: 'The headers or body arrived more slowly than the `requestTimeout` setting allows.',
+  },
+  'headers-too-large': {
+    status: 431,
+    error: () => 'The request headers are larger than this registry accepts',
+    summary: 'The request headers exceed Node\'s limit (16 KiB by default).',
   },
   'route-not-found': {
     status: 404,

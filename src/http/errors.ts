@@ -1,8 +1,13 @@
 // The one error mapper: a Refusal becomes the status, headers and `error` text npm prints; Fastify's own
 // errors (body too large, bad JSON) become refusals first; anything else is a logged 500.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Refusal, reasons } from '../domain/reasons.ts';
 import { baseUrl } from './base-url.ts';
+
+/** The router's limit on one path parameter (a package name, a token, a session id). */
+export const MAX_PARAM_LENGTH = 2048;
 
 export function refusalOf(err: unknown, maxBody: number): Refusal | undefined {
   if (err instanceof Refusal) return err;
@@ -13,7 +18,9 @@ export function refusalOf(err: unknown, maxBody: number): Refusal | undefined {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new Refusal('bad-json', { detail: e.message });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new Refusal('invalid-request', { detail: 'Unsupported content type; send application/json' });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return new Refusal('invalid-request', { detail: 'Content-Length does not match the body' });
-    case 'FST_ERR_BAD_URL': return new Refusal('route-not-found');
+    case 'FST_ERR_BAD_URL': return new Refusal('bad-url');
+    // Longer than any name or id: like any URL that matches no route.
+    case 'FST_ERR_MAX_PARAM_LENGTH': return new Refusal('route-not-found');
   }
   if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) return new Refusal('bad-json', { detail: e.message });
   if (e?.statusCode === 415) return new Refusal('invalid-request', { detail: 'Unsupported content type or encoding' });
@@ -32,4 +39,29 @@ export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal
   const error = r.reason === 'not-found' || r.reason === 'route-not-found' ? 'Not found' : `${r.message} (${help})`;
   // npm prints `error`; its OIDC code logs `message`: send both.
   return reply.type('application/json').send({ error, message: error, reason: r.reason, help, ...extra });
+}
+
+/**
+ * Errors Node's HTTP parser meets before there is a request (a timeout, oversized headers, garbage):
+ * Fastify hands over only the socket, so the refusal is written as raw HTTP, with its reason all the same.
+ */
+export function clientErrorRefusal(err: NodeJS.ErrnoException, socket: Socket, requestTimeoutMs: number,
+  publicUrl: string | null): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const r = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? new Refusal('request-timeout', { seconds: Math.round(requestTimeoutMs / 1000) })
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? new Refusal('headers-too-large')
+      : new Refusal('invalid-request', { detail: 'Malformed HTTP request' });
+  const help = `${(publicUrl ?? '').replace(/\/+$/, '')}/-/help/${r.reason}`;
+  const error = `${r.message} (${help})`;
+  const body = JSON.stringify({ error, message: error, reason: r.reason, help });
+  // A response already under way on this socket cannot be replaced by another.
+  const busy = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (socket.writable && !busy) {
+    socket.write(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}\r\nx-tessera-reason: ${r.reason}\r\n` +
+      `cache-control: no-store\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `connection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }

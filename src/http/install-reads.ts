@@ -25,7 +25,7 @@ export const TARBALL_HEADERS: Readonly<Record<string, string>> = {
 
 /** npm asks for the abbreviated form by listing it first in Accept. */
 export function wantsCorgi(accept: string | undefined): boolean {
-  return accept !== undefined && accept.trimStart().startsWith(CORGI);
+  return accept?.trimStart().startsWith(CORGI) === true;
 }
 
 /** The headers of a packument answer (200 or 304). The abbreviated form has its own, weak, ETag. */

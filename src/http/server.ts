@@ -6,7 +6,7 @@ import { createGunzip, createInflate } from 'node:zlib';
 import { Refusal } from '../domain/reasons.ts';
 import type { Ctx } from '../services/context.ts';
 import { Authenticator } from '../services/authenticate.ts';
-import { refusalOf, sendRefusal } from './errors.ts';
+import { clientErrorRefusal, MAX_PARAM_LENGTH, refusalOf, sendRefusal } from './errors.ts';
 import { webOtpChallenge } from './web-otp.ts';
 import { answerFromMemory, type AccessLog } from './install-reads.ts';
 import { packageRoutes } from './routes/packages.ts';
@@ -24,7 +24,9 @@ export function redactUrl(url: string): string {
   return url
     .replace(/(\/-\/user\/token\/)[^/?]+/, '$1[redacted]')
     .replace(/(\/-\/v1\/(?:done|login\/cli)\/)[^/?]+/, '$1[redacted]')
-    .replace(/(\/-\/npm\/v1\/tokens\/token\/)[^/?]+/, '$1[redacted]');
+    .replace(/(\/-\/npm\/v1\/tokens\/token\/)[^/?]+/, '$1[redacted]')
+    .replace(/(\/-\/tessera\/v1\/email\/verify\/)[^/?]+/, '$1[redacted]')
+    .replace(/([?&]token=)[^&#]*/g, '$1[redacted]');
 }
 
 export type AppOptions = { logger?: boolean | object };
@@ -53,19 +55,33 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     // reply (install-reads.ts); everything else, and anything once closing, goes through Fastify.
     serverFactory: (handler, options) => {
       // Fastify's own server settings (its defaults, as it would apply them to a server it made).
-      const o = options as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
-      const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const o = options as { keepAliveTimeout?: number; connectionTimeout?: number };
+      // A request has requestTimeout to arrive whole, and at most a minute of that for its headers; Node
+      // checks every connection only every few seconds, so the interval shrinks with a short timeout.
+      const timeout = ctx.config.requestTimeoutMs;
+      const server = createServer({
+        requestTimeout: timeout,
+        headersTimeout: Math.min(timeout, 60_000),
+        connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(timeout / 4))),
+      }, (req: IncomingMessage, res: ServerResponse) => {
         if (closing || !answerFromMemory(ctx, auth, req, res, accessLog)) handler(req, res);
       });
       server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
-      server.requestTimeout = o.requestTimeout ?? 0;
       server.setTimeout(o.connectionTimeout ?? 0);
       return server;
     },
     logger,
     bodyLimit: ctx.config.maxBodyBytes,
     trustProxy: ctx.config.trustedProxies.length ? ctx.config.trustedProxies : false,
-    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
+    // Fastify's answers to a malformed URL, a too long parameter and a broken request carry a reason too.
+    frameworkErrors: (err, req, reply) => {
+      const refusal = refusalOf(err, ctx.config.maxBodyBytes)
+        ?? new Refusal('invalid-request', { detail: err.message });
+      sendRefusal(req, reply, refusal);
+    },
+    clientErrorHandler: (err, socket) =>
+      clientErrorRefusal(err, socket, ctx.config.requestTimeoutMs, ctx.config.publicUrl),
     return503OnClosing: true,
     logController: new LogController({ disableRequestLogging: !ctx.config.accessLog }),
     // A child logger per request costs more than the rest of a cached read; only the access log needs one.

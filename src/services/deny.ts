@@ -1,15 +1,18 @@
 // Turns a policy denial into a Refusal, and records it in the audit log.
 import { Refusal } from '../domain/reasons.ts';
 import type { Decision } from '../domain/policy.ts';
-import type { Principal } from '../domain/principal.ts';
-import { audit, type Ctx } from './context.ts';
+import { tokenIdOf, type Principal } from '../domain/principal.ts';
+import { audit, auditAnonymousRefusal, type Ctx } from './context.ts';
 
 export async function deny(ctx: Ctx, principal: Principal, decision: Decision & { allowed: false }, pkg: string): Promise<Refusal> {
-  if (decision.reason !== 'not-found' || principal.user) {
+  if (!principal.user) {
+    // A plain 404 to an anonymous reader is not an event; other anonymous refusals are counted.
+    if (decision.reason !== 'not-found') await auditAnonymousRefusal(ctx, decision.reason, pkg);
+  } else {
     await audit(ctx, {
       event: 'denied',
-      user: principal.user?.name ?? null,
-      tokenId: principal.user && principal.credential.type === 'token' ? principal.credential.id : null,
+      user: principal.user.name,
+      tokenId: tokenIdOf(principal) ?? null,
       reason: decision.reason,
       detail: { package: pkg },
     });

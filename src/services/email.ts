@@ -12,12 +12,13 @@ const digest = (t: string) => createHash('sha256').update(t).digest('hex');
 
 export type Sent = { via: 'smtp' | 'outbox'; path?: string; link: string };
 
-/** The base URL for links made outside a request (the admin CLI). */
-export function configuredBase(ctx: Ctx): string {
-  return (ctx.config.publicUrl ?? `http://${ctx.config.listen.host}:${ctx.config.listen.port}/`).replace(/\/+$/, '');
-}
-
-export async function sendVerification(ctx: Ctx, user: { id: number; name: string; email: string }, base: string): Promise<Sent> {
+/**
+ * Links go to `publicUrl` only: a request's Host header is the caller's to choose, and a link built from
+ * it would carry the one-time token to whatever host the caller named.
+ */
+export async function sendVerification(ctx: Ctx, user: { id: number; name: string; email: string }): Promise<Sent> {
+  if (!ctx.config.publicUrl) throw new Refusal('email-link-unavailable');
+  const base = ctx.config.publicUrl.replace(/\/+$/, '');
   const token = randomBytes(24).toString('base64url');
   const now = ctx.clock.now();
   await ctx.store.db.deleteFrom('email_verifications').where('user_id', '=', user.id).execute();

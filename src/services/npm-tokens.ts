@@ -5,7 +5,6 @@ import { Refusal } from '../domain/reasons.ts';
 import { authorizeAccount, type AccountAction, type PasswordFacts } from '../domain/policy.ts';
 import type { Grants, Permission, Principal, TokenKind, User } from '../domain/principal.ts';
 import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts';
-import { verifyPassword } from '../domain/passwords.ts';
 import { insertToken, revokeTokens } from '../store/tokens.ts';
 import type { TokenRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';

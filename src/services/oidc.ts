@@ -22,7 +22,7 @@ export function issuerFor(ctx: Ctx, iss: string): OidcIssuer | undefined {
 }
 
 /** The issuer's keys, from its jwksUri or OIDC discovery; jose caches them and refetches on an unknown key id. */
-async function keysOf(ctx: Ctx, issuer: OidcIssuer, iss: string): Promise<RemoteJwks> {
+async function keysOf(_ctx: Ctx, issuer: OidcIssuer, iss: string): Promise<RemoteJwks> {
   let uri = issuer.jwksUri;
   if (!uri) {
     const res = await fetch(`${iss.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) })

@@ -87,7 +87,7 @@ export async function proxyTarball(ctx: Ctx, name: string, version: string): Pro
   if (await scopeIsLocal(ctx, name)) return undefined;
   let head = await packageHead(ctx.store.db, name);
   if (!head) head = await proxyPackument(ctx, name, undefined);
-  if (!head || head.origin !== 'proxy') return undefined;
+  if (head?.origin !== 'proxy') return undefined;
   const row = await ctx.store.db.selectFrom('packages').select('meta').where('name', '=', name).executeTakeFirst();
   const source = (JSON.parse(row?.meta ?? '{}') as { tarballs?: Record<string, { url: string; integrity?: string }> }).tarballs?.[version];
   if (!source) return undefined;

@@ -122,7 +122,7 @@ export async function startEnrolment(ctx: Ctx, p: Principal & { user: User }, mo
 /** Step 2: the first code proves the authenticator works; recovery codes are shown once. */
 export async function confirmEnrolment(ctx: Ctx, user: User, code: unknown): Promise<{ tfa: string[] }> {
   const state = await load(ctx, user.id);
-  if (!state || !state.pending) throw new Refusal('tfa-not-pending');
+  if (!state?.pending) throw new Refusal('tfa-not-pending');
   if (typeof code !== 'string') throw new Refusal('otp-required');
   const step = matchStep(open(ctx.store.dataDir, state.secret), code, ctx.clock.now());
   if (step === null) throw new Refusal('otp-wrong');

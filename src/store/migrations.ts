@@ -1,10 +1,17 @@
+// APPEND-ONLY: never edit a migration that has landed; data folders made by every earlier commit must
+// upgrade. A change to the schema is a new entry at the end (migration 1 was once edited in place, and
+// migration 6 repairs the data folders that missed those edits).
+//
 // Schema migrations, applied in order at open. Written for SQLite, in SQL kept close to portable
 // (times as BIGINT milliseconds, JSON as TEXT); a PostgreSQL port would still need its own forms of
 // `INTEGER PRIMARY KEY AUTOINCREMENT` and of the counter bump in counters.ts.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
-const migrations: string[] = [
+/** SQL statements separated by `;` at a line end, or a step that must look at the schema first. */
+type Migration = string | ((db: Kysely<Database>) => Promise<void>);
+
+const migrations: Migration[] = [
   `CREATE TABLE users (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
      name TEXT NOT NULL UNIQUE,
@@ -105,18 +112,83 @@ const migrations: string[] = [
      actor TEXT NOT NULL, actor_type TEXT NOT NULL, staged_by INTEGER REFERENCES users(id), created_at BIGINT NOT NULL,
      UNIQUE (package, version), FOREIGN KEY (package, version) REFERENCES version_claims(package, version));
    CREATE INDEX staged_created ON staged(created_at);`,
+  // Migration 1 was edited in place twice: data folders made by the first set keep the rendered documents
+  // in `packages` (doc, abbrev, readme NOT NULL), may lack its `mfa` column (once added by migration 2)
+  // and lack the `packages` counter. Bring any of them to today's shape; a no-op on a current one.
+  repairFirstSet,
 ];
+
+const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',
+  'fetched_at', 'mfa', 'meta'];
+
+async function repairFirstSet(db: Kysely<Database>): Promise<void> {
+  const run = (stmt: string) => sql.raw(stmt).execute(db);
+  const has = await sql<{ name: string }>`SELECT name FROM pragma_table_info('packages')`.execute(db);
+  const columns = new Set(has.rows.map((r) => r.name));
+  const packuments = await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'packuments'`.execute(db);
+  if (packuments.rows.length === 0) {
+    await run(`CREATE TABLE packuments (
+     name TEXT PRIMARY KEY REFERENCES packages(name),
+     doc TEXT NOT NULL,
+     abbrev TEXT NOT NULL,
+     readme TEXT)`);
+  }
+  if (packagesColumns.some((c) => !columns.has(c)) || columns.size !== packagesColumns.length) {
+    // SQLite's own recipe for changing a table: copy, drop, create as today, copy back (foreign keys are
+    // off for this migration, so the tables that reference packages keep their rows and their text).
+    await run('CREATE TABLE packages_before_6 AS SELECT * FROM packages');
+    await run('DROP TABLE packages');
+    await run(`CREATE TABLE packages (
+     name TEXT PRIMARY KEY,
+     scope TEXT,
+     access TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     rev INTEGER NOT NULL,
+     created_at BIGINT NOT NULL,
+     modified_at BIGINT NOT NULL,
+     deleted_at BIGINT,
+     etag TEXT NOT NULL,
+     fetched_at BIGINT,
+     mfa TEXT NOT NULL DEFAULT 'none',
+     meta TEXT)`);
+    await run('CREATE INDEX packages_scope ON packages(scope)');
+    const copied = packagesColumns.filter((c) => columns.has(c)).join(', ');
+    await run(`INSERT INTO packages (${copied}) SELECT ${copied} FROM packages_before_6`);
+    if (columns.has('doc')) {
+      await run(`INSERT OR IGNORE INTO packuments (name, doc, abbrev, readme)
+        SELECT name, doc, abbrev, ${columns.has('readme') ? 'readme' : 'NULL'} FROM packages_before_6`);
+    }
+    await run('DROP TABLE packages_before_6');
+  }
+  await run("INSERT OR IGNORE INTO meta (key, value) VALUES ('revocations', '0')");
+  await run("INSERT OR IGNORE INTO meta (key, value) VALUES ('packages', '0')");
+  const broken = await sql`PRAGMA foreign_key_check`.execute(db);
+  if (broken.rows.length) {
+    throw new Error(`migration 6: foreign keys broken: ${JSON.stringify(broken.rows.slice(0, 5))}`);
+  }
+}
 
 export async function migrate(db: Kysely<Database>): Promise<void> {
   await sql`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`.execute(db);
   const row = await sql<{ version: number }>`SELECT max(version) AS version FROM schema_version`.execute(db);
   const current = row.rows[0]?.version ?? 0;
   for (let i = current; i < migrations.length; i++) {
-    await db.transaction().execute(async (trx) => {
-      for (const stmt of migrations[i].split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) {
-        await sql.raw(stmt).execute(trx);
-      }
-      await sql`INSERT INTO schema_version (version) VALUES (${i + 1})`.execute(trx);
-    });
+    const step = migrations[i];
+    // A step that rebuilds tables runs with foreign keys off (SQLite ignores the pragma inside a
+    // transaction) and checks them itself before it commits.
+    if (typeof step === 'function') await sql`PRAGMA foreign_keys = OFF`.execute(db);
+    try {
+      await db.transaction().execute(async (trx) => {
+        if (typeof step === 'function') await step(trx);
+        else {
+          for (const stmt of step.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) {
+            await sql.raw(stmt).execute(trx);
+          }
+        }
+        await sql`INSERT INTO schema_version (version) VALUES (${i + 1})`.execute(trx);
+      });
+    } finally {
+      if (typeof step === 'function') await sql`PRAGMA foreign_keys = ON`.execute(db);
+    }
   }
 }

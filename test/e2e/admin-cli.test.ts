@@ -66,7 +66,7 @@ describe('tessera serve with the admin CLI in another process', () => {
     const revoked = await admin(['token', 'revoke', id]);
     assert.equal(revoked.code, 0, revoked.stderr);
     const t0 = Date.now();
-    let r;
+    let r: Awaited<ReturnType<typeof npm.run>>;
     do {
       r = await npm.run(['whoami']);
     } while (r.code === 0 && Date.now() - t0 < 1000);

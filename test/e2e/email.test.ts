@@ -21,6 +21,7 @@ describe('verified e-mail with npm 11', () => {
 
   before(async () => {
     s = await startServer({ signup: 'open', email: { ...defaults.email, requireVerified: true } });
+    s.ctx.config.publicUrl = s.url; // links go to publicUrl only, known once the port is
     npm = makeNpm(s.url);
   });
   after(async () => { await s.close(); });

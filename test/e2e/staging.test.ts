@@ -17,7 +17,6 @@ import type { Grants } from '../../src/domain/principal.ts';
 
 const DAY = 86_400_000;
 const LONG = 60 * DAY; // tokens outlive the 7-day clock jump of the expiry test
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
 type Item = { id: string; packageName: string; version: string; tag: string; actor: string; actorType: string; shasum: string; createdAt: string };
 

@@ -2,7 +2,7 @@
 import { makeFinding } from '../../domain/findings.ts';
 import type { Finding } from '../../domain/findings.ts';
 import { readFileSync } from 'node:fs';
-import { credentialForRequest, registryForSpec } from '../credentials.ts';
+import { credentialForRequest } from '../credentials.ts';
 import type { DoctorContext } from '../context.ts';
 import { hostOf, isLoopback, sourceOf, where } from './rule.ts';
 import type { Rule } from './rule.ts';

@@ -34,7 +34,7 @@ export function effectiveCredentials(ctx: DoctorContext): EffectiveCredential[] 
   const out: EffectiveCredential[] = [];
   for (const key of ctx.cfg.keys()) {
     const split = splitCredentialKey(key);
-    if (!split || !split.prefix) continue;
+    if (!split?.prefix) continue;
     const v = ctx.cfg.get(key);
     out.push({ key, ...split, value: v === undefined || v === null ? '' : String(v), origin: ctx.cfg.origin(key) });
   }

@@ -21,7 +21,16 @@ function couchName(param: string): string {
 export async function verifyNewAddress(req: FastifyRequest, user: { id: number; name: string; email: string }): Promise<void> {
   const { ctx } = req.server.tessera;
   if (!ctx.config.email.requireVerified) return;
-  const sent = await sendVerification(ctx, user, baseUrl(req));
+  let sent: Awaited<ReturnType<typeof sendVerification>>;
+  try {
+    sent = await sendVerification(ctx, user);
+  } catch (e) {
+    // The account change stands; the administrator has to set publicUrl before any link can go out.
+    if (!(e instanceof Refusal) || e.reason !== 'email-link-unavailable') throw e;
+    const why = 'verification e-mail NOT sent: set publicUrl in the configuration';
+    req.log.error({ user: user.name, reason: e.reason }, why);
+    return;
+  }
   req.log.info({ user: user.name, via: sent.via, path: sent.path }, sent.path ? `verification e-mail written to ${sent.path}` : 'verification e-mail sent');
 }
 
@@ -70,13 +79,14 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       return reply.send(`<!doctype html><title>Verified</title><h1>E-mail verified</h1><p>Thank you, ${name}. You can publish now.</p>`);
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
-      return reply.code(e.status).send(`<!doctype html><title>Not verified</title><h1>Not verified</h1><p>${e.message}.</p>`);
+      return reply.code(e.status).header('x-tessera-reason', e.reason)
+        .send(`<!doctype html><title>Not verified</title><h1>Not verified</h1><p>${e.message}.</p>`);
     }
   });
   app.post('/-/tessera/v1/email/verify', async (req, reply) => {
     const p = await who(req);
     if (!p.user) throw new Refusal('auth-required', { action: 'ask for a verification e-mail' });
-    const sent = await sendVerification(ctx, p.user, baseUrl(req));
+    const sent = await sendVerification(ctx, p.user);
     return reply.header('cache-control', NO_STORE).send({ sent: true, via: sent.via });
   });
 
@@ -92,7 +102,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { id: string } }>('/-/v1/login/cli/:id', async (req, reply) => {
     const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
-    if (!kind) return reply.code(404).send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
+    if (!kind) return reply.code(404).header('x-tessera-reason', 'web-login-expired')
+      .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
     return reply.send(loginPage({ action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', otpOnly: kind === 'otp' }));
   });
 
@@ -100,14 +111,15 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const form = (req.body ?? {}) as Record<string, string>;
     const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
-    if (!kind) return reply.code(404).send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
+    if (!kind) return reply.code(404).header('x-tessera-reason', 'web-login-expired')
+      .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
     try {
       const user = await completeWebLogin(ctx, auth, req.params.id, { ...form, create: kind === 'adduser' }, req.ip);
       if (kind === 'adduser') await verifyNewAddress(req, user);
       return reply.send(donePage(user.name));
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
-      return reply.code(e.status).send(loginPage({
+      return reply.code(e.status).header('x-tessera-reason', e.reason).send(loginPage({
         action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', otpOnly: kind === 'otp', error: e.message, name: form.name,
       }));
     }

@@ -11,7 +11,9 @@ import { startServer } from '../../helpers/server.ts';
 import { makeCerts } from '../../unit/doctor/certs.ts';
 
 const servers: net.Server[] = [];
-after(() => servers.forEach((s) => s.close()));
+after(() => {
+  for (const s of servers) s.close();
+});
 function listen(s: net.Server): Promise<number> {
   servers.push(s);
   return new Promise((r) => s.listen(0, '127.0.0.1', () => r((s.address() as net.AddressInfo).port)));

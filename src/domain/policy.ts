@@ -198,7 +198,9 @@ function trustedPublish(c: Credential & { type: 'token' }, action: Action, pkg: 
   }
   // Never npm stage list, view, approve, reject or download: those are for maintainers. Nor dist-tags,
   // although npm 11 exchanges for `npm dist-tag` too: `npm publish --tag` sets the tag a release needs.
-  if (action !== 'publish') return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'trusted publishing only publishes');
+  if (action !== 'publish') {
+    return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'trusted publishing only publishes');
+  }
   if (!trust.permissions.includes('createPackage')) {
     return deny('token-stage-only', { action: 'publish', package: pkg.name }, 'the trust configuration only allows staged publishing');
   }

@@ -217,7 +217,8 @@ export const reasons = {
   },
   'oidc-not-a-user': {
     status: 403,
-    error: (p) => `A trusted-publishing token stands for a CI job publishing ${p.package}, not for a user: it cannot ${p.action}`,
+    error: (p) => `A trusted-publishing token stands for a CI job publishing ${p.package}, not for a user: `
+      + `it cannot ${p.action}`,
     summary: 'A token from an OIDC exchange was used to ask who it is, or to read the account or its tokens.',
   },
   'tfa-required': {

@@ -20,7 +20,9 @@ function fail(detail: string): Refusal {
 async function discover(issuerUrl: string): Promise<string> {
   const res = await fetch(`${issuerUrl}/.well-known/openid-configuration`, {
     signal: AbortSignal.timeout(10_000), redirect: 'error', headers: { accept: 'application/json' },
-  }).catch((e: Error) => { throw fail(`unauthorized: the issuer's discovery document could not be fetched (${e.message})`); });
+  }).catch((e: Error) => {
+    throw fail(`unauthorized: the issuer's discovery document could not be fetched (${e.message})`);
+  });
   if (!res.ok) throw fail(`unauthorized: the issuer's discovery document answered ${res.status}`);
   const text = await res.text();
   if (text.length > MAX_DISCOVERY_BYTES) throw fail('unauthorized: the issuer\'s discovery document is too large');
@@ -34,7 +36,9 @@ async function discover(issuerUrl: string): Promise<string> {
   if (typeof doc.issuer !== 'string' || doc.issuer.replace(/\/+$/, '') !== issuerUrl) {
     throw fail(`unauthorized: the discovery document at ${issuerUrl} names another issuer`);
   }
-  if (typeof doc.jwks_uri !== 'string' || !/^https?:\/\//.test(doc.jwks_uri)) throw fail('unauthorized: the issuer publishes no jwks_uri');
+  if (typeof doc.jwks_uri !== 'string' || !/^https?:\/\//.test(doc.jwks_uri)) {
+    throw fail('unauthorized: the issuer publishes no jwks_uri');
+  }
   return doc.jwks_uri;
 }
 
@@ -57,7 +61,9 @@ export async function keysAt(ctx: Ctx, issuerUrl: string, jwksUri: string | null
   let jwks = jwksCache.get(uri);
   if (!jwks) {
     // Keys are refetched when a token names an unknown key id (rotation), at most every 2 s.
-    jwks = createRemoteJWKSet(new URL(uri), { cooldownDuration: 2_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 10_000 });
+    jwks = createRemoteJWKSet(new URL(uri), {
+      cooldownDuration: 2_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 10_000,
+    });
     jwksCache.set(uri, jwks);
   }
   return jwks;

@@ -54,10 +54,13 @@ type Shape = { header: ProtectedHeaderParameters; claims: JWTPayload; iss: strin
 
 /** Everything that can be checked without the issuer's keys, so junk never causes a fetch. */
 function shapeOf(jwt: string): Shape {
-  if (jwt.length > MAX_JWT_LENGTH) throw fail(`bad request: the bearer token is longer than ${MAX_JWT_LENGTH} characters`);
+  if (jwt.length > MAX_JWT_LENGTH) {
+    throw fail(`bad request: the bearer token is longer than ${MAX_JWT_LENGTH} characters`);
+  }
   const parts = jwt.split('.');
   // The signature is checked after the algorithm, so that alg=none gets its own message.
-  if (parts.length !== 3 || !BASE64URL.test(parts[0]) || !BASE64URL.test(parts[1]) || !/^[A-Za-z0-9_-]*$/.test(parts[2])) {
+  const [head, body, signature] = parts;
+  if (parts.length !== 3 || !BASE64URL.test(head) || !BASE64URL.test(body) || !(signature === '' || BASE64URL.test(signature))) {
     throw fail('bad request: the bearer token is not a JWT (three base64url parts)');
   }
   let header: ProtectedHeaderParameters;
@@ -68,7 +71,7 @@ function shapeOf(jwt: string): Shape {
   } catch {
     throw fail('bad request: the bearer token is not a JWT');
   }
-  if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg) || parts[2] === '') {
+  if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg) || signature === '') {
     throw fail('unauthorized: the id token\'s signing algorithm is not accepted');
   }
   if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 256)) {
@@ -84,7 +87,9 @@ async function verify(ctx: Ctx, jwt: string, audience: string): Promise<{ payloa
   if (!found) throw fail(`unauthorized: the issuer "${iss}" is not configured on this registry`);
   const { config, url } = found;
   // GitHub, GitLab and CircleCI always name the key; without one, any key of the set would be tried.
-  if (config.type !== 'generic' && header.kid === undefined) throw fail('bad request: the id token names no key id (kid)');
+  if (config.type !== 'generic' && header.kid === undefined) {
+    throw fail('bad request: the id token names no key id (kid)');
+  }
   if (config.type === 'circleci' && claims[CIRCLE_ORG_CLAIM] !== url.slice(url.lastIndexOf('/') + 1)) {
     throw fail(`unauthorized: the id token's issuer and its ${CIRCLE_ORG_CLAIM} claim name different organizations`);
   }
@@ -107,11 +112,15 @@ function verifyFailure(e: unknown, audience: string): Refusal {
     if (e.claim === 'nbf') return fail('unauthorized: the id token is not valid yet');
     return fail(`unauthorized: the id token's ${e.claim} claim is invalid`);
   }
-  if (e instanceof joseErrors.JWKSNoMatchingKey) return fail('unauthorized: the id token was signed with a key the issuer does not publish');
+  if (e instanceof joseErrors.JWKSNoMatchingKey) {
+    return fail('unauthorized: the id token was signed with a key the issuer does not publish');
+  }
   if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) {
     return fail('unauthorized: the id token\'s signing algorithm is not accepted');
   }
-  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return fail('unauthorized: the id token\'s signature does not verify');
+  if (e instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return fail('unauthorized: the id token\'s signature does not verify');
+  }
   return fail(`unauthorized: the id token could not be verified (${(e as Error).message})`);
 }
 

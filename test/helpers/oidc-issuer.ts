@@ -37,8 +37,10 @@ export async function startIssuer(): Promise<Issuer> {
     otherKey: other.privateKey,
     async sign(claims, opts = {}) {
       const now = Math.floor(Date.now() / 1000);
+      // kid: null leaves the key id out, as some issuers do.
+      const header = { alg: opts.alg ?? 'RS256', typ: 'JWT', ...(opts.kid === null ? {} : { kid: opts.kid ?? kid }) };
       const jwt = new SignJWT({ ...claims })
-        .setProtectedHeader({ alg: opts.alg ?? 'RS256', ...(opts.kid === null ? {} : { kid: opts.kid ?? kid }), typ: 'JWT' })
+        .setProtectedHeader(header)
         .setIssuer(opts.iss ?? url).setIssuedAt(now).setExpirationTime(opts.expiresIn ?? '5m');
       if (opts.notBefore !== undefined) jwt.setNotBefore(opts.notBefore);
       return jwt.sign(opts.key ?? privateKey);

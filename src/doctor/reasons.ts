@@ -238,8 +238,8 @@ export function reasonFix(i: FixInput): string {
     case 'oidc-publish-only':
       return `Check the trusted publisher of ${pkg} (\`npm trust list ${pkg} ${R}\`): repository, workflow file and environment must match the CI run exactly, and the job needs \`id-token: write\`.`;
     case 'oidc-not-a-user':
-      return `This is a trusted-publishing token, which only publishes its package: use a login session (\`npm login ${R}\`) `
-        + 'for whoami, profile and tokens, and let CI exchange a new one each run instead of saving it.';
+      return 'This is a trusted-publishing token, which only publishes its package: use a login session '
+        + `(\`npm login ${R}\`) for whoami, profile and tokens, and let CI exchange a new one each run.`;
     case 'upstream-unavailable':
       return 'The registry could not reach its upstream: retry later, and tell the registry administrator; do not rotate tokens for this.';
     default:

@@ -2,8 +2,7 @@
 // audience, current, and matching one of the package's trust configurations) becomes a short-lived
 // token that can publish that one package and nothing else.
 import {
-  createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors,
-  type JWTPayload, type ProtectedHeaderParameters,
+  decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JWTPayload, type ProtectedHeaderParameters,
 } from 'jose';
 import { Refusal } from '../domain/reasons.ts';
 import { firstMismatch, type TrustConfig } from '../domain/trust.ts';
@@ -60,7 +59,8 @@ function shapeOf(jwt: string): Shape {
   const parts = jwt.split('.');
   // The signature is checked after the algorithm, so that alg=none gets its own message.
   const [head, body, signature] = parts;
-  if (parts.length !== 3 || !BASE64URL.test(head) || !BASE64URL.test(body) || !(signature === '' || BASE64URL.test(signature))) {
+  const signed = signature === '' || BASE64URL.test(signature ?? '');
+  if (parts.length !== 3 || !BASE64URL.test(head) || !BASE64URL.test(body ?? '') || !signed) {
     throw fail('bad request: the bearer token is not a JWT (three base64url parts)');
   }
   let header: ProtectedHeaderParameters;

@@ -60,7 +60,8 @@ describe('staged publishing with npm 11', () => {
     gh = await startIssuer();
     s = await startServer({
       oidc: {
-        ...defaults.oidc, audience: 'npm:127.0.0.1', issuers: [{ name: 'github', type: 'github', issuer: gh.url, jwksUri: null }],
+        ...defaults.oidc, audience: 'npm:127.0.0.1',
+        issuers: [{ name: 'github', type: 'github', issuer: gh.url, jwksUri: null }],
       },
     }, { recordRequests: true });
     alice = await userWith2fa(s, 'alice');

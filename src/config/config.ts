@@ -42,7 +42,7 @@ export type StageConfig = { ttlMs: number; requireSecondApprover: boolean };
  *  (GitHub Enterprise, self-managed GitLab) and generic issuers added (Gitea/Forgejo, Woodpecker, Jenkins…). */
 export type OidcConfig = {
   tokenTtlMs: number;
-  /** `aud` the id token must carry; default `npm:<the registry's host name>`. */
+  /** `aud` the id token must carry; default `npm:<publicUrl's host name>`. Without either, exchanges are refused. */
   audience: string | null;
   /** Allow several trust configurations per package (npmjs allows one). */
   multipleConfigs: boolean;
@@ -53,8 +53,9 @@ export type OidcIssuer = { name: string; type: 'github' | 'gitlab' | 'circleci' 
 export const builtinIssuers: OidcIssuer[] = [
   { name: 'github', type: 'github', issuer: 'https://token.actions.githubusercontent.com', jwksUri: null },
   { name: 'gitlab', type: 'gitlab', issuer: 'https://gitlab.com', jwksUri: null },
-  // CircleCI issues per organization: https://oidc.circleci.com/org/<org-id>; matched by prefix.
-  { name: 'circleci', type: 'circleci', issuer: 'https://oidc.circleci.com/org/', jwksUri: null },
+  // CircleCI issues per organization: https://oidc.circleci.com/org/<org-id>, matched as this prefix plus
+  // one path segment (services/oidc.ts).
+  { name: 'circleci', type: 'circleci', issuer: 'https://oidc.circleci.com/org', jwksUri: null },
 ];
 
 /** E-mail verification: links go out by SMTP, or into the data folder's outbox when no SMTP is set. */

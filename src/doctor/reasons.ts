@@ -45,6 +45,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   // trusted publishing
   'oidc-exchange-failed': 'trusted-publishing-failed',
   'oidc-publish-only': 'trusted-publishing-failed',
+  'oidc-not-a-user': 'publish-forbidden',
   // the registry, not the caller
   'upstream-unavailable': 'network-unreachable',
 };
@@ -59,6 +60,7 @@ export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'tag-invalid', 'latest-tag-required', 'rev-conflict', 'bad-json', 'body-too-large', 'invalid-name', 'invalid-version',
   'invalid-publish', 'tarball-mismatch', 'invalid-request', 'route-not-found', 'method-not-allowed',
   'bad-url', 'request-timeout', 'headers-too-large', 'email-link-unavailable',
+  'oidc-audience-unset',
 ];
 
 export function findingForReason(reason: string | undefined): FindingId | undefined {
@@ -241,6 +243,9 @@ export function reasonFix(i: FixInput): string {
     case 'oidc-exchange-failed':
     case 'oidc-publish-only':
       return `Check the trusted publisher of ${pkg} (\`npm trust list ${pkg} ${R}\`): repository, workflow file and environment must match the CI run exactly, and the job needs \`id-token: write\`.`;
+    case 'oidc-not-a-user':
+      return 'This is a trusted-publishing token, which only publishes its package: use a login session '
+        + `(\`npm login ${R}\`) for whoami, profile and tokens, and let CI exchange a new one each run.`;
     case 'upstream-unavailable':
       return 'The registry could not reach its upstream: retry later, and tell the registry administrator; do not rotate tokens for this.';
     default:

@@ -213,9 +213,11 @@ function trustedPublish(c: Credential & { type: 'token' }, action: Action, pkg: 
     checks.push({ check: 'trusted-publisher', ok: true, detail: `${trust.subject} may stage versions of ${pkg.name}` });
     return { allowed: true, checks, otp: false };
   }
-  // Never npm stage list, view, approve, reject or download: those are for maintainers.
-  // npm also exchanges for `npm dist-tag` in CI, so tagging the package is part of publishing it.
-  if (action !== 'publish' && action !== 'dist-tag') return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'trusted publishing only publishes and tags');
+  // Never npm stage list, view, approve, reject or download: those are for maintainers. Nor dist-tags,
+  // although npm 11 exchanges for `npm dist-tag` too: `npm publish --tag` sets the tag a release needs.
+  if (action !== 'publish') {
+    return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'trusted publishing only publishes');
+  }
   if (!trust.permissions.includes('createPackage')) {
     return deny('token-stage-only', { action: 'publish', package: pkg.name }, 'the trust configuration only allows staged publishing');
   }
@@ -268,11 +270,14 @@ function secondFactor(p: Principal, action: Action, pkg: PackageFacts, checks: C
   return { allowed: true, checks, otp: false };
 }
 
-export type AccountAction = 'token-create' | 'token-revoke' | 'token-list' | 'profile';
+/** `whoami` and `profile-read` are `npm whoami` and `npm profile get`; `profile` changes the profile. */
+export type AccountAction = 'token-create' | 'token-revoke' | 'token-list' | 'profile' | 'profile-read' | 'whoami';
 
 const accountVerbs: Record<AccountAction, string> = {
   'token-create': 'create tokens', 'token-revoke': 'revoke tokens', 'token-list': 'list tokens', profile: 'change the profile',
+  'profile-read': 'read your profile', whoami: 'ask who you are',
 };
+const ACCOUNT_READS: ReadonlySet<AccountAction> = new Set(['token-list', 'profile-read', 'whoami']);
 
 /** What the account looks like to `npm token create`: whether it has a password, and whether one was sent. */
 export type PasswordFacts = { hasPassword: boolean; passwordSent: boolean };
@@ -292,7 +297,13 @@ export function authorizeAccount(p: Principal, action: AccountAction, account?: 
   }
   checks.push({ check: 'authenticated', ok: true, detail: `as ${p.user.name}` });
   const c = p.credential;
-  if (action === 'token-list') return { allowed: true, checks };
+  // A trusted-publishing token is a CI job's, not its user's: it may not even say whose it is.
+  if (c.type === 'token' && c.kind === 'oidc') {
+    checks.push({ check: 'trusted-publisher', ok: false, detail: 'a trusted-publishing token only publishes' });
+    const pkg = c.grants ? describeGrants(c.grants) : 'its package';
+    return { allowed: false, reason: 'oidc-not-a-user', params: { action: verb, package: pkg }, checks };
+  }
+  if (ACCOUNT_READS.has(action)) return { allowed: true, checks };
   if (c.type === 'token' && c.bypass2fa) {
     checks.push({ check: 'governance', ok: false, detail: 'bypass-2FA tokens cannot manage tokens or the account' });
     return { allowed: false, reason: 'bypass-2fa-governance', params: { action: verb }, checks };

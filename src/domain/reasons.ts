@@ -227,6 +227,12 @@ export const reasons = {
     error: (p) => `A trusted-publishing token can only publish ${p.package}; it cannot ${p.action} it`,
     summary: 'A token from an OIDC exchange was used for something other than publishing its package.',
   },
+  'oidc-not-a-user': {
+    status: 403,
+    error: (p) => `A trusted-publishing token stands for a CI job publishing ${p.package}, not for a user: `
+      + `it cannot ${p.action}`,
+    summary: 'A token from an OIDC exchange was used to ask who it is, or to read the account or its tokens.',
+  },
   'tfa-required': {
     status: 403,
     error: (p) => `Turn on two-factor authentication before you ${p.action} (npm profile enable-2fa auth-and-writes)`,
@@ -241,6 +247,12 @@ export const reasons = {
     status: 401, wwwAuthenticate: BEARER,
     error: (p) => `OIDC token exchange error - ${p.detail}`,
     summary: 'The CI\'s OIDC id token was refused: issuer, signature, audience, times or claims.',
+  },
+  'oidc-audience-unset': {
+    status: 403,
+    error: () => 'Trusted publishing is not set up on this registry: its administrator must set publicUrl '
+      + '(or oidc.audience), the audience every id token is checked against',
+    summary: 'An OIDC exchange on a registry with neither publicUrl nor oidc.audience configured.',
   },
   'not-maintainer': {
     status: 403,

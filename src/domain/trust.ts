@@ -45,6 +45,8 @@ export function firstMismatch(config: TrustConfig, claims: Record<string, unknow
     if (typeof rule === 'string') {
       if (got !== rule) return { claim: name, got: asText(got) };
     } else if (Array.isArray(rule)) {
+      // An empty list would match every token; configProblem refuses it, and so does matching.
+      if (rule.length === 0) return { claim: name, got: asText(got) };
       const have = Array.isArray(got) ? got : typeof got === 'string' ? [got] : [];
       const missing = rule.find((r) => !have.includes(r));
       if (missing !== undefined) return { claim: name, got: asText(got) };
@@ -63,10 +65,13 @@ export function configProblem(c: { type?: unknown; claims?: unknown; permissions
   if (!c.claims || typeof c.claims !== 'object' || Array.isArray(c.claims)) return 'claims must be an object';
   const claims = c.claims as Record<string, unknown>;
   for (const [k, v] of Object.entries(claims)) {
+    // An empty list or file name would match any token: the claim would be configured in name only.
+    if (Array.isArray(v) && v.length === 0) return `claim ${k} is an empty list, which would match any id token`;
     const ok = (typeof v === 'string' && v.length > 0)
-      || (Array.isArray(v) && v.every((x) => typeof x === 'string'))
-      || (v !== null && typeof v === 'object' && typeof (v as { file?: unknown }).file === 'string');
-    if (!ok) return `claim ${k} must be a string, a list of strings or {file}`;
+      || (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0))
+      || (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { file?: unknown }).file === 'string'
+        && (v as { file: string }).file.length > 0);
+    if (!ok) return `claim ${k} must be a non-empty string, a list of non-empty strings or {file}`;
   }
   if (c.type === 'generic') {
     if (typeof c.issuer !== 'string' || !c.issuer) return 'a generic configuration names its issuer';

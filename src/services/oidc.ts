@@ -1,81 +1,127 @@
 // The OIDC exchange of trusted publishing: a CI job's id token (signed by a configured issuer, for our
 // audience, current, and matching one of the package's trust configurations) becomes a short-lived
 // token that can publish that one package and nothing else.
-import { createRemoteJWKSet, decodeJwt, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
+import {
+  decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JWTPayload, type ProtectedHeaderParameters,
+} from 'jose';
 import { Refusal } from '../domain/reasons.ts';
 import { firstMismatch, type TrustConfig } from '../domain/trust.ts';
 import type { OidcIssuer } from '../config/config.ts';
 import { insertToken } from '../store/tokens.ts';
 import { audit, type Ctx } from './context.ts';
 import { trustConfigs } from './trust.ts';
+import { keysAt } from './oidc-keys.ts';
 
-type RemoteJwks = ReturnType<typeof createRemoteJWKSet>;
-const jwksCache = new Map<string, RemoteJwks>();
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+/** CI id tokens are 1–2 KB; anything far longer is not one, and is refused before it is decoded. */
+export const MAX_JWT_LENGTH = 8 * 1024;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** A CircleCI organization id: one path segment after the configured prefix, nothing that could leave it. */
+const ORG_SEGMENT = /^[A-Za-z0-9_-]+$/;
+const CIRCLE_ORG_CLAIM = 'oidc.circleci.com/org-id';
 
 function fail(detail: string): Refusal {
   return new Refusal('oidc-exchange-failed', { detail });
 }
 
-export function issuerFor(ctx: Ctx, iss: string): OidcIssuer | undefined {
-  const clean = iss.replace(/\/+$/, '');
-  return ctx.config.oidc.issuers.find((i) => (i.type === 'circleci' ? clean.startsWith(i.issuer) : i.issuer === clean));
+/** The configured issuer a token's `iss` names, and the issuer URL to fetch keys from, which is built
+ *  from the configuration (never the token's text). Exact match; CircleCI's per-organization issuers
+ *  are the configured prefix plus one path segment. */
+export function issuerFor(ctx: Ctx, iss: string): { config: OidcIssuer; url: string } | undefined {
+  for (const config of ctx.config.oidc.issuers) {
+    // The configuration stores issuers without a trailing slash; a token may carry one.
+    const base = config.issuer.replace(/\/+$/, '');
+    if (config.type === 'circleci') {
+      if (!iss.startsWith(`${base}/`)) continue;
+      const org = iss.slice(base.length + 1);
+      if (ORG_SEGMENT.test(org)) return { config, url: `${base}/${org}` };
+    } else if (iss === base || iss === `${base}/`) {
+      return { config, url: base };
+    }
+  }
+  return undefined;
 }
 
-/** The issuer's keys, from its jwksUri or OIDC discovery; jose caches them and refetches on an unknown key id. */
-async function keysOf(_ctx: Ctx, issuer: OidcIssuer, iss: string): Promise<RemoteJwks> {
-  let uri = issuer.jwksUri;
-  if (!uri) {
-    const res = await fetch(`${iss.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) })
-      .catch((e: Error) => { throw fail(`unauthorized: the issuer's discovery document could not be fetched (${e.message})`); });
-    if (!res.ok) throw fail(`unauthorized: the issuer's discovery document answered ${res.status}`);
-    uri = ((await res.json()) as { jwks_uri?: string }).jwks_uri ?? null;
-    if (!uri) throw fail('unauthorized: the issuer publishes no jwks_uri');
-  }
-  let jwks = jwksCache.get(uri);
-  if (!jwks) {
-    // Keys are refetched when a token names an unknown key id (rotation), at most every 2 s.
-    jwks = createRemoteJWKSet(new URL(uri), { cooldownDuration: 2_000, cacheMaxAge: 10 * 60_000 });
-    jwksCache.set(uri, jwks);
-  }
-  return jwks;
-}
-
-export function expectedAudience(ctx: Ctx, requestHost: string): string {
+/** The audience id tokens must carry: configured, or npm's own `npm:<host>` of publicUrl. Never the
+ *  request's Host header, which the caller chooses. */
+export function expectedAudience(ctx: Ctx): string | null {
   if (ctx.config.oidc.audience) return ctx.config.oidc.audience;
-  const host = ctx.config.publicUrl ? new URL(ctx.config.publicUrl).hostname : requestHost.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return `npm:${host}`;
+  return ctx.config.publicUrl ? `npm:${new URL(ctx.config.publicUrl).hostname}` : null;
 }
 
-async function verify(ctx: Ctx, jwt: string, audience: string): Promise<{ payload: JWTPayload; issuer: OidcIssuer }> {
-  let unverified: JWTPayload;
+type Shape = { header: ProtectedHeaderParameters; claims: JWTPayload; iss: string };
+
+/** Everything that can be checked without the issuer's keys, so junk never causes a fetch. */
+function shapeOf(jwt: string): Shape {
+  if (jwt.length > MAX_JWT_LENGTH) {
+    throw fail(`bad request: the bearer token is longer than ${MAX_JWT_LENGTH} characters`);
+  }
+  const parts = jwt.split('.');
+  // The signature is checked after the algorithm, so that alg=none gets its own message.
+  const [head, body, signature] = parts;
+  const signed = signature === '' || BASE64URL.test(signature ?? '');
+  if (parts.length !== 3 || !BASE64URL.test(head) || !BASE64URL.test(body ?? '') || !signed) {
+    throw fail('bad request: the bearer token is not a JWT (three base64url parts)');
+  }
+  let header: ProtectedHeaderParameters;
+  let claims: JWTPayload;
   try {
-    unverified = decodeJwt(jwt);
+    header = decodeProtectedHeader(jwt);
+    claims = decodeJwt(jwt);
   } catch {
     throw fail('bad request: the bearer token is not a JWT');
   }
-  const iss = typeof unverified.iss === 'string' ? unverified.iss : '';
-  const issuer = issuerFor(ctx, iss);
-  if (!issuer) throw fail(`unauthorized: the issuer "${iss}" is not configured on this registry`);
-  const keys = await keysOf(ctx, issuer, iss);
+  if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg) || signature === '') {
+    throw fail('unauthorized: the id token\'s signing algorithm is not accepted');
+  }
+  if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 256)) {
+    throw fail('bad request: the id token\'s key id (kid) is malformed');
+  }
+  if (typeof claims.iss !== 'string' || !claims.iss) throw fail('unauthorized: the id token names no issuer');
+  return { header, claims, iss: claims.iss };
+}
+
+async function verify(ctx: Ctx, jwt: string, audience: string): Promise<{ payload: JWTPayload; issuer: OidcIssuer }> {
+  const { header, claims, iss } = shapeOf(jwt);
+  const found = issuerFor(ctx, iss);
+  if (!found) throw fail(`unauthorized: the issuer "${iss}" is not configured on this registry`);
+  const { config, url } = found;
+  // GitHub, GitLab and CircleCI always name the key; without one, any key of the set would be tried.
+  if (config.type !== 'generic' && header.kid === undefined) {
+    throw fail('bad request: the id token names no key id (kid)');
+  }
+  if (config.type === 'circleci' && claims[CIRCLE_ORG_CLAIM] !== url.slice(url.lastIndexOf('/') + 1)) {
+    throw fail(`unauthorized: the id token's issuer and its ${CIRCLE_ORG_CLAIM} claim name different organizations`);
+  }
+  const keys = await keysAt(ctx, url, config.jwksUri);
   try {
     const { payload } = await jwtVerify(jwt, keys, {
-      issuer: iss, audience, currentDate: new Date(ctx.clock.now()), clockTolerance: 30,
-      algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+      issuer: iss, audience, currentDate: new Date(ctx.clock.now()), clockTolerance: 30, algorithms: ALGORITHMS,
     });
-    return { payload, issuer };
+    return { payload, issuer: config };
   } catch (e) {
-    if (e instanceof Refusal) throw e;
-    if (e instanceof joseErrors.JWTExpired) throw fail('unauthorized: the id token has expired');
-    if (e instanceof joseErrors.JWTClaimValidationFailed) {
-      if (e.claim === 'aud') throw fail(`unauthorized: the id token's audience must be "${audience}"`);
-      if (e.claim === 'nbf') throw fail('unauthorized: the id token is not valid yet');
-      throw fail(`unauthorized: the id token's ${e.claim} claim is invalid`);
-    }
-    if (e instanceof joseErrors.JWKSNoMatchingKey) throw fail('unauthorized: the id token was signed with a key the issuer does not publish');
-    if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) throw fail('unauthorized: the id token\'s signing algorithm is not accepted');
-    if (e instanceof joseErrors.JWSSignatureVerificationFailed) throw fail('unauthorized: the id token\'s signature does not verify');
-    throw fail(`unauthorized: the id token could not be verified (${(e as Error).message})`);
+    throw verifyFailure(e, audience);
   }
+}
+
+function verifyFailure(e: unknown, audience: string): Refusal {
+  if (e instanceof Refusal) return e;
+  if (e instanceof joseErrors.JWTExpired) return fail('unauthorized: the id token has expired');
+  if (e instanceof joseErrors.JWTClaimValidationFailed) {
+    if (e.claim === 'aud') return fail(`unauthorized: the id token's audience must be "${audience}"`);
+    if (e.claim === 'nbf') return fail('unauthorized: the id token is not valid yet');
+    return fail(`unauthorized: the id token's ${e.claim} claim is invalid`);
+  }
+  if (e instanceof joseErrors.JWKSNoMatchingKey) {
+    return fail('unauthorized: the id token was signed with a key the issuer does not publish');
+  }
+  if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) {
+    return fail('unauthorized: the id token\'s signing algorithm is not accepted');
+  }
+  if (e instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return fail('unauthorized: the id token\'s signature does not verify');
+  }
+  return fail(`unauthorized: the id token could not be verified (${(e as Error).message})`);
 }
 
 function subjectOf(config: TrustConfig, claims: JWTPayload): string {
@@ -86,9 +132,11 @@ function subjectOf(config: TrustConfig, claims: JWTPayload): string {
 
 export type Exchanged = { token: string; expires: number; created: number };
 
-export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined, requestHost: string): Promise<Exchanged> {
+export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined): Promise<Exchanged> {
   if (!bearer) throw fail('bad request: send the CI\'s OIDC id token as a bearer token');
-  const { payload, issuer } = await verify(ctx, bearer, expectedAudience(ctx, requestHost));
+  const audience = expectedAudience(ctx);
+  if (!audience) throw new Refusal('oidc-audience-unset');
+  const { payload, issuer } = await verify(ctx, bearer, audience);
   const pkgRow = await ctx.store.db.selectFrom('packages').select('name').where('name', '=', pkg)
     .where('origin', '=', 'local').where('deleted_at', 'is', null).executeTakeFirst();
   const configs = pkgRow ? (await trustConfigs(ctx, pkg)).filter((c) => (c.type === 'generic' ? c.issuer === issuer.name : c.type === issuer.type)) : [];

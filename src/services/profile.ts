@@ -11,9 +11,22 @@ import { confirmEnrolment, disable, profileTfa, requireSecondFactor, startEnrolm
 
 const TEXT_FIELDS = ['fullname', 'homepage', 'freenode', 'twitter', 'github'] as const;
 
+/** Reads of the caller's own account. An anonymous `npm whoami` is routine, so only refusals of a
+ *  credential are audited. */
+async function allowRead(ctx: Ctx, p: Principal, action: 'whoami' | 'profile-read'): Promise<User> {
+  const d = authorizeAccount(p, action);
+  if (!d.allowed) throw p.user ? await deny(ctx, p, d, '') : new Refusal(d.reason, d.params);
+  return p.user!;
+}
+
+/** `npm whoami`: the caller's user name. */
+export async function whoami(ctx: Ctx, p: Principal): Promise<string> {
+  return (await allowRead(ctx, p, 'whoami')).name;
+}
+
 export async function getProfile(ctx: Ctx, p: Principal): Promise<Record<string, unknown>> {
-  if (!p.user) throw new Refusal('auth-required', { action: 'read your profile' });
-  const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', p.user.id).executeTakeFirstOrThrow();
+  const user = await allowRead(ctx, p, 'profile-read');
+  const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
   const extra = JSON.parse(row.profile ?? '{}') as Record<string, string | null>;
   return {
     name: row.name,

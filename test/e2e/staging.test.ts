@@ -57,7 +57,12 @@ describe('staged publishing with npm 11', () => {
 
   before(async () => {
     gh = await startIssuer();
-    s = await startServer({ oidc: { ...defaults.oidc, issuers: [{ name: 'github', type: 'github', issuer: gh.url, jwksUri: null }] } }, { recordRequests: true });
+    s = await startServer({
+      oidc: {
+        ...defaults.oidc, audience: 'npm:127.0.0.1',
+        issuers: [{ name: 'github', type: 'github', issuer: gh.url, jwksUri: null }],
+      },
+    }, { recordRequests: true });
     alice = await userWith2fa(s, 'alice');
     for (const name of ['bob', 'carol']) await s.addUser(name);
     bob = makeNpm(s.url);

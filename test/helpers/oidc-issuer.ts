@@ -6,7 +6,11 @@ import { exportJWK, generateKeyPair, SignJWT, type JWTPayload, type CryptoKey } 
 export type Issuer = {
   url: string;
   /** Signs an id token with the issuer's key (or another key, or none). */
-  sign(claims: JWTPayload, opts?: { key?: CryptoKey; kid?: string; alg?: string; expiresIn?: string | number; notBefore?: number }): Promise<string>;
+  sign(claims: JWTPayload, opts?: {
+    key?: CryptoKey; kid?: string | null; alg?: string; expiresIn?: string | number; notBefore?: number; iss?: string;
+  }): Promise<string>;
+  /** "METHOD path" of every request the issuer received, to assert what the registry fetched (or did not). */
+  requests: string[];
   /** The claims the GitHub token endpoint will put in the next tokens it hands out. */
   githubClaims: JWTPayload;
   /** Audiences the GitHub endpoint was asked for. */
@@ -24,16 +28,20 @@ export async function startIssuer(): Promise<Issuer> {
   let jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   let url = '';
   const audiences: string[] = [];
+  const requests: string[] = [];
   const issuer: Issuer = {
     get url() { return url; },
     githubClaims: {},
     audiences,
+    requests,
     otherKey: other.privateKey,
     async sign(claims, opts = {}) {
       const now = Math.floor(Date.now() / 1000);
+      // kid: null leaves the key id out, as some issuers do.
+      const header = { alg: opts.alg ?? 'RS256', typ: 'JWT', ...(opts.kid === null ? {} : { kid: opts.kid ?? kid }) };
       const jwt = new SignJWT({ ...claims })
-        .setProtectedHeader({ alg: opts.alg ?? 'RS256', kid: opts.kid ?? kid, typ: 'JWT' })
-        .setIssuer(url).setIssuedAt(now).setExpirationTime(opts.expiresIn ?? '5m');
+        .setProtectedHeader(header)
+        .setIssuer(opts.iss ?? url).setIssuedAt(now).setExpirationTime(opts.expiresIn ?? '5m');
       if (opts.notBefore !== undefined) jwt.setNotBefore(opts.notBefore);
       return jwt.sign(opts.key ?? privateKey);
     },
@@ -46,8 +54,13 @@ export async function startIssuer(): Promise<Issuer> {
   };
   const server: Server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', url);
+    requests.push(`${req.method} ${u.pathname}`);
     const json = (code: number, body: unknown) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
-    if (u.pathname === '/.well-known/openid-configuration') return json(200, { issuer: url, jwks_uri: `${url}/.well-known/jwks` });
+    // Discovery at the root, or under a path for issuers such as CircleCI's https://…/org/<org-id>.
+    const discovery = '/.well-known/openid-configuration';
+    if (u.pathname.endsWith(discovery)) {
+      return json(200, { issuer: url + u.pathname.slice(0, -discovery.length), jwks_uri: `${url}/.well-known/jwks` });
+    }
     if (u.pathname === '/.well-known/jwks') return json(200, { keys: [jwk] });
     if (u.pathname === '/github/token') {
       if (req.headers.authorization !== 'Bearer runtime-token') return json(401, { message: 'bad runtime token' });

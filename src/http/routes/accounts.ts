@@ -7,6 +7,7 @@ import { who, whoLenient } from '../app-state.ts';
 import { baseUrl } from '../base-url.ts';
 import { completeWebLogin, couchLogin, logout, pollWebLogin, startWebLogin, userByName, webLoginKind } from '../../services/accounts.ts';
 import { donePage, loginPage } from '../ui/login-page.ts';
+import { whoami } from '../../services/profile.ts';
 
 const NO_STORE = 'no-store';
 
@@ -66,9 +67,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.get('/-/whoami', async (req, reply) => {
-    const p = await who(req);
-    if (!p.user) throw new Refusal('auth-required', { action: 'ask who you are' });
-    return reply.header('cache-control', NO_STORE).header('x-tessera-version', 'tessera').send({ username: p.user.name });
+    const username = await whoami(ctx, await who(req));
+    return reply.header('cache-control', NO_STORE).header('x-tessera-version', 'tessera').send({ username });
   });
 
   // --- e-mail verification

@@ -19,7 +19,7 @@ export async function trustRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Params: { pkg: string } }>('/-/npm/v1/oidc/token/exchange/package/:pkg', async (req, reply) => {
     const auth = req.headers.authorization;
     const bearer = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : undefined;
-    const r = await exchange(ctx, req.params.pkg, bearer, req.host);
+    const r = await exchange(ctx, req.params.pkg, bearer);
     return reply.code(201).header('cache-control', 'no-store').send({
       token_type: 'oidc', token: r.token, created: new Date(r.created).toISOString(), expires: new Date(r.expires).toISOString(),
     });

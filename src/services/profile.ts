@@ -1,10 +1,12 @@
 // `npm profile get | set | enable-2fa | disable-2fa` over GET/POST /-/npm/v1/user.
 import { Refusal } from '../domain/reasons.ts';
-import { authorizeAccount } from '../domain/policy.ts';
+import { authorizeAccount, canSeeEmail } from '../domain/policy.ts';
 import type { Principal, TfaMode, User } from '../domain/principal.ts';
 import { hashPassword, validatePassword } from '../domain/passwords.ts';
 import { bumpRevocations, revokeTokens } from '../store/tokens.ts';
 import { audit, type Ctx } from './context.ts';
+import { userByName } from './accounts.ts';
+import { sendVerification, type Sent } from './email.ts';
 import { deny } from './deny.ts';
 import type { Authenticator } from './authenticate.ts';
 import { confirmEnrolment, disable, profileTfa, requireSecondFactor, startEnrolment } from './two-factor.ts';
@@ -22,6 +24,20 @@ async function allowRead(ctx: Ctx, p: Principal, action: 'whoami' | 'profile-rea
 /** `npm whoami`: the caller's user name. */
 export async function whoami(ctx: Ctx, p: Principal): Promise<string> {
   return (await allowRead(ctx, p, 'whoami')).name;
+}
+
+/** GET /-/user/org.couchdb.user:<name> (`npm owner add` reads it): the e-mail address only for signed-in callers. */
+export async function userDocument(ctx: Ctx, p: Principal, name: string): Promise<Record<string, unknown>> {
+  const user = await userByName(ctx, name);
+  if (!user) throw new Refusal('unknown-user', { name });
+  const email = canSeeEmail(p, user.name) ? { email: user.email } : {};
+  return { _id: `org.couchdb.user:${user.name}`, _rev: '1-0', name: user.name, ...email, type: 'user', roles: [] };
+}
+
+/** POST /-/tessera/v1/email/verify: a new link to the caller's own address, for the account's own credentials. */
+export async function requestVerification(ctx: Ctx, p: Principal): Promise<Sent> {
+  const user = await allowRead(ctx, p, 'profile-read');
+  return sendVerification(ctx, user);
 }
 
 export async function getProfile(ctx: Ctx, p: Principal): Promise<Record<string, unknown>> {

@@ -252,6 +252,9 @@ describe('OIDC exchange hardening', () => {
     assert.match(r.output, /403 Forbidden.*can only publish oh-pkg; it cannot change dist-tags of it/);
     const tags = await (await fetch(`${s.url}-/package/oh-pkg/dist-tags`)).json() as Record<string, string>;
     assert.deepEqual(tags, { latest: '1.1.0' });
+    // Nor does it send mail in the name of the user who set up the trusted publisher.
+    const verify = await fetch(`${s.url}-/tessera/v1/email/verify`, { method: 'POST', headers: { authorization: `Bearer ${r0.token}` } });
+    assert.deepEqual([verify.status, verify.headers.get('x-tessera-reason')], [403, 'oidc-not-a-user']);
     const denied = await s.ctx.store.db.selectFrom('audit').select('reason').where('event', '=', 'denied').execute();
     assert.ok(denied.some((d) => d.reason === 'oidc-not-a-user'), 'refusals of a credential are audited');
   });

@@ -319,6 +319,15 @@ describe('staged publishing with npm 11', () => {
     r = await alice.npm.run(['stage', 'view', id]);
     assert.match(r.output, /E404/);
     r = await alice.npm.run(['publish'], { cwd: makePackage('st-gone', '1.1.0') });
+    assert.match(r.output, /E403[\s\S]*cannot be republished until/, 'the name is reserved after a whole unpublish');
+    // Once the reservation is over (here: turned off), the staged version's number is free again.
+    const reserve = s.ctx.config.unpublish.reserveForMs;
+    s.ctx.config.unpublish.reserveForMs = 0;
+    try {
+      r = await alice.npm.run(['publish'], { cwd: makePackage('st-gone', '1.1.0') });
+    } finally {
+      s.ctx.config.unpublish.reserveForMs = reserve;
+    }
     assert.equal(r.code, 0, r.output);
     const rejected = await s.ctx.store.db.selectFrom('audit').select('reason').where('event', '=', 'stage-rejected').where('detail', 'like', `%${id}%`).execute();
     assert.deepEqual(rejected.map((e) => e.reason), ['package-unpublished']);

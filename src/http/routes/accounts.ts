@@ -2,12 +2,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sendVerification, verifyEmail } from '../../services/email.ts';
 import { Refusal } from '../../domain/reasons.ts';
-import { canSeeEmail } from '../../domain/policy.ts';
 import { who, whoLenient } from '../app-state.ts';
 import { baseUrl } from '../base-url.ts';
-import { completeWebLogin, couchLogin, logout, pollWebLogin, startWebLogin, userByName, webLoginKind } from '../../services/accounts.ts';
+import { completeWebLogin, couchLogin, logout, pollWebLogin, startWebLogin, webLoginKind } from '../../services/accounts.ts';
 import { donePage, loginPage } from '../ui/login-page.ts';
-import { whoami } from '../../services/profile.ts';
+import { requestVerification, userDocument, whoami } from '../../services/profile.ts';
 
 const NO_STORE = 'no-store';
 
@@ -53,12 +52,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<{ Params: { user: string } }>('/-/user/:user', async (req, reply) => {
     const name = couchName(req.params.user);
-    const caller = await who(req);
-    const user = await userByName(ctx, name);
-    if (!user) throw new Refusal('unknown-user', { name });
-    const email = canSeeEmail(caller, user.name) ? { email: user.email } : {};
-    return reply.header('cache-control', NO_STORE)
-      .send({ _id: `org.couchdb.user:${user.name}`, _rev: '1-0', name: user.name, ...email, type: 'user', roles: [] });
+    return reply.header('cache-control', NO_STORE).send(await userDocument(ctx, await who(req), name));
   });
 
   app.delete<{ Params: { token: string } }>('/-/user/token/:token', async (req, reply) => {
@@ -84,9 +78,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     }
   });
   app.post('/-/tessera/v1/email/verify', async (req, reply) => {
-    const p = await who(req);
-    if (!p.user) throw new Refusal('auth-required', { action: 'ask for a verification e-mail' });
-    const sent = await sendVerification(ctx, p.user);
+    const sent = await requestVerification(ctx, await who(req));
     return reply.header('cache-control', NO_STORE).send({ sent: true, via: sent.via });
   });
 

@@ -487,3 +487,21 @@ export function authorizeCollaborators(p: Principal, pkg: PackageFacts): Decisio
 export function canSeeEmail(p: Principal, _userName: string): boolean {
   return p.user !== null;
 }
+
+/**
+ * `npm stage list|view|download|approve|reject` before any staged version is looked at: a signed-in
+ * caller, and never a trusted-publishing token (those stage; maintainers review). Which versions the
+ * caller then sees is the per-package 'stage-view' decision.
+ */
+export function authorizeStageAccess(p: Principal, action: 'list staged versions' | 'see staged versions'): Decision {
+  const checks: Check[] = [];
+  if (p.user === null) return refuse(checks, 'auth-required', { action }, 'authenticated', 'no credential was sent');
+  checks.push({ check: 'authenticated', ok: true, detail: `as ${p.user.name}` });
+  const c = p.credential;
+  if (c.type === 'token' && c.kind === 'oidc') {
+    const own = c.grants?.packages[0] ?? '';
+    return refuse(checks, 'oidc-publish-only', { action: verbs['stage-view'], package: own }, 'trusted-publisher',
+      'trusted publishing only publishes and stages');
+  }
+  return { allowed: true, checks };
+}

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import semver from 'semver';
 import { Refusal } from '../domain/reasons.ts';
-import { authorize, type Decision, type PackageFacts } from '../domain/policy.ts';
+import { authorize, authorizeStageAccess, type Decision, type PackageFacts } from '../domain/policy.ts';
 import type { Principal, User } from '../domain/principal.ts';
 import type { Manifest } from '../domain/packument.ts';
 import { packageFacts } from '../store/packages.ts';
@@ -91,17 +91,15 @@ function whole(v: unknown, fallback: number, min: number, max: number): number {
 }
 
 /** Trusted-publishing tokens stage; they never list, view, approve, reject or download (npm's rule). */
-async function refuseTrustToken(ctx: Ctx, p: Principal): Promise<void> {
-  if (!p.user || p.credential.type !== 'token' || p.credential.kind !== 'oidc') return;
-  const own = p.credential.grants?.packages[0] ?? '';
-  const d = authorize(p, 'stage-view', await packageFacts(ctx.store.db, own, p.user.id));
-  if (!d.allowed) throw await deny(ctx, p, d, own);
+async function allowStageAccess(ctx: Ctx, p: Principal, action: 'list staged versions' | 'see staged versions'): Promise<User> {
+  const d = authorizeStageAccess(p, action);
+  if (!d.allowed) throw p.user ? await deny(ctx, p, d, '') : new Refusal(d.reason, d.params);
+  return p.user!;
 }
 
 /** GET /-/stage?page&perPage&package: the caller's packages' staged versions, newest first, 0-based pages. */
 export async function listStaged(ctx: Ctx, p: Principal, q: ListQuery) {
-  if (!p.user) throw new Refusal('auth-required', { action: 'list staged versions' });
-  await refuseTrustToken(ctx, p);
+  const user = await allowStageAccess(ctx, p, 'list staged versions');
   const page = whole(q.page, 0, 0, Number.MAX_SAFE_INTEGER);
   const perPage = whole(q.perPage, 100, 1, 1000);
   await sweep(ctx);
@@ -114,7 +112,7 @@ export async function listStaged(ctx: Ctx, p: Principal, q: ListQuery) {
   // What the caller may not see is left out, never refused: a private package's name is not revealed.
   const visible = new Map<string, boolean>();
   for (const name of new Set(rows.map((r) => r.package))) {
-    visible.set(name, authorize(p, 'stage-view', await packageFacts(ctx.store.db, name, p.user.id)).allowed);
+    visible.set(name, authorize(p, 'stage-view', await packageFacts(ctx.store.db, name, user.id)).allowed);
   }
   const mine = rows.filter((r) => visible.get(r.package));
   return { items: mine.slice(page * perPage, (page + 1) * perPage).map((r) => present(ctx, r)), page, perPage, total: mine.length };
@@ -122,8 +120,7 @@ export async function listStaged(ctx: Ctx, p: Principal, q: ListQuery) {
 
 /** One staged item the caller may see, or a plain 404: an unknown, expired or foreign id all look alike. */
 async function load(ctx: Ctx, p: Principal, id: string): Promise<{ row: StagedRow; facts: PackageFacts; user: User }> {
-  if (!p.user) throw new Refusal('auth-required', { action: 'see staged versions' });
-  await refuseTrustToken(ctx, p);
+  const user = await allowStageAccess(ctx, p, 'see staged versions');
   if (!UUID.test(id)) throw new Refusal('not-found');
   const row = await ctx.store.db.selectFrom('staged').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new Refusal('not-found');
@@ -131,13 +128,13 @@ async function load(ctx: Ctx, p: Principal, id: string): Promise<{ row: StagedRo
     await sweep(ctx, { name: row.package, version: row.version });
     throw new Refusal('not-found');
   }
-  const facts = await packageFacts(ctx.store.db, row.package, p.user.id);
+  const facts = await packageFacts(ctx.store.db, row.package, user.id);
   const d = authorize(p, 'stage-view', facts);
   if (!d.allowed) {
     await deny(ctx, p, d, row.package);
     throw new Refusal('not-found');
   }
-  return { row, facts, user: p.user };
+  return { row, facts, user };
 }
 
 export async function viewStaged(ctx: Ctx, p: Principal, id: string): Promise<StageItem> {

@@ -3,7 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  authorizeAccount, authorizeCollaborators, authorizeOrgMember, authorizeSignup, authorizeStageReview, authorizeTrust,
+  authorizeAccount, authorizeCollaborators, authorizeOrgMember, authorizeSignup, authorizeStageAccess, authorizeStageReview,
+  authorizeTrust,
   type Decision, type OrgFacts, type PackageFacts,
 } from '../../src/domain/policy.ts';
 import type { Credential, Grants, Principal, User } from '../../src/domain/principal.ts';
@@ -133,5 +134,16 @@ describe('collaborators', () => {
     assert.equal(teams(as(bob), pkg(org(null))), false);
     assert.equal(teams(as(bob), pkg(org('developer'))), true);
     assert.equal(teams(as(root), pkg(org(null))), true);
+  });
+});
+
+describe('staging access', () => {
+  test('signed-in callers look at staged versions; anonymous callers and trusted publishers do not', () => {
+    assert.equal(reason(authorizeStageAccess({ user: null }, 'list staged versions')), 'auth-required');
+    assert.equal(reason(authorizeStageAccess(as(alice), 'see staged versions')), '-');
+    const ci = token({ kind: 'oidc', grants: grants({ packagesAll: false, packages: ['@acme/x'] }) });
+    const d = authorizeStageAccess(as(alice, ci), 'list staged versions');
+    assert.equal(reason(d), 'oidc-publish-only');
+    assert.equal(d.allowed ? '' : d.params.package, '@acme/x');
   });
 });

@@ -57,10 +57,16 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   return sendBytes(reply, 200, headers, doc.body);
 }
 
-async function putPackage(req: FastifyRequest<{ Body: PublishDoc }>, reply: FastifyReply) {
-  const { ctx } = req.server.tessera;
+/** Only a document takes a PUT: what else is PUT to is refused as a method before its body is looked at. */
+function documentPath(req: FastifyRequest): Extract<PackagePath, { kind: 'document' }> {
   const path = pathOf(req, true);
   if (path.kind !== 'document') throw new Refusal('method-not-allowed', { method: 'PUT' });
+  return path;
+}
+
+async function putPackage(req: FastifyRequest<{ Body: PublishDoc }>, reply: FastifyReply) {
+  const { ctx } = req.server.tessera;
+  const path = documentPath(req);
   const principal = await who(req);
   const doc = req.body;
   const attachments = doc._attachments;
@@ -90,6 +96,6 @@ async function deletePackage(req: FastifyRequest, reply: FastifyReply) {
 
 export async function packageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/*', getPackage);
-  app.put('/*', { schema: { body: PublishDoc } }, putPackage);
+  app.put('/*', { preValidation: async (req) => { documentPath(req); }, schema: { body: PublishDoc } }, putPackage);
   app.delete('/*', deletePackage);
 }

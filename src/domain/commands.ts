@@ -11,8 +11,8 @@ const Open = { additionalProperties: true } as const;
 const StringList = Type.Union([Type.String(), Type.Array(Type.String())]);
 export const PERMISSIONS = ['read-only', 'read-write', 'read-write-stage-only', 'no-access'] as const;
 
-/** POST /-/npm/v1/tokens: `npm token create` (granular) or npm-profile's createToken ({password, readonly, cidr_whitelist}).
- *  Older spellings (`token_description`, `cidr`) are still read. */
+/** POST /-/npm/v1/tokens: `npm token create` (granular) or npm-profile's createToken
+ *  ({password, readonly, cidr_whitelist}). Older spellings (`token_description`, `cidr`) are still read. */
 export const TokenCreateBody = Type.Object({
   password: Maybe(Type.String()),
   name: Maybe(Type.String()),
@@ -65,7 +65,8 @@ export const PublishDoc = Type.Object({
   'dist-tags': Type.Optional(Type.Record(Type.String(), Type.String())),
   _attachments: Type.Optional(Type.Record(Type.String(), Attachment)),
   access: Maybe(Type.String()),
-  maintainers: Type.Optional(Type.Array(Type.Object({ name: Type.String(), email: Type.Optional(Type.String()) }, Open))),
+  maintainers: Type.Optional(Type.Array(
+    Type.Object({ name: Type.String(), email: Type.Optional(Type.String()) }, Open))),
   users: Type.Optional(Type.Record(Type.String(), Type.Boolean())),
 }, Open);
 export type PublishDoc = Static<typeof PublishDoc>;
@@ -161,4 +162,6 @@ export const SearchQuery = Type.Object({
   text: Type.Optional(Type.String()), size: Type.Optional(Digits), from: Type.Optional(Digits),
 }, Open);
 /** GET /-/tessera/v1/auth/explain?action=&package= */
-export const ExplainQuery = Type.Object({ action: Type.Optional(Type.String()), package: Type.Optional(Type.String()) }, Open);
+export const ExplainQuery = Type.Object({
+  action: Type.Optional(Type.String()), package: Type.Optional(Type.String()),
+}, Open);

@@ -1,8 +1,8 @@
 // `tessera token create|list|revoke|revoke-all`: administrators mint and revoke tokens for users.
 import { parseDuration } from '../config/duration.ts';
-import { adminCreateToken, adminRevoke, adminRevokeAll, listTokens } from '../services/tokens.ts';
-import type { Grants, TokenKind } from '../domain/principal.ts';
-import { validateCidrs } from '../services/npm-tokens.ts';
+import { adminRevoke, adminRevokeAll, createToken, listTokens } from '../services/tokens.ts';
+import type { Grants } from '../domain/principal.ts';
+import type { TokenSpec } from '../domain/commands.ts';
 import { parse, storeOptions, withStore } from './common.ts';
 
 const help = `usage:
@@ -37,21 +37,20 @@ export async function run(args: string[]): Promise<number> {
           process.stderr.write('tessera: --classic must be readonly, automation or publish\n');
           return 2;
         }
-        if (classic && !ctx.config.tokens.classic) {
-          process.stderr.write('tessera: classic tokens are turned off; set tokens.classic: true in the config\n');
-          return 1;
-        }
         const limited = packages.length > 0 || scopes.length > 0;
         const grants: Grants | null = classic ? null : {
           packagesAll: !limited && orgs.length === 0, packages, scopes,
           permission: !limited && orgs.length > 0 ? 'no-access' : values['read-only'] ? 'read-only' : 'read-write',
           orgs, orgsPermission: orgs.length ? (values['read-only'] ? 'read-only' : 'read-write') : 'no-access',
         };
-        const t = await adminCreateToken(ctx, {
-          user: values.user, kind: classic ? (`classic-${classic}` as TokenKind) : 'granular',
-          name: values.name ?? null, readonly: values['read-only'] || classic === 'readonly', grants, cidr: validateCidrs(list(values.cidr)),
-          bypass2fa: values['bypass-2fa'], expiresInMs: values['expires-in'] ? parseDuration(values['expires-in']) : null,
-        });
+        const spec: TokenSpec = {
+          user: values.user, kind: classic ? (`classic-${classic}` as TokenSpec['kind']) : 'granular',
+          name: values.name ?? null, description: null, grants, cidr: list(values.cidr), bypass2fa: values['bypass-2fa'] === true,
+          expires: values['expires-in'] ? { ms: parseDuration(values['expires-in']) } : 'never',
+        };
+        // The same function and limits as `npm token create`; an administrator may choose any lifetime.
+        const { token, row } = await createToken(ctx, spec, 'admin');
+        const t = { token, id: row.id, expiresAt: row.expires_at };
         if (values.json) process.stdout.write(`${JSON.stringify({ token: t.token, id: t.id, expires: t.expiresAt && new Date(t.expiresAt).toISOString() })}\n`);
         else process.stdout.write(`${t.token}\n`);
         process.stderr.write(`token ${t.id} created for ${values.user}${t.expiresAt ? `, expires ${new Date(t.expiresAt).toISOString()}` : ''}; it is shown only once\n`);

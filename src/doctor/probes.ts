@@ -13,6 +13,7 @@ import type { ProbeOptions, ProbeResponse } from './http-probe.ts';
 import { hostOf } from './rules/rule.ts';
 import { findingForReason, reasonFix, severityForReason, tokenCreateCommand } from './reasons.ts';
 import type { FixInput, TokenMeta } from './reasons.ts';
+import type { Explanation, TokenList, TokenSelf } from '../domain/wire.ts';
 
 const TLS_CHAIN = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
 const TLS_CERT = new Set(['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_NOT_YET_VALID']);
@@ -264,7 +265,7 @@ async function tokenIdentity(root: string, base: ProbeOptions, auth: string, tok
   // Tessera's own introspection: the credential as the registry resolved it.
   try {
     const r = await probeRequest(`${root}/-/tessera/v1/token`, { ...base, headers });
-    const body = r.status === 200 ? bodyJson(r) : undefined;
+    const body: Partial<TokenSelf> | undefined = r.status === 200 ? bodyJson(r) : undefined;
     if (body && typeof body === 'object' && ('user' in body || 'token' in body)) {
       return { user: body.user, kind: body.token?.type ?? body.credential, meta: body.token ?? undefined, via: '/-/tessera/v1/token' };
     }
@@ -280,7 +281,7 @@ async function tokenIdentity(root: string, base: ProbeOptions, auth: string, tok
   try {
     for (let page = 0; next && page < 10; page++) {
       const r = await probeRequest(next, { ...base, headers });
-      const body = r.status === 200 ? bodyJson(r) : undefined;
+      const body: Partial<TokenList> | undefined = r.status === 200 ? bodyJson(r) : undefined;
       if (!Array.isArray(body?.objects)) break;
       objects.push(...body.objects);
       next = typeof body.urls?.next === 'string' && body.urls.next.startsWith(root) ? body.urls.next : null;
@@ -315,7 +316,7 @@ function inDays(days: number): string {
 
 function expiryCheck(ctx: DoctorContext, t: Target, id: TokenIdentity, out: Probe): void {
   const meta = id.meta!;
-  const expires = meta.expires ?? (meta as { expiry?: string | null }).expiry;
+  const expires = meta.expires ?? meta.expiry;
   const token = t.credential.value ?? '';
   if (!expires) {
     out.notes.push(`token ${redact(token)} on ${t.url} never expires`);
@@ -347,7 +348,7 @@ function expiryCheck(ctx: DoctorContext, t: Target, id: TokenIdentity, out: Prob
 }
 
 /** Does this check's detail say that a one-time password will be asked for? */
-function needsOtp(body: any): string | undefined {
+function needsOtp(body: Partial<Explanation>): string | undefined {
   if (body?.otp === false) return undefined;
   const check = Array.isArray(body?.checks) ? body.checks.find((c: any) => c?.check === 'two-factor' && c.ok) : undefined;
   const detail = typeof check?.detail === 'string' ? check.detail : '';
@@ -386,7 +387,7 @@ async function tesseraProbes(ctx: DoctorContext, t: Target, base: ProbeOptions, 
     if (registryForSpec(ctx.cfg, spec).registry === t.url && !asks.some((a) => a.pkg === name)) asks.push({ pkg: name, action: 'read' });
   }
   await Promise.all(asks.map(async ({ pkg, action }) => {
-    let body: any;
+    let body: Partial<Explanation> | undefined;
     try {
       const r = await probeRequest(`${root}/-/tessera/v1/auth/explain?package=${encodeURIComponent(pkg)}&action=${action}`, { ...base, headers: { authorization: auth } });
       body = r.status === 200 ? bodyJson(r) : undefined;

@@ -4,6 +4,7 @@
 // the two lists complete).
 import type { FindingId, Severity } from '../domain/findings.ts';
 import type { ReasonId } from '../domain/reasons.ts';
+import type { TokenMeta as WireTokenMeta } from '../domain/wire.ts';
 
 export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   // the credential itself (401 on /-/whoami, /-/ping, …)
@@ -72,24 +73,8 @@ export function severityForReason(reason: string | undefined, id: FindingId): Se
   return id === 'otp-required' && reason !== 'otp-throttled' ? 'warning' : 'error';
 }
 
-/** A token as /-/tessera/v1/token and /-/npm/v1/tokens present it (only the fields the doctor reads). */
-export interface TokenMeta {
-  key?: string;
-  /** Redacted prefix, e.g. `tsr_abcd`. */
-  token?: string;
-  type?: string;
-  name?: string | null;
-  readonly?: boolean;
-  cidr_whitelist?: string[] | null;
-  bypass_2fa?: boolean;
-  created?: string | null;
-  expires?: string | null;
-  packages_all?: boolean;
-  packages?: string[];
-  scopes?: string[];
-  orgs?: string[];
-  permissions?: { name: string; action: string }[];
-}
+/** A token as /-/tessera/v1/token and /-/npm/v1/tokens present it; an older Tessera may lack fields. */
+export type TokenMeta = Partial<WireTokenMeta>;
 
 export interface FixInput {
   reason: string | undefined;

@@ -1,8 +1,9 @@
 // The one error mapper: a Refusal becomes the status, headers and `error` text npm prints; Fastify's own
-// errors (body too large, bad JSON) become refusals first; anything else is a logged 500.
+// errors (body too large, bad JSON, a body that fails its route schema) become refusals first; anything else
+// is a logged 500.
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { Refusal, reasons } from '../domain/reasons.ts';
 import { baseUrl } from './base-url.ts';
 
@@ -12,6 +13,7 @@ export const MAX_PARAM_LENGTH = 2048;
 export function refusalOf(err: unknown, maxBody: number): Refusal | undefined {
   if (err instanceof Refusal) return err;
   const e = err as FastifyError;
+  if (e?.validation) return schemaRefusal(e.validation, e.validationContext, e.message);
   switch (e?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return new Refusal('body-too-large', { limit: maxBody });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -25,6 +27,44 @@ export function refusalOf(err: unknown, maxBody: number): Refusal | undefined {
   if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) return new Refusal('bad-json', { detail: e.message });
   if (e?.statusCode === 415) return new Refusal('invalid-request', { detail: 'Unsupported content type or encoding' });
   return undefined;
+}
+
+type SchemaError = FastifySchemaValidationError & { params: Record<string, unknown> };
+
+/** A body that is not the JSON object a route takes is bad JSON, as before schemas; any other mismatch is a
+ *  field that is missing or malformed, named in the detail (schemaDetail). */
+function schemaRefusal(errors: FastifySchemaValidationError[], part: string | undefined, detail: string): Refusal {
+  const root = errors.find((x) => x.instancePath === '' && x.keyword === 'type') as SchemaError | undefined;
+  if (part === 'body' && root?.params.type === 'object' && errors.every((x) => x.instancePath === '')) {
+    return new Refusal('bad-json', { detail: 'expected a JSON object' });
+  }
+  return new Refusal('invalid-request', { detail });
+}
+
+const WORDS: Record<string, string> = {
+  object: 'an object', array: 'a list', string: 'a string', boolean: 'true or false', number: 'a number',
+  integer: 'a whole number', null: 'null',
+};
+const WHERE: Record<string, string> = { body: '', querystring: 'query parameter ', params: 'URL part ', headers: 'header ' };
+
+/** Fastify's schemaErrorFormatter: one sentence in npm's field names, e.g. `"expires" must be a number or a string`. */
+export function schemaDetail(errors: FastifySchemaValidationError[], part: string): Error {
+  const all = errors as SchemaError[];
+  const first = all.find((x) => x.keyword !== 'anyOf') ?? all[0];
+  const at = first.keyword === 'required' ? `${first.instancePath}/${String(first.params.missingProperty)}` : first.instancePath;
+  const field = at.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+  const where = field ? `${WHERE[part] ?? ''}"${field}"` : part === 'body' ? 'the body' : part;
+  if (first.keyword === 'required') return new Error(`${where} is required`);
+  const phrases = all.filter((x) => x.instancePath === first.instancePath && x.keyword !== 'anyOf').map((x) => {
+    if (x.keyword === 'type') return WORDS[String(x.params.type)] ?? String(x.params.type);
+    if (x.keyword === 'enum') return `one of ${(x.params.allowedValues as unknown[]).join(', ')}`;
+    if (x.keyword === 'pattern' && x.params.pattern === '^[0-9]{1,9}$') return 'a whole number';
+    return x.message?.replace(/^must be /, '') ?? 'valid';
+  });
+  // null is npm's "unset": worth saying only when nothing else is allowed.
+  const shown = phrases.length > 1 ? phrases.filter((w) => w !== 'null') : phrases;
+  const list = shown.length > 1 ? `${shown.slice(0, -1).join(', ')} or ${shown.at(-1)}` : shown[0];
+  return new Error(/^(must|is|has) /.test(list) ? `${where} ${list}` : `${where} must be ${list}`);
 }
 
 export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal, extra: Record<string, unknown> = {}): FastifyReply {

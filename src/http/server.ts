@@ -6,7 +6,7 @@ import { createGunzip, createInflate } from 'node:zlib';
 import { Refusal } from '../domain/reasons.ts';
 import type { Ctx } from '../services/context.ts';
 import { Authenticator } from '../services/authenticate.ts';
-import { clientErrorRefusal, MAX_PARAM_LENGTH, refusalOf, sendRefusal } from './errors.ts';
+import { clientErrorRefusal, MAX_PARAM_LENGTH, refusalOf, schemaDetail, sendRefusal } from './errors.ts';
 import { webOtpChallenge } from './web-otp.ts';
 import { answerFromMemory, type AccessLog } from './install-reads.ts';
 import { packageRoutes } from './routes/packages.ts';
@@ -86,6 +86,10 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     logController: new LogController({ disableRequestLogging: !ctx.config.accessLog }),
     // A child logger per request costs more than the rest of a cached read; only the access log needs one.
     childLoggerFactory: (logger, bindings, opts) => (ctx.config.accessLog ? logger.child(bindings, opts) : logger),
+    // Route schemas check what npm sends as it is: no coercion ("true" stays a string, 1 never becomes "1"),
+    // no defaults filled in, and no property removed (a publish needs every field it carries).
+    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } },
+    schemaErrorFormatter: schemaDetail,
   });
   app.decorate('tessera', { ctx, auth });
   app.addHook('preClose', (done) => { closing = true; done(); });

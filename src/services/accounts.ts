@@ -11,6 +11,7 @@ import { toUser, type Authenticator } from './authenticate.ts';
 import { verifyOtpFor } from './two-factor.ts';
 import { deny } from './deny.ts';
 import { hashCode } from '../domain/totp.ts';
+import type { CouchUser, WebLoginForm } from '../domain/commands.ts';
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,213}$/;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -70,8 +71,7 @@ export async function allowSignup(ctx: Ctx, caller: Principal): Promise<void> {
 
 /** PUT /-/user/org.couchdb.user:<name>: login when the user exists, sign-up (by policy) when not. */
 export async function couchLogin(
-  ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: Record<string, unknown>,
-  otp: string | undefined, ip: string,
+  ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: CouchUser, otp: string | undefined, ip: string,
 ): Promise<{ status: number; token: string; name: string; created?: User }> {
   const name = typeof body.name === 'string' ? body.name : urlName;
   if (name !== urlName) throw new Refusal('invalid-request', { detail: 'The user name in the body does not match the URL' });
@@ -132,8 +132,7 @@ export async function webLoginKind(ctx: Ctx, secret: string): Promise<string> {
 
 /** The browser side: the user proved who they are (or signed up); the session is now theirs. */
 export async function completeWebLogin(
-  ctx: Ctx, auth: Authenticator, secret: string,
-  form: { name?: string; password?: string; email?: string; otp?: string; create?: boolean }, ip: string,
+  ctx: Ctx, auth: Authenticator, secret: string, form: WebLoginForm & { create: boolean }, ip: string,
 ): Promise<User> {
   const session = await liveSession(ctx, secret);
   const name = String(form.name ?? '');

@@ -2,7 +2,8 @@
 // which checks decide it? Answered from the very decision the request itself asks for (decide.ts for
 // packages, authorizeAccount for the account), so the verdict cannot drift from what the request does.
 import { Refusal } from '../domain/reasons.ts';
-import { authorizeAccount, type AccountAction, type Check, type Decision } from '../domain/policy.ts';
+import { authorizeAccount, type AccountAction, type Decision } from '../domain/policy.ts';
+import type { Explanation } from '../domain/wire.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Ctx } from './context.ts';
 import { decidePackage, PACKAGE_ACTIONS, type PackageAction } from './decide.ts';
@@ -10,10 +11,6 @@ import { decidePackage, PACKAGE_ACTIONS, type PackageAction } from './decide.ts'
 const ACCOUNT_ACTIONS: readonly AccountAction[] = ['token-create', 'token-list', 'token-revoke', 'profile'];
 export const EXPLAIN_ACTIONS: readonly string[] = [...PACKAGE_ACTIONS, ...ACCOUNT_ACTIONS];
 
-export type Explanation = {
-  allowed: boolean; reason: string | null; otp: boolean; message: string;
-  credential: { user: string | null; kind: string; expires: string | null }; checks: Check[];
-};
 
 async function accountDecision(ctx: Ctx, p: Principal, action: AccountAction): Promise<Decision> {
   if (action !== 'token-create' || !p.user) return authorizeAccount(p, action);

@@ -6,6 +6,7 @@ import { Refusal } from '../domain/reasons.ts';
 import { authorizeCollaborators, authorizeOrg, authorizeOrgMember, type Decision, type OrgAction, type OrgFacts, type OrgRole }
   from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
+import type { OrgMember, TeamCreate, TeamGrant } from '../domain/commands.ts';
 import { scopeOf } from '../domain/names.ts';
 import type { Db } from '../store/store.ts';
 import { bumpCounter } from '../store/counters.ts';
@@ -79,7 +80,7 @@ async function ownerCount(db: Db, org: string): Promise<number> {
   return Number(r.n);
 }
 
-export async function setMember(ctx: Ctx, p: Principal, org: string, userName: unknown, roleIn: unknown) {
+export async function setMember(ctx: Ctx, p: Principal, org: string, userName: string, roleIn?: OrgMember['role']) {
   // The org decision first, so a stranger learns nothing about the target; then the owner-only rule.
   const facts = await orgFacts(ctx, p, org);
   await refuseUnless(ctx, p, authorizeOrg(p, 'org-members', facts), org);
@@ -103,7 +104,7 @@ export async function setMember(ctx: Ctx, p: Principal, org: string, userName: u
   return { org: { name: org, size }, user: user.name, role };
 }
 
-export async function removeMember(ctx: Ctx, p: Principal, org: string, userName: unknown): Promise<void> {
+export async function removeMember(ctx: Ctx, p: Principal, org: string, userName: string): Promise<void> {
   const facts = await orgFacts(ctx, p, org);
   await refuseUnless(ctx, p, authorizeOrg(p, 'org-members', facts), org);
   const user = await mustUser(ctx, userName);
@@ -136,7 +137,7 @@ async function mustTeam(ctx: Ctx, org: string, team: string): Promise<void> {
   if (!t) throw new Refusal('invalid-request', { detail: `There is no team ${org}:${team}` });
 }
 
-export async function createTeam(ctx: Ctx, p: Principal, org: string, body: { name?: unknown; description?: unknown }): Promise<void> {
+export async function createTeam(ctx: Ctx, p: Principal, org: string, body: TeamCreate): Promise<void> {
   await allowOrg(ctx, p, 'team-manage', org);
   const name = teamName(body.name);
   const r = await ctx.store.db.insertInto('teams').values({
@@ -159,7 +160,7 @@ export async function destroyTeam(ctx: Ctx, p: Principal, org: string, team: str
   await audit(ctx, { event: 'team-destroyed', user: p.user?.name, detail: { org, team } });
 }
 
-export async function teamMember(ctx: Ctx, p: Principal, org: string, team: string, userName: unknown, add: boolean): Promise<void> {
+export async function teamMember(ctx: Ctx, p: Principal, org: string, team: string, userName: string, add: boolean): Promise<void> {
   await allowOrg(ctx, p, 'team-manage', org);
   await mustTeam(ctx, org, team);
   const user = await mustUser(ctx, userName);
@@ -202,7 +203,7 @@ function orgPackage(org: string, pkg: unknown): string {
   return pkg;
 }
 
-export async function grant(ctx: Ctx, p: Principal, org: string, team: string, body: { package?: unknown; permissions?: unknown }): Promise<void> {
+export async function grant(ctx: Ctx, p: Principal, org: string, team: string, body: TeamGrant): Promise<void> {
   await allowOrg(ctx, p, 'access-grant', org);
   await mustTeam(ctx, org, team);
   const pkg = orgPackage(org, body.package);
@@ -218,7 +219,7 @@ export async function grant(ctx: Ctx, p: Principal, org: string, team: string, b
   await audit(ctx, { event: 'team-access-granted', user: p.user?.name, detail: { org, team, package: pkg, permission } });
 }
 
-export async function revoke(ctx: Ctx, p: Principal, org: string, team: string, body: { package?: unknown }): Promise<void> {
+export async function revoke(ctx: Ctx, p: Principal, org: string, team: string, body: TeamGrant): Promise<void> {
   await allowOrg(ctx, p, 'access-grant', org);
   const pkg = orgPackage(org, body.package);
   await ctx.store.db.transaction().execute(async (trx) => {

@@ -1,12 +1,13 @@
 // `npm access set status=public|private` and `npm access set mfa=none|publish|automation`.
 import { Refusal } from '../domain/reasons.ts';
 import type { Principal } from '../domain/principal.ts';
+import type { AccessSet } from '../domain/commands.ts';
 import { scopeOf } from '../domain/names.ts';
 import { rerender } from '../store/packages.ts';
 import { audit, type Ctx } from './context.ts';
 import { allowPackage } from './decide.ts';
 
-export async function setPackageAccess(ctx: Ctx, p: Principal, name: string, body: Record<string, unknown>): Promise<void> {
+export async function setPackageAccess(ctx: Ctx, p: Principal, name: string, body: AccessSet): Promise<void> {
   await allowPackage(ctx, p, 'access', name);
   const change: { access?: string; mfa?: string } = {};
   if (body.access !== undefined) {

@@ -5,6 +5,7 @@ import semver from 'semver';
 import { Refusal } from '../domain/reasons.ts';
 import type { Action } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
+import type { PublishDoc } from '../domain/commands.ts';
 import { isValidTag } from '../domain/names.ts';
 import { loadState, pickLatest, rerender } from '../store/packages.ts';
 import { factsFor } from './read.ts';
@@ -43,7 +44,7 @@ function updateAction(keys: string[]): Action {
 }
 
 /** PUT /<pkg> without attachments, or PUT /<pkg>/-rev/<rev>. */
-export async function updateDocument(ctx: Ctx, p: Principal, name: string, body: Doc, urlRev?: string): Promise<void> {
+export async function updateDocument(ctx: Ctx, p: Principal, name: string, body: PublishDoc, urlRev?: string): Promise<void> {
   const keys = Object.keys(body).filter((k) => !['_id', '_rev', 'name'].includes(k));
   const action = updateAction(keys);
   // Missing and hidden packages get the policy's one answer before anything about them is looked at.
@@ -179,7 +180,7 @@ export async function getDistTags(ctx: Ctx, p: Principal, name: string): Promise
   return Object.fromEntries(tags.map((t) => [t.tag, t.version]));
 }
 
-export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: string, version: unknown): Promise<void> {
+export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: string, version: string): Promise<void> {
   await allow(ctx, p, 'dist-tag', name);
   if (!isValidTag(tag)) throw new Refusal('tag-invalid', { tag });
   if (typeof version !== 'string' || !semver.valid(version)) throw new Refusal('invalid-version', { version: String(version) });

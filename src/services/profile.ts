@@ -9,6 +9,7 @@ import { userByName } from './accounts.ts';
 import { sendVerification, type Sent } from './email.ts';
 import { deny } from './deny.ts';
 import type { Authenticator } from './authenticate.ts';
+import type { ProfileUpdate } from '../domain/commands.ts';
 import { confirmEnrolment, disable, profileTfa, requireSecondFactor, startEnrolment } from './two-factor.ts';
 
 const TEXT_FIELDS = ['fullname', 'homepage', 'freenode', 'twitter', 'github'] as const;
@@ -62,7 +63,7 @@ async function allowProfile(ctx: Ctx, p: Principal): Promise<Principal & { user:
   return { ...p, otpVerified: false } as Principal & { user: User };
 }
 
-export async function updateProfile(ctx: Ctx, auth: Authenticator, principal: Principal, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function updateProfile(ctx: Ctx, auth: Authenticator, principal: Principal, body: ProfileUpdate): Promise<Record<string, unknown>> {
   const p = await allowProfile(ctx, principal);
   const tfa = body.tfa;
   if (tfa !== undefined) {

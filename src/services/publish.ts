@@ -7,6 +7,7 @@ import { Refusal } from '../domain/reasons.ts';
 import { assertValidName, assertValidVersion, isValidTag, scopeOf, versionFromTarball } from '../domain/names.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Manifest } from '../domain/packument.ts';
+import type { PublishDoc } from '../domain/commands.ts';
 import { packageFacts, rerender } from '../store/packages.ts';
 import { claimVersion, dropExpired, versionTakenBy } from '../store/staged.ts';
 import type { Db } from '../store/store.ts';
@@ -42,7 +43,7 @@ export type ValidPublish = {
 export type Provenance = { name: string; contentType: string; data: string };
 
 /** Validates the document and the tarball against each other, as sent to `PUT /<name>` or `POST /-/stage/package/<name>`. */
-export async function validatePublish(name: string, body: Record<string, unknown>): Promise<ValidPublish> {
+export async function validatePublish(name: string, body: PublishDoc): Promise<ValidPublish> {
   assertValidName(name);
   if (body.name !== undefined && body.name !== name) throw bad(`the document names "${String(body.name)}" but was sent to ${name}`);
   if (body._id !== undefined && body._id !== name) throw bad(`the document _id "${String(body._id)}" does not match ${name}`);
@@ -117,7 +118,7 @@ export async function validatePublish(name: string, body: Record<string, unknown
 
 export type PublishResult = { name: string; version: string; created: boolean };
 
-export async function publish(ctx: Ctx, principal: Principal, name: string, body: Record<string, unknown>): Promise<PublishResult> {
+export async function publish(ctx: Ctx, principal: Principal, name: string, body: PublishDoc): Promise<PublishResult> {
   const doc = await validatePublish(name, body);
   const { version } = doc;
 

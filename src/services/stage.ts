@@ -1,6 +1,7 @@
 // `npm stage publish|list|view|approve|reject|download`: a version is checked like a publish and kept
 // apart, invisible to installs, until a maintainer approves it with a one-time password (it becomes a
 // normal published version) or rejects it. Its version number is taken from the moment it is staged.
+import type { PublishDoc } from '../domain/commands.ts';
 import { randomUUID } from 'node:crypto';
 import semver from 'semver';
 import { Refusal } from '../domain/reasons.ts';
@@ -49,7 +50,7 @@ function principalToken(p: Principal): string | null {
 }
 
 /** POST /-/stage/package/<name>: the same document as `npm publish`, no one-time password. */
-export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: Record<string, unknown>): Promise<{ stageId: string; message: string }> {
+export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: PublishDoc): Promise<{ stageId: string; message: string }> {
   const doc = await validatePublish(name, body);
   const { version, tag } = doc;
   const facts = await packageFacts(ctx.store.db, name, p.user?.id);

@@ -1,12 +1,92 @@
-// Creating, listing and revoking tokens (the admin CLI now; `npm token` builds on the same calls).
+// Creating, listing and revoking tokens. createToken is the one way a user's token is made, by `npm token
+// create` and by `tessera token create` alike, so both meet the same limits (tokens.* config) and the same
+// refusals; only an administrator may choose any lifetime.
+import { BlockList, isIP } from 'node:net';
 import { Refusal } from '../domain/reasons.ts';
 import type { Grants, TokenKind } from '../domain/principal.ts';
+import type { TokenExpiry, TokenSpec } from '../domain/commands.ts';
 import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts';
 import { insertToken, revokeTokens } from '../store/tokens.ts';
+import type { TokenRow } from '../store/schema.ts';
 import { userByName } from './accounts.ts';
 import { audit, type Ctx } from './context.ts';
 
-export type TokenSpec = {
+const DAY = 86_400_000;
+
+export type CreatedBy = 'npm token create' | 'admin';
+
+export function validateCidrs(list: string[]): string[] {
+  for (const c of list) {
+    const [addr, bits, extra] = c.split('/');
+    const family = isIP(addr);
+    const max = family === 6 ? 128 : 32;
+    const n = bits === undefined ? max : Number(bits);
+    if (!family || extra !== undefined || !Number.isInteger(n) || n < 0 || n > max) {
+      throw new Refusal('invalid-request', { detail: `"${c}" is not a CIDR range (e.g. 192.168.0.0/16 or 2001:db8::/32)` });
+    }
+    new BlockList().addSubnet(addr, n, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return list;
+}
+
+/** Whether a token may write anything: what its expiry bounds and bypass-2fa depend on. */
+export function writes(kind: TokenSpec['kind'], grants: Grants | null): boolean {
+  if (!grants) return kind !== 'classic-readonly';
+  return (grants.permission !== 'read-only' && grants.permission !== 'no-access') || grants.orgsPermission === 'read-write';
+}
+
+/** When the token ends. npm's callers stay within the policy's bounds; an administrator may set any lifetime. */
+function expiresAt(ctx: Ctx, e: TokenExpiry, write: boolean, by: CreatedBy): number | null {
+  const pol = ctx.config.tokens;
+  const now = ctx.clock.now();
+  if (e === 'never' && by === 'admin') return null;
+  const days = e === 'default' || e === 'never' ? (write ? pol.writeDefaultDays : pol.readDefaultDays)
+    : 'days' in e ? e.days : 'ms' in e ? e.ms / DAY : (e.at - now) / DAY;
+  // Even "no maximum" has one: a time no date can hold would break the user's token list for good.
+  const max = Math.min((write ? pol.writeMaxDays : pol.readMaxDays) ?? MAX_EXPIRY_DAYS, MAX_EXPIRY_DAYS);
+  const min = by === 'admin' ? 0 : pol.minExpiryDays;
+  const inRange = Number.isFinite(days) && days > 0 && days >= min && days <= (by === 'admin' ? MAX_EXPIRY_DAYS : max);
+  if (!inRange) {
+    throw new Refusal('token-expiry-out-of-range', {
+      min, max: by === 'admin' ? MAX_EXPIRY_DAYS : max, days: Number.isFinite(days) ? Math.round(days * 100) / 100 : String(days),
+      permission: write ? 'read-write' : 'read-only',
+    });
+  }
+  return now + Math.round(days * DAY);
+}
+
+/** The one token-creation function: checks the spec against tokens.* and writes the token. */
+export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Promise<{ token: string; row: TokenRow }> {
+  const user = await userByName(ctx, spec.user);
+  if (!user) throw new Refusal('unknown-user', { name: spec.user });
+  const pol = ctx.config.tokens;
+  if (spec.kind !== 'granular' && !pol.classic) throw new Refusal('classic-tokens-disabled');
+  if (spec.kind === 'granular' && !spec.grants) throw new Refusal('invalid-request', { detail: 'A granular token needs its grants' });
+  const now = ctx.clock.now();
+  const active = await ctx.store.db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('user_id', '=', user.id).where('revoked_at', 'is', null).where('kind', '!=', 'session')
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).executeTakeFirstOrThrow();
+  if (Number(active.n) >= pol.maxPerUser) throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
+  const g = spec.kind === 'granular' ? spec.grants : null;
+  if (g && g.packages.length + g.scopes.length > pol.maxPackagesAndScopes) {
+    throw new Refusal('token-too-many-packages', { limit: pol.maxPackagesAndScopes, count: g.packages.length + g.scopes.length });
+  }
+  if (g && g.orgs.length > pol.maxOrgs) throw new Refusal('token-too-many-orgs', { limit: pol.maxOrgs, count: g.orgs.length });
+  validateCidrs(spec.cidr);
+  const write = writes(spec.kind, g);
+  if (spec.bypass2fa && !write) throw new Refusal('invalid-request', { detail: 'Only read-write tokens can bypass two-factor authentication' });
+  // Classic tokens never expire unless an administrator says so (npm's own classic tokens did not).
+  const end = spec.kind !== 'granular' && spec.expires === 'never' ? null : expiresAt(ctx, spec.expires, write, by);
+  const { token, row } = await insertToken(ctx.store.db, {
+    userId: user.id, kind: spec.kind, name: spec.name?.slice(0, 200) || null, description: spec.description, readonly: !write,
+    grants: g, cidr: spec.cidr, bypass2fa: spec.bypass2fa, expiresAt: end, now,
+  });
+  await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail: { kind: spec.kind, via: by } });
+  return { token, row };
+}
+
+/** A token written as given, with no limits: login sessions and test fixtures. */
+export type IssueSpec = {
   user: string;
   kind: TokenKind;
   name?: string | null;
@@ -17,24 +97,16 @@ export type TokenSpec = {
   expiresInMs: number | null;
 };
 
-export async function adminCreateToken(ctx: Ctx, spec: TokenSpec): Promise<{ token: string; id: string; expiresAt: number | null }> {
+export async function issueToken(ctx: Ctx, spec: IssueSpec): Promise<{ token: string; id: string; expiresAt: number | null }> {
   const user = await userByName(ctx, spec.user);
   if (!user) throw new Refusal('unknown-user', { name: spec.user });
   const now = ctx.clock.now();
-  const ms = spec.expiresInMs;
-  // Bounded like `npm token create`'s expiry: a time no date can hold would break every token list.
-  if (ms !== null && !(Number.isFinite(ms) && ms > 0 && ms <= MAX_EXPIRY_DAYS * 86_400_000)) {
-    throw new Refusal('token-expiry-out-of-range', {
-      min: '0', max: MAX_EXPIRY_DAYS, days: Number.isFinite(ms) ? Math.round(ms / 864_000) / 100 : String(ms),
-      permission: spec.readonly ? 'read-only' : 'read-write',
-    });
-  }
-  const expiresAt = ms === null ? null : now + ms;
+  const expiresAt = spec.expiresInMs === null ? null : now + spec.expiresInMs;
   const { token, row } = await insertToken(ctx.store.db, {
     userId: user.id, kind: spec.kind, name: spec.name, readonly: spec.readonly, grants: spec.grants, cidr: spec.cidr,
     bypass2fa: spec.bypass2fa, expiresAt, now,
   });
-  await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail: { kind: spec.kind, by: 'admin' } });
+  await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail: { kind: spec.kind, by: 'fixture' } });
   return { token, id: row.id, expiresAt };
 }
 

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { Refusal } from '../domain/reasons.ts';
 import type { Principal } from '../domain/principal.ts';
+import type { TrustBody } from '../domain/commands.ts';
 import { configProblem, type TrustConfig, type TrustPermission, type TrustType, type ClaimRule } from '../domain/trust.ts';
 import { revokeTokens } from '../store/tokens.ts';
 import { audit, type Ctx } from './context.ts';
@@ -31,7 +32,7 @@ export async function listTrust(ctx: Ctx, p: Principal, pkg: string) {
   return (await trustConfigs(ctx, pkg)).map(present);
 }
 
-export async function addTrust(ctx: Ctx, p: Principal, pkg: string, body: unknown) {
+export async function addTrust(ctx: Ctx, p: Principal, pkg: string, body: TrustBody) {
   await allowTrust(ctx, p, pkg, true);
   const items = (Array.isArray(body) ? body : [body]) as Record<string, unknown>[];
   if (items.length === 0) throw new Refusal('invalid-request', { detail: 'send at least one trust configuration' });

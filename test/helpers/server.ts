@@ -8,7 +8,7 @@ import { buildApp } from '../../src/http/server.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 import type { Ctx } from '../../src/services/context.ts';
 import { createUser } from '../../src/services/accounts.ts';
-import { adminCreateToken, type TokenSpec } from '../../src/services/tokens.ts';
+import { issueToken, type IssueSpec } from '../../src/services/tokens.ts';
 
 export type TestClock = Clock & { advance(ms: number): void };
 
@@ -29,7 +29,7 @@ export type TestServer = {
   /** The subset of `requests` that went through Fastify's routes, not answered from memory (install-reads.ts). */
   routed: string[];
   addUser(name: string, opts?: { password?: string; admin?: boolean; email?: string }): Promise<void>;
-  token(spec: Partial<TokenSpec> & { user: string }): Promise<string>;
+  token(spec: Partial<IssueSpec> & { user: string }): Promise<string>;
   close(): Promise<void>;
 };
 
@@ -60,7 +60,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { recor
       await createUser(ctx, { name, email: opts.email ?? `${name}@example.com`, password: opts.password ?? `${name}-password`, admin: opts.admin });
     },
     async token(spec) {
-      const t = await adminCreateToken(ctx, { kind: 'session', expiresInMs: 3_600_000, ...spec });
+      const t = await issueToken(ctx, { kind: 'session', expiresInMs: 3_600_000, ...spec });
       return t.token;
     },
     async close() {

@@ -1,5 +1,7 @@
 // Login (legacy CouchDB and web), logout, whoami, and the user lookup `npm owner add` makes.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { CouchUser, EmailVerifyParams, WebLoginForm, WebLoginStart } from '../../domain/commands.ts';
 import { sendVerification, verifyEmail } from '../../services/email.ts';
 import { Refusal } from '../../domain/reasons.ts';
 import { who, whoLenient } from '../app-state.ts';
@@ -34,21 +36,26 @@ export async function verifyNewAddress(req: FastifyRequest, user: { id: number; 
   req.log.info({ user: user.name, via: sent.via, path: sent.path }, sent.path ? `verification e-mail written to ${sent.path}` : 'verification e-mail sent');
 }
 
-export async function accountRoutes(app: FastifyInstance): Promise<void> {
+/** A POST that may come without a body (npm-profile's web login sends `{}`, scripts send nothing). */
+async function noBodyIsEmpty(req: FastifyRequest): Promise<void> {
+  req.body ??= {};
+}
+
+export async function accountRoutes(plain: FastifyInstance): Promise<void> {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx, auth } = app.tessera;
 
-  const putUser = async (req: import('fastify').FastifyRequest<{ Params: { user: string } }>, reply: import('fastify').FastifyReply) => {
+  const putUser = async (req: FastifyRequest<{ Params: { user: string }; Body: CouchUser }>, reply: FastifyReply) => {
     const name = couchName(req.params.user);
-    const body = req.body as Record<string, unknown> | undefined;
-    if (!body || typeof body !== 'object') throw new Refusal('bad-json', { detail: 'expected a JSON object' });
+    const body = req.body;
     const caller = await whoLenient(req);
     const otp = req.headers['npm-otp'];
     const r = await couchLogin(ctx, auth, caller, name, body, typeof otp === 'string' && otp ? otp : undefined, req.ip);
     if (r.created) await verifyNewAddress(req, r.created);
     return reply.code(r.status).header('cache-control', NO_STORE).send({ ok: true, id: `org.couchdb.user:${r.name}`, rev: '1-0', token: r.token });
   };
-  app.put('/-/user/:user', putUser);
-  app.put('/-/user/:user/-rev/:rev', putUser);
+  app.put('/-/user/:user', { schema: { body: CouchUser } }, putUser);
+  app.put('/-/user/:user/-rev/:rev', { schema: { body: CouchUser } }, putUser);
 
   app.get<{ Params: { user: string } }>('/-/user/:user', async (req, reply) => {
     const name = couchName(req.params.user);
@@ -66,7 +73,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   });
 
   // --- e-mail verification
-  app.get<{ Params: { token: string } }>('/-/tessera/v1/email/verify/:token', async (req, reply) => {
+  app.get('/-/tessera/v1/email/verify/:token', { schema: { params: EmailVerifyParams } }, async (req, reply) => {
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
     try {
       const name = await verifyEmail(ctx, req.params.token);
@@ -83,9 +90,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   });
 
   // --- web login
-  app.post('/-/v1/login', async (req, reply) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const create = body.create === true;
+  app.post('/-/v1/login', { preValidation: noBodyIsEmpty, schema: { body: WebLoginStart } }, async (req, reply) => {
+    const create = req.body.create === true;
     const secret = await startWebLogin(ctx, create ? 'adduser' : 'login');
     const base = baseUrl(req);
     return reply.header('cache-control', NO_STORE).send({ loginUrl: `${base}/-/v1/login/cli/${secret}`, doneUrl: `${base}/-/v1/done/${secret}` });
@@ -99,8 +105,9 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     return reply.send(loginPage({ action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', otpOnly: kind === 'otp' }));
   });
 
-  app.post<{ Params: { id: string } }>('/-/v1/login/cli/:id', async (req, reply) => {
-    const form = (req.body ?? {}) as Record<string, string>;
+  const formSchema = { params: Type.Object({ id: Type.String() }), body: WebLoginForm };
+  app.post('/-/v1/login/cli/:id', { preValidation: noBodyIsEmpty, schema: formSchema }, async (req, reply) => {
+    const form = req.body;
     const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
     if (!kind) return reply.code(404).header('x-tessera-reason', 'web-login-expired')

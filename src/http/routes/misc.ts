@@ -1,9 +1,11 @@
 // Small endpoints: ping, search, the audit bulk endpoint, help articles, visibility and dist-tags.
 import type { FastifyInstance } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Refusal } from '../../domain/reasons.ts';
+import { DistTagBody, SearchQuery } from '../../domain/commands.ts';
 import { who } from '../app-state.ts';
 import { search } from '../../services/search.ts';
 import { attestationsOf, starredBy, visibility } from '../../services/package-extras.ts';
@@ -12,7 +14,8 @@ import { getDistTags, removeDistTag, setDistTag } from '../../services/package-w
 const KB_DIR = fileURLToPath(new URL('../../../kb/', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export async function miscRoutes(app: FastifyInstance): Promise<void> {
+export async function miscRoutes(plain: FastifyInstance): Promise<void> {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx } = app.tessera;
 
   // The doctor recognises a Tessera registry by this header on its first probe.
@@ -21,8 +24,8 @@ export async function miscRoutes(app: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').header('x-tessera-version', VERSION).send({});
   });
 
-  app.get('/-/v1/search', async (req, reply) => {
-    const q = req.query as Record<string, string>;
+  app.get('/-/v1/search', { schema: { querystring: SearchQuery } }, async (req, reply) => {
+    const q = req.query;
     const size = Math.min(Math.max(Number.parseInt(q.size ?? '20', 10) || 20, 1), 250);
     const from = Math.max(Number.parseInt(q.from ?? '0', 10) || 0, 0);
     const p = await who(req);
@@ -69,7 +72,8 @@ export async function miscRoutes(app: FastifyInstance): Promise<void> {
     const tags = await getDistTags(ctx, await who(req), req.params.pkg);
     return reply.header('cache-control', 'no-store').send(tags);
   });
-  app.put<{ Params: { pkg: string; tag: string } }>('/-/package/:pkg/dist-tags/:tag', async (req, reply) => {
+  const tagParams = Type.Object({ pkg: Type.String(), tag: Type.String() });
+  app.put('/-/package/:pkg/dist-tags/:tag', { schema: { params: tagParams, body: DistTagBody } }, async (req, reply) => {
     await setDistTag(ctx, await who(req), req.params.pkg, req.params.tag, req.body);
     return reply.code(201).header('cache-control', 'no-store').send({ ok: true });
   });

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import { Refusal } from '../../domain/reasons.ts';
+import { PublishDoc } from '../../domain/commands.ts';
 import { isReadableName } from '../../domain/names.ts';
 import { parsePackagePath, type PackagePath } from '../package-path.ts';
 import { who } from '../app-state.ts';
@@ -56,15 +57,19 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   return sendBytes(reply, 200, headers, doc.body);
 }
 
-async function putPackage(req: FastifyRequest, reply: FastifyReply) {
-  const { ctx } = req.server.tessera;
+/** Only a document takes a PUT: what else is PUT to is refused as a method before its body is looked at. */
+function documentPath(req: FastifyRequest): Extract<PackagePath, { kind: 'document' }> {
   const path = pathOf(req, true);
   if (path.kind !== 'document') throw new Refusal('method-not-allowed', { method: 'PUT' });
+  return path;
+}
+
+async function putPackage(req: FastifyRequest<{ Body: PublishDoc }>, reply: FastifyReply) {
+  const { ctx } = req.server.tessera;
+  const path = documentPath(req);
   const principal = await who(req);
-  const body = req.body;
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Refusal('bad-json', { detail: 'expected a JSON object' });
-  const doc = body as Record<string, unknown>;
-  const attachments = doc._attachments as Record<string, unknown> | undefined;
+  const doc = req.body;
+  const attachments = doc._attachments;
   if (path.rev === undefined && attachments && Object.keys(attachments).length > 0) {
     const r = await publish(ctx, principal, path.name, doc);
     req.log.info({ package: r.name, version: r.version, user: principal.user?.name }, 'published');
@@ -91,6 +96,6 @@ async function deletePackage(req: FastifyRequest, reply: FastifyReply) {
 
 export async function packageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/*', getPackage);
-  app.put('/*', putPackage);
+  app.put('/*', { preValidation: async (req) => { documentPath(req); }, schema: { body: PublishDoc } }, putPackage);
   app.delete('/*', deletePackage);
 }

@@ -2,20 +2,20 @@
 // POST /-/stage/<id>/approve, DELETE /-/stage/<id> (reject), GET /-/stage/<id>/tarball (download).
 // npm reads JSON from every 2xx here except reject's, so those always carry a body.
 import type { FastifyInstance } from 'fastify';
-import { Refusal } from '../../domain/reasons.ts';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { StageDoc } from '../../domain/commands.ts';
 import { who } from '../app-state.ts';
 import { approveStaged, listStaged, rejectStaged, stagedTarball, stagePublish, viewStaged, type ListQuery } from '../../services/stage.ts';
 
 const NO_STORE = 'no-store';
 
-export async function stageRoutes(app: FastifyInstance): Promise<void> {
+export async function stageRoutes(plain: FastifyInstance): Promise<void> {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx } = app.tessera;
 
-  app.post<{ Params: { pkg: string } }>('/-/stage/package/:pkg', async (req, reply) => {
-    const body = req.body;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Refusal('bad-json', { detail: 'expected a JSON object' });
+  app.post('/-/stage/package/:pkg', { schema: { params: Type.Object({ pkg: Type.String() }), body: StageDoc } }, async (req, reply) => {
     const principal = await who(req);
-    const r = await stagePublish(ctx, principal, req.params.pkg, body as Record<string, unknown>);
+    const r = await stagePublish(ctx, principal, req.params.pkg, req.body);
     req.log.info({ package: req.params.pkg, stageId: r.stageId, user: principal.user?.name }, 'staged');
     return reply.code(201).header('cache-control', NO_STORE).send(r);
   });

@@ -1,15 +1,18 @@
 // npm trust (GET/POST/DELETE /-/package/<pkg>/trust) and the OIDC exchange, always at the host root.
 import type { FastifyInstance } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { TrustBody } from '../../domain/commands.ts';
 import { who } from '../app-state.ts';
 import { addTrust, listTrust, revokeTrust } from '../../services/trust.ts';
 import { exchange } from '../../services/oidc.ts';
 
-export async function trustRoutes(app: FastifyInstance): Promise<void> {
+export async function trustRoutes(plain: FastifyInstance): Promise<void> {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx } = app.tessera;
 
   app.get<{ Params: { pkg: string } }>('/-/package/:pkg/trust', async (req, reply) =>
     reply.header('cache-control', 'no-store').send(await listTrust(ctx, await who(req), req.params.pkg)));
-  app.post<{ Params: { pkg: string } }>('/-/package/:pkg/trust', async (req, reply) =>
+  app.post('/-/package/:pkg/trust', { schema: { params: Type.Object({ pkg: Type.String() }), body: TrustBody } }, async (req, reply) =>
     reply.code(201).header('cache-control', 'no-store').send(await addTrust(ctx, await who(req), req.params.pkg, req.body)));
   app.delete<{ Params: { pkg: string; id: string } }>('/-/package/:pkg/trust/:id', async (req, reply) => {
     await revokeTrust(ctx, await who(req), req.params.pkg, req.params.id);

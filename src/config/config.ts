@@ -15,6 +15,8 @@ export type Config = {
   sessionTtlMs: number;
   webLoginTtlMs: number;
   maxBodyBytes: number;
+  /** The most bytes a published tarball may unpack to (read as a stream); null: 8 × maxBodyBytes. */
+  maxUnpackedBytes: number | null;
   defaultScopedAccess: 'public' | 'restricted';
   upstream: { url: string | null; cacheTtlMs: number; timeoutMs: number };
   privateNamespaces: string[];
@@ -81,6 +83,7 @@ export const defaults: Config = {
   sessionTtlMs: 2 * 3_600_000,
   webLoginTtlMs: 10 * 60_000,
   maxBodyBytes: 64 * 1024 * 1024,
+  maxUnpackedBytes: null,
   defaultScopedAccess: 'restricted',
   upstream: { url: null, cacheTtlMs: 5 * 60_000, timeoutMs: 30_000 },
   privateNamespaces: [],
@@ -96,6 +99,11 @@ export const defaults: Config = {
   stage: { ttlMs: 7 * 86_400_000, requireSecondApprover: false },
 };
 
+/** What a published tarball may unpack to: a compressed upload of maxBodyBytes that unpacks to gigabytes is refused. */
+export function unpackedLimit(c: Pick<Config, 'maxBodyBytes' | 'maxUnpackedBytes'>): number {
+  return c.maxUnpackedBytes ?? 8 * c.maxBodyBytes;
+}
+
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
   if (!m) throw new Error(`invalid --listen "${text}" (use HOST:PORT)`);
@@ -103,7 +111,7 @@ export function parseListen(text: string): { host: string; port: number } {
 }
 
 type FileConfig = Record<string, unknown>;
-const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
+const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes', 'maxUnpackedBytes',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email', 'oidc', 'stage']);
 
 function fail(key: string, why: string): never {
@@ -149,6 +157,10 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.maxBodyBytes !== undefined) {
     if (!Number.isInteger(f.maxBodyBytes) || (f.maxBodyBytes as number) < 1024) fail('maxBodyBytes', 'must be an integer ≥ 1024');
     c.maxBodyBytes = f.maxBodyBytes as number;
+  }
+  if (f.maxUnpackedBytes !== undefined && f.maxUnpackedBytes !== null) {
+    if (!Number.isInteger(f.maxUnpackedBytes) || (f.maxUnpackedBytes as number) < 1024) fail('maxUnpackedBytes', 'must be an integer ≥ 1024');
+    c.maxUnpackedBytes = f.maxUnpackedBytes as number;
   }
   if (f.defaultScopedAccess !== undefined) {
     c.defaultScopedAccess = oneOf(f.defaultScopedAccess, 'defaultScopedAccess', ['public', 'restricted'] as const);

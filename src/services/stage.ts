@@ -12,7 +12,9 @@ import { claimVersion, dropExpired, dropStaged, versionTakenBy } from '../store/
 import type { StagedRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
-import { isUniqueViolation, validatePublish, writeVersion, type Provenance } from './publish.ts';
+import { authorizeAccess, checkDocument, checkTarball, isUniqueViolation, writeVersion, type Provenance } from './publish.ts';
+import { unpackedLimit } from '../config/config.ts';
+import { assertValidName } from '../domain/names.ts';
 import { requireSecondFactor } from './two-factor.ts';
 
 /** What `npm stage list|view` print (npm's `logStageItem`: known keys first, then the rest). */
@@ -47,13 +49,16 @@ function principalToken(p: Principal): string | null {
   return p.user && p.credential.type === 'token' ? p.credential.id : null;
 }
 
-/** POST /-/stage/package/<name>: the same document as `npm publish`, no one-time password. */
+/** POST /-/stage/package/<name>: the same document as `npm publish`, no one-time password. Authorized
+ *  before the tarball is opened; a version that would change the package's access needs `access` too. */
 export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: Record<string, unknown>): Promise<{ stageId: string; message: string }> {
-  const doc = await validatePublish(name, body);
-  const { version, tag } = doc;
+  assertValidName(name);
   const facts = await packageFacts(ctx.store.db, name, p.user?.id);
   const d = authorize(p, 'stage', facts, { requireVerifiedEmail: ctx.config.email.requireVerified });
   if (!d.allowed) throw await deny(ctx, p, d, name);
+  const draft = checkDocument(name, body);
+  await authorizeAccess(ctx, p, facts, draft.access);
+  const { version, tag } = draft;
   const user = p.user!;
   const trust = p.user && p.credential.type === 'token' && p.credential.kind === 'oidc' ? p.credential.grants?.trust : undefined;
   const actor = trust ? trust.subject : user.name;
@@ -62,6 +67,7 @@ export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: R
   await sweep(ctx, { name, version });
   // Cheap early refusal; the version_claims key is what guarantees it under concurrency.
   if (await versionTakenBy(ctx.store.db, name, version)) throw new Refusal('stage-version-exists', { version });
+  const doc = await checkTarball(draft, unpackedLimit(ctx.config));
   const blob = await ctx.store.blobs.put(doc.tarball);
   const id = randomUUID();
   const now = ctx.clock.now();
@@ -155,6 +161,8 @@ async function review(ctx: Ctx, p: Principal, id: string, approving: boolean): P
   const { row, facts, user } = await load(ctx, p, id);
   const d = authorize(p, 'stage-review', facts, { requireVerifiedEmail: ctx.config.email.requireVerified });
   if (!d.allowed) throw await deny(ctx, p, d, row.package);
+  // A version staged with another access changes the package's access: the approver must be allowed that too.
+  if (approving) await authorizeAccess(ctx, p, facts, row.access as 'public' | 'restricted' | null);
   if (approving && ctx.config.stage.requireSecondApprover && row.actor_type === 'user' && row.staged_by === user.id) {
     await audit(ctx, { event: 'denied', user: user.name, tokenId: principalToken(p), reason: 'stage-second-approver', detail: { package: row.package, id } });
     throw new Refusal('stage-second-approver', { package: row.package, version: row.version, user: row.actor });

@@ -32,6 +32,7 @@ export async function readTarballManifest(tgz: Buffer, maxUnpackedBytes: number)
     const gunzip = createGunzip({ chunkSize: CHUNK });
     let unpacked = 0;
     let settled = false;
+    let eof = false;
     const finish = (err?: Refusal) => {
       if (settled) return;
       settled = true;
@@ -62,8 +63,14 @@ export async function readTarballManifest(tgz: Buffer, maxUnpackedBytes: number)
     parser.on('error', (e: Error) => finish(unreadable(e.message)));
     parser.on('warn', (_code: string, msg: string) => finish(unreadable(msg)));
     parser.on('end', () => finish());
+    // The tar ends at two empty blocks; tar's parser would keep what follows in one growing buffer.
+    parser.on('eof', () => {
+      eof = true;
+      gunzip.destroy();
+      parser.end();
+    });
     gunzip.on('data', (chunk: Buffer) => {
-      if (settled) return;
+      if (settled || eof) return;
       if (unpacked === 0 && compressedAgain(chunk)) return finish(unreadable('the tar inside is compressed again'));
       unpacked += chunk.length;
       if (unpacked > maxUnpackedBytes) {
@@ -71,7 +78,7 @@ export async function readTarballManifest(tgz: Buffer, maxUnpackedBytes: number)
       }
       parser.write(chunk);
     });
-    gunzip.on('end', () => { if (!settled) parser.end(); });
+    gunzip.on('end', () => { if (!settled && !eof) parser.end(); });
     gunzip.on('error', (e: Error) => finish(unreadable(e.message)));
     gunzip.end(tgz);
   });

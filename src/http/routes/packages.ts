@@ -56,6 +56,11 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   return sendBytes(reply, 200, headers, doc.body);
 }
 
+/** Every PUT here writes, and a publish body may be maxBodyBytes of JSON: an anonymous one is refused unparsed. */
+async function refuseAnonymous(req: FastifyRequest): Promise<void> {
+  if ((await who(req)).user === null) throw new Refusal('auth-required', { action: 'publish or change packages' });
+}
+
 async function putPackage(req: FastifyRequest, reply: FastifyReply) {
   const { ctx } = req.server.tessera;
   const path = pathOf(req, true);
@@ -91,6 +96,6 @@ async function deletePackage(req: FastifyRequest, reply: FastifyReply) {
 
 export async function packageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/*', getPackage);
-  app.put('/*', putPackage);
+  app.put('/*', { preParsing: async (req, _reply, payload) => { await refuseAnonymous(req); return payload; } }, putPackage);
   app.delete('/*', deletePackage);
 }

@@ -1,7 +1,7 @@
 // npm stage: POST /-/stage/package/<pkg> (stage publish), GET /-/stage (list), GET /-/stage/<id> (view),
 // POST /-/stage/<id>/approve, DELETE /-/stage/<id> (reject), GET /-/stage/<id>/tarball (download).
 // npm reads JSON from every 2xx here except reject's, so those always carry a body.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Refusal } from '../../domain/reasons.ts';
 import { who } from '../app-state.ts';
 import { approveStaged, listStaged, rejectStaged, stagedTarball, stagePublish, viewStaged, type ListQuery } from '../../services/stage.ts';
@@ -11,7 +11,12 @@ const NO_STORE = 'no-store';
 export async function stageRoutes(app: FastifyInstance): Promise<void> {
   const { ctx } = app.tessera;
 
-  app.post<{ Params: { pkg: string } }>('/-/stage/package/:pkg', async (req, reply) => {
+  // A stage body is a publish body: an anonymous one is refused before it is parsed.
+  const preParsing = async (req: FastifyRequest, _reply: unknown, payload: unknown) => {
+    if ((await who(req)).user === null) throw new Refusal('auth-required', { action: 'stage versions of packages' });
+    return payload;
+  };
+  app.post<{ Params: { pkg: string } }>('/-/stage/package/:pkg', { preParsing }, async (req, reply) => {
     const body = req.body;
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Refusal('bad-json', { detail: 'expected a JSON object' });
     const principal = await who(req);

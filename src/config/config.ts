@@ -111,8 +111,9 @@ export function parseListen(text: string): { host: string; port: number } {
 }
 
 type FileConfig = Record<string, unknown>;
-const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes', 'maxUnpackedBytes',
-  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email', 'oidc', 'stage']);
+const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
+  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email', 'oidc', 'stage',
+  'maxUnpackedBytes']);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -159,7 +160,8 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     c.maxBodyBytes = f.maxBodyBytes as number;
   }
   if (f.maxUnpackedBytes !== undefined && f.maxUnpackedBytes !== null) {
-    if (!Number.isInteger(f.maxUnpackedBytes) || (f.maxUnpackedBytes as number) < 1024) fail('maxUnpackedBytes', 'must be an integer ≥ 1024');
+    const n = f.maxUnpackedBytes;
+    if (!Number.isInteger(n) || (n as number) < 1024) fail('maxUnpackedBytes', 'must be an integer ≥ 1024');
     c.maxUnpackedBytes = f.maxUnpackedBytes as number;
   }
   if (f.defaultScopedAccess !== undefined) {

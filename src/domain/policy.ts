@@ -328,7 +328,7 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
 
 /** A publish (or a staged version) whose `access` differs from the package's also changes its access, for
  *  every version: it needs the `access` action too, as `npm access set status=…` does. Null: no change. */
-export function authorizeAccessChange(p: Principal, pkg: PackageFacts, access: 'public' | 'restricted' | null): Decision | null {
+export function authorizeAccessChange(p: Principal, pkg: PackageFacts, access: PackageFacts['access'] | null): Decision | null {
   if (!pkg.exists || access === null || access === pkg.access) return null;
   return authorize(p, 'access', pkg);
 }

@@ -49,7 +49,7 @@ export type ValidPublish = Omit<PublishDoc, 'attachment'> & {
 
 export type Provenance = { name: string; contentType: string; data: string };
 
-/** The checks that need neither the database nor the tarball's bytes, for `PUT /<name>` and `POST /-/stage/package/<name>`. */
+/** The checks that need neither the database nor the tarball's bytes (`PUT /<name>`, `POST /-/stage/package/<name>`). */
 export function checkDocument(name: string, body: Record<string, unknown>): PublishDoc {
   assertValidName(name);
   if (body.name !== undefined && body.name !== name) throw bad(`the document names "${String(body.name)}" but was sent to ${name}`);

@@ -12,7 +12,9 @@ import { claimVersion, dropExpired, dropStaged, versionTakenBy } from '../store/
 import type { StagedRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
-import { authorizeAccess, checkDocument, checkTarball, isUniqueViolation, writeVersion, type Provenance } from './publish.ts';
+import {
+  authorizeAccess, checkDocument, checkTarball, isUniqueViolation, writeVersion, type Provenance,
+} from './publish.ts';
 import { unpackedLimit } from '../config/config.ts';
 import { assertValidName } from '../domain/names.ts';
 import { requireSecondFactor } from './two-factor.ts';

@@ -13,7 +13,8 @@ const CHUNK = 64 * 1024;
 
 /** tar's parser would inflate a gzip or zstd stream itself, synchronously: a tarball compressed twice is refused. */
 function compressedAgain(head: Buffer): boolean {
-  return (head[0] === 0x1f && head[1] === 0x8b) || (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd);
+  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  return gzip || (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd);
 }
 
 function unreadable(why: string): Refusal {
@@ -49,7 +50,8 @@ export async function readTarballManifest(tgz: Buffer, maxUnpackedBytes: number)
         // npm packs everything under one top-level folder (usually "package/").
         if (/^[^/]+\/package\.json$/.test(p) && manifestText === undefined) {
           if (entry.size > MAX_MANIFEST) {
-            finish(new Refusal('tarball-too-large', { detail: `${p} is ${entry.size} bytes; at most ${MAX_MANIFEST} are accepted` }));
+            const detail = `${p} is ${entry.size} bytes; at most ${MAX_MANIFEST} are accepted`;
+            finish(new Refusal('tarball-too-large', { detail }));
             return;
           }
           const chunks: Buffer[] = [];
@@ -74,7 +76,8 @@ export async function readTarballManifest(tgz: Buffer, maxUnpackedBytes: number)
       if (unpacked === 0 && compressedAgain(chunk)) return finish(unreadable('the tar inside is compressed again'));
       unpacked += chunk.length;
       if (unpacked > maxUnpackedBytes) {
-        return finish(new Refusal('tarball-too-large', { detail: `it unpacks to more than ${maxUnpackedBytes} bytes (maxUnpackedBytes)` }));
+        const detail = `it unpacks to more than ${maxUnpackedBytes} bytes (maxUnpackedBytes)`;
+        return finish(new Refusal('tarball-too-large', { detail }));
       }
       parser.write(chunk);
     });

@@ -96,6 +96,10 @@ async function deletePackage(req: FastifyRequest, reply: FastifyReply) {
 
 export async function packageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/*', getPackage);
-  app.put('/*', { preParsing: async (req, _reply, payload) => { await refuseAnonymous(req); return payload; } }, putPackage);
+  const preParsing = async (req: FastifyRequest, _reply: FastifyReply, payload: unknown) => {
+    await refuseAnonymous(req);
+    return payload;
+  };
+  app.put('/*', { preParsing }, putPackage);
   app.delete('/*', deletePackage);
 }

@@ -17,6 +17,8 @@ export type Config = {
   maxBodyBytes: number;
   /** Time a request has to arrive in full, headers and body; one that trickles in is cut with a 408. */
   requestTimeoutMs: number;
+  /** The most bytes a published tarball may unpack to (read as a stream); null: 8 × maxBodyBytes. */
+  maxUnpackedBytes: number | null;
   defaultScopedAccess: 'public' | 'restricted';
   upstream: { url: string | null; cacheTtlMs: number; timeoutMs: number };
   privateNamespaces: string[];
@@ -89,6 +91,7 @@ export const defaults: Config = {
   webLoginTtlMs: 10 * 60_000,
   maxBodyBytes: 64 * 1024 * 1024,
   requestTimeoutMs: 60_000,
+  maxUnpackedBytes: null,
   defaultScopedAccess: 'restricted',
   upstream: { url: null, cacheTtlMs: 5 * 60_000, timeoutMs: 30_000 },
   privateNamespaces: [],
@@ -105,6 +108,11 @@ export const defaults: Config = {
   unpublish: { reserveForMs: 24 * 3_600_000 },
 };
 
+/** What a published tarball may unpack to: a compressed upload of maxBodyBytes that unpacks to gigabytes is refused. */
+export function unpackedLimit(c: Pick<Config, 'maxBodyBytes' | 'maxUnpackedBytes'>): number {
+  return c.maxUnpackedBytes ?? 8 * c.maxBodyBytes;
+}
+
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
   if (!m) throw new Error(`invalid --listen "${text}" (use HOST:PORT)`);
@@ -113,7 +121,7 @@ export function parseListen(text: string): { host: string; port: number } {
 
 type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
-  'requestTimeout',
+  'requestTimeout', 'maxUnpackedBytes',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
   'oidc', 'stage', 'unpublish']);
 
@@ -164,6 +172,11 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.requestTimeout !== undefined) {
     c.requestTimeoutMs = duration(f.requestTimeout, 'requestTimeout');
     if (c.requestTimeoutMs < 1000) fail('requestTimeout', 'must be at least 1s');
+  }
+  if (f.maxUnpackedBytes !== undefined && f.maxUnpackedBytes !== null) {
+    const n = f.maxUnpackedBytes;
+    if (!Number.isInteger(n) || (n as number) < 1024) fail('maxUnpackedBytes', 'must be an integer ≥ 1024');
+    c.maxUnpackedBytes = f.maxUnpackedBytes as number;
   }
   if (f.defaultScopedAccess !== undefined) {
     c.defaultScopedAccess = oneOf(f.defaultScopedAccess, 'defaultScopedAccess', ['public', 'restricted'] as const);

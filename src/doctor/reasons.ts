@@ -59,7 +59,7 @@ export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'last-org-owner', 'trust-config-exists', 'not-found', 'stage-version-exists', 'stage-needs-package',
   'stage-second-approver', 'stage-conflict', 'version-missing', 'unscoped-restricted', 'last-maintainer', 'unknown-user',
   'tag-invalid', 'latest-tag-required', 'rev-conflict', 'bad-json', 'body-too-large', 'invalid-name', 'invalid-version',
-  'invalid-publish', 'tarball-mismatch', 'invalid-request', 'route-not-found', 'method-not-allowed',
+  'invalid-publish', 'tarball-mismatch', 'tarball-too-large', 'invalid-request', 'route-not-found', 'method-not-allowed',
   'bad-url', 'request-timeout', 'headers-too-large', 'email-link-unavailable',
   'oidc-audience-unset',
 ];

@@ -505,3 +505,10 @@ export function authorizeStageAccess(p: Principal, action: 'list staged versions
   }
   return { allowed: true, checks };
 }
+
+/** A publish (or a staged version) whose `access` differs from the package's also changes its access, for
+ *  every version: it needs the `access` action too, as `npm access set status=…` does. Null: no change. */
+export function authorizeAccessChange(p: Principal, pkg: PackageFacts, access: PackageFacts['access'] | null): Decision | null {
+  if (!pkg.exists || access === null || access === pkg.access) return null;
+  return authorize(p, 'access', pkg);
+}

@@ -376,6 +376,11 @@ export const reasons = {
     error: (p) => `The tarball does not match its manifest: ${p.detail}`,
     summary: 'Length, integrity, shasum or the package.json inside the tarball disagree with the manifest.',
   },
+  'tarball-too-large': {
+    status: 413,
+    error: (p) => `The tarball is too large once unpacked: ${p.detail}`,
+    summary: 'The tarball unpacks to more than `maxUnpackedBytes`, or its package.json is over 5 MiB.',
+  },
   'invalid-request': {
     status: 400,
     error: (p) => `${p.detail}`,

@@ -6,7 +6,6 @@ import type { Grants, Principal, User } from '../domain/principal.ts';
 import type { TokenCreateBody, TokenExpiry, TokenSpec } from '../domain/commands.ts';
 import type { TokenMeta, TokenSelf } from '../domain/wire.ts';
 import { hashToken, isTesseraToken } from '../domain/tokens.ts';
-import { verifyPassword } from '../domain/passwords.ts';
 import { revokeTokens } from '../store/tokens.ts';
 import type { TokenRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';

@@ -1,14 +1,18 @@
-// `npm publish`: one version per PUT. Validates the document and the tarball against each other,
-// asks the policy, writes the blob first and then the rows in one transaction. The validation and the
-// write are shared with staged publishing (stage.ts): a staged version is checked and published alike.
+// `npm publish`: one version per PUT. Asks the policy first, then validates the document and the
+// tarball against each other (nothing is decoded or unpacked for a caller who may not publish), writes
+// the blob first and then the rows in one transaction. The validation and the write are shared with
+// staged publishing (stage.ts): a staged version is checked and published alike.
 import { createHash } from 'node:crypto';
 import ssri from 'ssri';
 import { Refusal } from '../domain/reasons.ts';
 import { assertValidName, assertValidVersion, isValidTag, scopeOf, versionFromTarball } from '../domain/names.ts';
+import { authorizeAccessChange, type PackageFacts } from '../domain/policy.ts';
+import { unpackedLimit } from '../config/config.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Manifest } from '../domain/packument.ts';
 import type { PublishDoc } from '../domain/commands.ts';
-import { packageFacts, rerender } from '../store/packages.ts';
+import { rerender } from '../store/packages.ts';
+import { factsFor } from './read.ts';
 import { claimVersion, dropExpired, versionTakenBy } from '../store/staged.ts';
 import type { Db } from '../store/store.ts';
 import type { StagedRow } from '../store/schema.ts';
@@ -25,25 +29,32 @@ function bad(detail: string): Refusal {
   return new Refusal('invalid-publish', { detail });
 }
 
-/** A publish document that passed every check that needs no database: what `npm publish` and
- *  `npm stage publish` both send, one version with its tarball. */
-export type ValidPublish = {
+/** A publish document that passed the cheap checks: what `npm publish` and `npm stage publish` both
+ *  send, one version with its tarball, still base64 and unopened. */
+export type PublishDraft = {
   name: string;
   version: string;
-  /** The manifest as stored: dist.integrity and dist.shasum computed from the tarball. */
+  /** The manifest as sent. */
   manifest: Manifest;
   tag: string;
   access: 'public' | 'restricted' | null;
+  attachment: { file: string; data: string; length: unknown };
+  provenance?: Provenance;
+};
+
+/** A publish document whose tarball was checked against it too. */
+export type ValidPublish = Omit<PublishDraft, 'attachment'> & {
+  /** The manifest as stored: dist.integrity and dist.shasum computed from the tarball. */
+  manifest: Manifest;
   tarball: Buffer;
   integrity: string;
   shasum: string;
-  provenance?: Provenance;
 };
 
 export type Provenance = { name: string; contentType: string; data: string };
 
-/** Validates the document and the tarball against each other, as sent to `PUT /<name>` or `POST /-/stage/package/<name>`. */
-export async function validatePublish(name: string, body: PublishDoc): Promise<ValidPublish> {
+/** The checks that need neither the database nor the tarball's bytes (`PUT /<name>`, `POST /-/stage/package/<name>`). */
+export function checkDocument(name: string, body: PublishDoc): PublishDraft {
   assertValidName(name);
   if (body.name !== undefined && body.name !== name) throw bad(`the document names "${String(body.name)}" but was sent to ${name}`);
   if (body._id !== undefined && body._id !== name) throw bad(`the document _id "${String(body._id)}" does not match ${name}`);
@@ -74,7 +85,7 @@ export async function validatePublish(name: string, body: PublishDoc): Promise<V
   // Attachments: exactly one tarball for this version; an optional sigstore bundle (provenance).
   const attachments = body._attachments as Record<string, Attachment> | undefined;
   if (!attachments || typeof attachments !== 'object') throw bad('"_attachments" is missing');
-  let tarball: Buffer | undefined;
+  let tarball: PublishDraft['attachment'] | undefined;
   let provenance: Provenance | undefined;
   for (const [file, att] of Object.entries(attachments)) {
     if (!att || typeof att !== 'object' || typeof att.data !== 'string') throw bad(`attachment "${file}" has no data`);
@@ -89,12 +100,21 @@ export async function validatePublish(name: string, body: PublishDoc): Promise<V
     if (versionFromTarball(name, file.split('/').pop() ?? file) !== version) {
       throw new Refusal('tarball-mismatch', { detail: `attachment "${file}" is not the tarball of ${name}@${version}` });
     }
-    tarball = Buffer.from(att.data, 'base64');
-    if (att.length !== undefined && att.length !== tarball.length) {
-      throw new Refusal('tarball-mismatch', { detail: `attachment length is ${String(att.length)} but the data is ${tarball.length} bytes` });
-    }
+    tarball = { file, data: att.data, length: att.length };
   }
-  if (!tarball || tarball.length === 0) throw bad('no tarball is attached');
+  if (!tarball || tarball.data.length === 0) throw bad('no tarball is attached');
+  return { name, version, manifest, tag, access: access as PublishDraft['access'], attachment: tarball, provenance };
+}
+
+/** Decodes the tarball and checks it against the document: length, integrity, shasum, the package.json
+ *  inside (read as a bounded stream). Only for a caller already allowed to publish. */
+export async function checkTarball(doc: PublishDraft, maxUnpackedBytes: number): Promise<ValidPublish> {
+  const { name, version, manifest, attachment: att } = doc;
+  const tarball = Buffer.from(att.data, 'base64');
+  if (att.length !== undefined && att.length !== tarball.length) {
+    throw new Refusal('tarball-mismatch', { detail: `attachment length is ${String(att.length)} but the data is ${tarball.length} bytes` });
+  }
+  if (tarball.length === 0) throw bad('no tarball is attached');
 
   const dist = (manifest.dist ?? {}) as Record<string, unknown>;
   const integrity = ssri.fromData(tarball, { algorithms: ['sha512'] }).toString();
@@ -105,7 +125,7 @@ export async function validatePublish(name: string, body: PublishDoc): Promise<V
   if (typeof dist.shasum === 'string' && dist.shasum !== shasum) {
     throw new Refusal('tarball-mismatch', { detail: 'dist.shasum does not match the attached tarball' });
   }
-  const inner = await readTarballManifest(tarball);
+  const inner = await readTarballManifest(tarball, maxUnpackedBytes);
   if (inner.name !== name || inner.version !== version) {
     throw new Refusal('tarball-mismatch', {
       detail: `package.json inside the tarball is ${String(inner.name)}@${String(inner.version)}, not ${name}@${version}`,
@@ -113,25 +133,46 @@ export async function validatePublish(name: string, body: PublishDoc): Promise<V
   }
   const stored: Manifest = { ...manifest, dist: { ...dist, integrity, shasum } };
   delete (stored as Record<string, unknown>)._attachments;
-  return { name, version, manifest: stored, tag, access: access as ValidPublish['access'], tarball, integrity, shasum, provenance };
+  const { attachment: _, ...rest } = doc;
+  return { ...rest, manifest: stored, tarball, integrity, shasum };
+}
+
+/**
+ * The second half of authorizing a publish or a staged version, once the caller may do that: a document
+ * that changes the package's access needs the `access` action too. Returns the decision whose second
+ * factor must also be checked (publish only; staging defers it to approval, which asks for a code).
+ */
+export async function authorizeAccess(ctx: Ctx, p: Principal, facts: PackageFacts, access: PublishDraft['access']) {
+  const d = authorizeAccessChange(p, facts, access);
+  if (d && !d.allowed) throw await deny(ctx, p, d, facts.name);
+  return d;
+}
+
+/** The cheap checks and the policy, in the order that opens nothing for a caller who may not publish. */
+async function authorizePublish(ctx: Ctx, principal: Principal, name: string, body: PublishDoc) {
+  assertValidName(name);
+  const facts = await factsFor(ctx, principal, name);
+  const decision = decideFor(ctx, principal, 'publish', facts);
+  if (!decision.allowed) throw await deny(ctx, principal, decision, name);
+  const doc = checkDocument(name, body);
+  const access = await authorizeAccess(ctx, principal, facts, doc.access);
+  await requireSecondFactor(ctx, principal, decision);
+  if (access) await requireSecondFactor(ctx, principal, access);
+  return doc;
 }
 
 export type PublishResult = { name: string; version: string; created: boolean };
 
 export async function publish(ctx: Ctx, principal: Principal, name: string, body: PublishDoc): Promise<PublishResult> {
-  const doc = await validatePublish(name, body);
-  const { version } = doc;
-
-  const facts = await packageFacts(ctx.store.db, name, principal.user?.id);
-  const decision = decideFor(ctx, principal, 'publish', facts);
-  if (!decision.allowed) throw await deny(ctx, principal, decision, name);
-  await requireSecondFactor(ctx, principal, decision);
+  const draft = await authorizePublish(ctx, principal, name, body);
+  const { version } = draft;
   const user = principal.user!;
 
   // Cheap early refusal; the version_claims key below is what really guarantees uniqueness under concurrency.
   const cutoff = ctx.clock.now() - ctx.config.stage.ttlMs;
   const taken = await versionTakenBy(ctx.store.db, name, version);
   if (taken === 'published') throw new Refusal('version-exists', { version });
+  const doc = await checkTarball(draft, unpackedLimit(ctx.config));
 
   const blob = await ctx.store.blobs.put(doc.tarball);
   const now = ctx.clock.now();

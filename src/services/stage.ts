@@ -13,9 +13,14 @@ import { claimVersion, dropExpired, dropStaged, versionTakenBy } from '../store/
 import type { StagedRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
-import { isUniqueViolation, validatePublish, writeVersion, type Provenance } from './publish.ts';
+import {
+  authorizeAccess, checkDocument, checkTarball, isUniqueViolation, writeVersion, type Provenance,
+} from './publish.ts';
+import { unpackedLimit } from '../config/config.ts';
+import { assertValidName } from '../domain/names.ts';
 import { requireSecondFactor } from './two-factor.ts';
 import { decideFor } from './decide.ts';
+import { factsFor } from './read.ts';
 
 /** What `npm stage list|view` print (npm's `logStageItem`: known keys first, then the rest). */
 export type StageItem = {
@@ -49,13 +54,16 @@ function principalToken(p: Principal): string | null {
   return p.user && p.credential.type === 'token' ? p.credential.id : null;
 }
 
-/** POST /-/stage/package/<name>: the same document as `npm publish`, no one-time password. */
+/** POST /-/stage/package/<name>: the same document as `npm publish`, no one-time password. Authorized
+ *  before the tarball is opened; a version that would change the package's access needs `access` too. */
 export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: PublishDoc): Promise<{ stageId: string; message: string }> {
-  const doc = await validatePublish(name, body);
-  const { version, tag } = doc;
-  const facts = await packageFacts(ctx.store.db, name, p.user?.id);
+  assertValidName(name);
+  const facts = await factsFor(ctx, p, name);
   const d = decideFor(ctx, p, 'stage', facts);
   if (!d.allowed) throw await deny(ctx, p, d, name);
+  const draft = checkDocument(name, body);
+  await authorizeAccess(ctx, p, facts, draft.access);
+  const { version, tag } = draft;
   const user = p.user!;
   const trust = p.user && p.credential.type === 'token' && p.credential.kind === 'oidc' ? p.credential.grants?.trust : undefined;
   const actor = trust ? trust.subject : user.name;
@@ -64,6 +72,7 @@ export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: P
   await sweep(ctx, { name, version });
   // Cheap early refusal; the version_claims key is what guarantees it under concurrency.
   if (await versionTakenBy(ctx.store.db, name, version)) throw new Refusal('stage-version-exists', { version });
+  const doc = await checkTarball(draft, unpackedLimit(ctx.config));
   const blob = await ctx.store.blobs.put(doc.tarball);
   const id = randomUUID();
   const now = ctx.clock.now();
@@ -155,6 +164,8 @@ async function review(ctx: Ctx, p: Principal, id: string, approving: boolean): P
   const staged = { version: row.version, actor: row.actor, actorType: row.actor_type as StageItem['actorType'], stagedBy: row.staged_by };
   const d = decideFor(ctx, p, 'stage-review', facts, { ...staged, approving });
   if (!d.allowed) throw await deny(ctx, p, d, row.package);
+  // A version staged with another access changes the package's access: the approver must be allowed that too.
+  if (approving) await authorizeAccess(ctx, p, facts, row.access as 'public' | 'restricted' | null);
   await requireSecondFactor(ctx, p, d);
   return { row, user, decision: d };
 }

@@ -86,7 +86,8 @@ describe('bad input', () => {
   test('path traversal in tarball entries and names', async () => {
     const tgz = await makeTarball({ 'package/package.json': JSON.stringify({ name: 'good', version: '1.0.1' }) });
     // Rewrite the tar header's path by hand: "package/../../evil" cannot be made by tar.c.
-    const evil = await makeTarball({ 'package/package.json': JSON.stringify({ name: 'good', version: '1.0.1' }), 'package/xx/evil.txt': 'x' });
+    // The entry comes before package.json: reading stops at the manifest, and names up to it are checked.
+    const evil = await makeTarball({ 'package/xx/evil.txt': 'x', 'package/package.json': JSON.stringify({ name: 'good', version: '1.0.1' }) });
     const { gunzipSync } = await import('node:zlib');
     const raw = gunzipSync(evil);
     const idx = raw.indexOf('package/xx/evil.txt');

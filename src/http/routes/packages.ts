@@ -57,6 +57,11 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   return sendBytes(reply, 200, headers, doc.body);
 }
 
+/** Every PUT here writes, and a publish body may be maxBodyBytes of JSON: an anonymous one is refused unparsed. */
+async function refuseAnonymous(req: FastifyRequest): Promise<void> {
+  if ((await who(req)).user === null) throw new Refusal('auth-required', { action: 'publish or change packages' });
+}
+
 /** Only a document takes a PUT: what else is PUT to is refused as a method before its body is looked at. */
 function documentPath(req: FastifyRequest): Extract<PackagePath, { kind: 'document' }> {
   const path = pathOf(req, true);
@@ -96,6 +101,10 @@ async function deletePackage(req: FastifyRequest, reply: FastifyReply) {
 
 export async function packageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/*', getPackage);
-  app.put('/*', { preValidation: async (req) => { documentPath(req); }, schema: { body: PublishDoc } }, putPackage);
+  app.put('/*', {
+    preParsing: async (req, _reply, payload) => { await refuseAnonymous(req); return payload; },
+    preValidation: async (req) => { documentPath(req); },
+    schema: { body: PublishDoc },
+  }, putPackage);
   app.delete('/*', deletePackage);
 }

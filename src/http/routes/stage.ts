@@ -1,8 +1,9 @@
 // npm stage: POST /-/stage/package/<pkg> (stage publish), GET /-/stage (list), GET /-/stage/<id> (view),
 // POST /-/stage/<id>/approve, DELETE /-/stage/<id> (reject), GET /-/stage/<id>/tarball (download).
 // npm reads JSON from every 2xx here except reject's, so those always carry a body.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Refusal } from '../../domain/reasons.ts';
 import { StageDoc } from '../../domain/commands.ts';
 import { who } from '../app-state.ts';
 import { approveStaged, listStaged, rejectStaged, stagedTarball, stagePublish, viewStaged, type ListQuery } from '../../services/stage.ts';
@@ -13,7 +14,12 @@ export async function stageRoutes(plain: FastifyInstance): Promise<void> {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx } = app.tessera;
 
-  app.post('/-/stage/package/:pkg', { schema: { params: Type.Object({ pkg: Type.String() }), body: StageDoc } }, async (req, reply) => {
+  // A stage body is a publish body: an anonymous one is refused before it is parsed.
+  const preParsing = async (req: FastifyRequest, _reply: unknown, payload: unknown) => {
+    if ((await who(req)).user === null) throw new Refusal('auth-required', { action: 'stage versions of packages' });
+    return payload;
+  };
+  app.post('/-/stage/package/:pkg', { preParsing, schema: { params: Type.Object({ pkg: Type.String() }), body: StageDoc } }, async (req, reply) => {
     const principal = await who(req);
     const r = await stagePublish(ctx, principal, req.params.pkg, req.body);
     req.log.info({ package: req.params.pkg, stageId: r.stageId, user: principal.user?.name }, 'staged');

@@ -19,3 +19,10 @@ export async function deny(ctx: Ctx, principal: Principal, decision: Decision & 
   }
   return new Refusal(decision.reason, decision.params);
 }
+
+/** A write refused at the edge because no credential came with it (before its body is read): counted
+ *  like every other anonymous refusal. */
+export async function anonymousWrite(ctx: Ctx, pkg: string, action: string): Promise<Refusal> {
+  await auditAnonymousRefusal(ctx, 'auth-required', pkg);
+  return new Refusal('auth-required', { action });
+}

@@ -66,7 +66,7 @@ describe('request timeouts', () => {
   });
 
   test('a body that trickles in is cut with 408 request-timeout', async () => {
-    const head = `PUT /trickle HTTP/1.1\r\n${close}Content-Type: application/json\r\nContent-Length: 10000\r\n\r\n{`;
+    const head = `PUT /-/user/org.couchdb.user:trickle HTTP/1.1\r\n${close}Content-Type: application/json\r\nContent-Length: 10000\r\n\r\n{`;
     const r = await rawRequest(s, [head, ...Array(100).fill(' ')], 100);
     assert.equal(r.status, 408);
     assert.equal(r.headers['x-tessera-reason'], 'request-timeout');
@@ -108,13 +108,13 @@ describe('every 4xx carries x-tessera-reason', () => {
     ],
     [
       'a malformed content type',
-      `PUT /foo HTTP/1.1\r\n${close}Content-Type: ;;;\r\nContent-Length: 2\r\n\r\n{}`,
+      `PUT /-/user/org.couchdb.user:foo HTTP/1.1\r\n${close}Content-Type: ;;;\r\nContent-Length: 2\r\n\r\n{}`,
       400,
       'invalid-request',
     ],
     [
       'a body over maxBodyBytes',
-      `PUT /foo HTTP/1.1\r\n${close}Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n${'x'.repeat(5000)}`,
+      `PUT /-/user/org.couchdb.user:foo HTTP/1.1\r\n${close}Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n${'x'.repeat(5000)}`,
       413,
       'body-too-large',
     ],

@@ -10,6 +10,7 @@ import { baseUrl } from '../base-url.ts';
 import { readPackument, readTarball } from '../../services/read.ts';
 import { publish } from '../../services/publish.ts';
 import { packumentHeaders, TARBALL_HEADERS, wantsCorgi, writeBytes } from '../install-reads.ts';
+import { anonymousWrite } from '../../services/deny.ts';
 import { deleteTarball, unpublishPackage, updateDocument } from '../../services/package-writes.ts';
 
 function pathOf(req: FastifyRequest, forPublish = false): PackagePath {
@@ -59,7 +60,9 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
 
 /** Every PUT here writes, and a publish body may be maxBodyBytes of JSON: an anonymous one is refused unparsed. */
 async function refuseAnonymous(req: FastifyRequest): Promise<void> {
-  if ((await who(req)).user === null) throw new Refusal('auth-required', { action: 'publish or change packages' });
+  if ((await who(req)).user !== null) return;
+  const name = parsePackagePath(req.url)?.name ?? '';
+  throw await anonymousWrite(req.server.tessera.ctx, name, 'publish or change packages');
 }
 
 /** Only a document takes a PUT: what else is PUT to is refused as a method before its body is looked at. */

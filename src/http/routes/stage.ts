@@ -3,7 +3,7 @@
 // npm reads JSON from every 2xx here except reject's, so those always carry a body.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Refusal } from '../../domain/reasons.ts';
+import { anonymousWrite } from '../../services/deny.ts';
 import { StageDoc } from '../../domain/commands.ts';
 import { who } from '../app-state.ts';
 import { approveStaged, listStaged, rejectStaged, stagedTarball, stagePublish, viewStaged, type ListQuery } from '../../services/stage.ts';
@@ -16,7 +16,9 @@ export async function stageRoutes(plain: FastifyInstance): Promise<void> {
 
   // A stage body is a publish body: an anonymous one is refused before it is parsed.
   const preParsing = async (req: FastifyRequest, _reply: unknown, payload: unknown) => {
-    if ((await who(req)).user === null) throw new Refusal('auth-required', { action: 'stage versions of packages' });
+    if ((await who(req)).user !== null) return payload;
+    const name = (req.params as { pkg?: string }).pkg ?? '';
+    throw await anonymousWrite(ctx, name, 'stage versions of packages');
     return payload;
   };
   app.post('/-/stage/package/:pkg', { preParsing, schema: { params: Type.Object({ pkg: Type.String() }), body: StageDoc } }, async (req, reply) => {

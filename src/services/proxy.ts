@@ -9,7 +9,8 @@ import { packageHead, type PackageHead } from '../store/packages.ts';
 import { bumpCounter } from '../store/counters.ts';
 import type { Ctx } from './context.ts';
 
-function matchesPattern(name: string, pattern: string): boolean {
+/** `@scope` matches the scope, `*` any run of characters, anything else the name itself. */
+export function matchesPattern(name: string, pattern: string): boolean {
   if (pattern.startsWith('@') && !pattern.includes('/')) return scopeOf(name) === pattern;
   const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
   return re.test(name);
@@ -24,7 +25,7 @@ export function mayProxy(ctx: Ctx, name: string): boolean {
 }
 
 /** A scope is local once any local package lives in it, or a local user or organization owns it. */
-async function scopeIsLocal(ctx: Ctx, name: string): Promise<boolean> {
+export async function scopeIsLocal(ctx: Ctx, name: string): Promise<boolean> {
   const scope = scopeOf(name);
   if (!scope) return false;
   const pkg = await ctx.store.db.selectFrom('packages').select('name').where('scope', '=', scope).where('origin', '=', 'local').executeTakeFirst();
@@ -40,6 +41,12 @@ async function fetchUpstream(ctx: Ctx, url: string, accept: string): Promise<Res
   } catch (e) {
     throw new Refusal('upstream-unavailable', { detail: (e as Error).message });
   }
+}
+
+/** Whether an upstream copy of `name`, cached or not, may be served: a namespace declared private or made
+ *  local after the copy was cached cuts it off (the clean-up after a dependency-confusion incident). */
+export async function mayServeProxied(ctx: Ctx, name: string): Promise<boolean> {
+  return mayProxy(ctx, name) && !(await scopeIsLocal(ctx, name));
 }
 
 /** Returns the cached proxied package, refreshed when stale; undefined when upstream has no such package. */
@@ -83,8 +90,8 @@ export async function proxyPackument(ctx: Ctx, name: string, cached: PackageHead
   return packageHead(ctx.store.db, name);
 }
 
+/** Fetches and keeps an upstream tarball. The caller has checked that `name` may be proxied (mayServeProxied). */
 export async function proxyTarball(ctx: Ctx, name: string, version: string): Promise<Buffer | undefined> {
-  if (await scopeIsLocal(ctx, name)) return undefined;
   let head = await packageHead(ctx.store.db, name);
   if (!head) head = await proxyPackument(ctx, name, undefined);
   if (head?.origin !== 'proxy') return undefined;

@@ -88,6 +88,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     childLoggerFactory: (logger, bindings, opts) => (ctx.config.accessLog ? logger.child(bindings, opts) : logger),
   });
   app.decorate('tessera', { ctx, auth });
+  ctx.log ??= app.log;
   app.addHook('preClose', (done) => { closing = true; done(); });
   app.addHook('onClose', async () => { await auth.close(); });
 

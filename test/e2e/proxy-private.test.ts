@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
 import { tessera } from '../helpers/cli.ts';
 
@@ -26,7 +27,7 @@ describe('private namespaces and cached upstream copies', () => {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
     }
-    const upstream = { url: up.url, cacheTtlMs: 60_000, timeoutMs: 5_000 };
+    const upstream = { ...defaults.upstream, url: up.url, cacheTtlMs: 60_000, timeoutMs: 5_000 };
     down = await startServer({ upstream, privateNamespaces: [] });
     await down.addUser('dana');
     npm = makeNpm(down.url);

@@ -69,7 +69,7 @@ export async function proxyPackument(
 }
 
 async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<PackageHead | undefined> {
-  const upstreamDoc = await upstreamRequest(ctx, url, 'application/json', async (res) => {
+  const upstreamDoc = await upstreamRequest(ctx, url, { accept: 'application/json' }, async (res) => {
     if (res.status === 404) { await res.body?.cancel(); return undefined; }
     if (!res.ok) throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status}` });
     return (await res.json()) as Record<string, unknown>;
@@ -110,7 +110,7 @@ async function fetchTarball(ctx: Ctx, name: string, version: string): Promise<Bu
   type Sources = { tarballs?: Record<string, { url: string; integrity?: string }> };
   const source = (JSON.parse(row?.meta ?? '{}') as Sources).tarballs?.[version];
   if (!source) return undefined;
-  const data = await upstreamRequest(ctx, source.url, '*/*', async (res) => {
+  const data = await upstreamRequest(ctx, source.url, { accept: '*/*' }, async (res) => {
     if (res.status === 404) { await res.body?.cancel(); return undefined; }
     if (!res.ok) {
       throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status} for the tarball` });

@@ -104,6 +104,8 @@ function slot(h: Host, max: number, signal: AbortSignal): Promise<() => void> {
   });
 }
 
+export type Outgoing = { accept: string; method?: 'GET' | 'POST'; body?: string };
+
 /**
  * One request to an upstream: refused at once while its host's breaker is open, queued while the host has
  * `maxConnections` requests in flight, and timed out after `upstream.timeout` (queueing included). `consume`
@@ -111,7 +113,7 @@ function slot(h: Host, max: number, signal: AbortSignal): Promise<() => void> {
  * the host's breaker; any other answer counts for it.
  */
 export async function upstreamRequest<T>(
-  ctx: Ctx, url: string, accept: string, consume: (res: Response) => Promise<T>,
+  ctx: Ctx, url: string, init: Outgoing, consume: (res: Response) => Promise<T>,
 ): Promise<T> {
   const { timeoutMs, maxConnections } = ctx.config.upstream;
   const h = hostOf(ctx, url);
@@ -126,7 +128,9 @@ export async function upstreamRequest<T>(
   try {
     release = await slot(h, maxConnections, signal);
     h.sent++;
-    const res = await fetch(url, { headers: { accept }, signal });
+    const headers: Record<string, string> = { accept: init.accept };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body, signal });
     if (res.status >= 500) {
       await res.body?.cancel().catch(() => {});
       throw new Error(`upstream answered ${res.status}`);

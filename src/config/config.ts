@@ -20,7 +20,7 @@ export type Config = {
   /** The most bytes a published tarball may unpack to (read as a stream); null: 8 × maxBodyBytes. */
   maxUnpackedBytes: number | null;
   defaultScopedAccess: 'public' | 'restricted';
-  upstream: { url: string | null; cacheTtlMs: number; timeoutMs: number };
+  upstream: UpstreamConfig;
   privateNamespaces: string[];
   trustedProxies: string[];
   logLevel: string;
@@ -31,6 +31,22 @@ export type Config = {
   oidc: OidcConfig;
   stage: StageConfig;
   unpublish: UnpublishConfig;
+};
+
+/** The registry proxied for names that are not local (services/proxy.ts, services/upstream.ts). */
+export type UpstreamConfig = {
+  url: string | null;
+  /** A cached packument is fresh this long; after that it is served as it is and refreshed in the background. */
+  cacheTtlMs: number;
+  timeoutMs: number;
+  /** Past this age a cached packument is not served without a successful refresh. */
+  maxStaleMs: number;
+  /** Requests in flight to one upstream host at most; the rest wait (and reuse kept-alive connections). */
+  maxConnections: number;
+  /** Consecutive failures or timeouts that open the circuit breaker: the upstream is not asked meanwhile. */
+  breakerFailures: number;
+  /** How long the breaker stays open before one probe request may try again. */
+  breakerCooldownMs: number;
 };
 
 /** After a whole unpublish the name is reserved from everyone for this long (npm: 24 hours); 0 turns it off. */
@@ -93,7 +109,10 @@ export const defaults: Config = {
   requestTimeoutMs: 60_000,
   maxUnpackedBytes: null,
   defaultScopedAccess: 'restricted',
-  upstream: { url: null, cacheTtlMs: 5 * 60_000, timeoutMs: 30_000 },
+  upstream: {
+    url: null, cacheTtlMs: 5 * 60_000, timeoutMs: 30_000, maxStaleMs: 7 * 86_400_000, maxConnections: 16,
+    breakerFailures: 3, breakerCooldownMs: 30_000,
+  },
   privateNamespaces: [],
   trustedProxies: [],
   logLevel: 'info',
@@ -184,10 +203,20 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.upstream !== undefined && f.upstream !== null) {
     const u = f.upstream as Record<string, unknown>;
     if (typeof u !== 'object') fail('upstream', 'must be a mapping');
-    for (const key of Object.keys(u)) if (!['url', 'cacheTtl', 'timeout'].includes(key)) fail(`upstream.${key}`, 'unknown key');
+    const keys = ['url', 'cacheTtl', 'timeout', 'maxStale', 'maxConnections', 'breakerFailures', 'breakerCooldown'];
+    for (const key of Object.keys(u)) if (!keys.includes(key)) fail(`upstream.${key}`, 'unknown key');
     if (u.url !== undefined && u.url !== null) c.upstream.url = urlValue(u.url, 'upstream.url');
     if (u.cacheTtl !== undefined) c.upstream.cacheTtlMs = duration(u.cacheTtl, 'upstream.cacheTtl');
     if (u.timeout !== undefined) c.upstream.timeoutMs = duration(u.timeout, 'upstream.timeout');
+    if (u.maxStale !== undefined) c.upstream.maxStaleMs = duration(u.maxStale, 'upstream.maxStale');
+    if (u.breakerCooldown !== undefined) {
+      c.upstream.breakerCooldownMs = duration(u.breakerCooldown, 'upstream.breakerCooldown');
+    }
+    for (const key of ['maxConnections', 'breakerFailures'] as const) {
+      if (u[key] === undefined) continue;
+      if (!Number.isInteger(u[key]) || (u[key] as number) < 1) fail(`upstream.${key}`, 'must be a whole number ≥ 1');
+      c.upstream[key] = u[key] as number;
+    }
   }
   if (f.privateNamespaces !== undefined) {
     if (!Array.isArray(f.privateNamespaces)) fail('privateNamespaces', 'must be a list');

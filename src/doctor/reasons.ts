@@ -58,6 +58,7 @@ export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'token-too-many-packages', 'token-too-many-orgs', 'token-expiry-out-of-range', 'token-not-found', 'tfa-not-pending',
   'last-org-owner', 'trust-config-exists', 'not-found', 'stage-version-exists', 'stage-needs-package',
   'stage-second-approver', 'stage-conflict', 'version-missing', 'unscoped-restricted', 'last-maintainer', 'unknown-user',
+  'audit-unavailable',
   'tag-invalid', 'latest-tag-required', 'rev-conflict', 'bad-json', 'body-too-large', 'invalid-name', 'invalid-version',
   'invalid-publish', 'tarball-mismatch', 'tarball-too-large', 'invalid-request', 'route-not-found', 'method-not-allowed',
   'bad-url', 'request-timeout', 'headers-too-large', 'email-link-unavailable',

@@ -345,6 +345,12 @@ export const reasons = {
     error: (p) => `The upstream registry could not be reached: ${p.detail}`,
     summary: 'Proxying to the upstream registry failed.',
   },
+  'audit-unavailable': {
+    status: 404,
+    error: (p) => `No advisory database can answer this audit: ${p.detail}. `
+      + 'Run `npm audit` against a registry that has one',
+    summary: 'An audit was asked of a registry with no advisory database and no upstream that answers audits.',
+  },
   // --- malformed requests
   'bad-json': {
     status: 400,

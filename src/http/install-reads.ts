@@ -8,6 +8,7 @@
 // the full route in routes/packages.ts, which gives the same answer the long way
 // and fills the caches. Both build their headers here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
 import type { Ctx } from '../services/context.ts';
 import type { Authenticator } from '../services/authenticate.ts';
 import { readCache } from '../services/read-cache.ts';
@@ -28,11 +29,28 @@ export function wantsCorgi(accept: string | undefined): boolean {
   return accept?.trimStart().startsWith(CORGI) === true;
 }
 
+const baseTags = new Map<string, string>();
+
+/** The stored ETag covers the document; the bytes also carry the base URL (tarball links), so the served
+ *  ETag does too, or a client that moved host or port would get a 304 for links it cannot use. */
+export function servedEtag(etag: string, base: string): string {
+  let tag = baseTags.get(base);
+  if (tag === undefined) {
+    if (baseTags.size >= 256) baseTags.clear(); // Host comes from the caller: keep a few, not any number
+    tag = createHash('sha256').update(base).digest('hex').slice(0, 8);
+    baseTags.set(base, tag);
+  }
+  return `${etag.slice(0, -1)}${tag}"`;
+}
+
 /** The headers of a packument answer (200 or 304). The abbreviated form has its own, weak, ETag. */
-export function packumentHeaders(etag: string, corgi: boolean, access: string, write: boolean): Record<string, string> {
+export function packumentHeaders(
+  etag: string, corgi: boolean, access: string, write: boolean, base: string,
+): Record<string, string> {
+  const served = servedEtag(etag, base);
   return {
     vary: 'Accept, Authorization',
-    etag: corgi ? `W/${etag}` : etag,
+    etag: corgi ? `W/${served}` : served,
     'cache-control': write ? 'no-store' : access === 'public' ? PUBLIC_REVALIDATE : PRIVATE_REVALIDATE,
     'content-type': corgi ? CORGI : 'application/json',
   };
@@ -76,8 +94,9 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
     headers = TARBALL_HEADERS;
   } else {
     const corgi = wantsCorgi(req.headers.accept);
-    body = cache.peekDocument(path.name, head.etag, corgi ? 'abbrev' : 'full', baseUrlOf(config, req));
-    headers = packumentHeaders(head.etag, corgi, head.access, false);
+    const base = baseUrlOf(config, req);
+    body = cache.peekDocument(path.name, head.etag, corgi ? 'abbrev' : 'full', base);
+    headers = packumentHeaders(head.etag, corgi, head.access, false, base);
     if (req.headers['if-none-match'] === headers.etag) status = 304;
   }
   if (!body) return false;

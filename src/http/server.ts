@@ -92,6 +92,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     schemaErrorFormatter: schemaDetail,
   });
   app.decorate('tessera', { ctx, auth });
+  ctx.log ??= app.log;
   app.addHook('preClose', (done) => { closing = true; done(); });
   app.addHook('onClose', async () => { await auth.close(); });
 

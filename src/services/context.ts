@@ -15,6 +15,8 @@ export type Ctx = {
   store: Store;
   config: Config;
   clock: Clock;
+  /** Where services write what an operator should see (the server's logger); absent in admin commands. */
+  log?: { warn(details: object, message: string): void };
 };
 
 export async function audit(ctx: Ctx, e: AuditEvent): Promise<void> {

@@ -8,8 +8,10 @@ import { renderProxied } from '../domain/packument.ts';
 import { packageHead, type PackageHead } from '../store/packages.ts';
 import { bumpCounter } from '../store/counters.ts';
 import type { Ctx } from './context.ts';
+import { shared, upstreamIsDown, upstreamRequest, warnStale } from './upstream.ts';
 
-function matchesPattern(name: string, pattern: string): boolean {
+/** `@scope` matches the scope, `*` any run of characters, anything else the name itself. */
+export function matchesPattern(name: string, pattern: string): boolean {
   if (pattern.startsWith('@') && !pattern.includes('/')) return scopeOf(name) === pattern;
   const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
   return re.test(name);
@@ -24,7 +26,7 @@ export function mayProxy(ctx: Ctx, name: string): boolean {
 }
 
 /** A scope is local once any local package lives in it, or a local user or organization owns it. */
-async function scopeIsLocal(ctx: Ctx, name: string): Promise<boolean> {
+export async function scopeIsLocal(ctx: Ctx, name: string): Promise<boolean> {
   const scope = scopeOf(name);
   if (!scope) return false;
   const pkg = await ctx.store.db.selectFrom('packages').select('name').where('scope', '=', scope).where('origin', '=', 'local').executeTakeFirst();
@@ -34,38 +36,49 @@ async function scopeIsLocal(ctx: Ctx, name: string): Promise<boolean> {
   return user !== undefined || org !== undefined;
 }
 
-async function fetchUpstream(ctx: Ctx, url: string, accept: string): Promise<Response> {
-  try {
-    return await fetch(url, { headers: { accept }, signal: AbortSignal.timeout(ctx.config.upstream.timeoutMs) });
-  } catch (e) {
-    throw new Refusal('upstream-unavailable', { detail: (e as Error).message });
-  }
+/** Whether an upstream copy of `name`, cached or not, may be served: a namespace declared private or made
+ *  local after the copy was cached cuts it off (the clean-up after a dependency-confusion incident). */
+export async function mayServeProxied(ctx: Ctx, name: string): Promise<boolean> {
+  return mayProxy(ctx, name) && !(await scopeIsLocal(ctx, name));
 }
 
-/** Returns the cached proxied package, refreshed when stale; undefined when upstream has no such package. */
-export async function proxyPackument(ctx: Ctx, name: string, cached: PackageHead | undefined): Promise<PackageHead | undefined> {
+/**
+ * Returns the cached proxied package, or undefined when the upstream has no such package. A fresh copy
+ * (younger than `upstream.cacheTtl`) is served as it is; an older one, up to `upstream.maxStale`, is served
+ * at once too while a refresh runs in the background (stale-while-revalidate), so a slow or hung upstream
+ * never holds an install up. Past `maxStale`, or with nothing cached, the caller waits for the upstream.
+ */
+export async function proxyPackument(
+  ctx: Ctx, name: string, cached: PackageHead | undefined,
+): Promise<PackageHead | undefined> {
   if (await scopeIsLocal(ctx, name)) return undefined;
-  const now = ctx.clock.now();
-  if (cached) {
-    const row = await ctx.store.db.selectFrom('packages').select('fetched_at').where('name', '=', name).executeTakeFirst();
-    if (row?.fetched_at && now - row.fetched_at < ctx.config.upstream.cacheTtlMs) return cached;
+  const url = `${ctx.config.upstream.url}${escapeName(name)}`;
+  const refresh = () => shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url));
+  if (!cached) return refresh();
+  const row = await ctx.store.db.selectFrom('packages').select('fetched_at').where('name', '=', name)
+    .executeTakeFirst();
+  const age = ctx.clock.now() - (row?.fetched_at ?? 0);
+  if (age < ctx.config.upstream.cacheTtlMs) return cached;
+  if (age > ctx.config.upstream.maxStaleMs) return refresh();
+  if (upstreamIsDown(ctx, url)) {
+    warnStale(ctx, url, name, age, 'the upstream circuit is open');
+    return cached;
   }
-  let res: Response;
-  try {
-    res = await fetchUpstream(ctx, `${ctx.config.upstream.url}${escapeName(name)}`, 'application/json');
-  } catch (e) {
-    if (cached) return cached; // upstream down: serve what we have
-    throw e;
-  }
-  if (res.status === 404) return undefined;
-  if (!res.ok) {
-    if (cached) return cached;
-    throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status}` });
-  }
-  const upstreamDoc = (await res.json()) as Record<string, unknown>;
+  refresh().catch((e: unknown) => warnStale(ctx, url, name, age, `the refresh failed (${(e as Error).message})`));
+  return cached;
+}
+
+async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<PackageHead | undefined> {
+  const upstreamDoc = await upstreamRequest(ctx, url, { accept: 'application/json' }, async (res) => {
+    if (res.status === 404) { await res.body?.cancel(); return undefined; }
+    if (!res.ok) throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status}` });
+    return (await res.json()) as Record<string, unknown>;
+  });
+  if (!upstreamDoc) return undefined;
   if (upstreamDoc.name !== name || typeof upstreamDoc.versions !== 'object') {
     throw new Refusal('upstream-unavailable', { detail: 'upstream sent a document for another package' });
   }
+  const now = ctx.clock.now();
   const r = renderProxied(upstreamDoc, name);
   const meta = JSON.stringify({ tarballs: r.tarballs });
   await ctx.store.db.transaction().execute(async (trx) => {
@@ -83,20 +96,31 @@ export async function proxyPackument(ctx: Ctx, name: string, cached: PackageHead
   return packageHead(ctx.store.db, name);
 }
 
-export async function proxyTarball(ctx: Ctx, name: string, version: string): Promise<Buffer | undefined> {
-  if (await scopeIsLocal(ctx, name)) return undefined;
+/** Fetches and keeps an upstream tarball; concurrent requests for it share one fetch. The caller has checked
+ *  that `name` may be proxied (mayServeProxied). */
+export function proxyTarball(ctx: Ctx, name: string, version: string): Promise<Buffer | undefined> {
+  return shared(ctx, `tarball\0${name}\0${version}`, () => fetchTarball(ctx, name, version));
+}
+
+async function fetchTarball(ctx: Ctx, name: string, version: string): Promise<Buffer | undefined> {
   let head = await packageHead(ctx.store.db, name);
   if (!head) head = await proxyPackument(ctx, name, undefined);
   if (head?.origin !== 'proxy') return undefined;
   const row = await ctx.store.db.selectFrom('packages').select('meta').where('name', '=', name).executeTakeFirst();
-  const source = (JSON.parse(row?.meta ?? '{}') as { tarballs?: Record<string, { url: string; integrity?: string }> }).tarballs?.[version];
+  type Sources = { tarballs?: Record<string, { url: string; integrity?: string }> };
+  const source = (JSON.parse(row?.meta ?? '{}') as Sources).tarballs?.[version];
   if (!source) return undefined;
-  const res = await fetchUpstream(ctx, source.url, '*/*');
-  if (res.status === 404) return undefined;
-  if (!res.ok) throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status} for the tarball` });
-  const data = Buffer.from(await res.arrayBuffer());
+  const data = await upstreamRequest(ctx, source.url, { accept: '*/*' }, async (res) => {
+    if (res.status === 404) { await res.body?.cancel(); return undefined; }
+    if (!res.ok) {
+      throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status} for the tarball` });
+    }
+    return Buffer.from(await res.arrayBuffer());
+  });
+  if (!data) return undefined;
   if (source.integrity && !ssri.checkData(data, source.integrity)) {
-    throw new Refusal('upstream-unavailable', { detail: `the upstream tarball of ${name}@${version} fails its integrity check` });
+    const detail = `the upstream tarball of ${name}@${version} fails its integrity check`;
+    throw new Refusal('upstream-unavailable', { detail });
   }
   const blob = await ctx.store.blobs.put(data);
   const integrity = ssri.fromData(data, { algorithms: ['sha512'] }).toString();

@@ -7,7 +7,7 @@ import { packageFacts, type PackageHead } from '../store/packages.ts';
 import { versionFromTarball } from '../domain/names.ts';
 import type { Ctx } from './context.ts';
 import { readCache, type ReadCache } from './read-cache.ts';
-import { proxyPackument, proxyTarball, mayProxy } from './proxy.ts';
+import { proxyPackument, proxyTarball, mayProxy, mayServeProxied } from './proxy.ts';
 
 export type Kind = 'full' | 'abbrev';
 
@@ -73,9 +73,11 @@ export async function readTarball(ctx: Ctx, principal: Principal, name: string, 
   const cache = readCache(ctx.store);
   const head = await visibleHead(ctx, principal, name);
   const local = head ?? (await cache.head(name));
+  const proxied = local === undefined || local.origin === 'proxy';
   // Not readable here and not to be fetched: a hidden package and a missing name stop at the same point.
-  const proxiable = (local === undefined || local.origin === 'proxy') && mayProxy(ctx, name);
-  if (!head && !proxiable) throw new Refusal('not-found');
+  // A cached upstream copy counts as fetched: it goes with the right to fetch it.
+  const proxiable = proxied && (await mayServeProxied(ctx, name));
+  if (proxied ? !proxiable : !head) throw new Refusal('not-found');
   const blob = await cache.tarballBlob(name, version);
   if (blob) {
     const data = await cache.blob(blob);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
 
 describe('proxying an upstream registry', () => {
@@ -25,7 +26,8 @@ describe('proxying an upstream registry', () => {
       assert.equal(r.code, 0, r.output);
     }
     setupRequests = up.requests.length;
-    down = await startServer({ upstream: { url: up.url, cacheTtlMs: 60_000, timeoutMs: 5_000 }, privateNamespaces: ['internal-*'] });
+    const upstream = { ...defaults.upstream, url: up.url, cacheTtlMs: 60_000, timeoutMs: 5_000 };
+    down = await startServer({ upstream, privateNamespaces: ['internal-*'] });
     await down.addUser('dana');
     npm = makeNpm(down.url);
     npm.setToken(down.host, await down.token({ user: 'dana' }));

@@ -10,6 +10,7 @@ import { who } from '../app-state.ts';
 import { search } from '../../services/search.ts';
 import { attestationsOf, starredBy, visibility } from '../../services/package-extras.ts';
 import { getDistTags, removeDistTag, setDistTag } from '../../services/package-writes.ts';
+import { forwardAudit } from '../../services/audit-forward.ts';
 
 const KB_DIR = fileURLToPath(new URL('../../../kb/', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -40,14 +41,14 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').send({ rows });
   });
 
-  // No advisory database yet: an empty answer keeps `npm audit` and `npm install` working.
+  // No advisory database here: audits go to the upstream, without private names (services/audit-forward.ts).
   app.post('/-/npm/v1/security/advisories/bulk', async (req, reply) => {
     await who(req);
-    return reply.header('cache-control', 'no-store').send({});
+    return reply.header('cache-control', 'no-store').send(await forwardAudit(ctx, 'bulk', req.body));
   });
   app.post('/-/npm/v1/security/audits/quick', async (req, reply) => {
     await who(req);
-    return reply.header('cache-control', 'no-store').send({ actions: [], advisories: {}, muted: [], metadata: { vulnerabilities: {}, dependencies: 0, devDependencies: 0, optionalDependencies: 0, totalDependencies: 0 } });
+    return reply.header('cache-control', 'no-store').send(await forwardAudit(ctx, 'quick', req.body));
   });
 
   app.get<{ Params: { slug: string } }>('/-/help/:slug', async (req, reply) => {

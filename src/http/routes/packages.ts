@@ -53,7 +53,7 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
     if (!v || !full.versions[v]) throw new Refusal('version-missing', { version: path.spec, package: path.name });
     return reply.header('cache-control', `${visibility}, max-age=0, must-revalidate`).send(full.versions[v]);
   }
-  const headers = packumentHeaders(doc.etag, corgi, doc.access, write);
+  const headers = packumentHeaders(doc.etag, corgi, doc.access, write, base);
   if (!write && req.headers['if-none-match'] === headers.etag) return sendBytes(reply, 304, headers);
   return sendBytes(reply, 200, headers, doc.body);
 }

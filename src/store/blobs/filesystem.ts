@@ -14,6 +14,8 @@ export type BlobStore = {
   get(key: string): Promise<Buffer | undefined>;
   /** Every blob and leftover temporary file. */
   list(): AsyncIterable<BlobEntry>;
+  /** One blob as list() would give it, or undefined when it is not stored. */
+  entry(key: string): Promise<BlobEntry | undefined>;
   /**
    * Deletes an entry from list() unless it was stored (or stored again) after `cutoff` (ms). The file is
    * first renamed away, so a put() from then on writes it anew; a put() before that shows in its time,
@@ -69,6 +71,11 @@ export function filesystemBlobs(root: string): BlobStore {
           }
         }
       }
+    },
+    async entry(key) {
+      if (!KEY.test(key)) return undefined;
+      const st = await stat(pathOf(key)).catch(() => undefined);
+      return st?.isFile() ? { key, path: pathOf(key), size: st.size, modifiedAt: st.mtimeMs } : undefined;
     },
     async reclaim(entry, cutoff) {
       const aside = `${entry.path}.${randomBytes(6).toString('hex')}.gc`;

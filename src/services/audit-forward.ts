@@ -1,0 +1,73 @@
+// `npm audit` behind Tessera: the bulk and quick advisory endpoints are forwarded to the upstream, with
+// every name that is private here taken out first (a private name is never sent out). Without an
+// upstream that answers, the audit fails with a reason npm prints, never an empty "0 vulnerabilities".
+import { Refusal } from '../domain/reasons.ts';
+import { scopeOf } from '../domain/names.ts';
+import type { Ctx } from './context.ts';
+import { readCache } from './read-cache.ts';
+import { isPrivateName, scopeIsLocal } from './proxy.ts';
+import { upstreamRequest } from './upstream.ts';
+
+export type AuditKind = 'bulk' | 'quick';
+const PATHS: Record<AuditKind, string> = {
+  bulk: '-/npm/v1/security/advisories/bulk', quick: '-/npm/v1/security/audits/quick',
+};
+
+/** Decides per name, once per request: private by config, a local package, or in a local scope. */
+function publicNames(ctx: Ctx): (name: string) => Promise<boolean> {
+  const scopes = new Map<string, boolean>();
+  return async (name) => {
+    if (isPrivateName(ctx, name)) return false;
+    const head = await readCache(ctx.store).head(name);
+    if (head && head.origin === 'local') return false;
+    const scope = scopeOf(name);
+    if (!scope) return true;
+    let local = scopes.get(scope);
+    if (local === undefined) { local = await scopeIsLocal(ctx, name); scopes.set(scope, local); }
+    return !local;
+  };
+}
+
+type Tree = { requires?: Record<string, unknown>; dependencies?: Record<string, Tree> };
+
+/** The quick endpoint's lockfile-shaped tree without private names, at every depth. */
+async function filterTree(tree: Tree, isPublic: (name: string) => Promise<boolean>): Promise<Tree> {
+  const out: Tree = { ...tree };
+  if (tree.requires && typeof tree.requires === 'object') {
+    out.requires = {};
+    for (const [name, range] of Object.entries(tree.requires)) if (await isPublic(name)) out.requires[name] = range;
+  }
+  if (tree.dependencies && typeof tree.dependencies === 'object') {
+    out.dependencies = {};
+    for (const [name, dep] of Object.entries(tree.dependencies)) {
+      if (await isPublic(name)) out.dependencies[name] = await filterTree(dep ?? {}, isPublic);
+    }
+  }
+  return out;
+}
+
+export async function forwardAudit(ctx: Ctx, kind: AuditKind, body: unknown): Promise<unknown> {
+  const upstream = ctx.config.upstream.url;
+  if (!upstream) throw new Refusal('audit-unavailable', { detail: 'this registry has none and no upstream to ask' });
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new Refusal('bad-json', { detail: 'expected a JSON object' });
+  }
+  const isPublic = publicNames(ctx);
+  let outgoing: Record<string, unknown>;
+  if (kind === 'bulk') {
+    outgoing = {};
+    for (const [name, versions] of Object.entries(body)) if (await isPublic(name)) outgoing[name] = versions;
+    // Nothing public to ask about: the public advisory database knows nothing of private packages.
+    if (Object.keys(outgoing).length === 0) return {};
+  } else {
+    outgoing = await filterTree(body as Tree, isPublic);
+  }
+  const init = { accept: 'application/json', method: 'POST', body: JSON.stringify(outgoing) } as const;
+  return upstreamRequest(ctx, `${upstream}${PATHS[kind]}`, init, async (res) => {
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Refusal('audit-unavailable', { detail: `the upstream registry answered ${res.status}` });
+    }
+    return res.json();
+  });
+}

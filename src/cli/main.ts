@@ -10,6 +10,8 @@ const commands: Record<string, () => Promise<Command>> = {
   audit: () => import('./audit.ts'),
   org: () => import('./org.ts'),
   gc: () => import('./gc.ts'),
+  backup: () => import('./backup.ts'),
+  restore: () => import('./restore.ts'),
   doctor: () => import('./doctor.ts'),
   explain: () => import('./explain.ts'),
 };
@@ -23,6 +25,8 @@ commands:
   org       manage organizations
   audit     read the audit log
   gc        delete tarballs nothing serves any more (tessera gc --help)
+  backup    copy the data folder while the registry runs (tessera backup --help)
+  restore   put a backup back into a data folder (tessera restore --help)
   doctor    diagnose npm configuration and credentials
   explain   explain a pasted npm error or log
 `;

@@ -16,6 +16,12 @@ if (major < wantMajor || (major === wantMajor && minor < wantMinor)) {
   process.exit(1);
 }
 
+// Node 22 calls node:sqlite experimental and says so on every run (Node 24 does not); an operator can do
+// nothing about it, so only that warning is dropped.
+const emitWarning = process.emitWarning;
+process.emitWarning = (warning, ...rest) =>
+  /^SQLite is an experimental feature/.test(String(warning)) ? undefined : emitWarning.call(process, warning, ...rest);
+
 // The compile cache keeps compiled (and, from a clone, stripped) modules between runs: start-up halves.
 module.enableCompileCache?.();
 const sources = new URL('../src/cli/main.ts', import.meta.url);

@@ -114,6 +114,7 @@ describe('the installable package', () => {
         const add = await run(bin, ['user', 'add', 'pia', '--email', 'pia@example.com', '--data', data],
           { cwd: elsewhere, env: env() });
         assert.equal(add.code, 0, add.stderr);
+        assert.equal(add.stderr, '', 'no warning on any Node (node:sqlite is experimental on Node 22)');
         const token = (await run(bin, ['token', 'create', '--user', 'pia', '--data', data], { cwd: elsewhere, env: env() }))
           .stdout.trim();
         assert.match(token, /^tsr_/);

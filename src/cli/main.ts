@@ -11,6 +11,8 @@ const commands: Record<string, () => Promise<Command>> = {
   org: () => import('./org.ts'),
   gc: () => import('./gc.ts'),
   proxy: () => import('./proxy.ts'),
+  backup: () => import('./backup.ts'),
+  restore: () => import('./restore.ts'),
   doctor: () => import('./doctor.ts'),
   explain: () => import('./explain.ts'),
 };
@@ -25,6 +27,8 @@ commands:
   audit     read the audit log
   gc        delete tarballs nothing serves any more (tessera gc --help)
   proxy     purge cached upstream copies (tessera proxy purge --help)
+  backup    copy the data folder while the registry runs (tessera backup --help)
+  restore   put a backup back into a data folder (tessera restore --help)
   doctor    diagnose npm configuration and credentials
   explain   explain a pasted npm error or log
 `;

@@ -1,0 +1,45 @@
+// `tessera backup --to DIR`: a consistent copy of the data folder, safe while the registry runs.
+import { resolve } from 'node:path';
+import { loadConfig } from '../config/config.ts';
+import { backupStore, hasDatabase, isEmptyFolder } from '../store/backup.ts';
+import { guarded, parse, storeOptions } from './common.ts';
+
+const help = `usage: tessera backup --to DIR [--data DIR] [--config FILE] [--json]
+
+Copies the registry's data into DIR (which must be empty or new): the database through SQLite's
+online backup, a snapshot taken while the registry keeps serving, then every tarball it names.
+DIR is then a data folder of its own, with tessera-backup.json written last. Restore it with
+\`tessera restore --from DIR\`.
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parse(args, { ...storeOptions, to: { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) { process.stdout.write(help); return 0; }
+  if (!values.to) { process.stderr.write(help); return 2; }
+  const to = resolve(values.to);
+  return guarded(async () => {
+    const { data } = loadConfig(values);
+    if (!hasDatabase(data)) {
+      process.stderr.write(`tessera: there is no Tessera database in ${data} (give --data or --config)\n`);
+      return 1;
+    }
+    // Never mixed into an older backup: its manifest would describe another snapshot.
+    if (!isEmptyFolder(to)) {
+      process.stderr.write(`tessera: ${to} is not empty; back up into a new or empty folder\n`);
+      return 1;
+    }
+    const r = await backupStore(data, to);
+    if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    if (r.missing.length > 0) {
+      for (const key of r.missing) process.stderr.write(`tessera: missing tarball ${key}\n`);
+      process.stderr.write(`tessera: ${r.missing.length} tarball(s) of live versions are missing from ${data}; ` +
+        'this backup is incomplete and restore will refuse it\n');
+      return 1;
+    }
+    if (!values.json) {
+      process.stdout.write(`backed up ${r.versions} version(s) of ${r.packages} package(s) and ${r.blobs.count} ` +
+        `tarball(s) (${r.blobs.bytes} bytes) from ${data} to ${to}\n`);
+    }
+    return 0;
+  });
+}

@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   audit: () => import('./audit.ts'),
   org: () => import('./org.ts'),
   gc: () => import('./gc.ts'),
+  import: () => import('./import.ts'),
   doctor: () => import('./doctor.ts'),
   explain: () => import('./explain.ts'),
 };
@@ -23,6 +24,7 @@ commands:
   org       manage organizations
   audit     read the audit log
   gc        delete tarballs nothing serves any more (tessera gc --help)
+  import    bring packages and users from Verdaccio (tessera import --help)
   doctor    diagnose npm configuration and credentials
   explain   explain a pasted npm error or log
 `;

@@ -32,7 +32,9 @@ export function isReadableName(name: string): boolean {
 export function assertReadableName(name: string): void {
   if (isReadableName(name)) return;
   const v = validate(name);
-  const detail = name.includes('..') ? 'a name cannot contain ".."' : [...(v.errors ?? [])].join('; ') || 'not a valid package name';
+  const detail = name.includes('..')
+    ? 'a name cannot contain ".."'
+    : [...(v.errors ?? [])].join('; ') || 'not a valid package name';
   throw new Refusal('invalid-name', { name, detail });
 }
 

@@ -80,7 +80,8 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
       (tags as Record<string, unknown>)[t] !== state.distTags[t] && !removed.includes(state.distTags[t])
       && !(t === 'latest' && removed.length));
     if (changed.length) {
-      throw new Refusal('invalid-request', { detail: `dist-tags are changed with \`npm dist-tag\`, not in the document (${changed.join(', ')})` });
+      const detail = `dist-tags are changed with \`npm dist-tag\`, not in the document (${changed.join(', ')})`;
+      throw new Refusal('invalid-request', { detail });
     }
   }
   const me = p.user!.name;
@@ -88,8 +89,12 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
   if ('users' in body) {
     const users = (body.users && typeof body.users === 'object' ? body.users : {}) as Record<string, unknown>;
     const want = Object.keys(users).filter((u) => users[u] === true).sort();
-    const others = [...new Set([...want, ...state.stars])].filter((u) => u !== me && want.includes(u) !== state.stars.includes(u));
-    if (others.length) throw new Refusal('invalid-request', { detail: `only ${me} may be starred or unstarred by ${me} (not ${others.join(', ')})` });
+    const others = [...new Set([...want, ...state.stars])]
+      .filter((u) => u !== me && want.includes(u) !== state.stars.includes(u));
+    if (others.length) {
+      const detail = `only ${me} may be starred or unstarred by ${me} (not ${others.join(', ')})`;
+      throw new Refusal('invalid-request', { detail });
+    }
     if (want.includes(me) !== state.stars.includes(me)) starred = want.includes(me);
   }
   const maintainers = namesOf(body.maintainers);
@@ -173,7 +178,9 @@ async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers:
 
 /** `pnpm star`/`unstar`: PUT or DELETE /-/user/v1/star with the package's name, with the policy of npm's form. */
 export async function starPackage(ctx: Ctx, p: Principal, name: unknown, starred: boolean): Promise<void> {
-  if (typeof name !== 'string' || !name) throw new Refusal('invalid-request', { detail: 'the body must name the package: {"package": "<name>"}' });
+  if (typeof name !== 'string' || !name) {
+    throw new Refusal('invalid-request', { detail: 'the body must name the package: {"package": "<name>"}' });
+  }
   await allow(ctx, p, 'star', name);
   await star(ctx, p, name, { [p.user!.name]: starred });
 }
@@ -182,11 +189,15 @@ export async function starPackage(ctx: Ctx, p: Principal, name: unknown, starred
  *  policy and the checks of npm's form (a document update of `maintainers`). */
 export async function changeOwner(ctx: Ctx, p: Principal, name: string, user: unknown, add: boolean): Promise<void> {
   await allow(ctx, p, 'owner', name);
-  if (typeof user !== 'string' || !user) throw new Refusal('invalid-request', { detail: 'the body must name the user: {"user": "<name>"}' });
+  if (typeof user !== 'string' || !user) {
+    throw new Refusal('invalid-request', { detail: 'the body must name the user: {"user": "<name>"}' });
+  }
   const rows = await ctx.store.db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
     .select('users.name').where('package', '=', name).execute();
   const names = rows.map((r) => r.name);
-  if (!add && !names.includes(user)) throw new Refusal('invalid-request', { detail: `${user} is not a maintainer of ${name}` });
+  if (!add && !names.includes(user)) {
+    throw new Refusal('invalid-request', { detail: `${user} is not a maintainer of ${name}` });
+  }
   const next = add ? [...new Set([...names, user])] : names.filter((n) => n !== user);
   await setMaintainers(ctx, p, name, next.map((n) => ({ name: n })));
 }

@@ -41,7 +41,10 @@ export async function miscRoutes(app: FastifyInstance): Promise<void> {
   });
 
   // pnpm's forms: star and unstar with the package in the body, the caller's own stars, and a user's stars.
-  const starBody = (b: unknown) => (b && typeof b === 'object' ? ((b as Record<string, unknown>).package ?? (b as Record<string, unknown>).name) : undefined);
+  const starBody = (b: unknown) => {
+    const o = (b && typeof b === 'object' ? b : {}) as Record<string, unknown>;
+    return o.package ?? o.name;
+  };
   app.put('/-/user/v1/star', async (req, reply) => {
     await starPackage(ctx, await who(req), starBody(req.body), true);
     return reply.code(200).header('cache-control', 'no-store').send({ ok: true });

@@ -16,7 +16,8 @@ function pathOf(req: FastifyRequest, forPublish = false): PackagePath {
   if (!p) {
     // `/%40x`: a scope with no name after it can never be a package.
     const only = /^\/([^/?]+)\/?(\?|$)/.exec(req.url);
-    if (only && decodeNameSegment(only[1]).startsWith('@')) assertReadableName(decodeNameSegment(only[1]));
+    const scopeOnly = only ? decodeNameSegment(only[1]) : '';
+    if (/^@[^/]*$/.test(scopeOnly)) assertReadableName(scopeOnly);
     throw new Refusal('route-not-found');
   }
   // A publish validates the name itself, to say what is wrong with it. A name no package can ever have is

@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   proxy: () => import('./proxy.ts'),
   backup: () => import('./backup.ts'),
   restore: () => import('./restore.ts'),
+  import: () => import('./import.ts'),
   doctor: () => import('./doctor.ts'),
   explain: () => import('./explain.ts'),
 };
@@ -29,6 +30,7 @@ commands:
   proxy     purge cached upstream copies (tessera proxy purge --help)
   backup    copy the data folder while the registry runs (tessera backup --help)
   restore   put a backup back into a data folder (tessera restore --help)
+  import    bring packages and users from Verdaccio (tessera import --help)
   doctor    diagnose npm configuration and credentials
   explain   explain a pasted npm error or log
 `;

@@ -28,6 +28,16 @@ export function isReadableName(name: string): boolean {
   return ok;
 }
 
+/** Refuses, with npm's reason, a name no package can ever have (so no package is revealed by saying so). */
+export function assertReadableName(name: string): void {
+  if (isReadableName(name)) return;
+  const v = validate(name);
+  const detail = name.includes('..')
+    ? 'a name cannot contain ".."'
+    : [...(v.errors ?? [])].join('; ') || 'not a valid package name';
+  throw new Refusal('invalid-name', { name, detail });
+}
+
 export function scopeOf(name: string): string | undefined {
   return name.startsWith('@') ? name.slice(0, name.indexOf('/')) : undefined;
 }

@@ -49,6 +49,24 @@ export async function createUser(ctx: Ctx, input: { name: string; email: string;
   return toUser(row);
 }
 
+/** An account brought from another registry with its password hash as that registry kept it
+ *  (authenticate.ts accepts it once and re-hashes it); not created when the name is taken or invalid. */
+export async function createImportedUser(
+  ctx: Ctx, input: { name: string; email: string; passwordHash: string; via: string },
+): Promise<{ created: true } | { created: false; why: string }> {
+  try { validateUserName(input.name); } catch (e) { return { created: false, why: (e as Refusal).message }; }
+  if (await userByName(ctx, input.name)) return { created: false, why: 'a user of that name already exists' };
+  const org = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', input.name).executeTakeFirst();
+  if (org) return { created: false, why: 'an organization holds that name' };
+  const now = ctx.clock.now();
+  await ctx.store.db.insertInto('users').values({
+    name: input.name, email: input.email, email_verified: 0, password_hash: input.passwordHash, admin: 0, disabled: 0,
+    tfa: null, created_at: now, updated_at: now,
+  }).execute();
+  await audit(ctx, { event: 'user-created', user: input.name, detail: { via: input.via } });
+  return { created: true };
+}
+
 export async function userByName(ctx: Ctx, name: string) {
   return ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
 }

@@ -6,8 +6,8 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { hashToken, isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { Refusal } from '../domain/reasons.ts';
 import { anonymous, tokenIdOf, type Credential, type Grants, type Principal, type TfaMode, type TokenKind, type User } from '../domain/principal.ts';
-import { verifyPassword } from '../domain/passwords.ts';
-import type { Ctx } from './context.ts';
+import { hashPassword, needsRehash, verifyPassword } from '../domain/passwords.ts';
+import { audit, type Ctx } from './context.ts';
 import { lastLocalWrite } from '../store/counters.ts';
 import { addressKey, LoginThrottle } from './login-throttle.ts';
 
@@ -224,7 +224,20 @@ export class Authenticator {
     if (row?.disabled) throw new Refusal('user-disabled');
     if (!row || !ok) throw new Refusal('password-wrong');
     attempt.succeeded();
+    const stored = row.password_hash;
+    if (stored && needsRehash(stored)) await this.#rehash(row.id, row.name, stored, password);
     return toUser(row);
+  }
+
+  /** An imported hash (`tessera import verdaccio`) is accepted once, then replaced by our own. */
+  async #rehash(userId: number, name: string, old: string, password: string): Promise<void> {
+    const now = this.#ctx.clock.now();
+    const r = await this.#ctx.store.db.updateTable('users')
+      .set({ password_hash: await hashPassword(password), updated_at: now })
+      .where('id', '=', userId).where('password_hash', '=', old).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) {
+      await audit(this.#ctx, { event: 'password-rehashed', user: name, detail: { from: 'htpasswd' } });
+    }
   }
 
   /** Writes batched last-used times and "used" audit events: one transaction every few seconds, not a write per request. */

@@ -14,6 +14,12 @@ export async function starredBy(ctx: Ctx, p: Principal, userName: string): Promi
   return visible;
 }
 
+/** `pnpm stars`: the caller's own starred packages (GET /-/user/v1/star). */
+export async function myStars(ctx: Ctx, p: Principal): Promise<string[]> {
+  if (!p.user) throw new Refusal('auth-required', { action: 'list your stars' });
+  return starredBy(ctx, p, p.user.name);
+}
+
 /** `npm access get status`: public or not, for callers who may read the package (others get a 404). */
 export async function visibility(ctx: Ctx, p: Principal, name: string): Promise<{ public: boolean }> {
   const head = await visibleHead(ctx, p, name);

@@ -35,23 +35,30 @@ async function checkRev(db: Db, name: string, rev: unknown): Promise<void> {
 
 type Doc = Record<string, unknown>;
 
-/** What a document update asks for, judged from the body alone: the policy is asked before the package is read. */
+/** What a document update asks for first, judged from the body alone: the policy is asked before the package is
+ *  read. A body carrying `users` is at least a star (pnpm's legacy star sends the whole document back). */
 function updateAction(keys: string[]): Action {
-  if (keys.length === 1 && keys[0] === 'users') return 'star';
+  if (keys.includes('users')) return 'star';
   if (keys.includes('maintainers') && !keys.includes('versions')) return 'owner';
   // Deprecating and unpublishing versions share their rules; which one it is needs the current versions.
   return 'deprecate';
 }
 
-/** PUT /<pkg> without attachments, or PUT /<pkg>/-rev/<rev>. */
+const namesOf = (list: unknown): string[] | undefined => (Array.isArray(list)
+  ? [...new Set(list.map((m) => (m && typeof m === 'object' ? String((m as Doc).name ?? '') : '')))].sort()
+  : undefined);
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** PUT /<pkg> without attachments, or PUT /<pkg>/-rev/<rev>. Every field the body carries is applied or
+ *  refused: a change the registry does not make is never answered with a 201. */
 export async function updateDocument(ctx: Ctx, p: Principal, name: string, body: PublishDoc, urlRev?: string): Promise<void> {
   const keys = Object.keys(body).filter((k) => !['_id', '_rev', 'name'].includes(k));
-  const action = updateAction(keys);
+  const first = updateAction(keys);
   // Missing and hidden packages get the policy's one answer before anything about them is looked at.
-  await allow(ctx, p, action, name);
+  await allow(ctx, p, first, name);
   await checkRev(ctx.store.db, name, urlRev ?? body._rev);
-  if (action === 'star') return star(ctx, p, name, body.users);
-  if (action === 'owner') return setMaintainers(ctx, p, name, body.maintainers);
+  if (keys.length === 1 && keys[0] === 'users') return star(ctx, p, name, body.users);
+  if (first === 'owner') return setMaintainers(ctx, p, name, body.maintainers);
   const state = await loadState(ctx.store.db, name);
   if (!state) throw new Refusal('not-found');
   if (!body.versions || typeof body.versions !== 'object') {
@@ -67,8 +74,39 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
     const want = typeof m?.deprecated === 'string' && m.deprecated !== '' ? m.deprecated : null;
     if (want !== (current.get(v)!.deprecated ?? null)) deprecations.push([v, want]);
   }
+  const tags = body['dist-tags'];
+  if (tags && typeof tags === 'object') {
+    // Tags on removed versions, and `latest` when versions go, are moved by the registry itself (as npm expects).
+    const changed = Object.keys({ ...state.distTags, ...(tags as Record<string, unknown>) }).filter((t) =>
+      (tags as Record<string, unknown>)[t] !== state.distTags[t] && !removed.includes(state.distTags[t])
+      && !(t === 'latest' && removed.length));
+    if (changed.length) {
+      const detail = `dist-tags are changed with \`npm dist-tag\`, not in the document (${changed.join(', ')})`;
+      throw new Refusal('invalid-request', { detail });
+    }
+  }
+  const me = p.user!.name;
+  let starred: boolean | undefined;
+  if ('users' in body) {
+    const users = (body.users && typeof body.users === 'object' ? body.users : {}) as Record<string, unknown>;
+    const want = Object.keys(users).filter((u) => users[u] === true).sort();
+    const others = [...new Set([...want, ...state.stars])]
+      .filter((u) => u !== me && want.includes(u) !== state.stars.includes(u));
+    if (others.length) {
+      const detail = `only ${me} may be starred or unstarred by ${me} (not ${others.join(', ')})`;
+      throw new Refusal('invalid-request', { detail });
+    }
+    if (want.includes(me) !== state.stars.includes(me)) starred = want.includes(me);
+  }
+  const maintainers = namesOf(body.maintainers);
+  const ownerChange = maintainers !== undefined && !sameList(maintainers, state.maintainers.map((m) => m.name).sort());
+  // Each change is authorized on its own, as if it had come alone.
   if (removed.length) await allow(ctx, p, 'unpublish', name);
-  if (!removed.length && !deprecations.length) return; // a no-op write: the right to write was checked above
+  if (deprecations.length && first !== 'deprecate') await allow(ctx, p, 'deprecate', name);
+  if (ownerChange) await allow(ctx, p, 'owner', name);
+  if (ownerChange) await setMaintainers(ctx, p, name, body.maintainers);
+  if (starred !== undefined) await star(ctx, p, name, { [me]: starred });
+  if (!removed.length && !deprecations.length) return; // nothing else to change: the right to write was checked above
   const now = ctx.clock.now();
   let dropped: StagedRow[] = [];
   await ctx.store.db.transaction().execute(async (trx) => {
@@ -137,6 +175,32 @@ async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers:
   const old = new Set(before.map((b) => b.name));
   for (const u of users) if (!old.has(u.name)) await audit(ctx, { event: 'owner-added', user: p.user?.name, detail: { package: name, owner: u.name } });
   for (const o of old) if (!users.some((u) => u.name === o)) await audit(ctx, { event: 'owner-removed', user: p.user?.name, detail: { package: name, owner: o } });
+}
+
+/** `pnpm star`/`unstar`: PUT or DELETE /-/user/v1/star with the package's name, with the policy of npm's form. */
+export async function starPackage(ctx: Ctx, p: Principal, name: unknown, starred: boolean): Promise<void> {
+  if (typeof name !== 'string' || !name) {
+    throw new Refusal('invalid-request', { detail: 'the body must name the package: {"package": "<name>"}' });
+  }
+  await allow(ctx, p, 'star', name);
+  await star(ctx, p, name, { [p.user!.name]: starred });
+}
+
+/** `pnpm owner add|rm`: PUT /-/package/<pkg>/owners {user}, DELETE /-/package/<pkg>/owners/<user>, with the
+ *  policy and the checks of npm's form (a document update of `maintainers`). */
+export async function changeOwner(ctx: Ctx, p: Principal, name: string, user: unknown, add: boolean): Promise<void> {
+  await allow(ctx, p, 'owner', name);
+  if (typeof user !== 'string' || !user) {
+    throw new Refusal('invalid-request', { detail: 'the body must name the user: {"user": "<name>"}' });
+  }
+  const rows = await ctx.store.db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
+    .select('users.name').where('package', '=', name).execute();
+  const names = rows.map((r) => r.name);
+  if (!add && !names.includes(user)) {
+    throw new Refusal('invalid-request', { detail: `${user} is not a maintainer of ${name}` });
+  }
+  const next = add ? [...new Set([...names, user])] : names.filter((n) => n !== user);
+  await setMaintainers(ctx, p, name, next.map((n) => ({ name: n })));
 }
 
 /** DELETE /<pkg>/-rev/<rev>: the whole package. Its versions stay taken forever, its name for unpublish.reserveFor. */

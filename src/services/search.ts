@@ -39,5 +39,5 @@ export async function search(ctx: Ctx, p: Principal, text: string, size: number,
     };
   });
   objects.sort((a, b) => b.searchScore - a.searchScore);
-  return { objects, total: rows.length, time: new Date(ctx.clock.now()).toUTCString() };
+  return { objects, total: rows.length, time: new Date(ctx.clock.now()).toISOString() };
 }

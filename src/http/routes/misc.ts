@@ -8,8 +8,8 @@ import { Refusal } from '../../domain/reasons.ts';
 import { DistTagBody, SearchQuery } from '../../domain/commands.ts';
 import { who } from '../app-state.ts';
 import { search } from '../../services/search.ts';
-import { attestationsOf, starredBy, visibility } from '../../services/package-extras.ts';
-import { getDistTags, removeDistTag, setDistTag } from '../../services/package-writes.ts';
+import { attestationsOf, myStars, starredBy, visibility } from '../../services/package-extras.ts';
+import { changeOwner, getDistTags, removeDistTag, setDistTag, starPackage } from '../../services/package-writes.ts';
 import { forwardAudit } from '../../services/audit-forward.ts';
 
 const KB_DIR = fileURLToPath(new URL('../../../kb/', import.meta.url));
@@ -27,6 +27,9 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
 
   app.get('/-/v1/search', { schema: { querystring: SearchQuery } }, async (req, reply) => {
     const q = req.query;
+    if (typeof q.text !== 'string' || !q.text.trim()) {
+      throw new Refusal('invalid-request', { detail: 'a search needs words to look for: /-/v1/search?text=<words>' });
+    }
     const size = Math.min(Math.max(Number.parseInt(q.size ?? '20', 10) || 20, 1), 250);
     const from = Math.max(Number.parseInt(q.from ?? '0', 10) || 0, 0);
     const p = await who(req);
@@ -40,6 +43,48 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
     const rows = (await starredBy(ctx, p, key)).map((value) => ({ key, value }));
     return reply.header('cache-control', 'no-store').send({ rows });
   });
+
+  // pnpm's forms: star and unstar with the package in the body, the caller's own stars, and a user's stars.
+  const starBody = (b: unknown) => {
+    const o = (b && typeof b === 'object' ? b : {}) as Record<string, unknown>;
+    return o.package ?? o.name;
+  };
+  app.put('/-/user/v1/star', async (req, reply) => {
+    await starPackage(ctx, await who(req), starBody(req.body), true);
+    return reply.code(200).header('cache-control', 'no-store').send({ ok: true });
+  });
+  app.delete('/-/user/v1/star', async (req, reply) => {
+    await starPackage(ctx, await who(req), starBody(req.body), false);
+    return reply.code(200).header('cache-control', 'no-store').send({ ok: true });
+  });
+  for (const method of ['PUT', 'DELETE'] as const) {
+    app.route<{ Params: { pkg: string } }>({ method, url: '/-/user/package/:pkg/star', handler: async (req, reply) => {
+      await starPackage(ctx, await who(req), req.params.pkg, method === 'PUT');
+      return reply.code(200).header('cache-control', 'no-store').send({ ok: true });
+    } });
+  }
+  app.get('/-/user/v1/star', async (req, reply) => {
+    return reply.header('cache-control', 'no-store').send(await myStars(ctx, await who(req)));
+  });
+  for (const url of ['/-/user/:user/stars', '/-/util/user/:user/stars']) {
+    app.get<{ Params: { user: string } }>(url, async (req, reply) => {
+      const names = await starredBy(ctx, await who(req), req.params.user);
+      return reply.header('cache-control', 'no-store').send(Object.fromEntries(names.map((n) => [n, true])));
+    });
+  }
+
+  // `pnpm owner add|rm`: the same rules as npm's form (a document update of `maintainers`).
+  app.put<{ Params: { pkg: string } }>('/-/package/:pkg/owners', async (req, reply) => {
+    const user = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>).user : undefined;
+    await changeOwner(ctx, await who(req), req.params.pkg, user, true);
+    return reply.code(200).header('cache-control', 'no-store').send({ ok: true });
+  });
+  app.delete<{ Params: { pkg: string; user: string } }>('/-/package/:pkg/owners/:user', async (req, reply) => {
+    await changeOwner(ctx, await who(req), req.params.pkg, req.params.user, false);
+    return reply.code(200).header('cache-control', 'no-store').send({ ok: true });
+  });
+
+  // No advisory database yet: an empty answer keeps `npm audit` and `npm install` working.
 
   // No advisory database here: audits go to the upstream, without private names (services/audit-forward.ts).
   app.post('/-/npm/v1/security/advisories/bulk', async (req, reply) => {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import { Refusal } from '../../domain/reasons.ts';
 import { PublishDoc } from '../../domain/commands.ts';
-import { isReadableName } from '../../domain/names.ts';
+import { assertReadableName, decodeNameSegment } from '../../domain/names.ts';
 import { parsePackagePath, type PackagePath } from '../package-path.ts';
 import { who } from '../app-state.ts';
 import { baseUrl } from '../base-url.ts';
@@ -15,9 +15,16 @@ import { deleteTarball, unpublishPackage, updateDocument } from '../../services/
 
 function pathOf(req: FastifyRequest, forPublish = false): PackagePath {
   const p = parsePackagePath(req.url);
-  if (!p) throw new Refusal('route-not-found');
-  // A publish validates the name itself, to say what is wrong with it; everything else just doesn't find it.
-  if (!forPublish && !isReadableName(p.name)) throw new Refusal('not-found');
+  if (!p) {
+    // `/%40x`: a scope with no name after it can never be a package.
+    const only = /^\/([^/?]+)\/?(\?|$)/.exec(req.url);
+    const scopeOnly = only ? decodeNameSegment(only[1]) : '';
+    if (/^@[^/]*$/.test(scopeOnly)) assertReadableName(scopeOnly);
+    throw new Refusal('route-not-found');
+  }
+  // A publish validates the name itself, to say what is wrong with it. A name no package can ever have is
+  // refused with npm's reason; one that could exist is not found alike, whether hidden or missing.
+  if (!forPublish) assertReadableName(p.name);
   return p;
 }
 

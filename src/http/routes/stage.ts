@@ -19,7 +19,6 @@ export async function stageRoutes(plain: FastifyInstance): Promise<void> {
     if ((await who(req)).user !== null) return payload;
     const name = (req.params as { pkg?: string }).pkg ?? '';
     throw await anonymousWrite(ctx, name, 'stage versions of packages');
-    return payload;
   };
   app.post('/-/stage/package/:pkg', { preParsing, schema: { params: Type.Object({ pkg: Type.String() }), body: StageDoc } }, async (req, reply) => {
     const principal = await who(req);

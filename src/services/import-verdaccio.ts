@@ -1,0 +1,351 @@
+// `tessera import verdaccio`: brings a Verdaccio storage folder and its htpasswd users into Tessera.
+// Verdaccio keeps one folder per package (`<name>/package.json` and its tarballs, scoped ones under
+// `@scope/`), lists what was published to it in `.verdaccio-db.json`, and marks what it only cached from
+// an uplink in `_uplinks` and `_distfiles`. Each version is checked against its integrity before it is
+// written; what is already here is left alone, so running it again changes nothing.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename as fileName, dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import ssri from 'ssri';
+import semver from 'semver';
+import { parse as parseYaml } from 'yaml';
+import { isReadableName, scopeOf } from '../domain/names.ts';
+import { IMPORTED_PREFIX, parseHtpasswd } from '../domain/htpasswd.ts';
+import { renderProxied } from '../domain/packument.ts';
+import {
+  addTagsAndPeople,
+  ensureLocalPackage,
+  importTarget,
+  insertImportedVersion,
+  insertProxied,
+  insertProxiedTarball,
+  userIds,
+  type ImportedVersion,
+} from '../store/imports.ts';
+import { createImportedUser } from './accounts.ts';
+import { unpackedLimit } from '../config/config.ts';
+import { readTarballManifest } from './tarball.ts';
+import type { Ctx } from './context.ts';
+
+export type ImportOptions = { storage: string; htpasswd?: string; config?: string; keepProxied?: boolean };
+export type ImportLine = { what: 'user' | 'package' | 'version'; name: string; done: boolean; why?: string };
+export type ImportReport = { lines: ImportLine[]; users: number; packages: number; versions: number; skipped: number };
+
+type Doc = Record<string, unknown> & {
+  versions?: Record<string, Record<string, unknown>>;
+  time?: Record<string, string>;
+  'dist-tags'?: Record<string, string>;
+  _uplinks?: Record<string, { fetched?: number }>;
+  _distfiles?: Record<string, { url?: string; registry?: string }>;
+  users?: Record<string, unknown>;
+  maintainers?: unknown;
+  readme?: unknown;
+};
+
+/** One `packages:` rule of Verdaccio's config: a glob, and who may read and publish what it matches. */
+type Rule = { re: RegExp; access: string[]; publish: string[] };
+
+const words = (v: unknown): string[] =>
+  (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(/\s+/) : []).filter(Boolean);
+
+// Verdaccio matches rules with minimatch, first match wins: `**` spans slashes, `*` does not.
+function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .split('**')
+    .map((part) =>
+      part
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*'),
+    )
+    .join('.*');
+  return new RegExp(`^${body}$`);
+}
+
+function readConfig(file: string): { rules: Rule[]; htpasswd?: string } {
+  const y = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  const pkgs = (y.packages ?? {}) as Record<string, Record<string, unknown>>;
+  const rules = Object.entries(pkgs).map(([glob, r]) => ({
+    re: globToRegExp(glob),
+    access: words(r?.access),
+    publish: words(r?.publish),
+  }));
+  const auth = (y.auth ?? {}) as { htpasswd?: { file?: string } };
+  const htpasswd = auth.htpasswd?.file ? resolve(dirname(file), auth.htpasswd.file) : undefined;
+  return { rules, htpasswd };
+}
+
+/** Every package folder under the storage: `name/package.json` and `@scope/name/package.json`. */
+function packageFolders(storage: string): string[] {
+  const names: string[] = [];
+  for (const d of readdirSync(storage, { withFileTypes: true })) {
+    if (!d.isDirectory() || d.name.startsWith('.')) continue;
+    if (d.name.startsWith('@')) {
+      for (const s of readdirSync(join(storage, d.name), { withFileTypes: true })) {
+        if (s.isDirectory() && existsSync(join(storage, d.name, s.name, 'package.json')))
+          names.push(`${d.name}/${s.name}`);
+      }
+    } else if (existsSync(join(storage, d.name, 'package.json'))) names.push(d.name);
+  }
+  return names.sort();
+}
+
+const time = (iso: unknown, fallback: number) => {
+  const t = typeof iso === 'string' ? Date.parse(iso) : Number.NaN;
+  return Number.isNaN(t) ? fallback : t;
+};
+
+export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<ImportReport> {
+  const report: ImportReport = { lines: [], users: 0, packages: 0, versions: 0, skipped: 0 };
+  const say = (what: ImportLine['what'], name: string, done: boolean, why?: string) => {
+    report.lines.push({ what, name, done, why });
+    if (!done) report.skipped++;
+  };
+  const config = opts.config ? readConfig(opts.config) : { rules: [] as Rule[], htpasswd: undefined };
+  const htpasswdFile = opts.htpasswd ?? config.htpasswd;
+
+  if (htpasswdFile) {
+    for (const u of parseHtpasswd(readFileSync(htpasswdFile, 'utf8'))) {
+      const stored = `${IMPORTED_PREFIX}${u.hash}`;
+      const existing = await ctx.store.db
+        .selectFrom('users')
+        .select('password_hash')
+        .where('name', '=', u.name)
+        .executeTakeFirst();
+      if (existing) {
+        say(
+          'user',
+          u.name,
+          false,
+          existing.password_hash === stored ? 'already imported' : 'a user of that name already exists',
+        );
+        continue;
+      }
+      // htpasswd keeps no e-mail address; the user sets one with `npm profile set email`.
+      const r = await createImportedUser(ctx, {
+        name: u.name,
+        email: `${u.name}@users.invalid`,
+        passwordHash: stored,
+        via: 'verdaccio',
+      });
+      if (r.created) {
+        report.users++;
+        say('user', u.name, true, `${u.algorithm} hash, replaced at the first login`);
+      } else say('user', u.name, false, r.why);
+    }
+  }
+
+  const dbFile = join(opts.storage, '.verdaccio-db.json');
+  const listed = new Set(
+    existsSync(dbFile) ? ((JSON.parse(readFileSync(dbFile, 'utf8')) as { list?: string[] }).list ?? []) : [],
+  );
+  const folders = packageFolders(opts.storage);
+  for (const name of listed)
+    if (!folders.includes(name)) say('package', name, false, 'listed in .verdaccio-db.json but its folder is missing');
+
+  for (const name of folders) {
+    let doc: Doc;
+    try {
+      doc = JSON.parse(readFileSync(join(opts.storage, name, 'package.json'), 'utf8')) as Doc;
+    } catch (e) {
+      say('package', name, false, `package.json is not readable JSON (${(e as Error).message})`);
+      continue;
+    }
+    if (doc.name !== name || !isReadableName(name)) {
+      say('package', name, false, 'package.json names another package');
+      continue;
+    }
+    const uplinks = Object.keys(doc._uplinks ?? {});
+    if (!listed.has(name) && uplinks.length > 0) {
+      if (opts.keepProxied) await keepProxied(ctx, opts.storage, name, doc, say);
+      else say('package', name, false, `only cached from the uplink ${uplinks.join(', ')} (--keep-proxied keeps it)`);
+      continue;
+    }
+    await importPackage(ctx, opts.storage, name, doc, config.rules, say, report);
+  }
+  return report;
+}
+
+type Say = (what: ImportLine['what'], name: string, done: boolean, why?: string) => void;
+
+async function importPackage(
+  ctx: Ctx,
+  storage: string,
+  name: string,
+  doc: Doc,
+  rules: Rule[],
+  say: Say,
+  report: ImportReport,
+) {
+  const rule = rules.find((r) => r.re.test(name));
+  const isPublic = !rule || rule.access.some((a) => ['$all', '$anonymous', '@all', '@anonymous'].includes(a));
+  if (!isPublic && !scopeOf(name)) {
+    say(
+      'package',
+      name,
+      false,
+      'Verdaccio let only some users read it, and an unscoped package is public here: publish it under a scope',
+    );
+    return;
+  }
+  const target = await importTarget(ctx.store.db, name);
+  if (target.head?.deleted_at != null) {
+    say('package', name, false, 'it was unpublished on this registry');
+    return;
+  }
+  const versions = doc.versions ?? {};
+  const times = doc.time ?? {};
+  const now = ctx.clock.now();
+  if (
+    target.head?.origin === 'local' &&
+    ![...target.versions].some(([v, i]) => versions[v] && sameTarball(versions[v], i))
+  ) {
+    say('package', name, false, 'a package of that name was published on this registry');
+    return;
+  }
+  const distfiles = doc._distfiles ?? {};
+  const found: ImportedVersion[] = [];
+  const latest = doc['dist-tags']?.latest;
+  for (const [version, m] of Object.entries(versions).sort(([a], [b]) => semver.compare(a, b))) {
+    const id = `${name}@${version}`;
+    const dist = (m.dist ?? {}) as { tarball?: string; integrity?: string; shasum?: string };
+    const file = fileName(new URL(dist.tarball ?? `x:/${version}.tgz`, 'x:/').pathname);
+    if (distfiles[file]) {
+      say('version', id, false, `cached from the uplink ${distfiles[file].registry ?? ''}`.trim());
+      continue;
+    }
+    const known = target.versions.get(version);
+    if (known !== undefined) {
+      say(
+        'version',
+        id,
+        false,
+        sameTarball(m, known) ? 'already imported' : 'another tarball is published here as this version',
+      );
+      continue;
+    }
+    if (target.claims.get(version) === 'staged') {
+      say('version', id, false, 'staged on this registry');
+      continue;
+    }
+    const path = join(storage, name, file);
+    if (!existsSync(path)) {
+      say('version', id, false, `its tarball ${file} is missing`);
+      continue;
+    }
+    const tgz = readFileSync(path);
+    const shasum = createHash('sha1').update(tgz).digest('hex');
+    const checked = dist.integrity ? ssri.checkData(tgz, dist.integrity) !== false : dist.shasum === shasum;
+    if (!checked || (dist.shasum !== undefined && dist.shasum !== shasum)) {
+      say('version', id, false, `${file} does not match its integrity`);
+      continue;
+    }
+    const inner = await readTarballManifest(tgz, unpackedLimit(ctx.config)).catch(() => ({}) as Record<string, unknown>);
+    if (inner.name !== name || inner.version !== version) {
+      say('version', id, false, `${file} holds another package`);
+      continue;
+    }
+    const manifest: Record<string, unknown> = { ...m, dist: { ...dist, tarball: undefined } };
+    delete manifest._attachments;
+    // Verdaccio keeps the readme on the package; Tessera shows the latest version's.
+    if (version === latest && typeof doc.readme === 'string' && manifest.readme === undefined)
+      manifest.readme = doc.readme;
+    const publisher = (m._npmUser as { name?: string } | undefined)?.name;
+    found.push({
+      version,
+      manifest,
+      integrity: ssri.fromData(tgz, { algorithms: ['sha512'] }).toString(),
+      shasum,
+      size: tgz.length,
+      blob: await ctx.store.blobs.put(tgz),
+      publishedBy: publisher ? ((await userIds(ctx.store.db, [publisher])).get(publisher) ?? null) : null,
+      publishedAt: time(times[version], now),
+      deprecated: typeof m.deprecated === 'string' && m.deprecated ? m.deprecated : null,
+    });
+  }
+  if (found.length === 0 && target.head?.origin === 'local') return;
+  if (found.length === 0) {
+    say('package', name, false, 'no version of it could be imported');
+    return;
+  }
+
+  // Maintainers: those the document names, and the users a `publish:` rule names (not groups like $authenticated).
+  const named = new Set<string>();
+  for (const m of [doc.maintainers, ...Object.values(versions).map((v) => v.maintainers)]) {
+    if (Array.isArray(m))
+      for (const x of m)
+        if (typeof (x as { name?: unknown })?.name === 'string') named.add((x as { name: string }).name);
+  }
+  for (const p of rule?.publish ?? []) if (!/^[$@]/.test(p)) named.add(p);
+  const ids = await userIds(ctx.store.db, [...named]);
+  const stars = await userIds(ctx.store.db, Object.keys(doc.users ?? {}));
+  const imported = new Set([...target.versions.keys(), ...found.map((f) => f.version)]);
+  const tags = Object.fromEntries(Object.entries(doc['dist-tags'] ?? {}).filter(([, v]) => imported.has(v)));
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await ensureLocalPackage(trx, name, isPublic ? 'public' : 'restricted', time(times.created, now));
+    for (const f of found) await insertImportedVersion(trx, name, f);
+    await addTagsAndPeople(trx, name, tags, [...ids.values()], [...stars.values()], time(times.modified, now));
+  });
+  if (target.head?.origin !== 'local') report.packages++;
+  report.versions += found.length;
+  for (const f of found) say('version', `${name}@${f.version}`, true);
+  const missing = [...named].filter((n) => !ids.has(n));
+  const who = ids.size
+    ? `maintainers ${[...ids.keys()].join(', ')}`
+    : 'no maintainer known: an administrator adds one (npm owner add)';
+  say(
+    'package',
+    name,
+    true,
+    `${isPublic ? 'public' : 'restricted'}; ${who}${missing.length ? `; not users here: ${missing.join(', ')}` : ''}`,
+  );
+}
+
+function sameTarball(m: Record<string, unknown>, integrity: string): boolean {
+  const d = (m.dist ?? {}) as { integrity?: string };
+  return typeof d.integrity === 'string' && ssri.parse(d.integrity).match(ssri.parse(integrity)) !== false;
+}
+
+async function keepProxied(ctx: Ctx, storage: string, name: string, doc: Doc, say: Say) {
+  const exists = await ctx.store.db.selectFrom('packages').select('origin').where('name', '=', name).executeTakeFirst();
+  if (exists) {
+    say(
+      'package',
+      name,
+      false,
+      exists.origin === 'proxy' ? 'already kept as proxied' : 'a package of that name is here',
+    );
+    return;
+  }
+  // The upstream's own tarball URLs are in _distfiles; the documents' point at Verdaccio.
+  const upstream: Record<string, unknown> = { ...doc };
+  for (const k of ['_uplinks', '_distfiles', '_attachments', '_rev']) delete upstream[k];
+  const r = renderProxied(upstream, name);
+  for (const t of Object.values(r.tarballs)) {
+    const file = fileName(new URL(t.url, 'x:/').pathname);
+    const real = doc._distfiles?.[file]?.url;
+    if (real) t.url = real;
+  }
+  const fetched = Math.max(0, ...Object.values(doc._uplinks ?? {}).map((u) => u.fetched ?? 0)) || ctx.clock.now();
+  const cached: { version: string; integrity: string; size: number; blob: string }[] = [];
+  for (const [version, t] of Object.entries(r.tarballs)) {
+    const path = join(storage, name, fileName(new URL(t.url, 'x:/').pathname));
+    if (!existsSync(path)) continue;
+    const tgz = readFileSync(path);
+    if (t.integrity && !ssri.checkData(tgz, t.integrity)) {
+      say('version', `${name}@${version}`, false, 'cached tarball does not match its integrity');
+      continue;
+    }
+    cached.push({
+      version,
+      integrity: ssri.fromData(tgz, { algorithms: ['sha512'] }).toString(),
+      size: tgz.length,
+      blob: await ctx.store.blobs.put(tgz),
+    });
+  }
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await insertProxied(trx, name, r, JSON.stringify({ tarballs: r.tarballs }), fetched);
+    for (const c of cached) await insertProxiedTarball(trx, name, c.version, c.integrity, c.size, c.blob, fetched);
+  });
+  say('package', name, true, `kept as proxied, with ${cached.length} cached tarball(s)`);
+}

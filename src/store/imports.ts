@@ -1,0 +1,197 @@
+// Writes of `tessera import verdaccio`: versions, tags, maintainers and stars as another registry kept
+// them (with their own times), inside the caller's transaction. Publishing goes through publish.ts.
+import type { Db } from './store.ts';
+import { scopeOf } from '../domain/names.ts';
+import { rerender } from './packages.ts';
+import { bumpCounter } from './counters.ts';
+
+export type ImportedVersion = {
+  version: string;
+  manifest: Record<string, unknown>;
+  integrity: string;
+  shasum: string;
+  size: number;
+  blob: string;
+  publishedBy: number | null;
+  publishedAt: number;
+  deprecated: string | null;
+};
+
+/** The local head of `name` as an import needs it, and the integrity of each version it holds. */
+export async function importTarget(db: Db, name: string) {
+  const head = await db
+    .selectFrom('packages')
+    .select(['origin', 'deleted_at'])
+    .where('name', '=', name)
+    .executeTakeFirst();
+  const versions = await db
+    .selectFrom('versions')
+    .select(['version', 'integrity'])
+    .where('package', '=', name)
+    .execute();
+  const claims = await db
+    .selectFrom('version_claims')
+    .select(['version', 'state'])
+    .where('package', '=', name)
+    .execute();
+  return {
+    head,
+    versions: new Map(versions.map((v) => [v.version, v.integrity])),
+    claims: new Map(claims.map((c) => [c.version, c.state])),
+  };
+}
+
+export async function userIds(db: Db, names: string[]): Promise<Map<string, number>> {
+  if (names.length === 0) return new Map();
+  const rows = await db.selectFrom('users').select(['id', 'name']).where('name', 'in', names).execute();
+  return new Map(rows.map((r) => [r.name, r.id]));
+}
+
+/** Makes the package local (a cached-only row of that name gives way), with the other registry's creation time. */
+export async function ensureLocalPackage(
+  trx: Db,
+  name: string,
+  access: 'public' | 'restricted',
+  createdAt: number,
+): Promise<void> {
+  const head = await trx.selectFrom('packages').select('origin').where('name', '=', name).executeTakeFirst();
+  if (head?.origin === 'local') return;
+  if (head) {
+    await trx.deleteFrom('versions').where('package', '=', name).execute();
+    await trx
+      .updateTable('packages')
+      .set({ origin: 'local', access, created_at: createdAt, fetched_at: null, meta: null })
+      .where('name', '=', name)
+      .execute();
+    return;
+  }
+  await trx
+    .insertInto('packages')
+    .values({
+      name,
+      scope: scopeOf(name) ?? null,
+      access,
+      origin: 'local',
+      rev: 0,
+      created_at: createdAt,
+      modified_at: createdAt,
+      deleted_at: null,
+      etag: '""',
+      fetched_at: null,
+      meta: null,
+    })
+    .execute();
+}
+
+export async function insertImportedVersion(trx: Db, name: string, v: ImportedVersion): Promise<void> {
+  await trx.insertInto('version_claims').values({ package: name, version: v.version, state: 'published' }).execute();
+  await trx
+    .insertInto('versions')
+    .values({
+      package: name,
+      version: v.version,
+      manifest: JSON.stringify(v.manifest),
+      integrity: v.integrity,
+      shasum: v.shasum,
+      size: v.size,
+      blob: v.blob,
+      published_by: v.publishedBy,
+      published_at: v.publishedAt,
+      unpublished_at: null,
+      deprecated: v.deprecated,
+    })
+    .execute();
+}
+
+/** Adds what is missing; a tag, maintainer or star Tessera already has stays as it is. Re-renders at `modifiedAt`. */
+export async function addTagsAndPeople(
+  trx: Db,
+  name: string,
+  tags: Record<string, string>,
+  maintainerIds: number[],
+  starIds: number[],
+  modifiedAt: number,
+): Promise<void> {
+  for (const [tag, version] of Object.entries(tags)) {
+    await trx
+      .insertInto('dist_tags')
+      .values({ package: name, tag, version })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+  for (const id of maintainerIds) {
+    await trx
+      .insertInto('maintainers')
+      .values({ package: name, user_id: id })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+  for (const id of starIds) {
+    await trx
+      .insertInto('stars')
+      .values({ package: name, user_id: id })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+  await rerender(trx, name, modifiedAt);
+}
+
+/** A package kept as cached from an upstream (`--keep-proxied`): its documents as proxy.ts stores them. */
+export async function insertProxied(
+  trx: Db,
+  name: string,
+  r: { doc: string; abbrev: string; etag: string; readme: string },
+  meta: string,
+  fetchedAt: number,
+): Promise<void> {
+  await trx
+    .insertInto('packages')
+    .values({
+      name,
+      scope: scopeOf(name) ?? null,
+      access: 'public',
+      origin: 'proxy',
+      rev: 1,
+      created_at: fetchedAt,
+      modified_at: fetchedAt,
+      deleted_at: null,
+      etag: r.etag,
+      fetched_at: fetchedAt,
+      meta,
+    })
+    .execute();
+  await trx
+    .insertInto('packuments')
+    .values({ name, doc: r.doc, abbrev: r.abbrev, readme: r.readme })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ doc: r.doc, abbrev: r.abbrev, readme: r.readme }))
+    .execute();
+  await bumpCounter(trx, 'packages');
+}
+
+export async function insertProxiedTarball(
+  trx: Db,
+  name: string,
+  version: string,
+  integrity: string,
+  size: number,
+  blob: string,
+  at: number,
+): Promise<void> {
+  await trx
+    .insertInto('versions')
+    .values({
+      package: name,
+      version,
+      manifest: '{}',
+      integrity,
+      shasum: '',
+      size,
+      blob,
+      published_by: null,
+      published_at: at,
+      unpublished_at: null,
+      deprecated: null,
+    })
+    .onConflict((oc) => oc.columns(['package', 'version']).doNothing())
+    .execute();
+}

@@ -3,7 +3,7 @@
 import { BlockList, isIP } from 'node:net';
 import { Refusal } from '../domain/reasons.ts';
 import { authorizeAccount, type AccountAction, type PasswordFacts } from '../domain/policy.ts';
-import type { Grants, Permission, Principal, TokenKind, User } from '../domain/principal.ts';
+import { SESSION_KINDS, type Grants, type Permission, type Principal, type TokenKind, type User } from '../domain/principal.ts';
 import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts';
 import { insertToken, revokeTokens } from '../store/tokens.ts';
 import type { TokenRow } from '../store/schema.ts';
@@ -85,7 +85,7 @@ export async function createForCaller(ctx: Ctx, auth: Authenticator, p: Principa
   const legacy = typeof body.readonly === 'boolean';
   if (legacy && !pol.classic) throw new Refusal('classic-tokens-disabled');
   const active = await ctx.store.db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('user_id', '=', user.id).where('revoked_at', 'is', null).where('kind', '!=', 'session')
+    .where('user_id', '=', user.id).where('revoked_at', 'is', null).where('kind', 'not in', SESSION_KINDS)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', ctx.clock.now())])).executeTakeFirstOrThrow();
   if (Number(active.n) >= pol.maxPerUser) throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
 

@@ -196,7 +196,7 @@ export class Authenticator {
   async fromWebSession(secret: string, ip: string): Promise<Principal | undefined> {
     if (!isTesseraToken(secret) || !tokenChecksumValid(secret)) return undefined;
     const entry = await this.#load(hashToken(secret));
-    if (!entry || entry.credential.kind !== 'web-session') return undefined;
+    if (entry?.credential.kind !== 'web-session') return undefined;
     try {
       const principal = this.#admit(entry, ip, this.#ctx.clock.now());
       this.countUse(principal);

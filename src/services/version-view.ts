@@ -34,8 +34,8 @@ export function renderReadme(markdown: string, name: string, version: string): s
   return sanitizeHtml(raw, {
     allowedTags: [...sanitizeHtml.defaults.allowedTags, 'img', 'del', 'ins', 'details', 'summary', 'input'],
     allowedAttributes: {
-      a: ['href', 'title'], img: ['src', 'alt', 'title', 'width', 'height'], code: ['class'],
-      th: ['align'], td: ['align'], ol: ['start'], input: ['type', 'checked', 'disabled'],
+      a: ['href', 'title', 'rel'], img: ['src', 'alt', 'title', 'width', 'height'], code: ['class'],
+      th: ['align'], td: ['align'], ol: ['start'], input: ['type', 'checked', 'disabled'], pre: ['tabindex'],
     },
     allowedSchemes: ['http', 'https', 'mailto'],
     allowedSchemesByTag: { img: ['https'] },
@@ -45,10 +45,14 @@ export function renderReadme(markdown: string, name: string, version: string): s
       // Links leave the registry without a referrer; task-list checkboxes stay inert.
       a: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, rel: 'nofollow noopener noreferrer' } }),
       input: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, disabled: '' } }),
+      // Code blocks scroll sideways: reachable by keyboard.
+      pre: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, tabindex: '0' } }),
       // A relative image is a file of the package itself, served from its tarball by the web pages.
       img: (tag, attribs) => {
         const path = attribs.src === undefined ? undefined : relativePath(attribs.src);
-        return { tagName: tag, attribs: path ? { ...attribs, src: packageFileUrl(name, version, path) } : attribs };
+        // An image its author gave no text is decorative to a screen reader, not a bare file name.
+        const alt = attribs.alt ?? '';
+        return { tagName: tag, attribs: path ? { ...attribs, alt, src: packageFileUrl(name, version, path) } : { ...attribs, alt } };
       },
     },
     exclusiveFilter: (frame) => frame.tag === 'input' && frame.attribs.type !== 'checkbox',

@@ -44,7 +44,7 @@ export type PackagePage = {
 /** One package as the caller may see it, at `version` (else its `latest`). Hidden and missing alike: not-found. */
 export async function packagePage(ctx: Ctx, p: Principal, name: string, version?: string): Promise<PackagePage> {
   const head = await visibleHead(ctx, p, name);
-  if (!head || head.origin !== 'local') throw new Refusal('not-found');
+  if (head?.origin !== 'local') throw new Refusal('not-found');
   const db = ctx.store.db;
   const versions = await db.selectFrom('versions').select(['version', 'published_at', 'deprecated'])
     .where('package', '=', name).where('unpublished_at', 'is', null).orderBy('published_at', 'desc').execute();

@@ -32,7 +32,7 @@ export async function signIn(ctx: Ctx, auth: Authenticator, form: SignIn, ip: st
 export async function signOut(ctx: Ctx, auth: Authenticator, secret: string): Promise<void> {
   const row = await ctx.store.db.selectFrom('tokens').select(['id', 'kind', 'revoked_at'])
     .where('hash', '=', hashToken(secret)).executeTakeFirst();
-  if (!row || row.kind !== 'web-session' || row.revoked_at !== null) return;
+  if (row?.kind !== 'web-session' || row.revoked_at !== null) return;
   await revokeTokens(ctx.store.db, { id: row.id }, 'signed out', ctx.clock.now());
   auth.invalidate();
   await audit(ctx, { event: 'token-revoked', tokenId: row.id, reason: 'web sign-out' });

@@ -8,7 +8,7 @@ export class Html {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-export function escape(s: string): string {
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
@@ -16,7 +16,7 @@ function piece(v: unknown): string {
   if (v instanceof Html) return v.text;
   if (Array.isArray(v)) return v.map(piece).join('');
   if (v === undefined || v === null || v === false) return '';
-  return escape(String(v));
+  return escapeHtml(String(v));
 }
 
 /** html`<p>${text}</p>`: strings, numbers and arrays are escaped; nested html`` fragments are kept. */

@@ -29,8 +29,8 @@ export function layout(v: View, title: string, body: Html, q = ''): Html {
 <header class="site"><a class="brand" href="/-/web/">Tessera</a>
 <form role="search" method="get" action="/-/web/search"><label class="check" for="site-q">Search packages
 <input id="site-q" type="search" name="q" value="${q}"></label></form>
-<nav aria-label="Account"><ul>${account}</ul></nav></header>
+<nav aria-label="Account"><ul class="nav-list">${account}</ul></nav></header>
 <main id="main">${body}</main>
-<footer class="site">Registry <code>${v.registry}/</code> · <a href="/-/help/not-found">Help articles</a></footer>
+<footer class="site">Registry <code>${v.registry}/</code></footer>
 </body></html>`;
 }

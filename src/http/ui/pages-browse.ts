@@ -42,9 +42,9 @@ function deps(title: string, map: unknown): Html | '' {
 function install(v: View, name: string): Html {
   const scope = name.startsWith('@') ? name.split('/')[0] : undefined;
   return scope
-    ? html`<pre><code>echo "${scope}:registry=${v.registry}/" &gt;&gt; .npmrc
+    ? html`<pre tabindex="0"><code>echo "${scope}:registry=${v.registry}/" &gt;&gt; .npmrc
 npm install ${name}</code></pre>`
-    : html`<pre><code>npm install ${name} --registry=${v.registry}/</code></pre>`;
+    : html`<pre tabindex="0"><code>npm install ${name} --registry=${v.registry}/</code></pre>`;
 }
 
 export function packagePageHtml(v: View, p: PackagePage, allVersions: boolean): Html {
@@ -83,7 +83,7 @@ ${p.view.files.map(([f, size]) => html`<li>${f} <span class="hint">${size} B</sp
   return layout(v, p.name, body);
 }
 
-export function errorPage(v: View, status: number, title: string, message: string, help?: string): Html {
+export function errorPage(v: View, title: string, message: string, help?: string): Html {
   return layout(v, title, html`<h1>${title}</h1><p class="error" role="alert">${message}</p>
 ${help ? html`<p><a href="/-/help/${help}">Why, and how to fix it</a></p>` : ''}
 <p><a href="/-/web/">Back to the packages</a></p>`);

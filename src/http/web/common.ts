@@ -23,13 +23,13 @@ export function webPlugin(app: FastifyInstance): void {
     const r = err instanceof Refusal ? err : undefined;
     if (!r) req.log.error({ err }, 'unexpected error on a web page');
     const { view } = await pageContext(req, reply).catch(() => ({ view: { user: null, csrf: '', registry: baseUrl(req) } }));
-    if (!r) return sendPage(reply, 500, errorPage(view, 500, 'Something went wrong', 'The registry log has the details.'));
+    if (!r) return sendPage(reply, 500, errorPage(view, 'Something went wrong', 'The registry log has the details.'));
     reply.header('x-tessera-reason', r.reason);
     // A plain 404 says nothing more than "not found": a hidden package's page is a missing one's.
     if (r.reason === 'not-found' || r.reason === 'route-not-found') {
-      return sendPage(reply, 404, errorPage(view, 404, NOT_FOUND.title, NOT_FOUND.message));
+      return sendPage(reply, 404, errorPage(view, NOT_FOUND.title, NOT_FOUND.message));
     }
-    return sendPage(reply, reasons[r.reason].status, errorPage(view, r.status, 'Refused', r.message, r.reason));
+    return sendPage(reply, reasons[r.reason].status, errorPage(view, 'Refused', r.message, r.reason));
   });
 }
 

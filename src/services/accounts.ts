@@ -188,7 +188,8 @@ export async function setPassword(ctx: Ctx, name: string, password: string): Pro
   if (!user) throw new Refusal('unknown-user', { name });
   await ctx.store.db.updateTable('users').set({ password_hash: await hashPassword(password), updated_at: ctx.clock.now() }).where('id', '=', user.id).execute();
   // A new password ends every login session made with the old one, npm's and the web pages' alike.
-  const n = await revokeTokens(ctx.store.db, { userId: user.id, kind: SESSION_KINDS }, 'password changed', ctx.clock.now());
+  const n = await revokeTokens(ctx.store.db, { userId: user.id, kind: SESSION_KINDS }, 'password changed',
+    ctx.clock.now());
   await audit(ctx, { event: 'password-changed', user: name, detail: { sessionsRevoked: n } });
 }
 

@@ -3,7 +3,9 @@
 import { BlockList, isIP } from 'node:net';
 import { Refusal } from '../domain/reasons.ts';
 import { authorizeAccount, type AccountAction, type PasswordFacts } from '../domain/policy.ts';
-import { SESSION_KINDS, type Grants, type Permission, type Principal, type TokenKind, type User } from '../domain/principal.ts';
+import {
+  SESSION_KINDS, type Grants, type Permission, type Principal, type TokenKind, type User,
+} from '../domain/principal.ts';
 import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts';
 import { insertToken, revokeTokens } from '../store/tokens.ts';
 import type { TokenRow } from '../store/schema.ts';

@@ -16,7 +16,8 @@ const marked = new Marked({ gfm: true, async: false });
 
 /** The URL the web pages serve a file of the package from (images the README names by a relative path). */
 export function packageFileUrl(name: string, version: string, path: string): string {
-  return `/-/web/file/${encodeURIComponent(name)}/${encodeURIComponent(version)}/${path.split('/').map(encodeURIComponent).join('/')}`;
+  const file = path.split('/').map(encodeURIComponent).join('/');
+  return `/-/web/file/${encodeURIComponent(name)}/${encodeURIComponent(version)}/${file}`;
 }
 
 function relativePath(src: string): string | undefined {
@@ -52,7 +53,8 @@ export function renderReadme(markdown: string, name: string, version: string): s
         const path = attribs.src === undefined ? undefined : relativePath(attribs.src);
         // An image its author gave no text is decorative to a screen reader, not a bare file name.
         const alt = attribs.alt ?? '';
-        return { tagName: tag, attribs: path ? { ...attribs, alt, src: packageFileUrl(name, version, path) } : { ...attribs, alt } };
+        const src = path ? packageFileUrl(name, version, path) : attribs.src;
+        return { tagName: tag, attribs: { ...attribs, alt, ...(src === undefined ? {} : { src }) } };
       },
     },
     exclusiveFilter: (frame) => frame.tag === 'input' && frame.attribs.type !== 'checkbox',
@@ -60,7 +62,9 @@ export function renderReadme(markdown: string, name: string, version: string): s
 }
 
 /** The README (from the tarball, else the manifest's `readme`) rendered, and the file list. */
-export async function buildVersionView(tgz: Buffer, name: string, version: string, manifestReadme?: unknown): Promise<VersionView> {
+export async function buildVersionView(
+  tgz: Buffer, name: string, version: string, manifestReadme?: unknown,
+): Promise<VersionView> {
   const files: VersionView['files'] = [];
   let readme: { path: string; text: string } | undefined;
   await new Promise<void>((resolve, reject) => {
@@ -69,7 +73,8 @@ export async function buildVersionView(tgz: Buffer, name: string, version: strin
         const path = entry.path.replace(/^[^/]+\//, '');
         if (entry.type === 'File' && files.length < MAX_FILES) files.push([path, entry.size]);
         // README.md wins over README, which wins over README.txt.
-        const better = !readme || (/\.(md|markdown|mkd)$/i.test(entry.path) && !/\.(md|markdown|mkd)$/i.test(readme.path));
+        const md = /\.(md|markdown|mkd)$/i;
+        const better = !readme || (md.test(entry.path) && !md.test(readme.path));
         if (README.test(entry.path) && entry.size <= MAX_README && better) {
           const chunks: Buffer[] = [];
           entry.on('data', (c: Buffer) => chunks.push(c));
@@ -86,7 +91,8 @@ export async function buildVersionView(tgz: Buffer, name: string, version: strin
   files.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const text = readme?.text ?? (typeof manifestReadme === 'string' ? manifestReadme : '');
   const plain = readme !== undefined && !/\.(md|markdown|mkd)$/i.test(readme.path) && /\.txt$/i.test(readme.path);
-  const readmeHtml = !text ? '' : plain ? `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>` : renderReadme(text, name, version);
+  const readmeHtml = !text ? ''
+    : plain ? `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>` : renderReadme(text, name, version);
   return { readmeHtml, files };
 }
 

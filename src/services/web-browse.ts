@@ -17,7 +17,8 @@ export async function recentPackages(ctx: Ctx, p: Principal, limit = 20): Promis
   // Pages of candidates until enough are readable: private packages others published do not crowd the list out.
   for (let offset = 0; out.length < limit && offset < 2_000; offset += 200) {
     const rows = await ctx.store.db.selectFrom('packages').select(['name', 'meta']).where('origin', '=', 'local')
-      .where('deleted_at', 'is', null).orderBy('modified_at', 'desc').orderBy('name').limit(200).offset(offset).execute();
+      .where('deleted_at', 'is', null).orderBy('modified_at', 'desc').orderBy('name').limit(200).offset(offset)
+      .execute();
     const readable = new Set(await readableNames(ctx, p, rows.map((r) => r.name)));
     for (const r of rows) {
       if (!readable.has(r.name) || out.length >= limit) continue;
@@ -48,7 +49,8 @@ export async function packagePage(ctx: Ctx, p: Principal, name: string, version?
   const db = ctx.store.db;
   const versions = await db.selectFrom('versions').select(['version', 'published_at', 'deprecated'])
     .where('package', '=', name).where('unpublished_at', 'is', null).orderBy('published_at', 'desc').execute();
-  const tags = await db.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag').execute();
+  const tags = await db.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag')
+    .execute();
   const distTags = Object.fromEntries(tags.map((t) => [t.tag, t.version]));
   const shown = version ?? distTags.latest ?? versions[0]?.version;
   const row = shown === undefined ? undefined : await db.selectFrom('versions').select(['manifest', 'blob'])

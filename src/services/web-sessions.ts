@@ -24,7 +24,8 @@ export async function signIn(ctx: Ctx, auth: Authenticator, form: SignIn, ip: st
   const { token, row } = await insertToken(ctx.store.db, {
     userId: user.id, kind: 'web-session', name: 'web sign-in', description: agent.slice(0, 200) || null, expiresAt, now,
   });
-  await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail: { kind: 'web-session', via: 'web' } });
+  const detail = { kind: 'web-session', via: 'web' };
+  await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail });
   return { secret: token, user, expiresAt };
 }
 

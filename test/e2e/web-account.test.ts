@@ -36,7 +36,7 @@ describe('web pages: account and tokens', () => {
     await s?.close();
   });
 
-  test('sign in: a wrong password is refused in the page; the cookie is HttpOnly, SameSite=Lax, no npm token', async () => {
+  test('sign in: a wrong password is refused; the cookie is HttpOnly, SameSite=Lax, no npm token', async () => {
     const ctx = await b.browser.newContext();
     const page = await ctx.newPage();
     await page.goto(`${s.url}-/web/signin`);
@@ -78,7 +78,8 @@ describe('web pages: account and tokens', () => {
     assert.match(token, /^tsr_/);
     const line = await page.getByLabel('Line for .npmrc').inputValue();
     assert.equal(line, `//${s.host}/:_authToken=${token}`);
-    assert.equal(await page.getByRole('button', { name: 'Copy' }).first().isVisible(), true, 'the copy button is shown');
+    const copy = page.getByRole('button', { name: 'Copy' }).first();
+    assert.equal(await copy.isVisible(), true, 'the copy button is shown');
     await assertAccessible(page, 'token created');
     await screenshot(page, 'token-created');
 

@@ -38,7 +38,9 @@ describe('web pages: browse', () => {
     b = await launch();
     const npm = makeNpm(s.url);
     npm.setToken(s.host, await s.token({ user: 'alice' }));
-    const pub = makePackage('evil-readme', '1.0.0', { dependencies: { 'left-pad': '^1.0.0' }, homepage: 'javascript:alert(1)' });
+    const pub = makePackage('evil-readme', '1.0.0', {
+      dependencies: { 'left-pad': '^1.0.0' }, homepage: 'javascript:alert(1)',
+    });
     writeFileSync(join(pub, 'README.md'), EVIL_README);
     writeFileSync(join(pub, 'shot.png'), 'not really a png');
     const r1 = await npm.run(['publish'], { cwd: pub });
@@ -118,7 +120,7 @@ describe('web pages: browse', () => {
     return out;
   }
 
-  test('a private package: its maintainer sees it; another user and anonymous get the absent name\'s page', async () => {
+  test('a private package: its maintainer sees it; others and anonymous get the absent name\'s page', async () => {
     const alice = await b.browser.newContext();
     const ap = await alice.newPage();
     await signIn(ap, s.url, 'alice', 'alice-password');

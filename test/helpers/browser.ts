@@ -31,8 +31,8 @@ export async function launch(): Promise<TestBrowser> {
 export async function assertAccessible(page: Page, what: string): Promise<void> {
   await page.evaluate(AXE);
   const found = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; help: string;
-      nodes: { target: unknown }[] }[] }> } }).axe;
+    type Violation = { id: string; impact: string; help: string; nodes: { target: unknown }[] };
+    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: Violation[] }> } }).axe;
     const r = await axe.run();
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target) }));
   });

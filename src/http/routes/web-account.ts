@@ -7,7 +7,9 @@ import { createForCaller, listForCaller, revokeForCaller } from '../../services/
 import { getProfile, updateProfile } from '../../services/profile.ts';
 import { listSessions, revokeSession, signIn, signOut } from '../../services/web-sessions.ts';
 import type { View } from '../ui/layout.ts';
-import { accountPage, createdTokenPage, newTokenPage, signInPage, tokensPage, type Profile } from '../ui/pages-account.ts';
+import {
+  accountPage, createdTokenPage, newTokenPage, signInPage, tokensPage, type Profile,
+} from '../ui/pages-account.ts';
 import { endSession, startSession } from '../web/session.ts';
 import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
@@ -22,8 +24,9 @@ const list = (s: string | undefined) => (s ?? '').split(/[\s,]+/).filter(Boolean
 function tokenBody(f: Record<string, string>): Record<string, unknown> {
   return {
     name: f.name || undefined, token_description: f.token_description || undefined, expires: f.expires || undefined,
-    packages_and_scopes_permission: f.packages_and_scopes_permission || undefined, packages_all: f.packages_all === 'on',
-    packages: list(f.packages), scopes: list(f.scopes), orgs: list(f.orgs), orgs_permission: f.orgs_permission || undefined,
+    packages_and_scopes_permission: f.packages_and_scopes_permission || undefined,
+    packages_all: f.packages_all === 'on', packages: list(f.packages), scopes: list(f.scopes), orgs: list(f.orgs),
+    orgs_permission: f.orgs_permission || undefined,
     cidr_whitelist: list(f.cidr), bypass_2fa: f.bypass_2fa === 'on', password: f.password,
   };
 }
@@ -54,7 +57,8 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     } catch (e) {
       const error = refused(e);
       reply.header('x-tessera-reason', (e as Refusal).reason);
-      return sendPage(reply, (e as Refusal).status, signInPage(view, { error, name: form.name, next: safeNext(form.next) }));
+      const again = signInPage(view, { error, name: form.name, next: safeNext(form.next) });
+      return sendPage(reply, (e as Refusal).status, again);
     }
   });
 
@@ -65,7 +69,8 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').redirect('/-/web/', 303);
   });
 
-  const account = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: { error?: string; notice?: string }) => {
+  type Msg = { error?: string; notice?: string };
+  const account = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg) => {
     const { caller } = await pageContext(req, reply);
     const profile = await getProfile(ctx, caller.principal) as Profile;
     const sessions = await listSessions(ctx, caller.principal);
@@ -100,7 +105,7 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     return account(req, reply, view, { notice: 'The session has ended.' });
   });
 
-  const tokens = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: { error?: string; notice?: string }) => {
+  const tokens = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg) => {
     const { caller } = await pageContext(req, reply);
     const r = await listForCaller(ctx, caller.principal, 0, 1000);
     return sendPage(reply, msg.error ? 400 : 200, tokensPage(view, r.objects, msg));

@@ -11,7 +11,9 @@ import { isBrowser, pageContext, sendPage, webPlugin } from '../web/common.ts';
 
 const STATIC: Record<string, { type: string; body: Buffer }> = {
   'web.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('../ui/static/web.css', import.meta.url)) },
-  'web.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('../ui/static/web.js', import.meta.url)) },
+  'web.js': {
+    type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('../ui/static/web.js', import.meta.url)),
+  },
 };
 
 /** `@scope/name[/v/<version>]` or `name[/v/<version>]`, as the package page's URL carries it. */
@@ -40,7 +42,8 @@ export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
   };
   app.get('/-/web/', home);
   // The registry's root is npm's API; only a browser gets the home page there.
-  app.get('/', async (req, reply) => (isBrowser(req) ? home(req, reply) : sendRefusal(req, reply, new Refusal('route-not-found'))));
+  app.get('/', async (req, reply) =>
+    (isBrowser(req) ? home(req, reply) : sendRefusal(req, reply, new Refusal('route-not-found'))));
 
   app.get('/-/web/search', async (req, reply) => {
     const { caller, view } = await pageContext(req, reply);
@@ -62,7 +65,8 @@ export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
   });
 
   // Images a README names by a relative path, from the version's tarball. Sandboxed: an SVG runs nothing.
-  app.get<{ Params: { name: string; version: string; '*': string } }>('/-/web/file/:name/:version/*', async (req, reply) => {
+  type FileParams = { name: string; version: string; '*': string };
+  app.get<{ Params: FileParams }>('/-/web/file/:name/:version/*', async (req, reply) => {
     const { caller } = await pageContext(req, reply);
     const img = await packageImage(ctx, caller.principal, req.params.name, req.params.version, req.params['*']);
     return reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox")

@@ -9,8 +9,8 @@ import { errorPage, NOT_FOUND } from '../ui/pages-browse.ts';
 import { checkForm, webCaller } from './session.ts';
 
 /** No inline script or style anywhere; README images from the registry or https only. */
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; form-action 'self'; "
-  + "frame-ancestors 'none'; base-uri 'none'";
+export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
+  + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** Headers, the HTML error page and the not-found page for the routes of one web plugin. */
 export function webPlugin(app: FastifyInstance): void {
@@ -22,7 +22,8 @@ export function webPlugin(app: FastifyInstance): void {
   app.setErrorHandler(async (err, req, reply) => {
     const r = err instanceof Refusal ? err : undefined;
     if (!r) req.log.error({ err }, 'unexpected error on a web page');
-    const { view } = await pageContext(req, reply).catch(() => ({ view: { user: null, csrf: '', registry: baseUrl(req) } }));
+    const fallback: View = { user: null, csrf: '', registry: baseUrl(req) };
+    const { view } = await pageContext(req, reply).catch(() => ({ view: fallback }));
     if (!r) return sendPage(reply, 500, errorPage(view, 'Something went wrong', 'The registry log has the details.'));
     reply.header('x-tessera-reason', r.reason);
     // A plain 404 says nothing more than "not found": a hidden package's page is a missing one's.

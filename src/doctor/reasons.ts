@@ -54,7 +54,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
 /** Refusals of malformed requests, account management and other commands: never the answer to a probe. */
 export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'login-unknown-user', 'signup-closed', 'user-exists', 'web-login-expired', 'password-required', 'token-limit-reached',
-  'name-taken',
+  'name-taken', 'csrf-failed',
   'token-too-many-packages', 'token-too-many-orgs', 'token-expiry-out-of-range', 'token-not-found', 'tfa-not-pending',
   'last-org-owner', 'trust-config-exists', 'not-found', 'stage-version-exists', 'stage-needs-package',
   'stage-second-approver', 'stage-conflict', 'version-missing', 'unscoped-restricted', 'last-maintainer', 'unknown-user',

@@ -1,6 +1,6 @@
 // authorize(principal, action, package) → allowed, or the reason it is not, with the chain of checks
 // that decided it (served by /-/tessera/v1/auth/explain). Pure: everything it needs is passed in.
-import type { Principal, Credential, Grants } from './principal.ts';
+import { SESSION_KINDS, type Principal, type Credential, type Grants } from './principal.ts';
 import type { Params, ReasonId } from './reasons.ts';
 import { scopeOf } from './names.ts';
 
@@ -308,7 +308,7 @@ export function authorizeAccount(p: Principal, action: AccountAction, account?: 
     checks.push({ check: 'governance', ok: false, detail: 'bypass-2FA tokens cannot manage tokens or the account' });
     return { allowed: false, reason: 'bypass-2fa-governance', params: { action: verb }, checks };
   }
-  if (c.type === 'token' && c.kind !== 'session') {
+  if (c.type === 'token' && !SESSION_KINDS.includes(c.kind)) {
     checks.push({ check: 'session', ok: false, detail: `a ${c.kind} token cannot ${verb}` });
     return { allowed: false, reason: 'session-required', params: { action: verb, kind: c.kind }, checks };
   }
@@ -464,7 +464,7 @@ export function authorizeSignup(p: Principal, policy: SignupPolicy): Decision {
   }
   checks.push({ check: 'administrator', ok: true, detail: `${p.user.name} is a registry administrator` });
   const c = p.credential;
-  if (c.type === 'token' && (c.kind !== 'session' || c.bypass2fa || c.readonly || c.grants)) {
+  if (c.type === 'token' && (!SESSION_KINDS.includes(c.kind) || c.bypass2fa || c.readonly || c.grants)) {
     return refuse(checks, 'signup-closed', { policy }, 'session', `a ${c.kind} token cannot manage accounts`);
   }
   checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });

@@ -12,7 +12,11 @@ export type User = {
 
 export type TfaMode = 'auth-only' | 'auth-and-writes';
 
-export type TokenKind = 'session' | 'granular' | 'classic-readonly' | 'classic-automation' | 'classic-publish' | 'oidc';
+export type TokenKind = 'session' | 'granular' | 'classic-readonly' | 'classic-automation' | 'classic-publish' | 'oidc'
+  | 'web-session';
+
+/** Interactive sign-ins: `npm login` sessions and the web pages' own cookie sessions (never sent by npm). */
+export const SESSION_KINDS: readonly TokenKind[] = ['session', 'web-session'];
 
 /** `read-write-stage-only` may publish only through staging (npm stage publish), never directly. */
 export type Permission = 'read-only' | 'read-write' | 'read-write-stage-only' | 'no-access';

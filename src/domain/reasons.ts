@@ -89,6 +89,11 @@ export const reasons = {
     error: () => 'This web login session is unknown or has expired. Run `npm login` again',
     summary: 'The web login session expired or was already used.',
   },
+  'csrf-failed': {
+    status: 403,
+    error: () => 'This form did not come from a page of this registry, or the page is too old. Reload the page and send it again',
+    summary: 'A web form was posted without the form token of the browser\'s session (another site, or a stale page).',
+  },
   // --- what the credential may do
   'token-read-only': {
     status: 403,

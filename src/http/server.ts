@@ -17,6 +17,8 @@ import { profileRoutes } from './routes/profile.ts';
 import { orgRoutes } from './routes/orgs.ts';
 import { trustRoutes } from './routes/trust.ts';
 import { stageRoutes } from './routes/stage.ts';
+import { webBrowseRoutes } from './routes/web-browse.ts';
+import { webAccountRoutes } from './routes/web-account.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -145,6 +147,8 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(orgRoutes);
   await app.register(trustRoutes);
   await app.register(stageRoutes);
+  await app.register(webBrowseRoutes);
+  await app.register(webAccountRoutes);
   await app.register(packageRoutes);
   return app;
 }

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Refusal } from '../domain/reasons.ts';
 import { hashPassword, validatePassword } from '../domain/passwords.ts';
-import { anonymous, type Principal, type User } from '../domain/principal.ts';
+import { anonymous, SESSION_KINDS, type Principal, type User } from '../domain/principal.ts';
 import { authorizeSignup } from '../domain/policy.ts';
 import { hashToken } from '../domain/tokens.ts';
 import { insertToken, revokeTokens } from '../store/tokens.ts';
@@ -204,8 +204,9 @@ export async function setPassword(ctx: Ctx, name: string, password: string): Pro
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('unknown-user', { name });
   await ctx.store.db.updateTable('users').set({ password_hash: await hashPassword(password), updated_at: ctx.clock.now() }).where('id', '=', user.id).execute();
-  // A new password ends every login session made with the old one.
-  const n = await revokeTokens(ctx.store.db, { userId: user.id, kind: 'session' }, 'password changed', ctx.clock.now());
+  // A new password ends every login session made with the old one, npm's and the web pages' alike.
+  const n = await revokeTokens(ctx.store.db, { userId: user.id, kind: SESSION_KINDS }, 'password changed',
+    ctx.clock.now());
   await audit(ctx, { event: 'password-changed', user: name, detail: { sessionsRevoked: n } });
 }
 

@@ -138,7 +138,8 @@ export class Authenticator {
     if (!cached) {
       if (!isTesseraToken(token) || !tokenChecksumValid(token)) throw new Refusal('token-invalid');
       const entry = await this.#load(hashToken(token));
-      if (!entry) throw new Refusal('token-invalid');
+      // A web page's session cookie is not an npm credential: sent as one, it is as unknown as any other string.
+      if (!entry || entry.credential.kind === 'web-session') throw new Refusal('token-invalid');
       cached = { entry, at: now };
       if (this.#cache.size > 100_000) this.#cache.clear();
       this.#cache.set(token, cached);
@@ -188,6 +189,22 @@ export class Authenticator {
     if (user.disabled) throw new Refusal('user-disabled');
     if (t.kind.startsWith('classic-') && !this.#ctx.config.tokens.classic) throw new Refusal('classic-tokens-disabled');
     if (e.cidr && !ipAllowed(e.cidr, ip)) throw new Refusal('ip-not-allowed', { ip, allowed: e.cidrText!.join(', ') });
+  }
+
+  /** The web pages' caller, from their session cookie: undefined for a cookie that is unknown, expired, revoked,
+   *  or not a web session (an npm token pasted into the cookie is no sign-in). Not cached: one indexed read. */
+  async fromWebSession(secret: string, ip: string): Promise<Principal | undefined> {
+    if (!isTesseraToken(secret) || !tokenChecksumValid(secret)) return undefined;
+    const entry = await this.#load(hashToken(secret));
+    if (entry?.credential.kind !== 'web-session') return undefined;
+    try {
+      const principal = this.#admit(entry, ip, this.#ctx.clock.now());
+      this.countUse(principal);
+      return principal;
+    } catch (e) {
+      if (e instanceof Refusal) return undefined;
+      throw e;
+    }
   }
 
   async fromBasic(b64: string, ip: string): Promise<Principal> {

@@ -1,7 +1,7 @@
 // `npm profile get | set | enable-2fa | disable-2fa` over GET/POST /-/npm/v1/user.
 import { Refusal } from '../domain/reasons.ts';
 import { authorizeAccount, canSeeEmail } from '../domain/policy.ts';
-import type { Principal, TfaMode, User } from '../domain/principal.ts';
+import { SESSION_KINDS, type Principal, type TfaMode, type User } from '../domain/principal.ts';
 import { hashPassword, validatePassword } from '../domain/passwords.ts';
 import { bumpRevocations, revokeTokens } from '../store/tokens.ts';
 import { audit, type Ctx } from './context.ts';
@@ -113,8 +113,8 @@ export async function updateProfile(ctx: Ctx, auth: Authenticator, principal: Pr
   if (passwordChanged) {
     // Other sessions end; the one making the change keeps working so npm can print its answer.
     const keep = p.credential.type === 'token' ? p.credential.id : '';
-    const sessions = await ctx.store.db.selectFrom('tokens').select('id').where('user_id', '=', p.user.id).where('kind', '=', 'session')
-      .where('revoked_at', 'is', null).where('id', '!=', keep).execute();
+    const sessions = await ctx.store.db.selectFrom('tokens').select('id').where('user_id', '=', p.user.id)
+      .where('kind', 'in', SESSION_KINDS).where('revoked_at', 'is', null).where('id', '!=', keep).execute();
     for (const s of sessions) await revokeTokens(ctx.store.db, { id: s.id }, 'password changed', ctx.clock.now());
     auth.invalidate();
   }

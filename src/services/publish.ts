@@ -22,6 +22,7 @@ import { deny } from './deny.ts';
 import { decideFor } from './decide.ts';
 import { requireSecondFactor } from './two-factor.ts';
 import { refuseReservedName } from './unpublish-reservation.ts';
+import { recordVersionView } from './version-view.ts';
 
 type Attachment = { content_type?: unknown; data?: unknown; length?: unknown };
 
@@ -239,6 +240,7 @@ export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<
     package: name, version, manifest: JSON.stringify(w.manifest), integrity: w.integrity, shasum: w.shasum,
     size: w.size ?? w.tarball?.length ?? 0, blob: w.blob, published_by: w.publisherId, published_at: now, unpublished_at: null, deprecated,
   }).execute();
+  await recordVersionView(trx, ctx.store.blobs, w);
   await trx.insertInto('dist_tags').values({ package: name, tag: w.tag, version })
     .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version })).execute();
   if (w.provenance) {

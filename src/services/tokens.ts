@@ -3,7 +3,7 @@
 // refusals; only an administrator may choose any lifetime.
 import { BlockList, isIP } from 'node:net';
 import { Refusal } from '../domain/reasons.ts';
-import type { Grants, TokenKind } from '../domain/principal.ts';
+import { SESSION_KINDS, type Grants, type TokenKind } from '../domain/principal.ts';
 import type { TokenExpiry, TokenSpec } from '../domain/commands.ts';
 import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts';
 import { insertToken, revokeTokens } from '../store/tokens.ts';
@@ -64,7 +64,7 @@ export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Pro
   if (spec.kind === 'granular' && !spec.grants) throw new Refusal('invalid-request', { detail: 'A granular token needs its grants' });
   const now = ctx.clock.now();
   const active = await ctx.store.db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('user_id', '=', user.id).where('revoked_at', 'is', null).where('kind', '!=', 'session')
+    .where('user_id', '=', user.id).where('revoked_at', 'is', null).where('kind', 'not in', SESSION_KINDS)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).executeTakeFirstOrThrow();
   if (Number(active.n) >= pol.maxPerUser) throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
   const g = spec.kind === 'granular' ? spec.grants : null;

@@ -116,6 +116,9 @@ const migrations: Migration[] = [
   // in `packages` (doc, abbrev, readme NOT NULL), may lack its `mfa` column (once added by migration 2)
   // and lack the `packages` counter. Bring any of them to today's shape; a no-op on a current one.
   repairFirstSet,
+  // The web pages: each version's README, rendered and sanitized at publish time, and its tarball's files.
+  `CREATE TABLE version_views (package TEXT NOT NULL, version TEXT NOT NULL, readme_html TEXT NOT NULL,
+     files TEXT NOT NULL, PRIMARY KEY (package, version));`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

@@ -102,6 +102,8 @@ export type StagedRow = {
   id: string; package: string; version: string; tag: string; access: string | null; manifest: string; integrity: string; shasum: string;
   size: number; blob: string; provenance: string | null; actor: string; actor_type: string; staged_by: number | null; created_at: number;
 };
+/** A version as the web pages show it: its README as sanitized HTML and its files as JSON [path, size][]. */
+export type VersionViewRow = { package: string; version: string; readme_html: string; files: string };
 export type EmailVerificationRow = { id: string; user_id: number; email: string; created_at: number; expires_at: number };
 
 export type Database = {
@@ -126,4 +128,5 @@ export type Database = {
   trust_configs: TrustConfigRow;
   version_claims: VersionClaimRow;
   staged: StagedRow;
+  version_views: VersionViewRow;
 };

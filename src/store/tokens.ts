@@ -44,12 +44,15 @@ export async function insertToken(db: Db, t: NewToken): Promise<{ token: string;
 }
 
 /** Revokes and bumps the revocation counter that every server process watches to drop cached tokens. */
-export async function revokeTokens(db: Db, where: { id?: string; userId?: number; kind?: TokenKind }, why: string, now: number): Promise<number> {
+export async function revokeTokens(
+  db: Db, where: { id?: string; userId?: number; kind?: TokenKind | readonly TokenKind[] }, why: string, now: number,
+): Promise<number> {
   return db.transaction().execute(async (trx) => {
     let q = trx.updateTable('tokens').set({ revoked_at: now, revoked_why: why }).where('revoked_at', 'is', null);
     if (where.id) q = q.where('id', '=', where.id);
     if (where.userId !== undefined) q = q.where('user_id', '=', where.userId);
-    if (where.kind) q = q.where('kind', '=', where.kind);
+    if (typeof where.kind === 'string') q = q.where('kind', '=', where.kind);
+    else if (where.kind) q = q.where('kind', 'in', where.kind);
     const r = await q.executeTakeFirst();
     const n = Number(r.numUpdatedRows);
     if (n > 0) await bumpRevocations(trx);

@@ -1,0 +1,150 @@
+// The web pages for one's own account: sign in and out, profile, password, sessions, access tokens.
+// Each action calls the same service as the API (npm login, npm profile, npm token), so the rules,
+// limits and refusals are the API's.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Refusal } from '../../domain/reasons.ts';
+import { createForCaller, listForCaller, revokeForCaller } from '../../services/npm-tokens.ts';
+import { getProfile, updateProfile } from '../../services/profile.ts';
+import { listSessions, revokeSession, signIn, signOut } from '../../services/web-sessions.ts';
+import type { View } from '../ui/layout.ts';
+import {
+  accountPage, createdTokenPage, newTokenPage, signInPage, tokensPage, type Profile,
+} from '../ui/pages-account.ts';
+import { endSession, startSession } from '../web/session.ts';
+import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+
+/** Where to go after signing in: a page of these web pages, never another site. */
+function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/-\/web\/[^\\]*$/.test(next) && !next.startsWith('//') ? next : '/-/web/';
+}
+
+const list = (s: string | undefined) => (s ?? '').split(/[\s,]+/).filter(Boolean);
+
+/** The web form as the body `npm token create` sends. */
+function tokenBody(f: Record<string, string>): Record<string, unknown> {
+  return {
+    name: f.name || undefined, token_description: f.token_description || undefined, expires: f.expires || undefined,
+    packages_and_scopes_permission: f.packages_and_scopes_permission || undefined,
+    packages_all: f.packages_all === 'on', packages: list(f.packages), scopes: list(f.scopes), orgs: list(f.orgs),
+    orgs_permission: f.orgs_permission || undefined,
+    cidr_whitelist: list(f.cidr), bypass_2fa: f.bypass_2fa === 'on', password: f.password,
+  };
+}
+
+/** The registry's nerf-dart, the key npm looks tokens up by: `//host/path/`. */
+const nerfDart = (registry: string) => `${registry.replace(/^https?:/, '')}/`;
+
+export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
+  const { ctx, auth } = app.tessera;
+  webPlugin(app);
+
+  const refused = (e: unknown): string => {
+    if (e instanceof Refusal) return e.message;
+    throw e;
+  };
+
+  app.get('/-/web/signin', async (req, reply) => {
+    const { view } = await pageContext(req, reply);
+    return sendPage(reply, 200, signInPage(view, { next: safeNext((req.query as Record<string, string>).next) }));
+  });
+
+  app.post('/-/web/signin', async (req, reply) => {
+    const { view, form } = await formContext(req, reply);
+    try {
+      const s = await signIn(ctx, auth, form, req.ip, String(req.headers['user-agent'] ?? ''));
+      startSession(req, reply, s.secret, s.expiresAt - ctx.clock.now());
+      return reply.header('cache-control', 'no-store').redirect(safeNext(form.next), 303);
+    } catch (e) {
+      const error = refused(e);
+      reply.header('x-tessera-reason', (e as Refusal).reason);
+      const again = signInPage(view, { error, name: form.name, next: safeNext(form.next) });
+      return sendPage(reply, (e as Refusal).status, again);
+    }
+  });
+
+  app.post('/-/web/signout', async (req, reply) => {
+    const { caller } = await formContext(req, reply);
+    if (caller.session) await signOut(ctx, auth, caller.session);
+    endSession(req, reply);
+    return reply.header('cache-control', 'no-store').redirect('/-/web/', 303);
+  });
+
+  type Msg = { error?: string; notice?: string };
+  const account = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg) => {
+    const { caller } = await pageContext(req, reply);
+    const profile = await getProfile(ctx, caller.principal) as Profile;
+    const sessions = await listSessions(ctx, caller.principal);
+    return sendPage(reply, msg.error ? 400 : 200, accountPage(view, profile, sessions, msg));
+  };
+
+  app.get('/-/web/account', async (req, reply) => {
+    const { caller, view } = await pageContext(req, reply);
+    if (!caller.principal.user) return toSignIn(req, reply);
+    return account(req, reply, view, {});
+  });
+
+  app.post('/-/web/account/password', async (req, reply) => {
+    const { principal, view, form } = await formContext(req, reply);
+    if (!principal.user) return toSignIn(req, reply);
+    try {
+      await updateProfile(ctx, auth, principal, { password: { old: form.old ?? '', new: form.new ?? '' } });
+    } catch (e) {
+      return account(req, reply, view, { error: refused(e) });
+    }
+    return account(req, reply, view, { notice: 'Password changed. Every other session has ended.' });
+  });
+
+  app.post('/-/web/account/sessions/revoke', async (req, reply) => {
+    const { principal, view, form } = await formContext(req, reply);
+    if (!principal.user) return toSignIn(req, reply);
+    try {
+      await revokeSession(ctx, auth, principal, String(form.id ?? ''));
+    } catch (e) {
+      return account(req, reply, view, { error: refused(e) });
+    }
+    return account(req, reply, view, { notice: 'The session has ended.' });
+  });
+
+  const tokens = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg) => {
+    const { caller } = await pageContext(req, reply);
+    const r = await listForCaller(ctx, caller.principal, 0, 1000);
+    return sendPage(reply, msg.error ? 400 : 200, tokensPage(view, r.objects, msg));
+  };
+
+  app.get('/-/web/tokens', async (req, reply) => {
+    const { caller, view } = await pageContext(req, reply);
+    if (!caller.principal.user) return toSignIn(req, reply);
+    return tokens(req, reply, view, {});
+  });
+
+  app.get('/-/web/tokens/new', async (req, reply) => {
+    const { caller, view } = await pageContext(req, reply);
+    if (!caller.principal.user) return toSignIn(req, reply);
+    return sendPage(reply, 200, newTokenPage(view));
+  });
+
+  app.post('/-/web/tokens', async (req, reply) => {
+    const { principal, view, form } = await formContext(req, reply);
+    if (!principal.user) return toSignIn(req, reply);
+    try {
+      const created = await createForCaller(ctx, auth, principal, tokenBody(form));
+      return sendPage(reply, 201, createdTokenPage(view, String(created.token), nerfDart(view.registry)));
+    } catch (e) {
+      const error = refused(e);
+      reply.header('x-tessera-reason', (e as Refusal).reason);
+      const { password: _p, otp: _o, _csrf, ...keep } = form;
+      return sendPage(reply, (e as Refusal).status, newTokenPage(view, keep, error));
+    }
+  });
+
+  app.post('/-/web/tokens/revoke', async (req, reply) => {
+    const { principal, view, form } = await formContext(req, reply);
+    if (!principal.user) return toSignIn(req, reply);
+    try {
+      await revokeForCaller(ctx, auth, principal, String(form.key ?? ''));
+    } catch (e) {
+      return tokens(req, reply, view, { error: refused(e) });
+    }
+    return tokens(req, reply, view, { notice: 'The token is revoked.' });
+  });
+}

@@ -1,0 +1,69 @@
+// What every web route shares: security headers, the view a page is drawn with, the HTML error page.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Refusal, reasons } from '../../domain/reasons.ts';
+import type { Principal } from '../../domain/principal.ts';
+import { baseUrl } from '../base-url.ts';
+import type { Html } from '../ui/html.ts';
+import type { View } from '../ui/layout.ts';
+import { errorPage, NOT_FOUND } from '../ui/pages-browse.ts';
+import { checkForm, webCaller } from './session.ts';
+
+/** No inline script or style anywhere; README images from the registry or https only. */
+export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
+  + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** Headers, the HTML error page and the not-found page for the routes of one web plugin. */
+export function webPlugin(app: FastifyInstance): void {
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'same-origin').header('x-frame-options', 'DENY')
+      .header('cross-origin-opener-policy', 'same-origin');
+  });
+  app.setErrorHandler(async (err, req, reply) => {
+    const r = err instanceof Refusal ? err : undefined;
+    if (!r) req.log.error({ err }, 'unexpected error on a web page');
+    const fallback: View = { user: null, csrf: '', registry: baseUrl(req) };
+    const { view } = await pageContext(req, reply).catch(() => ({ view: fallback }));
+    if (!r) return sendPage(reply, 500, errorPage(view, 'Something went wrong', 'The registry log has the details.'));
+    reply.header('x-tessera-reason', r.reason);
+    // A plain 404 says nothing more than "not found": a hidden package's page is a missing one's.
+    if (r.reason === 'not-found' || r.reason === 'route-not-found') {
+      return sendPage(reply, 404, errorPage(view, NOT_FOUND.title, NOT_FOUND.message));
+    }
+    return sendPage(reply, reasons[r.reason].status, errorPage(view, 'Refused', r.message, r.reason));
+  });
+}
+
+export async function pageContext(req: FastifyRequest, reply: FastifyReply) {
+  const caller = await webCaller(req, reply);
+  const view: View = { user: caller.principal.user, csrf: caller.csrf, registry: baseUrl(req) };
+  return { caller, view };
+}
+
+/** A form post: the form token checked first, then the caller (with the form's one-time password, if any). */
+export async function formContext(req: FastifyRequest, reply: FastifyReply) {
+  const ctx = await pageContext(req, reply);
+  const form = (req.body ?? {}) as Record<string, string>;
+  checkForm(req, ctx.caller, form);
+  const otp = typeof form.otp === 'string' && form.otp.trim() ? form.otp.trim() : undefined;
+  const p: Principal = ctx.caller.principal.user ? { ...ctx.caller.principal, otp } : ctx.caller.principal;
+  return { ...ctx, form, principal: p };
+}
+
+export function sendPage(reply: FastifyReply, status: number, page: Html): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page.text);
+}
+
+/** Pages for signed-in people send others to the sign-in page, and back afterwards. */
+export function toSignIn(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.code(303).header('cache-control', 'no-store')
+    .redirect(`/-/web/signin?next=${encodeURIComponent(req.url)}`, 303);
+}
+
+/** A browser asking for `/`, not npm: npm sends its own headers and never asks for HTML. */
+export function isBrowser(req: FastifyRequest): boolean {
+  const h = req.headers;
+  if (h['npm-command'] || h['npm-session'] || h['npm-auth-type'] || h['pnpm-command' as 'npm-command']) return false;
+  if (/^(npm|pnpm|yarn|bun)\//.test(String(h['user-agent'] ?? ''))) return false;
+  return String(h.accept ?? '').includes('text/html');
+}

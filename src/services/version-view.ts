@@ -1,0 +1,109 @@
+// A version as the web pages show it, made once when it is published: the README rendered from markdown
+// and sanitized (no script, no event handlers, no javascript: links, images only from the package or
+// https), and the tarball's file list. Pages then serve stored HTML: nothing is rendered per view.
+import { Parser, type ReadEntry } from 'tar';
+import { Marked } from 'marked';
+import sanitizeHtml from 'sanitize-html';
+import { putVersionView, type VersionView } from '../store/version-views.ts';
+import type { Db } from '../store/store.ts';
+import type { BlobStore } from '../store/blobs/filesystem.ts';
+
+const MAX_README = 1024 * 1024;
+const MAX_FILES = 5_000;
+const README = /^[^/]+\/readme(\.(md|markdown|mkd|txt))?$/i;
+
+const marked = new Marked({ gfm: true, async: false });
+
+/** The URL the web pages serve a file of the package from (images the README names by a relative path). */
+export function packageFileUrl(name: string, version: string, path: string): string {
+  const file = path.split('/').map(encodeURIComponent).join('/');
+  return `/-/web/file/${encodeURIComponent(name)}/${encodeURIComponent(version)}/${file}`;
+}
+
+function relativePath(src: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(src) || src.startsWith('//') || src.startsWith('#')) return undefined;
+  const parts: string[] = [];
+  for (const seg of src.split(/[?#]/)[0].split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') { if (!parts.pop()) return undefined; } else parts.push(seg);
+  }
+  return parts.length ? parts.join('/') : undefined;
+}
+
+export function renderReadme(markdown: string, name: string, version: string): string {
+  const raw = marked.parse(markdown.slice(0, MAX_README)) as string;
+  return sanitizeHtml(raw, {
+    allowedTags: [...sanitizeHtml.defaults.allowedTags, 'img', 'del', 'ins', 'details', 'summary', 'input'],
+    allowedAttributes: {
+      a: ['href', 'title', 'rel'], img: ['src', 'alt', 'title', 'width', 'height'], code: ['class'],
+      th: ['align'], td: ['align'], ol: ['start'], input: ['type', 'checked', 'disabled'], pre: ['tabindex'],
+    },
+    allowedSchemes: ['http', 'https', 'mailto'],
+    allowedSchemesByTag: { img: ['https'] },
+    allowProtocolRelative: false,
+    allowedClasses: { code: [/^language-[\w-]+$/] },
+    transformTags: {
+      // Links leave the registry without a referrer; task-list checkboxes stay inert.
+      a: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, rel: 'nofollow noopener noreferrer' } }),
+      input: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, disabled: '' } }),
+      // Code blocks scroll sideways: reachable by keyboard.
+      pre: (tag, attribs) => ({ tagName: tag, attribs: { ...attribs, tabindex: '0' } }),
+      // A relative image is a file of the package itself, served from its tarball by the web pages.
+      img: (tag, attribs) => {
+        const path = attribs.src === undefined ? undefined : relativePath(attribs.src);
+        // An image its author gave no text is decorative to a screen reader, not a bare file name.
+        const alt = attribs.alt ?? '';
+        const src = path ? packageFileUrl(name, version, path) : attribs.src;
+        return { tagName: tag, attribs: { ...attribs, alt, ...(src === undefined ? {} : { src }) } };
+      },
+    },
+    exclusiveFilter: (frame) => frame.tag === 'input' && frame.attribs.type !== 'checkbox',
+  });
+}
+
+/** The README (from the tarball, else the manifest's `readme`) rendered, and the file list. */
+export async function buildVersionView(
+  tgz: Buffer, name: string, version: string, manifestReadme?: unknown,
+): Promise<VersionView> {
+  const files: VersionView['files'] = [];
+  let readme: { path: string; text: string } | undefined;
+  await new Promise<void>((resolve, reject) => {
+    const parser = new Parser({
+      onReadEntry: (entry: ReadEntry) => {
+        const path = entry.path.replace(/^[^/]+\//, '');
+        if (entry.type === 'File' && files.length < MAX_FILES) files.push([path, entry.size]);
+        // README.md wins over README, which wins over README.txt.
+        const md = /\.(md|markdown|mkd)$/i;
+        const better = !readme || (md.test(entry.path) && !md.test(readme.path));
+        if (README.test(entry.path) && entry.size <= MAX_README && better) {
+          const chunks: Buffer[] = [];
+          entry.on('data', (c: Buffer) => chunks.push(c));
+          entry.on('end', () => { readme = { path: entry.path, text: Buffer.concat(chunks).toString('utf8') }; });
+        } else {
+          entry.resume();
+        }
+      },
+    });
+    parser.on('error', reject);
+    parser.on('end', () => resolve());
+    parser.end(tgz);
+  });
+  files.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const text = readme?.text ?? (typeof manifestReadme === 'string' ? manifestReadme : '');
+  const plain = readme !== undefined && !/\.(md|markdown|mkd)$/i.test(readme.path) && /\.txt$/i.test(readme.path);
+  const readmeHtml = !text ? ''
+    : plain ? `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>` : renderReadme(text, name, version);
+  return { readmeHtml, files };
+}
+
+/** Called by publish and staged approval inside their transaction: a version is never without its view. */
+export async function recordVersionView(
+  trx: Db, blobs: BlobStore, w: { name: string; version: string; manifest: object; tarball?: Buffer; blob: string },
+): Promise<void> {
+  const tgz = w.tarball ?? await blobs.get(w.blob);
+  if (!tgz) return;
+  const readme = (w.manifest as { readme?: unknown }).readme;
+  // The tarball was already read whole by the publish checks; a README that cannot be rendered shows none.
+  const view = await buildVersionView(tgz, w.name, w.version, readme).catch(() => ({ readmeHtml: '', files: [] }));
+  await putVersionView(trx, w.name, w.version, view);
+}

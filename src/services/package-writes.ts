@@ -3,7 +3,7 @@
 // whole document; we tell them apart by what changed, and authorize each change on its own.
 import semver from 'semver';
 import { Refusal } from '../domain/reasons.ts';
-import type { Action } from '../domain/policy.ts';
+import { canRead, type Action } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { PublishDoc } from '../domain/commands.ts';
 import { isValidTag } from '../domain/names.ts';
@@ -44,6 +44,21 @@ function updateAction(keys: string[]): Action {
   return 'deprecate';
 }
 
+/** The strongest change a whole document asks for, against the package as it is: what a refusal should name. */
+async function askedAction(ctx: Ctx, name: string, body: PublishDoc): Promise<Action | undefined> {
+  const state = await loadState(ctx.store.db, name);
+  if (!state || !body.versions || typeof body.versions !== 'object') return undefined;
+  const sent = body.versions as Record<string, Doc>;
+  if (state.versions.some((v) => !(v.version in sent))) return 'unpublish';
+  const maintainers = namesOf(body.maintainers);
+  if (maintainers !== undefined && !sameList(maintainers, state.maintainers.map((m) => m.name).sort())) return 'owner';
+  const deprecated = (v: { version: string; deprecated?: string | null }) => {
+    const m = sent[v.version];
+    return (typeof m?.deprecated === 'string' && m.deprecated !== '' ? m.deprecated : null) !== (v.deprecated ?? null);
+  };
+  return state.versions.some(deprecated) ? 'deprecate' : undefined;
+}
+
 const namesOf = (list: unknown): string[] | undefined => (Array.isArray(list)
   ? [...new Set(list.map((m) => (m && typeof m === 'object' ? String((m as Doc).name ?? '') : '')))].sort()
   : undefined);
@@ -55,7 +70,16 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
   const keys = Object.keys(body).filter((k) => !['_id', '_rev', 'name'].includes(k));
   const first = updateAction(keys);
   // Missing and hidden packages get the policy's one answer before anything about them is looked at.
-  await allow(ctx, p, first, name);
+  const facts = await factsFor(ctx, p, name);
+  const gate = decideFor(ctx, p, first, facts);
+  if (!gate.allowed) {
+    // A caller who may see the package is told about the change it asked for (a deprecation sent as a whole
+    // document is refused as a deprecation, not as the star its `users` field also allows).
+    const asked = canRead(p, facts) ? await askedAction(ctx, name, body) : undefined;
+    const d = asked && asked !== first ? decideFor(ctx, p, asked, facts) : gate;
+    throw await deny(ctx, p, d.allowed ? gate : d, name);
+  }
+  await requireSecondFactor(ctx, p, gate);
   await checkRev(ctx.store.db, name, urlRev ?? body._rev);
   if (keys.length === 1 && keys[0] === 'users') return star(ctx, p, name, body.users);
   if (first === 'owner') return setMaintainers(ctx, p, name, body.maintainers);

@@ -8,6 +8,7 @@ import { renderProxied } from '../domain/packument.ts';
 import { packageHead, type PackageHead } from '../store/packages.ts';
 import { bumpCounter } from '../store/counters.ts';
 import type { Ctx } from './context.ts';
+import { metricsOf } from './metrics.ts';
 
 function matchesPattern(name: string, pattern: string): boolean {
   if (pattern.startsWith('@') && !pattern.includes('/')) return scopeOf(name) === pattern;
@@ -35,10 +36,18 @@ async function scopeIsLocal(ctx: Ctx, name: string): Promise<boolean> {
 }
 
 async function fetchUpstream(ctx: Ctx, url: string, accept: string): Promise<Response> {
+  const metrics = metricsOf(ctx.store);
+  const kind = accept === 'application/json' ? 'packument' : 'tarball';
+  const started = performance.now();
   try {
-    return await fetch(url, { headers: { accept }, signal: AbortSignal.timeout(ctx.config.upstream.timeoutMs) });
+    const res = await fetch(url, { headers: { accept }, signal: AbortSignal.timeout(ctx.config.upstream.timeoutMs) });
+    metrics?.proxyRequests.inc({ kind, outcome: res.ok || res.status === 404 ? 'ok' : 'error' });
+    return res;
   } catch (e) {
+    metrics?.proxyRequests.inc({ kind, outcome: 'error' });
     throw new Refusal('upstream-unavailable', { detail: (e as Error).message });
+  } finally {
+    metrics?.proxyDuration.observe({ kind }, (performance.now() - started) / 1000);
   }
 }
 
@@ -48,7 +57,10 @@ export async function proxyPackument(ctx: Ctx, name: string, cached: PackageHead
   const now = ctx.clock.now();
   if (cached) {
     const row = await ctx.store.db.selectFrom('packages').select('fetched_at').where('name', '=', name).executeTakeFirst();
-    if (row?.fetched_at && now - row.fetched_at < ctx.config.upstream.cacheTtlMs) return cached;
+    if (row?.fetched_at && now - row.fetched_at < ctx.config.upstream.cacheTtlMs) {
+      metricsOf(ctx.store)?.proxyRequests.inc({ kind: 'packument', outcome: 'cache-hit' });
+      return cached;
+    }
   }
   let res: Response;
   try {

@@ -116,6 +116,11 @@ const migrations: Migration[] = [
   // in `packages` (doc, abbrev, readme NOT NULL), may lack its `mfa` column (once added by migration 2)
   // and lack the `packages` counter. Bring any of them to today's shape; a no-op on a current one.
   repairFirstSet,
+  // Webhooks: deliveries wait here until the receiver took them (at least once, in order per hook and package).
+  `CREATE TABLE hook_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, hook TEXT NOT NULL, package TEXT NOT NULL,
+     event TEXT NOT NULL, delivery TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+     next_at BIGINT NOT NULL, created_at BIGINT NOT NULL, last_error TEXT);
+   CREATE INDEX hook_deliveries_pending ON hook_deliveries(state, hook, package, id);`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

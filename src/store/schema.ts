@@ -104,6 +104,11 @@ export type StagedRow = {
 };
 export type EmailVerificationRow = { id: string; user_id: number; email: string; created_at: number; expires_at: number };
 
+export type HookDeliveryRow = {
+  id: Generated<number>; hook: string; package: string; event: string; delivery: string; payload: string;
+  state: 'pending' | 'failed'; attempts: number; next_at: number; created_at: number; last_error: string | null;
+};
+
 export type Database = {
   users: UserRow;
   tokens: TokenRow;
@@ -126,4 +131,5 @@ export type Database = {
   trust_configs: TrustConfigRow;
   version_claims: VersionClaimRow;
   staged: StagedRow;
+  hook_deliveries: HookDeliveryRow;
 };

@@ -74,10 +74,11 @@ export class Metrics {
       labelNames: ['outcome'], registers,
     });
     const cache = this.readCache;
+    const cacheHelp = 'Install reads answered from memory (hit) or by the full route (miss)';
     this.registry.registerMetric({
-      name: 'tessera_read_cache_requests_total', help: 'Install reads answered from memory (hit) or by the full route (miss)',
+      name: 'tessera_read_cache_requests_total', help: cacheHelp,
       type: 'counter', get: () => ({
-        name: 'tessera_read_cache_requests_total', help: '', type: 'counter', aggregator: 'sum',
+        name: 'tessera_read_cache_requests_total', help: cacheHelp, type: 'counter', aggregator: 'sum',
         values: [{ value: cache.hit, labels: { result: 'hit' } }, { value: cache.miss, labels: { result: 'miss' } }],
       }),
     } as never);
@@ -97,11 +98,13 @@ export class Metrics {
   #requests() {
     const all = this.#series;
     const name = 'tessera_http_request_duration_seconds';
+    const help = 'Requests by route family, method and status, with their time to answer';
     return {
-      name, help: 'Requests by route family, method and status, with their time to answer', type: 'histogram',
+      name, help, type: 'histogram',
       get: () => {
         const values: Value[] = [];
         for (const s of all.values()) {
+          if (s.count === 0) continue; // made in advance for the install path, not used yet
           let cumulative = 0;
           SECONDS.forEach((le, i) => {
             cumulative += s.buckets[i];
@@ -111,7 +114,7 @@ export class Metrics {
           values.push({ value: s.sum, labels: s.labels, metricName: `${name}_sum` });
           values.push({ value: s.count, labels: s.labels, metricName: `${name}_count` });
         }
-        return { name, help: '', type: 'histogram', aggregator: 'sum', values };
+        return { name, help, type: 'histogram', aggregator: 'sum', values };
       },
     };
   }
@@ -119,10 +122,11 @@ export class Metrics {
   #requestCounts() {
     const all = this.#series;
     const name = 'tessera_http_requests_total';
+    const help = 'Requests by route family, method and status';
     return {
-      name, help: 'Requests by route family, method and status', type: 'counter',
-      get: () => ({ name, help: '', type: 'counter', aggregator: 'sum',
-        values: [...all.values()].map((s) => ({ value: s.count, labels: s.labels })) }),
+      name, help, type: 'counter',
+      get: () => ({ name, help, type: 'counter', aggregator: 'sum',
+        values: [...all.values()].filter((s) => s.count > 0).map((s) => ({ value: s.count, labels: s.labels })) }),
     };
   }
 
@@ -134,8 +138,9 @@ export class Metrics {
 
   #authentications() {
     const name = 'tessera_authentications_total';
+    const help = 'Credentials checked, by kind (token kind or password) and outcome (ok or the reason id)';
     return {
-      name, help: 'Credentials checked, by kind (token kind or password) and outcome (ok or the reason id)', type: 'counter',
+      name, help, type: 'counter',
       get: () => {
         const counts = new Map(this.#auth);
         for (const [kind, n] of Object.entries(this.tokensOk)) counts.set(`${kind} ok`, (counts.get(`${kind} ok`) ?? 0) + n);
@@ -143,7 +148,7 @@ export class Metrics {
           const [kind, outcome] = key.split(' ');
           return { value, labels: { kind, outcome } };
         });
-        return { name, help: '', type: 'counter', aggregator: 'sum', values };
+        return { name, help, type: 'counter', aggregator: 'sum', values };
       },
     };
   }

@@ -28,19 +28,20 @@ export type Store = {
 export async function openStore(dataDir: string): Promise<Store> {
   mkdirSync(join(dataDir, 'blobs'), { recursive: true });
   const { kysely, raw } = openSqlite(join(dataDir, 'tessera.db'));
+  let readCounter: ReturnType<typeof raw.prepare> | undefined;
   const store: Store = {
     db: new Kysely<Database>({
       dialect: new SqliteDialect({ database: kysely }),
       // The statement's verb only (select, insert…): bounded, and never a value from the query.
       log: (e) => store.timings?.query(/^\s*(\w+)/.exec(e.query.sql)?.[1]?.toLowerCase() ?? 'other', e.queryDurationMillis),
     }),
-    counter: (name) => (readCounter.get(name) as { value: string } | undefined)?.value ?? '0',
+    counter: (name) => (readCounter!.get(name) as { value: string } | undefined)?.value ?? '0',
     blobs: timedBlobs(filesystemBlobs(join(dataDir, 'blobs')), () => store.timings),
     dataDir,
     close: () => store.db.destroy(),
   };
-  const readCounter = raw.prepare('SELECT value FROM meta WHERE key = ?');
   await migrate(store.db);
+  readCounter = raw.prepare('SELECT value FROM meta WHERE key = ?');
   return store;
 }
 

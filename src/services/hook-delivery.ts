@@ -14,6 +14,7 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 /** Rows queued by another process are found within this, even without a wake-up. */
 const IDLE_POLL_MS = 30_000;
 const MAX_BACKOFF_MS = 3_600_000;
+const MAX_IN_FLIGHT = 32;
 
 /** `sha256=` and the hex HMAC-SHA256 of the body with the hook's secret (docs/operations.md). */
 export function signature(secret: string, body: string): string {
@@ -30,6 +31,8 @@ export class HookDelivery {
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = true;
+  /** Deliveries under way, by queue row: each goes its own pace, so a slow receiver holds up only itself. */
+  readonly #busy = new Map<number, Promise<void>>();
   readonly #inflight = new Set<AbortController>();
 
   constructor(ctx: Ctx, log: Log) {
@@ -41,7 +44,7 @@ export class HookDelivery {
   start(): void {
     this.#stopped = false;
     onQueued(this.#ctx.store, () => this.wake());
-    void this.#dropUnknown().then(() => this.wake());
+    void this.#dropUnknown().catch(() => {}).then(() => this.wake());
   }
 
   async stop(): Promise<void> {
@@ -51,9 +54,10 @@ export class HookDelivery {
     // What is in flight is abandoned, not lost: its row stays pending and goes out after the restart.
     for (const c of this.#inflight) c.abort();
     await this.#running;
+    await Promise.all(this.#busy.values());
   }
 
-  /** Runs a pass now, or right after the one under way. */
+  /** Looks for due deliveries now, or right after the look under way. */
   wake(): void {
     if (this.#stopped) return;
     if (this.#running) { this.#again = true; return; }
@@ -67,7 +71,7 @@ export class HookDelivery {
 
   async #schedule(): Promise<void> {
     if (this.#stopped) return;
-    const at = await nextDueAt(this.#ctx.store.db).catch(() => undefined);
+    const at = await nextDueAt(this.#ctx.store.db, [...this.#busy.keys()]).catch(() => undefined);
     const wait = at === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(0, at - Date.now()));
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.wake(), wait);
@@ -81,14 +85,17 @@ export class HookDelivery {
     }
   }
 
-  /** Delivers every due head (one per hook and package, in parallel), until nothing more is due. */
+  /** Starts a delivery for every due head (one per hook and package) not already under way. */
   async #pass(): Promise<void> {
-    for (;;) {
-      if (this.#stopped) return;
-      const due = await dueDeliveries(this.#ctx.store.db, Date.now(), 32);
-      const known = due.filter((d) => this.#hooks.has(d.hook));
-      if (known.length === 0) return;
-      await Promise.all(known.map((d) => this.#deliver(d, this.#hooks.get(d.hook)!)));
+    if (this.#stopped || this.#busy.size >= MAX_IN_FLIGHT) return;
+    const due = await dueDeliveries(this.#ctx.store.db, Date.now(), MAX_IN_FLIGHT - this.#busy.size, [...this.#busy.keys()]);
+    for (const d of due) {
+      const hook = this.#hooks.get(d.hook);
+      if (!hook) continue;
+      const done = this.#deliver(d, hook)
+        .catch((err: Error) => this.#log.warn({ err: err.message, hook: d.hook }, 'webhook delivery failed'))
+        .finally(() => { this.#busy.delete(d.id); this.wake(); });
+      this.#busy.set(d.id, done);
     }
   }
 

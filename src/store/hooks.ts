@@ -15,18 +15,21 @@ export async function enqueueDeliveries(db: Db, rows: NewDelivery[], now: number
 
 export type Due = Omit<HookDeliveryRow, 'id'> & { id: number };
 
-/** The head of each hook and package's queue, when it is due, oldest first. */
-export async function dueDeliveries(db: Db, now: number, limit: number): Promise<Due[]> {
-  const heads = db.selectFrom('hook_deliveries').select((eb) => eb.fn.min('id').as('id'))
-    .where('state', '=', 'pending').groupBy(['hook', 'package']);
-  return db.selectFrom('hook_deliveries').selectAll().where('id', 'in', heads).where('next_at', '<=', now)
-    .orderBy('id').limit(limit).execute() as Promise<Due[]>;
+const heads = (db: Db) => db.selectFrom('hook_deliveries').select((eb) => eb.fn.min('id').as('id'))
+  .where('state', '=', 'pending').groupBy(['hook', 'package']);
+
+/** The head of each hook and package's queue, when it is due, oldest first; `busy` rows are left out. */
+export async function dueDeliveries(db: Db, now: number, limit: number, busy: number[]): Promise<Due[]> {
+  let q = db.selectFrom('hook_deliveries').selectAll().where('id', 'in', heads(db)).where('next_at', '<=', now);
+  if (busy.length) q = q.where('id', 'not in', busy);
+  return q.orderBy('id').limit(limit).execute() as Promise<Due[]>;
 }
 
-/** When the next pending row falls due, if any. */
-export async function nextDueAt(db: Db): Promise<number | undefined> {
-  const row = await db.selectFrom('hook_deliveries').select((eb) => eb.fn.min('next_at').as('at'))
-    .where('state', '=', 'pending').executeTakeFirst();
+/** When the next head that is not `busy` falls due, if any (rows behind a head wait for it, not for a time). */
+export async function nextDueAt(db: Db, busy: number[]): Promise<number | undefined> {
+  let q = db.selectFrom('hook_deliveries').select((eb) => eb.fn.min('next_at').as('at')).where('id', 'in', heads(db));
+  if (busy.length) q = q.where('id', 'not in', busy);
+  const row = await q.executeTakeFirst();
   return row?.at ?? undefined;
 }
 

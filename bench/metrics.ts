@@ -28,9 +28,15 @@ export async function runMetricsBench(): Promise<{ ok: boolean }> {
       { name: 'tarball', path: tarballPath(NAME, `1.0.${VERSIONS - 1}`), accept: '*/*' },
       { name: `restricted abbrev packument (${VERSIONS} v)`, path: PRIVATE.replace('/', '%2f'), accept: CORGI_ACCEPT },
     ];
-    const side = (b: Bench, c: (typeof cases)[number]) =>
-      ({ url: `${b.s.url}${c.path}`, headers: { authorization: `Bearer ${b.token}`, accept: c.accept } });
-    console.log(`load: ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.seconds} s measured per side, alternating in ~1 s slices (A-B-B-A…)\n`);
+    const side = (b: Bench, c: (typeof cases)[number]) => ({
+      url: `${b.s.url}${c.path}`,
+      headers: { authorization: `Bearer ${b.token}`, accept: c.accept },
+    });
+    console.log(
+      `load: ${settings.connections} connections, ${settings.warmup} s warm-up + ` +
+        `${settings.seconds} s measured per side, ` +
+        'alternating in ~1 s slices (A-B-B-A…)\n',
+    );
     const rows: (string | number)[][] = [];
     let ok = true;
     for (const c of cases) {
@@ -42,18 +48,49 @@ export async function runMetricsBench(): Promise<{ ok: boolean }> {
       const { a, b, rpsRatio, rpsRange } = await compare(load, settings, side(on, c), side(off, c));
       const cpu = a.cpuPerRequest / b.cpuPerRequest - 1;
       if (rpsRatio < METRICS_GOAL || a.failures + b.failures > 0) ok = false;
-      rows.push([c.name, fmt.rps(a.rps), fmt.rps(b.rps), fmt.ratio(rpsRatio), fmt.range(rpsRange), `${((1 - rpsRatio) * 100).toFixed(1)}%`,
-        fmt.ms(a.p99), fmt.ms(b.p99), `${fmt.us(a.cpuPerRequest)}/${fmt.us(b.cpuPerRequest)}`, `${(cpu * 100).toFixed(1)}%`,
-        `${a.failures}/${b.failures}`]);
+      rows.push([
+        c.name,
+        fmt.rps(a.rps),
+        fmt.rps(b.rps),
+        fmt.ratio(rpsRatio),
+        fmt.range(rpsRange),
+        `${((1 - rpsRatio) * 100).toFixed(1)}%`,
+        fmt.ms(a.p99),
+        fmt.ms(b.p99),
+        `${fmt.us(a.cpuPerRequest)}/${fmt.us(b.cpuPerRequest)}`,
+        `${(cpu * 100).toFixed(1)}%`,
+        `${a.failures}/${b.failures}`,
+      ]);
     }
-    const scrape = await fetch(`${on.s.url}-/metrics`, { headers: { authorization: 'Bearer bench-scraper-secret-0123' } });
+    const scrape = await fetch(`${on.s.url}-/metrics`, {
+      headers: { authorization: 'Bearer bench-scraper-secret-0123' },
+    });
     const text = await scrape.text();
-    if (scrape.status !== 200 || !/tessera_read_cache_requests_total\{result="hit"\} [1-9]/.test(text)) throw new Error('metrics were not collected');
-    printTable(['case', 'metrics on req/s', 'off req/s', 'ratio req/s', '(slices)', 'cost', 'on p99 ms', 'off p99 ms',
-      'CPU µs/req on/off', 'CPU cost', 'failures'], rows);
+    if (scrape.status !== 200 || !/tessera_read_cache_requests_total\{result="hit"\} [1-9]/.test(text))
+      throw new Error('metrics were not collected');
+    printTable(
+      [
+        'case',
+        'metrics on req/s',
+        'off req/s',
+        'ratio req/s',
+        '(slices)',
+        'cost',
+        'on p99 ms',
+        'off p99 ms',
+        'CPU µs/req on/off',
+        'CPU cost',
+        'failures',
+      ],
+      rows,
+    );
     console.log(`\nratio req/s: median over the ~1 s slice pairs (lowest–highest in brackets); cost = 1 − ratio.`);
-    console.log('CPU µs/req: CPU time of the servers\' thread per response; CPU cost = extra CPU per request with metrics on.');
-    console.log(`goal: ratio req/s ≥ ${METRICS_GOAL} (metrics cost < ${Math.round((1 - METRICS_GOAL) * 100)}% throughput)`);
+    console.log(
+      "CPU µs/req: CPU time of the servers' thread per response; CPU cost = extra CPU per request with metrics on.",
+    );
+    console.log(
+      `goal: ratio req/s ≥ ${METRICS_GOAL} (metrics cost < ${Math.round((1 - METRICS_GOAL) * 100)}% throughput)`,
+    );
     console.log(ok ? 'meets the goal' : 'below goal');
     return { ok };
   } finally {

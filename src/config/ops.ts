@@ -7,9 +7,19 @@ import { parseDuration } from './duration.ts';
 export type MetricsConfig = { allowCidrs: string[]; allowBearers: string[] };
 
 /** What a hook can hear about, in npm's hook event names. */
-export const HOOK_EVENTS = ['package:publish', 'package:unpublish', 'package:dist-tag', 'package:dist-tag-rm',
-  'package:deprecate', 'package:undeprecate', 'package:owner', 'package:owner-rm', 'package:stage',
-  'package:stage-approve', 'package:stage-reject'] as const;
+export const HOOK_EVENTS = [
+  'package:publish',
+  'package:unpublish',
+  'package:dist-tag',
+  'package:dist-tag-rm',
+  'package:deprecate',
+  'package:undeprecate',
+  'package:owner',
+  'package:owner-rm',
+  'package:stage',
+  'package:stage-approve',
+  'package:stage-reject',
+] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
 
 export type HookConfig = {
@@ -59,7 +69,11 @@ function text(v: unknown, key: string): string {
 }
 
 function duration(v: unknown, key: string): number {
-  try { return parseDuration(v as string); } catch (e) { fail(key, (e as Error).message); }
+  try {
+    return parseDuration(v as string);
+  } catch (e) {
+    fail(key, (e as Error).message);
+  }
 }
 
 function cidr(v: string, key: string): string {
@@ -69,7 +83,9 @@ function cidr(v: string, key: string): string {
   try {
     if (extra !== undefined || !Number.isInteger(n)) throw new Error();
     new BlockList().addSubnet(addr, n, type);
-  } catch { fail(key, `"${v}" is not an address or CIDR range`); }
+  } catch {
+    fail(key, `"${v}" is not an address or CIDR range`);
+  }
   return v;
 }
 
@@ -97,14 +113,17 @@ function parseHook(v: unknown, i: number): HookConfig {
   try {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
-  } catch { fail(`${key}.url`, 'must be an absolute http(s) URL'); }
+  } catch {
+    fail(`${key}.url`, 'must be an absolute http(s) URL');
+  }
   const secret = text(h.secret, `${key}.secret`);
   if (secret.length < 16) fail(`${key}.secret`, 'must be at least 16 characters');
   let events: HookEvent[] = [...HOOK_EVENTS];
   if (h.events !== undefined) {
     if (!Array.isArray(h.events) || h.events.length === 0) fail(`${key}.events`, 'must be a non-empty list');
     events = h.events.map((e, j) => {
-      if (!HOOK_EVENTS.includes(e as HookEvent)) fail(`${key}.events[${j}]`, `must be one of ${HOOK_EVENTS.join(', ')}`);
+      if (!HOOK_EVENTS.includes(e as HookEvent))
+        fail(`${key}.events[${j}]`, `must be one of ${HOOK_EVENTS.join(', ')}`);
       return e as HookEvent;
     });
   }
@@ -113,7 +132,12 @@ function parseHook(v: unknown, i: number): HookConfig {
   const pkg = h.package === undefined || h.package === null ? null : text(h.package, `${key}.package`);
   if (pkg !== null && scope !== null) fail(key, 'give package or scope, not both');
   return {
-    name: text(h.name, `${key}.name`), url, secret, events, package: pkg, scope,
+    name: text(h.name, `${key}.name`),
+    url,
+    secret,
+    events,
+    package: pkg,
+    scope,
     owner: h.owner === undefined || h.owner === null ? null : text(h.owner, `${key}.owner`),
   };
 }
@@ -133,9 +157,11 @@ export function applyOps(c: OpsConfig, f: Record<string, unknown>): void {
     if (d.timeout !== undefined) c.hookDelivery.timeoutMs = duration(d.timeout, 'hookDelivery.timeout');
     if (d.backoff !== undefined) c.hookDelivery.backoffMs = duration(d.backoff, 'hookDelivery.backoff');
     if (d.attempts !== undefined) {
-      if (!Number.isInteger(d.attempts) || (d.attempts as number) < 1) fail('hookDelivery.attempts', 'must be a whole number ≥ 1');
+      if (!Number.isInteger(d.attempts) || (d.attempts as number) < 1)
+        fail('hookDelivery.attempts', 'must be a whole number ≥ 1');
       c.hookDelivery.attempts = d.attempts as number;
     }
   }
-  if (f.shutdownDelay !== undefined) c.shutdownDelayMs = f.shutdownDelay === 0 ? 0 : duration(f.shutdownDelay, 'shutdownDelay');
+  if (f.shutdownDelay !== undefined)
+    c.shutdownDelayMs = f.shutdownDelay === 0 ? 0 : duration(f.shutdownDelay, 'shutdownDelay');
 }

@@ -47,7 +47,8 @@ export function writeBytes(res: ServerResponse, status: number, headers: Record<
 /** Writes the access-log line of a request answered here (when `accessLog` is on). */
 export type AccessLog = (req: IncomingMessage, status: number, startedAt: number) => void;
 
-/** Answers a cached install read at once and says what it answered (for metrics), or returns false and touches nothing. */
+/** Answers a cached install read at once and says what it answered (for metrics), or returns false and touches
+ *  nothing. */
 export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMessage, res: ServerResponse,
   accessLog?: AccessLog): false | 'packument' | 'tarball' {
   const url = req.url;

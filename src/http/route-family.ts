@@ -37,7 +37,13 @@ export function routeFamily(pattern: string | undefined, method: string, url: st
     if (method === 'PUT') return publishing ? 'publish' : 'package-write';
     if (method === 'DELETE') return 'unpublish';
     const kind = parsePackagePath(url)?.kind;
-    return kind === 'tarball' ? 'tarball' : kind === 'version' ? 'version' : kind === 'document' ? 'packument' : 'other';
+    return kind === 'tarball'
+      ? 'tarball'
+      : kind === 'version'
+        ? 'version'
+        : kind === 'document'
+          ? 'packument'
+          : 'other';
   }
   let family = known.get(pattern);
   if (family === undefined) {

@@ -136,7 +136,8 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
       const method = req.method;
       const status = reply.raw.statusCode;
       const family = routeFamily(req.routeOptions.url, method, req.url, isPublish(req.body));
-      if ((family === 'packument' || family === 'tarball') && method === 'GET' && status < 400) metrics.readCache.miss++;
+      const installRead = (family === 'packument' || family === 'tarball') && method === 'GET';
+      if (installRead && status < 400) metrics.readCache.miss++;
       metrics.series(family, method, status).observe(reply.elapsedTime);
       done();
     });

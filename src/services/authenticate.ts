@@ -120,7 +120,9 @@ export class Authenticator {
     const space = header.indexOf(' ');
     const scheme = header.slice(0, space).toLowerCase();
     const value = header.slice(space + 1).trim();
-    if (scheme === 'bearer') return this.#metrics ? this.#counted('token', this.fromToken(value, ip)) : this.fromToken(value, ip);
+    if (scheme === 'bearer') {
+      return this.#metrics ? this.#counted('token', this.fromToken(value, ip)) : this.fromToken(value, ip);
+    }
     if (scheme === 'basic') return this.fromBasic(value, ip);
     this.#metrics?.authenticated('other', 'token-invalid');
     throw new Refusal('token-invalid');
@@ -226,7 +228,9 @@ export class Authenticator {
     let check = this.#inflight.get(key);
     if (!check) {
       check = this.#checkPassword(name, password, address).finally(() => this.#inflight.delete(key));
-      if (this.#metrics) check = this.#counted('password', check.then((u) => { this.#metrics?.authenticated('password', 'ok'); return u; }));
+      const metrics = this.#metrics;
+      const ok = (u: User) => { metrics?.authenticated('password', 'ok'); return u; };
+      if (metrics) check = this.#counted('password', check.then(ok));
       this.#inflight.set(key, check);
     }
     return check;

@@ -10,7 +10,9 @@ const LIMIT_MS = 2_000;
 
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms); });
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+  });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -20,12 +22,16 @@ export async function readiness(ctx: Ctx): Promise<Readiness> {
     ['blobs', async () => ctx.store.blobs.check?.()],
   ];
   const out: Readiness = { failing: [], errors: {} };
-  await Promise.all(checks.map(async ([part, check]) => {
-    try { await within(Promise.resolve().then(check), LIMIT_MS); } catch (e) {
-      out.failing.push(part);
-      out.errors[part] = (e as Error).message;
-    }
-  }));
+  await Promise.all(
+    checks.map(async ([part, check]) => {
+      try {
+        await within(Promise.resolve().then(check), LIMIT_MS);
+      } catch (e) {
+        out.failing.push(part);
+        out.errors[part] = (e as Error).message;
+      }
+    }),
+  );
   out.failing.sort();
   return out;
 }

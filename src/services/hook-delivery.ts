@@ -10,7 +10,9 @@ import { audit, type Ctx } from './context.ts';
 import { onQueued } from './hooks.ts';
 import { metricsOf } from './metrics.ts';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 /** Rows queued by another process are found within this, even without a wake-up. */
 const IDLE_POLL_MS = 30_000;
 const MAX_BACKOFF_MS = 3_600_000;
@@ -44,7 +46,9 @@ export class HookDelivery {
   start(): void {
     this.#stopped = false;
     onQueued(this.#ctx.store, () => this.wake());
-    void this.#dropUnknown().catch(() => {}).then(() => this.wake());
+    void this.#dropUnknown()
+      .catch(() => {})
+      .then(() => this.wake());
   }
 
   async stop(): Promise<void> {
@@ -60,12 +64,19 @@ export class HookDelivery {
   /** Looks for due deliveries now, or right after the look under way. */
   wake(): void {
     if (this.#stopped) return;
-    if (this.#running) { this.#again = true; return; }
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
     clearTimeout(this.#timer);
-    this.#running = this.#pass().catch((err: Error) => this.#log.warn({ err: err.message }, 'webhook delivery pass failed'))
+    this.#running = this.#pass()
+      .catch((err: Error) => this.#log.warn({ err: err.message }, 'webhook delivery pass failed'))
       .finally(() => {
         this.#running = undefined;
-        if (this.#again) { this.#again = false; this.wake(); } else void this.#schedule();
+        if (this.#again) {
+          this.#again = false;
+          this.wake();
+        } else void this.#schedule();
       });
   }
 
@@ -81,20 +92,28 @@ export class HookDelivery {
   async #dropUnknown(): Promise<void> {
     const dropped = await dropUnknownHooks(this.#ctx.store.db, [...this.#hooks.keys()]);
     for (const r of dropped) {
-      await audit(this.#ctx, { event: 'hook-dropped', detail: { hook: r.hook, event: r.event, package: r.package, id: r.delivery } });
+      await audit(this.#ctx, {
+        event: 'hook-dropped',
+        detail: { hook: r.hook, event: r.event, package: r.package, id: r.delivery },
+      });
     }
   }
 
   /** Starts a delivery for every due head (one per hook and package) not already under way. */
   async #pass(): Promise<void> {
     if (this.#stopped || this.#busy.size >= MAX_IN_FLIGHT) return;
-    const due = await dueDeliveries(this.#ctx.store.db, Date.now(), MAX_IN_FLIGHT - this.#busy.size, [...this.#busy.keys()]);
+    const due = await dueDeliveries(this.#ctx.store.db, Date.now(), MAX_IN_FLIGHT - this.#busy.size, [
+      ...this.#busy.keys(),
+    ]);
     for (const d of due) {
       const hook = this.#hooks.get(d.hook);
       if (!hook) continue;
       const done = this.#deliver(d, hook)
         .catch((err: Error) => this.#log.warn({ err: err.message, hook: d.hook }, 'webhook delivery failed'))
-        .finally(() => { this.#busy.delete(d.id); this.wake(); });
+        .finally(() => {
+          this.#busy.delete(d.id);
+          this.wake();
+        });
       this.#busy.set(d.id, done);
     }
   }
@@ -108,10 +127,15 @@ export class HookDelivery {
     let status: number | undefined;
     try {
       const res = await fetch(hook.url, {
-        method: 'POST', body: d.payload, redirect: 'manual',
+        method: 'POST',
+        body: d.payload,
+        redirect: 'manual',
         headers: {
-          'content-type': 'application/json', 'user-agent': `tessera/${VERSION}`, 'x-tessera-event': d.event,
-          'x-tessera-delivery': d.delivery, 'x-tessera-signature': signature(hook.secret, d.payload),
+          'content-type': 'application/json',
+          'user-agent': `tessera/${VERSION}`,
+          'x-tessera-event': d.event,
+          'x-tessera-delivery': d.delivery,
+          'x-tessera-signature': signature(hook.secret, d.payload),
         },
         signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
       });
@@ -124,7 +148,14 @@ export class HookDelivery {
       this.#inflight.delete(abort);
     }
     if (this.#stopped && error) return; // shutting down: try again after the restart
-    const detail = { hook: hook.name, event: d.event, package: d.package, id: d.delivery, attempts, status: status ?? null };
+    const detail = {
+      hook: hook.name,
+      event: d.event,
+      package: d.package,
+      id: d.delivery,
+      attempts,
+      status: status ?? null,
+    };
     const metrics = metricsOf(this.#ctx.store);
     if (!error) {
       await deliveryDone(this.#ctx.store.db, d.id);

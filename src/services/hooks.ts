@@ -30,7 +30,8 @@ const workers = new WeakMap<Store, () => void>();
 
 /** hook-delivery.ts registers how to wake it when something is queued. */
 export function onQueued(store: Store, wake: (() => void) | undefined): void {
-  if (wake) workers.set(store, wake); else workers.delete(store);
+  if (wake) workers.set(store, wake);
+  else workers.delete(store);
 }
 
 function matches(h: HookConfig, name: string): boolean {
@@ -51,7 +52,7 @@ async function ownerOf(ctx: Ctx, h: HookConfig): Promise<Principal> {
 export async function hookAudience(ctx: Ctx, name: string): Promise<Audience> {
   const out: Audience = [];
   for (const h of ctx.config.hooks) {
-    if (matches(h, name) && await visibleHead(ctx, await ownerOf(ctx, h), name)) out.push(h.name);
+    if (matches(h, name) && (await visibleHead(ctx, await ownerOf(ctx, h), name))) out.push(h.name);
   }
   return out;
 }
@@ -70,13 +71,24 @@ export async function emit(ctx: Ctx, events: PackageEvent[], audience?: Audience
     const heard = new Map<string, Audience>();
     for (const e of events) {
       let who = audience ?? heard.get(e.name);
-      if (!who) { who = await hookAudience(ctx, e.name); heard.set(e.name, who); }
+      if (!who) {
+        who = await hookAudience(ctx, e.name);
+        heard.set(e.name, who);
+      }
       for (const h of ctx.config.hooks) {
         if (!who.includes(h.name) || !h.events.includes(e.event)) continue;
         const delivery = randomUUID();
         const payload = {
-          id: delivery, event: e.event, type: 'package', name: e.name, version: e.version ?? null, change: e.change ?? {},
-          actor: e.actor ?? null, hook: h.name, hookOwner: h.owner ? { username: h.owner } : null, time: new Date(now).toISOString(),
+          id: delivery,
+          event: e.event,
+          type: 'package',
+          name: e.name,
+          version: e.version ?? null,
+          change: e.change ?? {},
+          actor: e.actor ?? null,
+          hook: h.name,
+          hookOwner: h.owner ? { username: h.owner } : null,
+          time: new Date(now).toISOString(),
         };
         rows.push({ hook: h.name, package: e.name, event: e.event, delivery, payload: JSON.stringify(payload) });
       }
@@ -84,6 +96,8 @@ export async function emit(ctx: Ctx, events: PackageEvent[], audience?: Audience
     await enqueueDeliveries(ctx.store.db, rows, Date.now());
     if (rows.length) workers.get(ctx.store)?.();
   } catch (err) {
-    process.emitWarning(`webhooks: events for ${events.map((e) => e.name).join(', ')} were not queued: ${(err as Error).message}`);
+    process.emitWarning(
+      `webhooks: events for ${events.map((e) => e.name).join(', ')} were not queued: ${(err as Error).message}`,
+    );
   }
 }

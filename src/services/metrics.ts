@@ -16,12 +16,18 @@ export class RequestSeries {
   readonly buckets = new Float64Array(SECONDS.length);
   count = 0;
   sum = 0;
-  constructor(labels: Record<string, string>) { this.labels = labels; }
+  constructor(labels: Record<string, string>) {
+    this.labels = labels;
+  }
   observe(ms: number): void {
     const s = ms / 1000;
     this.count++;
     this.sum += s;
-    for (let i = 0; i < SECONDS.length; i++) if (s <= SECONDS[i]) { this.buckets[i]++; return; }
+    for (let i = 0; i < SECONDS.length; i++)
+      if (s <= SECONDS[i]) {
+        this.buckets[i]++;
+        return;
+      }
   }
 }
 
@@ -49,37 +55,67 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
     this.registry.registerMetric(this.#requests() as never);
     this.registry.registerMetric(this.#requestCounts() as never);
-    this.refusals = new Counter({ name: 'tessera_refusals_total', help: 'Refusals sent, by reason id', labelNames: ['reason'], registers });
+    this.refusals = new Counter({
+      name: 'tessera_refusals_total',
+      help: 'Refusals sent, by reason id',
+      labelNames: ['reason'],
+      registers,
+    });
     this.registry.registerMetric(this.#authentications() as never);
     this.packageEvents = new Counter({
-      name: 'tessera_package_events_total', help: 'Publishes, unpublishes, dist-tag, deprecation, owner and stage events',
-      labelNames: ['event'], registers,
+      name: 'tessera_package_events_total',
+      help: 'Publishes, unpublishes, dist-tag, deprecation, owner and stage events',
+      labelNames: ['event'],
+      registers,
     });
     this.proxyRequests = new Counter({
-      name: 'tessera_proxy_requests_total', help: 'Reads of proxied packages: upstream fetches (ok, error) and cache hits',
-      labelNames: ['kind', 'outcome'], registers,
+      name: 'tessera_proxy_requests_total',
+      help: 'Reads of proxied packages: upstream fetches (ok, error) and cache hits',
+      labelNames: ['kind', 'outcome'],
+      registers,
     });
     this.proxyDuration = new Histogram({
-      name: 'tessera_proxy_upstream_duration_seconds', help: 'Time of requests to the upstream registry',
-      labelNames: ['kind'], buckets: SECONDS, registers,
+      name: 'tessera_proxy_upstream_duration_seconds',
+      help: 'Time of requests to the upstream registry',
+      labelNames: ['kind'],
+      buckets: SECONDS,
+      registers,
     });
     this.dbDuration = new Histogram({
-      name: 'tessera_db_query_duration_seconds', help: 'Database statements, by operation', labelNames: ['op'], buckets: STORE_SECONDS, registers,
+      name: 'tessera_db_query_duration_seconds',
+      help: 'Database statements, by operation',
+      labelNames: ['op'],
+      buckets: STORE_SECONDS,
+      registers,
     });
     this.blobDuration = new Histogram({
-      name: 'tessera_blob_operation_duration_seconds', help: 'Blob store operations', labelNames: ['op'], buckets: STORE_SECONDS, registers,
+      name: 'tessera_blob_operation_duration_seconds',
+      help: 'Blob store operations',
+      labelNames: ['op'],
+      buckets: STORE_SECONDS,
+      registers,
     });
     this.hookDeliveries = new Counter({
-      name: 'tessera_hook_deliveries_total', help: 'Webhook delivery attempts, by outcome (delivered, retry, failed)',
-      labelNames: ['outcome'], registers,
+      name: 'tessera_hook_deliveries_total',
+      help: 'Webhook delivery attempts, by outcome (delivered, retry, failed)',
+      labelNames: ['outcome'],
+      registers,
     });
     const cache = this.readCache;
     const cacheHelp = 'Install reads answered from memory (hit) or by the full route (miss)';
     this.registry.registerMetric({
-      name: 'tessera_read_cache_requests_total', help: cacheHelp,
-      type: 'counter', get: () => ({
-        name: 'tessera_read_cache_requests_total', help: cacheHelp, type: 'counter', aggregator: 'sum',
-        values: [{ value: cache.hit, labels: { result: 'hit' } }, { value: cache.miss, labels: { result: 'miss' } }],
+      name: 'tessera_read_cache_requests_total',
+      help: cacheHelp,
+      type: 'counter',
+      get: () => ({
+        name: 'tessera_read_cache_requests_total',
+        help: cacheHelp,
+        type: 'counter',
+        aggregator: 'sum',
+        values: [
+          { value: cache.hit, labels: { result: 'hit' } },
+          { value: cache.miss, labels: { result: 'miss' } },
+        ],
       }),
     } as never);
   }
@@ -100,7 +136,9 @@ export class Metrics {
     const name = 'tessera_http_request_duration_seconds';
     const help = 'Requests by route family, method and status, with their time to answer';
     return {
-      name, help, type: 'histogram',
+      name,
+      help,
+      type: 'histogram',
       get: () => {
         const values: Value[] = [];
         for (const s of all.values()) {
@@ -124,9 +162,16 @@ export class Metrics {
     const name = 'tessera_http_requests_total';
     const help = 'Requests by route family, method and status';
     return {
-      name, help, type: 'counter',
-      get: () => ({ name, help, type: 'counter', aggregator: 'sum',
-        values: [...all.values()].filter((s) => s.count > 0).map((s) => ({ value: s.count, labels: s.labels })) }),
+      name,
+      help,
+      type: 'counter',
+      get: () => ({
+        name,
+        help,
+        type: 'counter',
+        aggregator: 'sum',
+        values: [...all.values()].filter((s) => s.count > 0).map((s) => ({ value: s.count, labels: s.labels })),
+      }),
     };
   }
 
@@ -140,10 +185,13 @@ export class Metrics {
     const name = 'tessera_authentications_total';
     const help = 'Credentials checked, by kind (token kind or password) and outcome (ok or the reason id)';
     return {
-      name, help, type: 'counter',
+      name,
+      help,
+      type: 'counter',
       get: () => {
         const counts = new Map(this.#auth);
-        for (const [kind, n] of Object.entries(this.tokensOk)) counts.set(`${kind} ok`, (counts.get(`${kind} ok`) ?? 0) + n);
+        for (const [kind, n] of Object.entries(this.tokensOk))
+          counts.set(`${kind} ok`, (counts.get(`${kind} ok`) ?? 0) + n);
         const values = [...counts].map(([key, value]) => {
           const [kind, outcome] = key.split(' ');
           return { value, labels: { kind, outcome } };

@@ -85,7 +85,8 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
   const actor = p.user?.name;
   await emit(ctx, [
     ...deprecations.map(([version, message]) => ({
-      event: message === null ? 'package:undeprecate' as const : 'package:deprecate' as const, name, version, change: { message }, actor,
+      event: message === null ? 'package:undeprecate' as const : 'package:deprecate' as const,
+      name, version, change: { message }, actor,
     })),
     ...removed.map((version) => ({ event: 'package:unpublish' as const, name, version, actor })),
   ], audience);
@@ -148,7 +149,8 @@ async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers:
   for (const o of old) if (!users.some((u) => u.name === o)) await audit(ctx, { event: 'owner-removed', user: p.user?.name, detail: { package: name, owner: o } });
   const actor = p.user?.name;
   await emit(ctx, [
-    ...users.filter((u) => !old.has(u.name)).map((u) => ({ event: 'package:owner' as const, name, change: { maintainer: u.name }, actor })),
+    ...users.filter((u) => !old.has(u.name))
+      .map((u) => ({ event: 'package:owner' as const, name, change: { maintainer: u.name }, actor })),
     ...[...old].filter((o) => !users.some((u) => u.name === o))
       .map((o) => ({ event: 'package:owner-rm' as const, name, change: { maintainer: o }, actor })),
   ]);

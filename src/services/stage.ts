@@ -81,7 +81,8 @@ export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: R
     throw err;
   }
   await audit(ctx, { event: 'stage-created', user: user.name, tokenId: principalToken(p), detail: { package: name, version, tag, id, actor, actorType } });
-  await emit(ctx, [{ event: 'package:stage', name, version, change: { id, tag, stagedBy: actor, actorType }, actor: user.name }]);
+  const change = { id, tag, stagedBy: actor, actorType };
+  await emit(ctx, [{ event: 'package:stage', name, version, change, actor: user.name }]);
   return { stageId: id, message: `${name}@${version} is staged with tag ${tag}; a maintainer approves it with \`npm stage approve ${id}\`` };
 }
 
@@ -195,5 +196,6 @@ export async function rejectStaged(ctx: Ctx, p: Principal, id: string): Promise<
   const dropped = await ctx.store.db.transaction().execute((trx) => dropStaged(trx, id));
   if (!dropped) throw new Refusal('not-found');
   await audit(ctx, { event: 'stage-rejected', user: user.name, tokenId: principalToken(p), detail: { package: row.package, version: row.version, id } });
-  await emit(ctx, [{ event: 'package:stage-reject', name: row.package, version: row.version, change: { id }, actor: user.name }]);
+  const rejected = { name: row.package, version: row.version, change: { id }, actor: user.name };
+  await emit(ctx, [{ event: 'package:stage-reject', ...rejected }]);
 }

@@ -33,7 +33,8 @@ export async function openStore(dataDir: string): Promise<Store> {
     db: new Kysely<Database>({
       dialect: new SqliteDialect({ database: kysely }),
       // The statement's verb only (select, insert…): bounded, and never a value from the query.
-      log: (e) => store.timings?.query(/^\s*(\w+)/.exec(e.query.sql)?.[1]?.toLowerCase() ?? 'other', e.queryDurationMillis),
+      log: (e) => store.timings?.query(/^\s*(\w+)/.exec(e.query.sql)?.[1]?.toLowerCase() ?? 'other',
+        e.queryDurationMillis),
     }),
     counter: (name) => (readCounter!.get(name) as { value: string } | undefined)?.value ?? '0',
     blobs: timedBlobs(filesystemBlobs(join(dataDir, 'blobs')), () => store.timings),
@@ -53,5 +54,6 @@ function timedBlobs(blobs: BlobStore, timings: () => StoreTimings | undefined): 
     const started = performance.now();
     try { return await f(...a); } finally { t.blob(op, performance.now() - started); }
   };
-  return { ...blobs, put: timed('put', blobs.put), get: timed('get', blobs.get), check: blobs.check && timed('check', blobs.check) };
+  const check = blobs.check && timed('check', blobs.check);
+  return { ...blobs, put: timed('put', blobs.put), get: timed('get', blobs.get), check };
 }

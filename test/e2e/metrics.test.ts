@@ -31,7 +31,8 @@ function parse(text: string): Sample[] {
 
 /** The sum of the samples named `name` whose labels include `want`. */
 function total(samples: Sample[], name: string, want: Record<string, string> = {}): number {
-  return samples.filter((s) => s.name === name && Object.entries(want).every(([k, v]) => s.labels[k] === v))
+  return samples
+    .filter((s) => s.name === name && Object.entries(want).every(([k, v]) => s.labels[k] === v))
     .reduce((a, s) => a + s.value, 0);
 }
 
@@ -42,7 +43,8 @@ async function scrape(s: TestServer, headers: Record<string, string> = { authori
 
 async function publish(s: TestServer, token: string, name: string, version: string, access: string | null = null) {
   const res = await fetch(`${s.url}${escaped(name)}`, {
-    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(await publishBody(name, version, { access })),
   });
   assert.equal(res.status, 201, await res.text());
@@ -66,7 +68,10 @@ describe('metrics', () => {
     await publish(s, token, 'open-pkg', '1.0.0');
     await publish(s, token, PRIVATE, '1.0.0', 'restricted');
   });
-  after(async () => { await s.close(); await up.close(); });
+  after(async () => {
+    await s.close();
+    await up.close();
+  });
 
   test('every family is there once requests were made, the install path included', async () => {
     const npm = makeNpm(s.url);
@@ -75,12 +80,17 @@ describe('metrics', () => {
     assert.equal(r.code, 0, r.output);
     // A second read of a proxied package comes from its cache; bad credentials and a hidden name are refused.
     assert.equal((await fetch(`${s.url}from-upstream`)).status, 200);
-    assert.equal((await fetch(`${s.url}open-pkg`, { headers: { authorization: 'Bearer tsr_not_a_token' } })).status, 401);
+    assert.equal(
+      (await fetch(`${s.url}open-pkg`, { headers: { authorization: 'Bearer tsr_not_a_token' } })).status,
+      401,
+    );
     const basic = `Basic ${Buffer.from('alice:wrong-password').toString('base64')}`;
     assert.equal((await fetch(`${s.url}-/whoami`, { headers: { authorization: basic } })).status, 401);
     assert.equal((await fetch(`${s.url}${escaped(PRIVATE)}`)).status, 404);
     const tag = await fetch(`${s.url}-/package/open-pkg/dist-tags/stable`, {
-      method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '"1.0.0"',
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '"1.0.0"',
     });
     assert.equal(tag.status, 201);
 
@@ -88,12 +98,26 @@ describe('metrics', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const m = parse(text);
-    const families = ['tessera_http_requests_total', 'tessera_http_request_duration_seconds_bucket', 'tessera_refusals_total',
-      'tessera_authentications_total', 'tessera_package_events_total', 'tessera_proxy_requests_total',
-      'tessera_proxy_upstream_duration_seconds_count', 'tessera_read_cache_requests_total', 'tessera_nodejs_eventloop_lag_p99_seconds',
-      'tessera_process_resident_memory_bytes', 'tessera_nodejs_heap_size_used_bytes', 'tessera_db_query_duration_seconds_count',
-      'tessera_blob_operation_duration_seconds_count'];
-    for (const f of families) assert.ok(m.some((x) => x.name === f), `${f} is missing`);
+    const families = [
+      'tessera_http_requests_total',
+      'tessera_http_request_duration_seconds_bucket',
+      'tessera_refusals_total',
+      'tessera_authentications_total',
+      'tessera_package_events_total',
+      'tessera_proxy_requests_total',
+      'tessera_proxy_upstream_duration_seconds_count',
+      'tessera_read_cache_requests_total',
+      'tessera_nodejs_eventloop_lag_p99_seconds',
+      'tessera_process_resident_memory_bytes',
+      'tessera_nodejs_heap_size_used_bytes',
+      'tessera_db_query_duration_seconds_count',
+      'tessera_blob_operation_duration_seconds_count',
+    ];
+    for (const f of families)
+      assert.ok(
+        m.some((x) => x.name === f),
+        `${f} is missing`,
+      );
     assert.ok(total(m, 'tessera_http_requests_total', { family: 'packument', method: 'GET', status: '200' }) >= 3);
     assert.ok(total(m, 'tessera_http_requests_total', { family: 'tarball', method: 'GET', status: '200' }) >= 2);
     assert.ok(total(m, 'tessera_http_requests_total', { family: 'publish', method: 'PUT', status: '201' }) >= 2);
@@ -115,7 +139,14 @@ describe('metrics', () => {
     await fetch(`${s.url}open-pkg`).then((r) => r.arrayBuffer());
     const before = parse((await scrape(s)).text);
     const n = 25;
-    for (let i = 0; i < n; i++) assert.equal((await fetch(`${s.url}open-pkg`).then(async (r) => { await r.arrayBuffer(); return r.status; })), 200);
+    for (let i = 0; i < n; i++)
+      assert.equal(
+        await fetch(`${s.url}open-pkg`).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        }),
+        200,
+      );
     const after = parse((await scrape(s)).text);
     const moved = (name: string, want: Record<string, string>) => total(after, name, want) - total(before, name, want);
     const get = { family: 'packument', method: 'GET', status: '200' };
@@ -129,17 +160,31 @@ describe('metrics', () => {
 
   test('no label carries a private package name, a user name or a token', async () => {
     const { text } = await scrape(s);
-    for (const secret of [PRIVATE, 'secret-formula', 'alice', token, token.slice(4), 'tsr_not_a_token', 'wrong-password', BEARER]) {
+    for (const secret of [
+      PRIVATE,
+      'secret-formula',
+      'alice',
+      token,
+      token.slice(4),
+      'tsr_not_a_token',
+      'wrong-password',
+      BEARER,
+    ]) {
       assert.ok(!text.includes(secret), `the metrics mention ${secret}`);
     }
-    for (const x of parse(text)) for (const v of Object.values(x.labels)) assert.doesNotMatch(v, /open-pkg|from-upstream|@|\//);
+    for (const x of parse(text))
+      for (const v of Object.values(x.labels)) assert.doesNotMatch(v, /open-pkg|from-upstream|@|\//);
   });
 
   test('a scraper without the secret gets the plain 404 of an unknown URL', async () => {
     const unknown = await fetch(`${s.url}-/no-such-endpoint`);
-    const unknownBody = await unknown.json() as Record<string, unknown>;
-    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-secret-0123456789' }, { authorization: `Bearer ${token}` },
-      { authorization: `Basic ${Buffer.from(`x:${BEARER}`).toString('base64')}` }]) {
+    const unknownBody = (await unknown.json()) as Record<string, unknown>;
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Bearer wrong-secret-0123456789' },
+      { authorization: `Bearer ${token}` },
+      { authorization: `Basic ${Buffer.from(`x:${BEARER}`).toString('base64')}` },
+    ]) {
       const { res, text } = await scrape(s, headers);
       assert.equal(res.status, 404);
       assert.equal(res.headers.get('x-tessera-reason'), 'route-not-found');
@@ -163,7 +208,9 @@ describe('metrics.allow by address', () => {
       assert.equal(ok.res.status, 200);
       assert.match(ok.text, /^# HELP tessera_/m);
     } finally {
-      await plain.close(); await elsewhere.close(); await local.close();
+      await plain.close();
+      await elsewhere.close();
+      await local.close();
     }
   });
 });

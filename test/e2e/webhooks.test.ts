@@ -27,7 +27,9 @@ class Receiver {
   constructor() {
     this.#server = createServer((req, res) => {
       let raw = '';
-      req.on('data', (c: Buffer) => { raw += c; });
+      req.on('data', (c: Buffer) => {
+        raw += c;
+      });
       req.on('end', () => {
         const path = req.url ?? '';
         if (this.hang.has(path)) return;
@@ -47,7 +49,11 @@ class Receiver {
   async until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
     const end = Date.now() + ms;
     while (!ok()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.got.map((g) => [g.path, g.body.event, g.body.name]))}`);
+      if (Date.now() > end)
+        throw new Error(
+          `timed out waiting for ${what}; got ` +
+            JSON.stringify(this.got.map((g) => [g.path, g.body.event, g.body.name])),
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -94,12 +100,16 @@ describe('webhooks', () => {
     npm = makeNpm(s.url);
     npm.setToken(s.host, token);
   });
-  after(async () => { await s.close(); await rx.close(); });
+  after(async () => {
+    await s.close();
+    await rx.close();
+  });
 
   const put = async (name: string, version: string, access: string | null = null) => {
     const started = performance.now();
     const res = await fetch(`${s.url}${escaped(name)}`, {
-      method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(await publishBody(name, version, { access })),
     });
     assert.equal(res.status, 201, await res.text());
@@ -112,17 +122,35 @@ describe('webhooks', () => {
     assert.equal(r.code, 0, r.output);
     r = await npm.run(['publish', '--tag', 'next'], { cwd: makePackage(name, '1.1.0') });
     assert.equal(r.code, 0, r.output);
-    for (const args of [['dist-tag', 'add', `${name}@1.1.0`, 'stable'], ['deprecate', `${name}@1.0.0`, 'use 1.1'],
-      ['owner', 'add', 'bob', name], ['owner', 'rm', 'bob', name], ['unpublish', `${name}@1.1.0`]]) {
+    for (const args of [
+      ['dist-tag', 'add', `${name}@1.1.0`, 'stable'],
+      ['deprecate', `${name}@1.0.0`, 'use 1.1'],
+      ['owner', 'add', 'bob', name],
+      ['owner', 'rm', 'bob', name],
+      ['unpublish', `${name}@1.1.0`],
+    ]) {
       r = await npm.run(args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.output}`);
     }
-    const want = ['package:publish', 'package:publish', 'package:dist-tag', 'package:deprecate', 'package:owner',
-      'package:owner-rm', 'package:unpublish'];
+    const want = [
+      'package:publish',
+      'package:publish',
+      'package:dist-tag',
+      'package:deprecate',
+      'package:owner',
+      'package:owner-rm',
+      'package:unpublish',
+    ];
     await rx.until('all events of hooked-pkg', () => rx.at('/watcher', name).length >= want.length);
     const got = rx.at('/watcher', name);
-    assert.deepEqual(got.map((g) => g.body.event), want);
-    assert.deepEqual(got.map((g) => g.body.version), ['1.0.0', '1.1.0', '1.1.0', '1.0.0', null, null, '1.1.0']);
+    assert.deepEqual(
+      got.map((g) => g.body.event),
+      want,
+    );
+    assert.deepEqual(
+      got.map((g) => g.body.version),
+      ['1.0.0', '1.1.0', '1.1.0', '1.0.0', null, null, '1.1.0'],
+    );
     assert.deepEqual(got[2].body.change, { tag: 'stable' });
     assert.deepEqual(got[4].body.change, { maintainer: 'bob' });
     for (const g of got) {
@@ -137,7 +165,11 @@ describe('webhooks', () => {
     // A tampered body fails the check a receiver makes.
     assert.equal(verified({ ...got[0], raw: got[0].raw.replace('1.0.0', '6.6.6') }), false);
     // Every delivery is in the audit log.
-    const audited = await s.ctx.store.db.selectFrom('audit').select('detail').where('event', '=', 'hook-delivered').execute();
+    const audited = await s.ctx.store.db
+      .selectFrom('audit')
+      .select('detail')
+      .where('event', '=', 'hook-delivered')
+      .execute();
     const ids = new Set(audited.map((a) => (JSON.parse(a.detail ?? '{}') as { id: string }).id));
     for (const g of got) assert.ok(ids.has(String(g.body.id)));
   });
@@ -145,18 +177,40 @@ describe('webhooks', () => {
   test('a receiver answering 500 gets the event again, and the next event of the package only after it', async () => {
     await put('flaky-pkg', '1.0.0');
     const tag = await fetch(`${s.url}-/package/flaky-pkg/dist-tags/beta`, {
-      method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '"1.0.0"',
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '"1.0.0"',
     });
     assert.equal(tag.status, 201);
-    await rx.until('the dist-tag event after retries', () => rx.at('/flaky').some((g) => g.body.event === 'package:dist-tag'));
+    await rx.until('the dist-tag event after retries', () =>
+      rx.at('/flaky').some((g) => g.body.event === 'package:dist-tag'),
+    );
     const got = rx.at('/flaky');
-    assert.deepEqual(got.map((g) => g.body.event), ['package:publish', 'package:publish', 'package:publish', 'package:dist-tag']);
+    assert.deepEqual(
+      got.map((g) => g.body.event),
+      ['package:publish', 'package:publish', 'package:publish', 'package:dist-tag'],
+    );
     assert.equal(new Set(got.slice(0, 3).map((g) => g.body.id)).size, 1, 'the same delivery, retried');
-    const rows = await s.ctx.store.db.selectFrom('audit').select(['event', 'detail']).where('event', 'like', 'hook-%').execute();
-    const flaky = rows.map((r) => ({ ...(JSON.parse(r.detail ?? '{}') as { hook: string; attempts: number; status: number }), audit: r.event }))
+    const rows = await s.ctx.store.db
+      .selectFrom('audit')
+      .select(['event', 'detail'])
+      .where('event', 'like', 'hook-%')
+      .execute();
+    const flaky = rows
+      .map((r) => ({
+        ...(JSON.parse(r.detail ?? '{}') as { hook: string; attempts: number; status: number }),
+        audit: r.event,
+      }))
       .filter((r) => r.hook === 'flaky');
-    assert.deepEqual(flaky.map((r) => [r.audit, r.attempts, r.status]),
-      [['hook-retry', 1, 500], ['hook-retry', 2, 500], ['hook-delivered', 3, 200], ['hook-delivered', 1, 200]]);
+    assert.deepEqual(
+      flaky.map((r) => [r.audit, r.attempts, r.status]),
+      [
+        ['hook-retry', 1, 500],
+        ['hook-retry', 2, 500],
+        ['hook-delivered', 3, 200],
+        ['hook-delivered', 1, 200],
+      ],
+    );
   });
 
   test('nothing about a private package goes to a hook whose owner may not read it', async () => {
@@ -165,9 +219,14 @@ describe('webhooks', () => {
     await put('public-marker', '1.0.0');
     // Deliveries are queued before the publish answers: the queue and the receiver tell the whole story.
     const queued = await s.ctx.store.db.selectFrom('hook_deliveries').select(['hook', 'package']).execute();
-    await rx.until('the marker and the owner\'s events', () => rx.at('/watcher', 'public-marker').length === 1
-      && rx.at('/nobody', 'public-marker').length === 1 && rx.at('/owner', '@alice/private-thing').length === 1
-      && rx.at('/owner', '@alice/open-thing').length === 1);
+    await rx.until(
+      "the marker and the owner's events",
+      () =>
+        rx.at('/watcher', 'public-marker').length === 1 &&
+        rx.at('/nobody', 'public-marker').length === 1 &&
+        rx.at('/owner', '@alice/private-thing').length === 1 &&
+        rx.at('/owner', '@alice/open-thing').length === 1,
+    );
     for (const path of ['/watcher', '/nobody']) {
       assert.equal(rx.at(path, '@alice/private-thing').length, 0, `${path} heard of the private package`);
       assert.equal(rx.at(path, '@alice/open-thing').length, 1);
@@ -177,11 +236,17 @@ describe('webhooks', () => {
     // The scope filter: the owner's hook hears only of @alice.
     assert.ok(rx.got.filter((g) => g.path === '/owner').every((g) => String(g.body.name).startsWith('@alice/')));
     // Unpublishing hides the package, but who may hear of it was decided before.
-    const rev = (await (await fetch(`${s.url}${escaped('@alice/private-thing')}`, { headers: { authorization: `Bearer ${token}` } }))
-      .json() as { _rev: string })._rev;
-    const del = await fetch(`${s.url}${escaped('@alice/private-thing')}/-rev/${rev}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    const rev = (
+      (await (
+        await fetch(`${s.url}${escaped('@alice/private-thing')}`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { _rev: string }
+    )._rev;
+    const del = await fetch(`${s.url}${escaped('@alice/private-thing')}/-rev/${rev}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(del.status, 200);
-    await rx.until('the owner\'s unpublish event', () => rx.at('/owner', '@alice/private-thing').length === 2);
+    await rx.until("the owner's unpublish event", () => rx.at('/owner', '@alice/private-thing').length === 2);
     assert.equal(rx.at('/watcher', '@alice/private-thing').length, 0);
   });
 
@@ -190,9 +255,18 @@ describe('webhooks', () => {
     const slow2 = await put('slow-pkg', '1.0.1');
     // The hook's timeout is 20 s; the publishes answered as fast as one without a slow receiver.
     assert.ok(slow < 2_000 && slow2 < 2_000, `publishes took ${slow.toFixed(0)} and ${slow2.toFixed(0)} ms`);
-    const pending = await s.ctx.store.db.selectFrom('hook_deliveries').select(['hook', 'package', 'state'])
-      .where('hook', '=', 'hang').execute();
-    assert.deepEqual(pending.map((p) => [p.package, p.state]), [['slow-pkg', 'pending'], ['slow-pkg', 'pending']]);
+    const pending = await s.ctx.store.db
+      .selectFrom('hook_deliveries')
+      .select(['hook', 'package', 'state'])
+      .where('hook', '=', 'hang')
+      .execute();
+    assert.deepEqual(
+      pending.map((p) => [p.package, p.state]),
+      [
+        ['slow-pkg', 'pending'],
+        ['slow-pkg', 'pending'],
+      ],
+    );
     // Other hooks are not held up by it either.
     await rx.until('the watcher hears of slow-pkg', () => rx.at('/watcher', 'slow-pkg').length === 2);
   });

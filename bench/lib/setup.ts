@@ -8,6 +8,7 @@ import ssri from 'ssri';
 import { startServer, type TestServer } from '../../test/helpers/server.ts';
 import { rerender } from '../../src/store/packages.ts';
 import type { VersionRow } from '../../src/store/schema.ts';
+import type { Config } from '../../src/config/config.ts';
 import { manifestFor, makeTarball, publishBody, publishOverHttp } from './tarball.ts';
 
 export const CORGI_ACCEPT = 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*';
@@ -15,8 +16,8 @@ export const JSON_ACCEPT = 'application/json';
 
 export type Bench = { s: TestServer; token: string; scratch: string; close(): Promise<void> };
 
-export async function startBench(): Promise<Bench> {
-  const s = await startServer();
+export async function startBench(overrides: Partial<Config> = {}): Promise<Bench> {
+  const s = await startServer(overrides);
   await s.addUser('bench');
   const token = await s.token({ user: 'bench' });
   const scratch = mkdtempSync(join(tmpdir(), 'tessera-bench-pkg-'));

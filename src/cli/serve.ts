@@ -21,6 +21,12 @@ export async function run(args: string[]): Promise<number> {
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     stopping ??= (async () => {
+      // Readiness fails first, so a load balancer stops sending requests before the server stops taking them.
+      app.tessera.health.shuttingDown = true;
+      if (config.shutdownDelayMs > 0) {
+        app.log.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down: /-/readyz answers 503 until then');
+        await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
+      }
       app.log.info({ signal }, 'shutting down: finishing in-flight requests');
       await app.close();
       await store.close();

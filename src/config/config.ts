@@ -4,10 +4,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.ts';
+import { applyOps, opsDefaults, opsKeys, type OpsConfig } from './ops.ts';
 
 export type SignupPolicy = 'open' | 'closed' | 'admin-only';
 
-export type Config = {
+export type Config = OpsConfig & {
   listen: { host: string; port: number };
   data: string;
   publicUrl: string | null;
@@ -125,6 +126,7 @@ export const defaults: Config = {
   oidc: { tokenTtlMs: 3_600_000, audience: null, multipleConfigs: false, issuers: builtinIssuers },
   stage: { ttlMs: 7 * 86_400_000, requireSecondApprover: false },
   unpublish: { reserveForMs: 24 * 3_600_000 },
+  ...opsDefaults,
 };
 
 /** What a published tarball may unpack to: a compressed upload of maxBodyBytes that unpacks to gigabytes is refused. */
@@ -142,7 +144,7 @@ type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
   'requestTimeout', 'maxUnpackedBytes',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
-  'oidc', 'stage', 'unpublish']);
+  'oidc', 'stage', 'unpublish', ...opsKeys]);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -323,6 +325,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
       c.unpublish.reserveForMs = u.reserveFor === 0 ? 0 : duration(u.reserveFor, 'unpublish.reserveFor');
     }
   }
+  applyOps(c, f);
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   return c;
 }

@@ -6,7 +6,8 @@ import type { Principal } from '../domain/principal.ts';
 import { anonymous } from '../domain/principal.ts';
 import { Refusal } from '../domain/reasons.ts';
 
-export type AppState = { ctx: Ctx; auth: Authenticator };
+/** `shuttingDown`: /-/readyz answers 503 from the moment a shutdown begins (serve.ts, or close()). */
+export type AppState = { ctx: Ctx; auth: Authenticator; health: { shuttingDown: boolean } };
 
 declare module 'fastify' {
   interface FastifyInstance { tessera: AppState }

@@ -4,7 +4,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
-import { Refusal, reasons } from '../domain/reasons.ts';
+import { Refusal, reasons, type ReasonId } from '../domain/reasons.ts';
+import { metricsOf } from '../services/metrics.ts';
 import { baseUrl } from './base-url.ts';
 
 /** The router's limit on one path parameter (a package name, a token, a session id). */
@@ -69,6 +70,7 @@ export function schemaDetail(errors: FastifySchemaValidationError[], part: strin
 
 export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal, extra: Record<string, unknown> = {}): FastifyReply {
   const reason = reasons[r.reason];
+  metricsOf(req.server.tessera.ctx.store)?.refusals.inc({ reason: r.reason });
   const help = `${baseUrl(req)}/-/help/${r.reason}`;
   reply.code(reason.status);
   reply.header('x-tessera-reason', r.reason);
@@ -86,8 +88,8 @@ export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal
  * Fastify hands over only the socket, so the refusal is written as raw HTTP, with its reason all the same.
  */
 export function clientErrorRefusal(err: NodeJS.ErrnoException, socket: Socket, requestTimeoutMs: number,
-  publicUrl: string | null): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  publicUrl: string | null): ReasonId | undefined {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return undefined;
   const r = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
     ? new Refusal('request-timeout', { seconds: Math.round(requestTimeoutMs / 1000) })
     : err.code === 'HPE_HEADER_OVERFLOW'
@@ -104,4 +106,5 @@ export function clientErrorRefusal(err: NodeJS.ErrnoException, socket: Socket, r
       `connection: close\r\n\r\n${body}`);
   }
   socket.destroy();
+  return r.reason;
 }

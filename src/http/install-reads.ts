@@ -65,8 +65,10 @@ export function writeBytes(res: ServerResponse, status: number, headers: Record<
 /** Writes the access-log line of a request answered here (when `accessLog` is on). */
 export type AccessLog = (req: IncomingMessage, status: number, startedAt: number) => void;
 
-/** Answers a cached install read at once and returns true, or returns false and touches nothing. */
-export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMessage, res: ServerResponse, accessLog?: AccessLog): boolean {
+/** Answers a cached install read at once and says what it answered (for metrics), or returns false and touches
+ *  nothing. */
+export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMessage, res: ServerResponse,
+  accessLog?: AccessLog): false | 'packument' | 'tarball' {
   const url = req.url;
   if (req.method !== 'GET' || url === undefined || url.includes('?')) return false;
   const { config } = ctx;
@@ -108,5 +110,5 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
   if (principal) auth.countUse(principal);
   writeBytes(res, status, headers, status === 304 ? undefined : body);
   accessLog?.(req, status, startedAt);
-  return true;
+  return path.kind === 'tarball' ? 'tarball' : 'packument';
 }

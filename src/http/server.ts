@@ -19,6 +19,10 @@ import { trustRoutes } from './routes/trust.ts';
 import { stageRoutes } from './routes/stage.ts';
 import { webBrowseRoutes } from './routes/web-browse.ts';
 import { webAccountRoutes } from './routes/web-account.ts';
+import { notReadyBody, opsRoutes } from './routes/ops.ts';
+import { routeFamily } from './route-family.ts';
+import { enableMetrics, type Metrics } from '../services/metrics.ts';
+import { HookDelivery } from '../services/hook-delivery.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -29,6 +33,12 @@ export function redactUrl(url: string): string {
     .replace(/(\/-\/npm\/v1\/tokens\/token\/)[^/?]+/, '$1[redacted]')
     .replace(/(\/-\/tessera\/v1\/email\/verify\/)[^/?]+/, '$1[redacted]')
     .replace(/([?&]token=)[^&#]*/g, '$1[redacted]');
+}
+
+/** A package PUT that carries a tarball is a publish; one without is another document update. */
+function isPublish(body: unknown): boolean {
+  const a = (body as { _attachments?: unknown } | null | undefined)?._attachments;
+  return typeof a === 'object' && a !== null && Object.keys(a).length > 0;
 }
 
 export type AppOptions = { logger?: boolean | object };
@@ -42,7 +52,11 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     },
     ...(typeof opts.logger === 'object' ? opts.logger : {}),
   };
+  // Metrics are kept only when someone may read them: otherwise they would cost the install path for nothing.
+  const { metrics: m } = ctx.config;
+  const metrics = m.allowCidrs.length || m.allowBearers.length ? enableMetrics(ctx.store) : undefined;
   const auth = new Authenticator(ctx);
+  const health = { shuttingDown: false };
   let closing = false;
   // Reads answered from memory log the line the full route's sendBytes() writes, with ids of their own.
   let memoryReads = 0;
@@ -65,9 +79,32 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
         requestTimeout: timeout,
         headersTimeout: Math.min(timeout, 60_000),
         connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(timeout / 4))),
-      }, (req: IncomingMessage, res: ServerResponse) => {
-        if (closing || !answerFromMemory(ctx, auth, req, res, accessLog)) handler(req, res);
+      }, metrics ? measured(metrics) : (req: IncomingMessage, res: ServerResponse) => {
+        if (closing) return whileClosing(req, res);
+        if (!answerFromMemory(ctx, auth, req, res, accessLog)) handler(req, res);
       });
+      // Fastify answers every request with a bare 503 once closing; readiness says why.
+      const whileClosing = (req: IncomingMessage, res: ServerResponse) => {
+        if (req.url !== '/-/readyz') return handler(req, res);
+        res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' });
+        res.end(notReadyBody(['shutting-down']));
+      };
+      // The same, timed: answers from memory are counted here, the rest when Fastify finishes them.
+      function measured(metrics: Metrics) {
+        // From memory come only these three answers (install-reads.ts writes 200 or, for packuments, 304).
+        const packument200 = metrics.series('packument', 'GET', 200);
+        const packument304 = metrics.series('packument', 'GET', 304);
+        const tarball200 = metrics.series('tarball', 'GET', 200);
+        return (req: IncomingMessage, res: ServerResponse) => {
+          if (closing) return whileClosing(req, res);
+          const started = performance.now();
+          const kind = answerFromMemory(ctx, auth, req, res, accessLog);
+          if (!kind) return handler(req, res);
+          metrics.readCache.hit++;
+          const series = kind === 'tarball' ? tarball200 : res.statusCode === 304 ? packument304 : packument200;
+          series.observe(performance.now() - started);
+        };
+      }
       server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
       server.setTimeout(o.connectionTimeout ?? 0);
       return server;
@@ -82,8 +119,10 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
         ?? new Refusal('invalid-request', { detail: err.message });
       sendRefusal(req, reply, refusal);
     },
-    clientErrorHandler: (err, socket) =>
-      clientErrorRefusal(err, socket, ctx.config.requestTimeoutMs, ctx.config.publicUrl),
+    clientErrorHandler: (err, socket) => {
+      const reason = clientErrorRefusal(err, socket, ctx.config.requestTimeoutMs, ctx.config.publicUrl);
+      if (reason) metrics?.refusals.inc({ reason });
+    },
     return503OnClosing: true,
     logController: new LogController({ disableRequestLogging: !ctx.config.accessLog }),
     // A child logger per request costs more than the rest of a cached read; only the access log needs one.
@@ -93,10 +132,23 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } },
     schemaErrorFormatter: schemaDetail,
   });
-  app.decorate('tessera', { ctx, auth });
+  app.decorate('tessera', { ctx, auth, health });
   ctx.log ??= app.log;
-  app.addHook('preClose', (done) => { closing = true; done(); });
-  app.addHook('onClose', async () => { await auth.close(); });
+  const hooks = ctx.config.hooks.length ? new HookDelivery(ctx, app.log) : undefined;
+  app.addHook('onReady', async () => { hooks?.start(); });
+  app.addHook('preClose', (done) => { closing = true; health.shuttingDown = true; done(); });
+  app.addHook('onClose', async () => { await hooks?.stop(); await auth.close(); });
+  if (metrics) {
+    app.addHook('onResponse', (req, reply, done) => {
+      const method = req.method;
+      const status = reply.raw.statusCode;
+      const family = routeFamily(req.routeOptions.url, method, req.url, isPublish(req.body));
+      const installRead = (family === 'packument' || family === 'tarball') && method === 'GET';
+      if (installRead && status < 400) metrics.readCache.miss++;
+      metrics.series(family, method, status).observe(reply.elapsedTime);
+      done();
+    });
+  }
 
   // npm gzips the audit body; inflate any encoded request body before parsing.
   // (A callback hook, not an async one: it runs on every request, and most have nothing to inflate.)
@@ -149,6 +201,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(stageRoutes);
   await app.register(webBrowseRoutes);
   await app.register(webAccountRoutes);
+  await app.register(opsRoutes);
   await app.register(packageRoutes);
   return app;
 }

@@ -10,6 +10,7 @@ import { hashPassword, needsRehash, verifyPassword } from '../domain/passwords.t
 import { audit, type Ctx } from './context.ts';
 import { lastLocalWrite } from '../store/counters.ts';
 import { addressKey, LoginThrottle } from './login-throttle.ts';
+import { metricsOf, type Metrics } from './metrics.ts';
 
 type Entry = {
   user: User & { disabled: boolean };
@@ -34,7 +35,7 @@ export function toUser(row: { id: number; name: string; email: string; admin: nu
   };
 }
 
-function blockList(cidrs: string[]): BlockList {
+export function blockList(cidrs: string[]): BlockList {
   const list = new BlockList();
   for (const c of cidrs) {
     const [addr, bits] = c.split('/');
@@ -59,9 +60,11 @@ export class Authenticator {
   readonly #inflightKey = randomBytes(32);
   #seq = '';
   #timers: NodeJS.Timeout[] = [];
+  readonly #metrics: Metrics | undefined;
 
   constructor(ctx: Ctx) {
     this.#ctx = ctx;
+    this.#metrics = metricsOf(ctx.store);
     this.#throttle = new LoginThrottle(ctx.clock);
     this.#seq = this.#readSeq();
     const watch = setInterval(() => this.#checkRevocations(), 250);
@@ -117,9 +120,20 @@ export class Authenticator {
     const space = header.indexOf(' ');
     const scheme = header.slice(0, space).toLowerCase();
     const value = header.slice(space + 1).trim();
-    if (scheme === 'bearer') return this.fromToken(value, ip);
+    if (scheme === 'bearer') {
+      return this.#metrics ? this.#counted('token', this.fromToken(value, ip)) : this.fromToken(value, ip);
+    }
     if (scheme === 'basic') return this.fromBasic(value, ip);
+    this.#metrics?.authenticated('other', 'token-invalid');
     throw new Refusal('token-invalid');
+  }
+
+  /** Counts a refused credential (tokens that pass are counted by countUse, passwords by checkPassword). */
+  async #counted<T>(kind: string, p: Promise<T>): Promise<T> {
+    try { return await p; } catch (e) {
+      this.#metrics?.authenticated(kind, e instanceof Refusal ? e.reason : 'error');
+      throw e;
+    }
   }
 
   /** The cache entry for a token as presented, if fresh. This process's own writes (a revocation, a 2FA or
@@ -169,6 +183,10 @@ export class Authenticator {
   countUse(p: Readonly<Principal>): void {
     const id = tokenIdOf(p);
     if (id === undefined || !p.user) return;
+    if (this.#metrics) {
+      const kind = (p.credential as { kind: string }).kind;
+      this.#metrics.tokensOk[kind] = (this.#metrics.tokensOk[kind] ?? 0) + 1;
+    }
     const now = this.#ctx.clock.now();
     const used = this.#lastUsed.get(id);
     if (used) { used.at = now; used.count++; } else this.#lastUsed.set(id, { at: now, count: 1, user: p.user.name });
@@ -227,6 +245,9 @@ export class Authenticator {
     let check = this.#inflight.get(key);
     if (!check) {
       check = this.#checkPassword(name, password, address).finally(() => this.#inflight.delete(key));
+      const metrics = this.#metrics;
+      const ok = (u: User) => { metrics?.authenticated('password', 'ok'); return u; };
+      if (metrics) check = this.#counted('password', check.then(ok));
       this.#inflight.set(key, check);
     }
     return check;

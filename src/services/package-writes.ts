@@ -16,6 +16,7 @@ import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { decideFor } from './decide.ts';
 import { requireSecondFactor } from './two-factor.ts';
+import { emit, hookAudience } from './hooks.ts';
 
 async function allow(ctx: Ctx, p: Principal, action: Action, name: string) {
   const facts = await factsFor(ctx, p, name);
@@ -131,6 +132,8 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
   if (ownerChange) await setMaintainers(ctx, p, name, body.maintainers);
   if (starred !== undefined) await star(ctx, p, name, { [me]: starred });
   if (!removed.length && !deprecations.length) return; // nothing else to change: the right to write was checked above
+  // Removing the last version hides the package: who may hear of it is decided while it is still there.
+  const audience = removed.length ? await hookAudience(ctx, name) : undefined;
   const now = ctx.clock.now();
   let dropped: StagedRow[] = [];
   await ctx.store.db.transaction().execute(async (trx) => {
@@ -142,6 +145,14 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
   });
   for (const v of removed) await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name, version: v } });
   await auditDropped(ctx, p, dropped);
+  const actor = p.user?.name;
+  await emit(ctx, [
+    ...deprecations.map(([version, message]) => ({
+      event: message === null ? 'package:undeprecate' as const : 'package:deprecate' as const,
+      name, version, change: { message }, actor,
+    })),
+    ...removed.map((version) => ({ event: 'package:unpublish' as const, name, version, actor })),
+  ], audience);
 }
 
 /** Staged versions of a package that is gone are rejected with it. */
@@ -199,6 +210,13 @@ async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers:
   const old = new Set(before.map((b) => b.name));
   for (const u of users) if (!old.has(u.name)) await audit(ctx, { event: 'owner-added', user: p.user?.name, detail: { package: name, owner: u.name } });
   for (const o of old) if (!users.some((u) => u.name === o)) await audit(ctx, { event: 'owner-removed', user: p.user?.name, detail: { package: name, owner: o } });
+  const actor = p.user?.name;
+  await emit(ctx, [
+    ...users.filter((u) => !old.has(u.name))
+      .map((u) => ({ event: 'package:owner' as const, name, change: { maintainer: u.name }, actor })),
+    ...[...old].filter((o) => !users.some((u) => u.name === o))
+      .map((o) => ({ event: 'package:owner-rm' as const, name, change: { maintainer: o }, actor })),
+  ]);
 }
 
 /** `pnpm star`/`unstar`: PUT or DELETE /-/user/v1/star with the package's name, with the policy of npm's form. */
@@ -231,6 +249,7 @@ export async function changeOwner(ctx: Ctx, p: Principal, name: string, user: un
 export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev: string): Promise<void> {
   await allow(ctx, p, 'unpublish', name);
   await checkRev(ctx.store.db, name, rev);
+  const audience = await hookAudience(ctx, name);
   const now = ctx.clock.now();
   const dropped = await ctx.store.db.transaction().execute(async (trx) => {
     const left = await trx.selectFrom('versions').select('version').where('package', '=', name).where('unpublished_at', 'is', null).execute();
@@ -244,6 +263,7 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
   const reservedUntil = new Date(now + ctx.config.unpublish.reserveForMs).toISOString();
   await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name, reservedUntil } });
   await auditDropped(ctx, p, dropped);
+  await emit(ctx, [{ event: 'package:unpublish', name, change: { reservedUntil }, actor: p.user?.name }], audience);
 }
 
 /** DELETE /<pkg>/-/<file>.tgz/-rev/<rev>: npm's last step of a version unpublish; the version row is already gone.
@@ -281,6 +301,7 @@ export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: stri
       .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version })).execute();
     await rerender(trx, name, now);
   });
+  await emit(ctx, [{ event: 'package:dist-tag', name, version, change: { tag }, actor: p.user?.name }]);
 }
 
 export async function removeDistTag(ctx: Ctx, p: Principal, name: string, tag: string): Promise<void> {
@@ -292,4 +313,5 @@ export async function removeDistTag(ctx: Ctx, p: Principal, name: string, tag: s
     if (Number(r.numDeletedRows) === 0) throw new Refusal('invalid-request', { detail: `${tag} is not a dist-tag on ${name}` });
     await rerender(trx, name, now);
   });
+  await emit(ctx, [{ event: 'package:dist-tag-rm', name, change: { tag }, actor: p.user?.name }]);
 }

@@ -9,6 +9,7 @@ import { packageHead, type PackageHead } from '../store/packages.ts';
 import { bumpCounter } from '../store/counters.ts';
 import type { Ctx } from './context.ts';
 import { shared, upstreamIsDown, upstreamRequest, warnStale } from './upstream.ts';
+import { metricsOf } from './metrics.ts';
 
 /** `@scope` matches the scope, `*` any run of characters, anything else the name itself. */
 export function matchesPattern(name: string, pattern: string): boolean {
@@ -58,7 +59,10 @@ export async function proxyPackument(
   const row = await ctx.store.db.selectFrom('packages').select('fetched_at').where('name', '=', name)
     .executeTakeFirst();
   const age = ctx.clock.now() - (row?.fetched_at ?? 0);
-  if (age < ctx.config.upstream.cacheTtlMs) return cached;
+  if (age < ctx.config.upstream.cacheTtlMs) {
+    metricsOf(ctx.store)?.proxyRequests.inc({ kind: 'packument', outcome: 'cache-hit' });
+    return cached;
+  }
   if (age > ctx.config.upstream.maxStaleMs) return refresh();
   if (upstreamIsDown(ctx, url)) {
     warnStale(ctx, url, name, age, 'the upstream circuit is open');

@@ -23,6 +23,7 @@ import { decideFor } from './decide.ts';
 import { requireSecondFactor } from './two-factor.ts';
 import { refuseReservedName } from './unpublish-reservation.ts';
 import { recordVersionView } from './version-view.ts';
+import { emit } from './hooks.ts';
 
 type Attachment = { content_type?: unknown; data?: unknown; length?: unknown };
 
@@ -193,6 +194,7 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
     throw err;
   }
   for (const r of expired) await audit(ctx, { event: 'stage-expired', detail: { package: name, version, id: r.id } });
+  await emit(ctx, [{ event: 'package:publish', name, version, change: { tag: doc.tag }, actor: user.name }]);
   return { name, version, created };
 }
 

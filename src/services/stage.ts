@@ -21,6 +21,7 @@ import { assertValidName } from '../domain/names.ts';
 import { requireSecondFactor } from './two-factor.ts';
 import { decideFor } from './decide.ts';
 import { factsFor } from './read.ts';
+import { emit } from './hooks.ts';
 
 /** What `npm stage list|view` print (npm's `logStageItem`: known keys first, then the rest). */
 export type StageItem = {
@@ -90,6 +91,8 @@ export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: P
     throw err;
   }
   await audit(ctx, { event: 'stage-created', user: user.name, tokenId: principalToken(p), detail: { package: name, version, tag, id, actor, actorType } });
+  const change = { id, tag, stagedBy: actor, actorType };
+  await emit(ctx, [{ event: 'package:stage', name, version, change, actor: user.name }]);
   return { stageId: id, message: `${name}@${version} is staged with tag ${tag}; a maintainer approves it with \`npm stage approve ${id}\`` };
 }
 
@@ -193,6 +196,9 @@ export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise
     event: 'stage-approved', user: user.name, tokenId: principalToken(p),
     detail: { package: row.package, version: row.version, tag: row.tag, id, stagedBy: row.actor, actorType: row.actor_type },
   });
+  const approved = { name: row.package, version: row.version, actor: user.name };
+  await emit(ctx, [{ ...approved, event: 'package:stage-approve', change: { id, tag: row.tag, stagedBy: row.actor } },
+    { ...approved, event: 'package:publish', change: { tag: row.tag, stageId: id } }]);
   return { message: `${row.package}@${row.version} is published with tag ${row.tag}` };
 }
 
@@ -202,4 +208,6 @@ export async function rejectStaged(ctx: Ctx, p: Principal, id: string): Promise<
   const dropped = await ctx.store.db.transaction().execute((trx) => dropStaged(trx, id));
   if (!dropped) throw new Refusal('not-found');
   await audit(ctx, { event: 'stage-rejected', user: user.name, tokenId: principalToken(p), detail: { package: row.package, version: row.version, id } });
+  const rejected = { name: row.package, version: row.version, change: { id }, actor: user.name };
+  await emit(ctx, [{ event: 'package:stage-reject', ...rejected }]);
 }

@@ -7,6 +7,7 @@
 // requests in flight, the pool never needs more connections than that, and reuses them.
 import { Refusal } from '../domain/reasons.ts';
 import type { Ctx } from './context.ts';
+import { metricsOf } from './metrics.ts';
 
 type Host = {
   active: number;
@@ -124,6 +125,9 @@ export async function upstreamRequest<T>(
   }
   if (state === 'half-open') h.probing = true;
   const signal = AbortSignal.timeout(timeoutMs);
+  const metrics = metricsOf(ctx.store);
+  const kind = init.accept === 'application/json' ? 'packument' : init.method === 'POST' ? 'audit' : 'tarball';
+  const started = performance.now();
   let release: (() => void) | undefined;
   try {
     release = await slot(h, maxConnections, signal);
@@ -137,9 +141,11 @@ export async function upstreamRequest<T>(
     }
     const out = await consume(res);
     settle(ctx, h, url, true, '');
+    metrics?.proxyRequests.inc({ kind, outcome: 'ok' });
     return out;
   } catch (e) {
     // The upstream answered, and we refuse what it said (another package, a bad tarball): not a sign of ill health.
+    metrics?.proxyRequests.inc({ kind, outcome: 'error' });
     if (e instanceof Refusal) { settle(ctx, h, url, true, ''); throw e; }
     const err = e as Error & { cause?: Error };
     const detail = signal.aborted ? `no answer within ${timeoutMs} ms` : (err.cause?.message ?? err.message);
@@ -148,6 +154,7 @@ export async function upstreamRequest<T>(
   } finally {
     // fetch frees the connection just after the body ends: the next request must find it free, not open another.
     if (release) setImmediate(release);
+    metrics?.proxyDuration.observe({ kind }, (performance.now() - started) / 1000);
   }
 }
 

@@ -119,6 +119,11 @@ const migrations: Migration[] = [
   // The web pages: each version's README, rendered and sanitized at publish time, and its tarball's files.
   `CREATE TABLE version_views (package TEXT NOT NULL, version TEXT NOT NULL, readme_html TEXT NOT NULL,
      files TEXT NOT NULL, PRIMARY KEY (package, version));`,
+  // Webhooks: deliveries wait here until the receiver took them (at least once, in order per hook and package).
+  `CREATE TABLE hook_deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, hook TEXT NOT NULL, package TEXT NOT NULL,
+     event TEXT NOT NULL, delivery TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+     next_at BIGINT NOT NULL, created_at BIGINT NOT NULL, last_error TEXT);
+   CREATE INDEX hook_deliveries_pending ON hook_deliveries(state, hook, package, id);`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

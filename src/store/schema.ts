@@ -106,6 +106,11 @@ export type StagedRow = {
 export type VersionViewRow = { package: string; version: string; readme_html: string; files: string };
 export type EmailVerificationRow = { id: string; user_id: number; email: string; created_at: number; expires_at: number };
 
+export type HookDeliveryRow = {
+  id: Generated<number>; hook: string; package: string; event: string; delivery: string; payload: string;
+  state: 'pending' | 'failed'; attempts: number; next_at: number; created_at: number; last_error: string | null;
+};
+
 export type Database = {
   users: UserRow;
   tokens: TokenRow;
@@ -129,4 +134,5 @@ export type Database = {
   version_claims: VersionClaimRow;
   staged: StagedRow;
   version_views: VersionViewRow;
+  hook_deliveries: HookDeliveryRow;
 };

@@ -12,8 +12,12 @@ export type Db = Kysely<Database>;
 /** Change counters every process watches: `revocations` (tokens, users) and `packages` (anything a read may cache). */
 export type Counter = 'revocations' | 'packages';
 
+/** Where the store reports how long its work took (metrics.ts sets it when metrics are on). */
+export type StoreTimings = { query(op: string, ms: number): void; blob(op: string, ms: number): void };
+
 export type Store = {
   db: Db;
+  timings?: StoreTimings;
   /** The current value of a change counter: one cheap synchronous read, made on hot paths. */
   counter(name: Counter): string;
   blobs: BlobStore;
@@ -24,14 +28,32 @@ export type Store = {
 export async function openStore(dataDir: string): Promise<Store> {
   mkdirSync(join(dataDir, 'blobs'), { recursive: true });
   const { kysely, raw } = openSqlite(join(dataDir, 'tessera.db'));
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: kysely }) });
-  await migrate(db);
-  const readCounter = raw.prepare('SELECT value FROM meta WHERE key = ?');
-  return {
-    db,
-    counter: (name) => (readCounter.get(name) as { value: string } | undefined)?.value ?? '0',
-    blobs: filesystemBlobs(join(dataDir, 'blobs')),
+  let readCounter: ReturnType<typeof raw.prepare> | undefined;
+  const store: Store = {
+    db: new Kysely<Database>({
+      dialect: new SqliteDialect({ database: kysely }),
+      // The statement's verb only (select, insert…): bounded, and never a value from the query.
+      log: (e) => store.timings?.query(/^\s*(\w+)/.exec(e.query.sql)?.[1]?.toLowerCase() ?? 'other',
+        e.queryDurationMillis),
+    }),
+    counter: (name) => (readCounter!.get(name) as { value: string } | undefined)?.value ?? '0',
+    blobs: timedBlobs(filesystemBlobs(join(dataDir, 'blobs')), () => store.timings),
     dataDir,
-    close: () => db.destroy(),
+    close: () => store.db.destroy(),
   };
+  await migrate(store.db);
+  readCounter = raw.prepare('SELECT value FROM meta WHERE key = ?');
+  return store;
+}
+
+/** Reports the time of each blob read and write, when someone listens. */
+function timedBlobs(blobs: BlobStore, timings: () => StoreTimings | undefined): BlobStore {
+  const timed = <A extends unknown[], R>(op: string, f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+    const t = timings();
+    if (!t) return f(...a);
+    const started = performance.now();
+    try { return await f(...a); } finally { t.blob(op, performance.now() - started); }
+  };
+  const check = blobs.check && timed('check', blobs.check);
+  return { ...blobs, put: timed('put', blobs.put), get: timed('get', blobs.get), check };
 }

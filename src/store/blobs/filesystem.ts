@@ -1,7 +1,8 @@
 // Content-addressed blobs on the filesystem: written to a temp file and renamed, so a crash never
 // leaves a half-written tarball under its final name.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, writeFile, stat, unlink, utimes } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, readdir, rename, writeFile, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A stored blob as garbage collection sees it; `key` undefined for a temporary file left by a crash. */
@@ -22,6 +23,8 @@ export type BlobStore = {
    * and the file is put back. True when deleted; gone already counts as deleted.
    */
   reclaim(entry: BlobEntry, cutoff: number): Promise<boolean>;
+  /** Throws unless the store answers and takes writes (the readiness check). */
+  check?(): Promise<void>;
 };
 
 const KEY = /^[0-9a-f]{128}$/;
@@ -76,6 +79,10 @@ export function filesystemBlobs(root: string): BlobStore {
       if (!KEY.test(key)) return undefined;
       const st = await stat(pathOf(key)).catch(() => undefined);
       return st?.isFile() ? { key, path: pathOf(key), size: st.size, modifiedAt: st.mtimeMs } : undefined;
+    },
+    async check() {
+      if (!(await stat(root)).isDirectory()) throw new Error(`${root} is not a folder`);
+      await access(root, constants.R_OK | constants.W_OK);
     },
     async reclaim(entry, cutoff) {
       const aside = `${entry.path}.${randomBytes(6).toString('hex')}.gc`;

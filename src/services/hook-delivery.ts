@@ -1,0 +1,172 @@
+// Delivers queued webhook events (store/hooks.ts): a signed JSON POST per event, retried with exponential
+// backoff until the receiver answers 2xx or the attempts run out, each outcome in the audit log.
+// Retries are timed by the wall clock (Date.now), not ctx.clock: they wait for a real receiver, not for
+// registry time. Delivery is at least once: a receiver dedupes by the `id` in the body.
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { HookConfig } from '../config/ops.ts';
+import { deliveryDone, deliveryFailed, dropUnknownHooks, dueDeliveries, nextDueAt, type Due } from '../store/hooks.ts';
+import { audit, type Ctx } from './context.ts';
+import { onQueued } from './hooks.ts';
+import { metricsOf } from './metrics.ts';
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+/** Rows queued by another process are found within this, even without a wake-up. */
+const IDLE_POLL_MS = 30_000;
+const MAX_BACKOFF_MS = 3_600_000;
+const MAX_IN_FLIGHT = 32;
+
+/** `sha256=` and the hex HMAC-SHA256 of the body with the hook's secret (docs/operations.md). */
+export function signature(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+type Log = { warn(obj: object, msg: string): void };
+
+export class HookDelivery {
+  readonly #ctx: Ctx;
+  readonly #log: Log;
+  readonly #hooks: Map<string, HookConfig>;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = true;
+  /** Deliveries under way, by queue row: each goes its own pace, so a slow receiver holds up only itself. */
+  readonly #busy = new Map<number, Promise<void>>();
+  readonly #inflight = new Set<AbortController>();
+
+  constructor(ctx: Ctx, log: Log) {
+    this.#ctx = ctx;
+    this.#log = log;
+    this.#hooks = new Map(ctx.config.hooks.map((h) => [h.name, h]));
+  }
+
+  start(): void {
+    this.#stopped = false;
+    onQueued(this.#ctx.store, () => this.wake());
+    void this.#dropUnknown()
+      .catch(() => {})
+      .then(() => this.wake());
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    onQueued(this.#ctx.store, undefined);
+    clearTimeout(this.#timer);
+    // What is in flight is abandoned, not lost: its row stays pending and goes out after the restart.
+    for (const c of this.#inflight) c.abort();
+    await this.#running;
+    await Promise.all(this.#busy.values());
+  }
+
+  /** Looks for due deliveries now, or right after the look under way. */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#running = this.#pass()
+      .catch((err: Error) => this.#log.warn({ err: err.message }, 'webhook delivery pass failed'))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.wake();
+        } else void this.#schedule();
+      });
+  }
+
+  async #schedule(): Promise<void> {
+    if (this.#stopped) return;
+    const at = await nextDueAt(this.#ctx.store.db, [...this.#busy.keys()]).catch(() => undefined);
+    const wait = at === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(0, at - Date.now()));
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.wake(), wait);
+    this.#timer.unref();
+  }
+
+  async #dropUnknown(): Promise<void> {
+    const dropped = await dropUnknownHooks(this.#ctx.store.db, [...this.#hooks.keys()]);
+    for (const r of dropped) {
+      await audit(this.#ctx, {
+        event: 'hook-dropped',
+        detail: { hook: r.hook, event: r.event, package: r.package, id: r.delivery },
+      });
+    }
+  }
+
+  /** Starts a delivery for every due head (one per hook and package) not already under way. */
+  async #pass(): Promise<void> {
+    if (this.#stopped || this.#busy.size >= MAX_IN_FLIGHT) return;
+    const due = await dueDeliveries(this.#ctx.store.db, Date.now(), MAX_IN_FLIGHT - this.#busy.size, [
+      ...this.#busy.keys(),
+    ]);
+    for (const d of due) {
+      const hook = this.#hooks.get(d.hook);
+      if (!hook) continue;
+      const done = this.#deliver(d, hook)
+        .catch((err: Error) => this.#log.warn({ err: err.message, hook: d.hook }, 'webhook delivery failed'))
+        .finally(() => {
+          this.#busy.delete(d.id);
+          this.wake();
+        });
+      this.#busy.set(d.id, done);
+    }
+  }
+
+  async #deliver(d: Due, hook: HookConfig): Promise<void> {
+    const { timeoutMs, attempts: maxAttempts, backoffMs } = this.#ctx.config.hookDelivery;
+    const attempts = d.attempts + 1;
+    const abort = new AbortController();
+    this.#inflight.add(abort);
+    let error: string | undefined;
+    let status: number | undefined;
+    try {
+      const res = await fetch(hook.url, {
+        method: 'POST',
+        body: d.payload,
+        redirect: 'manual',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': `tessera/${VERSION}`,
+          'x-tessera-event': d.event,
+          'x-tessera-delivery': d.delivery,
+          'x-tessera-signature': signature(hook.secret, d.payload),
+        },
+        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
+      });
+      status = res.status;
+      await res.arrayBuffer().catch(() => undefined);
+      if (status < 200 || status >= 300) error = `the receiver answered ${status}`;
+    } catch (e) {
+      error = (e as Error).name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : (e as Error).message;
+    } finally {
+      this.#inflight.delete(abort);
+    }
+    if (this.#stopped && error) return; // shutting down: try again after the restart
+    const detail = {
+      hook: hook.name,
+      event: d.event,
+      package: d.package,
+      id: d.delivery,
+      attempts,
+      status: status ?? null,
+    };
+    const metrics = metricsOf(this.#ctx.store);
+    if (!error) {
+      await deliveryDone(this.#ctx.store.db, d.id);
+      metrics?.hookDeliveries.inc({ outcome: 'delivered' });
+      return audit(this.#ctx, { event: 'hook-delivered', detail });
+    }
+    const last = attempts >= maxAttempts;
+    const nextAt = last ? null : Date.now() + Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempts - 1));
+    await deliveryFailed(this.#ctx.store.db, d.id, attempts, error, nextAt);
+    metrics?.hookDeliveries.inc({ outcome: last ? 'failed' : 'retry' });
+    await audit(this.#ctx, { event: last ? 'hook-failed' : 'hook-retry', reason: null, detail: { ...detail, error } });
+    if (last) this.#log.warn(detail, `webhook ${hook.name}: gave up after ${attempts} attempts (${error})`);
+  }
+}

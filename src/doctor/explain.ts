@@ -12,6 +12,7 @@ import { hostOf, origin, pkgFrom } from './explain/extracted.ts';
 import type { Client, Extracted } from './explain/extracted.ts';
 import { fixFor } from './explain/fixes.ts';
 import { normalise } from './explain/normalise.ts';
+import type { Line } from './explain/normalise.ts';
 import { parseNpm } from './explain/npm.ts';
 import { parsePnpm } from './explain/pnpm.ts';
 import { WEIGHTS } from './explain/weights.ts';
@@ -75,8 +76,16 @@ const BARE_CODES: [RegExp, string][] = [
   [/must be scoped to a registry/, 'ERR_INVALID_AUTH'],
 ];
 
+/** Lines of a long log that can say nothing about the failure: progress, timing, successful fetches. */
+function noise(l: Line): boolean {
+  if (l.level === 'silly' || l.level === 'timing') return !/^(config load:|fetch |logfile)/.test(l.text);
+  if (l.level === 'http') return !/ [45]\d\d /.test(l.text);
+  if (l.level === 'info') return !/^using /.test(l.text);
+  return false;
+}
+
 export function extract(text: string): Extracted {
-  const lines = normalise(text);
+  const lines = normalise(text).filter((l) => !noise(l));
   const all = lines.map((l) => l.text).join('\n');
   const x: Extracted = {
     notices: [], client: clientOf(all), configFiles: [], configuredRegistries: [], lines: lines.map((l) => l.text),
@@ -189,7 +198,6 @@ export function joinConfig(x: Extracted, ex: Explanation, cfg: NpmConfig): strin
   const v = cred.value ?? '';
   if (/\$\{[^}]+\}/.test(v)) {
     promote(ex, 'unexpanded-env-var', `${at(cred.origin)} holds the literal ${/\$\{[^}]+\}/.exec(v)![0]}: the variable is not set in this shell. Export it before running npm.`);
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: a credential with control characters is the finding
   } else if (/[\s\x00-\x1f]/.test(v)) {
     promote(ex, 'token-has-whitespace', `The credential from ${at(cred.origin)} contains whitespace or a newline: re-export it without one.`);
   } else if ((isTesseraToken(v) && !tokenChecksumValid(v)) || (v.startsWith('npm_') && npmTokenCheck(v) === 'bad-length')) {

@@ -26,13 +26,14 @@ const PREFIXES: RegExp[] = [
 const QUOTED_TAIL = /(?:\\n)?'\s*\+?\s*$/;
 
 function stripPrefixes(raw: string): string {
+  if (/^\d+ [a-z]+ /.test(raw)) return raw; // a debug log line: nothing in front of it
   let s = raw.replace(/^\uFEFF/, '');
   for (let again = true; again;) {
     again = false;
     const t = s.replace(/^\s+/, '');
     for (const re of PREFIXES) {
       const m = re.exec(t);
-      if (m && m[0].length) {
+      if (m?.[0].length) {
         s = t.slice(m[0].length);
         again = true;
         break;
@@ -62,8 +63,18 @@ export function normalise(text: string): Line[] {
   const common = commonWordPrefix(raw);
   const out: Line[] = [];
   for (const r of raw) {
+    let m = common ? null : DEBUGLOG.exec(r); // most lines of a long log: the fast path
+    if (m) {
+      out.push({ level: m[1], text: tidy(r.slice(m[0].length)) });
+      continue;
+    }
     const line = (common && r.startsWith(common) ? r.slice(common.length) : r).replace(/\s+$/, '');
-    let m = CONSOLE.exec(line.trimStart());
+    m = DEBUGLOG.exec(line);
+    if (m) {
+      out.push({ level: m[1], text: tidy(line.slice(m[0].length)) });
+      continue;
+    }
+    m = CONSOLE.exec(line.trimStart());
     if (m) {
       out.push({ level: LEVEL[m[1]] ?? m[1], text: tidy(line.trimStart().slice(m[0].length)) });
       continue;
@@ -98,5 +109,6 @@ function joinWrapped(prev: string, line: string): string {
 
 /** Spacing mangled by copy and paste: runs of blanks inside a line say nothing. */
 function tidy(s: string): string {
+  if (!/\s\s|\t|\u00a0/.test(s)) return s.trim();
   return s.replace(/[ \t\u00a0]{2,}/g, ' ').trim();
 }

@@ -24,12 +24,14 @@ function debugLog(): string {
     const pkg = `pkg-${n}`;
     const l = n % 3 === 0
       ? `${n} http fetch GET 200 https://npm.corp.example/${pkg} 12ms (cache revalidated)`
-      : `${n} silly tarball no local data for ${pkg}@https://npm.corp.example/${pkg}/-/${pkg}-1.0.${n % 50}.tgz. Extracting by manifest.`;
+      : `${n} silly tarball no local data for ${pkg}@https://npm.corp.example/${pkg}/-/${pkg}-1.0.${n % 50}.tgz.` +
+        ' Extracting by manifest.';
     lines.push(l);
     size += l.length + 1;
     n++;
   }
-  lines.push(`${n} http fetch GET 401 https://artifactory.corp.example/artifactory/api/npm/npm/left-pad/-/left-pad-1.3.0.tgz 40ms`,
+  const tarball = 'https://artifactory.corp.example/artifactory/api/npm/npm/left-pad/-/left-pad-1.3.0.tgz';
+  lines.push(`${n} http fetch GET 401 ${tarball} 40ms`,
     `${n + 1} verbose stack HttpErrorAuthUnknown: Unable to authenticate, need: Basic realm="Artifactory Realm"`,
     `${n + 2} verbose statusCode 401`, `${n + 3} error code E401`,
     `${n + 4} error Unable to authenticate, need: Basic realm="Artifactory Realm"`, `${n + 5} verbose exit 1`);

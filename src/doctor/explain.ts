@@ -97,7 +97,8 @@ export function extract(text: string): Extracted {
   if (x.client === 'berry') parseBerry(lines, x);
   parseNpm(lines, x); // npm's own lines appear inside the others' output too (pnpm publish, npx)
   if (!x.code) {
-    const e = lines.find((l) => (l.level === 'error' || l.level === '') && /^(?:Error: )?(E[A-Z]{3,}[A-Z0-9_]*)\b/.test(l.text));
+    const e = lines.find((l) => (l.level === 'error' || l.level === '') &&
+      /^(?:Error: )?(E[A-Z]{3,}[A-Z0-9_]*)\b/.test(l.text));
     if (e) x.code = /^(?:Error: )?(E[A-Z]{3,}[A-Z0-9_]*)/.exec(e.text)![1];
   }
   if (!x.code) x.code = BARE_CODES.find(([re]) => re.test(all))?.[1];
@@ -106,7 +107,8 @@ export function extract(text: string): Extracted {
   if (!x.status && x.code && /^E\d{3}$/.test(x.code)) x.status = Number(x.code.slice(1));
   if (x.code === 'EOTP') x.authScheme = 'otp';
   if (x.code === 'EAUTHIP') x.authScheme = 'ipaddress';
-  const haystack = [x.registryError ?? '', ...lines.filter((l) => l.level === 'error' || l.level === '').map((l) => l.text)].join('\n');
+  const errorLines = lines.filter((l) => l.level === 'error' || l.level === '').map((l) => l.text);
+  const haystack = [x.registryError ?? '', ...errorLines].join('\n');
   for (const [id, re] of reasonPatterns()) {
     if (re.test(haystack)) {
       x.reason = id;
@@ -136,8 +138,10 @@ function reasonCause(x: Extracted): Cause | undefined {
   const pkg = x.url && !/\/-\//.test(x.url) ? pkgFrom(x) : undefined;
   const fix = reasonFix({
     reason: x.reason, registry: x.url ? origin(x.url) : '<registry>',
-    where: 'the line that holds it (`tessera doctor` names it)', place: 'the line or variable npm reads it from (`tessera doctor` names it)',
-    pkg: pkg && !pkg.startsWith('<') ? pkg : undefined, detail: x.registryError, command: x.command ? `npm ${x.command}` : undefined,
+    where: 'the line that holds it (`tessera doctor` names it)',
+    place: 'the line or variable npm reads it from (`tessera doctor` names it)',
+    pkg: pkg && !pkg.startsWith('<') ? pkg : undefined, detail: x.registryError,
+    command: x.command ? `npm ${x.command}` : undefined,
   });
   return { id, fix };
 }

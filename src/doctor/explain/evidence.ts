@@ -56,11 +56,14 @@ export function vendorOf(x: Extracted): Vendor | undefined {
   const url = x.url ?? x.pkgidUrl;
   if (gitHubPackagesOfUrl(url)) return 'github';
   let v = vendorOfHost(url ? hostOf(url) : undefined, x.authChallenge ?? '');
-  if (v === 'other' && /Artifactory|Sonatype Nexus/i.test(x.authChallenge ?? '')) v = vendorOfHost(undefined, x.authChallenge);
+  const challenge = x.authChallenge ?? '';
+  if (v === 'other' && /Artifactory|Sonatype Nexus/i.test(challenge)) v = vendorOfHost(undefined, challenge);
   return v;
 }
 
 const txt = (x: Extracted) => x.lines.join('\n');
+/** Ports proxies listen on: a refused connection there, with no registry URL in sight, is the proxy. */
+const PROXY_PORTS = ['3128', '3129', '8000', '8080', '8888', '9090'];
 
 /** Every clue present in `x`. */
 export function evidenceOf(x: Extracted): Set<string> {
@@ -110,13 +113,16 @@ export function evidenceOf(x: Extracted): Set<string> {
   // npm attaches the expired-or-revoked notice to every 404 of the public registry: evidence only on a 401 or a write.
   add('notice-expired', x.notices.some((n) => /expired or revoked/i.test(n)) && (s === 401 || put));
   add('notice-invalidated', /all user tokens have been invalidated/i.test(all));
-  add('quarantine', /quarantin|curation|download blocking policy|blocked by (?:a |the )?(?:policy|firewall)|Xray|firewall|malicious/i.test(err));
-  add('not-owner', /do not have permission to publish|not a maintainer|not in the list of maintainers|not allowed to publish/i.test(err));
+  add('quarantine', /quarantin|curation|download blocking policy|blocked by (?:a |the )?(?:policy|firewall)/i.test(err) ||
+    /Xray|firewall|malicious/i.test(err));
+  add('not-owner', /do not have permission to publish|not a maintainer/i.test(err) ||
+    /not in the list of maintainers|not allowed to publish/i.test(err));
   add('no-upload-permission', /no permission to upload|with these credentials/i.test(err));
   add('version-exists', /cannot publish over|previously published/i.test(err));
   add('otp', code === 'EOTP' || x.authScheme === 'otp' || /one-time password/.test(all));
   add('env-unset', /Failed to replace env in config|Environment variable not found/.test(all));
-  add('env-in-command', /\$\{?[A-Z_]*(TOKEN|AUTH|PASSWORD)\}?/.test(x.commandLine ?? all) && !/Failed to replace env/.test(all));
+  add('env-in-command', /\$\{?[A-Z_]*(TOKEN|AUTH|PASSWORD)\}?/.test(x.commandLine ?? all) &&
+    !/Failed to replace env/.test(all));
   add('unscoped-auth', code === 'ERR_INVALID_AUTH' || /must be scoped to a registry/.test(all));
   add('tls-chain', /SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|self.signed certificate in certificate chain|unable to get local issuer certificate|unable to verify the first certificate/i.test(`${code}\n${all}`));
   add('tls-cert', /CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|certificate has expired|does not match certificate|self.signed certificate$/m.test(`${code}\n${x.networkReason ?? ''}`));
@@ -127,12 +133,14 @@ export function evidenceOf(x: Extracted): Set<string> {
     // The address npm could not reach is the registry's own (`localhost` is 127.0.0.1): the registry is down.
     if (host && sameMachine(`${refused[1]}`, host)) e.add('refused-registry');
     else if (host) e.add('refused-other');
-    else e.add(['3128', '8080', '8888', '3129', '8000', '9090'].includes(refused[2]) ? 'refused-proxy-port' : 'refused-other');
+    else e.add(PROXY_PORTS.includes(refused[2]) ? 'refused-proxy-port' : 'refused-other');
   }
   add('proxy-407', s === 407 || code === 'E407' || /Proxy Authentication Required/.test(all));
   add('no-auth-for-uri', x.noAuthForUri);
-  add('pnpm-dropped', x.client === 'pnpm' && /Failed to replace env in config|Ignored project-level (auth|request)/.test(all) && s);
-  add('ci', /\/home\/runner\/|Error: Process completed with exit code|##\[|GITHUB_|NODE_AUTH_TOKEN|setup-node|semantic-release/.test(all));
+  add('pnpm-dropped', x.client === 'pnpm' && s &&
+    /Failed to replace env in config|Ignored project-level (auth|request)/.test(all));
+  add('ci', /\/home\/runner\/|Error: Process completed with exit code|##\[/.test(all) ||
+    /GITHUB_|NODE_AUTH_TOKEN|setup-node|semantic-release/.test(all));
   add('trusted-publishing', /oidc|id-token|trusted publish/i.test(all));
   add('old-npm', x.errBang || (x.npmVersion && Number(x.npmVersion.split('.')[0]) < 11));
   add('cli-invalid-url', code === 'ERR_INVALID_URL');

@@ -80,5 +80,6 @@ export function isScoped(x: Extracted): boolean {
 
 export function isTarball(x: Extracted): boolean {
   const u = x.url ?? x.pkgidUrl ?? '';
-  return /\.tgz(?:$|\?)/.test(u) || /npm\.pkg\.github\.com\/download\//.test(u) || /__archiveUrl=/.test(x.lines.join('\n'));
+  return /\.tgz(?:$|\?)/.test(u) || /npm\.pkg\.github\.com\/download\//.test(u) ||
+    /__archiveUrl=/.test(x.lines.join('\n'));
 }

@@ -8,9 +8,10 @@ enableCompileCache?.(); // see src/cli/doctor.ts
 
 const usage = `usage: tessera explain [FILE|-] [--json] [--no-config]
 
-Reads npm 9–12 console output, an npm debug log (~/.npm/_logs/*-debug-0.log), or pnpm/Yarn error
-output from FILE or standard input, and ranks the likely causes with their fixes. Run in the project
-folder, it also says which credential npm sent and from which line (--no-config to skip).
+Reads npm console output, an npm debug log (~/.npm/_logs/*-debug-0.log), pnpm or Yarn errors — also
+inside CI and Docker logs — from FILE or standard input, and ranks the likely causes with their fixes.
+Run in the project folder, it also says which credential npm sent and from which line, when the output
+concerns a registry this configuration uses (--no-config to skip reading the configuration).
 Exit status: 0 no error found in the input, 1 an error was explained, 2 usage error.
 `;
 

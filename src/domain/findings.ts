@@ -61,6 +61,7 @@ export const FINDINGS = {
   'trusted-publishing-failed': { title: 'Trusted publishing failed', severity: 'error', why: 'npm fell back to the configured token (or none) after the OIDC exchange failed.' },
   'tls-untrusted-chain': { title: 'Certificate chain not trusted', severity: 'error', why: 'A TLS-inspecting proxy or a private CA signs the certificate; npm rejects it unless cafile trusts that root.' },
   'tls-bad-certificate': { title: 'Server certificate is invalid', severity: 'error', why: 'The certificate is expired, self-signed or issued for another name; npm refuses the connection.' },
+  'package-blocked': { title: 'Package blocked by a policy', severity: 'error', why: 'A quarantine, curation or firewall rule (or a network block) refuses this version: the same 403 for every credential.' },
   'network-unreachable': { title: 'Registry unreachable', severity: 'error', why: 'DNS, routing, firewall or the registry itself fails; this is not an authentication problem.' },
   'pnpm-config': { title: 'pnpm reads this configuration differently', severity: 'warning', why: 'pnpm drops files, ignores project credentials or matches keys differently from npm.' },
   'yarn-config': { title: 'Yarn Berry reads this configuration differently', severity: 'warning', why: 'Yarn Berry ignores .npmrc and matches registries exactly; missing variables abort every command.' },

@@ -89,8 +89,8 @@ test('Azure 401 joined with a correct base64 _password keeps "PAT expired or inv
   assert.match(explanation.causes[0].fix, /expired, was revoked or changed/);
 });
 
-test('Azure 401 with no credential configured promotes no-credential-for-registry with the Azure lines, not an _authToken', async () => {
-  const cfg = await configWith('');
+test('Azure 401 with the feed configured but no credential promotes no-credential-for-registry with the Azure lines', async () => {
+  const cfg = await configWith(`@acme:registry=https:${FEED}registry/\n`);
   const { extracted, explanation } = explainText(AZURE_LOG);
   joinConfig(extracted, explanation, cfg);
   assert.equal(explanation.causes[0].id, 'no-credential-for-registry');

@@ -19,6 +19,10 @@ import { trustRoutes } from './routes/trust.ts';
 import { stageRoutes } from './routes/stage.ts';
 import { webBrowseRoutes } from './routes/web-browse.ts';
 import { webAccountRoutes } from './routes/web-account.ts';
+import { webTfaRoutes } from './routes/web-2fa.ts';
+import { webOrgRoutes } from './routes/web-orgs.ts';
+import { webHelpRoutes } from './routes/web-help.ts';
+import { webAdminRoutes } from './routes/web-admin.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -149,6 +153,10 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(stageRoutes);
   await app.register(webBrowseRoutes);
   await app.register(webAccountRoutes);
+  await app.register(webTfaRoutes);
+  await app.register(webOrgRoutes);
+  await app.register(webHelpRoutes);
+  await app.register(webAdminRoutes);
   await app.register(packageRoutes);
   return app;
 }

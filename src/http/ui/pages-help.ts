@@ -37,7 +37,7 @@ ${result ? explanation(result.ex, result.notices, result.said) : ''}`);
 
 function explanation(ex: Explanation, notices: string[], said?: string): Html {
   if (ex.code === 'UNKNOWN') return html`<p role="status">No npm, pnpm or Yarn error found in the input.</p>`;
-  return html`<h2 role="status">error ${ex.code}${ex.status ? ` (HTTP ${ex.status})` : ''}${ex.method ? ` on ${ex.method}` : ''}</h2>
+  return html`<h2>error ${ex.code}${ex.status ? ` (HTTP ${ex.status})` : ''}${ex.method ? ` on ${ex.method}` : ''}</h2>
 ${ex.url ? html`<p>Request: <code>${ex.url}</code></p>` : ''}
 ${ex.method === 'PUT' ? html`<p>A PUT is a publish (or another write): this is about publish permission, not installs.</p>` : ''}
 ${ex.method === 'GET' ? html`<p>A GET is an install or a metadata read: this is about read access, the registry's

@@ -19,7 +19,9 @@ async function allow(ctx: Ctx, p: Principal, write: boolean): Promise<User> {
   return p.user as User;
 }
 
-export type UserRow = { name: string; email: string; admin: boolean; disabled: boolean; emailVerified: boolean; created: number };
+export type UserRow = {
+  name: string; email: string; admin: boolean; disabled: boolean; emailVerified: boolean; created: number;
+};
 
 /** `tessera user list`. */
 export async function listUsers(ctx: Ctx, p: Principal): Promise<UserRow[]> {
@@ -58,7 +60,8 @@ export async function verifyEmail(ctx: Ctx, p: Principal, name: string): Promise
 
 export type AuditFilter = { user?: string; event?: string; reason?: string; since?: number; until?: number };
 export type AuditEntry = {
-  id: number; at: number; event: string; user: string | null; token: string | null; reason: string | null; detail: string | null;
+  id: number; at: number; event: string; user: string | null; token: string | null; reason: string | null;
+  detail: string | null;
 };
 
 /** `tessera audit`, with filters, newest first, at most `limit` entries. */
@@ -86,7 +89,8 @@ export async function listOrgs(ctx: Ctx, p: Principal): Promise<OrgRow[]> {
     .select(['org_members.org', 'org_members.role', 'users.name']).execute();
   return orgs.map((o) => {
     const mine = members.filter((m) => m.org === o.name);
-    return { name: o.name, created: o.created_at, members: mine.length, owners: mine.filter((m) => m.role === 'owner').map((m) => m.name) };
+    const owners = mine.filter((m) => m.role === 'owner').map((m) => m.name);
+    return { name: o.name, created: o.created_at, members: mine.length, owners };
   });
 }
 

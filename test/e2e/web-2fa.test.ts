@@ -70,7 +70,8 @@ describe('web pages: two-factor authentication', () => {
     assert.notEqual(no.code, 0);
     assert.match(no.output, /EOTP/);
     s.clock.advance(30_000);
-    const yes = await npm.run(['publish', `--otp=${codeAt(secret2, s.clock.now())}`], { cwd: makePackage('web-tfa', '1.0.0') });
+    const otp = `--otp=${codeAt(secret2, s.clock.now())}`;
+    const yes = await npm.run(['publish', otp], { cwd: makePackage('web-tfa', '1.0.0') });
     assert.equal(yes.code, 0, yes.output);
 
     // Mode change: the password and a code (a recovery code works once in place of one).

@@ -45,12 +45,13 @@ describe('web pages: administration', () => {
       form: { _csrf: csrf, name: 'mallory', email: 'm@example.com', password: 'mallory-password', admin: 'on' },
     });
     assert.equal(r.status(), 404);
-    const mallory = await s.ctx.store.db.selectFrom('users').select('name').where('name', '=', 'mallory').executeTakeFirst();
+    const mallory = await s.ctx.store.db.selectFrom('users').select('name').where('name', '=', 'mallory')
+      .executeTakeFirst();
     assert.equal(mallory, undefined);
     await ctx.close();
   });
 
-  test('an administrator adds, verifies and disables users, filters the audit log, creates an organization', async () => {
+  test('an administrator adds, verifies and disables users, filters the audit log, creates an org', async () => {
     const dave = await b.browser.newContext();
     const ctx = await b.browser.newContext();
     const page = await ctx.newPage();

@@ -92,7 +92,7 @@ describe('web pages: organizations, teams, refusals', () => {
     await ctx.close();
   });
 
-  test('a developer is refused as npm refuses, a stranger gets npm\'s answer, and the refusal is explained', async () => {
+  test('a developer is refused as npm refuses, a stranger gets npm\'s answer, the refusal explained', async () => {
     const ctx = await b.browser.newContext();
     const page = await ctx.newPage();
     await signIn(page, s.url, 'bob', 'bob-password');

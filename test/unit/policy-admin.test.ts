@@ -8,7 +8,9 @@ import type { Credential, Principal, User } from '../../src/domain/principal.ts'
 const user = (name: string, more: Partial<User> = {}): User =>
   ({ id: 1, name, email: `${name}@example.com`, admin: false, emailVerified: true, tfa: null, ...more });
 const token = (more: Partial<Credential & { type: 'token' }> = {}): Credential =>
-  ({ type: 'token', id: 't', kind: 'web-session', readonly: false, grants: null, bypass2fa: false, expiresAt: null, ...more });
+  ({
+    type: 'token', id: 't', kind: 'web-session', readonly: false, grants: null, bypass2fa: false, expiresAt: null, ...more,
+  });
 const as = (u: User, c: Credential = token()): Principal => ({ user: u, credential: c });
 const reason = (d: Decision) => (d.allowed ? '-' : d.reason);
 

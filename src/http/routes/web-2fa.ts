@@ -32,7 +32,8 @@ export async function webTfaRoutes(app: FastifyInstance): Promise<void> {
     if (!principal.user) return toSignIn(req, reply);
     try {
       const r = await updateProfile(ctx, auth, principal, { tfa: { mode: form.mode, password: form.password ?? '' } });
-      if (typeof r.tfa !== 'string') throw new Refusal('invalid-request', { detail: 'Two-factor authentication is on already' });
+      const on = 'Two-factor authentication is on already';
+      if (typeof r.tfa !== 'string') throw new Refusal('invalid-request', { detail: on });
       return sendPage(reply, 200, enrolPage(view, r.tfa));
     } catch (e) {
       return refused(reply, view, principal, e);

@@ -15,7 +15,8 @@ function moment(text: string | undefined, now: number): number | undefined {
   if (!t) return undefined;
   if (/^\d+(\.\d+)?(ms|s|m|h|d|w)$/.test(t)) return now - parseDuration(t);
   const at = Date.parse(t);
-  if (Number.isNaN(at)) throw new Refusal('invalid-request', { detail: `"${t}" is neither a date nor a duration like 24h` });
+  const detail = `"${t}" is neither a date nor a duration like 24h`;
+  if (Number.isNaN(at)) throw new Refusal('invalid-request', { detail });
   return at;
 }
 
@@ -49,7 +50,8 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
     const reader: Principal = principal.user ? { ...principal, otpVerified: true } : principal;
     try {
       await addUser(ctx, principal, {
-        name: String(form.name ?? '').trim(), email: String(form.email ?? '').trim(), password: String(form.password ?? ''),
+        name: String(form.name ?? '').trim(), email: String(form.email ?? '').trim(),
+        password: String(form.password ?? ''),
         admin: form.admin === 'on', verified: form.verified === 'on',
       });
     } catch (e) {
@@ -61,7 +63,8 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
   });
 
   for (const [path, act, done] of [
-    ['disable', (p: Principal, n: string) => disable(ctx, auth, p, n), 'is disabled; every token of the account is revoked'],
+    ['disable', (p: Principal, n: string) => disable(ctx, auth, p, n),
+      'is disabled; every token of the account is revoked'],
     ['verify', (p: Principal, n: string) => verifyEmail(ctx, p, n), 'has a verified e-mail address'],
   ] as const) {
     app.post(`/-/web/admin/users/${path}`, async (req, reply) => {

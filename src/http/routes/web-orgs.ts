@@ -25,7 +25,8 @@ export async function webOrgRoutes(app: FastifyInstance): Promise<void> {
     const teams = [];
     for (const full of await listTeams(ctx, p, org)) {
       const name = full.slice(org.length + 1);
-      teams.push({ name, members: await listTeamMembers(ctx, p, org, name), packages: await teamPackages(ctx, p, org, name) });
+      const members = await listTeamMembers(ctx, p, org, name);
+      teams.push({ name, members, packages: await teamPackages(ctx, p, org, name) });
     }
     return { org, members, teams };
   }

@@ -512,3 +512,23 @@ export function authorizeAccessChange(p: Principal, pkg: PackageFacts, access: P
   if (!pkg.exists || access === null || access === pkg.access) return null;
   return authorize(p, 'access', pkg);
 }
+
+/**
+ * The administration pages (users, the audit log, organizations): registry administrators only, and through
+ * a credential that may manage accounts (a login session or the password, as authorizeSignup asks). To
+ * everyone else they do not exist: the refusal is a plain `not-found`. Writes ask for the second factor
+ * when the administrator has 2FA on, like the account's own changes.
+ */
+export function authorizeAdmin(p: Principal, write: boolean): Decision {
+  const checks: Check[] = [];
+  if (p.user === null || !p.user.admin) {
+    return refuse(checks, 'not-found', {}, 'administrator', 'only registry administrators see the administration pages');
+  }
+  checks.push({ check: 'administrator', ok: true, detail: `${p.user.name} is a registry administrator` });
+  const c = p.credential;
+  if (c.type === 'token' && (!SESSION_KINDS.includes(c.kind) || c.bypass2fa || c.readonly || c.grants)) {
+    return refuse(checks, 'not-found', {}, 'session', `a ${c.kind} token cannot administer the registry`);
+  }
+  checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });
+  return { allowed: true, checks, otp: write && p.user.tfa !== null };
+}

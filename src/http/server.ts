@@ -23,6 +23,10 @@ import { notReadyBody, opsRoutes } from './routes/ops.ts';
 import { routeFamily } from './route-family.ts';
 import { enableMetrics, type Metrics } from '../services/metrics.ts';
 import { HookDelivery } from '../services/hook-delivery.ts';
+import { webTfaRoutes } from './routes/web-2fa.ts';
+import { webOrgRoutes } from './routes/web-orgs.ts';
+import { webHelpRoutes } from './routes/web-help.ts';
+import { webAdminRoutes } from './routes/web-admin.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -202,6 +206,10 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(webBrowseRoutes);
   await app.register(webAccountRoutes);
   await app.register(opsRoutes);
+  await app.register(webTfaRoutes);
+  await app.register(webOrgRoutes);
+  await app.register(webHelpRoutes);
+  await app.register(webAdminRoutes);
   await app.register(packageRoutes);
   return app;
 }

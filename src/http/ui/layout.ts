@@ -19,8 +19,10 @@ export function otpField(v: View, label = 'One-time password'): Html | '' {
 export function layout(v: View, title: string, body: Html, q = ''): Html {
   const account = v.user
     ? html`<li><a href="/-/web/account">${v.user.name}</a></li><li><a href="/-/web/tokens">Access tokens</a></li>
+<li><a href="/-/web/orgs">Organizations</a></li><li><a href="/-/web/refusals">Why was I refused?</a></li>
+${v.user.admin ? html`<li><a href="/-/web/admin">Administration</a></li>` : ''}
 <li><form class="inline" method="post" action="/-/web/signout">${csrfField(v)}<button class="secondary">Sign out</button></form></li>`
-    : html`<li><a href="/-/web/signin">Sign in</a></li>`;
+    : html`<li><a href="/-/web/explain">Explain an error</a></li><li><a href="/-/web/signin">Sign in</a></li>`;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Tessera</title><link rel="stylesheet" href="/-/web/static/web.css">

@@ -30,7 +30,8 @@ ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 <tr><th scope="row">Username</th><td>${p.name}</td></tr>
 <tr><th scope="row">E-mail</th><td>${p.email} ${p.email_verified ? html`<span class="badge">verified</span>`
     : html`<span class="badge">not verified</span>`}</td></tr>
-<tr><th scope="row">Two-factor authentication</th><td>${tfa ? `${tfa.mode}${tfa.pending ? ' (pending)' : ''}` : 'off'}</td></tr>
+<tr><th scope="row">Two-factor authentication</th><td>${tfa ? `${tfa.mode}${tfa.pending ? ' (pending)' : ''}` : 'off'}
+ <a href="/-/web/account/2fa">Manage two-factor authentication</a></td></tr>
 <tr><th scope="row">Created</th><td>${when(p.created)}</td></tr></tbody></table>
 <h2 id="password-h">Change password</h2>
 <form method="post" action="/-/web/account/password" aria-labelledby="password-h">${csrfField(v)}

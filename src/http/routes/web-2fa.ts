@@ -1,0 +1,77 @@
+// Two-factor authentication pages. Every step is the body `npm profile enable-2fa | disable-2fa` sends to
+// updateProfile, so the password check, the code checks (replays, throttling) and the refusals are npm's.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Refusal } from '../../domain/reasons.ts';
+import type { Principal } from '../../domain/principal.ts';
+import { getProfile, updateProfile } from '../../services/profile.ts';
+import type { View } from '../ui/layout.ts';
+import { enrolPage, recoveryPage, tfaPage, type TfaState } from '../ui/pages-2fa.ts';
+import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+
+export async function webTfaRoutes(app: FastifyInstance): Promise<void> {
+  const { ctx, auth } = app.tessera;
+  webPlugin(app);
+
+  const state = async (p: Principal) => (await getProfile(ctx, p)).tfa as TfaState;
+
+  /** A refusal on a form: the page again with its message and the refusal's status and reason id. */
+  const refused = async (reply: FastifyReply, view: View, p: Principal, e: unknown) => {
+    if (!(e instanceof Refusal) || e.reason === 'not-found') throw e;
+    reply.header('x-tessera-reason', e.reason);
+    return sendPage(reply, e.status, tfaPage(view, await state(p), { error: e.message }));
+  };
+
+  app.get('/-/web/account/2fa', async (req, reply) => {
+    const { caller, view } = await pageContext(req, reply);
+    if (!caller.principal.user) return toSignIn(req, reply);
+    return sendPage(reply, 200, tfaPage(view, await state(caller.principal)));
+  });
+
+  app.post('/-/web/account/2fa/enable', async (req, reply) => {
+    const { principal, view, form } = await formContext(req, reply);
+    if (!principal.user) return toSignIn(req, reply);
+    try {
+      const r = await updateProfile(ctx, auth, principal, { tfa: { mode: form.mode, password: form.password ?? '' } });
+      const on = 'Two-factor authentication is on already';
+      if (typeof r.tfa !== 'string') throw new Refusal('invalid-request', { detail: on });
+      return sendPage(reply, 200, enrolPage(view, r.tfa));
+    } catch (e) {
+      return refused(reply, view, principal, e);
+    }
+  });
+
+  app.post('/-/web/account/2fa/confirm', async (req, reply) => {
+    const { principal, view, form } = await formContext(req, reply);
+    if (!principal.user) return toSignIn(req, reply);
+    try {
+      const r = await updateProfile(ctx, auth, principal, { tfa: [String(form.otp ?? '').trim()] });
+      return sendPage(reply, 200, recoveryPage(view, r.tfa as string[]));
+    } catch (e) {
+      return refused(reply, view, principal, e);
+    }
+  });
+
+  app.post('/-/web/account/2fa/mode', async (req, reply) => {
+    const { principal, view, form } = await formContext(req, reply);
+    if (!principal.user) return toSignIn(req, reply);
+    try {
+      await updateProfile(ctx, auth, principal, { tfa: { mode: form.mode, password: form.password ?? '' } });
+    } catch (e) {
+      return refused(reply, view, principal, e);
+    }
+    return sendPage(reply, 200, tfaPage(view, await state(principal), { notice: 'The mode is changed.' }));
+  });
+
+  app.post('/-/web/account/2fa/disable', async (req, reply) => {
+    const { principal, view, form } = await formContext(req, reply);
+    if (!principal.user) return toSignIn(req, reply);
+    try {
+      await updateProfile(ctx, auth, principal, { tfa: { mode: 'disable', password: form.password ?? '' } });
+    } catch (e) {
+      return refused(reply, view, principal, e);
+    }
+    // The page's own view still has the mode the request began with.
+    const after: View = { ...view, user: view.user && { ...view.user, tfa: null } };
+    return sendPage(reply, 200, tfaPage(after, false, { notice: 'Two-factor authentication is off.' }));
+  });
+}

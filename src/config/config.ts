@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.ts';
+import { authDefaults, parseAuth, type AuthConfig } from './auth.ts';
 
 export type SignupPolicy = 'open' | 'closed' | 'admin-only';
 
@@ -31,6 +32,8 @@ export type Config = {
   oidc: OidcConfig;
   stage: StageConfig;
   unpublish: UnpublishConfig;
+  /** Company sign-in (config/auth.ts). */
+  auth: AuthConfig;
 };
 
 /** The registry proxied for names that are not local (services/proxy.ts, services/upstream.ts). */
@@ -125,6 +128,7 @@ export const defaults: Config = {
   oidc: { tokenTtlMs: 3_600_000, audience: null, multipleConfigs: false, issuers: builtinIssuers },
   stage: { ttlMs: 7 * 86_400_000, requireSecondApprover: false },
   unpublish: { reserveForMs: 24 * 3_600_000 },
+  auth: authDefaults,
 };
 
 /** What a published tarball may unpack to: a compressed upload of maxBodyBytes that unpacks to gigabytes is refused. */
@@ -142,7 +146,7 @@ type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
   'requestTimeout', 'maxUnpackedBytes',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
-  'oidc', 'stage', 'unpublish']);
+  'oidc', 'stage', 'unpublish', 'auth']);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -323,6 +327,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
       c.unpublish.reserveForMs = u.reserveFor === 0 ? 0 : duration(u.reserveFor, 'unpublish.reserveFor');
     }
   }
+  if (f.auth !== undefined && f.auth !== null) c.auth = parseAuth(f.auth, dir);
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   return c;
 }

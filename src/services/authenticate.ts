@@ -10,6 +10,8 @@ import { hashPassword, needsRehash, verifyPassword } from '../domain/passwords.t
 import { audit, type Ctx } from './context.ts';
 import { lastLocalWrite } from '../store/counters.ts';
 import { addressKey, LoginThrottle } from './login-throttle.ts';
+import { DirectoryAccounts } from './ldap-sign-in.ts';
+import { ldapDirectory } from './ldap.ts';
 
 type Entry = {
   user: User & { disabled: boolean };
@@ -59,10 +61,15 @@ export class Authenticator {
   readonly #inflightKey = randomBytes(32);
   #seq = '';
   #timers: NodeJS.Timeout[] = [];
+  /** Company sign-in through the LDAP directory, when `auth.ldap` is set. */
+  readonly directory: DirectoryAccounts | null;
 
   constructor(ctx: Ctx) {
     this.#ctx = ctx;
     this.#throttle = new LoginThrottle(ctx.clock);
+    const ldap = ctx.config.auth.ldap;
+    this.directory = ldap ? new DirectoryAccounts(ctx, ldapDirectory(ldap), () => this.invalidate()) : null;
+    this.directory?.start();
     this.#seq = this.#readSeq();
     const watch = setInterval(() => this.#checkRevocations(), 250);
     const flush = setInterval(() => { void this.flush(); }, 5_000);
@@ -236,6 +243,11 @@ export class Authenticator {
     const attempt = this.#throttle.begin(name, address);
     if (attempt.waitMs) await new Promise((r) => setTimeout(r, attempt.waitMs));
     const row = await this.#ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+    if (this.directory && await this.directory.owns(row)) {
+      const user = await this.directory.signIn(name, password, row);
+      attempt.succeeded();
+      return user;
+    }
     const ok = await verifyPassword(password, row?.password_hash ?? null);
     // A disabled account answers every password alike, so it never confirms a guessed one.
     if (row?.disabled) throw new Refusal('user-disabled');
@@ -272,6 +284,7 @@ export class Authenticator {
 
   async close(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
+    await this.directory?.close();
     await this.flush();
   }
 }

@@ -119,6 +119,10 @@ const migrations: Migration[] = [
   // The web pages: each version's README, rendered and sanitized at publish time, and its tarball's files.
   `CREATE TABLE version_views (package TEXT NOT NULL, version TEXT NOT NULL, readme_html TEXT NOT NULL,
      files TEXT NOT NULL, PRIMARY KEY (package, version));`,
+  // Accounts made by a sign-in through the LDAP directory: the periodic check finds them here, and
+  // removed_at says the directory (not an administrator) disabled the account.
+  `CREATE TABLE ldap_accounts (user_id INTEGER PRIMARY KEY REFERENCES users(id), dn TEXT NOT NULL,
+     synced_at BIGINT NOT NULL, removed_at BIGINT);`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

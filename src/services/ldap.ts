@@ -42,7 +42,9 @@ export function ldapDirectory(cfg: LdapConfig): Directory {
   const tls: ConnectionOptions = cfg.tls.ca ? { ca: cfg.tls.ca } : {};
 
   async function connect(): Promise<Client> {
-    const c = new Client({ url: cfg.url, timeout: cfg.timeoutMs, connectTimeout: cfg.timeoutMs, tlsOptions: tls });
+    // TLS options go to the connection that uses them: given to both, ldapts's StartTLS upgrade fails.
+    const ldaps = cfg.url.startsWith('ldaps:');
+    const c = new Client({ url: cfg.url, timeout: cfg.timeoutMs, connectTimeout: cfg.timeoutMs, ...(ldaps ? { tlsOptions: tls } : {}) });
     if (cfg.tls.startTls) await c.startTLS(tls);
     return c;
   }

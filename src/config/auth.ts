@@ -66,14 +66,24 @@ function parseLdap(raw: unknown, dir: string): LdapConfig {
   const url = str(l.url, 'auth.ldap.url');
   if (!/^ldaps?:\/\/[^/]+\/?$/.test(url)) fail('auth.ldap.url', 'must be ldap://host:port or ldaps://host:port');
   const tls = l.tls === undefined || l.tls === null ? {} : mapping(l.tls, 'auth.ldap.tls');
-  for (const key of Object.keys(tls)) if (!['ca', 'startTls'].includes(key)) fail(`auth.ldap.tls.${key}`, 'unknown key');
-  if (tls.startTls !== undefined && typeof tls.startTls !== 'boolean') fail('auth.ldap.tls.startTls', 'must be true or false');
+  for (const key of Object.keys(tls)) {
+    if (!['ca', 'startTls'].includes(key)) fail(`auth.ldap.tls.${key}`, 'unknown key');
+  }
+  if (tls.startTls !== undefined && typeof tls.startTls !== 'boolean') {
+    fail('auth.ldap.tls.startTls', 'must be true or false');
+  }
   const startTls = tls.startTls === true;
-  if (startTls && url.startsWith('ldaps:')) fail('auth.ldap.tls.startTls', 'is for ldap:// URLs (ldaps:// is TLS already)');
+  if (startTls && url.startsWith('ldaps:')) {
+    fail('auth.ldap.tls.startTls', 'is for ldap:// URLs (ldaps:// is TLS already)');
+  }
   let ca: string | null = null;
   if (tls.ca !== undefined && tls.ca !== null) {
     const file = resolve(dir, str(tls.ca, 'auth.ldap.tls.ca'));
-    try { ca = readFileSync(file, 'utf8'); } catch (e) { fail('auth.ldap.tls.ca', `cannot read ${file}: ${(e as Error).message}`); }
+    try {
+      ca = readFileSync(file, 'utf8');
+    } catch (e) {
+      fail('auth.ldap.tls.ca', `cannot read ${file}: ${(e as Error).message}`);
+    }
   }
   const userFilter = l.userFilter === undefined ? '(uid={{username}})' : str(l.userFilter, 'auth.ldap.userFilter');
   if (!userFilter.includes('{{username}}')) fail('auth.ldap.userFilter', 'must contain {{username}}');
@@ -100,7 +110,9 @@ export function parseAuth(raw: unknown, dir: string): AuthConfig {
   const groups: Record<string, string> = {};
   if (a.groups !== undefined && a.groups !== null) {
     for (const [group, target] of Object.entries(mapping(a.groups, 'auth.groups'))) {
-      if (typeof target !== 'string' || !TARGET_RE.test(target)) fail(`auth.groups.${group}`, 'must be "org:role" or "org:team"');
+      if (typeof target !== 'string' || !TARGET_RE.test(target)) {
+        fail(`auth.groups.${group}`, 'must be "org:role" or "org:team"');
+      }
       groups[group] = target;
     }
   }

@@ -33,11 +33,13 @@ export function wantedMemberships(mapping: Record<string, string>, groups: strin
 }
 
 /** Brings the user's memberships of the mapped organizations to what their directory groups say. */
-export async function applyDirectoryGroups(ctx: Ctx, user: { id: number; name: string }, groups: string[]): Promise<void> {
+export async function applyDirectoryGroups(
+  ctx: Ctx, user: { id: number; name: string }, groups: string[],
+): Promise<void> {
   const db = ctx.store.db;
   for (const [org, want] of wantedMemberships(ctx.config.auth.groups, groups)) {
     if (!(await db.selectFrom('orgs').select('name').where('name', '=', org).executeTakeFirst())) {
-      ctx.log?.warn({ org }, 'auth.groups names an organization that does not exist: create it with tessera org create');
+      ctx.log?.warn({ org }, 'auth.groups names an organization that does not exist (tessera org create)');
       continue;
     }
     const member = await db.selectFrom('org_members').select('role').where('org', '=', org)
@@ -66,7 +68,8 @@ export async function applyDirectoryGroups(ctx: Ctx, user: { id: number; name: s
         if (current !== want.role) {
           await trx.insertInto('org_members').values({ org, user_id: user.id, role: want.role })
             .onConflict((oc) => oc.columns(['org', 'user_id']).doUpdateSet({ role: want.role as Role })).execute();
-          changes.push({ event: current ? 'org-role-changed' : 'org-member-added', org, role: want.role, from: current });
+          const event = current ? 'org-role-changed' : 'org-member-added';
+          changes.push({ event, org, role: want.role, from: current });
         }
         const teams = new Set([DEVELOPERS, ...want.teams]);
         for (const team of teams) {
@@ -87,7 +90,8 @@ export async function applyDirectoryGroups(ctx: Ctx, user: { id: number; name: s
       if (changes.length) await bumpCounter(trx, 'packages');
     });
     for (const { event, ...detail } of changes) {
-      await audit(ctx, { event: event as string, user: user.name, detail: { ...detail, member: user.name, via: 'ldap' } });
+      const about = { ...detail, member: user.name, via: 'ldap' };
+      await audit(ctx, { event: event as string, user: user.name, detail: about });
     }
   }
 }

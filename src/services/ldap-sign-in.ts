@@ -62,18 +62,21 @@ export class DirectoryAccounts {
     const now = ctx.clock.now();
     let user: User;
     if (!row) {
-      if (!entry.email) throw new Refusal('invalid-request', { detail: 'The directory has no e-mail address for this user' });
+      if (!entry.email) {
+        throw new Refusal('invalid-request', { detail: 'The directory has no e-mail address for this user' });
+      }
       user = await createUser(ctx, { name, email: entry.email, password: null });
       // The company's directory vouches for the address it keeps.
       await ctx.store.db.updateTable('users').set({ email_verified: 1 }).where('id', '=', user.id).execute();
       user = { ...user, emailVerified: true };
-      await ctx.store.db.insertInto('ldap_accounts').values({ user_id: user.id, dn: entry.dn, synced_at: now, removed_at: null })
-        .execute();
+      await ctx.store.db.insertInto('ldap_accounts')
+        .values({ user_id: user.id, dn: entry.dn, synced_at: now, removed_at: null }).execute();
       await audit(ctx, { event: 'directory-account-created', user: name, detail: { dn: entry.dn } });
     } else {
       if (removed) {
         // Back in the directory: the account the directory disabled comes back (its old tokens stay revoked).
-        await ctx.store.db.updateTable('users').set({ disabled: 0, updated_at: now }).where('id', '=', row.id).execute();
+        await ctx.store.db.updateTable('users').set({ disabled: 0, updated_at: now }).where('id', '=', row.id)
+          .execute();
         await audit(ctx, { event: 'user-enabled', user: name, detail: { via: 'ldap' } });
       }
       await ctx.store.db.updateTable('ldap_accounts').set({ dn: entry.dn, synced_at: now, removed_at: null })
@@ -105,15 +108,18 @@ export class DirectoryAccounts {
       checked++;
       const now = ctx.clock.now();
       if (entry) {
-        await ctx.store.db.updateTable('ldap_accounts').set({ dn: entry.dn, synced_at: now }).where('user_id', '=', u.id).execute();
+        await ctx.store.db.updateTable('ldap_accounts').set({ dn: entry.dn, synced_at: now })
+          .where('user_id', '=', u.id).execute();
         if (!u.disabled) await applyDirectoryGroups(ctx, u, entry.groups);
         continue;
       }
       await ctx.store.db.updateTable('users').set({ disabled: 1, updated_at: now }).where('id', '=', u.id).execute();
-      await ctx.store.db.updateTable('ldap_accounts').set({ removed_at: now, synced_at: now }).where('user_id', '=', u.id).execute();
+      await ctx.store.db.updateTable('ldap_accounts').set({ removed_at: now, synced_at: now })
+        .where('user_id', '=', u.id).execute();
       const tokens = await revokeTokens(ctx.store.db, { userId: u.id }, REMOVED_WHY, now);
       await applyDirectoryGroups(ctx, u, []);
-      await audit(ctx, { event: 'user-disabled', user: u.name, detail: { via: 'ldap', why: REMOVED_WHY, tokensRevoked: tokens } });
+      const detail = { via: 'ldap', why: REMOVED_WHY, tokensRevoked: tokens };
+      await audit(ctx, { event: 'user-disabled', user: u.name, detail });
       removed.push(u.name);
     }
     if (removed.length) this.#revoked();

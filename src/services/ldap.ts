@@ -44,7 +44,9 @@ export function ldapDirectory(cfg: LdapConfig): Directory {
   async function connect(): Promise<Client> {
     // TLS options go to the connection that uses them: given to both, ldapts's StartTLS upgrade fails.
     const ldaps = cfg.url.startsWith('ldaps:');
-    const c = new Client({ url: cfg.url, timeout: cfg.timeoutMs, connectTimeout: cfg.timeoutMs, ...(ldaps ? { tlsOptions: tls } : {}) });
+    const c = new Client({
+      url: cfg.url, timeout: cfg.timeoutMs, connectTimeout: cfg.timeoutMs, ...(ldaps ? { tlsOptions: tls } : {}),
+    });
     if (cfg.tls.startTls) await c.startTLS(tls);
     return c;
   }
@@ -66,7 +68,9 @@ export function ldapDirectory(cfg: LdapConfig): Directory {
 
   async function find(c: Client, name: string): Promise<DirectoryEntry | null> {
     const filter = fill(cfg.userFilter, { username: name });
-    const { searchEntries } = await c.search(cfg.userSearchBase, { scope: 'sub', filter, attributes: [cfg.mailAttribute] });
+    const { searchEntries } = await c.search(cfg.userSearchBase, {
+      scope: 'sub', filter, attributes: [cfg.mailAttribute],
+    });
     // Two entries for one name is a directory to fix, not a user to guess between.
     if (searchEntries.length !== 1) return null;
     const entry = searchEntries[0];

@@ -18,7 +18,8 @@ import type { LdapConfig } from '../../src/config/auth.ts';
 
 type Answer = { status: number; reason: string | null; body: string };
 
-function send(s: TestServer, method: string, path: string, opts: { from?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer> {
+type SendOpts = { from?: string; headers?: Record<string, string>; body?: unknown };
+function send(s: TestServer, method: string, path: string, opts: SendOpts = {}): Promise<Answer> {
   const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   return new Promise((resolve, reject) => {
     const req = request(`${s.url}${path.replace(/^\//, '')}`, {
@@ -36,7 +37,8 @@ function send(s: TestServer, method: string, path: string, opts: { from?: string
 }
 
 const legacyLogin = (s: TestServer, name: string, password: string, from?: string) => send(s, 'PUT',
-  `/-/user/org.couchdb.user:${name}`, { from, body: { _id: `org.couchdb.user:${name}`, name, password, type: 'user', roles: [] } });
+  `/-/user/org.couchdb.user:${name}`,
+  { from, body: { _id: `org.couchdb.user:${name}`, name, password, type: 'user', roles: [] } });
 const whoami = (s: TestServer, authorization: string) => send(s, 'GET', '/-/whoami', { headers: { authorization } });
 const basic = (name: string, password: string) => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
 const FIVE_MINUTES = 5 * 60_000;
@@ -45,7 +47,8 @@ let slapd: Slapd;
 
 function ldapConfig(over: Partial<LdapConfig> = {}): LdapConfig {
   return {
-    url: slapd.url, bindDN: ADMIN_DN, bindPassword: ADMIN_PASSWORD, userSearchBase: PEOPLE, userFilter: '(uid={{username}})',
+    url: slapd.url, bindDN: ADMIN_DN, bindPassword: ADMIN_PASSWORD, userSearchBase: PEOPLE,
+    userFilter: '(uid={{username}})',
     mailAttribute: 'mail', groupSearchBase: GROUPS, groupFilter: '(member={{dn}})', groupAttribute: 'cn',
     tls: { ca: null, startTls: false }, syncIntervalMs: FIVE_MINUTES, timeoutMs: 5_000, ...over,
   };
@@ -54,11 +57,13 @@ function ldapConfig(over: Partial<LdapConfig> = {}): LdapConfig {
 /** A registry signing in through the test directory, with the organization acme (owned by a local admin),
  *  its team `devs` allowed to publish @acme/widget, and the directory's groups mapped onto both. */
 async function registry(ldap: Partial<LdapConfig> = {}): Promise<TestServer> {
-  const s = await startServer({ auth: { ldap: ldapConfig(ldap), groups: { 'npm-acme-dev': 'acme:devs', 'npm-acme-admins': 'acme:admin' } } });
+  const groups = { 'npm-acme-dev': 'acme:devs', 'npm-acme-admins': 'acme:admin' };
+  const s = await startServer({ auth: { ldap: ldapConfig(ldap), groups } });
   await s.addUser('root', { admin: true });
   await createOrg(s.ctx, 'acme', 'root');
   const now = s.clock.now();
-  await s.ctx.store.db.insertInto('teams').values({ org: 'acme', name: 'devs', description: null, created_at: now }).execute();
+  await s.ctx.store.db.insertInto('teams').values({ org: 'acme', name: 'devs', description: null, created_at: now })
+    .execute();
   const npm = makeNpm(s.url);
   npm.setToken(s.host, await s.token({ user: 'root' }));
   const first = await npm.run(['publish'], { cwd: makePackage('@acme/widget', '1.0.0') });
@@ -103,7 +108,8 @@ describe('LDAP sign-in', () => {
         [[/Username:/, 'alice'], [/Password:/, 'alice-directory-pw']]);
       assert.equal(login.code, 0, login.output);
       assert.equal((await npm.run(['whoami'])).stdout.trim(), 'alice');
-      const row = await s.ctx.store.db.selectFrom('users').selectAll().where('name', '=', 'alice').executeTakeFirstOrThrow();
+      const row = await s.ctx.store.db.selectFrom('users').selectAll().where('name', '=', 'alice')
+        .executeTakeFirstOrThrow();
       assert.equal(row.email, 'alice@corp.test');
       assert.equal(row.email_verified, 1);
       assert.equal(row.password_hash, null, 'no registry password is kept for a directory account');
@@ -129,7 +135,8 @@ describe('LDAP sign-in', () => {
       const refused = await npm.run(['publish'], { cwd: makePackage('@acme/widget', '1.0.2') });
       assert.notEqual(refused.code, 0, refused.output);
       assert.match(refused.output, /E403|E404/);
-      const audit = await s.ctx.store.db.selectFrom('audit').select(['event', 'detail']).where('user_name', '=', 'alice')
+      const audit = await s.ctx.store.db.selectFrom('audit').select(['event', 'detail'])
+        .where('user_name', '=', 'alice')
         .where('event', '=', 'org-member-removed').execute();
       assert.equal(audit.length, 1);
       assert.match(audit[0].detail ?? '', /"via":"ldap"/);
@@ -154,25 +161,60 @@ describe('LDAP sign-in', () => {
       }
       const locked = await legacyLogin(s, 'dave', 'dave-directory-pw', '127.0.0.7');
       assert.deepEqual([locked.status, locked.reason], [429, 'login-throttled']);
-      assert.equal((await send(s, 'GET', '/-/whoami', { from: '127.0.0.7', headers: { authorization: basic('dave', 'dave-directory-pw') } })).status, 429);
+      const basicLocked = { from: '127.0.0.7', headers: { authorization: basic('dave', 'dave-directory-pw') } };
+      assert.equal((await send(s, 'GET', '/-/whoami', basicLocked)).status, 429);
       // From another address the right password works, over Basic auth too.
       const ok = await whoami(s, basic('dave', 'dave-directory-pw'));
       assert.equal(ok.status, 200, ok.body);
       assert.equal(JSON.parse(ok.body).username, 'dave');
-      const none = await s.ctx.store.db.selectFrom('users').select('name').where('name', '=', 'nobody').executeTakeFirst();
+      const none = await s.ctx.store.db.selectFrom('users').select('name').where('name', '=', 'nobody')
+        .executeTakeFirst();
       assert.equal(none, undefined, 'a refused sign-in makes no account');
     } finally {
       await s.close();
     }
   });
 
-  test('a user deleted from the directory is disabled and their tokens revoked at the next periodic check', async () => {
+  test('the web sign-in form and npm\'s web login page check the directory password', async () => {
+    const s = await registry();
+    try {
+      // /-/web/signin: its pre-session cookie and the form's CSRF field, as a browser sends them.
+      const page = await fetch(`${s.url}-/web/signin`);
+      const jar = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+      const signIn = (password: string) => fetch(`${s.url}-/web/signin`, {
+        method: 'POST', redirect: 'manual',
+        headers: { cookie: jar, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: csrf, name: 'carol', password }).toString(),
+      });
+      const wrong = await signIn('nope');
+      assert.equal(wrong.headers.get('x-tessera-reason'), 'directory-refused');
+      assert.match(await wrong.text(), /company directory did not accept/);
+      const ok = await signIn('carol-directory-pw');
+      assert.equal(ok.status, 303, await ok.text());
+      assert.match(ok.headers.getSetCookie().join(';'), /tessera-session=/);
+      // npm login's web flow: the page at loginUrl takes the directory password, doneUrl then hands the token.
+      const start = await (await fetch(`${s.url}-/v1/login`, { method: 'POST' })).json() as Record<string, string>;
+      const form = await fetch(start.loginUrl, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ name: 'alice', password: 'alice-directory-pw' }).toString(),
+      });
+      assert.equal(form.status, 200, await form.text());
+      const done = await (await fetch(start.doneUrl)).json() as { token: string };
+      const who = await whoami(s, `Bearer ${done.token}`);
+      assert.equal(JSON.parse(who.body).username, 'alice');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a user deleted from the directory is disabled, tokens revoked, at the next periodic check', async () => {
     const s = await registry();
     try {
       const login = await legacyLogin(s, 'bob', 'bob-directory-pw');
       assert.equal(login.status, 201, login.body);
       const token = JSON.parse(login.body).token as string;
-      const cli = await s.token({ user: 'bob', kind: 'automation' });
+      const cli = await s.token({ user: 'bob', kind: 'granular' });
       assert.equal((await whoami(s, `Bearer ${token}`)).status, 200);
       await slapd.deleteUser('bob');
       s.clock.advance(FIVE_MINUTES);
@@ -181,7 +223,8 @@ describe('LDAP sign-in', () => {
       assert.equal(session.reason, 'token-revoked');
       assert.match(session.body, /removed from the directory/);
       assert.equal((await whoami(s, `Bearer ${cli}`)).reason, 'token-revoked', 'every token, not only sessions');
-      const user = await s.ctx.store.db.selectFrom('users').select('disabled').where('name', '=', 'bob').executeTakeFirstOrThrow();
+      const user = await s.ctx.store.db.selectFrom('users').select('disabled').where('name', '=', 'bob')
+        .executeTakeFirstOrThrow();
       assert.equal(user.disabled, 1);
       const again = await legacyLogin(s, 'bob', 'bob-directory-pw');
       assert.deepEqual([again.status, again.reason], [401, 'directory-user-removed']);

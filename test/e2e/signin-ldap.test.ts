@@ -167,6 +167,9 @@ describe('LDAP sign-in', () => {
       const ok = await whoami(s, basic('dave', 'dave-directory-pw'));
       assert.equal(ok.status, 200, ok.body);
       assert.equal(JSON.parse(ok.body).username, 'dave');
+      // The typed name is a value in the search filter, never filter syntax: "al*" does not find alice.
+      const star = await legacyLogin(s, 'al*', 'alice-directory-pw', '127.0.0.8');
+      assert.deepEqual([star.status, star.reason], [401, 'directory-refused']);
       const none = await s.ctx.store.db.selectFrom('users').select('name').where('name', '=', 'nobody')
         .executeTakeFirst();
       assert.equal(none, undefined, 'a refused sign-in makes no account');

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.ts';
 import { applyOps, opsDefaults, opsKeys, type OpsConfig } from './ops.ts';
+import { authDefaults, parseAuth, type AuthConfig } from './auth.ts';
 
 export type SignupPolicy = 'open' | 'closed' | 'admin-only';
 
@@ -32,6 +33,8 @@ export type Config = OpsConfig & {
   oidc: OidcConfig;
   stage: StageConfig;
   unpublish: UnpublishConfig;
+  /** Company sign-in (config/auth.ts). */
+  auth: AuthConfig;
 };
 
 /** The registry proxied for names that are not local (services/proxy.ts, services/upstream.ts). */
@@ -127,6 +130,7 @@ export const defaults: Config = {
   stage: { ttlMs: 7 * 86_400_000, requireSecondApprover: false },
   unpublish: { reserveForMs: 24 * 3_600_000 },
   ...opsDefaults,
+  auth: authDefaults,
 };
 
 /** What a published tarball may unpack to: a compressed upload of maxBodyBytes that unpacks to gigabytes is refused. */
@@ -144,7 +148,7 @@ type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
   'requestTimeout', 'maxUnpackedBytes',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
-  'oidc', 'stage', 'unpublish', ...opsKeys]);
+  'oidc', 'stage', 'unpublish', 'auth', ...opsKeys]);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -326,6 +330,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     }
   }
   applyOps(c, f);
+  if (f.auth !== undefined && f.auth !== null) c.auth = parseAuth(f.auth, dir);
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   return c;
 }

@@ -16,6 +16,8 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   'password-wrong': 'token-rejected',
   'login-throttled': 'token-rejected',
   'classic-tokens-disabled': 'token-rejected',
+  'directory-refused': 'token-rejected',
+  'directory-user-removed': 'token-rejected',
   'auth-required': 'no-credential-for-registry',
   // two-factor authentication
   'otp-required': 'otp-required',
@@ -49,6 +51,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   'oidc-not-a-user': 'publish-forbidden',
   // the registry, not the caller
   'upstream-unavailable': 'network-unreachable',
+  'directory-unavailable': 'network-unreachable',
 };
 
 /** Refusals of malformed requests, account management and other commands: never the answer to a probe. */

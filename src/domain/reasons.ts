@@ -65,6 +65,22 @@ export const reasons = {
     error: () => 'Too many failed login attempts. Wait a minute and try again',
     summary: 'Failed logins are rate-limited per address; failures against one user slow its checks.',
   },
+  // --- company sign-in through an LDAP directory (services/ldap-sign-in.ts)
+  'directory-refused': {
+    status: 401, wwwAuthenticate: BASIC,
+    error: () => 'The company directory did not accept this username and password',
+    summary: 'The LDAP directory has no such user, or the bind with the password failed.',
+  },
+  'directory-user-removed': {
+    status: 401, wwwAuthenticate: BASIC,
+    error: () => 'This account left the company directory and is disabled. Ask the registry administrator',
+    summary: 'The user is no longer in the LDAP directory: the account was disabled and its tokens revoked.',
+  },
+  'directory-unavailable': {
+    status: 503,
+    error: () => 'The company directory cannot be reached to check the password. Try again later',
+    summary: 'The registry could not search or bind at its LDAP directory (down, TLS or service account).',
+  },
   'signup-closed': {
     status: 403,
     error: (p) => p.policy === 'admin-only'

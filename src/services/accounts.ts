@@ -96,7 +96,8 @@ export async function couchLogin(
   const password = body.password;
   if (typeof password !== 'string' || !password) throw new Refusal('invalid-request', { detail: 'A password is required' });
   const existing = await userByName(ctx, name);
-  if (existing) {
+  // With a directory, a name new to the registry signs in with its directory password (the first makes the account).
+  if (existing || auth.directory) {
     // Existing user: this is a login, whether npm called it login or adduser.
     const user = await auth.checkPassword(name, password, ip);
     // Any 2FA mode protects login with a one-time password.

@@ -11,6 +11,8 @@ import { audit, type Ctx } from './context.ts';
 import { lastLocalWrite } from '../store/counters.ts';
 import { addressKey, LoginThrottle } from './login-throttle.ts';
 import { metricsOf, type Metrics } from './metrics.ts';
+import { DirectoryAccounts } from './ldap-sign-in.ts';
+import { ldapDirectory } from './ldap.ts';
 
 type Entry = {
   user: User & { disabled: boolean };
@@ -61,11 +63,16 @@ export class Authenticator {
   #seq = '';
   #timers: NodeJS.Timeout[] = [];
   readonly #metrics: Metrics | undefined;
+  /** Company sign-in through the LDAP directory, when `auth.ldap` is set. */
+  readonly directory: DirectoryAccounts | null;
 
   constructor(ctx: Ctx) {
     this.#ctx = ctx;
     this.#metrics = metricsOf(ctx.store);
     this.#throttle = new LoginThrottle(ctx.clock);
+    const ldap = ctx.config.auth.ldap;
+    this.directory = ldap ? new DirectoryAccounts(ctx, ldapDirectory(ldap), () => this.invalidate()) : null;
+    this.directory?.start();
     this.#seq = this.#readSeq();
     const watch = setInterval(() => this.#checkRevocations(), 250);
     const flush = setInterval(() => { void this.flush(); }, 5_000);
@@ -257,6 +264,11 @@ export class Authenticator {
     const attempt = this.#throttle.begin(name, address);
     if (attempt.waitMs) await new Promise((r) => setTimeout(r, attempt.waitMs));
     const row = await this.#ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+    if (this.directory && await this.directory.owns(row)) {
+      const user = await this.directory.signIn(name, password, row);
+      attempt.succeeded();
+      return user;
+    }
     const ok = await verifyPassword(password, row?.password_hash ?? null);
     // A disabled account answers every password alike, so it never confirms a guessed one.
     if (row?.disabled) throw new Refusal('user-disabled');
@@ -293,6 +305,7 @@ export class Authenticator {
 
   async close(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
+    await this.directory?.close();
     await this.flush();
   }
 }

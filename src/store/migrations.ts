@@ -124,6 +124,10 @@ const migrations: Migration[] = [
      event TEXT NOT NULL, delivery TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
      next_at BIGINT NOT NULL, created_at BIGINT NOT NULL, last_error TEXT);
    CREATE INDEX hook_deliveries_pending ON hook_deliveries(state, hook, package, id);`,
+  // Accounts made by a sign-in through the LDAP directory: the periodic check finds them here, and
+  // removed_at says the directory (not an administrator) disabled the account.
+  `CREATE TABLE ldap_accounts (user_id INTEGER PRIMARY KEY REFERENCES users(id), dn TEXT NOT NULL,
+     synced_at BIGINT NOT NULL, removed_at BIGINT);`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

@@ -104,6 +104,8 @@ export type StagedRow = {
 };
 /** A version as the web pages show it: its README as sanitized HTML and its files as JSON [path, size][]. */
 export type VersionViewRow = { package: string; version: string; readme_html: string; files: string };
+/** An account made by an LDAP sign-in (services/ldap-sign-in.ts). */
+export type LdapAccountRow = { user_id: number; dn: string; synced_at: number; removed_at: number | null };
 export type EmailVerificationRow = { id: string; user_id: number; email: string; created_at: number; expires_at: number };
 
 export type HookDeliveryRow = {
@@ -135,4 +137,5 @@ export type Database = {
   staged: StagedRow;
   version_views: VersionViewRow;
   hook_deliveries: HookDeliveryRow;
+  ldap_accounts: LdapAccountRow;
 };

@@ -1,0 +1,147 @@
+// Company sign-in through the LDAP directory (`auth.ldap`): the password of a directory account is checked
+// by a bind, the first successful bind makes the account, and every directory account is checked again
+// on a schedule — groups re-applied, and an account the directory no longer has disabled with its tokens
+// revoked. Accounts that were not made this way keep their registry password (a break-glass admin too).
+import { Refusal } from '../domain/reasons.ts';
+import type { User } from '../domain/principal.ts';
+import type { Selectable } from 'kysely';
+import type { UserRow } from '../store/schema.ts';
+import { revokeTokens } from '../store/tokens.ts';
+import { createUser } from './accounts.ts';
+import { toUser } from './authenticate.ts';
+import { audit, type Ctx } from './context.ts';
+import { applyDirectoryGroups } from './ldap-groups.ts';
+import { DirectoryError, type Directory } from './ldap.ts';
+
+export const REMOVED_WHY = 'removed from the directory';
+type Row = Selectable<UserRow>;
+
+export class DirectoryAccounts {
+  readonly #ctx: Ctx;
+  readonly #dir: Directory;
+  /** Called after tokens were revoked, so this process's token cache forgets them at once. */
+  readonly #revoked: () => void;
+  #timer: NodeJS.Timeout | undefined;
+  #lastCheck: number;
+  #running: Promise<unknown> | undefined;
+
+  constructor(ctx: Ctx, dir: Directory, revoked: () => void) {
+    this.#ctx = ctx;
+    this.#dir = dir;
+    this.#revoked = revoked;
+    this.#lastCheck = ctx.clock.now();
+  }
+
+  #link(userId: number) {
+    return this.#ctx.store.db.selectFrom('ldap_accounts').selectAll().where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  /** Whether the password of this name is the directory's: a new name, or an account a directory sign-in made. */
+  async owns(row: Row | undefined): Promise<boolean> {
+    return !row || (await this.#link(row.id)) !== undefined;
+  }
+
+  /** The password check for a directory account (the caller counts the attempt for throttling). */
+  async signIn(name: string, password: string, row: Row | undefined): Promise<User> {
+    const ctx = this.#ctx;
+    const link = row ? await this.#link(row.id) : undefined;
+    const removed = link?.removed_at != null;
+    // An account an administrator disabled answers every password alike, so it never confirms a guessed one.
+    if (row?.disabled && !removed) throw new Refusal('user-disabled');
+    let entry: Awaited<ReturnType<Directory['authenticate']>>;
+    try {
+      entry = await this.#dir.authenticate(name, password);
+    } catch (e) {
+      if (!(e instanceof DirectoryError)) throw e;
+      if (e.kind === 'unavailable') {
+        ctx.log?.warn({ user: name, error: e.message }, 'directory unavailable');
+        throw new Refusal('directory-unavailable');
+      }
+      throw new Refusal(removed ? 'directory-user-removed' : 'directory-refused');
+    }
+    const now = ctx.clock.now();
+    let user: User;
+    if (!row) {
+      if (!entry.email) {
+        throw new Refusal('invalid-request', { detail: 'The directory has no e-mail address for this user' });
+      }
+      user = await createUser(ctx, { name, email: entry.email, password: null });
+      // The company's directory vouches for the address it keeps.
+      await ctx.store.db.updateTable('users').set({ email_verified: 1 }).where('id', '=', user.id).execute();
+      user = { ...user, emailVerified: true };
+      await ctx.store.db.insertInto('ldap_accounts')
+        .values({ user_id: user.id, dn: entry.dn, synced_at: now, removed_at: null }).execute();
+      await audit(ctx, { event: 'directory-account-created', user: name, detail: { dn: entry.dn } });
+    } else {
+      if (removed) {
+        // Back in the directory: the account the directory disabled comes back (its old tokens stay revoked).
+        await ctx.store.db.updateTable('users').set({ disabled: 0, updated_at: now }).where('id', '=', row.id)
+          .execute();
+        await audit(ctx, { event: 'user-enabled', user: name, detail: { via: 'ldap' } });
+      }
+      await ctx.store.db.updateTable('ldap_accounts').set({ dn: entry.dn, synced_at: now, removed_at: null })
+        .where('user_id', '=', row.id).execute();
+      user = toUser(row);
+    }
+    await applyDirectoryGroups(ctx, user, entry.groups);
+    return user;
+  }
+
+  /** Checks every directory account against the directory now. Stops at the first unanswered lookup: an
+   *  outage of the directory never disables anyone. */
+  async checkAll(): Promise<{ checked: number; removed: string[] }> {
+    const ctx = this.#ctx;
+    const rows = await ctx.store.db.selectFrom('ldap_accounts').innerJoin('users', 'users.id', 'ldap_accounts.user_id')
+      .select(['users.id', 'users.name', 'users.disabled']).where('ldap_accounts.removed_at', 'is', null)
+      .orderBy('users.id').execute();
+    const removed: string[] = [];
+    let checked = 0;
+    for (const u of rows) {
+      let entry: Awaited<ReturnType<Directory['lookup']>>;
+      try {
+        entry = await this.#dir.lookup(u.name);
+      } catch (e) {
+        if (!(e instanceof DirectoryError)) throw e;
+        ctx.log?.warn({ error: e.message }, 'directory unavailable: periodic check stopped');
+        break;
+      }
+      checked++;
+      const now = ctx.clock.now();
+      if (entry) {
+        await ctx.store.db.updateTable('ldap_accounts').set({ dn: entry.dn, synced_at: now })
+          .where('user_id', '=', u.id).execute();
+        if (!u.disabled) await applyDirectoryGroups(ctx, u, entry.groups);
+        continue;
+      }
+      await ctx.store.db.updateTable('users').set({ disabled: 1, updated_at: now }).where('id', '=', u.id).execute();
+      await ctx.store.db.updateTable('ldap_accounts').set({ removed_at: now, synced_at: now })
+        .where('user_id', '=', u.id).execute();
+      const tokens = await revokeTokens(ctx.store.db, { userId: u.id }, REMOVED_WHY, now);
+      await applyDirectoryGroups(ctx, u, []);
+      const detail = { via: 'ldap', why: REMOVED_WHY, tokensRevoked: tokens };
+      await audit(ctx, { event: 'user-disabled', user: u.name, detail });
+      removed.push(u.name);
+    }
+    if (removed.length) this.#revoked();
+    return { checked, removed };
+  }
+
+  /** Runs checkAll() every `auth.ldap.syncInterval` of the registry's clock (looked at each second, so a
+   *  test's clock moved forward is seen at once). */
+  start(): void {
+    const every = this.#ctx.config.auth.ldap?.syncIntervalMs ?? 5 * 60_000;
+    this.#timer = setInterval(() => {
+      if (this.#running || this.#ctx.clock.now() - this.#lastCheck < every) return;
+      this.#lastCheck = this.#ctx.clock.now();
+      this.#running = this.checkAll()
+        .catch((e: Error) => this.#ctx.log?.warn({ error: e.message }, 'directory check failed'))
+        .finally(() => { this.#running = undefined; });
+    }, Math.min(every, 1000));
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#running;
+  }
+}

@@ -19,6 +19,8 @@ import { trustRoutes } from './routes/trust.ts';
 import { stageRoutes } from './routes/stage.ts';
 import { webBrowseRoutes } from './routes/web-browse.ts';
 import { webAccountRoutes } from './routes/web-account.ts';
+import { webSettingsRoutes } from './routes/web-settings.ts';
+import { webStagingRoutes } from './routes/web-staging.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -149,6 +151,8 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(stageRoutes);
   await app.register(webBrowseRoutes);
   await app.register(webAccountRoutes);
+  await app.register(webSettingsRoutes);
+  await app.register(webStagingRoutes);
   await app.register(packageRoutes);
   return app;
 }

@@ -7,6 +7,8 @@ import { search } from '../../services/search.ts';
 import { packageImage, packagePage, recentPackages } from '../../services/web-browse.ts';
 import { sendRefusal } from '../errors.ts';
 import { homePage, packagePageHtml, searchPage } from '../ui/pages-browse.ts';
+import { settingsUrl } from '../ui/pages-settings.ts';
+import { mayManage } from '../../services/web-settings.ts';
 import { isBrowser, pageContext, sendPage, webPlugin } from '../web/common.ts';
 
 const STATIC: Record<string, { type: string; body: Buffer }> = {
@@ -61,7 +63,9 @@ export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
     const { caller, view } = await pageContext(req, reply);
     const { name, version } = packageParams(req.params['*']);
     const p = await packagePage(ctx, caller.principal, name, version);
-    return sendPage(reply, 200, packagePageHtml(view, p, (req.query as Record<string, string>).versions === 'all'));
+    const settings = await mayManage(ctx, caller.principal, name) ? settingsUrl(name) : undefined;
+    const all = (req.query as Record<string, string>).versions === 'all';
+    return sendPage(reply, 200, packagePageHtml(view, p, all, settings));
   });
 
   // Images a README names by a relative path, from the version's tarball. Sandboxed: an SVG runs nothing.

@@ -47,7 +47,8 @@ npm install ${name}</code></pre>`
     : html`<pre tabindex="0"><code>npm install ${name} --registry=${v.registry}/</code></pre>`;
 }
 
-export function packagePageHtml(v: View, p: PackagePage, allVersions: boolean): Html {
+/** `settings`: the settings page's address, for callers the policy lets manage the package. */
+export function packagePageHtml(v: View, p: PackagePage, allVersions: boolean, settings?: string): Html {
   const m = p.manifest;
   const repo = m.repository && typeof m.repository === 'object' ? (m.repository as { url?: unknown }).url : m.repository;
   const links = [['Homepage', safeHref(m.homepage)], ['Repository', safeHref(repo)]].filter(([, h]) => h);
@@ -57,6 +58,7 @@ export function packagePageHtml(v: View, p: PackagePage, allVersions: boolean): 
 ${p.access === 'restricted' ? html` <span class="badge">private</span>` : ''}</h1>
 ${deprecated ? html`<p class="error deprecated">Deprecated: ${deprecated}</p>` : ''}
 <p>${typeof m.description === 'string' ? m.description : ''}</p>
+${settings ? html`<p><a href="${settings}">Package settings</a></p>` : ''}
 <div class="package"><section class="readme" aria-label="README">
 ${p.view.readmeHtml ? raw(p.view.readmeHtml) : html`<p class="hint">This version has no README.</p>`}
 </section><aside class="side" aria-label="Package details">

@@ -119,6 +119,9 @@ const migrations: Migration[] = [
   // The web pages: each version's README, rendered and sanitized at publish time, and its tarball's files.
   `CREATE TABLE version_views (package TEXT NOT NULL, version TEXT NOT NULL, readme_html TEXT NOT NULL,
      files TEXT NOT NULL, PRIMARY KEY (package, version));`,
+  // Web pages of packages with thousands of versions: the newest versions and their count from an index,
+  // without reading each version's row (its manifest).
+  'CREATE INDEX IF NOT EXISTS versions_published ON versions(package, unpublished_at, published_at)',
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

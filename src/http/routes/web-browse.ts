@@ -28,6 +28,9 @@ function packageParams(wild: string): { name: string; version?: string } {
   return { name, version: rest[1] };
 }
 
+/** Versions a package page lists unless all are asked for. */
+const SHOWN_VERSIONS = 30;
+
 export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
   const { ctx } = app.tessera;
   webPlugin(app);
@@ -62,9 +65,9 @@ export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { '*': string } }>('/-/web/package/*', async (req, reply) => {
     const { caller, view } = await pageContext(req, reply);
     const { name, version } = packageParams(req.params['*']);
-    const p = await packagePage(ctx, caller.principal, name, version);
-    const settings = await mayManage(ctx, caller.principal, name) ? settingsUrl(name) : undefined;
     const all = (req.query as Record<string, string>).versions === 'all';
+    const p = await packagePage(ctx, caller.principal, name, version, all ? undefined : SHOWN_VERSIONS);
+    const settings = await mayManage(ctx, caller.principal, name) ? settingsUrl(name) : undefined;
     return sendPage(reply, 200, packagePageHtml(view, p, all, settings));
   });
 

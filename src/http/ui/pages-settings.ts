@@ -82,7 +82,7 @@ ${otp('tag-add', d)}<p><button>Set tag</button></p>`, 'Set a dist-tag') : ''}`;
 function deprecateSection(v: View, s: Settings): Html {
   const d = s.decisions.deprecate;
   return html`<h2>Deprecate a version</h2>${why(d)}
-<p class="hint">${s.deprecatedCount} of ${s.versionCount} versions are deprecated.</p>
+<p class="hint">npm prints the message to everyone who installs the version.</p>
 ${d.allowed ? form(v, s, 'deprecate', html`${text('dep-version', 'version', 'Version', { required: true })}
 ${text('dep-message', 'message', 'Message', { hint: 'Shown by npm on install. Empty to undeprecate.' })}
 ${otp('deprecate', d)}<p><button>Deprecate</button></p>`, 'Deprecate a version') : ''}`;

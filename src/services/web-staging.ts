@@ -28,13 +28,15 @@ function asMap(doc: Doc | null, field: string): Record<string, string> {
     return { [doc.name.replace(/^@[^/]+\//, '')]: v };
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
-  return Object.fromEntries(Object.entries(v as Doc).map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]));
+  return Object.fromEntries(Object.entries(v as Doc)
+    .map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]));
 }
 
 /** Every changed key of the fields that matter, then version, file count and size (always shown). */
 export function manifestChanges(before: Doc | null, after: Doc, files: { before: [string, number][] | null;
   after: [string, number][] }): Change[] {
-  const out: Change[] = [{ field: 'version', before: (before?.version as string) ?? null, after: String(after.version) }];
+  const out: Change[] = [
+    { field: 'version', before: (before?.version as string) ?? null, after: String(after.version) }];
   for (const field of MAPS) {
     const a = asMap(before, field);
     const b = asMap(after, field);
@@ -43,7 +45,8 @@ export function manifestChanges(before: Doc | null, after: Doc, files: { before:
     }
   }
   const size = (f: [string, number][]) => `${f.reduce((n, [, s]) => n + s, 0)} B`;
-  out.push({ field: 'files', before: files.before ? String(files.before.length) : null, after: String(files.after.length) });
+  const count = files.before ? String(files.before.length) : null;
+  out.push({ field: 'files', before: count, after: String(files.after.length) });
   out.push({ field: 'unpacked size', before: files.before ? size(files.before) : null, after: size(files.after) });
   return out;
 }

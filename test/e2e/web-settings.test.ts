@@ -57,7 +57,8 @@ describe('web pages: package settings and trusted publishers', () => {
   async function submit(page: Page, button: string | ReturnType<Page['locator']>) {
     const b = typeof button === 'string' ? page.getByRole('button', { name: button, exact: true }) : button;
     const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), b.click()]);
-    return { status: res.status(), reason: res.headers()['x-tessera-reason'], text: (await page.locator('main').textContent() ?? '') };
+    const text = await page.locator('main').textContent() ?? '';
+    return { status: res.status(), reason: res.headers()['x-tessera-reason'], text };
   }
 
   before(async () => {
@@ -87,7 +88,7 @@ describe('web pages: package settings and trusted publishers', () => {
     await forgejo?.close();
   });
 
-  test('the settings link and page are for those the policy allows; to others, the page of an absent name', async () => {
+  test('the settings link and page are for those the policy allows; others get an absent name\'s', async () => {
     const a = await session('alice', alice.code);
     await a.page.goto(`${s.url}-/web/package/ws-pkg`);
     await a.page.getByRole('link', { name: 'Package settings' }).click();
@@ -197,7 +198,7 @@ describe('web pages: package settings and trusted publishers', () => {
     await a.ctx.close();
   });
 
-  test('a generic-issuer trusted publisher added in the page lets a CI job publish; revoked there, no more', async () => {
+  test('a generic-issuer trusted publisher added in the page lets a CI job publish; revoked, not', async () => {
     const { ctx, page } = await session('alice', alice.code);
     await page.goto(settings('ws-pkg'));
     const summary = page.locator('summary', { hasText: 'forgejo' });

@@ -52,12 +52,15 @@ describe('web pages: the staging queue', () => {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    const url = (await (await post({ tfa: { mode: 'auth-only', password: 'alice-password' } })).json() as { tfa: string }).tfa;
+    const started = await post({ tfa: { mode: 'auth-only', password: 'alice-password' } });
+    const url = (await started.json() as { tfa: string }).tfa;
     const secret = new URL(url).searchParams.get('secret')!;
     assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
     code = () => { s.clock.advance(30_000); return codeAt(secret, s.clock.now()); };
     const r = await alice.run(['publish'], {
-      cwd: makePackage('sw-pkg', '1.0.0', { dependencies: { 'left-pad': '^1.0.0' }, scripts: { test: 'node test.js' } }),
+      cwd: makePackage('sw-pkg', '1.0.0', {
+        dependencies: { 'left-pad': '^1.0.0' }, scripts: { test: 'node test.js' },
+      }),
     });
     assert.equal(r.code, 0, r.output);
   });

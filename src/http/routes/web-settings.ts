@@ -32,7 +32,8 @@ function claimLines(text: string | undefined): Record<string, ClaimRule> {
 
 /** The form as the body `npm trust github|gitlab|circleci` sends (generic: as an administrator's curl would). */
 export function trustBody(f: Form): Record<string, unknown> {
-  const permissions = [f.publish === 'on' && 'createPackage', f.stage === 'on' && 'createStagedPackage'].filter(Boolean);
+  const permissions = [f.publish === 'on' && 'createPackage', f.stage === 'on' && 'createStagedPackage']
+    .filter(Boolean);
   const env = f.environment ? { environment: f.environment } : {};
   const circle = 'oidc.circleci.com/';
   const claims: Record<string, unknown> = f.type === 'github'

@@ -77,7 +77,8 @@ ${deps('Optional dependencies', m.optionalDependencies)}
 ${shown.map((x) => html`<tr><td><a href="${packageUrl(p.name, x.version)}">${x.version}</a>
 ${x.deprecated ? html` <span class="deprecated">deprecated</span>` : ''}</td><td>${date(x.date)}</td></tr>`)}
 </tbody></table>
-${!allVersions && p.versionCount > shown.length ? html`<a href="${packageUrl(p.name, p.version)}?versions=all">All versions</a>` : ''}
+${!allVersions && p.versionCount > shown.length ? html`
+<a href="${packageUrl(p.name, p.version)}?versions=all">All versions</a>` : ''}
 <h2>Files (${p.view.files.length})</h2>
 <details><summary>Files in the tarball of ${p.version}</summary><ul class="mono">
 ${p.view.files.map(([f, size]) => html`<li>${f} <span class="hint">${size} B</span></li>`)}</ul></details>

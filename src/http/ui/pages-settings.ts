@@ -32,7 +32,8 @@ ${csrfField(v)}<input type="hidden" name="package" value="${s.name}">${body}</fo
 
 function text(id: string, name: string, label: string, o: { required?: boolean; hint?: string } = {}): Html {
   return html`<label for="${id}">${label}</label><input id="${id}" name="${name}"${o.required ? html` required` : ''}
-${o.hint ? html` aria-describedby="${id}-hint"` : ''}>${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}`;
+${o.hint ? html` aria-describedby="${id}-hint"` : ''}>
+${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}`;
 }
 
 function accessSection(v: View, s: Settings): Html | '' {
@@ -44,7 +45,8 @@ function accessSection(v: View, s: Settings): Html | '' {
 ${radio('public', 'Public: anyone who can reach the registry')}
 ${radio('restricted', 'Restricted: maintainers, the organization and teams granted it')}</fieldset>
 ${otp('access', d)}<p><button>Save access</button></p>`) : html`<p>Public. Only scoped packages can be restricted.</p>`;
-  const mfa = (value: string, label: string) => html`<option value="${value}"${s.mfa === value ? html` selected` : ''}>${label}</option>`;
+  const mfa = (value: string, label: string) => html`
+<option value="${value}"${s.mfa === value ? html` selected` : ''}>${label}</option>`;
   return html`<h2 id="access-h">Access</h2>${access}
 <h2 id="mfa-h">Two-factor authentication for publishing</h2>
 ${form(v, s, 'mfa', html`<label for="mfa">Publishing needs</label><select id="mfa" name="mfa">
@@ -62,20 +64,24 @@ function maintainersSection(v: View, s: Settings): Html {
 ${s.maintainers.map((m, i) => html`<tr><td>${m}</td><td>${d.allowed ? form(v, s, 'owner-remove', html`
 <input type="hidden" name="user" value="${m}">${otp(`owner-remove-${i}`, d)}
 <button class="danger" aria-label="Remove ${m}">Remove</button>`) : ''}</td></tr>`)}</tbody></table>
-${d.allowed ? form(v, s, 'owner-add', html`${text('owner-user', 'user', 'Add a maintainer (username)', { required: true })}
+${d.allowed ? form(v, s, 'owner-add', html`
+${text('owner-user', 'user', 'Add a maintainer (username)', { required: true })}
 ${otp('owner-add', d)}<p><button>Add maintainer</button></p>`, 'Add a maintainer') : ''}`;
 }
 
 function tagsSection(v: View, s: Settings): Html {
   const d = s.decisions['dist-tag'];
   return html`<h2>Dist-tags</h2>${why(d)}
-<table><thead><tr><th scope="col">Tag</th><th scope="col">Version</th><th scope="col"><span class="hint">Action</span></th>
+<table><thead><tr><th scope="col">Tag</th><th scope="col">Version</th>
+<th scope="col"><span class="hint">Action</span></th>
 </tr></thead><tbody>${Object.entries(s.distTags).map(([t, ver], i) => html`<tr><td><code>${t}</code></td>
-<td><a href="${packageUrl(s.name, ver)}">${ver}</a></td><td>${d.allowed && t !== 'latest' ? form(v, s, 'tag-remove', html`
+<td><a href="${packageUrl(s.name, ver)}">${ver}</a></td>
+<td>${d.allowed && t !== 'latest' ? form(v, s, 'tag-remove', html`
 <input type="hidden" name="tag" value="${t}">${otp(`tag-remove-${i}`, d)}
 <button class="danger" aria-label="Remove tag ${t}">Remove</button>`) : ''}</td></tr>`)}</tbody></table>
 ${d.allowed ? form(v, s, 'tag-add', html`${text('tag-name', 'tag', 'Tag', { required: true })}
-${text('tag-version', 'version', 'Version', { required: true, hint: `One of the ${s.versionCount} published versions.` })}
+${text('tag-version', 'version', 'Version', {
+    required: true, hint: `One of the ${s.versionCount} published versions.` })}
 ${otp('tag-add', d)}<p><button>Set tag</button></p>`, 'Set a dist-tag') : ''}`;
 }
 
@@ -98,7 +104,8 @@ function claims(c: TrustRow['claims']): Html {
 function trustForms(v: View, s: Settings, d: Decision): Html {
   const perms = (k: string) => html`<fieldset><legend>It may</legend>
 <label class="check"><input type="checkbox" name="publish" value="on" checked> Publish (createPackage)</label>
-<label class="check"><input type="checkbox" name="stage" value="on"> Stage versions for approval (createStagedPackage)</label>
+<label class="check"><input type="checkbox" name="stage" value="on">
+ Stage versions for approval (createStagedPackage)</label>
 </fieldset>${otp(`trust-${k}`, d)}`;
   const one = (k: string, title: string, type: string, fields: Html, issuer?: string) => html`<details>
 <summary>${title}</summary>${form(v, s, 'trust-add', html`<input type="hidden" name="type" value="${type}">
@@ -106,17 +113,21 @@ ${issuer ? html`<input type="hidden" name="issuer" value="${issuer}">` : ''}${fi
 <p><button>Add ${title} publisher</button></p>`, `Add a ${title} trusted publisher`)}</details>`;
   const env = (k: string) => text(`${k}-env`, 'environment', 'Environment (optional)');
   return html`<h3>Add a trusted publisher</h3>
-${one('github', 'GitHub Actions', 'github', html`${text('github-repo', 'repository', 'Repository (owner/name)', { required: true })}
-${text('github-file', 'file', 'Workflow file', { required: true, hint: 'Its name in .github/workflows, e.g. publish.yml.' })}
+${one('github', 'GitHub Actions', 'github', html`
+${text('github-repo', 'repository', 'Repository (owner/name)', { required: true })}
+${text('github-file', 'file', 'Workflow file', {
+    required: true, hint: 'Its name in .github/workflows, e.g. publish.yml.' })}
 ${env('github')}`)}
-${one('gitlab', 'GitLab CI/CD', 'gitlab', html`${text('gitlab-project', 'project', 'Project (group/name)', { required: true })}
+${one('gitlab', 'GitLab CI/CD', 'gitlab', html`
+${text('gitlab-project', 'project', 'Project (group/name)', { required: true })}
 ${text('gitlab-file', 'file', 'Pipeline file', { required: true, hint: 'e.g. .gitlab-ci.yml' })}${env('gitlab')}`)}
 ${one('circleci', 'CircleCI', 'circleci', html`${text('cc-org', 'org_id', 'Organization id', { required: true })}
 ${text('cc-project', 'project_id', 'Project id', { required: true })}
 ${text('cc-pipeline', 'pipeline_definition_id', 'Pipeline definition id', { required: true })}
 ${text('cc-vcs', 'vcs_origin', 'VCS origin', { required: true, hint: 'e.g. github.com/acme/app' })}
 ${text('cc-contexts', 'context_ids', 'Context ids (optional, comma-separated)')}`)}
-${s.genericIssuers.map((name, i) => one(`generic-${i}`, name, 'generic', html`<label for="generic-${i}-claims">Claims</label>
+${s.genericIssuers.map((name, i) => one(`generic-${i}`, name, 'generic', html`
+<label for="generic-${i}-claims">Claims</label>
 <textarea id="generic-${i}-claims" name="claims" rows="4" required aria-describedby="generic-${i}-hint"></textarea>
 <p class="hint" id="generic-${i}-hint">One per line, <code>claim=value</code>, as the issuer's id tokens carry them
 (e.g. <code>repository=team/lib</code>); a claim named twice must hold every value.</p>`, name))}`;
@@ -132,7 +143,8 @@ ${s.trust.length ? html`<table><thead><tr><th scope="col">Kind</th><th scope="co
 <td>${c.type}${'issuer' in c ? html` (${c.issuer})` : ''}</td><td>${claims(c.claims)}</td>
 <td>${c.permissions.map((p) => (p === 'createPackage' ? 'publish' : 'stage')).join(', ')}</td>
 <td>${d.allowed ? form(v, s, 'trust-revoke', html`<input type="hidden" name="id" value="${c.id}">
-${otp(`trust-revoke-${c.id}`, d)}<button class="danger" aria-label="Revoke ${c.type} publisher ${c.id.slice(0, 8)}">Revoke</button>`)
+${otp(`trust-revoke-${c.id}`, d)}
+<button class="danger" aria-label="Revoke ${c.type} publisher ${c.id.slice(0, 8)}">Revoke</button>`)
     : ''}</td></tr>`)}</tbody></table>` : html`<p>None.</p>`}
 ${d.allowed ? trustForms(v, s, d) : ''}`;
 }

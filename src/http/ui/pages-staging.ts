@@ -9,7 +9,8 @@ import { packageUrl } from './pages-browse.ts';
 import type { Msg } from './pages-settings.ts';
 
 const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
-const who = (i: StageItem) => html`${i.actor} <span class="badge">${i.actorType === 'user' ? 'user' : 'CI identity'}</span>`;
+const kind = (i: StageItem) => (i.actorType === 'user' ? 'user' : 'CI identity');
+const who = (i: StageItem) => html`${i.actor} <span class="badge">${kind(i)}</span>`;
 const alerts = (msg: Msg) => html`${msg.error ? html`<p class="error" role="alert">${msg.error}</p>` : ''}
 ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}`;
 
@@ -26,10 +27,12 @@ ${items.map((i) => html`<tr><td>${i.packageName}</td><td><a href="/-/web/staged/
 }
 
 function decision(v: View, id: string, verb: 'approve' | 'reject'): Html {
-  return html`<form method="post" action="/-/web/staged/${id}/${verb}" aria-label="${verb === 'approve' ? 'Approve' : 'Reject'}">
+  return html`<form method="post" action="/-/web/staged/${id}/${verb}"
+ aria-label="${verb === 'approve' ? 'Approve' : 'Reject'}">
 ${csrfField(v)}<label for="${verb}-otp">One-time password to ${verb}</label>
 <input id="${verb}-otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required>
-<p><button${verb === 'reject' ? html` class="danger"` : ''}>${verb === 'approve' ? 'Approve and publish' : 'Reject'}</button></p>
+<p><button${verb === 'reject' ? html` class="danger"` : ''}>
+${verb === 'approve' ? 'Approve and publish' : 'Reject'}</button></p>
 </form>`;
 }
 
@@ -41,9 +44,11 @@ ${alerts(msg)}<p>${r.description}</p>
 <table><tbody><tr><th scope="row">Package</th><td><a href="${packageUrl(i.packageName)}">${i.packageName}</a></td></tr>
 <tr><th scope="row">Staged by</th><td>${who(i)}</td></tr><tr><th scope="row">Tag</th><td><code>${i.tag}</code></td></tr>
 <tr><th scope="row">Access</th><td>${i.access ?? 'unchanged'}</td></tr>
-<tr><th scope="row">Staged</th><td>${when(i.createdAt)}</td></tr><tr><th scope="row">Expires</th><td>${when(i.expiresAt)}</td></tr>
+<tr><th scope="row">Staged</th><td>${when(i.createdAt)}</td></tr>
+<tr><th scope="row">Expires</th><td>${when(i.expiresAt)}</td></tr>
 <tr><th scope="row">Integrity</th><td class="mono">${i.integrity}</td></tr></tbody></table>
-<h2 id="changes-h">Compared with ${r.latest ? html`the latest version, ${r.latest}` : 'nothing: no version is published'}</h2>
+<h2 id="changes-h">Compared with ${r.latest
+    ? html`the latest version, ${r.latest}` : 'nothing: no version is published'}</h2>
 <table aria-labelledby="changes-h"><thead><tr><th scope="col">Field</th><th scope="col">Latest</th>
 <th scope="col">Staged</th></tr></thead><tbody>${r.changes.map((c) => html`<tr><th scope="row">${c.field}</th>
 <td>${cell(c.before)}</td><td>${cell(c.after)}</td></tr>`)}</tbody></table>

@@ -27,6 +27,8 @@ import { webTfaRoutes } from './routes/web-2fa.ts';
 import { webOrgRoutes } from './routes/web-orgs.ts';
 import { webHelpRoutes } from './routes/web-help.ts';
 import { webAdminRoutes } from './routes/web-admin.ts';
+import { webSettingsRoutes } from './routes/web-settings.ts';
+import { webStagingRoutes } from './routes/web-staging.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -210,6 +212,8 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(webOrgRoutes);
   await app.register(webHelpRoutes);
   await app.register(webAdminRoutes);
+  await app.register(webSettingsRoutes);
+  await app.register(webStagingRoutes);
   await app.register(packageRoutes);
   return app;
 }

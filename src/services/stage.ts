@@ -154,6 +154,14 @@ export async function viewStaged(ctx: Ctx, p: Principal, id: string): Promise<St
   return present(ctx, (await load(ctx, p, id)).row);
 }
 
+/** A staged version whole, for the web page that reviews it: what `npm stage view` shows, its manifest and tarball. */
+export async function stagedVersion(ctx: Ctx, p: Principal, id: string) {
+  const { row } = await load(ctx, p, id);
+  const tarball = await ctx.store.blobs.get(row.blob);
+  if (!tarball) throw new Refusal('not-found');
+  return { item: present(ctx, row), manifest: JSON.parse(row.manifest) as Manifest, tarball };
+}
+
 export async function stagedTarball(ctx: Ctx, p: Principal, id: string): Promise<Buffer> {
   const { row } = await load(ctx, p, id);
   const data = await ctx.store.blobs.get(row.blob);

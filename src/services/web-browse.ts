@@ -36,19 +36,26 @@ export type PackagePage = {
   version: string;
   manifest: Record<string, unknown>;
   distTags: Record<string, string>;
+  /** The newest `limit` versions (all when no limit was asked), and how many there are in all. */
   versions: { version: string; date: number; deprecated: string | null }[];
+  versionCount: number;
   maintainers: string[];
   view: VersionView;
   provenance: { source?: string; workflow?: string } | null;
 };
 
 /** One package as the caller may see it, at `version` (else its `latest`). Hidden and missing alike: not-found. */
-export async function packagePage(ctx: Ctx, p: Principal, name: string, version?: string): Promise<PackagePage> {
+export async function packagePage(ctx: Ctx, p: Principal, name: string, version?: string,
+  limit?: number): Promise<PackagePage> {
   const head = await visibleHead(ctx, p, name);
   if (head?.origin !== 'local') throw new Refusal('not-found');
   const db = ctx.store.db;
-  const versions = await db.selectFrom('versions').select(['version', 'published_at', 'deprecated'])
-    .where('package', '=', name).where('unpublished_at', 'is', null).orderBy('published_at', 'desc').execute();
+  // A page shows the newest versions and a count: thousands of rows are read only when all are asked for.
+  const live = db.selectFrom('versions').where('package', '=', name).where('unpublished_at', 'is', null);
+  const newest = live.select(['version', 'published_at', 'deprecated']).orderBy('published_at', 'desc');
+  const versions = await (limit === undefined ? newest : newest.limit(limit)).execute();
+  const count = limit === undefined || versions.length < limit ? versions.length
+    : Number((await live.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   const tags = await db.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag')
     .execute();
   const distTags = Object.fromEntries(tags.map((t) => [t.tag, t.version]));
@@ -62,6 +69,7 @@ export async function packagePage(ctx: Ctx, p: Principal, name: string, version?
   return {
     name, access: head.access, version: shown, manifest, distTags, maintainers: maintainers.map((m) => m.name),
     versions: versions.map((v) => ({ version: v.version, date: v.published_at, deprecated: v.deprecated })),
+    versionCount: count,
     view: await viewOf(ctx, name, shown, row.blob, manifest.readme),
     provenance: await provenanceOf(ctx, name, shown),
   };

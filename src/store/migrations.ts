@@ -128,6 +128,9 @@ const migrations: Migration[] = [
   // removed_at says the directory (not an administrator) disabled the account.
   `CREATE TABLE ldap_accounts (user_id INTEGER PRIMARY KEY REFERENCES users(id), dn TEXT NOT NULL,
      synced_at BIGINT NOT NULL, removed_at BIGINT);`,
+  // Web pages of packages with thousands of versions: the newest versions and their count from an index,
+  // without reading each version's row (its manifest).
+  'CREATE INDEX IF NOT EXISTS versions_published ON versions(package, unpublished_at, published_at)',
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

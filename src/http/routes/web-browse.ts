@@ -7,6 +7,8 @@ import { search } from '../../services/search.ts';
 import { packageImage, packagePage, recentPackages } from '../../services/web-browse.ts';
 import { sendRefusal } from '../errors.ts';
 import { homePage, packagePageHtml, searchPage } from '../ui/pages-browse.ts';
+import { settingsUrl } from '../ui/pages-settings.ts';
+import { mayManage } from '../../services/web-settings.ts';
 import { isBrowser, pageContext, sendPage, webPlugin } from '../web/common.ts';
 
 const STATIC: Record<string, { type: string; body: Buffer }> = {
@@ -25,6 +27,9 @@ function packageParams(wild: string): { name: string; version?: string } {
   if (!name || (rest.length && (rest[0] !== 'v' || rest.length !== 2 || !rest[1]))) throw new Refusal('not-found');
   return { name, version: rest[1] };
 }
+
+/** Versions a package page lists unless all are asked for. */
+const SHOWN_VERSIONS = 30;
 
 export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
   const { ctx } = app.tessera;
@@ -60,8 +65,10 @@ export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { '*': string } }>('/-/web/package/*', async (req, reply) => {
     const { caller, view } = await pageContext(req, reply);
     const { name, version } = packageParams(req.params['*']);
-    const p = await packagePage(ctx, caller.principal, name, version);
-    return sendPage(reply, 200, packagePageHtml(view, p, (req.query as Record<string, string>).versions === 'all'));
+    const all = (req.query as Record<string, string>).versions === 'all';
+    const p = await packagePage(ctx, caller.principal, name, version, all ? undefined : SHOWN_VERSIONS);
+    const settings = await mayManage(ctx, caller.principal, name) ? settingsUrl(name) : undefined;
+    return sendPage(reply, 200, packagePageHtml(view, p, all, settings));
   });
 
   // Images a README names by a relative path, from the version's tarball. Sandboxed: an SVG runs nothing.

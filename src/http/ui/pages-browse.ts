@@ -47,16 +47,18 @@ npm install ${name}</code></pre>`
     : html`<pre tabindex="0"><code>npm install ${name} --registry=${v.registry}/</code></pre>`;
 }
 
-export function packagePageHtml(v: View, p: PackagePage, allVersions: boolean): Html {
+/** `settings`: the settings page's address, for callers the policy lets manage the package. */
+export function packagePageHtml(v: View, p: PackagePage, allVersions: boolean, settings?: string): Html {
   const m = p.manifest;
   const repo = m.repository && typeof m.repository === 'object' ? (m.repository as { url?: unknown }).url : m.repository;
   const links = [['Homepage', safeHref(m.homepage)], ['Repository', safeHref(repo)]].filter(([, h]) => h);
-  const shown = allVersions ? p.versions : p.versions.slice(0, 30);
+  const shown = p.versions;
   const deprecated = typeof m.deprecated === 'string' && m.deprecated ? m.deprecated : null;
   const body = html`<h1>${p.name} <span class="badge">${p.version}</span>
 ${p.access === 'restricted' ? html` <span class="badge">private</span>` : ''}</h1>
 ${deprecated ? html`<p class="error deprecated">Deprecated: ${deprecated}</p>` : ''}
 <p>${typeof m.description === 'string' ? m.description : ''}</p>
+${settings ? html`<p><a href="${settings}">Package settings</a></p>` : ''}
 <div class="package"><section class="readme" aria-label="README">
 ${p.view.readmeHtml ? raw(p.view.readmeHtml) : html`<p class="hint">This version has no README.</p>`}
 </section><aside class="side" aria-label="Package details">
@@ -70,12 +72,13 @@ ${p.provenance ? html`<h2>Provenance</h2><p>Published with a signed build attest
 <h2>Maintainers</h2><ul>${p.maintainers.map((n) => html`<li>${n}</li>`)}</ul>
 ${deps('Dependencies', m.dependencies)}${deps('Peer dependencies', m.peerDependencies)}
 ${deps('Optional dependencies', m.optionalDependencies)}
-<h2>Versions (${p.versions.length})</h2>
+<h2>Versions (${p.versionCount})</h2>
 <table><thead><tr><th scope="col">Version</th><th scope="col">Published</th></tr></thead><tbody>
 ${shown.map((x) => html`<tr><td><a href="${packageUrl(p.name, x.version)}">${x.version}</a>
 ${x.deprecated ? html` <span class="deprecated">deprecated</span>` : ''}</td><td>${date(x.date)}</td></tr>`)}
 </tbody></table>
-${!allVersions && p.versions.length > shown.length ? html`<a href="${packageUrl(p.name, p.version)}?versions=all">All versions</a>` : ''}
+${!allVersions && p.versionCount > shown.length ? html`
+<a href="${packageUrl(p.name, p.version)}?versions=all">All versions</a>` : ''}
 <h2>Files (${p.view.files.length})</h2>
 <details><summary>Files in the tarball of ${p.version}</summary><ul class="mono">
 ${p.view.files.map(([f, size]) => html`<li>${f} <span class="hint">${size} B</span></li>`)}</ul></details>

@@ -124,6 +124,13 @@ const migrations: Migration[] = [
      event TEXT NOT NULL, delivery TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
      next_at BIGINT NOT NULL, created_at BIGINT NOT NULL, last_error TEXT);
    CREATE INDEX hook_deliveries_pending ON hook_deliveries(state, hook, package, id);`,
+  // Webhooks maintainers manage over npm's hooks API (/-/npm/v1/hooks): owned by the user who made them,
+  // the secret sealed with the data folder's key (it signs payloads, so it cannot be hashed).
+  `CREATE TABLE hooks (id TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), type TEXT NOT NULL,
+     name TEXT NOT NULL, endpoint TEXT NOT NULL, secret TEXT NOT NULL, created_at BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL, last_delivery BIGINT, response_code INTEGER);
+   CREATE INDEX hooks_user ON hooks(user_id, created_at);
+   CREATE INDEX hooks_target ON hooks(type, name);`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

@@ -533,20 +533,24 @@ export function authorizeHook(p: Principal, write: boolean, target?: HookTarget)
   const c = p.credential;
   if (c.type === 'token' && c.kind === 'oidc') {
     const pkg = c.grants ? describeGrants(c.grants) : 'its package';
-    return refuse(checks, 'oidc-not-a-user', { action, package: pkg }, 'trusted-publisher', 'a trusted-publishing token only publishes');
+    return refuse(checks, 'oidc-not-a-user', { action, package: pkg }, 'trusted-publisher',
+      'a trusted-publishing token only publishes');
   }
   if (!write) return { allowed: true, checks, otp: false };
   if (c.type === 'token' && (c.bypass2fa || c.kind === 'classic-automation')) {
-    return refuse(checks, 'bypass-2fa-governance', { action }, 'governance', 'tokens that bypass 2FA cannot manage hooks');
+    return refuse(checks, 'bypass-2fa-governance', { action }, 'governance',
+      'tokens that bypass 2FA cannot manage hooks');
   }
   if (c.type === 'token' && (c.readonly || c.grants?.permission === 'read-only')) {
     return refuse(checks, 'token-read-only', { action }, 'token-writes', 'the token is read-only');
   }
   if (c.type === 'token' && c.grants && c.grants.permission !== 'read-write') {
-    return refuse(checks, 'token-package-restricted', { allowed: `${c.grants.permission} access`, action: 'manage hooks on',
-      package: 'packages' }, 'token-writes', `the token's permission is ${c.grants.permission}`);
+    const params = { allowed: `${c.grants.permission} access`, action: 'manage hooks on', package: 'packages' };
+    return refuse(checks, 'token-package-restricted', params, 'token-writes',
+      `the token's permission is ${c.grants.permission}`);
   }
-  checks.push({ check: 'token-writes', ok: true, detail: c.type === 'password' ? 'password credentials' : `a ${c.kind} token` });
+  const credential = c.type === 'password' ? 'password credentials' : `a ${c.kind} token`;
+  checks.push({ check: 'token-writes', ok: true, detail: credential });
   // Like token management: a hook (and its secret) is account configuration, so any 2FA mode asks for a code.
   const allow = (check: string, detail: string): Decision => {
     checks.push({ check, ok: true, detail });
@@ -566,7 +570,8 @@ export function authorizeHook(p: Principal, write: boolean, target?: HookTarget)
     return allow('visible', `${p.user.name} may read ${target.pkg.name}`);
   }
   if (target.type === 'scope') {
-    const covered = !grants || grants.packagesAll || grants.scopes.some((s) => s === target.scope || `@${s}` === target.scope);
+    const covered = !grants || grants.packagesAll
+      || grants.scopes.some((s) => s === target.scope || `@${s}` === target.scope);
     if (!covered) return restricted(`${target.scope}/*`, 'watch');
     if (p.user.admin) return allow('scope', `${p.user.name} is a registry administrator`);
     if (target.scope === `@${p.user.name}`) return allow('scope', `${target.scope} is ${p.user.name}'s own scope`);
@@ -583,6 +588,8 @@ export function authorizeHook(p: Principal, write: boolean, target?: HookTarget)
     return refuse(checks, 'hook-owner-not-yours', { name: target.name }, 'owner',
       `only administrators watch another user's packages`);
   }
-  if (!target.exists) return refuse(checks, 'unknown-user', { name: target.name }, 'owner', `there is no user ${target.name}`);
+  if (!target.exists) {
+    return refuse(checks, 'unknown-user', { name: target.name }, 'owner', `there is no user ${target.name}`);
+  }
   return allow('owner', `${p.user.name} is a registry administrator`);
 }

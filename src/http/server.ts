@@ -20,6 +20,7 @@ import { stageRoutes } from './routes/stage.ts';
 import { webBrowseRoutes } from './routes/web-browse.ts';
 import { webAccountRoutes } from './routes/web-account.ts';
 import { hookRoutes } from './routes/hooks.ts';
+import { webHookRoutes } from './routes/web-hooks.ts';
 import { notReadyBody, opsRoutes } from './routes/ops.ts';
 import { routeFamily } from './route-family.ts';
 import { enableMetrics, type Metrics } from '../services/metrics.ts';
@@ -204,6 +205,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(stageRoutes);
   await app.register(webBrowseRoutes);
   await app.register(webAccountRoutes);
+  await app.register(webHookRoutes);
   await app.register(opsRoutes);
   await app.register(packageRoutes);
   return app;

@@ -28,7 +28,8 @@ class Receiver {
         raw += c;
       });
       req.on('end', () => {
-        this.got.push({ path: req.url ?? '', headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown> });
+        const body = JSON.parse(raw) as Record<string, unknown>;
+        this.got.push({ path: req.url ?? '', headers: req.headers, raw, body });
         res.writeHead(200).end();
       });
     });
@@ -44,7 +45,9 @@ class Receiver {
   async until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
     const end = Date.now() + ms;
     while (!ok()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.got.map((g) => g.path))}`);
+      if (Date.now() > end) {
+        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.got.map((g) => g.path))}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -82,7 +85,8 @@ describe('hooks API', () => {
     });
     const text = await res.text();
     answers.push(text, JSON.stringify([...res.headers]));
-    return { status: res.status, reason: res.headers.get('x-tessera-reason'), text, json: text ? JSON.parse(text) : {} };
+    const json = text ? JSON.parse(text) : {};
+    return { status: res.status, reason: res.headers.get('x-tessera-reason'), text, json };
   };
   const add = (who: string, type: string, name: string, endpoint: string, sec = secret()) =>
     call(who, 'POST', '-/npm/v1/hooks/hook', { type, name, endpoint, secret: sec });
@@ -148,7 +152,8 @@ describe('hooks API', () => {
 
     const got = await call('alice', 'GET', `-/npm/v1/hooks/hook/${id}`);
     assert.deepEqual(got.json, a.json);
-    const changed = await call('alice', 'PUT', `-/npm/v1/hooks/hook/${id}`, { endpoint: `${rx.url}/a2`, secret: secret() });
+    const change = { endpoint: `${rx.url}/a2`, secret: secret() };
+    const changed = await call('alice', 'PUT', `-/npm/v1/hooks/hook/${id}`, change);
     assert.equal(changed.status, 200, changed.text);
     assert.equal(changed.json.endpoint, `${rx.url}/a2`);
     // At rest the secret is sealed with the data folder's key, not kept as sent.
@@ -157,7 +162,8 @@ describe('hooks API', () => {
     assert.ok(!secrets.some((x) => row.secret.includes(x)));
 
     for (const method of ['GET', 'PUT', 'DELETE']) {
-      const other = await call('bob', method, `-/npm/v1/hooks/hook/${id}`, method === 'PUT' ? { endpoint: rx.url } : undefined);
+      const body = method === 'PUT' ? { endpoint: rx.url } : undefined;
+      const other = await call('bob', method, `-/npm/v1/hooks/hook/${id}`, body);
       assert.equal(other.status, 404, `${method} of another user's hook`);
       assert.equal(other.reason, 'hook-not-found');
     }
@@ -208,7 +214,8 @@ describe('hooks API', () => {
     assert.ok(seen.json.last_delivery);
     // A changed secret signs what comes next.
     const newer = secret();
-    await call('alice', 'PUT', `-/npm/v1/hooks/hook/${pkgHook.json.id}`, { endpoint: `${rx.url}/signed`, secret: newer });
+    const change = { endpoint: `${rx.url}/signed`, secret: newer };
+    await call('alice', 'PUT', `-/npm/v1/hooks/hook/${pkgHook.json.id}`, change);
     r = await npm.alice.run(['dist-tag', 'add', 'signed-pkg@1.0.0', 'old']);
     assert.equal(r.code, 0, r.output);
     await rx.until('the dist-tag event', () => of('/signed').length === 2);
@@ -241,9 +248,10 @@ describe('hooks API', () => {
     assert.equal((await add('root', 'owner', 'ghost', `${rx.url}/root`)).reason, 'unknown-user');
   });
 
-  test('credentials: read-only, bypass-2FA and trusted-publishing tokens are refused; granular ones within their grants', async () => {
+  test('read-only, bypass-2FA and trusted-publishing tokens are refused; granular ones act within grants', async () => {
     const grants = (over: object) => ({
-      packagesAll: false, packages: [], scopes: ['@alice'], permission: 'read-write', orgs: [], orgsPermission: 'no-access',
+      packagesAll: false, packages: [], scopes: ['@alice'], permission: 'read-write',
+      orgs: [], orgsPermission: 'no-access',
       ...over,
     });
     const kinds: [string, object, string | null][] = [
@@ -253,7 +261,8 @@ describe('hooks API', () => {
       ['automation', { kind: 'classic-automation' }, 'bypass-2fa-governance'],
       ['oidc', {
         kind: 'oidc', grants: grants({
-          scopes: [], packages: ['@alice/private'], trust: { configId: 'c', permissions: ['createPackage'], subject: 'ci' },
+          scopes: [], packages: ['@alice/private'],
+          trust: { configId: 'c', permissions: ['createPackage'], subject: 'ci' },
         }),
       }, 'oidc-not-a-user'],
       ['granular-rw', { kind: 'granular', grants: grants({}) }, null],
@@ -325,11 +334,75 @@ describe('hooks API', () => {
     assert.deepEqual([again.status, again.reason, again.text], [absent.status, absent.reason, absent.text]);
   });
 
+  test('the web page lists, adds, changes and deletes hooks, with the form token', async () => {
+    const jar = new Map<string, string>();
+    const web = async (method: string, path: string, form?: Record<string, string>) => {
+      const res = await fetch(`${s.url}${path}`, {
+        method,
+        redirect: 'manual',
+        headers: {
+          accept: 'text/html',
+          cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
+          ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        },
+        body: form ? new URLSearchParams(form).toString() : undefined,
+      });
+      for (const c of res.headers.getSetCookie()) {
+        const [kv] = c.split(';');
+        jar.set(kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1));
+      }
+      const text = await res.text();
+      answers.push(text);
+      return { status: res.status, text, reason: res.headers.get('x-tessera-reason') };
+    };
+    const csrf = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)?.[1] ?? '';
+    let page = await web('GET', '-/web/signin');
+    page = await web('POST', '-/web/signin', { _csrf: csrf(page.text), name: 'bob', password: 'bob-password' });
+    assert.equal(page.status, 303);
+    page = await web('GET', '-/web/hooks');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<span class="mono">@bob<\/span>/, 'the hook bob made over the API is listed');
+    const _csrf = csrf(page.text);
+    const add = (name: string) =>
+      web('POST', '-/web/hooks', { _csrf, type: 'package', name, endpoint: `${rx.url}/web`, secret: secret() });
+    page = await add('watched-pkg');
+    assert.equal(page.status, 201);
+    assert.match(page.text, /The hook on watched-pkg is added/);
+    // A package bob cannot read reads as one that does not exist, on the page too.
+    const [hidden, absent] = [await add('@alice/private'), await add('@alice/absent')];
+    assert.equal(hidden.status, 404);
+    assert.equal(hidden.reason, 'not-found');
+    assert.match(hidden.text, /There is no package @alice\/private that you can see/);
+    assert.equal(hidden.text.replaceAll('@alice/private', '@alice/absent'), absent.text);
+    const forged = await web('POST', '-/web/hooks', { type: 'owner', name: 'bob', endpoint: rx.url, secret: secret() });
+    assert.equal(forged.reason, 'csrf-failed');
+
+    const listed = await call('bob', 'GET', '-/npm/v1/hooks?package=watched-pkg');
+    const id = (listed.json.objects as { id: string }[])[0].id;
+    const sealed = async () =>
+      (await s.ctx.store.db.selectFrom('hooks').select('secret').where('id', '=', id).executeTakeFirstOrThrow()).secret;
+    const before = await sealed();
+    page = await web('GET', `-/web/hooks/${id}`);
+    assert.match(page.text, new RegExp(`value="${rx.url}/web"`));
+    page = await web('POST', `-/web/hooks/${id}`, { _csrf, endpoint: `${rx.url}/web2`, secret: '' });
+    assert.equal(page.status, 200);
+    assert.match(page.text, /The hook on watched-pkg is changed/);
+    assert.equal((await call('bob', 'GET', `-/npm/v1/hooks/hook/${id}`)).json.endpoint, `${rx.url}/web2`);
+    assert.equal(await sealed(), before, 'an empty secret keeps the old one');
+    page = await web('POST', `-/web/hooks/${id}`, { _csrf, endpoint: 'https://u:p@127.0.0.1/' });
+    assert.equal(page.reason, 'hook-endpoint-invalid');
+    page = await web('POST', '-/web/hooks/delete', { _csrf, id });
+    assert.match(page.text, /The hook on watched-pkg is deleted/);
+    assert.equal((await call('bob', 'GET', `-/npm/v1/hooks/hook/${id}`)).reason, 'hook-not-found');
+  });
+
   test('no answer, header or audit entry carried a secret', async () => {
     assert.ok(secrets.length > 10 && answers.length > 50);
     for (const text of answers) for (const x of secrets) assert.ok(!text.includes(x), `an answer carried ${x}`);
     const audit = await s.ctx.store.db.selectFrom('audit').select(['event', 'detail']).execute();
     assert.ok(audit.some((a) => a.event === 'hook-created') && audit.some((a) => a.event === 'hook-updated'));
-    for (const a of audit) for (const x of secrets) assert.ok(!(a.detail ?? '').includes(x), 'the audit log holds a secret');
+    for (const a of audit) {
+      for (const x of secrets) assert.ok(!(a.detail ?? '').includes(x), 'the audit log holds a secret');
+    }
   });
 });

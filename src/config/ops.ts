@@ -36,10 +36,14 @@ export type HookConfig = {
 
 export type HookDeliveryConfig = { timeoutMs: number; attempts: number; backoffMs: number };
 
+/** Hooks users make over npm's hooks API (/-/npm/v1/hooks). */
+export type HookApiConfig = { maxPerUser: number };
+
 export type OpsConfig = {
   metrics: MetricsConfig;
   hooks: HookConfig[];
   hookDelivery: HookDeliveryConfig;
+  hookApi: HookApiConfig;
   /** After SIGTERM, /-/readyz answers 503 this long before the server stops taking requests. */
   shutdownDelayMs: number;
 };
@@ -48,10 +52,11 @@ export const opsDefaults: OpsConfig = {
   metrics: { allowCidrs: [], allowBearers: [] },
   hooks: [],
   hookDelivery: { timeoutMs: 10_000, attempts: 12, backoffMs: 1_000 },
+  hookApi: { maxPerUser: 100 },
   shutdownDelayMs: 0,
 };
 
-export const opsKeys = ['metrics', 'hooks', 'hookDelivery', 'shutdownDelay'];
+export const opsKeys = ['metrics', 'hooks', 'hookDelivery', 'hookApi', 'shutdownDelay'];
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -131,8 +136,11 @@ function parseHook(v: unknown, i: number): HookConfig {
   if (scope !== null && !/^@[^/@\s]+$/.test(scope)) fail(`${key}.scope`, 'must be a scope such as @acme');
   const pkg = h.package === undefined || h.package === null ? null : text(h.package, `${key}.package`);
   if (pkg !== null && scope !== null) fail(key, 'give package or scope, not both');
+  const name = text(h.name, `${key}.name`);
+  // The delivery queue names hooks made over the API `user-hook:<id>` (store/user-hooks.ts).
+  if (name.startsWith('user-hook:')) fail(`${key}.name`, 'must not start with "user-hook:"');
   return {
-    name: text(h.name, `${key}.name`),
+    name,
     url,
     secret,
     events,
@@ -160,6 +168,14 @@ export function applyOps(c: OpsConfig, f: Record<string, unknown>): void {
       if (!Number.isInteger(d.attempts) || (d.attempts as number) < 1)
         fail('hookDelivery.attempts', 'must be a whole number ≥ 1');
       c.hookDelivery.attempts = d.attempts as number;
+    }
+  }
+  if (f.hookApi !== undefined && f.hookApi !== null) {
+    const a = mapping(f.hookApi, 'hookApi', ['maxPerUser']);
+    if (a.maxPerUser !== undefined) {
+      if (!Number.isInteger(a.maxPerUser) || (a.maxPerUser as number) < 0)
+        fail('hookApi.maxPerUser', 'must be a whole number ≥ 0');
+      c.hookApi.maxPerUser = a.maxPerUser as number;
     }
   }
   if (f.shutdownDelay !== undefined)

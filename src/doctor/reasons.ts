@@ -66,6 +66,7 @@ export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'invalid-publish', 'tarball-mismatch', 'tarball-too-large', 'invalid-request', 'route-not-found', 'method-not-allowed',
   'bad-url', 'request-timeout', 'headers-too-large', 'email-link-unavailable',
   'oidc-audience-unset',
+  'hook-scope-not-yours', 'hook-owner-not-yours', 'hook-endpoint-invalid', 'hook-limit-reached', 'hook-not-found',
 ];
 
 export function findingForReason(reason: string | undefined): FindingId | undefined {

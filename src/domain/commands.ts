@@ -165,3 +165,23 @@ export const SearchQuery = Type.Object({
 export const ExplainQuery = Type.Object({
   action: Type.Optional(Type.String()), package: Type.Optional(Type.String()),
 }, Open);
+
+/** POST /-/npm/v1/hooks/hook (libnpmhook's add): what to watch, where to post, the shared secret. */
+export const HookCreateBody = Type.Object({
+  type: Type.Enum(['package', 'scope', 'owner']),
+  name: Type.String({ minLength: 1, maxLength: 214 }),
+  endpoint: Type.String({ minLength: 1, maxLength: 2048 }),
+  secret: Type.String({ minLength: 1, maxLength: 1024 }),
+}, Open);
+export type HookCreateBody = Static<typeof HookCreateBody>;
+/** PUT /-/npm/v1/hooks/hook/<id> (libnpmhook's update): a new endpoint, and a new secret if one is given. */
+export const HookUpdateBody = Type.Object({
+  endpoint: Type.String({ minLength: 1, maxLength: 2048 }),
+  secret: Maybe(Type.String({ minLength: 1, maxLength: 1024 })),
+}, Open);
+export type HookUpdateBody = Static<typeof HookUpdateBody>;
+/** GET /-/npm/v1/hooks?package=&limit=&offset= (libnpmhook's ls). */
+export const HookListQuery = Type.Object({
+  package: Type.Optional(Type.String({ maxLength: 214 })), limit: Type.Optional(Digits), offset: Type.Optional(Digits),
+}, Open);
+export const HookParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

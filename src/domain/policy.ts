@@ -532,3 +532,84 @@ export function authorizeAdmin(p: Principal, write: boolean): Decision {
   checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });
   return { allowed: true, checks, otp: write && p.user.tfa !== null };
 }
+
+/** What a new hook (npm's hooks API) would watch, as the caller stands to it. */
+export type HookTarget =
+  | { type: 'package'; pkg: PackageFacts }
+  | { type: 'scope'; scope: string; org: { name: string; role: OrgRole | null } | null }
+  | { type: 'owner'; name: string; exists: boolean };
+
+/**
+ * Hooks are account configuration (npm's model: managed like tokens, from a login session or a token
+ * that may write, never through one that bypasses 2FA), and they read what they watch with their
+ * owner's rights. `target` is what a new hook watches; without it, the decision is about the
+ * caller's own hooks (list, view, change, delete), which any non-read-only credential of theirs may write.
+ */
+export function authorizeHook(p: Principal, write: boolean, target?: HookTarget): Decision {
+  const checks: Check[] = [];
+  const action = 'manage hooks';
+  if (p.user === null) return refuse(checks, 'auth-required', { action }, 'authenticated', 'no credential was sent');
+  checks.push({ check: 'authenticated', ok: true, detail: `as ${p.user.name}` });
+  const c = p.credential;
+  if (c.type === 'token' && c.kind === 'oidc') {
+    const pkg = c.grants ? describeGrants(c.grants) : 'its package';
+    return refuse(checks, 'oidc-not-a-user', { action, package: pkg }, 'trusted-publisher',
+      'a trusted-publishing token only publishes');
+  }
+  if (!write) return { allowed: true, checks, otp: false };
+  if (c.type === 'token' && (c.bypass2fa || c.kind === 'classic-automation')) {
+    return refuse(checks, 'bypass-2fa-governance', { action }, 'governance',
+      'tokens that bypass 2FA cannot manage hooks');
+  }
+  if (c.type === 'token' && (c.readonly || c.grants?.permission === 'read-only')) {
+    return refuse(checks, 'token-read-only', { action }, 'token-writes', 'the token is read-only');
+  }
+  if (c.type === 'token' && c.grants && c.grants.permission !== 'read-write') {
+    const params = { allowed: `${c.grants.permission} access`, action: 'manage hooks on', package: 'packages' };
+    return refuse(checks, 'token-package-restricted', params, 'token-writes',
+      `the token's permission is ${c.grants.permission}`);
+  }
+  const credential = c.type === 'password' ? 'password credentials' : `a ${c.kind} token`;
+  checks.push({ check: 'token-writes', ok: true, detail: credential });
+  // Like token management: a hook (and its secret) is account configuration, so any 2FA mode asks for a code.
+  const allow = (check: string, detail: string): Decision => {
+    checks.push({ check, ok: true, detail });
+    return { allowed: true, checks, otp: p.user !== null && p.user.tfa !== null };
+  };
+  if (!target) return allow('owner', 'the caller\'s own hooks');
+  const grants = c.type === 'token' ? c.grants : null;
+  const restricted = (what: string, verb: string): Decision =>
+    refuse(checks, 'token-package-restricted', { allowed: describeGrants(grants!), action: verb, package: what },
+      'token-covers', `the token is limited to ${describeGrants(grants!)}`);
+  if (target.type === 'package') {
+    // A package the caller may not read is answered exactly as a name that does not exist.
+    if (!canRead(p, target.pkg)) {
+      return refuse(checks, 'not-found', {}, 'visible', `no package ${target.pkg.name} is visible to this caller`);
+    }
+    if (grants && !grantsCover(grants, target.pkg.name)) return restricted(target.pkg.name, 'watch');
+    return allow('visible', `${p.user.name} may read ${target.pkg.name}`);
+  }
+  if (target.type === 'scope') {
+    const covered = !grants || grants.packagesAll
+      || grants.scopes.some((s) => s === target.scope || `@${s}` === target.scope);
+    if (!covered) return restricted(`${target.scope}/*`, 'watch');
+    if (p.user.admin) return allow('scope', `${p.user.name} is a registry administrator`);
+    if (target.scope === `@${p.user.name}`) return allow('scope', `${target.scope} is ${p.user.name}'s own scope`);
+    if (target.org && target.org.role !== null) {
+      return allow('scope', `${p.user.name} is ${target.org.role} of ${target.org.name}`);
+    }
+    // One answer for another user's scope, an org the caller is not in and a scope nobody owns.
+    return refuse(checks, 'hook-scope-not-yours', { scope: target.scope }, 'scope',
+      `${target.scope} is neither ${p.user.name}'s scope nor an organization ${p.user.name} belongs to`);
+  }
+  if (grants && !grants.packagesAll) return restricted(`the packages of ${target.name}`, 'watch');
+  if (target.name === p.user.name) return allow('owner', `${p.user.name} watches their own packages`);
+  if (!p.user.admin) {
+    return refuse(checks, 'hook-owner-not-yours', { name: target.name }, 'owner',
+      `only administrators watch another user's packages`);
+  }
+  if (!target.exists) {
+    return refuse(checks, 'unknown-user', { name: target.name }, 'owner', `there is no user ${target.name}`);
+  }
+  return allow('owner', `${p.user.name} is a registry administrator`);
+}

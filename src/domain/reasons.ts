@@ -285,6 +285,33 @@ export const reasons = {
     error: (p) => `The scope ${p.scope} belongs to other publishers; you cannot publish ${p.package}`,
     summary: 'A first publish into a scope the user may not publish to.',
   },
+  // --- hooks made over npm's hooks API (/-/npm/v1/hooks)
+  'hook-scope-not-yours': {
+    status: 403,
+    error: (p) => `You can watch only your own user scope and the scopes of organizations you belong to; `
+      + `${p.scope} is not one of them`,
+    summary: 'A scope hook on a scope that is neither the caller\'s user scope nor one of their organizations.',
+  },
+  'hook-owner-not-yours': {
+    status: 403,
+    error: (p) => `You can watch only your own packages; watching the packages of ${p.name} is for administrators`,
+    summary: 'An owner hook on another user\'s packages, by someone who is not an administrator.',
+  },
+  'hook-endpoint-invalid': {
+    status: 400,
+    error: (p) => `A hook's endpoint must be an absolute http or https URL without a user name or password (${p.detail})`,
+    summary: 'The endpoint of a new or changed hook is not a plain http(s) URL.',
+  },
+  'hook-limit-reached': {
+    status: 400,
+    error: (p) => `You already have ${p.limit} hooks, the most one account may have. Delete some you no longer use`,
+    summary: 'The account has as many hooks as allowed (`hookApi.maxPerUser`).',
+  },
+  'hook-not-found': {
+    status: 404,
+    error: (p) => `You have no hook with id "${p.id}"`,
+    summary: 'A hook id that is not one of the caller\'s hooks.',
+  },
   // --- the package and its versions
   'not-found': {
     status: 404,

@@ -8,6 +8,7 @@ const PREFIXES: [string, string][] = [
   ['/-/npm/v1/oidc/', 'trust'],
   ['/-/package/', 'access'],
   ['/-/npm/v1/tokens', 'tokens'],
+  ['/-/npm/v1/hooks', 'hooks'],
   ['/-/npm/v1/user', 'profile'],
   ['/-/npm/v1/security/', 'audit'],
   ['/-/npm/v1/attestations/', 'attestations'],

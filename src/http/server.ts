@@ -19,6 +19,8 @@ import { trustRoutes } from './routes/trust.ts';
 import { stageRoutes } from './routes/stage.ts';
 import { webBrowseRoutes } from './routes/web-browse.ts';
 import { webAccountRoutes } from './routes/web-account.ts';
+import { hookRoutes } from './routes/hooks.ts';
+import { webHookRoutes } from './routes/web-hooks.ts';
 import { notReadyBody, opsRoutes } from './routes/ops.ts';
 import { routeFamily } from './route-family.ts';
 import { enableMetrics, type Metrics } from '../services/metrics.ts';
@@ -140,10 +142,11 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   });
   app.decorate('tessera', { ctx, auth, health });
   ctx.log ??= app.log;
-  const hooks = ctx.config.hooks.length ? new HookDelivery(ctx, app.log) : undefined;
-  app.addHook('onReady', async () => { hooks?.start(); });
+  // Always running: users may make hooks over the API at any time (routes/hooks.ts).
+  const hooks = new HookDelivery(ctx, app.log);
+  app.addHook('onReady', async () => { hooks.start(); });
   app.addHook('preClose', (done) => { closing = true; health.shuttingDown = true; done(); });
-  app.addHook('onClose', async () => { await hooks?.stop(); await auth.close(); });
+  app.addHook('onClose', async () => { await hooks.stop(); await auth.close(); });
   if (metrics) {
     app.addHook('onResponse', (req, reply, done) => {
       const method = req.method;
@@ -201,12 +204,14 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(accountRoutes);
   await app.register(miscRoutes);
   await app.register(tokenRoutes);
+  await app.register(hookRoutes);
   await app.register(profileRoutes);
   await app.register(orgRoutes);
   await app.register(trustRoutes);
   await app.register(stageRoutes);
   await app.register(webBrowseRoutes);
   await app.register(webAccountRoutes);
+  await app.register(webHookRoutes);
   await app.register(opsRoutes);
   await app.register(webTfaRoutes);
   await app.register(webOrgRoutes);

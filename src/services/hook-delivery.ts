@@ -1,11 +1,13 @@
 // Delivers queued webhook events (store/hooks.ts): a signed JSON POST per event, retried with exponential
 // backoff until the receiver answers 2xx or the attempts run out, each outcome in the audit log.
 // Retries are timed by the wall clock (Date.now), not ctx.clock: they wait for a real receiver, not for
-// registry time. Delivery is at least once: a receiver dedupes by the `id` in the body.
+// registry time. Delivery is at least once: a receiver dedupes by the `id` in the body. Hooks made over the
+// API are read from their table at each delivery, so a changed endpoint or secret applies to what is queued.
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { HookConfig } from '../config/ops.ts';
 import { deliveryDone, deliveryFailed, dropUnknownHooks, dueDeliveries, nextDueAt, type Due } from '../store/hooks.ts';
+import { open } from '../store/secret-box.ts';
+import { hookById, hookIdOf, recordDelivery } from '../store/user-hooks.ts';
 import { audit, type Ctx } from './context.ts';
 import { onQueued } from './hooks.ts';
 import { metricsOf } from './metrics.ts';
@@ -25,10 +27,13 @@ export function signature(secret: string, body: string): string {
 
 type Log = { warn(obj: object, msg: string): void };
 
+/** Where and how a delivery goes: a config hook, or one made over the API (`id`). */
+type Target = { name: string; url: string; secret: string; id?: string };
+
 export class HookDelivery {
   readonly #ctx: Ctx;
   readonly #log: Log;
-  readonly #hooks: Map<string, HookConfig>;
+  readonly #hooks: Map<string, Target>;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -40,7 +45,7 @@ export class HookDelivery {
   constructor(ctx: Ctx, log: Log) {
     this.#ctx = ctx;
     this.#log = log;
-    this.#hooks = new Map(ctx.config.hooks.map((h) => [h.name, h]));
+    this.#hooks = new Map(ctx.config.hooks.map((h) => [h.name, { name: h.name, url: h.url, secret: h.secret }]));
   }
 
   start(): void {
@@ -91,12 +96,25 @@ export class HookDelivery {
 
   async #dropUnknown(): Promise<void> {
     const dropped = await dropUnknownHooks(this.#ctx.store.db, [...this.#hooks.keys()]);
-    for (const r of dropped) {
-      await audit(this.#ctx, {
-        event: 'hook-dropped',
-        detail: { hook: r.hook, event: r.event, package: r.package, id: r.delivery },
-      });
-    }
+    for (const r of dropped) await this.#auditDropped(r);
+  }
+
+  async #auditDropped(r: Due): Promise<void> {
+    await audit(this.#ctx, {
+      event: 'hook-dropped',
+      detail: { hook: r.hook, event: r.event, package: r.package, id: r.delivery },
+    });
+  }
+
+  /** The config hook, or the API hook as it is now; undefined when it was deleted (its row is dropped). */
+  async #target(d: Due): Promise<Target | undefined> {
+    const id = hookIdOf(d.hook);
+    if (id === undefined) return this.#hooks.get(d.hook);
+    const row = await hookById(this.#ctx.store.db, id);
+    if (row) return { name: d.hook, url: row.endpoint, secret: open(this.#ctx.store.dataDir, row.secret), id };
+    await deliveryDone(this.#ctx.store.db, d.id);
+    await this.#auditDropped(d);
+    return undefined;
   }
 
   /** Starts a delivery for every due head (one per hook and package) not already under way. */
@@ -106,7 +124,7 @@ export class HookDelivery {
       ...this.#busy.keys(),
     ]);
     for (const d of due) {
-      const hook = this.#hooks.get(d.hook);
+      const hook = await this.#target(d);
       if (!hook) continue;
       const done = this.#deliver(d, hook)
         .catch((err: Error) => this.#log.warn({ err: err.message, hook: d.hook }, 'webhook delivery failed'))
@@ -118,7 +136,7 @@ export class HookDelivery {
     }
   }
 
-  async #deliver(d: Due, hook: HookConfig): Promise<void> {
+  async #deliver(d: Due, hook: Target): Promise<void> {
     const { timeoutMs, attempts: maxAttempts, backoffMs } = this.#ctx.config.hookDelivery;
     const attempts = d.attempts + 1;
     const abort = new AbortController();
@@ -148,6 +166,7 @@ export class HookDelivery {
       this.#inflight.delete(abort);
     }
     if (this.#stopped && error) return; // shutting down: try again after the restart
+    if (hook.id) await recordDelivery(this.#ctx.store.db, hook.id, status ?? 0, Date.now());
     const detail = {
       hook: hook.name,
       event: d.event,

@@ -1,12 +1,14 @@
-// Package events: counted for metrics and queued for the webhooks (`hooks:` in the config) that may hear
-// them. A hook hears about a package only if its owner may read it (policy's read rule, through
-// visibleHead), decided when the event happens; a hook without an owner reads as an anonymous caller.
+// Package events: counted for metrics and queued for the webhooks that may hear them: `hooks:` in the
+// config, and those users made over npm's hooks API (store/user-hooks.ts). A hook hears about a package
+// only if its owner may read it (policy's read rule, through visibleHead), decided when the event happens;
+// a config hook without an owner reads as an anonymous caller, an API hook of a disabled user hears nothing.
 // Queuing is one insert; delivery is hook-delivery.ts's, in the background, so a receiver never slows a write.
 import { randomUUID } from 'node:crypto';
-import type { HookConfig, HookEvent } from '../config/ops.ts';
+import { HOOK_EVENTS, type HookConfig, type HookEvent } from '../config/ops.ts';
 import { anonymous, type Principal } from '../domain/principal.ts';
 import { scopeOf } from '../domain/names.ts';
 import { enqueueDeliveries, type NewDelivery } from '../store/hooks.ts';
+import { deliveryKey, hooksWatching } from '../store/user-hooks.ts';
 import type { Store } from '../store/store.ts';
 import { toUser } from './authenticate.ts';
 import type { Ctx } from './context.ts';
@@ -23,8 +25,11 @@ export type PackageEvent = {
   actor?: string | null;
 };
 
-/** Who sees the event: the hooks named, decided earlier (before an unpublish hides the package). */
-export type Audience = string[];
+/** A hook that may hear of a package: its key in the delivery queue, and what its payloads say of it. */
+type Listener = { key: string; events: readonly HookEvent[]; hook: string; owner: string | null };
+
+/** Who sees the event: the hooks that may, decided earlier (before an unpublish hides the package). */
+export type Audience = Listener[];
 
 const workers = new WeakMap<Store, () => void>();
 
@@ -40,11 +45,12 @@ function matches(h: HookConfig, name: string): boolean {
   return true;
 }
 
-async function ownerOf(ctx: Ctx, h: HookConfig): Promise<Principal> {
-  if (h.owner === null) return anonymous;
-  const row = await ctx.store.db.selectFrom('users').selectAll().where('name', '=', h.owner).executeTakeFirst();
-  // An owner that is gone or disabled reads no more than anyone else.
-  if (!row || row.disabled) return anonymous;
+/** The user `owner` (a name or an id) as a reader with all their rights; null if gone or disabled. */
+async function ownerOf(ctx: Ctx, owner: string | number): Promise<Principal | null> {
+  const q = ctx.store.db.selectFrom('users').selectAll();
+  const row = await (typeof owner === 'string' ? q.where('name', '=', owner) : q.where('id', '=', owner))
+    .executeTakeFirst();
+  if (!row || row.disabled) return null;
   return { user: toUser(row), credential: { type: 'password' } };
 }
 
@@ -52,7 +58,16 @@ async function ownerOf(ctx: Ctx, h: HookConfig): Promise<Principal> {
 export async function hookAudience(ctx: Ctx, name: string): Promise<Audience> {
   const out: Audience = [];
   for (const h of ctx.config.hooks) {
-    if (matches(h, name) && (await visibleHead(ctx, await ownerOf(ctx, h), name))) out.push(h.name);
+    if (!matches(h, name)) continue;
+    // A config hook's owner that is gone or disabled reads no more than anyone else.
+    const reader = h.owner === null ? anonymous : ((await ownerOf(ctx, h.owner)) ?? anonymous);
+    if (await visibleHead(ctx, reader, name)) out.push({ key: h.name, events: h.events, hook: h.name, owner: h.owner });
+  }
+  for (const h of await hooksWatching(ctx.store.db, name)) {
+    const reader = await ownerOf(ctx, h.user_id);
+    if (reader?.user && (await visibleHead(ctx, reader, name))) {
+      out.push({ key: deliveryKey(h.id), events: HOOK_EVENTS, hook: h.id, owner: reader.user.name });
+    }
   }
   return out;
 }
@@ -64,7 +79,7 @@ export async function hookAudience(ctx: Ctx, name: string): Promise<Audience> {
 export async function emit(ctx: Ctx, events: PackageEvent[], audience?: Audience): Promise<void> {
   const metrics = metricsOf(ctx.store);
   for (const e of events) metrics?.packageEvents.inc({ event: e.event.slice('package:'.length) });
-  if (ctx.config.hooks.length === 0 || events.length === 0) return;
+  if (events.length === 0) return;
   try {
     const now = ctx.clock.now();
     const rows: NewDelivery[] = [];
@@ -75,8 +90,8 @@ export async function emit(ctx: Ctx, events: PackageEvent[], audience?: Audience
         who = await hookAudience(ctx, e.name);
         heard.set(e.name, who);
       }
-      for (const h of ctx.config.hooks) {
-        if (!who.includes(h.name) || !h.events.includes(e.event)) continue;
+      for (const h of who) {
+        if (!h.events.includes(e.event)) continue;
         const delivery = randomUUID();
         const payload = {
           id: delivery,
@@ -86,11 +101,11 @@ export async function emit(ctx: Ctx, events: PackageEvent[], audience?: Audience
           version: e.version ?? null,
           change: e.change ?? {},
           actor: e.actor ?? null,
-          hook: h.name,
+          hook: h.hook,
           hookOwner: h.owner ? { username: h.owner } : null,
           time: new Date(now).toISOString(),
         };
-        rows.push({ hook: h.name, package: e.name, event: e.event, delivery, payload: JSON.stringify(payload) });
+        rows.push({ hook: h.key, package: e.name, event: e.event, delivery, payload: JSON.stringify(payload) });
       }
     }
     await enqueueDeliveries(ctx.store.db, rows, Date.now());

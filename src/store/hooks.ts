@@ -3,6 +3,7 @@
 // hook and package is ever due, so one package's events reach a receiver in the order they happened.
 import type { Db } from './store.ts';
 import type { HookDeliveryRow } from './schema.ts';
+import { DELIVERY_KEY_PATTERN } from './user-hooks.ts';
 
 export type NewDelivery = Pick<HookDeliveryRow, 'hook' | 'package' | 'event' | 'delivery' | 'payload'>;
 
@@ -72,9 +73,14 @@ export async function deliveryFailed(
     .execute();
 }
 
-/** Rows of hooks no longer in the configuration: nobody will deliver them. */
+/** Rows of hooks no longer in the configuration: nobody will deliver them. (Hooks made over the API are
+ *  not the configuration's: deleting one deletes its rows, store/user-hooks.ts.) */
 export async function dropUnknownHooks(db: Db, known: string[]): Promise<Due[]> {
-  let q = db.selectFrom('hook_deliveries').selectAll().where('state', '=', 'pending');
+  let q = db
+    .selectFrom('hook_deliveries')
+    .selectAll()
+    .where('state', '=', 'pending')
+    .where('hook', 'not like', DELIVERY_KEY_PATTERN);
   if (known.length) q = q.where('hook', 'not in', known);
   const rows = (await q.execute()) as Due[];
   if (rows.length)

@@ -131,6 +131,13 @@ const migrations: Migration[] = [
   // Web pages of packages with thousands of versions: the newest versions and their count from an index,
   // without reading each version's row (its manifest).
   'CREATE INDEX IF NOT EXISTS versions_published ON versions(package, unpublished_at, published_at)',
+  // Webhooks maintainers manage over npm's hooks API (/-/npm/v1/hooks): owned by the user who made them,
+  // the secret sealed with the data folder's key (it signs payloads, so it cannot be hashed).
+  `CREATE TABLE hooks (id TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), type TEXT NOT NULL,
+     name TEXT NOT NULL, endpoint TEXT NOT NULL, secret TEXT NOT NULL, created_at BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL, last_delivery BIGINT, response_code INTEGER);
+   CREATE INDEX hooks_user ON hooks(user_id, created_at);
+   CREATE INDEX hooks_target ON hooks(type, name);`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

@@ -113,6 +113,12 @@ export type HookDeliveryRow = {
   state: 'pending' | 'failed'; attempts: number; next_at: number; created_at: number; last_error: string | null;
 };
 
+/** A hook made over the API; `secret` is sealed (secret-box.ts), `response_code` 0 until a delivery. */
+export type HookRow = {
+  id: string; user_id: number; type: 'package' | 'scope' | 'owner'; name: string; endpoint: string; secret: string;
+  created_at: number; updated_at: number; last_delivery: number | null; response_code: number | null;
+};
+
 export type Database = {
   users: UserRow;
   tokens: TokenRow;
@@ -138,4 +144,5 @@ export type Database = {
   version_views: VersionViewRow;
   hook_deliveries: HookDeliveryRow;
   ldap_accounts: LdapAccountRow;
+  hooks: HookRow;
 };

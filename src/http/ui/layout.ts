@@ -19,7 +19,7 @@ export function otpField(v: View, label = 'One-time password'): Html | '' {
 export function layout(v: View, title: string, body: Html, q = ''): Html {
   const account = v.user
     ? html`<li><a href="/-/web/account">${v.user.name}</a></li><li><a href="/-/web/tokens">Access tokens</a></li>
-<li><a href="/-/web/staged">Staged versions</a></li><li><a href="/-/web/orgs">Organizations</a></li><li><a href="/-/web/refusals">Why was I refused?</a></li>
+<li><a href="/-/web/staged">Staged versions</a></li><li><a href="/-/web/hooks">Hooks</a></li><li><a href="/-/web/orgs">Organizations</a></li><li><a href="/-/web/refusals">Why was I refused?</a></li>
 ${v.user.admin ? html`<li><a href="/-/web/admin">Administration</a></li>` : ''}
 <li><form class="inline" method="post" action="/-/web/signout">${csrfField(v)}<button class="secondary">Sign out</button></form></li>`
     : html`<li><a href="/-/web/explain">Explain an error</a></li><li><a href="/-/web/signin">Sign in</a></li>`;

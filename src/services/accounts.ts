@@ -210,10 +210,11 @@ export async function setPassword(ctx: Ctx, name: string, password: string): Pro
   await audit(ctx, { event: 'password-changed', user: name, detail: { sessionsRevoked: n } });
 }
 
-export async function disableUser(ctx: Ctx, name: string): Promise<void> {
+/** `why` goes on every revoked token (what npm prints for them) and in the audit log. */
+export async function disableUser(ctx: Ctx, name: string, why = 'account disabled'): Promise<void> {
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('unknown-user', { name });
   await ctx.store.db.updateTable('users').set({ disabled: 1, updated_at: ctx.clock.now() }).where('id', '=', user.id).execute();
-  await revokeTokens(ctx.store.db, { userId: user.id }, 'account disabled', ctx.clock.now());
-  await audit(ctx, { event: 'user-disabled', user: name });
+  await revokeTokens(ctx.store.db, { userId: user.id }, why, ctx.clock.now());
+  await audit(ctx, { event: 'user-disabled', user: name, ...(why === 'account disabled' ? {} : { reason: why }) });
 }

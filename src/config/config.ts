@@ -31,6 +31,20 @@ export type Config = {
   oidc: OidcConfig;
   stage: StageConfig;
   unpublish: UnpublishConfig;
+  auth: AuthConfig;
+};
+
+/** Company sign-in (docs/signin.md): local passwords on or off, an OpenID Provider, groups → org roles and teams. */
+export type AuthConfig = {
+  /** false: passwords only for administrators made with `tessera user add --admin` (break-glass). */
+  local: boolean;
+  oidc: SignInOidc | null;
+  /** Directory group → "org:owner" | "org:admin" | "org:<team>" (services/directory-groups.ts). */
+  groups: Record<string, string>;
+};
+export type SignInOidc = {
+  issuer: string; clientId: string; clientSecret: string | null; scopes: string; userClaim: string; groupsClaim: string;
+  trustMfa: boolean; name: string; refreshIntervalMs: number;
 };
 
 /** The registry proxied for names that are not local (services/proxy.ts, services/upstream.ts). */
@@ -125,6 +139,7 @@ export const defaults: Config = {
   oidc: { tokenTtlMs: 3_600_000, audience: null, multipleConfigs: false, issuers: builtinIssuers },
   stage: { ttlMs: 7 * 86_400_000, requireSecondApprover: false },
   unpublish: { reserveForMs: 24 * 3_600_000 },
+  auth: { local: true, oidc: null, groups: {} },
 };
 
 /** What a published tarball may unpack to: a compressed upload of maxBodyBytes that unpacks to gigabytes is refused. */
@@ -142,7 +157,7 @@ type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
   'requestTimeout', 'maxUnpackedBytes',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
-  'oidc', 'stage', 'unpublish']);
+  'oidc', 'stage', 'unpublish', 'auth']);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -323,8 +338,48 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
       c.unpublish.reserveForMs = u.reserveFor === 0 ? 0 : duration(u.reserveFor, 'unpublish.reserveFor');
     }
   }
+  if (f.auth !== undefined && f.auth !== null) c.auth = authConfig(f.auth);
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   return c;
+}
+
+function authConfig(raw: unknown): AuthConfig {
+  const a = raw as Record<string, unknown>;
+  if (typeof a !== 'object') fail('auth', 'must be a mapping');
+  for (const key of Object.keys(a)) if (!['local', 'oidc', 'groups'].includes(key)) fail(`auth.${key}`, 'unknown key');
+  const out: AuthConfig = structuredClone(defaults.auth);
+  if (a.local !== undefined) {
+    if (typeof a.local !== 'boolean') fail('auth.local', 'must be true or false');
+    out.local = a.local;
+  }
+  if (a.groups !== undefined && a.groups !== null) {
+    if (typeof a.groups !== 'object' || Array.isArray(a.groups)) fail('auth.groups', 'must be a mapping of group: "org:role"');
+    for (const [g, t] of Object.entries(a.groups)) {
+      if (typeof t !== 'string' || !/^[a-z0-9][a-z0-9._-]*:[a-z0-9][a-z0-9._-]*$/.test(t)) {
+        fail(`auth.groups.${g}`, 'must be "org:owner", "org:admin" or "org:<team>"');
+      }
+      out.groups[g] = t;
+    }
+  }
+  if (a.oidc !== undefined && a.oidc !== null) {
+    const o = a.oidc as Record<string, unknown>;
+    const keys = ['issuer', 'clientId', 'clientSecret', 'scopes', 'userClaim', 'groupsClaim', 'trustMfa', 'name', 'refreshInterval'];
+    for (const key of Object.keys(o)) if (!keys.includes(key)) fail(`auth.oidc.${key}`, 'unknown key');
+    // The issuer is kept exactly as written: discovery compares it with the provider's own, slash and all.
+    urlValue(o.issuer, 'auth.oidc.issuer');
+    if (o.trustMfa !== undefined && typeof o.trustMfa !== 'boolean') fail('auth.oidc.trustMfa', 'must be true or false');
+    out.oidc = {
+      issuer: o.issuer as string, clientId: str(o.clientId, 'auth.oidc.clientId'),
+      clientSecret: o.clientSecret === undefined ? null : str(o.clientSecret, 'auth.oidc.clientSecret'),
+      scopes: o.scopes === undefined ? 'openid profile email offline_access' : str(o.scopes, 'auth.oidc.scopes'),
+      userClaim: o.userClaim === undefined ? 'preferred_username' : str(o.userClaim, 'auth.oidc.userClaim'),
+      groupsClaim: o.groupsClaim === undefined ? 'groups' : str(o.groupsClaim, 'auth.oidc.groupsClaim'),
+      trustMfa: o.trustMfa === true, name: o.name === undefined ? 'your company account' : str(o.name, 'auth.oidc.name'),
+      refreshIntervalMs: o.refreshInterval === undefined ? 5 * 60_000 : duration(o.refreshInterval, 'auth.oidc.refreshInterval'),
+    };
+    if (!out.oidc.scopes.split(/\s+/).includes('openid')) fail('auth.oidc.scopes', 'must include openid');
+  }
+  return out;
 }
 
 export type ConfigFlags = { config?: string; data?: string; listen?: string };

@@ -119,6 +119,11 @@ const migrations: Migration[] = [
   // The web pages: each version's README, rendered and sanitized at publish time, and its tarball's files.
   `CREATE TABLE version_views (package TEXT NOT NULL, version TEXT NOT NULL, readme_html TEXT NOT NULL,
      files TEXT NOT NULL, PRIMARY KEY (package, version));`,
+  // Company sign-in (OpenID Connect): the provider's subject an account is bound to, its refresh token
+  // (sealed, like TOTP seeds) and the groups last seen, for the refresh that follows the directory.
+  `CREATE TABLE sso_identities (user_id INTEGER PRIMARY KEY REFERENCES users(id), issuer TEXT NOT NULL,
+     subject TEXT NOT NULL, refresh_token TEXT, groups TEXT NOT NULL, signed_in_at BIGINT NOT NULL,
+     refreshed_at BIGINT, UNIQUE (issuer, subject));`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

@@ -117,6 +117,7 @@ export type Database = {
   stars: StarRow;
   attachments: AttachmentRow;
   web_logins: WebLoginRow;
+  sso_identities: SsoIdentityRow;
   audit: AuditRow;
   meta: MetaRow;
   orgs: OrgRow;
@@ -129,4 +130,8 @@ export type Database = {
   version_claims: VersionClaimRow;
   staged: StagedRow;
   version_views: VersionViewRow;
+};
+export type SsoIdentityRow = {
+  user_id: number; issuer: string; subject: string; refresh_token: string | null; groups: string; signed_in_at: number;
+  refreshed_at: number | null;
 };

@@ -19,6 +19,7 @@ import { trustRoutes } from './routes/trust.ts';
 import { stageRoutes } from './routes/stage.ts';
 import { webBrowseRoutes } from './routes/web-browse.ts';
 import { webAccountRoutes } from './routes/web-account.ts';
+import { signinOidcRoutes } from './routes/signin-oidc.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -149,6 +150,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(stageRoutes);
   await app.register(webBrowseRoutes);
   await app.register(webAccountRoutes);
+  await app.register(signinOidcRoutes);
   await app.register(packageRoutes);
   return app;
 }

@@ -87,6 +87,11 @@ export async function allowSignup(ctx: Ctx, caller: Principal): Promise<void> {
   if (!d.allowed) throw await deny(ctx, caller, d, '');
 }
 
+/** With `auth.local: false` accounts come from the company sign-in, never from a password sign-up. */
+function refuseLocalSignup(ctx: Ctx): void {
+  if (!ctx.config.auth.local) throw new Refusal('local-login-disabled', { provider: ctx.config.auth.oidc?.name });
+}
+
 /** PUT /-/user/org.couchdb.user:<name>: login when the user exists, sign-up (by policy) when not. */
 export async function couchLogin(
   ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: CouchUser, otp: string | undefined, ip: string,
@@ -104,6 +109,7 @@ export async function couchLogin(
     return { status: 201, token: await mintSession(ctx, user, 'legacy'), name };
   }
   if (body.email === undefined) throw new Refusal('login-unknown-user', { name });
+  refuseLocalSignup(ctx);
   await allowSignup(ctx, caller);
   const user = await createUser(ctx, { name, email: String(body.email), password });
   return { status: 201, token: await mintSession(ctx, user, 'adduser'), name, created: user };
@@ -166,6 +172,7 @@ export async function completeWebLogin(
   }
   if (form.create) {
     // The browser's form carries no credential: an administrator creates accounts another way.
+    refuseLocalSignup(ctx);
     await allowSignup(ctx, anonymous);
     user = await createUser(ctx, { name, email: String(form.email ?? ''), password });
   } else {
@@ -174,6 +181,20 @@ export async function completeWebLogin(
   }
   await ctx.store.db.updateTable('web_logins').set({ user_id: user.id }).where('id', '=', session.id).execute();
   return user;
+}
+
+/** The browser side, when the company sign-in proved who the person is (and, for an OTP challenge, that the
+ *  provider did the second factor the registry trusts). */
+export async function completeWebLoginAs(ctx: Ctx, secret: string, user: User, mfa: boolean): Promise<void> {
+  const session = await liveSession(ctx, secret);
+  if (session.kind === 'otp') {
+    if (session.user_id !== user.id) throw new Refusal('sso-response-invalid', { detail: 'signed in as another user' });
+    if (!mfa) throw new Refusal('otp-required');
+    await ctx.store.db.updateTable('web_logins').set({ kind: 'otp-approved' }).where('id', '=', session.id).execute();
+    return;
+  }
+  if (session.kind !== 'login' && session.kind !== 'adduser') throw new Refusal('web-login-expired');
+  await ctx.store.db.updateTable('web_logins').set({ user_id: user.id }).where('id', '=', session.id).execute();
 }
 
 /** The CLI side: 202 until the browser finished, then the token exactly once. */

@@ -25,7 +25,8 @@ export type Pending = {
   userId?: number;
 };
 
-const configs = new Map<string, Promise<client.Configuration>>();
+/** Discovered metadata, per configuration object (so one server's cache never answers for another). */
+const configs = new WeakMap<SignInOidc, Promise<client.Configuration>>();
 
 export function oidcSettings(ctx: Ctx): SignInOidc {
   const o = ctx.config.auth.oidc;
@@ -37,16 +38,15 @@ const isLoopback = (u: URL) => u.protocol === 'http:' && ['127.0.0.1', 'localhos
 
 /** The provider's metadata, discovered once per process from the configured issuer (and checked against it). */
 function provider(o: SignInOidc): Promise<client.Configuration> {
-  const key = `${o.issuer}\0${o.clientId}`;
-  let c = configs.get(key);
+  let c = configs.get(o);
   if (!c) {
     const issuer = new URL(o.issuer);
     // Plain http only on loopback (a provider beside the registry, or a test); anywhere else it is https.
     const options = isLoopback(issuer) ? { execute: [client.allowInsecureRequests] } : undefined;
     const auth = o.clientSecret ? client.ClientSecretBasic(o.clientSecret) : client.None();
     c = client.discovery(issuer, o.clientId, o.clientSecret ?? undefined, auth, options);
-    c.catch(() => configs.delete(key));
-    configs.set(key, c);
+    c.catch(() => configs.delete(o));
+    configs.set(o, c);
   }
   return c.catch((e: Error) => {
     throw new Refusal('sso-provider-refused', { provider: o.name, detail: `its discovery failed: ${e.message}` });
@@ -118,7 +118,9 @@ export async function finishOidc(ctx: Ctx, query: string, p: Pending): Promise<{
 
 function describe(e: unknown): string {
   if (e instanceof client.ResponseBodyError) return `the provider answered ${e.error}${e.error_description ? `: ${e.error_description}` : ''}`;
-  return (e as Error).message;
+  // openid-client wraps the precise check that failed (which claim, which parameter) as the cause.
+  const cause = (e as Error).cause;
+  return cause instanceof Error ? cause.message : (e as Error).message;
 }
 
 /** The ID token's claims, completed from the UserInfo endpoint when the name, e-mail or groups are missing. */

@@ -10,6 +10,9 @@ import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { AuthConfig } from '../../src/config/config.ts';
 import { refreshIdentities } from '../../src/services/signin-oidc.ts';
+import { toUser } from '../../src/services/authenticate.ts';
+import { confirmEnrolment, startEnrolment } from '../../src/services/two-factor.ts';
+import { codeAt } from '../../src/domain/totp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { assertAccessible, launch, screenshot, type TestBrowser } from '../helpers/browser.ts';
@@ -167,6 +170,51 @@ describe('company sign-in: OpenID Connect', () => {
     await Promise.all([page.waitForURL(/\/-\/web\/$/), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
     assert.match((await page.getByRole('navigation', { name: 'Account' }).textContent()) ?? '', /root/);
     await ctx.close();
+  });
+
+  test('2FA still applies after the provider, unless trustMfa and the provider\'s amr says it did MFA', async () => {
+    op.users.set('mira', { password: 'mira-pw', email: 'mira@acme.test', groups: [], mfa: true });
+    const signInAs = async () => {
+      const ctx = await b.browser.newContext();
+      const page = await ctx.newPage();
+      await page.goto(`${s.url}-/web/signin`);
+      await companySignIn(page, 'mira', 'mira-pw');
+      return { ctx, page };
+    };
+    let { ctx, page } = await signInAs();
+    await page.waitForURL(/\/-\/web\/$/);
+    await ctx.close();
+    const user = toUser((await userRow('mira'))!);
+    const { tfa } = await startEnrolment(s.ctx, { user, credential: { type: 'password' } }, 'auth-and-writes');
+    const secret = new URL(String(tfa)).searchParams.get('secret')!;
+    await confirmEnrolment(s.ctx, user, codeAt(secret, s.clock.now()));
+
+    ({ ctx, page } = await signInAs());
+    await page.getByRole('heading', { name: 'Confirm with your one-time password' }).waitFor();
+    await assertAccessible(page, 'company sign-in: one-time password');
+    s.clock.advance(30_000);
+    await page.getByLabel('One-time password').fill('000000');
+    const [wrong] = await Promise.all([page.waitForResponse((x) => x.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Confirm' }).click()]);
+    assert.equal(wrong.headers()['x-tessera-reason'], 'otp-wrong');
+    assert.equal((await ctx.cookies()).find((c) => c.name === 'tessera-session'), undefined, 'no session yet');
+    await page.getByLabel('One-time password').fill(codeAt(secret, s.clock.now()));
+    await Promise.all([page.waitForURL(/\/-\/web\/$/), page.getByRole('button', { name: 'Confirm' }).click()]);
+    await ctx.close();
+
+    s.ctx.config.auth.oidc!.trustMfa = true;
+    try {
+      ({ ctx, page } = await signInAs());
+      await page.waitForURL(/\/-\/web\/$/);
+      assert.ok((await ctx.cookies()).find((c) => c.name === 'tessera-session'), 'the provider\'s MFA stood for the code');
+      await ctx.close();
+      op.users.get('mira')!.mfa = false;
+      ({ ctx, page } = await signInAs());
+      await page.getByRole('heading', { name: 'Confirm with your one-time password' }).waitFor();
+      await ctx.close();
+    } finally {
+      s.ctx.config.auth.oidc!.trustMfa = false;
+    }
   });
 
   test('state, nonce and PKCE tampering are refused', async () => {

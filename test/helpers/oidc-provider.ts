@@ -60,8 +60,9 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
       cookies: { keys: ['oidc-provider test cookie key'] },
       scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
       claims: {
-        openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email', 'email_verified'], groups: ['groups'],
-        amr: null, acr: null,
+        // amr in every ID token, as Okta, Entra and Keycloak send it (the registry's trustMfa reads it).
+        openid: ['sub', 'amr'], profile: ['preferred_username', 'name'], email: ['email', 'email_verified'],
+        groups: ['groups'],
       },
       features: { devInteractions: { enabled: false } },
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },

@@ -38,6 +38,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   'team-lacks-write': 'not-maintainer',
   'not-org-member': 'not-maintainer',
   'org-role-too-low': 'not-maintainer',
+  'sso-group-removed': 'not-maintainer',
   // the account, the package's policy, the version
   'email-unverified': 'publish-forbidden',
   'package-requires-2fa': 'publish-forbidden',

@@ -110,6 +110,12 @@ export const reasons = {
     error: (p) => `The answer from ${p.provider ?? 'the identity provider'} could not be verified${p.detail ? ` (${p.detail})` : ''}. Start the sign-in again`,
     summary: 'The sign-in response failed a check: state, nonce, PKCE, issuer, signature, or it came too late.',
   },
+  'sso-group-removed': {
+    status: 403,
+    error: (p) => `The company directory removed you from ${p.target} on ${p.at}, so you may no longer ${p.action ?? 'do this'}. `
+      + `Ask your identity administrator to add you to ${p.groups} again`,
+    summary: 'A membership that gave this right was taken away by the company directory (groups → teams).',
+  },
   'sso-name-conflict': {
     status: 409,
     error: (p) => `The company sign-in names the user "${p.name}", which cannot be used here${p.detail ? ` (${p.detail})` : ''}. Ask the registry administrator`,

@@ -6,11 +6,12 @@
 // named after the directory, so the rules, audit events and cache invalidation are the ones `npm org`
 // and `npm team` get. Policy reads memberships per request, so a user's tokens lose what the user lost.
 import { Refusal } from '../domain/reasons.ts';
-import type { OrgRole } from '../domain/policy.ts';
+import type { DirectoryRemoval, OrgRole } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { createOrg, createTeam, DEVELOPERS, removeMember, setMember, teamMember } from './orgs.ts';
 import { disableUser, userByName } from './accounts.ts';
 import { audit, type Ctx } from './context.ts';
+import { clearRemoval, latestRemoval, recordRemoval } from '../store/directory-removals.ts';
 
 /** The config's `auth.groups`: directory group name → "org:role" or "org:team". */
 export type GroupMapping = Record<string, string>;
@@ -96,12 +97,14 @@ export async function applyGroups(
     try {
       if (!d && current) {
         await removeMember(ctx, p, org, user.name);
+        await recordRemoval(ctx.store.db, { user_id: user.id, org, team: '', source, at: ctx.clock.now() });
         changes.push({ org, change: `removed (was ${current})` });
         continue;
       }
       if (!d) continue;
       if (current !== d.role) {
         await setMember(ctx, p, org, user.name, d.role);
+        if (!current) await clearRemoval(ctx.store.db, user.id, org, null);
         changes.push({ org, change: current ? `role ${current} → ${d.role}` : `added as ${d.role}` });
       }
     } catch (e) {
@@ -122,11 +125,25 @@ export async function applyGroups(
         if (!t) await createTeam(ctx, p, org, { name: team, description: `Managed by the company directory (${source})` });
       }
       await teamMember(ctx, p, org, team, user.name, should);
+      if (should) await clearRemoval(ctx.store.db, user.id, org, team);
+      else await recordRemoval(ctx.store.db, { user_id: user.id, org, team, source, at: ctx.clock.now() });
       changes.push({ org, team, change: should ? 'added' : 'removed' });
     }
   }
   await audit(ctx, { event: 'directory-groups-applied', user: user.name, detail: { source, groups, changes } });
   return changes;
+}
+
+/** The latest membership in `org` the directory took from the user, with the groups that would give it back. */
+export async function removalFor(ctx: Ctx, userId: number, org: string): Promise<DirectoryRemoval | undefined> {
+  const r = await latestRemoval(ctx.store.db, userId, org);
+  if (!r) return undefined;
+  const target = r.team ? `${org}:${r.team}` : org;
+  const groups = Object.entries(ctx.config.auth.groups).filter(([, t]) => {
+    const g = parseGroupTarget(t);
+    return g.org === org && (r.team ? g.team === r.team : true);
+  }).map(([group]) => group);
+  return { target, groups, at: r.at, source: r.source };
 }
 
 /**

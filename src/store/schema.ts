@@ -118,6 +118,7 @@ export type Database = {
   attachments: AttachmentRow;
   web_logins: WebLoginRow;
   sso_identities: SsoIdentityRow;
+  directory_removals: DirectoryRemovalRow;
   audit: AuditRow;
   meta: MetaRow;
   orgs: OrgRow;
@@ -135,3 +136,5 @@ export type SsoIdentityRow = {
   user_id: number; issuer: string; subject: string; refresh_token: string | null; groups: string; signed_in_at: number;
   refreshed_at: number | null;
 };
+/** A membership a company directory took away (services/directory-groups.ts); team '' is the whole org. */
+export type DirectoryRemovalRow = { user_id: number; org: string; team: string; source: string; at: number };

@@ -1,0 +1,53 @@
+// The groups mapping shared by company sign-ins (OIDC, LDAP): targets, the memberships groups entitle a
+// user to, the orgs a mapping manages, and the policy rule that names the directory in a refusal.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { desiredMemberships, managedOrgs, parseGroupTarget } from '../../src/services/directory-groups.ts';
+import { withDirectoryRemoval, type Decision } from '../../src/domain/policy.ts';
+import { providerDidMfa } from '../../src/services/signin-oidc.ts';
+
+const MAPPING = { 'npm-acme-admins': 'acme:owner', 'npm-acme-dev': 'acme:developers', 'npm-acme-rel': 'acme:release',
+  'npm-beta-admin': 'beta:admin' };
+
+test('targets: owner and admin are roles, developers is membership, anything else a team', () => {
+  assert.deepEqual(parseGroupTarget('acme:owner'), { org: 'acme', role: 'owner', team: null });
+  assert.deepEqual(parseGroupTarget('acme:admin'), { org: 'acme', role: 'admin', team: null });
+  assert.deepEqual(parseGroupTarget('acme:developers'), { org: 'acme', role: 'developer', team: null });
+  assert.deepEqual(parseGroupTarget('acme:release'), { org: 'acme', role: 'developer', team: 'release' });
+  assert.throws(() => parseGroupTarget('acme'), /org:owner/);
+  assert.throws(() => parseGroupTarget('Acme:Owner'), /org:owner/);
+});
+
+test('the highest role of all groups wins; teams add up; unmapped groups are ignored', () => {
+  const d = desiredMemberships(MAPPING, ['npm-acme-dev', 'npm-acme-admins', 'npm-acme-rel', 'unrelated']);
+  assert.equal(d.get('acme')?.role, 'owner');
+  assert.deepEqual([...d.get('acme')!.teams], ['release']);
+  assert.equal(d.has('beta'), false);
+  assert.deepEqual(desiredMemberships(MAPPING, []).size, 0);
+});
+
+test('managed orgs are every org the mapping names, with its named teams', () => {
+  const m = managedOrgs(MAPPING);
+  assert.deepEqual([...m.keys()].sort(), ['acme', 'beta']);
+  assert.deepEqual([...m.get('acme')!], ['release']);
+});
+
+test('a refusal caused by a directory removal names it; a plain 404 stays a plain 404', () => {
+  const removal = { target: 'acme:release', groups: ['npm-acme-rel'], at: 0, source: 'oidc' };
+  const denied: Decision = { allowed: false, reason: 'not-maintainer', params: { action: 'publish' }, checks: [] };
+  const d = withDirectoryRemoval(denied, removal);
+  assert.equal(d.allowed, false);
+  assert.equal(!d.allowed && d.reason, 'sso-group-removed');
+  assert.equal(!d.allowed && d.params.groups, 'npm-acme-rel');
+  const hidden: Decision = { allowed: false, reason: 'not-found', params: {}, checks: [] };
+  assert.equal(withDirectoryRemoval(hidden, removal), hidden);
+  assert.equal(withDirectoryRemoval(denied, undefined), denied);
+});
+
+test('provider MFA: amr "mfa" or two methods, or an acr naming a second factor', () => {
+  assert.equal(providerDidMfa({ amr: ['mfa'] }), true);
+  assert.equal(providerDidMfa({ amr: ['pwd', 'otp'] }), true);
+  assert.equal(providerDidMfa({ amr: ['pwd'] }), false);
+  assert.equal(providerDidMfa({ acr: 'urn:okta:loa:2fa:any' }), true);
+  assert.equal(providerDidMfa({}), false);
+});

@@ -139,7 +139,8 @@ test(
     // As commit 6f660a0 left it: four migrations, documents apart, no counter, no staging tables yet.
     const db = new DatabaseSync(join(old, 'tessera.db'));
     db.exec(`DELETE FROM meta WHERE key = 'packages'; DELETE FROM schema_version WHERE version > 4;
-      DROP TABLE staged; DROP TABLE version_claims; DROP TABLE version_views;`);
+      DROP TABLE staged; DROP TABLE version_claims; DROP TABLE version_views;
+      DROP TABLE sso_identities; DROP TABLE directory_removals;`);
     db.close();
     const s = await openStore(old);
     assert.equal(s.counter('packages'), '0');
@@ -150,7 +151,7 @@ test(
     await s.close();
     await openStore(fresh).then(closeAll);
     assert.deepEqual(schemaOf(old), schemaOf(fresh));
-    assert.equal(versions.length, 7);
+    assert.equal(versions.length, 8);
   }),
 );
 

@@ -51,3 +51,18 @@ test('provider MFA: amr "mfa" or two methods, or an acr naming a second factor',
   assert.equal(providerDidMfa({ acr: 'urn:okta:loa:2fa:any' }), true);
   assert.equal(providerDidMfa({}), false);
 });
+
+test('tessera explain recognises the company sign-in refusals in npm\'s output', async () => {
+  const { explainText } = await import('../../src/doctor/explain.ts');
+  const removed = `npm error code E403
+npm error 403 403 Forbidden - PUT http://127.0.0.1:4873/@acme%2flib - The company directory removed you from acme:release \
+on 2026-05-04T09:12:00.000Z, so you may no longer publish @acme/lib. Ask your identity administrator to add you to \
+npm-acme-release again (http://127.0.0.1:4873/-/help/sso-group-removed)`;
+  assert.equal(explainText(removed).extracted.reason, 'sso-group-removed');
+  const local = `npm error code E403
+npm error 403 403 Forbidden - PUT http://127.0.0.1:4873/-/user/org.couchdb.user:olga - Passwords are turned off on this \
+registry: sign in with Acme SSO (\`npm login\` opens it in the browser) (http://127.0.0.1:4873/-/help/local-login-disabled)`;
+  const x = explainText(local);
+  assert.equal(x.extracted.reason, 'local-login-disabled');
+  assert.ok(x.explanation.causes.length > 0, 'a cause with a fix');
+});

@@ -215,6 +215,39 @@ describe('company sign-in: OpenID Connect', () => {
     }
   });
 
+  test('npm\'s OTP challenge (authUrl) is met by the company sign-in when its MFA is trusted', async () => {
+    s.ctx.config.auth.oidc!.trustMfa = true;
+    op.users.get('mira')!.mfa = true;
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, await s.token({ user: 'mira' }));
+    const ctx = await b.browser.newContext();
+    let opened: Promise<void> | undefined;
+    try {
+      // In a terminal npm opens the challenge's authUrl and polls doneUrl (without one it only prints them).
+      const r = await npm.runTty(['publish'], [], {
+        cwd: makePackage('mira-pkg', '1.0.0'),
+        onStdout: (chunk) => {
+          const url = /(http:\/\/\S+\/-\/v1\/login\/cli\/\S+)/.exec(chunk)?.[1];
+          if (!url || opened) return;
+          opened = (async () => {
+            const page = await ctx.newPage();
+            await page.goto(url);
+            await page.getByRole('heading', { name: 'Confirm with your one-time password' }).waitFor();
+            await companySignIn(page, 'mira', 'mira-pw');
+            await page.getByRole('heading', { name: 'Signed in as mira' }).waitFor();
+          })();
+        },
+      });
+      await opened;
+      assert.ok(opened, `npm printed the authUrl: ${r.output}`);
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, /\+ mira-pkg@1\.0\.0/);
+    } finally {
+      s.ctx.config.auth.oidc!.trustMfa = false;
+      await ctx.close();
+    }
+  });
+
   test('state, nonce and PKCE tampering are refused', async () => {
     op.users.set('tess', { password: 'tess-pw', email: 'tess@acme.test', groups: [] });
     const set = (u: URL, key: string, value: string) => {

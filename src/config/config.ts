@@ -353,7 +353,9 @@ function authConfig(raw: unknown): AuthConfig {
     out.local = a.local;
   }
   if (a.groups !== undefined && a.groups !== null) {
-    if (typeof a.groups !== 'object' || Array.isArray(a.groups)) fail('auth.groups', 'must be a mapping of group: "org:role"');
+    if (typeof a.groups !== 'object' || Array.isArray(a.groups)) {
+      fail('auth.groups', 'must be a mapping of group: "org:role"');
+    }
     for (const [g, t] of Object.entries(a.groups)) {
       if (typeof t !== 'string' || !/^[a-z0-9][a-z0-9._-]*:[a-z0-9][a-z0-9._-]*$/.test(t)) {
         fail(`auth.groups.${g}`, 'must be "org:owner", "org:admin" or "org:<team>"');
@@ -363,19 +365,24 @@ function authConfig(raw: unknown): AuthConfig {
   }
   if (a.oidc !== undefined && a.oidc !== null) {
     const o = a.oidc as Record<string, unknown>;
-    const keys = ['issuer', 'clientId', 'clientSecret', 'scopes', 'userClaim', 'groupsClaim', 'trustMfa', 'name', 'refreshInterval'];
+    const keys = ['issuer', 'clientId', 'clientSecret', 'scopes', 'userClaim', 'groupsClaim', 'trustMfa', 'name',
+      'refreshInterval'];
     for (const key of Object.keys(o)) if (!keys.includes(key)) fail(`auth.oidc.${key}`, 'unknown key');
     // The issuer is kept exactly as written: discovery compares it with the provider's own, slash and all.
     urlValue(o.issuer, 'auth.oidc.issuer');
-    if (o.trustMfa !== undefined && typeof o.trustMfa !== 'boolean') fail('auth.oidc.trustMfa', 'must be true or false');
+    if (o.trustMfa !== undefined && typeof o.trustMfa !== 'boolean') {
+      fail('auth.oidc.trustMfa', 'must be true or false');
+    }
     out.oidc = {
       issuer: o.issuer as string, clientId: str(o.clientId, 'auth.oidc.clientId'),
       clientSecret: o.clientSecret === undefined ? null : str(o.clientSecret, 'auth.oidc.clientSecret'),
       scopes: o.scopes === undefined ? 'openid profile email offline_access' : str(o.scopes, 'auth.oidc.scopes'),
       userClaim: o.userClaim === undefined ? 'preferred_username' : str(o.userClaim, 'auth.oidc.userClaim'),
       groupsClaim: o.groupsClaim === undefined ? 'groups' : str(o.groupsClaim, 'auth.oidc.groupsClaim'),
-      trustMfa: o.trustMfa === true, name: o.name === undefined ? 'your company account' : str(o.name, 'auth.oidc.name'),
-      refreshIntervalMs: o.refreshInterval === undefined ? 5 * 60_000 : duration(o.refreshInterval, 'auth.oidc.refreshInterval'),
+      trustMfa: o.trustMfa === true,
+      name: o.name === undefined ? 'your company account' : str(o.name, 'auth.oidc.name'),
+      refreshIntervalMs: o.refreshInterval === undefined ? 5 * 60_000
+        : duration(o.refreshInterval, 'auth.oidc.refreshInterval'),
     };
     if (!out.oidc.scopes.split(/\s+/).includes('openid')) fail('auth.oidc.scopes', 'must include openid');
   }

@@ -110,7 +110,8 @@ export async function applyGroups(
     } catch (e) {
       if (!(e instanceof Refusal) || e.reason !== 'last-org-owner') throw e;
       changes.push({ org, change: 'kept: the last owner of the organization' });
-      await audit(ctx, { event: 'directory-change-skipped', user: p.user?.name, detail: { org, member: user.name, why: e.reason } });
+      const detail = { org, member: user.name, why: e.reason };
+      await audit(ctx, { event: 'directory-change-skipped', user: p.user?.name, detail });
       continue;
     }
     if (!d) continue;
@@ -122,7 +123,8 @@ export async function applyGroups(
       if (should) {
         const t = await ctx.store.db.selectFrom('teams').select('name').where('org', '=', org).where('name', '=', team)
           .executeTakeFirst();
-        if (!t) await createTeam(ctx, p, org, { name: team, description: `Managed by the company directory (${source})` });
+        const description = `Managed by the company directory (${source})`;
+        if (!t) await createTeam(ctx, p, org, { name: team, description });
       }
       await teamMember(ctx, p, org, team, user.name, should);
       if (should) await clearRemoval(ctx.store.db, user.id, org, team);

@@ -82,9 +82,12 @@ export function openPending(ctx: Ctx, sealed: string | undefined): Pending {
   try {
     p = JSON.parse(open(ctx.store.dataDir, `v1.${sealed ?? ''}`)) as Pending;
   } catch {
-    throw new Refusal('sso-response-invalid', { provider: o.name, detail: 'the sign-in was not started in this browser' });
+    const detail = 'the sign-in was not started in this browser';
+    throw new Refusal('sso-response-invalid', { provider: o.name, detail });
   }
-  if (p.exp <= ctx.clock.now()) throw new Refusal('sso-response-invalid', { provider: o.name, detail: 'it took too long' });
+  if (p.exp <= ctx.clock.now()) {
+    throw new Refusal('sso-response-invalid', { provider: o.name, detail: 'it took too long' });
+  }
   return p;
 }
 
@@ -117,14 +120,18 @@ export async function finishOidc(ctx: Ctx, query: string, p: Pending): Promise<{
 }
 
 function describe(e: unknown): string {
-  if (e instanceof client.ResponseBodyError) return `the provider answered ${e.error}${e.error_description ? `: ${e.error_description}` : ''}`;
+  if (e instanceof client.ResponseBodyError) {
+    return `the provider answered ${e.error}${e.error_description ? `: ${e.error_description}` : ''}`;
+  }
   // openid-client wraps the precise check that failed (which claim, which parameter) as the cause.
   const cause = (e as Error).cause;
   return cause instanceof Error ? cause.message : (e as Error).message;
 }
 
 /** The ID token's claims, completed from the UserInfo endpoint when the name, e-mail or groups are missing. */
-async function withUserInfo(cfg: client.Configuration, o: SignInOidc, accessToken: string, id: Claims): Promise<Claims> {
+async function withUserInfo(
+  cfg: client.Configuration, o: SignInOidc, accessToken: string, id: Claims,
+): Promise<Claims> {
   if (id[o.userClaim] !== undefined && id.email !== undefined && id[o.groupsClaim] !== undefined) return id;
   const info = await client.fetchUserInfo(cfg, accessToken, String(id.sub));
   return { ...info, ...id };
@@ -151,7 +158,8 @@ async function bindAccount(ctx: Ctx, o: SignInOidc, claims: Claims, refreshToken
   const verified = claims.email_verified === true;
   const email = typeof claims.email === 'string' ? claims.email : '';
   const known = await identityBySubject(ctx.store.db, o.issuer, subject);
-  let row = known ? await ctx.store.db.selectFrom('users').selectAll().where('id', '=', known.user_id).executeTakeFirst()
+  let row = known
+    ? await ctx.store.db.selectFrom('users').selectAll().where('id', '=', known.user_id).executeTakeFirst()
     : undefined;
   if (!row) {
     const raw = String(claims[o.userClaim] ?? '').toLowerCase();

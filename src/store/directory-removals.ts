@@ -5,7 +5,8 @@ import type { DirectoryRemovalRow } from './schema.ts';
 
 export async function recordRemoval(db: Db, row: DirectoryRemovalRow): Promise<void> {
   await db.insertInto('directory_removals').values(row)
-    .onConflict((oc) => oc.columns(['user_id', 'org', 'team']).doUpdateSet({ source: row.source, at: row.at })).execute();
+    .onConflict((oc) => oc.columns(['user_id', 'org', 'team']).doUpdateSet({ source: row.source, at: row.at }))
+    .execute();
 }
 
 /** The directory gave the membership back: the org-wide removal and, for a team, that team's. */

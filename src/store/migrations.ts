@@ -125,8 +125,8 @@ const migrations: Migration[] = [
   `CREATE TABLE sso_identities (user_id INTEGER PRIMARY KEY REFERENCES users(id), issuer TEXT NOT NULL,
      subject TEXT NOT NULL, refresh_token TEXT, groups TEXT NOT NULL, signed_in_at BIGINT NOT NULL,
      refreshed_at BIGINT, UNIQUE (issuer, subject));
-   CREATE TABLE directory_removals (user_id INTEGER NOT NULL REFERENCES users(id), org TEXT NOT NULL, team TEXT NOT NULL,
-     source TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (user_id, org, team));`,
+   CREATE TABLE directory_removals (user_id INTEGER NOT NULL REFERENCES users(id), org TEXT NOT NULL,
+     team TEXT NOT NULL, source TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (user_id, org, team));`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

@@ -134,8 +134,8 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
     }
   }
 
-  const page = (uid: string, error?: string) => `<!doctype html><html lang="en"><head><title>${esc(opts.name ?? 'Acme SSO')}</title>
-</head><body><main><h1>${esc(opts.name ?? 'Acme SSO')}</h1>${error ? `<p role="alert">${esc(error)}</p>` : ''}
+  const page = (uid: string, error?: string) => `<!doctype html><html lang="en">
+<head><title>${esc(opts.name ?? 'Acme SSO')}</title></head><body><main><h1>${esc(opts.name ?? 'Acme SSO')}</h1>${error ? `<p role="alert">${esc(error)}</p>` : ''}
 <form method="post" action="/interaction/${uid}/login"><label for="u">Company username</label><input id="u" name="username">
 <label for="p">Company password</label><input id="p" name="password" type="password">
 <button type="submit">Continue</button></form></main></body></html>`;

@@ -25,7 +25,8 @@ export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
   if (!o) return;
   webPlugin(app);
   const ttl = Math.floor(ctx.config.webLoginTtlMs / 1000);
-  const pendingName = (req: FastifyRequest) => (baseUrl(req).startsWith('https:') ? '__Host-tessera-sso' : 'tessera-sso');
+  const pendingName = (req: FastifyRequest) =>
+    (baseUrl(req).startsWith('https:') ? '__Host-tessera-sso' : 'tessera-sso');
   const keep = (req: FastifyRequest, reply: FastifyReply, sealed: string, maxAge = ttl) =>
     addCookie(reply, cookie(req, pendingName(req), sealed, maxAge));
 
@@ -73,7 +74,9 @@ export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
   app.post('/-/signin/oidc/otp', async (req, reply) => {
     const { view, form } = await formContext(req, reply);
     const p = openPending(ctx, cookies(req).get(pendingName(req)));
-    if (p.userId === undefined) throw new Refusal('sso-response-invalid', { provider: o.name, detail: 'no sign-in to confirm' });
+    if (p.userId === undefined) {
+      throw new Refusal('sso-response-invalid', { provider: o.name, detail: 'no sign-in to confirm' });
+    }
     const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', p.userId).executeTakeFirstOrThrow();
     const user = toUser(row);
     try {

@@ -35,7 +35,8 @@ function tokenBody(f: Record<string, string>): Record<string, unknown> {
 function ssoLink(ctx: Ctx, next: unknown): SsoLink | undefined {
   const o = ctx.config.auth.oidc;
   if (!o) return undefined;
-  return { name: o.name, href: `/-/web/signin/oidc?next=${encodeURIComponent(safeNext(next))}`, only: !ctx.config.auth.local };
+  const href = `/-/web/signin/oidc?next=${encodeURIComponent(safeNext(next))}`;
+  return { name: o.name, href, only: !ctx.config.auth.local };
 }
 
 /** The registry's nerf-dart, the key npm looks tokens up by: `//host/path/`. */
@@ -65,7 +66,8 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     } catch (e) {
       const error = refused(e);
       reply.header('x-tessera-reason', (e as Refusal).reason);
-      const again = signInPage(view, { error, name: form.name, next: safeNext(form.next), sso: ssoLink(ctx, form.next) });
+      const sso = ssoLink(ctx, form.next);
+      const again = signInPage(view, { error, name: form.name, next: safeNext(form.next), sso });
       return sendPage(reply, (e as Refusal).status, again);
     }
   });

@@ -13,7 +13,8 @@ export type SsoLink = { name: string; href: string; only: boolean };
 
 export function signInPage(v: View, o: { error?: string; name?: string; next?: string; sso?: SsoLink } = {}): Html {
   const sso = o.sso ? html`<p><a class="button" href="${o.sso.href}">Sign in with ${o.sso.name}</a></p>
-${o.sso.only ? html`<h2>Administrators</h2><p class="hint">Passwords are turned off; break-glass administrators only.</p>`
+${o.sso.only ? html`<h2>Administrators</h2>
+<p class="hint">Passwords are turned off; break-glass administrators only.</p>`
     : html`<p class="hint">Or with a password:</p>`}` : '';
   return layout(v, 'Sign in', html`<h1>Sign in</h1>${alert(o.error)}${sso}
 <form method="post" action="/-/web/signin">${csrfField(v)}

@@ -257,6 +257,20 @@ describe('company sign-in: OpenID Connect', () => {
     }
   });
 
+  test('the provider refusing the sign-in (access_denied) is sso-provider-refused, with its reason', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${s.url}-/web/signin`);
+    await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
+    const callback = page.waitForResponse((x) => x.url().includes('/-/signin/oidc/callback'));
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    const res = await callback;
+    assert.equal(res.status(), 403);
+    assert.equal(res.headers()['x-tessera-reason'], 'sso-provider-refused');
+    assert.match(await page.getByRole('alert').textContent() ?? '', /Acme SSO refused the sign-in \(the user cancelled\)/);
+    await ctx.close();
+  });
+
   test('state, nonce and PKCE tampering are refused', async () => {
     op.users.set('tess', { password: 'tess-pw', email: 'tess@acme.test', groups: [] });
     const set = (u: URL, key: string, value: string) => {

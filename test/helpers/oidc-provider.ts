@@ -98,7 +98,7 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
           return set(name, t.location!(u) ? u.href : value);
         };
       }
-      const m = /^\/interaction\/([\w-]+)(\/login)?$/.exec(new URL(req.url ?? '/', issuer).pathname);
+      const m = /^\/interaction\/([\w-]+)(\/login|\/abort)?$/.exec(new URL(req.url ?? '/', issuer).pathname);
       if (!m) {
         provider.callback()(req, res);
         return;
@@ -113,6 +113,11 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
         if (missing.missingOIDCClaims) grant!.addOIDCClaims(missing.missingOIDCClaims);
         await provider.interactionFinished(req, res, { consent: { grantId: await grant!.save() } },
           { mergeWithLastSubmission: true });
+        return;
+      }
+      if (req.method === 'POST' && m[2] === '/abort') {
+        await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the user cancelled' },
+          { mergeWithLastSubmission: false });
         return;
       }
       if (req.method === 'POST' && m[2]) {
@@ -138,7 +143,8 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
 <head><title>${esc(opts.name ?? 'Acme SSO')}</title></head><body><main><h1>${esc(opts.name ?? 'Acme SSO')}</h1>${error ? `<p role="alert">${esc(error)}</p>` : ''}
 <form method="post" action="/interaction/${uid}/login"><label for="u">Company username</label><input id="u" name="username">
 <label for="p">Company password</label><input id="p" name="password" type="password">
-<button type="submit">Continue</button></form></main></body></html>`;
+<button type="submit">Continue</button></form>
+<form method="post" action="/interaction/${uid}/abort"><button type="submit">Cancel</button></form></main></body></html>`;
 
   const api: TestProvider = {
     issuer, clientId, clientSecret, users, tamper: {},

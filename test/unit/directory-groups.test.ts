@@ -66,3 +66,18 @@ registry: sign in with Acme SSO (\`npm login\` opens it in the browser) (http://
   assert.equal(x.extracted.reason, 'local-login-disabled');
   assert.ok(x.explanation.causes.length > 0, 'a cause with a fix');
 });
+
+test('auth config: defaults, the mapping checked, unknown keys refused', async () => {
+  const { applyFile, defaults } = await import('../../src/config/config.ts');
+  const c = applyFile(defaults, { auth: { local: false, oidc: { issuer: 'https://sso.example.com/', clientId: 'npm' },
+    groups: { admins: 'acme:owner' } } }, '/');
+  assert.equal(c.auth.local, false);
+  assert.equal(c.auth.oidc?.issuer, 'https://sso.example.com/', 'kept exactly as written');
+  assert.equal(c.auth.oidc?.scopes, 'openid profile email offline_access');
+  assert.equal(c.auth.oidc?.refreshIntervalMs, 300_000);
+  assert.throws(() => applyFile(defaults, { auth: { groups: { g: 'acme' } } }, '/'), /auth\.groups\.g/);
+  assert.throws(() => applyFile(defaults, { auth: { oidc: { issuer: 'x', clientId: 'y' } } }, '/'), /auth\.oidc\.issuer/);
+  assert.throws(() => applyFile(defaults, { auth: { ldapp: {} } }, '/'), /auth\.ldapp: unknown key/);
+  assert.throws(() => applyFile(defaults, { auth: { oidc: { issuer: 'https://a/', clientId: 'y', scopes: 'email' } } }, '/'),
+    /must include openid/);
+});

@@ -104,6 +104,25 @@ describe('company sign-in: OpenID Connect', () => {
     await ctx.close();
   });
 
+  test('a company account (no password) creates a token in the web page, and npm uses it', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${s.url}-/web/signin`);
+    await companySignIn(page, 'olga', 'olga-pw');
+    await page.waitForURL(/\/-\/web\/$/);
+    await page.goto(`${s.url}-/web/tokens/new`);
+    await page.getByLabel('Name', { exact: true }).fill('olga ci');
+    await page.getByLabel('Expires in days').fill('7');
+    await page.getByLabel('Permission').first().selectOption('read-only');
+    await page.getByLabel('All packages (--packages-all)').check();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const token = await page.getByLabel('Token', { exact: true }).inputValue();
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, token);
+    assert.equal((await npm.run(['whoami'])).stdout.trim(), 'olga');
+    await ctx.close();
+  });
+
   let danaNpm: NpmEnv;
 
   test('npm login in the browser; groups → teams; out of a group, publish is lost at the next refresh', async () => {

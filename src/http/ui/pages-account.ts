@@ -119,7 +119,8 @@ ${text('orgs', 'Organizations', 'Comma-separated (--orgs).')}</fieldset>
 ${text('cidr', 'Allowed CIDR ranges', 'Comma-separated, e.g. 192.168.0.0/16 (--cidr).')}
 ${check('bypass_2fa', 'Publish without a one-time password (--bypass-2fa)')}
 <fieldset><legend>Confirm it is you</legend>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password"
+ aria-describedby="password-hint"><p class="hint" id="password-hint">Accounts of the company sign-in have none: leave it empty.</p>
 ${otpField(v)}</fieldset>
 <p><button>Create token</button></p></form>`);
 }

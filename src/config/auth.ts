@@ -1,5 +1,6 @@
-// The `auth` section: company sign-in through an LDAP directory, and the directory's groups mapped to
-// organizations and teams. Every key is in the README's configuration reference.
+// The `auth` section: company sign-in (docs/signin.md) through an OpenID Provider or an LDAP directory, local
+// passwords on or off, and the directory's groups mapped to organizations and teams. Every key is in the
+// README's configuration reference.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDuration } from './duration.ts';
@@ -27,13 +28,21 @@ export type LdapConfig = {
   timeoutMs: number;
 };
 
+export type SignInOidc = {
+  issuer: string; clientId: string; clientSecret: string | null; scopes: string; userClaim: string; groupsClaim: string;
+  trustMfa: boolean; name: string; refreshIntervalMs: number;
+};
+
 export type AuthConfig = {
+  /** false: passwords only for administrators made with `tessera user add --admin` (break-glass). */
+  local: boolean;
+  oidc: SignInOidc | null;
   ldap: LdapConfig | null;
   /** Directory group → `org:role` (owner, admin, developer) or `org:team`. */
   groups: Record<string, string>;
 };
 
-export const authDefaults: AuthConfig = { ldap: null, groups: {} };
+export const authDefaults: AuthConfig = { local: true, oidc: null, ldap: null, groups: {} };
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -104,9 +113,38 @@ function parseLdap(raw: unknown, dir: string): LdapConfig {
 
 const TARGET_RE = /^[a-z0-9][a-z0-9._-]*:[a-z0-9][a-z0-9._-]*$/;
 
+const OIDC_KEYS = ['issuer', 'clientId', 'clientSecret', 'scopes', 'userClaim', 'groupsClaim', 'trustMfa', 'name',
+  'refreshInterval'];
+
+function parseOidc(raw: unknown): SignInOidc {
+  const o = mapping(raw, 'auth.oidc');
+  for (const key of Object.keys(o)) if (!OIDC_KEYS.includes(key)) fail(`auth.oidc.${key}`, 'unknown key');
+  // The issuer is kept exactly as written: discovery compares it with the provider's own, slash and all.
+  const issuer = str(o.issuer, 'auth.oidc.issuer');
+  let u: URL | undefined;
+  try { u = new URL(issuer); } catch { /* refused below */ }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) fail('auth.oidc.issuer', 'must be an absolute http(s) URL');
+  if (o.trustMfa !== undefined && typeof o.trustMfa !== 'boolean') fail('auth.oidc.trustMfa', 'must be true or false');
+  const out: SignInOidc = {
+    issuer, clientId: str(o.clientId, 'auth.oidc.clientId'),
+    clientSecret: o.clientSecret === undefined ? null : str(o.clientSecret, 'auth.oidc.clientSecret'),
+    scopes: o.scopes === undefined ? 'openid profile email offline_access' : str(o.scopes, 'auth.oidc.scopes'),
+    userClaim: o.userClaim === undefined ? 'preferred_username' : str(o.userClaim, 'auth.oidc.userClaim'),
+    groupsClaim: o.groupsClaim === undefined ? 'groups' : str(o.groupsClaim, 'auth.oidc.groupsClaim'),
+    trustMfa: o.trustMfa === true,
+    name: o.name === undefined ? 'your company account' : str(o.name, 'auth.oidc.name'),
+    refreshIntervalMs: o.refreshInterval === undefined ? 5 * 60_000 : duration(o.refreshInterval, 'auth.oidc.refreshInterval'),
+  };
+  if (!out.scopes.split(/\s+/).includes('openid')) fail('auth.oidc.scopes', 'must include openid');
+  return out;
+}
+
 export function parseAuth(raw: unknown, dir: string): AuthConfig {
   const a = mapping(raw, 'auth');
-  for (const key of Object.keys(a)) if (!['ldap', 'groups'].includes(key)) fail(`auth.${key}`, 'unknown key');
+  for (const key of Object.keys(a)) {
+    if (!['local', 'oidc', 'ldap', 'groups'].includes(key)) fail(`auth.${key}`, 'unknown key');
+  }
+  if (a.local !== undefined && typeof a.local !== 'boolean') fail('auth.local', 'must be true or false');
   const groups: Record<string, string> = {};
   if (a.groups !== undefined && a.groups !== null) {
     for (const [group, target] of Object.entries(mapping(a.groups, 'auth.groups'))) {
@@ -116,5 +154,10 @@ export function parseAuth(raw: unknown, dir: string): AuthConfig {
       groups[group] = target;
     }
   }
-  return { ldap: a.ldap === undefined || a.ldap === null ? null : parseLdap(a.ldap, dir), groups };
+  return {
+    local: a.local !== false,
+    oidc: a.oidc === undefined || a.oidc === null ? null : parseOidc(a.oidc),
+    ldap: a.ldap === undefined || a.ldap === null ? null : parseLdap(a.ldap, dir),
+    groups,
+  };
 }

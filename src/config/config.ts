@@ -7,6 +7,8 @@ import { parseDuration } from './duration.ts';
 import { applyOps, opsDefaults, opsKeys, type OpsConfig } from './ops.ts';
 import { authDefaults, parseAuth, type AuthConfig } from './auth.ts';
 
+export type { AuthConfig, SignInOidc } from './auth.ts';
+
 export type SignupPolicy = 'open' | 'closed' | 'admin-only';
 
 export type Config = OpsConfig & {

@@ -18,6 +18,8 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   'classic-tokens-disabled': 'token-rejected',
   'directory-refused': 'token-rejected',
   'directory-user-removed': 'token-rejected',
+  // a password (_auth, Basic) where auth.local is false
+  'local-login-disabled': 'token-rejected',
   'auth-required': 'no-credential-for-registry',
   // two-factor authentication
   'otp-required': 'otp-required',
@@ -38,6 +40,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   'team-lacks-write': 'not-maintainer',
   'not-org-member': 'not-maintainer',
   'org-role-too-low': 'not-maintainer',
+  'sso-group-removed': 'not-maintainer',
   // the account, the package's policy, the version
   'email-unverified': 'publish-forbidden',
   'package-requires-2fa': 'publish-forbidden',
@@ -67,6 +70,8 @@ export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'bad-url', 'request-timeout', 'headers-too-large', 'email-link-unavailable',
   'oidc-audience-unset',
   'hook-scope-not-yours', 'hook-owner-not-yours', 'hook-endpoint-invalid', 'hook-limit-reached', 'hook-not-found',
+  // company sign-in happens in a browser, never in a probe's request
+  'sso-provider-refused', 'sso-response-invalid', 'sso-name-conflict',
 ];
 
 export function findingForReason(reason: string | undefined): FindingId | undefined {
@@ -174,6 +179,9 @@ export function reasonFix(i: FixInput): string {
       return `Use the token from a network in its allow-list, or create one that also allows this machine: after \`npm login ${R}\`, ` +
         `\`${tokenCreateCommand(i.registry, i.token, { cidr: [...allowed, cidr] })}\`, and put it in ${i.place}.`;
     }
+    case 'local-login-disabled':
+      return `This registry takes no passwords (company sign-in only): remove the password at ${i.where} and run ` +
+        `\`npm login ${R}\`, which opens the company sign-in in the browser; for CI, create a token after signing in.`;
     case 'password-wrong':
       return `Correct the user name and password at ${i.where}, or replace them with a token: \`npm login ${R}\`.`;
     case 'login-throttled':

@@ -613,3 +613,22 @@ export function authorizeHook(p: Principal, write: boolean, target?: HookTarget)
   }
   return allow('owner', `${p.user.name} is a registry administrator`);
 }
+
+/** A membership the company directory took away (services/directory-groups.ts), and the groups that give it back. */
+export type DirectoryRemoval = { target: string; groups: string[]; at: number; source: string };
+
+const DIRECTORY_CAUSED: ReadonlySet<ReasonId> = new Set(['not-org-member', 'not-maintainer', 'team-lacks-write']);
+
+/**
+ * A refusal whose cause is a membership the directory removed says so (`sso-group-removed`), with what it
+ * refused. Only refusals that already admit the package exists: a plain 404 stays a plain 404.
+ */
+export function withDirectoryRemoval(d: Decision, removal: DirectoryRemoval | undefined): Decision {
+  if (d.allowed || !removal || !DIRECTORY_CAUSED.has(d.reason)) return d;
+  const detail = `the company directory (${removal.source}) removed the user from ${removal.target}`;
+  return {
+    ...d, reason: 'sso-group-removed', checks: [...d.checks, { check: 'directory', ok: false, detail }],
+    params: { ...d.params, target: removal.target, groups: removal.groups.join(', ') || 'a mapped group',
+      at: new Date(removal.at).toISOString() },
+  };
+}

@@ -110,6 +110,38 @@ export const reasons = {
     error: () => 'This form did not come from a page of this registry, or the page is too old. Reload the page and send it again',
     summary: 'A web form was posted without the form token of the browser\'s session (another site, or a stale page).',
   },
+  // --- company sign-in (auth.oidc, auth.local; docs/signin.md)
+  'local-login-disabled': {
+    status: 403,
+    error: (p) => `Passwords are turned off on this registry: sign in with ${p.provider ?? 'your company account'} `
+      + '(`npm login` opens it in the browser)',
+    summary: 'auth.local is false: only the company sign-in (and break-glass administrators) may sign in.',
+  },
+  'sso-provider-refused': {
+    status: 403,
+    error: (p) => `${p.provider ?? 'The identity provider'} refused the sign-in${p.detail ? ` (${p.detail})` : ''}. `
+      + 'Ask your identity administrator',
+    summary: 'The company identity provider refused the user (sign-in denied, or the refresh of a deprovisioned user).',
+  },
+  'sso-response-invalid': {
+    status: 400,
+    error: (p) => `The answer from ${p.provider ?? 'the identity provider'} could not be verified`
+      + `${p.detail ? ` (${p.detail})` : ''}. Start the sign-in again`,
+    summary: 'The sign-in response failed a check: state, nonce, PKCE, issuer, signature, or it came too late.',
+  },
+  'sso-group-removed': {
+    status: 403,
+    error: (p) => `The company directory removed you from ${p.target} on ${p.at}, `
+      + `so you may no longer ${p.action ?? 'do this'}. `
+      + `Ask your identity administrator to add you to ${p.groups} again`,
+    summary: 'A membership that gave this right was taken away by the company directory (groups → teams).',
+  },
+  'sso-name-conflict': {
+    status: 409,
+    error: (p) => `The company sign-in names the user "${p.name}", which cannot be used here`
+      + `${p.detail ? ` (${p.detail})` : ''}. Ask the registry administrator`,
+    summary: 'A first company sign-in named an account that exists locally (or an invalid name); it is not taken over.',
+  },
   // --- what the credential may do
   'token-read-only': {
     status: 403,

@@ -31,6 +31,7 @@ import { webHelpRoutes } from './routes/web-help.ts';
 import { webAdminRoutes } from './routes/web-admin.ts';
 import { webSettingsRoutes } from './routes/web-settings.ts';
 import { webStagingRoutes } from './routes/web-staging.ts';
+import { signinOidcRoutes } from './routes/signin-oidc.ts';
 import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
@@ -219,6 +220,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(webAdminRoutes);
   await app.register(webSettingsRoutes);
   await app.register(webStagingRoutes);
+  await app.register(signinOidcRoutes);
   await app.register(packageRoutes);
   return app;
 }

@@ -87,6 +87,11 @@ export async function allowSignup(ctx: Ctx, caller: Principal): Promise<void> {
   if (!d.allowed) throw await deny(ctx, caller, d, '');
 }
 
+/** With `auth.local: false` accounts come from the company sign-in, never from a password sign-up. */
+function refuseLocalSignup(ctx: Ctx): void {
+  if (!ctx.config.auth.local) throw new Refusal('local-login-disabled', { provider: ctx.config.auth.oidc?.name });
+}
+
 /** PUT /-/user/org.couchdb.user:<name>: login when the user exists, sign-up (by policy) when not. */
 export async function couchLogin(
   ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: CouchUser, otp: string | undefined, ip: string,
@@ -105,6 +110,7 @@ export async function couchLogin(
     return { status: 201, token: await mintSession(ctx, user, 'legacy'), name };
   }
   if (body.email === undefined) throw new Refusal('login-unknown-user', { name });
+  refuseLocalSignup(ctx);
   await allowSignup(ctx, caller);
   const user = await createUser(ctx, { name, email: String(body.email), password });
   return { status: 201, token: await mintSession(ctx, user, 'adduser'), name, created: user };
@@ -167,6 +173,7 @@ export async function completeWebLogin(
   }
   if (form.create) {
     // The browser's form carries no credential: an administrator creates accounts another way.
+    refuseLocalSignup(ctx);
     await allowSignup(ctx, anonymous);
     user = await createUser(ctx, { name, email: String(form.email ?? ''), password });
   } else {
@@ -175,6 +182,20 @@ export async function completeWebLogin(
   }
   await ctx.store.db.updateTable('web_logins').set({ user_id: user.id }).where('id', '=', session.id).execute();
   return user;
+}
+
+/** The browser side, when the company sign-in proved who the person is (and, for an OTP challenge, that the
+ *  provider did the second factor the registry trusts). */
+export async function completeWebLoginAs(ctx: Ctx, secret: string, user: User, mfa: boolean): Promise<void> {
+  const session = await liveSession(ctx, secret);
+  if (session.kind === 'otp') {
+    if (session.user_id !== user.id) throw new Refusal('sso-response-invalid', { detail: 'signed in as another user' });
+    if (!mfa) throw new Refusal('otp-required');
+    await ctx.store.db.updateTable('web_logins').set({ kind: 'otp-approved' }).where('id', '=', session.id).execute();
+    return;
+  }
+  if (session.kind !== 'login' && session.kind !== 'adduser') throw new Refusal('web-login-expired');
+  await ctx.store.db.updateTable('web_logins').set({ user_id: user.id }).where('id', '=', session.id).execute();
 }
 
 /** The CLI side: 202 until the browser finished, then the token exactly once. */
@@ -211,10 +232,11 @@ export async function setPassword(ctx: Ctx, name: string, password: string): Pro
   await audit(ctx, { event: 'password-changed', user: name, detail: { sessionsRevoked: n } });
 }
 
-export async function disableUser(ctx: Ctx, name: string): Promise<void> {
+/** `why` goes on every revoked token (what npm prints for them) and in the audit log. */
+export async function disableUser(ctx: Ctx, name: string, why = 'account disabled'): Promise<void> {
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('unknown-user', { name });
   await ctx.store.db.updateTable('users').set({ disabled: 1, updated_at: ctx.clock.now() }).where('id', '=', user.id).execute();
-  await revokeTokens(ctx.store.db, { userId: user.id }, 'account disabled', ctx.clock.now());
-  await audit(ctx, { event: 'user-disabled', user: name });
+  await revokeTokens(ctx.store.db, { userId: user.id }, why, ctx.clock.now());
+  await audit(ctx, { event: 'user-disabled', user: name, ...(why === 'account disabled' ? {} : { reason: why }) });
 }

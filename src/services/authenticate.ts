@@ -9,6 +9,7 @@ import { anonymous, tokenIdOf, type Credential, type Grants, type Principal, typ
 import { hashPassword, needsRehash, verifyPassword } from '../domain/passwords.ts';
 import { audit, type Ctx } from './context.ts';
 import { lastLocalWrite } from '../store/counters.ts';
+import { identityOfUser } from '../store/sso-identities.ts';
 import { addressKey, LoginThrottle } from './login-throttle.ts';
 import { metricsOf, type Metrics } from './metrics.ts';
 import { DirectoryAccounts } from './ldap-sign-in.ts';
@@ -270,6 +271,10 @@ export class Authenticator {
       return user;
     }
     const ok = await verifyPassword(password, row?.password_hash ?? null);
+    if (!this.#ctx.config.auth.local && !(row && ok && await this.#breakGlass(row))) {
+      // Company sign-in only: every password is refused alike, except a break-glass administrator's right one.
+      throw new Refusal('local-login-disabled', { provider: this.#ctx.config.auth.oidc?.name });
+    }
     // A disabled account answers every password alike, so it never confirms a guessed one.
     if (row?.disabled) throw new Refusal('user-disabled');
     if (!row || !ok) throw new Refusal('password-wrong');
@@ -277,6 +282,11 @@ export class Authenticator {
     const stored = row.password_hash;
     if (stored && needsRehash(stored)) await this.#rehash(row.id, row.name, stored, password);
     return toUser(row);
+  }
+
+  /** `tessera user add --admin` accounts never bound to the company provider keep their password (docs/signin.md). */
+  async #breakGlass(row: { id: number; admin: number }): Promise<boolean> {
+    return row.admin === 1 && !(await identityOfUser(this.#ctx.store.db, row.id));
   }
 
   /** An imported hash (`tessera import verdaccio`) is accepted once, then replaced by our own. */

@@ -1,10 +1,17 @@
 // Turns a policy denial into a Refusal, and records it in the audit log.
 import { Refusal } from '../domain/reasons.ts';
-import type { Decision } from '../domain/policy.ts';
+import { withDirectoryRemoval, type Decision } from '../domain/policy.ts';
 import { tokenIdOf, type Principal } from '../domain/principal.ts';
 import { audit, auditAnonymousRefusal, type Ctx } from './context.ts';
+import { removalFor } from './directory-groups.ts';
 
-export async function deny(ctx: Ctx, principal: Principal, decision: Decision & { allowed: false }, pkg: string): Promise<Refusal> {
+export async function deny(
+  ctx: Ctx, principal: Principal, denied: Decision & { allowed: false }, pkg: string,
+): Promise<Refusal> {
+  // Said in the directory's words when a membership it removed is why (policy.ts: withDirectoryRemoval).
+  const org = /^@([^/]+)/.exec(pkg)?.[1];
+  const removal = principal.user && org ? await removalFor(ctx, principal.user.id, org) : undefined;
+  const decision = withDirectoryRemoval(denied, removal) as Decision & { allowed: false };
   if (!principal.user) {
     // A plain 404 to an anonymous reader is not an event; other anonymous refusals are counted.
     if (decision.reason !== 'not-found') await auditAnonymousRefusal(ctx, decision.reason, pkg);

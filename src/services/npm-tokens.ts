@@ -64,9 +64,11 @@ function specOf(user: string, body: TokenCreateBody): TokenSpec {
 export type CreatedToken = TokenMeta & { token: string };
 
 export async function createForCaller(ctx: Ctx, auth: Authenticator, p: Principal, body: TokenCreateBody): Promise<CreatedToken> {
-  const row = p.user ? await ctx.store.db.selectFrom('users').select(['password_hash']).where('id', '=', p.user.id).executeTakeFirst() : undefined;
+  const row = p.user ? await ctx.store.db.selectFrom('users').select(['password_hash', 'admin']).where('id', '=', p.user.id).executeTakeFirst() : undefined;
   const passwordSent = typeof body.password === 'string' && body.password !== '';
-  const { user, password } = await allowAccount(ctx, p, 'token-create', { hasPassword: !!row?.password_hash, passwordSent });
+  // With passwords off (auth.local: false) only break-glass administrators still have one that counts.
+  const hasPassword = !!row?.password_hash && (ctx.config.auth.local || row.admin === 1);
+  const { user, password } = await allowAccount(ctx, p, 'token-create', { hasPassword, passwordSent });
   if (password) await auth.checkPassword(user.name, String(body.password));
   const { token, row: created } = await createToken(ctx, specOf(user.name, body), 'npm token create');
   return { ...present(created), token };

@@ -19,12 +19,17 @@ export async function signIn(ctx: Ctx, auth: Authenticator, form: SignIn, ip: st
   if (!name || !password) throw new Refusal('password-wrong');
   const user = await auth.checkPassword(name, password, ip);
   await verifyOtpFor(ctx, user, form.otp?.trim() || undefined);
+  return openWebSession(ctx, user, agent, 'web');
+}
+
+/** A new web session for a user who proved who they are (by password here, or by the company sign-in). */
+export async function openWebSession(ctx: Ctx, user: User, agent: string, via: string) {
   const now = ctx.clock.now();
   const expiresAt = now + ctx.config.sessionTtlMs;
   const { token, row } = await insertToken(ctx.store.db, {
     userId: user.id, kind: 'web-session', name: 'web sign-in', description: agent.slice(0, 200) || null, expiresAt, now,
   });
-  const detail = { kind: 'web-session', via: 'web' };
+  const detail = { kind: 'web-session', via };
   await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail });
   return { secret: token, user, expiresAt };
 }

@@ -138,6 +138,14 @@ const migrations: Migration[] = [
      updated_at BIGINT NOT NULL, last_delivery BIGINT, response_code INTEGER);
    CREATE INDEX hooks_user ON hooks(user_id, created_at);
    CREATE INDEX hooks_target ON hooks(type, name);`,
+  // Company sign-in (OpenID Connect): the provider's subject an account is bound to, its refresh token
+  // (sealed, like TOTP seeds) and the groups last seen, for the refresh that follows the directory; and the
+  // memberships a directory took away (team '' = the whole org), so a refusal can say why.
+  `CREATE TABLE sso_identities (user_id INTEGER PRIMARY KEY REFERENCES users(id), issuer TEXT NOT NULL,
+     subject TEXT NOT NULL, refresh_token TEXT, groups TEXT NOT NULL, signed_in_at BIGINT NOT NULL,
+     refreshed_at BIGINT, UNIQUE (issuer, subject));
+   CREATE TABLE directory_removals (user_id INTEGER NOT NULL REFERENCES users(id), org TEXT NOT NULL,
+     team TEXT NOT NULL, source TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (user_id, org, team));`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

@@ -130,6 +130,8 @@ export type Database = {
   stars: StarRow;
   attachments: AttachmentRow;
   web_logins: WebLoginRow;
+  sso_identities: SsoIdentityRow;
+  directory_removals: DirectoryRemovalRow;
   audit: AuditRow;
   meta: MetaRow;
   orgs: OrgRow;
@@ -146,3 +148,9 @@ export type Database = {
   ldap_accounts: LdapAccountRow;
   hooks: HookRow;
 };
+export type SsoIdentityRow = {
+  user_id: number; issuer: string; subject: string; refresh_token: string | null; groups: string; signed_in_at: number;
+  refreshed_at: number | null;
+};
+/** A membership a company directory took away (services/directory-groups.ts); team '' is the whole org. */
+export type DirectoryRemovalRow = { user_id: number; org: string; team: string; source: string; at: number };

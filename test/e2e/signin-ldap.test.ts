@@ -14,7 +14,7 @@ import { ADMIN_DN, ADMIN_PASSWORD, GROUPS, PEOPLE, startSlapd, type Slapd } from
 import { createOrg } from '../../src/services/orgs.ts';
 import { ADDRESS_LIMIT } from '../../src/services/login-throttle.ts';
 import { applyFile, defaults, type Config } from '../../src/config/config.ts';
-import type { LdapConfig } from '../../src/config/auth.ts';
+import { authDefaults, type LdapConfig } from '../../src/config/auth.ts';
 
 type Answer = { status: number; reason: string | null; body: string };
 
@@ -58,7 +58,7 @@ function ldapConfig(over: Partial<LdapConfig> = {}): LdapConfig {
  *  its team `devs` allowed to publish @acme/widget, and the directory's groups mapped onto both. */
 async function registry(ldap: Partial<LdapConfig> = {}): Promise<TestServer> {
   const groups = { 'npm-acme-dev': 'acme:devs', 'npm-acme-admins': 'acme:admin' };
-  const s = await startServer({ auth: { ldap: ldapConfig(ldap), groups } });
+  const s = await startServer({ auth: { ...authDefaults, ldap: ldapConfig(ldap), groups } });
   await s.addUser('root', { admin: true });
   await createOrg(s.ctx, 'acme', 'root');
   const now = s.clock.now();
@@ -241,7 +241,7 @@ describe('LDAP sign-in', () => {
   test('StartTLS and LDAPS trust the configured CA, and refuse a directory without it', async () => {
     const ca = readFileSync(slapd.caFile, 'utf8');
     for (const ldap of [{ tls: { ca, startTls: true } }, { url: slapd.ldapsUrl, tls: { ca, startTls: false } }]) {
-      const s = await startServer({ auth: { ldap: ldapConfig(ldap), groups: {} } });
+      const s = await startServer({ auth: { ...authDefaults, ldap: ldapConfig(ldap), groups: {} } });
       try {
         const r = await legacyLogin(s, 'dave', 'dave-directory-pw');
         assert.equal(r.status, 201, `${JSON.stringify(ldap.tls)} ${ldap.url ?? ''}: ${r.body}`);
@@ -249,7 +249,7 @@ describe('LDAP sign-in', () => {
         await s.close();
       }
     }
-    const s = await startServer({ auth: { ldap: ldapConfig({ tls: { ca: null, startTls: true } }), groups: {} } });
+    const s = await startServer({ auth: { ...authDefaults, ldap: ldapConfig({ tls: { ca: null, startTls: true } }), groups: {} } });
     try {
       const r = await legacyLogin(s, 'dave', 'dave-directory-pw');
       assert.deepEqual([r.status, r.reason], [503, 'directory-unavailable']);

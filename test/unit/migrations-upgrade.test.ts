@@ -140,7 +140,8 @@ test(
     const db = new DatabaseSync(join(old, 'tessera.db'));
     db.exec(`DELETE FROM meta WHERE key = 'packages'; DELETE FROM schema_version WHERE version > 4;
       DROP TABLE staged; DROP TABLE version_claims; DROP TABLE version_views; DROP TABLE hook_deliveries;
-      DROP TABLE ldap_accounts; DROP INDEX versions_published; DROP TABLE hooks;`);
+      DROP TABLE ldap_accounts; DROP INDEX versions_published; DROP TABLE hooks;
+      DROP TABLE sso_identities; DROP TABLE directory_removals;`);
     db.close();
     const s = await openStore(old);
     assert.equal(s.counter('packages'), '0');
@@ -151,7 +152,7 @@ test(
     await s.close();
     await openStore(fresh).then(closeAll);
     assert.deepEqual(schemaOf(old), schemaOf(fresh));
-    assert.equal(versions.length, 11);
+    assert.equal(versions.length, 12);
   }),
 );
 

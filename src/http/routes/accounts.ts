@@ -89,6 +89,12 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
     return reply.header('cache-control', NO_STORE).send({ sent: true, via: sent.via });
   });
 
+  // The company sign-in on npm's page; for an OTP challenge only where the provider's MFA is trusted.
+  const ssoFor = (kind: string, href: string) => {
+    const o = ctx.config.auth.oidc;
+    return o && (kind !== 'otp' || o.trustMfa) ? { name: o.name, href } : undefined;
+  };
+
   // --- web login
   app.post('/-/v1/login', { preValidation: noBodyIsEmpty, schema: { body: WebLoginStart } }, async (req, reply) => {
     const create = req.body.create === true;
@@ -102,7 +108,8 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
     if (!kind) return reply.code(404).header('x-tessera-reason', 'web-login-expired')
       .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
-    return reply.send(loginPage({ action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', otpOnly: kind === 'otp' }));
+    return reply.send(loginPage({ action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser',
+      otpOnly: kind === 'otp', sso: ssoFor(kind, `${baseUrl(req)}/-/v1/login/cli/${req.params.id}/oidc`) }));
   });
 
   const formSchema = { params: Type.Object({ id: Type.String() }), body: WebLoginForm };
@@ -120,6 +127,7 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
       if (!(e instanceof Refusal)) throw e;
       return reply.code(e.status).header('x-tessera-reason', e.reason).send(loginPage({
         action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', otpOnly: kind === 'otp', error: e.message, name: form.name,
+        sso: ssoFor(kind, `${baseUrl(req)}/-/v1/login/cli/${req.params.id}/oidc`),
       }));
     }
   });

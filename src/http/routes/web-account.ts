@@ -8,13 +8,14 @@ import { getProfile, updateProfile } from '../../services/profile.ts';
 import { listSessions, revokeSession, signIn, signOut } from '../../services/web-sessions.ts';
 import type { View } from '../ui/layout.ts';
 import {
-  accountPage, createdTokenPage, newTokenPage, signInPage, tokensPage, type Profile,
+  accountPage, createdTokenPage, newTokenPage, signInPage, tokensPage, type Profile, type SsoLink,
 } from '../ui/pages-account.ts';
+import type { Ctx } from '../../services/context.ts';
 import { endSession, startSession } from '../web/session.ts';
 import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
 /** Where to go after signing in: a page of these web pages, never another site. */
-function safeNext(next: unknown): string {
+export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/-\/web\/[^\\]*$/.test(next) && !next.startsWith('//') ? next : '/-/web/';
 }
 
@@ -31,6 +32,13 @@ function tokenBody(f: Record<string, string>): Record<string, unknown> {
   };
 }
 
+function ssoLink(ctx: Ctx, next: unknown): SsoLink | undefined {
+  const o = ctx.config.auth.oidc;
+  if (!o) return undefined;
+  const href = `/-/web/signin/oidc?next=${encodeURIComponent(safeNext(next))}`;
+  return { name: o.name, href, only: !ctx.config.auth.local };
+}
+
 /** The registry's nerf-dart, the key npm looks tokens up by: `//host/path/`. */
 const nerfDart = (registry: string) => `${registry.replace(/^https?:/, '')}/`;
 
@@ -45,7 +53,8 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/-/web/signin', async (req, reply) => {
     const { view } = await pageContext(req, reply);
-    return sendPage(reply, 200, signInPage(view, { next: safeNext((req.query as Record<string, string>).next) }));
+    const next = safeNext((req.query as Record<string, string>).next);
+    return sendPage(reply, 200, signInPage(view, { next, sso: ssoLink(ctx, next) }));
   });
 
   app.post('/-/web/signin', async (req, reply) => {
@@ -57,7 +66,8 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     } catch (e) {
       const error = refused(e);
       reply.header('x-tessera-reason', (e as Refusal).reason);
-      const again = signInPage(view, { error, name: form.name, next: safeNext(form.next) });
+      const sso = ssoLink(ctx, form.next);
+      const again = signInPage(view, { error, name: form.name, next: safeNext(form.next), sso });
       return sendPage(reply, (e as Refusal).status, again);
     }
   });

@@ -6,7 +6,9 @@ const STYLE = `body{font:16px system-ui,sans-serif;max-width:26rem;margin:4rem a
 label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}
 button{margin-top:1.2rem;padding:.6rem 1.2rem}.error{color:#a00;border:1px solid #a00;padding:.5rem}`;
 
-type Opts = { action: string; create: boolean; otpOnly?: boolean; error?: string; name?: string };
+type Opts = { action: string; create: boolean; otpOnly?: boolean; error?: string; name?: string;
+  /** The company sign-in (auth.oidc): its name and the link that leaves for it. */
+  sso?: { name: string; href: string } };
 
 function field(id: string, label: string, attrs: string): string {
   return `<label for="${id}">${label}</label><input id="${id}" name="${id}" ${attrs}>`;
@@ -29,6 +31,7 @@ export function loginPage(o: Opts): string {
 <body><h1>${title}</h1>
 <p>Your terminal is waiting for this step to finish.</p>
 ${o.error ? `<p class="error" role="alert">${esc(o.error)}</p>` : ''}
+${o.sso ? `<p><a href="${esc(o.sso.href)}">Sign in with ${esc(o.sso.name)}</a></p>` : ''}
 <form method="post" action="${esc(o.action)}">
 ${fields.join('\n')}
 <button type="submit">${button}</button>

@@ -8,8 +8,15 @@ const when = (t: number | string | null | undefined) => (t === null || t === und
   .replace('T', ' ').slice(0, 16));
 const alert = (error?: string) => (error ? html`<p class="error" role="alert">${error}</p>` : '');
 
-export function signInPage(v: View, o: { error?: string; name?: string; next?: string } = {}): Html {
-  return layout(v, 'Sign in', html`<h1>Sign in</h1>${alert(o.error)}
+/** The company sign-in (auth.oidc), when configured: a link that leaves for the provider. */
+export type SsoLink = { name: string; href: string; only: boolean };
+
+export function signInPage(v: View, o: { error?: string; name?: string; next?: string; sso?: SsoLink } = {}): Html {
+  const sso = o.sso ? html`<p><a class="button" href="${o.sso.href}">Sign in with ${o.sso.name}</a></p>
+${o.sso.only ? html`<h2>Administrators</h2>
+<p class="hint">Passwords are turned off; break-glass administrators only.</p>`
+    : html`<p class="hint">Or with a password:</p>`}` : '';
+  return layout(v, 'Sign in', html`<h1>Sign in</h1>${alert(o.error)}${sso}
 <form method="post" action="/-/web/signin">${csrfField(v)}
 <input type="hidden" name="next" value="${o.next ?? ''}">
 <label for="name">Username</label><input id="name" name="name" autocomplete="username" required value="${o.name ?? ''}">
@@ -113,7 +120,8 @@ ${text('orgs', 'Organizations', 'Comma-separated (--orgs).')}</fieldset>
 ${text('cidr', 'Allowed CIDR ranges', 'Comma-separated, e.g. 192.168.0.0/16 (--cidr).')}
 ${check('bypass_2fa', 'Publish without a one-time password (--bypass-2fa)')}
 <fieldset><legend>Confirm it is you</legend>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password"
+ aria-describedby="password-hint"><p class="hint" id="password-hint">Accounts of the company sign-in have none: leave it empty.</p>
 ${otpField(v)}</fieldset>
 <p><button>Create token</button></p></form>`);
 }

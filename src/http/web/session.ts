@@ -22,7 +22,7 @@ function names(req: FastifyRequest) {
   return { session: `${prefix}tessera-session`, csrf: `${prefix}tessera-csrf` };
 }
 
-function cookies(req: FastifyRequest): Map<string, string> {
+export function cookies(req: FastifyRequest): Map<string, string> {
   const out = new Map<string, string>();
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');
@@ -31,11 +31,11 @@ function cookies(req: FastifyRequest): Map<string, string> {
   return out;
 }
 
-function cookie(req: FastifyRequest, name: string, value: string, maxAgeSeconds: number): string {
+export function cookie(req: FastifyRequest, name: string, value: string, maxAgeSeconds: number): string {
   return `${name}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure(req) ? '; Secure' : ''}`;
 }
 
-function addCookie(reply: FastifyReply, value: string): void {
+export function addCookie(reply: FastifyReply, value: string): void {
   const prev = reply.getHeader('set-cookie');
   reply.header('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), value]);
 }

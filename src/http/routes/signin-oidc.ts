@@ -1,0 +1,98 @@
+// The company sign-in's routes (auth.oidc): leave for the provider from the web pages' sign-in or from npm
+// login's page, come back to the callback, give the registry's one-time password when the account has 2FA
+// and the provider's MFA is not trusted, then a web session or npm's token. The state, nonce and PKCE
+// verifier travel in a sealed, HttpOnly cookie, which also binds the answer to the browser that asked.
+// Registered only when auth.oidc is configured; it also runs the periodic refresh that follows the directory.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { User } from '../../domain/principal.ts';
+import { Refusal } from '../../domain/reasons.ts';
+import { completeWebLoginAs, webLoginKind } from '../../services/accounts.ts';
+import { toUser } from '../../services/authenticate.ts';
+import { finishOidc, openPending, refreshIdentities, sealPending, startOidc, type Pending }
+  from '../../services/signin-oidc.ts';
+import { verifyOtpFor } from '../../services/two-factor.ts';
+import { openWebSession } from '../../services/web-sessions.ts';
+import { baseUrl } from '../base-url.ts';
+import { donePage } from '../ui/login-page.ts';
+import { ssoOtpPage } from '../ui/signin-oidc-page.ts';
+import { formContext, pageContext, sendPage, webPlugin } from '../web/common.ts';
+import { addCookie, cookie, cookies, startSession } from '../web/session.ts';
+import { safeNext } from './web-account.ts';
+
+export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app.tessera;
+  const o = ctx.config.auth.oidc;
+  if (!o) return;
+  webPlugin(app);
+  const ttl = Math.floor(ctx.config.webLoginTtlMs / 1000);
+  const pendingName = (req: FastifyRequest) =>
+    (baseUrl(req).startsWith('https:') ? '__Host-tessera-sso' : 'tessera-sso');
+  const keep = (req: FastifyRequest, reply: FastifyReply, sealed: string, maxAge = ttl) =>
+    addCookie(reply, cookie(req, pendingName(req), sealed, maxAge));
+
+  const leave = async (req: FastifyRequest, reply: FastifyReply, purpose: Pending['purpose'], target: string) => {
+    const { url, pending } = await startOidc(ctx, `${baseUrl(req)}/-/signin/oidc/callback`, purpose, target);
+    keep(req, reply, pending);
+    return reply.header('cache-control', 'no-store').redirect(url, 303);
+  };
+
+  app.get('/-/web/signin/oidc', async (req, reply) =>
+    leave(req, reply, 'web', safeNext((req.query as Record<string, string>).next)));
+
+  app.get<{ Params: { id: string } }>('/-/v1/login/cli/:id/oidc', async (req, reply) => {
+    await webLoginKind(ctx, req.params.id);
+    return leave(req, reply, 'cli', req.params.id);
+  });
+
+  /** The person is known (and their second factor proven when `secondFactor`): a web session or npm's token. */
+  const complete = async (req: FastifyRequest, reply: FastifyReply, p: Pending, user: User, secondFactor: boolean) => {
+    keep(req, reply, '', 0);
+    if (p.purpose === 'web') {
+      const s = await openWebSession(ctx, user, String(req.headers['user-agent'] ?? ''), 'oidc');
+      startSession(req, reply, s.secret, s.expiresAt - ctx.clock.now());
+      return reply.header('cache-control', 'no-store').redirect(safeNext(p.target), 303);
+    }
+    await completeWebLoginAs(ctx, p.target, user, secondFactor);
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(donePage(user.name));
+  };
+
+  app.get('/-/signin/oidc/callback', async (req, reply) => {
+    const p = openPending(ctx, cookies(req).get(pendingName(req)));
+    // Used once, whatever happens next: a replayed answer finds no state to match.
+    keep(req, reply, '', 0);
+    const at = req.url.indexOf('?');
+    const { user, mfa } = await finishOidc(ctx, at < 0 ? '' : req.url.slice(at), p);
+    if (user.tfa && !mfa) {
+      // 2FA still applies: the provider's sign-in is the first factor, the registry's code the second.
+      keep(req, reply, sealPending(ctx, { ...p, userId: user.id }));
+      const { view } = await pageContext(req, reply);
+      return sendPage(reply, 200, ssoOtpPage(view, user.name));
+    }
+    return complete(req, reply, p, user, mfa);
+  });
+
+  app.post('/-/signin/oidc/otp', async (req, reply) => {
+    const { view, form } = await formContext(req, reply);
+    const p = openPending(ctx, cookies(req).get(pendingName(req)));
+    if (p.userId === undefined) {
+      throw new Refusal('sso-response-invalid', { provider: o.name, detail: 'no sign-in to confirm' });
+    }
+    const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', p.userId).executeTakeFirstOrThrow();
+    const user = toUser(row);
+    try {
+      await verifyOtpFor(ctx, user, typeof form.otp === 'string' && form.otp.trim() ? form.otp.trim() : undefined);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      reply.header('x-tessera-reason', e.reason);
+      return sendPage(reply, e.status, ssoOtpPage(view, user.name, e.message));
+    }
+    return complete(req, reply, p, user, true);
+  });
+
+  // Following the directory: groups re-applied, refused users deprovisioned (services/signin-oidc.ts).
+  const timer = setInterval(() => {
+    refreshIdentities(ctx).catch((err: unknown) => app.log.error({ err }, 'company sign-in: refresh failed'));
+  }, o.refreshIntervalMs);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+}

@@ -10,7 +10,7 @@ import { revokeTokens } from '../store/tokens.ts';
 import { createUser } from './accounts.ts';
 import { toUser } from './authenticate.ts';
 import { audit, type Ctx } from './context.ts';
-import { applyDirectoryGroups } from './ldap-groups.ts';
+import { applyGroups } from './directory-groups.ts';
 import { DirectoryError, type Directory } from './ldap.ts';
 
 export const REMOVED_WHY = 'removed from the directory';
@@ -83,7 +83,7 @@ export class DirectoryAccounts {
         .where('user_id', '=', row.id).execute();
       user = toUser(row);
     }
-    await applyDirectoryGroups(ctx, user, entry.groups);
+    await applyGroups(ctx, user.name, entry.groups, 'ldap', ctx.config.auth.groups);
     return user;
   }
 
@@ -110,14 +110,14 @@ export class DirectoryAccounts {
       if (entry) {
         await ctx.store.db.updateTable('ldap_accounts').set({ dn: entry.dn, synced_at: now })
           .where('user_id', '=', u.id).execute();
-        if (!u.disabled) await applyDirectoryGroups(ctx, u, entry.groups);
+        if (!u.disabled) await applyGroups(ctx, u.name, entry.groups, 'ldap', ctx.config.auth.groups);
         continue;
       }
       await ctx.store.db.updateTable('users').set({ disabled: 1, updated_at: now }).where('id', '=', u.id).execute();
       await ctx.store.db.updateTable('ldap_accounts').set({ removed_at: now, synced_at: now })
         .where('user_id', '=', u.id).execute();
       const tokens = await revokeTokens(ctx.store.db, { userId: u.id }, REMOVED_WHY, now);
-      await applyDirectoryGroups(ctx, u, []);
+      await applyGroups(ctx, u.name, [], 'ldap', ctx.config.auth.groups);
       const detail = { via: 'ldap', why: REMOVED_WHY, tokensRevoked: tokens };
       await audit(ctx, { event: 'user-disabled', user: u.name, detail });
       removed.push(u.name);

@@ -119,6 +119,9 @@ const migrations: Migration[] = [
   // The web pages: each version's README, rendered and sanitized at publish time, and its tarball's files.
   `CREATE TABLE version_views (package TEXT NOT NULL, version TEXT NOT NULL, readme_html TEXT NOT NULL,
      files TEXT NOT NULL, PRIMARY KEY (package, version));`,
+  // Where each version's text sits in the stored documents, so a publish appends instead of re-rendering
+  // (domain/packument-splice.ts); NULL means "render in full next time".
+  `ALTER TABLE packuments ADD COLUMN layout TEXT;`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

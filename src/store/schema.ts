@@ -49,7 +49,7 @@ export type PackageRow = {
   meta: string | null;
 };
 
-export type PackumentRow = { name: string; doc: string; abbrev: string; readme: string | null };
+export type PackumentRow = { name: string; doc: string; abbrev: string; readme: string | null; layout?: string | null };
 
 export type VersionRow = {
   package: string;

@@ -110,23 +110,42 @@ function fragmentsOf(name: string, v: VersionState): Fragments {
 
 export const member = (key: string, value: unknown) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
 
-/** Where each live version's text sits in the stored documents, kept with them so that a write touching
- *  one version splices text (packument-splice.ts) instead of putting thousands of versions together again. */
+/**
+ * How the documents are stored, so that a write touching one version splices text (packument-splice.ts)
+ * instead of putting thousands of versions together again, and writes kilobytes instead of megabytes: a
+ * shell (the documents with the versions' text cut out at `at` and `abAt`) and the versions' text in
+ * chunks of a few dozen kilobytes, in order.
+ */
 export type Layout = {
-  /** The documents this describes: a stored layout is used only while these still match. */
-  etag: string; docLen: number; abbrevLen: number;
-  /** Offsets of the first version's text in the full and abbreviated documents. */
+  /** The documents this describes: a stored layout is used only while the package's ETag is this one. */
+  etag: string;
+  /** Where the versions' text goes in the shell of the full and of the abbreviated document. */
   at: number; abAt: number;
-  /** Live versions in order: version, length of its text in the full and in the abbreviated document. */
-  versions: [string, number, number][];
-  /** How many `time` entries after `created` and `modified` are unpublished versions. */
-  unpublished: number;
+  /** Live versions, and how many `time` entries after `created` and `modified` are unpublished ones. */
+  count: number; unpublished: number;
   /** XOR of each live version's digest (versionDigest): the versions' part of the content hash, which an
    *  append or removal updates without reading the other versions. */
   digest: string;
 };
 
-export type RenderedWithLayout = Rendered & { layout: Layout };
+/** Consecutive versions' text: entries joined by commas, and each entry's version and lengths. */
+export type Chunk = { seq: number; full: string; abbrev: string; versions: [string, number, number][] };
+
+export type Shell = { doc: string; abbrev: string; layout: Layout };
+
+export type RenderedWithLayout = Rendered & { shell: Shell; chunks: Chunk[] };
+
+/** A chunk takes versions until its full text passes this many characters. */
+export const CHUNK_CHARS = 48 * 1024;
+
+/** The whole documents from a shell and all its chunks (in `seq` order). */
+export function joinChunks(shell: Shell, chunks: Chunk[]): { doc: string; abbrev: string } {
+  const { at, abAt } = shell.layout;
+  return {
+    doc: shell.doc.slice(0, at) + chunks.map((c) => c.full).join(',') + shell.doc.slice(at),
+    abbrev: shell.abbrev.slice(0, abAt) + chunks.map((c) => c.abbrev).join(',') + shell.abbrev.slice(abAt),
+  };
+}
 
 /** A version's text in both documents (`"1.0.0":{…}`), the same in a full render and in a splice. */
 export function versionEntries(name: string, v: VersionState, maintainersJson: string, npmUser: string): { full: string; abbrev: string } {
@@ -147,14 +166,13 @@ export function xorInto(acc: Buffer, d: Buffer): void {
   for (let i = 0; i < acc.length; i++) acc[i] ^= d[i];
 }
 
-/** The parts a document is put together from; render() and the splices share this last step. */
+/** What a document's shell is made of; render() and the splices share this step. */
 export type Parts = {
   name: string; rev: number; distTags: Record<string, string>; maintainersJson: string; stars: string[];
-  time: Record<string, string>; unpublished: number; full: string[]; abbrev: string[]; digest: Buffer;
-  latest: Manifest | null;
+  time: Record<string, string>; unpublished: number; count: number; digest: Buffer; latest: Manifest | null;
 };
 
-export function assemble(p: Parts): RenderedWithLayout {
+export function shellOf(p: Parts): Shell & { etag: string; readme: string } {
   const distTagsJson = JSON.stringify(p.distTags);
   const timeJson = JSON.stringify(p.time);
   const usersJson = JSON.stringify(Object.fromEntries(p.stars.map((s) => [s, true])));
@@ -170,16 +188,28 @@ export function assemble(p: Parts): RenderedWithLayout {
   const nameJson = JSON.stringify(p.name);
   const head = `{"_id":${nameJson},"_rev":${JSON.stringify(`${p.rev}-${contentHash}`)},"name":${nameJson}` +
     `,"dist-tags":${distTagsJson},"versions":{`;
-  const doc = `${head}${p.full.join(',')}},"time":${timeJson},"maintainers":${p.maintainersJson},"users":${usersJson}${tail}}`;
   const abHead = `{"name":${nameJson},"modified":${JSON.stringify(p.time.modified)},"dist-tags":${distTagsJson},"versions":{`;
-  const abbrev = `${abHead}${p.abbrev.join(',')}}}`;
   const etag = `"${p.rev}-${contentHash}"`;
-  const versions = Object.keys(p.time).slice(2 + p.unpublished);
-  const layout: Layout = {
-    etag, docLen: doc.length, abbrevLen: abbrev.length, at: head.length, abAt: abHead.length,
-    versions: versions.map((v, i) => [v, p.full[i].length, p.abbrev[i].length]), unpublished: p.unpublished, digest,
+  return {
+    doc: `${head}},"time":${timeJson},"maintainers":${p.maintainersJson},"users":${usersJson}${tail}}`,
+    abbrev: `${abHead}}}`, etag, readme,
+    layout: { etag, at: head.length, abAt: abHead.length, count: p.count, unpublished: p.unpublished, digest },
   };
-  return { doc, abbrev, etag, readme, layout };
+}
+
+/** Versions' entries cut into chunks, numbered from `seq`: a chunk takes versions until it passes chunkChars. */
+export function chunksOf(versions: string[], full: string[], abbrev: string[], seq = 0, chunkChars = CHUNK_CHARS): Chunk[] {
+  const out: Chunk[] = [];
+  for (let from = 0; from < versions.length;) {
+    let to = from;
+    for (let size = 0; to < versions.length && size < chunkChars; to++) size += full[to].length;
+    out.push({
+      seq: seq++, full: full.slice(from, to).join(','), abbrev: abbrev.slice(from, to).join(','),
+      versions: versions.slice(from, to).map((v, i): [string, number, number] => [v, full[from + i].length, abbrev[from + i].length]),
+    });
+    from = to;
+  }
+  return out;
 }
 
 export function iso(ms: number): string {
@@ -198,7 +228,7 @@ export function npmUsers(): (p: { name: string; email: string } | null) => strin
   };
 }
 
-export function render(state: PackageState): RenderedWithLayout {
+export function render(state: PackageState, chunkChars = CHUNK_CHARS): RenderedWithLayout {
   const time: Record<string, string> = { created: iso(state.createdAt), modified: iso(state.modifiedAt) };
   for (const u of state.unpublished) time[u.version] = iso(u.publishedAt);
   const maintainersJson = JSON.stringify(state.maintainers);
@@ -215,10 +245,12 @@ export function render(state: PackageState): RenderedWithLayout {
   }
   const latest = state.versions.find((v) => v.version === state.distTags.latest) ?? state.versions.at(-1);
   if (latest && !latest.manifest) throw new Error(`render: the manifest of ${state.name}@${latest.version} (latest) was not loaded`);
-  return assemble({
+  const { etag, readme, ...shell } = shellOf({
     name: state.name, rev: state.rev, distTags: state.distTags, maintainersJson, stars: state.stars, time,
-    unpublished: state.unpublished.length, full, abbrev, digest, latest: latest?.manifest ?? null,
+    unpublished: state.unpublished.length, count: state.versions.length, digest, latest: latest?.manifest ?? null,
   });
+  const chunks = chunksOf(state.versions.map((v) => v.version), full, abbrev, 0, chunkChars);
+  return { ...joinChunks(shell, chunks), etag, readme, shell, chunks };
 }
 
 /** An upstream registry's full packument, re-pointed at this registry: tarball URLs are rewritten and

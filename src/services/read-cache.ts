@@ -5,7 +5,7 @@
 // 100 ms: this process's writes are seen at once, other processes' within 100 ms.
 import { BASE_PLACEHOLDER_JSON } from '../domain/packument.ts';
 import type { Store } from '../store/store.ts';
-import { packageHead, type PackageHead } from '../store/packages.ts';
+import { packageHead, storedDocuments, type PackageHead } from '../store/packages.ts';
 import { lastLocalWrite } from '../store/counters.ts';
 
 type Kind = 'full' | 'abbrev';
@@ -182,8 +182,7 @@ export class ReadCache {
   async document(name: string, etag: string, kind: Kind, base: string): Promise<Buffer> {
     let e = this.#docs.get(name);
     if (!e || e.etag !== etag) {
-      const row = await this.#store.db.selectFrom('packages').innerJoin('packuments', 'packuments.name', 'packages.name')
-        .select(['packuments.doc', 'packuments.abbrev', 'packages.etag']).where('packages.name', '=', name).executeTakeFirstOrThrow();
+      const row = await storedDocuments(this.#store.db, name);
       // Text is counted at two bytes a character, as V8 may hold it.
       e = { etag: row.etag, text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) }, bytes: new Map(), size: 2 * (row.doc.length + row.abbrev.length) };
       this.#docs.set(name, e);

@@ -119,9 +119,12 @@ const migrations: Migration[] = [
   // The web pages: each version's README, rendered and sanitized at publish time, and its tarball's files.
   `CREATE TABLE version_views (package TEXT NOT NULL, version TEXT NOT NULL, readme_html TEXT NOT NULL,
      files TEXT NOT NULL, PRIMARY KEY (package, version));`,
-  // Where each version's text sits in the stored documents, so a publish appends instead of re-rendering
-  // (domain/packument-splice.ts); NULL means "render in full next time".
-  `ALTER TABLE packuments ADD COLUMN layout TEXT;`,
+  // A local package's documents as a shell and chunks of versions' text (domain/packument.ts Layout), so
+  // that a publish writes the chunk it appends to instead of the whole document. A NULL layout: `doc` and
+  // `abbrev` are whole (proxied packages, and documents rendered before this step).
+  `ALTER TABLE packuments ADD COLUMN layout TEXT;
+   CREATE TABLE packument_chunks (name TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, abbrev TEXT NOT NULL,
+     versions TEXT NOT NULL, PRIMARY KEY (name, seq));`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

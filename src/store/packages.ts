@@ -4,7 +4,7 @@
 import type { Db } from './store.ts';
 import type { OrgRole, PackageFacts } from '../domain/policy.ts';
 import {
-  hasCachedFragments, render, type Layout, type Manifest, type PackageState, type RenderedWithLayout, type VersionState,
+  hasCachedFragments, render, type Chunk, type Layout, type Manifest, type PackageState, type Shell, type VersionState,
 } from '../domain/packument.ts';
 import { splice, type Change, type Head } from '../domain/packument-splice.ts';
 import { scopeOf } from '../domain/names.ts';
@@ -116,6 +116,22 @@ async function people(db: Db, name: string): Promise<Pick<PackageState, 'maintai
  *  none of the versions. Without it, the documents are rendered in full. */
 export type Changed = { published: string } | { deprecated: string; message: string | null } | { unpublished: string };
 
+/** A package's stored documents, whole: a local package's shell with its chunks put back in (see Layout). */
+export async function storedDocuments(db: Db, name: string): Promise<{ doc: string; abbrev: string; etag: string }> {
+  const row = await db.selectFrom('packages').innerJoin('packuments', 'packuments.name', 'packages.name')
+    .select(['packuments.doc', 'packuments.abbrev', 'packuments.layout', 'packages.etag']).where('packages.name', '=', name)
+    .executeTakeFirstOrThrow();
+  const layout = row.layout ? JSON.parse(row.layout) as Layout : undefined;
+  if (!layout || layout.etag !== row.etag) return row;
+  const chunks = await db.selectFrom('packument_chunks').select(['doc', 'abbrev']).where('name', '=', name).orderBy('seq').execute();
+  const { at, abAt } = layout;
+  return {
+    etag: row.etag,
+    doc: row.doc.slice(0, at) + chunks.map((c) => c.doc).join(',') + row.doc.slice(at),
+    abbrev: row.abbrev.slice(0, abAt) + chunks.map((c) => c.abbrev).join(',') + row.abbrev.slice(abAt),
+  };
+}
+
 /** Bumps the revision and re-renders the stored packuments. Call inside the write's transaction. */
 export async function rerender(trx: Db, name: string, now: number, changes?: Changed[]): Promise<void> {
   await bumpCounter(trx, 'packages');
@@ -126,19 +142,34 @@ export async function rerender(trx: Db, name: string, now: number, changes?: Cha
     version: latest.version, description: latest.manifest.description ?? '', keywords: latest.manifest.keywords ?? [],
     date: new Date(latest.publishedAt).toISOString(), publisher: latest.publisher?.name ?? null,
   } : {});
-  const layout = JSON.stringify(r.layout);
+  const { doc, abbrev, layout } = r.shell;
+  const row = { doc, abbrev, readme: r.readme, layout: JSON.stringify(layout) };
   await trx.updateTable('packages').set({ etag: r.etag, meta }).where('name', '=', name).execute();
-  await trx.insertInto('packuments').values({ name, doc: r.doc, abbrev: r.abbrev, readme: r.readme, layout })
-    .onConflict((oc) => oc.column('name').doUpdateSet({ doc: r.doc, abbrev: r.abbrev, readme: r.readme, layout })).execute();
+  await trx.insertInto('packuments').values({ name, ...row }).onConflict((oc) => oc.column('name').doUpdateSet(row)).execute();
+  if (r.drop === 'all') await trx.deleteFrom('packument_chunks').where('name', '=', name).execute();
+  else if (r.drop.length) await trx.deleteFrom('packument_chunks').where('name', '=', name).where('seq', 'in', r.drop).execute();
+  for (const c of r.put) {
+    const chunk = { doc: c.full, abbrev: c.abbrev, versions: JSON.stringify(c.versions) };
+    await trx.insertInto('packument_chunks').values({ name, seq: c.seq, ...chunk })
+      .onConflict((oc) => oc.columns(['name', 'seq']).doUpdateSet(chunk)).execute();
+  }
 }
 
-type Written = RenderedWithLayout & { latest: VersionState | undefined };
+type Written = { shell: Shell; etag: string; readme: string; put: Chunk[]; drop: number[] | 'all'; latest: VersionState | undefined };
 
 async function renderInFull(trx: Db, name: string): Promise<Written> {
   const state = await loadState(trx, name);
   if (!state) throw new Error(`rerender: ${name} vanished inside its own transaction`);
-  return { ...render(state), latest: state.versions.find((v) => v.version === state.distTags.latest) };
+  const r = render(state);
+  return {
+    shell: r.shell, etag: r.etag, readme: r.readme, put: r.chunks, drop: 'all',
+    latest: state.versions.find((v) => v.version === state.distTags.latest),
+  };
 }
+
+const chunkOf = (r: { seq: number; doc: string; abbrev: string; versions: string }): Chunk => ({
+  seq: r.seq, full: r.doc, abbrev: r.abbrev, versions: JSON.parse(r.versions) as Chunk['versions'],
+});
 
 /** The documents with only the changed versions read, or undefined when they must be rendered in full. */
 async function spliced(trx: Db, name: string, changed: Changed[]): Promise<Written | undefined> {
@@ -164,12 +195,25 @@ async function spliced(trx: Db, name: string, changed: Changed[]): Promise<Writt
     else if (!v) return undefined;
     else changes.push('published' in c ? { publish: v } : { unpublish: v.version, publishedAt: v.publishedAt });
   }
+  const last = await trx.selectFrom('packument_chunks').selectAll().where('name', '=', name).orderBy('seq', 'desc')
+    .limit(1).executeTakeFirst();
+  if (!last) return undefined;
+  // Chunks holding a version deprecated or unpublished: their version lists are small, their text is read once found.
+  const wanted = new Set(changed.flatMap((c) => ('deprecated' in c ? [c.deprecated] : 'unpublished' in c ? [c.unpublished] : [])));
+  const seqs: number[] = [];
+  if (wanted.size) {
+    const lists = await trx.selectFrom('packument_chunks').select(['seq', 'versions']).where('name', '=', name).execute();
+    for (const l of lists) if ((JSON.parse(l.versions) as Chunk['versions']).some(([v]) => wanted.has(v))) seqs.push(l.seq);
+  }
+  const chunks = seqs.length
+    ? (await trx.selectFrom('packument_chunks').selectAll().where('name', '=', name).where('seq', 'in', seqs).execute()).map(chunkOf)
+    : [];
   const { maintainers, stars } = await people(trx, name);
   const head: Head = {
     name, rev: pkg.rev, createdAt: pkg.created_at, modifiedAt: pkg.modified_at, distTags, maintainers, stars,
     latest: { version: latest.version, manifest: latest.manifest },
   };
-  const r = splice({ doc: pkg.doc, abbrev: pkg.abbrev, layout }, head, changes);
+  const r = splice({ shell: { doc: pkg.doc, abbrev: pkg.abbrev, layout }, last: chunkOf(last), chunks }, head, changes);
   return r && { ...r, latest };
 }
 

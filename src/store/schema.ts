@@ -51,6 +51,9 @@ export type PackageRow = {
 
 export type PackumentRow = { name: string; doc: string; abbrev: string; readme: string | null; layout?: string | null };
 
+/** Consecutive versions' text of a local package's documents (domain/packument.ts Chunk). */
+export type PackumentChunkRow = { name: string; seq: number; doc: string; abbrev: string; versions: string };
+
 export type VersionRow = {
   package: string;
   version: string;
@@ -111,6 +114,7 @@ export type Database = {
   tokens: TokenRow;
   packages: PackageRow;
   packuments: PackumentRow;
+  packument_chunks: PackumentChunkRow;
   versions: VersionRow;
   dist_tags: DistTagRow;
   maintainers: MaintainerRow;

@@ -1,10 +1,38 @@
 // A write that splices the stored documents must leave exactly what a full render of the same state makes:
-// same bytes, same ETag, same layout. Each case renders the state before, splices the change in, and
-// compares with render() of the state after.
+// same bytes, same ETag. Each case renders the state before, splices the change into a model of the store
+// (a shell and its chunks, cut small here so that versions span several), and compares with render().
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { render, type PackageState, type VersionState } from '../../src/domain/packument.ts';
+import {
+  joinChunks, render, type Chunk, type PackageState, type RenderedWithLayout, type Shell, type VersionState,
+} from '../../src/domain/packument.ts';
 import { splice, type Change, type Head } from '../../src/domain/packument-splice.ts';
+
+const CHUNK = 400;
+type Model = { shell: Shell; chunks: Map<number, Chunk>; etag: string; readme: string };
+const stored = (r: RenderedWithLayout): Model => ({ shell: r.shell, chunks: new Map(r.chunks.map((c) => [c.seq, c])), etag: r.etag, readme: r.readme });
+const inOrder = (m: Model) => [...m.chunks.values()].sort((a, b) => a.seq - b.seq);
+
+/** What the store does: hand the splice the last chunk and those holding the named versions, keep what it returns. */
+function apply(m: Model, head: Head, changes: Change[], chunkChars = CHUNK): Model | undefined {
+  const names = changes.flatMap((c) => ('deprecate' in c ? [c.deprecate] : 'unpublish' in c ? [c.unpublish] : []));
+  const all = inOrder(m);
+  const touched = all.filter((c) => c.versions.some(([v]) => names.includes(v)));
+  const r = splice({ shell: m.shell, last: all.at(-1)!, chunks: touched }, head, changes, chunkChars);
+  if (!r) return undefined;
+  const chunks = new Map(m.chunks);
+  for (const c of r.put) chunks.set(c.seq, c);
+  for (const seq of r.drop) chunks.delete(seq);
+  return { shell: r.shell, chunks, etag: r.etag, readme: r.readme };
+}
+
+function assertSame(m: Model, r: RenderedWithLayout, message?: string) {
+  const w = joinChunks(m.shell, inOrder(m));
+  assert.equal(w.doc, r.doc, message);
+  assert.equal(w.abbrev, r.abbrev, message);
+  assert.equal(m.etag, r.etag, message);
+  assert.equal(m.readme, r.readme, message);
+}
 
 const name = '@s/splice';
 const alice = { name: 'alice', email: 'a@x' };
@@ -33,11 +61,12 @@ function headOf(s: PackageState): Head {
 
 /** Splices `changes` into the render of `before` and checks the result against a render of `after`. */
 function same(before: PackageState, after: PackageState, changes: Change[]) {
-  const r0 = render(before);
-  const r1 = splice({ doc: r0.doc, abbrev: r0.abbrev, layout: r0.layout }, headOf(after), changes);
-  assert.ok(r1, 'the splice applies');
-  assert.deepEqual(r1, render(after));
-  return r1;
+  for (const chunkChars of [CHUNK, 1 << 20]) {
+    const m = apply(stored(render(before, chunkChars)), headOf(after), changes, chunkChars);
+    assert.ok(m, 'the splice applies');
+    assertSame(m, render(after));
+  }
+  return render(after);
 }
 
 const next = (s: PackageState, patch: Partial<PackageState>): PackageState => ({ ...s, rev: s.rev + 1, modifiedAt: s.modifiedAt + 1_000, ...patch });
@@ -59,12 +88,12 @@ test('publish under another tag leaves latest; a provenance-carrying version; an
   const s = base();
   const added = { ...v('3.0.0-rc.1', 9_000, { scripts: { postinstall: 'y' } }), attestationsUrl: 'x/att' };
   same(s, next(s, { versions: [...s.versions, added], distTags: { ...s.distTags, next: '3.0.0-rc.1' } }), [{ publish: added }]);
-  const r0 = render(s);
+  const m0 = stored(render(s, CHUNK));
   const early = v('1.1.5', 2_500);
   const after = next(s, { versions: [s.versions[0], s.versions[1], early, s.versions[2]] });
-  assert.equal(splice({ ...r0 }, headOf(after), [{ publish: early }]), undefined, 'render() would put it in the middle');
+  assert.equal(apply(m0, headOf(after), [{ publish: early }]), undefined, 'render() would put it in the middle');
   const tie = v('1.1.9', 3_000);
-  assert.equal(splice({ ...r0 }, headOf(next(s, {})), [{ publish: tie }]), undefined, 'same time, lower version');
+  assert.equal(apply(m0, headOf(next(s, {})), [{ publish: tie }]), undefined, 'same time, lower version');
 });
 
 test('deprecate and undeprecate one version, with and without an install script', () => {
@@ -100,16 +129,17 @@ test('unpublish a middle version: its time joins the unpublished ones in order; 
   });
   same(s, s3, [{ unpublish: '1.2.0', publishedAt: 3_000 }]);
   const none = next(s, { versions: [], unpublished: [], distTags: {} });
-  const r0 = render(s);
   const gone: Change[] = s.versions.map((x) => ({ unpublish: x.version, publishedAt: x.publishedAt }));
-  assert.equal(splice(r0, { ...headOf(s), ...none, latest: null }, gone), undefined, 'no version left: render in full');
+  const m0 = stored(render(s, CHUNK));
+  assert.equal(apply(m0, { ...headOf(s), ...none, latest: null }, gone), undefined, 'no version left: render in full');
 });
 
 test('dist-tags and stars alone, then a long run of writes, stay identical to a full render', () => {
   let s = base();
   same(s, next(s, { distTags: { latest: '1.2.0' }, stars: ['bob', 'carol'] }), []);
-  let stored = render(s);
-  for (let i = 0; i < 40; i++) {
+  let m = stored(render(s, CHUNK));
+  let chunked = 0;
+  for (let i = 0; i < 60; i++) {
     let after: PackageState;
     let change: Change;
     const live = s.versions;
@@ -132,20 +162,26 @@ test('dist-tags and stars alone, then a long run of writes, stay identical to a 
       after = next(s, { versions: [...live, added], distTags: { ...s.distTags, latest: added.version } });
       change = { publish: added };
     }
-    const r = splice(stored, headOf(after), [change]);
+    const r = apply(m, headOf(after), [change]);
     assert.ok(r, `write ${i} splices`);
-    assert.deepEqual(r, render(after), `write ${i}`);
-    stored = r;
+    assertSame(r, render(after), `write ${i}`);
+    chunked = Math.max(chunked, r.chunks.size);
+    m = r;
     s = after;
   }
+  assert.ok(chunked > 3, 'the versions spanned several chunks');
 });
 
 test('a layout that does not describe the documents is not used', () => {
   const s = base();
-  const r0 = render(s);
+  const r0 = render(s, CHUNK);
   const added = v('2.0.0', 9_000);
   const after = next(s, { versions: [...s.versions, added], distTags: { latest: '2.0.0' } });
-  assert.equal(splice({ ...r0, doc: `${r0.doc} ` }, headOf(after), [{ publish: added }]), undefined);
-  const shifted = { ...r0.layout, at: r0.layout.at + 1 };
-  assert.equal(splice({ ...r0, layout: shifted }, headOf(after), [{ publish: added }]), undefined);
+  const last = r0.chunks.at(-1)!;
+  const shifted = { ...r0.shell, layout: { ...r0.shell.layout, at: r0.shell.layout.at + 1 } };
+  assert.equal(splice({ shell: shifted, last, chunks: [] }, headOf(after), [{ publish: added }]), undefined);
+  const counted = { ...r0.shell, layout: { ...r0.shell.layout, count: 4 } };
+  assert.equal(splice({ shell: counted, last, chunks: [] }, headOf(after), [{ publish: added }]), undefined);
+  assert.equal(splice({ shell: r0.shell, last: r0.chunks[0], chunks: [] }, headOf(after), [{ publish: added }]), undefined,
+    'a chunk that is not the last');
 });

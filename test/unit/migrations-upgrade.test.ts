@@ -90,7 +90,8 @@ test(
         .executeTakeFirstOrThrow();
       assert.deepEqual(
         { ...doc },
-        { name: 'left-pad', doc: '{"name":"left-pad"}', abbrev: '{"name":"left-pad","a":1}', readme: '# hi' },
+        // No layout: the documents are whole until the package's next write.
+        { name: 'left-pad', doc: '{"name":"left-pad"}', abbrev: '{"name":"left-pad","a":1}', readme: '# hi', layout: null },
       );
       const claims = await a.db.selectFrom('version_claims').selectAll().execute();
       assert.deepEqual(
@@ -139,7 +140,8 @@ test(
     // As commit 6f660a0 left it: four migrations, documents apart, no counter, no staging tables yet.
     const db = new DatabaseSync(join(old, 'tessera.db'));
     db.exec(`DELETE FROM meta WHERE key = 'packages'; DELETE FROM schema_version WHERE version > 4;
-      DROP TABLE staged; DROP TABLE version_claims; DROP TABLE version_views;`);
+      DROP TABLE staged; DROP TABLE version_claims; DROP TABLE version_views;
+      DROP TABLE packument_chunks; ALTER TABLE packuments DROP COLUMN layout;`);
     db.close();
     const s = await openStore(old);
     assert.equal(s.counter('packages'), '0');
@@ -150,7 +152,7 @@ test(
     await s.close();
     await openStore(fresh).then(closeAll);
     assert.deepEqual(schemaOf(old), schemaOf(fresh));
-    assert.equal(versions.length, 7);
+    assert.equal(versions.length, 8);
   }),
 );
 

@@ -20,7 +20,7 @@ const MAX_CACHED_TARBALL = 2 * 1024 * 1024;
 /** A Map used as an LRU: reads move an entry to the end, eviction takes from the front. */
 class Lru<V> {
   readonly #map = new Map<string, V>();
-  readonly #budget: number;
+  #budget: number;
   readonly #sizeOf: (v: V) => number;
   #size = 0;
   constructor(budget: number, sizeOf: (v: V) => number) { this.#budget = budget; this.#sizeOf = sizeOf; }
@@ -42,6 +42,14 @@ class Lru<V> {
   delete(k: string): void {
     const old = this.#map.get(k);
     if (old !== undefined) { this.#size -= this.#sizeOf(old); this.#map.delete(k); }
+  }
+  /** A new budget; entries beyond it go at once. */
+  set budget(bytes: number) {
+    this.#budget = bytes;
+    for (const key of this.#map.keys()) {
+      if (this.#size <= this.#budget) break;
+      this.delete(key);
+    }
   }
   /** Bytes accounted to all entries. */
   get size(): number { return this.#size; }
@@ -71,8 +79,18 @@ export class ReadCache {
   readonly #readable = new Map<string, boolean>();
   readonly #docs = new Lru<Doc>(256 * 1024 * 1024, (d) => d.size);
   readonly #blobs = new Lru<Buffer>(128 * 1024 * 1024, (b) => b.length);
+  #tarballBudget = 128 * 1024 * 1024;
 
   constructor(store: Store) { this.#store = store; }
+
+  /** The byte budgets (config `cache`): rendered documents, and small tarballs. At 0, only the last one read is kept. */
+  setBudgets(b: { documentBytes: number; tarballBytes: number }): void {
+    this.#docs.budget = b.documentBytes;
+    this.#blobs.budget = this.#tarballBudget = b.tarballBytes;
+  }
+
+  /** What the tarball bytes held in memory amount to (for tests and diagnostics). */
+  get tarballBytes(): number { return this.#blobs.size; }
 
   #sync(): void {
     const now = Date.now();
@@ -167,7 +185,7 @@ export class ReadCache {
     const hit = this.#blobs.get(key);
     if (hit) return hit;
     const data = await this.#store.blobs.get(key);
-    if (data && data.length <= MAX_CACHED_TARBALL) this.#blobs.set(key, data);
+    if (data && data.length <= Math.min(MAX_CACHED_TARBALL, this.#tarballBudget)) this.#blobs.set(key, data);
     return data;
   }
 

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const scripts = ['registry.ts', 'auth.ts', 'publish.ts', 'private-absent.ts', 'bomb.ts', 'doctor.ts']
+const scripts = ['registry.ts', 'auth.ts', 'publish.ts', 'private-absent.ts', 'bomb.ts', 'doctor.ts', 'proxy.ts']
   .map((f) => fileURLToPath(new URL(`./${f}`, import.meta.url)))
   .filter((f) => existsSync(f));
 

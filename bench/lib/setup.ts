@@ -38,8 +38,8 @@ export async function publishVersions(b: Bench, name: string, count: number, fro
 }
 
 /**
- * A package with `count` versions. Publishing them one by one costs O(n) per publish (every publish
- * re-reads and re-renders all versions: store/packages.ts rerender), so 3,000 PUTs take minutes.
+ * A package with `count` versions. Publishing them one by one over HTTP (tarballs packed, checked and
+ * stored) would take minutes.
  * The first version goes over HTTP (creating the package, its maintainer and tag the normal way); the
  * rest are written as `publish` would store them (real tarballs, blob, integrity, shasum, manifest with
  * dist) in one transaction, followed by one rerender: the stored packument is the same one 3,000 PUTs

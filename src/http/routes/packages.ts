@@ -51,6 +51,9 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
     reply.raw.writeHead(200, data.size === undefined ? TARBALL_HEADERS : { ...TARBALL_HEADERS, 'content-length': String(data.size) });
     data.stream.on('error', () => reply.raw.destroy());
     data.stream.pipe(reply.raw);
+    if (tessera.ctx.config.accessLog) {
+      reply.raw.once('close', () => reply.log.info({ req, res: { statusCode: 200 }, responseTime: reply.elapsedTime }, 'request completed'));
+    }
     return;
   }
   const write = (req.query as Record<string, string>).write === 'true';

@@ -30,7 +30,8 @@ type Client = 'npm' | 'pnpm';
 function project(roots: string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-proj-'));
   const dependencies = Object.fromEntries(roots.map((r) => [r, '^1.0.0']));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bench-app', version: '1.0.0', private: true, dependencies }));
+  const manifest = { name: 'bench-app', version: '1.0.0', private: true, dependencies };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
   return dir;
 }
 
@@ -47,7 +48,10 @@ function runNpm(cwd: string, registry: string): Promise<{ code: number; output: 
     child.stdout.on('data', (c: Buffer) => { output += c; });
     child.stderr.on('data', (c: Buffer) => { output += c; });
     child.on('error', reject);
-    child.on('close', (code) => { rmSync(home, { recursive: true, force: true }); resolve({ code: code ?? -1, output }); });
+    child.on('close', (code) => {
+      rmSync(home, { recursive: true, force: true });
+      resolve({ code: code ?? -1, output });
+    });
   });
 }
 

@@ -24,9 +24,11 @@ function tarballOf(name: string, version: string, bytes: number, rand: () => num
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-up-'));
   try {
     mkdirSync(join(dir, 'package', 'lib'), { recursive: true });
-    writeFileSync(join(dir, 'package', 'package.json'), JSON.stringify({ name, version, main: 'lib/index.js' }, null, 2));
+    const manifest = { name, version, main: 'lib/index.js' };
+    writeFileSync(join(dir, 'package', 'package.json'), JSON.stringify(manifest, null, 2));
     // Source-like text that compresses about as real JavaScript does (3–4×).
-    const words = ['function', 'return', 'const', 'value', 'options', 'callback', 'module', 'exports', 'length', 'undefined'];
+    const words = ['function', 'return', 'const', 'value', 'options', 'callback', 'module', 'exports', 'length',
+      'undefined'];
     let text = '';
     while (text.length < bytes) text += `${words[Math.floor(rand() * 10)]}_${Math.floor(rand() * 1e6).toString(36)} `;
     writeFileSync(join(dir, 'package', 'lib', 'index.js'), text);
@@ -73,21 +75,25 @@ export function makeFixture(count: number, base: string): Fixture {
         shasum = createHash('sha1').update(tgz).digest('hex');
       }
       versions[version] = {
-        name, version, description: `The ${name} library: utilities for things, version ${version}`, main: 'lib/index.js',
+        name, version, description: `The ${name} library: utilities for things, version ${version}`,
+        main: 'lib/index.js',
         license: 'MIT', keywords: ['bench', 'utility', 'proxy'], author: { name: 'Bench', email: 'bench@example.com' },
-        repository: { type: 'git', url: `git+https://example.com/${name}.git` }, bugs: { url: `https://example.com/${name}/issues` },
+        repository: { type: 'git', url: `git+https://example.com/${name}.git` },
+        bugs: { url: `https://example.com/${name}/issues` },
         homepage: `https://example.com/${name}#readme`, engines: { node: '>=18' },
         dependencies: v === n - 1 ? deps : { [names[(i + 1) % count]]: '^0.1.0' },
         devDependencies: { typescript: '^5.4.0', mocha: '^10.0.0', eslint: '^9.0.0' },
         scripts: { test: 'mocha', lint: 'eslint .' }, _id: `${name}@${version}`,
-        _npmUser: { name: 'bench', email: 'bench@example.com' }, maintainers: [{ name: 'bench', email: 'bench@example.com' }],
+        _npmUser: { name: 'bench', email: 'bench@example.com' },
+        maintainers: [{ name: 'bench', email: 'bench@example.com' }],
         dist: { integrity, shasum, tarball: `${base}/${name}/-/${file}`, fileCount: 2, unpackedSize: 20_000 },
       };
       time[version] = new Date(2020, 0, 1 + v).toISOString();
     }
     time.modified = time[latest];
     docs.set(`/${name}`, Buffer.from(JSON.stringify({
-      _id: name, name, 'dist-tags': { latest }, versions, time, readme: `# ${name}\n\n${'Some documentation. '.repeat(100)}`,
+      _id: name, name, 'dist-tags': { latest }, versions, time,
+      readme: `# ${name}\n\n${'Some documentation. '.repeat(100)}`,
       maintainers: [{ name: 'bench', email: 'bench@example.com' }],
     })));
   }
@@ -95,7 +101,9 @@ export function makeFixture(count: number, base: string): Fixture {
 }
 
 /** Serves a fixture; `setupMs` passes before a new connection's first byte is read. */
-export async function startUpstream(make: (base: string) => Fixture, setupMs: number): Promise<Upstream & { fixture: Fixture }> {
+export async function startUpstream(
+  make: (base: string) => Fixture, setupMs: number,
+): Promise<Upstream & { fixture: Fixture }> {
   let fixture: Fixture | undefined;
   let connections = 0;
   let requests = 0;

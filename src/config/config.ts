@@ -144,8 +144,8 @@ export function parseListen(text: string): { host: string; port: number } {
 type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
   'requestTimeout', 'maxUnpackedBytes',
-  'defaultScopedAccess', 'upstream', 'cache', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
-  'oidc', 'stage', 'unpublish']);
+  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
+  'oidc', 'stage', 'unpublish', 'cache']);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);

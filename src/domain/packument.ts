@@ -148,7 +148,9 @@ export function joinChunks(shell: Shell, chunks: Chunk[]): { doc: string; abbrev
 }
 
 /** A version's text in both documents (`"1.0.0":{…}`), the same in a full render and in a splice. */
-export function versionEntries(name: string, v: VersionState, maintainersJson: string, npmUser: string): { full: string; abbrev: string } {
+export function versionEntries(
+  name: string, v: VersionState, maintainersJson: string, npmUser: string,
+): { full: string; abbrev: string } {
   const f = fragmentsOf(name, v);
   const key = JSON.stringify(v.version);
   const deprecated = v.deprecated ? member('deprecated', v.deprecated) : '';
@@ -177,8 +179,8 @@ export function shellOf(p: Parts): Shell & { etag: string; readme: string } {
   const timeJson = JSON.stringify(p.time);
   const usersJson = JSON.stringify(Object.fromEntries(p.stars.map((s) => [s, true])));
   const digest = p.digest.toString('hex');
-  const contentHash = createHash('sha256').update(digest).update(distTagsJson).update(p.maintainersJson).update(usersJson)
-    .update(timeJson).digest('hex').slice(0, 32);
+  const contentHash = createHash('sha256').update(digest).update(distTagsJson).update(p.maintainersJson)
+    .update(usersJson).update(timeJson).digest('hex').slice(0, 32);
   const lm = p.latest;
   const readme = typeof lm?.readme === 'string' ? lm.readme : '';
   let tail = '';
@@ -188,7 +190,8 @@ export function shellOf(p: Parts): Shell & { etag: string; readme: string } {
   const nameJson = JSON.stringify(p.name);
   const head = `{"_id":${nameJson},"_rev":${JSON.stringify(`${p.rev}-${contentHash}`)},"name":${nameJson}` +
     `,"dist-tags":${distTagsJson},"versions":{`;
-  const abHead = `{"name":${nameJson},"modified":${JSON.stringify(p.time.modified)},"dist-tags":${distTagsJson},"versions":{`;
+  const abHead = `{"name":${nameJson},"modified":${JSON.stringify(p.time.modified)}` +
+    `,"dist-tags":${distTagsJson},"versions":{`;
   const etag = `"${p.rev}-${contentHash}"`;
   return {
     doc: `${head}},"time":${timeJson},"maintainers":${p.maintainersJson},"users":${usersJson}${tail}}`,
@@ -198,14 +201,17 @@ export function shellOf(p: Parts): Shell & { etag: string; readme: string } {
 }
 
 /** Versions' entries cut into chunks, numbered from `seq`: a chunk takes versions until it passes chunkChars. */
-export function chunksOf(versions: string[], full: string[], abbrev: string[], seq = 0, chunkChars = CHUNK_CHARS): Chunk[] {
+export function chunksOf(
+  versions: string[], full: string[], abbrev: string[], seq = 0, chunkChars = CHUNK_CHARS,
+): Chunk[] {
   const out: Chunk[] = [];
   for (let from = 0; from < versions.length;) {
     let to = from;
     for (let size = 0; to < versions.length && size < chunkChars; to++) size += full[to].length;
     out.push({
       seq: seq++, full: full.slice(from, to).join(','), abbrev: abbrev.slice(from, to).join(','),
-      versions: versions.slice(from, to).map((v, i): [string, number, number] => [v, full[from + i].length, abbrev[from + i].length]),
+      versions: versions.slice(from, to)
+        .map((v, i): [string, number, number] => [v, full[from + i].length, abbrev[from + i].length]),
     });
     from = to;
   }
@@ -244,7 +250,9 @@ export function render(state: PackageState, chunkChars = CHUNK_CHARS): RenderedW
     time[v.version] = fragmentsOf(state.name, v).published;
   }
   const latest = state.versions.find((v) => v.version === state.distTags.latest) ?? state.versions.at(-1);
-  if (latest && !latest.manifest) throw new Error(`render: the manifest of ${state.name}@${latest.version} (latest) was not loaded`);
+  if (latest && !latest.manifest) {
+    throw new Error(`render: the manifest of ${state.name}@${latest.version} (latest) was not loaded`);
+  }
   const { etag, readme, ...shell } = shellOf({
     name: state.name, rev: state.rev, distTags: state.distTags, maintainersJson, stars: state.stars, time,
     unpublished: state.unpublished.length, count: state.versions.length, digest, latest: latest?.manifest ?? null,

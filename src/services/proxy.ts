@@ -89,7 +89,8 @@ async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<Pack
     // A local package of that name appeared meanwhile: it wins, and its documents stay.
     if (Number(upd.numInsertedOrUpdatedRows ?? 0) === 0) return;
     const docs = { doc: r.doc, abbrev: r.abbrev, readme: r.readme, layout: null };
-    await trx.insertInto('packuments').values({ name, ...docs }).onConflict((oc) => oc.column('name').doUpdateSet(docs)).execute();
+    await trx.insertInto('packuments').values({ name, ...docs })
+      .onConflict((oc) => oc.column('name').doUpdateSet(docs)).execute();
     await bumpCounter(trx, 'packages');
   });
   return packageHead(ctx.store.db, name);

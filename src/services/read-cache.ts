@@ -83,7 +83,8 @@ export class ReadCache {
 
   constructor(store: Store) { this.#store = store; }
 
-  /** The byte budgets (config `cache`): rendered documents, and small tarballs. At 0, only the last one read is kept. */
+  /** The byte budgets (config `cache`): rendered documents, and small tarballs. At 0, only the last document
+   *  read is kept, and no tarball. */
   setBudgets(b: { documentBytes: number; tarballBytes: number }): void {
     this.#docs.budget = b.documentBytes;
     this.#blobs.budget = this.#tarballBudget = b.tarballBytes;

@@ -119,11 +119,13 @@ export type Changed = { published: string } | { deprecated: string; message: str
 /** A package's stored documents, whole: a local package's shell with its chunks put back in (see Layout). */
 export async function storedDocuments(db: Db, name: string): Promise<{ doc: string; abbrev: string; etag: string }> {
   const row = await db.selectFrom('packages').innerJoin('packuments', 'packuments.name', 'packages.name')
-    .select(['packuments.doc', 'packuments.abbrev', 'packuments.layout', 'packages.etag']).where('packages.name', '=', name)
+    .select(['packuments.doc', 'packuments.abbrev', 'packuments.layout', 'packages.etag'])
+    .where('packages.name', '=', name)
     .executeTakeFirstOrThrow();
   const layout = row.layout ? JSON.parse(row.layout) as Layout : undefined;
   if (!layout || layout.etag !== row.etag) return row;
-  const chunks = await db.selectFrom('packument_chunks').select(['doc', 'abbrev']).where('name', '=', name).orderBy('seq').execute();
+  const chunks = await db.selectFrom('packument_chunks').select(['doc', 'abbrev']).where('name', '=', name)
+    .orderBy('seq').execute();
   const { at, abAt } = layout;
   return {
     etag: row.etag,
@@ -145,9 +147,12 @@ export async function rerender(trx: Db, name: string, now: number, changes?: Cha
   const { doc, abbrev, layout } = r.shell;
   const row = { doc, abbrev, readme: r.readme, layout: JSON.stringify(layout) };
   await trx.updateTable('packages').set({ etag: r.etag, meta }).where('name', '=', name).execute();
-  await trx.insertInto('packuments').values({ name, ...row }).onConflict((oc) => oc.column('name').doUpdateSet(row)).execute();
+  await trx.insertInto('packuments').values({ name, ...row })
+    .onConflict((oc) => oc.column('name').doUpdateSet(row)).execute();
   if (r.drop === 'all') await trx.deleteFrom('packument_chunks').where('name', '=', name).execute();
-  else if (r.drop.length) await trx.deleteFrom('packument_chunks').where('name', '=', name).where('seq', 'in', r.drop).execute();
+  else if (r.drop.length) {
+    await trx.deleteFrom('packument_chunks').where('name', '=', name).where('seq', 'in', r.drop).execute();
+  }
   for (const c of r.put) {
     const chunk = { doc: c.full, abbrev: c.abbrev, versions: JSON.stringify(c.versions) };
     await trx.insertInto('packument_chunks').values({ name, seq: c.seq, ...chunk })
@@ -155,7 +160,9 @@ export async function rerender(trx: Db, name: string, now: number, changes?: Cha
   }
 }
 
-type Written = { shell: Shell; etag: string; readme: string; put: Chunk[]; drop: number[] | 'all'; latest: VersionState | undefined };
+type Written = {
+  shell: Shell; etag: string; readme: string; put: Chunk[]; drop: number[] | 'all'; latest: VersionState | undefined;
+};
 
 async function renderInFull(trx: Db, name: string): Promise<Written> {
   const state = await loadState(trx, name);
@@ -181,7 +188,8 @@ async function spliced(trx: Db, name: string, changed: Changed[]): Promise<Writt
   const layout = JSON.parse(pkg.layout) as Layout;
   // The last write left this layout only if the package's ETag is still the one it describes.
   if (layout.etag !== pkg.etag) return undefined;
-  const tags = await trx.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag').execute();
+  const tags = await trx.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag')
+    .execute();
   const distTags = Object.fromEntries(tags.map((t) => [t.tag, t.version]));
   if (distTags.latest === undefined) return undefined;
   const named = changed.flatMap((c) => ('published' in c ? [c.published] : 'unpublished' in c ? [c.unpublished] : []));
@@ -199,14 +207,19 @@ async function spliced(trx: Db, name: string, changed: Changed[]): Promise<Writt
     .limit(1).executeTakeFirst();
   if (!last) return undefined;
   // Chunks holding a version deprecated or unpublished: their version lists are small, their text is read once found.
-  const wanted = new Set(changed.flatMap((c) => ('deprecated' in c ? [c.deprecated] : 'unpublished' in c ? [c.unpublished] : [])));
+  const wanted = new Set(changed.flatMap((c) => ('deprecated' in c ? [c.deprecated]
+    : 'unpublished' in c ? [c.unpublished] : [])));
   const seqs: number[] = [];
   if (wanted.size) {
-    const lists = await trx.selectFrom('packument_chunks').select(['seq', 'versions']).where('name', '=', name).execute();
-    for (const l of lists) if ((JSON.parse(l.versions) as Chunk['versions']).some(([v]) => wanted.has(v))) seqs.push(l.seq);
+    const lists = await trx.selectFrom('packument_chunks').select(['seq', 'versions']).where('name', '=', name)
+      .execute();
+    for (const l of lists) {
+      if ((JSON.parse(l.versions) as Chunk['versions']).some(([v]) => wanted.has(v))) seqs.push(l.seq);
+    }
   }
   const chunks = seqs.length
-    ? (await trx.selectFrom('packument_chunks').selectAll().where('name', '=', name).where('seq', 'in', seqs).execute()).map(chunkOf)
+    ? (await trx.selectFrom('packument_chunks').selectAll().where('name', '=', name).where('seq', 'in', seqs).execute())
+      .map(chunkOf)
     : [];
   const { maintainers, stars } = await people(trx, name);
   const head: Head = {
@@ -229,9 +242,11 @@ async function versionStates(db: Db, name: string, versions: string[]): Promise<
   for (const v of rows) {
     out.set(v.version, {
       version: v.version, manifest: JSON.parse(v.manifest) as Manifest, integrity: v.integrity, shasum: v.shasum,
-      size: v.size, publishedAt: v.published_at, publisher: v.pub_name ? { name: v.pub_name, email: v.pub_email ?? '' } : null,
+      size: v.size, publishedAt: v.published_at,
+      publisher: v.pub_name ? { name: v.pub_name, email: v.pub_email ?? '' } : null,
       deprecated: v.deprecated,
-      attestationsUrl: attested.some((a) => a.version === v.version) ? `-/npm/v1/attestations/${name}@${v.version}` : undefined,
+      attestationsUrl: attested.some((a) => a.version === v.version)
+        ? `-/npm/v1/attestations/${name}@${v.version}` : undefined,
     });
   }
   return out;

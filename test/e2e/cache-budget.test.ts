@@ -11,7 +11,8 @@ test('the cache keys are read from the file and checked', () => {
   const c = applyFile(structuredClone(defaults), { cache: { documentBytes: 1000, tarballBytes: 0 } }, '/');
   assert.deepEqual(c.cache, { documentBytes: 1000, tarballBytes: 0 });
   assert.deepEqual(applyFile(structuredClone(defaults), {}, '/').cache, defaults.cache);
-  assert.throws(() => applyFile(structuredClone(defaults), { cache: { documentBytes: -1 } }, '/'), /cache\.documentBytes/);
+  const negative = { cache: { documentBytes: -1 } };
+  assert.throws(() => applyFile(structuredClone(defaults), negative, '/'), /cache\.documentBytes/);
   assert.throws(() => applyFile(structuredClone(defaults), { cache: { blobs: 1 } }, '/'), /cache\.blobs: unknown key/);
 });
 
@@ -25,7 +26,8 @@ test('documents beyond cache.documentBytes are dropped; cache.tarballBytes 0 kee
       const body = await publishBody(name, '1.0.0');
       (body.versions['1.0.0'] as Record<string, unknown>).description = 'x'.repeat(6_000);
       const res = await fetch(`${s.url}${name}`, {
-        method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+        method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
       });
       assert.equal(res.status, 201);
     }

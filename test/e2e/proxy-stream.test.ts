@@ -37,7 +37,8 @@ before(async () => {
     const name = url.slice(1);
     const dist = { tarball: `${base}/${name}/-/${name}-1.0.0.tgz`, integrity: ssri.fromData(good).toString() };
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ name, 'dist-tags': { latest: '1.0.0' }, versions: { '1.0.0': { name, version: '1.0.0', dist } } }));
+    const versions = { '1.0.0': { name, version: '1.0.0', dist } };
+    res.end(JSON.stringify({ name, 'dist-tags': { latest: '1.0.0' }, versions }));
   });
   await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
@@ -56,7 +57,7 @@ function hold() {
 
 const tarballs = () => asked.filter((u) => u.endsWith('.tgz')).length;
 
-test('the client has the first bytes before the upstream sent the last; a request meanwhile waits for the same fetch', async () => {
+test('the client has bytes before the upstream sent the last; a request meanwhile waits for that fetch', async () => {
   hold();
   const first = await fetch(`${s.url}good/-/good-1.0.0.tgz`);
   assert.equal(first.status, 200);
@@ -90,7 +91,7 @@ test('the client has the first bytes before the upstream sent the last; a reques
   assert.equal(tarballs(), 1, 'kept: not fetched again');
 });
 
-test('a tarball that fails its integrity check cuts the connection, is not kept, and counts against the breaker', async () => {
+test('a tarball failing its integrity check cuts the connection, is not kept, counts against the breaker', async () => {
   hold();
   const before = upstreamHealth(s.ctx, base).failures;
   const res = await fetch(`${s.url}bad/-/bad-1.0.0.tgz`);
@@ -99,7 +100,8 @@ test('a tarball that fails its integrity check cuts the connection, is not kept,
   release();
   await assert.rejects(body, 'the client does not get a whole body');
   assert.equal(upstreamHealth(s.ctx, base).failures, before + 1);
-  const row = await s.ctx.store.db.selectFrom('versions').select('version').where('package', '=', 'bad').executeTakeFirst();
+  const row = await s.ctx.store.db.selectFrom('versions').select('version').where('package', '=', 'bad')
+    .executeTakeFirst();
   assert.equal(row, undefined, 'nothing kept');
   hold();
   const again = fetch(`${s.url}bad/-/bad-1.0.0.tgz`).then((r) => r.arrayBuffer());

@@ -23,7 +23,8 @@ async function put(version: string, tag?: string) {
   (b.versions[version] as Record<string, unknown>).description = `version ${version} `.repeat(80);
   s.clock.advance(1_000);
   const res = await fetch(`${s.url}${NAME}`, {
-    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(b),
+    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(b),
   });
   assert.equal(res.status, 201, await res.text());
 }
@@ -43,7 +44,11 @@ async function assertAsRendered(what: string) {
   assert.equal(stored.abbrev, full.abbrev, what);
 }
 
-async function served(): Promise<{ versions: Record<string, { deprecated?: string }>; time: Record<string, string>; 'dist-tags': Record<string, string> }> {
+type Served = {
+  versions: Record<string, { deprecated?: string }>; time: Record<string, string>; 'dist-tags': Record<string, string>;
+};
+
+async function served(): Promise<Served> {
   const res = await fetch(`${s.url}${NAME}`);
   assert.equal(res.status, 200);
   return res.json() as never;
@@ -73,7 +78,8 @@ test('publishes append: the documents span several chunks, earlier chunks are ne
   await put('1.2.0-beta.1', 'beta');
   const writes = await chunkWrites();
   assert.equal(writes.length, 2);
-  assert.ok(writes.every((w) => w === `update ${last}` || w === `insert ${last + 1}` || w === `update ${last + 1}`), writes.join());
+  const appended = [`update ${last}`, `insert ${last + 1}`, `update ${last + 1}`];
+  assert.ok(writes.every((w) => appended.includes(w)), writes.join());
   await assertAsRendered('after publishes');
   const doc = await served();
   assert.equal(doc['dist-tags'].latest, '1.1.0');
@@ -89,7 +95,7 @@ test('npm deprecate of one version rewrites its chunk only', async () => {
   assert.equal((await served()).versions['1.0.3'].deprecated, 'use 1.1.0');
 });
 
-test('npm unpublish of a middle version, and dist-tag changes, keep the documents as a full render makes them', async () => {
+test('npm unpublish of a middle version, and dist-tag changes, leave what a full render makes', async () => {
   const r = await npm.run(['unpublish', `${NAME}@1.0.50`, '--force']);
   assert.equal(r.code, 0, r.output);
   const writes = await chunkWrites();

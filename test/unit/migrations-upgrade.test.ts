@@ -91,7 +91,10 @@ test(
       assert.deepEqual(
         { ...doc },
         // No layout: the documents are whole until the package's next write.
-        { name: 'left-pad', doc: '{"name":"left-pad"}', abbrev: '{"name":"left-pad","a":1}', readme: '# hi', layout: null },
+        {
+          name: 'left-pad', doc: '{"name":"left-pad"}', abbrev: '{"name":"left-pad","a":1}', readme: '# hi',
+          layout: null,
+        },
       );
       const claims = await a.db.selectFrom('version_claims').selectAll().execute();
       assert.deepEqual(

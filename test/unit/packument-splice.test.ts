@@ -10,7 +10,9 @@ import { splice, type Change, type Head } from '../../src/domain/packument-splic
 
 const CHUNK = 400;
 type Model = { shell: Shell; chunks: Map<number, Chunk>; etag: string; readme: string };
-const stored = (r: RenderedWithLayout): Model => ({ shell: r.shell, chunks: new Map(r.chunks.map((c) => [c.seq, c])), etag: r.etag, readme: r.readme });
+const stored = (r: RenderedWithLayout): Model => ({
+  shell: r.shell, chunks: new Map(r.chunks.map((c) => [c.seq, c])), etag: r.etag, readme: r.readme,
+});
 const inOrder = (m: Model) => [...m.chunks.values()].sort((a, b) => a.seq - b.seq);
 
 /** What the store does: hand the splice the last chunk and those holding the named versions, keep what it returns. */
@@ -39,8 +41,11 @@ const alice = { name: 'alice', email: 'a@x' };
 
 function v(version: string, at: number, extra: Record<string, unknown> = {}): VersionState {
   return {
-    version, integrity: `sha512-${version}`, shasum: `s${version}`, size: 1, publishedAt: at, publisher: alice, deprecated: null,
-    manifest: { name, version, description: `d${version}`, readme: `# ${version}`, dependencies: { a: '^1' }, ...extra },
+    version, integrity: `sha512-${version}`, shasum: `s${version}`, size: 1, publishedAt: at, publisher: alice,
+    deprecated: null,
+    manifest: {
+      name, version, description: `d${version}`, readme: `# ${version}`, dependencies: { a: '^1' }, ...extra,
+    },
   };
 }
 
@@ -69,7 +74,9 @@ function same(before: PackageState, after: PackageState, changes: Change[]) {
   return render(after);
 }
 
-const next = (s: PackageState, patch: Partial<PackageState>): PackageState => ({ ...s, rev: s.rev + 1, modifiedAt: s.modifiedAt + 1_000, ...patch });
+const next = (s: PackageState, patch: Partial<PackageState>): PackageState => ({
+  ...s, rev: s.rev + 1, modifiedAt: s.modifiedAt + 1_000, ...patch,
+});
 
 test('publish appends: versions, time and modified, dist-tags, latest and its readme move', () => {
   const s = base();
@@ -87,7 +94,8 @@ test('publish appends: versions, time and modified, dist-tags, latest and its re
 test('publish under another tag leaves latest; a provenance-carrying version; an older publish time falls back', () => {
   const s = base();
   const added = { ...v('3.0.0-rc.1', 9_000, { scripts: { postinstall: 'y' } }), attestationsUrl: 'x/att' };
-  same(s, next(s, { versions: [...s.versions, added], distTags: { ...s.distTags, next: '3.0.0-rc.1' } }), [{ publish: added }]);
+  const tagged = next(s, { versions: [...s.versions, added], distTags: { ...s.distTags, next: '3.0.0-rc.1' } });
+  same(s, tagged, [{ publish: added }]);
   const m0 = stored(render(s, CHUNK));
   const early = v('1.1.5', 2_500);
   const after = next(s, { versions: [s.versions[0], s.versions[1], early, s.versions[2]] });
@@ -117,7 +125,8 @@ test('unpublish a middle version: its time joins the unpublished ones in order; 
     unpublished: [s.unpublished[0], s.unpublished[1], { version: '1.1.0', publishedAt: 2_000 }],
   });
   const r = same(s, s1, [{ unpublish: '1.1.0', publishedAt: 2_000 }]);
-  assert.deepEqual(Object.keys(JSON.parse(r.doc).time), ['created', 'modified', '0.9.0', '1.0.5', '1.1.0', '1.0.0', '1.2.0']);
+  const order = ['created', 'modified', '0.9.0', '1.0.5', '1.1.0', '1.0.0', '1.2.0'];
+  assert.deepEqual(Object.keys(JSON.parse(r.doc).time), order);
   const s2 = next(s1, {
     versions: [s1.versions[1]], distTags: { latest: '1.2.0' },
     unpublished: [s.unpublished[0], { version: '1.0.0', publishedAt: 1_000 }, ...s1.unpublished.slice(1)],
@@ -182,6 +191,7 @@ test('a layout that does not describe the documents is not used', () => {
   assert.equal(splice({ shell: shifted, last, chunks: [] }, headOf(after), [{ publish: added }]), undefined);
   const counted = { ...r0.shell, layout: { ...r0.shell.layout, count: 4 } };
   assert.equal(splice({ shell: counted, last, chunks: [] }, headOf(after), [{ publish: added }]), undefined);
-  assert.equal(splice({ shell: r0.shell, last: r0.chunks[0], chunks: [] }, headOf(after), [{ publish: added }]), undefined,
+  const notLast = { shell: r0.shell, last: r0.chunks[0], chunks: [] };
+  assert.equal(splice(notLast, headOf(after), [{ publish: added }]), undefined,
     'a chunk that is not the last');
 });

@@ -48,11 +48,13 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
     if (Buffer.isBuffer(data)) return sendBytes(reply, 200, TARBALL_HEADERS, data);
     // Streamed from the upstream: an error (a failed integrity check) cuts the connection, short of its length.
     reply.hijack();
-    reply.raw.writeHead(200, data.size === undefined ? TARBALL_HEADERS : { ...TARBALL_HEADERS, 'content-length': String(data.size) });
+    const length = data.size === undefined ? {} : { 'content-length': String(data.size) };
+    reply.raw.writeHead(200, { ...TARBALL_HEADERS, ...length });
     data.stream.on('error', () => reply.raw.destroy());
     data.stream.pipe(reply.raw);
     if (tessera.ctx.config.accessLog) {
-      reply.raw.once('close', () => reply.log.info({ req, res: { statusCode: 200 }, responseTime: reply.elapsedTime }, 'request completed'));
+      const line = () => ({ req, res: { statusCode: 200 }, responseTime: reply.elapsedTime });
+      reply.raw.once('close', () => reply.log.info(line(), 'request completed'));
     }
     return;
   }

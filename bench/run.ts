@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const scripts = [
   'registry.ts', 'auth.ts', 'metrics.ts', 'publish.ts', 'private-absent.ts', 'bomb.ts', 'doctor.ts', 'explain.ts', 'web.ts',
+  'proxy.ts',
 ]
   .map((f) => fileURLToPath(new URL(`./${f}`, import.meta.url)))
   .filter((f) => existsSync(f));

@@ -25,6 +25,8 @@ export type Config = OpsConfig & {
   maxUnpackedBytes: number | null;
   defaultScopedAccess: 'public' | 'restricted';
   upstream: UpstreamConfig;
+  /** Byte budgets of what the read path keeps in memory (services/read-cache.ts). */
+  cache: { documentBytes: number; tarballBytes: number };
   privateNamespaces: string[];
   trustedProxies: string[];
   logLevel: string;
@@ -119,6 +121,7 @@ export const defaults: Config = {
     url: null, cacheTtlMs: 5 * 60_000, timeoutMs: 30_000, maxStaleMs: 7 * 86_400_000, maxConnections: 16,
     breakerFailures: 3, breakerCooldownMs: 30_000,
   },
+  cache: { documentBytes: 256 * 1024 * 1024, tarballBytes: 128 * 1024 * 1024 },
   privateNamespaces: [],
   trustedProxies: [],
   logLevel: 'info',
@@ -150,7 +153,7 @@ type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
   'requestTimeout', 'maxUnpackedBytes',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
-  'oidc', 'stage', 'unpublish', 'auth', ...opsKeys]);
+  'oidc', 'stage', 'unpublish', 'auth', 'cache', ...opsKeys]);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -333,6 +336,16 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   }
   applyOps(c, f);
   if (f.auth !== undefined && f.auth !== null) c.auth = parseAuth(f.auth, dir);
+  if (f.cache !== undefined && f.cache !== null) {
+    const k = f.cache as Record<string, unknown>;
+    if (typeof k !== 'object') fail('cache', 'must be a mapping');
+    for (const key of Object.keys(k)) {
+      if (key !== 'documentBytes' && key !== 'tarballBytes') fail(`cache.${key}`, 'unknown key');
+      const n = k[key];
+      if (!Number.isInteger(n) || (n as number) < 0) fail(`cache.${key}`, 'must be a whole number of bytes ≥ 0');
+      c.cache = { ...c.cache, [key]: n as number };
+    }
+  }
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   return c;
 }

@@ -65,10 +65,6 @@ function dist(name: string, v: VersionState & { manifest: Manifest }): Record<st
   return d;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
 export type Rendered = { doc: string; abbrev: string; etag: string; readme: string };
 
 // A version's part of the documents depends only on what was published (versions are never re-published
@@ -112,48 +108,157 @@ function fragmentsOf(name: string, v: VersionState): Fragments {
   return made;
 }
 
-const member = (key: string, value: unknown) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+export const member = (key: string, value: unknown) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
 
-export function render(state: PackageState): Rendered {
-  const time: Record<string, string> = { created: iso(state.createdAt), modified: iso(state.modifiedAt) };
-  for (const u of state.unpublished) time[u.version] = iso(u.publishedAt);
-  const maintainersJson = JSON.stringify(state.maintainers);
-  const publishers = new Map<string, string>();
-  const npmUser = (p: { name: string; email: string }) => {
-    const k = `${p.name}\0${p.email}`;
-    let j = publishers.get(k);
-    if (j === undefined) { j = member('_npmUser', p); publishers.set(k, j); }
-    return j;
+/**
+ * How the documents are stored, so that a write touching one version splices text (packument-splice.ts)
+ * instead of putting thousands of versions together again, and writes kilobytes instead of megabytes: a
+ * shell (the documents with the versions' text cut out at `at` and `abAt`) and the versions' text in
+ * chunks of a few dozen kilobytes, in order.
+ */
+export type Layout = {
+  /** The documents this describes: a stored layout is used only while the package's ETag is this one. */
+  etag: string;
+  /** Where the versions' text goes in the shell of the full and of the abbreviated document. */
+  at: number; abAt: number;
+  /** Live versions, and how many `time` entries after `created` and `modified` are unpublished ones. */
+  count: number; unpublished: number;
+  /** XOR of each live version's digest (versionDigest): the versions' part of the content hash, which an
+   *  append or removal updates without reading the other versions. */
+  digest: string;
+};
+
+/** Consecutive versions' text: entries joined by commas, and each entry's version and lengths. */
+export type Chunk = { seq: number; full: string; abbrev: string; versions: [string, number, number][] };
+
+export type Shell = { doc: string; abbrev: string; layout: Layout };
+
+export type RenderedWithLayout = Rendered & { shell: Shell; chunks: Chunk[] };
+
+/** A chunk takes versions until its full text passes this many characters. */
+export const CHUNK_CHARS = 48 * 1024;
+
+/** The whole documents from a shell and all its chunks (in `seq` order). */
+export function joinChunks(shell: Shell, chunks: Chunk[]): { doc: string; abbrev: string } {
+  const { at, abAt } = shell.layout;
+  return {
+    doc: shell.doc.slice(0, at) + chunks.map((c) => c.full).join(',') + shell.doc.slice(at),
+    abbrev: shell.abbrev.slice(0, abAt) + chunks.map((c) => c.abbrev).join(',') + shell.abbrev.slice(abAt),
   };
-  const full: string[] = [];
-  const abbrev: string[] = [];
-  for (const v of state.versions) {
-    const f = fragmentsOf(state.name, v);
-    const key = JSON.stringify(v.version);
-    const deprecated = v.deprecated ? member('deprecated', v.deprecated) : '';
-    full.push(`${key}:${f.full}${v.publisher ? npmUser(v.publisher) : ''},"maintainers":${maintainersJson}${deprecated}}`);
-    abbrev.push(`${key}:${f.abbrev}${deprecated}${f.installScript ? ',"hasInstallScript":true' : ''}}`);
-    time[v.version] = f.published;
-  }
-  const versionsJson = `{${full.join(',')}}`;
-  const distTagsJson = JSON.stringify(state.distTags);
-  const timeJson = JSON.stringify(time);
-  const usersJson = JSON.stringify(Object.fromEntries(state.stars.map((s) => [s, true])));
-  const contentHash = createHash('sha256').update(versionsJson).update(distTagsJson).update(maintainersJson).update(usersJson).update(timeJson)
-    .digest('hex').slice(0, 32);
-  const latest = state.versions.find((v) => v.version === state.distTags.latest) ?? state.versions.at(-1);
-  const lm = latest?.manifest ?? null;
-  if (latest && !lm) throw new Error(`render: the manifest of ${state.name}@${latest.version} (latest) was not loaded`);
+}
+
+/** A version's text in both documents (`"1.0.0":{…}`), the same in a full render and in a splice. */
+export function versionEntries(
+  name: string, v: VersionState, maintainersJson: string, npmUser: string,
+): { full: string; abbrev: string } {
+  const f = fragmentsOf(name, v);
+  const key = JSON.stringify(v.version);
+  const deprecated = v.deprecated ? member('deprecated', v.deprecated) : '';
+  return {
+    full: `${key}:${f.full}${npmUser},"maintainers":${maintainersJson}${deprecated}}`,
+    abbrev: `${key}:${f.abbrev}${deprecated}${f.installScript ? ',"hasInstallScript":true' : ''}}`,
+  };
+}
+
+export function versionDigest(fullEntry: string): Buffer {
+  return createHash('sha256').update(fullEntry).digest().subarray(0, 16);
+}
+
+export function xorInto(acc: Buffer, d: Buffer): void {
+  for (let i = 0; i < acc.length; i++) acc[i] ^= d[i];
+}
+
+/** What a document's shell is made of; render() and the splices share this step. */
+export type Parts = {
+  name: string; rev: number; distTags: Record<string, string>; maintainersJson: string; stars: string[];
+  time: Record<string, string>; unpublished: number; count: number; digest: Buffer; latest: Manifest | null;
+};
+
+export function shellOf(p: Parts): Shell & { etag: string; readme: string } {
+  const distTagsJson = JSON.stringify(p.distTags);
+  const timeJson = JSON.stringify(p.time);
+  const usersJson = JSON.stringify(Object.fromEntries(p.stars.map((s) => [s, true])));
+  const digest = p.digest.toString('hex');
+  const contentHash = createHash('sha256').update(digest).update(distTagsJson).update(p.maintainersJson)
+    .update(usersJson).update(timeJson).digest('hex').slice(0, 32);
+  const lm = p.latest;
   const readme = typeof lm?.readme === 'string' ? lm.readme : '';
   let tail = '';
   if (lm) for (const f of HOISTED_FIELDS) if (lm[f] !== undefined) tail += member(f, lm[f]);
   if (readme) tail += member('readme', readme);
   if (typeof lm?.readmeFilename === 'string') tail += member('readmeFilename', lm.readmeFilename);
-  const nameJson = JSON.stringify(state.name);
-  const doc = `{"_id":${nameJson},"_rev":${JSON.stringify(`${state.rev}-${contentHash}`)},"name":${nameJson},"dist-tags":${distTagsJson}` +
-    `,"versions":${versionsJson},"time":${timeJson},"maintainers":${maintainersJson},"users":${usersJson}${tail}}`;
-  const abbrevDoc = `{"name":${nameJson},"modified":${JSON.stringify(time.modified)},"dist-tags":${distTagsJson},"versions":{${abbrev.join(',')}}}`;
-  return { doc, abbrev: abbrevDoc, etag: `"${state.rev}-${contentHash}"`, readme };
+  const nameJson = JSON.stringify(p.name);
+  const head = `{"_id":${nameJson},"_rev":${JSON.stringify(`${p.rev}-${contentHash}`)},"name":${nameJson}` +
+    `,"dist-tags":${distTagsJson},"versions":{`;
+  const abHead = `{"name":${nameJson},"modified":${JSON.stringify(p.time.modified)}` +
+    `,"dist-tags":${distTagsJson},"versions":{`;
+  const etag = `"${p.rev}-${contentHash}"`;
+  return {
+    doc: `${head}},"time":${timeJson},"maintainers":${p.maintainersJson},"users":${usersJson}${tail}}`,
+    abbrev: `${abHead}}}`, etag, readme,
+    layout: { etag, at: head.length, abAt: abHead.length, count: p.count, unpublished: p.unpublished, digest },
+  };
+}
+
+/** Versions' entries cut into chunks, numbered from `seq`: a chunk takes versions until it passes chunkChars. */
+export function chunksOf(
+  versions: string[], full: string[], abbrev: string[], seq = 0, chunkChars = CHUNK_CHARS,
+): Chunk[] {
+  const out: Chunk[] = [];
+  for (let from = 0; from < versions.length;) {
+    let to = from;
+    for (let size = 0; to < versions.length && size < chunkChars; to++) size += full[to].length;
+    out.push({
+      seq: seq++, full: full.slice(from, to).join(','), abbrev: abbrev.slice(from, to).join(','),
+      versions: versions.slice(from, to)
+        .map((v, i): [string, number, number] => [v, full[from + i].length, abbrev[from + i].length]),
+    });
+    from = to;
+  }
+  return out;
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** One `_npmUser` member per publisher, made once per write. */
+export function npmUsers(): (p: { name: string; email: string } | null) => string {
+  const made = new Map<string, string>();
+  return (p) => {
+    if (!p) return '';
+    const k = `${p.name}\0${p.email}`;
+    let j = made.get(k);
+    if (j === undefined) { j = member('_npmUser', p); made.set(k, j); }
+    return j;
+  };
+}
+
+export function render(state: PackageState, chunkChars = CHUNK_CHARS): RenderedWithLayout {
+  const time: Record<string, string> = { created: iso(state.createdAt), modified: iso(state.modifiedAt) };
+  for (const u of state.unpublished) time[u.version] = iso(u.publishedAt);
+  const maintainersJson = JSON.stringify(state.maintainers);
+  const npmUser = npmUsers();
+  const full: string[] = [];
+  const abbrev: string[] = [];
+  const digest = Buffer.alloc(16);
+  for (const v of state.versions) {
+    const e = versionEntries(state.name, v, maintainersJson, npmUser(v.publisher));
+    full.push(e.full);
+    abbrev.push(e.abbrev);
+    xorInto(digest, versionDigest(e.full));
+    time[v.version] = fragmentsOf(state.name, v).published;
+  }
+  const latest = state.versions.find((v) => v.version === state.distTags.latest) ?? state.versions.at(-1);
+  if (latest && !latest.manifest) {
+    throw new Error(`render: the manifest of ${state.name}@${latest.version} (latest) was not loaded`);
+  }
+  const { etag, readme, ...shell } = shellOf({
+    name: state.name, rev: state.rev, distTags: state.distTags, maintainersJson, stars: state.stars, time,
+    unpublished: state.unpublished.length, count: state.versions.length, digest, latest: latest?.manifest ?? null,
+  });
+  const chunks = chunksOf(state.versions.map((v) => v.version), full, abbrev, 0, chunkChars);
+  return { ...joinChunks(shell, chunks), etag, readme, shell, chunks };
 }
 
 /** An upstream registry's full packument, re-pointed at this registry: tarball URLs are rewritten and

@@ -6,6 +6,7 @@ import { createGunzip, createInflate } from 'node:zlib';
 import { Refusal } from '../domain/reasons.ts';
 import type { Ctx } from '../services/context.ts';
 import { Authenticator } from '../services/authenticate.ts';
+import { readCache } from '../services/read-cache.ts';
 import { clientErrorRefusal, MAX_PARAM_LENGTH, refusalOf, schemaDetail, sendRefusal } from './errors.ts';
 import { webOtpChallenge } from './web-otp.ts';
 import { answerFromMemory, type AccessLog } from './install-reads.ts';
@@ -53,6 +54,7 @@ function isPublish(body: unknown): boolean {
 export type AppOptions = { logger?: boolean | object };
 
 export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<FastifyInstance> {
+  readCache(ctx.store).setBudgets(ctx.config.cache);
   const logger = opts.logger === false ? false : {
     level: ctx.config.logLevel,
     redact: { paths: ['req.headers.authorization', 'req.headers["npm-otp"]', 'headers.authorization', 'password', 'token'], censor: '[redacted]' },

@@ -141,7 +141,9 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
       await trx.updateTable('versions').set({ deprecated: msg }).where('package', '=', name).where('version', '=', v).execute();
     }
     if (removed.length) dropped = await removeVersions(trx, name, removed, now);
-    await rerender(trx, name, now);
+    await rerender(trx, name, now, [
+      ...deprecations.map(([v, message]) => ({ deprecated: v, message })), ...removed.map((v) => ({ unpublished: v })),
+    ]);
   });
   for (const v of removed) await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name, version: v } });
   await auditDropped(ctx, p, dropped);
@@ -186,7 +188,7 @@ async function star(ctx: Ctx, p: Principal, name: string, users: unknown): Promi
   await ctx.store.db.transaction().execute(async (trx) => {
     if (starred) await trx.insertInto('stars').values({ package: name, user_id: me.id }).onConflict((oc) => oc.doNothing()).execute();
     else await trx.deleteFrom('stars').where('package', '=', name).where('user_id', '=', me.id).execute();
-    await rerender(trx, name, now);
+    await rerender(trx, name, now, []);
   });
 }
 
@@ -299,7 +301,7 @@ export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: stri
   await ctx.store.db.transaction().execute(async (trx) => {
     await trx.insertInto('dist_tags').values({ package: name, tag, version })
       .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version })).execute();
-    await rerender(trx, name, now);
+    await rerender(trx, name, now, []);
   });
   await emit(ctx, [{ event: 'package:dist-tag', name, version, change: { tag }, actor: p.user?.name }]);
 }
@@ -311,7 +313,7 @@ export async function removeDistTag(ctx: Ctx, p: Principal, name: string, tag: s
   await ctx.store.db.transaction().execute(async (trx) => {
     const r = await trx.deleteFrom('dist_tags').where('package', '=', name).where('tag', '=', tag).executeTakeFirst();
     if (Number(r.numDeletedRows) === 0) throw new Refusal('invalid-request', { detail: `${tag} is not a dist-tag on ${name}` });
-    await rerender(trx, name, now);
+    await rerender(trx, name, now, []);
   });
   await emit(ctx, [{ event: 'package:dist-tag-rm', name, change: { tag }, actor: p.user?.name }]);
 }

@@ -1,7 +1,6 @@
 // Proxying public packages from the upstream registry named in config, with namespace protection:
 // a name or scope that exists locally, belongs to a local user, or is declared private is never
 // fetched upstream (dependency confusion).
-import ssri from 'ssri';
 import { Refusal } from '../domain/reasons.ts';
 import { escapeName, scopeOf } from '../domain/names.ts';
 import { renderProxied } from '../domain/packument.ts';
@@ -93,44 +92,10 @@ async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<Pack
       .where('packages.origin', '=', 'proxy')).executeTakeFirst();
     // A local package of that name appeared meanwhile: it wins, and its documents stay.
     if (Number(upd.numInsertedOrUpdatedRows ?? 0) === 0) return;
-    await trx.insertInto('packuments').values({ name, doc: r.doc, abbrev: r.abbrev, readme: r.readme })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ doc: r.doc, abbrev: r.abbrev, readme: r.readme })).execute();
+    const docs = { doc: r.doc, abbrev: r.abbrev, readme: r.readme, layout: null };
+    await trx.insertInto('packuments').values({ name, ...docs })
+      .onConflict((oc) => oc.column('name').doUpdateSet(docs)).execute();
     await bumpCounter(trx, 'packages');
   });
   return packageHead(ctx.store.db, name);
-}
-
-/** Fetches and keeps an upstream tarball; concurrent requests for it share one fetch. The caller has checked
- *  that `name` may be proxied (mayServeProxied). */
-export function proxyTarball(ctx: Ctx, name: string, version: string): Promise<Buffer | undefined> {
-  return shared(ctx, `tarball\0${name}\0${version}`, () => fetchTarball(ctx, name, version));
-}
-
-async function fetchTarball(ctx: Ctx, name: string, version: string): Promise<Buffer | undefined> {
-  let head = await packageHead(ctx.store.db, name);
-  if (!head) head = await proxyPackument(ctx, name, undefined);
-  if (head?.origin !== 'proxy') return undefined;
-  const row = await ctx.store.db.selectFrom('packages').select('meta').where('name', '=', name).executeTakeFirst();
-  type Sources = { tarballs?: Record<string, { url: string; integrity?: string }> };
-  const source = (JSON.parse(row?.meta ?? '{}') as Sources).tarballs?.[version];
-  if (!source) return undefined;
-  const data = await upstreamRequest(ctx, source.url, { accept: '*/*' }, async (res) => {
-    if (res.status === 404) { await res.body?.cancel(); return undefined; }
-    if (!res.ok) {
-      throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status} for the tarball` });
-    }
-    return Buffer.from(await res.arrayBuffer());
-  });
-  if (!data) return undefined;
-  if (source.integrity && !ssri.checkData(data, source.integrity)) {
-    const detail = `the upstream tarball of ${name}@${version} fails its integrity check`;
-    throw new Refusal('upstream-unavailable', { detail });
-  }
-  const blob = await ctx.store.blobs.put(data);
-  const integrity = ssri.fromData(data, { algorithms: ['sha512'] }).toString();
-  await ctx.store.db.insertInto('versions').values({
-    package: name, version, manifest: '{}', integrity, shasum: '', size: data.length, blob, published_by: null,
-    published_at: ctx.clock.now(), unpublished_at: null, deprecated: null,
-  }).onConflict((oc) => oc.columns(['package', 'version']).doNothing()).execute();
-  return data;
 }

@@ -249,7 +249,8 @@ export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<
     const p = w.provenance;
     await trx.insertInto('attachments').values({ package: name, version, name: p.name, content_type: p.contentType, data: p.data }).execute();
   }
-  await rerender(trx, name, now);
+  // A package started by this write has nothing to append to.
+  await rerender(trx, name, now, created ? undefined : [{ published: version }]);
   return created;
 }
 

@@ -5,7 +5,7 @@
 // 100 ms: this process's writes are seen at once, other processes' within 100 ms.
 import { BASE_PLACEHOLDER_JSON } from '../domain/packument.ts';
 import type { Store } from '../store/store.ts';
-import { packageHead, type PackageHead } from '../store/packages.ts';
+import { packageHead, storedDocuments, type PackageHead } from '../store/packages.ts';
 import { lastLocalWrite } from '../store/counters.ts';
 
 type Kind = 'full' | 'abbrev';
@@ -20,7 +20,7 @@ const MAX_CACHED_TARBALL = 2 * 1024 * 1024;
 /** A Map used as an LRU: reads move an entry to the end, eviction takes from the front. */
 class Lru<V> {
   readonly #map = new Map<string, V>();
-  readonly #budget: number;
+  #budget: number;
   readonly #sizeOf: (v: V) => number;
   #size = 0;
   constructor(budget: number, sizeOf: (v: V) => number) { this.#budget = budget; this.#sizeOf = sizeOf; }
@@ -42,6 +42,14 @@ class Lru<V> {
   delete(k: string): void {
     const old = this.#map.get(k);
     if (old !== undefined) { this.#size -= this.#sizeOf(old); this.#map.delete(k); }
+  }
+  /** A new budget; entries beyond it go at once. */
+  set budget(bytes: number) {
+    this.#budget = bytes;
+    for (const key of this.#map.keys()) {
+      if (this.#size <= this.#budget) break;
+      this.delete(key);
+    }
   }
   /** Bytes accounted to all entries. */
   get size(): number { return this.#size; }
@@ -71,8 +79,19 @@ export class ReadCache {
   readonly #readable = new Map<string, boolean>();
   readonly #docs = new Lru<Doc>(256 * 1024 * 1024, (d) => d.size);
   readonly #blobs = new Lru<Buffer>(128 * 1024 * 1024, (b) => b.length);
+  #tarballBudget = 128 * 1024 * 1024;
 
   constructor(store: Store) { this.#store = store; }
+
+  /** The byte budgets (config `cache`): rendered documents, and small tarballs. At 0, only the last document
+   *  read is kept, and no tarball. */
+  setBudgets(b: { documentBytes: number; tarballBytes: number }): void {
+    this.#docs.budget = b.documentBytes;
+    this.#blobs.budget = this.#tarballBudget = b.tarballBytes;
+  }
+
+  /** What the tarball bytes held in memory amount to (for tests and diagnostics). */
+  get tarballBytes(): number { return this.#blobs.size; }
 
   #sync(): void {
     const now = Date.now();
@@ -167,7 +186,7 @@ export class ReadCache {
     const hit = this.#blobs.get(key);
     if (hit) return hit;
     const data = await this.#store.blobs.get(key);
-    if (data && data.length <= MAX_CACHED_TARBALL) this.#blobs.set(key, data);
+    if (data && data.length <= Math.min(MAX_CACHED_TARBALL, this.#tarballBudget)) this.#blobs.set(key, data);
     return data;
   }
 
@@ -182,8 +201,7 @@ export class ReadCache {
   async document(name: string, etag: string, kind: Kind, base: string): Promise<Buffer> {
     let e = this.#docs.get(name);
     if (!e || e.etag !== etag) {
-      const row = await this.#store.db.selectFrom('packages').innerJoin('packuments', 'packuments.name', 'packages.name')
-        .select(['packuments.doc', 'packuments.abbrev', 'packages.etag']).where('packages.name', '=', name).executeTakeFirstOrThrow();
+      const row = await storedDocuments(this.#store.db, name);
       // Text is counted at two bytes a character, as V8 may hold it.
       e = { etag: row.etag, text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) }, bytes: new Map(), size: 2 * (row.doc.length + row.abbrev.length) };
       this.#docs.set(name, e);

@@ -7,7 +7,8 @@ import { packageFacts, type PackageHead } from '../store/packages.ts';
 import { versionFromTarball } from '../domain/names.ts';
 import type { Ctx } from './context.ts';
 import { readCache, type ReadCache } from './read-cache.ts';
-import { proxyPackument, proxyTarball, mayProxy, mayServeProxied } from './proxy.ts';
+import { proxyPackument, mayProxy, mayServeProxied } from './proxy.ts';
+import { proxyTarball, type Tarball } from './proxy-tarball.ts';
 
 export type Kind = 'full' | 'abbrev';
 
@@ -67,7 +68,8 @@ export async function readPackument(
   return { etag: head.etag, body, access: head.access };
 }
 
-export async function readTarball(ctx: Ctx, principal: Principal, name: string, filename: string): Promise<Buffer> {
+/** A tarball's bytes, or a stream of them while an upstream tarball is fetched for the first time. */
+export async function readTarball(ctx: Ctx, principal: Principal, name: string, filename: string): Promise<Tarball> {
   const version = versionFromTarball(name, filename);
   if (!version) throw new Refusal('not-found');
   const cache = readCache(ctx.store);

@@ -146,6 +146,12 @@ const migrations: Migration[] = [
      refreshed_at BIGINT, UNIQUE (issuer, subject));
    CREATE TABLE directory_removals (user_id INTEGER NOT NULL REFERENCES users(id), org TEXT NOT NULL,
      team TEXT NOT NULL, source TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (user_id, org, team));`,
+  // A local package's documents as a shell and chunks of versions' text (domain/packument.ts Layout), so
+  // that a publish writes the chunk it appends to instead of the whole document. A NULL layout: `doc` and
+  // `abbrev` are whole (proxied packages, and documents rendered before this step).
+  `ALTER TABLE packuments ADD COLUMN layout TEXT;
+   CREATE TABLE packument_chunks (name TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, abbrev TEXT NOT NULL,
+     versions TEXT NOT NULL, PRIMARY KEY (name, seq));`,
 ];
 
 const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',

@@ -49,7 +49,10 @@ export type PackageRow = {
   meta: string | null;
 };
 
-export type PackumentRow = { name: string; doc: string; abbrev: string; readme: string | null };
+export type PackumentRow = { name: string; doc: string; abbrev: string; readme: string | null; layout?: string | null };
+
+/** Consecutive versions' text of a local package's documents (domain/packument.ts Chunk). */
+export type PackumentChunkRow = { name: string; seq: number; doc: string; abbrev: string; versions: string };
 
 export type VersionRow = {
   package: string;
@@ -124,6 +127,7 @@ export type Database = {
   tokens: TokenRow;
   packages: PackageRow;
   packuments: PackumentRow;
+  packument_chunks: PackumentChunkRow;
   versions: VersionRow;
   dist_tags: DistTagRow;
   maintainers: MaintainerRow;

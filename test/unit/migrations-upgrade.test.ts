@@ -90,7 +90,11 @@ test(
         .executeTakeFirstOrThrow();
       assert.deepEqual(
         { ...doc },
-        { name: 'left-pad', doc: '{"name":"left-pad"}', abbrev: '{"name":"left-pad","a":1}', readme: '# hi' },
+        // No layout: the documents are whole until the package's next write.
+        {
+          name: 'left-pad', doc: '{"name":"left-pad"}', abbrev: '{"name":"left-pad","a":1}', readme: '# hi',
+          layout: null,
+        },
       );
       const claims = await a.db.selectFrom('version_claims').selectAll().execute();
       assert.deepEqual(
@@ -141,7 +145,8 @@ test(
     db.exec(`DELETE FROM meta WHERE key = 'packages'; DELETE FROM schema_version WHERE version > 4;
       DROP TABLE staged; DROP TABLE version_claims; DROP TABLE version_views; DROP TABLE hook_deliveries;
       DROP TABLE ldap_accounts; DROP INDEX versions_published; DROP TABLE hooks;
-      DROP TABLE sso_identities; DROP TABLE directory_removals;`);
+      DROP TABLE sso_identities; DROP TABLE directory_removals;
+      DROP TABLE packument_chunks; ALTER TABLE packuments DROP COLUMN layout;`);
     db.close();
     const s = await openStore(old);
     assert.equal(s.counter('packages'), '0');
@@ -152,7 +157,7 @@ test(
     await s.close();
     await openStore(fresh).then(closeAll);
     assert.deepEqual(schemaOf(old), schemaOf(fresh));
-    assert.equal(versions.length, 12);
+    assert.equal(versions.length, 13);
   }),
 );
 

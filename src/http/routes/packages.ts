@@ -45,7 +45,18 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   const principal = await who(req);
   if (path.kind === 'tarball') {
     const data = await readTarball(tessera.ctx, principal, path.name, path.file);
-    return sendBytes(reply, 200, TARBALL_HEADERS, data);
+    if (Buffer.isBuffer(data)) return sendBytes(reply, 200, TARBALL_HEADERS, data);
+    // Streamed from the upstream: an error (a failed integrity check) cuts the connection, short of its length.
+    reply.hijack();
+    const length = data.size === undefined ? {} : { 'content-length': String(data.size) };
+    reply.raw.writeHead(200, { ...TARBALL_HEADERS, ...length });
+    data.stream.on('error', () => reply.raw.destroy());
+    data.stream.pipe(reply.raw);
+    if (tessera.ctx.config.accessLog) {
+      const line = () => ({ req, res: { statusCode: 200 }, responseTime: reply.elapsedTime });
+      reply.raw.once('close', () => reply.log.info(line(), 'request completed'));
+    }
+    return;
   }
   const write = (req.query as Record<string, string>).write === 'true';
   const corgi = path.kind === 'document' && !write && wantsCorgi(req.headers.accept);

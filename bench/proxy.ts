@@ -1,0 +1,140 @@
+// Installs through Tessera's proxy against installs straight from the upstream, with npm 11 and pnpm 11.
+// The upstream is a loopback registry of a few hundred generated packages (lib/fake-upstream.ts) that
+// waits BENCH_SETUP_MS before serving each new connection, as a TLS handshake across a real network does.
+// Each client installs the same project (no lockfile, an empty client cache every time):
+//   direct        straight from the upstream
+//   tessera cold  through a Tessera that has cached nothing (every packument and tarball fetched upstream)
+//   tessera warm  through the same Tessera again (everything cached)
+// Goals: cold ≤ 1.2× direct, warm ≤ 0.8× direct, Tessera's peak RSS under 300 MB. Printed with the
+// upstream connections each install opened. Tessera runs as `tessera serve` in its own process.
+//   node_modules/.bin/node bench/proxy.ts     BENCH_PACKAGES=300 BENCH_SETUP_MS=50 BENCH_CLIENTS=npm,pnpm
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeFixture, startUpstream } from './lib/fake-upstream.ts';
+import { serve, type ServeProcess } from '../test/helpers/cli.ts';
+import { cleanEnv } from '../test/helpers/npm.ts';
+import { makePnpm } from '../test/helpers/clients.ts';
+import { fmt, printTable } from './lib/table.ts';
+
+export const COLD_GOAL = 1.2;
+export const WARM_GOAL = 0.8;
+export const RSS_GOAL_MB = 300;
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const NPM_CLI = join(ROOT, 'node_modules', 'npm11', 'bin', 'npm-cli.js');
+
+type Client = 'npm' | 'pnpm';
+
+function project(roots: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-proj-'));
+  const dependencies = Object.fromEntries(roots.map((r) => [r, '^1.0.0']));
+  const manifest = { name: 'bench-app', version: '1.0.0', private: true, dependencies };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+  return dir;
+}
+
+function runNpm(cwd: string, registry: string): Promise<{ code: number; output: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'tessera-bench-npm-'));
+  writeFileSync(join(home, '.npmrc'), `registry=${registry}\n`);
+  const env = cleanEnv({
+    HOME: home, npm_config_userconfig: join(home, '.npmrc'), npm_config_cache: join(home, 'cache'),
+    npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', NO_COLOR: '1',
+  });
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [NPM_CLI, 'install', '--ignore-scripts', '--no-package-lock'], { cwd, env });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => { output += c; });
+    child.stderr.on('data', (c: Buffer) => { output += c; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      rmSync(home, { recursive: true, force: true });
+      resolve({ code: code ?? -1, output });
+    });
+  });
+}
+
+async function install(client: Client, registry: string, roots: string[]): Promise<number> {
+  const cwd = project(roots);
+  try {
+    const t = performance.now();
+    let r: { code: number; output: string };
+    if (client === 'npm') r = await runNpm(cwd, registry);
+    else {
+      writeFileSync(join(cwd, '.npmrc'), `registry=${registry}\n`);
+      const pnpm = makePnpm();
+      r = await pnpm.run(['install', '--ignore-scripts', '--reporter', 'append-only'], { cwd, timeoutMs: 600_000 });
+      rmSync(pnpm.home, { recursive: true, force: true });
+    }
+    const seconds = (performance.now() - t) / 1000;
+    if (r.code !== 0) throw new Error(`${client} install from ${registry} failed:\n${r.output.slice(-3000)}`);
+    return seconds;
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+async function startTessera(upstream: string): Promise<{ s: ServeProcess; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-proxy-'));
+  writeFileSync(join(dir, 'config.yaml'), `upstream:\n  url: ${upstream}\n  cacheTtl: 1h\n`);
+  const s = await serve(['--data', join(dir, 'data'), '--config', join(dir, 'config.yaml')]);
+  return { s, dir };
+}
+
+export async function runProxyBench(): Promise<{ ok: boolean }> {
+  const count = Number(process.env.BENCH_PACKAGES ?? 300);
+  const setupMs = Number(process.env.BENCH_SETUP_MS ?? 50);
+  const clients = (process.env.BENCH_CLIENTS ?? 'npm,pnpm').split(',') as Client[];
+  const up = await startUpstream((base) => makeFixture(count, base), setupMs);
+  const f = up.fixture;
+  const docBytes = [...f.docs.values()].reduce((n, b) => n + b.length, 0);
+  const tgzBytes = [...f.tarballs.values()].reduce((n, b) => n + b.length, 0);
+  console.log(`upstream: ${count} packages (${fmt.bytes(docBytes)} of packuments, ${fmt.bytes(tgzBytes)} of tarballs), `
+    + `${setupMs} ms per new connection; ${f.roots.length} direct dependencies\n`);
+  const rows: (string | number)[][] = [];
+  let ok = true;
+  let peak = 0;
+  try {
+    for (const client of clients) {
+      let before = up.connections();
+      const direct = await install(client, `${up.url}/`, f.roots);
+      const directConns = up.connections() - before;
+      const { s, dir } = await startTessera(up.url);
+      try {
+        before = up.connections();
+        const cold = await install(client, s.url, f.roots);
+        const coldConns = up.connections() - before;
+        before = up.connections();
+        const warm = await install(client, s.url, f.roots);
+        const warmConns = up.connections() - before;
+        const rss = peakRssMb(s.child.pid!);
+        peak = Math.max(peak, rss);
+        rows.push([client, 'direct', fmt.ms(direct), '1.00', directConns, '']);
+        rows.push([client, 'tessera cold', fmt.ms(cold), fmt.ratio(cold / direct), coldConns, `${rss.toFixed(0)} MB`]);
+        rows.push([client, 'tessera warm', fmt.ms(warm), fmt.ratio(warm / direct), warmConns, '']);
+        ok &&= cold / direct <= COLD_GOAL && warm / direct <= WARM_GOAL;
+      } finally {
+        await s.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await up.close();
+  }
+  printTable(['client', 'install', 'seconds', '× direct', 'upstream connections', 'tessera peak RSS'], rows);
+  ok &&= peak < RSS_GOAL_MB;
+  console.log(`\ngoals: cold ≤ ${COLD_GOAL}× direct, warm ≤ ${WARM_GOAL}× direct, peak RSS < ${RSS_GOAL_MB} MB`);
+  console.log(ok ? 'meets the goals' : 'below goal');
+  return { ok };
+}
+
+if (import.meta.main) {
+  const { ok } = await runProxyBench();
+  process.exitCode = ok ? 0 : 1;
+}

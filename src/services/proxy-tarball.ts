@@ -1,0 +1,112 @@
+// An upstream tarball not yet cached streams to the client that asked for it while it arrives, and is kept
+// only once all of it has arrived and matched the integrity the upstream packument gives. A mismatch cuts
+// the client's connection (its bytes were not the package's), stores nothing and counts against the
+// upstream's breaker. Requests for the same tarball meanwhile do not fetch it again: they wait for it.
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import ssri from 'ssri';
+import { Refusal } from '../domain/reasons.ts';
+import { packageHead } from '../store/packages.ts';
+import type { Store } from '../store/store.ts';
+import type { Ctx } from './context.ts';
+import { proxyPackument } from './proxy.ts';
+import { upstreamRequest } from './upstream.ts';
+
+/** One upstream fetch in progress: its stream goes to the first asker, `done` gives everyone the bytes. */
+type Flow = { stream?: PassThrough; size?: number; done: Promise<Buffer | undefined> };
+
+const flowsByStore = new WeakMap<Store, Map<string, Promise<Flow>>>();
+
+export type Tarball = Buffer | { stream: Readable; size?: number };
+
+/** Fetches and keeps an upstream tarball: a stream for the request that started the fetch, the stored
+ *  bytes for those that came while it ran. The caller has checked that `name` may be proxied. */
+export async function proxyTarball(ctx: Ctx, name: string, version: string): Promise<Tarball | undefined> {
+  let flows = flowsByStore.get(ctx.store);
+  if (!flows) { flows = new Map(); flowsByStore.set(ctx.store, flows); }
+  const key = `${name}\0${version}`;
+  const running = flows.get(key);
+  if (running) return (await running).done;
+  const started = startFlow(ctx, name, version);
+  flows.set(key, started);
+  const forget = () => { if (flows.get(key) === started) flows.delete(key); };
+  started.then((f) => f.done.then(forget, forget), forget);
+  const flow = await started;
+  const stream = flow.stream;
+  if (!stream) return flow.done;
+  flow.stream = undefined;
+  return { stream, size: flow.size };
+}
+
+function startFlow(ctx: Ctx, name: string, version: string): Promise<Flow> {
+  return new Promise<Flow>((resolve, reject) => {
+    let told = false;
+    const tell = (f: Flow) => { if (!told) { told = true; resolve(f); } };
+    const done = fetchTarball(ctx, name, version, (stream, size) => tell({ stream, size, done }));
+    done.then((data) => tell({ done: Promise.resolve(data) }), (e) => { if (told) return; told = true; reject(e); });
+    // The first asker has the stream; a failure after that reaches it through the stream and the others through `done`.
+    done.catch(() => {});
+  });
+}
+
+async function fetchTarball(
+  ctx: Ctx, name: string, version: string, flowing: (s: PassThrough, size?: number) => void,
+): Promise<Buffer | undefined> {
+  let head = await packageHead(ctx.store.db, name);
+  if (!head) head = await proxyPackument(ctx, name, undefined);
+  if (head?.origin !== 'proxy') return undefined;
+  const row = await ctx.store.db.selectFrom('packages').select('meta').where('name', '=', name).executeTakeFirst();
+  type Sources = { tarballs?: Record<string, { url: string; integrity?: string }> };
+  const source = (JSON.parse(row?.meta ?? '{}') as Sources).tarballs?.[version];
+  if (!source) return undefined;
+  const expected = source.integrity ? ssri.parse(source.integrity).pickAlgorithm() : 'sha512';
+  const data = await upstreamRequest(ctx, source.url, { accept: '*/*' }, async (res) => {
+    if (res.status === 404) { await res.body?.cancel(); return undefined; }
+    if (!res.ok || !res.body) {
+      throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status} for the tarball` });
+    }
+    const length = Number(res.headers.get('content-length'));
+    const out = new PassThrough();
+    flowing(out, Number.isFinite(length) && length > 0 ? length : undefined);
+    const hash = createHash(expected);
+    const chunks: Buffer[] = [];
+    // The last chunk is held back until all the bytes are checked and kept: a client never has a whole
+    // tarball that was refused.
+    let last: Buffer | undefined;
+    try {
+      for await (const chunk of res.body) {
+        const c = Buffer.from(chunk);
+        hash.update(c);
+        chunks.push(c);
+        if (last) out.write(last);
+        last = c;
+      }
+    } catch (e) {
+      out.destroy(e as Error);
+      throw e;
+    }
+    const got = `${expected}-${hash.digest('base64')}`;
+    if (source.integrity && !ssri.parse(source.integrity).match(got)) {
+      // Not a Refusal: the breaker counts it, as it counts any other broken answer.
+      const err = new Error(`the upstream tarball of ${name}@${version} fails its integrity check`);
+      out.destroy(err);
+      throw err;
+    }
+    return { data: Buffer.concat(chunks), out, last };
+  });
+  if (!data) return undefined;
+  try {
+    const blob = await ctx.store.blobs.put(data.data);
+    const integrity = ssri.fromData(data.data, { algorithms: ['sha512'] }).toString();
+    await ctx.store.db.insertInto('versions').values({
+      package: name, version, manifest: '{}', integrity, shasum: '', size: data.data.length, blob, published_by: null,
+      published_at: ctx.clock.now(), unpublished_at: null, deprecated: null,
+    }).onConflict((oc) => oc.columns(['package', 'version']).doNothing()).execute();
+  } catch (e) {
+    data.out.destroy(e as Error);
+    throw e;
+  }
+  // The first asker's stream ends only now: a client that has all the bytes finds the tarball kept.
+  data.out.end(data.last);
+  return data.data;
+}

@@ -6,10 +6,11 @@ import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.ts';
 import { applyOps, opsDefaults, opsKeys, type OpsConfig } from './ops.ts';
 import { authDefaults, parseAuth, type AuthConfig } from './auth.ts';
+import { applyBlobs, applyBlobsEnv, blobsDefaults, blobsKeys, type BlobsConfig } from './blobs.ts';
 
 export type SignupPolicy = 'open' | 'closed' | 'admin-only';
 
-export type Config = OpsConfig & {
+export type Config = OpsConfig & BlobsConfig & {
   listen: { host: string; port: number };
   data: string;
   publicUrl: string | null;
@@ -130,6 +131,7 @@ export const defaults: Config = {
   stage: { ttlMs: 7 * 86_400_000, requireSecondApprover: false },
   unpublish: { reserveForMs: 24 * 3_600_000 },
   ...opsDefaults,
+  ...blobsDefaults,
   auth: authDefaults,
 };
 
@@ -148,7 +150,7 @@ type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
   'requestTimeout', 'maxUnpackedBytes',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
-  'oidc', 'stage', 'unpublish', 'auth', ...opsKeys]);
+  'oidc', 'stage', 'unpublish', 'auth', ...opsKeys, ...blobsKeys]);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -330,6 +332,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     }
   }
   applyOps(c, f);
+  applyBlobs(c, f);
   if (f.auth !== undefined && f.auth !== null) c.auth = parseAuth(f.auth, dir);
   if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   return c;
@@ -349,6 +352,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   }
   const data = flags.data ?? env.TESSERA_DATA;
   if (data) c.data = data;
+  applyBlobsEnv(c, env);
   c.data = resolve(c.data);
   if (flags.listen) c.listen = parseListen(flags.listen);
   return c;

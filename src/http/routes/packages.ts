@@ -45,7 +45,16 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   const principal = await who(req);
   if (path.kind === 'tarball') {
     const data = await readTarball(tessera.ctx, principal, path.name, path.file);
-    return sendBytes(reply, 200, TARBALL_HEADERS, data);
+    if (Buffer.isBuffer(data)) return sendBytes(reply, 200, TARBALL_HEADERS, data);
+    // The URL is presigned and expires soon: nobody may keep the redirect.
+    if ('redirect' in data) return sendBytes(reply, 302, { location: data.redirect, 'cache-control': 'no-store' });
+    // Streamed from the store: a failure midway cuts the connection, short of the length promised.
+    reply.hijack();
+    const { size } = data;
+    reply.raw.writeHead(200, size === undefined ? TARBALL_HEADERS : { ...TARBALL_HEADERS, 'content-length': String(size) });
+    data.stream.on('error', () => reply.raw.destroy());
+    data.stream.pipe(reply.raw);
+    return;
   }
   const write = (req.query as Record<string, string>).write === 'true';
   const corgi = path.kind === 'document' && !write && wantsCorgi(req.headers.accept);

@@ -57,14 +57,19 @@ export function applyBlobs(c: BlobsConfig, f: Record<string, unknown>): void {
     if (typeof s[key] !== 'string' || !s[key]) fail(`s3.${key}`, 'must be a non-empty string');
     c.s3[key] = s[key];
   }
-  if (c.s3.endpoint !== null && !/^https?:\/\/[^/]+/.test(c.s3.endpoint)) fail('s3.endpoint', 'must be an http(s) URL');
+  const { endpoint } = c.s3;
+  if (endpoint !== null && !/^https?:\/\/[^/]+/.test(endpoint)) fail('s3.endpoint', 'must be an http(s) URL');
   for (const key of ['forcePathStyle', 'redirect'] as const) {
     if (s[key] === undefined) continue;
     if (typeof s[key] !== 'boolean') fail(`s3.${key}`, 'must be true or false');
     c.s3[key] = s[key];
   }
   if (s.redirectExpiry !== undefined) {
-    try { c.s3.redirectExpiryMs = parseDuration(s.redirectExpiry as string); } catch (e) { fail('s3.redirectExpiry', (e as Error).message); }
+    try {
+      c.s3.redirectExpiryMs = parseDuration(s.redirectExpiry as string);
+    } catch (e) {
+      fail('s3.redirectExpiry', (e as Error).message);
+    }
     if (c.s3.redirectExpiryMs < 1000 || c.s3.redirectExpiryMs > 7 * 86_400_000) {
       fail('s3.redirectExpiry', 'must be between 1s and 7d');
     }

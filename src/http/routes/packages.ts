@@ -51,7 +51,8 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
     // Streamed from the store: a failure midway cuts the connection, short of the length promised.
     reply.hijack();
     const { size } = data;
-    reply.raw.writeHead(200, size === undefined ? TARBALL_HEADERS : { ...TARBALL_HEADERS, 'content-length': String(size) });
+    const length = size === undefined ? {} : { 'content-length': String(size) };
+    reply.raw.writeHead(200, { ...TARBALL_HEADERS, ...length });
     data.stream.on('error', () => reply.raw.destroy());
     data.stream.pipe(reply.raw);
     return;

@@ -94,7 +94,8 @@ export function s3Blobs(o: S3BlobsOptions, client = s3Client(o)): BlobStore {
         }
         // The marker first, then the check: a collection that deletes the blob after this check sees the
         // marker and puts the blob back; one that deleted it before makes this check fail, and we store it anew.
-        await client.send(new PutObjectCommand({ Bucket, Key: markerOf(key), Body: Buffer.alloc(0), ContentLength: 0 }));
+        const marker = { Bucket, Key: markerOf(key), Body: Buffer.alloc(0), ContentLength: 0 };
+        await client.send(new PutObjectCommand(marker));
         if (await head(objectOf(key))) return key;
         if (attempt >= 3) throw new Error(`blob ${key} keeps vanishing while it is stored`);
       }
@@ -138,8 +139,8 @@ export function s3Blobs(o: S3BlobsOptions, client = s3Client(o)): BlobStore {
     },
     async reclaim(entry: BlobEntry, cutoff: number) {
       if (entry.key === undefined) { await remove(entry.path); return true; }
-      const stamped = async () => Math.max((await modified(entry.path)) ?? 0, (await modified(markerOf(entry.key!))) ?? 0);
-      if ((await stamped()) > cutoff) return false;
+      const [stored, marked] = await Promise.all([modified(entry.path), modified(markerOf(entry.key))]);
+      if (Math.max(stored ?? 0, marked ?? 0) > cutoff) return false;
       // Aside first, so the bytes can be put back if a put finds them in the moment before the delete.
       const aside = `${o.prefix}${ASIDE}${entry.key}.${randomBytes(6).toString('hex')}`;
       try {

@@ -18,7 +18,12 @@ export async function run(args: string[]): Promise<number> {
   if (!values.to) { process.stderr.write(help); return 2; }
   const to = resolve(values.to);
   return guarded(async () => {
-    const { data } = loadConfig(values);
+    const { data, blobs } = loadConfig(values);
+    // The tarballs would all be reported missing: a bucket is backed up by its own means (versioning).
+    if (blobs !== null) {
+      process.stderr.write(`tessera: tarballs are in ${blobs}: backup copies the embedded store only\n`);
+      return 1;
+    }
     if (!hasDatabase(data)) {
       process.stderr.write(`tessera: there is no Tessera database in ${data} (give --data or --config)\n`);
       return 1;

@@ -18,7 +18,7 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: s
 
 export async function openCtx(flags: { data?: string; config?: string }): Promise<{ ctx: Ctx; config: Config; close(): Promise<void> }> {
   const config = loadConfig(flags);
-  const store = await openStore(config.data);
+  const store = await openStore(config.data, config);
   return { ctx: { store, config, clock: systemClock }, config, close: () => store.close() };
 }
 

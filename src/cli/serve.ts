@@ -15,7 +15,7 @@ export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, { ...storeOptions, listen: { type: 'string' } });
   if (values.help) { process.stdout.write(help); return 0; }
   const config = loadConfig(values);
-  const store = await openStore(config.data);
+  const store = await openStore(config.data, config);
   const app = await buildApp({ store, config, clock: systemClock });
   // Signals are handled from the start: a stop during start-up still closes the database cleanly.
   let stopping: Promise<void> | undefined;

@@ -6,12 +6,13 @@ import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.ts';
 import { applyOps, opsDefaults, opsKeys, type OpsConfig } from './ops.ts';
 import { authDefaults, parseAuth, type AuthConfig } from './auth.ts';
+import { applyBlobs, applyBlobsEnv, blobsDefaults, blobsKeys, type BlobsConfig } from './blobs.ts';
 
 export type { AuthConfig, SignInOidc } from './auth.ts';
 
 export type SignupPolicy = 'open' | 'closed' | 'admin-only';
 
-export type Config = OpsConfig & {
+export type Config = OpsConfig & BlobsConfig & {
   listen: { host: string; port: number };
   data: string;
   publicUrl: string | null;
@@ -135,6 +136,7 @@ export const defaults: Config = {
   stage: { ttlMs: 7 * 86_400_000, requireSecondApprover: false },
   unpublish: { reserveForMs: 24 * 3_600_000 },
   ...opsDefaults,
+  ...blobsDefaults,
   auth: authDefaults,
 };
 
@@ -153,7 +155,7 @@ type FileConfig = Record<string, unknown>;
 const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
   'requestTimeout', 'maxUnpackedBytes',
   'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
-  'oidc', 'stage', 'unpublish', 'auth', 'cache', ...opsKeys]);
+  'oidc', 'stage', 'unpublish', 'auth', 'cache', ...opsKeys, ...blobsKeys]);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -335,6 +337,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     }
   }
   applyOps(c, f);
+  applyBlobs(c, f);
   if (f.auth !== undefined && f.auth !== null) c.auth = parseAuth(f.auth, dir);
   if (f.cache !== undefined && f.cache !== null) {
     const k = f.cache as Record<string, unknown>;
@@ -364,6 +367,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   }
   const data = flags.data ?? env.TESSERA_DATA;
   if (data) c.data = data;
+  applyBlobsEnv(c, env);
   c.data = resolve(c.data);
   if (flags.listen) c.listen = parseListen(flags.listen);
   return c;

@@ -190,6 +190,16 @@ export class ReadCache {
     return data;
   }
 
+  /** Keeps bytes read elsewhere (a streamed store's small tarballs), by the same rule as blob(). */
+  keepBlob(key: string, data: Buffer): void {
+    if (data.length <= MAX_CACHED_TARBALL) this.#blobs.set(key, data);
+  }
+
+  /** Whether a tarball of this size would be kept in memory (else it is streamed). */
+  static keeps(size: number): boolean {
+    return size <= MAX_CACHED_TARBALL;
+  }
+
   /** Rendered packument bytes for an ETag and a base URL, if the document is in memory. */
   peekDocument(name: string, etag: string, kind: Kind, base: string): Buffer | undefined {
     const e = this.#docs.get(name);

@@ -8,7 +8,8 @@ import { versionFromTarball } from '../domain/names.ts';
 import type { Ctx } from './context.ts';
 import { readCache, type ReadCache } from './read-cache.ts';
 import { proxyPackument, mayProxy, mayServeProxied } from './proxy.ts';
-import { proxyTarball, type Tarball } from './proxy-tarball.ts';
+import { proxyTarball } from './proxy-tarball.ts';
+import { tarballBody, type TarballBody } from './tarball-body.ts';
 
 export type Kind = 'full' | 'abbrev';
 
@@ -68,8 +69,10 @@ export async function readPackument(
   return { etag: head.etag, body, access: head.access };
 }
 
-/** A tarball's bytes, or a stream of them while an upstream tarball is fetched for the first time. */
-export async function readTarball(ctx: Ctx, principal: Principal, name: string, filename: string): Promise<Tarball> {
+/** A tarball's bytes, a stream of them (large ones on S3), or a presigned URL to send the caller to. */
+export async function readTarball(
+  ctx: Ctx, principal: Principal, name: string, filename: string,
+): Promise<TarballBody> {
   const version = versionFromTarball(name, filename);
   if (!version) throw new Refusal('not-found');
   const cache = readCache(ctx.store);
@@ -82,7 +85,7 @@ export async function readTarball(ctx: Ctx, principal: Principal, name: string, 
   if (proxied ? !proxiable : !head) throw new Refusal('not-found');
   const blob = await cache.tarballBlob(name, version);
   if (blob) {
-    const data = await cache.blob(blob);
+    const data = await tarballBody(ctx.store, cache, blob);
     if (data) return data;
   }
   if (proxiable) {

@@ -1,4 +1,5 @@
-// Opens the embedded store: SQLite (WAL) + filesystem blobs in one data directory, created on first run.
+// Opens the embedded store: SQLite (WAL) + filesystem blobs in one data directory, created on first run;
+// or, with `blobs: s3://…` in the config, tarballs in an S3-compatible bucket.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -6,6 +7,8 @@ import type { Database } from './schema.ts';
 import { openSqlite } from './sqlite/node-sqlite.ts';
 import { migrate } from './migrations.ts';
 import { filesystemBlobs, type BlobStore } from './blobs/filesystem.ts';
+import { s3Blobs } from './blobs/s3.ts';
+import { s3Options, type BlobsConfig } from '../config/blobs.ts';
 
 export type Db = Kysely<Database>;
 
@@ -25,7 +28,7 @@ export type Store = {
   close(): Promise<void>;
 };
 
-export async function openStore(dataDir: string): Promise<Store> {
+export async function openStore(dataDir: string, blobsConfig?: BlobsConfig): Promise<Store> {
   mkdirSync(join(dataDir, 'blobs'), { recursive: true });
   const { kysely, raw } = openSqlite(join(dataDir, 'tessera.db'));
   let readCounter: ReturnType<typeof raw.prepare> | undefined;
@@ -37,13 +40,18 @@ export async function openStore(dataDir: string): Promise<Store> {
         e.queryDurationMillis),
     }),
     counter: (name) => (readCounter!.get(name) as { value: string } | undefined)?.value ?? '0',
-    blobs: timedBlobs(filesystemBlobs(join(dataDir, 'blobs')), () => store.timings),
+    blobs: timedBlobs(openBlobs(dataDir, blobsConfig), () => store.timings),
     dataDir,
     close: () => store.db.destroy(),
   };
   await migrate(store.db);
   readCounter = raw.prepare('SELECT value FROM meta WHERE key = ?');
   return store;
+}
+
+function openBlobs(dataDir: string, config: BlobsConfig | undefined): BlobStore {
+  const s3 = config && s3Options(config);
+  return s3 ? s3Blobs(s3) : filesystemBlobs(join(dataDir, 'blobs'));
 }
 
 /** Reports the time of each blob read and write, when someone listens. */
@@ -55,5 +63,6 @@ function timedBlobs(blobs: BlobStore, timings: () => StoreTimings | undefined): 
     try { return await f(...a); } finally { t.blob(op, performance.now() - started); }
   };
   const check = blobs.check && timed('check', blobs.check);
-  return { ...blobs, put: timed('put', blobs.put), get: timed('get', blobs.get), check };
+  const open = blobs.open && timed('get', blobs.open);
+  return { ...blobs, put: timed('put', blobs.put), get: timed('get', blobs.get), check, open };
 }

@@ -1,10 +1,13 @@
 // Starts a real Tessera (Fastify + SQLite + filesystem blobs) on 127.0.0.1:0 in a temporary data folder.
+// TESSERA_TEST_BLOBS=s3 puts the blobs of every server a test file starts in a bucket of a real Ceph RGW
+// (one cluster per test file, see rgw.ts), unless the test gives its own `blobs`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaults, type Config } from '../../src/config/config.ts';
 import { openStore } from '../../src/store/store.ts';
 import { buildApp } from '../../src/http/server.ts';
+import { s3BlobsConfig, sharedRgw } from './rgw.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 import type { Ctx } from '../../src/services/context.ts';
 import { createUser } from '../../src/services/accounts.ts';
@@ -38,7 +41,10 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { recor
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const logFile = join(dataDir, 'server.log');
   const config: Config = { ...structuredClone(defaults), data: dataDir, listen: { host: '127.0.0.1', port: 0 }, ...overrides };
-  const store = await openStore(dataDir);
+  if (process.env.TESSERA_TEST_BLOBS === 's3' && overrides.blobs === undefined) {
+    Object.assign(config, await s3BlobsConfig(await sharedRgw()));
+  }
+  const store = await openStore(dataDir, config);
   const clock = testClock();
   const ctx: Ctx = { store, config, clock };
   const app = await buildApp(ctx, { logger: { level: 'info', file: logFile } });

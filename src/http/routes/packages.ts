@@ -46,7 +46,10 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   if (path.kind === 'tarball') {
     const data = await readTarball(tessera.ctx, principal, path.name, path.file);
     if (Buffer.isBuffer(data)) return sendBytes(reply, 200, TARBALL_HEADERS, data);
-    // Streamed from the upstream: an error (a failed integrity check) cuts the connection, short of its length.
+    // The URL is presigned and expires soon: nobody may keep the redirect.
+    if ('redirect' in data) return sendBytes(reply, 302, { location: data.redirect, 'cache-control': 'no-store' });
+    // Streamed from the store or the upstream: a failure midway (a failed integrity check) cuts the
+    // connection, short of the length promised.
     reply.hijack();
     const length = data.size === undefined ? {} : { 'content-length': String(data.size) };
     reply.raw.writeHead(200, { ...TARBALL_HEADERS, ...length });

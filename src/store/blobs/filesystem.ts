@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, readdir, rename, writeFile, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 
 /** A stored blob as garbage collection sees it; `key` undefined for a temporary file left by a crash. */
 export type BlobEntry = { key?: string; path: string; size: number; modifiedAt: number };
@@ -25,6 +26,10 @@ export type BlobStore = {
   reclaim(entry: BlobEntry, cutoff: number): Promise<boolean>;
   /** Throws unless the store answers and takes writes (the readiness check). */
   check?(): Promise<void>;
+  /** A stream of the bytes and their length, for stores whose reads are worth streaming (S3). */
+  open?(key: string): Promise<{ stream: Readable; size: number } | undefined>;
+  /** A short-lived URL the caller may fetch the bytes from itself, when tarball reads are redirected (S3). */
+  url?(key: string): Promise<string>;
 };
 
 const KEY = /^[0-9a-f]{128}$/;

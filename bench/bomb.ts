@@ -37,7 +37,9 @@ async function measure(b: Bench, work: () => Promise<number[]>): Promise<Sample>
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
-  const statuses = await work().finally(() => { done = true; });
+  const statuses = await work().finally(() => {
+    done = true;
+  });
   await pinger;
   loop.disable();
   return { pings, rssGrowth: rssMax - rss0, loopMaxMs: loop.max / 1e6, statuses };
@@ -45,7 +47,9 @@ async function measure(b: Bench, work: () => Promise<number[]>): Promise<Sample>
 
 async function put(b: Bench, body: string, token: string | null): Promise<number> {
   const res = await fetch(`${b.s.url}${NAME}`, {
-    method: 'PUT', body, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    method: 'PUT',
+    body,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
   });
   await res.arrayBuffer();
   return res.status;
@@ -60,26 +64,45 @@ export async function runBombBench(): Promise<{ ok: boolean }> {
     const anonymous = JSON.stringify(await publishBody(NAME, '1.0.0', { tarball: gzipOfZeros(1024) }));
     const tgz = tarBomb(NAME, '1.0.0', 2048, 'never');
     const maintainer = JSON.stringify(await publishBody(NAME, '1.0.0', { tarball: tgz }));
-    console.log(`anonymous body ${fmt.bytes(anonymous.length)} (1 GiB unpacked), maintainer body ${fmt.bytes(maintainer.length)}`
-      + ` (2 GiB unpacked, limit ${bench.s.ctx.config.maxUnpackedBytes ?? 8 * bench.s.ctx.config.maxBodyBytes} bytes); ${rounds} PUTs each\n`);
-    await measure(bench, async () => { await new Promise((r) => setTimeout(r, 300)); return []; });
+    console.log(
+      `anonymous body ${fmt.bytes(anonymous.length)} (1 GiB unpacked), maintainer body ${fmt.bytes(maintainer.length)}` +
+        ` (2 GiB unpacked, limit ${bench.s.ctx.config.maxUnpackedBytes ?? 8 * bench.s.ctx.config.maxBodyBytes} bytes); ${rounds} PUTs each\n`,
+    );
+    await measure(bench, async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      return [];
+    });
     const repeat = async (body: string, token: string | null) => {
       const out: number[] = [];
       for (let i = 0; i < rounds; i++) out.push(await put(bench, body, token));
       return out;
     };
-    const base = await measure(bench, async () => { await new Promise((r) => setTimeout(r, baselineMs)); return []; });
+    const base = await measure(bench, async () => {
+      await new Promise((r) => setTimeout(r, baselineMs));
+      return [];
+    });
     const anon = await measure(bench, () => repeat(anonymous, null));
     const auth = await measure(bench, () => repeat(maintainer, bench.token));
-    const row = (label: string, x: Sample) => [label, x.statuses.length ? [...new Set(x.statuses)].join(',') : '-', x.pings.length,
-      fmt.ms(pct(x.pings, 0.5)), fmt.ms(pct(x.pings, 0.99)), fmt.ms(Math.max(...x.pings)), fmt.ms(x.loopMaxMs),
-      fmt.bytes(x.rssGrowth), fmt.ratio(pct(x.pings, 0.99) / pct(base.pings, 0.99))];
-    printTable(['case', 'status', 'pings', 'p50 ms', 'p99 ms', 'max ms', 'loop max ms', 'rss growth', 'p99 / baseline'], [
-      row('no bomb (baseline)', base), row('anonymous bomb PUTs', anon), row('maintainer bomb PUTs', auth),
-    ]);
+    const row = (label: string, x: Sample) => [
+      label,
+      x.statuses.length ? [...new Set(x.statuses)].join(',') : '-',
+      x.pings.length,
+      fmt.ms(pct(x.pings, 0.5)),
+      fmt.ms(pct(x.pings, 0.99)),
+      fmt.ms(Math.max(...x.pings)),
+      fmt.ms(x.loopMaxMs),
+      fmt.bytes(x.rssGrowth),
+      fmt.ratio(pct(x.pings, 0.99) / pct(base.pings, 0.99)),
+    ];
+    printTable(
+      ['case', 'status', 'pings', 'p50 ms', 'p99 ms', 'max ms', 'loop max ms', 'rss growth', 'p99 / baseline'],
+      [row('no bomb (baseline)', base), row('anonymous bomb PUTs', anon), row('maintainer bomb PUTs', auth)],
+    );
     const refused = anon.statuses.every((s) => s === 401) && auth.statuses.every((s) => s === 413);
     const worst = Math.max(...anon.pings, ...auth.pings);
-    console.log(`\nworst /-/ping while refusing: ${fmt.ms(worst)} ms (goal < ${BOMB_GOAL_MS} ms); refused as 401 and 413: ${refused}`);
+    console.log(
+      `\nworst /-/ping while refusing: ${fmt.ms(worst)} ms (goal < ${BOMB_GOAL_MS} ms); refused as 401 and 413: ${refused}`,
+    );
     const ok = refused && worst < BOMB_GOAL_MS;
     console.log(ok ? 'meets the goal' : 'below goal');
     return { ok };

@@ -23,10 +23,15 @@ function setup(): { root: string; cwd: string; env: Record<string, string> } {
   symlinkSync(join(root, 'npm/bin/npm-cli.js'), join(root, 'bin/npm'));
   writeFileSync(join(root, 'npm/npmrc'), 'fund=false\n');
   writeFileSync(join(root, 'prefix/etc/npmrc'), 'update-notifier=false\nstrict-ssl=true\n');
-  writeFileSync(join(root, 'home/.npmrc'), [
-    'registry=https://registry.example.com/', '//registry.example.com/:_authToken=${NPM_TOKEN}',
-    '//npm.acme.example/:_authToken=${ACME_TOKEN}', 'fetch-retries=3',
-  ].join('\n') + '\n');
+  writeFileSync(
+    join(root, 'home/.npmrc'),
+    [
+      'registry=https://registry.example.com/',
+      '//registry.example.com/:_authToken=${NPM_TOKEN}',
+      '//npm.acme.example/:_authToken=${ACME_TOKEN}',
+      'fetch-retries=3',
+    ].join('\n') + '\n',
+  );
   writeFileSync(join(root, 'work/.npmrc'), '@stray:registry=https://stray.example.com/\n');
   writeFileSync(join(root, 'work/app/.npmrc'), '@acme:registry=https://npm.acme.example/\nsave-exact=true\n');
   const deps: Record<string, string> = {};
@@ -37,17 +42,29 @@ function setup(): { root: string; cwd: string; env: Record<string, string> } {
     const host = scoped ? 'npm.acme.example' : i % 97 === 0 ? 'old-mirror.example.com' : 'registry.example.com';
     if (i < 200) deps[name] = '^1.0.0';
     packages[`node_modules/${name}`] = {
-      version: '1.0.0', resolved: `https://${host}/${name}/-/${name.replace(/^@acme\//, '')}-1.0.0.tgz`,
-      integrity: `sha512-${Buffer.from(name).toString('base64')}`, license: 'MIT',
+      version: '1.0.0',
+      resolved: `https://${host}/${name}/-/${name.replace(/^@acme\//, '')}-1.0.0.tgz`,
+      integrity: `sha512-${Buffer.from(name).toString('base64')}`,
+      license: 'MIT',
     };
   }
-  writeFileSync(join(root, 'work/app/package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: deps }, null, 2));
-  writeFileSync(join(root, 'work/app/package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+  writeFileSync(
+    join(root, 'work/app/package.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', dependencies: deps }, null, 2),
+  );
+  writeFileSync(
+    join(root, 'work/app/package-lock.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2),
+  );
   return {
-    root, cwd: join(root, 'work/app'),
+    root,
+    cwd: join(root, 'work/app'),
     env: {
-      PATH: `${join(root, 'bin')}:/usr/bin:/bin`, HOME: join(root, 'home'), PREFIX: join(root, 'prefix'),
-      NPM_TOKEN: 'tsr_wl0oYSZlKNfelb9N5yXVVdOQ2nHrFW2dhEs3', ACME_TOKEN: 'tsr_ulYo9g3slY31crW3eeMvrVTCuSSDhM0AonnH',
+      PATH: `${join(root, 'bin')}:/usr/bin:/bin`,
+      HOME: join(root, 'home'),
+      PREFIX: join(root, 'prefix'),
+      NPM_TOKEN: 'tsr_wl0oYSZlKNfelb9N5yXVVdOQ2nHrFW2dhEs3',
+      ACME_TOKEN: 'tsr_ulYo9g3slY31crW3eeMvrVTCuSSDhM0AonnH',
     },
   };
 }

@@ -14,27 +14,37 @@ const SIZE = 5 * 1024 * 1024;
 
 /** A debug log the way npm 11 writes it: numbered lines, mostly silly/http, the error at the end. */
 function debugLog(): string {
-  const head = ['0 verbose cli /usr/bin/node /usr/lib/node_modules/npm/bin/npm-cli.js', '1 info using npm@11.6.2',
-    '2 info using node@v24.11.0', '3 silly config load:file:/home/dev/proj/.npmrc', '4 verbose title npm ci',
-    '5 verbose argv "ci"'];
+  const head = [
+    '0 verbose cli /usr/bin/node /usr/lib/node_modules/npm/bin/npm-cli.js',
+    '1 info using npm@11.6.2',
+    '2 info using node@v24.11.0',
+    '3 silly config load:file:/home/dev/proj/.npmrc',
+    '4 verbose title npm ci',
+    '5 verbose argv "ci"',
+  ];
   const lines = [...head];
   let n = head.length;
   let size = lines.join('\n').length;
   while (size < SIZE) {
     const pkg = `pkg-${n}`;
-    const l = n % 3 === 0
-      ? `${n} http fetch GET 200 https://npm.corp.example/${pkg} 12ms (cache revalidated)`
-      : `${n} silly tarball no local data for ${pkg}@https://npm.corp.example/${pkg}/-/${pkg}-1.0.${n % 50}.tgz.` +
-        ' Extracting by manifest.';
+    const l =
+      n % 3 === 0
+        ? `${n} http fetch GET 200 https://npm.corp.example/${pkg} 12ms (cache revalidated)`
+        : `${n} silly tarball no local data for ${pkg}@https://npm.corp.example/${pkg}/-/${pkg}-1.0.${n % 50}.tgz.` +
+          ' Extracting by manifest.';
     lines.push(l);
     size += l.length + 1;
     n++;
   }
   const tarball = 'https://artifactory.corp.example/artifactory/api/npm/npm/left-pad/-/left-pad-1.3.0.tgz';
-  lines.push(`${n} http fetch GET 401 ${tarball} 40ms`,
+  lines.push(
+    `${n} http fetch GET 401 ${tarball} 40ms`,
     `${n + 1} verbose stack HttpErrorAuthUnknown: Unable to authenticate, need: Basic realm="Artifactory Realm"`,
-    `${n + 2} verbose statusCode 401`, `${n + 3} error code E401`,
-    `${n + 4} error Unable to authenticate, need: Basic realm="Artifactory Realm"`, `${n + 5} verbose exit 1`);
+    `${n + 2} verbose statusCode 401`,
+    `${n + 3} error code E401`,
+    `${n + 4} error Unable to authenticate, need: Basic realm="Artifactory Realm"`,
+    `${n + 5} verbose exit 1`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -28,14 +28,39 @@ try {
   const rows: string[][] = [];
   let ok = true;
   for (const c of cases) {
-    const cmp = await compare(load, settings, { url: `${bench.s.url}${c.path(HIDDEN)}`, headers, expect: 404 }, { url: `${bench.s.url}${c.path(ABSENT)}`, headers, expect: 404 });
+    const cmp = await compare(
+      load,
+      settings,
+      { url: `${bench.s.url}${c.path(HIDDEN)}`, headers, expect: 404 },
+      { url: `${bench.s.url}${c.path(ABSENT)}`, headers, expect: 404 },
+    );
     const p99 = cmp.b.p99 / cmp.a.p99;
     if (cmp.a.failures + cmp.b.failures > 0) ok = false;
     if (cmp.rpsRatio < LOW || cmp.rpsRatio > HIGH || p99 < LOW || p99 > HIGH) ok = false;
-    rows.push([c.name, fmt.rps(cmp.a.rps), fmt.rps(cmp.b.rps), fmt.ratio(cmp.rpsRatio), fmt.ms(cmp.a.p99), fmt.ms(cmp.b.p99), fmt.ratio(p99),
-      `${fmt.us(cmp.a.cpuPerRequest)}/${fmt.us(cmp.b.cpuPerRequest)}`]);
+    rows.push([
+      c.name,
+      fmt.rps(cmp.a.rps),
+      fmt.rps(cmp.b.rps),
+      fmt.ratio(cmp.rpsRatio),
+      fmt.ms(cmp.a.p99),
+      fmt.ms(cmp.b.p99),
+      fmt.ratio(p99),
+      `${fmt.us(cmp.a.cpuPerRequest)}/${fmt.us(cmp.b.cpuPerRequest)}`,
+    ]);
   }
-  printTable(['anonymous GET', 'private req/s', 'absent req/s', 'ratio req/s', 'private p99 ms', 'absent p99 ms', 'ratio p99', 'CPU µs/req P/A'], rows);
+  printTable(
+    [
+      'anonymous GET',
+      'private req/s',
+      'absent req/s',
+      'ratio req/s',
+      'private p99 ms',
+      'absent p99 ms',
+      'ratio p99',
+      'CPU µs/req P/A',
+    ],
+    rows,
+  );
   console.log(`\nevery answer is a 404 (anything else fails the run). goal: ratios within ${LOW}–${HIGH}`);
   console.log(ok ? 'all rows meet the goal' : 'some rows are outside the goal');
   process.exitCode = ok ? 0 : 1;

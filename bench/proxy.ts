@@ -39,14 +39,23 @@ function runNpm(cwd: string, registry: string): Promise<{ code: number; output: 
   const home = mkdtempSync(join(tmpdir(), 'tessera-bench-npm-'));
   writeFileSync(join(home, '.npmrc'), `registry=${registry}\n`);
   const env = cleanEnv({
-    HOME: home, npm_config_userconfig: join(home, '.npmrc'), npm_config_cache: join(home, 'cache'),
-    npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', NO_COLOR: '1',
+    HOME: home,
+    npm_config_userconfig: join(home, '.npmrc'),
+    npm_config_cache: join(home, 'cache'),
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+    NO_COLOR: '1',
   });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [NPM_CLI, 'install', '--ignore-scripts', '--no-package-lock'], { cwd, env });
     let output = '';
-    child.stdout.on('data', (c: Buffer) => { output += c; });
-    child.stderr.on('data', (c: Buffer) => { output += c; });
+    child.stdout.on('data', (c: Buffer) => {
+      output += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      output += c;
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       rmSync(home, { recursive: true, force: true });
@@ -95,8 +104,10 @@ export async function runProxyBench(): Promise<{ ok: boolean }> {
   const f = up.fixture;
   const docBytes = [...f.docs.values()].reduce((n, b) => n + b.length, 0);
   const tgzBytes = [...f.tarballs.values()].reduce((n, b) => n + b.length, 0);
-  console.log(`upstream: ${count} packages (${fmt.bytes(docBytes)} of packuments, ${fmt.bytes(tgzBytes)} of tarballs), `
-    + `${setupMs} ms per new connection; ${f.roots.length} direct dependencies\n`);
+  console.log(
+    `upstream: ${count} packages (${fmt.bytes(docBytes)} of packuments, ${fmt.bytes(tgzBytes)} of tarballs), ` +
+      `${setupMs} ms per new connection; ${f.roots.length} direct dependencies\n`,
+  );
   const rows: (string | number)[][] = [];
   let ok = true;
   let peak = 0;

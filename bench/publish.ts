@@ -55,7 +55,9 @@ export async function runPublishBench(): Promise<{ ok: boolean }> {
   try {
     await publishVersions(bench, SMALL, 20);
     const seeded = await seedVersions(bench, BIG, bigVersions);
-    console.log(`setup: ${bigVersions} versions of ${BIG} seeded in ${seeded.seconds.toFixed(1)} s; ${count} publishes to each package, in turn\n`);
+    console.log(
+      `setup: ${bigVersions} versions of ${BIG} seeded in ${seeded.seconds.toFixed(1)} s; ${count} publishes to each package, in turn\n`,
+    );
     // Warm-up, then alternate so drift falls on both sides.
     await timedPublish(bench, SMALL, bodyFor(bench, SMALL, '2.0.0'));
     await timedPublish(bench, BIG, bodyFor(bench, BIG, '2.0.0'));
@@ -75,32 +77,58 @@ export async function runPublishBench(): Promise<{ ok: boolean }> {
     const timed = async (into: number[], name: string, v: string) => {
       const body = bodyFor(bench, name, v);
       phase = name;
-      try { into.push(await timedPublish(bench, name, body)); } finally { phase = undefined; }
+      try {
+        into.push(await timedPublish(bench, name, body));
+      } finally {
+        phase = undefined;
+      }
     };
     const toBig = (v: string) => timed(big, BIG, v);
     const toSmall = (v: string) => timed(small, SMALL, v);
     try {
       for (let i = 1; i <= count; i++) {
         const v = `2.0.${i}`;
-        if (i % 2) { await toSmall(v); await toBig(v); }
-        else { await toBig(v); await toSmall(v); }
+        if (i % 2) {
+          await toSmall(v);
+          await toBig(v);
+        } else {
+          await toBig(v);
+          await toSmall(v);
+        }
       }
-    } finally { clearInterval(sampler); }
+    } finally {
+      clearInterval(sampler);
+    }
     const ratio = median(small) / median(big);
     const p99 = percentile(delays[BIG], 0.99);
-    printTable(['case', 'median ms', 'max ms', 'median CPU ms'], [
-      ['publish to a package of 20 versions', fmt.ms(median(small)), fmt.ms(Math.max(...small)),
-        fmt.ms(median(cpu[SMALL]))],
-      [`publish to a package of ${bigVersions} versions`, fmt.ms(median(big)), fmt.ms(Math.max(...big)),
-        fmt.ms(median(cpu[BIG]))],
-    ]);
+    printTable(
+      ['case', 'median ms', 'max ms', 'median CPU ms'],
+      [
+        [
+          'publish to a package of 20 versions',
+          fmt.ms(median(small)),
+          fmt.ms(Math.max(...small)),
+          fmt.ms(median(cpu[SMALL])),
+        ],
+        [
+          `publish to a package of ${bigVersions} versions`,
+          fmt.ms(median(big)),
+          fmt.ms(Math.max(...big)),
+          fmt.ms(median(cpu[BIG])),
+        ],
+      ],
+    );
     const cpuRatio = median(cpu[SMALL]) / median(cpu[BIG]);
     const load = `load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`;
     console.log(`\nCPU time ratio = ${fmt.ratio(cpuRatio)}; ${load}`);
-    console.log(`\nratio = median small / median big = ${fmt.ratio(ratio)} (goal ≥ ${PUBLISH_GOAL}: at most ${Math.round(1 / PUBLISH_GOAL)}× slower)`);
-    console.log(`event-loop delay p99 while publishing to the big package = ${fmt.ms(p99)} ms `
-      + `(goal < ${LOOP_DELAY_GOAL_MS} ms; `
-      + `max ${fmt.ms(Math.max(...delays[BIG]))} ms); to the small one ${fmt.ms(percentile(delays[SMALL], 0.99))} ms`);
+    console.log(
+      `\nratio = median small / median big = ${fmt.ratio(ratio)} (goal ≥ ${PUBLISH_GOAL}: at most ${Math.round(1 / PUBLISH_GOAL)}× slower)`,
+    );
+    console.log(
+      `event-loop delay p99 while publishing to the big package = ${fmt.ms(p99)} ms ` +
+        `(goal < ${LOOP_DELAY_GOAL_MS} ms; ` +
+        `max ${fmt.ms(Math.max(...delays[BIG]))} ms); to the small one ${fmt.ms(percentile(delays[SMALL], 0.99))} ms`,
+    );
     console.log(`peak RSS = ${fmt.bytes(process.resourceUsage().maxRSS * 1024)}`);
     const ok = ratio >= PUBLISH_GOAL && p99 < LOOP_DELAY_GOAL_MS;
     console.log(ok ? 'meets the goals' : 'below goal');

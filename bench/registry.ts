@@ -24,7 +24,9 @@ export async function runRegistryBench(): Promise<{ rows: Row[]; ok: boolean }> 
   try {
     let t = performance.now();
     await publishVersions(bench, SMALL, SMALL_VERSIONS);
-    console.log(`setup: ${SMALL_VERSIONS} versions of ${SMALL} published over HTTP in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `setup: ${SMALL_VERSIONS} versions of ${SMALL} published over HTTP in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
     // A private registry's everyday read: a restricted scoped package, read by its owner's token.
     await publishVersions(bench, PRIVATE, SMALL_VERSIONS);
     const seeded = await seedVersions(bench, BIG, BIG_VERSIONS);
@@ -36,12 +38,22 @@ export async function runRegistryBench(): Promise<{ rows: Row[]; ok: boolean }> 
       { name: `abbrev packument (${SMALL_VERSIONS} v)`, path: SMALL, headers: { ...auth, accept: CORGI_ACCEPT } },
       { name: `full packument (${SMALL_VERSIONS} v)`, path: SMALL, headers: { ...auth, accept: JSON_ACCEPT } },
       { name: 'tarball', path: tarballPath(SMALL, `1.0.${SMALL_VERSIONS - 1}`), headers: { ...auth, accept: '*/*' } },
-      { name: `restricted abbrev packument (${SMALL_VERSIONS} v)`, path: PRIVATE.replace('/', '%2f'), headers: { ...auth, accept: CORGI_ACCEPT } },
-      { name: 'restricted tarball', path: tarballPath(PRIVATE, `1.0.${SMALL_VERSIONS - 1}`), headers: { ...auth, accept: '*/*' } },
+      {
+        name: `restricted abbrev packument (${SMALL_VERSIONS} v)`,
+        path: PRIVATE.replace('/', '%2f'),
+        headers: { ...auth, accept: CORGI_ACCEPT },
+      },
+      {
+        name: 'restricted tarball',
+        path: tarballPath(PRIVATE, `1.0.${SMALL_VERSIONS - 1}`),
+        headers: { ...auth, accept: '*/*' },
+      },
       { name: `abbrev packument (${BIG_VERSIONS} v)`, path: BIG, headers: { ...auth, accept: CORGI_ACCEPT } },
       { name: `full packument (${BIG_VERSIONS} v)`, path: BIG, headers: { ...auth, accept: JSON_ACCEPT } },
     ];
-    console.log(`load: ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.seconds} s measured per side, alternating Tessera and baseline in ~1 s slices\n`);
+    console.log(
+      `load: ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.seconds} s measured per side, alternating Tessera and baseline in ~1 s slices\n`,
+    );
     const rows: Row[] = [];
     const only = process.env.BENCH_CASES; // e.g. BENCH_CASES=tarball, to profile one case
     for (const [i, c] of cases.entries()) {
@@ -53,24 +65,59 @@ export async function runRegistryBench(): Promise<{ rows: Row[]; ok: boolean }> 
       rows.push({ name: c.name, bytes: canned.body.length, c: cmp });
       console.log(`  ${c.name}: done`);
       if (process.env.BENCH_PROFILE) {
-        console.log(`  profile: ${await profileSide(load, settings, { url, headers: c.headers }, process.env.BENCH_PROFILE, c.name)}`);
-        console.log(`  profile: ${await profileSide(load, settings, { url: baseUrl, headers: c.headers }, process.env.BENCH_PROFILE, `baseline ${c.name}`)}`);
+        console.log(
+          `  profile: ${await profileSide(load, settings, { url, headers: c.headers }, process.env.BENCH_PROFILE, c.name)}`,
+        );
+        console.log(
+          `  profile: ${await profileSide(load, settings, { url: baseUrl, headers: c.headers }, process.env.BENCH_PROFILE, `baseline ${c.name}`)}`,
+        );
       }
     }
     console.log('');
     printTable(
-      ['case', 'size', 'Tessera req/s', 'baseline req/s', 'ratio req/s', '(slices)', 'Tessera p99 ms', 'baseline p99 ms', 'ratio p99', 'CPU µs/req T/B', 'ratio CPU', 'failures'],
-      rows.map(({ name, bytes, c }) => [name, fmt.bytes(bytes), fmt.rps(c.a.rps), fmt.rps(c.b.rps), fmt.ratio(c.rpsRatio), fmt.range(c.rpsRange),
-        fmt.ms(c.a.p99), fmt.ms(c.b.p99), fmt.ratio(c.b.p99 / c.a.p99),
-        `${fmt.us(c.a.cpuPerRequest)}/${fmt.us(c.b.cpuPerRequest)}`, fmt.ratio(c.b.cpuPerRequest / c.a.cpuPerRequest), `${c.a.failures}/${c.b.failures}`]),
+      [
+        'case',
+        'size',
+        'Tessera req/s',
+        'baseline req/s',
+        'ratio req/s',
+        '(slices)',
+        'Tessera p99 ms',
+        'baseline p99 ms',
+        'ratio p99',
+        'CPU µs/req T/B',
+        'ratio CPU',
+        'failures',
+      ],
+      rows.map(({ name, bytes, c }) => [
+        name,
+        fmt.bytes(bytes),
+        fmt.rps(c.a.rps),
+        fmt.rps(c.b.rps),
+        fmt.ratio(c.rpsRatio),
+        fmt.range(c.rpsRange),
+        fmt.ms(c.a.p99),
+        fmt.ms(c.b.p99),
+        fmt.ratio(c.b.p99 / c.a.p99),
+        `${fmt.us(c.a.cpuPerRequest)}/${fmt.us(c.b.cpuPerRequest)}`,
+        fmt.ratio(c.b.cpuPerRequest / c.a.cpuPerRequest),
+        `${c.a.failures}/${c.b.failures}`,
+      ]),
     );
     const below = rows.filter(({ c }) => c.rpsRatio < GOAL || c.b.p99 / c.a.p99 < GOAL);
     const failed = rows.some(({ c }) => c.a.failures > 0 || c.b.failures > 0);
-    console.log(`\nratio req/s: median over the ~1 s slice pairs (lowest–highest in brackets); p99 ratio = baseline p99 / Tessera p99.`);
-    console.log('CPU µs/req: CPU time of the servers\' thread per response (not skewed by other load on the machine); ratio CPU = baseline / Tessera.');
+    console.log(
+      `\nratio req/s: median over the ~1 s slice pairs (lowest–highest in brackets); p99 ratio = baseline p99 / Tessera p99.`,
+    );
+    console.log(
+      "CPU µs/req: CPU time of the servers' thread per response (not skewed by other load on the machine); ratio CPU = baseline / Tessera.",
+    );
     console.log(`goal: ratio req/s and ratio p99 ≥ ${GOAL} (higher is better)`);
     console.log(below.length ? `below goal: ${below.map((r) => r.name).join(', ')}` : 'all rows meet the goal');
-    if (failed) console.log('WARNING: some requests failed (non-2xx or socket errors); see the failures column (Tessera/baseline)');
+    if (failed)
+      console.log(
+        'WARNING: some requests failed (non-2xx or socket errors); see the failures column (Tessera/baseline)',
+      );
     return { rows, ok: below.length === 0 && !failed };
   } finally {
     await load.close();

@@ -5,7 +5,15 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const scripts = [
-  'registry.ts', 'auth.ts', 'metrics.ts', 'publish.ts', 'private-absent.ts', 'bomb.ts', 'doctor.ts', 'explain.ts', 'web.ts',
+  'registry.ts',
+  'auth.ts',
+  'metrics.ts',
+  'publish.ts',
+  'private-absent.ts',
+  'bomb.ts',
+  'doctor.ts',
+  'explain.ts',
+  'web.ts',
   'proxy.ts',
 ]
   .map((f) => fileURLToPath(new URL(`./${f}`, import.meta.url)))
@@ -17,5 +25,9 @@ for (const script of scripts) {
   const r = spawnSync(process.execPath, [script], { stdio: 'inherit', env: process.env });
   if (r.status !== 0) failed++;
 }
-console.log(failed ? `\n${failed} of ${scripts.length} bench script(s) below goal or failed` : `\nall ${scripts.length} bench scripts meet their goals`);
+console.log(
+  failed
+    ? `\n${failed} of ${scripts.length} bench script(s) below goal or failed`
+    : `\nall ${scripts.length} bench scripts meet their goals`,
+);
 process.exitCode = failed ? 1 : 0;

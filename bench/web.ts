@@ -24,7 +24,8 @@ async function signIn(b: Bench): Promise<string> {
   const pre = /tessera-csrf=([^;]+)/.exec(form.headers.get('set-cookie') ?? '')?.[1] ?? '';
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
   const res = await fetch(`${b.s.url}-/web/signin`, {
-    method: 'POST', redirect: 'manual',
+    method: 'POST',
+    redirect: 'manual',
     headers: { cookie: `tessera-csrf=${pre}`, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ _csrf: csrf, name: 'bench', password: 'bench-password', next: '/-/web/' }).toString(),
   });
@@ -50,8 +51,10 @@ export async function runWebBench(): Promise<{ ok: boolean }> {
   try {
     await publishVersions(bench, SMALL, 20);
     const seeded = await seedVersions(bench, BIG, bigVersions);
-    console.log(`setup: ${bigVersions} versions of ${BIG} seeded in ${seeded.seconds.toFixed(1)} s; `
-      + `${count} views of each page, in turn\n`);
+    console.log(
+      `setup: ${bigVersions} versions of ${BIG} seeded in ${seeded.seconds.toFixed(1)} s; ` +
+        `${count} views of each page, in turn\n`,
+    );
     const cookie = await signIn(bench);
     const pages = [
       ['package page', (n: string) => `-/web/package/${n}`],
@@ -72,12 +75,19 @@ export async function runWebBench(): Promise<{ ok: boolean }> {
       const meets = median(big) < WEB_GOAL_MS && ratio >= WEB_RATIO_GOAL;
       ok &&= meets;
       rows.push([`${what}, 20 versions`, fmt.ms(median(small)), fmt.ms(Math.max(...small)), '', '']);
-      rows.push([`${what}, ${bigVersions} versions`, fmt.ms(median(big)), fmt.ms(Math.max(...big)), fmt.ratio(ratio),
-        meets ? 'meets' : 'below goal']);
+      rows.push([
+        `${what}, ${bigVersions} versions`,
+        fmt.ms(median(big)),
+        fmt.ms(Math.max(...big)),
+        fmt.ratio(ratio),
+        meets ? 'meets' : 'below goal',
+      ]);
     }
     printTable(['page (server time)', 'median ms', 'max ms', 'small/big', 'goal'], rows);
-    console.log(`\ngoal: median under ${WEB_GOAL_MS} ms at ${bigVersions} versions, `
-      + `and small/big ≥ ${fmt.ratio(WEB_RATIO_GOAL)}`);
+    console.log(
+      `\ngoal: median under ${WEB_GOAL_MS} ms at ${bigVersions} versions, ` +
+        `and small/big ≥ ${fmt.ratio(WEB_RATIO_GOAL)}`,
+    );
     return { ok };
   } finally {
     await bench.close();

@@ -11,7 +11,7 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < wantMajor || (major === wantMajor && minor < wantMinor)) {
   process.stderr.write(
     `tessera: this is Node.js ${process.version} (${process.execPath}); Tessera needs Node.js ${pkg.engines.node}.\n` +
-    'Install Node.js 22 or 24 (LTS) and run tessera with it.\n',
+      'Install Node.js 22 or 24 (LTS) and run tessera with it.\n',
   );
   process.exit(1);
 }

@@ -15,7 +15,11 @@ export class BaselineServer {
   constructor() {
     this.#server = createServer((req, res) => {
       const hit = this.#routes.get(req.url ?? '');
-      if (!hit) { res.writeHead(404, { 'content-length': 0 }); res.end(); return; }
+      if (!hit) {
+        res.writeHead(404, { 'content-length': 0 });
+        res.end();
+        return;
+      }
       res.writeHead(200, { ...hit.headers, 'content-length': String(hit.body.length) });
       res.end(hit.body);
     });

@@ -17,7 +17,10 @@ export type Fixture = { names: string[]; roots: string[]; docs: Map<string, Buff
 /** Deterministic pseudo-random numbers, so every run serves the same packages. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 function tarballOf(name: string, version: string, bytes: number, rand: () => number): Buffer {
@@ -27,8 +30,18 @@ function tarballOf(name: string, version: string, bytes: number, rand: () => num
     const manifest = { name, version, main: 'lib/index.js' };
     writeFileSync(join(dir, 'package', 'package.json'), JSON.stringify(manifest, null, 2));
     // Source-like text that compresses about as real JavaScript does (3–4×).
-    const words = ['function', 'return', 'const', 'value', 'options', 'callback', 'module', 'exports', 'length',
-      'undefined'];
+    const words = [
+      'function',
+      'return',
+      'const',
+      'value',
+      'options',
+      'callback',
+      'module',
+      'exports',
+      'length',
+      'undefined',
+    ];
     let text = '';
     while (text.length < bytes) text += `${words[Math.floor(rand() * 10)]}_${Math.floor(rand() * 1e6).toString(36)} `;
     writeFileSync(join(dir, 'package', 'lib', 'index.js'), text);
@@ -75,15 +88,21 @@ export function makeFixture(count: number, base: string): Fixture {
         shasum = createHash('sha1').update(tgz).digest('hex');
       }
       versions[version] = {
-        name, version, description: `The ${name} library: utilities for things, version ${version}`,
+        name,
+        version,
+        description: `The ${name} library: utilities for things, version ${version}`,
         main: 'lib/index.js',
-        license: 'MIT', keywords: ['bench', 'utility', 'proxy'], author: { name: 'Bench', email: 'bench@example.com' },
+        license: 'MIT',
+        keywords: ['bench', 'utility', 'proxy'],
+        author: { name: 'Bench', email: 'bench@example.com' },
         repository: { type: 'git', url: `git+https://example.com/${name}.git` },
         bugs: { url: `https://example.com/${name}/issues` },
-        homepage: `https://example.com/${name}#readme`, engines: { node: '>=18' },
+        homepage: `https://example.com/${name}#readme`,
+        engines: { node: '>=18' },
         dependencies: v === n - 1 ? deps : { [names[(i + 1) % count]]: '^0.1.0' },
         devDependencies: { typescript: '^5.4.0', mocha: '^10.0.0', eslint: '^9.0.0' },
-        scripts: { test: 'mocha', lint: 'eslint .' }, _id: `${name}@${version}`,
+        scripts: { test: 'mocha', lint: 'eslint .' },
+        _id: `${name}@${version}`,
         _npmUser: { name: 'bench', email: 'bench@example.com' },
         maintainers: [{ name: 'bench', email: 'bench@example.com' }],
         dist: { integrity, shasum, tarball: `${base}/${name}/-/${file}`, fileCount: 2, unpackedSize: 20_000 },
@@ -91,18 +110,28 @@ export function makeFixture(count: number, base: string): Fixture {
       time[version] = new Date(2020, 0, 1 + v).toISOString();
     }
     time.modified = time[latest];
-    docs.set(`/${name}`, Buffer.from(JSON.stringify({
-      _id: name, name, 'dist-tags': { latest }, versions, time,
-      readme: `# ${name}\n\n${'Some documentation. '.repeat(100)}`,
-      maintainers: [{ name: 'bench', email: 'bench@example.com' }],
-    })));
+    docs.set(
+      `/${name}`,
+      Buffer.from(
+        JSON.stringify({
+          _id: name,
+          name,
+          'dist-tags': { latest },
+          versions,
+          time,
+          readme: `# ${name}\n\n${'Some documentation. '.repeat(100)}`,
+          maintainers: [{ name: 'bench', email: 'bench@example.com' }],
+        }),
+      ),
+    );
   }
   return { names, roots: names.filter((_, i) => i % 10 === 0), docs, tarballs };
 }
 
 /** Serves a fixture; `setupMs` passes before a new connection's first byte is read. */
 export async function startUpstream(
-  make: (base: string) => Fixture, setupMs: number,
+  make: (base: string) => Fixture,
+  setupMs: number,
 ): Promise<Upstream & { fixture: Fixture }> {
   let fixture: Fixture | undefined;
   let connections = 0;
@@ -111,7 +140,10 @@ export async function startUpstream(
     requests++;
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/%2f/gi, '/');
     const body = fixture!.docs.get(path) ?? fixture!.tarballs.get(path);
-    if (!body) { res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}'); return; }
+    if (!body) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
     const type = path.endsWith('.tgz') ? 'application/octet-stream' : 'application/json';
     res.writeHead(200, { 'content-type': type, 'content-length': body.length }).end(body);
   });
@@ -125,7 +157,14 @@ export async function startUpstream(
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fixture = make(url);
   return {
-    url, fixture, connections: () => connections, requests: () => requests,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    url,
+    fixture,
+    connections: () => connections,
+    requests: () => requests,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

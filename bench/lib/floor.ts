@@ -36,11 +36,36 @@ const rows: string[][] = [];
 try {
   for (const v of variants) {
     const c = await compare(load, settings, { url: v.app.url, headers }, { url: baseUrl, headers });
-    rows.push([v.name, fmt.bytes(size), fmt.rps(c.a.rps), fmt.rps(c.b.rps), fmt.ratio(c.rpsRatio), fmt.range(c.rpsRange),
-      fmt.ms(c.a.p99), fmt.ms(c.b.p99), fmt.ratio(c.b.p99 / c.a.p99),
-      `${fmt.us(c.a.cpuPerRequest)} (${fmt.us(c.a.systemPerRequest)})`, `${fmt.us(c.b.cpuPerRequest)} (${fmt.us(c.b.systemPerRequest)})`]);
+    rows.push([
+      v.name,
+      fmt.bytes(size),
+      fmt.rps(c.a.rps),
+      fmt.rps(c.b.rps),
+      fmt.ratio(c.rpsRatio),
+      fmt.range(c.rpsRange),
+      fmt.ms(c.a.p99),
+      fmt.ms(c.b.p99),
+      fmt.ratio(c.b.p99 / c.a.p99),
+      `${fmt.us(c.a.cpuPerRequest)} (${fmt.us(c.a.systemPerRequest)})`,
+      `${fmt.us(c.b.cpuPerRequest)} (${fmt.us(c.b.systemPerRequest)})`,
+    ]);
   }
-  printTable(['floor', 'size', 'app req/s', 'baseline req/s', 'ratio req/s', '(slices)', 'app p99 ms', 'baseline p99 ms', 'ratio p99', 'app CPU µs/req (sys)', 'baseline CPU µs/req (sys)'], rows);
+  printTable(
+    [
+      'floor',
+      'size',
+      'app req/s',
+      'baseline req/s',
+      'ratio req/s',
+      '(slices)',
+      'app p99 ms',
+      'baseline p99 ms',
+      'ratio p99',
+      'app CPU µs/req (sys)',
+      'baseline CPU µs/req (sys)',
+    ],
+    rows,
+  );
 } finally {
   await load.close();
   await baseline.close();

@@ -10,10 +10,20 @@ async function run(job: LoadJob): Promise<Omit<LoadResult, 'cpuMicros' | 'cpuSys
   let ok = 0;
   let other = 0;
   let bytes = 0;
-  const instance = autocannon({ url: job.url, connections: job.connections, duration: job.seconds, headers: job.headers, timeout: 10 });
+  const instance = autocannon({
+    url: job.url,
+    connections: job.connections,
+    duration: job.seconds,
+    headers: job.headers,
+    timeout: 10,
+  });
   instance.on('response', (_client: unknown, status: number, resBytes: number, ms: number) => {
     const good = job.expect === undefined ? status >= 200 && status < 300 : status === job.expect;
-    if (good) { ok++; bytes += resBytes; latencies.push(ms); } else other++;
+    if (good) {
+      ok++;
+      bytes += resBytes;
+      latencies.push(ms);
+    } else other++;
   });
   const started = performance.now();
   const r = await instance;

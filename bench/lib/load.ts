@@ -3,15 +3,34 @@
 import { Worker } from 'node:worker_threads';
 
 /** `expect`: the status that counts as an answer (default: any 2xx), e.g. 404 to time refusals. */
-export type LoadJob = { url: string; headers: Record<string, string>; connections: number; seconds: number; expect?: number };
+export type LoadJob = {
+  url: string;
+  headers: Record<string, string>;
+  connections: number;
+  seconds: number;
+  expect?: number;
+};
 export type LoadResult = {
-  ok: number; other: number; errors: number; bytes: number; seconds: number; latencies: Float64Array;
+  ok: number;
+  other: number;
+  errors: number;
+  bytes: number;
+  seconds: number;
+  latencies: Float64Array;
   /** CPU time of this (the servers') thread during the run, µs: unaffected by time spent descheduled. */
   cpuMicros: number;
   /** The kernel's share of cpuMicros (socket writes on loopback include delivering to the client). */
   cpuSystemMicros: number;
 };
-export type Measured = { rps: number; p50: number; p99: number; requests: number; failures: number; cpuPerRequest: number; systemPerRequest: number };
+export type Measured = {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  failures: number;
+  cpuPerRequest: number;
+  systemPerRequest: number;
+};
 
 export class LoadGenerator {
   readonly #worker = new Worker(new URL('./load-worker.ts', import.meta.url));
@@ -20,17 +39,21 @@ export class LoadGenerator {
   warmed = false;
 
   run(job: LoadJob): Promise<LoadResult> {
-    const next = this.#queue.then(() => new Promise<LoadResult>((resolve, reject) => {
-      const cpu = process.threadCpuUsage();
-      const onMessage = (msg: { result?: LoadResult; error?: string }) => {
-        this.#worker.off('error', reject);
-        const used = process.threadCpuUsage(cpu);
-        if (msg.error) reject(new Error(msg.error)); else resolve({ ...msg.result!, cpuMicros: used.user + used.system, cpuSystemMicros: used.system });
-      };
-      this.#worker.once('message', onMessage);
-      this.#worker.once('error', reject);
-      this.#worker.postMessage(job);
-    }));
+    const next = this.#queue.then(
+      () =>
+        new Promise<LoadResult>((resolve, reject) => {
+          const cpu = process.threadCpuUsage();
+          const onMessage = (msg: { result?: LoadResult; error?: string }) => {
+            this.#worker.off('error', reject);
+            const used = process.threadCpuUsage(cpu);
+            if (msg.error) reject(new Error(msg.error));
+            else resolve({ ...msg.result!, cpuMicros: used.user + used.system, cpuSystemMicros: used.system });
+          };
+          this.#worker.once('message', onMessage);
+          this.#worker.once('error', reject);
+          this.#worker.postMessage(job);
+        }),
+    );
     this.#queue = next.catch(() => {});
     return next;
   }
@@ -49,7 +72,10 @@ export function summarize(parts: LoadResult[]): Measured {
   const n = parts.reduce((a, p) => a + p.latencies.length, 0);
   const all = new Float64Array(n);
   let at = 0;
-  for (const p of parts) { all.set(p.latencies, at); at += p.latencies.length; }
+  for (const p of parts) {
+    all.set(p.latencies, at);
+    at += p.latencies.length;
+  }
   all.sort();
   const ok = parts.reduce((a, p) => a + p.ok, 0);
   const seconds = parts.reduce((a, p) => a + p.seconds, 0);
@@ -68,8 +94,13 @@ export type Settings = { seconds: number; warmup: number; connections: number };
 
 /** BENCH_SECONDS (measured time per side per case, default 5), BENCH_WARMUP (default 1), BENCH_CONNECTIONS (default 10). */
 export function settingsFromEnv(env = process.env): Settings {
-  const num = (v: string | undefined, d: number) => (v !== undefined && v !== '' && Number.isFinite(Number(v)) && Number(v) > 0 ? Number(v) : d);
-  return { seconds: num(env.BENCH_SECONDS, 5), warmup: num(env.BENCH_WARMUP, 1), connections: Math.round(num(env.BENCH_CONNECTIONS, 10)) };
+  const num = (v: string | undefined, d: number) =>
+    v !== undefined && v !== '' && Number.isFinite(Number(v)) && Number(v) > 0 ? Number(v) : d;
+  return {
+    seconds: num(env.BENCH_SECONDS, 5),
+    warmup: num(env.BENCH_WARMUP, 1),
+    connections: Math.round(num(env.BENCH_CONNECTIONS, 10)),
+  };
 }
 
 export type Side = { url: string; headers: Record<string, string>; expect?: number };
@@ -88,7 +119,13 @@ export type Comparison = {
 };
 
 export async function compare(load: LoadGenerator, s: Settings, a: Side, b: Side): Promise<Comparison> {
-  const job = (side: Side, seconds: number): LoadJob => ({ url: side.url, headers: side.headers, connections: s.connections, seconds, expect: side.expect });
+  const job = (side: Side, seconds: number): LoadJob => ({
+    url: side.url,
+    headers: side.headers,
+    connections: s.connections,
+    seconds,
+    expect: side.expect,
+  });
   // The first comparison in a process starts with cold code on both threads (the servers' and autocannon's):
   // without a longer warm-up, whichever case runs first measured a few µs per request of JIT work.
   const rounds = load.warmed ? 1 : 6;
@@ -117,7 +154,13 @@ export async function compare(load: LoadGenerator, s: Settings, a: Side, b: Side
  * V8 CPU profiler on (main thread only: the servers, not the load generator) and writes <dir>/<label>.cpuprofile.
  * Open it in Chrome DevTools, or summarise it with bench/lib/profile-summary.ts.
  */
-export async function profileSide(load: LoadGenerator, s: Settings, side: Side, dir: string, label: string): Promise<string> {
+export async function profileSide(
+  load: LoadGenerator,
+  s: Settings,
+  side: Side,
+  dir: string,
+  label: string,
+): Promise<string> {
   const { Session } = await import('node:inspector/promises');
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');

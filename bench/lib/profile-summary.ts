@@ -27,19 +27,31 @@ export function summarize(profile: Profile, top = 40, filter = /^/): string {
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const ck = key(nodes.get(cur)!);
-      if (!seen.has(ck)) { seen.add(ck); inclusive.set(ck, (inclusive.get(ck) ?? 0) + t); }
+      if (!seen.has(ck)) {
+        seen.add(ck);
+        inclusive.set(ck, (inclusive.get(ck) ?? 0) + t);
+      }
     }
   }
   const pct = (t: number) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
   const out = [`sampled ${(total / 1e6).toFixed(1)} s`, '--- self time'];
   for (const [k, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) out.push(`${pct(t)}  ${k}`);
   out.push(`--- inclusive time${filter.source === '^' ? '' : ` (matching ${filter.source})`}`);
-  for (const [k, t] of [...inclusive].sort((a, b) => b[1] - a[1]).filter(([k]) => filter.test(k)).slice(0, top)) out.push(`${pct(t)}  ${k}`);
+  for (const [k, t] of [...inclusive]
+    .sort((a, b) => b[1] - a[1])
+    .filter(([k]) => filter.test(k))
+    .slice(0, top))
+    out.push(`${pct(t)}  ${k}`);
   return out.join('\n');
 }
 
 if (import.meta.main) {
   const [file, top, filter] = process.argv.slice(2);
-  if (!file) { console.error('usage: profile-summary.ts <file.cpuprofile> [top] [filter-regexp]'); process.exit(2); }
-  console.log(summarize(JSON.parse(readFileSync(file, 'utf8')) as Profile, Number(top ?? 40), new RegExp(filter ?? '^')));
+  if (!file) {
+    console.error('usage: profile-summary.ts <file.cpuprofile> [top] [filter-regexp]');
+    process.exit(2);
+  }
+  console.log(
+    summarize(JSON.parse(readFileSync(file, 'utf8')) as Profile, Number(top ?? 40), new RegExp(filter ?? '^')),
+  );
 }

@@ -22,7 +22,9 @@ export async function startBench(overrides: Partial<Config> = {}): Promise<Bench
   const token = await s.token({ user: 'bench' });
   const scratch = mkdtempSync(join(tmpdir(), 'tessera-bench-pkg-'));
   return {
-    s, token, scratch,
+    s,
+    token,
+    scratch,
     async close() {
       await s.close();
       rmSync(scratch, { recursive: true, force: true });
@@ -51,7 +53,11 @@ export async function seedVersions(b: Bench, name: string, count: number): Promi
   const started = performance.now();
   await publishVersions(b, name, 1);
   const { ctx } = b.s;
-  const user = await ctx.store.db.selectFrom('users').select('id').where('name', '=', 'bench').executeTakeFirstOrThrow();
+  const user = await ctx.store.db
+    .selectFrom('users')
+    .select('id')
+    .where('name', '=', 'bench')
+    .executeTakeFirstOrThrow();
   const t0 = ctx.clock.now();
   const rows: VersionRow[] = [];
   let pending: Promise<void>[] = [];
@@ -63,19 +69,44 @@ export async function seedVersions(b: Bench, name: string, count: number): Promi
     const shasum = createHash('sha1').update(tgz).digest('hex');
     const stored = { ...manifest, _id: `${name}@${version}`, dist: { integrity, shasum } };
     const row: VersionRow = {
-      package: name, version, manifest: JSON.stringify(stored), integrity, shasum, size: tgz.length, blob: '',
-      published_by: user.id, published_at: t0 - (count - i) * 60_000, unpublished_at: null, deprecated: null,
+      package: name,
+      version,
+      manifest: JSON.stringify(stored),
+      integrity,
+      shasum,
+      size: tgz.length,
+      blob: '',
+      published_by: user.id,
+      published_at: t0 - (count - i) * 60_000,
+      unpublished_at: null,
+      deprecated: null,
     };
     rows.push(row);
     // Blob writes overlap with packing the next tarballs.
-    pending.push(ctx.store.blobs.put(tgz).then((key) => { row.blob = key; }));
-    if (pending.length >= 64) { await Promise.all(pending); pending = []; }
+    pending.push(
+      ctx.store.blobs.put(tgz).then((key) => {
+        row.blob = key;
+      }),
+    );
+    if (pending.length >= 64) {
+      await Promise.all(pending);
+      pending = [];
+    }
   }
   await Promise.all(pending);
   const last = `1.0.${count - 1}`;
   await ctx.store.db.transaction().execute(async (trx) => {
-    for (let i = 0; i < rows.length; i += 500) await trx.insertInto('versions').values(rows.slice(i, i + 500)).execute();
-    await trx.updateTable('dist_tags').set({ version: last }).where('package', '=', name).where('tag', '=', 'latest').execute();
+    for (let i = 0; i < rows.length; i += 500)
+      await trx
+        .insertInto('versions')
+        .values(rows.slice(i, i + 500))
+        .execute();
+    await trx
+      .updateTable('dist_tags')
+      .set({ version: last })
+      .where('package', '=', name)
+      .where('tag', '=', 'latest')
+      .execute();
     await rerender(trx, name, t0);
   });
   return { seconds: (performance.now() - started) / 1000 };

@@ -14,5 +14,6 @@ export const fmt = {
   us: (n: number) => (Number.isFinite(n) ? n.toFixed(0) : 'n/a'),
   ratio: (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a'),
   range: ([lo, hi]: [number, number]) => `(${lo.toFixed(2)}–${hi.toFixed(2)})`,
-  bytes: (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} kB` : `${n} B`),
+  bytes: (n: number) =>
+    n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} kB` : `${n} B`,
 };

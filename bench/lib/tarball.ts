@@ -64,7 +64,11 @@ export function publishBody(manifest: Manifest, tgz: Buffer, tag = 'latest'): Re
     versions: { [version]: { ...manifest, _id: `${name}@${version}`, dist: { integrity, shasum } } },
     access: null,
     _attachments: {
-      [`${base}-${version}.tgz`]: { content_type: 'application/octet-stream', data: tgz.toString('base64'), length: tgz.length },
+      [`${base}-${version}.tgz`]: {
+        content_type: 'application/octet-stream',
+        data: tgz.toString('base64'),
+        length: tgz.length,
+      },
     },
   };
 }

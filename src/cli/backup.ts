@@ -14,8 +14,14 @@ DIR is then a data folder of its own, with tessera-backup.json written last. Res
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, { ...storeOptions, to: { type: 'string' }, json: { type: 'boolean' } });
-  if (values.help) { process.stdout.write(help); return 0; }
-  if (!values.to) { process.stderr.write(help); return 2; }
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (!values.to) {
+    process.stderr.write(help);
+    return 2;
+  }
   const to = resolve(values.to);
   return guarded(async () => {
     const { data, blobs } = loadConfig(values);
@@ -37,13 +43,17 @@ export async function run(args: string[]): Promise<number> {
     if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     if (r.missing.length > 0) {
       for (const key of r.missing) process.stderr.write(`tessera: missing tarball ${key}\n`);
-      process.stderr.write(`tessera: ${r.missing.length} tarball(s) of live versions are missing from ${data}; ` +
-        'this backup is incomplete and restore will refuse it\n');
+      process.stderr.write(
+        `tessera: ${r.missing.length} tarball(s) of live versions are missing from ${data}; ` +
+          'this backup is incomplete and restore will refuse it\n',
+      );
       return 1;
     }
     if (!values.json) {
-      process.stdout.write(`backed up ${r.versions} version(s) of ${r.packages} package(s) and ${r.blobs.count} ` +
-        `tarball(s) (${r.blobs.bytes} bytes) from ${data} to ${to}\n`);
+      process.stdout.write(
+        `backed up ${r.versions} version(s) of ${r.packages} package(s) and ${r.blobs.count} ` +
+          `tarball(s) (${r.blobs.bytes} bytes) from ${data} to ${to}\n`,
+      );
     }
     return 0;
   });

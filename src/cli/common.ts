@@ -16,7 +16,10 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: s
   return parseArgs({ args, options, allowPositionals: true, strict: true });
 }
 
-export async function openCtx(flags: { data?: string; config?: string }): Promise<{ ctx: Ctx; config: Config; close(): Promise<void> }> {
+export async function openCtx(flags: {
+  data?: string;
+  config?: string;
+}): Promise<{ ctx: Ctx; config: Config; close(): Promise<void> }> {
   const config = loadConfig(flags);
   const store = await openStore(config.data, config);
   return { ctx: { store, config, clock: systemClock }, config, close: () => store.close() };
@@ -25,11 +28,16 @@ export async function openCtx(flags: { data?: string; config?: string }): Promis
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** Runs an admin command against the store named by --data/--config, and closes it afterwards. */
-export function withStore(flags: { data?: string; config?: string }, fn: (ctx: Ctx) => Promise<number>): Promise<number> {
+export function withStore(
+  flags: { data?: string; config?: string },
+  fn: (ctx: Ctx) => Promise<number>,
+): Promise<number> {
   return guarded(async () => {
     const { ctx, close } = await openCtx(flags);
     try {

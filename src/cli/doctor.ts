@@ -25,11 +25,17 @@ export async function run(args: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: own,
       options: {
-        json: { type: 'boolean' }, offline: { type: 'boolean' }, publish: { type: 'boolean' },
-        package: { type: 'string', multiple: true }, registry: { type: 'string' }, client: { type: 'string' },
-        timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        json: { type: 'boolean' },
+        offline: { type: 'boolean' },
+        publish: { type: 'boolean' },
+        package: { type: 'string', multiple: true },
+        registry: { type: 'string' },
+        client: { type: 'string' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
-      strict: true, allowPositionals: false,
+      strict: true,
+      allowPositionals: false,
     }));
   } catch (err) {
     process.stderr.write(`tessera doctor: ${(err as Error).message}\n\n${usage}`);
@@ -56,9 +62,18 @@ export async function run(args: string[]): Promise<number> {
   const { runDoctor } = await import('../doctor/doctor.ts');
   const { renderHuman, renderJson } = await import('../doctor/report.ts');
   const { ctx, report, notes } = await runDoctor({
-    cwd: process.cwd(), env: { ...process.env }, offline: Boolean(values.offline), publish: Boolean(values.publish),
-    packages: values.package ?? [], registry: values.registry, client: client as Client | undefined, npmArgs, timeout,
+    cwd: process.cwd(),
+    env: { ...process.env },
+    offline: Boolean(values.offline),
+    publish: Boolean(values.publish),
+    packages: values.package ?? [],
+    registry: values.registry,
+    client: client as Client | undefined,
+    npmArgs,
+    timeout,
   });
-  process.stdout.write(values.json ? renderJson(report) : renderHuman(ctx, report, notes, Boolean(process.stdout.isTTY)));
+  process.stdout.write(
+    values.json ? renderJson(report) : renderHuman(ctx, report, notes, Boolean(process.stdout.isTTY)),
+  );
   return report.findings.some((f) => f.severity === 'error') ? 1 : 0;
 }

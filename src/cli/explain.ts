@@ -31,7 +31,9 @@ export async function run(args: string[]): Promise<number> {
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args, allowPositionals: true, strict: true,
+      args,
+      allowPositionals: true,
+      strict: true,
       options: { json: { type: 'boolean' }, 'no-config': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
@@ -67,18 +69,30 @@ export async function run(args: string[]): Promise<number> {
       const { loadNpmConfig } = await import('../doctor/npm-config.ts');
       const cfg = await loadNpmConfig({ cwd: process.cwd(), env: { ...process.env } });
       notes = joinConfig(extracted, explanation, cfg);
-    } catch { /* the explanation stands without the live config */ }
+    } catch {
+      /* the explanation stands without the live config */
+    }
   }
-  process.stdout.write(values.json ? JSON.stringify(explanation, null, 2) + '\n' : render(explanation, extracted.notices, extracted.registryError, notes));
+  process.stdout.write(
+    values.json
+      ? JSON.stringify(explanation, null, 2) + '\n'
+      : render(explanation, extracted.notices, extracted.registryError, notes),
+  );
   return explanation.code === 'UNKNOWN' ? 0 : 1;
 }
 
 function render(ex: Explanation, notices: string[], registryError: string | undefined, notes: string[]): string {
   const out: string[] = [];
   if (ex.code === 'UNKNOWN') return 'No npm, pnpm or Yarn error found in the input.\n';
-  out.push(`error ${ex.code}${ex.status ? ` (HTTP ${ex.status})` : ''}${ex.method ? ` on ${ex.method}` : ''}${ex.url ? ` ${ex.url}` : ''}`);
-  if (ex.method === 'PUT') out.push('  a PUT is a publish (or another write): this is about publish permission, not installs.');
-  else if (ex.method === 'GET') out.push('  a GET is an install or metadata read: this is about read access, registry configuration or the network.');
+  out.push(
+    `error ${ex.code}${ex.status ? ` (HTTP ${ex.status})` : ''}${ex.method ? ` on ${ex.method}` : ''}${ex.url ? ` ${ex.url}` : ''}`,
+  );
+  if (ex.method === 'PUT')
+    out.push('  a PUT is a publish (or another write): this is about publish permission, not installs.');
+  else if (ex.method === 'GET')
+    out.push(
+      '  a GET is an install or metadata read: this is about read access, registry configuration or the network.',
+    );
   if (registryError) out.push(`  the registry said: ${registryError}`);
   for (const n of notices) out.push(`  npm notice: ${n}`);
   for (const n of notes) out.push(`  ${n}`);

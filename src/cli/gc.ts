@@ -11,11 +11,21 @@ stored within the grace period (default 1h) are always kept. --dry-run lists wha
 `;
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parse(args, { ...storeOptions, 'dry-run': { type: 'boolean' }, grace: { type: 'string' }, json: { type: 'boolean' } });
-  if (values.help) { process.stdout.write(help); return 0; }
+  const { values } = parse(args, {
+    ...storeOptions,
+    'dry-run': { type: 'boolean' },
+    grace: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
   let graceMs = 3_600_000;
   if (values.grace !== undefined) {
-    try { graceMs = parseDuration(values.grace); } catch {
+    try {
+      graceMs = parseDuration(values.grace);
+    } catch {
       process.stderr.write(`tessera: invalid --grace "${values.grace}" (for example 30m, 1h, 0s)\n`);
       return 2;
     }
@@ -28,7 +38,9 @@ export async function run(args: string[]): Promise<number> {
     }
     const verb = r.dryRun ? 'would remove' : 'removed';
     for (const b of r.removed) process.stdout.write(`${verb} ${b.key ?? '(temporary file)'} (${b.size} bytes)\n`);
-    process.stdout.write(`${verb} ${r.removed.length} blob(s), ${r.removedBytes} bytes; kept ${r.kept} in use and ${r.young} younger than the grace period\n`);
+    process.stdout.write(
+      `${verb} ${r.removed.length} blob(s), ${r.removedBytes} bytes; kept ${r.kept} in use and ${r.young} younger than the grace period\n`,
+    );
     return 0;
   });
 }

@@ -51,7 +51,9 @@ async function main(args: string[]): Promise<number> {
 }
 
 main(argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     stderr.write(`tessera: ${err instanceof Error ? err.message : String(err)}\n`);
     exit(1);

@@ -11,17 +11,30 @@ const help = `usage:
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { ...storeOptions, owner: { type: 'string' } });
   const [sub, name] = positionals;
-  if (values.help || !sub) { process.stdout.write(help); return sub ? 0 : 2; }
+  if (values.help || !sub) {
+    process.stdout.write(help);
+    return sub ? 0 : 2;
+  }
   return withStore(values, async (ctx) => {
     if (sub === 'create') {
-      if (!name || !values.owner) { process.stderr.write(help); return 2; }
+      if (!name || !values.owner) {
+        process.stderr.write(help);
+        return 2;
+      }
       await createOrg(ctx, name.replace(/^@/, ''), values.owner);
-      process.stdout.write(`created organization ${name.replace(/^@/, '')} owning @${name.replace(/^@/, '')}, owned by ${values.owner}\n`);
+      process.stdout.write(
+        `created organization ${name.replace(/^@/, '')} owning @${name.replace(/^@/, '')}, owned by ${values.owner}\n`,
+      );
       return 0;
     }
     if (sub === 'list') {
-      const rows = await ctx.store.db.selectFrom('org_members').innerJoin('users', 'users.id', 'org_members.user_id')
-        .select(['org_members.org', 'users.name', 'org_members.role']).orderBy('org_members.org').orderBy('users.name').execute();
+      const rows = await ctx.store.db
+        .selectFrom('org_members')
+        .innerJoin('users', 'users.id', 'org_members.user_id')
+        .select(['org_members.org', 'users.name', 'org_members.role'])
+        .orderBy('org_members.org')
+        .orderBy('users.name')
+        .execute();
       for (const r of rows) process.stdout.write(`${r.org}\t${r.name}\t${r.role}\n`);
       return 0;
     }

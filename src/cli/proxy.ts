@@ -13,9 +13,15 @@ unless the name is now private (privateNamespaces). Safe while the registry runs
 export async function run(args: string[]): Promise<number> {
   const options = { ...storeOptions, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } } as const;
   const { values, positionals } = parse(args, options);
-  if (values.help) { process.stdout.write(help); return 0; }
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
   const [sub, pattern, ...extra] = positionals;
-  if (sub !== 'purge' || !pattern || extra.length > 0) { process.stderr.write(help); return 2; }
+  if (sub !== 'purge' || !pattern || extra.length > 0) {
+    process.stderr.write(help);
+    return 2;
+  }
   return withStore(values, async (ctx) => {
     const r = await purgeProxied(ctx, pattern, { dryRun: values['dry-run'] === true });
     if (values.json) {
@@ -24,8 +30,10 @@ export async function run(args: string[]): Promise<number> {
     }
     const verb = r.dryRun ? 'would purge' : 'purged';
     for (const name of r.packages) process.stdout.write(`${verb} ${name}\n`);
-    process.stdout.write(`${verb} ${r.packages.length} package(s), ${r.versions} version(s), ` +
-      `${r.blobs} tarball(s) of ${r.bytes} bytes\n`);
+    process.stdout.write(
+      `${verb} ${r.packages.length} package(s), ${r.versions} version(s), ` +
+        `${r.blobs} tarball(s) of ${r.bytes} bytes\n`,
+    );
     return 0;
   });
 }

@@ -13,25 +13,36 @@ tarballs nothing names any more are left for \`tessera gc\`.
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, { ...storeOptions, from: { type: 'string' }, force: { type: 'boolean' } });
-  if (values.help) { process.stdout.write(help); return 0; }
-  if (!values.from) { process.stderr.write(help); return 2; }
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (!values.from) {
+    process.stderr.write(help);
+    return 2;
+  }
   const from = resolve(values.from);
   return guarded(async () => {
     const { data } = loadConfig(values);
     const manifest = readManifest(from);
     if (!manifest) {
-      process.stderr.write(`tessera: ${from} is not a finished Tessera backup (it has no tessera-backup.json ` +
-        'next to tessera.db)\n');
+      process.stderr.write(
+        `tessera: ${from} is not a finished Tessera backup (it has no tessera-backup.json ` + 'next to tessera.db)\n',
+      );
       return 1;
     }
     if (!isEmptyFolder(data) && !values.force) {
-      process.stderr.write(`tessera: the data folder ${data} is not empty; restore will not overwrite it. ` +
-        'Restore into a new folder (--data DIR), or stop the registry and pass --force to replace its data\n');
+      process.stderr.write(
+        `tessera: the data folder ${data} is not empty; restore will not overwrite it. ` +
+          'Restore into a new folder (--data DIR), or stop the registry and pass --force to replace its data\n',
+      );
       return 1;
     }
     const r = await restoreStore(from, data);
-    process.stdout.write(`restored the backup of ${manifest.createdAt} (${manifest.versions} version(s) of ` +
-      `${manifest.packages} package(s), ${r.blobs} tarball(s)) into ${data}\n`);
+    process.stdout.write(
+      `restored the backup of ${manifest.createdAt} (${manifest.versions} version(s) of ` +
+        `${manifest.packages} package(s), ${r.blobs} tarball(s)) into ${data}\n`,
+    );
     return 0;
   });
 }

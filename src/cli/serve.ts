@@ -13,7 +13,10 @@ created on first run. Prints the URL when ready.
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, { ...storeOptions, listen: { type: 'string' } });
-  if (values.help) { process.stdout.write(help); return 0; }
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
   const config = loadConfig(values);
   const store = await openStore(config.data, config);
   const app = await buildApp({ store, config, clock: systemClock });

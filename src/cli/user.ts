@@ -14,48 +14,89 @@ const help = `usage:
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    ...storeOptions, email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, admin: { type: 'boolean' }, json: { type: 'boolean' },
+    ...storeOptions,
+    email: { type: 'string' },
+    'password-stdin': { type: 'boolean' },
+    admin: { type: 'boolean' },
+    json: { type: 'boolean' },
     verified: { type: 'boolean' },
   });
   const [sub, name] = positionals;
-  if (values.help || !sub) { process.stdout.write(help); return sub ? 0 : 2; }
+  if (values.help || !sub) {
+    process.stdout.write(help);
+    return sub ? 0 : 2;
+  }
   return withStore(values, async (ctx) => {
     switch (sub) {
       case 'add': {
-        if (!name || !values.email) { process.stderr.write(help); return 2; }
+        if (!name || !values.email) {
+          process.stderr.write(help);
+          return 2;
+        }
         const password = values['password-stdin'] ? await readStdin() : null;
         const user = await createUser(ctx, { name, email: values.email, password, admin: values.admin });
-        process.stdout.write(`created user ${user.name}${user.admin ? ' (admin)' : ''}${password === null ? ' without a password' : ''}\n`);
+        process.stdout.write(
+          `created user ${user.name}${user.admin ? ' (admin)' : ''}${password === null ? ' without a password' : ''}\n`,
+        );
         if (values.verified) await markVerified(ctx, user.name);
         else if (ctx.config.email.requireVerified) {
           const sent = await sendVerification(ctx, user);
-          process.stdout.write(sent.path ? `verification e-mail written to ${sent.path}\n` : `verification e-mail sent to ${user.email}\n`);
+          process.stdout.write(
+            sent.path ? `verification e-mail written to ${sent.path}\n` : `verification e-mail sent to ${user.email}\n`,
+          );
         }
         return 0;
       }
       case 'verify': {
-        if (!name) { process.stderr.write(help); return 2; }
+        if (!name) {
+          process.stderr.write(help);
+          return 2;
+        }
         await markVerified(ctx, name);
         process.stdout.write(`marked the e-mail address of ${name} verified\n`);
         return 0;
       }
       case 'passwd': {
-        if (!name || !values['password-stdin']) { process.stderr.write(help); return 2; }
+        if (!name || !values['password-stdin']) {
+          process.stderr.write(help);
+          return 2;
+        }
         await setPassword(ctx, name, await readStdin());
         process.stdout.write(`password changed for ${name}; their login sessions were revoked\n`);
         return 0;
       }
       case 'list': {
-        const rows = await ctx.store.db.selectFrom('users').select(['name', 'email', 'admin', 'disabled', 'email_verified', 'created_at']).orderBy('name').execute();
+        const rows = await ctx.store.db
+          .selectFrom('users')
+          .select(['name', 'email', 'admin', 'disabled', 'email_verified', 'created_at'])
+          .orderBy('name')
+          .execute();
         if (values.json) {
-          process.stdout.write(`${JSON.stringify(rows.map((r) => ({ name: r.name, email: r.email, admin: !!r.admin, disabled: !!r.disabled, emailVerified: !!r.email_verified, created: new Date(r.created_at).toISOString() })), null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify(
+              rows.map((r) => ({
+                name: r.name,
+                email: r.email,
+                admin: !!r.admin,
+                disabled: !!r.disabled,
+                emailVerified: !!r.email_verified,
+                created: new Date(r.created_at).toISOString(),
+              })),
+              null,
+              2,
+            )}\n`,
+          );
         } else {
-          for (const r of rows) process.stdout.write(`${r.name}\t${r.email}${r.admin ? '\tadmin' : ''}${r.disabled ? '\tdisabled' : ''}\n`);
+          for (const r of rows)
+            process.stdout.write(`${r.name}\t${r.email}${r.admin ? '\tadmin' : ''}${r.disabled ? '\tdisabled' : ''}\n`);
         }
         return 0;
       }
       case 'disable': {
-        if (!name) { process.stderr.write(help); return 2; }
+        if (!name) {
+          process.stderr.write(help);
+          return 2;
+        }
         await disableUser(ctx, name);
         process.stdout.write(`disabled ${name} and revoked their tokens\n`);
         return 0;

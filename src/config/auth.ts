@@ -29,8 +29,15 @@ export type LdapConfig = {
 };
 
 export type SignInOidc = {
-  issuer: string; clientId: string; clientSecret: string | null; scopes: string; userClaim: string; groupsClaim: string;
-  trustMfa: boolean; name: string; refreshIntervalMs: number;
+  issuer: string;
+  clientId: string;
+  clientSecret: string | null;
+  scopes: string;
+  userClaim: string;
+  groupsClaim: string;
+  trustMfa: boolean;
+  name: string;
+  refreshIntervalMs: number;
 };
 
 export type AuthConfig = {
@@ -66,8 +73,20 @@ function duration(v: unknown, key: string): number {
   }
 }
 
-const LDAP_KEYS = ['url', 'bindDN', 'bindPassword', 'userSearchBase', 'userFilter', 'mailAttribute', 'groupSearchBase',
-  'groupFilter', 'groupAttribute', 'tls', 'syncInterval', 'timeout'];
+const LDAP_KEYS = [
+  'url',
+  'bindDN',
+  'bindPassword',
+  'userSearchBase',
+  'userFilter',
+  'mailAttribute',
+  'groupSearchBase',
+  'groupFilter',
+  'groupAttribute',
+  'tls',
+  'syncInterval',
+  'timeout',
+];
 
 function parseLdap(raw: unknown, dir: string): LdapConfig {
   const l = mapping(raw, 'auth.ldap');
@@ -99,22 +118,37 @@ function parseLdap(raw: unknown, dir: string): LdapConfig {
   const syncIntervalMs = l.syncInterval === undefined ? 5 * 60_000 : duration(l.syncInterval, 'auth.ldap.syncInterval');
   if (syncIntervalMs < 1000) fail('auth.ldap.syncInterval', 'must be at least 1s');
   return {
-    url, bindDN: str(l.bindDN, 'auth.ldap.bindDN'), bindPassword: str(l.bindPassword, 'auth.ldap.bindPassword'),
-    userSearchBase: str(l.userSearchBase, 'auth.ldap.userSearchBase'), userFilter,
+    url,
+    bindDN: str(l.bindDN, 'auth.ldap.bindDN'),
+    bindPassword: str(l.bindPassword, 'auth.ldap.bindPassword'),
+    userSearchBase: str(l.userSearchBase, 'auth.ldap.userSearchBase'),
+    userFilter,
     mailAttribute: l.mailAttribute === undefined ? 'mail' : str(l.mailAttribute, 'auth.ldap.mailAttribute'),
-    groupSearchBase: l.groupSearchBase === undefined || l.groupSearchBase === null
-      ? null : str(l.groupSearchBase, 'auth.ldap.groupSearchBase'),
+    groupSearchBase:
+      l.groupSearchBase === undefined || l.groupSearchBase === null
+        ? null
+        : str(l.groupSearchBase, 'auth.ldap.groupSearchBase'),
     groupFilter: l.groupFilter === undefined ? '(member={{dn}})' : str(l.groupFilter, 'auth.ldap.groupFilter'),
     groupAttribute: l.groupAttribute === undefined ? 'cn' : str(l.groupAttribute, 'auth.ldap.groupAttribute'),
-    tls: { ca, startTls }, syncIntervalMs,
+    tls: { ca, startTls },
+    syncIntervalMs,
     timeoutMs: l.timeout === undefined ? 10_000 : duration(l.timeout, 'auth.ldap.timeout'),
   };
 }
 
 const TARGET_RE = /^[a-z0-9][a-z0-9._-]*:[a-z0-9][a-z0-9._-]*$/;
 
-const OIDC_KEYS = ['issuer', 'clientId', 'clientSecret', 'scopes', 'userClaim', 'groupsClaim', 'trustMfa', 'name',
-  'refreshInterval'];
+const OIDC_KEYS = [
+  'issuer',
+  'clientId',
+  'clientSecret',
+  'scopes',
+  'userClaim',
+  'groupsClaim',
+  'trustMfa',
+  'name',
+  'refreshInterval',
+];
 
 function parseOidc(raw: unknown): SignInOidc {
   const o = mapping(raw, 'auth.oidc');
@@ -122,18 +156,25 @@ function parseOidc(raw: unknown): SignInOidc {
   // The issuer is kept exactly as written: discovery compares it with the provider's own, slash and all.
   const issuer = str(o.issuer, 'auth.oidc.issuer');
   let u: URL | undefined;
-  try { u = new URL(issuer); } catch { /* refused below */ }
-  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) fail('auth.oidc.issuer', 'must be an absolute http(s) URL');
+  try {
+    u = new URL(issuer);
+  } catch {
+    /* refused below */
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:'))
+    fail('auth.oidc.issuer', 'must be an absolute http(s) URL');
   if (o.trustMfa !== undefined && typeof o.trustMfa !== 'boolean') fail('auth.oidc.trustMfa', 'must be true or false');
   const out: SignInOidc = {
-    issuer, clientId: str(o.clientId, 'auth.oidc.clientId'),
+    issuer,
+    clientId: str(o.clientId, 'auth.oidc.clientId'),
     clientSecret: o.clientSecret === undefined ? null : str(o.clientSecret, 'auth.oidc.clientSecret'),
     scopes: o.scopes === undefined ? 'openid profile email offline_access' : str(o.scopes, 'auth.oidc.scopes'),
     userClaim: o.userClaim === undefined ? 'preferred_username' : str(o.userClaim, 'auth.oidc.userClaim'),
     groupsClaim: o.groupsClaim === undefined ? 'groups' : str(o.groupsClaim, 'auth.oidc.groupsClaim'),
     trustMfa: o.trustMfa === true,
     name: o.name === undefined ? 'your company account' : str(o.name, 'auth.oidc.name'),
-    refreshIntervalMs: o.refreshInterval === undefined ? 5 * 60_000 : duration(o.refreshInterval, 'auth.oidc.refreshInterval'),
+    refreshIntervalMs:
+      o.refreshInterval === undefined ? 5 * 60_000 : duration(o.refreshInterval, 'auth.oidc.refreshInterval'),
   };
   if (!out.scopes.split(/\s+/).includes('openid')) fail('auth.oidc.scopes', 'must include openid');
   return out;

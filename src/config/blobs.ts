@@ -20,8 +20,13 @@ export type BlobsConfig = { blobs: string | null; s3: S3Config };
 export const blobsDefaults: BlobsConfig = {
   blobs: null,
   s3: {
-    endpoint: null, region: 'us-east-1', accessKeyId: null, secretAccessKey: null, forcePathStyle: false,
-    redirect: false, redirectExpiryMs: 60_000,
+    endpoint: null,
+    region: 'us-east-1',
+    accessKeyId: null,
+    secretAccessKey: null,
+    forcePathStyle: false,
+    redirect: false,
+    redirectExpiryMs: 60_000,
   },
 };
 
@@ -86,8 +91,13 @@ export function s3Options(c: BlobsConfig): S3BlobsOptions | null {
   if (c.blobs === null) return null;
   const { bucket, prefix } = parseBlobsUrl(c.blobs);
   return {
-    bucket, prefix, endpoint: c.s3.endpoint, region: c.s3.region, accessKeyId: c.s3.accessKeyId,
-    secretAccessKey: c.s3.secretAccessKey, forcePathStyle: c.s3.forcePathStyle,
+    bucket,
+    prefix,
+    endpoint: c.s3.endpoint,
+    region: c.s3.region,
+    accessKeyId: c.s3.accessKeyId,
+    secretAccessKey: c.s3.secretAccessKey,
+    forcePathStyle: c.s3.forcePathStyle,
     redirectExpirySeconds: c.s3.redirect ? Math.round(c.s3.redirectExpiryMs / 1000) : null,
   };
 }

@@ -12,35 +12,36 @@ export type { AuthConfig, SignInOidc } from './auth.ts';
 
 export type SignupPolicy = 'open' | 'closed' | 'admin-only';
 
-export type Config = OpsConfig & BlobsConfig & {
-  listen: { host: string; port: number };
-  data: string;
-  publicUrl: string | null;
-  signup: SignupPolicy;
-  sessionTtlMs: number;
-  webLoginTtlMs: number;
-  maxBodyBytes: number;
-  /** Time a request has to arrive in full, headers and body; one that trickles in is cut with a 408. */
-  requestTimeoutMs: number;
-  /** The most bytes a published tarball may unpack to (read as a stream); null: 8 × maxBodyBytes. */
-  maxUnpackedBytes: number | null;
-  defaultScopedAccess: 'public' | 'restricted';
-  upstream: UpstreamConfig;
-  /** Byte budgets of what the read path keeps in memory (services/read-cache.ts). */
-  cache: { documentBytes: number; tarballBytes: number };
-  privateNamespaces: string[];
-  trustedProxies: string[];
-  logLevel: string;
-  /** One log line per request; off by default, since a reverse proxy usually keeps the access log. */
-  accessLog: boolean;
-  tokens: TokenPolicy;
-  email: EmailConfig;
-  oidc: OidcConfig;
-  stage: StageConfig;
-  unpublish: UnpublishConfig;
-  /** Company sign-in (config/auth.ts). */
-  auth: AuthConfig;
-};
+export type Config = OpsConfig &
+  BlobsConfig & {
+    listen: { host: string; port: number };
+    data: string;
+    publicUrl: string | null;
+    signup: SignupPolicy;
+    sessionTtlMs: number;
+    webLoginTtlMs: number;
+    maxBodyBytes: number;
+    /** Time a request has to arrive in full, headers and body; one that trickles in is cut with a 408. */
+    requestTimeoutMs: number;
+    /** The most bytes a published tarball may unpack to (read as a stream); null: 8 × maxBodyBytes. */
+    maxUnpackedBytes: number | null;
+    defaultScopedAccess: 'public' | 'restricted';
+    upstream: UpstreamConfig;
+    /** Byte budgets of what the read path keeps in memory (services/read-cache.ts). */
+    cache: { documentBytes: number; tarballBytes: number };
+    privateNamespaces: string[];
+    trustedProxies: string[];
+    logLevel: string;
+    /** One log line per request; off by default, since a reverse proxy usually keeps the access log. */
+    accessLog: boolean;
+    tokens: TokenPolicy;
+    email: EmailConfig;
+    oidc: OidcConfig;
+    stage: StageConfig;
+    unpublish: UnpublishConfig;
+    /** Company sign-in (config/auth.ts). */
+    auth: AuthConfig;
+  };
 
 /** The registry proxied for names that are not local (services/proxy.ts, services/upstream.ts). */
 export type UpstreamConfig = {
@@ -75,7 +76,12 @@ export type OidcConfig = {
   multipleConfigs: boolean;
   issuers: OidcIssuer[];
 };
-export type OidcIssuer = { name: string; type: 'github' | 'gitlab' | 'circleci' | 'generic'; issuer: string; jwksUri: string | null };
+export type OidcIssuer = {
+  name: string;
+  type: 'github' | 'gitlab' | 'circleci' | 'generic';
+  issuer: string;
+  jwksUri: string | null;
+};
 
 export const builtinIssuers: OidcIssuer[] = [
   { name: 'github', type: 'github', issuer: 'https://token.actions.githubusercontent.com', jwksUri: null },
@@ -119,8 +125,13 @@ export const defaults: Config = {
   maxUnpackedBytes: null,
   defaultScopedAccess: 'restricted',
   upstream: {
-    url: null, cacheTtlMs: 5 * 60_000, timeoutMs: 30_000, maxStaleMs: 7 * 86_400_000, maxConnections: 16,
-    breakerFailures: 3, breakerCooldownMs: 30_000,
+    url: null,
+    cacheTtlMs: 5 * 60_000,
+    timeoutMs: 30_000,
+    maxStaleMs: 7 * 86_400_000,
+    maxConnections: 16,
+    breakerFailures: 3,
+    breakerCooldownMs: 30_000,
   },
   cache: { documentBytes: 256 * 1024 * 1024, tarballBytes: 128 * 1024 * 1024 },
   privateNamespaces: [],
@@ -128,8 +139,15 @@ export const defaults: Config = {
   logLevel: 'info',
   accessLog: false,
   tokens: {
-    maxPerUser: 1000, maxPackagesAndScopes: 50, maxOrgs: 50, minExpiryDays: 1,
-    writeDefaultDays: 7, writeMaxDays: 90, readDefaultDays: 30, readMaxDays: null, classic: false,
+    maxPerUser: 1000,
+    maxPackagesAndScopes: 50,
+    maxOrgs: 50,
+    minExpiryDays: 1,
+    writeDefaultDays: 7,
+    writeMaxDays: 90,
+    readDefaultDays: 30,
+    readMaxDays: null,
+    classic: false,
   },
   email: { requireVerified: false, from: 'Tessera <tessera@localhost>', linkTtlMs: 7 * 86_400_000, smtp: null },
   oidc: { tokenTtlMs: 3_600_000, audience: null, multipleConfigs: false, issuers: builtinIssuers },
@@ -152,10 +170,32 @@ export function parseListen(text: string): { host: string; port: number } {
 }
 
 type FileConfig = Record<string, unknown>;
-const fileKeys = new Set(['listen', 'data', 'publicUrl', 'signup', 'sessionTtl', 'webLoginTtl', 'maxBodyBytes',
-  'requestTimeout', 'maxUnpackedBytes',
-  'defaultScopedAccess', 'upstream', 'privateNamespaces', 'trustedProxies', 'logLevel', 'accessLog', 'tokens', 'email',
-  'oidc', 'stage', 'unpublish', 'auth', 'cache', ...opsKeys, ...blobsKeys]);
+const fileKeys = new Set([
+  'listen',
+  'data',
+  'publicUrl',
+  'signup',
+  'sessionTtl',
+  'webLoginTtl',
+  'maxBodyBytes',
+  'requestTimeout',
+  'maxUnpackedBytes',
+  'defaultScopedAccess',
+  'upstream',
+  'privateNamespaces',
+  'trustedProxies',
+  'logLevel',
+  'accessLog',
+  'tokens',
+  'email',
+  'oidc',
+  'stage',
+  'unpublish',
+  'auth',
+  'cache',
+  ...opsKeys,
+  ...blobsKeys,
+]);
 
 function fail(key: string, why: string): never {
   throw new Error(`config: ${key}: ${why}`);
@@ -182,7 +222,11 @@ function duration(v: unknown, key: string): number {
 function urlValue(v: unknown, key: string): string {
   const s = str(v, key);
   let u: URL;
-  try { u = new URL(s); } catch { fail(key, 'must be an absolute http(s) URL'); }
+  try {
+    u = new URL(s);
+  } catch {
+    fail(key, 'must be an absolute http(s) URL');
+  }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(key, 'must be an http(s) URL');
   return s.endsWith('/') ? s : `${s}/`;
 }
@@ -198,7 +242,8 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.sessionTtl !== undefined) c.sessionTtlMs = duration(f.sessionTtl, 'sessionTtl');
   if (f.webLoginTtl !== undefined) c.webLoginTtlMs = duration(f.webLoginTtl, 'webLoginTtl');
   if (f.maxBodyBytes !== undefined) {
-    if (!Number.isInteger(f.maxBodyBytes) || (f.maxBodyBytes as number) < 1024) fail('maxBodyBytes', 'must be an integer ≥ 1024');
+    if (!Number.isInteger(f.maxBodyBytes) || (f.maxBodyBytes as number) < 1024)
+      fail('maxBodyBytes', 'must be an integer ≥ 1024');
     c.maxBodyBytes = f.maxBodyBytes as number;
   }
   if (f.requestTimeout !== undefined) {
@@ -242,7 +287,15 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.tokens !== undefined && f.tokens !== null) {
     const t = f.tokens as Record<string, unknown>;
     if (typeof t !== 'object') fail('tokens', 'must be a mapping');
-    const ints = ['maxPerUser', 'maxPackagesAndScopes', 'maxOrgs', 'minExpiryDays', 'writeDefaultDays', 'writeMaxDays', 'readDefaultDays'] as const;
+    const ints = [
+      'maxPerUser',
+      'maxPackagesAndScopes',
+      'maxOrgs',
+      'minExpiryDays',
+      'writeDefaultDays',
+      'writeMaxDays',
+      'readDefaultDays',
+    ] as const;
     for (const key of Object.keys(t)) {
       if (![...ints, 'readMaxDays', 'classic'].includes(key)) fail(`tokens.${key}`, 'unknown key');
     }
@@ -252,7 +305,8 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
       c.tokens[key] = t[key] as number;
     }
     if (t.readMaxDays !== undefined) {
-      if (t.readMaxDays !== null && (!Number.isInteger(t.readMaxDays) || (t.readMaxDays as number) < 1)) fail('tokens.readMaxDays', 'must be a whole number ≥ 1 or null');
+      if (t.readMaxDays !== null && (!Number.isInteger(t.readMaxDays) || (t.readMaxDays as number) < 1))
+        fail('tokens.readMaxDays', 'must be a whole number ≥ 1 or null');
       c.tokens.readMaxDays = t.readMaxDays as number | null;
     }
     if (t.classic !== undefined) {
@@ -263,7 +317,8 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.email !== undefined && f.email !== null) {
     const e = f.email as Record<string, unknown>;
     if (typeof e !== 'object') fail('email', 'must be a mapping');
-    for (const key of Object.keys(e)) if (!['requireVerified', 'from', 'linkTtl', 'smtp'].includes(key)) fail(`email.${key}`, 'unknown key');
+    for (const key of Object.keys(e))
+      if (!['requireVerified', 'from', 'linkTtl', 'smtp'].includes(key)) fail(`email.${key}`, 'unknown key');
     if (e.requireVerified !== undefined) {
       if (typeof e.requireVerified !== 'boolean') fail('email.requireVerified', 'must be true or false');
       c.email.requireVerified = e.requireVerified;
@@ -272,11 +327,14 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     if (e.linkTtl !== undefined) c.email.linkTtlMs = duration(e.linkTtl, 'email.linkTtl');
     if (e.smtp !== undefined && e.smtp !== null) {
       const m = e.smtp as Record<string, unknown>;
-      for (const key of Object.keys(m)) if (!['host', 'port', 'secure', 'user', 'password'].includes(key)) fail(`email.smtp.${key}`, 'unknown key');
+      for (const key of Object.keys(m))
+        if (!['host', 'port', 'secure', 'user', 'password'].includes(key)) fail(`email.smtp.${key}`, 'unknown key');
       const port = m.port ?? 587;
       if (!Number.isInteger(port)) fail('email.smtp.port', 'must be a port number');
       c.email.smtp = {
-        host: str(m.host, 'email.smtp.host'), port: port as number, secure: m.secure === true,
+        host: str(m.host, 'email.smtp.host'),
+        port: port as number,
+        secure: m.secure === true,
         user: m.user === undefined ? null : str(m.user, 'email.smtp.user'),
         password: m.password === undefined ? null : str(m.password, 'email.smtp.password'),
       };
@@ -285,7 +343,8 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.oidc !== undefined && f.oidc !== null) {
     const o = f.oidc as Record<string, unknown>;
     if (typeof o !== 'object') fail('oidc', 'must be a mapping');
-    for (const key of Object.keys(o)) if (!['tokenTtl', 'audience', 'multipleConfigs', 'issuers'].includes(key)) fail(`oidc.${key}`, 'unknown key');
+    for (const key of Object.keys(o))
+      if (!['tokenTtl', 'audience', 'multipleConfigs', 'issuers'].includes(key)) fail(`oidc.${key}`, 'unknown key');
     if (o.tokenTtl !== undefined) c.oidc.tokenTtlMs = duration(o.tokenTtl, 'oidc.tokenTtl');
     if (o.audience !== undefined && o.audience !== null) c.oidc.audience = str(o.audience, 'oidc.audience');
     if (o.multipleConfigs !== undefined) {
@@ -298,15 +357,26 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
       o.issuers.forEach((raw, i) => {
         const it = raw as Record<string, unknown>;
         const key = `oidc.issuers[${i}]`;
-        for (const k of Object.keys(it ?? {})) if (!['name', 'type', 'issuer', 'jwksUri'].includes(k)) fail(`${key}.${k}`, 'unknown key');
+        for (const k of Object.keys(it ?? {}))
+          if (!['name', 'type', 'issuer', 'jwksUri'].includes(k)) fail(`${key}.${k}`, 'unknown key');
         const name = str(it?.name, `${key}.name`);
         const builtin = builtinIssuers.find((b) => b.name === name);
-        const type = oneOf(it.type ?? builtin?.type ?? 'generic', `${key}.type`, ['github', 'gitlab', 'circleci', 'generic'] as const);
-        const issuer = it.issuer === undefined && builtin ? builtin.issuer : str(it.issuer, `${key}.issuer`).replace(/\/+$/, '');
-        const jwksUri = it.jwksUri === undefined || it.jwksUri === null ? null : urlValue(it.jwksUri, `${key}.jwksUri`).replace(/\/+$/, '');
+        const type = oneOf(it.type ?? builtin?.type ?? 'generic', `${key}.type`, [
+          'github',
+          'gitlab',
+          'circleci',
+          'generic',
+        ] as const);
+        const issuer =
+          it.issuer === undefined && builtin ? builtin.issuer : str(it.issuer, `${key}.issuer`).replace(/\/+$/, '');
+        const jwksUri =
+          it.jwksUri === undefined || it.jwksUri === null
+            ? null
+            : urlValue(it.jwksUri, `${key}.jwksUri`).replace(/\/+$/, '');
         const entry: OidcIssuer = { name, type, issuer, jwksUri };
         const at = issuers.findIndex((x) => x.name === name);
-        if (at >= 0) issuers[at] = entry; else issuers.push(entry);
+        if (at >= 0) issuers[at] = entry;
+        else issuers.push(entry);
       });
       c.oidc.issuers = issuers;
     }
@@ -318,7 +388,8 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.stage !== undefined && f.stage !== null) {
     const st = f.stage as Record<string, unknown>;
     if (typeof st !== 'object') fail('stage', 'must be a mapping');
-    for (const key of Object.keys(st)) if (!['ttl', 'requireSecondApprover'].includes(key)) fail(`stage.${key}`, 'unknown key');
+    for (const key of Object.keys(st))
+      if (!['ttl', 'requireSecondApprover'].includes(key)) fail(`stage.${key}`, 'unknown key');
     if (st.ttl !== undefined) {
       c.stage.ttlMs = duration(st.ttl, 'stage.ttl');
       if (c.stage.ttlMs < 1000) fail('stage.ttl', 'must be at least 1s');
@@ -349,7 +420,8 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
       c.cache = { ...c.cache, [key]: n as number };
     }
   }
-  if (f.logLevel !== undefined) c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
+  if (f.logLevel !== undefined)
+    c.logLevel = oneOf(f.logLevel, 'logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
   return c;
 }
 

@@ -27,7 +27,11 @@ export interface DoctorOptions {
   now?: Date;
 }
 
-export interface LockEntry { name: string; resolved: string; line: number }
+export interface LockEntry {
+  name: string;
+  resolved: string;
+  line: number;
+}
 
 export interface Target {
   /** Registry base URL as configured. */
@@ -118,11 +122,16 @@ export function readLockfile(dir: string): { path: string; entries: LockEntry[] 
   return undefined;
 }
 
-function detectClient(dir: string, pkg: Record<string, any> | undefined, forced?: Client): { client: Client; version?: string } {
+function detectClient(
+  dir: string,
+  pkg: Record<string, any> | undefined,
+  forced?: Client,
+): { client: Client; version?: string } {
   const pm = typeof pkg?.packageManager === 'string' ? /^(npm|pnpm|yarn)@([^+]+)/.exec(pkg.packageManager) : null;
   if (forced) return { client: forced, version: pm && pm[1] === forced ? pm[2] : undefined };
   if (pm) return { client: pm[1] as Client, version: pm[2] };
-  if (existsSync(join(dir, 'pnpm-lock.yaml')) || existsSync(join(dir, 'pnpm-workspace.yaml'))) return { client: 'pnpm' };
+  if (existsSync(join(dir, 'pnpm-lock.yaml')) || existsSync(join(dir, 'pnpm-workspace.yaml')))
+    return { client: 'pnpm' };
   if (existsSync(join(dir, '.yarnrc.yml')) || existsSync(join(dir, 'yarn.lock'))) return { client: 'yarn' };
   return { client: 'npm' };
 }
@@ -146,7 +155,13 @@ function depNames(pkg: Record<string, any> | undefined): string[] {
 export async function buildContext(opts: DoctorOptions): Promise<DoctorContext> {
   const argv = [...(opts.npmArgs ?? [])];
   if (opts.registry) argv.push(`--registry=${opts.registry}`);
-  const cfg = await loadNpmConfig({ cwd: opts.cwd, env: opts.env, argv, npmPath: opts.npmPath, execPath: opts.execPath });
+  const cfg = await loadNpmConfig({
+    cwd: opts.cwd,
+    env: opts.env,
+    argv,
+    npmPath: opts.npmPath,
+    execPath: opts.execPath,
+  });
   const pkgPath = join(cfg.localPrefix, 'package.json');
   const pkg = readJson(pkgPath);
   const { client, version } = detectClient(cfg.localPrefix, pkg, opts.client);
@@ -155,16 +170,29 @@ export async function buildContext(opts: DoctorOptions): Promise<DoctorContext> 
   const tracked = new Map<string, boolean>();
 
   const ctx: DoctorContext = {
-    opts, cfg, client, clientVersion: version, pkg, pkgPath: pkg ? pkgPath : undefined, lockfile, targets: [], gitRoot,
+    opts,
+    cfg,
+    client,
+    clientVersion: version,
+    pkg,
+    pkgPath: pkg ? pkgPath : undefined,
+    lockfile,
+    targets: [],
+    gitRoot,
     now: opts.now ?? new Date(),
     isGitTracked(file) {
       if (!gitRoot) return false;
       if (!tracked.has(file)) {
         let ok = false;
         try {
-          execFileSync('git', ['ls-files', '--error-unmatch', relative(gitRoot, file)], { cwd: gitRoot, stdio: 'ignore' });
+          execFileSync('git', ['ls-files', '--error-unmatch', relative(gitRoot, file)], {
+            cwd: gitRoot,
+            stdio: 'ignore',
+          });
           ok = true;
-        } catch { /* untracked, or no git */ }
+        } catch {
+          /* untracked, or no git */
+        }
         tracked.set(file, ok);
       }
       return tracked.get(file)!;

@@ -34,7 +34,10 @@ export function nerfDart(url: string): string {
 }
 
 const FIELD_KIND: Record<CredentialField, CredentialKind> = {
-  _authToken: 'token', _auth: 'basic-auth', username: 'username-password', certfile: 'client-certificate',
+  _authToken: 'token',
+  _auth: 'basic-auth',
+  username: 'username-password',
+  certfile: 'client-certificate',
 };
 
 function truthy(cfg: NpmConfig, key: string): boolean {
@@ -111,9 +114,11 @@ export function credentialForRequest(cfg: NpmConfig, uri: string, spec?: string)
 export function credentialForRegistry(cfg: NpmConfig, registry: string): Credential {
   const nerfed = nerfDart(registry);
   if (truthy(cfg, `${nerfed}:_authToken`)) return credentialAt(cfg, nerfed, '_authToken');
-  if (truthy(cfg, `${nerfed}:username`) && truthy(cfg, `${nerfed}:_password`)) return credentialAt(cfg, nerfed, 'username');
+  if (truthy(cfg, `${nerfed}:username`) && truthy(cfg, `${nerfed}:_password`))
+    return credentialAt(cfg, nerfed, 'username');
   if (truthy(cfg, `${nerfed}:_auth`)) return credentialAt(cfg, nerfed, '_auth');
-  if (truthy(cfg, `${nerfed}:certfile`) && truthy(cfg, `${nerfed}:keyfile`)) return credentialAt(cfg, nerfed, 'certfile');
+  if (truthy(cfg, `${nerfed}:certfile`) && truthy(cfg, `${nerfed}:keyfile`))
+    return credentialAt(cfg, nerfed, 'certfile');
   return { kind: 'none', regKey: nerfed };
 }
 

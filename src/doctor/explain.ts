@@ -24,7 +24,10 @@ import { azureFeedOfUrl, azureFix, passwordNotBase64 } from './rules/vendors.ts'
 
 export type { Extracted } from './explain/extracted.ts';
 
-export interface Cause { id: FindingId; fix: string }
+export interface Cause {
+  id: FindingId;
+  fix: string;
+}
 
 export interface Explanation {
   code: string;
@@ -58,10 +61,25 @@ function reasonPatterns(): [string, RegExp][] {
 }
 
 function clientOf(all: string): Client {
-  if (/\bYN\d{4}\b|➤|\.yarnrc\.yml|__archiveUrl=|Invalid authentication \(as an? (anonymous|unknown) user\)|HTTPError: Response code|\.yarn\/releases\//.test(all)) return 'berry';
-  if (/ERR_PNPM_|\bpnpm\b|^\s*(ERROR|WARN)\s+(Issue while reading|Failed to replace env)|Lockfile is up to date/m.test(all) &&
-    !/npm (error|ERR!) code /.test(all)) return 'pnpm';
-  if (/An unexpected error occurred|^yarn (install|add) v|Request failed \\?"|Couldn't find package .* on the "npm" registry|yarn-error\.log|^\s*verbose [\d.]+ |Trace: \n?\s*Error: https?:/m.test(all)) return 'yarn1';
+  if (
+    /\bYN\d{4}\b|➤|\.yarnrc\.yml|__archiveUrl=|Invalid authentication \(as an? (anonymous|unknown) user\)|HTTPError: Response code|\.yarn\/releases\//.test(
+      all,
+    )
+  )
+    return 'berry';
+  if (
+    /ERR_PNPM_|\bpnpm\b|^\s*(ERROR|WARN)\s+(Issue while reading|Failed to replace env)|Lockfile is up to date/m.test(
+      all,
+    ) &&
+    !/npm (error|ERR!) code /.test(all)
+  )
+    return 'pnpm';
+  if (
+    /An unexpected error occurred|^yarn (install|add) v|Request failed \\?"|Couldn't find package .* on the "npm" registry|yarn-error\.log|^\s*verbose [\d.]+ |Trace: \n?\s*Error: https?:/m.test(
+      all,
+    )
+  )
+    return 'yarn1';
   return 'npm';
 }
 
@@ -88,7 +106,11 @@ export function extract(text: string): Extracted {
   const lines = normalise(text).filter((l) => !noise(l));
   const all = lines.map((l) => l.text).join('\n');
   const x: Extracted = {
-    notices: [], client: clientOf(all), configFiles: [], configuredRegistries: [], lines: lines.map((l) => l.text),
+    notices: [],
+    client: clientOf(all),
+    configFiles: [],
+    configuredRegistries: [],
+    lines: lines.map((l) => l.text),
     errBang: /npm ERR!/.test(text),
   };
   x.commandLine = /^\s*(?:[$>❯λ]|\S*[%$#]) ?((?:npm|pnpm|yarn|npx)\b.*)$/m.exec(text)?.[1];
@@ -97,8 +119,9 @@ export function extract(text: string): Extracted {
   if (x.client === 'berry') parseBerry(lines, x);
   parseNpm(lines, x); // npm's own lines appear inside the others' output too (pnpm publish, npx)
   if (!x.code) {
-    const e = lines.find((l) => (l.level === 'error' || l.level === '') &&
-      /^(?:Error: )?(E[A-Z]{3,}[A-Z0-9_]*)\b/.test(l.text));
+    const e = lines.find(
+      (l) => (l.level === 'error' || l.level === '') && /^(?:Error: )?(E[A-Z]{3,}[A-Z0-9_]*)\b/.test(l.text),
+    );
     if (e) x.code = /^(?:Error: )?(E[A-Z]{3,}[A-Z0-9_]*)/.exec(e.text)![1];
   }
   if (!x.code) x.code = BARE_CODES.find(([re]) => re.test(all))?.[1];
@@ -125,7 +148,9 @@ export function rankCauses(x: Extracted): Cause[] {
   for (const [clue, cause, w] of WEIGHTS) {
     if (clue.split('+').every((c) => clues.has(c))) score.set(cause, (score.get(cause) ?? 0) + w);
   }
-  const causes = [...score].filter(([, s]) => s > 0.05).sort((a, b) => b[1] - a[1])
+  const causes = [...score]
+    .filter(([, s]) => s > 0.05)
+    .sort((a, b) => b[1] - a[1])
     .map(([id]) => ({ id, fix: fixFor(id, x) }));
   // A Tessera refusal recognised by its wording says exactly what happened: its own cause comes first.
   const own = reasonCause(x);
@@ -137,10 +162,12 @@ function reasonCause(x: Extracted): Cause | undefined {
   if (!id) return undefined;
   const pkg = x.url && !/\/-\//.test(x.url) ? pkgFrom(x) : undefined;
   const fix = reasonFix({
-    reason: x.reason, registry: x.url ? origin(x.url) : '<registry>',
+    reason: x.reason,
+    registry: x.url ? origin(x.url) : '<registry>',
     where: 'the line that holds it (`tessera doctor` names it)',
     place: 'the line or variable npm reads it from (`tessera doctor` names it)',
-    pkg: pkg && !pkg.startsWith('<') ? pkg : undefined, detail: x.registryError,
+    pkg: pkg && !pkg.startsWith('<') ? pkg : undefined,
+    detail: x.registryError,
     command: x.command ? `npm ${x.command}` : undefined,
   });
   return { id, fix };
@@ -149,7 +176,7 @@ function reasonCause(x: Extracted): Cause | undefined {
 export function explainText(text: string): { extracted: Extracted; explanation: Explanation } {
   const x = extract(text);
   const causes = x.code ? rankCauses(x) : [];
-  const out: Explanation = { code: causes.length || x.status ? x.code ?? 'UNKNOWN' : 'UNKNOWN', causes };
+  const out: Explanation = { code: causes.length || x.status ? (x.code ?? 'UNKNOWN') : 'UNKNOWN', causes };
   if (x.method) out.method = x.method;
   if (x.url) out.url = x.url;
   if (x.status) out.status = x.status;
@@ -184,36 +211,66 @@ export function joinConfig(x: Extracted, ex: Explanation, cfg: NpmConfig): strin
   const notes: string[] = [];
   const pkg = pkgFrom(x);
   const cred = credentialForRequest(cfg, x.url, pkg.startsWith('<') ? undefined : pkg);
-  const at = (o?: { file: string; line: number }) => (o ? (o.line ? `${o.file} line ${o.line}` : o.file) : 'npm defaults');
+  const at = (o?: { file: string; line: number }) =>
+    o ? (o.line ? `${o.file} line ${o.line}` : o.file) : 'npm defaults';
   const verb = x.method ?? 'request';
   // Only an authentication failure can be caused by the credential itself; a 403 means it was accepted.
-  const authFailure = ex.status === 401 || ex.status === 404 || ['E401', 'E404', 'ENEEDAUTH', 'ERR_INVALID_CHAR'].includes(ex.code) ||
+  const authFailure =
+    ex.status === 401 ||
+    ex.status === 404 ||
+    ['E401', 'E404', 'ENEEDAUTH', 'ERR_INVALID_CHAR'].includes(ex.code) ||
     (ex.status === 403 && x.method !== 'PUT' && ex.causes[0]?.id !== 'package-blocked');
-  const said = cred.kind === 'none'
-    ? `The ${verb} went to ${x.url}, and your configuration here sends no credential to ${hostOf(x.url)}.`
-    : `The ${verb} went to ${x.url}, and your ${cred.kind} for it (${redact(cred.value ?? '')}) comes from ${at(cred.origin)} (key ${cred.key}).`;
+  const said =
+    cred.kind === 'none'
+      ? `The ${verb} went to ${x.url}, and your configuration here sends no credential to ${hostOf(x.url)}.`
+      : `The ${verb} went to ${x.url}, and your ${cred.kind} for it (${redact(cred.value ?? '')}) comes from ${at(cred.origin)} (key ${cred.key}).`;
   notes.push(said);
   if (!authFailure) return notes;
   if (cred.kind === 'none') {
-    promote(ex, 'no-credential-for-registry', vendorOf(x) ? fixFor('no-credential-for-registry', x)
-      : `Add \`//${hostOf(x.url)}/:_authToken=\${NPM_TOKEN}\` to ~/.npmrc and export NPM_TOKEN, or \`npm login --registry=${origin(x.url)}\`.`);
+    promote(
+      ex,
+      'no-credential-for-registry',
+      vendorOf(x)
+        ? fixFor('no-credential-for-registry', x)
+        : `Add \`//${hostOf(x.url)}/:_authToken=\${NPM_TOKEN}\` to ~/.npmrc and export NPM_TOKEN, or \`npm login --registry=${origin(x.url)}\`.`,
+    );
     return notes;
   }
   const v = cred.value ?? '';
   if (/\$\{[^}]+\}/.test(v)) {
-    promote(ex, 'unexpanded-env-var', `${at(cred.origin)} holds the literal ${/\$\{[^}]+\}/.exec(v)![0]}: the variable is not set in this shell. Export it before running npm.`);
+    promote(
+      ex,
+      'unexpanded-env-var',
+      `${at(cred.origin)} holds the literal ${/\$\{[^}]+\}/.exec(v)![0]}: the variable is not set in this shell. Export it before running npm.`,
+    );
   } else if (/[\s\x00-\x1f]/.test(v)) {
-    promote(ex, 'token-has-whitespace', `The credential from ${at(cred.origin)} contains whitespace or a newline: re-export it without one.`);
-  } else if ((isTesseraToken(v) && !tokenChecksumValid(v)) || (v.startsWith('npm_') && npmTokenCheck(v) === 'bad-length')) {
-    promote(ex, 'token-checksum-invalid', `The token from ${at(cred.origin)} is truncated or mistyped (its checksum fails): paste the whole token again.`);
+    promote(
+      ex,
+      'token-has-whitespace',
+      `The credential from ${at(cred.origin)} contains whitespace or a newline: re-export it without one.`,
+    );
+  } else if (
+    (isTesseraToken(v) && !tokenChecksumValid(v)) ||
+    (v.startsWith('npm_') && npmTokenCheck(v) === 'bad-length')
+  ) {
+    promote(
+      ex,
+      'token-checksum-invalid',
+      `The token from ${at(cred.origin)} is truncated or mistyped (its checksum fails): paste the whole token again.`,
+    );
   } else if (/^(XXXXX-XXXXX-XXXXX-XXXXX|undefined|null)$/.test(v)) {
     promote(ex, 'placeholder-token', `${at(cred.origin)} holds the placeholder ${v}: set the real token.`);
   } else if (cred.kind === 'username-password' && vendorOf(x) === 'azure' && passwordNotBase64(v)) {
-    promote(ex, 'azure-artifacts-credentials', `The _password at ${at(cred.origin)} ${passwordNotBase64(v)}: npm decodes it and sends garbage. ${azureFix(azureFeedOfUrl(x.url))}`);
+    promote(
+      ex,
+      'azure-artifacts-credentials',
+      `The _password at ${at(cred.origin)} ${passwordNotBase64(v)}: npm decodes it and sends garbage. ${azureFix(azureFeedOfUrl(x.url))}`,
+    );
   }
   if (x.method === 'PUT') {
     const exact = credentialForRegistry(cfg, String(cfg.get('registry')));
-    if (exact.kind === 'none') notes.push(`npm publish/whoami look for a credential at exactly ${exact.regKey} and find none.`);
+    if (exact.kind === 'none')
+      notes.push(`npm publish/whoami look for a credential at exactly ${exact.regKey} and find none.`);
   }
   return notes;
 }

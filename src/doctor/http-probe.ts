@@ -44,18 +44,34 @@ function tlsOptions(url: URL, o: ProbeOptions): tls.ConnectionOptions {
 function connectTunnel(proxy: URL, target: URL, deadline: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { host: `${target.hostname}:${target.port || 443}` };
-    if (proxy.username) headers['proxy-authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
+    if (proxy.username)
+      headers['proxy-authorization'] =
+        `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
     const req = (proxy.protocol === 'https:' ? https : http).request({
-      host: proxy.hostname, port: proxy.port || (proxy.protocol === 'https:' ? 443 : 80), method: 'CONNECT',
-      path: `${target.hostname}:${target.port || 443}`, headers, timeout: remaining(deadline),
+      host: proxy.hostname,
+      port: proxy.port || (proxy.protocol === 'https:' ? 443 : 80),
+      method: 'CONNECT',
+      path: `${target.hostname}:${target.port || 443}`,
+      headers,
+      timeout: remaining(deadline),
     });
     req.on('connect', (res, socket) => {
       if (res.statusCode === 200) return resolve(socket);
       socket.destroy();
-      reject(new ProbeError(`E${res.statusCode}`, `proxy ${proxy.host} answered ${res.statusCode} ${res.statusMessage ?? ''} to CONNECT`, true));
+      reject(
+        new ProbeError(
+          `E${res.statusCode}`,
+          `proxy ${proxy.host} answered ${res.statusCode} ${res.statusMessage ?? ''} to CONNECT`,
+          true,
+        ),
+      );
     });
     req.on('timeout', () => req.destroy(new ProbeError('ETIMEDOUT', `no answer from proxy ${proxy.host}`, true)));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof ProbeError ? e : new ProbeError(e.code ?? 'EPROXY', `proxy ${proxy.host}: ${e.message}`, true)));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e instanceof ProbeError ? e : new ProbeError(e.code ?? 'EPROXY', `proxy ${proxy.host}: ${e.message}`, true),
+      ),
+    );
     req.end();
   });
 }
@@ -68,33 +84,58 @@ export async function probeRequest(urlString: string, o: ProbeOptions): Promise<
   let options: https.RequestOptions;
   if (proxy && isHttps) {
     const socket = await connectTunnel(proxy, url, o.deadline);
-    options = { ...tlsOptions(url, o), createConnection: () => tls.connect({ ...tlsOptions(url, o), socket }), host: url.hostname, path: url.pathname + url.search };
+    options = {
+      ...tlsOptions(url, o),
+      createConnection: () => tls.connect({ ...tlsOptions(url, o), socket }),
+      host: url.hostname,
+      path: url.pathname + url.search,
+    };
   } else if (proxy) {
-    if (proxy.username) headers['proxy-authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
+    if (proxy.username)
+      headers['proxy-authorization'] =
+        `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
     headers.host = url.host;
     options = { host: proxy.hostname, port: proxy.port || 80, path: url.href };
   } else {
-    options = { ...(isHttps ? tlsOptions(url, o) : {}), host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || undefined, path: url.pathname + url.search };
+    options = {
+      ...(isHttps ? tlsOptions(url, o) : {}),
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port || undefined,
+      path: url.pathname + url.search,
+    };
   }
   const mod = isHttps ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.request({ ...options, method: o.method ?? 'GET', headers, agent: false, timeout: remaining(o.deadline) }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => {
-        if (body.length < 1_000_000) body += d;
-      });
-      res.on('end', () => {
-        if (proxy && !isHttps && res.statusCode === 407) {
-          reject(new ProbeError('E407', `proxy ${proxy.host} answered 407 Proxy Authentication Required`, true));
-        } else resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new ProbeError('ETIMEDOUT', `no answer from ${proxy && !isHttps ? `proxy ${proxy.host}` : url.host} in time`, Boolean(proxy && !isHttps))));
+    const req = mod.request(
+      { ...options, method: o.method ?? 'GET', headers, agent: false, timeout: remaining(o.deadline) },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          if (body.length < 1_000_000) body += d;
+        });
+        res.on('end', () => {
+          if (proxy && !isHttps && res.statusCode === 407) {
+            reject(new ProbeError('E407', `proxy ${proxy.host} answered 407 Proxy Authentication Required`, true));
+          } else resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(
+        new ProbeError(
+          'ETIMEDOUT',
+          `no answer from ${proxy && !isHttps ? `proxy ${proxy.host}` : url.host} in time`,
+          Boolean(proxy && !isHttps),
+        ),
+      ),
+    );
     req.on('error', (e: NodeJS.ErrnoException) => {
       if (e instanceof ProbeError) return reject(e);
-      const viaProxy = Boolean(proxy && !isHttps && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET'].includes(e.code ?? ''));
+      const viaProxy = Boolean(
+        proxy && !isHttps && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET'].includes(e.code ?? ''),
+      );
       reject(new ProbeError(e.code ?? 'EUNKNOWN', e.message, viaProxy));
     });
     req.end();
@@ -113,12 +154,17 @@ export interface PeerCertificate {
 }
 
 /** The server's certificate chain, read without verification (for messages only). */
-export function peerCertificate(urlString: string, o: Pick<ProbeOptions, 'deadline' | 'proxy'>): Promise<PeerCertificate | undefined> {
+export function peerCertificate(
+  urlString: string,
+  o: Pick<ProbeOptions, 'deadline' | 'proxy'>,
+): Promise<PeerCertificate | undefined> {
   const url = new URL(urlString);
   if (url.protocol !== 'https:' || o.proxy) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const socket = tls.connect({
-      host: url.hostname, port: Number(url.port || 443), rejectUnauthorized: false,
+      host: url.hostname,
+      port: Number(url.port || 443),
+      rejectUnauthorized: false,
       servername: /^[\d.]+$/.test(url.hostname) ? undefined : url.hostname,
     });
     const timer = setTimeout(() => {
@@ -129,13 +175,24 @@ export function peerCertificate(urlString: string, o: Pick<ProbeOptions, 'deadli
       clearTimeout(timer);
       const leaf = socket.getPeerCertificate(true);
       let top = leaf;
-      for (let i = 0; i < 10 && top.issuerCertificate && top.issuerCertificate !== top; i++) top = top.issuerCertificate;
+      for (let i = 0; i < 10 && top.issuerCertificate && top.issuerCertificate !== top; i++)
+        top = top.issuerCertificate;
       const cn = (c: { CN?: string | string[]; O?: string | string[] } | undefined) => String(c?.CN ?? c?.O ?? '?');
-      resolve(leaf?.subject ? {
-        subject: cn(leaf.subject), issuer: cn(leaf.issuer), validTo: leaf.valid_to, expired: new Date(leaf.valid_to) < new Date(),
-        selfSigned: cn(leaf.subject) === cn(leaf.issuer) && leaf.fingerprint256 === (leaf.issuerCertificate ?? leaf).fingerprint256,
-        top: cn(top.subject), altNames: leaf.subjectaltname,
-      } : undefined);
+      resolve(
+        leaf?.subject
+          ? {
+              subject: cn(leaf.subject),
+              issuer: cn(leaf.issuer),
+              validTo: leaf.valid_to,
+              expired: new Date(leaf.valid_to) < new Date(),
+              selfSigned:
+                cn(leaf.subject) === cn(leaf.issuer) &&
+                leaf.fingerprint256 === (leaf.issuerCertificate ?? leaf).fingerprint256,
+              top: cn(top.subject),
+              altNames: leaf.subjectaltname,
+            }
+          : undefined,
+      );
       socket.destroy();
     });
     socket.on('error', () => {

@@ -84,7 +84,12 @@ export function parseIniLines(text: string, encoding: Encoding = 'utf8'): IniFil
     let value: string | boolean | null = rawValue === undefined ? true : ini.unsafe(rawValue);
     if (value === 'true' || value === 'false' || value === 'null') value = JSON.parse(value) as boolean | null;
     entries.push({
-      line: i + 1, key, isArray, rawValue, value, section,
+      line: i + 1,
+      key,
+      isArray,
+      rawValue,
+      value,
+      section,
       truncated: rawValue !== undefined && hasInlineComment(rawValue),
     });
   }

@@ -35,7 +35,11 @@ export interface FileLayer {
   byKey: Map<string, IniEntry[]>;
 }
 
-export interface NpmLog { level: string; message: string; args: string[] }
+export interface NpmLog {
+  level: string;
+  message: string;
+  args: string[];
+}
 
 interface NpmcliConfig {
   get(key: string, where?: Where): unknown;
@@ -88,7 +92,9 @@ function findOnPath(name: string, env: Record<string, string | undefined>): stri
     const p = join(dir, name);
     try {
       if (statSync(p).isFile()) return realpathSync(p);
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return undefined;
 }
@@ -109,7 +115,9 @@ export async function loadNpmConfig(opts: LoadOptions): Promise<NpmConfig> {
   const Config = require('@npmcli/config') as new (o: object) => NpmcliConfig;
   const defs = require('@npmcli/config/lib/definitions') as {
     definitions: Record<string, { default: unknown }>;
-    shorthands: object; flatten: object; nerfDarts: string[];
+    shorthands: object;
+    flatten: object;
+    nerfDarts: string[];
   };
   const envReplace = require('@npmcli/config/lib/env-replace.js') as (s: string, env: object) => string;
   // A copy: the loader writes npm_config_* back into the env it is given (setEnvs).
@@ -117,13 +125,22 @@ export async function loadNpmConfig(opts: LoadOptions): Promise<NpmConfig> {
   const npmPath = opts.npmPath ?? findNpmPath(opts.env);
   const execPath = opts.execPath ?? findOnPath('node', opts.env) ?? process.execPath;
   const config = new Config({
-    definitions: defs.definitions, shorthands: defs.shorthands, flatten: defs.flatten, nerfDarts: defs.nerfDarts,
-    npmPath, env, argv: ['node', 'npm', ...(opts.argv ?? [])], cwd: opts.cwd, execPath, platform: process.platform,
+    definitions: defs.definitions,
+    shorthands: defs.shorthands,
+    flatten: defs.flatten,
+    nerfDarts: defs.nerfDarts,
+    npmPath,
+    env,
+    argv: ['node', 'npm', ...(opts.argv ?? [])],
+    cwd: opts.cwd,
+    execPath,
+    platform: process.platform,
     warn: true,
   });
   const logs: NpmLog[] = [];
   const onLog = (level: string, ...args: unknown[]) => {
-    if (level !== 'silly' && level !== 'timing') logs.push({ level, message: args.map(String).join(' '), args: args.map(String) });
+    if (level !== 'silly' && level !== 'timing')
+      logs.push({ level, message: args.map(String).join(' '), args: args.map(String) });
   };
   process.on('log', onLog);
   try {

@@ -59,19 +59,58 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
 
 /** Refusals of malformed requests, account management and other commands: never the answer to a probe. */
 export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
-  'login-unknown-user', 'signup-closed', 'user-exists', 'web-login-expired', 'password-required', 'token-limit-reached',
-  'name-taken', 'csrf-failed',
-  'token-too-many-packages', 'token-too-many-orgs', 'token-expiry-out-of-range', 'token-not-found', 'tfa-not-pending',
-  'last-org-owner', 'trust-config-exists', 'not-found', 'stage-version-exists', 'stage-needs-package',
-  'stage-second-approver', 'stage-conflict', 'version-missing', 'unscoped-restricted', 'last-maintainer', 'unknown-user',
+  'login-unknown-user',
+  'signup-closed',
+  'user-exists',
+  'web-login-expired',
+  'password-required',
+  'token-limit-reached',
+  'name-taken',
+  'csrf-failed',
+  'token-too-many-packages',
+  'token-too-many-orgs',
+  'token-expiry-out-of-range',
+  'token-not-found',
+  'tfa-not-pending',
+  'last-org-owner',
+  'trust-config-exists',
+  'not-found',
+  'stage-version-exists',
+  'stage-needs-package',
+  'stage-second-approver',
+  'stage-conflict',
+  'version-missing',
+  'unscoped-restricted',
+  'last-maintainer',
+  'unknown-user',
   'audit-unavailable',
-  'tag-invalid', 'latest-tag-required', 'rev-conflict', 'bad-json', 'body-too-large', 'invalid-name', 'invalid-version',
-  'invalid-publish', 'tarball-mismatch', 'tarball-too-large', 'invalid-request', 'route-not-found', 'method-not-allowed',
-  'bad-url', 'request-timeout', 'headers-too-large', 'email-link-unavailable',
+  'tag-invalid',
+  'latest-tag-required',
+  'rev-conflict',
+  'bad-json',
+  'body-too-large',
+  'invalid-name',
+  'invalid-version',
+  'invalid-publish',
+  'tarball-mismatch',
+  'tarball-too-large',
+  'invalid-request',
+  'route-not-found',
+  'method-not-allowed',
+  'bad-url',
+  'request-timeout',
+  'headers-too-large',
+  'email-link-unavailable',
   'oidc-audience-unset',
-  'hook-scope-not-yours', 'hook-owner-not-yours', 'hook-endpoint-invalid', 'hook-limit-reached', 'hook-not-found',
+  'hook-scope-not-yours',
+  'hook-owner-not-yours',
+  'hook-endpoint-invalid',
+  'hook-limit-reached',
+  'hook-not-found',
   // company sign-in happens in a browser, never in a probe's request
-  'sso-provider-refused', 'sso-response-invalid', 'sso-name-conflict',
+  'sso-provider-refused',
+  'sso-response-invalid',
+  'sso-name-conflict',
 ];
 
 export function findingForReason(reason: string | undefined): FindingId | undefined {
@@ -113,7 +152,11 @@ function permissionOf(t: TokenMeta, name: 'package' | 'org'): string | undefined
 }
 
 /** The `npm token create` that makes a token like `t` (optionally with changes): the rotation command. */
-export function tokenCreateCommand(registry: string, like: TokenMeta | undefined, change: { addPackage?: string; permission?: string; bypass2fa?: boolean; cidr?: string[]; name?: string } = {}): string {
+export function tokenCreateCommand(
+  registry: string,
+  like: TokenMeta | undefined,
+  change: { addPackage?: string; permission?: string; bypass2fa?: boolean; cidr?: string[]; name?: string } = {},
+): string {
   // A login session or a trusted-publishing token has no limits worth copying: a plain token replaces it.
   const t = like?.type === 'session' || like?.type === 'oidc' ? undefined : like;
   const args = ['npm token create', `--registry=${registry}`];
@@ -129,7 +172,10 @@ export function tokenCreateCommand(registry: string, like: TokenMeta | undefined
     for (const p of packages) args.push(`--packages ${p}`);
     for (const s of scopes) args.push(`--scopes ${s}`);
   }
-  const perm = change.permission ?? (classic ? (t?.type === 'classic-readonly' ? 'read-only' : 'read-write') : permissionOf(t ?? {}, 'package')) ?? 'read-write';
+  const perm =
+    change.permission ??
+    (classic ? (t?.type === 'classic-readonly' ? 'read-only' : 'read-write') : permissionOf(t ?? {}, 'package')) ??
+    'read-write';
   args.push(`--packages-and-scopes-permission ${perm}`);
   if (t?.orgs?.length) {
     for (const o of t.orgs) args.push(`--orgs ${o}`);
@@ -141,7 +187,10 @@ export function tokenCreateCommand(registry: string, like: TokenMeta | undefined
   if (change.bypass2fa ?? (t?.bypass_2fa || t?.type === 'classic-automation')) args.push('--bypass-2fa');
   // A rotation keeps the token's lifetime; a token with new limits gets the usual 30 days.
   const rotation = Object.keys(change).length === 0;
-  const lifetime = rotation && t?.created && t?.expires ? Math.round((Date.parse(t.expires) - Date.parse(t.created)) / DAY) : undefined;
+  const lifetime =
+    rotation && t?.created && t?.expires
+      ? Math.round((Date.parse(t.expires) - Date.parse(t.created)) / DAY)
+      : undefined;
   args.push(`--expires ${lifetime && lifetime >= 1 ? lifetime : 30}`);
   return args.join(' ');
 }
@@ -176,12 +225,16 @@ export function reasonFix(i: FixInput): string {
       const allowed = i.token?.cidr_whitelist ?? m?.[1].split(/,\s*/) ?? [];
       const ip = m?.[2];
       const cidr = ip && !ip.includes(':') ? `${ip}/32` : '<this address>/32';
-      return `Use the token from a network in its allow-list, or create one that also allows this machine: after \`npm login ${R}\`, ` +
-        `\`${tokenCreateCommand(i.registry, i.token, { cidr: [...allowed, cidr] })}\`, and put it in ${i.place}.`;
+      return (
+        `Use the token from a network in its allow-list, or create one that also allows this machine: after \`npm login ${R}\`, ` +
+        `\`${tokenCreateCommand(i.registry, i.token, { cidr: [...allowed, cidr] })}\`, and put it in ${i.place}.`
+      );
     }
     case 'local-login-disabled':
-      return `This registry takes no passwords (company sign-in only): remove the password at ${i.where} and run ` +
-        `\`npm login ${R}\`, which opens the company sign-in in the browser; for CI, create a token after signing in.`;
+      return (
+        `This registry takes no passwords (company sign-in only): remove the password at ${i.where} and run ` +
+        `\`npm login ${R}\`, which opens the company sign-in in the browser; for CI, create a token after signing in.`
+      );
     case 'password-wrong':
       return `Correct the user name and password at ${i.where}, or replace them with a token: \`npm login ${R}\`.`;
     case 'login-throttled':
@@ -191,32 +244,44 @@ export function reasonFix(i: FixInput): string {
     case 'otp-required':
     case 'otp-wrong':
     case 'otp-reused':
-      return `Give the current code from your authenticator: \`${i.command ?? 'npm publish'} --otp=<code>\` (a terminal prompts for it). In CI, where nothing can prompt, ` +
+      return (
+        `Give the current code from your authenticator: \`${i.command ?? 'npm publish'} --otp=<code>\` (a terminal prompts for it). In CI, where nothing can prompt, ` +
         `publish with a token that bypasses 2FA: after \`npm login ${R}\`, \`${tokenCreateCommand(i.registry, undefined, { addPackage: pkg, permission: 'read-write', bypass2fa: true, name: `${pkg.replace(/^@[^/]+\//, '')}-ci` })} --otp=<code>\`, ` +
-        `or trusted publishing: \`npm trust github ${pkg} --repo <owner/repo> --file <workflow.yml> ${R}\`.`;
+        `or trusted publishing: \`npm trust github ${pkg} --repo <owner/repo> --file <workflow.yml> ${R}\`.`
+      );
     case 'otp-throttled':
-      return 'Too many wrong one-time passwords: wait five minutes, check the authenticator\'s clock, then use the current code (`--otp=<code>`).';
+      return "Too many wrong one-time passwords: wait five minutes, check the authenticator's clock, then use the current code (`--otp=<code>`).";
     case 'token-read-only':
-      return `The token at ${i.where} is read-only. For publishing ${pkg}: after \`npm login ${R}\`, ` +
-        `\`${tokenCreateCommand(i.registry, undefined, { addPackage: pkg, permission: 'read-write', name: `${pkg.replace(/^@[^/]+\//, '')}-publish` })}\`, and put it in ${i.place} (keep the read-only token for installs).`;
+      return (
+        `The token at ${i.where} is read-only. For publishing ${pkg}: after \`npm login ${R}\`, ` +
+        `\`${tokenCreateCommand(i.registry, undefined, { addPackage: pkg, permission: 'read-write', name: `${pkg.replace(/^@[^/]+\//, '')}-publish` })}\`, and put it in ${i.place} (keep the read-only token for installs).`
+      );
     case 'token-package-restricted':
     case 'token-org-only':
-      return `The token at ${i.where} does not cover ${pkg}. Create one that does: after \`npm login ${R}\`, ` +
-        `\`${tokenCreateCommand(i.registry, i.token, { addPackage: pkg, permission: 'read-write' })}\`, and put it in ${i.place}.`;
+      return (
+        `The token at ${i.where} does not cover ${pkg}. Create one that does: after \`npm login ${R}\`, ` +
+        `\`${tokenCreateCommand(i.registry, i.token, { addPackage: pkg, permission: 'read-write' })}\`, and put it in ${i.place}.`
+      );
     case 'token-stage-only':
-      return `This token may only stage releases: \`npm stage publish ${R}\`, then a maintainer approves it (\`npm stage approve <id> ${R}\`). ` +
-        `To publish directly, after \`npm login ${R}\`: \`${tokenCreateCommand(i.registry, i.token, { addPackage: pkg, permission: 'read-write' })}\`.`;
+      return (
+        `This token may only stage releases: \`npm stage publish ${R}\`, then a maintainer approves it (\`npm stage approve <id> ${R}\`). ` +
+        `To publish directly, after \`npm login ${R}\`: \`${tokenCreateCommand(i.registry, i.token, { addPackage: pkg, permission: 'read-write' })}\`.`
+      );
     case 'bypass-2fa-governance':
     case 'session-required':
       return `Do this with a login session, not this token: \`npm login ${R}\`, then run the command again.`;
     case 'token-org-restricted':
       return `The token does not manage this organization: after \`npm login ${R}\`, \`npm token create ${R} --orgs ${scope ?? '<org>'} --orgs-permission read-write --expires 30\`.`;
     case 'not-maintainer':
-      return `${you} is not a maintainer of ${pkg}: see who is (\`npm owner ls ${pkg} ${R}\`) and ask one of them to run \`npm owner add ${you} ${pkg} ${R}\`, ` +
-        `or publish under your own scope (\`@${you}/${pkg.replace(/^@[^/]+\//, '')}\` in package.json, then \`npm publish --access public\`).`;
+      return (
+        `${you} is not a maintainer of ${pkg}: see who is (\`npm owner ls ${pkg} ${R}\`) and ask one of them to run \`npm owner add ${you} ${pkg} ${R}\`, ` +
+        `or publish under your own scope (\`@${you}/${pkg.replace(/^@[^/]+\//, '')}\` in package.json, then \`npm publish --access public\`).`
+      );
     case 'scope-not-yours':
-      return `The scope @${scope ?? '<scope>'} belongs to other publishers: rename the package to \`@${you}/${pkg.replace(/^@[^/]+\//, '')}\` in package.json, ` +
-        `or ask the scope's owner to publish it and add you (\`npm owner add ${you} ${pkg} ${R}\`).`;
+      return (
+        `The scope @${scope ?? '<scope>'} belongs to other publishers: rename the package to \`@${you}/${pkg.replace(/^@[^/]+\//, '')}\` in package.json, ` +
+        `or ask the scope's owner to publish it and add you (\`npm owner add ${you} ${pkg} ${R}\`).`
+      );
     case 'team-lacks-write':
       return `Your teams in ${scope ?? '<org>'} may only read ${pkg}: ask an admin of ${scope ?? '<org>'} to run \`npm access grant read-write ${scope ?? '<org>'}:<team> ${pkg} ${R}\`.`;
     case 'not-org-member':
@@ -234,16 +299,20 @@ export function reasonFix(i: FixInput): string {
     case 'version-exists':
       return 'That version was published before and versions are never reused: `npm version patch`, then publish again.';
     case 'name-reserved':
-      return `${pkg} was wholly unpublished and its name is reserved for a while: wait until the time in the message, `
-        + 'then `npm version patch` and publish again, or publish under another name.';
+      return (
+        `${pkg} was wholly unpublished and its name is reserved for a while: wait until the time in the message, ` +
+        'then `npm version patch` and publish again, or publish under another name.'
+      );
     case 'version-staged':
       return `That version is staged: approve it (\`npm stage approve <id> ${R}\`), reject it (\`npm stage reject <id> ${R}\`), or \`npm version patch\` and publish again.`;
     case 'oidc-exchange-failed':
     case 'oidc-publish-only':
       return `Check the trusted publisher of ${pkg} (\`npm trust list ${pkg} ${R}\`): repository, workflow file and environment must match the CI run exactly, and the job needs \`id-token: write\`.`;
     case 'oidc-not-a-user':
-      return 'This is a trusted-publishing token, which only publishes its package: use a login session '
-        + `(\`npm login ${R}\`) for whoami, profile and tokens, and let CI exchange a new one each run.`;
+      return (
+        'This is a trusted-publishing token, which only publishes its package: use a login session ' +
+        `(\`npm login ${R}\`) for whoami, profile and tokens, and let CI exchange a new one each run.`
+      );
     case 'upstream-unavailable':
       return 'The registry could not reach its upstream: retry later, and tell the registry administrator; do not rotate tokens for this.';
     default:

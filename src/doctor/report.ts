@@ -43,24 +43,30 @@ export function renderHuman(ctx: DoctorContext, report: DoctorReport, notes: str
   const c = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const home = ctx.cfg.home;
   const out: string[] = [];
-  out.push(c('1', `tessera doctor — ${ctx.client}${ctx.clientVersion ? ' ' + ctx.clientVersion : ''} configuration for ${ctx.cfg.localPrefix}`));
-  const files = ctx.cfg.layers
-    .filter((l) => l.exists)
-    .map((l) => `${l.where} ${displayPath(l.file, home)}`);
+  out.push(
+    c(
+      '1',
+      `tessera doctor — ${ctx.client}${ctx.clientVersion ? ' ' + ctx.clientVersion : ''} configuration for ${ctx.cfg.localPrefix}`,
+    ),
+  );
+  const files = ctx.cfg.layers.filter((l) => l.exists).map((l) => `${l.where} ${displayPath(l.file, home)}`);
   out.push(`  config files read: ${files.length ? files.join(', ') : 'none'}`);
   out.push('');
   out.push(c('1', 'Registries'));
   for (const t of ctx.targets) {
     const cr = t.credential;
-    const via = cr.kind === 'none'
-      ? c('33', 'no credential sent')
-      : `${cr.kind} ${redact(cr.value ?? '')} from ${cr.origin ? (cr.origin.line ? `${displayPath(cr.origin.file, home)}:${cr.origin.line}` : cr.origin.file) : '?'}` +
-        `${cr.sameHostFallback ? ' (same-host fallback)' : ''}`;
+    const via =
+      cr.kind === 'none'
+        ? c('33', 'no credential sent')
+        : `${cr.kind} ${redact(cr.value ?? '')} from ${cr.origin ? (cr.origin.line ? `${displayPath(cr.origin.file, home)}:${cr.origin.line}` : cr.origin.file) : '?'}` +
+          `${cr.sameHostFallback ? ' (same-host fallback)' : ''}`;
     out.push(`  ${t.url}${t.scopes.length ? ` [${t.scopes.join(', ')}]` : ''}`);
     out.push(`    → ${via}`);
     if (t.roles.has('publish')) {
       const ex = t.exact;
-      out.push(`    publish/whoami → ${ex.kind === 'none' ? c('33', `no credential at ${ex.regKey}`) : `${ex.kind} from ${ex.origin?.line ? `${displayPath(ex.origin.file, home)}:${ex.origin.line}` : ex.origin?.file}`}`);
+      out.push(
+        `    publish/whoami → ${ex.kind === 'none' ? c('33', `no credential at ${ex.regKey}`) : `${ex.kind} from ${ex.origin?.line ? `${displayPath(ex.origin.file, home)}:${ex.origin.line}` : ex.origin?.file}`}`,
+      );
     }
   }
   for (const n of notes) out.push(`  ${n}`);
@@ -76,7 +82,9 @@ export function renderHuman(ctx: DoctorContext, report: DoctorReport, notes: str
   for (const f of findings) {
     const col = f.severity === 'error' ? '31' : f.severity === 'warning' ? '33' : '36';
     out.push('');
-    out.push(`${c(col, `${MARK[f.severity]} ${f.severity}`)} ${c('1', f.id)}${f.source ? `  ${f.source.line ? `${displayPath(f.source.file, home)}:${f.source.line}` : f.source.file}` : ''}`);
+    out.push(
+      `${c(col, `${MARK[f.severity]} ${f.severity}`)} ${c('1', f.id)}${f.source ? `  ${f.source.line ? `${displayPath(f.source.file, home)}:${f.source.line}` : f.source.file}` : ''}`,
+    );
     out.push(`  ${f.message}`);
     out.push(`  why: ${FINDINGS[f.id].why}`);
     out.push(`  fix: ${f.fix}`);

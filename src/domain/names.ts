@@ -56,7 +56,11 @@ export function escapeName(name: string): string {
 export function decodeNameSegment(segment: string): string {
   if (!segment.includes('%')) return segment;
   let out = segment;
-  try { out = decodeURIComponent(segment); } catch { /* leave malformed escapes as they are */ }
+  try {
+    out = decodeURIComponent(segment);
+  } catch {
+    /* leave malformed escapes as they are */
+  }
   return out;
 }
 

@@ -5,8 +5,18 @@
 // whenever a splice cannot be sure of that (a layout that does not describe these documents, a version
 // published out of order), it answers undefined and the caller renders in full.
 import {
-  CHUNK_CHARS, iso, member, npmUsers, shellOf, versionDigest, versionEntries, xorInto,
-  type Chunk, type Manifest, type Shell, type VersionState,
+  CHUNK_CHARS,
+  iso,
+  member,
+  npmUsers,
+  shellOf,
+  versionDigest,
+  versionEntries,
+  xorInto,
+  type Chunk,
+  type Manifest,
+  type Shell,
+  type VersionState,
 } from './packument.ts';
 
 export type Change =
@@ -23,8 +33,13 @@ export type Spliced = { shell: Shell; etag: string; readme: string; put: Chunk[]
 /** The package's state apart from its versions, as after the change. `latest` is the version the
  *  `latest` dist-tag names, with its manifest (the documents carry its description and readme). */
 export type Head = {
-  name: string; rev: number; createdAt: number; modifiedAt: number; distTags: Record<string, string>;
-  maintainers: { name: string; email: string }[]; stars: string[];
+  name: string;
+  rev: number;
+  createdAt: number;
+  modifiedAt: number;
+  distTags: Record<string, string>;
+  maintainers: { name: string; email: string }[];
+  stars: string[];
   latest: { version: string; manifest: Manifest } | null;
 };
 
@@ -126,23 +141,38 @@ export function splice(prev: Stored, head: Head, changes: Change[], chunkChars =
     }
   }
   if (live.length === 0) return undefined;
-  const latestVersion = head.distTags.latest !== undefined && live.some(([v]) => v === head.distTags.latest)
-    ? head.distTags.latest : live.at(-1)![0];
+  const latestVersion =
+    head.distTags.latest !== undefined && live.some(([v]) => v === head.distTags.latest)
+      ? head.distTags.latest
+      : live.at(-1)![0];
   if (!head.latest || head.latest.version !== latestVersion) return undefined;
   const time: Record<string, string> = { created: iso(head.createdAt), modified: iso(head.modifiedAt) };
   for (const [v, t] of unpublished) time[v] = t;
   for (const [v, t] of live) time[v] = t;
   const { etag, readme, ...shell } = shellOf({
-    name: head.name, rev: head.rev, distTags: head.distTags, maintainersJson, stars: head.stars, time,
-    unpublished: unpublished.length, count: live.length, digest, latest: head.latest.manifest,
+    name: head.name,
+    rev: head.rev,
+    distTags: head.distTags,
+    maintainersJson,
+    stars: head.stars,
+    time,
+    unpublished: unpublished.length,
+    count: live.length,
+    digest,
+    latest: head.latest.manifest,
   });
   const put: Chunk[] = [];
   const drop: number[] = [];
   for (const k of chunks.values()) {
     if (!k.changed) continue;
-    if (k.versions.length === 0) { drop.push(k.seq); continue; }
+    if (k.versions.length === 0) {
+      drop.push(k.seq);
+      continue;
+    }
     put.push({
-      seq: k.seq, full: k.full.join(','), abbrev: k.abbrev.join(','),
+      seq: k.seq,
+      full: k.full.join(','),
+      abbrev: k.abbrev.join(','),
       versions: k.versions.map((v, i): [string, number, number] => [v, k.full[i].length, k.abbrev[i].length]),
     });
   }

@@ -34,9 +34,26 @@ export type PackageState = {
   stars: string[];
 };
 
-const ABBREVIATED_FIELDS = ['name', 'version', 'dependencies', 'optionalDependencies', 'devDependencies', 'peerDependencies',
-  'peerDependenciesMeta', 'bundleDependencies', 'bundledDependencies', 'bin', 'directories', 'engines', 'os', 'cpu', 'libc',
-  'funding', '_hasShrinkwrap', 'acceptDependencies'] as const;
+const ABBREVIATED_FIELDS = [
+  'name',
+  'version',
+  'dependencies',
+  'optionalDependencies',
+  'devDependencies',
+  'peerDependencies',
+  'peerDependenciesMeta',
+  'bundleDependencies',
+  'bundledDependencies',
+  'bin',
+  'directories',
+  'engines',
+  'os',
+  'cpu',
+  'libc',
+  'funding',
+  '_hasShrinkwrap',
+  'acceptDependencies',
+] as const;
 
 const HOISTED_FIELDS = ['description', 'homepage', 'keywords', 'repository', 'author', 'bugs', 'license'] as const;
 
@@ -60,7 +77,10 @@ function dist(name: string, v: VersionState & { manifest: Manifest }): Record<st
   if (fromManifest?.fileCount !== undefined) d.fileCount = fromManifest.fileCount;
   if (fromManifest?.unpackedSize !== undefined) d.unpackedSize = fromManifest.unpackedSize;
   if (v.attestationsUrl) {
-    d.attestations = { url: `${BASE_PLACEHOLDER}/${v.attestationsUrl}`, provenance: { predicateType: 'https://slsa.dev/provenance/v1' } };
+    d.attestations = {
+      url: `${BASE_PLACEHOLDER}/${v.attestationsUrl}`,
+      provenance: { predicateType: 'https://slsa.dev/provenance/v1' },
+    };
   }
   return d;
 }
@@ -92,7 +112,13 @@ function fragmentsOf(name: string, v: VersionState): Fragments {
   const m = v.manifest;
   if (!m) throw new Error(`render: the manifest of ${name}@${v.version} was not loaded and is not cached`);
   const {
-    readme: _readme, readmeFilename: _rf, _attachments: _a, deprecated: _d, _npmUser: _u, maintainers: _m, ...rest
+    readme: _readme,
+    readmeFilename: _rf,
+    _attachments: _a,
+    deprecated: _d,
+    _npmUser: _u,
+    maintainers: _m,
+    ...rest
   } = m;
   const d = dist(name, { ...v, manifest: m });
   const full = JSON.stringify({ ...rest, _id: `${name}@${v.version}`, dist: d }).slice(0, -1);
@@ -100,9 +126,16 @@ function fragmentsOf(name: string, v: VersionState): Fragments {
   for (const f of ABBREVIATED_FIELDS) if (m[f] !== undefined) ab[f] = m[f];
   ab.dist = d;
   const made: Fragments = {
-    stamp, full, abbrev: JSON.stringify(ab).slice(0, -1), installScript: hasInstallScript(m), published: iso(v.publishedAt),
+    stamp,
+    full,
+    abbrev: JSON.stringify(ab).slice(0, -1),
+    installScript: hasInstallScript(m),
+    published: iso(v.publishedAt),
   };
-  if (fragmentChars > MAX_FRAGMENT_CHARS) { fragmentCache.clear(); fragmentChars = 0; }
+  if (fragmentChars > MAX_FRAGMENT_CHARS) {
+    fragmentCache.clear();
+    fragmentChars = 0;
+  }
   fragmentCache.set(key, made);
   fragmentChars += full.length + made.abbrev.length;
   return made;
@@ -120,9 +153,11 @@ export type Layout = {
   /** The documents this describes: a stored layout is used only while the package's ETag is this one. */
   etag: string;
   /** Where the versions' text goes in the shell of the full and of the abbreviated document. */
-  at: number; abAt: number;
+  at: number;
+  abAt: number;
   /** Live versions, and how many `time` entries after `created` and `modified` are unpublished ones. */
-  count: number; unpublished: number;
+  count: number;
+  unpublished: number;
   /** XOR of each live version's digest (versionDigest): the versions' part of the content hash, which an
    *  append or removal updates without reading the other versions. */
   digest: string;
@@ -149,7 +184,10 @@ export function joinChunks(shell: Shell, chunks: Chunk[]): { doc: string; abbrev
 
 /** A version's text in both documents (`"1.0.0":{…}`), the same in a full render and in a splice. */
 export function versionEntries(
-  name: string, v: VersionState, maintainersJson: string, npmUser: string,
+  name: string,
+  v: VersionState,
+  maintainersJson: string,
+  npmUser: string,
 ): { full: string; abbrev: string } {
   const f = fragmentsOf(name, v);
   const key = JSON.stringify(v.version);
@@ -170,8 +208,16 @@ export function xorInto(acc: Buffer, d: Buffer): void {
 
 /** What a document's shell is made of; render() and the splices share this step. */
 export type Parts = {
-  name: string; rev: number; distTags: Record<string, string>; maintainersJson: string; stars: string[];
-  time: Record<string, string>; unpublished: number; count: number; digest: Buffer; latest: Manifest | null;
+  name: string;
+  rev: number;
+  distTags: Record<string, string>;
+  maintainersJson: string;
+  stars: string[];
+  time: Record<string, string>;
+  unpublished: number;
+  count: number;
+  digest: Buffer;
+  latest: Manifest | null;
 };
 
 export function shellOf(p: Parts): Shell & { etag: string; readme: string } {
@@ -179,8 +225,14 @@ export function shellOf(p: Parts): Shell & { etag: string; readme: string } {
   const timeJson = JSON.stringify(p.time);
   const usersJson = JSON.stringify(Object.fromEntries(p.stars.map((s) => [s, true])));
   const digest = p.digest.toString('hex');
-  const contentHash = createHash('sha256').update(digest).update(distTagsJson).update(p.maintainersJson)
-    .update(usersJson).update(timeJson).digest('hex').slice(0, 32);
+  const contentHash = createHash('sha256')
+    .update(digest)
+    .update(distTagsJson)
+    .update(p.maintainersJson)
+    .update(usersJson)
+    .update(timeJson)
+    .digest('hex')
+    .slice(0, 32);
   const lm = p.latest;
   const readme = typeof lm?.readme === 'string' ? lm.readme : '';
   let tail = '';
@@ -188,29 +240,39 @@ export function shellOf(p: Parts): Shell & { etag: string; readme: string } {
   if (readme) tail += member('readme', readme);
   if (typeof lm?.readmeFilename === 'string') tail += member('readmeFilename', lm.readmeFilename);
   const nameJson = JSON.stringify(p.name);
-  const head = `{"_id":${nameJson},"_rev":${JSON.stringify(`${p.rev}-${contentHash}`)},"name":${nameJson}` +
+  const head =
+    `{"_id":${nameJson},"_rev":${JSON.stringify(`${p.rev}-${contentHash}`)},"name":${nameJson}` +
     `,"dist-tags":${distTagsJson},"versions":{`;
-  const abHead = `{"name":${nameJson},"modified":${JSON.stringify(p.time.modified)}` +
-    `,"dist-tags":${distTagsJson},"versions":{`;
+  const abHead =
+    `{"name":${nameJson},"modified":${JSON.stringify(p.time.modified)}` + `,"dist-tags":${distTagsJson},"versions":{`;
   const etag = `"${p.rev}-${contentHash}"`;
   return {
     doc: `${head}},"time":${timeJson},"maintainers":${p.maintainersJson},"users":${usersJson}${tail}}`,
-    abbrev: `${abHead}}}`, etag, readme,
+    abbrev: `${abHead}}}`,
+    etag,
+    readme,
     layout: { etag, at: head.length, abAt: abHead.length, count: p.count, unpublished: p.unpublished, digest },
   };
 }
 
 /** Versions' entries cut into chunks, numbered from `seq`: a chunk takes versions until it passes chunkChars. */
 export function chunksOf(
-  versions: string[], full: string[], abbrev: string[], seq = 0, chunkChars = CHUNK_CHARS,
+  versions: string[],
+  full: string[],
+  abbrev: string[],
+  seq = 0,
+  chunkChars = CHUNK_CHARS,
 ): Chunk[] {
   const out: Chunk[] = [];
-  for (let from = 0; from < versions.length;) {
+  for (let from = 0; from < versions.length; ) {
     let to = from;
     for (let size = 0; to < versions.length && size < chunkChars; to++) size += full[to].length;
     out.push({
-      seq: seq++, full: full.slice(from, to).join(','), abbrev: abbrev.slice(from, to).join(','),
-      versions: versions.slice(from, to)
+      seq: seq++,
+      full: full.slice(from, to).join(','),
+      abbrev: abbrev.slice(from, to).join(','),
+      versions: versions
+        .slice(from, to)
         .map((v, i): [string, number, number] => [v, full[from + i].length, abbrev[from + i].length]),
     });
     from = to;
@@ -229,7 +291,10 @@ export function npmUsers(): (p: { name: string; email: string } | null) => strin
     if (!p) return '';
     const k = `${p.name}\0${p.email}`;
     let j = made.get(k);
-    if (j === undefined) { j = member('_npmUser', p); made.set(k, j); }
+    if (j === undefined) {
+      j = member('_npmUser', p);
+      made.set(k, j);
+    }
     return j;
   };
 }
@@ -254,17 +319,33 @@ export function render(state: PackageState, chunkChars = CHUNK_CHARS): RenderedW
     throw new Error(`render: the manifest of ${state.name}@${latest.version} (latest) was not loaded`);
   }
   const { etag, readme, ...shell } = shellOf({
-    name: state.name, rev: state.rev, distTags: state.distTags, maintainersJson, stars: state.stars, time,
-    unpublished: state.unpublished.length, count: state.versions.length, digest, latest: latest?.manifest ?? null,
+    name: state.name,
+    rev: state.rev,
+    distTags: state.distTags,
+    maintainersJson,
+    stars: state.stars,
+    time,
+    unpublished: state.unpublished.length,
+    count: state.versions.length,
+    digest,
+    latest: latest?.manifest ?? null,
   });
-  const chunks = chunksOf(state.versions.map((v) => v.version), full, abbrev, 0, chunkChars);
+  const chunks = chunksOf(
+    state.versions.map((v) => v.version),
+    full,
+    abbrev,
+    0,
+    chunkChars,
+  );
   return { ...joinChunks(shell, chunks), etag, readme, shell, chunks };
 }
 
 /** An upstream registry's full packument, re-pointed at this registry: tarball URLs are rewritten and
  *  the originals returned, so tarballs can be fetched and cached on demand. */
-export function renderProxied(upstream: Record<string, unknown>, name: string):
-  Rendered & { tarballs: Record<string, { url: string; integrity?: string }> } {
+export function renderProxied(
+  upstream: Record<string, unknown>,
+  name: string,
+): Rendered & { tarballs: Record<string, { url: string; integrity?: string }> } {
   const versions = (upstream.versions ?? {}) as Record<string, Record<string, unknown>>;
   const tarballs: Record<string, { url: string; integrity?: string }> = {};
   const abbrevVersions: Record<string, unknown> = {};
@@ -286,8 +367,19 @@ export function renderProxied(upstream: Record<string, unknown>, name: string):
   }
   const doc = { ...upstream, versions: outVersions };
   const time = (upstream.time ?? {}) as Record<string, string>;
-  const abbrev = { name, modified: time.modified ?? new Date(0).toISOString(), 'dist-tags': upstream['dist-tags'] ?? {}, versions: abbrevVersions };
+  const abbrev = {
+    name,
+    modified: time.modified ?? new Date(0).toISOString(),
+    'dist-tags': upstream['dist-tags'] ?? {},
+    versions: abbrevVersions,
+  };
   const docText = JSON.stringify(doc);
   const etag = `"p-${createHash('sha256').update(docText).digest('hex').slice(0, 32)}"`;
-  return { doc: docText, abbrev: JSON.stringify(abbrev), etag, readme: typeof upstream.readme === 'string' ? upstream.readme : '', tarballs };
+  return {
+    doc: docText,
+    abbrev: JSON.stringify(abbrev),
+    etag,
+    readme: typeof upstream.readme === 'string' ? upstream.readme : '',
+    tarballs,
+  };
 }

@@ -2,7 +2,10 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { IMPORTED_PREFIX, verifyHtpasswd } from './htpasswd.ts';
 
-const N = 16384, R = 8, P = 1, KEYLEN = 32;
+const N = 16384,
+  R = 8,
+  P = 1,
+  KEYLEN = 32;
 
 function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
   return new Promise((res, rej) =>

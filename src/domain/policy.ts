@@ -4,8 +4,19 @@ import { SESSION_KINDS, type Principal, type Credential, type Grants } from './p
 import type { Params, ReasonId } from './reasons.ts';
 import { scopeOf } from './names.ts';
 
-export type Action = 'read' | 'publish' | 'unpublish' | 'dist-tag' | 'deprecate' | 'owner' | 'star' | 'access' | 'trust'
-  | 'stage' | 'stage-view' | 'stage-review';
+export type Action =
+  | 'read'
+  | 'publish'
+  | 'unpublish'
+  | 'dist-tag'
+  | 'deprecate'
+  | 'owner'
+  | 'star'
+  | 'access'
+  | 'trust'
+  | 'stage'
+  | 'stage-view'
+  | 'stage-review';
 
 /** `npm stage publish` (stage), `npm stage list|view|download` (stage-view): what stage-only tokens may do. */
 const STAGING: ReadonlySet<Action> = new Set(['stage', 'stage-view']);
@@ -34,9 +45,17 @@ export type Decision =
   | { allowed: false; reason: ReasonId; params: Params; checks: Check[] };
 
 const verbs: Record<Action, string> = {
-  read: 'read', publish: 'publish', unpublish: 'unpublish', 'dist-tag': 'change dist-tags of',
-  deprecate: 'deprecate', owner: 'change maintainers of', star: 'star', access: 'change access to',
-  trust: 'change the trusted publishers of', stage: 'stage versions of', 'stage-view': 'see the staged versions of',
+  read: 'read',
+  publish: 'publish',
+  unpublish: 'unpublish',
+  'dist-tag': 'change dist-tags of',
+  deprecate: 'deprecate',
+  owner: 'change maintainers of',
+  star: 'star',
+  access: 'change access to',
+  trust: 'change the trusted publishers of',
+  stage: 'stage versions of',
+  'stage-view': 'see the staged versions of',
   'stage-review': 'approve or reject staged versions of',
 };
 
@@ -66,7 +85,8 @@ function isMaintainer(p: Principal, pkg: PackageFacts): boolean {
 }
 
 /** What the read rule needs: for a public package, or an anonymous caller, `name`, `exists` and `access` decide. */
-export type ReadFacts = Pick<PackageFacts, 'name' | 'exists' | 'access'> & Partial<Pick<PackageFacts, 'maintainerIds' | 'org'>>;
+export type ReadFacts = Pick<PackageFacts, 'name' | 'exists' | 'access'> &
+  Partial<Pick<PackageFacts, 'maintainerIds' | 'org'>>;
 
 /** Whether `canRead` can decide from the package's head alone, without its maintainers and org facts. */
 export function decidesWithoutFacts(p: Principal, access: PackageFacts['access']): boolean {
@@ -83,12 +103,18 @@ export function canRead(p: Principal, pkg: ReadFacts): boolean {
   if (pkg.access === 'public') return true;
   if (p.user === null) return false;
   const c = p.credential;
-  if (c.type === 'token' && c.grants && (c.grants.permission === 'no-access' || !grantsCover(c.grants, pkg.name))) return false;
+  if (c.type === 'token' && c.grants && (c.grants.permission === 'no-access' || !grantsCover(c.grants, pkg.name)))
+    return false;
   // A trusted-publishing token reads its own package (npm's publish pre-check), nothing else.
   if (c.type === 'token' && c.kind === 'oidc') return true;
   const org = pkg.org;
-  return p.user.admin || (pkg.maintainerIds ?? []).includes(p.user.id) || org?.role === 'owner' || org?.role === 'admin'
-    || (org?.team ?? null) !== null;
+  return (
+    p.user.admin ||
+    (pkg.maintainerIds ?? []).includes(p.user.id) ||
+    org?.role === 'owner' ||
+    org?.role === 'admin' ||
+    (org?.team ?? null) !== null
+  );
 }
 
 /** Registry-wide rules from the configuration. */
@@ -113,32 +139,56 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
 
   if (action === 'read') {
     if (!visible) return deny('not-found', {}, hidden, 'visible');
-    pass('visible', pkg.access === 'public' ? `${pkg.name} is public` : `${pkg.name} is restricted and the caller may read it`);
+    pass(
+      'visible',
+      pkg.access === 'public' ? `${pkg.name} is public` : `${pkg.name} is restricted and the caller may read it`,
+    );
     return { allowed: true, checks };
   }
   // Anonymous writes are refused the same way whether or not the package exists: nothing is revealed.
-  if (p.user === null) return deny('auth-required', { action: `${verb} packages` }, 'no credential was sent', 'authenticated');
+  if (p.user === null)
+    return deny('auth-required', { action: `${verb} packages` }, 'no credential was sent', 'authenticated');
   pass('authenticated', `as ${p.user.name}`);
   const c = p.credential;
   if (c.type === 'token' && c.kind === 'oidc') return trustedPublish(c, action, pkg, checks);
 
   // What the credential allows, whatever the package: every write, starring included, needs one that may write it.
   if (c.type === 'token' && c.grants?.permission === 'no-access' && c.grants.orgs.length > 0) {
-    return deny('token-org-only', { orgs: c.grants.orgs.join(', '), action: verb, package: pkg.name },
-      'the token grants no access to packages', 'token-writes');
+    return deny(
+      'token-org-only',
+      { orgs: c.grants.orgs.join(', '), action: verb, package: pkg.name },
+      'the token grants no access to packages',
+      'token-writes',
+    );
   }
   const stageOnly = c.type === 'token' && c.grants?.permission === 'read-write-stage-only';
   if (stageOnly && !STAGING.has(action)) {
-    return deny('token-stage-only', { package: pkg.name, action: verb }, 'the token may only stage releases', 'token-writes');
+    return deny(
+      'token-stage-only',
+      { package: pkg.name, action: verb },
+      'the token may only stage releases',
+      'token-writes',
+    );
   }
   if (!stageOnly && !credentialWrites(c)) {
     return deny('token-read-only', { action: `${verb} ${pkg.name}` }, 'the token is read-only', 'token-writes');
   }
-  pass('token-writes', c.type === 'password' ? 'password credentials act with the user\'s rights' : stageOnly ? 'the token may stage releases' : 'the token may write');
+  pass(
+    'token-writes',
+    c.type === 'password'
+      ? "password credentials act with the user's rights"
+      : stageOnly
+        ? 'the token may stage releases'
+        : 'the token may write',
+  );
   if (c.type === 'token' && c.grants) {
     if (!grantsCover(c.grants, pkg.name)) {
-      return deny('token-package-restricted', { allowed: describeGrants(c.grants), action: verb, package: pkg.name },
-        `the token is limited to ${describeGrants(c.grants)}`, 'token-covers-package');
+      return deny(
+        'token-package-restricted',
+        { allowed: describeGrants(c.grants), action: verb, package: pkg.name },
+        `the token is limited to ${describeGrants(c.grants)}`,
+        'token-covers-package',
+      );
     }
     pass('token-covers-package', `the token covers ${describeGrants(c.grants)}`);
   }
@@ -146,7 +196,12 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
     return deny('email-unverified', { email: p.user.email }, `${p.user.email} is not verified`, 'email-verified');
   }
   if (GOVERNANCE.has(action) && c.type === 'token' && c.bypass2fa) {
-    return deny('bypass-2fa-governance', { action: `${verb} ${pkg.name}` }, 'bypass-2FA tokens cannot govern packages', 'governance');
+    return deny(
+      'bypass-2fa-governance',
+      { action: `${verb} ${pkg.name}` },
+      'bypass-2FA tokens cannot govern packages',
+      'governance',
+    );
   }
 
   const finish = (): Decision => secondFactor(p as Principal & { user: object }, action, pkg, checks);
@@ -155,7 +210,12 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
     if (action === 'publish' || action === 'stage') {
       const scope = scopeOf(pkg.name);
       if (pkg.org && pkg.org.role === null && !p.user.admin) {
-        return deny('not-org-member', { org: pkg.org.name, action: `${verb} ${pkg.name}` }, `${p.user.name} is not a member of ${pkg.org.name}`, 'scope');
+        return deny(
+          'not-org-member',
+          { org: pkg.org.name, action: `${verb} ${pkg.name}` },
+          `${p.user.name} is not a member of ${pkg.org.name}`,
+          'scope',
+        );
       }
       if (scope && pkg.scopeOwnerId != null && pkg.scopeOwnerId !== p.user.id && !p.user.admin) {
         return deny('scope-not-yours', { scope, package: pkg.name }, `${scope} is another user's scope`, 'scope');
@@ -169,7 +229,10 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
     }
     return deny('not-found', {}, hidden, 'visible');
   }
-  pass('visible', pkg.access === 'public' ? `${pkg.name} is public` : `${pkg.name} is restricted and the caller may read it`);
+  pass(
+    'visible',
+    pkg.access === 'public' ? `${pkg.name} is public` : `${pkg.name} is restricted and the caller may read it`,
+  );
   if (action === 'star') return { allowed: true, checks };
 
   if (!isMaintainer(p, pkg)) {
@@ -186,9 +249,19 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
       return finish();
     }
     if (pkg.org?.team === 'read-only' && !GOVERNANCE.has(action)) {
-      return deny('team-lacks-write', { package: pkg.name, org: pkg.org.name, action: verb }, `${p.user.name}'s teams may only read ${pkg.name}`, 'maintainer');
+      return deny(
+        'team-lacks-write',
+        { package: pkg.name, org: pkg.org.name, action: verb },
+        `${p.user.name}'s teams may only read ${pkg.name}`,
+        'maintainer',
+      );
     }
-    return deny('not-maintainer', { package: pkg.name, action: verb }, `${p.user.name} is not a maintainer of ${pkg.name}`, 'maintainer');
+    return deny(
+      'not-maintainer',
+      { package: pkg.name, action: verb },
+      `${p.user.name} is not a maintainer of ${pkg.name}`,
+      'maintainer',
+    );
   }
   pass('maintainer', `${p.user.name} maintains ${pkg.name}`);
   return finish();
@@ -196,19 +269,31 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
 
 /** A token from an OIDC exchange publishes (or stages) its one package as its trust configuration allows:
  *  no maintainer, no second factor (the CI's identity is the proof), and nothing else. */
-function trustedPublish(c: Credential & { type: 'token' }, action: Action, pkg: PackageFacts, checks: Check[]): Decision {
+function trustedPublish(
+  c: Credential & { type: 'token' },
+  action: Action,
+  pkg: PackageFacts,
+  checks: Check[],
+): Decision {
   const trust = c.grants?.trust;
   const deny = (reason: ReasonId, params: Params, detail: string): Decision => {
     checks.push({ check: 'trusted-publisher', ok: false, detail });
     return { allowed: false, reason, params, checks };
   };
   if (!trust || !c.grants || !grantsCover(c.grants, pkg.name)) {
-    return deny('token-package-restricted', { allowed: c.grants ? describeGrants(c.grants) : 'no packages', action: 'publish', package: pkg.name },
-      'a trusted-publishing token serves one package');
+    return deny(
+      'token-package-restricted',
+      { allowed: c.grants ? describeGrants(c.grants) : 'no packages', action: 'publish', package: pkg.name },
+      'a trusted-publishing token serves one package',
+    );
   }
   if (action === 'stage') {
     if (!trust.permissions.includes('createStagedPackage')) {
-      return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'the trust configuration does not allow staged publishing');
+      return deny(
+        'oidc-publish-only',
+        { action: verbs[action], package: pkg.name },
+        'the trust configuration does not allow staged publishing',
+      );
     }
     checks.push({ check: 'trusted-publisher', ok: true, detail: `${trust.subject} may stage versions of ${pkg.name}` });
     return { allowed: true, checks, otp: false };
@@ -219,9 +304,17 @@ function trustedPublish(c: Credential & { type: 'token' }, action: Action, pkg: 
     return deny('oidc-publish-only', { action: verbs[action], package: pkg.name }, 'trusted publishing only publishes');
   }
   if (!trust.permissions.includes('createPackage')) {
-    return deny('token-stage-only', { action: 'publish', package: pkg.name }, 'the trust configuration only allows staged publishing');
+    return deny(
+      'token-stage-only',
+      { action: 'publish', package: pkg.name },
+      'the trust configuration only allows staged publishing',
+    );
   }
-  checks.push({ check: 'trusted-publisher', ok: true, detail: `${trust.subject} is a trusted publisher of ${pkg.name}` });
+  checks.push({
+    check: 'trusted-publisher',
+    ok: true,
+    detail: `${trust.subject} is a trusted publisher of ${pkg.name}`,
+  });
   return { allowed: true, checks, otp: false };
 }
 
@@ -238,33 +331,66 @@ function secondFactor(p: Principal, action: Action, pkg: PackageFacts, checks: C
   const c = p.credential;
   // Staging defers the second factor to approval, which always asks for it (npm's "proof of presence").
   if (STAGING.has(action)) {
-    checks.push({ check: 'two-factor', ok: true, detail: action === 'stage' ? 'staging needs no one-time password; approving does' : 'no one-time password to look' });
+    checks.push({
+      check: 'two-factor',
+      ok: true,
+      detail:
+        action === 'stage' ? 'staging needs no one-time password; approving does' : 'no one-time password to look',
+    });
     return { allowed: true, checks, otp: false };
   }
   if (action === 'stage-review') {
     if (!p.user.tfa) {
-      checks.push({ check: 'two-factor', ok: false, detail: `${p.user.name} has no 2FA, which approving or rejecting needs` });
-      return { allowed: false, reason: 'tfa-required', params: { action: 'approve or reject staged versions' }, checks };
+      checks.push({
+        check: 'two-factor',
+        ok: false,
+        detail: `${p.user.name} has no 2FA, which approving or rejecting needs`,
+      });
+      return {
+        allowed: false,
+        reason: 'tfa-required',
+        params: { action: 'approve or reject staged versions' },
+        checks,
+      };
     }
-    checks.push({ check: 'two-factor', ok: true, detail: 'approving or rejecting a staged version needs a one-time password' });
+    checks.push({
+      check: 'two-factor',
+      ok: true,
+      detail: 'approving or rejecting a staged version needs a one-time password',
+    });
     return { allowed: true, checks, otp: true };
   }
-  const mfa = pkg.exists ? pkg.mfa ?? 'none' : 'none';
+  const mfa = pkg.exists ? (pkg.mfa ?? 'none') : 'none';
   if (action === 'publish' && mfa !== 'none') {
     if (mfa === 'automation' && skipsOtp(c)) {
       checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} accepts automation and bypass-2FA tokens` });
       return { allowed: true, checks, otp: false };
     }
     if (!p.user.tfa) {
-      checks.push({ check: 'two-factor', ok: false, detail: `${pkg.name} requires 2FA to publish and ${p.user.name} has none` });
-      return { allowed: false, reason: 'package-requires-2fa', params: { package: pkg.name, user: p.user.name }, checks };
+      checks.push({
+        check: 'two-factor',
+        ok: false,
+        detail: `${pkg.name} requires 2FA to publish and ${p.user.name} has none`,
+      });
+      return {
+        allowed: false,
+        reason: 'package-requires-2fa',
+        params: { package: pkg.name, user: p.user.name },
+        checks,
+      };
     }
     checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} requires a one-time password to publish` });
     return { allowed: true, checks, otp: true };
   }
   if (p.user.tfa === 'auth-and-writes') {
     const skip = PUBLISH_LIKE.has(action) && skipsOtp(c);
-    checks.push({ check: 'two-factor', ok: true, detail: skip ? 'the token bypasses 2FA for publishing' : `${p.user.name} has 2FA for writes: a one-time password is needed` });
+    checks.push({
+      check: 'two-factor',
+      ok: true,
+      detail: skip
+        ? 'the token bypasses 2FA for publishing'
+        : `${p.user.name} has 2FA for writes: a one-time password is needed`,
+    });
     return { allowed: true, checks, otp: !skip };
   }
   return { allowed: true, checks, otp: false };
@@ -274,8 +400,12 @@ function secondFactor(p: Principal, action: Action, pkg: PackageFacts, checks: C
 export type AccountAction = 'token-create' | 'token-revoke' | 'token-list' | 'profile' | 'profile-read' | 'whoami';
 
 const accountVerbs: Record<AccountAction, string> = {
-  'token-create': 'create tokens', 'token-revoke': 'revoke tokens', 'token-list': 'list tokens', profile: 'change the profile',
-  'profile-read': 'read your profile', whoami: 'ask who you are',
+  'token-create': 'create tokens',
+  'token-revoke': 'revoke tokens',
+  'token-list': 'list tokens',
+  profile: 'change the profile',
+  'profile-read': 'read your profile',
+  whoami: 'ask who you are',
 };
 const ACCOUNT_READS: ReadonlySet<AccountAction> = new Set(['token-list', 'profile-read', 'whoami']);
 
@@ -288,7 +418,11 @@ export type PasswordFacts = { hasPassword: boolean; passwordSent: boolean };
  * given `account`, the decision says `password: true` when the service must check the one sent.
  * Accounts without a password (created for SSO) skip it.
  */
-export function authorizeAccount(p: Principal, action: AccountAction, account?: PasswordFacts): Decision & { password?: boolean } {
+export function authorizeAccount(
+  p: Principal,
+  action: AccountAction,
+  account?: PasswordFacts,
+): Decision & { password?: boolean } {
   const checks: Check[] = [];
   const verb = accountVerbs[action];
   if (p.user === null) {
@@ -312,7 +446,11 @@ export function authorizeAccount(p: Principal, action: AccountAction, account?: 
     checks.push({ check: 'session', ok: false, detail: `a ${c.kind} token cannot ${verb}` });
     return { allowed: false, reason: 'session-required', params: { action: verb, kind: c.kind }, checks };
   }
-  checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });
+  checks.push({
+    check: 'session',
+    ok: true,
+    detail: c.type === 'password' ? 'password credentials' : 'a login session',
+  });
   const password = action === 'token-create' && account?.hasPassword === true && c.type !== 'password';
   if (password && !account.passwordSent) {
     checks.push({ check: 'password', ok: false, detail: 'creating a token needs the account password' });
@@ -328,7 +466,9 @@ export type OrgAction = 'org-read' | 'org-members' | 'team-manage' | 'access-gra
 export type OrgFacts = { name: string; exists: boolean; role: OrgRole | null };
 
 const orgVerbs: Record<OrgAction, string> = {
-  'org-read': 'see the members and teams of', 'org-members': 'change the members of', 'team-manage': 'manage the teams of',
+  'org-read': 'see the members and teams of',
+  'org-members': 'change the members of',
+  'team-manage': 'manage the teams of',
   'access-grant': 'change team access to packages of',
 };
 
@@ -349,21 +489,56 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
     const listed = c.grants.orgs.includes(org.name);
     const level = c.grants.orgsPermission;
     if (!listed || level === 'no-access' || (writes && level !== 'read-write')) {
-      return deny('token-org-restricted', { org: org.name, orgs: c.grants.orgs.join(', ') || 'none', action: verb, level: writes ? 'read-write' : 'read-only' }, 'token-covers-org',
-        listed ? `the token may only ${level === 'read-only' ? 'read' : 'not touch'} ${org.name}` : `the token does not list ${org.name}`);
+      return deny(
+        'token-org-restricted',
+        {
+          org: org.name,
+          orgs: c.grants.orgs.join(', ') || 'none',
+          action: verb,
+          level: writes ? 'read-write' : 'read-only',
+        },
+        'token-covers-org',
+        listed
+          ? `the token may only ${level === 'read-only' ? 'read' : 'not touch'} ${org.name}`
+          : `the token does not list ${org.name}`,
+      );
     }
-    checks.push({ check: 'token-covers-org', ok: true, detail: `the token may ${level === 'read-write' ? 'manage' : 'read'} ${org.name}` });
+    checks.push({
+      check: 'token-covers-org',
+      ok: true,
+      detail: `the token may ${level === 'read-write' ? 'manage' : 'read'} ${org.name}`,
+    });
   } else if (c.type === 'token' && c.readonly && writes) {
     return deny('token-read-only', { action: verb }, 'token-writes', 'the token is read-only');
   }
   if (writes && c.type === 'token' && c.bypass2fa) {
-    return deny('bypass-2fa-governance', { action: verb }, 'governance', 'bypass-2FA tokens cannot manage organizations');
+    return deny(
+      'bypass-2fa-governance',
+      { action: verb },
+      'governance',
+      'bypass-2FA tokens cannot manage organizations',
+    );
   }
-  if (org.role === null && !p.user.admin) return deny('not-org-member', { org: org.name, action: verb }, 'member', `${p.user.name} is not a member of ${org.name}`);
+  if (org.role === null && !p.user.admin)
+    return deny(
+      'not-org-member',
+      { org: org.name, action: verb },
+      'member',
+      `${p.user.name} is not a member of ${org.name}`,
+    );
   const role = p.user.admin ? 'owner' : org.role!;
-  checks.push({ check: 'member', ok: true, detail: p.user.admin ? 'a registry administrator' : `${p.user.name} is ${role} of ${org.name}` });
+  checks.push({
+    check: 'member',
+    ok: true,
+    detail: p.user.admin ? 'a registry administrator' : `${p.user.name} is ${role} of ${org.name}`,
+  });
   if (writes && role === 'developer') {
-    return deny('org-role-too-low', { org: org.name, role, needed: 'admin', action: verb }, 'role', 'developers cannot manage the organization');
+    return deny(
+      'org-role-too-low',
+      { org: org.name, role, needed: 'admin', action: verb },
+      'role',
+      'developers cannot manage the organization',
+    );
   }
   return { allowed: true, checks, otp: writes && p.user.tfa === 'auth-and-writes' };
 }
@@ -380,22 +555,43 @@ export function authorizeTrust(p: Principal, pkg: PackageFacts, write: boolean):
   const d = authorize(p, write ? 'trust' : 'read', pkg);
   if (!d.allowed) return d;
   const checks = d.checks;
-  if (p.user === null) return refuse(checks, 'auth-required', { action: 'manage trusted publishers' }, 'authenticated', 'no credential was sent');
+  if (p.user === null)
+    return refuse(
+      checks,
+      'auth-required',
+      { action: 'manage trusted publishers' },
+      'authenticated',
+      'no credential was sent',
+    );
   if (!write) {
     // Reading governs nothing, so any credential of a maintainer, org owner or administrator may.
     if (!p.user.admin && !isMaintainer(p, pkg) && pkg.org?.role !== 'owner') {
-      return refuse(checks, 'not-maintainer', { package: pkg.name, action: 'see the trusted publishers of' }, 'maintainer',
-        `${p.user.name} is not a maintainer of ${pkg.name}`);
+      return refuse(
+        checks,
+        'not-maintainer',
+        { package: pkg.name, action: 'see the trusted publishers of' },
+        'maintainer',
+        `${p.user.name} is not a maintainer of ${pkg.name}`,
+      );
     }
-    checks.push({ check: 'maintainer', ok: true, detail: `${p.user.name} may see the trusted publishers of ${pkg.name}` });
+    checks.push({
+      check: 'maintainer',
+      ok: true,
+      detail: `${p.user.name} may see the trusted publishers of ${pkg.name}`,
+    });
     return { allowed: true, checks, otp: false };
   }
   // Trust is governance: whoever changes it proves presence with a one-time password, whatever their 2FA mode.
   const tfa = checks.findIndex((c) => c.check === 'two-factor');
   if (tfa >= 0) checks.splice(tfa, 1);
   if (!p.user.tfa) {
-    return refuse(checks, 'tfa-required', { action: 'change the trusted publishers of a package' }, 'two-factor',
-      `${p.user.name} has no 2FA, which changing trusted publishers needs`);
+    return refuse(
+      checks,
+      'tfa-required',
+      { action: 'change the trusted publishers of a package' },
+      'two-factor',
+      `${p.user.name} has no 2FA, which changing trusted publishers needs`,
+    );
   }
   checks.push({ check: 'two-factor', ok: true, detail: 'changing trusted publishers needs a one-time password' });
   return { allowed: true, checks, otp: true };
@@ -411,35 +607,66 @@ export function authorizeOrgMember(p: Principal, org: OrgFacts, change: MemberCh
   const touchesOwner = change.role === 'owner' || change.current === 'owner';
   if (mine !== 'owner' && touchesOwner) {
     const action = change.role === null ? `remove an owner of ${org.name}` : `make or change an owner of ${org.name}`;
-    return refuse(d.checks, 'org-role-too-low', { org: org.name, role: mine, needed: 'owner', action }, 'role',
-      'only owners make, change or remove owners');
+    return refuse(
+      d.checks,
+      'org-role-too-low',
+      { org: org.name, role: mine, needed: 'owner', action },
+      'role',
+      'only owners make, change or remove owners',
+    );
   }
-  d.checks.push({ check: 'role', ok: true, detail: touchesOwner ? `${p.user.name} is an owner` : 'admins manage developers and admins' });
+  d.checks.push({
+    check: 'role',
+    ok: true,
+    detail: touchesOwner ? `${p.user.name} is an owner` : 'admins manage developers and admins',
+  });
   return d;
 }
 
 /** The staged version a review is about: who staged it (a user id, or a trusted publisher). */
-export type StagedFacts = { version: string; actor: string; actorType: 'user' | 'trusted-publisher'; stagedBy: number | null };
+export type StagedFacts = {
+  version: string;
+  actor: string;
+  actorType: 'user' | 'trusted-publisher';
+  stagedBy: number | null;
+};
 export type StageRules = Rules & { requireSecondApprover?: boolean };
 
 /**
  * `npm stage approve|reject`: a staged version the caller may not see (stage-view) is as unknown as a
  * missing id; then the stage-review decision, then the second-approver rule for approvals.
  */
-export function authorizeStageReview(p: Principal, pkg: PackageFacts, rules: StageRules, staged?: StagedFacts, approving = true): Decision {
+export function authorizeStageReview(
+  p: Principal,
+  pkg: PackageFacts,
+  rules: StageRules,
+  staged?: StagedFacts,
+  approving = true,
+): Decision {
   const oidc = p.user !== null && p.credential.type === 'token' && p.credential.kind === 'oidc';
   const view = authorize(p, 'stage-view', pkg);
   if (!view.allowed && p.user !== null && !oidc) {
     const checks = view.checks.filter((c) => c.ok);
-    return refuse(checks, 'not-found', {}, 'stage-visible', `the staged versions of ${pkg.name} are not visible to this credential (${view.reason})`);
+    return refuse(
+      checks,
+      'not-found',
+      {},
+      'stage-visible',
+      `the staged versions of ${pkg.name} are not visible to this credential (${view.reason})`,
+    );
   }
   const d = authorize(p, 'stage-review', pkg, rules);
   if (!d.allowed || !staged || !approving || !rules.requireSecondApprover || p.user === null) return d;
   if (staged.actorType === 'user' && staged.stagedBy === p.user.id) {
     const at = d.checks.findIndex((c) => c.check === 'two-factor');
     const checks = at >= 0 ? d.checks.slice(0, at) : d.checks;
-    return refuse(checks, 'stage-second-approver', { package: pkg.name, version: staged.version, user: staged.actor },
-      'second-approver', `${p.user.name} staged this version; another maintainer must approve it`);
+    return refuse(
+      checks,
+      'stage-second-approver',
+      { package: pkg.name, version: staged.version, user: staged.actor },
+      'second-approver',
+      `${p.user.name} staged this version; another maintainer must approve it`,
+    );
   }
   d.checks.push({ check: 'second-approver', ok: true, detail: `staged by ${staged.actor}, approved by another` });
   return d;
@@ -467,7 +694,11 @@ export function authorizeSignup(p: Principal, policy: SignupPolicy): Decision {
   if (c.type === 'token' && (!SESSION_KINDS.includes(c.kind) || c.bypass2fa || c.readonly || c.grants)) {
     return refuse(checks, 'signup-closed', { policy }, 'session', `a ${c.kind} token cannot manage accounts`);
   }
-  checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });
+  checks.push({
+    check: 'session',
+    ok: true,
+    detail: c.type === 'password' ? 'password credentials' : 'a login session',
+  });
   return { allowed: true, checks, otp: false };
 }
 
@@ -479,7 +710,11 @@ export function authorizeCollaborators(p: Principal, pkg: PackageFacts): Decisio
   const d = authorize(p, 'read', pkg);
   if (!d.allowed) return d;
   const teams = p.user !== null && (p.user.admin || (pkg.org?.role ?? null) !== null);
-  d.checks.push({ check: 'teams', ok: true, detail: teams ? 'team grants are shown' : 'team grants are shown only to members of the organization' });
+  d.checks.push({
+    check: 'teams',
+    ok: true,
+    detail: teams ? 'team grants are shown' : 'team grants are shown only to members of the organization',
+  });
   return { ...d, teams };
 }
 
@@ -500,15 +735,24 @@ export function authorizeStageAccess(p: Principal, action: 'list staged versions
   const c = p.credential;
   if (c.type === 'token' && c.kind === 'oidc') {
     const own = c.grants?.packages[0] ?? '';
-    return refuse(checks, 'oidc-publish-only', { action: verbs['stage-view'], package: own }, 'trusted-publisher',
-      'trusted publishing only publishes and stages');
+    return refuse(
+      checks,
+      'oidc-publish-only',
+      { action: verbs['stage-view'], package: own },
+      'trusted-publisher',
+      'trusted publishing only publishes and stages',
+    );
   }
   return { allowed: true, checks };
 }
 
 /** A publish (or a staged version) whose `access` differs from the package's also changes its access, for
  *  every version: it needs the `access` action too, as `npm access set status=…` does. Null: no change. */
-export function authorizeAccessChange(p: Principal, pkg: PackageFacts, access: PackageFacts['access'] | null): Decision | null {
+export function authorizeAccessChange(
+  p: Principal,
+  pkg: PackageFacts,
+  access: PackageFacts['access'] | null,
+): Decision | null {
   if (!pkg.exists || access === null || access === pkg.access) return null;
   return authorize(p, 'access', pkg);
 }
@@ -522,14 +766,24 @@ export function authorizeAccessChange(p: Principal, pkg: PackageFacts, access: P
 export function authorizeAdmin(p: Principal, write: boolean): Decision {
   const checks: Check[] = [];
   if (p.user === null || !p.user.admin) {
-    return refuse(checks, 'not-found', {}, 'administrator', 'only registry administrators see the administration pages');
+    return refuse(
+      checks,
+      'not-found',
+      {},
+      'administrator',
+      'only registry administrators see the administration pages',
+    );
   }
   checks.push({ check: 'administrator', ok: true, detail: `${p.user.name} is a registry administrator` });
   const c = p.credential;
   if (c.type === 'token' && (!SESSION_KINDS.includes(c.kind) || c.bypass2fa || c.readonly || c.grants)) {
     return refuse(checks, 'not-found', {}, 'session', `a ${c.kind} token cannot administer the registry`);
   }
-  checks.push({ check: 'session', ok: true, detail: c.type === 'password' ? 'password credentials' : 'a login session' });
+  checks.push({
+    check: 'session',
+    ok: true,
+    detail: c.type === 'password' ? 'password credentials' : 'a login session',
+  });
   return { allowed: true, checks, otp: write && p.user.tfa !== null };
 }
 
@@ -553,21 +807,36 @@ export function authorizeHook(p: Principal, write: boolean, target?: HookTarget)
   const c = p.credential;
   if (c.type === 'token' && c.kind === 'oidc') {
     const pkg = c.grants ? describeGrants(c.grants) : 'its package';
-    return refuse(checks, 'oidc-not-a-user', { action, package: pkg }, 'trusted-publisher',
-      'a trusted-publishing token only publishes');
+    return refuse(
+      checks,
+      'oidc-not-a-user',
+      { action, package: pkg },
+      'trusted-publisher',
+      'a trusted-publishing token only publishes',
+    );
   }
   if (!write) return { allowed: true, checks, otp: false };
   if (c.type === 'token' && (c.bypass2fa || c.kind === 'classic-automation')) {
-    return refuse(checks, 'bypass-2fa-governance', { action }, 'governance',
-      'tokens that bypass 2FA cannot manage hooks');
+    return refuse(
+      checks,
+      'bypass-2fa-governance',
+      { action },
+      'governance',
+      'tokens that bypass 2FA cannot manage hooks',
+    );
   }
   if (c.type === 'token' && (c.readonly || c.grants?.permission === 'read-only')) {
     return refuse(checks, 'token-read-only', { action }, 'token-writes', 'the token is read-only');
   }
   if (c.type === 'token' && c.grants && c.grants.permission !== 'read-write') {
     const params = { allowed: `${c.grants.permission} access`, action: 'manage hooks on', package: 'packages' };
-    return refuse(checks, 'token-package-restricted', params, 'token-writes',
-      `the token's permission is ${c.grants.permission}`);
+    return refuse(
+      checks,
+      'token-package-restricted',
+      params,
+      'token-writes',
+      `the token's permission is ${c.grants.permission}`,
+    );
   }
   const credential = c.type === 'password' ? 'password credentials' : `a ${c.kind} token`;
   checks.push({ check: 'token-writes', ok: true, detail: credential });
@@ -576,11 +845,16 @@ export function authorizeHook(p: Principal, write: boolean, target?: HookTarget)
     checks.push({ check, ok: true, detail });
     return { allowed: true, checks, otp: p.user !== null && p.user.tfa !== null };
   };
-  if (!target) return allow('owner', 'the caller\'s own hooks');
+  if (!target) return allow('owner', "the caller's own hooks");
   const grants = c.type === 'token' ? c.grants : null;
   const restricted = (what: string, verb: string): Decision =>
-    refuse(checks, 'token-package-restricted', { allowed: describeGrants(grants!), action: verb, package: what },
-      'token-covers', `the token is limited to ${describeGrants(grants!)}`);
+    refuse(
+      checks,
+      'token-package-restricted',
+      { allowed: describeGrants(grants!), action: verb, package: what },
+      'token-covers',
+      `the token is limited to ${describeGrants(grants!)}`,
+    );
   if (target.type === 'package') {
     // A package the caller may not read is answered exactly as a name that does not exist.
     if (!canRead(p, target.pkg)) {
@@ -590,8 +864,8 @@ export function authorizeHook(p: Principal, write: boolean, target?: HookTarget)
     return allow('visible', `${p.user.name} may read ${target.pkg.name}`);
   }
   if (target.type === 'scope') {
-    const covered = !grants || grants.packagesAll
-      || grants.scopes.some((s) => s === target.scope || `@${s}` === target.scope);
+    const covered =
+      !grants || grants.packagesAll || grants.scopes.some((s) => s === target.scope || `@${s}` === target.scope);
     if (!covered) return restricted(`${target.scope}/*`, 'watch');
     if (p.user.admin) return allow('scope', `${p.user.name} is a registry administrator`);
     if (target.scope === `@${p.user.name}`) return allow('scope', `${target.scope} is ${p.user.name}'s own scope`);
@@ -599,14 +873,24 @@ export function authorizeHook(p: Principal, write: boolean, target?: HookTarget)
       return allow('scope', `${p.user.name} is ${target.org.role} of ${target.org.name}`);
     }
     // One answer for another user's scope, an org the caller is not in and a scope nobody owns.
-    return refuse(checks, 'hook-scope-not-yours', { scope: target.scope }, 'scope',
-      `${target.scope} is neither ${p.user.name}'s scope nor an organization ${p.user.name} belongs to`);
+    return refuse(
+      checks,
+      'hook-scope-not-yours',
+      { scope: target.scope },
+      'scope',
+      `${target.scope} is neither ${p.user.name}'s scope nor an organization ${p.user.name} belongs to`,
+    );
   }
   if (grants && !grants.packagesAll) return restricted(`the packages of ${target.name}`, 'watch');
   if (target.name === p.user.name) return allow('owner', `${p.user.name} watches their own packages`);
   if (!p.user.admin) {
-    return refuse(checks, 'hook-owner-not-yours', { name: target.name }, 'owner',
-      `only administrators watch another user's packages`);
+    return refuse(
+      checks,
+      'hook-owner-not-yours',
+      { name: target.name },
+      'owner',
+      `only administrators watch another user's packages`,
+    );
   }
   if (!target.exists) {
     return refuse(checks, 'unknown-user', { name: target.name }, 'owner', `there is no user ${target.name}`);
@@ -627,8 +911,14 @@ export function withDirectoryRemoval(d: Decision, removal: DirectoryRemoval | un
   if (d.allowed || !removal || !DIRECTORY_CAUSED.has(d.reason)) return d;
   const detail = `the company directory (${removal.source}) removed the user from ${removal.target}`;
   return {
-    ...d, reason: 'sso-group-removed', checks: [...d.checks, { check: 'directory', ok: false, detail }],
-    params: { ...d.params, target: removal.target, groups: removal.groups.join(', ') || 'a mapped group',
-      at: new Date(removal.at).toISOString() },
+    ...d,
+    reason: 'sso-group-removed',
+    checks: [...d.checks, { check: 'directory', ok: false, detail }],
+    params: {
+      ...d.params,
+      target: removal.target,
+      groups: removal.groups.join(', ') || 'a mapped group',
+      at: new Date(removal.at).toISOString(),
+    },
   };
 }

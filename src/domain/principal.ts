@@ -12,7 +12,13 @@ export type User = {
 
 export type TfaMode = 'auth-only' | 'auth-and-writes';
 
-export type TokenKind = 'session' | 'granular' | 'classic-readonly' | 'classic-automation' | 'classic-publish' | 'oidc'
+export type TokenKind =
+  | 'session'
+  | 'granular'
+  | 'classic-readonly'
+  | 'classic-automation'
+  | 'classic-publish'
+  | 'oidc'
   | 'web-session';
 
 /** Interactive sign-ins: `npm login` sessions and the web pages' own cookie sessions (never sent by npm). */
@@ -34,7 +40,15 @@ export type Grants = {
 };
 
 export type Credential =
-  | { type: 'token'; id: string; kind: TokenKind; readonly: boolean; grants: Grants | null; bypass2fa: boolean; expiresAt: number | null }
+  | {
+      type: 'token';
+      id: string;
+      kind: TokenKind;
+      readonly: boolean;
+      grants: Grants | null;
+      bypass2fa: boolean;
+      expiresAt: number | null;
+    }
   | { type: 'password' };
 
 export type Principal =

@@ -21,37 +21,48 @@ const EXPIRED_NOTICE = 'access token expired or revoked. Please try logging in a
 export const reasons = {
   // --- who is calling
   'auth-required': {
-    status: 401, wwwAuthenticate: BEARER,
-    error: (p) => `You must be logged in to ${p.action ?? 'do this'}. Run \`npm login\` or configure a token for this registry`,
+    status: 401,
+    wwwAuthenticate: BEARER,
+    error: (p) =>
+      `You must be logged in to ${p.action ?? 'do this'}. Run \`npm login\` or configure a token for this registry`,
     summary: 'No credential was sent for an action that needs one.',
   },
   'token-invalid': {
-    status: 401, wwwAuthenticate: BEARER,
+    status: 401,
+    wwwAuthenticate: BEARER,
     error: () => 'The access token is not valid: it is unknown to this registry, or truncated (its checksum fails)',
     summary: 'The bearer token is not one this registry issued.',
   },
   'token-expired': {
-    status: 401, wwwAuthenticate: BEARER, notice: EXPIRED_NOTICE,
+    status: 401,
+    wwwAuthenticate: BEARER,
+    notice: EXPIRED_NOTICE,
     error: (p) => `The access token expired on ${p.expired}. Run \`npm login\` or create a new token`,
     summary: 'The token was valid once but its expiry has passed.',
   },
   'token-revoked': {
-    status: 401, wwwAuthenticate: BEARER, notice: EXPIRED_NOTICE,
+    status: 401,
+    wwwAuthenticate: BEARER,
+    notice: EXPIRED_NOTICE,
     error: (p) => `The access token was revoked${p.why ? ` (${p.why})` : ''}. Run \`npm login\` or create a new token`,
     summary: 'The token was revoked: by logout, token revoke, a password change or an administrator.',
   },
   'user-disabled': {
-    status: 401, wwwAuthenticate: BEARER, notice: EXPIRED_NOTICE,
+    status: 401,
+    wwwAuthenticate: BEARER,
+    notice: EXPIRED_NOTICE,
     error: () => 'This account is disabled. Ask the registry administrator',
     summary: 'The account that owns the credential was disabled by an administrator.',
   },
   'ip-not-allowed': {
-    status: 401, wwwAuthenticate: 'ipaddress',
+    status: 401,
+    wwwAuthenticate: 'ipaddress',
     error: (p) => `This token may only be used from ${p.allowed}; this request came from ${p.ip}`,
-    summary: 'The token is limited to CIDR ranges that do not include the caller\'s address.',
+    summary: "The token is limited to CIDR ranges that do not include the caller's address.",
   },
   'password-wrong': {
-    status: 401, wwwAuthenticate: BASIC,
+    status: 401,
+    wwwAuthenticate: BASIC,
     error: () => 'Incorrect username or password',
     summary: 'The username and password do not match an enabled account.',
   },
@@ -67,12 +78,14 @@ export const reasons = {
   },
   // --- company sign-in through an LDAP directory (services/ldap-sign-in.ts)
   'directory-refused': {
-    status: 401, wwwAuthenticate: BASIC,
+    status: 401,
+    wwwAuthenticate: BASIC,
     error: () => 'The company directory did not accept this username and password',
     summary: 'The LDAP directory has no such user, or the bind with the password failed.',
   },
   'directory-user-removed': {
-    status: 401, wwwAuthenticate: BASIC,
+    status: 401,
+    wwwAuthenticate: BASIC,
     error: () => 'This account left the company directory and is disabled. Ask the registry administrator',
     summary: 'The user is no longer in the LDAP directory: the account was disabled and its tokens revoked.',
   },
@@ -83,9 +96,10 @@ export const reasons = {
   },
   'signup-closed': {
     status: 403,
-    error: (p) => p.policy === 'admin-only'
-      ? 'Accounts on this registry are created by an administrator (`tessera user add`)'
-      : 'Sign-up is closed on this registry',
+    error: (p) =>
+      p.policy === 'admin-only'
+        ? 'Accounts on this registry are created by an administrator (`tessera user add`)'
+        : 'Sign-up is closed on this registry',
     summary: 'The registry does not let callers create accounts.',
   },
   'user-exists': {
@@ -95,9 +109,10 @@ export const reasons = {
   },
   'name-taken': {
     status: 409,
-    error: (p) => p.by === 'organization'
-      ? `The name "${p.name}" belongs to an organization (the scope @${p.name}); pick another username`
-      : `The scope @${p.name} belongs to the user ${p.name}; only ${p.name} can turn it into an organization`,
+    error: (p) =>
+      p.by === 'organization'
+        ? `The name "${p.name}" belongs to an organization (the scope @${p.name}); pick another username`
+        : `The scope @${p.name} belongs to the user ${p.name}; only ${p.name} can turn it into an organization`,
     summary: 'A user and an organization would share a name, and with it a scope.',
   },
   'web-login-expired': {
@@ -107,45 +122,52 @@ export const reasons = {
   },
   'csrf-failed': {
     status: 403,
-    error: () => 'This form did not come from a page of this registry, or the page is too old. Reload the page and send it again',
-    summary: 'A web form was posted without the form token of the browser\'s session (another site, or a stale page).',
+    error: () =>
+      'This form did not come from a page of this registry, or the page is too old. Reload the page and send it again',
+    summary: "A web form was posted without the form token of the browser's session (another site, or a stale page).",
   },
   // --- company sign-in (auth.oidc, auth.local; docs/signin.md)
   'local-login-disabled': {
     status: 403,
-    error: (p) => `Passwords are turned off on this registry: sign in with ${p.provider ?? 'your company account'} `
-      + '(`npm login` opens it in the browser)',
+    error: (p) =>
+      `Passwords are turned off on this registry: sign in with ${p.provider ?? 'your company account'} ` +
+      '(`npm login` opens it in the browser)',
     summary: 'auth.local is false: only the company sign-in (and break-glass administrators) may sign in.',
   },
   'sso-provider-refused': {
     status: 403,
-    error: (p) => `${p.provider ?? 'The identity provider'} refused the sign-in${p.detail ? ` (${p.detail})` : ''}. `
-      + 'Ask your identity administrator',
+    error: (p) =>
+      `${p.provider ?? 'The identity provider'} refused the sign-in${p.detail ? ` (${p.detail})` : ''}. ` +
+      'Ask your identity administrator',
     summary: 'The company identity provider refused the user (sign-in denied, or the refresh of a deprovisioned user).',
   },
   'sso-response-invalid': {
     status: 400,
-    error: (p) => `The answer from ${p.provider ?? 'the identity provider'} could not be verified`
-      + `${p.detail ? ` (${p.detail})` : ''}. Start the sign-in again`,
+    error: (p) =>
+      `The answer from ${p.provider ?? 'the identity provider'} could not be verified` +
+      `${p.detail ? ` (${p.detail})` : ''}. Start the sign-in again`,
     summary: 'The sign-in response failed a check: state, nonce, PKCE, issuer, signature, or it came too late.',
   },
   'sso-group-removed': {
     status: 403,
-    error: (p) => `The company directory removed you from ${p.target} on ${p.at}, `
-      + `so you may no longer ${p.action ?? 'do this'}. `
-      + `Ask your identity administrator to add you to ${p.groups} again`,
+    error: (p) =>
+      `The company directory removed you from ${p.target} on ${p.at}, ` +
+      `so you may no longer ${p.action ?? 'do this'}. ` +
+      `Ask your identity administrator to add you to ${p.groups} again`,
     summary: 'A membership that gave this right was taken away by the company directory (groups → teams).',
   },
   'sso-name-conflict': {
     status: 409,
-    error: (p) => `The company sign-in names the user "${p.name}", which cannot be used here`
-      + `${p.detail ? ` (${p.detail})` : ''}. Ask the registry administrator`,
+    error: (p) =>
+      `The company sign-in names the user "${p.name}", which cannot be used here` +
+      `${p.detail ? ` (${p.detail})` : ''}. Ask the registry administrator`,
     summary: 'A first company sign-in named an account that exists locally (or an invalid name); it is not taken over.',
   },
   // --- what the credential may do
   'token-read-only': {
     status: 403,
-    error: (p) => `This token is read-only and cannot ${p.action ?? 'write'}. Create a read-write token (npm token create --packages-and-scopes-permission read-write)`,
+    error: (p) =>
+      `This token is read-only and cannot ${p.action ?? 'write'}. Create a read-write token (npm token create --packages-and-scopes-permission read-write)`,
     summary: 'A read-only token was used for a write.',
   },
   'token-package-restricted': {
@@ -155,42 +177,51 @@ export const reasons = {
   },
   'token-org-only': {
     status: 403,
-    error: (p) => `This token only manages the organizations ${p.orgs}; it grants no access to packages, so it cannot ${p.action ?? 'publish'} ${p.package}`,
+    error: (p) =>
+      `This token only manages the organizations ${p.orgs}; it grants no access to packages, so it cannot ${p.action ?? 'publish'} ${p.package}`,
     summary: 'An org-only granular token was used on a package.',
   },
   'token-stage-only': {
     status: 403,
-    error: (p) => `This token may only stage releases, so it cannot ${p.action} ${p.package}. Stage with \`npm stage publish\` and have a maintainer approve it`,
+    error: (p) =>
+      `This token may only stage releases, so it cannot ${p.action} ${p.package}. Stage with \`npm stage publish\` and have a maintainer approve it`,
     summary: 'A stage-only token tried anything but staging a release.',
   },
   'bypass-2fa-governance': {
     status: 403,
-    error: (p) => `Tokens that bypass two-factor authentication cannot ${p.action}. Use a login session (npm login) or a token without --bypass-2fa`,
+    error: (p) =>
+      `Tokens that bypass two-factor authentication cannot ${p.action}. Use a login session (npm login) or a token without --bypass-2fa`,
     summary: 'Bypass-2FA tokens may publish but never manage tokens, maintainers, access, trust or orgs.',
   },
   'session-required': {
     status: 403,
-    error: (p) => `Only a login session can ${p.action}; this request used a ${p.kind} token. Run \`npm login\` and try again`,
+    error: (p) =>
+      `Only a login session can ${p.action}; this request used a ${p.kind} token. Run \`npm login\` and try again`,
     summary: 'Token management needs a login session, not an access token.',
   },
   'password-required': {
-    status: 401, wwwAuthenticate: BASIC,
+    status: 401,
+    wwwAuthenticate: BASIC,
     error: () => 'Confirm this with your password (npm token create --password …)',
     summary: 'Creating a token needs the account password.',
   },
   'classic-tokens-disabled': {
-    status: 401, wwwAuthenticate: BEARER,
-    error: () => 'Classic tokens are turned off on this registry. Create a granular access token (npm token create) or run `npm login`',
+    status: 401,
+    wwwAuthenticate: BEARER,
+    error: () =>
+      'Classic tokens are turned off on this registry. Create a granular access token (npm token create) or run `npm login`',
     summary: 'A classic token was used or requested while the compatibility mode is off.',
   },
   'token-limit-reached': {
     status: 400,
-    error: (p) => `You already have ${p.limit} tokens, the most one account may have. Revoke some (npm token list, npm token revoke <id>)`,
+    error: (p) =>
+      `You already have ${p.limit} tokens, the most one account may have. Revoke some (npm token list, npm token revoke <id>)`,
     summary: 'The account has as many tokens as allowed.',
   },
   'token-too-many-packages': {
     status: 400,
-    error: (p) => `A token may list at most ${p.limit} packages and scopes (got ${p.count}); use --packages-all or a scope`,
+    error: (p) =>
+      `A token may list at most ${p.limit} packages and scopes (got ${p.count}); use --packages-all or a scope`,
     summary: 'More packages and scopes than a token may carry.',
   },
   'token-too-many-orgs': {
@@ -209,18 +240,21 @@ export const reasons = {
     summary: 'A revoke named a token the caller does not own.',
   },
   'otp-required': {
-    status: 401, wwwAuthenticate: 'OTP',
+    status: 401,
+    wwwAuthenticate: 'OTP',
     error: () => 'This operation requires a one-time password from your authenticator; pass it with --otp=<code>',
     summary: 'Two-factor authentication asks for a one-time password for this action.',
   },
   'otp-wrong': {
-    status: 401, wwwAuthenticate: 'OTP',
+    status: 401,
+    wwwAuthenticate: 'OTP',
     notice: 'The one-time password you gave is wrong or expired. Use the current code from your authenticator.',
     error: () => 'The one-time password is wrong or expired; enter the current code from your authenticator',
     summary: 'The one-time password does not match the current code.',
   },
   'otp-reused': {
-    status: 401, wwwAuthenticate: 'OTP',
+    status: 401,
+    wwwAuthenticate: 'OTP',
     notice: 'That one-time password was already used. Wait for your authenticator to show the next code.',
     error: () => 'That one-time password was already used; each code works once. Wait for the next code',
     summary: 'A one-time password (or recovery code) was replayed.',
@@ -232,8 +266,9 @@ export const reasons = {
   },
   'package-requires-2fa': {
     status: 403,
-    error: (p) => `${p.package} requires two-factor authentication to publish, and ${p.user} has none. Turn it on with \`npm profile enable-2fa auth-and-writes\``,
-    summary: 'The package\'s 2FA policy (npm access set mfa=…) requires 2FA the user does not have.',
+    error: (p) =>
+      `${p.package} requires two-factor authentication to publish, and ${p.user} has none. Turn it on with \`npm profile enable-2fa auth-and-writes\``,
+    summary: "The package's 2FA policy (npm access set mfa=…) requires 2FA the user does not have.",
   },
   'tfa-not-pending': {
     status: 400,
@@ -242,22 +277,26 @@ export const reasons = {
   },
   'not-org-member': {
     status: 403,
-    error: (p) => `You are not a member of the ${p.org} organization, so you cannot ${p.action}. Ask one of its owners to add you (npm org set ${p.org} <you>)`,
+    error: (p) =>
+      `You are not a member of the ${p.org} organization, so you cannot ${p.action}. Ask one of its owners to add you (npm org set ${p.org} <you>)`,
     summary: 'The caller is not a member of the organization that owns the scope.',
   },
   'org-role-too-low': {
     status: 403,
-    error: (p) => `As ${p.role} of ${p.org} you cannot ${p.action}; that needs ${p.needed === 'owner' ? 'an owner' : 'an admin or an owner'}`,
-    summary: 'The caller\'s role in the organization is too low for the action.',
+    error: (p) =>
+      `As ${p.role} of ${p.org} you cannot ${p.action}; that needs ${p.needed === 'owner' ? 'an owner' : 'an admin or an owner'}`,
+    summary: "The caller's role in the organization is too low for the action.",
   },
   'team-lacks-write': {
     status: 403,
-    error: (p) => `Your teams in ${p.org} may only read ${p.package}, so you cannot ${p.action} it. Ask an org admin: npm access grant read-write ${p.org}:<team> ${p.package}`,
-    summary: 'The caller\'s teams have read-only access to the package.',
+    error: (p) =>
+      `Your teams in ${p.org} may only read ${p.package}, so you cannot ${p.action} it. Ask an org admin: npm access grant read-write ${p.org}:<team> ${p.package}`,
+    summary: "The caller's teams have read-only access to the package.",
   },
   'token-org-restricted': {
     status: 403,
-    error: (p) => `This token cannot ${p.action}: ${p.orgs === 'none' ? 'it manages no organizations' : `it manages the organizations ${p.orgs}`}. Create a token with --orgs ${p.org} --orgs-permission ${p.level}`,
+    error: (p) =>
+      `This token cannot ${p.action}: ${p.orgs === 'none' ? 'it manages no organizations' : `it manages the organizations ${p.orgs}`}. Create a token with --orgs ${p.org} --orgs-permission ${p.level}`,
     summary: 'A granular token was used on an organization it does not list, or beyond its org permission.',
   },
   'last-org-owner': {
@@ -267,7 +306,8 @@ export const reasons = {
   },
   'email-unverified': {
     status: 403,
-    error: (p) => `Verify your e-mail address (${p.email}) before publishing: follow the link we sent you, or ask for a new one with \`npm profile set email ${p.email}\``,
+    error: (p) =>
+      `Verify your e-mail address (${p.email}) before publishing: follow the link we sent you, or ask for a new one with \`npm profile set email ${p.email}\``,
     summary: 'The registry requires a verified e-mail address to publish.',
   },
   'email-link-unavailable': {
@@ -282,8 +322,9 @@ export const reasons = {
   },
   'oidc-not-a-user': {
     status: 403,
-    error: (p) => `A trusted-publishing token stands for a CI job publishing ${p.package}, not for a user: `
-      + `it cannot ${p.action}`,
+    error: (p) =>
+      `A trusted-publishing token stands for a CI job publishing ${p.package}, not for a user: ` +
+      `it cannot ${p.action}`,
     summary: 'A token from an OIDC exchange was used to ask who it is, or to read the account or its tokens.',
   },
   'tfa-required': {
@@ -293,23 +334,27 @@ export const reasons = {
   },
   'trust-config-exists': {
     status: 409,
-    error: (p) => `${p.package} already has a ${p.type} trusted publisher; revoke it first (npm trust revoke ${p.package} --id <id>)`,
+    error: (p) =>
+      `${p.package} already has a ${p.type} trusted publisher; revoke it first (npm trust revoke ${p.package} --id <id>)`,
     summary: 'A package has one trust configuration per provider.',
   },
   'oidc-exchange-failed': {
-    status: 401, wwwAuthenticate: BEARER,
+    status: 401,
+    wwwAuthenticate: BEARER,
     error: (p) => `OIDC token exchange error - ${p.detail}`,
-    summary: 'The CI\'s OIDC id token was refused: issuer, signature, audience, times or claims.',
+    summary: "The CI's OIDC id token was refused: issuer, signature, audience, times or claims.",
   },
   'oidc-audience-unset': {
     status: 403,
-    error: () => 'Trusted publishing is not set up on this registry: its administrator must set publicUrl '
-      + '(or oidc.audience), the audience every id token is checked against',
+    error: () =>
+      'Trusted publishing is not set up on this registry: its administrator must set publicUrl ' +
+      '(or oidc.audience), the audience every id token is checked against',
     summary: 'An OIDC exchange on a registry with neither publicUrl nor oidc.audience configured.',
   },
   'not-maintainer': {
     status: 403,
-    error: (p) => `You are not a maintainer of ${p.package}, so you cannot ${p.action ?? 'change'} it. \`npm owner ls ${p.package}\` shows who is`,
+    error: (p) =>
+      `You are not a maintainer of ${p.package}, so you cannot ${p.action ?? 'change'} it. \`npm owner ls ${p.package}\` shows who is`,
     summary: 'The user is not a maintainer of the package.',
   },
   'scope-not-yours': {
@@ -320,18 +365,20 @@ export const reasons = {
   // --- hooks made over npm's hooks API (/-/npm/v1/hooks)
   'hook-scope-not-yours': {
     status: 403,
-    error: (p) => `You can watch only your own user scope and the scopes of organizations you belong to; `
-      + `${p.scope} is not one of them`,
-    summary: 'A scope hook on a scope that is neither the caller\'s user scope nor one of their organizations.',
+    error: (p) =>
+      `You can watch only your own user scope and the scopes of organizations you belong to; ` +
+      `${p.scope} is not one of them`,
+    summary: "A scope hook on a scope that is neither the caller's user scope nor one of their organizations.",
   },
   'hook-owner-not-yours': {
     status: 403,
     error: (p) => `You can watch only your own packages; watching the packages of ${p.name} is for administrators`,
-    summary: 'An owner hook on another user\'s packages, by someone who is not an administrator.',
+    summary: "An owner hook on another user's packages, by someone who is not an administrator.",
   },
   'hook-endpoint-invalid': {
     status: 400,
-    error: (p) => `A hook's endpoint must be an absolute http or https URL without a user name or password (${p.detail})`,
+    error: (p) =>
+      `A hook's endpoint must be an absolute http or https URL without a user name or password (${p.detail})`,
     summary: 'The endpoint of a new or changed hook is not a plain http(s) URL.',
   },
   'hook-limit-reached': {
@@ -342,7 +389,7 @@ export const reasons = {
   'hook-not-found': {
     status: 404,
     error: (p) => `You have no hook with id "${p.id}"`,
-    summary: 'A hook id that is not one of the caller\'s hooks.',
+    summary: "A hook id that is not one of the caller's hooks.",
   },
   // --- the package and its versions
   'not-found': {
@@ -362,27 +409,32 @@ export const reasons = {
   },
   'version-staged': {
     status: 409,
-    error: (p) => `Cannot publish over previously staged version "${p.version}". Approve it (npm stage approve <id>) or reject it (npm stage reject <id>) first`,
+    error: (p) =>
+      `Cannot publish over previously staged version "${p.version}". Approve it (npm stage approve <id>) or reject it (npm stage reject <id>) first`,
     summary: 'Publishing a version number that a staged version holds.',
   },
   'stage-version-exists': {
     status: 409,
-    error: (p) => `Cannot stage previously published version "${p.version}". Staged and published versions share one set of version numbers: bump the version`,
+    error: (p) =>
+      `Cannot stage previously published version "${p.version}". Staged and published versions share one set of version numbers: bump the version`,
     summary: 'Staging a version number that is published, was unpublished, or is already staged.',
   },
   'stage-needs-package': {
     status: 404,
-    error: (p) => `${p.package} has no published version on this registry yet, so nothing can be staged for it. Publish its first version with \`npm publish\`, then stage new versions`,
+    error: (p) =>
+      `${p.package} has no published version on this registry yet, so nothing can be staged for it. Publish its first version with \`npm publish\`, then stage new versions`,
     summary: 'Staging is for new versions of a package that exists; a first version is published directly.',
   },
   'stage-second-approver': {
     status: 403,
-    error: (p) => `${p.package}@${p.version} was staged by ${p.user}; this registry requires another maintainer to approve it`,
+    error: (p) =>
+      `${p.package}@${p.version} was staged by ${p.user}; this registry requires another maintainer to approve it`,
     summary: 'With stage.requireSecondApprover, the maintainer who staged a version cannot approve it.',
   },
   'stage-conflict': {
     status: 409,
-    error: (p) => `The staged ${p.package}@${p.version} can no longer be published: that version number is taken. Reject it (npm stage reject <id>) and stage a new version`,
+    error: (p) =>
+      `The staged ${p.package}@${p.version} can no longer be published: that version number is taken. Reject it (npm stage reject <id>) and stage a new version`,
     summary: 'Approving a staged version whose number was taken meanwhile.',
   },
   'version-missing': {
@@ -407,7 +459,8 @@ export const reasons = {
   },
   'tag-invalid': {
     status: 400,
-    error: (p) => `Invalid dist-tag "${p.tag}": tags must not be empty, need no URL-encoding and must not be semver ranges`,
+    error: (p) =>
+      `Invalid dist-tag "${p.tag}": tags must not be empty, need no URL-encoding and must not be semver ranges`,
     summary: 'A dist-tag name that npm would mistake for a version or range.',
   },
   'latest-tag-required': {
@@ -427,8 +480,8 @@ export const reasons = {
   },
   'audit-unavailable': {
     status: 404,
-    error: (p) => `No advisory database can answer this audit: ${p.detail}. `
-      + 'Run `npm audit` against a registry that has one',
+    error: (p) =>
+      `No advisory database can answer this audit: ${p.detail}. ` + 'Run `npm audit` against a registry that has one',
     summary: 'An audit was asked of a registry with no advisory database and no upstream that answers audits.',
   },
   // --- malformed requests
@@ -445,7 +498,7 @@ export const reasons = {
   'invalid-name': {
     status: 400,
     error: (p) => `Invalid package name "${p.name}": ${p.detail}`,
-    summary: 'The name breaks npm\'s naming rules.',
+    summary: "The name breaks npm's naming rules.",
   },
   'invalid-version': {
     status: 400,
@@ -485,7 +538,7 @@ export const reasons = {
   'headers-too-large': {
     status: 431,
     error: () => 'The request headers are larger than this registry accepts',
-    summary: 'The request headers exceed Node\'s limit (16 KiB by default).',
+    summary: "The request headers exceed Node's limit (16 KiB by default).",
   },
   'route-not-found': {
     status: 404,
@@ -510,5 +563,7 @@ export class Refusal extends Error {
     this.reason = reason;
     this.params = params;
   }
-  get status(): number { return reasons[this.reason].status; }
+  get status(): number {
+    return reasons[this.reason].status;
+  }
 }

@@ -9,7 +9,12 @@ export function newSecret(): string {
 }
 
 export function otpauthUrl(secret: string, account: string, issuer: string): string {
-  return new OTPAuth.TOTP({ issuer, label: account, secret: OTPAuth.Secret.fromBase32(secret), period: PERIOD }).toString();
+  return new OTPAuth.TOTP({
+    issuer,
+    label: account,
+    secret: OTPAuth.Secret.fromBase32(secret),
+    period: PERIOD,
+  }).toString();
 }
 
 /** The time step a code belongs to, or null when it matches none within the window. */

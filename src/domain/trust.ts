@@ -60,17 +60,27 @@ export function firstMismatch(config: TrustConfig, claims: Record<string, unknow
 }
 
 /** Validates a configuration as `npm trust` (or an administrator) sends it. Returns a problem, or null. */
-export function configProblem(c: { type?: unknown; claims?: unknown; permissions?: unknown; issuer?: unknown }): string | null {
-  if (!['github', 'gitlab', 'circleci', 'generic'].includes(c.type as string)) return 'type must be github, gitlab, circleci or generic';
+export function configProblem(c: {
+  type?: unknown;
+  claims?: unknown;
+  permissions?: unknown;
+  issuer?: unknown;
+}): string | null {
+  if (!['github', 'gitlab', 'circleci', 'generic'].includes(c.type as string))
+    return 'type must be github, gitlab, circleci or generic';
   if (!c.claims || typeof c.claims !== 'object' || Array.isArray(c.claims)) return 'claims must be an object';
   const claims = c.claims as Record<string, unknown>;
   for (const [k, v] of Object.entries(claims)) {
     // An empty list or file name would match any token: the claim would be configured in name only.
     if (Array.isArray(v) && v.length === 0) return `claim ${k} is an empty list, which would match any id token`;
-    const ok = (typeof v === 'string' && v.length > 0)
-      || (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0))
-      || (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { file?: unknown }).file === 'string'
-        && (v as { file: string }).file.length > 0);
+    const ok =
+      (typeof v === 'string' && v.length > 0) ||
+      (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0)) ||
+      (v !== null &&
+        typeof v === 'object' &&
+        !Array.isArray(v) &&
+        typeof (v as { file?: unknown }).file === 'string' &&
+        (v as { file: string }).file.length > 0);
     if (!ok) return `claim ${k} must be a non-empty string, a list of non-empty strings or {file}`;
   }
   if (c.type === 'generic') {
@@ -80,7 +90,11 @@ export function configProblem(c: { type?: unknown; claims?: unknown; permissions
     const missing = REQUIRED_CLAIMS[c.type as Exclude<TrustType, 'generic'>].filter((k) => !(k in claims));
     if (missing.length) return `claims ${missing.join(', ')} are required for ${String(c.type)}`;
   }
-  if (!Array.isArray(c.permissions) || c.permissions.length === 0 || !c.permissions.every((p) => (TRUST_PERMISSIONS as readonly string[]).includes(p))) {
+  if (
+    !Array.isArray(c.permissions) ||
+    c.permissions.length === 0 ||
+    !c.permissions.every((p) => (TRUST_PERMISSIONS as readonly string[]).includes(p))
+  ) {
     return `permissions must list ${TRUST_PERMISSIONS.join(' and/or ')}`;
   }
   return null;

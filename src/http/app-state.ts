@@ -10,8 +10,12 @@ import { Refusal } from '../domain/reasons.ts';
 export type AppState = { ctx: Ctx; auth: Authenticator; health: { shuttingDown: boolean } };
 
 declare module 'fastify' {
-  interface FastifyInstance { tessera: AppState }
-  interface FastifyRequest { principalPromise?: Promise<Principal> }
+  interface FastifyInstance {
+    tessera: AppState;
+  }
+  interface FastifyRequest {
+    principalPromise?: Promise<Principal>;
+  }
 }
 
 /** The caller, resolved once per request. Throws the refusal for a bad credential. */

@@ -16,16 +16,23 @@ export function refusalOf(err: unknown, maxBody: number): Refusal | undefined {
   const e = err as FastifyError;
   if (e?.validation) return schemaRefusal(e.validation, e.validationContext, e.message);
   switch (e?.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new Refusal('body-too-large', { limit: maxBody });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new Refusal('body-too-large', { limit: maxBody });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new Refusal('bad-json', { detail: e.message });
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new Refusal('invalid-request', { detail: 'Unsupported content type; send application/json' });
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return new Refusal('invalid-request', { detail: 'Content-Length does not match the body' });
-    case 'FST_ERR_BAD_URL': return new Refusal('bad-url');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new Refusal('bad-json', { detail: e.message });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new Refusal('invalid-request', { detail: 'Unsupported content type; send application/json' });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new Refusal('invalid-request', { detail: 'Content-Length does not match the body' });
+    case 'FST_ERR_BAD_URL':
+      return new Refusal('bad-url');
     // Longer than any name or id: like any URL that matches no route.
-    case 'FST_ERR_MAX_PARAM_LENGTH': return new Refusal('route-not-found');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new Refusal('route-not-found');
   }
-  if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) return new Refusal('bad-json', { detail: e.message });
+  if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400)
+    return new Refusal('bad-json', { detail: e.message });
   if (e?.statusCode === 415) return new Refusal('invalid-request', { detail: 'Unsupported content type or encoding' });
   return undefined;
 }
@@ -43,32 +50,54 @@ function schemaRefusal(errors: FastifySchemaValidationError[], part: string | un
 }
 
 const WORDS: Record<string, string> = {
-  object: 'an object', array: 'a list', string: 'a string', boolean: 'true or false', number: 'a number',
-  integer: 'a whole number', null: 'null',
+  object: 'an object',
+  array: 'a list',
+  string: 'a string',
+  boolean: 'true or false',
+  number: 'a number',
+  integer: 'a whole number',
+  null: 'null',
 };
-const WHERE: Record<string, string> = { body: '', querystring: 'query parameter ', params: 'URL part ', headers: 'header ' };
+const WHERE: Record<string, string> = {
+  body: '',
+  querystring: 'query parameter ',
+  params: 'URL part ',
+  headers: 'header ',
+};
 
 /** Fastify's schemaErrorFormatter: one sentence in npm's field names, e.g. `"expires" must be a number or a string`. */
 export function schemaDetail(errors: FastifySchemaValidationError[], part: string): Error {
   const all = errors as SchemaError[];
   const first = all.find((x) => x.keyword !== 'anyOf') ?? all[0];
-  const at = first.keyword === 'required' ? `${first.instancePath}/${String(first.params.missingProperty)}` : first.instancePath;
-  const field = at.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+  const at =
+    first.keyword === 'required' ? `${first.instancePath}/${String(first.params.missingProperty)}` : first.instancePath;
+  const field = at
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .join('.');
   const where = field ? `${WHERE[part] ?? ''}"${field}"` : part === 'body' ? 'the body' : part;
   if (first.keyword === 'required') return new Error(`${where} is required`);
-  const phrases = all.filter((x) => x.instancePath === first.instancePath && x.keyword !== 'anyOf').map((x) => {
-    if (x.keyword === 'type') return WORDS[String(x.params.type)] ?? String(x.params.type);
-    if (x.keyword === 'enum') return `one of ${(x.params.allowedValues as unknown[]).join(', ')}`;
-    if (x.keyword === 'pattern' && x.params.pattern === '^[0-9]{1,9}$') return 'a whole number';
-    return x.message?.replace(/^must be /, '') ?? 'valid';
-  });
+  const phrases = all
+    .filter((x) => x.instancePath === first.instancePath && x.keyword !== 'anyOf')
+    .map((x) => {
+      if (x.keyword === 'type') return WORDS[String(x.params.type)] ?? String(x.params.type);
+      if (x.keyword === 'enum') return `one of ${(x.params.allowedValues as unknown[]).join(', ')}`;
+      if (x.keyword === 'pattern' && x.params.pattern === '^[0-9]{1,9}$') return 'a whole number';
+      return x.message?.replace(/^must be /, '') ?? 'valid';
+    });
   // null is npm's "unset": worth saying only when nothing else is allowed.
   const shown = phrases.length > 1 ? phrases.filter((w) => w !== 'null') : phrases;
   const list = shown.length > 1 ? `${shown.slice(0, -1).join(', ')} or ${shown.at(-1)}` : shown[0];
   return new Error(/^(must|is|has) /.test(list) ? `${where} ${list}` : `${where} must be ${list}`);
 }
 
-export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal, extra: Record<string, unknown> = {}): FastifyReply {
+export function sendRefusal(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  r: Refusal,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
   const reason = reasons[r.reason];
   metricsOf(req.server.tessera.ctx.store)?.refusals.inc({ reason: r.reason });
   const help = `${baseUrl(req)}/-/help/${r.reason}`;
@@ -87,23 +116,30 @@ export function sendRefusal(req: FastifyRequest, reply: FastifyReply, r: Refusal
  * Errors Node's HTTP parser meets before there is a request (a timeout, oversized headers, garbage):
  * Fastify hands over only the socket, so the refusal is written as raw HTTP, with its reason all the same.
  */
-export function clientErrorRefusal(err: NodeJS.ErrnoException, socket: Socket, requestTimeoutMs: number,
-  publicUrl: string | null): ReasonId | undefined {
+export function clientErrorRefusal(
+  err: NodeJS.ErrnoException,
+  socket: Socket,
+  requestTimeoutMs: number,
+  publicUrl: string | null,
+): ReasonId | undefined {
   if (err.code === 'ECONNRESET' || socket.destroyed) return undefined;
-  const r = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-    ? new Refusal('request-timeout', { seconds: Math.round(requestTimeoutMs / 1000) })
-    : err.code === 'HPE_HEADER_OVERFLOW'
-      ? new Refusal('headers-too-large')
-      : new Refusal('invalid-request', { detail: 'Malformed HTTP request' });
+  const r =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new Refusal('request-timeout', { seconds: Math.round(requestTimeoutMs / 1000) })
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new Refusal('headers-too-large')
+        : new Refusal('invalid-request', { detail: 'Malformed HTTP request' });
   const help = `${(publicUrl ?? '').replace(/\/+$/, '')}/-/help/${r.reason}`;
   const error = `${r.message} (${help})`;
   const body = JSON.stringify({ error, message: error, reason: r.reason, help });
   // A response already under way on this socket cannot be replaced by another.
   const busy = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
   if (socket.writable && !busy) {
-    socket.write(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}\r\nx-tessera-reason: ${r.reason}\r\n` +
-      `cache-control: no-store\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `connection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}\r\nx-tessera-reason: ${r.reason}\r\n` +
+        `cache-control: no-store\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
   return r.reason;

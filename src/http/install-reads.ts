@@ -21,7 +21,8 @@ export const CORGI = 'application/vnd.npm.install-v1+json';
 const PUBLIC_REVALIDATE = 'public, max-age=0, must-revalidate';
 const PRIVATE_REVALIDATE = 'private, max-age=0, must-revalidate';
 export const TARBALL_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable',
+  'content-type': 'application/octet-stream',
+  'cache-control': 'public, max-age=31536000, immutable',
 };
 
 /** npm asks for the abbreviated form by listing it first in Accept. */
@@ -45,7 +46,11 @@ export function servedEtag(etag: string, base: string): string {
 
 /** The headers of a packument answer (200 or 304). The abbreviated form has its own, weak, ETag. */
 export function packumentHeaders(
-  etag: string, corgi: boolean, access: string, write: boolean, base: string,
+  etag: string,
+  corgi: boolean,
+  access: string,
+  write: boolean,
+  base: string,
 ): Record<string, string> {
   const served = servedEtag(etag, base);
   return {
@@ -67,8 +72,13 @@ export type AccessLog = (req: IncomingMessage, status: number, startedAt: number
 
 /** Answers a cached install read at once and says what it answered (for metrics), or returns false and touches
  *  nothing. */
-export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMessage, res: ServerResponse,
-  accessLog?: AccessLog): false | 'packument' | 'tarball' {
+export function answerFromMemory(
+  ctx: Ctx,
+  auth: Authenticator,
+  req: IncomingMessage,
+  res: ServerResponse,
+  accessLog?: AccessLog,
+): false | 'packument' | 'tarball' {
   const url = req.url;
   if (req.method !== 'GET' || url === undefined || url.includes('?')) return false;
   const { config } = ctx;
@@ -79,7 +89,13 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
   if (proxied && (!config.publicUrl || config.accessLog)) return false;
   const startedAt = accessLog ? performance.now() : 0;
   // A malformed escape anywhere is the full route's 400, not something to read past.
-  if (url.includes('%')) { try { decodeURIComponent(url); } catch { return false; } }
+  if (url.includes('%')) {
+    try {
+      decodeURIComponent(url);
+    } catch {
+      return false;
+    }
+  }
   const path = parsePackagePath(url);
   if (!path || path.kind === 'version' || path.rev !== undefined || !isReadableName(path.name)) return false;
   const cache = readCache(ctx.store);
@@ -103,7 +119,10 @@ export function answerFromMemory(ctx: Ctx, auth: Authenticator, req: IncomingMes
   }
   if (!body) return false;
   const credential = req.headers.authorization;
-  const principal = credential === undefined ? undefined : auth.cachedPrincipal(credential, proxied ? undefined : req.socket.remoteAddress ?? '');
+  const principal =
+    credential === undefined
+      ? undefined
+      : auth.cachedPrincipal(credential, proxied ? undefined : (req.socket.remoteAddress ?? ''));
   if (credential !== undefined && !principal) return false;
   // The read rule, from memory: a restricted package needs a decision the full route made for this token.
   if (readableInMemory(cache, principal, head) !== true) return false;

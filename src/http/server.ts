@@ -55,14 +55,30 @@ export type AppOptions = { logger?: boolean | object };
 
 export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<FastifyInstance> {
   readCache(ctx.store).setBudgets(ctx.config.cache);
-  const logger = opts.logger === false ? false : {
-    level: ctx.config.logLevel,
-    redact: { paths: ['req.headers.authorization', 'req.headers["npm-otp"]', 'headers.authorization', 'password', 'token'], censor: '[redacted]' },
-    serializers: {
-      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
-    },
-    ...(typeof opts.logger === 'object' ? opts.logger : {}),
-  };
+  const logger =
+    opts.logger === false
+      ? false
+      : {
+          level: ctx.config.logLevel,
+          redact: {
+            paths: [
+              'req.headers.authorization',
+              'req.headers["npm-otp"]',
+              'headers.authorization',
+              'password',
+              'token',
+            ],
+            censor: '[redacted]',
+          },
+          serializers: {
+            req: (req: { method: string; url: string; ip?: string }) => ({
+              method: req.method,
+              url: redactUrl(req.url),
+              ip: req.ip,
+            }),
+          },
+          ...(typeof opts.logger === 'object' ? opts.logger : {}),
+        };
   // Metrics are kept only when someone may read them: otherwise they would cost the install path for nothing.
   const { metrics: m } = ctx.config;
   const metrics = m.allowCidrs.length || m.allowBearers.length ? enableMetrics(ctx.store) : undefined;
@@ -71,12 +87,19 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   let closing = false;
   // Reads answered from memory log the line the full route's sendBytes() writes, with ids of their own.
   let memoryReads = 0;
-  const accessLog: AccessLog | undefined = ctx.config.accessLog ? (req, status, startedAt) => {
-    app.log.info({
-      reqId: `mem-${(++memoryReads).toString(36)}`, req: { method: req.method, url: req.url, ip: req.socket.remoteAddress },
-      res: { statusCode: status }, responseTime: performance.now() - startedAt,
-    }, 'request completed');
-  } : undefined;
+  const accessLog: AccessLog | undefined = ctx.config.accessLog
+    ? (req, status, startedAt) => {
+        app.log.info(
+          {
+            reqId: `mem-${(++memoryReads).toString(36)}`,
+            req: { method: req.method, url: req.url, ip: req.socket.remoteAddress },
+            res: { statusCode: status },
+            responseTime: performance.now() - startedAt,
+          },
+          'request completed',
+        );
+      }
+    : undefined;
   const app = Fastify({
     // Install reads whose answer is already in memory are served before Fastify builds its request and
     // reply (install-reads.ts); everything else, and anything once closing, goes through Fastify.
@@ -86,14 +109,19 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
       // A request has requestTimeout to arrive whole, and at most a minute of that for its headers; Node
       // checks every connection only every few seconds, so the interval shrinks with a short timeout.
       const timeout = ctx.config.requestTimeoutMs;
-      const server = createServer({
-        requestTimeout: timeout,
-        headersTimeout: Math.min(timeout, 60_000),
-        connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(timeout / 4))),
-      }, metrics ? measured(metrics) : (req: IncomingMessage, res: ServerResponse) => {
-        if (closing) return whileClosing(req, res);
-        if (!answerFromMemory(ctx, auth, req, res, accessLog)) handler(req, res);
-      });
+      const server = createServer(
+        {
+          requestTimeout: timeout,
+          headersTimeout: Math.min(timeout, 60_000),
+          connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(timeout / 4))),
+        },
+        metrics
+          ? measured(metrics)
+          : (req: IncomingMessage, res: ServerResponse) => {
+              if (closing) return whileClosing(req, res);
+              if (!answerFromMemory(ctx, auth, req, res, accessLog)) handler(req, res);
+            },
+      );
       // Fastify answers every request with a bare 503 once closing; readiness says why.
       const whileClosing = (req: IncomingMessage, res: ServerResponse) => {
         if (req.url !== '/-/readyz') return handler(req, res);
@@ -126,8 +154,8 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
     // Fastify's answers to a malformed URL, a too long parameter and a broken request carry a reason too.
     frameworkErrors: (err, req, reply) => {
-      const refusal = refusalOf(err, ctx.config.maxBodyBytes)
-        ?? new Refusal('invalid-request', { detail: err.message });
+      const refusal =
+        refusalOf(err, ctx.config.maxBodyBytes) ?? new Refusal('invalid-request', { detail: err.message });
       sendRefusal(req, reply, refusal);
     },
     clientErrorHandler: (err, socket) => {
@@ -147,9 +175,18 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   ctx.log ??= app.log;
   // Always running: users may make hooks over the API at any time (routes/hooks.ts).
   const hooks = new HookDelivery(ctx, app.log);
-  app.addHook('onReady', async () => { hooks.start(); });
-  app.addHook('preClose', (done) => { closing = true; health.shuttingDown = true; done(); });
-  app.addHook('onClose', async () => { await hooks.stop(); await auth.close(); });
+  app.addHook('onReady', async () => {
+    hooks.start();
+  });
+  app.addHook('preClose', (done) => {
+    closing = true;
+    health.shuttingDown = true;
+    done();
+  });
+  app.addHook('onClose', async () => {
+    await hooks.stop();
+    await auth.close();
+  });
   if (metrics) {
     app.addHook('onResponse', (req, reply, done) => {
       const method = req.method;
@@ -168,10 +205,13 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   // unhandled error (Fastify reads no body for GET or HEAD, so nobody else would listen).
   app.addHook('preParsing', (req, _reply, payload, done) => {
     const enc = req.headers['content-encoding'];
-    if ((enc !== 'gzip' && enc !== 'deflate') || req.method === 'GET' || req.method === 'HEAD') return done(null, payload);
+    if ((enc !== 'gzip' && enc !== 'deflate') || req.method === 'GET' || req.method === 'HEAD')
+      return done(null, payload);
     delete req.headers['content-length'];
     const inflate = enc === 'gzip' ? createGunzip() : createInflate();
-    inflate.on('error', () => { /* Fastify's body reader reports it */ });
+    inflate.on('error', () => {
+      /* Fastify's body reader reports it */
+    });
     done(null, payload.pipe(inflate));
   });
   await app.register(formbody);
@@ -182,7 +222,8 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   const parseJson: Parameters<typeof app.addContentTypeParser>[2] = (req, body, done) => {
     if (body === '') return done(null, undefined);
     secureJson(req, body as string, (err: Error | null, value?: unknown) => {
-      if (err) done(new Refusal('bad-json', { detail: err.message }), undefined); else done(null, value);
+      if (err) done(new Refusal('bad-json', { detail: err.message }), undefined);
+      else done(null, value);
     });
   };
   app.removeContentTypeParser('application/json');
@@ -200,7 +241,10 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
       return sendRefusal(req, reply, new Refusal('invalid-request', { detail: (err as Error).message }));
     }
     req.log.error({ err }, 'unexpected error');
-    return reply.code(500).header('cache-control', 'no-store').send({ error: 'Internal error; the registry log has the details' });
+    return reply
+      .code(500)
+      .header('cache-control', 'no-store')
+      .send({ error: 'Internal error; the registry log has the details' });
   });
   app.setNotFoundHandler((req, reply) => sendRefusal(req, reply, new Refusal('route-not-found')));
 

@@ -18,17 +18,23 @@ const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function validateUserName(name: unknown): string {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    throw new Refusal('invalid-request', { detail: 'User names are lowercase letters, digits, ".", "_" and "-", starting with a letter or digit' });
+    throw new Refusal('invalid-request', {
+      detail: 'User names are lowercase letters, digits, ".", "_" and "-", starting with a letter or digit',
+    });
   }
   return name;
 }
 
 function validateEmail(email: unknown): string {
-  if (typeof email !== 'string' || !EMAIL_RE.test(email)) throw new Refusal('invalid-request', { detail: 'A valid e-mail address is required' });
+  if (typeof email !== 'string' || !EMAIL_RE.test(email))
+    throw new Refusal('invalid-request', { detail: 'A valid e-mail address is required' });
   return email;
 }
 
-export async function createUser(ctx: Ctx, input: { name: string; email: string; password: string | null; admin?: boolean }): Promise<User> {
+export async function createUser(
+  ctx: Ctx,
+  input: { name: string; email: string; password: string | null; admin?: boolean },
+): Promise<User> {
   const name = validateUserName(input.name);
   const email = validateEmail(input.email);
   if (input.password !== null) {
@@ -41,10 +47,21 @@ export async function createUser(ctx: Ctx, input: { name: string; email: string;
   const org = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', name).executeTakeFirst();
   if (org) throw new Refusal('name-taken', { name, by: 'organization' });
   const now = ctx.clock.now();
-  const row = await ctx.store.db.insertInto('users').values({
-    name, email, email_verified: 0, password_hash: input.password === null ? null : await hashPassword(input.password),
-    admin: input.admin ? 1 : 0, disabled: 0, tfa: null, created_at: now, updated_at: now,
-  }).returningAll().executeTakeFirstOrThrow();
+  const row = await ctx.store.db
+    .insertInto('users')
+    .values({
+      name,
+      email,
+      email_verified: 0,
+      password_hash: input.password === null ? null : await hashPassword(input.password),
+      admin: input.admin ? 1 : 0,
+      disabled: 0,
+      tfa: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
   await audit(ctx, { event: 'user-created', user: name });
   return toUser(row);
 }
@@ -52,17 +69,32 @@ export async function createUser(ctx: Ctx, input: { name: string; email: string;
 /** An account brought from another registry with its password hash as that registry kept it
  *  (authenticate.ts accepts it once and re-hashes it); not created when the name is taken or invalid. */
 export async function createImportedUser(
-  ctx: Ctx, input: { name: string; email: string; passwordHash: string; via: string },
+  ctx: Ctx,
+  input: { name: string; email: string; passwordHash: string; via: string },
 ): Promise<{ created: true } | { created: false; why: string }> {
-  try { validateUserName(input.name); } catch (e) { return { created: false, why: (e as Refusal).message }; }
+  try {
+    validateUserName(input.name);
+  } catch (e) {
+    return { created: false, why: (e as Refusal).message };
+  }
   if (await userByName(ctx, input.name)) return { created: false, why: 'a user of that name already exists' };
   const org = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', input.name).executeTakeFirst();
   if (org) return { created: false, why: 'an organization holds that name' };
   const now = ctx.clock.now();
-  await ctx.store.db.insertInto('users').values({
-    name: input.name, email: input.email, email_verified: 0, password_hash: input.passwordHash, admin: 0, disabled: 0,
-    tfa: null, created_at: now, updated_at: now,
-  }).execute();
+  await ctx.store.db
+    .insertInto('users')
+    .values({
+      name: input.name,
+      email: input.email,
+      email_verified: 0,
+      password_hash: input.passwordHash,
+      admin: 0,
+      disabled: 0,
+      tfa: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
   await audit(ctx, { event: 'user-created', user: input.name, detail: { via: input.via } });
   return { created: true };
 }
@@ -75,7 +107,11 @@ export async function userByName(ctx: Ctx, name: string) {
 export async function mintSession(ctx: Ctx, user: User, how: string): Promise<string> {
   const now = ctx.clock.now();
   const { token, row } = await insertToken(ctx.store.db, {
-    userId: user.id, kind: 'session', name: `npm login (${how})`, expiresAt: now + ctx.config.sessionTtlMs, now,
+    userId: user.id,
+    kind: 'session',
+    name: `npm login (${how})`,
+    expiresAt: now + ctx.config.sessionTtlMs,
+    now,
   });
   await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail: { kind: 'session', via: how } });
   return token;
@@ -94,12 +130,20 @@ function refuseLocalSignup(ctx: Ctx): void {
 
 /** PUT /-/user/org.couchdb.user:<name>: login when the user exists, sign-up (by policy) when not. */
 export async function couchLogin(
-  ctx: Ctx, auth: Authenticator, caller: Principal, urlName: string, body: CouchUser, otp: string | undefined, ip: string,
+  ctx: Ctx,
+  auth: Authenticator,
+  caller: Principal,
+  urlName: string,
+  body: CouchUser,
+  otp: string | undefined,
+  ip: string,
 ): Promise<{ status: number; token: string; name: string; created?: User }> {
   const name = typeof body.name === 'string' ? body.name : urlName;
-  if (name !== urlName) throw new Refusal('invalid-request', { detail: 'The user name in the body does not match the URL' });
+  if (name !== urlName)
+    throw new Refusal('invalid-request', { detail: 'The user name in the body does not match the URL' });
   const password = body.password;
-  if (typeof password !== 'string' || !password) throw new Refusal('invalid-request', { detail: 'A password is required' });
+  if (typeof password !== 'string' || !password)
+    throw new Refusal('invalid-request', { detail: 'A password is required' });
   const existing = await userByName(ctx, name);
   // With a directory, a name new to the registry signs in with its directory password (the first makes the account).
   if (existing || auth.directory) {
@@ -118,7 +162,11 @@ export async function couchLogin(
 
 /** DELETE /-/user/token/<token>: logout revokes the session on the server. */
 export async function logout(ctx: Ctx, auth: Authenticator, token: string): Promise<void> {
-  const row = await ctx.store.db.selectFrom('tokens').select(['id', 'user_id', 'revoked_at']).where('hash', '=', hashToken(token)).executeTakeFirst();
+  const row = await ctx.store.db
+    .selectFrom('tokens')
+    .select(['id', 'user_id', 'revoked_at'])
+    .where('hash', '=', hashToken(token))
+    .executeTakeFirst();
   // Unknown or already revoked: the client is logged out either way, so say yes and let it clean up.
   if (!row || row.revoked_at !== null) return;
   await revokeTokens(ctx.store.db, { id: row.id }, 'logged out', ctx.clock.now());
@@ -133,20 +181,36 @@ function sessionId(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
-export async function startWebLogin(ctx: Ctx, kind: 'login' | 'adduser' | 'otp', userId: number | null = null): Promise<string> {
+export async function startWebLogin(
+  ctx: Ctx,
+  kind: 'login' | 'adduser' | 'otp',
+  userId: number | null = null,
+): Promise<string> {
   // Web sign-up is refused up front when the browser's form (which carries no credential) would be.
   if (kind === 'adduser') await allowSignup(ctx, anonymous);
   const secret = randomBytes(24).toString('base64url');
   const now = ctx.clock.now();
   await ctx.store.db.deleteFrom('web_logins').where('expires_at', '<', now).execute();
-  await ctx.store.db.insertInto('web_logins').values({
-    id: sessionId(secret), user_id: userId, kind, created_at: now, expires_at: now + ctx.config.webLoginTtlMs, proof: null,
-  }).execute();
+  await ctx.store.db
+    .insertInto('web_logins')
+    .values({
+      id: sessionId(secret),
+      user_id: userId,
+      kind,
+      created_at: now,
+      expires_at: now + ctx.config.webLoginTtlMs,
+      proof: null,
+    })
+    .execute();
   return secret;
 }
 
 async function liveSession(ctx: Ctx, secret: string) {
-  const row = await ctx.store.db.selectFrom('web_logins').selectAll().where('id', '=', sessionId(secret)).executeTakeFirst();
+  const row = await ctx.store.db
+    .selectFrom('web_logins')
+    .selectAll()
+    .where('id', '=', sessionId(secret))
+    .executeTakeFirst();
   if (!row || row.expires_at <= ctx.clock.now()) throw new Refusal('web-login-expired');
   return row;
 }
@@ -157,7 +221,11 @@ export async function webLoginKind(ctx: Ctx, secret: string): Promise<string> {
 
 /** The browser side: the user proved who they are (or signed up); the session is now theirs. */
 export async function completeWebLogin(
-  ctx: Ctx, auth: Authenticator, secret: string, form: WebLoginForm & { create: boolean }, ip: string,
+  ctx: Ctx,
+  auth: Authenticator,
+  secret: string,
+  form: WebLoginForm & { create: boolean },
+  ip: string,
 ): Promise<User> {
   const session = await liveSession(ctx, secret);
   const name = String(form.name ?? '');
@@ -165,7 +233,11 @@ export async function completeWebLogin(
   let user: User;
   if (session.kind === 'otp') {
     // The web OTP flow: the person proves the second factor in the browser; the CLI then collects a proof.
-    const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', session.user_id!).executeTakeFirstOrThrow();
+    const row = await ctx.store.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', session.user_id!)
+      .executeTakeFirstOrThrow();
     user = toUser(row);
     await verifyOtpFor(ctx, user, form.otp || undefined);
     await ctx.store.db.updateTable('web_logins').set({ kind: 'otp-approved' }).where('id', '=', session.id).execute();
@@ -205,8 +277,12 @@ export async function pollWebLogin(ctx: Ctx, secret: string): Promise<string | n
   if (session.kind === 'otp-approved') {
     // Hand the CLI a one-time proof to send as npm-otp; only its digest is kept.
     const proof = randomBytes(32).toString('hex');
-    const r = await ctx.store.db.updateTable('web_logins').set({ kind: 'otp-issued', proof: hashCode(proof) })
-      .where('id', '=', session.id).where('kind', '=', 'otp-approved').executeTakeFirst();
+    const r = await ctx.store.db
+      .updateTable('web_logins')
+      .set({ kind: 'otp-issued', proof: hashCode(proof) })
+      .where('id', '=', session.id)
+      .where('kind', '=', 'otp-approved')
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw new Refusal('web-login-expired');
     return proof;
   }
@@ -214,7 +290,11 @@ export async function pollWebLogin(ctx: Ctx, secret: string): Promise<string | n
   if (session.user_id === null) return null;
   const deleted = await ctx.store.db.deleteFrom('web_logins').where('id', '=', session.id).executeTakeFirst();
   if (Number(deleted.numDeletedRows) !== 1) throw new Refusal('web-login-expired');
-  const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirstOrThrow();
+  const row = await ctx.store.db
+    .selectFrom('users')
+    .selectAll()
+    .where('id', '=', session.user_id)
+    .executeTakeFirstOrThrow();
   return mintSession(ctx, toUser(row), 'web');
 }
 
@@ -225,10 +305,18 @@ export async function setPassword(ctx: Ctx, name: string, password: string): Pro
   if (problem) throw new Refusal('invalid-request', { detail: problem });
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('unknown-user', { name });
-  await ctx.store.db.updateTable('users').set({ password_hash: await hashPassword(password), updated_at: ctx.clock.now() }).where('id', '=', user.id).execute();
+  await ctx.store.db
+    .updateTable('users')
+    .set({ password_hash: await hashPassword(password), updated_at: ctx.clock.now() })
+    .where('id', '=', user.id)
+    .execute();
   // A new password ends every login session made with the old one, npm's and the web pages' alike.
-  const n = await revokeTokens(ctx.store.db, { userId: user.id, kind: SESSION_KINDS }, 'password changed',
-    ctx.clock.now());
+  const n = await revokeTokens(
+    ctx.store.db,
+    { userId: user.id, kind: SESSION_KINDS },
+    'password changed',
+    ctx.clock.now(),
+  );
   await audit(ctx, { event: 'password-changed', user: name, detail: { sessionsRevoked: n } });
 }
 
@@ -236,7 +324,11 @@ export async function setPassword(ctx: Ctx, name: string, password: string): Pro
 export async function disableUser(ctx: Ctx, name: string, why = 'account disabled'): Promise<void> {
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('unknown-user', { name });
-  await ctx.store.db.updateTable('users').set({ disabled: 1, updated_at: ctx.clock.now() }).where('id', '=', user.id).execute();
+  await ctx.store.db
+    .updateTable('users')
+    .set({ disabled: 1, updated_at: ctx.clock.now() })
+    .where('id', '=', user.id)
+    .execute();
   await revokeTokens(ctx.store.db, { userId: user.id }, why, ctx.clock.now());
   await audit(ctx, { event: 'user-disabled', user: name, ...(why === 'account disabled' ? {} : { reason: why }) });
 }

@@ -20,16 +20,28 @@ async function allow(ctx: Ctx, p: Principal, write: boolean): Promise<User> {
 }
 
 export type UserRow = {
-  name: string; email: string; admin: boolean; disabled: boolean; emailVerified: boolean; created: number;
+  name: string;
+  email: string;
+  admin: boolean;
+  disabled: boolean;
+  emailVerified: boolean;
+  created: number;
 };
 
 /** `tessera user list`. */
 export async function listUsers(ctx: Ctx, p: Principal): Promise<UserRow[]> {
   await allow(ctx, p, false);
-  const rows = await ctx.store.db.selectFrom('users')
-    .select(['name', 'email', 'admin', 'disabled', 'email_verified', 'created_at']).orderBy('name').execute();
+  const rows = await ctx.store.db
+    .selectFrom('users')
+    .select(['name', 'email', 'admin', 'disabled', 'email_verified', 'created_at'])
+    .orderBy('name')
+    .execute();
   return rows.map((r) => ({
-    name: r.name, email: r.email, admin: !!r.admin, disabled: !!r.disabled, emailVerified: !!r.email_verified,
+    name: r.name,
+    email: r.email,
+    admin: !!r.admin,
+    disabled: !!r.disabled,
+    emailVerified: !!r.email_verified,
     created: r.created_at,
   }));
 }
@@ -60,7 +72,12 @@ export async function verifyEmail(ctx: Ctx, p: Principal, name: string): Promise
 
 export type AuditFilter = { user?: string; event?: string; reason?: string; since?: number; until?: number };
 export type AuditEntry = {
-  id: number; at: number; event: string; user: string | null; token: string | null; reason: string | null;
+  id: number;
+  at: number;
+  event: string;
+  user: string | null;
+  token: string | null;
+  reason: string | null;
   detail: string | null;
 };
 
@@ -75,7 +92,13 @@ export async function auditLog(ctx: Ctx, p: Principal, f: AuditFilter, limit = 2
   if (f.until !== undefined) q = q.where('at', '<', f.until);
   const rows = await q.execute();
   return rows.map((r) => ({
-    id: r.id, at: r.at, event: r.event, user: r.user_name, token: r.token_id, reason: r.reason, detail: r.detail,
+    id: r.id,
+    at: r.at,
+    event: r.event,
+    user: r.user_name,
+    token: r.token_id,
+    reason: r.reason,
+    detail: r.detail,
   }));
 }
 
@@ -85,8 +108,11 @@ export type OrgRow = { name: string; created: number; owners: string[]; members:
 export async function listOrgs(ctx: Ctx, p: Principal): Promise<OrgRow[]> {
   await allow(ctx, p, false);
   const orgs = await ctx.store.db.selectFrom('orgs').select(['name', 'created_at']).orderBy('name').execute();
-  const members = await ctx.store.db.selectFrom('org_members').innerJoin('users', 'users.id', 'org_members.user_id')
-    .select(['org_members.org', 'org_members.role', 'users.name']).execute();
+  const members = await ctx.store.db
+    .selectFrom('org_members')
+    .innerJoin('users', 'users.id', 'org_members.user_id')
+    .select(['org_members.org', 'org_members.role', 'users.name'])
+    .execute();
   return orgs.map((o) => {
     const mine = members.filter((m) => m.org === o.name);
     const owners = mine.filter((m) => m.role === 'owner').map((m) => m.name);

@@ -10,7 +10,8 @@ import { upstreamRequest } from './upstream.ts';
 
 export type AuditKind = 'bulk' | 'quick';
 const PATHS: Record<AuditKind, string> = {
-  bulk: '-/npm/v1/security/advisories/bulk', quick: '-/npm/v1/security/audits/quick',
+  bulk: '-/npm/v1/security/advisories/bulk',
+  quick: '-/npm/v1/security/audits/quick',
 };
 
 /** Decides per name, once per request: private by config, a local package, or in a local scope. */
@@ -23,7 +24,10 @@ function publicNames(ctx: Ctx): (name: string) => Promise<boolean> {
     const scope = scopeOf(name);
     if (!scope) return true;
     let local = scopes.get(scope);
-    if (local === undefined) { local = await scopeIsLocal(ctx, name); scopes.set(scope, local); }
+    if (local === undefined) {
+      local = await scopeIsLocal(ctx, name);
+      scopes.set(scope, local);
+    }
     return !local;
   };
 }

@@ -5,7 +5,16 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { hashToken, isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { Refusal } from '../domain/reasons.ts';
-import { anonymous, tokenIdOf, type Credential, type Grants, type Principal, type TfaMode, type TokenKind, type User } from '../domain/principal.ts';
+import {
+  anonymous,
+  tokenIdOf,
+  type Credential,
+  type Grants,
+  type Principal,
+  type TfaMode,
+  type TokenKind,
+  type User,
+} from '../domain/principal.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../domain/passwords.ts';
 import { audit, type Ctx } from './context.ts';
 import { lastLocalWrite } from '../store/counters.ts';
@@ -30,10 +39,21 @@ type Entry = {
 const CACHE_TTL_MS = 60_000;
 const LOCAL_WRITE_WINDOW_MS = 2_000;
 
-export function toUser(row: { id: number; name: string; email: string; admin: number; email_verified: number; tfa: string | null }): User {
+export function toUser(row: {
+  id: number;
+  name: string;
+  email: string;
+  admin: number;
+  email_verified: number;
+  tfa: string | null;
+}): User {
   const tfa = row.tfa ? (JSON.parse(row.tfa) as { mode: TfaMode; pending: boolean }) : null;
   return {
-    id: row.id, name: row.name, email: row.email, admin: row.admin === 1, emailVerified: row.email_verified === 1,
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    admin: row.admin === 1,
+    emailVerified: row.email_verified === 1,
     tfa: tfa && !tfa.pending ? tfa.mode : null,
   };
 }
@@ -76,8 +96,11 @@ export class Authenticator {
     this.directory?.start();
     this.#seq = this.#readSeq();
     const watch = setInterval(() => this.#checkRevocations(), 250);
-    const flush = setInterval(() => { void this.flush(); }, 5_000);
-    watch.unref(); flush.unref();
+    const flush = setInterval(() => {
+      void this.flush();
+    }, 5_000);
+    watch.unref();
+    flush.unref();
     this.#timers.push(watch, flush);
   }
 
@@ -92,7 +115,9 @@ export class Authenticator {
         this.#seq = seq;
         this.#cache.clear();
       }
-    } catch { /* the database is closing */ }
+    } catch {
+      /* the database is closing */
+    }
   }
 
   /** Drops every cached token now (this process made a revocation). */
@@ -102,23 +127,57 @@ export class Authenticator {
   }
 
   async #load(hash: string): Promise<Entry | undefined> {
-    const row = await this.#ctx.store.db.selectFrom('tokens').innerJoin('users', 'users.id', 'tokens.user_id')
-      .select(['tokens.id', 'tokens.kind', 'tokens.readonly', 'tokens.grants', 'tokens.bypass_2fa', 'tokens.expires_at',
-        'tokens.revoked_at', 'tokens.revoked_why', 'tokens.cidr', 'users.id as uid', 'users.name', 'users.email',
-        'users.admin', 'users.email_verified', 'users.disabled', 'users.tfa'])
-      .where('tokens.hash', '=', hash).executeTakeFirst();
+    const row = await this.#ctx.store.db
+      .selectFrom('tokens')
+      .innerJoin('users', 'users.id', 'tokens.user_id')
+      .select([
+        'tokens.id',
+        'tokens.kind',
+        'tokens.readonly',
+        'tokens.grants',
+        'tokens.bypass_2fa',
+        'tokens.expires_at',
+        'tokens.revoked_at',
+        'tokens.revoked_why',
+        'tokens.cidr',
+        'users.id as uid',
+        'users.name',
+        'users.email',
+        'users.admin',
+        'users.email_verified',
+        'users.disabled',
+        'users.tfa',
+      ])
+      .where('tokens.hash', '=', hash)
+      .executeTakeFirst();
     if (!row) return undefined;
     const cidrText = row.cidr ? (JSON.parse(row.cidr) as string[]) : null;
-    const principalUser = toUser({ id: row.uid, name: row.name, email: row.email, admin: row.admin, email_verified: row.email_verified, tfa: row.tfa });
+    const principalUser = toUser({
+      id: row.uid,
+      name: row.name,
+      email: row.email,
+      admin: row.admin,
+      email_verified: row.email_verified,
+      tfa: row.tfa,
+    });
     const grants = row.grants ? (JSON.parse(row.grants) as Grants) : null;
     const credential: Entry['credential'] = {
-      type: 'token', id: row.id, kind: row.kind as TokenKind, readonly: row.readonly === 1, grants, bypass2fa: row.bypass_2fa === 1, expiresAt: row.expires_at,
+      type: 'token',
+      id: row.id,
+      kind: row.kind as TokenKind,
+      readonly: row.readonly === 1,
+      grants,
+      bypass2fa: row.bypass_2fa === 1,
+      expiresAt: row.expires_at,
     };
     return {
       user: { ...principalUser, disabled: row.disabled === 1 },
       principalUser,
       credential,
-      revokedAt: row.revoked_at, revokedWhy: row.revoked_why, cidr: cidrText ? blockList(cidrText) : null, cidrText,
+      revokedAt: row.revoked_at,
+      revokedWhy: row.revoked_why,
+      cidr: cidrText ? blockList(cidrText) : null,
+      cidrText,
       shared: Object.freeze({ user: principalUser, credential }),
     };
   }
@@ -138,7 +197,9 @@ export class Authenticator {
 
   /** Counts a refused credential (tokens that pass are counted by countUse, passwords by checkPassword). */
   async #counted<T>(kind: string, p: Promise<T>): Promise<T> {
-    try { return await p; } catch (e) {
+    try {
+      return await p;
+    } catch (e) {
       this.#metrics?.authenticated(kind, e instanceof Refusal ? e.reason : 'error');
       throw e;
     }
@@ -183,7 +244,11 @@ export class Authenticator {
     const now = this.#ctx.clock.now();
     const cached = this.#cached(header.slice(7).trim(), now);
     if (!cached || (ip === undefined && cached.entry.cidr)) return undefined;
-    try { this.#check(cached.entry, ip ?? '', now); } catch { return undefined; }
+    try {
+      this.#check(cached.entry, ip ?? '', now);
+    } catch {
+      return undefined;
+    }
     return cached.entry.shared;
   }
 
@@ -197,7 +262,10 @@ export class Authenticator {
     }
     const now = this.#ctx.clock.now();
     const used = this.#lastUsed.get(id);
-    if (used) { used.at = now; used.count++; } else this.#lastUsed.set(id, { at: now, count: 1, user: p.user.name });
+    if (used) {
+      used.at = now;
+      used.count++;
+    } else this.#lastUsed.set(id, { at: now, count: 1, user: p.user.name });
   }
 
   /** Checks a known token against its state, its limits and the caller's address, and makes the request's principal. */
@@ -211,7 +279,8 @@ export class Authenticator {
   #check(e: Entry, ip: string, now: number): void {
     const { user, credential: t } = e;
     if (e.revokedAt !== null) throw new Refusal('token-revoked', { why: e.revokedWhy ?? undefined });
-    if (t.expiresAt !== null && t.expiresAt <= now) throw new Refusal('token-expired', { expired: new Date(t.expiresAt).toISOString() });
+    if (t.expiresAt !== null && t.expiresAt <= now)
+      throw new Refusal('token-expired', { expired: new Date(t.expiresAt).toISOString() });
     if (user.disabled) throw new Refusal('user-disabled');
     if (t.kind.startsWith('classic-') && !this.#ctx.config.tokens.classic) throw new Refusal('classic-tokens-disabled');
     if (e.cidr && !ipAllowed(e.cidr, ip)) throw new Refusal('ip-not-allowed', { ip, allowed: e.cidrText!.join(', ') });
@@ -254,7 +323,10 @@ export class Authenticator {
     if (!check) {
       check = this.#checkPassword(name, password, address).finally(() => this.#inflight.delete(key));
       const metrics = this.#metrics;
-      const ok = (u: User) => { metrics?.authenticated('password', 'ok'); return u; };
+      const ok = (u: User) => {
+        metrics?.authenticated('password', 'ok');
+        return u;
+      };
       if (metrics) check = this.#counted('password', check.then(ok));
       this.#inflight.set(key, check);
     }
@@ -265,13 +337,13 @@ export class Authenticator {
     const attempt = this.#throttle.begin(name, address);
     if (attempt.waitMs) await new Promise((r) => setTimeout(r, attempt.waitMs));
     const row = await this.#ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
-    if (this.directory && await this.directory.owns(row)) {
+    if (this.directory && (await this.directory.owns(row))) {
       const user = await this.directory.signIn(name, password, row);
       attempt.succeeded();
       return user;
     }
     const ok = await verifyPassword(password, row?.password_hash ?? null);
-    if (!this.#ctx.config.auth.local && !(row && ok && await this.#breakGlass(row))) {
+    if (!this.#ctx.config.auth.local && !(row && ok && (await this.#breakGlass(row)))) {
       // Company sign-in only: every password is refused alike, except a break-glass administrator's right one.
       throw new Refusal('local-login-disabled', { provider: this.#ctx.config.auth.oidc?.name });
     }
@@ -292,9 +364,12 @@ export class Authenticator {
   /** An imported hash (`tessera import verdaccio`) is accepted once, then replaced by our own. */
   async #rehash(userId: number, name: string, old: string, password: string): Promise<void> {
     const now = this.#ctx.clock.now();
-    const r = await this.#ctx.store.db.updateTable('users')
+    const r = await this.#ctx.store.db
+      .updateTable('users')
       .set({ password_hash: await hashPassword(password), updated_at: now })
-      .where('id', '=', userId).where('password_hash', '=', old).executeTakeFirst();
+      .where('id', '=', userId)
+      .where('password_hash', '=', old)
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 1) {
       await audit(this.#ctx, { event: 'password-rehashed', user: name, detail: { from: 'htpasswd' } });
     }
@@ -305,12 +380,25 @@ export class Authenticator {
     if (this.#lastUsed.size === 0) return;
     const batch = [...this.#lastUsed];
     this.#lastUsed.clear();
-    await this.#ctx.store.db.transaction().execute(async (trx) => {
-      for (const [id, u] of batch) {
-        await trx.updateTable('tokens').set({ last_used_at: u.at }).where('id', '=', id).execute();
-        await trx.insertInto('audit').values({ at: u.at, event: 'token-used', user_name: u.user, token_id: id, reason: null, detail: JSON.stringify({ requests: u.count }) }).execute();
-      }
-    }).catch(() => {});
+    await this.#ctx.store.db
+      .transaction()
+      .execute(async (trx) => {
+        for (const [id, u] of batch) {
+          await trx.updateTable('tokens').set({ last_used_at: u.at }).where('id', '=', id).execute();
+          await trx
+            .insertInto('audit')
+            .values({
+              at: u.at,
+              event: 'token-used',
+              user_name: u.user,
+              token_id: id,
+              reason: null,
+              detail: JSON.stringify({ requests: u.count }),
+            })
+            .execute();
+        }
+      })
+      .catch(() => {});
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,10 @@ import { audit, auditAnonymousRefusal, type Ctx } from './context.ts';
 import { removalFor } from './directory-groups.ts';
 
 export async function deny(
-  ctx: Ctx, principal: Principal, denied: Decision & { allowed: false }, pkg: string,
+  ctx: Ctx,
+  principal: Principal,
+  denied: Decision & { allowed: false },
+  pkg: string,
 ): Promise<Refusal> {
   // Said in the directory's words when a membership it removed is why (policy.ts: withDirectoryRemoval).
   const org = /^@([^/]+)/.exec(pkg)?.[1];

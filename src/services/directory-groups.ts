@@ -63,7 +63,8 @@ export function managedOrgs(mapping: GroupMapping): Map<string, Set<string>> {
 function directoryPrincipal(source: string): Principal {
   return {
     user: { id: 0, name: `directory:${source}`, email: '', admin: true, emailVerified: true, tfa: null },
-    credential: { type: 'password' }, otpVerified: true,
+    credential: { type: 'password' },
+    otpVerified: true,
   };
 }
 
@@ -75,7 +76,11 @@ export type GroupChange = { org: string; team?: string; change: string };
  * org's last owner) is skipped and reported, never half-done.
  */
 export async function applyGroups(
-  ctx: Ctx, userName: string, groups: readonly string[], source: string, mapping: GroupMapping,
+  ctx: Ctx,
+  userName: string,
+  groups: readonly string[],
+  source: string,
+  mapping: GroupMapping,
 ): Promise<GroupChange[]> {
   const user = await userByName(ctx, userName);
   if (!user) throw new Refusal('unknown-user', { name: userName });
@@ -91,8 +96,12 @@ export async function applyGroups(
       await createOrg(ctx, org, user.name);
       changes.push({ org, change: 'created with this user as owner' });
     }
-    const row = await ctx.store.db.selectFrom('org_members').select('role').where('org', '=', org)
-      .where('user_id', '=', user.id).executeTakeFirst();
+    const row = await ctx.store.db
+      .selectFrom('org_members')
+      .select('role')
+      .where('org', '=', org)
+      .where('user_id', '=', user.id)
+      .executeTakeFirst();
     const current = (row?.role ?? null) as OrgRole | null;
     try {
       if (!d && current) {
@@ -116,12 +125,21 @@ export async function applyGroups(
     }
     if (!d) continue;
     for (const team of teams) {
-      const inTeam = await ctx.store.db.selectFrom('team_members').select('team').where('org', '=', org)
-        .where('team', '=', team).where('user_id', '=', user.id).executeTakeFirst();
+      const inTeam = await ctx.store.db
+        .selectFrom('team_members')
+        .select('team')
+        .where('org', '=', org)
+        .where('team', '=', team)
+        .where('user_id', '=', user.id)
+        .executeTakeFirst();
       const should = d.teams.has(team);
       if (should === Boolean(inTeam)) continue;
       if (should) {
-        const t = await ctx.store.db.selectFrom('teams').select('name').where('org', '=', org).where('name', '=', team)
+        const t = await ctx.store.db
+          .selectFrom('teams')
+          .select('name')
+          .where('org', '=', org)
+          .where('name', '=', team)
           .executeTakeFirst();
         const description = `Managed by the company directory (${source})`;
         if (!t) await createTeam(ctx, p, org, { name: team, description });
@@ -141,10 +159,12 @@ export async function removalFor(ctx: Ctx, userId: number, org: string): Promise
   const r = await latestRemoval(ctx.store.db, userId, org);
   if (!r) return undefined;
   const target = r.team ? `${org}:${r.team}` : org;
-  const groups = Object.entries(ctx.config.auth.groups).filter(([, t]) => {
-    const g = parseGroupTarget(t);
-    return g.org === org && (r.team ? g.team === r.team : true);
-  }).map(([group]) => group);
+  const groups = Object.entries(ctx.config.auth.groups)
+    .filter(([, t]) => {
+      const g = parseGroupTarget(t);
+      return g.org === org && (r.team ? g.team === r.team : true);
+    })
+    .map(([group]) => group);
   return { target, groups, at: r.at, source: r.source };
 }
 

@@ -22,21 +22,31 @@ export async function sendVerification(ctx: Ctx, user: { id: number; name: strin
   const token = randomBytes(24).toString('base64url');
   const now = ctx.clock.now();
   await ctx.store.db.deleteFrom('email_verifications').where('user_id', '=', user.id).execute();
-  await ctx.store.db.insertInto('email_verifications').values({
-    id: digest(token), user_id: user.id, email: user.email, created_at: now, expires_at: now + ctx.config.email.linkTtlMs,
-  }).execute();
+  await ctx.store.db
+    .insertInto('email_verifications')
+    .values({
+      id: digest(token),
+      user_id: user.id,
+      email: user.email,
+      created_at: now,
+      expires_at: now + ctx.config.email.linkTtlMs,
+    })
+    .execute();
   const link = `${base}/-/tessera/v1/email/verify/${token}`;
   const message = {
     from: ctx.config.email.from,
     to: user.email,
     subject: 'Verify your e-mail address for Tessera',
-    text: `Hello ${user.name},\n\nto verify ${user.email} for your Tessera account, open this link:\n\n${link}\n\n` +
+    text:
+      `Hello ${user.name},\n\nto verify ${user.email} for your Tessera account, open this link:\n\n${link}\n\n` +
       `It works once and expires on ${new Date(now + ctx.config.email.linkTtlMs).toISOString()}.\n`,
   };
   const smtp = ctx.config.email.smtp;
   if (smtp) {
     const transport = nodemailer.createTransport({
-      host: smtp.host, port: smtp.port, secure: smtp.secure,
+      host: smtp.host,
+      port: smtp.port,
+      secure: smtp.secure,
       auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
     });
     await transport.sendMail(message);
@@ -45,8 +55,12 @@ export async function sendVerification(ctx: Ctx, user: { id: number; name: strin
   }
   const dir = join(ctx.store.dataDir, 'outbox');
   await mkdir(dir, { recursive: true });
-  const path = join(dir, `${new Date(now).toISOString().replace(/[:.]/g, '-')}-${user.name}-${randomBytes(3).toString('hex')}.eml`);
-  const eml = `From: ${message.from}\nTo: ${message.to}\nSubject: ${message.subject}\nDate: ${new Date(now).toUTCString()}\n` +
+  const path = join(
+    dir,
+    `${new Date(now).toISOString().replace(/[:.]/g, '-')}-${user.name}-${randomBytes(3).toString('hex')}.eml`,
+  );
+  const eml =
+    `From: ${message.from}\nTo: ${message.to}\nSubject: ${message.subject}\nDate: ${new Date(now).toUTCString()}\n` +
     `Content-Type: text/plain; charset=utf-8\n\n${message.text}`;
   await writeFile(path, eml, { mode: 0o600 });
   await audit(ctx, { event: 'email-verification-sent', user: user.name, detail: { via: 'outbox', path } });
@@ -55,10 +69,21 @@ export async function sendVerification(ctx: Ctx, user: { id: number; name: strin
 
 /** Following the link: verifies the address it was sent to, if it is still the account's address. */
 export async function verifyEmail(ctx: Ctx, token: string): Promise<string> {
-  const row = await ctx.store.db.selectFrom('email_verifications').innerJoin('users', 'users.id', 'email_verifications.user_id')
-    .select(['email_verifications.id', 'email_verifications.email', 'email_verifications.expires_at', 'users.id as uid', 'users.name', 'users.email as current'])
-    .where('email_verifications.id', '=', digest(token)).executeTakeFirst();
-  if (!row || row.expires_at <= ctx.clock.now() || row.email !== row.current) throw new Refusal('invalid-request', { detail: 'This verification link is unknown, used or expired' });
+  const row = await ctx.store.db
+    .selectFrom('email_verifications')
+    .innerJoin('users', 'users.id', 'email_verifications.user_id')
+    .select([
+      'email_verifications.id',
+      'email_verifications.email',
+      'email_verifications.expires_at',
+      'users.id as uid',
+      'users.name',
+      'users.email as current',
+    ])
+    .where('email_verifications.id', '=', digest(token))
+    .executeTakeFirst();
+  if (!row || row.expires_at <= ctx.clock.now() || row.email !== row.current)
+    throw new Refusal('invalid-request', { detail: 'This verification link is unknown, used or expired' });
   await ctx.store.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('email_verifications').where('id', '=', row.id).execute();
     await trx.updateTable('users').set({ email_verified: 1 }).where('id', '=', row.uid).execute();
@@ -69,7 +94,11 @@ export async function verifyEmail(ctx: Ctx, token: string): Promise<string> {
 }
 
 export async function markVerified(ctx: Ctx, name: string): Promise<void> {
-  const r = await ctx.store.db.updateTable('users').set({ email_verified: 1 }).where('name', '=', name).executeTakeFirst();
+  const r = await ctx.store.db
+    .updateTable('users')
+    .set({ email_verified: 1 })
+    .where('name', '=', name)
+    .executeTakeFirst();
   if (Number(r.numUpdatedRows) === 0) throw new Refusal('unknown-user', { name });
   await bumpRevocations(ctx.store.db);
   await audit(ctx, { event: 'email-verified', user: name, detail: { by: 'admin' } });

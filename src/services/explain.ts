@@ -11,20 +11,30 @@ import { decidePackage, PACKAGE_ACTIONS, type PackageAction } from './decide.ts'
 const ACCOUNT_ACTIONS: readonly AccountAction[] = ['token-create', 'token-list', 'token-revoke', 'profile'];
 export const EXPLAIN_ACTIONS: readonly string[] = [...PACKAGE_ACTIONS, ...ACCOUNT_ACTIONS];
 
-
 async function accountDecision(ctx: Ctx, p: Principal, action: AccountAction): Promise<Decision> {
   if (action !== 'token-create' || !p.user) return authorizeAccount(p, action);
-  const row = await ctx.store.db.selectFrom('users').select('password_hash').where('id', '=', p.user.id).executeTakeFirst();
+  const row = await ctx.store.db
+    .selectFrom('users')
+    .select('password_hash')
+    .where('id', '=', p.user.id)
+    .executeTakeFirst();
   // npm token create asks for the password and sends it: the explanation assumes it will.
   return authorizeAccount(p, action, { hasPassword: !!row?.password_hash, passwordSent: true });
 }
 
-export async function explain(ctx: Ctx, p: Principal, actionIn: string | undefined, pkg: string | undefined): Promise<Explanation> {
+export async function explain(
+  ctx: Ctx,
+  p: Principal,
+  actionIn: string | undefined,
+  pkg: string | undefined,
+): Promise<Explanation> {
   const action = actionIn ?? 'read';
-  if (!EXPLAIN_ACTIONS.includes(action)) throw new Refusal('invalid-request', { detail: `action must be one of ${EXPLAIN_ACTIONS.join(', ')}` });
+  if (!EXPLAIN_ACTIONS.includes(action))
+    throw new Refusal('invalid-request', { detail: `action must be one of ${EXPLAIN_ACTIONS.join(', ')}` });
   const account = (ACCOUNT_ACTIONS as readonly string[]).includes(action);
   if (!account && !pkg) throw new Refusal('invalid-request', { detail: 'package is required' });
-  const d = account ? await accountDecision(ctx, p, action as AccountAction)
+  const d = account
+    ? await accountDecision(ctx, p, action as AccountAction)
     : (await decidePackage(ctx, p, action as PackageAction, pkg!)).decision;
   const who = p.user?.name ?? 'an anonymous caller';
   const c = p.user ? p.credential : null;
@@ -32,7 +42,9 @@ export async function explain(ctx: Ctx, p: Principal, actionIn: string | undefin
     allowed: d.allowed,
     reason: d.allowed ? null : d.reason,
     otp: d.allowed ? d.otp === true : false,
-    message: d.allowed ? `${who} may ${action}${account ? '' : ` ${pkg}`} with this credential` : new Refusal(d.reason, d.params).message,
+    message: d.allowed
+      ? `${who} may ${action}${account ? '' : ` ${pkg}`} with this credential`
+      : new Refusal(d.reason, d.params).message,
     credential: {
       user: p.user?.name ?? null,
       kind: c === null ? 'anonymous' : c.type === 'token' ? c.kind : 'password',

@@ -33,14 +33,26 @@ export async function collectBlobs(ctx: Ctx, opts: GcOptions): Promise<GcReport>
   const cutoff = ctx.clock.now() - opts.graceMs;
   const report: GcReport = { dryRun: opts.dryRun, kept: 0, young: 0, removed: [], removedBytes: 0 };
   for await (const entry of ctx.store.blobs.list()) {
-    if (entry.key !== undefined && named.has(entry.key)) { report.kept++; continue; }
-    if (entry.modifiedAt > cutoff) { report.young++; continue; }
-    if (!opts.dryRun && !(await ctx.store.blobs.reclaim(entry, cutoff))) { report.young++; continue; }
+    if (entry.key !== undefined && named.has(entry.key)) {
+      report.kept++;
+      continue;
+    }
+    if (entry.modifiedAt > cutoff) {
+      report.young++;
+      continue;
+    }
+    if (!opts.dryRun && !(await ctx.store.blobs.reclaim(entry, cutoff))) {
+      report.young++;
+      continue;
+    }
     report.removed.push({ key: entry.key ?? null, size: entry.size });
     report.removedBytes += entry.size;
   }
   if (!opts.dryRun && report.removed.length > 0) {
-    await audit(ctx, { event: 'blobs-collected', detail: { removed: report.removed.length, bytes: report.removedBytes } });
+    await audit(ctx, {
+      event: 'blobs-collected',
+      detail: { removed: report.removed.length, bytes: report.removedBytes },
+    });
   }
   return report;
 }

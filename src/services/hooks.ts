@@ -48,8 +48,10 @@ function matches(h: HookConfig, name: string): boolean {
 /** The user `owner` (a name or an id) as a reader with all their rights; null if gone or disabled. */
 async function ownerOf(ctx: Ctx, owner: string | number): Promise<Principal | null> {
   const q = ctx.store.db.selectFrom('users').selectAll();
-  const row = await (typeof owner === 'string' ? q.where('name', '=', owner) : q.where('id', '=', owner))
-    .executeTakeFirst();
+  const row = await (typeof owner === 'string'
+    ? q.where('name', '=', owner)
+    : q.where('id', '=', owner)
+  ).executeTakeFirst();
   if (!row || row.disabled) return null;
   return { user: toUser(row), credential: { type: 'password' } };
 }

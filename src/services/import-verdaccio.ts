@@ -240,7 +240,9 @@ async function importPackage(
       say('version', id, false, `${file} does not match its integrity`);
       continue;
     }
-    const inner = await readTarballManifest(tgz, unpackedLimit(ctx.config)).catch(() => ({}) as Record<string, unknown>);
+    const inner = await readTarballManifest(tgz, unpackedLimit(ctx.config)).catch(
+      () => ({}) as Record<string, unknown>,
+    );
     if (inner.name !== name || inner.version !== version) {
       say('version', id, false, `${file} holds another package`);
       continue;

@@ -69,18 +69,26 @@ export class DirectoryAccounts {
       // The company's directory vouches for the address it keeps.
       await ctx.store.db.updateTable('users').set({ email_verified: 1 }).where('id', '=', user.id).execute();
       user = { ...user, emailVerified: true };
-      await ctx.store.db.insertInto('ldap_accounts')
-        .values({ user_id: user.id, dn: entry.dn, synced_at: now, removed_at: null }).execute();
+      await ctx.store.db
+        .insertInto('ldap_accounts')
+        .values({ user_id: user.id, dn: entry.dn, synced_at: now, removed_at: null })
+        .execute();
       await audit(ctx, { event: 'directory-account-created', user: name, detail: { dn: entry.dn } });
     } else {
       if (removed) {
         // Back in the directory: the account the directory disabled comes back (its old tokens stay revoked).
-        await ctx.store.db.updateTable('users').set({ disabled: 0, updated_at: now }).where('id', '=', row.id)
+        await ctx.store.db
+          .updateTable('users')
+          .set({ disabled: 0, updated_at: now })
+          .where('id', '=', row.id)
           .execute();
         await audit(ctx, { event: 'user-enabled', user: name, detail: { via: 'ldap' } });
       }
-      await ctx.store.db.updateTable('ldap_accounts').set({ dn: entry.dn, synced_at: now, removed_at: null })
-        .where('user_id', '=', row.id).execute();
+      await ctx.store.db
+        .updateTable('ldap_accounts')
+        .set({ dn: entry.dn, synced_at: now, removed_at: null })
+        .where('user_id', '=', row.id)
+        .execute();
       user = toUser(row);
     }
     await applyGroups(ctx, user.name, entry.groups, 'ldap', ctx.config.auth.groups);
@@ -91,9 +99,13 @@ export class DirectoryAccounts {
    *  outage of the directory never disables anyone. */
   async checkAll(): Promise<{ checked: number; removed: string[] }> {
     const ctx = this.#ctx;
-    const rows = await ctx.store.db.selectFrom('ldap_accounts').innerJoin('users', 'users.id', 'ldap_accounts.user_id')
-      .select(['users.id', 'users.name', 'users.disabled']).where('ldap_accounts.removed_at', 'is', null)
-      .orderBy('users.id').execute();
+    const rows = await ctx.store.db
+      .selectFrom('ldap_accounts')
+      .innerJoin('users', 'users.id', 'ldap_accounts.user_id')
+      .select(['users.id', 'users.name', 'users.disabled'])
+      .where('ldap_accounts.removed_at', 'is', null)
+      .orderBy('users.id')
+      .execute();
     const removed: string[] = [];
     let checked = 0;
     for (const u of rows) {
@@ -108,14 +120,20 @@ export class DirectoryAccounts {
       checked++;
       const now = ctx.clock.now();
       if (entry) {
-        await ctx.store.db.updateTable('ldap_accounts').set({ dn: entry.dn, synced_at: now })
-          .where('user_id', '=', u.id).execute();
+        await ctx.store.db
+          .updateTable('ldap_accounts')
+          .set({ dn: entry.dn, synced_at: now })
+          .where('user_id', '=', u.id)
+          .execute();
         if (!u.disabled) await applyGroups(ctx, u.name, entry.groups, 'ldap', ctx.config.auth.groups);
         continue;
       }
       await ctx.store.db.updateTable('users').set({ disabled: 1, updated_at: now }).where('id', '=', u.id).execute();
-      await ctx.store.db.updateTable('ldap_accounts').set({ removed_at: now, synced_at: now })
-        .where('user_id', '=', u.id).execute();
+      await ctx.store.db
+        .updateTable('ldap_accounts')
+        .set({ removed_at: now, synced_at: now })
+        .where('user_id', '=', u.id)
+        .execute();
       const tokens = await revokeTokens(ctx.store.db, { userId: u.id }, REMOVED_WHY, now);
       await applyGroups(ctx, u.name, [], 'ldap', ctx.config.auth.groups);
       const detail = { via: 'ldap', why: REMOVED_WHY, tokensRevoked: tokens };
@@ -130,13 +148,18 @@ export class DirectoryAccounts {
    *  test's clock moved forward is seen at once). */
   start(): void {
     const every = this.#ctx.config.auth.ldap?.syncIntervalMs ?? 5 * 60_000;
-    this.#timer = setInterval(() => {
-      if (this.#running || this.#ctx.clock.now() - this.#lastCheck < every) return;
-      this.#lastCheck = this.#ctx.clock.now();
-      this.#running = this.checkAll()
-        .catch((e: Error) => this.#ctx.log?.warn({ error: e.message }, 'directory check failed'))
-        .finally(() => { this.#running = undefined; });
-    }, Math.min(every, 1000));
+    this.#timer = setInterval(
+      () => {
+        if (this.#running || this.#ctx.clock.now() - this.#lastCheck < every) return;
+        this.#lastCheck = this.#ctx.clock.now();
+        this.#running = this.checkAll()
+          .catch((e: Error) => this.#ctx.log?.warn({ error: e.message }, 'directory check failed'))
+          .finally(() => {
+            this.#running = undefined;
+          });
+      },
+      Math.min(every, 1000),
+    );
     this.#timer.unref();
   }
 

@@ -45,7 +45,10 @@ export function ldapDirectory(cfg: LdapConfig): Directory {
     // TLS options go to the connection that uses them: given to both, ldapts's StartTLS upgrade fails.
     const ldaps = cfg.url.startsWith('ldaps:');
     const c = new Client({
-      url: cfg.url, timeout: cfg.timeoutMs, connectTimeout: cfg.timeoutMs, ...(ldaps ? { tlsOptions: tls } : {}),
+      url: cfg.url,
+      timeout: cfg.timeoutMs,
+      connectTimeout: cfg.timeoutMs,
+      ...(ldaps ? { tlsOptions: tls } : {}),
     });
     if (cfg.tls.startTls) await c.startTLS(tls);
     return c;
@@ -69,7 +72,9 @@ export function ldapDirectory(cfg: LdapConfig): Directory {
   async function find(c: Client, name: string): Promise<DirectoryEntry | null> {
     const filter = fill(cfg.userFilter, { username: name });
     const { searchEntries } = await c.search(cfg.userSearchBase, {
-      scope: 'sub', filter, attributes: [cfg.mailAttribute],
+      scope: 'sub',
+      filter,
+      attributes: [cfg.mailAttribute],
     });
     // Two entries for one name is a directory to fix, not a user to guess between.
     if (searchEntries.length !== 1) return null;
@@ -77,7 +82,9 @@ export function ldapDirectory(cfg: LdapConfig): Directory {
     let groups: string[] = [];
     if (cfg.groupSearchBase) {
       const r = await c.search(cfg.groupSearchBase, {
-        scope: 'sub', filter: fill(cfg.groupFilter, { dn: entry.dn, username: name }), attributes: [cfg.groupAttribute],
+        scope: 'sub',
+        filter: fill(cfg.groupFilter, { dn: entry.dn, username: name }),
+        attributes: [cfg.groupAttribute],
       });
       groups = r.searchEntries.map((g) => first(g[cfg.groupAttribute])).filter((g): g is string => g !== null);
     }

@@ -14,7 +14,12 @@ import { requireSecondFactor } from './two-factor.ts';
 import type { Authenticator } from './authenticate.ts';
 import { createToken } from './tokens.ts';
 
-async function allowAccount(ctx: Ctx, p: Principal, action: AccountAction, account?: PasswordFacts): Promise<{ user: User; password: boolean }> {
+async function allowAccount(
+  ctx: Ctx,
+  p: Principal,
+  action: AccountAction,
+  account?: PasswordFacts,
+): Promise<{ user: User; password: boolean }> {
   const d = authorizeAccount(p, action, account);
   if (!d.allowed) throw await deny(ctx, p, d, '');
   await requireSecondFactor(ctx, p, d);
@@ -23,7 +28,7 @@ async function allowAccount(ctx: Ctx, p: Principal, action: AccountAction, accou
 
 /** The route schema has checked the shape; a comma-separated string is npm's config for a list. */
 function stringList(v: string | string[] | null | undefined): string[] {
-  const arr = typeof v === 'string' ? v.split(',') : v ?? [];
+  const arr = typeof v === 'string' ? v.split(',') : (v ?? []);
   return [...new Set(arr.map((s) => s.trim()).filter(Boolean))];
 }
 
@@ -32,7 +37,10 @@ function expiryOf(v: number | string | null | undefined): TokenExpiry {
   if (v === undefined || v === null || v === '') return 'default';
   if (typeof v === 'number' || /^\d+(\.\d+)?$/.test(v)) return { days: Number(v) };
   const at = Date.parse(v);
-  if (Number.isNaN(at)) throw new Refusal('invalid-request', { detail: `"expires" must be a number of days or an ISO date (got ${JSON.stringify(v)})` });
+  if (Number.isNaN(at))
+    throw new Refusal('invalid-request', {
+      detail: `"expires" must be a number of days or an ISO date (got ${JSON.stringify(v)})`,
+    });
   return { at };
 }
 
@@ -48,23 +56,49 @@ function specOf(user: string, body: TokenCreateBody): TokenSpec {
   }
   let packages = stringList(body.packages);
   let packagesAll = body.packages_all === true;
-  if (packages.includes('*')) { packagesAll = true; packages = packages.filter((x) => x !== '*'); }
+  if (packages.includes('*')) {
+    packagesAll = true;
+    packages = packages.filter((x) => x !== '*');
+  }
   const scopes = stringList(body.scopes).map((s) => (s.startsWith('@') ? s : `@${s}`));
   const orgs = stringList(body.orgs).map((o) => o.replace(/^@/, ''));
   const limited = packagesAll || packages.length > 0 || scopes.length > 0;
   // No packages named: "all packages", unless the token is for orgs only.
   const grants: Grants = {
-    packagesAll: packagesAll || (!limited && orgs.length === 0), packages, scopes,
+    packagesAll: packagesAll || (!limited && orgs.length === 0),
+    packages,
+    scopes,
     permission: body.packages_and_scopes_permission || (!limited && orgs.length > 0 ? 'no-access' : 'read-write'),
-    orgs, orgsPermission: body.orgs_permission || (orgs.length ? 'read-only' : 'no-access'),
+    orgs,
+    orgsPermission: body.orgs_permission || (orgs.length ? 'read-only' : 'no-access'),
   };
-  return { user, kind: 'granular', name, description, grants, cidr, bypass2fa: body.bypass_2fa === true, expires: expiryOf(body.expires) };
+  return {
+    user,
+    kind: 'granular',
+    name,
+    description,
+    grants,
+    cidr,
+    bypass2fa: body.bypass_2fa === true,
+    expires: expiryOf(body.expires),
+  };
 }
 
 export type CreatedToken = TokenMeta & { token: string };
 
-export async function createForCaller(ctx: Ctx, auth: Authenticator, p: Principal, body: TokenCreateBody): Promise<CreatedToken> {
-  const row = p.user ? await ctx.store.db.selectFrom('users').select(['password_hash', 'admin']).where('id', '=', p.user.id).executeTakeFirst() : undefined;
+export async function createForCaller(
+  ctx: Ctx,
+  auth: Authenticator,
+  p: Principal,
+  body: TokenCreateBody,
+): Promise<CreatedToken> {
+  const row = p.user
+    ? await ctx.store.db
+        .selectFrom('users')
+        .select(['password_hash', 'admin'])
+        .where('id', '=', p.user.id)
+        .executeTakeFirst()
+    : undefined;
   const passwordSent = typeof body.password === 'string' && body.password !== '';
   // With passwords off (auth.local: false) only break-glass administrators still have one that counts.
   const hasPassword = !!row?.password_hash && (ctx.config.auth.local || row.admin === 1);
@@ -80,7 +114,9 @@ export async function describeCredential(ctx: Ctx, p: Principal): Promise<TokenS
   const c = p.credential;
   let token: TokenMeta | null = null;
   if (c.type === 'token') {
-    token = present(await ctx.store.db.selectFrom('tokens').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow());
+    token = present(
+      await ctx.store.db.selectFrom('tokens').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow(),
+    );
   }
   return { user: p.user.name, credential: c.type === 'token' ? c.kind : 'password', token };
 }
@@ -112,10 +148,12 @@ export function present(r: TokenRow): TokenMeta {
     packages: grants?.packages ?? [],
     scopes: grants?.scopes ?? [],
     orgs: grants?.orgs ?? [],
-    permissions: grants ? [
-      { name: 'package', action: grants.permission },
-      { name: 'org', action: grants.orgsPermission },
-    ] : [{ name: 'package', action: r.readonly ? 'read-only' : 'read-write' }],
+    permissions: grants
+      ? [
+          { name: 'package', action: grants.permission },
+          { name: 'org', action: grants.orgsPermission },
+        ]
+      : [{ name: 'package', action: r.readonly ? 'read-only' : 'read-write' }],
   };
 }
 
@@ -123,7 +161,13 @@ export async function listForCaller(ctx: Ctx, p: Principal, page: number, perPag
   const { user } = await allowAccount(ctx, p, 'token-list');
   const base = ctx.store.db.selectFrom('tokens').where('user_id', '=', user.id).where('revoked_at', 'is', null);
   const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  const rows = await base.selectAll().orderBy('created_at').orderBy('id').limit(perPage).offset(page * perPage).execute();
+  const rows = await base
+    .selectAll()
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(perPage)
+    .offset(page * perPage)
+    .execute();
   return { objects: rows.map(present), total, hasNext: (page + 1) * perPage < total };
 }
 

@@ -19,18 +19,20 @@ function fail(detail: string): Refusal {
 
 async function discover(issuerUrl: string): Promise<string> {
   const res = await fetch(`${issuerUrl}/.well-known/openid-configuration`, {
-    signal: AbortSignal.timeout(10_000), redirect: 'error', headers: { accept: 'application/json' },
+    signal: AbortSignal.timeout(10_000),
+    redirect: 'error',
+    headers: { accept: 'application/json' },
   }).catch((e: Error) => {
     throw fail(`unauthorized: the issuer's discovery document could not be fetched (${e.message})`);
   });
   if (!res.ok) throw fail(`unauthorized: the issuer's discovery document answered ${res.status}`);
   const text = await res.text();
-  if (text.length > MAX_DISCOVERY_BYTES) throw fail('unauthorized: the issuer\'s discovery document is too large');
+  if (text.length > MAX_DISCOVERY_BYTES) throw fail("unauthorized: the issuer's discovery document is too large");
   let doc: { issuer?: unknown; jwks_uri?: unknown };
   try {
     doc = JSON.parse(text) as typeof doc;
   } catch {
-    throw fail('unauthorized: the issuer\'s discovery document is not JSON');
+    throw fail("unauthorized: the issuer's discovery document is not JSON");
   }
   // OpenID Connect Discovery: the document must name the issuer it was fetched for.
   if (typeof doc.issuer !== 'string' || doc.issuer.replace(/\/+$/, '') !== issuerUrl) {
@@ -48,7 +50,9 @@ function jwksUriOf(ctx: Ctx, issuerUrl: string): Promise<string> {
   let hit = discovered.get(issuerUrl);
   if (!hit || now - hit.at >= DISCOVERY_TTL_MS || now < hit.at) {
     const entry = { at: now, jwksUri: discover(issuerUrl) };
-    entry.jwksUri.catch(() => { if (discovered.get(issuerUrl) === entry) discovered.delete(issuerUrl); });
+    entry.jwksUri.catch(() => {
+      if (discovered.get(issuerUrl) === entry) discovered.delete(issuerUrl);
+    });
     discovered.set(issuerUrl, entry);
     hit = entry;
   }
@@ -57,12 +61,14 @@ function jwksUriOf(ctx: Ctx, issuerUrl: string): Promise<string> {
 
 /** The key set of the issuer at `issuerUrl` (a configured address, never a token's own `iss`). */
 export async function keysAt(ctx: Ctx, issuerUrl: string, jwksUri: string | null): Promise<RemoteJwks> {
-  const uri = jwksUri ?? await jwksUriOf(ctx, issuerUrl);
+  const uri = jwksUri ?? (await jwksUriOf(ctx, issuerUrl));
   let jwks = jwksCache.get(uri);
   if (!jwks) {
     // Keys are refetched when a token names an unknown key id (rotation), at most every 2 s.
     jwks = createRemoteJWKSet(new URL(uri), {
-      cooldownDuration: 2_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 10_000,
+      cooldownDuration: 2_000,
+      cacheMaxAge: 10 * 60_000,
+      timeoutDuration: 10_000,
     });
     jwksCache.set(uri, jwks);
   }

@@ -2,7 +2,12 @@
 // audience, current, and matching one of the package's trust configurations) becomes a short-lived
 // token that can publish that one package and nothing else.
 import {
-  decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JWTPayload, type ProtectedHeaderParameters,
+  decodeJwt,
+  decodeProtectedHeader,
+  jwtVerify,
+  errors as joseErrors,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
 } from 'jose';
 import { Refusal } from '../domain/reasons.ts';
 import { firstMismatch, type TrustConfig } from '../domain/trust.ts';
@@ -72,10 +77,10 @@ function shapeOf(jwt: string): Shape {
     throw fail('bad request: the bearer token is not a JWT');
   }
   if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg) || signature === '') {
-    throw fail('unauthorized: the id token\'s signing algorithm is not accepted');
+    throw fail("unauthorized: the id token's signing algorithm is not accepted");
   }
   if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 256)) {
-    throw fail('bad request: the id token\'s key id (kid) is malformed');
+    throw fail("bad request: the id token's key id (kid) is malformed");
   }
   if (typeof claims.iss !== 'string' || !claims.iss) throw fail('unauthorized: the id token names no issuer');
   return { header, claims, iss: claims.iss };
@@ -96,7 +101,11 @@ async function verify(ctx: Ctx, jwt: string, audience: string): Promise<{ payloa
   const keys = await keysAt(ctx, url, config.jwksUri);
   try {
     const { payload } = await jwtVerify(jwt, keys, {
-      issuer: iss, audience, currentDate: new Date(ctx.clock.now()), clockTolerance: 30, algorithms: ALGORITHMS,
+      issuer: iss,
+      audience,
+      currentDate: new Date(ctx.clock.now()),
+      clockTolerance: 30,
+      algorithms: ALGORITHMS,
     });
     return { payload, issuer: config };
   } catch (e) {
@@ -116,10 +125,10 @@ function verifyFailure(e: unknown, audience: string): Refusal {
     return fail('unauthorized: the id token was signed with a key the issuer does not publish');
   }
   if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) {
-    return fail('unauthorized: the id token\'s signing algorithm is not accepted');
+    return fail("unauthorized: the id token's signing algorithm is not accepted");
   }
   if (e instanceof joseErrors.JWSSignatureVerificationFailed) {
-    return fail('unauthorized: the id token\'s signature does not verify');
+    return fail("unauthorized: the id token's signature does not verify");
   }
   return fail(`unauthorized: the id token could not be verified (${(e as Error).message})`);
 }
@@ -133,15 +142,28 @@ function subjectOf(config: TrustConfig, claims: JWTPayload): string {
 export type Exchanged = { token: string; expires: number; created: number };
 
 export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined): Promise<Exchanged> {
-  if (!bearer) throw fail('bad request: send the CI\'s OIDC id token as a bearer token');
+  if (!bearer) throw fail("bad request: send the CI's OIDC id token as a bearer token");
   const audience = expectedAudience(ctx);
   if (!audience) throw new Refusal('oidc-audience-unset');
   const { payload, issuer } = await verify(ctx, bearer, audience);
-  const pkgRow = await ctx.store.db.selectFrom('packages').select('name').where('name', '=', pkg)
-    .where('origin', '=', 'local').where('deleted_at', 'is', null).executeTakeFirst();
-  const configs = pkgRow ? (await trustConfigs(ctx, pkg)).filter((c) => (c.type === 'generic' ? c.issuer === issuer.name : c.type === issuer.type)) : [];
+  const pkgRow = await ctx.store.db
+    .selectFrom('packages')
+    .select('name')
+    .where('name', '=', pkg)
+    .where('origin', '=', 'local')
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  const configs = pkgRow
+    ? (await trustConfigs(ctx, pkg)).filter((c) =>
+        c.type === 'generic' ? c.issuer === issuer.name : c.type === issuer.type,
+      )
+    : [];
   if (!pkgRow || configs.length === 0) {
-    await audit(ctx, { event: 'oidc-exchange-denied', reason: 'no-trust-config', detail: { package: pkg, iss: payload.iss } });
+    await audit(ctx, {
+      event: 'oidc-exchange-denied',
+      reason: 'no-trust-config',
+      detail: { package: pkg, iss: payload.iss },
+    });
     throw new Refusal('not-found');
   }
   let mismatch: { claim: string; got: string } | null = null;
@@ -152,20 +174,43 @@ export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined
   });
   if (!match) {
     const m = mismatch as unknown as { claim: string; got: string };
-    await audit(ctx, { event: 'oidc-exchange-denied', reason: 'claim-mismatch', detail: { package: pkg, claim: m.claim, got: m.got, iss: payload.iss } });
-    throw fail(`unauthorized: the claim ${m.claim} (${m.got}) does not match the trusted publisher configured for ${pkg}`);
+    await audit(ctx, {
+      event: 'oidc-exchange-denied',
+      reason: 'claim-mismatch',
+      detail: { package: pkg, claim: m.claim, got: m.got, iss: payload.iss },
+    });
+    throw fail(
+      `unauthorized: the claim ${m.claim} (${m.got}) does not match the trusted publisher configured for ${pkg}`,
+    );
   }
-  const row = await ctx.store.db.selectFrom('trust_configs').select('created_by').where('id', '=', match.id).executeTakeFirstOrThrow();
+  const row = await ctx.store.db
+    .selectFrom('trust_configs')
+    .select('created_by')
+    .where('id', '=', match.id)
+    .executeTakeFirstOrThrow();
   const now = ctx.clock.now();
   const expires = now + ctx.config.oidc.tokenTtlMs;
   const subject = subjectOf(match, payload);
   const { token, row: t } = await insertToken(ctx.store.db, {
-    userId: row.created_by, kind: 'oidc', name: `trusted publishing (${subject})`, expiresAt: expires, now,
+    userId: row.created_by,
+    kind: 'oidc',
+    name: `trusted publishing (${subject})`,
+    expiresAt: expires,
+    now,
     grants: {
-      packagesAll: false, packages: [pkg], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access',
+      packagesAll: false,
+      packages: [pkg],
+      scopes: [],
+      permission: 'read-write',
+      orgs: [],
+      orgsPermission: 'no-access',
       trust: { configId: match.id, permissions: match.permissions, subject },
     },
   });
-  await audit(ctx, { event: 'oidc-exchange', tokenId: t.id, detail: { package: pkg, subject, iss: payload.iss, config: match.id } });
+  await audit(ctx, {
+    event: 'oidc-exchange',
+    tokenId: t.id,
+    detail: { package: pkg, subject, iss: payload.iss, config: match.id },
+  });
   return { token, expires, created: now };
 }

@@ -18,10 +18,16 @@ export async function setPackageAccess(ctx: Ctx, p: Principal, name: string, bod
     change.access = body.access === 'public' ? 'public' : 'restricted';
   }
   if (body.publish_requires_tfa !== undefined) {
-    if (typeof body.publish_requires_tfa !== 'boolean') throw new Refusal('invalid-request', { detail: 'publish_requires_tfa must be true or false' });
-    change.mfa = !body.publish_requires_tfa ? 'none' : body.automation_token_overrides_tfa === true ? 'automation' : 'publish';
+    if (typeof body.publish_requires_tfa !== 'boolean')
+      throw new Refusal('invalid-request', { detail: 'publish_requires_tfa must be true or false' });
+    change.mfa = !body.publish_requires_tfa
+      ? 'none'
+      : body.automation_token_overrides_tfa === true
+        ? 'automation'
+        : 'publish';
   }
-  if (!Object.keys(change).length) throw new Refusal('invalid-request', { detail: 'nothing to change: send access or publish_requires_tfa' });
+  if (!Object.keys(change).length)
+    throw new Refusal('invalid-request', { detail: 'nothing to change: send access or publish_requires_tfa' });
   const now = ctx.clock.now();
   await ctx.store.db.transaction().execute(async (trx) => {
     await trx.updateTable('packages').set(change).where('name', '=', name).execute();

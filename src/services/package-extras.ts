@@ -7,8 +7,13 @@ import { visibleHead } from './read.ts';
 
 /** `npm stars <user>`: the packages the user starred that the caller may see. */
 export async function starredBy(ctx: Ctx, p: Principal, userName: string): Promise<string[]> {
-  const rows = await ctx.store.db.selectFrom('stars').innerJoin('users', 'users.id', 'stars.user_id')
-    .select('stars.package').where('users.name', '=', userName).orderBy('stars.package').execute();
+  const rows = await ctx.store.db
+    .selectFrom('stars')
+    .innerJoin('users', 'users.id', 'stars.user_id')
+    .select('stars.package')
+    .where('users.name', '=', userName)
+    .orderBy('stars.package')
+    .execute();
   const visible: string[] = [];
   for (const r of rows) if (await visibleHead(ctx, p, r.package)) visible.push(r.package);
   return visible;
@@ -36,16 +41,24 @@ export async function attestationsOf(ctx: Ctx, p: Principal, spec: string): Prom
   const name = spec.slice(0, at);
   const version = spec.slice(at + 1);
   if (!(await visibleHead(ctx, p, name))) throw new Refusal('not-found');
-  const rows = await ctx.store.db.selectFrom('attachments').select(['content_type', 'data'])
-    .where('package', '=', name).where('version', '=', version).execute();
+  const rows = await ctx.store.db
+    .selectFrom('attachments')
+    .select(['content_type', 'data'])
+    .where('package', '=', name)
+    .where('version', '=', version)
+    .execute();
   if (rows.length === 0) throw new Refusal('not-found');
   return rows.map((r) => {
     const bundle = JSON.parse(r.data) as { dsseEnvelope?: { payload?: string } };
     let predicateType = 'https://slsa.dev/provenance/v1';
     try {
-      const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope?.payload ?? '', 'base64').toString('utf8')) as { predicateType?: string };
+      const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope?.payload ?? '', 'base64').toString('utf8')) as {
+        predicateType?: string;
+      };
       predicateType = statement.predicateType ?? predicateType;
-    } catch { /* not an in-toto statement: keep the default */ }
+    } catch {
+      /* not an in-toto statement: keep the default */
+    }
     return { predicateType, bundle };
   });
 }

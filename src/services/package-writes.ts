@@ -60,14 +60,21 @@ async function askedAction(ctx: Ctx, name: string, body: PublishDoc): Promise<Ac
   return state.versions.some(deprecated) ? 'deprecate' : undefined;
 }
 
-const namesOf = (list: unknown): string[] | undefined => (Array.isArray(list)
-  ? [...new Set(list.map((m) => (m && typeof m === 'object' ? String((m as Doc).name ?? '') : '')))].sort()
-  : undefined);
+const namesOf = (list: unknown): string[] | undefined =>
+  Array.isArray(list)
+    ? [...new Set(list.map((m) => (m && typeof m === 'object' ? String((m as Doc).name ?? '') : '')))].sort()
+    : undefined;
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** PUT /<pkg> without attachments, or PUT /<pkg>/-rev/<rev>. Every field the body carries is applied or
  *  refused: a change the registry does not make is never answered with a 201. */
-export async function updateDocument(ctx: Ctx, p: Principal, name: string, body: PublishDoc, urlRev?: string): Promise<void> {
+export async function updateDocument(
+  ctx: Ctx,
+  p: Principal,
+  name: string,
+  body: PublishDoc,
+  urlRev?: string,
+): Promise<void> {
   const keys = Object.keys(body).filter((k) => !['_id', '_rev', 'name'].includes(k));
   const first = updateAction(keys);
   // Missing and hidden packages get the policy's one answer before anything about them is looked at.
@@ -87,13 +94,18 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
   const state = await loadState(ctx.store.db, name);
   if (!state) throw new Refusal('not-found');
   if (!body.versions || typeof body.versions !== 'object') {
-    throw new Refusal('invalid-publish', { detail: 'nothing to change: the document has no versions, maintainers or users' });
+    throw new Refusal('invalid-publish', {
+      detail: 'nothing to change: the document has no versions, maintainers or users',
+    });
   }
   const sent = body.versions as Record<string, Doc>;
   const current = new Map(state.versions.map((v) => [v.version, v]));
   const removed = [...current.keys()].filter((v) => !(v in sent));
   const unknown = Object.keys(sent).filter((v) => !current.has(v));
-  if (unknown.length) throw new Refusal('invalid-publish', { detail: `versions ${unknown.join(', ')} are not published; publish them with their tarballs` });
+  if (unknown.length)
+    throw new Refusal('invalid-publish', {
+      detail: `versions ${unknown.join(', ')} are not published; publish them with their tarballs`,
+    });
   const deprecations: [string, string | null][] = [];
   for (const [v, m] of Object.entries(sent)) {
     const want = typeof m?.deprecated === 'string' && m.deprecated !== '' ? m.deprecated : null;
@@ -102,9 +114,12 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
   const tags = body['dist-tags'];
   if (tags && typeof tags === 'object') {
     // Tags on removed versions, and `latest` when versions go, are moved by the registry itself (as npm expects).
-    const changed = Object.keys({ ...state.distTags, ...(tags as Record<string, unknown>) }).filter((t) =>
-      (tags as Record<string, unknown>)[t] !== state.distTags[t] && !removed.includes(state.distTags[t])
-      && !(t === 'latest' && removed.length));
+    const changed = Object.keys({ ...state.distTags, ...(tags as Record<string, unknown>) }).filter(
+      (t) =>
+        (tags as Record<string, unknown>)[t] !== state.distTags[t] &&
+        !removed.includes(state.distTags[t]) &&
+        !(t === 'latest' && removed.length),
+    );
     if (changed.length) {
       const detail = `dist-tags are changed with \`npm dist-tag\`, not in the document (${changed.join(', ')})`;
       throw new Refusal('invalid-request', { detail });
@@ -114,9 +129,12 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
   let starred: boolean | undefined;
   if ('users' in body) {
     const users = (body.users && typeof body.users === 'object' ? body.users : {}) as Record<string, unknown>;
-    const want = Object.keys(users).filter((u) => users[u] === true).sort();
-    const others = [...new Set([...want, ...state.stars])]
-      .filter((u) => u !== me && want.includes(u) !== state.stars.includes(u));
+    const want = Object.keys(users)
+      .filter((u) => users[u] === true)
+      .sort();
+    const others = [...new Set([...want, ...state.stars])].filter(
+      (u) => u !== me && want.includes(u) !== state.stars.includes(u),
+    );
     if (others.length) {
       const detail = `only ${me} may be starred or unstarred by ${me} (not ${others.join(', ')})`;
       throw new Refusal('invalid-request', { detail });
@@ -138,41 +156,80 @@ export async function updateDocument(ctx: Ctx, p: Principal, name: string, body:
   let dropped: StagedRow[] = [];
   await ctx.store.db.transaction().execute(async (trx) => {
     for (const [v, msg] of deprecations) {
-      await trx.updateTable('versions').set({ deprecated: msg }).where('package', '=', name).where('version', '=', v).execute();
+      await trx
+        .updateTable('versions')
+        .set({ deprecated: msg })
+        .where('package', '=', name)
+        .where('version', '=', v)
+        .execute();
     }
     if (removed.length) dropped = await removeVersions(trx, name, removed, now);
     await rerender(trx, name, now, [
-      ...deprecations.map(([v, message]) => ({ deprecated: v, message })), ...removed.map((v) => ({ unpublished: v })),
+      ...deprecations.map(([v, message]) => ({ deprecated: v, message })),
+      ...removed.map((v) => ({ unpublished: v })),
     ]);
   });
-  for (const v of removed) await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name, version: v } });
+  for (const v of removed)
+    await audit(ctx, { event: 'unpublish', user: p.user?.name, detail: { package: name, version: v } });
   await auditDropped(ctx, p, dropped);
   const actor = p.user?.name;
-  await emit(ctx, [
-    ...deprecations.map(([version, message]) => ({
-      event: message === null ? 'package:undeprecate' as const : 'package:deprecate' as const,
-      name, version, change: { message }, actor,
-    })),
-    ...removed.map((version) => ({ event: 'package:unpublish' as const, name, version, actor })),
-  ], audience);
+  await emit(
+    ctx,
+    [
+      ...deprecations.map(([version, message]) => ({
+        event: message === null ? ('package:undeprecate' as const) : ('package:deprecate' as const),
+        name,
+        version,
+        change: { message },
+        actor,
+      })),
+      ...removed.map((version) => ({ event: 'package:unpublish' as const, name, version, actor })),
+    ],
+    audience,
+  );
 }
 
 /** Staged versions of a package that is gone are rejected with it. */
 async function auditDropped(ctx: Ctx, p: Principal, rows: StagedRow[]): Promise<void> {
   for (const r of rows) {
-    await audit(ctx, { event: 'stage-rejected', user: p.user?.name, reason: 'package-unpublished', detail: { package: r.package, version: r.version, id: r.id } });
+    await audit(ctx, {
+      event: 'stage-rejected',
+      user: p.user?.name,
+      reason: 'package-unpublished',
+      detail: { package: r.package, version: r.version, id: r.id },
+    });
   }
 }
 
 async function removeVersions(trx: Db, name: string, versions: string[], now: number): Promise<StagedRow[]> {
   for (const v of versions) {
-    await trx.updateTable('versions').set({ unpublished_at: now }).where('package', '=', name).where('version', '=', v).execute();
+    await trx
+      .updateTable('versions')
+      .set({ unpublished_at: now })
+      .where('package', '=', name)
+      .where('version', '=', v)
+      .execute();
   }
   await trx.deleteFrom('dist_tags').where('package', '=', name).where('version', 'in', versions).execute();
-  const left = await trx.selectFrom('versions').select('version').where('package', '=', name).where('unpublished_at', 'is', null).execute();
-  const hasLatest = await trx.selectFrom('dist_tags').select('tag').where('package', '=', name).where('tag', '=', 'latest').executeTakeFirst();
-  const latest = pickLatest(left.map((r) => r.version), semver.compare, (v) => semver.prerelease(v) !== null);
-  if (!hasLatest && latest) await trx.insertInto('dist_tags').values({ package: name, tag: 'latest', version: latest }).execute();
+  const left = await trx
+    .selectFrom('versions')
+    .select('version')
+    .where('package', '=', name)
+    .where('unpublished_at', 'is', null)
+    .execute();
+  const hasLatest = await trx
+    .selectFrom('dist_tags')
+    .select('tag')
+    .where('package', '=', name)
+    .where('tag', '=', 'latest')
+    .executeTakeFirst();
+  const latest = pickLatest(
+    left.map((r) => r.version),
+    semver.compare,
+    (v) => semver.prerelease(v) !== null,
+  );
+  if (!hasLatest && latest)
+    await trx.insertInto('dist_tags').values({ package: name, tag: 'latest', version: latest }).execute();
   if (left.length === 0) {
     await trx.updateTable('packages').set({ deleted_at: now }).where('name', '=', name).execute();
     return dropStagedOf(trx, name);
@@ -186,7 +243,12 @@ async function star(ctx: Ctx, p: Principal, name: string, users: unknown): Promi
   const starred = typeof users === 'object' && users !== null && (users as Record<string, unknown>)[me.name] === true;
   const now = ctx.clock.now();
   await ctx.store.db.transaction().execute(async (trx) => {
-    if (starred) await trx.insertInto('stars').values({ package: name, user_id: me.id }).onConflict((oc) => oc.doNothing()).execute();
+    if (starred)
+      await trx
+        .insertInto('stars')
+        .values({ package: name, user_id: me.id })
+        .onConflict((oc) => oc.doNothing())
+        .execute();
     else await trx.deleteFrom('stars').where('package', '=', name).where('user_id', '=', me.id).execute();
     await rerender(trx, name, now, []);
   });
@@ -194,29 +256,48 @@ async function star(ctx: Ctx, p: Principal, name: string, users: unknown): Promi
 
 /** Called once the policy allowed 'owner'. */
 async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers: unknown): Promise<void> {
-  if (!Array.isArray(maintainers)) throw new Refusal('invalid-request', { detail: '"maintainers" must be a list of {name, email}' });
+  if (!Array.isArray(maintainers))
+    throw new Refusal('invalid-request', { detail: '"maintainers" must be a list of {name, email}' });
   const names = [...new Set(maintainers.map((m) => (m && typeof m === 'object' ? (m as Doc).name : undefined)))];
-  if (names.some((n) => typeof n !== 'string' || !n)) throw new Refusal('invalid-request', { detail: 'every maintainer needs a name' });
+  if (names.some((n) => typeof n !== 'string' || !n))
+    throw new Refusal('invalid-request', { detail: 'every maintainer needs a name' });
   if (names.length === 0) throw new Refusal('last-maintainer');
-  const users = await ctx.store.db.selectFrom('users').select(['id', 'name']).where('name', 'in', names as string[]).execute();
+  const users = await ctx.store.db
+    .selectFrom('users')
+    .select(['id', 'name'])
+    .where('name', 'in', names as string[])
+    .execute();
   const missing = (names as string[]).filter((n) => !users.some((u) => u.name === n));
   if (missing.length) throw new Refusal('unknown-user', { name: missing[0] });
-  const before = await ctx.store.db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
-    .select('users.name').where('package', '=', name).execute();
+  const before = await ctx.store.db
+    .selectFrom('maintainers')
+    .innerJoin('users', 'users.id', 'maintainers.user_id')
+    .select('users.name')
+    .where('package', '=', name)
+    .execute();
   const now = ctx.clock.now();
   await ctx.store.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('maintainers').where('package', '=', name).execute();
-    await trx.insertInto('maintainers').values(users.map((u) => ({ package: name, user_id: u.id }))).execute();
+    await trx
+      .insertInto('maintainers')
+      .values(users.map((u) => ({ package: name, user_id: u.id })))
+      .execute();
     await rerender(trx, name, now);
   });
   const old = new Set(before.map((b) => b.name));
-  for (const u of users) if (!old.has(u.name)) await audit(ctx, { event: 'owner-added', user: p.user?.name, detail: { package: name, owner: u.name } });
-  for (const o of old) if (!users.some((u) => u.name === o)) await audit(ctx, { event: 'owner-removed', user: p.user?.name, detail: { package: name, owner: o } });
+  for (const u of users)
+    if (!old.has(u.name))
+      await audit(ctx, { event: 'owner-added', user: p.user?.name, detail: { package: name, owner: u.name } });
+  for (const o of old)
+    if (!users.some((u) => u.name === o))
+      await audit(ctx, { event: 'owner-removed', user: p.user?.name, detail: { package: name, owner: o } });
   const actor = p.user?.name;
   await emit(ctx, [
-    ...users.filter((u) => !old.has(u.name))
+    ...users
+      .filter((u) => !old.has(u.name))
       .map((u) => ({ event: 'package:owner' as const, name, change: { maintainer: u.name }, actor })),
-    ...[...old].filter((o) => !users.some((u) => u.name === o))
+    ...[...old]
+      .filter((o) => !users.some((u) => u.name === o))
       .map((o) => ({ event: 'package:owner-rm' as const, name, change: { maintainer: o }, actor })),
   ]);
 }
@@ -237,14 +318,23 @@ export async function changeOwner(ctx: Ctx, p: Principal, name: string, user: un
   if (typeof user !== 'string' || !user) {
     throw new Refusal('invalid-request', { detail: 'the body must name the user: {"user": "<name>"}' });
   }
-  const rows = await ctx.store.db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
-    .select('users.name').where('package', '=', name).execute();
+  const rows = await ctx.store.db
+    .selectFrom('maintainers')
+    .innerJoin('users', 'users.id', 'maintainers.user_id')
+    .select('users.name')
+    .where('package', '=', name)
+    .execute();
   const names = rows.map((r) => r.name);
   if (!add && !names.includes(user)) {
     throw new Refusal('invalid-request', { detail: `${user} is not a maintainer of ${name}` });
   }
   const next = add ? [...new Set([...names, user])] : names.filter((n) => n !== user);
-  await setMaintainers(ctx, p, name, next.map((n) => ({ name: n })));
+  await setMaintainers(
+    ctx,
+    p,
+    name,
+    next.map((n) => ({ name: n })),
+  );
 }
 
 /** DELETE /<pkg>/-rev/<rev>: the whole package. Its versions stay taken forever, its name for unpublish.reserveFor. */
@@ -254,12 +344,24 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
   const audience = await hookAudience(ctx, name);
   const now = ctx.clock.now();
   const dropped = await ctx.store.db.transaction().execute(async (trx) => {
-    const left = await trx.selectFrom('versions').select('version').where('package', '=', name).where('unpublished_at', 'is', null).execute();
-    const gone = left.length ? await removeVersions(trx, name, left.map((r) => r.version), now) : [];
+    const left = await trx
+      .selectFrom('versions')
+      .select('version')
+      .where('package', '=', name)
+      .where('unpublished_at', 'is', null)
+      .execute();
+    const gone = left.length
+      ? await removeVersions(
+          trx,
+          name,
+          left.map((r) => r.version),
+          now,
+        )
+      : [];
     await trx.deleteFrom('dist_tags').where('package', '=', name).execute();
     await trx.updateTable('packages').set({ deleted_at: now }).where('name', '=', name).execute();
     await rerender(trx, name, now);
-    return [...gone, ...await dropStagedOf(trx, name)];
+    return [...gone, ...(await dropStagedOf(trx, name))];
   });
   // deleted_at is the name's reservation (unpublish-reservation.ts): nobody may publish it until then.
   const reservedUntil = new Date(now + ctx.config.unpublish.reserveForMs).toISOString();
@@ -277,7 +379,11 @@ export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promi
   if (d.allowed) return requireSecondFactor(ctx, p, d);
   const head = facts.head;
   if (head && head.deletedAt !== null && head.origin === 'local') {
-    const maintainers = await ctx.store.db.selectFrom('maintainers').select('user_id').where('package', '=', name).execute();
+    const maintainers = await ctx.store.db
+      .selectFrom('maintainers')
+      .select('user_id')
+      .where('package', '=', name)
+      .execute();
     const before = { ...facts, exists: true, access: head.access, maintainerIds: maintainers.map((m) => m.user_id) };
     if (decideFor(ctx, p, 'unpublish', before).allowed) return;
   }
@@ -286,21 +392,35 @@ export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promi
 
 export async function getDistTags(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {
   await allow(ctx, p, 'read', name);
-  const tags = await ctx.store.db.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag').execute();
+  const tags = await ctx.store.db
+    .selectFrom('dist_tags')
+    .select(['tag', 'version'])
+    .where('package', '=', name)
+    .orderBy('tag')
+    .execute();
   return Object.fromEntries(tags.map((t) => [t.tag, t.version]));
 }
 
 export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: string, version: string): Promise<void> {
   await allow(ctx, p, 'dist-tag', name);
   if (!isValidTag(tag)) throw new Refusal('tag-invalid', { tag });
-  if (typeof version !== 'string' || !semver.valid(version)) throw new Refusal('invalid-version', { version: String(version) });
-  const exists = await ctx.store.db.selectFrom('versions').select('version').where('package', '=', name)
-    .where('version', '=', version).where('unpublished_at', 'is', null).executeTakeFirst();
+  if (typeof version !== 'string' || !semver.valid(version))
+    throw new Refusal('invalid-version', { version: String(version) });
+  const exists = await ctx.store.db
+    .selectFrom('versions')
+    .select('version')
+    .where('package', '=', name)
+    .where('version', '=', version)
+    .where('unpublished_at', 'is', null)
+    .executeTakeFirst();
   if (!exists) throw new Refusal('version-missing', { version, package: name });
   const now = ctx.clock.now();
   await ctx.store.db.transaction().execute(async (trx) => {
-    await trx.insertInto('dist_tags').values({ package: name, tag, version })
-      .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version })).execute();
+    await trx
+      .insertInto('dist_tags')
+      .values({ package: name, tag, version })
+      .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version }))
+      .execute();
     await rerender(trx, name, now, []);
   });
   await emit(ctx, [{ event: 'package:dist-tag', name, version, change: { tag }, actor: p.user?.name }]);
@@ -312,7 +432,8 @@ export async function removeDistTag(ctx: Ctx, p: Principal, name: string, tag: s
   const now = ctx.clock.now();
   await ctx.store.db.transaction().execute(async (trx) => {
     const r = await trx.deleteFrom('dist_tags').where('package', '=', name).where('tag', '=', tag).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) throw new Refusal('invalid-request', { detail: `${tag} is not a dist-tag on ${name}` });
+    if (Number(r.numDeletedRows) === 0)
+      throw new Refusal('invalid-request', { detail: `${tag} is not a dist-tag on ${name}` });
     await rerender(trx, name, now, []);
   });
   await emit(ctx, [{ event: 'package:dist-tag-rm', name, change: { tag }, actor: p.user?.name }]);

@@ -63,7 +63,12 @@ async function allowProfile(ctx: Ctx, p: Principal): Promise<Principal & { user:
   return { ...p, otpVerified: false } as Principal & { user: User };
 }
 
-export async function updateProfile(ctx: Ctx, auth: Authenticator, principal: Principal, body: ProfileUpdate): Promise<Record<string, unknown>> {
+export async function updateProfile(
+  ctx: Ctx,
+  auth: Authenticator,
+  principal: Principal,
+  body: ProfileUpdate,
+): Promise<Record<string, unknown>> {
   const p = await allowProfile(ctx, principal);
   const tfa = body.tfa;
   if (tfa !== undefined) {
@@ -88,7 +93,8 @@ export async function updateProfile(ctx: Ctx, auth: Authenticator, principal: Pr
   const extra = JSON.parse(row.profile ?? '{}') as Record<string, string | null>;
   const changes: { email?: string; email_verified?: number; password_hash?: string; profile?: string } = {};
   if (typeof body.email === 'string' && body.email !== row.email) {
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(body.email)) throw new Refusal('invalid-request', { detail: 'A valid e-mail address is required' });
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(body.email))
+      throw new Refusal('invalid-request', { detail: 'A valid e-mail address is required' });
     changes.email = body.email;
     changes.email_verified = 0; // a new address must be verified again
   }
@@ -102,9 +108,14 @@ export async function updateProfile(ctx: Ctx, auth: Authenticator, principal: Pr
     changes.password_hash = await hashPassword(pw.new as string);
     passwordChanged = true;
   }
-  for (const f of TEXT_FIELDS) if (f in body) extra[f] = typeof body[f] === 'string' ? (body[f] as string).slice(0, 500) : null;
+  for (const f of TEXT_FIELDS)
+    if (f in body) extra[f] = typeof body[f] === 'string' ? (body[f] as string).slice(0, 500) : null;
   changes.profile = JSON.stringify(extra);
-  await ctx.store.db.updateTable('users').set({ ...changes, updated_at: ctx.clock.now() }).where('id', '=', p.user.id).execute();
+  await ctx.store.db
+    .updateTable('users')
+    .set({ ...changes, updated_at: ctx.clock.now() })
+    .where('id', '=', p.user.id)
+    .execute();
   if (changes.email) {
     // Cached principals carry the verified flag, which just went back to false.
     await bumpRevocations(ctx.store.db);
@@ -113,8 +124,14 @@ export async function updateProfile(ctx: Ctx, auth: Authenticator, principal: Pr
   if (passwordChanged) {
     // Other sessions end; the one making the change keeps working so npm can print its answer.
     const keep = p.credential.type === 'token' ? p.credential.id : '';
-    const sessions = await ctx.store.db.selectFrom('tokens').select('id').where('user_id', '=', p.user.id)
-      .where('kind', 'in', SESSION_KINDS).where('revoked_at', 'is', null).where('id', '!=', keep).execute();
+    const sessions = await ctx.store.db
+      .selectFrom('tokens')
+      .select('id')
+      .where('user_id', '=', p.user.id)
+      .where('kind', 'in', SESSION_KINDS)
+      .where('revoked_at', 'is', null)
+      .where('id', '!=', keep)
+      .execute();
     for (const s of sessions) await revokeTokens(ctx.store.db, { id: s.id }, 'password changed', ctx.clock.now());
     auth.invalidate();
   }

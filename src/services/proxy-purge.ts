@@ -10,7 +10,10 @@ export type PurgeReport = { dryRun: boolean; packages: string[]; versions: numbe
 
 export async function purgeProxied(ctx: Ctx, pattern: string, opts: { dryRun: boolean }): Promise<PurgeReport> {
   const cached = await ctx.store.db.selectFrom('packages').select('name').where('origin', '=', 'proxy').execute();
-  const names = cached.map((r) => r.name).filter((n) => matchesPattern(n, pattern)).sort();
+  const names = cached
+    .map((r) => r.name)
+    .filter((n) => matchesPattern(n, pattern))
+    .sort();
   const report: PurgeReport = { dryRun: opts.dryRun, packages: names, versions: 0, blobs: 0, bytes: 0 };
   if (names.length === 0) return report;
   const blobs = new Set<string>();
@@ -32,8 +35,9 @@ export async function purgeProxied(ctx: Ctx, pattern: string, opts: { dryRun: bo
   // One stored again after this check is spared, as in `tessera gc`.
   const checkedAt = Date.now();
   for (const key of blobs) {
-    const named = await ctx.store.db.selectFrom('versions').select('blob').where('blob', '=', key).executeTakeFirst()
-      ?? await ctx.store.db.selectFrom('staged').select('blob').where('blob', '=', key).executeTakeFirst();
+    const named =
+      (await ctx.store.db.selectFrom('versions').select('blob').where('blob', '=', key).executeTakeFirst()) ??
+      (await ctx.store.db.selectFrom('staged').select('blob').where('blob', '=', key).executeTakeFirst());
     if (named) continue;
     const entry = await ctx.store.blobs.entry(key);
     if (!entry) continue;
@@ -45,7 +49,11 @@ export async function purgeProxied(ctx: Ctx, pattern: string, opts: { dryRun: bo
     await audit(ctx, {
       event: 'proxy-purged',
       detail: {
-        pattern, packages: names.length, first: names.slice(0, 10), versions: report.versions, blobs: report.blobs,
+        pattern,
+        packages: names.length,
+        first: names.slice(0, 10),
+        versions: report.versions,
+        blobs: report.blobs,
       },
     });
   }

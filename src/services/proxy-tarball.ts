@@ -23,13 +23,18 @@ export type Tarball = Buffer | { stream: Readable; size?: number };
  *  bytes for those that came while it ran. The caller has checked that `name` may be proxied. */
 export async function proxyTarball(ctx: Ctx, name: string, version: string): Promise<Tarball | undefined> {
   let flows = flowsByStore.get(ctx.store);
-  if (!flows) { flows = new Map(); flowsByStore.set(ctx.store, flows); }
+  if (!flows) {
+    flows = new Map();
+    flowsByStore.set(ctx.store, flows);
+  }
   const key = `${name}\0${version}`;
   const running = flows.get(key);
   if (running) return (await running).done;
   const started = startFlow(ctx, name, version);
   flows.set(key, started);
-  const forget = () => { if (flows.get(key) === started) flows.delete(key); };
+  const forget = () => {
+    if (flows.get(key) === started) flows.delete(key);
+  };
   started.then((f) => f.done.then(forget, forget), forget);
   const flow = await started;
   const stream = flow.stream;
@@ -41,16 +46,31 @@ export async function proxyTarball(ctx: Ctx, name: string, version: string): Pro
 function startFlow(ctx: Ctx, name: string, version: string): Promise<Flow> {
   return new Promise<Flow>((resolve, reject) => {
     let told = false;
-    const tell = (f: Flow) => { if (!told) { told = true; resolve(f); } };
+    const tell = (f: Flow) => {
+      if (!told) {
+        told = true;
+        resolve(f);
+      }
+    };
     const done = fetchTarball(ctx, name, version, (stream, size) => tell({ stream, size, done }));
-    done.then((data) => tell({ done: Promise.resolve(data) }), (e) => { if (told) return; told = true; reject(e); });
+    done.then(
+      (data) => tell({ done: Promise.resolve(data) }),
+      (e) => {
+        if (told) return;
+        told = true;
+        reject(e);
+      },
+    );
     // The first asker has the stream; a failure after that reaches it through the stream and the others through `done`.
     done.catch(() => {});
   });
 }
 
 async function fetchTarball(
-  ctx: Ctx, name: string, version: string, flowing: (s: PassThrough, size?: number) => void,
+  ctx: Ctx,
+  name: string,
+  version: string,
+  flowing: (s: PassThrough, size?: number) => void,
 ): Promise<Buffer | undefined> {
   let head = await packageHead(ctx.store.db, name);
   if (!head) head = await proxyPackument(ctx, name, undefined);
@@ -61,7 +81,10 @@ async function fetchTarball(
   if (!source) return undefined;
   const expected = source.integrity ? ssri.parse(source.integrity).pickAlgorithm() : 'sha512';
   const data = await upstreamRequest(ctx, source.url, { accept: '*/*' }, async (res) => {
-    if (res.status === 404) { await res.body?.cancel(); return undefined; }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
     if (!res.ok || !res.body) {
       throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status} for the tarball` });
     }
@@ -98,10 +121,23 @@ async function fetchTarball(
   try {
     const blob = await ctx.store.blobs.put(data.data);
     const integrity = ssri.fromData(data.data, { algorithms: ['sha512'] }).toString();
-    await ctx.store.db.insertInto('versions').values({
-      package: name, version, manifest: '{}', integrity, shasum: '', size: data.data.length, blob, published_by: null,
-      published_at: ctx.clock.now(), unpublished_at: null, deprecated: null,
-    }).onConflict((oc) => oc.columns(['package', 'version']).doNothing()).execute();
+    await ctx.store.db
+      .insertInto('versions')
+      .values({
+        package: name,
+        version,
+        manifest: '{}',
+        integrity,
+        shasum: '',
+        size: data.data.length,
+        blob,
+        published_by: null,
+        published_at: ctx.clock.now(),
+        unpublished_at: null,
+        deprecated: null,
+      })
+      .onConflict((oc) => oc.columns(['package', 'version']).doNothing())
+      .execute();
   } catch (e) {
     data.out.destroy(e as Error);
     throw e;

@@ -13,7 +13,12 @@ import { metricsOf } from './metrics.ts';
 /** `@scope` matches the scope, `*` any run of characters, anything else the name itself. */
 export function matchesPattern(name: string, pattern: string): boolean {
   if (pattern.startsWith('@') && !pattern.includes('/')) return scopeOf(name) === pattern;
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(name);
 }
 
@@ -29,10 +34,23 @@ export function mayProxy(ctx: Ctx, name: string): boolean {
 export async function scopeIsLocal(ctx: Ctx, name: string): Promise<boolean> {
   const scope = scopeOf(name);
   if (!scope) return false;
-  const pkg = await ctx.store.db.selectFrom('packages').select('name').where('scope', '=', scope).where('origin', '=', 'local').executeTakeFirst();
+  const pkg = await ctx.store.db
+    .selectFrom('packages')
+    .select('name')
+    .where('scope', '=', scope)
+    .where('origin', '=', 'local')
+    .executeTakeFirst();
   if (pkg) return true;
-  const user = await ctx.store.db.selectFrom('users').select('id').where('name', '=', scope.slice(1)).executeTakeFirst();
-  const org = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', scope.slice(1)).executeTakeFirst();
+  const user = await ctx.store.db
+    .selectFrom('users')
+    .select('id')
+    .where('name', '=', scope.slice(1))
+    .executeTakeFirst();
+  const org = await ctx.store.db
+    .selectFrom('orgs')
+    .select('name')
+    .where('name', '=', scope.slice(1))
+    .executeTakeFirst();
   return user !== undefined || org !== undefined;
 }
 
@@ -49,13 +67,18 @@ export async function mayServeProxied(ctx: Ctx, name: string): Promise<boolean> 
  * never holds an install up. Past `maxStale`, or with nothing cached, the caller waits for the upstream.
  */
 export async function proxyPackument(
-  ctx: Ctx, name: string, cached: PackageHead | undefined,
+  ctx: Ctx,
+  name: string,
+  cached: PackageHead | undefined,
 ): Promise<PackageHead | undefined> {
   if (await scopeIsLocal(ctx, name)) return undefined;
   const url = `${ctx.config.upstream.url}${escapeName(name)}`;
   const refresh = () => shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url));
   if (!cached) return refresh();
-  const row = await ctx.store.db.selectFrom('packages').select('fetched_at').where('name', '=', name)
+  const row = await ctx.store.db
+    .selectFrom('packages')
+    .select('fetched_at')
+    .where('name', '=', name)
     .executeTakeFirst();
   const age = ctx.clock.now() - (row?.fetched_at ?? 0);
   if (age < ctx.config.upstream.cacheTtlMs) {
@@ -73,7 +96,10 @@ export async function proxyPackument(
 
 async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<PackageHead | undefined> {
   const upstreamDoc = await upstreamRequest(ctx, url, { accept: 'application/json' }, async (res) => {
-    if (res.status === 404) { await res.body?.cancel(); return undefined; }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
     if (!res.ok) throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status}` });
     return (await res.json()) as Record<string, unknown>;
   });
@@ -85,16 +111,36 @@ async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<Pack
   const r = renderProxied(upstreamDoc, name);
   const meta = JSON.stringify({ tarballs: r.tarballs });
   await ctx.store.db.transaction().execute(async (trx) => {
-    const upd = await trx.insertInto('packages').values({
-      name, scope: scopeOf(name) ?? null, access: 'public', origin: 'proxy', rev: 1, created_at: now, modified_at: now,
-      deleted_at: null, etag: r.etag, fetched_at: now, meta,
-    }).onConflict((oc) => oc.column('name').doUpdateSet({ etag: r.etag, fetched_at: now, modified_at: now, meta })
-      .where('packages.origin', '=', 'proxy')).executeTakeFirst();
+    const upd = await trx
+      .insertInto('packages')
+      .values({
+        name,
+        scope: scopeOf(name) ?? null,
+        access: 'public',
+        origin: 'proxy',
+        rev: 1,
+        created_at: now,
+        modified_at: now,
+        deleted_at: null,
+        etag: r.etag,
+        fetched_at: now,
+        meta,
+      })
+      .onConflict((oc) =>
+        oc
+          .column('name')
+          .doUpdateSet({ etag: r.etag, fetched_at: now, modified_at: now, meta })
+          .where('packages.origin', '=', 'proxy'),
+      )
+      .executeTakeFirst();
     // A local package of that name appeared meanwhile: it wins, and its documents stay.
     if (Number(upd.numInsertedOrUpdatedRows ?? 0) === 0) return;
     const docs = { doc: r.doc, abbrev: r.abbrev, readme: r.readme, layout: null };
-    await trx.insertInto('packuments').values({ name, ...docs })
-      .onConflict((oc) => oc.column('name').doUpdateSet(docs)).execute();
+    await trx
+      .insertInto('packuments')
+      .values({ name, ...docs })
+      .onConflict((oc) => oc.column('name').doUpdateSet(docs))
+      .execute();
     await bumpCounter(trx, 'packages');
   });
   return packageHead(ctx.store.db, name);

@@ -58,13 +58,16 @@ export type Provenance = { name: string; contentType: string; data: string };
 /** The checks that need neither the database nor the tarball's bytes (`PUT /<name>`, `POST /-/stage/package/<name>`). */
 export function checkDocument(name: string, body: PublishDoc): PublishDraft {
   assertValidName(name);
-  if (body.name !== undefined && body.name !== name) throw bad(`the document names "${String(body.name)}" but was sent to ${name}`);
-  if (body._id !== undefined && body._id !== name) throw bad(`the document _id "${String(body._id)}" does not match ${name}`);
+  if (body.name !== undefined && body.name !== name)
+    throw bad(`the document names "${String(body.name)}" but was sent to ${name}`);
+  if (body._id !== undefined && body._id !== name)
+    throw bad(`the document _id "${String(body._id)}" does not match ${name}`);
 
   const versions = body.versions;
   if (!versions || typeof versions !== 'object' || Array.isArray(versions)) throw bad('"versions" must be an object');
   const versionKeys = Object.keys(versions);
-  if (versionKeys.length !== 1) throw bad(`exactly one version must be published at a time (got ${versionKeys.length})`);
+  if (versionKeys.length !== 1)
+    throw bad(`exactly one version must be published at a time (got ${versionKeys.length})`);
   const version = versionKeys[0];
   assertValidVersion(version);
   const manifest = (versions as Record<string, unknown>)[version] as Manifest;
@@ -78,10 +81,12 @@ export function checkDocument(name: string, body: PublishDoc): PublishDraft {
   if (tagEntries.length > 1) throw bad('at most one dist-tag may be set by a publish');
   const [tag, tagVersion] = tagEntries[0] ?? ['latest', version];
   if (!isValidTag(tag)) throw new Refusal('tag-invalid', { tag });
-  if (tagVersion !== version) throw bad(`dist-tag "${tag}" points at ${String(tagVersion)}, not the published ${version}`);
+  if (tagVersion !== version)
+    throw bad(`dist-tag "${tag}" points at ${String(tagVersion)}, not the published ${version}`);
 
   const access = body.access ?? null;
-  if (access !== null && access !== 'public' && access !== 'restricted') throw bad('"access" must be "public", "restricted" or null');
+  if (access !== null && access !== 'public' && access !== 'restricted')
+    throw bad('"access" must be "public", "restricted" or null');
   if (access === 'restricted' && !scopeOf(name)) throw new Refusal('unscoped-restricted');
 
   // Attachments: exactly one tarball for this version; an optional sigstore bundle (provenance).
@@ -93,14 +98,21 @@ export function checkDocument(name: string, body: PublishDoc): PublishDraft {
     if (!att || typeof att !== 'object' || typeof att.data !== 'string') throw bad(`attachment "${file}" has no data`);
     if (file.endsWith('.sigstore')) {
       // npm sends the sigstore bundle as a JSON string, not base64.
-      try { JSON.parse(att.data); } catch { throw bad(`attachment "${file}" is not a JSON sigstore bundle`); }
+      try {
+        JSON.parse(att.data);
+      } catch {
+        throw bad(`attachment "${file}" is not a JSON sigstore bundle`);
+      }
       provenance = { name: file, contentType: String(att.content_type ?? 'application/json'), data: att.data };
       continue;
     }
     if (tarball) throw bad('only one tarball may be attached');
-    if (file.includes('..') || file.includes('\\')) throw new Refusal('tarball-mismatch', { detail: `unsafe attachment name ${JSON.stringify(file)}` });
+    if (file.includes('..') || file.includes('\\'))
+      throw new Refusal('tarball-mismatch', { detail: `unsafe attachment name ${JSON.stringify(file)}` });
     if (versionFromTarball(name, file.split('/').pop() ?? file) !== version) {
-      throw new Refusal('tarball-mismatch', { detail: `attachment "${file}" is not the tarball of ${name}@${version}` });
+      throw new Refusal('tarball-mismatch', {
+        detail: `attachment "${file}" is not the tarball of ${name}@${version}`,
+      });
     }
     tarball = { file, data: att.data, length: att.length };
   }
@@ -114,7 +126,9 @@ export async function checkTarball(doc: PublishDraft, maxUnpackedBytes: number):
   const { name, version, manifest, attachment: att } = doc;
   const tarball = Buffer.from(att.data, 'base64');
   if (att.length !== undefined && att.length !== tarball.length) {
-    throw new Refusal('tarball-mismatch', { detail: `attachment length is ${String(att.length)} but the data is ${tarball.length} bytes` });
+    throw new Refusal('tarball-mismatch', {
+      detail: `attachment length is ${String(att.length)} but the data is ${tarball.length} bytes`,
+    });
   }
   if (tarball.length === 0) throw bad('no tarball is attached');
 
@@ -198,7 +212,14 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
   return { name, version, created };
 }
 
-export type VersionWrite = Omit<ValidPublish, 'tarball'> & { size?: number; tarball?: Buffer; blob: string; publisherId: number; now: number; fromStage: boolean };
+export type VersionWrite = Omit<ValidPublish, 'tarball'> & {
+  size?: number;
+  tarball?: Buffer;
+  blob: string;
+  publisherId: number;
+  now: number;
+  fromStage: boolean;
+};
 
 /**
  * Makes a version published, inside the caller's transaction: the package row (created, or started again
@@ -209,45 +230,87 @@ export type VersionWrite = Omit<ValidPublish, 'tarball'> & { size?: number; tarb
 export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<boolean> {
   const { name, version, access, now } = w;
   let created = false;
-  const head = await trx.selectFrom('packages').select(['name', 'deleted_at', 'origin']).where('name', '=', name).executeTakeFirst();
+  const head = await trx
+    .selectFrom('packages')
+    .select(['name', 'deleted_at', 'origin'])
+    .where('name', '=', name)
+    .executeTakeFirst();
   if (!head) {
     created = true;
     const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
-    await trx.insertInto('packages').values({
-      name, scope: scopeOf(name) ?? null, access: pkgAccess, origin: 'local', rev: 0, created_at: now, modified_at: now,
-      deleted_at: null, etag: '""', fetched_at: null, meta: null,
-    }).execute();
+    await trx
+      .insertInto('packages')
+      .values({
+        name,
+        scope: scopeOf(name) ?? null,
+        access: pkgAccess,
+        origin: 'local',
+        rev: 0,
+        created_at: now,
+        modified_at: now,
+        deleted_at: null,
+        etag: '""',
+        fetched_at: null,
+        meta: null,
+      })
+      .execute();
   } else if (head.deleted_at !== null || head.origin !== 'local') {
     if (head.deleted_at !== null) await refuseReservedName(trx, ctx, name, head.deleted_at, w.publisherId, now);
     // A wholly unpublished name, or one only cached from upstream: it starts again, local, with this publisher.
     created = true;
     const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
     if (head.origin !== 'local') await trx.deleteFrom('versions').where('package', '=', name).execute();
-    await trx.updateTable('packages').set({ deleted_at: null, access: pkgAccess, created_at: now, origin: 'local', fetched_at: null, meta: null })
-      .where('name', '=', name).execute();
+    await trx
+      .updateTable('packages')
+      .set({ deleted_at: null, access: pkgAccess, created_at: now, origin: 'local', fetched_at: null, meta: null })
+      .where('name', '=', name)
+      .execute();
     await trx.deleteFrom('maintainers').where('package', '=', name).execute();
   } else if (access !== null && scopeOf(name)) {
     await trx.updateTable('packages').set({ access }).where('name', '=', name).execute();
   }
   if (created) await trx.insertInto('maintainers').values({ package: name, user_id: w.publisherId }).execute();
   if (w.fromStage) {
-    const moved = await trx.updateTable('version_claims').set({ state: 'published' }).where('package', '=', name)
-      .where('version', '=', version).where('state', '=', 'staged').executeTakeFirst();
+    const moved = await trx
+      .updateTable('version_claims')
+      .set({ state: 'published' })
+      .where('package', '=', name)
+      .where('version', '=', version)
+      .where('state', '=', 'staged')
+      .executeTakeFirst();
     if (Number(moved.numUpdatedRows) !== 1) throw new Refusal('stage-conflict', { package: name, version });
   } else {
     await claimVersion(trx, name, version, 'published');
   }
   const deprecated = typeof w.manifest.deprecated === 'string' && w.manifest.deprecated ? w.manifest.deprecated : null;
-  await trx.insertInto('versions').values({
-    package: name, version, manifest: JSON.stringify(w.manifest), integrity: w.integrity, shasum: w.shasum,
-    size: w.size ?? w.tarball?.length ?? 0, blob: w.blob, published_by: w.publisherId, published_at: now, unpublished_at: null, deprecated,
-  }).execute();
+  await trx
+    .insertInto('versions')
+    .values({
+      package: name,
+      version,
+      manifest: JSON.stringify(w.manifest),
+      integrity: w.integrity,
+      shasum: w.shasum,
+      size: w.size ?? w.tarball?.length ?? 0,
+      blob: w.blob,
+      published_by: w.publisherId,
+      published_at: now,
+      unpublished_at: null,
+      deprecated,
+    })
+    .execute();
   await recordVersionView(trx, ctx.store.blobs, w);
-  await trx.insertInto('dist_tags').values({ package: name, tag: w.tag, version })
-    .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version })).execute();
+  await trx
+    .insertInto('dist_tags')
+    .values({ package: name, tag: w.tag, version })
+    .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version }))
+    .execute();
   if (w.provenance) {
     const p = w.provenance;
-    await trx.insertInto('attachments').values({ package: name, version, name: p.name, content_type: p.contentType, data: p.data }).execute();
+    await trx
+      .insertInto('attachments')
+      .values({ package: name, version, name: p.name, content_type: p.contentType, data: p.data })
+      .execute();
   }
   // A package started by this write has nothing to append to.
   await rerender(trx, name, now, created ? undefined : [{ published: version }]);
@@ -256,5 +319,10 @@ export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<
 
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; errcode?: number; message?: string };
-  return e?.code === '23505' || e?.errcode === 1555 || e?.errcode === 2067 || /UNIQUE constraint failed/.test(e?.message ?? '');
+  return (
+    e?.code === '23505' ||
+    e?.errcode === 1555 ||
+    e?.errcode === 2067 ||
+    /UNIQUE constraint failed/.test(e?.message ?? '')
+  );
 }

@@ -23,10 +23,16 @@ class Lru<V> {
   #budget: number;
   readonly #sizeOf: (v: V) => number;
   #size = 0;
-  constructor(budget: number, sizeOf: (v: V) => number) { this.#budget = budget; this.#sizeOf = sizeOf; }
+  constructor(budget: number, sizeOf: (v: V) => number) {
+    this.#budget = budget;
+    this.#sizeOf = sizeOf;
+  }
   get(k: string): V | undefined {
     const v = this.#map.get(k);
-    if (v !== undefined) { this.#map.delete(k); this.#map.set(k, v); }
+    if (v !== undefined) {
+      this.#map.delete(k);
+      this.#map.set(k, v);
+    }
     return v;
   }
   set(k: string, v: V): void {
@@ -41,7 +47,10 @@ class Lru<V> {
   }
   delete(k: string): void {
     const old = this.#map.get(k);
-    if (old !== undefined) { this.#size -= this.#sizeOf(old); this.#map.delete(k); }
+    if (old !== undefined) {
+      this.#size -= this.#sizeOf(old);
+      this.#map.delete(k);
+    }
   }
   /** A new budget; entries beyond it go at once. */
   set budget(bytes: number) {
@@ -52,7 +61,9 @@ class Lru<V> {
     }
   }
   /** Bytes accounted to all entries. */
-  get size(): number { return this.#size; }
+  get size(): number {
+    return this.#size;
+  }
   /** Changes an entry's accounted size after it was mutated in place, and evicts others if over budget. */
   grow(k: string, by: number): void {
     if (!this.#map.has(k)) return; // evicted meanwhile: its size is no longer counted
@@ -81,7 +92,9 @@ export class ReadCache {
   readonly #blobs = new Lru<Buffer>(128 * 1024 * 1024, (b) => b.length);
   #tarballBudget = 128 * 1024 * 1024;
 
-  constructor(store: Store) { this.#store = store; }
+  constructor(store: Store) {
+    this.#store = store;
+  }
 
   /** The byte budgets (config `cache`): rendered documents, and small tarballs. At 0, only the last document
    *  read is kept, and no tarball. */
@@ -91,7 +104,9 @@ export class ReadCache {
   }
 
   /** What the tarball bytes held in memory amount to (for tests and diagnostics). */
-  get tarballBytes(): number { return this.#blobs.size; }
+  get tarballBytes(): number {
+    return this.#blobs.size;
+  }
 
   #sync(): void {
     const now = Date.now();
@@ -130,7 +145,9 @@ export class ReadCache {
   }
 
   /** What the rendered documents held in memory amount to (for tests and diagnostics). */
-  get documentBytes(): number { return this.#docs.size; }
+  get documentBytes(): number {
+    return this.#docs.size;
+  }
 
   /** Both counters as this cache last saw them: pass it back to rememberReadable. */
   get seq(): string {
@@ -168,8 +185,12 @@ export class ReadCache {
     if (hit !== undefined) return hit;
     const key = `${name}@${version}`;
     const seq = this.#seq;
-    const row = await this.#store.db.selectFrom('versions').select(['blob', 'unpublished_at'])
-      .where('package', '=', name).where('version', '=', version).executeTakeFirst();
+    const row = await this.#store.db
+      .selectFrom('versions')
+      .select(['blob', 'unpublished_at'])
+      .where('package', '=', name)
+      .where('version', '=', version)
+      .executeTakeFirst();
     if (!row || row.unpublished_at !== null || !row.blob) return undefined;
     if (seq !== this.#seq) return row.blob; // something moved while we read: answer, but don't keep it
     if (this.#tarballs.size >= MAX_HEADS) this.#tarballs.clear();
@@ -213,7 +234,12 @@ export class ReadCache {
     if (!e || e.etag !== etag) {
       const row = await storedDocuments(this.#store.db, name);
       // Text is counted at two bytes a character, as V8 may hold it.
-      e = { etag: row.etag, text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) }, bytes: new Map(), size: 2 * (row.doc.length + row.abbrev.length) };
+      e = {
+        etag: row.etag,
+        text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) },
+        bytes: new Map(),
+        size: 2 * (row.doc.length + row.abbrev.length),
+      };
       this.#docs.set(name, e);
     }
     return this.#forBase(name, e, base)[kind];
@@ -238,13 +264,15 @@ export class ReadCache {
     }
     return forBase;
   }
-
 }
 
 const caches = new WeakMap<Store, ReadCache>();
 
 export function readCache(store: Store): ReadCache {
   let c = caches.get(store);
-  if (!c) { c = new ReadCache(store); caches.set(store, c); }
+  if (!c) {
+    c = new ReadCache(store);
+    caches.set(store, c);
+  }
   return c;
 }

@@ -15,7 +15,11 @@ export type Kind = 'full' | 'abbrev';
 
 /** The read rule (policy's `canRead`) from memory alone: true or false when memory is enough, else undefined.
  *  The install fast path and `visibleHead` both ask it, so they cannot disagree. */
-export function readableInMemory(cache: ReadCache, principal: Principal | undefined, head: PackageHead): boolean | undefined {
+export function readableInMemory(
+  cache: ReadCache,
+  principal: Principal | undefined,
+  head: PackageHead,
+): boolean | undefined {
   const p = principal ?? anonymous;
   if (decidesWithoutFacts(p, head.access)) return canRead(p, { name: head.name, exists: true, access: head.access });
   // A token's decisions are remembered until something they rest on changes (read-cache.ts).
@@ -39,7 +43,11 @@ export async function visibleHead(ctx: Ctx, principal: Principal, name: string):
 
 /** The facts the policy needs about `name`, for this caller. What an anonymous caller is told rests on the
  *  package's head alone, which comes from memory: a private package and a missing name cost the same. */
-export async function factsFor(ctx: Ctx, principal: Principal, name: string): Promise<PackageFacts & { head?: PackageHead }> {
+export async function factsFor(
+  ctx: Ctx,
+  principal: Principal,
+  name: string,
+): Promise<PackageFacts & { head?: PackageHead }> {
   if (principal.user !== null) return packageFacts(ctx.store.db, name, principal.user.id);
   const head = await readCache(ctx.store).head(name);
   const exists = head !== undefined && head.deletedAt === null && head.origin === 'local';
@@ -54,7 +62,11 @@ export async function readableNames(ctx: Ctx, principal: Principal, names: Itera
 }
 
 export async function readPackument(
-  ctx: Ctx, principal: Principal, name: string, kind: Kind, base: string,
+  ctx: Ctx,
+  principal: Principal,
+  name: string,
+  kind: Kind,
+  base: string,
 ): Promise<{ etag: string; body: Buffer; access: string }> {
   const cache = readCache(ctx.store);
   let head = await visibleHead(ctx, principal, name);
@@ -71,7 +83,10 @@ export async function readPackument(
 
 /** A tarball's bytes, a stream of them (large ones on S3), or a presigned URL to send the caller to. */
 export async function readTarball(
-  ctx: Ctx, principal: Principal, name: string, filename: string,
+  ctx: Ctx,
+  principal: Principal,
+  name: string,
+  filename: string,
 ): Promise<TarballBody> {
   const version = versionFromTarball(name, filename);
   if (!version) throw new Refusal('not-found');

@@ -9,8 +9,13 @@ import type { SignInOidc } from '../config/config.ts';
 import type { User } from '../domain/principal.ts';
 import { Refusal } from '../domain/reasons.ts';
 import { open, seal } from '../store/secret-box.ts';
-import { identityBySubject, identityOfUser, markRefreshed, refreshableIdentities, saveIdentity }
-  from '../store/sso-identities.ts';
+import {
+  identityBySubject,
+  identityOfUser,
+  markRefreshed,
+  refreshableIdentities,
+  saveIdentity,
+} from '../store/sso-identities.ts';
 import { createUser, userByName, validateUserName } from './accounts.ts';
 import { toUser } from './authenticate.ts';
 import { audit, type Ctx } from './context.ts';
@@ -18,9 +23,14 @@ import { applyGroups, deprovision } from './directory-groups.ts';
 
 /** What the browser carries (sealed, in a cookie) between leaving for the provider and coming back. */
 export type Pending = {
-  state: string; nonce: string; verifier: string; redirectUri: string; exp: number;
+  state: string;
+  nonce: string;
+  verifier: string;
+  redirectUri: string;
+  exp: number;
   /** web: the web pages (target = the page to return to); cli: npm login's web flow (target = its secret). */
-  purpose: 'web' | 'cli'; target: string;
+  purpose: 'web' | 'cli';
+  target: string;
   /** Set once the provider answered, while the registry's own one-time password is still asked for. */
   userId?: number;
 };
@@ -59,12 +69,21 @@ export async function startOidc(ctx: Ctx, redirectUri: string, purpose: Pending[
   const cfg = await provider(o);
   const verifier = client.randomPKCECodeVerifier();
   const pending: Pending = {
-    state: client.randomState(), nonce: client.randomNonce(), verifier, redirectUri, purpose, target,
+    state: client.randomState(),
+    nonce: client.randomNonce(),
+    verifier,
+    redirectUri,
+    purpose,
+    target,
     exp: ctx.clock.now() + ctx.config.webLoginTtlMs,
   };
   const params: Record<string, string> = {
-    redirect_uri: redirectUri, scope: o.scopes, state: pending.state, nonce: pending.nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    redirect_uri: redirectUri,
+    scope: o.scopes,
+    state: pending.state,
+    nonce: pending.nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
   };
   // OpenID Connect Core §11: a refresh token for offline_access needs the consent prompt.
   if (o.scopes.split(/\s+/).includes('offline_access')) params.prompt = 'consent';
@@ -102,7 +121,10 @@ export async function finishOidc(ctx: Ctx, query: string, p: Pending): Promise<{
   let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
   try {
     tokens = await client.authorizationCodeGrant(cfg, current, {
-      expectedState: p.state, expectedNonce: p.nonce, pkceCodeVerifier: p.verifier, idTokenExpected: true,
+      expectedState: p.state,
+      expectedNonce: p.nonce,
+      pkceCodeVerifier: p.verifier,
+      idTokenExpected: true,
     });
   } catch (e) {
     if (e instanceof client.AuthorizationResponseError) {
@@ -130,7 +152,10 @@ function describe(e: unknown): string {
 
 /** The ID token's claims, completed from the UserInfo endpoint when the name, e-mail or groups are missing. */
 async function withUserInfo(
-  cfg: client.Configuration, o: SignInOidc, accessToken: string, id: Claims,
+  cfg: client.Configuration,
+  o: SignInOidc,
+  accessToken: string,
+  id: Claims,
 ): Promise<Claims> {
   if (id[o.userClaim] !== undefined && id.email !== undefined && id[o.groupsClaim] !== undefined) return id;
   const info = await client.fetchUserInfo(cfg, accessToken, String(id.sub));
@@ -164,7 +189,9 @@ async function bindAccount(ctx: Ctx, o: SignInOidc, claims: Claims, refreshToken
   if (!row) {
     const raw = String(claims[o.userClaim] ?? '').toLowerCase();
     const name = raw.includes('@') ? raw.slice(0, raw.indexOf('@')) : raw;
-    try { validateUserName(name); } catch {
+    try {
+      validateUserName(name);
+    } catch {
       throw new Refusal('sso-name-conflict', { name: raw, detail: `"${o.userClaim}" is not a valid user name here` });
     }
     const existing = await userByName(ctx, name);
@@ -184,13 +211,21 @@ async function bindAccount(ctx: Ctx, o: SignInOidc, claims: Claims, refreshToken
   if (row.disabled) throw new Refusal('user-disabled');
   const emailVerified = verified && row.email.toLowerCase() === email.toLowerCase() ? 1 : row.email_verified;
   if (emailVerified !== row.email_verified) {
-    await ctx.store.db.updateTable('users').set({ email_verified: emailVerified, updated_at: now })
-      .where('id', '=', row.id).execute();
+    await ctx.store.db
+      .updateTable('users')
+      .set({ email_verified: emailVerified, updated_at: now })
+      .where('id', '=', row.id)
+      .execute();
   }
   const groups = JSON.stringify(groupsOf(o, claims));
   await saveIdentity(ctx.store.db, {
-    user_id: row.id, issuer: o.issuer, subject, refresh_token: sealed ?? known?.refresh_token ?? null, groups,
-    signed_in_at: now, refreshed_at: known?.refreshed_at ?? null,
+    user_id: row.id,
+    issuer: o.issuer,
+    subject,
+    refresh_token: sealed ?? known?.refresh_token ?? null,
+    groups,
+    signed_in_at: now,
+    refreshed_at: known?.refreshed_at ?? null,
   });
   return toUser({ ...row, email_verified: emailVerified });
 }
@@ -215,8 +250,11 @@ export async function refreshIdentities(ctx: Ctx): Promise<RefreshReport> {
       const groups = groupsOf(o, claims);
       await applyGroups(ctx, row.name, groups, 'oidc', ctx.config.auth.groups);
       const next = tokens.refresh_token ? seal(ctx.store.dataDir, tokens.refresh_token) : row.refresh_token;
-      await markRefreshed(ctx.store.db, row.user_id, { refresh_token: next, groups: JSON.stringify(groups),
-        refreshed_at: ctx.clock.now() });
+      await markRefreshed(ctx.store.db, row.user_id, {
+        refresh_token: next,
+        groups: JSON.stringify(groups),
+        refreshed_at: ctx.clock.now(),
+      });
       out.refreshed.push(row.name);
     } catch (e) {
       if (e instanceof client.ResponseBodyError && e.error === 'invalid_grant') {

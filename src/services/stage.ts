@@ -14,7 +14,12 @@ import type { StagedRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import {
-  authorizeAccess, checkDocument, checkTarball, isUniqueViolation, writeVersion, type Provenance,
+  authorizeAccess,
+  checkDocument,
+  checkTarball,
+  isUniqueViolation,
+  writeVersion,
+  type Provenance,
 } from './publish.ts';
 import { unpackedLimit } from '../config/config.ts';
 import { assertValidName } from '../domain/names.ts';
@@ -25,24 +30,50 @@ import { emit } from './hooks.ts';
 
 /** What `npm stage list|view` print (npm's `logStageItem`: known keys first, then the rest). */
 export type StageItem = {
-  id: string; packageName: string; version: string; tag: string; status: 'pending'; createdAt: string; expiresAt: string;
-  actor: string; actorType: 'user' | 'trusted-publisher'; access: string | null; shasum: string; integrity: string;
+  id: string;
+  packageName: string;
+  version: string;
+  tag: string;
+  status: 'pending';
+  createdAt: string;
+  expiresAt: string;
+  actor: string;
+  actorType: 'user' | 'trusted-publisher';
+  access: string | null;
+  shasum: string;
+  integrity: string;
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const cutoff = (ctx: Ctx) => ctx.clock.now() - ctx.config.stage.ttlMs;
 
-function present(ctx: Ctx, r: Pick<StagedRow, 'id' | 'package' | 'version' | 'tag' | 'created_at' | 'actor' | 'actor_type' | 'access' | 'shasum' | 'integrity'>): StageItem {
+function present(
+  ctx: Ctx,
+  r: Pick<
+    StagedRow,
+    'id' | 'package' | 'version' | 'tag' | 'created_at' | 'actor' | 'actor_type' | 'access' | 'shasum' | 'integrity'
+  >,
+): StageItem {
   return {
-    id: r.id, packageName: r.package, version: r.version, tag: r.tag, status: 'pending',
-    createdAt: new Date(r.created_at).toISOString(), expiresAt: new Date(r.created_at + ctx.config.stage.ttlMs).toISOString(),
-    actor: r.actor, actorType: r.actor_type as StageItem['actorType'], access: r.access, shasum: r.shasum, integrity: r.integrity,
+    id: r.id,
+    packageName: r.package,
+    version: r.version,
+    tag: r.tag,
+    status: 'pending',
+    createdAt: new Date(r.created_at).toISOString(),
+    expiresAt: new Date(r.created_at + ctx.config.stage.ttlMs).toISOString(),
+    actor: r.actor,
+    actorType: r.actor_type as StageItem['actorType'],
+    access: r.access,
+    shasum: r.shasum,
+    integrity: r.integrity,
   };
 }
 
 async function auditExpired(ctx: Ctx, rows: StagedRow[]): Promise<void> {
-  for (const r of rows) await audit(ctx, { event: 'stage-expired', detail: { package: r.package, version: r.version, id: r.id } });
+  for (const r of rows)
+    await audit(ctx, { event: 'stage-expired', detail: { package: r.package, version: r.version, id: r.id } });
 }
 
 /** Expired stages are removed lazily, whenever staging is looked at (and by `tessera gc`); their version numbers become free. */
@@ -57,7 +88,12 @@ function principalToken(p: Principal): string | null {
 
 /** POST /-/stage/package/<name>: the same document as `npm publish`, no one-time password. Authorized
  *  before the tarball is opened; a version that would change the package's access needs `access` too. */
-export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: PublishDoc): Promise<{ stageId: string; message: string }> {
+export async function stagePublish(
+  ctx: Ctx,
+  p: Principal,
+  name: string,
+  body: PublishDoc,
+): Promise<{ stageId: string; message: string }> {
   assertValidName(name);
   const facts = await factsFor(ctx, p, name);
   const d = decideFor(ctx, p, 'stage', facts);
@@ -66,7 +102,8 @@ export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: P
   await authorizeAccess(ctx, p, facts, draft.access);
   const { version, tag } = draft;
   const user = p.user!;
-  const trust = p.user && p.credential.type === 'token' && p.credential.kind === 'oidc' ? p.credential.grants?.trust : undefined;
+  const trust =
+    p.user && p.credential.type === 'token' && p.credential.kind === 'oidc' ? p.credential.grants?.trust : undefined;
   const actor = trust ? trust.subject : user.name;
   const actorType = trust ? 'trusted-publisher' : 'user';
 
@@ -80,20 +117,43 @@ export async function stagePublish(ctx: Ctx, p: Principal, name: string, body: P
   try {
     await ctx.store.db.transaction().execute(async (trx) => {
       await claimVersion(trx, name, version, 'staged');
-      await trx.insertInto('staged').values({
-        id, package: name, version, tag, access: doc.access, manifest: JSON.stringify(doc.manifest), integrity: doc.integrity,
-        shasum: doc.shasum, size: doc.tarball.length, blob, provenance: doc.provenance ? JSON.stringify(doc.provenance) : null,
-        actor, actor_type: actorType, staged_by: user.id, created_at: now,
-      }).execute();
+      await trx
+        .insertInto('staged')
+        .values({
+          id,
+          package: name,
+          version,
+          tag,
+          access: doc.access,
+          manifest: JSON.stringify(doc.manifest),
+          integrity: doc.integrity,
+          shasum: doc.shasum,
+          size: doc.tarball.length,
+          blob,
+          provenance: doc.provenance ? JSON.stringify(doc.provenance) : null,
+          actor,
+          actor_type: actorType,
+          staged_by: user.id,
+          created_at: now,
+        })
+        .execute();
     });
   } catch (err) {
     if (isUniqueViolation(err)) throw new Refusal('stage-version-exists', { version });
     throw err;
   }
-  await audit(ctx, { event: 'stage-created', user: user.name, tokenId: principalToken(p), detail: { package: name, version, tag, id, actor, actorType } });
+  await audit(ctx, {
+    event: 'stage-created',
+    user: user.name,
+    tokenId: principalToken(p),
+    detail: { package: name, version, tag, id, actor, actorType },
+  });
   const change = { id, tag, stagedBy: actor, actorType };
   await emit(ctx, [{ event: 'package:stage', name, version, change, actor: user.name }]);
-  return { stageId: id, message: `${name}@${version} is staged with tag ${tag}; a maintainer approves it with \`npm stage approve ${id}\`` };
+  return {
+    stageId: id,
+    message: `${name}@${version} is staged with tag ${tag}; a maintainer approves it with \`npm stage approve ${id}\``,
+  };
 }
 
 export type ListQuery = { page?: unknown; perPage?: unknown; package?: unknown };
@@ -104,7 +164,11 @@ function whole(v: unknown, fallback: number, min: number, max: number): number {
 }
 
 /** Trusted-publishing tokens stage; they never list, view, approve, reject or download (npm's rule). */
-async function allowStageAccess(ctx: Ctx, p: Principal, action: 'list staged versions' | 'see staged versions'): Promise<User> {
+async function allowStageAccess(
+  ctx: Ctx,
+  p: Principal,
+  action: 'list staged versions' | 'see staged versions',
+): Promise<User> {
   const d = authorizeStageAccess(p, action);
   if (!d.allowed) throw p.user ? await deny(ctx, p, d, '') : new Refusal(d.reason, d.params);
   return p.user!;
@@ -116,19 +180,27 @@ export async function listStaged(ctx: Ctx, p: Principal, q: ListQuery) {
   const page = whole(q.page, 0, 0, Number.MAX_SAFE_INTEGER);
   const perPage = whole(q.perPage, 100, 1, 1000);
   await sweep(ctx);
-  let query = ctx.store.db.selectFrom('staged')
+  let query = ctx.store.db
+    .selectFrom('staged')
     .select(['id', 'package', 'version', 'tag', 'created_at', 'actor', 'actor_type', 'access', 'shasum', 'integrity'])
     .where('created_at', '>', cutoff(ctx));
   if (typeof q.package === 'string' && q.package) query = query.where('package', '=', q.package);
-  const rows = (await query.execute())
-    .sort((a, b) => b.created_at - a.created_at || a.package.localeCompare(b.package) || semver.rcompare(a.version, b.version));
+  const rows = (await query.execute()).sort(
+    (a, b) =>
+      b.created_at - a.created_at || a.package.localeCompare(b.package) || semver.rcompare(a.version, b.version),
+  );
   // What the caller may not see is left out, never refused: a private package's name is not revealed.
   const visible = new Map<string, boolean>();
   for (const name of new Set(rows.map((r) => r.package))) {
     visible.set(name, authorize(p, 'stage-view', await packageFacts(ctx.store.db, name, user.id)).allowed);
   }
   const mine = rows.filter((r) => visible.get(r.package));
-  return { items: mine.slice(page * perPage, (page + 1) * perPage).map((r) => present(ctx, r)), page, perPage, total: mine.length };
+  return {
+    items: mine.slice(page * perPage, (page + 1) * perPage).map((r) => present(ctx, r)),
+    page,
+    perPage,
+    total: mine.length,
+  };
 }
 
 /** One staged item the caller may see, or a plain 404: an unknown, expired or foreign id all look alike. */
@@ -170,9 +242,19 @@ export async function stagedTarball(ctx: Ctx, p: Principal, id: string): Promise
 }
 
 /** Approving and rejecting: a maintainer (not a stage-only or trusted-publishing token), 2FA, a one-time password. */
-async function review(ctx: Ctx, p: Principal, id: string, approving: boolean): Promise<{ row: StagedRow; user: User; decision: Decision }> {
+async function review(
+  ctx: Ctx,
+  p: Principal,
+  id: string,
+  approving: boolean,
+): Promise<{ row: StagedRow; user: User; decision: Decision }> {
   const { row, facts, user } = await load(ctx, p, id);
-  const staged = { version: row.version, actor: row.actor, actorType: row.actor_type as StageItem['actorType'], stagedBy: row.staged_by };
+  const staged = {
+    version: row.version,
+    actor: row.actor,
+    actorType: row.actor_type as StageItem['actorType'],
+    stagedBy: row.staged_by,
+  };
   const d = decideFor(ctx, p, 'stage-review', facts, { ...staged, approving });
   if (!d.allowed) throw await deny(ctx, p, d, row.package);
   // A version staged with another access changes the package's access: the approver must be allowed that too.
@@ -188,12 +270,26 @@ export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise
   try {
     await ctx.store.db.transaction().execute(async (trx) => {
       // Deleting the row first makes a concurrent approve or reject find nothing.
-      const gone = await trx.deleteFrom('staged').where('id', '=', id).where('created_at', '>', cutoff(ctx)).executeTakeFirst();
+      const gone = await trx
+        .deleteFrom('staged')
+        .where('id', '=', id)
+        .where('created_at', '>', cutoff(ctx))
+        .executeTakeFirst();
       if (Number(gone.numDeletedRows) !== 1) throw new Refusal('not-found');
       await writeVersion(trx, ctx, {
-        name: row.package, version: row.version, manifest: JSON.parse(row.manifest) as Manifest, tag: row.tag,
-        access: row.access as 'public' | 'restricted' | null, integrity: row.integrity, shasum: row.shasum, size: row.size, blob: row.blob,
-        provenance: row.provenance ? JSON.parse(row.provenance) as Provenance : undefined, publisherId: user.id, now, fromStage: true,
+        name: row.package,
+        version: row.version,
+        manifest: JSON.parse(row.manifest) as Manifest,
+        tag: row.tag,
+        access: row.access as 'public' | 'restricted' | null,
+        integrity: row.integrity,
+        shasum: row.shasum,
+        size: row.size,
+        blob: row.blob,
+        provenance: row.provenance ? (JSON.parse(row.provenance) as Provenance) : undefined,
+        publisherId: user.id,
+        now,
+        fromStage: true,
       });
     });
   } catch (err) {
@@ -201,12 +297,23 @@ export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise
     throw err;
   }
   await audit(ctx, {
-    event: 'stage-approved', user: user.name, tokenId: principalToken(p),
-    detail: { package: row.package, version: row.version, tag: row.tag, id, stagedBy: row.actor, actorType: row.actor_type },
+    event: 'stage-approved',
+    user: user.name,
+    tokenId: principalToken(p),
+    detail: {
+      package: row.package,
+      version: row.version,
+      tag: row.tag,
+      id,
+      stagedBy: row.actor,
+      actorType: row.actor_type,
+    },
   });
   const approved = { name: row.package, version: row.version, actor: user.name };
-  await emit(ctx, [{ ...approved, event: 'package:stage-approve', change: { id, tag: row.tag, stagedBy: row.actor } },
-    { ...approved, event: 'package:publish', change: { tag: row.tag, stageId: id } }]);
+  await emit(ctx, [
+    { ...approved, event: 'package:stage-approve', change: { id, tag: row.tag, stagedBy: row.actor } },
+    { ...approved, event: 'package:publish', change: { tag: row.tag, stageId: id } },
+  ]);
   return { message: `${row.package}@${row.version} is published with tag ${row.tag}` };
 }
 
@@ -215,7 +322,12 @@ export async function rejectStaged(ctx: Ctx, p: Principal, id: string): Promise<
   const { row, user } = await review(ctx, p, id, false);
   const dropped = await ctx.store.db.transaction().execute((trx) => dropStaged(trx, id));
   if (!dropped) throw new Refusal('not-found');
-  await audit(ctx, { event: 'stage-rejected', user: user.name, tokenId: principalToken(p), detail: { package: row.package, version: row.version, id } });
+  await audit(ctx, {
+    event: 'stage-rejected',
+    user: user.name,
+    tokenId: principalToken(p),
+    detail: { package: row.package, version: row.version, id },
+  });
   const rejected = { name: row.package, version: row.version, change: { id }, actor: user.name };
   await emit(ctx, [{ event: 'package:stage-reject', ...rejected }]);
 }

@@ -40,7 +40,8 @@ export async function readTarballManifest(tgz: Buffer, maxUnpackedBytes: number)
       settled = true;
       // Stops the inflation at once: whatever is left of the attachment is never unpacked.
       gunzip.destroy();
-      if (err) reject(err); else resolve();
+      if (err) reject(err);
+      else resolve();
     };
     const parser = new Parser({
       strict: true,
@@ -86,18 +87,26 @@ export async function readTarballManifest(tgz: Buffer, maxUnpackedBytes: number)
       }
       parser.write(chunk);
     });
-    gunzip.on('end', () => { if (!settled && !eof) parser.end(); });
+    gunzip.on('end', () => {
+      if (!settled && !eof) parser.end();
+    });
     gunzip.on('error', (e: Error) => finish(unreadable(e.message)));
     gunzip.end(tgz);
   });
-  if (badPath !== undefined) throw new Refusal('tarball-mismatch', { detail: `the tarball has an unsafe file name: ${JSON.stringify(badPath)}` });
+  if (badPath !== undefined)
+    throw new Refusal('tarball-mismatch', {
+      detail: `the tarball has an unsafe file name: ${JSON.stringify(badPath)}`,
+    });
   if (entries === 0) throw new Refusal('tarball-mismatch', { detail: 'the tarball is empty' });
-  if (manifestText === undefined) throw new Refusal('tarball-mismatch', { detail: 'the tarball has no package/package.json' });
+  if (manifestText === undefined)
+    throw new Refusal('tarball-mismatch', { detail: 'the tarball has no package/package.json' });
   try {
     const m = JSON.parse(manifestText) as unknown;
     if (!m || typeof m !== 'object' || Array.isArray(m)) throw new Error('not an object');
     return m as Record<string, unknown>;
   } catch (e) {
-    throw new Refusal('tarball-mismatch', { detail: `package.json inside the tarball is not valid JSON (${(e as Error).message})` });
+    throw new Refusal('tarball-mismatch', {
+      detail: `package.json inside the tarball is not valid JSON (${(e as Error).message})`,
+    });
   }
 }

@@ -22,7 +22,9 @@ export function validateCidrs(list: string[]): string[] {
     const max = family === 6 ? 128 : 32;
     const n = bits === undefined ? max : Number(bits);
     if (!family || extra !== undefined || !Number.isInteger(n) || n < 0 || n > max) {
-      throw new Refusal('invalid-request', { detail: `"${c}" is not a CIDR range (e.g. 192.168.0.0/16 or 2001:db8::/32)` });
+      throw new Refusal('invalid-request', {
+        detail: `"${c}" is not a CIDR range (e.g. 192.168.0.0/16 or 2001:db8::/32)`,
+      });
     }
     new BlockList().addSubnet(addr, n, family === 6 ? 'ipv6' : 'ipv4');
   }
@@ -32,7 +34,9 @@ export function validateCidrs(list: string[]): string[] {
 /** Whether a token may write anything: what its expiry bounds and bypass-2fa depend on. */
 export function writes(kind: TokenSpec['kind'], grants: Grants | null): boolean {
   if (!grants) return kind !== 'classic-readonly';
-  return (grants.permission !== 'read-only' && grants.permission !== 'no-access') || grants.orgsPermission === 'read-write';
+  return (
+    (grants.permission !== 'read-only' && grants.permission !== 'no-access') || grants.orgsPermission === 'read-write'
+  );
 }
 
 /** When the token ends. npm's callers stay within the policy's bounds; an administrator may set any lifetime. */
@@ -40,15 +44,25 @@ function expiresAt(ctx: Ctx, e: TokenExpiry, write: boolean, by: CreatedBy): num
   const pol = ctx.config.tokens;
   const now = ctx.clock.now();
   if (e === 'never' && by === 'admin') return null;
-  const days = e === 'default' || e === 'never' ? (write ? pol.writeDefaultDays : pol.readDefaultDays)
-    : 'days' in e ? e.days : 'ms' in e ? e.ms / DAY : (e.at - now) / DAY;
+  const days =
+    e === 'default' || e === 'never'
+      ? write
+        ? pol.writeDefaultDays
+        : pol.readDefaultDays
+      : 'days' in e
+        ? e.days
+        : 'ms' in e
+          ? e.ms / DAY
+          : (e.at - now) / DAY;
   // Even "no maximum" has one: a time no date can hold would break the user's token list for good.
   const max = Math.min((write ? pol.writeMaxDays : pol.readMaxDays) ?? MAX_EXPIRY_DAYS, MAX_EXPIRY_DAYS);
   const min = by === 'admin' ? 0 : pol.minExpiryDays;
   const inRange = Number.isFinite(days) && days > 0 && days >= min && days <= (by === 'admin' ? MAX_EXPIRY_DAYS : max);
   if (!inRange) {
     throw new Refusal('token-expiry-out-of-range', {
-      min, max: by === 'admin' ? MAX_EXPIRY_DAYS : max, days: Number.isFinite(days) ? Math.round(days * 100) / 100 : String(days),
+      min,
+      max: by === 'admin' ? MAX_EXPIRY_DAYS : max,
+      days: Number.isFinite(days) ? Math.round(days * 100) / 100 : String(days),
       permission: write ? 'read-write' : 'read-only',
     });
   }
@@ -61,25 +75,44 @@ export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Pro
   if (!user) throw new Refusal('unknown-user', { name: spec.user });
   const pol = ctx.config.tokens;
   if (spec.kind !== 'granular' && !pol.classic) throw new Refusal('classic-tokens-disabled');
-  if (spec.kind === 'granular' && !spec.grants) throw new Refusal('invalid-request', { detail: 'A granular token needs its grants' });
+  if (spec.kind === 'granular' && !spec.grants)
+    throw new Refusal('invalid-request', { detail: 'A granular token needs its grants' });
   const now = ctx.clock.now();
-  const active = await ctx.store.db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('user_id', '=', user.id).where('revoked_at', 'is', null).where('kind', 'not in', SESSION_KINDS)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).executeTakeFirstOrThrow();
+  const active = await ctx.store.db
+    .selectFrom('tokens')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('user_id', '=', user.id)
+    .where('revoked_at', 'is', null)
+    .where('kind', 'not in', SESSION_KINDS)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .executeTakeFirstOrThrow();
   if (Number(active.n) >= pol.maxPerUser) throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
   const g = spec.kind === 'granular' ? spec.grants : null;
   if (g && g.packages.length + g.scopes.length > pol.maxPackagesAndScopes) {
-    throw new Refusal('token-too-many-packages', { limit: pol.maxPackagesAndScopes, count: g.packages.length + g.scopes.length });
+    throw new Refusal('token-too-many-packages', {
+      limit: pol.maxPackagesAndScopes,
+      count: g.packages.length + g.scopes.length,
+    });
   }
-  if (g && g.orgs.length > pol.maxOrgs) throw new Refusal('token-too-many-orgs', { limit: pol.maxOrgs, count: g.orgs.length });
+  if (g && g.orgs.length > pol.maxOrgs)
+    throw new Refusal('token-too-many-orgs', { limit: pol.maxOrgs, count: g.orgs.length });
   validateCidrs(spec.cidr);
   const write = writes(spec.kind, g);
-  if (spec.bypass2fa && !write) throw new Refusal('invalid-request', { detail: 'Only read-write tokens can bypass two-factor authentication' });
+  if (spec.bypass2fa && !write)
+    throw new Refusal('invalid-request', { detail: 'Only read-write tokens can bypass two-factor authentication' });
   // Classic tokens never expire unless an administrator says so (npm's own classic tokens did not).
   const end = spec.kind !== 'granular' && spec.expires === 'never' ? null : expiresAt(ctx, spec.expires, write, by);
   const { token, row } = await insertToken(ctx.store.db, {
-    userId: user.id, kind: spec.kind, name: spec.name?.slice(0, 200) || null, description: spec.description, readonly: !write,
-    grants: g, cidr: spec.cidr, bypass2fa: spec.bypass2fa, expiresAt: end, now,
+    userId: user.id,
+    kind: spec.kind,
+    name: spec.name?.slice(0, 200) || null,
+    description: spec.description,
+    readonly: !write,
+    grants: g,
+    cidr: spec.cidr,
+    bypass2fa: spec.bypass2fa,
+    expiresAt: end,
+    now,
   });
   await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail: { kind: spec.kind, via: by } });
   return { token, row };
@@ -97,16 +130,31 @@ export type IssueSpec = {
   expiresInMs: number | null;
 };
 
-export async function issueToken(ctx: Ctx, spec: IssueSpec): Promise<{ token: string; id: string; expiresAt: number | null }> {
+export async function issueToken(
+  ctx: Ctx,
+  spec: IssueSpec,
+): Promise<{ token: string; id: string; expiresAt: number | null }> {
   const user = await userByName(ctx, spec.user);
   if (!user) throw new Refusal('unknown-user', { name: spec.user });
   const now = ctx.clock.now();
   const expiresAt = spec.expiresInMs === null ? null : now + spec.expiresInMs;
   const { token, row } = await insertToken(ctx.store.db, {
-    userId: user.id, kind: spec.kind, name: spec.name, readonly: spec.readonly, grants: spec.grants, cidr: spec.cidr,
-    bypass2fa: spec.bypass2fa, expiresAt, now,
+    userId: user.id,
+    kind: spec.kind,
+    name: spec.name,
+    readonly: spec.readonly,
+    grants: spec.grants,
+    cidr: spec.cidr,
+    bypass2fa: spec.bypass2fa,
+    expiresAt,
+    now,
   });
-  await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail: { kind: spec.kind, by: 'fixture' } });
+  await audit(ctx, {
+    event: 'token-created',
+    user: user.name,
+    tokenId: row.id,
+    detail: { kind: spec.kind, by: 'fixture' },
+  });
   return { token, id: row.id, expiresAt };
 }
 
@@ -120,9 +168,16 @@ export async function listTokens(ctx: Ctx, userName: string) {
 export async function adminRevoke(ctx: Ctx, idOrToken: string, why = 'revoked by an administrator'): Promise<string> {
   let id: string | undefined;
   if (isTesseraToken(idOrToken)) {
-    id = (await ctx.store.db.selectFrom('tokens').select('id').where('hash', '=', hashToken(idOrToken)).executeTakeFirst())?.id;
+    id = (
+      await ctx.store.db.selectFrom('tokens').select('id').where('hash', '=', hashToken(idOrToken)).executeTakeFirst()
+    )?.id;
   } else if (idOrToken.length >= 6) {
-    const rows = await ctx.store.db.selectFrom('tokens').select('id').where('id', 'like', `${idOrToken.replace(/[%_]/g, '')}%`).limit(2).execute();
+    const rows = await ctx.store.db
+      .selectFrom('tokens')
+      .select('id')
+      .where('id', 'like', `${idOrToken.replace(/[%_]/g, '')}%`)
+      .limit(2)
+      .execute();
     if (rows.length > 1) throw new Refusal('invalid-request', { detail: `Token id "${idOrToken}" is ambiguous` });
     id = rows[0]?.id;
   }
@@ -135,7 +190,12 @@ export async function adminRevoke(ctx: Ctx, idOrToken: string, why = 'revoked by
 export async function adminRevokeAll(ctx: Ctx, userName: string): Promise<number> {
   const user = await userByName(ctx, userName);
   if (!user) throw new Refusal('unknown-user', { name: userName });
-  const n = await revokeTokens(ctx.store.db, { userId: user.id }, 'all tokens revoked by an administrator', ctx.clock.now());
+  const n = await revokeTokens(
+    ctx.store.db,
+    { userId: user.id },
+    'all tokens revoked by an administrator',
+    ctx.clock.now(),
+  );
   await audit(ctx, { event: 'token-revoked', user: user.name, reason: 'revoke-all', detail: { count: n } });
   return n;
 }

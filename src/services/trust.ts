@@ -4,22 +4,42 @@ import { randomUUID } from 'node:crypto';
 import { Refusal } from '../domain/reasons.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { TrustBody } from '../domain/commands.ts';
-import { configProblem, type TrustConfig, type TrustPermission, type TrustType, type ClaimRule } from '../domain/trust.ts';
+import {
+  configProblem,
+  type TrustConfig,
+  type TrustPermission,
+  type TrustType,
+  type ClaimRule,
+} from '../domain/trust.ts';
 import { revokeTokens } from '../store/tokens.ts';
 import { audit, type Ctx } from './context.ts';
 import { allowPackage } from './decide.ts';
 
 export async function trustConfigs(ctx: Ctx, pkg: string): Promise<TrustConfig[]> {
-  const rows = await ctx.store.db.selectFrom('trust_configs').selectAll().where('package', '=', pkg).orderBy('created_at').execute();
+  const rows = await ctx.store.db
+    .selectFrom('trust_configs')
+    .selectAll()
+    .where('package', '=', pkg)
+    .orderBy('created_at')
+    .execute();
   return rows.map((r) => ({
-    id: r.id, type: r.type as TrustType, issuer: r.issuer,
-    claims: JSON.parse(r.claims) as Record<string, ClaimRule>, permissions: JSON.parse(r.permissions) as TrustPermission[],
+    id: r.id,
+    type: r.type as TrustType,
+    issuer: r.issuer,
+    claims: JSON.parse(r.claims) as Record<string, ClaimRule>,
+    permissions: JSON.parse(r.permissions) as TrustPermission[],
   }));
 }
 
 /** As npm shows it: the request shape plus `id` (and `issuer` for generic configurations). */
 function present(c: TrustConfig) {
-  return { id: c.id, type: c.type, ...(c.issuer ? { issuer: c.issuer } : {}), claims: c.claims, permissions: c.permissions };
+  return {
+    id: c.id,
+    type: c.type,
+    ...(c.issuer ? { issuer: c.issuer } : {}),
+    claims: c.claims,
+    permissions: c.permissions,
+  };
 }
 
 /** The policy decides (authorizeTrust); a change then needs the one-time password it asks for. */
@@ -44,33 +64,68 @@ export async function addTrust(ctx: Ctx, p: Principal, pkg: string, body: TrustB
     const type = item.type as TrustType;
     const issuer = type === 'generic' ? String(item.issuer) : null;
     if (issuer && !ctx.config.oidc.issuers.some((i) => i.name === issuer && i.type === 'generic')) {
-      throw new Refusal('invalid-request', { detail: `No generic OIDC issuer named "${issuer}" is configured on this registry` });
+      throw new Refusal('invalid-request', {
+        detail: `No generic OIDC issuer named "${issuer}" is configured on this registry`,
+      });
     }
-    if (!ctx.config.oidc.multipleConfigs && [...existing, ...created].some((c) => c.type === type && c.issuer === issuer)) {
+    if (
+      !ctx.config.oidc.multipleConfigs &&
+      [...existing, ...created].some((c) => c.type === type && c.issuer === issuer)
+    ) {
       throw new Refusal('trust-config-exists', { package: pkg, type });
     }
-    created.push({ id: randomUUID(), type, issuer, claims: item.claims as Record<string, ClaimRule>, permissions: item.permissions as TrustPermission[] });
+    created.push({
+      id: randomUUID(),
+      type,
+      issuer,
+      claims: item.claims as Record<string, ClaimRule>,
+      permissions: item.permissions as TrustPermission[],
+    });
   }
   const now = ctx.clock.now();
   await ctx.store.db.transaction().execute(async (trx) => {
     for (const c of created) {
-      await trx.insertInto('trust_configs').values({
-        id: c.id, package: pkg, type: c.type, issuer: c.issuer, claims: JSON.stringify(c.claims),
-        permissions: JSON.stringify(c.permissions), created_by: p.user!.id, created_at: now,
-      }).execute();
+      await trx
+        .insertInto('trust_configs')
+        .values({
+          id: c.id,
+          package: pkg,
+          type: c.type,
+          issuer: c.issuer,
+          claims: JSON.stringify(c.claims),
+          permissions: JSON.stringify(c.permissions),
+          created_by: p.user!.id,
+          created_at: now,
+        })
+        .execute();
     }
   });
-  for (const c of created) await audit(ctx, { event: 'trust-added', user: p.user?.name, detail: { package: pkg, id: c.id, type: c.type, claims: c.claims } });
+  for (const c of created)
+    await audit(ctx, {
+      event: 'trust-added',
+      user: p.user?.name,
+      detail: { package: pkg, id: c.id, type: c.type, claims: c.claims },
+    });
   return created.map(present);
 }
 
 export async function revokeTrust(ctx: Ctx, p: Principal, pkg: string, id: string): Promise<void> {
   await allowTrust(ctx, p, pkg, true);
-  const r = await ctx.store.db.deleteFrom('trust_configs').where('package', '=', pkg).where('id', '=', id).executeTakeFirst();
+  const r = await ctx.store.db
+    .deleteFrom('trust_configs')
+    .where('package', '=', pkg)
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (Number(r.numDeletedRows) === 0) throw new Refusal('not-found');
   // Tokens already minted from it stop working too.
-  const minted = await ctx.store.db.selectFrom('tokens').select('id').where('kind', '=', 'oidc').where('revoked_at', 'is', null)
-    .where('grants', 'like', `%"configId":"${id}"%`).execute();
-  for (const t of minted) await revokeTokens(ctx.store.db, { id: t.id }, 'its trusted publisher was revoked', ctx.clock.now());
+  const minted = await ctx.store.db
+    .selectFrom('tokens')
+    .select('id')
+    .where('kind', '=', 'oidc')
+    .where('revoked_at', 'is', null)
+    .where('grants', 'like', `%"configId":"${id}"%`)
+    .execute();
+  for (const t of minted)
+    await revokeTokens(ctx.store.db, { id: t.id }, 'its trusted publisher was revoked', ctx.clock.now());
   await audit(ctx, { event: 'trust-revoked', user: p.user?.name, detail: { package: pkg, id } });
 }

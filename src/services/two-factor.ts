@@ -12,9 +12,9 @@ import { audit, type Ctx } from './context.ts';
 type TfaState = {
   mode: TfaMode;
   pending: boolean;
-  secret: string;             // sealed
-  lastStep: number;           // the newest time step already used: codes at or before it are replays
-  recovery: string[];         // SHA-256 of unused recovery codes
+  secret: string; // sealed
+  lastStep: number; // the newest time step already used: codes at or before it are replays
+  recovery: string[]; // SHA-256 of unused recovery codes
   failures: { count: number; since: number };
 };
 
@@ -28,7 +28,11 @@ async function load(ctx: Ctx, userId: number): Promise<TfaState | null> {
 
 async function save(ctx: Ctx, userId: number, state: TfaState | null, invalidate: boolean): Promise<void> {
   await ctx.store.db.transaction().execute(async (trx) => {
-    await trx.updateTable('users').set({ tfa: state ? JSON.stringify(state) : null, updated_at: ctx.clock.now() }).where('id', '=', userId).execute();
+    await trx
+      .updateTable('users')
+      .set({ tfa: state ? JSON.stringify(state) : null, updated_at: ctx.clock.now() })
+      .where('id', '=', userId)
+      .execute();
     // Cached principals carry the 2FA mode: make every process reload them.
     if (invalidate) await bumpRevocations(trx);
   });
@@ -39,9 +43,15 @@ function sameHash(a: string, b: string): boolean {
 }
 
 /** Checks a code (TOTP or recovery) against the state and consumes it. Throws the refusal that fits. */
-async function consume(ctx: Ctx, user: { id: number; name: string }, state: TfaState, code: string | undefined): Promise<void> {
+async function consume(
+  ctx: Ctx,
+  user: { id: number; name: string },
+  state: TfaState,
+  code: string | undefined,
+): Promise<void> {
   const now = ctx.clock.now();
-  if (state.failures.count >= MAX_FAILURES && now - state.failures.since < FAILURE_WINDOW_MS) throw new Refusal('otp-throttled');
+  if (state.failures.count >= MAX_FAILURES && now - state.failures.since < FAILURE_WINDOW_MS)
+    throw new Refusal('otp-throttled');
   if (!code) throw new Refusal('otp-required');
   const trimmed = code.replace(/\s+/g, '');
   const secret = open(ctx.store.dataDir, state.secret);
@@ -60,8 +70,13 @@ async function consume(ctx: Ctx, user: { id: number; name: string }, state: TfaS
   } else if (/^[0-9a-f]{64}$/i.test(trimmed)) {
     const h = hashCode(trimmed);
     // A proof from the web OTP flow: the browser step already checked a code.
-    const proof = await ctx.store.db.deleteFrom('web_logins').where('kind', '=', 'otp-issued').where('user_id', '=', user.id)
-      .where('proof', '=', h).where('expires_at', '>', now).executeTakeFirst();
+    const proof = await ctx.store.db
+      .deleteFrom('web_logins')
+      .where('kind', '=', 'otp-issued')
+      .where('user_id', '=', user.id)
+      .where('proof', '=', h)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
     if (Number(proof.numDeletedRows) === 1) return;
     const i = state.recovery.findIndex((r) => sameHash(r, h));
     if (i >= 0) {
@@ -87,7 +102,11 @@ export async function requireSecondFactor(ctx: Ctx, p: Principal, decision: Deci
   p.otpVerified = true;
 }
 
-export async function verifyOtpFor(ctx: Ctx, user: { id: number; name: string }, code: string | undefined): Promise<void> {
+export async function verifyOtpFor(
+  ctx: Ctx,
+  user: { id: number; name: string },
+  code: string | undefined,
+): Promise<void> {
   const state = await load(ctx, user.id);
   if (!state || state.pending) return;
   await consume(ctx, user, state, code);
@@ -101,7 +120,11 @@ export async function profileTfa(ctx: Ctx, userId: number): Promise<ProfileTfa> 
 }
 
 /** Step 1 of enrolment (or a mode change once enrolled): the password has been checked by the caller. */
-export async function startEnrolment(ctx: Ctx, p: Principal & { user: User }, mode: TfaMode): Promise<{ tfa: string | { mode: TfaMode } }> {
+export async function startEnrolment(
+  ctx: Ctx,
+  p: Principal & { user: User },
+  mode: TfaMode,
+): Promise<{ tfa: string | { mode: TfaMode } }> {
   const state = await load(ctx, p.user.id);
   if (state && !state.pending) {
     // Already on: changing the mode is a write that needs the current code.
@@ -112,9 +135,19 @@ export async function startEnrolment(ctx: Ctx, p: Principal & { user: User }, mo
     return { tfa: { mode } };
   }
   const secret = newSecret();
-  await save(ctx, p.user.id, {
-    mode, pending: true, secret: seal(ctx.store.dataDir, secret), lastStep: 0, recovery: [], failures: { count: 0, since: 0 },
-  }, false);
+  await save(
+    ctx,
+    p.user.id,
+    {
+      mode,
+      pending: true,
+      secret: seal(ctx.store.dataDir, secret),
+      lastStep: 0,
+      recovery: [],
+      failures: { count: 0, since: 0 },
+    },
+    false,
+  );
   await audit(ctx, { event: 'tfa-enrolment-started', user: p.user.name, detail: { mode } });
   return { tfa: otpauthUrl(secret, p.user.name, 'Tessera') };
 }

@@ -19,12 +19,19 @@ export function reservedUntil(ctx: Ctx, deletedAt: number): number {
  * itself gave them, so the refusal never reveals that it existed.
  */
 export async function refuseReservedName(
-  trx: Db, ctx: Ctx, name: string, deletedAt: number, publisherId: number, now: number,
+  trx: Db,
+  ctx: Ctx,
+  name: string,
+  deletedAt: number,
+  publisherId: number,
+  now: number,
 ): Promise<void> {
   const until = reservedUntil(ctx, deletedAt);
   if (now >= until) return;
   const reserved = new Refusal('name-reserved', {
-    package: name, unpublished: new Date(deletedAt).toISOString(), until: new Date(until).toISOString(),
+    package: name,
+    unpublished: new Date(deletedAt).toISOString(),
+    until: new Date(until).toISOString(),
   });
   const pkg = await trx.selectFrom('packages').select('access').where('name', '=', name).executeTakeFirstOrThrow();
   if (pkg.access !== 'restricted') throw reserved;

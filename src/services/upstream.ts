@@ -24,7 +24,11 @@ type Host = {
 };
 
 export type Health = {
-  state: 'closed' | 'open' | 'half-open'; failures: number; sent: number; active: number; waiting: number;
+  state: 'closed' | 'open' | 'half-open';
+  failures: number;
+  sent: number;
+  active: number;
+  waiting: number;
 };
 
 const hostsByStore = new WeakMap<object, Map<string, Host>>();
@@ -32,7 +36,10 @@ const inflightByStore = new WeakMap<object, Map<string, Promise<unknown>>>();
 
 function hostOf(ctx: Ctx, url: string): Host {
   let hosts = hostsByStore.get(ctx.store);
-  if (!hosts) { hosts = new Map(); hostsByStore.set(ctx.store, hosts); }
+  if (!hosts) {
+    hosts = new Map();
+    hostsByStore.set(ctx.store, hosts);
+  }
   const origin = new URL(url).origin;
   let h = hosts.get(origin);
   if (!h) {
@@ -92,9 +99,16 @@ function slot(h: Host, max: number, signal: AbortSignal): Promise<() => void> {
     h.active--;
     h.waiting.shift()?.();
   };
-  if (h.active < max) { h.active++; return Promise.resolve(release); }
+  if (h.active < max) {
+    h.active++;
+    return Promise.resolve(release);
+  }
   return new Promise((resolve, reject) => {
-    const go = () => { signal.removeEventListener('abort', abort); h.active++; resolve(release); };
+    const go = () => {
+      signal.removeEventListener('abort', abort);
+      h.active++;
+      resolve(release);
+    };
     const abort = () => {
       const i = h.waiting.indexOf(go);
       if (i >= 0) h.waiting.splice(i, 1);
@@ -114,7 +128,10 @@ export type Outgoing = { accept: string; method?: 'GET' | 'POST'; body?: string 
  * the host's breaker; any other answer counts for it.
  */
 export async function upstreamRequest<T>(
-  ctx: Ctx, url: string, init: Outgoing, consume: (res: Response) => Promise<T>,
+  ctx: Ctx,
+  url: string,
+  init: Outgoing,
+  consume: (res: Response) => Promise<T>,
 ): Promise<T> {
   const { timeoutMs, maxConnections } = ctx.config.upstream;
   const h = hostOf(ctx, url);
@@ -146,7 +163,10 @@ export async function upstreamRequest<T>(
   } catch (e) {
     // The upstream answered, and we refuse what it said (another package, a bad tarball): not a sign of ill health.
     metrics?.proxyRequests.inc({ kind, outcome: 'error' });
-    if (e instanceof Refusal) { settle(ctx, h, url, true, ''); throw e; }
+    if (e instanceof Refusal) {
+      settle(ctx, h, url, true, '');
+      throw e;
+    }
     const err = e as Error & { cause?: Error };
     const detail = signal.aborted ? `no answer within ${timeoutMs} ms` : (err.cause?.message ?? err.message);
     settle(ctx, h, url, false, detail);
@@ -161,7 +181,10 @@ export async function upstreamRequest<T>(
 /** Runs `fn` once for everyone asking for `key` while it runs: concurrent misses share one upstream fetch. */
 export function shared<T>(ctx: Ctx, key: string, fn: () => Promise<T>): Promise<T> {
   let inflight = inflightByStore.get(ctx.store);
-  if (!inflight) { inflight = new Map(); inflightByStore.set(ctx.store, inflight); }
+  if (!inflight) {
+    inflight = new Map();
+    inflightByStore.set(ctx.store, inflight);
+  }
   const running = inflight.get(key);
   if (running) return running as Promise<T>;
   const p = fn().finally(() => inflight.delete(key));

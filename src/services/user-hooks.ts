@@ -8,7 +8,14 @@ import { Refusal } from '../domain/reasons.ts';
 import type { HookRow } from '../store/schema.ts';
 import { seal } from '../store/secret-box.ts';
 import {
-  countHooks, deleteHook, hookById, insertHook, listHooks, scopeOrg, updateHook, type HookType,
+  countHooks,
+  deleteHook,
+  hookById,
+  insertHook,
+  listHooks,
+  scopeOrg,
+  updateHook,
+  type HookType,
 } from '../store/user-hooks.ts';
 import { userByName } from './accounts.ts';
 import { audit, type Ctx } from './context.ts';
@@ -18,18 +25,33 @@ import { requireSecondFactor } from './two-factor.ts';
 
 /** A hook as the API shows it (npm's fields); the secret is never among them. */
 export type HookView = {
-  id: string; username: string; type: HookType; name: string; endpoint: string; created: string; updated: string;
-  delivered: boolean; last_delivery: string | null; response_code: number; status: 'active';
+  id: string;
+  username: string;
+  type: HookType;
+  name: string;
+  endpoint: string;
+  created: string;
+  updated: string;
+  delivered: boolean;
+  last_delivery: string | null;
+  response_code: number;
+  status: 'active';
 };
 
 export function present(r: HookRow, username: string): HookView {
   const code = r.response_code ?? 0;
   return {
-    id: r.id, username, type: r.type, name: r.name, endpoint: r.endpoint,
-    created: new Date(r.created_at).toISOString(), updated: new Date(r.updated_at).toISOString(),
+    id: r.id,
+    username,
+    type: r.type,
+    name: r.name,
+    endpoint: r.endpoint,
+    created: new Date(r.created_at).toISOString(),
+    updated: new Date(r.updated_at).toISOString(),
     delivered: code >= 200 && code < 300,
     last_delivery: r.last_delivery === null ? null : new Date(r.last_delivery).toISOString(),
-    response_code: code, status: 'active',
+    response_code: code,
+    status: 'active',
   };
 }
 
@@ -59,7 +81,8 @@ export function checkEndpoint(endpoint: string): string {
 async function targetOf(ctx: Ctx, p: Principal & { user: User }, type: HookType, raw: string): Promise<HookTarget> {
   if (type === 'package') return { type, pkg: await factsFor(ctx, p, raw) };
   if (type === 'scope') {
-    if (!/^@[^/@\s]+$/.test(raw)) throw new Refusal('invalid-request', { detail: `"${raw}" is not a scope such as @acme` });
+    if (!/^@[^/@\s]+$/.test(raw))
+      throw new Refusal('invalid-request', { detail: `"${raw}" is not a scope such as @acme` });
     const org = await scopeOrg(ctx.store.db, raw, p.user.id);
     return { type, scope: raw, org: org && { name: org.name, role: org.role as OrgRole | null } };
   }
@@ -76,9 +99,17 @@ export async function createHook(ctx: Ctx, p: Principal, body: HookCreateBody): 
   const endpoint = checkEndpoint(body.endpoint);
   const limit = ctx.config.hookApi.maxPerUser;
   if ((await countHooks(ctx.store.db, user.id)) >= limit) throw new Refusal('hook-limit-reached', { limit });
-  const row = await insertHook(ctx.store.db, {
-    user_id: user.id, type: body.type, name, endpoint, secret: seal(ctx.store.dataDir, body.secret),
-  }, ctx.clock.now());
+  const row = await insertHook(
+    ctx.store.db,
+    {
+      user_id: user.id,
+      type: body.type,
+      name,
+      endpoint,
+      secret: seal(ctx.store.dataDir, body.secret),
+    },
+    ctx.clock.now(),
+  );
   await audit(ctx, { event: 'hook-created', user: user.name, detail: { id: row.id, type: row.type, name, endpoint } });
   return present(row, user.name);
 }
@@ -107,7 +138,11 @@ export async function changeHook(ctx: Ctx, p: Principal, id: string, body: HookU
   const secret = body.secret ? seal(ctx.store.dataDir, body.secret) : row.secret;
   const now = ctx.clock.now();
   await updateHook(ctx.store.db, id, endpoint, secret, now);
-  await audit(ctx, { event: 'hook-updated', user: user.name, detail: { id, endpoint, secret: body.secret ? 'new' : 'kept' } });
+  await audit(ctx, {
+    event: 'hook-updated',
+    user: user.name,
+    detail: { id, endpoint, secret: body.secret ? 'new' : 'kept' },
+  });
   return present({ ...row, endpoint, secret, updated_at: now }, user.name);
 }
 

@@ -25,7 +25,9 @@ function relativePath(src: string): string | undefined {
   const parts: string[] = [];
   for (const seg of src.split(/[?#]/)[0].split('/')) {
     if (seg === '' || seg === '.') continue;
-    if (seg === '..') { if (!parts.pop()) return undefined; } else parts.push(seg);
+    if (seg === '..') {
+      if (!parts.pop()) return undefined;
+    } else parts.push(seg);
   }
   return parts.length ? parts.join('/') : undefined;
 }
@@ -35,8 +37,14 @@ export function renderReadme(markdown: string, name: string, version: string): s
   return sanitizeHtml(raw, {
     allowedTags: [...sanitizeHtml.defaults.allowedTags, 'img', 'del', 'ins', 'details', 'summary', 'input'],
     allowedAttributes: {
-      a: ['href', 'title', 'rel'], img: ['src', 'alt', 'title', 'width', 'height'], code: ['class'],
-      th: ['align'], td: ['align'], ol: ['start'], input: ['type', 'checked', 'disabled'], pre: ['tabindex'],
+      a: ['href', 'title', 'rel'],
+      img: ['src', 'alt', 'title', 'width', 'height'],
+      code: ['class'],
+      th: ['align'],
+      td: ['align'],
+      ol: ['start'],
+      input: ['type', 'checked', 'disabled'],
+      pre: ['tabindex'],
     },
     allowedSchemes: ['http', 'https', 'mailto'],
     allowedSchemesByTag: { img: ['https'] },
@@ -63,7 +71,10 @@ export function renderReadme(markdown: string, name: string, version: string): s
 
 /** The README (from the tarball, else the manifest's `readme`) rendered, and the file list. */
 export async function buildVersionView(
-  tgz: Buffer, name: string, version: string, manifestReadme?: unknown,
+  tgz: Buffer,
+  name: string,
+  version: string,
+  manifestReadme?: unknown,
 ): Promise<VersionView> {
   const files: VersionView['files'] = [];
   let readme: { path: string; text: string } | undefined;
@@ -78,7 +89,9 @@ export async function buildVersionView(
         if (README.test(entry.path) && entry.size <= MAX_README && better) {
           const chunks: Buffer[] = [];
           entry.on('data', (c: Buffer) => chunks.push(c));
-          entry.on('end', () => { readme = { path: entry.path, text: Buffer.concat(chunks).toString('utf8') }; });
+          entry.on('end', () => {
+            readme = { path: entry.path, text: Buffer.concat(chunks).toString('utf8') };
+          });
         } else {
           entry.resume();
         }
@@ -91,16 +104,21 @@ export async function buildVersionView(
   files.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const text = readme?.text ?? (typeof manifestReadme === 'string' ? manifestReadme : '');
   const plain = readme !== undefined && !/\.(md|markdown|mkd)$/i.test(readme.path) && /\.txt$/i.test(readme.path);
-  const readmeHtml = !text ? ''
-    : plain ? `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>` : renderReadme(text, name, version);
+  const readmeHtml = !text
+    ? ''
+    : plain
+      ? `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>`
+      : renderReadme(text, name, version);
   return { readmeHtml, files };
 }
 
 /** Called by publish and staged approval inside their transaction: a version is never without its view. */
 export async function recordVersionView(
-  trx: Db, blobs: BlobStore, w: { name: string; version: string; manifest: object; tarball?: Buffer; blob: string },
+  trx: Db,
+  blobs: BlobStore,
+  w: { name: string; version: string; manifest: object; tarball?: Buffer; blob: string },
 ): Promise<void> {
-  const tgz = w.tarball ?? await blobs.get(w.blob);
+  const tgz = w.tarball ?? (await blobs.get(w.blob));
   if (!tgz) return;
   const readme = (w.manifest as { readme?: unknown }).readme;
   // The tarball was already read whole by the publish checks; a README that cannot be rendered shows none.

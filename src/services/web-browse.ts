@@ -16,10 +16,23 @@ export async function recentPackages(ctx: Ctx, p: Principal, limit = 20): Promis
   const out: Summary[] = [];
   // Pages of candidates until enough are readable: private packages others published do not crowd the list out.
   for (let offset = 0; out.length < limit && offset < 2_000; offset += 200) {
-    const rows = await ctx.store.db.selectFrom('packages').select(['name', 'meta']).where('origin', '=', 'local')
-      .where('deleted_at', 'is', null).orderBy('modified_at', 'desc').orderBy('name').limit(200).offset(offset)
+    const rows = await ctx.store.db
+      .selectFrom('packages')
+      .select(['name', 'meta'])
+      .where('origin', '=', 'local')
+      .where('deleted_at', 'is', null)
+      .orderBy('modified_at', 'desc')
+      .orderBy('name')
+      .limit(200)
+      .offset(offset)
       .execute();
-    const readable = new Set(await readableNames(ctx, p, rows.map((r) => r.name)));
+    const readable = new Set(
+      await readableNames(
+        ctx,
+        p,
+        rows.map((r) => r.name),
+      ),
+    );
     for (const r of rows) {
       if (!readable.has(r.name) || out.length >= limit) continue;
       const m = JSON.parse(r.meta ?? '{}') as Meta;
@@ -45,8 +58,13 @@ export type PackagePage = {
 };
 
 /** One package as the caller may see it, at `version` (else its `latest`). Hidden and missing alike: not-found. */
-export async function packagePage(ctx: Ctx, p: Principal, name: string, version?: string,
-  limit?: number): Promise<PackagePage> {
+export async function packagePage(
+  ctx: Ctx,
+  p: Principal,
+  name: string,
+  version?: string,
+  limit?: number,
+): Promise<PackagePage> {
   const head = await visibleHead(ctx, p, name);
   if (head?.origin !== 'local') throw new Refusal('not-found');
   const db = ctx.store.db;
@@ -54,20 +72,44 @@ export async function packagePage(ctx: Ctx, p: Principal, name: string, version?
   const live = db.selectFrom('versions').where('package', '=', name).where('unpublished_at', 'is', null);
   const newest = live.select(['version', 'published_at', 'deprecated']).orderBy('published_at', 'desc');
   const versions = await (limit === undefined ? newest : newest.limit(limit)).execute();
-  const count = limit === undefined || versions.length < limit ? versions.length
-    : Number((await live.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  const tags = await db.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag')
+  const count =
+    limit === undefined || versions.length < limit
+      ? versions.length
+      : Number((await live.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const tags = await db
+    .selectFrom('dist_tags')
+    .select(['tag', 'version'])
+    .where('package', '=', name)
+    .orderBy('tag')
     .execute();
   const distTags = Object.fromEntries(tags.map((t) => [t.tag, t.version]));
   const shown = version ?? distTags.latest ?? versions[0]?.version;
-  const row = shown === undefined ? undefined : await db.selectFrom('versions').select(['manifest', 'blob'])
-    .where('package', '=', name).where('version', '=', shown).where('unpublished_at', 'is', null).executeTakeFirst();
+  const row =
+    shown === undefined
+      ? undefined
+      : await db
+          .selectFrom('versions')
+          .select(['manifest', 'blob'])
+          .where('package', '=', name)
+          .where('version', '=', shown)
+          .where('unpublished_at', 'is', null)
+          .executeTakeFirst();
   if (!row || shown === undefined) throw new Refusal('not-found');
   const manifest = JSON.parse(row.manifest) as Record<string, unknown>;
-  const maintainers = await db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
-    .select('users.name').where('maintainers.package', '=', name).orderBy('users.name').execute();
+  const maintainers = await db
+    .selectFrom('maintainers')
+    .innerJoin('users', 'users.id', 'maintainers.user_id')
+    .select('users.name')
+    .where('maintainers.package', '=', name)
+    .orderBy('users.name')
+    .execute();
   return {
-    name, access: head.access, version: shown, manifest, distTags, maintainers: maintainers.map((m) => m.name),
+    name,
+    access: head.access,
+    version: shown,
+    manifest,
+    distTags,
+    maintainers: maintainers.map((m) => m.name),
     versions: versions.map((v) => ({ version: v.version, date: v.published_at, deprecated: v.deprecated })),
     versionCount: count,
     view: await viewOf(ctx, name, shown, row.blob, manifest.readme),
@@ -88,8 +130,12 @@ async function viewOf(ctx: Ctx, name: string, version: string, blob: string, rea
 
 /** What the sigstore bundle published with the version says about where it was built. */
 async function provenanceOf(ctx: Ctx, name: string, version: string): Promise<PackagePage['provenance']> {
-  const att = await ctx.store.db.selectFrom('attachments').select('data').where('package', '=', name)
-    .where('version', '=', version).executeTakeFirst();
+  const att = await ctx.store.db
+    .selectFrom('attachments')
+    .select('data')
+    .where('package', '=', name)
+    .where('version', '=', version)
+    .executeTakeFirst();
   if (!att) return null;
   try {
     const bundle = JSON.parse(att.data) as { dsseEnvelope?: { payload?: string } };
@@ -104,7 +150,12 @@ async function provenanceOf(ctx: Ctx, name: string, version: string): Promise<Pa
 }
 
 const IMAGE_TYPES: Record<string, string> = {
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', avif: 'image/avif',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  avif: 'image/avif',
   svg: 'image/svg+xml',
 };
 
@@ -113,9 +164,14 @@ export async function packageImage(ctx: Ctx, p: Principal, name: string, version
   const type = IMAGE_TYPES[/\.([a-z]+)$/i.exec(path)?.[1]?.toLowerCase() ?? ''];
   const head = await visibleHead(ctx, p, name);
   if (!type || !head || head.origin !== 'local') throw new Refusal('not-found');
-  const row = await ctx.store.db.selectFrom('versions').select('blob').where('package', '=', name)
-    .where('version', '=', version).where('unpublished_at', 'is', null).executeTakeFirst();
-  const tgz = row && await ctx.store.blobs.get(row.blob);
+  const row = await ctx.store.db
+    .selectFrom('versions')
+    .select('blob')
+    .where('package', '=', name)
+    .where('version', '=', version)
+    .where('unpublished_at', 'is', null)
+    .executeTakeFirst();
+  const tgz = row && (await ctx.store.blobs.get(row.blob));
   if (!tgz) throw new Refusal('not-found');
   let data: Buffer | undefined;
   await new Promise<void>((resolve, reject) => {
@@ -124,7 +180,9 @@ export async function packageImage(ctx: Ctx, p: Principal, name: string, version
         if (data === undefined && entry.path.replace(/^[^/]+\//, '') === path && entry.size <= 5 * 1024 * 1024) {
           const chunks: Buffer[] = [];
           entry.on('data', (c: Buffer) => chunks.push(c));
-          entry.on('end', () => { data = Buffer.concat(chunks); });
+          entry.on('end', () => {
+            data = Buffer.concat(chunks);
+          });
         } else entry.resume();
       },
     });

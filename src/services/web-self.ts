@@ -21,22 +21,36 @@ export type MyRefusal = { at: number; reason: keyof typeof reasons; package: str
 /** The caller's own most recent refusals, newest first (never anyone else's). */
 export async function myRefusals(ctx: Ctx, p: Principal, limit = 50): Promise<MyRefusal[]> {
   const user = await self(ctx, p);
-  const rows = await ctx.store.db.selectFrom('audit').select(['at', 'reason', 'token_id', 'detail'])
-    .where('user_name', '=', user.name).where('event', 'in', REFUSALS).where('reason', 'is not', null)
-    .orderBy('id', 'desc').limit(limit).execute();
-  return rows.filter((r) => Object.hasOwn(reasons, r.reason ?? '')).map((r) => {
-    const detail = JSON.parse(r.detail ?? '{}') as { package?: string };
-    return {
-      at: r.at, reason: r.reason as keyof typeof reasons, package: detail.package || null,
-      token: r.token_id ? r.token_id.slice(0, 8) : null,
-    };
-  });
+  const rows = await ctx.store.db
+    .selectFrom('audit')
+    .select(['at', 'reason', 'token_id', 'detail'])
+    .where('user_name', '=', user.name)
+    .where('event', 'in', REFUSALS)
+    .where('reason', 'is not', null)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows
+    .filter((r) => Object.hasOwn(reasons, r.reason ?? ''))
+    .map((r) => {
+      const detail = JSON.parse(r.detail ?? '{}') as { package?: string };
+      return {
+        at: r.at,
+        reason: r.reason as keyof typeof reasons,
+        package: detail.package || null,
+        token: r.token_id ? r.token_id.slice(0, 8) : null,
+      };
+    });
 }
 
 /** The organizations the caller is a member of, with their role. */
 export async function myOrgs(ctx: Ctx, p: Principal): Promise<{ org: string; role: OrgRole }[]> {
   const user = await self(ctx, p);
-  const rows = await ctx.store.db.selectFrom('org_members').select(['org', 'role']).where('user_id', '=', user.id)
-    .orderBy('org').execute();
+  const rows = await ctx.store.db
+    .selectFrom('org_members')
+    .select(['org', 'role'])
+    .where('user_id', '=', user.id)
+    .orderBy('org')
+    .execute();
   return rows.map((r) => ({ org: r.org, role: r.role as OrgRole }));
 }

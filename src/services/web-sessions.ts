@@ -27,7 +27,12 @@ export async function openWebSession(ctx: Ctx, user: User, agent: string, via: s
   const now = ctx.clock.now();
   const expiresAt = now + ctx.config.sessionTtlMs;
   const { token, row } = await insertToken(ctx.store.db, {
-    userId: user.id, kind: 'web-session', name: 'web sign-in', description: agent.slice(0, 200) || null, expiresAt, now,
+    userId: user.id,
+    kind: 'web-session',
+    name: 'web sign-in',
+    description: agent.slice(0, 200) || null,
+    expiresAt,
+    now,
   });
   const detail = { kind: 'web-session', via };
   await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail });
@@ -36,8 +41,11 @@ export async function openWebSession(ctx: Ctx, user: User, agent: string, via: s
 
 /** Signing out ends the session on the server, not only in the browser. */
 export async function signOut(ctx: Ctx, auth: Authenticator, secret: string): Promise<void> {
-  const row = await ctx.store.db.selectFrom('tokens').select(['id', 'kind', 'revoked_at'])
-    .where('hash', '=', hashToken(secret)).executeTakeFirst();
+  const row = await ctx.store.db
+    .selectFrom('tokens')
+    .select(['id', 'kind', 'revoked_at'])
+    .where('hash', '=', hashToken(secret))
+    .executeTakeFirst();
   if (row?.kind !== 'web-session' || row.revoked_at !== null) return;
   await revokeTokens(ctx.store.db, { id: row.id }, 'signed out', ctx.clock.now());
   auth.invalidate();
@@ -45,8 +53,14 @@ export async function signOut(ctx: Ctx, auth: Authenticator, secret: string): Pr
 }
 
 export type SessionInfo = {
-  id: string; kind: string; name: string | null; agent: string | null; created: number; lastUsed: number | null;
-  expires: number | null; current: boolean;
+  id: string;
+  kind: string;
+  name: string | null;
+  agent: string | null;
+  created: number;
+  lastUsed: number | null;
+  expires: number | null;
+  current: boolean;
 };
 
 /** The caller's live sign-ins: npm login sessions and web sessions. */
@@ -56,14 +70,24 @@ export async function listSessions(ctx: Ctx, p: Principal): Promise<SessionInfo[
   const user = p.user as User;
   const current = p.user && p.credential.type === 'token' ? p.credential.id : '';
   const now = ctx.clock.now();
-  const rows = await ctx.store.db.selectFrom('tokens')
+  const rows = await ctx.store.db
+    .selectFrom('tokens')
     .select(['id', 'kind', 'name', 'description', 'created_at', 'last_used_at', 'expires_at'])
-    .where('user_id', '=', user.id).where('kind', 'in', SESSION_KINDS).where('revoked_at', 'is', null)
+    .where('user_id', '=', user.id)
+    .where('kind', 'in', SESSION_KINDS)
+    .where('revoked_at', 'is', null)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .orderBy('created_at', 'desc').execute();
+    .orderBy('created_at', 'desc')
+    .execute();
   return rows.map((r) => ({
-    id: r.id, kind: r.kind, name: r.name, agent: r.description, created: r.created_at, lastUsed: r.last_used_at,
-    expires: r.expires_at, current: r.id === current,
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    agent: r.description,
+    created: r.created_at,
+    lastUsed: r.last_used_at,
+    expires: r.expires_at,
+    current: r.id === current,
   }));
 }
 
@@ -73,8 +97,12 @@ export async function revokeSession(ctx: Ctx, auth: Authenticator, p: Principal,
   if (!d.allowed) throw await deny(ctx, p, d, '');
   await requireSecondFactor(ctx, p, d);
   const user = p.user as User;
-  const row = await ctx.store.db.selectFrom('tokens').select(['id', 'kind']).where('id', '=', id)
-    .where('user_id', '=', user.id).executeTakeFirst();
+  const row = await ctx.store.db
+    .selectFrom('tokens')
+    .select(['id', 'kind'])
+    .where('id', '=', id)
+    .where('user_id', '=', user.id)
+    .executeTakeFirst();
   if (!row || !SESSION_KINDS.includes(row.kind as never)) throw new Refusal('token-not-found', { id: id.slice(0, 12) });
   await revokeTokens(ctx.store.db, { id: row.id }, 'revoked by its owner (web)', ctx.clock.now());
   auth.invalidate();

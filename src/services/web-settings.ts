@@ -10,8 +10,16 @@ import { factsFor } from './read.ts';
 import { listStaged, type StageItem } from './stage.ts';
 import { listTrust } from './trust.ts';
 
-export const SETTINGS_ACTIONS = ['access', 'owner', 'dist-tag', 'deprecate', 'trust-list', 'trust', 'stage-view',
-  'stage-review'] as const;
+export const SETTINGS_ACTIONS = [
+  'access',
+  'owner',
+  'dist-tag',
+  'deprecate',
+  'trust-list',
+  'trust',
+  'stage-view',
+  'stage-review',
+] as const;
 export type SettingsAction = (typeof SETTINGS_ACTIONS)[number];
 /** Actions that make the settings page visible (reviewing needs stage-view first). */
 const OPENS: readonly SettingsAction[] = ['access', 'owner', 'dist-tag', 'deprecate', 'trust-list', 'stage-view'];
@@ -55,16 +63,33 @@ export async function packageSettings(ctx: Ctx, p: Principal, name: string): Pro
   const { facts, decisions: d } = await decisions(ctx, p, name);
   if (!facts.exists || !facts.head || !OPENS.some((a) => d[a].allowed)) throw new Refusal('not-found');
   const db = ctx.store.db;
-  const maintainers = await db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id')
-    .select('users.name').where('maintainers.package', '=', name).orderBy('users.name').execute();
-  const tags = await db.selectFrom('dist_tags').select(['tag', 'version']).where('package', '=', name).orderBy('tag')
+  const maintainers = await db
+    .selectFrom('maintainers')
+    .innerJoin('users', 'users.id', 'maintainers.user_id')
+    .select('users.name')
+    .where('maintainers.package', '=', name)
+    .orderBy('users.name')
+    .execute();
+  const tags = await db
+    .selectFrom('dist_tags')
+    .select(['tag', 'version'])
+    .where('package', '=', name)
+    .orderBy('tag')
     .execute();
   // A count, not rows: for a package of thousands of versions, one look at an index (versions_published).
-  const counts = await db.selectFrom('versions').where('package', '=', name).where('unpublished_at', 'is', null)
-    .select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const counts = await db
+    .selectFrom('versions')
+    .where('package', '=', name)
+    .where('unpublished_at', 'is', null)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return {
-    name, access: facts.access, mfa: facts.mfa ?? 'none', scoped: name.startsWith('@'),
-    maintainers: maintainers.map((m) => m.name), distTags: Object.fromEntries(tags.map((t) => [t.tag, t.version])),
+    name,
+    access: facts.access,
+    mfa: facts.mfa ?? 'none',
+    scoped: name.startsWith('@'),
+    maintainers: maintainers.map((m) => m.name),
+    distTags: Object.fromEntries(tags.map((t) => [t.tag, t.version])),
     versionCount: Number(counts.n),
     trust: d['trust-list'].allowed ? await listTrust(ctx, p, name) : null,
     staged: d['stage-view'].allowed ? (await listStaged(ctx, p, { package: name, perPage: 1000 })).items : null,
@@ -75,8 +100,12 @@ export async function packageSettings(ctx: Ctx, p: Principal, name: string): Pro
 
 /** The versions as `npm deprecate` sends them back: every live version with its current message. */
 export async function deprecationDocument(ctx: Ctx, name: string, version: string, message: string) {
-  const rows = await ctx.store.db.selectFrom('versions').select(['version', 'deprecated']).where('package', '=', name)
-    .where('unpublished_at', 'is', null).execute();
+  const rows = await ctx.store.db
+    .selectFrom('versions')
+    .select(['version', 'deprecated'])
+    .where('package', '=', name)
+    .where('unpublished_at', 'is', null)
+    .execute();
   const head = await ctx.store.db.selectFrom('packages').select('rev').where('name', '=', name).executeTakeFirst();
   const versions = Object.fromEntries(rows.map((r) => [r.version, { deprecated: r.deprecated ?? undefined }]));
   // An unknown version is sent as such: the service refuses it as it refuses npm's.

@@ -17,8 +17,15 @@ export type StagedReview = {
 };
 
 /** Maps a reviewer reads key by key; `bin` may be a string, which npm reads as { <name>: path }. */
-const MAPS = ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies', 'scripts', 'engines',
-  'bin'] as const;
+const MAPS = [
+  'dependencies',
+  'peerDependencies',
+  'optionalDependencies',
+  'devDependencies',
+  'scripts',
+  'engines',
+  'bin',
+] as const;
 
 type Doc = Record<string, unknown>;
 
@@ -28,15 +35,20 @@ function asMap(doc: Doc | null, field: string): Record<string, string> {
     return { [doc.name.replace(/^@[^/]+\//, '')]: v };
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
-  return Object.fromEntries(Object.entries(v as Doc)
-    .map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]));
+  return Object.fromEntries(
+    Object.entries(v as Doc).map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]),
+  );
 }
 
 /** Every changed key of the fields that matter, then version, file count and size (always shown). */
-export function manifestChanges(before: Doc | null, after: Doc, files: { before: [string, number][] | null;
-  after: [string, number][] }): Change[] {
+export function manifestChanges(
+  before: Doc | null,
+  after: Doc,
+  files: { before: [string, number][] | null; after: [string, number][] },
+): Change[] {
   const out: Change[] = [
-    { field: 'version', before: (before?.version as string) ?? null, after: String(after.version) }];
+    { field: 'version', before: (before?.version as string) ?? null, after: String(after.version) },
+  ];
   for (const field of MAPS) {
     const a = asMap(before, field);
     const b = asMap(after, field);
@@ -73,14 +85,26 @@ export async function stagedReview(ctx: Ctx, p: Principal, id: string): Promise<
   const name = item.packageName;
   const db = ctx.store.db;
   // The version `latest` names now: one manifest and its stored file list, never the whole package.
-  const tag = await db.selectFrom('dist_tags').select('version').where('package', '=', name).where('tag', '=', 'latest')
+  const tag = await db
+    .selectFrom('dist_tags')
+    .select('version')
+    .where('package', '=', name)
+    .where('tag', '=', 'latest')
     .executeTakeFirst();
-  const row = tag && await db.selectFrom('versions').select('manifest').where('package', '=', name)
-    .where('version', '=', tag.version).where('unpublished_at', 'is', null).executeTakeFirst();
-  const before = row ? JSON.parse(row.manifest) as Doc : null;
+  const row =
+    tag &&
+    (await db
+      .selectFrom('versions')
+      .select('manifest')
+      .where('package', '=', name)
+      .where('version', '=', tag.version)
+      .where('unpublished_at', 'is', null)
+      .executeTakeFirst());
+  const before = row ? (JSON.parse(row.manifest) as Doc) : null;
   const view = row && tag ? await getVersionView(db, name, tag.version) : undefined;
   const files = await tarballFiles(tarball);
   const changes = manifestChanges(before, manifest as Doc, { before: view ? view.files : null, after: files });
-  const description = typeof (manifest as Doc).description === 'string' ? (manifest as Doc).description as string : '';
+  const description =
+    typeof (manifest as Doc).description === 'string' ? ((manifest as Doc).description as string) : '';
   return { item, latest: row && tag ? tag.version : null, changes, files, description };
 }

@@ -61,14 +61,22 @@ export async function backupStore(dataDir: string, toDir: string, now = new Date
     for (const key of [...live, ...other]) {
       const data = await from.get(key);
       // Unpublished and staged versions' tarballs may be collected (tessera gc): only live ones must be there.
-      if (!data) { if (live.has(key)) missing.push(key); continue; }
-      if ((await to.put(data)) !== key) throw new Error(`the tarball ${key} in ${dataDir} is corrupt (its hash differs)`);
+      if (!data) {
+        if (live.has(key)) missing.push(key);
+        continue;
+      }
+      if ((await to.put(data)) !== key)
+        throw new Error(`the tarball ${key} in ${dataDir} is corrupt (its hash differs)`);
       count++;
       bytes += data.length;
     }
     const manifest: BackupManifest = {
-      format: 'tessera-backup', version: 1, createdAt: now.toISOString(), source: dataDir,
-      ...(await counts(copy)), blobs: { count, bytes },
+      format: 'tessera-backup',
+      version: 1,
+      createdAt: now.toISOString(),
+      source: dataDir,
+      ...(await counts(copy)),
+      blobs: { count, bytes },
     };
     if (missing.length === 0) await writeFile(join(toDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     return { ...manifest, missing };
@@ -102,7 +110,8 @@ export async function restoreStore(fromDir: string, dataDir: string): Promise<Re
   for await (const entry of from.list()) {
     if (entry.key === undefined) continue;
     const data = await readFile(entry.path);
-    if ((await to.put(data)) !== entry.key) throw new Error(`the backup's tarball ${entry.key} is corrupt (its hash differs)`);
+    if ((await to.put(data)) !== entry.key)
+      throw new Error(`the backup's tarball ${entry.key} is corrupt (its hash differs)`);
     blobs++;
     bytes += data.length;
   }
@@ -136,8 +145,9 @@ function openCopy(path: string): Kysely<Database> {
 
 /** The tarballs a database names: those of live versions, and those of unpublished or staged ones. */
 async function namedBlobs(db: Kysely<Database>): Promise<{ live: Set<string>; other: Set<string> }> {
-  const live = new Set((await db.selectFrom('versions').select('blob').where('unpublished_at', 'is', null).execute())
-    .map((r) => r.blob));
+  const live = new Set(
+    (await db.selectFrom('versions').select('blob').where('unpublished_at', 'is', null).execute()).map((r) => r.blob),
+  );
   const gone = await db.selectFrom('versions').select('blob').where('unpublished_at', 'is not', null).execute();
   const staged = await db.selectFrom('staged').select('blob').execute();
   const other = new Set([...gone, ...staged].map((r) => r.blob).filter((b) => !live.has(b)));
@@ -146,8 +156,14 @@ async function namedBlobs(db: Kysely<Database>): Promise<{ live: Set<string>; ot
 
 async function counts(db: Kysely<Database>): Promise<Pick<BackupManifest, 'schemaVersion' | 'packages' | 'versions'>> {
   const v = await sql<{ v: number }>`SELECT max(version) AS v FROM schema_version`.execute(db);
-  const p = await db.selectFrom('packages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  const n = await db.selectFrom('versions').select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('unpublished_at', 'is', null).executeTakeFirstOrThrow();
+  const p = await db
+    .selectFrom('packages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  const n = await db
+    .selectFrom('versions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('unpublished_at', 'is', null)
+    .executeTakeFirstOrThrow();
   return { schemaVersion: v.rows[0]?.v ?? 0, packages: Number(p.n), versions: Number(n.n) };
 }

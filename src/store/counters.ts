@@ -13,7 +13,9 @@ let localWriteAt = 0;
  */
 export async function bumpCounter(db: Db, name: Counter): Promise<void> {
   localWriteAt = Date.now();
-  await sql`UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) || '-' || lower(hex(randomblob(6))) WHERE key = ${name}`.execute(db);
+  await sql`UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) || '-' || lower(hex(randomblob(6))) WHERE key = ${name}`.execute(
+    db,
+  );
 }
 
 /** When this process last moved a counter: watchers check on every read for a while after, so this

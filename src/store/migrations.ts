@@ -154,8 +154,20 @@ const migrations: Migration[] = [
      versions TEXT NOT NULL, PRIMARY KEY (name, seq));`,
 ];
 
-const packagesColumns = ['name', 'scope', 'access', 'origin', 'rev', 'created_at', 'modified_at', 'deleted_at', 'etag',
-  'fetched_at', 'mfa', 'meta'];
+const packagesColumns = [
+  'name',
+  'scope',
+  'access',
+  'origin',
+  'rev',
+  'created_at',
+  'modified_at',
+  'deleted_at',
+  'etag',
+  'fetched_at',
+  'mfa',
+  'meta',
+];
 
 async function repairFirstSet(db: Kysely<Database>): Promise<void> {
   const run = (stmt: string) => sql.raw(stmt).execute(db);
@@ -217,7 +229,10 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
       await db.transaction().execute(async (trx) => {
         if (typeof step === 'function') await step(trx);
         else {
-          for (const stmt of step.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) {
+          for (const stmt of step
+            .split(/;\s*\n/)
+            .map((s) => s.trim())
+            .filter(Boolean)) {
             await sql.raw(stmt).execute(trx);
           }
         }

@@ -98,28 +98,73 @@ export type OrgMemberRow = { org: string; user_id: number; role: string };
 export type TeamRow = { org: string; name: string; description: string | null; created_at: number };
 export type TeamMemberRow = { org: string; team: string; user_id: number };
 export type TeamPackageRow = { org: string; team: string; package: string; permission: string };
-export type TrustConfigRow = { id: string; package: string; type: string; issuer: string | null; claims: string; permissions: string; created_by: number; created_at: number };
+export type TrustConfigRow = {
+  id: string;
+  package: string;
+  type: string;
+  issuer: string | null;
+  claims: string;
+  permissions: string;
+  created_by: number;
+  created_at: number;
+};
 /** A version number a local package has used: `published` (in versions) or `staged` (in staged). */
 export type VersionClaimRow = { package: string; version: string; state: 'published' | 'staged' };
 export type StagedRow = {
-  id: string; package: string; version: string; tag: string; access: string | null; manifest: string; integrity: string; shasum: string;
-  size: number; blob: string; provenance: string | null; actor: string; actor_type: string; staged_by: number | null; created_at: number;
+  id: string;
+  package: string;
+  version: string;
+  tag: string;
+  access: string | null;
+  manifest: string;
+  integrity: string;
+  shasum: string;
+  size: number;
+  blob: string;
+  provenance: string | null;
+  actor: string;
+  actor_type: string;
+  staged_by: number | null;
+  created_at: number;
 };
 /** A version as the web pages show it: its README as sanitized HTML and its files as JSON [path, size][]. */
 export type VersionViewRow = { package: string; version: string; readme_html: string; files: string };
 /** An account made by an LDAP sign-in (services/ldap-sign-in.ts). */
 export type LdapAccountRow = { user_id: number; dn: string; synced_at: number; removed_at: number | null };
-export type EmailVerificationRow = { id: string; user_id: number; email: string; created_at: number; expires_at: number };
+export type EmailVerificationRow = {
+  id: string;
+  user_id: number;
+  email: string;
+  created_at: number;
+  expires_at: number;
+};
 
 export type HookDeliveryRow = {
-  id: Generated<number>; hook: string; package: string; event: string; delivery: string; payload: string;
-  state: 'pending' | 'failed'; attempts: number; next_at: number; created_at: number; last_error: string | null;
+  id: Generated<number>;
+  hook: string;
+  package: string;
+  event: string;
+  delivery: string;
+  payload: string;
+  state: 'pending' | 'failed';
+  attempts: number;
+  next_at: number;
+  created_at: number;
+  last_error: string | null;
 };
 
 /** A hook made over the API; `secret` is sealed (secret-box.ts), `response_code` 0 until a delivery. */
 export type HookRow = {
-  id: string; user_id: number; type: 'package' | 'scope' | 'owner'; name: string; endpoint: string; secret: string;
-  created_at: number; updated_at: number; last_delivery: number | null; response_code: number | null;
+  id: string;
+  user_id: number;
+  type: 'package' | 'scope' | 'owner';
+  name: string;
+  endpoint: string;
+  secret: string;
+  created_at: number;
+  updated_at: number;
+  last_delivery: number | null;
+  response_code: number | null;
 };
 
 export type Database = {
@@ -153,7 +198,12 @@ export type Database = {
   hooks: HookRow;
 };
 export type SsoIdentityRow = {
-  user_id: number; issuer: string; subject: string; refresh_token: string | null; groups: string; signed_in_at: number;
+  user_id: number;
+  issuer: string;
+  subject: string;
+  refresh_token: string | null;
+  groups: string;
+  signed_in_at: number;
   refreshed_at: number | null;
 };
 /** A membership a company directory took away (services/directory-groups.ts); team '' is the whole org. */

@@ -13,7 +13,9 @@ function key(dataDir: string): Buffer {
   if (!existsSync(path)) {
     try {
       writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-    } catch { /* another process created it first */ }
+    } catch {
+      /* another process created it first */
+    }
   }
   k = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   cache.set(dataDir, k);

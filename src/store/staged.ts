@@ -7,9 +7,19 @@ export type TakenBy = 'published' | 'staged';
 
 /** Who holds `version` of `name` now: a published (or unpublished) version, a staged one, or nobody. */
 export async function versionTakenBy(db: Db, name: string, version: string): Promise<TakenBy | null> {
-  const published = await db.selectFrom('versions').select('version').where('package', '=', name).where('version', '=', version).executeTakeFirst();
+  const published = await db
+    .selectFrom('versions')
+    .select('version')
+    .where('package', '=', name)
+    .where('version', '=', version)
+    .executeTakeFirst();
   if (published) return 'published';
-  const claim = await db.selectFrom('version_claims').select('state').where('package', '=', name).where('version', '=', version).executeTakeFirst();
+  const claim = await db
+    .selectFrom('version_claims')
+    .select('state')
+    .where('package', '=', name)
+    .where('version', '=', version)
+    .executeTakeFirst();
   return claim?.state ?? null;
 }
 
@@ -22,14 +32,22 @@ export async function claimVersion(trx: Db, name: string, version: string, state
 export async function dropStaged(trx: Db, id: string): Promise<StagedRow | undefined> {
   const row = await trx.deleteFrom('staged').where('id', '=', id).returningAll().executeTakeFirst();
   if (row) {
-    await trx.deleteFrom('version_claims').where('package', '=', row.package).where('version', '=', row.version)
-      .where('state', '=', 'staged').execute();
+    await trx
+      .deleteFrom('version_claims')
+      .where('package', '=', row.package)
+      .where('version', '=', row.version)
+      .where('state', '=', 'staged')
+      .execute();
   }
   return row;
 }
 
 /** Staged rows older than the TTL: dropped, numbers released. Optionally only one package's, or one version's. */
-export async function dropExpired(trx: Db, cutoff: number, only: { name?: string; version?: string } = {}): Promise<StagedRow[]> {
+export async function dropExpired(
+  trx: Db,
+  cutoff: number,
+  only: { name?: string; version?: string } = {},
+): Promise<StagedRow[]> {
   let q = trx.selectFrom('staged').select('id').where('created_at', '<=', cutoff);
   if (only.name !== undefined) q = q.where('package', '=', only.name);
   if (only.version !== undefined) q = q.where('version', '=', only.version);

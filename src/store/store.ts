@@ -36,8 +36,8 @@ export async function openStore(dataDir: string, blobsConfig?: BlobsConfig): Pro
     db: new Kysely<Database>({
       dialect: new SqliteDialect({ database: kysely }),
       // The statement's verb only (select, insert…): bounded, and never a value from the query.
-      log: (e) => store.timings?.query(/^\s*(\w+)/.exec(e.query.sql)?.[1]?.toLowerCase() ?? 'other',
-        e.queryDurationMillis),
+      log: (e) =>
+        store.timings?.query(/^\s*(\w+)/.exec(e.query.sql)?.[1]?.toLowerCase() ?? 'other', e.queryDurationMillis),
     }),
     counter: (name) => (readCounter!.get(name) as { value: string } | undefined)?.value ?? '0',
     blobs: timedBlobs(openBlobs(dataDir, blobsConfig), () => store.timings),
@@ -56,12 +56,18 @@ function openBlobs(dataDir: string, config: BlobsConfig | undefined): BlobStore 
 
 /** Reports the time of each blob read and write, when someone listens. */
 function timedBlobs(blobs: BlobStore, timings: () => StoreTimings | undefined): BlobStore {
-  const timed = <A extends unknown[], R>(op: string, f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
-    const t = timings();
-    if (!t) return f(...a);
-    const started = performance.now();
-    try { return await f(...a); } finally { t.blob(op, performance.now() - started); }
-  };
+  const timed =
+    <A extends unknown[], R>(op: string, f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      const t = timings();
+      if (!t) return f(...a);
+      const started = performance.now();
+      try {
+        return await f(...a);
+      } finally {
+        t.blob(op, performance.now() - started);
+      }
+    };
   const check = blobs.check && timed('check', blobs.check);
   const open = blobs.open && timed('get', blobs.open);
   return { ...blobs, put: timed('put', blobs.put), get: timed('get', blobs.get), check, open };

@@ -45,7 +45,10 @@ export async function insertToken(db: Db, t: NewToken): Promise<{ token: string;
 
 /** Revokes and bumps the revocation counter that every server process watches to drop cached tokens. */
 export async function revokeTokens(
-  db: Db, where: { id?: string; userId?: number; kind?: TokenKind | readonly TokenKind[] }, why: string, now: number,
+  db: Db,
+  where: { id?: string; userId?: number; kind?: TokenKind | readonly TokenKind[] },
+  why: string,
+  now: number,
 ): Promise<number> {
   return db.transaction().execute(async (trx) => {
     let q = trx.updateTable('tokens').set({ revoked_at: now, revoked_why: why }).where('revoked_at', 'is', null);

@@ -105,7 +105,11 @@ export async function recordDelivery(db: Db, id: string, status: number, at: num
 }
 
 /** The organization owning `scope` (`@acme`), and the role `userId` has in it. */
-export async function scopeOrg(db: Db, scope: string, userId: number): Promise<{ name: string; role: string | null } | null> {
+export async function scopeOrg(
+  db: Db,
+  scope: string,
+  userId: number,
+): Promise<{ name: string; role: string | null } | null> {
   const org = await db.selectFrom('orgs').select('name').where('name', '=', scope.slice(1)).executeTakeFirst();
   if (!org) return null;
   const member = await db

@@ -21,26 +21,40 @@ type SendOpts = { from?: string; headers?: Record<string, string>; body?: unknow
 function send(s: TestServer, method: string, path: string, opts: SendOpts = {}): Promise<Answer> {
   const body = opts.body === undefined || typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   return new Promise((resolve, reject) => {
-    const req = request(`${s.url}${path.replace(/^\//, '')}`, {
-      method, localAddress: opts.from ?? '127.0.0.1',
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
-    }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c; });
-      const reason = (res.headers['x-tessera-reason'] as string | undefined) ?? null;
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, reason, body: text }));
-    });
+    const req = request(
+      `${s.url}${path.replace(/^\//, '')}`,
+      {
+        method,
+        localAddress: opts.from ?? '127.0.0.1',
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c;
+        });
+        const reason = (res.headers['x-tessera-reason'] as string | undefined) ?? null;
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, reason, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-const userDoc = (name: string, password: string, email?: string) =>
-  ({ _id: `org.couchdb.user:${name}`, name, password, email, type: 'user', roles: [] });
+const userDoc = (name: string, password: string, email?: string) => ({
+  _id: `org.couchdb.user:${name}`,
+  name,
+  password,
+  email,
+  type: 'user',
+  roles: [],
+});
 const legacyLogin = (s: TestServer, name: string, password: string, from?: string) =>
   send(s, 'PUT', `/-/user/org.couchdb.user:${name}`, { from, body: userDoc(name, password) });
-const basic = (name: string, password: string) =>
-  ({ authorization: `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}` });
+const basic = (name: string, password: string) => ({
+  authorization: `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`,
+});
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const whoami = (s: TestServer, headers: Record<string, string>, from?: string) =>
   send(s, 'GET', '/-/whoami', { from, headers });
@@ -51,8 +65,9 @@ describe('login throttling', () => {
     const s = await startServer();
     try {
       await s.addUser('alice');
-      const guesses = await Promise.all(Array.from({ length: 30 },
-        (_, i) => legacyLogin(s, 'alice', `guess-${i}-wrong`, '127.0.0.2')));
+      const guesses = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => legacyLogin(s, 'alice', `guess-${i}-wrong`, '127.0.0.2')),
+      );
       const checked = guesses.filter((g) => g.status === 401);
       const throttled = guesses.filter((g) => g.status === 429);
       assert.equal(checked.length, ADDRESS_LIMIT, 'exactly the limit reached the password check');
@@ -63,8 +78,13 @@ describe('login throttling', () => {
       assert.equal((await whoami(s, basic('alice', 'alice-password'), '127.0.0.2')).status, 429);
       // alice, from her own machine, still logs in with npm (her account is only slowed, not locked).
       const npm = makeNpm(s.url);
-      const login = await npm.runTty(['login', '--auth-type=legacy'],
-        [[/Username:/, 'alice'], [/Password:/, 'alice-password']]);
+      const login = await npm.runTty(
+        ['login', '--auth-type=legacy'],
+        [
+          [/Username:/, 'alice'],
+          [/Password:/, 'alice-password'],
+        ],
+      );
       assert.equal(login.code, 0, login.output);
       assert.equal((await npm.run(['whoami'])).stdout.trim(), 'alice');
     } finally {
@@ -114,10 +134,11 @@ describe('token expiry range', () => {
     try {
       await s.addUser('alice');
       const auth = bearer(await s.token({ user: 'alice' }));
-      const create = (expires: string) => send(s, 'POST', '/-/npm/v1/tokens', {
-        headers: auth,
-        body: `{"password":"alice-password","packages_and_scopes_permission":"read-only","expires":${expires}}`,
-      });
+      const create = (expires: string) =>
+        send(s, 'POST', '/-/npm/v1/tokens', {
+          headers: auth,
+          body: `{"password":"alice-password","packages_and_scopes_permission":"read-only","expires":${expires}}`,
+        });
       for (const expires of ['1e300', '1e400', '-5', '"NaN"', '"99999999999999999999"', '"+275760-09-13T00:00:00Z"']) {
         const r = await create(expires);
         assert.equal(r.status, 400, `expires ${expires}: ${r.body}`);
@@ -130,8 +151,17 @@ describe('token expiry range', () => {
       assert.equal((await create('365')).status, 201);
 
       // The administrator's path: refused before anything is written, and the list stays readable.
-      const cli = await tessera(['token', 'create', '--user', 'alice', '--read-only', '--expires-in', '99999999999999d',
-        '--data', s.dataDir]);
+      const cli = await tessera([
+        'token',
+        'create',
+        '--user',
+        'alice',
+        '--read-only',
+        '--expires-in',
+        '99999999999999d',
+        '--data',
+        s.dataDir,
+      ]);
       assert.equal(cli.code, 1, cli.stderr);
       assert.match(cli.stderr, /Token expiry must be between/);
       const listed = await tessera(['token', 'list', '--user', 'alice', '--json', '--data', s.dataDir]);
@@ -190,7 +220,7 @@ describe('unpublish reserves the name', () => {
     }
   });
 
-  test('a restricted package\'s reservation is told only to former readers; others get the plain 404', async () => {
+  test("a restricted package's reservation is told only to former readers; others get the plain 404", async () => {
     const s = await startServer();
     try {
       await s.addUser('olivia');
@@ -202,8 +232,9 @@ describe('unpublish reserves the name', () => {
       const asDev = bearer(await s.token({ user: 'dev', expiresInMs: null }));
       const name = '@acme/secret';
       const put = (headers: Record<string, string>, version: string) =>
-        publishBody(name, version, { access: 'restricted' })
-          .then((body) => send(s, 'PUT', `/${escaped(name)}`, { headers, body }));
+        publishBody(name, version, { access: 'restricted' }).then((body) =>
+          send(s, 'PUT', `/${escaped(name)}`, { headers, body }),
+        );
       assert.equal((await put(asOlivia, '1.0.0')).status, 201);
       // dev is a member without a team grant on it: the package is invisible to dev, before and after.
       const hidden = await send(s, 'GET', `/${escaped(name)}`, { headers: asDev });
@@ -227,7 +258,7 @@ describe('unpublish reserves the name', () => {
 });
 
 describe('names shared by users and organizations', () => {
-  test('sign-up and tessera user add with an organization\'s name are refused', async () => {
+  test("sign-up and tessera user add with an organization's name are refused", async () => {
     const s = await startServer({ signup: 'open' });
     try {
       await s.addUser('olivia');
@@ -247,7 +278,7 @@ describe('names shared by users and organizations', () => {
     }
   });
 
-  test('tessera org create over a user\'s name is refused unless --owner is that user', async () => {
+  test("tessera org create over a user's name is refused unless --owner is that user", async () => {
     const s = await startServer();
     try {
       await s.addUser('bob');
@@ -258,7 +289,10 @@ describe('names shared by users and organizations', () => {
       r = await tessera(['org', 'create', 'bob', '--owner', 'bob', '--data', s.dataDir]);
       assert.equal(r.code, 0, r.stderr);
       const org = await s.ctx.store.db.selectFrom('org_members').select('role').where('org', '=', 'bob').execute();
-      assert.deepEqual(org.map((m) => m.role), ['owner']);
+      assert.deepEqual(
+        org.map((m) => m.role),
+        ['owner'],
+      );
     } finally {
       await s.close();
     }

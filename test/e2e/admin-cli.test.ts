@@ -24,7 +24,9 @@ describe('tessera serve with the admin CLI in another process', () => {
     writeFileSync(config, 'signup: closed\nsessionTtl: 2h\nlogLevel: info\naccessLog: true\n');
     srv = await serve(['--data', data, '--config', config]);
   });
-  after(async () => { await srv.stop(); });
+  after(async () => {
+    await srv.stop();
+  });
 
   test('prints its URL and answers ping', async () => {
     assert.match(srv.output(), /Tessera registry listening on http:\/\/127\.0\.0\.1:\d+\//);
@@ -44,14 +46,27 @@ describe('tessera serve with the admin CLI in another process', () => {
     assert.match(r.stdout, /^erin\terin@example\.com$/m);
     assert.match(r.stdout, /^root\troot@example\.com\tadmin$/m);
     const npm = makeNpm(srv.url);
-    const login = await npm.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'erin'], [/Password:/, 'erin-password']]);
+    const login = await npm.runTty(
+      ['login', '--auth-type=legacy'],
+      [
+        [/Username:/, 'erin'],
+        [/Password:/, 'erin-password'],
+      ],
+    );
     assert.equal(login.code, 0, login.output);
     assert.equal((await npm.run(['whoami'])).stdout.trim(), 'erin');
   });
 
   test('sign-up closed: npm adduser is refused with the reason', async () => {
     const npm = makeNpm(srv.url);
-    const r = await npm.runTty(['adduser', '--auth-type=legacy'], [[/Username:/, 'mallory'], [/Password:/, 'mallory-pass'], [/Email/, 'm@example.com']]);
+    const r = await npm.runTty(
+      ['adduser', '--auth-type=legacy'],
+      [
+        [/Username:/, 'mallory'],
+        [/Password:/, 'mallory-pass'],
+        [/Email/, 'm@example.com'],
+      ],
+    );
     assert.notEqual(r.code, 0);
     assert.match(r.output, /Sign-up is closed on this registry/);
   });
@@ -97,7 +112,13 @@ describe('tessera serve with the admin CLI in another process', () => {
     assert.equal(r.code, 1);
     assert.match(r.output, /npm error code E401/);
     assert.match(r.output, /npm notice access token expired or revoked\. Please try logging in again\./);
-    const login = await npm.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'frank'], [/Password:/, 'frank-password']]);
+    const login = await npm.runTty(
+      ['login', '--auth-type=legacy'],
+      [
+        [/Username:/, 'frank'],
+        [/Password:/, 'frank-password'],
+      ],
+    );
     assert.equal(login.code, 0, login.output);
     assert.equal((await npm.run(['whoami'])).stdout.trim(), 'frank');
     r = await npm.run(['install'], { cwd: proj });
@@ -106,7 +127,13 @@ describe('tessera serve with the admin CLI in another process', () => {
 
   test('scenario 2: changing the password revokes login sessions', async () => {
     const npm = makeNpm(srv.url);
-    const login = await npm.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'frank'], [/Password:/, 'frank-password']]);
+    const login = await npm.runTty(
+      ['login', '--auth-type=legacy'],
+      [
+        [/Username:/, 'frank'],
+        [/Password:/, 'frank-password'],
+      ],
+    );
     assert.equal(login.code, 0, login.output);
     const r0 = await admin(['user', 'passwd', 'frank', '--password-stdin'], 'frank-new-password');
     assert.equal(r0.code, 0, r0.stderr);
@@ -128,7 +155,10 @@ describe('tessera serve with the admin CLI in another process', () => {
 
   test('the audit log records what happened', async () => {
     const r = await admin(['audit', '--json']);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; user: string | null });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; user: string | null });
     assert.ok(events.some((e) => e.event === 'token-revoked'));
     assert.ok(events.some((e) => e.event === 'password-changed' && e.user === 'frank'));
     assert.ok(events.some((e) => e.event === 'user-disabled' && e.user === 'gina'));
@@ -142,18 +172,35 @@ describe('tessera serve with the admin CLI in another process', () => {
     const body = Buffer.from(JSON.stringify(await publishBody('inflight', '1.0.0')));
     // Send half the publish, stop the server, then send the rest: the publish must complete.
     const done = new Promise<number>((resolve, reject) => {
-      const req = request(`${other.url}inflight`, {
-        method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': body.length },
-      }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      const req = request(
+        `${other.url}inflight`,
+        {
+          method: 'PUT',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'content-length': body.length,
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.write(body.subarray(0, 100));
-      setTimeout(() => { other.child.kill('SIGTERM'); setTimeout(() => req.end(body.subarray(100)), 300); }, 200);
+      setTimeout(() => {
+        other.child.kill('SIGTERM');
+        setTimeout(() => req.end(body.subarray(100)), 300);
+      }, 200);
     });
     assert.equal(await done, 201);
-    const code = await new Promise<number | null>((res) => (other.child.exitCode !== null ? res(other.child.exitCode) : other.child.once('close', res)));
+    const code = await new Promise<number | null>((res) =>
+      other.child.exitCode !== null ? res(other.child.exitCode) : other.child.once('close', res),
+    );
     assert.equal(code, 0);
     const again = await serve(['--data', dir]);
-    const doc = await (await fetch(`${again.url}inflight`)).json() as { versions: Record<string, unknown> };
+    const doc = (await (await fetch(`${again.url}inflight`)).json()) as { versions: Record<string, unknown> };
     assert.deepEqual(Object.keys(doc.versions), ['1.0.0']);
     assert.equal(await again.stop('SIGINT'), 0);
   });
@@ -161,16 +208,31 @@ describe('tessera serve with the admin CLI in another process', () => {
   test('no token appears in clear in the logs, error bodies or the database', async () => {
     // A logout puts the token in the URL; the access log must redact it.
     const npm = makeNpm(srv.url);
-    const login = await npm.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'frank'], [/Password:/, 'frank-new-password']]);
+    const login = await npm.runTty(
+      ['login', '--auth-type=legacy'],
+      [
+        [/Username:/, 'frank'],
+        [/Password:/, 'frank-new-password'],
+      ],
+    );
     assert.equal(login.code, 0, login.output);
     assert.equal((await npm.run(['logout'])).code, 0);
     await new Promise((res) => setTimeout(res, 300));
     assert.match(srv.output(), /\/-\/user\/token\/\[redacted\]/, 'the access log saw the logout');
     // Packument reads, which skip Fastify's reply pipeline, are in the access log too.
-    await fetch(`${srv.url}@frank%2fprivate`, { headers: { authorization: `Bearer ${(await admin(['token', 'create', '--user', 'frank'])).stdout.trim()}` } });
+    await fetch(`${srv.url}@frank%2fprivate`, {
+      headers: { authorization: `Bearer ${(await admin(['token', 'create', '--user', 'frank'])).stdout.trim()}` },
+    });
     await new Promise((res) => setTimeout(res, 300));
-    assert.match(srv.output(), /"url":"\/@frank%2fprivate".*"statusCode":200|"statusCode":200.*"url":"\/@frank%2fprivate"/);
-    const tokens = [...readFileSync(join(data, 'tessera.db')).toString('latin1').matchAll(/tsr_[0-9A-Za-z]{36}/g)];
+    assert.match(
+      srv.output(),
+      /"url":"\/@frank%2fprivate".*"statusCode":200|"statusCode":200.*"url":"\/@frank%2fprivate"/,
+    );
+    const tokens = [
+      ...readFileSync(join(data, 'tessera.db'))
+        .toString('latin1')
+        .matchAll(/tsr_[0-9A-Za-z]{36}/g),
+    ];
     assert.equal(tokens.length, 0, 'a token was stored in clear');
     assert.doesNotMatch(srv.output(), /tsr_[0-9A-Za-z]{10}/);
     for (const f of readdirSync(data).filter((f) => f.startsWith('tessera.db'))) {

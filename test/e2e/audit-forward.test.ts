@@ -12,8 +12,13 @@ import { publishBody } from '../helpers/publish-body.ts';
 import { defaults } from '../../src/config/config.ts';
 
 const ADVISORY = {
-  id: 1001, url: 'https://advisories.example/1001', title: 'Prototype pollution in vuln-pkg', severity: 'high',
-  vulnerable_versions: '<2.0.0', cwe: ['CWE-1321'], cvss: { score: 7.5, vectorString: null },
+  id: 1001,
+  url: 'https://advisories.example/1001',
+  title: 'Prototype pollution in vuln-pkg',
+  severity: 'high',
+  vulnerable_versions: '<2.0.0',
+  cwe: ['CWE-1321'],
+  cvss: { score: 7.5, vectorString: null },
 };
 
 /** Answers audits with one advisory for vuln-pkg, and packuments for whatever npm asks; keeps audit bodies. */
@@ -78,9 +83,13 @@ describe('npm audit through the registry', () => {
     });
     assert.equal(res.status, 201, await res.text());
   });
-  after(async () => { await down.close(); await alone.close(); up.server.close(); });
+  after(async () => {
+    await down.close();
+    await alone.close();
+    up.server.close();
+  });
 
-  test('npm audit is forwarded, reports the upstream\'s advisory, and never sends a private name', async () => {
+  test("npm audit is forwarded, reports the upstream's advisory, and never sends a private name", async () => {
     const r = await makeNpm(down.url).run(['audit', '--package-lock-only'], { cwd: lockedProject(down.url, names) });
     assert.equal(r.code, 1, r.output);
     assert.match(r.output, /1 high severity vulnerability/);
@@ -92,23 +101,30 @@ describe('npm audit through the registry', () => {
 
   test('the quick endpoint is forwarded with private names taken out at every depth', async () => {
     const tree = {
-      name: 'consumer', version: '1.0.0', requires: { 'vuln-pkg': '1.0.0', 'internal-tool': '1.0.0' },
+      name: 'consumer',
+      version: '1.0.0',
+      requires: { 'vuln-pkg': '1.0.0', 'internal-tool': '1.0.0' },
       dependencies: {
         'vuln-pkg': {
-          version: '1.0.0', requires: { '@corp/secret': '1.0.0' },
+          version: '1.0.0',
+          requires: { '@corp/secret': '1.0.0' },
           dependencies: { '@corp/secret': { version: '1.0.0' } },
         },
         'internal-tool': { version: '1.0.0' },
       },
     };
     const res = await fetch(`${down.url}-/npm/v1/security/audits/quick`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(tree),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(tree),
     });
     assert.equal(res.status, 200);
     const sent = up.bodies.at(-1)!;
     assert.match(sent.path, /audits\/quick$/);
     assert.deepEqual(sent.body, {
-      name: 'consumer', version: '1.0.0', requires: { 'vuln-pkg': '1.0.0' },
+      name: 'consumer',
+      version: '1.0.0',
+      requires: { 'vuln-pkg': '1.0.0' },
       dependencies: { 'vuln-pkg': { version: '1.0.0', requires: {}, dependencies: {} } },
     });
   });

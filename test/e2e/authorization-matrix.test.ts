@@ -14,7 +14,14 @@ import { generateToken } from '../../src/domain/tokens.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import type { Grants } from '../../src/domain/principal.ts';
 import { readMatrix } from '../helpers/matrix-table.ts';
-import { ORG_ACTIONS, isOrgAction, needsNewcomer, buildOrgFixture, performOrg, NON_MEMBER } from '../helpers/matrix-orgs.ts';
+import {
+  ORG_ACTIONS,
+  isOrgAction,
+  needsNewcomer,
+  buildOrgFixture,
+  performOrg,
+  NON_MEMBER,
+} from '../helpers/matrix-orgs.ts';
 
 const NOTICE = 'access token expired or revoked. Please try logging in again.';
 const DAY = 86_400_000;
@@ -37,36 +44,92 @@ const NEW: Record<string, (n: number) => string> = {
 const LIMITED = { packages: ['acme-cli'], scopes: ['@acme'] };
 
 /** `npm stage …`: each row stages a version of its own first (as alice's session), except `stage publish`, which stages it. */
-const STAGE_ACTIONS = ['stage publish', 'stage list', 'stage approve', 'stage approve without code', 'stage reject', 'stage reject without code'] as const;
-const ACTIONS = ['read', 'publish new', 'publish existing', 'unpublish', 'dist-tag add', 'deprecate', 'owner add', 'star', 'token create', ...STAGE_ACTIONS, ...ORG_ACTIONS] as const;
+const STAGE_ACTIONS = [
+  'stage publish',
+  'stage list',
+  'stage approve',
+  'stage approve without code',
+  'stage reject',
+  'stage reject without code',
+] as const;
+const ACTIONS = [
+  'read',
+  'publish new',
+  'publish existing',
+  'unpublish',
+  'dist-tag add',
+  'deprecate',
+  'owner add',
+  'star',
+  'token create',
+  ...STAGE_ACTIONS,
+  ...ORG_ACTIONS,
+] as const;
 type ActionName = (typeof ACTIONS)[number];
 /** Actions about no package: the account's own (token create) and the organization acme's. */
 const noPackage = (action: string) => action === 'token create' || isOrgAction(action);
 
 const CREDENTIALS = [
-  'anonymous', 'session', 'password', 'classic read-only', 'classic automation', 'classic publish',
-  'granular read-write', 'granular read-only', 'granular all packages', 'granular org-only', 'granular stage-only',
-  'granular bypass-2FA', "bob's session", "admin's session", 'expired session', 'revoked token', 'wrong CIDR',
-  'unknown token', 'truncated token', 'wrong password',
-  'classic read-only (mode off)', 'classic automation (mode off)', 'classic publish (mode off)',
+  'anonymous',
+  'session',
+  'password',
+  'classic read-only',
+  'classic automation',
+  'classic publish',
+  'granular read-write',
+  'granular read-only',
+  'granular all packages',
+  'granular org-only',
+  'granular stage-only',
+  'granular bypass-2FA',
+  "bob's session",
+  "admin's session",
+  'expired session',
+  'revoked token',
+  'wrong CIDR',
+  'unknown token',
+  'truncated token',
+  'wrong password',
+  'classic read-only (mode off)',
+  'classic automation (mode off)',
+  'classic publish (mode off)',
   // the organization acme (docs/authorization.md, "The organization")
-  "org owner's session", "org admin's session", "team writer's session", "team reader's session", "org developer's session",
-  "non-member's session", 'granular org-only read-only', 'granular org-only bypass-2FA', 'granular org-only globex',
+  "org owner's session",
+  "org admin's session",
+  "team writer's session",
+  "team reader's session",
+  "org developer's session",
+  "non-member's session",
+  'granular org-only read-only',
+  'granular org-only bypass-2FA',
+  'granular org-only globex',
 ] as const;
 type CredentialName = (typeof CREDENTIALS)[number];
 
 // --- the table (parsed by ../helpers/matrix-table.ts) -----------------------------------------------
 const { rows, problems } = readMatrix((row, where, problems) => {
   const { credential, action, pkg } = row;
-  if (!(CREDENTIALS as readonly string[]).includes(credential)) problems.push(`${where}: unknown credential "${credential}"`);
+  if (!(CREDENTIALS as readonly string[]).includes(credential))
+    problems.push(`${where}: unknown credential "${credential}"`);
   if (!(ACTIONS as readonly string[]).includes(action)) problems.push(`${where}: unknown action "${action}"`);
-  const pkgOk = noPackage(action) ? pkg === '-' : action === 'publish new' ? pkg in NEW : action === 'stage publish' ? pkg in NEW || pkg in EXISTING : pkg in EXISTING;
+  const pkgOk = noPackage(action)
+    ? pkg === '-'
+    : action === 'publish new'
+      ? pkg in NEW
+      : action === 'stage publish'
+        ? pkg in NEW || pkg in EXISTING
+        : pkg in EXISTING;
   if (!pkgOk) problems.push(`${where}: package "${pkg}" does not fit action "${action}"`);
 });
 
 // --- talking to the servers -------------------------------------------------------------------------
 type Cred = { server: 'main' | 'off'; authorization: string | null; user: string };
-type Doc = Record<string, unknown> & { _id: string; _rev: string; versions: Record<string, Record<string, unknown>>; maintainers: { name: string; email: string }[] };
+type Doc = Record<string, unknown> & {
+  _id: string;
+  _rev: string;
+  versions: Record<string, Record<string, unknown>>;
+  maintainers: { name: string; email: string }[];
+};
 
 /** A one-file npm tarball (`package/package.json`) built in memory: hundreds of publishes stay fast. */
 function tarball(name: string, version: string): Buffer {
@@ -92,7 +155,15 @@ const publish = (name: string, version: string, opts: { access?: string | null; 
   publishBody(name, version, { ...opts, tarball: tarball(name, version) });
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const grants = (g: Partial<Grants>): Grants => ({ packagesAll: false, packages: [], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access', ...g });
+const grants = (g: Partial<Grants>): Grants => ({
+  packagesAll: false,
+  packages: [],
+  scopes: [],
+  permission: 'read-write',
+  orgs: [],
+  orgsPermission: 'no-access',
+  ...g,
+});
 
 describe('authorization matrix (docs/authorization.md)', () => {
   let main: TestServer;
@@ -127,12 +198,23 @@ describe('authorization matrix (docs/authorization.md)', () => {
 
   const server = (c: Cred | 'main' | 'off') => ((typeof c === 'string' ? c : c.server) === 'main' ? main : off);
 
-  function call(c: Cred | 'main' | 'off', method: string, path: string, authorization: string | null, body?: unknown, otp?: string): Promise<Response> {
+  function call(
+    c: Cred | 'main' | 'off',
+    method: string,
+    path: string,
+    authorization: string | null,
+    body?: unknown,
+    otp?: string,
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (authorization) headers.authorization = authorization;
     if (otp) headers['npm-otp'] = otp;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(`${server(c).url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return fetch(`${server(c).url}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   }
 
   /** A step done as alice's session to set a row up: it must succeed, or the row would test nothing. */
@@ -157,25 +239,36 @@ describe('authorization matrix (docs/authorization.md)', () => {
    * Performs one row's action with the row's credential. Returns the credential's response, and a check
    * that tells whether the action took effect (undefined for reads and token creation, whose 2xx is the effect).
    */
-  async function perform(c: Cred, action: ActionName, pkg: string): Promise<{ res: Response; done?: () => Promise<boolean> }> {
+  async function perform(
+    c: Cred,
+    action: ActionName,
+    pkg: string,
+  ): Promise<{ res: Response; done?: () => Promise<boolean> }> {
     const id = ++n;
     const auth = c.authorization;
     const name = EXISTING[pkg];
     const path = name ? escaped(name) : '';
     if (isOrgAction(action)) {
-      return performOrg({
-        send: (method, p, body) => call(c, method, p, auth, body),
-        setup: (method, p, body) => setup(c.server, method, p, body),
-      }, action, id, () => {
-        const u = newcomers.shift();
-        if (!u) throw new Error('no newcomer left: the fixture creates one per row that needs one');
-        return u;
-      });
+      return performOrg(
+        {
+          send: (method, p, body) => call(c, method, p, auth, body),
+          setup: (method, p, body) => setup(c.server, method, p, body),
+        },
+        action,
+        id,
+        () => {
+          const u = newcomers.shift();
+          if (!u) throw new Error('no newcomer left: the fixture creates one per row that needs one');
+          return u;
+        },
+      );
     }
-    const after = (test: (d: Doc) => boolean, which = name) => async () => {
-      const d = await inspect(c.server, which);
-      return d !== null && test(d);
-    };
+    const after =
+      (test: (d: Doc) => boolean, which = name) =>
+      async () => {
+        const d = await inspect(c.server, which);
+        return d !== null && test(d);
+      };
     const twoFactor = c.server === 'main' && c.user === 'alice';
     switch (action) {
       case 'stage publish': {
@@ -192,7 +285,9 @@ describe('authorization matrix (docs/authorization.md)', () => {
       case 'stage list': {
         const stageId = await stageForRow(c.server, name, `1.3.${id}`);
         const res = await call(c, 'GET', `-/stage?package=${encodeURIComponent(name)}`, auth);
-        const listed = res.status === 200 && ((await res.clone().json()) as { items: { id: string }[] }).items.some((i) => i.id === stageId);
+        const listed =
+          res.status === 200 &&
+          ((await res.clone().json()) as { items: { id: string }[] }).items.some((i) => i.id === stageId);
         return { res, done: async () => listed };
       }
       case 'stage approve':
@@ -206,7 +301,8 @@ describe('authorization matrix (docs/authorization.md)', () => {
         const res = action.endsWith('without code') ? await call(c, method, p, auth) : await withCode(c, method, p);
         return {
           res,
-          done: approve ? after((d) => v in d.versions)
+          done: approve
+            ? after((d) => v in d.versions)
             : async () => (await call(c.server, 'GET', `-/stage/${stageId}`, owner[c.server])).status === 404,
         };
       }
@@ -215,8 +311,19 @@ describe('authorization matrix (docs/authorization.md)', () => {
         const first = await call(c, 'GET', path, auth);
         const second = await call(c, 'GET', path, auth);
         const [a, b] = [await first.clone().text(), await second.clone().text()];
-        for (const h of ['x-tessera-reason', 'npm-notice', 'www-authenticate', 'cache-control', 'etag', 'content-type']) {
-          assert.equal(second.headers.get(h), first.headers.get(h), `${c.user} reading ${pkg}: ${h} of the second read`);
+        for (const h of [
+          'x-tessera-reason',
+          'npm-notice',
+          'www-authenticate',
+          'cache-control',
+          'etag',
+          'content-type',
+        ]) {
+          assert.equal(
+            second.headers.get(h),
+            first.headers.get(h),
+            `${c.user} reading ${pkg}: ${h} of the second read`,
+          );
         }
         assert.equal(second.status, first.status, `${c.user} reading ${pkg}: status of the second read`);
         assert.equal(b, a, `${c.user} reading ${pkg}: body of the second read`);
@@ -224,7 +331,10 @@ describe('authorization matrix (docs/authorization.md)', () => {
       }
       case 'publish new': {
         const fresh = NEW[pkg](id);
-        return { res: await call(c, 'PUT', escaped(fresh), auth, await publish(fresh, '1.0.0')), done: after((d) => '1.0.0' in d.versions, fresh) };
+        return {
+          res: await call(c, 'PUT', escaped(fresh), auth, await publish(fresh, '1.0.0')),
+          done: after((d) => '1.0.0' in d.versions, fresh),
+        };
       }
       case 'publish existing': {
         const v = `1.1.${id}`;
@@ -239,7 +349,10 @@ describe('authorization matrix (docs/authorization.md)', () => {
         delete (doc.time as Record<string, string> | undefined)?.[v];
         const tags = doc['dist-tags'] as Record<string, string>;
         for (const t of Object.keys(tags)) if (tags[t] === v) delete tags[t];
-        return { res: await call(c, 'PUT', `${path}/-rev/${doc._rev}`, auth, doc), done: after((d) => !(v in d.versions)) };
+        return {
+          res: await call(c, 'PUT', `${path}/-rev/${doc._rev}`, auth, doc),
+          done: after((d) => !(v in d.versions)),
+        };
       }
       case 'dist-tag add':
         return {
@@ -250,13 +363,20 @@ describe('authorization matrix (docs/authorization.md)', () => {
         const doc = await writeDoc(c.server, name);
         const message = `deprecated by matrix row ${id}`;
         doc.versions['1.0.0'].deprecated = message;
-        return { res: await call(c, 'PUT', path, auth, doc), done: after((d) => d.versions['1.0.0'].deprecated === message) };
+        return {
+          res: await call(c, 'PUT', path, auth, doc),
+          done: after((d) => d.versions['1.0.0'].deprecated === message),
+        };
       }
       case 'owner add': {
         // Start each time without dave, so that every row really adds him.
         let doc = await writeDoc(c.server, name);
         if (doc.maintainers.some((m) => m.name === 'dave')) {
-          await setup(c.server, 'PUT', `${path}/-rev/${doc._rev}`, { _id: doc._id, _rev: doc._rev, maintainers: doc.maintainers.filter((m) => m.name !== 'dave') });
+          await setup(c.server, 'PUT', `${path}/-rev/${doc._rev}`, {
+            _id: doc._id,
+            _rev: doc._rev,
+            maintainers: doc.maintainers.filter((m) => m.name !== 'dave'),
+          });
           doc = await writeDoc(c.server, name);
         }
         const maintainers = [...doc.maintainers, { name: 'dave', email: 'dave@example.com' }];
@@ -273,14 +393,27 @@ describe('authorization matrix (docs/authorization.md)', () => {
           doc = await writeDoc(c.server, name);
         }
         return {
-          res: await call(c, 'PUT', path, auth, { _id: doc._id, _rev: doc._rev, users: { ...(doc.users as object), [c.user]: true } }),
+          res: await call(c, 'PUT', path, auth, {
+            _id: doc._id,
+            _rev: doc._rev,
+            users: { ...(doc.users as object), [c.user]: true },
+          }),
           done: after((d) => (d.users as Record<string, boolean>)[c.user] === true),
         };
       }
       case 'token create': {
         // As npm does for a user with 2FA: the request carries a one-time password.
-        const body = { password: `${c.user}-password`, name: `matrix-${id}`, packages: ['acme-cli'], packages_and_scopes_permission: 'read-only' };
-        return { res: twoFactor ? await withCode(c, 'POST', '-/npm/v1/tokens', body) : await call(c, 'POST', '-/npm/v1/tokens', auth, body) };
+        const body = {
+          password: `${c.user}-password`,
+          name: `matrix-${id}`,
+          packages: ['acme-cli'],
+          packages_and_scopes_permission: 'read-only',
+        };
+        return {
+          res: twoFactor
+            ? await withCode(c, 'POST', '-/npm/v1/tokens', body)
+            : await call(c, 'POST', '-/npm/v1/tokens', auth, body),
+        };
       }
     }
   }
@@ -296,8 +429,12 @@ describe('authorization matrix (docs/authorization.md)', () => {
   before(async () => {
     [main, off] = await Promise.all([startServer({ tokens: { ...defaults.tokens, classic: true } }), startServer()]);
     await Promise.all([
-      main.addUser('alice'), main.addUser('bob'), main.addUser('carol', { admin: true }), main.addUser('dave'),
-      off.addUser('alice'), off.addUser('carol', { admin: true }),
+      main.addUser('alice'),
+      main.addUser('bob'),
+      main.addUser('carol', { admin: true }),
+      main.addUser('dave'),
+      off.addUser('alice'),
+      off.addUser('carol', { admin: true }),
     ]);
     owner.main = `Bearer ${await main.token({ user: 'alice' })}`;
     owner.off = `Bearer ${await off.token({ user: 'alice' })}`;
@@ -314,34 +451,102 @@ describe('authorization matrix (docs/authorization.md)', () => {
     sessionOf.off = { alice: owner.off };
     await Promise.all([publishFixture('main'), publishFixture('off')]);
     // The organization acme, on the main server only: its roles, teams and grants on its two packages.
-    newcomers = await buildOrgFixture(main, (method, path, body) => setup('main', method, path, body),
-      [EXISTING['private inside'], EXISTING['public in @acme']], rows.filter((r) => needsNewcomer(r.action)).length);
+    newcomers = await buildOrgFixture(
+      main,
+      (method, path, body) => setup('main', method, path, body),
+      [EXISTING['private inside'], EXISTING['public in @acme']],
+      rows.filter((r) => needsNewcomer(r.action)).length,
+    );
 
-    const bearer = async (server: 'main' | 'off', spec: Parameters<TestServer['token']>[0]): Promise<Cred> =>
-      ({ server, authorization: `Bearer ${await (server === 'main' ? main : off).token(spec)}`, user: spec.user });
+    const bearer = async (server: 'main' | 'off', spec: Parameters<TestServer['token']>[0]): Promise<Cred> => ({
+      server,
+      authorization: `Bearer ${await (server === 'main' ? main : off).token(spec)}`,
+      user: spec.user,
+    });
     const alice = { user: 'alice' };
     const week = 7 * DAY;
     const set = (k: CredentialName, c: Cred) => creds.set(k, c);
     set('anonymous', { server: 'main', authorization: null, user: 'alice' });
     set('session', await bearer('main', { ...alice, kind: 'session' }));
     set('password', { server: 'main', authorization: basic('alice', 'alice-password'), user: 'alice' });
-    set('classic read-only', await bearer('main', { ...alice, kind: 'classic-readonly', readonly: true, expiresInMs: null }));
+    set(
+      'classic read-only',
+      await bearer('main', { ...alice, kind: 'classic-readonly', readonly: true, expiresInMs: null }),
+    );
     set('classic automation', await bearer('main', { ...alice, kind: 'classic-automation', expiresInMs: null }));
     set('classic publish', await bearer('main', { ...alice, kind: 'classic-publish', expiresInMs: null }));
-    set('granular read-write', await bearer('main', { ...alice, kind: 'granular', grants: grants(LIMITED), expiresInMs: week }));
-    set('granular read-only', await bearer('main', { ...alice, kind: 'granular', readonly: true, grants: grants({ ...LIMITED, permission: 'read-only' }), expiresInMs: 30 * DAY }));
-    set('granular all packages', await bearer('main', { ...alice, kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: week }));
-    set('granular org-only', await bearer('main', { ...alice, kind: 'granular', grants: grants({ permission: 'no-access', orgs: ['acme'], orgsPermission: 'read-write' }), expiresInMs: week }));
-    set('granular stage-only', await bearer('main', { ...alice, kind: 'granular', grants: grants({ ...LIMITED, permission: 'read-write-stage-only' }), expiresInMs: week }));
-    set('granular bypass-2FA', await bearer('main', { ...alice, kind: 'granular', grants: grants({ packagesAll: true }), bypass2fa: true, expiresInMs: week }));
+    set(
+      'granular read-write',
+      await bearer('main', { ...alice, kind: 'granular', grants: grants(LIMITED), expiresInMs: week }),
+    );
+    set(
+      'granular read-only',
+      await bearer('main', {
+        ...alice,
+        kind: 'granular',
+        readonly: true,
+        grants: grants({ ...LIMITED, permission: 'read-only' }),
+        expiresInMs: 30 * DAY,
+      }),
+    );
+    set(
+      'granular all packages',
+      await bearer('main', { ...alice, kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: week }),
+    );
+    set(
+      'granular org-only',
+      await bearer('main', {
+        ...alice,
+        kind: 'granular',
+        grants: grants({ permission: 'no-access', orgs: ['acme'], orgsPermission: 'read-write' }),
+        expiresInMs: week,
+      }),
+    );
+    set(
+      'granular stage-only',
+      await bearer('main', {
+        ...alice,
+        kind: 'granular',
+        grants: grants({ ...LIMITED, permission: 'read-write-stage-only' }),
+        expiresInMs: week,
+      }),
+    );
+    set(
+      'granular bypass-2FA',
+      await bearer('main', {
+        ...alice,
+        kind: 'granular',
+        grants: grants({ packagesAll: true }),
+        bypass2fa: true,
+        expiresInMs: week,
+      }),
+    );
     set("bob's session", await bearer('main', { user: 'bob', kind: 'session' }));
     set("admin's session", await bearer('main', { user: 'carol', kind: 'session' }));
-    set('wrong CIDR', await bearer('main', { ...alice, kind: 'granular', grants: grants({ packagesAll: true }), cidr: ['10.0.0.0/8'], expiresInMs: week }));
+    set(
+      'wrong CIDR',
+      await bearer('main', {
+        ...alice,
+        kind: 'granular',
+        grants: grants({ packagesAll: true }),
+        cidr: ['10.0.0.0/8'],
+        expiresInMs: week,
+      }),
+    );
     set('unknown token', { server: 'main', authorization: `Bearer ${generateToken()}`, user: 'alice' });
-    set('truncated token', { ...creds.get('session')!, authorization: creds.get('session')!.authorization!.slice(0, -1) });
+    set('truncated token', {
+      ...creds.get('session')!,
+      authorization: creds.get('session')!.authorization!.slice(0, -1),
+    });
     set('wrong password', { server: 'main', authorization: basic('alice', 'not-alices-password'), user: 'alice' });
-    set('classic read-only (mode off)', await bearer('off', { ...alice, kind: 'classic-readonly', readonly: true, expiresInMs: null }));
-    set('classic automation (mode off)', await bearer('off', { ...alice, kind: 'classic-automation', expiresInMs: null }));
+    set(
+      'classic read-only (mode off)',
+      await bearer('off', { ...alice, kind: 'classic-readonly', readonly: true, expiresInMs: null }),
+    );
+    set(
+      'classic automation (mode off)',
+      await bearer('off', { ...alice, kind: 'classic-automation', expiresInMs: null }),
+    );
     set('classic publish (mode off)', await bearer('off', { ...alice, kind: 'classic-publish', expiresInMs: null }));
     const sessionFor = (user: string) => bearer('main', { user, kind: 'session' });
     set("org owner's session", await sessionFor('olivia'));
@@ -350,17 +555,49 @@ describe('authorization matrix (docs/authorization.md)', () => {
     set("team reader's session", await sessionFor('rita'));
     set("org developer's session", await sessionFor('dan'));
     set("non-member's session", await sessionFor(NON_MEMBER));
-    const orgOnly = (orgs: string[], orgsPermission: Grants['orgsPermission']) => grants({ permission: 'no-access', orgs, orgsPermission });
-    set('granular org-only read-only', await bearer('main', { ...alice, kind: 'granular', readonly: true, grants: orgOnly(['acme'], 'read-only'), expiresInMs: week }));
-    set('granular org-only bypass-2FA', await bearer('main', { ...alice, kind: 'granular', grants: orgOnly(['acme'], 'read-write'), bypass2fa: true, expiresInMs: week }));
-    set('granular org-only globex', await bearer('main', { ...alice, kind: 'granular', grants: orgOnly(['globex'], 'read-write'), expiresInMs: week }));
+    const orgOnly = (orgs: string[], orgsPermission: Grants['orgsPermission']) =>
+      grants({ permission: 'no-access', orgs, orgsPermission });
+    set(
+      'granular org-only read-only',
+      await bearer('main', {
+        ...alice,
+        kind: 'granular',
+        readonly: true,
+        grants: orgOnly(['acme'], 'read-only'),
+        expiresInMs: week,
+      }),
+    );
+    set(
+      'granular org-only bypass-2FA',
+      await bearer('main', {
+        ...alice,
+        kind: 'granular',
+        grants: orgOnly(['acme'], 'read-write'),
+        bypass2fa: true,
+        expiresInMs: week,
+      }),
+    );
+    set(
+      'granular org-only globex',
+      await bearer('main', {
+        ...alice,
+        kind: 'granular',
+        grants: orgOnly(['globex'], 'read-write'),
+        expiresInMs: week,
+      }),
+    );
 
     // Expired: a session that lived one second, then the server's clock moves on.
     set('expired session', await bearer('main', { ...alice, kind: 'session', expiresInMs: 1_000 }));
     main.clock.advance(5_000);
 
     // Revoked: used once (so it sits in the server's token cache), then revoked by an administrator.
-    const revoked = await bearer('main', { ...alice, kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: week });
+    const revoked = await bearer('main', {
+      ...alice,
+      kind: 'granular',
+      grants: grants({ packagesAll: true }),
+      expiresInMs: week,
+    });
     assert.equal((await call('main', 'GET', '-/whoami', revoked.authorization)).status, 200);
     await adminRevoke(main.ctx, revoked.authorization!.slice('Bearer '.length));
     const until = Date.now() + 3_000;
@@ -370,7 +607,9 @@ describe('authorization matrix (docs/authorization.md)', () => {
     }
     set('revoked token', revoked);
   });
-  after(async () => { await Promise.all([main?.close(), off?.close()]); });
+  after(async () => {
+    await Promise.all([main?.close(), off?.close()]);
+  });
 
   test(`the table is well-formed and has at least 200 rows (${rows.length})`, () => {
     assert.deepEqual(problems, []);
@@ -380,8 +619,10 @@ describe('authorization matrix (docs/authorization.md)', () => {
   });
 
   for (const row of rows) {
-    const valid = (CREDENTIALS as readonly string[]).includes(row.credential) && (ACTIONS as readonly string[]).includes(row.action)
-      && (noPackage(row.action) || row.pkg in EXISTING || row.pkg in NEW);
+    const valid =
+      (CREDENTIALS as readonly string[]).includes(row.credential) &&
+      (ACTIONS as readonly string[]).includes(row.action) &&
+      (noPackage(row.action) || row.pkg in EXISTING || row.pkg in NEW);
     if (!valid) continue;
     const title = `${row.credential} | ${row.action} | ${row.pkg} → ${row.status} ${row.reason}${row.notice ? ' + notice' : ''} (line ${row.line})`;
     test(title, async () => {
@@ -393,12 +634,25 @@ describe('authorization matrix (docs/authorization.md)', () => {
         reason: res.headers.get('x-tessera-reason') ?? '-',
         notice: res.headers.get('npm-notice') === NOTICE,
       };
-      assert.deepEqual(actual, { status: row.status, reason: row.reason, notice: row.notice }, `body: ${text.slice(0, 300)}`);
+      assert.deepEqual(
+        actual,
+        { status: row.status, reason: row.reason, notice: row.notice },
+        `body: ${text.slice(0, 300)}`,
+      );
       // An answer of 2xx means the change was made; a refusal means nothing was written.
       if (done) {
         const expected = res.status < 300 && !row.leftOut;
-        assert.equal(await done(), expected, row.leftOut ? 'the list shows a version it should leave out'
-          : expected ? (row.action === 'stage list' ? 'the list leaves out the version staged for the row' : 'allowed, but nothing changed') : 'refused, but the change was made');
+        assert.equal(
+          await done(),
+          expected,
+          row.leftOut
+            ? 'the list shows a version it should leave out'
+            : expected
+              ? row.action === 'stage list'
+                ? 'the list leaves out the version staged for the row'
+                : 'allowed, but nothing changed'
+              : 'refused, but the change was made',
+        );
       }
     });
   }

@@ -35,8 +35,9 @@ describe('tessera backup during a publish burst, and tessera restore', () => {
     srv = await serve(['--data', data]);
 
     // Every version of every package, interleaved, published by 4 clients at once until the queue is empty.
-    const queue = Array.from({ length: VERSIONS_EACH }, (_, i) => PACKAGES.map((name) => ({ name, version: `1.0.${i}` })))
-      .flat();
+    const queue = Array.from({ length: VERSIONS_EACH }, (_, i) =>
+      PACKAGES.map((name) => ({ name, version: `1.0.${i}` })),
+    ).flat();
     const publish = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const { name, version } = next;
@@ -45,7 +46,8 @@ describe('tessera backup during a publish burst, and tessera restore', () => {
           'package/index.js': `module.exports = ${JSON.stringify(`${name}@${version}`)}; // ${randomBytes(512).toString('hex')}\n`,
         });
         const res = await fetch(`${srv.url}${name}`, {
-          method: 'PUT', body: JSON.stringify(await publishBody(name, version, { tarball })),
+          method: 'PUT',
+          body: JSON.stringify(await publishBody(name, version, { tarball })),
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         });
         assert.equal(res.status, 201, await res.text());
@@ -71,7 +73,10 @@ describe('tessera backup during a publish burst, and tessera restore', () => {
   test('the burst really ran on both sides of the backup', () => {
     assert.equal(acks.length, PACKAGES.length * VERSIONS_EACH);
     assert.ok(acks.filter((a) => a.at < backupStarted).length >= 8);
-    assert.ok(acks.some((a) => a.at > backupStarted), 'some publishes were acknowledged after the backup started');
+    assert.ok(
+      acks.some((a) => a.at > backupStarted),
+      'some publishes were acknowledged after the backup started',
+    );
     assert.ok(backupEnded > backupStarted);
     const manifest = JSON.parse(readFileSync(join(backupDir, 'tessera-backup.json'), 'utf8')) as { versions: number };
     assert.ok(manifest.versions >= acks.filter((a) => a.at < backupStarted).length);
@@ -107,7 +112,7 @@ describe('tessera backup during a publish burst, and tessera restore', () => {
       for (const name of PACKAGES) {
         const res = await fetch(`${back.url}${name}`);
         assert.equal(res.status, 200, name);
-        docs.set(name, await res.json() as Packument);
+        docs.set(name, (await res.json()) as Packument);
       }
       const before = acks.filter((a) => a.at < backupStarted);
       for (const a of before) assert.ok(docs.get(a.name)?.versions[a.version], `${a.name}@${a.version} was restored`);

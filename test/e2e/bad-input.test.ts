@@ -8,12 +8,14 @@ import { makeTarball, publishBody, escaped } from '../helpers/publish-body.ts';
 describe('bad input', () => {
   let s: TestServer;
   let token: string;
-  const put = (path: string, body: unknown, headers: Record<string, string> = {}) => fetch(`${s.url}${path}`, {
-    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body),
-  });
+  const put = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${s.url}${path}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body),
+    });
   async function expectRefusal(res: Response, status: number, reason: string, text?: RegExp) {
-    const body = await res.json() as { error: string };
+    const body = (await res.json()) as { error: string };
     assert.equal(res.status, status, JSON.stringify(body));
     assert.equal(res.headers.get('x-tessera-reason'), reason);
     assert.equal(typeof body.error, 'string');
@@ -32,7 +34,9 @@ describe('bad input', () => {
     const ok = await put('good', await publishBody('good', '1.0.0'));
     assert.equal(ok.status, 201);
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   test('malformed JSON', async () => {
     await expectRefusal(await put('good', '{"name": "good", '), 400, 'bad-json', /not valid JSON/);
@@ -40,12 +44,19 @@ describe('bad input', () => {
 
   test('prototype-poisoning keys in a JSON body are refused', async () => {
     await expectRefusal(await put('good', '{"name": "good", "__proto__": {"admin": true}}'), 400, 'bad-json');
-    await expectRefusal(await put('good', '{"name": "good", "constructor": {"prototype": {"admin": true}}}'), 400, 'bad-json');
+    await expectRefusal(
+      await put('good', '{"name": "good", "constructor": {"prototype": {"admin": true}}}'),
+      400,
+      'bad-json',
+    );
   });
 
   test('an empty body with a JSON content type is no body, not bad JSON', async () => {
     const t = await s.token({ user: 'alice' });
-    const res = await fetch(`${s.url}-/user/token/${t}`, { method: 'DELETE', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' } });
+    const res = await fetch(`${s.url}-/user/token/${t}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 200, await res.text());
     const after = await fetch(`${s.url}-/whoami`, { headers: { authorization: `Bearer ${t}` } });
     assert.equal(after.status, 401);
@@ -62,7 +73,12 @@ describe('bad input', () => {
 
   test('a tarball whose package.json names another package', async () => {
     const tgz = await makeTarball({ 'package/package.json': JSON.stringify({ name: 'other', version: '1.0.1' }) });
-    await expectRefusal(await put('good', await publishBody('good', '1.0.1', { tarball: tgz })), 400, 'tarball-mismatch', /other@1\.0\.1, not good@1\.0\.1/);
+    await expectRefusal(
+      await put('good', await publishBody('good', '1.0.1', { tarball: tgz })),
+      400,
+      'tarball-mismatch',
+      /other@1\.0\.1, not good@1\.0\.1/,
+    );
   });
 
   test('a tarball that does not match its integrity, shasum or length', async () => {
@@ -80,14 +96,22 @@ describe('bad input', () => {
   });
 
   test('an attachment that is not a tarball', async () => {
-    await expectRefusal(await put('good', await publishBody('good', '1.0.1', { tarball: Buffer.from('not a tarball at all') })), 400, 'tarball-mismatch', /not a readable gzipped tarball/);
+    await expectRefusal(
+      await put('good', await publishBody('good', '1.0.1', { tarball: Buffer.from('not a tarball at all') })),
+      400,
+      'tarball-mismatch',
+      /not a readable gzipped tarball/,
+    );
   });
 
   test('path traversal in tarball entries and names', async () => {
     const tgz = await makeTarball({ 'package/package.json': JSON.stringify({ name: 'good', version: '1.0.1' }) });
     // Rewrite the tar header's path by hand: "package/../../evil" cannot be made by tar.c.
     // The entry comes before package.json: reading stops at the manifest, and names up to it are checked.
-    const evil = await makeTarball({ 'package/xx/evil.txt': 'x', 'package/package.json': JSON.stringify({ name: 'good', version: '1.0.1' }) });
+    const evil = await makeTarball({
+      'package/xx/evil.txt': 'x',
+      'package/package.json': JSON.stringify({ name: 'good', version: '1.0.1' }),
+    });
     const { gunzipSync } = await import('node:zlib');
     const raw = gunzipSync(evil);
     const idx = raw.indexOf('package/xx/evil.txt');
@@ -98,7 +122,12 @@ describe('bad input', () => {
     let sum = 0;
     for (let i = hdr; i < hdr + 512; i++) sum += raw[i];
     raw.write(`${sum.toString(8).padStart(6, '0')}\0 `, hdr + 148, 'latin1');
-    await expectRefusal(await put('good', await publishBody('good', '1.0.1', { tarball: gzipSync(raw) })), 400, 'tarball-mismatch', /unsafe file name/);
+    await expectRefusal(
+      await put('good', await publishBody('good', '1.0.1', { tarball: gzipSync(raw) })),
+      400,
+      'tarball-mismatch',
+      /unsafe file name/,
+    );
     assert.ok(tgz.length > 0);
     for (const path of ['..%2f..%2fetc%2fpasswd', '%2e%2e', '@scope%2f..%2f..']) {
       const res = await fetch(`${s.url}${path}`);
@@ -108,42 +137,74 @@ describe('bad input', () => {
     assert.ok([400, 404].includes(traversal.status));
   });
 
-  test('invalid package names are refused with npm\'s own rules', async () => {
-    await expectRefusal(await put('Has-Caps', await publishBody('Has-Caps', '1.0.0')), 400, 'invalid-name', /capital letters/);
+  test("invalid package names are refused with npm's own rules", async () => {
+    await expectRefusal(
+      await put('Has-Caps', await publishBody('Has-Caps', '1.0.0')),
+      400,
+      'invalid-name',
+      /capital letters/,
+    );
     await expectRefusal(await put('.hidden', await publishBody('.hidden', '1.0.0')), 400, 'invalid-name');
-    await expectRefusal(await put('node_modules', await publishBody('node_modules', '1.0.0')), 400, 'invalid-name', /blocklisted|not a valid/);
+    await expectRefusal(
+      await put('node_modules', await publishBody('node_modules', '1.0.0')),
+      400,
+      'invalid-name',
+      /blocklisted|not a valid/,
+    );
   });
 
   test('invalid semver', async () => {
     const body = await publishBody('good', '1.0.1');
-    const bad = { ...body, 'dist-tags': { latest: 'one.two' }, versions: { 'one.two': { ...body.versions['1.0.1'], version: 'one.two' } } };
+    const bad = {
+      ...body,
+      'dist-tags': { latest: 'one.two' },
+      versions: { 'one.two': { ...body.versions['1.0.1'], version: 'one.two' } },
+    };
     await expectRefusal(await put('good', bad), 400, 'invalid-version', /one\.two/);
   });
 
   test('more than one version in one publish', async () => {
     const a = await publishBody('good', '1.0.1');
     const b = await publishBody('good', '1.0.2');
-    await expectRefusal(await put('good', { ...a, versions: { ...a.versions, ...b.versions } }), 400, 'invalid-publish', /exactly one version/);
+    await expectRefusal(
+      await put('good', { ...a, versions: { ...a.versions, ...b.versions } }),
+      400,
+      'invalid-publish',
+      /exactly one version/,
+    );
   });
 
   test('a document whose name differs from the URL', async () => {
-    await expectRefusal(await put('good', await publishBody('other', '1.0.0')), 400, 'invalid-publish', /names "other"/);
+    await expectRefusal(
+      await put('good', await publishBody('other', '1.0.0')),
+      400,
+      'invalid-publish',
+      /names "other"/,
+    );
   });
 
   test('unknown routes and methods', async () => {
     let res = await fetch(`${s.url}-/no/such/endpoint`);
     await expectRefusal(res, 404, 'route-not-found');
-    res = await fetch(`${s.url}good/-/good-1.0.0.tgz`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: '{}' });
+    res = await fetch(`${s.url}good/-/good-1.0.0.tgz`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}` },
+      body: '{}',
+    });
     await expectRefusal(res, 405, 'method-not-allowed');
   });
 
   test('a gzip body that is not gzip', async () => {
     const res = await fetch(`${s.url}-/npm/v1/security/advisories/bulk`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: 'plain text',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: 'plain text',
     });
     assert.ok(res.status >= 400 && res.status < 500, String(res.status));
     const ok = await fetch(`${s.url}-/npm/v1/security/advisories/bulk`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync('{"good":["1.0.0"]}'),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync('{"good":["1.0.0"]}'),
     });
     // Inflated and parsed; with no upstream to forward the audit to, the answer is the reason.
     assert.equal(ok.status, 404);
@@ -153,10 +214,14 @@ describe('bad input', () => {
   test('a broken gzip body on a request whose body is never read (GET) does not take the server down', async () => {
     const { request } = await import('node:http');
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${s.url}-/ping`, { method: 'GET', headers: { 'content-encoding': 'gzip', 'content-length': '5' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        `${s.url}-/ping`,
+        { method: 'GET', headers: { 'content-encoding': 'gzip', 'content-length': '5' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end('abcde');
     });
@@ -175,19 +240,44 @@ describe('bad input', () => {
 
   test('provenance bundles are kept and served; a bundle that is not JSON is refused', async () => {
     const body = await publishBody('proven', '1.0.0');
-    const statement = { _type: 'https://in-toto.io/Statement/v1', predicateType: 'https://slsa.dev/provenance/v1', subject: [{ name: 'pkg:npm/proven@1.0.0' }] };
-    const bundle = { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', dsseEnvelope: { payload: Buffer.from(JSON.stringify(statement)).toString('base64'), payloadType: 'application/vnd.in-toto+json', signatures: [] } };
-    const bad = { ...body, _attachments: { ...body._attachments, 'proven-1.0.0.sigstore': { content_type: bundle.mediaType, data: '{not json', length: 9 } } };
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      predicateType: 'https://slsa.dev/provenance/v1',
+      subject: [{ name: 'pkg:npm/proven@1.0.0' }],
+    };
+    const bundle = {
+      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      dsseEnvelope: {
+        payload: Buffer.from(JSON.stringify(statement)).toString('base64'),
+        payloadType: 'application/vnd.in-toto+json',
+        signatures: [],
+      },
+    };
+    const bad = {
+      ...body,
+      _attachments: {
+        ...body._attachments,
+        'proven-1.0.0.sigstore': { content_type: bundle.mediaType, data: '{not json', length: 9 },
+      },
+    };
     await expectRefusal(await put('proven', bad), 400, 'invalid-publish', /not a JSON sigstore bundle/);
     const data = JSON.stringify(bundle);
-    const ok = { ...body, _attachments: { ...body._attachments, 'proven-1.0.0.sigstore': { content_type: bundle.mediaType, data, length: data.length } } };
+    const ok = {
+      ...body,
+      _attachments: {
+        ...body._attachments,
+        'proven-1.0.0.sigstore': { content_type: bundle.mediaType, data, length: data.length },
+      },
+    };
     assert.equal((await put('proven', ok)).status, 201);
-    const doc = await (await fetch(`${s.url}proven`)).json() as { versions: Record<string, { dist: { attestations?: { url: string } } }> };
+    const doc = (await (await fetch(`${s.url}proven`)).json()) as {
+      versions: Record<string, { dist: { attestations?: { url: string } } }>;
+    };
     const url = doc.versions['1.0.0'].dist.attestations?.url;
     assert.equal(url, `${s.url}-/npm/v1/attestations/proven@1.0.0`);
     const res = await fetch(url!);
     assert.equal(res.status, 200);
-    const served = await res.json() as { attestations: { predicateType: string; bundle: unknown }[] };
+    const served = (await res.json()) as { attestations: { predicateType: string; bundle: unknown }[] };
     assert.equal(served.attestations[0].predicateType, 'https://slsa.dev/provenance/v1');
     assert.deepEqual(served.attestations[0].bundle, bundle);
     assert.equal((await fetch(`${s.url}-/npm/v1/attestations/good@1.0.0`)).status, 404);
@@ -202,7 +292,9 @@ describe('bad input', () => {
     const again = await fetch(`${s.url}good`, { headers: { 'if-none-match': etag } });
     assert.equal(again.status, 304);
     assert.equal((await again.arrayBuffer()).byteLength, 0);
-    const corgi = await fetch(`${s.url}good`, { headers: { accept: 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*' } });
+    const corgi = await fetch(`${s.url}good`, {
+      headers: { accept: 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*' },
+    });
     assert.equal(corgi.headers.get('content-type'), 'application/vnd.npm.install-v1+json');
     assert.equal(corgi.headers.get('etag'), `W/${etag}`);
     const head = await fetch(`${s.url}good`, { method: 'HEAD' });

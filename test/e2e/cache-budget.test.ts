@@ -26,7 +26,8 @@ test('documents beyond cache.documentBytes are dropped; cache.tarballBytes 0 kee
       const body = await publishBody(name, '1.0.0');
       (body.versions['1.0.0'] as Record<string, unknown>).description = 'x'.repeat(6_000);
       const res = await fetch(`${s.url}${name}`, {
-        method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
       assert.equal(res.status, 201);

@@ -25,7 +25,9 @@ const read = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8'
 const esc = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 async function packument(name: string, token?: string): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await fetch(`${s.url}${name.replace('/', '%2f')}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await fetch(`${s.url}${name.replace('/', '%2f')}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
@@ -47,11 +49,15 @@ before(async () => {
   }
   assert.equal((await packument('@alice/vault')).status, 404, 'scoped packages are published restricted');
 });
-after(async () => { await s.close(); });
+after(async () => {
+  await s.close();
+});
 
 describe('pnpm 11', () => {
   let pnpm: ClientEnv;
-  before(() => { pnpm = makePnpm(); });
+  before(() => {
+    pnpm = makePnpm();
+  });
 
   test('install with the token in the project .npmrc: public and private packages, with a lockfile', async () => {
     const proj = makeProject({ '@alice/app': '^1.0.0', 'tess-pad': '1.0.0' });
@@ -63,7 +69,10 @@ describe('pnpm 11', () => {
     assert.match(r.output, /\+ @alice\/app 1\.0\.0/);
     assert.match(r.output, /\+ tess-pad 1\.0\.0/);
     assert.equal(read(proj, 'node_modules/@alice/app/index.js'), 'module.exports = "@alice/app@1.0.0";\n');
-    assert.equal(read(proj, 'node_modules/.pnpm/@alice+vault@1.0.0/node_modules/@alice/vault/index.js'), 'module.exports = "@alice/vault@1.0.0";\n');
+    assert.equal(
+      read(proj, 'node_modules/.pnpm/@alice+vault@1.0.0/node_modules/@alice/vault/index.js'),
+      'module.exports = "@alice/vault@1.0.0";\n',
+    );
     const lock = read(proj, 'pnpm-lock.yaml');
     assert.match(lock, /'@alice\/vault@1\.0\.0':\s+resolution: \{integrity: sha512-/);
     assert.ok(!existsSync(join(proj, 'pnpm-workspace.yaml')), 'nothing held back by the release-age gate');
@@ -99,7 +108,10 @@ describe('pnpm 11', () => {
     assert.equal(pad.body['dist-tags'].latest, '1.1.0');
     assert.equal(pad.body.versions['1.1.0']._npmUser?.name, 'alice');
     const tgz = Buffer.from(await (await fetch(pad.body.versions['1.1.0'].dist.tarball)).arrayBuffer());
-    assert.equal(`sha512-${createHash('sha512').update(tgz).digest('base64')}`, pad.body.versions['1.1.0'].dist.integrity);
+    assert.equal(
+      `sha512-${createHash('sha512').update(tgz).digest('base64')}`,
+      pad.body.versions['1.1.0'].dist.integrity,
+    );
 
     pkg = makePackage('@alice/vault', '1.1.0', { dependencies: { 'tess-pad': '^1.0.0' } });
     writeNpmrc(pkg, s.url, aliceToken);
@@ -110,13 +122,16 @@ describe('pnpm 11', () => {
     assert.equal((await packument('@alice/vault', aliceToken)).body['dist-tags'].latest, '1.1.0');
   });
 
-  test('a refused publish shows Tessera\'s reason', async () => {
+  test("a refused publish shows Tessera's reason", async () => {
     let pkg = makePackage('tess-pad', '1.0.0');
     writeNpmrc(pkg, s.url, aliceToken);
     let r = await pnpm.run(['publish', '--no-git-checks'], { cwd: pkg });
     assert.equal(r.code, 1, r.output);
     assert.match(r.output, /403 Forbidden - PUT .*\/tess-pad/);
-    assert.match(r.output.replace(/\s*│\s*/g, ' '), /You cannot publish over the previously published versions: 1\.0\.0\./);
+    assert.match(
+      r.output.replace(/\s*│\s*/g, ' '),
+      /You cannot publish over the previously published versions: 1\.0\.0\./,
+    );
     pkg = makePackage('tess-pad', '9.0.0');
     writeNpmrc(pkg, s.url, bobToken);
     r = await pnpm.run(['publish', '--no-git-checks'], { cwd: pkg });
@@ -142,10 +157,17 @@ describe('pnpm 11', () => {
 
 describe('Yarn 4', () => {
   let yarn: ClientEnv;
-  before(() => { yarn = makeYarn(); });
+  before(() => {
+    yarn = makeYarn();
+  });
 
   /** A package folder Yarn can publish from: a .yarnrc.yml and an install (Yarn publishes installed projects). */
-  async function yarnPackage(name: string, version: string, token: string, extra: Record<string, unknown> = {}): Promise<string> {
+  async function yarnPackage(
+    name: string,
+    version: string,
+    token: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<string> {
     const dir = makePackage(name, version, extra);
     writeYarnrc(dir, s.url, { token, scope: '@alice' });
     const r = await yarn.run(['install'], { cwd: dir });
@@ -159,7 +181,10 @@ describe('Yarn 4', () => {
     s.requests.length = 0;
     const r = await yarn.run(['install'], { cwd: proj });
     assert.equal(r.code, 0, r.output);
-    assert.match(r.output, /YN0085: .*\+ @alice\/app@npm:1\.0\.0, tess-pad@npm:1\.0\.0, @alice\/vault@npm:1\.1\.0, tess-pad@npm:1\.1\.0\n/);
+    assert.match(
+      r.output,
+      /YN0085: .*\+ @alice\/app@npm:1\.0\.0, tess-pad@npm:1\.0\.0, @alice\/vault@npm:1\.1\.0, tess-pad@npm:1\.1\.0\n/,
+    );
     assert.match(r.output, /YN0000: · Done/);
     assert.equal(read(proj, 'node_modules/@alice/app/index.js'), 'module.exports = "@alice/app@1.0.0";\n');
     assert.equal(read(proj, 'node_modules/@alice/vault/index.js'), 'module.exports = "@alice/vault@1.1.0";\n');
@@ -203,11 +228,14 @@ describe('Yarn 4', () => {
     assert.equal(`sha512-${createHash('sha512').update(tgz).digest('base64')}`, doc.versions['1.2.0'].dist.integrity);
   });
 
-  test('a refused publish shows Tessera\'s reason', async () => {
+  test("a refused publish shows Tessera's reason", async () => {
     const dir = await yarnPackage('tess-pad', '9.0.0', bobToken);
     const r = await yarn.run(['npm', 'publish'], { cwd: dir });
     assert.equal(r.code, 1, r.output);
-    assert.match(r.output, /YN0035: You are not a maintainer of tess-pad, so you cannot publish it\. `npm owner ls tess-pad` shows who is \(http:\/\/127\.0\.0\.1:\d+\/-\/help\/not-maintainer\)/);
+    assert.match(
+      r.output,
+      /YN0035: You are not a maintainer of tess-pad, so you cannot publish it\. `npm owner ls tess-pad` shows who is \(http:\/\/127\.0\.0\.1:\d+\/-\/help\/not-maintainer\)/,
+    );
     assert.match(r.output, /Response Code: 403 \(Forbidden\)/);
   });
 
@@ -226,6 +254,9 @@ describe('Yarn 4', () => {
     const res = await fetch(`${s.url}-/whoami`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 401);
     assert.equal(res.headers.get('npm-notice'), 'access token expired or revoked. Please try logging in again.');
-    assert.match(((await res.json()) as { error: string }).error, /^The access token expired on \d{4}-.*Run `npm login` or create a new token/);
+    assert.match(
+      ((await res.json()) as { error: string }).error,
+      /^The access token expired on \d{4}-.*Run `npm login` or create a new token/,
+    );
   });
 });

@@ -15,10 +15,14 @@ async function browserLogin(loginUrl: string, name: string, password: string): P
   const html = await page.text();
   const action = /action="([^"]+)"/.exec(html)?.[1];
   assert.ok(action, 'the login page has a form');
-  const res = await fetch(action.replace(/&#(\d+);/g, (_m, c) => String.fromCharCode(Number(c))), {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ name, password }).toString(),
-  });
+  const res = await fetch(
+    action.replace(/&#(\d+);/g, (_m, c) => String.fromCharCode(Number(c))),
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ name, password }).toString(),
+    },
+  );
   assert.equal(res.status, 200, await res.clone().text());
   assert.match(await res.text(), new RegExp(`Signed in as ${name}`));
 }
@@ -44,14 +48,19 @@ for (const major of NPM_MAJORS) {
       bob = makeNpm(s.url, major);
       anon = makeNpm(s.url, major);
     });
-    after(async () => { await s.close(); });
+    after(async () => {
+      await s.close();
+    });
 
     test('web login: npm prints the login URL, the browser signs in, npm stores the token', async () => {
       let done = false;
       const run = alice.run(['login'], {
         onStdout: (chunk) => {
           const url = /(http:\/\/\S+\/-\/v1\/login\/cli\/\S+)/.exec(chunk)?.[1];
-          if (url && !done) { done = true; void browserLogin(url, 'alice', 'alice-password'); }
+          if (url && !done) {
+            done = true;
+            void browserLogin(url, 'alice', 'alice-password');
+          }
         },
       });
       const r = await run;
@@ -65,7 +74,13 @@ for (const major of NPM_MAJORS) {
     });
 
     test('legacy login prompts for username and password', async () => {
-      const r = await bob.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'bob'], [/Password:/, 'bob-password']]);
+      const r = await bob.runTty(
+        ['login', '--auth-type=legacy'],
+        [
+          [/Username:/, 'bob'],
+          [/Password:/, 'bob-password'],
+        ],
+      );
       assert.equal(r.code, 0, r.output);
       assert.match(r.output, /Logged in on/);
       const w = await bob.run(['whoami']);
@@ -74,7 +89,13 @@ for (const major of NPM_MAJORS) {
 
     test('legacy login with a wrong password says so', async () => {
       const other = makeNpm(s.url, major);
-      const r = await other.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'bob'], [/Password:/, 'wrong-password']]);
+      const r = await other.runTty(
+        ['login', '--auth-type=legacy'],
+        [
+          [/Username:/, 'bob'],
+          [/Password:/, 'wrong-password'],
+        ],
+      );
       assert.notEqual(r.code, 0);
       assert.match(r.output, /Incorrect or missing password/);
     });
@@ -91,10 +112,13 @@ for (const major of NPM_MAJORS) {
       assert.deepEqual(await vis.json(), { public: true });
     });
 
-    test('publishing the same version again is refused in npm\'s words', async () => {
+    test("publishing the same version again is refused in npm's words", async () => {
       const r = await alice.run(['publish', '--force'], { cwd: makePackage('demo-core', '1.0.0') });
       assert.notEqual(r.code, 0);
-      assert.match(r.output, /403 Forbidden - PUT .*demo-core - You cannot publish over the previously published versions: 1\.0\.0\./);
+      assert.match(
+        r.output,
+        /403 Forbidden - PUT .*demo-core - You cannot publish over the previously published versions: 1\.0\.0\./,
+      );
     });
 
     test('install into a fresh project with a lockfile, then npm ci', async () => {
@@ -111,7 +135,10 @@ for (const major of NPM_MAJORS) {
       r = await alice.run(['ci'], { cwd: proj });
       assert.equal(r.code, 0, r.output);
       assert.ok(existsSync(join(proj, 'node_modules/@alice/priv/index.js')));
-      assert.equal(readFileSync(join(proj, 'node_modules/demo-core/index.js'), 'utf8'), 'module.exports = "demo-core@1.0.0";\n');
+      assert.equal(
+        readFileSync(join(proj, 'node_modules/demo-core/index.js'), 'utf8'),
+        'module.exports = "demo-core@1.0.0";\n',
+      );
     });
 
     test('anonymous install of a private package is a 404', async () => {
@@ -170,7 +197,7 @@ for (const major of NPM_MAJORS) {
       assert.doesNotMatch(r.stdout, /bob/);
     });
 
-    test('a second user cannot publish over the first one\'s package', async () => {
+    test("a second user cannot publish over the first one's package", async () => {
       const r = await bob.run(['publish'], { cwd: makePackage('demo-core', '9.0.0') });
       assert.notEqual(r.code, 0);
       assert.match(r.output, /E403/);
@@ -199,7 +226,10 @@ for (const major of NPM_MAJORS) {
       const names = (JSON.parse(r.stdout) as { name: string }[]).map((p) => p.name).sort();
       assert.deepEqual(names, ['@alice/priv', '@alice/pub']);
       r = await anon.run(['search', 'alice', '--json']);
-      assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((p) => p.name), ['@alice/pub']);
+      assert.deepEqual(
+        (JSON.parse(r.stdout) as { name: string }[]).map((p) => p.name),
+        ['@alice/pub'],
+      );
     });
 
     test('ping and audit work', async () => {

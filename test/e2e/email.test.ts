@@ -11,23 +11,42 @@ import { defaults } from '../../src/config/config.ts';
 describe('verified e-mail with npm 11', () => {
   let s: TestServer;
   let npm: NpmEnv;
-  const outbox = () => { try { return readdirSync(join(s.dataDir, 'outbox')).sort(); } catch { return []; } };
-  const linkIn = (file: string) => /(http:\/\/\S+\/-\/tessera\/v1\/email\/verify\/\S+)/.exec(readFileSync(join(s.dataDir, 'outbox', file), 'utf8'))![1];
+  const outbox = () => {
+    try {
+      return readdirSync(join(s.dataDir, 'outbox')).sort();
+    } catch {
+      return [];
+    }
+  };
+  const linkIn = (file: string) =>
+    /(http:\/\/\S+\/-\/tessera\/v1\/email\/verify\/\S+)/.exec(
+      readFileSync(join(s.dataDir, 'outbox', file), 'utf8'),
+    )![1];
   /** The message sent to an address (file names only order by time, and the test clock stands still). */
-  const messageTo = (email: string) => outbox()
-    .filter((f) => readFileSync(join(s.dataDir, 'outbox', f), 'utf8').includes(`To: ${email}\n`))
-    .sort((a, b) => statSync(join(s.dataDir, 'outbox', a)).mtimeMs - statSync(join(s.dataDir, 'outbox', b)).mtimeMs)
-    .at(-1)!; // the newest: each new link replaces the previous one
+  const messageTo = (email: string) =>
+    outbox()
+      .filter((f) => readFileSync(join(s.dataDir, 'outbox', f), 'utf8').includes(`To: ${email}\n`))
+      .sort((a, b) => statSync(join(s.dataDir, 'outbox', a)).mtimeMs - statSync(join(s.dataDir, 'outbox', b)).mtimeMs)
+      .at(-1)!; // the newest: each new link replaces the previous one
 
   before(async () => {
     s = await startServer({ signup: 'open', email: { ...defaults.email, requireVerified: true } });
     s.ctx.config.publicUrl = s.url; // links go to publicUrl only, known once the port is
     npm = makeNpm(s.url);
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   test('adduser writes a verification message to the outbox', async () => {
-    const r = await npm.runTty(['adduser', '--auth-type=legacy'], [[/Username:/, 'vera'], [/Password:/, 'vera-password'], [/Email/, 'vera@example.com']]);
+    const r = await npm.runTty(
+      ['adduser', '--auth-type=legacy'],
+      [
+        [/Username:/, 'vera'],
+        [/Password:/, 'vera-password'],
+        [/Email/, 'vera@example.com'],
+      ],
+    );
     assert.equal(r.code, 0, r.output);
     const files = outbox();
     assert.equal(files.length, 1);
@@ -39,7 +58,10 @@ describe('verified e-mail with npm 11', () => {
   test('scenario 7: publishing with an unverified address is refused, saying so', async () => {
     const r = await npm.run(['publish'], { cwd: makePackage('vera-pkg', '1.0.0') });
     assert.equal(r.code, 1);
-    assert.match(r.output, /403 Forbidden - PUT .*vera-pkg - Verify your e-mail address \(vera@example\.com\) before publishing/);
+    assert.match(
+      r.output,
+      /403 Forbidden - PUT .*vera-pkg - Verify your e-mail address \(vera@example\.com\) before publishing/,
+    );
     const profile = await npm.run(['profile', 'get', 'email']);
     assert.match(profile.stdout, /vera@example\.com\s*\(unverified\)/);
     // Setting the same unverified address again sends a new link (the refusal's advice).

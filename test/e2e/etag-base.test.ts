@@ -16,9 +16,13 @@ function get(s: TestServer, path: string, headers: Record<string, string>): Prom
     const req = request(`${s.url}${path}`, { headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({
-        status: res.statusCode ?? 0, etag: String(res.headers.etag), body: Buffer.concat(chunks).toString(),
-      }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          etag: String(res.headers.etag),
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -34,15 +38,21 @@ describe('ETags per base URL', () => {
     await s.addUser('alice');
     const token = await s.token({ user: 'alice' });
     const res = await fetch(`${s.url}etag-pkg`, {
-      method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(await publishBody('etag-pkg', '1.0.0')),
     });
     assert.equal(res.status, 201, await res.text());
     port = s.host.split(':')[1];
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
-  for (const [label, accept] of [['full', 'application/json'], ['abbreviated', CORGI]]) {
+  for (const [label, accept] of [
+    ['full', 'application/json'],
+    ['abbreviated', CORGI],
+  ]) {
     test(`${label} packument: two base URLs give two ETags, and the other's ETag gets the whole body`, async () => {
       const a = { host: `127.0.0.1:${port}`, accept };
       const b = { host: `localhost:${port}`, accept };

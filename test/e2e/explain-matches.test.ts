@@ -13,22 +13,44 @@ import { codeAt } from '../../src/domain/totp.ts';
 import type { Grants } from '../../src/domain/principal.ts';
 
 const EXISTING: Record<string, string> = {
-  'public inside': 'acme-cli', 'public outside': 'other-cli', 'private inside': '@acme/secret',
-  'private outside': '@other/secret', 'public in @acme': '@acme/open',
+  'public inside': 'acme-cli',
+  'public outside': 'other-cli',
+  'private inside': '@acme/secret',
+  'private outside': '@other/secret',
+  'public in @acme': '@acme/open',
 };
 const NEW: Record<string, (n: number) => string> = {
-  'new inside': (n) => `@acme/x-new-${n}`, 'new outside': (n) => `@other/x-new-${n}`, 'new in @alice': (n) => `@alice/x-new-${n}`,
+  'new inside': (n) => `@acme/x-new-${n}`,
+  'new outside': (n) => `@other/x-new-${n}`,
+  'new in @alice': (n) => `@alice/x-new-${n}`,
 };
 /** Matrix action → the explain action the request is decided by. */
 const EXPLAINED: Record<string, string> = {
-  read: 'read', 'publish new': 'publish', 'publish existing': 'publish', unpublish: 'unpublish', 'dist-tag add': 'dist-tag',
-  deprecate: 'deprecate', 'owner add': 'owner', star: 'star', 'stage publish': 'stage',
-  'stage approve': 'stage-review', 'stage approve without code': 'stage-review', 'stage reject': 'stage-review',
+  read: 'read',
+  'publish new': 'publish',
+  'publish existing': 'publish',
+  unpublish: 'unpublish',
+  'dist-tag add': 'dist-tag',
+  deprecate: 'deprecate',
+  'owner add': 'owner',
+  star: 'star',
+  'stage publish': 'stage',
+  'stage approve': 'stage-review',
+  'stage approve without code': 'stage-review',
+  'stage reject': 'stage-review',
   'stage reject without code': 'stage-review',
 };
 const LIMITED = { packages: ['acme-cli'], scopes: ['@acme'] };
 const DAY = 86_400_000;
-const grants = (g: Partial<Grants>): Grants => ({ packagesAll: false, packages: [], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access', ...g });
+const grants = (g: Partial<Grants>): Grants => ({
+  packagesAll: false,
+  packages: [],
+  scopes: [],
+  permission: 'read-write',
+  orgs: [],
+  orgsPermission: 'no-access',
+  ...g,
+});
 
 type Explained = { allowed: boolean; reason: string | null; otp: boolean };
 
@@ -45,7 +67,13 @@ describe('auth/explain says what the request then does (the matrix rows)', () =>
     return codeAt(aliceSecret, s.clock.now());
   };
 
-  function call(method: string, path: string, authorization: string | null, body?: unknown, otp?: string): Promise<Response> {
+  function call(
+    method: string,
+    path: string,
+    authorization: string | null,
+    body?: unknown,
+    otp?: string,
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (authorization) headers.authorization = authorization;
     if (otp) headers['npm-otp'] = otp;
@@ -57,7 +85,8 @@ describe('auth/explain says what the request then does (the matrix rows)', () =>
     if (res.status >= 300) throw new Error(`setup ${method} /${path} failed: ${res.status} ${await res.text()}`);
     return res;
   }
-  const doc = async (name: string) => (await (await setup('GET', `${escaped(name)}?write=true`)).json()) as Record<string, any>;
+  const doc = async (name: string) =>
+    (await (await setup('GET', `${escaped(name)}?write=true`)).json()) as Record<string, any>;
 
   /** Sends the row's request; `otp` is a code of alice's when the row sends one. */
   async function perform(action: string, name: string, auth: string | null, user: string): Promise<Response> {
@@ -65,8 +94,11 @@ describe('auth/explain says what the request then does (the matrix rows)', () =>
     const path = escaped(name);
     const code = () => (user === 'alice' ? aliceCode() : undefined);
     switch (action) {
-      case 'read': return call('GET', path, auth);
-      case 'publish new': case 'publish existing': return call('PUT', path, auth, await publishBody(name, `1.1.${id}`));
+      case 'read':
+        return call('GET', path, auth);
+      case 'publish new':
+      case 'publish existing':
+        return call('PUT', path, auth, await publishBody(name, `1.1.${id}`));
       case 'unpublish': {
         await setup('PUT', path, await publishBody(name, `1.2.${id}`, { tag: 'scratch' }));
         const d = await doc(name);
@@ -74,7 +106,8 @@ describe('auth/explain says what the request then does (the matrix rows)', () =>
         delete d['dist-tags'].scratch;
         return call('PUT', `${path}/-rev/${d._rev}`, auth, d);
       }
-      case 'dist-tag add': return call('PUT', `-/package/${path}/dist-tags/t${id}`, auth, '1.0.0');
+      case 'dist-tag add':
+        return call('PUT', `-/package/${path}/dist-tags/t${id}`, auth, '1.0.0');
       case 'deprecate': {
         const d = await doc(name);
         d.versions['1.0.0'].deprecated = `row ${id}`;
@@ -82,18 +115,24 @@ describe('auth/explain says what the request then does (the matrix rows)', () =>
       }
       case 'owner add': {
         const d = await doc(name);
-        const maintainers = [...d.maintainers.filter((m: { name: string }) => m.name !== 'dave'), { name: 'dave', email: 'dave@example.com' }];
+        const maintainers = [
+          ...d.maintainers.filter((m: { name: string }) => m.name !== 'dave'),
+          { name: 'dave', email: 'dave@example.com' },
+        ];
         return call('PUT', `${path}/-rev/${d._rev}`, auth, { _id: d._id, _rev: d._rev, maintainers });
       }
       case 'star': {
         const d = await doc(name);
         return call('PUT', path, auth, { _id: d._id, _rev: d._rev, users: { [user]: true } });
       }
-      case 'stage publish': return call('POST', `-/stage/package/${path}`, auth, await publishBody(name, `1.4.${id}`));
+      case 'stage publish':
+        return call('POST', `-/stage/package/${path}`, auth, await publishBody(name, `1.4.${id}`));
       default: {
         const staged = await setup('POST', `-/stage/package/${path}`, await publishBody(name, `1.3.${id}`));
         const stageId = ((await staged.json()) as { stageId: string }).stageId;
-        const [method, p] = action.startsWith('stage approve') ? ['POST', `-/stage/${stageId}/approve`] : ['DELETE', `-/stage/${stageId}`];
+        const [method, p] = action.startsWith('stage approve')
+          ? ['POST', `-/stage/${stageId}/approve`]
+          : ['DELETE', `-/stage/${stageId}`];
         const res = await call(method, p, auth, undefined, action.endsWith('without code') ? undefined : code());
         if (res.status < 300 && user === 'alice') codeSpent = true;
         return res;
@@ -107,7 +146,9 @@ describe('auth/explain says what the request then does (the matrix rows)', () =>
     await s.addUser('carol', { admin: true });
     owner = `Bearer ${await s.token({ user: 'alice' })}`;
     // alice has 2FA (auth-only), as in the matrix: reviewing a staged version needs a one-time password.
-    const started = await call('POST', '-/npm/v1/user', owner, { tfa: { mode: 'auth-only', password: 'alice-password' } });
+    const started = await call('POST', '-/npm/v1/user', owner, {
+      tfa: { mode: 'auth-only', password: 'alice-password' },
+    });
     aliceSecret = new URL(((await started.json()) as { tfa: string }).tfa).searchParams.get('secret')!;
     assert.equal((await call('POST', '-/npm/v1/user', owner, { tfa: [aliceCode()] })).status, 200);
     codeSpent = true;
@@ -116,30 +157,85 @@ describe('auth/explain says what the request then does (the matrix rows)', () =>
       await setup('PUT', escaped(name), await publishBody(name, '1.0.0', { access }));
     }
     await buildOrgFixture(s, setup, [EXISTING['private inside'], EXISTING['public in @acme']], 0);
-    const bearer = async (spec: Parameters<TestServer['token']>[0]) => ({ authorization: `Bearer ${await s.token(spec)}`, user: spec.user });
+    const bearer = async (spec: Parameters<TestServer['token']>[0]) => ({
+      authorization: `Bearer ${await s.token(spec)}`,
+      user: spec.user,
+    });
     const alice = { user: 'alice' };
     const week = 7 * DAY;
     creds.set('anonymous', { authorization: null, user: 'alice' });
     creds.set('session', await bearer(alice));
-    creds.set('password', { authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}`, user: 'alice' });
-    creds.set('classic read-only', await bearer({ ...alice, kind: 'classic-readonly', readonly: true, expiresInMs: null }));
+    creds.set('password', {
+      authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}`,
+      user: 'alice',
+    });
+    creds.set(
+      'classic read-only',
+      await bearer({ ...alice, kind: 'classic-readonly', readonly: true, expiresInMs: null }),
+    );
     creds.set('classic automation', await bearer({ ...alice, kind: 'classic-automation', expiresInMs: null }));
     creds.set('classic publish', await bearer({ ...alice, kind: 'classic-publish', expiresInMs: null }));
-    creds.set('granular read-write', await bearer({ ...alice, kind: 'granular', grants: grants(LIMITED), expiresInMs: week }));
-    creds.set('granular read-only', await bearer({ ...alice, kind: 'granular', readonly: true, grants: grants({ ...LIMITED, permission: 'read-only' }), expiresInMs: week }));
-    creds.set('granular all packages', await bearer({ ...alice, kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: week }));
-    creds.set('granular org-only', await bearer({ ...alice, kind: 'granular', grants: grants({ permission: 'no-access', orgs: ['acme'], orgsPermission: 'read-write' }), expiresInMs: week }));
-    creds.set('granular stage-only', await bearer({ ...alice, kind: 'granular', grants: grants({ ...LIMITED, permission: 'read-write-stage-only' }), expiresInMs: week }));
-    creds.set('granular bypass-2FA', await bearer({ ...alice, kind: 'granular', grants: grants({ packagesAll: true }), bypass2fa: true, expiresInMs: week }));
+    creds.set(
+      'granular read-write',
+      await bearer({ ...alice, kind: 'granular', grants: grants(LIMITED), expiresInMs: week }),
+    );
+    creds.set(
+      'granular read-only',
+      await bearer({
+        ...alice,
+        kind: 'granular',
+        readonly: true,
+        grants: grants({ ...LIMITED, permission: 'read-only' }),
+        expiresInMs: week,
+      }),
+    );
+    creds.set(
+      'granular all packages',
+      await bearer({ ...alice, kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: week }),
+    );
+    creds.set(
+      'granular org-only',
+      await bearer({
+        ...alice,
+        kind: 'granular',
+        grants: grants({ permission: 'no-access', orgs: ['acme'], orgsPermission: 'read-write' }),
+        expiresInMs: week,
+      }),
+    );
+    creds.set(
+      'granular stage-only',
+      await bearer({
+        ...alice,
+        kind: 'granular',
+        grants: grants({ ...LIMITED, permission: 'read-write-stage-only' }),
+        expiresInMs: week,
+      }),
+    );
+    creds.set(
+      'granular bypass-2FA',
+      await bearer({
+        ...alice,
+        kind: 'granular',
+        grants: grants({ packagesAll: true }),
+        bypass2fa: true,
+        expiresInMs: week,
+      }),
+    );
     creds.set("bob's session", await bearer({ user: 'bob' }));
     creds.set("admin's session", await bearer({ user: 'carol' }));
     const members: Record<string, string> = {
-      "org owner's session": 'olivia', "org admin's session": 'adam', "team writer's session": 'walter',
-      "team reader's session": 'rita', "org developer's session": 'dan', "non-member's session": 'nora',
+      "org owner's session": 'olivia',
+      "org admin's session": 'adam',
+      "team writer's session": 'walter',
+      "team reader's session": 'rita',
+      "org developer's session": 'dan',
+      "non-member's session": 'nora',
     };
     for (const [cred, user] of Object.entries(members)) creds.set(cred, await bearer({ user }));
   });
-  after(async () => { await s?.close(); });
+  after(async () => {
+    await s?.close();
+  });
 
   const { rows, problems } = readMatrix();
   test('the matrix parses', () => assert.deepEqual(problems, []));
@@ -161,9 +257,16 @@ describe('auth/explain says what the request then does (the matrix rows)', () =>
       if (!e.allowed) {
         assert.equal(did.reason, e.reason, `explain said ${e.reason}; the request answered ${did.status}: ${body}`);
       } else if (e.otp && row.action.endsWith('without code')) {
-        assert.equal(did.reason, 'otp-required', `explain asked for a one-time password; the request answered ${did.status}: ${body}`);
+        assert.equal(
+          did.reason,
+          'otp-required',
+          `explain asked for a one-time password; the request answered ${did.status}: ${body}`,
+        );
       } else {
-        assert.ok(did.status < 300, `explain allowed it (otp: ${e.otp}); the request answered ${did.status} ${did.reason}: ${body}`);
+        assert.ok(
+          did.status < 300,
+          `explain allowed it (otp: ${e.otp}); the request answered ${did.status} ${did.reason}: ${body}`,
+        );
       }
     });
   }

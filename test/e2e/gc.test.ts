@@ -26,7 +26,10 @@ describe('tessera gc', () => {
   const tgz: Record<string, Buffer> = {};
   const blobPath = (key: string) => join(data, 'blobs', key.slice(0, 2), key.slice(2, 4), key);
   const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${srv.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+    fetch(`${srv.url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+    });
   const gc = (...args: string[]) => tessera(['gc', '--data', data, '--config', config, ...args]);
 
   before(async () => {
@@ -36,17 +39,28 @@ describe('tessera gc', () => {
     assert.equal((await tessera(['user', 'add', 'gwen', '--email', 'gwen@example.com', '--data', data])).code, 0);
     token = (await tessera(['token', 'create', '--user', 'gwen', '--data', data])).stdout.trim();
     srv = await serve(['--data', data, '--config', config]);
-    for (const v of ['1.0.0', '1.0.1', '1.0.2']) tgz[v] = await makeTarball({ 'package/package.json': JSON.stringify({ name: 'gc-pkg', version: v }) });
+    for (const v of ['1.0.0', '1.0.1', '1.0.2'])
+      tgz[v] = await makeTarball({ 'package/package.json': JSON.stringify({ name: 'gc-pkg', version: v }) });
     for (const v of ['1.0.0', '1.0.1']) {
-      const res = await api('gc-pkg', { method: 'PUT', body: JSON.stringify(await publishBody('gc-pkg', v, { tarball: tgz[v] })) });
+      const res = await api('gc-pkg', {
+        method: 'PUT',
+        body: JSON.stringify(await publishBody('gc-pkg', v, { tarball: tgz[v] })),
+      });
       assert.equal(res.status, 201, await res.text());
     }
     // 1.0.2 is staged, and left to expire (stage.ttl is 1s here).
-    const staged = await api('-/stage/package/gc-pkg', { method: 'POST', body: JSON.stringify(await publishBody('gc-pkg', '1.0.2', { tarball: tgz['1.0.2'] })) });
+    const staged = await api('-/stage/package/gc-pkg', {
+      method: 'POST',
+      body: JSON.stringify(await publishBody('gc-pkg', '1.0.2', { tarball: tgz['1.0.2'] })),
+    });
     assert.ok(staged.status < 300, await staged.text());
     const expired = new Promise((r) => setTimeout(r, 1100));
     // 1.0.1 is unpublished, the way npm does it: the document without it, at its revision.
-    const doc = await (await api('gc-pkg?write=true')).json() as { _rev: string; versions: Record<string, unknown>; time: Record<string, unknown> };
+    const doc = (await (await api('gc-pkg?write=true')).json()) as {
+      _rev: string;
+      versions: Record<string, unknown>;
+      time: Record<string, unknown>;
+    };
     delete doc.versions['1.0.1'];
     delete doc.time['1.0.1'];
     const put = await api(`gc-pkg/-rev/${doc._rev}`, { method: 'PUT', body: JSON.stringify(doc) });
@@ -59,13 +73,18 @@ describe('tessera gc', () => {
     utimesSync(join(tmpDir, 'abcd-leftover.1234.tmp'), old, old);
     await expired;
   });
-  after(async () => { await srv.stop(); });
+  after(async () => {
+    await srv.stop();
+  });
 
   test('everything just written is younger than the default grace period: nothing goes but the old leftover', async () => {
     const r = await gc('--json', '--dry-run');
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { kept: number; young: number; removed: { key: string | null }[] };
-    assert.deepEqual(report.removed.map((b) => b.key), [null]);
+    assert.deepEqual(
+      report.removed.map((b) => b.key),
+      [null],
+    );
     assert.equal(report.kept, 1, 'the tarball of 1.0.0');
     assert.equal(report.young, 2, 'the unpublished tarball and the expired staged one');
   });
@@ -84,7 +103,10 @@ describe('tessera gc', () => {
     const r = await gc('--grace', '0s', '--json');
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { removed: { key: string | null }[]; removedBytes: number };
-    assert.deepEqual(new Set(report.removed.map((b) => b.key)), new Set([keyOf(tgz['1.0.1']), keyOf(tgz['1.0.2']), null]));
+    assert.deepEqual(
+      new Set(report.removed.map((b) => b.key)),
+      new Set([keyOf(tgz['1.0.1']), keyOf(tgz['1.0.2']), null]),
+    );
     assert.ok(!existsSync(blobPath(keyOf(tgz['1.0.1']))));
     assert.ok(!existsSync(blobPath(keyOf(tgz['1.0.2']))));
     assert.ok(existsSync(blobPath(keyOf(tgz['1.0.0']))));
@@ -96,8 +118,15 @@ describe('tessera gc', () => {
     const again = await gc('--grace', '0s');
     assert.match(again.stdout, /removed 0 blob\(s\), 0 bytes; kept 1 in use/);
     const audit = await tessera(['audit', '--data', data, '--json']);
-    const events = audit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; removed?: number; bytes?: number });
-    assert.equal(events.filter((e) => e.event === 'stage-expired').length, 1, 'the expired stage was swept, and audited');
+    const events = audit.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; removed?: number; bytes?: number });
+    assert.equal(
+      events.filter((e) => e.event === 'stage-expired').length,
+      1,
+      'the expired stage was swept, and audited',
+    );
     const collected = events.filter((e) => e.event === 'blobs-collected');
     assert.equal(collected.length, 1, 'a run that removes nothing writes no event');
     assert.equal(collected[0].removed, 3);

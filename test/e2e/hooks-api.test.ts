@@ -130,8 +130,17 @@ describe('hooks API', () => {
     assert.deepEqual(
       { ...a.json, id: 'x', created: typeof a.json.created, updated: typeof a.json.updated },
       {
-        id: 'x', username: 'alice', type: 'package', name: 'watched-pkg', endpoint: `${rx.url}/a`, created: 'string',
-        updated: 'string', delivered: false, last_delivery: null, response_code: 0, status: 'active',
+        id: 'x',
+        username: 'alice',
+        type: 'package',
+        name: 'watched-pkg',
+        endpoint: `${rx.url}/a`,
+        created: 'string',
+        updated: 'string',
+        delivered: false,
+        last_delivery: null,
+        response_code: 0,
+        status: 'active',
       },
     );
     s.clock.advance(1_000); // lists are in the order hooks were made
@@ -142,11 +151,20 @@ describe('hooks API', () => {
     const all = await call('alice', 'GET', '-/npm/v1/hooks');
     assert.equal(all.status, 200);
     assert.equal(all.json.total, 3);
-    assert.deepEqual((all.json.objects as { name: string }[]).map((h) => h.name), ['watched-pkg', '@acme', 'alice']);
+    assert.deepEqual(
+      (all.json.objects as { name: string }[]).map((h) => h.name),
+      ['watched-pkg', '@acme', 'alice'],
+    );
     const one = await call('alice', 'GET', '-/npm/v1/hooks?package=watched-pkg');
-    assert.deepEqual((one.json.objects as { id: string }[]).map((h) => h.id), [id]);
+    assert.deepEqual(
+      (one.json.objects as { id: string }[]).map((h) => h.id),
+      [id],
+    );
     const page = await call('alice', 'GET', '-/npm/v1/hooks?limit=1&offset=1');
-    assert.deepEqual((page.json.objects as { name: string }[]).map((h) => h.name), ['@acme']);
+    assert.deepEqual(
+      (page.json.objects as { name: string }[]).map((h) => h.name),
+      ['@acme'],
+    );
     assert.match(String((page.json.urls as { next: string }).next), /\/-\/npm\/v1\/hooks\?limit=1&offset=2$/);
     assert.equal((await call('bob', 'GET', '-/npm/v1/hooks')).json.total, 0, "bob does not see alice's hooks");
 
@@ -250,8 +268,12 @@ describe('hooks API', () => {
 
   test('read-only, bypass-2FA and trusted-publishing tokens are refused; granular ones act within grants', async () => {
     const grants = (over: object) => ({
-      packagesAll: false, packages: [], scopes: ['@alice'], permission: 'read-write',
-      orgs: [], orgsPermission: 'no-access',
+      packagesAll: false,
+      packages: [],
+      scopes: ['@alice'],
+      permission: 'read-write',
+      orgs: [],
+      orgsPermission: 'no-access',
       ...over,
     });
     const kinds: [string, object, string | null][] = [
@@ -259,12 +281,18 @@ describe('hooks API', () => {
       ['granular-ro', { kind: 'granular', grants: grants({ permission: 'read-only' }) }, 'token-read-only'],
       ['bypass', { kind: 'granular', grants: grants({ packagesAll: true }), bypass2fa: true }, 'bypass-2fa-governance'],
       ['automation', { kind: 'classic-automation' }, 'bypass-2fa-governance'],
-      ['oidc', {
-        kind: 'oidc', grants: grants({
-          scopes: [], packages: ['@alice/private'],
-          trust: { configId: 'c', permissions: ['createPackage'], subject: 'ci' },
-        }),
-      }, 'oidc-not-a-user'],
+      [
+        'oidc',
+        {
+          kind: 'oidc',
+          grants: grants({
+            scopes: [],
+            packages: ['@alice/private'],
+            trust: { configId: 'c', permissions: ['createPackage'], subject: 'ci' },
+          }),
+        },
+        'oidc-not-a-user',
+      ],
       ['granular-rw', { kind: 'granular', grants: grants({}) }, null],
     ];
     for (const [name, spec, reason] of kinds) {
@@ -324,10 +352,16 @@ describe('hooks API', () => {
     await put('alice', '@acme/tool', '1.2.0');
     await rx.until("alice's hook hears of 1.2.0", () => rx.at('/alice-tool').some((g) => g.body.version === '1.2.0'));
     // Queued before the publish answered: nothing was queued for dana's hook, and nothing reached it.
-    const queued = await s.ctx.store.db.selectFrom('hook_deliveries').select('hook')
-      .where('hook', '=', deliveryKey(String(dana.json.id))).execute();
+    const queued = await s.ctx.store.db
+      .selectFrom('hook_deliveries')
+      .select('hook')
+      .where('hook', '=', deliveryKey(String(dana.json.id)))
+      .execute();
     assert.equal(queued.length, 0);
-    assert.deepEqual(rx.at('/dana').map((g) => g.body.version), ['1.1.0']);
+    assert.deepEqual(
+      rx.at('/dana').map((g) => g.body.version),
+      ['1.1.0'],
+    );
     // And dana can no longer make a hook on it: the answer is that of a name that does not exist.
     const again = await add('dana', 'package', '@acme/tool', `${rx.url}/dana`);
     const absent = await add('dana', 'package', '@acme/absent', `${rx.url}/dana`);

@@ -204,7 +204,9 @@ describe('tessera import verdaccio --keep-proxied', () => {
   let s: TestServer;
   // An upstream nobody answers on: the kept package is served from what Verdaccio had cached.
   before(async () => {
-    s = await startServer({ upstream: { ...defaults.upstream, url: 'http://127.0.0.1:9/', cacheTtlMs: 60_000, timeoutMs: 2_000 } });
+    s = await startServer({
+      upstream: { ...defaults.upstream, url: 'http://127.0.0.1:9/', cacheTtlMs: 60_000, timeoutMs: 2_000 },
+    });
   });
   after(async () => {
     await s.close();

@@ -20,7 +20,11 @@ async function get(s: TestServer, path: string, headers: Record<string, string> 
 }
 
 /** GETs `path` and reports whether the request went through Fastify's routes. */
-async function routedGet(s: TestServer, path: string, headers: Record<string, string> = {}): Promise<Answer & { routed: boolean }> {
+async function routedGet(
+  s: TestServer,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<Answer & { routed: boolean }> {
   const before = s.routed.length;
   const answer = await get(s, path, headers);
   return { ...answer, routed: s.routed.length > before };
@@ -28,7 +32,8 @@ async function routedGet(s: TestServer, path: string, headers: Record<string, st
 
 async function publish(s: TestServer, token: string, name: string, version: string, access?: string): Promise<void> {
   const res = await fetch(`${s.url}${name.replace('/', '%2f')}`, {
-    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(await publishBody(name, version, { access })),
   });
   assert.equal(res.status, 201, await res.text());
@@ -46,7 +51,9 @@ describe('install reads answered from memory', () => {
     await publish(s, token, '@alice/fast', '1.0.0', 'public');
     await publish(s, token, '@alice/secret', '1.0.0', 'restricted');
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   const cases: [string, string, (t: string) => Record<string, string>][] = [
     ['abbreviated packument with a token', 'fast-pkg', (t) => ({ authorization: `Bearer ${t}`, accept: CORGI })],
@@ -169,16 +176,26 @@ describe('install reads answered from memory', () => {
     const auth = { authorization: `Bearer ${token}`, accept: 'application/json' };
     await get(s, 'fast-pkg', auth);
     await publish(s, token, 'fast-pkg', '1.1.0');
-    const after = JSON.parse((await get(s, 'fast-pkg', auth)).body.toString()) as { 'dist-tags': Record<string, string> };
+    const after = JSON.parse((await get(s, 'fast-pkg', auth)).body.toString()) as {
+      'dist-tags': Record<string, string>;
+    };
     assert.equal(after['dist-tags'].latest, '1.1.0');
     assert.equal((await get(s, 'fast-pkg/-/fast-pkg-1.1.0.tgz', auth)).status, 200);
     assert.equal((await routedGet(s, 'fast-pkg/-/fast-pkg-1.1.0.tgz', auth)).routed, false);
 
-    const doc = JSON.parse((await get(s, 'fast-pkg?write=true', auth)).body.toString()) as Record<string, unknown> & { versions: Record<string, Record<string, unknown>> };
+    const doc = JSON.parse((await get(s, 'fast-pkg?write=true', auth)).body.toString()) as Record<string, unknown> & {
+      versions: Record<string, Record<string, unknown>>;
+    };
     doc.versions['1.1.0'].deprecated = 'use 2';
-    const put = await fetch(`${s.url}fast-pkg/-rev/${doc._rev as string}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+    const put = await fetch(`${s.url}fast-pkg/-rev/${doc._rev as string}`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(doc),
+    });
     assert.equal(put.status, 201, await put.text());
-    const deprecated = JSON.parse((await get(s, 'fast-pkg', auth)).body.toString()) as { versions: Record<string, { deprecated?: string }> };
+    const deprecated = JSON.parse((await get(s, 'fast-pkg', auth)).body.toString()) as {
+      versions: Record<string, { deprecated?: string }>;
+    };
     assert.equal(deprecated.versions['1.1.0'].deprecated, 'use 2');
 
     const current = JSON.parse((await get(s, 'fast-pkg?write=true', auth)).body.toString()) as { _rev: string };
@@ -200,16 +217,32 @@ describe('install reads with the access log on', () => {
       const first = await routedGet(s, 'logged-pkg', auth);
       const fast = [await routedGet(s, 'logged-pkg', auth), await routedGet(s, 'logged-pkg', auth)];
       assert.equal(first.routed, true);
-      assert.deepEqual(fast.map((r) => r.routed), [false, false]);
+      assert.deepEqual(
+        fast.map((r) => r.routed),
+        [false, false],
+      );
       const notModified = await routedGet(s, 'logged-pkg', { ...auth, 'if-none-match': first.headers.etag });
       assert.equal(notModified.status, 304);
       const { readFileSync } = await import('node:fs');
       await new Promise((r) => setTimeout(r, 200));
       const log = readFileSync(s.logFile, 'utf8');
       assert.ok(!log.includes(token), 'the token never reaches the log');
-      const lines = log.split('\n').filter((l) => l.includes('"url":"/logged-pkg"') && l.includes('request completed'))
-        .map((l) => JSON.parse(l) as { reqId: string; req: { method: string; ip: string }; res: { statusCode: number }; responseTime: number });
-      assert.deepEqual(lines.map((l) => l.res.statusCode), [200, 200, 200, 304]);
+      const lines = log
+        .split('\n')
+        .filter((l) => l.includes('"url":"/logged-pkg"') && l.includes('request completed'))
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              reqId: string;
+              req: { method: string; ip: string };
+              res: { statusCode: number };
+              responseTime: number;
+            },
+        );
+      assert.deepEqual(
+        lines.map((l) => l.res.statusCode),
+        [200, 200, 200, 304],
+      );
       assert.equal(lines.filter((l) => l.reqId.startsWith('mem-')).length, 3, 'three answered from memory');
       assert.equal(new Set(lines.map((l) => l.reqId)).size, 4);
       for (const l of lines) {
@@ -225,7 +258,10 @@ describe('install reads with the access log on', () => {
 
 describe('install reads behind a trusted reverse proxy', () => {
   test('with publicUrl set, reads come from memory; a CIDR-limited token is judged on the forwarded address by the full route', async () => {
-    const s = await startServer({ trustedProxies: ['127.0.0.1/32'], publicUrl: 'https://registry.example.test/' }, { recordRequests: true });
+    const s = await startServer(
+      { trustedProxies: ['127.0.0.1/32'], publicUrl: 'https://registry.example.test/' },
+      { recordRequests: true },
+    );
     try {
       await s.addUser('carol');
       const token = await s.token({ user: 'carol' });
@@ -235,10 +271,17 @@ describe('install reads behind a trusted reverse proxy', () => {
       const second = await routedGet(s, 'proxied-read', h);
       assert.equal(second.routed, false);
       assert.ok(second.body.equals(first.body));
-      assert.match(second.body.toString(), /"tarball":"https:\/\/registry\.example\.test\/proxied-read\/-\/proxied-read-1\.0\.0\.tgz"/);
+      assert.match(
+        second.body.toString(),
+        /"tarball":"https:\/\/registry\.example\.test\/proxied-read\/-\/proxied-read-1\.0\.0\.tgz"/,
+      );
 
       const limited = await s.token({ user: 'carol', cidr: ['10.0.0.0/8'] });
-      for (const [ip, status] of [['10.1.2.3', 200], ['192.0.2.1', 401], ['10.1.2.3', 200]] as const) {
+      for (const [ip, status] of [
+        ['10.1.2.3', 200],
+        ['192.0.2.1', 401],
+        ['10.1.2.3', 200],
+      ] as const) {
         const r = await routedGet(s, 'proxied-read', { authorization: `Bearer ${limited}`, 'x-forwarded-for': ip });
         assert.equal(r.status, status, `from ${ip}`);
         assert.equal(r.routed, true);
@@ -270,13 +313,21 @@ describe('restricted packages: a change of who may read is seen by the next read
   let owner: string;
   let member: string;
   const call = async (method: string, path: string, token: string, body: unknown) => {
-    const res = await fetch(`${s.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${s.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${await res.text()}`);
   };
   /** Reads twice (the second may come from memory) and returns both statuses. */
   const reads = async (token: string) => {
     const h = { authorization: `Bearer ${token}`, accept: CORGI };
-    return [(await get(s, '@acme%2fapp', h)).status, (await get(s, '@acme/app/-/app-1.0.0.tgz', h)).status, (await get(s, '@acme%2fapp', h)).status];
+    return [
+      (await get(s, '@acme%2fapp', h)).status,
+      (await get(s, '@acme/app/-/app-1.0.0.tgz', h)).status,
+      (await get(s, '@acme%2fapp', h)).status,
+    ];
   };
 
   before(async () => {
@@ -290,7 +341,9 @@ describe('restricted packages: a change of who may read is seen by the next read
     await publish(s, owner, '@acme/app', '1.0.0', 'restricted');
     await call('PUT', '-/org/acme/team', owner, { name: 'readers' });
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   test('org membership, team membership and team grants, each way', async () => {
     assert.deepEqual(await reads(member), [404, 404, 404]);
@@ -337,15 +390,24 @@ describe('install reads: what callers control cannot grow memory or change answe
       for (let i = 0; i < 40; i++) {
         const { request } = await import('node:http');
         const body = await new Promise<string>((resolve, reject) => {
-          const req = request(`${s.url}many-hosts`, { headers: { host: `h${i}.example.test`, accept: 'application/json' } }, (res) => {
-            let text = '';
-            res.on('data', (c: Buffer) => { text += c; });
-            res.on('end', () => resolve(text));
-          });
+          const req = request(
+            `${s.url}many-hosts`,
+            { headers: { host: `h${i}.example.test`, accept: 'application/json' } },
+            (res) => {
+              let text = '';
+              res.on('data', (c: Buffer) => {
+                text += c;
+              });
+              res.on('end', () => resolve(text));
+            },
+          );
           req.on('error', reject);
           req.end();
         });
-        assert.match(body, new RegExp(`"tarball":"http://h${i}\\.example\\.test/many-hosts/-/many-hosts-1\\.0\\.0\\.tgz"`));
+        assert.match(
+          body,
+          new RegExp(`"tarball":"http://h${i}\\.example\\.test/many-hosts/-/many-hosts-1\\.0\\.0\\.tgz"`),
+        );
         sizes.push(cache.documentBytes);
       }
       assert.ok(sizes[39] > 0);
@@ -356,7 +418,7 @@ describe('install reads: what callers control cannot grow memory or change answe
     }
   });
 
-  test('a malformed escape gets the full route\'s answer every time', async () => {
+  test("a malformed escape gets the full route's answer every time", async () => {
     const s = await startServer({}, { recordRequests: true });
     try {
       await s.addUser('fay');

@@ -18,22 +18,31 @@ type Answer = { status: number; reason: string | undefined; message: string; tok
 /** POSTs an exchange over node:http, so the test chooses the Host header (fetch may not). */
 function exchangeAt(s: TestServer, pkg: string, jwt: string, host = s.host): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port: Number(s.host.split(':')[1]), method: 'POST',
-      path: `/-/npm/v1/oidc/token/exchange/package/${pkg.replace('/', '%2f')}`,
-      headers: { host, authorization: `Bearer ${jwt}`, 'content-length': 0 },
-    }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => {
-        const body = JSON.parse(text) as { message?: string; token?: string };
-        const reason = res.headers['x-tessera-reason'];
-        resolve({
-          status: res.statusCode ?? 0, reason: typeof reason === 'string' ? reason : undefined,
-          message: body.message ?? '', token: body.token,
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: Number(s.host.split(':')[1]),
+        method: 'POST',
+        path: `/-/npm/v1/oidc/token/exchange/package/${pkg.replace('/', '%2f')}`,
+        headers: { host, authorization: `Bearer ${jwt}`, 'content-length': 0 },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
         });
-      });
-    });
+        res.on('end', () => {
+          const body = JSON.parse(text) as { message?: string; token?: string };
+          const reason = res.headers['x-tessera-reason'];
+          resolve({
+            status: res.statusCode ?? 0,
+            reason: typeof reason === 'string' ? reason : undefined,
+            message: body.message ?? '',
+            token: body.token,
+          });
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -42,7 +51,9 @@ function exchangeAt(s: TestServer, pkg: string, jwt: string, host = s.host): Pro
 const CIRCLE = 'oidc.circleci.com/';
 const ORG = '5f2e3a1c-0b7d-4e0a-9c1e-2d3f4a5b6c7d';
 const circleClaims = (org = ORG) => ({
-  [`${CIRCLE}org-id`]: org, [`${CIRCLE}project-id`]: 'p-1', [`${CIRCLE}pipeline-definition-id`]: 'd-1',
+  [`${CIRCLE}org-id`]: org,
+  [`${CIRCLE}project-id`]: 'p-1',
+  [`${CIRCLE}pipeline-definition-id`]: 'd-1',
   [`${CIRCLE}vcs-origin`]: 'github.com/acme/app',
 });
 const githubClaims = { repository: 'acme/app', workflow_ref: 'acme/app/.github/workflows/publish.yml@refs/heads/main' };
@@ -60,7 +71,10 @@ describe('OIDC exchange hardening', () => {
   const AUD = 'npm:registry.example.test';
   const ghIss = () => `${gh.url}/a`;
   const circleIss = (org = ORG) => `${circle.url}/org/${org}`;
-  const code = () => { s.clock.advance(30_000); return codeAt(secret, s.clock.now()); };
+  const code = () => {
+    s.clock.advance(30_000);
+    return codeAt(secret, s.clock.now());
+  };
   /** The attacker listens on a port whose digits extend the one a configured CircleCI prefix names. */
   const lookalikePrefix = () => evil.url.slice(0, -1);
 
@@ -72,7 +86,8 @@ describe('OIDC exchange hardening', () => {
   }
   async function addTrust(pkg: string, configs: object[]) {
     return fetch(`${s.url}-/package/${pkg}/trust`, {
-      method: 'POST', body: JSON.stringify(configs),
+      method: 'POST',
+      body: JSON.stringify(configs),
       headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json', 'npm-otp': code() },
     });
   }
@@ -95,12 +110,14 @@ describe('OIDC exchange hardening', () => {
     session = await s.token({ user: 'alice', expiresInMs: 30 * 86_400_000 });
     alice = makeNpm(s.url);
     alice.setToken(s.host, session);
-    const post = (body: object) => fetch(`${s.url}-/npm/v1/user`, {
-      method: 'POST', body: JSON.stringify(body),
-      headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-    });
+    const post = (body: object) =>
+      fetch(`${s.url}-/npm/v1/user`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+      });
     const enrol = await post({ tfa: { mode: 'auth-only', password: 'alice-password' } });
-    secret = new URL((await enrol.json() as { tfa: string }).tfa).searchParams.get('secret')!;
+    secret = new URL(((await enrol.json()) as { tfa: string }).tfa).searchParams.get('secret')!;
     assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
     for (const pkg of ['oh-pkg', 'oh-circle', 'oh-forge']) {
       const r = await alice.run(['publish'], { cwd: makePackage(pkg, '1.0.0') });
@@ -115,7 +132,10 @@ describe('OIDC exchange hardening', () => {
     const generic = { type: 'generic', issuer: 'forge', claims: { repository: 'team/lib' }, permissions };
     assert.equal((await addTrust('oh-forge', [generic])).status, 201);
   });
-  after(async () => { await s.close(); await Promise.all([gh, circle, forge, evil].map((i) => i.close())); });
+  after(async () => {
+    await s.close();
+    await Promise.all([gh, circle, forge, evil].map((i) => i.close()));
+  });
 
   test('an iss that only looks like a configured issuer is refused, and nothing is fetched for it', async () => {
     const before = gh.requests.length;
@@ -133,8 +153,16 @@ describe('OIDC exchange hardening', () => {
 
   test('CircleCI: the per-organization issuer is the configured prefix plus one path segment', async () => {
     const base = circle.url;
-    for (const iss of [`${base}/org`, `${base}/org/`, `${base}/org.evil/${ORG}`, `${base}/orgs/${ORG}`,
-      `${circleIss()}/x`, `${base}/org/..`, `${base}/org/a%2f..`, `${base}/org/${ORG}?x=1`]) {
+    for (const iss of [
+      `${base}/org`,
+      `${base}/org/`,
+      `${base}/org.evil/${ORG}`,
+      `${base}/orgs/${ORG}`,
+      `${circleIss()}/x`,
+      `${base}/org/..`,
+      `${base}/org/a%2f..`,
+      `${base}/org/${ORG}?x=1`,
+    ]) {
       await refused(await circle.sign({ aud: AUD, ...circleClaims() }, { iss }), /is not configured/, 'oh-circle');
     }
     // The organization in the issuer must be the one the token's claims name.
@@ -163,14 +191,18 @@ describe('OIDC exchange hardening', () => {
     assert.equal(gh.requests.length, before, gh.requests.join(', '));
   });
 
-  test('alg=none and HS256 signed with the issuer\'s public key are refused before anything is fetched', async () => {
-    const jwks = await (await fetch(`${gh.url}/.well-known/jwks`)).json() as { keys: JWK[] };
+  test("alg=none and HS256 signed with the issuer's public key are refused before anything is fetched", async () => {
+    const jwks = (await (await fetch(`${gh.url}/.well-known/jwks`)).json()) as { keys: JWK[] };
     const before = gh.requests.length;
-    const pem = await exportSPKI(await importJWK(jwks.keys[0], 'RS256') as CryptoKey);
+    const pem = await exportSPKI((await importJWK(jwks.keys[0], 'RS256')) as CryptoKey);
     const now = Math.floor(Date.now() / 1000);
     const kid = jwks.keys[0].kid;
-    const hs = await new SignJWT({ aud: AUD, ...githubClaims }).setProtectedHeader({ alg: 'HS256', kid })
-      .setIssuer(ghIss()).setIssuedAt(now).setExpirationTime(now + 300).sign(new TextEncoder().encode(pem));
+    const hs = await new SignJWT({ aud: AUD, ...githubClaims })
+      .setProtectedHeader({ alg: 'HS256', kid })
+      .setIssuer(ghIss())
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(new TextEncoder().encode(pem));
     await refused(hs, /signing algorithm is not accepted/);
     const good = await gh.sign({ aud: AUD, ...githubClaims }, { iss: ghIss() });
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', kid })).toString('base64url')}.${good.split('.')[1]}.`;
@@ -219,7 +251,7 @@ describe('OIDC exchange hardening', () => {
     ];
     for (const [claims, detail] of cases) {
       const res = await addTrust('oh-forge', [{ type: 'github', claims, permissions: ['createPackage'] }]);
-      const body = await res.json() as { message: string };
+      const body = (await res.json()) as { message: string };
       assert.equal(res.status, 400, body.message);
       assert.match(body.message, /^Invalid trust configuration: /);
       assert.match(body.message, detail);
@@ -250,13 +282,19 @@ describe('OIDC exchange hardening', () => {
     r = await ci.run(['dist-tag', 'add', 'oh-pkg@1.0.0', 'beta']);
     assert.notEqual(r.code, 0);
     assert.match(r.output, /403 Forbidden.*can only publish oh-pkg; it cannot change dist-tags of it/);
-    const tags = await (await fetch(`${s.url}-/package/oh-pkg/dist-tags`)).json() as Record<string, string>;
+    const tags = (await (await fetch(`${s.url}-/package/oh-pkg/dist-tags`)).json()) as Record<string, string>;
     assert.deepEqual(tags, { latest: '1.1.0' });
     // Nor does it send mail in the name of the user who set up the trusted publisher.
-    const verify = await fetch(`${s.url}-/tessera/v1/email/verify`, { method: 'POST', headers: { authorization: `Bearer ${r0.token}` } });
+    const verify = await fetch(`${s.url}-/tessera/v1/email/verify`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${r0.token}` },
+    });
     assert.deepEqual([verify.status, verify.headers.get('x-tessera-reason')], [403, 'oidc-not-a-user']);
     const denied = await s.ctx.store.db.selectFrom('audit').select('reason').where('event', '=', 'denied').execute();
-    assert.ok(denied.some((d) => d.reason === 'oidc-not-a-user'), 'refusals of a credential are audited');
+    assert.ok(
+      denied.some((d) => d.reason === 'oidc-not-a-user'),
+      'refusals of a credential are audited',
+    );
   });
 
   // Last: it moves the server's clock past the discovery cache's lifetime.
@@ -266,7 +304,11 @@ describe('OIDC exchange hardening', () => {
     const expiresIn = () => Math.floor(s.clock.now() / 1000) + 300;
     const sign = () => forge.sign({ aud: AUD, repository: 'team/lib' }, { expiresIn: expiresIn() });
     const first = await Promise.all([1, 2, 3].map(async () => exchangeAt(s, 'oh-forge', await sign())));
-    assert.deepEqual(first.map((r) => r.status), [201, 201, 201], first.map((r) => r.message).join('; '));
+    assert.deepEqual(
+      first.map((r) => r.status),
+      [201, 201, 201],
+      first.map((r) => r.message).join('; '),
+    );
     for (let i = 0; i < 2; i++) assert.equal((await exchangeAt(s, 'oh-forge', await sign())).status, 201);
     assert.equal(discoveries(), 1, forge.requests.join(', '));
     s.clock.advance(DISCOVERY_TTL_MS - 60_000);

@@ -18,7 +18,9 @@ describe('organizations and teams with npm 11', () => {
     }
     await createOrg(s.ctx, 'acme', 'olivia');
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   test('npm org set adds members with each role; npm org ls shows them', async () => {
     let r = await npm.olivia.run(['org', 'set', 'acme', 'adam', 'admin']);
@@ -30,7 +32,8 @@ describe('organizations and teams with npm 11', () => {
     assert.equal(r.code, 0, r.output);
     r = await npm.dev1.run(['org', 'ls', 'acme']);
     assert.equal(r.code, 0, r.output);
-    for (const line of ['olivia - owner', 'adam - admin', 'dev1 - developer', 'dev2 - developer']) assert.match(r.stdout, new RegExp(line));
+    for (const line of ['olivia - owner', 'adam - admin', 'dev1 - developer', 'dev2 - developer'])
+      assert.match(r.stdout, new RegExp(line));
   });
 
   test('roles: a developer cannot manage members; an admin cannot make owners', async () => {
@@ -101,21 +104,49 @@ describe('organizations and teams with npm 11', () => {
   });
 
   test('scenario 10: an org-only token manages membership but cannot publish', async () => {
-    const t = await s.token({ user: 'olivia', kind: 'granular', grants: { packagesAll: false, packages: [], scopes: [], permission: 'no-access', orgs: ['acme'], orgsPermission: 'read-write' } });
+    const t = await s.token({
+      user: 'olivia',
+      kind: 'granular',
+      grants: {
+        packagesAll: false,
+        packages: [],
+        scopes: [],
+        permission: 'no-access',
+        orgs: ['acme'],
+        orgsPermission: 'read-write',
+      },
+    });
     const n = makeNpm(s.url);
     n.setToken(s.host, t);
     let r = await n.run(['org', 'set', 'acme', 'outsider', 'developer']);
     assert.equal(r.code, 0, r.output);
     r = await n.run(['publish'], { cwd: makePackage('@acme/x', '1.0.0') });
     assert.notEqual(r.code, 0);
-    assert.match(r.output, /This token only manages the organizations acme; it grants no access to packages, so it cannot publish @acme\/x/);
+    assert.match(
+      r.output,
+      /This token only manages the organizations acme; it grants no access to packages, so it cannot publish @acme\/x/,
+    );
     // An existing private package gets the same answer as the new name: the token's own limit, nothing more.
     r = await n.run(['publish'], { cwd: makePackage('@acme/widget', '2.0.0') });
     assert.match(r.output, /E403[\s\S]*grants no access to packages, so it cannot publish @acme\/widget/);
     r = await n.run(['view', '@acme/widget']);
     assert.match(r.output, /E404/);
     const pkgOnly = makeNpm(s.url);
-    pkgOnly.setToken(s.host, await s.token({ user: 'olivia', kind: 'granular', grants: { packagesAll: true, packages: [], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access' } }));
+    pkgOnly.setToken(
+      s.host,
+      await s.token({
+        user: 'olivia',
+        kind: 'granular',
+        grants: {
+          packagesAll: true,
+          packages: [],
+          scopes: [],
+          permission: 'read-write',
+          orgs: [],
+          orgsPermission: 'no-access',
+        },
+      }),
+    );
     r = await pkgOnly.run(['org', 'rm', 'acme', 'outsider']);
     assert.notEqual(r.code, 0);
     assert.match(r.output, /This token cannot change the members of acme/);
@@ -125,7 +156,11 @@ describe('organizations and teams with npm 11', () => {
     const r = await npm.olivia.run(['org', 'rm', 'acme', 'olivia']);
     assert.notEqual(r.code, 0);
     assert.match(r.output, /acme must keep at least one owner/);
-    const events = await s.ctx.store.db.selectFrom('audit').select(['event', 'detail']).where('event', 'like', 'org-%').execute();
+    const events = await s.ctx.store.db
+      .selectFrom('audit')
+      .select(['event', 'detail'])
+      .where('event', 'like', 'org-%')
+      .execute();
     assert.ok(events.some((e) => e.event === 'org-member-added' && e.detail!.includes('"member":"adam"')));
     assert.ok(events.some((e) => e.event === 'org-member-removed' && e.detail!.includes('"member":"dev1"')));
   });

@@ -8,28 +8,56 @@ import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import type { Grants } from '../../src/domain/principal.ts';
 
-const adduser = (url: string, name: string, authorization: string) => fetch(`${url}-/user/org.couchdb.user:${name}`, {
-  method: 'PUT', headers: { 'content-type': 'application/json', authorization },
-  body: JSON.stringify({ _id: `org.couchdb.user:${name}`, name, password: `${name}-password`, email: `${name}@example.com`, type: 'user' }),
+const adduser = (url: string, name: string, authorization: string) =>
+  fetch(`${url}-/user/org.couchdb.user:${name}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization },
+    body: JSON.stringify({
+      _id: `org.couchdb.user:${name}`,
+      name,
+      password: `${name}-password`,
+      email: `${name}@example.com`,
+      type: 'user',
+    }),
+  });
+const grants = (g: Partial<Grants>): Grants => ({
+  packagesAll: false,
+  packages: [],
+  scopes: [],
+  permission: 'read-write',
+  orgs: [],
+  orgsPermission: 'no-access',
+  ...g,
 });
-const grants = (g: Partial<Grants>): Grants =>
-  ({ packagesAll: false, packages: [], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access', ...g });
 const WEEK = 7 * 86_400_000;
 
-describe('signup: admin-only takes an administrator\'s session', () => {
+describe("signup: admin-only takes an administrator's session", () => {
   let s: TestServer;
   before(async () => {
     s = await startServer();
     await s.addUser('root', { admin: true });
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   const tokens: [string, () => Promise<string>][] = [
     ['classic read-only', () => s.token({ user: 'root', kind: 'classic-readonly', readonly: true, expiresInMs: null })],
-    ['granular, one package', () => s.token({ user: 'root', kind: 'granular', grants: grants({ packages: ['x'] }), expiresInMs: WEEK })],
-    ['granular read-only, all packages', () => s.token({
-      user: 'root', kind: 'granular', readonly: true, grants: grants({ packagesAll: true, permission: 'read-only' }), expiresInMs: WEEK,
-    })],
+    [
+      'granular, one package',
+      () => s.token({ user: 'root', kind: 'granular', grants: grants({ packages: ['x'] }), expiresInMs: WEEK }),
+    ],
+    [
+      'granular read-only, all packages',
+      () =>
+        s.token({
+          user: 'root',
+          kind: 'granular',
+          readonly: true,
+          grants: grants({ packagesAll: true, permission: 'read-only' }),
+          expiresInMs: WEEK,
+        }),
+    ],
     ['classic automation', () => s.token({ user: 'root', kind: 'classic-automation', expiresInMs: null })],
   ];
   for (const [what, make] of tokens) {
@@ -43,7 +71,7 @@ describe('signup: admin-only takes an administrator\'s session', () => {
     });
   }
 
-  test('an administrator\'s login session and password still can', async () => {
+  test("an administrator's login session and password still can", async () => {
     let res = await adduser(s.url, 'by-session', `Bearer ${await s.token({ user: 'root' })}`);
     assert.equal(res.status, 201, await res.clone().text());
     res = await adduser(s.url, 'by-password', `Basic ${Buffer.from('root:root-password').toString('base64')}`);
@@ -62,17 +90,26 @@ describe('npm access list collaborators: team members only for the organization'
       npm[u].setToken(s.host, await s.token({ user: u }));
     }
     await createOrg(s.ctx, 'acme', 'olivia');
-    const steps: string[][] = [['org', 'set', 'acme', 'walter'], ['team', 'create', 'acme:writers'], ['team', 'add', 'acme:writers', 'walter']];
+    const steps: string[][] = [
+      ['org', 'set', 'acme', 'walter'],
+      ['team', 'create', 'acme:writers'],
+      ['team', 'add', 'acme:writers', 'walter'],
+    ];
     for (const args of steps) assert.equal((await npm.olivia.run(args)).code, 0, args.join(' '));
-    for (const [name, access] of [['@acme/open', 'public'], ['@acme/closed', 'restricted']]) {
+    for (const [name, access] of [
+      ['@acme/open', 'public'],
+      ['@acme/closed', 'restricted'],
+    ]) {
       const r = await npm.olivia.run(['publish', '--access', access], { cwd: makePackage(name, '1.0.0') });
       assert.equal(r.code, 0, r.output);
       assert.equal((await npm.olivia.run(['access', 'grant', 'read-write', 'acme:writers', name])).code, 0);
     }
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
-  test('an outsider sees the maintainers of a public package, not its teams\' members', async () => {
+  test("an outsider sees the maintainers of a public package, not its teams' members", async () => {
     const r = await npm.outsider.run(['access', 'list', 'collaborators', '@acme/open']);
     assert.equal(r.code, 0, r.output);
     assert.match(r.stdout, /olivia: read-write/);

@@ -13,13 +13,36 @@ import { userByName } from '../../src/services/accounts.ts';
 import type { Grants, Principal } from '../../src/domain/principal.ts';
 
 /** Hidden package → its absent twin (same length, same scope). */
-const PAIRS: [string, string][] = [['@acme/secret', '@acme/sacret'], ['@alice/secret', '@alice/sacret'], ['@free/secret', '@free/sacret']];
-const ACTIONS = ['read', 'publish', 'unpublish', 'dist-tag', 'deprecate', 'owner', 'star', 'access', 'trust', 'stage', 'stage-view', 'stage-review'];
+const PAIRS: [string, string][] = [
+  ['@acme/secret', '@acme/sacret'],
+  ['@alice/secret', '@alice/sacret'],
+  ['@free/secret', '@free/sacret'],
+];
+const ACTIONS = [
+  'read',
+  'publish',
+  'unpublish',
+  'dist-tag',
+  'deprecate',
+  'owner',
+  'star',
+  'access',
+  'trust',
+  'stage',
+  'stage-view',
+  'stage-review',
+];
 
 const esc = (name: string) => name.replace('/', '%2f');
 const base = (name: string) => name.split('/')[1];
 const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false, packages: ['@alice/other'], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access', ...g,
+  packagesAll: false,
+  packages: ['@alice/other'],
+  scopes: [],
+  permission: 'read-write',
+  orgs: [],
+  orgsPermission: 'no-access',
+  ...g,
 });
 
 type Req = { method: string; path: string; body?: unknown };
@@ -38,9 +61,19 @@ function requests(name: string, stageId: string): [string, Req][] {
     ['HEAD packument', { method: 'HEAD', path: `/${e}` }],
     ['PUT with no versions', { method: 'PUT', path: `/${e}`, body: { ...doc, versions: {} } }],
     ['PUT at a revision', { method: 'PUT', path: `/${e}/-rev/7-abc`, body: { ...doc, _rev: '7-abc', versions: {} } }],
-    ['PUT unknown versions', { method: 'PUT', path: `/${e}`, body: { ...doc, versions: { '9.9.9': { name, version: '9.9.9' } } } }],
+    [
+      'PUT unknown versions',
+      { method: 'PUT', path: `/${e}`, body: { ...doc, versions: { '9.9.9': { name, version: '9.9.9' } } } },
+    ],
     ['star', { method: 'PUT', path: `/${e}`, body: { ...doc, users: { someone: true } } }],
-    ['owner add', { method: 'PUT', path: `/${e}/-rev/1-x`, body: { ...doc, _rev: '1-x', maintainers: [{ name: 'alice', email: 'x' }] } }],
+    [
+      'owner add',
+      {
+        method: 'PUT',
+        path: `/${e}/-rev/1-x`,
+        body: { ...doc, _rev: '1-x', maintainers: [{ name: 'alice', email: 'x' }] },
+      },
+    ],
     ['unpublish all', { method: 'DELETE', path: `/${e}/-rev/1-x` }],
     ['delete tarball', { method: 'DELETE', path: `/${name}/-/${base(name)}-1.0.0.tgz/-rev/1-x` }],
     ['dist-tag ls', { method: 'GET', path: `/-/package/${e}/dist-tags` }],
@@ -50,10 +83,18 @@ function requests(name: string, stageId: string): [string, Req][] {
     ['visibility', { method: 'GET', path: `/-/package/${e}/visibility` }],
     ['access set', { method: 'POST', path: `/-/package/${e}/access`, body: { access: 'public' } }],
     ['trust list', { method: 'GET', path: `/-/package/${e}/trust` }],
-    ['trust add', {
-      method: 'POST', path: `/-/package/${e}/trust`,
-      body: { type: 'github', claims: { repository: 'acme/x', workflow_ref: { file: 'release.yml' } }, permissions: ['createPackage'] },
-    }],
+    [
+      'trust add',
+      {
+        method: 'POST',
+        path: `/-/package/${e}/trust`,
+        body: {
+          type: 'github',
+          claims: { repository: 'acme/x', workflow_ref: { file: 'release.yml' } },
+          permissions: ['createPackage'],
+        },
+      },
+    ],
     ['trust revoke', { method: 'DELETE', path: `/-/package/${e}/trust/${randomUUID()}` }],
     ['attestations', { method: 'GET', path: `/-/npm/v1/attestations/${name}@1.0.0` }],
     ['stage publish', { method: 'POST', path: `/-/stage/package/${e}`, body: 'STAGE' }],
@@ -64,7 +105,8 @@ function requests(name: string, stageId: string): [string, Req][] {
     ['stage reject', { method: 'DELETE', path: `/-/stage/${stageId}` }],
     ['search', { method: 'GET', path: `/-/v1/search?text=${encodeURIComponent(name)}` }],
   ];
-  for (const a of ACTIONS) list.push([`auth/explain ${a}`, { method: 'GET', path: `/-/tessera/v1/auth/explain?action=${a}&package=${e}` }]);
+  for (const a of ACTIONS)
+    list.push([`auth/explain ${a}`, { method: 'GET', path: `/-/tessera/v1/auth/explain?action=${a}&package=${e}` }]);
   return list;
 }
 
@@ -85,14 +127,21 @@ describe('a private package the caller may not read answers exactly like a missi
     const res = await fetch(new URL(r.path.slice(1), s.url), { method: r.method, headers, body });
     const text = await res.text();
     const out: Record<string, string> = {};
-    res.headers.forEach((v, k) => { if (k !== 'date') out[k] = v; });
+    res.headers.forEach((v, k) => {
+      if (k !== 'date') out[k] = v;
+    });
     return { status: res.status, reason: res.headers.get('x-tessera-reason'), headers: out, body: text };
   }
 
   /** The answer with the package's name, in every spelling, replaced by a placeholder. */
   function neutral(a: Answer, name: string): Answer {
-    const swap = (t: string) => t.split(esc(name)).join('<pkg>').split(name).join('<pkg>').split(base(name)).join('<base>');
-    return { ...a, headers: Object.fromEntries(Object.entries(a.headers).map(([k, v]) => [k, swap(v)])), body: swap(a.body) };
+    const swap = (t: string) =>
+      t.split(esc(name)).join('<pkg>').split(name).join('<pkg>').split(base(name)).join('<base>');
+    return {
+      ...a,
+      headers: Object.fromEntries(Object.entries(a.headers).map(([k, v]) => [k, swap(v)])),
+      body: swap(a.body),
+    };
   }
 
   before(async () => {
@@ -105,12 +154,14 @@ describe('a private package the caller may not read answers exactly like a missi
     const aliceSession = await s.token({ user: 'alice' });
     for (const [hidden, absent] of PAIRS) {
       const put = await fetch(new URL(esc(hidden), s.url), {
-        method: 'PUT', headers: { authorization: `Bearer ${aliceSession}`, 'content-type': 'application/json' },
+        method: 'PUT',
+        headers: { authorization: `Bearer ${aliceSession}`, 'content-type': 'application/json' },
         body: JSON.stringify(await publishBody(hidden, '1.0.0')),
       });
       assert.equal(put.status, 201, `alice publishes ${hidden}`);
       const staged = await fetch(new URL(`-/stage/package/${esc(hidden)}`, s.url), {
-        method: 'POST', headers: { authorization: `Bearer ${aliceSession}`, 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { authorization: `Bearer ${aliceSession}`, 'content-type': 'application/json' },
         body: JSON.stringify(await publishBody(hidden, '1.1.0')),
       });
       assert.equal(staged.status, 201, `alice stages ${hidden}@1.1.0`);
@@ -120,7 +171,8 @@ describe('a private package the caller may not read answers exactly like a missi
       stageBodies[hidden] = await publishBody(hidden, '1.2.0');
       stageBodies[absent] = await publishBody(absent, '1.2.0');
       const star = await fetch(new URL(esc(hidden), s.url), {
-        method: 'PUT', headers: { authorization: `Bearer ${aliceSession}`, 'content-type': 'application/json' },
+        method: 'PUT',
+        headers: { authorization: `Bearer ${aliceSession}`, 'content-type': 'application/json' },
         body: JSON.stringify({ _id: hidden, users: { alice: true } }),
       });
       assert.equal(star.status, 201, `alice stars ${hidden}`);
@@ -128,14 +180,20 @@ describe('a private package the caller may not read answers exactly like a missi
     creds.anonymous = null;
     creds["bob's session"] = `Bearer ${await s.token({ user: 'bob' })}`;
     creds["bob's password"] = `Basic ${Buffer.from('bob:bob-password').toString('base64')}`;
-    creds["bob's granular token for all packages"] = `Bearer ${await s.token({ user: 'bob', kind: 'granular', grants: grants({ packagesAll: true, packages: [] }) })}`;
+    creds["bob's granular token for all packages"] =
+      `Bearer ${await s.token({ user: 'bob', kind: 'granular', grants: grants({ packagesAll: true, packages: [] }) })}`;
     creds["dan's session (acme developer, no grant)"] = `Bearer ${await s.token({ user: 'dan' })}`;
     creds["nora's session (not in acme)"] = `Bearer ${await s.token({ user: 'nora' })}`;
-    creds["alice's token for @alice/other"] = `Bearer ${await s.token({ user: 'alice', kind: 'granular', grants: grants({}) })}`;
-    creds["alice's read-only token for @alice/other"] = `Bearer ${await s.token({ user: 'alice', kind: 'granular', grants: grants({ permission: 'read-only' }) })}`;
-    creds["alice's stage-only token for @alice/other"] = `Bearer ${await s.token({ user: 'alice', kind: 'granular', grants: grants({ permission: 'read-write-stage-only' }) })}`;
-    creds["alice's bypass-2FA token for @alice/other"] = `Bearer ${await s.token({ user: 'alice', kind: 'granular', grants: grants({}), bypass2fa: true })}`;
-    creds["alice's org-only token"] = `Bearer ${await s.token({ user: 'alice', kind: 'granular', grants: grants({ packages: [], permission: 'no-access', orgs: ['acme'], orgsPermission: 'read-write' }) })}`;
+    creds["alice's token for @alice/other"] =
+      `Bearer ${await s.token({ user: 'alice', kind: 'granular', grants: grants({}) })}`;
+    creds["alice's read-only token for @alice/other"] =
+      `Bearer ${await s.token({ user: 'alice', kind: 'granular', grants: grants({ permission: 'read-only' }) })}`;
+    creds["alice's stage-only token for @alice/other"] =
+      `Bearer ${await s.token({ user: 'alice', kind: 'granular', grants: grants({ permission: 'read-write-stage-only' }) })}`;
+    creds["alice's bypass-2FA token for @alice/other"] =
+      `Bearer ${await s.token({ user: 'alice', kind: 'granular', grants: grants({}), bypass2fa: true })}`;
+    creds["alice's org-only token"] =
+      `Bearer ${await s.token({ user: 'alice', kind: 'granular', grants: grants({ packages: [], permission: 'no-access', orgs: ['acme'], orgsPermission: 'read-write' }) })}`;
   });
   after(() => s?.close());
 
@@ -143,13 +201,27 @@ describe('a private package the caller may not read answers exactly like a missi
   const mayCreate: Record<string, string[]> = {
     '@acme/secret': ["dan's session (acme developer, no grant)"],
     '@alice/secret': [],
-    '@free/secret': ["bob's session", "bob's password", "bob's granular token for all packages", "dan's session (acme developer, no grant)", "nora's session (not in acme)"],
+    '@free/secret': [
+      "bob's session",
+      "bob's password",
+      "bob's granular token for all packages",
+      "dan's session (acme developer, no grant)",
+      "nora's session (not in acme)",
+    ],
   };
 
   for (const credential of [
-    'anonymous', "bob's session", "bob's password", "bob's granular token for all packages", "dan's session (acme developer, no grant)",
-    "nora's session (not in acme)", "alice's token for @alice/other", "alice's read-only token for @alice/other",
-    "alice's stage-only token for @alice/other", "alice's bypass-2FA token for @alice/other", "alice's org-only token",
+    'anonymous',
+    "bob's session",
+    "bob's password",
+    "bob's granular token for all packages",
+    "dan's session (acme developer, no grant)",
+    "nora's session (not in acme)",
+    "alice's token for @alice/other",
+    "alice's read-only token for @alice/other",
+    "alice's stage-only token for @alice/other",
+    "alice's bypass-2FA token for @alice/other",
+    "alice's org-only token",
   ]) {
     // Basic authentication hashes the password on every request: one pair is enough for it.
     for (const [hidden, absent] of credential === "bob's password" ? PAIRS.slice(1, 2) : PAIRS) {
@@ -157,7 +229,9 @@ describe('a private package the caller may not read answers exactly like a missi
         const auth = creds[credential];
         const first = await send({ method: 'GET', path: `/${esc(hidden)}` }, auth, hidden);
         assert.equal(first.status, 404, `${credential} cannot read ${hidden}`);
-        const pairs = requests(hidden, stageIds[hidden]).map(([what, r], i) => [what, r, requests(absent, stageIds[absent])[i][1]] as const);
+        const pairs = requests(hidden, stageIds[hidden]).map(
+          ([what, r], i) => [what, r, requests(absent, stageIds[absent])[i][1]] as const,
+        );
         const creates = mayCreate[hidden].includes(credential);
         for (const [what, onHidden, onAbsent] of pairs) {
           const h = neutral(await send(onHidden, auth, hidden), hidden);
@@ -184,7 +258,11 @@ describe('a private package the caller may not read answers exactly like a missi
   }
 
   test('listings leave hidden packages out: search, user, org and team packages, stars', async () => {
-    for (const credential of ["bob's session", "dan's session (acme developer, no grant)", "alice's token for @alice/other"]) {
+    for (const credential of [
+      "bob's session",
+      "dan's session (acme developer, no grant)",
+      "alice's token for @alice/other",
+    ]) {
       const auth = creds[credential];
       const get = async (path: string) => {
         const r = await send({ method: 'GET', path }, auth, '');
@@ -192,36 +270,63 @@ describe('a private package the caller may not read answers exactly like a missi
       };
       const search = await get('/-/v1/search?text=secret');
       assert.equal(search.status, 200);
-      assert.deepEqual((JSON.parse(search.body) as { objects: unknown[] }).objects, [], `${credential}: search finds nothing`);
+      assert.deepEqual(
+        (JSON.parse(search.body) as { objects: unknown[] }).objects,
+        [],
+        `${credential}: search finds nothing`,
+      );
       const user = await get('/-/user/alice/package');
       assert.equal(user.status, 200);
       assert.deepEqual(JSON.parse(user.body), {}, `${credential}: alice's package list shows nothing hidden`);
       const stars = await get('/-/_view/starredByUser?key=%22alice%22');
-      assert.deepEqual((JSON.parse(stars.body) as { rows: unknown[] }).rows, [], `${credential}: alice's stars show nothing hidden`);
+      assert.deepEqual(
+        (JSON.parse(stars.body) as { rows: unknown[] }).rows,
+        [],
+        `${credential}: alice's stars show nothing hidden`,
+      );
     }
     // dan may look at acme (a member), but its package lists leave out what he cannot read.
     const dan = creds["dan's session (acme developer, no grant)"];
     const org = creds["alice's org-only token"]!;
-    const post = (path: string, method: string, body: unknown) => fetch(new URL(path.slice(1), s.url), {
-      method, headers: { authorization: org, 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
+    const post = (path: string, method: string, body: unknown) =>
+      fetch(new URL(path.slice(1), s.url), {
+        method,
+        headers: { authorization: org, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     assert.equal((await post('/-/org/acme/team', 'PUT', { name: 'writers' })).status, 201);
-    assert.equal((await post('/-/team/acme/writers/package', 'PUT', { package: '@acme/secret', permissions: 'read-write' })).status, 201);
+    assert.equal(
+      (await post('/-/team/acme/writers/package', 'PUT', { package: '@acme/secret', permissions: 'read-write' }))
+        .status,
+      201,
+    );
     for (const path of ['/-/org/acme/package', '/-/team/acme/writers/package']) {
       const r = await send({ method: 'GET', path }, dan, '');
       assert.equal(r.status, 200, path);
       assert.ok(!r.body.includes('secret'), `${path} shows dan nothing he cannot read: ${r.body}`);
     }
     // alice herself, with a session, still sees everything she maintains.
-    const own = await send({ method: 'GET', path: '/-/user/alice/package' }, `Bearer ${await s.token({ user: 'alice' })}`, '');
+    const own = await send(
+      { method: 'GET', path: '/-/user/alice/package' },
+      `Bearer ${await s.token({ user: 'alice' })}`,
+      '',
+    );
     assert.deepEqual(Object.keys(JSON.parse(own.body) as object).sort(), PAIRS.map(([h]) => h).sort());
   });
 
   test('a caller who may create a name learns by publishing that a hidden one is taken (the documented exception)', async () => {
     const nora = creds["nora's session (not in acme)"];
-    const fresh = await send({ method: 'PUT', path: `/${esc('@free/fresh')}`, body: await publishBody('@free/fresh', '1.0.0') }, nora, '@free/fresh');
+    const fresh = await send(
+      { method: 'PUT', path: `/${esc('@free/fresh')}`, body: await publishBody('@free/fresh', '1.0.0') },
+      nora,
+      '@free/fresh',
+    );
     assert.equal(fresh.status, 201, 'a free name is created');
-    const taken = await send({ method: 'PUT', path: `/${esc('@free/secret')}`, body: await publishBody('@free/secret', '3.0.0') }, nora, '@free/secret');
+    const taken = await send(
+      { method: 'PUT', path: `/${esc('@free/secret')}`, body: await publishBody('@free/secret', '3.0.0') },
+      nora,
+      '@free/secret',
+    );
     assert.deepEqual([taken.status, taken.reason], [404, 'not-found']);
   });
 });

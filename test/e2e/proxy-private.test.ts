@@ -23,7 +23,10 @@ describe('private namespaces and cached upstream copies', () => {
     await up.addUser('upstreamer');
     const upNpm = makeNpm(up.url);
     upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
-    for (const [name, v] of [['kind-of', '6.0.3'], ['@acme/widget', '1.0.0']]) {
+    for (const [name, v] of [
+      ['kind-of', '6.0.3'],
+      ['@acme/widget', '1.0.0'],
+    ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
     }
@@ -37,7 +40,10 @@ describe('private namespaces and cached upstream copies', () => {
     assert.equal(r.code, 0, r.output);
     assert.equal((await fetch(`${down.url}${tarballPath}`)).status, 200);
   });
-  after(async () => { await down.close(); await up.close(); });
+  after(async () => {
+    await down.close();
+    await up.close();
+  });
 
   test('private after it was cached: packument and tarball 404, npm ci with the old lockfile E404', async () => {
     down.ctx.config.privateNamespaces = ['kind-*'];
@@ -93,6 +99,9 @@ describe('private namespaces and cached upstream copies', () => {
     const asked = up.requests.length;
     assert.equal((await fetch(`${down.url}${tarballPath}`)).status, 200);
     const fetched = up.requests.slice(asked);
-    assert.ok(fetched.some((x) => x.startsWith(`GET /${tarballPath}`)), fetched.join('\n'));
+    assert.ok(
+      fetched.some((x) => x.startsWith(`GET /${tarballPath}`)),
+      fetched.join('\n'),
+    );
   });
 });

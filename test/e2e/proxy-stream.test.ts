@@ -52,7 +52,9 @@ after(async () => {
 });
 
 function hold() {
-  held = new Promise((r) => { release = r; });
+  held = new Promise((r) => {
+    release = r;
+  });
 }
 
 const tarballs = () => asked.filter((u) => u.endsWith('.tgz')).length;
@@ -100,7 +102,10 @@ test('a tarball failing its integrity check cuts the connection, is not kept, co
   release();
   await assert.rejects(body, 'the client does not get a whole body');
   assert.equal(upstreamHealth(s.ctx, base).failures, before + 1);
-  const row = await s.ctx.store.db.selectFrom('versions').select('version').where('package', '=', 'bad')
+  const row = await s.ctx.store.db
+    .selectFrom('versions')
+    .select('version')
+    .where('package', '=', 'bad')
     .executeTakeFirst();
   assert.equal(row, undefined, 'nothing kept');
   hold();

@@ -29,18 +29,26 @@ function fakeUpstream() {
       state.active--;
       const url = decodeURIComponent(req.url ?? '/').slice(1);
       const tgz = /^(.+)\/-\/.+-1\.0\.0\.tgz$/.exec(url);
-      if (tgz) { res.end(tarball(tgz[1])); return; }
+      if (tgz) {
+        res.end(tarball(tgz[1]));
+        return;
+      }
       const dist = {
-        tarball: `${base}${url}/-/${url.split('/').pop()}-1.0.0.tgz`, integrity: ssri.fromData(tarball(url)).toString(),
+        tarball: `${base}${url}/-/${url.split('/').pop()}-1.0.0.tgz`,
+        integrity: ssri.fromData(tarball(url)).toString(),
       };
       res.setHeader('content-type', 'application/json');
       const versions = { '1.0.0': { name: url, version: '1.0.0', dist } };
       res.end(JSON.stringify({ name: url, 'dist-tags': { latest: '1.0.0' }, versions }));
     };
-    if (state.mode === 'slow') setTimeout(answer, 200); else answer();
+    if (state.mode === 'slow') setTimeout(answer, 200);
+    else answer();
   });
   return {
-    state, asked, sockets, server,
+    state,
+    asked,
+    sockets,
+    server,
     async start() {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const addr = server.address();
@@ -48,7 +56,10 @@ function fakeUpstream() {
       return base;
     },
     count: (path: string) => asked.filter((p) => p === path).length,
-    close: () => { server.closeAllConnections(); return new Promise((r) => server.close(r)); },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(r));
+    },
   };
 }
 
@@ -56,19 +67,32 @@ describe('upstream health and efficiency', () => {
   const up = fakeUpstream();
   let down: TestServer;
   let upstreamUrl: string;
-  const upstream = { ...defaults.upstream, cacheTtlMs: 60_000, timeoutMs: 2_000, maxStaleMs: 3_600_000,
-    maxConnections: 3, breakerFailures: 2, breakerCooldownMs: 30_000 };
+  const upstream = {
+    ...defaults.upstream,
+    cacheTtlMs: 60_000,
+    timeoutMs: 2_000,
+    maxStaleMs: 3_600_000,
+    maxConnections: 3,
+    breakerFailures: 2,
+    breakerCooldownMs: 30_000,
+  };
 
   before(async () => {
     upstreamUrl = await up.start();
     down = await startServer({ upstream: { ...upstream, url: upstreamUrl } });
   });
-  after(async () => { await down.close(); await up.close(); });
+  after(async () => {
+    await down.close();
+    await up.close();
+  });
 
   test('20 concurrent requests for an uncached packument, then its tarball, make one upstream fetch each', async () => {
     up.state.mode = 'slow';
     const docs = await Promise.all(Array.from({ length: 20 }, () => fetch(`${down.url}coalesced`)));
-    assert.deepEqual(docs.map((r) => r.status), Array(20).fill(200));
+    assert.deepEqual(
+      docs.map((r) => r.status),
+      Array(20).fill(200),
+    );
     assert.equal(up.count('/coalesced'), 1);
     const tgzUrl = `${down.url}coalesced/-/coalesced-1.0.0.tgz`;
     const tgz = await Promise.all(Array.from({ length: 20 }, () => fetch(tgzUrl)));
@@ -83,7 +107,10 @@ describe('upstream health and efficiency', () => {
     up.sockets.clear();
     const names = Array.from({ length: 12 }, (_, i) => `bounded-${i}`);
     const res = await Promise.all(names.map((n) => fetch(`${down.url}${n}`)));
-    assert.deepEqual(res.map((r) => r.status), Array(12).fill(200));
+    assert.deepEqual(
+      res.map((r) => r.status),
+      Array(12).fill(200),
+    );
     assert.equal(up.state.peak, upstream.maxConnections);
     assert.ok(up.sockets.size <= upstream.maxConnections, `${up.sockets.size} connections for 12 requests`);
   });

@@ -21,7 +21,13 @@ describe('proxying an upstream registry', () => {
     await up.addUser('upstreamer');
     const upNpm = makeNpm(up.url);
     upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
-    for (const [name, v] of [['left-padder', '1.0.0'], ['left-padder', '1.1.0'], ['internal-tools', '6.6.6'], ['@corp/evil', '9.9.9'], ['@dana/evil', '9.9.9']]) {
+    for (const [name, v] of [
+      ['left-padder', '1.0.0'],
+      ['left-padder', '1.1.0'],
+      ['internal-tools', '6.6.6'],
+      ['@corp/evil', '9.9.9'],
+      ['@dana/evil', '9.9.9'],
+    ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
     }
@@ -34,7 +40,10 @@ describe('proxying an upstream registry', () => {
     const r = await npm.run(['publish'], { cwd: makePackage('@corp/app', '1.0.0') });
     assert.equal(r.code, 0, r.output);
   });
-  after(async () => { await down.close(); await up.close(); });
+  after(async () => {
+    await down.close();
+    await up.close();
+  });
 
   test('a public package installs through the proxy, with tarballs served by the proxy', async () => {
     const proj = makeProject({ 'left-padder': '^1.0.0' });
@@ -67,10 +76,10 @@ describe('proxying an upstream registry', () => {
     assert.ok(!asked().some((x) => x.includes('evil')), 'upstream was asked for a name in a local scope');
   });
 
-  test('a local user\'s own scope is never fetched upstream', async () => {
+  test("a local user's own scope is never fetched upstream", async () => {
     const r = await npm.run(['view', '@dana/evil']);
     assert.match(r.output, /E404/);
-    assert.ok(!asked().some((x) => x.includes('dana')), 'upstream was asked for a local user\'s scope');
+    assert.ok(!asked().some((x) => x.includes('dana')), "upstream was asked for a local user's scope");
   });
 
   test('publishing a name that exists upstream makes it local from then on', async () => {

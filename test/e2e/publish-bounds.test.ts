@@ -13,7 +13,13 @@ import type { Grants } from '../../src/domain/principal.ts';
 
 const LIB = '@acme/lib';
 const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false, packages: [], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access', ...g,
+  packagesAll: false,
+  packages: [],
+  scopes: [],
+  permission: 'read-write',
+  orgs: [],
+  orgsPermission: 'no-access',
+  ...g,
 });
 
 describe('publish bounds', () => {
@@ -22,22 +28,33 @@ describe('publish bounds', () => {
   let version = 0;
   const next = () => `1.0.${++version}`;
 
-  function send(method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
+  function send(
+    method: string,
+    path: string,
+    token: string | null,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
     return fetch(`${s.url}${path}`, {
       method,
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   }
   async function refused(res: Response, status: number, reason: string, text?: RegExp): Promise<string> {
-    const body = await res.json() as { error: string };
+    const body = (await res.json()) as { error: string };
     assert.equal(res.status, status, JSON.stringify(body));
     assert.equal(res.headers.get('x-tessera-reason'), reason);
     if (text) assert.match(body.error, text);
     return body.error;
   }
   async function accessOf(name: string): Promise<string | undefined> {
-    return (await s.ctx.store.db.selectFrom('packages').select('access').where('name', '=', name).executeTakeFirst())?.access;
+    return (await s.ctx.store.db.selectFrom('packages').select('access').where('name', '=', name).executeTakeFirst())
+      ?.access;
   }
   /** /-/ping latencies (ms), one every 5 ms, for as long as `work` runs. */
   async function pingsDuring(work: Promise<Response>): Promise<{ res: Response; pings: number[] }> {
@@ -52,7 +69,9 @@ describe('publish bounds', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
-    const res = await work.finally(() => { done = true; });
+    const res = await work.finally(() => {
+      done = true;
+    });
     await loop;
     return { res, pings };
   }
@@ -73,14 +92,27 @@ describe('publish bounds', () => {
     await setup('PUT', '-/team/acme/writers/user', { user: 'walter' });
     await setup('PUT', '-/team/acme/writers/package', { package: LIB, permissions: 'read-write' });
     const week = 7 * 86_400_000;
-    tok.bypass = await s.token({ user: 'alice', kind: 'granular', grants: grants({ packagesAll: true }), bypass2fa: true, expiresInMs: week });
+    tok.bypass = await s.token({
+      user: 'alice',
+      kind: 'granular',
+      grants: grants({ packagesAll: true }),
+      bypass2fa: true,
+      expiresInMs: week,
+    });
     tok.trusted = await s.token({
-      user: 'alice', kind: 'oidc', expiresInMs: 3_600_000,
-      grants: grants({ packages: [LIB], trust: { configId: 'test', permissions: ['createPackage', 'createStagedPackage'], subject: 'github:acme/app' } }),
+      user: 'alice',
+      kind: 'oidc',
+      expiresInMs: 3_600_000,
+      grants: grants({
+        packages: [LIB],
+        trust: { configId: 'test', permissions: ['createPackage', 'createStagedPackage'], subject: 'github:acme/app' },
+      }),
     });
     assert.equal(await accessOf(LIB), 'restricted');
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   test('an anonymous publish of a compressed bomb is refused 401 without being opened', async () => {
     const body = await publishBody('bomb', '1.0.0', { tarball: gzipOfZeros(1024) });
@@ -92,7 +124,7 @@ describe('publish bounds', () => {
     assert.ok(ms < 1500, `refused in ${ms.toFixed(0)} ms`);
   });
 
-  test('a maintainer\'s bomb whose package.json never comes is refused, and /-/ping keeps answering', async () => {
+  test("a maintainer's bomb whose package.json never comes is refused, and /-/ping keeps answering", async () => {
     const v = next();
     const body = await publishBody(LIB, v, { tarball: tarBomb(LIB, v, 2048, 'never') });
     const { res, pings } = await pingsDuring(send('PUT', escaped(LIB), tok.alice, body));
@@ -109,10 +141,20 @@ describe('publish bounds', () => {
   test('reading stops at package.json: a bomb after it is never unpacked; before it, the limit applies', async () => {
     const big = next();
     // 1 GiB of zeros after the manifest: never inflated, so it publishes at once.
-    const res = await send('PUT', escaped(LIB), tok.alice, await publishBody(LIB, big, { tarball: tarBomb(LIB, big, 1024, 'first') }));
+    const res = await send(
+      'PUT',
+      escaped(LIB),
+      tok.alice,
+      await publishBody(LIB, big, { tarball: tarBomb(LIB, big, 1024, 'first') }),
+    );
     assert.equal(res.status, 201, await res.text());
     const small = next();
-    const ok = await send('PUT', escaped(LIB), tok.alice, await publishBody(LIB, small, { tarball: tarBomb(LIB, small, 16, 'last') }));
+    const ok = await send(
+      'PUT',
+      escaped(LIB),
+      tok.alice,
+      await publishBody(LIB, small, { tarball: tarBomb(LIB, small, 16, 'last') }),
+    );
     assert.equal(ok.status, 201, await ok.text());
   });
 
@@ -121,23 +163,42 @@ describe('publish bounds', () => {
     try {
       await small.addUser('alice');
       const t = await small.token({ user: 'alice' });
-      const put = (name: string, body: unknown) => fetch(`${small.url}${name}`, {
-        method: 'PUT', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-      });
-      await refused(await put('roomy', await publishBody('roomy', '1.0.0', { tarball: tarBomb('roomy', '1.0.0', 8, 'last') })),
-        413, 'tarball-too-large', /more than 4194304 bytes/);
-      assert.equal((await put('roomy', await publishBody('roomy', '1.0.0', { tarball: tarBomb('roomy', '1.0.0', 2, 'last') }))).status, 201);
+      const put = (name: string, body: unknown) =>
+        fetch(`${small.url}${name}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      await refused(
+        await put('roomy', await publishBody('roomy', '1.0.0', { tarball: tarBomb('roomy', '1.0.0', 8, 'last') })),
+        413,
+        'tarball-too-large',
+        /more than 4194304 bytes/,
+      );
+      assert.equal(
+        (await put('roomy', await publishBody('roomy', '1.0.0', { tarball: tarBomb('roomy', '1.0.0', 2, 'last') })))
+          .status,
+        201,
+      );
     } finally {
       await small.close();
     }
     const v = next();
     const huge = JSON.stringify({ name: LIB, version: v, description: ' '.repeat(6 * 1024 * 1024) });
     const fat = await makeTarball({ 'package/package.json': huge });
-    await refused(await send('PUT', escaped(LIB), tok.alice, await publishBody(LIB, v, { tarball: fat })), 413, 'tarball-too-large',
-      /package\/package\.json is \d+ bytes/);
+    await refused(
+      await send('PUT', escaped(LIB), tok.alice, await publishBody(LIB, v, { tarball: fat })),
+      413,
+      'tarball-too-large',
+      /package\/package\.json is \d+ bytes/,
+    );
     const twice = gzipSync(await makeTarball({ 'package/package.json': JSON.stringify({ name: LIB, version: v }) }));
-    await refused(await send('PUT', escaped(LIB), tok.alice, await publishBody(LIB, v, { tarball: twice })), 400, 'tarball-mismatch',
-      /compressed again/);
+    await refused(
+      await send('PUT', escaped(LIB), tok.alice, await publishBody(LIB, v, { tarball: twice })),
+      400,
+      'tarball-mismatch',
+      /compressed again/,
+    );
   });
 
   for (const who of ['walter', 'bypass', 'trusted'] as const) {
@@ -150,7 +211,12 @@ describe('publish bounds', () => {
       const v = next();
       const res = await send('PUT', escaped(LIB), tok[who], await publishBody(LIB, v, { access: 'public' }));
       assert.equal(await refused(res, status, reason), error);
-      const staged = await send('POST', `-/stage/package/${escaped(LIB)}`, tok[who], await publishBody(LIB, next(), { access: 'public' }));
+      const staged = await send(
+        'POST',
+        `-/stage/package/${escaped(LIB)}`,
+        tok[who],
+        await publishBody(LIB, next(), { access: 'public' }),
+      );
       assert.equal(await refused(staged, status, reason), error);
       assert.equal(await accessOf(LIB), 'restricted');
       // Without the access change the same credential publishes: only the side door is closed.
@@ -186,16 +252,25 @@ describe('publish bounds', () => {
   });
 
   test('approving a version staged with another access needs an approver who may change access', async () => {
-    const staged = await send('POST', `-/stage/package/${escaped(LIB)}`, tok.alice, await publishBody(LIB, next(), { access: 'public' }));
+    const staged = await send(
+      'POST',
+      `-/stage/package/${escaped(LIB)}`,
+      tok.alice,
+      await publishBody(LIB, next(), { access: 'public' }),
+    );
     assert.equal(staged.status, 201, await staged.clone().text());
-    const { stageId } = await staged.json() as { stageId: string };
+    const { stageId } = (await staged.json()) as { stageId: string };
     // walter (read-write team) may approve staged versions, with 2FA and a code: not this one.
     const post = (body: object) => send('POST', '-/npm/v1/user', tok.walter, body);
-    const url = (await (await post({ tfa: { mode: 'auth-only', password: 'walter-password' } })).json() as { tfa: string }).tfa;
+    const url = (
+      (await (await post({ tfa: { mode: 'auth-only', password: 'walter-password' } })).json()) as { tfa: string }
+    ).tfa;
     const secret = new URL(url).searchParams.get('secret')!;
     assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
     s.clock.advance(30_000);
-    const approve = await send('POST', `-/stage/${stageId}/approve`, tok.walter, undefined, { 'npm-otp': codeAt(secret, s.clock.now()) });
+    const approve = await send('POST', `-/stage/${stageId}/approve`, tok.walter, undefined, {
+      'npm-otp': codeAt(secret, s.clock.now()),
+    });
     await refused(approve, 403, 'not-maintainer', /not a maintainer of @acme\/lib, so you cannot change access to it/);
     assert.equal(await accessOf(LIB), 'restricted');
     assert.equal((await send('GET', `-/stage/${stageId}`, tok.alice)).status, 200, 'the staged version is still there');

@@ -23,7 +23,8 @@ async function put(version: string, tag?: string) {
   (b.versions[version] as Record<string, unknown>).description = `version ${version} `.repeat(80);
   s.clock.advance(1_000);
   const res = await fetch(`${s.url}${NAME}`, {
-    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(b),
   });
   assert.equal(res.status, 201, await res.text());
@@ -45,7 +46,9 @@ async function assertAsRendered(what: string) {
 }
 
 type Served = {
-  versions: Record<string, { deprecated?: string }>; time: Record<string, string>; 'dist-tags': Record<string, string>;
+  versions: Record<string, { deprecated?: string }>;
+  time: Record<string, string>;
+  'dist-tags': Record<string, string>;
 };
 
 async function served(): Promise<Served> {
@@ -63,23 +66,39 @@ before(async () => {
   for (let i = 0; i < COUNT; i++) await put(`1.0.${i}`);
   const db = s.ctx.store.db;
   await sql`CREATE TABLE chunk_writes (w TEXT)`.execute(db);
-  for (const [op, row] of [['INSERT', 'NEW'], ['UPDATE', 'NEW'], ['DELETE', 'OLD']]) {
-    await sql.raw(`CREATE TRIGGER chunk_${op} AFTER ${op} ON packument_chunks
-      BEGIN INSERT INTO chunk_writes VALUES ('${op.toLowerCase()} ' || ${row}.seq); END`).execute(db);
+  for (const [op, row] of [
+    ['INSERT', 'NEW'],
+    ['UPDATE', 'NEW'],
+    ['DELETE', 'OLD'],
+  ]) {
+    await sql
+      .raw(`CREATE TRIGGER chunk_${op} AFTER ${op} ON packument_chunks
+      BEGIN INSERT INTO chunk_writes VALUES ('${op.toLowerCase()} ' || ${row}.seq); END`)
+      .execute(db);
   }
 });
-after(async () => { await s.close(); });
+after(async () => {
+  await s.close();
+});
 
 test('publishes append: the documents span several chunks, earlier chunks are never rewritten', async () => {
-  const last = (await s.ctx.store.db.selectFrom('packument_chunks').select((eb) => eb.fn.max('seq').as('seq'))
-    .where('name', '=', NAME).executeTakeFirstOrThrow()).seq;
+  const last = (
+    await s.ctx.store.db
+      .selectFrom('packument_chunks')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .where('name', '=', NAME)
+      .executeTakeFirstOrThrow()
+  ).seq;
   assert.ok(last >= 2, `${last + 1} chunks`);
   await put('1.1.0');
   await put('1.2.0-beta.1', 'beta');
   const writes = await chunkWrites();
   assert.equal(writes.length, 2);
   const appended = [`update ${last}`, `insert ${last + 1}`, `update ${last + 1}`];
-  assert.ok(writes.every((w) => appended.includes(w)), writes.join());
+  assert.ok(
+    writes.every((w) => appended.includes(w)),
+    writes.join(),
+  );
   await assertAsRendered('after publishes');
   const doc = await served();
   assert.equal(doc['dist-tags'].latest, '1.1.0');

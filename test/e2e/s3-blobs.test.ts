@@ -19,10 +19,16 @@ import { readCache } from '../../src/services/read-cache.ts';
 
 const keyOf = (data: Buffer) => createHash('sha512').update(data).digest('hex');
 
-async function publish(s: TestServer, token: string, name: string, version: string,
-  opts: { tarball?: Buffer; access?: string } = {}): Promise<void> {
+async function publish(
+  s: TestServer,
+  token: string,
+  name: string,
+  version: string,
+  opts: { tarball?: Buffer; access?: string } = {},
+): Promise<void> {
   const res = await fetch(`${s.url}${name.replace('/', '%2f')}`, {
-    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(await publishBody(name, version, opts)),
   });
   assert.equal(res.status, 201, await res.text());
@@ -39,8 +45,12 @@ async function objects(config: Pick<Config, 'blobs' | 's3'>, under = ''): Promis
 
 describe('blobs on S3 (a real Ceph RGW)', () => {
   let rgw: Rgw;
-  before(async () => { rgw = await startRgw(); });
-  after(async () => { await rgw?.stop(); });
+  before(async () => {
+    rgw = await startRgw();
+  });
+  after(async () => {
+    await rgw?.stop();
+  });
 
   describe('tarballs streamed from the bucket', () => {
     let s: TestServer;
@@ -52,7 +62,9 @@ describe('blobs on S3 (a real Ceph RGW)', () => {
       await s.addUser('alice');
       token = await s.token({ user: 'alice' });
     });
-    after(async () => { await s?.close(); });
+    after(async () => {
+      await s?.close();
+    });
 
     test('npm publish and npm install with the real npm CLI; the tarball is an object in the bucket', async () => {
       const npm = makeNpm(s.url);
@@ -161,7 +173,9 @@ describe('blobs on S3 (a real Ceph RGW)', () => {
       await s.addUser('bob');
       token = await s.token({ user: 'alice' });
     });
-    after(async () => { await s?.close(); });
+    after(async () => {
+      await s?.close();
+    });
 
     test('a 302 to a presigned URL, which npm follows: npm install works', async () => {
       const npm = makeNpm(s.url);

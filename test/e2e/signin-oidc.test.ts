@@ -19,16 +19,26 @@ import { assertAccessible, launch, screenshot, type TestBrowser } from '../helpe
 import { startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
 
 const GROUPS = {
-  'npm-acme-admins': 'acme:owner', 'npm-acme-dev': 'acme:developers', 'npm-acme-release': 'acme:release',
+  'npm-acme-admins': 'acme:owner',
+  'npm-acme-dev': 'acme:developers',
+  'npm-acme-release': 'acme:release',
 };
 
 function authConfig(op: TestProvider, issuer = op.issuer): AuthConfig {
   return {
-    local: false, groups: GROUPS, ldap: null,
+    local: false,
+    groups: GROUPS,
+    ldap: null,
     oidc: {
-      issuer, clientId: op.clientId, clientSecret: op.clientSecret,
-      scopes: 'openid profile email groups offline_access', userClaim: 'preferred_username', groupsClaim: 'groups',
-      trustMfa: false, name: 'Acme SSO', refreshIntervalMs: 3_600_000,
+      issuer,
+      clientId: op.clientId,
+      clientSecret: op.clientSecret,
+      scopes: 'openid profile email groups offline_access',
+      userClaim: 'preferred_username',
+      groupsClaim: 'groups',
+      trustMfa: false,
+      name: 'Acme SSO',
+      refreshIntervalMs: 3_600_000,
     },
   };
 }
@@ -50,7 +60,9 @@ describe('company sign-in: OpenID Connect', () => {
     op = await startProvider();
     op.users.set('olga', { password: 'olga-pw', email: 'olga@acme.test', groups: ['npm-acme-admins'] });
     op.users.set('dana', {
-      password: 'dana-pw', email: 'dana@acme.test', groups: ['npm-acme-dev', 'npm-acme-release'],
+      password: 'dana-pw',
+      email: 'dana@acme.test',
+      groups: ['npm-acme-dev', 'npm-acme-release'],
     });
     s = await startServer({ auth: authConfig(op) });
     op.allowRedirect(`${s.url}-/signin/oidc/callback`);
@@ -63,14 +75,28 @@ describe('company sign-in: OpenID Connect', () => {
     await op?.close();
   });
 
-  const userRow = (name: string) => s.ctx.store.db.selectFrom('users').selectAll().where('name', '=', name)
-    .executeTakeFirst();
-  const roleIn = async (org: string, name: string) => (await s.ctx.store.db.selectFrom('org_members')
-    .innerJoin('users', 'users.id', 'org_members.user_id').select('role').where('org', '=', org)
-    .where('users.name', '=', name).executeTakeFirst())?.role;
-  const teamsOf = async (name: string) => (await s.ctx.store.db.selectFrom('team_members')
-    .innerJoin('users', 'users.id', 'team_members.user_id').select(['org', 'team']).where('users.name', '=', name)
-    .orderBy('team').execute()).map((r) => `${r.org}:${r.team}`);
+  const userRow = (name: string) =>
+    s.ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+  const roleIn = async (org: string, name: string) =>
+    (
+      await s.ctx.store.db
+        .selectFrom('org_members')
+        .innerJoin('users', 'users.id', 'org_members.user_id')
+        .select('role')
+        .where('org', '=', org)
+        .where('users.name', '=', name)
+        .executeTakeFirst()
+    )?.role;
+  const teamsOf = async (name: string) =>
+    (
+      await s.ctx.store.db
+        .selectFrom('team_members')
+        .innerJoin('users', 'users.id', 'team_members.user_id')
+        .select(['org', 'team'])
+        .where('users.name', '=', name)
+        .orderBy('team')
+        .execute()
+    ).map((r) => `${r.org}:${r.team}`);
 
   test('first sign-in in Chromium makes the account from the claims, e-mail verified, groups → roles', async () => {
     const ctx = await b.browser.newContext();
@@ -95,11 +121,18 @@ describe('company sign-in: OpenID Connect', () => {
     await page.goto(`${s.url}-/web/signin`);
     await companySignIn(page, 'olga', 'olga-pw');
     await page.waitForURL(/\/-\/web\/$/);
-    const n = await s.ctx.store.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('name', '=', 'olga').executeTakeFirstOrThrow();
+    const n = await s.ctx.store.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('name', '=', 'olga')
+      .executeTakeFirstOrThrow();
     assert.equal(Number(n.n), 1);
-    const signIns = await s.ctx.store.db.selectFrom('audit').select('id').where('event', '=', 'sso-signed-in')
-      .where('user_name', '=', 'olga').execute();
+    const signIns = await s.ctx.store.db
+      .selectFrom('audit')
+      .select('id')
+      .where('event', '=', 'sso-signed-in')
+      .where('user_name', '=', 'olga')
+      .execute();
     assert.equal(signIns.length, 2);
     await ctx.close();
   });
@@ -151,8 +184,11 @@ describe('company sign-in: OpenID Connect', () => {
     assert.ok(report.refreshed.includes('dana'), JSON.stringify(report));
     assert.deepEqual(await teamsOf('dana'), ['acme:developers']);
     p = await danaNpm.run(['publish'], { cwd: makePackage('@acme/lib', '1.0.2') });
-    assert.notEqual(p.code, 0, 'dana\'s npm token lost what dana lost');
-    assert.match(p.output, /E403[\s\S]*The company directory removed you from acme:release on \S+, so you may no longer/);
+    assert.notEqual(p.code, 0, "dana's npm token lost what dana lost");
+    assert.match(
+      p.output,
+      /E403[\s\S]*The company directory removed you from acme:release on \S+, so you may no longer/,
+    );
     assert.match(p.output, /add you to npm-acme-release again/);
     assert.match(p.output, /\/-\/help\/sso-group-removed/);
     assert.equal((await danaNpm.run(['whoami'])).stdout.trim(), 'dana', 'the session itself still stands');
@@ -175,8 +211,14 @@ describe('company sign-in: OpenID Connect', () => {
 
   test('passwords off: legacy npm login and the password form refused; the break-glass admin signs in', async () => {
     const npm = makeNpm(s.url);
-    const r = await npm.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'olga\n'], [/Password:/, 'whatever\n'],
-      [/Email:/, 'olga@acme.test\n']]);
+    const r = await npm.runTty(
+      ['login', '--auth-type=legacy'],
+      [
+        [/Username:/, 'olga\n'],
+        [/Password:/, 'whatever\n'],
+        [/Email:/, 'olga@acme.test\n'],
+      ],
+    );
     assert.notEqual(r.code, 0);
     assert.match(r.output, /E403[\s\S]*Passwords are turned off on this registry: sign in with Acme SSO/);
 
@@ -185,19 +227,23 @@ describe('company sign-in: OpenID Connect', () => {
     await page.goto(`${s.url}-/web/signin`);
     await page.getByLabel('Username').fill('olga');
     await page.getByLabel('Password', { exact: true }).fill('anything');
-    const [res] = await Promise.all([page.waitForResponse((x) => x.request().method() === 'POST'),
-      page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
+    const [res] = await Promise.all([
+      page.waitForResponse((x) => x.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Sign in', exact: true }).click(),
+    ]);
     assert.equal(res.status(), 403);
     assert.equal(res.headers()['x-tessera-reason'], 'local-login-disabled');
     await page.getByLabel('Username').fill('root');
     await page.getByLabel('Password', { exact: true }).fill('root-password');
-    await Promise.all([page.waitForURL(/\/-\/web\/$/),
-      page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
+    await Promise.all([
+      page.waitForURL(/\/-\/web\/$/),
+      page.getByRole('button', { name: 'Sign in', exact: true }).click(),
+    ]);
     assert.match((await page.getByRole('navigation', { name: 'Account' }).textContent()) ?? '', /root/);
     await ctx.close();
   });
 
-  test('2FA still applies after the provider, unless trustMfa and the provider\'s amr says it did MFA', async () => {
+  test("2FA still applies after the provider, unless trustMfa and the provider's amr says it did MFA", async () => {
     op.users.set('mira', { password: 'mira-pw', email: 'mira@acme.test', groups: [], mfa: true });
     const signInAs = async () => {
       const ctx = await b.browser.newContext();
@@ -219,10 +265,16 @@ describe('company sign-in: OpenID Connect', () => {
     await assertAccessible(page, 'company sign-in: one-time password');
     s.clock.advance(30_000);
     await page.getByLabel('One-time password').fill('000000');
-    const [wrong] = await Promise.all([page.waitForResponse((x) => x.request().method() === 'POST'),
-      page.getByRole('button', { name: 'Confirm' }).click()]);
+    const [wrong] = await Promise.all([
+      page.waitForResponse((x) => x.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Confirm' }).click(),
+    ]);
     assert.equal(wrong.headers()['x-tessera-reason'], 'otp-wrong');
-    assert.equal((await ctx.cookies()).find((c) => c.name === 'tessera-session'), undefined, 'no session yet');
+    assert.equal(
+      (await ctx.cookies()).find((c) => c.name === 'tessera-session'),
+      undefined,
+      'no session yet',
+    );
     await page.getByLabel('One-time password').fill(codeAt(secret, s.clock.now()));
     await Promise.all([page.waitForURL(/\/-\/web\/$/), page.getByRole('button', { name: 'Confirm' }).click()]);
     await ctx.close();
@@ -232,7 +284,7 @@ describe('company sign-in: OpenID Connect', () => {
       ({ ctx, page } = await signInAs());
       await page.waitForURL(/\/-\/web\/$/);
       const session = (await ctx.cookies()).find((c) => c.name === 'tessera-session');
-      assert.ok(session, 'the provider\'s MFA stood for the code');
+      assert.ok(session, "the provider's MFA stood for the code");
       await ctx.close();
       op.users.get('mira')!.mfa = false;
       ({ ctx, page } = await signInAs());
@@ -243,7 +295,7 @@ describe('company sign-in: OpenID Connect', () => {
     }
   });
 
-  test('npm\'s OTP challenge (authUrl) is met by the company sign-in when its MFA is trusted', async () => {
+  test("npm's OTP challenge (authUrl) is met by the company sign-in when its MFA is trusted", async () => {
     s.ctx.config.auth.oidc!.trustMfa = true;
     op.users.get('mira')!.mfa = true;
     const npm = makeNpm(s.url);
@@ -286,7 +338,10 @@ describe('company sign-in: OpenID Connect', () => {
     const res = await callback;
     assert.equal(res.status(), 403);
     assert.equal(res.headers()['x-tessera-reason'], 'sso-provider-refused');
-    assert.match(await page.getByRole('alert').textContent() ?? '', /Acme SSO refused the sign-in \(the user cancelled\)/);
+    assert.match(
+      (await page.getByRole('alert').textContent()) ?? '',
+      /Acme SSO refused the sign-in \(the user cancelled\)/,
+    );
     await ctx.close();
   });
 
@@ -299,16 +354,23 @@ describe('company sign-in: OpenID Connect', () => {
     const cases: [string, TestProvider['tamper']][] = [
       ['state', { location: (u) => u.pathname.endsWith('/callback') && set(u, 'state', 'forged') }],
       ['nonce', { request: (u) => u.pathname === '/auth' && set(u, 'nonce', 'forged-nonce') }],
-      ['code_challenge', { request: (u) => u.pathname === '/auth'
-        && set(u, 'code_challenge', 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM') }],
+      [
+        'code_challenge',
+        {
+          request: (u) =>
+            u.pathname === '/auth' && set(u, 'code_challenge', 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'),
+        },
+      ],
     ];
     for (const [what, tamper] of cases) {
       let tampered = false;
-      const spy = (f?: (u: URL) => boolean) => f && ((u: URL) => {
-        const done = !tampered && f(u);
-        tampered ||= done;
-        return done;
-      });
+      const spy = (f?: (u: URL) => boolean) =>
+        f &&
+        ((u: URL) => {
+          const done = !tampered && f(u);
+          tampered ||= done;
+          return done;
+        });
       op.tamper = { request: spy(tamper.request), location: spy(tamper.location) };
       const ctx = await b.browser.newContext();
       const page = await ctx.newPage();
@@ -321,7 +383,11 @@ describe('company sign-in: OpenID Connect', () => {
       assert.equal(res.status(), 400, what);
       assert.equal(res.headers()['x-tessera-reason'], 'sso-response-invalid', what);
       assert.match(await res.text(), /could not be verified/, what);
-      assert.equal((await ctx.cookies()).find((c) => c.name === 'tessera-session'), undefined, `${what}: no session`);
+      assert.equal(
+        (await ctx.cookies()).find((c) => c.name === 'tessera-session'),
+        undefined,
+        `${what}: no session`,
+      );
       await ctx.close();
     }
     assert.equal(await userRow('tess'), undefined, 'no account was made');
@@ -338,7 +404,7 @@ describe('company sign-in: another issuer', () => {
     const impostor: Server = createServer((_req, res) => {
       void (async () => {
         const real = await fetch(`${op.issuer}/.well-known/openid-configuration`);
-        const doc = await real.json() as Record<string, unknown>;
+        const doc = (await real.json()) as Record<string, unknown>;
         if (!announceIss) delete doc.authorization_response_iss_parameter_supported;
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ ...doc, issuer: impostorUrl }));
@@ -348,8 +414,10 @@ describe('company sign-in: another issuer', () => {
     const impostorUrl = `http://127.0.0.1:${(impostor.address() as AddressInfo).port}`;
     const b = await launch();
     try {
-      for (const [mode, check] of [['iss parameter', /unexpected &quot;iss&quot; \(issuer\) response parameter/],
-        ['ID token', /unexpected JWT &quot;iss&quot; \(issuer\) claim value/]] as const) {
+      for (const [mode, check] of [
+        ['iss parameter', /unexpected &quot;iss&quot; \(issuer\) response parameter/],
+        ['ID token', /unexpected JWT &quot;iss&quot; \(issuer\) claim value/],
+      ] as const) {
         announceIss = mode === 'iss parameter';
         // Without RFC 9207 the provider's `iss` parameter is dropped on the way, so the ID token is what is checked.
         const dropIss = (u: URL) => {
@@ -369,7 +437,10 @@ describe('company sign-in: another issuer', () => {
           assert.equal(res.status(), 400, mode);
           assert.equal(res.headers()['x-tessera-reason'], 'sso-response-invalid', mode);
           assert.match(await res.text(), check, mode);
-          const ivan = await s.ctx.store.db.selectFrom('users').select('id').where('name', '=', 'ivan')
+          const ivan = await s.ctx.store.db
+            .selectFrom('users')
+            .select('id')
+            .where('name', '=', 'ivan')
             .executeTakeFirst();
           assert.equal(ivan, undefined, mode);
         } finally {
@@ -403,4 +474,3 @@ async function npmLoginInBrowser(ctx: BrowserContext, npm: NpmEnv, user: string,
   await opened;
   return r;
 }
-

@@ -18,7 +18,16 @@ import type { Grants } from '../../src/domain/principal.ts';
 const DAY = 86_400_000;
 const LONG = 60 * DAY; // tokens outlive the 7-day clock jump of the expiry test
 
-type Item = { id: string; packageName: string; version: string; tag: string; actor: string; actorType: string; shasum: string; createdAt: string };
+type Item = {
+  id: string;
+  packageName: string;
+  version: string;
+  tag: string;
+  actor: string;
+  actorType: string;
+  shasum: string;
+  createdAt: string;
+};
 
 /** A user with a long-lived session token and confirmed 2FA (auth-only: approving still asks for a code). */
 async function userWith2fa(s: TestServer, name: string): Promise<{ npm: NpmEnv; token: string; code: () => string }> {
@@ -26,14 +35,26 @@ async function userWith2fa(s: TestServer, name: string): Promise<{ npm: NpmEnv; 
   const token = await s.token({ user: name, kind: 'session', expiresInMs: LONG });
   const npm = makeNpm(s.url);
   npm.setToken(s.host, token);
-  const post = (body: object) => fetch(`${s.url}-/npm/v1/user`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
-  const url = (await (await post({ tfa: { mode: 'auth-only', password: `${name}-password` } })).json() as { tfa: string }).tfa;
+  const post = (body: object) =>
+    fetch(`${s.url}-/npm/v1/user`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const url = (
+    (await (await post({ tfa: { mode: 'auth-only', password: `${name}-password` } })).json()) as { tfa: string }
+  ).tfa;
   const secret = new URL(url).searchParams.get('secret')!;
   assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
   // Each call moves the server's clock one step on, so every code is fresh (codes work once).
-  return { npm, token, code: () => { s.clock.advance(30_000); return codeAt(secret, s.clock.now()); } };
+  return {
+    npm,
+    token,
+    code: () => {
+      s.clock.advance(30_000);
+      return codeAt(secret, s.clock.now());
+    },
+  };
 }
 
 function stageIdOf(output: string): string {
@@ -52,17 +73,26 @@ describe('staged publishing with npm 11', () => {
   let staged = ''; // st-pkg@1.1.0
   const api = (path: string, token: string, init: RequestInit = {}) =>
     fetch(`${s.url}${path}`, {
-      ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+      ...init,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(init.body ? { 'content-type': 'application/json' } : {}),
+        ...init.headers,
+      },
     });
 
   before(async () => {
     gh = await startIssuer();
-    s = await startServer({
-      oidc: {
-        ...defaults.oidc, audience: 'npm:127.0.0.1',
-        issuers: [{ name: 'github', type: 'github', issuer: gh.url, jwksUri: null }],
+    s = await startServer(
+      {
+        oidc: {
+          ...defaults.oidc,
+          audience: 'npm:127.0.0.1',
+          issuers: [{ name: 'github', type: 'github', issuer: gh.url, jwksUri: null }],
+        },
       },
-    }, { recordRequests: true });
+      { recordRequests: true },
+    );
     alice = await userWith2fa(s, 'alice');
     for (const name of ['bob', 'carol']) await s.addUser(name);
     bob = makeNpm(s.url);
@@ -70,14 +100,20 @@ describe('staged publishing with npm 11', () => {
     carol = makeNpm(s.url);
     carol.setToken(s.host, await s.token({ user: 'carol', kind: 'session', expiresInMs: LONG }));
     anon = makeNpm(s.url);
-    for (const [pkg, extra] of [['st-pkg', []], ['@alice/st-private', []]] as const) {
+    for (const [pkg, extra] of [
+      ['st-pkg', []],
+      ['@alice/st-private', []],
+    ] as const) {
       const r = await alice.npm.run(['publish', ...extra], { cwd: makePackage(pkg, '1.0.0') });
       assert.equal(r.code, 0, r.output);
     }
     const r = await alice.npm.run(['owner', 'add', 'bob', 'st-pkg']);
     assert.equal(r.code, 0, r.output);
   });
-  after(async () => { await s.close(); await gh.close(); });
+  after(async () => {
+    await s.close();
+    await gh.close();
+  });
 
   test('npm stage publish: staged with an id, no one-time password asked', async () => {
     const r = await alice.npm.run(['stage', 'publish'], { cwd: makePackage('st-pkg', '1.1.0') });
@@ -99,7 +135,9 @@ describe('staged publishing with npm 11', () => {
     assert.equal(tgz.status, 404);
     const manifest = await fetch(`${s.url}st-pkg/1.1.0`);
     assert.equal(manifest.status, 404);
-    const found = await (await fetch(`${s.url}-/v1/search?text=st-pkg`)).json() as { objects: { package: { name: string; version: string } }[] };
+    const found = (await (await fetch(`${s.url}-/v1/search?text=st-pkg`)).json()) as {
+      objects: { package: { name: string; version: string } }[];
+    };
     assert.equal(found.objects.find((o) => o.package.name === 'st-pkg')?.package.version, '1.0.0');
   });
 
@@ -113,7 +151,10 @@ describe('staged publishing with npm 11', () => {
     r = await bob.run(['stage', 'list', 'st-pkg', '--json']);
     assert.equal(r.code, 0, r.output);
     const items = JSON.parse(r.stdout) as Item[];
-    assert.deepEqual(items.map((i) => [i.id, i.packageName, i.version, i.tag]), [[staged, 'st-pkg', '1.1.0', 'latest']]);
+    assert.deepEqual(
+      items.map((i) => [i.id, i.packageName, i.version, i.tag]),
+      [[staged, 'st-pkg', '1.1.0', 'latest']],
+    );
     assert.match(items[0].shasum, /^[0-9a-f]{40}$/);
     r = await alice.npm.run(['stage', 'view', staged]);
     assert.equal(r.code, 0, r.output);
@@ -156,15 +197,23 @@ describe('staged publishing with npm 11', () => {
     assert.match(r.stdout, new RegExp(file.replace(/\./g, '\\.')));
     assert.ok(existsSync(join(dir, file)));
     assert.match(r.output, /package\.json/);
-    const listed = await (await api(`-/stage/${staged}`, alice.token)).json() as Item;
+    const listed = (await (await api(`-/stage/${staged}`, alice.token)).json()) as Item;
     const { createHash } = await import('node:crypto');
-    assert.equal(createHash('sha1').update(readFileSync(join(dir, file))).digest('hex'), listed.shasum);
+    assert.equal(
+      createHash('sha1')
+        .update(readFileSync(join(dir, file)))
+        .digest('hex'),
+      listed.shasum,
+    );
   });
 
   test('staging a package that does not exist is refused', async () => {
     const r = await alice.npm.run(['stage', 'publish'], { cwd: makePackage('st-brand-new', '1.0.0') });
     assert.notEqual(r.code, 0);
-    assert.match(r.output, /404 Not Found - POST .*\/-\/stage\/package\/st-brand-new - st-brand-new has no published version on this registry yet/);
+    assert.match(
+      r.output,
+      /404 Not Found - POST .*\/-\/stage\/package\/st-brand-new - st-brand-new has no published version on this registry yet/,
+    );
   });
 
   test('approve: EOTP without a code, needs 2FA, then the version is published with its tag', async () => {
@@ -174,7 +223,10 @@ describe('staged publishing with npm 11', () => {
     assert.match(r.output, /npm error code EOTP/);
     r = await bob.run(['stage', 'approve', staged, '--otp=123456']);
     assert.notEqual(r.code, 0);
-    assert.match(r.output, /403 Forbidden - POST .*\/approve - Turn on two-factor authentication before you approve or reject staged versions/);
+    assert.match(
+      r.output,
+      /403 Forbidden - POST .*\/approve - Turn on two-factor authentication before you approve or reject staged versions/,
+    );
     r = await alice.npm.run(['stage', 'approve', staged, `--otp=${alice.code()}`]);
     assert.equal(r.code, 0, r.output);
     assert.match(r.stdout, new RegExp(`Staged package ${staged} approved and published successfully\\.`));
@@ -183,7 +235,10 @@ describe('staged publishing with npm 11', () => {
     const proj = makeProject({ 'st-pkg': '1.1.0' });
     r = await anon.run(['install'], { cwd: proj });
     assert.equal(r.code, 0, r.output);
-    assert.equal(readFileSync(join(proj, 'node_modules/st-pkg/index.js'), 'utf8'), 'module.exports = "st-pkg@1.1.0";\n');
+    assert.equal(
+      readFileSync(join(proj, 'node_modules/st-pkg/index.js'), 'utf8'),
+      'module.exports = "st-pkg@1.1.0";\n',
+    );
     r = await alice.npm.run(['stage', 'view', staged]);
     assert.match(r.output, /E404/, 'an approved item leaves staging');
     r = await alice.npm.run(['stage', 'approve', staged, `--otp=${alice.code()}`]);
@@ -225,14 +280,20 @@ describe('staged publishing with npm 11', () => {
     assert.match(r.output, /409 Conflict - PUT .*\/st-pkg - Cannot publish over previously staged version "1\.3\.0"/);
     r = await alice.npm.run(['stage', 'publish'], { cwd: makePackage('st-pkg', '1.3.0') });
     assert.notEqual(r.code, 0);
-    assert.match(r.output, /409 Conflict - POST .*\/-\/stage\/package\/st-pkg - Cannot stage previously published version "1\.3\.0"/);
+    assert.match(
+      r.output,
+      /409 Conflict - POST .*\/-\/stage\/package\/st-pkg - Cannot stage previously published version "1\.3\.0"/,
+    );
     // npm refuses a published version itself unless --force; the registry refuses it too.
     r = await alice.npm.run(['stage', 'publish', '--force'], { cwd: makePackage('st-pkg', '1.0.0') });
     assert.notEqual(r.code, 0);
     assert.match(r.output, /409 Conflict - POST .* - Cannot stage previously published version "1\.0\.0"/);
     // The database, not only the early check, keeps them apart.
     const db = s.ctx.store.db;
-    await assert.rejects(db.insertInto('version_claims').values({ package: 'st-pkg', version: '1.3.0', state: 'published' }).execute(), /UNIQUE/);
+    await assert.rejects(
+      db.insertInto('version_claims').values({ package: 'st-pkg', version: '1.3.0', state: 'published' }).execute(),
+      /UNIQUE/,
+    );
   });
 
   test('stage list pages with perPage and always sends total; npm follows the pages', async () => {
@@ -240,26 +301,50 @@ describe('staged publishing with npm 11', () => {
     assert.equal(r.code, 0, r.output);
     const N = 105;
     for (let i = 1; i <= N; i++) {
-      const res = await api(`-/stage/package/${escaped('st-many')}`, alice.token, { method: 'POST', body: JSON.stringify(await publishBody('st-many', `1.0.${i}`)) });
+      const res = await api(`-/stage/package/${escaped('st-many')}`, alice.token, {
+        method: 'POST',
+        body: JSON.stringify(await publishBody('st-many', `1.0.${i}`)),
+      });
       assert.equal(res.status, 201, await res.clone().text());
     }
-    const page0 = await (await api('-/stage?page=0&perPage=40&package=st-many', alice.token)).json() as { items: Item[]; page: number; perPage: number; total: number };
+    const page0 = (await (await api('-/stage?page=0&perPage=40&package=st-many', alice.token)).json()) as {
+      items: Item[];
+      page: number;
+      perPage: number;
+      total: number;
+    };
     assert.equal(page0.items.length, 40);
     assert.deepEqual([page0.page, page0.perPage, page0.total], [0, 40, N]);
     assert.equal(page0.items[0].version, `1.0.${N}`, 'newest first');
-    const page2 = await (await api('-/stage?page=2&perPage=40&package=st-many', alice.token)).json() as { items: Item[]; total: number };
+    const page2 = (await (await api('-/stage?page=2&perPage=40&package=st-many', alice.token)).json()) as {
+      items: Item[];
+      total: number;
+    };
     assert.equal(page2.items.length, N - 80);
-    const beyond = await (await api('-/stage?page=9&perPage=40', alice.token)).json() as { items: Item[]; total: number };
+    const beyond = (await (await api('-/stage?page=9&perPage=40', alice.token)).json()) as {
+      items: Item[];
+      total: number;
+    };
     assert.deepEqual(beyond.items, []);
     assert.ok(beyond.total >= N);
     r = await alice.npm.run(['stage', 'list', 'st-many', '--json']);
     assert.equal(r.code, 0, r.output);
     assert.equal((JSON.parse(r.stdout) as Item[]).length, N);
-    assert.ok(s.requests.some((q) => q.includes('/-/stage?page=1&perPage=100')), 'npm asked for the second page');
+    assert.ok(
+      s.requests.some((q) => q.includes('/-/stage?page=1&perPage=100')),
+      'npm asked for the second page',
+    );
   });
 
   test('a read-write-stage-only granular token stages, but neither publishes nor approves', async () => {
-    const grants: Grants = { packagesAll: false, packages: ['st-pkg'], scopes: [], permission: 'read-write-stage-only', orgs: [], orgsPermission: 'no-access' };
+    const grants: Grants = {
+      packagesAll: false,
+      packages: ['st-pkg'],
+      scopes: [],
+      permission: 'read-write-stage-only',
+      orgs: [],
+      orgsPermission: 'no-access',
+    };
     const ci = makeNpm(s.url);
     ci.setToken(s.host, await s.token({ user: 'alice', kind: 'granular', grants, expiresInMs: LONG }));
     let r = await ci.run(['stage', 'publish'], { cwd: makePackage('st-pkg', '1.4.0') });
@@ -272,7 +357,10 @@ describe('staged publishing with npm 11', () => {
     assert.match(r.output, /403 Forbidden - PUT .* - This token may only stage releases, so it cannot publish st-pkg/);
     r = await ci.run(['stage', 'approve', id, `--otp=${alice.code()}`]);
     assert.notEqual(r.code, 0);
-    assert.match(r.output, /403 Forbidden - POST .* - This token may only stage releases, so it cannot approve or reject staged versions of st-pkg/);
+    assert.match(
+      r.output,
+      /403 Forbidden - POST .* - This token may only stage releases, so it cannot approve or reject staged versions of st-pkg/,
+    );
     r = await ci.run(['stage', 'reject', id, `--otp=${alice.code()}`]);
     assert.match(r.output, /403 Forbidden - DELETE/);
     r = await alice.npm.run(['stage', 'approve', id, `--otp=${alice.code()}`]);
@@ -280,14 +368,31 @@ describe('staged publishing with npm 11', () => {
   });
 
   test('a trusted publisher allowed to stage (createStagedPackage) stages from CI, and can do nothing else', async () => {
-    let r = await alice.npm.run(['trust', 'github', 'st-pkg', '--repository', 'acme/app', '--file', 'release.yml', '--allow-stage-publish', '--yes', `--otp=${alice.code()}`]);
+    let r = await alice.npm.run([
+      'trust',
+      'github',
+      'st-pkg',
+      '--repository',
+      'acme/app',
+      '--file',
+      'release.yml',
+      '--allow-stage-publish',
+      '--yes',
+      `--otp=${alice.code()}`,
+    ]);
     assert.equal(r.code, 0, r.output);
-    gh.githubClaims = { repository: 'acme/app', workflow_ref: 'acme/app/.github/workflows/release.yml@refs/heads/main' };
+    gh.githubClaims = {
+      repository: 'acme/app',
+      workflow_ref: 'acme/app/.github/workflows/release.yml@refs/heads/main',
+    };
     const ci = makeNpm(s.url);
-    r = await ci.run(['stage', 'publish', '--provenance=false'], { cwd: makePackage('st-pkg', '1.6.0'), env: githubEnv(gh) });
+    r = await ci.run(['stage', 'publish', '--provenance=false'], {
+      cwd: makePackage('st-pkg', '1.6.0'),
+      env: githubEnv(gh),
+    });
     assert.equal(r.code, 0, r.output);
     const id = stageIdOf(r.output);
-    const item = await (await api(`-/stage/${id}`, alice.token)).json() as Item;
+    const item = (await (await api(`-/stage/${id}`, alice.token)).json()) as Item;
     assert.deepEqual([item.actor, item.actorType], ['github:acme/app', 'trusted-publisher']);
     // The same job cannot publish directly: its trust configuration only allows staging.
     r = await ci.run(['publish', '--provenance=false'], { cwd: makePackage('st-pkg', '1.7.0'), env: githubEnv(gh) });
@@ -295,17 +400,30 @@ describe('staged publishing with npm 11', () => {
     assert.match(r.output, /403 Forbidden - PUT .* - This token may only stage releases, so it cannot publish st-pkg/);
     // Nor list, view or approve: those are for maintainers.
     const jwt = await gh.sign({ aud: 'npm:127.0.0.1', ...gh.githubClaims });
-    const ex = await fetch(`${s.url}-/npm/v1/oidc/token/exchange/package/st-pkg`, { method: 'POST', headers: { authorization: `Bearer ${jwt}` } });
-    const { token } = await ex.json() as { token: string };
-    for (const [method, path] of [['GET', '-/stage'], ['GET', `-/stage/${id}`], ['POST', `-/stage/${id}/approve`], ['DELETE', `-/stage/${id}`]]) {
+    const ex = await fetch(`${s.url}-/npm/v1/oidc/token/exchange/package/st-pkg`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${jwt}` },
+    });
+    const { token } = (await ex.json()) as { token: string };
+    for (const [method, path] of [
+      ['GET', '-/stage'],
+      ['GET', `-/stage/${id}`],
+      ['POST', `-/stage/${id}/approve`],
+      ['DELETE', `-/stage/${id}`],
+    ]) {
       const res = await api(path, token, { method, headers: { 'npm-otp': alice.code() } });
-      const body = await res.json() as { error: string };
+      const body = (await res.json()) as { error: string };
       assert.equal(res.status, 403, `${method} ${path}`);
-      assert.match(body.error, /A trusted-publishing token can only publish st-pkg; it cannot see the staged versions of it/);
+      assert.match(
+        body.error,
+        /A trusted-publishing token can only publish st-pkg; it cannot see the staged versions of it/,
+      );
     }
     r = await alice.npm.run(['stage', 'approve', id, `--otp=${alice.code()}`]);
     assert.equal(r.code, 0, r.output);
-    const events = (await s.ctx.store.db.selectFrom('audit').select('event').where('event', 'like', 'stage-%').execute()).map((e) => e.event);
+    const events = (
+      await s.ctx.store.db.selectFrom('audit').select('event').where('event', 'like', 'stage-%').execute()
+    ).map((e) => e.event);
     for (const e of ['stage-created', 'stage-approved', 'stage-rejected']) assert.ok(events.includes(e), e);
   });
 
@@ -329,8 +447,16 @@ describe('staged publishing with npm 11', () => {
       s.ctx.config.unpublish.reserveForMs = reserve;
     }
     assert.equal(r.code, 0, r.output);
-    const rejected = await s.ctx.store.db.selectFrom('audit').select('reason').where('event', '=', 'stage-rejected').where('detail', 'like', `%${id}%`).execute();
-    assert.deepEqual(rejected.map((e) => e.reason), ['package-unpublished']);
+    const rejected = await s.ctx.store.db
+      .selectFrom('audit')
+      .select('reason')
+      .where('event', '=', 'stage-rejected')
+      .where('detail', 'like', `%${id}%`)
+      .execute();
+    assert.deepEqual(
+      rejected.map((e) => e.reason),
+      ['package-unpublished'],
+    );
   });
 
   // Last: it moves the server's clock past stage.ttl (7 days by default).
@@ -349,7 +475,11 @@ describe('staged publishing with npm 11', () => {
     assert.match(r.output, /E404/);
     r = await alice.npm.run(['publish'], { cwd: makePackage('st-pkg', '3.0.0') });
     assert.equal(r.code, 0, r.output);
-    const expired = await s.ctx.store.db.selectFrom('audit').select('detail').where('event', '=', 'stage-expired').execute();
+    const expired = await s.ctx.store.db
+      .selectFrom('audit')
+      .select('detail')
+      .where('event', '=', 'stage-expired')
+      .execute();
     assert.ok(expired.some((e) => (e.detail ?? '').includes(id)));
   });
 });
@@ -368,14 +498,19 @@ describe('staged publishing: stage.requireSecondApprover', () => {
     r = await alice.npm.run(['owner', 'add', 'bob', 'two-pkg']);
     assert.equal(r.code, 0, r.output);
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   test('the maintainer who staged cannot approve; another maintainer can; rejecting your own is allowed', async () => {
     let r = await alice.npm.run(['stage', 'publish'], { cwd: makePackage('two-pkg', '1.1.0') });
     const id = stageIdOf(r.output);
     r = await alice.npm.run(['stage', 'approve', id, `--otp=${alice.code()}`]);
     assert.notEqual(r.code, 0);
-    assert.match(r.output, /403 Forbidden - POST .* - two-pkg@1\.1\.0 was staged by alice; this registry requires another maintainer to approve it/);
+    assert.match(
+      r.output,
+      /403 Forbidden - POST .* - two-pkg@1\.1\.0 was staged by alice; this registry requires another maintainer to approve it/,
+    );
     r = await bob.npm.run(['stage', 'approve', id, `--otp=${bob.code()}`]);
     assert.equal(r.code, 0, r.output);
     r = await alice.npm.run(['stage', 'publish'], { cwd: makePackage('two-pkg', '1.2.0') });
@@ -396,7 +531,9 @@ describe('registry scenario 12: scoped first publish, --access public vs restric
     alice.setToken(s.host, await s.token({ user: 'alice', kind: 'session', expiresInMs: LONG }));
     anon = makeNpm(s.url);
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   test('--access public is installable by anyone; --access restricted and the default are not; unscoped cannot be restricted', async () => {
     let r = await alice.run(['publish', '--access', 'public'], { cwd: makePackage('@alice/open', '1.0.0') });
@@ -431,6 +568,12 @@ test('stage.ttl and stage.requireSecondApprover in the configuration file', () =
   assert.equal(defaults.stage.ttlMs, 7 * DAY);
   assert.equal(defaults.stage.requireSecondApprover, false);
   assert.throws(() => applyFile(defaults, { stage: { ttl: 'soon' } }, '/'), /config: stage\.ttl: invalid duration/);
-  assert.throws(() => applyFile(defaults, { stage: { requireSecondApprover: 'yes' } }, '/'), /stage\.requireSecondApprover: must be true or false/);
-  assert.throws(() => applyFile(defaults, { stage: { ttl: '7d', approvers: 2 } }, '/'), /stage\.approvers: unknown key/);
+  assert.throws(
+    () => applyFile(defaults, { stage: { requireSecondApprover: 'yes' } }, '/'),
+    /stage\.requireSecondApprover: must be true or false/,
+  );
+  assert.throws(
+    () => applyFile(defaults, { stage: { ttl: '7d', approvers: 2 } }, '/'),
+    /stage\.approvers: unknown key/,
+  );
 });

@@ -9,7 +9,7 @@ import { makeNpm, makePackage, NPM_MAJORS, type NpmEnv } from '../helpers/npm.ts
 for (const major of NPM_MAJORS) {
   describe(`npm ${major} token commands and the token model`, () => {
     let s: TestServer;
-    let alice: NpmEnv;     // logged in with a session
+    let alice: NpmEnv; // logged in with a session
     const pw = ['--password', 'alice-password'];
 
     /** Runs `npm token create …` and returns the token it printed. */
@@ -31,14 +31,22 @@ for (const major of NPM_MAJORS) {
       await s.addUser('alice');
       await s.addUser('bob');
       alice = makeNpm(s.url, major);
-      const login = await alice.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'alice'], [/Password:/, 'alice-password']]);
+      const login = await alice.runTty(
+        ['login', '--auth-type=legacy'],
+        [
+          [/Username:/, 'alice'],
+          [/Password:/, 'alice-password'],
+        ],
+      );
       assert.equal(login.code, 0, login.output);
       for (const pkg of ['tok-pub', '@acme/lib', '@other/lib']) {
         const r = await alice.run(['publish', '--access', 'public'], { cwd: makePackage(pkg, '1.0.0') });
         assert.equal(r.code, 0, r.output);
       }
     });
-    after(async () => { await s.close(); });
+    after(async () => {
+      await s.close();
+    });
 
     test('create, list (paginated, redacted) and revoke by id', async () => {
       const token = await create(['--name', 'ci-token', '--packages', 'tok-pub', '--expires', '30']);
@@ -51,8 +59,10 @@ for (const major of NPM_MAJORS) {
       const objs = JSON.parse(json.stdout) as { key: string; name: string | null; id: string }[];
       const mine = objs.find((o) => o.name === 'ci-token')!;
       assert.ok(mine);
-      const page = await fetch(`${s.url}-/npm/v1/tokens?perPage=1`, { headers: { authorization: `Bearer ${/_authToken=(\S+)/.exec(alice.npmrc())![1]}` } });
-      const body = await page.json() as { objects: unknown[]; total: number; urls: { next: string | null } };
+      const page = await fetch(`${s.url}-/npm/v1/tokens?perPage=1`, {
+        headers: { authorization: `Bearer ${/_authToken=(\S+)/.exec(alice.npmrc())![1]}` },
+      });
+      const body = (await page.json()) as { objects: unknown[]; total: number; urls: { next: string | null } };
       assert.equal(body.objects.length, 1);
       assert.ok(body.total >= 2);
       assert.match(String(body.urls.next), /page=1&perPage=1$/);
@@ -117,22 +127,51 @@ for (const major of NPM_MAJORS) {
       // npm drops `--expires 0` (and cannot send fractions), so under a day is asked for over HTTP, as an ISO date.
       const session = /_authToken=(\S+)/.exec(alice.npmrc())![1];
       const res = await fetch(`${s.url}-/npm/v1/tokens`, {
-        method: 'POST', headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ password: 'alice-password', name: null, packages_all: true, expires: new Date(s.clock.now() + 12 * 3_600_000).toISOString() }),
+        method: 'POST',
+        headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          password: 'alice-password',
+          name: null,
+          packages_all: true,
+          expires: new Date(s.clock.now() + 12 * 3_600_000).toISOString(),
+        }),
       });
       assert.equal(res.status, 400);
       assert.equal(res.headers.get('x-tessera-reason'), 'token-expiry-out-of-range');
-      assert.match((await res.json() as { error: string }).error, /between 1 and 90 days for a read-write token \(got 0\.5\)/);
+      assert.match(
+        ((await res.json()) as { error: string }).error,
+        /between 1 and 90 days for a read-write token \(got 0\.5\)/,
+      );
       r = await alice.run(['token', 'create', ...pw, '--packages-all', '--expires', '91']);
       assert.match(r.output, /Token expiry must be between 1 and 90 days for a read-write token \(got 91\)/);
-      r = await alice.run(['token', 'create', ...pw, '--packages-all', '--packages-and-scopes-permission', 'read-only', '--expires', '365']);
+      r = await alice.run([
+        'token',
+        'create',
+        ...pw,
+        '--packages-all',
+        '--packages-and-scopes-permission',
+        'read-only',
+        '--expires',
+        '365',
+      ]);
       assert.equal(r.code, 0, r.output);
     });
 
     test('scenario 15: a user removed as maintainer loses write at once through their token', async () => {
       let r = await alice.run(['owner', 'add', 'bob', 'tok-pub']);
       assert.equal(r.code, 0, r.output);
-      const bobToken = await s.token({ user: 'bob', kind: 'granular', grants: { packagesAll: false, packages: ['tok-pub'], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access' } });
+      const bobToken = await s.token({
+        user: 'bob',
+        kind: 'granular',
+        grants: {
+          packagesAll: false,
+          packages: ['tok-pub'],
+          scopes: [],
+          permission: 'read-write',
+          orgs: [],
+          orgsPermission: 'no-access',
+        },
+      });
       const bob = withToken(bobToken);
       r = await bob.run(['dist-tag', 'add', 'tok-pub@1.0.0', 'bobs']);
       assert.equal(r.code, 0, r.output);
@@ -161,19 +200,23 @@ for (const major of NPM_MAJORS) {
 
 describe('token limits and classic tokens', () => {
   test('the 1,001st token is refused; classic tokens work only in compatibility mode', async () => {
-    const s = await startServer({ tokens: { ...(await import('../../src/config/config.ts')).defaults.tokens, maxPerUser: 3, classic: false } });
+    const s = await startServer({
+      tokens: { ...(await import('../../src/config/config.ts')).defaults.tokens, maxPerUser: 3, classic: false },
+    });
     try {
       await s.addUser('carol');
       const session = await s.token({ user: 'carol' });
-      const post = (body: object) => fetch(`${s.url}-/npm/v1/tokens`, {
-        method: 'POST', headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ password: 'carol-password', ...body }),
-      });
+      const post = (body: object) =>
+        fetch(`${s.url}-/npm/v1/tokens`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ password: 'carol-password', ...body }),
+        });
       for (let i = 0; i < 3; i++) assert.equal((await post({ name: `t${i}` })).status, 201);
       const fourth = await post({ name: 't3' });
       assert.equal(fourth.status, 400);
       assert.equal(fourth.headers.get('x-tessera-reason'), 'token-limit-reached');
-      assert.match((await fourth.json() as { error: string }).error, /already have 3 tokens/);
+      assert.match(((await fourth.json()) as { error: string }).error, /already have 3 tokens/);
       const classic = await post({ readonly: true, cidr_whitelist: [] });
       assert.equal(classic.status, 401);
       assert.equal(classic.headers.get('x-tessera-reason'), 'classic-tokens-disabled');

@@ -22,21 +22,35 @@ describe('two-factor authentication with npm 11', () => {
     s = await startServer();
     await s.addUser('alice');
     alice = makeNpm(s.url);
-    const login = await alice.runTty(['login', '--auth-type=legacy'], [[/Username:/, 'alice'], [/Password:/, 'alice-password']]);
+    const login = await alice.runTty(
+      ['login', '--auth-type=legacy'],
+      [
+        [/Username:/, 'alice'],
+        [/Password:/, 'alice-password'],
+      ],
+    );
     assert.equal(login.code, 0, login.output);
     const r = await alice.run(['publish'], { cwd: makePackage('tfa-pkg', '1.0.0') });
     assert.equal(r.code, 0, r.output);
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   test('enable-2fa: password, otpauth secret, first code, recovery codes', async () => {
-    const r = await alice.runTty(['profile', 'enable-2fa', 'auth-and-writes'], [
-      [/npm password:/, 'alice-password'],
-      [/OTP code from your authenticator:/, (out) => {
-        secret = /Or enter code: ([A-Z2-7]+)/.exec(out)![1];
-        return codeAt(secret, s.clock.now());
-      }],
-    ]);
+    const r = await alice.runTty(
+      ['profile', 'enable-2fa', 'auth-and-writes'],
+      [
+        [/npm password:/, 'alice-password'],
+        [
+          /OTP code from your authenticator:/,
+          (out) => {
+            secret = /Or enter code: ([A-Z2-7]+)/.exec(out)![1];
+            return codeAt(secret, s.clock.now());
+          },
+        ],
+      ],
+    );
     assert.equal(r.code, 0, r.output.slice(-2000));
     assert.match(r.output, /2FA successfully enabled/);
     recovery = [...r.output.matchAll(/\b([0-9a-f]{64})\b/g)].map((m) => m[1]);
@@ -79,7 +93,15 @@ describe('two-factor authentication with npm 11', () => {
   });
 
   test('a bypass-2FA token publishes without a code but cannot create tokens', async () => {
-    const r0 = await alice.run(['token', 'create', '--password', 'alice-password', '--packages-all', '--bypass-2fa', `--otp=${code()}`]);
+    const r0 = await alice.run([
+      'token',
+      'create',
+      '--password',
+      'alice-password',
+      '--packages-all',
+      '--bypass-2fa',
+      `--otp=${code()}`,
+    ]);
     assert.equal(r0.code, 0, r0.output);
     const ci = makeNpm(s.url);
     ci.setToken(s.host, /Created token (tsr_\w+)/.exec(r0.output)![1]);
@@ -93,7 +115,15 @@ describe('two-factor authentication with npm 11', () => {
   test('npm access set mfa=publish refuses the bypass token; mfa=automation lets it publish', async () => {
     let r = await alice.run(['access', 'set', 'mfa=publish', 'tfa-pkg', `--otp=${code()}`]);
     assert.equal(r.code, 0, r.output);
-    const r0 = await alice.run(['token', 'create', '--password', 'alice-password', '--packages-all', '--bypass-2fa', `--otp=${code()}`]);
+    const r0 = await alice.run([
+      'token',
+      'create',
+      '--password',
+      'alice-password',
+      '--packages-all',
+      '--bypass-2fa',
+      `--otp=${code()}`,
+    ]);
     const ci = makeNpm(s.url);
     ci.setToken(s.host, /Created token (tsr_\w+)/.exec(r0.output)![1]);
     r = await ci.run(['publish'], { cwd: makePackage('tfa-pkg', '1.4.0') });
@@ -107,9 +137,14 @@ describe('two-factor authentication with npm 11', () => {
 
   test('login asks for the code in a terminal', async () => {
     const other = makeNpm(s.url);
-    const r = await other.runTty(['login', '--auth-type=legacy'], [
-      [/Username:/, 'alice'], [/Password:/, 'alice-password'], [/Enter OTP:/, () => code()],
-    ]);
+    const r = await other.runTty(
+      ['login', '--auth-type=legacy'],
+      [
+        [/Username:/, 'alice'],
+        [/Password:/, 'alice-password'],
+        [/Enter OTP:/, () => code()],
+      ],
+    );
     assert.equal(r.code, 0, r.output);
     assert.equal((await other.run(['whoami'])).stdout.trim(), 'alice');
   });
@@ -127,23 +162,33 @@ describe('two-factor authentication with npm 11', () => {
     // npm sends npm-auth-type: web by default, so the challenge carries authUrl/doneUrl.
     const session = /_authToken=(\S+)/.exec(alice.npmrc())![1];
     const res = await fetch(`${s.url}-/package/tfa-pkg/dist-tags/web`, {
-      method: 'PUT', headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json', 'npm-auth-type': 'web' }, body: '"1.0.0"',
+      method: 'PUT',
+      headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json', 'npm-auth-type': 'web' },
+      body: '"1.0.0"',
     });
     assert.equal(res.status, 401);
     assert.equal(res.headers.get('www-authenticate'), 'OTP');
-    const { authUrl, doneUrl } = await res.json() as { authUrl: string; doneUrl: string };
+    const { authUrl, doneUrl } = (await res.json()) as { authUrl: string; doneUrl: string };
     assert.equal((await fetch(doneUrl)).status, 202);
-    const page = await fetch(authUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `otp=${code(false)}` });
+    const page = await fetch(authUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `otp=${code(false)}`,
+    });
     assert.equal(page.status, 200, await page.clone().text());
     // npm polls with the method of the command that was challenged (here a PUT).
     const done = await fetch(doneUrl, { method: 'PUT' });
-    const { token: proof } = await done.json() as { token: string };
+    const { token: proof } = (await done.json()) as { token: string };
     const retry = await fetch(`${s.url}-/package/tfa-pkg/dist-tags/web`, {
-      method: 'PUT', headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json', 'npm-otp': proof }, body: '"1.0.0"',
+      method: 'PUT',
+      headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json', 'npm-otp': proof },
+      body: '"1.0.0"',
     });
     assert.equal(retry.status, 201);
     const again = await fetch(`${s.url}-/package/tfa-pkg/dist-tags/web2`, {
-      method: 'PUT', headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json', 'npm-otp': proof }, body: '"1.0.0"',
+      method: 'PUT',
+      headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json', 'npm-otp': proof },
+      body: '"1.0.0"',
     });
     assert.equal(again.status, 401, 'a proof works once');
   });
@@ -152,7 +197,13 @@ describe('two-factor authentication with npm 11', () => {
     let last: Response | undefined;
     for (let i = 0; i < 6; i++) {
       last = await fetch(`${s.url}-/package/tfa-pkg/dist-tags/x`, {
-        method: 'PUT', headers: { authorization: `Bearer ${/_authToken=(\S+)/.exec(alice.npmrc())![1]}`, 'content-type': 'application/json', 'npm-otp': '111111' }, body: '"1.0.0"',
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${/_authToken=(\S+)/.exec(alice.npmrc())![1]}`,
+          'content-type': 'application/json',
+          'npm-otp': '111111',
+        },
+        body: '"1.0.0"',
       });
     }
     assert.equal(last!.status, 403);
@@ -163,14 +214,23 @@ describe('two-factor authentication with npm 11', () => {
 
   test('disable-2fa needs the code', async () => {
     s.clock.advance(10 * 60_000);
-    const r = await alice.runTty(['profile', 'disable-2fa'], [[/npm password:/, 'alice-password'], [/Enter OTP:|one-time password/, () => code()]],
-      { env: { npm_config_auth_type: 'legacy' } });
+    const r = await alice.runTty(
+      ['profile', 'disable-2fa'],
+      [
+        [/npm password:/, 'alice-password'],
+        [/Enter OTP:|one-time password/, () => code()],
+      ],
+      { env: { npm_config_auth_type: 'legacy' } },
+    );
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /Two factor authentication disabled/);
     // The package still requires 2FA to publish, and alice has none now.
     let p = await alice.run(['publish'], { cwd: makePackage('tfa-pkg', '2.0.0') });
     assert.equal(p.code, 1);
-    assert.match(p.output, /403 Forbidden - PUT .*tfa-pkg - tfa-pkg requires two-factor authentication to publish, and alice has none/);
+    assert.match(
+      p.output,
+      /403 Forbidden - PUT .*tfa-pkg - tfa-pkg requires two-factor authentication to publish, and alice has none/,
+    );
     assert.equal((await alice.run(['access', 'set', 'mfa=none', 'tfa-pkg'])).code, 0);
     p = await alice.run(['publish'], { cwd: makePackage('tfa-pkg', '2.0.0') });
     assert.equal(p.code, 0, p.output);

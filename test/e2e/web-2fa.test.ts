@@ -31,8 +31,10 @@ describe('web pages: two-factor authentication', () => {
     await assertAccessible(page, '2fa off');
     // A wrong password is the API's refusal.
     await page.getByLabel('Password').fill('wrong');
-    const [bad] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.getByRole('button', { name: 'Turn on two-factor authentication' }).click()]);
+    const [bad] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Turn on two-factor authentication' }).click(),
+    ]);
     assert.equal(bad.headers()['x-tessera-reason'], 'password-wrong');
     await page.getByLabel('Ask for a code on').selectOption('auth-and-writes');
     await page.getByLabel('Password').fill('alice-password');
@@ -47,8 +49,10 @@ describe('web pages: two-factor authentication', () => {
     await assertAccessible(page, '2fa enrol');
     await screenshot(page, '2fa-enrol');
     await page.getByLabel('Code from your authenticator').fill('000000');
-    const [wrong] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.getByRole('button', { name: 'Confirm' }).click()]);
+    const [wrong] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Confirm' }).click(),
+    ]);
     assert.equal(wrong.headers()['x-tessera-reason'], 'otp-wrong');
     // A wrong code leaves the enrolment pending: start again (a new secret) and confirm with a good code.
     await page.getByLabel('Password', { exact: true }).first().fill('alice-password');
@@ -88,8 +92,10 @@ describe('web pages: two-factor authentication', () => {
     // Turning it off without a code is refused; with one it is off, and npm publishes without a code.
     await page.locator('#off-password').fill('alice-password');
     await page.locator('#off-otp').fill('123');
-    const [noCode] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.getByRole('button', { name: 'Turn off two-factor authentication' }).click()]);
+    const [noCode] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Turn off two-factor authentication' }).click(),
+    ]);
     assert.equal(noCode.headers()['x-tessera-reason'], 'otp-wrong');
     s.clock.advance(30_000);
     await page.locator('#off-password').fill('alice-password');

@@ -43,8 +43,10 @@ describe('web pages: account and tokens', () => {
     await assertAccessible(page, 'sign-in');
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password', { exact: true }).fill('wrong');
-    const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.getByRole('button', { name: 'Sign in' }).click()]);
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Sign in' }).click(),
+    ]);
     assert.equal(res.status(), 401);
     assert.equal(res.headers()['x-tessera-reason'], 'password-wrong');
     assert.match((await page.getByRole('alert').textContent()) ?? '', /Incorrect username or password/);
@@ -111,8 +113,10 @@ describe('web pages: account and tokens', () => {
     await page.goto(`${s.url}-/web/tokens/new`);
     await page.getByLabel('Expires in days').fill('100000');
     await page.getByLabel('Password', { exact: true }).fill('alice-password');
-    const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.getByRole('button', { name: 'Create token' }).click()]);
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Create token' }).click(),
+    ]);
     assert.equal(res.headers()['x-tessera-reason'], 'token-expiry-out-of-range');
     assert.equal(await page.getByLabel('Expires in days').inputValue(), '100000', 'the form keeps what was typed');
     await ctx.close();
@@ -124,8 +128,10 @@ describe('web pages: account and tokens', () => {
     await signIn(page, s.url, 'alice', 'alice-password');
     for (const target of ['-/web/account/password', '-/web/tokens', '-/web/signout']) {
       await page.goto(`${attackerUrl}${encodeURIComponent(target)}`);
-      const [res] = await Promise.all([page.waitForResponse((r) => r.url().startsWith(s.url)),
-        page.getByRole('button', { name: 'Claim' }).click()]);
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().startsWith(s.url)),
+        page.getByRole('button', { name: 'Claim' }).click(),
+      ]);
       assert.equal(res.status(), 403, target);
       assert.equal(res.headers()['x-tessera-reason'], 'csrf-failed', target);
     }
@@ -150,7 +156,7 @@ describe('web pages: account and tokens', () => {
     const page = await ctx.newPage();
     await signIn(page, s.url, 'alice', 'alice-password');
     await page.goto(`${s.url}-/web/account`);
-    assert.ok(await page.getByRole('row', { name: /npm login/ }).count() >= 1, 'the npm session is listed');
+    assert.ok((await page.getByRole('row', { name: /npm login/ }).count()) >= 1, 'the npm session is listed');
     await page.getByLabel('Current password').fill('alice-password');
     await page.getByLabel('New password').fill('a-new-password-2');
     await page.getByRole('button', { name: 'Change password' }).click();

@@ -45,7 +45,10 @@ describe('web pages: administration', () => {
       form: { _csrf: csrf, name: 'mallory', email: 'm@example.com', password: 'mallory-password', admin: 'on' },
     });
     assert.equal(r.status(), 404);
-    const mallory = await s.ctx.store.db.selectFrom('users').select('name').where('name', '=', 'mallory')
+    const mallory = await s.ctx.store.db
+      .selectFrom('users')
+      .select('name')
+      .where('name', '=', 'mallory')
       .executeTakeFirst();
     assert.equal(mallory, undefined);
     await ctx.close();
@@ -69,8 +72,10 @@ describe('web pages: administration', () => {
     // The same rules as `tessera user add`: a name taken is refused, and the form keeps what was typed.
     await page.getByLabel('User name').fill('dave');
     await page.getByLabel('E-mail', { exact: true }).fill('dave2@example.com');
-    const [taken] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.getByRole('button', { name: 'Add user' }).click()]);
+    const [taken] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Add user' }).click(),
+    ]);
     assert.equal(taken.headers()['x-tessera-reason'], 'user-exists');
     assert.equal(await page.getByLabel('E-mail', { exact: true }).inputValue(), 'dave2@example.com');
 
@@ -85,7 +90,7 @@ describe('web pages: administration', () => {
     await page.getByRole('button', { name: 'Disable dave' }).click();
     assert.match((await page.getByRole('row', { name: /dave/ }).textContent()) ?? '', /disabled/);
     await davePage.goto(`${s.url}-/web/account`);
-    assert.match(davePage.url(), /\/-\/web\/signin/, 'the disabled account\'s web session ended');
+    assert.match(davePage.url(), /\/-\/web\/signin/, "the disabled account's web session ended");
     const after = await daveNpm.run(['whoami']);
     assert.notEqual(after.code, 0, 'and its npm token');
     await screenshot(page, 'admin-users');
@@ -97,7 +102,7 @@ describe('web pages: administration', () => {
     await page.getByLabel('Since').fill('1h');
     await page.getByRole('button', { name: 'Filter' }).click();
     const rows = page.locator('main tbody tr');
-    assert.ok(await rows.count() >= 4, 'alice\'s looks at the administration pages were recorded');
+    assert.ok((await rows.count()) >= 4, "alice's looks at the administration pages were recorded");
     for (const text of await rows.allTextContents()) assert.match(text, /denied\s*alice\s*not-found/);
     await assertAccessible(page, 'audit log');
     await screenshot(page, 'admin-audit');
@@ -105,8 +110,10 @@ describe('web pages: administration', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     assert.equal(await rows.count(), 0, 'nothing before 2000');
     await page.getByLabel('Since').fill('yesterday-ish');
-    const [bad] = await Promise.all([page.waitForResponse((r) => r.url().includes('/admin/audit')),
-      page.getByRole('button', { name: 'Filter' }).click()]);
+    const [bad] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/admin/audit')),
+      page.getByRole('button', { name: 'Filter' }).click(),
+    ]);
     assert.equal(bad.status(), 400);
 
     await page.goto(`${s.url}-/web/admin/orgs`);

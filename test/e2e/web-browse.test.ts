@@ -39,7 +39,8 @@ describe('web pages: browse', () => {
     const npm = makeNpm(s.url);
     npm.setToken(s.host, await s.token({ user: 'alice' }));
     const pub = makePackage('evil-readme', '1.0.0', {
-      dependencies: { 'left-pad': '^1.0.0' }, homepage: 'javascript:alert(1)',
+      dependencies: { 'left-pad': '^1.0.0' },
+      homepage: 'javascript:alert(1)',
     });
     writeFileSync(join(pub, 'README.md'), EVIL_README);
     writeFileSync(join(pub, 'shot.png'), 'not really a png');
@@ -55,7 +56,7 @@ describe('web pages: browse', () => {
     await s?.close();
   });
 
-  test('a browser at / gets the home page; npm at / still gets the API\'s answer', async () => {
+  test("a browser at / gets the home page; npm at / still gets the API's answer", async () => {
     const page = await b.browser.newPage();
     const res = await page.goto(s.url);
     assert.equal(res?.status(), 200);
@@ -74,14 +75,18 @@ describe('web pages: browse', () => {
   test('a README with script, handlers and javascript: links renders inert', async () => {
     const page = await b.browser.newPage();
     const dialogs: string[] = [];
-    page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
     const res = await page.goto(`${s.url}-/web/package/evil-readme`);
     assert.equal(res?.status(), 200);
     const readme = page.locator('section.readme');
     assert.match((await readme.textContent()) ?? '', /Hello\s+world/);
     assert.equal(await readme.locator('script, iframe, form').count(), 0);
-    const attrs = await readme.evaluate((el) => [...el.querySelectorAll('*')]
-      .flatMap((n) => [...n.attributes].map((a) => `${a.name}=${a.value}`)));
+    const attrs = await readme.evaluate((el) =>
+      [...el.querySelectorAll('*')].flatMap((n) => [...n.attributes].map((a) => `${a.name}=${a.value}`)),
+    );
     assert.ok(!attrs.some((a) => /^on/i.test(a)), `no event handler attributes: ${attrs.join(' ')}`);
     assert.ok(!attrs.some((a) => /javascript:/i.test(a)), `no javascript: URLs: ${attrs.join(' ')}`);
     const imgs = await readme.locator('img').evaluateAll((els) => els.map((e) => e.getAttribute('src')));
@@ -120,7 +125,7 @@ describe('web pages: browse', () => {
     return out;
   }
 
-  test('a private package: its maintainer sees it; others and anonymous get the absent name\'s page', async () => {
+  test("a private package: its maintainer sees it; others and anonymous get the absent name's page", async () => {
     const alice = await b.browser.newContext();
     const ap = await alice.newPage();
     await signIn(ap, s.url, 'alice', 'alice-password');
@@ -135,7 +140,10 @@ describe('web pages: browse', () => {
     const bp = await bob.newPage();
     await signIn(bp, s.url, 'bob', 'bob-password');
     const anon = await b.browser.newContext();
-    for (const [who, ctx] of [['bob', bob], ['anonymous', anon]] as const) {
+    for (const [who, ctx] of [
+      ['bob', bob],
+      ['anonymous', anon],
+    ] as const) {
       const hidden = await answer(ctx, '@alice/secret');
       const absent = await answer(ctx, '@alice/sacret');
       assert.equal(hidden.status, 404, who);

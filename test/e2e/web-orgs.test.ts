@@ -64,20 +64,28 @@ describe('web pages: organizations, teams, refusals', () => {
     await page.getByRole('button', { name: 'Add to team' }).click();
     assert.match((await page.getByRole('status').textContent()) ?? '', /bob is added to acme:core/);
     await page.getByLabel('Grant a package of @acme to core').fill('@acme/lib');
-    await page.locator('section', { has: page.getByRole('heading', { name: 'acme:core' }) }).getByLabel('Permission')
+    await page
+      .locator('section', { has: page.getByRole('heading', { name: 'acme:core' }) })
+      .getByLabel('Permission')
       .selectOption('read-write');
     // Only the org's own packages: a name outside @acme is the API's refusal.
     const bad = await post(page, async () => {
       await page.getByLabel('Grant a package of @acme to core').fill('lodash');
-      await page.locator('section', { has: page.getByRole('heading', { name: 'acme:core' }) })
-        .getByRole('button', { name: 'Grant' }).click();
+      await page
+        .locator('section', { has: page.getByRole('heading', { name: 'acme:core' }) })
+        .getByRole('button', { name: 'Grant' })
+        .click();
     });
     assert.equal(bad.headers()['x-tessera-reason'], 'invalid-request');
     await page.getByLabel('Grant a package of @acme to core').fill('@acme/lib');
-    await page.locator('section', { has: page.getByRole('heading', { name: 'acme:core' }) }).getByLabel('Permission')
+    await page
+      .locator('section', { has: page.getByRole('heading', { name: 'acme:core' }) })
+      .getByLabel('Permission')
       .selectOption('read-write');
-    await page.locator('section', { has: page.getByRole('heading', { name: 'acme:core' }) })
-      .getByRole('button', { name: 'Grant' }).click();
+    await page
+      .locator('section', { has: page.getByRole('heading', { name: 'acme:core' }) })
+      .getByRole('button', { name: 'Grant' })
+      .click();
     assert.match((await page.getByRole('status').textContent()) ?? '', /may now read and publish @acme\/lib/);
     const grants = page.getByRole('table', { name: 'Packages acme:core may reach' });
     assert.match((await grants.textContent()) ?? '', /@acme\/lib\s*read-write/);
@@ -92,7 +100,7 @@ describe('web pages: organizations, teams, refusals', () => {
     await ctx.close();
   });
 
-  test('a developer is refused as npm refuses, a stranger gets npm\'s answer, the refusal explained', async () => {
+  test("a developer is refused as npm refuses, a stranger gets npm's answer, the refusal explained", async () => {
     const ctx = await b.browser.newContext();
     const page = await ctx.newPage();
     await signIn(page, s.url, 'bob', 'bob-password');
@@ -106,15 +114,17 @@ describe('web pages: organizations, teams, refusals', () => {
     await page.getByRole('link', { name: 'Why was I refused?' }).click();
     const newest = page.locator('section.refusal').first();
     assert.match((await newest.getByRole('heading').textContent()) ?? '', /org-role-too-low/);
-    assert.equal(await newest.getByRole('link', { name: /Help: org-role-too-low/ }).getAttribute('href'),
-      '/-/help/org-role-too-low');
+    assert.equal(
+      await newest.getByRole('link', { name: /Help: org-role-too-low/ }).getAttribute('href'),
+      '/-/help/org-role-too-low',
+    );
     assert.ok((await newest.locator('.fix li').count()) > 0, 'the fix from the help article is shown');
     // The earlier npm publish refusal is there too, with its package.
     assert.match((await page.locator('main').textContent()) ?? '', /@acme\/lib/);
     await assertAccessible(page, 'refusals');
     await screenshot(page, 'refusals');
 
-    await page.getByRole('link', { name: 'paste npm\'s output' }).click();
+    await page.getByRole('link', { name: "paste npm's output" }).click();
     await page.getByLabel('Output').fill(bobNpmOutput);
     await page.getByRole('button', { name: 'Explain' }).click();
     assert.match((await page.getByRole('heading', { level: 2 }).first().textContent()) ?? '', /error E40[34]/);

@@ -34,14 +34,22 @@ describe('web pages: package settings and trusted publishers', () => {
     const token = await s.token({ user: name, kind: 'session', expiresInMs: LONG });
     const npm = makeNpm(s.url);
     npm.setToken(s.host, token);
-    const post = (body: object) => fetch(`${s.url}-/npm/v1/user`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const url = (await (await post({ tfa: { mode, password: `${name}-password` } })).json() as { tfa: string }).tfa;
+    const post = (body: object) =>
+      fetch(`${s.url}-/npm/v1/user`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const url = ((await (await post({ tfa: { mode, password: `${name}-password` } })).json()) as { tfa: string }).tfa;
     const secret = new URL(url).searchParams.get('secret')!;
     assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
-    return { npm, code: () => { s.clock.advance(30_000); return codeAt(secret, s.clock.now()); } };
+    return {
+      npm,
+      code: () => {
+        s.clock.advance(30_000);
+        return codeAt(secret, s.clock.now());
+      },
+    };
   }
 
   async function session(name: string, code?: () => string): Promise<{ ctx: BrowserContext; page: Page }> {
@@ -57,7 +65,7 @@ describe('web pages: package settings and trusted publishers', () => {
   async function submit(page: Page, button: string | ReturnType<Page['locator']>) {
     const b = typeof button === 'string' ? page.getByRole('button', { name: button, exact: true }) : button;
     const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), b.click()]);
-    const text = await page.locator('main').textContent() ?? '';
+    const text = (await page.locator('main').textContent()) ?? '';
     return { status: res.status(), reason: res.headers()['x-tessera-reason'], text };
   }
 
@@ -65,7 +73,8 @@ describe('web pages: package settings and trusted publishers', () => {
     forgejo = await startIssuer();
     s = await startServer({
       oidc: {
-        ...defaults.oidc, audience: AUD,
+        ...defaults.oidc,
+        audience: AUD,
         issuers: [...defaults.oidc.issuers, { name: 'forgejo', type: 'generic', issuer: forgejo.url, jwksUri: null }],
       },
     });
@@ -88,12 +97,12 @@ describe('web pages: package settings and trusted publishers', () => {
     await forgejo?.close();
   });
 
-  test('the settings link and page are for those the policy allows; others get an absent name\'s', async () => {
+  test("the settings link and page are for those the policy allows; others get an absent name's", async () => {
     const a = await session('alice', alice.code);
     await a.page.goto(`${s.url}-/web/package/ws-pkg`);
     await a.page.getByRole('link', { name: 'Package settings' }).click();
     assert.equal(a.page.url(), settings('ws-pkg'));
-    assert.match((await a.page.locator('h1').textContent() ?? ''), /Settings of ws-pkg/);
+    assert.match((await a.page.locator('h1').textContent()) ?? '', /Settings of ws-pkg/);
     await assertAccessible(a.page, 'package settings');
     await screenshot(a.page, 'package-settings');
 
@@ -134,12 +143,12 @@ describe('web pages: package settings and trusted publishers', () => {
     assert.equal((await anon().run(['view', '@alice/ws-scoped', 'version'])).stdout.trim(), '1.0.0');
 
     await page.goto(settings('ws-pkg'));
-    assert.match((await page.locator('main').textContent() ?? ''), /Only scoped packages can be restricted/);
+    assert.match((await page.locator('main').textContent()) ?? '', /Only scoped packages can be restricted/);
     await tabTo(page, page.locator('#owner-user'));
     await page.keyboard.type('bob');
     await page.keyboard.press('Enter');
     await page.waitForSelector('[role=status]');
-    assert.match((await page.getByRole('status').textContent() ?? ''), /bob is a maintainer of ws-pkg/);
+    assert.match((await page.getByRole('status').textContent()) ?? '', /bob is a maintainer of ws-pkg/);
     assert.match((await alice.npm.run(['owner', 'ls', 'ws-pkg'])).stdout, /bob/);
 
     await page.getByLabel('Publishing needs').selectOption('publish');
@@ -224,7 +233,8 @@ describe('web pages: package settings and trusted publishers', () => {
       const jwt = await forgejo.sign({ aud: AUD, repository: 'team/lib', ref });
       const ci = makeNpm(s.url);
       const out = await ci.run(['publish', '--provenance=false'], {
-        cwd: makePackage('ws-pkg', version), env: { GITLAB_CI: 'true', NPM_ID_TOKEN: jwt },
+        cwd: makePackage('ws-pkg', version),
+        env: { GITLAB_CI: 'true', NPM_ID_TOKEN: jwt },
       });
       assert.doesNotMatch(ci.npmrc(), /_authToken/);
       return out;

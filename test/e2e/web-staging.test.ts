@@ -48,18 +48,24 @@ describe('web pages: the staging queue', () => {
     const token = await s.token({ user: 'alice', kind: 'session', expiresInMs: LONG });
     alice = makeNpm(s.url);
     alice.setToken(s.host, token);
-    const post = (body: object) => fetch(`${s.url}-/npm/v1/user`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const post = (body: object) =>
+      fetch(`${s.url}-/npm/v1/user`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const started = await post({ tfa: { mode: 'auth-only', password: 'alice-password' } });
-    const url = (await started.json() as { tfa: string }).tfa;
+    const url = ((await started.json()) as { tfa: string }).tfa;
     const secret = new URL(url).searchParams.get('secret')!;
     assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
-    code = () => { s.clock.advance(30_000); return codeAt(secret, s.clock.now()); };
+    code = () => {
+      s.clock.advance(30_000);
+      return codeAt(secret, s.clock.now());
+    };
     const r = await alice.run(['publish'], {
       cwd: makePackage('sw-pkg', '1.0.0', {
-        dependencies: { 'left-pad': '^1.0.0' }, scripts: { test: 'node test.js' },
+        dependencies: { 'left-pad': '^1.0.0' },
+        scripts: { test: 'node test.js' },
       }),
     });
     assert.equal(r.code, 0, r.output);
@@ -72,7 +78,8 @@ describe('web pages: the staging queue', () => {
   test('a staged version is reviewed against the latest and approved with a code; npm view then shows it', async () => {
     const id = await stage('1.1.0', {
       dependencies: { 'left-pad': '^2.0.0', 'is-even': '^1.0.0' },
-      scripts: { test: 'node test.js', postinstall: 'node setup.js' }, bin: { sw: 'index.js' },
+      scripts: { test: 'node test.js', postinstall: 'node setup.js' },
+      bin: { sw: 'index.js' },
     });
     const { ctx, page } = await session('alice', code());
     await page.goto(`${s.url}-/web/staged`);
@@ -83,8 +90,10 @@ describe('web pages: the staging queue', () => {
     await screenshot(page, 'staging-queue');
     await row.getByRole('link', { name: 'Review sw-pkg@1.1.0' }).click();
     assert.equal(page.url(), `${s.url}-/web/staged/${id}`);
-    const diff = async (field: string) => (await page.getByRole('row', { name: field, exact: false }).first()
-      .locator('th, td').allTextContents()).map((c) => c.trim());
+    const diff = async (field: string) =>
+      (await page.getByRole('row', { name: field, exact: false }).first().locator('th, td').allTextContents()).map(
+        (c) => c.trim(),
+      );
     assert.deepEqual(await diff('version'), ['version', '1.0.0', '1.1.0']);
     assert.deepEqual(await diff('dependencies.left-pad'), ['dependencies.left-pad', '^1.0.0', '^2.0.0']);
     assert.deepEqual(await diff('dependencies.is-even'), ['dependencies.is-even', '—', '^1.0.0']);
@@ -94,24 +103,28 @@ describe('web pages: the staging queue', () => {
     const [, filesBefore, filesAfter] = await diff('files');
     assert.equal(filesBefore, filesAfter, 'the same files, three of them');
     await page.getByText('Files in the staged tarball').click();
-    const files = (await page.locator('details ul').textContent() ?? '');
+    const files = (await page.locator('details ul').textContent()) ?? '';
     for (const f of ['README.md', 'index.js', 'package.json']) assert.match(files, new RegExp(f.replace('.', '\\.')));
     await assertAccessible(page, 'staged version');
     await screenshot(page, 'staged-version');
 
     await page.getByLabel('One-time password to approve').fill('000000');
-    const [bad] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.getByRole('button', { name: 'Approve and publish' }).click()]);
+    const [bad] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Approve and publish' }).click(),
+    ]);
     assert.equal(bad.headers()['x-tessera-reason'], 'otp-wrong');
     assert.notEqual((await anon().run(['view', 'sw-pkg', 'versions', '--json'])).stdout.includes('1.1.0'), true);
 
     // By keyboard alone: Tab to the code field, type it, Enter submits.
     await tabTo(page, page.getByLabel('One-time password to approve'));
     await page.keyboard.type(code());
-    const [ok] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.keyboard.press('Enter')]);
+    const [ok] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.keyboard.press('Enter'),
+    ]);
     assert.equal(ok.status(), 200);
-    assert.match((await page.getByRole('status').textContent() ?? ''), /sw-pkg@1\.1\.0 is published with tag latest/);
+    assert.match((await page.getByRole('status').textContent()) ?? '', /sw-pkg@1\.1\.0 is published with tag latest/);
     const versions = JSON.parse((await anon().run(['view', 'sw-pkg', 'versions', '--json'])).stdout) as string[];
     assert.deepEqual(versions, ['1.0.0', '1.1.0']);
     await ctx.close();
@@ -123,8 +136,8 @@ describe('web pages: the staging queue', () => {
     await page.goto(`${s.url}-/web/staged/${id}`);
     await page.getByLabel('One-time password to reject').fill(code());
     await page.getByRole('button', { name: 'Reject' }).click();
-    assert.match((await page.getByRole('status').textContent() ?? ''), /sw-pkg@1\.2\.0 is rejected/);
-    assert.match((await page.locator('main').textContent() ?? ''), /No staged versions of your packages/);
+    assert.match((await page.getByRole('status').textContent()) ?? '', /sw-pkg@1\.2\.0 is rejected/);
+    assert.match((await page.locator('main').textContent()) ?? '', /No staged versions of your packages/);
     const list = await alice.run(['stage', 'list']);
     assert.match(list.stdout, /No staged packages found/);
     await ctx.close();
@@ -142,7 +155,7 @@ describe('web pages: the staging queue', () => {
     assert.deepEqual(hidden, await answer(`-/web/staged/${randomUUID()}`));
     assert.doesNotMatch(hidden.body ?? '', /sw-pkg/);
     await page.goto(`${s.url}-/web/staged`);
-    assert.match((await page.locator('main').textContent() ?? ''), /No staged versions of your packages/);
+    assert.match((await page.locator('main').textContent()) ?? '', /No staged versions of your packages/);
     const res = await fetch(`${s.url}-/web/staged`, { redirect: 'manual' });
     assert.equal(res.status, 303, 'anonymous callers are sent to sign in');
     await ctx.close();

@@ -24,7 +24,13 @@ function header(path: string, size: number): Buffer {
   h.write('0000000\0', 108, 'latin1');
   h.write('0000000\0', 116, 'latin1');
   h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
-  h.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 'latin1');
+  h.write(
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+    'latin1',
+  );
   h.write('0', 156, 'latin1');
   h.write('ustar\u000000', 257, 'latin1');
   h.fill(' ', 148, 156);

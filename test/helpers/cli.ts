@@ -7,24 +7,45 @@ export const BIN = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url
 
 export type CliResult = { code: number; stdout: string; stderr: string };
 
-export function tessera(args: string[], opts: { input?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function tessera(
+  args: string[],
+  opts: { input?: string; cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c; });
-    child.stderr.on('data', (c: Buffer) => { stderr += c; });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd,
+      env: cleanEnv(opts.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
 }
 
-export type ServeProcess = { url: string; host: string; child: ChildProcess; output(): string; stop(signal?: NodeJS.Signals): Promise<number | null> };
+export type ServeProcess = {
+  url: string;
+  host: string;
+  child: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+};
 
 /** `tessera serve --listen 127.0.0.1:0 …`, resolved once it prints its URL. */
 export function serve(args: string[]): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`tessera serve did not start:\n${out}`)), 15_000);
     const onData = (c: Buffer) => {
@@ -33,15 +54,29 @@ export function serve(args: string[]): Promise<ServeProcess> {
       if (m) {
         clearTimeout(timer);
         child.stdout!.off('data', onData);
-        child.stdout!.on('data', (d: Buffer) => { out += d; });
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d;
+        });
         resolve({
-          url: m[1], host: m[2], child, output: () => out,
-          stop: (signal = 'SIGTERM') => new Promise((res) => { child.once('close', (code) => res(code)); child.kill(signal); }),
+          url: m[1],
+          host: m[2],
+          child,
+          output: () => out,
+          stop: (signal = 'SIGTERM') =>
+            new Promise((res) => {
+              child.once('close', (code) => res(code));
+              child.kill(signal);
+            }),
         });
       }
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => { out += c; });
-    child.on('close', (code) => { clearTimeout(timer); reject(new Error(`tessera serve exited with ${code}:\n${out}`)); });
+    child.stderr!.on('data', (c: Buffer) => {
+      out += c;
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`tessera serve exited with ${code}:\n${out}`));
+    });
   });
 }

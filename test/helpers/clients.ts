@@ -109,13 +109,27 @@ export function makeYarn(): ClientEnv {
 function spawnClient(argv: string[], env: Record<string, string>, home: string, opts: RunOpts): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? home, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '', output = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c; output += c; });
-    child.stderr.on('data', (c: Buffer) => { stderr += c; output += c; });
+    let stdout = '',
+      stderr = '',
+      output = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+      output += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+      output += c;
+    });
     child.on('error', reject);
     // A client waiting on a prompt or a dead socket must fail the test, not hang the suite.
-    const timer = setTimeout(() => { output += '\n[killed after timeout]'; child.kill('SIGKILL'); }, opts.timeoutMs ?? 30_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr, output }); });
+    const timer = setTimeout(() => {
+      output += '\n[killed after timeout]';
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr, output });
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
@@ -127,7 +141,11 @@ export function writeNpmrc(dir: string, registry: string, token?: string): void 
 }
 
 /** A project .yarnrc.yml for Yarn Berry: the registry (plain http on loopback), a token, and the scope mapped to it. */
-export function writeYarnrc(dir: string, registry: string, opts: { token?: string; scope?: string; linker?: 'node-modules' | 'pnp' } = {}): void {
+export function writeYarnrc(
+  dir: string,
+  registry: string,
+  opts: { token?: string; scope?: string; linker?: 'node-modules' | 'pnp' } = {},
+): void {
   const host = new URL(registry).hostname;
   const lines = [
     `npmRegistryServer: "${registry.replace(/\/$/, '')}"`,
@@ -140,7 +158,12 @@ export function writeYarnrc(dir: string, registry: string, opts: { token?: strin
   ];
   if (opts.token) lines.push(`npmAuthToken: "${opts.token}"`);
   if (opts.scope) {
-    lines.push('npmScopes:', `  ${opts.scope.replace(/^@/, '')}:`, `    npmRegistryServer: "${registry.replace(/\/$/, '')}"`, '    npmMinimalAgeGate: 0');
+    lines.push(
+      'npmScopes:',
+      `  ${opts.scope.replace(/^@/, '')}:`,
+      `    npmRegistryServer: "${registry.replace(/\/$/, '')}"`,
+      '    npmMinimalAgeGate: 0',
+    );
     if (opts.token) lines.push(`    npmAuthToken: "${opts.token}"`);
   }
   writeFileSync(join(dir, '.yarnrc.yml'), `${lines.join('\n')}\n`);

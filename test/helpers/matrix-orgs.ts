@@ -9,7 +9,15 @@ export const ORG = 'acme';
 /** A second organization, also owned by alice, that only the "granular org-only globex" token lists. */
 export const OTHER_ORG = 'globex';
 
-export const ORG_ACTIONS = ['org ls', 'org set member', 'org set owner', 'org rm member', 'team create', 'team add member', 'access grant'] as const;
+export const ORG_ACTIONS = [
+  'org ls',
+  'org set member',
+  'org set owner',
+  'org rm member',
+  'team create',
+  'team add member',
+  'access grant',
+] as const;
 export type OrgActionName = (typeof ORG_ACTIONS)[number];
 export const isOrgAction = (a: string): a is OrgActionName => (ORG_ACTIONS as readonly string[]).includes(a);
 
@@ -17,7 +25,13 @@ export const isOrgAction = (a: string): a is OrgActionName => (ORG_ACTIONS as re
  * The members of acme besides alice, who owns it too (createOrg makes her its first owner), so that the
  * rows of her tokens test the tokens' limits and not her role. None of them maintains a package.
  */
-export const MEMBERS = { olivia: 'owner', adam: 'admin', walter: 'developer', rita: 'developer', dan: 'developer' } as const;
+export const MEMBERS = {
+  olivia: 'owner',
+  adam: 'admin',
+  walter: 'developer',
+  rita: 'developer',
+  dan: 'developer',
+} as const;
 /** A user who is not a member of acme (bob, of the package rows, is not one either). */
 export const NON_MEMBER = 'nora';
 /** The teams besides `developers` (every member, no grant) and what they may do with the org's packages. */
@@ -31,7 +45,8 @@ const TEAM_ADDITION = 'dan';
 const GRANTED = '@acme/secret';
 
 /** Rows that act on a user of their own: a user created for the row, not yet a member (org rm makes them one first). */
-export const needsNewcomer = (action: string) => action === 'org set member' || action === 'org set owner' || action === 'org rm member';
+export const needsNewcomer = (action: string) =>
+  action === 'org set member' || action === 'org set owner' || action === 'org rm member';
 
 export type OrgHttp = {
   /** The row's request, with the row's credential. */
@@ -45,7 +60,12 @@ export type OrgHttp = {
  * the roles (through `PUT /-/org/acme/user`, as npm org set does), the teams and their grants on
  * `packages` (the org's restricted and public package). Returns the `newcomers` spare users.
  */
-export async function buildOrgFixture(server: TestServer, setup: OrgHttp['setup'], packages: string[], newcomers: number): Promise<string[]> {
+export async function buildOrgFixture(
+  server: TestServer,
+  setup: OrgHttp['setup'],
+  packages: string[],
+  newcomers: number,
+): Promise<string[]> {
   // No passwords: these users only ever act through session tokens, and hashing would cost time.
   const user = (name: string) => createUser(server.ctx, { name, email: `${name}@example.com`, password: null });
   const spare = Array.from({ length: newcomers }, (_, i) => `newcomer-${i + 1}`);
@@ -56,7 +76,8 @@ export async function buildOrgFixture(server: TestServer, setup: OrgHttp['setup'
   for (const [team, { members, permission }] of Object.entries(TEAMS)) {
     await setup('PUT', `-/org/${ORG}/team`, { name: team });
     for (const m of members) await setup('PUT', `-/team/${ORG}/${team}/user`, { user: m });
-    for (const p of packages) await setup('PUT', `-/team/${ORG}/${team}/package`, { package: p, permissions: permission });
+    for (const p of packages)
+      await setup('PUT', `-/team/${ORG}/${team}/package`, { package: p, permissions: permission });
   }
   return spare;
 }
@@ -66,7 +87,12 @@ async function json<T>(res: Response): Promise<T> {
 }
 
 /** Performs one org action; `done` tells whether it took effect (undefined for org ls, whose 200 is the effect). */
-export async function performOrg(http: OrgHttp, action: OrgActionName, id: number, newcomer: () => string): Promise<{ res: Response; done?: () => Promise<boolean> }> {
+export async function performOrg(
+  http: OrgHttp,
+  action: OrgActionName,
+  id: number,
+  newcomer: () => string,
+): Promise<{ res: Response; done?: () => Promise<boolean> }> {
   const members = async () => json<Record<string, string>>(await http.setup('GET', `-/org/${ORG}/user`));
   const team = `row-${id}`;
   switch (action) {
@@ -76,29 +102,39 @@ export async function performOrg(http: OrgHttp, action: OrgActionName, id: numbe
     case 'org set owner': {
       const u = newcomer();
       const role = action === 'org set owner' ? 'owner' : 'developer';
-      return { res: await http.send('PUT', `-/org/${ORG}/user`, { user: u, role }), done: async () => (await members())[u] === role };
+      return {
+        res: await http.send('PUT', `-/org/${ORG}/user`, { user: u, role }),
+        done: async () => (await members())[u] === role,
+      };
     }
     case 'org rm member': {
       const u = newcomer();
       await http.setup('PUT', `-/org/${ORG}/user`, { user: u, role: 'developer' });
-      return { res: await http.send('DELETE', `-/org/${ORG}/user`, { user: u }), done: async () => !(u in (await members())) };
+      return {
+        res: await http.send('DELETE', `-/org/${ORG}/user`, { user: u }),
+        done: async () => !(u in (await members())),
+      };
     }
     case 'team create':
       return {
         res: await http.send('PUT', `-/org/${ORG}/team`, { name: team }),
-        done: async () => (await json<string[]>(await http.setup('GET', `-/org/${ORG}/team`))).includes(`${ORG}:${team}`),
+        done: async () =>
+          (await json<string[]>(await http.setup('GET', `-/org/${ORG}/team`))).includes(`${ORG}:${team}`),
       };
     case 'team add member':
       await http.setup('PUT', `-/org/${ORG}/team`, { name: team });
       return {
         res: await http.send('PUT', `-/team/${ORG}/${team}/user`, { user: TEAM_ADDITION }),
-        done: async () => (await json<string[]>(await http.setup('GET', `-/team/${ORG}/${team}/user`))).includes(TEAM_ADDITION),
+        done: async () =>
+          (await json<string[]>(await http.setup('GET', `-/team/${ORG}/${team}/user`))).includes(TEAM_ADDITION),
       };
     case 'access grant':
       await http.setup('PUT', `-/org/${ORG}/team`, { name: team });
       return {
         res: await http.send('PUT', `-/team/${ORG}/${team}/package`, { package: GRANTED, permissions: 'read-write' }),
-        done: async () => (await json<Record<string, string>>(await http.setup('GET', `-/team/${ORG}/${team}/package`)))[GRANTED] === 'write',
+        done: async () =>
+          (await json<Record<string, string>>(await http.setup('GET', `-/team/${ORG}/${team}/package`)))[GRANTED] ===
+          'write',
       };
   }
 }

@@ -6,14 +6,31 @@ export const MATRIX_DOC = new URL('../../docs/authorization.md', import.meta.url
 export const HEADER = ['credential', 'action', 'package', 'status', 'reason', 'notice'];
 
 /** `leftOut`: a `stage list` row answered 200 whose list leaves the version staged for the row out (reason cell `- (left out)`). */
-export type Row = { line: number; credential: string; action: string; pkg: string; status: number; reason: string; notice: boolean; leftOut: boolean };
+export type Row = {
+  line: number;
+  credential: string;
+  action: string;
+  pkg: string;
+  status: number;
+  reason: string;
+  notice: boolean;
+  leftOut: boolean;
+};
 
 export function cells(line: string): string[] {
-  return line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+  return line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split('|')
+    .map((c) => c.trim());
 }
 
 /** The rows, with the problems of their form (cells, status, reason, notice); `check` adds the reader's own. */
-export function parseMatrix(text: string, check: (row: Row, where: string, problems: string[]) => void = () => {}): { rows: Row[]; problems: string[] } {
+export function parseMatrix(
+  text: string,
+  check: (row: Row, where: string, problems: string[]) => void = () => {},
+): { rows: Row[]; problems: string[] } {
   const lines = text.split('\n');
   const rows: Row[] = [];
   const problems: string[] = [];
@@ -23,7 +40,10 @@ export function parseMatrix(text: string, check: (row: Row, where: string, probl
     for (; i < lines.length && lines[i].trim().startsWith('|'); i++) {
       const c = cells(lines[i]);
       const where = `docs/authorization.md:${i + 1}`;
-      if (c.length !== HEADER.length) { problems.push(`${where}: expected ${HEADER.length} cells, got ${c.length}`); continue; }
+      if (c.length !== HEADER.length) {
+        problems.push(`${where}: expected ${HEADER.length} cells, got ${c.length}`);
+        continue;
+      }
       const [credential, action, pkg, status, reasonCell, notice] = c;
       // The reason is the first `id` (or "-"); anything after it, like a link to a known dispute, is commentary.
       const reason = /^`([a-z0-9-]+)`/.exec(reasonCell)?.[1] ?? (reasonCell.startsWith('-') ? '-' : '');
@@ -31,9 +51,19 @@ export function parseMatrix(text: string, check: (row: Row, where: string, probl
       if (!reason) problems.push(`${where}: reason "${reasonCell}" is neither \`id\` nor -`);
       if (notice !== 'yes' && notice !== 'no') problems.push(`${where}: notice must be yes or no, got "${notice}"`);
       const leftOut = /^-\s*\(left out\)/.test(reasonCell);
-      if (leftOut && (action !== 'stage list' || status !== '200')) problems.push(`${where}: only a 200 "stage list" row can leave the version out`);
+      if (leftOut && (action !== 'stage list' || status !== '200'))
+        problems.push(`${where}: only a 200 "stage list" row can leave the version out`);
       if (Number(status) < 400 && reason !== '-') problems.push(`${where}: an allowed row has reason "${reason}"`);
-      const row = { line: i + 1, credential, action, pkg, status: Number(status), reason, notice: notice === 'yes', leftOut };
+      const row = {
+        line: i + 1,
+        credential,
+        action,
+        pkg,
+        status: Number(status),
+        reason,
+        notice: notice === 'yes',
+        leftOut,
+      };
       check(row, where, problems);
       rows.push(row);
     }

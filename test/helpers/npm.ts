@@ -31,7 +31,15 @@ export type NpmEnv = {
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || /^npm_/i.test(k) || k === 'NODE_OPTIONS' || k === 'INIT_CWD' || k === 'CI' || /^(GITHUB|GITLAB|CIRCLE)/.test(k)) continue;
+    if (
+      v === undefined ||
+      /^npm_/i.test(k) ||
+      k === 'NODE_OPTIONS' ||
+      k === 'INIT_CWD' ||
+      k === 'CI' ||
+      /^(GITHUB|GITLAB|CIRCLE)/.test(k)
+    )
+      continue;
     env[k] = v;
   }
   return { ...env, ...extra };
@@ -46,7 +54,9 @@ export function makeNpm(registry: string, major: NpmMajor = 11): NpmEnv {
   mkdirSync(join(home, 'cache'));
   const cli = join(ROOT, 'node_modules', `npm${major}`, 'bin', 'npm-cli.js');
   return {
-    home, userconfig, major,
+    home,
+    userconfig,
+    major,
     setToken(host, token) {
       writeFileSync(userconfig, `${readFileSync(userconfig, 'utf8')}//${host}/:_authToken=${token}\n`);
     },
@@ -63,47 +73,67 @@ export function makeNpm(registry: string, major: NpmMajor = 11): NpmEnv {
   };
 
   function spawnNpm(argv: string[], opts: RunOpts, answers: Answer[], command = process.execPath): Promise<NpmResult> {
-      const env = cleanEnv({
-        HOME: home,
-        npm_config_userconfig: userconfig,
-        npm_config_globalconfig: globalconfig,
-        npm_config_cache: join(home, 'cache'),
-        npm_config_update_notifier: 'false',
-        npm_config_fund: 'false',
-        npm_config_audit: 'false',
-        npm_config_fetch_retries: '0',
-        npm_config_loglevel: 'notice',
-        NO_COLOR: '1',
-        ...opts.env,
+    const env = cleanEnv({
+      HOME: home,
+      npm_config_userconfig: userconfig,
+      npm_config_globalconfig: globalconfig,
+      npm_config_cache: join(home, 'cache'),
+      npm_config_update_notifier: 'false',
+      npm_config_fund: 'false',
+      npm_config_audit: 'false',
+      npm_config_fetch_retries: '0',
+      npm_config_loglevel: 'notice',
+      NO_COLOR: '1',
+      ...opts.env,
+    });
+    return new Promise((resolve, reject) => {
+      const child = spawn(command, argv, { cwd: opts.cwd ?? home, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '',
+        stderr = '',
+        output = '';
+      const pending = [...answers];
+      let seen = 0;
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c;
+        output += c;
+        opts.onStdout?.(c.toString());
+        // Answer each prompt once, in order, as soon as it shows up after the previous answer.
+        while (pending.length && pending[0][0].test(stdout.slice(seen))) {
+          const [re, reply] = pending.shift()!;
+          seen += stdout.slice(seen).search(re) + 1;
+          child.stdin.write(`${typeof reply === 'function' ? reply(stdout) : reply}\r`);
+        }
       });
-      return new Promise((resolve, reject) => {
-        const child = spawn(command, argv, { cwd: opts.cwd ?? home, env, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stdout = '', stderr = '', output = '';
-        const pending = [...answers];
-        let seen = 0;
-        child.stdout.on('data', (c: Buffer) => {
-          stdout += c; output += c; opts.onStdout?.(c.toString());
-          // Answer each prompt once, in order, as soon as it shows up after the previous answer.
-          while (pending.length && pending[0][0].test(stdout.slice(seen))) {
-            const [re, reply] = pending.shift()!;
-            seen += stdout.slice(seen).search(re) + 1;
-            child.stdin.write(`${typeof reply === 'function' ? reply(stdout) : reply}\r`);
-          }
-        });
-        child.stderr.on('data', (c: Buffer) => { stderr += c; output += c; });
-        child.on('error', reject);
-        // A prompt nobody answers must fail the test, not hang the suite.
-        const timer = setTimeout(() => { output += '\n[killed after 30 s]'; child.kill('SIGKILL'); }, 30_000);
-        child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr, output }); });
-        if (answers.length === 0) child.stdin.end(opts.input ?? '');
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c;
+        output += c;
       });
+      child.on('error', reject);
+      // A prompt nobody answers must fail the test, not hang the suite.
+      const timer = setTimeout(() => {
+        output += '\n[killed after 30 s]';
+        child.kill('SIGKILL');
+      }, 30_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr, output });
+      });
+      if (answers.length === 0) child.stdin.end(opts.input ?? '');
+    });
   }
 }
 
 /** A publishable package folder. */
 export function makePackage(name: string, version: string, extra: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-pkg-'));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version, description: `${name} for tests`, main: 'index.js', license: 'MIT', ...extra }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify(
+      { name, version, description: `${name} for tests`, main: 'index.js', license: 'MIT', ...extra },
+      null,
+      2,
+    ),
+  );
   writeFileSync(join(dir, 'index.js'), `module.exports = ${JSON.stringify(`${name}@${version}`)};\n`);
   writeFileSync(join(dir, 'README.md'), `# ${name}\n\nA test package.\n`);
   return dir;
@@ -112,6 +142,9 @@ export function makePackage(name: string, version: string, extra: Record<string,
 /** An empty project folder to install into. */
 export function makeProject(deps: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-proj-'));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: deps }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: deps }, null, 2),
+  );
   return dir;
 }

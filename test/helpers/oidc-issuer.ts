@@ -6,9 +6,17 @@ import { exportJWK, generateKeyPair, SignJWT, type JWTPayload, type CryptoKey } 
 export type Issuer = {
   url: string;
   /** Signs an id token with the issuer's key (or another key, or none). */
-  sign(claims: JWTPayload, opts?: {
-    key?: CryptoKey; kid?: string | null; alg?: string; expiresIn?: string | number; notBefore?: number; iss?: string;
-  }): Promise<string>;
+  sign(
+    claims: JWTPayload,
+    opts?: {
+      key?: CryptoKey;
+      kid?: string | null;
+      alg?: string;
+      expiresIn?: string | number;
+      notBefore?: number;
+      iss?: string;
+    },
+  ): Promise<string>;
   /** "METHOD path" of every request the issuer received, to assert what the registry fetched (or did not). */
   requests: string[];
   /** The claims the GitHub token endpoint will put in the next tokens it hands out. */
@@ -30,7 +38,9 @@ export async function startIssuer(): Promise<Issuer> {
   const audiences: string[] = [];
   const requests: string[] = [];
   const issuer: Issuer = {
-    get url() { return url; },
+    get url() {
+      return url;
+    },
     githubClaims: {},
     audiences,
     requests,
@@ -41,7 +51,9 @@ export async function startIssuer(): Promise<Issuer> {
       const header = { alg: opts.alg ?? 'RS256', typ: 'JWT', ...(opts.kid === null ? {} : { kid: opts.kid ?? kid }) };
       const jwt = new SignJWT({ ...claims })
         .setProtectedHeader(header)
-        .setIssuer(opts.iss ?? url).setIssuedAt(now).setExpirationTime(opts.expiresIn ?? '5m');
+        .setIssuer(opts.iss ?? url)
+        .setIssuedAt(now)
+        .setExpirationTime(opts.expiresIn ?? '5m');
       if (opts.notBefore !== undefined) jwt.setNotBefore(opts.notBefore);
       return jwt.sign(opts.key ?? privateKey);
     },
@@ -55,7 +67,10 @@ export async function startIssuer(): Promise<Issuer> {
   const server: Server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', url);
     requests.push(`${req.method} ${u.pathname}`);
-    const json = (code: number, body: unknown) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
+    const json = (code: number, body: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
     // Discovery at the root, or under a path for issuers such as CircleCI's https://…/org/<org-id>.
     const discovery = '/.well-known/openid-configuration';
     if (u.pathname.endsWith(discovery)) {

@@ -7,7 +7,11 @@ import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 
 export type DirectoryUser = {
-  password: string; email: string; emailVerified?: boolean; groups: string[]; name?: string;
+  password: string;
+  email: string;
+  emailVerified?: boolean;
+  groups: string[];
+  name?: string;
   /** The provider asks this user for a second factor: its ID tokens say amr ["pwd", "otp"]. */
   mfa?: boolean;
 };
@@ -31,7 +35,9 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return new Promise((resolve, reject) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (c: string) => { body += c; });
+    req.on('data', (c: string) => {
+      body += c;
+    });
     req.on('end', () => resolve(new URLSearchParams(body)));
     req.on('error', reject);
   });
@@ -43,7 +49,9 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
   const clientId = 'tessera';
   const clientSecret = 'tessera-client-secret-for-tests';
   let provider: Provider | undefined;
-  const server = createServer((req, res) => { void route(req, res); });
+  const server = createServer((req, res) => {
+    void route(req, res);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -52,16 +60,23 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
 
   function build(): Provider {
     return new Provider(issuer, {
-      clients: [{
-        client_id: clientId, client_secret: clientSecret, redirect_uris: [...redirects],
-        grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
-      }],
+      clients: [
+        {
+          client_id: clientId,
+          client_secret: clientSecret,
+          redirect_uris: [...redirects],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+        },
+      ],
       jwks: { keys: [jwk] },
       cookies: { keys: ['oidc-provider test cookie key'] },
       scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
       claims: {
         // amr in every ID token, as Okta, Entra and Keycloak send it (the registry's trustMfa reads it).
-        openid: ['sub', 'amr'], profile: ['preferred_username', 'name'], email: ['email', 'email_verified'],
+        openid: ['sub', 'amr'],
+        profile: ['preferred_username', 'name'],
+        email: ['email', 'email_verified'],
         groups: ['groups'],
       },
       features: { devInteractions: { enabled: false } },
@@ -72,13 +87,24 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
         return {
           accountId: sub,
           claims: async () => ({
-            sub, preferred_username: sub, name: u.name ?? sub, email: u.email, email_verified: u.emailVerified ?? true,
+            sub,
+            preferred_username: sub,
+            name: u.name ?? sub,
+            email: u.email,
+            email_verified: u.emailVerified ?? true,
             groups: [...u.groups],
           }),
         };
       },
-      ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, RefreshToken: 86_400, Grant: 86_400,
-        Interaction: 600, Session: 86_400 },
+      ttl: {
+        AccessToken: 600,
+        AuthorizationCode: 60,
+        IdToken: 600,
+        RefreshToken: 86_400,
+        Grant: 86_400,
+        Interaction: 600,
+        Session: 86_400,
+      },
     });
   }
 
@@ -106,18 +132,27 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
       const details = await provider.interactionDetails(req, res);
       if (details.prompt.name === 'consent') {
         // The relying party is the company's own: consent is given without asking.
-        const grant = details.grantId ? await provider.Grant.find(details.grantId)
+        const grant = details.grantId
+          ? await provider.Grant.find(details.grantId)
           : new provider.Grant({ accountId: details.session?.accountId, clientId });
         const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
         grant!.addOIDCScope((missing.missingOIDCScope ?? String(details.params.scope).split(' ')).join(' '));
         if (missing.missingOIDCClaims) grant!.addOIDCClaims(missing.missingOIDCClaims);
-        await provider.interactionFinished(req, res, { consent: { grantId: await grant!.save() } },
-          { mergeWithLastSubmission: true });
+        await provider.interactionFinished(
+          req,
+          res,
+          { consent: { grantId: await grant!.save() } },
+          { mergeWithLastSubmission: true },
+        );
         return;
       }
       if (req.method === 'POST' && m[2] === '/abort') {
-        await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the user cancelled' },
-          { mergeWithLastSubmission: false });
+        await provider.interactionFinished(
+          req,
+          res,
+          { error: 'access_denied', error_description: 'the user cancelled' },
+          { mergeWithLastSubmission: false },
+        );
         return;
       }
       if (req.method === 'POST' && m[2]) {
@@ -128,9 +163,14 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
           res.writeHead(401, { 'content-type': 'text/html' }).end(page(m[1], 'Wrong username or password'));
           return;
         }
-        await provider.interactionFinished(req, res, {
-          login: { accountId: login, amr: u.mfa ? ['pwd', 'otp'] : ['pwd'] },
-        }, { mergeWithLastSubmission: false });
+        await provider.interactionFinished(
+          req,
+          res,
+          {
+            login: { accountId: login, amr: u.mfa ? ['pwd', 'otp'] : ['pwd'] },
+          },
+          { mergeWithLastSubmission: false },
+        );
         return;
       }
       res.writeHead(200, { 'content-type': 'text/html' }).end(page(m[1]));
@@ -147,12 +187,20 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
 <form method="post" action="/interaction/${uid}/abort"><button type="submit">Cancel</button></form></main></body></html>`;
 
   const api: TestProvider = {
-    issuer, clientId, clientSecret, users, tamper: {},
+    issuer,
+    clientId,
+    clientSecret,
+    users,
+    tamper: {},
     allowRedirect(uri) {
       redirects.push(uri);
       provider = undefined;
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
   return api;
 }

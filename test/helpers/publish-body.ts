@@ -22,8 +22,12 @@ export async function makeTarball(files: Record<string, string>): Promise<Buffer
   }
 }
 
-export async function publishBody(name: string, version: string, opts: { tarball?: Buffer; access?: string | null; tag?: string } = {}) {
-  const tgz = opts.tarball ?? await makeTarball({ 'package/package.json': JSON.stringify({ name, version }) });
+export async function publishBody(
+  name: string,
+  version: string,
+  opts: { tarball?: Buffer; access?: string | null; tag?: string } = {},
+) {
+  const tgz = opts.tarball ?? (await makeTarball({ 'package/package.json': JSON.stringify({ name, version }) }));
   const base = name.startsWith('@') ? name.split('/')[1] : name;
   return {
     _id: name,
@@ -31,12 +35,24 @@ export async function publishBody(name: string, version: string, opts: { tarball
     'dist-tags': { [opts.tag ?? 'latest']: version },
     versions: {
       [version]: {
-        name, version, _id: `${name}@${version}`,
-        dist: { integrity: ssri.fromData(tgz, { algorithms: ['sha512'] }).toString(), shasum: createHash('sha1').update(tgz).digest('hex'), tarball: `http://x/${name}/-/${base}-${version}.tgz` },
+        name,
+        version,
+        _id: `${name}@${version}`,
+        dist: {
+          integrity: ssri.fromData(tgz, { algorithms: ['sha512'] }).toString(),
+          shasum: createHash('sha1').update(tgz).digest('hex'),
+          tarball: `http://x/${name}/-/${base}-${version}.tgz`,
+        },
       },
     },
     access: opts.access ?? null,
-    _attachments: { [`${name}-${version}.tgz`]: { content_type: 'application/octet-stream', data: tgz.toString('base64'), length: tgz.length } },
+    _attachments: {
+      [`${name}-${version}.tgz`]: {
+        content_type: 'application/octet-stream',
+        data: tgz.toString('base64'),
+        length: tgz.length,
+      },
+    },
   };
 }
 

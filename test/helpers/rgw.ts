@@ -19,7 +19,7 @@ export const RGW_ACCESS_KEY = 'TESSERATESTACCESSKEY';
 export const RGW_SECRET_KEY = 'tessera-test-secret-key-0123456789abcdef';
 
 export type Rgw = {
-  endpoint: string;   // http://127.0.0.1:PORT
+  endpoint: string; // http://127.0.0.1:PORT
   accessKeyId: string;
   secretAccessKey: string;
   /** Kills the gateway only (the store behind it stays): what readiness sees when S3 is down. */
@@ -47,7 +47,10 @@ async function unusedPort(): Promise<number> {
     const port = await freePort();
     const answered = await new Promise<boolean>((resolve) => {
       const c = connect(port, '127.0.0.1');
-      c.on('connect', () => { c.destroy(); resolve(true); });
+      c.on('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
       c.on('error', () => resolve(false));
     });
     if (!answered) return port;
@@ -134,8 +137,24 @@ export async function startRgw(): Promise<Rgw> {
     const up = async () => JSON.parse(await ceph('osd', 'stat', '-f', 'json')).num_up_osds === 1;
     await until(up, 'the OSD to come up');
     // Also makes the realm, zone and pools.
-    await run('radosgw-admin', ['-c', cfg, 'user', 'create', '--uid', 'tessera', '--display-name', 'Tessera tests',
-      '--access-key', RGW_ACCESS_KEY, '--secret', RGW_SECRET_KEY], { timeout: 60_000 });
+    await run(
+      'radosgw-admin',
+      [
+        '-c',
+        cfg,
+        'user',
+        'create',
+        '--uid',
+        'tessera',
+        '--display-name',
+        'Tessera tests',
+        '--access-key',
+        RGW_ACCESS_KEY,
+        '--secret',
+        RGW_SECRET_KEY,
+      ],
+      { timeout: 60_000 },
+    );
     const gateway = daemon('radosgw', ['-n', 'client.rgw']);
     const endpoint = `http://127.0.0.1:${rgwPort}`;
     // The answer must come from RGW itself, not from whatever else might hold the port.
@@ -145,10 +164,14 @@ export async function startRgw(): Promise<Rgw> {
       return res !== undefined && (await res.text()).includes('ListAllMyBucketsResult');
     }, 'radosgw to answer');
     return {
-      endpoint, accessKeyId: RGW_ACCESS_KEY, secretAccessKey: RGW_SECRET_KEY,
+      endpoint,
+      accessKeyId: RGW_ACCESS_KEY,
+      secretAccessKey: RGW_SECRET_KEY,
       stopGateway: () => kill(gateway),
       stop,
-      detach: () => { for (const c of children) c.unref(); },
+      detach: () => {
+        for (const c of children) c.unref();
+      },
       killNow: () => {
         for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
         rmSync(dir, { recursive: true, force: true });
@@ -163,7 +186,12 @@ export async function startRgw(): Promise<Rgw> {
 
 async function until(test: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!(await test().catch((e) => { if (/exited/.test(String(e))) throw e; return false; }))) {
+  while (
+    !(await test().catch((e) => {
+      if (/exited/.test(String(e))) throw e;
+      return false;
+    }))
+  ) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -185,8 +213,13 @@ export function sharedRgw(): Promise<Rgw> {
 export async function s3BlobsConfig(rgw: Rgw, redirect = false): Promise<Pick<Config, 'blobs' | 's3'>> {
   const bucket = `tessera-${randomUUID().slice(0, 8)}`;
   const s3 = {
-    endpoint: rgw.endpoint, region: 'us-east-1', accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey,
-    forcePathStyle: true, redirect, redirectExpiryMs: 60_000,
+    endpoint: rgw.endpoint,
+    region: 'us-east-1',
+    accessKeyId: rgw.accessKeyId,
+    secretAccessKey: rgw.secretAccessKey,
+    forcePathStyle: true,
+    redirect,
+    redirectExpiryMs: 60_000,
   };
   const client = s3Client({ ...s3, bucket, prefix: '', redirectExpirySeconds: null });
   await client.send(new CreateBucketCommand({ Bucket: bucket }));

@@ -17,12 +17,17 @@ export type TestClock = Clock & { advance(ms: number): void };
 
 export function testClock(start = Date.now()): TestClock {
   let t = start;
-  return { now: () => t, advance: (ms) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 export type TestServer = {
-  url: string;         // with trailing slash
-  host: string;        // 127.0.0.1:PORT
+  url: string; // with trailing slash
+  host: string; // 127.0.0.1:PORT
   ctx: Ctx;
   clock: TestClock;
   dataDir: string;
@@ -37,10 +42,18 @@ export type TestServer = {
 };
 
 /** `recordRequests` keeps "METHOD url" of every request in `requests` and `routed` (off by default: benches run millions). */
-export async function startServer(overrides: Partial<Config> = {}, opts: { recordRequests?: boolean } = {}): Promise<TestServer> {
+export async function startServer(
+  overrides: Partial<Config> = {},
+  opts: { recordRequests?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const logFile = join(dataDir, 'server.log');
-  const config: Config = { ...structuredClone(defaults), data: dataDir, listen: { host: '127.0.0.1', port: 0 }, ...overrides };
+  const config: Config = {
+    ...structuredClone(defaults),
+    data: dataDir,
+    listen: { host: '127.0.0.1', port: 0 },
+    ...overrides,
+  };
   if (process.env.TESSERA_TEST_BLOBS === 's3' && overrides.blobs === undefined) {
     Object.assign(config, await s3BlobsConfig(await sharedRgw()));
   }
@@ -52,8 +65,12 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { recor
   const routed: string[] = [];
   if (opts.recordRequests) {
     // At the socket's server, to see also what is answered before Fastify.
-    app.server.on('request', (req: { method?: string; url?: string }) => { requests.push(`${req.method} ${req.url}`); });
-    app.addHook('onRequest', async (req) => { routed.push(`${req.method} ${req.url}`); });
+    app.server.on('request', (req: { method?: string; url?: string }) => {
+      requests.push(`${req.method} ${req.url}`);
+    });
+    app.addHook('onRequest', async (req) => {
+      routed.push(`${req.method} ${req.url}`);
+    });
   }
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
@@ -61,9 +78,19 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { recor
   return {
     url: `http://127.0.0.1:${port}/`,
     host: `127.0.0.1:${port}`,
-    ctx, clock, dataDir, logFile, requests, routed,
+    ctx,
+    clock,
+    dataDir,
+    logFile,
+    requests,
+    routed,
     async addUser(name, opts = {}) {
-      await createUser(ctx, { name, email: opts.email ?? `${name}@example.com`, password: opts.password ?? `${name}-password`, admin: opts.admin });
+      await createUser(ctx, {
+        name,
+        email: opts.email ?? `${name}@example.com`,
+        password: opts.password ?? `${name}-password`,
+        admin: opts.admin,
+      });
     },
     async token(spec) {
       const t = await issueToken(ctx, { kind: 'session', expiresInMs: 3_600_000, ...spec });

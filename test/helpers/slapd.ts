@@ -19,9 +19,9 @@ export type DirectoryUser = { uid: string; password: string; mail?: string };
 export type DirectoryGroup = { cn: string; members: string[] };
 
 export type Slapd = {
-  url: string;        // ldap://127.0.0.1:PORT
-  ldapsUrl: string;   // ldaps://127.0.0.1:PORT
-  caFile: string;     // the CA that signed the server's certificate (for 127.0.0.1)
+  url: string; // ldap://127.0.0.1:PORT
+  ldapsUrl: string; // ldaps://127.0.0.1:PORT
+  caFile: string; // the CA that signed the server's certificate (for 127.0.0.1)
   userDn(uid: string): string;
   /** Runs `fn` with a client bound as the directory's administrator. */
   admin<T>(fn: (c: Client) => Promise<T>): Promise<T>;
@@ -44,7 +44,10 @@ function freePort(): Promise<number> {
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const c = connect(port, '127.0.0.1');
-    c.on('connect', () => { c.destroy(); resolve(true); });
+    c.on('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.on('error', () => resolve(false));
   });
 }
@@ -57,12 +60,40 @@ function certificates(dir: string): { ca: string; cert: string; key: string } {
   const cert = join(dir, 'server.pem');
   const ext = join(dir, 'ext.cnf');
   const ssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', ca, '-days', '2',
-    '-subj', '/CN=Tessera test directory CA']);
+  ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    caKey,
+    '-out',
+    ca,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Tessera test directory CA',
+  ]);
   ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=127.0.0.1']);
   writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  ssl(['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', '2',
-    '-extfile', ext]);
+  ssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+  ]);
   return { ca, cert, key };
 }
 
@@ -72,11 +103,27 @@ function ldif(users: DirectoryUser[], groups: DirectoryGroup[]): string {
     `dn: ${BASE}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example`,
     `dn: ${PEOPLE}\nobjectClass: organizationalUnit\nou: people`,
     `dn: ${GROUPS}\nobjectClass: organizationalUnit\nou: groups`,
-    ...users.map((u) => [`dn: ${dn(u.uid)}`, 'objectClass: inetOrgPerson', `uid: ${u.uid}`, `cn: ${u.uid}`,
-      `sn: ${u.uid}`, ...(u.mail ? [`mail: ${u.mail}`] : []), `userPassword: ${u.password}`].join('\n')),
-    ...groups.map((g) => [`dn: cn=${g.cn},${GROUPS}`, 'objectClass: groupOfNames', `cn: ${g.cn}`,
-      // groupOfNames needs a member: each group also names the base, so its last person can be removed.
-      `member: ${BASE}`, ...g.members.map((m) => `member: ${dn(m)}`)].join('\n')),
+    ...users.map((u) =>
+      [
+        `dn: ${dn(u.uid)}`,
+        'objectClass: inetOrgPerson',
+        `uid: ${u.uid}`,
+        `cn: ${u.uid}`,
+        `sn: ${u.uid}`,
+        ...(u.mail ? [`mail: ${u.mail}`] : []),
+        `userPassword: ${u.password}`,
+      ].join('\n'),
+    ),
+    ...groups.map((g) =>
+      [
+        `dn: cn=${g.cn},${GROUPS}`,
+        'objectClass: groupOfNames',
+        `cn: ${g.cn}`,
+        // groupOfNames needs a member: each group also names the base, so its last person can be removed.
+        `member: ${BASE}`,
+        ...g.members.map((m) => `member: ${dn(m)}`),
+      ].join('\n'),
+    ),
   ];
   return `${entries.join('\n\n')}\n`;
 }
@@ -88,17 +135,28 @@ export async function startSlapd(users: DirectoryUser[], groups: DirectoryGroup[
   mkdirSync(db);
   const tls = certificates(dir);
   const conf = join(dir, 'slapd.conf');
-  writeFileSync(conf, [
-    ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include /etc/ldap/schema/${s}.schema`),
-    `pidfile ${join(dir, 'slapd.pid')}`,
-    'modulepath /usr/lib/ldap', 'moduleload back_mdb',
-    `TLSCACertificateFile ${tls.ca}`, `TLSCertificateFile ${tls.cert}`, `TLSCertificateKeyFile ${tls.key}`,
-    // Users may bind with their own password, nobody reads passwords, the rest is readable when bound.
-    'access to attrs=userPassword by self =xw by anonymous auth by * none',
-    'access to * by users read by * none',
-    'database mdb', `suffix "${BASE}"`, `rootdn "${ADMIN_DN}"`, `rootpw ${ADMIN_PASSWORD}`,
-    `directory ${db}`, 'maxsize 16777216', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include /etc/ldap/schema/${s}.schema`),
+      `pidfile ${join(dir, 'slapd.pid')}`,
+      'modulepath /usr/lib/ldap',
+      'moduleload back_mdb',
+      `TLSCACertificateFile ${tls.ca}`,
+      `TLSCertificateFile ${tls.cert}`,
+      `TLSCertificateKeyFile ${tls.key}`,
+      // Users may bind with their own password, nobody reads passwords, the rest is readable when bound.
+      'access to attrs=userPassword by self =xw by anonymous auth by * none',
+      'access to * by users read by * none',
+      'database mdb',
+      `suffix "${BASE}"`,
+      `rootdn "${ADMIN_DN}"`,
+      `rootpw ${ADMIN_PASSWORD}`,
+      `directory ${db}`,
+      'maxsize 16777216',
+      '',
+    ].join('\n'),
+  );
   const data = join(dir, 'data.ldif');
   writeFileSync(data, ldif(users, groups));
   execFileSync('/usr/sbin/slapadd', ['-f', conf, '-l', data, '-q'], { stdio: 'pipe' });
@@ -109,11 +167,16 @@ export async function startSlapd(users: DirectoryUser[], groups: DirectoryGroup[
   // -d 0 keeps slapd in the foreground, so this process is the daemon and killing it stops the server.
   const child: ChildProcess = spawn(SLAPD, ['-f', conf, '-h', `${url}/ ${ldapsUrl}/`, '-d', '0'], { stdio: 'ignore' });
   let exited = false;
-  child.on('exit', () => { exited = true; });
+  child.on('exit', () => {
+    exited = true;
+  });
   const until = Date.now() + 10_000;
   while (!(await portOpen(port)) || !(await portOpen(tlsPort))) {
     if (exited) throw new Error(`slapd exited at start (conf in ${dir})`);
-    if (Date.now() > until) { child.kill('SIGKILL'); throw new Error('slapd did not start within 10 s'); }
+    if (Date.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error('slapd did not start within 10 s');
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   const userDn = (uid: string) => `uid=${uid},${PEOPLE}`;
@@ -127,10 +190,21 @@ export async function startSlapd(users: DirectoryUser[], groups: DirectoryGroup[
     }
   };
   return {
-    url, ldapsUrl, caFile: tls.ca, userDn, admin,
-    removeFromGroup: (cn, uid) => admin((c) => c.modify(`cn=${cn},${GROUPS}`, new Change({
-      operation: 'delete', modification: new Attribute({ type: 'member', values: [userDn(uid)] }),
-    }))),
+    url,
+    ldapsUrl,
+    caFile: tls.ca,
+    userDn,
+    admin,
+    removeFromGroup: (cn, uid) =>
+      admin((c) =>
+        c.modify(
+          `cn=${cn},${GROUPS}`,
+          new Change({
+            operation: 'delete',
+            modification: new Attribute({ type: 'member', values: [userDn(uid)] }),
+          }),
+        ),
+      ),
     deleteUser: (uid) => admin((c) => c.del(userDn(uid))),
     async stop() {
       if (!exited) {

@@ -10,10 +10,21 @@ test('the filesystem store is the default', () => {
 });
 
 test('s3://bucket/prefix with its settings, and secrets from the environment over the file', () => {
-  const c = applyFile(defaults, {
-    blobs: 's3://tarballs/registry/', s3: { endpoint: 'http://127.0.0.1:9000', forcePathStyle: true, redirect: true,
-      redirectExpiry: '5m', accessKeyId: 'from-file', secretAccessKey: 'from-file' },
-  }, '/');
+  const c = applyFile(
+    defaults,
+    {
+      blobs: 's3://tarballs/registry/',
+      s3: {
+        endpoint: 'http://127.0.0.1:9000',
+        forcePathStyle: true,
+        redirect: true,
+        redirectExpiry: '5m',
+        accessKeyId: 'from-file',
+        secretAccessKey: 'from-file',
+      },
+    },
+    '/',
+  );
   const o = s3Options(c)!;
   assert.equal(o.bucket, 'tarballs');
   assert.equal(o.prefix, 'registry/');

@@ -14,14 +14,19 @@ test('a rolled-back bump, then a committed one: the watcher sees a value it has 
   try {
     const before = store.counter('packages');
     let seenInside = '';
-    await assert.rejects(store.db.transaction().execute(async (trx) => {
-      await bumpCounter(trx, 'packages');
-      seenInside = store.counter('packages'); // what a watcher polling now would remember
-      throw new Error('the write fails after its bump');
-    }), /the write fails/);
+    await assert.rejects(
+      store.db.transaction().execute(async (trx) => {
+        await bumpCounter(trx, 'packages');
+        seenInside = store.counter('packages'); // what a watcher polling now would remember
+        throw new Error('the write fails after its bump');
+      }),
+      /the write fails/,
+    );
     assert.notEqual(seenInside, before);
     assert.equal(store.counter('packages'), before, 'rolled back');
-    await store.db.transaction().execute(async (trx) => { await bumpCounter(trx, 'packages'); });
+    await store.db.transaction().execute(async (trx) => {
+      await bumpCounter(trx, 'packages');
+    });
     const after = store.counter('packages');
     assert.notEqual(after, before);
     assert.notEqual(after, seenInside, 'the committed change must look new to a watcher that saw the rolled-back bump');

@@ -6,8 +6,12 @@ import { desiredMemberships, managedOrgs, parseGroupTarget } from '../../src/ser
 import { withDirectoryRemoval, type Decision } from '../../src/domain/policy.ts';
 import { providerDidMfa } from '../../src/services/signin-oidc.ts';
 
-const MAPPING = { 'npm-acme-admins': 'acme:owner', 'npm-acme-dev': 'acme:developers', 'npm-acme-rel': 'acme:release',
-  'npm-beta-admin': 'beta:admin' };
+const MAPPING = {
+  'npm-acme-admins': 'acme:owner',
+  'npm-acme-dev': 'acme:developers',
+  'npm-acme-rel': 'acme:release',
+  'npm-beta-admin': 'beta:admin',
+};
 
 test('targets: owner and admin are roles, developers is membership, anything else a team', () => {
   assert.deepEqual(parseGroupTarget('acme:owner'), { org: 'acme', role: 'owner', team: null });
@@ -52,7 +56,7 @@ test('provider MFA: amr "mfa" or two methods, or an acr naming a second factor',
   assert.equal(providerDidMfa({}), false);
 });
 
-test('tessera explain recognises the company sign-in refusals in npm\'s output', async () => {
+test("tessera explain recognises the company sign-in refusals in npm's output", async () => {
   const { explainText } = await import('../../src/doctor/explain.ts');
   const removed = `npm error code E403
 npm error 403 403 Forbidden - PUT http://127.0.0.1:4873/@acme%2flib - The company directory removed you from acme:release \
@@ -69,15 +73,29 @@ registry: sign in with Acme SSO (\`npm login\` opens it in the browser) (http://
 
 test('auth config: defaults, the mapping checked, unknown keys refused', async () => {
   const { applyFile, defaults } = await import('../../src/config/config.ts');
-  const c = applyFile(defaults, { auth: { local: false, oidc: { issuer: 'https://sso.example.com/', clientId: 'npm' },
-    groups: { admins: 'acme:owner' } } }, '/');
+  const c = applyFile(
+    defaults,
+    {
+      auth: {
+        local: false,
+        oidc: { issuer: 'https://sso.example.com/', clientId: 'npm' },
+        groups: { admins: 'acme:owner' },
+      },
+    },
+    '/',
+  );
   assert.equal(c.auth.local, false);
   assert.equal(c.auth.oidc?.issuer, 'https://sso.example.com/', 'kept exactly as written');
   assert.equal(c.auth.oidc?.scopes, 'openid profile email offline_access');
   assert.equal(c.auth.oidc?.refreshIntervalMs, 300_000);
   assert.throws(() => applyFile(defaults, { auth: { groups: { g: 'acme' } } }, '/'), /auth\.groups\.g/);
-  assert.throws(() => applyFile(defaults, { auth: { oidc: { issuer: 'x', clientId: 'y' } } }, '/'), /auth\.oidc\.issuer/);
+  assert.throws(
+    () => applyFile(defaults, { auth: { oidc: { issuer: 'x', clientId: 'y' } } }, '/'),
+    /auth\.oidc\.issuer/,
+  );
   assert.throws(() => applyFile(defaults, { auth: { ldapp: {} } }, '/'), /auth\.ldapp: unknown key/);
-  assert.throws(() => applyFile(defaults, { auth: { oidc: { issuer: 'https://a/', clientId: 'y', scopes: 'email' } } }, '/'),
-    /must include openid/);
+  assert.throws(
+    () => applyFile(defaults, { auth: { oidc: { issuer: 'https://a/', clientId: 'y', scopes: 'email' } } }, '/'),
+    /must include openid/,
+  );
 });

@@ -36,10 +36,14 @@ describe('tokens', () => {
 });
 
 describe('names', () => {
-  test('npm\'s rules decide what may be published', () => {
+  test("npm's rules decide what may be published", () => {
     for (const ok of ['foo', '@scope/foo', 'foo-bar.baz_1']) assert.doesNotThrow(() => assertValidName(ok));
     for (const bad of ['Foo', '.foo', '_foo', 'node_modules', 'foo bar', '@scope/', '../x', 'a'.repeat(215)]) {
-      assert.throws(() => assertValidName(bad), (e: unknown) => e instanceof Refusal && e.reason === 'invalid-name', bad);
+      assert.throws(
+        () => assertValidName(bad),
+        (e: unknown) => e instanceof Refusal && e.reason === 'invalid-name',
+        bad,
+      );
     }
   });
   test('escaping and tarball names', () => {
@@ -60,8 +64,18 @@ describe('names', () => {
     assert.deepEqual(parsePackagePath('/@s%2Ffoo'), { kind: 'document', name: '@s/foo' });
     assert.deepEqual(parsePackagePath('/@s/foo'), { kind: 'document', name: '@s/foo' });
     assert.deepEqual(parsePackagePath('/@s/foo/-rev/3-abc'), { kind: 'document', name: '@s/foo', rev: '3-abc' });
-    assert.deepEqual(parsePackagePath('/@s/foo/-/foo-1.0.0.tgz'), { kind: 'tarball', name: '@s/foo', file: 'foo-1.0.0.tgz', rev: undefined });
-    assert.deepEqual(parsePackagePath('/@s/foo/-/foo-1.0.0.tgz/-rev/4-x'), { kind: 'tarball', name: '@s/foo', file: 'foo-1.0.0.tgz', rev: '4-x' });
+    assert.deepEqual(parsePackagePath('/@s/foo/-/foo-1.0.0.tgz'), {
+      kind: 'tarball',
+      name: '@s/foo',
+      file: 'foo-1.0.0.tgz',
+      rev: undefined,
+    });
+    assert.deepEqual(parsePackagePath('/@s/foo/-/foo-1.0.0.tgz/-rev/4-x'), {
+      kind: 'tarball',
+      name: '@s/foo',
+      file: 'foo-1.0.0.tgz',
+      rev: '4-x',
+    });
     assert.deepEqual(parsePackagePath('/foo/1.0.0'), { kind: 'version', name: 'foo', spec: '1.0.0' });
     assert.equal(parsePackagePath('/-/whoami'), undefined);
     assert.equal(parsePackagePath('/..%2f..%2fetc'), undefined);
@@ -72,15 +86,48 @@ describe('names', () => {
 describe('policy', () => {
   const alice = { id: 1, name: 'alice', email: 'a@x', admin: false, emailVerified: true, tfa: null };
   const bob = { id: 2, name: 'bob', email: 'b@x', admin: false, emailVerified: true, tfa: null };
-  const session = (user = alice): Principal => ({ user, credential: { type: 'token', id: 't', kind: 'session', readonly: false, grants: null, bypass2fa: false, expiresAt: null } });
-  const granular = (g: Partial<Grants>, user = alice): Principal => ({ user, credential: {
-    type: 'token', id: 'g', kind: 'granular', readonly: false, bypass2fa: false, expiresAt: null,
-    grants: { packagesAll: false, packages: [], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access', ...g },
-  } });
+  const session = (user = alice): Principal => ({
+    user,
+    credential: {
+      type: 'token',
+      id: 't',
+      kind: 'session',
+      readonly: false,
+      grants: null,
+      bypass2fa: false,
+      expiresAt: null,
+    },
+  });
+  const granular = (g: Partial<Grants>, user = alice): Principal => ({
+    user,
+    credential: {
+      type: 'token',
+      id: 'g',
+      kind: 'granular',
+      readonly: false,
+      bypass2fa: false,
+      expiresAt: null,
+      grants: {
+        packagesAll: false,
+        packages: [],
+        scopes: [],
+        permission: 'read-write',
+        orgs: [],
+        orgsPermission: 'no-access',
+        ...g,
+      },
+    },
+  });
   const anon: Principal = { user: null };
   const pub: PackageFacts = { name: 'pub', exists: true, access: 'public', maintainerIds: [1] };
   const priv: PackageFacts = { name: '@alice/priv', exists: true, access: 'restricted', maintainerIds: [1] };
-  const fresh = (name: string, scopeOwnerId: number | null = null): PackageFacts => ({ name, exists: false, access: 'public', maintainerIds: [], scopeOwnerId });
+  const fresh = (name: string, scopeOwnerId: number | null = null): PackageFacts => ({
+    name,
+    exists: false,
+    access: 'public',
+    maintainerIds: [],
+    scopeOwnerId,
+  });
   const reason = (d: ReturnType<typeof authorize>) => (d.allowed ? 'allowed' : d.reason);
 
   test('reads: public for all, restricted for maintainers, 404 for everyone else', () => {
@@ -98,8 +145,14 @@ describe('policy', () => {
   });
   test('write refusals in order: credential, token restrictions, maintainer', () => {
     assert.equal(reason(authorize(anon, 'publish', pub)), 'auth-required');
-    assert.equal(reason(authorize(granular({ packagesAll: true, permission: 'read-only' }), 'publish', pub)), 'token-read-only');
-    assert.equal(reason(authorize(granular({ scopes: ['@acme'] }), 'publish', fresh('@other/x'))), 'token-package-restricted');
+    assert.equal(
+      reason(authorize(granular({ packagesAll: true, permission: 'read-only' }), 'publish', pub)),
+      'token-read-only',
+    );
+    assert.equal(
+      reason(authorize(granular({ scopes: ['@acme'] }), 'publish', fresh('@other/x'))),
+      'token-package-restricted',
+    );
     assert.equal(reason(authorize(granular({ scopes: ['@acme'] }), 'publish', fresh('@acme/x'))), 'allowed');
     assert.equal(reason(authorize(session(bob), 'publish', pub)), 'not-maintainer');
     assert.equal(reason(authorize(session(bob), 'dist-tag', pub)), 'not-maintainer');
@@ -110,32 +163,64 @@ describe('policy', () => {
   test('the chain of checks explains the decision', () => {
     const d = authorize(granular({ packages: ['pub'] }), 'publish', pub);
     assert.ok(d.allowed);
-    assert.deepEqual(d.checks.map((c) => c.check), ['authenticated', 'token-writes', 'token-covers-package', 'visible', 'maintainer']);
+    assert.deepEqual(
+      d.checks.map((c) => c.check),
+      ['authenticated', 'token-writes', 'token-covers-package', 'visible', 'maintainer'],
+    );
     assert.ok(!canRead(anon, { ...pub, exists: false }));
   });
   test('staging: stage-only tokens and trusted publishers stage; only maintainers with 2FA review, with a code', () => {
     const tfa = (p: Principal): Principal => (p.user ? { ...p, user: { ...p.user, tfa: 'auth-only' } } : p);
-    const oidc = (permissions: string[]): Principal => ({ user: alice, credential: {
-      type: 'token', id: 'o', kind: 'oidc', readonly: false, bypass2fa: false, expiresAt: null,
-      grants: { packagesAll: false, packages: ['pub'], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access', trust: { configId: 'c', permissions, subject: 'github:a/b' } },
-    } });
+    const oidc = (permissions: string[]): Principal => ({
+      user: alice,
+      credential: {
+        type: 'token',
+        id: 'o',
+        kind: 'oidc',
+        readonly: false,
+        bypass2fa: false,
+        expiresAt: null,
+        grants: {
+          packagesAll: false,
+          packages: ['pub'],
+          scopes: [],
+          permission: 'read-write',
+          orgs: [],
+          orgsPermission: 'no-access',
+          trust: { configId: 'c', permissions, subject: 'github:a/b' },
+        },
+      },
+    });
     const stageOnly = granular({ packagesAll: true, permission: 'read-write-stage-only' });
     const otp = (d: ReturnType<typeof authorize>) => (d.allowed ? d.otp : undefined);
     assert.equal(reason(authorize(session(), 'stage', pub)), 'allowed');
-    assert.equal(otp(authorize(tfa(session()), 'stage', { ...pub, mfa: 'publish' })), false, 'staging never asks for a code');
+    assert.equal(
+      otp(authorize(tfa(session()), 'stage', { ...pub, mfa: 'publish' })),
+      false,
+      'staging never asks for a code',
+    );
     assert.equal(reason(authorize(stageOnly, 'stage', pub)), 'allowed');
     assert.equal(reason(authorize(stageOnly, 'stage-view', pub)), 'allowed');
     assert.equal(reason(authorize(stageOnly, 'stage-review', pub)), 'token-stage-only');
     assert.equal(reason(authorize(stageOnly, 'publish', pub)), 'token-stage-only');
-    assert.equal(reason(authorize(granular({ packagesAll: true, permission: 'read-only' }), 'stage', pub)), 'token-read-only');
+    assert.equal(
+      reason(authorize(granular({ packagesAll: true, permission: 'read-only' }), 'stage', pub)),
+      'token-read-only',
+    );
     assert.equal(reason(authorize(session(), 'stage', fresh('brand-new'))), 'stage-needs-package');
     assert.equal(reason(authorize(session(bob), 'stage', pub)), 'not-maintainer');
     assert.equal(reason(authorize(session(bob), 'stage-view', priv)), 'not-found');
     assert.equal(reason(authorize(oidc(['createStagedPackage']), 'stage', pub)), 'allowed');
     assert.equal(reason(authorize(oidc(['createPackage']), 'stage', pub)), 'oidc-publish-only');
     assert.equal(reason(authorize(oidc(['createStagedPackage']), 'publish', pub)), 'token-stage-only');
-    assert.equal(reason(authorize(oidc(['createPackage', 'createStagedPackage']), 'stage-view', pub)), 'oidc-publish-only');
-    assert.equal(reason(authorize(oidc(['createPackage', 'createStagedPackage']), 'stage-review', pub)), 'oidc-publish-only');
+    assert.equal(
+      reason(authorize(oidc(['createPackage', 'createStagedPackage']), 'stage-view', pub)),
+      'oidc-publish-only',
+    );
+    assert.equal(
+      reason(authorize(oidc(['createPackage', 'createStagedPackage']), 'stage-review', pub)),
+      'oidc-publish-only',
+    );
     assert.equal(reason(authorize(session(), 'stage-review', pub)), 'tfa-required');
     assert.equal(otp(authorize(tfa(session()), 'stage-review', pub)), true);
     assert.equal(otp(authorize(tfa(granular({ packagesAll: true })), 'stage-review', pub)), true);
@@ -144,12 +229,33 @@ describe('policy', () => {
 
 describe('packuments', () => {
   const state: PackageState = {
-    name: '@s/p', rev: 3, createdAt: 0, modifiedAt: 1000, distTags: { latest: '1.0.0' },
-    versions: [{
-      version: '1.0.0', integrity: 'sha512-x', shasum: 'y', size: 10, publishedAt: 500, publisher: { name: 'alice', email: 'a@x' }, deprecated: null,
-      manifest: { name: '@s/p', version: '1.0.0', description: 'desc', readme: '# hi', dependencies: { a: '^1' }, scripts: { install: 'x' } },
-    }],
-    unpublished: [{ version: '0.9.0', publishedAt: 100 }], maintainers: [{ name: 'alice', email: 'a@x' }], stars: [],
+    name: '@s/p',
+    rev: 3,
+    createdAt: 0,
+    modifiedAt: 1000,
+    distTags: { latest: '1.0.0' },
+    versions: [
+      {
+        version: '1.0.0',
+        integrity: 'sha512-x',
+        shasum: 'y',
+        size: 10,
+        publishedAt: 500,
+        publisher: { name: 'alice', email: 'a@x' },
+        deprecated: null,
+        manifest: {
+          name: '@s/p',
+          version: '1.0.0',
+          description: 'desc',
+          readme: '# hi',
+          dependencies: { a: '^1' },
+          scripts: { install: 'x' },
+        },
+      },
+    ],
+    unpublished: [{ version: '0.9.0', publishedAt: 100 }],
+    maintainers: [{ name: 'alice', email: 'a@x' }],
+    stars: [],
   };
   test('full and abbreviated forms, with the base URL left as a placeholder', () => {
     const r = render(state);
@@ -172,24 +278,62 @@ describe('packuments', () => {
   test('cached version text: the same documents without the manifests; what may change still changes', () => {
     const name = '@s/cached';
     const v = (version: string, at: number) => ({
-      version, integrity: `sha512-${version}`, shasum: 's', size: 1, publishedAt: at, publisher: { name: 'alice', email: 'a@x' }, deprecated: null as string | null,
-      manifest: { name, version, description: `d${version}`, dependencies: { a: '^1' }, deprecated: 'stale text from the manifest' } as PackageState['versions'][0]['manifest'],
+      version,
+      integrity: `sha512-${version}`,
+      shasum: 's',
+      size: 1,
+      publishedAt: at,
+      publisher: { name: 'alice', email: 'a@x' },
+      deprecated: null as string | null,
+      manifest: {
+        name,
+        version,
+        description: `d${version}`,
+        dependencies: { a: '^1' },
+        deprecated: 'stale text from the manifest',
+      } as PackageState['versions'][0]['manifest'],
     });
-    const s1: PackageState = { ...state, name, distTags: { latest: '2.0.0' }, versions: [v('1.0.0', 1), v('2.0.0', 2)], unpublished: [] };
+    const s1: PackageState = {
+      ...state,
+      name,
+      distTags: { latest: '2.0.0' },
+      versions: [v('1.0.0', 1), v('2.0.0', 2)],
+      unpublished: [],
+    };
     const first = render(s1);
     // Later writes read only the latest manifest: the rest comes from the cache.
-    const lean: PackageState = { ...s1, versions: s1.versions.map((x) => (x.version === '2.0.0' ? x : { ...x, manifest: null })) };
+    const lean: PackageState = {
+      ...s1,
+      versions: s1.versions.map((x) => (x.version === '2.0.0' ? x : { ...x, manifest: null })),
+    };
     assert.deepEqual(render(lean), first);
-    const doc = (r: { doc: string }) => JSON.parse(r.doc) as { versions: Record<string, { deprecated?: string; maintainers: unknown[]; _npmUser?: unknown }> };
-    assert.equal(doc(first).versions['1.0.0'].deprecated, undefined, 'deprecation comes from the column, not the manifest');
-    const deprecated = render({ ...lean, versions: lean.versions.map((x) => (x.version === '1.0.0' ? { ...x, deprecated: 'use 2' } : x)) });
+    const doc = (r: { doc: string }) =>
+      JSON.parse(r.doc) as {
+        versions: Record<string, { deprecated?: string; maintainers: unknown[]; _npmUser?: unknown }>;
+      };
+    assert.equal(
+      doc(first).versions['1.0.0'].deprecated,
+      undefined,
+      'deprecation comes from the column, not the manifest',
+    );
+    const deprecated = render({
+      ...lean,
+      versions: lean.versions.map((x) => (x.version === '1.0.0' ? { ...x, deprecated: 'use 2' } : x)),
+    });
     assert.equal(doc(deprecated).versions['1.0.0'].deprecated, 'use 2');
-    assert.equal((JSON.parse(deprecated.abbrev) as { versions: Record<string, { deprecated?: string }> }).versions['1.0.0'].deprecated, 'use 2');
+    assert.equal(
+      (JSON.parse(deprecated.abbrev) as { versions: Record<string, { deprecated?: string }> }).versions['1.0.0']
+        .deprecated,
+      'use 2',
+    );
     assert.notEqual(deprecated.etag, first.etag);
     const owners = render({ ...lean, maintainers: [{ name: 'bob', email: 'b@x' }] });
     assert.deepEqual(doc(owners).versions['1.0.0'].maintainers, [{ name: 'bob', email: 'b@x' }]);
     // A version neither cached nor loaded is a bug in the caller, said loudly.
-    assert.throws(() => render({ ...lean, versions: [...lean.versions, { ...v('3.0.0', 3), manifest: null }] }), /3\.0\.0 was not loaded/);
+    assert.throws(
+      () => render({ ...lean, versions: [...lean.versions, { ...v('3.0.0', 3), manifest: null }] }),
+      /3\.0\.0 was not loaded/,
+    );
   });
 });
 

@@ -33,11 +33,17 @@ function section(text: string, name: string): string {
 function fixedText(r: Reason): string {
   const MARK = '\u0000';
   const params = new Proxy({}, { get: () => MARK, has: () => true }) as Params;
-  return r.error(params).split(MARK).map((s) => s.trim()).sort((a, b) => b.length - a.length)[0] ?? '';
+  return (
+    r
+      .error(params)
+      .split(MARK)
+      .map((s) => s.trim())
+      .sort((a, b) => b.length - a.length)[0] ?? ''
+  );
 }
 
 test('the catalogue is not empty', () => {
-  assert.ok(IDS.length > 0, "the catalogue has no reasons");
+  assert.ok(IDS.length > 0, 'the catalogue has no reasons');
 });
 
 for (const id of IDS) {
@@ -61,15 +67,23 @@ for (const id of IDS) {
 
     const seen = section(text, 'What you see');
     if (r.status >= 400 && r.status !== 401) {
-      assert.ok(seen.includes(`${r.status} ${STATUS_CODES[r.status]}`), `shows "${r.status} ${STATUS_CODES[r.status]}"`);
+      assert.ok(
+        seen.includes(`${r.status} ${STATUS_CODES[r.status]}`),
+        `shows "${r.status} ${STATUS_CODES[r.status]}"`,
+      );
     }
     if (r.status === 401) {
       const challenge = r.wwwAuthenticate ?? '';
       assert.ok(seen.includes(challenge) || text.includes(challenge), `names the challenge ${challenge}`);
-      if (/\bBearer\b/.test(challenge)) assert.ok(seen.includes('Unable to authenticate, your authentication token seems to be invalid.'), 'npm\'s Bearer text');
-      else if (/\bBasic\b/.test(challenge)) assert.ok(seen.includes('Incorrect or missing password.'), 'npm\'s Basic text');
-      else if (challenge === 'ipaddress') assert.ok(seen.includes('EAUTHIP'), 'npm\'s EAUTHIP');
-      else if (challenge.toLowerCase() === 'otp') assert.ok(seen.includes('EOTP'), 'npm\'s EOTP');
+      if (/\bBearer\b/.test(challenge))
+        assert.ok(
+          seen.includes('Unable to authenticate, your authentication token seems to be invalid.'),
+          "npm's Bearer text",
+        );
+      else if (/\bBasic\b/.test(challenge))
+        assert.ok(seen.includes('Incorrect or missing password.'), "npm's Basic text");
+      else if (challenge === 'ipaddress') assert.ok(seen.includes('EAUTHIP'), "npm's EAUTHIP");
+      else if (challenge.toLowerCase() === 'otp') assert.ok(seen.includes('EOTP'), "npm's EOTP");
     }
     if (r.notice) assert.ok(seen.includes(`npm notice ${r.notice}`), 'shows the npm notice line');
     if (r.status >= 400 && !BARE.has(id)) {
@@ -81,7 +95,8 @@ for (const id of IDS) {
     const related = section(text, 'Related');
     const links = [...related.matchAll(/\]\(([a-z0-9-]+)\)/g)].map((m) => m[1]);
     assert.ok(links.length > 0, 'Related links at least one article');
-    for (const slug of links) assert.ok(existsSync(join(KB, `${slug}.md`)), `Related links kb/${slug}.md, which exists`);
+    for (const slug of links)
+      assert.ok(existsSync(join(KB, `${slug}.md`)), `Related links kb/${slug}.md, which exists`);
   });
 }
 

@@ -92,7 +92,10 @@ test(
         { ...doc },
         // No layout: the documents are whole until the package's next write.
         {
-          name: 'left-pad', doc: '{"name":"left-pad"}', abbrev: '{"name":"left-pad","a":1}', readme: '# hi',
+          name: 'left-pad',
+          doc: '{"name":"left-pad"}',
+          abbrev: '{"name":"left-pad","a":1}',
+          readme: '# hi',
           layout: null,
         },
       );

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  dependencies: Record<string, string>; bundleDependencies: string[];
+  dependencies: Record<string, string>;
+  bundleDependencies: string[];
 };
 
 test('bundleDependencies lists exactly the dependencies', () => {

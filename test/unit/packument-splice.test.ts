@@ -4,14 +4,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  joinChunks, render, type Chunk, type PackageState, type RenderedWithLayout, type Shell, type VersionState,
+  joinChunks,
+  render,
+  type Chunk,
+  type PackageState,
+  type RenderedWithLayout,
+  type Shell,
+  type VersionState,
 } from '../../src/domain/packument.ts';
 import { splice, type Change, type Head } from '../../src/domain/packument-splice.ts';
 
 const CHUNK = 400;
 type Model = { shell: Shell; chunks: Map<number, Chunk>; etag: string; readme: string };
 const stored = (r: RenderedWithLayout): Model => ({
-  shell: r.shell, chunks: new Map(r.chunks.map((c) => [c.seq, c])), etag: r.etag, readme: r.readme,
+  shell: r.shell,
+  chunks: new Map(r.chunks.map((c) => [c.seq, c])),
+  etag: r.etag,
+  readme: r.readme,
 });
 const inOrder = (m: Model) => [...m.chunks.values()].sort((a, b) => a.seq - b.seq);
 
@@ -41,20 +50,38 @@ const alice = { name: 'alice', email: 'a@x' };
 
 function v(version: string, at: number, extra: Record<string, unknown> = {}): VersionState {
   return {
-    version, integrity: `sha512-${version}`, shasum: `s${version}`, size: 1, publishedAt: at, publisher: alice,
+    version,
+    integrity: `sha512-${version}`,
+    shasum: `s${version}`,
+    size: 1,
+    publishedAt: at,
+    publisher: alice,
     deprecated: null,
     manifest: {
-      name, version, description: `d${version}`, readme: `# ${version}`, dependencies: { a: '^1' }, ...extra,
+      name,
+      version,
+      description: `d${version}`,
+      readme: `# ${version}`,
+      dependencies: { a: '^1' },
+      ...extra,
     },
   };
 }
 
 function base(): PackageState {
   return {
-    name, rev: 1, createdAt: 0, modifiedAt: 5_000, distTags: { latest: '1.2.0', beta: '1.1.0' },
+    name,
+    rev: 1,
+    createdAt: 0,
+    modifiedAt: 5_000,
+    distTags: { latest: '1.2.0', beta: '1.1.0' },
     versions: [v('1.0.0', 1_000), v('1.1.0', 2_000, { scripts: { install: 'x' } }), v('1.2.0', 3_000)],
-    unpublished: [{ version: '0.9.0', publishedAt: 500 }, { version: '1.0.5', publishedAt: 1_500 }],
-    maintainers: [alice], stars: ['bob'],
+    unpublished: [
+      { version: '0.9.0', publishedAt: 500 },
+      { version: '1.0.5', publishedAt: 1_500 },
+    ],
+    maintainers: [alice],
+    stars: ['bob'],
   };
 }
 
@@ -75,7 +102,10 @@ function same(before: PackageState, after: PackageState, changes: Change[]) {
 }
 
 const next = (s: PackageState, patch: Partial<PackageState>): PackageState => ({
-  ...s, rev: s.rev + 1, modifiedAt: s.modifiedAt + 1_000, ...patch,
+  ...s,
+  rev: s.rev + 1,
+  modifiedAt: s.modifiedAt + 1_000,
+  ...patch,
 });
 
 test('publish appends: versions, time and modified, dist-tags, latest and its readme move', () => {
@@ -106,9 +136,10 @@ test('publish under another tag leaves latest; a provenance-carrying version; an
 
 test('deprecate and undeprecate one version, with and without an install script', () => {
   const s = base();
-  const dep = (st: PackageState, version: string, msg: string | null) => next(st, {
-    versions: st.versions.map((x) => (x.version === version ? { ...x, deprecated: msg } : x)),
-  });
+  const dep = (st: PackageState, version: string, msg: string | null) =>
+    next(st, {
+      versions: st.versions.map((x) => (x.version === version ? { ...x, deprecated: msg } : x)),
+    });
   const s1 = dep(s, '1.1.0', 'use "2", not this');
   same(s, s1, [{ deprecate: '1.1.0', message: 'use "2", not this' }]);
   const s2 = dep(s1, '1.0.0', 'old ,"maintainers":[] too');
@@ -121,19 +152,22 @@ test('deprecate and undeprecate one version, with and without an install script'
 test('unpublish a middle version: its time joins the unpublished ones in order; latest moves when it goes', () => {
   const s = base();
   const s1 = next(s, {
-    versions: [s.versions[0], s.versions[2]], distTags: { latest: '1.2.0' },
+    versions: [s.versions[0], s.versions[2]],
+    distTags: { latest: '1.2.0' },
     unpublished: [s.unpublished[0], s.unpublished[1], { version: '1.1.0', publishedAt: 2_000 }],
   });
   const r = same(s, s1, [{ unpublish: '1.1.0', publishedAt: 2_000 }]);
   const order = ['created', 'modified', '0.9.0', '1.0.5', '1.1.0', '1.0.0', '1.2.0'];
   assert.deepEqual(Object.keys(JSON.parse(r.doc).time), order);
   const s2 = next(s1, {
-    versions: [s1.versions[1]], distTags: { latest: '1.2.0' },
+    versions: [s1.versions[1]],
+    distTags: { latest: '1.2.0' },
     unpublished: [s.unpublished[0], { version: '1.0.0', publishedAt: 1_000 }, ...s1.unpublished.slice(1)],
   });
   same(s1, s2, [{ unpublish: '1.0.0', publishedAt: 1_000 }]);
   const s3 = next(s, {
-    versions: s.versions.slice(0, 2), distTags: { latest: '1.1.0', beta: '1.1.0' },
+    versions: s.versions.slice(0, 2),
+    distTags: { latest: '1.1.0', beta: '1.1.0' },
     unpublished: [...s.unpublished, { version: '1.2.0', publishedAt: 3_000 }],
   });
   same(s, s3, [{ unpublish: '1.2.0', publishedAt: 3_000 }]);
@@ -157,9 +191,11 @@ test('dist-tags and stars alone, then a long run of writes, stay identical to a 
       const versions = live.filter((x) => x !== gone);
       const latest = s.distTags.latest === gone.version ? versions.at(-1)!.version : s.distTags.latest;
       after = next(s, {
-        versions, distTags: { latest },
-        unpublished: [...s.unpublished, { version: gone.version, publishedAt: gone.publishedAt }]
-          .sort((a, b) => a.publishedAt - b.publishedAt || (a.version < b.version ? -1 : 1)),
+        versions,
+        distTags: { latest },
+        unpublished: [...s.unpublished, { version: gone.version, publishedAt: gone.publishedAt }].sort(
+          (a, b) => a.publishedAt - b.publishedAt || (a.version < b.version ? -1 : 1),
+        ),
       });
       change = { unpublish: gone.version, publishedAt: gone.publishedAt };
     } else if (i % 5 === 1) {
@@ -192,6 +228,5 @@ test('a layout that does not describe the documents is not used', () => {
   const counted = { ...r0.shell, layout: { ...r0.shell.layout, count: 4 } };
   assert.equal(splice({ shell: counted, last, chunks: [] }, headOf(after), [{ publish: added }]), undefined);
   const notLast = { shell: r0.shell, last: r0.chunks[0], chunks: [] };
-  assert.equal(splice(notLast, headOf(after), [{ publish: added }]), undefined,
-    'a chunk that is not the last');
+  assert.equal(splice(notLast, headOf(after), [{ publish: added }]), undefined, 'a chunk that is not the last');
 });

@@ -18,7 +18,9 @@ export function parseBerry(lines: Line[], x: Extracted): void {
     if ((m = /__archiveUrl=([^:\s]+)/.exec(t))) {
       try {
         x.url ??= decodeURIComponent(m[1]);
-      } catch { /* keep what the message says */ }
+      } catch {
+        /* keep what the message says */
+      }
     }
     if (/Invalid authentication \(as an? (anonymous|unknown) user\)/.test(t)) {
       x.code ??= 'YN0041';

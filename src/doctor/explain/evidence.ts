@@ -9,8 +9,9 @@ let publicHost: string | undefined;
 export function defaultRegistryHost(): string {
   if (publicHost === undefined) {
     try {
-      const defs = createRequire(import.meta.url)('@npmcli/config/lib/definitions') as
-        { definitions: { registry: { default: string } } };
+      const defs = createRequire(import.meta.url)('@npmcli/config/lib/definitions') as {
+        definitions: { registry: { default: string } };
+      };
       publicHost = new URL(defs.definitions.registry.default).host;
     } catch {
       publicHost = '';
@@ -75,7 +76,10 @@ export function evidenceOf(x: Extracted): Set<string> {
   };
   const code = x.code ?? '';
   const s = x.status ?? (/^E(\d{3})$/.exec(code) ? Number(code.slice(1)) : undefined);
-  const put = x.method === 'PUT' || x.command === 'publish' || /^(ENEEDAUTH|EOTP)$/.test(code) ||
+  const put =
+    x.method === 'PUT' ||
+    x.command === 'publish' ||
+    /^(ENEEDAUTH|EOTP)$/.test(code) ||
     /Publishing to |publish Failed PUT|npm publish|yarn npm publish|\bnpm ERR! publish\b/.test(all);
   const v = vendorOf(x);
   e.add(`client:${x.client}`);
@@ -89,9 +93,11 @@ export function evidenceOf(x: Extracted): Set<string> {
   add('tarball', tarball);
   add('scoped', isScoped(x));
   add('url', x.url);
-  const host = x.url ?? x.pkgidUrl ? hostOf(x.url ?? x.pkgidUrl) : undefined;
+  const host = (x.url ?? x.pkgidUrl) ? hostOf(x.url ?? x.pkgidUrl) : undefined;
   // The tarball's host is a company's registry nobody configured here: a lockfile written elsewhere.
-  const foreignHost = host && ['artifactory', 'codeartifact', 'nexus', 'other'].includes(v ?? '') &&
+  const foreignHost =
+    host &&
+    ['artifactory', 'codeartifact', 'nexus', 'other'].includes(v ?? '') &&
     !x.configuredRegistries.some((r) => sameMachine(hostOf(r), host));
   add('foreign-tarball', tarball && foreignHost);
   add('lockfile-skip', /Lockfile is up to date, resolution step is skipped/.test(all));
@@ -104,30 +110,64 @@ export function evidenceOf(x: Extracted): Set<string> {
   add('gh-read-package', /read_package/.test(err));
   add('gh-write-package', /write_package/.test(err));
   add('gh-installation-write', /installation not allowed to Write/i.test(err));
-  add('no-auth-sent', x.reason === 'auth-required' || x.pnpmNoAuthHeader === true || x.authScheme === 'basic' ||
-    /authentication token not provided|authentication required|no credentials|must be logged in|Login first|as an anonymous user|No authorization settings were found/i.test(err));
-  add('auth-sent', x.pnpmNoAuthHeader === false || x.authScheme === 'bearer' ||
-    /cannot be authenticated with the token|as an unknown user|Bad credentials|token seems to be invalid/i.test(err));
+  add(
+    'no-auth-sent',
+    x.reason === 'auth-required' ||
+      x.pnpmNoAuthHeader === true ||
+      x.authScheme === 'basic' ||
+      /authentication token not provided|authentication required|no credentials|must be logged in|Login first|as an anonymous user|No authorization settings were found/i.test(
+        err,
+      ),
+  );
+  add(
+    'auth-sent',
+    x.pnpmNoAuthHeader === false ||
+      x.authScheme === 'bearer' ||
+      /cannot be authenticated with the token|as an unknown user|Bad credentials|token seems to be invalid/i.test(err),
+  );
   add('gh-unauthenticated', v === 'github' && /unauthenticated/.test(err));
   add('must-log-in', /must be logged in|Login first/i.test(err));
   // npm attaches the expired-or-revoked notice to every 404 of the public registry: evidence only on a 401 or a write.
   add('notice-expired', x.notices.some((n) => /expired or revoked/i.test(n)) && (s === 401 || put));
   add('notice-invalidated', /all user tokens have been invalidated/i.test(all));
-  add('quarantine', /quarantin|curation|download blocking policy|blocked by (?:a |the )?(?:policy|firewall)/i.test(err) ||
-    /Xray|firewall|malicious/i.test(err));
-  add('not-owner', /do not have permission to publish|not a maintainer/i.test(err) ||
-    /not in the list of maintainers|not allowed to publish/i.test(err));
+  add(
+    'quarantine',
+    /quarantin|curation|download blocking policy|blocked by (?:a |the )?(?:policy|firewall)/i.test(err) ||
+      /Xray|firewall|malicious/i.test(err),
+  );
+  add(
+    'not-owner',
+    /do not have permission to publish|not a maintainer/i.test(err) ||
+      /not in the list of maintainers|not allowed to publish/i.test(err),
+  );
   add('no-upload-permission', /no permission to upload|with these credentials/i.test(err));
   add('version-exists', /cannot publish over|previously published/i.test(err));
   add('otp', code === 'EOTP' || x.authScheme === 'otp' || /one-time password/.test(all));
   add('env-unset', /Failed to replace env in config|Environment variable not found/.test(all));
-  add('env-in-command', /\$\{?[A-Z_]*(TOKEN|AUTH|PASSWORD)\}?/.test(x.commandLine ?? all) &&
-    !/Failed to replace env/.test(all));
+  add(
+    'env-in-command',
+    /\$\{?[A-Z_]*(TOKEN|AUTH|PASSWORD)\}?/.test(x.commandLine ?? all) && !/Failed to replace env/.test(all),
+  );
   add('unscoped-auth', code === 'ERR_INVALID_AUTH' || /must be scoped to a registry/.test(all));
-  add('tls-chain', /SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|self.signed certificate in certificate chain|unable to get local issuer certificate|unable to verify the first certificate/i.test(`${code}\n${all}`));
-  add('tls-cert', /CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|certificate has expired|does not match certificate|self.signed certificate$/m.test(`${code}\n${x.networkReason ?? ''}`));
+  add(
+    'tls-chain',
+    /SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|self.signed certificate in certificate chain|unable to get local issuer certificate|unable to verify the first certificate/i.test(
+      `${code}\n${all}`,
+    ),
+  );
+  add(
+    'tls-cert',
+    /CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|certificate has expired|does not match certificate|self.signed certificate$/m.test(
+      `${code}\n${x.networkReason ?? ''}`,
+    ),
+  );
   add('dns', /^(ENOTFOUND|EAI_AGAIN|EAI_FAIL)$/.test(code) || /getaddrinfo (ENOTFOUND|EAI_AGAIN)/.test(all));
-  add('network', /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|FETCH_ERROR|ERR_SOCKET_TIMEOUT|ECONNECTIONTIMEOUT|EIDLETIMEOUT|ERESPONSETIMEOUT|ETRANSFERTIMEOUT|EHOSTUNREACH|ENETUNREACH)$/.test(code));
+  add(
+    'network',
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|FETCH_ERROR|ERR_SOCKET_TIMEOUT|ECONNECTIONTIMEOUT|EIDLETIMEOUT|ERESPONSETIMEOUT|ETRANSFERTIMEOUT|EHOSTUNREACH|ENETUNREACH)$/.test(
+      code,
+    ),
+  );
   const refused = /ECONNREFUSED (\[?[\w.:-]+?\]?):(\d+)/.exec(x.networkReason ?? all);
   if (code === 'ECONNREFUSED' && refused) {
     // The address npm could not reach is the registry's own (`localhost` is 127.0.0.1): the registry is down.
@@ -137,10 +177,15 @@ export function evidenceOf(x: Extracted): Set<string> {
   }
   add('proxy-407', s === 407 || code === 'E407' || /Proxy Authentication Required/.test(all));
   add('no-auth-for-uri', x.noAuthForUri);
-  add('pnpm-dropped', x.client === 'pnpm' && s &&
-    /Failed to replace env in config|Ignored project-level (auth|request)/.test(all));
-  add('ci', /\/home\/runner\/|Error: Process completed with exit code|##\[/.test(all) ||
-    /GITHUB_|NODE_AUTH_TOKEN|setup-node|semantic-release/.test(all));
+  add(
+    'pnpm-dropped',
+    x.client === 'pnpm' && s && /Failed to replace env in config|Ignored project-level (auth|request)/.test(all),
+  );
+  add(
+    'ci',
+    /\/home\/runner\/|Error: Process completed with exit code|##\[/.test(all) ||
+      /GITHUB_|NODE_AUTH_TOKEN|setup-node|semantic-release/.test(all),
+  );
   add('trusted-publishing', /oidc|id-token|trusted publish/i.test(all));
   add('old-npm', x.errBang || (x.npmVersion && Number(x.npmVersion.split('.')[0]) < 11));
   add('cli-invalid-url', code === 'ERR_INVALID_URL');

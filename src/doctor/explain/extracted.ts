@@ -68,7 +68,9 @@ export function pkgFrom(x: Extracted): string {
       if (scoped) return scoped[1];
       const last = path.split('/').filter(Boolean).pop();
       if (last && !last.startsWith('-') && !last.endsWith('.tgz')) return last;
-    } catch { /* fall through to the spec */ }
+    } catch {
+      /* fall through to the spec */
+    }
   }
   const spec = x.spec ? /^(@[^/@]+\/[^@]+|[^@]+)/.exec(x.spec)?.[1] : undefined;
   return spec ?? '<package>';
@@ -80,6 +82,7 @@ export function isScoped(x: Extracted): boolean {
 
 export function isTarball(x: Extracted): boolean {
   const u = x.url ?? x.pkgidUrl ?? '';
-  return /\.tgz(?:$|\?)/.test(u) || /npm\.pkg\.github\.com\/download\//.test(u) ||
-    /__archiveUrl=/.test(x.lines.join('\n'));
+  return (
+    /\.tgz(?:$|\?)/.test(u) || /npm\.pkg\.github\.com\/download\//.test(u) || /__archiveUrl=/.test(x.lines.join('\n'))
+  );
 }

@@ -28,7 +28,7 @@ const QUOTED_TAIL = /(?:\\n)?'\s*\+?\s*$/;
 function stripPrefixes(raw: string): string {
   if (/^\d+ [a-z]+ /.test(raw)) return raw; // a debug log line: nothing in front of it
   let s = raw.replace(/^\uFEFF/, '');
-  for (let again = true; again;) {
+  for (let again = true; again; ) {
     again = false;
     const t = s.replace(/^\s+/, '');
     for (const re of PREFIXES) {

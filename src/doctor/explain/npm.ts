@@ -3,7 +3,8 @@ import type { Extracted } from './extracted.ts';
 import type { Line } from './normalise.ts';
 
 const HTTP_LINE = /(\d{3}) [A-Za-z][A-Za-z -]*? - (GET|PUT|POST|DELETE|HEAD|PATCH) (\S+)(?: -? ?(.*))?$/;
-const NOT_A_NOTICE = /^(PING|PONG|New |Changelog|To update|Run `npm|package:|=== Tarball|Tarball |name:|version:|filename:|package size|unpacked size|shasum|integrity|total files|Publishing to|📦|\d[\d.]*k?B )/;
+const NOT_A_NOTICE =
+  /^(PING|PONG|New |Changelog|To update|Run `npm|package:|=== Tarball|Tarball |name:|version:|filename:|package size|unpacked size|shasum|integrity|total files|Publishing to|📦|\d[\d.]*k?B )/;
 
 export function parseNpm(lines: Line[], x: Extracted): void {
   for (const { level, text: t } of lines) {
@@ -56,15 +57,23 @@ export function parseNpm(lines: Line[], x: Extracted): void {
     if ((m = /Unable to authenticate, need: (.*)/i.exec(t))) {
       x.authChallenge = m[1].trim();
       const need = x.authChallenge.toLowerCase();
-      x.authScheme = need.includes('otp') ? 'otp' : need.includes('ipaddress') ? 'ipaddress'
-        : need.includes('bearer') ? 'bearer' : need.includes('basic') ? 'basic' : x.authScheme;
+      x.authScheme = need.includes('otp')
+        ? 'otp'
+        : need.includes('ipaddress')
+          ? 'ipaddress'
+          : need.includes('bearer')
+            ? 'bearer'
+            : need.includes('basic')
+              ? 'basic'
+              : x.authScheme;
     }
     if (/your authentication token seems to be invalid/.test(t)) x.authScheme ??= 'bearer';
     if (/Incorrect or missing password/.test(t)) x.authScheme ??= 'basic';
     if (/requires a one-time password/.test(t)) x.authScheme = 'otp';
     if (/not allowed from your IP address/.test(t)) x.authScheme = 'ipaddress';
     if ((m = /^registry URI: (\S+)/.exec(t))) x.noAuthForUri = { uri: m[1], scopedKey: x.noAuthForUri?.scopedKey };
-    if ((m = /^registry Scoped Registry Key: (\S+)/.exec(t))) x.noAuthForUri = { uri: x.noAuthForUri?.uri ?? '', scopedKey: m[1] };
+    if ((m = /^registry Scoped Registry Key: (\S+)/.exec(t)))
+      x.noAuthForUri = { uri: x.noAuthForUri?.uri ?? '', scopedKey: m[1] };
     if (/No auth for URI, but auth present for scoped registry/.test(t)) x.noAuthForUri ??= { uri: '' };
     if ((m = /request to (\S+?) ?failed, reason: (.*)$/.exec(t))) {
       x.url ??= m[1];

@@ -31,44 +31,56 @@ export const pnpmConfig: Rule = {
     for (const layer of ctx.cfg.layers) {
       if (!layer.parsed) continue;
       const unset = layer.parsed.entries.flatMap((e) =>
-        unexpandedRefs(`${e.key}=${e.rawValue ?? ''}`, ctx.cfg.env).filter((r) => r.kind === 'unset').map((r) => ({ e, r })));
+        unexpandedRefs(`${e.key}=${e.rawValue ?? ''}`, ctx.cfg.env)
+          .filter((r) => r.kind === 'unset')
+          .map((r) => ({ e, r })),
+      );
       if (unset.length && (major === undefined || major < 11)) {
         const { e, r } = unset[0];
-        out.push(makeFinding('pnpm-config', {
-          severity: 'error',
-          message: `${r.text} is not set, and pnpm ${v ?? '≤ 10'} then drops the whole file ${layer.file} ("Failed to replace env in config") — every registry and scope line in it is lost.`,
-          fix: `Export ${r.name} before running pnpm, or write \`\${${r.name}:-}\` (pnpm's default-value form) if it is optional.`,
-          source: { file: layer.file, line: e.line },
-        }));
+        out.push(
+          makeFinding('pnpm-config', {
+            severity: 'error',
+            message: `${r.text} is not set, and pnpm ${v ?? '≤ 10'} then drops the whole file ${layer.file} ("Failed to replace env in config") — every registry and scope line in it is lost.`,
+            fix: `Export ${r.name} before running pnpm, or write \`\${${r.name}:-}\` (pnpm's default-value form) if it is optional.`,
+            source: { file: layer.file, line: e.line },
+          }),
+        );
       }
       if (layer.where === 'project' && ignoresProjectEnv !== false) {
         for (const e of layer.parsed.entries) {
-          if (!(e.key.startsWith('//') || /registry$|proxy$/.test(e.key)) || !String(e.rawValue ?? '').includes('${')) continue;
-          out.push(makeFinding('pnpm-config', {
-            severity: ignoresProjectEnv ? 'error' : 'warning',
-            message: `pnpm ${ignoresProjectEnv ? v : '≥ 10.34.2 / 11.5.3'} ignores \`${e.key}\` in the project .npmrc (${layer.file}:${e.line}): it no longer expands \${…} in credentials or registry URLs from project files.`,
-            fix: `Move the line to ~/.npmrc, or set it with \`pnpm config set ${e.key.replace(/=.*/, '')} <value>\`, or pass it through the environment.`,
-            source: { file: layer.file, line: e.line },
-          }));
+          if (!(e.key.startsWith('//') || /registry$|proxy$/.test(e.key)) || !String(e.rawValue ?? '').includes('${'))
+            continue;
+          out.push(
+            makeFinding('pnpm-config', {
+              severity: ignoresProjectEnv ? 'error' : 'warning',
+              message: `pnpm ${ignoresProjectEnv ? v : '≥ 10.34.2 / 11.5.3'} ignores \`${e.key}\` in the project .npmrc (${layer.file}:${e.line}): it no longer expands \${…} in credentials or registry URLs from project files.`,
+              fix: `Move the line to ~/.npmrc, or set it with \`pnpm config set ${e.key.replace(/=.*/, '')} <value>\`, or pass it through the environment.`,
+              source: { file: layer.file, line: e.line },
+            }),
+          );
         }
       }
     }
     for (const c of effectiveCredentials(ctx)) {
       if (c.prefix.endsWith('/')) continue;
-      out.push(makeFinding('pnpm-config', {
-        message: `\`${c.key}\` (${where(ctx, c.origin)}) has no trailing slash before :${c.field}; pnpm never matches such keys (npm does).`,
-        fix: `Write \`${c.prefix}/:${c.field}=…\`.`,
-        source: sourceOf(c.origin),
-      }));
+      out.push(
+        makeFinding('pnpm-config', {
+          message: `\`${c.key}\` (${where(ctx, c.origin)}) has no trailing slash before :${c.field}; pnpm never matches such keys (npm does).`,
+          fix: `Write \`${c.prefix}/:${c.field}=…\`.`,
+          source: sourceOf(c.origin),
+        }),
+      );
     }
     if (major !== undefined && major >= 11) {
       for (const key of ctx.cfg.keysIn('env')) {
         const o = ctx.cfg.origin(key);
-        out.push(makeFinding('pnpm-config', {
-          message: `pnpm 11 ignores ${o?.envName ?? key}: it reads pnpm_config_* variables, not npm_config_*.`,
-          fix: `Rename it to ${(o?.envName ?? key).replace(/^npm_config_/i, 'pnpm_config_')}.`,
-          source: sourceOf(o),
-        }));
+        out.push(
+          makeFinding('pnpm-config', {
+            message: `pnpm 11 ignores ${o?.envName ?? key}: it reads pnpm_config_* variables, not npm_config_*.`,
+            fix: `Rename it to ${(o?.envName ?? key).replace(/^npm_config_/i, 'pnpm_config_')}.`,
+            source: sourceOf(o),
+          }),
+        );
       }
     }
     return out;
@@ -79,7 +91,12 @@ export const pnpmConfig: Rule = {
 const require = createRequire(import.meta.url);
 const yaml = (): typeof import('yaml') => require('yaml');
 
-interface YarnRc { file: string; doc: ReturnType<typeof import('yaml').parseDocument>; lines: LineCounter; text: string }
+interface YarnRc {
+  file: string;
+  doc: ReturnType<typeof import('yaml').parseDocument>;
+  lines: LineCounter;
+  text: string;
+}
 
 function yarnrcFiles(ctx: DoctorContext): YarnRc[] {
   const files: string[] = [];
@@ -123,12 +140,14 @@ export const yarnConfig: Rule = {
     for (const rc of rcs) {
       for (const m of rc.text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
         if (ctx.cfg.env[m[1]] !== undefined) continue;
-        out.push(makeFinding('yarn-config', {
-          severity: 'error',
-          message: `${m[0]} in ${rc.file} is not set: Yarn stops every command with "Environment variable not found (${m[1]})".`,
-          fix: `Export ${m[1]}, or give it a default: \`\${${m[1]}:-}\`.`,
-          source: { file: rc.file, line: rc.lines.linePos(m.index ?? 0).line },
-        }));
+        out.push(
+          makeFinding('yarn-config', {
+            severity: 'error',
+            message: `${m[0]} in ${rc.file} is not set: Yarn stops every command with "Environment variable not found (${m[1]})".`,
+            fix: `Export ${m[1]}, or give it a default: \`\${${m[1]}:-}\`.`,
+            source: { file: rc.file, line: rc.lines.linePos(m.index ?? 0).line },
+          }),
+        );
       }
       const root = rc.doc.contents;
       if (!isMap(root)) continue;
@@ -149,12 +168,14 @@ export const yarnConfig: Rule = {
           const v = pair.value;
           if (isMap(v) && ((v as YAMLMap).get('npmAuthToken') || (v as YAMLMap).get('npmAuthIdent'))) hasAuth = true;
           if (section === 'npmScopes' && k.startsWith('@')) {
-            out.push(makeFinding('yarn-config', {
-              severity: 'error',
-              message: `npmScopes key "${k}" in ${rc.file} starts with @; Yarn looks the scope up without it, so this entry is never used.`,
-              fix: `Write \`${k.slice(1)}:\` under npmScopes.`,
-              source: { file: rc.file, line: lineOf(rc, pair.key) },
-            }));
+            out.push(
+              makeFinding('yarn-config', {
+                severity: 'error',
+                message: `npmScopes key "${k}" in ${rc.file} starts with @; Yarn looks the scope up without it, so this entry is never used.`,
+                fix: `Write \`${k.slice(1)}:\` under npmScopes.`,
+                source: { file: rc.file, line: lineOf(rc, pair.key) },
+              }),
+            );
           }
         }
       }
@@ -162,19 +183,23 @@ export const yarnConfig: Rule = {
     const npmrcCreds = effectiveCredentials(ctx).filter((c) => c.origin && c.origin.where !== 'default');
     if (!hasAuth && npmrcCreds.length) {
       const c = npmrcCreds[0];
-      out.push(makeFinding('yarn-config', {
-        severity: 'error',
-        message: `Yarn Berry ignores .npmrc: the credential at ${where(ctx, c.origin)} is never sent, and no npmAuthToken is set in .yarnrc.yml.`,
-        fix: 'Add to .yarnrc.yml: `npmScopes: { <scope>: { npmRegistryServer: "https://…/", npmAuthToken: "${NPM_TOKEN}" } }` (or a top-level npmAuthToken).',
-        source: sourceOf(c.origin),
-      }));
+      out.push(
+        makeFinding('yarn-config', {
+          severity: 'error',
+          message: `Yarn Berry ignores .npmrc: the credential at ${where(ctx, c.origin)} is never sent, and no npmAuthToken is set in .yarnrc.yml.`,
+          fix: 'Add to .yarnrc.yml: `npmScopes: { <scope>: { npmRegistryServer: "https://…/", npmAuthToken: "${NPM_TOKEN}" } }` (or a top-level npmAuthToken).',
+          source: sourceOf(c.origin),
+        }),
+      );
     }
     if (server && topToken && !alwaysAuth) {
-      out.push(makeFinding('yarn-config', {
-        severity: 'warning',
-        message: `npmRegistryServer is ${server} with a top-level token, but npmAlwaysAuth is not true: Yarn sends no credential for unscoped packages (YN0041 on private ones).`,
-        fix: 'Add `npmAlwaysAuth: true` to .yarnrc.yml.',
-      }));
+      out.push(
+        makeFinding('yarn-config', {
+          severity: 'warning',
+          message: `npmRegistryServer is ${server} with a top-level token, but npmAlwaysAuth is not true: Yarn sends no credential for unscoped packages (YN0041 on private ones).`,
+          fix: 'Add `npmAlwaysAuth: true` to .yarnrc.yml.',
+        }),
+      );
     }
     return out;
   },

@@ -9,7 +9,14 @@ import { clientRules } from './clients.ts';
 import { vendorRules } from './vendors.ts';
 import type { Rule } from './rule.ts';
 
-export const rules: Rule[] = [...fileRules, ...credentialKeyRules, ...valueRules, ...registryRules, ...vendorRules, ...clientRules];
+export const rules: Rule[] = [
+  ...fileRules,
+  ...credentialKeyRules,
+  ...valueRules,
+  ...registryRules,
+  ...vendorRules,
+  ...clientRules,
+];
 
 export function runRules(ctx: DoctorContext): Finding[] {
   const out: Finding[] = [];

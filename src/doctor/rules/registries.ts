@@ -14,7 +14,9 @@ function scopeOf(spec: string): string | undefined {
 
 function hasPrivateSetup(ctx: DoctorContext): boolean {
   const defaultHost = hostOf(String(ctx.cfg.get('registry')));
-  return ctx.cfg.keys().some((k) => /^@[^:]+:registry$/.test(k) || (k.startsWith('//') && !k.startsWith(`//${defaultHost}/`)));
+  return ctx.cfg
+    .keys()
+    .some((k) => /^@[^:]+:registry$/.test(k) || (k.startsWith('//') && !k.startsWith(`//${defaultHost}/`)));
 }
 
 export const scopeNotMapped: Rule = {
@@ -26,21 +28,34 @@ export const scopeNotMapped: Rule = {
     const report = (spec: string, scope: string, evidence: string, severity: 'warning' | 'info') => {
       if (seen.has(scope)) return;
       seen.add(scope);
-      const mapped = ctx.cfg.keys().filter((k) => /^@[^:]+:registry$/.test(k)).map((k) => k.split(':')[0]);
-      out.push(makeFinding('scope-not-mapped', {
-        severity, registry,
-        message: `${spec} has no \`${scope}:registry\` mapping, so npm requests it from the default registry ${registry}${evidence}` +
-          (mapped.length ? ` (mapped scopes: ${mapped.join(', ')}).` : '.'),
-        fix: `If ${scope} packages live on another registry, add \`${scope}:registry=https://<your registry>/\` to the project .npmrc (lowercase scope, with @ and a trailing slash).`,
-      }));
+      const mapped = ctx.cfg
+        .keys()
+        .filter((k) => /^@[^:]+:registry$/.test(k))
+        .map((k) => k.split(':')[0]);
+      out.push(
+        makeFinding('scope-not-mapped', {
+          severity,
+          registry,
+          message:
+            `${spec} has no \`${scope}:registry\` mapping, so npm requests it from the default registry ${registry}${evidence}` +
+            (mapped.length ? ` (mapped scopes: ${mapped.join(', ')}).` : '.'),
+          fix: `If ${scope} packages live on another registry, add \`${scope}:registry=https://<your registry>/\` to the project .npmrc (lowercase scope, with @ and a trailing slash).`,
+        }),
+      );
     };
     for (const spec of ctx.opts.packages) {
       const scope = scopeOf(spec);
-      if (scope && !ctx.cfg.getString(`${scope}:registry`)) report(spec, scope, '', hasPrivateSetup(ctx) ? 'warning' : 'info');
+      if (scope && !ctx.cfg.getString(`${scope}:registry`))
+        report(spec, scope, '', hasPrivateSetup(ctx) ? 'warning' : 'info');
     }
     if (ctx.opts.publish && ctx.publishName) {
       const scope = scopeOf(ctx.publishName);
-      if (scope && !ctx.cfg.getString(`${scope}:registry`) && !ctx.pkg?.publishConfig?.registry && hasPrivateSetup(ctx)) {
+      if (
+        scope &&
+        !ctx.cfg.getString(`${scope}:registry`) &&
+        !ctx.pkg?.publishConfig?.registry &&
+        hasPrivateSetup(ctx)
+      ) {
         report(ctx.publishName, scope, ' — including npm publish', 'warning');
       }
     }
@@ -80,13 +95,16 @@ export const invalidScopeMapping: Rule = {
         problem = `npm turned the underscores of ${o.envName} into hyphens`;
       }
       if (!problem) continue;
-      out.push(makeFinding('invalid-scope-mapping', {
-        message: `\`${key}\` (${where(ctx, o)}) is never used: ${problem}.`,
-        fix: o?.envName && fixed === scope
-          ? 'Set the mapping in .npmrc instead of an environment variable.'
-          : `Write \`${fixed}:registry=${String(ctx.cfg.get(key))}\`.`,
-        source: sourceOf(o),
-      }));
+      out.push(
+        makeFinding('invalid-scope-mapping', {
+          message: `\`${key}\` (${where(ctx, o)}) is never used: ${problem}.`,
+          fix:
+            o?.envName && fixed === scope
+              ? 'Set the mapping in .npmrc instead of an environment variable.'
+              : `Write \`${fixed}:registry=${String(ctx.cfg.get(key))}\`.`,
+          source: sourceOf(o),
+        }),
+      );
     }
     return out;
   },
@@ -105,19 +123,23 @@ export const urlMissingScheme: Rule = {
       const ok = isReg ? /^https?:\/\//i.test(v) : /^(https?|socks[45]?[ah]?):\/\//i.test(v);
       if (ok) continue;
       const o = ctx.cfg.origin(key);
-      out.push(makeFinding('url-missing-scheme', {
-        message: `\`${key}=${v}\` (${where(ctx, o)}) has no scheme: npm fails ${isReg ? 'every command with ERR_INVALID_URL' : 'every request with EINVALIDPROXY'}.`,
-        fix: `Write \`${key}=${isReg ? 'https' : 'http'}://${v.replace(/^[a-z]+:\/*/i, '')}${isReg && !v.endsWith('/') ? '/' : ''}\`.`,
-        source: sourceOf(o),
-      }));
+      out.push(
+        makeFinding('url-missing-scheme', {
+          message: `\`${key}=${v}\` (${where(ctx, o)}) has no scheme: npm fails ${isReg ? 'every command with ERR_INVALID_URL' : 'every request with EINVALIDPROXY'}.`,
+          fix: `Write \`${key}=${isReg ? 'https' : 'http'}://${v.replace(/^[a-z]+:\/*/i, '')}${isReg && !v.endsWith('/') ? '/' : ''}\`.`,
+          source: sourceOf(o),
+        }),
+      );
     }
     const pc = ctx.pkg?.publishConfig?.registry;
     if (typeof pc === 'string' && !/^https?:\/\//i.test(pc) && ctx.pkgPath) {
-      out.push(makeFinding('url-missing-scheme', {
-        message: `publishConfig.registry "${pc}" in ${ctx.pkgPath} has no scheme: npm publish fails with ERR_INVALID_URL.`,
-        fix: `Write "https://${pc}".`,
-        source: { file: ctx.pkgPath, line: 0 },
-      }));
+      out.push(
+        makeFinding('url-missing-scheme', {
+          message: `publishConfig.registry "${pc}" in ${ctx.pkgPath} has no scheme: npm publish fails with ERR_INVALID_URL.`,
+          fix: `Write "https://${pc}".`,
+          source: { file: ctx.pkgPath, line: 0 },
+        }),
+      );
     }
     return out;
   },
@@ -132,12 +154,15 @@ export const insecureRegistryUrl: Rule = {
       const key = t.scopes.length ? `${t.scopes[0]}:registry` : 'registry';
       const o = ctx.cfg.origin(key);
       const sendsSecret = t.credential.kind !== 'none';
-      return [makeFinding('insecure-registry-url', {
-        severity: sendsSecret ? 'error' : 'warning', registry: t.url,
-        message: `${t.url} is plain http${sendsSecret ? `, and npm sends the credential from ${where(ctx, t.credential.origin)} over it in clear text` : ''}.`,
-        fix: `Use https: \`${key}=https://${u.host}${u.pathname}\`.`,
-        source: sourceOf(o),
-      })];
+      return [
+        makeFinding('insecure-registry-url', {
+          severity: sendsSecret ? 'error' : 'warning',
+          registry: t.url,
+          message: `${t.url} is plain http${sendsSecret ? `, and npm sends the credential from ${where(ctx, t.credential.origin)} over it in clear text` : ''}.`,
+          fix: `Use https: \`${key}=https://${u.host}${u.pathname}\`.`,
+          source: sourceOf(o),
+        }),
+      ];
     });
   },
 };
@@ -147,11 +172,13 @@ export const strictSslDisabled: Rule = {
   detect(ctx) {
     if (ctx.cfg.get('strict-ssl') !== false) return [];
     const o = ctx.cfg.origin('strict-ssl');
-    return [makeFinding('strict-ssl-disabled', {
-      message: `strict-ssl=false (${where(ctx, o)}): npm accepts any certificate, so a machine in the middle can read your tokens.`,
-      fix: 'Delete the line, and trust your proxy\'s or registry\'s CA instead: `cafile=/absolute/path/to/bundle.pem` (the bundle must also contain the public roots).',
-      source: sourceOf(o),
-    })];
+    return [
+      makeFinding('strict-ssl-disabled', {
+        message: `strict-ssl=false (${where(ctx, o)}): npm accepts any certificate, so a machine in the middle can read your tokens.`,
+        fix: "Delete the line, and trust your proxy's or registry's CA instead: `cafile=/absolute/path/to/bundle.pem` (the bundle must also contain the public roots).",
+        source: sourceOf(o),
+      }),
+    ];
   },
 };
 
@@ -166,51 +193,69 @@ export const cafileProblem: Rule = {
       let text: string | undefined;
       try {
         text = readFileSync(cafile, 'utf8');
-      } catch { /* missing */ }
+      } catch {
+        /* missing */
+      }
       if (text === undefined) {
-        out.push(makeFinding('cafile-problem', {
-          message: `cafile=${raw} (${where(ctx, o)}) does not exist${raw !== cafile ? ` (resolved to ${cafile})` : ''}; npm silently ignores it, so your CA is not trusted.`,
-          fix: 'Point cafile at an existing PEM bundle by absolute path.',
-          source: sourceOf(o),
-        }));
+        out.push(
+          makeFinding('cafile-problem', {
+            message: `cafile=${raw} (${where(ctx, o)}) does not exist${raw !== cafile ? ` (resolved to ${cafile})` : ''}; npm silently ignores it, so your CA is not trusted.`,
+            fix: 'Point cafile at an existing PEM bundle by absolute path.',
+            source: sourceOf(o),
+          }),
+        );
       } else if (!text.includes('-----BEGIN CERTIFICATE-----')) {
-        out.push(makeFinding('cafile-problem', {
-          message: `cafile=${cafile} (${where(ctx, o)}) contains no PEM certificate.`,
-          fix: 'Convert it to PEM (`openssl x509 -inform der -in ca.cer -out ca.pem`) and point cafile at it.',
-          source: sourceOf(o),
-        }));
-      } else if ((text.match(/BEGIN CERTIFICATE/g) ?? []).length < 3 && ctx.targets.some((t) => t.url === ctx.cfg.defaultRegistry)) {
-        out.push(makeFinding('cafile-problem', {
-          severity: 'warning',
-          message: `cafile=${cafile} (${where(ctx, o)}) holds only ${(text.match(/BEGIN CERTIFICATE/g) ?? []).length} certificate(s), and it replaces Node's trust store: public registries will fail with SELF_SIGNED_CERT_IN_CHAIN.`,
-          fix: `Append the public roots: \`cat /etc/ssl/certs/ca-certificates.crt ${cafile} > ~/.npm-ca.pem\` and set \`cafile=~/.npm-ca.pem\`.`,
-          source: sourceOf(o),
-        }));
+        out.push(
+          makeFinding('cafile-problem', {
+            message: `cafile=${cafile} (${where(ctx, o)}) contains no PEM certificate.`,
+            fix: 'Convert it to PEM (`openssl x509 -inform der -in ca.cer -out ca.pem`) and point cafile at it.',
+            source: sourceOf(o),
+          }),
+        );
+      } else if (
+        (text.match(/BEGIN CERTIFICATE/g) ?? []).length < 3 &&
+        ctx.targets.some((t) => t.url === ctx.cfg.defaultRegistry)
+      ) {
+        out.push(
+          makeFinding('cafile-problem', {
+            severity: 'warning',
+            message: `cafile=${cafile} (${where(ctx, o)}) holds only ${(text.match(/BEGIN CERTIFICATE/g) ?? []).length} certificate(s), and it replaces Node's trust store: public registries will fail with SELF_SIGNED_CERT_IN_CHAIN.`,
+            fix: `Append the public roots: \`cat /etc/ssl/certs/ca-certificates.crt ${cafile} > ~/.npm-ca.pem\` and set \`cafile=~/.npm-ca.pem\`.`,
+            source: sourceOf(o),
+          }),
+        );
       }
       if (raw && !raw.startsWith('/') && !raw.startsWith('~') && !/^[A-Za-z]:[\\/]/.test(raw)) {
-        out.push(makeFinding('cafile-problem', {
-          severity: 'warning',
-          message: `cafile=${raw} (${where(ctx, o)}) is relative: npm resolves it against the directory npm runs in, not the .npmrc's.`,
-          fix: `Use an absolute path: \`cafile=${cafile}\`.`,
-          source: sourceOf(o),
-        }));
+        out.push(
+          makeFinding('cafile-problem', {
+            severity: 'warning',
+            message: `cafile=${raw} (${where(ctx, o)}) is relative: npm resolves it against the directory npm runs in, not the .npmrc's.`,
+            fix: `Use an absolute path: \`cafile=${cafile}\`.`,
+            source: sourceOf(o),
+          }),
+        );
       }
     }
     const env = ctx.cfg.env;
     if (env.NODE_EXTRA_CA_CERTS && (cafile || ctx.cfg.get('ca')) && env.NODE_EXTRA_CA_CERTS !== cafile) {
-      out.push(makeFinding('cafile-problem', {
-        severity: 'warning',
-        message: `NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS} has no effect on npm, because cafile/ca is set (${where(ctx, ctx.cfg.origin(cafile ? 'cafile' : 'ca'))}).`,
-        fix: `Add that certificate to the cafile bundle instead.`,
-        source: sourceOf(ctx.cfg.origin(cafile ? 'cafile' : 'ca')),
-      }));
+      out.push(
+        makeFinding('cafile-problem', {
+          severity: 'warning',
+          message: `NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS} has no effect on npm, because cafile/ca is set (${where(ctx, ctx.cfg.origin(cafile ? 'cafile' : 'ca'))}).`,
+          fix: `Add that certificate to the cafile bundle instead.`,
+          source: sourceOf(ctx.cfg.origin(cafile ? 'cafile' : 'ca')),
+        }),
+      );
     }
     if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
-      out.push(makeFinding('cafile-problem', {
-        severity: 'warning',
-        message: 'NODE_TLS_REJECT_UNAUTHORIZED=0 is set; npm ignores it (it passes strict-ssl explicitly), and it weakens every other Node program.',
-        fix: '`unset NODE_TLS_REJECT_UNAUTHORIZED` and trust the CA with cafile=/absolute/path.pem.',
-      }));
+      out.push(
+        makeFinding('cafile-problem', {
+          severity: 'warning',
+          message:
+            'NODE_TLS_REJECT_UNAUTHORIZED=0 is set; npm ignores it (it passes strict-ssl explicitly), and it weakens every other Node program.',
+          fix: '`unset NODE_TLS_REJECT_UNAUTHORIZED` and trust the CA with cafile=/absolute/path.pem.',
+        }),
+      );
     }
     return out;
   },
@@ -226,22 +271,28 @@ export const proxyMisconfigured: Rule = {
     const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
     const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
     if (httpsTargets.length && httpProxy && !httpsProxy && !npmProxy) {
-      out.push(makeFinding('proxy-misconfigured', {
-        severity: 'warning',
-        message: `HTTP_PROXY is set but HTTPS_PROXY is not: npm goes direct to ${httpsTargets[0].url} (it reads only HTTPS_PROXY for https registries).`,
-        fix: `\`export HTTPS_PROXY=${httpProxy}\`, or \`npm config set https-proxy ${httpProxy}\`.`,
-      }));
+      out.push(
+        makeFinding('proxy-misconfigured', {
+          severity: 'warning',
+          message: `HTTP_PROXY is set but HTTPS_PROXY is not: npm goes direct to ${httpsTargets[0].url} (it reads only HTTPS_PROXY for https registries).`,
+          fix: `\`export HTTPS_PROXY=${httpProxy}\`, or \`npm config set https-proxy ${httpProxy}\`.`,
+        }),
+      );
     }
     const noProxy = ctx.cfg.get('noproxy') ?? env.NO_PROXY ?? env.no_proxy;
-    const list = (Array.isArray(noProxy) ? noProxy : String(noProxy ?? '').split(',')).map((s) => String(s).trim()).filter(Boolean);
+    const list = (Array.isArray(noProxy) ? noProxy : String(noProxy ?? '').split(','))
+      .map((s) => String(s).trim())
+      .filter(Boolean);
     const bad = list.filter((s) => s.includes('*') || /:\d+$/.test(s) || /\/\d+$/.test(s));
     if (bad.length) {
-      out.push(makeFinding('proxy-misconfigured', {
-        severity: 'warning',
-        message: `noproxy/NO_PROXY entries ${bad.join(', ')} do not work in npm: it matches host name suffixes only (no *, ports or CIDR).`,
-        fix: `Use suffixes: ${bad.map((s) => s.replace(/^\*/, '').replace(/:\d+$/, '')).join(',')}.`,
-        source: sourceOf(ctx.cfg.origin('noproxy')),
-      }));
+      out.push(
+        makeFinding('proxy-misconfigured', {
+          severity: 'warning',
+          message: `noproxy/NO_PROXY entries ${bad.join(', ')} do not work in npm: it matches host name suffixes only (no *, ports or CIDR).`,
+          fix: `Use suffixes: ${bad.map((s) => s.replace(/^\*/, '').replace(/:\d+$/, '')).join(',')}.`,
+          source: sourceOf(ctx.cfg.origin('noproxy')),
+        }),
+      );
     }
     return out;
   },
@@ -269,7 +320,13 @@ export const lockfileRegistryMismatch: Rule = {
       const registry = (scope && ctx.cfg.getString(`${scope}:registry`)) || defaultRegistry;
       const intended = cachedHost(registry);
       if (h === intended) continue;
-      if (replace === 'always' || (h === publicHost && replace !== 'never') || replace === h || (replace.includes('://') && e.resolved.startsWith(replace))) continue;
+      if (
+        replace === 'always' ||
+        (h === publicHost && replace !== 'never') ||
+        replace === h ||
+        (replace.includes('://') && e.resolved.startsWith(replace))
+      )
+        continue;
       const cur = byHost.get(h);
       if (cur) cur.count++;
       else byHost.set(h, { count: 1, line: e.line, example: e.name, intended: registry });
@@ -279,8 +336,10 @@ export const lockfileRegistryMismatch: Rule = {
       const intendedCred = credentialForRequest(ctx.cfg, info.intended);
       const broken = cred.kind === 'none' && intendedCred.kind !== 'none';
       return makeFinding('lockfile-registry-mismatch', {
-        severity: broken ? 'error' : 'warning', registry: info.intended,
-        message: `${info.count} package(s) in ${ctx.lockfile!.path} (e.g. ${info.example}) resolve to ${host}, not ${hostOf(info.intended)}; npm fetches them as written` +
+        severity: broken ? 'error' : 'warning',
+        registry: info.intended,
+        message:
+          `${info.count} package(s) in ${ctx.lockfile!.path} (e.g. ${info.example}) resolve to ${host}, not ${hostOf(info.intended)}; npm fetches them as written` +
           `${cred.kind === 'none' ? ', with no credential' : ''}.`,
         fix: `Regenerate the lockfile against the current registry (\`rm package-lock.json && npm install\`), or set \`replace-registry-host=${host}\` in the project .npmrc.`,
         source: { file: ctx.lockfile!.path, line: info.line },
@@ -290,6 +349,12 @@ export const lockfileRegistryMismatch: Rule = {
 };
 
 export const registryRules: Rule[] = [
-  scopeNotMapped, invalidScopeMapping, urlMissingScheme, insecureRegistryUrl, strictSslDisabled, cafileProblem,
-  proxyMisconfigured, lockfileRegistryMismatch,
+  scopeNotMapped,
+  invalidScopeMapping,
+  urlMissingScheme,
+  insecureRegistryUrl,
+  strictSslDisabled,
+  cafileProblem,
+  proxyMisconfigured,
+  lockfileRegistryMismatch,
 ];

@@ -11,7 +11,10 @@ import type { Rule } from './rule.ts';
 const IMPORTANT = /(^registry$|:registry$|^\/\/|proxy$|^cafile$|^ca$|^userconfig$)/;
 
 /** `${NAME}` forms in a raw value that npm leaves unexpanded. */
-export function unexpandedRefs(raw: string, env: Record<string, string | undefined>): { text: string; name: string; kind: 'unset' | 'fallback' | 'bare' }[] {
+export function unexpandedRefs(
+  raw: string,
+  env: Record<string, string | undefined>,
+): { text: string; name: string; kind: 'unset' | 'fallback' | 'bare' }[] {
   const out: { text: string; name: string; kind: 'unset' | 'fallback' | 'bare' }[] = [];
   for (const m of raw.matchAll(/(?<!\\)\$\{([^${}]+)\}/g)) {
     const inner = m[1];
@@ -35,19 +38,23 @@ export const unexpandedEnvVar: Rule = {
       if (bare) refs.push({ text: bare[0], name: bare[1], kind: 'bare' });
       for (const ref of refs) {
         const important = IMPORTANT.test(key);
-        const what = ref.kind === 'unset'
-          ? `\`${ref.text}\` in \`${key}\` is not set in this environment, so npm sends the literal text \`${ref.text}\``
-          : ref.kind === 'fallback'
-            ? `\`${ref.text}\` in \`${key}\` uses a default-value form npm does not support; npm keeps it literally`
-            : `\`${ref.text}\` in \`${key}\` is not expanded by npm (only \${${ref.name}} is)`;
-        out.push(makeFinding('unexpanded-env-var', {
-          severity: important ? 'error' : 'warning',
-          message: `${what} (${where(ctx, o)}).`,
-          fix: ref.kind === 'unset'
-            ? `Export it before running npm: \`export ${ref.name}=<value>\` (in CI: map the secret to ${ref.name} in that step's env). If it is optional, write \`\${${ref.name}?}\` (npm ≥ 11.6).`
-            : `Write \`\${${ref.name}}\` and export ${ref.name}; npm supports only \${NAME} and \${NAME?}.`,
-          source: sourceOf(o),
-        }));
+        const what =
+          ref.kind === 'unset'
+            ? `\`${ref.text}\` in \`${key}\` is not set in this environment, so npm sends the literal text \`${ref.text}\``
+            : ref.kind === 'fallback'
+              ? `\`${ref.text}\` in \`${key}\` uses a default-value form npm does not support; npm keeps it literally`
+              : `\`${ref.text}\` in \`${key}\` is not expanded by npm (only \${${ref.name}} is)`;
+        out.push(
+          makeFinding('unexpanded-env-var', {
+            severity: important ? 'error' : 'warning',
+            message: `${what} (${where(ctx, o)}).`,
+            fix:
+              ref.kind === 'unset'
+                ? `Export it before running npm: \`export ${ref.name}=<value>\` (in CI: map the secret to ${ref.name} in that step's env). If it is optional, write \`\${${ref.name}?}\` (npm ≥ 11.6).`
+                : `Write \`\${${ref.name}}\` and export ${ref.name}; npm supports only \${NAME} and \${NAME?}.`,
+            source: sourceOf(o),
+          }),
+        );
       }
     }
     return out;
@@ -61,19 +68,30 @@ export const tokenHasWhitespace: Rule = {
       if (!/[\s\x00-\x1f\x7f]/.test(c.value)) return [];
       const raw = c.origin?.entry?.rawValue ?? '';
       const v = /\$\{([^}?]+)\??\}/.exec(raw)?.[1];
-      const chars = /\r/.test(c.value) ? 'a carriage return' : /\n/.test(c.value) ? 'a newline' : /\t/.test(c.value) ? 'a tab' : /[\x00-\x1f\x7f]/.test(c.value) ? 'a control character' : 'a space';
-      return [makeFinding('token-has-whitespace', {
-        message: `The value of \`${c.key}\` (${where(ctx, c.origin)}) contains ${chars}${v ? `, coming from the variable ${v}` : ''}; npm sends it as is.`,
-        fix: v
-          ? `Strip it when exporting: \`export ${v}="$(printf %s "$${v}" | tr -d '[:space:]')"\` (store the secret without a trailing newline: \`echo -n\`).`
-          : `Remove the stray characters from the line (save the file with LF line endings).`,
-        source: sourceOf(c.origin),
-      })];
+      const chars = /\r/.test(c.value)
+        ? 'a carriage return'
+        : /\n/.test(c.value)
+          ? 'a newline'
+          : /\t/.test(c.value)
+            ? 'a tab'
+            : /[\x00-\x1f\x7f]/.test(c.value)
+              ? 'a control character'
+              : 'a space';
+      return [
+        makeFinding('token-has-whitespace', {
+          message: `The value of \`${c.key}\` (${where(ctx, c.origin)}) contains ${chars}${v ? `, coming from the variable ${v}` : ''}; npm sends it as is.`,
+          fix: v
+            ? `Strip it when exporting: \`export ${v}="$(printf %s "$${v}" | tr -d '[:space:]')"\` (store the secret without a trailing newline: \`echo -n\`).`
+            : `Remove the stray characters from the line (save the file with LF line endings).`,
+          source: sourceOf(c.origin),
+        }),
+      ];
     });
   },
 };
 
-const PLACEHOLDER = /^(XXXXX-XXXXX-XXXXX-XXXXX|undefined|null|<[^>]*>|your[-_ ]?(auth[-_ ]?)?token[-_ ]?here|changeme|replace[-_ ]?me|token|x{3,})$/i;
+const PLACEHOLDER =
+  /^(XXXXX-XXXXX-XXXXX-XXXXX|undefined|null|<[^>]*>|your[-_ ]?(auth[-_ ]?)?token[-_ ]?here|changeme|replace[-_ ]?me|token|x{3,})$/i;
 
 export const placeholderToken: Rule = {
   id: 'placeholder-token',
@@ -84,14 +102,19 @@ export const placeholderToken: Rule = {
       if (!empty && !PLACEHOLDER.test(c.value.trim())) return [];
       const raw = c.origin?.entry?.rawValue ?? '';
       const v = /\$\{([^}?]+)\??\}/.exec(raw)?.[1];
-      return [makeFinding('placeholder-token', {
-        message: `\`${c.key}\` (${where(ctx, c.origin)}) is ${empty ? 'empty' : `the placeholder \`${c.value}\``}${v ? ` (from the variable ${v})` : ''}, not a real credential.` +
-          (c.value === 'XXXXX-XXXXX-XXXXX-XXXXX' ? ' actions/setup-node ≤ v6 exports this value when NODE_AUTH_TOKEN is not set.' : ''),
-        fix: v
-          ? `Set ${v} to the real token in this environment (in GitHub Actions: \`env: ${v}: \${{ secrets.NPM_TOKEN }}\`); for trusted publishing, make sure nothing sets a placeholder (setup-node v7+).`
-          : 'Replace it with the real token, kept in an environment variable: `…:_authToken=${NPM_TOKEN}`.',
-        source: sourceOf(c.origin),
-      })];
+      return [
+        makeFinding('placeholder-token', {
+          message:
+            `\`${c.key}\` (${where(ctx, c.origin)}) is ${empty ? 'empty' : `the placeholder \`${c.value}\``}${v ? ` (from the variable ${v})` : ''}, not a real credential.` +
+            (c.value === 'XXXXX-XXXXX-XXXXX-XXXXX'
+              ? ' actions/setup-node ≤ v6 exports this value when NODE_AUTH_TOKEN is not set.'
+              : ''),
+          fix: v
+            ? `Set ${v} to the real token in this environment (in GitHub Actions: \`env: ${v}: \${{ secrets.NPM_TOKEN }}\`); for trusted publishing, make sure nothing sets a placeholder (setup-node v7+).`
+            : 'Replace it with the real token, kept in an environment variable: `…:_authToken=${NPM_TOKEN}`.',
+          source: sourceOf(c.origin),
+        }),
+      ];
     });
   },
 };
@@ -130,12 +153,14 @@ export const tokenChecksumInvalid: Rule = {
         }
       }
       if (!problem) continue;
-      out.push(makeFinding('token-checksum-invalid', {
-        severity,
-        message: `The token in \`${c.key}\` (${where(ctx, c.origin)}) ${problem}: it was truncated or mistyped.`,
-        fix: 'Copy the whole token again from where it was created (or create a new one: `npm token create`) and paste it without line breaks.',
-        source: sourceOf(c.origin),
-      }));
+      out.push(
+        makeFinding('token-checksum-invalid', {
+          severity,
+          message: `The token in \`${c.key}\` (${where(ctx, c.origin)}) ${problem}: it was truncated or mistyped.`,
+          fix: 'Copy the whole token again from where it was created (or create a new one: `npm token create`) and paste it without line breaks.',
+          source: sourceOf(c.origin),
+        }),
+      );
     }
     return out;
   },
@@ -150,17 +175,23 @@ export const userconfigRedirected: Rule = {
     const usual = join(ctx.cfg.home, '.npmrc');
     if (used === usual) return [];
     const usualExists = existsSync(usual);
-    return [makeFinding('userconfig-redirected', {
-      severity: usualExists ? 'warning' : 'info',
-      message: `npm reads its user config from ${used} (set by ${where(ctx, o)}), not ${usual}${usualExists ? ', so the settings in ' + usual + ' are ignored' : ''}.`,
-      fix: o.envName
-        ? `Edit ${used}, or \`unset ${o.envName}\` to use ${usual} (actions/setup-node sets NPM_CONFIG_USERCONFIG when registry-url is given).`
-        : `Edit ${used}, or remove the userconfig setting at ${where(ctx, o)}.`,
-      source: sourceOf(o),
-    })];
+    return [
+      makeFinding('userconfig-redirected', {
+        severity: usualExists ? 'warning' : 'info',
+        message: `npm reads its user config from ${used} (set by ${where(ctx, o)}), not ${usual}${usualExists ? ', so the settings in ' + usual + ' are ignored' : ''}.`,
+        fix: o.envName
+          ? `Edit ${used}, or \`unset ${o.envName}\` to use ${usual} (actions/setup-node sets NPM_CONFIG_USERCONFIG when registry-url is given).`
+          : `Edit ${used}, or remove the userconfig setting at ${where(ctx, o)}.`,
+        source: sourceOf(o),
+      }),
+    ];
   },
 };
 
 export const valueRules: Rule[] = [
-  unexpandedEnvVar, tokenHasWhitespace, placeholderToken, tokenChecksumInvalid, userconfigRedirected,
+  unexpandedEnvVar,
+  tokenHasWhitespace,
+  placeholderToken,
+  tokenChecksumInvalid,
+  userconfigRedirected,
 ];

@@ -49,7 +49,9 @@ export function gitHubPackagesOf(hostPath: string | undefined): GitHubRegistry |
   let owner = seg;
   try {
     owner = decodeURIComponent(seg);
-  } catch { /* keep it as written */ }
+  } catch {
+    /* keep it as written */
+  }
   return { base, url, owner };
 }
 
@@ -94,12 +96,14 @@ export function passwordNotBase64(value: string): string | undefined {
   if (/[^A-Za-z0-9+/_-]/.test(body) || body.length % 4 === 1) return 'is not base64';
   const decoded = Buffer.from(body, 'base64');
   // A PAT or session token is printable ASCII; a raw PAT "decoded" by npm is binary garbage.
-  if (decoded.length === 0 || decoded.some((b) => b < 0x21 || b > 0x7e)) return 'does not decode to a printable token (it looks like the raw PAT, not its base64)';
+  if (decoded.length === 0 || decoded.some((b) => b < 0x21 || b > 0x7e))
+    return 'does not decode to a printable token (it looks like the raw PAT, not its base64)';
   return undefined;
 }
 
 export const GITHUB = {
-  token: 'a classic personal access token with read:packages (write:packages to publish), authorized for SSO if the organization enforces it; fine-grained github_pat_ tokens are not accepted',
+  token:
+    'a classic personal access token with read:packages (write:packages to publish), authorized for SSO if the organization enforces it; fine-grained github_pat_ tokens are not accepted',
   /** The credential line for a registry's `base` (see GitHubRegistry): `//npm.pkg.github.com/:_authToken=…`. */
   line: (base: string) => `//${base}/:_authToken=\${NODE_AUTH_TOKEN}`,
 };
@@ -107,9 +111,11 @@ export const GITHUB = {
 /** The Azure fix (reference §7.2): base64 PAT in _password, any username and email, at both paths, or vsts-npm-auth. */
 export function azureFix(base: string | undefined): string {
   const b = base ?? '//pkgs.dev.azure.com/<org>/_packaging/<feed>/npm/';
-  return `Create a PAT with the Packaging (Read, and Write to publish) scope, base64 it (\`printf %s "$PAT" | base64 | tr -d '\\n'\`), and write in ~/.npmrc, for both \`${b}registry/\` and \`${b}\`: ` +
+  return (
+    `Create a PAT with the Packaging (Read, and Write to publish) scope, base64 it (\`printf %s "$PAT" | base64 | tr -d '\\n'\`), and write in ~/.npmrc, for both \`${b}registry/\` and \`${b}\`: ` +
     '`:username=<any non-empty value>`, `:_password=<the base64 of the PAT>` and `:email=<any address>` ' +
-    '(six lines in all) — or run `vsts-npm-auth -config .npmrc` (Windows), which writes them for you.';
+    '(six lines in all) — or run `vsts-npm-auth -config .npmrc` (Windows), which writes them for you.'
+  );
 }
 
 interface FeedLines {
@@ -138,7 +144,8 @@ function feedsOf(ctx: DoctorContext): Map<string, Map<string, FeedLines>> {
     paths.set(c.prefix, lines);
     if (c.field === 'username') lines.username = { value: c.value, origin: c.origin };
     else if (c.field === '_password') lines.password = { value: c.value, origin: c.origin };
-    else if ((c.field === '_authToken' || c.field === '_auth') && c.value) lines.other = { field: c.field, origin: c.origin };
+    else if ((c.field === '_authToken' || c.field === '_auth') && c.value)
+      lines.other = { field: c.field, origin: c.origin };
   }
   return feeds;
 }
@@ -152,24 +159,33 @@ export const azureArtifactsCredentials: Rule = {
       for (const [prefix, l] of paths) {
         // npm sends username + _password only as a pair; either one alone sends nothing.
         if (!l.other && l.password?.value && !l.username?.value) {
-          out.push(makeFinding('azure-artifacts-credentials', {
-            message: `\`${prefix}:_password\` (${where(ctx, l.password.origin)}) has no ${l.username ? 'non-empty ' : ''}\`${prefix}:username\` beside it, so npm sends no credential to this Azure Artifacts feed (401).`,
-            fix, source: sourceOf(l.password.origin),
-          }));
+          out.push(
+            makeFinding('azure-artifacts-credentials', {
+              message: `\`${prefix}:_password\` (${where(ctx, l.password.origin)}) has no ${l.username ? 'non-empty ' : ''}\`${prefix}:username\` beside it, so npm sends no credential to this Azure Artifacts feed (401).`,
+              fix,
+              source: sourceOf(l.password.origin),
+            }),
+          );
         } else if (!l.other && l.username?.value && !l.password?.value) {
-          out.push(makeFinding('azure-artifacts-credentials', {
-            message: `\`${prefix}:username\` (${where(ctx, l.username.origin)}) has no \`${prefix}:_password\` beside it, so npm sends no credential to this Azure Artifacts feed (401).`,
-            fix, source: sourceOf(l.username.origin),
-          }));
+          out.push(
+            makeFinding('azure-artifacts-credentials', {
+              message: `\`${prefix}:username\` (${where(ctx, l.username.origin)}) has no \`${prefix}:_password\` beside it, so npm sends no credential to this Azure Artifacts feed (401).`,
+              fix,
+              source: sourceOf(l.username.origin),
+            }),
+          );
         }
         const pw = l.password?.value;
         if (pw && !pw.includes('${')) {
           const bad = passwordNotBase64(pw);
           if (bad) {
-            out.push(makeFinding('azure-artifacts-credentials', {
-              message: `\`${prefix}:_password\` (${where(ctx, l.password!.origin)}) ${bad}: npm base64-decodes _password before sending it, so Azure Artifacts receives garbage and answers 401.`,
-              fix, source: sourceOf(l.password!.origin),
-            }));
+            out.push(
+              makeFinding('azure-artifacts-credentials', {
+                message: `\`${prefix}:_password\` (${where(ctx, l.password!.origin)}) ${bad}: npm base64-decodes _password before sending it, so Azure Artifacts receives garbage and answers 401.`,
+                fix,
+                source: sourceOf(l.password!.origin),
+              }),
+            );
           }
         }
       }
@@ -178,19 +194,25 @@ export const azureArtifactsCredentials: Rule = {
       const atBase = paths.get(base);
       if (has(atFeed) && !has(atBase)) {
         const o = atFeed!.password?.origin ?? atFeed!.username?.origin ?? atFeed!.other?.origin;
-        out.push(makeFinding('azure-artifacts-credentials', {
-          severity: 'warning',
-          message: `The Azure Artifacts credential at ${where(ctx, o)} is keyed only at \`${feed}\`; the documented layout repeats the lines at \`${base}\`, and requests to the feed outside …/npm/registry/ carry no credential without them.`,
-          fix, source: sourceOf(o),
-        }));
+        out.push(
+          makeFinding('azure-artifacts-credentials', {
+            severity: 'warning',
+            message: `The Azure Artifacts credential at ${where(ctx, o)} is keyed only at \`${feed}\`; the documented layout repeats the lines at \`${base}\`, and requests to the feed outside …/npm/registry/ carry no credential without them.`,
+            fix,
+            source: sourceOf(o),
+          }),
+        );
       } else if (has(atBase) && !has(atFeed)) {
         const o = atBase!.password?.origin ?? atBase!.username?.origin ?? atBase!.other?.origin;
         const publishing = ctx.opts.publish && azureFeedOfUrl(ctx.publishRegistry) === base && sends(atBase);
-        out.push(makeFinding('azure-artifacts-credentials', {
-          severity: publishing ? 'error' : 'warning',
-          message: `The Azure Artifacts credential at ${where(ctx, o)} is keyed only at \`${base}\`, not at \`${feed}\`: installs find it by walking up the path, but npm publish and npm whoami look up exactly \`${feed}\` and stop with ENEEDAUTH.`,
-          fix, source: sourceOf(o),
-        }));
+        out.push(
+          makeFinding('azure-artifacts-credentials', {
+            severity: publishing ? 'error' : 'warning',
+            message: `The Azure Artifacts credential at ${where(ctx, o)} is keyed only at \`${base}\`, not at \`${feed}\`: installs find it by walking up the path, but npm publish and npm whoami look up exactly \`${feed}\` and stop with ENEEDAUTH.`,
+            fix,
+            source: sourceOf(o),
+          }),
+        );
       }
     }
     return out;
@@ -206,7 +228,12 @@ function pkgSource(ctx: DoctorContext, field: string, after?: string): FindingSo
   } catch {
     return { file: ctx.pkgPath, line: 0 };
   }
-  const start = after ? Math.max(0, lines.findIndex((l) => l.includes(`"${after}"`))) : 0;
+  const start = after
+    ? Math.max(
+        0,
+        lines.findIndex((l) => l.includes(`"${after}"`)),
+      )
+    : 0;
   const i = lines.findIndex((l, n) => n >= start && new RegExp(`"${field}"\\s*:`).test(l));
   return { file: ctx.pkgPath, line: i < 0 ? 0 : i + 1 };
 }
@@ -221,7 +248,8 @@ export const gitHubPackagesConfig: Rule = {
   detect(ctx) {
     const out: Finding[] = [];
     const pkg = ctx.pkg;
-    const fromPkg = typeof pkg?.publishConfig?.registry === 'string' ? pkg.publishConfig.registry as string : undefined;
+    const fromPkg =
+      typeof pkg?.publishConfig?.registry === 'string' ? (pkg.publishConfig.registry as string) : undefined;
     // Registry URLs with the owner appended: every registry= / @scope:registry= in effect, and publishConfig.registry.
     const urls: { key: string; value: string; where: string; source: FindingSource | undefined }[] = [];
     for (const key of ctx.cfg.keys()) {
@@ -233,26 +261,39 @@ export const gitHubPackagesConfig: Rule = {
     }
     if (fromPkg) {
       const source = pkgSource(ctx, 'registry', 'publishConfig');
-      urls.push({ key: 'publishConfig.registry', value: fromPkg, where: source ? `${displayPath(source.file, ctx.cfg.home)}:${source.line}` : 'package.json', source });
+      urls.push({
+        key: 'publishConfig.registry',
+        value: fromPkg,
+        where: source ? `${displayPath(source.file, ctx.cfg.home)}:${source.line}` : 'package.json',
+        source,
+      });
     }
     for (const u of urls) {
       const gh = gitHubPackagesOfUrl(u.value);
       if (!gh?.owner) continue;
       const owner = `@${gh.owner.toLowerCase()}`;
       const scope = u.key.endsWith(':registry') ? u.key.slice(0, -':registry'.length) : undefined;
-      const shown = u.key === 'publishConfig.registry' ? `"publishConfig": { "registry": "${u.value}" }` : `${u.key}=${u.value}`;
+      const shown =
+        u.key === 'publishConfig.registry' ? `"publishConfig": { "registry": "${u.value}" }` : `${u.key}=${u.value}`;
       let fix: string;
-      if (u.key === 'registry') fix = `Write \`registry=${gh.url}\` and map the owner's scope: \`${owner}:registry=${gh.url}\`.`;
-      else if (scope) fix = `Write \`${scope}:registry=${gh.url}\`${scope.toLowerCase() !== owner ? ` (packages of the owner ${gh.owner} are scoped \`${owner}\`: map \`${owner}:registry=${gh.url}\` for them)` : ''}.`;
-      else fix = `Write \`"publishConfig": { "registry": "${gh.url}" }\` (or drop it) and map the owner's scope in .npmrc: \`${owner}:registry=${gh.url}\`.`;
-      out.push(makeFinding('github-packages-config', {
-        severity: ctx.client === 'pnpm' ? 'error' : 'warning', registry: u.value,
-        message: `\`${shown}\` (${u.where}) appends the owner to the GitHub Packages URL: that is not the documented form (the owner comes from the package scope), and pnpm cannot use it (pnpm/pnpm #2933).`,
-        fix, source: u.source,
-      }));
+      if (u.key === 'registry')
+        fix = `Write \`registry=${gh.url}\` and map the owner's scope: \`${owner}:registry=${gh.url}\`.`;
+      else if (scope)
+        fix = `Write \`${scope}:registry=${gh.url}\`${scope.toLowerCase() !== owner ? ` (packages of the owner ${gh.owner} are scoped \`${owner}\`: map \`${owner}:registry=${gh.url}\` for them)` : ''}.`;
+      else
+        fix = `Write \`"publishConfig": { "registry": "${gh.url}" }\` (or drop it) and map the owner's scope in .npmrc: \`${owner}:registry=${gh.url}\`.`;
+      out.push(
+        makeFinding('github-packages-config', {
+          severity: ctx.client === 'pnpm' ? 'error' : 'warning',
+          registry: u.value,
+          message: `\`${shown}\` (${u.where}) appends the owner to the GitHub Packages URL: that is not the documented form (the owner comes from the package scope), and pnpm cannot use it (pnpm/pnpm #2933).`,
+          fix,
+          source: u.source,
+        }),
+      );
     }
     // The package this project publishes: with --publish, or when publishConfig.registry says where it goes.
-    const name = typeof pkg?.name === 'string' ? pkg.name as string : undefined;
+    const name = typeof pkg?.name === 'string' ? (pkg.name as string) : undefined;
     const target = ctx.opts.publish ? ctx.publishRegistry : pkg?.private === true ? undefined : fromPkg;
     const gh = gitHubPackagesOfUrl(target);
     if (name && gh) {
@@ -260,19 +301,23 @@ export const gitHubPackagesConfig: Rule = {
       const owner = gh.owner ? `@${gh.owner.toLowerCase()}` : undefined;
       if (!scope) {
         const o = owner ?? '@<owner>';
-        out.push(makeFinding('github-packages-config', {
-          registry: target,
-          message: `package.json names the package "${name}", unscoped, and it would be published to GitHub Packages (${target}): GitHub Packages only hosts packages scoped to their owner (\`@owner/name\`), so the publish is refused.`,
-          fix: `Rename it to \`${o}/${name}\`${owner ? '' : ' (the lowercase GitHub user or organization that owns it)'} and map the scope in .npmrc: \`${o}:registry=${gh.url}\`.`,
-          source: pkgSource(ctx, 'name'),
-        }));
+        out.push(
+          makeFinding('github-packages-config', {
+            registry: target,
+            message: `package.json names the package "${name}", unscoped, and it would be published to GitHub Packages (${target}): GitHub Packages only hosts packages scoped to their owner (\`@owner/name\`), so the publish is refused.`,
+            fix: `Rename it to \`${o}/${name}\`${owner ? '' : ' (the lowercase GitHub user or organization that owns it)'} and map the scope in .npmrc: \`${o}:registry=${gh.url}\`.`,
+            source: pkgSource(ctx, 'name'),
+          }),
+        );
       } else if (owner && scope.toLowerCase() !== owner) {
-        out.push(makeFinding('github-packages-config', {
-          registry: target,
-          message: `package.json's "${name}" would be published to GitHub Packages (${target}), which names the owner ${gh.owner}: GitHub Packages needs the package scoped to its owner, \`${owner}\`, not \`${scope}\`.`,
-          fix: `Rename it to \`${owner}/${name.slice(scope.length + 1)}\` and map \`${owner}:registry=${gh.url}\` (or, if ${scope.slice(1)} is the owner, write \`${scope}:registry=${gh.url}\`).`,
-          source: pkgSource(ctx, 'name'),
-        }));
+        out.push(
+          makeFinding('github-packages-config', {
+            registry: target,
+            message: `package.json's "${name}" would be published to GitHub Packages (${target}), which names the owner ${gh.owner}: GitHub Packages needs the package scoped to its owner, \`${owner}\`, not \`${scope}\`.`,
+            fix: `Rename it to \`${owner}/${name.slice(scope.length + 1)}\` and map \`${owner}:registry=${gh.url}\` (or, if ${scope.slice(1)} is the owner, write \`${scope}:registry=${gh.url}\`).`,
+            source: pkgSource(ctx, 'name'),
+          }),
+        );
       }
     }
     return out;

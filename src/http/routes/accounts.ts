@@ -6,7 +6,14 @@ import { sendVerification, verifyEmail } from '../../services/email.ts';
 import { Refusal } from '../../domain/reasons.ts';
 import { who, whoLenient } from '../app-state.ts';
 import { baseUrl } from '../base-url.ts';
-import { completeWebLogin, couchLogin, logout, pollWebLogin, startWebLogin, webLoginKind } from '../../services/accounts.ts';
+import {
+  completeWebLogin,
+  couchLogin,
+  logout,
+  pollWebLogin,
+  startWebLogin,
+  webLoginKind,
+} from '../../services/accounts.ts';
 import { donePage, loginPage } from '../ui/login-page.ts';
 import { requestVerification, userDocument, whoami } from '../../services/profile.ts';
 
@@ -20,7 +27,10 @@ function couchName(param: string): string {
 }
 
 /** When the registry requires verified addresses, a new address gets its link at once. */
-export async function verifyNewAddress(req: FastifyRequest, user: { id: number; name: string; email: string }): Promise<void> {
+export async function verifyNewAddress(
+  req: FastifyRequest,
+  user: { id: number; name: string; email: string },
+): Promise<void> {
   const { ctx } = req.server.tessera;
   if (!ctx.config.email.requireVerified) return;
   let sent: Awaited<ReturnType<typeof sendVerification>>;
@@ -33,7 +43,10 @@ export async function verifyNewAddress(req: FastifyRequest, user: { id: number; 
     req.log.error({ user: user.name, reason: e.reason }, why);
     return;
   }
-  req.log.info({ user: user.name, via: sent.via, path: sent.path }, sent.path ? `verification e-mail written to ${sent.path}` : 'verification e-mail sent');
+  req.log.info(
+    { user: user.name, via: sent.via, path: sent.path },
+    sent.path ? `verification e-mail written to ${sent.path}` : 'verification e-mail sent',
+  );
 }
 
 /** A POST that may come without a body (npm-profile's web login sends `{}`, scripts send nothing). */
@@ -52,7 +65,10 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
     const otp = req.headers['npm-otp'];
     const r = await couchLogin(ctx, auth, caller, name, body, typeof otp === 'string' && otp ? otp : undefined, req.ip);
     if (r.created) await verifyNewAddress(req, r.created);
-    return reply.code(r.status).header('cache-control', NO_STORE).send({ ok: true, id: `org.couchdb.user:${r.name}`, rev: '1-0', token: r.token });
+    return reply
+      .code(r.status)
+      .header('cache-control', NO_STORE)
+      .send({ ok: true, id: `org.couchdb.user:${r.name}`, rev: '1-0', token: r.token });
   };
   app.put('/-/user/:user', { schema: { body: CouchUser } }, putUser);
   app.put('/-/user/:user/-rev/:rev', { schema: { body: CouchUser } }, putUser);
@@ -77,10 +93,14 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
     try {
       const name = await verifyEmail(ctx, req.params.token);
-      return reply.send(`<!doctype html><title>Verified</title><h1>E-mail verified</h1><p>Thank you, ${name}. You can publish now.</p>`);
+      return reply.send(
+        `<!doctype html><title>Verified</title><h1>E-mail verified</h1><p>Thank you, ${name}. You can publish now.</p>`,
+      );
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
-      return reply.code(e.status).header('x-tessera-reason', e.reason)
+      return reply
+        .code(e.status)
+        .header('x-tessera-reason', e.reason)
         .send(`<!doctype html><title>Not verified</title><h1>Not verified</h1><p>${e.message}.</p>`);
     }
   });
@@ -100,16 +120,27 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
     const create = req.body.create === true;
     const secret = await startWebLogin(ctx, create ? 'adduser' : 'login');
     const base = baseUrl(req);
-    return reply.header('cache-control', NO_STORE).send({ loginUrl: `${base}/-/v1/login/cli/${secret}`, doneUrl: `${base}/-/v1/done/${secret}` });
+    return reply
+      .header('cache-control', NO_STORE)
+      .send({ loginUrl: `${base}/-/v1/login/cli/${secret}`, doneUrl: `${base}/-/v1/done/${secret}` });
   });
 
   app.get<{ Params: { id: string } }>('/-/v1/login/cli/:id', async (req, reply) => {
     const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
-    if (!kind) return reply.code(404).header('x-tessera-reason', 'web-login-expired')
-      .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
-    return reply.send(loginPage({ action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser',
-      otpOnly: kind === 'otp', sso: ssoFor(kind, `${baseUrl(req)}/-/v1/login/cli/${req.params.id}/oidc`) }));
+    if (!kind)
+      return reply
+        .code(404)
+        .header('x-tessera-reason', 'web-login-expired')
+        .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
+    return reply.send(
+      loginPage({
+        action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`,
+        create: kind === 'adduser',
+        otpOnly: kind === 'otp',
+        sso: ssoFor(kind, `${baseUrl(req)}/-/v1/login/cli/${req.params.id}/oidc`),
+      }),
+    );
   });
 
   const formSchema = { params: Type.Object({ id: Type.String() }), body: WebLoginForm };
@@ -117,27 +148,43 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
     const form = req.body;
     const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
     reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
-    if (!kind) return reply.code(404).header('x-tessera-reason', 'web-login-expired')
-      .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
+    if (!kind)
+      return reply
+        .code(404)
+        .header('x-tessera-reason', 'web-login-expired')
+        .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
     try {
       const user = await completeWebLogin(ctx, auth, req.params.id, { ...form, create: kind === 'adduser' }, req.ip);
       if (kind === 'adduser') await verifyNewAddress(req, user);
       return reply.send(donePage(user.name));
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
-      return reply.code(e.status).header('x-tessera-reason', e.reason).send(loginPage({
-        action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`, create: kind === 'adduser', otpOnly: kind === 'otp', error: e.message, name: form.name,
-        sso: ssoFor(kind, `${baseUrl(req)}/-/v1/login/cli/${req.params.id}/oidc`),
-      }));
+      return reply
+        .code(e.status)
+        .header('x-tessera-reason', e.reason)
+        .send(
+          loginPage({
+            action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`,
+            create: kind === 'adduser',
+            otpOnly: kind === 'otp',
+            error: e.message,
+            name: form.name,
+            sso: ssoFor(kind, `${baseUrl(req)}/-/v1/login/cli/${req.params.id}/oidc`),
+          }),
+        );
     }
   });
 
   // npm polls doneUrl with GET after a login, but with the command's own method (PUT, DELETE…) after a
   // web OTP challenge, so every method gets the same answer.
-  app.route<{ Params: { id: string } }>({ method: ['GET', 'POST', 'PUT', 'DELETE'], url: '/-/v1/done/:id', handler: async (req, reply) => {
-    const token = await pollWebLogin(ctx, req.params.id);
-    reply.header('cache-control', NO_STORE);
-    if (token === null) return reply.code(202).header('retry-after', '1').send({});
-    return reply.send({ token });
-  } });
+  app.route<{ Params: { id: string } }>({
+    method: ['GET', 'POST', 'PUT', 'DELETE'],
+    url: '/-/v1/done/:id',
+    handler: async (req, reply) => {
+      const token = await pollWebLogin(ctx, req.params.id);
+      reply.header('cache-control', NO_STORE);
+      if (token === null) return reply.code(202).header('retry-after', '1').send({});
+      return reply.send({ token });
+    },
+  });
 }

@@ -15,7 +15,10 @@ export async function hookRoutes(plain: FastifyInstance): Promise<void> {
   const { ctx } = app.tessera;
 
   app.post('/-/npm/v1/hooks/hook', { schema: { body: HookCreateBody } }, async (req, reply) => {
-    return reply.code(201).header('cache-control', NO_STORE).send(await createHook(ctx, await who(req), req.body));
+    return reply
+      .code(201)
+      .header('cache-control', NO_STORE)
+      .send(await createHook(ctx, await who(req), req.body));
   });
 
   app.get('/-/npm/v1/hooks', { schema: { querystring: HookListQuery } }, async (req, reply) => {

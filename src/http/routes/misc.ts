@@ -13,7 +13,9 @@ import { changeOwner, getDistTags, removeDistTag, setDistTag, starPackage } from
 import { forwardAudit } from '../../services/audit-forward.ts';
 
 const KB_DIR = fileURLToPath(new URL('../../../kb/', import.meta.url));
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export async function miscRoutes(plain: FastifyInstance): Promise<void> {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
@@ -58,10 +60,14 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
     return reply.code(200).header('cache-control', 'no-store').send({ ok: true });
   });
   for (const method of ['PUT', 'DELETE'] as const) {
-    app.route<{ Params: { pkg: string } }>({ method, url: '/-/user/package/:pkg/star', handler: async (req, reply) => {
-      await starPackage(ctx, await who(req), req.params.pkg, method === 'PUT');
-      return reply.code(200).header('cache-control', 'no-store').send({ ok: true });
-    } });
+    app.route<{ Params: { pkg: string } }>({
+      method,
+      url: '/-/user/package/:pkg/star',
+      handler: async (req, reply) => {
+        await starPackage(ctx, await who(req), req.params.pkg, method === 'PUT');
+        return reply.code(200).header('cache-control', 'no-store').send({ ok: true });
+      },
+    });
   }
   app.get('/-/user/v1/star', async (req, reply) => {
     return reply.header('cache-control', 'no-store').send(await myStars(ctx, await who(req)));
@@ -119,10 +125,14 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').send(tags);
   });
   const tagParams = Type.Object({ pkg: Type.String(), tag: Type.String() });
-  app.put('/-/package/:pkg/dist-tags/:tag', { schema: { params: tagParams, body: DistTagBody } }, async (req, reply) => {
-    await setDistTag(ctx, await who(req), req.params.pkg, req.params.tag, req.body);
-    return reply.code(201).header('cache-control', 'no-store').send({ ok: true });
-  });
+  app.put(
+    '/-/package/:pkg/dist-tags/:tag',
+    { schema: { params: tagParams, body: DistTagBody } },
+    async (req, reply) => {
+      await setDistTag(ctx, await who(req), req.params.pkg, req.params.tag, req.body);
+      return reply.code(201).header('cache-control', 'no-store').send({ ok: true });
+    },
+  );
   app.delete<{ Params: { pkg: string; tag: string } }>('/-/package/:pkg/dist-tags/:tag', async (req, reply) => {
     await removeDistTag(ctx, await who(req), req.params.pkg, req.params.tag);
     return reply.code(200).header('cache-control', 'no-store').send({ ok: true });

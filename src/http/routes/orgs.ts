@@ -13,17 +13,23 @@ const strip = (s: string) => s.replace(/^@/, '');
 export async function orgRoutes(plain: FastifyInstance): Promise<void> {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx } = app.tessera;
-  const send = (reply: import('fastify').FastifyReply, data: unknown, code = 200) => reply.code(code).header('cache-control', 'no-store').send(data);
+  const send = (reply: import('fastify').FastifyReply, data: unknown, code = 200) =>
+    reply.code(code).header('cache-control', 'no-store').send(data);
 
-  app.get<{ Params: { org: string } }>('/-/org/:org/user', async (req, reply) => send(reply, await orgs.listMembers(ctx, await who(req), strip(req.params.org))));
+  app.get<{ Params: { org: string } }>('/-/org/:org/user', async (req, reply) =>
+    send(reply, await orgs.listMembers(ctx, await who(req), strip(req.params.org))),
+  );
   app.put('/-/org/:org/user', { schema: { params: OrgParams, body: OrgMember } }, async (req, reply) =>
-    send(reply, await orgs.setMember(ctx, await who(req), strip(req.params.org), req.body.user, req.body.role)));
+    send(reply, await orgs.setMember(ctx, await who(req), strip(req.params.org), req.body.user, req.body.role)),
+  );
   app.delete('/-/org/:org/user', { schema: { params: OrgParams, body: OrgMember } }, async (req, reply) => {
     await orgs.removeMember(ctx, await who(req), strip(req.params.org), req.body.user);
     return send(reply, {});
   });
 
-  app.get<{ Params: { org: string } }>('/-/org/:org/team', async (req, reply) => send(reply, await orgs.listTeams(ctx, await who(req), strip(req.params.org))));
+  app.get<{ Params: { org: string } }>('/-/org/:org/team', async (req, reply) =>
+    send(reply, await orgs.listTeams(ctx, await who(req), strip(req.params.org))),
+  );
   app.put('/-/org/:org/team', { schema: { params: OrgParams, body: TeamCreate } }, async (req, reply) => {
     await orgs.createTeam(ctx, await who(req), strip(req.params.org), req.body);
     return send(reply, {}, 201);
@@ -33,7 +39,8 @@ export async function orgRoutes(plain: FastifyInstance): Promise<void> {
     return send(reply, {});
   });
   app.get<{ Params: { scope: string; team: string } }>('/-/team/:scope/:team/user', async (req, reply) =>
-    send(reply, await orgs.listTeamMembers(ctx, await who(req), strip(req.params.scope), req.params.team)));
+    send(reply, await orgs.listTeamMembers(ctx, await who(req), strip(req.params.scope), req.params.team)),
+  );
   app.put('/-/team/:scope/:team/user', { schema: { params: TeamParams, body: TeamMember } }, async (req, reply) => {
     await orgs.teamMember(ctx, await who(req), strip(req.params.scope), req.params.team, req.body.user, true);
     return send(reply, {}, 201);
@@ -44,15 +51,20 @@ export async function orgRoutes(plain: FastifyInstance): Promise<void> {
   });
 
   app.get<{ Params: { scope: string; team: string } }>('/-/team/:scope/:team/package', async (req, reply) =>
-    send(reply, await orgs.teamPackages(ctx, await who(req), strip(req.params.scope), req.params.team)));
+    send(reply, await orgs.teamPackages(ctx, await who(req), strip(req.params.scope), req.params.team)),
+  );
   app.put('/-/team/:scope/:team/package', { schema: { params: TeamParams, body: TeamGrant } }, async (req, reply) => {
     await orgs.grant(ctx, await who(req), strip(req.params.scope), req.params.team, req.body);
     return send(reply, {}, 201);
   });
-  app.delete('/-/team/:scope/:team/package', { schema: { params: TeamParams, body: TeamGrant } }, async (req, reply) => {
-    await orgs.revoke(ctx, await who(req), strip(req.params.scope), req.params.team, req.body);
-    return send(reply, {});
-  });
+  app.delete(
+    '/-/team/:scope/:team/package',
+    { schema: { params: TeamParams, body: TeamGrant } },
+    async (req, reply) => {
+      await orgs.revoke(ctx, await who(req), strip(req.params.scope), req.params.team, req.body);
+      return send(reply, {});
+    },
+  );
 
   // npm access list packages <name>: an org first; npm falls back to the user path on a 404.
   app.get<{ Params: { org: string } }>('/-/org/:org/package', async (req, reply) => {
@@ -61,8 +73,10 @@ export async function orgRoutes(plain: FastifyInstance): Promise<void> {
     return send(reply, r);
   });
   app.get<{ Params: { user: string } }>('/-/user/:user/package', async (req, reply) =>
-    send(reply, await orgs.userPackages(ctx, await who(req), req.params.user)));
+    send(reply, await orgs.userPackages(ctx, await who(req), req.params.user)),
+  );
 
   app.get<{ Params: { pkg: string } }>('/-/package/:pkg/collaborators', async (req, reply) =>
-    send(reply, await orgs.collaborators(ctx, await who(req), req.params.pkg)));
+    send(reply, await orgs.collaborators(ctx, await who(req), req.params.pkg)),
+  );
 }

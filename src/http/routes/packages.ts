@@ -34,7 +34,10 @@ function sendBytes(reply: FastifyReply, status: number, headers: Record<string, 
   reply.hijack();
   writeBytes(reply.raw, status, headers, body);
   if (reply.server.tessera.ctx.config.accessLog) {
-    reply.log.info({ req: reply.request, res: { statusCode: status }, responseTime: reply.elapsedTime }, 'request completed');
+    reply.log.info(
+      { req: reply.request, res: { statusCode: status }, responseTime: reply.elapsedTime },
+      'request completed',
+    );
   }
 }
 
@@ -69,8 +72,13 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   if (path.kind === 'version') {
     reply.header('vary', 'Accept, Authorization');
     // GET /<name>/<version|tag>: one manifest, for tools that ask for it directly.
-    const full = JSON.parse(doc.body.toString('utf8')) as { versions: Record<string, unknown>; 'dist-tags': Record<string, string> };
-    const v = full['dist-tags'][path.spec] ?? (semver.valid(path.spec) ? path.spec : semver.maxSatisfying(Object.keys(full.versions), path.spec));
+    const full = JSON.parse(doc.body.toString('utf8')) as {
+      versions: Record<string, unknown>;
+      'dist-tags': Record<string, string>;
+    };
+    const v =
+      full['dist-tags'][path.spec] ??
+      (semver.valid(path.spec) ? path.spec : semver.maxSatisfying(Object.keys(full.versions), path.spec));
     if (!v || !full.versions[v]) throw new Refusal('version-missing', { version: path.spec, package: path.name });
     return reply.header('cache-control', `${visibility}, max-age=0, must-revalidate`).send(full.versions[v]);
   }
@@ -113,7 +121,10 @@ async function deletePackage(req: FastifyRequest, reply: FastifyReply) {
   const path = pathOf(req);
   const principal = await who(req);
   if (path.kind === 'document') {
-    if (path.rev === undefined) throw new Refusal('invalid-request', { detail: 'Unpublishing a package needs its revision: DELETE /<name>/-rev/<rev>' });
+    if (path.rev === undefined)
+      throw new Refusal('invalid-request', {
+        detail: 'Unpublishing a package needs its revision: DELETE /<name>/-rev/<rev>',
+      });
     await unpublishPackage(ctx, principal, path.name, path.rev);
   } else if (path.kind === 'tarball') {
     await deleteTarball(ctx, principal, path.name);
@@ -125,10 +136,19 @@ async function deletePackage(req: FastifyRequest, reply: FastifyReply) {
 
 export async function packageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/*', getPackage);
-  app.put('/*', {
-    preParsing: async (req, _reply, payload) => { await refuseAnonymous(req); return payload; },
-    preValidation: async (req) => { documentPath(req); },
-    schema: { body: PublishDoc },
-  }, putPackage);
+  app.put(
+    '/*',
+    {
+      preParsing: async (req, _reply, payload) => {
+        await refuseAnonymous(req);
+        return payload;
+      },
+      preValidation: async (req) => {
+        documentPath(req);
+      },
+      schema: { body: PublishDoc },
+    },
+    putPackage,
+  );
   app.delete('/*', deletePackage);
 }

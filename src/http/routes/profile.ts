@@ -22,14 +22,22 @@ export async function profileRoutes(plain: FastifyInstance): Promise<void> {
     const result = await updateProfile(ctx, auth, p, body);
     // A changed address is unverified until its new link is followed; setting an unverified address again sends a new link.
     const asked = typeof body.email === 'string';
-    if (p.user && typeof result.email === 'string' && (result.email !== before || (asked && result.email_verified === false))) {
+    if (
+      p.user &&
+      typeof result.email === 'string' &&
+      (result.email !== before || (asked && result.email_verified === false))
+    ) {
       await verifyNewAddress(req, { ...p.user, email: result.email });
     }
     return reply.header('cache-control', 'no-store').send(result);
   });
 
-  app.post('/-/package/:pkg/access', { schema: { params: Type.Object({ pkg: Type.String() }), body: AccessSet } }, async (req, reply) => {
-    await setPackageAccess(ctx, await who(req), req.params.pkg, req.body);
-    return reply.header('cache-control', 'no-store').send({ ok: true });
-  });
+  app.post(
+    '/-/package/:pkg/access',
+    { schema: { params: Type.Object({ pkg: Type.String() }), body: AccessSet } },
+    async (req, reply) => {
+      await setPackageAccess(ctx, await who(req), req.params.pkg, req.body);
+      return reply.header('cache-control', 'no-store').send({ ok: true });
+    },
+  );
 }

@@ -8,8 +8,14 @@ import type { User } from '../../domain/principal.ts';
 import { Refusal } from '../../domain/reasons.ts';
 import { completeWebLoginAs, webLoginKind } from '../../services/accounts.ts';
 import { toUser } from '../../services/authenticate.ts';
-import { finishOidc, openPending, refreshIdentities, sealPending, startOidc, type Pending }
-  from '../../services/signin-oidc.ts';
+import {
+  finishOidc,
+  openPending,
+  refreshIdentities,
+  sealPending,
+  startOidc,
+  type Pending,
+} from '../../services/signin-oidc.ts';
 import { verifyOtpFor } from '../../services/two-factor.ts';
 import { openWebSession } from '../../services/web-sessions.ts';
 import { baseUrl } from '../base-url.ts';
@@ -26,7 +32,7 @@ export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
   webPlugin(app);
   const ttl = Math.floor(ctx.config.webLoginTtlMs / 1000);
   const pendingName = (req: FastifyRequest) =>
-    (baseUrl(req).startsWith('https:') ? '__Host-tessera-sso' : 'tessera-sso');
+    baseUrl(req).startsWith('https:') ? '__Host-tessera-sso' : 'tessera-sso';
   const keep = (req: FastifyRequest, reply: FastifyReply, sealed: string, maxAge = ttl) =>
     addCookie(reply, cookie(req, pendingName(req), sealed, maxAge));
 
@@ -37,7 +43,8 @@ export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
   };
 
   app.get('/-/web/signin/oidc', async (req, reply) =>
-    leave(req, reply, 'web', safeNext((req.query as Record<string, string>).next)));
+    leave(req, reply, 'web', safeNext((req.query as Record<string, string>).next)),
+  );
 
   app.get<{ Params: { id: string } }>('/-/v1/login/cli/:id/oidc', async (req, reply) => {
     await webLoginKind(ctx, req.params.id);

@@ -11,9 +11,17 @@ export async function trustRoutes(plain: FastifyInstance): Promise<void> {
   const { ctx } = app.tessera;
 
   app.get<{ Params: { pkg: string } }>('/-/package/:pkg/trust', async (req, reply) =>
-    reply.header('cache-control', 'no-store').send(await listTrust(ctx, await who(req), req.params.pkg)));
-  app.post('/-/package/:pkg/trust', { schema: { params: Type.Object({ pkg: Type.String() }), body: TrustBody } }, async (req, reply) =>
-    reply.code(201).header('cache-control', 'no-store').send(await addTrust(ctx, await who(req), req.params.pkg, req.body)));
+    reply.header('cache-control', 'no-store').send(await listTrust(ctx, await who(req), req.params.pkg)),
+  );
+  app.post(
+    '/-/package/:pkg/trust',
+    { schema: { params: Type.Object({ pkg: Type.String() }), body: TrustBody } },
+    async (req, reply) =>
+      reply
+        .code(201)
+        .header('cache-control', 'no-store')
+        .send(await addTrust(ctx, await who(req), req.params.pkg, req.body)),
+  );
   app.delete<{ Params: { pkg: string; id: string } }>('/-/package/:pkg/trust/:id', async (req, reply) => {
     await revokeTrust(ctx, await who(req), req.params.pkg, req.params.id);
     return reply.code(204).header('cache-control', 'no-store').send();
@@ -23,8 +31,14 @@ export async function trustRoutes(plain: FastifyInstance): Promise<void> {
     const auth = req.headers.authorization;
     const bearer = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : undefined;
     const r = await exchange(ctx, req.params.pkg, bearer);
-    return reply.code(201).header('cache-control', 'no-store').send({
-      token_type: 'oidc', token: r.token, created: new Date(r.created).toISOString(), expires: new Date(r.expires).toISOString(),
-    });
+    return reply
+      .code(201)
+      .header('cache-control', 'no-store')
+      .send({
+        token_type: 'oidc',
+        token: r.token,
+        created: new Date(r.created).toISOString(),
+        expires: new Date(r.expires).toISOString(),
+      });
   });
 }

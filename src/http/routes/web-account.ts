@@ -8,7 +8,13 @@ import { getProfile, updateProfile } from '../../services/profile.ts';
 import { listSessions, revokeSession, signIn, signOut } from '../../services/web-sessions.ts';
 import type { View } from '../ui/layout.ts';
 import {
-  accountPage, createdTokenPage, newTokenPage, signInPage, tokensPage, type Profile, type SsoLink,
+  accountPage,
+  createdTokenPage,
+  newTokenPage,
+  signInPage,
+  tokensPage,
+  type Profile,
+  type SsoLink,
 } from '../ui/pages-account.ts';
 import type { Ctx } from '../../services/context.ts';
 import { endSession, startSession } from '../web/session.ts';
@@ -24,11 +30,18 @@ const list = (s: string | undefined) => (s ?? '').split(/[\s,]+/).filter(Boolean
 /** The web form as the body `npm token create` sends. */
 function tokenBody(f: Record<string, string>): Record<string, unknown> {
   return {
-    name: f.name || undefined, token_description: f.token_description || undefined, expires: f.expires || undefined,
+    name: f.name || undefined,
+    token_description: f.token_description || undefined,
+    expires: f.expires || undefined,
     packages_and_scopes_permission: f.packages_and_scopes_permission || undefined,
-    packages_all: f.packages_all === 'on', packages: list(f.packages), scopes: list(f.scopes), orgs: list(f.orgs),
+    packages_all: f.packages_all === 'on',
+    packages: list(f.packages),
+    scopes: list(f.scopes),
+    orgs: list(f.orgs),
     orgs_permission: f.orgs_permission || undefined,
-    cidr_whitelist: list(f.cidr), bypass_2fa: f.bypass_2fa === 'on', password: f.password,
+    cidr_whitelist: list(f.cidr),
+    bypass_2fa: f.bypass_2fa === 'on',
+    password: f.password,
   };
 }
 
@@ -82,7 +95,7 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
   type Msg = { error?: string; notice?: string };
   const account = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg) => {
     const { caller } = await pageContext(req, reply);
-    const profile = await getProfile(ctx, caller.principal) as Profile;
+    const profile = (await getProfile(ctx, caller.principal)) as Profile;
     const sessions = await listSessions(ctx, caller.principal);
     return sendPage(reply, msg.error ? 400 : 200, accountPage(view, profile, sessions, msg));
   };

@@ -50,9 +50,11 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
     const reader: Principal = principal.user ? { ...principal, otpVerified: true } : principal;
     try {
       await addUser(ctx, principal, {
-        name: String(form.name ?? '').trim(), email: String(form.email ?? '').trim(),
+        name: String(form.name ?? '').trim(),
+        email: String(form.email ?? '').trim(),
         password: String(form.password ?? ''),
-        admin: form.admin === 'on', verified: form.verified === 'on',
+        admin: form.admin === 'on',
+        verified: form.verified === 'on',
       });
     } catch (e) {
       const r = failed(reply, e);
@@ -63,8 +65,11 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
   });
 
   for (const [path, act, done] of [
-    ['disable', (p: Principal, n: string) => disable(ctx, auth, p, n),
-      'is disabled; every token of the account is revoked'],
+    [
+      'disable',
+      (p: Principal, n: string) => disable(ctx, auth, p, n),
+      'is disabled; every token of the account is revoked',
+    ],
     ['verify', (p: Principal, n: string) => verifyEmail(ctx, p, n), 'has a verified e-mail address'],
   ] as const) {
     app.post(`/-/web/admin/users/${path}`, async (req, reply) => {
@@ -88,8 +93,13 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
     await auditLog(ctx, caller.principal, {}, 0);
     const now = ctx.clock.now();
     const f = {
-      user: field(q.user), event: field(q.event), reason: field(q.reason),
-      since: moment(q.since, now), until: moment(q.until, now), sinceText: field(q.since), untilText: field(q.until),
+      user: field(q.user),
+      event: field(q.event),
+      reason: field(q.reason),
+      since: moment(q.since, now),
+      until: moment(q.until, now),
+      sinceText: field(q.since),
+      untilText: field(q.until),
     };
     return sendPage(reply, 200, auditPage(view, await auditLog(ctx, caller.principal, f), f));
   });

@@ -14,7 +14,8 @@ import { isBrowser, pageContext, sendPage, webPlugin } from '../web/common.ts';
 const STATIC: Record<string, { type: string; body: Buffer }> = {
   'web.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('../ui/static/web.css', import.meta.url)) },
   'web.js': {
-    type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('../ui/static/web.js', import.meta.url)),
+    type: 'text/javascript; charset=utf-8',
+    body: readFileSync(new URL('../ui/static/web.js', import.meta.url)),
   },
 };
 
@@ -48,7 +49,8 @@ export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
   app.get('/-/web/', home);
   // The registry's root is npm's API; only a browser gets the home page there.
   app.get('/', async (req, reply) =>
-    (isBrowser(req) ? home(req, reply) : sendRefusal(req, reply, new Refusal('route-not-found'))));
+    isBrowser(req) ? home(req, reply) : sendRefusal(req, reply, new Refusal('route-not-found')),
+  );
 
   app.get('/-/web/search', async (req, reply) => {
     const { caller, view } = await pageContext(req, reply);
@@ -57,7 +59,10 @@ export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
     const page = Math.min(Math.max(Number.parseInt(query.page ?? '0', 10) || 0, 0), 500);
     const r = q.trim() ? await search(ctx, caller.principal, q, 20, page * 20) : { objects: [], total: 0 };
     const results = r.objects.map((o) => ({
-      name: o.package.name, version: o.package.version, description: o.package.description, date: o.package.date,
+      name: o.package.name,
+      version: o.package.version,
+      description: o.package.description,
+      date: o.package.date,
     }));
     return sendPage(reply, 200, searchPage(view, q, r.total, results, page));
   });
@@ -67,7 +72,7 @@ export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
     const { name, version } = packageParams(req.params['*']);
     const all = (req.query as Record<string, string>).versions === 'all';
     const p = await packagePage(ctx, caller.principal, name, version, all ? undefined : SHOWN_VERSIONS);
-    const settings = await mayManage(ctx, caller.principal, name) ? settingsUrl(name) : undefined;
+    const settings = (await mayManage(ctx, caller.principal, name)) ? settingsUrl(name) : undefined;
     return sendPage(reply, 200, packagePageHtml(view, p, all, settings));
   });
 
@@ -76,7 +81,10 @@ export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: FileParams }>('/-/web/file/:name/:version/*', async (req, reply) => {
     const { caller } = await pageContext(req, reply);
     const img = await packageImage(ctx, caller.principal, req.params.name, req.params.version, req.params['*']);
-    return reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox")
-      .header('cache-control', 'private, max-age=300').type(img.type).send(img.data);
+    return reply
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+      .header('cache-control', 'private, max-age=300')
+      .type(img.type)
+      .send(img.data);
   });
 }

@@ -29,8 +29,14 @@ export async function webHelpRoutes(app: FastifyInstance): Promise<void> {
     const { view, form } = await formContext(req, reply);
     const text = String(form.output ?? '').slice(0, MAX_TEXT);
     const { extracted, explanation } = explainText(text);
-    return sendPage(reply, 200, explainPage(view, text, {
-      ex: explanation, notices: extracted.notices, said: extracted.registryError,
-    }));
+    return sendPage(
+      reply,
+      200,
+      explainPage(view, text, {
+        ex: explanation,
+        notices: extracted.notices,
+        said: extracted.registryError,
+      }),
+    );
   });
 }

@@ -20,8 +20,14 @@ export async function webHookRoutes(app: FastifyInstance): Promise<void> {
     reply.header('x-tessera-reason', e.reason);
     return e;
   };
-  const list = async (reply: FastifyReply, p: Principal, view: View, msg: HooksMsg, status = 200,
-    form: Record<string, string> = {}) => {
+  const list = async (
+    reply: FastifyReply,
+    p: Principal,
+    view: View,
+    msg: HooksMsg,
+    status = 200,
+    form: Record<string, string> = {},
+  ) => {
     const r = await listOwnHooks(ctx, p, { limit: 1000, offset: 0 });
     return sendPage(reply, status, hooksPage(view, r.objects, msg, form));
   };

@@ -4,7 +4,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Refusal } from '../../domain/reasons.ts';
 import type { Principal } from '../../domain/principal.ts';
 import {
-  createTeam, destroyTeam, grant, listMembers, listTeamMembers, listTeams, removeMember, revoke, setMember, teamMember,
+  createTeam,
+  destroyTeam,
+  grant,
+  listMembers,
+  listTeamMembers,
+  listTeams,
+  removeMember,
+  revoke,
+  setMember,
+  teamMember,
   teamPackages,
 } from '../../services/orgs.ts';
 import { myOrgs } from '../../services/web-self.ts';
@@ -50,21 +59,24 @@ export async function webOrgRoutes(app: FastifyInstance): Promise<void> {
   });
 
   /** One form of the org page: the action, then the page again with what happened or why it was refused. */
-  const post = (path: string, act: Act) => app.post<{ Params: { org: string } }>(`/-/web/org/:org/${path}`,
-    async (req: FastifyRequest<{ Params: { org: string } }>, reply) => {
-      const { principal, view, form } = await formContext(req, reply);
-      if (!principal.user) return toSignIn(req, reply);
-      const org = req.params.org.replace(/^@/, '');
-      let notice: string;
-      try {
-        notice = await act(principal, org, form);
-      } catch (e) {
-        if (!(e instanceof Refusal) || e.reason === 'not-found' || e.reason === 'not-org-member') throw e;
-        reply.header('x-tessera-reason', e.reason);
-        return show(reply, view, principal, org, { error: e.message }, e.status);
-      }
-      return show(reply, view, principal, org, { notice });
-    });
+  const post = (path: string, act: Act) =>
+    app.post<{ Params: { org: string } }>(
+      `/-/web/org/:org/${path}`,
+      async (req: FastifyRequest<{ Params: { org: string } }>, reply) => {
+        const { principal, view, form } = await formContext(req, reply);
+        if (!principal.user) return toSignIn(req, reply);
+        const org = req.params.org.replace(/^@/, '');
+        let notice: string;
+        try {
+          notice = await act(principal, org, form);
+        } catch (e) {
+          if (!(e instanceof Refusal) || e.reason === 'not-found' || e.reason === 'not-org-member') throw e;
+          reply.header('x-tessera-reason', e.reason);
+          return show(reply, view, principal, org, { error: e.message }, e.status);
+        }
+        return show(reply, view, principal, org, { notice });
+      },
+    );
 
   post('members', async (p, org, f) => {
     const r = await setMember(ctx, p, org, f.user ?? '', f.role as 'developer');

@@ -32,18 +32,25 @@ function claimLines(text: string | undefined): Record<string, ClaimRule> {
 
 /** The form as the body `npm trust github|gitlab|circleci` sends (generic: as an administrator's curl would). */
 export function trustBody(f: Form): Record<string, unknown> {
-  const permissions = [f.publish === 'on' && 'createPackage', f.stage === 'on' && 'createStagedPackage']
-    .filter(Boolean);
+  const permissions = [f.publish === 'on' && 'createPackage', f.stage === 'on' && 'createStagedPackage'].filter(
+    Boolean,
+  );
   const env = f.environment ? { environment: f.environment } : {};
   const circle = 'oidc.circleci.com/';
-  const claims: Record<string, unknown> = f.type === 'github'
-    ? { repository: f.repository, workflow_ref: { file: f.file }, ...env }
-    : f.type === 'gitlab' ? { project_path: f.project, ci_config_ref_uri: { file: f.file }, ...env }
-      : f.type === 'circleci' ? {
-        [`${circle}org-id`]: f.org_id, [`${circle}project-id`]: f.project_id,
-        [`${circle}pipeline-definition-id`]: f.pipeline_definition_id, [`${circle}vcs-origin`]: f.vcs_origin,
-        ...(list(f.context_ids).length ? { [`${circle}context-ids`]: list(f.context_ids) } : {}),
-      } : claimLines(f.claims);
+  const claims: Record<string, unknown> =
+    f.type === 'github'
+      ? { repository: f.repository, workflow_ref: { file: f.file }, ...env }
+      : f.type === 'gitlab'
+        ? { project_path: f.project, ci_config_ref_uri: { file: f.file }, ...env }
+        : f.type === 'circleci'
+          ? {
+              [`${circle}org-id`]: f.org_id,
+              [`${circle}project-id`]: f.project_id,
+              [`${circle}pipeline-definition-id`]: f.pipeline_definition_id,
+              [`${circle}vcs-origin`]: f.vcs_origin,
+              ...(list(f.context_ids).length ? { [`${circle}context-ids`]: list(f.context_ids) } : {}),
+            }
+          : claimLines(f.claims);
   return { type: f.type, ...(f.type === 'generic' ? { issuer: f.issuer } : {}), claims, permissions };
 }
 

@@ -45,8 +45,10 @@ export async function webStagingRoutes(app: FastifyInstance): Promise<void> {
         return sendPage(reply, e.status, stagedPage(view, before, { error: e.message }));
       }
       const { packageName: name, version, tag } = before.item;
-      const notice = verb === 'approve' ? `${name}@${version} is published with tag ${tag}.`
-        : `${name}@${version} is rejected; the version number is free again.`;
+      const notice =
+        verb === 'approve'
+          ? `${name}@${version} is published with tag ${tag}.`
+          : `${name}@${version} is rejected; the version number is free again.`;
       return queue(reply, view, caller.principal, { notice });
     });
   }

@@ -23,7 +23,11 @@ export function kbFix(id: string): string {
   let out = cache.get(id);
   if (out === undefined) {
     let text = '';
-    try { text = readFileSync(new URL(`${id}.md`, KB), 'utf8'); } catch { /* no article: no fix to show */ }
+    try {
+      text = readFileSync(new URL(`${id}.md`, KB), 'utf8');
+    } catch {
+      /* no article: no fix to show */
+    }
     out = sanitizeHtml(marked.parse(section(text, 'How to fix it')) as string, {
       allowedTags: ['p', 'ul', 'ol', 'li', 'code', 'pre', 'strong', 'em', 'a'],
       allowedAttributes: { a: ['href'], pre: ['tabindex'] },

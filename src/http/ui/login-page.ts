@@ -6,24 +6,44 @@ const STYLE = `body{font:16px system-ui,sans-serif;max-width:26rem;margin:4rem a
 label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}
 button{margin-top:1.2rem;padding:.6rem 1.2rem}.error{color:#a00;border:1px solid #a00;padding:.5rem}`;
 
-type Opts = { action: string; create: boolean; otpOnly?: boolean; error?: string; name?: string;
+type Opts = {
+  action: string;
+  create: boolean;
+  otpOnly?: boolean;
+  error?: string;
+  name?: string;
   /** The company sign-in (auth.oidc): its name and the link that leaves for it. */
-  sso?: { name: string; href: string } };
+  sso?: { name: string; href: string };
+};
 
 function field(id: string, label: string, attrs: string): string {
   return `<label for="${id}">${label}</label><input id="${id}" name="${id}" ${attrs}>`;
 }
 
 export function loginPage(o: Opts): string {
-  const title = o.otpOnly ? 'Confirm with your one-time password' : o.create ? 'Create your Tessera account' : 'Sign in to Tessera';
-  const otp = (required: boolean) => field('otp', `One-time password${required ? '' : ' (if two-factor authentication is on)'}`,
-    `inputmode="numeric" autocomplete="one-time-code"${required ? ' required' : ''}`);
-  const fields = o.otpOnly ? [otp(true)] : [
-    field('name', 'Username', `autocomplete="username" required value="${esc(o.name ?? '')}"`),
-    ...(o.create ? [field('email', 'E-mail', 'type="email" autocomplete="email" required')] : []),
-    field('password', 'Password', `type="password" autocomplete="${o.create ? 'new-password' : 'current-password'}" required`),
-    ...(o.create ? [] : [otp(false)]),
-  ];
+  const title = o.otpOnly
+    ? 'Confirm with your one-time password'
+    : o.create
+      ? 'Create your Tessera account'
+      : 'Sign in to Tessera';
+  const otp = (required: boolean) =>
+    field(
+      'otp',
+      `One-time password${required ? '' : ' (if two-factor authentication is on)'}`,
+      `inputmode="numeric" autocomplete="one-time-code"${required ? ' required' : ''}`,
+    );
+  const fields = o.otpOnly
+    ? [otp(true)]
+    : [
+        field('name', 'Username', `autocomplete="username" required value="${esc(o.name ?? '')}"`),
+        ...(o.create ? [field('email', 'E-mail', 'type="email" autocomplete="email" required')] : []),
+        field(
+          'password',
+          'Password',
+          `type="password" autocomplete="${o.create ? 'new-password' : 'current-password'}" required`,
+        ),
+        ...(o.create ? [] : [otp(false)]),
+      ];
   const button = o.otpOnly ? 'Confirm' : o.create ? 'Create account' : 'Sign in';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${title}</title>

@@ -30,19 +30,34 @@ const code = (label: string) => html`<label for="otp">${label}</label>
 export function tfaPage(v: View, state: TfaState, msg: Msg = {}): Html {
   const title = 'Two-factor authentication';
   if (!state || state.pending) {
-    return layout(v, title, html`<h1>${title}</h1>${messages(msg)}
-<p>${state ? 'An enrolment was started but not confirmed: start it again to get a new QR code.'
-      : 'Two-factor authentication is off.'}</p>
+    return layout(
+      v,
+      title,
+      html`<h1>${title}</h1>${messages(msg)}
+<p>${
+        state
+          ? 'An enrolment was started but not confirmed: start it again to get a new QR code.'
+          : 'Two-factor authentication is off.'
+      }</p>
 <form method="post" action="/-/web/account/2fa/enable">${csrfField(v)}
 ${modeSelect()}${password}<p><button>Turn on two-factor authentication</button></p></form>
-${state ? html`<form method="post" action="/-/web/account/2fa/disable">${csrfField(v)}
+${
+  state
+    ? html`<form method="post" action="/-/web/account/2fa/disable">${csrfField(v)}
 <label for="cancel-password">Password</label>
 <input id="cancel-password" name="password" type="password" autocomplete="current-password" required>
-<p><button class="secondary">Cancel the enrolment</button></p></form>` : ''}`);
+<p><button class="secondary">Cancel the enrolment</button></p></form>`
+    : ''
+}`,
+    );
   }
-  return layout(v, title, html`<h1>${title}</h1>${messages(msg)}
-<p>On: a one-time password is asked for on <strong>${state.mode === 'auth-only' ? 'sign-in only'
-    : 'sign-in and writes'}</strong> (<code>${state.mode}</code>).</p>
+  return layout(
+    v,
+    title,
+    html`<h1>${title}</h1>${messages(msg)}
+<p>On: a one-time password is asked for on <strong>${
+      state.mode === 'auth-only' ? 'sign-in only' : 'sign-in and writes'
+    }</strong> (<code>${state.mode}</code>).</p>
 <h2 id="mode-h">Change the mode</h2>
 <form method="post" action="/-/web/account/2fa/mode" aria-labelledby="mode-h">${csrfField(v)}
 ${modeSelect(state.mode)}${password}${code('One-time password')}<p><button>Change mode</button></p></form>
@@ -52,7 +67,8 @@ ${modeSelect(state.mode)}${password}${code('One-time password')}<p><button>Chang
 <input id="off-password" name="password" type="password" autocomplete="current-password" required>
 <label for="off-otp">One-time password to turn it off</label>
 <input id="off-otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required>
-<p><button class="danger">Turn off two-factor authentication</button></p></form>`);
+<p><button class="danger">Turn off two-factor authentication</button></p></form>`,
+  );
 }
 
 /** Step 2: scan (or type the secret), then prove it works with the first code. */
@@ -60,23 +76,31 @@ export function enrolPage(v: View, otpauth: string, error?: string): Html {
   const secret = new URL(otpauth).searchParams.get('secret') ?? '';
   // uqr draws with fill attributes only (no style), so the page's CSP holds; the text alternative is the secret.
   const svg = renderSVG(otpauth, { border: 2 }).replace('<svg ', '<svg role="img" aria-labelledby="qr-label" ');
-  return layout(v, 'Set up your authenticator', html`<h1>Set up your authenticator</h1>${messages({ error })}
+  return layout(
+    v,
+    'Set up your authenticator',
+    html`<h1>Set up your authenticator</h1>${messages({ error })}
 <p id="qr-label">Scan this QR code with your authenticator app, or type the secret below into it.</p>
 <div class="qr">${raw(svg)}</div>
 <label for="tfa-secret">Secret</label>
 <div class="secret"><input id="tfa-secret" class="mono" readonly value="${secret}">
 <button type="button" class="secondary" data-copy="tfa-secret" hidden>Copy</button></div>
 <form method="post" action="/-/web/account/2fa/confirm">${csrfField(v)}
-${code('Code from your authenticator')}<p><button>Confirm</button></p></form>`);
+${code('Code from your authenticator')}<p><button>Confirm</button></p></form>`,
+  );
 }
 
 /** Step 3: the recovery codes, shown this once (only their hashes are kept). */
 export function recoveryPage(v: View, codes: string[]): Html {
-  return layout(v, 'Recovery codes', html`<h1>Two-factor authentication is on</h1>
+  return layout(
+    v,
+    'Recovery codes',
+    html`<h1>Two-factor authentication is on</h1>
 <p class="notice" role="status">Keep these recovery codes somewhere safe: they are shown only this once. Each works
 once in place of a one-time password.</p>
 <label for="recovery-codes">Recovery codes</label>
 <textarea id="recovery-codes" class="mono" readonly rows="${codes.length}">${codes.join('\n')}</textarea>
 <button type="button" class="secondary" data-copy="recovery-codes" hidden>Copy</button>
-<p><a href="/-/web/account">Back to your account</a></p>`);
+<p><a href="/-/web/account">Back to your account</a></p>`,
+  );
 }

@@ -4,19 +4,27 @@ import type { SessionInfo } from '../../services/web-sessions.ts';
 import { html, type Html } from './html.ts';
 import { csrfField, layout, otpField, type View } from './layout.ts';
 
-const when = (t: number | string | null | undefined) => (t === null || t === undefined ? '—' : new Date(t).toISOString()
-  .replace('T', ' ').slice(0, 16));
+const when = (t: number | string | null | undefined) =>
+  t === null || t === undefined ? '—' : new Date(t).toISOString().replace('T', ' ').slice(0, 16);
 const alert = (error?: string) => (error ? html`<p class="error" role="alert">${error}</p>` : '');
 
 /** The company sign-in (auth.oidc), when configured: a link that leaves for the provider. */
 export type SsoLink = { name: string; href: string; only: boolean };
 
 export function signInPage(v: View, o: { error?: string; name?: string; next?: string; sso?: SsoLink } = {}): Html {
-  const sso = o.sso ? html`<p><a class="button" href="${o.sso.href}">Sign in with ${o.sso.name}</a></p>
-${o.sso.only ? html`<h2>Administrators</h2>
+  const sso = o.sso
+    ? html`<p><a class="button" href="${o.sso.href}">Sign in with ${o.sso.name}</a></p>
+${
+  o.sso.only
+    ? html`<h2>Administrators</h2>
 <p class="hint">Passwords are turned off; break-glass administrators only.</p>`
-    : html`<p class="hint">Or with a password:</p>`}` : '';
-  return layout(v, 'Sign in', html`<h1>Sign in</h1>${alert(o.error)}${sso}
+    : html`<p class="hint">Or with a password:</p>`
+}`
+    : '';
+  return layout(
+    v,
+    'Sign in',
+    html`<h1>Sign in</h1>${alert(o.error)}${sso}
 <form method="post" action="/-/web/signin">${csrfField(v)}
 <input type="hidden" name="next" value="${o.next ?? ''}">
 <label for="name">Username</label><input id="name" name="name" autocomplete="username" required value="${o.name ?? ''}">
@@ -24,19 +32,29 @@ ${o.sso.only ? html`<h2>Administrators</h2>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <label for="otp">One-time password (if two-factor authentication is on)</label>
 <input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code">
-<p><button>Sign in</button></p></form>`);
+<p><button>Sign in</button></p></form>`,
+  );
 }
 
 export type Profile = { name: string; email: string; email_verified: boolean; tfa: unknown; created: string };
 
-export function accountPage(v: View, p: Profile, sessions: SessionInfo[], msg: { error?: string; notice?: string } = {}) {
+export function accountPage(
+  v: View,
+  p: Profile,
+  sessions: SessionInfo[],
+  msg: { error?: string; notice?: string } = {},
+) {
   const tfa = p.tfa && typeof p.tfa === 'object' ? (p.tfa as { mode: string; pending: boolean }) : null;
-  return layout(v, 'Your account', html`<h1>Your account</h1>${alert(msg.error)}
+  return layout(
+    v,
+    'Your account',
+    html`<h1>Your account</h1>${alert(msg.error)}
 ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 <table><tbody>
 <tr><th scope="row">Username</th><td>${p.name}</td></tr>
-<tr><th scope="row">E-mail</th><td>${p.email} ${p.email_verified ? html`<span class="badge">verified</span>`
-    : html`<span class="badge">not verified</span>`}</td></tr>
+<tr><th scope="row">E-mail</th><td>${p.email} ${
+      p.email_verified ? html`<span class="badge">verified</span>` : html`<span class="badge">not verified</span>`
+    }</td></tr>
 <tr><th scope="row">Two-factor authentication</th><td>${tfa ? `${tfa.mode}${tfa.pending ? ' (pending)' : ''}` : 'off'}
  <a href="/-/web/account/2fa">Manage two-factor authentication</a></td></tr>
 <tr><th scope="row">Created</th><td>${when(p.created)}</td></tr></tbody></table>
@@ -50,12 +68,19 @@ ${otpField(v)}
 <h2>Active sessions</h2>
 <table><thead><tr><th scope="col">Kind</th><th scope="col">Client</th><th scope="col">Created</th>
 <th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>
-${sessions.map((s) => html`<tr><td>${s.kind === 'web-session' ? 'web' : 'npm login'}${s.current ? ' (this one)' : ''}</td>
+${sessions.map(
+  (s) => html`<tr><td>${s.kind === 'web-session' ? 'web' : 'npm login'}${s.current ? ' (this one)' : ''}</td>
 <td>${s.agent ?? s.name ?? ''}</td><td>${when(s.created)}</td><td>${when(s.lastUsed)}</td><td>${when(s.expires)}</td>
-<td>${s.current ? '' : html`<form method="post" action="/-/web/account/sessions/revoke">${csrfField(v)}
+<td>${
+    s.current
+      ? ''
+      : html`<form method="post" action="/-/web/account/sessions/revoke">${csrfField(v)}
 <input type="hidden" name="id" value="${s.id}">${otpField(v, `One-time password to end session ${s.id.slice(0, 8)}`)}
-<button class="danger" aria-label="End session ${s.id.slice(0, 8)}">End</button></form>`}</td></tr>`)}
-</tbody></table>`);
+<button class="danger" aria-label="End session ${s.id.slice(0, 8)}">End</button></form>`
+  }</td></tr>`,
+)}
+</tbody></table>`,
+  );
 }
 
 type TokenRow = Record<string, unknown>;
@@ -67,7 +92,8 @@ function permissions(t: TokenRow): string {
 function limits(t: TokenRow): string {
   const parts = [
     t.packages_all ? 'all packages' : '',
-    ...((t.packages as string[]) ?? []), ...((t.scopes as string[]) ?? []).map((s) => `${s}/*`),
+    ...((t.packages as string[]) ?? []),
+    ...((t.scopes as string[]) ?? []).map((s) => `${s}/*`),
     ...((t.orgs as string[]) ?? []).map((o) => `org ${o}`),
   ].filter(Boolean);
   return parts.join(', ') || '—';
@@ -75,20 +101,32 @@ function limits(t: TokenRow): string {
 
 export function tokensPage(v: View, tokens: TokenRow[], msg: { error?: string; notice?: string } = {}): Html {
   const own = tokens.filter((t) => t.type !== 'session' && t.type !== 'web-session');
-  return layout(v, 'Access tokens', html`<h1>Access tokens</h1>${alert(msg.error)}
+  return layout(
+    v,
+    'Access tokens',
+    html`<h1>Access tokens</h1>${alert(msg.error)}
 ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 <p><a class="button" href="/-/web/tokens/new">Create a token</a></p>
-${own.length ? html`<table><thead><tr><th scope="col">Name</th><th scope="col">Token</th><th scope="col">Kind</th>
+${
+  own.length
+    ? html`<table><thead><tr><th scope="col">Name</th><th scope="col">Token</th><th scope="col">Kind</th>
 <th scope="col">Permissions</th><th scope="col">Packages, scopes, orgs</th><th scope="col">CIDR ranges</th>
 <th scope="col">Expires</th><th scope="col">Last used</th><th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>
-${own.map((t) => html`<tr><td>${(t.name as string) ?? ''}${t.description ? html`<br><span class="hint">${t.description}</span>` : ''}</td>
+${own.map(
+  (
+    t,
+  ) => html`<tr><td>${(t.name as string) ?? ''}${t.description ? html`<br><span class="hint">${t.description}</span>` : ''}</td>
 <td class="mono">${t.token}</td><td>${t.type}${t.bypass_2fa ? ' (bypasses 2FA)' : ''}</td><td>${permissions(t)}</td>
 <td>${limits(t)}</td><td>${((t.cidr_whitelist as string[] | null) ?? []).join(', ') || '—'}</td><td>${when(t.expires as string)}</td>
 <td>${when(t.accessed as string)}</td><td><form method="post" action="/-/web/tokens/revoke">${csrfField(v)}
 <input type="hidden" name="key" value="${t.key}">${otpField(v, `One-time password to revoke ${String(t.token)}`)}
-<button class="danger" aria-label="Revoke ${String(t.name ?? t.token)}">Revoke</button></form></td></tr>`)}
-</tbody></table>` : html`<p>You have no access tokens.</p>`}
-<p class="hint">Login sessions are listed on <a href="/-/web/account">your account</a>.</p>`);
+<button class="danger" aria-label="Revoke ${String(t.name ?? t.token)}">Revoke</button></form></td></tr>`,
+)}
+</tbody></table>`
+    : html`<p>You have no access tokens.</p>`
+}
+<p class="hint">Login sessions are listed on <a href="/-/web/account">your account</a>.</p>`,
+  );
 }
 
 const PERMS = ['read-only', 'read-write', 'read-write-stage-only', 'no-access'];
@@ -104,11 +142,14 @@ export function newTokenPage(v: View, f: Record<string, string> = {}, error?: st
 <input id="${id}" name="${id}" value="${f[id] ?? ''}" aria-describedby="${id}-hint"><p class="hint" id="${id}-hint">${hint}</p>`;
   const check = (id: string, label: string) =>
     html`<label class="check"><input type="checkbox" name="${id}" value="on"${f[id] ? html` checked` : ''}> ${label}</label>`;
-  return layout(v, 'Create a token', html`<h1>Create a granular access token</h1>${alert(error)}
+  return layout(
+    v,
+    'Create a token',
+    html`<h1>Create a granular access token</h1>${alert(error)}
 <form method="post" action="/-/web/tokens">${csrfField(v)}
 ${text('name', 'Name', 'To recognise the token in the list (--name).')}
 ${text('token_description', 'Description', 'Optional (--token-description).')}
-${text('expires', 'Expires in days', 'Empty for the registry\'s default (--expires).')}
+${text('expires', 'Expires in days', "Empty for the registry's default (--expires).")}
 <fieldset><legend>Packages and scopes</legend>
 ${select('packages_and_scopes_permission', 'Permission', f.packages_and_scopes_permission ?? '', ['', ...PERMS])}
 ${check('packages_all', 'All packages (--packages-all)')}
@@ -123,11 +164,15 @@ ${check('bypass_2fa', 'Publish without a one-time password (--bypass-2fa)')}
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password"
  aria-describedby="password-hint"><p class="hint" id="password-hint">Accounts of the company sign-in have none: leave it empty.</p>
 ${otpField(v)}</fieldset>
-<p><button>Create token</button></p></form>`);
+<p><button>Create token</button></p></form>`,
+  );
 }
 
 export function createdTokenPage(v: View, token: string, nerfDart: string): Html {
-  return layout(v, 'Token created', html`<h1>Your new token</h1>
+  return layout(
+    v,
+    'Token created',
+    html`<h1>Your new token</h1>
 <p class="notice" role="status">Copy it now: it is shown only this once.</p>
 <label for="new-token">Token</label>
 <div class="secret"><input id="new-token" class="mono" readonly value="${token}">
@@ -135,5 +180,6 @@ export function createdTokenPage(v: View, token: string, nerfDart: string): Html
 <label for="npmrc-line">Line for .npmrc</label>
 <div class="secret"><input id="npmrc-line" class="mono" readonly value="${nerfDart}:_authToken=${token}">
 <button type="button" class="secondary" data-copy="npmrc-line" hidden>Copy</button></div>
-<p><a href="/-/web/tokens">Back to your tokens</a></p>`);
+<p><a href="/-/web/tokens">Back to your tokens</a></p>`,
+  );
 }

@@ -23,24 +23,35 @@ function secretField(label: string, required: boolean): Html {
 
 export function hooksPage(v: View, hooks: HookView[], msg: HooksMsg = {}, f: Record<string, string> = {}): Html {
   const type = f.type ?? 'package';
-  return layout(v, 'Hooks', html`<h1>Hooks</h1>${alert(msg.error)}
+  return layout(
+    v,
+    'Hooks',
+    html`<h1>Hooks</h1>${alert(msg.error)}
 ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
-${hooks.length ? html`<table><thead><tr><th scope="col">Watches</th><th scope="col">Endpoint</th>
+${
+  hooks.length
+    ? html`<table><thead><tr><th scope="col">Watches</th><th scope="col">Endpoint</th>
 <th scope="col">Last delivery</th><th scope="col">Answer</th><th scope="col"><span class="hint">Actions</span></th>
 </tr></thead><tbody>
-${hooks.map((h) => html`<tr><td>${h.type} <span class="mono">${h.name}</span></td><td class="mono">${h.endpoint}</td>
+${hooks.map(
+  (h) => html`<tr><td>${h.type} <span class="mono">${h.name}</span></td><td class="mono">${h.endpoint}</td>
 <td>${when(h.last_delivery)}</td><td>${h.response_code ? String(h.response_code) : '—'}</td>
 <td><a href="/-/web/hooks/${h.id}" aria-label="Change the hook on ${h.name}">Change</a>
 <form class="inline" method="post" action="/-/web/hooks/delete">${csrfField(v)}
 <input type="hidden" name="id" value="${h.id}">
 ${otpField(v, `One-time password to delete the hook on ${h.name}`)}
-<button class="danger" aria-label="Delete the hook on ${h.name}">Delete</button></form></td></tr>`)}
-</tbody></table>` : html`<p>You have no hooks.</p>`}
+<button class="danger" aria-label="Delete the hook on ${h.name}">Delete</button></form></td></tr>`,
+)}
+</tbody></table>`
+    : html`<p>You have no hooks.</p>`
+}
 <h2 id="add-h">Add a hook</h2>
 <form method="post" action="/-/web/hooks" aria-labelledby="add-h">${csrfField(v)}
 <label for="type">Watch</label><select id="type" name="type">
-${TYPES.map(([value, label]) => html`<option value="${value}"${value === type ? html` selected` : ''}>
-${label}</option>`)}
+${TYPES.map(
+  ([value, label]) => html`<option value="${value}"${value === type ? html` selected` : ''}>
+${label}</option>`,
+)}
 </select>
 <label for="name">Package, scope or user name</label><input id="name" name="name" required value="${f.name ?? ''}">
 <label for="endpoint">Endpoint</label>
@@ -49,16 +60,21 @@ ${label}</option>`)}
 ${secretField('Secret', true)}
 ${otpField(v)}
 <p><button>Add hook</button></p></form>
-<p class="hint">A hook hears of a package only while you may read it.</p>`);
+<p class="hint">A hook hears of a package only while you may read it.</p>`,
+  );
 }
 
 export function editHookPage(v: View, h: HookView, error?: string, endpoint?: string): Html {
-  return layout(v, 'Change a hook', html`<h1>Change the hook on <span class="mono">${h.name}</span></h1>
+  return layout(
+    v,
+    'Change a hook',
+    html`<h1>Change the hook on <span class="mono">${h.name}</span></h1>
 ${alert(error)}
 <form method="post" action="/-/web/hooks/${h.id}">${csrfField(v)}
 <label for="endpoint">Endpoint</label>
 <input id="endpoint" name="endpoint" type="url" required value="${endpoint ?? h.endpoint}">
 ${secretField('New secret (leave empty to keep the current one)', false)}
 ${otpField(v)}
-<p><button>Save</button> <a href="/-/web/hooks">Cancel</a></p></form>`);
+<p><button>Save</button> <a href="/-/web/hooks">Cancel</a></p></form>`,
+  );
 }

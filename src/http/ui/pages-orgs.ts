@@ -13,10 +13,17 @@ const messages = (m: Msg) => html`${m.error ? html`<p class="error" role="alert"
 ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ''}`;
 
 export function orgsPage(v: View, orgs: { org: string; role: string }[]): Html {
-  return layout(v, 'Organizations', html`<h1>Your organizations</h1>
-${orgs.length ? html`<table><thead><tr><th scope="col">Organization</th><th scope="col">Your role</th></tr></thead><tbody>
+  return layout(
+    v,
+    'Organizations',
+    html`<h1>Your organizations</h1>
+${
+  orgs.length
+    ? html`<table><thead><tr><th scope="col">Organization</th><th scope="col">Your role</th></tr></thead><tbody>
 ${orgs.map((o) => html`<tr><td><a href="${orgUrl(o.org)}">@${o.org}</a></td><td>${o.role}</td></tr>`)}</tbody></table>`
-    : html`<p>You are not a member of any organization. An administrator creates them; an owner adds members.</p>`}`);
+    : html`<p>You are not a member of any organization. An administrator creates them; an owner adds members.</p>`
+}`,
+  );
 }
 
 /** A small form posting to one action of the organization, its fields given as HTML. */
@@ -38,34 +45,98 @@ function teamSection(v: View, o: OrgView, t: Team, i: number): Html {
   return html`<section aria-labelledby="team-${i}"><h3 id="team-${i}">${o.org}:${t.name}</h3>
 <table><caption>Members of ${o.org}:${t.name}</caption><thead><tr><th scope="col">Member</th>
 <th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>
-${t.members.map((m) => html`<tr><td>${m}</td><td>${t.name === 'developers' ? '' : action(v, o.org, 'teams/members',
-    html`${hidden('team', t.name)}${hidden('user', m)}${hidden('op', 'rm')}${otp(v, `otp-t${i}-${m}`, `One-time password to remove ${m}`)}`,
-    `Remove ${m} from ${t.name}`, true)}</td></tr>`)}</tbody></table>
-${t.name === 'developers' ? html`<p class="hint">Every member of the organization is in this team.</p>` : action(v, o.org, 'teams/members',
-    html`${hidden('team', t.name)}${hidden('op', 'add')}<label for="add-${i}">Add a member to ${t.name}</label>
-<input id="add-${i}" name="user" required>${otp(v, `otp-ta${i}`, 'One-time password')}`, 'Add to team')}
+${t.members.map(
+  (m) =>
+    html`<tr><td>${m}</td><td>${
+      t.name === 'developers'
+        ? ''
+        : action(
+            v,
+            o.org,
+            'teams/members',
+            html`${hidden('team', t.name)}${hidden('user', m)}${hidden('op', 'rm')}${otp(v, `otp-t${i}-${m}`, `One-time password to remove ${m}`)}`,
+            `Remove ${m} from ${t.name}`,
+            true,
+          )
+    }</td></tr>`,
+)}</tbody></table>
+${
+  t.name === 'developers'
+    ? html`<p class="hint">Every member of the organization is in this team.</p>`
+    : action(
+        v,
+        o.org,
+        'teams/members',
+        html`${hidden('team', t.name)}${hidden('op', 'add')}<label for="add-${i}">Add a member to ${t.name}</label>
+<input id="add-${i}" name="user" required>${otp(v, `otp-ta${i}`, 'One-time password')}`,
+        'Add to team',
+      )
+}
 <table><caption>Packages ${o.org}:${t.name} may reach</caption><thead><tr><th scope="col">Package</th>
 <th scope="col">Permission</th><th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>
-${grants.length ? grants.map(([pkg, perm]) => html`<tr><td>${pkg}</td><td>${perm === 'write' ? 'read-write' : 'read-only'}</td>
-<td>${action(v, o.org, 'grants/revoke', html`${hidden('team', t.name)}${hidden('package', pkg)}${otp(v, `otp-r${i}-${pkg}`,
-    `One-time password to revoke ${pkg}`)}`, `Revoke ${pkg} from ${t.name}`, true)}</td></tr>`)
-    : html`<tr><td colspan="3">No packages granted.</td></tr>`}</tbody></table>
-${action(v, o.org, 'grants', html`${hidden('team', t.name)}<label for="grant-${i}">Grant a package of @${o.org} to ${t.name}</label>
+${
+  grants.length
+    ? grants.map(
+        ([pkg, perm]) => html`<tr><td>${pkg}</td><td>${perm === 'write' ? 'read-write' : 'read-only'}</td>
+<td>${action(
+          v,
+          o.org,
+          'grants/revoke',
+          html`${hidden('team', t.name)}${hidden('package', pkg)}${otp(
+            v,
+            `otp-r${i}-${pkg}`,
+            `One-time password to revoke ${pkg}`,
+          )}`,
+          `Revoke ${pkg} from ${t.name}`,
+          true,
+        )}</td></tr>`,
+      )
+    : html`<tr><td colspan="3">No packages granted.</td></tr>`
+}</tbody></table>
+${action(
+  v,
+  o.org,
+  'grants',
+  html`${hidden('team', t.name)}<label for="grant-${i}">Grant a package of @${o.org} to ${t.name}</label>
 <input id="grant-${i}" name="package" required placeholder="@${o.org}/name">
 <label for="perm-${i}">Permission</label><select id="perm-${i}" name="permissions">
 <option value="read-only">read-only</option><option value="read-write">read-write</option></select>
-${otp(v, `otp-g${i}`, 'One-time password')}`, 'Grant')}
-${t.name === 'developers' ? '' : html`<p>${action(v, o.org, 'teams/destroy', html`${hidden('team', t.name)}${otp(v, `otp-d${i}`,
-    `One-time password to remove the team ${t.name}`)}`, `Remove the team ${t.name}`, true)}</p>`}</section>`;
+${otp(v, `otp-g${i}`, 'One-time password')}`,
+  'Grant',
+)}
+${
+  t.name === 'developers'
+    ? ''
+    : html`<p>${action(
+        v,
+        o.org,
+        'teams/destroy',
+        html`${hidden('team', t.name)}${otp(v, `otp-d${i}`, `One-time password to remove the team ${t.name}`)}`,
+        `Remove the team ${t.name}`,
+        true,
+      )}</p>`
+}</section>`;
 }
 
 export function orgPage(v: View, o: OrgView, msg: Msg = {}): Html {
   const members = Object.entries(o.members);
-  return layout(v, `@${o.org}`, html`<h1>Organization @${o.org}</h1>${messages(msg)}
+  return layout(
+    v,
+    `@${o.org}`,
+    html`<h1>Organization @${o.org}</h1>${messages(msg)}
 <h2>Members</h2>
 <table><thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col"><span class="hint">Action</span></th></tr></thead>
-<tbody>${members.map(([name, role], i) => html`<tr><td>${name}</td><td>${role}</td><td>${action(v, o.org, 'members/remove',
-    html`${hidden('user', name)}${otp(v, `otp-m${i}`, `One-time password to remove ${name}`)}`, `Remove ${name}`, true)}</td></tr>`)}
+<tbody>${members.map(
+      ([name, role], i) =>
+        html`<tr><td>${name}</td><td>${role}</td><td>${action(
+          v,
+          o.org,
+          'members/remove',
+          html`${hidden('user', name)}${otp(v, `otp-m${i}`, `One-time password to remove ${name}`)}`,
+          `Remove ${name}`,
+          true,
+        )}</td></tr>`,
+    )}
 </tbody></table>
 <h3 id="set-h">Add a member or change a role</h3>
 <form method="post" action="${orgUrl(o.org)}/members" aria-labelledby="set-h">${csrfField(v)}
@@ -80,5 +151,6 @@ ${o.teams.map((t, i) => teamSection(v, o, t, i))}
 <form method="post" action="${orgUrl(o.org)}/teams" aria-labelledby="team-h">${csrfField(v)}
 <label for="team-name">Team name</label><input id="team-name" name="name" required>
 <label for="team-description">Description</label><input id="team-description" name="description">
-${otp(v, 'otp-team', 'One-time password')}<p><button>Create team</button></p></form>`);
+${otp(v, 'otp-team', 'One-time password')}<p><button>Create team</button></p></form>`,
+  );
 }

@@ -21,7 +21,9 @@ function otp(form: string, d: Decision): Html | '' {
 
 /** Why a section cannot be changed, in the words of the refusal the API would give. */
 function why(d: Decision): Html | '' {
-  return d.allowed ? '' : html`<p class="hint">${new Refusal(d.reason, d.params).message}
+  return d.allowed
+    ? ''
+    : html`<p class="hint">${new Refusal(d.reason, d.params).message}
 <a href="/-/help/${d.reason}">Why, and how to fix it</a></p>`;
 }
 
@@ -41,32 +43,66 @@ function accessSection(v: View, s: Settings): Html | '' {
   if (!d.allowed) return '';
   const radio = (value: string, label: string) => html`<label class="check"><input type="radio" name="access"
  value="${value}"${s.access === value ? html` checked` : ''}> ${label}</label>`;
-  const access = s.scoped ? form(v, s, 'access', html`<fieldset><legend>Who may install it</legend>
+  const access = s.scoped
+    ? form(
+        v,
+        s,
+        'access',
+        html`<fieldset><legend>Who may install it</legend>
 ${radio('public', 'Public: anyone who can reach the registry')}
 ${radio('restricted', 'Restricted: maintainers, the organization and teams granted it')}</fieldset>
-${otp('access', d)}<p><button>Save access</button></p>`) : html`<p>Public. Only scoped packages can be restricted.</p>`;
+${otp('access', d)}<p><button>Save access</button></p>`,
+      )
+    : html`<p>Public. Only scoped packages can be restricted.</p>`;
   const mfa = (value: string, label: string) => html`
 <option value="${value}"${s.mfa === value ? html` selected` : ''}>${label}</option>`;
   return html`<h2 id="access-h">Access</h2>${access}
 <h2 id="mfa-h">Two-factor authentication for publishing</h2>
-${form(v, s, 'mfa', html`<label for="mfa">Publishing needs</label><select id="mfa" name="mfa">
-${mfa('none', 'Nothing more than the publisher\'s token')}
+${form(
+  v,
+  s,
+  'mfa',
+  html`<label for="mfa">Publishing needs</label><select id="mfa" name="mfa">
+${mfa('none', "Nothing more than the publisher's token")}
 ${mfa('publish', 'A one-time password (2FA) for every publish')}
 ${mfa('automation', 'A one-time password, or an automation or bypass-2FA token')}</select>
 <p class="hint">As <code>npm access set mfa=none|publish|automation</code>.</p>${otp('mfa', d)}
-<p><button>Save 2FA policy</button></p>`)}`;
+<p><button>Save 2FA policy</button></p>`,
+)}`;
 }
 
 function maintainersSection(v: View, s: Settings): Html {
   const d = s.decisions.owner;
   return html`<h2>Maintainers</h2>${why(d)}
 <table><thead><tr><th scope="col">User</th><th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>
-${s.maintainers.map((m, i) => html`<tr><td>${m}</td><td>${d.allowed ? form(v, s, 'owner-remove', html`
+${s.maintainers.map(
+  (m, i) =>
+    html`<tr><td>${m}</td><td>${
+      d.allowed
+        ? form(
+            v,
+            s,
+            'owner-remove',
+            html`
 <input type="hidden" name="user" value="${m}">${otp(`owner-remove-${i}`, d)}
-<button class="danger" aria-label="Remove ${m}">Remove</button>`) : ''}</td></tr>`)}</tbody></table>
-${d.allowed ? form(v, s, 'owner-add', html`
+<button class="danger" aria-label="Remove ${m}">Remove</button>`,
+          )
+        : ''
+    }</td></tr>`,
+)}</tbody></table>
+${
+  d.allowed
+    ? form(
+        v,
+        s,
+        'owner-add',
+        html`
 ${text('owner-user', 'user', 'Add a maintainer (username)', { required: true })}
-${otp('owner-add', d)}<p><button>Add maintainer</button></p>`, 'Add a maintainer') : ''}`;
+${otp('owner-add', d)}<p><button>Add maintainer</button></p>`,
+        'Add a maintainer',
+      )
+    : ''
+}`;
 }
 
 function tagsSection(v: View, s: Settings): Html {
@@ -74,29 +110,62 @@ function tagsSection(v: View, s: Settings): Html {
   return html`<h2>Dist-tags</h2>${why(d)}
 <table><thead><tr><th scope="col">Tag</th><th scope="col">Version</th>
 <th scope="col"><span class="hint">Action</span></th>
-</tr></thead><tbody>${Object.entries(s.distTags).map(([t, ver], i) => html`<tr><td><code>${t}</code></td>
+</tr></thead><tbody>${Object.entries(s.distTags).map(
+    ([t, ver], i) => html`<tr><td><code>${t}</code></td>
 <td><a href="${packageUrl(s.name, ver)}">${ver}</a></td>
-<td>${d.allowed && t !== 'latest' ? form(v, s, 'tag-remove', html`
+<td>${
+      d.allowed && t !== 'latest'
+        ? form(
+            v,
+            s,
+            'tag-remove',
+            html`
 <input type="hidden" name="tag" value="${t}">${otp(`tag-remove-${i}`, d)}
-<button class="danger" aria-label="Remove tag ${t}">Remove</button>`) : ''}</td></tr>`)}</tbody></table>
-${d.allowed ? form(v, s, 'tag-add', html`${text('tag-name', 'tag', 'Tag', { required: true })}
+<button class="danger" aria-label="Remove tag ${t}">Remove</button>`,
+          )
+        : ''
+    }</td></tr>`,
+  )}</tbody></table>
+${
+  d.allowed
+    ? form(
+        v,
+        s,
+        'tag-add',
+        html`${text('tag-name', 'tag', 'Tag', { required: true })}
 ${text('tag-version', 'version', 'Version', {
-    required: true, hint: `One of the ${s.versionCount} published versions.` })}
-${otp('tag-add', d)}<p><button>Set tag</button></p>`, 'Set a dist-tag') : ''}`;
+  required: true,
+  hint: `One of the ${s.versionCount} published versions.`,
+})}
+${otp('tag-add', d)}<p><button>Set tag</button></p>`,
+        'Set a dist-tag',
+      )
+    : ''
+}`;
 }
 
 function deprecateSection(v: View, s: Settings): Html {
   const d = s.decisions.deprecate;
   return html`<h2>Deprecate a version</h2>${why(d)}
 <p class="hint">npm prints the message to everyone who installs the version.</p>
-${d.allowed ? form(v, s, 'deprecate', html`${text('dep-version', 'version', 'Version', { required: true })}
+${
+  d.allowed
+    ? form(
+        v,
+        s,
+        'deprecate',
+        html`${text('dep-version', 'version', 'Version', { required: true })}
 ${text('dep-message', 'message', 'Message', { hint: 'Shown by npm on install. Empty to undeprecate.' })}
-${otp('deprecate', d)}<p><button>Deprecate</button></p>`, 'Deprecate a version') : ''}`;
+${otp('deprecate', d)}<p><button>Deprecate</button></p>`,
+        'Deprecate a version',
+      )
+    : ''
+}`;
 }
 
 function claims(c: TrustRow['claims']): Html {
-  const show = (r: unknown) => (Array.isArray(r) ? r.join(', ')
-    : r && typeof r === 'object' ? `file ${(r as { file: string }).file}` : String(r));
+  const show = (r: unknown) =>
+    Array.isArray(r) ? r.join(', ') : r && typeof r === 'object' ? `file ${(r as { file: string }).file}` : String(r);
   return html`<ul class="mono">${Object.entries(c).map(([k, r]) => html`<li>${k}: ${show(r)}</li>`)}</ul>`;
 }
 
@@ -108,29 +177,60 @@ function trustForms(v: View, s: Settings, d: Decision): Html {
  Stage versions for approval (createStagedPackage)</label>
 </fieldset>${otp(`trust-${k}`, d)}`;
   const one = (k: string, title: string, type: string, fields: Html, issuer?: string) => html`<details>
-<summary>${title}</summary>${form(v, s, 'trust-add', html`<input type="hidden" name="type" value="${type}">
+<summary>${title}</summary>${form(
+    v,
+    s,
+    'trust-add',
+    html`<input type="hidden" name="type" value="${type}">
 ${issuer ? html`<input type="hidden" name="issuer" value="${issuer}">` : ''}${fields}${perms(k)}
-<p><button>Add ${title} publisher</button></p>`, `Add a ${title} trusted publisher`)}</details>`;
+<p><button>Add ${title} publisher</button></p>`,
+    `Add a ${title} trusted publisher`,
+  )}</details>`;
   const env = (k: string) => text(`${k}-env`, 'environment', 'Environment (optional)');
   return html`<h3>Add a trusted publisher</h3>
-${one('github', 'GitHub Actions', 'github', html`
+${one(
+  'github',
+  'GitHub Actions',
+  'github',
+  html`
 ${text('github-repo', 'repository', 'Repository (owner/name)', { required: true })}
 ${text('github-file', 'file', 'Workflow file', {
-    required: true, hint: 'Its name in .github/workflows, e.g. publish.yml.' })}
-${env('github')}`)}
-${one('gitlab', 'GitLab CI/CD', 'gitlab', html`
+  required: true,
+  hint: 'Its name in .github/workflows, e.g. publish.yml.',
+})}
+${env('github')}`,
+)}
+${one(
+  'gitlab',
+  'GitLab CI/CD',
+  'gitlab',
+  html`
 ${text('gitlab-project', 'project', 'Project (group/name)', { required: true })}
-${text('gitlab-file', 'file', 'Pipeline file', { required: true, hint: 'e.g. .gitlab-ci.yml' })}${env('gitlab')}`)}
-${one('circleci', 'CircleCI', 'circleci', html`${text('cc-org', 'org_id', 'Organization id', { required: true })}
+${text('gitlab-file', 'file', 'Pipeline file', { required: true, hint: 'e.g. .gitlab-ci.yml' })}${env('gitlab')}`,
+)}
+${one(
+  'circleci',
+  'CircleCI',
+  'circleci',
+  html`${text('cc-org', 'org_id', 'Organization id', { required: true })}
 ${text('cc-project', 'project_id', 'Project id', { required: true })}
 ${text('cc-pipeline', 'pipeline_definition_id', 'Pipeline definition id', { required: true })}
 ${text('cc-vcs', 'vcs_origin', 'VCS origin', { required: true, hint: 'e.g. github.com/acme/app' })}
-${text('cc-contexts', 'context_ids', 'Context ids (optional, comma-separated)')}`)}
-${s.genericIssuers.map((name, i) => one(`generic-${i}`, name, 'generic', html`
+${text('cc-contexts', 'context_ids', 'Context ids (optional, comma-separated)')}`,
+)}
+${s.genericIssuers.map((name, i) =>
+  one(
+    `generic-${i}`,
+    name,
+    'generic',
+    html`
 <label for="generic-${i}-claims">Claims</label>
 <textarea id="generic-${i}-claims" name="claims" rows="4" required aria-describedby="generic-${i}-hint"></textarea>
 <p class="hint" id="generic-${i}-hint">One per line, <code>claim=value</code>, as the issuer's id tokens carry them
-(e.g. <code>repository=team/lib</code>); a claim named twice must hold every value.</p>`, name))}`;
+(e.g. <code>repository=team/lib</code>); a claim named twice must hold every value.</p>`,
+    name,
+  ),
+)}`;
 }
 
 function trustSection(v: View, s: Settings): Html | '' {
@@ -138,28 +238,52 @@ function trustSection(v: View, s: Settings): Html | '' {
   const d = s.decisions.trust;
   return html`<h2>Trusted publishers</h2>
 <p class="hint">CI jobs that publish without a token, proving who they are with an OpenID Connect id token.</p>${why(d)}
-${s.trust.length ? html`<table><thead><tr><th scope="col">Kind</th><th scope="col">Claims</th><th scope="col">May</th>
-<th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>${s.trust.map((c) => html`<tr>
+${
+  s.trust.length
+    ? html`<table><thead><tr><th scope="col">Kind</th><th scope="col">Claims</th><th scope="col">May</th>
+<th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>${s.trust.map(
+        (c) => html`<tr>
 <td>${c.type}${'issuer' in c ? html` (${c.issuer})` : ''}</td><td>${claims(c.claims)}</td>
 <td>${c.permissions.map((p) => (p === 'createPackage' ? 'publish' : 'stage')).join(', ')}</td>
-<td>${d.allowed ? form(v, s, 'trust-revoke', html`<input type="hidden" name="id" value="${c.id}">
+<td>${
+          d.allowed
+            ? form(
+                v,
+                s,
+                'trust-revoke',
+                html`<input type="hidden" name="id" value="${c.id}">
 ${otp(`trust-revoke-${c.id}`, d)}
-<button class="danger" aria-label="Revoke ${c.type} publisher ${c.id.slice(0, 8)}">Revoke</button>`)
-    : ''}</td></tr>`)}</tbody></table>` : html`<p>None.</p>`}
+<button class="danger" aria-label="Revoke ${c.type} publisher ${c.id.slice(0, 8)}">Revoke</button>`,
+              )
+            : ''
+        }</td></tr>`,
+      )}</tbody></table>`
+    : html`<p>None.</p>`
+}
 ${d.allowed ? trustForms(v, s, d) : ''}`;
 }
 
 function stagedSection(s: Settings): Html | '' {
   if (!s.staged) return '';
-  return html`<h2>Staged versions</h2>${s.staged.length ? html`<ul>${s.staged.map((i) => html`<li>
+  return html`<h2>Staged versions</h2>${
+    s.staged.length
+      ? html`<ul>${s.staged.map(
+          (i) => html`<li>
 <a href="/-/web/staged/${i.id}">${i.version}</a> (tag <code>${i.tag}</code>), staged by ${i.actor}
-${i.actorType === 'user' ? '' : '(trusted publisher)'}</li>`)}</ul>` : html`<p>None waiting for approval.</p>`}`;
+${i.actorType === 'user' ? '' : '(trusted publisher)'}</li>`,
+        )}</ul>`
+      : html`<p>None waiting for approval.</p>`
+  }`;
 }
 
 export function settingsPage(v: View, s: Settings, msg: Msg = {}): Html {
-  return layout(v, `Settings: ${s.name}`, html`<h1>Settings of <a href="${packageUrl(s.name)}">${s.name}</a></h1>
+  return layout(
+    v,
+    `Settings: ${s.name}`,
+    html`<h1>Settings of <a href="${packageUrl(s.name)}">${s.name}</a></h1>
 ${msg.error ? html`<p class="error" role="alert">${msg.error}</p>` : ''}
 ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 ${accessSection(v, s)}${maintainersSection(v, s)}${tagsSection(v, s)}${deprecateSection(v, s)}
-${trustSection(v, s)}${stagedSection(s)}`);
+${trustSection(v, s)}${stagedSection(s)}`,
+  );
 }

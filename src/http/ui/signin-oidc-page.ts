@@ -4,12 +4,16 @@ import { html, type Html } from './html.ts';
 import { csrfField, layout, type View } from './layout.ts';
 
 export function ssoOtpPage(v: View, name: string, error?: string): Html {
-  return layout(v, 'Confirm with your one-time password', html`<h1>Confirm with your one-time password</h1>
+  return layout(
+    v,
+    'Confirm with your one-time password',
+    html`<h1>Confirm with your one-time password</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <p>Signed in as <strong>${name}</strong> by your company account. This account has two-factor authentication:
 give the code from your authenticator.</p>
 <form method="post" action="/-/signin/oidc/otp">${csrfField(v)}
 <label for="otp">One-time password</label>
 <input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required>
-<p><button>Confirm</button></p></form>`);
+<p><button>Confirm</button></p></form>`,
+  );
 }

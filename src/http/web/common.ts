@@ -9,14 +9,18 @@ import { errorPage, NOT_FOUND } from '../ui/pages-browse.ts';
 import { checkForm, webCaller } from './session.ts';
 
 /** No inline script or style anywhere; README images from the registry or https only. */
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
-  + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; " +
+  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** Headers, the HTML error page and the not-found page for the routes of one web plugin. */
 export function webPlugin(app: FastifyInstance): void {
   app.addHook('onRequest', async (_req, reply) => {
-    reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'same-origin').header('x-frame-options', 'DENY')
+    reply
+      .header('content-security-policy', CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'same-origin')
+      .header('x-frame-options', 'DENY')
       .header('cross-origin-opener-policy', 'same-origin');
   });
   // The time the registry spent on a page (bench/web.ts reads it). Only on pages that were found: a
@@ -62,7 +66,9 @@ export function sendPage(reply: FastifyReply, status: number, page: Html): Fasti
 
 /** Pages for signed-in people send others to the sign-in page, and back afterwards. */
 export function toSignIn(req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply.code(303).header('cache-control', 'no-store')
+  return reply
+    .code(303)
+    .header('cache-control', 'no-store')
     .redirect(`/-/web/signin?next=${encodeURIComponent(req.url)}`, 303);
 }
 

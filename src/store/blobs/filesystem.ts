@@ -44,7 +44,9 @@ export function filesystemBlobs(root: string): BlobStore {
         const now = new Date();
         await utimes(path, now, now);
         return key;
-      } catch { /* not there yet */ }
+      } catch {
+        /* not there yet */
+      }
       await mkdir(join(root, key.slice(0, 2), key.slice(2, 4)), { recursive: true });
       const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
       await writeFile(tmp, data);

@@ -12,8 +12,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
-  CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
-  ListObjectsV2Command, PutObjectCommand, S3Client,
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobEntry, BlobStore } from './filesystem.ts';
@@ -43,8 +49,10 @@ export function s3Client(o: S3BlobsOptions): S3Client {
     region: o.region,
     endpoint: o.endpoint ?? undefined,
     forcePathStyle: o.forcePathStyle,
-    credentials: o.accessKeyId && o.secretAccessKey
-      ? { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey } : undefined,
+    credentials:
+      o.accessKeyId && o.secretAccessKey
+        ? { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey }
+        : undefined,
     // Checksums only where S3 requires them: RGW and other S3-compatible servers refuse the SDK's default
     // trailing checksums on streamed bodies (411 MissingContentLength).
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -83,10 +91,16 @@ export function s3Blobs(o: S3BlobsOptions, client = s3Client(o)): BlobStore {
       const key = createHash('sha512').update(data).digest('hex');
       for (let attempt = 0; ; attempt++) {
         try {
-          await client.send(new PutObjectCommand({
-            Bucket, Key: objectOf(key), Body: data, ContentLength: data.length, IfNoneMatch: '*',
-            ContentType: 'application/octet-stream',
-          }));
+          await client.send(
+            new PutObjectCommand({
+              Bucket,
+              Key: objectOf(key),
+              Body: data,
+              ContentLength: data.length,
+              IfNoneMatch: '*',
+              ContentType: 'application/octet-stream',
+            }),
+          );
           return key;
         } catch (e) {
           // 412: stored already (by us or another node); 409: another conditional put of it is under way.
@@ -103,8 +117,9 @@ export function s3Blobs(o: S3BlobsOptions, client = s3Client(o)): BlobStore {
     async get(key) {
       const opened = await open(key);
       if (!opened) return undefined;
-      return Buffer.from(await (opened.stream as unknown as { transformToByteArray(): Promise<Uint8Array> })
-        .transformToByteArray());
+      return Buffer.from(
+        await (opened.stream as unknown as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+      );
     },
     open,
     async *list() {
@@ -117,7 +132,10 @@ export function s3Blobs(o: S3BlobsOptions, client = s3Client(o)): BlobStore {
           const path = obj.Key!;
           const rest = path.slice(o.prefix.length);
           const at = obj.LastModified?.getTime() ?? 0;
-          if (rest.startsWith(MARKERS)) { stored.set(rest.slice(MARKERS.length), at); continue; }
+          if (rest.startsWith(MARKERS)) {
+            stored.set(rest.slice(MARKERS.length), at);
+            continue;
+          }
           const name = rest.slice(rest.lastIndexOf('/') + 1);
           const key = KEY.test(name) && rest === `${name.slice(0, 2)}/${name.slice(2, 4)}/${name}` ? name : undefined;
           // A copy left aside by a collection that crashed is a leftover; anything else is not ours.
@@ -138,7 +156,10 @@ export function s3Blobs(o: S3BlobsOptions, client = s3Client(o)): BlobStore {
       await client.send(new HeadBucketCommand({ Bucket }));
     },
     async reclaim(entry: BlobEntry, cutoff: number) {
-      if (entry.key === undefined) { await remove(entry.path); return true; }
+      if (entry.key === undefined) {
+        await remove(entry.path);
+        return true;
+      }
       const [stored, marked] = await Promise.all([modified(entry.path), modified(markerOf(entry.key))]);
       if (Math.max(stored ?? 0, marked ?? 0) > cutoff) return false;
       // Aside first, so the bytes can be put back if a put finds them in the moment before the delete.

@@ -27,7 +27,9 @@ class Statement implements SqliteStatement {
 export function openSqlite(path: string): { kysely: SqliteDatabase; raw: DatabaseSync } {
   // Another process (the admin CLI) may write while the server runs: wait for its lock, don't fail.
   const raw = new DatabaseSync(path, { timeout: 10_000 });
-  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 8000; PRAGMA foreign_keys = ON;');
+  raw.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 8000; PRAGMA foreign_keys = ON;',
+  );
   const cache = new Map<string, Statement>();
   const kysely: SqliteDatabase = {
     close: () => raw.close(),

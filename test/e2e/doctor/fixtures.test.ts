@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { FIXTURES, pool, prepare, tessera } from './harness.ts';
 import type { Prepared, RunResult } from './harness.ts';
 
-const names = readdirSync(FIXTURES).filter((n) => existsSync(join(FIXTURES, n, 'case.json'))).sort();
+const names = readdirSync(FIXTURES)
+  .filter((n) => existsSync(join(FIXTURES, n, 'case.json')))
+  .sort();
 const results = new Map<string, { p: Prepared; r: RunResult; json: any }>();
 
 test('every fixture runs through `tessera doctor --offline --json`', async () => {
@@ -31,9 +33,13 @@ for (const name of names) {
     const { p, r, json } = got;
     const dump = `\n${JSON.stringify(json.findings, null, 1)}\n${r.stderr}`;
     for (const e of p.case.expect ?? []) {
-      const matches = json.findings.filter((f: any) => f.id === e.id && f.severity === e.severity &&
-        (e.file === undefined || f.source?.file === join(p.root, e.file)) &&
-        (e.line === undefined || f.source?.line === e.line));
+      const matches = json.findings.filter(
+        (f: any) =>
+          f.id === e.id &&
+          f.severity === e.severity &&
+          (e.file === undefined || f.source?.file === join(p.root, e.file)) &&
+          (e.line === undefined || f.source?.line === e.line),
+      );
       assert.ok(matches.length > 0, `expected ${e.id}/${e.severity} at ${e.file}:${e.line}${dump}`);
       const f = matches[0];
       if (e.fix) assert.ok(f.fix.includes(e.fix), `fix should name "${e.fix}": ${f.fix}`);
@@ -56,7 +62,8 @@ for (const name of names) {
     }
     // Secrets never appear in the output.
     for (const v of Object.values<string>(p.case.env ?? {})) {
-      if (/^(tsr_|npm_|ghp_)/.test(v) && v.length > 12) assert.ok(!r.stdout.includes(v.trim()), 'secret leaked into output');
+      if (/^(tsr_|npm_|ghp_)/.test(v) && v.length > 12)
+        assert.ok(!r.stdout.includes(v.trim()), 'secret leaked into output');
     }
   });
 }

@@ -13,7 +13,13 @@ const BIN = join(REPO, 'bin/tessera.js');
 const require = createRequire(import.meta.url);
 export const DEFAULT_REGISTRY: string = require('@npmcli/config/lib/definitions').definitions.registry.default;
 
-export interface Prepared { root: string; cwd: string; home: string; env: Record<string, string>; case: any }
+export interface Prepared {
+  root: string;
+  cwd: string;
+  home: string;
+  env: Record<string, string>;
+  case: any;
+}
 
 function substitute(dir: string): void {
   for (const name of readdirSync(dir)) {
@@ -24,9 +30,13 @@ function substitute(dir: string): void {
     }
     const text = readFileSync(p);
     if (!text.includes('{{')) continue;
-    writeFileSync(p, text.toString('utf8')
-      .replaceAll('{{DEFAULT_REGISTRY_HOST}}', new URL(DEFAULT_REGISTRY).host)
-      .replaceAll('{{DEFAULT_REGISTRY}}', DEFAULT_REGISTRY));
+    writeFileSync(
+      p,
+      text
+        .toString('utf8')
+        .replaceAll('{{DEFAULT_REGISTRY_HOST}}', new URL(DEFAULT_REGISTRY).host)
+        .replaceAll('{{DEFAULT_REGISTRY}}', DEFAULT_REGISTRY),
+    );
   }
 }
 
@@ -48,15 +58,26 @@ export function prepare(name: string, extraEnv: Record<string, string> = {}): Pr
     g('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'fixture');
   }
   const env: Record<string, string> = {
-    PATH: '/usr/bin:/bin', HOME: home, PREFIX: join(root, 'prefix'), NO_COLOR: '1', ...extraEnv,
+    PATH: '/usr/bin:/bin',
+    HOME: home,
+    PREFIX: join(root, 'prefix'),
+    NO_COLOR: '1',
+    ...extraEnv,
   };
   for (const [k, v] of Object.entries<string>(c.env ?? {})) env[k] = v.replaceAll('$ROOT', root);
   return { root, cwd, home, env, case: c };
 }
 
-export interface RunResult { code: number; stdout: string; stderr: string }
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
-export function tessera(args: string[], opts: { cwd: string; env: Record<string, string>; input?: string }): Promise<RunResult> {
+export function tessera(
+  args: string[],
+  opts: { cwd: string; env: Record<string, string>; input?: string },
+): Promise<RunResult> {
   return new Promise((done, fail) => {
     const child = spawn(NODE, [BIN, ...args], { cwd: opts.cwd, env: opts.env });
     let stdout = '';
@@ -73,11 +94,13 @@ export function tessera(args: string[], opts: { cwd: string; env: Record<string,
 export async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
   return out;
 }

@@ -81,23 +81,32 @@ describe('BRIEF.md doctor scenarios', { concurrency: 3 }, () => {
 
   it('8a. strict-ssl=false, http:// registry, missing cafile, proxy without https', async () => {
     const cases: [string, RegExp][] = [
-    ['strict-ssl-disabled', /strict-ssl=false/],
-    ['insecure-registry-url', /plain http, and npm sends the credential/],
-    ['cafile-problem', /does not exist/],
-    ['proxy-misconfigured', /HTTP_PROXY is set but HTTPS_PROXY is not/],
+      ['strict-ssl-disabled', /strict-ssl=false/],
+      ['insecure-registry-url', /plain http, and npm sends the credential/],
+      ['cafile-problem', /does not exist/],
+      ['proxy-misconfigured', /HTTP_PROXY is set but HTTPS_PROXY is not/],
     ];
     for (const [fixture, re] of cases) {
-    const { stdout } = await doctorOn(fixture, ['--offline']);
-    assert.match(stdout, re, fixture);
+      const { stdout } = await doctorOn(fixture, ['--offline']);
+      assert.match(stdout, re, fixture);
     }
   });
 
   it('8b. self-signed chain and a proxy answering 407, probed live', async () => {
     const certs = makeCerts();
-    const tlsPort = await listen(https.createServer({ key: certs.chained.key, cert: certs.chained.cert }, (_q, s) => s.end('{}')));
-    const proxyPort = await listen(net.createServer((s) => s.once('data', () => s.end('HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n'))));
+    const tlsPort = await listen(
+      https.createServer({ key: certs.chained.key, cert: certs.chained.cert }, (_q, s) => s.end('{}')),
+    );
+    const proxyPort = await listen(
+      net.createServer((s) =>
+        s.once('data', () => s.end('HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n')),
+      ),
+    );
     const p = prepare('strict-ssl-disabled');
-    writeFileSync(join(p.cwd, '.npmrc'), `registry=https://127.0.0.1:${tlsPort}/\n@corp:registry=https://corp.example.com/\nnoproxy=127.0.0.1\n`);
+    writeFileSync(
+      join(p.cwd, '.npmrc'),
+      `registry=https://127.0.0.1:${tlsPort}/\n@corp:registry=https://corp.example.com/\nnoproxy=127.0.0.1\n`,
+    );
     writeFileSync(join(p.home, '.npmrc'), `https-proxy=http://127.0.0.1:${proxyPort}\n`);
     const r = await tessera(['doctor', '--json', '--timeout', '3000'], { cwd: p.cwd, env: p.env });
     const json = JSON.parse(r.stdout);
@@ -113,21 +122,42 @@ describe('BRIEF.md doctor scenarios', { concurrency: 3 }, () => {
 
   it('9. pasted E403: PUT is a publish-permission problem, GET is install/network/registry config', async () => {
     const p = prepare('ok-scoped-optional-var');
-    const put = await tessera(['explain', '-'], { cwd: p.cwd, env: p.env, input: 'npm ERR! code E403\nnpm ERR! 403 403 Forbidden - PUT https://registry.example.com/left-pad - You do not have permission to publish "left-pad". Are you logged in as the correct user?\n' });
+    const put = await tessera(['explain', '-'], {
+      cwd: p.cwd,
+      env: p.env,
+      input:
+        'npm ERR! code E403\nnpm ERR! 403 403 Forbidden - PUT https://registry.example.com/left-pad - You do not have permission to publish "left-pad". Are you logged in as the correct user?\n',
+    });
     assert.equal(put.code, 1);
     assert.match(put.stdout, /this is about publish permission/);
     assert.match(put.stdout, /1\. not-maintainer \(most likely\)/);
     assert.match(put.stdout, /npm owner ls left-pad/);
-    const get = await tessera(['explain', '--json'], { cwd: p.cwd, env: p.env, input: 'npm error code E403\nnpm error 403 403 Forbidden - GET https://registry.example.com/left-pad - Forbidden\n' });
+    const get = await tessera(['explain', '--json'], {
+      cwd: p.cwd,
+      env: p.env,
+      input:
+        'npm error code E403\nnpm error 403 403 Forbidden - GET https://registry.example.com/left-pad - Forbidden\n',
+    });
     const j = JSON.parse(get.stdout);
-    assert.deepEqual([j.code, j.method, j.status, j.url], ['E403', 'GET', 403, 'https://registry.example.com/left-pad']);
+    assert.deepEqual(
+      [j.code, j.method, j.status, j.url],
+      ['E403', 'GET', 403, 'https://registry.example.com/left-pad'],
+    );
     assert.ok(!j.causes.some((c: any) => ['not-maintainer', 'read-only-token'].includes(c.id)));
-    assert.ok(j.causes.some((c: any) => c.id === 'proxy-misconfigured') && j.causes.some((c: any) => c.id === 'scope-not-mapped'));
+    assert.ok(
+      j.causes.some((c: any) => c.id === 'proxy-misconfigured') &&
+        j.causes.some((c: any) => c.id === 'scope-not-mapped'),
+    );
   });
 
   it('9b. explain joins the live config: which line the credential for the failing URL comes from', async () => {
     const p = prepare('unexpanded-env-var');
-    const r = await tessera(['explain', '-'], { cwd: p.cwd, env: p.env, input: 'npm error code E401\nnpm error 401 Unauthorized - GET https://registry.example.com/left-pad - Unauthorized\n' });
+    const r = await tessera(['explain', '-'], {
+      cwd: p.cwd,
+      env: p.env,
+      input:
+        'npm error code E401\nnpm error 401 Unauthorized - GET https://registry.example.com/left-pad - Unauthorized\n',
+    });
     assert.match(r.stdout, new RegExp(`comes from ${p.root}/project/\\.npmrc line 2`));
     assert.match(r.stdout, /1\. unexpanded-env-var \(most likely\)/);
   });
@@ -137,8 +167,18 @@ describe('BRIEF.md doctor scenarios', { concurrency: 3 }, () => {
     try {
       await s.addUser('alice');
       const token = await s.token({
-        user: 'alice', kind: 'granular', name: 'ci', expiresInMs: 3 * 86_400_000,
-        grants: { packagesAll: false, packages: [], scopes: ['@acme'], permission: 'read-write', orgs: [], orgsPermission: 'no-access' },
+        user: 'alice',
+        kind: 'granular',
+        name: 'ci',
+        expiresInMs: 3 * 86_400_000,
+        grants: {
+          packagesAll: false,
+          packages: [],
+          scopes: ['@acme'],
+          permission: 'read-write',
+          orgs: [],
+          orgsPermission: 'no-access',
+        },
       });
       const p = prepare('ok-scoped-optional-var', { TESSERA_TOKEN: token });
       writeFileSync(join(p.home, '.npmrc'), `registry=${s.url}\n//${s.host}/:_authToken=\${TESSERA_TOKEN}\n`);
@@ -147,7 +187,12 @@ describe('BRIEF.md doctor scenarios', { concurrency: 3 }, () => {
       assert.equal(r.code, 0, r.stdout);
       assert.match(r.stdout, /! warning token-expiring-soon {2}~\/\.npmrc:2/);
       assert.match(r.stdout, /expires in 3 day/);
-      assert.ok(r.stdout.includes(`npm token create --registry=${s.url} --name ci --scopes @acme --packages-and-scopes-permission read-write --expires 3`), r.stdout);
+      assert.ok(
+        r.stdout.includes(
+          `npm token create --registry=${s.url} --name ci --scopes @acme --packages-and-scopes-permission read-write --expires 3`,
+        ),
+        r.stdout,
+      );
       assert.match(r.stdout, /`export TESSERA_TOKEN=<new token>`/);
       assert.match(r.stdout, /`npm token revoke [0-9a-f-]{36} --registry=/);
       assert.match(r.stdout, /whoami on .*: alice/);

@@ -20,12 +20,22 @@ const DAY = 86_400_000;
 let s: TestServer;
 
 function grants(g: Partial<Grants>): Grants {
-  return { packagesAll: false, packages: [], scopes: [], permission: 'read-write', orgs: [], orgsPermission: 'no-access', ...g };
+  return {
+    packagesAll: false,
+    packages: [],
+    scopes: [],
+    permission: 'read-write',
+    orgs: [],
+    orgsPermission: 'no-access',
+    ...g,
+  };
 }
 
 async function api(method: string, path: string, token: string, body?: unknown): Promise<any> {
   const r = await fetch(`${s.url}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await r.text();
   assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
@@ -39,7 +49,9 @@ before(async () => {
   await api('PUT', 'left-pad', await s.token({ user: 'bob' }), await publishBody('left-pad', '1.0.0'));
   // dave turns on 2FA for writes, as `npm profile enable-2fa auth-and-writes` does.
   const session = await s.token({ user: 'dave' });
-  const started = await api('POST', '-/npm/v1/user', session, { tfa: { mode: 'auth-and-writes', password: 'dave-password' } });
+  const started = await api('POST', '-/npm/v1/user', session, {
+    tfa: { mode: 'auth-and-writes', password: 'dave-password' },
+  });
   const secret = new URL(started.tfa).searchParams.get('secret')!;
   await api('POST', '-/npm/v1/user', session, { tfa: [codeAt(secret, s.clock.now())] });
 });
@@ -50,11 +62,19 @@ async function doctor(token: string, opts: { publish?: string; packages?: string
   const root = mkdtempSync(join(tmpdir(), 'doctor-tessera-'));
   mkdirSync(join(root, 'home'));
   mkdirSync(join(root, 'proj'));
-  writeFileSync(join(root, 'home/.npmrc'), `registry=${s.url}\n//${s.host}/:_authToken=${opts.literal ? token : '${TESSERA_TOKEN}'}\n`);
+  writeFileSync(
+    join(root, 'home/.npmrc'),
+    `registry=${s.url}\n//${s.host}/:_authToken=${opts.literal ? token : '${TESSERA_TOKEN}'}\n`,
+  );
   writeFileSync(join(root, 'proj/package.json'), JSON.stringify({ name: opts.publish ?? 'app', version: '1.0.0' }));
   const r = await runDoctor({
-    cwd: join(root, 'proj'), env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '', TESSERA_TOKEN: token },
-    offline: false, publish: Boolean(opts.publish), packages: opts.packages ?? [], timeout: 3000, npmPath: join(root, 'npm'),
+    cwd: join(root, 'proj'),
+    env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '', TESSERA_TOKEN: token },
+    offline: false,
+    publish: Boolean(opts.publish),
+    packages: opts.packages ?? [],
+    timeout: 3000,
+    npmPath: join(root, 'npm'),
   });
   assert.ok(!JSON.stringify(r.report).includes(token), 'the token is never printed');
   return { ...r, home: join(root, 'home') };
@@ -70,11 +90,23 @@ test('a valid session: whoami and the token metadata in the notes, read allowed,
   const session = await s.token({ user: 'alice' });
   const r = await doctor(session, { packages: ['left-pad'], literal: true });
   assert.deepEqual(r.report.findings, []);
-  assert.ok(r.notes.some((n) => n.includes('whoami') && n.includes('alice')), r.notes.join('\n'));
-  assert.ok(r.notes.some((n) => /\(alice\): session, read-write .*from \/-\/tessera\/v1\/token/.test(n)), r.notes.join('\n'));
+  assert.ok(
+    r.notes.some((n) => n.includes('whoami') && n.includes('alice')),
+    r.notes.join('\n'),
+  );
+  assert.ok(
+    r.notes.some((n) => /\(alice\): session, read-write .*from \/-\/tessera\/v1\/token/.test(n)),
+    r.notes.join('\n'),
+  );
   // A session lasts hours by design: a note with the login command, not a warning.
-  assert.ok(r.notes.some((n) => /login session: `npm login --registry=/.test(n)), r.notes.join('\n'));
-  assert.ok(r.notes.some((n) => n.includes('read of left-pad is allowed')), r.notes.join('\n'));
+  assert.ok(
+    r.notes.some((n) => /login session: `npm login --registry=/.test(n)),
+    r.notes.join('\n'),
+  );
+  assert.ok(
+    r.notes.some((n) => n.includes('read of left-pad is allowed')),
+    r.notes.join('\n'),
+  );
   // The same session read from a variable (CI, where nobody logs in again): a warning to use a token.
   const f = only(await doctor(session), 'token-expiring-soon');
   assert.equal(f.severity, 'warning');
@@ -92,7 +124,10 @@ test('an expired token → token-rejected (token-expired), from ~/.npmrc line 2,
   assert.match(f.message, /npm notice: access token expired or revoked/);
   assert.deepEqual(f.source, { file: join(r.home, '.npmrc'), line: 2 });
   assert.match(f.fix, new RegExp(`\`npm login --registry=${s.url}\``));
-  assert.match(f.fix, /`npm token create --registry=\S+ --packages-all --packages-and-scopes-permission read-write --expires 30`/);
+  assert.match(
+    f.fix,
+    /`npm token create --registry=\S+ --packages-all --packages-and-scopes-permission read-write --expires 30`/,
+  );
   assert.match(f.fix, /`export TESSERA_TOKEN=<new token>`/);
 });
 
@@ -103,7 +138,10 @@ test('a revoked token written in ~/.npmrc → token-rejected (token-revoked); np
   const r = await doctor(token, { literal: true });
   const f = only(r, 'token-rejected');
   assert.match(f.message, /token-revoked — The access token was revoked \(revoked by an administrator\)/);
-  assert.match(f.fix, new RegExp(`Log in again: \`npm login --registry=${s.url}\` writes a new session token over .*\\.npmrc:2`));
+  assert.match(
+    f.fix,
+    new RegExp(`Log in again: \`npm login --registry=${s.url}\` writes a new session token over .*\\.npmrc:2`),
+  );
 });
 
 test('an unknown token with a valid checksum → token-rejected (token-invalid); a truncated one is caught offline too', async () => {
@@ -116,18 +154,38 @@ test('an unknown token with a valid checksum → token-rejected (token-invalid);
 test('a token limited to other addresses → token-rejected (ip-not-allowed), fix adds this address to --cidr', async () => {
   const r = await doctor(await s.token({ user: 'alice', cidr: ['10.0.0.0/8'] }));
   const f = only(r, 'token-rejected');
-  assert.match(f.message, /ip-not-allowed — This token may only be used from 10\.0\.0\.0\/8; this request came from 127\.0\.0\.1/);
+  assert.match(
+    f.message,
+    /ip-not-allowed — This token may only be used from 10\.0\.0\.0\/8; this request came from 127\.0\.0\.1/,
+  );
   assert.match(f.fix, /--cidr 10\.0\.0\.0\/8,127\.0\.0\.1\/32/);
 });
 
 test('a read-only token with --publish → read-only-token with a read-write token for the package', async () => {
-  const token = await s.token({ user: 'alice', kind: 'granular', readonly: true, grants: grants({ packagesAll: true, permission: 'read-only' }), expiresInMs: 30 * DAY });
+  const token = await s.token({
+    user: 'alice',
+    kind: 'granular',
+    readonly: true,
+    grants: grants({ packagesAll: true, permission: 'read-only' }),
+    expiresInMs: 30 * DAY,
+  });
   const r = await doctor(token, { publish: 'alice-lib' });
   const f = only(r, 'read-only-token');
   assert.equal(f.severity, 'error');
-  assert.match(f.message, /publishing alice-lib would be refused for alice .*token-read-only — This token is read-only and cannot publish alice-lib/);
-  assert.match(f.fix, new RegExp(`\`npm token create --registry=${s.url} --name alice-lib-publish --packages alice-lib --packages-and-scopes-permission read-write --expires 30\``));
-  assert.ok(r.notes.some((n) => n.includes('granular, read-only')), r.notes.join('\n'));
+  assert.match(
+    f.message,
+    /publishing alice-lib would be refused for alice .*token-read-only — This token is read-only and cannot publish alice-lib/,
+  );
+  assert.match(
+    f.fix,
+    new RegExp(
+      `\`npm token create --registry=${s.url} --name alice-lib-publish --packages alice-lib --packages-and-scopes-permission read-write --expires 30\``,
+    ),
+  );
+  assert.ok(
+    r.notes.some((n) => n.includes('granular, read-only')),
+    r.notes.join('\n'),
+  );
 });
 
 test('not a maintainer with --publish → not-maintainer naming the owner commands for this user', async () => {
@@ -140,11 +198,22 @@ test('not a maintainer with --publish → not-maintainer naming the owner comman
 });
 
 test('a token limited to other packages with --publish → publish-forbidden, fix keeps its packages and adds this one', async () => {
-  const token = await s.token({ user: 'alice', kind: 'granular', grants: grants({ packages: ['alice-other'], scopes: ['@alice'] }), expiresInMs: 30 * DAY });
+  const token = await s.token({
+    user: 'alice',
+    kind: 'granular',
+    grants: grants({ packages: ['alice-other'], scopes: ['@alice'] }),
+    expiresInMs: 30 * DAY,
+  });
   const r = await doctor(token, { publish: 'alice-lib' });
   const f = only(r, 'publish-forbidden');
-  assert.match(f.message, /token-package-restricted — This token is limited to @alice\/\*, alice-other and cannot publish alice-lib/);
-  assert.match(f.fix, /`npm token create --registry=\S+ --packages alice-other --packages alice-lib --scopes @alice --packages-and-scopes-permission read-write --expires 30`/);
+  assert.match(
+    f.message,
+    /token-package-restricted — This token is limited to @alice\/\*, alice-other and cannot publish alice-lib/,
+  );
+  assert.match(
+    f.fix,
+    /`npm token create --registry=\S+ --packages alice-other --packages alice-lib --scopes @alice --packages-and-scopes-permission read-write --expires 30`/,
+  );
   assert.match(f.fix, /TESSERA_TOKEN/);
 });
 
@@ -154,30 +223,56 @@ test('2FA for writes with --publish → otp-required (a warning) with --otp and 
   assert.equal(f.severity, 'warning');
   assert.match(f.message, /would let dave publish dave-lib only with a one-time password \(dave has 2FA for writes/);
   assert.match(f.fix, /`npm publish --otp=<code>`/);
-  assert.match(f.fix, /--packages dave-lib --packages-and-scopes-permission read-write --bypass-2fa --expires 30 --otp=<code>/);
+  assert.match(
+    f.fix,
+    /--packages dave-lib --packages-and-scopes-permission read-write --bypass-2fa --expires 30 --otp=<code>/,
+  );
   assert.match(f.fix, /`npm trust github dave-lib --repo <owner\/repo> --file <workflow\.yml> --registry=/);
   // A bypass-2FA token publishes without a code: nothing to say.
-  const ci = await s.token({ user: 'dave', kind: 'granular', grants: grants({ packagesAll: true }), bypass2fa: true, expiresInMs: 30 * DAY });
+  const ci = await s.token({
+    user: 'dave',
+    kind: 'granular',
+    grants: grants({ packagesAll: true }),
+    bypass2fa: true,
+    expiresInMs: 30 * DAY,
+  });
   assert.deepEqual((await doctor(ci, { publish: 'dave-lib' })).report.findings, []);
 });
 
 test('a granular token expiring in 3 days → token-expiring-soon: the same token again, then revoke this one', async () => {
-  const token = await s.token({ user: 'alice', kind: 'granular', name: 'ci', grants: grants({ scopes: ['@alice'] }), cidr: ['127.0.0.0/8'], expiresInMs: 3 * DAY });
+  const token = await s.token({
+    user: 'alice',
+    kind: 'granular',
+    name: 'ci',
+    grants: grants({ scopes: ['@alice'] }),
+    cidr: ['127.0.0.0/8'],
+    expiresInMs: 3 * DAY,
+  });
   const r = await doctor(token);
   const f = only(r, 'token-expiring-soon');
   assert.equal(f.severity, 'warning');
   assert.match(f.message, /The granular token from .*\.npmrc:2 \(tsr_\*\*\*, "ci"\) expires in 3 day\(s\)/);
   const key = (await api('GET', '-/tessera/v1/token', token)).token.key;
-  assert.match(f.fix, new RegExp(`\`npm token create --registry=${s.url} --name ci --scopes @alice --packages-and-scopes-permission read-write --cidr 127\\.0\\.0\\.0/8 --expires 3\``));
+  assert.match(
+    f.fix,
+    new RegExp(
+      `\`npm token create --registry=${s.url} --name ci --scopes @alice --packages-and-scopes-permission read-write --cidr 127\\.0\\.0\\.0/8 --expires 3\``,
+    ),
+  );
   assert.match(f.fix, new RegExp(`\`npm token revoke ${key} --registry=${s.url}\``));
   // A month left: a note only.
-  const later = await doctor(await s.token({ user: 'alice', kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: 30 * DAY }));
+  const later = await doctor(
+    await s.token({ user: 'alice', kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: 30 * DAY }),
+  );
   assert.deepEqual(later.report.findings, []);
 });
 
-test('without /-/tessera/v1/token the token is found in npm\'s token list by its redacted prefix', async () => {
+test("without /-/tessera/v1/token the token is found in npm's token list by its redacted prefix", async () => {
   const session = await s.token({ user: 'bob' });
-  const tokens = [session, await s.token({ user: 'bob', kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: 30 * DAY })];
+  const tokens = [
+    session,
+    await s.token({ user: 'bob', kind: 'granular', grants: grants({ packagesAll: true }), expiresInMs: 30 * DAY }),
+  ];
   const list = await api('GET', '-/npm/v1/tokens', session);
   assert.ok(list.objects.length >= 2);
   for (const token of tokens) {

@@ -5,7 +5,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadNpmConfig } from '../../../src/doctor/npm-config.ts';
-import { credentialForRegistry, credentialForRequest, nerfDart, registryForSpec, redact } from '../../../src/doctor/credentials.ts';
+import {
+  credentialForRegistry,
+  credentialForRequest,
+  nerfDart,
+  registryForSpec,
+  redact,
+} from '../../../src/doctor/credentials.ts';
 
 async function load(userrc: string, projectrc = '', env: Record<string, string> = {}) {
   const root = mkdtempSync(join(tmpdir(), 'doctor-cred-'));
@@ -15,7 +21,8 @@ async function load(userrc: string, projectrc = '', env: Record<string, string> 
   writeFileSync(join(root, 'proj/.npmrc'), projectrc);
   writeFileSync(join(root, 'proj/package.json'), '{}');
   return loadNpmConfig({
-    cwd: join(root, 'proj'), env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '', ...env },
+    cwd: join(root, 'proj'),
+    env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '', ...env },
     npmPath: join(root, 'npm'),
   });
 }
@@ -49,7 +56,9 @@ test('lookup A: host case, default port and scheme in the key never match', asyn
 });
 
 test('lookup A: empty value is skipped, Bearer beats _auth, same-host fallback', async () => {
-  const cfg = await load('registry=https://reg.example.com/npm/repo/\n//reg.example.com/:_auth=QUJD\n//reg.example.com/:_authToken=T\n//reg.example.com/npm/repo/:_authToken=\n');
+  const cfg = await load(
+    'registry=https://reg.example.com/npm/repo/\n//reg.example.com/:_auth=QUJD\n//reg.example.com/:_authToken=T\n//reg.example.com/npm/repo/:_authToken=\n',
+  );
   const c = credentialForRequest(cfg, 'https://reg.example.com/npm/repo/pkg');
   assert.equal(c.kind, 'token');
   assert.equal(c.regKey, '//reg.example.com/');
@@ -80,7 +89,10 @@ test('project layer beats user layer, and env expansion keeps unset vars literal
   const c = credentialForRequest(cfg, 'https://r.example.com/x');
   assert.equal(c.value, '${NOPE}');
   assert.equal(c.origin?.where, 'project');
-  assert.deepEqual(cfg.origins('//r.example.com/:_authToken').map((o) => o.where), ['project', 'user']);
+  assert.deepEqual(
+    cfg.origins('//r.example.com/:_authToken').map((o) => o.where),
+    ['project', 'user'],
+  );
   const set = await load('', '//r.example.com/:_authToken=${YES}\n', { YES: 'abc' });
   assert.equal(credentialForRequest(set, 'https://r.example.com/x').value, 'abc');
 });

@@ -12,14 +12,23 @@ import { FINDING_IDS } from '../../../src/domain/findings.ts';
 const DIR = join(import.meta.dirname, '../../fixtures/explain-real');
 const GOAL = { top1: 0.85, top3: 0.97 };
 
-interface Case { source: string; client: string; registry: string; cause: string; wrong: string[] }
+interface Case {
+  source: string;
+  client: string;
+  registry: string;
+  cause: string;
+  wrong: string[];
+}
 
-const cases = readdirSync(DIR).filter((f) => f.endsWith('.txt')).sort().map((f) => ({
-  name: f.slice(0, -4),
-  // The corpus never spells the public registry's host; put npm's default back, as the paste had it.
-  text: readFileSync(join(DIR, f), 'utf8').replaceAll('registry.example.com', defaultRegistryHost()),
-  meta: JSON.parse(readFileSync(join(DIR, f.replace(/\.txt$/, '.json')), 'utf8')) as Case,
-}));
+const cases = readdirSync(DIR)
+  .filter((f) => f.endsWith('.txt'))
+  .sort()
+  .map((f) => ({
+    name: f.slice(0, -4),
+    // The corpus never spells the public registry's host; put npm's default back, as the paste had it.
+    text: readFileSync(join(DIR, f), 'utf8').replaceAll('registry.example.com', defaultRegistryHost()),
+    meta: JSON.parse(readFileSync(join(DIR, f.replace(/\.txt$/, '.json')), 'utf8')) as Case,
+  }));
 
 test('the corpus: at least 100 labelled cases with known cause ids', () => {
   assert.ok(cases.length >= 100, `${cases.length} cases`);
@@ -48,8 +57,10 @@ test(`explain on the corpus: ${GOALS}, never a wrong cause first`, () => {
     for (const x of explanation.causes) assert.ok(x.fix.length > 20, `${c.name}: ${x.id} has a fix`);
   }
   const n = cases.length;
-  process.stdout.write(`explain-real: ${n} cases, top-1 ${top1}/${n} (${((100 * top1) / n).toFixed(1)}%), ` +
-    `top-3 ${top3}/${n} (${((100 * top3) / n).toFixed(1)}%)\n${misses.map((m) => `  ${m}\n`).join('')}`);
+  process.stdout.write(
+    `explain-real: ${n} cases, top-1 ${top1}/${n} (${((100 * top1) / n).toFixed(1)}%), ` +
+      `top-3 ${top3}/${n} (${((100 * top3) / n).toFixed(1)}%)\n${misses.map((m) => `  ${m}\n`).join('')}`,
+  );
   assert.deepEqual(wrongFirst, [], 'a cause listed as wrong for a case ranks first');
   assert.ok(top3 / n >= GOAL.top3, `top-3 ${top3}/${n} below ${GOAL.top3}`);
   assert.ok(top1 / n >= GOAL.top1, `top-1 ${top1}/${n} below ${GOAL.top1}`);

@@ -21,7 +21,11 @@ for (const [file, want] of Object.entries(expected)) {
     if (want.first) assert.equal(ex.causes[0]?.id, want.first, JSON.stringify(ex.causes.map((c) => c.id)));
     if (want.code === 'UNKNOWN') assert.deepEqual(ex.causes, []);
     for (const id of want.not ?? []) assert.ok(!ex.causes.some((c) => c.id === id), `${id} should not be a cause`);
-    for (const id of want.has ?? []) assert.ok(ex.causes.some((c) => c.id === id), `${id} should be a cause: ${JSON.stringify(ex.causes.map((c) => c.id))}`);
+    for (const id of want.has ?? [])
+      assert.ok(
+        ex.causes.some((c) => c.id === id),
+        `${id} should be a cause: ${JSON.stringify(ex.causes.map((c) => c.id))}`,
+      );
     if (want.fixIncludes) assert.match(ex.causes[0].fix.toLowerCase(), new RegExp(want.fixIncludes));
     for (const c of ex.causes) {
       assert.ok(FINDING_IDS.includes(c.id), `unknown cause id ${c.id}`);
@@ -31,8 +35,12 @@ for (const [file, want] of Object.entries(expected)) {
 }
 
 test('E403: PUT is a publish problem, GET is an install/network/config problem (BRIEF doctor scenario 9)', () => {
-  const put = explainText('npm ERR! code E403\nnpm ERR! 403 403 Forbidden - PUT https://registry.example.com/x - Forbidden\n').explanation;
-  const get = explainText('npm ERR! code E403\nnpm ERR! 403 403 Forbidden - GET https://registry.example.com/x - Forbidden\n').explanation;
+  const put = explainText(
+    'npm ERR! code E403\nnpm ERR! 403 403 Forbidden - PUT https://registry.example.com/x - Forbidden\n',
+  ).explanation;
+  const get = explainText(
+    'npm ERR! code E403\nnpm ERR! 403 403 Forbidden - GET https://registry.example.com/x - Forbidden\n',
+  ).explanation;
   const publishIds = ['not-maintainer', 'read-only-token', 'otp-required', 'publish-forbidden'];
   assert.ok(publishIds.includes(put.causes[0].id));
   assert.ok(put.causes.every((c) => publishIds.includes(c.id)));
@@ -63,7 +71,11 @@ async function configWith(userrc: string) {
   mkdirSync(join(root, 'proj'));
   writeFileSync(join(root, 'home/.npmrc'), userrc);
   writeFileSync(join(root, 'proj/package.json'), '{}');
-  return loadNpmConfig({ cwd: join(root, 'proj'), env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '' }, npmPath: join(root, 'npm') });
+  return loadNpmConfig({
+    cwd: join(root, 'proj'),
+    env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '' },
+    npmPath: join(root, 'npm'),
+  });
 }
 
 const AZURE_LOG = readFileSync(join(DIR, 'npm11-debug-log-e401-azure-bearer.log'), 'utf8');
@@ -71,10 +83,16 @@ const FEED = '//pkgs.dev.azure.com/contoso/_packaging/contoso-feed/npm/';
 const PAT = 'q7vx3kzq2m5n6p7r4s5t6u7v2w3x4y5z6a7b2c3d4e5f6g7h2j3k';
 
 test('Azure 401 joined with the configuration: a raw PAT in _password is promoted, naming its line', async () => {
-  const cfg = await configWith(`${FEED}registry/:username=contoso\n${FEED}registry/:_password=${PAT}\n${FEED}:username=contoso\n${FEED}:_password=${PAT}\n`);
+  const cfg = await configWith(
+    `${FEED}registry/:username=contoso\n${FEED}registry/:_password=${PAT}\n${FEED}:username=contoso\n${FEED}:_password=${PAT}\n`,
+  );
   const { extracted, explanation } = explainText(AZURE_LOG);
   const notes = joinConfig(extracted, explanation, cfg);
-  assert.equal(explanation.causes[0].id, 'azure-artifacts-credentials', JSON.stringify(explanation.causes.map((c) => c.id)));
+  assert.equal(
+    explanation.causes[0].id,
+    'azure-artifacts-credentials',
+    JSON.stringify(explanation.causes.map((c) => c.id)),
+  );
   assert.match(explanation.causes[0].fix, /home\/\.npmrc line 2/);
   assert.match(explanation.causes[0].fix, /raw PAT/);
   assert.match(notes.join('\n'), /username-password/);
@@ -82,7 +100,9 @@ test('Azure 401 joined with the configuration: a raw PAT in _password is promote
 
 test('Azure 401 joined with a correct base64 _password keeps "PAT expired or invalid" first', async () => {
   const b64 = Buffer.from(PAT).toString('base64');
-  const cfg = await configWith(`${FEED}registry/:username=contoso\n${FEED}registry/:_password=${b64}\n${FEED}:username=contoso\n${FEED}:_password=${b64}\n`);
+  const cfg = await configWith(
+    `${FEED}registry/:username=contoso\n${FEED}registry/:_password=${b64}\n${FEED}:username=contoso\n${FEED}:_password=${b64}\n`,
+  );
   const { extracted, explanation } = explainText(AZURE_LOG);
   joinConfig(extracted, explanation, cfg);
   assert.equal(explanation.causes[0].id, 'token-rejected');
@@ -99,11 +119,18 @@ test('Azure 401 with the feed configured but no credential promotes no-credentia
 });
 
 test('GitHub and Azure wording stays off other registries', () => {
-  const none = explainText('npm error code E401\nnpm error 401 Unauthorized - GET https://registry.example.com/@acme%2fui - authentication token not provided\n').explanation;
-  const bearer = explainText('npm error code E401\nnpm error Unable to authenticate, need: Bearer realm="registry.example.com"\n').explanation;
-  const put = explainText('npm error code E403\nnpm error 403 403 Forbidden - PUT https://registry.example.com/@acme%2fui - Forbidden\n').explanation;
+  const none = explainText(
+    'npm error code E401\nnpm error 401 Unauthorized - GET https://registry.example.com/@acme%2fui - authentication token not provided\n',
+  ).explanation;
+  const bearer = explainText(
+    'npm error code E401\nnpm error Unable to authenticate, need: Bearer realm="registry.example.com"\n',
+  ).explanation;
+  const put = explainText(
+    'npm error code E403\nnpm error 403 403 Forbidden - PUT https://registry.example.com/@acme%2fui - Forbidden\n',
+  ).explanation;
   for (const ex of [none, bearer, put]) {
-    for (const cause of ex.causes) assert.ok(!/GitHub|NODE_AUTH_TOKEN|Azure|vsts-npm-auth/.test(cause.fix), `${cause.id}: ${cause.fix}`);
+    for (const cause of ex.causes)
+      assert.ok(!/GitHub|NODE_AUTH_TOKEN|Azure|vsts-npm-auth/.test(cause.fix), `${cause.id}: ${cause.fix}`);
     assert.ok(!ex.causes.some((c) => c.id === 'azure-artifacts-credentials'));
   }
 });

@@ -7,9 +7,26 @@ import { detectEncoding, parseIniLines } from '../../../src/doctor/ini-lines.ts'
 const ini = createRequire(import.meta.url)('ini') as { parse(s: string): Record<string, unknown> };
 
 const SAMPLE = [
-  '; comment', '# another', '', 'registry = https://r.example.com/ ', '//r.example.com/:_authToken=abc#def;ghi',
-  'quoted="a#b"', "single='x;y'", 'esc=a\\#b', 'bare', 'ca[]=one', 'ca[]=two', 'dup=1', 'dup=2', 'pad=cGFzcw==',
-  'flag=true', 'n=null', '\r', 'crlf=1\r', '[section]', 'inner=1',
+  '; comment',
+  '# another',
+  '',
+  'registry = https://r.example.com/ ',
+  '//r.example.com/:_authToken=abc#def;ghi',
+  'quoted="a#b"',
+  "single='x;y'",
+  'esc=a\\#b',
+  'bare',
+  'ca[]=one',
+  'ca[]=two',
+  'dup=1',
+  'dup=2',
+  'pad=cGFzcw==',
+  'flag=true',
+  'n=null',
+  '\r',
+  'crlf=1\r',
+  '[section]',
+  'inner=1',
 ].join('\n');
 
 test('values match ini.parse exactly', () => {

@@ -6,10 +6,35 @@ import { join } from 'node:path';
 import { FINDING_IDS, FINDINGS } from '../../../src/domain/findings.ts';
 
 const KB = join(import.meta.dirname, '../../../kb');
-const NPM_CODES = ['e401', 'e403', 'e404', 'eotp', 'eauthip', 'eneedauth', 'eintegrity', 'self-signed-cert-in-chain',
-  'unable-to-get-issuer-cert-locally', 'unable-to-verify-leaf-signature', 'depth-zero-self-signed-cert', 'cert-has-expired',
-  'err-tls-cert-altname-invalid', 'e407', 'e422', 'enotfound', 'eai-again', 'econnrefused', 'econnreset', 'etimedout', 'e500',
-  'err-invalid-auth', 'err-invalid-url', 'einvalidproxy', 'e409', 'e426', 'e402'];
+const NPM_CODES = [
+  'e401',
+  'e403',
+  'e404',
+  'eotp',
+  'eauthip',
+  'eneedauth',
+  'eintegrity',
+  'self-signed-cert-in-chain',
+  'unable-to-get-issuer-cert-locally',
+  'unable-to-verify-leaf-signature',
+  'depth-zero-self-signed-cert',
+  'cert-has-expired',
+  'err-tls-cert-altname-invalid',
+  'e407',
+  'e422',
+  'enotfound',
+  'eai-again',
+  'econnrefused',
+  'econnreset',
+  'etimedout',
+  'e500',
+  'err-invalid-auth',
+  'err-invalid-url',
+  'einvalidproxy',
+  'e409',
+  'e426',
+  'e402',
+];
 
 function checkArticle(slug: string): void {
   const file = join(KB, `${slug}.md`);
@@ -17,7 +42,8 @@ function checkArticle(slug: string): void {
   const text = readFileSync(file, 'utf8');
   assert.match(text, /^# \S.+\n/, `${slug}: starts with "# Title"`);
   const sections = [...text.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
-  for (const s of ['What it means', 'Why it happens', 'How to fix it']) assert.ok(sections.includes(s), `${slug}: section "${s}"`);
+  for (const s of ['What it means', 'Why it happens', 'How to fix it'])
+    assert.ok(sections.includes(s), `${slug}: section "${s}"`);
   assert.ok(sections.indexOf('What it means') < sections.indexOf('How to fix it'));
 }
 

@@ -19,7 +19,9 @@ const servers: net.Server[] = [];
 
 function listen(server: net.Server): Promise<number> {
   servers.push(server);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+  );
 }
 
 const ok: http.RequestListener = (_req, res) => {
@@ -34,15 +36,23 @@ after(() => {
   for (const s of servers) s.close();
 });
 
-async function doctor(npmrc: string, opts: { env?: Record<string, string>; packages?: string[]; publish?: boolean; pkg?: object; timeout?: number } = {}) {
+async function doctor(
+  npmrc: string,
+  opts: { env?: Record<string, string>; packages?: string[]; publish?: boolean; pkg?: object; timeout?: number } = {},
+) {
   const root = mkdtempSync(join(tmpdir(), 'doctor-probe-'));
   mkdirSync(join(root, 'home'));
   mkdirSync(join(root, 'proj'));
   writeFileSync(join(root, 'proj/.npmrc'), npmrc);
   writeFileSync(join(root, 'proj/package.json'), JSON.stringify(opts.pkg ?? { name: 'app', version: '1.0.0' }));
   return runDoctor({
-    cwd: join(root, 'proj'), env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '', ...opts.env },
-    offline: false, publish: opts.publish ?? false, packages: opts.packages ?? [], timeout: opts.timeout ?? 3000, npmPath: join(root, 'npm'),
+    cwd: join(root, 'proj'),
+    env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '', ...opts.env },
+    offline: false,
+    publish: opts.publish ?? false,
+    packages: opts.packages ?? [],
+    timeout: opts.timeout ?? 3000,
+    npmPath: join(root, 'npm'),
   });
 }
 
@@ -81,7 +91,11 @@ test('expired certificate → tls-bad-certificate saying it expired', async () =
 
 test('proxy answering 407 → proxy-misconfigured with the proxy line', async () => {
   const proxy = net.createServer((s) => {
-    s.once('data', () => s.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n'));
+    s.once('data', () =>
+      s.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n',
+      ),
+    );
   });
   const port = await listen(proxy);
   const r = await doctor(`registry=https://registry.example.com/\nhttps-proxy=http://127.0.0.1:${port}\n`);
@@ -104,20 +118,37 @@ test('closed port → network-unreachable, not an auth finding', async () => {
 });
 
 test('a registry that hangs is cut off by the time box', async () => {
-  const port = await listen(net.createServer(() => { /* never answers */ }));
+  const port = await listen(
+    net.createServer(() => {
+      /* never answers */
+    }),
+  );
   const t0 = Date.now();
   const r = await doctor(`registry=http://127.0.0.1:${port}/\n`, { timeout: 600 });
   assert.ok(Date.now() - t0 < 2000);
-  assert.ok(r.report.findings.some((x) => x.id === 'network-unreachable'), ids(r).join());
+  assert.ok(
+    r.report.findings.some((x) => x.id === 'network-unreachable'),
+    ids(r).join(),
+  );
 });
 
 test('--package: tarball on another host → tarball-host-mismatch', async () => {
-  const port = await listen(http.createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    if (req.url === '/-/ping') return res.end('{}');
-    res.end(JSON.stringify({ name: '@corp/good', 'dist-tags': { latest: '1.0.0' }, versions: { '1.0.0': { dist: { tarball: 'http://127.0.0.2:9/@corp/good/-/good-1.0.0.tgz' } } } }));
-  }));
-  const r = await doctor(`@corp:registry=http://127.0.0.1:${port}/\n//127.0.0.1:${port}/:_authToken=${TOKEN}\n`, { packages: ['@corp/good'] });
+  const port = await listen(
+    http.createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/-/ping') return res.end('{}');
+      res.end(
+        JSON.stringify({
+          name: '@corp/good',
+          'dist-tags': { latest: '1.0.0' },
+          versions: { '1.0.0': { dist: { tarball: 'http://127.0.0.2:9/@corp/good/-/good-1.0.0.tgz' } } },
+        }),
+      );
+    }),
+  );
+  const r = await doctor(`@corp:registry=http://127.0.0.1:${port}/\n//127.0.0.1:${port}/:_authToken=${TOKEN}\n`, {
+    packages: ['@corp/good'],
+  });
   const f = r.report.findings.find((x) => x.id === 'tarball-host-mismatch');
   assert.ok(f, ids(r).join());
   assert.equal(f.severity, 'error');

@@ -7,7 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDoctor } from '../../../src/doctor/doctor.ts';
 import { explainText } from '../../../src/doctor/explain.ts';
-import { azureFeedBase, azureFeedOfUrl, gitHubPackagesOf, gitHubPackagesOfUrl, isAzureArtifactsHost, isGitHubPackagesHost, passwordNotBase64 } from '../../../src/doctor/rules/vendors.ts';
+import {
+  azureFeedBase,
+  azureFeedOfUrl,
+  gitHubPackagesOf,
+  gitHubPackagesOfUrl,
+  isAzureArtifactsHost,
+  isGitHubPackagesHost,
+  passwordNotBase64,
+} from '../../../src/doctor/rules/vendors.ts';
 
 const PAT = 'q7vx3kzq2m5n6p7r4s5t6u7v2w3x4y5z6a7b2c3d4e5f6g7h2j3k'; // the shape of an Azure DevOps PAT
 const B64 = Buffer.from(PAT).toString('base64');
@@ -15,23 +23,43 @@ const FEED = '//pkgs.dev.azure.com/contoso/_packaging/contoso-feed/npm/';
 const REGISTRY = 'https://pkgs.dev.azure.com/contoso/_packaging/contoso-feed/npm/registry/';
 
 function lines(prefix: string, opts: { username?: string; password?: string } = {}): string {
-  return [
-    opts.username === undefined ? `${prefix}:username=contoso` : opts.username === '-' ? '' : `${prefix}:username=${opts.username}`,
-    opts.password === '-' ? '' : `${prefix}:_password=${opts.password ?? B64}`,
-    `${prefix}:email=npm requires email to be set but doesn't use the value`,
-  ].filter(Boolean).join('\n') + '\n';
+  return (
+    [
+      opts.username === undefined
+        ? `${prefix}:username=contoso`
+        : opts.username === '-'
+          ? ''
+          : `${prefix}:username=${opts.username}`,
+      opts.password === '-' ? '' : `${prefix}:_password=${opts.password ?? B64}`,
+      `${prefix}:email=npm requires email to be set but doesn't use the value`,
+    ]
+      .filter(Boolean)
+      .join('\n') + '\n'
+  );
 }
 
-async function doctor(userrc: string, projectrc: string, opts: { pkg?: object; publish?: boolean; env?: Record<string, string>; client?: 'npm' | 'pnpm' } = {}) {
+async function doctor(
+  userrc: string,
+  projectrc: string,
+  opts: { pkg?: object; publish?: boolean; env?: Record<string, string>; client?: 'npm' | 'pnpm' } = {},
+) {
   const root = mkdtempSync(join(tmpdir(), 'doctor-vendors-'));
   mkdirSync(join(root, 'home'));
   mkdirSync(join(root, 'proj'));
   writeFileSync(join(root, 'home/.npmrc'), userrc);
   writeFileSync(join(root, 'proj/.npmrc'), projectrc);
-  writeFileSync(join(root, 'proj/package.json'), JSON.stringify(opts.pkg ?? { name: 'app', version: '1.0.0' }, null, 2));
+  writeFileSync(
+    join(root, 'proj/package.json'),
+    JSON.stringify(opts.pkg ?? { name: 'app', version: '1.0.0' }, null, 2),
+  );
   const r = await runDoctor({
-    cwd: join(root, 'proj'), env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '', ...opts.env },
-    offline: true, publish: opts.publish ?? false, packages: [], npmPath: join(root, 'npm'), client: opts.client,
+    cwd: join(root, 'proj'),
+    env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '', ...opts.env },
+    offline: true,
+    publish: opts.publish ?? false,
+    packages: [],
+    npmPath: join(root, 'npm'),
+    client: opts.client,
   });
   return r.report.findings;
 }
@@ -49,8 +77,14 @@ test('host and feed recognition', () => {
   assert.ok(!isAzureArtifactsHost('pkgs.dev.azure.com.example.com'));
   assert.equal(azureFeedBase(`${FEED}registry/`), FEED);
   assert.equal(azureFeedBase(FEED), FEED);
-  assert.equal(azureFeedBase('//pkgs.dev.azure.com/contoso/web/_packaging/f/npm/registry/'), '//pkgs.dev.azure.com/contoso/web/_packaging/f/npm/');
-  assert.equal(azureFeedBase('//contoso.pkgs.visualstudio.com/_packaging/f/npm/registry/'), '//contoso.pkgs.visualstudio.com/_packaging/f/npm/');
+  assert.equal(
+    azureFeedBase('//pkgs.dev.azure.com/contoso/web/_packaging/f/npm/registry/'),
+    '//pkgs.dev.azure.com/contoso/web/_packaging/f/npm/',
+  );
+  assert.equal(
+    azureFeedBase('//contoso.pkgs.visualstudio.com/_packaging/f/npm/registry/'),
+    '//contoso.pkgs.visualstudio.com/_packaging/f/npm/',
+  );
   assert.equal(azureFeedBase('//pkgs.dev.azure.com/contoso/'), undefined);
   assert.equal(azureFeedBase('//registry.example.com/_packaging/f/npm/registry/'), undefined);
   assert.equal(azureFeedOfUrl(REGISTRY), FEED);
@@ -61,7 +95,10 @@ test('host and feed recognition', () => {
 test('_password must be the base64 of a printable token', () => {
   assert.equal(passwordNotBase64(B64), undefined);
   assert.equal(passwordNotBase64(B64.replace(/=+$/, '')), undefined, 'npm decodes unpadded base64 too');
-  assert.equal(passwordNotBase64(Buffer.from('VssSessionToken-like.session-token_value').toString('base64')), undefined);
+  assert.equal(
+    passwordNotBase64(Buffer.from('VssSessionToken-like.session-token_value').toString('base64')),
+    undefined,
+  );
   assert.match(passwordNotBase64(PAT) ?? '', /raw PAT/, 'a raw PAT is valid base64 text but decodes to binary');
   assert.match(passwordNotBase64('my pat!') ?? '', /is not base64/);
   assert.match(passwordNotBase64('abcde') ?? '', /is not base64/, 'a length of 4n+1 is never base64');
@@ -69,17 +106,25 @@ test('_password must be the base64 of a printable token', () => {
 });
 
 test('Azure: the documented layout (both paths, base64 PAT, username, email) gives no finding', async () => {
-  const f = await doctor(`; begin auth token\n${lines(`${FEED}registry/`)}${lines(FEED)}; end auth token\n`, `registry=${REGISTRY}\n`, {
-    pkg: { name: 'app', version: '1.0.0', dependencies: { 'left-pad': '^1.3.0' } }, publish: true,
-  });
+  const f = await doctor(
+    `; begin auth token\n${lines(`${FEED}registry/`)}${lines(FEED)}; end auth token\n`,
+    `registry=${REGISTRY}\n`,
+    {
+      pkg: { name: 'app', version: '1.0.0', dependencies: { 'left-pad': '^1.3.0' } },
+      publish: true,
+    },
+  );
   assert.deepEqual(f, [], dump(f));
 });
 
 test('Azure: the legacy visualstudio.com host with a project feed, as vsts-npm-auth writes it, gives no finding', async () => {
   const feed = '//contoso.pkgs.visualstudio.com/web/_packaging/web-feed/npm/';
   const session = Buffer.from('eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln').toString('base64');
-  const f = await doctor(lines(`${feed}registry/`, { username: 'VssSessionToken', password: session }) + lines(feed, { username: 'VssSessionToken', password: session }),
-    `registry=https:${feed}registry/\n`);
+  const f = await doctor(
+    lines(`${feed}registry/`, { username: 'VssSessionToken', password: session }) +
+      lines(feed, { username: 'VssSessionToken', password: session }),
+    `registry=https:${feed}registry/\n`,
+  );
   assert.deepEqual(f, [], dump(f));
 });
 
@@ -98,7 +143,10 @@ test('Azure: a raw PAT in _password is an error on its line, with the base64 / b
 });
 
 test('Azure: a _password that is not base64 at all is an error', async () => {
-  const f = await doctor(lines(`${FEED}registry/`) + lines(FEED, { password: 'not*base64!' }), `registry=${REGISTRY}\n`);
+  const f = await doctor(
+    lines(`${FEED}registry/`) + lines(FEED, { password: 'not*base64!' }),
+    `registry=${REGISTRY}\n`,
+  );
   const az = of(f, 'azure-artifacts-credentials');
   assert.equal(az.length, 1, dump(f));
   assert.match(az[0].message, /is not base64/);
@@ -143,10 +191,17 @@ test('Azure: lines only at …/npm/ → warning for installs, an error when publ
 });
 
 test('Azure: an unset ${VAR} in _password is left to unexpanded-env-var', async () => {
-  const f = await doctor(lines(`${FEED}registry/`, { password: '${AZURE_PAT_B64}' }) + lines(FEED, { password: '${AZURE_PAT_B64}' }), `registry=${REGISTRY}\n`);
+  const f = await doctor(
+    lines(`${FEED}registry/`, { password: '${AZURE_PAT_B64}' }) + lines(FEED, { password: '${AZURE_PAT_B64}' }),
+    `registry=${REGISTRY}\n`,
+  );
   assert.deepEqual(of(f, 'azure-artifacts-credentials'), [], dump(f));
   assert.ok(of(f, 'unexpanded-env-var').length > 0);
-  const set = await doctor(lines(`${FEED}registry/`, { password: '${AZURE_PAT_B64}' }) + lines(FEED, { password: '${AZURE_PAT_B64}' }), `registry=${REGISTRY}\n`, { env: { AZURE_PAT_B64: PAT } });
+  const set = await doctor(
+    lines(`${FEED}registry/`, { password: '${AZURE_PAT_B64}' }) + lines(FEED, { password: '${AZURE_PAT_B64}' }),
+    `registry=${REGISTRY}\n`,
+    { env: { AZURE_PAT_B64: PAT } },
+  );
   assert.equal(of(set, 'azure-artifacts-credentials').length, 2, 'the expanded value is checked');
 });
 
@@ -169,9 +224,14 @@ test('Azure rules leave other registries alone', async () => {
 const GH_PKG = { name: 'app', version: '1.0.0', dependencies: { '@acme/ui': '^1.0.0' } };
 
 test('GitHub: a correct setup (lowercase scope, classic PAT in ${NODE_AUTH_TOKEN}) gives no finding', async () => {
-  const f = await doctor('//npm.pkg.github.com/:_authToken=${NODE_AUTH_TOKEN}\n', '@acme:registry=https://npm.pkg.github.com\n', {
-    pkg: GH_PKG, env: { NODE_AUTH_TOKEN: 'ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8' },
-  });
+  const f = await doctor(
+    '//npm.pkg.github.com/:_authToken=${NODE_AUTH_TOKEN}\n',
+    '@acme:registry=https://npm.pkg.github.com\n',
+    {
+      pkg: GH_PKG,
+      env: { NODE_AUTH_TOKEN: 'ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8' },
+    },
+  );
   assert.deepEqual(f, [], dump(f));
 });
 
@@ -204,7 +264,10 @@ test('GitHub: a mapped scope nothing uses yet is a warning; GHE.com hosts are re
 });
 
 test('GitHub: publishing without a token says there is no trusted publishing for GitHub Packages', async () => {
-  const f = await doctor('', '@acme:registry=https://npm.pkg.github.com\n', { pkg: { name: '@acme/ui', version: '1.0.0' }, publish: true });
+  const f = await doctor('', '@acme:registry=https://npm.pkg.github.com\n', {
+    pkg: { name: '@acme/ui', version: '1.0.0' },
+    publish: true,
+  });
   const nc = of(f, 'no-credential-for-registry').find((x) => /ENEEDAUTH/.test(x.message));
   assert.ok(nc, dump(f));
   assert.match(nc.fix, /no trusted publishing/);
@@ -212,7 +275,9 @@ test('GitHub: publishing without a token says there is no trusted publishing for
 });
 
 test('other registries keep the generic "fine for public packages" wording', async () => {
-  const f = await doctor('', '@acme:registry=https://npm.acme.example/\n', { pkg: { name: 'app', version: '1.0.0', dependencies: { '@acme/ui': '1' } } });
+  const f = await doctor('', '@acme:registry=https://npm.acme.example/\n', {
+    pkg: { name: 'app', version: '1.0.0', dependencies: { '@acme/ui': '1' } },
+  });
   const nc = of(f, 'no-credential-for-registry');
   assert.equal(nc[0]?.severity, 'warning', dump(f));
   assert.match(nc[0].message, /fine for public packages/);
@@ -220,9 +285,14 @@ test('other registries keep the generic "fine for public packages" wording', asy
 });
 
 test('GitHub: an uppercase scope is one invalid-scope-mapping finding that names the lowercase owner', async () => {
-  const f = await doctor('//npm.pkg.github.com/:_authToken=${NODE_AUTH_TOKEN}\n', '@Acme:registry=https://npm.pkg.github.com\n', {
-    pkg: GH_PKG, env: { NODE_AUTH_TOKEN: 'ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8' },
-  });
+  const f = await doctor(
+    '//npm.pkg.github.com/:_authToken=${NODE_AUTH_TOKEN}\n',
+    '@Acme:registry=https://npm.pkg.github.com\n',
+    {
+      pkg: GH_PKG,
+      env: { NODE_AUTH_TOKEN: 'ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8' },
+    },
+  );
   const inv = of(f, 'invalid-scope-mapping');
   assert.equal(inv.length, 1, dump(f));
   assert.match(inv[0].message, /GitHub Packages needs the owner in lowercase/);
@@ -233,7 +303,11 @@ test('GitHub: an uppercase scope is one invalid-scope-mapping finding that names
 });
 
 test('GitHub: a fine-grained PAT is flagged on GHE.com hosts too', async () => {
-  const f = await doctor('//npm.acme.ghe.com/:_authToken=github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n', '@acme:registry=https://npm.acme.ghe.com/\n', { pkg: GH_PKG });
+  const f = await doctor(
+    '//npm.acme.ghe.com/:_authToken=github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n',
+    '@acme:registry=https://npm.acme.ghe.com/\n',
+    { pkg: GH_PKG },
+  );
   const m = of(f, 'token-host-mismatch');
   assert.equal(m.length, 1, dump(f));
   assert.match(m[0].message, /fine-grained tokens \(github_pat_\)/);
@@ -242,13 +316,35 @@ test('GitHub: a fine-grained PAT is flagged on GHE.com hosts too', async () => {
 const GHP = 'ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8';
 const GH_TOKEN_LINE = '//npm.pkg.github.com/:_authToken=${NODE_AUTH_TOKEN}\n';
 
-test('GitHub Packages registries: GHE.com and GHES\'s _registry/npm path, with the owner appended or not', () => {
-  assert.deepEqual(gitHubPackagesOfUrl('https://npm.pkg.github.com'), { base: 'npm.pkg.github.com', url: 'https://npm.pkg.github.com' });
-  assert.deepEqual(gitHubPackagesOfUrl('https://npm.pkg.github.com/Acme/'), { base: 'npm.pkg.github.com', url: 'https://npm.pkg.github.com', owner: 'Acme' });
-  assert.deepEqual(gitHubPackagesOfUrl('https://npm.acme.ghe.com/acme'), { base: 'npm.acme.ghe.com', url: 'https://npm.acme.ghe.com', owner: 'acme' });
-  assert.deepEqual(gitHubPackagesOfUrl('https://GHE.corp.example/_registry/npm/'), { base: 'ghe.corp.example/_registry/npm', url: 'https://ghe.corp.example/_registry/npm/' });
-  assert.deepEqual(gitHubPackagesOfUrl('https://ghe.corp.example:8443/_registry/npm/acme'), { base: 'ghe.corp.example:8443/_registry/npm', url: 'https://ghe.corp.example:8443/_registry/npm/', owner: 'acme' });
-  assert.deepEqual(gitHubPackagesOf('ghe.corp.example/_registry/npm/'), { base: 'ghe.corp.example/_registry/npm', url: 'https://ghe.corp.example/_registry/npm/' }, 'a credential key without its //');
+test("GitHub Packages registries: GHE.com and GHES's _registry/npm path, with the owner appended or not", () => {
+  assert.deepEqual(gitHubPackagesOfUrl('https://npm.pkg.github.com'), {
+    base: 'npm.pkg.github.com',
+    url: 'https://npm.pkg.github.com',
+  });
+  assert.deepEqual(gitHubPackagesOfUrl('https://npm.pkg.github.com/Acme/'), {
+    base: 'npm.pkg.github.com',
+    url: 'https://npm.pkg.github.com',
+    owner: 'Acme',
+  });
+  assert.deepEqual(gitHubPackagesOfUrl('https://npm.acme.ghe.com/acme'), {
+    base: 'npm.acme.ghe.com',
+    url: 'https://npm.acme.ghe.com',
+    owner: 'acme',
+  });
+  assert.deepEqual(gitHubPackagesOfUrl('https://GHE.corp.example/_registry/npm/'), {
+    base: 'ghe.corp.example/_registry/npm',
+    url: 'https://ghe.corp.example/_registry/npm/',
+  });
+  assert.deepEqual(gitHubPackagesOfUrl('https://ghe.corp.example:8443/_registry/npm/acme'), {
+    base: 'ghe.corp.example:8443/_registry/npm',
+    url: 'https://ghe.corp.example:8443/_registry/npm/',
+    owner: 'acme',
+  });
+  assert.deepEqual(
+    gitHubPackagesOf('ghe.corp.example/_registry/npm/'),
+    { base: 'ghe.corp.example/_registry/npm', url: 'https://ghe.corp.example/_registry/npm/' },
+    'a credential key without its //',
+  );
   // Paths npm itself builds are not an owner.
   assert.equal(gitHubPackagesOfUrl('https://npm.pkg.github.com/download/@acme/ui/1.0.0/abc')?.owner, undefined);
   assert.equal(gitHubPackagesOfUrl('https://npm.pkg.github.com/@acme%2fui')?.owner, undefined);
@@ -261,17 +357,23 @@ test('GitHub Packages registries: GHE.com and GHES\'s _registry/npm path, with t
 
 test('GitHub: publishing a scoped package to the bare URL gives no finding', async () => {
   const f = await doctor(GH_TOKEN_LINE, '@acme:registry=https://npm.pkg.github.com\n', {
-    pkg: { name: '@acme/ui', version: '1.0.0' }, publish: true, env: { NODE_AUTH_TOKEN: GHP },
+    pkg: { name: '@acme/ui', version: '1.0.0' },
+    publish: true,
+    env: { NODE_AUTH_TOKEN: GHP },
   });
   assert.deepEqual(f, [], dump(f));
   const viaConfig = await doctor(GH_TOKEN_LINE, '', {
-    pkg: { name: '@acme/ui', version: '1.0.0', publishConfig: { registry: 'https://npm.pkg.github.com' } }, env: { NODE_AUTH_TOKEN: GHP },
+    pkg: { name: '@acme/ui', version: '1.0.0', publishConfig: { registry: 'https://npm.pkg.github.com' } },
+    env: { NODE_AUTH_TOKEN: GHP },
   });
   assert.deepEqual(of(viaConfig, 'github-packages-config'), [], dump(viaConfig));
 });
 
-test('GitHub: an unscoped package published there is an error on package.json\'s name line', async () => {
-  const f = await doctor(GH_TOKEN_LINE, 'registry=https://npm.pkg.github.com/\n', { publish: true, env: { NODE_AUTH_TOKEN: GHP } });
+test("GitHub: an unscoped package published there is an error on package.json's name line", async () => {
+  const f = await doctor(GH_TOKEN_LINE, 'registry=https://npm.pkg.github.com/\n', {
+    publish: true,
+    env: { NODE_AUTH_TOKEN: GHP },
+  });
   const g = of(f, 'github-packages-config');
   assert.equal(g.length, 1, dump(f));
   assert.equal(g[0].severity, 'error');
@@ -279,7 +381,10 @@ test('GitHub: an unscoped package published there is an error on package.json\'s
   assert.match(g[0].message, /only hosts packages scoped to their owner/);
   assert.match(g[0].source?.file ?? '', /package\.json$/);
   assert.equal(g[0].source?.line, 2);
-  assert.ok(g[0].fix.includes('`@<owner>/app`') && g[0].fix.includes('`@<owner>:registry=https://npm.pkg.github.com`'), g[0].fix);
+  assert.ok(
+    g[0].fix.includes('`@<owner>/app`') && g[0].fix.includes('`@<owner>:registry=https://npm.pkg.github.com`'),
+    g[0].fix,
+  );
 });
 
 test('GitHub: publishConfig.registry on GitHub Packages with an unscoped name is an error without --publish; private or install-only projects are left alone', async () => {
@@ -292,30 +397,51 @@ test('GitHub: publishConfig.registry on GitHub Packages with an unscoped name is
   const app = await doctor(GH_TOKEN_LINE, 'registry=https://npm.pkg.github.com/\n', { env: { NODE_AUTH_TOKEN: GHP } });
   assert.deepEqual(of(app, 'github-packages-config'), [], dump(app));
   // Publishing an unscoped package elsewhere.
-  const other = await doctor('//registry.example.com/:_authToken=${NPM_TOKEN}\n', 'registry=https://registry.example.com/\n', { publish: true, env: { NPM_TOKEN: 'x'.repeat(20) } });
+  const other = await doctor(
+    '//registry.example.com/:_authToken=${NPM_TOKEN}\n',
+    'registry=https://registry.example.com/\n',
+    { publish: true, env: { NPM_TOKEN: 'x'.repeat(20) } },
+  );
   assert.deepEqual(of(other, 'github-packages-config'), [], dump(other));
 });
 
 test('GitHub: an owner appended to registry= is a warning with the bare URL plus the scope mapping; an error with pnpm', async () => {
-  const f = await doctor(GH_TOKEN_LINE, 'registry=https://npm.pkg.github.com/Acme\n', { env: { NODE_AUTH_TOKEN: GHP } });
+  const f = await doctor(GH_TOKEN_LINE, 'registry=https://npm.pkg.github.com/Acme\n', {
+    env: { NODE_AUTH_TOKEN: GHP },
+  });
   const g = of(f, 'github-packages-config');
   assert.equal(g.length, 1, dump(f));
   assert.equal(g[0].severity, 'warning');
   assert.match(g[0].message, /appends the owner to the GitHub Packages URL/);
   assert.match(g[0].message, /pnpm\/pnpm #2933/);
   assert.equal(g[0].source?.line, 1);
-  assert.equal(g[0].fix, 'Write `registry=https://npm.pkg.github.com` and map the owner\'s scope: `@acme:registry=https://npm.pkg.github.com`.');
-  const pnpm = await doctor(GH_TOKEN_LINE, 'registry=https://npm.pkg.github.com/Acme\n', { env: { NODE_AUTH_TOKEN: GHP }, client: 'pnpm' });
+  assert.equal(
+    g[0].fix,
+    "Write `registry=https://npm.pkg.github.com` and map the owner's scope: `@acme:registry=https://npm.pkg.github.com`.",
+  );
+  const pnpm = await doctor(GH_TOKEN_LINE, 'registry=https://npm.pkg.github.com/Acme\n', {
+    env: { NODE_AUTH_TOKEN: GHP },
+    client: 'pnpm',
+  });
   assert.equal(of(pnpm, 'github-packages-config')[0]?.severity, 'error', dump(pnpm));
 });
 
 test('GitHub: an owner appended to @owner:registry is flagged, and a scope that is not that owner is named in the fix', async () => {
-  const f = await doctor(GH_TOKEN_LINE, '@acme:registry=https://npm.pkg.github.com/acme\n', { pkg: GH_PKG, env: { NODE_AUTH_TOKEN: GHP } });
+  const f = await doctor(GH_TOKEN_LINE, '@acme:registry=https://npm.pkg.github.com/acme\n', {
+    pkg: GH_PKG,
+    env: { NODE_AUTH_TOKEN: GHP },
+  });
   const g = of(f, 'github-packages-config');
   assert.equal(g.length, 1, dump(f));
   assert.equal(g[0].fix, 'Write `@acme:registry=https://npm.pkg.github.com`.');
-  const foreign = await doctor(GH_TOKEN_LINE, '@ui:registry=https://npm.pkg.github.com/acme\n', { env: { NODE_AUTH_TOKEN: GHP } });
-  assert.match(of(foreign, 'github-packages-config')[0]?.fix ?? '', /`@ui:registry=https:\/\/npm\.pkg\.github\.com` \(packages of the owner acme are scoped `@acme`/, dump(foreign));
+  const foreign = await doctor(GH_TOKEN_LINE, '@ui:registry=https://npm.pkg.github.com/acme\n', {
+    env: { NODE_AUTH_TOKEN: GHP },
+  });
+  assert.match(
+    of(foreign, 'github-packages-config')[0]?.fix ?? '',
+    /`@ui:registry=https:\/\/npm\.pkg\.github\.com` \(packages of the owner acme are scoped `@acme`/,
+    dump(foreign),
+  );
   // Same path on another registry: an ordinary path-based registry.
   const other = await doctor('', '@acme:registry=https://npm.acme.example/acme/\n');
   assert.deepEqual(of(other, 'github-packages-config'), [], dump(other));
@@ -331,13 +457,21 @@ test('GitHub: publishConfig.registry with the owner appended and a scope that is
   assert.ok(url && scope, dump(f));
   assert.equal(url.severity, 'warning');
   assert.equal(url.source?.line, 5, 'the "registry" line inside publishConfig');
-  assert.ok(url.fix.includes('"registry": "https://npm.pkg.github.com"') && url.fix.includes('`@acme:registry=https://npm.pkg.github.com`'), url.fix);
+  assert.ok(
+    url.fix.includes('"registry": "https://npm.pkg.github.com"') &&
+      url.fix.includes('`@acme:registry=https://npm.pkg.github.com`'),
+    url.fix,
+  );
   assert.equal(scope.severity, 'error');
   assert.equal(scope.source?.line, 2);
   assert.ok(scope.fix.startsWith('Rename it to `@acme/ui`'), scope.fix);
   // The same scope as the owner: only the URL form is flagged.
   const same = await doctor(GH_TOKEN_LINE, '', { pkg: { ...pkg, name: '@acme/ui' }, env: { NODE_AUTH_TOKEN: GHP } });
-  assert.deepEqual(of(same, 'github-packages-config').map((x) => x.severity), ['warning'], dump(same));
+  assert.deepEqual(
+    of(same, 'github-packages-config').map((x) => x.severity),
+    ['warning'],
+    dump(same),
+  );
 });
 
 const GHES = 'https://ghe.corp.example/_registry/npm/';
@@ -345,7 +479,9 @@ const GHES_KEY = '//ghe.corp.example/_registry/npm/';
 
 test('GHES (_registry/npm path form): a correct setup gives no finding', async () => {
   const f = await doctor(`${GHES_KEY}:_authToken=\${NODE_AUTH_TOKEN}\n`, `@acme:registry=${GHES}\n`, {
-    pkg: { name: '@acme/app', version: '1.0.0', dependencies: { '@acme/ui': '^1.0.0' } }, publish: true, env: { NODE_AUTH_TOKEN: GHP },
+    pkg: { name: '@acme/app', version: '1.0.0', dependencies: { '@acme/ui': '^1.0.0' } },
+    publish: true,
+    env: { NODE_AUTH_TOKEN: GHP },
   });
   assert.deepEqual(f, [], dump(f));
 });
@@ -356,13 +492,27 @@ test('GHES: the GitHub rules apply — token even for public packages, keyed at 
   assert.equal(nc[0]?.severity, 'error', dump(none));
   assert.match(nc[0].message, /even for public packages/);
   assert.ok(nc[0].fix.includes(`${GHES_KEY}:_authToken=\${NODE_AUTH_TOKEN}`), nc[0].fix);
-  const pat = await doctor(`${GHES_KEY}:_authToken=github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n`, `@acme:registry=${GHES}\n`, { pkg: GH_PKG });
+  const pat = await doctor(
+    `${GHES_KEY}:_authToken=github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n`,
+    `@acme:registry=${GHES}\n`,
+    { pkg: GH_PKG },
+  );
   assert.match(of(pat, 'token-host-mismatch')[0]?.message ?? '', /fine-grained tokens/, dump(pat));
   const upper = await doctor('', `@Acme:registry=${GHES}\n`);
-  assert.match(of(upper, 'invalid-scope-mapping')[0]?.message ?? '', /GitHub Packages needs the owner in lowercase/, dump(upper));
-  const unscoped = await doctor(`${GHES_KEY}:_authToken=\${NODE_AUTH_TOKEN}\n`, `registry=${GHES}\n`, { publish: true, env: { NODE_AUTH_TOKEN: GHP } });
+  assert.match(
+    of(upper, 'invalid-scope-mapping')[0]?.message ?? '',
+    /GitHub Packages needs the owner in lowercase/,
+    dump(upper),
+  );
+  const unscoped = await doctor(`${GHES_KEY}:_authToken=\${NODE_AUTH_TOKEN}\n`, `registry=${GHES}\n`, {
+    publish: true,
+    env: { NODE_AUTH_TOKEN: GHP },
+  });
   assert.ok(of(unscoped, 'github-packages-config')[0]?.fix.includes(`\`@<owner>:registry=${GHES}\``), dump(unscoped));
-  const owner = await doctor(`${GHES_KEY}:_authToken=\${NODE_AUTH_TOKEN}\n`, `@acme:registry=${GHES}acme\n`, { pkg: GH_PKG, env: { NODE_AUTH_TOKEN: GHP } });
+  const owner = await doctor(`${GHES_KEY}:_authToken=\${NODE_AUTH_TOKEN}\n`, `@acme:registry=${GHES}acme\n`, {
+    pkg: GH_PKG,
+    env: { NODE_AUTH_TOKEN: GHP },
+  });
   assert.equal(of(owner, 'github-packages-config')[0]?.fix, `Write \`@acme:registry=${GHES}\`.`, dump(owner));
 });
 
@@ -372,7 +522,9 @@ test('GHES: a host named npm.<something> keeps the generic wording (not recognis
 });
 
 test('explain: a GHES …/_registry/npm/ 401 gets the GitHub fix keyed at that path', () => {
-  const { explanation } = explainText(`npm error code E401\nnpm error 401 Unauthorized - GET ${GHES}@acme%2fui - authentication token not provided\n`);
+  const { explanation } = explainText(
+    `npm error code E401\nnpm error 401 Unauthorized - GET ${GHES}@acme%2fui - authentication token not provided\n`,
+  );
   const fix = explanation.causes[0]?.fix ?? '';
   assert.ok(fix.includes(`${GHES_KEY}:_authToken=\${NODE_AUTH_TOKEN}`), fix);
   assert.ok(fix.includes(`@owner:registry=${GHES}`), fix);

@@ -101,6 +101,15 @@ export function answerFromMemory(
   const cache = readCache(ctx.store);
   const head = cache.peekHead(path.name);
   if (!head || head.deletedAt !== null || head.origin !== 'local') return false;
+  const credential = req.headers.authorization;
+  const principal =
+    credential === undefined
+      ? undefined
+      : auth.cachedPrincipal(credential, proxied ? undefined : (req.socket.remoteAddress ?? ''));
+  if (credential !== undefined && !principal) return false;
+  // The read rule, from memory, before any bytes are looked up: a package the caller may not read leaves
+  // here as early as a missing name does. A restricted package needs a decision the full route made.
+  if (readableInMemory(cache, principal, head) !== true) return false;
 
   let status = 200;
   let headers: Record<string, string>;
@@ -118,14 +127,6 @@ export function answerFromMemory(
     if (req.headers['if-none-match'] === headers.etag) status = 304;
   }
   if (!body) return false;
-  const credential = req.headers.authorization;
-  const principal =
-    credential === undefined
-      ? undefined
-      : auth.cachedPrincipal(credential, proxied ? undefined : (req.socket.remoteAddress ?? ''));
-  if (credential !== undefined && !principal) return false;
-  // The read rule, from memory: a restricted package needs a decision the full route made for this token.
-  if (readableInMemory(cache, principal, head) !== true) return false;
   if (principal) auth.countUse(principal);
   writeBytes(res, status, headers, status === 304 ? undefined : body);
   accessLog?.(req, status, startedAt);

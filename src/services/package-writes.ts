@@ -7,7 +7,7 @@ import { canRead, type Action } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { PublishDoc } from '../domain/commands.ts';
 import { isValidTag } from '../domain/names.ts';
-import { loadState, pickLatest, rerender } from '../store/packages.ts';
+import { distTagsOf, loadState, pickLatest, rerender } from '../store/packages.ts';
 import { factsFor } from './read.ts';
 import type { Db } from '../store/store.ts';
 import { dropStagedOf } from '../store/staged.ts';
@@ -392,13 +392,7 @@ export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promi
 
 export async function getDistTags(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {
   await allow(ctx, p, 'read', name);
-  const tags = await ctx.store.db
-    .selectFrom('dist_tags')
-    .select(['tag', 'version'])
-    .where('package', '=', name)
-    .orderBy('tag')
-    .execute();
-  return Object.fromEntries(tags.map((t) => [t.tag, t.version]));
+  return distTagsOf(ctx.store.db, name);
 }
 
 export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: string, version: string): Promise<void> {

@@ -1,5 +1,6 @@
 // What the web pages show of packages: the recent ones, and one package whole. Every package passes the
 // one read rule first (visibleHead): a package the caller may not read is the same "not found" as none.
+import { distTagsOf } from '../store/packages.ts';
 import { Parser, type ReadEntry } from 'tar';
 import { Refusal } from '../domain/reasons.ts';
 import type { Principal } from '../domain/principal.ts';
@@ -76,13 +77,7 @@ export async function packagePage(
     limit === undefined || versions.length < limit
       ? versions.length
       : Number((await live.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  const tags = await db
-    .selectFrom('dist_tags')
-    .select(['tag', 'version'])
-    .where('package', '=', name)
-    .orderBy('tag')
-    .execute();
-  const distTags = Object.fromEntries(tags.map((t) => [t.tag, t.version]));
+  const distTags = await distTagsOf(db, name);
   const shown = version ?? distTags.latest ?? versions[0]?.version;
   const row =
     shown === undefined

@@ -1,6 +1,7 @@
 // What a package's settings page shows, and to whom. No rule of its own: each section is there when the
 // policy allows its action (decideFor, as the API asks it), and says whether a one-time password is needed.
 // A caller the policy allows none of them (a hidden or missing package among others) gets not-found.
+import { distTagsOf } from '../store/packages.ts';
 import type { Decision } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { Refusal } from '../domain/reasons.ts';
@@ -70,12 +71,7 @@ export async function packageSettings(ctx: Ctx, p: Principal, name: string): Pro
     .where('maintainers.package', '=', name)
     .orderBy('users.name')
     .execute();
-  const tags = await db
-    .selectFrom('dist_tags')
-    .select(['tag', 'version'])
-    .where('package', '=', name)
-    .orderBy('tag')
-    .execute();
+  const distTags = await distTagsOf(db, name);
   // A count, not rows: for a package of thousands of versions, one look at an index (versions_published).
   const counts = await db
     .selectFrom('versions')
@@ -89,7 +85,7 @@ export async function packageSettings(ctx: Ctx, p: Principal, name: string): Pro
     mfa: facts.mfa ?? 'none',
     scoped: name.startsWith('@'),
     maintainers: maintainers.map((m) => m.name),
-    distTags: Object.fromEntries(tags.map((t) => [t.tag, t.version])),
+    distTags,
     versionCount: Number(counts.n),
     trust: d['trust-list'].allowed ? await listTrust(ctx, p, name) : null,
     staged: d['stage-view'].allowed ? (await listStaged(ctx, p, { package: name, perPage: 1000 })).items : null,

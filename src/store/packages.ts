@@ -17,6 +17,17 @@ import { splice, type Change, type Head } from '../domain/packument-splice.ts';
 import { scopeOf } from '../domain/names.ts';
 import { bumpCounter } from './counters.ts';
 
+/** A package's dist-tags, tag → version, in tag order. */
+export async function distTagsOf(db: Db, name: string): Promise<Record<string, string>> {
+  const tags = await db
+    .selectFrom('dist_tags')
+    .select(['tag', 'version'])
+    .where('package', '=', name)
+    .orderBy('tag')
+    .execute();
+  return Object.fromEntries(tags.map((t) => [t.tag, t.version]));
+}
+
 export type PackageHead = {
   name: string;
   access: 'public' | 'restricted';
@@ -127,13 +138,7 @@ export async function loadState(db: Db, name: string): Promise<PackageState | un
     .orderBy('versions.published_at')
     .orderBy('versions.version')
     .execute();
-  const tags = await db
-    .selectFrom('dist_tags')
-    .select(['tag', 'version'])
-    .where('package', '=', name)
-    .orderBy('tag')
-    .execute();
-  const distTags = Object.fromEntries(tags.map((t) => [t.tag, t.version]));
+  const distTags = await distTagsOf(db, name);
   const live = versions.filter((v) => v.unpublished_at === null);
   const latest = live.find((v) => v.version === distTags.latest)?.version ?? live.at(-1)?.version;
   const wanted = live
@@ -316,13 +321,7 @@ async function spliced(trx: Db, name: string, changed: Changed[]): Promise<Writt
   const layout = JSON.parse(pkg.layout) as Layout;
   // The last write left this layout only if the package's ETag is still the one it describes.
   if (layout.etag !== pkg.etag) return undefined;
-  const tags = await trx
-    .selectFrom('dist_tags')
-    .select(['tag', 'version'])
-    .where('package', '=', name)
-    .orderBy('tag')
-    .execute();
-  const distTags = Object.fromEntries(tags.map((t) => [t.tag, t.version]));
+  const distTags = await distTagsOf(trx, name);
   if (distTags.latest === undefined) return undefined;
   const named = changed.flatMap((c) => ('published' in c ? [c.published] : 'unpublished' in c ? [c.unpublished] : []));
   const loaded = await versionStates(trx, name, [...new Set([...named, distTags.latest])]);

@@ -48,8 +48,9 @@ export function vendorOfHost(host: string | undefined, challenge = ''): Vendor |
   if (LOOPBACK.has(h)) return 'loopback';
   if (/jfrog|artifactory/.test(h)) return 'artifactory';
   if (/nexus/.test(h)) return 'nexus';
-  // Last: reading npm's defaults costs a few tens of milliseconds.
-  if (h === 'registry.yarnpkg.com' || h === defaultRegistryHost()) return 'public';
+  // Last: reading npm's defaults costs a few tens of milliseconds. (Yarn's own mirror of the public registry
+  // is not named here: the project names no public registry host; it counts as 'other'.)
+  if (h === defaultRegistryHost()) return 'public';
   return 'other';
 }
 

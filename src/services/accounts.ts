@@ -103,6 +103,10 @@ export async function userByName(ctx: Ctx, name: string) {
   return ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
 }
 
+export async function userById(ctx: Ctx, id: number) {
+  return ctx.store.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 /** A new session token, as `npm login` stores it. */
 export async function mintSession(ctx: Ctx, user: User, how: string): Promise<string> {
   const now = ctx.clock.now();

@@ -8,6 +8,7 @@ import type { User } from '../../domain/principal.ts';
 import { Refusal } from '../../domain/reasons.ts';
 import { completeWebLoginAs, webLoginKind } from '../../services/accounts.ts';
 import { toUser } from '../../services/authenticate.ts';
+import { userById } from '../../services/accounts.ts';
 import {
   finishOidc,
   openPending,
@@ -84,7 +85,8 @@ export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
     if (p.userId === undefined) {
       throw new Refusal('sso-response-invalid', { provider: o.name, detail: 'no sign-in to confirm' });
     }
-    const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', p.userId).executeTakeFirstOrThrow();
+    const row = await userById(ctx, p.userId);
+    if (!row) throw new Refusal('sso-response-invalid', { provider: o.name, detail: 'the account is gone' });
     const user = toUser(row);
     try {
       await verifyOtpFor(ctx, user, typeof form.otp === 'string' && form.otp.trim() ? form.otp.trim() : undefined);

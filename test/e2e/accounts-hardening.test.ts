@@ -3,8 +3,8 @@
 // and the user document's e-mail address. Real npm where it is a user's flow.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { send } from '../helpers/raw-request.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { tessera } from '../helpers/cli.ts';
 import { publishBody, escaped } from '../helpers/publish-body.ts';
@@ -13,34 +13,9 @@ import { disableUser, userByName } from '../../src/services/accounts.ts';
 import { toUser } from '../../src/services/authenticate.ts';
 import { ADDRESS_LIMIT } from '../../src/services/login-throttle.ts';
 
-type Answer = { status: number; reason: string | null; body: string };
 
 /** One HTTP request from a chosen local address: loopback accepts any 127.x source, so a test can play
  *  a second client machine without trusting proxy headers. */
-type SendOpts = { from?: string; headers?: Record<string, string>; body?: unknown };
-function send(s: TestServer, method: string, path: string, opts: SendOpts = {}): Promise<Answer> {
-  const body = opts.body === undefined || typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${s.url}${path.replace(/^\//, '')}`,
-      {
-        method,
-        localAddress: opts.from ?? '127.0.0.1',
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => {
-          text += c;
-        });
-        const reason = (res.headers['x-tessera-reason'] as string | undefined) ?? null;
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, reason, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const userDoc = (name: string, password: string, email?: string) => ({
   _id: `org.couchdb.user:${name}`,

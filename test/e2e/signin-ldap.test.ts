@@ -5,10 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { send } from '../helpers/raw-request.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { ADMIN_DN, ADMIN_PASSWORD, GROUPS, PEOPLE, startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { createOrg } from '../../src/services/orgs.ts';
@@ -16,32 +16,7 @@ import { ADDRESS_LIMIT } from '../../src/services/login-throttle.ts';
 import { applyFile, defaults, type Config } from '../../src/config/config.ts';
 import { authDefaults, type LdapConfig } from '../../src/config/auth.ts';
 
-type Answer = { status: number; reason: string | null; body: string };
 
-type SendOpts = { from?: string; headers?: Record<string, string>; body?: unknown };
-function send(s: TestServer, method: string, path: string, opts: SendOpts = {}): Promise<Answer> {
-  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${s.url}${path.replace(/^\//, '')}`,
-      {
-        method,
-        localAddress: opts.from ?? '127.0.0.1',
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => {
-          text += c;
-        });
-        const reason = (res.headers['x-tessera-reason'] as string | undefined) ?? null;
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, reason, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const legacyLogin = (s: TestServer, name: string, password: string, from?: string) =>
   send(s, 'PUT', `/-/user/org.couchdb.user:${name}`, {

@@ -13,10 +13,6 @@ import { disableUser, userByName } from '../../src/services/accounts.ts';
 import { toUser } from '../../src/services/authenticate.ts';
 import { ADDRESS_LIMIT } from '../../src/services/login-throttle.ts';
 
-
-/** One HTTP request from a chosen local address: loopback accepts any 127.x source, so a test can play
- *  a second client machine without trusting proxy headers. */
-
 const userDoc = (name: string, password: string, email?: string) => ({
   _id: `org.couchdb.user:${name}`,
   name,

@@ -16,8 +16,6 @@ import { ADDRESS_LIMIT } from '../../src/services/login-throttle.ts';
 import { applyFile, defaults, type Config } from '../../src/config/config.ts';
 import { authDefaults, type LdapConfig } from '../../src/config/auth.ts';
 
-
-
 const legacyLogin = (s: TestServer, name: string, password: string, from?: string) =>
   send(s, 'PUT', `/-/user/org.couchdb.user:${name}`, {
     from,

@@ -1,5 +1,5 @@
-// One HTTP request with node:http, from a chosen loopback address (`from`: 127.0.0.2 and the like, so
-// throttling by client address can be tested), answered as status, reason header and body text.
+// One HTTP request with node:http from a chosen local address: loopback accepts any 127.x source, so a
+// test can play a second client machine without trusting proxy headers. Answered as status, reason, body.
 import { request } from 'node:http';
 import type { TestServer } from './server.ts';
 

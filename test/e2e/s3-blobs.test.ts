@@ -129,16 +129,18 @@ describe('blobs on S3 (a real Ceph RGW)', () => {
       assert.equal(report.kept, 2, 's3-pkg and big-pkg');
       assert.ok(report.young >= 2);
 
-      // LastModified counts whole seconds: let both age past a grace of 1.5 s, then store one again.
-      await new Promise((r) => setTimeout(r, 2200));
+      // LastModified counts whole seconds: let both age past a grace of 5 s, then store one again just before
+      // each collection (a loaded machine may take seconds to start the CLI, so the grace is generous).
+      await new Promise((r) => setTimeout(r, 6200));
       await s.ctx.store.blobs.put(again);
-      report = await gc('--dry-run', '--grace', '1500ms');
+      report = await gc('--dry-run', '--grace', '5s');
       const removed = report.removed.map((b) => b.key);
       assert.ok(removed.includes(keyOf(left)), 'the leftover would go');
       assert.ok(!removed.includes(keyOf(again)), 'the blob stored again stays');
       assert.ok(await s.ctx.store.blobs.entry(keyOf(left)), '--dry-run deleted nothing');
 
-      report = await gc('--grace', '1500ms');
+      await s.ctx.store.blobs.put(again);
+      report = await gc('--grace', '5s');
       assert.ok(report.removed.some((b) => b.key === keyOf(left)));
       assert.equal(await s.ctx.store.blobs.entry(keyOf(left)), undefined);
       assert.ok((await s.ctx.store.blobs.get(keyOf(again)))?.equals(again));

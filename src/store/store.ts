@@ -23,6 +23,8 @@ export type Store = {
   timings?: StoreTimings;
   /** The current value of a change counter: one cheap synchronous read, made on hot paths. */
   counter(name: Counter): string;
+  /** Runs `work` in one transaction: store functions called with `trx` see and commit together. */
+  transaction<T>(work: (trx: Db) => Promise<T>): Promise<T>;
   blobs: BlobStore;
   dataDir: string;
   close(): Promise<void>;
@@ -39,6 +41,7 @@ export async function openStore(dataDir: string, blobsConfig?: BlobsConfig): Pro
       log: (e) =>
         store.timings?.query(/^\s*(\w+)/.exec(e.query.sql)?.[1]?.toLowerCase() ?? 'other', e.queryDurationMillis),
     }),
+    transaction: (work) => store.db.transaction().execute(work),
     counter: (name) => (readCounter!.get(name) as { value: string } | undefined)?.value ?? '0',
     blobs: timedBlobs(openBlobs(dataDir, blobsConfig), () => store.timings),
     dataDir,

@@ -11,10 +11,7 @@ export async function deny(
   denied: Decision & { allowed: false },
   pkg: string,
 ): Promise<Refusal> {
-  // Said in the directory's words when a membership it removed is why (policy.ts: withDirectoryRemoval).
-  const org = /^@([^/]+)/.exec(pkg)?.[1];
-  const removal = principal.user && org ? await removalFor(ctx, principal.user.id, org) : undefined;
-  const decision = withDirectoryRemoval(denied, removal) as Decision & { allowed: false };
+  const decision = (await inDirectoryWords(ctx, principal, denied, pkg)) as Decision & { allowed: false };
   if (!principal.user) {
     // A plain 404 to an anonymous reader is not an event; other anonymous refusals are counted.
     if (decision.reason !== 'not-found') await auditAnonymousRefusal(ctx, decision.reason, pkg);
@@ -28,6 +25,15 @@ export async function deny(
     });
   }
   return new Refusal(decision.reason, decision.params);
+}
+
+/** Said in the directory's words when a membership it removed is why (policy.ts: withDirectoryRemoval); auth/explain
+ *  asks here too, so it names the same reason the request gets. */
+export async function inDirectoryWords(ctx: Ctx, principal: Principal, d: Decision, pkg: string): Promise<Decision> {
+  if (d.allowed) return d;
+  const org = /^@([^/]+)/.exec(pkg)?.[1];
+  const removal = principal.user && org ? await removalFor(ctx, principal.user.id, org) : undefined;
+  return withDirectoryRemoval(d, removal);
 }
 
 /** A write refused at the edge because no credential came with it (before its body is read): counted

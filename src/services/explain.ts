@@ -7,6 +7,7 @@ import type { Explanation } from '../domain/wire.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Ctx } from './context.ts';
 import { decidePackage, PACKAGE_ACTIONS, type PackageAction } from './decide.ts';
+import { inDirectoryWords } from './deny.ts';
 
 const ACCOUNT_ACTIONS: readonly AccountAction[] = ['token-create', 'token-list', 'token-revoke', 'profile'];
 export const EXPLAIN_ACTIONS: readonly string[] = [...PACKAGE_ACTIONS, ...ACCOUNT_ACTIONS];
@@ -35,7 +36,7 @@ export async function explain(
   if (!account && !pkg) throw new Refusal('invalid-request', { detail: 'package is required' });
   const d = account
     ? await accountDecision(ctx, p, action as AccountAction)
-    : (await decidePackage(ctx, p, action as PackageAction, pkg!)).decision;
+    : await inDirectoryWords(ctx, p, (await decidePackage(ctx, p, action as PackageAction, pkg!)).decision, pkg!);
   const who = p.user?.name ?? 'an anonymous caller';
   const c = p.user ? p.credential : null;
   return {

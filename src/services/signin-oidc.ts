@@ -176,7 +176,12 @@ export function providerDidMfa(claims: Claims): boolean {
 
 /** The account bound to the provider's subject; on first sign-in a new one, or a local one with the same
  *  verified e-mail address (never an administrator's: those stay the break-glass accounts). */
-async function bindAccount(ctx: Ctx, o: SignInOidc, claims: Claims, refreshToken: string | undefined): Promise<User> {
+export async function bindAccount(
+  ctx: Ctx,
+  o: SignInOidc,
+  claims: Claims,
+  refreshToken: string | undefined,
+): Promise<User> {
   const subject = String(claims.sub);
   const now = ctx.clock.now();
   const sealed = refreshToken ? seal(ctx.store.dataDir, refreshToken) : null;

@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 
 export const MATRIX_DOC = new URL('../../docs/authorization.md', import.meta.url);
 export const HEADER = ['credential', 'action', 'package', 'status', 'reason', 'notice'];
+/** A `## ` section of the page whose rows have a fixture of their own (test/e2e/authorization-matrix-signin.test.ts):
+ *  readMatrix leaves them out, readSection reads only them. */
+export const SIGNIN_SECTION = 'Company sign-in';
 
 /** `leftOut`: a `stage list` row answered 200 whose list leaves the version staged for the row out (reason cell `- (left out)`). */
 export type Row = {
@@ -15,6 +18,8 @@ export type Row = {
   reason: string;
   notice: boolean;
   leftOut: boolean;
+  /** The `## ` heading the row's table is under. */
+  section: string;
 };
 
 export function cells(line: string): string[] {
@@ -34,7 +39,9 @@ export function parseMatrix(
   const lines = text.split('\n');
   const rows: Row[] = [];
   const problems: string[] = [];
+  let section = '';
   for (let i = 0; i < lines.length; i++) {
+    if (lines[i].startsWith('## ')) section = lines[i].slice(3).trim();
     if (!lines[i].trim().startsWith('|') || cells(lines[i]).join('|').toLowerCase() !== HEADER.join('|')) continue;
     i += 2; // header and separator
     for (; i < lines.length && lines[i].trim().startsWith('|'); i++) {
@@ -63,6 +70,7 @@ export function parseMatrix(
         reason,
         notice: notice === 'yes',
         leftOut,
+        section,
       };
       check(row, where, problems);
       rows.push(row);
@@ -71,6 +79,25 @@ export function parseMatrix(
   return { rows, problems };
 }
 
+/** The rows of the main fixture: every section but the company sign-in's. */
 export function readMatrix(check?: Parameters<typeof parseMatrix>[1]): { rows: Row[]; problems: string[] } {
-  return parseMatrix(readFileSync(MATRIX_DOC, 'utf8'), check);
+  return readWhere((r) => r.section !== SIGNIN_SECTION, check);
+}
+
+/** The rows of one `## ` section. */
+export function readSection(
+  section: string,
+  check?: Parameters<typeof parseMatrix>[1],
+): { rows: Row[]; problems: string[] } {
+  return readWhere((r) => r.section === section, check);
+}
+
+function readWhere(
+  keep: (r: Row) => boolean,
+  check: Parameters<typeof parseMatrix>[1] = () => {},
+): { rows: Row[]; problems: string[] } {
+  const { rows, problems } = parseMatrix(readFileSync(MATRIX_DOC, 'utf8'), (row, where, problems) => {
+    if (keep(row)) check(row, where, problems);
+  });
+  return { rows: rows.filter(keep), problems };
 }

@@ -33,6 +33,8 @@ export type Pending = {
   target: string;
   /** Set once the provider answered, while the registry's own one-time password is still asked for. */
   userId?: number;
+  /** 0 for an OTP challenge: the provider must sign the person in afresh, and its ID token says when. */
+  maxAge?: number;
 };
 
 /** Discovered metadata, per configuration object (so one server's cache never answers for another). */
@@ -64,7 +66,13 @@ function provider(o: SignInOidc): Promise<client.Configuration> {
 }
 
 /** The address to send the browser to, and the sealed state it must bring back. */
-export async function startOidc(ctx: Ctx, redirectUri: string, purpose: Pending['purpose'], target: string) {
+export async function startOidc(
+  ctx: Ctx,
+  redirectUri: string,
+  purpose: Pending['purpose'],
+  target: string,
+  fresh = false,
+) {
   const o = oidcSettings(ctx);
   const cfg = await provider(o);
   const verifier = client.randomPKCECodeVerifier();
@@ -76,6 +84,7 @@ export async function startOidc(ctx: Ctx, redirectUri: string, purpose: Pending[
     purpose,
     target,
     exp: ctx.clock.now() + ctx.config.webLoginTtlMs,
+    ...(fresh ? { maxAge: 0 } : {}),
   };
   const params: Record<string, string> = {
     redirect_uri: redirectUri,
@@ -87,6 +96,8 @@ export async function startOidc(ctx: Ctx, redirectUri: string, purpose: Pending[
   };
   // OpenID Connect Core §11: a refresh token for offline_access needs the consent prompt.
   if (o.scopes.split(/\s+/).includes('offline_access')) params.prompt = 'consent';
+  // Standing for a one-time password, the sign-in must be now, not an earlier one the provider remembers.
+  if (fresh) params.max_age = '0';
   const url = client.buildAuthorizationUrl(cfg, params);
   return { url: url.href, pending: sealPending(ctx, pending) };
 }
@@ -125,6 +136,7 @@ export async function finishOidc(ctx: Ctx, query: string, p: Pending): Promise<{
       expectedNonce: p.nonce,
       pkceCodeVerifier: p.verifier,
       idTokenExpected: true,
+      maxAge: p.maxAge,
     });
   } catch (e) {
     if (e instanceof client.AuthorizationResponseError) {

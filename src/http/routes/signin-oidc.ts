@@ -37,8 +37,14 @@ export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
   const keep = (req: FastifyRequest, reply: FastifyReply, sealed: string, maxAge = ttl) =>
     addCookie(reply, cookie(req, pendingName(req), sealed, maxAge));
 
-  const leave = async (req: FastifyRequest, reply: FastifyReply, purpose: Pending['purpose'], target: string) => {
-    const { url, pending } = await startOidc(ctx, `${baseUrl(req)}/-/signin/oidc/callback`, purpose, target);
+  const leave = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    purpose: Pending['purpose'],
+    target: string,
+    fresh = false,
+  ) => {
+    const { url, pending } = await startOidc(ctx, `${baseUrl(req)}/-/signin/oidc/callback`, purpose, target, fresh);
     keep(req, reply, pending);
     return reply.header('cache-control', 'no-store').redirect(url, 303);
   };
@@ -48,8 +54,9 @@ export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
   );
 
   app.get<{ Params: { id: string } }>('/-/v1/login/cli/:id/oidc', async (req, reply) => {
-    await webLoginKind(ctx, req.params.id);
-    return leave(req, reply, 'cli', req.params.id);
+    // An OTP challenge (npm's authUrl) asks the provider for a fresh sign-in: it stands for a code typed now.
+    const kind = await webLoginKind(ctx, req.params.id);
+    return leave(req, reply, 'cli', req.params.id, kind === 'otp');
   });
 
   /** The person is known (and their second factor proven when `secondFactor`): a web session or npm's token. */

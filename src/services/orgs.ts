@@ -148,7 +148,8 @@ function teamName(v: unknown): string {
 }
 
 async function mustTeam(ctx: Ctx, org: string, team: string): Promise<void> {
-  if (!(await teamExists(ctx.store.db, org, team))) throw new Refusal('invalid-request', { detail: `There is no team ${org}:${team}` });
+  if (!(await teamExists(ctx.store.db, org, team)))
+    throw new Refusal('invalid-request', { detail: `There is no team ${org}:${team}` });
 }
 
 export async function createTeam(ctx: Ctx, p: Principal, org: string, body: TeamCreate): Promise<void> {

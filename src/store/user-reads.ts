@@ -20,7 +20,10 @@ export async function userList(db: Db): Promise<UserListRow[]> {
 }
 
 /** One account's row, by name or by id, disabled or not. */
-export async function userRowBy(db: Db, by: { name: string } | { id: number }): Promise<Selectable<UserRow> | undefined> {
+export async function userRowBy(
+  db: Db,
+  by: { name: string } | { id: number },
+): Promise<Selectable<UserRow> | undefined> {
   const q = db.selectFrom('users').selectAll();
   return ('name' in by ? q.where('name', '=', by.name) : q.where('id', '=', by.id)).executeTakeFirst();
 }

@@ -1,6 +1,7 @@
 // `tessera audit [--user NAME] [--since DURATION|ISO] [--json]`: the audit log, newest last.
 import { parseDuration } from '../config/duration.ts';
 import { parse, storeOptions, withStore } from './common.ts';
+import { auditEntries } from '../store/audit.ts';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parse(args, {
@@ -14,8 +15,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   return withStore(values, async (ctx) => {
-    let q = ctx.store.db.selectFrom('audit').selectAll().orderBy('id');
-    if (values.user) q = q.where('user_name', '=', values.user);
+    let since: number | undefined;
     if (values.since) {
       const t = /^\d+(\.\d+)?(ms|s|m|h|d|w)$/.test(values.since)
         ? Date.now() - parseDuration(values.since)
@@ -24,9 +24,9 @@ export async function run(args: string[]): Promise<number> {
         process.stderr.write(`tessera: invalid --since "${values.since}"\n`);
         return 2;
       }
-      q = q.where('at', '>=', t);
+      since = t;
     }
-    const rows = await q.execute();
+    const rows = await auditEntries(ctx.store.db, { user: values.user, since, order: 'oldest-first' });
     for (const r of rows) {
       const e = {
         at: new Date(r.at).toISOString(),

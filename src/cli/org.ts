@@ -1,5 +1,6 @@
 // `tessera org create NAME --owner USER` and `tessera org list`: organizations are created by an administrator.
 import { createOrg } from '../services/orgs.ts';
+import { orgMembers } from '../store/orgs.ts';
 import { parse, storeOptions, withStore } from './common.ts';
 
 const help = `usage:
@@ -28,13 +29,7 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     if (sub === 'list') {
-      const rows = await ctx.store.db
-        .selectFrom('org_members')
-        .innerJoin('users', 'users.id', 'org_members.user_id')
-        .select(['org_members.org', 'users.name', 'org_members.role'])
-        .orderBy('org_members.org')
-        .orderBy('users.name')
-        .execute();
+      const rows = await orgMembers(ctx.store.db);
       for (const r of rows) process.stdout.write(`${r.org}\t${r.name}\t${r.role}\n`);
       return 0;
     }

@@ -2,6 +2,7 @@
 import { createUser, disableUser, setPassword } from '../services/accounts.ts';
 import { parse, readStdin, storeOptions, withStore } from './common.ts';
 import { markVerified, sendVerification } from '../services/email.ts';
+import { userList } from '../store/user-reads.ts';
 
 const help = `usage:
   tessera user add NAME --email EMAIL [--password-stdin] [--admin] [--verified]
@@ -66,11 +67,7 @@ export async function run(args: string[]): Promise<number> {
         return 0;
       }
       case 'list': {
-        const rows = await ctx.store.db
-          .selectFrom('users')
-          .select(['name', 'email', 'admin', 'disabled', 'email_verified', 'created_at'])
-          .orderBy('name')
-          .execute();
+        const rows = await userList(ctx.store.db);
         if (values.json) {
           process.stdout.write(
             `${JSON.stringify(

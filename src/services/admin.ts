@@ -10,6 +10,9 @@ import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { markVerified } from './email.ts';
 import { createOrg } from './orgs.ts';
+import { auditEntries } from '../store/audit.ts';
+import { allOrgs, orgMembers } from '../store/orgs.ts';
+import { userList } from '../store/user-reads.ts';
 import { requireSecondFactor } from './two-factor.ts';
 
 async function allow(ctx: Ctx, p: Principal, write: boolean): Promise<User> {
@@ -31,11 +34,7 @@ export type UserRow = {
 /** `tessera user list`. */
 export async function listUsers(ctx: Ctx, p: Principal): Promise<UserRow[]> {
   await allow(ctx, p, false);
-  const rows = await ctx.store.db
-    .selectFrom('users')
-    .select(['name', 'email', 'admin', 'disabled', 'email_verified', 'created_at'])
-    .orderBy('name')
-    .execute();
+  const rows = await userList(ctx.store.db);
   return rows.map((r) => ({
     name: r.name,
     email: r.email,
@@ -84,13 +83,7 @@ export type AuditEntry = {
 /** `tessera audit`, with filters, newest first, at most `limit` entries. */
 export async function auditLog(ctx: Ctx, p: Principal, f: AuditFilter, limit = 200): Promise<AuditEntry[]> {
   await allow(ctx, p, false);
-  let q = ctx.store.db.selectFrom('audit').selectAll().orderBy('id', 'desc').limit(limit);
-  if (f.user) q = q.where('user_name', '=', f.user);
-  if (f.event) q = q.where('event', '=', f.event);
-  if (f.reason) q = q.where('reason', '=', f.reason);
-  if (f.since !== undefined) q = q.where('at', '>=', f.since);
-  if (f.until !== undefined) q = q.where('at', '<', f.until);
-  const rows = await q.execute();
+  const rows = await auditEntries(ctx.store.db, { ...f, order: 'newest-first', limit });
   return rows.map((r) => ({
     id: r.id,
     at: r.at,
@@ -107,12 +100,8 @@ export type OrgRow = { name: string; created: number; owners: string[]; members:
 /** `tessera org list`. */
 export async function listOrgs(ctx: Ctx, p: Principal): Promise<OrgRow[]> {
   await allow(ctx, p, false);
-  const orgs = await ctx.store.db.selectFrom('orgs').select(['name', 'created_at']).orderBy('name').execute();
-  const members = await ctx.store.db
-    .selectFrom('org_members')
-    .innerJoin('users', 'users.id', 'org_members.user_id')
-    .select(['org_members.org', 'org_members.role', 'users.name'])
-    .execute();
+  const orgs = await allOrgs(ctx.store.db);
+  const members = await orgMembers(ctx.store.db);
   return orgs.map((o) => {
     const mine = members.filter((m) => m.org === o.name);
     const owners = mine.filter((m) => m.role === 'owner').map((m) => m.name);

@@ -2,6 +2,7 @@
 import type { Store } from '../store/store.ts';
 import type { Config } from '../config/config.ts';
 import type { Clock } from '../domain/clock.ts';
+import { anonymousRefusalRow, auditInsert, setAuditDetail } from '../store/audit.ts';
 
 export type AuditEvent = {
   event: string;
@@ -20,17 +21,14 @@ export type Ctx = {
 };
 
 export async function audit(ctx: Ctx, e: AuditEvent): Promise<void> {
-  await ctx.store.db
-    .insertInto('audit')
-    .values({
-      at: ctx.clock.now(),
-      event: e.event,
-      user_name: e.user ?? null,
-      token_id: e.tokenId ?? null,
-      reason: e.reason ?? null,
-      detail: e.detail ? JSON.stringify(e.detail) : null,
-    })
-    .execute();
+  await auditInsert(ctx.store.db, {
+    at: ctx.clock.now(),
+    event: e.event,
+    user_name: e.user ?? null,
+    token_id: e.tokenId ?? null,
+    reason: e.reason ?? null,
+    detail: e.detail ? JSON.stringify(e.detail) : null,
+  });
 }
 
 /** Package names kept in one aggregated row: enough to see what a flood was aimed at, and bounded. */
@@ -43,38 +41,22 @@ const AGGREGATED_PACKAGES = 10;
  */
 export async function auditAnonymousRefusal(ctx: Ctx, reason: string, pkg: string): Promise<void> {
   const minute = Math.floor(ctx.clock.now() / 60_000) * 60_000;
-  await ctx.store.db.transaction().execute(async (trx) => {
-    const row = await trx
-      .selectFrom('audit')
-      .select(['id', 'detail'])
-      .where('at', '=', minute)
-      .where('event', '=', 'denied')
-      .where('reason', '=', reason)
-      .where('user_name', 'is', null)
-      .where('token_id', 'is', null)
-      .where('detail', 'like', '{"anonymous":true,%')
-      .executeTakeFirst();
+  await ctx.store.transaction(async (trx) => {
+    const row = await anonymousRefusalRow(trx, minute, reason);
     if (!row) {
-      await trx
-        .insertInto('audit')
-        .values({
-          at: minute,
-          event: 'denied',
-          user_name: null,
-          token_id: null,
-          reason,
-          detail: JSON.stringify({ anonymous: true, count: 1, packages: [pkg] }),
-        })
-        .execute();
+      await auditInsert(trx, {
+        at: minute,
+        event: 'denied',
+        user_name: null,
+        token_id: null,
+        reason,
+        detail: JSON.stringify({ anonymous: true, count: 1, packages: [pkg] }),
+      });
       return;
     }
     const d = JSON.parse(row.detail ?? '{}') as { anonymous: true; count: number; packages: string[] };
     d.count += 1;
     if (d.packages.length < AGGREGATED_PACKAGES && !d.packages.includes(pkg)) d.packages.push(pkg);
-    await trx
-      .updateTable('audit')
-      .set({ detail: JSON.stringify(d) })
-      .where('id', '=', row.id)
-      .execute();
+    await setAuditDetail(trx, row.id, JSON.stringify(d));
   });
 }

@@ -12,6 +12,7 @@ import { createOrg, createTeam, DEVELOPERS, removeMember, setMember, teamMember 
 import { disableUser, userByName } from './accounts.ts';
 import { audit, type Ctx } from './context.ts';
 import { clearRemoval, latestRemoval, recordRemoval } from '../store/directory-removals.ts';
+import { isTeamMember, orgExists, orgRoleOf, teamExists } from '../store/orgs.ts';
 
 /** The config's `auth.groups`: directory group name → "org:role" or "org:team". */
 export type GroupMapping = Record<string, string>;
@@ -89,20 +90,13 @@ export async function applyGroups(
   const changes: GroupChange[] = [];
   for (const [org, teams] of managedOrgs(mapping)) {
     const d = want.get(org);
-    const exists = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', org).executeTakeFirst();
-    if (!exists) {
+    if (!(await orgExists(ctx.store.db, org))) {
       // An org needs an owner: the first owner the directory names creates it.
       if (d?.role !== 'owner') continue;
       await createOrg(ctx, org, user.name);
       changes.push({ org, change: 'created with this user as owner' });
     }
-    const row = await ctx.store.db
-      .selectFrom('org_members')
-      .select('role')
-      .where('org', '=', org)
-      .where('user_id', '=', user.id)
-      .executeTakeFirst();
-    const current = (row?.role ?? null) as OrgRole | null;
+    const current = (await orgRoleOf(ctx.store.db, org, user.id)) as OrgRole | null;
     try {
       if (!d && current) {
         await removeMember(ctx, p, org, user.name);
@@ -125,24 +119,12 @@ export async function applyGroups(
     }
     if (!d) continue;
     for (const team of teams) {
-      const inTeam = await ctx.store.db
-        .selectFrom('team_members')
-        .select('team')
-        .where('org', '=', org)
-        .where('team', '=', team)
-        .where('user_id', '=', user.id)
-        .executeTakeFirst();
+      const inTeam = await isTeamMember(ctx.store.db, org, team, user.id);
       const should = d.teams.has(team);
-      if (should === Boolean(inTeam)) continue;
+      if (should === inTeam) continue;
       if (should) {
-        const t = await ctx.store.db
-          .selectFrom('teams')
-          .select('name')
-          .where('org', '=', org)
-          .where('name', '=', team)
-          .executeTakeFirst();
         const description = `Managed by the company directory (${source})`;
-        if (!t) await createTeam(ctx, p, org, { name: team, description });
+        if (!(await teamExists(ctx.store.db, org, team))) await createTeam(ctx, p, org, { name: team, description });
       }
       await teamMember(ctx, p, org, team, user.name, should);
       if (should) await clearRemoval(ctx.store.db, user.id, org, team);

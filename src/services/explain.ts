@@ -8,17 +8,14 @@ import type { Principal } from '../domain/principal.ts';
 import type { Ctx } from './context.ts';
 import { decidePackage, PACKAGE_ACTIONS, type PackageAction } from './decide.ts';
 import { inDirectoryWords } from './deny.ts';
+import { userRowBy } from '../store/user-reads.ts';
 
 const ACCOUNT_ACTIONS: readonly AccountAction[] = ['token-create', 'token-list', 'token-revoke', 'profile'];
 export const EXPLAIN_ACTIONS: readonly string[] = [...PACKAGE_ACTIONS, ...ACCOUNT_ACTIONS];
 
 async function accountDecision(ctx: Ctx, p: Principal, action: AccountAction): Promise<Decision> {
   if (action !== 'token-create' || !p.user) return authorizeAccount(p, action);
-  const row = await ctx.store.db
-    .selectFrom('users')
-    .select('password_hash')
-    .where('id', '=', p.user.id)
-    .executeTakeFirst();
+  const row = await userRowBy(ctx.store.db, { id: p.user.id });
   // npm token create asks for the password and sends it: the explanation assumes it will.
   return authorizeAccount(p, action, { hasPassword: !!row?.password_hash, passwordSent: true });
 }

@@ -1,6 +1,6 @@
 // Readiness: the database and the blob store answer, each within a time limit. Liveness needs no check:
 // answering at all is the proof.
-import { sql } from 'kysely';
+import { databaseAnswers } from '../store/health.ts';
 import type { Ctx } from './context.ts';
 
 export type Part = 'database' | 'blobs';
@@ -18,7 +18,7 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
 
 export async function readiness(ctx: Ctx): Promise<Readiness> {
   const checks: [Part, () => Promise<unknown>][] = [
-    ['database', () => sql`SELECT max(version) AS v FROM schema_version`.execute(ctx.store.db)],
+    ['database', () => databaseAnswers(ctx.store.db)],
     ['blobs', async () => ctx.store.blobs.check?.()],
   ];
   const out: Readiness = { failing: [], errors: {} };

@@ -10,6 +10,7 @@ import { scopeOf } from '../domain/names.ts';
 import { enqueueDeliveries, type NewDelivery } from '../store/hooks.ts';
 import { deliveryKey, hooksWatching } from '../store/user-hooks.ts';
 import type { Store } from '../store/store.ts';
+import { userRowBy } from '../store/user-reads.ts';
 import { toUser } from './authenticate.ts';
 import type { Ctx } from './context.ts';
 import { metricsOf } from './metrics.ts';
@@ -47,11 +48,7 @@ function matches(h: HookConfig, name: string): boolean {
 
 /** The user `owner` (a name or an id) as a reader with all their rights; null if gone or disabled. */
 async function ownerOf(ctx: Ctx, owner: string | number): Promise<Principal | null> {
-  const q = ctx.store.db.selectFrom('users').selectAll();
-  const row = await (typeof owner === 'string'
-    ? q.where('name', '=', owner)
-    : q.where('id', '=', owner)
-  ).executeTakeFirst();
+  const row = await userRowBy(ctx.store.db, typeof owner === 'string' ? { name: owner } : { id: owner });
   if (!row || row.disabled) return null;
   return { user: toUser(row), credential: { type: 'password' } };
 }

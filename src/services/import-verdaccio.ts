@@ -13,15 +13,14 @@ import { isReadableName, scopeOf } from '../domain/names.ts';
 import { IMPORTED_PREFIX, parseHtpasswd } from '../domain/htpasswd.ts';
 import { renderProxied } from '../domain/packument.ts';
 import {
-  addTagsAndPeople,
-  ensureLocalPackage,
+  importLocalPackage,
+  importProxiedPackage,
   importTarget,
-  insertImportedVersion,
-  insertProxied,
-  insertProxiedTarball,
+  packageOrigin,
   userIds,
   type ImportedVersion,
 } from '../store/imports.ts';
+import { userRowBy } from '../store/user-reads.ts';
 import { createImportedUser } from './accounts.ts';
 import { unpackedLimit } from '../config/config.ts';
 import { readTarballManifest } from './tarball.ts';
@@ -107,11 +106,7 @@ export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<Im
   if (htpasswdFile) {
     for (const u of parseHtpasswd(readFileSync(htpasswdFile, 'utf8'))) {
       const stored = `${IMPORTED_PREFIX}${u.hash}`;
-      const existing = await ctx.store.db
-        .selectFrom('users')
-        .select('password_hash')
-        .where('name', '=', u.name)
-        .executeTakeFirst();
+      const existing = await userRowBy(ctx.store.db, { name: u.name });
       if (existing) {
         say(
           'user',
@@ -283,10 +278,15 @@ async function importPackage(
   const stars = await userIds(ctx.store.db, Object.keys(doc.users ?? {}));
   const imported = new Set([...target.versions.keys(), ...found.map((f) => f.version)]);
   const tags = Object.fromEntries(Object.entries(doc['dist-tags'] ?? {}).filter(([, v]) => imported.has(v)));
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await ensureLocalPackage(trx, name, isPublic ? 'public' : 'restricted', time(times.created, now));
-    for (const f of found) await insertImportedVersion(trx, name, f);
-    await addTagsAndPeople(trx, name, tags, [...ids.values()], [...stars.values()], time(times.modified, now));
+  await importLocalPackage(ctx.store.db, {
+    name,
+    access: isPublic ? 'public' : 'restricted',
+    createdAt: time(times.created, now),
+    versions: found,
+    tags,
+    maintainerIds: [...ids.values()],
+    starIds: [...stars.values()],
+    modifiedAt: time(times.modified, now),
   });
   if (target.head?.origin !== 'local') report.packages++;
   report.versions += found.length;
@@ -309,14 +309,9 @@ function sameTarball(m: Record<string, unknown>, integrity: string): boolean {
 }
 
 async function keepProxied(ctx: Ctx, storage: string, name: string, doc: Doc, say: Say) {
-  const exists = await ctx.store.db.selectFrom('packages').select('origin').where('name', '=', name).executeTakeFirst();
-  if (exists) {
-    say(
-      'package',
-      name,
-      false,
-      exists.origin === 'proxy' ? 'already kept as proxied' : 'a package of that name is here',
-    );
+  const origin = await packageOrigin(ctx.store.db, name);
+  if (origin !== undefined) {
+    say('package', name, false, origin === 'proxy' ? 'already kept as proxied' : 'a package of that name is here');
     return;
   }
   // The upstream's own tarball URLs are in _distfiles; the documents' point at Verdaccio.
@@ -345,9 +340,6 @@ async function keepProxied(ctx: Ctx, storage: string, name: string, doc: Doc, sa
       blob: await ctx.store.blobs.put(tgz),
     });
   }
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await insertProxied(trx, name, r, JSON.stringify({ tarballs: r.tarballs }), fetched);
-    for (const c of cached) await insertProxiedTarball(trx, name, c.version, c.integrity, c.size, c.blob, fetched);
-  });
+  await importProxiedPackage(ctx.store.db, name, r, JSON.stringify({ tarballs: r.tarballs }), fetched, cached);
   say('package', name, true, `kept as proxied, with ${cached.length} cached tarball(s)`);
 }

@@ -16,7 +16,28 @@ import type { Principal } from '../domain/principal.ts';
 import type { OrgMember, TeamCreate, TeamGrant } from '../domain/commands.ts';
 import { scopeOf } from '../domain/names.ts';
 import type { Db } from '../store/store.ts';
-import { bumpCounter } from '../store/counters.ts';
+import {
+  addTeamMember,
+  deleteTeam,
+  DEVELOPERS,
+  grantTeamPackage,
+  insertOrg,
+  insertTeam,
+  orgExists,
+  orgMembers,
+  orgOwnerCount,
+  orgRoleOf,
+  packageTeamMembers,
+  removeOrgMember,
+  removeTeamMember,
+  revokeTeamPackage,
+  setOrgMember,
+  teamExists,
+  teamGrants,
+  teamMemberNames,
+  teamNames,
+} from '../store/orgs.ts';
+import { localPackageExists, maintainerNames, packagesMaintainedBy } from '../store/package-reads.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
@@ -24,22 +45,16 @@ import { userByName, validateUserName } from './accounts.ts';
 import { factsFor, readableNames } from './read.ts';
 
 const ROLES: OrgRole[] = ['owner', 'admin', 'developer'];
-export const DEVELOPERS = 'developers';
+export { DEVELOPERS };
 
 async function orgRole(db: Db, org: string, userId: number | undefined): Promise<OrgRole | null> {
   if (userId === undefined) return null;
-  const m = await db
-    .selectFrom('org_members')
-    .select('role')
-    .where('org', '=', org)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  return (m?.role ?? null) as OrgRole | null;
+  return (await orgRoleOf(db, org, userId)) as OrgRole | null;
 }
 
 async function orgFacts(ctx: Ctx, p: Principal, org: string): Promise<OrgFacts> {
-  const exists = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', org).executeTakeFirst();
-  return { name: org, exists: exists !== undefined, role: await orgRole(ctx.store.db, org, p.user?.id) };
+  const exists = await orgExists(ctx.store.db, org);
+  return { name: org, exists, role: await orgRole(ctx.store.db, org, p.user?.id) };
 }
 
 /** Authorizes an org action for the caller and asks for the second factor when the decision needs it. */
@@ -66,43 +81,17 @@ export async function createOrg(ctx: Ctx, name: string, ownerName: string): Prom
   if (!owner) throw new Refusal('unknown-user', { name: ownerName });
   // The user's scope becomes the organization's only when that user owns it.
   if (name !== owner.name && (await userByName(ctx, name))) throw new Refusal('name-taken', { name, by: 'user' });
-  if (await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', name).executeTakeFirst()) {
+  if (await orgExists(ctx.store.db, name)) {
     throw new Refusal('invalid-request', { detail: `The organization ${name} already exists` });
   }
-  const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx.insertInto('orgs').values({ name, created_at: now }).execute();
-    await trx.insertInto('org_members').values({ org: name, user_id: owner.id, role: 'owner' }).execute();
-    await trx
-      .insertInto('teams')
-      .values({ org: name, name: DEVELOPERS, description: 'Every member of the organization', created_at: now })
-      .execute();
-    await trx.insertInto('team_members').values({ org: name, team: DEVELOPERS, user_id: owner.id }).execute();
-    await bumpCounter(trx, 'packages');
-  });
+  await insertOrg(ctx.store.db, { name, ownerId: owner.id, now: ctx.clock.now() });
   await audit(ctx, { event: 'org-created', user: ownerName, detail: { org: name } });
 }
 
 export async function listMembers(ctx: Ctx, p: Principal, org: string): Promise<Record<string, string>> {
   await allowOrg(ctx, p, 'org-read', org);
-  const rows = await ctx.store.db
-    .selectFrom('org_members')
-    .innerJoin('users', 'users.id', 'org_members.user_id')
-    .select(['users.name', 'org_members.role'])
-    .where('org', '=', org)
-    .orderBy('users.name')
-    .execute();
+  const rows = await orgMembers(ctx.store.db, org);
   return Object.fromEntries(rows.map((r) => [r.name, r.role]));
-}
-
-async function ownerCount(db: Db, org: string): Promise<number> {
-  const r = await db
-    .selectFrom('org_members')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('org', '=', org)
-    .where('role', '=', 'owner')
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
 }
 
 export async function setMember(ctx: Ctx, p: Principal, org: string, userName: string, roleIn?: OrgMember['role']) {
@@ -117,21 +106,9 @@ export async function setMember(ctx: Ctx, p: Principal, org: string, userName: s
   await refuseUnless(ctx, p, d, org);
   await requireSecondFactor(ctx, p, d);
   // The last-owner rule keeps the data whole: it is not a permission.
-  if (current === 'owner' && role !== 'owner' && (await ownerCount(ctx.store.db, org)) <= 1)
+  if (current === 'owner' && role !== 'owner' && (await orgOwnerCount(ctx.store.db, org)) <= 1)
     throw new Refusal('last-org-owner', { org });
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('org_members')
-      .values({ org, user_id: user.id, role })
-      .onConflict((oc) => oc.columns(['org', 'user_id']).doUpdateSet({ role }))
-      .execute();
-    await trx
-      .insertInto('team_members')
-      .values({ org, team: DEVELOPERS, user_id: user.id })
-      .onConflict((oc) => oc.doNothing())
-      .execute();
-    await bumpCounter(trx, 'packages');
-  });
+  await setOrgMember(ctx.store.db, org, user.id, role);
   await audit(ctx, {
     event: current ? 'org-role-changed' : 'org-member-added',
     user: p.user?.name,
@@ -151,12 +128,9 @@ export async function removeMember(ctx: Ctx, p: Principal, org: string, userName
   await refuseUnless(ctx, p, d, org);
   await requireSecondFactor(ctx, p, d);
   // The last-owner rule keeps the data whole: it is not a permission.
-  if (current === 'owner' && (await ownerCount(ctx.store.db, org)) <= 1) throw new Refusal('last-org-owner', { org });
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('team_members').where('org', '=', org).where('user_id', '=', user.id).execute();
-    await trx.deleteFrom('org_members').where('org', '=', org).where('user_id', '=', user.id).execute();
-    await bumpCounter(trx, 'packages');
-  });
+  if (current === 'owner' && (await orgOwnerCount(ctx.store.db, org)) <= 1)
+    throw new Refusal('last-org-owner', { org });
+  await removeOrgMember(ctx.store.db, org, user.id);
   await audit(ctx, {
     event: 'org-member-removed',
     user: p.user?.name,
@@ -174,29 +148,15 @@ function teamName(v: unknown): string {
 }
 
 async function mustTeam(ctx: Ctx, org: string, team: string): Promise<void> {
-  const t = await ctx.store.db
-    .selectFrom('teams')
-    .select('name')
-    .where('org', '=', org)
-    .where('name', '=', team)
-    .executeTakeFirst();
-  if (!t) throw new Refusal('invalid-request', { detail: `There is no team ${org}:${team}` });
+  if (!(await teamExists(ctx.store.db, org, team)))
+    throw new Refusal('invalid-request', { detail: `There is no team ${org}:${team}` });
 }
 
 export async function createTeam(ctx: Ctx, p: Principal, org: string, body: TeamCreate): Promise<void> {
   await allowOrg(ctx, p, 'team-manage', org);
   const name = teamName(body.name);
-  const r = await ctx.store.db
-    .insertInto('teams')
-    .values({
-      org,
-      name,
-      description: typeof body.description === 'string' ? body.description : null,
-      created_at: ctx.clock.now(),
-    })
-    .onConflict((oc) => oc.doNothing())
-    .executeTakeFirst();
-  if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0)
+  const description = typeof body.description === 'string' ? body.description : null;
+  if (!(await insertTeam(ctx.store.db, { org, name, description, now: ctx.clock.now() })))
     throw new Refusal('invalid-request', { detail: `The team ${org}:${name} already exists` });
   await audit(ctx, { event: 'team-created', user: p.user?.name, detail: { org, team: name } });
 }
@@ -206,12 +166,7 @@ export async function destroyTeam(ctx: Ctx, p: Principal, org: string, team: str
   if (team === DEVELOPERS)
     throw new Refusal('invalid-request', { detail: `The ${DEVELOPERS} team holds every member and cannot be removed` });
   await mustTeam(ctx, org, team);
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('team_packages').where('org', '=', org).where('team', '=', team).execute();
-    await trx.deleteFrom('team_members').where('org', '=', org).where('team', '=', team).execute();
-    await trx.deleteFrom('teams').where('org', '=', org).where('name', '=', team).execute();
-    await bumpCounter(trx, 'packages');
-  });
+  await deleteTeam(ctx.store.db, org, team);
   await audit(ctx, { event: 'team-destroyed', user: p.user?.name, detail: { org, team } });
 }
 
@@ -231,28 +186,13 @@ export async function teamMember(
       throw new Refusal('invalid-request', {
         detail: `${user.name} must be a member of ${org} first (npm org set ${org} ${user.name})`,
       });
-    await ctx.store.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('team_members')
-        .values({ org, team, user_id: user.id })
-        .onConflict((oc) => oc.doNothing())
-        .execute();
-      await bumpCounter(trx, 'packages');
-    });
+    await addTeamMember(ctx.store.db, org, team, user.id);
   } else {
     if (team === DEVELOPERS)
       throw new Refusal('invalid-request', {
         detail: `Remove ${user.name} from the organization instead (npm org rm ${org} ${user.name})`,
       });
-    await ctx.store.db.transaction().execute(async (trx) => {
-      await trx
-        .deleteFrom('team_members')
-        .where('org', '=', org)
-        .where('team', '=', team)
-        .where('user_id', '=', user.id)
-        .execute();
-      await bumpCounter(trx, 'packages');
-    });
+    await removeTeamMember(ctx.store.db, org, team, user.id);
   }
   await audit(ctx, {
     event: add ? 'team-member-added' : 'team-member-removed',
@@ -263,22 +203,13 @@ export async function teamMember(
 
 export async function listTeams(ctx: Ctx, p: Principal, org: string): Promise<string[]> {
   await allowOrg(ctx, p, 'org-read', org);
-  const rows = await ctx.store.db.selectFrom('teams').select('name').where('org', '=', org).orderBy('name').execute();
-  return rows.map((r) => `${org}:${r.name}`);
+  return (await teamNames(ctx.store.db, org)).map((name) => `${org}:${name}`);
 }
 
 export async function listTeamMembers(ctx: Ctx, p: Principal, org: string, team: string): Promise<string[]> {
   await allowOrg(ctx, p, 'org-read', org);
   await mustTeam(ctx, org, team);
-  const rows = await ctx.store.db
-    .selectFrom('team_members')
-    .innerJoin('users', 'users.id', 'team_members.user_id')
-    .select('users.name')
-    .where('org', '=', org)
-    .where('team', '=', team)
-    .orderBy('users.name')
-    .execute();
-  return rows.map((r) => r.name);
+  return teamMemberNames(ctx.store.db, org, team);
 }
 
 // --- team grants on packages
@@ -299,22 +230,8 @@ export async function grant(ctx: Ctx, p: Principal, org: string, team: string, b
   const permission = body.permissions;
   if (permission !== 'read-only' && permission !== 'read-write')
     throw new Refusal('invalid-request', { detail: 'permissions must be read-only or read-write' });
-  const exists = await ctx.store.db
-    .selectFrom('packages')
-    .select('name')
-    .where('name', '=', pkg)
-    .where('deleted_at', 'is', null)
-    .where('origin', '=', 'local')
-    .executeTakeFirst();
-  if (!exists) throw new Refusal('not-found');
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('team_packages')
-      .values({ org, team, package: pkg, permission })
-      .onConflict((oc) => oc.columns(['org', 'team', 'package']).doUpdateSet({ permission }))
-      .execute();
-    await bumpCounter(trx, 'packages');
-  });
+  if (!(await localPackageExists(ctx.store.db, pkg))) throw new Refusal('not-found');
+  await grantTeamPackage(ctx.store.db, { org, team, package: pkg, permission });
   await audit(ctx, {
     event: 'team-access-granted',
     user: p.user?.name,
@@ -325,15 +242,7 @@ export async function grant(ctx: Ctx, p: Principal, org: string, team: string, b
 export async function revoke(ctx: Ctx, p: Principal, org: string, team: string, body: TeamGrant): Promise<void> {
   await allowOrg(ctx, p, 'access-grant', org);
   const pkg = orgPackage(org, body.package);
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx
-      .deleteFrom('team_packages')
-      .where('org', '=', org)
-      .where('team', '=', team)
-      .where('package', '=', pkg)
-      .execute();
-    await bumpCounter(trx, 'packages');
-  });
+  await revokeTeamPackage(ctx.store.db, org, team, pkg);
   await audit(ctx, { event: 'team-access-revoked', user: p.user?.name, detail: { org, team, package: pkg } });
 }
 
@@ -341,12 +250,7 @@ const short = (perm: string) => (perm === 'read-write' ? 'write' : 'read');
 
 export async function teamPackages(ctx: Ctx, p: Principal, org: string, team: string): Promise<Record<string, string>> {
   await allowOrg(ctx, p, 'org-read', org);
-  const rows = await ctx.store.db
-    .selectFrom('team_packages')
-    .select(['package', 'permission'])
-    .where('org', '=', org)
-    .where('team', '=', team)
-    .execute();
+  const rows = await teamGrants(ctx.store.db, org, team);
   const readable = new Set(
     await readableNames(
       ctx,
@@ -359,14 +263,9 @@ export async function teamPackages(ctx: Ctx, p: Principal, org: string, team: st
 
 /** `npm access list packages <org>`: the packages of the org's teams that the caller may read, with the best grant. */
 export async function orgPackages(ctx: Ctx, p: Principal, org: string): Promise<Record<string, string> | undefined> {
-  const exists = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', org).executeTakeFirst();
-  if (!exists) return undefined;
+  if (!(await orgExists(ctx.store.db, org))) return undefined;
   await allowOrg(ctx, p, 'org-read', org);
-  const rows = await ctx.store.db
-    .selectFrom('team_packages')
-    .select(['package', 'permission'])
-    .where('org', '=', org)
-    .execute();
+  const rows = await teamGrants(ctx.store.db, org);
   const readable = new Set(
     await readableNames(
       ctx,
@@ -383,20 +282,7 @@ export async function orgPackages(ctx: Ctx, p: Principal, org: string): Promise<
 export async function userPackages(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('not-found');
-  const rows = await ctx.store.db
-    .selectFrom('maintainers')
-    .innerJoin('packages', 'packages.name', 'maintainers.package')
-    .select('packages.name')
-    .where('maintainers.user_id', '=', user.id)
-    .where('packages.deleted_at', 'is', null)
-    .where('packages.origin', '=', 'local')
-    .orderBy('packages.name')
-    .execute();
-  const readable = await readableNames(
-    ctx,
-    p,
-    rows.map((r) => r.name),
-  );
+  const readable = await readableNames(ctx, p, await packagesMaintainedBy(ctx.store.db, user.id));
   return Object.fromEntries(readable.map((n) => [n, 'write']));
 }
 
@@ -409,23 +295,9 @@ export async function collaborators(ctx: Ctx, p: Principal, name: string): Promi
   if (!d.allowed) throw await deny(ctx, p, d, name);
   const out: Record<string, string> = {};
   if (d.teams) {
-    const teamRows = await ctx.store.db
-      .selectFrom('team_packages')
-      .innerJoin('team_members', (j) =>
-        j.onRef('team_members.org', '=', 'team_packages.org').onRef('team_members.team', '=', 'team_packages.team'),
-      )
-      .innerJoin('users', 'users.id', 'team_members.user_id')
-      .select(['users.name', 'team_packages.permission'])
-      .where('team_packages.package', '=', name)
-      .execute();
+    const teamRows = await packageTeamMembers(ctx.store.db, name);
     for (const r of teamRows) if (out[r.name] !== 'write') out[r.name] = short(r.permission);
   }
-  const maint = await ctx.store.db
-    .selectFrom('maintainers')
-    .innerJoin('users', 'users.id', 'maintainers.user_id')
-    .select('users.name')
-    .where('maintainers.package', '=', name)
-    .execute();
-  for (const m of maint) out[m.name] = 'write';
+  for (const m of await maintainerNames(ctx.store.db, name)) out[m] = 'write';
   return out;
 }

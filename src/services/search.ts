@@ -1,6 +1,6 @@
 // `npm search`: local packages the caller may read, matched on name, description and keywords.
-import { sql } from 'kysely';
 import type { Principal } from '../domain/principal.ts';
+import { searchLocalPackages, searchMaintainers } from '../store/search.ts';
 import type { Ctx } from './context.ts';
 import { readableNames } from './read.ts';
 
@@ -8,22 +8,8 @@ type Meta = { version?: string; description?: string; keywords?: string[]; date?
 
 export async function search(ctx: Ctx, p: Principal, text: string, size: number, from: number) {
   const terms = text.toLowerCase().split(/\s+/).filter(Boolean);
-  let q = ctx.store.db
-    .selectFrom('packages')
-    .select(['name', 'meta', 'access'])
-    .where('origin', '=', 'local')
-    .where('deleted_at', 'is', null);
-  for (const t of terms) {
-    const like = `%${t.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-    q = q.where((eb) =>
-      eb.or([
-        sql<boolean>`lower(${eb.ref('name')}) LIKE ${like} ESCAPE '\\'`,
-        sql<boolean>`lower(${eb.ref('meta')}) LIKE ${like} ESCAPE '\\'`,
-      ]),
-    );
-  }
+  const matched = await searchLocalPackages(ctx.store.db, terms);
   // Which of them the caller may read is the one read rule's answer, as for the packument itself.
-  const matched = await q.orderBy('name').execute();
   const readable = new Set(
     await readableNames(
       ctx,
@@ -32,12 +18,10 @@ export async function search(ctx: Ctx, p: Principal, text: string, size: number,
     ),
   );
   const rows = matched.filter((r) => readable.has(r.name));
-  const maintainers = await ctx.store.db
-    .selectFrom('maintainers')
-    .innerJoin('users', 'users.id', 'maintainers.user_id')
-    .select(['maintainers.package', 'users.name', 'users.email'])
-    .where('maintainers.package', 'in', rows.length ? rows.map((r) => r.name) : [''])
-    .execute();
+  const maintainers = await searchMaintainers(
+    ctx.store.db,
+    rows.map((r) => r.name),
+  );
   const objects = rows.slice(from, from + size).map((r) => {
     const m = JSON.parse(r.meta ?? '{}') as Meta;
     const exact = terms.length === 1 && r.name.toLowerCase() === terms[0];

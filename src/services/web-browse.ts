@@ -5,6 +5,14 @@ import { Parser, type ReadEntry } from 'tar';
 import { Refusal } from '../domain/reasons.ts';
 import type { Principal } from '../domain/principal.ts';
 import { getVersionView, putVersionView, type VersionView } from '../store/version-views.ts';
+import {
+  liveVersion,
+  liveVersionCount,
+  liveVersions,
+  maintainerNames,
+  provenanceBundle,
+  recentLocalPackages,
+} from '../store/package-reads.ts';
 import type { Ctx } from './context.ts';
 import { readableNames, visibleHead } from './read.ts';
 import { buildVersionView } from './version-view.ts';
@@ -17,16 +25,7 @@ export async function recentPackages(ctx: Ctx, p: Principal, limit = 20): Promis
   const out: Summary[] = [];
   // Pages of candidates until enough are readable: private packages others published do not crowd the list out.
   for (let offset = 0; out.length < limit && offset < 2_000; offset += 200) {
-    const rows = await ctx.store.db
-      .selectFrom('packages')
-      .select(['name', 'meta'])
-      .where('origin', '=', 'local')
-      .where('deleted_at', 'is', null)
-      .orderBy('modified_at', 'desc')
-      .orderBy('name')
-      .limit(200)
-      .offset(offset)
-      .execute();
+    const rows = await recentLocalPackages(ctx.store.db, 200, offset);
     const readable = new Set(
       await readableNames(
         ctx,
@@ -70,41 +69,21 @@ export async function packagePage(
   if (head?.origin !== 'local') throw new Refusal('not-found');
   const db = ctx.store.db;
   // A page shows the newest versions and a count: thousands of rows are read only when all are asked for.
-  const live = db.selectFrom('versions').where('package', '=', name).where('unpublished_at', 'is', null);
-  const newest = live.select(['version', 'published_at', 'deprecated']).orderBy('published_at', 'desc');
-  const versions = await (limit === undefined ? newest : newest.limit(limit)).execute();
-  const count =
-    limit === undefined || versions.length < limit
-      ? versions.length
-      : Number((await live.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const versions = await liveVersions(db, name, limit);
+  const count = limit === undefined || versions.length < limit ? versions.length : await liveVersionCount(db, name);
   const distTags = await distTagsOf(db, name);
   const shown = version ?? distTags.latest ?? versions[0]?.version;
-  const row =
-    shown === undefined
-      ? undefined
-      : await db
-          .selectFrom('versions')
-          .select(['manifest', 'blob'])
-          .where('package', '=', name)
-          .where('version', '=', shown)
-          .where('unpublished_at', 'is', null)
-          .executeTakeFirst();
+  const row = shown === undefined ? undefined : await liveVersion(db, name, shown);
   if (!row || shown === undefined) throw new Refusal('not-found');
   const manifest = JSON.parse(row.manifest) as Record<string, unknown>;
-  const maintainers = await db
-    .selectFrom('maintainers')
-    .innerJoin('users', 'users.id', 'maintainers.user_id')
-    .select('users.name')
-    .where('maintainers.package', '=', name)
-    .orderBy('users.name')
-    .execute();
+  const maintainers = await maintainerNames(db, name);
   return {
     name,
     access: head.access,
     version: shown,
     manifest,
     distTags,
-    maintainers: maintainers.map((m) => m.name),
+    maintainers,
     versions: versions.map((v) => ({ version: v.version, date: v.published_at, deprecated: v.deprecated })),
     versionCount: count,
     view: await viewOf(ctx, name, shown, row.blob, manifest.readme),
@@ -125,15 +104,10 @@ async function viewOf(ctx: Ctx, name: string, version: string, blob: string, rea
 
 /** What the sigstore bundle published with the version says about where it was built. */
 async function provenanceOf(ctx: Ctx, name: string, version: string): Promise<PackagePage['provenance']> {
-  const att = await ctx.store.db
-    .selectFrom('attachments')
-    .select('data')
-    .where('package', '=', name)
-    .where('version', '=', version)
-    .executeTakeFirst();
-  if (!att) return null;
+  const data = await provenanceBundle(ctx.store.db, name, version);
+  if (data === undefined) return null;
   try {
-    const bundle = JSON.parse(att.data) as { dsseEnvelope?: { payload?: string } };
+    const bundle = JSON.parse(data) as { dsseEnvelope?: { payload?: string } };
     const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope?.payload ?? '', 'base64').toString('utf8')) as {
       predicate?: { buildDefinition?: { externalParameters?: { workflow?: { repository?: string; path?: string } } } };
     };
@@ -159,13 +133,7 @@ export async function packageImage(ctx: Ctx, p: Principal, name: string, version
   const type = IMAGE_TYPES[/\.([a-z]+)$/i.exec(path)?.[1]?.toLowerCase() ?? ''];
   const head = await visibleHead(ctx, p, name);
   if (!type || !head || head.origin !== 'local') throw new Refusal('not-found');
-  const row = await ctx.store.db
-    .selectFrom('versions')
-    .select('blob')
-    .where('package', '=', name)
-    .where('version', '=', version)
-    .where('unpublished_at', 'is', null)
-    .executeTakeFirst();
+  const row = await liveVersion(ctx.store.db, name, version);
   const tgz = row && (await ctx.store.blobs.get(row.blob));
   if (!tgz) throw new Refusal('not-found');
   let data: Buffer | undefined;

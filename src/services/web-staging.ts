@@ -4,6 +4,7 @@
 import { Parser, type ReadEntry } from 'tar';
 import type { Principal } from '../domain/principal.ts';
 import { getVersionView } from '../store/version-views.ts';
+import { latestVersion, liveVersion } from '../store/package-reads.ts';
 import type { Ctx } from './context.ts';
 import { stagedVersion, type StageItem } from './stage.ts';
 
@@ -85,26 +86,13 @@ export async function stagedReview(ctx: Ctx, p: Principal, id: string): Promise<
   const name = item.packageName;
   const db = ctx.store.db;
   // The version `latest` names now: one manifest and its stored file list, never the whole package.
-  const tag = await db
-    .selectFrom('dist_tags')
-    .select('version')
-    .where('package', '=', name)
-    .where('tag', '=', 'latest')
-    .executeTakeFirst();
-  const row =
-    tag &&
-    (await db
-      .selectFrom('versions')
-      .select('manifest')
-      .where('package', '=', name)
-      .where('version', '=', tag.version)
-      .where('unpublished_at', 'is', null)
-      .executeTakeFirst());
+  const latest = await latestVersion(db, name);
+  const row = latest === undefined ? undefined : await liveVersion(db, name, latest);
   const before = row ? (JSON.parse(row.manifest) as Doc) : null;
-  const view = row && tag ? await getVersionView(db, name, tag.version) : undefined;
+  const view = row && latest !== undefined ? await getVersionView(db, name, latest) : undefined;
   const files = await tarballFiles(tarball);
   const changes = manifestChanges(before, manifest as Doc, { before: view ? view.files : null, after: files });
   const description =
     typeof (manifest as Doc).description === 'string' ? ((manifest as Doc).description as string) : '';
-  return { item, latest: row && tag ? tag.version : null, changes, files, description };
+  return { item, latest: row && latest !== undefined ? latest : null, changes, files, description };
 }

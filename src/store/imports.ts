@@ -1,5 +1,6 @@
 // Writes of `tessera import verdaccio`: versions, tags, maintainers and stars as another registry kept
-// them (with their own times), inside the caller's transaction. Publishing goes through publish.ts.
+// them (with their own times), inside the caller's transaction, or in one of their own (importLocalPackage,
+// importProxiedPackage). Publishing goes through publish.ts.
 import type { Db } from './store.ts';
 import { scopeOf } from '../domain/names.ts';
 import { rerender } from './packages.ts';
@@ -194,4 +195,46 @@ export async function insertProxiedTarball(
     })
     .onConflict((oc) => oc.columns(['package', 'version']).doNothing())
     .execute();
+}
+
+/** The origin (local, proxy) of a package row of that name, deleted or not. */
+export async function packageOrigin(db: Db, name: string): Promise<string | undefined> {
+  const row = await db.selectFrom('packages').select('origin').where('name', '=', name).executeTakeFirst();
+  return row?.origin;
+}
+
+/** One package's import in one transaction: made local, its versions written, then its tags and people. */
+export async function importLocalPackage(
+  db: Db,
+  p: {
+    name: string;
+    access: 'public' | 'restricted';
+    createdAt: number;
+    versions: readonly ImportedVersion[];
+    tags: Record<string, string>;
+    maintainerIds: number[];
+    starIds: number[];
+    modifiedAt: number;
+  },
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await ensureLocalPackage(trx, p.name, p.access, p.createdAt);
+    for (const v of p.versions) await insertImportedVersion(trx, p.name, v);
+    await addTagsAndPeople(trx, p.name, p.tags, p.maintainerIds, p.starIds, p.modifiedAt);
+  });
+}
+
+/** A package kept as proxied, with the tarballs Verdaccio had cached, in one transaction. */
+export async function importProxiedPackage(
+  db: Db,
+  name: string,
+  r: { doc: string; abbrev: string; etag: string; readme: string },
+  meta: string,
+  fetchedAt: number,
+  tarballs: readonly { version: string; integrity: string; size: number; blob: string }[],
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await insertProxied(trx, name, r, meta, fetchedAt);
+    for (const t of tarballs) await insertProxiedTarball(trx, name, t.version, t.integrity, t.size, t.blob, fetchedAt);
+  });
 }

@@ -1,0 +1,41 @@
+// `npm search`'s queries: local packages whose name or stored metadata holds every term, and their maintainers.
+import { sql } from 'kysely';
+import type { Db } from './store.ts';
+
+export type SearchRow = { name: string; meta: string | null; access: string };
+
+/** Live local packages matching every (lowercase) term in the name or the metadata text, by name. */
+export async function searchLocalPackages(db: Db, terms: readonly string[]): Promise<SearchRow[]> {
+  let q = db
+    .selectFrom('packages')
+    .select(['name', 'meta', 'access'])
+    .where('origin', '=', 'local')
+    .where('deleted_at', 'is', null);
+  for (const t of terms) {
+    const like = `%${t.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+    // lower() and LIKE … ESCAPE are the same in SQLite and PostgreSQL.
+    q = q.where((eb) =>
+      eb.or([
+        sql<boolean>`lower(${eb.ref('name')}) LIKE ${like} ESCAPE '\\'`,
+        sql<boolean>`lower(${eb.ref('meta')}) LIKE ${like} ESCAPE '\\'`,
+      ]),
+    );
+  }
+  return q.orderBy('name').execute();
+}
+
+/** The maintainers of these packages, with their e-mail addresses. */
+export async function searchMaintainers(
+  db: Db,
+  names: readonly string[],
+): Promise<{ package: string; name: string; email: string }[]> {
+  if (names.length === 0) return [];
+  return db
+    .selectFrom('maintainers')
+    .innerJoin('users', 'users.id', 'maintainers.user_id')
+    .select(['maintainers.package', 'users.name', 'users.email'])
+    .where('maintainers.package', 'in', names)
+    .orderBy('maintainers.package')
+    .orderBy('users.name')
+    .execute();
+}

@@ -184,9 +184,7 @@ async function bindAccount(ctx: Ctx, o: SignInOidc, claims: Claims, refreshToken
   const verified = claims.email_verified === true;
   const email = typeof claims.email === 'string' ? claims.email : '';
   const known = await identityBySubject(ctx.store.db, o.issuer, subject);
-  let row = known
-    ? await userById(ctx.store.db, known.user_id)
-    : undefined;
+  let row = known ? await userById(ctx.store.db, known.user_id) : undefined;
   if (!row) {
     const raw = String(claims[o.userClaim] ?? '').toLowerCase();
     const name = raw.includes('@') ? raw.slice(0, raw.indexOf('@')) : raw;

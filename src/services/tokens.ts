@@ -85,7 +85,8 @@ export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Pro
   if (spec.kind === 'granular' && !spec.grants)
     throw new Refusal('invalid-request', { detail: 'A granular token needs its grants' });
   const now = ctx.clock.now();
-  if ((await countActiveTokens(ctx.store.db, user.id, now)) >= pol.maxPerUser) throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
+  if ((await countActiveTokens(ctx.store.db, user.id, now)) >= pol.maxPerUser)
+    throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
   const g = spec.kind === 'granular' ? spec.grants : null;
   if (g && g.packages.length + g.scopes.length > pol.maxPackagesAndScopes) {
     throw new Refusal('token-too-many-packages', {

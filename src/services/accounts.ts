@@ -5,7 +5,25 @@ import { hashPassword, validatePassword } from '../domain/passwords.ts';
 import { anonymous, SESSION_KINDS, type Principal, type User } from '../domain/principal.ts';
 import { authorizeSignup } from '../domain/policy.ts';
 import { hashToken } from '../domain/tokens.ts';
-import { insertToken, revokeTokens } from '../store/tokens.ts';
+import { insertToken, revokeTokens, tokenByHash } from '../store/tokens.ts';
+import {
+  existingUser,
+  insertUser,
+  orgHoldsName,
+  setPasswordHash,
+  setUserDisabled,
+  userById as userRowById,
+  userByName as userRowByName,
+} from '../store/users.ts';
+import {
+  deleteExpiredWebLogins,
+  deleteWebLogin,
+  insertWebLogin,
+  issueOtpProof,
+  setWebLoginKind,
+  setWebLoginUser,
+  webLoginById,
+} from '../store/web-logins.ts';
 import { audit, type Ctx } from './context.ts';
 import { toUser, type Authenticator } from './authenticate.ts';
 import { verifyOtpFor } from './two-factor.ts';
@@ -41,27 +59,21 @@ export async function createUser(
     const problem = validatePassword(input.password);
     if (problem) throw new Refusal('invalid-request', { detail: problem });
   }
-  const exists = await ctx.store.db.selectFrom('users').select('id').where('name', '=', name).executeTakeFirst();
-  if (exists) throw new Refusal('user-exists', { name });
+  if (await userRowByName(ctx.store.db, name)) throw new Refusal('user-exists', { name });
   // A user's name is also their scope: one an organization holds is not free.
-  const org = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', name).executeTakeFirst();
-  if (org) throw new Refusal('name-taken', { name, by: 'organization' });
+  if (await orgHoldsName(ctx.store.db, name)) throw new Refusal('name-taken', { name, by: 'organization' });
   const now = ctx.clock.now();
-  const row = await ctx.store.db
-    .insertInto('users')
-    .values({
-      name,
-      email,
-      email_verified: 0,
-      password_hash: input.password === null ? null : await hashPassword(input.password),
-      admin: input.admin ? 1 : 0,
-      disabled: 0,
-      tfa: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const row = await insertUser(ctx.store.db, {
+    name,
+    email,
+    email_verified: 0,
+    password_hash: input.password === null ? null : await hashPassword(input.password),
+    admin: input.admin ? 1 : 0,
+    disabled: 0,
+    tfa: null,
+    created_at: now,
+    updated_at: now,
+  });
   await audit(ctx, { event: 'user-created', user: name });
   return toUser(row);
 }
@@ -78,33 +90,29 @@ export async function createImportedUser(
     return { created: false, why: (e as Refusal).message };
   }
   if (await userByName(ctx, input.name)) return { created: false, why: 'a user of that name already exists' };
-  const org = await ctx.store.db.selectFrom('orgs').select('name').where('name', '=', input.name).executeTakeFirst();
-  if (org) return { created: false, why: 'an organization holds that name' };
+  if (await orgHoldsName(ctx.store.db, input.name)) return { created: false, why: 'an organization holds that name' };
   const now = ctx.clock.now();
-  await ctx.store.db
-    .insertInto('users')
-    .values({
-      name: input.name,
-      email: input.email,
-      email_verified: 0,
-      password_hash: input.passwordHash,
-      admin: 0,
-      disabled: 0,
-      tfa: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  await insertUser(ctx.store.db, {
+    name: input.name,
+    email: input.email,
+    email_verified: 0,
+    password_hash: input.passwordHash,
+    admin: 0,
+    disabled: 0,
+    tfa: null,
+    created_at: now,
+    updated_at: now,
+  });
   await audit(ctx, { event: 'user-created', user: input.name, detail: { via: input.via } });
   return { created: true };
 }
 
 export async function userByName(ctx: Ctx, name: string) {
-  return ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+  return userRowByName(ctx.store.db, name);
 }
 
 export async function userById(ctx: Ctx, id: number) {
-  return ctx.store.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  return userRowById(ctx.store.db, id);
 }
 
 /** A new session token, as `npm login` stores it. */
@@ -166,11 +174,7 @@ export async function couchLogin(
 
 /** DELETE /-/user/token/<token>: logout revokes the session on the server. */
 export async function logout(ctx: Ctx, auth: Authenticator, token: string): Promise<void> {
-  const row = await ctx.store.db
-    .selectFrom('tokens')
-    .select(['id', 'user_id', 'revoked_at'])
-    .where('hash', '=', hashToken(token))
-    .executeTakeFirst();
+  const row = await tokenByHash(ctx.store.db, hashToken(token));
   // Unknown or already revoked: the client is logged out either way, so say yes and let it clean up.
   if (!row || row.revoked_at !== null) return;
   await revokeTokens(ctx.store.db, { id: row.id }, 'logged out', ctx.clock.now());
@@ -194,27 +198,20 @@ export async function startWebLogin(
   if (kind === 'adduser') await allowSignup(ctx, anonymous);
   const secret = randomBytes(24).toString('base64url');
   const now = ctx.clock.now();
-  await ctx.store.db.deleteFrom('web_logins').where('expires_at', '<', now).execute();
-  await ctx.store.db
-    .insertInto('web_logins')
-    .values({
-      id: sessionId(secret),
-      user_id: userId,
-      kind,
-      created_at: now,
-      expires_at: now + ctx.config.webLoginTtlMs,
-      proof: null,
-    })
-    .execute();
+  await deleteExpiredWebLogins(ctx.store.db, now);
+  await insertWebLogin(ctx.store.db, {
+    id: sessionId(secret),
+    user_id: userId,
+    kind,
+    created_at: now,
+    expires_at: now + ctx.config.webLoginTtlMs,
+    proof: null,
+  });
   return secret;
 }
 
 async function liveSession(ctx: Ctx, secret: string) {
-  const row = await ctx.store.db
-    .selectFrom('web_logins')
-    .selectAll()
-    .where('id', '=', sessionId(secret))
-    .executeTakeFirst();
+  const row = await webLoginById(ctx.store.db, sessionId(secret));
   if (!row || row.expires_at <= ctx.clock.now()) throw new Refusal('web-login-expired');
   return row;
 }
@@ -237,14 +234,9 @@ export async function completeWebLogin(
   let user: User;
   if (session.kind === 'otp') {
     // The web OTP flow: the person proves the second factor in the browser; the CLI then collects a proof.
-    const row = await ctx.store.db
-      .selectFrom('users')
-      .selectAll()
-      .where('id', '=', session.user_id!)
-      .executeTakeFirstOrThrow();
-    user = toUser(row);
+    user = toUser(await existingUser(ctx.store.db, session.user_id!));
     await verifyOtpFor(ctx, user, form.otp || undefined);
-    await ctx.store.db.updateTable('web_logins').set({ kind: 'otp-approved' }).where('id', '=', session.id).execute();
+    await setWebLoginKind(ctx.store.db, session.id, 'otp-approved');
     return user;
   }
   if (form.create) {
@@ -256,7 +248,7 @@ export async function completeWebLogin(
     user = await auth.checkPassword(name, password, ip);
     await verifyOtpFor(ctx, user, form.otp || undefined);
   }
-  await ctx.store.db.updateTable('web_logins').set({ user_id: user.id }).where('id', '=', session.id).execute();
+  await setWebLoginUser(ctx.store.db, session.id, user.id);
   return user;
 }
 
@@ -267,11 +259,11 @@ export async function completeWebLoginAs(ctx: Ctx, secret: string, user: User, m
   if (session.kind === 'otp') {
     if (session.user_id !== user.id) throw new Refusal('sso-response-invalid', { detail: 'signed in as another user' });
     if (!mfa) throw new Refusal('otp-required');
-    await ctx.store.db.updateTable('web_logins').set({ kind: 'otp-approved' }).where('id', '=', session.id).execute();
+    await setWebLoginKind(ctx.store.db, session.id, 'otp-approved');
     return;
   }
   if (session.kind !== 'login' && session.kind !== 'adduser') throw new Refusal('web-login-expired');
-  await ctx.store.db.updateTable('web_logins').set({ user_id: user.id }).where('id', '=', session.id).execute();
+  await setWebLoginUser(ctx.store.db, session.id, user.id);
 }
 
 /** The CLI side: 202 until the browser finished, then the token exactly once. */
@@ -281,25 +273,13 @@ export async function pollWebLogin(ctx: Ctx, secret: string): Promise<string | n
   if (session.kind === 'otp-approved') {
     // Hand the CLI a one-time proof to send as npm-otp; only its digest is kept.
     const proof = randomBytes(32).toString('hex');
-    const r = await ctx.store.db
-      .updateTable('web_logins')
-      .set({ kind: 'otp-issued', proof: hashCode(proof) })
-      .where('id', '=', session.id)
-      .where('kind', '=', 'otp-approved')
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new Refusal('web-login-expired');
+    if (!(await issueOtpProof(ctx.store.db, session.id, hashCode(proof)))) throw new Refusal('web-login-expired');
     return proof;
   }
   if (session.kind === 'otp-issued') throw new Refusal('web-login-expired');
   if (session.user_id === null) return null;
-  const deleted = await ctx.store.db.deleteFrom('web_logins').where('id', '=', session.id).executeTakeFirst();
-  if (Number(deleted.numDeletedRows) !== 1) throw new Refusal('web-login-expired');
-  const row = await ctx.store.db
-    .selectFrom('users')
-    .selectAll()
-    .where('id', '=', session.user_id)
-    .executeTakeFirstOrThrow();
-  return mintSession(ctx, toUser(row), 'web');
+  if (!(await deleteWebLogin(ctx.store.db, session.id))) throw new Refusal('web-login-expired');
+  return mintSession(ctx, toUser(await existingUser(ctx.store.db, session.user_id)), 'web');
 }
 
 // --- administration
@@ -309,11 +289,7 @@ export async function setPassword(ctx: Ctx, name: string, password: string): Pro
   if (problem) throw new Refusal('invalid-request', { detail: problem });
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('unknown-user', { name });
-  await ctx.store.db
-    .updateTable('users')
-    .set({ password_hash: await hashPassword(password), updated_at: ctx.clock.now() })
-    .where('id', '=', user.id)
-    .execute();
+  await setPasswordHash(ctx.store.db, user.id, await hashPassword(password), ctx.clock.now());
   // A new password ends every login session made with the old one, npm's and the web pages' alike.
   const n = await revokeTokens(
     ctx.store.db,
@@ -328,11 +304,7 @@ export async function setPassword(ctx: Ctx, name: string, password: string): Pro
 export async function disableUser(ctx: Ctx, name: string, why = 'account disabled'): Promise<void> {
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('unknown-user', { name });
-  await ctx.store.db
-    .updateTable('users')
-    .set({ disabled: 1, updated_at: ctx.clock.now() })
-    .where('id', '=', user.id)
-    .execute();
+  await setUserDisabled(ctx.store.db, user.id, true, ctx.clock.now());
   await revokeTokens(ctx.store.db, { userId: user.id }, why, ctx.clock.now());
   await audit(ctx, { event: 'user-disabled', user: name, ...(why === 'account disabled' ? {} : { reason: why }) });
 }

@@ -19,6 +19,8 @@ import { hashPassword, needsRehash, verifyPassword } from '../domain/passwords.t
 import { audit, type Ctx } from './context.ts';
 import { lastLocalWrite } from '../store/counters.ts';
 import { identityOfUser } from '../store/sso-identities.ts';
+import { recordTokenUses, tokenWithUser } from '../store/tokens.ts';
+import { replacePasswordHash, userByName } from '../store/users.ts';
 import { addressKey, LoginThrottle } from './login-throttle.ts';
 import { metricsOf, type Metrics } from './metrics.ts';
 import { DirectoryAccounts } from './ldap-sign-in.ts';
@@ -127,29 +129,7 @@ export class Authenticator {
   }
 
   async #load(hash: string): Promise<Entry | undefined> {
-    const row = await this.#ctx.store.db
-      .selectFrom('tokens')
-      .innerJoin('users', 'users.id', 'tokens.user_id')
-      .select([
-        'tokens.id',
-        'tokens.kind',
-        'tokens.readonly',
-        'tokens.grants',
-        'tokens.bypass_2fa',
-        'tokens.expires_at',
-        'tokens.revoked_at',
-        'tokens.revoked_why',
-        'tokens.cidr',
-        'users.id as uid',
-        'users.name',
-        'users.email',
-        'users.admin',
-        'users.email_verified',
-        'users.disabled',
-        'users.tfa',
-      ])
-      .where('tokens.hash', '=', hash)
-      .executeTakeFirst();
+    const row = await tokenWithUser(this.#ctx.store.db, hash);
     if (!row) return undefined;
     const cidrText = row.cidr ? (JSON.parse(row.cidr) as string[]) : null;
     const principalUser = toUser({
@@ -336,7 +316,7 @@ export class Authenticator {
   async #checkPassword(name: string, password: string, address: string): Promise<User> {
     const attempt = this.#throttle.begin(name, address);
     if (attempt.waitMs) await new Promise((r) => setTimeout(r, attempt.waitMs));
-    const row = await this.#ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await userByName(this.#ctx.store.db, name);
     if (this.directory && (await this.directory.owns(row))) {
       const user = await this.directory.signIn(name, password, row);
       attempt.succeeded();
@@ -364,13 +344,7 @@ export class Authenticator {
   /** An imported hash (`tessera import verdaccio`) is accepted once, then replaced by our own. */
   async #rehash(userId: number, name: string, old: string, password: string): Promise<void> {
     const now = this.#ctx.clock.now();
-    const r = await this.#ctx.store.db
-      .updateTable('users')
-      .set({ password_hash: await hashPassword(password), updated_at: now })
-      .where('id', '=', userId)
-      .where('password_hash', '=', old)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 1) {
+    if (await replacePasswordHash(this.#ctx.store.db, userId, old, await hashPassword(password), now)) {
       await audit(this.#ctx, { event: 'password-rehashed', user: name, detail: { from: 'htpasswd' } });
     }
   }
@@ -380,25 +354,7 @@ export class Authenticator {
     if (this.#lastUsed.size === 0) return;
     const batch = [...this.#lastUsed];
     this.#lastUsed.clear();
-    await this.#ctx.store.db
-      .transaction()
-      .execute(async (trx) => {
-        for (const [id, u] of batch) {
-          await trx.updateTable('tokens').set({ last_used_at: u.at }).where('id', '=', id).execute();
-          await trx
-            .insertInto('audit')
-            .values({
-              at: u.at,
-              event: 'token-used',
-              user_name: u.user,
-              token_id: id,
-              reason: null,
-              detail: JSON.stringify({ requests: u.count }),
-            })
-            .execute();
-        }
-      })
-      .catch(() => {});
+    await recordTokenUses(this.#ctx.store.db, batch).catch(() => {});
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { Refusal } from '../domain/reasons.ts';
 import { bumpRevocations } from '../store/tokens.ts';
+import { confirmVerification, replaceVerification, verificationById } from '../store/email-verifications.ts';
+import { markEmailVerified } from '../store/users.ts';
 import { audit, type Ctx } from './context.ts';
 
 const digest = (t: string) => createHash('sha256').update(t).digest('hex');
@@ -21,17 +23,13 @@ export async function sendVerification(ctx: Ctx, user: { id: number; name: strin
   const base = ctx.config.publicUrl.replace(/\/+$/, '');
   const token = randomBytes(24).toString('base64url');
   const now = ctx.clock.now();
-  await ctx.store.db.deleteFrom('email_verifications').where('user_id', '=', user.id).execute();
-  await ctx.store.db
-    .insertInto('email_verifications')
-    .values({
-      id: digest(token),
-      user_id: user.id,
-      email: user.email,
-      created_at: now,
-      expires_at: now + ctx.config.email.linkTtlMs,
-    })
-    .execute();
+  await replaceVerification(ctx.store.db, {
+    id: digest(token),
+    user_id: user.id,
+    email: user.email,
+    created_at: now,
+    expires_at: now + ctx.config.email.linkTtlMs,
+  });
   const link = `${base}/-/tessera/v1/email/verify/${token}`;
   const message = {
     from: ctx.config.email.from,
@@ -69,37 +67,16 @@ export async function sendVerification(ctx: Ctx, user: { id: number; name: strin
 
 /** Following the link: verifies the address it was sent to, if it is still the account's address. */
 export async function verifyEmail(ctx: Ctx, token: string): Promise<string> {
-  const row = await ctx.store.db
-    .selectFrom('email_verifications')
-    .innerJoin('users', 'users.id', 'email_verifications.user_id')
-    .select([
-      'email_verifications.id',
-      'email_verifications.email',
-      'email_verifications.expires_at',
-      'users.id as uid',
-      'users.name',
-      'users.email as current',
-    ])
-    .where('email_verifications.id', '=', digest(token))
-    .executeTakeFirst();
+  const row = await verificationById(ctx.store.db, digest(token));
   if (!row || row.expires_at <= ctx.clock.now() || row.email !== row.current)
     throw new Refusal('invalid-request', { detail: 'This verification link is unknown, used or expired' });
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('email_verifications').where('id', '=', row.id).execute();
-    await trx.updateTable('users').set({ email_verified: 1 }).where('id', '=', row.uid).execute();
-    await bumpRevocations(trx); // cached principals carry the flag
-  });
+  await confirmVerification(ctx.store.db, row.id, row.uid);
   await audit(ctx, { event: 'email-verified', user: row.name });
   return row.name;
 }
 
 export async function markVerified(ctx: Ctx, name: string): Promise<void> {
-  const r = await ctx.store.db
-    .updateTable('users')
-    .set({ email_verified: 1 })
-    .where('name', '=', name)
-    .executeTakeFirst();
-  if (Number(r.numUpdatedRows) === 0) throw new Refusal('unknown-user', { name });
+  if ((await markEmailVerified(ctx.store.db, { name })) === 0) throw new Refusal('unknown-user', { name });
   await bumpRevocations(ctx.store.db);
   await audit(ctx, { event: 'email-verified', user: name, detail: { by: 'admin' } });
 }

@@ -4,9 +4,9 @@
 // revoked. Accounts that were not made this way keep their registry password (a break-glass admin too).
 import { Refusal } from '../domain/reasons.ts';
 import type { User } from '../domain/principal.ts';
-import type { Selectable } from 'kysely';
-import type { UserRow } from '../store/schema.ts';
+import { insertLdapAccount, ldapAccountOf, liveLdapAccounts, updateLdapAccount } from '../store/ldap-accounts.ts';
 import { revokeTokens } from '../store/tokens.ts';
+import { markEmailVerified, setUserDisabled, type UserRecord } from '../store/users.ts';
 import { createUser } from './accounts.ts';
 import { toUser } from './authenticate.ts';
 import { audit, type Ctx } from './context.ts';
@@ -14,7 +14,7 @@ import { applyGroups } from './directory-groups.ts';
 import { DirectoryError, type Directory } from './ldap.ts';
 
 export const REMOVED_WHY = 'removed from the directory';
-type Row = Selectable<UserRow>;
+type Row = UserRecord;
 
 export class DirectoryAccounts {
   readonly #ctx: Ctx;
@@ -33,7 +33,7 @@ export class DirectoryAccounts {
   }
 
   #link(userId: number) {
-    return this.#ctx.store.db.selectFrom('ldap_accounts').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    return ldapAccountOf(this.#ctx.store.db, userId);
   }
 
   /** Whether the password of this name is the directory's: a new name, or an account a directory sign-in made. */
@@ -67,28 +67,17 @@ export class DirectoryAccounts {
       }
       user = await createUser(ctx, { name, email: entry.email, password: null });
       // The company's directory vouches for the address it keeps.
-      await ctx.store.db.updateTable('users').set({ email_verified: 1 }).where('id', '=', user.id).execute();
+      await markEmailVerified(ctx.store.db, { id: user.id });
       user = { ...user, emailVerified: true };
-      await ctx.store.db
-        .insertInto('ldap_accounts')
-        .values({ user_id: user.id, dn: entry.dn, synced_at: now, removed_at: null })
-        .execute();
+      await insertLdapAccount(ctx.store.db, { user_id: user.id, dn: entry.dn, synced_at: now, removed_at: null });
       await audit(ctx, { event: 'directory-account-created', user: name, detail: { dn: entry.dn } });
     } else {
       if (removed) {
         // Back in the directory: the account the directory disabled comes back (its old tokens stay revoked).
-        await ctx.store.db
-          .updateTable('users')
-          .set({ disabled: 0, updated_at: now })
-          .where('id', '=', row.id)
-          .execute();
+        await setUserDisabled(ctx.store.db, row.id, false, now);
         await audit(ctx, { event: 'user-enabled', user: name, detail: { via: 'ldap' } });
       }
-      await ctx.store.db
-        .updateTable('ldap_accounts')
-        .set({ dn: entry.dn, synced_at: now, removed_at: null })
-        .where('user_id', '=', row.id)
-        .execute();
+      await updateLdapAccount(ctx.store.db, row.id, { dn: entry.dn, synced_at: now, removed_at: null });
       user = toUser(row);
     }
     await applyGroups(ctx, user.name, entry.groups, 'ldap', ctx.config.auth.groups);
@@ -99,13 +88,7 @@ export class DirectoryAccounts {
    *  outage of the directory never disables anyone. */
   async checkAll(): Promise<{ checked: number; removed: string[] }> {
     const ctx = this.#ctx;
-    const rows = await ctx.store.db
-      .selectFrom('ldap_accounts')
-      .innerJoin('users', 'users.id', 'ldap_accounts.user_id')
-      .select(['users.id', 'users.name', 'users.disabled'])
-      .where('ldap_accounts.removed_at', 'is', null)
-      .orderBy('users.id')
-      .execute();
+    const rows = await liveLdapAccounts(ctx.store.db);
     const removed: string[] = [];
     let checked = 0;
     for (const u of rows) {
@@ -120,20 +103,12 @@ export class DirectoryAccounts {
       checked++;
       const now = ctx.clock.now();
       if (entry) {
-        await ctx.store.db
-          .updateTable('ldap_accounts')
-          .set({ dn: entry.dn, synced_at: now })
-          .where('user_id', '=', u.id)
-          .execute();
+        await updateLdapAccount(ctx.store.db, u.id, { dn: entry.dn, synced_at: now });
         if (!u.disabled) await applyGroups(ctx, u.name, entry.groups, 'ldap', ctx.config.auth.groups);
         continue;
       }
-      await ctx.store.db.updateTable('users').set({ disabled: 1, updated_at: now }).where('id', '=', u.id).execute();
-      await ctx.store.db
-        .updateTable('ldap_accounts')
-        .set({ removed_at: now, synced_at: now })
-        .where('user_id', '=', u.id)
-        .execute();
+      await setUserDisabled(ctx.store.db, u.id, true, now);
+      await updateLdapAccount(ctx.store.db, u.id, { removed_at: now, synced_at: now });
       const tokens = await revokeTokens(ctx.store.db, { userId: u.id }, REMOVED_WHY, now);
       await applyGroups(ctx, u.name, [], 'ldap', ctx.config.auth.groups);
       const detail = { via: 'ldap', why: REMOVED_WHY, tokensRevoked: tokens };

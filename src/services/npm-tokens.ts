@@ -6,7 +6,8 @@ import type { Grants, Principal, User } from '../domain/principal.ts';
 import type { TokenCreateBody, TokenExpiry, TokenSpec } from '../domain/commands.ts';
 import type { TokenMeta, TokenSelf } from '../domain/wire.ts';
 import { hashToken, isTesseraToken } from '../domain/tokens.ts';
-import { revokeTokens } from '../store/tokens.ts';
+import { existingToken, liveTokensPage, revokeTokens, tokenOfUser } from '../store/tokens.ts';
+import { userById } from '../store/users.ts';
 import type { TokenRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
@@ -92,13 +93,7 @@ export async function createForCaller(
   p: Principal,
   body: TokenCreateBody,
 ): Promise<CreatedToken> {
-  const row = p.user
-    ? await ctx.store.db
-        .selectFrom('users')
-        .select(['password_hash', 'admin'])
-        .where('id', '=', p.user.id)
-        .executeTakeFirst()
-    : undefined;
+  const row = p.user ? await userById(ctx.store.db, p.user.id) : undefined;
   const passwordSent = typeof body.password === 'string' && body.password !== '';
   // With passwords off (auth.local: false) only break-glass administrators still have one that counts.
   const hasPassword = !!row?.password_hash && (ctx.config.auth.local || row.admin === 1);
@@ -114,9 +109,7 @@ export async function describeCredential(ctx: Ctx, p: Principal): Promise<TokenS
   const c = p.credential;
   let token: TokenMeta | null = null;
   if (c.type === 'token') {
-    token = present(
-      await ctx.store.db.selectFrom('tokens').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow(),
-    );
+    token = present(await existingToken(ctx.store.db, c.id));
   }
   return { user: p.user.name, credential: c.type === 'token' ? c.kind : 'password', token };
 }
@@ -159,24 +152,14 @@ export function present(r: TokenRow): TokenMeta {
 
 export async function listForCaller(ctx: Ctx, p: Principal, page: number, perPage: number) {
   const { user } = await allowAccount(ctx, p, 'token-list');
-  const base = ctx.store.db.selectFrom('tokens').where('user_id', '=', user.id).where('revoked_at', 'is', null);
-  const total = Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  const rows = await base
-    .selectAll()
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(perPage)
-    .offset(page * perPage)
-    .execute();
+  const { rows, total } = await liveTokensPage(ctx.store.db, user.id, { limit: perPage, offset: page * perPage });
   return { objects: rows.map(present), total, hasNext: (page + 1) * perPage < total };
 }
 
 export async function revokeForCaller(ctx: Ctx, auth: Authenticator, p: Principal, keyOrToken: string): Promise<void> {
   const { user } = await allowAccount(ctx, p, 'token-revoke');
-  const q = ctx.store.db.selectFrom('tokens').select(['id', 'revoked_at']).where('user_id', '=', user.id);
-  const row = isTesseraToken(keyOrToken)
-    ? await q.where('hash', '=', hashToken(keyOrToken)).executeTakeFirst()
-    : await q.where('id', '=', keyOrToken).executeTakeFirst();
+  const by = isTesseraToken(keyOrToken) ? { hash: hashToken(keyOrToken) } : { id: keyOrToken };
+  const row = await tokenOfUser(ctx.store.db, user.id, by);
   if (!row) throw new Refusal('token-not-found', { id: keyOrToken.slice(0, 12) });
   if (row.revoked_at === null) {
     await revokeTokens(ctx.store.db, { id: row.id }, 'revoked by its owner (npm token revoke)', ctx.clock.now());

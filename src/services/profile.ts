@@ -1,9 +1,10 @@
 // `npm profile get | set | enable-2fa | disable-2fa` over GET/POST /-/npm/v1/user.
 import { Refusal } from '../domain/reasons.ts';
 import { authorizeAccount, canSeeEmail } from '../domain/policy.ts';
-import { SESSION_KINDS, type Principal, type TfaMode, type User } from '../domain/principal.ts';
+import type { Principal, TfaMode, User } from '../domain/principal.ts';
 import { hashPassword, validatePassword } from '../domain/passwords.ts';
-import { bumpRevocations, revokeTokens } from '../store/tokens.ts';
+import { bumpRevocations, revokeTokens, sessionIdsOf } from '../store/tokens.ts';
+import { existingUser, updateUser } from '../store/users.ts';
 import { audit, type Ctx } from './context.ts';
 import { userByName } from './accounts.ts';
 import { sendVerification, type Sent } from './email.ts';
@@ -43,7 +44,7 @@ export async function requestVerification(ctx: Ctx, p: Principal): Promise<Sent>
 
 export async function getProfile(ctx: Ctx, p: Principal): Promise<Record<string, unknown>> {
   const user = await allowRead(ctx, p, 'profile-read');
-  const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
+  const row = await existingUser(ctx.store.db, user.id);
   const extra = JSON.parse(row.profile ?? '{}') as Record<string, string | null>;
   return {
     name: row.name,
@@ -89,7 +90,7 @@ export async function updateProfile(
   }
   // An ordinary profile change: a write that needs the second factor when 2FA is on.
   await requireSecondFactor(ctx, p, authorizeAccount(p, 'profile'));
-  const row = await ctx.store.db.selectFrom('users').selectAll().where('id', '=', p.user.id).executeTakeFirstOrThrow();
+  const row = await existingUser(ctx.store.db, p.user.id);
   const extra = JSON.parse(row.profile ?? '{}') as Record<string, string | null>;
   const changes: { email?: string; email_verified?: number; password_hash?: string; profile?: string } = {};
   if (typeof body.email === 'string' && body.email !== row.email) {
@@ -111,11 +112,7 @@ export async function updateProfile(
   for (const f of TEXT_FIELDS)
     if (f in body) extra[f] = typeof body[f] === 'string' ? (body[f] as string).slice(0, 500) : null;
   changes.profile = JSON.stringify(extra);
-  await ctx.store.db
-    .updateTable('users')
-    .set({ ...changes, updated_at: ctx.clock.now() })
-    .where('id', '=', p.user.id)
-    .execute();
+  await updateUser(ctx.store.db, p.user.id, changes, ctx.clock.now());
   if (changes.email) {
     // Cached principals carry the verified flag, which just went back to false.
     await bumpRevocations(ctx.store.db);
@@ -124,15 +121,8 @@ export async function updateProfile(
   if (passwordChanged) {
     // Other sessions end; the one making the change keeps working so npm can print its answer.
     const keep = p.credential.type === 'token' ? p.credential.id : '';
-    const sessions = await ctx.store.db
-      .selectFrom('tokens')
-      .select('id')
-      .where('user_id', '=', p.user.id)
-      .where('kind', 'in', SESSION_KINDS)
-      .where('revoked_at', 'is', null)
-      .where('id', '!=', keep)
-      .execute();
-    for (const s of sessions) await revokeTokens(ctx.store.db, { id: s.id }, 'password changed', ctx.clock.now());
+    for (const id of await sessionIdsOf(ctx.store.db, p.user.id, keep))
+      await revokeTokens(ctx.store.db, { id }, 'password changed', ctx.clock.now());
     auth.invalidate();
   }
   await audit(ctx, { event: 'profile-changed', user: p.user.name, detail: { fields: Object.keys(body) } });

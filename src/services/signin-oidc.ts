@@ -16,6 +16,7 @@ import {
   refreshableIdentities,
   saveIdentity,
 } from '../store/sso-identities.ts';
+import { setEmailVerified, userById } from '../store/users.ts';
 import { createUser, userByName, validateUserName } from './accounts.ts';
 import { toUser } from './authenticate.ts';
 import { audit, type Ctx } from './context.ts';
@@ -200,9 +201,7 @@ export async function bindAccount(
   const verified = claims.email_verified === true;
   const email = typeof claims.email === 'string' ? claims.email : '';
   const known = await identityBySubject(ctx.store.db, o.issuer, subject);
-  let row = known
-    ? await ctx.store.db.selectFrom('users').selectAll().where('id', '=', known.user_id).executeTakeFirst()
-    : undefined;
+  let row = known ? await userById(ctx.store.db, known.user_id) : undefined;
   if (!row) {
     const raw = String(claims[o.userClaim] ?? '').toLowerCase();
     const name = raw.includes('@') ? raw.slice(0, raw.indexOf('@')) : raw;
@@ -228,11 +227,7 @@ export async function bindAccount(
   if (row.disabled) throw new Refusal('user-disabled');
   const emailVerified = verified && row.email.toLowerCase() === email.toLowerCase() ? 1 : row.email_verified;
   if (emailVerified !== row.email_verified) {
-    await ctx.store.db
-      .updateTable('users')
-      .set({ email_verified: emailVerified, updated_at: now })
-      .where('id', '=', row.id)
-      .execute();
+    await setEmailVerified(ctx.store.db, row.id, emailVerified, now);
   }
   const groups = JSON.stringify(groupsOf(o, claims));
   await saveIdentity(ctx.store.db, {

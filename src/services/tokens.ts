@@ -3,10 +3,17 @@
 // refusals; only an administrator may choose any lifetime.
 import { BlockList, isIP } from 'node:net';
 import { Refusal } from '../domain/reasons.ts';
-import { SESSION_KINDS, type Grants, type TokenKind } from '../domain/principal.ts';
+import type { Grants, TokenKind } from '../domain/principal.ts';
 import type { TokenExpiry, TokenSpec } from '../domain/commands.ts';
 import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts';
-import { insertToken, revokeTokens } from '../store/tokens.ts';
+import {
+  countActiveTokens,
+  insertToken,
+  revokeTokens,
+  tokenByHash,
+  tokenIdsByPrefix,
+  tokensOf,
+} from '../store/tokens.ts';
 import type { TokenRow } from '../store/schema.ts';
 import { userByName } from './accounts.ts';
 import { audit, type Ctx } from './context.ts';
@@ -78,15 +85,8 @@ export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Pro
   if (spec.kind === 'granular' && !spec.grants)
     throw new Refusal('invalid-request', { detail: 'A granular token needs its grants' });
   const now = ctx.clock.now();
-  const active = await ctx.store.db
-    .selectFrom('tokens')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('user_id', '=', user.id)
-    .where('revoked_at', 'is', null)
-    .where('kind', 'not in', SESSION_KINDS)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .executeTakeFirstOrThrow();
-  if (Number(active.n) >= pol.maxPerUser) throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
+  if ((await countActiveTokens(ctx.store.db, user.id, now)) >= pol.maxPerUser)
+    throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
   const g = spec.kind === 'granular' ? spec.grants : null;
   if (g && g.packages.length + g.scopes.length > pol.maxPackagesAndScopes) {
     throw new Refusal('token-too-many-packages', {
@@ -161,25 +161,18 @@ export async function issueToken(
 export async function listTokens(ctx: Ctx, userName: string) {
   const user = await userByName(ctx, userName);
   if (!user) throw new Refusal('unknown-user', { name: userName });
-  return ctx.store.db.selectFrom('tokens').selectAll().where('user_id', '=', user.id).orderBy('created_at').execute();
+  return tokensOf(ctx.store.db, user.id);
 }
 
 /** Revokes by id (or unique id prefix) or by the token itself. */
 export async function adminRevoke(ctx: Ctx, idOrToken: string, why = 'revoked by an administrator'): Promise<string> {
   let id: string | undefined;
   if (isTesseraToken(idOrToken)) {
-    id = (
-      await ctx.store.db.selectFrom('tokens').select('id').where('hash', '=', hashToken(idOrToken)).executeTakeFirst()
-    )?.id;
+    id = (await tokenByHash(ctx.store.db, hashToken(idOrToken)))?.id;
   } else if (idOrToken.length >= 6) {
-    const rows = await ctx.store.db
-      .selectFrom('tokens')
-      .select('id')
-      .where('id', 'like', `${idOrToken.replace(/[%_]/g, '')}%`)
-      .limit(2)
-      .execute();
-    if (rows.length > 1) throw new Refusal('invalid-request', { detail: `Token id "${idOrToken}" is ambiguous` });
-    id = rows[0]?.id;
+    const ids = await tokenIdsByPrefix(ctx.store.db, idOrToken);
+    if (ids.length > 1) throw new Refusal('invalid-request', { detail: `Token id "${idOrToken}" is ambiguous` });
+    id = ids[0];
   }
   if (!id) throw new Refusal('invalid-request', { detail: `Unknown token id or value "${idOrToken.slice(0, 12)}…"` });
   await revokeTokens(ctx.store.db, { id }, why, ctx.clock.now());

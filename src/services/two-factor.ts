@@ -6,7 +6,8 @@ import type { Decision } from '../domain/policy.ts';
 import type { Principal, TfaMode, User } from '../domain/principal.ts';
 import { hashCode, matchStep, newRecoveryCodes, newSecret, otpauthUrl } from '../domain/totp.ts';
 import { open, seal } from '../store/secret-box.ts';
-import { bumpRevocations } from '../store/tokens.ts';
+import { setTfa, tfaOf } from '../store/users.ts';
+import { consumeOtpProof } from '../store/web-logins.ts';
 import { audit, type Ctx } from './context.ts';
 
 type TfaState = {
@@ -22,20 +23,13 @@ const MAX_FAILURES = 5;
 const FAILURE_WINDOW_MS = 5 * 60_000;
 
 async function load(ctx: Ctx, userId: number): Promise<TfaState | null> {
-  const row = await ctx.store.db.selectFrom('users').select('tfa').where('id', '=', userId).executeTakeFirstOrThrow();
-  return row.tfa ? (JSON.parse(row.tfa) as TfaState) : null;
+  const tfa = await tfaOf(ctx.store.db, userId);
+  return tfa ? (JSON.parse(tfa) as TfaState) : null;
 }
 
 async function save(ctx: Ctx, userId: number, state: TfaState | null, invalidate: boolean): Promise<void> {
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('users')
-      .set({ tfa: state ? JSON.stringify(state) : null, updated_at: ctx.clock.now() })
-      .where('id', '=', userId)
-      .execute();
-    // Cached principals carry the 2FA mode: make every process reload them.
-    if (invalidate) await bumpRevocations(trx);
-  });
+  // Cached principals carry the 2FA mode: `invalidate` makes every process reload them.
+  await setTfa(ctx.store.db, userId, state ? JSON.stringify(state) : null, ctx.clock.now(), invalidate);
 }
 
 function sameHash(a: string, b: string): boolean {
@@ -70,14 +64,7 @@ async function consume(
   } else if (/^[0-9a-f]{64}$/i.test(trimmed)) {
     const h = hashCode(trimmed);
     // A proof from the web OTP flow: the browser step already checked a code.
-    const proof = await ctx.store.db
-      .deleteFrom('web_logins')
-      .where('kind', '=', 'otp-issued')
-      .where('user_id', '=', user.id)
-      .where('proof', '=', h)
-      .where('expires_at', '>', now)
-      .executeTakeFirst();
-    if (Number(proof.numDeletedRows) === 1) return;
+    if (await consumeOtpProof(ctx.store.db, user.id, h, now)) return;
     const i = state.recovery.findIndex((r) => sameHash(r, h));
     if (i >= 0) {
       state.recovery.splice(i, 1);

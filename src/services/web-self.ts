@@ -5,6 +5,7 @@ import type { Principal, User } from '../domain/principal.ts';
 import { Refusal, reasons } from '../domain/reasons.ts';
 import type { OrgRole } from '../domain/policy.ts';
 import type { Ctx } from './context.ts';
+import { membershipsOf, refusalsOf } from '../store/self.ts';
 import { deny } from './deny.ts';
 
 async function self(ctx: Ctx, p: Principal): Promise<User> {
@@ -21,15 +22,7 @@ export type MyRefusal = { at: number; reason: keyof typeof reasons; package: str
 /** The caller's own most recent refusals, newest first (never anyone else's). */
 export async function myRefusals(ctx: Ctx, p: Principal, limit = 50): Promise<MyRefusal[]> {
   const user = await self(ctx, p);
-  const rows = await ctx.store.db
-    .selectFrom('audit')
-    .select(['at', 'reason', 'token_id', 'detail'])
-    .where('user_name', '=', user.name)
-    .where('event', 'in', REFUSALS)
-    .where('reason', 'is not', null)
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
+  const rows = await refusalsOf(ctx.store.db, user.name, REFUSALS, limit);
   return rows
     .filter((r) => Object.hasOwn(reasons, r.reason ?? ''))
     .map((r) => {
@@ -46,11 +39,6 @@ export async function myRefusals(ctx: Ctx, p: Principal, limit = 50): Promise<My
 /** The organizations the caller is a member of, with their role. */
 export async function myOrgs(ctx: Ctx, p: Principal): Promise<{ org: string; role: OrgRole }[]> {
   const user = await self(ctx, p);
-  const rows = await ctx.store.db
-    .selectFrom('org_members')
-    .select(['org', 'role'])
-    .where('user_id', '=', user.id)
-    .orderBy('org')
-    .execute();
+  const rows = await membershipsOf(ctx.store.db, user.id);
   return rows.map((r) => ({ org: r.org, role: r.role as OrgRole }));
 }

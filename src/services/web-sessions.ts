@@ -4,7 +4,7 @@ import { authorizeAccount } from '../domain/policy.ts';
 import { Refusal } from '../domain/reasons.ts';
 import { SESSION_KINDS, type Principal, type User } from '../domain/principal.ts';
 import { hashToken } from '../domain/tokens.ts';
-import { insertToken, revokeTokens } from '../store/tokens.ts';
+import { insertToken, liveSessionsOf, revokeTokens, tokenByHash, tokenOfUser } from '../store/tokens.ts';
 import { audit, type Ctx } from './context.ts';
 import type { Authenticator } from './authenticate.ts';
 import { deny } from './deny.ts';
@@ -41,11 +41,7 @@ export async function openWebSession(ctx: Ctx, user: User, agent: string, via: s
 
 /** Signing out ends the session on the server, not only in the browser. */
 export async function signOut(ctx: Ctx, auth: Authenticator, secret: string): Promise<void> {
-  const row = await ctx.store.db
-    .selectFrom('tokens')
-    .select(['id', 'kind', 'revoked_at'])
-    .where('hash', '=', hashToken(secret))
-    .executeTakeFirst();
+  const row = await tokenByHash(ctx.store.db, hashToken(secret));
   if (row?.kind !== 'web-session' || row.revoked_at !== null) return;
   await revokeTokens(ctx.store.db, { id: row.id }, 'signed out', ctx.clock.now());
   auth.invalidate();
@@ -70,15 +66,7 @@ export async function listSessions(ctx: Ctx, p: Principal): Promise<SessionInfo[
   const user = p.user as User;
   const current = p.user && p.credential.type === 'token' ? p.credential.id : '';
   const now = ctx.clock.now();
-  const rows = await ctx.store.db
-    .selectFrom('tokens')
-    .select(['id', 'kind', 'name', 'description', 'created_at', 'last_used_at', 'expires_at'])
-    .where('user_id', '=', user.id)
-    .where('kind', 'in', SESSION_KINDS)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .orderBy('created_at', 'desc')
-    .execute();
+  const rows = await liveSessionsOf(ctx.store.db, user.id, now);
   return rows.map((r) => ({
     id: r.id,
     kind: r.kind,
@@ -97,12 +85,7 @@ export async function revokeSession(ctx: Ctx, auth: Authenticator, p: Principal,
   if (!d.allowed) throw await deny(ctx, p, d, '');
   await requireSecondFactor(ctx, p, d);
   const user = p.user as User;
-  const row = await ctx.store.db
-    .selectFrom('tokens')
-    .select(['id', 'kind'])
-    .where('id', '=', id)
-    .where('user_id', '=', user.id)
-    .executeTakeFirst();
+  const row = await tokenOfUser(ctx.store.db, user.id, { id });
   if (!row || !SESSION_KINDS.includes(row.kind as never)) throw new Refusal('token-not-found', { id: id.slice(0, 12) });
   await revokeTokens(ctx.store.db, { id: row.id }, 'revoked by its owner (web)', ctx.clock.now());
   auth.invalidate();

@@ -20,8 +20,10 @@ import {
   insertProxied,
   insertProxiedTarball,
   userIds,
+  userPasswordHash,
   type ImportedVersion,
 } from '../store/imports.ts';
+import { packageHead } from '../store/packages.ts';
 import { createImportedUser } from './accounts.ts';
 import { unpackedLimit } from '../config/config.ts';
 import { readTarballManifest } from './tarball.ts';
@@ -107,17 +109,13 @@ export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<Im
   if (htpasswdFile) {
     for (const u of parseHtpasswd(readFileSync(htpasswdFile, 'utf8'))) {
       const stored = `${IMPORTED_PREFIX}${u.hash}`;
-      const existing = await ctx.store.db
-        .selectFrom('users')
-        .select('password_hash')
-        .where('name', '=', u.name)
-        .executeTakeFirst();
+      const existing = await userPasswordHash(ctx.store.db, u.name);
       if (existing) {
         say(
           'user',
           u.name,
           false,
-          existing.password_hash === stored ? 'already imported' : 'a user of that name already exists',
+          existing.passwordHash === stored ? 'already imported' : 'a user of that name already exists',
         );
         continue;
       }
@@ -283,7 +281,7 @@ async function importPackage(
   const stars = await userIds(ctx.store.db, Object.keys(doc.users ?? {}));
   const imported = new Set([...target.versions.keys(), ...found.map((f) => f.version)]);
   const tags = Object.fromEntries(Object.entries(doc['dist-tags'] ?? {}).filter(([, v]) => imported.has(v)));
-  await ctx.store.db.transaction().execute(async (trx) => {
+  await ctx.store.transaction(async (trx) => {
     await ensureLocalPackage(trx, name, isPublic ? 'public' : 'restricted', time(times.created, now));
     for (const f of found) await insertImportedVersion(trx, name, f);
     await addTagsAndPeople(trx, name, tags, [...ids.values()], [...stars.values()], time(times.modified, now));
@@ -309,7 +307,7 @@ function sameTarball(m: Record<string, unknown>, integrity: string): boolean {
 }
 
 async function keepProxied(ctx: Ctx, storage: string, name: string, doc: Doc, say: Say) {
-  const exists = await ctx.store.db.selectFrom('packages').select('origin').where('name', '=', name).executeTakeFirst();
+  const exists = await packageHead(ctx.store.db, name);
   if (exists) {
     say(
       'package',
@@ -345,7 +343,7 @@ async function keepProxied(ctx: Ctx, storage: string, name: string, doc: Doc, sa
       blob: await ctx.store.blobs.put(tgz),
     });
   }
-  await ctx.store.db.transaction().execute(async (trx) => {
+  await ctx.store.transaction(async (trx) => {
     await insertProxied(trx, name, r, JSON.stringify({ tarballs: r.tarballs }), fetched);
     for (const c of cached) await insertProxiedTarball(trx, name, c.version, c.integrity, c.size, c.blob, fetched);
   });

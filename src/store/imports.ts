@@ -195,3 +195,10 @@ export async function insertProxiedTarball(
     .onConflict((oc) => oc.columns(['package', 'version']).doNothing())
     .execute();
 }
+
+/** Whether a user of that name exists, and its password hash: an import finds the users it made before by it.
+ *  A users query (store-accounts' aggregate), kept with the import's other writes; to be folded into theirs. */
+export async function userPasswordHash(db: Db, name: string): Promise<{ passwordHash: string | null } | undefined> {
+  const row = await db.selectFrom('users').select('password_hash').where('name', '=', name).executeTakeFirst();
+  return row && { passwordHash: row.password_hash };
+}

@@ -13,6 +13,8 @@ import { Refusal } from '../domain/reasons.ts';
 import { firstMismatch, type TrustConfig } from '../domain/trust.ts';
 import type { OidcIssuer } from '../config/config.ts';
 import { insertToken } from '../store/tokens.ts';
+import { packageHead } from '../store/packages.ts';
+import { trustConfigCreator } from '../store/trust.ts';
 import { audit, type Ctx } from './context.ts';
 import { trustConfigs } from './trust.ts';
 import { keysAt } from './oidc-keys.ts';
@@ -146,19 +148,14 @@ export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined
   const audience = expectedAudience(ctx);
   if (!audience) throw new Refusal('oidc-audience-unset');
   const { payload, issuer } = await verify(ctx, bearer, audience);
-  const pkgRow = await ctx.store.db
-    .selectFrom('packages')
-    .select('name')
-    .where('name', '=', pkg)
-    .where('origin', '=', 'local')
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  const configs = pkgRow
+  const head = await packageHead(ctx.store.db, pkg);
+  const live = head !== undefined && head.origin === 'local' && head.deletedAt === null;
+  const configs = live
     ? (await trustConfigs(ctx, pkg)).filter((c) =>
         c.type === 'generic' ? c.issuer === issuer.name : c.type === issuer.type,
       )
     : [];
-  if (!pkgRow || configs.length === 0) {
+  if (!live || configs.length === 0) {
     await audit(ctx, {
       event: 'oidc-exchange-denied',
       reason: 'no-trust-config',
@@ -183,16 +180,12 @@ export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined
       `unauthorized: the claim ${m.claim} (${m.got}) does not match the trusted publisher configured for ${pkg}`,
     );
   }
-  const row = await ctx.store.db
-    .selectFrom('trust_configs')
-    .select('created_by')
-    .where('id', '=', match.id)
-    .executeTakeFirstOrThrow();
+  const createdBy = await trustConfigCreator(ctx.store.db, match.id);
   const now = ctx.clock.now();
   const expires = now + ctx.config.oidc.tokenTtlMs;
   const subject = subjectOf(match, payload);
   const { token, row: t } = await insertToken(ctx.store.db, {
-    userId: row.created_by,
+    userId: createdBy,
     kind: 'oidc',
     name: `trusted publishing (${subject})`,
     expiresAt: expires,

@@ -43,6 +43,12 @@ export async function insertTrustConfigs(
   }
 }
 
+/** Who added a configuration: the user a token minted from it publishes as. */
+export async function trustConfigCreator(db: Db, id: string): Promise<number> {
+  const row = await db.selectFrom('trust_configs').select('created_by').where('id', '=', id).executeTakeFirstOrThrow();
+  return row.created_by;
+}
+
 /** Deletes one configuration of a package; false when it has none of that id. */
 export async function deleteTrustConfig(db: Db, name: string, id: string): Promise<boolean> {
   const r = await db.deleteFrom('trust_configs').where('package', '=', name).where('id', '=', id).executeTakeFirst();

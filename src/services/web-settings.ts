@@ -1,7 +1,9 @@
 // What a package's settings page shows, and to whom. No rule of its own: each section is there when the
 // policy allows its action (decideFor, as the API asks it), and says whether a one-time password is needed.
 // A caller the policy allows none of them (a hidden or missing package among others) gets not-found.
-import { distTagsOf } from '../store/packages.ts';
+import { distTagsOf, packageHead } from '../store/packages.ts';
+import { maintainerNamesOf } from '../store/maintainers.ts';
+import { liveDeprecations, liveVersionCount } from '../store/versions.ts';
 import type { Decision } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { Refusal } from '../domain/reasons.ts';
@@ -64,29 +66,18 @@ export async function packageSettings(ctx: Ctx, p: Principal, name: string): Pro
   const { facts, decisions: d } = await decisions(ctx, p, name);
   if (!facts.exists || !facts.head || !OPENS.some((a) => d[a].allowed)) throw new Refusal('not-found');
   const db = ctx.store.db;
-  const maintainers = await db
-    .selectFrom('maintainers')
-    .innerJoin('users', 'users.id', 'maintainers.user_id')
-    .select('users.name')
-    .where('maintainers.package', '=', name)
-    .orderBy('users.name')
-    .execute();
+  const maintainers = await maintainerNamesOf(db, name);
   const distTags = await distTagsOf(db, name);
   // A count, not rows: for a package of thousands of versions, one look at an index (versions_published).
-  const counts = await db
-    .selectFrom('versions')
-    .where('package', '=', name)
-    .where('unpublished_at', 'is', null)
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
+  const versionCount = await liveVersionCount(db, name);
   return {
     name,
     access: facts.access,
     mfa: facts.mfa ?? 'none',
     scoped: name.startsWith('@'),
-    maintainers: maintainers.map((m) => m.name),
+    maintainers,
     distTags,
-    versionCount: Number(counts.n),
+    versionCount,
     trust: d['trust-list'].allowed ? await listTrust(ctx, p, name) : null,
     staged: d['stage-view'].allowed ? (await listStaged(ctx, p, { package: name, perPage: 1000 })).items : null,
     decisions: d,
@@ -96,13 +87,8 @@ export async function packageSettings(ctx: Ctx, p: Principal, name: string): Pro
 
 /** The versions as `npm deprecate` sends them back: every live version with its current message. */
 export async function deprecationDocument(ctx: Ctx, name: string, version: string, message: string) {
-  const rows = await ctx.store.db
-    .selectFrom('versions')
-    .select(['version', 'deprecated'])
-    .where('package', '=', name)
-    .where('unpublished_at', 'is', null)
-    .execute();
-  const head = await ctx.store.db.selectFrom('packages').select('rev').where('name', '=', name).executeTakeFirst();
+  const rows = await liveDeprecations(ctx.store.db, name);
+  const head = await packageHead(ctx.store.db, name);
   const versions = Object.fromEntries(rows.map((r) => [r.version, { deprecated: r.deprecated ?? undefined }]));
   // An unknown version is sent as such: the service refuses it as it refuses npm's.
   versions[version] = { deprecated: message || undefined };

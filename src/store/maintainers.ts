@@ -8,13 +8,14 @@ export async function maintainerIdsOf(db: Db, name: string): Promise<number[]> {
   return rows.map((r) => r.user_id);
 }
 
-/** The maintainers' user names, in no particular order. */
+/** The maintainers' user names, sorted. */
 export async function maintainerNamesOf(db: Db, name: string): Promise<string[]> {
   const rows = await db
     .selectFrom('maintainers')
     .innerJoin('users', 'users.id', 'maintainers.user_id')
     .select('users.name')
-    .where('package', '=', name)
+    .where('maintainers.package', '=', name)
+    .orderBy('users.name')
     .execute();
   return rows.map((r) => r.name);
 }

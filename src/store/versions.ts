@@ -18,6 +18,30 @@ export async function liveVersionsOf(db: Db, name: string): Promise<string[]> {
   return rows.map((r) => r.version);
 }
 
+/** How many versions of a package are not unpublished: a count, not rows (one look at versions_published). */
+export async function liveVersionCount(db: Db, name: string): Promise<number> {
+  const counts = await db
+    .selectFrom('versions')
+    .where('package', '=', name)
+    .where('unpublished_at', 'is', null)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(counts.n);
+}
+
+/** Every version not unpublished with its deprecation message (null when none), in no particular order. */
+export async function liveDeprecations(
+  db: Db,
+  name: string,
+): Promise<{ version: string; deprecated: string | null }[]> {
+  return db
+    .selectFrom('versions')
+    .select(['version', 'deprecated'])
+    .where('package', '=', name)
+    .where('unpublished_at', 'is', null)
+    .execute();
+}
+
 export async function isLiveVersion(db: Db, name: string, version: string): Promise<boolean> {
   const row = await db
     .selectFrom('versions')

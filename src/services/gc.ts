@@ -9,7 +9,7 @@
 import type { Ctx } from './context.ts';
 import { audit } from './context.ts';
 import { sweep } from './stage.ts';
-import { blobsInUse } from '../store/gc.ts';
+import { blobsInUse } from '../store/versions.ts';
 
 export type GcOptions = { graceMs: number; dryRun: boolean };
 export type GcReport = {
@@ -26,7 +26,7 @@ export async function collectBlobs(ctx: Ctx, opts: GcOptions): Promise<GcReport>
   // Expired staged versions go first (as staging itself would drop them), so they protect nothing.
   if (!opts.dryRun) await sweep(ctx);
   const stageCutoff = ctx.clock.now() - ctx.config.stage.ttlMs;
-  const named = await blobsInUse(ctx.store.db, stageCutoff);
+  const named = await ctx.store.transaction((trx) => blobsInUse(trx, stageCutoff));
   const cutoff = ctx.clock.now() - opts.graceMs;
   const report: GcReport = { dryRun: opts.dryRun, kept: 0, young: 0, removed: [], removedBytes: 0 };
   for await (const entry of ctx.store.blobs.list()) {

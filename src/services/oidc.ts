@@ -13,7 +13,8 @@ import { Refusal } from '../domain/reasons.ts';
 import { firstMismatch, type TrustConfig } from '../domain/trust.ts';
 import type { OidcIssuer } from '../config/config.ts';
 import { insertToken } from '../store/tokens.ts';
-import { isLocalPackage, trustConfigCreator } from '../store/trusted-publishing.ts';
+import { packageHead } from '../store/packages.ts';
+import { trustConfigCreator } from '../store/trust.ts';
 import { audit, type Ctx } from './context.ts';
 import { trustConfigs } from './trust.ts';
 import { keysAt } from './oidc-keys.ts';
@@ -147,13 +148,14 @@ export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined
   const audience = expectedAudience(ctx);
   if (!audience) throw new Refusal('oidc-audience-unset');
   const { payload, issuer } = await verify(ctx, bearer, audience);
-  const local = await isLocalPackage(ctx.store.db, pkg);
-  const configs = local
+  const head = await packageHead(ctx.store.db, pkg);
+  const live = head !== undefined && head.origin === 'local' && head.deletedAt === null;
+  const configs = live
     ? (await trustConfigs(ctx, pkg)).filter((c) =>
         c.type === 'generic' ? c.issuer === issuer.name : c.type === issuer.type,
       )
     : [];
-  if (!local || configs.length === 0) {
+  if (!live || configs.length === 0) {
     await audit(ctx, {
       event: 'oidc-exchange-denied',
       reason: 'no-trust-config',

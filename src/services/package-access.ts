@@ -4,12 +4,13 @@ import type { Principal } from '../domain/principal.ts';
 import type { AccessSet } from '../domain/commands.ts';
 import { scopeOf } from '../domain/names.ts';
 import { rerender } from '../store/packages.ts';
+import { setPackageSettings, type PackageSettings } from '../store/package-rows.ts';
 import { audit, type Ctx } from './context.ts';
 import { allowPackage } from './decide.ts';
 
 export async function setPackageAccess(ctx: Ctx, p: Principal, name: string, body: AccessSet): Promise<void> {
   await allowPackage(ctx, p, 'access', name);
-  const change: { access?: string; mfa?: string } = {};
+  const change: PackageSettings = {};
   if (body.access !== undefined) {
     if (body.access !== 'public' && body.access !== 'restricted' && body.access !== 'private') {
       throw new Refusal('invalid-request', { detail: 'access must be "public" or "restricted"' });
@@ -29,8 +30,8 @@ export async function setPackageAccess(ctx: Ctx, p: Principal, name: string, bod
   if (!Object.keys(change).length)
     throw new Refusal('invalid-request', { detail: 'nothing to change: send access or publish_requires_tfa' });
   const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx.updateTable('packages').set(change).where('name', '=', name).execute();
+  await ctx.store.transaction(async (trx) => {
+    await setPackageSettings(trx, name, change);
     await rerender(trx, name, now);
   });
   await audit(ctx, { event: 'package-access-changed', user: p.user?.name, detail: { package: name, ...change } });

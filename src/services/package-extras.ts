@@ -4,18 +4,14 @@ import { Refusal } from '../domain/reasons.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Ctx } from './context.ts';
 import { visibleHead } from './read.ts';
+import { starredPackagesOf } from '../store/stars.ts';
+import { attachmentsOf } from '../store/versions.ts';
 
 /** `npm stars <user>`: the packages the user starred that the caller may see. */
 export async function starredBy(ctx: Ctx, p: Principal, userName: string): Promise<string[]> {
-  const rows = await ctx.store.db
-    .selectFrom('stars')
-    .innerJoin('users', 'users.id', 'stars.user_id')
-    .select('stars.package')
-    .where('users.name', '=', userName)
-    .orderBy('stars.package')
-    .execute();
+  const starred = await starredPackagesOf(ctx.store.db, userName);
   const visible: string[] = [];
-  for (const r of rows) if (await visibleHead(ctx, p, r.package)) visible.push(r.package);
+  for (const name of starred) if (await visibleHead(ctx, p, name)) visible.push(name);
   return visible;
 }
 
@@ -41,12 +37,7 @@ export async function attestationsOf(ctx: Ctx, p: Principal, spec: string): Prom
   const name = spec.slice(0, at);
   const version = spec.slice(at + 1);
   if (!(await visibleHead(ctx, p, name))) throw new Refusal('not-found');
-  const rows = await ctx.store.db
-    .selectFrom('attachments')
-    .select(['content_type', 'data'])
-    .where('package', '=', name)
-    .where('version', '=', version)
-    .execute();
+  const rows = await attachmentsOf(ctx.store.db, name, version);
   if (rows.length === 0) throw new Refusal('not-found');
   return rows.map((r) => {
     const bundle = JSON.parse(r.data) as { dsseEnvelope?: { payload?: string } };

@@ -7,7 +7,13 @@ import { canRead, type Action } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { PublishDoc } from '../domain/commands.ts';
 import { isValidTag } from '../domain/names.ts';
-import { distTagsOf, loadState, pickLatest, rerender } from '../store/packages.ts';
+import { distTagsOf, loadState, packageHead, pickLatest, rerender } from '../store/packages.ts';
+import { deleteDistTag, hasDistTag, putDistTag, removeDistTagsOf, removeDistTagsOn } from '../store/dist-tags.ts';
+import { isLiveVersion, liveVersionsOf, markUnpublished, setDeprecated } from '../store/versions.ts';
+import { maintainerIdsOf, maintainerNamesOf, replaceMaintainers } from '../store/maintainers.ts';
+import { addStar, removeStar } from '../store/stars.ts';
+import { markPackageDeleted } from '../store/package-rows.ts';
+import { userIds } from '../store/imports.ts';
 import { factsFor } from './read.ts';
 import type { Db } from '../store/store.ts';
 import { dropStagedOf } from '../store/staged.ts';
@@ -29,7 +35,7 @@ async function allow(ctx: Ctx, p: Principal, action: Action, name: string) {
 /** A client's `_rev` must match the current revision: a stale write is a conflict, never a silent overwrite. */
 async function checkRev(db: Db, name: string, rev: unknown): Promise<void> {
   if (rev === undefined || rev === null || rev === 'undefined') return;
-  const row = await db.selectFrom('packages').select('rev').where('name', '=', name).executeTakeFirst();
+  const row = await packageHead(db, name);
   const n = Number.parseInt(String(rev), 10);
   if (row && Number.isFinite(n) && n !== row.rev) throw new Refusal('rev-conflict', { rev: String(rev) });
 }
@@ -154,15 +160,8 @@ export async function updateDocument(
   const audience = removed.length ? await hookAudience(ctx, name) : undefined;
   const now = ctx.clock.now();
   let dropped: StagedRow[] = [];
-  await ctx.store.db.transaction().execute(async (trx) => {
-    for (const [v, msg] of deprecations) {
-      await trx
-        .updateTable('versions')
-        .set({ deprecated: msg })
-        .where('package', '=', name)
-        .where('version', '=', v)
-        .execute();
-    }
+  await ctx.store.transaction(async (trx) => {
+    for (const [v, msg] of deprecations) await setDeprecated(trx, name, v, msg);
     if (removed.length) dropped = await removeVersions(trx, name, removed, now);
     await rerender(trx, name, now, [
       ...deprecations.map(([v, message]) => ({ deprecated: v, message })),
@@ -202,36 +201,14 @@ async function auditDropped(ctx: Ctx, p: Principal, rows: StagedRow[]): Promise<
 }
 
 async function removeVersions(trx: Db, name: string, versions: string[], now: number): Promise<StagedRow[]> {
-  for (const v of versions) {
-    await trx
-      .updateTable('versions')
-      .set({ unpublished_at: now })
-      .where('package', '=', name)
-      .where('version', '=', v)
-      .execute();
-  }
-  await trx.deleteFrom('dist_tags').where('package', '=', name).where('version', 'in', versions).execute();
-  const left = await trx
-    .selectFrom('versions')
-    .select('version')
-    .where('package', '=', name)
-    .where('unpublished_at', 'is', null)
-    .execute();
-  const hasLatest = await trx
-    .selectFrom('dist_tags')
-    .select('tag')
-    .where('package', '=', name)
-    .where('tag', '=', 'latest')
-    .executeTakeFirst();
-  const latest = pickLatest(
-    left.map((r) => r.version),
-    semver.compare,
-    (v) => semver.prerelease(v) !== null,
-  );
-  if (!hasLatest && latest)
-    await trx.insertInto('dist_tags').values({ package: name, tag: 'latest', version: latest }).execute();
+  await markUnpublished(trx, name, versions, now);
+  await removeDistTagsOn(trx, name, versions);
+  const left = await liveVersionsOf(trx, name);
+  const hasLatest = await hasDistTag(trx, name, 'latest');
+  const latest = pickLatest(left, semver.compare, (v) => semver.prerelease(v) !== null);
+  if (!hasLatest && latest) await putDistTag(trx, name, 'latest', latest);
   if (left.length === 0) {
-    await trx.updateTable('packages').set({ deleted_at: now }).where('name', '=', name).execute();
+    await markPackageDeleted(trx, name, now);
     return dropStagedOf(trx, name);
   }
   return [];
@@ -242,14 +219,9 @@ async function star(ctx: Ctx, p: Principal, name: string, users: unknown): Promi
   const me = p.user!;
   const starred = typeof users === 'object' && users !== null && (users as Record<string, unknown>)[me.name] === true;
   const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    if (starred)
-      await trx
-        .insertInto('stars')
-        .values({ package: name, user_id: me.id })
-        .onConflict((oc) => oc.doNothing())
-        .execute();
-    else await trx.deleteFrom('stars').where('package', '=', name).where('user_id', '=', me.id).execute();
+  await ctx.store.transaction(async (trx) => {
+    if (starred) await addStar(trx, name, me.id);
+    else await removeStar(trx, name, me.id);
     await rerender(trx, name, now, []);
   });
 }
@@ -262,29 +234,20 @@ async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers:
   if (names.some((n) => typeof n !== 'string' || !n))
     throw new Refusal('invalid-request', { detail: 'every maintainer needs a name' });
   if (names.length === 0) throw new Refusal('last-maintainer');
-  const users = await ctx.store.db
-    .selectFrom('users')
-    .select(['id', 'name'])
-    .where('name', 'in', names as string[])
-    .execute();
+  const users = [...(await userIds(ctx.store.db, names as string[]))].map(([userName, id]) => ({ id, name: userName }));
   const missing = (names as string[]).filter((n) => !users.some((u) => u.name === n));
   if (missing.length) throw new Refusal('unknown-user', { name: missing[0] });
-  const before = await ctx.store.db
-    .selectFrom('maintainers')
-    .innerJoin('users', 'users.id', 'maintainers.user_id')
-    .select('users.name')
-    .where('package', '=', name)
-    .execute();
+  const before = await maintainerNamesOf(ctx.store.db, name);
   const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('maintainers').where('package', '=', name).execute();
-    await trx
-      .insertInto('maintainers')
-      .values(users.map((u) => ({ package: name, user_id: u.id })))
-      .execute();
+  await ctx.store.transaction(async (trx) => {
+    await replaceMaintainers(
+      trx,
+      name,
+      users.map((u) => u.id),
+    );
     await rerender(trx, name, now);
   });
-  const old = new Set(before.map((b) => b.name));
+  const old = new Set(before);
   for (const u of users)
     if (!old.has(u.name))
       await audit(ctx, { event: 'owner-added', user: p.user?.name, detail: { package: name, owner: u.name } });
@@ -318,13 +281,7 @@ export async function changeOwner(ctx: Ctx, p: Principal, name: string, user: un
   if (typeof user !== 'string' || !user) {
     throw new Refusal('invalid-request', { detail: 'the body must name the user: {"user": "<name>"}' });
   }
-  const rows = await ctx.store.db
-    .selectFrom('maintainers')
-    .innerJoin('users', 'users.id', 'maintainers.user_id')
-    .select('users.name')
-    .where('package', '=', name)
-    .execute();
-  const names = rows.map((r) => r.name);
+  const names = await maintainerNamesOf(ctx.store.db, name);
   if (!add && !names.includes(user)) {
     throw new Refusal('invalid-request', { detail: `${user} is not a maintainer of ${name}` });
   }
@@ -343,23 +300,11 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
   await checkRev(ctx.store.db, name, rev);
   const audience = await hookAudience(ctx, name);
   const now = ctx.clock.now();
-  const dropped = await ctx.store.db.transaction().execute(async (trx) => {
-    const left = await trx
-      .selectFrom('versions')
-      .select('version')
-      .where('package', '=', name)
-      .where('unpublished_at', 'is', null)
-      .execute();
-    const gone = left.length
-      ? await removeVersions(
-          trx,
-          name,
-          left.map((r) => r.version),
-          now,
-        )
-      : [];
-    await trx.deleteFrom('dist_tags').where('package', '=', name).execute();
-    await trx.updateTable('packages').set({ deleted_at: now }).where('name', '=', name).execute();
+  const dropped = await ctx.store.transaction(async (trx) => {
+    const left = await liveVersionsOf(trx, name);
+    const gone = left.length ? await removeVersions(trx, name, left, now) : [];
+    await removeDistTagsOf(trx, name);
+    await markPackageDeleted(trx, name, now);
     await rerender(trx, name, now);
     return [...gone, ...(await dropStagedOf(trx, name))];
   });
@@ -379,12 +324,8 @@ export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promi
   if (d.allowed) return requireSecondFactor(ctx, p, d);
   const head = facts.head;
   if (head && head.deletedAt !== null && head.origin === 'local') {
-    const maintainers = await ctx.store.db
-      .selectFrom('maintainers')
-      .select('user_id')
-      .where('package', '=', name)
-      .execute();
-    const before = { ...facts, exists: true, access: head.access, maintainerIds: maintainers.map((m) => m.user_id) };
+    const maintainerIds = await maintainerIdsOf(ctx.store.db, name);
+    const before = { ...facts, exists: true, access: head.access, maintainerIds };
     if (decideFor(ctx, p, 'unpublish', before).allowed) return;
   }
   throw await deny(ctx, p, d, name);
@@ -400,21 +341,11 @@ export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: stri
   if (!isValidTag(tag)) throw new Refusal('tag-invalid', { tag });
   if (typeof version !== 'string' || !semver.valid(version))
     throw new Refusal('invalid-version', { version: String(version) });
-  const exists = await ctx.store.db
-    .selectFrom('versions')
-    .select('version')
-    .where('package', '=', name)
-    .where('version', '=', version)
-    .where('unpublished_at', 'is', null)
-    .executeTakeFirst();
-  if (!exists) throw new Refusal('version-missing', { version, package: name });
+  if (!(await isLiveVersion(ctx.store.db, name, version)))
+    throw new Refusal('version-missing', { version, package: name });
   const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('dist_tags')
-      .values({ package: name, tag, version })
-      .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version }))
-      .execute();
+  await ctx.store.transaction(async (trx) => {
+    await putDistTag(trx, name, tag, version);
     await rerender(trx, name, now, []);
   });
   await emit(ctx, [{ event: 'package:dist-tag', name, version, change: { tag }, actor: p.user?.name }]);
@@ -424,9 +355,8 @@ export async function removeDistTag(ctx: Ctx, p: Principal, name: string, tag: s
   await allow(ctx, p, 'dist-tag', name);
   if (tag === 'latest') throw new Refusal('latest-tag-required');
   const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    const r = await trx.deleteFrom('dist_tags').where('package', '=', name).where('tag', '=', tag).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0)
+  await ctx.store.transaction(async (trx) => {
+    if (!(await deleteDistTag(trx, name, tag)))
       throw new Refusal('invalid-request', { detail: `${tag} is not a dist-tag on ${name}` });
     await rerender(trx, name, now, []);
   });

@@ -7,6 +7,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import ssri from 'ssri';
 import { Refusal } from '../domain/reasons.ts';
 import { packageHead } from '../store/packages.ts';
+import { upstreamTarball } from '../store/proxy-cache.ts';
+import { insertProxiedTarball } from '../store/imports.ts';
 import type { Store } from '../store/store.ts';
 import type { Ctx } from './context.ts';
 import { proxyPackument } from './proxy.ts';
@@ -75,9 +77,7 @@ async function fetchTarball(
   let head = await packageHead(ctx.store.db, name);
   if (!head) head = await proxyPackument(ctx, name, undefined);
   if (head?.origin !== 'proxy') return undefined;
-  const row = await ctx.store.db.selectFrom('packages').select('meta').where('name', '=', name).executeTakeFirst();
-  type Sources = { tarballs?: Record<string, { url: string; integrity?: string }> };
-  const source = (JSON.parse(row?.meta ?? '{}') as Sources).tarballs?.[version];
+  const source = await upstreamTarball(ctx.store.db, name, version);
   if (!source) return undefined;
   const expected = source.integrity ? ssri.parse(source.integrity).pickAlgorithm() : 'sha512';
   const data = await upstreamRequest(ctx, source.url, { accept: '*/*' }, async (res) => {
@@ -121,23 +121,7 @@ async function fetchTarball(
   try {
     const blob = await ctx.store.blobs.put(data.data);
     const integrity = ssri.fromData(data.data, { algorithms: ['sha512'] }).toString();
-    await ctx.store.db
-      .insertInto('versions')
-      .values({
-        package: name,
-        version,
-        manifest: '{}',
-        integrity,
-        shasum: '',
-        size: data.data.length,
-        blob,
-        published_by: null,
-        published_at: ctx.clock.now(),
-        unpublished_at: null,
-        deprecated: null,
-      })
-      .onConflict((oc) => oc.columns(['package', 'version']).doNothing())
-      .execute();
+    await insertProxiedTarball(ctx.store.db, name, version, integrity, data.data.length, blob, ctx.clock.now());
   } catch (e) {
     data.out.destroy(e as Error);
     throw e;

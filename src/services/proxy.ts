@@ -5,7 +5,7 @@ import { Refusal } from '../domain/reasons.ts';
 import { escapeName, scopeOf } from '../domain/names.ts';
 import { renderProxied } from '../domain/packument.ts';
 import { packageHead, type PackageHead } from '../store/packages.ts';
-import { bumpCounter } from '../store/counters.ts';
+import { accountNamed, fetchedAt, keepProxied, scopeHasLocalPackage } from '../store/proxy-cache.ts';
 import type { Ctx } from './context.ts';
 import { shared, upstreamIsDown, upstreamRequest, warnStale } from './upstream.ts';
 import { metricsOf } from './metrics.ts';
@@ -34,24 +34,8 @@ export function mayProxy(ctx: Ctx, name: string): boolean {
 export async function scopeIsLocal(ctx: Ctx, name: string): Promise<boolean> {
   const scope = scopeOf(name);
   if (!scope) return false;
-  const pkg = await ctx.store.db
-    .selectFrom('packages')
-    .select('name')
-    .where('scope', '=', scope)
-    .where('origin', '=', 'local')
-    .executeTakeFirst();
-  if (pkg) return true;
-  const user = await ctx.store.db
-    .selectFrom('users')
-    .select('id')
-    .where('name', '=', scope.slice(1))
-    .executeTakeFirst();
-  const org = await ctx.store.db
-    .selectFrom('orgs')
-    .select('name')
-    .where('name', '=', scope.slice(1))
-    .executeTakeFirst();
-  return user !== undefined || org !== undefined;
+  if (await scopeHasLocalPackage(ctx.store.db, scope)) return true;
+  return accountNamed(ctx.store.db, scope.slice(1));
 }
 
 /** Whether an upstream copy of `name`, cached or not, may be served: a namespace declared private or made
@@ -75,12 +59,7 @@ export async function proxyPackument(
   const url = `${ctx.config.upstream.url}${escapeName(name)}`;
   const refresh = () => shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url));
   if (!cached) return refresh();
-  const row = await ctx.store.db
-    .selectFrom('packages')
-    .select('fetched_at')
-    .where('name', '=', name)
-    .executeTakeFirst();
-  const age = ctx.clock.now() - (row?.fetched_at ?? 0);
+  const age = ctx.clock.now() - (await fetchedAt(ctx.store.db, name));
   if (age < ctx.config.upstream.cacheTtlMs) {
     metricsOf(ctx.store)?.proxyRequests.inc({ kind: 'packument', outcome: 'cache-hit' });
     return cached;
@@ -110,38 +89,6 @@ async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<Pack
   const now = ctx.clock.now();
   const r = renderProxied(upstreamDoc, name);
   const meta = JSON.stringify({ tarballs: r.tarballs });
-  await ctx.store.db.transaction().execute(async (trx) => {
-    const upd = await trx
-      .insertInto('packages')
-      .values({
-        name,
-        scope: scopeOf(name) ?? null,
-        access: 'public',
-        origin: 'proxy',
-        rev: 1,
-        created_at: now,
-        modified_at: now,
-        deleted_at: null,
-        etag: r.etag,
-        fetched_at: now,
-        meta,
-      })
-      .onConflict((oc) =>
-        oc
-          .column('name')
-          .doUpdateSet({ etag: r.etag, fetched_at: now, modified_at: now, meta })
-          .where('packages.origin', '=', 'proxy'),
-      )
-      .executeTakeFirst();
-    // A local package of that name appeared meanwhile: it wins, and its documents stay.
-    if (Number(upd.numInsertedOrUpdatedRows ?? 0) === 0) return;
-    const docs = { doc: r.doc, abbrev: r.abbrev, readme: r.readme, layout: null };
-    await trx
-      .insertInto('packuments')
-      .values({ name, ...docs })
-      .onConflict((oc) => oc.column('name').doUpdateSet(docs))
-      .execute();
-    await bumpCounter(trx, 'packages');
-  });
+  await ctx.store.transaction((trx) => keepProxied(trx, name, { ...r, meta }, now));
   return packageHead(ctx.store.db, name);
 }

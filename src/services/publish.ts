@@ -11,9 +11,13 @@ import { unpackedLimit } from '../config/config.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Manifest } from '../domain/packument.ts';
 import type { PublishDoc } from '../domain/commands.ts';
-import { rerender } from '../store/packages.ts';
+import { packageHead, rerender } from '../store/packages.ts';
 import { factsFor } from './read.ts';
-import { claimVersion, dropExpired, versionTakenBy } from '../store/staged.ts';
+import { claimVersion, dropExpired, publishClaim, versionTakenBy } from '../store/staged.ts';
+import { insertLocalPackage, restartLocalPackage, setPackageSettings } from '../store/package-rows.ts';
+import { deleteVersionsOf, insertAttachment, insertVersion } from '../store/versions.ts';
+import { addMaintainer, removeMaintainersOf } from '../store/maintainers.ts';
+import { putDistTag } from '../store/dist-tags.ts';
 import type { Db } from '../store/store.ts';
 import type { StagedRow } from '../store/schema.ts';
 import { readTarballManifest } from './tarball.ts';
@@ -195,7 +199,7 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
   let created = false;
   let expired: StagedRow[] = [];
   try {
-    await ctx.store.db.transaction().execute(async (trx) => {
+    await ctx.store.transaction(async (trx) => {
       // A staged version that expired gives its number back.
       expired = await dropExpired(trx, cutoff, { name, version });
       created = await writeVersion(trx, ctx, { ...doc, blob, publisherId: user.id, now, fromStage: false });
@@ -230,88 +234,44 @@ export type VersionWrite = Omit<ValidPublish, 'tarball'> & {
 export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<boolean> {
   const { name, version, access, now } = w;
   let created = false;
-  const head = await trx
-    .selectFrom('packages')
-    .select(['name', 'deleted_at', 'origin'])
-    .where('name', '=', name)
-    .executeTakeFirst();
+  const head = await packageHead(trx, name);
+  const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
   if (!head) {
     created = true;
-    const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
-    await trx
-      .insertInto('packages')
-      .values({
-        name,
-        scope: scopeOf(name) ?? null,
-        access: pkgAccess,
-        origin: 'local',
-        rev: 0,
-        created_at: now,
-        modified_at: now,
-        deleted_at: null,
-        etag: '""',
-        fetched_at: null,
-        meta: null,
-      })
-      .execute();
-  } else if (head.deleted_at !== null || head.origin !== 'local') {
-    if (head.deleted_at !== null) await refuseReservedName(trx, ctx, name, head.deleted_at, w.publisherId, now);
+    await insertLocalPackage(trx, name, pkgAccess, now);
+  } else if (head.deletedAt !== null || head.origin !== 'local') {
+    if (head.deletedAt !== null) await refuseReservedName(trx, ctx, name, head.deletedAt, w.publisherId, now);
     // A wholly unpublished name, or one only cached from upstream: it starts again, local, with this publisher.
     created = true;
-    const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
-    if (head.origin !== 'local') await trx.deleteFrom('versions').where('package', '=', name).execute();
-    await trx
-      .updateTable('packages')
-      .set({ deleted_at: null, access: pkgAccess, created_at: now, origin: 'local', fetched_at: null, meta: null })
-      .where('name', '=', name)
-      .execute();
-    await trx.deleteFrom('maintainers').where('package', '=', name).execute();
+    if (head.origin !== 'local') await deleteVersionsOf(trx, name);
+    await restartLocalPackage(trx, name, pkgAccess, now);
+    await removeMaintainersOf(trx, name);
   } else if (access !== null && scopeOf(name)) {
-    await trx.updateTable('packages').set({ access }).where('name', '=', name).execute();
+    await setPackageSettings(trx, name, { access });
   }
-  if (created) await trx.insertInto('maintainers').values({ package: name, user_id: w.publisherId }).execute();
+  if (created) await addMaintainer(trx, name, w.publisherId);
   if (w.fromStage) {
-    const moved = await trx
-      .updateTable('version_claims')
-      .set({ state: 'published' })
-      .where('package', '=', name)
-      .where('version', '=', version)
-      .where('state', '=', 'staged')
-      .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) !== 1) throw new Refusal('stage-conflict', { package: name, version });
+    if (!(await publishClaim(trx, name, version))) throw new Refusal('stage-conflict', { package: name, version });
   } else {
     await claimVersion(trx, name, version, 'published');
   }
   const deprecated = typeof w.manifest.deprecated === 'string' && w.manifest.deprecated ? w.manifest.deprecated : null;
-  await trx
-    .insertInto('versions')
-    .values({
-      package: name,
-      version,
-      manifest: JSON.stringify(w.manifest),
-      integrity: w.integrity,
-      shasum: w.shasum,
-      size: w.size ?? w.tarball?.length ?? 0,
-      blob: w.blob,
-      published_by: w.publisherId,
-      published_at: now,
-      unpublished_at: null,
-      deprecated,
-    })
-    .execute();
+  await insertVersion(trx, {
+    package: name,
+    version,
+    manifest: JSON.stringify(w.manifest),
+    integrity: w.integrity,
+    shasum: w.shasum,
+    size: w.size ?? w.tarball?.length ?? 0,
+    blob: w.blob,
+    published_by: w.publisherId,
+    published_at: now,
+    unpublished_at: null,
+    deprecated,
+  });
   await recordVersionView(trx, ctx.store.blobs, w);
-  await trx
-    .insertInto('dist_tags')
-    .values({ package: name, tag: w.tag, version })
-    .onConflict((oc) => oc.columns(['package', 'tag']).doUpdateSet({ version }))
-    .execute();
-  if (w.provenance) {
-    const p = w.provenance;
-    await trx
-      .insertInto('attachments')
-      .values({ package: name, version, name: p.name, content_type: p.contentType, data: p.data })
-      .execute();
-  }
+  await putDistTag(trx, name, w.tag, version);
+  if (w.provenance) await insertAttachment(trx, name, version, w.provenance);
   // A package started by this write has nothing to append to.
   await rerender(trx, name, now, created ? undefined : [{ published: version }]);
   return created;

@@ -7,7 +7,7 @@ import { BASE_PLACEHOLDER_JSON } from '../domain/packument.ts';
 import type { Store } from '../store/store.ts';
 import { packageHead, storedDocuments, type PackageHead } from '../store/packages.ts';
 import { lastLocalWrite } from '../store/counters.ts';
-import { versionBlob } from '../store/package-reads.ts';
+import { tarballOf } from '../store/versions.ts';
 
 type Kind = 'full' | 'abbrev';
 type Doc = { etag: string; text: Record<Kind, string[]>; bytes: Map<string, Record<Kind, Buffer>>; size: number };
@@ -186,8 +186,8 @@ export class ReadCache {
     if (hit !== undefined) return hit;
     const key = `${name}@${version}`;
     const seq = this.#seq;
-    const row = await versionBlob(this.#store.db, name, version);
-    if (!row || row.unpublished_at !== null || !row.blob) return undefined;
+    const row = await tarballOf(this.#store.db, name, version);
+    if (!row || row.unpublishedAt !== null || !row.blob) return undefined;
     if (seq !== this.#seq) return row.blob; // something moved while we read: answer, but don't keep it
     if (this.#tarballs.size >= MAX_HEADS) this.#tarballs.clear();
     this.#tarballs.set(key, row.blob);

@@ -9,7 +9,17 @@ import { authorize, authorizeStageAccess, type Decision, type PackageFacts } fro
 import type { Principal, User } from '../domain/principal.ts';
 import type { Manifest } from '../domain/packument.ts';
 import { packageFacts } from '../store/packages.ts';
-import { claimVersion, dropExpired, dropStaged, versionTakenBy } from '../store/staged.ts';
+import {
+  claimVersion,
+  dropExpired,
+  dropStaged,
+  insertStaged,
+  stagedById,
+  stagedSince,
+  takeStaged,
+  versionTakenBy,
+  type StagedSummary,
+} from '../store/staged.ts';
 import type { StagedRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
@@ -48,13 +58,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const cutoff = (ctx: Ctx) => ctx.clock.now() - ctx.config.stage.ttlMs;
 
-function present(
-  ctx: Ctx,
-  r: Pick<
-    StagedRow,
-    'id' | 'package' | 'version' | 'tag' | 'created_at' | 'actor' | 'actor_type' | 'access' | 'shasum' | 'integrity'
-  >,
-): StageItem {
+function present(ctx: Ctx, r: StagedSummary): StageItem {
   return {
     id: r.id,
     packageName: r.package,
@@ -78,7 +82,7 @@ async function auditExpired(ctx: Ctx, rows: StagedRow[]): Promise<void> {
 
 /** Expired stages are removed lazily, whenever staging is looked at (and by `tessera gc`); their version numbers become free. */
 export async function sweep(ctx: Ctx, only: { name?: string; version?: string } = {}): Promise<void> {
-  const dropped = await ctx.store.db.transaction().execute((trx) => dropExpired(trx, cutoff(ctx), only));
+  const dropped = await ctx.store.transaction((trx) => dropExpired(trx, cutoff(ctx), only));
   await auditExpired(ctx, dropped);
 }
 
@@ -115,28 +119,25 @@ export async function stagePublish(
   const id = randomUUID();
   const now = ctx.clock.now();
   try {
-    await ctx.store.db.transaction().execute(async (trx) => {
+    await ctx.store.transaction(async (trx) => {
       await claimVersion(trx, name, version, 'staged');
-      await trx
-        .insertInto('staged')
-        .values({
-          id,
-          package: name,
-          version,
-          tag,
-          access: doc.access,
-          manifest: JSON.stringify(doc.manifest),
-          integrity: doc.integrity,
-          shasum: doc.shasum,
-          size: doc.tarball.length,
-          blob,
-          provenance: doc.provenance ? JSON.stringify(doc.provenance) : null,
-          actor,
-          actor_type: actorType,
-          staged_by: user.id,
-          created_at: now,
-        })
-        .execute();
+      await insertStaged(trx, {
+        id,
+        package: name,
+        version,
+        tag,
+        access: doc.access,
+        manifest: JSON.stringify(doc.manifest),
+        integrity: doc.integrity,
+        shasum: doc.shasum,
+        size: doc.tarball.length,
+        blob,
+        provenance: doc.provenance ? JSON.stringify(doc.provenance) : null,
+        actor,
+        actor_type: actorType,
+        staged_by: user.id,
+        created_at: now,
+      });
     });
   } catch (err) {
     if (isUniqueViolation(err)) throw new Refusal('stage-version-exists', { version });
@@ -180,12 +181,8 @@ export async function listStaged(ctx: Ctx, p: Principal, q: ListQuery) {
   const page = whole(q.page, 0, 0, Number.MAX_SAFE_INTEGER);
   const perPage = whole(q.perPage, 100, 1, 1000);
   await sweep(ctx);
-  let query = ctx.store.db
-    .selectFrom('staged')
-    .select(['id', 'package', 'version', 'tag', 'created_at', 'actor', 'actor_type', 'access', 'shasum', 'integrity'])
-    .where('created_at', '>', cutoff(ctx));
-  if (typeof q.package === 'string' && q.package) query = query.where('package', '=', q.package);
-  const rows = (await query.execute()).sort(
+  const only = typeof q.package === 'string' && q.package ? q.package : undefined;
+  const rows = (await stagedSince(ctx.store.db, cutoff(ctx), only)).sort(
     (a, b) =>
       b.created_at - a.created_at || a.package.localeCompare(b.package) || semver.rcompare(a.version, b.version),
   );
@@ -207,7 +204,7 @@ export async function listStaged(ctx: Ctx, p: Principal, q: ListQuery) {
 async function load(ctx: Ctx, p: Principal, id: string): Promise<{ row: StagedRow; facts: PackageFacts; user: User }> {
   const user = await allowStageAccess(ctx, p, 'see staged versions');
   if (!UUID.test(id)) throw new Refusal('not-found');
-  const row = await ctx.store.db.selectFrom('staged').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await stagedById(ctx.store.db, id);
   if (!row) throw new Refusal('not-found');
   if (row.created_at <= cutoff(ctx)) {
     await sweep(ctx, { name: row.package, version: row.version });
@@ -268,14 +265,9 @@ export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise
   const { row, user } = await review(ctx, p, id, true);
   const now = ctx.clock.now();
   try {
-    await ctx.store.db.transaction().execute(async (trx) => {
+    await ctx.store.transaction(async (trx) => {
       // Deleting the row first makes a concurrent approve or reject find nothing.
-      const gone = await trx
-        .deleteFrom('staged')
-        .where('id', '=', id)
-        .where('created_at', '>', cutoff(ctx))
-        .executeTakeFirst();
-      if (Number(gone.numDeletedRows) !== 1) throw new Refusal('not-found');
+      if (!(await takeStaged(trx, id, cutoff(ctx)))) throw new Refusal('not-found');
       await writeVersion(trx, ctx, {
         name: row.package,
         version: row.version,
@@ -320,7 +312,7 @@ export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise
 /** DELETE /-/stage/<id>: the record and its tarball reference are deleted; the version number is free again. */
 export async function rejectStaged(ctx: Ctx, p: Principal, id: string): Promise<void> {
   const { row, user } = await review(ctx, p, id, false);
-  const dropped = await ctx.store.db.transaction().execute((trx) => dropStaged(trx, id));
+  const dropped = await ctx.store.transaction((trx) => dropStaged(trx, id));
   if (!dropped) throw new Refusal('not-found');
   await audit(ctx, {
     event: 'stage-rejected',

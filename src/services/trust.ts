@@ -12,23 +12,12 @@ import {
   type ClaimRule,
 } from '../domain/trust.ts';
 import { revokeTokens } from '../store/tokens.ts';
+import { deleteTrustConfig, insertTrustConfigs, liveTokensFromTrustConfig, trustConfigsOf } from '../store/trust.ts';
 import { audit, type Ctx } from './context.ts';
 import { allowPackage } from './decide.ts';
 
 export async function trustConfigs(ctx: Ctx, pkg: string): Promise<TrustConfig[]> {
-  const rows = await ctx.store.db
-    .selectFrom('trust_configs')
-    .selectAll()
-    .where('package', '=', pkg)
-    .orderBy('created_at')
-    .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    type: r.type as TrustType,
-    issuer: r.issuer,
-    claims: JSON.parse(r.claims) as Record<string, ClaimRule>,
-    permissions: JSON.parse(r.permissions) as TrustPermission[],
-  }));
+  return trustConfigsOf(ctx.store.db, pkg);
 }
 
 /** As npm shows it: the request shape plus `id` (and `issuer` for generic configurations). */
@@ -83,23 +72,7 @@ export async function addTrust(ctx: Ctx, p: Principal, pkg: string, body: TrustB
     });
   }
   const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    for (const c of created) {
-      await trx
-        .insertInto('trust_configs')
-        .values({
-          id: c.id,
-          package: pkg,
-          type: c.type,
-          issuer: c.issuer,
-          claims: JSON.stringify(c.claims),
-          permissions: JSON.stringify(c.permissions),
-          created_by: p.user!.id,
-          created_at: now,
-        })
-        .execute();
-    }
-  });
+  await ctx.store.transaction((trx) => insertTrustConfigs(trx, pkg, created, p.user!.id, now));
   for (const c of created)
     await audit(ctx, {
       event: 'trust-added',
@@ -111,21 +84,10 @@ export async function addTrust(ctx: Ctx, p: Principal, pkg: string, body: TrustB
 
 export async function revokeTrust(ctx: Ctx, p: Principal, pkg: string, id: string): Promise<void> {
   await allowTrust(ctx, p, pkg, true);
-  const r = await ctx.store.db
-    .deleteFrom('trust_configs')
-    .where('package', '=', pkg)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  if (Number(r.numDeletedRows) === 0) throw new Refusal('not-found');
+  if (!(await deleteTrustConfig(ctx.store.db, pkg, id))) throw new Refusal('not-found');
   // Tokens already minted from it stop working too.
-  const minted = await ctx.store.db
-    .selectFrom('tokens')
-    .select('id')
-    .where('kind', '=', 'oidc')
-    .where('revoked_at', 'is', null)
-    .where('grants', 'like', `%"configId":"${id}"%`)
-    .execute();
+  const minted = await liveTokensFromTrustConfig(ctx.store.db, id);
   for (const t of minted)
-    await revokeTokens(ctx.store.db, { id: t.id }, 'its trusted publisher was revoked', ctx.clock.now());
+    await revokeTokens(ctx.store.db, { id: t }, 'its trusted publisher was revoked', ctx.clock.now());
   await audit(ctx, { event: 'trust-revoked', user: p.user?.name, detail: { package: pkg, id } });
 }

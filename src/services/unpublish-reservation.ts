@@ -3,7 +3,8 @@
 // row's `deleted_at`, which only a whole unpublish (or that of its last version) sets.
 import { canRead } from '../domain/policy.ts';
 import { Refusal } from '../domain/reasons.ts';
-import { packageFacts } from '../store/packages.ts';
+import { packageFacts, packageHead } from '../store/packages.ts';
+import { maintainerIdsOf, userRowById } from '../store/maintainers.ts';
 import type { Db } from '../store/store.ts';
 import { toUser } from './authenticate.ts';
 import type { Ctx } from './context.ts';
@@ -33,13 +34,13 @@ export async function refuseReservedName(
     unpublished: new Date(deletedAt).toISOString(),
     until: new Date(until).toISOString(),
   });
-  const pkg = await trx.selectFrom('packages').select('access').where('name', '=', name).executeTakeFirstOrThrow();
+  const pkg = await packageHead(trx, name);
+  if (!pkg) throw new Error(`${name} vanished inside its own publish`);
   if (pkg.access !== 'restricted') throw reserved;
   // The package as it was: its maintainers stay recorded until the name is published again.
   const facts = await packageFacts(trx, name, publisherId);
-  const maintainers = await trx.selectFrom('maintainers').select('user_id').where('package', '=', name).execute();
-  const row = await trx.selectFrom('users').selectAll().where('id', '=', publisherId).executeTakeFirstOrThrow();
-  const maintainerIds = maintainers.map((m) => m.user_id);
+  const maintainerIds = await maintainerIdsOf(trx, name);
+  const row = await userRowById(trx, publisherId);
   const before = { ...facts, exists: true, access: 'restricted' as const, maintainerIds };
   throw canRead({ user: toUser(row), credential: { type: 'password' } }, before) ? reserved : new Refusal('not-found');
 }

@@ -1,8 +1,9 @@
 // What a package's settings page shows, and to whom. No rule of its own: each section is there when the
 // policy allows its action (decideFor, as the API asks it), and says whether a one-time password is needed.
 // A caller the policy allows none of them (a hidden or missing package among others) gets not-found.
-import { distTagsOf } from '../store/packages.ts';
-import { liveVersionCount, liveVersionDeprecations, maintainerNames, packageRev } from '../store/package-settings.ts';
+import { distTagsOf, packageHead } from '../store/packages.ts';
+import { maintainerNamesOf } from '../store/maintainers.ts';
+import { liveDeprecations, liveVersionCount } from '../store/versions.ts';
 import type { Decision } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import { Refusal } from '../domain/reasons.ts';
@@ -65,7 +66,7 @@ export async function packageSettings(ctx: Ctx, p: Principal, name: string): Pro
   const { facts, decisions: d } = await decisions(ctx, p, name);
   if (!facts.exists || !facts.head || !OPENS.some((a) => d[a].allowed)) throw new Refusal('not-found');
   const db = ctx.store.db;
-  const maintainers = await maintainerNames(db, name);
+  const maintainers = await maintainerNamesOf(db, name);
   const distTags = await distTagsOf(db, name);
   // A count, not rows: for a package of thousands of versions, one look at an index (versions_published).
   const versionCount = await liveVersionCount(db, name);
@@ -86,10 +87,10 @@ export async function packageSettings(ctx: Ctx, p: Principal, name: string): Pro
 
 /** The versions as `npm deprecate` sends them back: every live version with its current message. */
 export async function deprecationDocument(ctx: Ctx, name: string, version: string, message: string) {
-  const rows = await liveVersionDeprecations(ctx.store.db, name);
-  const rev = await packageRev(ctx.store.db, name);
+  const rows = await liveDeprecations(ctx.store.db, name);
+  const head = await packageHead(ctx.store.db, name);
   const versions = Object.fromEntries(rows.map((r) => [r.version, { deprecated: r.deprecated ?? undefined }]));
   // An unknown version is sent as such: the service refuses it as it refuses npm's.
   versions[version] = { deprecated: message || undefined };
-  return { _rev: rev !== undefined ? String(rev) : undefined, versions };
+  return { _rev: head ? String(head.rev) : undefined, versions };
 }

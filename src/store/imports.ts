@@ -49,7 +49,7 @@ export async function userIds(db: Db, names: string[]): Promise<Map<string, numb
 }
 
 /** Makes the package local (a cached-only row of that name gives way), with the other registry's creation time. */
-export async function ensureLocalPackage(
+async function ensureLocalPackage(
   trx: Db,
   name: string,
   access: 'public' | 'restricted',
@@ -84,7 +84,7 @@ export async function ensureLocalPackage(
     .execute();
 }
 
-export async function insertImportedVersion(trx: Db, name: string, v: ImportedVersion): Promise<void> {
+async function insertImportedVersion(trx: Db, name: string, v: ImportedVersion): Promise<void> {
   await trx.insertInto('version_claims').values({ package: name, version: v.version, state: 'published' }).execute();
   await trx
     .insertInto('versions')
@@ -105,7 +105,7 @@ export async function insertImportedVersion(trx: Db, name: string, v: ImportedVe
 }
 
 /** Adds what is missing; a tag, maintainer or star Tessera already has stays as it is. Re-renders at `modifiedAt`. */
-export async function addTagsAndPeople(
+async function addTagsAndPeople(
   trx: Db,
   name: string,
   tags: Record<string, string>,
@@ -138,7 +138,7 @@ export async function addTagsAndPeople(
 }
 
 /** A package kept as cached from an upstream (`--keep-proxied`): its documents as proxy.ts stores them. */
-export async function insertProxied(
+async function insertProxied(
   trx: Db,
   name: string,
   r: { doc: string; abbrev: string; etag: string; readme: string },

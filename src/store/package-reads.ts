@@ -95,20 +95,6 @@ export async function liveVersion(
     .executeTakeFirst();
 }
 
-/** A version's tarball key, and whether it was unpublished: the install path's one lookup. */
-export async function versionBlob(
-  db: Db,
-  name: string,
-  version: string,
-): Promise<{ blob: string; unpublished_at: number | null } | undefined> {
-  return db
-    .selectFrom('versions')
-    .select(['blob', 'unpublished_at'])
-    .where('package', '=', name)
-    .where('version', '=', version)
-    .executeTakeFirst();
-}
-
 /** The version the `latest` dist-tag names. */
 export async function latestVersion(db: Db, name: string): Promise<string | undefined> {
   const tag = await db

@@ -68,3 +68,45 @@ export async function dropStagedOf(trx: Db, name: string): Promise<StagedRow[]> 
   }
   return dropped;
 }
+
+export async function insertStaged(trx: Db, row: StagedRow): Promise<void> {
+  await trx.insertInto('staged').values(row).execute();
+}
+
+export async function stagedById(db: Db, id: string): Promise<StagedRow | undefined> {
+  return db.selectFrom('staged').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export type StagedSummary = Pick<
+  StagedRow,
+  'id' | 'package' | 'version' | 'tag' | 'created_at' | 'actor' | 'actor_type' | 'access' | 'shasum' | 'integrity'
+>;
+
+/** Staged versions created after `since` (not expired), of one package or all; in no particular order. */
+export async function stagedSince(db: Db, since: number, name?: string): Promise<StagedSummary[]> {
+  let q = db
+    .selectFrom('staged')
+    .select(['id', 'package', 'version', 'tag', 'created_at', 'actor', 'actor_type', 'access', 'shasum', 'integrity'])
+    .where('created_at', '>', since);
+  if (name !== undefined) q = q.where('package', '=', name);
+  return q.execute();
+}
+
+/** Deletes a staged row still younger than `since`, for its approval: false when it was already gone (approved,
+ *  rejected or expired meanwhile). Its number stays claimed: publishClaim moves the claim. */
+export async function takeStaged(trx: Db, id: string, since: number): Promise<boolean> {
+  const gone = await trx.deleteFrom('staged').where('id', '=', id).where('created_at', '>', since).executeTakeFirst();
+  return Number(gone.numDeletedRows) === 1;
+}
+
+/** Turns a staged version's claim on its number into a published one; false when there was no such claim. */
+export async function publishClaim(trx: Db, name: string, version: string): Promise<boolean> {
+  const moved = await trx
+    .updateTable('version_claims')
+    .set({ state: 'published' })
+    .where('package', '=', name)
+    .where('version', '=', version)
+    .where('state', '=', 'staged')
+    .executeTakeFirst();
+  return Number(moved.numUpdatedRows) === 1;
+}

@@ -276,7 +276,9 @@ async function migratePostgres(db: Kysely<Database>): Promise<void> {
     const done = await db.transaction().execute(async (trx) => {
       await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
       await sql`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`.execute(trx);
-      const row = await sql<{ version: number | null }>`SELECT max(version) AS version FROM schema_version`.execute(trx);
+      const row = await sql<{ version: number | null }>`SELECT max(version) AS version FROM schema_version`.execute(
+        trx,
+      );
       const current = row.rows[0]?.version ?? 0;
       if (current >= migrations.length) return true;
       const entry = migrations[current];

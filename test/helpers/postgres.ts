@@ -113,10 +113,12 @@ function clusterAt(url: string, stop: () => void): Postgres {
 let shared: Promise<Postgres> | undefined;
 
 export function sharedPostgres(): Promise<Postgres> {
-  shared ??= fromEnv() ?? startPostgres().then((p) => {
-    process.once('exit', () => p.stop());
-    return p;
-  });
+  shared ??=
+    fromEnv() ??
+    startPostgres().then((p) => {
+      process.once('exit', () => p.stop());
+      return p;
+    });
   return shared;
 }
 

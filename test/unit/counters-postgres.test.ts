@@ -45,7 +45,10 @@ after(async () => {
 test('two stores on one database: migrations ran once, and BIGINT counts come back as numbers', async () => {
   const [a, b] = await Promise.all([open(), open()]);
   assert.equal(a.dialect, 'postgres');
-  const versions = await a.db.selectFrom('schema_version' as never).selectAll().execute();
+  const versions = await a.db
+    .selectFrom('schema_version' as never)
+    .selectAll()
+    .execute();
   const numbers = (versions as { version: number }[]).map((r) => r.version);
   assert.deepEqual(numbers, [...new Set(numbers)], 'no migration recorded twice');
   const row = await b.db

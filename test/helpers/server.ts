@@ -12,6 +12,7 @@ import { buildApp } from '../../src/http/server.ts';
 import { stringify } from 'yaml';
 import { s3BlobsConfig, sharedRgw } from './rgw.ts';
 import { sharedPostgres } from './postgres.ts';
+import { forgetClusterEnv, recordClusterEnv } from './cluster-env.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 import type { Ctx } from '../../src/services/context.ts';
 import { createUser } from '../../src/services/accounts.ts';
@@ -74,6 +75,7 @@ export async function startServer(
     const { redirectExpiryMs, ...rest } = s3;
     const file = { database: config.database, blobs, s3: { ...rest, redirectExpiry: `${redirectExpiryMs / 1000}s` } };
     writeFileSync(env.TESSERA_CONFIG, stringify(file));
+    recordClusterEnv(dataDir, env);
   }
   const store = await openStore(dataDir, config);
   const clock = testClock();
@@ -118,6 +120,7 @@ export async function startServer(
     async close() {
       await app.close();
       await store.close();
+      forgetClusterEnv(dataDir);
       if (process.env.TESSERA_KEEP_TEST_DATA) return;
       rmSync(dataDir, { recursive: true, force: true });
       if (env.TESSERA_DATABASE_URL) await (await sharedPostgres()).dropDatabase(env.TESSERA_DATABASE_URL);

@@ -16,8 +16,7 @@ export function clusterEnvFor(args: string[]): Record<string, string> {
   const at = args.indexOf('--data');
   const dir = at >= 0 ? args[at + 1] : args.find((a) => a.startsWith('--data='))?.slice('--data='.length);
   if (!dir) return {};
-  const env = { ...(byDataDir.get(dir) ?? {}) };
-  // A test that gives its own --config keeps it; the database still comes from TESSERA_DATABASE_URL.
-  if (args.includes('--config') || args.some((a) => a.startsWith('--config='))) delete env.TESSERA_CONFIG;
-  return env;
+  // A command's own --config beats TESSERA_CONFIG (the database still comes from TESSERA_DATABASE_URL, but
+  // the bucket does not); `import verdaccio --config` names Verdaccio's file, and TESSERA_CONFIG stays ours.
+  return byDataDir.get(dir) ?? {};
 }

@@ -16,6 +16,8 @@ export type Config = OpsConfig &
   BlobsConfig & {
     listen: { host: string; port: number };
     data: string;
+    /** `postgres://…`: records in PostgreSQL (several nodes may share it); null: SQLite in the data folder. */
+    database: string | null;
     publicUrl: string | null;
     signup: SignupPolicy;
     sessionTtlMs: number;
@@ -116,6 +118,7 @@ export type TokenPolicy = {
 export const defaults: Config = {
   listen: { host: '127.0.0.1', port: 4873 },
   data: './tessera-data',
+  database: null,
   publicUrl: null,
   signup: 'admin-only',
   sessionTtlMs: 2 * 3_600_000,
@@ -173,6 +176,7 @@ type FileConfig = Record<string, unknown>;
 const fileKeys = new Set([
   'listen',
   'data',
+  'database',
   'publicUrl',
   'signup',
   'sessionTtl',
@@ -231,12 +235,19 @@ function urlValue(v: unknown, key: string): string {
   return s.endsWith('/') ? s : `${s}/`;
 }
 
+function databaseUrl(v: unknown, key: string): string {
+  const s = str(v, key);
+  if (!/^postgres(ql)?:\/\/./.test(s)) fail(key, 'must be a postgres:// URL');
+  return s;
+}
+
 export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   const c: Config = structuredClone(base);
   for (const key of Object.keys(file)) if (!fileKeys.has(key)) fail(key, 'unknown key');
   const f = file;
   if (f.listen !== undefined) c.listen = parseListen(String(f.listen));
   if (f.data !== undefined) c.data = resolve(dir, str(f.data, 'data'));
+  if (f.database !== undefined && f.database !== null) c.database = databaseUrl(f.database, 'database');
   if (f.publicUrl !== undefined && f.publicUrl !== null) c.publicUrl = urlValue(f.publicUrl, 'publicUrl');
   if (f.signup !== undefined) c.signup = oneOf(f.signup, 'signup', ['open', 'closed', 'admin-only'] as const);
   if (f.sessionTtl !== undefined) c.sessionTtlMs = duration(f.sessionTtl, 'sessionTtl');
@@ -439,6 +450,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   }
   const data = flags.data ?? env.TESSERA_DATA;
   if (data) c.data = data;
+  if (env.TESSERA_DATABASE_URL) c.database = databaseUrl(env.TESSERA_DATABASE_URL, 'TESSERA_DATABASE_URL');
   applyBlobsEnv(c, env);
   c.data = resolve(c.data);
   if (flags.listen) c.listen = parseListen(flags.listen);

@@ -1,7 +1,9 @@
 // Change counters in the meta table. Every server process watches them (Store.counter) to drop what it
 // cached: `revocations` for tokens and users, `packages` for anything the read path keeps in memory.
-import { sql } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Counter, Db } from './store.ts';
+import { BUMP_MARK } from './postgres/dialect.ts';
+import { COUNTERS_CHANNEL } from './postgres/counter-watch.ts';
 
 let localWriteAt = 0;
 
@@ -13,6 +15,14 @@ let localWriteAt = 0;
  */
 export async function bumpCounter(db: Db, name: Counter): Promise<void> {
   localWriteAt = Date.now();
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    // NOTIFY is delivered to other nodes at commit; this node's driver sees the bump itself (postgres/dialect.ts).
+    await sql`${sql.raw(BUMP_MARK)} WITH b AS (UPDATE meta
+      SET value = (split_part(value, '-', 1)::bigint + 1)::text || '-' || substr(md5(random()::text), 1, 12)
+      WHERE key = ${name} RETURNING key, value)
+      SELECT key, value, pg_notify(${COUNTERS_CHANNEL}, key || ' ' || value) FROM b`.execute(db);
+    return;
+  }
   await sql`UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) || '-' || lower(hex(randomblob(6))) WHERE key = ${name}`.execute(
     db,
   );

@@ -1,14 +1,17 @@
 // Opens the embedded store: SQLite (WAL) + filesystem blobs in one data directory, created on first run;
-// or, with `blobs: s3://…` in the config, tarballs in an S3-compatible bucket.
+// or, with `blobs: s3://…` in the config, tarballs in an S3-compatible bucket; or, with `database:
+// postgres://…`, the records in PostgreSQL (postgres/), which several nodes may share.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from './schema.ts';
 import { openSqlite } from './sqlite/node-sqlite.ts';
-import { migrate } from './migrations.ts';
+import { migrate, type Dialect } from './migrations.ts';
 import { filesystemBlobs, type BlobStore } from './blobs/filesystem.ts';
 import { s3Blobs } from './blobs/s3.ts';
 import { s3Options, type BlobsConfig } from '../config/blobs.ts';
+import { openPool, WatchedPostgresDialect } from './postgres/dialect.ts';
+import { CounterWatch } from './postgres/counter-watch.ts';
 
 export type Db = Kysely<Database>;
 
@@ -20,6 +23,8 @@ export type StoreTimings = { query(op: string, ms: number): void; blob(op: strin
 
 export type Store = {
   db: Db;
+  /** For the few store functions that need a dialect's own form of a statement. */
+  dialect: Dialect;
   timings?: StoreTimings;
   /** The current value of a change counter: one cheap synchronous read, made on hot paths. */
   counter(name: Counter): string;
@@ -30,17 +35,24 @@ export type Store = {
   close(): Promise<void>;
 };
 
-export async function openStore(dataDir: string, blobsConfig?: BlobsConfig): Promise<Store> {
+/** What openStore reads of the configuration: where tarballs go, and the database if it is not SQLite. */
+export type StoreConfig = BlobsConfig & { database?: string | null };
+
+/** The statement's verb only (select, insert…): bounded, and never a value from the query. */
+const verbOf = (query: string) => /^\s*(?:\/\*.*?\*\/\s*)?(\w+)/.exec(query)?.[1]?.toLowerCase() ?? 'other';
+
+export async function openStore(dataDir: string, config?: StoreConfig): Promise<Store> {
   mkdirSync(join(dataDir, 'blobs'), { recursive: true });
+  if (config?.database) return openPostgresStore(dataDir, config.database, config);
+  const blobsConfig = config;
   const { kysely, raw } = openSqlite(join(dataDir, 'tessera.db'));
   let readCounter: ReturnType<typeof raw.prepare> | undefined;
   const store: Store = {
     db: new Kysely<Database>({
       dialect: new SqliteDialect({ database: kysely }),
-      // The statement's verb only (select, insert…): bounded, and never a value from the query.
-      log: (e) =>
-        store.timings?.query(/^\s*(\w+)/.exec(e.query.sql)?.[1]?.toLowerCase() ?? 'other', e.queryDurationMillis),
+      log: (e) => store.timings?.query(verbOf(e.query.sql), e.queryDurationMillis),
     }),
+    dialect: 'sqlite',
     transaction: (work) => store.db.transaction().execute(work),
     counter: (name) => (readCounter!.get(name) as { value: string } | undefined)?.value ?? '0',
     blobs: timedBlobs(openBlobs(dataDir, blobsConfig), () => store.timings),
@@ -49,6 +61,35 @@ export async function openStore(dataDir: string, blobsConfig?: BlobsConfig): Pro
   };
   await migrate(store.db);
   readCounter = raw.prepare('SELECT value FROM meta WHERE key = ?');
+  return store;
+}
+
+async function openPostgresStore(dataDir: string, url: string, blobsConfig: BlobsConfig): Promise<Store> {
+  const pool = openPool(url);
+  const watch = new CounterWatch(pool, url);
+  const store: Store = {
+    db: new Kysely<Database>({
+      dialect: new WatchedPostgresDialect(pool, watch),
+      log: (e) => store.timings?.query(verbOf(e.query.sql), e.queryDurationMillis),
+    }),
+    dialect: 'postgres',
+    transaction: (work) => store.db.transaction().execute(work),
+    // In memory, fed by LISTEN and a poll (postgres/counter-watch.ts): hot paths never wait for the database.
+    counter: (name) => watch.read(name),
+    blobs: timedBlobs(openBlobs(dataDir, blobsConfig), () => store.timings),
+    dataDir,
+    close: async () => {
+      await watch.close();
+      await store.db.destroy();
+    },
+  };
+  try {
+    await migrate(store.db, 'postgres');
+    await watch.start();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   return store;
 }
 

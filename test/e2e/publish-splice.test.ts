@@ -32,7 +32,7 @@ async function put(version: string, tag?: string) {
 
 /** Which chunks were written (inserted, updated or deleted) since the last call, as triggers saw it. */
 async function chunkWrites(): Promise<string[]> {
-  const rows = await sql<{ w: string }>`SELECT w FROM chunk_writes ORDER BY rowid`.execute(s.ctx.store.db);
+  const rows = await sql<{ w: string }>`SELECT w FROM chunk_writes ORDER BY n`.execute(s.ctx.store.db);
   await sql`DELETE FROM chunk_writes`.execute(s.ctx.store.db);
   return rows.rows.map((r) => r.w);
 }
@@ -65,7 +65,18 @@ before(async () => {
   npm.setToken(s.host, token);
   for (let i = 0; i < COUNT; i++) await put(`1.0.${i}`);
   const db = s.ctx.store.db;
-  await sql`CREATE TABLE chunk_writes (w TEXT)`.execute(db);
+  if (s.ctx.store.dialect === 'postgres') {
+    await sql`CREATE TABLE chunk_writes (n BIGSERIAL PRIMARY KEY, w TEXT)`.execute(db);
+    await sql
+      .raw(`CREATE FUNCTION chunk_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        INSERT INTO chunk_writes (w) VALUES (lower(TG_OP) || ' ' || CASE WHEN TG_OP = 'DELETE' THEN OLD.seq ELSE NEW.seq END);
+        RETURN NULL; END $$`)
+      .execute(db);
+    await sql`CREATE TRIGGER chunk_write AFTER INSERT OR UPDATE OR DELETE ON packument_chunks
+      FOR EACH ROW EXECUTE FUNCTION chunk_write()`.execute(db);
+    return;
+  }
+  await sql`CREATE TABLE chunk_writes (n INTEGER PRIMARY KEY, w TEXT)`.execute(db);
   for (const [op, row] of [
     ['INSERT', 'NEW'],
     ['UPDATE', 'NEW'],
@@ -73,7 +84,7 @@ before(async () => {
   ]) {
     await sql
       .raw(`CREATE TRIGGER chunk_${op} AFTER ${op} ON packument_chunks
-      BEGIN INSERT INTO chunk_writes VALUES ('${op.toLowerCase()} ' || ${row}.seq); END`)
+      BEGIN INSERT INTO chunk_writes (w) VALUES ('${op.toLowerCase()} ' || ${row}.seq); END`)
       .execute(db);
   }
 });

@@ -292,7 +292,7 @@ describe('staged publishing with npm 11', () => {
     const db = s.ctx.store.db;
     await assert.rejects(
       db.insertInto('version_claims').values({ package: 'st-pkg', version: '1.3.0', state: 'published' }).execute(),
-      /UNIQUE/,
+      /UNIQUE|duplicate key/,
     );
   });
 

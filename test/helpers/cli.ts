@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv } from './npm.ts';
+import { clusterEnvFor } from './cluster-env.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url));
 
@@ -14,7 +15,7 @@ export function tessera(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd,
-      env: cleanEnv(opts.env),
+      env: cleanEnv({ ...clusterEnvFor(args), ...opts.env }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '',
@@ -43,7 +44,7 @@ export type ServeProcess = {
 export function serve(args: string[]): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
-      env: cleanEnv(),
+      env: cleanEnv(clusterEnvFor(args)),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -199,14 +199,24 @@ async function until(test: () => Promise<boolean>, what: string, ms = 30_000): P
 
 let shared: Promise<Rgw> | undefined;
 
-/** One cluster for the whole test process (a test file), started on first use and killed when it exits. */
+/** One cluster for the whole test process (a test file), started on first use and killed when it exits; or
+ *  the one the global setup started for the whole run (TESSERA_TEST_RGW), which it stops itself. */
 export function sharedRgw(): Promise<Rgw> {
+  const given = process.env.TESSERA_TEST_RGW;
+  if (given) shared ??= Promise.resolve(givenRgw(JSON.parse(given)));
   shared ??= startRgw().then((rgw) => {
     rgw.detach();
     process.once('exit', () => rgw.killNow());
     return rgw;
   });
   return shared;
+}
+
+function givenRgw(r: Pick<Rgw, 'endpoint' | 'accessKeyId' | 'secretAccessKey'>): Rgw {
+  const notOurs = () => {
+    throw new Error('the global setup owns this RGW: start your own (startRgw) to stop it');
+  };
+  return { ...r, stopGateway: async () => notOurs(), stop: async () => notOurs(), detach() {}, killNow() {} };
 }
 
 /** A fresh bucket on `rgw`, and the config that stores blobs in it. */

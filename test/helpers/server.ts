@@ -1,13 +1,18 @@
 // Starts a real Tessera (Fastify + SQLite + filesystem blobs) on 127.0.0.1:0 in a temporary data folder.
 // TESSERA_TEST_BLOBS=s3 puts the blobs of every server a test file starts in a bucket of a real Ceph RGW
 // (one cluster per test file, see rgw.ts), unless the test gives its own `blobs`.
-import { mkdtempSync, rmSync } from 'node:fs';
+// TESSERA_TEST_BACKEND=cluster gives every server a fresh PostgreSQL database (postgres.ts) and S3 blobs:
+// the scale-out backend. `npm run test:cluster` starts one cluster of each for the whole run.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaults, type Config } from '../../src/config/config.ts';
 import { openStore } from '../../src/store/store.ts';
 import { buildApp } from '../../src/http/server.ts';
+import { stringify } from 'yaml';
 import { s3BlobsConfig, sharedRgw } from './rgw.ts';
+import { sharedPostgres } from './postgres.ts';
+import { forgetClusterEnv, recordClusterEnv } from './cluster-env.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 import type { Ctx } from '../../src/services/context.ts';
 import { createUser } from '../../src/services/accounts.ts';
@@ -32,6 +37,9 @@ export type TestServer = {
   clock: TestClock;
   dataDir: string;
   logFile: string;
+  /** What a `tessera` CLI process needs to open this server's store (cluster backend: its database and
+   *  bucket, as TESSERA_DATABASE_URL and a TESSERA_CONFIG file); empty on SQLite. */
+  env: Record<string, string>;
   /** "METHOD url" of every request this server received, for asserting what was (not) asked. */
   requests: string[];
   /** The subset of `requests` that went through Fastify's routes, not answered from memory (install-reads.ts). */
@@ -54,8 +62,20 @@ export async function startServer(
     listen: { host: '127.0.0.1', port: 0 },
     ...overrides,
   };
-  if (process.env.TESSERA_TEST_BLOBS === 's3' && overrides.blobs === undefined) {
+  const cluster = process.env.TESSERA_TEST_BACKEND === 'cluster';
+  if ((cluster || process.env.TESSERA_TEST_BLOBS === 's3') && overrides.blobs === undefined) {
     Object.assign(config, await s3BlobsConfig(await sharedRgw()));
+  }
+  const env: Record<string, string> = {};
+  if (cluster && overrides.database === undefined) {
+    config.database = await (await sharedPostgres()).createDatabase();
+    env.TESSERA_DATABASE_URL = config.database;
+    env.TESSERA_CONFIG = join(dataDir, 'cluster.yaml');
+    const { blobs, s3 } = config;
+    const { redirectExpiryMs, ...rest } = s3;
+    const file = { database: config.database, blobs, s3: { ...rest, redirectExpiry: `${redirectExpiryMs / 1000}s` } };
+    writeFileSync(env.TESSERA_CONFIG, stringify(file));
+    recordClusterEnv(dataDir, env);
   }
   const store = await openStore(dataDir, config);
   const clock = testClock();
@@ -82,6 +102,7 @@ export async function startServer(
     clock,
     dataDir,
     logFile,
+    env,
     requests,
     routed,
     async addUser(name, opts = {}) {
@@ -99,7 +120,10 @@ export async function startServer(
     async close() {
       await app.close();
       await store.close();
-      if (!process.env.TESSERA_KEEP_TEST_DATA) rmSync(dataDir, { recursive: true, force: true });
+      forgetClusterEnv(dataDir);
+      if (process.env.TESSERA_KEEP_TEST_DATA) return;
+      rmSync(dataDir, { recursive: true, force: true });
+      if (env.TESSERA_DATABASE_URL) await (await sharedPostgres()).dropDatabase(env.TESSERA_DATABASE_URL);
     },
   };
 }

@@ -1,0 +1,120 @@
+// Kysely's PostgreSQL dialect over a bounded pg.Pool, with one addition: the driver sees each counter bump
+// (counters.ts) and tells the CounterWatch when the bump's transaction commits or rolls back, which is what
+// lets this process read its own writes at once.
+import pg from 'pg';
+import {
+  PostgresDialect,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import type { CounterWatch } from './counter-watch.ts';
+
+/** Marks the statement counters.ts sends for a bump, so the driver can recognise it. */
+export const BUMP_MARK = '/* tessera:bump */';
+
+const POOL_SIZE = 10;
+const STATEMENT_TIMEOUT_MS = 30_000;
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/** BIGINT and NUMERIC (count(*), sums, times in ms) come back as numbers, as they do from SQLite. */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8 || oid === NUMERIC
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export function openPool(connectionString: string): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: POOL_SIZE,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    // A connection that sits in an open transaction would hold row locks other nodes wait for.
+    idle_in_transaction_session_timeout: STATEMENT_TIMEOUT_MS,
+    types,
+  });
+  // An idle connection the server dropped must not crash the process; the pool replaces it on next use.
+  pool.on('error', () => {});
+  return pool;
+}
+
+type Bump = ReturnType<CounterWatch['bumped']>;
+
+class WatchedConnection implements DatabaseConnection {
+  inTransaction = false;
+  readonly bumps: { bump: Bump; value: string }[] = [];
+  readonly inner: DatabaseConnection;
+  readonly watch: CounterWatch;
+  constructor(inner: DatabaseConnection, watch: CounterWatch) {
+    this.inner = inner;
+    this.watch = watch;
+  }
+  async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await this.inner.executeQuery<R>(q);
+    if (q.sql.startsWith(BUMP_MARK)) {
+      for (const row of result.rows as { key: string; value: string }[]) {
+        const bump = this.watch.bumped(row.key, row.value);
+        if (this.inTransaction) this.bumps.push({ bump, value: row.value });
+        else this.watch.committed(bump, row.value);
+      }
+    }
+    return result;
+  }
+  streamQuery<R>(q: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(q, chunkSize);
+  }
+}
+
+class WatchedDriver implements Driver {
+  readonly inner: Driver;
+  readonly watch: CounterWatch;
+  constructor(inner: Driver, watch: CounterWatch) {
+    this.inner = inner;
+    this.watch = watch;
+  }
+  init = () => this.inner.init();
+  destroy = () => this.inner.destroy();
+  acquireConnection = async () => new WatchedConnection(await this.inner.acquireConnection(), this.watch);
+  releaseConnection = (c: DatabaseConnection) => this.inner.releaseConnection((c as WatchedConnection).inner);
+  async beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    await this.inner.beginTransaction((c as WatchedConnection).inner, settings);
+    (c as WatchedConnection).inTransaction = true;
+  }
+  async commitTransaction(c: DatabaseConnection): Promise<void> {
+    await this.#end(c as WatchedConnection, true);
+  }
+  async rollbackTransaction(c: DatabaseConnection): Promise<void> {
+    await this.#end(c as WatchedConnection, false);
+  }
+  async #end(c: WatchedConnection, commit: boolean): Promise<void> {
+    const bumps = c.bumps.splice(0);
+    c.inTransaction = false;
+    try {
+      if (commit) await this.inner.commitTransaction(c.inner);
+      else await this.inner.rollbackTransaction(c.inner);
+    } catch (e) {
+      // Whether the commit happened is unknown: let the next poll decide.
+      for (const b of bumps) this.watch.unknown(b.bump);
+      throw e;
+    }
+    for (const b of bumps) {
+      if (commit) this.watch.committed(b.bump, b.value);
+      else this.watch.rolledBack(b.bump);
+    }
+  }
+}
+
+export class WatchedPostgresDialect extends PostgresDialect {
+  readonly #watch: CounterWatch;
+  constructor(pool: pg.Pool, watch: CounterWatch) {
+    super({ pool });
+    this.#watch = watch;
+  }
+  override createDriver(): Driver {
+    return new WatchedDriver(super.createDriver(), this.#watch);
+  }
+}

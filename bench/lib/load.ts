@@ -116,7 +116,14 @@ export type Comparison = {
   rpsRatio: number;
   /** Lowest and highest slice-pair ratio: how noisy the machine was. */
   rpsRange: [number, number];
+  /** Median over the slice pairs of a's CPU per request / b's: as robust to a burst as rpsRatio. */
+  cpuRatio: number;
 };
+
+function median(sorted: number[]): number {
+  const mid = sorted.length / 2;
+  return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
 export async function compare(load: LoadGenerator, s: Settings, a: Side, b: Side): Promise<Comparison> {
   const job = (side: Side, seconds: number): LoadJob => ({
@@ -144,9 +151,15 @@ export async function compare(load: LoadGenerator, s: Settings, a: Side, b: Side
   }
   const rate = (r: LoadResult) => r.ok / r.seconds;
   const pairs = as.map((r, i) => rate(r) / rate(bs[i])).sort((x, y) => x - y);
-  const mid = pairs.length / 2;
-  const median = pairs.length % 2 ? pairs[Math.floor(mid)] : (pairs[mid - 1] + pairs[mid]) / 2;
-  return { a: summarize(as), b: summarize(bs), rpsRatio: median, rpsRange: [pairs[0], pairs[pairs.length - 1]] };
+  const cpu = (r: LoadResult) => r.cpuMicros / Math.max(1, r.ok);
+  const cpuPairs = as.map((r, i) => cpu(r) / cpu(bs[i])).sort((x, y) => x - y);
+  return {
+    a: summarize(as),
+    b: summarize(bs),
+    rpsRatio: median(pairs),
+    rpsRange: [pairs[0], pairs[pairs.length - 1]],
+    cpuRatio: median(cpuPairs),
+  };
 }
 
 /**

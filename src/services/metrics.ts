@@ -120,6 +120,21 @@ export class Metrics {
     } as never);
   }
 
+  /** The three answers a read from memory can be (install-reads.ts writes 200, or 304 for packuments). */
+  readonly #fromMemory = {
+    packument200: this.series('packument', 'GET', 200),
+    packument304: this.series('packument', 'GET', 304),
+    tarball200: this.series('tarball', 'GET', 200),
+  };
+
+  /** Counts an install read answered from memory, `ms` after it arrived: the install path's only metrics work.
+   *  No key, label or allocation: a counter and a pre-made series (about 5 ns without the two clock reads). */
+  fromMemory(kind: 'packument' | 'tarball', status: number, ms: number): void {
+    this.readCache.hit++;
+    const m = this.#fromMemory;
+    (kind === 'tarball' ? m.tarball200 : status === 304 ? m.packument304 : m.packument200).observe(ms);
+  }
+
   /** The series for a label set, made once: hold on to it on hot paths. */
   series(family: string, method: string, status: number): RequestSeries {
     const key = `${family} ${method} ${status}`;
@@ -202,6 +217,19 @@ export class Metrics {
   }
 }
 
+/** A histogram's child per `op`, made at its first use (ops are a handful of verbs). */
+function children(h: Histogram<'op'>): (op: string) => ReturnType<Histogram<'op'>['labels']> {
+  const made = new Map<string, ReturnType<Histogram<'op'>['labels']>>();
+  return (op) => {
+    let c = made.get(op);
+    if (!c) {
+      c = h.labels({ op });
+      made.set(op, c);
+    }
+    return c;
+  };
+}
+
 const all = new WeakMap<Store, Metrics>();
 
 /** Starts collecting for this store's registry (once); metricsOf() answers undefined until then. */
@@ -211,10 +239,13 @@ export function enableMetrics(store: Store): Metrics {
     m = new Metrics();
     all.set(store, m);
     const metrics = m;
-    // The store reports its own timings; the op label is the statement's verb or the blob call.
+    // The store reports its own timings; the op label is the statement's verb or the blob call. Each op's
+    // child is looked up once: observe({ op }) would hash the label on every statement.
+    const query = children(metrics.dbDuration);
+    const blob = children(metrics.blobDuration);
     store.timings = {
-      query: (op, ms) => metrics.dbDuration.observe({ op }, ms / 1000),
-      blob: (op, ms) => metrics.blobDuration.observe({ op }, ms / 1000),
+      query: (op, ms) => query(op).observe(ms / 1000),
+      blob: (op, ms) => blob(op).observe(ms / 1000),
     };
   }
   return m;

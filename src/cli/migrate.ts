@@ -71,7 +71,9 @@ export async function run(args: string[]): Promise<number> {
       for (const t of r.short) process.stderr.write(`tessera: ${t} has fewer rows in the cluster than here\n`);
       for (const t of r.tables) {
         for (const k of t.differs.slice(0, 5)) {
-          process.stderr.write(`tessera: ${t.table} ${k} is in the cluster already, with other values; left as it is\n`);
+          process.stderr.write(
+            `tessera: ${t.table} ${k} is in the cluster already, with other values; left as it is\n`,
+          );
         }
       }
       for (const v of r.integrity) process.stderr.write(`tessera: ${v}'s recorded integrity is not its tarball's\n`);

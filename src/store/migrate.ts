@@ -40,7 +40,14 @@ export async function migrateInstall(
   return source.transaction(async (src) => {
     const tables = await tablesInOrder(src);
     const state = await targetState(target.db, tables, install);
-    const report: MigrateReport = { ok: false, rerun: state.kind === 'ours', install, tables: [], short: [], integrity: [] };
+    const report: MigrateReport = {
+      ok: false,
+      rerun: state.kind === 'ours',
+      install,
+      tables: [],
+      short: [],
+      integrity: [],
+    };
     if (state.kind === 'other') {
       // Rows keep their ids: merged into another install's, this one's tokens would name that one's users.
       report.refused = state.from

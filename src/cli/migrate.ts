@@ -8,7 +8,8 @@ import { sealingKey } from '../store/secret-box.ts';
 import { migrateInstall, type MigrateReport } from '../store/migrate.ts';
 import { guarded, parse, storeOptions } from './common.ts';
 
-const help = `usage: tessera migrate --to postgres://… [--blobs s3://bucket/prefix] [--data DIR | --config FILE] [--json]
+const help = `usage: tessera migrate --to postgres://… [--blobs s3://bucket/prefix]
+                       [--data DIR | --config FILE] [--json]
 
 Copies an embedded install (the data folder's SQLite database and its tarballs) into the cluster store:
 every table, rows with their own ids (users with their password hashes, tokens as hashes, 2FA, orgs,
@@ -101,7 +102,8 @@ function describe(r: MigrateReport, data: string, blobs: string | null, keyPath:
   }
   if (blobs === null) lines.push(`the tarballs stay in ${data}/blobs: give --blobs s3://… to share them between nodes`);
   lines.push(
-    `copy ${keyPath} into the data folder of every node (mode 0600): the 2FA seeds and hook secrets are sealed with it`,
+    `copy ${keyPath} into the data folder of every node (mode 0600): ` +
+      'the 2FA seeds and hook secrets are sealed with it',
   );
   lines.push(r.ok ? 'verified: every table and every tarball' : 'NOT verified: see the errors above');
   return `${lines.join('\n')}\n`;

@@ -104,10 +104,8 @@ export async function copyTable(source: Db, target: Db, table: string): Promise<
   };
   // In SQLite's rowid order, the order the rows were written in, so audit and deliveries keep their sequence.
   for (let after = Number.MIN_SAFE_INTEGER; ; ) {
-    const page = await sql<Record<string, unknown> & { _rowid: number }>`
-      SELECT rowid AS _rowid, ${cols} FROM ${sql.table(table)} WHERE rowid > ${after} ORDER BY rowid LIMIT ${BATCH_ROWS}`.execute(
-      source,
-    );
+    const page = await sql<Record<string, unknown> & { _rowid: number }>`SELECT rowid AS _rowid, ${cols}
+      FROM ${sql.table(table)} WHERE rowid > ${after} ORDER BY rowid LIMIT ${BATCH_ROWS}`.execute(source);
     for (const row of page.rows) {
       report.source++;
       batch.push(row);

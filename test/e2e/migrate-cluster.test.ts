@@ -331,6 +331,11 @@ describe('tessera migrate: an embedded install into PostgreSQL and S3', () => {
     const add = await tessera(['user', 'add', 'dave', '--email', 'd@example.com', '--config', clusterConfig]);
     assert.equal(add.code, 0, add.stderr);
 
+    // `tessera backup` is for the embedded store: on the cluster it points to PostgreSQL's own tools.
+    const backup = await tessera(['backup', '--to', join(root, 'backup'), '--config', clusterConfig]);
+    assert.equal(backup.code, 1);
+    assert.match(backup.stderr, /the records are in PostgreSQL: back them up with pg_dump/);
+
     // Run again once the cluster has taken writes: rows changed there are reported, and never overwritten.
     const late = await tessera(['migrate', '--to', database, '--config', sourceConfig], { env: s3env });
     assert.equal(late.code, 1, late.stdout);

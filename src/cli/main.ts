@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   backup: () => import('./backup.ts'),
   restore: () => import('./restore.ts'),
   import: () => import('./import.ts'),
+  migrate: () => import('./migrate.ts'),
   doctor: () => import('./doctor.ts'),
   explain: () => import('./explain.ts'),
 };
@@ -31,6 +32,7 @@ commands:
   backup    copy the data folder while the registry runs (tessera backup --help)
   restore   put a backup back into a data folder (tessera restore --help)
   import    bring packages and users from Verdaccio (tessera import --help)
+  migrate   copy this install into PostgreSQL and S3, for a cluster (tessera migrate --help)
   doctor    diagnose npm configuration and credentials
   explain   explain a pasted npm error or log
 `;

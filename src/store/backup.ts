@@ -144,7 +144,7 @@ function openCopy(path: string): Kysely<Database> {
 }
 
 /** The tarballs a database names: those of live versions, and those of unpublished or staged ones. */
-async function namedBlobs(db: Kysely<Database>): Promise<{ live: Set<string>; other: Set<string> }> {
+export async function namedBlobs(db: Kysely<Database>): Promise<{ live: Set<string>; other: Set<string> }> {
   const live = new Set(
     (await db.selectFrom('versions').select('blob').where('unpublished_at', 'is', null).execute()).map((r) => r.blob),
   );

@@ -36,3 +36,8 @@ export function open(dataDir: string, sealed: string): string {
   d.setAuthTag(Buffer.from(tag, 'base64'));
   return Buffer.concat([d.update(Buffer.from(data, 'base64')), d.final()]).toString('utf8');
 }
+
+/** The data folder's key, made now if nothing was sealed yet: every node of a cluster needs this same file. */
+export function sealingKey(dataDir: string): { key: Buffer; path: string } {
+  return { key: key(dataDir), path: join(dataDir, 'secret.key') };
+}

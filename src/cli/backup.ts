@@ -24,7 +24,12 @@ export async function run(args: string[]): Promise<number> {
   }
   const to = resolve(values.to);
   return guarded(async () => {
-    const { data, blobs } = loadConfig(values);
+    const { data, blobs, database } = loadConfig(values);
+    // Else it would say there is no database in the folder: PostgreSQL is backed up by its own means (pg_dump).
+    if (database !== null) {
+      process.stderr.write('tessera: the records are in PostgreSQL: backup copies the embedded store only\n');
+      return 1;
+    }
     // The tarballs would all be reported missing: a bucket is backed up by its own means (versioning).
     if (blobs !== null) {
       process.stderr.write(`tessera: tarballs are in ${blobs}: backup copies the embedded store only\n`);

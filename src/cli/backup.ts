@@ -25,6 +25,7 @@ export async function run(args: string[]): Promise<number> {
   const to = resolve(values.to);
   return guarded(async () => {
     const { data, blobs, database } = loadConfig(values);
+    // Else it would say there is no database in the folder: PostgreSQL is backed up by its own means (pg_dump).
     if (database !== null) {
       process.stderr.write(
         'tessera: the records are in PostgreSQL: back them up with pg_dump; backup copies the embedded store only\n',

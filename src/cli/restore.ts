@@ -23,7 +23,15 @@ export async function run(args: string[]): Promise<number> {
   }
   const from = resolve(values.from);
   return guarded(async () => {
-    const { data } = loadConfig(values);
+    const { data, database } = loadConfig(values);
+    // A backup is an embedded store: restored into the folder, the PostgreSQL records would not change.
+    if (database !== null) {
+      process.stderr.write(
+        'tessera: the records are in PostgreSQL: restore writes an embedded store; restore into a folder ' +
+          'of its own (--data DIR, without the database setting)\n',
+      );
+      return 1;
+    }
     const manifest = readManifest(from);
     if (!manifest) {
       process.stderr.write(

@@ -116,10 +116,11 @@ export async function tokenWithUser(db: Db, hash: string) {
 
 /** Token ids starting with `prefix` (LIKE wildcards dropped), at most two: enough to see an ambiguous one. */
 export async function tokenIdsByPrefix(db: Db, prefix: string): Promise<string[]> {
+  // Ids are lowercase UUIDs; SQLite's LIKE ignores ASCII case and PostgreSQL's does not, so lower the prefix.
   const rows = await db
     .selectFrom('tokens')
     .select('id')
-    .where('id', 'like', `${prefix.replace(/[%_]/g, '')}%`)
+    .where('id', 'like', `${prefix.replace(/[%_]/g, '').toLowerCase()}%`)
     .limit(2)
     .execute();
   return rows.map((r) => r.id);

@@ -18,7 +18,10 @@ const VERSIONS_EACH = 12;
 type Ack = { name: string; version: string; at: number };
 type Packument = { versions: Record<string, { dist: { tarball: string; integrity: string } }> };
 
-describe('tessera backup during a publish burst, and tessera restore', () => {
+// On the cluster backend there is no SQLite file to copy: backup and restore refuse it (pg-suite-b.test.ts).
+const skip = process.env.TESSERA_TEST_BACKEND === 'cluster' && 'tessera backup copies the embedded store (SQLite) only';
+
+describe('tessera backup during a publish burst, and tessera restore', { skip }, () => {
   const root = mkdtempSync(join(tmpdir(), 'tessera-backup-'));
   const data = join(root, 'data');
   const backupDir = join(root, 'backup');

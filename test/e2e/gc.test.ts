@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { serve, tessera, type ServeProcess } from '../helpers/cli.ts';
 import { makeTarball, publishBody } from '../helpers/publish-body.ts';
 import { filesystemBlobs } from '../../src/store/blobs/filesystem.ts';
+import { useClusterStore } from '../helpers/cluster-data.ts';
 
 async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -23,6 +24,7 @@ describe('tessera gc', () => {
   let config: string;
   let srv: ServeProcess;
   let token: string;
+  let dropStore: () => Promise<void>;
   const tgz: Record<string, Buffer> = {};
   const blobPath = (key: string) => join(data, 'blobs', key.slice(0, 2), key.slice(2, 4), key);
   const api = (path: string, init: RequestInit = {}) =>
@@ -36,6 +38,9 @@ describe('tessera gc', () => {
     data = mkdtempSync(join(tmpdir(), 'tessera-gc-'));
     config = join(data, 'tessera.yaml');
     writeFileSync(config, 'stage:\n  ttl: 1s\n');
+    // On the cluster backend the records are in PostgreSQL; serve and gc have their own --config, so the
+    // tarballs stay in data/blobs, which this file reads (gc of a bucket: s3-blobs.test.ts).
+    dropStore = await useClusterStore(data);
     assert.equal((await tessera(['user', 'add', 'gwen', '--email', 'gwen@example.com', '--data', data])).code, 0);
     token = (await tessera(['token', 'create', '--user', 'gwen', '--data', data])).stdout.trim();
     srv = await serve(['--data', data, '--config', config]);
@@ -75,6 +80,7 @@ describe('tessera gc', () => {
   });
   after(async () => {
     await srv.stop();
+    await dropStore();
   });
 
   test('everything just written is younger than the default grace period: nothing goes but the old leftover', async () => {

@@ -42,7 +42,10 @@ describe('the admin CLI on either backend', () => {
     const env = { TESSERA_DATABASE_URL: 'postgres://tessera@127.0.0.1:9/none' };
     const backup = await tessera(['backup', '--to', join(scratch, 'b'), '--data', s.dataDir], { env });
     assert.equal(backup.code, 1);
-    assert.match(backup.stderr, /the records are in PostgreSQL: back them up with pg_dump; backup copies the embedded store only/);
+    assert.match(
+      backup.stderr,
+      /the records are in PostgreSQL: back them up with pg_dump; backup copies the embedded store only/,
+    );
     const restore = await tessera(['restore', '--from', scratch, '--data', join(scratch, 'r')], { env });
     assert.equal(restore.code, 1);
     assert.match(restore.stderr, /the records are in PostgreSQL: restore writes an embedded store/);

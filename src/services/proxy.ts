@@ -9,6 +9,7 @@ import { accountNamed, fetchedAt, keepProxied, scopeHasLocalPackage } from '../s
 import type { Ctx } from './context.ts';
 import { shared, upstreamIsDown, upstreamRequest, warnStale } from './upstream.ts';
 import { metricsOf } from './metrics.ts';
+import { readCache } from './read-cache.ts';
 
 /** `@scope` matches the scope, `*` any run of characters, anything else the name itself. */
 export function matchesPattern(name: string, pattern: string): boolean {
@@ -89,6 +90,8 @@ async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<Pack
   const now = ctx.clock.now();
   const r = renderProxied(upstreamDoc, name);
   const meta = JSON.stringify({ tarballs: r.tarballs });
-  await ctx.store.transaction((trx) => keepProxied(trx, name, { ...r, meta }, now));
+  const kept = await ctx.store.transaction((trx) => keepProxied(trx, name, { ...r, meta }, now));
+  // The client that asked is answered from these very strings, not from a read of what was just written.
+  if (kept) readCache(ctx.store).keepDocument(name, r);
   return packageHead(ctx.store.db, name);
 }

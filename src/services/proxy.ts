@@ -60,7 +60,7 @@ export async function proxyPackument(
   const url = `${ctx.config.upstream.url}${escapeName(name)}`;
   const refresh = () => shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url));
   if (!cached) return refresh();
-  const age = ctx.clock.now() - (await fetchedAt(ctx.store.db, name));
+  const age = ctx.clock.now() - (await lastFetched(ctx, name));
   if (age < ctx.config.upstream.cacheTtlMs) {
     metricsOf(ctx.store)?.proxyRequests.inc({ kind: 'packument', outcome: 'cache-hit' });
     return cached;
@@ -72,6 +72,33 @@ export async function proxyPackument(
   }
   refresh().catch((e: unknown) => warnStale(ctx, url, name, age, `the refresh failed (${(e as Error).message})`));
   return cached;
+}
+
+/** When each cached copy was fetched, as this process last saw it: a fresh copy's read costs no query. Only ever
+ *  older than the database's (another process may have refreshed it since), so at worst a refresh comes early. */
+const fetchedByStore = new WeakMap<object, Map<string, number>>();
+
+function fetchTimes(ctx: Ctx): Map<string, number> {
+  let m = fetchedByStore.get(ctx.store);
+  if (!m) {
+    m = new Map();
+    fetchedByStore.set(ctx.store, m);
+  }
+  return m;
+}
+
+async function lastFetched(ctx: Ctx, name: string): Promise<number> {
+  const times = fetchTimes(ctx);
+  const known = times.get(name);
+  if (known !== undefined) return known;
+  const at = await fetchedAt(ctx.store.db, name);
+  remember(times, name, at);
+  return at;
+}
+
+function remember(times: Map<string, number>, name: string, at: number): void {
+  if (times.size >= 50_000) times.clear();
+  times.set(name, at);
 }
 
 async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<PackageHead | undefined> {
@@ -92,6 +119,9 @@ async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<Pack
   const meta = JSON.stringify({ tarballs: r.tarballs });
   const kept = await ctx.store.transaction((trx) => keepProxied(trx, name, { ...r, meta }, now));
   // The client that asked is answered from these very strings, not from a read of what was just written.
-  if (kept) readCache(ctx.store).keepDocument(name, r);
+  if (kept) {
+    readCache(ctx.store).keepDocument(name, r);
+    remember(fetchTimes(ctx), name, now);
+  }
   return packageHead(ctx.store.db, name);
 }

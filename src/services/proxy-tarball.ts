@@ -13,6 +13,7 @@ import type { Store } from '../store/store.ts';
 import type { Ctx } from './context.ts';
 import { proxyPackument } from './proxy.ts';
 import { upstreamRequest } from './upstream.ts';
+import { readCache } from './read-cache.ts';
 
 /** One upstream fetch in progress: its stream goes to the first asker, `done` gives everyone the bytes. */
 type Flow = { stream?: PassThrough; size?: number; done: Promise<Buffer | undefined> };
@@ -124,6 +125,8 @@ async function fetchTarball(
   if (!data) return undefined;
   try {
     const blob = await ctx.store.blobs.put(data.data);
+    // The next read (the warm install's) finds the bytes in memory instead of reading back what was just written.
+    if (!ctx.store.blobs.url) readCache(ctx.store).keepBlob(blob, data.data);
     const { integrity } = data;
     await insertProxiedTarball(ctx.store.db, name, version, integrity, data.data.length, blob, ctx.clock.now());
   } catch (e) {

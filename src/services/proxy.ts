@@ -11,15 +11,23 @@ import { shared, upstreamIsDown, upstreamRequest, warnStale } from './upstream.t
 import { metricsOf } from './metrics.ts';
 import { readCache } from './read-cache.ts';
 
+/** Patterns come from the config, a handful: each is compiled once, not on every proxied read. */
+const compiled = new Map<string, RegExp>();
+
 /** `@scope` matches the scope, `*` any run of characters, anything else the name itself. */
 export function matchesPattern(name: string, pattern: string): boolean {
   if (pattern.startsWith('@') && !pattern.includes('/')) return scopeOf(name) === pattern;
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
+    if (compiled.size >= 1000) compiled.clear();
+    compiled.set(pattern, re);
+  }
   return re.test(name);
 }
 
@@ -43,6 +51,14 @@ export async function scopeIsLocal(ctx: Ctx, name: string): Promise<boolean> {
  *  local after the copy was cached cuts it off (the clean-up after a dependency-confusion incident). */
 export async function mayServeProxied(ctx: Ctx, name: string): Promise<boolean> {
   return mayProxy(ctx, name) && !(await scopeIsLocal(ctx, name));
+}
+
+/** Whether a cached upstream copy of `name` may be answered from memory as it is: not private, no scope to
+ *  ask the database about, and known to be fresh. Anything else takes the full route (proxyPackument). */
+export function freshInMemory(ctx: Ctx, name: string): boolean {
+  if (scopeOf(name) || !mayProxy(ctx, name)) return false;
+  const at = fetchTimes(ctx).get(name);
+  return at !== undefined && ctx.clock.now() - at < ctx.config.upstream.cacheTtlMs;
 }
 
 /**

@@ -12,7 +12,12 @@ import { tarballOf } from '../store/versions.ts';
 type Kind = 'full' | 'abbrev';
 /** A document's text, split where the base URL goes, and its bytes per base URL, each form made when first asked
  *  for: installers ask for the abbreviated form only, and the full bytes would double what a package holds. */
-type Doc = { etag: string; text: Record<Kind, string[]>; bytes: Map<string, Partial<Record<Kind, Buffer>>>; size: number };
+type Doc = {
+  etag: string;
+  text: Record<Kind, string[]>;
+  bytes: Map<string, Partial<Record<Kind, Buffer>>>;
+  size: number;
+};
 
 const MAX_HEADS = 50_000;
 /** Other processes' writes are seen within this; this process's own at once (see lastLocalWrite). */
@@ -211,7 +216,7 @@ export class ReadCache {
 
   /** Keeps bytes read elsewhere (a streamed store's small tarballs), by the same rule as blob(). */
   keepBlob(key: string, data: Buffer): void {
-    if (data.length <= MAX_CACHED_TARBALL) this.#blobs.set(key, data);
+    if (data.length <= Math.min(MAX_CACHED_TARBALL, this.#tarballBudget)) this.#blobs.set(key, data);
   }
 
   /** Whether a tarball of this size would be kept in memory (else it is streamed). */

@@ -6,7 +6,10 @@
 //   tessera cold  through a Tessera that has cached nothing (every packument and tarball fetched upstream)
 //   tessera warm  through the same Tessera again (everything cached)
 // Goals: cold ≤ 1.2× direct, warm ≤ 0.8× direct, Tessera's peak RSS under 300 MB. Printed with the
-// upstream connections each install opened. Tessera runs as `tessera serve` in its own process.
+// upstream connections each install opened, and the CPU seconds of the client and of the server (the
+// upstream, in this process, for `direct`): on a shared machine the wall clock also measures the neighbours,
+// the CPU columns much less so. Tessera runs as `tessera serve` in its own process; BENCH_PROFILE=<dir>
+// starts it with V8's profiler on, which writes proxy-<client>.cpuprofile there when it stops.
 //   node_modules/.bin/node bench/proxy.ts     BENCH_PACKAGES=300 BENCH_SETUP_MS=50 BENCH_CLIENTS=npm,pnpm
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

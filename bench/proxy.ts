@@ -6,7 +6,10 @@
 //   tessera cold  through a Tessera that has cached nothing (every packument and tarball fetched upstream)
 //   tessera warm  through the same Tessera again (everything cached)
 // Goals: cold ≤ 1.2× direct, warm ≤ 0.8× direct, Tessera's peak RSS under 300 MB. Printed with the
-// upstream connections each install opened. Tessera runs as `tessera serve` in its own process.
+// upstream connections each install opened, and the CPU seconds of the client and of the server (the
+// upstream, in this process, for `direct`): on a shared machine the wall clock also measures the neighbours,
+// the CPU columns much less so. Tessera runs as `tessera serve` in its own process; BENCH_PROFILE=<dir>
+// starts it with V8's profiler on, which writes proxy-<client>.cpuprofile there when it stops.
 //   node_modules/.bin/node bench/proxy.ts     BENCH_PACKAGES=300 BENCH_SETUP_MS=50 BENCH_CLIENTS=npm,pnpm
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,8 +67,10 @@ function runNpm(cwd: string, registry: string): Promise<{ code: number; output: 
   });
 }
 
-async function install(client: Client, registry: string, roots: string[]): Promise<number> {
+/** Seconds of one install, and the CPU seconds the client used. */
+async function install(client: Client, registry: string, roots: string[]): Promise<{ s: number; cpu: number }> {
   const cwd = project(roots);
+  const cpu = childrenCpuSeconds();
   try {
     const t = performance.now();
     let r: { code: number; output: string };
@@ -78,10 +83,23 @@ async function install(client: Client, registry: string, roots: string[]): Promi
     }
     const seconds = (performance.now() - t) / 1000;
     if (r.code !== 0) throw new Error(`${client} install from ${registry} failed:\n${r.output.slice(-3000)}`);
-    return seconds;
+    return { s: seconds, cpu: childrenCpuSeconds() - cpu };
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
+}
+
+/** CPU seconds a process has used so far (user and system), from /proc: on a shared machine the server's own
+ *  work, apart from the wall clock's waits for the neighbours. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of this process's children that have ended (the clients, once they exit). */
+function childrenCpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 function peakRssMb(pid: number): number {
@@ -89,10 +107,13 @@ function peakRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-async function startTessera(upstream: string): Promise<{ s: ServeProcess; dir: string }> {
+async function startTessera(upstream: string, client: Client): Promise<{ s: ServeProcess; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-proxy-'));
   writeFileSync(join(dir, 'config.yaml'), `upstream:\n  url: ${upstream}\n  cacheTtl: 1h\n`);
-  const s = await serve(['--data', join(dir, 'data'), '--config', join(dir, 'config.yaml')]);
+  // BENCH_PROFILE=<dir>: the server runs with V8's profiler on and writes its profile there when it stops.
+  const prof = process.env.BENCH_PROFILE;
+  const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `proxy-${client}.cpuprofile`] : [];
+  const s = await serve(['--data', join(dir, 'data'), '--config', join(dir, 'config.yaml')], nodeArgs);
   return { s, dir };
 }
 
@@ -114,21 +135,37 @@ export async function runProxyBench(): Promise<{ ok: boolean }> {
   try {
     for (const client of clients) {
       let before = up.connections();
-      const direct = await install(client, `${up.url}/`, f.roots);
+      const upCpu = process.cpuUsage();
+      const d = await install(client, `${up.url}/`, f.roots);
+      const used = process.cpuUsage(upCpu);
+      const direct = d.s;
       const directConns = up.connections() - before;
-      const { s, dir } = await startTessera(up.url);
+      const { s, dir } = await startTessera(up.url, client);
       try {
+        const pid = s.child.pid!;
         before = up.connections();
-        const cold = await install(client, s.url, f.roots);
+        let cpu = cpuSeconds(pid);
+        const c = await install(client, s.url, f.roots);
+        const cold = c.s;
+        const coldCpu = cpuSeconds(pid) - cpu;
         const coldConns = up.connections() - before;
         before = up.connections();
-        const warm = await install(client, s.url, f.roots);
+        cpu = cpuSeconds(pid);
+        const w = await install(client, s.url, f.roots);
+        const warm = w.s;
+        const warmCpu = cpuSeconds(pid) - cpu;
         const warmConns = up.connections() - before;
-        const rss = peakRssMb(s.child.pid!);
+        const rss = peakRssMb(pid);
         peak = Math.max(peak, rss);
-        rows.push([client, 'direct', fmt.ms(direct), '1.00', directConns, '']);
-        rows.push([client, 'tessera cold', fmt.ms(cold), fmt.ratio(cold / direct), coldConns, `${rss.toFixed(0)} MB`]);
-        rows.push([client, 'tessera warm', fmt.ms(warm), fmt.ratio(warm / direct), warmConns, '']);
+        const mb = `${rss.toFixed(0)} MB`;
+        // The direct case's server is the upstream, in this process: its CPU is this process's.
+        const upSeconds = (used.user + used.system) / 1e6;
+        const cpus = (byClient: number, byServer: number) => [byClient.toFixed(2), byServer.toFixed(2)];
+        rows.push([client, 'direct', fmt.ms(direct), '1.00', directConns, ...cpus(d.cpu, upSeconds), '']);
+        const coldRatio = fmt.ratio(cold / direct);
+        const warmRatio = fmt.ratio(warm / direct);
+        rows.push([client, 'tessera cold', fmt.ms(cold), coldRatio, coldConns, ...cpus(c.cpu, coldCpu), mb]);
+        rows.push([client, 'tessera warm', fmt.ms(warm), warmRatio, warmConns, ...cpus(w.cpu, warmCpu), '']);
         ok &&= cold / direct <= COLD_GOAL && warm / direct <= WARM_GOAL;
       } finally {
         await s.stop();
@@ -138,7 +175,9 @@ export async function runProxyBench(): Promise<{ ok: boolean }> {
   } finally {
     await up.close();
   }
-  printTable(['client', 'install', 'seconds', '× direct', 'upstream connections', 'tessera peak RSS'], rows);
+  const head = ['client', 'install', 'seconds', '× direct', 'upstream conns', 'client CPU s', 'server CPU s'];
+  head.push('peak RSS');
+  printTable(head, rows);
   ok &&= peak < RSS_GOAL_MB;
   console.log(`\ngoals: cold ≤ ${COLD_GOAL}× direct, warm ≤ ${WARM_GOAL}× direct, peak RSS < ${RSS_GOAL_MB} MB`);
   console.log(ok ? 'meets the goals' : 'below goal');

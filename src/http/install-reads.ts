@@ -2,9 +2,9 @@
 // answers are bytes made in advance (see read-cache.ts), so they go straight to the socket.
 //
 // `answerFromMemory` runs before Fastify sees a request. It answers only the case that needs nothing it
-// would have to wait for — a GET of a local package whose bytes are in memory, by an anonymous caller or
-// a cached token that passes every check, of a public package or of a restricted one this token was
-// already found to read — and leaves everything else (a first read, a bad token, a query string...) to
+// would have to wait for — a GET of a local package (or a fresh upstream copy) whose bytes are in memory, by
+// an anonymous caller or a cached token that passes every check, of a public package or of a restricted one
+// this token was already found to read — and leaves everything else (a first read, a bad token, a query string...) to
 // the full route in routes/packages.ts, which gives the same answer the long way
 // and fills the caches. Both build their headers here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,6 +16,8 @@ import { isReadableName, versionFromTarball } from '../domain/names.ts';
 import { parsePackagePath } from './package-path.ts';
 import { readableInMemory } from '../services/read.ts';
 import { baseUrlOf } from './base-url.ts';
+import { freshInMemory } from '../services/proxy.ts';
+import { metricsOf } from '../services/metrics.ts';
 
 export const CORGI = 'application/vnd.npm.install-v1+json';
 const PUBLIC_REVALIDATE = 'public, max-age=0, must-revalidate';
@@ -100,7 +102,9 @@ export function answerFromMemory(
   if (!path || path.kind === 'version' || path.rev !== undefined || !isReadableName(path.name)) return false;
   const cache = readCache(ctx.store);
   const head = cache.peekHead(path.name);
-  if (!head || head.deletedAt !== null || head.origin !== 'local') return false;
+  if (!head || head.deletedAt !== null) return false;
+  // A cached upstream copy too, while fresh and not private (proxy.ts decides; else the full route asks).
+  if (head.origin !== 'local' && !(head.origin === 'proxy' && freshInMemory(ctx, path.name))) return false;
   const credential = req.headers.authorization;
   const principal =
     credential === undefined
@@ -127,6 +131,9 @@ export function answerFromMemory(
     if (req.headers['if-none-match'] === headers.etag) status = 304;
   }
   if (!body) return false;
+  if (head.origin === 'proxy' && path.kind !== 'tarball') {
+    metricsOf(ctx.store)?.proxyRequests.inc({ kind: 'packument', outcome: 'cache-hit' });
+  }
   if (principal) auth.countUse(principal);
   writeBytes(res, status, headers, status === 304 ? undefined : body);
   accessLog?.(req, status, startedAt);

@@ -13,6 +13,7 @@ import type { Store } from '../store/store.ts';
 import type { Ctx } from './context.ts';
 import { proxyPackument } from './proxy.ts';
 import { upstreamRequest } from './upstream.ts';
+import { readCache } from './read-cache.ts';
 
 /** One upstream fetch in progress: its stream goes to the first asker, `done` gives everyone the bytes. */
 type Flow = { stream?: PassThrough; size?: number; done: Promise<Buffer | undefined> };
@@ -92,6 +93,8 @@ async function fetchTarball(
     const out = new PassThrough();
     flowing(out, Number.isFinite(length) && length > 0 ? length : undefined);
     const hash = createHash(expected);
+    // The integrity kept is sha512's, whatever the upstream gave: hashed as the bytes come, not again after.
+    const sha512 = expected === 'sha512' ? hash : createHash('sha512');
     const chunks: Buffer[] = [];
     // The last chunk is held back until all the bytes are checked and kept: a client never has a whole
     // tarball that was refused.
@@ -100,6 +103,7 @@ async function fetchTarball(
       for await (const chunk of res.body) {
         const c = Buffer.from(chunk);
         hash.update(c);
+        if (sha512 !== hash) sha512.update(c);
         chunks.push(c);
         if (last) out.write(last);
         last = c;
@@ -109,18 +113,21 @@ async function fetchTarball(
       throw e;
     }
     const got = `${expected}-${hash.digest('base64')}`;
+    const integrity = sha512 === hash ? got : `sha512-${sha512.digest('base64')}`;
     if (source.integrity && !ssri.parse(source.integrity).match(got)) {
       // Not a Refusal: the breaker counts it, as it counts any other broken answer.
       const err = new Error(`the upstream tarball of ${name}@${version} fails its integrity check`);
       out.destroy(err);
       throw err;
     }
-    return { data: Buffer.concat(chunks), out, last };
+    return { data: Buffer.concat(chunks), integrity, out, last };
   });
   if (!data) return undefined;
   try {
     const blob = await ctx.store.blobs.put(data.data);
-    const integrity = ssri.fromData(data.data, { algorithms: ['sha512'] }).toString();
+    // The next read (the warm install's) finds the bytes in memory instead of reading back what was just written.
+    if (!ctx.store.blobs.url) readCache(ctx.store).keepBlob(blob, data.data);
+    const { integrity } = data;
     await insertProxiedTarball(ctx.store.db, name, version, integrity, data.data.length, blob, ctx.clock.now());
   } catch (e) {
     data.out.destroy(e as Error);

@@ -9,16 +9,25 @@ import { accountNamed, fetchedAt, keepProxied, scopeHasLocalPackage } from '../s
 import type { Ctx } from './context.ts';
 import { shared, upstreamIsDown, upstreamRequest, warnStale } from './upstream.ts';
 import { metricsOf } from './metrics.ts';
+import { readCache } from './read-cache.ts';
+
+/** Patterns come from the config, a handful: each is compiled once, not on every proxied read. */
+const compiled = new Map<string, RegExp>();
 
 /** `@scope` matches the scope, `*` any run of characters, anything else the name itself. */
 export function matchesPattern(name: string, pattern: string): boolean {
   if (pattern.startsWith('@') && !pattern.includes('/')) return scopeOf(name) === pattern;
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
+    if (compiled.size >= 1000) compiled.clear();
+    compiled.set(pattern, re);
+  }
   return re.test(name);
 }
 
@@ -44,6 +53,14 @@ export async function mayServeProxied(ctx: Ctx, name: string): Promise<boolean> 
   return mayProxy(ctx, name) && !(await scopeIsLocal(ctx, name));
 }
 
+/** Whether a cached upstream copy of `name` may be answered from memory as it is: not private, no scope to
+ *  ask the database about, and known to be fresh. Anything else takes the full route (proxyPackument). */
+export function freshInMemory(ctx: Ctx, name: string): boolean {
+  if (scopeOf(name) || !mayProxy(ctx, name)) return false;
+  const at = fetchTimes(ctx).get(name);
+  return at !== undefined && ctx.clock.now() - at < ctx.config.upstream.cacheTtlMs;
+}
+
 /**
  * Returns the cached proxied package, or undefined when the upstream has no such package. A fresh copy
  * (younger than `upstream.cacheTtl`) is served as it is; an older one, up to `upstream.maxStale`, is served
@@ -59,7 +76,7 @@ export async function proxyPackument(
   const url = `${ctx.config.upstream.url}${escapeName(name)}`;
   const refresh = () => shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url));
   if (!cached) return refresh();
-  const age = ctx.clock.now() - (await fetchedAt(ctx.store.db, name));
+  const age = ctx.clock.now() - (await lastFetched(ctx, name));
   if (age < ctx.config.upstream.cacheTtlMs) {
     metricsOf(ctx.store)?.proxyRequests.inc({ kind: 'packument', outcome: 'cache-hit' });
     return cached;
@@ -71,6 +88,33 @@ export async function proxyPackument(
   }
   refresh().catch((e: unknown) => warnStale(ctx, url, name, age, `the refresh failed (${(e as Error).message})`));
   return cached;
+}
+
+/** When each cached copy was fetched, as this process last saw it: a fresh copy's read costs no query. Only ever
+ *  older than the database's (another process may have refreshed it since), so at worst a refresh comes early. */
+const fetchedByStore = new WeakMap<object, Map<string, number>>();
+
+function fetchTimes(ctx: Ctx): Map<string, number> {
+  let m = fetchedByStore.get(ctx.store);
+  if (!m) {
+    m = new Map();
+    fetchedByStore.set(ctx.store, m);
+  }
+  return m;
+}
+
+async function lastFetched(ctx: Ctx, name: string): Promise<number> {
+  const times = fetchTimes(ctx);
+  const known = times.get(name);
+  if (known !== undefined) return known;
+  const at = await fetchedAt(ctx.store.db, name);
+  remember(times, name, at);
+  return at;
+}
+
+function remember(times: Map<string, number>, name: string, at: number): void {
+  if (times.size >= 50_000) times.clear();
+  times.set(name, at);
 }
 
 async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<PackageHead | undefined> {
@@ -89,6 +133,11 @@ async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<Pack
   const now = ctx.clock.now();
   const r = renderProxied(upstreamDoc, name);
   const meta = JSON.stringify({ tarballs: r.tarballs });
-  await ctx.store.transaction((trx) => keepProxied(trx, name, { ...r, meta }, now));
+  const kept = await ctx.store.transaction((trx) => keepProxied(trx, name, { ...r, meta }, now));
+  // The client that asked is answered from these very strings, not from a read of what was just written.
+  if (kept) {
+    readCache(ctx.store).keepDocument(name, r);
+    remember(fetchTimes(ctx), name, now);
+  }
   return packageHead(ctx.store.db, name);
 }

@@ -10,7 +10,14 @@ import { lastLocalWrite } from '../store/counters.ts';
 import { tarballOf } from '../store/versions.ts';
 
 type Kind = 'full' | 'abbrev';
-type Doc = { etag: string; text: Record<Kind, string[]>; bytes: Map<string, Record<Kind, Buffer>>; size: number };
+/** A document's text, split where the base URL goes, and its bytes per base URL, each form made when first asked
+ *  for: installers ask for the abbreviated form only, and the full bytes would double what a package holds. */
+type Doc = {
+  etag: string;
+  text: Record<Kind, string[]>;
+  bytes: Map<string, Partial<Record<Kind, Buffer>>>;
+  size: number;
+};
 
 const MAX_HEADS = 50_000;
 /** Other processes' writes are seen within this; this process's own at once (see lastLocalWrite). */
@@ -209,7 +216,7 @@ export class ReadCache {
 
   /** Keeps bytes read elsewhere (a streamed store's small tarballs), by the same rule as blob(). */
   keepBlob(key: string, data: Buffer): void {
-    if (data.length <= MAX_CACHED_TARBALL) this.#blobs.set(key, data);
+    if (data.length <= Math.min(MAX_CACHED_TARBALL, this.#tarballBudget)) this.#blobs.set(key, data);
   }
 
   /** Whether a tarball of this size would be kept in memory (else it is streamed). */
@@ -221,44 +228,54 @@ export class ReadCache {
   peekDocument(name: string, etag: string, kind: Kind, base: string): Buffer | undefined {
     const e = this.#docs.get(name);
     if (!e || e.etag !== etag) return undefined;
-    return this.#forBase(name, e, base)[kind];
+    return this.#forBase(name, e, base, kind);
   }
 
   /** Rendered packument bytes for an ETag and a base URL. */
   async document(name: string, etag: string, kind: Kind, base: string): Promise<Buffer> {
     let e = this.#docs.get(name);
-    if (!e || e.etag !== etag) {
-      const row = await storedDocuments(this.#store.db, name);
-      // Text is counted at two bytes a character, as V8 may hold it.
-      e = {
-        etag: row.etag,
-        text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) },
-        bytes: new Map(),
-        size: 2 * (row.doc.length + row.abbrev.length),
-      };
-      this.#docs.set(name, e);
-    }
-    return this.#forBase(name, e, base)[kind];
+    if (!e || e.etag !== etag) e = this.#keep(name, await storedDocuments(this.#store.db, name));
+    return this.#forBase(name, e, base, kind);
   }
 
-  #forBase(name: string, e: Doc, base: string): Record<Kind, Buffer> {
+  /** Documents just written by this process (an upstream copy kept): the next read need not read them back. */
+  keepDocument(name: string, docs: { etag: string; doc: string; abbrev: string }): void {
+    this.#keep(name, docs);
+  }
+
+  #keep(name: string, row: { etag: string; doc: string; abbrev: string }): Doc {
+    // Text is counted at two bytes a character, as V8 may hold it.
+    const e: Doc = {
+      etag: row.etag,
+      text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) },
+      bytes: new Map(),
+      size: 2 * (row.doc.length + row.abbrev.length),
+    };
+    this.#docs.set(name, e);
+    return e;
+  }
+
+  #forBase(name: string, e: Doc, base: string, kind: Kind): Buffer {
     let forBase = e.bytes.get(base);
     if (!forBase) {
       if (e.bytes.size >= MAX_BASES_PER_DOC) {
         const [oldest, old] = e.bytes.entries().next().value!;
         e.bytes.delete(oldest);
-        const freed = old.full.length + old.abbrev.length;
+        const freed = (old.full?.length ?? 0) + (old.abbrev?.length ?? 0);
         e.size -= freed;
         this.#docs.grow(name, -freed);
       }
-      const json = JSON.stringify(base).slice(1, -1);
-      forBase = { full: Buffer.from(e.text.full.join(json)), abbrev: Buffer.from(e.text.abbrev.join(json)) };
+      forBase = {};
       e.bytes.set(base, forBase);
-      const added = forBase.full.length + forBase.abbrev.length;
-      e.size += added;
-      this.#docs.grow(name, added);
     }
-    return forBase;
+    let bytes = forBase[kind];
+    if (!bytes) {
+      bytes = Buffer.from(e.text[kind].join(JSON.stringify(base).slice(1, -1)));
+      forBase[kind] = bytes;
+      e.size += bytes.length;
+      this.#docs.grow(name, bytes.length);
+    }
+    return bytes;
   }
 }
 

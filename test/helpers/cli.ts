@@ -41,9 +41,9 @@ export type ServeProcess = {
 };
 
 /** `tessera serve --listen 127.0.0.1:0 …`, resolved once it prints its URL. */
-export function serve(args: string[]): Promise<ServeProcess> {
+export function serve(args: string[], nodeArgs: string[] = []): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
       env: cleanEnv(clusterEnvFor(args)),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

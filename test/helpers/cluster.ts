@@ -59,13 +59,23 @@ export async function startCluster(opts: { nodes?: number; config?: Record<strin
   };
   writeFileSync(configFile, stringify(file));
   const dataDir = (i: number) => join(dir, `node-${i}`);
-  // The first node runs the migrations alone; the others then start together.
-  const nodes: ServeProcess[] = [await serve(['--config', configFile, '--data', dataDir(0)])];
-  nodes.push(
-    ...(await Promise.all(
-      Array.from({ length: size - 1 }, (_, i) => serve(['--config', configFile, '--data', dataDir(i + 1)])),
-    )),
-  );
+  const start = (i: number) => serve(['--config', configFile, '--data', dataDir(i)], 60_000);
+  // The first node runs the migrations alone; the others then start together. On a busy machine a start
+  // takes seconds, hence the long timeout; should one fail, the others are stopped, not left running.
+  const started: PromiseSettledResult<ServeProcess>[][] = [await Promise.allSettled([start(0)])];
+  if (started[0][0].status === 'fulfilled') {
+    started.push(await Promise.allSettled(Array.from({ length: size - 1 }, (_, i) => start(i + 1))));
+  }
+  const settled = started.flat();
+  const nodes = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
+    await lb.close();
+    await postgres.dropDatabase(database);
+    rmSync(dir, { recursive: true, force: true });
+    throw failed.reason;
+  }
   lb.nodes.push(...nodes.map((n) => ({ host: n.host, up: true })));
   const config = loadConfig({ config: configFile, data: join(dir, 'fixtures') }, {});
   const store = await openStore(config.data, config);

@@ -1,7 +1,8 @@
 // Several `tessera serve` processes on one PostgreSQL database and one S3 bucket, the same config file
 // (publicUrl = the load balancer, trustedProxies = loopback), behind a tiny round-robin load balancer on
 // 127.0.0.1:0 that streams bodies and sets X-Forwarded-For/-Proto as a reverse proxy would.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ export type Cluster = {
   /** A node's own URL, bypassing the balancer. */
   url(i: number): string;
   host(i: number): string;
+  /** What node i printed (its log lines), for failure messages. */
+  output(i: number): string;
   /** Stops node i (SIGKILL by default: `kill -9`); the balancer stops sending it requests. */
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Pins requests to a node (return its index), else round robin. */
@@ -59,6 +62,13 @@ export async function startCluster(opts: { nodes?: number; config?: Record<strin
   };
   writeFileSync(configFile, stringify(file));
   const dataDir = (i: number) => join(dir, `node-${i}`);
+  // TOTP seeds and hook secrets are sealed with the data folder's secret.key: every node needs the same one,
+  // as every node of a real deployment does (a node with its own key cannot open what another sealed).
+  const key = randomBytes(32).toString('base64');
+  for (const d of [...Array.from({ length: size }, (_, i) => dataDir(i)), join(dir, 'fixtures'), join(dir, 'cli')]) {
+    mkdirSync(d);
+    writeFileSync(join(d, 'secret.key'), key, { mode: 0o600 });
+  }
   const start = (i: number) => serve(['--config', configFile, '--data', dataDir(i)], 60_000);
   // The first node runs the migrations alone; the others then start together. On a busy machine a start
   // takes seconds, hence the long timeout; should one fail, the others are stopped, not left running.
@@ -86,6 +96,7 @@ export async function startCluster(opts: { nodes?: number; config?: Record<strin
     size,
     url: (i) => nodes[i].url,
     host: (i) => nodes[i].host,
+    output: (i) => nodes[i].output(),
     async kill(i, signal = 'SIGKILL') {
       lb.nodes[i].up = false;
       if (nodes[i].child.exitCode === null && nodes[i].child.signalCode === null) await nodes[i].stop(signal);

@@ -113,7 +113,7 @@ async function startTessera(upstream: string, client: Client): Promise<{ s: Serv
   // BENCH_PROFILE=<dir>: the server runs with V8's profiler on and writes its profile there when it stops.
   const prof = process.env.BENCH_PROFILE;
   const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `proxy-${client}.cpuprofile`] : [];
-  const s = await serve(['--data', join(dir, 'data'), '--config', join(dir, 'config.yaml')], nodeArgs);
+  const s = await serve(['--data', join(dir, 'data'), '--config', join(dir, 'config.yaml')], { nodeArgs });
   return { s, dir };
 }
 

@@ -15,6 +15,7 @@ const scripts = [
   'explain.ts',
   'web.ts',
   'proxy.ts',
+  'cluster.ts',
 ]
   .map((f) => fileURLToPath(new URL(`./${f}`, import.meta.url)))
   .filter((f) => existsSync(f));

@@ -40,15 +40,21 @@ export type ServeProcess = {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 };
 
-/** `tessera serve --listen 127.0.0.1:0 …`, resolved once it prints its URL. */
-export function serve(args: string[], nodeArgs: string[] = []): Promise<ServeProcess> {
+/** `tessera serve --listen 127.0.0.1:0 …`, resolved once it prints its URL (else killed after `timeoutMs`);
+ *  `nodeArgs` go to Node itself (a bench's --cpu-prof). */
+export function serve(args: string[], opts: { nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<ServeProcess> {
+  const { nodeArgs = [], timeoutMs = 15_000 } = opts;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
       env: cleanEnv(clusterEnvFor(args)),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`tessera serve did not start:\n${out}`)), 15_000);
+    const timer = setTimeout(() => {
+      // A child left running would keep the test process alive after its failure.
+      child.kill('SIGKILL');
+      reject(new Error(`tessera serve did not start in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const onData = (c: Buffer) => {
       out += c;
       const m = /listening on (http:\/\/(127\.0\.0\.1:\d+)\/)/.exec(out);

@@ -4,6 +4,8 @@ import { openStore } from '../store/store.ts';
 import { systemClock } from '../domain/clock.ts';
 import { buildApp } from '../http/server.ts';
 import { parse, storeOptions } from './common.ts';
+import { sealingKey } from '../store/secret-box.ts';
+import { sealingKeyMatches } from '../store/sealing-check.ts';
 
 const help = `usage: tessera serve [--listen HOST:PORT] [--data DIR] [--config FILE]
 
@@ -19,6 +21,18 @@ export async function run(args: string[]): Promise<number> {
   }
   const config = loadConfig(values);
   const store = await openStore(config.data, config);
+  if (store.dialect === 'postgres') {
+    const { key, path } = sealingKey(config.data);
+    const check = await sealingKeyMatches(store.db, key);
+    if (!check.ok) {
+      await store.close();
+      process.stderr.write(
+        `tessera: ${path} is not the key the other nodes seal secrets with (fingerprint ${check.ours}, the ` +
+          `cluster's is ${check.recorded}): copy the cluster's secret.key to this node (docs/deployment.md)\n`,
+      );
+      return 1;
+    }
+  }
   const app = await buildApp({ store, config, clock: systemClock });
   // Signals are handled from the start: a stop during start-up still closes the database cleanly.
   let stopping: Promise<void> | undefined;

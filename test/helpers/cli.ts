@@ -42,11 +42,14 @@ export type ServeProcess = {
 
 /** `tessera serve --listen 127.0.0.1:0 …`, resolved once it prints its URL (else killed after `timeoutMs`);
  *  `nodeArgs` go to Node itself (a bench's --cpu-prof). */
-export function serve(args: string[], opts: { nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<ServeProcess> {
+export function serve(
+  args: string[],
+  opts: { nodeArgs?: string[]; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<ServeProcess> {
   const { nodeArgs = [], timeoutMs = 15_000 } = opts;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
-      env: cleanEnv(clusterEnvFor(args)),
+      env: cleanEnv({ ...clusterEnvFor(args), ...opts.env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -16,6 +16,7 @@ import { createToken } from '../../src/services/tokens.ts';
 import { confirmEnrolment, startEnrolment, verifyOtpFor } from '../../src/services/two-factor.ts';
 import { ADDRESS_LIMIT } from '../../src/services/login-throttle.ts';
 import { HookDelivery } from '../../src/services/hook-delivery.ts';
+import { whileLeased } from '../../src/services/leases.ts';
 import { insertToken } from '../../src/store/tokens.ts';
 import { userByName } from '../../src/store/users.ts';
 import type { Principal, User } from '../../src/domain/principal.ts';
@@ -58,7 +59,12 @@ describe('two nodes on one store', () => {
   const packument = async (n: Node, name: string) => {
     const r = await send(asServer(n), 'GET', `/${escaped(name)}`, { headers: bearer(token) });
     assert.equal(r.status, 200, r.body);
-    return JSON.parse(r.body) as { versions: Record<string, unknown>; 'dist-tags': Record<string, string> };
+    type Doc = {
+      versions: Record<string, unknown>;
+      'dist-tags': Record<string, string>;
+      maintainers: { name: string }[];
+    };
+    return JSON.parse(r.body) as Doc;
   };
 
   test("the same version published on both nodes at once: one wins, the other gets npm's refusal", async () => {
@@ -88,6 +94,28 @@ describe('two nodes on one store', () => {
         JSON.stringify(answers),
       );
       assert.deepEqual(Object.keys((await packument(a, name)).versions).sort(), ['1.0.0', '2.0.0']);
+    }
+  });
+
+  test('two users creating one name on two nodes at once: one owns it, the other is asked as a non-owner', async () => {
+    await c.addUser('bob');
+    const bobToken = await c.token('bob');
+    for (let i = 0; i < 4; i++) {
+      const name = `claimed-${i}`;
+      const [byAlice, byBob] = await Promise.all([
+        publishOn(a, name, '1.0.0'),
+        send(asServer(b), 'PUT', `/${name}`, { headers: bearer(bobToken), body: await publishBody(name, '2.0.0') }),
+      ]);
+      const statuses = [byAlice.status, byBob.status];
+      assert.equal(statuses.filter((st) => st === 201).length, 1, JSON.stringify([byAlice, byBob]));
+      const lost = byAlice.status === 201 ? byBob : byAlice;
+      assert.equal(lost.status, 403, lost.body);
+      const doc = await packument(a, name);
+      assert.deepEqual(Object.keys(doc.versions), [byAlice.status === 201 ? '1.0.0' : '2.0.0']);
+      assert.deepEqual(
+        doc.maintainers.map((m) => m.name),
+        [byAlice.status === 201 ? 'alice' : 'bob'],
+      );
     }
   });
 
@@ -167,6 +195,26 @@ describe('two nodes on one store', () => {
       const uses = await Promise.all([a, b, a, b].map((n) => outcome(verifyOtpFor(n.ctx, user, code))));
       assert.deepEqual(tally(uses), { ok: 1, 'otp-reused': 3 }, `round ${round}`);
     }
+  });
+
+  test('a periodic job runs on one node per interval: the lease, and another node once it lapses', async () => {
+    let runs = 0;
+    const job = async () => {
+      runs++;
+    };
+    const every = 60_000;
+    // Each node's timer fires once per interval; both fire together.
+    const first = await Promise.all([a, b].map((n) => whileLeased(n.ctx, 'test-job', every, job)));
+    assert.equal(runs, 1);
+    assert.equal(first.filter(Boolean).length, 1);
+    const holder = first[0] ? a : b;
+    const other = holder === a ? b : a;
+    assert.equal(await whileLeased(other.ctx, 'test-job', every, job), false, 'held by the other node');
+    c.clock.advance(every);
+    // The holder stopped renewing (a node that died): the lease lapsed, and the other node takes the job.
+    assert.equal(await whileLeased(other.ctx, 'test-job', every, job), true);
+    assert.equal(await whileLeased(holder.ctx, 'test-job', every, job), false);
+    assert.equal(runs, 2);
   });
 
   test('wrong passwords from one address count once across the nodes', async () => {

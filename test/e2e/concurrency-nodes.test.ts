@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { startNodes, type Node, type Nodes } from '../helpers/nodes.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { send } from '../helpers/raw-request.ts';
+import { makeNpm, makePackage } from '../helpers/npm.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { Refusal } from '../../src/domain/reasons.ts';
@@ -82,6 +83,20 @@ describe('two nodes on one store', () => {
       }
     }
     assert.equal(Object.keys((await packument(b, 'race-old')).versions).length, 7);
+  });
+
+  test("npm publish of one version on two nodes at once: one succeeds, the other prints npm's E403", async () => {
+    const dir = makePackage('cli-race', '1.0.0');
+    const clients = [a, b].map((n) => {
+      const npm = makeNpm(n.url);
+      npm.setToken(n.host, token);
+      return npm;
+    });
+    const runs = await Promise.all(clients.map((npm) => npm.run(['publish'], { cwd: dir })));
+    assert.deepEqual(runs.map((r) => r.code).sort(), [0, 1], runs.map((r) => r.output).join('\n'));
+    const lost = runs.find((r) => r.code !== 0)!;
+    assert.match(lost.stderr, /E403/);
+    assert.match(lost.stderr, /cannot publish over the previously published versions: 1\.0\.0/);
   });
 
   test('two new versions of a package nobody made yet, on both nodes at once: both land', async () => {

@@ -92,7 +92,7 @@ export class Authenticator {
   constructor(ctx: Ctx) {
     this.#ctx = ctx;
     this.#metrics = metricsOf(ctx.store);
-    this.#throttle = new LoginThrottle(ctx.clock);
+    this.#throttle = new LoginThrottle(ctx.clock, ctx.store.db);
     const ldap = ctx.config.auth.ldap;
     this.directory = ldap ? new DirectoryAccounts(ctx, ldapDirectory(ldap), () => this.invalidate()) : null;
     this.directory?.start();
@@ -314,12 +314,12 @@ export class Authenticator {
   }
 
   async #checkPassword(name: string, password: string, address: string): Promise<User> {
-    const attempt = this.#throttle.begin(name, address);
+    const attempt = await this.#throttle.begin(name, address);
     if (attempt.waitMs) await new Promise((r) => setTimeout(r, attempt.waitMs));
     const row = await userByName(this.#ctx.store.db, name);
     if (this.directory && (await this.directory.owns(row))) {
       const user = await this.directory.signIn(name, password, row);
-      attempt.succeeded();
+      await attempt.succeeded();
       return user;
     }
     const ok = await verifyPassword(password, row?.password_hash ?? null);
@@ -330,7 +330,7 @@ export class Authenticator {
     // A disabled account answers every password alike, so it never confirms a guessed one.
     if (row?.disabled) throw new Refusal('user-disabled');
     if (!row || !ok) throw new Refusal('password-wrong');
-    attempt.succeeded();
+    await attempt.succeeded();
     const stored = row.password_hash;
     if (stored && needsRehash(stored)) await this.#rehash(row.id, row.name, stored, password);
     return toUser(row);

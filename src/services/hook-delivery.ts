@@ -5,7 +5,16 @@
 // API are read from their table at each delivery, so a changed endpoint or secret applies to what is queued.
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { deliveryDone, deliveryFailed, dropUnknownHooks, dueDeliveries, nextDueAt, type Due } from '../store/hooks.ts';
+import {
+  claimDelivery,
+  deliveryDone,
+  deliveryFailed,
+  dropUnknownHooks,
+  dueDeliveries,
+  nextDueAt,
+  unclaimDelivery,
+  type Due,
+} from '../store/hooks.ts';
 import { open } from '../store/secret-box.ts';
 import { hookById, hookIdOf, recordDelivery } from '../store/user-hooks.ts';
 import { audit, type Ctx } from './context.ts';
@@ -19,6 +28,8 @@ const VERSION = (
 const IDLE_POLL_MS = 30_000;
 const MAX_BACKOFF_MS = 3_600_000;
 const MAX_IN_FLIGHT = 32;
+/** How long a claim outlives the delivery's timeout: past it, a row whose node died is due again. */
+const CLAIM_SLACK_MS = 60_000;
 
 /** `sha256=` and the hex HMAC-SHA256 of the body with the hook's secret (docs/operations.md). */
 export function signature(secret: string, body: string): string {
@@ -124,9 +135,12 @@ export class HookDelivery {
       ...this.#busy.keys(),
     ]);
     for (const d of due) {
+      // Other nodes may have read the same row: only the one whose claim lands sends it.
+      const until = Date.now() + this.#ctx.config.hookDelivery.timeoutMs + CLAIM_SLACK_MS;
+      if (!(await claimDelivery(this.#ctx.store.db, d.id, d.next_at, until))) continue;
       const hook = await this.#target(d);
       if (!hook) continue;
-      const done = this.#deliver(d, hook)
+      const done = this.#deliver(d, hook, until)
         .catch((err: Error) => this.#log.warn({ err: err.message, hook: d.hook }, 'webhook delivery failed'))
         .finally(() => {
           this.#busy.delete(d.id);
@@ -136,7 +150,7 @@ export class HookDelivery {
     }
   }
 
-  async #deliver(d: Due, hook: Target): Promise<void> {
+  async #deliver(d: Due, hook: Target, claimedUntil: number): Promise<void> {
     const { timeoutMs, attempts: maxAttempts, backoffMs } = this.#ctx.config.hookDelivery;
     const attempts = d.attempts + 1;
     const abort = new AbortController();
@@ -165,7 +179,10 @@ export class HookDelivery {
     } finally {
       this.#inflight.delete(abort);
     }
-    if (this.#stopped && error) return; // shutting down: try again after the restart
+    if (this.#stopped && error) {
+      // Shutting down: the row is given back, for another node now or this one after the restart.
+      return unclaimDelivery(this.#ctx.store.db, d.id, claimedUntil, Date.now());
+    }
     if (hook.id) await recordDelivery(this.#ctx.store.db, hook.id, status ?? 0, Date.now());
     const detail = {
       hook: hook.name,

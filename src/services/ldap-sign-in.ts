@@ -12,6 +12,7 @@ import { toUser } from './authenticate.ts';
 import { audit, type Ctx } from './context.ts';
 import { applyGroups } from './directory-groups.ts';
 import { DirectoryError, type Directory } from './ldap.ts';
+import { whileLeased } from './leases.ts';
 
 export const REMOVED_WHY = 'removed from the directory';
 type Row = UserRecord;
@@ -127,7 +128,8 @@ export class DirectoryAccounts {
       () => {
         if (this.#running || this.#ctx.clock.now() - this.#lastCheck < every) return;
         this.#lastCheck = this.#ctx.clock.now();
-        this.#running = this.checkAll()
+        // One node per interval runs the check (services/leases.ts); the others skip this round.
+        this.#running = whileLeased(this.#ctx, 'ldap-sync', every, () => this.checkAll())
           .catch((e: Error) => this.#ctx.log?.warn({ error: e.message }, 'directory check failed'))
           .finally(() => {
             this.#running = undefined;

@@ -1,10 +1,13 @@
-// Failed password checks, counted per client address and per user name. An attempt is counted before
-// its (slow) hash check, synchronously, so concurrent guesses see each other; a success gives its own
-// attempt back. Too many from one address lock that address; too many against one user only slow the
+// Failed password checks, counted per client address and per user name, in the database so that every
+// node counts the same attempts (an in-memory count per node would multiply the limit by the nodes). An
+// attempt is counted before its (slow) hash check, in one statement, so concurrent guesses on any node see
+// each other; a success gives its own attempt back. Too many from one address lock that address; too many against one user only slow the
 // checks of that user, so an attacker cannot lock the account's owner out from elsewhere.
 import { isIPv6 } from 'node:net';
 import { Refusal } from '../domain/reasons.ts';
 import type { Clock } from '../domain/clock.ts';
+import type { Db } from '../store/store.ts';
+import { countAttempt, dropPastAttempts, forgetAttempts, giveBackAttempt } from '../store/login-throttles.ts';
 
 export const WINDOW_MS = 60_000;
 /** Failures (and checks still running) from one address within the window before it is refused. */
@@ -12,9 +15,6 @@ export const ADDRESS_LIMIT = 10;
 /** Failures against one user within the window before each further check on it waits. */
 export const USER_LIMIT = 10;
 export const USER_DELAY_MS = 1_000;
-const MAX_KEYS = 50_000;
-
-type Bucket = { count: number; since: number };
 
 /** The key an address is limited by: IPv4 as is (also when mapped into IPv6), IPv6 by its /64, which one
  *  subscriber usually holds whole. */
@@ -34,39 +34,35 @@ export function addressKey(ip: string): string {
 
 export class LoginThrottle {
   readonly #clock: Clock;
-  readonly #byAddress = new Map<string, Bucket>();
-  readonly #byUser = new Map<string, Bucket>();
+  readonly #db: Db;
+  #sweptAt = 0;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, db: Db) {
     this.#clock = clock;
-  }
-
-  #bucket(map: Map<string, Bucket>, key: string, now: number): Bucket {
-    let b = map.get(key);
-    if (!b || now - b.since >= WINDOW_MS) {
-      if (map.size >= MAX_KEYS) for (const [k, v] of map) if (now - v.since >= WINDOW_MS) map.delete(k);
-      b = { count: 0, since: now };
-      map.set(key, b);
-    }
-    return b;
+    this.#db = db;
   }
 
   /** Counts an attempt before its check. Throws login-throttled for a locked address; otherwise says how
    *  long the check should wait (non-zero once the user has had too many failures), and how to report the
    *  right password: the attempt is given back to its address, and the user's failures are forgotten
-   *  (only someone who knows the password can do that). */
-  begin(name: string, address: string): { waitMs: number; succeeded(): void } {
+   *  (only someone who knows the password can do that). The counts are rows every node shares. */
+  async begin(name: string, address: string): Promise<{ waitMs: number; succeeded(): Promise<void> }> {
     const now = this.#clock.now();
-    const a = this.#bucket(this.#byAddress, address, now);
-    if (a.count >= ADDRESS_LIMIT) throw new Refusal('login-throttled');
-    const u = this.#bucket(this.#byUser, name, now);
-    a.count++;
-    u.count++;
+    if (now - this.#sweptAt >= WINDOW_MS) {
+      this.#sweptAt = now;
+      await dropPastAttempts(this.#db, now - WINDOW_MS);
+    }
+    const a = `a:${address}`;
+    const u = `u:${name}`;
+    if ((await countAttempt(this.#db, a, now, WINDOW_MS, ADDRESS_LIMIT)) === null) {
+      throw new Refusal('login-throttled');
+    }
+    const failures = (await countAttempt(this.#db, u, now, WINDOW_MS, null)) ?? 0;
     return {
-      waitMs: u.count > USER_LIMIT ? USER_DELAY_MS : 0,
-      succeeded: () => {
-        if (a.count > 0) a.count--;
-        if (this.#byUser.get(name) === u) this.#byUser.delete(name);
+      waitMs: failures > USER_LIMIT ? USER_DELAY_MS : 0,
+      succeeded: async () => {
+        await giveBackAttempt(this.#db, a);
+        await forgetAttempts(this.#db, u);
       },
     };
   }

@@ -5,6 +5,7 @@ import type { AccessSet } from '../domain/commands.ts';
 import { scopeOf } from '../domain/names.ts';
 import { rerender } from '../store/packages.ts';
 import { setPackageSettings, type PackageSettings } from '../store/package-rows.ts';
+import { lockPackage } from '../store/locks.ts';
 import { audit, type Ctx } from './context.ts';
 import { allowPackage } from './decide.ts';
 
@@ -31,6 +32,7 @@ export async function setPackageAccess(ctx: Ctx, p: Principal, name: string, bod
     throw new Refusal('invalid-request', { detail: 'nothing to change: send access or publish_requires_tfa' });
   const now = ctx.clock.now();
   await ctx.store.transaction(async (trx) => {
+    await lockPackage(trx, name);
     await setPackageSettings(trx, name, change);
     await rerender(trx, name, now);
   });

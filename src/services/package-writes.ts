@@ -17,6 +17,7 @@ import { userIds } from '../store/imports.ts';
 import { factsFor } from './read.ts';
 import type { Db } from '../store/store.ts';
 import { dropStagedOf } from '../store/staged.ts';
+import { lockPackage } from '../store/locks.ts';
 import type { StagedRow } from '../store/schema.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
@@ -38,6 +39,17 @@ async function checkRev(db: Db, name: string, rev: unknown): Promise<void> {
   const row = await packageHead(db, name);
   const n = Number.parseInt(String(rev), 10);
   if (row && Number.isFinite(n) && n !== row.rev) throw new Refusal('rev-conflict', { rev: String(rev) });
+}
+
+/** The client's `_rev`, compared by the first write of its request; later writes of that request see our own. */
+type RevCheck = { rev: unknown };
+
+/** Starts a write on the package: its row locked (store/locks.ts), then the client's `_rev` compared under it. */
+async function lockForWrite(trx: Db, name: string, check?: RevCheck): Promise<void> {
+  await lockPackage(trx, name);
+  if (!check) return;
+  await checkRev(trx, name, check.rev);
+  check.rev = undefined;
 }
 
 type Doc = Record<string, unknown>;
@@ -94,9 +106,11 @@ export async function updateDocument(
     throw await deny(ctx, p, d.allowed ? gate : d, name);
   }
   await requireSecondFactor(ctx, p, gate);
-  await checkRev(ctx.store.db, name, urlRev ?? body._rev);
-  if (keys.length === 1 && keys[0] === 'users') return star(ctx, p, name, body.users);
-  if (first === 'owner') return setMaintainers(ctx, p, name, body.maintainers);
+  // A cheap early answer; the comparison that holds is made again under the package's lock.
+  const revCheck: RevCheck = { rev: urlRev ?? body._rev };
+  await checkRev(ctx.store.db, name, revCheck.rev);
+  if (keys.length === 1 && keys[0] === 'users') return star(ctx, p, name, body.users, revCheck);
+  if (first === 'owner') return setMaintainers(ctx, p, name, body.maintainers, revCheck);
   const state = await loadState(ctx.store.db, name);
   if (!state) throw new Refusal('not-found');
   if (!body.versions || typeof body.versions !== 'object') {
@@ -153,14 +167,20 @@ export async function updateDocument(
   if (removed.length) await allow(ctx, p, 'unpublish', name);
   if (deprecations.length && first !== 'deprecate') await allow(ctx, p, 'deprecate', name);
   if (ownerChange) await allow(ctx, p, 'owner', name);
-  if (ownerChange) await setMaintainers(ctx, p, name, body.maintainers);
-  if (starred !== undefined) await star(ctx, p, name, { [me]: starred });
+  if (ownerChange) await setMaintainers(ctx, p, name, body.maintainers, revCheck);
+  if (starred !== undefined) await star(ctx, p, name, { [me]: starred }, revCheck);
   if (!removed.length && !deprecations.length) return; // nothing else to change: the right to write was checked above
   // Removing the last version hides the package: who may hear of it is decided while it is still there.
   const audience = removed.length ? await hookAudience(ctx, name) : undefined;
   const now = ctx.clock.now();
   let dropped: StagedRow[] = [];
   await ctx.store.transaction(async (trx) => {
+    await lockForWrite(trx, name, revCheck);
+    // The changes were worked out from the versions read before the lock: a version published or removed
+    // meanwhile would make them wrong (an unpublish of a version the client never saw).
+    if (!sameList((await liveVersionsOf(trx, name)).sort(), [...current.keys()].sort())) {
+      throw new Refusal('rev-conflict', { rev: String(revCheck.rev ?? state.rev) });
+    }
     for (const [v, msg] of deprecations) await setDeprecated(trx, name, v, msg);
     if (removed.length) dropped = await removeVersions(trx, name, removed, now);
     await rerender(trx, name, now, [
@@ -215,11 +235,12 @@ async function removeVersions(trx: Db, name: string, versions: string[], now: nu
 }
 
 /** Called once the policy allowed 'star'. */
-async function star(ctx: Ctx, p: Principal, name: string, users: unknown): Promise<void> {
+async function star(ctx: Ctx, p: Principal, name: string, users: unknown, rev?: RevCheck): Promise<void> {
   const me = p.user!;
   const starred = typeof users === 'object' && users !== null && (users as Record<string, unknown>)[me.name] === true;
   const now = ctx.clock.now();
   await ctx.store.transaction(async (trx) => {
+    await lockForWrite(trx, name, rev);
     if (starred) await addStar(trx, name, me.id);
     else await removeStar(trx, name, me.id);
     await rerender(trx, name, now, []);
@@ -227,7 +248,13 @@ async function star(ctx: Ctx, p: Principal, name: string, users: unknown): Promi
 }
 
 /** Called once the policy allowed 'owner'. */
-async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers: unknown): Promise<void> {
+async function setMaintainers(
+  ctx: Ctx,
+  p: Principal,
+  name: string,
+  maintainers: unknown,
+  rev?: RevCheck,
+): Promise<void> {
   if (!Array.isArray(maintainers))
     throw new Refusal('invalid-request', { detail: '"maintainers" must be a list of {name, email}' });
   const names = [...new Set(maintainers.map((m) => (m && typeof m === 'object' ? (m as Doc).name : undefined)))];
@@ -237,15 +264,18 @@ async function setMaintainers(ctx: Ctx, p: Principal, name: string, maintainers:
   const users = [...(await userIds(ctx.store.db, names as string[]))].map(([userName, id]) => ({ id, name: userName }));
   const missing = (names as string[]).filter((n) => !users.some((u) => u.name === n));
   if (missing.length) throw new Refusal('unknown-user', { name: missing[0] });
-  const before = await maintainerNamesOf(ctx.store.db, name);
   const now = ctx.clock.now();
-  await ctx.store.transaction(async (trx) => {
+  const before = await ctx.store.transaction(async (trx) => {
+    await lockForWrite(trx, name, rev);
+    // Read under the lock, so two owner changes at once each report what they really changed.
+    const was = await maintainerNamesOf(trx, name);
     await replaceMaintainers(
       trx,
       name,
       users.map((u) => u.id),
     );
     await rerender(trx, name, now);
+    return was;
   });
   const old = new Set(before);
   for (const u of users)
@@ -281,6 +311,8 @@ export async function changeOwner(ctx: Ctx, p: Principal, name: string, user: un
   if (typeof user !== 'string' || !user) {
     throw new Refusal('invalid-request', { detail: 'the body must name the user: {"user": "<name>"}' });
   }
+  // The list is changed as read at this revision: a change made meanwhile is a conflict, never lost.
+  const rev = (await packageHead(ctx.store.db, name))?.rev;
   const names = await maintainerNamesOf(ctx.store.db, name);
   if (!add && !names.includes(user)) {
     throw new Refusal('invalid-request', { detail: `${user} is not a maintainer of ${name}` });
@@ -291,6 +323,7 @@ export async function changeOwner(ctx: Ctx, p: Principal, name: string, user: un
     p,
     name,
     next.map((n) => ({ name: n })),
+    { rev },
   );
 }
 
@@ -301,6 +334,7 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
   const audience = await hookAudience(ctx, name);
   const now = ctx.clock.now();
   const dropped = await ctx.store.transaction(async (trx) => {
+    await lockForWrite(trx, name, { rev });
     const left = await liveVersionsOf(trx, name);
     const gone = left.length ? await removeVersions(trx, name, left, now) : [];
     await removeDistTagsOf(trx, name);
@@ -345,6 +379,9 @@ export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: stri
     throw new Refusal('version-missing', { version, package: name });
   const now = ctx.clock.now();
   await ctx.store.transaction(async (trx) => {
+    await lockPackage(trx, name);
+    // Checked again under the lock: the version may have been unpublished meanwhile.
+    if (!(await isLiveVersion(trx, name, version))) throw new Refusal('version-missing', { version, package: name });
     await putDistTag(trx, name, tag, version);
     await rerender(trx, name, now, []);
   });
@@ -356,6 +393,7 @@ export async function removeDistTag(ctx: Ctx, p: Principal, name: string, tag: s
   if (tag === 'latest') throw new Refusal('latest-tag-required');
   const now = ctx.clock.now();
   await ctx.store.transaction(async (trx) => {
+    await lockPackage(trx, name);
     if (!(await deleteDistTag(trx, name, tag)))
       throw new Refusal('invalid-request', { detail: `${tag} is not a dist-tag on ${name}` });
     await rerender(trx, name, now, []);

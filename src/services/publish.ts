@@ -18,6 +18,7 @@ import { insertLocalPackage, restartLocalPackage, setPackageSettings } from '../
 import { deleteVersionsOf, insertAttachment, insertVersion } from '../store/versions.ts';
 import { addMaintainer, removeMaintainersOf } from '../store/maintainers.ts';
 import { putDistTag } from '../store/dist-tags.ts';
+import { lockPackage } from '../store/locks.ts';
 import type { Db } from '../store/store.ts';
 import type { StagedRow } from '../store/schema.ts';
 import { readTarballManifest } from './tarball.ts';
@@ -178,13 +179,22 @@ async function authorizePublish(ctx: Ctx, principal: Principal, name: string, bo
   const access = await authorizeAccess(ctx, principal, facts, doc.access);
   await requireSecondFactor(ctx, principal, decision);
   if (access) await requireSecondFactor(ctx, principal, access);
-  return doc;
+  return { ...doc, isNew: !facts.exists };
 }
+
+/** The package was made by another writer between the policy's answer and the package's lock: ask again. */
+class PackageAppeared extends Error {}
 
 export type PublishResult = { name: string; version: string; created: boolean };
 
-export async function publish(ctx: Ctx, principal: Principal, name: string, body: PublishDoc): Promise<PublishResult> {
-  const draft = await authorizePublish(ctx, principal, name, body);
+export async function publish(
+  ctx: Ctx,
+  principal: Principal,
+  name: string,
+  body: PublishDoc,
+  attempt = 1,
+): Promise<PublishResult> {
+  const { isNew, ...draft } = await authorizePublish(ctx, principal, name, body);
   const { version } = draft;
   const user = principal.user!;
 
@@ -202,14 +212,18 @@ export async function publish(ctx: Ctx, principal: Principal, name: string, body
     await ctx.store.transaction(async (trx) => {
       // A staged version that expired gives its number back.
       expired = await dropExpired(trx, cutoff, { name, version });
-      created = await writeVersion(trx, ctx, { ...doc, blob, publisherId: user.id, now, fromStage: false });
+      const w = { ...doc, blob, publisherId: user.id, now, fromStage: false, isNew };
+      created = await writeVersion(trx, ctx, w);
     });
   } catch (err) {
-    if (isUniqueViolation(err)) {
-      const by = await versionTakenBy(ctx.store.db, name, version);
-      throw by === 'staged' ? new Refusal('version-staged', { version }) : new Refusal('version-exists', { version });
-    }
-    throw err;
+    const appeared = err instanceof PackageAppeared;
+    if (!appeared && !isUniqueViolation(err)) throw err;
+    const by = appeared ? null : await versionTakenBy(ctx.store.db, name, version);
+    if (by === 'staged') throw new Refusal('version-staged', { version });
+    // Nobody holds the number: another writer made the package first (the primary key of its row, or seen
+    // under the lock). Its owners are now who may publish: the policy is asked again.
+    if (by === null && attempt < 3) return publish(ctx, principal, name, body, attempt + 1);
+    throw new Refusal('version-exists', { version });
   }
   for (const r of expired) await audit(ctx, { event: 'stage-expired', detail: { package: name, version, id: r.id } });
   await emit(ctx, [{ event: 'package:publish', name, version, change: { tag: doc.tag }, actor: user.name }]);
@@ -223,6 +237,8 @@ export type VersionWrite = Omit<ValidPublish, 'tarball'> & {
   publisherId: number;
   now: number;
   fromStage: boolean;
+  /** The policy allowed this write to a package that did not exist: one that exists under the lock is refused. */
+  isNew?: boolean;
 };
 
 /**
@@ -234,7 +250,10 @@ export type VersionWrite = Omit<ValidPublish, 'tarball'> & {
 export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<boolean> {
   const { name, version, access, now } = w;
   let created = false;
+  // Every decision below is taken on what the previous writer of this package committed (store/locks.ts).
+  await lockPackage(trx, name);
   const head = await packageHead(trx, name);
+  if (w.isNew && head && head.deletedAt === null && head.origin === 'local') throw new PackageAppeared();
   const pkgAccess = scopeOf(name) ? (access ?? ctx.config.defaultScopedAccess) : 'public';
   if (!head) {
     created = true;

@@ -21,6 +21,7 @@ import {
   type StagedSummary,
 } from '../store/staged.ts';
 import type { StagedRow } from '../store/schema.ts';
+import { lockPackage } from '../store/locks.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import {
@@ -266,6 +267,8 @@ export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise
   const now = ctx.clock.now();
   try {
     await ctx.store.transaction(async (trx) => {
+      // The package's lock first, as every package write takes it (store/locks.ts): writes queue in one order.
+      await lockPackage(trx, row.package);
       // Deleting the row first makes a concurrent approve or reject find nothing.
       if (!(await takeStaged(trx, id, cutoff(ctx)))) throw new Refusal('not-found');
       await writeVersion(trx, ctx, {
@@ -312,7 +315,10 @@ export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise
 /** DELETE /-/stage/<id>: the record and its tarball reference are deleted; the version number is free again. */
 export async function rejectStaged(ctx: Ctx, p: Principal, id: string): Promise<void> {
   const { row, user } = await review(ctx, p, id, false);
-  const dropped = await ctx.store.transaction((trx) => dropStaged(trx, id));
+  const dropped = await ctx.store.transaction(async (trx) => {
+    await lockPackage(trx, row.package);
+    return dropStaged(trx, id);
+  });
   if (!dropped) throw new Refusal('not-found');
   await audit(ctx, {
     event: 'stage-rejected',

@@ -9,6 +9,7 @@ import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts'
 import {
   countActiveTokens,
   insertToken,
+  insertTokenWithinLimit,
   revokeTokens,
   tokenByHash,
   tokenIdsByPrefix,
@@ -102,18 +103,25 @@ export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Pro
     throw new Refusal('invalid-request', { detail: 'Only read-write tokens can bypass two-factor authentication' });
   // Classic tokens never expire unless an administrator says so (npm's own classic tokens did not).
   const end = spec.kind !== 'granular' && spec.expires === 'never' ? null : expiresAt(ctx, spec.expires, write, by);
-  const { token, row } = await insertToken(ctx.store.db, {
-    userId: user.id,
-    kind: spec.kind,
-    name: spec.name?.slice(0, 200) || null,
-    description: spec.description,
-    readonly: !write,
-    grants: g,
-    cidr: spec.cidr,
-    bypass2fa: spec.bypass2fa,
-    expiresAt: end,
-    now,
-  });
+  const made = await insertTokenWithinLimit(
+    ctx.store.db,
+    {
+      userId: user.id,
+      kind: spec.kind,
+      name: spec.name?.slice(0, 200) || null,
+      description: spec.description,
+      readonly: !write,
+      grants: g,
+      cidr: spec.cidr,
+      bypass2fa: spec.bypass2fa,
+      expiresAt: end,
+      now,
+    },
+    pol.maxPerUser,
+  );
+  // The count above is a cheap early answer; this one, under the user's row lock, is the one that holds.
+  if (!made) throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
+  const { token, row } = made;
   await audit(ctx, { event: 'token-created', user: user.name, tokenId: row.id, detail: { kind: spec.kind, via: by } });
   return { token, row };
 }

@@ -6,7 +6,7 @@ import type { Decision } from '../domain/policy.ts';
 import type { Principal, TfaMode, User } from '../domain/principal.ts';
 import { hashCode, matchStep, newRecoveryCodes, newSecret, otpauthUrl } from '../domain/totp.ts';
 import { open, seal } from '../store/secret-box.ts';
-import { setTfa, tfaOf } from '../store/users.ts';
+import { replaceTfa, setTfa, tfaOf } from '../store/users.ts';
 import { consumeOtpProof } from '../store/web-logins.ts';
 import { audit, type Ctx } from './context.ts';
 
@@ -22,9 +22,16 @@ type TfaState = {
 const MAX_FAILURES = 5;
 const FAILURE_WINDOW_MS = 5 * 60_000;
 
+/** The state, and its stored text: a write of a consumed code is made only over that text (replaceTfa). */
+type Loaded = { state: TfaState; raw: string };
+
+async function loadRaw(ctx: Ctx, userId: number): Promise<Loaded | null> {
+  const raw = await tfaOf(ctx.store.db, userId);
+  return raw ? { state: JSON.parse(raw) as TfaState, raw } : null;
+}
+
 async function load(ctx: Ctx, userId: number): Promise<TfaState | null> {
-  const tfa = await tfaOf(ctx.store.db, userId);
-  return tfa ? (JSON.parse(tfa) as TfaState) : null;
+  return (await loadRaw(ctx, userId))?.state ?? null;
 }
 
 async function save(ctx: Ctx, userId: number, state: TfaState | null, invalidate: boolean): Promise<void> {
@@ -36,49 +43,90 @@ function sameHash(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-/** Checks a code (TOTP or recovery) against the state and consumes it. Throws the refusal that fits. */
-async function consume(
-  ctx: Ctx,
-  user: { id: number; name: string },
-  state: TfaState,
-  code: string | undefined,
-): Promise<void> {
+/** What a code does to the state: accepted (with the state to write), or refused (maybe counted as wrong). */
+type Outcome =
+  | { ok: true; next: TfaState; recoveryLeft?: number }
+  | { ok: false; refusal: Refusal; next?: TfaState; reason?: string }
+  | { ok: 'proof' };
+
+async function judge(ctx: Ctx, userId: number, state: TfaState, code: string | undefined): Promise<Outcome> {
   const now = ctx.clock.now();
   if (state.failures.count >= MAX_FAILURES && now - state.failures.since < FAILURE_WINDOW_MS)
-    throw new Refusal('otp-throttled');
-  if (!code) throw new Refusal('otp-required');
+    return { ok: false, refusal: new Refusal('otp-throttled') };
+  if (!code) return { ok: false, refusal: new Refusal('otp-required') };
   const trimmed = code.replace(/\s+/g, '');
   const secret = open(ctx.store.dataDir, state.secret);
+  const accepted = { failures: { count: 0, since: now } };
   if (/^\d{6}$/.test(trimmed)) {
     const step = matchStep(secret, trimmed, now);
     if (step !== null && step <= state.lastStep) {
-      await audit(ctx, { event: 'otp-denied', user: user.name, reason: 'otp-reused' });
-      throw new Refusal('otp-reused');
+      return { ok: false, refusal: new Refusal('otp-reused'), reason: 'otp-reused' };
     }
-    if (step !== null) {
-      state.lastStep = step;
-      state.failures = { count: 0, since: now };
-      await save(ctx, user.id, state, false);
-      return;
-    }
+    if (step !== null) return { ok: true, next: { ...state, ...accepted, lastStep: step } };
   } else if (/^[0-9a-f]{64}$/i.test(trimmed)) {
     const h = hashCode(trimmed);
     // A proof from the web OTP flow: the browser step already checked a code.
-    if (await consumeOtpProof(ctx.store.db, user.id, h, now)) return;
+    if (await consumeOtpProof(ctx.store.db, userId, h, now)) return { ok: 'proof' };
     const i = state.recovery.findIndex((r) => sameHash(r, h));
     if (i >= 0) {
-      state.recovery.splice(i, 1);
-      state.failures = { count: 0, since: now };
-      await save(ctx, user.id, state, false);
-      await audit(ctx, { event: 'recovery-code-used', user: user.name, detail: { left: state.recovery.length } });
-      return;
+      const recovery = state.recovery.filter((_, j) => j !== i);
+      return { ok: true, next: { ...state, ...accepted, recovery }, recoveryLeft: recovery.length };
     }
   }
   const fresh = now - state.failures.since >= FAILURE_WINDOW_MS;
-  state.failures = { count: (fresh ? 0 : state.failures.count) + 1, since: fresh ? now : state.failures.since };
-  await save(ctx, user.id, state, false);
-  await audit(ctx, { event: 'otp-denied', user: user.name, reason: 'otp-wrong' });
-  throw new Refusal(state.failures.count >= MAX_FAILURES ? 'otp-throttled' : 'otp-wrong');
+  const failures = { count: (fresh ? 0 : state.failures.count) + 1, since: fresh ? now : state.failures.since };
+  const refusal = new Refusal(failures.count >= MAX_FAILURES ? 'otp-throttled' : 'otp-wrong');
+  return { ok: false, refusal, next: { ...state, failures }, reason: 'otp-wrong' };
+}
+
+/**
+ * Checks a code (TOTP or recovery) against the state and consumes it, or counts it wrong; throws the refusal
+ * that fits. Each write is a compare-and-set over the state as read (store/users.ts replaceTfa): when two
+ * requests on any nodes use one code at once, one write wins and the other reads again, and finds a replay.
+ * `then` changes the accepted state further in the same write (a mode change; null turns 2FA off).
+ */
+async function consume(
+  ctx: Ctx,
+  user: { id: number; name: string },
+  first: Loaded,
+  code: string | undefined,
+  then?: { change: (s: TfaState) => TfaState | null; invalidate: boolean },
+): Promise<void> {
+  let loaded: Loaded | null = first;
+  let proven = false;
+  for (let round = 0; loaded && !loaded.state.pending; round++) {
+    if (round > 50) throw new Error('two-factor state kept changing under this request');
+    let o = proven ? { ok: true as const, next: loaded.state } : await judge(ctx, user.id, loaded.state, code);
+    if (o.ok === 'proof') {
+      // The proof is used up: the change that needed it is written, over whatever state is there.
+      if (!then) return;
+      proven = true;
+      o = { ok: true, next: loaded.state };
+    }
+    const next = o.ok === true && then ? then.change(o.next) : o.next;
+    const written =
+      next === undefined ||
+      (await replaceTfa(
+        ctx.store.db,
+        user.id,
+        loaded.raw,
+        next && JSON.stringify(next),
+        ctx.clock.now(),
+        o.ok === true && !!then?.invalidate,
+      ));
+    if (!written) {
+      loaded = await loadRaw(ctx, user.id);
+      continue;
+    }
+    if (o.ok === true) {
+      if (o.recoveryLeft !== undefined)
+        await audit(ctx, { event: 'recovery-code-used', user: user.name, detail: { left: o.recoveryLeft } });
+      return;
+    }
+    if (o.reason) await audit(ctx, { event: 'otp-denied', user: user.name, reason: o.reason });
+    throw o.refusal;
+  }
+  // 2FA was turned off, or started again, by another request meanwhile: there is nothing to check any more.
 }
 
 /** Verifies the one-time password a decision asks for (principal.otp, from the npm-otp header). */
@@ -94,9 +142,9 @@ export async function verifyOtpFor(
   user: { id: number; name: string },
   code: string | undefined,
 ): Promise<void> {
-  const state = await load(ctx, user.id);
-  if (!state || state.pending) return;
-  await consume(ctx, user, state, code);
+  const loaded = await loadRaw(ctx, user.id);
+  if (!loaded || loaded.state.pending) return;
+  await consume(ctx, user, loaded, code);
 }
 
 export type ProfileTfa = false | { mode: TfaMode; pending: boolean };
@@ -112,12 +160,10 @@ export async function startEnrolment(
   p: Principal & { user: User },
   mode: TfaMode,
 ): Promise<{ tfa: string | { mode: TfaMode } }> {
-  const state = await load(ctx, p.user.id);
-  if (state && !state.pending) {
-    // Already on: changing the mode is a write that needs the current code.
-    await consume(ctx, p.user, state, p.otp);
-    state.mode = mode;
-    await save(ctx, p.user.id, state, true);
+  const loaded = await loadRaw(ctx, p.user.id);
+  if (loaded && !loaded.state.pending) {
+    // Already on: changing the mode is a write that needs the current code, made with the code's own write.
+    await consume(ctx, p.user, loaded, p.otp, { change: (s) => ({ ...s, mode }), invalidate: true });
     await audit(ctx, { event: 'tfa-mode-changed', user: p.user.name, detail: { mode } });
     return { tfa: { mode } };
   }
@@ -154,9 +200,10 @@ export async function confirmEnrolment(ctx: Ctx, user: User, code: unknown): Pro
 
 /** Turning 2FA off: a pending enrolment resets freely; an active one needs a code. */
 export async function disable(ctx: Ctx, p: Principal & { user: User }): Promise<void> {
-  const state = await load(ctx, p.user.id);
-  if (!state) return;
-  if (!state.pending) await consume(ctx, p.user, state, p.otp);
-  await save(ctx, p.user.id, null, true);
+  const loaded = await loadRaw(ctx, p.user.id);
+  if (!loaded) return;
+  const state = loaded.state;
+  if (!state.pending) await consume(ctx, p.user, loaded, p.otp, { change: () => null, invalidate: true });
+  else await save(ctx, p.user.id, null, true);
   await audit(ctx, { event: state.pending ? 'tfa-enrolment-reset' : 'tfa-disabled', user: p.user.name });
 }

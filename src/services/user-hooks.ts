@@ -11,7 +11,7 @@ import {
   countHooks,
   deleteHook,
   hookById,
-  insertHook,
+  insertHookWithinLimit,
   listHooks,
   scopeOrg,
   updateHook,
@@ -99,7 +99,8 @@ export async function createHook(ctx: Ctx, p: Principal, body: HookCreateBody): 
   const endpoint = checkEndpoint(body.endpoint);
   const limit = ctx.config.hookApi.maxPerUser;
   if ((await countHooks(ctx.store.db, user.id)) >= limit) throw new Refusal('hook-limit-reached', { limit });
-  const row = await insertHook(
+  // The count above answers early; the one under the user's lock holds across nodes.
+  const row = await insertHookWithinLimit(
     ctx.store.db,
     {
       user_id: user.id,
@@ -109,7 +110,9 @@ export async function createHook(ctx: Ctx, p: Principal, body: HookCreateBody): 
       secret: seal(ctx.store.dataDir, body.secret),
     },
     ctx.clock.now(),
+    limit,
   );
+  if (!row) throw new Refusal('hook-limit-reached', { limit });
   await audit(ctx, { event: 'hook-created', user: user.name, detail: { id: row.id, type: row.type, name, endpoint } });
   return present(row, user.name);
 }

@@ -51,6 +51,32 @@ export async function nextDueAt(db: Db, busy: number[]): Promise<number | undefi
   return row?.at ?? undefined;
 }
 
+/**
+ * Claims a due row for this node until `until`: its `next_at` moves there, if it is still the `seenAt` this
+ * node read. When several nodes read the same due row, one update wins; the others change nothing. A node
+ * that dies while delivering leaves the row to fall due again at `until` (delivery is at least once).
+ */
+export async function claimDelivery(db: Db, id: number, seenAt: number, until: number): Promise<boolean> {
+  const r = await db
+    .updateTable('hook_deliveries')
+    .set({ next_at: until })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .where('next_at', '=', seenAt)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Gives a claimed row back, due now (this node stops before it could deliver it). */
+export async function unclaimDelivery(db: Db, id: number, until: number, now: number): Promise<void> {
+  await db
+    .updateTable('hook_deliveries')
+    .set({ next_at: now })
+    .where('id', '=', id)
+    .where('next_at', '=', until)
+    .execute();
+}
+
 export async function deliveryDone(db: Db, id: number): Promise<void> {
   await db.deleteFrom('hook_deliveries').where('id', '=', id).execute();
 }

@@ -156,6 +156,11 @@ const migrations: Migration[] = [
   `ALTER TABLE packuments ADD COLUMN layout TEXT;
    CREATE TABLE packument_chunks (name TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, abbrev TEXT NOT NULL,
      versions TEXT NOT NULL, PRIMARY KEY (name, seq));`,
+  // State several nodes share: login attempts counted per address and per user name, and leases that let one
+  // node at a time run a periodic job.
+  `CREATE TABLE login_throttles (key TEXT PRIMARY KEY, count INTEGER NOT NULL, since BIGINT NOT NULL);
+   CREATE INDEX login_throttles_since ON login_throttles(since);
+   CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until BIGINT NOT NULL);`,
 ];
 
 const packagesColumns = [

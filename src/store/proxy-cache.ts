@@ -3,6 +3,7 @@
 import type { Db } from './store.ts';
 import { scopeOf } from '../domain/names.ts';
 import { bumpCounter } from './counters.ts';
+import { lockPackage, onPostgres } from './locks.ts';
 
 /** Whether any local package lives in `scope` (with its `@`). */
 export async function scopeHasLocalPackage(db: Db, scope: string): Promise<boolean> {
@@ -46,6 +47,8 @@ export type ProxiedDocuments = { doc: string; abbrev: string; readme: string; et
  */
 export async function keepProxied(db: Db, name: string, r: ProxiedDocuments, now: number): Promise<boolean> {
   const { etag, meta } = r;
+  // A row made by a racing node is met by the upsert below; one that exists is written after its lock.
+  await lockPackage(db, name);
   const upd = await db
     .insertInto('packages')
     .values({
@@ -106,7 +109,15 @@ export async function proxiedVersionBlobs(db: Db, names: string[]): Promise<stri
  *  names meanwhile keeps its row. Call inside a transaction. */
 export async function forgetProxied(db: Db, names: string[]): Promise<void> {
   for (let i = 0; i < names.length; i += BATCH) {
-    const some = names.slice(i, i + BATCH);
+    // Only names still proxied, locked (store/locks.ts): a publish that made one local meanwhile keeps its versions.
+    let q = db
+      .selectFrom('packages')
+      .select('name')
+      .where('name', 'in', names.slice(i, i + BATCH))
+      .where('origin', '=', 'proxy');
+    if (onPostgres(db)) q = q.forUpdate();
+    const some = (await q.execute()).map((r) => r.name);
+    if (some.length === 0) continue;
     await db.deleteFrom('versions').where('package', 'in', some).execute();
     await db.deleteFrom('packuments').where('name', 'in', some).execute();
     await db.deleteFrom('packages').where('name', 'in', some).where('origin', '=', 'proxy').execute();

@@ -196,7 +196,13 @@ export type Database = {
   hook_deliveries: HookDeliveryRow;
   ldap_accounts: LdapAccountRow;
   hooks: HookRow;
+  login_throttles: LoginThrottleRow;
+  leases: LeaseRow;
 };
+/** Login attempts counted in a window, per `a:<address>` or `u:<user>` (store/login-throttles.ts). */
+export type LoginThrottleRow = { key: string; count: number; since: number };
+/** Who runs a periodic job until when (store/leases.ts). */
+export type LeaseRow = { name: string; holder: string; until: number };
 export type SsoIdentityRow = {
   user_id: number;
   issuer: string;

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from './store.ts';
 import { bumpCounter } from './counters.ts';
+import { lockUser } from './locks.ts';
 import type { TokenRow } from './schema.ts';
 import { generateToken, hashToken, redactToken } from '../domain/tokens.ts';
 import { SESSION_KINDS, type Grants, type TokenKind } from '../domain/principal.ts';
@@ -41,6 +42,22 @@ export async function insertToken(db: Db, t: NewToken): Promise<{ token: string;
   };
   await db.insertInto('tokens').values(row).execute();
   return { token, row };
+}
+
+/**
+ * insertToken, unless the user has `limit` active tokens already (then null). Counted and written under the
+ * user's row lock: creates racing on several nodes take turns, so together they never pass the limit.
+ */
+export async function insertTokenWithinLimit(
+  db: Db,
+  t: NewToken,
+  limit: number,
+): Promise<{ token: string; row: TokenRow } | null> {
+  return db.transaction().execute(async (trx) => {
+    await lockUser(trx, t.userId);
+    if ((await countActiveTokens(trx, t.userId, t.now)) >= limit) return null;
+    return insertToken(trx, t);
+  });
 }
 
 /** Revokes and bumps the revocation counter that every server process watches to drop cached tokens. */
@@ -191,7 +208,13 @@ export type TokenUse = { at: number; count: number; user: string };
 export async function recordTokenUses(db: Db, uses: Iterable<[id: string, use: TokenUse]>): Promise<void> {
   await db.transaction().execute(async (trx) => {
     for (const [id, u] of uses) {
-      await trx.updateTable('tokens').set({ last_used_at: u.at }).where('id', '=', id).execute();
+      // Nodes flush their batches in any order: a later use recorded first is never moved back.
+      await trx
+        .updateTable('tokens')
+        .set({ last_used_at: u.at })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', u.at)]))
+        .execute();
       await trx
         .insertInto('audit')
         .values({

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from './store.ts';
 import type { HookRow } from './schema.ts';
 import { scopeOf } from '../domain/names.ts';
+import { lockUser } from './locks.ts';
 
 export type HookType = HookRow['type'];
 
@@ -34,6 +35,21 @@ export async function insertHook(
   };
   await db.insertInto('hooks').values(row).execute();
   return row;
+}
+
+/** insertHook, unless the user has `limit` hooks already (then null): counted and written under the user's
+ *  row lock (store/locks.ts), so creates racing on several nodes never pass the limit together. */
+export async function insertHookWithinLimit(
+  db: Db,
+  h: Pick<HookRow, 'user_id' | 'type' | 'name' | 'endpoint' | 'secret'>,
+  now: number,
+  limit: number,
+): Promise<HookRow | null> {
+  return db.transaction().execute(async (trx) => {
+    await lockUser(trx, h.user_id);
+    if ((await countHooks(trx, h.user_id)) >= limit) return null;
+    return insertHook(trx, h, now);
+  });
 }
 
 export async function countHooks(db: Db, userId: number): Promise<number> {

@@ -89,6 +89,31 @@ export async function tfaOf(db: Db, userId: number): Promise<string | null> {
   return (await db.selectFrom('users').select('tfa').where('id', '=', userId).executeTakeFirstOrThrow()).tfa;
 }
 
+/**
+ * Writes the 2FA state only if it is still `expected`, as read: false when another request (on any node)
+ * changed it first. A code used twice at once is accepted by one write only; the other reads again.
+ */
+export async function replaceTfa(
+  db: Db,
+  userId: number,
+  expected: string,
+  tfa: string | null,
+  now: number,
+  invalidate: boolean,
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const r = await trx
+      .updateTable('users')
+      .set({ tfa, updated_at: now })
+      .where('id', '=', userId)
+      .where('tfa', '=', expected)
+      .executeTakeFirst();
+    const replaced = Number(r.numUpdatedRows) === 1;
+    if (replaced && invalidate) await bumpRevocations(trx);
+    return replaced;
+  });
+}
+
 /** Writes the 2FA state; `invalidate` moves the revocation counter in the same transaction, because cached
  *  principals carry the 2FA mode. */
 export async function setTfa(db: Db, userId: number, tfa: string | null, now: number, invalidate: boolean) {

@@ -25,6 +25,7 @@ import { ssoOtpPage } from '../ui/signin-oidc-page.ts';
 import { formContext, pageContext, sendPage, webPlugin } from '../web/common.ts';
 import { addCookie, cookie, cookies, startSession } from '../web/session.ts';
 import { safeNext } from './web-account.ts';
+import { whileLeased } from '../../services/leases.ts';
 
 export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
   const { ctx } = app.tessera;
@@ -106,8 +107,11 @@ export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
   });
 
   // Following the directory: groups re-applied, refused users deprovisioned (services/signin-oidc.ts).
+  // One node per interval refreshes (services/leases.ts); the others skip the round.
   const timer = setInterval(() => {
-    refreshIdentities(ctx).catch((err: unknown) => app.log.error({ err }, 'company sign-in: refresh failed'));
+    whileLeased(ctx, 'oidc-refresh', o.refreshIntervalMs, () => refreshIdentities(ctx)).catch((err: unknown) =>
+      app.log.error({ err }, 'company sign-in: refresh failed'),
+    );
   }, o.refreshIntervalMs);
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));

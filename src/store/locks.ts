@@ -1,0 +1,24 @@
+// Row locks that serialize writers across nodes. On PostgreSQL (READ COMMITTED) a write transaction locks
+// the row it decides on first (`SELECT … FOR UPDATE`), so every read after it sees what the previous
+// writer committed. SQLite has one writer at a time already: there these are no-ops.
+import { PostgresAdapter } from 'kysely';
+import type { Db } from './store.ts';
+
+export const onPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+/**
+ * Locks a package's row until the caller's transaction ends: publishes, unpublishes, dist-tag, owner,
+ * access and staged-version writes on one package run one after another. A package not made yet has no
+ * row to lock: its first INSERT's primary key decides between racing creators (the loser gets a unique
+ * violation, which the service turns into npm's answer or tries again).
+ */
+export async function lockPackage(trx: Db, name: string): Promise<void> {
+  if (!onPostgres(trx)) return;
+  await trx.selectFrom('packages').select('name').where('name', '=', name).forUpdate().execute();
+}
+
+/** Locks a user's row until the caller's transaction ends: count-then-insert checks (the token limit) hold. */
+export async function lockUser(trx: Db, userId: number): Promise<void> {
+  if (!onPostgres(trx)) return;
+  await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+}

@@ -114,12 +114,13 @@ export async function tokenWithUser(db: Db, hash: string) {
     .executeTakeFirst();
 }
 
-/** Token ids starting with `prefix` (LIKE wildcards dropped), at most two: enough to see an ambiguous one. */
+/** Token ids starting with `prefix` (LIKE wildcards dropped), at most two: enough to see an ambiguous one.
+ *  Case-insensitive on both dialects (SQLite's LIKE is, PostgreSQL's is not), as an id typed in capitals was. */
 export async function tokenIdsByPrefix(db: Db, prefix: string): Promise<string[]> {
   const rows = await db
     .selectFrom('tokens')
     .select('id')
-    .where('id', 'like', `${prefix.replace(/[%_]/g, '')}%`)
+    .where((eb) => eb(eb.fn('lower', ['id']), 'like', `${prefix.replace(/[%_]/g, '').toLowerCase()}%`))
     .limit(2)
     .execute();
   return rows.map((r) => r.id);

@@ -209,7 +209,7 @@ export class ReadCache {
 
   /** Keeps bytes read elsewhere (a streamed store's small tarballs), by the same rule as blob(). */
   keepBlob(key: string, data: Buffer): void {
-    if (data.length <= MAX_CACHED_TARBALL) this.#blobs.set(key, data);
+    if (data.length <= Math.min(MAX_CACHED_TARBALL, this.#tarballBudget)) this.#blobs.set(key, data);
   }
 
   /** Whether a tarball of this size would be kept in memory (else it is streamed). */

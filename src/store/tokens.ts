@@ -131,7 +131,8 @@ export async function tokenWithUser(db: Db, hash: string) {
     .executeTakeFirst();
 }
 
-/** Token ids starting with `prefix` (LIKE wildcards dropped), at most two: enough to see an ambiguous one. */
+/** Token ids starting with `prefix` (LIKE wildcards dropped), at most two: enough to see an ambiguous one.
+ *  Case-insensitive on both dialects (SQLite's LIKE is, PostgreSQL's is not), as an id typed in capitals was. */
 export async function tokenIdsByPrefix(db: Db, prefix: string): Promise<string[]> {
   // Ids are lowercase UUIDs; SQLite's LIKE ignores ASCII case and PostgreSQL's does not, so lower the prefix.
   const rows = await db

@@ -3,13 +3,14 @@
 // plain 404 of an unknown URL, readiness failing by part and while `tessera serve` shuts down.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { makeNpm, makeProject } from '../helpers/npm.ts';
 import { serve } from '../helpers/cli.ts';
+import { blobsAway } from '../helpers/blobs-away.ts';
 import { defaults } from '../../src/config/config.ts';
 
 const BEARER = 'scrape-secret-0123456789';
@@ -226,11 +227,11 @@ describe('health', () => {
       assert.equal(ready.status, 200);
       assert.deepEqual(await ready.json(), { status: 'ok' });
 
-      renameSync(join(s.dataDir, 'blobs'), join(s.dataDir, 'blobs-away'));
+      const blobsBack = await blobsAway(s);
       ready = await fetch(`${s.url}-/readyz`);
       assert.equal(ready.status, 503);
       assert.deepEqual(await ready.json(), { status: 'unavailable', failing: ['blobs'] });
-      renameSync(join(s.dataDir, 'blobs-away'), join(s.dataDir, 'blobs'));
+      await blobsBack();
       assert.equal((await fetch(`${s.url}-/readyz`)).status, 200);
 
       await s.ctx.store.db.destroy();

@@ -4,8 +4,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
@@ -74,17 +72,18 @@ describe('private namespaces and cached upstream copies', () => {
   test('tessera proxy purge forgets cached documents and tarballs, is audited, leaves local packages', async () => {
     const tgz = Buffer.from(await (await fetch(`${up.url}${tarballPath}`)).arrayBuffer());
     const key = createHash('sha512').update(tgz).digest('hex');
-    const blob = join(down.dataDir, 'blobs', key.slice(0, 2), key.slice(2, 4), key);
-    assert.ok(existsSync(blob));
+    // Through the store's blob API: on the cluster backend the tarball is in a bucket, not the data folder.
+    const stored = async () => (await down.ctx.store.blobs.entry(key)) !== undefined;
+    assert.ok(await stored());
     const dry = await tessera(['proxy', 'purge', 'kind-*', '--dry-run', '--data', down.dataDir]);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /would purge kind-of/);
-    assert.ok(existsSync(blob));
+    assert.ok(await stored());
     const r = await tessera(['proxy', 'purge', 'kind-*', '--json', '--data', down.dataDir]);
     assert.equal(r.code, 0, r.stderr);
     const expected = { dryRun: false, packages: ['kind-of'], versions: 1, blobs: 1, bytes: tgz.length };
     assert.deepEqual(JSON.parse(r.stdout), expected);
-    assert.ok(!existsSync(blob));
+    assert.ok(!(await stored()));
     const { db } = down.ctx.store;
     assert.deepEqual(await db.selectFrom('packages').select('name').where('name', '=', 'kind-of').execute(), []);
     const audit = await db.selectFrom('audit').select('detail').where('event', '=', 'proxy-purged').execute();

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { blobsDefaults } from '../../src/config/blobs.ts';
+import { openStore } from '../../src/store/store.ts';
 
 const run = promisify(execFile);
 
@@ -18,6 +20,8 @@ export type Postgres = {
   url: string;
   /** A fresh, empty database; its URL. */
   createDatabase(): Promise<string>;
+  /** A fresh database with every migration applied (a copy of a template migrated once per cluster); its URL. */
+  createMigratedDatabase(): Promise<string>;
   dropDatabase(url: string): Promise<void>;
   stop(): void;
 };
@@ -93,14 +97,21 @@ function clusterAt(url: string, stop: () => void): Postgres {
       await c.end();
     }
   };
+  const create = async (template?: string) => {
+    const name = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    await admin(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+    const u = new URL(url);
+    u.pathname = `/${name}`;
+    return u.toString();
+  };
+  let template: Promise<void> | undefined;
   return {
     url,
-    async createDatabase() {
-      const name = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-      await admin(`CREATE DATABASE ${name}`);
-      const u = new URL(url);
-      u.pathname = `/${name}`;
-      return u.toString();
+    createDatabase: () => create(),
+    async createMigratedDatabase() {
+      template ??= migratedTemplate(url);
+      await template;
+      return create(TEMPLATE);
     },
     async dropDatabase(dbUrl) {
       const name = new URL(dbUrl).pathname.slice(1);
@@ -109,6 +120,34 @@ function clusterAt(url: string, stop: () => void): Postgres {
     },
     stop,
   };
+}
+
+const TEMPLATE = 'tessera_template';
+
+/** Migrating takes longer than copying a database, and a test run makes one per server: the migrations run
+ *  once per cluster, into a template. Test processes share the cluster, so the first to hold the lock makes
+ *  it, and the others wait for it to be complete (a copy fails while anyone is connected to its template). */
+async function migratedTemplate(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('SELECT pg_advisory_lock(hashtext($1))', [TEMPLATE]);
+    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE]);
+    if (rowCount) return;
+    await c.query(`CREATE DATABASE ${TEMPLATE}`);
+    const u = new URL(url);
+    u.pathname = `/${TEMPLATE}`;
+    const scratch = mkdtempSync(join(tmpdir(), 'tessera-pg-template-'));
+    try {
+      // Each copy is opened by openStore all the same, which applies whatever the template lacks.
+      const store = await openStore(scratch, { ...blobsDefaults, database: u.toString() });
+      await store.close();
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  } finally {
+    await c.end();
+  }
 }
 
 /** The cluster given by the global setup (TESSERA_TEST_POSTGRES), else one per test process. */

@@ -68,7 +68,7 @@ export async function startServer(
   }
   const env: Record<string, string> = {};
   if (cluster && overrides.database === undefined) {
-    config.database = await (await sharedPostgres()).createDatabase();
+    config.database = await (await sharedPostgres()).createMigratedDatabase();
     env.TESSERA_DATABASE_URL = config.database;
     env.TESSERA_CONFIG = join(dataDir, 'cluster.yaml');
     const { blobs, s3 } = config;

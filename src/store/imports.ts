@@ -4,6 +4,7 @@
 import type { Db } from './store.ts';
 import { scopeOf } from '../domain/names.ts';
 import { rerender } from './packages.ts';
+import { insertLocalPackage } from './package-rows.ts';
 import { bumpCounter } from './counters.ts';
 
 export type ImportedVersion = {
@@ -66,22 +67,7 @@ async function ensureLocalPackage(
       .execute();
     return;
   }
-  await trx
-    .insertInto('packages')
-    .values({
-      name,
-      scope: scopeOf(name) ?? null,
-      access,
-      origin: 'local',
-      rev: 0,
-      created_at: createdAt,
-      modified_at: createdAt,
-      deleted_at: null,
-      etag: '""',
-      fetched_at: null,
-      meta: null,
-    })
-    .execute();
+  await insertLocalPackage(trx, name, access, createdAt);
 }
 
 async function insertImportedVersion(trx: Db, name: string, v: ImportedVersion): Promise<void> {

@@ -5,13 +5,13 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { blobsDefaults } from '../../src/config/blobs.ts';
 import { openStore } from '../../src/store/store.ts';
+import { freePort } from './ports.ts';
 
 const run = promisify(execFile);
 
@@ -32,17 +32,6 @@ function binDir(): string {
   const found = versions.map((v) => join(root, v, 'bin')).find((d) => existsSync(join(d, 'initdb')));
   if (!found) throw new Error(`no ${root}/<version>/bin/initdb: apt-get install -y postgresql`);
   return found;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** initdb and postgres refuse root: run them as `postgres` (Debian's package makes it) or `nobody`. */

@@ -5,13 +5,14 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { Config } from '../../src/config/config.ts';
 import { s3Client } from '../../src/store/blobs/s3.ts';
+import { freePort } from './ports.ts';
 
 const run = promisify(execFile);
 
@@ -29,17 +30,6 @@ export type Rgw = {
   detach(): void;
   killNow(): void;
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** radosgw binds with SO_REUSEPORT, so a taken port would not make it fail: take only ports nobody answers on. */
 async function unusedPort(): Promise<number> {

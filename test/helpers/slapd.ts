@@ -3,10 +3,11 @@
 // certificate for LDAPS and StartTLS. Each test starts its own and kills only the process it started.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
+import { freePort } from './ports.ts';
 
 export const SLAPD = '/usr/sbin/slapd';
 export const BASE = 'dc=example,dc=test';
@@ -29,17 +30,6 @@ export type Slapd = {
   deleteUser(uid: string): Promise<void>;
   stop(): Promise<void>;
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

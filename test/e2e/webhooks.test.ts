@@ -191,17 +191,27 @@ describe('webhooks', () => {
       ['package:publish', 'package:publish', 'package:publish', 'package:dist-tag'],
     );
     assert.equal(new Set(got.slice(0, 3).map((g) => g.body.id)).size, 1, 'the same delivery, retried');
-    const rows = await s.ctx.store.db
-      .selectFrom('audit')
-      .select(['event', 'detail'])
-      .where('event', 'like', 'hook-%')
-      .execute();
-    const flaky = rows
-      .map((r) => ({
-        ...(JSON.parse(r.detail ?? '{}') as { hook: string; attempts: number; status: number }),
-        audit: r.event,
-      }))
-      .filter((r) => r.hook === 'flaky');
+    // The receiver has the last event before the registry writes its audit row (on PostgreSQL, a round trip
+    // later): wait for the four rows, in the order they were written.
+    const flakyRows = async () =>
+      (
+        await s.ctx.store.db
+          .selectFrom('audit')
+          .select(['event', 'detail'])
+          .where('event', 'like', 'hook-%')
+          .orderBy('id')
+          .execute()
+      )
+        .map((r) => ({
+          ...(JSON.parse(r.detail ?? '{}') as { hook: string; attempts: number; status: number }),
+          audit: r.event,
+        }))
+        .filter((r) => r.hook === 'flaky');
+    let flaky = await flakyRows();
+    for (let i = 0; i < 100 && flaky.length < 4; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      flaky = await flakyRows();
+    }
     assert.deepEqual(
       flaky.map((r) => [r.audit, r.attempts, r.status]),
       [

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { publishBody, escaped } from '../helpers/publish-body.ts';
 import { readSection, SIGNIN_SECTION } from '../helpers/matrix-table.ts';
-import { ADMIN_DN, ADMIN_PASSWORD, GROUPS, PEOPLE, startSlapd, type Slapd } from '../helpers/slapd.ts';
+import { slapdLdapConfig, startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { authDefaults, type AuthConfig } from '../../src/config/auth.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { bindAccount } from '../../src/services/signin-oidc.ts';
@@ -156,20 +156,7 @@ describe('authorization matrix: company sign-in (docs/authorization.md)', () => 
       name: 'Acme SSO',
       refreshIntervalMs: 3_600_000,
     };
-    const ldapConfig = {
-      url: slapd.url,
-      bindDN: ADMIN_DN,
-      bindPassword: ADMIN_PASSWORD,
-      userSearchBase: PEOPLE,
-      userFilter: '(uid={{username}})',
-      mailAttribute: 'mail',
-      groupSearchBase: GROUPS,
-      groupFilter: '(member={{dn}})',
-      groupAttribute: 'cn',
-      tls: { ca: null, startTls: false },
-      syncIntervalMs: FIVE_MINUTES,
-      timeoutMs: 5_000,
-    };
+    const ldapConfig = slapdLdapConfig(slapd, { syncIntervalMs: FIVE_MINUTES });
     const ssoAuth: AuthConfig = { ...authDefaults, local: false, oidc, groups: MAPPING };
     [sso, ldap] = await Promise.all([
       startServer({ auth: ssoAuth }),

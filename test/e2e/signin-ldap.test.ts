@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { send } from '../helpers/raw-request.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { ADMIN_DN, ADMIN_PASSWORD, GROUPS, PEOPLE, startSlapd, type Slapd } from '../helpers/slapd.ts';
+import { slapdLdapConfig, startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { ADDRESS_LIMIT } from '../../src/services/login-throttle.ts';
 import { applyFile, defaults, type Config } from '../../src/config/config.ts';
@@ -28,21 +28,7 @@ const FIVE_MINUTES = 5 * 60_000;
 let slapd: Slapd;
 
 function ldapConfig(over: Partial<LdapConfig> = {}): LdapConfig {
-  return {
-    url: slapd.url,
-    bindDN: ADMIN_DN,
-    bindPassword: ADMIN_PASSWORD,
-    userSearchBase: PEOPLE,
-    userFilter: '(uid={{username}})',
-    mailAttribute: 'mail',
-    groupSearchBase: GROUPS,
-    groupFilter: '(member={{dn}})',
-    groupAttribute: 'cn',
-    tls: { ca: null, startTls: false },
-    syncIntervalMs: FIVE_MINUTES,
-    timeoutMs: 5_000,
-    ...over,
-  };
+  return slapdLdapConfig(slapd, { syncIntervalMs: FIVE_MINUTES, ...over });
 }
 
 /** A registry signing in through the test directory, with the organization acme (owned by a local admin),

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { freePort } from './ports.ts';
+import type { LdapConfig } from '../../src/config/auth.ts';
 
 export const SLAPD = '/usr/sbin/slapd';
 export const BASE = 'dc=example,dc=test';
@@ -204,5 +205,24 @@ export async function startSlapd(users: DirectoryUser[], groups: DirectoryGroup[
       }
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** `auth.ldap` for this test directory: users under PEOPLE by uid, groups under GROUPS by member, no TLS. */
+export function slapdLdapConfig(slapd: Slapd, over: Partial<LdapConfig> = {}): LdapConfig {
+  return {
+    url: slapd.url,
+    bindDN: ADMIN_DN,
+    bindPassword: ADMIN_PASSWORD,
+    userSearchBase: PEOPLE,
+    userFilter: '(uid={{username}})',
+    mailAttribute: 'mail',
+    groupSearchBase: GROUPS,
+    groupFilter: '(member={{dn}})',
+    groupAttribute: 'cn',
+    tls: { ca: null, startTls: false },
+    syncIntervalMs: 5 * 60_000,
+    timeoutMs: 5_000,
+    ...over,
   };
 }

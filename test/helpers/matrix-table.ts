@@ -1,5 +1,6 @@
 // The rows of the authorization matrix's tables (docs/authorization.md): every table whose header is
 // exactly HEADER. Shared by the matrix test and the explain test; vocabulary checks stay with each.
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 export const MATRIX_DOC = new URL('../../docs/authorization.md', import.meta.url);
@@ -100,4 +101,22 @@ function readWhere(
     if (keep(row)) check(row, where, problems);
   });
   return { rows: rows.filter(keep), problems };
+}
+
+/** npm's notice for a token that stopped working: the matrix's `notice` column. */
+export const NOTICE = 'access token expired or revoked. Please try logging in again.';
+
+/** Asserts an answer is the row's: status, reason header and notice (the body, cut, in the message). */
+export async function assertAnswers(res: Response, row: Row): Promise<void> {
+  const text = await res.text();
+  const actual = {
+    status: res.status,
+    reason: res.headers.get('x-tessera-reason') ?? '-',
+    notice: res.headers.get('npm-notice') === NOTICE,
+  };
+  assert.deepEqual(
+    actual,
+    { status: row.status, reason: row.reason, notice: row.notice },
+    `body: ${text.slice(0, 300)}`,
+  );
 }

@@ -5,6 +5,8 @@
 //   direct        straight from the upstream
 //   tessera cold  through a Tessera that has cached nothing (every packument and tarball fetched upstream)
 //   tessera warm  through the same Tessera again (everything cached)
+//   replay        Tessera's own answers replayed from memory by a bare node:http server (lib/replay.ts): the
+//                 floor no proxy can beat, since only the client's own work is left
 // Goals: cold ≤ 1.2× direct, warm ≤ 0.8× direct, Tessera's peak RSS under 300 MB. Printed with the
 // upstream connections each install opened, and the CPU seconds of the client and of the server (the
 // upstream, in this process, for `direct`): on a shared machine the wall clock also measures the neighbours,
@@ -21,6 +23,7 @@ import { serve, type ServeProcess } from '../test/helpers/cli.ts';
 import { cleanEnv } from '../test/helpers/npm.ts';
 import { makePnpm } from '../test/helpers/clients.ts';
 import { fmt, printTable } from './lib/table.ts';
+import { record, replay, type Recorded } from './lib/replay.ts';
 
 export const COLD_GOAL = 1.2;
 export const WARM_GOAL = 0.8;
@@ -134,6 +137,7 @@ export async function runProxyBench(): Promise<{ ok: boolean }> {
   let peak = 0;
   try {
     for (const client of clients) {
+      let recorded: Recorded | undefined;
       let before = up.connections();
       const upCpu = process.cpuUsage();
       const d = await install(client, `${up.url}/`, f.roots);
@@ -157,6 +161,7 @@ export async function runProxyBench(): Promise<{ ok: boolean }> {
         const warmConns = up.connections() - before;
         const rss = peakRssMb(pid);
         peak = Math.max(peak, rss);
+        recorded = await record(s.url, f);
         const mb = `${rss.toFixed(0)} MB`;
         // The direct case's server is the upstream, in this process: its CPU is this process's.
         const upSeconds = (used.user + used.system) / 1e6;
@@ -170,6 +175,17 @@ export async function runProxyBench(): Promise<{ ok: boolean }> {
       } finally {
         await s.stop();
         rmSync(dir, { recursive: true, force: true });
+      }
+      // The floor: the same answers from a bare server in memory, what no proxy can beat.
+      const r = await replay(recorded!);
+      try {
+        const cpu = process.cpuUsage();
+        const i = await install(client, r.url, f.roots);
+        const used = process.cpuUsage(cpu);
+        const server = ((used.user + used.system) / 1e6).toFixed(2);
+        rows.push([client, 'replay (floor)', fmt.ms(i.s), fmt.ratio(i.s / direct), 0, i.cpu.toFixed(2), server, '']);
+      } finally {
+        await r.close();
       }
     }
   } finally {

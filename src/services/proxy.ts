@@ -134,10 +134,13 @@ async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<Pack
   const r = renderProxied(upstreamDoc, name);
   const meta = JSON.stringify({ tarballs: r.tarballs });
   const kept = await ctx.store.transaction((trx) => keepProxied(trx, name, { ...r, meta }, now));
+  const head = await packageHead(ctx.store.db, name);
   // The client that asked is answered from these very strings, not from a read of what was just written.
-  if (kept) {
-    readCache(ctx.store).keepDocument(name, r);
+  if (kept && head) {
+    const cache = readCache(ctx.store);
+    cache.keepDocument(name, r);
+    cache.keepHead(head);
     remember(fetchTimes(ctx), name, now);
   }
-  return packageHead(ctx.store.db, name);
+  return head;
 }

@@ -93,6 +93,8 @@ export class ReadCache {
   #accountsSeq = '';
   #checkedAt = 0;
   readonly #heads = new Map<string, PackageHead | null>();
+  /** Moves with every keepHead: a head read from the database before one was kept is older than it. */
+  #headsKept = 0;
   readonly #tarballs = new Map<string, string>();
   /** May this token read this restricted package? Keyed "<token id>\0<name>". */
   readonly #readable = new Map<string, boolean>();
@@ -173,13 +175,28 @@ export class ReadCache {
     const hit = this.peekHead(name);
     if (hit !== undefined) return hit ?? undefined;
     const seq = this.#seq;
+    const kept = this.#headsKept;
     const head = await packageHead(this.#store.db, name);
-    // Keep it only if nothing moved while we read.
-    if (seq === this.#seq) {
-      if (this.#heads.size >= MAX_HEADS) this.#heads.clear();
-      this.#heads.set(name, head ?? null);
-    }
+    // Keep it only if nothing moved while we read, here (keepHead) or anywhere (the counter).
+    if (seq === this.#seq && kept === this.#headsKept) this.#setHead(name, head ?? null);
     return head;
+  }
+
+  /**
+   * The head of an upstream copy this process just wrote. Upstream copies do not move the `packages` counter:
+   * each refresh would empty every process's caches, and an install's hundreds of first fetches would keep
+   * them empty. Other processes keep the copy they had until their own `upstream.cacheTtl` runs out, as
+   * they would without this one; a document read that finds a newer copy stored drops their head (document()).
+   */
+  keepHead(head: PackageHead): void {
+    this.#sync();
+    this.#headsKept++;
+    this.#setHead(head.name, head);
+  }
+
+  #setHead(name: string, head: PackageHead | null): void {
+    if (this.#heads.size >= MAX_HEADS) this.#heads.clear();
+    this.#heads.set(name, head);
   }
 
   /** The blob key of a published version's tarball, or undefined. */
@@ -231,11 +248,15 @@ export class ReadCache {
     return this.#forBase(name, e, base, kind);
   }
 
-  /** Rendered packument bytes for an ETag and a base URL. */
-  async document(name: string, etag: string, kind: Kind, base: string): Promise<Buffer> {
+  /** Rendered packument bytes for a base URL, and their ETag: the one asked for, or the stored document's
+   *  when that is newer than the head the caller had (its head is dropped then, to be read again). */
+  async document(name: string, etag: string, kind: Kind, base: string): Promise<{ etag: string; body: Buffer }> {
     let e = this.#docs.get(name);
-    if (!e || e.etag !== etag) e = this.#keep(name, await storedDocuments(this.#store.db, name));
-    return this.#forBase(name, e, base, kind);
+    if (!e || e.etag !== etag) {
+      e = this.#keep(name, await storedDocuments(this.#store.db, name));
+      if (e.etag !== etag) this.#heads.delete(name);
+    }
+    return { etag: e.etag, body: this.#forBase(name, e, base, kind) };
   }
 
   /** Documents just written by this process (an upstream copy kept): the next read need not read them back. */

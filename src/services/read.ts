@@ -77,8 +77,8 @@ export async function readPackument(
     head = await proxyPackument(ctx, name, local);
     if (!head) throw new Refusal('not-found');
   }
-  const body = await cache.document(name, head.etag, kind, base);
-  return { etag: head.etag, body, access: head.access };
+  const { etag, body } = await cache.document(name, head.etag, kind, base);
+  return { etag, body, access: head.access };
 }
 
 /** A tarball's bytes, a stream of them (large ones on S3), or a presigned URL to send the caller to. */

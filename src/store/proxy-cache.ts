@@ -78,7 +78,7 @@ export async function keepProxied(db: Db, name: string, r: ProxiedDocuments, now
     .values({ name, ...docs })
     .onConflict((oc) => oc.column('name').doUpdateSet(docs))
     .execute();
-  await bumpCounter(db, 'packages');
+  // No counter moves: the writer keeps the new head itself (services/read-cache.ts keepHead says why).
   return true;
 }
 

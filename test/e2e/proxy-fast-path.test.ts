@@ -73,6 +73,19 @@ describe('fresh upstream copies from memory', () => {
     assert.equal(asked.filter((p) => p === '/fast-pkg').length, 2, 'refreshed in the background');
   });
 
+  test("fetching more copies keeps the earlier ones answered from memory: an install's first fetches do not empty the caches", async () => {
+    const names = ['keep-a', 'keep-b', 'keep-c'];
+    for (const name of names) assert.equal((await fetch(`${s.url}${name}`, { headers: corgi })).status, 200);
+    s.routed.length = 0;
+    for (const name of names) {
+      const again = await fetch(`${s.url}${name}`, { headers: corgi });
+      assert.equal(again.status, 200);
+      assert.equal((await again.json()).name, name);
+    }
+    assert.deepEqual(s.routed, [], 'every copy answered before Fastify');
+    for (const name of names) assert.equal(asked.filter((p) => p === `/${name}`).length, 1);
+  });
+
   test('a scoped copy always takes the full route: a user taking the scope cuts it off at once', async () => {
     const url = `${s.url}@late/pkg`;
     assert.equal((await fetch(url, { headers: corgi })).status, 200);

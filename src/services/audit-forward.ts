@@ -69,7 +69,7 @@ export async function forwardAudit(ctx: Ctx, kind: AuditKind, body: unknown): Pr
   const init = { accept: 'application/json', method: 'POST', body: JSON.stringify(outgoing) } as const;
   return upstreamRequest(ctx, `${upstream}${PATHS[kind]}`, init, async (res) => {
     if (!res.ok) {
-      await res.body?.cancel();
+      await res.discard();
       throw new Refusal('audit-unavailable', { detail: `the upstream registry answered ${res.status}` });
     }
     return res.json();

@@ -20,10 +20,8 @@ import { hookById, hookIdOf, recordDelivery } from '../store/user-hooks.ts';
 import { audit, type Ctx } from './context.ts';
 import { onQueued } from './hooks.ts';
 import { metricsOf } from './metrics.ts';
+import { VERSION } from '../config/version.ts';
 
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
 /** Rows queued by another process are found within this, even without a wake-up. */
 const IDLE_POLL_MS = 30_000;
 const MAX_BACKOFF_MS = 3_600_000;

@@ -83,15 +83,14 @@ async function fetchTarball(
   const expected = source.integrity ? ssri.parse(source.integrity).pickAlgorithm() : 'sha512';
   const data = await upstreamRequest(ctx, source.url, { accept: '*/*' }, async (res) => {
     if (res.status === 404) {
-      await res.body?.cancel();
+      await res.discard();
       return undefined;
     }
-    if (!res.ok || !res.body) {
+    if (!res.ok) {
       throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status} for the tarball` });
     }
-    const length = Number(res.headers.get('content-length'));
     const out = new PassThrough();
-    flowing(out, Number.isFinite(length) && length > 0 ? length : undefined);
+    flowing(out, res.length || undefined);
     const hash = createHash(expected);
     // The integrity kept is sha512's, whatever the upstream gave: hashed as the bytes come, not again after.
     const sha512 = expected === 'sha512' ? hash : createHash('sha512');
@@ -100,8 +99,7 @@ async function fetchTarball(
     // tarball that was refused.
     let last: Buffer | undefined;
     try {
-      for await (const chunk of res.body) {
-        const c = Buffer.from(chunk);
+      for await (const c of res.body as AsyncIterable<Buffer>) {
         hash.update(c);
         if (sha512 !== hash) sha512.update(c);
         chunks.push(c);

@@ -120,7 +120,7 @@ function remember(times: Map<string, number>, name: string, at: number): void {
 async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<PackageHead | undefined> {
   const upstreamDoc = await upstreamRequest(ctx, url, { accept: 'application/json' }, async (res) => {
     if (res.status === 404) {
-      await res.body?.cancel();
+      await res.discard();
       return undefined;
     }
     if (!res.ok) throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status}` });

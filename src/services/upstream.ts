@@ -1,13 +1,13 @@
 // Talking to upstream registries, per host: a bound on requests in flight, a circuit breaker, and one
 // fetch shared by everyone asking for the same thing at once.
 //
-// Node's fetch already keeps connections alive in one pool per origin (and honours HTTPS_PROXY with
-// NODE_USE_ENV_PROXY=1, which a dispatcher of our own would bypass); what it lacks is a bound, so an
-// install's hundreds of parallel misses opened hundreds of connections. With at most `maxConnections`
-// requests in flight, the pool never needs more connections than that, and reuses them.
+// Each host has one pool of kept-alive connections (upstream-http.ts) of at most `maxConnections`: an
+// install's hundreds of parallel misses queue for a handful of connections instead of opening hundreds.
 import { Refusal } from '../domain/reasons.ts';
 import type { Ctx } from './context.ts';
 import { metricsOf } from './metrics.ts';
+import { send, type UpstreamResponse } from './upstream-http.ts';
+import { VERSION } from '../config/version.ts';
 
 type Host = {
   active: number;
@@ -131,7 +131,7 @@ export async function upstreamRequest<T>(
   ctx: Ctx,
   url: string,
   init: Outgoing,
-  consume: (res: Response) => Promise<T>,
+  consume: (res: UpstreamResponse) => Promise<T>,
 ): Promise<T> {
   const { timeoutMs, maxConnections } = ctx.config.upstream;
   const h = hostOf(ctx, url);
@@ -149,14 +149,20 @@ export async function upstreamRequest<T>(
   try {
     release = await slot(h, maxConnections, signal);
     h.sent++;
-    const headers: Record<string, string> = { accept: init.accept };
+    const headers: Record<string, string> = { accept: init.accept, 'user-agent': `tessera/${VERSION}` };
+    // Documents compress well and registries compress them; tarballs are compressed already.
+    if (init.accept.includes('json')) headers['accept-encoding'] = 'gzip, deflate, br';
     if (init.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body, signal });
-    if (res.status >= 500) {
-      await res.body?.cancel().catch(() => {});
-      throw new Error(`upstream answered ${res.status}`);
+    const method = init.method ?? 'GET';
+    const res = await send(url, { method, headers, body: init.body, signal }, maxConnections);
+    let out: T;
+    try {
+      if (res.status >= 500) throw new Error(`upstream answered ${res.status}`);
+      out = await consume(res);
+    } finally {
+      // An answer not read to its end (a 5xx, a refusal) would hold its connection: close it instead.
+      if (!res.body.readableEnded) res.body.destroy();
     }
-    const out = await consume(res);
     settle(ctx, h, url, true, '');
     metrics?.proxyRequests.inc({ kind, outcome: 'ok' });
     return out;
@@ -172,7 +178,7 @@ export async function upstreamRequest<T>(
     settle(ctx, h, url, false, detail);
     throw new Refusal('upstream-unavailable', { detail });
   } finally {
-    // fetch frees the connection just after the body ends: the next request must find it free, not open another.
+    // The agent frees the connection just after the body ends: the next request must find it free, not open another.
     if (release) setImmediate(release);
     metrics?.proxyDuration.observe({ kind }, (performance.now() - started) / 1000);
   }

@@ -2,7 +2,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Refusal } from '../../domain/reasons.ts';
 import { DistTagBody, SearchQuery } from '../../domain/commands.ts';
@@ -11,11 +10,9 @@ import { search } from '../../services/search.ts';
 import { attestationsOf, myStars, starredBy, visibility } from '../../services/package-extras.ts';
 import { changeOwner, getDistTags, removeDistTag, setDistTag, starPackage } from '../../services/package-writes.ts';
 import { forwardAudit } from '../../services/audit-forward.ts';
+import { VERSION } from '../../config/version.ts';
 
 const KB_DIR = fileURLToPath(new URL('../../../kb/', import.meta.url));
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
 
 export async function miscRoutes(plain: FastifyInstance): Promise<void> {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();

@@ -11,7 +11,8 @@
 // upstream connections each install opened, and the CPU seconds of the client and of the server (the
 // upstream, in this process, for `direct`): on a shared machine the wall clock also measures the neighbours,
 // the CPU columns much less so. Tessera runs as `tessera serve` in its own process; BENCH_PROFILE=<dir>
-// starts it with V8's profiler on, which writes proxy-<client>.cpuprofile there when it stops.
+// starts it with V8's profiler on, which writes proxy-<client>.cpuprofile there when it stops; BENCH_NODE_ARGS
+// passes flags to its Node.
 //   node_modules/.bin/node bench/proxy.ts     BENCH_PACKAGES=300 BENCH_SETUP_MS=50 BENCH_CLIENTS=npm,pnpm
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -116,6 +117,8 @@ async function startTessera(upstream: string, client: Client): Promise<{ s: Serv
   // BENCH_PROFILE=<dir>: the server runs with V8's profiler on and writes its profile there when it stops.
   const prof = process.env.BENCH_PROFILE;
   const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `proxy-${client}.cpuprofile`] : [];
+  // BENCH_NODE_ARGS: flags for the server's Node (`--max-semi-space-size=16`, say), split on spaces.
+  nodeArgs.push(...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const s = await serve(['--data', join(dir, 'data'), '--config', join(dir, 'config.yaml')], { nodeArgs });
   return { s, dir };
 }

@@ -74,12 +74,17 @@ export function publishBody(manifest: Manifest, tgz: Buffer, tag = 'latest'): Re
 }
 
 /** PUT /<name> over HTTP with a bearer token, as npm does; throws with the server's answer on failure. */
-export async function publishOverHttp(url: string, token: string, body: Record<string, unknown>): Promise<void> {
+/** One publish PUT; `body` may be the JSON text already, so a caller can build it before timing starts. */
+export async function publishOverHttp(
+  url: string,
+  token: string,
+  body: Record<string, unknown> | { name: string; text: string },
+): Promise<void> {
   const name = String(body.name);
   const res = await fetch(new URL(name.replace('/', '%2f'), url), {
     method: 'PUT',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'npm-command': 'publish' },
-    body: JSON.stringify(body),
+    body: typeof body.text === 'string' ? body.text : JSON.stringify(body),
   });
   if (res.status !== 201) throw new Error(`publish ${name}: HTTP ${res.status} ${await res.text()}`);
   await res.arrayBuffer().catch(() => {});

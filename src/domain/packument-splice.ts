@@ -47,6 +47,97 @@ const TIME_AT = '},"time":';
 
 type Open = { seq: number; full: string[]; abbrev: string[]; versions: string[]; changed: boolean };
 
+type Entry = [version: string, at: string];
+
+/**
+ * The `time` entries after `created` and `modified`: unpublished versions first, then live ones. They stay
+ * the stored text while a splice only appends (publish, deprecate), since parsing and writing back thousands
+ * of entries was most of a big package's publish; an unpublish takes them as entries, parsed once. Version
+ * keys are semver (no quotes, never integer-like) and values ISO dates, so `,"<version>":"` starts exactly
+ * one entry and each entry holds one `":"`.
+ */
+class Times {
+  #text: string;
+  #liveAt: number;
+  #live: number;
+  readonly #unpublished: number;
+  #entries?: { unpublished: Entry[]; live: Entry[] };
+
+  private constructor(text: string, liveAt: number, live: number, unpublished: number) {
+    this.#text = text;
+    this.#liveAt = liveAt;
+    this.#live = live;
+    this.#unpublished = unpublished;
+  }
+
+  /** From the stored `{"created":…,"modified":…,…}`, or undefined when it is not in that form. */
+  static of(json: string, unpublished: number): Times | undefined {
+    const m = json.indexOf('","modified":"');
+    if (!json.startsWith('{"created":"') || m < 0 || !json.endsWith('}')) return undefined;
+    const text = json.slice(json.indexOf('"', m + 14) + 1, -1);
+    let at = 0;
+    for (let i = 0; i < unpublished; i++) {
+      const sep = text.indexOf('":"', at);
+      if (sep < 0) return undefined;
+      at = text.indexOf('"', sep + 3) + 1;
+    }
+    let live = 0;
+    for (let i = text.indexOf('":"', at); i >= 0; i = text.indexOf('":"', i + 3)) live++;
+    return new Times(text, at, live, unpublished);
+  }
+
+  get liveCount(): number {
+    return this.#entries ? this.#entries.live.length : this.#live;
+  }
+
+  get unpublishedCount(): number {
+    return this.#entries ? this.#entries.unpublished.length : this.#unpublished;
+  }
+
+  lastLive(): Entry | undefined {
+    if (this.#entries) return this.#entries.live.at(-1);
+    if (this.#live === 0) return undefined;
+    const at = this.#text.lastIndexOf(',"');
+    return Object.entries(JSON.parse(`{${this.#text.slice(at + 1)}}`) as Record<string, string>)[0];
+  }
+
+  has(version: string): boolean {
+    if (this.#entries) return [...this.#entries.unpublished, ...this.#entries.live].some(([v]) => v === version);
+    return this.#text.includes(`,${JSON.stringify(version)}:"`);
+  }
+
+  hasLive(version: string): boolean {
+    if (this.#entries) return this.#entries.live.some(([v]) => v === version);
+    return this.#text.indexOf(`,${JSON.stringify(version)}:"`, this.#liveAt) >= 0;
+  }
+
+  append(version: string, at: string): void {
+    if (this.#entries) this.#entries.live.push([version, at]);
+    else {
+      this.#text += `,${JSON.stringify(version)}:${JSON.stringify(at)}`;
+      this.#live++;
+    }
+  }
+
+  /** The entries, to change in place (an unpublish moves one from live to unpublished). */
+  entries(): { unpublished: Entry[]; live: Entry[] } {
+    if (!this.#entries) {
+      const all = Object.entries(JSON.parse(`{${this.#text.slice(1)}}`) as Record<string, string>);
+      const unpublished = this.unpublishedCount;
+      this.#entries = { unpublished: all.slice(0, unpublished), live: all.slice(unpublished) };
+    }
+    return this.#entries;
+  }
+
+  json(created: string, modified: string): string {
+    const e = this.#entries;
+    const rest = e
+      ? [...e.unpublished, ...e.live].map(([v, t]) => `,${JSON.stringify(v)}:${JSON.stringify(t)}`).join('')
+      : this.#text;
+    return `{"created":${JSON.stringify(created)},"modified":${JSON.stringify(modified)}${rest}}`;
+  }
+}
+
 function open(c: Chunk): Open {
   const o: Open = { seq: c.seq, full: [], abbrev: [], versions: [], changed: false };
   let p = 0;
@@ -65,11 +156,8 @@ export function splice(prev: Stored, head: Head, changes: Change[], chunkChars =
   const { doc, layout: l } = prev.shell;
   const timeAt = l.at + TIME_AT.length;
   if (l.count === 0 || doc.slice(l.at, timeAt) !== TIME_AT) return undefined;
-  const old = JSON.parse(doc.slice(timeAt, doc.indexOf('}', timeAt) + 1)) as Record<string, string>;
-  const entries = Object.entries(old).slice(2);
-  const unpublished = entries.slice(0, l.unpublished);
-  const live = entries.slice(l.unpublished);
-  if (live.length !== l.count) return undefined;
+  const times = Times.of(doc.slice(timeAt, doc.indexOf('}', timeAt) + 1), l.unpublished);
+  if (!times || times.liveCount !== l.count) return undefined;
   const chunks = new Map<number, Open>();
   for (const c of [prev.last, ...prev.chunks]) if (!chunks.has(c.seq)) chunks.set(c.seq, open(c));
   const holding = (v: string) => [...chunks.values()].find((c) => c.versions.includes(v));
@@ -77,16 +165,16 @@ export function splice(prev: Stored, head: Head, changes: Change[], chunkChars =
   const maintainersJson = JSON.stringify(head.maintainers);
   const maintainersAt = `,"maintainers":${maintainersJson}`;
   let last = chunks.get(prev.last.seq)!;
-  if (last.versions.at(-1) !== live.at(-1)?.[0]) return undefined;
+  if (last.versions.at(-1) !== times.lastLive()?.[0]) return undefined;
 
   for (const c of changes) {
     if ('publish' in c) {
       const v = c.publish;
-      const [lastVersion, lastIso] = live.at(-1) ?? ['', ''];
+      const [lastVersion, lastIso] = times.lastLive() ?? ['', ''];
       const lastAt = Date.parse(lastIso);
       // render() orders versions by publish time, then by version: only a later one goes at the end.
       if (v.publishedAt < lastAt || (v.publishedAt === lastAt && v.version <= lastVersion)) return undefined;
-      if (v.version in old) return undefined;
+      if (times.has(v.version)) return undefined;
       const e = versionEntries(head.name, v, maintainersJson, npmUsers()(v.publisher));
       if (last.versions.length && last.full.reduce((n, f) => n + f.length, 0) >= chunkChars) {
         last = { seq: last.seq + 1, full: [], abbrev: [], versions: [], changed: true };
@@ -96,7 +184,7 @@ export function splice(prev: Stored, head: Head, changes: Change[], chunkChars =
       last.abbrev.push(e.abbrev);
       last.versions.push(v.version);
       last.changed = true;
-      live.push([v.version, iso(v.publishedAt)]);
+      times.append(v.version, iso(v.publishedAt));
       xorInto(digest, versionDigest(e.full));
     } else if ('deprecate' in c) {
       const k = holding(c.deprecate);
@@ -119,6 +207,7 @@ export function splice(prev: Stored, head: Head, changes: Change[], chunkChars =
       k.changed = true;
       xorInto(digest, versionDigest(k.full[i]));
     } else {
+      const { live, unpublished } = times.entries();
       const k = holding(c.unpublish);
       const i = live.findIndex(([v]) => v === c.unpublish);
       if (!k || i < 0) return undefined;
@@ -140,24 +229,23 @@ export function splice(prev: Stored, head: Head, changes: Change[], chunkChars =
       unpublished.splice(u, 0, entry);
     }
   }
-  if (live.length === 0) return undefined;
+  if (times.liveCount === 0) return undefined;
   const latestVersion =
-    head.distTags.latest !== undefined && live.some(([v]) => v === head.distTags.latest)
+    head.distTags.latest !== undefined && times.hasLive(head.distTags.latest)
       ? head.distTags.latest
-      : live.at(-1)![0];
+      : times.lastLive()![0];
   if (!head.latest || head.latest.version !== latestVersion) return undefined;
-  const time: Record<string, string> = { created: iso(head.createdAt), modified: iso(head.modifiedAt) };
-  for (const [v, t] of unpublished) time[v] = t;
-  for (const [v, t] of live) time[v] = t;
+  const modified = iso(head.modifiedAt);
   const { etag, readme, ...shell } = shellOf({
     name: head.name,
     rev: head.rev,
     distTags: head.distTags,
     maintainersJson,
     stars: head.stars,
-    time,
-    unpublished: unpublished.length,
-    count: live.length,
+    timeJson: times.json(iso(head.createdAt), modified),
+    modified,
+    unpublished: times.unpublishedCount,
+    count: times.liveCount,
     digest,
     latest: head.latest.manifest,
   });

@@ -213,7 +213,9 @@ export type Parts = {
   distTags: Record<string, string>;
   maintainersJson: string;
   stars: string[];
-  time: Record<string, string>;
+  /** The `time` object as JSON, and its `modified` entry (the abbreviated document's `modified`). */
+  timeJson: string;
+  modified: string;
   unpublished: number;
   count: number;
   digest: Buffer;
@@ -222,7 +224,7 @@ export type Parts = {
 
 export function shellOf(p: Parts): Shell & { etag: string; readme: string } {
   const distTagsJson = JSON.stringify(p.distTags);
-  const timeJson = JSON.stringify(p.time);
+  const { timeJson } = p;
   const usersJson = JSON.stringify(Object.fromEntries(p.stars.map((s) => [s, true])));
   const digest = p.digest.toString('hex');
   const contentHash = createHash('sha256')
@@ -244,7 +246,7 @@ export function shellOf(p: Parts): Shell & { etag: string; readme: string } {
     `{"_id":${nameJson},"_rev":${JSON.stringify(`${p.rev}-${contentHash}`)},"name":${nameJson}` +
     `,"dist-tags":${distTagsJson},"versions":{`;
   const abHead =
-    `{"name":${nameJson},"modified":${JSON.stringify(p.time.modified)}` + `,"dist-tags":${distTagsJson},"versions":{`;
+    `{"name":${nameJson},"modified":${JSON.stringify(p.modified)}` + `,"dist-tags":${distTagsJson},"versions":{`;
   const etag = `"${p.rev}-${contentHash}"`;
   return {
     doc: `${head}},"time":${timeJson},"maintainers":${p.maintainersJson},"users":${usersJson}${tail}}`,
@@ -324,7 +326,8 @@ export function render(state: PackageState, chunkChars = CHUNK_CHARS): RenderedW
     distTags: state.distTags,
     maintainersJson,
     stars: state.stars,
-    time,
+    timeJson: JSON.stringify(time),
+    modified: time.modified,
     unpublished: state.unpublished.length,
     count: state.versions.length,
     digest,

@@ -4,7 +4,6 @@
 // registry time. Delivery is at least once: a receiver dedupes by the `id` in the body. Hooks made over the
 // API are read from their table at each delivery, so a changed endpoint or secret applies to what is queued.
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   claimDelivery,
   deliveryDone,

@@ -171,6 +171,14 @@ test('unpublish a middle version: its time joins the unpublished ones in order; 
     unpublished: [...s.unpublished, { version: '1.2.0', publishedAt: 3_000 }],
   });
   same(s, s3, [{ unpublish: '1.2.0', publishedAt: 3_000 }]);
+  // A publish then an unpublish in one write: the times appended as text are then taken as entries.
+  const added = v('1.3.0', 4_000);
+  const s4 = next(s, {
+    versions: [s.versions[0], s.versions[2], added],
+    distTags: { latest: '1.3.0' },
+    unpublished: [s.unpublished[0], s.unpublished[1], { version: '1.1.0', publishedAt: 2_000 }],
+  });
+  same(s, s4, [{ publish: added }, { unpublish: '1.1.0', publishedAt: 2_000 }]);
   const none = next(s, { versions: [], unpublished: [], distTags: {} });
   const gone: Change[] = s.versions.map((x) => ({ unpublish: x.version, publishedAt: x.publishedAt }));
   const m0 = stored(render(s, CHUNK));

@@ -27,7 +27,8 @@ export async function record(base: string, f: Fixture): Promise<Recorded> {
   return { base: base.replace(/\/$/, ''), docs, tarballs };
 }
 
-export async function replay(r: Recorded): Promise<{ url: string; close(): Promise<void> }> {
+/** Serves what `record` kept; `setupMs` delays each new connection, as lib/fake-upstream.ts does. */
+export async function replay(r: Recorded, setupMs = 0): Promise<{ url: string; close(): Promise<void> }> {
   let bodies = new Map<string, Buffer>();
   const server = createServer({ keepAlive: true }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -38,6 +39,12 @@ export async function replay(r: Recorded): Promise<{ url: string; close(): Promi
     if (doc) return res.writeHead(200, { 'content-type': CORGI, 'content-length': doc.length }).end(doc);
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
   });
+  if (setupMs > 0) {
+    server.on('connection', (socket) => {
+      socket.pause();
+      setTimeout(() => socket.resume(), setupMs);
+    });
+  }
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   bodies = new Map([...r.docs].map(([k, v]) => [k, Buffer.from(v.split(r.base).join(url))]));

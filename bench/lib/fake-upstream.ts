@@ -128,10 +128,12 @@ export function makeFixture(count: number, base: string): Fixture {
   return { names, roots: names.filter((_, i) => i % 10 === 0), docs, tarballs };
 }
 
-/** Serves a fixture; `setupMs` passes before a new connection's first byte is read. */
+/** Serves a fixture; `setupMs` passes before a new connection's first byte is read, and `rttMs` before each
+ *  answer (a round trip across a real network; 0, the default, models none). */
 export async function startUpstream(
   make: (base: string) => Fixture,
   setupMs: number,
+  rttMs = 0,
 ): Promise<Upstream & { fixture: Fixture }> {
   let fixture: Fixture | undefined;
   let connections = 0;
@@ -145,7 +147,9 @@ export async function startUpstream(
       return;
     }
     const type = path.endsWith('.tgz') ? 'application/octet-stream' : 'application/json';
-    res.writeHead(200, { 'content-type': type, 'content-length': body.length }).end(body);
+    const answer = () => res.writeHead(200, { 'content-type': type, 'content-length': body.length }).end(body);
+    if (rttMs > 0) setTimeout(answer, rttMs);
+    else answer();
   });
   server.keepAliveTimeout = 30_000;
   server.on('connection', (socket) => {

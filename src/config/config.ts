@@ -59,6 +59,8 @@ export type UpstreamConfig = {
   breakerFailures: number;
   /** How long the breaker stays open before one probe request may try again. */
   breakerCooldownMs: number;
+  /** Fetch the packuments of a fetched package's dependencies ahead of the client (services/proxy.ts). */
+  prefetch: boolean;
 };
 
 /** After a whole unpublish the name is reserved from everyone for this long (npm: 24 hours); 0 turns it off. */
@@ -135,6 +137,7 @@ export const defaults: Config = {
     maxConnections: 16,
     breakerFailures: 3,
     breakerCooldownMs: 30_000,
+    prefetch: true,
   },
   cache: { documentBytes: 256 * 1024 * 1024, tarballBytes: 128 * 1024 * 1024 },
   privateNamespaces: [],
@@ -272,7 +275,16 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   if (f.upstream !== undefined && f.upstream !== null) {
     const u = f.upstream as Record<string, unknown>;
     if (typeof u !== 'object') fail('upstream', 'must be a mapping');
-    const keys = ['url', 'cacheTtl', 'timeout', 'maxStale', 'maxConnections', 'breakerFailures', 'breakerCooldown'];
+    const keys = [
+      'url',
+      'cacheTtl',
+      'timeout',
+      'maxStale',
+      'maxConnections',
+      'breakerFailures',
+      'breakerCooldown',
+      'prefetch',
+    ];
     for (const key of Object.keys(u)) if (!keys.includes(key)) fail(`upstream.${key}`, 'unknown key');
     if (u.url !== undefined && u.url !== null) c.upstream.url = urlValue(u.url, 'upstream.url');
     if (u.cacheTtl !== undefined) c.upstream.cacheTtlMs = duration(u.cacheTtl, 'upstream.cacheTtl');
@@ -280,6 +292,10 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     if (u.maxStale !== undefined) c.upstream.maxStaleMs = duration(u.maxStale, 'upstream.maxStale');
     if (u.breakerCooldown !== undefined) {
       c.upstream.breakerCooldownMs = duration(u.breakerCooldown, 'upstream.breakerCooldown');
+    }
+    if (u.prefetch !== undefined) {
+      if (typeof u.prefetch !== 'boolean') fail('upstream.prefetch', 'must be true or false');
+      c.upstream.prefetch = u.prefetch;
     }
     for (const key of ['maxConnections', 'breakerFailures'] as const) {
       if (u[key] === undefined) continue;

@@ -2,12 +2,12 @@
 // a name or scope that exists locally, belongs to a local user, or is declared private is never
 // fetched upstream (dependency confusion).
 import { Refusal } from '../domain/reasons.ts';
-import { escapeName, scopeOf } from '../domain/names.ts';
+import { escapeName, isReadableName, scopeOf } from '../domain/names.ts';
 import { renderProxied } from '../domain/packument.ts';
 import { packageHead, type PackageHead } from '../store/packages.ts';
 import { accountNamed, fetchedAt, keepProxied, scopeHasLocalPackage } from '../store/proxy-cache.ts';
 import type { Ctx } from './context.ts';
-import { shared, upstreamIsDown, upstreamRequest, warnStale } from './upstream.ts';
+import { shared, upstreamHealth, upstreamIsDown, upstreamRequest, warnStale } from './upstream.ts';
 import { metricsOf } from './metrics.ts';
 import { readCache } from './read-cache.ts';
 
@@ -74,7 +74,7 @@ export async function proxyPackument(
 ): Promise<PackageHead | undefined> {
   if (await scopeIsLocal(ctx, name)) return undefined;
   const url = `${ctx.config.upstream.url}${escapeName(name)}`;
-  const refresh = () => shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url));
+  const refresh = () => shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url, 0));
   if (!cached) return refresh();
   const age = ctx.clock.now() - (await lastFetched(ctx, name));
   if (age < ctx.config.upstream.cacheTtlMs) {
@@ -117,7 +117,8 @@ function remember(times: Map<string, number>, name: string, at: number): void {
   times.set(name, at);
 }
 
-async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<PackageHead | undefined> {
+/** `depth`: 0 for a client's request, n for a package fetched ahead n dependency levels below one. */
+async function fetchPackument(ctx: Ctx, name: string, url: string, depth: number): Promise<PackageHead | undefined> {
   const upstreamDoc = await upstreamRequest(ctx, url, { accept: 'application/json' }, async (res) => {
     if (res.status === 404) {
       await res.discard();
@@ -142,5 +143,75 @@ async function fetchPackument(ctx: Ctx, name: string, url: string): Promise<Pack
     cache.keepHead(head);
     remember(fetchTimes(ctx), name, now);
   }
+  if (kept) prefetchDependencies(ctx, upstreamDoc, depth + 1);
   return head;
+}
+
+// Fetching ahead. An installer reads a package's packument, picks a version, then asks for its
+// dependencies' packuments, level after level: on a cold cache every level waits for the upstream in
+// turn. The dependencies of a fetched package's latest version are what it will most likely ask for
+// next (a packument serves every version, so the names are what matter), so their packuments are fetched
+// at once, a few levels deep, with what the upstream connections have spare: at most PREFETCH_IN_FLIGHT at
+// a time, never while clients' requests queue for a connection, and never for a name that could not be
+// fetched for a client (private, local, or in a local scope).
+const PREFETCH_DEPTH = 3;
+const PREFETCH_IN_FLIGHT = 4;
+const PREFETCH_QUEUE = 1000;
+const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies'] as const;
+
+type Prefetch = { queue: { name: string; depth: number }[]; running: number };
+const prefetchByStore = new WeakMap<object, Prefetch>();
+
+function prefetchDependencies(ctx: Ctx, upstreamDoc: Record<string, unknown>, depth: number): void {
+  if (!ctx.config.upstream.prefetch || depth > PREFETCH_DEPTH) return;
+  const tags = upstreamDoc['dist-tags'] as Record<string, unknown> | undefined;
+  const versions = upstreamDoc.versions as Record<string, Record<string, unknown>>;
+  const latest = typeof tags?.latest === 'string' ? versions[tags.latest] : undefined;
+  if (!latest) return;
+  let p = prefetchByStore.get(ctx.store);
+  if (!p) {
+    p = { queue: [], running: 0 };
+    prefetchByStore.set(ctx.store, p);
+  }
+  const cache = readCache(ctx.store);
+  for (const field of DEPENDENCY_FIELDS) {
+    const deps = latest[field];
+    if (!deps || typeof deps !== 'object') continue;
+    for (const name of Object.keys(deps)) {
+      if (p.queue.length >= PREFETCH_QUEUE) return;
+      // Known here already (kept, fetched, or known missing): nothing to fetch ahead.
+      if (!isReadableName(name) || cache.peekHead(name) !== undefined || fetchTimes(ctx).has(name)) continue;
+      if (!mayProxy(ctx, name)) continue;
+      p.queue.push({ name, depth });
+    }
+  }
+  drainPrefetch(ctx, p);
+}
+
+function drainPrefetch(ctx: Ctx, p: Prefetch): void {
+  while (p.running < PREFETCH_IN_FLIGHT && p.queue.length > 0) {
+    const { name, depth } = p.queue.shift()!;
+    const url = `${ctx.config.upstream.url}${escapeName(name)}`;
+    const health = upstreamHealth(ctx, url);
+    // Clients first: with the breaker open or clients queueing for connections, fetching ahead waits for another time.
+    if (health.state !== 'closed' || health.waiting > 0) {
+      p.queue.length = 0;
+      return;
+    }
+    p.running++;
+    // A failure counts towards the breaker as any other; the client's own read, if it comes, will say what it is.
+    prefetchOne(ctx, name, url, depth)
+      .catch(() => {})
+      .finally(() => {
+        p.running--;
+        drainPrefetch(ctx, p);
+      });
+  }
+}
+
+async function prefetchOne(ctx: Ctx, name: string, url: string, depth: number): Promise<void> {
+  // The checks a client's read makes before it fetches: a local package or a local scope is never asked for.
+  if ((await readCache(ctx.store).head(name)) !== undefined) return;
+  if (await scopeIsLocal(ctx, name)) return;
+  await shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url, depth));
 }

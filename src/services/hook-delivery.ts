@@ -45,6 +45,9 @@ export class HookDelivery {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  /** Moves with every look and every wake-up: a look whose answer comes after a newer one is not used (on
+   *  PostgreSQL two looks may answer out of order, and an old one would put the next delivery off). */
+  #looks = 0;
   #stopped = true;
   /** Deliveries under way, by queue row: each goes its own pace, so a slow receiver holds up only itself. */
   readonly #busy = new Map<number, Promise<void>>();
@@ -82,6 +85,7 @@ export class HookDelivery {
       return;
     }
     clearTimeout(this.#timer);
+    this.#looks++;
     this.#running = this.#pass()
       .catch((err: Error) => this.#log.warn({ err: err.message }, 'webhook delivery pass failed'))
       .finally(() => {
@@ -95,7 +99,9 @@ export class HookDelivery {
 
   async #schedule(): Promise<void> {
     if (this.#stopped) return;
+    const look = ++this.#looks;
     const at = await nextDueAt(this.#ctx.store.db, [...this.#busy.keys()]).catch(() => undefined);
+    if (look !== this.#looks || this.#stopped) return;
     const wait = at === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(0, at - Date.now()));
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.wake(), wait);

@@ -225,8 +225,14 @@ describe('hooks API', () => {
     assert.ok(signed(pkgSecret, p), 'the package hook signs with its secret');
     assert.ok(signed(ownerSecret, o), 'the owner hook signs with its own');
     assert.ok(!signed(ownerSecret, p));
-    // The hook remembers its last delivery.
-    const seen = await call('alice', 'GET', `-/npm/v1/hooks/hook/${pkgHook.json.id}`);
+    // The hook remembers its last delivery. The receiver has the event before the registry records the
+    // answer (on PostgreSQL, a round trip later): ask until it is there.
+    const hookNow = () => call('alice', 'GET', `-/npm/v1/hooks/hook/${pkgHook.json.id}`);
+    let seen = await hookNow();
+    for (let i = 0; i < 100 && seen.json.delivered !== true; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = await hookNow();
+    }
     assert.equal(seen.json.delivered, true);
     assert.equal(seen.json.response_code, 200);
     assert.ok(seen.json.last_delivery);

@@ -116,7 +116,9 @@ function peakRssMb(pid: number): number {
 
 async function startTessera(upstream: string, client: Client): Promise<{ s: ServeProcess; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-proxy-'));
-  writeFileSync(join(dir, 'config.yaml'), `upstream:\n  url: ${upstream}\n  cacheTtl: 1h\n`);
+  // BENCH_PREFETCH=false: the server does not fetch dependencies ahead (upstream.prefetch).
+  const prefetch = process.env.BENCH_PREFETCH === 'false' ? '  prefetch: false\n' : '';
+  writeFileSync(join(dir, 'config.yaml'), `upstream:\n  url: ${upstream}\n  cacheTtl: 1h\n${prefetch}`);
   // BENCH_PROFILE=<dir>: the server runs with V8's profiler on and writes its profile there when it stops.
   const prof = process.env.BENCH_PROFILE;
   const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `proxy-${client}.cpuprofile`] : [];

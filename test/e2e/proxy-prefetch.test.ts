@@ -38,18 +38,16 @@ async function until(done: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
-describe('fetching ahead', () => {
+/** A registry in front of the upstream above, for one describe: what the upstream was asked, and the server. */
+function proxying(prefetch: boolean): { asked: string[]; server: () => TestServer } {
   const asked: string[] = [];
   const up = upstream(asked);
   let s: TestServer;
-
   before(async () => {
     await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(up.address() as AddressInfo).port}/`;
-    s = await startServer(
-      { upstream: { ...defaults.upstream, url }, privateNamespaces: ['corp-*'] },
-      { recordRequests: true },
-    );
+    const upstreamConfig = { ...defaults.upstream, url, prefetch };
+    s = await startServer({ upstream: upstreamConfig, privateNamespaces: ['corp-*'] }, { recordRequests: true });
     await s.addUser('mine');
   });
   after(async () => {
@@ -57,19 +55,24 @@ describe('fetching ahead', () => {
     up.closeAllConnections();
     await new Promise((r) => up.close(r));
   });
+  return { asked, server: () => s };
+}
+
+describe('fetching ahead', () => {
+  const { asked, server } = proxying(true);
 
   test("a client's read fetches the dependencies three levels deep; the next reads find them kept", async () => {
-    assert.equal((await fetch(`${s.url}pre-a`, { headers: { accept: CORGI } })).status, 200);
+    assert.equal((await fetch(`${server().url}pre-a`, { headers: { accept: CORGI } })).status, 200);
     await until(() => asked.includes('pre-d'));
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual([...asked].sort(), ['pre-a', 'pre-b', 'pre-c', 'pre-d']);
-    s.routed.length = 0;
+    server().routed.length = 0;
     for (const name of ['pre-b', 'pre-c', 'pre-d']) {
-      const r = await fetch(`${s.url}${name}`, { headers: { accept: CORGI } });
+      const r = await fetch(`${server().url}${name}`, { headers: { accept: CORGI } });
       assert.equal(r.status, 200);
       assert.equal(((await r.json()) as { name: string }).name, name);
     }
-    assert.deepEqual(s.routed, [], 'answered from memory, before Fastify');
+    assert.deepEqual(server().routed, [], 'answered from memory, before Fastify');
     assert.deepEqual([...asked].sort(), ['pre-a', 'pre-b', 'pre-c', 'pre-d'], 'each asked for once');
   });
 
@@ -80,23 +83,10 @@ describe('fetching ahead', () => {
 });
 
 describe('fetching ahead turned off (upstream.prefetch: false)', () => {
-  const asked: string[] = [];
-  const up = upstream(asked);
-  let s: TestServer;
-
-  before(async () => {
-    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(up.address() as AddressInfo).port}/`;
-    s = await startServer({ upstream: { ...defaults.upstream, url, prefetch: false } });
-  });
-  after(async () => {
-    await s.close();
-    up.closeAllConnections();
-    await new Promise((r) => up.close(r));
-  });
+  const { asked, server } = proxying(false);
 
   test('only what clients ask for is fetched', async () => {
-    assert.equal((await fetch(`${s.url}solo-a`, { headers: { accept: CORGI } })).status, 200);
+    assert.equal((await fetch(`${server().url}solo-a`, { headers: { accept: CORGI } })).status, 200);
     await new Promise((r) => setTimeout(r, 150));
     assert.deepEqual(asked, ['solo-a']);
   });

@@ -73,7 +73,7 @@ export async function proxyPackument(
   cached: PackageHead | undefined,
 ): Promise<PackageHead | undefined> {
   if (await scopeIsLocal(ctx, name)) return undefined;
-  const url = `${ctx.config.upstream.url}${escapeName(name)}`;
+  const url = packumentUrl(ctx, name);
   const refresh = () => shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url, 0));
   if (!cached) return refresh();
   const age = ctx.clock.now() - (await lastFetched(ctx, name));
@@ -88,6 +88,11 @@ export async function proxyPackument(
   }
   refresh().catch((e: unknown) => warnStale(ctx, url, name, age, `the refresh failed (${(e as Error).message})`));
   return cached;
+}
+
+/** The upstream address of a packument. */
+function packumentUrl(ctx: Ctx, name: string): string {
+  return `${ctx.config.upstream.url}${escapeName(name)}`;
 }
 
 /** When each cached copy was fetched, as this process last saw it: a fresh copy's read costs no query. Only ever
@@ -191,7 +196,7 @@ function prefetchDependencies(ctx: Ctx, upstreamDoc: Record<string, unknown>, de
 function drainPrefetch(ctx: Ctx, p: Prefetch): void {
   while (p.running < PREFETCH_IN_FLIGHT && p.queue.length > 0) {
     const { name, depth } = p.queue.shift()!;
-    const url = `${ctx.config.upstream.url}${escapeName(name)}`;
+    const url = packumentUrl(ctx, name);
     const health = upstreamHealth(ctx, url);
     // Clients first: with the breaker open or clients queueing for connections, fetching ahead waits for another time.
     if (health.state !== 'closed' || health.waiting > 0) {

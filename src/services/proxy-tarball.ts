@@ -122,7 +122,7 @@ async function fetchTarball(
   });
   if (!data) return undefined;
   try {
-    const blob = await ctx.store.blobs.put(data.data);
+    const blob = await ctx.store.blobs.put(data.data, data.integrity);
     // The next read (the warm install's) finds the bytes in memory instead of reading back what was just written.
     if (!ctx.store.blobs.url) readCache(ctx.store).keepBlob(blob, data.data);
     const { integrity } = data;

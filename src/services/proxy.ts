@@ -140,16 +140,15 @@ async function fetchPackument(ctx: Ctx, name: string, url: string, depth: number
   const r = renderProxied(upstreamDoc, name);
   const meta = JSON.stringify({ tarballs: r.tarballs });
   const kept = await ctx.store.transaction((trx) => keepProxied(trx, name, { ...r, meta }, now));
-  const head = await packageHead(ctx.store.db, name);
+  // A local package of that name appeared meanwhile: it is the answer.
+  if (!kept) return packageHead(ctx.store.db, name);
   // The client that asked is answered from these very strings, not from a read of what was just written.
-  if (kept && head) {
-    const cache = readCache(ctx.store);
-    cache.keepDocument(name, r);
-    cache.keepHead(head);
-    remember(fetchTimes(ctx), name, now);
-  }
-  if (kept) prefetchDependencies(ctx, upstreamDoc, depth + 1);
-  return head;
+  const cache = readCache(ctx.store);
+  cache.keepDocument(name, r);
+  cache.keepHead(kept);
+  remember(fetchTimes(ctx), name, now);
+  prefetchDependencies(ctx, upstreamDoc, depth + 1);
+  return kept;
 }
 
 // Fetching ahead. An installer reads a package's packument, picks a version, then asks for its

@@ -139,7 +139,9 @@ export async function checkTarball(doc: PublishDraft, maxUnpackedBytes: number):
 
   const dist = (manifest.dist ?? {}) as Record<string, unknown>;
   const integrity = ssri.fromData(tarball, { algorithms: ['sha512'] }).toString();
-  if (typeof dist.integrity === 'string' && !ssri.checkData(tarball, dist.integrity)) {
+  // The client's sha512 is compared with the one just computed, not hashed again; other algorithms are hashed.
+  const given = typeof dist.integrity === 'string' ? ssri.parse(dist.integrity) : undefined;
+  if (given && !(given.sha512 ? given.match(integrity) : ssri.checkData(tarball, given))) {
     throw new Refusal('tarball-mismatch', { detail: 'dist.integrity does not match the attached tarball' });
   }
   const shasum = createHash('sha1').update(tarball).digest('hex');
@@ -204,7 +206,7 @@ export async function publish(
   if (taken === 'published') throw new Refusal('version-exists', { version });
   const doc = await checkTarball(draft, unpackedLimit(ctx.config));
 
-  const blob = await ctx.store.blobs.put(doc.tarball);
+  const blob = await ctx.store.blobs.put(doc.tarball, doc.integrity);
   const now = ctx.clock.now();
   let created = false;
   let expired: StagedRow[] = [];

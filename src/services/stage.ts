@@ -116,7 +116,7 @@ export async function stagePublish(
   // Cheap early refusal; the version_claims key is what guarantees it under concurrency.
   if (await versionTakenBy(ctx.store.db, name, version)) throw new Refusal('stage-version-exists', { version });
   const doc = await checkTarball(draft, unpackedLimit(ctx.config));
-  const blob = await ctx.store.blobs.put(doc.tarball);
+  const blob = await ctx.store.blobs.put(doc.tarball, doc.integrity);
   const id = randomUUID();
   const now = ctx.clock.now();
   try {

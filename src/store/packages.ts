@@ -38,23 +38,34 @@ export type PackageHead = {
   mfa: 'none' | 'publish' | 'automation';
 };
 
+/** The columns of a package's head, and the head they make. */
+export const HEAD_COLUMNS = ['name', 'access', 'origin', 'rev', 'etag', 'deleted_at', 'mfa'] as const;
+
+type HeadRow = {
+  name: string;
+  access: string;
+  origin: string;
+  rev: number;
+  etag: string;
+  deleted_at: number | null;
+  mfa: string;
+};
+
+export function headOf(row: HeadRow): PackageHead {
+  return {
+    name: row.name,
+    access: row.access as PackageHead['access'],
+    origin: row.origin,
+    rev: row.rev,
+    etag: row.etag,
+    deletedAt: row.deleted_at,
+    mfa: row.mfa as PackageHead['mfa'],
+  };
+}
+
 export async function packageHead(db: Db, name: string): Promise<PackageHead | undefined> {
-  const row = await db
-    .selectFrom('packages')
-    .select(['name', 'access', 'origin', 'rev', 'etag', 'deleted_at', 'mfa'])
-    .where('name', '=', name)
-    .executeTakeFirst();
-  return (
-    row && {
-      name: row.name,
-      access: row.access as PackageHead['access'],
-      origin: row.origin,
-      rev: row.rev,
-      etag: row.etag,
-      deletedAt: row.deleted_at,
-      mfa: row.mfa as PackageHead['mfa'],
-    }
-  );
+  const row = await db.selectFrom('packages').select(HEAD_COLUMNS).where('name', '=', name).executeTakeFirst();
+  return row && headOf(row);
 }
 
 /** The organization owning a package's scope, as `userId` stands in it: role and best team grant. */

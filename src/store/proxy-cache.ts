@@ -4,6 +4,7 @@ import type { Db } from './store.ts';
 import { scopeOf } from '../domain/names.ts';
 import { bumpCounter } from './counters.ts';
 import { lockPackage, onPostgres } from './locks.ts';
+import { HEAD_COLUMNS, headOf, type PackageHead } from './packages.ts';
 
 /** Whether any local package lives in `scope` (with its `@`). */
 export async function scopeHasLocalPackage(db: Db, scope: string): Promise<boolean> {
@@ -42,10 +43,16 @@ export async function upstreamTarball(db: Db, name: string, version: string): Pr
 export type ProxiedDocuments = { doc: string; abbrev: string; readme: string; etag: string; meta: string };
 
 /**
- * Keeps a fresh upstream copy of `name`'s documents. Call inside a transaction. Returns false, changing
- * nothing, when a local package of that name appeared meanwhile: it wins, and its documents stay.
+ * Keeps a fresh upstream copy of `name`'s documents. Call inside a transaction. Returns the package's head as
+ * kept, or undefined, changing nothing, when a local package of that name appeared meanwhile: it wins, and
+ * its documents stay.
  */
-export async function keepProxied(db: Db, name: string, r: ProxiedDocuments, now: number): Promise<boolean> {
+export async function keepProxied(
+  db: Db,
+  name: string,
+  r: ProxiedDocuments,
+  now: number,
+): Promise<PackageHead | undefined> {
   const { etag, meta } = r;
   // A row made by a racing node is met by the upsert below; one that exists is written after its lock.
   await lockPackage(db, name);
@@ -70,8 +77,9 @@ export async function keepProxied(db: Db, name: string, r: ProxiedDocuments, now
         .doUpdateSet({ etag, fetched_at: now, modified_at: now, meta })
         .where('packages.origin', '=', 'proxy'),
     )
+    .returning(HEAD_COLUMNS)
     .executeTakeFirst();
-  if (Number(upd.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+  if (!upd) return undefined;
   const docs = { doc: r.doc, abbrev: r.abbrev, readme: r.readme, layout: null };
   await db
     .insertInto('packuments')
@@ -79,7 +87,7 @@ export async function keepProxied(db: Db, name: string, r: ProxiedDocuments, now
     .onConflict((oc) => oc.column('name').doUpdateSet(docs))
     .execute();
   // No counter moves: the writer keeps the new head itself (services/read-cache.ts keepHead says why).
-  return true;
+  return headOf(upd);
 }
 
 /** The names of every cached upstream package, sorted. */

@@ -1,6 +1,7 @@
 // Bad input gets a clear 4xx with a reason, loses nothing, and the server keeps serving.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeTarball, publishBody, escaped } from '../helpers/publish-body.ts';
@@ -87,12 +88,35 @@ describe('bad input', () => {
     const bad1 = structuredClone(body);
     (bad1.versions['1.0.1'] as typeof v).dist.integrity = 'sha512-' + Buffer.alloc(64).toString('base64');
     await expectRefusal(await put('good', bad1), 400, 'tarball-mismatch', /integrity/);
+    // An integrity in another algorithm is checked by hashing with it.
+    const bad4 = structuredClone(body);
+    (bad4.versions['1.0.1'] as typeof v).dist.integrity = 'sha1-' + Buffer.alloc(20).toString('base64');
+    await expectRefusal(await put('good', bad4), 400, 'tarball-mismatch', /integrity/);
     const bad2 = structuredClone(body);
     (bad2.versions['1.0.1'] as typeof v).dist.shasum = '0'.repeat(40);
     await expectRefusal(await put('good', bad2), 400, 'tarball-mismatch', /shasum/);
     const bad3 = structuredClone(body);
     (bad3._attachments['good-1.0.1.tgz'] as { length: number }).length += 1;
     await expectRefusal(await put('good', bad3), 400, 'tarball-mismatch', /length/);
+  });
+
+  test('a tarball whose integrity the client gave in sha1 only is checked and kept under its sha512', async () => {
+    const body = await publishBody('sha1-given', '1.0.7');
+    const v = body.versions['1.0.7'] as { dist: { integrity: string } };
+    const tgz = Buffer.from((body._attachments['sha1-given-1.0.7.tgz'] as { data: string }).data, 'base64');
+    v.dist.integrity = `sha1-${createHash('sha1').update(tgz).digest('base64')}`;
+    const res = await put('sha1-given', body);
+    assert.equal(res.status, 201, await res.text());
+    const auth = { authorization: `Bearer ${token}` };
+    const doc = (await (await fetch(`${s.url}sha1-given`, { headers: auth })).json()) as {
+      versions: Record<string, typeof v>;
+    };
+    const sha512 = `sha512-${createHash('sha512').update(tgz).digest('base64')}`;
+    assert.equal(doc.versions['1.0.7'].dist.integrity, sha512);
+    const back = Buffer.from(
+      await (await fetch(`${s.url}sha1-given/-/sha1-given-1.0.7.tgz`, { headers: auth })).arrayBuffer(),
+    );
+    assert.ok(back.equals(tgz));
   });
 
   test('an attachment that is not a tarball', async () => {

@@ -1,18 +1,20 @@
 // Content-addressed blobs on the filesystem: written to a temp file and renamed, so a crash never
 // leaves a half-written tarball under its final name.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, readdir, rename, writeFile, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { KEY, keyOf } from './key.ts';
 
 /** A stored blob as garbage collection sees it; `key` undefined for a temporary file left by a crash. */
 export type BlobEntry = { key?: string; path: string; size: number; modifiedAt: number };
 
 export type BlobStore = {
   /** Stores bytes and returns their key (sha512 hex). Idempotent; storing bytes that are already there
-   *  marks them as new again, so a collection running meanwhile spares them (see services/gc.ts). */
-  put(data: Buffer): Promise<string>;
+   *  marks them as new again, so a collection running meanwhile spares them (see services/gc.ts).
+   *  `sha512`: the bytes' integrity when the caller has computed it already (see key.ts). */
+  put(data: Buffer, sha512?: string): Promise<string>;
   get(key: string): Promise<Buffer | undefined>;
   /** Every blob and leftover temporary file. */
   list(): AsyncIterable<BlobEntry>;
@@ -32,13 +34,11 @@ export type BlobStore = {
   url?(key: string): Promise<string>;
 };
 
-const KEY = /^[0-9a-f]{128}$/;
-
 export function filesystemBlobs(root: string): BlobStore {
   const pathOf = (key: string) => join(root, key.slice(0, 2), key.slice(2, 4), key);
   return {
-    async put(data) {
-      const key = createHash('sha512').update(data).digest('hex');
+    async put(data, sha512) {
+      const key = keyOf(data, sha512);
       const path = pathOf(key);
       try {
         const now = new Date();

@@ -9,7 +9,7 @@
 // `prefix/.stored/<key>`, and then checks the blob is still there; reclaim() moves the blob aside, deletes
 // it, and puts it back if a marker newer than its cutoff shows up. Whichever of the two goes first, the
 // bytes survive (see reclaim below).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobEntry, BlobStore } from './filesystem.ts';
+import { KEY, keyOf } from './key.ts';
 
 export type S3BlobsOptions = {
   bucket: string;
@@ -37,7 +38,6 @@ export type S3BlobsOptions = {
   redirectExpirySeconds: number | null;
 };
 
-const KEY = /^[0-9a-f]{128}$/;
 const MARKERS = '.stored/';
 const ASIDE = '.gc/';
 
@@ -87,8 +87,8 @@ export function s3Blobs(o: S3BlobsOptions, client = s3Client(o)): BlobStore {
     }
   };
   const store: BlobStore = {
-    async put(data) {
-      const key = createHash('sha512').update(data).digest('hex');
+    async put(data, sha512) {
+      const key = keyOf(data, sha512);
       for (let attempt = 0; ; attempt++) {
         try {
           await client.send(

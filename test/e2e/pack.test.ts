@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv, makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
+import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NPM_CLI = join(ROOT, 'node_modules', 'npm11', 'bin', 'npm-cli.js');
@@ -85,7 +86,7 @@ function startServe(bin: string, args: string[], opts: { cwd: string; env: Recor
   });
 }
 
-describe('the installable package', () => {
+describe('the installable package', { skip: onceInSqlitePass }, () => {
   const root = mkdtempSync(join(tmpdir(), 'tessera-pack-'));
   let tarball: string;
 

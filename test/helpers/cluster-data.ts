@@ -12,6 +12,12 @@ import { clusterEnvFor, forgetClusterEnv, recordClusterEnv } from './cluster-env
 
 export const clusterBackend = process.env.TESSERA_TEST_BACKEND === 'cluster';
 
+/** The `skip` of a suite that never opens the store under test: it runs once, in the SQLite pass, and the
+ *  cluster pass (which runs every file again on PostgreSQL and S3) does not repeat it. */
+export const onceInSqlitePass = clusterBackend
+  ? 'runs once, in the SQLite pass: it never uses the store under test'
+  : false;
+
 /** Gives `dataDir` a cluster store when the run is on the cluster backend; returns what drops it again. */
 export async function useClusterStore(dataDir: string): Promise<() => Promise<void>> {
   if (!clusterBackend) return async () => {};

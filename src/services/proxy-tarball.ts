@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import ssri from 'ssri';
 import { Refusal } from '../domain/reasons.ts';
-import { packageHead } from '../store/packages.ts';
+import type { PackageHead } from '../store/packages.ts';
 import { upstreamTarball } from '../store/proxy-cache.ts';
 import { insertProxiedTarball } from '../store/imports.ts';
 import type { Store } from '../store/store.ts';
@@ -23,8 +23,14 @@ const flowsByStore = new WeakMap<Store, Map<string, Promise<Flow>>>();
 export type Tarball = Buffer | { stream: Readable; size?: number };
 
 /** Fetches and keeps an upstream tarball: a stream for the request that started the fetch, the stored
- *  bytes for those that came while it ran. The caller has checked that `name` may be proxied. */
-export async function proxyTarball(ctx: Ctx, name: string, version: string): Promise<Tarball | undefined> {
+ *  bytes for those that came while it ran. The caller has checked that `name` may be proxied, and gives the
+ *  package's head as it has just read it (undefined: nothing of that name is kept yet). */
+export async function proxyTarball(
+  ctx: Ctx,
+  name: string,
+  version: string,
+  head: PackageHead | undefined,
+): Promise<Tarball | undefined> {
   let flows = flowsByStore.get(ctx.store);
   if (!flows) {
     flows = new Map();
@@ -33,7 +39,7 @@ export async function proxyTarball(ctx: Ctx, name: string, version: string): Pro
   const key = `${name}\0${version}`;
   const running = flows.get(key);
   if (running) return (await running).done;
-  const started = startFlow(ctx, name, version);
+  const started = startFlow(ctx, name, version, head);
   flows.set(key, started);
   const forget = () => {
     if (flows.get(key) === started) flows.delete(key);
@@ -46,7 +52,7 @@ export async function proxyTarball(ctx: Ctx, name: string, version: string): Pro
   return { stream, size: flow.size };
 }
 
-function startFlow(ctx: Ctx, name: string, version: string): Promise<Flow> {
+function startFlow(ctx: Ctx, name: string, version: string, head: PackageHead | undefined): Promise<Flow> {
   return new Promise<Flow>((resolve, reject) => {
     let told = false;
     const tell = (f: Flow) => {
@@ -55,7 +61,7 @@ function startFlow(ctx: Ctx, name: string, version: string): Promise<Flow> {
         resolve(f);
       }
     };
-    const done = fetchTarball(ctx, name, version, (stream, size) => tell({ stream, size, done }));
+    const done = fetchTarball(ctx, name, version, head, (stream, size) => tell({ stream, size, done }));
     done.then(
       (data) => tell({ done: Promise.resolve(data) }),
       (e) => {
@@ -73,10 +79,11 @@ async function fetchTarball(
   ctx: Ctx,
   name: string,
   version: string,
+  known: PackageHead | undefined,
   flowing: (s: PassThrough, size?: number) => void,
 ): Promise<Buffer | undefined> {
-  let head = await packageHead(ctx.store.db, name);
-  if (!head) head = await proxyPackument(ctx, name, undefined);
+  // A tarball asked for before its packument (`npm ci` from a lockfile) has the packument fetched first.
+  const head = known ?? (await proxyPackument(ctx, name, undefined));
   if (head?.origin !== 'proxy') return undefined;
   const source = await upstreamTarball(ctx.store.db, name, version);
   if (!source) return undefined;

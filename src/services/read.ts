@@ -104,7 +104,7 @@ export async function readTarball(
     if (data) return data;
   }
   if (proxiable) {
-    const data = await proxyTarball(ctx, name, version);
+    const data = await proxyTarball(ctx, name, version, local);
     if (data) return data;
   }
   throw new Refusal('not-found');

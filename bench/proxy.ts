@@ -16,6 +16,7 @@
 // The goals were set with connection setup alone (BENCH_RTT_MS=0), where the replay floor shows that no
 // server makes a warm install much faster than direct; BENCH_RTT_MS adds a round trip to every upstream
 // answer, as a real network does, which is what a warm proxy saves.
+// TESSERA_TEST_BACKEND=cluster runs Tessera on PostgreSQL + S3 (started by this process, as the tests do).
 //   node_modules/.bin/node bench/proxy.ts     BENCH_PACKAGES=300 BENCH_SETUP_MS=50 BENCH_RTT_MS=0 BENCH_CLIENTS=npm,pnpm
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { makeFixture, startUpstream } from './lib/fake-upstream.ts';
 import { serve, type ServeProcess } from '../test/helpers/cli.ts';
 import { cleanEnv } from '../test/helpers/npm.ts';
+import { clusterBackend, useClusterStore } from '../test/helpers/cluster-data.ts';
 import { makePnpm } from '../test/helpers/clients.ts';
 import { fmt, printTable } from './lib/table.ts';
 import { record, replay, type Recorded } from './lib/replay.ts';
@@ -114,18 +116,25 @@ function peakRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-async function startTessera(upstream: string, client: Client): Promise<{ s: ServeProcess; dir: string }> {
+async function startTessera(
+  upstream: string,
+  client: Client,
+): Promise<{ s: ServeProcess; dir: string; drop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-proxy-'));
+  // TESSERA_TEST_BACKEND=cluster: the server keeps its copies in a fresh PostgreSQL database and S3 bucket
+  // (a PostgreSQL and a Ceph RGW of this process's own, as the tests start them).
+  const drop = await useClusterStore(join(dir, 'data'));
+  const store = clusterBackend ? readFileSync(join(dir, 'data', 'cluster.yaml'), 'utf8') : '';
   // BENCH_PREFETCH=false: the server does not fetch dependencies ahead (upstream.prefetch).
   const prefetch = process.env.BENCH_PREFETCH === 'false' ? '  prefetch: false\n' : '';
-  writeFileSync(join(dir, 'config.yaml'), `upstream:\n  url: ${upstream}\n  cacheTtl: 1h\n${prefetch}`);
+  writeFileSync(join(dir, 'config.yaml'), `${store}upstream:\n  url: ${upstream}\n  cacheTtl: 1h\n${prefetch}`);
   // BENCH_PROFILE=<dir>: the server runs with V8's profiler on and writes its profile there when it stops.
   const prof = process.env.BENCH_PROFILE;
   const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', `proxy-${client}.cpuprofile`] : [];
   // BENCH_NODE_ARGS: flags for the server's Node (`--max-semi-space-size=16`, say), split on spaces.
   nodeArgs.push(...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const s = await serve(['--data', join(dir, 'data'), '--config', join(dir, 'config.yaml')], { nodeArgs });
-  return { s, dir };
+  return { s, dir, drop };
 }
 
 export async function runProxyBench(): Promise<{ ok: boolean }> {
@@ -137,6 +146,7 @@ export async function runProxyBench(): Promise<{ ok: boolean }> {
   const f = up.fixture;
   const docBytes = [...f.docs.values()].reduce((n, b) => n + b.length, 0);
   const tgzBytes = [...f.tarballs.values()].reduce((n, b) => n + b.length, 0);
+  console.log(`store: ${clusterBackend ? 'PostgreSQL + S3 (TESSERA_TEST_BACKEND=cluster)' : 'SQLite + files'}`);
   console.log(
     `upstream: ${count} packages (${fmt.bytes(docBytes)} of packuments, ${fmt.bytes(tgzBytes)} of tarballs), ` +
       `${setupMs} ms per new connection, ${rttMs} ms per request; ${f.roots.length} direct dependencies\n`,
@@ -153,7 +163,7 @@ export async function runProxyBench(): Promise<{ ok: boolean }> {
       const used = process.cpuUsage(upCpu);
       const direct = d.s;
       const directConns = up.connections() - before;
-      const { s, dir } = await startTessera(up.url, client);
+      const { s, dir, drop } = await startTessera(up.url, client);
       try {
         const pid = s.child.pid!;
         before = up.connections();
@@ -183,6 +193,7 @@ export async function runProxyBench(): Promise<{ ok: boolean }> {
         ok &&= cold / direct <= COLD_GOAL && warm / direct <= WARM_GOAL;
       } finally {
         await s.stop();
+        await drop();
         rmSync(dir, { recursive: true, force: true });
       }
       // The floor: the same answers from a bare server in memory, what no proxy can beat.

@@ -1,7 +1,7 @@
 // An upstream tarball not yet cached streams to the client that asked for it while it arrives, and is kept
 // only once all of it has arrived and matched the integrity the upstream packument gives. A mismatch cuts
-// the client's connection (its bytes were not the package's), stores nothing and counts against the
-// upstream's breaker. Requests for the same tarball meanwhile do not fetch it again: they wait for it.
+// the client's connection before its last bytes (they were not the package's), stores nothing and counts
+// against the upstream's breaker. Requests for the same tarball meanwhile do not fetch it again: they wait for it.
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import ssri from 'ssri';
@@ -128,6 +128,10 @@ async function fetchTarball(
     return { data: Buffer.concat(chunks), integrity, out, last };
   });
   if (!data) return undefined;
+  // The bytes matched their integrity: the first asker has them all now, without waiting for them to be
+  // kept (a write to S3 takes tens of milliseconds). Requests that came meanwhile wait for `done`, which
+  // settles once they are kept, so none of them fetches the tarball again.
+  data.out.end(data.last);
   try {
     const blob = await ctx.store.blobs.put(data.data, data.integrity);
     // The next read (the warm install's) finds the bytes in memory instead of reading back what was just written.
@@ -135,10 +139,8 @@ async function fetchTarball(
     const { integrity } = data;
     await insertProxiedTarball(ctx.store.db, name, version, integrity, data.data.length, blob, ctx.clock.now());
   } catch (e) {
-    data.out.destroy(e as Error);
-    throw e;
+    // Served but not kept: the next request fetches it again. The store's own health shows in /-/ready.
+    ctx.log?.warn({ package: name, version, error: (e as Error).message }, 'an upstream tarball could not be kept');
   }
-  // The first asker's stream ends only now: a client that has all the bytes finds the tarball kept.
-  data.out.end(data.last);
   return data.data;
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import ssri from 'ssri';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
@@ -26,9 +27,9 @@ before(async () => {
   up = createServer((req, res) => {
     const url = req.url ?? '/';
     asked.push(url);
-    const tgz = /^\/(good|bad)\/-\/\w+-1\.0\.0\.tgz$/.exec(url);
+    const tgz = /^\/(good|bad|kept-late)\/-\/[\w-]+-1\.0\.0\.tgz$/.exec(url);
     if (tgz) {
-      const body = tgz[1] === 'good' ? good : tampered;
+      const body = tgz[1] === 'bad' ? tampered : good;
       res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
       res.write(body.subarray(0, 100_000));
       void held.then(() => res.end(body.subarray(100_000)));
@@ -114,3 +115,36 @@ test('a tarball failing its integrity check cuts the connection, is not kept, co
   await assert.rejects(again);
   assert.equal(tarballs(), 3, 'asked again, since nothing was kept');
 });
+
+test('a tarball whose bytes match is served whole even when it cannot be kept; the next request fetches it again', async () => {
+  // The store refuses one write (a full disk, a bucket gone): a fault put in by hand, since neither can be
+  // made to happen here on demand.
+  const blobs = s.ctx.store.blobs;
+  const put = blobs.put;
+  let refused = 0;
+  blobs.put = async () => {
+    refused++;
+    throw new Error('no space left on device');
+  };
+  const before = tarballs();
+  try {
+    const res = await fetch(`${s.url}kept-late/-/kept-late-1.0.0.tgz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), good);
+  } finally {
+    blobs.put = put;
+  }
+  assert.equal(refused, 1);
+  await waitFor(() => readFileSync(s.logFile, 'utf8').includes('an upstream tarball could not be kept'));
+  const again = await fetch(`${s.url}kept-late/-/kept-late-1.0.0.tgz`);
+  assert.deepEqual(Buffer.from(await again.arrayBuffer()), good);
+  assert.equal(tarballs(), before + 2, 'fetched again, since the first was not kept');
+  const third = await fetch(`${s.url}kept-late/-/kept-late-1.0.0.tgz`);
+  assert.deepEqual(Buffer.from(await third.arrayBuffer()), good);
+  assert.equal(tarballs(), before + 2, 'kept the second time');
+});
+
+async function waitFor(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(ok(), 'the condition came true');
+}

@@ -32,6 +32,8 @@ const base = (n: string) => n.split('/').pop()!;
 const CORGI = 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*';
 const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 const HOOK = 'http://127.0.0.1:9/hook';
+/** The ETags alice's reads of the hidden packages got: what a caller who once could read them may still send. */
+const seenEtags: string[] = [];
 
 type Req = { method: string; path: string; body?: unknown; headers?: Record<string, string>; form?: object };
 type Answer = { status: number; headers: Record<string, string>; body: string };
@@ -60,6 +62,8 @@ function apiRequests(name: string, stageId: string): [string, Req][] {
     ['Accept: */*', { method: 'GET', path: `/${e}`, headers: { accept: '*/*' } }],
     ['guessed ETag', { method: 'GET', path: `/${e}`, headers: { 'if-none-match': '"1-0123456789abcdef"' } }],
     ['If-None-Match: *', { method: 'GET', path: `/${e}`, headers: { 'if-none-match': '*' } }],
+    ['a real ETag', { method: 'GET', path: `/${e}`, headers: { 'if-none-match': seenEtags.join(', ') } }],
+    ['a real ETag, corgi', { method: 'GET', path: `/${e}`, headers: { accept: CORGI, 'if-none-match': seenEtags[0] } }],
     ['Range', { method: 'GET', path: `/${e}`, headers: { range: 'bytes=0-9' } }],
     ['version', { method: 'GET', path: `/${e}/1.0.0` }],
     ['missing version', { method: 'GET', path: `/${e}/9.9.9` }],
@@ -241,7 +245,17 @@ describe('private answers like absent: every credential, every spelling, the web
       await as('PUT', `/${esc(hidden)}`, { _id: hidden, users: { alice: true } });
       // Reads by a maintainer first, so the caches the install fast path answers from hold the package.
       await as('GET', `/${esc(hidden)}`, undefined, 200);
+      for (const accept of ['application/json', CORGI]) {
+        seenEtags.push(
+          (await send({ method: 'GET', path: `/${esc(hidden)}`, headers: { accept } }, auth)).headers.etag,
+        );
+      }
     }
+    const again = await send(
+      { method: 'GET', path: '/@acme%2fsecret', headers: { 'if-none-match': seenEtags[0] } },
+      auth,
+    );
+    assert.equal(again.status, 304, 'the ETags are the ones a reader revalidates with');
     // npm refuses an unscoped private package; a Verdaccio import (or an older registry) can still make one.
     await s.ctx.store.transaction(async (trx) => {
       await lockPackage(trx, 'secret-tool');

@@ -123,6 +123,7 @@ function apiRequests(name: string, stageId: string): [string, Req][] {
     // The same request for both names: a listing that shows the hidden package fails the comparison.
     ['org packages', { method: 'GET', path: '/-/org/acme/package' }],
     ['team packages', { method: 'GET', path: '/-/team/acme/devs/package' }],
+    ["another team's packages", { method: 'GET', path: '/-/team/acme/writers/package' }],
     ["alice's packages", { method: 'GET', path: '/-/user/alice/package' }],
     ["alice's stars", { method: 'GET', path: '/-/user/alice/stars' }],
     ['starredByUser', { method: 'GET', path: '/-/_view/starredByUser?key=%22alice%22' }],
@@ -239,6 +240,11 @@ describe('private answers like absent: every credential, every spelling, the web
     await as('PUT', '/-/team/acme/devs/package', { package: '@acme/other', permissions: 'read-only' });
     for (const [hidden, absent] of PAIRS) {
       await as('PUT', `/${esc(hidden)}`, await publishBody(hidden, '1.0.0'));
+      if (hidden.startsWith('@acme/')) {
+        // A team dan and tess are not in holds the hidden package: the org's listings have it to leave out.
+        await as('PUT', '/-/org/acme/team', { name: 'writers' });
+        await as('PUT', '/-/team/acme/writers/package', { package: hidden, permissions: 'read-write' });
+      }
       const staged = await as('POST', `/-/stage/package/${esc(hidden)}`, await publishBody(hidden, '1.1.0'));
       stageIds[hidden] = (JSON.parse(staged) as { stageId: string }).stageId;
       stageIds[absent] = randomUUID();

@@ -10,6 +10,8 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { Refusal } from '../domain/reasons.ts';
+import { canRead } from '../domain/policy.ts';
+import { anonymous } from '../domain/principal.ts';
 import { firstMismatch, type TrustConfig } from '../domain/trust.ts';
 import type { OidcIssuer } from '../config/config.ts';
 import { insertToken } from '../store/tokens.ts';
@@ -176,6 +178,9 @@ export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined
       reason: 'claim-mismatch',
       detail: { package: pkg, claim: m.claim, got: m.got, iss: payload.iss },
     });
+    // Any CI job can get an id token: until one matches, its bearer is a stranger, who learns no more
+    // about a package they may not read (that it exists, what it trusts) than about a missing name.
+    if (!canRead(anonymous, { name: pkg, exists: true, access: head.access })) throw new Refusal('not-found');
     throw fail(
       `unauthorized: the claim ${m.claim} (${m.got}) does not match the trusted publisher configured for ${pkg}`,
     );

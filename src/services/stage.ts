@@ -5,7 +5,7 @@ import type { PublishDoc } from '../domain/commands.ts';
 import { randomUUID } from 'node:crypto';
 import semver from 'semver';
 import { Refusal } from '../domain/reasons.ts';
-import { authorize, authorizeStageAccess, type Decision, type PackageFacts } from '../domain/policy.ts';
+import { authorize, authorizeStageAccess, canRead, type Decision, type PackageFacts } from '../domain/policy.ts';
 import type { Principal, User } from '../domain/principal.ts';
 import type { Manifest } from '../domain/packument.ts';
 import { packageFacts } from '../store/packages.ts';
@@ -214,7 +214,9 @@ async function load(ctx: Ctx, p: Principal, id: string): Promise<{ row: StagedRo
   const facts = await packageFacts(ctx.store.db, row.package, user.id);
   const d = authorize(p, 'stage-view', facts);
   if (!d.allowed) {
-    await deny(ctx, p, d, row.package);
+    // The caller named an id, not the package: one they may not read is not recorded under its name (their
+    // own refusals would show it), exactly as an unknown id is not.
+    if (canRead(p, facts)) await deny(ctx, p, d, row.package);
     throw new Refusal('not-found');
   }
   return { row, facts, user };

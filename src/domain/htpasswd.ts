@@ -15,7 +15,8 @@ export function algorithmOf(hash: string): HtpasswdEntry['algorithm'] {
   if (/^\$2[aby]\$/.test(hash)) return 'bcrypt';
   if (hash.startsWith('{SHA}')) return 'sha1';
   if (hash.startsWith('{PLAIN}')) return 'plain';
-  if (hash.startsWith('$apr1$')) return 'md5';
+  // MD5-crypt (`$1$`, from `openssl passwd -1`) too: the plugin checks it with Apache MD5's code.
+  if (hash.startsWith('$apr1$') || hash.startsWith('$1$')) return 'md5';
   return 'crypt';
 }
 

@@ -64,10 +64,11 @@ function globToRegExp(glob: string): RegExp {
 function readConfig(file: string): { rules: Rule[]; htpasswd?: string } {
   const y = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
   const pkgs = (y.packages ?? {}) as Record<string, Record<string, unknown>>;
+  // `allow` and `allow_publish` are Sinopia's words for them, which Verdaccio still adds in.
   const rules = Object.entries(pkgs).map(([glob, r]) => ({
     re: globToRegExp(glob),
-    access: words(r?.access),
-    publish: words(r?.publish),
+    access: [...words(r?.allow), ...words(r?.access)],
+    publish: [...words(r?.allow_publish), ...words(r?.publish)],
   }));
   const auth = (y.auth ?? {}) as { htpasswd?: { file?: string } };
   const htpasswd = auth.htpasswd?.file ? resolve(dirname(file), auth.htpasswd.file) : undefined;
@@ -130,13 +131,13 @@ export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<Im
     }
   }
 
-  const dbFile = join(opts.storage, '.verdaccio-db.json');
-  const listed = new Set(
-    existsSync(dbFile) ? ((JSON.parse(readFileSync(dbFile, 'utf8')) as { list?: string[] }).list ?? []) : [],
-  );
+  // Verdaccio keeps using the list of the Sinopia it began as, when there is one.
+  const dbFile =
+    ['.sinopia-db.json', '.verdaccio-db.json'].map((f) => join(opts.storage, f)).find((f) => existsSync(f)) ?? '';
+  const listed = new Set(dbFile ? ((JSON.parse(readFileSync(dbFile, 'utf8')) as { list?: string[] }).list ?? []) : []);
   const folders = packageFolders(opts.storage);
   for (const name of listed)
-    if (!folders.includes(name)) say('package', name, false, 'listed in .verdaccio-db.json but its folder is missing');
+    if (!folders.includes(name)) say('package', name, false, `listed in ${fileName(dbFile)} but its folder is missing`);
 
   for (const name of folders) {
     let doc: Doc;
@@ -184,6 +185,8 @@ async function importPackage(
     return;
   }
   const target = await importTarget(ctx.store.db, name);
+  // A cached upstream copy gives way whole (importLocalPackage drops its versions): none of them counts here.
+  if (target.head && target.head.origin !== 'local') target.versions.clear();
   if (target.head?.deleted_at != null) {
     say('package', name, false, 'it was unpublished on this registry');
     return;

@@ -72,6 +72,22 @@ describe('maintainer commands in each dialect', () => {
     );
   });
 
+  test('npm 11: unpublishing the version latest names moves latest to the highest one left, not a prerelease', async () => {
+    for (const v of ['1.0.0', '1.1.0', '2.0.0-rc.0', '1.2.0']) {
+      const r = await npm.run(['publish', ...(v.includes('-') ? ['--tag', 'rc'] : [])], {
+        cwd: makePackage('dia-latest', v),
+      });
+      assert.equal(r.code, 0, r.output);
+    }
+    const r = await npm.run(['unpublish', 'dia-latest@1.2.0']);
+    assert.equal(r.code, 0, r.output);
+    assert.deepEqual((await doc('dia-latest'))['dist-tags'], { latest: '1.1.0', rc: '2.0.0-rc.0' });
+    const proj = makeProject({ 'dia-latest': 'latest' });
+    const i = await npm.run(['install'], { cwd: proj });
+    assert.equal(i.code, 0, i.output);
+    assert.equal(JSON.parse(readFileSync(join(proj, 'node_modules/dia-latest/package.json'), 'utf8')).version, '1.1.0');
+  });
+
   test("npm 11: a package's first version published with --tag is installable by that tag and by a range", async () => {
     const r = await npm.run(['publish', '--tag', 'beta'], { cwd: makePackage('@alice/dia-first', '0.1.0') });
     assert.equal(r.code, 0, r.output);

@@ -106,14 +106,17 @@ export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<Im
 
   if (htpasswdFile) {
     for (const u of parseHtpasswd(readFileSync(htpasswdFile, 'utf8'))) {
-      const stored = `${IMPORTED_PREFIX}${u.hash}`;
+      // A hash no password matched in Verdaccio either is not kept: an administrator sets a password.
+      const stored = u.algorithm === 'unknown' ? null : `${IMPORTED_PREFIX}${u.hash}`;
       const existing = await userRowBy(ctx.store.db, { name: u.name });
       if (existing) {
         say(
           'user',
           u.name,
           false,
-          existing.password_hash === stored ? 'already imported' : 'a user of that name already exists',
+          stored !== null && existing.password_hash === stored
+            ? 'already imported'
+            : 'a user of that name already exists',
         );
         continue;
       }
@@ -126,7 +129,15 @@ export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<Im
       });
       if (r.created) {
         report.users++;
-        say('user', u.name, true, `${u.algorithm} hash, replaced at the first login`);
+        say(
+          'user',
+          u.name,
+          true,
+          stored === null
+            ? "its hash is of no kind Verdaccio's htpasswd plugin checks (no login worked with it there either); " +
+                `no password kept: set one with \`tessera user passwd ${u.name} --password-stdin\``
+            : `${u.algorithm} hash, replaced at the first login`,
+        );
       } else say('user', u.name, false, r.why);
     }
   }

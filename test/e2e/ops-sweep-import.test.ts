@@ -119,7 +119,13 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
     // `openssl passwd -1 -salt Xy7Qz1pA erin-pass-5`: MD5-crypt, which the plugin checks as Apache MD5 does.
     writeFileSync(
       join(vd.root, 'htpasswd'),
-      'erin:$1$Xy7Qz1pA$c0anNn0Hb5.MPQPpgftWA0:autocreated 2024-01-01T00:00:00.000Z\nfrank:{PLAIN}frank-pass-6\n',
+      [
+        'erin:$1$Xy7Qz1pA$c0anNn0Hb5.MPQPpgftWA0:autocreated 2024-01-01T00:00:00.000Z',
+        'frank:{PLAIN}frank-pass-6',
+        // `openssl passwd -6`: SHA-512 crypt, which the plugin cannot check (its crypt(3) is DES only).
+        'gina:$6$Qw3rTy12$qbwerrjDXVu7fAsoIOtdhTlQAMGUwsZj.XgQQ2FNMn.yJBIykv28KXH0igUELQxW4mRLZzFCSSgwjNc1Xdfji/',
+        '',
+      ].join('\n'),
     );
     const r = await run(s, vd.storage, '--config', join(vd.root, 'config.yaml'));
     assert.equal(r.code, 0, r.stderr);
@@ -188,6 +194,19 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
       assert.equal(login.code, 0, `${name}: ${login.output}`);
       assert.equal((await npm.run(['whoami'])).stdout.trim(), name);
     }
+  });
+
+  test('a hash the plugin cannot check either is not called one that works: the user comes without a password', async () => {
+    assert.match(
+      out,
+      /^imported user gina: its hash is of no kind Verdaccio's htpasswd plugin checks \(no login worked with it there either\); no password kept: set one with `tessera user passwd gina --password-stdin`$/m,
+    );
+    const row = await s.ctx.store.db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('name', '=', 'gina')
+      .executeTakeFirstOrThrow();
+    assert.equal(row.password_hash, null);
   });
 
   test('running it again changes nothing', async () => {

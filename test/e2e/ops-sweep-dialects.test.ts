@@ -72,7 +72,7 @@ describe('maintainer commands in each dialect', () => {
     );
   });
 
-  test('npm 11: unpublishing the version latest names moves latest to the highest one left, not a prerelease', async () => {
+  test('npm 11: unpublishing the latest version moves latest to the highest one left, not a prerelease', async () => {
     for (const v of ['1.0.0', '1.1.0', '2.0.0-rc.0', '1.2.0']) {
       const r = await npm.run(['publish', ...(v.includes('-') ? ['--tag', 'rc'] : [])], {
         cwd: makePackage('dia-latest', v),

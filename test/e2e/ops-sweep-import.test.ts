@@ -196,10 +196,14 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
     }
   });
 
-  test('a hash the plugin cannot check either is not called one that works: the user comes without a password', async () => {
+  test('a hash the plugin cannot check is not called one that works: the user comes without a password', async () => {
     assert.match(
       out,
-      /^imported user gina: its hash is of no kind Verdaccio's htpasswd plugin checks \(no login worked with it there either\); no password kept: set one with `tessera user passwd gina --password-stdin`$/m,
+      new RegExp(
+        "^imported user gina: its hash is of no kind Verdaccio's htpasswd plugin checks \\(no login worked with it " +
+          'there either\\); no password kept: set one with `tessera user passwd gina --password-stdin`$',
+        'm',
+      ),
     );
     const row = await s.ctx.store.db
       .selectFrom('users')
@@ -226,7 +230,7 @@ describe('tessera import verdaccio into a registry that holds the name as a cach
     await s.close();
   });
 
-  test("the cached copy gives way whole: the local package's own 1.0.0 comes in, and every tag names a version", async () => {
+  test('the cached copy gives way whole: the local 1.0.0 comes in, and every tag names a version', async () => {
     // First a Verdaccio that had only cached `shared` from its uplink, kept as proxied...
     const a = await makeStorage(
       [{ name: 'shared', cachedOnly: true, versions: [{ version: '1.0.0' }], tags: { latest: '1.0.0' } }],

@@ -175,3 +175,25 @@ describe('/-/metrics in the strict text format', () => {
       }
   });
 });
+
+describe('metrics.allow by address behind a proxy', () => {
+  const scrape = async (s: TestServer, xff?: string) =>
+    (await fetch(`${s.url}-/metrics`, { headers: xff ? { 'x-forwarded-for': xff } : {} })).status;
+
+  test('X-Forwarded-For counts only from trustedProxies, and only its last untrusted address', async () => {
+    const direct = await startServer({ metrics: { allowCidrs: ['10.0.0.0/8'], allowBearers: [] } });
+    const proxied = await startServer({
+      metrics: { allowCidrs: ['10.0.0.0/8'], allowBearers: [] },
+      trustedProxies: ['127.0.0.1'],
+    });
+    try {
+      assert.equal(await scrape(direct, '10.1.2.3'), 404, 'a caller names its own address: not believed');
+      assert.equal(await scrape(proxied, '10.1.2.3'), 200, 'the trusted proxy says the scraper is in 10/8');
+      assert.equal(await scrape(proxied, '10.1.2.3, 203.0.113.9'), 404, 'the proxy appended the real caller');
+      assert.equal(await scrape(proxied), 404, 'the proxy itself is not in 10/8');
+    } finally {
+      await direct.close();
+      await proxied.close();
+    }
+  });
+});

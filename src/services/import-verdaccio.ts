@@ -90,6 +90,13 @@ function packageFolders(storage: string): string[] {
   return names.sort();
 }
 
+/** Whether `dir` is a Verdaccio storage folder: its list of packages, or a package folder in it. */
+export function isVerdaccioStorage(dir: string): boolean {
+  return (
+    ['.verdaccio-db.json', '.sinopia-db.json'].some((f) => existsSync(join(dir, f))) || packageFolders(dir).length > 0
+  );
+}
+
 const time = (iso: unknown, fallback: number) => {
   const t = typeof iso === 'string' ? Date.parse(iso) : Number.NaN;
   return Number.isNaN(t) ? fallback : t;

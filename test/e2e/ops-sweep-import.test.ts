@@ -213,6 +213,13 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
     assert.equal(row.password_hash, null);
   });
 
+  test("--storage naming Verdaccio's own folder (not its storage/) is refused, with nothing imported", async () => {
+    const r = await run(s, vd.root, '--htpasswd', join(vd.root, 'htpasswd'));
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /^tessera: .* is not a Verdaccio storage folder .*storage: setting$/m);
+    assert.equal(r.stdout, '');
+  });
+
   test('running it again changes nothing', async () => {
     const r = await run(s, vd.storage, '--config', join(vd.root, 'config.yaml'));
     assert.equal(r.code, 0, r.stderr);

@@ -56,7 +56,7 @@ async function writePackage(storage: string, p: Pkg, integrity: Record<string, s
       _npmUser: { name: 'erin' },
       dist: { integrity: sri, shasum, tarball: url },
     };
-    doc.time[v.version] = `2024-0${i + 1}-02T03:04:05.000Z`;
+    doc.time[v.version] = new Date(Date.UTC(2024, 0, 3 + i, 3, 4, 5)).toISOString();
     if (p.cachedOnly) doc._distfiles[file] = { url: `http://127.0.0.1:9/${p.name}/-/${file}`, registry: 'npmjs' };
     else doc._attachments[file] = { shasum, version: v.version };
     if (v.tarball === 'missing') continue;
@@ -93,6 +93,12 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
           tags: { latest: '1.1.0', next: '2.0.0-rc.1', legacy: '1.0.0' },
         },
         {
+          // Many versions, published out of order over the years: all come, and latest stays where it was.
+          name: '@acme/many',
+          versions: Array.from({ length: 40 }, (_, i) => ({ version: `${(i * 7) % 40}.0.0` })),
+          tags: { latest: '38.0.0' },
+        },
+        {
           name: 'plain',
           versions: [
             { version: '1.0.0' },
@@ -102,7 +108,7 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
           tags: { latest: '1.0.0', broken: '1.0.2' },
         },
       ],
-      { file: '.sinopia-db.json', list: ['@acme/lib', 'plain'] },
+      { file: '.sinopia-db.json', list: ['@acme/lib', 'plain', '@acme/many'] },
     );
     // Sinopia's rule keys (`allow`, `allow_publish`), which Verdaccio still reads.
     writeFileSync(
@@ -154,7 +160,7 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
     assert.equal(doc.versions['1.0.0'].deprecated, 'use 1.1.0');
     assert.equal(doc.versions['1.1.0'].deprecated, undefined);
     assert.equal(doc.time.created, '2024-01-02T03:04:05.000Z');
-    assert.equal(doc.time['2.0.0-rc.1'], '2024-03-02T03:04:05.000Z');
+    assert.equal(doc.time['2.0.0-rc.1'], '2024-01-05T03:04:05.000Z');
   });
 
   test('npm and pnpm install the imported versions with the integrity Verdaccio recorded', async () => {
@@ -175,6 +181,17 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
     const pl = readFileSync(join(p, 'pnpm-lock.yaml'), 'utf8');
     assert.ok(pl.includes(vd.integrity['@acme/lib@1.1.0']), pl);
     assert.ok(pl.includes(vd.integrity['plain@1.0.0']), pl);
+  });
+
+  test('a package with many versions comes whole, and npm view lists them all', async () => {
+    const npm = makeNpm(s.url);
+    const r = await npm.run(['view', '@acme/many', 'versions', 'dist-tags.latest', '--json']);
+    assert.equal(r.code, 0, r.output);
+    const v = JSON.parse(r.stdout) as { versions: string[]; 'dist-tags.latest': string };
+    assert.equal(v.versions.length, 40);
+    assert.equal(v['dist-tags.latest'], '38.0.0');
+    const doc = (await (await fetch(`${s.url}@acme%2fmany`)).json()) as { time: Record<string, string> };
+    assert.equal(doc.time['21.0.0'], '2024-01-06T03:04:05.000Z', 'the fourth one published');
   });
 
   test('htpasswd users with an MD5-crypt ($1$) or {PLAIN} entry log in with their old password', async () => {

@@ -88,6 +88,27 @@ describe('maintainer commands in each dialect', () => {
     assert.equal(JSON.parse(readFileSync(join(proj, 'node_modules/dia-latest/package.json'), 'utf8')).version, '1.1.0');
   });
 
+  test('npm 11: unpublishing a version a dist-tag names drops the tag; the last version goes only with --force', async () => {
+    for (const v of ['1.0.0', '1.1.0']) {
+      const r = await npm.run(['publish'], { cwd: makePackage('dia-tagged', v) });
+      assert.equal(r.code, 0, r.output);
+    }
+    let r = await npm.run(['dist-tag', 'add', 'dia-tagged@1.0.0', 'lts']);
+    assert.equal(r.code, 0, r.output);
+    r = await npm.run(['unpublish', 'dia-tagged@1.0.0']);
+    assert.equal(r.code, 0, r.output);
+    assert.deepEqual((await doc('dia-tagged'))['dist-tags'], { latest: '1.1.0' });
+    r = await npm.run(['unpublish', 'dia-tagged@1.1.0']);
+    assert.notEqual(r.code, 0, 'npm asks for --force before the last version');
+    r = await npm.run(['unpublish', 'dia-tagged@1.1.0', '--force']);
+    assert.equal(r.code, 0, r.output);
+    const gone = await fetch(`${s.url}dia-tagged`);
+    assert.equal(gone.status, 404);
+    r = await npm.run(['view', 'dia-tagged']);
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /E404/);
+  });
+
   test("npm 11: a package's first version published with --tag is installable by that tag and by a range", async () => {
     const r = await npm.run(['publish', '--tag', 'beta'], { cwd: makePackage('@alice/dia-first', '0.1.0') });
     assert.equal(r.code, 0, r.output);

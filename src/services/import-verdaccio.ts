@@ -324,9 +324,16 @@ async function importPackage(
   );
 }
 
-function sameTarball(m: Record<string, unknown>, integrity: string): boolean {
-  const d = (m.dist ?? {}) as { integrity?: string };
-  return typeof d.integrity === 'string' && ssri.parse(d.integrity).match(ssri.parse(integrity)) !== false;
+/** Whether a version of the document is the tarball held here: by its integrity, or by the SHA-1 `shasum`
+ *  that is all a version published before npm 5 records. */
+function sameTarball(m: Record<string, unknown>, held: { integrity: string; shasum: string }): boolean {
+  const d = (m.dist ?? {}) as { integrity?: string; shasum?: string };
+  const sri = typeof d.integrity === 'string' ? ssri.parse(d.integrity) : undefined;
+  if (sri?.sha512) return sri.match(ssri.parse(held.integrity)) !== false;
+  // An older document: an integrity in SHA-1 only, or just the `shasum`; the SHA-1 is recorded here too.
+  const digest = sri?.sha1?.[0]?.digest;
+  const sha1 = digest ? Buffer.from(digest, 'base64').toString('hex') : d.shasum;
+  return typeof sha1 === 'string' && sha1 === held.shasum;
 }
 
 async function keepProxied(ctx: Ctx, storage: string, name: string, doc: Doc, say: Say) {

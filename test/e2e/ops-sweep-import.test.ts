@@ -17,7 +17,16 @@ import { makeTarball } from '../helpers/publish-body.ts';
 import { tessera } from '../helpers/cli.ts';
 
 type Version = { version: string; deprecated?: string; tarball?: 'missing' | 'other-bytes' };
-type Pkg = { name: string; versions: Version[]; tags: Record<string, string>; uplinks?: boolean; cachedOnly?: boolean };
+type Pkg = {
+  name: string;
+  versions: Version[];
+  tags: Record<string, string>;
+  uplinks?: boolean;
+  cachedOnly?: boolean;
+  /** Published before npm sent `dist.integrity` (npm < 5): the document has the SHA-1 `shasum` only, or an
+   *  integrity in SHA-1 as some registries wrote for those. */
+  oldDist?: 'shasum' | 'sha1-integrity';
+};
 
 const VERDACCIO = 'http://127.0.0.1:4873/';
 
@@ -54,7 +63,13 @@ async function writePackage(storage: string, p: Pkg, integrity: Record<string, s
       main: 'index.js',
       ...(v.deprecated ? { deprecated: v.deprecated } : {}),
       _npmUser: { name: 'erin' },
-      dist: { integrity: sri, shasum, tarball: url },
+      dist: {
+        ...(p.oldDist === 'shasum'
+          ? {}
+          : { integrity: p.oldDist ? ssri.fromData(tgz, { algorithms: ['sha1'] }).toString() : sri }),
+        shasum,
+        tarball: url,
+      },
     };
     doc.time[v.version] = new Date(Date.UTC(2024, 0, 3 + i, 3, 4, 5)).toISOString();
     if (p.cachedOnly) doc._distfiles[file] = { url: `http://127.0.0.1:9/${p.name}/-/${file}`, registry: 'npmjs' };
@@ -99,6 +114,13 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
           tags: { latest: '38.0.0' },
         },
         {
+          name: 'old-timer',
+          oldDist: 'shasum',
+          versions: [{ version: '0.1.0' }, { version: '0.2.0' }],
+          tags: { latest: '0.2.0' },
+        },
+        { name: 'old-sha1', oldDist: 'sha1-integrity', versions: [{ version: '3.0.0' }], tags: { latest: '3.0.0' } },
+        {
           name: 'plain',
           versions: [
             { version: '1.0.0' },
@@ -108,7 +130,7 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
           tags: { latest: '1.0.0', broken: '1.0.2' },
         },
       ],
-      { file: '.sinopia-db.json', list: ['@acme/lib', 'plain', '@acme/many'] },
+      { file: '.sinopia-db.json', list: ['@acme/lib', 'plain', '@acme/many', 'old-timer', 'old-sha1'] },
     );
     // Sinopia's rule keys (`allow`, `allow_publish`), which Verdaccio still reads.
     writeFileSync(
@@ -241,6 +263,10 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
     const r = await run(s, vd.storage, '--config', join(vd.root, 'config.yaml'));
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /^imported/m);
+    // Checked by their SHA-1 the first time, known by it the second: not taken for another package.
+    assert.match(r.stdout, /^skipped version old-timer@0\.1\.0: already imported$/m);
+    assert.match(r.stdout, /^skipped version old-sha1@3\.0\.0: already imported$/m);
+    assert.doesNotMatch(r.stdout, /old-(timer|sha1): a package of that name was published/);
     assert.match(r.stdout, /^0 user\(s\), 0 package\(s\) and 0 version\(s\) imported; \d+ skipped$/m);
   });
 });

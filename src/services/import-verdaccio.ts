@@ -193,12 +193,14 @@ async function importPackage(
 ) {
   const rule = rules.find((r) => r.re.test(name));
   const isPublic = !rule || rule.access.some((a) => ['$all', '$anonymous', '@all', '@anonymous'].includes(a));
+  // Who read it there, said in the report: here a restricted package is read by its maintainers and grantees.
+  const readers = rule?.access.join(', ') || 'nobody';
   if (!isPublic && !scopeOf(name)) {
     say(
       'package',
       name,
       false,
-      'Verdaccio let only some users read it, and an unscoped package is public here: publish it under a scope',
+      `Verdaccio let only ${readers} read it, and an unscoped package is public here: publish it under a scope`,
     );
     return;
   }
@@ -316,12 +318,11 @@ async function importPackage(
   const who = ids.size
     ? `maintainers ${[...ids.keys()].join(', ')}`
     : 'no maintainer known: an administrator adds one (npm owner add)';
-  say(
-    'package',
-    name,
-    true,
-    `${isPublic ? 'public' : 'restricted'}; ${who}${missing.length ? `; not users here: ${missing.join(', ')}` : ''}`,
-  );
+  const access = isPublic
+    ? 'public'
+    : `restricted (Verdaccio let ${readers} read it; here its maintainers do, and whoever is granted it)`;
+  const strangers = missing.length ? `; not users here: ${missing.join(', ')}` : '';
+  say('package', name, true, `${access}; ${who}${strangers}`);
 }
 
 /** Whether a version of the document is the tarball held here: by its integrity, or by the SHA-1 `shasum`

@@ -313,3 +313,42 @@ describe('tessera import verdaccio into a registry that holds the name as a cach
     assert.ok(ssri.checkData(Buffer.from(await tgz.arrayBuffer()), b.integrity['shared@1.0.0']));
   });
 });
+
+describe('tessera import verdaccio: packages: rules that let only some users read', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  test('a scoped package comes restricted, saying who could read it there; an unscoped one is skipped', async () => {
+    const vd = await makeStorage(
+      [
+        { name: '@priv/tool', versions: [{ version: '1.0.0' }], tags: { latest: '1.0.0' } },
+        { name: 'internal-tool', versions: [{ version: '1.0.0' }], tags: { latest: '1.0.0' } },
+      ],
+      { file: '.verdaccio-db.json', list: ['@priv/tool', 'internal-tool'] },
+    );
+    writeFileSync(
+      join(vd.root, 'config.yaml'),
+      [
+        'packages:',
+        "  '@priv/*': { access: $authenticated, publish: erin }",
+        "  'internal-*': { access: erin ops-team }",
+        "  '**': { access: $all }",
+        '',
+      ].join('\n'),
+    );
+    const r = await run(s, vd.storage, '--config', join(vd.root, 'config.yaml'));
+    assert.equal(r.code, 0, r.stderr);
+    const line = (name: string) => r.stdout.split('\n').find((l) => l.includes(`package ${name}:`)) ?? '';
+    assert.match(line('@priv/tool'), /^imported package @priv\/tool: restricted \(Verdaccio let \$authenticated read/);
+    assert.match(line('@priv/tool'), /; here its maintainers do, and whoever is granted it\); no maintainer known/);
+    assert.match(line('@priv/tool'), /; not users here: erin$/);
+    assert.match(line('internal-tool'), /^skipped package internal-tool: Verdaccio let only erin, ops-team read it, /);
+    assert.match(line('internal-tool'), /and an unscoped package is public here/);
+    assert.equal((await fetch(`${s.url}@priv%2ftool`)).status, 404, 'restricted: anonymous readers get a 404');
+  });
+});

@@ -15,6 +15,7 @@ import { makeNpm, makeProject } from '../helpers/npm.ts';
 import { makePnpm, writeNpmrc } from '../helpers/clients.ts';
 import { makeTarball } from '../helpers/publish-body.ts';
 import { tessera } from '../helpers/cli.ts';
+import { defaults } from '../../src/config/config.ts';
 
 type Version = { version: string; deprecated?: string; tarball?: 'missing' | 'other-bytes' };
 type Pkg = {
@@ -41,7 +42,8 @@ async function writePackage(storage: string, p: Pkg, integrity: Record<string, s
     time: { created: '2024-01-02T03:04:05.000Z', modified: '2024-06-01T00:00:00.000Z' },
     users: {},
     'dist-tags': p.tags,
-    _uplinks: p.uplinks || p.cachedOnly ? { npmjs: { etag: '"abc"', fetched: 1717200000000 } } : {},
+    // Fetched a minute ago: within upstream.maxStale, so a kept copy is served while the upstream is down.
+    _uplinks: p.uplinks || p.cachedOnly ? { npmjs: { etag: '"abc"', fetched: Date.now() - 60_000 } } : {},
     _distfiles: {},
     _attachments: {},
     _rev: '3-0123456789abcdef',
@@ -273,8 +275,11 @@ describe('tessera import verdaccio: a Sinopia-era storage, damaged tarballs, oth
 
 describe('tessera import verdaccio into a registry that holds the name as a cached copy', () => {
   let s: TestServer;
+  // An upstream nobody answers on: the kept copy is served from what Verdaccio had cached.
   before(async () => {
-    s = await startServer();
+    s = await startServer({
+      upstream: { ...defaults.upstream, url: 'http://127.0.0.1:9/', cacheTtlMs: 60_000, timeoutMs: 2_000 },
+    });
   });
   after(async () => {
     await s.close();
@@ -289,6 +294,14 @@ describe('tessera import verdaccio into a registry that holds the name as a cach
     const first = await run(s, a.storage, '--keep-proxied');
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /^imported package shared: kept as proxied/m);
+    // Read (and so held in the server's memory) as the cached copy, before the local package comes in.
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${s.url}shared`);
+      const cached = (await res.json()) as Record<string, any>;
+      assert.equal(res.status, 200, JSON.stringify(cached));
+      assert.deepEqual(Object.keys(cached.versions), ['1.0.0']);
+      assert.equal((await fetch(cached.versions['1.0.0'].dist.tarball)).status, 200);
+    }
     // ...then the one where the company published its own `shared` (other bytes for the same version).
     const b = await makeStorage(
       [

@@ -131,7 +131,10 @@ async function checkBackup(fromDir: string, from: ReturnType<typeof filesystemBl
     const blobs = (q: string) => (db.prepare(q).all() as { blob: string }[]).map((r) => r.blob);
     const live = new Set(blobs('SELECT blob FROM versions WHERE unpublished_at IS NULL'));
     const gone = blobs('SELECT blob FROM versions WHERE unpublished_at IS NOT NULL');
-    named = { live, other: new Set([...gone, ...blobs('SELECT blob FROM staged')].filter((b) => !live.has(b))) };
+    // A backup of an older schema (migrated as it is restored) may have no staging yet.
+    const staging = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'staged'").get();
+    const staged = staging ? blobs('SELECT blob FROM staged') : [];
+    named = { live, other: new Set([...gone, ...staged].filter((b) => !live.has(b))) };
   } catch (e) {
     throw new Error(`the backup's database ${path} is damaged (${(e as Error).message}); nothing was restored`);
   } finally {

@@ -5,6 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -18,6 +19,9 @@ import { join } from 'node:path';
 import { serve, tessera, type ServeProcess } from '../helpers/cli.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { createHash } from 'node:crypto';
+import { makeTarball } from '../helpers/publish-body.ts';
 
 const skip = process.env.TESSERA_TEST_BACKEND === 'cluster' && 'tessera backup copies the embedded store (SQLite) only';
 
@@ -127,5 +131,30 @@ describe('backup and restore of a registry with sealed secrets', { skip }, () =>
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'a message, not a stack trace');
       assert.deepEqual(files(target), [], `${damage}: nothing was restored`);
     }
+  });
+
+  test('a backup of an older schema (no staging yet) is restored and migrated', async () => {
+    const old = join(root, 'old-backup');
+    mkdirSync(join(old, 'blobs'), { recursive: true });
+    const tgz = await makeTarball({ 'package/package.json': JSON.stringify({ name: 'left-pad', version: '1.0.0' }) });
+    const key = createHash('sha512').update(tgz).digest('hex');
+    mkdirSync(join(old, 'blobs', key.slice(0, 2), key.slice(2, 4)), { recursive: true });
+    writeFileSync(join(old, 'blobs', key.slice(0, 2), key.slice(2, 4), key), tgz);
+    const db = new DatabaseSync(join(old, 'tessera.db'));
+    db.exec(readFileSync(new URL('../fixtures/migrations/first-set.sql', import.meta.url), 'utf8'));
+    db.exec(`INSERT INTO users (name, email, created_at, updated_at) VALUES ('alice', 'a@example.com', 1, 1);
+      INSERT INTO packages (name, scope, access, origin, rev, created_at, modified_at, doc, abbrev, etag, readme)
+        VALUES ('left-pad', NULL, 'public', 'local', 1, 1, 1, '{"name":"left-pad"}', '{"name":"left-pad"}', '"e1"', '');
+      INSERT INTO versions (package, version, manifest, integrity, shasum, size, blob, published_by, published_at)
+        VALUES ('left-pad', '1.0.0', '{}', 'sha512-x', 'abc', ${tgz.length}, '${key}', 1, 1);`);
+    db.close();
+    const manifest = { format: 'tessera-backup', version: 1, createdAt: '2026-01-01T00:00:00.000Z', source: '/old' };
+    writeFileSync(join(old, 'tessera-backup.json'), JSON.stringify({ ...manifest, packages: 1, versions: 1 }));
+    const target = join(root, 'from-old');
+    const r = await tessera(['restore', '--from', old, '--data', target]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /1 tarball\(s\)\) into /);
+    const users = await tessera(['user', 'list', '--data', target]);
+    assert.match(users.stdout, /^alice\t/m);
   });
 });

@@ -7,8 +7,9 @@ import { guarded, parse, storeOptions } from './common.ts';
 const help = `usage: tessera backup --to DIR [--data DIR] [--config FILE] [--json]
 
 Copies the registry's data into DIR (which must be empty or new): the database through SQLite's
-online backup, a snapshot taken while the registry keeps serving, then every tarball it names.
-DIR is then a data folder of its own, with tessera-backup.json written last. Restore it with
+online backup, a snapshot taken while the registry keeps serving, then every tarball it names,
+and secret.key (the 2FA seeds and hook secrets open with it: keep backups private). DIR is then a
+data folder of its own, with tessera-backup.json written last. Restore it with
 \`tessera restore --from DIR\`.
 `;
 

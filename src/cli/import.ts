@@ -1,6 +1,6 @@
 // `tessera import verdaccio --storage DIR [--htpasswd FILE] [--config FILE] [--keep-proxied]`.
 import { existsSync } from 'node:fs';
-import { importVerdaccio } from '../services/import-verdaccio.ts';
+import { importVerdaccio, isVerdaccioStorage } from '../services/import-verdaccio.ts';
 import { parse, withStore } from './common.ts';
 
 const help = `usage: tessera import verdaccio --storage DIR [--htpasswd FILE] [--config FILE] [--keep-proxied]
@@ -43,6 +43,14 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write(`tessera: ${flag} ${file} does not exist\n`);
       return 2;
     }
+  }
+  // Else it would import nothing and say so only in its totals (a common slip: Verdaccio's own folder, not storage/).
+  if (!isVerdaccioStorage(values.storage)) {
+    process.stderr.write(
+      `tessera: ${values.storage} is not a Verdaccio storage folder (no .verdaccio-db.json and no package folder); ` +
+        "--storage names the folder of config.yaml's storage: setting\n",
+    );
+    return 1;
   }
   return withStore({ data: values.data, config: values['tessera-config'] }, async (ctx) => {
     const r = await importVerdaccio(ctx, {

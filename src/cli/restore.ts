@@ -6,9 +6,11 @@ import { guarded, parse, storeOptions } from './common.ts';
 
 const help = `usage: tessera restore --from DIR [--force] [--data DIR] [--config FILE]
 
-Restores a backup made by \`tessera backup\` into the data folder. A data folder that is not empty is
-refused unless --force is given; with --force, its database is replaced (stop the registry first) and
-tarballs nothing names any more are left for \`tessera gc\`.
+Restores a backup made by \`tessera backup\` into the data folder, after checking the whole backup
+(its database, and every tarball it names by its hash): a damaged one is refused with nothing written.
+A data folder that is not empty is refused unless --force is given; with --force, its database and
+secret.key are replaced (stop the registry first) and tarballs nothing names any more are left for
+\`tessera gc\`.
 `;
 
 export async function run(args: string[]): Promise<number> {

@@ -9,14 +9,20 @@ import crypt from 'unix-crypt-td-js';
 /** How an imported hash is stored in users.password_hash: never mistaken for one of ours. */
 export const IMPORTED_PREFIX = 'htpasswd$';
 
-export type HtpasswdEntry = { name: string; hash: string; algorithm: 'bcrypt' | 'sha1' | 'md5' | 'crypt' | 'plain' };
+export type HtpasswdEntry = {
+  name: string;
+  hash: string;
+  algorithm: 'bcrypt' | 'sha1' | 'md5' | 'crypt' | 'plain' | 'unknown';
+};
 
 export function algorithmOf(hash: string): HtpasswdEntry['algorithm'] {
   if (/^\$2[aby]\$/.test(hash)) return 'bcrypt';
   if (hash.startsWith('{SHA}')) return 'sha1';
   if (hash.startsWith('{PLAIN}')) return 'plain';
-  if (hash.startsWith('$apr1$')) return 'md5';
-  return 'crypt';
+  // MD5-crypt (`$1$`, from `openssl passwd -1`) too: the plugin checks it with Apache MD5's code.
+  if (hash.startsWith('$apr1$') || hash.startsWith('$1$')) return 'md5';
+  // The plugin's crypt(3) is DES only: `$5$`, `$6$`, yescrypt and the like match no password there.
+  return /^[./0-9A-Za-z]{13}$/.test(hash) ? 'crypt' : 'unknown';
 }
 
 /** `name:hash[:comment]` lines, as the plugin reads them (blank and malformed lines skipped). */
@@ -47,7 +53,9 @@ export async function verifyHtpasswd(password: string, hash: string): Promise<bo
     case 'md5':
       return same(md5(password, hash), hash);
     // The plugin tries Apache MD5, then crypt(3), for anything else.
-    default:
+    case 'crypt':
       return same(crypt(password, hash), hash);
+    default:
+      return false;
   }
 }

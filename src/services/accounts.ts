@@ -82,7 +82,7 @@ export async function createUser(
  *  (authenticate.ts accepts it once and re-hashes it); not created when the name is taken or invalid. */
 export async function createImportedUser(
   ctx: Ctx,
-  input: { name: string; email: string; passwordHash: string; via: string },
+  input: { name: string; email: string; passwordHash: string | null; via: string },
 ): Promise<{ created: true } | { created: false; why: string }> {
   try {
     validateUserName(input.name);

@@ -171,6 +171,8 @@ export class HookDelivery {
           'x-tessera-event': d.event,
           'x-tessera-delivery': d.delivery,
           'x-tessera-signature': signature(hook.secret, d.payload),
+          // The same, where npm's hook receivers look for it (hooks are made over npm's hooks API).
+          'x-npm-signature': signature(hook.secret, d.payload),
         },
         signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
       });

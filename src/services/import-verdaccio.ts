@@ -64,10 +64,11 @@ function globToRegExp(glob: string): RegExp {
 function readConfig(file: string): { rules: Rule[]; htpasswd?: string } {
   const y = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
   const pkgs = (y.packages ?? {}) as Record<string, Record<string, unknown>>;
+  // `allow` and `allow_publish` are Sinopia's words for them, which Verdaccio still adds in.
   const rules = Object.entries(pkgs).map(([glob, r]) => ({
     re: globToRegExp(glob),
-    access: words(r?.access),
-    publish: words(r?.publish),
+    access: [...words(r?.allow), ...words(r?.access)],
+    publish: [...words(r?.allow_publish), ...words(r?.publish)],
   }));
   const auth = (y.auth ?? {}) as { htpasswd?: { file?: string } };
   const htpasswd = auth.htpasswd?.file ? resolve(dirname(file), auth.htpasswd.file) : undefined;
@@ -89,6 +90,13 @@ function packageFolders(storage: string): string[] {
   return names.sort();
 }
 
+/** Whether `dir` is a Verdaccio storage folder: its list of packages, or a package folder in it. */
+export function isVerdaccioStorage(dir: string): boolean {
+  return (
+    ['.verdaccio-db.json', '.sinopia-db.json'].some((f) => existsSync(join(dir, f))) || packageFolders(dir).length > 0
+  );
+}
+
 const time = (iso: unknown, fallback: number) => {
   const t = typeof iso === 'string' ? Date.parse(iso) : Number.NaN;
   return Number.isNaN(t) ? fallback : t;
@@ -105,14 +113,17 @@ export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<Im
 
   if (htpasswdFile) {
     for (const u of parseHtpasswd(readFileSync(htpasswdFile, 'utf8'))) {
-      const stored = `${IMPORTED_PREFIX}${u.hash}`;
+      // A hash no password matched in Verdaccio either is not kept: an administrator sets a password.
+      const stored = u.algorithm === 'unknown' ? null : `${IMPORTED_PREFIX}${u.hash}`;
       const existing = await userRowBy(ctx.store.db, { name: u.name });
       if (existing) {
         say(
           'user',
           u.name,
           false,
-          existing.password_hash === stored ? 'already imported' : 'a user of that name already exists',
+          stored !== null && existing.password_hash === stored
+            ? 'already imported'
+            : 'a user of that name already exists',
         );
         continue;
       }
@@ -125,18 +136,26 @@ export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<Im
       });
       if (r.created) {
         report.users++;
-        say('user', u.name, true, `${u.algorithm} hash, replaced at the first login`);
+        say(
+          'user',
+          u.name,
+          true,
+          stored === null
+            ? "its hash is of no kind Verdaccio's htpasswd plugin checks (no login worked with it there either); " +
+                `no password kept: set one with \`tessera user passwd ${u.name} --password-stdin\``
+            : `${u.algorithm} hash, replaced at the first login`,
+        );
       } else say('user', u.name, false, r.why);
     }
   }
 
-  const dbFile = join(opts.storage, '.verdaccio-db.json');
-  const listed = new Set(
-    existsSync(dbFile) ? ((JSON.parse(readFileSync(dbFile, 'utf8')) as { list?: string[] }).list ?? []) : [],
-  );
+  // Verdaccio keeps using the list of the Sinopia it began as, when there is one.
+  const dbFile =
+    ['.sinopia-db.json', '.verdaccio-db.json'].map((f) => join(opts.storage, f)).find((f) => existsSync(f)) ?? '';
+  const listed = new Set(dbFile ? ((JSON.parse(readFileSync(dbFile, 'utf8')) as { list?: string[] }).list ?? []) : []);
   const folders = packageFolders(opts.storage);
   for (const name of listed)
-    if (!folders.includes(name)) say('package', name, false, 'listed in .verdaccio-db.json but its folder is missing');
+    if (!folders.includes(name)) say('package', name, false, `listed in ${fileName(dbFile)} but its folder is missing`);
 
   for (const name of folders) {
     let doc: Doc;
@@ -174,16 +193,20 @@ async function importPackage(
 ) {
   const rule = rules.find((r) => r.re.test(name));
   const isPublic = !rule || rule.access.some((a) => ['$all', '$anonymous', '@all', '@anonymous'].includes(a));
+  // Who read it there, said in the report: here a restricted package is read by its maintainers and grantees.
+  const readers = rule?.access.join(', ') || 'nobody';
   if (!isPublic && !scopeOf(name)) {
     say(
       'package',
       name,
       false,
-      'Verdaccio let only some users read it, and an unscoped package is public here: publish it under a scope',
+      `Verdaccio let only ${readers} read it, and an unscoped package is public here: publish it under a scope`,
     );
     return;
   }
   const target = await importTarget(ctx.store.db, name);
+  // A cached upstream copy gives way whole (importLocalPackage drops its versions): none of them counts here.
+  if (target.head && target.head.origin !== 'local') target.versions.clear();
   if (target.head?.deleted_at != null) {
     say('package', name, false, 'it was unpublished on this registry');
     return;
@@ -295,17 +318,23 @@ async function importPackage(
   const who = ids.size
     ? `maintainers ${[...ids.keys()].join(', ')}`
     : 'no maintainer known: an administrator adds one (npm owner add)';
-  say(
-    'package',
-    name,
-    true,
-    `${isPublic ? 'public' : 'restricted'}; ${who}${missing.length ? `; not users here: ${missing.join(', ')}` : ''}`,
-  );
+  const access = isPublic
+    ? 'public'
+    : `restricted (Verdaccio let ${readers} read it; here its maintainers do, and whoever is granted it)`;
+  const strangers = missing.length ? `; not users here: ${missing.join(', ')}` : '';
+  say('package', name, true, `${access}; ${who}${strangers}`);
 }
 
-function sameTarball(m: Record<string, unknown>, integrity: string): boolean {
-  const d = (m.dist ?? {}) as { integrity?: string };
-  return typeof d.integrity === 'string' && ssri.parse(d.integrity).match(ssri.parse(integrity)) !== false;
+/** Whether a version of the document is the tarball held here: by its integrity, or by the SHA-1 `shasum`
+ *  that is all a version published before npm 5 records. */
+function sameTarball(m: Record<string, unknown>, held: { integrity: string; shasum: string }): boolean {
+  const d = (m.dist ?? {}) as { integrity?: string; shasum?: string };
+  const sri = typeof d.integrity === 'string' ? ssri.parse(d.integrity) : undefined;
+  if (sri?.sha512) return sri.match(ssri.parse(held.integrity)) !== false;
+  // An older document: an integrity in SHA-1 only, or just the `shasum`; the SHA-1 is recorded here too.
+  const digest = sri?.sha1?.[0]?.digest;
+  const sha1 = digest ? Buffer.from(digest, 'base64').toString('hex') : d.shasum;
+  return typeof sha1 === 'string' && sha1 === held.shasum;
 }
 
 async function keepProxied(ctx: Ctx, storage: string, name: string, doc: Doc, say: Say) {

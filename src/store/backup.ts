@@ -2,7 +2,8 @@
 // a data folder (tessera.db, blobs/) plus tessera-backup.json, written last, so an unfinished backup is
 // never taken for a finished one. PostgreSQL and S3 will be backed up by their own tools.
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { DatabaseSync, backup } from 'node:sqlite';
 import { Kysely, SqliteDialect, sql } from 'kysely';
@@ -13,6 +14,8 @@ import { openStore } from './store.ts';
 
 export const MANIFEST = 'tessera-backup.json';
 const DB = 'tessera.db';
+/** The key the database's sealed secrets (2FA seeds, hook secrets) open with: a backup without it loses them. */
+const KEY = 'secret.key';
 /** Pages per backup step: all of them, so the copy is one read transaction (a snapshot; WAL writers go on). */
 const ALL_PAGES = 2 ** 31 - 1;
 
@@ -78,6 +81,7 @@ export async function backupStore(dataDir: string, toDir: string, now = new Date
       ...(await counts(copy)),
       blobs: { count, bytes },
     };
+    if (existsSync(join(dataDir, KEY))) await copyFile(join(dataDir, KEY), join(toDir, KEY));
     if (missing.length === 0) await writeFile(join(toDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     return { ...manifest, missing };
   } finally {
@@ -98,22 +102,78 @@ export type RestoreReport = { blobs: number; bytes: number; schemaVersion: numbe
 
 /**
  * Restores a backup into a data folder the caller has checked (empty, or --force with the server stopped).
- * Tarballs go first and the database last, so no row ever names a tarball that is not there; a tarball
- * already in the folder is kept (same key, same bytes), and ones nothing names are left to `tessera gc`.
+ * The whole backup is checked first (its database by SQLite, every tarball it names by its hash), so a
+ * damaged one is refused with the data folder untouched. Then tarballs go first, the sealing key next and
+ * the database last, so no row ever names a tarball or a secret that cannot be read; a tarball already in
+ * the folder is kept (same key, same bytes), and ones nothing names are left to `tessera gc`.
  */
 export async function restoreStore(fromDir: string, dataDir: string): Promise<RestoreReport> {
-  await mkdir(join(dataDir, 'blobs'), { recursive: true });
   const from = filesystemBlobs(join(fromDir, 'blobs'));
+  const keys = await checkBackup(fromDir, from);
+  const wasEmpty = isEmptyFolder(dataDir);
+  try {
+    return await restoreChecked(fromDir, dataDir, from, keys);
+  } catch (e) {
+    // Nothing half-restored: a folder that was empty is left empty, so the restore can simply be run again.
+    if (wasEmpty) for (const f of readdirSync(dataDir)) rmSync(join(dataDir, f), { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The tarballs the backup's database names, each present in its blobs with the bytes of its hash. */
+async function checkBackup(fromDir: string, from: ReturnType<typeof filesystemBlobs>): Promise<Set<string>> {
+  const path = join(fromDir, DB);
+  let named: { live: Set<string>; other: Set<string> };
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const ok = db.prepare('PRAGMA quick_check').get() as { quick_check: string };
+    if (ok.quick_check !== 'ok') throw new Error(ok.quick_check);
+    const blobs = (q: string) => (db.prepare(q).all() as { blob: string }[]).map((r) => r.blob);
+    const live = new Set(blobs('SELECT blob FROM versions WHERE unpublished_at IS NULL'));
+    const gone = blobs('SELECT blob FROM versions WHERE unpublished_at IS NOT NULL');
+    // A backup of an older schema (migrated as it is restored) may have no staging yet.
+    const staging = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'staged'").get();
+    const staged = staging ? blobs('SELECT blob FROM staged') : [];
+    named = { live, other: new Set([...gone, ...staged].filter((b) => !live.has(b))) };
+  } catch (e) {
+    throw new Error(`the backup's database ${path} is damaged (${(e as Error).message}); nothing was restored`);
+  } finally {
+    db.close();
+  }
+  const keys = new Set<string>();
+  for (const key of [...named.live, ...named.other]) {
+    const data = await from.get(key);
+    // As in backupStore: the tarballs of unpublished and staged versions may have been collected.
+    if (!data && !named.live.has(key)) continue;
+    if (!data) throw new Error(`the backup has no tarball ${key}, which a version names; nothing was restored`);
+    if (createHash('sha512').update(data).digest('hex') !== key)
+      throw new Error(`the backup's tarball ${key} is corrupt (its hash differs); nothing was restored`);
+    keys.add(key);
+  }
+  return keys;
+}
+
+async function restoreChecked(
+  fromDir: string,
+  dataDir: string,
+  from: ReturnType<typeof filesystemBlobs>,
+  keys: Set<string>,
+): Promise<RestoreReport> {
+  await mkdir(join(dataDir, 'blobs'), { recursive: true });
   const to = filesystemBlobs(join(dataDir, 'blobs'));
   let blobs = 0;
   let bytes = 0;
-  for await (const entry of from.list()) {
-    if (entry.key === undefined) continue;
-    const data = await readFile(entry.path);
-    if ((await to.put(data)) !== entry.key)
-      throw new Error(`the backup's tarball ${entry.key} is corrupt (its hash differs)`);
+  for (const key of keys) {
+    const data = await from.get(key);
+    if (!data || (await to.put(data)) !== key) throw new Error(`the backup's tarball ${key} changed while restoring`);
     blobs++;
     bytes += data.length;
+  }
+  // The database's sealed secrets open only with the key they were sealed with (a backup before it had none).
+  if (existsSync(join(fromDir, KEY))) {
+    const partialKey = join(dataDir, `${KEY}.restoring`);
+    await copyFile(join(fromDir, KEY), partialKey);
+    await rename(partialKey, join(dataDir, KEY));
   }
   const partial = join(dataDir, `${DB}.restoring`);
   rmSync(partial, { force: true });
@@ -123,10 +183,6 @@ export async function restoreStore(fromDir: string, dataDir: string): Promise<Re
   } finally {
     source.close();
   }
-  const check = new DatabaseSync(partial);
-  const ok = check.prepare('PRAGMA quick_check').get() as { quick_check: string };
-  check.close();
-  if (ok.quick_check !== 'ok') throw new Error(`the backup's database fails SQLite's check: ${ok.quick_check}`);
   for (const suffix of ['-wal', '-shm']) rmSync(join(dataDir, DB + suffix), { force: true });
   await rename(partial, join(dataDir, DB));
   // A backup made by an older Tessera is brought up to this one's schema now, not at the first request.

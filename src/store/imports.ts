@@ -19,7 +19,7 @@ export type ImportedVersion = {
   deprecated: string | null;
 };
 
-/** The local head of `name` as an import needs it, and the integrity of each version it holds. */
+/** The local head of `name` as an import needs it, and the integrity and SHA-1 of each version it holds. */
 export async function importTarget(db: Db, name: string) {
   const head = await db
     .selectFrom('packages')
@@ -28,7 +28,7 @@ export async function importTarget(db: Db, name: string) {
     .executeTakeFirst();
   const versions = await db
     .selectFrom('versions')
-    .select(['version', 'integrity'])
+    .select(['version', 'integrity', 'shasum'])
     .where('package', '=', name)
     .execute();
   const claims = await db
@@ -38,7 +38,7 @@ export async function importTarget(db: Db, name: string) {
     .execute();
   return {
     head,
-    versions: new Map(versions.map((v) => [v.version, v.integrity])),
+    versions: new Map(versions.map((v) => [v.version, { integrity: v.integrity, shasum: v.shasum }])),
     claims: new Map(claims.map((c) => [c.version, c.state])),
   };
 }

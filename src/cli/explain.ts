@@ -1,5 +1,5 @@
 // `tessera explain [FILE|-]`: turn pasted npm/pnpm/Yarn output or an npm debug log into causes and fixes.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { Explanation } from '../doctor/explain.ts';
@@ -73,10 +73,13 @@ export async function run(args: string[]): Promise<number> {
       /* the explanation stands without the live config */
     }
   }
+  const { maskSecrets } = await import('../doctor/credentials.ts');
   process.stdout.write(
-    values.json
-      ? JSON.stringify(explanation, null, 2) + '\n'
-      : render(explanation, extracted.notices, extracted.registryError, notes),
+    maskSecrets(
+      values.json
+        ? JSON.stringify(explanation, null, 2) + '\n'
+        : render(explanation, extracted.notices, extracted.registryError, notes),
+    ),
   );
   return explanation.code === 'UNKNOWN' ? 0 : 1;
 }
@@ -97,7 +100,11 @@ function render(ex: Explanation, notices: string[], registryError: string | unde
   for (const n of notices) out.push(`  npm notice: ${n}`);
   for (const n of notes) out.push(`  ${n}`);
   out.push('');
-  if (!ex.causes.length) out.push('No known cause for this code; run `tessera doctor` in the project folder.');
+  if (!ex.causes.length) {
+    out.push('No known cause for this code; run `tessera doctor` in the project folder.');
+    const slug = `npm-${ex.code.toLowerCase().replaceAll('_', '-')}`;
+    if (existsSync(new URL(`../../kb/${slug}.md`, import.meta.url))) out.push(`   see: kb/${slug}.md`);
+  }
   ex.causes.forEach((c, i) => {
     out.push(`${i + 1}. ${c.id}${i === 0 ? ' (most likely)' : ''}`);
     out.push(`   fix: ${c.fix}`);

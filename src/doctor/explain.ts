@@ -5,7 +5,7 @@
 import type { FindingId } from '../domain/findings.ts';
 import { reasons } from '../domain/reasons.ts';
 import { isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
-import { credentialForRegistry, credentialForRequest, redact } from './credentials.ts';
+import { credentialForRegistry, credentialForRequest, maskSecrets, redact } from './credentials.ts';
 import { parseBerry } from './explain/berry.ts';
 import { evidenceOf, sameMachine, vendorOf } from './explain/evidence.ts';
 import { hostOf, origin, pkgFrom } from './explain/extracted.ts';
@@ -102,8 +102,19 @@ function noise(l: Line): boolean {
   return false;
 }
 
+/** Several runs pasted one after the other: the last one is the failure to explain. */
+function lastRun(lines: Line[]): Line[] {
+  const codes = lines.flatMap((l, i) => (l.level === 'error' && /^code \S+$/.test(l.text) ? [i] : []));
+  if (codes.length < 2) return lines;
+  const last = codes[codes.length - 1];
+  let start = codes[codes.length - 2] + 1;
+  for (let i = start; i < last; i++)
+    if (/^A complete log of this run can be found in/.test(lines[i].text)) start = i + 1;
+  return lines.slice(start);
+}
+
 export function extract(text: string): Extracted {
-  const lines = normalise(text).filter((l) => !noise(l));
+  const lines = lastRun(normalise(text).filter((l) => !noise(l)));
   const all = lines.map((l) => l.text).join('\n');
   const x: Extracted = {
     notices: [],
@@ -174,9 +185,14 @@ function reasonCause(x: Extracted): Cause | undefined {
 }
 
 export function explainText(text: string): { extracted: Extracted; explanation: Explanation } {
-  const x = extract(text);
+  // What is extracted is shown again (URLs, the registry's words, notices, fixes): never a secret from the paste.
+  const x = extract(maskSecrets(text));
   const causes = x.code ? rankCauses(x) : [];
-  const out: Explanation = { code: causes.length || x.status ? (x.code ?? 'UNKNOWN') : 'UNKNOWN', causes };
+  // A code the client printed as its code is an error even when no cause is known for it (ETARGET on an
+  // unscoped name); a code guessed from other text counts only with a cause or a status.
+  const printed =
+    x.code !== undefined && (/^(ERR_PNPM_|YN0(?!000))/.test(x.code) || x.lines.includes(`code ${x.code}`));
+  const out: Explanation = { code: causes.length || x.status || printed ? (x.code ?? 'UNKNOWN') : 'UNKNOWN', causes };
   if (x.method) out.method = x.method;
   if (x.url) out.url = x.url;
   if (x.status) out.status = x.status;

@@ -142,6 +142,14 @@ export function evidenceOf(x: Extracted): Set<string> {
       /not in the list of maintainers|not allowed to publish/i.test(err),
   );
   add('no-upload-permission', /no permission to upload|with these credentials/i.test(err));
+  // A granular token that does not list the package (or its scope): the registry's words, on a write.
+  add(
+    'token-lacks-package',
+    put &&
+      /token (?:does not|doesn't) have (?:access|permission)|not (?:allowed|permitted) for this token|token is limited to/i.test(
+        err,
+      ),
+  );
   add('version-exists', /cannot publish over|previously published/i.test(err));
   add('otp', code === 'EOTP' || x.authScheme === 'otp' || /one-time password/.test(all));
   add('env-unset', /Failed to replace env in config|Environment variable not found/.test(all));
@@ -167,7 +175,12 @@ export function evidenceOf(x: Extracted): Set<string> {
     'network',
     /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|FETCH_ERROR|ERR_SOCKET_TIMEOUT|ECONNECTIONTIMEOUT|EIDLETIMEOUT|ERESPONSETIMEOUT|ETRANSFERTIMEOUT|EHOSTUNREACH|ENETUNREACH)$/.test(
       code,
-    ),
+    ) ||
+      // pnpm and Yarn name the socket's failure only in the message (`fetch failed`, `YN0001: │ Error [ERR_SOCKET_…]`).
+      (!s &&
+        /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ERR_SOCKET_TIMEOUT|ERR_SOCKET_CLOSED_BEFORE_CONNECTION|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)\b|: fetch failed$|network timeout at/m.test(
+          all,
+        )),
   );
   const refused = /ECONNREFUSED (\[?[\w.:-]+?\]?):(\d+)/.exec(x.networkReason ?? all);
   if (code === 'ECONNREFUSED' && refused) {
@@ -176,6 +189,18 @@ export function evidenceOf(x: Extracted): Set<string> {
     else if (host) e.add('refused-other');
     else e.add(PROXY_PORTS.includes(refused[2]) ? 'refused-proxy-port' : 'refused-other');
   }
+  // The bytes differ from the integrity the lockfile recorded; the version is not on the registry asked.
+  add(
+    'integrity',
+    /^(EINTEGRITY|ERR_PNPM_TARBALL_INTEGRITY|YN0018)$/.test(code) ||
+      /integrity checksum failed|Got unexpected checksum|doesn't match the expected checksum/.test(all),
+  );
+  add(
+    'no-version',
+    /^(ETARGET|ERR_PNPM_NO_MATCHING_VERSION|YN0082)$/.test(code) ||
+      /No matching version found for|: No candidates found/.test(all),
+  );
+  add('s429', s === 429);
   add('proxy-407', s === 407 || code === 'E407' || /Proxy Authentication Required/.test(all));
   add('no-auth-for-uri', x.noAuthForUri);
   add(

@@ -114,7 +114,9 @@ function lastRun(lines: Line[]): Line[] {
 }
 
 export function extract(text: string): Extracted {
-  const lines = lastRun(normalise(text).filter((l) => !noise(l)));
+  // What is extracted is shown again (URLs, the registry's words, notices, fixes): never a secret from the
+  // paste. Masked line by line once the noise is gone: a 5 MB debug log keeps a few hundred lines.
+  const lines = lastRun(normalise(text).filter((l) => !noise(l))).map((l) => ({ ...l, text: maskSecrets(l.text) }));
   const all = lines.map((l) => l.text).join('\n');
   const x: Extracted = {
     notices: [],
@@ -124,7 +126,8 @@ export function extract(text: string): Extracted {
     lines: lines.map((l) => l.text),
     errBang: /npm ERR!/.test(text),
   };
-  x.commandLine = /^\s*(?:[$>❯λ]|\S*[%$#]) ?((?:npm|pnpm|yarn|npx)\b.*)$/m.exec(text)?.[1];
+  const typed = /^\s*(?:[$>❯λ]|\S*[%$#]) ?((?:npm|pnpm|yarn|npx)\b.*)$/m.exec(text)?.[1];
+  x.commandLine = typed && maskSecrets(typed);
   if (x.client === 'pnpm') parsePnpm(lines, x);
   if (x.client === 'yarn1') parseYarn1(lines, x);
   if (x.client === 'berry') parseBerry(lines, x);
@@ -185,8 +188,7 @@ function reasonCause(x: Extracted): Cause | undefined {
 }
 
 export function explainText(text: string): { extracted: Extracted; explanation: Explanation } {
-  // What is extracted is shown again (URLs, the registry's words, notices, fixes): never a secret from the paste.
-  const x = extract(maskSecrets(text));
+  const x = extract(text);
   const causes = x.code ? rankCauses(x) : [];
   // A code the client printed as its code is an error even when no cause is known for it (ETARGET on an
   // unscoped name); a code guessed from other text counts only with a cause or a status.

@@ -6,10 +6,11 @@ import type { Explanation } from '../doctor/explain.ts';
 
 enableCompileCache?.(); // see src/cli/doctor.ts
 
-const usage = `usage: tessera explain [FILE|-] [--json] [--no-config]
+const usage = `usage: tessera explain [FILE|-|TEXT] [--json] [--no-config]
 
 Reads npm console output, an npm debug log (~/.npm/_logs/*-debug-0.log), pnpm or Yarn errors — also
-inside CI and Docker logs — from FILE or standard input, and ranks the likely causes with their fixes.
+inside CI and Docker logs — from FILE, standard input or the pasted TEXT itself, and ranks the likely
+causes with their fixes.
 Run in the project folder, it also says which credential npm sent and from which line, when the output
 concerns a registry this configuration uses (--no-config to skip reading the configuration).
 Exit status: 0 no error found in the input, 1 an error was explained, 2 usage error.
@@ -57,14 +58,26 @@ export async function run(args: string[]): Promise<number> {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      process.stderr.write(`tessera explain: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
-      return 2;
+      // The paste given as the argument itself (`tessera explain "npm error code E401 …"`): no file has that name.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (file.includes('\n') || (/\s/.test(file.trim()) && (code === 'ENOENT' || code === 'ENAMETOOLONG')))
+        text = file;
+      else return cannotRead(file, err);
     }
   }
+  return explain(text, values['no-config'] === true, values.json === true);
+}
+
+function cannotRead(file: string, err: unknown): number {
+  process.stderr.write(`tessera explain: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
+  return 2;
+}
+
+async function explain(text: string, noConfig: boolean, json: boolean): Promise<number> {
   const { explainText, joinConfig } = await import('../doctor/explain.ts');
   const { extracted, explanation } = explainText(text);
   let notes: string[] = [];
-  if (!values['no-config'] && explanation.code !== 'UNKNOWN') {
+  if (!noConfig && explanation.code !== 'UNKNOWN') {
     try {
       const { loadNpmConfig } = await import('../doctor/npm-config.ts');
       const cfg = await loadNpmConfig({ cwd: process.cwd(), env: { ...process.env } });
@@ -76,7 +89,7 @@ export async function run(args: string[]): Promise<number> {
   const { maskSecrets } = await import('../doctor/credentials.ts');
   process.stdout.write(
     maskSecrets(
-      values.json
+      json
         ? JSON.stringify(explanation, null, 2) + '\n'
         : render(explanation, extracted.notices, extracted.registryError, notes),
     ),

@@ -59,12 +59,14 @@ for (const c of cases) {
 }
 
 const withSecrets = cases.filter((c) => c.meta.secrets?.length);
-test('the binary never prints a secret from the paste (human and --json output)', () => {
+test('the binary never prints a secret from the paste (file, stdin, argument; human and --json)', () => {
   assert.ok(withSecrets.length >= 3);
   for (const c of withSecrets) {
+    // From a file, from standard input, and pasted as the argument itself.
     for (const args of [
       ['explain', '--no-config', c.file],
       ['explain', '--json', '--no-config'],
+      ['explain', '--no-config', c.text],
     ]) {
       const r = spawnSync(process.execPath, [BIN, ...args], { input: c.text, encoding: 'utf8' });
       assert.equal(r.status, 1, `${c.name}: ${r.stderr}`);

@@ -96,7 +96,7 @@ const BARE_CODES: [RegExp, string][] = [
 
 /** Lines of a long log that can say nothing about the failure: progress, timing, successful fetches. */
 function noise(l: Line): boolean {
-  if (l.level === 'silly' || l.level === 'timing') return !/^(config load:|fetch |logfile)/.test(l.text);
+  if (l.level === 'silly' || l.level === 'timing') return !/^(config load:|fetch |logfile|oidc )/.test(l.text);
   if (l.level === 'http') return !/ [45]\d\d /.test(l.text);
   if (l.level === 'info') return !/^using /.test(l.text);
   return false;

@@ -213,6 +213,9 @@ export function evidenceOf(x: Extracted): Set<string> {
       /GITHUB_|NODE_AUTH_TOKEN|setup-node|semantic-release/.test(all),
   );
   add('trusted-publishing', /oidc|id-token|trusted publish/i.test(all));
+  // npm 11.5+ says in its debug log why trusted publishing was not used before it falls back to a token.
+  add('oidc-no-id-token', /^oidc Skipped because (?:incorrect permissions for id-token|no id_token)/m.test(all));
+  add('oidc-exchange-failed', /^oidc Failed (?:token exchange|to fetch id_token|because token exchange)/m.test(all));
   add('old-npm', x.errBang || (x.npmVersion && Number(x.npmVersion.split('.')[0]) < 11));
   add('cli-invalid-url', code === 'ERR_INVALID_URL');
   add('invalid-proxy', code === 'EINVALIDPROXY');

@@ -122,7 +122,11 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
   'trusted-publishing-failed': (x) =>
     x.code === 'E422'
       ? 'The provenance check failed: set package.json `repository.url` to the exact repository the workflow runs in.'
-      : 'Trusted publishing needs npm ≥ 11.5.1 in the job (`npm install -g npm@latest`), `permissions: id-token: write`, and a trusted publisher configured for the package.',
+      : /^oidc Skipped because incorrect permissions for id-token/m.test(x.lines.join('\n'))
+        ? 'The job cannot ask GitHub for an ID token: add `permissions: id-token: write` (and `contents: read`) to the publishing job, then publish again; npm fell back to a token and found none.'
+        : /^oidc Failed (?:token exchange|because token exchange)/m.test(x.lines.join('\n'))
+          ? `The registry exchanged no token for this workflow: check the package's trusted publisher (\`npm trust list ${pkgFrom(x)}\`) names this repository, workflow file and environment exactly.`
+          : 'Trusted publishing needs npm ≥ 11.5.1 in the job (`npm install -g npm@latest`), `permissions: id-token: write`, and a trusted publisher configured for the package.',
   'registry-missing-trailing-slash': () =>
     'If your registry URL has a path, end it with `/`: without it npm looks for the credential one level up.',
   'github-packages-config': (x) => {

@@ -17,12 +17,18 @@ export function parseNpm(lines: Line[], x: Extracted): void {
       if (!x.notices.includes(n)) x.notices.push(n);
     }
     if (level === 'warn' && /^notice /.test(t)) x.notices.push(t.slice('notice '.length));
+    if (level === 'notice' && (m = /^package: (\S+@\S+)$/.exec(t))) x.spec ??= m[1]; // the publish summary
     if ((m = /^using npm@(\S+)/.exec(t)) || (m = /^npm {1,2}v(\d\S*)/.exec(t))) x.npmVersion ??= m[1];
     if ((m = /^title npm (\S+)/.exec(t))) x.command ??= m[1];
     if ((m = /^argv "([^"]+)"/.exec(t)) && !m[1].includes('/')) x.command ??= m[1];
     if ((m = /^config load:file:(.+)$/.exec(t))) x.configFiles.push(m[1]);
     if ((m = /^pkgid \S+?@(https?:\/\/\S+)/.exec(t))) x.pkgidUrl ??= m[1];
-    if ((m = /^(?:http )?fetch (GET|PUT|POST|DELETE|HEAD) (\d{3}) (\S+)/.exec(t)) && Number(m[2]) >= 400) {
+    // The OIDC exchange npm tries before a publish is a clue (oidc lines), not the request that failed.
+    if (
+      (m = /^(?:http )?fetch (GET|PUT|POST|DELETE|HEAD) (\d{3}) (\S+)/.exec(t)) &&
+      Number(m[2]) >= 400 &&
+      !/\/oidc\//.test(m[3])
+    ) {
       x.method ??= m[1];
       x.status ??= Number(m[2]);
       x.url ??= m[3];

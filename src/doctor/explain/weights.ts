@@ -128,6 +128,8 @@ export const WEIGHTS: readonly Weight[] = [
   ['code:ENEEDAUTH', 'registry-missing-trailing-slash', 2],
   ['code:ENEEDAUTH', 'trusted-publishing-failed', 1.5],
   ['code:ENEEDAUTH+old-npm+ci', 'trusted-publishing-failed', 1],
+  ['oidc-no-id-token', 'trusted-publishing-failed', 8],
+  ['oidc-exchange-failed', 'trusted-publishing-failed', 8],
 
   // Yarn Berry reads only .yarnrc.yml.
   ['yarn-anonymous', 'yarn-config', 6],

@@ -88,11 +88,9 @@ async function explain(text: string, noConfig: boolean, json: boolean): Promise<
   }
   const { maskSecrets } = await import('../doctor/credentials.ts');
   process.stdout.write(
-    maskSecrets(
-      json
-        ? JSON.stringify(explanation, null, 2) + '\n'
-        : render(explanation, extracted.notices, extracted.registryError, notes),
-    ),
+    json
+      ? JSON.stringify(explanation, (_k, v) => (typeof v === 'string' ? maskSecrets(v) : v), 2) + '\n'
+      : maskSecrets(render(explanation, extracted.notices, extracted.registryError, notes)),
   );
   return explanation.code === 'UNKNOWN' ? 0 : 1;
 }

@@ -164,11 +164,11 @@ const SECRET_IN_TEXT: [RegExp, (m: string, ...g: string[]) => string][] = [
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@"'`<>]+:)([^\s/@"'`<>]+)@/gi, (_m, pre, pw) => `${pre}${mask(pw)}@`],
   // Credential settings in .npmrc, .yarnrc(.yml), JSON or an environment dump: `_authToken=…`, `npmAuthToken: "…"`.
   [
-    /(\b(?:_authToken|_auth|_password|npmAuthToken|npmAuthIdent|authToken|password|token)["']?\s*[=:]\s*["']?)([^\s"'`,;]+)/gi,
+    /(\b(?:_authToken|_auth|_password|npmAuthToken|npmAuthIdent|authToken)["']?\s*[=:]\s*["']?)([^\s"'`,;\\]+)/gi,
     (_m, pre, v) => `${pre}${mask(v)}`,
   ],
   [
-    /(\b[A-Z][A-Z0-9_]*(?:TOKEN|PASSWORD|SECRET|_AUTH|PAT)\s*=\s*["']?)([^\s"'`,;]+)/g,
+    /(\b[A-Z][A-Z0-9_]*(?:TOKEN|PASSWORD|SECRET|_AUTH|PAT)\s*=\s*["']?)([^\s"'`,;\\]+)/g,
     (_m, pre, v) => `${pre}${mask(v)}`,
   ],
   // HTTP authorization as logged or pasted: `Authorization: Bearer …`, `authorization: 'Basic …'`.
@@ -176,15 +176,20 @@ const SECRET_IN_TEXT: [RegExp, (m: string, ...g: string[]) => string][] = [
   // challenge's `Bearer authorization_uri=…`.
   [
     /(\b(?:Bearer|Basic) )([A-Za-z0-9._~+/-]{8,}=*)(?![\w:=])/g,
-    (m, pre, v) => (/[\d+/=]/.test(v) ? `${pre}${mask(v)}` : m),
+    (m, pre, v) => (/[\d+/=]/.test(v) && !/^[A-Za-z_]+=/.test(v) ? `${pre}${mask(v)}` : m),
   ],
   // Tokens recognisable by their prefix, anywhere, and JSON Web Tokens (OIDC, CodeArtifact).
   [/\b(npms?_|tsr_|gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_]{8,}/g, (_m, prefix) => `${prefix}***`],
   [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, () => 'eyJ***'],
 ];
 function mask(v: string): string {
-  // Not secrets, and clues: a variable, a placeholder, a value already masked.
-  if (/^\$|^X{5}(-X{5})*$|^(undefined|null|true|false)$|\*\*\*|^\(?redacted\)?$/i.test(v)) return v;
+  // Not secrets, and clues: a variable, a placeholder (`<token>`, XXXXX-…), a value already masked.
+  if (
+    /^[$<]|^[.…]+$|^X{5}(-X{5})*$|^(undefined|null|true|false|password|pass|secret|token)$|\*\*\*|^\(?redacted\)?$/i.test(
+      v,
+    )
+  )
+    return v;
   const m = /^(npms?_|tsr_|gh[pousr]_|github_pat_|glpat-)/.exec(v);
   return `${m ? m[1] : ''}***`;
 }

@@ -62,7 +62,7 @@ function reasonPatterns(): [string, RegExp][] {
 
 function clientOf(all: string): Client {
   if (
-    /\bYN\d{4}\b|➤|\.yarnrc\.yml|__archiveUrl=|Invalid authentication \(as an? (anonymous|unknown) user\)|HTTPError: Response code|\.yarn\/releases\//.test(
+    /\bYN\d{4}\b|➤|\.yarnrc\.yml|__archiveUrl=|Invalid authentication \(as an? (anonymous|unknown) user\)|HTTPError: Response code|\.yarn\/releases\/|The remote server failed to provide the requested resource/.test(
       all,
     )
   )

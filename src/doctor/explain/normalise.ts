@@ -22,6 +22,7 @@ const PREFIXES: RegExp[] = [
   /^[\w.-]+-\d+\s+\|\s?/, // docker compose: `service-1  | `
   /^\d+\s+\|\s?/, // CodeBuild and other viewers: `514 | `
   /^'\s*(?=npm )/, // stderr quoted in a JS error: `'npm ERR! code E403\n' +`
+  /^(?:npm|npx|pnpm|yarn)(?:\.cmd|\.ps1)? : (?=\S)/, // PowerShell wraps a command's first stderr line: `npm : npm ERR! …`
 ];
 const QUOTED_TAIL = /(?:\\n)?'\s*\+?\s*$/;
 

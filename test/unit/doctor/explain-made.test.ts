@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { maskSecrets } from '../../../src/doctor/credentials.ts';
 import { explainText } from '../../../src/doctor/explain.ts';
 import { defaultRegistryHost } from '../../../src/doctor/explain/evidence.ts';
 import { FINDING_IDS } from '../../../src/domain/findings.ts';
@@ -54,7 +55,11 @@ for (const c of cases) {
     if (c.meta.cause !== null) assert.notEqual(ex.code, 'UNKNOWN', 'an error is recognised');
     for (const w of c.meta.wrong) assert.ok(ids.indexOf(w as never) !== 0, `${w} ranks first`);
     for (const h of c.meta.has ?? []) assert.ok(ids.slice(0, 3).includes(h as never), `${h} in the top three`);
-    for (const x of ex.causes) assert.ok(x.fix.length > 20, `${x.id} has a fix`);
+    for (const x of ex.causes) {
+      assert.ok(x.fix.length > 20, `${x.id} has a fix`);
+      // The binary masks secrets in what it prints: a fix must hold nothing that looks like one.
+      assert.equal(maskSecrets(x.fix), x.fix, `${x.id}: the fix is printed as written`);
+    }
   });
 }
 
@@ -70,8 +75,21 @@ test('the binary never prints a secret from the paste (file, stdin, argument; hu
     ]) {
       const r = spawnSync(process.execPath, [BIN, ...args], { input: c.text, encoding: 'utf8' });
       assert.equal(r.status, 1, `${c.name}: ${r.stderr}`);
+      if (args.includes('--json')) assert.equal(JSON.parse(r.stdout).code, explainText(c.text).explanation.code);
       assert.match(r.stdout, /\S/);
       for (const s of c.meta.secrets ?? []) assert.ok(!r.stdout.includes(s), `${c.name}: ${s} printed`);
     }
   }
+});
+
+test('every fix, for these pastes and the public-thread corpus, is printed as written (nothing in it is masked)', () => {
+  const real = join(import.meta.dirname, '../../fixtures/explain-real');
+  const texts = [
+    ...cases.map((c) => c.text),
+    ...readdirSync(real)
+      .filter((f) => f.endsWith('.txt'))
+      .map((f) => readFileSync(join(real, f), 'utf8')),
+  ];
+  for (const text of texts)
+    for (const x of explainText(text).explanation.causes) assert.equal(maskSecrets(x.fix), x.fix, x.id);
 });

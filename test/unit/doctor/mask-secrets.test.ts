@@ -27,6 +27,9 @@ test('clues that are not secrets stay as they are', () => {
     'npm error Basic authentication failed',
     'npm error 401 Unauthorized - GET http://127.0.0.1:4873/@acme%2fui - authentication token not provided',
     'env: NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}',
+    '"fix": "npmRegistries: { \\"//r.example.com\\": { npmAuthToken: \\"${NPM_TOKEN}\\" } }"',
+    'add `permissions: id-token: write`; the token: add it; export NPM_TOKEN=…',
+    'npm config set https-proxy http://user:password@proxy:port; `:_password=<the base64 of the PAT>`',
   ])
     assert.equal(maskSecrets(text), text);
 });

@@ -151,7 +151,9 @@ export function evidenceOf(x: Extracted): Set<string> {
       ),
   );
   add('version-exists', /cannot publish over|previously published/i.test(err));
-  add('otp', code === 'EOTP' || x.authScheme === 'otp' || /one-time password/.test(all));
+  // pnpm 11 and Yarn 4 word the OTP challenge as "requires additional authentication" (Yarn under YN0033).
+  const moreAuth = /requires additional authentication/.test(all);
+  add('otp', code === 'EOTP' || x.authScheme === 'otp' || /one-time password/.test(all) || moreAuth);
   add('env-unset', /Failed to replace env in config|Environment variable not found/.test(all));
   add(
     'env-in-command',
@@ -224,7 +226,7 @@ export function evidenceOf(x: Extracted): Set<string> {
   add('eauthip', code === 'EAUTHIP' || x.authScheme === 'ipaddress');
   add('yarn-anonymous', /as an anonymous user/.test(all));
   add('yarn-unknown-user', /as an unknown user/.test(all));
-  add('yarn-no-auth-configured', code === 'YN0033');
+  add('yarn-no-auth-configured', code === 'YN0033' && !moreAuth);
   add('verdaccio-port', host && /:4873$/.test(host));
   return e;
 }

@@ -161,14 +161,14 @@ export function redact(secret: string): string {
 // scheme, a token's prefix) and masks the rest. An unset `${VAR}` is not a secret, and a clue: it is kept.
 const SECRET_IN_TEXT: [RegExp, (m: string, ...g: string[]) => string][] = [
   // A password in a URL: `https://user:pass@host`, a proxy's `http://user:pass@proxy:3128`.
-  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@"'`<>]+:)([^\s/@"'`<>]+)@/gi, (_m, pre, pw) => `${pre}${mask(pw)}@`],
+  [/(:\/\/[^\s/:@"'`<>]+:)([^\s/@"'`<>]+)@/g, (_m, pre, pw) => `${pre}${mask(pw)}@`],
   // Credential settings in .npmrc, .yarnrc(.yml), JSON or an environment dump: `_authToken=…`, `npmAuthToken: "…"`.
   [
-    /(\b(?:_authToken|_auth|_password|npmAuthToken|npmAuthIdent|authToken)["']?\s*[=:]\s*["']?)([^\s"'`,;\\]+)/gi,
+    /(\b(?:_authToken|_auth|_password|npmAuthToken|npmAuthIdent|authToken)["']?[ \t]*[=:][ \t]*["']?)([^\s"'`,;\\]+)/gi,
     (_m, pre, v) => `${pre}${mask(v)}`,
   ],
   [
-    /(\b[A-Z][A-Z0-9_]*(?:TOKEN|PASSWORD|SECRET|_AUTH|PAT)\s*=\s*["']?)([^\s"'`,;\\]+)/g,
+    /(\b[A-Z][A-Z0-9_]*(?:TOKEN|PASSWORD|SECRET|_AUTH|PAT)[ \t]*=[ \t]*["']?)([^\s"'`,;\\]+)/g,
     (_m, pre, v) => `${pre}${mask(v)}`,
   ],
   // HTTP authorization as logged or pasted: `Authorization: Bearer …`, `authorization: 'Basic …'`.

@@ -115,8 +115,10 @@ function lastRun(lines: Line[]): Line[] {
 
 export function extract(text: string): Extracted {
   // What is extracted is shown again (URLs, the registry's words, notices, fixes): never a secret from the
-  // paste. Masked line by line once the noise is gone: a 5 MB debug log keeps a few hundred lines.
-  const lines = lastRun(normalise(text).filter((l) => !noise(l))).map((l) => ({ ...l, text: maskSecrets(l.text) }));
+  // paste. Masked once the noise is gone, all lines in one pass (a line never holds a line break).
+  const kept = lastRun(normalise(text).filter((l) => !noise(l)));
+  const masked = maskSecrets(kept.map((l) => l.text).join('\n')).split('\n');
+  const lines = kept.map((l, i) => ({ ...l, text: masked[i] }));
   const all = lines.map((l) => l.text).join('\n');
   const x: Extracted = {
     notices: [],

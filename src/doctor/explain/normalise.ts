@@ -76,6 +76,16 @@ export function normalise(text: string): Line[] {
       out.push({ level: m[1], text: tidy(line.slice(m[0].length)) });
       continue;
     }
+    m = CONSOLE.exec(line.trimStart());
+    if (m) {
+      out.push({ level: LEVEL[m[1]] ?? m[1], text: tidy(line.trimStart().slice(m[0].length)) });
+      continue;
+    }
+    m = DEBUGLOG.exec(line);
+    if (m) {
+      out.push({ level: m[1], text: tidy(line.slice(m[0].length)) });
+      continue;
+    }
     // `npm … --json` prints its error as an object: `"code": "E401"`, `"summary": "…"`, `"detail": "…"`.
     m = JSON_ERROR.exec(line);
     if (m) {
@@ -87,16 +97,6 @@ export function normalise(text: string): Line[] {
       }
       if (m[1] === 'code') out.push({ level: 'error', text: `code ${v}` });
       else for (const t of v.split('\n')) out.push({ level: 'error', text: tidy(t) });
-      continue;
-    }
-    m = CONSOLE.exec(line.trimStart());
-    if (m) {
-      out.push({ level: LEVEL[m[1]] ?? m[1], text: tidy(line.trimStart().slice(m[0].length)) });
-      continue;
-    }
-    m = DEBUGLOG.exec(line);
-    if (m) {
-      out.push({ level: m[1], text: tidy(line.slice(m[0].length)) });
       continue;
     }
     const prev = out[out.length - 1];

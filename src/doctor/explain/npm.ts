@@ -101,7 +101,7 @@ export function parseNpm(lines: Line[], x: Extracted): void {
     if ((m = /invalid json response body at (\S+)/.exec(t))) x.url ??= m[1];
     // No such version (npm's ETARGET, pnpm's NO_MATCHING_VERSION, Yarn's YN0082): the spec names the package.
     if ((m = /No matching version found for (\S+?)\.?(?:\s|$)/.exec(t))) x.spec ??= m[1];
-    if ((m = /(\S+)@npm:\S+: No candidates found/.exec(t))) x.spec ??= m[1];
+    if (t.includes(': No candidates found') && (m = /(\S+)@npm:\S+: No candidates found/.exec(t))) x.spec ??= m[1];
     if ((m = /tarball data for (\S+?)@(https?:\/\/\S+) \(sha/.exec(t))) x.url ??= m[2];
     if ((m = /need auth This command requires you to be logged in(?: to (\S+))?/.exec(t))) {
       x.code ??= 'ENEEDAUTH';

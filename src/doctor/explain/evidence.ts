@@ -154,6 +154,8 @@ export function evidenceOf(x: Extracted): Set<string> {
   // pnpm 11 and Yarn 4 word the OTP challenge as "requires additional authentication" (Yarn under YN0033).
   const moreAuth = /requires additional authentication/.test(all);
   add('otp', code === 'EOTP' || x.authScheme === 'otp' || /one-time password/.test(all) || moreAuth);
+  // The public registry's words for a publish without 2FA (or a token that may not bypass it).
+  add('tfa-for-publish', put && /Two-factor authentication or granular access token with bypass 2fa/i.test(err));
   add('env-unset', /Failed to replace env in config|Environment variable not found/.test(all));
   add(
     'env-in-command',
@@ -195,7 +197,9 @@ export function evidenceOf(x: Extracted): Set<string> {
   add(
     'integrity',
     /^(EINTEGRITY|ERR_PNPM_TARBALL_INTEGRITY|YN0018)$/.test(code) ||
-      /integrity checksum failed|Got unexpected checksum|doesn't match the expected checksum/.test(all),
+      /integrity checksum failed|Got unexpected checksum|doesn't match the expected checksum|Integrity check failed for/.test(
+        all,
+      ),
   );
   add(
     'no-version',

@@ -113,8 +113,10 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
     vendorOf(x) === 'github'
       ? `The token may not write packages: use ${GITHUB.token}; in Actions give GITHUB_TOKEN \`permissions: packages: write\` (pull requests from forks only get a read-only token).`
       : `Publish with a token that can write: \`npm token create --registry=${reg(x)} --packages ${pkgFrom(x)} --packages-and-scopes-permission read-write\`, or \`npm login\`; read-only tokens are for installs.`,
-  'otp-required': () =>
-    'Run the command again with `--otp=<code>` from your authenticator app; in CI (no prompt) use trusted publishing or a granular token with bypass-2FA.',
+  'otp-required': (x) =>
+    /Two-factor authentication or granular access token with bypass 2fa/i.test(`${x.registryError}`)
+      ? 'The registry requires two-factor authentication to publish: enable it (`npm profile enable-2fa auth-and-writes`) and publish with `--otp=<code>`; in CI use trusted publishing or a granular token with bypass-2FA for this package.'
+      : 'Run the command again with `--otp=<code>` from your authenticator app; in CI (no prompt) use trusted publishing or a granular token with bypass-2FA.',
   'publish-forbidden': (x) =>
     /cannot publish over|previously published/.test(`${x.registryError}`)
       ? 'That version exists: bump it (`npm version patch`) and publish again.'

@@ -106,6 +106,7 @@ export const WEIGHTS: readonly Weight[] = [
   ['no-upload-permission', 'publish-forbidden', 5],
   ['version-exists', 'publish-forbidden', 8],
   ['token-lacks-package', 'publish-forbidden', 6],
+  ['tfa-for-publish', 'otp-required', 6],
   ['put409', 'publish-forbidden', 5],
 
   // 404: a scope sent to the wrong registry, a private package, a write refused as "not found".

@@ -103,7 +103,7 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
       return `If ${pkgFrom(x)} is published on the public registry, remove the \`${s}:registry=https://npm.pkg.github.com\` line that sends the scope to GitHub Packages (\`npm config delete ${s}:registry\`).`;
     return x.client === 'berry'
       ? `Map the scope in .yarnrc.yml (Yarn Berry ignores .npmrc): \`npmScopes: { ${s.slice(1)}: { npmRegistryServer: "https://<your registry>/" } }\`.`
-      : `Map the scope to the registry that hosts it: \`${s}:registry=https://<your registry>/\` in the project .npmrc (\`npm config set ${s}:registry https://<your registry>/ --location=project\`).`;
+      : `Map the scope to the registry that hosts it: \`${s}:registry=https://<your registry>/\` in the project .npmrc (\`${x.client === 'pnpm' ? 'pnpm config set' : 'npm config set'} ${s}:registry https://<your registry>/ --location${x.client === 'pnpm' ? ' ' : '='}project\`).`;
   },
   'not-maintainer': (x) =>
     /write_package/.test(`${x.registryError}`)

@@ -23,6 +23,8 @@ interface Case {
   wrong: string[];
   code?: string;
   has?: string[];
+  /** Text the first cause's fix must contain (the command for the client that failed). */
+  fixIncludes?: string;
   secrets?: string[];
 }
 
@@ -54,6 +56,7 @@ for (const c of cases) {
     else assert.equal(ids[0], c.meta.cause, `${ex.code} [${ids.join(', ')}]`);
     if (c.meta.cause !== null) assert.notEqual(ex.code, 'UNKNOWN', 'an error is recognised');
     for (const w of c.meta.wrong) assert.ok(ids.indexOf(w as never) !== 0, `${w} ranks first`);
+    if (c.meta.fixIncludes) assert.ok(ex.causes[0].fix.includes(c.meta.fixIncludes), ex.causes[0].fix);
     for (const h of c.meta.has ?? []) assert.ok(ids.slice(0, 3).includes(h as never), `${h} in the top three`);
     for (const x of ex.causes) {
       assert.ok(x.fix.length > 20, `${x.id} has a fix`);

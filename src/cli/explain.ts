@@ -1,15 +1,16 @@
 // `tessera explain [FILE|-]`: turn pasted npm/pnpm/Yarn output or an npm debug log into causes and fixes.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { Explanation } from '../doctor/explain.ts';
 
 enableCompileCache?.(); // see src/cli/doctor.ts
 
-const usage = `usage: tessera explain [FILE|-] [--json] [--no-config]
+const usage = `usage: tessera explain [FILE|-|TEXT] [--json] [--no-config]
 
 Reads npm console output, an npm debug log (~/.npm/_logs/*-debug-0.log), pnpm or Yarn errors — also
-inside CI and Docker logs — from FILE or standard input, and ranks the likely causes with their fixes.
+inside CI and Docker logs — from FILE, standard input or the pasted TEXT itself, and ranks the likely
+causes with their fixes.
 Run in the project folder, it also says which credential npm sent and from which line, when the output
 concerns a registry this configuration uses (--no-config to skip reading the configuration).
 Exit status: 0 no error found in the input, 1 an error was explained, 2 usage error.
@@ -57,14 +58,26 @@ export async function run(args: string[]): Promise<number> {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      process.stderr.write(`tessera explain: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
-      return 2;
+      // The paste given as the argument itself (`tessera explain "npm error code E401 …"`): no file has that name.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (file.includes('\n') || (/\s/.test(file.trim()) && (code === 'ENOENT' || code === 'ENAMETOOLONG')))
+        text = file;
+      else return cannotRead(file, err);
     }
   }
+  return explain(text, values['no-config'] === true, values.json === true);
+}
+
+function cannotRead(file: string, err: unknown): number {
+  process.stderr.write(`tessera explain: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
+  return 2;
+}
+
+async function explain(text: string, noConfig: boolean, json: boolean): Promise<number> {
   const { explainText, joinConfig } = await import('../doctor/explain.ts');
   const { extracted, explanation } = explainText(text);
   let notes: string[] = [];
-  if (!values['no-config'] && explanation.code !== 'UNKNOWN') {
+  if (!noConfig && explanation.code !== 'UNKNOWN') {
     try {
       const { loadNpmConfig } = await import('../doctor/npm-config.ts');
       const cfg = await loadNpmConfig({ cwd: process.cwd(), env: { ...process.env } });
@@ -73,10 +86,11 @@ export async function run(args: string[]): Promise<number> {
       /* the explanation stands without the live config */
     }
   }
+  const { maskSecrets } = await import('../doctor/credentials.ts');
   process.stdout.write(
-    values.json
-      ? JSON.stringify(explanation, null, 2) + '\n'
-      : render(explanation, extracted.notices, extracted.registryError, notes),
+    json
+      ? JSON.stringify(explanation, (_k, v) => (typeof v === 'string' ? maskSecrets(v) : v), 2) + '\n'
+      : maskSecrets(render(explanation, extracted.notices, extracted.registryError, notes)),
   );
   return explanation.code === 'UNKNOWN' ? 0 : 1;
 }
@@ -97,7 +111,11 @@ function render(ex: Explanation, notices: string[], registryError: string | unde
   for (const n of notices) out.push(`  npm notice: ${n}`);
   for (const n of notes) out.push(`  ${n}`);
   out.push('');
-  if (!ex.causes.length) out.push('No known cause for this code; run `tessera doctor` in the project folder.');
+  if (!ex.causes.length) {
+    out.push('No known cause for this code; run `tessera doctor` in the project folder.');
+    const slug = `npm-${ex.code.toLowerCase().replaceAll('_', '-')}`;
+    if (existsSync(new URL(`../../kb/${slug}.md`, import.meta.url))) out.push(`   see: kb/${slug}.md`);
+  }
   ex.causes.forEach((c, i) => {
     out.push(`${i + 1}. ${c.id}${i === 0 ? ' (most likely)' : ''}`);
     out.push(`   fix: ${c.fix}`);

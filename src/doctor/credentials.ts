@@ -157,6 +157,50 @@ export function redact(secret: string): string {
   return `${m ? m[1] : secret.slice(0, Math.min(2, Math.floor(secret.length / 4)))}***`;
 }
 
+// Secrets as they turn up in pasted text: each pattern keeps what says where the secret was (the key, the
+// scheme, a token's prefix) and masks the rest. An unset `${VAR}` is not a secret, and a clue: it is kept.
+const SECRET_IN_TEXT: [RegExp, (m: string, ...g: string[]) => string][] = [
+  // A password in a URL: `https://user:pass@host`, a proxy's `http://user:pass@proxy:3128`.
+  [/(:\/\/[^\s/:@"'`<>]+:)([^\s/@"'`<>]+)@/g, (_m, pre, pw) => `${pre}${mask(pw)}@`],
+  // Credential settings in .npmrc, .yarnrc(.yml), JSON or an environment dump: `_authToken=…`, `npmAuthToken: "…"`.
+  [
+    /(\b(?:_authToken|_auth|_password|npmAuthToken|npmAuthIdent|authToken)["']?[ \t]*[=:][ \t]*["']?)([^\s"'`,;\\]+)/gi,
+    (_m, pre, v) => `${pre}${mask(v)}`,
+  ],
+  [
+    /(\b[A-Z][A-Z0-9_]*(?:TOKEN|PASSWORD|SECRET|_AUTH|PAT)[ \t]*=[ \t]*["']?)([^\s"'`,;\\]+)/g,
+    (_m, pre, v) => `${pre}${mask(v)}`,
+  ],
+  // HTTP authorization as logged or pasted: `Authorization: Bearer …`, `authorization: 'Basic …'`.
+  // Only a value that looks like a credential (digits or base64's `+/=`): not `Basic authentication`, not a
+  // challenge's `Bearer authorization_uri=…`.
+  [
+    /(\b(?:Bearer|Basic) )([A-Za-z0-9._~+/-]{8,}=*)(?![\w:=])/g,
+    (m, pre, v) => (/[\d+/=]/.test(v) && !/^[A-Za-z_]+=/.test(v) ? `${pre}${mask(v)}` : m),
+  ],
+  // Tokens recognisable by their prefix, anywhere, and JSON Web Tokens (OIDC, CodeArtifact).
+  [/\b(npms?_|tsr_|gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_]{8,}/g, (_m, prefix) => `${prefix}***`],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, () => 'eyJ***'],
+];
+function mask(v: string): string {
+  // Not secrets, and clues: a variable, a placeholder (`<token>`, XXXXX-…), a value already masked.
+  if (
+    /^[$<]|^[.…]+$|^X{5}(-X{5})*$|^(undefined|null|true|false|password|pass|secret|token)$|\*\*\*|^\(?redacted\)?$/i.test(
+      v,
+    )
+  )
+    return v;
+  const m = /^(npms?_|tsr_|gh[pousr]_|github_pat_|glpat-)/.exec(v);
+  return `${m ? m[1] : ''}***`;
+}
+
+/** Text with every secret it holds masked: what a pasted log may show again in an answer. */
+export function maskSecrets(text: string): string {
+  let out = text;
+  for (const [re, to] of SECRET_IN_TEXT) out = out.replace(re, to as (m: string, ...g: unknown[]) => string);
+  return out;
+}
+
 /** The credential keys npm recognises after a nerf-dart. */
 export const CREDENTIAL_FIELDS = ['_authToken', '_auth', '_password', 'username', 'certfile', 'keyfile'] as const;
 

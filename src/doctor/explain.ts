@@ -5,7 +5,7 @@
 import type { FindingId } from '../domain/findings.ts';
 import { reasons } from '../domain/reasons.ts';
 import { isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
-import { credentialForRegistry, credentialForRequest, redact } from './credentials.ts';
+import { credentialForRegistry, credentialForRequest, maskSecrets, redact } from './credentials.ts';
 import { parseBerry } from './explain/berry.ts';
 import { evidenceOf, sameMachine, vendorOf } from './explain/evidence.ts';
 import { hostOf, origin, pkgFrom } from './explain/extracted.ts';
@@ -62,7 +62,7 @@ function reasonPatterns(): [string, RegExp][] {
 
 function clientOf(all: string): Client {
   if (
-    /\bYN\d{4}\b|➤|\.yarnrc\.yml|__archiveUrl=|Invalid authentication \(as an? (anonymous|unknown) user\)|HTTPError: Response code|\.yarn\/releases\//.test(
+    /\bYN\d{4}\b|➤|\.yarnrc\.yml|__archiveUrl=|Invalid authentication \(as an? (anonymous|unknown) user\)|HTTPError: Response code|\.yarn\/releases\/|The remote server failed to provide the requested resource/.test(
       all,
     )
   )
@@ -96,14 +96,29 @@ const BARE_CODES: [RegExp, string][] = [
 
 /** Lines of a long log that can say nothing about the failure: progress, timing, successful fetches. */
 function noise(l: Line): boolean {
-  if (l.level === 'silly' || l.level === 'timing') return !/^(config load:|fetch |logfile)/.test(l.text);
+  if (l.level === 'silly' || l.level === 'timing') return !/^(config load:|fetch |logfile|oidc )/.test(l.text);
   if (l.level === 'http') return !/ [45]\d\d /.test(l.text);
   if (l.level === 'info') return !/^using /.test(l.text);
   return false;
 }
 
+/** Several runs pasted one after the other: the last one is the failure to explain. */
+function lastRun(lines: Line[]): Line[] {
+  const codes = lines.flatMap((l, i) => (l.level === 'error' && /^code \S+$/.test(l.text) ? [i] : []));
+  if (codes.length < 2) return lines;
+  const last = codes[codes.length - 1];
+  let start = codes[codes.length - 2] + 1;
+  for (let i = start; i < last; i++)
+    if (/^A complete log of this run can be found in/.test(lines[i].text)) start = i + 1;
+  return lines.slice(start);
+}
+
 export function extract(text: string): Extracted {
-  const lines = normalise(text).filter((l) => !noise(l));
+  // What is extracted is shown again (URLs, the registry's words, notices, fixes): never a secret from the
+  // paste. Masked once the noise is gone, all lines in one pass (a line never holds a line break).
+  const kept = lastRun(normalise(text).filter((l) => !noise(l)));
+  const masked = maskSecrets(kept.map((l) => l.text).join('\n')).split('\n');
+  const lines = kept.map((l, i) => ({ ...l, text: masked[i] }));
   const all = lines.map((l) => l.text).join('\n');
   const x: Extracted = {
     notices: [],
@@ -113,7 +128,8 @@ export function extract(text: string): Extracted {
     lines: lines.map((l) => l.text),
     errBang: /npm ERR!/.test(text),
   };
-  x.commandLine = /^\s*(?:[$>❯λ]|\S*[%$#]) ?((?:npm|pnpm|yarn|npx)\b.*)$/m.exec(text)?.[1];
+  const typed = /^\s*(?:[$>❯λ]|\S*[%$#]) ?((?:npm|pnpm|yarn|npx)\b.*)$/m.exec(text)?.[1];
+  x.commandLine = typed && maskSecrets(typed);
   if (x.client === 'pnpm') parsePnpm(lines, x);
   if (x.client === 'yarn1') parseYarn1(lines, x);
   if (x.client === 'berry') parseBerry(lines, x);
@@ -176,7 +192,11 @@ function reasonCause(x: Extracted): Cause | undefined {
 export function explainText(text: string): { extracted: Extracted; explanation: Explanation } {
   const x = extract(text);
   const causes = x.code ? rankCauses(x) : [];
-  const out: Explanation = { code: causes.length || x.status ? (x.code ?? 'UNKNOWN') : 'UNKNOWN', causes };
+  // A code the client printed as its code is an error even when no cause is known for it (ETARGET on an
+  // unscoped name); a code guessed from other text counts only with a cause or a status.
+  const printed =
+    x.code !== undefined && (/^(ERR_PNPM_|YN0(?!000))/.test(x.code) || x.lines.includes(`code ${x.code}`));
+  const out: Explanation = { code: causes.length || x.status || printed ? (x.code ?? 'UNKNOWN') : 'UNKNOWN', causes };
   if (x.method) out.method = x.method;
   if (x.url) out.url = x.url;
   if (x.status) out.status = x.status;

@@ -4,7 +4,7 @@ import type { Extracted } from './extracted.ts';
 import type { Line } from './normalise.ts';
 
 // Authentication codes say more than the generic ones.
-const RANK: Record<string, number> = { YN0041: 3, YN0033: 3, YN0035: 2, YN0001: 1 };
+const RANK: Record<string, number> = { YN0041: 3, YN0033: 3, YN0035: 2, YN0018: 2, YN0082: 2, YN0001: 1 };
 
 export function parseBerry(lines: Line[], x: Extracted): void {
   for (const { text: t } of lines) {

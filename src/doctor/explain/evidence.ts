@@ -142,8 +142,20 @@ export function evidenceOf(x: Extracted): Set<string> {
       /not in the list of maintainers|not allowed to publish/i.test(err),
   );
   add('no-upload-permission', /no permission to upload|with these credentials/i.test(err));
+  // A granular token that does not list the package (or its scope): the registry's words, on a write.
+  add(
+    'token-lacks-package',
+    put &&
+      /token (?:does not|doesn't) have (?:access|permission)|not (?:allowed|permitted) for this token|token is limited to/i.test(
+        err,
+      ),
+  );
   add('version-exists', /cannot publish over|previously published/i.test(err));
-  add('otp', code === 'EOTP' || x.authScheme === 'otp' || /one-time password/.test(all));
+  // pnpm 11 and Yarn 4 word the OTP challenge as "requires additional authentication" (Yarn under YN0033).
+  const moreAuth = /requires additional authentication/.test(all);
+  add('otp', code === 'EOTP' || x.authScheme === 'otp' || /one-time password/.test(all) || moreAuth);
+  // The public registry's words for a publish without 2FA (or a token that may not bypass it).
+  add('tfa-for-publish', put && /Two-factor authentication or granular access token with bypass 2fa/i.test(err));
   add('env-unset', /Failed to replace env in config|Environment variable not found/.test(all));
   add(
     'env-in-command',
@@ -167,7 +179,12 @@ export function evidenceOf(x: Extracted): Set<string> {
     'network',
     /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|FETCH_ERROR|ERR_SOCKET_TIMEOUT|ECONNECTIONTIMEOUT|EIDLETIMEOUT|ERESPONSETIMEOUT|ETRANSFERTIMEOUT|EHOSTUNREACH|ENETUNREACH)$/.test(
       code,
-    ),
+    ) ||
+      // pnpm and Yarn name the socket's failure only in the message (`fetch failed`, `YN0001: │ Error [ERR_SOCKET_…]`).
+      (!s &&
+        /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ERR_SOCKET_TIMEOUT|ERR_SOCKET_CLOSED_BEFORE_CONNECTION|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)\b|: fetch failed$|network timeout at/m.test(
+          all,
+        )),
   );
   const refused = /ECONNREFUSED (\[?[\w.:-]+?\]?):(\d+)/.exec(x.networkReason ?? all);
   if (code === 'ECONNREFUSED' && refused) {
@@ -176,6 +193,20 @@ export function evidenceOf(x: Extracted): Set<string> {
     else if (host) e.add('refused-other');
     else e.add(PROXY_PORTS.includes(refused[2]) ? 'refused-proxy-port' : 'refused-other');
   }
+  // The bytes differ from the integrity the lockfile recorded; the version is not on the registry asked.
+  add(
+    'integrity',
+    /^(EINTEGRITY|ERR_PNPM_TARBALL_INTEGRITY|YN0018)$/.test(code) ||
+      /integrity checksum failed|Got unexpected checksum|doesn't match the expected checksum|Integrity check failed for/.test(
+        all,
+      ),
+  );
+  add(
+    'no-version',
+    /^(ETARGET|ERR_PNPM_NO_MATCHING_VERSION|YN0082)$/.test(code) ||
+      /No matching version found for|: No candidates found/.test(all),
+  );
+  add('s429', s === 429);
   add('proxy-407', s === 407 || code === 'E407' || /Proxy Authentication Required/.test(all));
   add('no-auth-for-uri', x.noAuthForUri);
   add(
@@ -188,6 +219,9 @@ export function evidenceOf(x: Extracted): Set<string> {
       /GITHUB_|NODE_AUTH_TOKEN|setup-node|semantic-release/.test(all),
   );
   add('trusted-publishing', /oidc|id-token|trusted publish/i.test(all));
+  // npm 11.5+ says in its debug log why trusted publishing was not used before it falls back to a token.
+  add('oidc-no-id-token', /^oidc Skipped because (?:incorrect permissions for id-token|no id_token)/m.test(all));
+  add('oidc-exchange-failed', /^oidc Failed (?:token exchange|to fetch id_token|because token exchange)/m.test(all));
   add('old-npm', x.errBang || (x.npmVersion && Number(x.npmVersion.split('.')[0]) < 11));
   add('cli-invalid-url', code === 'ERR_INVALID_URL');
   add('invalid-proxy', code === 'EINVALIDPROXY');
@@ -196,7 +230,7 @@ export function evidenceOf(x: Extracted): Set<string> {
   add('eauthip', code === 'EAUTHIP' || x.authScheme === 'ipaddress');
   add('yarn-anonymous', /as an anonymous user/.test(all));
   add('yarn-unknown-user', /as an unknown user/.test(all));
-  add('yarn-no-auth-configured', code === 'YN0033');
+  add('yarn-no-auth-configured', code === 'YN0033' && !moreAuth);
   add('verdaccio-port', host && /:4873$/.test(host));
   return e;
 }

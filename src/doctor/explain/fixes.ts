@@ -12,6 +12,9 @@ const host = (x: Extracted) => hostOf(x.url ?? x.pkgidUrl);
 const scope = (x: Extracted) => /^(@[^/]+)\//.exec(pkgFrom(x))?.[1] ?? '@<scope>';
 /** The variable the paste names (`${NPM_TOKEN}`), else NPM_TOKEN. */
 const envName = (x: Extracted) => /\$\{?([A-Z][A-Z0-9_]*)\}?/.exec(x.lines.join('\n'))?.[1] ?? 'NPM_TOKEN';
+const integrityFailed = (x: Extracted) =>
+  /^(EINTEGRITY|ERR_PNPM_TARBALL_INTEGRITY|YN0018)$/.test(x.code ?? '') ||
+  /integrity checksum failed|Got unexpected checksum/.test(x.lines.join('\n'));
 const lockfile = (x: Extracted) =>
   ({ npm: 'package-lock.json', pnpm: 'pnpm-lock.yaml', yarn1: 'yarn.lock', berry: 'yarn.lock' })[x.client];
 const install = (x: Extracted) =>
@@ -89,7 +92,9 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
   'tarball-host-mismatch': (x) =>
     `The tarball ${x.noAuthForUri?.uri || x.url || ''} is on another host or port than the registry${x.noAuthForUri?.scopedKey ? ` (${x.noAuthForUri.scopedKey})` : ''}, so no credential was sent: fix the registry's public URL (tarball links) or add a key for ${hostOf(x.noAuthForUri?.uri || x.url)}.`,
   'lockfile-registry-mismatch': (x) =>
-    `${lockfile(x)} points at ${host(x)}, a registry this machine has no access to (its \`resolved\` URLs came from another machine): \`rm ${lockfile(x)} && ${install(x)}\` against your own registry${x.client === 'npm' ? ', or keep the lockfile and set `replace-registry-host=' + host(x) + '` in .npmrc' : ''}.`,
+    integrityFailed(x)
+      ? `The tarball's bytes are not the ones ${lockfile(x)} recorded: clear the cache first (${{ npm: '`npm cache verify`', pnpm: '`pnpm store prune`', yarn1: '`yarn cache clean`', berry: '`yarn cache clean`' }[x.client]}); if it persists, the lockfile's integrity came from another registry or mirror, or the registry changed the tarball: check why, then \`${x.client === 'pnpm' ? 'pnpm install --update-checksums' : `rm ${lockfile(x)} && ${install(x)}`}\`.`
+      : `${lockfile(x)} points at ${host(x)}, a registry this machine has no access to (its \`resolved\` URLs came from another machine): \`rm ${lockfile(x)} && ${install(x)}\` against your own registry${x.client === 'npm' ? ', or keep the lockfile and set `replace-registry-host=' + host(x) + '` in .npmrc' : ''}.`,
   'package-blocked': (x) =>
     `A policy refuses this version (${x.registryError && /quarantin|curation|Xray|firewall|block/i.test(x.registryError) ? x.registryError : 'a quarantine, curation or firewall rule, or a network block'}): ask the registry or network admins to release ${pkgFrom(x)} or allow this machine, or depend on a version the policy allows (\`${x.client === 'npm' ? 'npm install' : x.client === 'pnpm' ? 'pnpm add' : 'yarn add'} ${pkgFrom(x)}@<other version>\`). New tokens do not help.`,
   'scope-not-mapped': (x) => {
@@ -98,7 +103,7 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
       return `If ${pkgFrom(x)} is published on the public registry, remove the \`${s}:registry=https://npm.pkg.github.com\` line that sends the scope to GitHub Packages (\`npm config delete ${s}:registry\`).`;
     return x.client === 'berry'
       ? `Map the scope in .yarnrc.yml (Yarn Berry ignores .npmrc): \`npmScopes: { ${s.slice(1)}: { npmRegistryServer: "https://<your registry>/" } }\`.`
-      : `Map the scope to the registry that hosts it: \`${s}:registry=https://<your registry>/\` in the project .npmrc (\`npm config set ${s}:registry https://<your registry>/ --location=project\`).`;
+      : `Map the scope to the registry that hosts it: \`${s}:registry=https://<your registry>/\` in the project .npmrc (\`${x.client === 'pnpm' ? 'pnpm config set' : 'npm config set'} ${s}:registry https://<your registry>/ --location${x.client === 'pnpm' ? ' ' : '='}project\`).`;
   },
   'not-maintainer': (x) =>
     /write_package/.test(`${x.registryError}`)
@@ -108,8 +113,10 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
     vendorOf(x) === 'github'
       ? `The token may not write packages: use ${GITHUB.token}; in Actions give GITHUB_TOKEN \`permissions: packages: write\` (pull requests from forks only get a read-only token).`
       : `Publish with a token that can write: \`npm token create --registry=${reg(x)} --packages ${pkgFrom(x)} --packages-and-scopes-permission read-write\`, or \`npm login\`; read-only tokens are for installs.`,
-  'otp-required': () =>
-    'Run the command again with `--otp=<code>` from your authenticator app; in CI (no prompt) use trusted publishing or a granular token with bypass-2FA.',
+  'otp-required': (x) =>
+    /Two-factor authentication or granular access token with bypass 2fa/i.test(`${x.registryError}`)
+      ? 'The registry requires two-factor authentication to publish: enable it (`npm profile enable-2fa auth-and-writes`) and publish with `--otp=<code>`; in CI use trusted publishing or a granular token with bypass-2FA for this package.'
+      : 'Run the command again with `--otp=<code>` from your authenticator app; in CI (no prompt) use trusted publishing or a granular token with bypass-2FA.',
   'publish-forbidden': (x) =>
     /cannot publish over|previously published/.test(`${x.registryError}`)
       ? 'That version exists: bump it (`npm version patch`) and publish again.'
@@ -117,7 +124,11 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
   'trusted-publishing-failed': (x) =>
     x.code === 'E422'
       ? 'The provenance check failed: set package.json `repository.url` to the exact repository the workflow runs in.'
-      : 'Trusted publishing needs npm ≥ 11.5.1 in the job (`npm install -g npm@latest`), `permissions: id-token: write`, and a trusted publisher configured for the package.',
+      : /^oidc Skipped because incorrect permissions for id-token/m.test(x.lines.join('\n'))
+        ? 'The job cannot ask GitHub for an ID token: add `permissions: id-token: write` (and `contents: read`) to the publishing job, then publish again; npm fell back to a token and found none.'
+        : /^oidc Failed (?:token exchange|because token exchange)/m.test(x.lines.join('\n'))
+          ? `The registry exchanged no token for this workflow: check the package's trusted publisher (\`npm trust list ${pkgFrom(x)}\`) names this repository, workflow file and environment exactly.`
+          : 'Trusted publishing needs npm ≥ 11.5.1 in the job (`npm install -g npm@latest`), `permissions: id-token: write`, and a trusted publisher configured for the package.',
   'registry-missing-trailing-slash': () =>
     'If your registry URL has a path, end it with `/`: without it npm looks for the credential one level up.',
   'github-packages-config': (x) => {
@@ -162,9 +173,11 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
   'network-unreachable': (x) =>
     /^(ENOTFOUND|EAI_AGAIN)$/.test(x.code ?? '')
       ? `DNS cannot resolve ${host(x)}: check VPN/DNS, the spelling of the registry (\`npm config get registry\`), and lockfile hosts. This is not a token problem.`
-      : (x.status ?? 0) >= 500 || /^E5/.test(x.code ?? '') || x.status === 404
-        ? `${host(x)} answered ${x.status ?? x.code}: the registry or a CDN in front of it is failing; retry later. Do not rotate tokens.`
-        : `Nothing answers at ${host(x)} (${x.networkReason ?? x.code}): start that registry, or point \`registry\` (\`npm config get registry\`) and the lockfile at one that runs. This is not a token or proxy problem.`,
+      : x.status === 429
+        ? `${host(x)} answered 429 Too Many Requests: it throttles this machine or credential. Wait and retry, cache the client's downloads between CI runs, or go through a registry mirror. Do not rotate tokens.`
+        : (x.status ?? 0) >= 500 || /^E5/.test(x.code ?? '') || x.status === 404
+          ? `${host(x)} answered ${x.status ?? x.code}: the registry or a CDN in front of it is failing; retry later. Do not rotate tokens.`
+          : `Nothing answers at ${host(x)} (${x.networkReason ?? x.code}): start that registry, or point \`registry\` (\`npm config get registry\`) and the lockfile at one that runs. This is not a token or proxy problem.`,
   'pnpm-config': () =>
     'pnpm dropped a .npmrc (unset ${VAR}) or ignored project-level credentials: export the variable, or move `//host/:_authToken=${VAR}` to ~/.npmrc (`pnpm config set`).',
   'yarn-config': (x) =>

@@ -22,6 +22,7 @@ const PREFIXES: RegExp[] = [
   /^[\w.-]+-\d+\s+\|\s?/, // docker compose: `service-1  | `
   /^\d+\s+\|\s?/, // CodeBuild and other viewers: `514 | `
   /^'\s*(?=npm )/, // stderr quoted in a JS error: `'npm ERR! code E403\n' +`
+  /^(?:npm|npx|pnpm|yarn)(?:\.cmd|\.ps1)? : (?=\S)/, // PowerShell wraps a command's first stderr line: `npm : npm ERR! …`
 ];
 const QUOTED_TAIL = /(?:\\n)?'\s*\+?\s*$/;
 
@@ -55,6 +56,7 @@ function commonWordPrefix(lines: string[]): string {
 
 const CONSOLE = /^npm (ERR!|error|WARN|warn|notice|http|info|verb|verbose|sill|silly|timing)(?: |$)/;
 const DEBUGLOG = /^\d+ (error|warn|notice|http|info|verbose|silly|timing) /;
+const JSON_ERROR = /^\s*"(code|summary|detail)": "((?:[^"\\]|\\.)*)",?$/;
 const LEVEL: Record<string, string> = { 'ERR!': 'error', WARN: 'warn', verb: 'verbose', sill: 'silly' };
 
 /** Lines with their npm level; wrapped continuation lines are joined back to the line they belong to. */
@@ -82,6 +84,19 @@ export function normalise(text: string): Line[] {
     m = DEBUGLOG.exec(line);
     if (m) {
       out.push({ level: m[1], text: tidy(line.slice(m[0].length)) });
+      continue;
+    }
+    // `npm … --json` prints its error as an object: `"code": "E401"`, `"summary": "…"`, `"detail": "…"`.
+    m = JSON_ERROR.exec(line);
+    if (m) {
+      let v = m[2];
+      try {
+        v = JSON.parse(`"${v}"`);
+      } catch {
+        /* keep the escaped text */
+      }
+      if (m[1] === 'code') out.push({ level: 'error', text: `code ${v}` });
+      else for (const t of v.split('\n')) out.push({ level: 'error', text: tidy(t) });
       continue;
     }
     const prev = out[out.length - 1];

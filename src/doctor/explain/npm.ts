@@ -17,12 +17,18 @@ export function parseNpm(lines: Line[], x: Extracted): void {
       if (!x.notices.includes(n)) x.notices.push(n);
     }
     if (level === 'warn' && /^notice /.test(t)) x.notices.push(t.slice('notice '.length));
+    if (level === 'notice' && (m = /^package: (\S+@\S+)$/.exec(t))) x.spec ??= m[1]; // the publish summary
     if ((m = /^using npm@(\S+)/.exec(t)) || (m = /^npm {1,2}v(\d\S*)/.exec(t))) x.npmVersion ??= m[1];
     if ((m = /^title npm (\S+)/.exec(t))) x.command ??= m[1];
     if ((m = /^argv "([^"]+)"/.exec(t)) && !m[1].includes('/')) x.command ??= m[1];
     if ((m = /^config load:file:(.+)$/.exec(t))) x.configFiles.push(m[1]);
     if ((m = /^pkgid \S+?@(https?:\/\/\S+)/.exec(t))) x.pkgidUrl ??= m[1];
-    if ((m = /^(?:http )?fetch (GET|PUT|POST|DELETE|HEAD) (\d{3}) (\S+)/.exec(t)) && Number(m[2]) >= 400) {
+    // The OIDC exchange npm tries before a publish is a clue (oidc lines), not the request that failed.
+    if (
+      (m = /^(?:http )?fetch (GET|PUT|POST|DELETE|HEAD) (\d{3}) (\S+)/.exec(t)) &&
+      Number(m[2]) >= 400 &&
+      !/\/oidc\//.test(m[3])
+    ) {
       x.method ??= m[1];
       x.status ??= Number(m[2]);
       x.url ??= m[3];
@@ -93,6 +99,10 @@ export function parseNpm(lines: Line[], x: Extracted): void {
       x.networkReason = 'timeout';
     }
     if ((m = /invalid json response body at (\S+)/.exec(t))) x.url ??= m[1];
+    // No such version (npm's ETARGET, pnpm's NO_MATCHING_VERSION, Yarn's YN0082): the spec names the package.
+    if ((m = /No matching version found for (\S+?)\.?(?:\s|$)/.exec(t))) x.spec ??= m[1];
+    if (t.includes(': No candidates found') && (m = /(\S+)@npm:\S+: No candidates found/.exec(t))) x.spec ??= m[1];
+    if ((m = /tarball data for (\S+?)@(https?:\/\/\S+) \(sha/.exec(t))) x.url ??= m[2];
     if ((m = /need auth This command requires you to be logged in(?: to (\S+))?/.exec(t))) {
       x.code ??= 'ENEEDAUTH';
       if (m[1]) x.url ??= m[1];

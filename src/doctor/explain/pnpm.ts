@@ -7,13 +7,15 @@ export function parsePnpm(lines: Line[], x: Extracted): void {
   let settings = false;
   for (const { text: t } of lines) {
     let m: RegExpExecArray | null;
-    if ((m = /(ERR_PNPM_[A-Z0-9_]+)\s*(?:(GET|PUT|POST|DELETE|HEAD) (\S+?):?\s(?:.*?- ?(\d{3}))?)?/.exec(t))) {
+    // pnpm ≤ 10 prints ` ERR_PNPM_FETCH_401  GET …`, pnpm 11 `[ERR_PNPM_FETCH_401] GET …`.
+    if ((m = /(ERR_PNPM_[A-Z0-9_]+)\]?\s*(?:(GET|PUT|POST|DELETE|HEAD) (\S+?):?\s(?:.*?- ?(\d{3}))?)?/.exec(t))) {
       x.code ??= m[1];
       if (m[2]) x.method = m[2];
       if (m[3]) x.url = m[3].replace(/:$/, '');
       if (m[4]) x.status = Number(m[4]);
       else if ((m = /_(\d{3})$/.exec(x.code))) x.status ??= Number(m[1]);
     }
+    if ((m = /Got unexpected checksum for "(https?:\/\/[^"]+)"/.exec(t))) x.url ??= m[1];
     if (/No authorization header was set for the request/.test(t)) x.pnpmNoAuthHeader = true;
     if (/An authorization header was used/.test(t)) x.pnpmNoAuthHeader = false;
     if (/These authorization settings were found/.test(t)) settings = true;

@@ -42,6 +42,12 @@ export const WEIGHTS: readonly Weight[] = [
   ['refused-registry', 'proxy-misconfigured', -1],
   ['refused-registry+tarball', 'lockfile-registry-mismatch', 1.2],
   ['s5xx', 'network-unreachable', 6],
+  ['s429', 'network-unreachable', 6], // throttled: the registry answers, slower is the fix, never a new token
+  // The tarball's bytes are not the ones the lockfile recorded: another registry or mirror, or a proxy in between.
+  ['integrity', 'lockfile-registry-mismatch', 5],
+  ['integrity', 'proxy-misconfigured', 1.5],
+  // No such version where the client looked: a scope sent to a registry that holds another package of that name.
+  ['no-version+scoped', 'scope-not-mapped', 5],
 
   // 401: a credential refused, or none sent.
   ['s401', 'token-rejected', 3],
@@ -99,6 +105,9 @@ export const WEIGHTS: readonly Weight[] = [
   ['gh-installation-write', 'read-only-token', 5],
   ['no-upload-permission', 'publish-forbidden', 5],
   ['version-exists', 'publish-forbidden', 8],
+  ['token-lacks-package', 'publish-forbidden', 6],
+  ['tfa-for-publish', 'otp-required', 6],
+  ['put409', 'publish-forbidden', 5],
 
   // 404: a scope sent to the wrong registry, a private package, a write refused as "not found".
   ['get404+scoped', 'scope-not-mapped', 4],
@@ -120,6 +129,8 @@ export const WEIGHTS: readonly Weight[] = [
   ['code:ENEEDAUTH', 'registry-missing-trailing-slash', 2],
   ['code:ENEEDAUTH', 'trusted-publishing-failed', 1.5],
   ['code:ENEEDAUTH+old-npm+ci', 'trusted-publishing-failed', 1],
+  ['oidc-no-id-token', 'trusted-publishing-failed', 8],
+  ['oidc-exchange-failed', 'trusted-publishing-failed', 8],
 
   // Yarn Berry reads only .yarnrc.yml.
   ['yarn-anonymous', 'yarn-config', 6],

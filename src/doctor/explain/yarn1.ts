@@ -21,6 +21,10 @@ export function parseYarn1(lines: Line[], x: Extracted): void {
       x.url ??= m[1];
       x.networkReason = m[2];
     }
+    if ((m = /"?(https?:\/\/[^\s"]+?): Integrity check failed for/.exec(t))) {
+      x.url ??= m[1];
+      x.code ??= 'EINTEGRITY';
+    }
     if ((m = /Couldn't find package "([^"]+)" on the "npm" registry/.exec(t))) {
       x.spec ??= m[1];
       x.status ??= 404;

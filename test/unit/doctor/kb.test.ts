@@ -34,6 +34,8 @@ const NPM_CODES = [
   'e409',
   'e426',
   'e402',
+  'etarget',
+  'e429',
 ];
 
 function checkArticle(slug: string): void {

@@ -14,7 +14,8 @@ import { maintainerIdsOf, maintainerNamesOf, replaceMaintainers } from '../store
 import { addStar, removeStar } from '../store/stars.ts';
 import { markPackageDeleted } from '../store/package-rows.ts';
 import { userIds } from '../store/imports.ts';
-import { factsFor } from './read.ts';
+import { factsFor, readPackument } from './read.ts';
+import { readCache } from './read-cache.ts';
 import type { Db } from '../store/store.ts';
 import { dropStagedOf } from '../store/staged.ts';
 import { lockPackage } from '../store/locks.ts';
@@ -365,7 +366,18 @@ export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promi
   throw await deny(ctx, p, d, name);
 }
 
-export async function getDistTags(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {
+export async function getDistTags(
+  ctx: Ctx,
+  p: Principal,
+  name: string,
+  base: string,
+): Promise<Record<string, string>> {
+  const head = await readCache(ctx.store).head(name);
+  // An upstream package (cached or not) has the upstream's tags, read as its packument is: private names stay 404.
+  if (!head || head.origin === 'proxy') {
+    const { body } = await readPackument(ctx, p, name, 'abbrev', base);
+    return (JSON.parse(body.toString('utf8')) as { 'dist-tags'?: Record<string, string> })['dist-tags'] ?? {};
+  }
   await allow(ctx, p, 'read', name);
   return distTagsOf(ctx.store.db, name);
 }

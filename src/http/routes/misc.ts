@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Refusal } from '../../domain/reasons.ts';
 import { DistTagBody, SearchQuery } from '../../domain/commands.ts';
 import { who } from '../app-state.ts';
+import { baseUrl } from '../base-url.ts';
 import { search } from '../../services/search.ts';
 import { attestationsOf, myStars, starredBy, visibility } from '../../services/package-extras.ts';
 import { changeOwner, getDistTags, removeDistTag, setDistTag, starPackage } from '../../services/package-writes.ts';
@@ -118,7 +119,7 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
   });
 
   app.get<{ Params: { pkg: string } }>('/-/package/:pkg/dist-tags', async (req, reply) => {
-    const tags = await getDistTags(ctx, await who(req), req.params.pkg);
+    const tags = await getDistTags(ctx, await who(req), req.params.pkg, baseUrl(req));
     return reply.header('cache-control', 'no-store').send(tags);
   });
   const tagParams = Type.Object({ pkg: Type.String(), tag: Type.String() });

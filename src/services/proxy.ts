@@ -82,6 +82,7 @@ export async function proxyPackument(
     return cached;
   }
   if (age > ctx.config.upstream.maxStaleMs) return refresh();
+  metricsOf(ctx.store)?.proxyRequests.inc({ kind: 'packument', outcome: 'stale' });
   if (upstreamIsDown(ctx, url)) {
     warnStale(ctx, url, name, age, 'the upstream circuit is open');
     return cached;

@@ -143,7 +143,7 @@ export async function upstreamRequest<T>(
   if (state === 'half-open') h.probing = true;
   const signal = AbortSignal.timeout(timeoutMs);
   const metrics = metricsOf(ctx.store);
-  const kind = init.accept === 'application/json' ? 'packument' : init.method === 'POST' ? 'audit' : 'tarball';
+  const kind = init.method === 'POST' ? 'audit' : init.accept === 'application/json' ? 'packument' : 'tarball';
   const started = performance.now();
   let release: (() => void) | undefined;
   try {

@@ -65,6 +65,15 @@ export async function forwardAudit(ctx: Ctx, kind: AuditKind, body: unknown): Pr
     if (Object.keys(outgoing).length === 0) return {};
   } else {
     outgoing = await filterTree(body as Tree, isPublic);
+    // The project's own name and the names an install adds or removes are names too (npm 6's quick body).
+    if (typeof outgoing.name === 'string' && !(await isPublic(outgoing.name))) delete outgoing.name;
+    for (const field of ['install', 'remove']) {
+      const names = outgoing[field];
+      if (!Array.isArray(names)) continue;
+      const kept = [];
+      for (const n of names) if (typeof n === 'string' && (await isPublic(n))) kept.push(n);
+      outgoing[field] = kept;
+    }
   }
   const init = { accept: 'application/json', method: 'POST', body: JSON.stringify(outgoing) } as const;
   return upstreamRequest(ctx, `${upstream}${PATHS[kind]}`, init, async (res) => {

@@ -1,18 +1,26 @@
 // Proxy behaviours as a platform team meets them, with real clients: the dist-tags endpoint of cached and
-// uncached upstream packages, and private namespaces cutting it off like the packument.
+// uncached upstream packages, private namespaces cutting it off like the packument, and audits that never
+// send a private name out (what the upstream got is read at a gate in front of it).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
-import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
+import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
+import { makePnpm, writeNpmrc } from '../helpers/clients.ts';
+import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
 
 describe('the proxy, swept with real clients', () => {
+  let gate: UpstreamGate;
   let up: TestServer;
   let down: TestServer;
   let npm: NpmEnv;
 
   before(async () => {
-    up = await startServer({}, { recordRequests: true });
+    gate = await upstreamGate();
+    up = await startServer({ publicUrl: gate.url });
+    gate.target = up.url;
     await up.addUser('upstreamer');
     const upNpm = makeNpm(up.url);
     upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
@@ -26,13 +34,14 @@ describe('the proxy, swept with real clients', () => {
     }
     const r = await upNpm.run(['dist-tag', 'add', '@pub/widget@1.0.0', 'stable']);
     assert.equal(r.code, 0, r.output);
-    const upstream = { ...defaults.upstream, url: up.url, cacheTtlMs: 60_000, timeoutMs: 5_000 };
-    down = await startServer({ upstream, privateNamespaces: [] }, { recordRequests: true });
+    const upstream = { ...defaults.upstream, url: gate.url, cacheTtlMs: 60_000, timeoutMs: 5_000 };
+    down = await startServer({ upstream, privateNamespaces: [] });
     npm = makeNpm(down.url);
   });
   after(async () => {
     await down.close();
     await up.close();
+    await gate.close();
   });
 
   test('npm dist-tag ls answers for upstream packages, cached or not, and not once the name is private', async () => {
@@ -47,12 +56,75 @@ describe('the proxy, swept with real clients', () => {
     assert.deepEqual(await cached.json(), { latest: '6.0.3' });
     down.ctx.config.privateNamespaces = ['kind-*', '@corp'];
     try {
-      const asked = up.requests.length;
+      const asked = gate.got.length;
       assert.equal((await fetch(`${down.url}-/package/kind-of/dist-tags`)).status, 404);
       const secret = await npm.run(['dist-tag', 'ls', '@corp/secret']);
       assert.notEqual(secret.code, 0, secret.output);
       assert.match(secret.output, /E404|404 Not Found/);
-      assert.deepEqual(up.requests.slice(asked), [], 'the upstream was asked for a private name');
+      assert.deepEqual(gate.got.slice(asked), [], 'the upstream was asked for a private name');
+    } finally {
+      down.ctx.config.privateNamespaces = [];
+    }
+  });
+
+  test('npm audit of a private project: its name never goes out, and an upstream without audits is an error', async () => {
+    down.ctx.config.privateNamespaces = ['@corp'];
+    try {
+      const project = makeProject({ '@pub/widget': '^1.0.0', 'kind-of': '^6.0.0' });
+      const pkg = { name: '@corp/app', version: '1.0.0', private: true };
+      writeFileSync(join(project, 'package.json'), JSON.stringify({ ...pkg, dependencies: { 'kind-of': '^6.0.0' } }));
+      const install = await npm.run(['install', '--no-audit'], { cwd: project });
+      assert.equal(install.code, 0, install.output);
+      const sent = gate.bodies.length;
+      // The upstream here has no advisory database: npm's bulk request fails, and npm falls back to the quick one.
+      const r = await npm.run(['audit'], { cwd: project });
+      assert.notEqual(r.code, 0, r.output);
+      assert.doesNotMatch(r.output, /found 0 vulnerabilities/);
+      const out = gate.bodies.slice(sent);
+      assert.ok(out.length > 0, 'nothing was forwarded');
+      for (const b of out) assert.doesNotMatch(b.body, /@corp/, `${b.url} sent ${b.body}`);
+      const json = await npm.run(['audit', '--json'], { cwd: project });
+      assert.notEqual(json.code, 0, json.output);
+      for (const b of gate.bodies.slice(sent)) assert.doesNotMatch(b.body, /@corp/, `${b.url} sent ${b.body}`);
+      // pnpm asks the bulk endpoint only, and says the registry cannot audit rather than "No known vulnerabilities".
+      writeNpmrc(project, down.url);
+      const pnpmEnv = makePnpm();
+      const lock = await pnpmEnv.run(['install', '--lockfile-only'], { cwd: project });
+      assert.equal(lock.code, 0, lock.output);
+      const pnpm = await pnpmEnv.run(['audit'], { cwd: project });
+      assert.notEqual(pnpm.code, 0, pnpm.output);
+      assert.doesNotMatch(pnpm.output, /No known vulnerabilities/);
+      for (const b of gate.bodies.slice(sent)) assert.doesNotMatch(b.body, /@corp/, `${b.url} sent ${b.body}`);
+    } finally {
+      down.ctx.config.privateNamespaces = [];
+    }
+  });
+
+  test('the quick audit endpoint never sends a private project name out', async () => {
+    down.ctx.config.privateNamespaces = ['@corp'];
+    try {
+      const sent = gate.bodies.length;
+      const tree = {
+        name: '@corp/app',
+        version: '1.0.0',
+        requires: { 'kind-of': '^6.0.0', '@corp/lib': '^1.0.0' },
+        dependencies: { 'kind-of': { version: '6.0.3' }, '@corp/lib': { version: '1.0.0' } },
+        install: ['@corp/lib', 'kind-of'],
+        remove: ['@corp/old'],
+        metadata: { npm_version: '6.14.18' },
+      };
+      const res = await fetch(`${down.url}-/npm/v1/security/audits/quick`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(tree),
+      });
+      assert.equal(res.status, 404, await res.text());
+      const out = gate.bodies.slice(sent);
+      assert.equal(out.length, 1);
+      assert.doesNotMatch(out[0].body, /@corp/);
+      const sentTree = JSON.parse(out[0].body);
+      assert.deepEqual(Object.keys(sentTree.requires), ['kind-of']);
+      assert.deepEqual(sentTree.install, ['kind-of']);
     } finally {
       down.ctx.config.privateNamespaces = [];
     }

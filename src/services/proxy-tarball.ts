@@ -8,7 +8,8 @@ import ssri from 'ssri';
 import { Refusal } from '../domain/reasons.ts';
 import { packageHead } from '../store/packages.ts';
 import { upstreamTarball } from '../store/proxy-cache.ts';
-import { insertProxiedTarball } from '../store/imports.ts';
+import { insertProxiedTarball, packageOrigin } from '../store/imports.ts';
+import { lockPackage } from '../store/locks.ts';
 import type { Store } from '../store/store.ts';
 import type { Ctx } from './context.ts';
 import { proxyPackument } from './proxy.ts';
@@ -121,15 +122,26 @@ async function fetchTarball(
     return { data: Buffer.concat(chunks), integrity, out, last };
   });
   if (!data) return undefined;
+  let kept: boolean;
   try {
     const blob = await ctx.store.blobs.put(data.data);
-    // The next read (the warm install's) finds the bytes in memory instead of reading back what was just written.
-    if (!ctx.store.blobs.url) readCache(ctx.store).keepBlob(blob, data.data);
     const { integrity } = data;
-    await insertProxiedTarball(ctx.store.db, name, version, integrity, data.data.length, blob, ctx.clock.now());
+    kept = await ctx.store.transaction(async (trx) => {
+      // A local publish (or a purge) of the name while the bytes came: the upstream's tarball is not its.
+      await lockPackage(trx, name);
+      if ((await packageOrigin(trx, name)) !== 'proxy') return false;
+      await insertProxiedTarball(trx, name, version, integrity, data.data.length, blob, ctx.clock.now());
+      return true;
+    });
+    // The next read (the warm install's) finds the bytes in memory instead of reading back what was just written.
+    if (kept && !ctx.store.blobs.url) readCache(ctx.store).keepBlob(blob, data.data);
   } catch (e) {
     data.out.destroy(e as Error);
     throw e;
+  }
+  if (!kept) {
+    data.out.destroy(new Error(`${name} is no longer an upstream package`));
+    return undefined;
   }
   // The first asker's stream ends only now: a client that has all the bytes finds the tarball kept.
   data.out.end(data.last);

@@ -28,6 +28,7 @@ describe('the proxy, swept with real clients', () => {
       ['kind-of', '6.0.3'],
       ['@pub/widget', '1.0.0'],
       ['@corp/secret', '1.0.0'],
+      ['claimed', '1.0.0'],
     ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
@@ -36,7 +37,9 @@ describe('the proxy, swept with real clients', () => {
     assert.equal(r.code, 0, r.output);
     const upstream = { ...defaults.upstream, url: gate.url, cacheTtlMs: 60_000, timeoutMs: 5_000 };
     down = await startServer({ upstream, privateNamespaces: [] });
+    await down.addUser('dana');
     npm = makeNpm(down.url);
+    npm.setToken(down.host, await down.token({ user: 'dana' }));
   });
   after(async () => {
     await down.close();
@@ -128,5 +131,31 @@ describe('the proxy, swept with real clients', () => {
     } finally {
       down.ctx.config.privateNamespaces = [];
     }
+  });
+
+  test('a local publish over a cached name while its upstream tarball is on its way: the tarball is not kept', async () => {
+    assert.equal((await fetch(`${down.url}claimed`)).status, 200);
+    gate.mode = 'hang';
+    const tgzUrl = `${down.url}claimed/-/claimed-1.0.0.tgz`;
+    const first = fetch(tgzUrl).then(
+      async (r) => (r.status === 200 ? Buffer.from(await r.arrayBuffer()).length : r.status),
+      () => 'cut',
+    );
+    for (let i = 0; i < 100 && gate.held() === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(gate.held(), 1);
+    const r = await npm.run(['publish'], { cwd: makePackage('claimed', '2.0.0') });
+    assert.equal(r.code, 0, r.output);
+    gate.release();
+    // The first asker's download is cut or refused: the name is local now, the upstream's bytes are not its.
+    assert.ok(['cut', 404].includes((await first) as never), `the first asker got ${await first}`);
+    assert.equal((await fetch(tgzUrl)).status, 404);
+    const { db } = down.ctx.store;
+    const rows = await db.selectFrom('versions').select('version').where('package', '=', 'claimed').execute();
+    assert.deepEqual(
+      rows.map((v) => v.version),
+      ['2.0.0'],
+    );
+    const view = await npm.run(['view', 'claimed', 'versions', '--json']);
+    assert.deepEqual(JSON.parse(view.stdout), ['2.0.0'], view.output);
   });
 });

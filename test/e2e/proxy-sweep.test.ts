@@ -29,6 +29,7 @@ describe('the proxy, swept with real clients', () => {
       ['@pub/widget', '1.0.0'],
       ['@corp/secret', '1.0.0'],
       ['claimed', '1.0.0'],
+      ['@pub/cold', '1.0.0'],
     ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
@@ -157,5 +158,36 @@ describe('the proxy, swept with real clients', () => {
     );
     const view = await npm.run(['view', 'claimed', 'versions', '--json']);
     assert.deepEqual(JSON.parse(view.stdout), ['2.0.0'], view.output);
+  });
+
+  test('20 cold requests in both forms while the upstream hangs: one upstream request, and all get the reason', async () => {
+    gate.mode = 'hang';
+    try {
+      const asked = gate.got.length;
+      const accepts = ['application/json', 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8'];
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const res = await fetch(`${down.url}@pub%2fcold`, { headers: { accept: accepts[i % 2] } });
+          return `${res.status} ${((await res.json()) as { reason?: string }).reason}`;
+        }),
+      );
+      assert.deepEqual(answers, Array(20).fill('502 upstream-unavailable'));
+      assert.deepEqual(gate.got.slice(asked), ['GET /@pub%2fcold']);
+    } finally {
+      gate.release();
+    }
+    // The same for a tarball whose packument is kept, once the upstream hangs again.
+    assert.equal((await fetch(`${down.url}@pub%2fcold`)).status, 200);
+    gate.mode = 'hang';
+    try {
+      const asked = gate.got.length;
+      const tgz = `${down.url}@pub/cold/-/cold-1.0.0.tgz`;
+      const answers = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(tgz)).status));
+      assert.deepEqual(answers, Array(20).fill(502));
+      assert.equal(gate.got.slice(asked).length, 1, gate.got.slice(asked).join(', '));
+    } finally {
+      gate.release();
+    }
+    assert.equal((await fetch(`${down.url}@pub/cold/-/cold-1.0.0.tgz`)).status, 200);
   });
 });

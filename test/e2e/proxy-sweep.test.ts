@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
-import { makePnpm, writeNpmrc } from '../helpers/clients.ts';
+import { makePnpm, makeYarn, writeNpmrc, writeYarnrc } from '../helpers/clients.ts';
+import { createServer as createTcpServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
 
 describe('the proxy, swept with real clients', () => {
@@ -189,5 +190,34 @@ describe('the proxy, swept with real clients', () => {
       gate.release();
     }
     assert.equal((await fetch(`${down.url}@pub/cold/-/cold-1.0.0.tgz`)).status, 200);
+  });
+
+  test('Yarn 4 after the registry moved port: upstream packages are fetched at the new address', async () => {
+    // The registry first answers on another port (a TCP forwarder), which then goes away.
+    const sockets: Socket[] = [];
+    const forwarder = createTcpServer((socket) => {
+      sockets.push(socket);
+      const [host, port] = down.host.split(':');
+      const out = connect(Number(port), host);
+      sockets.push(out);
+      socket.pipe(out).pipe(socket);
+      out.on('error', () => socket.destroy());
+      socket.on('error', () => out.destroy());
+    });
+    await new Promise<void>((r) => forwarder.listen(0, '127.0.0.1', r));
+    const oldUrl = `http://127.0.0.1:${(forwarder.address() as AddressInfo).port}/`;
+    const yarn = makeYarn();
+    const deps = { '@pub/widget': '^1.0.0', 'kind-of': '^6.0.0' };
+    const first = makeProject(deps);
+    writeYarnrc(first, oldUrl);
+    const r1 = await yarn.run(['install'], { cwd: first, timeoutMs: 60_000 });
+    assert.equal(r1.code, 0, r1.output);
+    forwarder.close();
+    for (const socket of sockets) socket.destroy();
+    const moved = makeProject(deps);
+    writeYarnrc(moved, down.url);
+    // With a 304 for the metadata Yarn kept from the old port, its tarballs would be fetched there, and fail.
+    const r2 = await yarn.run(['install'], { cwd: moved, timeoutMs: 60_000 });
+    assert.equal(r2.code, 0, r2.output);
   });
 });

@@ -3,7 +3,7 @@
 // send a private name out (what the upstream got is read at a gate in front of it).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
@@ -31,6 +31,7 @@ describe('the proxy, swept with real clients', () => {
       ['@corp/secret', '1.0.0'],
       ['claimed', '1.0.0'],
       ['@pub/cold', '1.0.0'],
+      ['taken-over', '1.0.0'],
     ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
@@ -219,5 +220,43 @@ describe('the proxy, swept with real clients', () => {
     // With a 304 for the metadata Yarn kept from the old port, its tarballs would be fetched there, and fail.
     const r2 = await yarn.run(['install'], { cwd: moved, timeoutMs: 60_000 });
     assert.equal(r2.code, 0, r2.output);
+  });
+
+  test('a local package published over a cached name: old lockfiles of npm, pnpm and Yarn 4 fail, nothing goes out', async () => {
+    const deps = { 'taken-over': '^1.0.0' };
+    const forNpm = makeProject(deps);
+    const forPnpm = makeProject(deps);
+    const forYarn = makeProject(deps);
+    writeNpmrc(forPnpm, down.url);
+    writeYarnrc(forYarn, down.url);
+    const pnpm = makePnpm();
+    const yarn = makeYarn();
+    assert.equal((await npm.run(['install'], { cwd: forNpm })).code, 0);
+    assert.equal((await pnpm.run(['install'], { cwd: forPnpm })).code, 0);
+    assert.equal((await yarn.run(['install'], { cwd: forYarn, timeoutMs: 60_000 })).code, 0);
+    const r = await npm.run(['publish'], { cwd: makePackage('taken-over', '2.0.0') });
+    assert.equal(r.code, 0, r.output);
+    const asked = gate.got.length;
+    const doc = (await (await fetch(`${down.url}taken-over`)).json()) as { versions: Record<string, unknown> };
+    assert.deepEqual(Object.keys(doc.versions), ['2.0.0']);
+    assert.equal((await fetch(`${down.url}taken-over/-/taken-over-1.0.0.tgz`)).status, 404);
+    assert.deepEqual(await (await fetch(`${down.url}-/package/taken-over/dist-tags`)).json(), { latest: '2.0.0' });
+    assert.equal((await npm.run(['view', 'taken-over', 'version'])).stdout.trim(), '2.0.0');
+    // Fresh caches, as on CI machines: only the lockfiles remember 1.0.0.
+    const ci = await makeNpm(down.url).run(['ci'], { cwd: forNpm });
+    assert.notEqual(ci.code, 0, ci.output);
+    assert.match(ci.output, /E404/);
+    rmSync(join(forPnpm, 'node_modules'), { recursive: true, force: true });
+    const frozen = await makePnpm().run(['install', '--frozen-lockfile'], { cwd: forPnpm });
+    assert.notEqual(frozen.code, 0, frozen.output);
+    assert.match(frozen.output, /404/);
+    rmSync(join(forYarn, 'node_modules'), { recursive: true, force: true });
+    const immutable = await makeYarn().run(['install', '--immutable'], { cwd: forYarn, timeoutMs: 60_000 });
+    assert.notEqual(immutable.code, 0, immutable.output);
+    assert.match(immutable.output, /404/);
+    assert.deepEqual(
+      gate.got.slice(asked).filter((g) => g.includes('taken-over')),
+      [],
+    );
   });
 });

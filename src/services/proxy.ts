@@ -14,9 +14,16 @@ import { readCache } from './read-cache.ts';
 /** Patterns come from the config, a handful: each is compiled once, not on every proxied read. */
 const compiled = new Map<string, RegExp>();
 
-/** `@scope` matches the scope, `*` any run of characters, anything else the name itself. */
+/** `@scope` matches the scope (`@corp-*` every scope so named), `*` any run of characters, anything else the name. */
 export function matchesPattern(name: string, pattern: string): boolean {
-  if (pattern.startsWith('@') && !pattern.includes('/')) return scopeOf(name) === pattern;
+  if (pattern.startsWith('@') && !pattern.includes('/')) {
+    const scope = scopeOf(name);
+    return scope !== undefined && (scope === pattern || (pattern.includes('*') && globMatches(scope, pattern)));
+  }
+  return globMatches(name, pattern);
+}
+
+function globMatches(text: string, pattern: string): boolean {
   let re = compiled.get(pattern);
   if (!re) {
     re = new RegExp(
@@ -28,7 +35,7 @@ export function matchesPattern(name: string, pattern: string): boolean {
     if (compiled.size >= 1000) compiled.clear();
     compiled.set(pattern, re);
   }
-  return re.test(name);
+  return re.test(text);
 }
 
 export function isPrivateName(ctx: Ctx, name: string): boolean {

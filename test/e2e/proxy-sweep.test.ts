@@ -11,6 +11,7 @@ import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.t
 import { makePnpm, makeYarn, writeNpmrc, writeYarnrc } from '../helpers/clients.ts';
 import { createServer as createTcpServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
+import { tessera } from '../helpers/cli.ts';
 
 describe('the proxy, swept with real clients', () => {
   let gate: UpstreamGate;
@@ -32,6 +33,7 @@ describe('the proxy, swept with real clients', () => {
       ['claimed', '1.0.0'],
       ['@pub/cold', '1.0.0'],
       ['taken-over', '1.0.0'],
+      ['@corp-tools/lint', '1.0.0'],
     ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
@@ -258,5 +260,25 @@ describe('the proxy, swept with real clients', () => {
       gate.got.slice(asked).filter((g) => g.includes('taken-over')),
       [],
     );
+  });
+
+  test('a scope pattern with a wildcard (@corp-*) purges and keeps private every matching scope', async () => {
+    assert.equal((await fetch(`${down.url}@corp-tools%2flint`)).status, 200);
+    const purged = await tessera(['proxy', 'purge', '@corp-*', '--json', '--data', down.dataDir]);
+    assert.equal(purged.code, 0, purged.stderr);
+    assert.deepEqual(JSON.parse(purged.stdout).packages, ['@corp-tools/lint']);
+    down.ctx.config.privateNamespaces = ['@corp-*'];
+    try {
+      const asked = gate.got.length;
+      assert.equal((await fetch(`${down.url}@corp-tools%2flint`)).status, 404);
+      const r = await npm.run(['install', '@corp-tools/lint'], { cwd: makeProject() });
+      assert.notEqual(r.code, 0, r.output);
+      assert.match(r.output, /E404/);
+      assert.deepEqual(gate.got.slice(asked), [], 'the upstream was asked for a private name');
+      // Other scopes, and unscoped names that merely start alike, are not private.
+      assert.equal((await fetch(`${down.url}@pub%2fwidget`)).status, 200);
+    } finally {
+      down.ctx.config.privateNamespaces = [];
+    }
   });
 });

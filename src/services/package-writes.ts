@@ -366,7 +366,9 @@ export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promi
   throw await deny(ctx, p, d, name);
 }
 
-export async function getDistTags(ctx: Ctx, p: Principal, name: string, base: string): Promise<Record<string, string>> {
+type DistTags = Record<string, string>;
+
+export async function getDistTags(ctx: Ctx, p: Principal, name: string, base: string): Promise<DistTags> {
   const head = await readCache(ctx.store).head(name);
   // An upstream package (cached or not) has the upstream's tags, read as its packument is: private names stay 404.
   if (!head || head.origin === 'proxy') {

@@ -75,7 +75,7 @@ describe('the proxy, swept with real clients', () => {
     }
   });
 
-  test('npm audit of a private project: its name never goes out, and an upstream without audits is an error', async () => {
+  test('npm audit of a private project: its name never goes out; an upstream without audits is an error', async () => {
     down.ctx.config.privateNamespaces = ['@corp'];
     try {
       const project = makeProject({ '@pub/widget': '^1.0.0', 'kind-of': '^6.0.0' });
@@ -138,7 +138,7 @@ describe('the proxy, swept with real clients', () => {
     }
   });
 
-  test('a local publish over a cached name while its upstream tarball is on its way: the tarball is not kept', async () => {
+  test("a local publish while a cached name's upstream tarball is on its way: it is not kept", async () => {
     assert.equal((await fetch(`${down.url}claimed`)).status, 200);
     gate.mode = 'hang';
     const tgzUrl = `${down.url}claimed/-/claimed-1.0.0.tgz`;
@@ -164,7 +164,7 @@ describe('the proxy, swept with real clients', () => {
     assert.deepEqual(JSON.parse(view.stdout), ['2.0.0'], view.output);
   });
 
-  test('20 cold requests in both forms while the upstream hangs: one upstream request, and all get the reason', async () => {
+  test('20 cold requests in both forms, upstream hung: one upstream request, all get the reason', async () => {
     gate.mode = 'hang';
     try {
       const asked = gate.got.length;
@@ -224,7 +224,7 @@ describe('the proxy, swept with real clients', () => {
     assert.equal(r2.code, 0, r2.output);
   });
 
-  test('a local package published over a cached name: old lockfiles of npm, pnpm and Yarn 4 fail, nothing goes out', async () => {
+  test('a local package over a cached name: old npm, pnpm and Yarn 4 lockfiles fail, nothing goes out', async () => {
     const deps = { 'taken-over': '^1.0.0' };
     const forNpm = makeProject(deps);
     const forPnpm = makeProject(deps);

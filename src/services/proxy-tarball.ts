@@ -7,12 +7,12 @@ import { PassThrough, type Readable } from 'node:stream';
 import ssri from 'ssri';
 import { Refusal } from '../domain/reasons.ts';
 import { packageHead } from '../store/packages.ts';
-import { upstreamTarball } from '../store/proxy-cache.ts';
+import { upstreamTarball, type UpstreamTarball } from '../store/proxy-cache.ts';
 import { insertProxiedTarball, packageOrigin } from '../store/imports.ts';
 import { lockPackage } from '../store/locks.ts';
 import type { Store } from '../store/store.ts';
 import type { Ctx } from './context.ts';
-import { proxyPackument } from './proxy.ts';
+import { proxyPackument, refreshProxied } from './proxy.ts';
 import { upstreamRequest } from './upstream.ts';
 import { readCache } from './read-cache.ts';
 
@@ -70,16 +70,41 @@ function startFlow(ctx: Ctx, name: string, version: string): Promise<Flow> {
   });
 }
 
+/** Versions not found in a fresh copy of their packument, with that copy's ETag: not looked for again until it changes. */
+const missedByStore = new WeakMap<Store, Map<string, string>>();
+
+/**
+ * A version the kept packument does not name may have been released upstream since it was fetched (a lockfile
+ * made elsewhere names it): the packument is fetched again, once, before the version is said to be missing.
+ */
+async function lookAgain(ctx: Ctx, name: string, version: string, etag: string): Promise<UpstreamTarball | undefined> {
+  let missed = missedByStore.get(ctx.store);
+  if (!missed) {
+    missed = new Map();
+    missedByStore.set(ctx.store, missed);
+  }
+  const key = `${name}\0${version}`;
+  if (missed.get(key) === etag) return undefined;
+  const fresh = await refreshProxied(ctx, name);
+  const source = fresh?.origin === 'proxy' ? await upstreamTarball(ctx.store.db, name, version) : undefined;
+  if (!source && fresh) {
+    if (missed.size >= 10_000) missed.clear();
+    missed.set(key, fresh.etag);
+  }
+  return source;
+}
+
 async function fetchTarball(
   ctx: Ctx,
   name: string,
   version: string,
   flowing: (s: PassThrough, size?: number) => void,
 ): Promise<Buffer | undefined> {
-  let head = await packageHead(ctx.store.db, name);
-  if (!head) head = await proxyPackument(ctx, name, undefined);
+  const known = await packageHead(ctx.store.db, name);
+  const head = known ?? (await proxyPackument(ctx, name, undefined));
   if (head?.origin !== 'proxy') return undefined;
-  const source = await upstreamTarball(ctx.store.db, name, version);
+  let source = await upstreamTarball(ctx.store.db, name, version);
+  if (!source && known) source = await lookAgain(ctx, name, version, head.etag);
   if (!source) return undefined;
   const expected = source.integrity ? ssri.parse(source.integrity).pickAlgorithm() : 'sha512';
   const data = await upstreamRequest(ctx, source.url, { accept: '*/*' }, async (res) => {

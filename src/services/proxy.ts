@@ -81,7 +81,7 @@ export async function proxyPackument(
 ): Promise<PackageHead | undefined> {
   if (await scopeIsLocal(ctx, name)) return undefined;
   const url = packumentUrl(ctx, name);
-  const refresh = () => shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url, 0));
+  const refresh = () => refreshProxied(ctx, name);
   if (!cached) return refresh();
   const age = ctx.clock.now() - (await lastFetched(ctx, name));
   if (age < ctx.config.upstream.cacheTtlMs) {
@@ -96,6 +96,12 @@ export async function proxyPackument(
   }
   refresh().catch((e: unknown) => warnStale(ctx, url, name, age, `the refresh failed (${(e as Error).message})`));
   return cached;
+}
+
+/** Fetches a fresh copy of `name`'s packument now, whatever the age of the one kept (shared with concurrent reads).
+ *  The caller has checked that `name` may be proxied. */
+export function refreshProxied(ctx: Ctx, name: string): Promise<PackageHead | undefined> {
+  return shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, packumentUrl(ctx, name), 0));
 }
 
 /** The upstream address of a packument. */

@@ -18,13 +18,14 @@ describe('the proxy, swept with real clients', () => {
   let up: TestServer;
   let down: TestServer;
   let npm: NpmEnv;
+  let upNpm: NpmEnv;
 
   before(async () => {
     gate = await upstreamGate();
     up = await startServer({ publicUrl: gate.url });
     gate.target = up.url;
     await up.addUser('upstreamer');
-    const upNpm = makeNpm(up.url);
+    upNpm = makeNpm(up.url);
     upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
     for (const [name, v] of [
       ['kind-of', '6.0.3'],
@@ -34,6 +35,7 @@ describe('the proxy, swept with real clients', () => {
       ['@pub/cold', '1.0.0'],
       ['taken-over', '1.0.0'],
       ['@corp-tools/lint', '1.0.0'],
+      ['fresh-release', '1.0.0'],
     ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
@@ -280,5 +282,32 @@ describe('the proxy, swept with real clients', () => {
     } finally {
       down.ctx.config.privateNamespaces = [];
     }
+  });
+
+  test('npm ci with a lockfile naming a version newer than the cached packument installs it', async () => {
+    assert.equal((await fetch(`${down.url}fresh-release`)).status, 200);
+    // Released upstream after the proxy cached the packument, within its cacheTtl; a lockfile made elsewhere has it.
+    const r = await upNpm.run(['publish'], { cwd: makePackage('fresh-release', '1.1.0') });
+    assert.equal(r.code, 0, r.output);
+    const upDoc = (await (await fetch(`${up.url}fresh-release`)).json()) as {
+      versions: Record<string, { dist: { integrity: string } }>;
+    };
+    const project = makeProject({ 'fresh-release': '^1.1.0' });
+    const resolved = `${down.url}fresh-release/-/fresh-release-1.1.0.tgz`;
+    const integrity = upDoc.versions['1.1.0'].dist.integrity;
+    const packages = {
+      '': { name: 'consumer', version: '1.0.0', dependencies: { 'fresh-release': '^1.1.0' } },
+      'node_modules/fresh-release': { version: '1.1.0', resolved, integrity },
+    };
+    const lock = { name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
+    writeFileSync(join(project, 'package-lock.json'), JSON.stringify(lock));
+    const ci = await makeNpm(down.url).run(['ci'], { cwd: project });
+    assert.equal(ci.code, 0, ci.output);
+    // A version the upstream does not have either is still a 404, after one fresh look, not one per request.
+    const asked = gate.got.length;
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await fetch(`${down.url}fresh-release/-/fresh-release-9.9.9.tgz`)).status, 404);
+    }
+    assert.deepEqual(gate.got.slice(asked), ['GET /fresh-release']);
   });
 });

@@ -310,4 +310,39 @@ describe('the proxy, swept with real clients', () => {
     }
     assert.deepEqual(gate.got.slice(asked), ['GET /fresh-release']);
   });
+
+  test('a private scope, cached before, in every spelling of its name: packument, tarball, version, tags 404', async () => {
+    for (const p of ['@corp%2fsecret', '@corp/secret/-/secret-1.0.0.tgz']) {
+      assert.equal((await fetch(`${down.url}${p}`)).status, 200, p);
+    }
+    down.ctx.config.privateNamespaces = ['@corp/*'];
+    try {
+      const asked = gate.got.length;
+      const spellings = [
+        '@corp%2fsecret',
+        '@corp%2Fsecret',
+        '%40corp%2fsecret',
+        '%40corp%2Fsecret',
+        '@corp/secret',
+        '@corp%2fsecret/1.0.0',
+        '@corp%2fsecret/latest',
+        '@corp/secret/-/secret-1.0.0.tgz',
+        '@corp%2fsecret/-/secret-1.0.0.tgz',
+        '%40corp%2Fsecret/-/secret-1.0.0.tgz',
+        '@corp/secret/-/@corp/secret-1.0.0.tgz',
+        '-/package/@corp%2fsecret/dist-tags',
+        '-/package/%40corp%2Fsecret/dist-tags',
+        '@corp%2fnever-cached',
+      ];
+      const got = [];
+      for (const p of spellings) got.push(`${p} ${(await fetch(`${down.url}${p}`)).status}`);
+      assert.deepEqual(
+        got,
+        spellings.map((p) => `${p} 404`),
+      );
+      assert.deepEqual(gate.got.slice(asked), [], 'the upstream was asked for a private name');
+    } finally {
+      down.ctx.config.privateNamespaces = [];
+    }
+  });
 });

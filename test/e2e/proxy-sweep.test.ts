@@ -36,6 +36,7 @@ describe('the proxy, swept with real clients', () => {
       ['taken-over', '1.0.0'],
       ['@corp-tools/lint', '1.0.0'],
       ['fresh-release', '1.0.0'],
+      ['purged-midway', '1.0.0'],
     ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
@@ -344,5 +345,34 @@ describe('the proxy, swept with real clients', () => {
     } finally {
       down.ctx.config.privateNamespaces = [];
     }
+  });
+
+  test('tessera proxy purge while a tarball is on its way: nothing of it stays, and the next read fetches again', async () => {
+    assert.equal((await fetch(`${down.url}purged-midway`)).status, 200);
+    gate.mode = 'hang';
+    const tgzUrl = `${down.url}purged-midway/-/purged-midway-1.0.0.tgz`;
+    const first = fetch(tgzUrl).then(
+      async (r) => (r.status === 200 ? Buffer.from(await r.arrayBuffer()).length : r.status),
+      () => 'cut',
+    );
+    for (let i = 0; i < 100 && gate.held() === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(gate.held(), 1);
+    const purged = await tessera(['proxy', 'purge', 'purged-midway', '--data', down.dataDir]);
+    assert.equal(purged.code, 0, purged.stderr);
+    assert.match(purged.stdout, /^purged 1 package\(s\), 0 version\(s\)/m);
+    gate.release();
+    assert.ok(['cut', 404].includes((await first) as never), `the first asker got ${await first}`);
+    const { db } = down.ctx.store;
+    const rows = () => db.selectFrom('versions').select('version').where('package', '=', 'purged-midway').execute();
+    assert.deepEqual(await rows(), []);
+    // The running server sees the purge within its poll interval; then the name is fetched anew, whole.
+    await new Promise((r) => setTimeout(r, 150));
+    const again = await fetch(tgzUrl);
+    assert.equal(again.status, 200);
+    assert.ok((await again.arrayBuffer()).byteLength > 0);
+    assert.deepEqual(
+      (await rows()).map((v) => v.version),
+      ['1.0.0'],
+    );
   });
 });

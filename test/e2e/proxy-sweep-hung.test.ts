@@ -34,11 +34,11 @@ describe('a hung upstream, with npm', () => {
   let down: TestServer;
   let upNpm: NpmEnv;
   let project: string;
-  const metric = async (outcome: string) => {
+  const metric = async (outcome: string, kind = 'packument') => {
     const text = await (await fetch(`${down.url}-/metrics`, { headers: { authorization: 'Bearer scrape' } })).text();
     const line = text
       .split('\n')
-      .find((l) => l.startsWith(`tessera_proxy_requests_total{kind="packument",outcome="${outcome}"}`));
+      .find((l) => l.startsWith(`tessera_proxy_requests_total{kind="${kind}",outcome="${outcome}"}`));
     return Number(line?.split(' ').pop() ?? 0);
   };
 
@@ -109,5 +109,17 @@ describe('a hung upstream, with npm', () => {
     });
     const view = await makeNpm(down.url).run(['view', 'kind-of', 'version']);
     assert.equal(view.stdout.trim(), '6.1.0', view.output);
+  });
+
+  test('an audit forwarded to the upstream counts as an audit, not a packument', async () => {
+    const packuments = await metric('error');
+    const res = await fetch(`${down.url}-/npm/v1/security/advisories/bulk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ 'kind-of': ['6.0.3'] }),
+    });
+    assert.equal(res.status, 404); // this upstream has no advisory database
+    assert.equal(await metric('error', 'audit'), 1);
+    assert.equal(await metric('error'), packuments);
   });
 });

@@ -1,8 +1,10 @@
 // The access log through the proxy: one line per request (method, URL, status, time), whichever way the
 // answer went — from memory, the full route, a tarball streamed from the upstream or read from the store.
+// Behind a trusted reverse proxy, an upstream package's ETag follows the forwarded base URL.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
@@ -61,5 +63,54 @@ describe('the access log behind the proxy', () => {
       'GET /-/package/kind-of/dist-tags 200',
     ]);
     assert.ok(logged.includes('GET /@pub/logged/-/logged-1.0.0.tgz 200'), logged.join('\n'));
+  });
+});
+
+describe('an upstream package behind a trusted reverse proxy', () => {
+  let up: TestServer;
+  let down: TestServer;
+  before(async () => {
+    up = await startServer({});
+    await up.addUser('upstreamer');
+    const upNpm = makeNpm(up.url);
+    upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
+    const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage('@pub/forwarded', '1.0.0') });
+    assert.equal(r.code, 0, r.output);
+    const upstream = { ...defaults.upstream, url: up.url };
+    down = await startServer({ upstream, trustedProxies: ['127.0.0.1/32'], accessLog: true });
+  });
+  after(async () => {
+    await down.close();
+    await up.close();
+  });
+
+  /** A GET with headers fetch would not send as given (Host). */
+  const get = (headers: Record<string, string>) =>
+    new Promise<{ status: number; etag: string; body: string }>((resolve, reject) => {
+      const req = request(`${down.url}@pub%2fforwarded`, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, etag: String(res.headers.etag), body: `${Buffer.concat(chunks)}` }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  test('the forwarded scheme and host give their own tarball links and ETag; a crossed ETag gets the body', async () => {
+    const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'registry.example.test' };
+    const outside = await get(forwarded);
+    const inside = await get({});
+    assert.equal(outside.status, 200);
+    assert.match(
+      outside.body,
+      /"tarball":"https:\/\/registry\.example\.test\/@pub\/forwarded\/-\/forwarded-1\.0\.0\.tgz"/,
+    );
+    assert.match(inside.body, /"tarball":"http:\/\/127\.0\.0\.1:/);
+    assert.notEqual(outside.etag, inside.etag);
+    assert.equal((await get({ ...forwarded, 'if-none-match': inside.etag })).status, 200);
+    assert.equal((await get({ ...forwarded, 'if-none-match': outside.etag })).status, 304);
+    assert.equal((await get({ 'if-none-match': outside.etag })).status, 200);
   });
 });

@@ -70,7 +70,7 @@ function startFlow(ctx: Ctx, name: string, version: string): Promise<Flow> {
   });
 }
 
-/** Versions not found in a fresh copy of their packument, with that copy's ETag: not looked for again until it changes. */
+/** Versions not found in a fresh copy of their packument, with its ETag: not looked for again until it changes. */
 const missedByStore = new WeakMap<Store, Map<string, string>>();
 
 /**

@@ -98,7 +98,7 @@ describe('an upstream package behind a trusted reverse proxy', () => {
       req.end();
     });
 
-  test('the forwarded scheme and host give their own tarball links and ETag; a crossed ETag gets the body', async () => {
+  test('forwarded scheme and host: their own tarball links and ETag; a crossed ETag gets the body', async () => {
     const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'registry.example.test' };
     const outside = await get(forwarded);
     const inside = await get({});

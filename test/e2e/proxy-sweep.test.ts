@@ -312,7 +312,7 @@ describe('the proxy, swept with real clients', () => {
     assert.deepEqual(gate.got.slice(asked), ['GET /fresh-release']);
   });
 
-  test('a private scope, cached before, in every spelling of its name: packument, tarball, version, tags 404', async () => {
+  test('a private scope cached before, in every spelling: packument, tarball, version, tags 404', async () => {
     for (const p of ['@corp%2fsecret', '@corp/secret/-/secret-1.0.0.tgz']) {
       assert.equal((await fetch(`${down.url}${p}`)).status, 200, p);
     }
@@ -347,7 +347,7 @@ describe('the proxy, swept with real clients', () => {
     }
   });
 
-  test('tessera proxy purge while a tarball is on its way: nothing of it stays, and the next read fetches again', async () => {
+  test('proxy purge while a tarball is on its way: nothing of it stays, the next read fetches again', async () => {
     assert.equal((await fetch(`${down.url}purged-midway`)).status, 200);
     gate.mode = 'hang';
     const tgzUrl = `${down.url}purged-midway/-/purged-midway-1.0.0.tgz`;

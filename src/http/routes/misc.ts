@@ -10,7 +10,7 @@ import { baseUrl } from '../base-url.ts';
 import { search } from '../../services/search.ts';
 import { attestationsOf, myStars, starredBy, visibility } from '../../services/package-extras.ts';
 import { changeOwner, getDistTags, removeDistTag, setDistTag, starPackage } from '../../services/package-writes.ts';
-import { forwardAudit } from '../../services/audit-forward.ts';
+import { forwardAudit, upstreamKeys } from '../../services/audit-forward.ts';
 import { VERSION } from '../../config/version.ts';
 
 const KB_DIR = fileURLToPath(new URL('../../../kb/', import.meta.url));
@@ -98,6 +98,12 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
   app.post('/-/npm/v1/security/audits/quick', async (req, reply) => {
     await who(req);
     return reply.header('cache-control', 'no-store').send(await forwardAudit(ctx, 'quick', req.body));
+  });
+
+  // `npm audit signatures`: the upstream's keys verify the signatures its cached packuments carry.
+  app.get('/-/npm/v1/keys', async (req, reply) => {
+    await who(req);
+    return reply.header('cache-control', 'public, max-age=300').send(await upstreamKeys(ctx));
   });
 
   app.get<{ Params: { slug: string } }>('/-/help/:slug', async (req, reply) => {

@@ -122,4 +122,18 @@ describe('a hung upstream, with npm', () => {
     assert.equal(await metric('error', 'audit'), 1);
     assert.equal(await metric('error'), packuments);
   });
+
+  test('npm audit while the upstream fails: npm prints an error, never "found 0 vulnerabilities"', async () => {
+    gate.mode = 'fail';
+    try {
+      for (const args of [['audit'], ['audit', '--json']]) {
+        const r = await makeNpm(down.url).run(args, { cwd: project });
+        assert.notEqual(r.code, 0, r.output);
+        assert.doesNotMatch(r.output, /found 0 vulnerabilities/);
+        assert.match(r.output, /audit endpoint returned an error|upstream/i);
+      }
+    } finally {
+      gate.mode = 'pass';
+    }
+  });
 });

@@ -30,6 +30,8 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     const verb = r.dryRun ? 'would purge' : 'purged';
+    // Nothing to do is not a failure (a purge is safe to repeat), but a mistyped name should be seen.
+    if (r.packages.length === 0) process.stdout.write(`no package cached from the upstream matches ${pattern}\n`);
     for (const name of r.packages) process.stdout.write(`${verb} ${name}\n`);
     process.stdout.write(
       `${verb} ${r.packages.length} package(s), ${r.versions} version(s), ` +

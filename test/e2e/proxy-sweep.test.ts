@@ -267,6 +267,10 @@ describe('the proxy, swept with real clients', () => {
 
   test('a scope pattern with a wildcard (@corp-*) purges and keeps private every matching scope', async () => {
     assert.equal((await fetch(`${down.url}@corp-tools%2flint`)).status, 200);
+    const none = await tessera(['proxy', 'purge', '@corp-nothing/*', '--data', down.dataDir]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /^no package cached from the upstream matches @corp-nothing\/\*$/m);
+    assert.match(none.stdout, /^purged 0 package\(s\)/m);
     const purged = await tessera(['proxy', 'purge', '@corp-*', '--json', '--data', down.dataDir]);
     assert.equal(purged.code, 0, purged.stderr);
     assert.deepEqual(JSON.parse(purged.stdout).packages, ['@corp-tools/lint']);

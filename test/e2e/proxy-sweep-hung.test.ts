@@ -1,6 +1,7 @@
-// A hung upstream, as a platform team meets it with npm: installs from cached packages finish with and
-// without a lockfile, stale answers are counted and logged, a miss fails at once with the reason once the
-// breaker opened, and after recovery the half-open probe closes the breaker and stale copies refresh.
+// A hung upstream, as a platform team meets it with npm (and pnpm, Yarn 4): installs from cached packages
+// finish with and without a lockfile, stale answers are counted and logged, a miss fails at once with the
+// reason once the breaker opened, and after recovery the half-open probe closes the breaker and stale copies
+// refresh.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
 import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
+import { makePnpm, makeYarn, writeNpmrc, writeYarnrc } from '../helpers/clients.ts';
 import { upstreamHealth } from '../../src/services/upstream.ts';
 
 const upstream = {
@@ -83,6 +85,18 @@ describe('a hung upstream, with npm', () => {
     // The refreshes in the background time out, the breaker opens, and the log says what was served.
     await until('the breaker to open', () => upstreamHealth(down.ctx, gate.url).state === 'open');
     await until('the log line', () => /serving a stale upstream packument/.test(readFileSync(down.logFile, 'utf8')));
+  });
+
+  test('pnpm and Yarn 4 install from the cached copies too, without a lockfile, while the breaker is open', async () => {
+    assert.equal(upstreamHealth(down.ctx, gate.url).state, 'open');
+    const forPnpm = makeProject({ '@pub/widget': '^1.0.0' });
+    writeNpmrc(forPnpm, down.url);
+    const pnpm = await makePnpm().run(['install'], { cwd: forPnpm });
+    assert.equal(pnpm.code, 0, pnpm.output);
+    const forYarn = makeProject({ '@pub/widget': '^1.0.0' });
+    writeYarnrc(forYarn, down.url);
+    const yarn = await makeYarn().run(['install'], { cwd: forYarn, timeoutMs: 60_000 });
+    assert.equal(yarn.code, 0, yarn.output);
   });
 
   test('with the breaker open, an uncached tarball fails at once with the reason npm prints', async () => {

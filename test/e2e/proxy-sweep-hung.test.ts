@@ -87,7 +87,7 @@ describe('a hung upstream, with npm', () => {
     await until('the log line', () => /serving a stale upstream packument/.test(readFileSync(down.logFile, 'utf8')));
   });
 
-  test('pnpm and Yarn 4 install from the cached copies too, without a lockfile, while the breaker is open', async () => {
+  test('pnpm and Yarn 4 install from cached copies too, without a lockfile, while the breaker is open', async () => {
     assert.equal(upstreamHealth(down.ctx, gate.url).state, 'open');
     const forPnpm = makeProject({ '@pub/widget': '^1.0.0' });
     writeNpmrc(forPnpm, down.url);

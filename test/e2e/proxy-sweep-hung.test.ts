@@ -150,4 +150,20 @@ describe('a hung upstream, with npm', () => {
       gate.mode = 'pass';
     }
   });
+
+  test('an upstream whose audits fail does not open the breaker for packages', async () => {
+    gate.mode = 'fail';
+    gate.only = (method) => method === 'POST';
+    try {
+      for (let i = 0; i < upstream.breakerFailures + 1; i++) {
+        const r = await makeNpm(down.url).run(['audit'], { cwd: project });
+        assert.notEqual(r.code, 0, r.output);
+      }
+      assert.equal(upstreamHealth(down.ctx, gate.url).state, 'closed');
+      assert.equal((await fetch(`${down.url}never-asked-before`)).status, 404);
+    } finally {
+      gate.mode = 'pass';
+      gate.only = undefined;
+    }
+  });
 });

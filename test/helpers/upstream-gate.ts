@@ -16,6 +16,8 @@ export type UpstreamGate = {
   bodies: { url: string; body: string }[];
   /** Where requests go in 'pass' mode (set once the upstream started, at its gate's URL). */
   target: string;
+  /** When set, `mode` applies only to the requests it accepts; the others pass. */
+  only?: (method: string, url: string) => boolean;
   /** How many requests are held now. */
   held(): number;
   /** Passes the held requests on, and those that come after. */
@@ -44,8 +46,9 @@ export async function upstreamGate(): Promise<UpstreamGate> {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       if (req.method === 'POST') gate.bodies.push({ url: req.url ?? '', body: body.toString() });
-      if (gate.mode === 'hang') held.push(() => forward(req, res, body));
-      else if (gate.mode === 'fail') res.writeHead(503).end('down for maintenance');
+      const mode = !gate.only || gate.only(req.method ?? '', req.url ?? '') ? gate.mode : 'pass';
+      if (mode === 'hang') held.push(() => forward(req, res, body));
+      else if (mode === 'fail') res.writeHead(503).end('down for maintenance');
       else forward(req, res, body);
     });
   });

@@ -65,6 +65,12 @@ describe('the proxy, swept with real clients', () => {
     const cached = await fetch(`${down.url}-/package/kind-of/dist-tags`);
     assert.equal(cached.status, 200);
     assert.deepEqual(await cached.json(), { latest: '6.0.3' });
+    // A name no package can have is refused as the packument route refuses it, and never asked upstream.
+    const before = gate.got.length;
+    const bad = await fetch(`${down.url}-/package/..%2F..%2Fsecret/dist-tags`);
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { reason: string }).reason, 'invalid-name');
+    assert.deepEqual(gate.got.slice(before), []);
     down.ctx.config.privateNamespaces = ['kind-*', '@corp'];
     try {
       const asked = gate.got.length;

@@ -5,9 +5,10 @@ import { parse, storeOptions, withStore } from './common.ts';
 const help = `usage: tessera proxy purge <name|@scope|pattern> [--dry-run] [--json] [--data DIR] [--config FILE]
 
 Removes what was cached from the upstream registry for the matching names: their packuments, their
-versions and the tarballs nothing else uses. A pattern is a name with * wildcards (kind-*) or a scope
-(@corp). Local packages are never touched. The next read of a purged name asks the upstream again,
-unless the name is now private (privateNamespaces). Safe while the registry runs; recorded in the audit log.
+versions and the tarballs nothing else uses. A pattern is a name with * wildcards (kind-*), a scope
+(@corp) or scopes (@corp-*). Local packages are never touched. The next read of a purged name asks the
+upstream again, unless the name is now private (privateNamespaces). Safe while the registry runs; recorded
+in the audit log.
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -29,6 +30,8 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     const verb = r.dryRun ? 'would purge' : 'purged';
+    // Nothing to do is not a failure (a purge is safe to repeat), but a mistyped name should be seen.
+    if (r.packages.length === 0) process.stdout.write(`no package cached from the upstream matches ${pattern}\n`);
     for (const name of r.packages) process.stdout.write(`${verb} ${name}\n`);
     process.stdout.write(
       `${verb} ${r.packages.length} package(s), ${r.versions} version(s), ` +

@@ -11,6 +11,7 @@ const PREFIXES: [string, string][] = [
   ['/-/npm/v1/hooks', 'hooks'],
   ['/-/npm/v1/user', 'profile'],
   ['/-/npm/v1/security/', 'audit'],
+  ['/-/npm/v1/keys', 'audit'],
   ['/-/npm/v1/attestations/', 'attestations'],
   ['/-/tessera/v1/auth/explain', 'explain'],
   ['/-/tessera/v1/', 'accounts'],

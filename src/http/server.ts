@@ -1,5 +1,5 @@
 // Builds the Fastify application: body parsing, who-is-calling, the route families, one error mapper.
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createGunzip, createInflate } from 'node:zlib';
@@ -52,6 +52,18 @@ function isPublish(body: unknown): boolean {
 }
 
 export type AppOptions = { logger?: boolean | object };
+
+/** The access log writes one line per request, when it is answered (Fastify's own writes two: when it comes,
+ *  and when it is answered without its URL). Replies sent past Fastify (hijacked) are written here too. */
+class AccessLogController extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    const line = { req: request, res: { statusCode: reply.raw.statusCode }, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
+}
 
 export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<FastifyInstance> {
   readCache(ctx.store).setBudgets(ctx.config.cache);
@@ -158,7 +170,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
       if (reason) metrics?.refusals.inc({ reason });
     },
     return503OnClosing: true,
-    logController: new LogController({ disableRequestLogging: !ctx.config.accessLog }),
+    logController: new AccessLogController({ disableRequestLogging: !ctx.config.accessLog }),
     // A child logger per request costs more than the rest of a cached read; only the access log needs one.
     childLoggerFactory: (logger, bindings, opts) => (ctx.config.accessLog ? logger.child(bindings, opts) : logger),
     // Route schemas check what npm sends as it is: no coercion ("true" stays a string, 1 never becomes "1"),

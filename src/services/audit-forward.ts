@@ -1,6 +1,7 @@
 // `npm audit` behind Tessera: the bulk and quick advisory endpoints are forwarded to the upstream, with
 // every name that is private here taken out first (a private name is never sent out). Without an
 // upstream that answers, the audit fails with a reason npm prints, never an empty "0 vulnerabilities".
+// `npm audit signatures` gets the upstream's signing keys.
 import { Refusal } from '../domain/reasons.ts';
 import { scopeOf } from '../domain/names.ts';
 import type { Ctx } from './context.ts';
@@ -65,6 +66,15 @@ export async function forwardAudit(ctx: Ctx, kind: AuditKind, body: unknown): Pr
     if (Object.keys(outgoing).length === 0) return {};
   } else {
     outgoing = await filterTree(body as Tree, isPublic);
+    // The project's own name and the names an install adds or removes are names too (npm 6's quick body).
+    if (typeof outgoing.name === 'string' && !(await isPublic(outgoing.name))) delete outgoing.name;
+    for (const field of ['install', 'remove']) {
+      const names = outgoing[field];
+      if (!Array.isArray(names)) continue;
+      const kept = [];
+      for (const n of names) if (typeof n === 'string' && (await isPublic(n))) kept.push(n);
+      outgoing[field] = kept;
+    }
   }
   const init = { accept: 'application/json', method: 'POST', body: JSON.stringify(outgoing) } as const;
   return upstreamRequest(ctx, `${upstream}${PATHS[kind]}`, init, async (res) => {
@@ -73,5 +83,24 @@ export async function forwardAudit(ctx: Ctx, kind: AuditKind, body: unknown): Pr
       throw new Refusal('audit-unavailable', { detail: `the upstream registry answered ${res.status}` });
     }
     return res.json();
+  });
+}
+
+/**
+ * The upstream's registry signing keys (`npm audit signatures` asks for them when Sigstore's TUF repository
+ * has none for this registry). Cached upstream packuments keep the upstream's signatures, which cover only
+ * name, version and integrity, so they verify with these keys here too; a local package has no signature,
+ * and npm says so.
+ */
+export async function upstreamKeys(ctx: Ctx): Promise<unknown> {
+  const upstream = ctx.config.upstream.url;
+  if (!upstream) throw new Refusal('not-found');
+  return upstreamRequest(ctx, `${upstream}-/npm/v1/keys`, { accept: 'application/json' }, async (res) => {
+    if (res.status === 404) {
+      await res.discard();
+      throw new Refusal('not-found');
+    }
+    if (!res.ok) throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status}` });
+    return res.json(1024 * 1024);
   });
 }

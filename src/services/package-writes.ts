@@ -6,7 +6,7 @@ import { Refusal } from '../domain/reasons.ts';
 import { canRead, type Action } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { PublishDoc } from '../domain/commands.ts';
-import { isValidTag } from '../domain/names.ts';
+import { assertReadableName, isValidTag } from '../domain/names.ts';
 import { distTagsOf, loadState, packageHead, pickLatest, rerender } from '../store/packages.ts';
 import { deleteDistTag, hasDistTag, putDistTag, removeDistTagsOf, removeDistTagsOn } from '../store/dist-tags.ts';
 import { isLiveVersion, liveVersionsOf, markUnpublished, setDeprecated } from '../store/versions.ts';
@@ -14,7 +14,8 @@ import { maintainerIdsOf, maintainerNamesOf, replaceMaintainers } from '../store
 import { addStar, removeStar } from '../store/stars.ts';
 import { markPackageDeleted } from '../store/package-rows.ts';
 import { userIds } from '../store/imports.ts';
-import { factsFor } from './read.ts';
+import { factsFor, readPackument } from './read.ts';
+import { readCache } from './read-cache.ts';
 import type { Db } from '../store/store.ts';
 import { dropStagedOf } from '../store/staged.ts';
 import { lockPackage } from '../store/locks.ts';
@@ -365,7 +366,16 @@ export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promi
   throw await deny(ctx, p, d, name);
 }
 
-export async function getDistTags(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {
+type DistTags = Record<string, string>;
+
+export async function getDistTags(ctx: Ctx, p: Principal, name: string, base: string): Promise<DistTags> {
+  const head = await readCache(ctx.store).head(name);
+  // An upstream package (cached or not) has the upstream's tags, read as its packument is: private names stay 404.
+  if (!head || head.origin === 'proxy') {
+    assertReadableName(name); // as the packument route does, before anything is asked upstream
+    const { body } = await readPackument(ctx, p, name, 'abbrev', base);
+    return (JSON.parse(body.toString('utf8')) as { 'dist-tags'?: Record<string, string> })['dist-tags'] ?? {};
+  }
   await allow(ctx, p, 'read', name);
   return distTagsOf(ctx.store.db, name);
 }

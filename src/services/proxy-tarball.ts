@@ -7,11 +7,12 @@ import { PassThrough, type Readable } from 'node:stream';
 import ssri from 'ssri';
 import { Refusal } from '../domain/reasons.ts';
 import type { PackageHead } from '../store/packages.ts';
-import { upstreamTarball } from '../store/proxy-cache.ts';
-import { insertProxiedTarball } from '../store/imports.ts';
+import { upstreamTarball, type UpstreamTarball } from '../store/proxy-cache.ts';
+import { insertProxiedTarball, packageOrigin } from '../store/imports.ts';
+import { lockPackage } from '../store/locks.ts';
 import type { Store } from '../store/store.ts';
 import type { Ctx } from './context.ts';
-import { proxyPackument } from './proxy.ts';
+import { proxyPackument, refreshProxied } from './proxy.ts';
 import { upstreamRequest } from './upstream.ts';
 import { readCache } from './read-cache.ts';
 
@@ -75,6 +76,30 @@ function startFlow(ctx: Ctx, name: string, version: string, head: PackageHead | 
   });
 }
 
+/** Versions not found in a fresh copy of their packument, with its ETag: not looked for again until it changes. */
+const missedByStore = new WeakMap<Store, Map<string, string>>();
+
+/**
+ * A version the kept packument does not name may have been released upstream since it was fetched (a lockfile
+ * made elsewhere names it): the packument is fetched again, once, before the version is said to be missing.
+ */
+async function lookAgain(ctx: Ctx, name: string, version: string, etag: string): Promise<UpstreamTarball | undefined> {
+  let missed = missedByStore.get(ctx.store);
+  if (!missed) {
+    missed = new Map();
+    missedByStore.set(ctx.store, missed);
+  }
+  const key = `${name}\0${version}`;
+  if (missed.get(key) === etag) return undefined;
+  const fresh = await refreshProxied(ctx, name);
+  const source = fresh?.origin === 'proxy' ? await upstreamTarball(ctx.store.db, name, version) : undefined;
+  if (!source && fresh) {
+    if (missed.size >= 10_000) missed.clear();
+    missed.set(key, fresh.etag);
+  }
+  return source;
+}
+
 async function fetchTarball(
   ctx: Ctx,
   name: string,
@@ -85,7 +110,8 @@ async function fetchTarball(
   // A tarball asked for before its packument (`npm ci` from a lockfile) has the packument fetched first.
   const head = known ?? (await proxyPackument(ctx, name, undefined));
   if (head?.origin !== 'proxy') return undefined;
-  const source = await upstreamTarball(ctx.store.db, name, version);
+  let source = await upstreamTarball(ctx.store.db, name, version);
+  if (!source && known) source = await lookAgain(ctx, name, version, head.etag);
   if (!source) return undefined;
   const expected = source.integrity ? ssri.parse(source.integrity).pickAlgorithm() : 'sha512';
   const data = await upstreamRequest(ctx, source.url, { accept: '*/*' }, async (res) => {
@@ -128,19 +154,34 @@ async function fetchTarball(
     return { data: Buffer.concat(chunks), integrity, out, last };
   });
   if (!data) return undefined;
+  // A local publish (or a purge) of the name while the bytes came: the upstream's tarball is not its, and
+  // the client does not get its last bytes.
+  if ((await packageOrigin(ctx.store.db, name)) !== 'proxy') {
+    data.out.destroy(new Error(`${name} is no longer an upstream package`));
+    return undefined;
+  }
   // The bytes matched their integrity: the first asker has them all now, without waiting for them to be
   // kept (a write to S3 takes tens of milliseconds). Requests that came meanwhile wait for `done`, which
   // settles once they are kept, so none of them fetches the tarball again.
   data.out.end(data.last);
+  let kept = false;
   try {
     const blob = await ctx.store.blobs.put(data.data, data.integrity);
-    // The next read (the warm install's) finds the bytes in memory instead of reading back what was just written.
-    if (!ctx.store.blobs.url) readCache(ctx.store).keepBlob(blob, data.data);
     const { integrity } = data;
-    await insertProxiedTarball(ctx.store.db, name, version, integrity, data.data.length, blob, ctx.clock.now());
+    kept = await ctx.store.transaction(async (trx) => {
+      // Checked again under the package's lock: a publish or purge that won it keeps the name.
+      await lockPackage(trx, name);
+      if ((await packageOrigin(trx, name)) !== 'proxy') return false;
+      await insertProxiedTarball(trx, name, version, integrity, data.data.length, blob, ctx.clock.now());
+      return true;
+    });
+    // The next read (the warm install's) finds the bytes in memory instead of reading back what was just written.
+    if (kept && !ctx.store.blobs.url) readCache(ctx.store).keepBlob(blob, data.data);
   } catch (e) {
     // Served but not kept: the next request fetches it again. The store's own health shows in /-/ready.
     ctx.log?.warn({ package: name, version, error: (e as Error).message }, 'an upstream tarball could not be kept');
+    return data.data;
   }
-  return data.data;
+  // Not kept because the name became local meanwhile: those waiting get what a local package without the version gives.
+  return kept ? data.data : undefined;
 }

@@ -14,9 +14,16 @@ import { readCache } from './read-cache.ts';
 /** Patterns come from the config, a handful: each is compiled once, not on every proxied read. */
 const compiled = new Map<string, RegExp>();
 
-/** `@scope` matches the scope, `*` any run of characters, anything else the name itself. */
+/** `@scope` matches the scope (`@corp-*` every scope so named), `*` any run of characters, anything else the name. */
 export function matchesPattern(name: string, pattern: string): boolean {
-  if (pattern.startsWith('@') && !pattern.includes('/')) return scopeOf(name) === pattern;
+  if (pattern.startsWith('@') && !pattern.includes('/')) {
+    const scope = scopeOf(name);
+    return scope !== undefined && (scope === pattern || (pattern.includes('*') && globMatches(scope, pattern)));
+  }
+  return globMatches(name, pattern);
+}
+
+function globMatches(text: string, pattern: string): boolean {
   let re = compiled.get(pattern);
   if (!re) {
     re = new RegExp(
@@ -28,7 +35,7 @@ export function matchesPattern(name: string, pattern: string): boolean {
     if (compiled.size >= 1000) compiled.clear();
     compiled.set(pattern, re);
   }
-  return re.test(name);
+  return re.test(text);
 }
 
 export function isPrivateName(ctx: Ctx, name: string): boolean {
@@ -74,7 +81,7 @@ export async function proxyPackument(
 ): Promise<PackageHead | undefined> {
   if (await scopeIsLocal(ctx, name)) return undefined;
   const url = packumentUrl(ctx, name);
-  const refresh = () => shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, url, 0));
+  const refresh = () => refreshProxied(ctx, name);
   if (!cached) return refresh();
   const age = ctx.clock.now() - (await lastFetched(ctx, name));
   if (age < ctx.config.upstream.cacheTtlMs) {
@@ -82,12 +89,19 @@ export async function proxyPackument(
     return cached;
   }
   if (age > ctx.config.upstream.maxStaleMs) return refresh();
+  metricsOf(ctx.store)?.proxyRequests.inc({ kind: 'packument', outcome: 'stale' });
   if (upstreamIsDown(ctx, url)) {
     warnStale(ctx, url, name, age, 'the upstream circuit is open');
     return cached;
   }
   refresh().catch((e: unknown) => warnStale(ctx, url, name, age, `the refresh failed (${(e as Error).message})`));
   return cached;
+}
+
+/** Fetches a fresh copy of `name`'s packument now, whatever the age of the one kept (shared with concurrent reads).
+ *  The caller has checked that `name` may be proxied. */
+export function refreshProxied(ctx: Ctx, name: string): Promise<PackageHead | undefined> {
+  return shared(ctx, `packument\0${name}`, () => fetchPackument(ctx, name, packumentUrl(ctx, name), 0));
 }
 
 /** The upstream address of a packument. */

@@ -118,13 +118,33 @@ function once(url: URL, init: WireRequest, maxSockets: number): Promise<{ res: U
   });
 }
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
 /**
- * Sends one request and resolves with the answer's head; the body is the caller's to read. A kept-alive
- * connection the upstream closed just as it was reused fails at once with ECONNRESET: that request is sent
- * again, once, on another connection (it never reached the upstream).
+ * Sends one request and resolves with the answer's head; the body is the caller's to read. A GET that is
+ * redirected (a registry sending tarballs on to blob storage, a mirror that moved) follows, up to
+ * MAX_REDIRECTS times, as npm itself does.
  */
 export async function send(url: string, init: WireRequest, maxSockets: number): Promise<UpstreamResponse> {
-  const target = new URL(url);
+  let target = new URL(url);
+  for (let hops = 0; ; hops++) {
+    const res = await sendTo(target, init, maxSockets);
+    const location = res.header('location');
+    if (init.method !== 'GET' || !REDIRECTS.has(res.status) || !location) return res;
+    await res.discard();
+    const next = new URL(location, target);
+    if (hops >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects, the last to ${next.origin}`);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Error(`a redirect to ${next.protocol}`);
+    target = next;
+  }
+}
+
+/**
+ * One request to one address. A kept-alive connection the upstream closed just as it was reused fails at
+ * once with ECONNRESET: that request is sent again, once, on another connection (it never reached the upstream).
+ */
+async function sendTo(target: URL, init: WireRequest, maxSockets: number): Promise<UpstreamResponse> {
   try {
     return (await once(target, init, maxSockets)).res;
   } catch (e) {

@@ -125,7 +125,7 @@ export type Outgoing = { accept: string; method?: 'GET' | 'POST'; body?: string 
  * One request to an upstream: refused at once while its host's breaker is open, queued while the host has
  * `maxConnections` requests in flight, and timed out after `upstream.timeout` (queueing included). `consume`
  * reads the answer within the request's slot and time. A network error, a timeout or a 5xx count against
- * the host's breaker; any other answer counts for it.
+ * the host's breaker; any other answer counts for it (audits count neither way).
  */
 export async function upstreamRequest<T>(
   ctx: Ctx,
@@ -140,10 +140,13 @@ export async function upstreamRequest<T>(
     const detail = `it failed ${h.failures} times in a row; it is not asked again for a while`;
     throw new Refusal('upstream-unavailable', { detail });
   }
-  if (state === 'half-open') h.probing = true;
+  // An audit's trouble is its endpoint's (slow, unimplemented), not the registry's: it neither opens the
+  // breaker for packages nor closes it, and is never the half-open probe.
+  const counts = init.method !== 'POST';
+  if (state === 'half-open' && counts) h.probing = true;
   const signal = AbortSignal.timeout(timeoutMs);
   const metrics = metricsOf(ctx.store);
-  const kind = init.accept === 'application/json' ? 'packument' : init.method === 'POST' ? 'audit' : 'tarball';
+  const kind = init.method === 'POST' ? 'audit' : init.accept === 'application/json' ? 'packument' : 'tarball';
   const started = performance.now();
   let release: (() => void) | undefined;
   try {
@@ -163,19 +166,19 @@ export async function upstreamRequest<T>(
       // An answer not read to its end (a 5xx, a refusal) would hold its connection: close it instead.
       if (!res.body.readableEnded) res.body.destroy();
     }
-    settle(ctx, h, url, true, '');
+    if (counts) settle(ctx, h, url, true, '');
     metrics?.proxyRequests.inc({ kind, outcome: 'ok' });
     return out;
   } catch (e) {
     // The upstream answered, and we refuse what it said (another package, a bad tarball): not a sign of ill health.
     metrics?.proxyRequests.inc({ kind, outcome: 'error' });
     if (e instanceof Refusal) {
-      settle(ctx, h, url, true, '');
+      if (counts) settle(ctx, h, url, true, '');
       throw e;
     }
     const err = e as Error & { cause?: Error };
     const detail = signal.aborted ? `no answer within ${timeoutMs} ms` : (err.cause?.message ?? err.message);
-    settle(ctx, h, url, false, detail);
+    if (counts) settle(ctx, h, url, false, detail);
     throw new Refusal('upstream-unavailable', { detail });
   } finally {
     // The agent frees the connection just after the body ends: the next request must find it free, not open another.

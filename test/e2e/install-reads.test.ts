@@ -229,7 +229,7 @@ describe('install reads with the access log on', () => {
       assert.ok(!log.includes(token), 'the token never reaches the log');
       const lines = log
         .split('\n')
-        .filter((l) => l.includes('"url":"/logged-pkg"') && l.includes('request completed'))
+        .filter((l) => l.includes('"method":"GET","url":"/logged-pkg"') && l.includes('request completed'))
         .map(
           (l) =>
             JSON.parse(l) as {

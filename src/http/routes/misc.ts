@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { Refusal } from '../../domain/reasons.ts';
 import { DistTagBody, SearchQuery } from '../../domain/commands.ts';
 import { who } from '../app-state.ts';
+import { baseUrl } from '../base-url.ts';
 import { search } from '../../services/search.ts';
 import { attestationsOf, myStars, starredBy, visibility } from '../../services/package-extras.ts';
 import { changeOwner, getDistTags, removeDistTag, setDistTag, starPackage } from '../../services/package-writes.ts';
-import { forwardAudit } from '../../services/audit-forward.ts';
+import { forwardAudit, upstreamKeys } from '../../services/audit-forward.ts';
 import { VERSION } from '../../config/version.ts';
 
 const KB_DIR = fileURLToPath(new URL('../../../kb/', import.meta.url));
@@ -99,6 +100,12 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').send(await forwardAudit(ctx, 'quick', req.body));
   });
 
+  // `npm audit signatures`: the upstream's keys verify the signatures its cached packuments carry.
+  app.get('/-/npm/v1/keys', async (req, reply) => {
+    await who(req);
+    return reply.header('cache-control', 'public, max-age=300').send(await upstreamKeys(ctx));
+  });
+
   app.get<{ Params: { slug: string } }>('/-/help/:slug', async (req, reply) => {
     const slug = req.params.slug;
     if (!/^[a-z0-9][a-z0-9-]*$/.test(slug)) throw new Refusal('not-found');
@@ -118,7 +125,7 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
   });
 
   app.get<{ Params: { pkg: string } }>('/-/package/:pkg/dist-tags', async (req, reply) => {
-    const tags = await getDistTags(ctx, await who(req), req.params.pkg);
+    const tags = await getDistTags(ctx, await who(req), req.params.pkg, baseUrl(req));
     return reply.header('cache-control', 'no-store').send(tags);
   });
   const tagParams = Type.Object({ pkg: Type.String(), tag: Type.String() });

@@ -29,16 +29,10 @@ function pathOf(req: FastifyRequest, forPublish = false): PackagePath {
 }
 
 /** Prepared bytes go straight to the socket, past Fastify's reply pipeline (serialisation, onSend hooks).
- *  The access log, when on, is written here. */
+ *  The access log, when on, is written when the answer is sent (server.ts AccessLogController). */
 function sendBytes(reply: FastifyReply, status: number, headers: Record<string, string>, body?: Buffer): void {
   reply.hijack();
   writeBytes(reply.raw, status, headers, body);
-  if (reply.server.tessera.ctx.config.accessLog) {
-    reply.log.info(
-      { req: reply.request, res: { statusCode: status }, responseTime: reply.elapsedTime },
-      'request completed',
-    );
-  }
 }
 
 /** The full route for reads; install-reads.ts answers the common case before it, from memory, with the same bytes. */
@@ -58,9 +52,12 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
     reply.raw.writeHead(200, { ...TARBALL_HEADERS, ...length });
     data.stream.on('error', () => reply.raw.destroy());
     data.stream.pipe(reply.raw);
+    // A download cut short never finishes: the access log says so here, as Fastify writes no line for it.
     if (tessera.ctx.config.accessLog) {
       const line = () => ({ req, res: { statusCode: 200 }, responseTime: reply.elapsedTime });
-      reply.raw.once('close', () => reply.log.info(line(), 'request completed'));
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) reply.log.warn(line(), 'request cut short');
+      });
     }
     return;
   }

@@ -175,7 +175,9 @@ async function fetchTarball(
       await insertProxiedTarball(trx, name, version, integrity, data.data.length, blob, ctx.clock.now());
       return true;
     });
-    // The next read (the warm install's) finds the bytes in memory instead of reading back what was just written.
+    // The next read (the warm install's) finds where they are, and the bytes in memory, without reading back
+    // what was just written.
+    if (kept) readCache(ctx.store).keepTarballBlob(name, version, blob);
     if (kept && !ctx.store.blobs.url) readCache(ctx.store).keepBlob(blob, data.data);
   } catch (e) {
     // Served but not kept: the next request fetches it again. The store's own health shows in /-/ready.

@@ -218,6 +218,14 @@ export class ReadCache {
     return row.blob;
   }
 
+  /** Where a tarball this process just kept is (an upstream copy's): its next read finds it without a query.
+   *  A purge or publish after it moves the `packages` counter, which empties this as any other entry. */
+  keepTarballBlob(name: string, version: string, blob: string): void {
+    this.#sync();
+    if (this.#tarballs.size >= MAX_HEADS) this.#tarballs.clear();
+    this.#tarballs.set(`${name}@${version}`, blob);
+  }
+
   /** Tarball bytes by content key: immutable, so cached without invalidation (small ones only). */
   peekBlob(key: string): Buffer | undefined {
     return this.#blobs.get(key);

@@ -100,7 +100,7 @@ export async function startOidc(
   // Standing for a one-time password, the sign-in must be now, not an earlier one the provider remembers.
   if (fresh) params.max_age = '0';
   const url = client.buildAuthorizationUrl(cfg, params);
-  return { url: url.href, pending: sealPending(ctx, pending) };
+  return { url: url.href, state: pending.state, pending: sealPending(ctx, pending) };
 }
 
 export function sealPending(ctx: Ctx, p: Pending): string {

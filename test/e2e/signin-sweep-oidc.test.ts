@@ -4,7 +4,7 @@
 // is down when someone signs in.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { AuthConfig } from '../../src/config/config.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, type NpmEnv, type NpmResult } from '../helpers/npm.ts';

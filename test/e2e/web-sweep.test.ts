@@ -1,0 +1,183 @@
+// Sweep of the web pages (#13) as a company's people use them after the company sign-in (#16), in real
+// Chromium against the real oidc-provider and npm: a private package one may read and one that is exactly
+// like an absent one, a token made and revoked on the page and then refused to npm, a form posted without
+// its form token, a session after the provider deprovisioned its user, and refusals shown next to the form
+// that was posted, with what was typed kept.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import type { AuthConfig } from '../../src/config/config.ts';
+import { refreshIdentities } from '../../src/services/signin-oidc.ts';
+import { createOrg } from '../../src/services/orgs.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { makeNpm, makePackage } from '../helpers/npm.ts';
+import { assertAccessible, launch, signIn, type TestBrowser } from '../helpers/browser.ts';
+import { startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+
+function authConfig(op: TestProvider): AuthConfig {
+  return {
+    local: true,
+    groups: {},
+    ldap: null,
+    oidc: {
+      issuer: op.issuer,
+      clientId: op.clientId,
+      clientSecret: op.clientSecret,
+      scopes: 'openid profile email groups offline_access',
+      userClaim: 'preferred_username',
+      groupsClaim: 'groups',
+      trustMfa: false,
+      name: 'Acme SSO',
+      refreshIntervalMs: 3_600_000,
+    },
+  };
+}
+
+async function companySignIn(page: Page, url: string, user: string, password: string): Promise<void> {
+  await page.goto(`${url}-/web/signin`);
+  await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
+  await page.getByLabel('Company username').fill(user);
+  await page.getByLabel('Company password').fill(password);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL(/\/-\/web\/$/);
+}
+
+describe('web pages after the company sign-in, swept', () => {
+  let op: TestProvider;
+  let s: TestServer;
+  let b: TestBrowser;
+
+  before(async () => {
+    op = await startProvider();
+    op.users.set('maya', { password: 'maya-pw', email: 'maya@acme.test', groups: [] });
+    op.users.set('leon', { password: 'leon-pw', email: 'leon@acme.test', groups: [] });
+    s = await startServer({ auth: authConfig(op) });
+    op.allowRedirect(`${s.url}-/signin/oidc/callback`);
+    b = await launch();
+  });
+  after(async () => {
+    await b?.close();
+    await s?.close();
+    await op?.close();
+  });
+
+  test('a private package: its maintainer reads its page; another user gets what an absent name gets', async () => {
+    const mayaCtx = await b.browser.newContext();
+    const maya = await mayaCtx.newPage();
+    await companySignIn(maya, s.url, 'maya', 'maya-pw');
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, await s.token({ user: 'maya' }));
+    const p = await npm.run(['publish', '--access', 'restricted'], { cwd: makePackage('@maya/notes', '1.0.0') });
+    assert.equal(p.code, 0, p.output);
+    const mine = await maya.goto(`${s.url}-/web/package/@maya/notes`);
+    assert.equal(mine?.status(), 200);
+    await maya.getByRole('heading', { name: '@maya/notes', exact: true }).waitFor();
+    await mayaCtx.close();
+
+    const leonCtx = await b.browser.newContext();
+    const leon = await leonCtx.newPage();
+    await companySignIn(leon, s.url, 'leon', 'leon-pw');
+    const hidden = await leon.goto(`${s.url}-/web/package/@maya/notes`);
+    const hiddenBody = await hidden?.text();
+    const absent = await leon.goto(`${s.url}-/web/package/@maya/notez`);
+    const absentBody = await absent?.text();
+    assert.equal(hidden?.status(), 404);
+    assert.equal(absent?.status(), 404);
+    assert.equal(hiddenBody?.replaceAll('notes', 'notez'), absentBody);
+    assert.equal(hidden?.headers()['x-tessera-reason'], absent?.headers()['x-tessera-reason']);
+    await leonCtx.close();
+  });
+
+  test('a token made on the page works with npm; revoked on the page, npm is refused', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await companySignIn(page, s.url, 'maya', 'maya-pw');
+    await page.goto(`${s.url}-/web/tokens/new`);
+    await assertAccessible(page, 'new token after company sign-in');
+    await page.getByLabel('Name', { exact: true }).fill('laptop');
+    await page.getByLabel('Permission').first().selectOption('read-only');
+    await page.getByLabel('All packages (--packages-all)').check();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const token = await page.getByLabel('Token', { exact: true }).inputValue();
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, token);
+    const view = await npm.run(['view', '@maya/notes', 'version']);
+    assert.equal(view.stdout.trim(), '1.0.0', view.output);
+    await page.goto(`${s.url}-/web/tokens`);
+    await page.getByRole('button', { name: 'Revoke laptop' }).click();
+    assert.match((await page.getByRole('status').textContent()) ?? '', /revoked/);
+    const after = await npm.run(['whoami']);
+    assert.notEqual(after.code, 0);
+    assert.match(after.output, /expired or revoked[\s\S]*E401/);
+    await ctx.close();
+  });
+
+  test('a form posted without its form token is refused, and changes nothing', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await companySignIn(page, s.url, 'maya', 'maya-pw');
+    const before = await s.ctx.store.db.selectFrom('tokens').select('id').execute();
+    // The browser's own cookies go with it: only the form token is missing.
+    const r = await ctx.request.post(`${s.url}-/web/tokens`, {
+      form: { name: 'sneaky', packages_all: 'on', packages_and_scopes_permission: 'read-write' },
+      headers: { origin: new URL(s.url).origin },
+    });
+    assert.equal(r.status(), 403);
+    assert.equal(r.headers()['x-tessera-reason'], 'csrf-failed');
+    assert.equal((await s.ctx.store.db.selectFrom('tokens').select('id').execute()).length, before.length);
+    await ctx.close();
+  });
+
+  test('a web session of a user the provider deprovisioned is signed out', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await companySignIn(page, s.url, 'leon', 'leon-pw');
+    await page.goto(`${s.url}-/web/account`);
+    assert.match(page.url(), /\/-\/web\/account$/);
+    op.users.delete('leon');
+    const report = await refreshIdentities(s.ctx);
+    assert.deepEqual(report.deprovisioned, ['leon']);
+    await page.goto(`${s.url}-/web/account`);
+    assert.match(page.url(), /\/-\/web\/signin\?next=/);
+    assert.doesNotMatch((await page.textContent('body')) ?? '', /leon/, 'no longer shown as signed in');
+    const live = await s.ctx.store.db
+      .selectFrom('tokens')
+      .innerJoin('users', 'users.id', 'tokens.user_id')
+      .select('tokens.id')
+      .where('users.name', '=', 'leon')
+      .where('tokens.revoked_at', 'is', null)
+      .execute();
+    assert.deepEqual(live, [], 'every session of leon ended on the server, not only in this browser');
+    await ctx.close();
+  });
+
+  test("an org page's refusal is shown next to the form posted, with what was typed kept", async () => {
+    await s.addUser('root', { admin: true });
+    await createOrg(s.ctx, 'acme', 'root');
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page, s.url, 'root', 'root-password');
+    await page.goto(`${s.url}-/web/org/acme`);
+    await page.getByLabel('User name', { exact: true }).fill('nobody-here');
+    await page.getByLabel('Role', { exact: true }).selectOption('admin');
+    await page.getByLabel('Team name').fill('core');
+    await page.getByLabel('Description').fill('kept');
+    await page.getByRole('button', { name: 'Set role' }).click();
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Set role' }) });
+    assert.match((await form.getByRole('alert').textContent()) ?? '', /nobody-here/);
+    assert.equal(await page.getByLabel('User name', { exact: true }).inputValue(), 'nobody-here');
+    assert.equal(await page.getByLabel('Role', { exact: true }).inputValue(), 'admin');
+    assert.equal(await page.getByRole('alert').count(), 1, 'one message, at the form');
+    assert.equal(await page.getByLabel('User name', { exact: true }).getAttribute('aria-invalid'), 'true');
+    await assertAccessible(page, 'org page with a refusal');
+
+    await page.getByLabel('Team name').fill('Not A Team!');
+    await page.getByLabel('Description').fill('what the team does');
+    await page.getByRole('button', { name: 'Create team' }).click();
+    const teamForm = page.locator('form', { has: page.getByRole('button', { name: 'Create team' }) });
+    assert.equal(await teamForm.getByRole('alert').count(), 1);
+    assert.equal(await page.getByLabel('Team name').inputValue(), 'Not A Team!');
+    assert.equal(await page.getByLabel('Description').inputValue(), 'what the team does');
+    await ctx.close();
+  });
+});

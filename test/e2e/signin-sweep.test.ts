@@ -8,7 +8,7 @@ import { Attribute, Change } from 'ldapts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { send } from '../helpers/raw-request.ts';
 import { freePort } from '../helpers/ports.ts';
-import { makeNpm } from '../helpers/npm.ts';
+import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { PEOPLE, GROUPS, slapdLdapConfig, startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { authDefaults, type LdapConfig } from '../../src/config/auth.ts';
 import { createOrg } from '../../src/services/orgs.ts';
@@ -183,9 +183,30 @@ describe('LDAP sign-in, swept', () => {
       });
       assert.equal(old.status, 200, old.body);
       assert.ok('ivan' in JSON.parse(old.body), old.body);
+      // The team the directory gave may publish @acme/widget: ivan's first token does, with the real npm.
+      const rootNpm = makeNpm(s.url);
+      rootNpm.setToken(s.host, await s.token({ user: 'root' }));
+      let r = await rootNpm.run(['publish', '--access', 'restricted'], { cwd: makePackage('@acme/widget', '1.0.0') });
+      assert.equal(r.code, 0, r.output);
+      r = await rootNpm.run(['access', 'grant', 'read-write', 'acme:web', '@acme/widget']);
+      assert.equal(r.code, 0, r.output);
+      const ivanNpm = makeNpm(s.url);
+      ivanNpm.setToken(s.host, tokenOf(first));
+      r = await ivanNpm.run(['publish'], { cwd: makePackage('@acme/widget', '1.0.1') });
+      assert.equal(r.code, 0, r.output);
+
       await slapd.removeFromGroup('npm-web', 'ivan');
       assert.equal((await legacyLogin(s, 'ivan', 'ivan-directory-pw')).status, 201);
       assert.deepEqual(await teams(), []);
+      r = await ivanNpm.run(['publish'], { cwd: makePackage('@acme/widget', '1.0.2') });
+      assert.notEqual(r.code, 0, 'the first token lost what ivan lost');
+      const said = /\/-\/help\/([a-z0-9-]+)/.exec(r.output)?.[1];
+      // The registry's explanation for the same token and action names the reason npm was given.
+      const why = await send(s, 'GET', '/-/tessera/v1/auth/explain?action=publish&package=%40acme%2Fwidget', {
+        headers: { authorization: `Bearer ${tokenOf(first)}` },
+      });
+      assert.equal(why.status, 200, why.body);
+      assert.equal(JSON.parse(why.body).reason, said, r.output);
     } finally {
       await s.close();
     }

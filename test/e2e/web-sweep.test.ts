@@ -9,6 +9,9 @@ import type { Page } from 'playwright-core';
 import type { AuthConfig } from '../../src/config/config.ts';
 import { refreshIdentities } from '../../src/services/signin-oidc.ts';
 import { createOrg } from '../../src/services/orgs.ts';
+import { toUser } from '../../src/services/authenticate.ts';
+import { confirmEnrolment, startEnrolment } from '../../src/services/two-factor.ts';
+import { codeAt } from '../../src/domain/totp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { assertAccessible, launch, signIn, type TestBrowser } from '../helpers/browser.ts';
@@ -178,6 +181,52 @@ describe('web pages after the company sign-in, swept', () => {
     assert.equal(await teamForm.getByRole('alert').count(), 1);
     assert.equal(await page.getByLabel('Team name').inputValue(), 'Not A Team!');
     assert.equal(await page.getByLabel('Description').inputValue(), 'what the team does');
+    await ctx.close();
+  });
+
+  test("a package settings page's refusal is shown in the form posted, with what was typed kept", async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await companySignIn(page, s.url, 'maya', 'maya-pw');
+    await page.goto(`${s.url}-/web/settings/@maya/notes`);
+    const tagForm = page.getByRole('form', { name: 'Set a dist-tag' });
+    await tagForm.getByLabel('Tag').fill('beta');
+    await tagForm.getByLabel('Version').fill('9.9.9');
+    await tagForm.getByRole('button', { name: 'Set tag' }).click();
+    const refused = page.getByRole('form', { name: 'Set a dist-tag' });
+    assert.equal(await refused.getByRole('alert').count(), 1, await page.content());
+    assert.equal(await page.getByRole('alert').count(), 1, 'one message, in the form');
+    assert.equal(await refused.getByLabel('Tag').inputValue(), 'beta');
+    assert.equal(await refused.getByLabel('Version').inputValue(), '9.9.9');
+    assert.equal(await refused.getByLabel('Tag').getAttribute('aria-invalid'), 'true');
+    await assertAccessible(page, 'settings with a refusal');
+
+    // Changing trusted publishers asks for a one-time password: maya turns 2FA on (its first step is the
+    // registry's; the page is then drawn for an account with 2FA).
+    const row = await s.ctx.store.db
+      .selectFrom('users')
+      .selectAll()
+      .where('name', '=', 'maya')
+      .executeTakeFirstOrThrow();
+    const user = toUser(row);
+    const { tfa } = await startEnrolment(s.ctx, { user, credential: { type: 'password' } }, 'auth-only');
+    const secret = new URL(String(tfa)).searchParams.get('secret')!;
+    await confirmEnrolment(s.ctx, user, codeAt(secret, s.clock.now()));
+    await page.goto(`${s.url}-/web/settings/@maya/notes`);
+    await page.getByText('GitHub Actions', { exact: true }).click();
+    const gh = page.getByRole('form', { name: 'Add a GitHub Actions trusted publisher' });
+    await gh.getByLabel('Repository (owner/name)').fill('not a repository');
+    await gh.getByLabel('Workflow file').fill('release.yml');
+    await gh.getByLabel('Stage versions for approval (createStagedPackage)').check();
+    await gh.getByLabel('One-time password').fill(codeAt(secret, s.clock.now()));
+    await gh.getByRole('button', { name: 'Add GitHub Actions publisher' }).click();
+    const again = page.getByRole('form', { name: 'Add a GitHub Actions trusted publisher' });
+    assert.equal(await again.getByRole('alert').count(), 1);
+    assert.equal(await again.getByLabel('Repository (owner/name)').inputValue(), 'not a repository');
+    assert.equal(await again.getByLabel('Workflow file').inputValue(), 'release.yml');
+    assert.equal(await again.getByLabel('Stage versions for approval (createStagedPackage)').isChecked(), true);
+    assert.equal(await again.getByLabel('Publish (createPackage)').isChecked(), true);
+    assert.equal(await again.getByLabel('One-time password').inputValue(), '', 'never the one-time password');
     await ctx.close();
   });
 });

@@ -6,6 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { AuthConfig } from '../../src/config/config.ts';
+import { bindAccount } from '../../src/services/signin-oidc.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, type NpmEnv, type NpmResult } from '../helpers/npm.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -69,6 +70,7 @@ describe('company sign-in through OpenID Connect, swept', () => {
     op.users.set('nina', { password: 'nina-pw', email: 'nina@acme.test', groups: [] });
     op.users.set('Pat.Smith', { password: 'pat-pw', email: 'pat.smith@acme.test', groups: [] });
     op.users.set('quinn smith', { password: 'quinn-pw', email: 'quinn@acme.test', groups: [] });
+    op.users.set('sam', { password: 'sam-pw', email: 'sam@acme.test', groups: [] });
     s = await startServer({ auth: authConfig(op.issuer, op) });
     op.allowRedirect(`${s.url}-/signin/oidc/callback`);
     b = await launch();
@@ -178,5 +180,30 @@ describe('company sign-in through OpenID Connect, swept', () => {
     } finally {
       await down.close();
     }
+  });
+
+  test('a first sign-in in two browsers at once makes one account, and both are signed in', async () => {
+    const [c1, c2] = [await b.browser.newContext(), await b.browser.newContext()];
+    const pages = [await c1.newPage(), await c2.newPage()];
+    for (const page of pages) {
+      await page.goto(`${s.url}-/web/signin`);
+      await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
+      await page.getByLabel('Company username').fill('sam');
+      await page.getByLabel('Company password').fill('sam-pw');
+    }
+    await Promise.all(pages.map((page) => page.getByRole('button', { name: 'Continue' }).click()));
+    for (const page of pages) {
+      await page.waitForURL(/\/-\/web\/$/);
+      assert.match((await page.getByRole('navigation', { name: 'Account' }).textContent()) ?? '', /sam/);
+    }
+    // The same race without a browser's timing: two bindings of one new subject at once.
+    const o = s.ctx.config.auth.oidc!;
+    const claims = { sub: 'tess', preferred_username: 'tess', email: 'tess@acme.test', email_verified: true };
+    const both = await Promise.all([bindAccount(s.ctx, o, claims, 'one'), bindAccount(s.ctx, o, claims, 'two')]);
+    assert.equal(both[0].id, both[1].id);
+    const rows = await s.ctx.store.db.selectFrom('users').select('name').where('name', 'in', ['sam', 'tess']).execute();
+    assert.deepEqual(rows.map((r) => r.name).sort(), ['sam', 'tess']);
+    await c1.close();
+    await c2.close();
   });
 });

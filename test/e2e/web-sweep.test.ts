@@ -229,4 +229,42 @@ describe('web pages after the company sign-in, swept', () => {
     assert.equal(await again.getByLabel('One-time password').inputValue(), '', 'never the one-time password');
     await ctx.close();
   });
+
+  test('with 2FA on, every one-time password field on a page is its own, labelled, and none shares an id', async () => {
+    await s.addUser('wren');
+    const row = await s.ctx.store.db
+      .selectFrom('users')
+      .selectAll()
+      .where('name', '=', 'wren')
+      .executeTakeFirstOrThrow();
+    const user = toUser(row);
+    const { tfa } = await startEnrolment(s.ctx, { user, credential: { type: 'password' } }, 'auth-and-writes');
+    const secret = new URL(String(tfa)).searchParams.get('secret')!;
+    await confirmEnrolment(s.ctx, user, codeAt(secret, s.clock.now()));
+    // Two npm login sessions and two tokens: each row of the pages has a form with a code field.
+    for (let i = 0; i < 2; i++) {
+      await s.token({ user: 'wren', kind: 'session' });
+      await s.token({ user: 'wren', kind: 'granular', name: `ci-${i}` });
+    }
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    s.clock.advance(30_000); // the enrolment's code is spent: the next one
+    await signIn(page, s.url, 'wren', 'wren-password', codeAt(secret, s.clock.now()));
+    for (const path of ['account', 'tokens']) {
+      await page.goto(`${s.url}-/web/${path}`);
+      const ids = await page.locator('[id]').evaluateAll((els) => els.map((e) => e.id));
+      assert.deepEqual(
+        ids.filter((id, i) => ids.indexOf(id) !== i),
+        [],
+        `${path}: ids used twice`,
+      );
+      // Each code field is named by its own label, inside the form it belongs to.
+      for (const input of await page.locator('input[name="otp"]').all()) {
+        const id = await input.getAttribute('id');
+        assert.equal(await page.locator(`label[for="${id}"]`).count(), 1, `${path}: a label for ${id}`);
+      }
+      await assertAccessible(page, `${path} with 2FA`);
+    }
+    await ctx.close();
+  });
 });

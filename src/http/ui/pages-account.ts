@@ -75,7 +75,7 @@ ${sessions.map(
     s.current
       ? ''
       : html`<form method="post" action="/-/web/account/sessions/revoke">${csrfField(v)}
-<input type="hidden" name="id" value="${s.id}">${otpField(v, `One-time password to end session ${s.id.slice(0, 8)}`)}
+<input type="hidden" name="id" value="${s.id}">${otpField(v, `One-time password to end session ${s.id.slice(0, 8)}`, `otp-end-${s.id}`)}
 <button class="danger" aria-label="End session ${s.id.slice(0, 8)}">End</button></form>`
   }</td></tr>`,
 )}
@@ -119,7 +119,7 @@ ${own.map(
 <td class="mono">${t.token}</td><td>${t.type}${t.bypass_2fa ? ' (bypasses 2FA)' : ''}</td><td>${permissions(t)}</td>
 <td>${limits(t)}</td><td>${((t.cidr_whitelist as string[] | null) ?? []).join(', ') || '—'}</td><td>${when(t.expires as string)}</td>
 <td>${when(t.accessed as string)}</td><td><form method="post" action="/-/web/tokens/revoke">${csrfField(v)}
-<input type="hidden" name="key" value="${t.key}">${otpField(v, `One-time password to revoke ${String(t.token)}`)}
+<input type="hidden" name="key" value="${t.key}">${otpField(v, `One-time password to revoke ${String(t.token)}`, `otp-revoke-${String(t.key)}`)}
 <button class="danger" aria-label="Revoke ${String(t.name ?? t.token)}">Revoke</button></form></td></tr>`,
 )}
 </tbody></table>`

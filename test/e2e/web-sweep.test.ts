@@ -54,6 +54,7 @@ describe('web pages after the company sign-in, swept', () => {
     op = await startProvider();
     op.users.set('maya', { password: 'maya-pw', email: 'maya@acme.test', groups: [] });
     op.users.set('leon', { password: 'leon-pw', email: 'leon@acme.test', groups: [] });
+    op.users.set('zoe', { password: 'zoe-pw', email: 'zoe@acme.test', groups: [] });
     s = await startServer({ auth: authConfig(op) });
     op.allowRedirect(`${s.url}-/signin/oidc/callback`);
     b = await launch();
@@ -265,6 +266,33 @@ describe('web pages after the company sign-in, swept', () => {
       }
       await assertAccessible(page, `${path} with 2FA`);
     }
+    await ctx.close();
+  });
+
+  test('a company account (no password) turns 2FA on in the page, then publishes with a code from npm', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await companySignIn(page, s.url, 'zoe', 'zoe-pw');
+    await page.goto(`${s.url}-/web/account/2fa`);
+    await page.getByLabel('Ask for a code on').selectOption('auth-and-writes');
+    // There is no password to give: the field says so, and is left empty.
+    assert.match((await page.textContent('main')) ?? '', /company sign-in have none/);
+    await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+    const secret = await page.getByLabel('Secret', { exact: true }).inputValue();
+    await page.getByLabel('Code from your authenticator').fill(codeAt(secret, s.clock.now()));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('heading', { name: 'Two-factor authentication is on' }).waitFor();
+    await assertAccessible(page, '2fa recovery codes after company sign-in');
+
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, await s.token({ user: 'zoe', kind: 'session' }));
+    const dir = makePackage('@zoe/tool', '1.0.0');
+    const without = await npm.run(['publish'], { cwd: dir });
+    assert.notEqual(without.code, 0);
+    assert.match(without.output, /EOTP|one-time password/);
+    s.clock.advance(30_000); // the confirming code is spent: the next one
+    const withCode = await npm.run(['publish', `--otp=${codeAt(secret, s.clock.now())}`], { cwd: dir });
+    assert.equal(withCode.code, 0, withCode.output);
     await ctx.close();
   });
 });

@@ -295,4 +295,34 @@ describe('web pages after the company sign-in, swept', () => {
     assert.equal(withCode.code, 0, withCode.output);
     await ctx.close();
   });
+
+  test('sign out everywhere: npm login sessions and every browser signed out; access tokens stay', async () => {
+    await s.addUser('yuki');
+    const login = await fetch(`${s.url}-/user/org.couchdb.user:yuki`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ _id: 'org.couchdb.user:yuki', name: 'yuki', password: 'yuki-password', type: 'user' }),
+    });
+    const npmSession = ((await login.json()) as { token: string }).token;
+    const granular = await s.token({ user: 'yuki', kind: 'granular' });
+    const whoami = async (token: string) =>
+      (await fetch(`${s.url}-/whoami`, { headers: { authorization: `Bearer ${token}` } })).status;
+    assert.equal(await whoami(npmSession), 200);
+    const [c1, c2] = [await b.browser.newContext(), await b.browser.newContext()];
+    const [here, there] = [await c1.newPage(), await c2.newPage()];
+    await signIn(here, s.url, 'yuki', 'yuki-password');
+    await signIn(there, s.url, 'yuki', 'yuki-password');
+    await here.goto(`${s.url}-/web/account`);
+    await assertAccessible(here, 'account with sign out everywhere');
+    await here.getByRole('button', { name: 'End every session' }).click();
+    await here.waitForURL(/\/-\/web\/signin$/);
+    for (const page of [here, there]) {
+      await page.goto(`${s.url}-/web/account`);
+      assert.match(page.url(), /\/-\/web\/signin\?next=/);
+    }
+    assert.equal(await whoami(npmSession), 401);
+    assert.equal(await whoami(granular), 200, 'an access token is not a sign-in');
+    await c1.close();
+    await c2.close();
+  });
 });

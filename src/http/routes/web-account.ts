@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Refusal } from '../../domain/reasons.ts';
 import { createForCaller, listForCaller, revokeForCaller } from '../../services/npm-tokens.ts';
 import { getProfile, updateProfile } from '../../services/profile.ts';
-import { listSessions, revokeSession, signIn, signOut } from '../../services/web-sessions.ts';
+import { listSessions, revokeSession, signIn, signOut, signOutEverywhere } from '../../services/web-sessions.ts';
 import type { View } from '../ui/layout.ts';
 import {
   accountPage,
@@ -126,6 +126,18 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
       return account(req, reply, view, { error: refused(e) });
     }
     return account(req, reply, view, { notice: 'The session has ended.' });
+  });
+
+  app.post('/-/web/account/sessions/revoke-all', async (req, reply) => {
+    const { principal, view } = await formContext(req, reply);
+    if (!principal.user) return toSignIn(req, reply);
+    try {
+      await signOutEverywhere(ctx, auth, principal);
+    } catch (e) {
+      return account(req, reply, view, { error: refused(e) });
+    }
+    endSession(req, reply);
+    return reply.header('cache-control', 'no-store').redirect('/-/web/signin', 303);
   });
 
   const tokens = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg) => {

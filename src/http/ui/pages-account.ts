@@ -79,7 +79,13 @@ ${sessions.map(
 <button class="danger" aria-label="End session ${s.id.slice(0, 8)}">End</button></form>`
   }</td></tr>`,
 )}
-</tbody></table>`,
+</tbody></table>
+<form method="post" action="/-/web/account/sessions/revoke-all" aria-labelledby="everywhere-h">${csrfField(v)}
+<h3 id="everywhere-h">Sign out everywhere</h3>
+<p class="hint">Ends every session above, npm login sessions and web sessions, this one too. Access tokens you
+created keep working: revoke them on the tokens page.</p>
+${otpField(v, 'One-time password to sign out everywhere', 'otp-everywhere')}
+<p><button class="danger">End every session</button></p></form>`,
   );
 }
 

@@ -25,7 +25,7 @@ export class DirectoryAccounts {
   #timer: NodeJS.Timeout | undefined;
   #lastCheck: number;
   #running: Promise<unknown> | undefined;
-  readonly #signing = new Map<string, Promise<User>>();
+  readonly #creating = new Map<string, Promise<User>>();
 
   constructor(ctx: Ctx, dir: Directory, revoked: () => void) {
     this.#ctx = ctx;
@@ -43,23 +43,10 @@ export class DirectoryAccounts {
     return !row || (await this.#link(row.id)) !== undefined;
   }
 
-  /** The password check for a directory account (the caller counts the attempt for throttling). Sign-ins of
-   *  one name take turns in this process, so two first ones at once (two terminals, a CI burst with Basic
-   *  auth from several machines) make one account; across nodes, the loser of the insert takes the winner's. */
-  signIn(name: string, password: string): Promise<User> {
-    const before = this.#signing.get(name) ?? Promise.resolve();
-    const mine = before.catch(() => {}).then(() => this.#signIn(name, password));
-    this.#signing.set(name, mine);
-    const done = () => {
-      if (this.#signing.get(name) === mine) this.#signing.delete(name);
-    };
-    mine.then(done, done);
-    return mine;
-  }
-
-  async #signIn(name: string, password: string): Promise<User> {
+  /** The password check for a directory account (the caller counts the attempt for throttling). */
+  async signIn(name: string, password: string): Promise<User> {
     const ctx = this.#ctx;
-    let row = await userByName(ctx.store.db, name);
+    const row = await userByName(ctx.store.db, name);
     // Made meanwhile by a local sign-up: never the directory's to take over.
     if (row && !(await this.owns(row))) throw new Refusal('user-exists', { name });
     const link = row ? await this.#link(row.id) : undefined;
@@ -83,15 +70,7 @@ export class DirectoryAccounts {
       if (!entry.email) {
         throw new Refusal('invalid-request', { detail: 'The directory has no e-mail address for this user' });
       }
-      try {
-        user = await this.#create(name, entry.email, entry.dn, now);
-      } catch (e) {
-        // Another node's first sign-in of this name won the insert: theirs is the account.
-        row = await userByName(ctx.store.db, name);
-        if (!row || !(await this.owns(row))) throw e;
-        await updateLdapAccount(ctx.store.db, row.id, { dn: entry.dn, synced_at: now, removed_at: null });
-        user = toUser(row);
-      }
+      user = await this.#createOnce(name, entry.email, entry.dn, now);
     } else {
       if (removed) {
         // Back in the directory: the account the directory disabled comes back (its old tokens stay revoked).
@@ -103,6 +82,24 @@ export class DirectoryAccounts {
     }
     await applyGroups(ctx, user.name, entry.groups, 'ldap', ctx.config.auth.groups);
     return user;
+  }
+
+  /** The account of a first sign-in. Two first sign-ins of one name at once (two terminals, a CI burst with
+   *  Basic auth from several machines) share this process's; across nodes, the loser of the insert takes the
+   *  winner's. */
+  #createOnce(name: string, email: string, dn: string, now: number): Promise<User> {
+    let made = this.#creating.get(name);
+    if (!made) {
+      made = this.#create(name, email, dn, now)
+        .catch(async (e: unknown) => {
+          const row = await userByName(this.#ctx.store.db, name);
+          if (!row || !(await this.owns(row))) throw e;
+          return toUser(row);
+        })
+        .finally(() => this.#creating.delete(name));
+      this.#creating.set(name, made);
+    }
+    return made;
   }
 
   /** The registry account a first directory sign-in makes, linked to its entry in one transaction. */

@@ -10,6 +10,7 @@ import { bindAccount } from '../../src/services/signin-oidc.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, type NpmEnv, type NpmResult } from '../helpers/npm.ts';
 import { freePort } from '../helpers/ports.ts';
+import { codeAt } from '../../src/domain/totp.ts';
 import { launch, type TestBrowser } from '../helpers/browser.ts';
 import { startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
 
@@ -205,5 +206,31 @@ describe('company sign-in through OpenID Connect, swept', () => {
     assert.deepEqual(rows.map((r) => r.name).sort(), ['sam', 'tess']);
     await c1.close();
     await c2.close();
+  });
+
+  test("npm profile enable-2fa for a company account: any password at npm's prompt, then the code", async () => {
+    const o = s.ctx.config.auth.oidc!;
+    await bindAccount(s.ctx, o, { sub: 'uma', preferred_username: 'uma', email: 'uma@acme.test' }, undefined);
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, await s.token({ user: 'uma', kind: 'session' }));
+    const plain = (out: string) => out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+    const r = await npm.runTty(
+      ['profile', 'enable-2fa', 'auth-and-writes'],
+      [
+        // npm asks for a password whatever the account; it has none here, so whatever is typed.
+        [/password:/, 'no-password-here'],
+        [
+          /OTP code from your authenticator:/,
+          (out) => codeAt(/Or enter code:\s*([A-Z2-7]+)/.exec(plain(out))![1], s.clock.now()),
+        ],
+      ],
+    );
+    assert.equal(r.code, 0, r.output);
+    const row = await s.ctx.store.db
+      .selectFrom('users')
+      .select('tfa')
+      .where('name', '=', 'uma')
+      .executeTakeFirstOrThrow();
+    assert.match(String(row.tfa), /"mode":"auth-and-writes"/);
   });
 });

@@ -273,6 +273,9 @@ describe('web pages after the company sign-in, swept', () => {
     const ctx = await b.browser.newContext();
     const page = await ctx.newPage();
     await companySignIn(page, s.url, 'zoe', 'zoe-pw');
+    await page.goto(`${s.url}-/web/account`);
+    assert.equal(await page.getByLabel('Current password').count(), 0, 'no password to change');
+    assert.match((await page.textContent('main')) ?? '', /no password kept here/);
     await page.goto(`${s.url}-/web/account/2fa`);
     await page.getByLabel('Ask for a code on').selectOption('auth-and-writes');
     // There is no password to give: the field says so, and is left empty.
@@ -313,6 +316,7 @@ describe('web pages after the company sign-in, swept', () => {
     await signIn(here, s.url, 'yuki', 'yuki-password');
     await signIn(there, s.url, 'yuki', 'yuki-password');
     await here.goto(`${s.url}-/web/account`);
+    assert.equal(await here.getByLabel('Current password').count(), 1, 'a local account changes its password');
     await assertAccessible(here, 'account with sign out everywhere');
     await here.getByRole('button', { name: 'End every session' }).click();
     await here.waitForURL(/\/-\/web\/signin$/);

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Refusal } from '../../domain/reasons.ts';
 import { createForCaller, listForCaller, revokeForCaller } from '../../services/npm-tokens.ts';
 import { getProfile, updateProfile } from '../../services/profile.ts';
+import { myPasswordCounts } from '../../services/web-self.ts';
 import { listSessions, revokeSession, signIn, signOut, signOutEverywhere } from '../../services/web-sessions.ts';
 import type { View } from '../ui/layout.ts';
 import {
@@ -97,7 +98,8 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     const { caller } = await pageContext(req, reply);
     const profile = (await getProfile(ctx, caller.principal)) as Profile;
     const sessions = await listSessions(ctx, caller.principal);
-    return sendPage(reply, msg.error ? 400 : 200, accountPage(view, profile, sessions, msg));
+    const password = await myPasswordCounts(ctx, caller.principal);
+    return sendPage(reply, msg.error ? 400 : 200, accountPage(view, profile, sessions, msg, password));
   };
 
   app.get('/-/web/account', async (req, reply) => {

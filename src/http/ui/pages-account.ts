@@ -43,6 +43,7 @@ export function accountPage(
   p: Profile,
   sessions: SessionInfo[],
   msg: { error?: string; notice?: string } = {},
+  password = true,
 ) {
   const tfa = p.tfa && typeof p.tfa === 'object' ? (p.tfa as { mode: string; pending: boolean }) : null;
   return layout(
@@ -58,13 +59,19 @@ ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 <tr><th scope="row">Two-factor authentication</th><td>${tfa ? `${tfa.mode}${tfa.pending ? ' (pending)' : ''}` : 'off'}
  <a href="/-/web/account/2fa">Manage two-factor authentication</a></td></tr>
 <tr><th scope="row">Created</th><td>${when(p.created)}</td></tr></tbody></table>
-<h2 id="password-h">Change password</h2>
+${
+  password
+    ? html`<h2 id="password-h">Change password</h2>
 <form method="post" action="/-/web/account/password" aria-labelledby="password-h">${csrfField(v)}
 <label for="old">Current password</label><input id="old" name="old" type="password" autocomplete="current-password" required>
 <label for="new">New password</label><input id="new" name="new" type="password" autocomplete="new-password" required>
 ${otpField(v)}
 <p class="hint">Every other sign-in (npm login sessions and web sessions) ends.</p>
-<p><button>Change password</button></p></form>
+<p><button>Change password</button></p></form>`
+    : html`<h2>Password</h2>
+<p>This account has no password kept here: it signs in through the company's sign-in or directory (change
+the password there), or passwords are turned off on this registry.</p>`
+}
 <h2>Active sessions</h2>
 <table><thead><tr><th scope="col">Kind</th><th scope="col">Client</th><th scope="col">Created</th>
 <th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>

@@ -233,4 +233,18 @@ describe('company sign-in through OpenID Connect, swept', () => {
       .executeTakeFirstOrThrow();
     assert.match(String(row.tfa), /"mode":"auth-and-writes"/);
   });
+
+  test('sign-ins started again and again keep a few pending cookies, and the last one finishes', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    for (let i = 0; i < 8; i++) {
+      await page.goto(`${s.url}-/web/signin/oidc?next=%2F-%2Fweb%2F`);
+      await page.getByLabel('Company username').waitFor();
+    }
+    const pending = (await ctx.cookies(s.url)).filter((c) => c.name.startsWith('tessera-sso-'));
+    assert.ok(pending.length <= 5, `${pending.length} pending sign-in cookies`);
+    await atProvider(page, 'nina', 'nina-pw');
+    await page.waitForURL(/\/-\/web\/$/);
+    await ctx.close();
+  });
 });

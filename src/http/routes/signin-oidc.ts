@@ -28,6 +28,9 @@ import { addCookie, cookie, cookies, startSession } from '../web/session.ts';
 import { safeNext } from './web-account.ts';
 import { whileLeased } from '../../services/leases.ts';
 
+/** Company sign-ins one browser may have under way at once (two terminals' `npm login`, a web page…). */
+const PENDING_KEPT = 5;
+
 export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
   const { ctx } = app.tessera;
   const o = ctx.config.auth.oidc;
@@ -50,6 +53,12 @@ export async function signinOidcRoutes(app: FastifyInstance): Promise<void> {
   ) => {
     const callback = `${baseUrl(req)}/-/signin/oidc/callback`;
     const { url, state, pending } = await startOidc(ctx, callback, purpose, target, fresh);
+    // Sign-ins left unfinished are forgotten past a few, so a browser's cookies stay small.
+    const prefix = pendingName(req, '');
+    const open = [...cookies(req).keys()].filter((n) => n.startsWith(prefix));
+    for (const name of open.slice(0, Math.max(0, open.length - (PENDING_KEPT - 1)))) {
+      addCookie(reply, cookie(req, name, '', 0));
+    }
     keep(req, reply, state, pending);
     return reply.header('cache-control', 'no-store').redirect(url, 303);
   };

@@ -90,7 +90,8 @@ export const reasons = {
     summary: 'The user is no longer in the LDAP directory: the account was disabled and its tokens revoked.',
   },
   'directory-unavailable': {
-    status: 503,
+    // Not a 5xx: npm would send the password again and again, a minute and more, for an outage it cannot fix.
+    status: 403,
     error: () => 'The company directory cannot be reached to check the password. Try again later',
     summary: 'The registry could not search or bind at its LDAP directory (down, TLS or service account).',
   },

@@ -49,6 +49,13 @@ function validateEmail(email: unknown): string {
   return email;
 }
 
+/** Whether the registry asks this account for its password again (token creation, 2FA changes): a local
+ *  password that may still sign in (with passwords off, only a break-glass administrator's). Accounts of the
+ *  company sign-in keep none here; their sign-in session is what proves them. */
+export function passwordCounts(ctx: Ctx, row: { password_hash: string | null; admin: number } | undefined): boolean {
+  return !!row?.password_hash && (ctx.config.auth.local || row.admin === 1);
+}
+
 export async function createUser(
   ctx: Ctx,
   input: { name: string; email: string; password: string | null; admin?: boolean },

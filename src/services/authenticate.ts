@@ -296,7 +296,10 @@ export class Authenticator {
    * stands in for the address. Identical checks in flight from one address share one hash check and one
    * count, so a CI's burst of parallel requests with Basic auth is one attempt, not many.
    */
-  checkPassword(name: string, password: string, ip?: string): Promise<User> {
+  checkPassword(typed: string, password: string, ip?: string): Promise<User> {
+    // A directory matches names in any case, and the registry's names are lower case: "Erin" is erin's
+    // account (and erin's throttle), not a second one.
+    const name = this.directory ? typed.toLowerCase() : typed;
     const address = ip === undefined ? `account:${name}` : addressKey(ip);
     const key = createHmac('sha256', this.#inflightKey).update(`${address}\0${name}\0${password}`).digest('base64');
     let check = this.#inflight.get(key);
@@ -318,7 +321,7 @@ export class Authenticator {
     if (attempt.waitMs) await new Promise((r) => setTimeout(r, attempt.waitMs));
     const row = await userByName(this.#ctx.store.db, name);
     if (this.directory && (await this.directory.owns(row))) {
-      const user = await this.directory.signIn(name, password, row);
+      const user = await this.directory.signIn(name, password);
       await attempt.succeeded();
       return user;
     }

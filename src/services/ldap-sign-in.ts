@@ -6,7 +6,7 @@ import { Refusal } from '../domain/reasons.ts';
 import type { User } from '../domain/principal.ts';
 import { insertLdapAccount, ldapAccountOf, liveLdapAccounts, updateLdapAccount } from '../store/ldap-accounts.ts';
 import { revokeTokens } from '../store/tokens.ts';
-import { markEmailVerified, setUserDisabled, type UserRecord } from '../store/users.ts';
+import { markEmailVerified, setUserDisabled, userByName, type UserRecord } from '../store/users.ts';
 import { createUser } from './accounts.ts';
 import { toUser } from './authenticate.ts';
 import { audit, type Ctx } from './context.ts';
@@ -25,6 +25,7 @@ export class DirectoryAccounts {
   #timer: NodeJS.Timeout | undefined;
   #lastCheck: number;
   #running: Promise<unknown> | undefined;
+  readonly #creating = new Map<string, Promise<User>>();
 
   constructor(ctx: Ctx, dir: Directory, revoked: () => void) {
     this.#ctx = ctx;
@@ -43,8 +44,11 @@ export class DirectoryAccounts {
   }
 
   /** The password check for a directory account (the caller counts the attempt for throttling). */
-  async signIn(name: string, password: string, row: Row | undefined): Promise<User> {
+  async signIn(name: string, password: string): Promise<User> {
     const ctx = this.#ctx;
+    const row = await userByName(ctx.store.db, name);
+    // Made meanwhile by a local sign-up: never the directory's to take over.
+    if (row && !(await this.owns(row))) throw new Refusal('user-exists', { name });
     const link = row ? await this.#link(row.id) : undefined;
     const removed = link?.removed_at != null;
     // An account an administrator disabled answers every password alike, so it never confirms a guessed one.
@@ -66,12 +70,7 @@ export class DirectoryAccounts {
       if (!entry.email) {
         throw new Refusal('invalid-request', { detail: 'The directory has no e-mail address for this user' });
       }
-      user = await createUser(ctx, { name, email: entry.email, password: null });
-      // The company's directory vouches for the address it keeps.
-      await markEmailVerified(ctx.store.db, { id: user.id });
-      user = { ...user, emailVerified: true };
-      await insertLdapAccount(ctx.store.db, { user_id: user.id, dn: entry.dn, synced_at: now, removed_at: null });
-      await audit(ctx, { event: 'directory-account-created', user: name, detail: { dn: entry.dn } });
+      user = await this.#createOnce(name, entry.email, entry.dn, now);
     } else {
       if (removed) {
         // Back in the directory: the account the directory disabled comes back (its old tokens stay revoked).
@@ -83,6 +82,38 @@ export class DirectoryAccounts {
     }
     await applyGroups(ctx, user.name, entry.groups, 'ldap', ctx.config.auth.groups);
     return user;
+  }
+
+  /** The account of a first sign-in. Two first sign-ins of one name at once (two terminals, a CI burst with
+   *  Basic auth from several machines) share this process's; across nodes, the loser of the insert takes the
+   *  winner's. */
+  #createOnce(name: string, email: string, dn: string, now: number): Promise<User> {
+    let made = this.#creating.get(name);
+    if (!made) {
+      made = this.#create(name, email, dn, now)
+        .catch(async (e: unknown) => {
+          const row = await userByName(this.#ctx.store.db, name);
+          if (!row || !(await this.owns(row))) throw e;
+          return toUser(row);
+        })
+        .finally(() => this.#creating.delete(name));
+      this.#creating.set(name, made);
+    }
+    return made;
+  }
+
+  /** The registry account a first directory sign-in makes, linked to its entry in one transaction. */
+  async #create(name: string, email: string, dn: string, now: number): Promise<User> {
+    const ctx = this.#ctx;
+    const user = await ctx.store.transaction(async (trx) => {
+      const made = await createUser({ ...ctx, store: { ...ctx.store, db: trx } }, { name, email, password: null });
+      // The company's directory vouches for the address it keeps.
+      await markEmailVerified(trx, { id: made.id });
+      await insertLdapAccount(trx, { user_id: made.id, dn, synced_at: now, removed_at: null });
+      return made;
+    });
+    await audit(ctx, { event: 'directory-account-created', user: name, detail: { dn } });
+    return { ...user, emailVerified: true };
   }
 
   /** Checks every directory account against the directory now. Stops at the first unanswered lookup: an

@@ -14,6 +14,7 @@ import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
 import type { Authenticator } from './authenticate.ts';
 import { createToken } from './tokens.ts';
+import { passwordCounts } from './accounts.ts';
 
 async function allowAccount(
   ctx: Ctx,
@@ -95,8 +96,7 @@ export async function createForCaller(
 ): Promise<CreatedToken> {
   const row = p.user ? await userById(ctx.store.db, p.user.id) : undefined;
   const passwordSent = typeof body.password === 'string' && body.password !== '';
-  // With passwords off (auth.local: false) only break-glass administrators still have one that counts.
-  const hasPassword = !!row?.password_hash && (ctx.config.auth.local || row.admin === 1);
+  const hasPassword = passwordCounts(ctx, row);
   const { user, password } = await allowAccount(ctx, p, 'token-create', { hasPassword, passwordSent });
   if (password) await auth.checkPassword(user.name, String(body.password));
   const { token, row: created } = await createToken(ctx, specOf(user.name, body), 'npm token create');

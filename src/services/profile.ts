@@ -4,9 +4,9 @@ import { authorizeAccount, canSeeEmail } from '../domain/policy.ts';
 import type { Principal, TfaMode, User } from '../domain/principal.ts';
 import { hashPassword, validatePassword } from '../domain/passwords.ts';
 import { bumpRevocations, revokeTokens, sessionIdsOf } from '../store/tokens.ts';
-import { existingUser, updateUser } from '../store/users.ts';
+import { existingUser, updateUser, userById as userRowById } from '../store/users.ts';
 import { audit, type Ctx } from './context.ts';
-import { userByName } from './accounts.ts';
+import { passwordCounts, userByName } from './accounts.ts';
 import { sendVerification, type Sent } from './email.ts';
 import { deny } from './deny.ts';
 import type { Authenticator } from './authenticate.ts';
@@ -77,8 +77,12 @@ export async function updateProfile(
       return confirmEnrolment(ctx, p.user, tfa[0]);
     }
     const t = tfa as { mode?: string; password?: unknown };
-    if (!t || typeof t !== 'object' || typeof t.password !== 'string') throw new Refusal('password-required');
-    await auth.checkPassword(p.user.name, t.password);
+    if (!t || typeof t !== 'object') throw new Refusal('password-required');
+    // As for token creation: an account of the company sign-in has no password here to give.
+    if (passwordCounts(ctx, await userRowById(ctx.store.db, p.user.id))) {
+      if (typeof t.password !== 'string') throw new Refusal('password-required');
+      await auth.checkPassword(p.user.name, t.password);
+    }
     if (t.mode === 'disable') {
       await disable(ctx, p);
       return { ...(await getProfile(ctx, p)), tfa: false };

@@ -100,7 +100,7 @@ export async function startOidc(
   // Standing for a one-time password, the sign-in must be now, not an earlier one the provider remembers.
   if (fresh) params.max_age = '0';
   const url = client.buildAuthorizationUrl(cfg, params);
-  return { url: url.href, pending: sealPending(ctx, pending) };
+  return { url: url.href, state: pending.state, pending: sealPending(ctx, pending) };
 }
 
 export function sealPending(ctx: Ctx, p: Pending): string {
@@ -187,14 +187,25 @@ export function providerDidMfa(claims: Claims): boolean {
   return typeof claims.acr === 'string' && /mfa|2fa|multi/i.test(claims.acr);
 }
 
+/** Sign-ins of one subject under way in this process, so they take turns (see bindAccount). */
+const binding = new Map<string, Promise<User>>();
+
 /** The account bound to the provider's subject; on first sign-in a new one, or a local one with the same
- *  verified e-mail address (never an administrator's: those stay the break-glass accounts). */
-export async function bindAccount(
-  ctx: Ctx,
-  o: SignInOidc,
-  claims: Claims,
-  refreshToken: string | undefined,
-): Promise<User> {
+ *  verified e-mail address (never an administrator's: those stay the break-glass accounts). Two sign-ins of
+ *  one person at once (a laptop and a terminal's `npm login`) take turns here, so the first makes the
+ *  account and the second finds it; across nodes, the account and its binding are made in one transaction. */
+export function bindAccount(ctx: Ctx, o: SignInOidc, claims: Claims, refreshToken: string | undefined): Promise<User> {
+  const key = `${o.issuer}\0${String(claims.sub)}`;
+  const mine = (binding.get(key) ?? Promise.resolve()).catch(() => {}).then(() => bind(ctx, o, claims, refreshToken));
+  binding.set(key, mine);
+  const done = () => {
+    if (binding.get(key) === mine) binding.delete(key);
+  };
+  mine.then(done, done);
+  return mine;
+}
+
+async function bind(ctx: Ctx, o: SignInOidc, claims: Claims, refreshToken: string | undefined): Promise<User> {
   const subject = String(claims.sub);
   const now = ctx.clock.now();
   const sealed = refreshToken ? seal(ctx.store.dataDir, refreshToken) : null;
@@ -219,8 +230,22 @@ export async function bindAccount(
       row = existing;
     } else {
       if (!email) throw new Refusal('sso-response-invalid', { provider: o.name, detail: 'it sent no e-mail address' });
-      await createUser(ctx, { name, email, password: null });
-      row = await userByName(ctx, name);
+      const identity = { issuer: o.issuer, subject, refresh_token: sealed, groups: '[]', signed_in_at: now };
+      try {
+        await ctx.store.transaction(async (trx) => {
+          const made = await createUser({ ...ctx, store: { ...ctx.store, db: trx } }, { name, email, password: null });
+          await saveIdentity(trx, { ...identity, user_id: made.id, refreshed_at: null });
+        });
+      } catch (e) {
+        // Another node's first sign-in of this person won the insert: theirs is the account.
+        if (!(await identityBySubject(ctx.store.db, o.issuer, subject))) {
+          // Or a local account took the name meanwhile: never joined without the checks above.
+          if (e instanceof Refusal && e.reason !== 'user-exists') throw e;
+          throw new Refusal('sso-name-conflict', { name, detail: 'a local account of that name exists' });
+        }
+      }
+      const bound = await identityBySubject(ctx.store.db, o.issuer, subject);
+      row = bound ? await userById(ctx.store.db, bound.user_id) : undefined;
     }
   }
   if (!row) throw new Refusal('unknown-user', { name: subject });

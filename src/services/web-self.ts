@@ -7,6 +7,8 @@ import type { OrgRole } from '../domain/policy.ts';
 import type { Ctx } from './context.ts';
 import { membershipsOf, refusalsOf } from '../store/self.ts';
 import { deny } from './deny.ts';
+import { passwordCounts } from './accounts.ts';
+import { userById } from '../store/users.ts';
 
 async function self(ctx: Ctx, p: Principal): Promise<User> {
   const d = authorizeAccount(p, 'profile-read');
@@ -41,4 +43,11 @@ export async function myOrgs(ctx: Ctx, p: Principal): Promise<{ org: string; rol
   const user = await self(ctx, p);
   const rows = await membershipsOf(ctx.store.db, user.id);
   return rows.map((r) => ({ org: r.org, role: r.role as OrgRole }));
+}
+
+/** Whether the caller has a password the registry still takes (else the account page offers no change of it:
+ *  an account of the company sign-in has none, and with passwords off only break-glass administrators do). */
+export async function myPasswordCounts(ctx: Ctx, p: Principal): Promise<boolean> {
+  const user = await self(ctx, p);
+  return passwordCounts(ctx, await userById(ctx.store.db, user.id));
 }

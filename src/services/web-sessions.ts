@@ -91,3 +91,21 @@ export async function revokeSession(ctx: Ctx, auth: Authenticator, p: Principal,
   auth.invalidate();
   await audit(ctx, { event: 'token-revoked', user: user.name, tokenId: row.id, reason: 'web session revoke' });
 }
+
+/** "Sign out everywhere": ends every npm login session and web session of the caller, this one too (access
+ *  tokens they made stay), with the rule and second factor of `npm token revoke`. */
+export async function signOutEverywhere(ctx: Ctx, auth: Authenticator, p: Principal): Promise<number> {
+  const d = authorizeAccount(p, 'token-revoke');
+  if (!d.allowed) throw await deny(ctx, p, d, '');
+  await requireSecondFactor(ctx, p, d);
+  const user = p.user as User;
+  const ended = await revokeTokens(
+    ctx.store.db,
+    { userId: user.id, kind: SESSION_KINDS },
+    'signed out everywhere',
+    ctx.clock.now(),
+  );
+  auth.invalidate();
+  await audit(ctx, { event: 'token-revoked', user: user.name, reason: 'sign out everywhere', detail: { ended } });
+  return ended;
+}

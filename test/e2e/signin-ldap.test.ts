@@ -284,7 +284,7 @@ describe('LDAP sign-in', () => {
     });
     try {
       const r = await legacyLogin(s, 'dave', 'dave-directory-pw');
-      assert.deepEqual([r.status, r.reason], [503, 'directory-unavailable']);
+      assert.deepEqual([r.status, r.reason], [403, 'directory-unavailable']);
     } finally {
       await s.close();
     }

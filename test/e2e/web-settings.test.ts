@@ -217,8 +217,8 @@ describe('web pages: package settings and trusted publishers', () => {
     await page.locator('#trust-generic-0-otp').fill('000000');
     let r = await submit(page, 'Add forgejo publisher');
     assert.equal(r.reason, 'otp-wrong', 'trust changes always need a good code');
-    await page.locator('summary', { hasText: 'forgejo' }).click();
-    await page.getByLabel('Claims').fill('repository=team/lib\nref=refs/heads/main');
+    // The refused form is open again, with the claims as typed.
+    assert.equal(await page.getByLabel('Claims').inputValue(), 'repository=team/lib\nref=refs/heads/main');
     await page.locator('#trust-generic-0-otp').fill(alice.code());
     r = await submit(page, 'Add forgejo publisher');
     assert.equal(r.status, 200, r.text);

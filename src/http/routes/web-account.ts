@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Refusal } from '../../domain/reasons.ts';
 import { createForCaller, listForCaller, revokeForCaller } from '../../services/npm-tokens.ts';
 import { getProfile, updateProfile } from '../../services/profile.ts';
-import { listSessions, revokeSession, signIn, signOut } from '../../services/web-sessions.ts';
+import { myPasswordCounts } from '../../services/web-self.ts';
+import { listSessions, revokeSession, signIn, signOut, signOutEverywhere } from '../../services/web-sessions.ts';
 import type { View } from '../ui/layout.ts';
 import {
   accountPage,
@@ -97,7 +98,8 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     const { caller } = await pageContext(req, reply);
     const profile = (await getProfile(ctx, caller.principal)) as Profile;
     const sessions = await listSessions(ctx, caller.principal);
-    return sendPage(reply, msg.error ? 400 : 200, accountPage(view, profile, sessions, msg));
+    const password = await myPasswordCounts(ctx, caller.principal);
+    return sendPage(reply, msg.error ? 400 : 200, accountPage(view, profile, sessions, msg, password));
   };
 
   app.get('/-/web/account', async (req, reply) => {
@@ -126,6 +128,18 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
       return account(req, reply, view, { error: refused(e) });
     }
     return account(req, reply, view, { notice: 'The session has ended.' });
+  });
+
+  app.post('/-/web/account/sessions/revoke-all', async (req, reply) => {
+    const { principal, view } = await formContext(req, reply);
+    if (!principal.user) return toSignIn(req, reply);
+    try {
+      await signOutEverywhere(ctx, auth, principal);
+    } catch (e) {
+      return account(req, reply, view, { error: refused(e) });
+    }
+    endSession(req, reply);
+    return reply.header('cache-control', 'no-store').redirect('/-/web/signin', 303);
   });
 
   const tokens = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg) => {

@@ -72,7 +72,9 @@ export async function webOrgRoutes(app: FastifyInstance): Promise<void> {
         } catch (e) {
           if (!(e instanceof Refusal) || e.reason === 'not-found' || e.reason === 'not-org-member') throw e;
           reply.header('x-tessera-reason', e.reason);
-          return show(reply, view, principal, org, { error: e.message }, e.status);
+          // Shown again next to the form that was posted, with what was typed (never the one-time password).
+          const { _csrf, otp: _otp, ...values } = form;
+          return show(reply, view, principal, org, { error: e.message, form: { path, values } }, e.status);
         }
         return show(reply, view, principal, org, { notice });
       },

@@ -139,7 +139,10 @@ export async function webSettingsRoutes(app: FastifyInstance): Promise<void> {
       // Hidden and missing stay the plain not-found page; every other refusal is shown on the form.
       if (!(e instanceof Refusal) || e.reason === 'not-found') throw e;
       reply.header('x-tessera-reason', e.reason);
-      return show(reply, view, caller.principal, name, { error: e.message }, e.status);
+      // Shown again in the form that was posted, with what was typed (never the one-time password).
+      const { _csrf, otp: _otp, ...values } = form;
+      const action = (req.params as { action: string }).action;
+      return show(reply, view, caller.principal, name, { error: e.message, form: { action, values } }, e.status);
     }
     // Someone who just gave up the last right to manage it sees the package instead.
     return show(reply, view, caller.principal, name, { notice }).catch((e: unknown) => {

@@ -9,11 +9,12 @@ export function csrfField(v: View): Html {
   return html`<input type="hidden" name="_csrf" value="${v.csrf}">`;
 }
 
-/** A one-time password field, for actions that ask for one when the account has 2FA. */
-export function otpField(v: View, label = 'One-time password'): Html | '' {
+/** A one-time password field, for actions that ask for one when the account has 2FA; `id` is its own on a page
+ *  with a form per row (a label names the first field of its id only). */
+export function otpField(v: View, label = 'One-time password', id = 'otp'): Html | '' {
   if (!v.user?.tfa) return '';
-  return html`<label for="otp">${label}</label>
-<input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required>`;
+  return html`<label for="${id}">${label}</label>
+<input id="${id}" name="otp" inputmode="numeric" autocomplete="one-time-code" required>`;
 }
 
 export function layout(v: View, title: string, body: Html, q = ''): Html {

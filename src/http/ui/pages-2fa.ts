@@ -21,8 +21,11 @@ function modeSelect(current?: string): Html {
 ${MODES.map(([m, label]) => html`<option value="${m}"${m === current ? html` selected` : ''}>${label}</option>`)}</select>`;
 }
 
-const password = html`<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>`;
+/** The account's password; not required, as an account of the company sign-in has none to give. */
+const passwordField = (id: string) => html`<label for="${id}">Password</label>
+<input id="${id}" name="password" type="password" autocomplete="current-password" aria-describedby="${id}-hint">
+<p class="hint" id="${id}-hint">Accounts of the company sign-in have none: leave it empty.</p>`;
+const password = passwordField('password');
 
 const code = (label: string) => html`<label for="otp">${label}</label>
 <input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required>`;
@@ -44,8 +47,7 @@ ${modeSelect()}${password}<p><button>Turn on two-factor authentication</button><
 ${
   state
     ? html`<form method="post" action="/-/web/account/2fa/disable">${csrfField(v)}
-<label for="cancel-password">Password</label>
-<input id="cancel-password" name="password" type="password" autocomplete="current-password" required>
+${passwordField('cancel-password')}
 <p><button class="secondary">Cancel the enrolment</button></p></form>`
     : ''
 }`,
@@ -63,8 +65,7 @@ ${
 ${modeSelect(state.mode)}${password}${code('One-time password')}<p><button>Change mode</button></p></form>
 <h2 id="off-h">Turn it off</h2>
 <form method="post" action="/-/web/account/2fa/disable" aria-labelledby="off-h">${csrfField(v)}
-<label for="off-password">Password</label>
-<input id="off-password" name="password" type="password" autocomplete="current-password" required>
+${passwordField('off-password')}
 <label for="off-otp">One-time password to turn it off</label>
 <input id="off-otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required>
 <p><button class="danger">Turn off two-factor authentication</button></p></form>`,

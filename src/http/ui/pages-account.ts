@@ -43,6 +43,7 @@ export function accountPage(
   p: Profile,
   sessions: SessionInfo[],
   msg: { error?: string; notice?: string } = {},
+  password = true,
 ) {
   const tfa = p.tfa && typeof p.tfa === 'object' ? (p.tfa as { mode: string; pending: boolean }) : null;
   return layout(
@@ -58,13 +59,19 @@ ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 <tr><th scope="row">Two-factor authentication</th><td>${tfa ? `${tfa.mode}${tfa.pending ? ' (pending)' : ''}` : 'off'}
  <a href="/-/web/account/2fa">Manage two-factor authentication</a></td></tr>
 <tr><th scope="row">Created</th><td>${when(p.created)}</td></tr></tbody></table>
-<h2 id="password-h">Change password</h2>
+${
+  password
+    ? html`<h2 id="password-h">Change password</h2>
 <form method="post" action="/-/web/account/password" aria-labelledby="password-h">${csrfField(v)}
 <label for="old">Current password</label><input id="old" name="old" type="password" autocomplete="current-password" required>
 <label for="new">New password</label><input id="new" name="new" type="password" autocomplete="new-password" required>
 ${otpField(v)}
 <p class="hint">Every other sign-in (npm login sessions and web sessions) ends.</p>
-<p><button>Change password</button></p></form>
+<p><button>Change password</button></p></form>`
+    : html`<h2>Password</h2>
+<p>This account has no password kept here: it signs in through the company's sign-in or directory (change
+the password there), or passwords are turned off on this registry.</p>`
+}
 <h2>Active sessions</h2>
 <table><thead><tr><th scope="col">Kind</th><th scope="col">Client</th><th scope="col">Created</th>
 <th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>
@@ -75,11 +82,17 @@ ${sessions.map(
     s.current
       ? ''
       : html`<form method="post" action="/-/web/account/sessions/revoke">${csrfField(v)}
-<input type="hidden" name="id" value="${s.id}">${otpField(v, `One-time password to end session ${s.id.slice(0, 8)}`)}
+<input type="hidden" name="id" value="${s.id}">${otpField(v, `One-time password to end session ${s.id.slice(0, 8)}`, `otp-end-${s.id}`)}
 <button class="danger" aria-label="End session ${s.id.slice(0, 8)}">End</button></form>`
   }</td></tr>`,
 )}
-</tbody></table>`,
+</tbody></table>
+<form method="post" action="/-/web/account/sessions/revoke-all" aria-labelledby="everywhere-h">${csrfField(v)}
+<h3 id="everywhere-h">Sign out everywhere</h3>
+<p class="hint">Ends every session above, npm login sessions and web sessions, this one too. Access tokens you
+created keep working: revoke them on the tokens page.</p>
+${otpField(v, 'One-time password to sign out everywhere', 'otp-everywhere')}
+<p><button class="danger">End every session</button></p></form>`,
   );
 }
 
@@ -119,7 +132,7 @@ ${own.map(
 <td class="mono">${t.token}</td><td>${t.type}${t.bypass_2fa ? ' (bypasses 2FA)' : ''}</td><td>${permissions(t)}</td>
 <td>${limits(t)}</td><td>${((t.cidr_whitelist as string[] | null) ?? []).join(', ') || '—'}</td><td>${when(t.expires as string)}</td>
 <td>${when(t.accessed as string)}</td><td><form method="post" action="/-/web/tokens/revoke">${csrfField(v)}
-<input type="hidden" name="key" value="${t.key}">${otpField(v, `One-time password to revoke ${String(t.token)}`)}
+<input type="hidden" name="key" value="${t.key}">${otpField(v, `One-time password to revoke ${String(t.token)}`, `otp-revoke-${String(t.key)}`)}
 <button class="danger" aria-label="Revoke ${String(t.name ?? t.token)}">Revoke</button></form></td></tr>`,
 )}
 </tbody></table>`

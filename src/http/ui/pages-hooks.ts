@@ -39,7 +39,7 @@ ${hooks.map(
 <td><a href="/-/web/hooks/${h.id}" aria-label="Change the hook on ${h.name}">Change</a>
 <form class="inline" method="post" action="/-/web/hooks/delete">${csrfField(v)}
 <input type="hidden" name="id" value="${h.id}">
-${otpField(v, `One-time password to delete the hook on ${h.name}`)}
+${otpField(v, `One-time password to delete the hook on ${h.name}`, `otp-delete-${h.id}`)}
 <button class="danger" aria-label="Delete the hook on ${h.name}">Delete</button></form></td></tr>`,
 )}
 </tbody></table>`

@@ -3,14 +3,35 @@
 import { html, type Html } from './html.ts';
 import { csrfField, layout, otpField, type View } from './layout.ts';
 
-export type Msg = { error?: string; notice?: string };
+/** `form`: the form a refusal answers (its action and team) and what was typed in it, shown again there. */
+export type Msg = { error?: string; notice?: string; form?: { path: string; values: Record<string, string> } };
 export type Team = { name: string; members: string[]; packages: Record<string, string> };
 export type OrgView = { org: string; members: Record<string, string>; teams: Team[] };
 
 const orgUrl = (org: string) => `/-/web/org/${encodeURIComponent(org)}`;
 
-const messages = (m: Msg) => html`${m.error ? html`<p class="error" role="alert">${m.error}</p>` : ''}
+/** The page's messages; a refusal of a form that has fields is shown next to that form instead (atForm). */
+const messages = (m: Msg) => html`${m.error && !m.form ? html`<p class="error" role="alert">${m.error}</p>` : ''}
 ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ''}`;
+
+/** The refused form's state, when `path` (and, for a team's forms, `team`) names the form that was posted. */
+function atForm(m: Msg, path: string, team?: string) {
+  const f = m.form;
+  if (!m.error || !f || f.path !== path || (team !== undefined && f.values.team !== team)) return undefined;
+  return { error: m.error, value: (name: string) => f.values[name] ?? '' };
+}
+
+/** The refusal, in the form it answers, and the attributes that tie the form's first field to it. */
+function fieldError(at: ReturnType<typeof atForm>, id: string): { alert: Html | ''; attrs: Html | '' } {
+  if (!at) return { alert: '', attrs: '' };
+  return {
+    alert: html`<p class="error" role="alert" id="${id}-error">${at.error}</p>`,
+    attrs: html` aria-invalid="true" aria-describedby="${id}-error"`,
+  };
+}
+
+const options = (values: string[], selected: string) =>
+  values.map((o) => html`<option value="${o}"${o === selected ? html` selected` : ''}>${o}</option>`);
 
 export function orgsPage(v: View, orgs: { org: string; role: string }[]): Html {
   return layout(
@@ -40,8 +61,12 @@ function otp(v: View, id: string, label: string): Html | '' {
   return html`<label for="${id}">${label}</label><input id="${id}" name="otp" inputmode="numeric" autocomplete="one-time-code" required>`;
 }
 
-function teamSection(v: View, o: OrgView, t: Team, i: number): Html {
+function teamSection(v: View, o: OrgView, t: Team, i: number, msg: Msg): Html {
   const grants = Object.entries(t.packages);
+  const adding = atForm(msg, 'teams/members', t.name);
+  const addError = fieldError(adding?.value('op') === 'add' ? adding : undefined, `add-${i}`);
+  const granting = atForm(msg, 'grants', t.name);
+  const grantError = fieldError(granting, `grant-${i}`);
   return html`<section aria-labelledby="team-${i}"><h3 id="team-${i}">${o.org}:${t.name}</h3>
 <table><caption>Members of ${o.org}:${t.name}</caption><thead><tr><th scope="col">Member</th>
 <th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>
@@ -67,8 +92,10 @@ ${
         v,
         o.org,
         'teams/members',
-        html`${hidden('team', t.name)}${hidden('op', 'add')}<label for="add-${i}">Add a member to ${t.name}</label>
-<input id="add-${i}" name="user" required>${otp(v, `otp-ta${i}`, 'One-time password')}`,
+        html`${hidden('team', t.name)}${hidden('op', 'add')}${addError.alert}
+<label for="add-${i}">Add a member to ${t.name}</label>
+<input id="add-${i}" name="user" required value="${adding?.value('user') ?? ''}"${addError.attrs}>
+${otp(v, `otp-ta${i}`, 'One-time password')}`,
         'Add to team',
       )
 }
@@ -97,10 +124,12 @@ ${action(
   v,
   o.org,
   'grants',
-  html`${hidden('team', t.name)}<label for="grant-${i}">Grant a package of @${o.org} to ${t.name}</label>
-<input id="grant-${i}" name="package" required placeholder="@${o.org}/name">
+  html`${hidden('team', t.name)}${grantError.alert}
+<label for="grant-${i}">Grant a package of @${o.org} to ${t.name}</label>
+<input id="grant-${i}" name="package" required placeholder="@${o.org}/name"
+ value="${granting?.value('package') ?? ''}"${grantError.attrs}>
 <label for="perm-${i}">Permission</label><select id="perm-${i}" name="permissions">
-<option value="read-only">read-only</option><option value="read-write">read-write</option></select>
+${options(['read-only', 'read-write'], granting?.value('permissions') ?? '')}</select>
 ${otp(v, `otp-g${i}`, 'One-time password')}`,
   'Grant',
 )}
@@ -120,10 +149,22 @@ ${
 
 export function orgPage(v: View, o: OrgView, msg: Msg = {}): Html {
   const members = Object.entries(o.members);
+  const setting = atForm(msg, 'members');
+  const setError = fieldError(setting, 'member-user');
+  const creating = atForm(msg, 'teams');
+  const createError = fieldError(creating, 'team-name');
+  // A refused form without fields of its own (a remove button) has its refusal at the top of the page.
+  const inTeam = o.teams.some(
+    (t) =>
+      (t.name !== 'developers' && atForm(msg, 'teams/members', t.name)?.value('op') === 'add') ||
+      atForm(msg, 'grants', t.name),
+  );
+  const shown = setting || creating || inTeam;
+  const top: Msg = shown ? { notice: msg.notice, form: msg.form } : { ...msg, form: undefined };
   return layout(
     v,
     `@${o.org}`,
-    html`<h1>Organization @${o.org}</h1>${messages(msg)}
+    html`<h1>Organization @${o.org}</h1>${messages(top)}
 <h2>Members</h2>
 <table><thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col"><span class="hint">Action</span></th></tr></thead>
 <tbody>${members.map(
@@ -139,18 +180,21 @@ export function orgPage(v: View, o: OrgView, msg: Msg = {}): Html {
     )}
 </tbody></table>
 <h3 id="set-h">Add a member or change a role</h3>
-<form method="post" action="${orgUrl(o.org)}/members" aria-labelledby="set-h">${csrfField(v)}
-<label for="member-user">User name</label><input id="member-user" name="user" required>
+<form method="post" action="${orgUrl(o.org)}/members" aria-labelledby="set-h">${csrfField(v)}${setError.alert}
+<label for="member-user">User name</label>
+<input id="member-user" name="user" required value="${setting?.value('user') ?? ''}"${setError.attrs}>
 <label for="member-role">Role</label><select id="member-role" name="role">
-<option value="developer">developer</option><option value="admin">admin</option><option value="owner">owner</option></select>
+${options(['developer', 'admin', 'owner'], setting?.value('role') ?? '')}</select>
 ${otpField(v)}<p><button>Set role</button></p></form>
 <p class="hint">As <code>npm org set ${o.org} &lt;user&gt; &lt;role&gt;</code>: admins manage developers and admins, owners everyone.</p>
 <h2>Teams</h2>
-${o.teams.map((t, i) => teamSection(v, o, t, i))}
+${o.teams.map((t, i) => teamSection(v, o, t, i, msg))}
 <h3 id="team-h">Create a team</h3>
-<form method="post" action="${orgUrl(o.org)}/teams" aria-labelledby="team-h">${csrfField(v)}
-<label for="team-name">Team name</label><input id="team-name" name="name" required>
-<label for="team-description">Description</label><input id="team-description" name="description">
+<form method="post" action="${orgUrl(o.org)}/teams" aria-labelledby="team-h">${csrfField(v)}${createError.alert}
+<label for="team-name">Team name</label>
+<input id="team-name" name="name" required value="${creating?.value('name') ?? ''}"${createError.attrs}>
+<label for="team-description">Description</label>
+<input id="team-description" name="description" value="${creating?.value('description') ?? ''}">
 ${otp(v, 'otp-team', 'One-time password')}<p><button>Create team</button></p></form>`,
   );
 }

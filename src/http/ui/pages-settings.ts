@@ -8,7 +8,29 @@ import { html, type Html } from './html.ts';
 import { csrfField, layout, type View } from './layout.ts';
 import { packageUrl } from './pages-browse.ts';
 
-export type Msg = { error?: string; notice?: string };
+/** `form`: the form a refusal answers (its action) and what was typed in it, shown again there. */
+export type Msg = { error?: string; notice?: string; form?: { action: string; values: Record<string, string> } };
+/** The settings as drawn: with the refused form, when a post was refused, to show it again as it was. */
+type Shown = Settings & { refused?: { action: string; values: Record<string, string>; error: string } };
+type Refused = NonNullable<Shown['refused']>;
+
+/** The refused post, when `action` (and the hidden fields in `which`) name this form. */
+function refusedHere(s: Shown, action: string, which: Record<string, string> = {}): Refused | undefined {
+  const r = s.refused;
+  if (!r || r.action !== action) return undefined;
+  return Object.entries(which).every(([k, v]) => (r.values[k] ?? '') === v) ? r : undefined;
+}
+
+/** Whether the refused post's form is on the page (else its refusal goes at the top). */
+function placed(s: Shown): boolean {
+  const r = s.refused;
+  if (!r) return false;
+  if (r.action === 'owner-add') return s.decisions.owner.allowed;
+  if (r.action === 'tag-add') return s.decisions['dist-tag'].allowed;
+  if (r.action === 'deprecate') return s.decisions.deprecate.allowed;
+  if (r.action !== 'trust-add' || !s.trust || !s.decisions.trust.allowed) return false;
+  return r.values.type !== 'generic' || s.genericIssuers.includes(r.values.issuer ?? '');
+}
 
 export const settingsUrl = (name: string) => `/-/web/settings/${name.split('/').map(encodeURIComponent).join('/')}`;
 
@@ -27,14 +49,21 @@ function why(d: Decision): Html | '' {
 <a href="/-/help/${d.reason}">Why, and how to fix it</a></p>`;
 }
 
-function form(v: View, s: Settings, action: string, body: Html, label?: string): Html {
+/** A form; `at`: its refused post, whose refusal is shown in it. */
+function form(v: View, s: Settings, action: string, body: Html, label?: string, at?: Refused): Html {
   return html`<form method="post" action="/-/web/settings/${action}"${label ? html` aria-label="${label}"` : ''}>
-${csrfField(v)}<input type="hidden" name="package" value="${s.name}">${body}</form>`;
+${csrfField(v)}<input type="hidden" name="package" value="${s.name}">
+${at ? html`<p class="error" role="alert" id="refused-error">${at.error}</p>` : ''}${body}</form>`;
 }
 
-function text(id: string, name: string, label: string, o: { required?: boolean; hint?: string } = {}): Html {
+type TextOpts = { required?: boolean; hint?: string; at?: Refused; first?: boolean };
+
+/** A text field; in a refused form, with what was typed, and the first one tied to the refusal. */
+function text(id: string, name: string, label: string, o: TextOpts = {}): Html {
+  const described = [o.at && o.first ? 'refused-error' : '', o.hint ? `${id}-hint` : ''].filter(Boolean).join(' ');
   return html`<label for="${id}">${label}</label><input id="${id}" name="${name}"${o.required ? html` required` : ''}
-${o.hint ? html` aria-describedby="${id}-hint"` : ''}>
+${described ? html` aria-describedby="${described}"` : ''}${o.at && o.first ? html` aria-invalid="true"` : ''}
+ value="${o.at?.values[name] ?? ''}">
 ${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}`;
 }
 
@@ -71,8 +100,9 @@ ${mfa('automation', 'A one-time password, or an automation or bypass-2FA token')
 )}`;
 }
 
-function maintainersSection(v: View, s: Settings): Html {
+function maintainersSection(v: View, s: Shown): Html {
   const d = s.decisions.owner;
+  const at = refusedHere(s, 'owner-add');
   return html`<h2>Maintainers</h2>${why(d)}
 <table><thead><tr><th scope="col">User</th><th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>
 ${s.maintainers.map(
@@ -97,16 +127,18 @@ ${
         s,
         'owner-add',
         html`
-${text('owner-user', 'user', 'Add a maintainer (username)', { required: true })}
+${text('owner-user', 'user', 'Add a maintainer (username)', { required: true, at, first: true })}
 ${otp('owner-add', d)}<p><button>Add maintainer</button></p>`,
         'Add a maintainer',
+        at,
       )
     : ''
 }`;
 }
 
-function tagsSection(v: View, s: Settings): Html {
+function tagsSection(v: View, s: Shown): Html {
   const d = s.decisions['dist-tag'];
+  const at = refusedHere(s, 'tag-add');
   return html`<h2>Dist-tags</h2>${why(d)}
 <table><thead><tr><th scope="col">Tag</th><th scope="col">Version</th>
 <th scope="col"><span class="hint">Action</span></th>
@@ -132,20 +164,23 @@ ${
         v,
         s,
         'tag-add',
-        html`${text('tag-name', 'tag', 'Tag', { required: true })}
+        html`${text('tag-name', 'tag', 'Tag', { required: true, at, first: true })}
 ${text('tag-version', 'version', 'Version', {
   required: true,
   hint: `One of the ${s.versionCount} published versions.`,
+  at,
 })}
 ${otp('tag-add', d)}<p><button>Set tag</button></p>`,
         'Set a dist-tag',
+        at,
       )
     : ''
 }`;
 }
 
-function deprecateSection(v: View, s: Settings): Html {
+function deprecateSection(v: View, s: Shown): Html {
   const d = s.decisions.deprecate;
+  const at = refusedHere(s, 'deprecate');
   return html`<h2>Deprecate a version</h2>${why(d)}
 <p class="hint">npm prints the message to everyone who installs the version.</p>
 ${
@@ -154,10 +189,11 @@ ${
         v,
         s,
         'deprecate',
-        html`${text('dep-version', 'version', 'Version', { required: true })}
-${text('dep-message', 'message', 'Message', { hint: 'Shown by npm on install. Empty to undeprecate.' })}
+        html`${text('dep-version', 'version', 'Version', { required: true, at, first: true })}
+${text('dep-message', 'message', 'Message', { hint: 'Shown by npm on install. Empty to undeprecate.', at })}
 ${otp('deprecate', d)}<p><button>Deprecate</button></p>`,
         'Deprecate a version',
+        at,
       )
     : ''
 }`;
@@ -170,62 +206,74 @@ function claims(c: TrustRow['claims']): Html {
 }
 
 /** One add form per kind of CI: the fields `npm trust github|gitlab|circleci` take, or free claims for generic. */
-function trustForms(v: View, s: Settings, d: Decision): Html {
-  const perms = (k: string) => html`<fieldset><legend>It may</legend>
-<label class="check"><input type="checkbox" name="publish" value="on" checked> Publish (createPackage)</label>
-<label class="check"><input type="checkbox" name="stage" value="on">
+function trustForms(v: View, s: Shown, d: Decision): Html {
+  const checked = (at: Refused | undefined, name: string, fresh: boolean) =>
+    (at ? at.values[name] === 'on' : fresh) ? html` checked` : '';
+  const perms = (k: string, at: Refused | undefined) => html`<fieldset><legend>It may</legend>
+<label class="check"><input type="checkbox" name="publish" value="on"${checked(at, 'publish', true)}>
+ Publish (createPackage)</label>
+<label class="check"><input type="checkbox" name="stage" value="on"${checked(at, 'stage', false)}>
  Stage versions for approval (createStagedPackage)</label>
 </fieldset>${otp(`trust-${k}`, d)}`;
-  const one = (k: string, title: string, type: string, fields: Html, issuer?: string) => html`<details>
+  const one = (k: string, title: string, type: string, fields: (at?: Refused) => Html, issuer?: string) => {
+    const at = refusedHere(s, 'trust-add', issuer ? { type, issuer } : { type });
+    return html`<details${at ? html` open` : ''}>
 <summary>${title}</summary>${form(
-    v,
-    s,
-    'trust-add',
-    html`<input type="hidden" name="type" value="${type}">
-${issuer ? html`<input type="hidden" name="issuer" value="${issuer}">` : ''}${fields}${perms(k)}
+      v,
+      s,
+      'trust-add',
+      html`<input type="hidden" name="type" value="${type}">
+${issuer ? html`<input type="hidden" name="issuer" value="${issuer}">` : ''}${fields(at)}${perms(k, at)}
 <p><button>Add ${title} publisher</button></p>`,
-    `Add a ${title} trusted publisher`,
-  )}</details>`;
-  const env = (k: string) => text(`${k}-env`, 'environment', 'Environment (optional)');
+      `Add a ${title} trusted publisher`,
+      at,
+    )}</details>`;
+  };
+  const env = (k: string, at?: Refused) => text(`${k}-env`, 'environment', 'Environment (optional)', { at });
   return html`<h3>Add a trusted publisher</h3>
 ${one(
   'github',
   'GitHub Actions',
   'github',
-  html`
-${text('github-repo', 'repository', 'Repository (owner/name)', { required: true })}
+  (at) => html`
+${text('github-repo', 'repository', 'Repository (owner/name)', { required: true, at, first: true })}
 ${text('github-file', 'file', 'Workflow file', {
   required: true,
   hint: 'Its name in .github/workflows, e.g. publish.yml.',
+  at,
 })}
-${env('github')}`,
+${env('github', at)}`,
 )}
 ${one(
   'gitlab',
   'GitLab CI/CD',
   'gitlab',
-  html`
-${text('gitlab-project', 'project', 'Project (group/name)', { required: true })}
-${text('gitlab-file', 'file', 'Pipeline file', { required: true, hint: 'e.g. .gitlab-ci.yml' })}${env('gitlab')}`,
+  (at) => html`
+${text('gitlab-project', 'project', 'Project (group/name)', { required: true, at, first: true })}
+${text('gitlab-file', 'file', 'Pipeline file', { required: true, hint: 'e.g. .gitlab-ci.yml', at })}
+${env('gitlab', at)}`,
 )}
 ${one(
   'circleci',
   'CircleCI',
   'circleci',
-  html`${text('cc-org', 'org_id', 'Organization id', { required: true })}
-${text('cc-project', 'project_id', 'Project id', { required: true })}
-${text('cc-pipeline', 'pipeline_definition_id', 'Pipeline definition id', { required: true })}
-${text('cc-vcs', 'vcs_origin', 'VCS origin', { required: true, hint: 'e.g. github.com/acme/app' })}
-${text('cc-contexts', 'context_ids', 'Context ids (optional, comma-separated)')}`,
+  (at) => html`${text('cc-org', 'org_id', 'Organization id', { required: true, at, first: true })}
+${text('cc-project', 'project_id', 'Project id', { required: true, at })}
+${text('cc-pipeline', 'pipeline_definition_id', 'Pipeline definition id', { required: true, at })}
+${text('cc-vcs', 'vcs_origin', 'VCS origin', { required: true, hint: 'e.g. github.com/acme/app', at })}
+${text('cc-contexts', 'context_ids', 'Context ids (optional, comma-separated)', { at })}`,
 )}
 ${s.genericIssuers.map((name, i) =>
   one(
     `generic-${i}`,
     name,
     'generic',
-    html`
+    (at) => html`
 <label for="generic-${i}-claims">Claims</label>
-<textarea id="generic-${i}-claims" name="claims" rows="4" required aria-describedby="generic-${i}-hint"></textarea>
+<textarea id="generic-${i}-claims" name="claims" rows="4" required
+ aria-describedby="${at ? 'refused-error ' : ''}generic-${i}-hint"${at ? html` aria-invalid="true"` : ''}>${
+   at?.values.claims ?? ''
+ }</textarea>
 <p class="hint" id="generic-${i}-hint">One per line, <code>claim=value</code>, as the issuer's id tokens carry them
 (e.g. <code>repository=team/lib</code>); a claim named twice must hold every value.</p>`,
     name,
@@ -233,7 +281,7 @@ ${s.genericIssuers.map((name, i) =>
 )}`;
 }
 
-function trustSection(v: View, s: Settings): Html | '' {
+function trustSection(v: View, s: Shown): Html | '' {
   if (!s.trust) return '';
   const d = s.decisions.trust;
   return html`<h2>Trusted publishers</h2>
@@ -276,12 +324,16 @@ ${i.actorType === 'user' ? '' : '(trusted publisher)'}</li>`,
   }`;
 }
 
-export function settingsPage(v: View, s: Settings, msg: Msg = {}): Html {
+export function settingsPage(v: View, settings: Settings, msg: Msg = {}): Html {
+  const refused = msg.error && msg.form ? { ...msg.form, error: msg.error } : undefined;
+  const s: Shown = { ...settings, refused };
+  // A refusal goes into the form that was posted, when that form has fields; the others' at the top.
+  const top = msg.error && !placed(s) ? msg.error : undefined;
   return layout(
     v,
     `Settings: ${s.name}`,
     html`<h1>Settings of <a href="${packageUrl(s.name)}">${s.name}</a></h1>
-${msg.error ? html`<p class="error" role="alert">${msg.error}</p>` : ''}
+${top ? html`<p class="error" role="alert">${top}</p>` : ''}
 ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 ${accessSection(v, s)}${maintainersSection(v, s)}${tagsSection(v, s)}${deprecateSection(v, s)}
 ${trustSection(v, s)}${stagedSection(s)}`,

@@ -3,7 +3,8 @@
 import { html, type Html } from './html.ts';
 import { csrfField, layout, type View } from './layout.ts';
 
-export function ssoOtpPage(v: View, name: string, error?: string): Html {
+/** `state` names the sign-in this code confirms (one of several a browser may have under way). */
+export function ssoOtpPage(v: View, name: string, state: string, error?: string): Html {
   return layout(
     v,
     'Confirm with your one-time password',
@@ -11,7 +12,7 @@ export function ssoOtpPage(v: View, name: string, error?: string): Html {
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <p>Signed in as <strong>${name}</strong> by your company account. This account has two-factor authentication:
 give the code from your authenticator.</p>
-<form method="post" action="/-/signin/oidc/otp">${csrfField(v)}
+<form method="post" action="/-/signin/oidc/otp">${csrfField(v)}<input type="hidden" name="state" value="${state}">
 <label for="otp">One-time password</label>
 <input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required>
 <p><button>Confirm</button></p></form>`,

@@ -23,6 +23,9 @@ test('the production configuration example loads, and says what it means to', ()
 });
 
 test('the systemd units run the installed package with a named Node', () => {
-  assert.match(DOC, /ExecStart=\/usr\/bin\/node \/usr\/lib\/node_modules\/tessera\/bin\/tessera\.js serve --config/);
+  assert.match(
+    DOC,
+    /ExecStart=\/usr\/bin\/node --max-semi-space-size=16 \/usr\/lib\/node_modules\/tessera\/bin\/tessera\.js serve --config/,
+  );
   assert.match(DOC, /tessera\.js backup \\\n\s+--config \/etc\/tessera\/tessera\.yaml --to /);
 });

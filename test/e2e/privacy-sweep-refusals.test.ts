@@ -8,26 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { publishBody } from '../helpers/publish-body.ts';
-
-/** Signs in on the web sign-in form as a browser does; the session cookie. */
-async function webSignIn(s: TestServer, name: string): Promise<string> {
-  const form = await fetch(`${s.url}-/web/signin`);
-  const jar = form.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
-  const res = await fetch(`${s.url}-/web/signin`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { cookie: jar, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ _csrf: csrf, name, password: `${name}-password` }).toString(),
-  });
-  assert.equal(res.status, 303, await res.text());
-  const session = res.headers.getSetCookie().find((c) => c.startsWith('tessera-session='));
-  assert.ok(session, 'a session cookie');
-  return session.split(';')[0];
-}
+import { webSignIn } from '../helpers/web-session.ts';
 
 describe("a staged version of a package the caller may not see leaves nothing in the caller's refusals", () => {
   let s: TestServer;
@@ -66,7 +47,7 @@ describe("a staged version of a package the caller may not see leaves nothing in
       orgsPermission: 'no-access' as const,
     };
     bobLimited = `Bearer ${await s.token({ user: 'bob', kind: 'granular', grants })}`;
-    const cookie = await webSignIn(s, 'bob');
+    const cookie = await webSignIn(s.url, 'bob');
     page = async () => {
       const res = await fetch(`${s.url}-/web/refusals`, { headers: { cookie } });
       assert.equal(res.status, 200);

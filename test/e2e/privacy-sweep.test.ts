@@ -10,6 +10,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { webSignIn } from '../helpers/web-session.ts';
 import { publishBody } from '../helpers/publish-body.ts';
 import { createOrg, setMember } from '../../src/services/orgs.ts';
 import { disableUser, userByName } from '../../src/services/accounts.ts';
@@ -296,29 +297,9 @@ describe('private answers like absent: every credential, every spelling, the web
     s.clock.advance(5_000);
     await disableUser(s.ctx, 'zed');
     web['a browser, signed out'] = { cookie: 'tessera-csrf=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' };
-    for (const u of ['bob', 'dan', 'tess']) web[`${u}'s web session`] = { cookie: await webSignIn(u) };
+    for (const u of ['bob', 'dan', 'tess']) web[`${u}'s web session`] = { cookie: await webSignIn(s.url, u) };
   });
   after(() => s?.close());
-
-  async function webSignIn(name: string): Promise<string> {
-    const form = await fetch(`${s.url}-/web/signin`);
-    const jar = form.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
-    const res = await fetch(`${s.url}-/web/signin`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: jar, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ _csrf: csrf, name, password: `${name}-password` }).toString(),
-    });
-    assert.equal(res.status, 303, await res.text());
-    return res.headers
-      .getSetCookie()
-      .find((c) => c.startsWith('tessera-session='))!
-      .split(';')[0];
-  }
 
   async function compare(headers: Record<string, string>, requests: typeof apiRequests, pairs: typeof PAIRS, n = 999) {
     for (const [hidden, absent] of pairs) {

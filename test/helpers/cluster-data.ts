@@ -12,11 +12,18 @@ import { clusterEnvFor, forgetClusterEnv, recordClusterEnv } from './cluster-env
 
 export const clusterBackend = process.env.TESSERA_TEST_BACKEND === 'cluster';
 
-/** The `skip` of a suite that never opens the store under test: it runs once, in the SQLite pass, and the
- *  cluster pass (which runs every file again on PostgreSQL and S3) does not repeat it. */
+/** The `skip` of a suite whose subject does not change with the store: it never opens the store under test,
+ *  or it repeats with another client (npm 12 beside npm 11) or another sweep what suites that do run on
+ *  both backends already take through every store query. It runs once, in the SQLite pass; the cluster pass
+ *  (which runs every file again on PostgreSQL and S3) does not repeat it. */
 export const onceInSqlitePass = clusterBackend
-  ? 'runs once, in the SQLite pass: it never uses the store under test'
+  ? 'runs once, in the SQLite pass: what it checks does not change with the store'
   : false;
+
+/** The `skip` of a suite run once per npm major: the newest major repeats the first's store traffic, so the
+ *  cluster pass runs the first major only. */
+export const onceForLaterMajors = (major: number, majors: readonly number[]) =>
+  major === majors[0] ? false : onceInSqlitePass;
 
 /** Gives `dataDir` a cluster store when the run is on the cluster backend; returns what drops it again. */
 export async function useClusterStore(dataDir: string): Promise<() => Promise<void>> {

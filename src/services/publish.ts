@@ -228,7 +228,7 @@ export async function publish(
     throw new Refusal('version-exists', { version });
   }
   for (const r of expired) await audit(ctx, { event: 'stage-expired', detail: { package: name, version, id: r.id } });
-  await emit(ctx, [{ event: 'package:publish', name, version, change: { tag: doc.tag }, actor: user.name }]);
+  await emit(ctx, [{ event: 'package:publish', name, version, change: { 'dist-tag': doc.tag }, actor: user.name }]);
   return { name, version, created };
 }
 

@@ -8,6 +8,22 @@ import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
 import { tessera } from '../helpers/cli.ts';
+import { escaped, publishBody } from '../helpers/publish-body.ts';
+
+const statement = (name: string) => ({
+  _type: 'https://in-toto.io/Statement/v1',
+  predicateType: 'https://slsa.dev/provenance/v1',
+  subject: [{ name: `pkg:npm/${name}@1.0.0` }],
+});
+/** A sigstore bundle as npm publish --provenance attaches it (its signature is not what these tests check). */
+const bundleOf = (name: string) => ({
+  mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+  dsseEnvelope: {
+    payload: Buffer.from(JSON.stringify(statement(name))).toString('base64'),
+    payloadType: 'application/vnd.in-toto+json',
+    signatures: [],
+  },
+});
 
 describe('proxy points', () => {
   let gate: UpstreamGate;
@@ -30,6 +46,19 @@ describe('proxy points', () => {
     ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
+    }
+    const upToken = await up.token({ user: 'upstreamer' });
+    for (const name of ['proven', '@pub/proven', 'kept-inside']) {
+      const body = await publishBody(name, '1.0.0', { access: 'public' });
+      const data = JSON.stringify(bundleOf(name));
+      const file = `${name}-1.0.0.sigstore`;
+      const att = { content_type: 'application/vnd.dev.sigstore.bundle.v0.3+json', data, length: data.length };
+      const res = await fetch(`${up.url}${escaped(name)}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${upToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, _attachments: { ...body._attachments, [file]: att } }),
+      });
+      assert.equal(res.status, 201, await res.text());
     }
     const upstream = { ...defaults.upstream, url: gate.url, cacheTtlMs: 60_000, timeoutMs: 5_000 };
     down = await startServer({ upstream, privateNamespaces: [] });
@@ -87,5 +116,44 @@ describe('proxy points', () => {
     const { db } = down.ctx.store;
     const left = await db.selectFrom('packages').select('name').where('name', 'like', '@pub/%').execute();
     assert.deepEqual(left, []);
+  });
+
+  test('provenance of proxied versions is asked of this registry, which forwards it, never for a private name', async () => {
+    type Doc = { versions: Record<string, { dist: { attestations?: { url: string } } }> };
+    for (const name of ['proven', '@pub/proven']) {
+      const doc = (await (await fetch(`${down.url}${escaped(name)}`)).json()) as Doc;
+      const url = doc.versions['1.0.0'].dist.attestations?.url;
+      assert.equal(url, `${down.url}-/npm/v1/attestations/${escaped(name)}@1.0.0`);
+      const asked = gate.got.length;
+      const res = await fetch(url!);
+      assert.equal(res.status, 200, await res.clone().text());
+      const served = (await res.json()) as { attestations: { predicateType: string; bundle: unknown }[] };
+      assert.equal(served.attestations[0].predicateType, 'https://slsa.dev/provenance/v1');
+      assert.deepEqual(served.attestations[0].bundle, bundleOf(name));
+      assert.deepEqual(gate.got.slice(asked), [`GET /-/npm/v1/attestations/${escaped(name)}@1.0.0`]);
+      // The way npm 11 asks (pacote takes the path of the URL), and the unescaped scoped form, agree.
+      assert.equal((await fetch(`${down.url}-/npm/v1/attestations/${name}@1.0.0`)).status, 200);
+    }
+    // Not upstream at all, a version nobody has, a name no package can have: absent, like any absent package.
+    for (const spec of ['nowhere-at-all@1.0.0', 'proven@9.9.9', 'proven@not-a-version']) {
+      assert.equal((await fetch(`${down.url}-/npm/v1/attestations/${spec}`)).status, 404, spec);
+    }
+    // Private names are never sent out: by config, by a local package, or in a local scope.
+    let r = await npm.run(['publish', '--access', 'restricted'], { cwd: makePackage('@dana/inside', '1.0.0') });
+    assert.equal(r.code, 0, r.output);
+    r = await npm.run(['publish'], { cwd: makePackage('kept-inside', '2.0.0') });
+    assert.equal(r.code, 0, r.output);
+    const asked = gate.got.length;
+    down.ctx.config.privateNamespaces = ['proven'];
+    try {
+      for (const spec of ['proven@1.0.0', 'kept-inside@1.0.0', '@dana%2finside@1.0.0', '@dana%2fother@1.0.0']) {
+        const res = await fetch(`${down.url}-/npm/v1/attestations/${spec}`);
+        assert.equal(res.status, 404, spec);
+        assert.equal(((await res.json()) as { reason?: string }).reason, 'not-found', spec);
+      }
+    } finally {
+      down.ctx.config.privateNamespaces = [];
+    }
+    assert.deepEqual(gate.got.slice(asked), []);
   });
 });

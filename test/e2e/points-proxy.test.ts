@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
-import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
+import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
 import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
 import { tessera } from '../helpers/cli.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
@@ -43,6 +43,7 @@ describe('proxy points', () => {
       ['taken-here', '3.0.0'],
       ['@pub/purge-me', '1.0.0'],
       ['@pub/purge-too', '1.0.0'],
+      ['gone-upstream', '1.0.0'],
     ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
@@ -155,5 +156,45 @@ describe('proxy points', () => {
       down.ctx.config.privateNamespaces = [];
     }
     assert.deepEqual(gate.got.slice(asked), []);
+  });
+
+  // What docs/registry.md says of a package removed upstream, pinned (this test moves the server's clock: keep it last).
+  test('a package removed upstream: served stale until maxStale, then 404 to fresh installs, lockfiles until purged', async () => {
+    const project = makeProject({ 'gone-upstream': '^1.0.0' });
+    let r = await npm.run(['install'], { cwd: project });
+    assert.equal(r.code, 0, r.output);
+    r = await upNpm.run(['unpublish', 'gone-upstream', '--force']);
+    assert.equal(r.code, 0, r.output);
+    assert.equal((await fetch(`${up.url}gone-upstream`)).status, 404);
+    const doc = () => fetch(`${down.url}gone-upstream`).then((res) => res.status);
+    const tgz = () => fetch(`${down.url}gone-upstream/-/gone-upstream-1.0.0.tgz`).then((res) => res.status);
+    // Clients with their own empty caches, as on a build machine.
+    const ci = () => makeNpm(down.url).run(['ci'], { cwd: project });
+    const fresh = () => makeNpm(down.url).run(['install', 'gone-upstream'], { cwd: makeProject() });
+    const asks = () => gate.got.filter((g) => g === 'GET /gone-upstream').length;
+    let asked = asks();
+    assert.equal(await doc(), 200, 'fresh: not asked again');
+    assert.equal(asks(), asked);
+    down.clock.advance(down.ctx.config.upstream.cacheTtlMs + 1);
+    assert.equal(await doc(), 200, 'past cacheTtl: the stale copy, refreshed in the background');
+    const until = Date.now() + 10_000;
+    while (asks() === asked && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(asks(), asked + 1, 'the background refresh asked the upstream');
+    assert.equal(await doc(), 200, 'the 404 did not replace the copy');
+    asked = asks();
+    down.clock.advance(down.ctx.config.upstream.maxStaleMs);
+    assert.equal(await doc(), 404, 'past maxStale: gone');
+    assert.ok(asks() > asked, 'the read asked the upstream and waited for it');
+    assert.match((await fresh()).output, /E404/);
+    assert.equal(await tgz(), 200, 'the cached tarball is still served');
+    r = await ci();
+    assert.equal(r.code, 0, `a lockfile install still works: ${r.output}`);
+    const purged = await tessera(['proxy', 'purge', 'gone-upstream', '--data', down.dataDir]);
+    assert.match(purged.stdout, /^purged gone-upstream$/m);
+    await new Promise((res) => setTimeout(res, 150)); // the running server sees the purge within its poll interval
+    assert.equal(await tgz(), 404);
+    r = await ci();
+    assert.notEqual(r.code, 0, r.output);
+    assert.match(r.output, /E404/);
   });
 });

@@ -12,15 +12,23 @@ export const HOOK_EVENTS = [
   'package:unpublish',
   'package:dist-tag',
   'package:dist-tag-rm',
-  'package:deprecate',
-  'package:undeprecate',
+  'package:deprecated',
+  'package:undeprecated',
   'package:owner',
   'package:owner-rm',
+  'package:star',
+  'package:unstar',
   'package:stage',
   'package:stage-approve',
   'package:stage-reject',
 ] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
+
+/** Names earlier releases used for npm's `package:deprecated` and `package:undeprecated`: still accepted. */
+const EVENT_ALIASES: Record<string, HookEvent> = {
+  'package:deprecate': 'package:deprecated',
+  'package:undeprecate': 'package:undeprecated',
+};
 
 export type HookConfig = {
   name: string;
@@ -127,9 +135,10 @@ function parseHook(v: unknown, i: number): HookConfig {
   if (h.events !== undefined) {
     if (!Array.isArray(h.events) || h.events.length === 0) fail(`${key}.events`, 'must be a non-empty list');
     events = h.events.map((e, j) => {
-      if (!HOOK_EVENTS.includes(e as HookEvent))
+      const event = EVENT_ALIASES[e as string] ?? e;
+      if (!HOOK_EVENTS.includes(event as HookEvent))
         fail(`${key}.events[${j}]`, `must be one of ${HOOK_EVENTS.join(', ')}`);
-      return e as HookEvent;
+      return event as HookEvent;
     });
   }
   const scope = h.scope === undefined || h.scope === null ? null : text(h.scope, `${key}.scope`);

@@ -1,6 +1,7 @@
 // Builds the full and abbreviated ("corgi") packuments from stored state, once per write. The bytes
 // carry a placeholder where the registry's public URL goes, so one stored document serves any base URL.
 import { createHash } from 'node:crypto';
+import { escapeName } from './names.ts';
 
 /** Where the registry's base URL goes in stored packument text (as it appears after JSON.stringify). */
 export const BASE_PLACEHOLDER = '\u0001tessera-base\u0001';
@@ -343,8 +344,8 @@ export function render(state: PackageState, chunkChars = CHUNK_CHARS): RenderedW
   return { ...joinChunks(shell, chunks), etag, readme, shell, chunks };
 }
 
-/** An upstream registry's full packument, re-pointed at this registry: tarball URLs are rewritten and
- *  the originals returned, so tarballs can be fetched and cached on demand. */
+/** An upstream registry's full packument, re-pointed at this registry: tarball and provenance URLs are
+ *  rewritten and the original tarball URLs returned, so tarballs can be fetched and cached on demand. */
 export function renderProxied(
   upstream: Record<string, unknown>,
   name: string,
@@ -359,6 +360,12 @@ export function renderProxied(
       tarballs[v] = { url: d.tarball, integrity: typeof d.integrity === 'string' ? d.integrity : undefined };
     }
     d.tarball = `${BASE_PLACEHOLDER}/${tarballPath(name, v)}`;
+    // Provenance is asked of this registry too, which forwards it (a client must not leave the registry it
+    // was given, and cannot in a closed network).
+    const att = d.attestations as Record<string, unknown> | null | undefined;
+    if (att && typeof att === 'object' && typeof att.url === 'string') {
+      d.attestations = { ...att, url: `${BASE_PLACEHOLDER}/-/npm/v1/attestations/${escapeName(name)}@${v}` };
+    }
     const full = { ...m, dist: d };
     outVersions[v] = full;
     const ab: Record<string, unknown> = {};

@@ -185,6 +185,9 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   app.addHook('onReady', async () => {
     hooks.start();
   });
+  app.addHook('onListen', async () => {
+    hooks.listening(app.server.address());
+  });
   app.addHook('preClose', (done) => {
     closing = true;
     health.shuttingDown = true;

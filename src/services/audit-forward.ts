@@ -3,7 +3,7 @@
 // upstream that answers, the audit fails with a reason npm prints, never an empty "0 vulnerabilities".
 // `npm audit signatures` gets the upstream's signing keys.
 import { Refusal } from '../domain/reasons.ts';
-import { scopeOf } from '../domain/names.ts';
+import { escapeName, scopeOf } from '../domain/names.ts';
 import type { Ctx } from './context.ts';
 import { readCache } from './read-cache.ts';
 import { isPrivateName, scopeIsLocal } from './proxy.ts';
@@ -102,5 +102,30 @@ export async function upstreamKeys(ctx: Ctx): Promise<unknown> {
     }
     if (!res.ok) throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status}` });
     return res.json(1024 * 1024);
+  });
+}
+
+/**
+ * Provenance of an upstream package (`dist.attestations.url` of a proxied version points here): the
+ * upstream's answer, passed on. The caller has checked that `name` may be asked of the upstream.
+ */
+export async function upstreamAttestations(ctx: Ctx, name: string, version: string): Promise<unknown> {
+  const upstream = ctx.config.upstream.url;
+  if (!upstream) throw new Refusal('not-found');
+  const url = `${upstream}-/npm/v1/attestations/${escapeName(name)}@${encodeURIComponent(version)}`;
+  return upstreamRequest(ctx, url, { accept: 'application/json' }, async (res) => {
+    if (res.status === 404) {
+      await res.discard();
+      throw new Refusal('not-found');
+    }
+    if (!res.ok) {
+      await res.discard();
+      throw new Refusal('upstream-unavailable', { detail: `upstream answered ${res.status}` });
+    }
+    const body = (await res.json(16 * 1024 * 1024)) as { attestations?: unknown };
+    if (!Array.isArray(body?.attestations)) {
+      throw new Refusal('upstream-unavailable', { detail: 'the upstream sent no attestations list' });
+    }
+    return body.attestations;
   });
 }

@@ -4,6 +4,9 @@
 // registry time. Delivery is at least once: a receiver dedupes by the `id` in the body. Hooks made over the
 // API are read from their table at each delivery, so a changed endpoint or secret applies to what is queued.
 import { createHmac } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { BASE_PLACEHOLDER_JSON } from '../domain/packument.ts';
 import {
   claimDelivery,
   deliveryDone,
@@ -52,11 +55,27 @@ export class HookDelivery {
   /** Deliveries under way, by queue row: each goes its own pace, so a slow receiver holds up only itself. */
   readonly #busy = new Map<number, Promise<void>>();
   readonly #inflight = new Set<AbortController>();
+  /** Where payloads' tarball URLs point without `publicUrl`: the address the server listens on. */
+  #listening = 'http://localhost';
 
   constructor(ctx: Ctx, log: Log) {
     this.#ctx = ctx;
     this.#log = log;
     this.#hooks = new Map(ctx.config.hooks.map((h) => [h.name, { name: h.name, url: h.url, secret: h.secret }]));
+  }
+
+  /** The server's own address, once it listens: the base of payloads' URLs when `publicUrl` is not set. */
+  listening(address: AddressInfo | string | null): void {
+    if (!address || typeof address === 'string') return;
+    const wildcard = address.address === '0.0.0.0' || address.address === '::';
+    const host = wildcard ? hostname() : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.#listening = `http://${host}:${address.port}`;
+  }
+
+  /** The payload as sent: its package document's URLs made absolute with this registry's base URL. */
+  #body(payload: string): string {
+    const base = (this.#ctx.config.publicUrl ?? this.#listening).replace(/\/+$/, '');
+    return payload.split(BASE_PLACEHOLDER_JSON).join(JSON.stringify(base).slice(1, -1));
   }
 
   start(): void {
@@ -160,19 +179,21 @@ export class HookDelivery {
     this.#inflight.add(abort);
     let error: string | undefined;
     let status: number | undefined;
+    const body = this.#body(d.payload);
+    const signed = signature(hook.secret, body);
     try {
       const res = await fetch(hook.url, {
         method: 'POST',
-        body: d.payload,
+        body,
         redirect: 'manual',
         headers: {
           'content-type': 'application/json',
           'user-agent': `tessera/${VERSION}`,
           'x-tessera-event': d.event,
           'x-tessera-delivery': d.delivery,
-          'x-tessera-signature': signature(hook.secret, d.payload),
+          'x-tessera-signature': signed,
           // The same, where npm's hook receivers look for it (hooks are made over npm's hooks API).
-          'x-npm-signature': signature(hook.secret, d.payload),
+          'x-npm-signature': signed,
         },
         signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
       });

@@ -13,6 +13,7 @@ import type { Store } from '../store/store.ts';
 import { userRowBy } from '../store/user-reads.ts';
 import { toUser } from './authenticate.ts';
 import type { Ctx } from './context.ts';
+import { payloadDocument } from './hook-payload.ts';
 import { metricsOf } from './metrics.ts';
 import { visibleHead } from './read.ts';
 
@@ -20,7 +21,7 @@ export type PackageEvent = {
   event: HookEvent;
   name: string;
   version?: string;
-  /** What changed, in the event's own words: the tag, the maintainer, the deprecation message, the stage id. */
+  /** What changed, in npm's words (`dist-tag`, `maintainer`, `deprecated`, `user`); `version` is added. */
   change?: Record<string, unknown>;
   /** The user who made the change. */
   actor?: string | null;
@@ -31,6 +32,13 @@ type Listener = { key: string; events: readonly HookEvent[]; hook: string; owner
 
 /** Who sees the event: the hooks that may, decided earlier (before an unpublish hides the package). */
 export type Audience = Listener[];
+
+/** npm's hook payloads say which envelope they are in; this is the one npm documents. */
+const ENVELOPE_VERSION = '1.0.0';
+
+/** Where the package document goes in a serialized envelope. */
+const DOCUMENT_MARK = '\u0002tessera-document\u0002';
+const MARK_JSON = JSON.stringify(DOCUMENT_MARK);
 
 const workers = new WeakMap<Store, () => void>();
 
@@ -83,28 +91,58 @@ export async function emit(ctx: Ctx, events: PackageEvent[], audience?: Audience
     const now = ctx.clock.now();
     const rows: NewDelivery[] = [];
     const heard = new Map<string, Audience>();
+    const docs = new Map<string, Promise<string>>();
+    // One document per package, holding every version these events are about, serialized once for every hook.
+    const documentOf = (name: string) => {
+      let d = docs.get(name);
+      if (!d) {
+        const about = events.flatMap((e) => (e.name === name && e.version ? [e.version] : []));
+        d = payloadDocument(ctx, name, about).then(
+          (doc) => JSON.stringify(doc),
+          (err: Error) => {
+            process.emitWarning(`webhooks: the document of ${name} was left out of a payload: ${err.message}`);
+            return 'null';
+          },
+        );
+        docs.set(name, d);
+      }
+      return d;
+    };
     for (const e of events) {
       let who = audience ?? heard.get(e.name);
       if (!who) {
         who = await hookAudience(ctx, e.name);
         heard.set(e.name, who);
       }
-      for (const h of who) {
-        if (!h.events.includes(e.event)) continue;
+      const hearing = who.filter((h) => h.events.includes(e.event));
+      if (hearing.length === 0) continue;
+      const doc = await documentOf(e.name);
+      const change = e.version === undefined ? { ...e.change } : { version: e.version, ...e.change };
+      for (const h of hearing) {
         const delivery = randomUUID();
+        const owner = { username: h.owner };
+        // npm's hook envelope, in npm's order (`version` is the envelope's, as npm's is); then ours.
         const payload = {
-          id: delivery,
           event: e.event,
-          type: 'package',
           name: e.name,
-          version: e.version ?? null,
-          change: e.change ?? {},
+          type: 'package',
+          version: ENVELOPE_VERSION,
+          hookOwner: owner,
+          payload: DOCUMENT_MARK,
+          change,
+          time: now,
+          sender: owner,
+          id: delivery,
           actor: e.actor ?? null,
           hook: h.hook,
-          hookOwner: h.owner ? { username: h.owner } : null,
-          time: new Date(now).toISOString(),
         };
-        rows.push({ hook: h.key, package: e.name, event: e.event, delivery, payload: JSON.stringify(payload) });
+        rows.push({
+          hook: h.key,
+          package: e.name,
+          event: e.event,
+          delivery,
+          payload: JSON.stringify(payload).replace(MARK_JSON, () => doc),
+        });
       }
     }
     await enqueueDeliveries(ctx.store.db, rows, Date.now());

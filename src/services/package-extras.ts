@@ -1,11 +1,17 @@
 // Small reads about packages that npm asks for besides the packument: `npm stars`, `npm access get
-// status`, and provenance attestations. Each shows only packages the caller may read.
+// status`, and provenance attestations (an upstream package's are forwarded). Each shows only packages the
+// caller may read.
 import { Refusal } from '../domain/reasons.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Ctx } from './context.ts';
 import { visibleHead } from './read.ts';
 import { starredPackagesOf } from '../store/stars.ts';
 import { attachmentsOf } from '../store/versions.ts';
+import semver from 'semver';
+import { isReadableName } from '../domain/names.ts';
+import { readCache } from './read-cache.ts';
+import { mayServeProxied } from './proxy.ts';
+import { upstreamAttestations } from './audit-forward.ts';
 
 /** `npm stars <user>`: the packages the user starred that the caller may see. */
 export async function starredBy(ctx: Ctx, p: Principal, userName: string): Promise<string[]> {
@@ -36,7 +42,8 @@ export async function attestationsOf(ctx: Ctx, p: Principal, spec: string): Prom
   if (at <= 0) throw new Refusal('not-found');
   const name = spec.slice(0, at);
   const version = spec.slice(at + 1);
-  if (!(await visibleHead(ctx, p, name))) throw new Refusal('not-found');
+  const head = await visibleHead(ctx, p, name);
+  if (head?.origin !== 'local') return proxiedAttestations(ctx, name, version);
   const rows = await attachmentsOf(ctx.store.db, name, version);
   if (rows.length === 0) throw new Refusal('not-found');
   return rows.map((r) => {
@@ -52,4 +59,13 @@ export async function attestationsOf(ctx: Ctx, p: Principal, spec: string): Prom
     }
     return { predicateType, bundle };
   });
+}
+
+/** An upstream package's provenance, asked of the upstream only for a name that may go out: never one that
+ *  is private, local (hidden from this caller or not) or in a local scope; those are absent, like any. */
+async function proxiedAttestations(ctx: Ctx, name: string, version: string): Promise<Attestation[]> {
+  if (!isReadableName(name) || semver.valid(version) !== version) throw new Refusal('not-found');
+  const head = await readCache(ctx.store).head(name);
+  if (head?.origin === 'local' || !(await mayServeProxied(ctx, name))) throw new Refusal('not-found');
+  return (await upstreamAttestations(ctx, name, version)) as Attestation[];
 }

@@ -11,7 +11,7 @@ import { distTagsOf, loadState, packageHead, pickLatest, rerender } from '../sto
 import { deleteDistTag, hasDistTag, putDistTag, removeDistTagsOf, removeDistTagsOn } from '../store/dist-tags.ts';
 import { isLiveVersion, liveVersionsOf, markUnpublished, setDeprecated } from '../store/versions.ts';
 import { maintainerIdsOf, maintainerNamesOf, replaceMaintainers } from '../store/maintainers.ts';
-import { addStar, removeStar } from '../store/stars.ts';
+import { addStar, hasStar, removeStar } from '../store/stars.ts';
 import { markPackageDeleted } from '../store/package-rows.ts';
 import { userIds } from '../store/imports.ts';
 import { factsFor, readPackument } from './read.ts';
@@ -197,10 +197,10 @@ export async function updateDocument(
     ctx,
     [
       ...deprecations.map(([version, message]) => ({
-        event: message === null ? ('package:undeprecate' as const) : ('package:deprecate' as const),
+        event: message === null ? ('package:undeprecated' as const) : ('package:deprecated' as const),
         name,
         version,
-        change: { message },
+        change: { deprecated: version, message },
         actor,
       })),
       ...removed.map((version) => ({ event: 'package:unpublish' as const, name, version, actor })),
@@ -240,12 +240,17 @@ async function star(ctx: Ctx, p: Principal, name: string, users: unknown, rev?: 
   const me = p.user!;
   const starred = typeof users === 'object' && users !== null && (users as Record<string, unknown>)[me.name] === true;
   const now = ctx.clock.now();
-  await ctx.store.transaction(async (trx) => {
+  const changed = await ctx.store.transaction(async (trx) => {
     await lockForWrite(trx, name, rev);
+    // Read under the lock: a star given twice (or taken back twice) is heard of once.
+    if ((await hasStar(trx, name, me.id)) === starred) return false;
     if (starred) await addStar(trx, name, me.id);
     else await removeStar(trx, name, me.id);
     await rerender(trx, name, now, []);
+    return true;
   });
+  const event = starred ? ('package:star' as const) : ('package:unstar' as const);
+  if (changed) await emit(ctx, [{ event, name, change: { user: me.name }, actor: me.name }]);
 }
 
 /** Called once the policy allowed 'owner'. */
@@ -395,7 +400,7 @@ export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: stri
     await putDistTag(trx, name, tag, version);
     await rerender(trx, name, now, []);
   });
-  await emit(ctx, [{ event: 'package:dist-tag', name, version, change: { tag }, actor: p.user?.name }]);
+  await emit(ctx, [{ event: 'package:dist-tag', name, version, change: { 'dist-tag': tag }, actor: p.user?.name }]);
 }
 
 export async function removeDistTag(ctx: Ctx, p: Principal, name: string, tag: string): Promise<void> {
@@ -408,5 +413,5 @@ export async function removeDistTag(ctx: Ctx, p: Principal, name: string, tag: s
       throw new Refusal('invalid-request', { detail: `${tag} is not a dist-tag on ${name}` });
     await rerender(trx, name, now, []);
   });
-  await emit(ctx, [{ event: 'package:dist-tag-rm', name, change: { tag }, actor: p.user?.name }]);
+  await emit(ctx, [{ event: 'package:dist-tag-rm', name, change: { 'dist-tag': tag }, actor: p.user?.name }]);
 }

@@ -6,11 +6,19 @@ import { audit } from './context.ts';
 import { forgetProxied, proxiedNames, proxiedVersionBlobs } from '../store/proxy-cache.ts';
 import { blobIsNamed } from '../store/versions.ts';
 import { matchesPattern } from './proxy.ts';
+import { decodeNameSegment } from '../domain/names.ts';
 
 export type PurgeReport = { dryRun: boolean; packages: string[]; versions: number; blobs: number; bytes: number };
 
+/** A name or pattern read as the HTTP routes read names (`@scope%2fname`, `%40scope%2Fname`), and without
+ *  case: npm's names are lower case, and an operator cleaning up must not miss an old upper-case one. */
+export function purgePattern(pattern: string): string {
+  return decodeNameSegment(pattern).toLowerCase();
+}
+
 export async function purgeProxied(ctx: Ctx, pattern: string, opts: { dryRun: boolean }): Promise<PurgeReport> {
-  const names = (await proxiedNames(ctx.store.db)).filter((n) => matchesPattern(n, pattern)).sort();
+  const wanted = purgePattern(pattern);
+  const names = (await proxiedNames(ctx.store.db)).filter((n) => matchesPattern(n.toLowerCase(), wanted)).sort();
   const report: PurgeReport = { dryRun: opts.dryRun, packages: names, versions: 0, blobs: 0, bytes: 0 };
   if (names.length === 0) return report;
   const blobs = new Set<string>();
@@ -36,6 +44,7 @@ export async function purgeProxied(ctx: Ctx, pattern: string, opts: { dryRun: bo
       event: 'proxy-purged',
       detail: {
         pattern,
+        ...(wanted === pattern ? {} : { readAs: wanted }),
         packages: names.length,
         first: names.slice(0, 10),
         versions: report.versions,

@@ -17,7 +17,7 @@ import { claimVersion, dropExpired, publishClaim, versionTakenBy } from '../stor
 import { insertLocalPackage, restartLocalPackage, setPackageSettings } from '../store/package-rows.ts';
 import { deleteVersionsOf, insertAttachment, insertVersion } from '../store/versions.ts';
 import { addMaintainer, removeMaintainersOf } from '../store/maintainers.ts';
-import { putDistTag } from '../store/dist-tags.ts';
+import { hasDistTag, putDistTag } from '../store/dist-tags.ts';
 import { lockPackage } from '../store/locks.ts';
 import type { Db } from '../store/store.ts';
 import type { StagedRow } from '../store/schema.ts';
@@ -228,7 +228,7 @@ export async function publish(
     throw new Refusal('version-exists', { version });
   }
   for (const r of expired) await audit(ctx, { event: 'stage-expired', detail: { package: name, version, id: r.id } });
-  await emit(ctx, [{ event: 'package:publish', name, version, change: { tag: doc.tag }, actor: user.name }]);
+  await emit(ctx, [{ event: 'package:publish', name, version, change: { 'dist-tag': doc.tag }, actor: user.name }]);
   return { name, version, created };
 }
 
@@ -292,6 +292,9 @@ export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<
   });
   await recordVersionView(trx, ctx.store.blobs, w);
   await putDistTag(trx, name, w.tag, version);
+  // As npm's registry does, a package always has `latest`: a first version published under another tag gets it
+  // too (a name only cached from the upstream before starts here with no tags at all).
+  if (w.tag !== 'latest' && !(await hasDistTag(trx, name, 'latest'))) await putDistTag(trx, name, 'latest', version);
   if (w.provenance) await insertAttachment(trx, name, version, w.provenance);
   // A package started by this write has nothing to append to.
   await rerender(trx, name, now, created ? undefined : [{ published: version }]);

@@ -150,7 +150,7 @@ export async function stagePublish(
     tokenId: principalToken(p),
     detail: { package: name, version, tag, id, actor, actorType },
   });
-  const change = { id, tag, stagedBy: actor, actorType };
+  const change = { id, 'dist-tag': tag, stagedBy: actor, actorType };
   await emit(ctx, [{ event: 'package:stage', name, version, change, actor: user.name }]);
   return {
     stageId: id,
@@ -308,8 +308,8 @@ export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise
   });
   const approved = { name: row.package, version: row.version, actor: user.name };
   await emit(ctx, [
-    { ...approved, event: 'package:stage-approve', change: { id, tag: row.tag, stagedBy: row.actor } },
-    { ...approved, event: 'package:publish', change: { tag: row.tag, stageId: id } },
+    { ...approved, event: 'package:stage-approve', change: { id, 'dist-tag': row.tag, stagedBy: row.actor } },
+    { ...approved, event: 'package:publish', change: { 'dist-tag': row.tag, stageId: id } },
   ]);
   return { message: `${row.package}@${row.version} is published with tag ${row.tag}` };
 }

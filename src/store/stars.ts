@@ -13,6 +13,16 @@ export async function removeStar(db: Db, name: string, userId: number): Promise<
   await db.deleteFrom('stars').where('package', '=', name).where('user_id', '=', userId).execute();
 }
 
+export async function hasStar(db: Db, name: string, userId: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('stars')
+    .select('user_id')
+    .where('package', '=', name)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The names of the packages a user starred, sorted. */
 export async function starredPackagesOf(db: Db, userName: string): Promise<string[]> {
   const rows = await db

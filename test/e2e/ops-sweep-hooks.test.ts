@@ -123,7 +123,7 @@ describe('webhooks as receivers written for npm meet them', () => {
     await put('down-pkg', '1.2.0');
     await rx.until('both events, each tried 3 times', () => rx.at('/down').length >= 6);
     assert.deepEqual(
-      rx.at('/down').map((g) => g.body.version),
+      rx.at('/down').map((g) => (g.body.change as { version?: string }).version),
       ['1.1.0', '1.1.0', '1.1.0', '1.2.0', '1.2.0', '1.2.0'],
     );
     const failed = async () =>

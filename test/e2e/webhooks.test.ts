@@ -136,7 +136,7 @@ describe('webhooks', () => {
       'package:publish',
       'package:publish',
       'package:dist-tag',
-      'package:deprecate',
+      'package:deprecated',
       'package:owner',
       'package:owner-rm',
       'package:unpublish',
@@ -148,10 +148,10 @@ describe('webhooks', () => {
       want,
     );
     assert.deepEqual(
-      got.map((g) => g.body.version),
+      got.map((g) => (g.body.change as { version?: string }).version ?? null),
       ['1.0.0', '1.1.0', '1.1.0', '1.0.0', null, null, '1.1.0'],
     );
-    assert.deepEqual(got[2].body.change, { tag: 'stable' });
+    assert.deepEqual(got[2].body.change, { version: '1.1.0', 'dist-tag': 'stable' });
     assert.deepEqual(got[4].body.change, { maintainer: 'bob' });
     for (const g of got) {
       assert.ok(verified(g), `signature of ${String(g.body.event)}`);

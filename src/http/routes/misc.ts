@@ -123,6 +123,13 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
     const attestations = await attestationsOf(ctx, await who(req), req.params.spec);
     return reply.header('cache-control', 'public, max-age=300').send({ attestations });
   });
+  // A scoped name unescaped (`@scope/name@1.0.0`), as local packages' documents write it.
+  app.get<{ Params: { scope: string; spec: string } }>('/-/npm/v1/attestations/:scope/:spec', async (req, reply) => {
+    const { scope, spec } = req.params;
+    if (!scope.startsWith('@')) throw new Refusal('not-found');
+    const attestations = await attestationsOf(ctx, await who(req), `${scope}/${spec}`);
+    return reply.header('cache-control', 'public, max-age=300').send({ attestations });
+  });
 
   app.get<{ Params: { pkg: string } }>('/-/package/:pkg/dist-tags', async (req, reply) => {
     const tags = await getDistTags(ctx, await who(req), req.params.pkg, baseUrl(req));

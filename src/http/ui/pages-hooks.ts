@@ -17,7 +17,7 @@ export type HooksMsg = { error?: string; notice?: string };
 function secretField(label: string, required: boolean): Html {
   return html`<label for="secret">${label}</label>
 <input id="secret" name="secret" type="password" autocomplete="new-password"${required ? html` required` : ''}
- aria-describedby="secret-hint"><p class="hint" id="secret-hint">Signs every delivery (x-tessera-signature,
+ aria-describedby="secret-hint"><p class="hint" id="secret-hint">Signs every delivery (x-npm-signature,
  HMAC-SHA256). It is not shown again.</p>`;
 }
 

@@ -18,6 +18,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   'classic-tokens-disabled': 'token-rejected',
   'directory-refused': 'token-rejected',
   'directory-user-removed': 'token-rejected',
+  'directory-name-invalid': 'token-rejected',
   // a password (_auth, Basic) where auth.local is false
   'local-login-disabled': 'token-rejected',
   'auth-required': 'no-credential-for-registry',

@@ -89,6 +89,15 @@ export const reasons = {
     error: () => 'This account left the company directory and is disabled. Ask the registry administrator',
     summary: 'The user is no longer in the LDAP directory: the account was disabled and its tokens revoked.',
   },
+  'directory-name-invalid': {
+    // Not the person's to fix, and the same every time: a 403 npm shows as it is, not a 400 about the request.
+    status: 403,
+    error: (p) =>
+      `The directory account "${p.name}" cannot be a user name on this registry (${p.detail}). ` +
+      'Ask the registry administrator to sign directory accounts in by an attribute that holds valid names ' +
+      '(auth.ldap.userFilter)',
+    summary: "The password bound, but the directory account's name is not a valid registry user name.",
+  },
   'directory-unavailable': {
     // Not a 5xx: npm would send the password again and again, a minute and more, for an outage it cannot fix.
     status: 403,

@@ -110,6 +110,7 @@ export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'hook-not-found',
   // company sign-in happens in a browser, never in a probe's request
   'sso-provider-refused',
+  'sso-provider-unavailable',
   'sso-response-invalid',
   'sso-name-conflict',
 ];

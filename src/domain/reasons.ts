@@ -151,6 +151,14 @@ export const reasons = {
       'Ask your identity administrator',
     summary: 'The company identity provider refused the user (sign-in denied, or the refresh of a deprovisioned user).',
   },
+  'sso-provider-unavailable': {
+    // Not a 5xx: the person can do nothing but wait, and a retrying client would only add to the outage.
+    status: 403,
+    error: (p) =>
+      `${p.provider ?? 'The identity provider'} cannot be reached${p.detail ? ` (${p.detail})` : ''}. ` +
+      'Try the sign-in again later',
+    summary: 'The company identity provider did not answer, or answered 5xx (discovery, token, keys or UserInfo).',
+  },
   'sso-response-invalid': {
     status: 400,
     error: (p) =>

@@ -167,15 +167,15 @@ describe('company sign-in through OpenID Connect, swept', () => {
         page.waitForResponse((r) => r.url().includes('/-/web/signin/oidc')),
         page.getByRole('link', { name: 'Sign in with Acme SSO' }).click(),
       ]);
-      assert.equal(answer.headers()['x-tessera-reason'], 'sso-provider-refused');
+      assert.equal(answer.headers()['x-tessera-reason'], 'sso-provider-unavailable');
       assert.ok(answer.status() < 500, `status ${answer.status()}`);
-      assert.match((await page.textContent('body')) ?? '', /Acme SSO refused the sign-in/);
+      assert.match((await page.textContent('body')) ?? '', /Acme SSO cannot be reached/);
       await page.goto(await loginUrl(down));
       const [cli] = await Promise.all([
         page.waitForResponse((r) => /\/-\/v1\/login\/cli\/[^/]+\/oidc/.test(r.url())),
         page.getByRole('link', { name: 'Sign in with Acme SSO' }).click(),
       ]);
-      assert.equal(cli.headers()['x-tessera-reason'], 'sso-provider-refused');
+      assert.equal(cli.headers()['x-tessera-reason'], 'sso-provider-unavailable');
       assert.ok(cli.status() < 500, `status ${cli.status()}`);
       await ctx.close();
     } finally {

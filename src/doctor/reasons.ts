@@ -239,6 +239,12 @@ export function reasonFix(i: FixInput): string {
       );
     case 'password-wrong':
       return `Correct the user name and password at ${i.where}, or replace them with a token: \`npm login ${R}\`.`;
+    case 'directory-name-invalid':
+      // Logging in again cannot help: the directory account's name is the problem, and only the config fixes it.
+      return (
+        'The directory account behind this name cannot be a user name on this registry: ask the registry ' +
+        'administrator to match sign-in names to another directory attribute (`auth.ldap.userFilter`).'
+      );
     case 'login-throttled':
       return `Too many failed logins: wait a minute, then correct the password at ${i.where} (or \`npm login ${R}\`).`;
     case 'auth-required':

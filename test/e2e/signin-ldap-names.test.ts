@@ -9,6 +9,7 @@ import { send } from '../helpers/raw-request.ts';
 import { makeNpm } from '../helpers/npm.ts';
 import { slapdLdapConfig, startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { authDefaults, type LdapConfig } from '../../src/config/auth.ts';
+import { explainText } from '../../src/doctor/explain.ts';
 
 const LONG = 'a'.repeat(215);
 let slapd: Slapd;
@@ -65,6 +66,9 @@ describe('a directory account whose name is not a valid user name', () => {
     assert.match(login.output, /start with a letter or a digit/);
     assert.match(login.output, /auth\.ldap\.userFilter/);
     assert.match(login.output, /\/-\/help\/directory-name-invalid/);
+    // `tessera explain` on what npm printed puts this reason's own fix first, not "log in again".
+    const first = explainText(login.output).explanation.causes[0];
+    assert.match(first?.fix ?? '', /auth\.ldap\.userFilter/, JSON.stringify(first));
   });
 
   test('each kind of invalid name gets its own explanation; a wrong password is still directory-refused', async () => {

@@ -17,7 +17,7 @@ import {
   saveIdentity,
 } from '../store/sso-identities.ts';
 import { setEmailVerified, userById } from '../store/users.ts';
-import { createUser, userByName, validateUserName } from './accounts.ts';
+import { createUser, userByName, userNameProblem } from './accounts.ts';
 import { toUser } from './authenticate.ts';
 import { audit, type Ctx } from './context.ts';
 import { applyGroups, deprovision } from './directory-groups.ts';
@@ -230,10 +230,11 @@ async function bind(ctx: Ctx, o: SignInOidc, claims: Claims, refreshToken: strin
   if (!row) {
     const raw = String(claims[o.userClaim] ?? '').toLowerCase();
     const name = raw.includes('@') ? raw.slice(0, raw.indexOf('@')) : raw;
-    try {
-      validateUserName(name);
-    } catch {
-      throw new Refusal('sso-name-conflict', { name: raw, detail: `"${o.userClaim}" is not a valid user name here` });
+    const problem = userNameProblem(name);
+    if (problem) {
+      // Which rule the name breaks, and what the administrator can change (as directory-name-invalid says).
+      const detail = `${problem}; the name comes from the claim "${o.userClaim}" (auth.oidc.userClaim)`;
+      throw new Refusal('sso-name-conflict', { name: raw, detail });
     }
     const existing = await userByName(ctx, name);
     if (existing) {

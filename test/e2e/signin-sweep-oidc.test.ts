@@ -151,7 +151,10 @@ describe('company sign-in through OpenID Connect, swept', () => {
     ]);
     assert.equal(answer.status(), 409);
     assert.equal(answer.headers()['x-tessera-reason'], 'sso-name-conflict');
-    assert.match((await page.textContent('body')) ?? '', /quinn smith/);
+    const body = (await page.textContent('body')) ?? '';
+    assert.match(body, /quinn smith/);
+    assert.match(body, /not a space/, 'the rule the name breaks');
+    assert.match(body, /auth\.oidc\.userClaim/, 'what the administrator can change');
     const rows = await s.ctx.store.db.selectFrom('users').select('name').where('name', 'like', 'quinn%').execute();
     assert.deepEqual(rows, []);
     await ctx.close();

@@ -38,6 +38,8 @@ export type SignInOidc = {
   trustMfa: boolean;
   name: string;
   refreshIntervalMs: number;
+  /** How long one request to the provider (discovery, token, keys, UserInfo) may take; 10 s when unset. */
+  timeoutMs?: number;
 };
 
 export type AuthConfig = {
@@ -148,6 +150,7 @@ const OIDC_KEYS = [
   'trustMfa',
   'name',
   'refreshInterval',
+  'timeout',
 ];
 
 function parseOidc(raw: unknown): SignInOidc {
@@ -175,6 +178,7 @@ function parseOidc(raw: unknown): SignInOidc {
     name: o.name === undefined ? 'your company account' : str(o.name, 'auth.oidc.name'),
     refreshIntervalMs:
       o.refreshInterval === undefined ? 5 * 60_000 : duration(o.refreshInterval, 'auth.oidc.refreshInterval'),
+    timeoutMs: o.timeout === undefined ? 10_000 : duration(o.timeout, 'auth.oidc.timeout'),
   };
   if (!out.scopes.split(/\s+/).includes('openid')) fail('auth.oidc.scopes', 'must include openid');
   return out;

@@ -18,6 +18,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   'classic-tokens-disabled': 'token-rejected',
   'directory-refused': 'token-rejected',
   'directory-user-removed': 'token-rejected',
+  'directory-name-invalid': 'token-rejected',
   // a password (_auth, Basic) where auth.local is false
   'local-login-disabled': 'token-rejected',
   'auth-required': 'no-credential-for-registry',
@@ -109,6 +110,7 @@ export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'hook-not-found',
   // company sign-in happens in a browser, never in a probe's request
   'sso-provider-refused',
+  'sso-provider-unavailable',
   'sso-response-invalid',
   'sso-name-conflict',
 ];
@@ -237,6 +239,12 @@ export function reasonFix(i: FixInput): string {
       );
     case 'password-wrong':
       return `Correct the user name and password at ${i.where}, or replace them with a token: \`npm login ${R}\`.`;
+    case 'directory-name-invalid':
+      // Logging in again cannot help: the directory account's name is the problem, and only the config fixes it.
+      return (
+        'The directory account behind this name cannot be a user name on this registry: ask the registry ' +
+        'administrator to match sign-in names to another directory attribute (`auth.ldap.userFilter`).'
+      );
     case 'login-throttled':
       return `Too many failed logins: wait a minute, then correct the password at ${i.where} (or \`npm login ${R}\`).`;
     case 'auth-required':

@@ -89,6 +89,15 @@ export const reasons = {
     error: () => 'This account left the company directory and is disabled. Ask the registry administrator',
     summary: 'The user is no longer in the LDAP directory: the account was disabled and its tokens revoked.',
   },
+  'directory-name-invalid': {
+    // Not the person's to fix, and the same every time: a 403 npm shows as it is, not a 400 about the request.
+    status: 403,
+    error: (p) =>
+      `The directory account "${p.name}" cannot be a user name on this registry (${p.detail}). ` +
+      'Ask the registry administrator to sign directory accounts in by an attribute that holds valid names ' +
+      '(auth.ldap.userFilter)',
+    summary: "The password bound, but the directory account's name is not a valid registry user name.",
+  },
   'directory-unavailable': {
     // Not a 5xx: npm would send the password again and again, a minute and more, for an outage it cannot fix.
     status: 403,
@@ -141,6 +150,14 @@ export const reasons = {
       `${p.provider ?? 'The identity provider'} refused the sign-in${p.detail ? ` (${p.detail})` : ''}. ` +
       'Ask your identity administrator',
     summary: 'The company identity provider refused the user (sign-in denied, or the refresh of a deprovisioned user).',
+  },
+  'sso-provider-unavailable': {
+    // Not a 5xx: the person can do nothing but wait, and a retrying client would only add to the outage.
+    status: 403,
+    error: (p) =>
+      `${p.provider ?? 'The identity provider'} cannot be reached${p.detail ? ` (${p.detail})` : ''}. ` +
+      'Try the sign-in again later',
+    summary: 'The company identity provider did not answer, or answered 5xx (discovery, token, keys or UserInfo).',
   },
   'sso-response-invalid': {
     status: 400,

@@ -43,6 +43,16 @@ export function validateUserName(name: unknown): string {
   return name;
 }
 
+/** What is wrong with a user name, in the words of the rule it breaks; undefined for a valid one. */
+export function userNameProblem(name: string): string | undefined {
+  if (NAME_RE.test(name)) return undefined;
+  if (!name) return 'it is empty';
+  if (name.length > 214) return `it is ${name.length} characters long, and a user name has at most 214 characters`;
+  if (!/^[a-z0-9]/.test(name)) return `a user name must start with a letter or a digit, not "${name[0]}"`;
+  const bad = [...new Set(name.replace(/[a-z0-9._-]/g, ''))].map((c) => (c === ' ' ? 'a space' : `"${c}"`));
+  return `a user name has only lowercase letters, digits, ".", "_" and "-", not ${bad.join(', ')}`;
+}
+
 function validateEmail(email: unknown): string {
   if (typeof email !== 'string' || !EMAIL_RE.test(email))
     throw new Refusal('invalid-request', { detail: 'A valid e-mail address is required' });

@@ -7,7 +7,7 @@ import type { User } from '../domain/principal.ts';
 import { insertLdapAccount, ldapAccountOf, liveLdapAccounts, updateLdapAccount } from '../store/ldap-accounts.ts';
 import { revokeTokens } from '../store/tokens.ts';
 import { markEmailVerified, setUserDisabled, userByName, type UserRecord } from '../store/users.ts';
-import { createUser } from './accounts.ts';
+import { createUser, userNameProblem } from './accounts.ts';
 import { toUser } from './authenticate.ts';
 import { audit, type Ctx } from './context.ts';
 import { applyGroups } from './directory-groups.ts';
@@ -67,6 +67,9 @@ export class DirectoryAccounts {
     const now = ctx.clock.now();
     let user: User;
     if (!row) {
+      // Told only to whom the directory took the password: the name alone says nothing about the directory.
+      const problem = userNameProblem(name);
+      if (problem) throw new Refusal('directory-name-invalid', { name, detail: problem });
       if (!entry.email) {
         throw new Refusal('invalid-request', { detail: 'The directory has no e-mail address for this user' });
       }

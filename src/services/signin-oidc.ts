@@ -17,10 +17,11 @@ import {
   saveIdentity,
 } from '../store/sso-identities.ts';
 import { setEmailVerified, userById } from '../store/users.ts';
-import { createUser, userByName, validateUserName } from './accounts.ts';
+import { createUser, userByName, userNameProblem } from './accounts.ts';
 import { toUser } from './authenticate.ts';
 import { audit, type Ctx } from './context.ts';
 import { applyGroups, deprovision } from './directory-groups.ts';
+import { backChannel, OIDC_TIMEOUT_MS, unavailable } from './signin-oidc-outage.ts';
 
 /** What the browser carries (sealed, in a cookie) between leaving for the provider and coming back. */
 export type Pending = {
@@ -55,14 +56,25 @@ function provider(o: SignInOidc): Promise<client.Configuration> {
   if (!c) {
     const issuer = new URL(o.issuer);
     // Plain http only on loopback (a provider beside the registry, or a test); anywhere else it is https.
-    const options = isLoopback(issuer) ? { execute: [client.allowInsecureRequests] } : undefined;
+    // The ID token's signature is checked against the provider's keys (jwks_uri), as docs/signin.md says:
+    // openid-client skips it for a token endpoint's answer unless asked (and plain http has no TLS to lean on).
+    const execute = [client.enableNonRepudiationChecks, ...(isLoopback(issuer) ? [client.allowInsecureRequests] : [])];
+    const options: client.DiscoveryRequestOptions = {
+      execute,
+      // Every later request (token, keys, UserInfo) inherits both: bounded, and an outage told apart.
+      timeout: (o.timeoutMs ?? OIDC_TIMEOUT_MS) / 1000,
+      [client.customFetch]: backChannel(o),
+    };
     const auth = o.clientSecret ? client.ClientSecretBasic(o.clientSecret) : client.None();
     c = client.discovery(issuer, o.clientId, o.clientSecret ?? undefined, auth, options);
     c.catch(() => configs.delete(o));
     configs.set(o, c);
   }
   return c.catch((e: Error) => {
-    throw new Refusal('sso-provider-refused', { provider: o.name, detail: `its discovery failed: ${e.message}` });
+    throw (
+      unavailable(o, e) ??
+      new Refusal('sso-provider-refused', { provider: o.name, detail: `its discovery failed: ${e.message}` })
+    );
   });
 }
 
@@ -143,10 +155,12 @@ export async function finishOidc(ctx: Ctx, query: string, p: Pending): Promise<{
     if (e instanceof client.AuthorizationResponseError) {
       throw new Refusal('sso-provider-refused', { provider: o.name, detail: e.error_description ?? e.error });
     }
-    throw new Refusal('sso-response-invalid', { provider: o.name, detail: describe(e) });
+    throw unavailable(o, e, cfg) ?? new Refusal('sso-response-invalid', { provider: o.name, detail: describe(e) });
   }
   const idClaims = tokens.claims() as Claims;
-  const claims = await withUserInfo(cfg, o, tokens.access_token, idClaims);
+  const claims = await withUserInfo(cfg, o, tokens.access_token, idClaims).catch((e: unknown) => {
+    throw unavailable(o, e, cfg) ?? e;
+  });
   const user = await bindAccount(ctx, o, claims, tokens.refresh_token);
   await applyGroups(ctx, user.name, groupsOf(o, claims), 'oidc', ctx.config.auth.groups);
   const mfa = o.trustMfa && providerDidMfa(idClaims);
@@ -216,10 +230,11 @@ async function bind(ctx: Ctx, o: SignInOidc, claims: Claims, refreshToken: strin
   if (!row) {
     const raw = String(claims[o.userClaim] ?? '').toLowerCase();
     const name = raw.includes('@') ? raw.slice(0, raw.indexOf('@')) : raw;
-    try {
-      validateUserName(name);
-    } catch {
-      throw new Refusal('sso-name-conflict', { name: raw, detail: `"${o.userClaim}" is not a valid user name here` });
+    const problem = userNameProblem(name);
+    if (problem) {
+      // Which rule the name breaks, and what the administrator can change (as directory-name-invalid says).
+      const detail = `${problem}; the name comes from the claim "${o.userClaim}" (auth.oidc.userClaim)`;
+      throw new Refusal('sso-name-conflict', { name: raw, detail });
     }
     const existing = await userByName(ctx, name);
     if (existing) {

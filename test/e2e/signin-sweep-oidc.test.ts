@@ -152,7 +152,10 @@ describe('company sign-in through OpenID Connect, swept', { skip: onceInSqlitePa
     ]);
     assert.equal(answer.status(), 409);
     assert.equal(answer.headers()['x-tessera-reason'], 'sso-name-conflict');
-    assert.match((await page.textContent('body')) ?? '', /quinn smith/);
+    const body = (await page.textContent('body')) ?? '';
+    assert.match(body, /quinn smith/);
+    assert.match(body, /not a space/, 'the rule the name breaks');
+    assert.match(body, /auth\.oidc\.userClaim/, 'what the administrator can change');
     const rows = await s.ctx.store.db.selectFrom('users').select('name').where('name', 'like', 'quinn%').execute();
     assert.deepEqual(rows, []);
     await ctx.close();
@@ -168,15 +171,15 @@ describe('company sign-in through OpenID Connect, swept', { skip: onceInSqlitePa
         page.waitForResponse((r) => r.url().includes('/-/web/signin/oidc')),
         page.getByRole('link', { name: 'Sign in with Acme SSO' }).click(),
       ]);
-      assert.equal(answer.headers()['x-tessera-reason'], 'sso-provider-refused');
+      assert.equal(answer.headers()['x-tessera-reason'], 'sso-provider-unavailable');
       assert.ok(answer.status() < 500, `status ${answer.status()}`);
-      assert.match((await page.textContent('body')) ?? '', /Acme SSO refused the sign-in/);
+      assert.match((await page.textContent('body')) ?? '', /Acme SSO cannot be reached/);
       await page.goto(await loginUrl(down));
       const [cli] = await Promise.all([
         page.waitForResponse((r) => /\/-\/v1\/login\/cli\/[^/]+\/oidc/.test(r.url())),
         page.getByRole('link', { name: 'Sign in with Acme SSO' }).click(),
       ]);
-      assert.equal(cli.headers()['x-tessera-reason'], 'sso-provider-refused');
+      assert.equal(cli.headers()['x-tessera-reason'], 'sso-provider-unavailable');
       assert.ok(cli.status() < 500, `status ${cli.status()}`);
       await ctx.close();
     } finally {

@@ -24,6 +24,9 @@ export type TestProvider = {
   /** A network attacker between browser and provider: rewrites a request's URL, or a redirect's Location;
    *  each returns whether it changed something (the test asserts it did). */
   tamper: { request?: (u: URL) => boolean; location?: (u: URL) => boolean };
+  /** An outage of the provider's back channel: a path (e.g. `/token`, `/jwks`) answers this status, drops the
+   *  connection (`reset`), or never answers (`hang`); the browser's pages keep working. */
+  fault: Map<string, number | 'reset' | 'hang'>;
   /** Registers the relying party's redirect URI (known once Tessera listens). */
   allowRedirect(uri: string): void;
   close(): Promise<void>;
@@ -111,6 +114,10 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       provider ??= build();
+      const fault = api.fault.get(new URL(req.url ?? '/', issuer).pathname);
+      if (fault === 'reset') return void req.socket.destroy();
+      if (fault === 'hang') return;
+      if (fault) return void res.writeHead(fault, { 'content-type': 'text/html' }).end('<h1>Service Unavailable</h1>');
       const t = api.tamper;
       if (t.request) {
         const u = new URL(req.url ?? '/', issuer);
@@ -192,6 +199,7 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
     clientSecret,
     users,
     tamper: {},
+    fault: new Map(),
     allowRedirect(uri) {
       redirects.push(uri);
       provider = undefined;

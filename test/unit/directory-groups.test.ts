@@ -88,6 +88,9 @@ test('auth config: defaults, the mapping checked, unknown keys refused', async (
   assert.equal(c.auth.oidc?.issuer, 'https://sso.example.com/', 'kept exactly as written');
   assert.equal(c.auth.oidc?.scopes, 'openid profile email offline_access');
   assert.equal(c.auth.oidc?.refreshIntervalMs, 300_000);
+  assert.equal(c.auth.oidc?.timeoutMs, 10_000, 'a request to the provider is bounded by default');
+  const slow = { oidc: { issuer: 'https://sso.example.com/', clientId: 'npm', timeout: '3s' } };
+  assert.equal(applyFile(defaults, { auth: slow }, '/').auth.oidc?.timeoutMs, 3_000);
   assert.throws(() => applyFile(defaults, { auth: { groups: { g: 'acme' } } }, '/'), /auth\.groups\.g/);
   assert.throws(
     () => applyFile(defaults, { auth: { oidc: { issuer: 'x', clientId: 'y' } } }, '/'),

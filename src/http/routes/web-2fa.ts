@@ -5,6 +5,7 @@ import { Refusal } from '../../domain/reasons.ts';
 import type { Principal } from '../../domain/principal.ts';
 import { getProfile, updateProfile } from '../../services/profile.ts';
 import type { View } from '../ui/layout.ts';
+import { refusal } from '../ui/refused.ts';
 import { enrolPage, recoveryPage, tfaPage, type TfaState } from '../ui/pages-2fa.ts';
 import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
@@ -14,11 +15,13 @@ export async function webTfaRoutes(app: FastifyInstance): Promise<void> {
 
   const state = async (p: Principal) => (await getProfile(ctx, p)).tfa as TfaState;
 
-  /** A refusal on a form: the page again with its message and the refusal's status and reason id. */
-  const refused = async (reply: FastifyReply, view: View, p: Principal, e: unknown) => {
+  /** A refusal on a form: the page again with the refusal in that form (what was typed kept, never a password
+   *  or a code), and the refusal's status and reason id. */
+  type Form = Record<string, string>;
+  const refused = async (reply: FastifyReply, view: View, p: Principal, action: string, form: Form, e: unknown) => {
     if (!(e instanceof Refusal) || e.reason === 'not-found') throw e;
     reply.header('x-tessera-reason', e.reason);
-    return sendPage(reply, e.status, tfaPage(view, await state(p), { error: e.message }));
+    return sendPage(reply, e.status, tfaPage(view, await state(p), { refused: refusal(action, form, e) }));
   };
 
   app.get('/-/web/account/2fa', async (req, reply) => {
@@ -36,7 +39,7 @@ export async function webTfaRoutes(app: FastifyInstance): Promise<void> {
       if (typeof r.tfa !== 'string') throw new Refusal('invalid-request', { detail: on });
       return sendPage(reply, 200, enrolPage(view, r.tfa));
     } catch (e) {
-      return refused(reply, view, principal, e);
+      return refused(reply, view, principal, 'enable', form, e);
     }
   });
 
@@ -47,7 +50,7 @@ export async function webTfaRoutes(app: FastifyInstance): Promise<void> {
       const r = await updateProfile(ctx, auth, principal, { tfa: [String(form.otp ?? '').trim()] });
       return sendPage(reply, 200, recoveryPage(view, r.tfa as string[]));
     } catch (e) {
-      return refused(reply, view, principal, e);
+      return refused(reply, view, principal, 'confirm', form, e);
     }
   });
 
@@ -57,7 +60,7 @@ export async function webTfaRoutes(app: FastifyInstance): Promise<void> {
     try {
       await updateProfile(ctx, auth, principal, { tfa: { mode: form.mode, password: form.password ?? '' } });
     } catch (e) {
-      return refused(reply, view, principal, e);
+      return refused(reply, view, principal, 'mode', form, e);
     }
     return sendPage(reply, 200, tfaPage(view, await state(principal), { notice: 'The mode is changed.' }));
   });
@@ -68,7 +71,7 @@ export async function webTfaRoutes(app: FastifyInstance): Promise<void> {
     try {
       await updateProfile(ctx, auth, principal, { tfa: { mode: 'disable', password: form.password ?? '' } });
     } catch (e) {
-      return refused(reply, view, principal, e);
+      return refused(reply, view, principal, 'disable', form, e);
     }
     // The page's own view still has the mode the request began with.
     const after: View = { ...view, user: view.user && { ...view.user, tfa: null } };

@@ -8,6 +8,7 @@ import { getProfile, updateProfile } from '../../services/profile.ts';
 import { myPasswordCounts } from '../../services/web-self.ts';
 import { listSessions, revokeSession, signIn, signOut, signOutEverywhere } from '../../services/web-sessions.ts';
 import type { View } from '../ui/layout.ts';
+import { refusal, type Refused } from '../ui/refused.ts';
 import {
   accountPage,
   createdTokenPage,
@@ -26,6 +27,7 @@ export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/-\/web\/[^\\]*$/.test(next) && !next.startsWith('//') ? next : '/-/web/';
 }
 
+type Form = Record<string, string>;
 const list = (s: string | undefined) => (s ?? '').split(/[\s,]+/).filter(Boolean);
 
 /** The web form as the body `npm token create` sends. */
@@ -93,13 +95,27 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').redirect('/-/web/', 303);
   });
 
-  type Msg = { error?: string; notice?: string };
-  const account = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg) => {
+  type Msg = { error?: string; notice?: string; refused?: Refused };
+  const account = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg, status = 200) => {
     const { caller } = await pageContext(req, reply);
     const profile = (await getProfile(ctx, caller.principal)) as Profile;
     const sessions = await listSessions(ctx, caller.principal);
     const password = await myPasswordCounts(ctx, caller.principal);
-    return sendPage(reply, msg.error ? 400 : 200, accountPage(view, profile, sessions, msg, password));
+    return sendPage(reply, status, accountPage(view, profile, sessions, msg, password));
+  };
+  /** The account page again after a refused form: the refusal in that form, its reason and status. */
+  const accountRefused = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    view: View,
+    action: string,
+    form: Form,
+    e: unknown,
+  ) => {
+    if (!(e instanceof Refusal)) throw e;
+    const r = e;
+    reply.header('x-tessera-reason', r.reason);
+    return account(req, reply, view, { refused: refusal(action, form, r) }, r.status);
   };
 
   app.get('/-/web/account', async (req, reply) => {
@@ -114,7 +130,7 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     try {
       await updateProfile(ctx, auth, principal, { password: { old: form.old ?? '', new: form.new ?? '' } });
     } catch (e) {
-      return account(req, reply, view, { error: refused(e) });
+      return accountRefused(req, reply, view, 'password', form, e);
     }
     return account(req, reply, view, { notice: 'Password changed. Every other session has ended.' });
   });
@@ -125,18 +141,18 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     try {
       await revokeSession(ctx, auth, principal, String(form.id ?? ''));
     } catch (e) {
-      return account(req, reply, view, { error: refused(e) });
+      return accountRefused(req, reply, view, 'sessions/revoke', form, e);
     }
     return account(req, reply, view, { notice: 'The session has ended.' });
   });
 
   app.post('/-/web/account/sessions/revoke-all', async (req, reply) => {
-    const { principal, view } = await formContext(req, reply);
+    const { principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       await signOutEverywhere(ctx, auth, principal);
     } catch (e) {
-      return account(req, reply, view, { error: refused(e) });
+      return accountRefused(req, reply, view, 'sessions/revoke-all', form, e);
     }
     endSession(req, reply);
     return reply.header('cache-control', 'no-store').redirect('/-/web/signin', 303);

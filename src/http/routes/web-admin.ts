@@ -6,6 +6,7 @@ import { Refusal } from '../../domain/reasons.ts';
 import type { Principal } from '../../domain/principal.ts';
 import { addOrg, addUser, auditLog, disable, listOrgs, listUsers, verifyEmail } from '../../services/admin.ts';
 import type { View } from '../ui/layout.ts';
+import { refusal } from '../ui/refused.ts';
 import { adminOrgsPage, auditPage, usersPage, type Msg } from '../ui/pages-admin.ts';
 import { formContext, pageContext, sendPage, webPlugin } from '../web/common.ts';
 
@@ -33,8 +34,8 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
     return e;
   };
 
-  const users = async (reply: FastifyReply, view: View, p: Principal, msg: Msg, status = 200, f = {}) =>
-    sendPage(reply, status, usersPage(view, await listUsers(ctx, p), msg, f));
+  const users = async (reply: FastifyReply, view: View, p: Principal, msg: Msg, status = 200) =>
+    sendPage(reply, status, usersPage(view, await listUsers(ctx, p), msg));
 
   app.get('/-/web/admin', async (req, reply) => {
     const { caller, view } = await pageContext(req, reply);
@@ -58,8 +59,7 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
       });
     } catch (e) {
       const r = failed(reply, e);
-      const { password: _p, otp: _o, _csrf, ...keep } = form;
-      return users(reply, view, reader, { error: r.message }, r.status, keep);
+      return users(reply, view, reader, { refused: refusal('users', form, r) }, r.status);
     }
     return users(reply, view, reader, { notice: `The user ${form.name} is added.` });
   });
@@ -80,7 +80,7 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
         await act(principal, name);
       } catch (e) {
         const r = failed(reply, e);
-        return users(reply, view, reader, { error: r.message }, r.status);
+        return users(reply, view, reader, { refused: refusal(`users/${path}`, form, r) }, r.status);
       }
       return users(reply, view, reader, { notice: `${name} ${done}.` });
     });
@@ -92,20 +92,28 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
     // Authorized before the filters are even read: a stranger's bad filter is still the not-found page.
     await auditLog(ctx, caller.principal, {}, 0);
     const now = ctx.clock.now();
-    const f = {
-      user: field(q.user),
-      event: field(q.event),
-      reason: field(q.reason),
-      since: moment(q.since, now),
-      until: moment(q.until, now),
-      sinceText: field(q.since),
-      untilText: field(q.until),
-    };
+    const text = { user: field(q.user), event: field(q.event), reason: field(q.reason) };
+    const times = { sinceText: field(q.since), untilText: field(q.until) };
+    let since: number | undefined;
+    let until: number | undefined;
+    let bad = 'since';
+    try {
+      since = moment(q.since, now);
+      bad = 'until';
+      until = moment(q.until, now);
+    } catch (e) {
+      // A filter that cannot be read: the log unfiltered by time, the form with the refusal at that field.
+      const r = failed(reply, e);
+      const f = { ...text, ...times };
+      const rows = await auditLog(ctx, caller.principal, text);
+      return sendPage(reply, r.status, auditPage(view, rows, f, refusal(`audit/${bad}`, q, r)));
+    }
+    const f = { ...text, ...times, since, until };
     return sendPage(reply, 200, auditPage(view, await auditLog(ctx, caller.principal, f), f));
   });
 
-  const orgs = async (reply: FastifyReply, view: View, p: Principal, msg: Msg, status = 200, f = {}) =>
-    sendPage(reply, status, adminOrgsPage(view, await listOrgs(ctx, p), msg, f));
+  const orgs = async (reply: FastifyReply, view: View, p: Principal, msg: Msg, status = 200) =>
+    sendPage(reply, status, adminOrgsPage(view, await listOrgs(ctx, p), msg));
 
   app.get('/-/web/admin/orgs', async (req, reply) => {
     const { caller, view } = await pageContext(req, reply);
@@ -119,8 +127,7 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
       await addOrg(ctx, principal, String(form.name ?? '').trim(), String(form.owner ?? '').trim());
     } catch (e) {
       const r = failed(reply, e);
-      const { otp: _o, _csrf, ...keep } = form;
-      return orgs(reply, view, reader, { error: r.message }, r.status, keep);
+      return orgs(reply, view, reader, { refused: refusal('orgs', form, r) }, r.status);
     }
     return orgs(reply, view, reader, { notice: `The organization ${form.name} is created.` });
   });

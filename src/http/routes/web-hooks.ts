@@ -5,6 +5,7 @@ import { Refusal } from '../../domain/reasons.ts';
 import type { Principal } from '../../domain/principal.ts';
 import { changeHook, createHook, getHook, listOwnHooks, removeHook } from '../../services/user-hooks.ts';
 import type { View } from '../ui/layout.ts';
+import { refusal } from '../ui/refused.ts';
 import { editHookPage, hooksPage, type HooksMsg } from '../ui/pages-hooks.ts';
 import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
@@ -20,16 +21,9 @@ export async function webHookRoutes(app: FastifyInstance): Promise<void> {
     reply.header('x-tessera-reason', e.reason);
     return e;
   };
-  const list = async (
-    reply: FastifyReply,
-    p: Principal,
-    view: View,
-    msg: HooksMsg,
-    status = 200,
-    form: Record<string, string> = {},
-  ) => {
+  const list = async (reply: FastifyReply, p: Principal, view: View, msg: HooksMsg, status = 200) => {
     const r = await listOwnHooks(ctx, p, { limit: 1000, offset: 0 });
-    return sendPage(reply, status, hooksPage(view, r.objects, msg, form));
+    return sendPage(reply, status, hooksPage(view, r.objects, msg));
   };
 
   app.get('/-/web/hooks', async (req, reply) => {
@@ -49,8 +43,8 @@ export async function webHookRoutes(app: FastifyInstance): Promise<void> {
     } catch (e) {
       const r = refused(reply, e);
       // A package one may not read is answered as one that does not exist, on the page too.
-      const error = r.reason === 'not-found' ? `There is no package ${keep.name} that you can see.` : r.message;
-      return list(reply, principal, view, { error }, r.status, keep);
+      const message = r.reason === 'not-found' ? `There is no package ${keep.name} that you can see.` : r.message;
+      return list(reply, principal, view, { refused: refusal('add', keep, { message, reason: r.reason }) }, r.status);
     }
   });
 
@@ -72,7 +66,7 @@ export async function webHookRoutes(app: FastifyInstance): Promise<void> {
       const r = refused(reply, e);
       if (r.reason === 'hook-not-found') throw r;
       const h = await getHook(ctx, principal, req.params.id);
-      return sendPage(reply, r.status, editHookPage(view, h, r.message, form.endpoint));
+      return sendPage(reply, r.status, editHookPage(view, h, refusal('change', form, r)));
     }
   });
 
@@ -84,7 +78,7 @@ export async function webHookRoutes(app: FastifyInstance): Promise<void> {
       return list(reply, principal, view, { notice: `The hook on ${h.name} is deleted.` });
     } catch (e) {
       const r = refused(reply, e);
-      return list(reply, principal, view, { error: r.message }, r.status);
+      return list(reply, principal, view, { refused: refusal('delete', form, r) }, r.status);
     }
   });
 }

@@ -20,6 +20,7 @@ import { myOrgs } from '../../services/web-self.ts';
 import type { View } from '../ui/layout.ts';
 import { orgPage, orgsPage, type Msg, type OrgView } from '../ui/pages-orgs.ts';
 import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+import { kept } from '../ui/refused.ts';
 
 type Form = Record<string, string>;
 type Act = (p: Principal, org: string, f: Form) => Promise<string>;
@@ -73,7 +74,7 @@ export async function webOrgRoutes(app: FastifyInstance): Promise<void> {
           if (!(e instanceof Refusal) || e.reason === 'not-found' || e.reason === 'not-org-member') throw e;
           reply.header('x-tessera-reason', e.reason);
           // Shown again next to the form that was posted, with what was typed (never the one-time password).
-          const { _csrf, otp: _otp, ...values } = form;
+          const values = kept(form);
           return show(reply, view, principal, org, { error: e.message, form: { path, values } }, e.status);
         }
         return show(reply, view, principal, org, { notice });

@@ -13,6 +13,7 @@ import type { View } from '../ui/layout.ts';
 import { packageUrl } from '../ui/pages-browse.ts';
 import { settingsPage, type Msg } from '../ui/pages-settings.ts';
 import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+import { kept } from '../ui/refused.ts';
 
 type Form = Record<string, string>;
 
@@ -140,7 +141,7 @@ export async function webSettingsRoutes(app: FastifyInstance): Promise<void> {
       if (!(e instanceof Refusal) || e.reason === 'not-found') throw e;
       reply.header('x-tessera-reason', e.reason);
       // Shown again in the form that was posted, with what was typed (never the one-time password).
-      const { _csrf, otp: _otp, ...values } = form;
+      const values = kept(form);
       const action = (req.params as { action: string }).action;
       return show(reply, view, caller.principal, name, { error: e.message, form: { action, values } }, e.status);
     }

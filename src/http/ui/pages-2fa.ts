@@ -4,9 +4,10 @@
 import { renderSVG } from 'uqr';
 import { html, raw, type Html } from './html.ts';
 import { csrfField, layout, type View } from './layout.ts';
+import { fieldError, refusedHere, topError, type Refused } from './refused.ts';
 
 export type TfaState = false | { mode: string; pending: boolean };
-type Msg = { error?: string; notice?: string };
+type Msg = { error?: string; notice?: string; refused?: Refused };
 
 const MODES = [
   ['auth-and-writes', 'Sign-in and writes (publish, tokens, owners, …)'],
@@ -21,53 +22,80 @@ function modeSelect(current?: string): Html {
 ${MODES.map(([m, label]) => html`<option value="${m}"${m === current ? html` selected` : ''}>${label}</option>`)}</select>`;
 }
 
-/** The account's password; not required, as an account of the company sign-in has none to give. */
-const passwordField = (id: string) => html`<label for="${id}">Password</label>
-<input id="${id}" name="password" type="password" autocomplete="current-password" aria-describedby="${id}-hint">
-<p class="hint" id="${id}-hint">Accounts of the company sign-in have none: leave it empty.</p>`;
-const password = passwordField('password');
+type Err = ReturnType<typeof fieldError>;
+const none: Err = { alert: '', attrs: '' };
 
-const code = (label: string) => html`<label for="otp">${label}</label>
-<input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required>`;
+/** The account's password; not required, as an account of the company sign-in has none to give. In a refused
+ *  form it carries the refusal (the first field a person fixes: the password, or the code after it). */
+const passwordField = (id: string, err?: Err) => {
+  const e = err ?? fieldError(undefined, id, `${id}-hint`);
+  return html`<label for="${id}">Password</label>
+<input id="${id}" name="password" type="password" autocomplete="current-password"${e.attrs}>
+<p class="hint" id="${id}-hint">Accounts of the company sign-in have none: leave it empty.</p>`;
+};
+
+const code = (label: string, err: Err = none) => html`<label for="otp">${label}</label>
+<input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required${err.attrs}>`;
 
 export function tfaPage(v: View, state: TfaState, msg: Msg = {}): Html {
   const title = 'Two-factor authentication';
+  const r = msg.refused;
+  // The refused form, when this state of the page draws it; a password refusal goes to the password field,
+  // any other to the form's code field.
+  const at = (action: string, drawn: boolean) => (drawn ? refusedHere(r, action) : undefined);
+  const onPassword = r?.reason === 'password-wrong' || r?.reason === 'password-required';
+  const tie = (a: Refused | undefined, pw: string, otp?: string) => {
+    const toPw = !!a && (onPassword || !otp);
+    const p = fieldError(toPw ? a : undefined, pw, `${pw}-hint`);
+    const o = otp ? fieldError(toPw ? undefined : a, otp) : none;
+    return { alert: p.alert || o.alert, pw: p, otp: o };
+  };
   if (!state || state.pending) {
+    const enabling = at('enable', true);
+    const cancelling = at('disable', !!state);
+    const enable = tie(enabling, 'password');
+    const cancel = tie(cancelling, 'cancel-password');
     return layout(
       v,
       title,
-      html`<h1>${title}</h1>${messages(msg)}
+      html`<h1>${title}</h1>${messages(msg)}${topError(r, !!(enabling || cancelling))}
 <p>${
         state
           ? 'An enrolment was started but not confirmed: start it again to get a new QR code.'
           : 'Two-factor authentication is off.'
       }</p>
-<form method="post" action="/-/web/account/2fa/enable">${csrfField(v)}
-${modeSelect()}${password}<p><button>Turn on two-factor authentication</button></p></form>
+<form method="post" action="/-/web/account/2fa/enable">${csrfField(v)}${enable.alert}
+${modeSelect(enabling?.values.mode)}${passwordField('password', enable.pw)}
+<p><button>Turn on two-factor authentication</button></p></form>
 ${
   state
-    ? html`<form method="post" action="/-/web/account/2fa/disable">${csrfField(v)}
-${passwordField('cancel-password')}
+    ? html`<form method="post" action="/-/web/account/2fa/disable">${csrfField(v)}${cancel.alert}
+${passwordField('cancel-password', cancel.pw)}
 <p><button class="secondary">Cancel the enrolment</button></p></form>`
     : ''
 }`,
     );
   }
+  const changing = at('mode', true);
+  const disabling = at('disable', true);
+  const mode = tie(changing, 'password', 'otp');
+  const off = tie(disabling, 'off-password', 'off-otp');
   return layout(
     v,
     title,
-    html`<h1>${title}</h1>${messages(msg)}
+    html`<h1>${title}</h1>${messages(msg)}${topError(r, !!(changing || disabling))}
 <p>On: a one-time password is asked for on <strong>${
       state.mode === 'auth-only' ? 'sign-in only' : 'sign-in and writes'
     }</strong> (<code>${state.mode}</code>).</p>
 <h2 id="mode-h">Change the mode</h2>
 <form method="post" action="/-/web/account/2fa/mode" aria-labelledby="mode-h">${csrfField(v)}
-${modeSelect(state.mode)}${password}${code('One-time password')}<p><button>Change mode</button></p></form>
+${mode.alert}${modeSelect(changing?.values.mode ?? state.mode)}${passwordField('password', mode.pw)}
+${code('One-time password', mode.otp)}<p><button>Change mode</button></p></form>
 <h2 id="off-h">Turn it off</h2>
 <form method="post" action="/-/web/account/2fa/disable" aria-labelledby="off-h">${csrfField(v)}
-${passwordField('off-password')}
+${off.alert}${passwordField('off-password', off.pw)}
 <label for="off-otp">One-time password to turn it off</label>
-<input id="off-otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required>
+<input id="off-otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required${off.otp.attrs}>
 <p><button class="danger">Turn off two-factor authentication</button></p></form>`,
   );
 }

@@ -3,6 +3,7 @@
 import type { SessionInfo } from '../../services/web-sessions.ts';
 import { html, type Html } from './html.ts';
 import { csrfField, layout, otpField, type View } from './layout.ts';
+import { fieldError, refusedHere, topError, type Refused } from './refused.ts';
 
 const when = (t: number | string | null | undefined) =>
   t === null || t === undefined ? '—' : new Date(t).toISOString().replace('T', ' ').slice(0, 16);
@@ -38,18 +39,31 @@ ${
 
 export type Profile = { name: string; email: string; email_verified: boolean; tfa: unknown; created: string };
 
+/** A one-time password field whose form may hold the refusal (`err`): tied to it when it does. */
+function otpIn(v: View, label: string, id: string, err: ReturnType<typeof fieldError>): Html | '' {
+  if (!v.user?.tfa) return '';
+  return html`<label for="${id}">${label}</label>
+<input id="${id}" name="otp" inputmode="numeric" autocomplete="one-time-code" required${err.attrs}>`;
+}
+
 export function accountPage(
   v: View,
   p: Profile,
   sessions: SessionInfo[],
-  msg: { error?: string; notice?: string } = {},
+  msg: { error?: string; notice?: string; refused?: Refused } = {},
   password = true,
 ) {
   const tfa = p.tfa && typeof p.tfa === 'object' ? (p.tfa as { mode: string; pending: boolean }) : null;
+  // A refusal is shown in the form that was posted (none of their fields is kept: all are secrets).
+  const r = msg.refused;
+  const pw = fieldError(password ? refusedHere(r, 'password') : undefined, 'old');
+  const ending = sessions.find((s) => !s.current && refusedHere(r, 'sessions/revoke', { id: s.id }));
+  const everywhere = fieldError(refusedHere(r, 'sessions/revoke-all'), 'otp-everywhere');
+  const shown = !!(pw.alert || ending || everywhere.alert);
   return layout(
     v,
     'Your account',
-    html`<h1>Your account</h1>${alert(msg.error)}
+    html`<h1>Your account</h1>${alert(msg.error)}${topError(r, shown)}
 ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 <table><tbody>
 <tr><th scope="row">Username</th><td>${p.name}</td></tr>
@@ -62,8 +76,9 @@ ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 ${
   password
     ? html`<h2 id="password-h">Change password</h2>
-<form method="post" action="/-/web/account/password" aria-labelledby="password-h">${csrfField(v)}
-<label for="old">Current password</label><input id="old" name="old" type="password" autocomplete="current-password" required>
+<form method="post" action="/-/web/account/password" aria-labelledby="password-h">${csrfField(v)}${pw.alert}
+<label for="old">Current password</label>
+<input id="old" name="old" type="password" autocomplete="current-password" required${pw.attrs}>
 <label for="new">New password</label><input id="new" name="new" type="password" autocomplete="new-password" required>
 ${otpField(v)}
 <p class="hint">Every other sign-in (npm login sessions and web sessions) ends.</p>
@@ -75,23 +90,25 @@ the password there), or passwords are turned off on this registry.</p>`
 <h2>Active sessions</h2>
 <table><thead><tr><th scope="col">Kind</th><th scope="col">Client</th><th scope="col">Created</th>
 <th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="hint">Action</span></th></tr></thead><tbody>
-${sessions.map(
-  (s) => html`<tr><td>${s.kind === 'web-session' ? 'web' : 'npm login'}${s.current ? ' (this one)' : ''}</td>
+${sessions.map((s) => {
+  const end = fieldError(s === ending ? r : undefined, `otp-end-${s.id}`);
+  return html`<tr><td>${s.kind === 'web-session' ? 'web' : 'npm login'}${s.current ? ' (this one)' : ''}</td>
 <td>${s.agent ?? s.name ?? ''}</td><td>${when(s.created)}</td><td>${when(s.lastUsed)}</td><td>${when(s.expires)}</td>
 <td>${
     s.current
       ? ''
-      : html`<form method="post" action="/-/web/account/sessions/revoke">${csrfField(v)}
-<input type="hidden" name="id" value="${s.id}">${otpField(v, `One-time password to end session ${s.id.slice(0, 8)}`, `otp-end-${s.id}`)}
+      : html`<form method="post" action="/-/web/account/sessions/revoke">${csrfField(v)}${end.alert}
+<input type="hidden" name="id" value="${s.id}">
+${otpIn(v, `One-time password to end session ${s.id.slice(0, 8)}`, `otp-end-${s.id}`, end)}
 <button class="danger" aria-label="End session ${s.id.slice(0, 8)}">End</button></form>`
-  }</td></tr>`,
-)}
+  }</td></tr>`;
+})}
 </tbody></table>
 <form method="post" action="/-/web/account/sessions/revoke-all" aria-labelledby="everywhere-h">${csrfField(v)}
 <h3 id="everywhere-h">Sign out everywhere</h3>
 <p class="hint">Ends every session above, npm login sessions and web sessions, this one too. Access tokens you
 created keep working: revoke them on the tokens page.</p>
-${otpField(v, 'One-time password to sign out everywhere', 'otp-everywhere')}
+${everywhere.alert}${otpIn(v, 'One-time password to sign out everywhere', 'otp-everywhere', everywhere)}
 <p><button class="danger">End every session</button></p></form>`,
   );
 }

@@ -3,12 +3,15 @@
 import type { AuditEntry, AuditFilter, OrgRow, UserRow } from '../../services/admin.ts';
 import { html, type Html } from './html.ts';
 import { csrfField, layout, otpField, type View } from './layout.ts';
+import { fieldError, refusedHere, topError, typed, type Refused } from './refused.ts';
 
-export type Msg = { error?: string; notice?: string };
+/** `refused`: a refused post, shown in its form when the page has one with fields (else at the top). */
+export type Msg = { error?: string; notice?: string; refused?: Refused };
 
 const when = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 19);
-const messages = (m: Msg) => html`${m.error ? html`<p class="error" role="alert">${m.error}</p>` : ''}
-${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ''}`;
+const messages = (m: Msg, shown = false) => html`${m.error ? html`<p class="error" role="alert">${m.error}</p>` : ''}
+${topError(m.refused, shown)}${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ''}`;
+const checked = (at: Refused | undefined, name: string) => (at?.values[name] === 'on' ? html` checked` : '');
 
 function frame(v: View, title: string, body: Html): Html {
   return layout(
@@ -35,11 +38,13 @@ ${rowOtp(v, `otp-${path}-${i}`, `One-time password to ${button.toLowerCase()}`)}
 ${u.disabled ? '' : form('disable', `Disable ${u.name}`, true)}`;
 }
 
-export function usersPage(v: View, users: UserRow[], msg: Msg = {}, f: Record<string, string> = {}): Html {
+export function usersPage(v: View, users: UserRow[], msg: Msg = {}): Html {
+  const adding = refusedHere(msg.refused, 'users');
+  const err = fieldError(adding, 'new-name');
   return frame(
     v,
     'Users',
-    html`${messages(msg)}
+    html`${messages(msg, !!adding)}
 <table><thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">State</th><th scope="col">Created</th>
 <th scope="col"><span class="hint">Actions</span></th></tr></thead><tbody>
 ${users.map(
@@ -49,14 +54,17 @@ ${users.map(
 )}
 </tbody></table>
 <h2 id="add-h">Add a user</h2>
-<form method="post" action="/-/web/admin/users" aria-labelledby="add-h">${csrfField(v)}
-<label for="new-name">User name</label><input id="new-name" name="name" required value="${f.name ?? ''}">
-<label for="new-email">E-mail</label><input id="new-email" name="email" type="email" required value="${f.email ?? ''}">
+<form method="post" action="/-/web/admin/users" aria-labelledby="add-h">${csrfField(v)}${err.alert}
+<label for="new-name">User name</label>
+<input id="new-name" name="name" required value="${typed(adding, 'name')}"${err.attrs}>
+<label for="new-email">E-mail</label>
+<input id="new-email" name="email" type="email" required value="${typed(adding, 'email')}">
 <label for="new-password">Password</label>
 <input id="new-password" name="password" type="password" autocomplete="new-password" aria-describedby="new-password-hint">
 <p class="hint" id="new-password-hint">Empty for an account that signs in only through single sign-on.</p>
-<label class="check"><input type="checkbox" name="verified" value="on"${f.verified ? html` checked` : ''}> E-mail address verified</label>
-<label class="check"><input type="checkbox" name="admin" value="on"${f.admin ? html` checked` : ''}> Administrator</label>
+<label class="check"><input type="checkbox" name="verified" value="on"${checked(adding, 'verified')}>
+ E-mail address verified</label>
+<label class="check"><input type="checkbox" name="admin" value="on"${checked(adding, 'admin')}> Administrator</label>
 ${otpField(v)}<p><button>Add user</button></p></form>`,
   );
 }
@@ -65,16 +73,25 @@ export function auditPage(
   v: View,
   rows: AuditEntry[],
   f: AuditFilter & { sinceText?: string; untilText?: string },
+  refused?: Refused,
 ): Html {
+  // A filter that cannot be read is refused in the filter form, with every filter as typed.
+  const badSince = refusedHere(refused, 'audit/since');
+  const badUntil = refusedHere(refused, 'audit/until');
+  const at = badSince ?? badUntil;
+  const since = fieldError(badSince, 'f-since', 'f-time-hint');
+  const until = fieldError(badUntil, 'f-until', 'f-time-hint');
+  const value = (name: keyof typeof f) => (at ? typed(at, name.replace(/Text$/, '')) : String(f[name] ?? ''));
   return frame(
     v,
     'Audit log',
-    html`<form method="get" action="/-/web/admin/audit" class="filters">
-<label for="f-user">User</label><input id="f-user" name="user" value="${f.user ?? ''}">
-<label for="f-event">Event</label><input id="f-event" name="event" value="${f.event ?? ''}" placeholder="denied">
-<label for="f-reason">Reason</label><input id="f-reason" name="reason" value="${f.reason ?? ''}" placeholder="not-maintainer">
-<label for="f-since">Since</label><input id="f-since" name="since" value="${f.sinceText ?? ''}" aria-describedby="f-time-hint">
-<label for="f-until">Until</label><input id="f-until" name="until" value="${f.untilText ?? ''}" aria-describedby="f-time-hint">
+    html`<form method="get" action="/-/web/admin/audit" class="filters">${since.alert}${until.alert}
+<label for="f-user">User</label><input id="f-user" name="user" value="${value('user')}">
+<label for="f-event">Event</label><input id="f-event" name="event" value="${value('event')}" placeholder="denied">
+<label for="f-reason">Reason</label>
+<input id="f-reason" name="reason" value="${value('reason')}" placeholder="not-maintainer">
+<label for="f-since">Since</label><input id="f-since" name="since" value="${value('sinceText')}"${since.attrs}>
+<label for="f-until">Until</label><input id="f-until" name="until" value="${value('untilText')}"${until.attrs}>
 <p class="hint" id="f-time-hint">A date and time (2026-05-01T12:00Z) or a duration back from now (24h, 7d).</p>
 <p><button>Filter</button></p></form>
 <p role="status">${rows.length} entr${rows.length === 1 ? 'y' : 'ies'}, newest first${rows.length >= 200 ? ' (the newest 200)' : ''}.</p>
@@ -88,11 +105,13 @@ ${rows.map(
   );
 }
 
-export function adminOrgsPage(v: View, orgs: OrgRow[], msg: Msg = {}, f: Record<string, string> = {}): Html {
+export function adminOrgsPage(v: View, orgs: OrgRow[], msg: Msg = {}): Html {
+  const creating = refusedHere(msg.refused, 'orgs');
+  const err = fieldError(creating, 'org-name');
   return frame(
     v,
     'Organizations',
-    html`${messages(msg)}
+    html`${messages(msg, !!creating)}
 <table><thead><tr><th scope="col">Organization</th><th scope="col">Owners</th><th scope="col">Members</th>
 <th scope="col">Created</th></tr></thead><tbody>
 ${orgs.map(
@@ -102,9 +121,11 @@ ${orgs.map(
 <td>${o.members}</td><td>${when(o.created)}</td></tr>`,
 )}</tbody></table>
 <h2 id="org-h">Create an organization</h2>
-<form method="post" action="/-/web/admin/orgs" aria-labelledby="org-h">${csrfField(v)}
-<label for="org-name">Name (the scope @name)</label><input id="org-name" name="name" required value="${f.name ?? ''}">
-<label for="org-owner">Owner (a user name)</label><input id="org-owner" name="owner" required value="${f.owner ?? ''}">
+<form method="post" action="/-/web/admin/orgs" aria-labelledby="org-h">${csrfField(v)}${err.alert}
+<label for="org-name">Name (the scope @name)</label>
+<input id="org-name" name="name" required value="${typed(creating, 'name')}"${err.attrs}>
+<label for="org-owner">Owner (a user name)</label>
+<input id="org-owner" name="owner" required value="${typed(creating, 'owner')}">
 ${otpField(v)}<p><button>Create organization</button></p></form>`,
   );
 }

@@ -3,6 +3,7 @@
 import type { HookView } from '../../services/user-hooks.ts';
 import { html, type Html } from './html.ts';
 import { csrfField, layout, otpField, type View } from './layout.ts';
+import { fieldError, refusedHere, topError, typed, type Refused } from './refused.ts';
 
 const when = (t: string | null) => (t === null ? '—' : t.replace('T', ' ').slice(0, 16));
 const alert = (error?: string) => (error ? html`<p class="error" role="alert">${error}</p>` : '');
@@ -12,7 +13,10 @@ const TYPES = [
   ['owner', 'The packages a user maintains (your user name)'],
 ];
 
-export type HooksMsg = { error?: string; notice?: string };
+export type HooksMsg = { error?: string; notice?: string; refused?: Refused };
+
+/** The field a hook form's refusal is tied to: the endpoint when the endpoint was refused, else the name. */
+const hookField = (r: Refused, name: string) => (r.reason === 'hook-endpoint-invalid' ? 'endpoint' : name);
 
 function secretField(label: string, required: boolean): Html {
   return html`<label for="secret">${label}</label>
@@ -21,12 +25,16 @@ function secretField(label: string, required: boolean): Html {
  HMAC-SHA256). It is not shown again.</p>`;
 }
 
-export function hooksPage(v: View, hooks: HookView[], msg: HooksMsg = {}, f: Record<string, string> = {}): Html {
-  const type = f.type ?? 'package';
+export function hooksPage(v: View, hooks: HookView[], msg: HooksMsg = {}): Html {
+  const adding = refusedHere(msg.refused, 'add');
+  const type = typed(adding, 'type', 'package');
+  const tied = adding && hookField(adding, 'name');
+  const name = fieldError(tied === 'name' ? adding : undefined, 'name');
+  const endpoint = fieldError(tied === 'endpoint' ? adding : undefined, 'endpoint', 'endpoint-hint');
   return layout(
     v,
     'Hooks',
-    html`<h1>Hooks</h1>${alert(msg.error)}
+    html`<h1>Hooks</h1>${alert(msg.error)}${topError(msg.refused, !!adding)}
 ${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 ${
   hooks.length
@@ -46,16 +54,17 @@ ${otpField(v, `One-time password to delete the hook on ${h.name}`, `otp-delete-$
     : html`<p>You have no hooks.</p>`
 }
 <h2 id="add-h">Add a hook</h2>
-<form method="post" action="/-/web/hooks" aria-labelledby="add-h">${csrfField(v)}
+<form method="post" action="/-/web/hooks" aria-labelledby="add-h">${csrfField(v)}${name.alert}${endpoint.alert}
 <label for="type">Watch</label><select id="type" name="type">
 ${TYPES.map(
   ([value, label]) => html`<option value="${value}"${value === type ? html` selected` : ''}>
 ${label}</option>`,
 )}
 </select>
-<label for="name">Package, scope or user name</label><input id="name" name="name" required value="${f.name ?? ''}">
+<label for="name">Package, scope or user name</label>
+<input id="name" name="name" required value="${typed(adding, 'name')}"${name.attrs}>
 <label for="endpoint">Endpoint</label>
-<input id="endpoint" name="endpoint" type="url" required value="${f.endpoint ?? ''}" aria-describedby="endpoint-hint">
+<input id="endpoint" name="endpoint" type="url" required value="${typed(adding, 'endpoint')}"${endpoint.attrs}>
 <p class="hint" id="endpoint-hint">An http(s) URL, without a user name or password. Events are POSTed to it as JSON.</p>
 ${secretField('Secret', true)}
 ${otpField(v)}
@@ -64,15 +73,16 @@ ${otpField(v)}
   );
 }
 
-export function editHookPage(v: View, h: HookView, error?: string, endpoint?: string): Html {
+/** The form to change a hook; `refused`: its refused post, shown in it with the endpoint as typed. */
+export function editHookPage(v: View, h: HookView, refused?: Refused): Html {
+  const err = fieldError(refused, 'endpoint');
   return layout(
     v,
     'Change a hook',
     html`<h1>Change the hook on <span class="mono">${h.name}</span></h1>
-${alert(error)}
-<form method="post" action="/-/web/hooks/${h.id}">${csrfField(v)}
+<form method="post" action="/-/web/hooks/${h.id}">${csrfField(v)}${err.alert}
 <label for="endpoint">Endpoint</label>
-<input id="endpoint" name="endpoint" type="url" required value="${endpoint ?? h.endpoint}">
+<input id="endpoint" name="endpoint" type="url" required value="${typed(refused, 'endpoint', h.endpoint)}"${err.attrs}>
 ${secretField('New secret (leave empty to keep the current one)', false)}
 ${otpField(v)}
 <p><button>Save</button> <a href="/-/web/hooks">Cancel</a></p></form>`,

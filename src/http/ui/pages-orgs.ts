@@ -2,6 +2,7 @@
 // Each form is one `npm org | team | access` command; the refusals are that command's.
 import { html, type Html } from './html.ts';
 import { csrfField, layout, otpField, type View } from './layout.ts';
+import { fieldError, refusedHere, typed } from './refused.ts';
 
 /** `form`: the form a refusal answers (its action and team) and what was typed in it, shown again there. */
 export type Msg = { error?: string; notice?: string; form?: { path: string; values: Record<string, string> } };
@@ -16,18 +17,9 @@ ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ''}`;
 
 /** The refused form's state, when `path` (and, for a team's forms, `team`) names the form that was posted. */
 function atForm(m: Msg, path: string, team?: string) {
-  const f = m.form;
-  if (!m.error || !f || f.path !== path || (team !== undefined && f.values.team !== team)) return undefined;
-  return { error: m.error, value: (name: string) => f.values[name] ?? '' };
-}
-
-/** The refusal, in the form it answers, and the attributes that tie the form's first field to it. */
-function fieldError(at: ReturnType<typeof atForm>, id: string): { alert: Html | ''; attrs: Html | '' } {
-  if (!at) return { alert: '', attrs: '' };
-  return {
-    alert: html`<p class="error" role="alert" id="${id}-error">${at.error}</p>`,
-    attrs: html` aria-invalid="true" aria-describedby="${id}-error"`,
-  };
+  const r = m.error && m.form ? { action: m.form.path, values: m.form.values, error: m.error } : undefined;
+  const at = refusedHere(r, path, team === undefined ? {} : { team });
+  return at && { ...at, value: (name: string) => typed(at, name) };
 }
 
 const options = (values: string[], selected: string) =>

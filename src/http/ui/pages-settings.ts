@@ -7,19 +7,16 @@ import type { Settings, TrustRow } from '../../services/web-settings.ts';
 import { html, type Html } from './html.ts';
 import { csrfField, layout, type View } from './layout.ts';
 import { packageUrl } from './pages-browse.ts';
+import { refusedHere as refusedAt, type Refused } from './refused.ts';
 
 /** `form`: the form a refusal answers (its action) and what was typed in it, shown again there. */
 export type Msg = { error?: string; notice?: string; form?: { action: string; values: Record<string, string> } };
 /** The settings as drawn: with the refused form, when a post was refused, to show it again as it was. */
-type Shown = Settings & { refused?: { action: string; values: Record<string, string>; error: string } };
-type Refused = NonNullable<Shown['refused']>;
+type Shown = Settings & { refused?: Refused };
 
 /** The refused post, when `action` (and the hidden fields in `which`) name this form. */
-function refusedHere(s: Shown, action: string, which: Record<string, string> = {}): Refused | undefined {
-  const r = s.refused;
-  if (!r || r.action !== action) return undefined;
-  return Object.entries(which).every(([k, v]) => (r.values[k] ?? '') === v) ? r : undefined;
-}
+const refusedHere = (s: Shown, action: string, which: Record<string, string> = {}) =>
+  refusedAt(s.refused, action, which);
 
 /** Whether the refused post's form is on the page (else its refusal goes at the top). */
 function placed(s: Shown): boolean {

@@ -10,11 +10,12 @@ import { lastLocalWrite } from '../store/counters.ts';
 import { tarballOf } from '../store/versions.ts';
 
 type Kind = 'full' | 'abbrev';
-/** A document's text, split where the base URL goes, and its bytes per base URL, each form made when first asked
- *  for: installers ask for the abbreviated form only, and the full bytes would double what a package holds. */
+/** A document's text, with a placeholder where the base URL goes, and its bytes per base URL, each form made when
+ *  first asked for: installers ask for the abbreviated form only, and the full bytes would double what a package
+ *  holds. */
 type Doc = {
   etag: string;
-  text: Record<Kind, string[]>;
+  text: Record<Kind, string>;
   bytes: Map<string, Partial<Record<Kind, Buffer>>>;
   size: number;
 };
@@ -276,7 +277,7 @@ export class ReadCache {
     // Text is counted at two bytes a character, as V8 may hold it.
     const e: Doc = {
       etag: row.etag,
-      text: { full: row.doc.split(BASE_PLACEHOLDER_JSON), abbrev: row.abbrev.split(BASE_PLACEHOLDER_JSON) },
+      text: { full: row.doc, abbrev: row.abbrev },
       bytes: new Map(),
       size: 2 * (row.doc.length + row.abbrev.length),
     };
@@ -299,7 +300,9 @@ export class ReadCache {
     }
     let bytes = forBase[kind];
     if (!bytes) {
-      bytes = Buffer.from(e.text[kind].join(JSON.stringify(base).slice(1, -1)));
+      const at = JSON.stringify(base).slice(1, -1);
+      // A function, so that a `$` in the base URL is not read as a replacement pattern.
+      bytes = Buffer.from(e.text[kind].replaceAll(BASE_PLACEHOLDER_JSON, () => at));
       forBase[kind] = bytes;
       e.size += bytes.length;
       this.#docs.grow(name, bytes.length);

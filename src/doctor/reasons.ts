@@ -245,6 +245,19 @@ export function reasonFix(i: FixInput): string {
         'The directory account behind this name cannot be a user name on this registry: ask the registry ' +
         'administrator to match sign-in names to another directory attribute (`auth.ldap.userFilter`).'
       );
+    case 'directory-refused':
+      return (
+        `The company directory refused the user name and password at ${i.where}: use your directory password ` +
+        `(the one of your company account), or replace them with a token: \`npm login ${R}\`.`
+      );
+    case 'directory-user-removed':
+      // A new login cannot help: the directory no longer has the account, and its tokens went with it.
+      return (
+        'The company directory no longer has this account, so the registry ended its sessions and tokens: ' +
+        'ask your directory administrator; logging in again or a new token does not help until the account is back.'
+      );
+    case 'directory-unavailable':
+      return 'The registry could not reach the company directory to check the password: retry later, and tell the registry administrator; do not rotate passwords or tokens for this.';
     case 'login-throttled':
       return `Too many failed logins: wait a minute, then correct the password at ${i.where} (or \`npm login ${R}\`).`;
     case 'auth-required':

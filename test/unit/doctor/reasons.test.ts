@@ -55,7 +55,12 @@ test('the refusals of the brief map to their findings', () => {
 });
 
 test('each fix names a command, and every npm command in it targets the registry', () => {
-  const noCommand = new Set(['user-disabled', 'upstream-unavailable']);
+  const noCommand = new Set([
+    'user-disabled',
+    'upstream-unavailable',
+    'directory-user-removed',
+    'directory-unavailable',
+  ]);
   for (const reason of Object.keys(REASON_FINDING)) {
     const fix = reasonFix({
       reason,
@@ -136,4 +141,13 @@ test("explain puts a recognised Tessera refusal's own cause first", () => {
   const team = put('team-lacks-write', { package: '@acme/lib', org: 'acme', action: 'publish' });
   assert.equal(team.id, 'not-maintainer');
   assert.match(team.fix, /npm access grant read-write acme:<team> @acme\/lib/);
+});
+
+test('a directory refusal says what the directory did, and logging in again only where it helps', () => {
+  const fix = (reason: string) => reasonFix({ reason, registry: R, where: 'w', place: 'p' });
+  assert.match(fix('directory-refused'), /directory refused the user name and password/);
+  assert.match(fix('directory-user-removed'), /no longer has this account/);
+  assert.doesNotMatch(fix('directory-user-removed'), /^Log in again/);
+  assert.match(fix('directory-unavailable'), /could not reach the company directory/);
+  assert.doesNotMatch(fix('directory-unavailable'), /Log in again/);
 });

@@ -169,6 +169,7 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
             otpOnly: kind === 'otp',
             error: e.message,
             name: form.name,
+            email: form.email,
             sso: ssoFor(kind, `${baseUrl(req)}/-/v1/login/cli/${req.params.id}/oidc`),
           }),
         );

@@ -12,6 +12,8 @@ type Opts = {
   otpOnly?: boolean;
   error?: string;
   name?: string;
+  /** The e-mail typed into a refused sign-up, shown again. */
+  email?: string;
   /** The company sign-in (auth.oidc): its name and the link that leaves for it. */
   sso?: { name: string; href: string };
 };
@@ -36,7 +38,7 @@ export function loginPage(o: Opts): string {
     ? [otp(true)]
     : [
         field('name', 'Username', `autocomplete="username" required value="${esc(o.name ?? '')}"`),
-        ...(o.create ? [field('email', 'E-mail', 'type="email" autocomplete="email" required')] : []),
+        ...(o.create ? [field('email', 'E-mail', `type="email" autocomplete="email" required value="${esc(o.email ?? '')}"`)] : []),
         field(
           'password',
           'Password',

@@ -38,7 +38,9 @@ export function loginPage(o: Opts): string {
     ? [otp(true)]
     : [
         field('name', 'Username', `autocomplete="username" required value="${esc(o.name ?? '')}"`),
-        ...(o.create ? [field('email', 'E-mail', `type="email" autocomplete="email" required value="${esc(o.email ?? '')}"`)] : []),
+        ...(o.create
+          ? [field('email', 'E-mail', `type="email" autocomplete="email" required value="${esc(o.email ?? '')}"`)]
+          : []),
         field(
           'password',
           'Password',

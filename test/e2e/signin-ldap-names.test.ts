@@ -4,6 +4,7 @@
 // The fix the article gives (a filter on another attribute) then signs the same person in.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { send } from '../helpers/raw-request.ts';
 import { makeNpm } from '../helpers/npm.ts';
@@ -42,7 +43,7 @@ after(async () => {
   await slapd?.stop();
 });
 
-describe('a directory account whose name is not a valid user name', () => {
+describe('a directory account whose name is not a valid user name', { skip: onceInSqlitePass }, () => {
   let s: TestServer;
   before(async () => {
     s = await registry();
@@ -130,7 +131,7 @@ describe('a directory account whose name is not a valid user name', () => {
   });
 });
 
-describe('the fix the refusal names: a user filter on another attribute', () => {
+describe('the fix the refusal names: a user filter on another attribute', { skip: onceInSqlitePass }, () => {
   test('with auth.ldap.userFilter matching the e-mail address, j.doe signs in as a valid name', async () => {
     const s = await registry({ userFilter: '(mail={{username}}@corp.test)' });
     try {

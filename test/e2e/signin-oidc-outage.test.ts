@@ -5,6 +5,7 @@
 // person signs in. A provider that is down at discovery is the same refusal.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import type { Page } from 'playwright-core';
 import type { AuthConfig } from '../../src/config/config.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -39,7 +40,7 @@ async function atProvider(page: Page, user: string, password: string): Promise<v
   await page.getByRole('button', { name: 'Continue' }).click();
 }
 
-describe('company sign-in when the provider goes down after discovery', () => {
+describe('company sign-in when the provider goes down after discovery', { skip: onceInSqlitePass }, () => {
   let op: TestProvider;
   let s: TestServer;
   let b: TestBrowser;

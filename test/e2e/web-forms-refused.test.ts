@@ -26,7 +26,9 @@ async function onlyIn(page: Page, form: Locator): Promise<void> {
   assert.equal(await page.getByRole('alert').count(), 1, 'one message, at the form');
 }
 
-describe('web pages: a refusal is shown in the form posted, with what was typed kept', { skip: onceInSqlitePass }, () => {
+describe('web pages: a refusal is shown in the form posted, with what was typed kept', {
+  skip: onceInSqlitePass,
+}, () => {
   let s: TestServer;
   let b: TestBrowser;
 

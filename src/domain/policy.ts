@@ -496,6 +496,8 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
           orgs: c.grants.orgs.join(', ') || 'none',
           action: verb,
           level: writes ? 'read-write' : 'read-only',
+          // Listed, but below what the action needs: the refusal says what the token may do there.
+          ...(listed ? { granted: level === 'no-access' ? 'no-access' : 'read-only' } : {}),
         },
         'token-covers-org',
         listed

@@ -18,6 +18,13 @@ const BEARER = 'Bearer realm="tessera"';
 const BASIC = 'Basic realm="tessera"';
 const EXPIRED_NOTICE = 'access token expired or revoked. Please try logging in again.';
 
+/** What a granular token may do with organizations, for `token-org-restricted`. */
+const orgGrant = (p: Params): string => {
+  if (p.granted === 'read-only') return `it may only read ${p.org}`;
+  if (p.granted === 'no-access') return `it has no access to ${p.org}`;
+  return p.orgs === 'none' ? 'it manages no organizations' : `it manages the organizations ${p.orgs}`;
+};
+
 export const reasons = {
   // --- who is calling
   'auth-required': {
@@ -297,7 +304,7 @@ export const reasons = {
   'token-org-restricted': {
     status: 403,
     error: (p) =>
-      `This token cannot ${p.action}: ${p.orgs === 'none' ? 'it manages no organizations' : `it manages the organizations ${p.orgs}`}. Create a token with --orgs ${p.org} --orgs-permission ${p.level}`,
+      `This token cannot ${p.action}: ${orgGrant(p)}. Create a token with --orgs ${p.org} --orgs-permission ${p.level}`,
     summary: 'A granular token was used on an organization it does not list, or beyond its org permission.',
   },
   'last-org-owner': {

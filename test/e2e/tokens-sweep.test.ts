@@ -1,0 +1,92 @@
+// Sweep of the token model (#3) as npm 11 users meet it, beyond tokens.test.ts: a scope written the way
+// people write it (`--packages @scope/*`), names that are no package, an org token limited to reading, a
+// token list longer than one page, revoking by key prefix and by the token itself, and a token trying to
+// revoke itself.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
+import { createOrg } from '../../src/services/orgs.ts';
+
+describe('npm 11 token commands, as users vary them', () => {
+  let s: TestServer;
+  let alice: NpmEnv; // a login session
+  const pw = ['--password', 'alice-password'];
+
+  /** `npm token create … --json`: the token and what the registry says it covers. */
+  async function create(args: string[]) {
+    const r = await alice.run(['token', 'create', ...pw, '--json', ...args]);
+    assert.equal(r.code, 0, r.output);
+    return JSON.parse(r.stdout) as { token: string; packages: string[]; scopes: string[]; packages_all: boolean };
+  }
+  function withToken(token: string): NpmEnv {
+    const n = makeNpm(s.url);
+    n.setToken(s.host, token);
+    return n;
+  }
+
+  before(async () => {
+    s = await startServer();
+    await s.addUser('alice');
+    await s.addUser('bob');
+    await createOrg(s.ctx, 'acme', 'alice');
+    alice = makeNpm(s.url);
+    alice.setToken(s.host, await s.token({ user: 'alice' }));
+    const r = await alice.run(['team', 'create', '@acme:devs']);
+    assert.equal(r.code, 0, r.output);
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  test('an org token that may only read says so when used to change the org', async () => {
+    const ro = await alice.run(['token', 'create', ...pw, '--orgs', 'acme', '--orgs-permission', 'read-only', '--json']);
+    const n = withToken(JSON.parse(ro.stdout).token);
+    const ls = await n.run(['team', 'ls', '@acme']);
+    assert.equal(ls.code, 0, ls.output);
+    assert.match(ls.stdout, /@acme:devs/);
+    for (const args of [
+      ['team', 'add', '@acme:devs', 'bob'],
+      ['org', 'set', 'acme', 'bob', 'developer'],
+    ]) {
+      const r = await n.run(args);
+      assert.equal(r.code, 1, r.output);
+      assert.match(r.output, /E403/);
+      assert.match(r.output, /This token cannot (manage the teams|change the members) of acme: it may only read acme\./);
+      assert.match(r.output, /--orgs acme --orgs-permission read-write/);
+    }
+  });
+
+  test('a list longer than a page, revoking by key prefix and by the token itself', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 105; i++) made.push(await s.token({ user: 'alice', kind: 'granular', name: `bulk-${i}` }));
+    const list = await alice.run(['token', 'list', '--json']);
+    assert.equal(list.code, 0, list.output);
+    // npm prints `key` as *** in --json; `id` is the shortest unique prefix of it.
+    const rows = JSON.parse(list.stdout) as { id: string; name: string | null }[];
+    const bulk = rows.filter((t) => t.name?.startsWith('bulk-'));
+    assert.equal(bulk.length, 105, 'npm follows urls.next past the first 100');
+    assert.equal(new Set(rows.map((t) => t.id)).size, rows.length, 'no token twice across pages');
+    // By the id npm shows (a unique prefix of the key), and by the whole token value.
+    let r = await alice.run(['token', 'revoke', bulk.find((t) => t.name === 'bulk-0')!.id]);
+    assert.equal(r.code, 0, r.output);
+    const last = made.at(-1)!;
+    r = await alice.run(['token', 'revoke', last]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.stdout, /Removed 1 token/);
+    for (const token of [made[0], last]) {
+      const who = await withToken(token).run(['whoami']);
+      assert.equal(who.code, 1);
+      assert.match(who.output, /access token expired or revoked/);
+    }
+    // A granular token may not revoke tokens, itself included, and stays usable after trying.
+    const self = withToken(made[1]);
+    r = await self.run(['token', 'revoke', made[1]]);
+    assert.equal(r.code, 1);
+    assert.match(r.output, /Only a login session can revoke tokens; this request used a granular token/);
+    assert.equal((await self.run(['whoami'])).stdout.trim(), 'alice');
+    r = await alice.run(['token', 'revoke', 'ffffffff']);
+    assert.equal(r.code, 1);
+    assert.match(r.output, /Unknown token id or value "ffffffff"/);
+  });
+});

@@ -6,6 +6,7 @@ import { Refusal } from '../domain/reasons.ts';
 import type { Grants, TokenKind } from '../domain/principal.ts';
 import type { TokenExpiry, TokenSpec } from '../domain/commands.ts';
 import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts';
+import { isReadableName } from '../domain/names.ts';
 import {
   countActiveTokens,
   insertToken,
@@ -38,6 +39,38 @@ export function validateCidrs(list: string[]): string[] {
   }
   return list;
 }
+
+const ORG_NAME = /^[a-z0-9][a-z0-9._-]{0,213}$/;
+
+/**
+ * The packages, scopes and orgs a granular token names, as the policy matches them. `@scope/*` is how people
+ * write a scope, in `--packages` as in `--scopes`: it means the scope. Anything else that no package, scope or
+ * organization can be called is refused, so a token never looks limited to something it does not cover.
+ */
+export function validateGrants(g: Grants): Grants {
+  const bad = (value: string, what: string) =>
+    new Refusal('invalid-request', { detail: `"${value}" is not ${what} (e.g. ${EXAMPLES[what]})` });
+  const scopes = new Set<string>();
+  const packages = new Set<string>();
+  const scope = (s: string, given: string) => {
+    const name = s.replace(/\/\*?$/, '');
+    if (!ORG_NAME.test(name.slice(1))) throw bad(given, 'a scope');
+    scopes.add(name);
+  };
+  for (const s of g.scopes) scope(s.startsWith('@') ? s : `@${s}`, s);
+  for (const p of g.packages) {
+    if (/^@[^/]+\/\*$/.test(p)) scope(p, p);
+    else if (isReadableName(p)) packages.add(p);
+    else throw bad(p, 'a package name');
+  }
+  for (const o of g.orgs) if (!ORG_NAME.test(o)) throw bad(o, 'an organization name');
+  return { ...g, packages: [...packages], scopes: [...scopes] };
+}
+const EXAMPLES: Record<string, string> = {
+  'a scope': '@acme or @acme/*',
+  'a package name': 'left-pad or @acme/lib',
+  'an organization name': 'acme',
+};
 
 /** Whether a token may write anything: what its expiry bounds and bypass-2fa depend on. */
 export function writes(kind: TokenSpec['kind'], grants: Grants | null): boolean {
@@ -88,7 +121,7 @@ export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Pro
   const now = ctx.clock.now();
   if ((await countActiveTokens(ctx.store.db, user.id, now)) >= pol.maxPerUser)
     throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
-  const g = spec.kind === 'granular' ? spec.grants : null;
+  const g = spec.kind === 'granular' && spec.grants ? validateGrants(spec.grants) : null;
   if (g && g.packages.length + g.scopes.length > pol.maxPackagesAndScopes) {
     throw new Refusal('token-too-many-packages', {
       limit: pol.maxPackagesAndScopes,

@@ -39,6 +39,29 @@ describe('npm 11 token commands, as users vary them', () => {
     await s.close();
   });
 
+  test('--packages @scope/* is the scope; a name no package can have is refused before any token is made', async () => {
+    const t = await create(['--packages', '@alice/*']);
+    assert.deepEqual([t.packages, t.scopes, t.packages_all], [[], ['@alice'], false]);
+    let r = await withToken(t.token).run(['publish'], { cwd: makePackage('@alice/first', '1.0.0') });
+    assert.equal(r.code, 0, r.output);
+    r = await withToken(t.token).run(['publish'], { cwd: makePackage('unscoped-x', '1.0.0') });
+    assert.equal(r.code, 1);
+    assert.match(r.output, /This token is limited to @alice\/\* and cannot publish unscoped-x/);
+    assert.deepEqual((await create(['--scopes', '@alice/*'])).scopes, ['@alice']);
+    const before = (await alice.run(['token', 'list', '--json'])).stdout;
+    for (const [flag, value] of [
+      ['--packages', 'Not A Name'],
+      ['--scopes', '@bad scope'],
+      ['--orgs', 'Acme Corp'],
+    ]) {
+      r = await alice.run(['token', 'create', ...pw, flag, value]);
+      assert.equal(r.code, 1, r.output);
+      assert.match(r.output, /E400/);
+      assert.match(r.output, new RegExp(`"${value.replace(/[*/]/g, '\\$&')}" is not (a package name|a scope|an organization name)`));
+    }
+    assert.equal(JSON.parse((await alice.run(['token', 'list', '--json'])).stdout).length, JSON.parse(before).length);
+  });
+
   test('an org token that may only read says so when used to change the org', async () => {
     const ro = await alice.run(['token', 'create', ...pw, '--orgs', 'acme', '--orgs-permission', 'read-only', '--json']);
     const n = withToken(JSON.parse(ro.stdout).token);

@@ -356,7 +356,10 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
 export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promise<void> {
   const facts = await factsFor(ctx, p, name);
   const d = decideFor(ctx, p, 'unpublish', facts);
-  if (d.allowed) return requireSecondFactor(ctx, p, d);
+  // No one-time password here: this request changes nothing (tarballs are kept by content and collected by gc),
+  // and the PUT before it in the same `npm unpublish`, which removed the version, took the code; asking again
+  // would refuse npm's own second request with the code it was given once (--otp, or the web flow's proof).
+  if (d.allowed) return;
   const head = facts.head;
   if (head && head.deletedAt !== null && head.origin === 'local') {
     const maintainerIds = await maintainerIdsOf(ctx.store.db, name);

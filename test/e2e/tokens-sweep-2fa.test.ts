@@ -1,0 +1,132 @@
+// Sweep of two-factor authentication (#4) as npm 11 users meet it, beyond two-factor.test.ts: commands
+// that send several requests with one code (`npm unpublish <pkg>@<version>`), npm's interactive web OTP
+// flow in a terminal, codes from the neighbouring time steps, and the prompt npm shows again after a
+// code that was already used.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
+import { codeAt } from '../../src/domain/totp.ts';
+
+describe('npm 11 with two-factor authentication for writes', () => {
+  let s: TestServer;
+  let alice: NpmEnv;
+  let secret = '';
+  /** A code of a step not used yet: the server's clock moves on by one step first. */
+  const code = () => {
+    s.clock.advance(30_000);
+    return codeAt(secret, s.clock.now());
+  };
+  const versions = async (name: string) => {
+    const res = await fetch(`${s.url}${name}`, { headers: { authorization: `Bearer ${session}` } });
+    return Object.keys(((await res.json()) as { versions: object }).versions);
+  };
+  let session = '';
+
+  /** Runs npm in a terminal with npm's default web auth: the person types the code into the page npm names. */
+  async function inBrowser(args: string[], cwd?: string) {
+    let posted: Promise<Response> | undefined;
+    const r = await alice.runTty(
+      [...args, '--browser=false'],
+      [
+        [
+          /Authenticate your account at:\s*http\S+/,
+          (out) => {
+            const url = /Authenticate your account at:\s*(http\S+)/.exec(out)![1];
+            const body = `otp=${code()}`;
+            const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+            posted = fetch(url, { method: 'POST', headers, body });
+            return '';
+          },
+        ],
+      ],
+      { cwd },
+    );
+    assert.ok(posted, r.output);
+    assert.equal((await posted).status, 200);
+    return r;
+  }
+
+  before(async () => {
+    s = await startServer();
+    await s.addUser('alice');
+    await s.addUser('bob');
+    session = await s.token({ user: 'alice' });
+    alice = makeNpm(s.url);
+    alice.setToken(s.host, session);
+    for (const v of ['1.0.0', '1.1.0', '1.2.0', '1.3.0']) {
+      const r = await alice.run(['publish'], { cwd: makePackage('sweep-tfa', v) });
+      assert.equal(r.code, 0, r.output);
+    }
+    const r = await alice.runTty(
+      ['profile', 'enable-2fa', 'auth-and-writes'],
+      [
+        [/npm password:/, 'alice-password'],
+        [
+          /OTP code from your authenticator:/,
+          (out) => {
+            secret = /Or enter code: ([A-Z2-7]+)/.exec(out)![1];
+            return codeAt(secret, s.clock.now());
+          },
+        ],
+      ],
+    );
+    assert.equal(r.code, 0, r.output);
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  test('npm unpublish <pkg>@<version> --otp: one code serves the whole command', async () => {
+    const r = await alice.run(['unpublish', 'sweep-tfa@1.3.0', `--otp=${code()}`]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.stdout, /- sweep-tfa@1\.3\.0/);
+    assert.deepEqual(await versions('sweep-tfa'), ['1.0.0', '1.1.0', '1.2.0']);
+    const again = await alice.run(['unpublish', 'sweep-tfa@1.2.0']);
+    assert.equal(again.code, 1);
+    assert.match(again.output, /EOTP/);
+  });
+
+  test('in a terminal, npm names a page for the code and carries on once it is entered', async () => {
+    let r = await inBrowser(['unpublish', 'sweep-tfa@1.2.0']);
+    assert.equal(r.code, 0, r.output);
+    assert.deepEqual(await versions('sweep-tfa'), ['1.0.0', '1.1.0']);
+    r = await inBrowser(['publish'], makePackage('sweep-tfa', '2.0.0'));
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /\+ sweep-tfa@2\.0\.0/);
+    r = await inBrowser(['token', 'create', '--password', 'alice-password', '--packages', 'sweep-tfa']);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /Created token tsr_\w+/);
+  });
+
+  test('codes of the step before and after are accepted; older ones and earlier steps are not', async () => {
+    s.clock.advance(120_000);
+    const at = (steps: number) => codeAt(secret, s.clock.now() + steps * 30_000);
+    const tag = async (name: string, otp: string) => alice.run(['dist-tag', 'add', 'sweep-tfa@1.0.0', name, `--otp=${otp}`]);
+    let r = await tag('two-back', at(-2));
+    assert.equal(r.code, 1);
+    assert.match(r.output, /The one-time password you gave is wrong or expired/);
+    r = await tag('one-back', at(-1));
+    assert.equal(r.code, 0, r.output);
+    r = await tag('one-ahead', at(1));
+    assert.equal(r.code, 0, r.output);
+    // The current step is older than the one just used: a replay, said as such.
+    r = await tag('current', at(0));
+    assert.equal(r.code, 1);
+    assert.match(r.output, /That one-time password was already used/);
+  });
+
+  test('after a used code, npm asks again in a terminal and the next code goes through', async () => {
+    s.clock.advance(60_000); // past the step ahead that the test before used
+    const used = code();
+    let r = await alice.run(['dist-tag', 'add', 'sweep-tfa@1.0.0', 'first', `--otp=${used}`]);
+    assert.equal(r.code, 0, r.output);
+    r = await alice.runTty(
+      ['dist-tag', 'add', 'sweep-tfa@1.0.0', 'second', `--otp=${used}`, '--auth-type=legacy'],
+      [[/Enter OTP:/, () => code()]],
+    );
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /That one-time password was already used/);
+    assert.match(r.output, /\+second: sweep-tfa@1\.0\.0/);
+  });
+});

@@ -152,7 +152,8 @@ export function present(r: TokenRow): TokenMeta {
 
 export async function listForCaller(ctx: Ctx, p: Principal, page: number, perPage: number) {
   const { user } = await allowAccount(ctx, p, 'token-list');
-  const { rows, total } = await liveTokensPage(ctx.store.db, user.id, { limit: perPage, offset: page * perPage });
+  const at = { limit: perPage, offset: page * perPage };
+  const { rows, total } = await liveTokensPage(ctx.store.db, user.id, at, ctx.clock.now());
   return { objects: rows.map(present), total, hasNext: (page + 1) * perPage < total };
 }
 

@@ -11,6 +11,7 @@ import { createOrg } from '../../src/services/orgs.ts';
 describe('npm 11 token commands, as users vary them', () => {
   let s: TestServer;
   let alice: NpmEnv; // a login session
+  let session = '';
   const pw = ['--password', 'alice-password'];
 
   /** `npm token create … --json`: the token and what the registry says it covers. */
@@ -31,7 +32,8 @@ describe('npm 11 token commands, as users vary them', () => {
     await s.addUser('bob');
     await createOrg(s.ctx, 'acme', 'alice');
     alice = makeNpm(s.url);
-    alice.setToken(s.host, await s.token({ user: 'alice' }));
+    session = await s.token({ user: 'alice' });
+    alice.setToken(s.host, session);
     const r = await alice.run(['team', 'create', '@acme:devs']);
     assert.equal(r.code, 0, r.output);
   });
@@ -78,6 +80,20 @@ describe('npm 11 token commands, as users vary them', () => {
       assert.match(r.output, /This token cannot (manage the teams|change the members) of acme: it may only read acme\./);
       assert.match(r.output, /--orgs acme --orgs-permission read-write/);
     }
+  });
+
+  test('expired tokens and sessions leave the list; npm shows only what still works', async () => {
+    await s.token({ user: 'alice', kind: 'granular', name: 'short-lived', expiresInMs: 60_000 });
+    await s.token({ user: 'alice', kind: 'session', name: 'old-login', expiresInMs: 60_000 });
+    const names = async () =>
+      (JSON.parse((await alice.run(['token', 'list', '--json'])).stdout) as { name: string | null }[]).map((t) => t.name);
+    assert.ok((await names()).includes('short-lived'));
+    s.clock.advance(61_000);
+    const left = await names();
+    assert.ok(!left.includes('short-lived') && !left.includes('old-login'), left.join(', '));
+    const res = await fetch(`${s.url}-/npm/v1/tokens`, { headers: { authorization: `Bearer ${session}` } });
+    const body = (await res.json()) as { objects: unknown[]; total: number };
+    assert.equal(body.total, body.objects.length, 'the total counts what is listed');
   });
 
   test('a list longer than a page, revoking by key prefix and by the token itself', async () => {

@@ -29,7 +29,8 @@ export function validateCidrs(list: string[]): string[] {
     const [addr, bits, extra] = c.split('/');
     const family = isIP(addr);
     const max = family === 6 ? 128 : 32;
-    const n = bits === undefined ? max : Number(bits);
+    // Digits only: Number('') is 0, and "10.0.0.0/" must not become 10.0.0.0/0, which lets everyone in.
+    const n = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : Number.NaN;
     if (!family || extra !== undefined || !Number.isInteger(n) || n < 0 || n > max) {
       throw new Refusal('invalid-request', {
         detail: `"${c}" is not a CIDR range (e.g. 192.168.0.0/16 or 2001:db8::/32)`,

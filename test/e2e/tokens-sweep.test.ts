@@ -27,7 +27,7 @@ describe('npm 11 token commands, as users vary them', () => {
   }
 
   before(async () => {
-    s = await startServer();
+    s = await startServer({ trustedProxies: ['127.0.0.1'] });
     await s.addUser('alice');
     await s.addUser('bob');
     await createOrg(s.ctx, 'acme', 'alice');
@@ -94,6 +94,33 @@ describe('npm 11 token commands, as users vary them', () => {
     const res = await fetch(`${s.url}-/npm/v1/tokens`, { headers: { authorization: `Bearer ${session}` } });
     const body = (await res.json()) as { objects: unknown[]; total: number };
     assert.equal(body.total, body.objects.length, 'the total counts what is listed');
+  });
+
+  test('CIDR ranges: IPv6 ones are enforced, and a range with no prefix length is refused, not read as /0', async () => {
+    const post = (body: object) =>
+      fetch(`${s.url}-/npm/v1/tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ password: 'alice-password', ...body }),
+      });
+    for (const bad of ['10.0.0.0/', '10.0.0.0/-0', '2001:db8::/', '10.0.0.0/33', '2001:db8::/129', '300.1.1.1/8']) {
+      const res = await post({ cidr_whitelist: [bad] });
+      assert.equal(res.status, 400, bad);
+      assert.match(((await res.json()) as { error: string }).error, /is not a CIDR range/, bad);
+    }
+    const res = await post({ cidr_whitelist: ['2001:db8::/32'] });
+    assert.equal(res.status, 201);
+    const { token } = (await res.json()) as { token: string };
+    // Behind a proxy the server trusts, the caller's address is the forwarded one.
+    const from = (ip: string) =>
+      fetch(`${s.url}-/whoami`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': ip } });
+    assert.equal((await from('2001:db8:1::7')).status, 200);
+    for (const ip of ['2001:db9::7', '10.1.2.3', '::ffff:10.1.2.3']) {
+      const r = await from(ip);
+      assert.equal(r.status, 401, ip);
+      assert.equal(r.headers.get('www-authenticate'), 'ipaddress');
+      assert.equal(r.headers.get('x-tessera-reason'), 'ip-not-allowed');
+    }
   });
 
   test('a list longer than a page, revoking by key prefix and by the token itself', async () => {

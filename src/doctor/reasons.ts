@@ -65,6 +65,7 @@ export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'web-login-expired',
   'password-required',
   'token-limit-reached',
+  'classic-token-not-made',
   'name-taken',
   'csrf-failed',
   'token-too-many-packages',

@@ -116,7 +116,8 @@ export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Pro
   const user = await userByName(ctx, spec.user);
   if (!user) throw new Refusal('unknown-user', { name: spec.user });
   const pol = ctx.config.tokens;
-  if (spec.kind !== 'granular' && !pol.classic) throw new Refusal('classic-tokens-disabled');
+  // A request for a token is not a credential: 403 with words npm prints, not the 401 of a classic token used.
+  if (spec.kind !== 'granular' && !pol.classic) throw new Refusal('classic-token-not-made');
   if (spec.kind === 'granular' && !spec.grants)
     throw new Refusal('invalid-request', { detail: 'A granular token needs its grants' });
   const now = ctx.clock.now();

@@ -6,6 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
+import { appendFileSync } from 'node:fs';
 import { codeAt } from '../../src/domain/totp.ts';
 
 describe('npm 11 with two-factor authentication for writes', () => {
@@ -51,6 +52,7 @@ describe('npm 11 with two-factor authentication for writes', () => {
     s = await startServer();
     await s.addUser('alice');
     await s.addUser('bob');
+    await s.addUser('carol');
     session = await s.token({ user: 'alice' });
     alice = makeNpm(s.url);
     alice.setToken(s.host, session);
@@ -128,5 +130,42 @@ describe('npm 11 with two-factor authentication for writes', () => {
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /That one-time password was already used/);
     assert.match(r.output, /\+second: sweep-tfa@1\.0\.0/);
+  });
+  test('enable-2fa with a password in .npmrc (_auth) says to log in, not that a token is invalid', async () => {
+    const carol = makeNpm(s.url);
+    appendFileSync(carol.userconfig, `//${s.host}/:_auth=${Buffer.from('carol:carol-password').toString('base64')}\n`);
+    let carolSecret = '';
+    const enable = () =>
+      carol.runTty(
+        ['profile', 'enable-2fa', 'auth-only'],
+        [
+          [/npm password:/, 'carol-password'],
+          [
+            /OTP code from your authenticator:/,
+            (out) => {
+              carolSecret = /Or enter code: ([A-Z2-7]+)/.exec(out)![1];
+              return codeAt(carolSecret, s.clock.now());
+            },
+          ],
+        ],
+      );
+    // npm first trades the password for a classic token, which this registry does not make.
+    let r = await enable();
+    assert.equal(r.code, 1);
+    assert.match(r.output, /E403/);
+    assert.match(r.output, /Classic tokens are turned off on this registry/);
+    assert.match(r.output, /npm login/);
+    assert.doesNotMatch(r.output, /token seems to be invalid/);
+    r = await carol.runTty(
+      ['login', '--auth-type=legacy'],
+      [
+        [/Username:/, 'carol'],
+        [/Password:/, 'carol-password'],
+      ],
+    );
+    assert.equal(r.code, 0, r.output);
+    r = await enable();
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /2FA successfully enabled/);
   });
 });

@@ -20,12 +20,14 @@ async function allowAccount(
   ctx: Ctx,
   p: Principal,
   action: AccountAction,
-  account?: PasswordFacts,
-): Promise<{ user: User; password: boolean }> {
+  account?: PasswordFacts & { check: () => Promise<unknown> },
+): Promise<User> {
   const d = authorizeAccount(p, action, account);
   if (!d.allowed) throw await deny(ctx, p, d, '');
+  // The password first: a mistyped one must not use up the one-time password sent with it (each works once).
+  if (d.password === true) await account?.check();
   await requireSecondFactor(ctx, p, d);
-  return { user: p.user!, password: d.password === true };
+  return p.user!;
 }
 
 /** The route schema has checked the shape; a comma-separated string is npm's config for a list. */
@@ -97,8 +99,8 @@ export async function createForCaller(
   const row = p.user ? await userById(ctx.store.db, p.user.id) : undefined;
   const passwordSent = typeof body.password === 'string' && body.password !== '';
   const hasPassword = passwordCounts(ctx, row);
-  const { user, password } = await allowAccount(ctx, p, 'token-create', { hasPassword, passwordSent });
-  if (password) await auth.checkPassword(user.name, String(body.password));
+  const check = () => auth.checkPassword(p.user!.name, String(body.password));
+  const user = await allowAccount(ctx, p, 'token-create', { hasPassword, passwordSent, check });
   const { token, row: created } = await createToken(ctx, specOf(user.name, body), 'npm token create');
   return { ...present(created), token };
 }
@@ -151,14 +153,14 @@ export function present(r: TokenRow): TokenMeta {
 }
 
 export async function listForCaller(ctx: Ctx, p: Principal, page: number, perPage: number) {
-  const { user } = await allowAccount(ctx, p, 'token-list');
+  const user = await allowAccount(ctx, p, 'token-list');
   const at = { limit: perPage, offset: page * perPage };
   const { rows, total } = await liveTokensPage(ctx.store.db, user.id, at, ctx.clock.now());
   return { objects: rows.map(present), total, hasNext: (page + 1) * perPage < total };
 }
 
 export async function revokeForCaller(ctx: Ctx, auth: Authenticator, p: Principal, keyOrToken: string): Promise<void> {
-  const { user } = await allowAccount(ctx, p, 'token-revoke');
+  const user = await allowAccount(ctx, p, 'token-revoke');
   const by = isTesseraToken(keyOrToken) ? { hash: hashToken(keyOrToken) } : { id: keyOrToken };
   const row = await tokenOfUser(ctx.store.db, user.id, by);
   if (!row) throw new Refusal('token-not-found', { id: keyOrToken.slice(0, 12) });

@@ -131,6 +131,29 @@ describe('npm 11 with two-factor authentication for writes', () => {
     assert.match(r.output, /That one-time password was already used/);
     assert.match(r.output, /\+second: sweep-tfa@1\.0\.0/);
   });
+  test('a mistyped password does not use up the one-time password sent with it', async () => {
+    s.clock.advance(120_000);
+    const c = code();
+    let r = await alice.run(['token', 'create', '--password', 'not-her-password', '--packages', 'sweep-tfa', `--otp=${c}`]);
+    assert.equal(r.code, 1);
+    assert.match(r.output, /Incorrect or missing password/);
+    r = await alice.run(['token', 'create', '--password', 'alice-password', '--packages', 'sweep-tfa', `--otp=${c}`]);
+    assert.equal(r.code, 0, r.output);
+    const other = code();
+    r = await alice.runTty(
+      ['profile', 'set', 'password', `--otp=${other}`],
+      [
+        [/Current password:/, 'not-her-password'],
+        [/New password:/, 'new-password-1'],
+        [/Again:/, 'new-password-1'],
+      ],
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.output, /E401/);
+    r = await alice.run(['profile', 'set', 'fullname', 'Alice', `--otp=${other}`]);
+    assert.equal(r.code, 0, r.output);
+  });
+
   test('enable-2fa with a password in .npmrc (_auth) says to log in, not that a token is invalid', async () => {
     const carol = makeNpm(s.url);
     appendFileSync(carol.userconfig, `//${s.host}/:_auth=${Buffer.from('carol:carol-password').toString('base64')}\n`);

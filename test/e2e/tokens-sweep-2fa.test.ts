@@ -152,6 +152,15 @@ describe('npm 11 with two-factor authentication for writes', () => {
     assert.match(r.output, /E401/);
     r = await alice.run(['profile', 'set', 'fullname', 'Alice', `--otp=${other}`]);
     assert.equal(r.code, 0, r.output);
+    // Nor does a publish the registry refuses for its version (1.3.0 was unpublished above, and a version
+    // is never used twice): the same code publishes the next one.
+    const third = code();
+    r = await alice.run(['publish', '--tag', 'old', `--otp=${third}`], { cwd: makePackage('sweep-tfa', '1.3.0') });
+    assert.equal(r.code, 1);
+    assert.match(r.output, /E403/);
+    assert.match(r.output, /1\.3\.0/);
+    r = await alice.run(['publish', `--otp=${third}`], { cwd: makePackage('sweep-tfa', '2.1.0') });
+    assert.equal(r.code, 0, r.output);
   });
 
   test('enable-2fa with a password in .npmrc (_auth) says to log in, not that a token is invalid', async () => {

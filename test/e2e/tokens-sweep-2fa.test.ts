@@ -161,6 +161,13 @@ describe('npm 11 with two-factor authentication for writes', () => {
     assert.match(r.output, /1\.3\.0/);
     r = await alice.run(['publish', `--otp=${third}`], { cwd: makePackage('sweep-tfa', '2.1.0') });
     assert.equal(r.code, 0, r.output);
+    // Nor a dist-tag for a version that does not exist.
+    const fourth = code();
+    r = await alice.run(['dist-tag', 'add', 'sweep-tfa@9.9.9', 'typo', `--otp=${fourth}`]);
+    assert.equal(r.code, 1);
+    assert.match(r.output, /9\.9\.9/);
+    r = await alice.run(['dist-tag', 'add', 'sweep-tfa@2.1.0', 'typo', `--otp=${fourth}`]);
+    assert.equal(r.code, 0, r.output);
   });
 
   test('enable-2fa with a password in .npmrc (_auth) says to log in, not that a token is invalid', async () => {

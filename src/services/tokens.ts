@@ -111,8 +111,14 @@ function expiresAt(ctx: Ctx, e: TokenExpiry, write: boolean, by: CreatedBy): num
   return now + Math.round(days * DAY);
 }
 
-/** The one token-creation function: checks the spec against tokens.* and writes the token. */
-export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Promise<{ token: string; row: TokenRow }> {
+/** The one token-creation function: checks the spec against tokens.* and writes the token. `beforeWrite` (the
+ *  caller's second factor) runs once every check has passed, so a refused spec does not use up a code. */
+export async function createToken(
+  ctx: Ctx,
+  spec: TokenSpec,
+  by: CreatedBy,
+  beforeWrite?: () => Promise<void>,
+): Promise<{ token: string; row: TokenRow }> {
   const user = await userByName(ctx, spec.user);
   if (!user) throw new Refusal('unknown-user', { name: spec.user });
   const pol = ctx.config.tokens;
@@ -138,6 +144,7 @@ export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Pro
     throw new Refusal('invalid-request', { detail: 'Only read-write tokens can bypass two-factor authentication' });
   // Classic tokens never expire unless an administrator says so (npm's own classic tokens did not).
   const end = spec.kind !== 'granular' && spec.expires === 'never' ? null : expiresAt(ctx, spec.expires, write, by);
+  await beforeWrite?.();
   const made = await insertTokenWithinLimit(
     ctx.store.db,
     {

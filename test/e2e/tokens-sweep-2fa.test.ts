@@ -137,6 +137,9 @@ describe('npm 11 with two-factor authentication for writes', () => {
     let r = await alice.run(['token', 'create', '--password', 'not-her-password', '--packages', 'sweep-tfa', `--otp=${c}`]);
     assert.equal(r.code, 1);
     assert.match(r.output, /Incorrect or missing password/);
+    r = await alice.run(['token', 'create', '--password', 'alice-password', '--expires', '91', `--otp=${c}`]);
+    assert.equal(r.code, 1);
+    assert.match(r.output, /between 1 and 90 days/);
     r = await alice.run(['token', 'create', '--password', 'alice-password', '--packages', 'sweep-tfa', `--otp=${c}`]);
     assert.equal(r.code, 0, r.output);
     const other = code();

@@ -1,7 +1,8 @@
 // Sweep of two-factor authentication (#4) as npm 11 users meet it, beyond two-factor.test.ts: commands
 // that send several requests with one code (`npm unpublish <pkg>@<version>`), npm's interactive web OTP
-// flow in a terminal, codes from the neighbouring time steps, and the prompt npm shows again after a
-// code that was already used.
+// flow in a terminal, codes from the neighbouring time steps, npm's prompt after a used code, refusals that
+// must not use up a code (a mistyped password, a version or expiry refused), npm login in the browser and
+// npm logout, and `npm profile enable-2fa` for an account whose .npmrc holds its password.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -171,6 +172,39 @@ describe('npm 11 with two-factor authentication for writes', () => {
     assert.match(r.output, /9\.9\.9/);
     r = await alice.run(['dist-tag', 'add', 'sweep-tfa@2.1.0', 'typo', `--otp=${fourth}`]);
     assert.equal(r.code, 0, r.output);
+  });
+
+  test('npm login in the browser asks for the code; npm logout really ends that session', async () => {
+    const laptop = makeNpm(s.url);
+    let signedIn: Promise<Response[]> | undefined;
+    const r = await laptop.run(['login'], {
+      onStdout: (chunk) => {
+        const url = /(http:\/\/\S+\/-\/v1\/login\/cli\/\S+)/.exec(chunk)?.[1];
+        if (!url || signedIn) return;
+        const form = (extra: Record<string, string>) =>
+          fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ name: 'alice', password: 'alice-password', ...extra }).toString(),
+          });
+        signedIn = (async () => [await form({}), await form({ otp: code() })])();
+      },
+    });
+    assert.equal(r.code, 0, r.output);
+    const [without, withCode] = await signedIn!;
+    assert.equal(without.status, 401, 'the password alone does not sign in');
+    assert.equal(without.headers.get('x-tessera-reason'), 'otp-required');
+    assert.equal(withCode.status, 200);
+    const token = /_authToken=(tsr_\w+)/.exec(laptop.npmrc())![1];
+    assert.equal((await laptop.run(['whoami'])).stdout.trim(), 'alice');
+    const out = await laptop.run(['logout']);
+    assert.equal(out.code, 0, out.output);
+    assert.doesNotMatch(laptop.npmrc(), /_authToken/);
+    const old = makeNpm(s.url);
+    old.setToken(s.host, token);
+    const w = await old.run(['whoami']);
+    assert.equal(w.code, 1);
+    assert.match(w.output, /npm notice access token expired or revoked/);
   });
 
   test('enable-2fa with a password in .npmrc (_auth) says to log in, not that a token is invalid', async () => {

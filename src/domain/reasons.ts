@@ -223,7 +223,9 @@ export const reasons = {
   'classic-token-not-made': {
     status: 403,
     error: () =>
-      'Classic tokens are turned off on this registry, so none is made for this request (an older npm\'s `npm token create`, or `npm profile enable-2fa` with a password in .npmrc). Run `npm login`, then try again; `npm token create` of npm 11 or later makes granular tokens',
+      'Classic tokens are turned off on this registry, so none is made for this request (an older npm' +
+      "'s `npm token create`, or `npm profile enable-2fa` with a password in .npmrc). Run `npm login`, then try " +
+      'again; `npm token create` of npm 11 or later makes granular tokens',
     summary: 'A classic token was requested (`readonly` in the body) while the compatibility mode is off.',
   },
   'token-limit-reached': {

@@ -105,7 +105,8 @@ describe('npm 11 with two-factor authentication for writes', () => {
   test('codes of the step before and after are accepted; older ones and earlier steps are not', async () => {
     s.clock.advance(120_000);
     const at = (steps: number) => codeAt(secret, s.clock.now() + steps * 30_000);
-    const tag = async (name: string, otp: string) => alice.run(['dist-tag', 'add', 'sweep-tfa@1.0.0', name, `--otp=${otp}`]);
+    const tag = async (name: string, otp: string) =>
+      alice.run(['dist-tag', 'add', 'sweep-tfa@1.0.0', name, `--otp=${otp}`]);
     let r = await tag('two-back', at(-2));
     assert.equal(r.code, 1);
     assert.match(r.output, /The one-time password you gave is wrong or expired/);
@@ -135,7 +136,15 @@ describe('npm 11 with two-factor authentication for writes', () => {
   test('a mistyped password does not use up the one-time password sent with it', async () => {
     s.clock.advance(120_000);
     const c = code();
-    let r = await alice.run(['token', 'create', '--password', 'not-her-password', '--packages', 'sweep-tfa', `--otp=${c}`]);
+    let r = await alice.run([
+      'token',
+      'create',
+      '--password',
+      'not-her-password',
+      '--packages',
+      'sweep-tfa',
+      `--otp=${c}`,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.output, /Incorrect or missing password/);
     r = await alice.run(['token', 'create', '--password', 'alice-password', '--expires', '91', `--otp=${c}`]);

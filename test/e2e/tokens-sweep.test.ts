@@ -59,13 +59,25 @@ describe('npm 11 token commands, as users vary them', () => {
       r = await alice.run(['token', 'create', ...pw, flag, value]);
       assert.equal(r.code, 1, r.output);
       assert.match(r.output, /E400/);
-      assert.match(r.output, new RegExp(`"${value.replace(/[*/]/g, '\\$&')}" is not (a package name|a scope|an organization name)`));
+      assert.match(
+        r.output,
+        new RegExp(`"${value.replace(/[*/]/g, '\\$&')}" is not (a package name|a scope|an organization name)`),
+      );
     }
     assert.equal(JSON.parse((await alice.run(['token', 'list', '--json'])).stdout).length, JSON.parse(before).length);
   });
 
   test('an org token that may only read says so when used to change the org', async () => {
-    const ro = await alice.run(['token', 'create', ...pw, '--orgs', 'acme', '--orgs-permission', 'read-only', '--json']);
+    const ro = await alice.run([
+      'token',
+      'create',
+      ...pw,
+      '--orgs',
+      'acme',
+      '--orgs-permission',
+      'read-only',
+      '--json',
+    ]);
     const n = withToken(JSON.parse(ro.stdout).token);
     const ls = await n.run(['team', 'ls', '@acme']);
     assert.equal(ls.code, 0, ls.output);
@@ -77,7 +89,10 @@ describe('npm 11 token commands, as users vary them', () => {
       const r = await n.run(args);
       assert.equal(r.code, 1, r.output);
       assert.match(r.output, /E403/);
-      assert.match(r.output, /This token cannot (manage the teams|change the members) of acme: it may only read acme\./);
+      assert.match(
+        r.output,
+        /This token cannot (manage the teams|change the members) of acme: it may only read acme\./,
+      );
       assert.match(r.output, /--orgs acme --orgs-permission read-write/);
     }
   });
@@ -86,7 +101,9 @@ describe('npm 11 token commands, as users vary them', () => {
     await s.token({ user: 'alice', kind: 'granular', name: 'short-lived', expiresInMs: 60_000 });
     await s.token({ user: 'alice', kind: 'session', name: 'old-login', expiresInMs: 60_000 });
     const names = async () =>
-      (JSON.parse((await alice.run(['token', 'list', '--json'])).stdout) as { name: string | null }[]).map((t) => t.name);
+      (JSON.parse((await alice.run(['token', 'list', '--json'])).stdout) as { name: string | null }[]).map(
+        (t) => t.name,
+      );
     assert.ok((await names()).includes('short-lived'));
     s.clock.advance(61_000);
     const left = await names();
@@ -96,7 +113,7 @@ describe('npm 11 token commands, as users vary them', () => {
     assert.equal(body.total, body.objects.length, 'the total counts what is listed');
   });
 
-  test('CIDR ranges: IPv6 ones are enforced, and a range with no prefix length is refused, not read as /0', async () => {
+  test('CIDR ranges: IPv6 ones are enforced; a range with no prefix length is refused, not read as /0', async () => {
     const post = (body: object) =>
       fetch(`${s.url}-/npm/v1/tokens`, {
         method: 'POST',

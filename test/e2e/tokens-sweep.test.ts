@@ -1,7 +1,8 @@
 // Sweep of the token model (#3) as npm 11 users meet it, beyond tokens.test.ts: a scope written the way
-// people write it (`--packages @scope/*`), names that are no package, an org token limited to reading, a
-// token list longer than one page, revoking by key prefix and by the token itself, and a token trying to
-// revoke itself.
+// people write it (`--packages @scope/*`), names that are no package, an org token limited to reading,
+// expired tokens in the list, CIDR ranges (IPv6, behind a trusted proxy, and malformed ones), a password
+// change through npm, a token list longer than one page, and revoking by key prefix, by the token itself,
+// and with a token trying to revoke itself.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -138,6 +139,38 @@ describe('npm 11 token commands, as users vary them', () => {
       assert.equal(r.headers.get('www-authenticate'), 'ipaddress');
       assert.equal(r.headers.get('x-tessera-reason'), 'ip-not-allowed');
     }
+  });
+
+  test('npm profile set password ends the other sessions, not this one nor access tokens', async () => {
+    const laptop = makeNpm(s.url);
+    laptop.setToken(s.host, await s.token({ user: 'bob' }));
+    const ci = makeNpm(s.url);
+    ci.setToken(s.host, await s.token({ user: 'bob' }));
+    const granular = withToken(await s.token({ user: 'bob', kind: 'granular', name: 'bob-ci' }));
+    let r = await laptop.runTty(
+      ['profile', 'set', 'password'],
+      [
+        [/Current password:/, 'bob-password'],
+        [/New password:/, 'bob-new-password-1'],
+        [/Again:/, 'bob-new-password-1'],
+      ],
+    );
+    assert.equal(r.code, 0, r.output);
+    r = await ci.run(['whoami']);
+    assert.equal(r.code, 1);
+    assert.match(r.output, /E401/);
+    assert.match(r.output, /npm notice access token expired or revoked/);
+    assert.equal((await laptop.run(['whoami'])).stdout.trim(), 'bob');
+    assert.equal((await granular.run(['whoami'])).stdout.trim(), 'bob');
+    r = await ci.runTty(
+      ['login', '--auth-type=legacy'],
+      [
+        [/Username:/, 'bob'],
+        [/Password:/, 'bob-new-password-1'],
+      ],
+    );
+    assert.equal(r.code, 0, r.output);
+    assert.equal((await ci.run(['whoami'])).stdout.trim(), 'bob');
   });
 
   test('a list longer than a page, revoking by key prefix and by the token itself', async () => {

@@ -218,7 +218,7 @@ export const reasons = {
     wwwAuthenticate: BEARER,
     error: () =>
       'Classic tokens are turned off on this registry. Create a granular access token (npm token create) or run `npm login`',
-    summary: 'A classic token was used or requested while the compatibility mode is off.',
+    summary: 'A classic token was used while the compatibility mode is off.',
   },
   'classic-token-not-made': {
     status: 403,

@@ -42,6 +42,11 @@ export function validateCidrs(list: string[]): string[] {
 }
 
 const ORG_NAME = /^[a-z0-9][a-z0-9._-]{0,213}$/;
+const EXAMPLES: Record<string, string> = {
+  'a scope': '@acme or @acme/*',
+  'a package name': 'left-pad or @acme/lib',
+  'an organization name': 'acme',
+};
 
 /**
  * The packages, scopes and orgs a granular token names, as the policy matches them. `@scope/*` is how people
@@ -67,11 +72,6 @@ export function validateGrants(g: Grants): Grants {
   for (const o of g.orgs) if (!ORG_NAME.test(o)) throw bad(o, 'an organization name');
   return { ...g, packages: [...packages], scopes: [...scopes] };
 }
-const EXAMPLES: Record<string, string> = {
-  'a scope': '@acme or @acme/*',
-  'a package name': 'left-pad or @acme/lib',
-  'an organization name': 'acme',
-};
 
 /** Whether a token may write anything: what its expiry bounds and bypass-2fa depend on. */
 export function writes(kind: TokenSpec['kind'], grants: Grants | null): boolean {

@@ -97,6 +97,10 @@ describe('npm 11 with two-factor authentication for writes', () => {
     r = await inBrowser(['publish'], makePackage('sweep-tfa', '2.0.0'));
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /\+ sweep-tfa@2\.0\.0/);
+    // npm dist-tag polls the page's doneUrl with its own PUT.
+    r = await inBrowser(['dist-tag', 'add', 'sweep-tfa@1.0.0', 'web']);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /\+web: sweep-tfa@1\.0\.0/);
     r = await inBrowser(['token', 'create', '--password', 'alice-password', '--packages', 'sweep-tfa']);
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /Created token tsr_\w+/);

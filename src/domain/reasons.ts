@@ -280,6 +280,17 @@ export const reasons = {
     error: () => 'Too many wrong one-time passwords. Wait five minutes, then use the current code',
     summary: 'Wrong one-time passwords are rate-limited per user.',
   },
+  'package-requires-otp': {
+    status: 401,
+    wwwAuthenticate: 'OTP',
+    notice:
+      'This package requires a one-time password for every publish (npm access set mfa=publish): ' +
+      'tokens that bypass two-factor authentication do not skip it.',
+    error: (p) =>
+      `${p.package} requires a one-time password for every publish (npm access set mfa=publish), even with a ` +
+      'token that bypasses two-factor authentication; pass it with --otp=<code>',
+    summary: 'A bypass-2FA or automation token publishing a package whose policy is mfa=publish: a code is needed.',
+  },
   'package-requires-2fa': {
     status: 403,
     error: (p) =>

@@ -101,9 +101,6 @@ describe('npm 11 with two-factor authentication for writes', () => {
     r = await inBrowser(['dist-tag', 'add', 'sweep-tfa@1.0.0', 'web']);
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /\+web: sweep-tfa@1\.0\.0/);
-    r = await inBrowser(['token', 'create', '--password', 'alice-password', '--packages', 'sweep-tfa']);
-    assert.equal(r.code, 0, r.output);
-    assert.match(r.output, /Created token tsr_\w+/);
   });
 
   test('codes of the step before and after are accepted; older ones and earlier steps are not', async () => {
@@ -256,5 +253,24 @@ describe('npm 11 with two-factor authentication for writes', () => {
     r = await enable();
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /2FA successfully enabled/);
+  });
+  test('a bypass-2FA token on a package that requires 2FA for every publish: npm says why it asks', async () => {
+    s.clock.advance(120_000);
+    let r = await alice.run(
+      ['token', 'create', '--password', 'alice-password', '--packages', 'sweep-tfa', '--bypass-2fa'].concat(
+        `--otp=${code()}`,
+      ),
+    );
+    assert.equal(r.code, 0, r.output);
+    const ci = makeNpm(s.url);
+    ci.setToken(s.host, /Created token (tsr_\w+)/.exec(r.output)![1]);
+    r = await alice.run(['access', 'set', 'mfa=publish', 'sweep-tfa', `--otp=${code()}`]);
+    assert.equal(r.code, 0, r.output);
+    r = await ci.run(['publish'], { cwd: makePackage('sweep-tfa', '3.0.0') });
+    assert.equal(r.code, 1);
+    assert.match(r.output, /EOTP/);
+    assert.match(r.output, /npm notice This package requires a one-time password for every publish/);
+    r = await ci.run(['publish', `--otp=${code()}`], { cwd: makePackage('sweep-tfa', '3.0.0') });
+    assert.equal(r.code, 0, r.output);
   });
 });

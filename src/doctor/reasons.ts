@@ -26,6 +26,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   'otp-required': 'otp-required',
   'otp-wrong': 'otp-required',
   'otp-reused': 'otp-required',
+  'package-requires-otp': 'otp-required',
   'otp-throttled': 'otp-required',
   // what the token may do
   'token-read-only': 'read-only-token',
@@ -66,6 +67,7 @@ export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'web-login-expired',
   'password-required',
   'token-limit-reached',
+  'classic-token-not-made',
   'name-taken',
   'csrf-failed',
   'token-too-many-packages',
@@ -269,6 +271,13 @@ export function reasonFix(i: FixInput): string {
         `Give the current code from your authenticator: \`${i.command ?? 'npm publish'} --otp=<code>\` (a terminal prompts for it). In CI, where nothing can prompt, ` +
         `publish with a token that bypasses 2FA: after \`npm login ${R}\`, \`${tokenCreateCommand(i.registry, undefined, { addPackage: pkg, permission: 'read-write', bypass2fa: true, name: `${pkg.replace(/^@[^/]+\//, '')}-ci` })} --otp=<code>\`, ` +
         `or trusted publishing: \`npm trust github ${pkg} --repo <owner/repo> --file <workflow.yml> ${R}\`.`
+      );
+    case 'package-requires-otp':
+      return (
+        `${pkg} asks for a one-time password on every publish (its policy is mfa=publish), even from a token that ` +
+        `bypasses 2FA: give \`npm publish --otp=<code>\`, or a maintainer lets such tokens publish with ` +
+        `\`npm access set mfa=automation ${pkg} ${R}\`, or publish from CI with trusted publishing: ` +
+        `\`npm trust github ${pkg} --repo <owner/repo> --file <workflow.yml> ${R}\`.`
       );
     case 'otp-throttled':
       return "Too many wrong one-time passwords: wait five minutes, check the authenticator's clock, then use the current code (`--otp=<code>`).";

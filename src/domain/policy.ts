@@ -41,7 +41,8 @@ const GOVERNANCE: ReadonlySet<Action> = new Set(['owner', 'access', 'trust']);
 
 export type Check = { check: string; ok: boolean; detail: string };
 export type Decision =
-  | { allowed: true; checks: Check[]; otp?: boolean }
+  /** `otpRefusal`: what to answer when the code is missing, if not plain `otp-required`. */
+  | { allowed: true; checks: Check[]; otp?: boolean; otpRefusal?: { reason: ReasonId; params: Params } }
   | { allowed: false; reason: ReasonId; params: Params; checks: Check[] };
 
 const verbs: Record<Action, string> = {
@@ -380,7 +381,9 @@ function secondFactor(p: Principal, action: Action, pkg: PackageFacts, checks: C
       };
     }
     checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} requires a one-time password to publish` });
-    return { allowed: true, checks, otp: true };
+    // A token that would skip the code anywhere else: the refusal says that this package's policy asks for it.
+    const otpRefusal = { reason: 'package-requires-otp' as const, params: { package: pkg.name } };
+    return { allowed: true, checks, otp: true, ...(skipsOtp(c) ? { otpRefusal } : {}) };
   }
   if (p.user.tfa === 'auth-and-writes') {
     const skip = PUBLISH_LIKE.has(action) && skipsOtp(c);
@@ -496,6 +499,8 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
           orgs: c.grants.orgs.join(', ') || 'none',
           action: verb,
           level: writes ? 'read-write' : 'read-only',
+          // Listed, but below what the action needs: the refusal says what the token may do there.
+          ...(listed ? { granted: level === 'no-access' ? 'no-access' : 'read-only' } : {}),
         },
         'token-covers-org',
         listed

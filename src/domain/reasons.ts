@@ -18,6 +18,13 @@ const BEARER = 'Bearer realm="tessera"';
 const BASIC = 'Basic realm="tessera"';
 const EXPIRED_NOTICE = 'access token expired or revoked. Please try logging in again.';
 
+/** What a granular token may do with organizations, for `token-org-restricted`. */
+const orgGrant = (p: Params): string => {
+  if (p.granted === 'read-only') return `it may only read ${p.org}`;
+  if (p.granted === 'no-access') return `it has no access to ${p.org}`;
+  return p.orgs === 'none' ? 'it manages no organizations' : `it manages the organizations ${p.orgs}`;
+};
+
 export const reasons = {
   // --- who is calling
   'auth-required': {
@@ -228,7 +235,15 @@ export const reasons = {
     wwwAuthenticate: BEARER,
     error: () =>
       'Classic tokens are turned off on this registry. Create a granular access token (npm token create) or run `npm login`',
-    summary: 'A classic token was used or requested while the compatibility mode is off.',
+    summary: 'A classic token was used while the compatibility mode is off.',
+  },
+  'classic-token-not-made': {
+    status: 403,
+    error: () =>
+      'Classic tokens are turned off on this registry, so none is made for this request (an older npm' +
+      "'s `npm token create`, or `npm profile enable-2fa` with a password in .npmrc). Run `npm login`, then try " +
+      'again; `npm token create` of npm 11 or later makes granular tokens',
+    summary: 'A classic token was requested (`readonly` in the body) while the compatibility mode is off.',
   },
   'token-limit-reached': {
     status: 400,
@@ -282,6 +297,17 @@ export const reasons = {
     error: () => 'Too many wrong one-time passwords. Wait five minutes, then use the current code',
     summary: 'Wrong one-time passwords are rate-limited per user.',
   },
+  'package-requires-otp': {
+    status: 401,
+    wwwAuthenticate: 'OTP',
+    notice:
+      'This package requires a one-time password for every publish (npm access set mfa=publish): ' +
+      'tokens that bypass two-factor authentication do not skip it.',
+    error: (p) =>
+      `${p.package} requires a one-time password for every publish (npm access set mfa=publish), even with a ` +
+      'token that bypasses two-factor authentication; pass it with --otp=<code>',
+    summary: 'A bypass-2FA or automation token publishing a package whose policy is mfa=publish: a code is needed.',
+  },
   'package-requires-2fa': {
     status: 403,
     error: (p) =>
@@ -314,7 +340,7 @@ export const reasons = {
   'token-org-restricted': {
     status: 403,
     error: (p) =>
-      `This token cannot ${p.action}: ${p.orgs === 'none' ? 'it manages no organizations' : `it manages the organizations ${p.orgs}`}. Create a token with --orgs ${p.org} --orgs-permission ${p.level}`,
+      `This token cannot ${p.action}: ${orgGrant(p)}. Create a token with --orgs ${p.org} --orgs-permission ${p.level}`,
     summary: 'A granular token was used on an organization it does not list, or beyond its org permission.',
   },
   'last-org-owner': {

@@ -7,7 +7,8 @@ import { startWebLogin } from '../services/accounts.ts';
 import { baseUrl } from './base-url.ts';
 
 export async function webOtpChallenge(ctx: Ctx, req: FastifyRequest, r: Refusal): Promise<Record<string, unknown>> {
-  if (r.reason !== 'otp-required' || req.headers['npm-auth-type'] !== 'web' || !req.principalPromise) return {};
+  const asks = r.reason === 'otp-required' || r.reason === 'package-requires-otp';
+  if (!asks || req.headers['npm-auth-type'] !== 'web' || !req.principalPromise) return {};
   const p = await req.principalPromise.catch(() => undefined);
   if (!p?.user) return {};
   const secret = await startWebLogin(ctx, 'otp', p.user.id);

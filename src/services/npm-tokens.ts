@@ -16,16 +16,19 @@ import type { Authenticator } from './authenticate.ts';
 import { createToken } from './tokens.ts';
 import { passwordCounts } from './accounts.ts';
 
+/** Decides, refuses when denied, checks the password the decision asks for, and returns the user and the second
+ *  factor still to take: the caller takes it last, so a request refused for what it asks (a mistyped password,
+ *  an expiry out of bounds) does not use up the one-time password sent with it, which works once. */
 async function allowAccount(
   ctx: Ctx,
   p: Principal,
   action: AccountAction,
-  account?: PasswordFacts,
-): Promise<{ user: User; password: boolean }> {
+  account?: PasswordFacts & { check: () => Promise<unknown> },
+): Promise<{ user: User; secondFactor: () => Promise<void> }> {
   const d = authorizeAccount(p, action, account);
   if (!d.allowed) throw await deny(ctx, p, d, '');
-  await requireSecondFactor(ctx, p, d);
-  return { user: p.user!, password: d.password === true };
+  if (d.password === true) await account?.check();
+  return { user: p.user!, secondFactor: () => requireSecondFactor(ctx, p, d) };
 }
 
 /** The route schema has checked the shape; a comma-separated string is npm's config for a list. */
@@ -97,9 +100,9 @@ export async function createForCaller(
   const row = p.user ? await userById(ctx.store.db, p.user.id) : undefined;
   const passwordSent = typeof body.password === 'string' && body.password !== '';
   const hasPassword = passwordCounts(ctx, row);
-  const { user, password } = await allowAccount(ctx, p, 'token-create', { hasPassword, passwordSent });
-  if (password) await auth.checkPassword(user.name, String(body.password));
-  const { token, row: created } = await createToken(ctx, specOf(user.name, body), 'npm token create');
+  const check = () => auth.checkPassword(p.user!.name, String(body.password));
+  const { user, secondFactor } = await allowAccount(ctx, p, 'token-create', { hasPassword, passwordSent, check });
+  const { token, row: created } = await createToken(ctx, specOf(user.name, body), 'npm token create', secondFactor);
   return { ...present(created), token };
 }
 
@@ -151,16 +154,18 @@ export function present(r: TokenRow): TokenMeta {
 }
 
 export async function listForCaller(ctx: Ctx, p: Principal, page: number, perPage: number) {
-  const { user } = await allowAccount(ctx, p, 'token-list');
-  const { rows, total } = await liveTokensPage(ctx.store.db, user.id, { limit: perPage, offset: page * perPage });
+  const { user } = await allowAccount(ctx, p, 'token-list'); // a read: no second factor
+  const at = { limit: perPage, offset: page * perPage };
+  const { rows, total } = await liveTokensPage(ctx.store.db, user.id, at, ctx.clock.now());
   return { objects: rows.map(present), total, hasNext: (page + 1) * perPage < total };
 }
 
 export async function revokeForCaller(ctx: Ctx, auth: Authenticator, p: Principal, keyOrToken: string): Promise<void> {
-  const { user } = await allowAccount(ctx, p, 'token-revoke');
+  const { user, secondFactor } = await allowAccount(ctx, p, 'token-revoke');
   const by = isTesseraToken(keyOrToken) ? { hash: hashToken(keyOrToken) } : { id: keyOrToken };
   const row = await tokenOfUser(ctx.store.db, user.id, by);
   if (!row) throw new Refusal('token-not-found', { id: keyOrToken.slice(0, 12) });
+  await secondFactor();
   if (row.revoked_at === null) {
     await revokeTokens(ctx.store.db, { id: row.id }, 'revoked by its owner (npm token revoke)', ctx.clock.now());
     auth.invalidate();

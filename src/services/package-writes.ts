@@ -26,10 +26,13 @@ import { decideFor } from './decide.ts';
 import { requireSecondFactor } from './two-factor.ts';
 import { emit, hookAudience } from './hooks.ts';
 
-async function allow(ctx: Ctx, p: Principal, action: Action, name: string) {
+/** Decides, refuses when denied, then runs `check` (the request's own refusals) before taking the one-time
+ *  password: a request refused for what it asks must not use up the code sent with it, which works once. */
+async function allow(ctx: Ctx, p: Principal, action: Action, name: string, check?: () => Promise<void>) {
   const facts = await factsFor(ctx, p, name);
   const d = decideFor(ctx, p, action, facts);
   if (!d.allowed) throw await deny(ctx, p, d, name);
+  await check?.();
   await requireSecondFactor(ctx, p, d);
   return facts;
 }
@@ -361,7 +364,10 @@ export async function unpublishPackage(ctx: Ctx, p: Principal, name: string, rev
 export async function deleteTarball(ctx: Ctx, p: Principal, name: string): Promise<void> {
   const facts = await factsFor(ctx, p, name);
   const d = decideFor(ctx, p, 'unpublish', facts);
-  if (d.allowed) return requireSecondFactor(ctx, p, d);
+  // No one-time password here: this request changes nothing (tarballs are kept by content and collected by gc),
+  // and the PUT before it in the same `npm unpublish`, which removed the version, took the code; asking again
+  // would refuse npm's own second request with the code it was given once (--otp, or the web flow's proof).
+  if (d.allowed) return;
   const head = facts.head;
   if (head && head.deletedAt !== null && head.origin === 'local') {
     const maintainerIds = await maintainerIdsOf(ctx.store.db, name);
@@ -386,12 +392,13 @@ export async function getDistTags(ctx: Ctx, p: Principal, name: string, base: st
 }
 
 export async function setDistTag(ctx: Ctx, p: Principal, name: string, tag: string, version: string): Promise<void> {
-  await allow(ctx, p, 'dist-tag', name);
-  if (!isValidTag(tag)) throw new Refusal('tag-invalid', { tag });
-  if (typeof version !== 'string' || !semver.valid(version))
-    throw new Refusal('invalid-version', { version: String(version) });
-  if (!(await isLiveVersion(ctx.store.db, name, version)))
-    throw new Refusal('version-missing', { version, package: name });
+  await allow(ctx, p, 'dist-tag', name, async () => {
+    if (!isValidTag(tag)) throw new Refusal('tag-invalid', { tag });
+    if (typeof version !== 'string' || !semver.valid(version))
+      throw new Refusal('invalid-version', { version: String(version) });
+    if (!(await isLiveVersion(ctx.store.db, name, version)))
+      throw new Refusal('version-missing', { version, package: name });
+  });
   const now = ctx.clock.now();
   await ctx.store.transaction(async (trx) => {
     await lockPackage(trx, name);

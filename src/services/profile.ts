@@ -92,8 +92,8 @@ export async function updateProfile(
     }
     return startEnrolment(ctx, p, t.mode as TfaMode);
   }
-  // An ordinary profile change: a write that needs the second factor when 2FA is on.
-  await requireSecondFactor(ctx, p, authorizeAccount(p, 'profile'));
+  // An ordinary profile change: a write that needs the second factor when 2FA is on. Everything else is
+  // checked first, so a mistyped password or address does not use up the one-time password (each works once).
   const row = await existingUser(ctx.store.db, p.user.id);
   const extra = JSON.parse(row.profile ?? '{}') as Record<string, string | null>;
   const changes: { email?: string; email_verified?: number; password_hash?: string; profile?: string } = {};
@@ -103,16 +103,18 @@ export async function updateProfile(
     changes.email = body.email;
     changes.email_verified = 0; // a new address must be verified again
   }
-  let passwordChanged = false;
+  let newPassword: string | null = null;
   if (body.password && typeof body.password === 'object') {
     const pw = body.password as { old?: unknown; new?: unknown };
     if (typeof pw.old !== 'string') throw new Refusal('password-required');
     await auth.checkPassword(p.user.name, pw.old);
     const problem = validatePassword(pw.new);
     if (problem) throw new Refusal('invalid-request', { detail: problem });
-    changes.password_hash = await hashPassword(pw.new as string);
-    passwordChanged = true;
+    newPassword = pw.new as string;
   }
+  await requireSecondFactor(ctx, p, authorizeAccount(p, 'profile'));
+  const passwordChanged = newPassword !== null;
+  if (newPassword !== null) changes.password_hash = await hashPassword(newPassword);
   for (const f of TEXT_FIELDS)
     if (f in body) extra[f] = typeof body[f] === 'string' ? (body[f] as string).slice(0, 500) : null;
   changes.profile = JSON.stringify(extra);

@@ -179,9 +179,13 @@ async function authorizePublish(ctx: Ctx, principal: Principal, name: string, bo
   if (!decision.allowed) throw await deny(ctx, principal, decision, name);
   const doc = checkDocument(name, body);
   const access = await authorizeAccess(ctx, principal, facts, doc.access);
-  await requireSecondFactor(ctx, principal, decision);
-  if (access) await requireSecondFactor(ctx, principal, access);
-  return { ...doc, isNew: !facts.exists };
+  // Asked last (publish() calls it after its own checks): a publish refused for its version or tarball must not
+  // use up the one-time password sent with it, which works once.
+  const secondFactor = async () => {
+    await requireSecondFactor(ctx, principal, decision);
+    if (access) await requireSecondFactor(ctx, principal, access);
+  };
+  return { ...doc, isNew: !facts.exists, secondFactor };
 }
 
 /** The package was made by another writer between the policy's answer and the package's lock: ask again. */
@@ -196,7 +200,7 @@ export async function publish(
   body: PublishDoc,
   attempt = 1,
 ): Promise<PublishResult> {
-  const { isNew, ...draft } = await authorizePublish(ctx, principal, name, body);
+  const { isNew, secondFactor, ...draft } = await authorizePublish(ctx, principal, name, body);
   const { version } = draft;
   const user = principal.user!;
 
@@ -205,6 +209,7 @@ export async function publish(
   const taken = await versionTakenBy(ctx.store.db, name, version);
   if (taken === 'published') throw new Refusal('version-exists', { version });
   const doc = await checkTarball(draft, unpackedLimit(ctx.config));
+  await secondFactor();
 
   const blob = await ctx.store.blobs.put(doc.tarball, doc.integrity);
   const now = ctx.clock.now();

@@ -6,6 +6,7 @@ import { Refusal } from '../domain/reasons.ts';
 import type { Grants, TokenKind } from '../domain/principal.ts';
 import type { TokenExpiry, TokenSpec } from '../domain/commands.ts';
 import { hashToken, isTesseraToken, MAX_EXPIRY_DAYS } from '../domain/tokens.ts';
+import { isReadableName } from '../domain/names.ts';
 import {
   countActiveTokens,
   insertToken,
@@ -28,7 +29,8 @@ export function validateCidrs(list: string[]): string[] {
     const [addr, bits, extra] = c.split('/');
     const family = isIP(addr);
     const max = family === 6 ? 128 : 32;
-    const n = bits === undefined ? max : Number(bits);
+    // Digits only: Number('') is 0, and "10.0.0.0/" must not become 10.0.0.0/0, which lets everyone in.
+    const n = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : Number.NaN;
     if (!family || extra !== undefined || !Number.isInteger(n) || n < 0 || n > max) {
       throw new Refusal('invalid-request', {
         detail: `"${c}" is not a CIDR range (e.g. 192.168.0.0/16 or 2001:db8::/32)`,
@@ -37,6 +39,38 @@ export function validateCidrs(list: string[]): string[] {
     new BlockList().addSubnet(addr, n, family === 6 ? 'ipv6' : 'ipv4');
   }
   return list;
+}
+
+const ORG_NAME = /^[a-z0-9][a-z0-9._-]{0,213}$/;
+const EXAMPLES: Record<string, string> = {
+  'a scope': '@acme or @acme/*',
+  'a package name': 'left-pad or @acme/lib',
+  'an organization name': 'acme',
+};
+
+/**
+ * The packages, scopes and orgs a granular token names, as the policy matches them. `@scope/*` is how people
+ * write a scope, in `--packages` as in `--scopes`: it means the scope. Anything else that no package, scope or
+ * organization can be called is refused, so a token never looks limited to something it does not cover.
+ */
+export function validateGrants(g: Grants): Grants {
+  const bad = (value: string, what: string) =>
+    new Refusal('invalid-request', { detail: `"${value}" is not ${what} (e.g. ${EXAMPLES[what]})` });
+  const scopes = new Set<string>();
+  const packages = new Set<string>();
+  const scope = (s: string, given: string) => {
+    const name = s.replace(/\/\*?$/, '');
+    if (!ORG_NAME.test(name.slice(1))) throw bad(given, 'a scope');
+    scopes.add(name);
+  };
+  for (const s of g.scopes) scope(s.startsWith('@') ? s : `@${s}`, s);
+  for (const p of g.packages) {
+    if (/^@[^/]+\/\*$/.test(p)) scope(p, p);
+    else if (isReadableName(p)) packages.add(p);
+    else throw bad(p, 'a package name');
+  }
+  for (const o of g.orgs) if (!ORG_NAME.test(o)) throw bad(o, 'an organization name');
+  return { ...g, packages: [...packages], scopes: [...scopes] };
 }
 
 /** Whether a token may write anything: what its expiry bounds and bypass-2fa depend on. */
@@ -77,18 +111,25 @@ function expiresAt(ctx: Ctx, e: TokenExpiry, write: boolean, by: CreatedBy): num
   return now + Math.round(days * DAY);
 }
 
-/** The one token-creation function: checks the spec against tokens.* and writes the token. */
-export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Promise<{ token: string; row: TokenRow }> {
+/** The one token-creation function: checks the spec against tokens.* and writes the token. `beforeWrite` (the
+ *  caller's second factor) runs once every check has passed, so a refused spec does not use up a code. */
+export async function createToken(
+  ctx: Ctx,
+  spec: TokenSpec,
+  by: CreatedBy,
+  beforeWrite?: () => Promise<void>,
+): Promise<{ token: string; row: TokenRow }> {
   const user = await userByName(ctx, spec.user);
   if (!user) throw new Refusal('unknown-user', { name: spec.user });
   const pol = ctx.config.tokens;
-  if (spec.kind !== 'granular' && !pol.classic) throw new Refusal('classic-tokens-disabled');
+  // A request for a token is not a credential: 403 with words npm prints, not the 401 of a classic token used.
+  if (spec.kind !== 'granular' && !pol.classic) throw new Refusal('classic-token-not-made');
   if (spec.kind === 'granular' && !spec.grants)
     throw new Refusal('invalid-request', { detail: 'A granular token needs its grants' });
   const now = ctx.clock.now();
   if ((await countActiveTokens(ctx.store.db, user.id, now)) >= pol.maxPerUser)
     throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
-  const g = spec.kind === 'granular' ? spec.grants : null;
+  const g = spec.kind === 'granular' && spec.grants ? validateGrants(spec.grants) : null;
   if (g && g.packages.length + g.scopes.length > pol.maxPackagesAndScopes) {
     throw new Refusal('token-too-many-packages', {
       limit: pol.maxPackagesAndScopes,
@@ -103,6 +144,7 @@ export async function createToken(ctx: Ctx, spec: TokenSpec, by: CreatedBy): Pro
     throw new Refusal('invalid-request', { detail: 'Only read-write tokens can bypass two-factor authentication' });
   // Classic tokens never expire unless an administrator says so (npm's own classic tokens did not).
   const end = spec.kind !== 'granular' && spec.expires === 'never' ? null : expiresAt(ctx, spec.expires, write, by);
+  await beforeWrite?.();
   const made = await insertTokenWithinLimit(
     ctx.store.db,
     {

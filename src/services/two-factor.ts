@@ -1,7 +1,7 @@
 // Two-factor authentication: enrolment as `npm profile enable-2fa` performs it, one-time password
 // checks with replay protection and a per-user limit on wrong codes, recovery codes used once.
 import { timingSafeEqual } from 'node:crypto';
-import { Refusal } from '../domain/reasons.ts';
+import { Refusal, type Params, type ReasonId } from '../domain/reasons.ts';
 import type { Decision } from '../domain/policy.ts';
 import type { Principal, TfaMode, User } from '../domain/principal.ts';
 import { hashCode, matchStep, newRecoveryCodes, newSecret, otpauthUrl } from '../domain/totp.ts';
@@ -49,11 +49,21 @@ type Outcome =
   | { ok: false; refusal: Refusal; next?: TfaState; reason?: string }
   | { ok: 'proof' };
 
-async function judge(ctx: Ctx, userId: number, state: TfaState, code: string | undefined): Promise<Outcome> {
+/** The answer to a missing code: `otp-required`, or the decision's own (the package's policy asks for it). */
+type Missing = { reason: ReasonId; params: Params } | undefined;
+
+async function judge(
+  ctx: Ctx,
+  userId: number,
+  state: TfaState,
+  code: string | undefined,
+  missing?: Missing,
+): Promise<Outcome> {
   const now = ctx.clock.now();
   if (state.failures.count >= MAX_FAILURES && now - state.failures.since < FAILURE_WINDOW_MS)
     return { ok: false, refusal: new Refusal('otp-throttled') };
-  if (!code) return { ok: false, refusal: new Refusal('otp-required') };
+  if (!code)
+    return { ok: false, refusal: missing ? new Refusal(missing.reason, missing.params) : new Refusal('otp-required') };
   const trimmed = code.replace(/\s+/g, '');
   const secret = open(ctx.store.dataDir, state.secret);
   const accepted = { failures: { count: 0, since: now } };
@@ -91,12 +101,13 @@ async function consume(
   first: Loaded,
   code: string | undefined,
   then?: { change: (s: TfaState) => TfaState | null; invalidate: boolean },
+  missing?: Missing,
 ): Promise<void> {
   let loaded: Loaded | null = first;
   let proven = false;
   for (let round = 0; loaded && !loaded.state.pending; round++) {
     if (round > 50) throw new Error('two-factor state kept changing under this request');
-    let o = proven ? { ok: true as const, next: loaded.state } : await judge(ctx, user.id, loaded.state, code);
+    let o = proven ? { ok: true as const, next: loaded.state } : await judge(ctx, user.id, loaded.state, code, missing);
     if (o.ok === 'proof') {
       // The proof is used up: the change that needed it is written, over whatever state is there.
       if (!then) return;
@@ -132,7 +143,7 @@ async function consume(
 /** Verifies the one-time password a decision asks for (principal.otp, from the npm-otp header). */
 export async function requireSecondFactor(ctx: Ctx, p: Principal, decision: Decision): Promise<void> {
   if (!decision.allowed || !decision.otp || !p.user || p.otpVerified) return;
-  await verifyOtpFor(ctx, p.user, p.otp);
+  await verifyOtpFor(ctx, p.user, p.otp, decision.otpRefusal);
   // One request may pass several checks (unpublish and deprecate in one PUT): the code is used once.
   p.otpVerified = true;
 }
@@ -141,10 +152,11 @@ export async function verifyOtpFor(
   ctx: Ctx,
   user: { id: number; name: string },
   code: string | undefined,
+  missing?: Missing,
 ): Promise<void> {
   const loaded = await loadRaw(ctx, user.id);
   if (!loaded || loaded.state.pending) return;
-  await consume(ctx, user, loaded, code);
+  await consume(ctx, user, loaded, code, undefined, missing);
 }
 
 export type ProfileTfa = false | { mode: TfaMode; pending: boolean };

@@ -162,13 +162,19 @@ export async function tokensOf(db: Db, userId: number): Promise<TokenRow[]> {
   return db.selectFrom('tokens').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
 }
 
-/** One page of the user's unrevoked tokens, oldest first, and how many there are (`npm token list`). */
+/** One page of the user's unrevoked, unexpired tokens, oldest first, and how many there are (`npm token list`). */
 export async function liveTokensPage(
   db: Db,
   userId: number,
   page: { limit: number; offset: number },
+  now: number,
 ): Promise<{ rows: TokenRow[]; total: number }> {
-  const q = db.selectFrom('tokens').where('user_id', '=', userId).where('revoked_at', 'is', null);
+  // Expired tokens work no more: listed, every `npm login` would leave a row behind for good.
+  const q = db
+    .selectFrom('tokens')
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
   const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   const rows = await q.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute();
   return { rows, total };

@@ -219,8 +219,8 @@ describe('token limits and classic tokens', () => {
       assert.equal(fourth.headers.get('x-tessera-reason'), 'token-limit-reached');
       assert.match(((await fourth.json()) as { error: string }).error, /already have 3 tokens/);
       const classic = await post({ readonly: true, cidr_whitelist: [] });
-      assert.equal(classic.status, 401);
-      assert.equal(classic.headers.get('x-tessera-reason'), 'classic-tokens-disabled');
+      assert.equal(classic.status, 403);
+      assert.equal(classic.headers.get('x-tessera-reason'), 'classic-token-not-made');
     } finally {
       await s.close();
     }

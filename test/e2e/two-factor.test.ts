@@ -196,7 +196,7 @@ describe('two-factor authentication with npm 11', () => {
   test('too many wrong codes are throttled', async () => {
     let last: Response | undefined;
     for (let i = 0; i < 6; i++) {
-      last = await fetch(`${s.url}-/package/tfa-pkg/dist-tags/x`, {
+      last = await fetch(`${s.url}-/package/tfa-pkg/dist-tags/throttled`, {
         method: 'PUT',
         headers: {
           authorization: `Bearer ${/_authToken=(\S+)/.exec(alice.npmrc())![1]}`,

@@ -4,10 +4,12 @@
 // packages, and the read path remembers its decisions until that counter moves (read-cache.ts).
 import { Refusal } from '../domain/reasons.ts';
 import {
+  accessLevel,
   authorizeCollaborators,
   authorizeOrg,
   authorizeOrgMember,
   type Decision,
+  maintains,
   type OrgAction,
   type OrgFacts,
   type OrgRole,
@@ -16,6 +18,7 @@ import type { Principal } from '../domain/principal.ts';
 import type { OrgMember, TeamCreate, TeamGrant } from '../domain/commands.ts';
 import { scopeOf } from '../domain/names.ts';
 import type { Db } from '../store/store.ts';
+import { packageFacts } from '../store/packages.ts';
 import {
   addTeamMember,
   deleteTeam,
@@ -37,7 +40,7 @@ import {
   teamMemberNames,
   teamNames,
 } from '../store/orgs.ts';
-import { localPackageExists, maintainerNames, packagesMaintainedBy } from '../store/package-reads.ts';
+import { localPackageExists, maintainerNames, packagesInScope, packagesMaintainedBy } from '../store/package-reads.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
@@ -261,20 +264,16 @@ export async function teamPackages(ctx: Ctx, p: Principal, org: string, team: st
   return Object.fromEntries(rows.filter((r) => readable.has(r.package)).map((r) => [r.package, short(r.permission)]));
 }
 
-/** `npm access list packages <org>`: the packages of the org's teams that the caller may read, with the best grant. */
+/** `npm access list packages <org>`: the packages of the org's scope that the caller may read, with the caller's
+ *  access to each (policy.ts accessLevel), whether or not a team was granted them. */
 export async function orgPackages(ctx: Ctx, p: Principal, org: string): Promise<Record<string, string> | undefined> {
   if (!(await orgExists(ctx.store.db, org))) return undefined;
   await allowOrg(ctx, p, 'org-read', org);
-  const rows = await teamGrants(ctx.store.db, org);
-  const readable = new Set(
-    await readableNames(
-      ctx,
-      p,
-      rows.map((r) => r.package),
-    ),
-  );
   const out: Record<string, string> = {};
-  for (const r of rows) if (readable.has(r.package) && out[r.package] !== 'write') out[r.package] = short(r.permission);
+  for (const name of await packagesInScope(ctx.store.db, `@${org}`)) {
+    const level = accessLevel(p, await factsFor(ctx, p, name));
+    if (level) out[name] = level;
+  }
   return out;
 }
 
@@ -283,7 +282,12 @@ export async function userPackages(ctx: Ctx, p: Principal, name: string): Promis
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('not-found');
   const readable = await readableNames(ctx, p, await packagesMaintainedBy(ctx.store.db, user.id));
-  return Object.fromEntries(readable.map((n) => [n, 'write']));
+  const out: Record<string, string> = {};
+  for (const n of readable) {
+    // A maintainer taken out of an organization no longer maintains its packages.
+    if (maintains(user.id, await packageFacts(ctx.store.db, n, user.id))) out[n] = 'write';
+  }
+  return out;
 }
 
 /**

@@ -762,6 +762,23 @@ export function accessLevel(p: Principal, pkg: PackageFacts): 'read' | 'write' |
   return authorize(p, 'dist-tag', pkg).allowed ? 'write' : 'read';
 }
 
+/**
+ * `npm access list packages <user>`: what the user holds on a package of theirs — `write` as a maintainer (a
+ * member, for an org package) or through a read-write team, `read` through a read-only team. `pkg` is as the
+ * user stands; `teams` says whether the caller may see team grants (the organization's business, as in
+ * authorizeCollaborators: the user themselves, the org's members and administrators).
+ */
+export function heldAccess(userId: number, pkg: PackageFacts, teams: boolean): 'read' | 'write' | null {
+  if (maintains(userId, pkg)) return 'write';
+  if (!teams) return null;
+  return pkg.org?.team === 'read-write' ? 'write' : pkg.org?.team === 'read-only' ? 'read' : null;
+}
+
+/** Whether the caller may see the team grants of an organization's members (see heldAccess). */
+export function seesTeamGrants(p: Principal, userId: number, org: PackageFacts['org']): boolean {
+  return p.user !== null && (p.user.id === userId || p.user.admin || (org?.role ?? null) !== null);
+}
+
 /** A user's e-mail address in their user document (`npm owner add` reads it): never for anonymous callers. */
 export function canSeeEmail(p: Principal, _userName: string): boolean {
   return p.user !== null;

@@ -9,10 +9,11 @@ import {
   authorizeOrg,
   authorizeOrgMember,
   type Decision,
-  maintains,
+  heldAccess,
   type OrgAction,
   type OrgFacts,
   type OrgRole,
+  seesTeamGrants,
 } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { OrgMember, TeamCreate, TeamGrant } from '../domain/commands.ts';
@@ -30,6 +31,7 @@ import {
   orgMembers,
   orgOwnerCount,
   orgRoleOf,
+  packagesGrantedTo,
   packageTeamMembers,
   removeOrgMember,
   removeTeamMember,
@@ -277,15 +279,19 @@ export async function orgPackages(ctx: Ctx, p: Principal, org: string): Promise<
   return out;
 }
 
-/** `npm access list packages <user>`: what the user maintains, as far as the caller may read it. */
+/** `npm access list packages <user>`: what the user maintains or their teams were granted (policy.ts heldAccess),
+ *  as far as the caller may read it. */
 export async function userPackages(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('not-found');
-  const readable = await readableNames(ctx, p, await packagesMaintainedBy(ctx.store.db, user.id));
+  const db = ctx.store.db;
+  const names = new Set([...(await packagesMaintainedBy(db, user.id)), ...(await packagesGrantedTo(db, user.id))]);
   const out: Record<string, string> = {};
-  for (const n of readable) {
-    // A maintainer taken out of an organization no longer maintains its packages.
-    if (maintains(user.id, await packageFacts(ctx.store.db, n, user.id))) out[n] = 'write';
+  for (const n of await readableNames(ctx, p, [...names].sort())) {
+    const theirs = await packageFacts(db, n, user.id);
+    const mine = p.user?.id === user.id ? theirs : await factsFor(ctx, p, n);
+    const level = heldAccess(user.id, theirs, seesTeamGrants(p, user.id, mine.org));
+    if (level) out[n] = level;
   }
   return out;
 }

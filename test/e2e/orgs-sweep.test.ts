@@ -41,6 +41,24 @@ describe('org sweep: membership governs the org packages a member published', ()
     assert.doesNotMatch(r.stdout, /dora-lib/);
   });
 
+  test('npm access list packages, for oneself or a user, includes what their teams were granted', async () => {
+    let r = await npm.olivia.run(['team', 'create', 'acme:readers']);
+    assert.equal(r.code, 0, r.output);
+    r = await npm.olivia.run(['team', 'add', 'acme:readers', 'erin']);
+    assert.equal(r.code, 0, r.output);
+    r = await npm.olivia.run(['access', 'grant', 'read-only', 'acme:readers', '@acme/dora-lib']);
+    assert.equal(r.code, 0, r.output);
+    // With no argument npm asks whoami first, then lists erin's packages: the grant, not only what she maintains.
+    r = await npm.erin.run(['access', 'list', 'packages', '--json']);
+    assert.equal(r.code, 0, r.output);
+    assert.deepEqual(JSON.parse(r.stdout), { '@acme/dora-lib': 'read-only' });
+    r = await npm.olivia.run(['access', 'list', 'packages', 'erin']);
+    assert.match(r.stdout, /^@acme\/dora-lib: read-only$/m);
+    // Someone outside the org learns nothing of erin's teams, nor of the private package.
+    r = await npm.outsider.run(['access', 'list', 'packages', 'erin', '--json']);
+    assert.deepEqual(JSON.parse(r.stdout || '{}'), {});
+  });
+
   test('npm owner add of someone outside the org is refused, saying how to add them', async () => {
     let r = await npm.dora.run(['owner', 'add', 'outsider', '@acme/dora-lib']);
     assert.notEqual(r.code, 0);

@@ -10,6 +10,7 @@ import {
   authorizeOrgMember,
   type Decision,
   heldAccess,
+  maintains,
   type OrgAction,
   type OrgFacts,
   type OrgRole,
@@ -308,6 +309,10 @@ export async function collaborators(ctx: Ctx, p: Principal, name: string): Promi
     const teamRows = await packageTeamMembers(ctx.store.db, name);
     for (const r of teamRows) if (out[r.name] !== 'write') out[r.name] = short(r.permission);
   }
-  for (const m of await maintainerNames(ctx.store.db, name)) out[m] = 'write';
+  for (const m of await maintainerNames(ctx.store.db, name)) {
+    const u = await userByName(ctx, m);
+    // A maintainer taken out of the package's organization holds nothing (policy.ts maintains).
+    if (u && maintains(u.id, await packageFacts(ctx.store.db, name, u.id))) out[m] = 'write';
+  }
   return out;
 }

@@ -99,6 +99,9 @@ describe('org sweep: membership governs the org packages a member published', ()
     assert.notEqual(r.code, 0);
     r = await npm.dora.run(['access', 'list', 'packages', 'dora', '--json']);
     assert.deepEqual(JSON.parse(r.stdout || '{}'), {});
+    // Nor is she listed as a collaborator of it any more.
+    r = await npm.olivia.run(['access', 'list', 'collaborators', '@acme/dora-lib', '--json']);
+    assert.deepEqual(JSON.parse(r.stdout), { erin: 'read-write' });
     // Her former colleagues still manage the package she maintained with them.
     r = await npm.erin.run(['publish'], { cwd: makePackage('@acme/dora-lib', '1.2.0') });
     assert.equal(r.code, 0, r.output);

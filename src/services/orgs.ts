@@ -247,6 +247,7 @@ export async function grant(ctx: Ctx, p: Principal, org: string, team: string, b
 
 export async function revoke(ctx: Ctx, p: Principal, org: string, team: string, body: TeamGrant): Promise<void> {
   await allowOrg(ctx, p, 'access-grant', org);
+  await mustTeam(ctx, org, team);
   const pkg = orgPackage(org, body.package);
   await revokeTeamPackage(ctx.store.db, org, team, pkg);
   await audit(ctx, { event: 'team-access-revoked', user: p.user?.name, detail: { org, team, package: pkg } });
@@ -256,6 +257,7 @@ const short = (perm: string) => (perm === 'read-write' ? 'write' : 'read');
 
 export async function teamPackages(ctx: Ctx, p: Principal, org: string, team: string): Promise<Record<string, string>> {
   await allowOrg(ctx, p, 'org-read', org);
+  await mustTeam(ctx, org, team);
   const rows = await teamGrants(ctx.store.db, org, team);
   const readable = new Set(
     await readableNames(

@@ -59,6 +59,17 @@ describe('org sweep: membership governs the org packages a member published', ()
     assert.deepEqual(JSON.parse(r.stdout || '{}'), {});
   });
 
+  test('a team that does not exist is named as such by npm access revoke and npm access list packages', async () => {
+    for (const args of [
+      ['access', 'revoke', 'acme:nosuch', '@acme/dora-pub'],
+      ['access', 'list', 'packages', 'acme:nosuch'],
+    ]) {
+      const r = await npm.olivia.run(args);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.output, /There is no team acme:nosuch/);
+    }
+  });
+
   test('npm owner add of someone outside the org is refused, saying how to add them', async () => {
     let r = await npm.dora.run(['owner', 'add', 'outsider', '@acme/dora-lib']);
     assert.notEqual(r.code, 0);

@@ -82,7 +82,16 @@ function credentialWrites(c: Credential): boolean {
 }
 
 function isMaintainer(p: Principal, pkg: PackageFacts): boolean {
-  return p.user !== null && pkg.maintainerIds.includes(p.user.id);
+  return p.user !== null && maintains(p.user.id, pkg);
+}
+
+/** A maintainer of an organization's package acts as one only while a member of the organization: taking
+ *  someone out of the org takes the org's packages from them at once, those they published included. */
+export function maintains(
+  userId: number,
+  pkg: Pick<PackageFacts, 'org'> & { maintainerIds?: readonly number[] },
+): boolean {
+  return (pkg.maintainerIds ?? []).includes(userId) && (!pkg.org || pkg.org.role !== null);
 }
 
 /** What the read rule needs: for a public package, or an anonymous caller, `name`, `exists` and `access` decide. */
@@ -111,7 +120,7 @@ export function canRead(p: Principal, pkg: ReadFacts): boolean {
   const org = pkg.org;
   return (
     p.user.admin ||
-    (pkg.maintainerIds ?? []).includes(p.user.id) ||
+    maintains(p.user.id, pkg) ||
     org?.role === 'owner' ||
     org?.role === 'admin' ||
     (org?.team ?? null) !== null
@@ -248,6 +257,15 @@ export function authorize(p: Principal, action: Action, pkg: PackageFacts, rules
     if (pkg.org?.team === 'read-write' && !GOVERNANCE.has(action)) {
       pass('maintainer', `a team of ${p.user.name} in ${pkg.org.name} has read-write access to ${pkg.name}`);
       return finish();
+    }
+    // A maintainer taken out of the organization is told why, not that they maintain nothing.
+    if (pkg.org && pkg.org.role === null && pkg.maintainerIds.includes(p.user.id)) {
+      return deny(
+        'not-org-member',
+        { org: pkg.org.name, action: `${verb} ${pkg.name}` },
+        `${p.user.name} maintains ${pkg.name} but is not a member of ${pkg.org.name}`,
+        'maintainer',
+      );
     }
     if (pkg.org?.team === 'read-only' && !GOVERNANCE.has(action)) {
       return deny(
@@ -628,6 +646,22 @@ export function authorizeOrgMember(p: Principal, org: OrgFacts, change: MemberCh
   return d;
 }
 
+/**
+ * `npm owner add` on an organization's package: a maintainer who is not a member of the organization would hold
+ * nothing (maintains() above), so adding one is refused, naming the first of `outsiders` (the new maintainers
+ * who are not members). Maintainers already listed stay, so that removing someone else still works.
+ */
+export function authorizeNewMaintainers(pkg: Pick<PackageFacts, 'name' | 'org'>, outsiders: string[]): Decision {
+  const checks: Check[] = [];
+  if (pkg.org && outsiders.length) {
+    const params = { user: outsiders[0], org: pkg.org.name, package: pkg.name };
+    const detail = `${outsiders.join(', ')} not a member of ${pkg.org.name}`;
+    return refuse(checks, 'maintainer-not-org-member', params, 'org-member', detail);
+  }
+  checks.push({ check: 'org-member', ok: true, detail: 'every new maintainer may maintain the package' });
+  return { allowed: true, checks };
+}
+
 /** The staged version a review is about: who staged it (a user id, or a trusted publisher). */
 export type StagedFacts = {
   version: string;
@@ -721,6 +755,33 @@ export function authorizeCollaborators(p: Principal, pkg: PackageFacts): Decisio
     detail: teams ? 'team grants are shown' : 'team grants are shown only to members of the organization',
   });
   return { ...d, teams };
+}
+
+/**
+ * `npm access list packages <org>`: the caller's access to one of the organization's packages — `write` when
+ * the policy lets them change it (dist-tags stand for every write), `read` when they may only read it, null
+ * when they may not even see it.
+ */
+export function accessLevel(p: Principal, pkg: PackageFacts): 'read' | 'write' | null {
+  if (!canRead(p, pkg)) return null;
+  return authorize(p, 'dist-tag', pkg).allowed ? 'write' : 'read';
+}
+
+/**
+ * `npm access list packages <user>`: what the user holds on a package of theirs — `write` as a maintainer (a
+ * member, for an org package) or through a read-write team, `read` through a read-only team. `pkg` is as the
+ * user stands; `teams` says whether the caller may see team grants (the organization's business, as in
+ * authorizeCollaborators: the user themselves, the org's members and administrators).
+ */
+export function heldAccess(userId: number, pkg: PackageFacts, teams: boolean): 'read' | 'write' | null {
+  if (maintains(userId, pkg)) return 'write';
+  if (!teams) return null;
+  return pkg.org?.team === 'read-write' ? 'write' : pkg.org?.team === 'read-only' ? 'read' : null;
+}
+
+/** Whether the caller may see the team grants of an organization's members (see heldAccess). */
+export function seesTeamGrants(p: Principal, userId: number, org: PackageFacts['org']): boolean {
+  return p.user !== null && (p.user.id === userId || p.user.admin || (org?.role ?? null) !== null);
 }
 
 /** A user's e-mail address in their user document (`npm owner add` reads it): never for anonymous callers. */

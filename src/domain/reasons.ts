@@ -348,6 +348,15 @@ export const reasons = {
     error: (p) => `${p.org} must keep at least one owner`,
     summary: 'Removing or demoting the last owner of an organization.',
   },
+  'maintainer-not-org-member': {
+    status: 400,
+    error: (p) =>
+      `${p.user} is not a member of the ${p.org} organization, so they cannot maintain ${p.package}. ` +
+      `Add them first (npm org set ${p.org} ${p.user}), ` +
+      `or give one of their teams access (npm access grant read-write ${p.org}:<team> ${p.package})`,
+    summary:
+      "Making someone who is not a member of the organization a maintainer of one of the organization's packages.",
+  },
   'email-unverified': {
     status: 403,
     error: (p) =>

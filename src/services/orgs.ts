@@ -4,18 +4,23 @@
 // packages, and the read path remembers its decisions until that counter moves (read-cache.ts).
 import { Refusal } from '../domain/reasons.ts';
 import {
+  accessLevel,
   authorizeCollaborators,
   authorizeOrg,
   authorizeOrgMember,
   type Decision,
+  heldAccess,
+  maintains,
   type OrgAction,
   type OrgFacts,
   type OrgRole,
+  seesTeamGrants,
 } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { OrgMember, TeamCreate, TeamGrant } from '../domain/commands.ts';
 import { scopeOf } from '../domain/names.ts';
 import type { Db } from '../store/store.ts';
+import { packageFacts } from '../store/packages.ts';
 import {
   addTeamMember,
   deleteTeam,
@@ -27,6 +32,7 @@ import {
   orgMembers,
   orgOwnerCount,
   orgRoleOf,
+  packagesGrantedTo,
   packageTeamMembers,
   removeOrgMember,
   removeTeamMember,
@@ -37,7 +43,7 @@ import {
   teamMemberNames,
   teamNames,
 } from '../store/orgs.ts';
-import { localPackageExists, maintainerNames, packagesMaintainedBy } from '../store/package-reads.ts';
+import { localPackageExists, maintainerNames, packagesInScope, packagesMaintainedBy } from '../store/package-reads.ts';
 import { audit, type Ctx } from './context.ts';
 import { deny } from './deny.ts';
 import { requireSecondFactor } from './two-factor.ts';
@@ -241,6 +247,7 @@ export async function grant(ctx: Ctx, p: Principal, org: string, team: string, b
 
 export async function revoke(ctx: Ctx, p: Principal, org: string, team: string, body: TeamGrant): Promise<void> {
   await allowOrg(ctx, p, 'access-grant', org);
+  await mustTeam(ctx, org, team);
   const pkg = orgPackage(org, body.package);
   await revokeTeamPackage(ctx.store.db, org, team, pkg);
   await audit(ctx, { event: 'team-access-revoked', user: p.user?.name, detail: { org, team, package: pkg } });
@@ -250,6 +257,7 @@ const short = (perm: string) => (perm === 'read-write' ? 'write' : 'read');
 
 export async function teamPackages(ctx: Ctx, p: Principal, org: string, team: string): Promise<Record<string, string>> {
   await allowOrg(ctx, p, 'org-read', org);
+  await mustTeam(ctx, org, team);
   const rows = await teamGrants(ctx.store.db, org, team);
   const readable = new Set(
     await readableNames(
@@ -261,29 +269,34 @@ export async function teamPackages(ctx: Ctx, p: Principal, org: string, team: st
   return Object.fromEntries(rows.filter((r) => readable.has(r.package)).map((r) => [r.package, short(r.permission)]));
 }
 
-/** `npm access list packages <org>`: the packages of the org's teams that the caller may read, with the best grant. */
+/** `npm access list packages <org>`: the packages of the org's scope that the caller may read, with the caller's
+ *  access to each (policy.ts accessLevel), whether or not a team was granted them. */
 export async function orgPackages(ctx: Ctx, p: Principal, org: string): Promise<Record<string, string> | undefined> {
   if (!(await orgExists(ctx.store.db, org))) return undefined;
   await allowOrg(ctx, p, 'org-read', org);
-  const rows = await teamGrants(ctx.store.db, org);
-  const readable = new Set(
-    await readableNames(
-      ctx,
-      p,
-      rows.map((r) => r.package),
-    ),
-  );
   const out: Record<string, string> = {};
-  for (const r of rows) if (readable.has(r.package) && out[r.package] !== 'write') out[r.package] = short(r.permission);
+  for (const name of await packagesInScope(ctx.store.db, `@${org}`)) {
+    const level = accessLevel(p, await factsFor(ctx, p, name));
+    if (level) out[name] = level;
+  }
   return out;
 }
 
-/** `npm access list packages <user>`: what the user maintains, as far as the caller may read it. */
+/** `npm access list packages <user>`: what the user maintains or their teams were granted (policy.ts heldAccess),
+ *  as far as the caller may read it. */
 export async function userPackages(ctx: Ctx, p: Principal, name: string): Promise<Record<string, string>> {
   const user = await userByName(ctx, name);
   if (!user) throw new Refusal('not-found');
-  const readable = await readableNames(ctx, p, await packagesMaintainedBy(ctx.store.db, user.id));
-  return Object.fromEntries(readable.map((n) => [n, 'write']));
+  const db = ctx.store.db;
+  const names = new Set([...(await packagesMaintainedBy(db, user.id)), ...(await packagesGrantedTo(db, user.id))]);
+  const out: Record<string, string> = {};
+  for (const n of await readableNames(ctx, p, [...names].sort())) {
+    const theirs = await packageFacts(db, n, user.id);
+    const mine = p.user?.id === user.id ? theirs : await factsFor(ctx, p, n);
+    const level = heldAccess(user.id, theirs, seesTeamGrants(p, user.id, mine.org));
+    if (level) out[n] = level;
+  }
+  return out;
 }
 
 /**
@@ -298,6 +311,10 @@ export async function collaborators(ctx: Ctx, p: Principal, name: string): Promi
     const teamRows = await packageTeamMembers(ctx.store.db, name);
     for (const r of teamRows) if (out[r.name] !== 'write') out[r.name] = short(r.permission);
   }
-  for (const m of await maintainerNames(ctx.store.db, name)) out[m] = 'write';
+  for (const m of await maintainerNames(ctx.store.db, name)) {
+    const u = await userByName(ctx, m);
+    // A maintainer taken out of the package's organization holds nothing (policy.ts maintains).
+    if (u && maintains(u.id, await packageFacts(ctx.store.db, name, u.id))) out[m] = 'write';
+  }
   return out;
 }

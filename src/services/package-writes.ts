@@ -3,10 +3,10 @@
 // whole document; we tell them apart by what changed, and authorize each change on its own.
 import semver from 'semver';
 import { Refusal } from '../domain/reasons.ts';
-import { canRead, type Action } from '../domain/policy.ts';
+import { authorizeNewMaintainers, canRead, type Action } from '../domain/policy.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { PublishDoc } from '../domain/commands.ts';
-import { assertReadableName, isValidTag } from '../domain/names.ts';
+import { assertReadableName, isValidTag, scopeOf } from '../domain/names.ts';
 import { distTagsOf, loadState, packageHead, pickLatest, rerender } from '../store/packages.ts';
 import { deleteDistTag, hasDistTag, putDistTag, removeDistTagsOf, removeDistTagsOn } from '../store/dist-tags.ts';
 import { isLiveVersion, liveVersionsOf, markUnpublished, setDeprecated } from '../store/versions.ts';
@@ -14,6 +14,7 @@ import { maintainerIdsOf, maintainerNamesOf, replaceMaintainers } from '../store
 import { addStar, hasStar, removeStar } from '../store/stars.ts';
 import { markPackageDeleted } from '../store/package-rows.ts';
 import { userIds } from '../store/imports.ts';
+import { orgExists, orgRoleOf } from '../store/orgs.ts';
 import { factsFor, readPackument } from './read.ts';
 import { readCache } from './read-cache.ts';
 import type { Db } from '../store/store.ts';
@@ -257,6 +258,18 @@ async function star(ctx: Ctx, p: Principal, name: string, users: unknown, rev?: 
 }
 
 /** Called once the policy allowed 'owner'. */
+/** An organization's package takes only members of the organization as new maintainers (policy.ts). */
+async function allowNewMaintainers(ctx: Ctx, p: Principal, name: string, users: { id: number; name: string }[]) {
+  const scope = scopeOf(name)?.slice(1);
+  if (!scope || !(await orgExists(ctx.store.db, scope))) return;
+  const current = new Set(await maintainerIdsOf(ctx.store.db, name));
+  const outsiders: string[] = [];
+  for (const u of users)
+    if (!current.has(u.id) && (await orgRoleOf(ctx.store.db, scope, u.id)) === null) outsiders.push(u.name);
+  const d = authorizeNewMaintainers({ name, org: { name: scope, role: null, team: null } }, outsiders);
+  if (!d.allowed) throw await deny(ctx, p, d, name);
+}
+
 async function setMaintainers(
   ctx: Ctx,
   p: Principal,
@@ -273,6 +286,7 @@ async function setMaintainers(
   const users = [...(await userIds(ctx.store.db, names as string[]))].map(([userName, id]) => ({ id, name: userName }));
   const missing = (names as string[]).filter((n) => !users.some((u) => u.name === n));
   if (missing.length) throw new Refusal('unknown-user', { name: missing[0] });
+  await allowNewMaintainers(ctx, p, name, users);
   const now = ctx.clock.now();
   const before = await ctx.store.transaction(async (trx) => {
     await lockForWrite(trx, name, rev);

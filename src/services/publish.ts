@@ -3,6 +3,7 @@
 // the blob first and then the rows in one transaction. The validation and the write are shared with
 // staged publishing (stage.ts): a staged version is checked and published alike.
 import { createHash } from 'node:crypto';
+import semver from 'semver';
 import ssri from 'ssri';
 import { Refusal } from '../domain/reasons.ts';
 import { assertValidName, assertValidVersion, isValidTag, scopeOf, versionFromTarball } from '../domain/names.ts';
@@ -11,7 +12,7 @@ import { unpackedLimit } from '../config/config.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Manifest } from '../domain/packument.ts';
 import type { PublishDoc } from '../domain/commands.ts';
-import { packageHead, rerender } from '../store/packages.ts';
+import { distTagsOf, packageHead, rerender } from '../store/packages.ts';
 import { factsFor } from './read.ts';
 import { claimVersion, dropExpired, publishClaim, versionTakenBy } from '../store/staged.ts';
 import { insertLocalPackage, restartLocalPackage, setPackageSettings } from '../store/package-rows.ts';
@@ -296,7 +297,9 @@ export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<
     deprecated,
   });
   await recordVersionView(trx, ctx.store.blobs, w);
-  await putDistTag(trx, name, w.tag, version);
+  if (!(w.fromStage && w.tag === 'latest' && (await latestAbove(trx, name, version)))) {
+    await putDistTag(trx, name, w.tag, version);
+  }
   // As npm's registry does, a package always has `latest`: a first version published under another tag gets it
   // too (a name only cached from the upstream before starts here with no tags at all).
   if (w.tag !== 'latest' && !(await hasDistTag(trx, name, 'latest'))) await putDistTag(trx, name, 'latest', version);
@@ -304,6 +307,15 @@ export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<
   // A package started by this write has nothing to append to.
   await rerender(trx, name, now, created ? undefined : [{ published: version }]);
   return created;
+}
+
+/**
+ * The version `latest` points at when it is higher than `version`. A version staged as `latest` and approved
+ * after a higher one was published leaves `latest` there: npm itself refuses to move `latest` down implicitly.
+ */
+export async function latestAbove(db: Db, name: string, version: string): Promise<string | undefined> {
+  const latest = (await distTagsOf(db, name)).latest;
+  return latest && semver.valid(latest) && semver.gt(latest, version) ? latest : undefined;
 }
 
 export function isUniqueViolation(err: unknown): boolean {

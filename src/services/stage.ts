@@ -29,6 +29,7 @@ import {
   checkDocument,
   checkTarball,
   isUniqueViolation,
+  latestAbove,
   writeVersion,
   type Provenance,
 } from './publish.ts';
@@ -311,6 +312,8 @@ export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise
     { ...approved, event: 'package:stage-approve', change: { id, 'dist-tag': row.tag, stagedBy: row.actor } },
     { ...approved, event: 'package:publish', change: { 'dist-tag': row.tag, stageId: id } },
   ]);
+  const kept = row.tag === 'latest' ? await latestAbove(ctx.store.db, row.package, row.version) : undefined;
+  if (kept) return { message: `${row.package}@${row.version} is published; latest stays at the higher ${kept}` };
   return { message: `${row.package}@${row.version} is published with tag ${row.tag}` };
 }
 

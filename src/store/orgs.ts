@@ -215,6 +215,21 @@ export async function teamGrants(db: Db, org: string, team?: string): Promise<Te
   return q.orderBy('package').execute();
 }
 
+/** The packages a user's teams were granted, by name (the permission is in the package's facts for that user). */
+export async function packagesGrantedTo(db: Db, userId: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('team_packages')
+    .innerJoin('team_members', (j) =>
+      j.onRef('team_members.org', '=', 'team_packages.org').onRef('team_members.team', '=', 'team_packages.team'),
+    )
+    .select('team_packages.package')
+    .distinct()
+    .where('team_members.user_id', '=', userId)
+    .orderBy('team_packages.package')
+    .execute();
+  return rows.map((r) => r.package);
+}
+
 /** Every member of a team granted the package, with that team's permission (a user may appear once per team). */
 export async function packageTeamMembers(db: Db, pkg: string): Promise<{ name: string; permission: string }[]> {
   return db

@@ -29,6 +29,20 @@ export async function packagesMaintainedBy(db: Db, userId: number): Promise<stri
   return rows.map((r) => r.name);
 }
 
+/** The live local packages of a scope (`@acme`), by name: a range on the name, so `_` and `%` stay literal. */
+export async function packagesInScope(db: Db, scope: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('packages')
+    .select('name')
+    .where('name', '>=', `${scope}/`)
+    .where('name', '<', `${scope}0`) // '0' sorts right after '/'
+    .where('deleted_at', 'is', null)
+    .where('origin', '=', 'local')
+    .orderBy('name')
+    .execute();
+  return rows.map((r) => r.name);
+}
+
 /** The user names of a package's maintainers, sorted. */
 export async function maintainerNames(db: Db, pkg: string): Promise<string[]> {
   const rows = await db

@@ -32,6 +32,8 @@ export const MEMBERS = {
   rita: 'developer',
   dan: 'developer',
 } as const;
+/** The user the owner add rows make a maintainer: a developer of acme, who never acts himself. */
+export const OWNER_ADDED = 'dave';
 /** A user who is not a member of acme (bob, of the package rows, is not one either). */
 export const NON_MEMBER = 'nora';
 /** The teams besides `developers` (every member, no grant) and what they may do with the org's packages. */
@@ -73,6 +75,8 @@ export async function buildOrgFixture(
   await createOrg(server.ctx, ORG, 'alice');
   await createOrg(server.ctx, OTHER_ORG, 'alice');
   for (const [name, role] of Object.entries(MEMBERS)) await setup('PUT', `-/org/${ORG}/user`, { user: name, role });
+  // dave (created by the caller), whom the owner add rows make a maintainer: an org package takes only members.
+  await setup('PUT', `-/org/${ORG}/user`, { user: OWNER_ADDED, role: 'developer' });
   for (const [team, { members, permission }] of Object.entries(TEAMS)) {
     await setup('PUT', `-/org/${ORG}/team`, { name: team });
     for (const m of members) await setup('PUT', `-/team/${ORG}/${team}/user`, { user: m });

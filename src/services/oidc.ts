@@ -1,7 +1,6 @@
 // The OIDC exchange of trusted publishing: a CI job's id token (signed by a configured issuer, for our
 // audience, current, and matching one of the package's trust configurations) becomes a short-lived
 // token that can publish that one package and nothing else.
-import { createHash } from 'node:crypto';
 import {
   decodeJwt,
   decodeProtectedHeader,
@@ -17,7 +16,7 @@ import { firstMismatch, type TrustConfig } from '../domain/trust.ts';
 import type { OidcIssuer } from '../config/config.ts';
 import { insertToken } from '../store/tokens.ts';
 import { packageHead } from '../store/packages.ts';
-import { recordExchange, trustConfigCreator } from '../store/trust.ts';
+import { trustConfigCreator } from '../store/trust.ts';
 import { audit, type Ctx } from './context.ts';
 import { trustConfigs } from './trust.ts';
 import { keysAt } from './oidc-keys.ts';
@@ -186,22 +185,8 @@ export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined
       `unauthorized: the claim ${m.claim} (${m.got}) does not match the trusted publisher configured for ${pkg}`,
     );
   }
-  const now = ctx.clock.now();
-  // A CI job gets a new id token, with a new `jti`, for each publish: the same one again, for the same
-  // package, is a replay. (Tokens without a jti cannot be told apart from a new one with the same claims.)
-  if (typeof payload.jti === 'string' && payload.jti) {
-    const digest = createHash('sha256').update(`${payload.iss}\n${payload.jti}`).digest('hex');
-    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 + 30_000 : now + 3_600_000;
-    if (!(await recordExchange(ctx.store.db, { digest, package: pkg, expiresAt, now }))) {
-      await audit(ctx, {
-        event: 'oidc-exchange-denied',
-        reason: 'replayed',
-        detail: { package: pkg, iss: payload.iss },
-      });
-      throw fail(`unauthorized: this id token was already exchanged for ${pkg}; each CI job's id token is used once`);
-    }
-  }
   const createdBy = await trustConfigCreator(ctx.store.db, match.id);
+  const now = ctx.clock.now();
   const expires = now + ctx.config.oidc.tokenTtlMs;
   const subject = subjectOf(match, payload);
   const { token, row: t } = await insertToken(ctx.store.db, {

@@ -161,10 +161,6 @@ const migrations: Migration[] = [
   `CREATE TABLE login_throttles (key TEXT PRIMARY KEY, count INTEGER NOT NULL, since BIGINT NOT NULL);
    CREATE INDEX login_throttles_since ON login_throttles(since);
    CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until BIGINT NOT NULL);`,
-  // Trusted publishing: each id token (a digest of its issuer and jti) is exchanged once per package.
-  `CREATE TABLE oidc_exchanges (digest TEXT NOT NULL, package TEXT NOT NULL, expires_at BIGINT NOT NULL,
-     PRIMARY KEY (digest, package));
-   CREATE INDEX oidc_exchanges_expires ON oidc_exchanges(expires_at);`,
 ];
 
 const packagesColumns = [

@@ -198,7 +198,6 @@ export type Database = {
   hooks: HookRow;
   login_throttles: LoginThrottleRow;
   leases: LeaseRow;
-  oidc_exchanges: OidcExchangeRow;
 };
 /** Login attempts counted in a window, per `a:<address>` or `u:<user>` (store/login-throttles.ts). */
 export type LoginThrottleRow = { key: string; count: number; since: number };
@@ -215,5 +214,3 @@ export type SsoIdentityRow = {
 };
 /** A membership a company directory took away (services/directory-groups.ts); team '' is the whole org. */
 export type DirectoryRemovalRow = { user_id: number; org: string; team: string; source: string; at: number };
-/** An id token (digest of iss and jti) exchanged for a package (services/oidc.ts): a second exchange is a replay. */
-export type OidcExchangeRow = { digest: string; package: string; expires_at: number };

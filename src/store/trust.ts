@@ -67,21 +67,3 @@ export async function liveTokensFromTrustConfig(db: Db, id: string): Promise<str
     .execute();
   return rows.map((r) => r.id);
 }
-
-/**
- * Records that the id token with this digest was exchanged for `name`; false when it already was (a replay).
- * The primary key decides, so two nodes exchanging one token at once cannot both succeed. Rows of expired
- * tokens are dropped on the way: such a token is refused for its expiry before it gets here.
- */
-export async function recordExchange(
-  db: Db,
-  row: { digest: string; package: string; expiresAt: number; now: number },
-): Promise<boolean> {
-  await db.deleteFrom('oidc_exchanges').where('expires_at', '<', row.now).execute();
-  const r = await db
-    .insertInto('oidc_exchanges')
-    .values({ digest: row.digest, package: row.package, expires_at: row.expiresAt })
-    .onConflict((oc) => oc.doNothing())
-    .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
-}

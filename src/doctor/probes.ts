@@ -17,6 +17,7 @@ import {
 } from './credentials.ts';
 import { peerCertificate, probeRequest, ProbeError } from './http-probe.ts';
 import type { ProbeOptions, ProbeResponse } from './http-probe.ts';
+import { noProxyList } from './npm-config.ts';
 import { hostOf } from './rules/rule.ts';
 import { findingForReason, reasonFix, severityForReason, tokenCreateCommand } from './reasons.ts';
 import type { FixInput, TokenMeta } from './reasons.ts';
@@ -36,19 +37,24 @@ const TLS_CERT = new Set([
 const EXPIRING_DAYS = 7;
 const DAY = 86_400_000;
 
-/** The proxy npm would use for `url` (reference §4.3 "Proxy errors"). */
+/** The proxy npm would use for `url` (reference §4.3 "Proxy errors"; @npmcli/agent's getProxy). */
 export function proxyFor(ctx: DoctorContext, url: string): string | undefined {
   const u = new URL(url);
-  const env = ctx.cfg.env;
-  const noProxy = ctx.cfg.get('noproxy') ?? env.NO_PROXY ?? env.no_proxy;
-  const list = (Array.isArray(noProxy) ? noProxy : String(noProxy ?? '').split(','))
-    .map((s) => String(s).trim().replace(/^\./, ''))
-    .filter(Boolean);
-  if (list.some((s) => u.hostname === s || u.hostname.endsWith('.' + s))) return undefined;
-  const configured = ctx.cfg.getString('https-proxy') ?? ctx.cfg.getString('proxy');
-  if (configured) return configured;
-  if (u.protocol === 'https:') return env.HTTPS_PROXY ?? env.https_proxy ?? undefined;
-  return env.https_proxy ?? env.HTTPS_PROXY ?? env.http_proxy ?? env.HTTP_PROXY ?? env.proxy ?? undefined;
+  // @npmcli/agent reads proxy variables in any letter case, the last one set winning.
+  const env: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(ctx.cfg.env)) {
+    const key = k.toLowerCase();
+    if (key === 'https_proxy' || key === 'http_proxy' || key === 'proxy') env[key] = v;
+  }
+  // Host name suffixes, compared segment by segment (`.corp.example` and `corp.example` alike).
+  const hostSegments = u.hostname.split('.').reverse();
+  const bypass = noProxyList(ctx.cfg)
+    .list.map((s) => s.split('.').filter(Boolean).reverse())
+    .some((no) => no.length > 0 && no.every((seg, i) => hostSegments[i] === seg));
+  if (bypass) return undefined;
+  const proxy = ctx.cfg.getString('https-proxy') || ctx.cfg.getString('proxy');
+  if (proxy) return proxy;
+  return (u.protocol === 'https:' ? env.https_proxy : env.https_proxy || env.http_proxy || env.proxy) || undefined;
 }
 
 function caFor(ctx: DoctorContext): string[] | undefined {

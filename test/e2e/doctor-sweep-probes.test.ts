@@ -1,0 +1,123 @@
+// The doctor's probes where npm 11 goes, against a real Tessera and loopback servers in front of it: a proxy
+// that NO_PROXY (any letter case) or `noproxy` bypasses, redirects npm follows (dropping the credential when
+// the host name changes), an HTML page where the npm API should be, a 401 with a Basic challenge. Each case
+// runs the real `npm whoami` beside `tessera doctor --json` in the same setup.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type net from 'node:net';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { cleanEnv } from '../helpers/npm.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const NPM = join(ROOT, 'node_modules/npm11/bin/npm-cli.js');
+const BIN = join(ROOT, 'bin/tessera.js');
+
+let s: TestServer;
+let token: string;
+const loopback: http.Server[] = [];
+const port: Record<string, number> = {};
+
+function listen(name: string, handler: http.RequestListener): Promise<void> {
+  const server = http.createServer(handler);
+  loopback.push(server);
+  return new Promise((done) =>
+    server.listen(0, '127.0.0.1', () => {
+      port[name] = (server.address() as net.AddressInfo).port;
+      done();
+    }),
+  );
+}
+
+before(async () => {
+  s = await startServer();
+  await s.addUser('alice');
+  token = await s.token({ user: 'alice' });
+  // A proxy nobody should reach: it refuses every request the way a corporate proxy refuses strangers.
+  await listen('proxy', (_req, res) => {
+    res.writeHead(407, { 'proxy-authenticate': 'Basic realm="corp"' });
+    res.end();
+  });
+});
+after(async () => {
+  for (const l of loopback) l.close();
+  await s.close();
+});
+
+interface Run {
+  code: number;
+  out: string;
+}
+
+function run(cmd: string, args: string[], cwd: string, env: Record<string, string>): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [cmd, ...args], { cwd, env });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code: code ?? -1, out }));
+    child.stdin.end();
+  });
+}
+
+/** `npm whoami` and `tessera doctor --json` in one project whose .npmrc is `npmrc`. */
+async function both(npmrc: string, extraEnv: Record<string, string> = {}) {
+  const root = mkdtempSync(join(tmpdir(), 'doctor-sweep-probes-'));
+  mkdirSync(join(root, 'home'));
+  mkdirSync(join(root, 'project'));
+  writeFileSync(join(root, 'project/.npmrc'), npmrc);
+  writeFileSync(join(root, 'project/package.json'), JSON.stringify({ name: 'app', version: '1.0.0' }));
+  writeFileSync(join(root, 'global-npmrc'), '');
+  const env = cleanEnv({
+    HOME: join(root, 'home'),
+    PREFIX: join(root, 'prefix'),
+    npm_config_globalconfig: join(root, 'global-npmrc'),
+    npm_config_cache: join(root, 'cache'),
+    npm_config_fetch_retries: '0',
+    npm_config_update_notifier: 'false',
+    NO_COLOR: '1',
+    ...extraEnv,
+  });
+  for (const k of Object.keys(env)) if (/^(https?_proxy|no_proxy|proxy)$/i.test(k) && !(k in extraEnv)) delete env[k];
+  const cwd = join(root, 'project');
+  const npm = await run(NPM, ['whoami'], cwd, env);
+  const doctor = await run(BIN, ['doctor', '--json', '--timeout', '5000'], cwd, env);
+  let json: any;
+  try {
+    json = JSON.parse(doctor.out);
+  } catch {
+    assert.fail(`doctor printed no JSON (exit ${doctor.code}):\n${doctor.out}`);
+  }
+  assert.ok(!doctor.out.includes(token), 'the token is never printed');
+  return { npm, doctor, json, dump: JSON.stringify(json.findings, null, 1) };
+}
+
+test('NO_PROXY / no_proxy / noproxy send the registry past the proxy, as npm does: no finding', async () => {
+  const npmrc = `registry=${s.url}\n//${s.host}/:_authToken=${token}\n`;
+  for (const env of [
+    { HTTP_PROXY: `http://127.0.0.1:${port.proxy}`, NO_PROXY: '127.0.0.1' },
+    { http_proxy: `http://127.0.0.1:${port.proxy}`, no_proxy: 'example.com, 127.0.0.1' },
+  ]) {
+    const r = await both(npmrc, env);
+    assert.equal(r.npm.code, 0, r.npm.out);
+    assert.match(r.npm.out, /alice/);
+    assert.equal(r.doctor.code, 0, `${JSON.stringify(env)}: ${r.dump}`);
+    assert.deepEqual(r.json.findings, []);
+  }
+  const viaConfig = await both(`${npmrc}proxy=http://127.0.0.1:${port.proxy}\nnoproxy=127.0.0.1\n`);
+  assert.equal(viaConfig.npm.code, 0, viaConfig.npm.out);
+  assert.equal(viaConfig.doctor.code, 0, viaConfig.dump);
+  // Without the bypass both go through the proxy and fail on its 407.
+  const through = await both(npmrc, { HTTP_PROXY: `http://127.0.0.1:${port.proxy}` });
+  assert.notEqual(through.npm.code, 0);
+  assert.ok(
+    through.json.findings.some((f: any) => f.id === 'proxy-misconfigured' && f.severity === 'error'),
+    through.dump,
+  );
+});

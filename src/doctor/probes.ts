@@ -16,6 +16,8 @@ import {
   registryForSpec,
 } from './credentials.ts';
 import { peerCertificate, probeRequest, ProbeError } from './http-probe.ts';
+import { challengeHint, pageFinding, redirectFinding } from './probe-answers.ts';
+import type { AnswerContext } from './probe-answers.ts';
 import type { ProbeOptions, ProbeResponse } from './http-probe.ts';
 import { noProxyList } from './npm-config.ts';
 import { hostOf } from './rules/rule.ts';
@@ -191,6 +193,11 @@ function networkFinding(
   });
 }
 
+function answerContext(ctx: DoctorContext, t: Target): AnswerContext {
+  const key = t.scopes.length ? `${t.scopes[0]}:registry` : 'registry';
+  return { key, source: sourceOfOrigin(ctx, key), credentialAt: where(t) };
+}
+
 function sourceOfOrigin(ctx: DoctorContext, key: string) {
   const o = ctx.cfg.origin(key);
   return o && o.where !== 'default' ? { file: o.file, line: o.line } : undefined;
@@ -260,6 +267,11 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
     out.notes.push(
       `ping ${t.url}: ${ping.status} in ${Date.now() - started} ms${proxy ? ` via proxy ${redactUrl(proxy)}` : ''}`,
     );
+    // A web page, or a redirect that loses the credential: what follows would only repeat it as a 401.
+    const page = pageFinding(t, ping, answerContext(ctx, t));
+    const moved = page ? undefined : redirectFinding(t, ping, answerContext(ctx, t));
+    if (page || moved) out.findings.push((page ?? moved)!);
+    if (page || moved?.severity === 'error') return out;
   } catch (e) {
     const err =
       e instanceof ProbeError
@@ -283,6 +295,11 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
       const reason = header(who, 'x-tessera-reason');
       if (reason) tessera = true;
       const body = bodyJson(who);
+      const page = pageFinding(t, who, answerContext(ctx, t));
+      if (page) {
+        out.findings.push(page);
+        return out;
+      }
       if (who.status === 200 && body?.username) {
         user = String(body.username);
         out.notes.push(`whoami on ${t.url}: ${user} (credential from ${where(t)})`);
@@ -290,14 +307,16 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
         const notice = header(who, 'npm-notice');
         const id = findingForReason(reason) ?? 'token-rejected';
         const detail = registryText(body);
+        const challenge = reason ? undefined : challengeHint(who, sendable, t.credential.regKey ?? nerfDart(t.url));
         out.findings.push(
           makeFinding(id, {
             severity: severityForReason(reason, id),
             registry: t.url,
             message:
               `${t.url} rejects the ${t.credential.kind} ${redact(t.credential.value ?? '')} from ${where(t)}: ${who.status}` +
-              `${reason ? ` ${reason}` : ''}${detail ? ` — ${detail}` : ''}${notice ? ` (npm notice: ${notice})` : ''}.`,
-            fix: reasonFix(fixInput(t, reason, { detail })),
+              `${reason ? ` ${reason}` : ''}${detail ? ` — ${detail}` : ''}${notice ? ` (npm notice: ${notice})` : ''}` +
+              `${challenge?.message ?? ''}.`,
+            fix: reasonFix(fixInput(t, reason, { detail })) + (challenge?.fix ?? ''),
             source: sourceOfCred(t),
           }),
         );

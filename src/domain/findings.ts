@@ -215,6 +215,16 @@ export const FINDINGS = {
     severity: 'error',
     why: 'DNS, routing, firewall or the registry itself fails; this is not an authentication problem.',
   },
+  'registry-redirected': {
+    title: 'Registry URL redirects elsewhere',
+    severity: 'warning',
+    why: 'npm follows the redirect on every request, and drops the credential when the host name changes: E401.',
+  },
+  'registry-not-npm': {
+    title: 'Registry URL serves a web page, not the npm API',
+    severity: 'error',
+    why: 'npm expects JSON and fails with "invalid json response body … Unexpected token \'<\'" (FETCH_ERROR).',
+  },
   'pnpm-config': {
     title: 'pnpm reads this configuration differently',
     severity: 'warning',

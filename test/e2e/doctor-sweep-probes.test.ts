@@ -23,11 +23,11 @@ let token: string;
 const loopback: http.Server[] = [];
 const port: Record<string, number> = {};
 
-function listen(name: string, handler: http.RequestListener): Promise<void> {
+function listen(name: string, handler: http.RequestListener, host = '127.0.0.1'): Promise<void> {
   const server = http.createServer(handler);
   loopback.push(server);
   return new Promise((done) =>
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       port[name] = (server.address() as net.AddressInfo).port;
       done();
     }),
@@ -43,6 +43,31 @@ before(async () => {
     res.writeHead(407, { 'proxy-authenticate': 'Basic realm="corp"' });
     res.end();
   });
+  const moved =
+    (to: string): http.RequestListener =>
+    (req, res) => {
+      res.writeHead(301, { location: `${to}${req.url?.slice(1)}` });
+      res.end();
+    };
+  // The same host name on another port keeps the credential; another host name (127.0.0.2, still
+  // loopback) loses it.
+  await listen('samehost', moved(s.url));
+  await listen('otherhost', moved(s.url), '127.0.0.2');
+  await listen('page', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><html><head><title>Sign in - Corp SSO</title></head><body>…</body></html>');
+  });
+  const refuse =
+    (challenge?: string): http.RequestListener =>
+    (_req, res) => {
+      res.writeHead(401, {
+        'content-type': 'application/json',
+        ...(challenge ? { 'www-authenticate': challenge } : {}),
+      });
+      res.end('{"errors":[{"status":401,"message":"Bad credentials"}]}');
+    };
+  await listen('basic', refuse('Basic realm="Artifactory Realm"'));
+  await listen('bare', refuse());
 });
 after(async () => {
   for (const l of loopback) l.close();
@@ -95,15 +120,16 @@ async function both(npmrc: string, extraEnv: Record<string, string> = {}) {
     assert.fail(`doctor printed no JSON (exit ${doctor.code}):\n${doctor.out}`);
   }
   assert.ok(!doctor.out.includes(token), 'the token is never printed');
-  return { npm, doctor, json, dump: JSON.stringify(json.findings, null, 1) };
+  return { npm, doctor, json, root, cwd, env, dump: JSON.stringify(json.findings, null, 1) };
 }
 
 test('NO_PROXY / no_proxy / noproxy send the registry past the proxy, as npm does: no finding', async () => {
   const npmrc = `registry=${s.url}\n//${s.host}/:_authToken=${token}\n`;
-  for (const env of [
+  const bypasses: Record<string, string>[] = [
     { HTTP_PROXY: `http://127.0.0.1:${port.proxy}`, NO_PROXY: '127.0.0.1' },
     { http_proxy: `http://127.0.0.1:${port.proxy}`, no_proxy: 'example.com, 127.0.0.1' },
-  ]) {
+  ];
+  for (const env of bypasses) {
     const r = await both(npmrc, env);
     assert.equal(r.npm.code, 0, r.npm.out);
     assert.match(r.npm.out, /alice/);
@@ -120,4 +146,65 @@ test('NO_PROXY / no_proxy / noproxy send the registry past the proxy, as npm doe
     through.json.findings.some((f: any) => f.id === 'proxy-misconfigured' && f.severity === 'error'),
     through.dump,
   );
+});
+
+const at = (name: string, host = '127.0.0.1') => `${host}:${port[name]}`;
+const find = (r: Awaited<ReturnType<typeof both>>, id: string) => r.json.findings.find((f: any) => f.id === id);
+
+test('a redirect on the same host name: npm keeps the token and so does the doctor (a warning, whoami works)', async () => {
+  const r = await both(`registry=http://${at('samehost')}/\n//${at('samehost')}/:_authToken=${token}\n`);
+  assert.equal(r.npm.code, 0, r.npm.out);
+  assert.match(r.npm.out, /alice/);
+  const f = find(r, 'registry-redirected');
+  assert.ok(f, r.dump);
+  assert.equal(f.severity, 'warning');
+  assert.deepEqual(f.source, { file: join(r.root, 'project/.npmrc'), line: 1 });
+  assert.ok(f.fix.includes(`registry=${s.url}`), f.fix);
+  assert.equal(r.doctor.code, 0, r.dump);
+});
+
+test('a redirect to another host name: npm drops the token (E401); the doctor says so, not "token rejected"', async () => {
+  const r = await both(
+    `registry=http://${at('otherhost', '127.0.0.2')}/\n//${at('otherhost', '127.0.0.2')}/:_authToken=${token}\n`,
+  );
+  assert.notEqual(r.npm.code, 0);
+  assert.match(r.npm.out, /E401/);
+  const f = find(r, 'registry-redirected');
+  assert.ok(f, r.dump);
+  assert.equal(f.severity, 'error');
+  assert.match(f.message, /127\.0\.0\.2 → 127\.0\.0\.1/);
+  assert.ok(f.fix.includes(`//${s.host}/:_authToken=\${NPM_TOKEN}`), f.fix);
+  assert.ok(!find(r, 'token-rejected'), r.dump);
+  assert.equal(r.doctor.code, 1);
+});
+
+test('an HTML page where the npm API should be (a sign-in page): registry-not-npm, as npm fails on its JSON', async () => {
+  const r = await both(`@corp:registry=http://${at('page')}/\n//${at('page')}/:_authToken=${token}\n`);
+  const npm = await run(NPM, ['view', '@corp/ui'], r.cwd, r.env);
+  assert.match(npm.out, /invalid json response body/);
+  const f = find(r, 'registry-not-npm');
+  assert.ok(f, r.dump);
+  assert.equal(f.severity, 'error');
+  assert.match(f.message, /Sign in - Corp SSO/);
+  assert.ok(f.fix.includes('@corp:registry='), f.fix);
+  assert.equal(f.source?.line, 1);
+  assert.ok(!find(r, 'token-rejected'), r.dump);
+  assert.equal(r.doctor.code, 1);
+});
+
+test('a 401 with a Basic challenge names the _auth line; without a challenge, the plain token-rejected', async () => {
+  const basic = await both(`registry=http://${at('basic')}/\n//${at('basic')}/:_authToken=${token}\n`);
+  assert.match(basic.npm.out, /E401/);
+  const f = find(basic, 'token-rejected');
+  assert.ok(f, basic.dump);
+  assert.match(f.message, /WWW-Authenticate: Basic realm="Artifactory Realm"/);
+  assert.ok(f.fix.includes(`//${at('basic')}/:_auth=`), f.fix);
+  assert.equal(f.source?.line, 2);
+  const bare = await both(`registry=http://${at('bare')}/\n//${at('bare')}/:_authToken=${token}\n`);
+  assert.match(bare.npm.out, /E401/);
+  const g = find(bare, 'token-rejected');
+  assert.ok(g, bare.dump);
+  assert.doesNotMatch(g.message, /WWW-Authenticate/);
+  assert.doesNotMatch(g.fix, /_auth=/);
+  for (const r of [basic, bare]) assert.equal(r.doctor.code, 1);
 });

@@ -182,6 +182,9 @@ test('an HTML page where the npm API should be (a sign-in page): registry-not-np
   const r = await both(`@corp:registry=http://${at('page')}/\n//${at('page')}/:_authToken=${token}\n`);
   const npm = await run(NPM, ['view', '@corp/ui'], r.cwd, r.env);
   assert.match(npm.out, /invalid json response body/);
+  // The same failure pasted into `tessera explain`: the HTML page first, not "nothing answers".
+  const explained = await run(BIN, ['explain', '--json', '--no-config', npm.out], r.cwd, r.env);
+  assert.equal(JSON.parse(explained.out).causes[0]?.id, 'registry-not-npm', explained.out);
   const f = find(r, 'registry-not-npm');
   assert.ok(f, r.dump);
   assert.equal(f.severity, 'error');

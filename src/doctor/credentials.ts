@@ -194,6 +194,11 @@ function mask(v: string): string {
   return `${m ? m[1] : ''}***`;
 }
 
+/** Text with the password of every `scheme://user:password@host` masked (registry and proxy URLs). */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(/(:\/\/[^\s/:@"'`<>]+:)([^\s/@"'`<>]+)@/g, (_m, pre) => `${pre}***@`);
+}
+
 /** Text with every secret it holds masked: what a pasted log may show again in an answer. */
 export function maskSecrets(text: string): string {
   let out = text;

@@ -22,6 +22,9 @@ export interface ProbeOptions {
   headers?: Record<string, string>;
   ca?: string[];
   rejectUnauthorized: boolean;
+  /** The client certificate and key npm presents (`//host/:certfile=` and `keyfile=`), PEM. */
+  cert?: string;
+  key?: string;
   proxy?: string;
   deadline: number;
 }
@@ -43,7 +46,13 @@ function remaining(deadline: number): number {
 
 function tlsOptions(url: URL, o: ProbeOptions): tls.ConnectionOptions {
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  return { servername: /^[\d.]+$|:/.test(host) ? undefined : host, ca: o.ca, rejectUnauthorized: o.rejectUnauthorized };
+  return {
+    servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+    ca: o.ca,
+    rejectUnauthorized: o.rejectUnauthorized,
+    cert: o.cert,
+    key: o.key,
+  };
 }
 
 /** Open a tunnel through an http(s) proxy with CONNECT; resolves to the raw socket. */

@@ -72,6 +72,23 @@ function caFor(ctx: DoctorContext): string[] | undefined {
   }
 }
 
+/**
+ * The client certificate npm presents to this registry: `certfile` and `keyfile` under the key lookup A
+ * matched (beside a token or alone), read the way npm reads them (a missing file: none).
+ */
+function clientCertificate(ctx: DoctorContext, t: Target): { cert?: string; key?: string } {
+  const regKey = t.credential.regKey;
+  if (!regKey) return {};
+  const certfile = ctx.cfg.getString(`${regKey}:certfile`);
+  const keyfile = ctx.cfg.getString(`${regKey}:keyfile`);
+  if (!certfile || !keyfile) return {};
+  try {
+    return { cert: readFileSync(certfile, 'utf8'), key: readFileSync(keyfile, 'utf8') };
+  } catch {
+    return {};
+  }
+}
+
 function bodyJson(r: ProbeResponse): any {
   try {
     return JSON.parse(r.body);
@@ -222,6 +239,7 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
     rejectUnauthorized: ctx.cfg.get('strict-ssl') !== false,
     proxy,
     deadline,
+    ...clientCertificate(ctx, t),
   };
   const auth = authorizationHeader(t.credential, ctx.cfg);
   // A header value npm itself would refuse to send; token-has-whitespace already says so.
@@ -289,9 +307,13 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
   }
 
   let user: string | undefined;
-  if (sendable) {
+  // A client certificate alone identifies the caller too: npm's whoami goes out with it.
+  if (sendable || base.cert) {
     try {
-      const who = await probeRequest(`${root}/-/whoami`, { ...base, headers: { authorization: sendable } });
+      const who = await probeRequest(`${root}/-/whoami`, {
+        ...base,
+        headers: sendable ? { authorization: sendable } : {},
+      });
       const reason = header(who, 'x-tessera-reason');
       if (reason) tessera = true;
       const body = bodyJson(who);
@@ -307,7 +329,9 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
         const notice = header(who, 'npm-notice');
         const id = findingForReason(reason) ?? 'token-rejected';
         const detail = registryText(body);
-        const challenge = reason ? undefined : challengeHint(who, sendable, t.credential.regKey ?? nerfDart(t.url));
+        const challenge = reason
+          ? undefined
+          : challengeHint(who, sendable ?? '', t.credential.regKey ?? nerfDart(t.url));
         out.findings.push(
           makeFinding(id, {
             severity: severityForReason(reason, id),

@@ -121,6 +121,16 @@ function lineOf(rc: YarnRc, node: unknown): number {
   return range ? rc.lines.linePos(range[0]).line : 0;
 }
 
+/** Yarn's settings from the environment: `yarn_` (any case) stripped, the rest camel-cased. */
+function yarnEnvSettings(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    const key = k.toLowerCase();
+    if (key.startsWith('yarn_')) out[key.slice(5).replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())] = v;
+  }
+  return out;
+}
+
 function isBerry(ctx: DoctorContext): boolean {
   if (ctx.clientVersion) return parseInt(ctx.clientVersion, 10) >= 2;
   return existsSync(join(ctx.cfg.localPrefix, '.yarnrc.yml'));
@@ -133,10 +143,13 @@ export const yarnConfig: Rule = {
     const out: Finding[] = [];
     const rcs = yarnrcFiles(ctx);
     const { isMap, isScalar } = yaml();
-    let hasAuth = false;
-    let server: string | undefined;
-    let alwaysAuth = false;
-    let topToken = false;
+    // Every setting may also come from a YARN_* variable (any case: YARN_NPM_AUTH_TOKEN is npmAuthToken),
+    // above the rc files: CI often passes the token that way.
+    const env = yarnEnvSettings(ctx.cfg.env);
+    let hasAuth = Boolean(env.npmAuthToken || env.npmAuthIdent);
+    let server: string | undefined = env.npmRegistryServer || undefined;
+    let alwaysAuth = env.npmAlwaysAuth !== undefined && /^(true|1)$/i.test(env.npmAlwaysAuth);
+    let topToken = hasAuth;
     for (const rc of rcs) {
       for (const m of rc.text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
         if (ctx.cfg.env[m[1]] !== undefined) continue;
@@ -159,7 +172,7 @@ export const yarnConfig: Rule = {
       const s = get('npmRegistryServer');
       if (isScalar(s) && server === undefined) server = String(s.value);
       const aa = get('npmAlwaysAuth');
-      if (isScalar(aa) && aa.value === true) alwaysAuth = true;
+      if (isScalar(aa) && aa.value === true && env.npmAlwaysAuth === undefined) alwaysAuth = true;
       for (const section of ['npmScopes', 'npmRegistries']) {
         const m = get(section);
         if (!isMap(m)) continue;

@@ -49,10 +49,11 @@ test('a Yarn 4 token from YARN_NPM_AUTH_TOKEN (the .npmrc only for npm users): Y
   );
   writeYarnrc(dir, s.url);
   writeFileSync(join(dir, '.npmrc'), `registry=${s.url}\n//${s.host}/:_authToken=\${NPM_TOKEN}\n`);
-  for (const vars of [
+  const settings: Record<string, string>[] = [
     { YARN_NPM_AUTH_TOKEN: token, YARN_NPM_ALWAYS_AUTH: 'true' },
     { yarn_npm_auth_token: token, yarn_npm_always_auth: '1' },
-  ]) {
+  ];
+  for (const vars of settings) {
     const who = await yarn.run(['npm', 'whoami'], { cwd: dir, env: vars });
     assert.equal(who.code, 0, who.output);
     assert.match(who.stdout, /alice/);

@@ -1,0 +1,58 @@
+// Offline configuration cases users meet: a .npmrc (or NPM_CONFIG_USERCONFIG) that is a folder, NO_PROXY entries
+// npm cannot use when `noproxy` is unset (npm falls back to the variable, so its entries matter).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDoctor } from '../../src/doctor/doctor.ts';
+
+async function doctor(files: Record<string, string | null>, env: Record<string, string> = {}) {
+  const root = mkdtempSync(join(tmpdir(), 'doctor-sweep-config-'));
+  for (const [file, body] of Object.entries({ 'home/': null, 'project/': null, ...files })) {
+    if (body === null) mkdirSync(join(root, file), { recursive: true });
+    else writeFileSync(join(root, file), body);
+  }
+  writeFileSync(join(root, 'project/package.json'), '{"name":"app","version":"1.0.0"}');
+  const r = await runDoctor({
+    cwd: join(root, 'project'),
+    env: {
+      HOME: join(root, 'home'),
+      PREFIX: join(root, 'prefix'),
+      PATH: '',
+      ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace('$ROOT', root)])),
+    },
+    offline: true,
+    publish: false,
+    packages: [],
+    npmPath: join(root, 'npm'),
+  });
+  return { ...r, root, dump: JSON.stringify(r.report.findings, null, 1) };
+}
+
+test('a .npmrc that is a folder: npmrc-unreadable says so, and the fix is not chmod', async () => {
+  const r = await doctor({ 'project/.npmrc/': null });
+  const f = r.report.findings.find((x) => x.id === 'npmrc-unreadable');
+  assert.ok(f, r.dump);
+  assert.match(f.message, /EISDIR/);
+  assert.match(f.fix, /is a folder/);
+  assert.doesNotMatch(f.fix, /chmod/);
+  const again = await doctor({ 'ci/': null }, { NPM_CONFIG_USERCONFIG: '$ROOT/ci' });
+  const g = again.report.findings.find((x) => x.id === 'npmrc-unreadable');
+  assert.ok(g, again.dump);
+  assert.match(g.fix, /NPM_CONFIG_USERCONFIG/);
+});
+
+test('NO_PROXY with a wildcard or a port is linted when noproxy is unset, and points at the variable', async () => {
+  const r = await doctor({}, { HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '*.corp.example,127.0.0.1:4873' });
+  const f = r.report.findings.find((x) => x.id === 'proxy-misconfigured');
+  assert.ok(f, r.dump);
+  assert.match(f.message, /\*\.corp\.example/);
+  assert.deepEqual(f.source, { file: 'environment variable NO_PROXY', line: 0 });
+  // npm's own `noproxy` replaces the variable: then only its entries count.
+  const cfg = await doctor(
+    { 'project/.npmrc': 'noproxy=corp.example\n' },
+    { HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '*.corp.example' },
+  );
+  assert.ok(!cfg.report.findings.some((x) => x.id === 'proxy-misconfigured'), cfg.dump);
+});

@@ -210,6 +210,23 @@ function networkFinding(
   });
 }
 
+function anonymousRefused(ctx: DoctorContext, t: Target, ping: ProbeResponse): Finding {
+  const key = nerfDart(t.url);
+  const basic = /^\s*basic\b/i.test(header(ping, 'www-authenticate') ?? '');
+  const line = basic ? `${key}:_auth=\${NPM_AUTH}` : `${key}:_authToken=\${NPM_TOKEN}`;
+  return makeFinding('no-credential-for-registry', {
+    severity: 'error',
+    registry: t.url,
+    message:
+      `${t.url}${t.scopes.length ? ` (${t.scopes.join(', ')})` : ''} answers 401 to a request without a credential` +
+      `${basic ? ' and asks for Basic authentication' : ''}, and npm sends none: every install from it fails with E401.`,
+    fix:
+      `Add \`${line}\` to ~/.npmrc and export ${basic ? 'NPM_AUTH (the base64 of user:password or API key)' : 'NPM_TOKEN'}` +
+      `${basic ? '' : `, or run \`npm login --registry=${t.url}\``}.`,
+    source: answerContext(ctx, t).source,
+  });
+}
+
 function answerContext(ctx: DoctorContext, t: Target): AnswerContext {
   const key = t.scopes.length ? `${t.scopes[0]}:registry` : 'registry';
   return { key, source: sourceOfOrigin(ctx, key), credentialAt: where(t) };
@@ -290,6 +307,11 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
     const moved = page ? undefined : redirectFinding(t, ping, answerContext(ctx, t));
     if (page || moved) out.findings.push((page ?? moved)!);
     if (page || moved?.severity === 'error') return out;
+    // No credential, and the registry refuses anonymous requests: not "maybe private", every request fails.
+    if (!sendable && !base.cert && ping.status === 401) {
+      out.findings.push(anonymousRefused(ctx, t, ping));
+      return out;
+    }
   } catch (e) {
     const err =
       e instanceof ProbeError

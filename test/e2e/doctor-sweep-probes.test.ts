@@ -211,3 +211,21 @@ test('a 401 with a Basic challenge names the _auth line; without a challenge, th
   assert.doesNotMatch(g.fix, /_auth=/);
   for (const r of [basic, bare]) assert.equal(r.doctor.code, 1);
 });
+
+test('no credential, and the registry answers 401 to anonymous requests: one error (not "fine if public")', async () => {
+  for (const [name, line] of [
+    ['bare', `//${at('bare')}/:_authToken=\${NPM_TOKEN}`],
+    ['basic', `//${at('basic')}/:_auth=\${NPM_AUTH}`],
+  ]) {
+    const r = await both(`registry=${s.url}\n//${s.host}/:_authToken=${token}\n@corp:registry=http://${at(name)}/\n`);
+    const npm = await run(NPM, ['view', '@corp/ui'], r.cwd, r.env);
+    assert.match(npm.out, /E401/);
+    const found = r.json.findings.filter((f: any) => f.id === 'no-credential-for-registry');
+    assert.equal(found.length, 1, r.dump);
+    assert.equal(found[0].severity, 'error');
+    assert.equal(found[0].registry, `http://${at(name)}/`);
+    assert.equal(found[0].source?.line, 3);
+    assert.ok(found[0].fix.includes(line), found[0].fix);
+    assert.equal(r.doctor.code, 1);
+  }
+});

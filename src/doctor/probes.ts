@@ -59,17 +59,27 @@ export function proxyFor(ctx: DoctorContext, url: string): string | undefined {
   return (u.protocol === 'https:' ? env.https_proxy : env.https_proxy || env.http_proxy || env.proxy) || undefined;
 }
 
+/**
+ * The CA list npm passes to TLS. npm flattens its layers from the lowest (builtin) to the highest (cli), key
+ * by key in file order, and `ca` and a readable `cafile` each replace it: a project `cafile` beats a user
+ * `ca`. A missing cafile changes nothing (cafile-problem reports it).
+ */
 function caFor(ctx: DoctorContext): string[] | undefined {
-  const ca = ctx.cfg.get('ca');
-  if (ca) return (Array.isArray(ca) ? ca : [ca]).map(String);
-  const cafile = ctx.cfg.getString('cafile');
-  if (!cafile) return undefined;
-  try {
-    const text = readFileSync(cafile, 'utf8');
-    return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? undefined;
-  } catch {
-    return undefined; // npm ignores a missing cafile too (cafile-problem reports it)
+  let ca: string[] | undefined;
+  for (const where of ['builtin', 'global', 'user', 'project', 'env', 'cli'] as const) {
+    for (const key of ctx.cfg.keysIn(where)) {
+      const value = ctx.cfg.raw.get(key, where);
+      if (key === 'ca') ca = value ? (Array.isArray(value) ? value : [value]).map(String) : undefined;
+      if (key !== 'cafile' || typeof value !== 'string' || !value) continue;
+      try {
+        const text = readFileSync(value, 'utf8');
+        if (text) ca = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+      } catch {
+        /* npm skips it */
+      }
+    }
   }
+  return ca;
 }
 
 /**

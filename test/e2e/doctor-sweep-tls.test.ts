@@ -21,6 +21,8 @@ const BIN = join(ROOT, 'bin/tessera.js');
 let certs: Certs;
 let server: https.Server;
 let host: string;
+let plain: https.Server;
+let plainHost: string;
 
 before(async () => {
   certs = makeCerts();
@@ -39,8 +41,18 @@ before(async () => {
   );
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The same private CA, no client certificate asked.
+  plain = https.createServer({ key: certs.chained.key, cert: certs.chained.cert }, (req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(req.url === '/-/whoami' ? '{"username":"ca-user"}' : '{}');
+  });
+  await new Promise<void>((done) => plain.listen(0, '127.0.0.1', done));
+  plainHost = `127.0.0.1:${(plain.address() as AddressInfo).port}`;
 });
-after(() => server.close());
+after(() => {
+  server.close();
+  plain.close();
+});
 
 function run(cmd: string, args: string[], cwd: string, env: Record<string, string>) {
   return new Promise<{ code: number; out: string }>((done, fail) => {
@@ -54,11 +66,9 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
   });
 }
 
-test('mutual TLS: npm whoami answers, and the doctor presents the same client certificate (no finding)', async () => {
+function scratch() {
   const root = mkdtempSync(join(tmpdir(), 'doctor-sweep-tls-'));
   for (const d of ['home', 'project']) mkdirSync(join(root, d));
-  writeFileSync(join(root, 'client.pem'), certs.chained.cert);
-  writeFileSync(join(root, 'client.key'), certs.chained.key);
   writeFileSync(join(root, 'global-npmrc'), '');
   writeFileSync(join(root, 'project/package.json'), JSON.stringify({ name: 'app', version: '1.0.0' }));
   const env = cleanEnv({
@@ -70,23 +80,62 @@ test('mutual TLS: npm whoami answers, and the doctor presents the same client ce
     npm_config_update_notifier: 'false',
     NO_COLOR: '1',
   });
-  // The machine's own extra roots would add a cafile warning that has nothing to do with this case.
+  // The machine's own extra roots would add a cafile warning that has nothing to do with these cases.
   delete env.NODE_EXTRA_CA_CERTS;
-  const cwd = join(root, 'project');
-  const base = [
-    `registry=https://${host}/`,
-    `cafile=${certs.rootFile}`,
-    `//${host}/:certfile=${join(root, 'client.pem')}`,
-    `//${host}/:keyfile=${join(root, 'client.key')}`,
-  ];
-  for (const lines of [base, [...base, `//${host}/:_authToken=tok-beside-the-certificate`]]) {
+  return { root, env, cwd: join(root, 'project') };
+}
+
+test('a project cafile replaces a user ca (npm flattens layer by layer): whoami works, no TLS finding', async () => {
+  const { root, env, cwd } = scratch();
+  // An old inline certificate in ~/.npmrc that does not sign this registry's chain.
+  writeFileSync(join(root, 'home/.npmrc'), `ca=${JSON.stringify(certs.selfSigned.cert)}\n`);
+  writeFileSync(
+    join(cwd, '.npmrc'),
+    `registry=https://${plainHost}/\ncafile=${certs.rootFile}\n//${plainHost}/:_authToken=t0ken-value\n`,
+  );
+  const npm = await run(NPM, ['whoami'], cwd, env);
+  assert.equal(npm.code, 0, npm.out);
+  assert.match(npm.out, /ca-user/);
+  const doctor = await run(BIN, ['doctor', '--json', '--timeout', '5000'], cwd, env);
+  const json = JSON.parse(doctor.out);
+  assert.ok(!json.findings.some((f: any) => /^tls-/.test(f.id)), JSON.stringify(json.findings, null, 1));
+  // The other way round (a fresh cache: npm would answer whoami from it), the user's cafile is replaced by
+  // the project's ca, and both fail the same way.
+  const other = scratch();
+  writeFileSync(join(other.root, 'home/.npmrc'), `cafile=${certs.rootFile}\n`);
+  writeFileSync(
+    join(other.cwd, '.npmrc'),
+    `registry=https://${plainHost}/\nca=${JSON.stringify(certs.selfSigned.cert)}\n//${plainHost}/:_authToken=t0ken-value\n`,
+  );
+  const npmFails = await run(NPM, ['whoami'], other.cwd, other.env);
+  assert.notEqual(npmFails.code, 0, npmFails.out);
+  const fails = JSON.parse((await run(BIN, ['doctor', '--json', '--timeout', '5000'], other.cwd, other.env)).out);
+  assert.ok(
+    fails.findings.some((f: any) => f.id === 'tls-untrusted-chain'),
+    JSON.stringify(fails.findings, null, 1),
+  );
+});
+
+test('mutual TLS: npm whoami answers, and the doctor presents the same client certificate (no finding)', async () => {
+  for (const withToken of [false, true]) {
+    // A fresh folder (and npm cache) each time: npm would answer the second whoami from its cache.
+    const { root, env, cwd } = scratch();
+    writeFileSync(join(root, 'client.pem'), certs.chained.cert);
+    writeFileSync(join(root, 'client.key'), certs.chained.key);
+    const lines = [
+      `registry=https://${host}/`,
+      `cafile=${certs.rootFile}`,
+      `//${host}/:certfile=${join(root, 'client.pem')}`,
+      `//${host}/:keyfile=${join(root, 'client.key')}`,
+      ...(withToken ? [`//${host}/:_authToken=tok-beside-the-certificate`] : []),
+    ];
     writeFileSync(join(cwd, '.npmrc'), `${lines.join('\n')}\n`);
     const npm = await run(NPM, ['whoami'], cwd, env);
     assert.equal(npm.code, 0, npm.out);
     assert.match(npm.out, /cert-user/);
     const doctor = await run(BIN, ['doctor', '--json', '--timeout', '5000'], cwd, env);
     const json = JSON.parse(doctor.out);
-    assert.deepEqual(json.findings, [], `${lines.length} lines: ${JSON.stringify(json.findings, null, 1)}`);
+    assert.deepEqual(json.findings, [], `token ${withToken}: ${JSON.stringify(json.findings, null, 1)}`);
     assert.equal(doctor.code, 0);
   }
 });

@@ -49,6 +49,15 @@ export function redirectFinding(t: Target, r: ProbeResponse, at: AnswerContext):
   const line = base && `${nerfDart(base)}:${field}=${field === '_authToken' ? '${NPM_TOKEN}' : '…'}`;
   const hops = r.redirects.length > 1 ? ` (${r.redirects.length} redirects)` : '';
   const shown = base ?? r.url;
+  // Still a redirect after npm's 20: a loop, and npm gives up with EMAXREDIRECT.
+  if (r.status >= 300 && r.status < 400)
+    return makeFinding('registry-redirected', {
+      severity: 'error',
+      registry: t.url,
+      message: `${t.url} redirects in a loop (still ${r.status} after ${r.redirects.length} redirects, at ${r.url}): npm gives up with EMAXREDIRECT.`,
+      fix: `Fix the redirect on the server (a proxy rewriting http↔https or adding and removing a slash), or set \`${at.key}=\` to the address it should end at.`,
+      source: at.source,
+    });
   const message = r.authDropped
     ? `${t.url} redirects to ${shown}${hops}: npm follows, but the host name changes (${from.hostname} → ${to.hostname}), ` +
       `so it drops the ${t.credential.kind} from ${at.credentialAt} on the way and the registry answers ${r.status} ` +

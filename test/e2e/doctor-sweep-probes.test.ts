@@ -52,6 +52,11 @@ before(async () => {
   // The same host name on another port keeps the credential; another host name (127.0.0.2, still
   // loopback) loses it.
   await listen('samehost', moved(s.url));
+  await listen('loop', (req, res) => {
+    // http ↔ https rewriting gone wrong: each answer sends the client back where it came from.
+    res.writeHead(302, { location: `http://127.0.0.1:${port.loop}${req.url}` });
+    res.end();
+  });
   await listen('otherhost', moved(s.url), '127.0.0.2');
   await listen('page', (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -228,4 +233,14 @@ test('no credential, and the registry answers 401 to anonymous requests: one err
     assert.ok(found[0].fix.includes(line), found[0].fix);
     assert.equal(r.doctor.code, 1);
   }
+});
+
+test('a redirect loop: npm gives up (EMAXREDIRECT), the doctor says it is a loop', async () => {
+  const r = await both(`registry=http://${at('loop')}/\n//${at('loop')}/:_authToken=${token}\n`);
+  assert.match(r.npm.out, /EMAXREDIRECT|maximum redirect/);
+  const f = find(r, 'registry-redirected');
+  assert.ok(f, r.dump);
+  assert.equal(f.severity, 'error');
+  assert.match(f.message, /loop/);
+  assert.equal(r.doctor.code, 1);
 });

@@ -166,7 +166,9 @@ async function selectedWorkspace(cfg: NpmConfig, rootPkg: Record<string, any>): 
   const dir = resolve(cfg.localPrefix, filter);
   if (dir !== cfg.localPrefix && existsSync(join(dir, 'package.json'))) return dir;
   try {
-    const mapWorkspaces = require('@npmcli/map-workspaces') as (o: object) => Promise<Map<string, string>>;
+    // npm's own workspace mapper, as a dependency of @npmcli/config (not one of ours).
+    const fromConfig = createRequire(require.resolve('@npmcli/config'));
+    const mapWorkspaces = fromConfig('@npmcli/map-workspaces') as (o: object) => Promise<Map<string, string>>;
     return (await mapWorkspaces({ cwd: cfg.localPrefix, pkg: rootPkg })).get(filter);
   } catch {
     return undefined;

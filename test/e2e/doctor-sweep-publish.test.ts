@@ -124,15 +124,18 @@ test('the `scope` setting sends an unscoped package to that scope’s registry',
 });
 
 test('inside a workspace, npm publishes the workspace package (to its scope’s registry), not the root', async () => {
-  const r = await compare({
-    files: {
-      'project/.npmrc': mapped,
-      'project/package.json': pkg('monorepo', { private: true, workspaces: ['packages/*'] }),
-      'project/packages/ui/package.json': pkg('@corp/ui'),
-    },
-    cwd: 'project/packages/ui',
-  });
+  const files = {
+    'project/.npmrc': mapped,
+    'project/package.json': pkg('monorepo', { private: true, workspaces: ['packages/*'] }),
+    'project/packages/ui/package.json': pkg('@corp/ui'),
+  };
+  const r = await compare({ files, cwd: 'project/packages/ui' });
   assert.equal(r.npm, R('corp'));
   assert.equal(r.doctor, r.npm);
   assert.equal(r.name, '@corp/ui');
+  // From the root, `-w <name>` picks the same package.
+  const named = await compare({ files, npmArgs: ['-w', '@corp/ui'] });
+  assert.equal(named.npm, R('corp'));
+  assert.equal(named.doctor, named.npm);
+  assert.equal(named.name, '@corp/ui');
 });

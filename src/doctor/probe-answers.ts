@@ -91,12 +91,14 @@ export function challengeHint(
   const sentScheme = sent.split(' ')[0].toLowerCase();
   const shown = challenge.length > 100 ? `${challenge.slice(0, 100)}…` : challenge;
   if (!scheme || scheme === sentScheme) return { message: ` (WWW-Authenticate: ${shown})`, fix: '' };
+  // Many registries answer Basic and still take tokens as Bearer (GitHub Packages, Artifactory): a hint, no more.
   if (scheme === 'basic')
     return {
-      message: ` (WWW-Authenticate: ${shown}: it asks for a user name and password, npm sent a Bearer token)`,
+      message: ` (WWW-Authenticate: ${shown}: the registry asks for a user name and password)`,
       fix:
-        ` This registry wants Basic authentication: write \`${regKey}:_auth=<base64 of user:password or API key>\`, ` +
-        'or `username=` with `_password=<base64 password>` under the same key, instead of `_authToken`.',
+        ` If this registry takes no tokens as Bearer (Nexus without its npm Bearer Token Realm, for one), give it ` +
+        `Basic credentials instead: \`${regKey}:_auth=<base64 of user:password>\`, or \`username=\` with ` +
+        '`_password=<base64 password>` under the same key.',
     };
   return { message: ` (WWW-Authenticate: ${shown})`, fix: '' };
 }

@@ -223,16 +223,17 @@ function networkFinding(
 function anonymousRefused(ctx: DoctorContext, t: Target, ping: ProbeResponse): Finding {
   const key = nerfDart(t.url);
   const basic = /^\s*basic\b/i.test(header(ping, 'www-authenticate') ?? '');
-  const line = basic ? `${key}:_auth=\${NPM_AUTH}` : `${key}:_authToken=\${NPM_TOKEN}`;
   return makeFinding('no-credential-for-registry', {
     severity: 'error',
     registry: t.url,
     message:
       `${t.url}${t.scopes.length ? ` (${t.scopes.join(', ')})` : ''} answers 401 to a request without a credential` +
-      `${basic ? ' and asks for Basic authentication' : ''}, and npm sends none: every install from it fails with E401.`,
+      `${basic ? ' (a Basic challenge)' : ''}, and npm sends none: every install from it fails with E401.`,
     fix:
-      `Add \`${line}\` to ~/.npmrc and export ${basic ? 'NPM_AUTH (the base64 of user:password or API key)' : 'NPM_TOKEN'}` +
-      `${basic ? '' : `, or run \`npm login --registry=${t.url}\``}.`,
+      `Add \`${key}:_authToken=\${NPM_TOKEN}\` to ~/.npmrc and export NPM_TOKEN, or run \`npm login --registry=${t.url}\`.` +
+      (basic
+        ? ` If the registry takes no tokens, give it Basic credentials instead: \`${key}:_auth=\${NPM_AUTH}\` (NPM_AUTH: the base64 of user:password).`
+        : ''),
     source: answerContext(ctx, t).source,
   });
 }

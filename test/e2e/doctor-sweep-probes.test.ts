@@ -205,7 +205,7 @@ test('a 401 with a Basic challenge names the _auth line; without a challenge, th
   assert.match(basic.npm.out, /E401/);
   const f = find(basic, 'token-rejected');
   assert.ok(f, basic.dump);
-  assert.match(f.message, /WWW-Authenticate: Basic realm="Artifactory Realm"/);
+  assert.match(f.message, /WWW-Authenticate: Basic realm="Artifactory Realm": the registry asks for a user name/);
   assert.ok(f.fix.includes(`//${at('basic')}/:_auth=`), f.fix);
   assert.equal(f.source?.line, 2);
   const bare = await both(`registry=http://${at('bare')}/\n//${at('bare')}/:_authToken=${token}\n`);
@@ -231,6 +231,7 @@ test('no credential, and the registry answers 401 to anonymous requests: one err
     assert.equal(found[0].registry, `http://${at(name)}/`);
     assert.equal(found[0].source?.line, 3);
     assert.ok(found[0].fix.includes(line), found[0].fix);
+    assert.ok(found[0].fix.includes(`//${at(name)}/:_authToken=\${NPM_TOKEN}`), found[0].fix);
     assert.equal(r.doctor.code, 1);
   }
 });

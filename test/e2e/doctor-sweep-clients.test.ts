@@ -73,3 +73,32 @@ test('a Yarn 4 token from YARN_NPM_AUTH_TOKEN (the .npmrc only for npm users): Y
   const denied = await yarn.run(['npm', 'whoami'], { cwd: dir, env: { NPM_TOKEN: token } });
   assert.notEqual(denied.code, 0, denied.output);
 });
+
+test('a ${VAR} in a .yarnrc.yml comment is not read by Yarn 4, and is no finding; one in a value is', async () => {
+  const yarn = makeYarn();
+  const dir = mkdtempSync(join(tmpdir(), 'doctor-sweep-yarn-'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', packageManager: 'yarn@4.18.1' }));
+  const rc = (token: string) =>
+    [
+      `npmRegistryServer: "${s.url}"`,
+      'npmAlwaysAuth: true',
+      `${token}npmAuthToken: "\${YARN_SWEEP_UNSET}"`,
+      'npmScopes:',
+      '  corp:',
+      `    npmRegistryServer: "${s.url}" # was \${YARN_SWEEP_OLD_REGISTRY}`,
+      '',
+    ].join('\n');
+  writeFileSync(join(dir, '.yarnrc.yml'), rc('# '));
+  const read = await yarn.run(['config', 'get', 'npmRegistryServer'], { cwd: dir });
+  assert.equal(read.code, 0, read.output);
+  const quiet = await doctor(dir, { HOME: yarn.home, PATH: '' });
+  assert.ok(!quiet.json.findings.some((f: any) => f.id === 'yarn-config'), JSON.stringify(quiet.json.findings));
+  writeFileSync(join(dir, '.yarnrc.yml'), rc(''));
+  const broken = await yarn.run(['config', 'get', 'npmRegistryServer'], { cwd: dir });
+  assert.notEqual(broken.code, 0);
+  assert.match(broken.output, /Environment variable not found \(YARN_SWEEP_UNSET\)/);
+  const loud = await doctor(dir, { HOME: yarn.home, PATH: '' });
+  const found = loud.json.findings.filter((f: any) => f.id === 'yarn-config' && f.severity === 'error');
+  assert.equal(found.length, 1, JSON.stringify(loud.json.findings));
+  assert.deepEqual(found[0].source, { file: join(dir, '.yarnrc.yml'), line: 3 });
+});

@@ -151,14 +151,22 @@ export const yarnConfig: Rule = {
     let alwaysAuth = env.npmAlwaysAuth !== undefined && /^(true|1)$/i.test(env.npmAlwaysAuth);
     let topToken = hasAuth;
     for (const rc of rcs) {
-      for (const m of rc.text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
-        if (ctx.cfg.env[m[1]] !== undefined) continue;
+      // Yarn expands variables in the values it parsed: a `${VAR}` in a comment or a key is never read.
+      const unset: { ref: string; name: string; line: number }[] = [];
+      yaml().visit(rc.doc, {
+        Scalar(key, node) {
+          if (key === 'key' || typeof node.value !== 'string') return;
+          for (const m of node.value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g))
+            if (ctx.cfg.env[m[1]] === undefined) unset.push({ ref: m[0], name: m[1], line: lineOf(rc, node) });
+        },
+      });
+      for (const { ref, name, line } of unset) {
         out.push(
           makeFinding('yarn-config', {
             severity: 'error',
-            message: `${m[0]} in ${rc.file} is not set: Yarn stops every command with "Environment variable not found (${m[1]})".`,
-            fix: `Export ${m[1]}, or give it a default: \`\${${m[1]}:-}\`.`,
-            source: { file: rc.file, line: rc.lines.linePos(m.index ?? 0).line },
+            message: `${ref} in ${rc.file} is not set: Yarn stops every command with "Environment variable not found (${name})".`,
+            fix: `Export ${name}, or give it a default: \`\${${name}:-}\`.`,
+            source: { file: rc.file, line },
           }),
         );
       }

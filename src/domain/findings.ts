@@ -215,6 +215,11 @@ export const FINDINGS = {
     severity: 'error',
     why: 'DNS, routing, firewall or the registry itself fails; this is not an authentication problem.',
   },
+  'password-not-base64': {
+    title: 'Password not base64-encoded',
+    severity: 'error',
+    why: 'npm base64-decodes `_password` before sending it: a plain password arrives as garbage, and the registry answers 401.',
+  },
   'registry-redirected': {
     title: 'Registry URL redirects elsewhere',
     severity: 'warning',

@@ -56,3 +56,25 @@ test('NO_PROXY with a wildcard or a port is linted when noproxy is unset, and po
   );
   assert.ok(!cfg.report.findings.some((x) => x.id === 'proxy-misconfigured'), cfg.dump);
 });
+
+test('a plain-text _password (npm base64-decodes it) is password-not-base64; an encoded one, even of UTF-8, is not', async () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  for (const [password, bad] of [
+    ['hunter2!', true], // not base64 at all
+    ['hunter22', true], // base64 letters, but decodes to binary
+    [b64('hunter2!'), false],
+    [b64('pässwörd 2'), false],
+  ] as const) {
+    const r = await doctor({
+      'project/.npmrc': `registry=http://127.0.0.1:9/\n//127.0.0.1:9/:username=bob\n//127.0.0.1:9/:_password=${password}\n`,
+    });
+    const f = r.report.findings.find((x) => x.id === 'password-not-base64');
+    assert.equal(Boolean(f), bad, `${password}: ${r.dump}`);
+    if (f) {
+      assert.equal(f.severity, 'error');
+      assert.equal(f.source?.line, 3);
+      assert.match(f.fix, /base64/);
+      assert.ok(!f.message.includes(password) && !f.fix.includes(password), 'the password is never printed');
+    }
+  }
+});

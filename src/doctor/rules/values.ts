@@ -7,6 +7,7 @@ import type { Finding } from '../../domain/findings.ts';
 import { isTesseraToken, tokenChecksumValid } from '../../domain/tokens.ts';
 import { effectiveCredentials, sourceOf, where } from './rule.ts';
 import type { Rule } from './rule.ts';
+import { azureFeedBase } from './vendors.ts';
 
 const IMPORTANT = /(^registry$|:registry$|^\/\/|proxy$|^cafile$|^ca$|^userconfig$)/;
 
@@ -188,10 +189,43 @@ export const userconfigRedirected: Rule = {
   },
 };
 
+/**
+ * A `_password` written in plain text. npm sends `username:` + the base64-decoding of `_password`; the
+ * decoding of a plain password is not text (or not even base64). Azure feeds have their own rule (vendors.ts).
+ */
+export const passwordNotBase64: Rule = {
+  id: 'password-not-base64',
+  detect(ctx) {
+    const out: Finding[] = [];
+    for (const c of effectiveCredentials(ctx)) {
+      if (c.field !== '_password' || !c.value || c.value.includes('${') || azureFeedBase(c.prefix)) continue;
+      const body = c.value.replace(/=+$/, '');
+      let text: string | undefined;
+      if (!/[^A-Za-z0-9+/]/.test(body) && body.length % 4 !== 1) {
+        try {
+          text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(body, 'base64'));
+        } catch {
+          /* not UTF-8: not the encoding of a password */
+        }
+      }
+      if (text && !/[\u0000-\u001f\u007f]/.test(text)) continue;
+      out.push(
+        makeFinding('password-not-base64', {
+          message: `\`${c.key}\` (${where(ctx, c.origin)}) is not the base64 of a password: npm decodes it before sending, so the registry gets garbage and answers 401.`,
+          fix: `Encode it: \`printf %s '<password>' | base64\`, and write \`${c.key}=<that>\` (or one \`${c.prefix}:_auth=\` with the base64 of \`username:password\`).`,
+          source: sourceOf(c.origin),
+        }),
+      );
+    }
+    return out;
+  },
+};
+
 export const valueRules: Rule[] = [
   unexpandedEnvVar,
   tokenHasWhitespace,
   placeholderToken,
   tokenChecksumInvalid,
   userconfigRedirected,
+  passwordNotBase64,
 ];

@@ -78,3 +78,24 @@ test('a plain-text _password (npm base64-decodes it) is password-not-base64; an 
     }
   }
 });
+
+test('an escaped \\${NPM_TOKEN} in a credential (npm sends the literal text) is unexpanded-env-var; elsewhere it is text', async () => {
+  const r = await doctor(
+    {
+      'project/.npmrc': [
+        'registry=http://127.0.0.1:9/',
+        '//127.0.0.1:9/:_authToken=\\${NPM_TOKEN}',
+        'init-author-name=\\${USER}',
+        '//127.0.0.1:9/other/:_authToken=\\\\${NPM_TOKEN}',
+        '',
+      ].join('\n'),
+    },
+    { NPM_TOKEN: 'set-in-the-environment' },
+  );
+  const found = r.report.findings.filter((x) => x.id === 'unexpanded-env-var');
+  assert.equal(found.length, 1, r.dump);
+  assert.equal(found[0].severity, 'error');
+  assert.equal(found[0].source?.line, 2);
+  assert.match(found[0].message, /literal text `\$\{NPM_TOKEN\}`/);
+  assert.ok(found[0].fix.includes('//127.0.0.1:9/:_authToken=${NPM_TOKEN}'), found[0].fix);
+});

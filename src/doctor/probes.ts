@@ -262,6 +262,11 @@ function redactUrl(u?: string): string {
 async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Promise<Probe> {
   const out: Probe = { findings: [], notes: [] };
   const proxy = proxyFor(ctx, t.url);
+  // npm speaks SOCKS to a socks:// proxy; these probes only speak HTTP CONNECT, and would blame the proxy.
+  if (proxy && /^socks/i.test(proxy)) {
+    out.notes.push(`${t.url} not probed: it goes through the SOCKS proxy ${redactUrl(proxy)}`);
+    return out;
+  }
   const base: ProbeOptions = {
     ca: caFor(ctx),
     rejectUnauthorized: ctx.cfg.get('strict-ssl') !== false,

@@ -1,5 +1,5 @@
-// Offline configuration cases users meet: a .npmrc (or NPM_CONFIG_USERCONFIG) that is a folder, NO_PROXY entries
-// npm cannot use when `noproxy` is unset (npm falls back to the variable, so its entries matter).
+// Configuration cases users meet: a .npmrc (or NPM_CONFIG_USERCONFIG) that is a folder, NO_PROXY entries npm
+// cannot use when `noproxy` is unset, a plain-text _password, an escaped \${VAR} in a credential, a SOCKS proxy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -98,4 +98,27 @@ test('an escaped \\${NPM_TOKEN} in a credential (npm sends the literal text) is 
   assert.equal(found[0].source?.line, 2);
   assert.match(found[0].message, /literal text `\$\{NPM_TOKEN\}`/);
   assert.ok(found[0].fix.includes('//127.0.0.1:9/:_authToken=${NPM_TOKEN}'), found[0].fix);
+});
+
+test('a SOCKS proxy (npm speaks SOCKS to it) is not blamed by the HTTP probes: a note, no proxy finding', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'doctor-sweep-config-'));
+  mkdirSync(join(root, 'project'), { recursive: true });
+  writeFileSync(join(root, 'project/package.json'), '{"name":"app","version":"1.0.0"}');
+  // Port 9 refuses: an HTTP CONNECT there would fail and be reported as the proxy's fault.
+  writeFileSync(join(root, 'project/.npmrc'), 'registry=http://127.0.0.1:9/\nproxy=socks5://127.0.0.1:9\n');
+  const r = await runDoctor({
+    cwd: join(root, 'project'),
+    env: { HOME: join(root, 'home'), PREFIX: join(root, 'prefix'), PATH: '' },
+    offline: false,
+    publish: false,
+    packages: [],
+    timeout: 2000,
+    npmPath: join(root, 'npm'),
+  });
+  const ids = r.report.findings.map((f) => f.id);
+  assert.ok(!ids.includes('proxy-misconfigured') && !ids.includes('network-unreachable'), ids.join());
+  assert.ok(
+    r.notes.some((n) => /SOCKS proxy/.test(n)),
+    r.notes.join('\n'),
+  );
 });

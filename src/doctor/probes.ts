@@ -319,7 +319,16 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
       `ping ${t.url}: ${ping.status} in ${Date.now() - started} ms${proxy ? ` via proxy ${redactUrl(proxy)}` : ''}`,
     );
     // A web page, or a redirect that loses the credential: what follows would only repeat it as a 401.
-    const page = pageFinding(t, ping, answerContext(ctx, t));
+    let page = pageFinding(t, ping, answerContext(ctx, t));
+    if (page) {
+      // npm's own ping accepts any body: only a page where npm parses JSON, a packument, is proof.
+      const sample = t.sample.replace(/(.)@.*$/, '$1');
+      const doc = await probeRequest(packumentUrl(t.url, sample), {
+        ...base,
+        headers: sendable ? { authorization: sendable } : {},
+      }).catch(() => undefined);
+      page = doc && pageFinding(t, doc, answerContext(ctx, t));
+    }
     const moved = page ? undefined : redirectFinding(t, ping, answerContext(ctx, t));
     if (page || moved) out.findings.push((page ?? moved)!);
     if (page || moved?.severity === 'error') return out;

@@ -58,6 +58,20 @@ before(async () => {
     res.end();
   });
   await listen('otherhost', moved(s.url), '127.0.0.2');
+  // A registry whose ping is a status page (HTML) while the npm API answers JSON.
+  await listen('pingpage', (req, res) => {
+    const html = req.url === '/-/ping';
+    res.writeHead(req.url === '/-/whoami' || html ? 200 : 404, {
+      'content-type': html ? 'text/html' : 'application/json',
+    });
+    res.end(
+      html
+        ? '<html><body>OK</body></html>'
+        : req.url === '/-/whoami'
+          ? '{"username":"alice"}'
+          : '{"error":"Not found"}',
+    );
+  });
   await listen('page', (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end('<!doctype html><html><head><title>Sign in - Corp SSO</title></head><body>…</body></html>');
@@ -244,4 +258,11 @@ test('a redirect loop: npm gives up (EMAXREDIRECT), the doctor says it is a loop
   assert.equal(f.severity, 'error');
   assert.match(f.message, /loop/);
   assert.equal(r.doctor.code, 1);
+});
+
+test('an HTML answer to /-/ping alone (npm ping accepts any body) is no finding when packuments are JSON', async () => {
+  const r = await both(`registry=http://${at('pingpage')}/\n//${at('pingpage')}/:_authToken=${token}\n`);
+  assert.equal(r.npm.code, 0, r.npm.out);
+  assert.ok(!find(r, 'registry-not-npm'), r.dump);
+  assert.equal(r.doctor.code, 0, r.dump);
 });

@@ -319,17 +319,22 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
       `ping ${t.url}: ${ping.status} in ${Date.now() - started} ms${proxy ? ` via proxy ${redactUrl(proxy)}` : ''}`,
     );
     // A web page, or a redirect that loses the credential: what follows would only repeat it as a 401.
+    // npm's own ping accepts any body and is one URL among many: a page or a redirect there is proven only
+    // when a packument request (where npm parses JSON) meets it too.
     let page = pageFinding(t, ping, answerContext(ctx, t));
-    if (page) {
-      // npm's own ping accepts any body: only a page where npm parses JSON, a packument, is proof.
+    let moved = page ? undefined : redirectFinding(t, ping, answerContext(ctx, t));
+    if (page || moved) {
       const sample = t.sample.replace(/(.)@.*$/, '$1');
       const doc = await probeRequest(packumentUrl(t.url, sample), {
         ...base,
         headers: sendable ? { authorization: sendable } : {},
       }).catch(() => undefined);
-      page = doc && pageFinding(t, doc, answerContext(ctx, t));
+      if (page) page = doc && pageFinding(t, doc, answerContext(ctx, t));
+      if (moved && doc && !doc.redirects.length) {
+        out.notes.push(`${t.url}: only /-/ping redirects (to ${ping.url}); packument requests do not`);
+        moved = undefined;
+      }
     }
-    const moved = page ? undefined : redirectFinding(t, ping, answerContext(ctx, t));
     if (page || moved) out.findings.push((page ?? moved)!);
     if (page || moved?.severity === 'error') return out;
     // No credential, and the registry refuses anonymous requests: not "maybe private", every request fails.

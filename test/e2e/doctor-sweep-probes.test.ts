@@ -58,6 +58,15 @@ before(async () => {
     res.end();
   });
   await listen('otherhost', moved(s.url), '127.0.0.2');
+  // A registry whose ping alone is sent to another host; the npm API answers JSON in place.
+  await listen('pingmoved', (req, res) => {
+    if (req.url === '/-/ping') {
+      res.writeHead(302, { location: `http://127.0.0.2:${port.otherhost}/-/ping` });
+      return res.end();
+    }
+    res.writeHead(req.url === '/-/whoami' ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(req.url === '/-/whoami' ? '{"username":"alice"}' : '{"error":"Not found"}');
+  });
   // A registry whose ping is a status page (HTML) while the npm API answers JSON.
   await listen('pingpage', (req, res) => {
     const html = req.url === '/-/ping';
@@ -264,5 +273,12 @@ test('an HTML answer to /-/ping alone (npm ping accepts any body) is no finding 
   const r = await both(`registry=http://${at('pingpage')}/\n//${at('pingpage')}/:_authToken=${token}\n`);
   assert.equal(r.npm.code, 0, r.npm.out);
   assert.ok(!find(r, 'registry-not-npm'), r.dump);
+  assert.equal(r.doctor.code, 0, r.dump);
+});
+
+test('a redirect of /-/ping alone (to another host) is no finding when packuments are answered in place', async () => {
+  const r = await both(`registry=http://${at('pingmoved')}/\n//${at('pingmoved')}/:_authToken=${token}\n`);
+  assert.equal(r.npm.code, 0, r.npm.out);
+  assert.ok(!find(r, 'registry-redirected'), r.dump);
   assert.equal(r.doctor.code, 0, r.dump);
 });

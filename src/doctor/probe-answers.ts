@@ -102,3 +102,22 @@ export function challengeHint(
     };
   return { message: ` (WWW-Authenticate: ${shown})`, fix: '' };
 }
+
+/** No credential, and the registry answers 401 to anonymous requests: every install fails, not "maybe". */
+export function anonymousRefused(t: Target, ping: ProbeResponse, at: AnswerContext): Finding {
+  const key = nerfDart(t.url);
+  const basic = /^\s*basic\b/i.test(header(ping, 'www-authenticate') ?? '');
+  return makeFinding('no-credential-for-registry', {
+    severity: 'error',
+    registry: t.url,
+    message:
+      `${t.url}${t.scopes.length ? ` (${t.scopes.join(', ')})` : ''} answers 401 to a request without a credential` +
+      `${basic ? ' (a Basic challenge)' : ''}, and npm sends none: every install from it fails with E401.`,
+    fix:
+      `Add \`${key}:_authToken=\${NPM_TOKEN}\` to ~/.npmrc and export NPM_TOKEN, or run \`npm login --registry=${t.url}\`.` +
+      (basic
+        ? ` If the registry takes no tokens, give it Basic credentials instead: \`${key}:_auth=\${NPM_AUTH}\` (NPM_AUTH: the base64 of user:password).`
+        : ''),
+    source: at.source,
+  });
+}

@@ -2,7 +2,6 @@
 // exact credential npm would send, the packument for --package; on a Tessera registry, the token's own
 // metadata and /-/tessera/v1/auth/explain for the intended action.
 import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { makeFinding } from '../domain/findings.ts';
 import type { Finding } from '../domain/findings.ts';
@@ -16,10 +15,10 @@ import {
   registryForSpec,
 } from './credentials.ts';
 import { peerCertificate, probeRequest, ProbeError } from './http-probe.ts';
-import { challengeHint, pageFinding, redirectFinding } from './probe-answers.ts';
+import { anonymousRefused, challengeHint, pageFinding, redirectFinding } from './probe-answers.ts';
 import type { AnswerContext } from './probe-answers.ts';
 import type { ProbeOptions, ProbeResponse } from './http-probe.ts';
-import { noProxyList } from './npm-config.ts';
+import { caFor, clientCertificate, proxyFor } from './npm-transport.ts';
 import { hostOf } from './rules/rule.ts';
 import { findingForReason, reasonFix, severityForReason, tokenCreateCommand } from './reasons.ts';
 import type { FixInput, TokenMeta } from './reasons.ts';
@@ -38,66 +37,6 @@ const TLS_CERT = new Set([
 ]);
 const EXPIRING_DAYS = 7;
 const DAY = 86_400_000;
-
-/** The proxy npm would use for `url` (reference §4.3 "Proxy errors"; @npmcli/agent's getProxy). */
-export function proxyFor(ctx: DoctorContext, url: string): string | undefined {
-  const u = new URL(url);
-  // @npmcli/agent reads proxy variables in any letter case, the last one set winning.
-  const env: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(ctx.cfg.env)) {
-    const key = k.toLowerCase();
-    if (key === 'https_proxy' || key === 'http_proxy' || key === 'proxy') env[key] = v;
-  }
-  // Host name suffixes, compared segment by segment (`.corp.example` and `corp.example` alike).
-  const hostSegments = u.hostname.split('.').reverse();
-  const bypass = noProxyList(ctx.cfg)
-    .list.map((s) => s.split('.').filter(Boolean).reverse())
-    .some((no) => no.length > 0 && no.every((seg, i) => hostSegments[i] === seg));
-  if (bypass) return undefined;
-  const proxy = ctx.cfg.getString('https-proxy') || ctx.cfg.getString('proxy');
-  if (proxy) return proxy;
-  return (u.protocol === 'https:' ? env.https_proxy : env.https_proxy || env.http_proxy || env.proxy) || undefined;
-}
-
-/**
- * The CA list npm passes to TLS. npm flattens its layers from the lowest (builtin) to the highest (cli), key
- * by key in file order, and `ca` and a readable `cafile` each replace it: a project `cafile` beats a user
- * `ca`. A missing cafile changes nothing (cafile-problem reports it).
- */
-function caFor(ctx: DoctorContext): string[] | undefined {
-  let ca: string[] | undefined;
-  for (const where of ['builtin', 'global', 'user', 'project', 'env', 'cli'] as const) {
-    for (const key of ctx.cfg.keysIn(where)) {
-      const value = ctx.cfg.raw.get(key, where);
-      if (key === 'ca') ca = value ? (Array.isArray(value) ? value : [value]).map(String) : undefined;
-      if (key !== 'cafile' || typeof value !== 'string' || !value) continue;
-      try {
-        const text = readFileSync(value, 'utf8');
-        if (text) ca = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-      } catch {
-        /* npm skips it */
-      }
-    }
-  }
-  return ca;
-}
-
-/**
- * The client certificate npm presents to this registry: `certfile` and `keyfile` under the key lookup A
- * matched (beside a token or alone), read the way npm reads them (a missing file: none).
- */
-function clientCertificate(ctx: DoctorContext, t: Target): { cert?: string; key?: string } {
-  const regKey = t.credential.regKey;
-  if (!regKey) return {};
-  const certfile = ctx.cfg.getString(`${regKey}:certfile`);
-  const keyfile = ctx.cfg.getString(`${regKey}:keyfile`);
-  if (!certfile || !keyfile) return {};
-  try {
-    return { cert: readFileSync(certfile, 'utf8'), key: readFileSync(keyfile, 'utf8') };
-  } catch {
-    return {};
-  }
-}
 
 function bodyJson(r: ProbeResponse): any {
   try {
@@ -220,24 +159,6 @@ function networkFinding(
   });
 }
 
-function anonymousRefused(ctx: DoctorContext, t: Target, ping: ProbeResponse): Finding {
-  const key = nerfDart(t.url);
-  const basic = /^\s*basic\b/i.test(header(ping, 'www-authenticate') ?? '');
-  return makeFinding('no-credential-for-registry', {
-    severity: 'error',
-    registry: t.url,
-    message:
-      `${t.url}${t.scopes.length ? ` (${t.scopes.join(', ')})` : ''} answers 401 to a request without a credential` +
-      `${basic ? ' (a Basic challenge)' : ''}, and npm sends none: every install from it fails with E401.`,
-    fix:
-      `Add \`${key}:_authToken=\${NPM_TOKEN}\` to ~/.npmrc and export NPM_TOKEN, or run \`npm login --registry=${t.url}\`.` +
-      (basic
-        ? ` If the registry takes no tokens, give it Basic credentials instead: \`${key}:_auth=\${NPM_AUTH}\` (NPM_AUTH: the base64 of user:password).`
-        : ''),
-    source: answerContext(ctx, t).source,
-  });
-}
-
 function answerContext(ctx: DoctorContext, t: Target): AnswerContext {
   const key = t.scopes.length ? `${t.scopes[0]}:registry` : 'registry';
   return { key, source: sourceOfOrigin(ctx, key), credentialAt: where(t) };
@@ -339,7 +260,7 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
     if (page || moved?.severity === 'error') return out;
     // No credential, and the registry refuses anonymous requests: not "maybe private", every request fails.
     if (!sendable && !base.cert && ping.status === 401) {
-      out.findings.push(anonymousRefused(ctx, t, ping));
+      out.findings.push(anonymousRefused(t, ping, answerContext(ctx, t)));
       return out;
     }
   } catch (e) {

@@ -5,7 +5,13 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { loadNpmConfig } from './npm-config.ts';
 import type { NpmConfig } from './npm-config.ts';
-import { credentialForRegistry, credentialForRequest, packumentUrl, registryForSpec } from './credentials.ts';
+import {
+  credentialForRegistry,
+  credentialForRequest,
+  packageName,
+  packumentUrl,
+  registryForSpec,
+} from './credentials.ts';
 import type { Credential } from './credentials.ts';
 
 const require = createRequire(import.meta.url);
@@ -291,7 +297,7 @@ function computeTargets(ctx: DoctorContext): Target[] {
     add(reg, 'publish', name ?? 'pkg');
   }
   for (const t of byUrl.values()) {
-    const name = t.sample.startsWith('@') || !t.sample.includes('@') ? t.sample.replace(/(.)@.*$/, '$1') : t.sample;
+    const name = packageName(t.sample);
     t.credential = credentialForRequest(cfg, packumentUrl(t.url, name), name);
     t.exact = credentialForRegistry(cfg, t.url);
   }

@@ -10,6 +10,7 @@ import {
   authorizationHeader,
   credentialForRequest,
   nerfDart,
+  packageName,
   packumentUrl,
   redact,
   registryForSpec,
@@ -245,7 +246,7 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
     let page = pageFinding(t, ping, answerContext(ctx, t));
     let moved = page ? undefined : redirectFinding(t, ping, answerContext(ctx, t));
     if (page || moved) {
-      const sample = t.sample.replace(/(.)@.*$/, '$1');
+      const sample = packageName(t.sample);
       const doc = await probeRequest(packumentUrl(t.url, sample), {
         ...base,
         headers: sendable ? { authorization: sendable } : {},
@@ -509,7 +510,7 @@ async function tesseraProbes(
   if (ctx.opts.publish && t.roles.has('publish') && ctx.publishName)
     asks.push({ pkg: ctx.publishName, action: 'publish' });
   for (const spec of ctx.opts.packages) {
-    const name = spec.replace(/(.)@.*$/, '$1');
+    const name = packageName(spec);
     if (registryForSpec(ctx.cfg, spec).registry === t.url && !asks.some((a) => a.pkg === name))
       asks.push({ pkg: name, action: 'read' });
   }
@@ -584,7 +585,7 @@ async function packumentProbe(
   out: Probe,
 ): Promise<void> {
   const spec = ctx.opts.packages.find((p) => registryForSpec(ctx.cfg, p).registry === t.url) ?? t.sample;
-  const name = spec.replace(/(.)@.*$/, '$1');
+  const name = packageName(spec);
   try {
     const r = await probeRequest(packumentUrl(t.url, name), {
       ...base,

@@ -1,13 +1,15 @@
 // Configuration cases users meet: a .npmrc (or NPM_CONFIG_USERCONFIG) that is a folder, NO_PROXY entries npm
-// cannot use when `noproxy` is unset, a plain-text _password, an escaped \${VAR} in a credential, a SOCKS proxy.
+// cannot use when `noproxy` is unset, a plain-text _password, an escaped \${VAR} in a credential, a SOCKS proxy,
+// `--package` specs with a version or an npm: alias.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDoctor } from '../../src/doctor/doctor.ts';
+import { packageName } from '../../src/doctor/credentials.ts';
 
-async function doctor(files: Record<string, string | null>, env: Record<string, string> = {}) {
+async function doctor(files: Record<string, string | null>, env: Record<string, string> = {}, packages: string[] = []) {
   const root = mkdtempSync(join(tmpdir(), 'doctor-sweep-config-'));
   for (const [file, body] of Object.entries({ 'home/': null, 'project/': null, ...files })) {
     if (body === null) mkdirSync(join(root, file), { recursive: true });
@@ -24,7 +26,7 @@ async function doctor(files: Record<string, string | null>, env: Record<string, 
     },
     offline: true,
     publish: false,
-    packages: [],
+    packages,
     npmPath: join(root, 'npm'),
   });
   return { ...r, root, dump: JSON.stringify(r.report.findings, null, 1) };
@@ -121,4 +123,15 @@ test('a SOCKS proxy (npm speaks SOCKS to it) is not blamed by the HTTP probes: a
     r.notes.some((n) => /SOCKS proxy/.test(n)),
     r.notes.join('\n'),
   );
+});
+
+test('--package with a version or an npm: alias names the package behind it (scope, packument)', async () => {
+  assert.equal(packageName('lodash@4'), 'lodash');
+  assert.equal(packageName('@corp/ui@^1.2.0'), '@corp/ui');
+  assert.equal(packageName('npm:@corp/ui@^1'), '@corp/ui');
+  assert.equal(packageName('ui'), 'ui');
+  const r = await doctor({ 'project/.npmrc': 'registry=http://127.0.0.1:9/\n' }, {}, ['npm:@corp/ui@^1']);
+  const f = r.report.findings.find((x) => x.id === 'scope-not-mapped');
+  assert.ok(f, r.dump);
+  assert.match(f.message, /@corp:registry/);
 });

@@ -2,7 +2,7 @@
 import { makeFinding } from '../../domain/findings.ts';
 import type { Finding } from '../../domain/findings.ts';
 import { readFileSync } from 'node:fs';
-import { credentialForRequest } from '../credentials.ts';
+import { credentialForRequest, packageName } from '../credentials.ts';
 import { noProxyList } from '../npm-config.ts';
 import type { DoctorContext } from '../context.ts';
 import { hostOf, isLoopback, sourceOf, where } from './rule.ts';
@@ -45,7 +45,7 @@ export const scopeNotMapped: Rule = {
       );
     };
     for (const spec of ctx.opts.packages) {
-      const scope = scopeOf(spec);
+      const scope = scopeOf(packageName(spec));
       if (scope && !ctx.cfg.getString(`${scope}:registry`))
         report(spec, scope, '', hasPrivateSetup(ctx) ? 'warning' : 'info');
     }

@@ -1,11 +1,20 @@
 // Everything the rules look at, gathered once: npm config, the project's manifest and lockfile, git, client.
 import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { dirname, join, relative } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
 import { loadNpmConfig } from './npm-config.ts';
 import type { NpmConfig } from './npm-config.ts';
-import { credentialForRegistry, credentialForRequest, packumentUrl, registryForSpec } from './credentials.ts';
+import {
+  credentialForRegistry,
+  credentialForRequest,
+  packageName,
+  packumentUrl,
+  registryForSpec,
+} from './credentials.ts';
 import type { Credential } from './credentials.ts';
+
+const require = createRequire(import.meta.url);
 
 export type Client = 'npm' | 'pnpm' | 'yarn';
 
@@ -52,8 +61,11 @@ export interface DoctorContext {
   cfg: NpmConfig;
   client: Client;
   clientVersion?: string;
+  /** The package npm publishes from here: the workspace's when run inside one, else the project's. */
   pkg?: Record<string, any>;
   pkgPath?: string;
+  /** The project root's package.json (packageManager, workspaces, the root's dependencies). */
+  rootPkg?: Record<string, any>;
   lockfile?: { path: string; entries: LockEntry[] };
   targets: Target[];
   /** The registry `npm publish` would use. */
@@ -152,6 +164,23 @@ function depNames(pkg: Record<string, any> | undefined): string[] {
   return [...names];
 }
 
+/** The one workspace `workspace` selects (npm sets it to the folder it runs in), by path or by name. */
+async function selectedWorkspace(cfg: NpmConfig, rootPkg: Record<string, any>): Promise<string | undefined> {
+  const filters = cfg.get('workspace');
+  if (!Array.isArray(filters) || filters.length !== 1) return undefined;
+  const filter = String(filters[0]);
+  const dir = resolve(cfg.localPrefix, filter);
+  if (dir !== cfg.localPrefix && existsSync(join(dir, 'package.json'))) return dir;
+  try {
+    // npm's own workspace mapper, as a dependency of @npmcli/config (not one of ours).
+    const fromConfig = createRequire(require.resolve('@npmcli/config'));
+    const mapWorkspaces = fromConfig('@npmcli/map-workspaces') as (o: object) => Promise<Map<string, string>>;
+    return (await mapWorkspaces({ cwd: cfg.localPrefix, pkg: rootPkg })).get(filter);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function buildContext(opts: DoctorOptions): Promise<DoctorContext> {
   const argv = [...(opts.npmArgs ?? [])];
   if (opts.registry) argv.push(`--registry=${opts.registry}`);
@@ -162,9 +191,12 @@ export async function buildContext(opts: DoctorOptions): Promise<DoctorContext> 
     npmPath: opts.npmPath,
     execPath: opts.execPath,
   });
-  const pkgPath = join(cfg.localPrefix, 'package.json');
-  const pkg = readJson(pkgPath);
-  const { client, version } = detectClient(cfg.localPrefix, pkg, opts.client);
+  const rootPkg = readJson(join(cfg.localPrefix, 'package.json'));
+  // Run inside a workspace (or with one `-w`), npm publishes that workspace's package, not the root's.
+  const wsDir = rootPkg?.workspaces ? await selectedWorkspace(cfg, rootPkg) : undefined;
+  const pkgPath = join(wsDir ?? cfg.localPrefix, 'package.json');
+  const pkg = wsDir ? readJson(pkgPath) : rootPkg;
+  const { client, version } = detectClient(cfg.localPrefix, rootPkg, opts.client);
   const lockfile = readLockfile(cfg.localPrefix);
   const gitRoot = gitRootOf(cfg.localPrefix);
   const tracked = new Map<string, boolean>();
@@ -176,6 +208,7 @@ export async function buildContext(opts: DoctorOptions): Promise<DoctorContext> 
     clientVersion: version,
     pkg,
     pkgPath: pkg ? pkgPath : undefined,
+    rootPkg,
     lockfile,
     targets: [],
     gitRoot,
@@ -211,6 +244,24 @@ function validUrl(u: string): boolean {
   }
 }
 
+/**
+ * The registry `npm publish` picks (npm-registry-fetch's pickRegistry over the config with publishConfig laid
+ * on top, keys given on the command line excepted): the package's scope mapping first — even over
+ * publishConfig.registry and --registry —, then the `scope` setting's mapping, then `registry`.
+ */
+function publishRegistry(cfg: NpmConfig, pkg: Record<string, any> | undefined, name: string | undefined): string {
+  const pc = pkg?.publishConfig && typeof pkg.publishConfig === 'object' ? pkg.publishConfig : {};
+  const onCli = new Set(cfg.keysIn('cli'));
+  const get = (key: string): string | undefined =>
+    !onCli.has(key) && typeof pc[key] === 'string' ? pc[key] : cfg.getString(key);
+  const own = name?.startsWith('@') ? name.slice(0, name.indexOf('/')) : undefined;
+  const scopeSetting = get('scope');
+  const scope = scopeSetting && !scopeSetting.startsWith('@') ? `@${scopeSetting}` : scopeSetting;
+  return (
+    (own && get(`${own}:registry`)) || (scope && get(`${scope}:registry`)) || get('registry') || cfg.defaultRegistry
+  );
+}
+
 function computeTargets(ctx: DoctorContext): Target[] {
   const { cfg, opts, pkg } = ctx;
   const byUrl = new Map<string, Target>();
@@ -230,7 +281,7 @@ function computeTargets(ctx: DoctorContext): Target[] {
     const m = /^(@[^:]+):registry$/.exec(key);
     if (m) add(String(cfg.get(key)), 'scope', `${m[1]}/pkg`, m[1]);
   }
-  for (const name of depNames(pkg)) {
+  for (const name of new Set([...depNames(ctx.rootPkg), ...depNames(pkg)])) {
     const { registry, scope } = registryForSpec(cfg, name);
     if (scope && cfg.getString(`${scope}:registry`)) add(registry, 'dependency', name, scope);
   }
@@ -241,13 +292,12 @@ function computeTargets(ctx: DoctorContext): Target[] {
   if (opts.publish) {
     const name = typeof pkg?.name === 'string' ? pkg.name : undefined;
     ctx.publishName = name;
-    const fromPkg = typeof pkg?.publishConfig?.registry === 'string' ? pkg.publishConfig.registry : undefined;
-    const reg = opts.registry ?? fromPkg ?? registryForSpec(cfg, name).registry;
+    const reg = publishRegistry(cfg, pkg, name);
     ctx.publishRegistry = reg;
     add(reg, 'publish', name ?? 'pkg');
   }
   for (const t of byUrl.values()) {
-    const name = t.sample.startsWith('@') || !t.sample.includes('@') ? t.sample.replace(/(.)@.*$/, '$1') : t.sample;
+    const name = packageName(t.sample);
     t.credential = credentialForRequest(cfg, packumentUrl(t.url, name), name);
     t.exact = credentialForRegistry(cfg, t.url);
   }

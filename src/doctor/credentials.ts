@@ -3,7 +3,11 @@ import { createRequire } from 'node:module';
 import type { NpmConfig, Origin } from './npm-config.ts';
 
 const require = createRequire(import.meta.url);
-type Npa = (spec: string) => { scope?: string | null; name?: string | null; subSpec?: { scope?: string | null } };
+type Npa = (spec: string) => {
+  scope?: string | null;
+  name?: string | null;
+  subSpec?: { scope?: string | null; name?: string | null };
+};
 // Loaded on first use: npm-package-arg pulls in semver and hosted-git-info.
 const npa: Npa = (spec) => (require('npm-package-arg') as Npa)(spec);
 
@@ -90,6 +94,17 @@ export function registryForSpec(cfg: NpmConfig, spec: string | undefined): { reg
   }
   const scoped = scope ? cfg.getString(`${scope}:registry`) : undefined;
   return scoped ? { registry: scoped, scope: scope ?? undefined } : { registry, scope: scope ?? undefined };
+}
+
+/** The package a spec names: `@corp/ui` for `@corp/ui@^1`, and for the alias `npm:@corp/ui@^1`. */
+export function packageName(spec: string): string {
+  if (/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(@.*)?$/i.test(spec)) return spec.replace(/(.)@.*$/, '$1');
+  try {
+    const parsed = npa(spec);
+    return (parsed.subSpec ? parsed.subSpec.name : parsed.name) || spec;
+  } catch {
+    return spec;
+  }
 }
 
 /** Lookup A (npm-registry-fetch): the credential sent with a request to `uri` made for `spec`. */
@@ -192,6 +207,11 @@ function mask(v: string): string {
     return v;
   const m = /^(npms?_|tsr_|gh[pousr]_|github_pat_|glpat-)/.exec(v);
   return `${m ? m[1] : ''}***`;
+}
+
+/** Text with the password of every `scheme://user:password@host` masked (registry and proxy URLs). */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(/(:\/\/[^\s/:@"'`<>]+:)([^\s/@"'`<>]+)@/g, (_m, pre) => `${pre}***@`);
 }
 
 /** Text with every secret it holds masked: what a pasted log may show again in an answer. */

@@ -14,11 +14,14 @@ export interface DoctorResult {
 
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorResult> {
   const ctx = await buildContext(opts);
-  const findings: Finding[] = runRules(ctx);
+  let findings: Finding[] = runRules(ctx);
   const notes: string[] = [];
   if (!opts.offline) {
     const { runProbes } = await import('./probes.ts');
     const probed = await runProbes(ctx, findings);
+    // What a probe saw about a registry replaces what the offline rules could only suppose (same id).
+    const seen = new Set(probed.findings.map((f) => `${f.id} ${f.registry}`));
+    findings = findings.filter((f) => f.registry === undefined || !seen.has(`${f.id} ${f.registry}`));
     findings.push(...probed.findings);
     notes.push(...probed.notes);
   }

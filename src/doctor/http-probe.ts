@@ -9,6 +9,12 @@ export interface ProbeResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The URL that answered, after the redirects npm follows. */
+  url: string;
+  /** Each URL a redirect led to, in order. */
+  redirects: string[];
+  /** A redirect changed the host name, so the Authorization header was dropped on the way (as npm drops it). */
+  authDropped: boolean;
 }
 
 export interface ProbeOptions {
@@ -16,6 +22,9 @@ export interface ProbeOptions {
   headers?: Record<string, string>;
   ca?: string[];
   rejectUnauthorized: boolean;
+  /** The client certificate and key npm presents (`//host/:certfile=` and `keyfile=`), PEM. */
+  cert?: string;
+  key?: string;
   proxy?: string;
   deadline: number;
 }
@@ -37,7 +46,13 @@ function remaining(deadline: number): number {
 
 function tlsOptions(url: URL, o: ProbeOptions): tls.ConnectionOptions {
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  return { servername: /^[\d.]+$|:/.test(host) ? undefined : host, ca: o.ca, rejectUnauthorized: o.rejectUnauthorized };
+  return {
+    servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+    ca: o.ca,
+    rejectUnauthorized: o.rejectUnauthorized,
+    cert: o.cert,
+    key: o.key,
+  };
 }
 
 /** Open a tunnel through an http(s) proxy with CONNECT; resolves to the raw socket. */
@@ -76,7 +91,39 @@ function connectTunnel(proxy: URL, target: URL, deadline: number): Promise<Socke
   });
 }
 
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * A request with npm's redirect rules (make-fetch-happen): up to 20 redirects, the Authorization header
+ * kept while the host name stays the same (another port or scheme keeps it) and dropped once it changes.
+ */
 export async function probeRequest(urlString: string, o: ProbeOptions): Promise<ProbeResponse> {
+  const redirects: string[] = [];
+  let url = urlString;
+  let headers = o.headers;
+  let authDropped = false;
+  for (;;) {
+    const r = await probeOnce(url, { ...o, headers });
+    const location = header(r.headers.location);
+    if (!REDIRECT.has(r.status) || !location || redirects.length >= 20) return { ...r, url, redirects, authDropped };
+    const next = new URL(location, url);
+    if (next.hostname !== new URL(url).hostname && headers && 'authorization' in headers) {
+      const { authorization: _dropped, ...rest } = headers;
+      headers = rest;
+      authDropped = true;
+    }
+    url = next.href;
+    redirects.push(url);
+  }
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+type Once = Omit<ProbeResponse, 'url' | 'redirects' | 'authDropped'>;
+
+async function probeOnce(urlString: string, o: ProbeOptions): Promise<Once> {
   const url = new URL(urlString);
   const isHttps = url.protocol === 'https:';
   const proxy = o.proxy ? new URL(o.proxy) : undefined;
@@ -105,7 +152,7 @@ export async function probeRequest(urlString: string, o: ProbeOptions): Promise<
     };
   }
   const mod = isHttps ? https : http;
-  return new Promise((resolve, reject) => {
+  return new Promise<Once>((resolve, reject) => {
     const req = mod.request(
       { ...options, method: o.method ?? 'GET', headers, agent: false, timeout: remaining(o.deadline) },
       (res) => {

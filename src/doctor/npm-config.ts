@@ -229,6 +229,27 @@ export async function loadNpmConfig(opts: LoadOptions): Promise<NpmConfig> {
   };
 }
 
+/**
+ * The hosts npm reaches without a proxy, as @npmcli/agent reads them: npm's `noproxy` (default ''), else the
+ * NO_PROXY variable in any letter case (the last one set wins); `from` names the variable when it decides.
+ */
+export function noProxyList(cfg: Pick<NpmConfig, 'get' | 'env'>): { list: string[]; from?: string } {
+  const configured = cfg.get('noproxy');
+  let value = Array.isArray(configured) ? configured.join(',') : String(configured ?? '');
+  let from: string | undefined;
+  if (!value) {
+    for (const [k, v] of Object.entries(cfg.env)) if (k.toLowerCase() === 'no_proxy') [from, value] = [k, v ?? ''];
+    if (!value) from = undefined;
+  }
+  return {
+    list: value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    from,
+  };
+}
+
 /** A file layer's path for messages: `~/.npmrc` style when under home. */
 export function displayPath(file: string, home: string): string {
   return home && file.startsWith(home + '/') ? '~' + file.slice(home.length) : file;

@@ -2,7 +2,6 @@
 // exact credential npm would send, the packument for --package; on a Tessera registry, the token's own
 // metadata and /-/tessera/v1/auth/explain for the intended action.
 import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { makeFinding } from '../domain/findings.ts';
 import type { Finding } from '../domain/findings.ts';
@@ -11,12 +10,16 @@ import {
   authorizationHeader,
   credentialForRequest,
   nerfDart,
+  packageName,
   packumentUrl,
   redact,
   registryForSpec,
 } from './credentials.ts';
 import { peerCertificate, probeRequest, ProbeError } from './http-probe.ts';
+import { anonymousRefused, challengeHint, pageFinding, redirectFinding } from './probe-answers.ts';
+import type { AnswerContext } from './probe-answers.ts';
 import type { ProbeOptions, ProbeResponse } from './http-probe.ts';
+import { caFor, clientCertificate, proxyFor } from './npm-transport.ts';
 import { hostOf } from './rules/rule.ts';
 import { findingForReason, reasonFix, severityForReason, tokenCreateCommand } from './reasons.ts';
 import type { FixInput, TokenMeta } from './reasons.ts';
@@ -35,34 +38,6 @@ const TLS_CERT = new Set([
 ]);
 const EXPIRING_DAYS = 7;
 const DAY = 86_400_000;
-
-/** The proxy npm would use for `url` (reference §4.3 "Proxy errors"). */
-export function proxyFor(ctx: DoctorContext, url: string): string | undefined {
-  const u = new URL(url);
-  const env = ctx.cfg.env;
-  const noProxy = ctx.cfg.get('noproxy') ?? env.NO_PROXY ?? env.no_proxy;
-  const list = (Array.isArray(noProxy) ? noProxy : String(noProxy ?? '').split(','))
-    .map((s) => String(s).trim().replace(/^\./, ''))
-    .filter(Boolean);
-  if (list.some((s) => u.hostname === s || u.hostname.endsWith('.' + s))) return undefined;
-  const configured = ctx.cfg.getString('https-proxy') ?? ctx.cfg.getString('proxy');
-  if (configured) return configured;
-  if (u.protocol === 'https:') return env.HTTPS_PROXY ?? env.https_proxy ?? undefined;
-  return env.https_proxy ?? env.HTTPS_PROXY ?? env.http_proxy ?? env.HTTP_PROXY ?? env.proxy ?? undefined;
-}
-
-function caFor(ctx: DoctorContext): string[] | undefined {
-  const ca = ctx.cfg.get('ca');
-  if (ca) return (Array.isArray(ca) ? ca : [ca]).map(String);
-  const cafile = ctx.cfg.getString('cafile');
-  if (!cafile) return undefined;
-  try {
-    const text = readFileSync(cafile, 'utf8');
-    return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? undefined;
-  } catch {
-    return undefined; // npm ignores a missing cafile too (cafile-problem reports it)
-  }
-}
 
 function bodyJson(r: ProbeResponse): any {
   try {
@@ -185,6 +160,11 @@ function networkFinding(
   });
 }
 
+function answerContext(ctx: DoctorContext, t: Target): AnswerContext {
+  const key = t.scopes.length ? `${t.scopes[0]}:registry` : 'registry';
+  return { key, source: sourceOfOrigin(ctx, key), credentialAt: where(t) };
+}
+
 function sourceOfOrigin(ctx: DoctorContext, key: string) {
   const o = ctx.cfg.origin(key);
   return o && o.where !== 'default' ? { file: o.file, line: o.line } : undefined;
@@ -204,11 +184,17 @@ function redactUrl(u?: string): string {
 async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Promise<Probe> {
   const out: Probe = { findings: [], notes: [] };
   const proxy = proxyFor(ctx, t.url);
+  // npm speaks SOCKS to a socks:// proxy; these probes only speak HTTP CONNECT, and would blame the proxy.
+  if (proxy && /^socks/i.test(proxy)) {
+    out.notes.push(`${t.url} not probed: it goes through the SOCKS proxy ${redactUrl(proxy)}`);
+    return out;
+  }
   const base: ProbeOptions = {
     ca: caFor(ctx),
     rejectUnauthorized: ctx.cfg.get('strict-ssl') !== false,
     proxy,
     deadline,
+    ...clientCertificate(ctx, t),
   };
   const auth = authorizationHeader(t.credential, ctx.cfg);
   // A header value npm itself would refuse to send; token-has-whitespace already says so.
@@ -254,6 +240,30 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
     out.notes.push(
       `ping ${t.url}: ${ping.status} in ${Date.now() - started} ms${proxy ? ` via proxy ${redactUrl(proxy)}` : ''}`,
     );
+    // A web page, or a redirect that loses the credential: what follows would only repeat it as a 401.
+    // npm's own ping accepts any body and is one URL among many: a page or a redirect there is proven only
+    // when a packument request (where npm parses JSON) meets it too.
+    let page = pageFinding(t, ping, answerContext(ctx, t));
+    let moved = page ? undefined : redirectFinding(t, ping, answerContext(ctx, t));
+    if (page || moved) {
+      const sample = packageName(t.sample);
+      const doc = await probeRequest(packumentUrl(t.url, sample), {
+        ...base,
+        headers: sendable ? { authorization: sendable } : {},
+      }).catch(() => undefined);
+      if (page) page = doc && pageFinding(t, doc, answerContext(ctx, t));
+      if (moved && doc && !doc.redirects.length) {
+        out.notes.push(`${t.url}: only /-/ping redirects (to ${ping.url}); packument requests do not`);
+        moved = undefined;
+      }
+    }
+    if (page || moved) out.findings.push((page ?? moved)!);
+    if (page || moved?.severity === 'error') return out;
+    // No credential, and the registry refuses anonymous requests: not "maybe private", every request fails.
+    if (!sendable && !base.cert && ping.status === 401) {
+      out.findings.push(anonymousRefused(t, ping, answerContext(ctx, t)));
+      return out;
+    }
   } catch (e) {
     const err =
       e instanceof ProbeError
@@ -271,12 +281,21 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
   }
 
   let user: string | undefined;
-  if (sendable) {
+  // A client certificate alone identifies the caller too: npm's whoami goes out with it.
+  if (sendable || base.cert) {
     try {
-      const who = await probeRequest(`${root}/-/whoami`, { ...base, headers: { authorization: sendable } });
+      const who = await probeRequest(`${root}/-/whoami`, {
+        ...base,
+        headers: sendable ? { authorization: sendable } : {},
+      });
       const reason = header(who, 'x-tessera-reason');
       if (reason) tessera = true;
       const body = bodyJson(who);
+      const page = pageFinding(t, who, answerContext(ctx, t));
+      if (page) {
+        out.findings.push(page);
+        return out;
+      }
       if (who.status === 200 && body?.username) {
         user = String(body.username);
         out.notes.push(`whoami on ${t.url}: ${user} (credential from ${where(t)})`);
@@ -284,14 +303,18 @@ async function probeTarget(ctx: DoctorContext, t: Target, deadline: number): Pro
         const notice = header(who, 'npm-notice');
         const id = findingForReason(reason) ?? 'token-rejected';
         const detail = registryText(body);
+        const challenge = reason
+          ? undefined
+          : challengeHint(who, sendable ?? '', t.credential.regKey ?? nerfDart(t.url));
         out.findings.push(
           makeFinding(id, {
             severity: severityForReason(reason, id),
             registry: t.url,
             message:
               `${t.url} rejects the ${t.credential.kind} ${redact(t.credential.value ?? '')} from ${where(t)}: ${who.status}` +
-              `${reason ? ` ${reason}` : ''}${detail ? ` — ${detail}` : ''}${notice ? ` (npm notice: ${notice})` : ''}.`,
-            fix: reasonFix(fixInput(t, reason, { detail })),
+              `${reason ? ` ${reason}` : ''}${detail ? ` — ${detail}` : ''}${notice ? ` (npm notice: ${notice})` : ''}` +
+              `${challenge?.message ?? ''}.`,
+            fix: reasonFix(fixInput(t, reason, { detail })) + (challenge?.fix ?? ''),
             source: sourceOfCred(t),
           }),
         );
@@ -487,7 +510,7 @@ async function tesseraProbes(
   if (ctx.opts.publish && t.roles.has('publish') && ctx.publishName)
     asks.push({ pkg: ctx.publishName, action: 'publish' });
   for (const spec of ctx.opts.packages) {
-    const name = spec.replace(/(.)@.*$/, '$1');
+    const name = packageName(spec);
     if (registryForSpec(ctx.cfg, spec).registry === t.url && !asks.some((a) => a.pkg === name))
       asks.push({ pkg: name, action: 'read' });
   }
@@ -562,7 +585,7 @@ async function packumentProbe(
   out: Probe,
 ): Promise<void> {
   const spec = ctx.opts.packages.find((p) => registryForSpec(ctx.cfg, p).registry === t.url) ?? t.sample;
-  const name = spec.replace(/(.)@.*$/, '$1');
+  const name = packageName(spec);
   try {
     const r = await probeRequest(packumentUrl(t.url, name), {
       ...base,

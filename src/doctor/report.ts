@@ -2,7 +2,7 @@
 import { FINDINGS, sortFindings } from '../domain/findings.ts';
 import type { Finding, FindingSource } from '../domain/findings.ts';
 import type { CredentialKind } from './credentials.ts';
-import { redact } from './credentials.ts';
+import { maskUrlPasswords, redact } from './credentials.ts';
 import type { DoctorContext } from './context.ts';
 import { displayPath } from './npm-config.ts';
 
@@ -33,13 +33,18 @@ export function buildReport(ctx: DoctorContext, findings: Finding[]): DoctorRepo
   };
 }
 
+// Both renderers mask URL passwords last, whatever put a registry or proxy URL into a message, fix or note.
 export function renderJson(report: DoctorReport): string {
-  return JSON.stringify({ findings: report.findings, registries: report.registries }, null, 2) + '\n';
+  return maskUrlPasswords(JSON.stringify({ findings: report.findings, registries: report.registries }, null, 2)) + '\n';
 }
 
 const MARK = { error: '✖', warning: '!', info: 'i' } as const;
 
 export function renderHuman(ctx: DoctorContext, report: DoctorReport, notes: string[] = [], color = false): string {
+  return maskUrlPasswords(humanText(ctx, report, notes, color));
+}
+
+function humanText(ctx: DoctorContext, report: DoctorReport, notes: string[], color: boolean): string {
   const c = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const home = ctx.cfg.home;
   const out: string[] = [];

@@ -215,6 +215,21 @@ export const FINDINGS = {
     severity: 'error',
     why: 'DNS, routing, firewall or the registry itself fails; this is not an authentication problem.',
   },
+  'password-not-base64': {
+    title: 'Password not base64-encoded',
+    severity: 'error',
+    why: 'npm base64-decodes `_password` before sending it: a plain password arrives as garbage, and the registry answers 401.',
+  },
+  'registry-redirected': {
+    title: 'Registry URL redirects elsewhere',
+    severity: 'warning',
+    why: 'npm follows the redirect on every request, and drops the credential when the host name changes: E401.',
+  },
+  'registry-not-npm': {
+    title: 'Registry URL serves a web page, not the npm API',
+    severity: 'error',
+    why: 'npm expects JSON and fails with "invalid json response body … Unexpected token \'<\'" (FETCH_ERROR).',
+  },
   'pnpm-config': {
     title: 'pnpm reads this configuration differently',
     severity: 'warning',

@@ -186,6 +186,11 @@ export function evidenceOf(x: Extracted): Set<string> {
           all,
         )),
   );
+  // A web page where JSON was expected (a sign-in page, a web UI address): the registry answered, with HTML.
+  add(
+    'html-page',
+    /invalid json response body at \S+ reason: Unexpected token '?<|Unexpected token < in JSON/.test(all),
+  );
   const refused = /ECONNREFUSED (\[?[\w.:-]+?\]?):(\d+)/.exec(x.networkReason ?? all);
   if (code === 'ECONNREFUSED' && refused) {
     // The address npm could not reach is the registry's own (`localhost` is 127.0.0.1): the registry is down.

@@ -178,6 +178,8 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
         : (x.status ?? 0) >= 500 || /^E5/.test(x.code ?? '') || x.status === 404
           ? `${host(x)} answered ${x.status ?? x.code}: the registry or a CDN in front of it is failing; retry later. Do not rotate tokens.`
           : `Nothing answers at ${host(x)} (${x.networkReason ?? x.code}): start that registry, or point \`registry\` (\`npm config get registry\`) and the lockfile at one that runs. This is not a token or proxy problem.`,
+  'registry-not-npm': (x) =>
+    `${host(x)} answered with an HTML page, not the npm API: set the registry URL to its npm endpoint (Artifactory \`…/artifactory/api/npm/REPO/\`, Nexus \`…/repository/REPO/\`), or sign in to the network (VPN, portal) that shows this page. This is not a token problem.`,
   'pnpm-config': () =>
     'pnpm dropped a .npmrc (unset ${VAR}) or ignored project-level credentials: export the variable, or move `//host/:_authToken=${VAR}` to ~/.npmrc (`pnpm config set`).',
   'yarn-config': (x) =>

@@ -35,6 +35,8 @@ export const WEIGHTS: readonly Weight[] = [
   ['dns', 'proxy-misconfigured', 1],
   ['network', 'network-unreachable', 5],
   ['network', 'proxy-misconfigured', 1],
+  ['html-page', 'registry-not-npm', 9],
+  ['html-page', 'network-unreachable', -4],
   ['refused-other', 'proxy-misconfigured', 7],
   ['refused-proxy-port', 'proxy-misconfigured', 7],
   // npm reports 127.0.0.1 for `localhost`: a refused connection to the registry's own address is not a proxy.

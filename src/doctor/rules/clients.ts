@@ -121,6 +121,16 @@ function lineOf(rc: YarnRc, node: unknown): number {
   return range ? rc.lines.linePos(range[0]).line : 0;
 }
 
+/** Yarn's settings from the environment: `yarn_` (any case) stripped, the rest camel-cased. */
+function yarnEnvSettings(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    const key = k.toLowerCase();
+    if (key.startsWith('yarn_')) out[key.slice(5).replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())] = v;
+  }
+  return out;
+}
+
 function isBerry(ctx: DoctorContext): boolean {
   if (ctx.clientVersion) return parseInt(ctx.clientVersion, 10) >= 2;
   return existsSync(join(ctx.cfg.localPrefix, '.yarnrc.yml'));
@@ -133,19 +143,30 @@ export const yarnConfig: Rule = {
     const out: Finding[] = [];
     const rcs = yarnrcFiles(ctx);
     const { isMap, isScalar } = yaml();
-    let hasAuth = false;
-    let server: string | undefined;
-    let alwaysAuth = false;
-    let topToken = false;
+    // Every setting may also come from a YARN_* variable (any case: YARN_NPM_AUTH_TOKEN is npmAuthToken),
+    // above the rc files: CI often passes the token that way.
+    const env = yarnEnvSettings(ctx.cfg.env);
+    let hasAuth = Boolean(env.npmAuthToken || env.npmAuthIdent);
+    let server: string | undefined = env.npmRegistryServer || undefined;
+    let alwaysAuth = env.npmAlwaysAuth !== undefined && /^(true|1)$/i.test(env.npmAlwaysAuth);
+    let topToken = hasAuth;
     for (const rc of rcs) {
-      for (const m of rc.text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
-        if (ctx.cfg.env[m[1]] !== undefined) continue;
+      // Yarn expands variables in the values it parsed: a `${VAR}` in a comment or a key is never read.
+      const unset: { ref: string; name: string; line: number }[] = [];
+      yaml().visit(rc.doc, {
+        Scalar(key, node) {
+          if (key === 'key' || typeof node.value !== 'string') return;
+          for (const m of node.value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g))
+            if (ctx.cfg.env[m[1]] === undefined) unset.push({ ref: m[0], name: m[1], line: lineOf(rc, node) });
+        },
+      });
+      for (const { ref, name, line } of unset) {
         out.push(
           makeFinding('yarn-config', {
             severity: 'error',
-            message: `${m[0]} in ${rc.file} is not set: Yarn stops every command with "Environment variable not found (${m[1]})".`,
-            fix: `Export ${m[1]}, or give it a default: \`\${${m[1]}:-}\`.`,
-            source: { file: rc.file, line: rc.lines.linePos(m.index ?? 0).line },
+            message: `${ref} in ${rc.file} is not set: Yarn stops every command with "Environment variable not found (${name})".`,
+            fix: `Export ${name}, or give it a default: \`\${${name}:-}\`.`,
+            source: { file: rc.file, line },
           }),
         );
       }
@@ -159,7 +180,7 @@ export const yarnConfig: Rule = {
       const s = get('npmRegistryServer');
       if (isScalar(s) && server === undefined) server = String(s.value);
       const aa = get('npmAlwaysAuth');
-      if (isScalar(aa) && aa.value === true) alwaysAuth = true;
+      if (isScalar(aa) && aa.value === true && env.npmAlwaysAuth === undefined) alwaysAuth = true;
       for (const section of ['npmScopes', 'npmRegistries']) {
         const m = get(section);
         if (!isMap(m)) continue;

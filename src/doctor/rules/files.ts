@@ -23,7 +23,10 @@ export const npmrcUnreadable: Rule = {
         out.push(
           makeFinding('npmrc-unreadable', {
             message: `npm cannot read ${layer.file} (${layer.readError}); every setting in it is ignored.`,
-            fix: `Fix its ownership/permissions: \`chown $(id -u) ${layer.file} && chmod 600 ${layer.file}\`.`,
+            fix:
+              layer.readError === 'EISDIR'
+                ? `${layer.file} is a folder, not a file: move it away and write the settings into a file of that name${layer.where === 'user' ? ' (or point NPM_CONFIG_USERCONFIG / --userconfig at a file)' : ''}.`
+                : `Fix its ownership/permissions: \`chown $(id -u) ${layer.file} && chmod 600 ${layer.file}\`.`,
             source: { file: layer.file, line: 0 },
           }),
         );

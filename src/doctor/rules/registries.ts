@@ -2,7 +2,8 @@
 import { makeFinding } from '../../domain/findings.ts';
 import type { Finding } from '../../domain/findings.ts';
 import { readFileSync } from 'node:fs';
-import { credentialForRequest } from '../credentials.ts';
+import { credentialForRequest, packageName } from '../credentials.ts';
+import { noProxyList } from '../npm-config.ts';
 import type { DoctorContext } from '../context.ts';
 import { hostOf, isLoopback, sourceOf, where } from './rule.ts';
 import type { Rule } from './rule.ts';
@@ -44,7 +45,7 @@ export const scopeNotMapped: Rule = {
       );
     };
     for (const spec of ctx.opts.packages) {
-      const scope = scopeOf(spec);
+      const scope = scopeOf(packageName(spec));
       if (scope && !ctx.cfg.getString(`${scope}:registry`))
         report(spec, scope, '', hasPrivateSetup(ctx) ? 'warning' : 'info');
     }
@@ -279,10 +280,7 @@ export const proxyMisconfigured: Rule = {
         }),
       );
     }
-    const noProxy = ctx.cfg.get('noproxy') ?? env.NO_PROXY ?? env.no_proxy;
-    const list = (Array.isArray(noProxy) ? noProxy : String(noProxy ?? '').split(','))
-      .map((s) => String(s).trim())
-      .filter(Boolean);
+    const { list, from } = noProxyList(ctx.cfg);
     const bad = list.filter((s) => s.includes('*') || /:\d+$/.test(s) || /\/\d+$/.test(s));
     if (bad.length) {
       out.push(
@@ -290,7 +288,7 @@ export const proxyMisconfigured: Rule = {
           severity: 'warning',
           message: `noproxy/NO_PROXY entries ${bad.join(', ')} do not work in npm: it matches host name suffixes only (no *, ports or CIDR).`,
           fix: `Use suffixes: ${bad.map((s) => s.replace(/^\*/, '').replace(/:\d+$/, '')).join(',')}.`,
-          source: sourceOf(ctx.cfg.origin('noproxy')),
+          source: from ? { file: `environment variable ${from}`, line: 0 } : sourceOf(ctx.cfg.origin('noproxy')),
         }),
       );
     }

@@ -7,6 +7,7 @@ import type { Finding } from '../../domain/findings.ts';
 import { isTesseraToken, tokenChecksumValid } from '../../domain/tokens.ts';
 import { effectiveCredentials, sourceOf, where } from './rule.ts';
 import type { Rule } from './rule.ts';
+import { azureFeedBase } from './vendors.ts';
 
 const IMPORTANT = /(^registry$|:registry$|^\/\/|proxy$|^cafile$|^ca$|^userconfig$)/;
 
@@ -14,14 +15,20 @@ const IMPORTANT = /(^registry$|:registry$|^\/\/|proxy$|^cafile$|^ca$|^userconfig
 export function unexpandedRefs(
   raw: string,
   env: Record<string, string | undefined>,
-): { text: string; name: string; kind: 'unset' | 'fallback' | 'bare' }[] {
-  const out: { text: string; name: string; kind: 'unset' | 'fallback' | 'bare' }[] = [];
-  for (const m of raw.matchAll(/(?<!\\)\$\{([^${}]+)\}/g)) {
-    const inner = m[1];
+): { text: string; name: string; kind: 'unset' | 'fallback' | 'bare' | 'escaped' }[] {
+  const out: { text: string; name: string; kind: 'unset' | 'fallback' | 'bare' | 'escaped' }[] = [];
+  for (const m of raw.matchAll(/(\\*)\$\{([^${}]+)\}/g)) {
+    const inner = m[2];
+    // An odd number of backslashes escapes it: npm drops one backslash and keeps `${NAME}` as text.
+    if (m[1].length % 2) {
+      if (/^[A-Za-z_][A-Za-z0-9_]*\??$/.test(inner))
+        out.push({ text: m[0], name: inner.replace(/\?$/, ''), kind: 'escaped' });
+      continue;
+    }
     if (inner.endsWith('?')) continue; // ${VAR?}: empty when unset, by design
     const fb = /^([A-Za-z_][A-Za-z0-9_]*)(:?-)(.*)$/.exec(inner);
-    if (fb) out.push({ text: m[0], name: fb[1], kind: 'fallback' });
-    else if (env[inner] === undefined) out.push({ text: m[0], name: inner, kind: 'unset' });
+    if (fb) out.push({ text: `\${${inner}}`, name: fb[1], kind: 'fallback' });
+    else if (env[inner] === undefined) out.push({ text: `\${${inner}}`, name: inner, kind: 'unset' });
   }
   return out;
 }
@@ -38,20 +45,26 @@ export const unexpandedEnvVar: Rule = {
       if (bare) refs.push({ text: bare[0], name: bare[1], kind: 'bare' });
       for (const ref of refs) {
         const important = IMPORTANT.test(key);
+        // An escaped reference is deliberate text everywhere but in a secret, where it is never meant.
+        if (ref.kind === 'escaped' && !key.startsWith('//')) continue;
         const what =
-          ref.kind === 'unset'
-            ? `\`${ref.text}\` in \`${key}\` is not set in this environment, so npm sends the literal text \`${ref.text}\``
-            : ref.kind === 'fallback'
-              ? `\`${ref.text}\` in \`${key}\` uses a default-value form npm does not support; npm keeps it literally`
-              : `\`${ref.text}\` in \`${key}\` is not expanded by npm (only \${${ref.name}} is)`;
+          ref.kind === 'escaped'
+            ? `\`${ref.text}\` in \`${key}\` is escaped by its backslash, so npm sends the literal text \`\${${ref.name}}\`, never the variable`
+            : ref.kind === 'unset'
+              ? `\`${ref.text}\` in \`${key}\` is not set in this environment, so npm sends the literal text \`${ref.text}\``
+              : ref.kind === 'fallback'
+                ? `\`${ref.text}\` in \`${key}\` uses a default-value form npm does not support; npm keeps it literally`
+                : `\`${ref.text}\` in \`${key}\` is not expanded by npm (only \${${ref.name}} is)`;
         out.push(
           makeFinding('unexpanded-env-var', {
             severity: important ? 'error' : 'warning',
             message: `${what} (${where(ctx, o)}).`,
             fix:
-              ref.kind === 'unset'
-                ? `Export it before running npm: \`export ${ref.name}=<value>\` (in CI: map the secret to ${ref.name} in that step's env). If it is optional, write \`\${${ref.name}?}\` (npm ≥ 11.6).`
-                : `Write \`\${${ref.name}}\` and export ${ref.name}; npm supports only \${NAME} and \${NAME?}.`,
+              ref.kind === 'escaped'
+                ? `Remove the backslash, so npm reads the variable: \`${key}=\${${ref.name}}\`, and export ${ref.name}.`
+                : ref.kind === 'unset'
+                  ? `Export it before running npm: \`export ${ref.name}=<value>\` (in CI: map the secret to ${ref.name} in that step's env). If it is optional, write \`\${${ref.name}?}\` (npm ≥ 11.6).`
+                  : `Write \`\${${ref.name}}\` and export ${ref.name}; npm supports only \${NAME} and \${NAME?}.`,
             source: sourceOf(o),
           }),
         );
@@ -188,10 +201,43 @@ export const userconfigRedirected: Rule = {
   },
 };
 
+/**
+ * A `_password` written in plain text. npm sends `username:` + the base64-decoding of `_password`; the
+ * decoding of a plain password is not text (or not even base64). Azure feeds have their own rule (vendors.ts).
+ */
+export const passwordNotBase64: Rule = {
+  id: 'password-not-base64',
+  detect(ctx) {
+    const out: Finding[] = [];
+    for (const c of effectiveCredentials(ctx)) {
+      if (c.field !== '_password' || !c.value || c.value.includes('${') || azureFeedBase(c.prefix)) continue;
+      const body = c.value.replace(/=+$/, '');
+      let text: string | undefined;
+      if (!/[^A-Za-z0-9+/]/.test(body) && body.length % 4 !== 1) {
+        try {
+          text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(body, 'base64'));
+        } catch {
+          /* not UTF-8: not the encoding of a password */
+        }
+      }
+      if (text && !/[\u0000-\u001f\u007f]/.test(text)) continue;
+      out.push(
+        makeFinding('password-not-base64', {
+          message: `\`${c.key}\` (${where(ctx, c.origin)}) is not the base64 of a password: npm decodes it before sending, so the registry gets garbage and answers 401.`,
+          fix: `Encode it: \`printf %s '<password>' | base64\`, and write \`${c.key}=<that>\` (or one \`${c.prefix}:_auth=\` with the base64 of \`username:password\`).`,
+          source: sourceOf(c.origin),
+        }),
+      );
+    }
+    return out;
+  },
+};
+
 export const valueRules: Rule[] = [
   unexpandedEnvVar,
   tokenHasWhitespace,
   placeholderToken,
   tokenChecksumInvalid,
   userconfigRedirected,
+  passwordNotBase64,
 ];

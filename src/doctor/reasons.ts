@@ -82,6 +82,7 @@ export const NOT_A_PROBE_ANSWER: readonly ReasonId[] = [
   'stage-needs-package',
   'stage-second-approver',
   'stage-conflict',
+  'maintainer-not-org-member',
   'version-missing',
   'unscoped-restricted',
   'last-maintainer',

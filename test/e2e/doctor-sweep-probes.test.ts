@@ -4,6 +4,7 @@
 // runs the real `npm whoami` beside `tessera doctor --json` in the same setup.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type net from 'node:net';
@@ -151,7 +152,9 @@ async function both(npmrc: string, extraEnv: Record<string, string> = {}) {
   return { npm, doctor, json, root, cwd, env, dump: JSON.stringify(json.findings, null, 1) };
 }
 
-test('NO_PROXY / no_proxy / noproxy send the registry past the proxy, as npm does: no finding', async () => {
+test('NO_PROXY / no_proxy / noproxy send the registry past the proxy, as npm does: no finding', {
+  skip: onceInSqlitePass,
+}, async () => {
   const npmrc = `registry=${s.url}\n//${s.host}/:_authToken=${token}\n`;
   const bypasses: Record<string, string>[] = [
     { HTTP_PROXY: `http://127.0.0.1:${port.proxy}`, NO_PROXY: '127.0.0.1' },
@@ -179,7 +182,9 @@ test('NO_PROXY / no_proxy / noproxy send the registry past the proxy, as npm doe
 const at = (name: string, host = '127.0.0.1') => `${host}:${port[name]}`;
 const find = (r: Awaited<ReturnType<typeof both>>, id: string) => r.json.findings.find((f: any) => f.id === id);
 
-test('a redirect on the same host name: npm keeps the token and so does the doctor (a warning, whoami works)', async () => {
+test('a redirect on the same host name: npm keeps the token and so does the doctor (a warning, whoami works)', {
+  skip: onceInSqlitePass,
+}, async () => {
   const r = await both(`registry=http://${at('samehost')}/\n//${at('samehost')}/:_authToken=${token}\n`);
   assert.equal(r.npm.code, 0, r.npm.out);
   assert.match(r.npm.out, /alice/);
@@ -191,7 +196,9 @@ test('a redirect on the same host name: npm keeps the token and so does the doct
   assert.equal(r.doctor.code, 0, r.dump);
 });
 
-test('a redirect to another host name: npm drops the token (E401); the doctor says so, not "token rejected"', async () => {
+test('a redirect to another host name: npm drops the token (E401); the doctor says so, not "token rejected"', {
+  skip: onceInSqlitePass,
+}, async () => {
   const r = await both(
     `registry=http://${at('otherhost', '127.0.0.2')}/\n//${at('otherhost', '127.0.0.2')}/:_authToken=${token}\n`,
   );
@@ -206,7 +213,9 @@ test('a redirect to another host name: npm drops the token (E401); the doctor sa
   assert.equal(r.doctor.code, 1);
 });
 
-test('an HTML page where the npm API should be (a sign-in page): registry-not-npm, as npm fails on its JSON', async () => {
+test('an HTML page where the npm API should be (a sign-in page): registry-not-npm, as npm fails on its JSON', {
+  skip: onceInSqlitePass,
+}, async () => {
   const r = await both(`@corp:registry=http://${at('page')}/\n//${at('page')}/:_authToken=${token}\n`);
   const npm = await run(NPM, ['view', '@corp/ui'], r.cwd, r.env);
   assert.match(npm.out, /invalid json response body/);
@@ -223,7 +232,9 @@ test('an HTML page where the npm API should be (a sign-in page): registry-not-np
   assert.equal(r.doctor.code, 1);
 });
 
-test('a 401 with a Basic challenge names the _auth line; without a challenge, the plain token-rejected', async () => {
+test('a 401 with a Basic challenge names the _auth line; without a challenge, the plain token-rejected', {
+  skip: onceInSqlitePass,
+}, async () => {
   const basic = await both(`registry=http://${at('basic')}/\n//${at('basic')}/:_authToken=${token}\n`);
   assert.match(basic.npm.out, /E401/);
   const f = find(basic, 'token-rejected');
@@ -240,7 +251,9 @@ test('a 401 with a Basic challenge names the _auth line; without a challenge, th
   for (const r of [basic, bare]) assert.equal(r.doctor.code, 1);
 });
 
-test('no credential, and the registry answers 401 to anonymous requests: one error (not "fine if public")', async () => {
+test('no credential, and the registry answers 401 to anonymous requests: one error (not "fine if public")', {
+  skip: onceInSqlitePass,
+}, async () => {
   for (const [name, line] of [
     ['bare', `//${at('bare')}/:_authToken=\${NPM_TOKEN}`],
     ['basic', `//${at('basic')}/:_auth=\${NPM_AUTH}`],
@@ -259,7 +272,9 @@ test('no credential, and the registry answers 401 to anonymous requests: one err
   }
 });
 
-test('a redirect loop: npm gives up (EMAXREDIRECT), the doctor says it is a loop', async () => {
+test('a redirect loop: npm gives up (EMAXREDIRECT), the doctor says it is a loop', {
+  skip: onceInSqlitePass,
+}, async () => {
   const r = await both(`registry=http://${at('loop')}/\n//${at('loop')}/:_authToken=${token}\n`);
   assert.match(r.npm.out, /EMAXREDIRECT|maximum redirect/);
   const f = find(r, 'registry-redirected');
@@ -269,14 +284,18 @@ test('a redirect loop: npm gives up (EMAXREDIRECT), the doctor says it is a loop
   assert.equal(r.doctor.code, 1);
 });
 
-test('an HTML answer to /-/ping alone (npm ping accepts any body) is no finding when packuments are JSON', async () => {
+test('an HTML answer to /-/ping alone (npm ping accepts any body) is no finding when packuments are JSON', {
+  skip: onceInSqlitePass,
+}, async () => {
   const r = await both(`registry=http://${at('pingpage')}/\n//${at('pingpage')}/:_authToken=${token}\n`);
   assert.equal(r.npm.code, 0, r.npm.out);
   assert.ok(!find(r, 'registry-not-npm'), r.dump);
   assert.equal(r.doctor.code, 0, r.dump);
 });
 
-test('a redirect of /-/ping alone (to another host) is no finding when packuments are answered in place', async () => {
+test('a redirect of /-/ping alone (to another host) is no finding when packuments are answered in place', {
+  skip: onceInSqlitePass,
+}, async () => {
   const r = await both(`registry=http://${at('pingmoved')}/\n//${at('pingmoved')}/:_authToken=${token}\n`);
   assert.equal(r.npm.code, 0, r.npm.out);
   assert.ok(!find(r, 'registry-redirected'), r.dump);

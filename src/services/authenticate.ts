@@ -2,7 +2,7 @@
 // every process watches the revocation counter and drops its cache when it moves (within 250 ms),
 // so a revocation made by the admin CLI in another process takes effect at once.
 import { createHmac, randomBytes } from 'node:crypto';
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
 import { hashToken, isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { Refusal } from '../domain/reasons.ts';
 import {
@@ -63,9 +63,13 @@ export function toUser(row: {
 export function blockList(cidrs: string[]): BlockList {
   const list = new BlockList();
   for (const c of cidrs) {
-    const [addr, bits] = c.split('/');
+    const [addr, bits, ...rest] = c.split('/');
     const type = isIPv6(addr) ? 'ipv6' : 'ipv4';
-    list.addSubnet(addr, Number(bits ?? (type === 'ipv6' ? 128 : 32)), type);
+    const max = type === 'ipv6' ? 128 : 32;
+    const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : Number.NaN;
+    // A range written wrong (`10.0.0.0/`, which an older release kept and read as /0) allows nothing, not all.
+    if (rest.length > 0 || !isIP(addr) || !(prefix >= 0 && prefix <= max)) continue;
+    list.addSubnet(addr, prefix, type);
   }
   return list;
 }

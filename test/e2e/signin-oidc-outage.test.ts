@@ -6,39 +6,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
-import type { Page } from 'playwright-core';
-import type { AuthConfig } from '../../src/config/config.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { freePort } from '../helpers/ports.ts';
 import { launch, type TestBrowser } from '../helpers/browser.ts';
-import { startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
-
-function authConfig(issuer: string, op: TestProvider): AuthConfig {
-  return {
-    local: true,
-    groups: {},
-    ldap: null,
-    oidc: {
-      issuer,
-      clientId: op.clientId,
-      clientSecret: op.clientSecret,
-      scopes: 'openid profile email groups offline_access',
-      userClaim: 'preferred_username',
-      groupsClaim: 'groups',
-      trustMfa: false,
-      name: 'Acme SSO',
-      refreshIntervalMs: 3_600_000,
-      // A provider that never answers is given up on after this (the default is 10 s).
-      timeoutMs: 1_000,
-    },
-  };
-}
-
-async function atProvider(page: Page, user: string, password: string): Promise<void> {
-  await page.getByLabel('Company username').fill(user);
-  await page.getByLabel('Company password').fill(password);
-  await page.getByRole('button', { name: 'Continue' }).click();
-}
+import { oidcAuth, signInAtProvider, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
 
 describe('company sign-in when the provider goes down after discovery', { skip: onceInSqlitePass }, () => {
   let op: TestProvider;
@@ -48,7 +19,7 @@ describe('company sign-in when the provider goes down after discovery', { skip: 
   before(async () => {
     op = await startProvider();
     op.users.set('nina', { password: 'nina-pw', email: 'nina@acme.test', groups: [] });
-    s = await startServer({ auth: authConfig(op.issuer, op) });
+    s = await startServer({ auth: oidcAuth(op, { local: true, timeoutMs: 1_000 }) });
     op.allowRedirect(`${s.url}-/signin/oidc/callback`);
     b = await launch();
   });
@@ -66,7 +37,7 @@ describe('company sign-in when the provider goes down after discovery', { skip: 
     await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
     const [answer] = await Promise.all([
       page.waitForResponse((r) => r.url().includes('/-/signin/oidc/callback')),
-      atProvider(page, 'nina', 'nina-pw'),
+      signInAtProvider(page, 'nina', 'nina-pw'),
     ]);
     await page.waitForLoadState();
     const text = (await page.textContent('body')) ?? '';
@@ -115,7 +86,9 @@ describe('company sign-in when the provider goes down after discovery', { skip: 
   });
 
   test('a provider down at discovery is the same refusal, not a refusal by the provider', async () => {
-    const down = await startServer({ auth: authConfig(`http://127.0.0.1:${await freePort()}`, op) });
+    const down = await startServer({
+      auth: oidcAuth(op, { issuer: `http://127.0.0.1:${await freePort()}`, local: true, timeoutMs: 1_000 }),
+    });
     try {
       const res = await fetch(`${down.url}-/web/signin/oidc`, { redirect: 'manual' });
       assert.deepEqual([res.status, res.headers.get('x-tessera-reason')], [403, 'sso-provider-unavailable']);

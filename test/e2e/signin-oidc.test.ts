@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Page } from 'playwright-core';
-import type { AuthConfig } from '../../src/config/config.ts';
 import { refreshIdentities } from '../../src/services/signin-oidc.ts';
 import { toUser } from '../../src/services/authenticate.ts';
 import { confirmEnrolment, startEnrolment } from '../../src/services/two-factor.ts';
@@ -16,32 +15,13 @@ import { codeAt } from '../../src/domain/totp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { assertAccessible, launch, screenshot, type TestBrowser } from '../helpers/browser.ts';
-import { startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+import { oidcAuth, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
 
 const GROUPS = {
   'npm-acme-admins': 'acme:owner',
   'npm-acme-dev': 'acme:developers',
   'npm-acme-release': 'acme:release',
 };
-
-function authConfig(op: TestProvider, issuer = op.issuer): AuthConfig {
-  return {
-    local: false,
-    groups: GROUPS,
-    ldap: null,
-    oidc: {
-      issuer,
-      clientId: op.clientId,
-      clientSecret: op.clientSecret,
-      scopes: 'openid profile email groups offline_access',
-      userClaim: 'preferred_username',
-      groupsClaim: 'groups',
-      trustMfa: false,
-      name: 'Acme SSO',
-      refreshIntervalMs: 3_600_000,
-    },
-  };
-}
 
 /** From the registry's page: "Sign in with Acme SSO", the provider's own form, and back. */
 async function companySignIn(page: Page, user: string, password: string): Promise<void> {
@@ -64,7 +44,7 @@ describe('company sign-in: OpenID Connect', () => {
       email: 'dana@acme.test',
       groups: ['npm-acme-dev', 'npm-acme-release'],
     });
-    s = await startServer({ auth: authConfig(op) });
+    s = await startServer({ auth: oidcAuth(op, { groups: GROUPS }) });
     op.allowRedirect(`${s.url}-/signin/oidc/callback`);
     await s.addUser('root', { admin: true });
     b = await launch();
@@ -426,7 +406,7 @@ describe('company sign-in: another issuer', () => {
           return true;
         };
         op.tamper = announceIss ? {} : { location: dropIss };
-        const s = await startServer({ auth: authConfig(op, impostorUrl) });
+        const s = await startServer({ auth: oidcAuth(op, { groups: GROUPS, issuer: impostorUrl }) });
         op.allowRedirect(`${s.url}-/signin/oidc/callback`);
         try {
           const page = await (await b.browser.newContext()).newPage();

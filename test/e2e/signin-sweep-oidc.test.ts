@@ -5,42 +5,15 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
-import type { Page } from 'playwright-core';
-import type { AuthConfig } from '../../src/config/config.ts';
 import { bindAccount } from '../../src/services/signin-oidc.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, type NpmEnv, type NpmResult } from '../helpers/npm.ts';
 import { freePort } from '../helpers/ports.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { launch, type TestBrowser } from '../helpers/browser.ts';
-import { startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
-
-function authConfig(issuer: string, op: TestProvider): AuthConfig {
-  return {
-    local: false,
-    groups: {},
-    ldap: null,
-    oidc: {
-      issuer,
-      clientId: op.clientId,
-      clientSecret: op.clientSecret,
-      scopes: 'openid profile email groups offline_access',
-      userClaim: 'preferred_username',
-      groupsClaim: 'groups',
-      trustMfa: false,
-      name: 'Acme SSO',
-      refreshIntervalMs: 3_600_000,
-    },
-  };
-}
+import { oidcAuth, signInAtProvider, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
 
 /** At the provider's own form: the person types their company credentials. */
-async function atProvider(page: Page, user: string, password: string): Promise<void> {
-  await page.getByLabel('Company username').fill(user);
-  await page.getByLabel('Company password').fill(password);
-  await page.getByRole('button', { name: 'Continue' }).click();
-}
-
 /** Starts `npm login` (web flow); `url` resolves with the address npm prints, `done` with npm's result. */
 function startNpmLogin(npm: NpmEnv): { url: Promise<string>; done: Promise<NpmResult> } {
   let found: (u: string) => void = () => {};
@@ -73,7 +46,7 @@ describe('company sign-in through OpenID Connect, swept', { skip: onceInSqlitePa
     op.users.set('Pat.Smith', { password: 'pat-pw', email: 'pat.smith@acme.test', groups: [] });
     op.users.set('quinn smith', { password: 'quinn-pw', email: 'quinn@acme.test', groups: [] });
     op.users.set('sam', { password: 'sam-pw', email: 'sam@acme.test', groups: [] });
-    s = await startServer({ auth: authConfig(op.issuer, op) });
+    s = await startServer({ auth: oidcAuth(op) });
     op.allowRedirect(`${s.url}-/signin/oidc/callback`);
     b = await launch();
   });
@@ -92,9 +65,9 @@ describe('company sign-in through OpenID Connect, swept', { skip: onceInSqlitePa
     // Both leave for the provider before either comes back: two terminals, two tabs.
     await p1.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
     await p2.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
-    await atProvider(p1, 'nina', 'nina-pw');
+    await signInAtProvider(p1, 'nina', 'nina-pw');
     await p1.getByRole('heading', { name: 'Signed in as nina' }).waitFor();
-    await atProvider(p2, 'nina', 'nina-pw');
+    await signInAtProvider(p2, 'nina', 'nina-pw');
     await p2.getByRole('heading', { name: 'Signed in as nina' }).waitFor();
     for (const r of [await one.done, await two.done]) assert.equal(r.code, 0, r.output);
     await ctx.close();
@@ -112,7 +85,7 @@ describe('company sign-in through OpenID Connect, swept', { skip: onceInSqlitePa
     const page = await ctx.newPage();
     await page.goto(await again.url);
     await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
-    await atProvider(page, 'nina', 'nina-pw');
+    await signInAtProvider(page, 'nina', 'nina-pw');
     await page.getByRole('heading', { name: 'Signed in as nina' }).waitFor();
     const r = await again.done;
     assert.equal(r.code, 0, r.output);
@@ -128,7 +101,7 @@ describe('company sign-in through OpenID Connect, swept', { skip: onceInSqlitePa
       const page = await ctx.newPage();
       await page.goto(await login.url);
       await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
-      await atProvider(page, 'Pat.Smith', 'pat-pw');
+      await signInAtProvider(page, 'Pat.Smith', 'pat-pw');
       await page.getByRole('heading', { name: 'Signed in as pat.smith' }).waitFor();
       assert.equal((await login.done).code, 0);
       assert.equal((await npm.run(['whoami'])).stdout.trim(), 'pat.smith');
@@ -148,7 +121,7 @@ describe('company sign-in through OpenID Connect, swept', { skip: onceInSqlitePa
     await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
     const [answer] = await Promise.all([
       page.waitForResponse((r) => r.url().includes('/-/signin/oidc/callback')),
-      atProvider(page, 'quinn smith', 'quinn-pw'),
+      signInAtProvider(page, 'quinn smith', 'quinn-pw'),
     ]);
     assert.equal(answer.status(), 409);
     assert.equal(answer.headers()['x-tessera-reason'], 'sso-name-conflict');
@@ -162,7 +135,7 @@ describe('company sign-in through OpenID Connect, swept', { skip: onceInSqlitePa
   });
 
   test('a provider that is down: the sign-in link and npm login answer a clear refusal, not a 5xx', async () => {
-    const down = await startServer({ auth: authConfig(`http://127.0.0.1:${await freePort()}`, op) });
+    const down = await startServer({ auth: oidcAuth(op, { issuer: `http://127.0.0.1:${await freePort()}` }) });
     try {
       const ctx = await b.browser.newContext();
       const page = await ctx.newPage();
@@ -247,7 +220,7 @@ describe('company sign-in through OpenID Connect, swept', { skip: onceInSqlitePa
     }
     const pending = (await ctx.cookies(s.url)).filter((c) => c.name.startsWith('tessera-sso-'));
     assert.ok(pending.length <= 5, `${pending.length} pending sign-in cookies`);
-    await atProvider(page, 'nina', 'nina-pw');
+    await signInAtProvider(page, 'nina', 'nina-pw');
     await page.waitForURL(/\/-\/web\/$/);
     await ctx.close();
   });

@@ -7,7 +7,6 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import type { Page } from 'playwright-core';
-import type { AuthConfig } from '../../src/config/config.ts';
 import { refreshIdentities } from '../../src/services/signin-oidc.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { toUser } from '../../src/services/authenticate.ts';
@@ -16,26 +15,7 @@ import { codeAt } from '../../src/domain/totp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { assertAccessible, launch, signIn, type TestBrowser } from '../helpers/browser.ts';
-import { startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
-
-function authConfig(op: TestProvider): AuthConfig {
-  return {
-    local: true,
-    groups: {},
-    ldap: null,
-    oidc: {
-      issuer: op.issuer,
-      clientId: op.clientId,
-      clientSecret: op.clientSecret,
-      scopes: 'openid profile email groups offline_access',
-      userClaim: 'preferred_username',
-      groupsClaim: 'groups',
-      trustMfa: false,
-      name: 'Acme SSO',
-      refreshIntervalMs: 3_600_000,
-    },
-  };
-}
+import { oidcAuth, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
 
 async function companySignIn(page: Page, url: string, user: string, password: string): Promise<void> {
   await page.goto(`${url}-/web/signin`);
@@ -56,7 +36,7 @@ describe('web pages after the company sign-in, swept', { skip: onceInSqlitePass 
     op.users.set('maya', { password: 'maya-pw', email: 'maya@acme.test', groups: [] });
     op.users.set('leon', { password: 'leon-pw', email: 'leon@acme.test', groups: [] });
     op.users.set('zoe', { password: 'zoe-pw', email: 'zoe@acme.test', groups: [] });
-    s = await startServer({ auth: authConfig(op) });
+    s = await startServer({ auth: oidcAuth(op, { local: true }) });
     op.allowRedirect(`${s.url}-/signin/oidc/callback`);
     b = await launch();
   });

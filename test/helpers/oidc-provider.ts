@@ -5,6 +5,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
+import type { Page } from 'playwright-core';
+import type { AuthConfig } from '../../src/config/config.ts';
 
 export type DirectoryUser = {
   password: string;
@@ -211,4 +213,35 @@ export async function startProvider(opts: { name?: string } = {}): Promise<TestP
       }),
   };
   return api;
+}
+
+/** The `auth` of a registry whose company sign-in is this provider: directory accounts only unless `local`. */
+export function oidcAuth(
+  op: TestProvider,
+  o: { issuer?: string; local?: boolean; groups?: AuthConfig['groups']; timeoutMs?: number } = {},
+): AuthConfig {
+  return {
+    local: o.local ?? false,
+    groups: o.groups ?? {},
+    ldap: null,
+    oidc: {
+      issuer: o.issuer ?? op.issuer,
+      clientId: op.clientId,
+      clientSecret: op.clientSecret,
+      scopes: 'openid profile email groups offline_access',
+      userClaim: 'preferred_username',
+      groupsClaim: 'groups',
+      trustMfa: false,
+      name: 'Acme SSO',
+      refreshIntervalMs: 3_600_000,
+      ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+    },
+  };
+}
+
+/** Fills in and sends the provider's own sign-in page. */
+export async function signInAtProvider(page: Page, user: string, password: string): Promise<void> {
+  await page.getByLabel('Company username').fill(user);
+  await page.getByLabel('Company password').fill(password);
+  await page.getByRole('button', { name: 'Continue' }).click();
 }

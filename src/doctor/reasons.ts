@@ -21,6 +21,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   'directory-name-invalid': 'token-rejected',
   // a password (_auth, Basic) where auth.local is false
   'local-login-disabled': 'token-rejected',
+  'password-with-2fa': 'token-rejected',
   'auth-required': 'no-credential-for-registry',
   // two-factor authentication
   'otp-required': 'otp-required',
@@ -239,6 +240,11 @@ export function reasonFix(i: FixInput): string {
       return (
         `This registry takes no passwords (company sign-in only): remove the password at ${i.where} and run ` +
         `\`npm login ${R}\`, which opens the company sign-in in the browser; for CI, create a token after signing in.`
+      );
+    case 'password-with-2fa':
+      return (
+        `The account has two-factor authentication on, so the password at ${i.where} no longer signs requests: ` +
+        `replace it with a token: \`npm login ${R}\` (it asks for the code) writes a session token to ~/.npmrc.`
       );
     case 'password-wrong':
       return `Correct the user name and password at ${i.where}, or replace them with a token: \`npm login ${R}\`.`;

@@ -151,6 +151,13 @@ export const reasons = {
       '(`npm login` opens it in the browser)',
     summary: 'auth.local is false: only the company sign-in (and break-glass administrators) may sign in.',
   },
+  'password-with-2fa': {
+    status: 403,
+    error: () =>
+      'Two-factor authentication is on for this account, so its password alone does not sign requests: ' +
+      'log in (`npm login`) and use the session token, or create a token',
+    summary: 'Basic authentication (`_auth`, `username`/`_password`) for an account with two-factor authentication on.',
+  },
   'sso-provider-refused': {
     status: 403,
     error: (p) =>

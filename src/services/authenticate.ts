@@ -291,6 +291,8 @@ export class Authenticator {
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new Refusal('password-wrong');
     const user = await this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1), ip);
+    // The second factor guards the account's sign-in: a password sent with every request would pass it by.
+    if (user.tfa) throw new Refusal('password-with-2fa');
     return { user, credential: { type: 'password' } };
   }
 

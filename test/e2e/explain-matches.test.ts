@@ -249,6 +249,14 @@ describe('auth/explain says what the request then does (the matrix rows)', () =>
       const name = EXISTING[row.pkg] ?? NEW[row.pkg](++n);
       const q = `-/tessera/v1/auth/explain?action=${EXPLAINED[row.action]}&package=${encodeURIComponent(name)}`;
       const asked = await call('GET', q, c.authorization);
+      if (asked.status !== 200 && row.status === asked.status) {
+        // The credential itself is refused (a password for an account with 2FA): the request says the same.
+        const refused = asked.headers.get('x-tessera-reason');
+        const res = await perform(row.action, name, c.authorization, c.user);
+        assert.equal(res.headers.get('x-tessera-reason'), refused, `explain was refused ${refused}; the request not`);
+        assert.equal(refused, row.reason);
+        return;
+      }
       assert.equal(asked.status, 200, await asked.clone().text());
       const e = (await asked.json()) as Explained;
       const res = await perform(row.action, name, c.authorization, c.user);

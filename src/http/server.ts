@@ -240,7 +240,9 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   app.setErrorHandler(async (err, req, reply) => {
     const refusal = refusalOf(err, ctx.config.maxBodyBytes);
     if (refusal) {
-      if (refusal.status >= 500) req.log.warn({ reason: refusal.reason }, refusal.message);
+      // The cause of a store outage (which host, which error) goes to the log, not to the caller.
+      if (refusal.status >= 500)
+        req.log.warn({ reason: refusal.reason, err: refusal === err ? undefined : err }, refusal.message);
       return sendRefusal(req, reply, refusal, await webOtpChallenge(ctx, req, refusal));
     }
     const status = (err as { statusCode?: number }).statusCode;

@@ -11,6 +11,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { CounterWatch } from './counter-watch.ts';
+import { StoreUnavailable } from '../outage.ts';
 
 /** Marks the statement counters.ts sends for a bump, so the driver can recognise it. */
 export const BUMP_MARK = '/* tessera:bump */';
@@ -78,7 +79,13 @@ class WatchedDriver implements Driver {
   }
   init = () => this.inner.init();
   destroy = () => this.inner.destroy();
-  acquireConnection = async () => new WatchedConnection(await this.inner.acquireConnection(), this.watch);
+  acquireConnection = async () => {
+    // Whatever the server said (refused, shutting down, not accepting connections), no connection is an outage.
+    const inner = await this.inner.acquireConnection().catch((e: unknown) => {
+      throw new StoreUnavailable('database', e);
+    });
+    return new WatchedConnection(inner, this.watch);
+  };
   releaseConnection = (c: DatabaseConnection) => this.inner.releaseConnection((c as WatchedConnection).inner);
   async beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     await this.inner.beginTransaction((c as WatchedConnection).inner, settings);

@@ -1,0 +1,80 @@
+// The blob store (a folder or an S3 bucket) or the PostgreSQL database unreachable for a while: every
+// request that needs it gets a 503 naming what is missing (npm retries a 5xx, then prints it), nothing is
+// half-written, and the same server works again once it is back, without a restart.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { blobsAway } from '../helpers/blobs-away.ts';
+import { databaseAway } from '../helpers/database-away.ts';
+import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
+import { escaped, publishBody } from '../helpers/publish-body.ts';
+import { send } from '../helpers/raw-request.ts';
+
+const postgres = process.env.TESSERA_TEST_BACKEND === 'cluster';
+
+describe('the store unreachable for a while', () => {
+  let s: TestServer;
+  let npm: NpmEnv;
+  let auth: Record<string, string>;
+  before(async () => {
+    s = await startServer();
+    await s.addUser('alice');
+    const token = await s.token({ user: 'alice' });
+    auth = { authorization: `Bearer ${token}` };
+    npm = makeNpm(s.url);
+    npm.setToken(s.host, token);
+  });
+  after(() => s.close());
+
+  const publish = async (name: string, version: string) =>
+    send(s, 'PUT', `/${escaped(name)}`, { headers: auth, body: await publishBody(name, version) });
+
+  test('blob store away: publish is a 503 naming it, nothing is written, and it works once back', async () => {
+    const back = await blobsAway(s);
+    try {
+      const r = await publish('@outage/blobs', '1.0.0');
+      assert.equal(r.status, 503, r.body);
+      assert.equal(r.reason, 'store-unavailable');
+      assert.match(JSON.parse(r.body).error, /blob store could not be reached/);
+      const cli = await npm.run(['publish', '--access', 'public'], { cwd: makePackage('outage-cli', '1.0.0') });
+      assert.notEqual(cli.code, 0);
+      assert.match(cli.output, /503 Service Unavailable - PUT .* blob store could not be reached/, cli.output);
+      assert.match(cli.output, /\/-\/help\/store-unavailable/);
+      assert.equal((await send(s, 'GET', `/${escaped('@outage/blobs')}`, { headers: auth })).status, 404);
+      assert.equal((await send(s, 'GET', '/outage-cli', { headers: auth })).status, 404);
+    } finally {
+      await back();
+    }
+    assert.equal((await publish('@outage/blobs', '1.0.0')).status, 201);
+    const cli = await npm.run(['publish'], { cwd: makePackage('outage-cli', '1.0.0') });
+    assert.equal(cli.code, 0, cli.output);
+    const tgz = await send(s, 'GET', '/outage-cli/-/outage-cli-1.0.0.tgz', { headers: auth });
+    assert.equal(tgz.status, 200);
+  });
+
+  test('PostgreSQL away: writes and reads that need it are 503s; once back, nothing half-written', {
+    skip: !postgres && 'PostgreSQL only (TESSERA_TEST_BACKEND=cluster)',
+  }, async () => {
+    assert.equal((await publish('outage-db', '1.0.0')).status, 201);
+    const back = await databaseAway(s.env.TESSERA_DATABASE_URL);
+    try {
+      const r = await publish('outage-db', '1.1.0');
+      assert.equal(r.status, 503, r.body);
+      assert.equal(r.reason, 'store-unavailable');
+      assert.match(JSON.parse(r.body).error, /database could not be reached/);
+      const tag = await send(s, 'PUT', '/-/package/outage-db/dist-tags/next', { headers: auth, body: '"1.0.0"' });
+      assert.equal(tag.status, 503, tag.body);
+      const cli = await npm.run(['view', 'outage-never-read', 'version']);
+      assert.match(cli.output, /503 Service Unavailable - GET .* database could not be reached/, cli.output);
+    } finally {
+      await back();
+    }
+    const doc = await send(s, 'GET', '/outage-db', { headers: auth });
+    assert.equal(doc.status, 200);
+    assert.deepEqual(Object.keys(JSON.parse(doc.body).versions), ['1.0.0']);
+    assert.deepEqual(JSON.parse(doc.body)['dist-tags'], { latest: '1.0.0' });
+    assert.equal((await publish('outage-db', '1.1.0')).status, 201);
+    const view = await npm.run(['view', 'outage-db', 'versions', '--json']);
+    assert.deepEqual(JSON.parse(view.stdout), ['1.0.0', '1.1.0']);
+  });
+});

@@ -3,14 +3,29 @@
 // half-written, and the same server works again once it is back, without a restart.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { blobsAway } from '../helpers/blobs-away.ts';
 import { databaseAway } from '../helpers/database-away.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
-import { send } from '../helpers/raw-request.ts';
+import { send, type Answer } from '../helpers/raw-request.ts';
 
 const postgres = process.env.TESSERA_TEST_BACKEND === 'cluster';
+
+/** An S3 gateway that accepts connections and never answers, as a hung or partitioned one does. */
+async function hungGateway() {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
 
 describe('the store unreachable for a while', () => {
   let s: TestServer;
@@ -76,5 +91,32 @@ describe('the store unreachable for a while', () => {
     assert.equal((await publish('outage-db', '1.1.0')).status, 201);
     const view = await npm.run(['view', 'outage-db', 'versions', '--json']);
     assert.deepEqual(JSON.parse(view.stdout), ['1.0.0', '1.1.0']);
+  });
+});
+
+describe('an S3 gateway that accepts and never answers', () => {
+  test('a publish ends in a 503 after s3.timeout (and the SDK retries), not a request held forever', async () => {
+    const gateway = await hungGateway();
+    const s3 = { endpoint: gateway.endpoint, region: 'us-east-1', accessKeyId: 'k', secretAccessKey: 's' };
+    const s = await startServer({
+      blobs: 's3://hung-bucket',
+      s3: { ...s3, forcePathStyle: true, redirect: false, redirectExpiryMs: 60_000, timeoutMs: 300 },
+    });
+    try {
+      await s.addUser('alice');
+      const auth = { authorization: `Bearer ${await s.token({ user: 'alice' })}` };
+      const body = await publishBody('hung-gateway', '1.0.0');
+      // Without a timeout the request would never end: give up waiting (and fail) well before the runner would.
+      const gaveUp = new Promise<Answer>((r) =>
+        setTimeout(() => r({ status: 0, reason: 'no answer', body: '' }), 15_000),
+      );
+      const r = await Promise.race([send(s, 'PUT', '/hung-gateway', { headers: auth, body }), gaveUp]);
+      assert.equal(r.status, 503, r.body);
+      assert.equal(r.reason, 'store-unavailable');
+      assert.equal((await send(s, 'GET', '/hung-gateway', { headers: auth })).status, 404);
+    } finally {
+      gateway.close();
+      await s.close();
+    }
   });
 });

@@ -7,6 +7,8 @@ import { createServer, type Socket } from 'node:net';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { blobsAway } from '../helpers/blobs-away.ts';
 import { databaseAway } from '../helpers/database-away.ts';
+import { sharedPostgres } from '../helpers/postgres.ts';
+import { tcpGate } from '../helpers/tcp-gate.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { send, type Answer } from '../helpers/raw-request.ts';
@@ -117,6 +119,39 @@ describe('an S3 gateway that accepts and never answers', () => {
     } finally {
       gateway.close();
       await s.close();
+    }
+  });
+});
+
+describe('PostgreSQL that accepts connections and never answers', () => {
+  test('a publish ends in a 503 after connect_timeout; once it answers, the same server publishes', {
+    skip: !postgres && 'PostgreSQL only (TESSERA_TEST_BACKEND=cluster)',
+  }, async () => {
+    const pg = await sharedPostgres();
+    const database = await pg.createMigratedDatabase();
+    const direct = new URL(database);
+    const gate = await tcpGate(direct.hostname, Number(direct.port));
+    const through = new URL(database);
+    through.port = String(gate.port);
+    through.searchParams.set('connect_timeout', '1');
+    const s = await startServer({ database: through.toString() });
+    try {
+      await s.addUser('alice');
+      const auth = { authorization: `Bearer ${await s.token({ user: 'alice' })}` };
+      gate.hang();
+      const gaveUp = new Promise<Answer>((r) =>
+        setTimeout(() => r({ status: 0, reason: 'no answer', body: '' }), 15_000),
+      );
+      const body = await publishBody('hung-database', '1.0.0');
+      const r = await Promise.race([send(s, 'PUT', '/hung-database', { headers: auth, body }), gaveUp]);
+      assert.equal(r.status, 503, r.body);
+      assert.match(JSON.parse(r.body).error, /database could not be reached/);
+      gate.open();
+      assert.equal((await send(s, 'PUT', '/hung-database', { headers: auth, body })).status, 201);
+    } finally {
+      await s.close();
+      await gate.close();
+      await pg.dropDatabase(database);
     }
   });
 });

@@ -29,9 +29,28 @@ const types: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/** A server that accepts connections and never answers (a partition, a hung host) must not hold requests: */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** libpq's `connect_timeout` (seconds) when the URL sets it, else CONNECT_TIMEOUT_MS. */
+export function connectTimeoutMs(connectionString: string): number {
+  const seconds = Number(new URL(connectionString).searchParams.get('connect_timeout'));
+  return seconds > 0 ? seconds * 1000 : CONNECT_TIMEOUT_MS;
+}
+
 export function openPool(connectionString: string): pg.Pool {
+  // On the connection only: the pool's own option would also fail requests that wait for a free connection.
+  const connectionTimeoutMillis = connectTimeoutMs(connectionString);
+  class TimedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis });
+    }
+  }
   const pool = new pg.Pool({
     connectionString,
+    Client: TimedClient,
+    // Notices a peer that went away while a connection sat idle in the pool.
+    keepAlive: true,
     max: POOL_SIZE,
     statement_timeout: STATEMENT_TIMEOUT_MS,
     // A connection that sits in an open transaction would hold row locks other nodes wait for.

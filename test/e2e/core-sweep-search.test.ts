@@ -35,7 +35,7 @@ describe('npm search', () => {
       assert.equal(r.status, 201, r.body);
     };
     for (const name of names) await publish(name, `A widget: ${name}`);
-    await publish('gadget', 'Ein Gerät für Büros');
+    await publish('gadget', 'Ein Gerät für Büros, ÜBERALL');
   });
   after(() => s.close());
 
@@ -78,12 +78,14 @@ describe('npm search', () => {
       ['widget-kit'],
     );
     assert.equal((await search('text=gizmo&size=100')).total, names.length + 1);
-    const r = await npm.run(['search', 'gerät', '--json']);
-    assert.deepEqual(
-      (JSON.parse(r.stdout) as { name: string }[]).map((p) => p.name),
-      ['gadget'],
-      r.output,
-    );
+    for (const words of ['gerät', 'überall Büros']) {
+      const r = await npm.run(['search', ...words.split(' '), '--json']);
+      assert.deepEqual(
+        (JSON.parse(r.stdout) as { name: string }[]).map((p) => p.name),
+        ['gadget'],
+        words,
+      );
+    }
   });
 
   test('an unpublished package leaves the results', async () => {

@@ -26,15 +26,23 @@ const PG_TEXT =
 /** SQLite busy or locked past the busy timeout, an I/O error, a full disk, a file it cannot open. */
 const SQLITE = new Set([5, 6, 10, 13, 14]);
 
-/** The part of the store `err` says is unreachable, or undefined for any other error. */
+/** Whether `err` is a failure of the database connection itself (the network, the server going away or
+ *  turning connections down), not of a statement; asked only of errors from a PostgreSQL connection. */
+export function connectionFailure(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  const code = typeof e.code === 'string' ? e.code : '';
+  return SYSTEM.test(code) || PG.test(code) || (typeof e.message === 'string' && PG_TEXT.test(e.message));
+}
+
+/** The part of the store `err` says is unreachable, or undefined for any other error. Network errors count
+ *  only as StoreUnavailable, thrown where they come from: a bare ECONNREFUSED may be any server's. */
 export function unavailablePart(err: unknown): StorePart | undefined {
   if (err instanceof StoreUnavailable) return err.part;
-  const e = err as { code?: unknown; errcode?: unknown; message?: unknown } | null;
-  if (!e || typeof e !== 'object') return undefined;
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (SYSTEM.test(code) || PG.test(code)) return 'database';
-  if (code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' && SQLITE.has(e.errcode & 0xff)) return 'database';
-  if (typeof e.message === 'string' && PG_TEXT.test(e.message)) return 'database';
+  const e = err as { code?: unknown; errcode?: unknown } | null;
+  if (e?.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' && SQLITE.has(e.errcode & 0xff)) {
+    return 'database';
+  }
   return undefined;
 }
 

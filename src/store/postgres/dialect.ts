@@ -11,7 +11,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { CounterWatch } from './counter-watch.ts';
-import { StoreUnavailable } from '../outage.ts';
+import { connectionFailure, StoreUnavailable } from '../outage.ts';
 
 /** Marks the statement counters.ts sends for a bump, so the driver can recognise it. */
 export const BUMP_MARK = '/* tessera:bump */';
@@ -64,6 +64,11 @@ export function openPool(connectionString: string): pg.Pool {
 
 type Bump = ReturnType<CounterWatch['bumped']>;
 
+/** Rethrows a failure of the connection itself as the database being unavailable (a 503 at the HTTP edge). */
+const outage = (e: unknown): never => {
+  throw connectionFailure(e) ? new StoreUnavailable('database', e) : e;
+};
+
 class WatchedConnection implements DatabaseConnection {
   inTransaction = false;
   readonly bumps: { bump: Bump; value: string }[] = [];
@@ -74,7 +79,7 @@ class WatchedConnection implements DatabaseConnection {
     this.watch = watch;
   }
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.inner.executeQuery<R>(q);
+    const result = await this.inner.executeQuery<R>(q).catch(outage);
     if (q.sql.startsWith(BUMP_MARK)) {
       for (const row of result.rows as { key: string; value: string }[]) {
         const bump = this.watch.bumped(row.key, row.value);
@@ -107,7 +112,7 @@ class WatchedDriver implements Driver {
   };
   releaseConnection = (c: DatabaseConnection) => this.inner.releaseConnection((c as WatchedConnection).inner);
   async beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    await this.inner.beginTransaction((c as WatchedConnection).inner, settings);
+    await this.inner.beginTransaction((c as WatchedConnection).inner, settings).catch(outage);
     (c as WatchedConnection).inTransaction = true;
   }
   async commitTransaction(c: DatabaseConnection): Promise<void> {
@@ -125,7 +130,7 @@ class WatchedDriver implements Driver {
     } catch (e) {
       // Whether the commit happened is unknown: let the next poll decide.
       for (const b of bumps) this.watch.unknown(b.bump);
-      throw e;
+      outage(e);
     }
     for (const b of bumps) {
       if (commit) this.watch.committed(b.bump, b.value);

@@ -190,6 +190,12 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     health.shuttingDown = true;
     done();
   });
+  // A stopping node ends each keep-alive connection (a balancer's) with the answer in flight on it: else Node
+  // keeps it open, and the close waits, for keepAliveTimeout (72 s).
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (health.shuttingDown) reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.addHook('onClose', async () => {
     await hooks.stop();
     await auth.close();

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
-import { makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
+import { makeNpm, makeProject } from '../helpers/npm.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 
 const skip = process.env.TESSERA_TEST_BACKEND !== 'cluster' && 'PostgreSQL + S3 only (TESSERA_TEST_BACKEND=cluster)';

@@ -13,6 +13,9 @@ export type S3Config = {
   /** Answer tarball GETs with a 302 to a presigned URL instead of streaming the bytes. */
   redirect: boolean;
   redirectExpiryMs: number;
+  /** How long an S3 request may wait for the server (to connect, or for its next bytes) before it fails;
+   *  unset: S3_TIMEOUT_MS. */
+  timeoutMs?: number;
 };
 
 export type BlobsConfig = { blobs: string | null; s3: S3Config };
@@ -29,6 +32,9 @@ export const blobsDefaults: BlobsConfig = {
     redirectExpiryMs: 60_000,
   },
 };
+
+/** `s3.timeout` when the file sets none. */
+export const S3_TIMEOUT_MS = 30_000;
 
 export const blobsKeys = ['blobs', 's3'];
 
@@ -55,7 +61,9 @@ export function applyBlobs(c: BlobsConfig, f: Record<string, unknown>): void {
   if (typeof s !== 'object') fail('s3', 'must be a mapping');
   const strings = ['endpoint', 'region', 'accessKeyId', 'secretAccessKey'] as const;
   for (const key of Object.keys(s)) {
-    if (![...strings, 'forcePathStyle', 'redirect', 'redirectExpiry'].includes(key)) fail(`s3.${key}`, 'unknown key');
+    if (![...strings, 'forcePathStyle', 'redirect', 'redirectExpiry', 'timeout'].includes(key)) {
+      fail(`s3.${key}`, 'unknown key');
+    }
   }
   for (const key of strings) {
     if (s[key] === undefined || s[key] === null) continue;
@@ -79,6 +87,14 @@ export function applyBlobs(c: BlobsConfig, f: Record<string, unknown>): void {
       fail('s3.redirectExpiry', 'must be between 1s and 7d');
     }
   }
+  if (s.timeout !== undefined) {
+    try {
+      c.s3.timeoutMs = parseDuration(s.timeout as string);
+    } catch (e) {
+      fail('s3.timeout', (e as Error).message);
+    }
+    if (c.s3.timeoutMs < 100 || c.s3.timeoutMs > 600_000) fail('s3.timeout', 'must be between 100ms and 10m');
+  }
 }
 
 export function applyBlobsEnv(c: BlobsConfig, env: NodeJS.ProcessEnv): void {
@@ -99,5 +115,6 @@ export function s3Options(c: BlobsConfig): S3BlobsOptions | null {
     secretAccessKey: c.s3.secretAccessKey,
     forcePathStyle: c.s3.forcePathStyle,
     redirectExpirySeconds: c.s3.redirect ? Math.round(c.s3.redirectExpiryMs / 1000) : null,
+    timeoutMs: c.s3.timeoutMs ?? S3_TIMEOUT_MS,
   };
 }

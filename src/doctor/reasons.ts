@@ -58,6 +58,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   // the registry, not the caller
   'upstream-unavailable': 'network-unreachable',
   'directory-unavailable': 'network-unreachable',
+  'store-unavailable': 'network-unreachable',
 };
 
 /** Refusals of malformed requests, account management and other commands: never the answer to a probe. */

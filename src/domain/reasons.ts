@@ -533,6 +533,11 @@ export const reasons = {
     error: (p) => `Document update conflict: the package changed since revision ${p.rev} was read; fetch it again`,
     summary: 'A write carried a stale `_rev`.',
   },
+  'store-unavailable': {
+    status: 503,
+    error: (p) => `The registry's ${p.part} could not be reached; retry in a moment`,
+    summary: "The registry's database or blob store did not answer; the request changed nothing.",
+  },
   'upstream-unavailable': {
     status: 502,
     error: (p) => `The upstream registry could not be reached: ${p.detail}`,

@@ -7,6 +7,7 @@ import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidatio
 import { Refusal, reasons, type ReasonId } from '../domain/reasons.ts';
 import { metricsOf } from '../services/metrics.ts';
 import { baseUrl } from './base-url.ts';
+import { unavailablePart } from '../store/outage.ts';
 
 /** The router's limit on one path parameter (a package name, a token, a session id). */
 export const MAX_PARAM_LENGTH = 2048;
@@ -34,7 +35,13 @@ export function refusalOf(err: unknown, maxBody: number): Refusal | undefined {
   if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400)
     return new Refusal('bad-json', { detail: e.message });
   if (e?.statusCode === 415) return new Refusal('invalid-request', { detail: 'Unsupported content type or encoding' });
-  return undefined;
+  return outageRefusal(err);
+}
+
+/** A database or blob store that did not answer: a 503 naming it (npm retries it), not a bare 500. */
+export function outageRefusal(err: unknown): Refusal | undefined {
+  const part = unavailablePart(err);
+  return part ? new Refusal('store-unavailable', { part }) : undefined;
 }
 
 type SchemaError = FastifySchemaValidationError & { params: Record<string, unknown> };

@@ -193,6 +193,12 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
     health.shuttingDown = true;
     done();
   });
+  // A stopping node ends each keep-alive connection (a balancer's) with the answer in flight on it: else Node
+  // keeps it open, and the close waits, for keepAliveTimeout (72 s).
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (health.shuttingDown) reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.addHook('onClose', async () => {
     await hooks.stop();
     await auth.close();
@@ -243,7 +249,9 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   app.setErrorHandler(async (err, req, reply) => {
     const refusal = refusalOf(err, ctx.config.maxBodyBytes);
     if (refusal) {
-      if (refusal.status >= 500) req.log.warn({ reason: refusal.reason }, refusal.message);
+      // The cause of a store outage (which host, which error) goes to the log, not to the caller.
+      if (refusal.status >= 500)
+        req.log.warn({ reason: refusal.reason, err: refusal === err ? undefined : err }, refusal.message);
       return sendRefusal(req, reply, refusal, await webOtpChallenge(ctx, req, refusal));
     }
     const status = (err as { statusCode?: number }).statusCode;

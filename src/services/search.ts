@@ -17,14 +17,18 @@ export async function search(ctx: Ctx, p: Principal, text: string, size: number,
       matched.map((r) => r.name),
     ),
   );
-  const rows = matched.filter((r) => readable.has(r.name));
+  // The exact name first, then by name: ranked before paging, or it would only lead its own page.
+  const exact = (name: string) => terms.length === 1 && name.toLowerCase() === terms[0];
+  const rows = matched
+    .filter((r) => readable.has(r.name))
+    .sort((a, b) => Number(exact(b.name)) - Number(exact(a.name)));
   const maintainers = await searchMaintainers(
     ctx.store.db,
     rows.map((r) => r.name),
   );
   const objects = rows.slice(from, from + size).map((r) => {
     const m = JSON.parse(r.meta ?? '{}') as Meta;
-    const exact = terms.length === 1 && r.name.toLowerCase() === terms[0];
+    const score = exact(r.name) ? 1 : 0.5;
     return {
       package: {
         name: r.name,
@@ -36,11 +40,10 @@ export async function search(ctx: Ctx, p: Principal, text: string, size: number,
         publisher: m.publisher ? { username: m.publisher, email: '' } : undefined,
         maintainers: maintainers.filter((x) => x.package === r.name).map((x) => ({ username: x.name, email: x.email })),
       },
-      score: { final: exact ? 1 : 0.5, detail: { quality: 0.5, popularity: 0.5, maintenance: 0.5 } },
-      searchScore: exact ? 1 : 0.5,
+      score: { final: score, detail: { quality: 0.5, popularity: 0.5, maintenance: 0.5 } },
+      searchScore: score,
       flags: r.access === 'public' ? {} : { private: true },
     };
   });
-  objects.sort((a, b) => b.searchScore - a.searchScore);
   return { objects, total: rows.length, time: new Date(ctx.clock.now()).toISOString() };
 }

@@ -11,7 +11,10 @@ export async function searchLocalPackages(db: Db, terms: readonly string[]): Pro
     .select(['name', 'meta', 'access'])
     .where('origin', '=', 'local')
     .where('deleted_at', 'is', null);
-  for (const t of terms) {
+  // SQL's lower() folds ASCII letters only (SQLite always, PostgreSQL under the C locale): a term with other
+  // letters ("über" for "Über") is matched below, on the rows the ASCII terms let through.
+  const ascii = (t: string) => /^[\x00-\x7f]*$/.test(t);
+  for (const t of terms.filter(ascii)) {
     const like = `%${t.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
     // lower() and LIKE … ESCAPE are the same in SQLite and PostgreSQL.
     q = q.where((eb) =>
@@ -21,7 +24,13 @@ export async function searchLocalPackages(db: Db, terms: readonly string[]): Pro
       ]),
     );
   }
-  return q.orderBy('name').execute();
+  const rows = await q.orderBy('name').execute();
+  const others = terms.filter((t) => !ascii(t));
+  if (others.length === 0) return rows;
+  return rows.filter((r) => {
+    const text = `${r.name}\n${r.meta ?? ''}`.toLowerCase();
+    return others.every((t) => text.includes(t));
+  });
 }
 
 /** The maintainers of these packages, with their e-mail addresses. */

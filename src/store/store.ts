@@ -12,6 +12,7 @@ import { s3Blobs } from './blobs/s3.ts';
 import { s3Options, type BlobsConfig } from '../config/blobs.ts';
 import { openPool, WatchedPostgresDialect } from './postgres/dialect.ts';
 import { CounterWatch } from './postgres/counter-watch.ts';
+import { guardBlobs } from './outage.ts';
 
 export type Db = Kysely<Database>;
 
@@ -95,7 +96,7 @@ async function openPostgresStore(dataDir: string, url: string, blobsConfig: Blob
 
 function openBlobs(dataDir: string, config: BlobsConfig | undefined): BlobStore {
   const s3 = config && s3Options(config);
-  return s3 ? s3Blobs(s3) : filesystemBlobs(join(dataDir, 'blobs'));
+  return guardBlobs(s3 ? s3Blobs(s3) : filesystemBlobs(join(dataDir, 'blobs')));
 }
 
 /** Reports the time of each blob read and write, when someone listens. */

@@ -1,7 +1,7 @@
 // Takes a test server's blob store away and gives it back, on either backend: the filesystem store's folder
-// is renamed; an S3 store's bucket is deleted and made again (the shared gateway belongs to the whole run, so
+// is renamed and a file put in its place (so a write cannot make it again, as on a lost mount); an S3 store's bucket is deleted and made again (the shared gateway belongs to the whole run, so
 // it cannot be stopped; to readiness a missing bucket fails the same HeadBucket a stopped gateway does).
-import { renameSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { s3Options } from '../../src/config/blobs.ts';
@@ -15,7 +15,11 @@ export async function blobsAway(s: TestServer): Promise<() => Promise<void>> {
   if (!s3) {
     const [here, away] = [join(s.dataDir, 'blobs'), join(s.dataDir, 'blobs-away')];
     renameSync(here, away);
-    return async () => renameSync(away, here);
+    writeFileSync(here, '');
+    return async () => {
+      rmSync(here);
+      renameSync(away, here);
+    };
   }
   const client = s3Client(s3);
   await client.send(new DeleteBucketCommand({ Bucket: s3.bucket }));

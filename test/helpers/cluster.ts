@@ -31,6 +31,8 @@ export type Cluster = {
   output(i: number): string;
   /** Stops node i (SIGKILL by default: `kill -9`); the balancer stops sending it requests. */
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts node i again (after kill) on its data folder, on a new port; the balancer sends to it again. */
+  restart(i: number): Promise<void>;
   /** Pins requests to a node (return its index), else round robin. */
   route: ((method: string, url: string) => number | undefined) | null;
   forwarded: Forwarded[];
@@ -100,6 +102,10 @@ export async function startCluster(opts: { nodes?: number; config?: Record<strin
     async kill(i, signal = 'SIGKILL') {
       lb.nodes[i].up = false;
       if (nodes[i].child.exitCode === null && nodes[i].child.signalCode === null) await nodes[i].stop(signal);
+    },
+    async restart(i) {
+      nodes[i] = await start(i);
+      lb.nodes[i] = { host: nodes[i].host, up: true };
     },
     get route() {
       return lb.route;

@@ -30,6 +30,8 @@ test('s3://bucket/prefix with its settings, and secrets from the environment ove
   assert.equal(o.prefix, 'registry/');
   assert.equal(o.forcePathStyle, true);
   assert.equal(o.redirectExpirySeconds, 300);
+  assert.equal(o.timeoutMs, 30_000, 's3.timeout: 30s unless set');
+  assert.equal(s3Options(applyFile(c, { s3: { timeout: '5s' } }, '/'))!.timeoutMs, 5_000);
   assert.equal(o.accessKeyId, 'from-file');
   assert.equal(s3Options({ ...c, blobs: 's3://tarballs' })!.prefix, '');
   assert.equal(s3Options({ ...c, s3: { ...c.s3, redirect: false } })!.redirectExpirySeconds, null);
@@ -46,6 +48,7 @@ test('bad values are refused by name', () => {
     [{ s3: { endpoint: 'rgw.example.com' } }, /s3\.endpoint: must be an http\(s\) URL/],
     [{ s3: { redirect: 'yes' } }, /s3\.redirect: must be true or false/],
     [{ s3: { redirectExpiry: '30d' } }, /s3\.redirectExpiry: must be between 1s and 7d/],
+    [{ s3: { timeout: '10ms' } }, /s3\.timeout: must be between 100ms and 10m/],
   ];
   for (const [file, message] of bad) assert.throws(() => applyFile(defaults, file, '/'), message);
 });

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Refusal, reasons } from '../../domain/reasons.ts';
 import type { Principal } from '../../domain/principal.ts';
 import { baseUrl } from '../base-url.ts';
+import { outageRefusal } from '../errors.ts';
 import type { Html } from '../ui/html.ts';
 import type { View } from '../ui/layout.ts';
 import { errorPage, NOT_FOUND } from '../ui/pages-browse.ts';
@@ -30,8 +31,9 @@ export function webPlugin(app: FastifyInstance): void {
     return payload;
   });
   app.setErrorHandler(async (err, req, reply) => {
-    const r = err instanceof Refusal ? err : undefined;
+    const r = err instanceof Refusal ? err : outageRefusal(err);
     if (!r) req.log.error({ err }, 'unexpected error on a web page');
+    else if (r !== err) req.log.warn({ reason: r.reason, err }, r.message);
     const fallback: View = { user: null, csrf: '', registry: baseUrl(req) };
     const { view } = await pageContext(req, reply).catch(() => ({ view: fallback }));
     if (!r) return sendPage(reply, 500, errorPage(view, 'Something went wrong', 'The registry log has the details.'));

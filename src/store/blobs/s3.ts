@@ -36,6 +36,9 @@ export type S3BlobsOptions = {
   forcePathStyle: boolean;
   /** How long a presigned tarball URL stays valid; null: tarballs are streamed, never redirected. */
   redirectExpirySeconds: number | null;
+  /** Connecting, or waiting for the server's next bytes, longer than this fails the request (then retried by the
+   *  SDK): a gateway that accepts and never answers must not hold a publish forever. None when unset. */
+  timeoutMs?: number;
 };
 
 const MARKERS = '.stored/';
@@ -57,6 +60,7 @@ export function s3Client(o: S3BlobsOptions): S3Client {
     // trailing checksums on streamed bodies (411 MissingContentLength).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: o.timeoutMs ? { connectionTimeout: o.timeoutMs, socketTimeout: o.timeoutMs } : undefined,
   });
 }
 

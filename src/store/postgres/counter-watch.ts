@@ -6,6 +6,7 @@
 // counter reads differently on every call, so no cache keeps anything meanwhile. Values are "count-random"
 // and the UPDATE holds the row's lock, so a committed count ≥ the bumped one means that bump has ended.
 import pg from 'pg';
+import { connectTimeoutMs } from './dialect.ts';
 
 export const COUNTERS_CHANNEL = 'tessera_counters';
 const POLL_MS = 250;
@@ -92,7 +93,12 @@ export class CounterWatch {
   }
 
   async #listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#connectionString });
+    const connectionTimeoutMillis = connectTimeoutMs(this.#connectionString);
+    const client = new pg.Client({
+      connectionString: this.#connectionString,
+      connectionTimeoutMillis,
+      keepAlive: true,
+    });
     this.#listener = client;
     client.on('notification', (n) => {
       const [name, value] = (n.payload ?? '').split(' ');

@@ -11,6 +11,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { CounterWatch } from './counter-watch.ts';
+import { connectionFailure, StoreUnavailable } from '../outage.ts';
 
 /** Marks the statement counters.ts sends for a bump, so the driver can recognise it. */
 export const BUMP_MARK = '/* tessera:bump */';
@@ -28,9 +29,28 @@ const types: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/** A server that accepts connections and never answers (a partition, a hung host) must not hold requests: */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** libpq's `connect_timeout` (seconds) when the URL sets it, else CONNECT_TIMEOUT_MS. */
+export function connectTimeoutMs(connectionString: string): number {
+  const seconds = Number(new URL(connectionString).searchParams.get('connect_timeout'));
+  return seconds > 0 ? seconds * 1000 : CONNECT_TIMEOUT_MS;
+}
+
 export function openPool(connectionString: string): pg.Pool {
+  // On the connection only: the pool's own option would also fail requests that wait for a free connection.
+  const connectionTimeoutMillis = connectTimeoutMs(connectionString);
+  class TimedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis });
+    }
+  }
   const pool = new pg.Pool({
     connectionString,
+    Client: TimedClient,
+    // Notices a peer that went away while a connection sat idle in the pool.
+    keepAlive: true,
     max: POOL_SIZE,
     statement_timeout: STATEMENT_TIMEOUT_MS,
     // A connection that sits in an open transaction would hold row locks other nodes wait for.
@@ -44,6 +64,11 @@ export function openPool(connectionString: string): pg.Pool {
 
 type Bump = ReturnType<CounterWatch['bumped']>;
 
+/** Rethrows a failure of the connection itself as the database being unavailable (a 503 at the HTTP edge). */
+const outage = (e: unknown): never => {
+  throw connectionFailure(e) ? new StoreUnavailable('database', e) : e;
+};
+
 class WatchedConnection implements DatabaseConnection {
   inTransaction = false;
   readonly bumps: { bump: Bump; value: string }[] = [];
@@ -54,7 +79,7 @@ class WatchedConnection implements DatabaseConnection {
     this.watch = watch;
   }
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.inner.executeQuery<R>(q);
+    const result = await this.inner.executeQuery<R>(q).catch(outage);
     if (q.sql.startsWith(BUMP_MARK)) {
       for (const row of result.rows as { key: string; value: string }[]) {
         const bump = this.watch.bumped(row.key, row.value);
@@ -78,10 +103,16 @@ class WatchedDriver implements Driver {
   }
   init = () => this.inner.init();
   destroy = () => this.inner.destroy();
-  acquireConnection = async () => new WatchedConnection(await this.inner.acquireConnection(), this.watch);
+  acquireConnection = async () => {
+    // Whatever the server said (refused, shutting down, not accepting connections), no connection is an outage.
+    const inner = await this.inner.acquireConnection().catch((e: unknown) => {
+      throw new StoreUnavailable('database', e);
+    });
+    return new WatchedConnection(inner, this.watch);
+  };
   releaseConnection = (c: DatabaseConnection) => this.inner.releaseConnection((c as WatchedConnection).inner);
   async beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    await this.inner.beginTransaction((c as WatchedConnection).inner, settings);
+    await this.inner.beginTransaction((c as WatchedConnection).inner, settings).catch(outage);
     (c as WatchedConnection).inTransaction = true;
   }
   async commitTransaction(c: DatabaseConnection): Promise<void> {
@@ -99,7 +130,7 @@ class WatchedDriver implements Driver {
     } catch (e) {
       // Whether the commit happened is unknown: let the next poll decide.
       for (const b of bumps) this.watch.unknown(b.bump);
-      throw e;
+      outage(e);
     }
     for (const b of bumps) {
       if (commit) this.watch.committed(b.bump, b.value);

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
 import { makePnpm, makeYarn, writeNpmrc, writeYarnrc, type ClientEnv } from '../helpers/clients.ts';
+import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
 const MESSAGE = 'Veraltet: nimm 2.x — 使わないで ✓';
 
-describe('every client, the variations', () => {
+describe('every client, the variations', { skip: onceInSqlitePass }, () => {
   let s: TestServer;
   let token: string;
   let npm: NpmEnv;

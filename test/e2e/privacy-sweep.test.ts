@@ -21,6 +21,7 @@ import { setPackageSettings } from '../../src/store/package-rows.ts';
 import { rerender } from '../../src/store/packages.ts';
 import { defaults } from '../../src/config/config.ts';
 import type { Grants, Principal } from '../../src/domain/principal.ts';
+import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
 /** Hidden package → a name never published, of the same length and scope. */
 const PAIRS: [string, string][] = [
@@ -173,7 +174,9 @@ const grants = (g: Partial<Grants>): Grants => ({
   ...g,
 });
 
-describe('private answers like absent: every credential, every spelling, the web pages', () => {
+describe('private answers like absent: every credential, every spelling, the web pages', {
+  skip: onceInSqlitePass,
+}, () => {
   let s: TestServer;
   const stageIds: Record<string, string> = {};
   const api: Record<string, Record<string, string>> = {};

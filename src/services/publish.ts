@@ -20,6 +20,7 @@ import { deleteVersionsOf, insertAttachment, insertVersion } from '../store/vers
 import { addMaintainer, removeMaintainersOf } from '../store/maintainers.ts';
 import { hasDistTag, putDistTag } from '../store/dist-tags.ts';
 import { lockPackage } from '../store/locks.ts';
+import { putVersionView, type VersionView } from '../store/version-views.ts';
 import type { Db } from '../store/store.ts';
 import type { StagedRow } from '../store/schema.ts';
 import { readTarballManifest } from './tarball.ts';
@@ -28,7 +29,7 @@ import { deny } from './deny.ts';
 import { decideFor } from './decide.ts';
 import { requireSecondFactor } from './two-factor.ts';
 import { refuseReservedName } from './unpublish-reservation.ts';
-import { recordVersionView } from './version-view.ts';
+import { versionViewOf } from './version-view.ts';
 import { emit } from './hooks.ts';
 
 type Attachment = { content_type?: unknown; data?: unknown; length?: unknown };
@@ -213,6 +214,7 @@ export async function publish(
   await secondFactor();
 
   const blob = await ctx.store.blobs.put(doc.tarball, doc.integrity);
+  const view = await versionViewOf(ctx.store.blobs, { ...doc, blob });
   const now = ctx.clock.now();
   let created = false;
   let expired: StagedRow[] = [];
@@ -220,7 +222,7 @@ export async function publish(
     await ctx.store.transaction(async (trx) => {
       // A staged version that expired gives its number back.
       expired = await dropExpired(trx, cutoff, { name, version });
-      const w = { ...doc, blob, publisherId: user.id, now, fromStage: false, isNew };
+      const w = { ...doc, blob, view, publisherId: user.id, now, fromStage: false, isNew };
       created = await writeVersion(trx, ctx, w);
     });
   } catch (err) {
@@ -242,6 +244,8 @@ export type VersionWrite = Omit<ValidPublish, 'tarball'> & {
   size?: number;
   tarball?: Buffer;
   blob: string;
+  /** Made before the transaction (versionViewOf); a version is never published without the one it has. */
+  view: VersionView | undefined;
   publisherId: number;
   now: number;
   fromStage: boolean;
@@ -296,7 +300,7 @@ export async function writeVersion(trx: Db, ctx: Ctx, w: VersionWrite): Promise<
     unpublished_at: null,
     deprecated,
   });
-  await recordVersionView(trx, ctx.store.blobs, w);
+  if (w.view) await putVersionView(trx, name, version, w.view);
   if (!(w.fromStage && w.tag === 'latest' && (await latestAbove(trx, name, version)))) {
     await putDistTag(trx, name, w.tag, version);
   }

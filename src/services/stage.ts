@@ -39,6 +39,7 @@ import { requireSecondFactor } from './two-factor.ts';
 import { decideFor } from './decide.ts';
 import { factsFor } from './read.ts';
 import { emit } from './hooks.ts';
+import { versionViewOf } from './version-view.ts';
 
 /** What `npm stage list|view` print (npm's `logStageItem`: known keys first, then the rest). */
 export type StageItem = {
@@ -267,6 +268,13 @@ async function review(
 /** POST /-/stage/<id>/approve: the staged item becomes a published version with its tag, in one transaction. */
 export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise<{ message: string }> {
   const { row, user } = await review(ctx, p, id, true);
+  const manifest = JSON.parse(row.manifest) as Manifest;
+  const view = await versionViewOf(ctx.store.blobs, {
+    name: row.package,
+    version: row.version,
+    manifest,
+    blob: row.blob,
+  });
   const now = ctx.clock.now();
   try {
     await ctx.store.transaction(async (trx) => {
@@ -277,13 +285,14 @@ export async function approveStaged(ctx: Ctx, p: Principal, id: string): Promise
       await writeVersion(trx, ctx, {
         name: row.package,
         version: row.version,
-        manifest: JSON.parse(row.manifest) as Manifest,
+        manifest,
         tag: row.tag,
         access: row.access as 'public' | 'restricted' | null,
         integrity: row.integrity,
         shasum: row.shasum,
         size: row.size,
         blob: row.blob,
+        view,
         provenance: row.provenance ? (JSON.parse(row.provenance) as Provenance) : undefined,
         publisherId: user.id,
         now,

@@ -4,8 +4,7 @@
 import { Parser, type ReadEntry } from 'tar';
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
-import { putVersionView, type VersionView } from '../store/version-views.ts';
-import type { Db } from '../store/store.ts';
+import type { VersionView } from '../store/version-views.ts';
 import type { BlobStore } from '../store/blobs/filesystem.ts';
 
 const MAX_README = 1024 * 1024;
@@ -112,16 +111,18 @@ export async function buildVersionView(
   return { readmeHtml, files };
 }
 
-/** Called by publish and staged approval inside their transaction: a version is never without its view. */
-export async function recordVersionView(
-  trx: Db,
+/**
+ * The view of a version about to be published, made by publish and staged approval before their transaction:
+ * reading the tarball and rendering its README takes milliseconds (tens for a long README), which would
+ * otherwise hold the package's lock and, on SQLite, every other writer. None when the tarball is gone.
+ */
+export async function versionViewOf(
   blobs: BlobStore,
   w: { name: string; version: string; manifest: object; tarball?: Buffer; blob: string },
-): Promise<void> {
+): Promise<VersionView | undefined> {
   const tgz = w.tarball ?? (await blobs.get(w.blob));
-  if (!tgz) return;
+  if (!tgz) return undefined;
   const readme = (w.manifest as { readme?: unknown }).readme;
   // The tarball was already read whole by the publish checks; a README that cannot be rendered shows none.
-  const view = await buildVersionView(tgz, w.name, w.version, readme).catch(() => ({ readmeHtml: '', files: [] }));
-  await putVersionView(trx, w.name, w.version, view);
+  return buildVersionView(tgz, w.name, w.version, readme).catch(() => ({ readmeHtml: '', files: [] }));
 }

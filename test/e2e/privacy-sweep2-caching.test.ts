@@ -9,6 +9,9 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { makeTarball, publishBody } from '../helpers/publish-body.ts';
 import { webSignIn } from '../helpers/web-session.ts';
+import { createOrg, setMember } from '../../src/services/orgs.ts';
+import { userByName } from '../../src/services/accounts.ts';
+import type { Principal } from '../../src/domain/principal.ts';
 
 const CORGI = 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*';
 const BUNDLE = JSON.stringify({
@@ -57,12 +60,17 @@ describe('cache headers of a restricted package', { skip: onceInSqlitePass }, ()
 
   before(async () => {
     s = await startServer();
-    await s.addUser('alice');
+    for (const u of ['alice', 'bob', 'tess']) await s.addUser(u);
     auth = { authorization: `Bearer ${await s.token({ user: 'alice' })}` };
+    await createOrg(s.ctx, 'acme', 'alice');
+    const alice = (await userByName(s.ctx, 'alice'))!;
+    const asAlice = { user: { ...alice, tfa: null }, credential: { type: 'password' } } as unknown as Principal;
+    await setMember(s.ctx, asAlice, 'acme', 'tess', 'developer');
     cookie = await webSignIn(s.url, 'alice');
     for (const [name, access] of [
       ['@alice/secret', 'restricted'],
       ['@alice/open', 'public'],
+      ['@acme/tool', 'restricted'],
     ]) {
       const tarball = await makeTarball({
         'package/package.json': JSON.stringify({ name, version: '1.0.0' }),
@@ -76,6 +84,18 @@ describe('cache headers of a restricted package', { skip: onceInSqlitePass }, ()
       };
       const res = await fetch(new URL(name.replace('/', '%2f'), s.url), {
         method: 'PUT',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 201, await res.text());
+    }
+    for (const [method, path, body] of [
+      ['PUT', '/-/org/acme/team', { name: 'readers' }],
+      ['PUT', '/-/team/acme/readers/user', { user: 'tess' }],
+      ['PUT', '/-/team/acme/readers/package', { package: '@acme/tool', permissions: 'read-only' }],
+    ] as const) {
+      const res = await fetch(new URL(path.slice(1), s.url), {
+        method,
         headers: { ...auth, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
@@ -107,6 +127,37 @@ describe('cache headers of a restricted package', { skip: onceInSqlitePass }, ()
         assert.equal(/^public/.test(r.cacheControl), shared, `${access}: ${path} says ${r.cacheControl}`);
       }
     }
+  });
+
+  test('a reader who loses access is refused at once, also where the answer came from memory', async () => {
+    const tess = { authorization: `Bearer ${await s.token({ user: 'tess' })}` };
+    const bob = { authorization: `Bearer ${await s.token({ user: 'bob' })}` };
+    const reads = (name: string) => [`/${name.replace('/', '%2f')}`, `/${name}/-/${name.split('/')[1]}-1.0.0.tgz`];
+    const statuses = async (name: string, headers: Record<string, string>) => {
+      const out: number[] = [];
+      // Twice each: the second is answered from memory (install-reads.ts) when the first was allowed.
+      for (const path of [...reads(name), ...reads(name)]) {
+        const res = await fetch(new URL(path.slice(1), s.url), { headers });
+        await res.arrayBuffer();
+        out.push(res.status);
+      }
+      return out;
+    };
+    const as = async (method: string, path: string, body: unknown) => {
+      const res = await fetch(new URL(path.slice(1), s.url), {
+        method,
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.ok(res.ok, `${method} ${path}: ${await res.text()}`);
+    };
+    assert.deepEqual(await statuses('@acme/tool', tess), [200, 200, 200, 200], 'tess reads through her team');
+    await as('DELETE', '/-/team/acme/readers/package', { package: '@acme/tool' });
+    assert.deepEqual(await statuses('@acme/tool', tess), [404, 404, 404, 404], 'the grant is gone');
+    for (const headers of [bob, {}]) assert.deepEqual(await statuses('@alice/open', headers), [200, 200, 200, 200]);
+    await as('POST', '/-/package/@alice%2fopen/access', { access: 'restricted' });
+    for (const headers of [bob, {}]) assert.deepEqual(await statuses('@alice/open', headers), [404, 404, 404, 404]);
+    await as('POST', '/-/package/@alice%2fopen/access', { access: 'public' });
   });
 
   test("a public package's tarball and attestations stay cacheable by anyone", async () => {

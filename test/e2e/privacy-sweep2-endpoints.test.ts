@@ -47,7 +47,8 @@ function spellings(name: string): [string, string][] {
 function requests(name: string, stageId: string): [string, Req][] {
   const e = name.replace('/', '%2f');
   const out: [string, Req][] = [];
-  for (const [how, s] of spellings(name)) {
+  // `@scope%2fname` is the first sweeps' spelling: the others are what they did not send.
+  for (const [how, s] of spellings(name).slice(1)) {
     const doc = { _id: name, name, _rev: '1-x' };
     const add = (what: string, r: Req) => out.push([`${what} (${how})`, r]);
     add('dist-tag ls', { method: 'GET', path: `/-/package/${s}/dist-tags` });
@@ -64,6 +65,8 @@ function requests(name: string, stageId: string): [string, Req][] {
     add('owner rm (pnpm)', { method: 'DELETE', path: `/-/package/${s}/owners/alice` });
     add('attestations', { method: 'GET', path: `/-/npm/v1/attestations/${s}@1.0.0` });
     add('hook ls', { method: 'GET', path: `/-/npm/v1/hooks?package=${s}` });
+    add('explain read', { method: 'GET', path: `/-/tessera/v1/auth/explain?action=read&package=${s}` });
+    add('explain dist-tag', { method: 'GET', path: `/-/tessera/v1/auth/explain?action=dist-tag&package=${s}` });
     add('packument for write', { method: 'GET', path: `/${s}?write=true` });
     add('packument, .json', { method: 'GET', path: `/${s}.json` });
     add('unpublish', { method: 'DELETE', path: `/${s}/-rev/1-x` });

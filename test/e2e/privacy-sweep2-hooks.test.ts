@@ -157,6 +157,66 @@ describe('webhooks of an owner who lost read access, and npm hook for a stranger
     assert.ok(rx.got.some((g) => g.path === '/alice' && g.version === '1.1.0'));
   });
 
+  test("a token limited to other packages neither lists nor reaches its user's hooks on packages it cannot read", async () => {
+    await put('@alice/secret', '1.0.0', 'restricted');
+    await put('@alice/other', '1.0.0', 'restricted');
+    await addHook('alice', 'package', '@alice/secret', '/alice-secret');
+    await addHook('alice', 'package', '@alice/other', '/alice-other');
+    const limited = await s.token({
+      user: 'alice',
+      kind: 'granular',
+      grants: {
+        packagesAll: false,
+        packages: ['@alice/other'],
+        scopes: [],
+        permission: 'read-write',
+        orgs: [],
+        orgsPermission: 'no-access',
+      },
+    });
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${s.url}${path.slice(1)}`, {
+        method,
+        headers: { authorization: `Bearer ${limited}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, reason: res.headers.get('x-tessera-reason'), text: await res.text() };
+    };
+    const list = JSON.parse((await call('GET', '/-/npm/v1/hooks')).text) as {
+      objects: { name: string }[];
+      total: number;
+    };
+    assert.deepEqual(
+      list.objects.map((h) => h.name),
+      ['@alice/other'],
+      'only the hook on the package the token covers',
+    );
+    assert.equal(list.total, 1);
+    const hidden = hookIds['/alice-secret'];
+    const unknown = `${hidden.slice(0, -4)}0000`;
+    const same = (h: { text: string }, u: { text: string }) =>
+      h.text.split(hidden).join('<id>') === u.text.split(unknown).join('<id>');
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PUT', { endpoint: `${rx.url}/moved` }],
+      ['DELETE', undefined],
+    ] as const) {
+      const h = await call(method, `/-/npm/v1/hooks/hook/${hidden}`, body);
+      const u = await call(method, `/-/npm/v1/hooks/hook/${unknown}`, body);
+      assert.deepEqual([h.status, h.reason], [u.status, u.reason], `${method} of the hidden hook`);
+      assert.ok(same(h, u), `${method}: ${h.text} / ${u.text}`);
+    }
+    for (const q of ['@alice/secret', '@alice%2Fsecret']) {
+      const h = await call('GET', `/-/npm/v1/hooks?package=${q}`);
+      const u = await call('GET', `/-/npm/v1/hooks?package=${q.replace('secret', 'sacret')}`);
+      assert.deepEqual(h, u, `hook ls ${q}`);
+    }
+    // Alice's session still has both, untouched.
+    const own = await fetch(`${s.url}-/npm/v1/hooks`, { headers: { authorization: `Bearer ${tokens.alice}` } });
+    const names = ((await own.json()) as { objects: { name: string }[] }).objects.map((h) => h.name);
+    assert.ok(names.includes('@alice/secret') && names.includes('@alice/other'), names.join());
+  });
+
   test('npm hook add and hook ls print the same for a private package and scope as for missing ones', async () => {
     const neutral = (out: string, name: string) => out.split(name).join('<name>');
     const hook = async (args: string[]) => {

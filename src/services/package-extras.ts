@@ -48,7 +48,9 @@ export async function attestationsOf(
   const name = spec.slice(0, at);
   const version = spec.slice(at + 1);
   const head = await visibleHead(ctx, p, name);
-  if (head?.origin !== 'local') return { attestations: await proxiedAttestations(ctx, name, version), access: 'public' };
+  if (head?.origin !== 'local') {
+    return { attestations: await proxiedAttestations(ctx, name, version), access: 'public' };
+  }
   const rows = await attachmentsOf(ctx.store.db, name, version);
   if (rows.length === 0) throw new Refusal('not-found');
   const attestations = rows.map((r) => {

@@ -154,6 +154,10 @@ describe('cache headers of a restricted package', { skip: onceInSqlitePass }, ()
     assert.deepEqual(await statuses('@acme/tool', tess), [200, 200, 200, 200], 'tess reads through her team');
     await as('DELETE', '/-/team/acme/readers/package', { package: '@acme/tool' });
     assert.deepEqual(await statuses('@acme/tool', tess), [404, 404, 404, 404], 'the grant is gone');
+    await as('PUT', '/-/team/acme/readers/package', { package: '@acme/tool', permissions: 'read-only' });
+    assert.deepEqual(await statuses('@acme/tool', tess), [200, 200, 200, 200], 'granted again');
+    await as('DELETE', '/-/team/acme/readers/user', { user: 'tess' });
+    assert.deepEqual(await statuses('@acme/tool', tess), [404, 404, 404, 404], 'out of the team');
     for (const headers of [bob, {}]) assert.deepEqual(await statuses('@alice/open', headers), [200, 200, 200, 200]);
     await as('POST', '/-/package/@alice%2fopen/access', { access: 'restricted' });
     for (const headers of [bob, {}]) assert.deepEqual(await statuses('@alice/open', headers), [404, 404, 404, 404]);

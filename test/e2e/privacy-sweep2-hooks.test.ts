@@ -11,6 +11,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { createOrg } from '../../src/services/orgs.ts';
+import { disableUser } from '../../src/services/accounts.ts';
 import { deliveryKey } from '../../src/store/user-hooks.ts';
 
 /** Answers 503 on the paths that are down, 200 elsewhere; records each POST with the answer it got. */
@@ -98,13 +99,14 @@ describe('webhooks of an owner who lost read access, and the hooks API for stran
   before(async () => {
     rx = await new Receiver().listen();
     s = await startServer({ hookDelivery: { timeoutMs: 5_000, attempts: 12, backoffMs: 100 } });
-    for (const u of ['alice', 'dana', 'erin', 'frank', 'bob']) {
+    for (const u of ['alice', 'dana', 'erin', 'frank', 'gus', 'bob']) {
       await s.addUser(u);
       tokens[u] = await s.token({ user: u });
     }
     await createOrg(s.ctx, 'acme', 'alice');
     await put('@acme/tool', '1.0.0', 'restricted');
     await put('@alice/tool', '1.0.0', 'public');
+    await put('@alice/pub', '1.0.0', 'public');
     for (const [method, path, body] of [
       ['PUT', '/-/org/acme/user', { user: 'dana', role: 'developer' }],
       ['PUT', '/-/org/acme/user', { user: 'erin', role: 'developer' }],
@@ -125,22 +127,25 @@ describe('webhooks of an owner who lost read access, and the hooks API for stran
     await addHook('dana', 'package', '@acme/tool', '/dana');
     await addHook('erin', 'scope', '@acme', '/erin');
     await addHook('frank', 'package', '@alice/tool', '/frank');
+    await addHook('gus', 'package', '@alice/pub', '/gus');
     await addHook('alice', 'scope', '@alice', '/alice');
-    for (const path of ['/dana', '/erin', '/frank']) rx.down.add(path);
+    const losers = ['/dana', '/erin', '/frank', '/gus'];
+    for (const path of losers) rx.down.add(path);
     await put('@acme/tool', '1.1.0');
     await put('@alice/tool', '1.1.0');
-    await rx.until('a first attempt at each', () =>
-      ['/dana', '/erin', '/frank'].every((p) => rx.got.some((g) => g.path === p)),
-    );
-    // Each loses read access while its delivery waits: out of the team, out of the org, the package restricted.
+    await put('@alice/pub', '1.1.0');
+    await rx.until('a first attempt at each', () => losers.every((p) => rx.got.some((g) => g.path === p)));
+    // Each loses read access while its delivery waits: out of the team, out of the org, the package restricted,
+    // the account disabled.
     // As npm team rm, org rm and access set send them.
     await as('DELETE', '/-/team/acme/readers/user', { user: 'dana' });
     await as('DELETE', '/-/org/acme/user', { user: 'erin' });
     await as('POST', '/-/package/@alice%2ftool/access', { access: 'restricted' });
+    await disableUser(s.ctx, 'gus');
     rx.down.clear();
     await put('@alice/tool', '1.2.0');
     await rx.until('alice hears of 1.2.0', () => rx.got.some((g) => g.path === '/alice' && g.version === '1.2.0'));
-    for (const path of ['/dana', '/erin', '/frank']) {
+    for (const path of losers) {
       const end = Date.now() + 20_000;
       while ((await pending(path)).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(await pending(path), [], `${path}: nothing is left to deliver`);

@@ -964,6 +964,20 @@ export function authorizeHook(p: Principal, write: boolean, target?: HookTarget)
   return allow('owner', `${p.user.name} is a registry administrator`);
 }
 
+/**
+ * Whether a credential reaches one of its user's own hooks. A token limited to some packages or scopes may
+ * make hooks only on what it covers (authorizeHook), and sees and changes only those: a hook on a package
+ * outside its grants is as absent to it as the package is.
+ */
+export function hookWithinGrants(p: Principal, hook: { type: HookTarget['type']; name: string }): boolean {
+  if (p.user === null) return false;
+  const grants = p.credential.type === 'token' ? p.credential.grants : null;
+  if (!grants || grants.packagesAll) return true;
+  if (hook.type === 'package') return grantsCover(grants, hook.name);
+  if (hook.type === 'scope') return grants.scopes.some((s) => s === hook.name || `@${s}` === hook.name);
+  return false;
+}
+
 /** A membership the company directory took away (services/directory-groups.ts), and the groups that give it back. */
 export type DirectoryRemoval = { target: string; groups: string[]; at: number; source: string };
 

@@ -22,10 +22,16 @@ import { metricsOf } from '../services/metrics.ts';
 export const CORGI = 'application/vnd.npm.install-v1+json';
 const PUBLIC_REVALIDATE = 'public, max-age=0, must-revalidate';
 const PRIVATE_REVALIDATE = 'private, max-age=0, must-revalidate';
-export const TARBALL_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'application/octet-stream',
-  'cache-control': 'public, max-age=31536000, immutable',
+const TARBALL_HEADERS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  public: { 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable' },
+  // A shared cache in front of the registry would keep a `public` answer and hand it to anyone (RFC 9111, 3.5).
+  restricted: { 'content-type': 'application/octet-stream', 'cache-control': 'private, max-age=31536000, immutable' },
 };
+
+/** A tarball never changes; only a public package's may be kept by caches shared between callers. */
+export function tarballHeaders(access: string): Readonly<Record<string, string>> {
+  return access === 'public' ? TARBALL_HEADERS.public : TARBALL_HEADERS.restricted;
+}
 
 /** npm asks for the abbreviated form by listing it first in Accept. */
 export function wantsCorgi(accept: string | undefined): boolean {
@@ -122,7 +128,7 @@ export function answerFromMemory(
     const version = versionFromTarball(path.name, path.file);
     const blob = version && cache.peekTarballBlob(path.name, version);
     body = blob ? cache.peekBlob(blob) : undefined;
-    headers = TARBALL_HEADERS;
+    headers = tarballHeaders(head.access);
   } else {
     const corgi = wantsCorgi(req.headers.accept);
     const base = baseUrlOf(config, req);

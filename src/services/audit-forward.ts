@@ -62,8 +62,8 @@ export async function forwardAudit(ctx: Ctx, kind: AuditKind, body: unknown): Pr
   if (kind === 'bulk') {
     outgoing = {};
     for (const [name, versions] of Object.entries(body)) if (await isPublic(name)) outgoing[name] = versions;
-    // Nothing public to ask about: the public advisory database knows nothing of private packages.
-    if (Object.keys(outgoing).length === 0) return {};
+    // Asked even with nothing left to ask about, as the quick endpoint is: answering `{}` here at once would
+    // tell a caller that a name the upstream would have been asked about is a package here, hidden or not.
   } else {
     outgoing = await filterTree(body as Tree, isPublic);
     // The project's own name and the names an install adds or removes are names too (npm 6's quick body).

@@ -20,7 +20,7 @@ import {
 import { open } from '../store/secret-box.ts';
 import { hookById, hookIdOf, recordDelivery } from '../store/user-hooks.ts';
 import { audit, type Ctx } from './context.ts';
-import { onQueued } from './hooks.ts';
+import { onQueued, stillHears } from './hooks.ts';
 import { metricsOf } from './metrics.ts';
 import { VERSION } from '../config/version.ts';
 
@@ -38,8 +38,8 @@ export function signature(secret: string, body: string): string {
 
 type Log = { warn(obj: object, msg: string): void };
 
-/** Where and how a delivery goes: a config hook, or one made over the API (`id`). */
-type Target = { name: string; url: string; secret: string; id?: string };
+/** Where and how a delivery goes: a config hook, or one made over the API (`id`, made by `userId`). */
+type Target = { name: string; url: string; secret: string; id?: string; userId?: number };
 
 export class HookDelivery {
   readonly #ctx: Ctx;
@@ -144,7 +144,10 @@ export class HookDelivery {
     const id = hookIdOf(d.hook);
     if (id === undefined) return this.#hooks.get(d.hook);
     const row = await hookById(this.#ctx.store.db, id);
-    if (row) return { name: d.hook, url: row.endpoint, secret: open(this.#ctx.store.dataDir, row.secret), id };
+    if (row) {
+      const secret = open(this.#ctx.store.dataDir, row.secret);
+      return { name: d.hook, url: row.endpoint, secret, id, userId: row.user_id };
+    }
     await deliveryDone(this.#ctx.store.db, d.id);
     await this.#auditDropped(d);
     return undefined;
@@ -162,6 +165,13 @@ export class HookDelivery {
       if (!(await claimDelivery(this.#ctx.store.db, d.id, d.next_at, until))) continue;
       const hook = await this.#target(d);
       if (!hook) continue;
+      // Read access is asked again as it goes out: an owner who lost it since the event hears nothing more.
+      const owner = hook.userId === undefined ? { config: hook.name } : { userId: hook.userId };
+      if (!(await stillHears(this.#ctx, owner, d.package))) {
+        await deliveryDone(this.#ctx.store.db, d.id);
+        await this.#auditDropped(d);
+        continue;
+      }
       const done = this.#deliver(d, hook, until)
         .catch((err: Error) => this.#log.warn({ err: err.message, hook: d.hook }, 'webhook delivery failed'))
         .finally(() => {

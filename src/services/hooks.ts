@@ -15,6 +15,7 @@ import { toUser } from './authenticate.ts';
 import type { Ctx } from './context.ts';
 import { payloadDocument } from './hook-payload.ts';
 import { metricsOf } from './metrics.ts';
+import { readCache } from './read-cache.ts';
 import { visibleHead } from './read.ts';
 
 export type PackageEvent = {
@@ -61,13 +62,18 @@ async function ownerOf(ctx: Ctx, owner: string | number): Promise<Principal | nu
   return { user: toUser(row), credential: { type: 'password' } };
 }
 
+/** Whom a config hook reads as: its owner, or an anonymous caller (without one, or once the owner is gone or
+ *  disabled: such a hook reads no more than anyone else). */
+async function configReader(ctx: Ctx, h: HookConfig): Promise<Principal> {
+  return h.owner === null ? anonymous : ((await ownerOf(ctx, h.owner)) ?? anonymous);
+}
+
 /** The hooks that may hear about `name` now, whatever the event. */
 export async function hookAudience(ctx: Ctx, name: string): Promise<Audience> {
   const out: Audience = [];
   for (const h of ctx.config.hooks) {
     if (!matches(h, name)) continue;
-    // A config hook's owner that is gone or disabled reads no more than anyone else.
-    const reader = h.owner === null ? anonymous : ((await ownerOf(ctx, h.owner)) ?? anonymous);
+    const reader = await configReader(ctx, h);
     if (await visibleHead(ctx, reader, name)) out.push({ key: h.name, events: h.events, hook: h.name, owner: h.owner });
   }
   for (const h of await hooksWatching(ctx.store.db, name)) {
@@ -77,6 +83,29 @@ export async function hookAudience(ctx: Ctx, name: string): Promise<Audience> {
     }
   }
   return out;
+}
+
+/**
+ * Whether a queued delivery about `name` may still go out: the hook's owner (an API hook's maker, `userId`,
+ * or the config hook `config`'s) may read the package now. One who lost the right since the event (out of
+ * the team or org, the package made restricted, the account disabled) hears nothing more of it, not even
+ * what was queued while a receiver was down. A package gone since (unpublished) keeps the audience decided
+ * while it stood.
+ */
+export async function stillHears(
+  ctx: Ctx,
+  hook: { userId: number } | { config: string },
+  name: string,
+): Promise<boolean> {
+  const head = await readCache(ctx.store).head(name);
+  if (!head || head.deletedAt !== null) return true;
+  let reader: Principal | null;
+  if ('userId' in hook) reader = await ownerOf(ctx, hook.userId);
+  else {
+    const h = ctx.config.hooks.find((c) => c.name === hook.config);
+    reader = h ? await configReader(ctx, h) : null;
+  }
+  return reader !== null && (await visibleHead(ctx, reader, name)) !== undefined;
 }
 
 /**

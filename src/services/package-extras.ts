@@ -36,17 +36,24 @@ export async function visibility(ctx: Ctx, p: Principal, name: string): Promise<
 
 export type Attestation = { predicateType: string; bundle: unknown };
 
-/** Provenance bundles uploaded with `npm publish --provenance`, as pacote asks for them (`<name>@<version>`). */
-export async function attestationsOf(ctx: Ctx, p: Principal, spec: string): Promise<Attestation[]> {
+/** Provenance bundles uploaded with `npm publish --provenance`, as pacote asks for them (`<name>@<version>`),
+ *  and the package's access, which says who may keep a copy (an upstream package's are public). */
+export async function attestationsOf(
+  ctx: Ctx,
+  p: Principal,
+  spec: string,
+): Promise<{ attestations: Attestation[]; access: string }> {
   const at = spec.lastIndexOf('@');
   if (at <= 0) throw new Refusal('not-found');
   const name = spec.slice(0, at);
   const version = spec.slice(at + 1);
   const head = await visibleHead(ctx, p, name);
-  if (head?.origin !== 'local') return proxiedAttestations(ctx, name, version);
+  if (head?.origin !== 'local') {
+    return { attestations: await proxiedAttestations(ctx, name, version), access: 'public' };
+  }
   const rows = await attachmentsOf(ctx.store.db, name, version);
   if (rows.length === 0) throw new Refusal('not-found');
-  return rows.map((r) => {
+  const attestations = rows.map((r) => {
     const bundle = JSON.parse(r.data) as { dsseEnvelope?: { payload?: string } };
     let predicateType = 'https://slsa.dev/provenance/v1';
     try {
@@ -59,6 +66,7 @@ export async function attestationsOf(ctx: Ctx, p: Principal, spec: string): Prom
     }
     return { predicateType, bundle };
   });
+  return { attestations, access: head.access };
 }
 
 /** An upstream package's provenance, asked of the upstream only for a name that may go out: never one that

@@ -81,13 +81,14 @@ export async function readPackument(
   return { etag, body, access: head.access };
 }
 
-/** A tarball's bytes, a stream of them (large ones on S3), or a presigned URL to send the caller to. */
+/** A tarball's bytes, a stream of them (large ones on S3), or a presigned URL to send the caller to; and the
+ *  package's access, which says who may keep a copy (a proxied package is public). */
 export async function readTarball(
   ctx: Ctx,
   principal: Principal,
   name: string,
   filename: string,
-): Promise<TarballBody> {
+): Promise<{ data: TarballBody; access: string }> {
   const version = versionFromTarball(name, filename);
   if (!version) throw new Refusal('not-found');
   const cache = readCache(ctx.store);
@@ -98,14 +99,15 @@ export async function readTarball(
   // A cached upstream copy counts as fetched: it goes with the right to fetch it.
   const proxiable = proxied && (await mayServeProxied(ctx, name));
   if (proxied ? !proxiable : !head) throw new Refusal('not-found');
+  const access = head && !proxied ? head.access : 'public';
   const blob = await cache.tarballBlob(name, version);
   if (blob) {
     const data = await tarballBody(ctx.store, cache, blob);
-    if (data) return data;
+    if (data) return { data, access };
   }
   if (proxiable) {
     const data = await proxyTarball(ctx, name, version, local);
-    if (data) return data;
+    if (data) return { data, access };
   }
   throw new Refusal('not-found');
 }

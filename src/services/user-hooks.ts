@@ -2,7 +2,7 @@
 // packages. Who may make which is policy's authorizeHook; deliveries go through the queue of config hooks
 // (hooks.ts), each signed with the hook's secret, which is sealed at rest and never shown again.
 import type { HookCreateBody, HookUpdateBody } from '../domain/commands.ts';
-import { authorizeHook, type HookTarget, type OrgRole } from '../domain/policy.ts';
+import { authorizeHook, hookWithinGrants, type HookTarget, type OrgRole } from '../domain/policy.ts';
 import type { Principal, User } from '../domain/principal.ts';
 import { Refusal } from '../domain/reasons.ts';
 import type { HookRow } from '../store/schema.ts';
@@ -119,24 +119,31 @@ export async function createHook(ctx: Ctx, p: Principal, body: HookCreateBody): 
 
 export async function listOwnHooks(ctx: Ctx, p: Principal, q: { package?: string; limit: number; offset: number }) {
   const user = await allow(ctx, p, false);
-  const { rows, total } = await listHooks(ctx.store.db, user.id, { name: q.package, limit: q.limit, offset: q.offset });
-  return { objects: rows.map((r) => present(r, user.name)), total };
+  const page = { name: q.package, limit: q.limit, offset: q.offset };
+  if (hookWithinGrants(p, { type: 'owner', name: user.name })) {
+    const { rows, total } = await listHooks(ctx.store.db, user.id, page);
+    return { objects: rows.map((r) => present(r, user.name)), total };
+  }
+  // A limited token: its hooks are paged after those outside its grants are left out (at most maxPerUser).
+  const all = await listHooks(ctx.store.db, user.id, { name: q.package, limit: Number.MAX_SAFE_INTEGER, offset: 0 });
+  const rows = all.rows.filter((r) => hookWithinGrants(p, r));
+  return { objects: rows.slice(q.offset, q.offset + q.limit).map((r) => present(r, user.name)), total: rows.length };
 }
 
-async function own(ctx: Ctx, user: User, id: string): Promise<HookRow> {
+async function own(ctx: Ctx, p: Principal, user: User, id: string): Promise<HookRow> {
   const row = await hookById(ctx.store.db, id, user.id);
-  if (!row) throw new Refusal('hook-not-found', { id: id.slice(0, 32) });
+  if (!row || !hookWithinGrants(p, row)) throw new Refusal('hook-not-found', { id: id.slice(0, 32) });
   return row;
 }
 
 export async function getHook(ctx: Ctx, p: Principal, id: string): Promise<HookView> {
   const user = await allow(ctx, p, false);
-  return present(await own(ctx, user, id), user.name);
+  return present(await own(ctx, p, user, id), user.name);
 }
 
 export async function changeHook(ctx: Ctx, p: Principal, id: string, body: HookUpdateBody): Promise<HookView> {
   const user = await allow(ctx, p, true);
-  const row = await own(ctx, user, id);
+  const row = await own(ctx, p, user, id);
   const endpoint = checkEndpoint(body.endpoint);
   const secret = body.secret ? seal(ctx.store.dataDir, body.secret) : row.secret;
   const now = ctx.clock.now();
@@ -152,7 +159,7 @@ export async function changeHook(ctx: Ctx, p: Principal, id: string, body: HookU
 /** Deletes the hook (and its undelivered events); answers with it, as npm's registry did. */
 export async function removeHook(ctx: Ctx, p: Principal, id: string): Promise<HookView> {
   const user = await allow(ctx, p, true);
-  const row = await own(ctx, user, id);
+  const row = await own(ctx, p, user, id);
   await deleteHook(ctx.store.db, id);
   await audit(ctx, { event: 'hook-deleted', user: user.name, detail: { id, type: row.type, name: row.name } });
   return present(row, user.name);

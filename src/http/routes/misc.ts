@@ -1,5 +1,5 @@
 // Small endpoints: ping, search, the audit bulk endpoint, help articles, visibility and dist-tags.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -118,17 +118,20 @@ export async function miscRoutes(plain: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').send(await visibility(ctx, await who(req), req.params.pkg));
   });
 
-  // Provenance bundles uploaded with `npm publish --provenance`, as pacote asks for them.
+  // Provenance bundles uploaded with `npm publish --provenance`, as pacote asks for them. A restricted
+  // package's are `private`: a shared cache in front of the registry would hand a `public` answer to anyone.
+  const sendAttestations = (reply: FastifyReply, r: { attestations: unknown[]; access: string }) =>
+    reply
+      .header('cache-control', `${r.access === 'public' ? 'public' : 'private'}, max-age=300`)
+      .send({ attestations: r.attestations });
   app.get<{ Params: { spec: string } }>('/-/npm/v1/attestations/:spec', async (req, reply) => {
-    const attestations = await attestationsOf(ctx, await who(req), req.params.spec);
-    return reply.header('cache-control', 'public, max-age=300').send({ attestations });
+    return sendAttestations(reply, await attestationsOf(ctx, await who(req), req.params.spec));
   });
   // A scoped name unescaped (`@scope/name@1.0.0`), as local packages' documents write it.
   app.get<{ Params: { scope: string; spec: string } }>('/-/npm/v1/attestations/:scope/:spec', async (req, reply) => {
     const { scope, spec } = req.params;
     if (!scope.startsWith('@')) throw new Refusal('not-found');
-    const attestations = await attestationsOf(ctx, await who(req), `${scope}/${spec}`);
-    return reply.header('cache-control', 'public, max-age=300').send({ attestations });
+    return sendAttestations(reply, await attestationsOf(ctx, await who(req), `${scope}/${spec}`));
   });
 
   app.get<{ Params: { pkg: string } }>('/-/package/:pkg/dist-tags', async (req, reply) => {

@@ -9,7 +9,7 @@ import { who } from '../app-state.ts';
 import { baseUrl } from '../base-url.ts';
 import { readPackument, readTarball } from '../../services/read.ts';
 import { publish } from '../../services/publish.ts';
-import { packumentHeaders, TARBALL_HEADERS, wantsCorgi, writeBytes } from '../install-reads.ts';
+import { packumentHeaders, tarballHeaders, wantsCorgi, writeBytes } from '../install-reads.ts';
 import { anonymousWrite } from '../../services/deny.ts';
 import { deleteTarball, unpublishPackage, updateDocument } from '../../services/package-writes.ts';
 
@@ -41,15 +41,15 @@ async function getPackage(req: FastifyRequest, reply: FastifyReply) {
   const path = pathOf(req);
   const principal = await who(req);
   if (path.kind === 'tarball') {
-    const data = await readTarball(tessera.ctx, principal, path.name, path.file);
-    if (Buffer.isBuffer(data)) return sendBytes(reply, 200, TARBALL_HEADERS, data);
+    const { data, access } = await readTarball(tessera.ctx, principal, path.name, path.file);
+    if (Buffer.isBuffer(data)) return sendBytes(reply, 200, tarballHeaders(access), data);
     // The URL is presigned and expires soon: nobody may keep the redirect.
     if ('redirect' in data) return sendBytes(reply, 302, { location: data.redirect, 'cache-control': 'no-store' });
     // Streamed from the store or the upstream: a failure midway (a failed integrity check) cuts the
     // connection, short of the length promised.
     reply.hijack();
     const length = data.size === undefined ? {} : { 'content-length': String(data.size) };
-    reply.raw.writeHead(200, { ...TARBALL_HEADERS, ...length });
+    reply.raw.writeHead(200, { ...tarballHeaders(access), ...length });
     data.stream.on('error', () => reply.raw.destroy());
     data.stream.pipe(reply.raw);
     // A download cut short never finishes: the access log says so here, as Fastify writes no line for it.

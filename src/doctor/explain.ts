@@ -75,7 +75,7 @@ function clientOf(all: string): Client {
   )
     return 'pnpm';
   if (
-    /An unexpected error occurred|^yarn (install|add) v|Request failed \\?"|Couldn't find package .* on the "npm" registry|yarn-error\.log|^\s*verbose [\d.]+ |Trace: \n?\s*Error: https?:/m.test(
+    /An unexpected error occurred|^yarn (install|add) v|Request failed \\?"|Couldn't find package .* on the "npm" registry|yarn-error\.log|^\s*verbose [\d.]+ |Trace:\s*\n?\s*Error: https?:|\/yarn\/lib\/|yarnpkg\.com\/en\/docs\/cli/m.test(
       all,
     )
   )
@@ -93,6 +93,14 @@ const BARE_CODES: [RegExp, string][] = [
   [/all user tokens have been invalidated/, 'E401'],
   [/must be scoped to a registry/, 'ERR_INVALID_AUTH'],
 ];
+
+/** The status a registry's `error` text implies when the client printed none (Yarn 1 shows only the words). */
+function statusOfWords(text: string): number | undefined {
+  if (/^not found$|no such package/i.test(text)) return 404;
+  if (/forbidden|permission|not allowed|denied/i.test(text)) return 403;
+  if (/authenticat|unauthori[sz]ed|logged in|log in|login|credentials/i.test(text)) return 401;
+  return undefined;
+}
 
 /** Lines of a long log that can say nothing about the failure: progress, timing, successful fetches. */
 function noise(l: Line): boolean {
@@ -141,11 +149,6 @@ export function extract(text: string): Extracted {
     if (e) x.code = /^(?:Error: )?(E[A-Z]{3,}[A-Z0-9_]*)/.exec(e.text)![1];
   }
   if (!x.code) x.code = BARE_CODES.find(([re]) => re.test(all))?.[1];
-  if (!x.status && x.authChallenge) x.status = 401; // WWW-Authenticate pasted alone
-  if (!x.code && x.status) x.code = `E${x.status}`;
-  if (!x.status && x.code && /^E\d{3}$/.test(x.code)) x.status = Number(x.code.slice(1));
-  if (x.code === 'EOTP') x.authScheme = 'otp';
-  if (x.code === 'EAUTHIP') x.authScheme = 'ipaddress';
   const errorLines = lines.filter((l) => l.level === 'error' || l.level === '').map((l) => l.text);
   const haystack = [x.registryError ?? '', ...errorLines].join('\n');
   for (const [id, re] of reasonPatterns()) {
@@ -154,6 +157,14 @@ export function extract(text: string): Extracted {
       break;
     }
   }
+  // A Tessera refusal quoted without its status (Yarn 1 prints only the registry's words): the catalogue knows it.
+  if (!x.status && x.reason) x.status = (reasons as Record<string, { status: number }>)[x.reason].status;
+  if (!x.status && x.registryError) x.status = statusOfWords(x.registryError);
+  if (!x.status && x.authChallenge) x.status = 401; // WWW-Authenticate pasted alone
+  if (!x.code && x.status) x.code = `E${x.status}`;
+  if (!x.status && x.code && /^E\d{3}$/.test(x.code)) x.status = Number(x.code.slice(1));
+  if (x.code === 'EOTP') x.authScheme = 'otp';
+  if (x.code === 'EAUTHIP') x.authScheme = 'ipaddress';
   return x;
 }
 

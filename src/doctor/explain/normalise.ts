@@ -23,6 +23,7 @@ const PREFIXES: RegExp[] = [
   /^\d+\s+\|\s?/, // CodeBuild and other viewers: `514 | `
   /^'\s*(?=npm )/, // stderr quoted in a JS error: `'npm ERR! code E403\n' +`
   /^(?:npm|npx|pnpm|yarn)(?:\.cmd|\.ps1)? : (?=\S)/, // PowerShell wraps a command's first stderr line: `npm : npm ERR! …`
+  /^>+(?: |$)/, // quoted in Markdown (`> npm ERR! …`, nested `>> `); npm's own `> pkg@1.0.0 build` lines lose nothing
 ];
 const QUOTED_TAIL = /(?:\\n)?'\s*\+?\s*$/;
 
@@ -59,9 +60,24 @@ const DEBUGLOG = /^\d+ (error|warn|notice|http|info|verbose|silly|timing) /;
 const JSON_ERROR = /^\s*"(code|summary|detail)": "((?:[^"\\]|\\.)*)",?$/;
 const LEVEL: Record<string, string> = { 'ERR!': 'error', WARN: 'warn', verb: 'verbose', sill: 'silly' };
 
+// Copied from a web page (an issue thread, a CI viewer's HTML): the text still carries the page's escapes.
+const HTML_ESCAPED = /&(?:quot|gt|lt|#0*39|#x0*27|apos|nbsp);/;
+const ENTITIES: Record<string, string> = { quot: '"', gt: '>', lt: '<', apos: "'", nbsp: ' ', amp: '&' };
+function unescapeHtml(text: string): string {
+  if (!HTML_ESCAPED.test(text)) return text;
+  return text.replace(/&(quot|gt|lt|apos|nbsp|amp|#0*39|#x0*27);/g, (_m, e: string) => ENTITIES[e] ?? "'");
+}
+
+/** What a terminal shows of a line that `\r` rewrote (progress spinners, GitLab's section markers): the last part. */
+function lastShown(line: string): string {
+  if (!line.includes('\r')) return line;
+  const parts = line.split('\r').filter((p) => p.trim());
+  return parts[parts.length - 1] ?? '';
+}
+
 /** Lines with their npm level; wrapped continuation lines are joined back to the line they belong to. */
 export function normalise(text: string): Line[] {
-  const raw = text.replace(ANSI, '').split(/\r?\n/).map(stripPrefixes);
+  const raw = unescapeHtml(text).replace(ANSI, '').split(/\r?\n/).map(lastShown).map(stripPrefixes);
   const common = commonWordPrefix(raw);
   const out: Line[] = [];
   for (const r of raw) {

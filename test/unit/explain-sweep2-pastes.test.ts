@@ -1,0 +1,155 @@
+// `tessera explain` on what people paste, second sweep: each sample is a real tool's real output format
+// (Yarn 1's request-manager and tarball fetcher, bun install, GitLab's raw job log, npm's spinner), pasted
+// the way people do (copied from a web page, quoted in Markdown, cut to the last lines). Every case must
+// name its cause first, or say honestly that it found no error: never a wrong cause first.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { explainText } from '../../src/doctor/explain.ts';
+import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+
+interface Case {
+  name: string;
+  text: string;
+  code?: string;
+  status?: number;
+  url?: string;
+  /** The cause that must rank first. */
+  first: string;
+  wrong?: string[];
+  /** Text the first cause's fix must hold (the command for the client that failed). */
+  fixIncludes?: string;
+}
+
+const CORP = 'https://npm.corp.example.test';
+const yarnFooter =
+  'info If you think this is a bug, please open a bug report with the information provided in "/app/yarn-error.log".\n' +
+  'info Visit https://yarnpkg.com/en/docs/cli/install for documentation about this command.\n';
+
+const cases: Case[] = [
+  // Yarn 1 rejects a packument request with `${url}: ${body.error}`: the registry's words, no status.
+  {
+    name: 'Yarn 1, a Tessera refusal quoted without its status (expired token)',
+    text:
+      'yarn install v1.22.22\n[1/4] Resolving packages...\n' +
+      'error An unexpected error occurred: "http://127.0.0.1:4873/@acme%2fui: The access token expired on ' +
+      '2026-01-01T00:00:00.000Z. Run `npm login` or create a new token".\n' +
+      yarnFooter,
+    code: 'E401',
+    status: 401,
+    url: 'http://127.0.0.1:4873/@acme%2fui',
+    first: 'token-rejected',
+    wrong: ['no-credential-for-registry', 'lockfile-registry-mismatch'],
+  },
+  {
+    name: 'Yarn 1, a Tessera refusal for a read without a credential',
+    text:
+      'yarn add v1.22.22\n[1/4] Resolving packages...\n' +
+      `error An unexpected error occurred: "${CORP}/@acme%2fui: You must be logged in to read @acme/ui. Run ` +
+      '`npm login` or configure a token for this registry".\n',
+    code: 'E401',
+    first: 'no-credential-for-registry',
+    wrong: ['token-rejected'],
+    fixIncludes: '//npm.corp.example.test/:_authToken',
+  },
+  {
+    name: "Yarn 1, another registry's `error` text (authentication required)",
+    text: `yarn install v1.22.22\n[1/4] Resolving packages...\nerror An unexpected error occurred: "${CORP}/@acme%2fui: authentication required".\n`,
+    code: 'E401',
+    first: 'no-credential-for-registry',
+  },
+  {
+    name: 'Yarn 1, a scoped packument the registry does not have ("Not found")',
+    text: `yarn add v1.22.22\n[1/4] Resolving packages...\nerror An unexpected error occurred: "${CORP}/@acme%2fui: Not found".\n${yarnFooter}`,
+    code: 'E404',
+    status: 404,
+    first: 'scope-not-mapped',
+    wrong: ['token-rejected'],
+    fixIncludes: '@acme:registry',
+  },
+  {
+    name: "Yarn 1's yarn-error.log trace of the same",
+    text:
+      'Trace: \n  Error: https://registry.example.test/@acme%2fui: Not found\n' +
+      '      at Request.params.callback [as _callback] (/usr/lib/node_modules/yarn/lib/cli.js:66148:18)\n',
+    code: 'E404',
+    first: 'scope-not-mapped',
+  },
+  {
+    name: 'Yarn 1, "required by" in the not-found message',
+    text:
+      'yarn install v1.22.22\n[1/4] Resolving packages...\n' +
+      'error Couldn\'t find package "@acme/ui@^1.0.0" required by "app@1.0.0" on the "npm" registry.\n',
+    code: 'E404',
+    first: 'scope-not-mapped',
+  },
+  // Copied from a web page: the quotes are still HTML entities.
+  {
+    name: 'Yarn 1 copied from an HTML page (&quot;)',
+    text:
+      `error An unexpected error occurred: &quot;${CORP}/@acme%2fui: Request failed \\&quot;401 Unauthorized\\&quot;&quot;.\n` +
+      'info If you think this is a bug, please open a bug report with the information provided in &quot;/app/yarn-error.log&quot;.\n',
+    code: 'E401',
+    url: `${CORP}/@acme%2fui`,
+    first: 'no-credential-for-registry',
+  },
+  {
+    name: 'npm 10 quoted in a Markdown reply and copied from the rendered page (&gt; npm ERR! …)',
+    text:
+      '&gt; npm ERR! code E401\n&gt; npm ERR! Unable to authenticate, your authentication token seems to be invalid.\n' +
+      '&gt; npm ERR! To correct this please try logging in again with:\n&gt; npm ERR!     npm login\n',
+    code: 'E401',
+    first: 'token-rejected',
+    wrong: ['no-credential-for-registry'],
+  },
+  {
+    name: 'npm 11 in a fence inside a nested Markdown quote (>> ```)',
+    text:
+      '> Same here:\n>\n>> ```\n>> npm error code EINTEGRITY\n>> npm error sha512-AAAA integrity checksum failed when ' +
+      'using sha512: wanted sha512-AAAA but got sha512-BBBB. (1234 bytes)\n>> ```\n',
+    code: 'EINTEGRITY',
+    first: 'lockfile-registry-mismatch',
+    fixIncludes: 'npm cache verify',
+  },
+  {
+    name: 'npm 9 quoted in Markdown: a one-time password',
+    text:
+      '> npm ERR! code EOTP\n> npm ERR! This operation requires a one-time password from your authenticator.\n' +
+      '> npm ERR! You can provide a one-time password by passing --otp=<code> to the command you ran.\n',
+    code: 'EOTP',
+    first: 'otp-required',
+  },
+  // GitLab's raw job log: section markers end in `\r` + erase-line, the next text on the same line.
+  {
+    name: 'GitLab raw log: the code on the same line as a section marker',
+    text:
+      '\x1b[0Ksection_start:1767323045:step_script\r\x1b[0K\x1b[32;1m$ npm publish\x1b[0;m\n' +
+      'section_start:1767323046:npm\r\x1b[0Knpm ERR! code EOTP\n' +
+      'npm ERR! This operation requires a one-time password from your authenticator.\n' +
+      'section_end:1767323050:step_script\r\x1b[0K\x1b[31;1mERROR: Job failed: exit code 1\x1b[0;m\n',
+    code: 'EOTP',
+    first: 'otp-required',
+  },
+  {
+    name: "npm's spinner rewritten with \\r before the error (a terminal recording)",
+    text:
+      '\r⠙ idealTree:app: sill idealTree buildDeps\r⠹ reify:fsevents: timing\rnpm error code E401\r\n' +
+      `npm error 401 Unauthorized - GET ${CORP}/@acme%2fui - authentication token not provided\r\n`,
+    code: 'E401',
+    first: 'no-credential-for-registry',
+  },
+];
+
+describe('explain, second sweep: real formats as people paste them', { skip: onceInSqlitePass }, () => {
+  for (const c of cases) {
+    test(c.name, () => {
+      const { explanation: ex } = explainText(c.text);
+      const ids = ex.causes.map((x) => x.id);
+      if (c.code) assert.equal(ex.code, c.code, `[${ids.join(', ')}]`);
+      if (c.status) assert.equal(ex.status, c.status);
+      if (c.url) assert.equal(ex.url, c.url);
+      assert.equal(ids[0], c.first, `${ex.code} [${ids.join(', ')}]`);
+      for (const w of c.wrong ?? []) assert.notEqual(ids[0], w);
+      if (c.fixIncludes) assert.ok(ex.causes[0].fix.includes(c.fixIncludes), ex.causes[0].fix);
+    });
+  }
+});

@@ -1,5 +1,5 @@
-// `tessera explain`: read what people paste — npm 2–12 console output and debug logs, pnpm, Yarn 1 and
-// Yarn Berry errors, inside CI and Docker logs — extract what happened, and rank the likely causes with
+// `tessera explain`: read what people paste — npm 2–12 console output and debug logs, pnpm, Yarn 1, Yarn
+// Berry and bun errors, inside CI and Docker logs — extract what happened, and rank the likely causes with
 // their fixes (reference §4, §5.4, §6.4). The parts live in explain/: the normaliser, one parser per
 // client, the clues, the weights table and the fixes.
 import type { FindingId } from '../domain/findings.ts';
@@ -7,6 +7,7 @@ import { reasons } from '../domain/reasons.ts';
 import { isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { credentialForRegistry, credentialForRequest, maskSecrets, redact } from './credentials.ts';
 import { parseBerry } from './explain/berry.ts';
+import { parseBun } from './explain/bun.ts';
 import { evidenceOf, sameMachine, vendorOf } from './explain/evidence.ts';
 import { hostOf, origin, pkgFrom } from './explain/extracted.ts';
 import type { Client, Extracted } from './explain/extracted.ts';
@@ -80,6 +81,12 @@ function clientOf(all: string): Client {
     )
   )
     return 'yarn1';
+  if (
+    /^bun (?:install|add|i|update) v\d|^error: (?:GET|PUT) https?:\/\/\S+ - \d{3}$|^error: \S+ failed to resolve$|^error: \w+ downloading (?:package manifest|tarball) |^error: package "[^"]+" not found \S+ \d{3}$|^error: [a-z ]+ while loading "[^"]+" \d{3}$|\bbunfig\.toml\b|\bbun\.lockb?\b/m.test(
+      all,
+    )
+  )
+    return 'bun';
   return 'npm';
 }
 
@@ -141,6 +148,7 @@ export function extract(text: string): Extracted {
   if (x.client === 'pnpm') parsePnpm(lines, x);
   if (x.client === 'yarn1') parseYarn1(lines, x);
   if (x.client === 'berry') parseBerry(lines, x);
+  if (x.client === 'bun') parseBun(lines, x);
   parseNpm(lines, x); // npm's own lines appear inside the others' output too (pnpm publish, npx)
   if (!x.code) {
     const e = lines.find(

@@ -82,6 +82,31 @@ const cases: Case[] = [
     code: 'E404',
     first: 'scope-not-mapped',
   },
+  // bun install's own words (every line starts with `error: `, which is a level, not a tool's prefix).
+  {
+    name: 'bun 1.2, a scoped packument refused (GET … - 401, failed to resolve)',
+    text: `bun install v1.2.21 (7c45ed97)\nerror: GET ${CORP}/@acme%2fui - 401\nerror: @acme/ui@1.0.0 failed to resolve\n`,
+    code: 'E401',
+    status: 401,
+    url: `${CORP}/@acme%2fui`,
+    first: 'no-credential-for-registry',
+    fixIncludes: 'bunfig.toml',
+  },
+  {
+    name: 'bun 1.0, "forbidden while loading" with the status at the end',
+    text: 'error: forbidden while loading "@acme/ui" 403\n',
+    code: 'E403',
+    first: 'no-credential-for-registry',
+    wrong: ['token-rejected'],
+    fixIncludes: '[install.scopes]',
+  },
+  {
+    name: 'bun, the socket named in its own words (FailedToOpenSocket), pasted alone',
+    text: 'error: FailedToOpenSocket downloading package manifest @acme/ui\nerror: @acme/ui@^0.1.22 failed to resolve\n',
+    code: 'FailedToOpenSocket',
+    first: 'network-unreachable',
+    wrong: ['token-rejected', 'no-credential-for-registry'],
+  },
   // Copied from a web page: the quotes are still HTML entities.
   {
     name: 'Yarn 1 copied from an HTML page (&quot;)',

@@ -180,6 +180,8 @@ export function evidenceOf(x: Extracted): Set<string> {
     /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|FETCH_ERROR|ERR_SOCKET_TIMEOUT|ECONNECTIONTIMEOUT|EIDLETIMEOUT|ERESPONSETIMEOUT|ETRANSFERTIMEOUT|EHOSTUNREACH|ENETUNREACH)$/.test(
       code,
     ) ||
+      // bun names the socket's failure in its own words.
+      /^(FailedToOpenSocket|ConnectionRefused|ConnectionClosed|ConnectionTimeout|Timeout)$/.test(code) ||
       // pnpm and Yarn name the socket's failure only in the message (`fetch failed`, `YN0001: │ Error [ERR_SOCKET_…]`).
       (!s &&
         /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ERR_SOCKET_TIMEOUT|ERR_SOCKET_CLOSED_BEFORE_CONNECTION|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)\b|: fetch failed$|network timeout at/m.test(

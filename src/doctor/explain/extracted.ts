@@ -1,6 +1,6 @@
 // What the parsers take from pasted output: the facts the ranking weighs and the fixes quote.
 
-export type Client = 'npm' | 'pnpm' | 'yarn1' | 'berry';
+export type Client = 'npm' | 'pnpm' | 'yarn1' | 'berry' | 'bun';
 
 export interface Extracted {
   code?: string;

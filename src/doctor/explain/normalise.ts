@@ -51,7 +51,7 @@ function commonWordPrefix(lines: string[]): string {
   const full = lines.filter((l) => l.trim());
   if (full.length < 2) return '';
   const first = /^([\w@./:-]+ )/.exec(full[0])?.[1];
-  if (!first || /^(npm|yarn|pnpm|error|warning|info|verbose|\d+)\s$/.test(first)) return '';
+  if (!first || /^(npm|yarn|pnpm|bun|error|warning|warn|info|verbose|\d+):?\s$/i.test(first)) return ''; // a level, not a tool
   return full.every((l) => l.startsWith(first)) ? first : '';
 }
 

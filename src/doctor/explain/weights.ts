@@ -70,6 +70,8 @@ export const WEIGHTS: readonly Weight[] = [
   ['notice-expired', 'token-rejected', 4],
   ['env-in-command+s401', 'unexpanded-env-var', 4],
   ['client:yarn1+s401', 'no-credential-for-registry', 2],
+  // bun matches a .npmrc key's path exactly and reads bunfig.toml first: its 401s are mostly a credential not sent.
+  ['client:bun+s401', 'no-credential-for-registry', 2.5],
   ['vendor:azure+s401', 'azure-artifacts-credentials', 2.5],
   ['vendor:azure+s401', 'no-credential-for-registry', 0.5],
   ['vendor:github+get401+tarball', 'no-credential-for-registry', 2.5],

@@ -4,6 +4,8 @@
 // name its cause first, or say honestly that it found no error: never a wrong cause first.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { explainText } from '../../src/doctor/explain.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
@@ -21,6 +23,7 @@ interface Case {
 }
 
 const CORP = 'https://npm.corp.example.test';
+const BIN = join(import.meta.dirname, '../../bin/tessera.js');
 const yarnFooter =
   'info If you think this is a bug, please open a bug report with the information provided in "/app/yarn-error.log".\n' +
   'info Visit https://yarnpkg.com/en/docs/cli/install for documentation about this command.\n';
@@ -177,4 +180,26 @@ describe('explain, second sweep: real formats as people paste them', { skip: onc
       if (c.fixIncludes) assert.ok(ex.causes[0].fix.includes(c.fixIncludes), ex.causes[0].fix);
     });
   }
+});
+
+describe('explain, second sweep: what it says when it understands nothing', { skip: onceInSqlitePass }, () => {
+  const run = (input: string, ...args: string[]) =>
+    spawnSync(process.execPath, [BIN, 'explain', '--no-config', ...args], { input, encoding: 'utf8' });
+
+  test("only npm's pointer to its debug log: explain that file instead", () => {
+    const log = '/home/runner/.npm/_logs/2026-01-02T03_04_05_123Z-debug-0.log';
+    const r = run(`2026-01-02T03:04:05.1234567Z npm error A complete log of this run can be found in: ${log}\n`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /No npm, pnpm, Yarn or bun error found/);
+    assert.ok(r.stdout.includes(`tessera explain ${log}`), r.stdout);
+  });
+
+  test('unrelated text: what to paste instead, and the JSON contract unchanged', () => {
+    const r = run('Error: Process completed with exit code 1.\n');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Paste the whole error output/);
+    assert.match(r.stdout, /debug-0\.log/);
+    const j = run('Error: Process completed with exit code 1.\n', '--json');
+    assert.deepEqual(JSON.parse(j.stdout), { code: 'UNKNOWN', causes: [] });
+  });
 });

@@ -195,7 +195,7 @@ export function rankCauses(x: Extracted): Cause[] {
 function reasonCause(x: Extracted): Cause | undefined {
   const id = findingForReason(x.reason);
   if (!id) return undefined;
-  const pkg = x.url && !/\/-\//.test(x.url) ? pkgFrom(x) : undefined;
+  const pkg = x.url ? pkgFrom(x) : undefined;
   const fix = reasonFix({
     reason: x.reason,
     registry: x.url ? origin(x.url) : '<registry>',

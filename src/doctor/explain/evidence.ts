@@ -79,6 +79,7 @@ export function evidenceOf(x: Extracted): Set<string> {
   const s = x.status ?? (/^E(\d{3})$/.exec(code) ? Number(code.slice(1)) : undefined);
   const put =
     x.method === 'PUT' ||
+    x.method === 'DELETE' ||
     x.command === 'publish' ||
     /^(ENEEDAUTH|EOTP)$/.test(code) ||
     /Publishing to |publish Failed PUT|npm publish|yarn npm publish|\bnpm ERR! publish\b/.test(all);

@@ -150,6 +150,9 @@ export const yarnConfig: Rule = {
     let server: string | undefined = env.npmRegistryServer || undefined;
     let alwaysAuth = env.npmAlwaysAuth !== undefined && /^(true|1)$/i.test(env.npmAlwaysAuth);
     let topToken = hasAuth;
+    // npmRegistries entries apply only where Yarn's lookup finds them: judged once every file is read.
+    const registryEntries: { key: string; rc: YarnRc; node: unknown; auth: boolean }[] = [];
+    const scopeServers: string[] = [];
     for (const rc of rcs) {
       // Yarn expands variables in the values it parsed: a `${VAR}` in a comment or a key is never read.
       const unset: { ref: string; name: string; line: number }[] = [];
@@ -179,6 +182,8 @@ export const yarnConfig: Rule = {
       }
       const s = get('npmRegistryServer');
       if (isScalar(s) && server === undefined) server = String(s.value);
+      const pub = get('npmPublishRegistry');
+      if (isScalar(pub)) scopeServers.push(String(pub.value));
       const aa = get('npmAlwaysAuth');
       if (isScalar(aa) && aa.value === true && env.npmAlwaysAuth === undefined) alwaysAuth = true;
       for (const section of ['npmScopes', 'npmRegistries']) {
@@ -187,7 +192,15 @@ export const yarnConfig: Rule = {
         for (const pair of m.items) {
           const k = isScalar(pair.key) ? String(pair.key.value) : '';
           const v = pair.value;
-          if (isMap(v) && ((v as YAMLMap).get('npmAuthToken') || (v as YAMLMap).get('npmAuthIdent'))) hasAuth = true;
+          const auth = isMap(v) && Boolean((v as YAMLMap).get('npmAuthToken') || (v as YAMLMap).get('npmAuthIdent'));
+          if (section === 'npmRegistries') registryEntries.push({ key: k, rc, node: pair.key, auth });
+          else if (auth) hasAuth = true;
+          if (section === 'npmScopes' && isMap(v)) {
+            for (const f of ['npmRegistryServer', 'npmPublishRegistry']) {
+              const u = (v as YAMLMap).get(f);
+              if (typeof u === 'string') scopeServers.push(u);
+            }
+          }
           if (section === 'npmScopes' && k.startsWith('@')) {
             out.push(
               makeFinding('yarn-config', {
@@ -201,6 +214,7 @@ export const yarnConfig: Rule = {
         }
       }
     }
+    out.push(...unmatchedRegistries(registryEntries, server, scopeServers, () => (hasAuth = true)));
     const npmrcCreds = effectiveCredentials(ctx).filter((c) => c.origin && c.origin.where !== 'default');
     if (!hasAuth && npmrcCreds.length) {
       const c = npmrcCreds[0];
@@ -225,5 +239,42 @@ export const yarnConfig: Rule = {
     return out;
   },
 };
+
+/**
+ * Yarn finds an npmRegistries entry by the registry URL without its trailing slash, or without its scheme
+ * (`//host/path`): a key written any other way (a bare host, `https:` for an `http:` registry, an .npmrc
+ * key) is never used, and its token never sent. Without any registry configured, Yarn's own default is
+ * asked, which the project does not name: nothing is judged then.
+ */
+function unmatchedRegistries(
+  entries: { key: string; rc: YarnRc; node: unknown; auth: boolean }[],
+  server: string | undefined,
+  scopeServers: string[],
+  used: () => void,
+): Finding[] {
+  const asked = [server, ...scopeServers].filter((u): u is string => Boolean(u)).map((u) => u.replace(/\/$/, ''));
+  // A registry read from a variable is not known here: judge nothing rather than guess.
+  if (asked.some((u) => u.includes('${'))) asked.length = 0;
+  const unmatched: typeof entries = [];
+  for (const e of entries) {
+    const key = e.key.replace(/\/$/, '');
+    if (!asked.length || asked.some((u) => key === u || key === u.replace(/^[a-z]+:/, ''))) {
+      if (e.auth) used();
+    } else unmatched.push(e);
+  }
+  // Only an entry meant for a registry asked here (same host name, written another way) is a mistake: entries
+  // for other registries (a ~/.yarnrc.yml serving several projects) are someone else's business.
+  const hostOf = (u: string) => /^(?:[a-z]+:)?(?:\/\/)?([^/:"]+)/.exec(u)?.[1]?.toLowerCase();
+  return unmatched.flatMap((e) => {
+    const near = asked.find((u) => hostOf(u) === hostOf(e.key));
+    if (!near) return [];
+    return makeFinding('yarn-config', {
+      severity: e.auth ? 'error' : 'warning',
+      message: `npmRegistries key "${e.key}" in ${e.rc.file} matches no registry Yarn asks (${asked.join(', ')}): Yarn compares the registry URL without its scheme or trailing slash, so this entry${e.auth ? ' and its token are' : ' is'} never used.`,
+      fix: `Write the key as \`"${near.replace(/^[a-z]+:/, '')}":\` under npmRegistries.`,
+      source: { file: e.rc.file, line: lineOf(e.rc, e.node) },
+    });
+  });
+}
 
 export const clientRules: Rule[] = [pnpmConfig, yarnConfig];

@@ -78,6 +78,16 @@ const cases: Case[] = [
     first: 'scope-not-mapped',
   },
   {
+    name: 'Yarn 1, a 403 without a body: its own `Request "<url>" returned a 403`',
+    text:
+      'yarn install v1.22.22\n[1/4] Resolving packages...\n' +
+      `error An unexpected error occurred: "${CORP}/@acme%2fui: Request \\"${CORP}/@acme%2fui\\" returned a 403".\n`,
+    code: 'E403',
+    url: `${CORP}/@acme%2fui`,
+    first: 'no-credential-for-registry',
+    wrong: ['token-rejected'],
+  },
+  {
     name: 'Yarn 1, "required by" in the not-found message',
     text:
       'yarn install v1.22.22\n[1/4] Resolving packages...\n' +

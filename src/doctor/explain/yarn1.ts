@@ -14,6 +14,12 @@ export function parseYarn1(lines: Line[], x: Extracted): void {
       x.status = Number(m[2]);
       x.method ??= 'GET';
     }
+    // A 403 without a body `error`: Yarn's own `Request "<url>" returned a 403`, its quotes escaped inside the message.
+    if ((m = /Request \\?"(https?:\/\/[^"\\\s]+)\\?" returned a (\d{3})/.exec(t))) {
+      x.url = m[1];
+      x.status = Number(m[2]);
+      x.method ??= 'GET';
+    }
     if ((m = /Request "(https?:\/\/\S+)" finished with status code (\d{3})/.exec(t)) && Number(m[2]) >= 400) {
       x.url = m[1];
       x.status = Number(m[2]);
@@ -30,7 +36,7 @@ export function parseYarn1(lines: Line[], x: Extracted): void {
     // The registry's `error` text after the URL (request-manager rejects with `${url}: ${body.error}`).
     if (
       (m = /(?:An unexpected error occurred: "|^(?:Error: |error )?)(https?:\/\/[^\s"]+?): ([^"]+?)"?\.?$/.exec(t)) &&
-      !/^(Request failed|Integrity check failed)|certificate|SELF_SIGNED|unable to/i.test(m[2])
+      !/^(Request failed|Request \\?"|Integrity check failed)|certificate|SELF_SIGNED|unable to/i.test(m[2])
     ) {
       x.url ??= m[1];
       x.registryError ??= m[2].trim();

@@ -95,6 +95,47 @@ const cases: Case[] = [
     code: 'E404',
     first: 'scope-not-mapped',
   },
+  {
+    name: 'Yarn 1 cut mid-line after the status',
+    text: `error An unexpected error occurred: "${CORP}/@acme/ui/-/ui-1.0.0.tgz: Request failed \\"401 Unauth`,
+    code: 'E401',
+    url: `${CORP}/@acme/ui/-/ui-1.0.0.tgz`,
+    first: 'lockfile-registry-mismatch',
+    wrong: ['token-rejected'],
+  },
+  // GitHub Actions lists a step's environment: setup-node's placeholder there is the token that was sent.
+  {
+    name: "GitHub Actions log whose step environment shows setup-node's placeholder (install, 401)",
+    text: [
+      '##[group]Run npm ci',
+      'npm ci',
+      'shell: /usr/bin/bash -e {0}',
+      'env:',
+      '  NPM_CONFIG_USERCONFIG: /home/runner/work/_temp/.npmrc',
+      '  NODE_AUTH_TOKEN: XXXXX-XXXXX-XXXXX-XXXXX',
+      '##[endgroup]',
+      'npm error code E401',
+      'npm error 401 Unauthorized - GET https://npm.pkg.github.com/@acme%2fui - unauthenticated: User cannot be ' +
+        'authenticated with the token provided.',
+      '##[error]Process completed with exit code 1.',
+    ]
+      .map((l, i) => `2026-01-02T03:04:${String(10 + i)}.1234567Z ${l}`)
+      .join('\n'),
+    code: 'E401',
+    first: 'placeholder-token',
+    wrong: ['token-rejected'],
+    fixIncludes: 'to the step that installs',
+  },
+  {
+    name: "the same placeholder echoed by a publish job (404 on PUT, npm's notice)",
+    text:
+      '$ cat $NPM_CONFIG_USERCONFIG\n//npm.corp.example.test/:_authToken=XXXXX-XXXXX-XXXXX-XXXXX\n' +
+      'npm notice Publishing to https://npm.corp.example.test/ with tag latest and default access\n' +
+      `npm error code E404\nnpm error 404 Not Found - PUT ${CORP}/@acme%2fcli - Not found\n`,
+    code: 'E404',
+    first: 'placeholder-token',
+    fixIncludes: 'publish step',
+  },
   // bun install's own words (every line starts with `error: `, which is a level, not a tool's prefix).
   {
     name: 'bun 1.2, a scoped packument refused (GET … - 401, failed to resolve)',

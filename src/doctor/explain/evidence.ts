@@ -158,6 +158,8 @@ export function evidenceOf(x: Extracted): Set<string> {
   // The public registry's words for a publish without 2FA (or a token that may not bypass it).
   add('tfa-for-publish', put && /Two-factor authentication or granular access token with bypass 2fa/i.test(err));
   add('env-unset', /Failed to replace env in config|Environment variable not found/.test(all));
+  // setup-node's placeholder in the paste (the step's `env:` listing, an echoed .npmrc): the token sent was it.
+  add('placeholder-in-paste', /\bXXXXX-XXXXX-XXXXX-XXXXX\b/.test(all));
   add(
     'env-in-command',
     /\$\{?[A-Z_]*(TOKEN|AUTH|PASSWORD)\}?/.test(x.commandLine ?? all) && !/Failed to replace env/.test(all),

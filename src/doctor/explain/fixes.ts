@@ -93,9 +93,10 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
   'token-host-mismatch': (x) =>
     `Your token may be keyed to another host or port: it must be \`//${host(x)}/:_authToken=…\`. Run \`tessera doctor\` in the project to see which key npm uses.`,
   'placeholder-token': (x) =>
-    (!vendorOf(x) || vendorOf(x) === 'other') && !/runner|Actions|setup-node/.test(x.lines.join('\n'))
+    (!vendorOf(x) || vendorOf(x) === 'other') &&
+    !/runner|Actions|setup-node|XXXXX-XXXXX-XXXXX-XXXXX/.test(x.lines.join('\n'))
       ? 'Make sure the token variable holds the real secret, not XXXXX-XXXXX-XXXXX-XXXXX or an empty value (actions/setup-node leaves that placeholder when its step has no token).'
-      : `actions/setup-node writes \`//${host(x)}/:_authToken=\${NODE_AUTH_TOKEN}\` and leaves the placeholder XXXXX-XXXXX-XXXXX-XXXXX when the step has no token: add \`env: NODE_AUTH_TOKEN: \${{ secrets.${vendorOf(x) === 'github' ? 'GITHUB_TOKEN' : 'NPM_TOKEN'} }}\` to the publish step.`,
+      : `actions/setup-node writes \`//${host(x)}/:_authToken=\${NODE_AUTH_TOKEN}\` and leaves the placeholder XXXXX-XXXXX-XXXXX-XXXXX when the step has no token: add \`env: NODE_AUTH_TOKEN: \${{ secrets.${vendorOf(x) === 'github' ? 'GITHUB_TOKEN' : 'NPM_TOKEN'} }}\` to the ${x.method === 'GET' ? 'step that installs' : 'publish step'}.`,
   'tarball-host-mismatch': (x) =>
     `The tarball ${x.noAuthForUri?.uri || x.url || ''} is on another host or port than the registry${x.noAuthForUri?.scopedKey ? ` (${x.noAuthForUri.scopedKey})` : ''}, so no credential was sent: fix the registry's public URL (tarball links) or add a key for ${hostOf(x.noAuthForUri?.uri || x.url)}.`,
   'lockfile-registry-mismatch': (x) =>

@@ -25,6 +25,9 @@ export const WEIGHTS: readonly Weight[] = [
   ['gh-unscoped-put', 'github-packages-config', 7],
   ['gh-unscoped-put+no-auth-sent', 'github-packages-config', -5],
   ['notice-invalidated', 'token-rejected', 6],
+  ['placeholder-in-paste+s401', 'placeholder-token', 8],
+  ['placeholder-in-paste+put404', 'placeholder-token', 8],
+  ['placeholder-in-paste+code:ENEEDAUTH', 'placeholder-token', 8],
 
   // TLS and the network: never a token problem.
   ['tls-chain', 'tls-untrusted-chain', 8],

@@ -9,7 +9,8 @@ export function parseYarn1(lines: Line[], x: Extracted): void {
   for (const { text: t } of lines) {
     let m: RegExpExecArray | null;
     // The message is quoted once by Yarn and its inner quotes escaped; people paste either form.
-    if ((m = /"?(https?:\/\/[^\s"]+?): Request failed \\?"(\d{3}) ([^"\\]+)\\?"/.exec(t))) {
+    // (Cut after the status when the paste was cut mid-line.)
+    if ((m = /"?(https?:\/\/[^\s"]+?): Request failed \\?"(\d{3})\b/.exec(t))) {
       x.url = m[1];
       x.status = Number(m[2]);
       x.method ??= 'GET';

@@ -197,6 +197,24 @@ const cases: Case[] = [
     code: 'EOTP',
     first: 'otp-required',
   },
+  // Copied from a log viewer with its line numbers (space, `cat -n`'s tab, or glued to the text).
+  {
+    name: 'line numbers copied with the lines (42 npm ERR! …)',
+    text:
+      '41 $ npm publish\n42 npm ERR! code EOTP\n' +
+      '43 npm ERR! This operation requires a one-time password from your authenticator.\n',
+    code: 'EOTP',
+    first: 'otp-required',
+  },
+  {
+    name: 'line numbers as cat -n prints them, and glued to the text (42npm error …)',
+    text:
+      `    12\tnpm error code E401\n    13\tnpm error 401 Unauthorized - GET ${CORP}/@acme%2fui - ` +
+      'authentication token not provided\n14npm error A complete log of this run can be found in: /tmp/x-debug-0.log\n',
+    code: 'E401',
+    url: `${CORP}/@acme%2fui`,
+    first: 'no-credential-for-registry',
+  },
   // GitLab's raw job log: section markers end in `\r` + erase-line, the next text on the same line.
   {
     name: 'GitLab raw log: the code on the same line as a section marker',

@@ -23,12 +23,14 @@ const PREFIXES: RegExp[] = [
   /^\d+\s+\|\s?/, // CodeBuild and other viewers: `514 | `
   /^'\s*(?=npm )/, // stderr quoted in a JS error: `'npm ERR! code E403\n' +`
   /^(?:npm|npx|pnpm|yarn)(?:\.cmd|\.ps1)? : (?=\S)/, // PowerShell wraps a command's first stderr line: `npm : npm ERR! …`
+  // A log viewer's line number copied with the line (`42 npm ERR! …`, `cat -n`'s tab, none at all: `42npm ERR!`).
+  /^\d+[ \t]*(?=(?:npm|pnpm|yarn|npx) |\[?ERR_PNPM_|error |warning |➤ |YN\d{4}:|\$ )/,
   /^>+(?: |$)/, // quoted in Markdown (`> npm ERR! …`, nested `>> `); npm's own `> pkg@1.0.0 build` lines lose nothing
 ];
 const QUOTED_TAIL = /(?:\\n)?'\s*\+?\s*$/;
 
 function stripPrefixes(raw: string): string {
-  if (/^\d+ [a-z]+ /.test(raw)) return raw; // a debug log line: nothing in front of it
+  if (DEBUGLOG.test(raw)) return raw; // a debug log line: nothing in front of it
   let s = raw.replace(/^\uFEFF/, '');
   for (let again = true; again; ) {
     again = false;

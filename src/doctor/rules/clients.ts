@@ -6,6 +6,7 @@ import type { LineCounter, YAMLMap } from 'yaml';
 import { makeFinding } from '../../domain/findings.ts';
 import type { Finding } from '../../domain/findings.ts';
 import type { DoctorContext } from '../context.ts';
+import { credentialForRequest } from '../credentials.ts';
 import { unexpandedRefs } from './values.ts';
 import { effectiveCredentials, sourceOf, where } from './rule.ts';
 import type { Rule } from './rule.ts';
@@ -71,6 +72,7 @@ export const pnpmConfig: Rule = {
         }),
       );
     }
+    out.push(...workspaceRegistries(ctx));
     if (major !== undefined && major >= 11) {
       for (const key of ctx.cfg.keysIn('env')) {
         const o = ctx.cfg.origin(key);
@@ -90,6 +92,75 @@ export const pnpmConfig: Rule = {
 // Loaded only for Yarn projects: the yaml parser is the slowest module to load.
 const require = createRequire(import.meta.url);
 const yaml = (): typeof import('yaml') => require('yaml');
+
+/** pnpm's own credential places the npm config does not hold: `pnpm login`'s auth.ini, pnpm_config__auth, a tokenHelper. */
+function pnpmOwnAuth(ctx: DoctorContext, nerfDart: string): boolean {
+  const env = ctx.cfg.env;
+  if (env.pnpm_config__auth || env.PNPM_CONFIG__AUTH) return true;
+  if (ctx.cfg.keys().some((k) => k.startsWith(nerfDart.split('/').slice(0, 3).join('/')) && k.endsWith(':tokenHelper')))
+    return true;
+  const dirs = [
+    env.XDG_CONFIG_HOME && join(env.XDG_CONFIG_HOME, 'pnpm'),
+    join(ctx.cfg.home, '.config', 'pnpm'),
+    join(ctx.cfg.home, 'Library', 'Preferences', 'pnpm'),
+    env.LOCALAPPDATA && join(env.LOCALAPPDATA, 'pnpm', 'config'),
+  ];
+  const host = nerfDart.split('/')[2];
+  return dirs.some((d) => {
+    if (!d || !existsSync(join(d, 'auth.ini'))) return false;
+    return readFileSync(join(d, 'auth.ini'), 'utf8').includes(`//${host}`);
+  });
+}
+
+/**
+ * pnpm 11 also takes `registries` (scope → URL, `default`) from pnpm-workspace.yaml, which npm never reads:
+ * the registry table is npm's view, so say where pnpm sends those scopes, and whether .npmrc holds a
+ * credential for each (pnpm reads credentials from .npmrc only).
+ */
+function workspaceRegistries(ctx: DoctorContext): Finding[] {
+  let file: string | undefined;
+  for (let d = ctx.cfg.localPrefix; ; d = dirname(d)) {
+    if (existsSync(join(d, 'pnpm-workspace.yaml'))) file = join(d, 'pnpm-workspace.yaml');
+    if (file || dirname(d) === d) break;
+  }
+  if (!file) return [];
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines });
+  const { isMap, isScalar } = yaml();
+  const root = doc.contents;
+  const regs = isMap(root) ? (root as YAMLMap).get('registries', true) : undefined;
+  if (!isMap(regs)) return [];
+  const out: Finding[] = [];
+  const listed: string[] = [];
+  for (const pair of regs.items) {
+    if (!isScalar(pair.key) || !isScalar(pair.value) || typeof pair.value.value !== 'string') continue;
+    const scope = String(pair.key.value);
+    const url = pair.value.value;
+    const line = lines.linePos((pair.key as { range?: [number] }).range?.[0] ?? 0).line;
+    listed.push(`${scope} → ${url}`);
+    const host = url.replace(/^https?:/, '').replace(/\/?$/, '/');
+    if (!/^https?:\/\//.test(url) || credentialForRequest(ctx.cfg, url).kind !== 'none' || pnpmOwnAuth(ctx, host))
+      continue;
+    out.push(
+      makeFinding('pnpm-config', {
+        severity: 'warning',
+        message: `${file}:${line} sends ${scope === 'default' ? 'every unscoped package' : scope} to ${url}, and no .npmrc line holds a credential for it: pnpm sends none (a private registry answers 401 or 404).`,
+        fix: `If that registry needs one, add \`${host}:_authToken=\${NPM_TOKEN}\` to ~/.npmrc (\`pnpm config set ${host}:_authToken "$NPM_TOKEN"\`).`,
+        source: { file, line },
+      }),
+    );
+  }
+  if (listed.length)
+    out.unshift(
+      makeFinding('pnpm-config', {
+        severity: 'info',
+        message: `pnpm reads \`registries\` from ${file} (${listed.join(', ')}); npm does not, and the registry table here is npm's view.`,
+        fix: 'Nothing to change if pnpm is the only client; for npm users, add the same `@scope:registry=` lines to .npmrc.',
+        source: { file, line: lines.linePos((regs as { range?: [number] }).range?.[0] ?? 0).line },
+      }),
+    );
+  return out;
+}
 
 interface YarnRc {
   file: string;

@@ -197,6 +197,14 @@ const cases: Case[] = [
     code: 'EOTP',
     first: 'otp-required',
   },
+  {
+    name: 'lines ended by \\r alone (no \\n anywhere in the paste)',
+    text:
+      'npm ERR! code EOTP\rnpm ERR! This operation requires a one-time password from your authenticator.\r' +
+      'npm ERR! A complete log of this run can be found in: C:\\Users\\me\\AppData\\Local\\npm-cache\\_logs\\x-debug-0.log\r',
+    code: 'EOTP',
+    first: 'otp-required',
+  },
   // Copied from a log viewer with its line numbers (space, `cat -n`'s tab, or glued to the text).
   {
     name: 'line numbers copied with the lines (42 npm ERR! …)',

@@ -79,7 +79,9 @@ function lastShown(line: string): string {
 
 /** Lines with their npm level; wrapped continuation lines are joined back to the line they belong to. */
 export function normalise(text: string): Line[] {
-  const raw = unescapeHtml(text).replace(ANSI, '').split(/\r?\n/).map(lastShown).map(stripPrefixes);
+  // Lines ended by `\r` alone (a classic Mac text file, some Windows clipboards) are lines, not rewrites.
+  const unified = text.includes('\n') ? text : text.replace(/\r/g, '\n');
+  const raw = unescapeHtml(unified).replace(ANSI, '').split(/\r?\n/).map(lastShown).map(stripPrefixes);
   const common = commonWordPrefix(raw);
   const out: Line[] = [];
   for (const r of raw) {

@@ -44,6 +44,17 @@ const cases: Case[] = [
     wrong: ['no-credential-for-registry', 'lockfile-registry-mismatch'],
   },
   {
+    name: "Yarn 1, a Tessera 403 in the registry's words with its help link (a token limited to another scope)",
+    text:
+      'error An unexpected error occurred: "http://127.0.0.1:4873/@acme%2fui: This token is limited to @other and ' +
+      'cannot read @acme/ui (http://127.0.0.1:4873/-/help/token-package-restricted)".\n',
+    code: 'E403',
+    status: 403,
+    first: 'publish-forbidden',
+    wrong: ['no-credential-for-registry', 'token-rejected'],
+    fixIncludes: '--packages @acme/ui',
+  },
+  {
     name: 'Yarn 1, a Tessera refusal for a read without a credential',
     text:
       'yarn add v1.22.22\n[1/4] Resolving packages...\n' +

@@ -90,14 +90,31 @@ async function explain(text: string, noConfig: boolean, json: boolean): Promise<
   process.stdout.write(
     json
       ? JSON.stringify(explanation, (_k, v) => (typeof v === 'string' ? maskSecrets(v) : v), 2) + '\n'
-      : maskSecrets(render(explanation, extracted.notices, extracted.registryError, notes)),
+      : maskSecrets(
+          explanation.code === 'UNKNOWN'
+            ? notUnderstood(extracted.lines)
+            : render(explanation, extracted.notices, extracted.registryError, notes),
+        ),
   );
   return explanation.code === 'UNKNOWN' ? 0 : 1;
 }
 
+/** Nothing recognised: say so, and what to paste instead (npm's own pointer to its debug log, if it is there). */
+function notUnderstood(lines: string[]): string {
+  const log = lines.map((l) => /(\S*[\\/]_logs[\\/]\S+-debug(?:-\d+)?\.log)\b/.exec(l)?.[1]).find(Boolean);
+  const out = ['No npm, pnpm, Yarn or bun error found in the input.'];
+  if (log) out.push(`It names npm's debug log: run \`tessera explain ${log}\` on the machine that wrote it.`);
+  else
+    out.push(
+      'Paste the whole error output of the command that failed (npm: from `npm error code …` to the end; pnpm: the ' +
+        "`ERR_PNPM_…` block; Yarn: the `error`/`YN0…` lines; bun: the `error:` lines), or npm's debug log " +
+        '(`~/.npm/_logs/*-debug-0.log`); or run `tessera doctor` in the project folder.',
+    );
+  return `${out.join('\n')}\n`;
+}
+
 function render(ex: Explanation, notices: string[], registryError: string | undefined, notes: string[]): string {
   const out: string[] = [];
-  if (ex.code === 'UNKNOWN') return 'No npm, pnpm or Yarn error found in the input.\n';
   out.push(
     `error ${ex.code}${ex.status ? ` (HTTP ${ex.status})` : ''}${ex.method ? ` on ${ex.method}` : ''}${ex.url ? ` ${ex.url}` : ''}`,
   );

@@ -145,6 +145,13 @@ function detectClient(
   if (existsSync(join(dir, 'pnpm-lock.yaml')) || existsSync(join(dir, 'pnpm-workspace.yaml')))
     return { client: 'pnpm' };
   if (existsSync(join(dir, '.yarnrc.yml')) || existsSync(join(dir, 'yarn.lock'))) return { client: 'yarn' };
+  // A package inside a pnpm workspace: npm sees its own folder, pnpm the workspace root above it.
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    if (!existsSync(join(d, 'pnpm-workspace.yaml'))) continue;
+    const root = readJson(join(d, 'package.json'));
+    const rootPm = typeof root?.packageManager === 'string' ? /^pnpm@([^+]+)/.exec(root.packageManager) : null;
+    return { client: 'pnpm', version: rootPm?.[1] };
+  }
   return { client: 'npm' };
 }
 

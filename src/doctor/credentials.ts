@@ -178,12 +178,28 @@ const SECRET_IN_TEXT: [RegExp, (m: string, ...g: string[]) => string][] = [
   // A password in a URL: `https://user:pass@host`, a proxy's `http://user:pass@proxy:3128`.
   [/(:\/\/[^\s/:@"'`<>]+:)([^\s/@"'`<>]+)@/g, (_m, pre, pw) => `${pre}${mask(pw)}@`],
   // Credential settings in .npmrc, .yarnrc(.yml), JSON or an environment dump: `_authToken=…`, `npmAuthToken: "…"`.
+  // (`npm_config__auth=…` too: the key may follow an underscore; `&quot;` is a quote copied from a web page.)
   [
-    /(\b(?:_authToken|_auth|_password|npmAuthToken|npmAuthIdent|authToken)["']?[ \t]*[=:][ \t]*["']?)([^\s"'`,;\\]+)/gi,
+    /((?<![A-Za-z0-9])(?:_authToken|_auth|_password|npmAuthToken|npmAuthIdent|authToken)["']?[ \t]*[=:][ \t]*(?:["']|&quot;)?)([^\s"'`,;&\\]+)/gi,
     (_m, pre, v) => `${pre}${mask(v)}`,
   ],
+  // The same given as two words: `npm config set //host/:_authToken VALUE`, `yarn config set npmAuthToken VALUE`,
+  // and Yarn 1's .yarnrc line `"//host/:_authToken" "VALUE"`.
   [
-    /(\b[A-Z][A-Z0-9_]*(?:TOKEN|PASSWORD|SECRET|_AUTH|PAT)[ \t]*=[ \t]*["']?)([^\s"'`,;\\]+)/g,
+    /(\bset[ \t]+(?:-[-\w]+[ \t]+)*["']?\S*?(?:_authToken|_auth|_password|npmAuthToken|npmAuthIdent)["']?[ \t]+["']?)([^\s"'`,;\\]+)/gi,
+    (_m, pre, v) => `${pre}${mask(v)}`,
+  ],
+  [/("[^"\s]*(?:_authToken|_auth|_password)"[ \t]+")([^"\s]+)"/g, (_m, pre, v) => `${pre}${mask(v)}"`],
+  // A password on the command line or in npm's environment: `--password=…`, `npm_config_password=…`.
+  [/((?:--|\bnpm_config_)password[= ]["']?)([^\s"'`,;\\]+)/gi, (_m, pre, v) => `${pre}${mask(v)}`],
+  // Environment variables, also as YAML sets them in a workflow (`NODE_AUTH_TOKEN: …`).
+  [
+    /(\b[A-Z][A-Z0-9_]*(?:TOKEN|PASSWORD|PASSWD|PASS|SECRET|_AUTH|PAT)[ \t]*[=:][ \t]*["']?)([^\s"'`,;\\]+)/g,
+    (_m, pre, v) => `${pre}${mask(v)}`,
+  ],
+  // Credentials in a URL's query: a token parameter, a presigned storage URL (S3, Azure SAS) a tarball redirects to.
+  [
+    /([?&](?:token|access_token|auth|X-Amz-Security-Token|X-Amz-Signature|X-Amz-Credential|sig|signature)=)([^&\s"'#<>:]+)/gi,
     (_m, pre, v) => `${pre}${mask(v)}`,
   ],
   // HTTP authorization as logged or pasted: `Authorization: Bearer …`, `authorization: 'Basic …'`.
@@ -193,8 +209,14 @@ const SECRET_IN_TEXT: [RegExp, (m: string, ...g: string[]) => string][] = [
     /(\b(?:Bearer|Basic) )([A-Za-z0-9._~+/-]{8,}=*)(?![\w:=])/g,
     (m, pre, v) => (/[\d+/=]/.test(v) && !/^[A-Za-z_]+=/.test(v) ? `${pre}${mask(v)}` : m),
   ],
+  // An Authorization header's value whatever it looks like, GitHub's `token` scheme included.
+  [
+    /(\bauthorization["']?[ \t]*[:=][ \t]*["']?(?:token|bearer|basic)[ \t]+)([^\s"'`,;\\]+)/gi,
+    (_m, pre, v) => `${pre}${mask(v)}`,
+  ],
   // Tokens recognisable by their prefix, anywhere, and JSON Web Tokens (OIDC, CodeArtifact).
-  [/\b(npms?_|tsr_|gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_]{8,}/g, (_m, prefix) => `${prefix}***`],
+  // (Not a setting's name: `npm_config__auth=` keeps its key.)
+  [/\b(npms?_|tsr_|gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_]{8,}(?![\w=])/g, (_m, prefix) => `${prefix}***`],
   [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, () => 'eyJ***'],
 ];
 function mask(v: string): string {

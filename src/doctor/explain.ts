@@ -1,5 +1,5 @@
-// `tessera explain`: read what people paste — npm 2–12 console output and debug logs, pnpm, Yarn 1 and
-// Yarn Berry errors, inside CI and Docker logs — extract what happened, and rank the likely causes with
+// `tessera explain`: read what people paste — npm 2–12 console output and debug logs, pnpm, Yarn 1, Yarn
+// Berry and bun errors, inside CI and Docker logs — extract what happened, and rank the likely causes with
 // their fixes (reference §4, §5.4, §6.4). The parts live in explain/: the normaliser, one parser per
 // client, the clues, the weights table and the fixes.
 import type { FindingId } from '../domain/findings.ts';
@@ -7,6 +7,7 @@ import { reasons } from '../domain/reasons.ts';
 import { isTesseraToken, tokenChecksumValid } from '../domain/tokens.ts';
 import { credentialForRegistry, credentialForRequest, maskSecrets, redact } from './credentials.ts';
 import { parseBerry } from './explain/berry.ts';
+import { parseBun } from './explain/bun.ts';
 import { evidenceOf, sameMachine, vendorOf } from './explain/evidence.ts';
 import { hostOf, origin, pkgFrom } from './explain/extracted.ts';
 import type { Client, Extracted } from './explain/extracted.ts';
@@ -75,11 +76,17 @@ function clientOf(all: string): Client {
   )
     return 'pnpm';
   if (
-    /An unexpected error occurred|^yarn (install|add) v|Request failed \\?"|Couldn't find package .* on the "npm" registry|yarn-error\.log|^\s*verbose [\d.]+ |Trace: \n?\s*Error: https?:/m.test(
+    /An unexpected error occurred|^yarn (install|add) v|Request failed \\?"|Couldn't find package .* on the "npm" registry|yarn-error\.log|^\s*verbose [\d.]+ |Trace:\s*\n?\s*Error: https?:|\/yarn\/lib\/|yarnpkg\.com\/en\/docs\/cli/m.test(
       all,
     )
   )
     return 'yarn1';
+  if (
+    /^bun (?:install|add|i|update) v\d|^error: (?:GET|PUT) https?:\/\/\S+ - \d{3}$|^error: \S+ failed to resolve$|^error: \w+ downloading (?:package manifest|tarball) |^error: package "[^"]+" not found \S+ \d{3}$|^error: [a-z ]+ while loading "[^"]+" \d{3}$|\bbunfig\.toml\b|\bbun\.lockb?\b/m.test(
+      all,
+    )
+  )
+    return 'bun';
   return 'npm';
 }
 
@@ -93,6 +100,14 @@ const BARE_CODES: [RegExp, string][] = [
   [/all user tokens have been invalidated/, 'E401'],
   [/must be scoped to a registry/, 'ERR_INVALID_AUTH'],
 ];
+
+/** The status a registry's `error` text implies when the client printed none (Yarn 1 shows only the words). */
+function statusOfWords(text: string): number | undefined {
+  if (/^not found$|no such package/i.test(text)) return 404;
+  if (/forbidden|permission|not allowed|denied/i.test(text)) return 403;
+  if (/authenticat|unauthori[sz]ed|logged in|log in|login|credentials/i.test(text)) return 401;
+  return undefined;
+}
 
 /** Lines of a long log that can say nothing about the failure: progress, timing, successful fetches. */
 function noise(l: Line): boolean {
@@ -133,6 +148,7 @@ export function extract(text: string): Extracted {
   if (x.client === 'pnpm') parsePnpm(lines, x);
   if (x.client === 'yarn1') parseYarn1(lines, x);
   if (x.client === 'berry') parseBerry(lines, x);
+  if (x.client === 'bun') parseBun(lines, x);
   parseNpm(lines, x); // npm's own lines appear inside the others' output too (pnpm publish, npx)
   if (!x.code) {
     const e = lines.find(
@@ -141,11 +157,6 @@ export function extract(text: string): Extracted {
     if (e) x.code = /^(?:Error: )?(E[A-Z]{3,}[A-Z0-9_]*)/.exec(e.text)![1];
   }
   if (!x.code) x.code = BARE_CODES.find(([re]) => re.test(all))?.[1];
-  if (!x.status && x.authChallenge) x.status = 401; // WWW-Authenticate pasted alone
-  if (!x.code && x.status) x.code = `E${x.status}`;
-  if (!x.status && x.code && /^E\d{3}$/.test(x.code)) x.status = Number(x.code.slice(1));
-  if (x.code === 'EOTP') x.authScheme = 'otp';
-  if (x.code === 'EAUTHIP') x.authScheme = 'ipaddress';
   const errorLines = lines.filter((l) => l.level === 'error' || l.level === '').map((l) => l.text);
   const haystack = [x.registryError ?? '', ...errorLines].join('\n');
   for (const [id, re] of reasonPatterns()) {
@@ -154,6 +165,14 @@ export function extract(text: string): Extracted {
       break;
     }
   }
+  // A Tessera refusal quoted without its status (Yarn 1 prints only the registry's words): the catalogue knows it.
+  if (!x.status && x.reason) x.status = (reasons as Record<string, { status: number }>)[x.reason].status;
+  if (!x.status && x.registryError) x.status = statusOfWords(x.registryError);
+  if (!x.status && x.authChallenge) x.status = 401; // WWW-Authenticate pasted alone
+  if (!x.code && x.status) x.code = `E${x.status}`;
+  if (!x.status && x.code && /^E\d{3}$/.test(x.code)) x.status = Number(x.code.slice(1));
+  if (x.code === 'EOTP') x.authScheme = 'otp';
+  if (x.code === 'EAUTHIP') x.authScheme = 'ipaddress';
   return x;
 }
 
@@ -176,7 +195,7 @@ export function rankCauses(x: Extracted): Cause[] {
 function reasonCause(x: Extracted): Cause | undefined {
   const id = findingForReason(x.reason);
   if (!id) return undefined;
-  const pkg = x.url && !/\/-\//.test(x.url) ? pkgFrom(x) : undefined;
+  const pkg = x.url ? pkgFrom(x) : undefined;
   const fix = reasonFix({
     reason: x.reason,
     registry: x.url ? origin(x.url) : '<registry>',

@@ -79,6 +79,7 @@ export function evidenceOf(x: Extracted): Set<string> {
   const s = x.status ?? (/^E(\d{3})$/.exec(code) ? Number(code.slice(1)) : undefined);
   const put =
     x.method === 'PUT' ||
+    x.method === 'DELETE' ||
     x.command === 'publish' ||
     /^(ENEEDAUTH|EOTP)$/.test(code) ||
     /Publishing to |publish Failed PUT|npm publish|yarn npm publish|\bnpm ERR! publish\b/.test(all);
@@ -157,6 +158,8 @@ export function evidenceOf(x: Extracted): Set<string> {
   // The public registry's words for a publish without 2FA (or a token that may not bypass it).
   add('tfa-for-publish', put && /Two-factor authentication or granular access token with bypass 2fa/i.test(err));
   add('env-unset', /Failed to replace env in config|Environment variable not found/.test(all));
+  // setup-node's placeholder in the paste (the step's `env:` listing, an echoed .npmrc): the token sent was it.
+  add('placeholder-in-paste', /\bXXXXX-XXXXX-XXXXX-XXXXX\b/.test(all));
   add(
     'env-in-command',
     /\$\{?[A-Z_]*(TOKEN|AUTH|PASSWORD)\}?/.test(x.commandLine ?? all) && !/Failed to replace env/.test(all),
@@ -180,6 +183,8 @@ export function evidenceOf(x: Extracted): Set<string> {
     /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|FETCH_ERROR|ERR_SOCKET_TIMEOUT|ECONNECTIONTIMEOUT|EIDLETIMEOUT|ERESPONSETIMEOUT|ETRANSFERTIMEOUT|EHOSTUNREACH|ENETUNREACH)$/.test(
       code,
     ) ||
+      // bun names the socket's failure in its own words.
+      /^(FailedToOpenSocket|ConnectionRefused|ConnectionClosed|ConnectionTimeout|Timeout)$/.test(code) ||
       // pnpm and Yarn name the socket's failure only in the message (`fetch failed`, `YN0001: │ Error [ERR_SOCKET_…]`).
       (!s &&
         /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ERR_SOCKET_TIMEOUT|ERR_SOCKET_CLOSED_BEFORE_CONNECTION|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)\b|: fetch failed$|network timeout at/m.test(

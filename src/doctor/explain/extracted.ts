@@ -1,6 +1,6 @@
 // What the parsers take from pasted output: the facts the ranking weighs and the fixes quote.
 
-export type Client = 'npm' | 'pnpm' | 'yarn1' | 'berry';
+export type Client = 'npm' | 'pnpm' | 'yarn1' | 'berry' | 'bun';
 
 export interface Extracted {
   code?: string;
@@ -64,10 +64,16 @@ export function pkgFrom(x: Extracted): string {
       if (dl) return dl[1];
       const tgz = /\/((?:@[^/]+\/)?[^/]+)\/-\/[^/]+\.tgz$/.exec(path);
       if (tgz) return tgz[1];
-      const scoped = /\/(@[^/]+\/[^/]+)\/?$/.exec(path);
-      if (scoped) return scoped[1];
-      const last = path.split('/').filter(Boolean).pop();
-      if (last && !last.startsWith('-') && !last.endsWith('.tgz')) return last;
+      // npm's write API names the package after /-/package/ (dist-tags, access, collaborators); other /-/
+      // endpoints (whoami, tokens, login, search) name none: their last segment is not a package.
+      const api = /\/-\/package\/((?:@[^/]+\/)?[^/]+)(?:\/|$)/.exec(path);
+      if (api) return api[1];
+      if (!path.includes('/-/')) {
+        const scoped = /\/(@[^/]+\/[^/]+)\/?$/.exec(path);
+        if (scoped) return scoped[1];
+        const last = path.split('/').filter(Boolean).pop();
+        if (last && !last.startsWith('-') && !last.endsWith('.tgz')) return last;
+      }
     } catch {
       /* fall through to the spec */
     }

@@ -16,9 +16,13 @@ const integrityFailed = (x: Extracted) =>
   /^(EINTEGRITY|ERR_PNPM_TARBALL_INTEGRITY|YN0018)$/.test(x.code ?? '') ||
   /integrity checksum failed|Got unexpected checksum/.test(x.lines.join('\n'));
 const lockfile = (x: Extracted) =>
-  ({ npm: 'package-lock.json', pnpm: 'pnpm-lock.yaml', yarn1: 'yarn.lock', berry: 'yarn.lock' })[x.client];
+  ({ npm: 'package-lock.json', pnpm: 'pnpm-lock.yaml', yarn1: 'yarn.lock', berry: 'yarn.lock', bun: 'bun.lock' })[
+    x.client
+  ];
 const install = (x: Extracted) =>
-  ({ npm: 'npm install', pnpm: 'pnpm install', yarn1: 'yarn install', berry: 'yarn install' })[x.client];
+  ({ npm: 'npm install', pnpm: 'pnpm install', yarn1: 'yarn install', berry: 'yarn install', bun: 'bun install' })[
+    x.client
+  ];
 
 /** The credential line for the failing host, in the file the client reads. */
 function credentialLine(x: Extracted): string {
@@ -37,6 +41,9 @@ function credentialLine(x: Extracted): string {
   if (x.client === 'pnpm') return `${line} in ~/.npmrc (\`pnpm config set //${host(x)}/:_authToken "$${envName(x)}"\`)`;
   if (x.client === 'yarn1')
     return `${line} and \`always-auth=true\` in ~/.npmrc (Yarn 1 sends no credential to tarballs without it)`;
+  // bun reads .npmrc (1.1.18 and later) but matches a key's path exactly, or its own bunfig.toml.
+  if (x.client === 'bun')
+    return `${line} in .npmrc (its path exactly the registry's), or in bunfig.toml: \`[install.scopes]\` \`"${isScoped(x) ? scope(x) : '@<scope>'}" = { url = "${reg(x)}", token = "$${envName(x)}" }\``;
   return `${line} in ~/.npmrc, or \`npm login --registry=${reg(x)}\``;
 }
 
@@ -86,17 +93,18 @@ const FIXES: { [K in FindingId]?: (x: Extracted) => string } = {
   'token-host-mismatch': (x) =>
     `Your token may be keyed to another host or port: it must be \`//${host(x)}/:_authToken=…\`. Run \`tessera doctor\` in the project to see which key npm uses.`,
   'placeholder-token': (x) =>
-    (!vendorOf(x) || vendorOf(x) === 'other') && !/runner|Actions|setup-node/.test(x.lines.join('\n'))
+    (!vendorOf(x) || vendorOf(x) === 'other') &&
+    !/runner|Actions|setup-node|XXXXX-XXXXX-XXXXX-XXXXX/.test(x.lines.join('\n'))
       ? 'Make sure the token variable holds the real secret, not XXXXX-XXXXX-XXXXX-XXXXX or an empty value (actions/setup-node leaves that placeholder when its step has no token).'
-      : `actions/setup-node writes \`//${host(x)}/:_authToken=\${NODE_AUTH_TOKEN}\` and leaves the placeholder XXXXX-XXXXX-XXXXX-XXXXX when the step has no token: add \`env: NODE_AUTH_TOKEN: \${{ secrets.${vendorOf(x) === 'github' ? 'GITHUB_TOKEN' : 'NPM_TOKEN'} }}\` to the publish step.`,
+      : `actions/setup-node writes \`//${host(x)}/:_authToken=\${NODE_AUTH_TOKEN}\` and leaves the placeholder XXXXX-XXXXX-XXXXX-XXXXX when the step has no token: add \`env: NODE_AUTH_TOKEN: \${{ secrets.${vendorOf(x) === 'github' ? 'GITHUB_TOKEN' : 'NPM_TOKEN'} }}\` to the ${x.method === 'GET' ? 'step that installs' : 'publish step'}.`,
   'tarball-host-mismatch': (x) =>
     `The tarball ${x.noAuthForUri?.uri || x.url || ''} is on another host or port than the registry${x.noAuthForUri?.scopedKey ? ` (${x.noAuthForUri.scopedKey})` : ''}, so no credential was sent: fix the registry's public URL (tarball links) or add a key for ${hostOf(x.noAuthForUri?.uri || x.url)}.`,
   'lockfile-registry-mismatch': (x) =>
     integrityFailed(x)
-      ? `The tarball's bytes are not the ones ${lockfile(x)} recorded: clear the cache first (${{ npm: '`npm cache verify`', pnpm: '`pnpm store prune`', yarn1: '`yarn cache clean`', berry: '`yarn cache clean`' }[x.client]}); if it persists, the lockfile's integrity came from another registry or mirror, or the registry changed the tarball: check why, then \`${x.client === 'pnpm' ? 'pnpm install --update-checksums' : `rm ${lockfile(x)} && ${install(x)}`}\`.`
+      ? `The tarball's bytes are not the ones ${lockfile(x)} recorded: clear the cache first (${{ npm: '`npm cache verify`', pnpm: '`pnpm store prune`', yarn1: '`yarn cache clean`', berry: '`yarn cache clean`', bun: '`bun pm cache rm`' }[x.client]}); if it persists, the lockfile's integrity came from another registry or mirror, or the registry changed the tarball: check why, then \`${x.client === 'pnpm' ? 'pnpm install --update-checksums' : `rm ${lockfile(x)} && ${install(x)}`}\`.`
       : `${lockfile(x)} points at ${host(x)}, a registry this machine has no access to (its \`resolved\` URLs came from another machine): \`rm ${lockfile(x)} && ${install(x)}\` against your own registry${x.client === 'npm' ? ', or keep the lockfile and set `replace-registry-host=' + host(x) + '` in .npmrc' : ''}.`,
   'package-blocked': (x) =>
-    `A policy refuses this version (${x.registryError && /quarantin|curation|Xray|firewall|block/i.test(x.registryError) ? x.registryError : 'a quarantine, curation or firewall rule, or a network block'}): ask the registry or network admins to release ${pkgFrom(x)} or allow this machine, or depend on a version the policy allows (\`${x.client === 'npm' ? 'npm install' : x.client === 'pnpm' ? 'pnpm add' : 'yarn add'} ${pkgFrom(x)}@<other version>\`). New tokens do not help.`,
+    `A policy refuses this version (${x.registryError && /quarantin|curation|Xray|firewall|block/i.test(x.registryError) ? x.registryError : 'a quarantine, curation or firewall rule, or a network block'}): ask the registry or network admins to release ${pkgFrom(x)} or allow this machine, or depend on a version the policy allows (\`${{ npm: 'npm install', pnpm: 'pnpm add', yarn1: 'yarn add', berry: 'yarn add', bun: 'bun add' }[x.client]} ${pkgFrom(x)}@<other version>\`). New tokens do not help.`,
   'scope-not-mapped': (x) => {
     const s = scope(x);
     if (vendorOf(x) === 'github')

@@ -23,11 +23,14 @@ const PREFIXES: RegExp[] = [
   /^\d+\s+\|\s?/, // CodeBuild and other viewers: `514 | `
   /^'\s*(?=npm )/, // stderr quoted in a JS error: `'npm ERR! code E403\n' +`
   /^(?:npm|npx|pnpm|yarn)(?:\.cmd|\.ps1)? : (?=\S)/, // PowerShell wraps a command's first stderr line: `npm : npm ERR! …`
+  // A log viewer's line number copied with the line (`42 npm ERR! …`, `cat -n`'s tab, none at all: `42npm ERR!`).
+  /^\d+[ \t]*(?=(?:npm|pnpm|yarn|npx) |\[?ERR_PNPM_|error |warning |➤ |YN\d{4}:|\$ )/,
+  /^>+(?: |$)/, // quoted in Markdown (`> npm ERR! …`, nested `>> `); npm's own `> pkg@1.0.0 build` lines lose nothing
 ];
 const QUOTED_TAIL = /(?:\\n)?'\s*\+?\s*$/;
 
 function stripPrefixes(raw: string): string {
-  if (/^\d+ [a-z]+ /.test(raw)) return raw; // a debug log line: nothing in front of it
+  if (DEBUGLOG.test(raw)) return raw; // a debug log line: nothing in front of it
   let s = raw.replace(/^\uFEFF/, '');
   for (let again = true; again; ) {
     again = false;
@@ -50,7 +53,7 @@ function commonWordPrefix(lines: string[]): string {
   const full = lines.filter((l) => l.trim());
   if (full.length < 2) return '';
   const first = /^([\w@./:-]+ )/.exec(full[0])?.[1];
-  if (!first || /^(npm|yarn|pnpm|error|warning|info|verbose|\d+)\s$/.test(first)) return '';
+  if (!first || /^(npm|yarn|pnpm|bun|error|warning|warn|info|verbose|\d+):?\s$/i.test(first)) return ''; // a level, not a tool
   return full.every((l) => l.startsWith(first)) ? first : '';
 }
 
@@ -59,9 +62,26 @@ const DEBUGLOG = /^\d+ (error|warn|notice|http|info|verbose|silly|timing) /;
 const JSON_ERROR = /^\s*"(code|summary|detail)": "((?:[^"\\]|\\.)*)",?$/;
 const LEVEL: Record<string, string> = { 'ERR!': 'error', WARN: 'warn', verb: 'verbose', sill: 'silly' };
 
+// Copied from a web page (an issue thread, a CI viewer's HTML): the text still carries the page's escapes.
+const HTML_ESCAPED = /&(?:quot|gt|lt|#0*39|#x0*27|apos|nbsp);/;
+const ENTITIES: Record<string, string> = { quot: '"', gt: '>', lt: '<', apos: "'", nbsp: ' ', amp: '&' };
+function unescapeHtml(text: string): string {
+  if (!HTML_ESCAPED.test(text)) return text;
+  return text.replace(/&(quot|gt|lt|apos|nbsp|amp|#0*39|#x0*27);/g, (_m, e: string) => ENTITIES[e] ?? "'");
+}
+
+/** What a terminal shows of a line that `\r` rewrote (progress spinners, GitLab's section markers): the last part. */
+function lastShown(line: string): string {
+  if (!line.includes('\r')) return line;
+  const parts = line.split('\r').filter((p) => p.trim());
+  return parts[parts.length - 1] ?? '';
+}
+
 /** Lines with their npm level; wrapped continuation lines are joined back to the line they belong to. */
 export function normalise(text: string): Line[] {
-  const raw = text.replace(ANSI, '').split(/\r?\n/).map(stripPrefixes);
+  // Lines ended by `\r` alone (a classic Mac text file, some Windows clipboards) are lines, not rewrites.
+  const unified = text.includes('\n') ? text : text.replace(/\r/g, '\n');
+  const raw = unescapeHtml(unified).replace(ANSI, '').split(/\r?\n/).map(lastShown).map(stripPrefixes);
   const common = commonWordPrefix(raw);
   const out: Line[] = [];
   for (const r of raw) {

@@ -25,6 +25,9 @@ export const WEIGHTS: readonly Weight[] = [
   ['gh-unscoped-put', 'github-packages-config', 7],
   ['gh-unscoped-put+no-auth-sent', 'github-packages-config', -5],
   ['notice-invalidated', 'token-rejected', 6],
+  ['placeholder-in-paste+s401', 'placeholder-token', 8],
+  ['placeholder-in-paste+put404', 'placeholder-token', 8],
+  ['placeholder-in-paste+code:ENEEDAUTH', 'placeholder-token', 8],
 
   // TLS and the network: never a token problem.
   ['tls-chain', 'tls-untrusted-chain', 8],
@@ -70,6 +73,8 @@ export const WEIGHTS: readonly Weight[] = [
   ['notice-expired', 'token-rejected', 4],
   ['env-in-command+s401', 'unexpanded-env-var', 4],
   ['client:yarn1+s401', 'no-credential-for-registry', 2],
+  // bun matches a .npmrc key's path exactly and reads bunfig.toml first: its 401s are mostly a credential not sent.
+  ['client:bun+s401', 'no-credential-for-registry', 2.5],
   ['vendor:azure+s401', 'azure-artifacts-credentials', 2.5],
   ['vendor:azure+s401', 'no-credential-for-registry', 0.5],
   ['vendor:github+get401+tarball', 'no-credential-for-registry', 2.5],

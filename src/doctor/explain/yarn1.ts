@@ -1,5 +1,7 @@
 // Yarn 1: `error An unexpected error occurred: "https://…/x.tgz: Request failed \"401 Unauthorized\""`,
-// its `yarn-error.log` trace, and `--verbose` request lines.
+// its `yarn-error.log` trace, and `--verbose` request lines. A packument request that fails shows the
+// registry's own `error` text after the URL instead (`"https://…/@acme%2fui: Not found"`, a Tessera
+// refusal's words), with no status: the words say which.
 import type { Extracted } from './extracted.ts';
 import type { Line } from './normalise.ts';
 
@@ -7,7 +9,14 @@ export function parseYarn1(lines: Line[], x: Extracted): void {
   for (const { text: t } of lines) {
     let m: RegExpExecArray | null;
     // The message is quoted once by Yarn and its inner quotes escaped; people paste either form.
-    if ((m = /"?(https?:\/\/[^\s"]+?): Request failed \\?"(\d{3}) ([^"\\]+)\\?"/.exec(t))) {
+    // (Cut after the status when the paste was cut mid-line.)
+    if ((m = /"?(https?:\/\/[^\s"]+?): Request failed \\?"(\d{3})\b/.exec(t))) {
+      x.url = m[1];
+      x.status = Number(m[2]);
+      x.method ??= 'GET';
+    }
+    // A 403 without a body `error`: Yarn's own `Request "<url>" returned a 403`, its quotes escaped inside the message.
+    if ((m = /Request \\?"(https?:\/\/[^"\\\s]+)\\?" returned a (\d{3})/.exec(t))) {
       x.url = m[1];
       x.status = Number(m[2]);
       x.method ??= 'GET';
@@ -25,7 +34,17 @@ export function parseYarn1(lines: Line[], x: Extracted): void {
       x.url ??= m[1];
       x.code ??= 'EINTEGRITY';
     }
-    if ((m = /Couldn't find package "([^"]+)" on the "npm" registry/.exec(t))) {
+    // The registry's `error` text after the URL (request-manager rejects with `${url}: ${body.error}`).
+    if (
+      (m = /(?:An unexpected error occurred: "|^(?:Error: |error )?)(https?:\/\/[^\s"]+?): ([^"]+?)"?\.?$/.exec(t)) &&
+      !/^(Request failed|Request \\?"|Integrity check failed)|certificate|SELF_SIGNED|unable to/i.test(m[2])
+    ) {
+      x.url ??= m[1];
+      x.registryError ??= m[2].trim();
+      x.method ??= 'GET';
+      if (/^not found$/i.test(m[2].trim())) x.status ??= 404;
+    }
+    if ((m = /Couldn't find package "([^"]+)"(?: required by "[^"]+")? on the "npm" registry/.exec(t))) {
       x.spec ??= m[1];
       x.status ??= 404;
     }

@@ -6,6 +6,7 @@ import type { LineCounter, YAMLMap } from 'yaml';
 import { makeFinding } from '../../domain/findings.ts';
 import type { Finding } from '../../domain/findings.ts';
 import type { DoctorContext } from '../context.ts';
+import { credentialForRequest } from '../credentials.ts';
 import { unexpandedRefs } from './values.ts';
 import { effectiveCredentials, sourceOf, where } from './rule.ts';
 import type { Rule } from './rule.ts';
@@ -71,6 +72,7 @@ export const pnpmConfig: Rule = {
         }),
       );
     }
+    out.push(...workspaceRegistries(ctx));
     if (major !== undefined && major >= 11) {
       for (const key of ctx.cfg.keysIn('env')) {
         const o = ctx.cfg.origin(key);
@@ -90,6 +92,75 @@ export const pnpmConfig: Rule = {
 // Loaded only for Yarn projects: the yaml parser is the slowest module to load.
 const require = createRequire(import.meta.url);
 const yaml = (): typeof import('yaml') => require('yaml');
+
+/** pnpm's own credential places the npm config does not hold: `pnpm login`'s auth.ini, pnpm_config__auth, a tokenHelper. */
+function pnpmOwnAuth(ctx: DoctorContext, nerfDart: string): boolean {
+  const env = ctx.cfg.env;
+  if (env.pnpm_config__auth || env.PNPM_CONFIG__AUTH) return true;
+  if (ctx.cfg.keys().some((k) => k.startsWith(nerfDart.split('/').slice(0, 3).join('/')) && k.endsWith(':tokenHelper')))
+    return true;
+  const dirs = [
+    env.XDG_CONFIG_HOME && join(env.XDG_CONFIG_HOME, 'pnpm'),
+    join(ctx.cfg.home, '.config', 'pnpm'),
+    join(ctx.cfg.home, 'Library', 'Preferences', 'pnpm'),
+    env.LOCALAPPDATA && join(env.LOCALAPPDATA, 'pnpm', 'config'),
+  ];
+  const host = nerfDart.split('/')[2];
+  return dirs.some((d) => {
+    if (!d || !existsSync(join(d, 'auth.ini'))) return false;
+    return readFileSync(join(d, 'auth.ini'), 'utf8').includes(`//${host}`);
+  });
+}
+
+/**
+ * pnpm 11 also takes `registries` (scope → URL, `default`) from pnpm-workspace.yaml, which npm never reads:
+ * the registry table is npm's view, so say where pnpm sends those scopes, and whether .npmrc holds a
+ * credential for each (pnpm reads credentials from .npmrc only).
+ */
+function workspaceRegistries(ctx: DoctorContext): Finding[] {
+  let file: string | undefined;
+  for (let d = ctx.cfg.localPrefix; ; d = dirname(d)) {
+    if (existsSync(join(d, 'pnpm-workspace.yaml'))) file = join(d, 'pnpm-workspace.yaml');
+    if (file || dirname(d) === d) break;
+  }
+  if (!file) return [];
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines });
+  const { isMap, isScalar } = yaml();
+  const root = doc.contents;
+  const regs = isMap(root) ? (root as YAMLMap).get('registries', true) : undefined;
+  if (!isMap(regs)) return [];
+  const out: Finding[] = [];
+  const listed: string[] = [];
+  for (const pair of regs.items) {
+    if (!isScalar(pair.key) || !isScalar(pair.value) || typeof pair.value.value !== 'string') continue;
+    const scope = String(pair.key.value);
+    const url = pair.value.value;
+    const line = lines.linePos((pair.key as { range?: [number] }).range?.[0] ?? 0).line;
+    listed.push(`${scope} → ${url}`);
+    const host = url.replace(/^https?:/, '').replace(/\/?$/, '/');
+    if (!/^https?:\/\//.test(url) || credentialForRequest(ctx.cfg, url).kind !== 'none' || pnpmOwnAuth(ctx, host))
+      continue;
+    out.push(
+      makeFinding('pnpm-config', {
+        severity: 'warning',
+        message: `${file}:${line} sends ${scope === 'default' ? 'every unscoped package' : scope} to ${url}, and no .npmrc line holds a credential for it: pnpm sends none (a private registry answers 401 or 404).`,
+        fix: `If that registry needs one, add \`${host}:_authToken=\${NPM_TOKEN}\` to ~/.npmrc (\`pnpm config set ${host}:_authToken "$NPM_TOKEN"\`).`,
+        source: { file, line },
+      }),
+    );
+  }
+  if (listed.length)
+    out.unshift(
+      makeFinding('pnpm-config', {
+        severity: 'info',
+        message: `pnpm reads \`registries\` from ${file} (${listed.join(', ')}); npm does not, and the registry table here is npm's view.`,
+        fix: 'Nothing to change if pnpm is the only client; for npm users, add the same `@scope:registry=` lines to .npmrc.',
+        source: { file, line: lines.linePos((regs as { range?: [number] }).range?.[0] ?? 0).line },
+      }),
+    );
+  return out;
+}
 
 interface YarnRc {
   file: string;
@@ -150,6 +221,9 @@ export const yarnConfig: Rule = {
     let server: string | undefined = env.npmRegistryServer || undefined;
     let alwaysAuth = env.npmAlwaysAuth !== undefined && /^(true|1)$/i.test(env.npmAlwaysAuth);
     let topToken = hasAuth;
+    // npmRegistries entries apply only where Yarn's lookup finds them: judged once every file is read.
+    const registryEntries: { key: string; rc: YarnRc; node: unknown; auth: boolean }[] = [];
+    const scopeServers: string[] = [];
     for (const rc of rcs) {
       // Yarn expands variables in the values it parsed: a `${VAR}` in a comment or a key is never read.
       const unset: { ref: string; name: string; line: number }[] = [];
@@ -179,6 +253,8 @@ export const yarnConfig: Rule = {
       }
       const s = get('npmRegistryServer');
       if (isScalar(s) && server === undefined) server = String(s.value);
+      const pub = get('npmPublishRegistry');
+      if (isScalar(pub)) scopeServers.push(String(pub.value));
       const aa = get('npmAlwaysAuth');
       if (isScalar(aa) && aa.value === true && env.npmAlwaysAuth === undefined) alwaysAuth = true;
       for (const section of ['npmScopes', 'npmRegistries']) {
@@ -187,7 +263,15 @@ export const yarnConfig: Rule = {
         for (const pair of m.items) {
           const k = isScalar(pair.key) ? String(pair.key.value) : '';
           const v = pair.value;
-          if (isMap(v) && ((v as YAMLMap).get('npmAuthToken') || (v as YAMLMap).get('npmAuthIdent'))) hasAuth = true;
+          const auth = isMap(v) && Boolean((v as YAMLMap).get('npmAuthToken') || (v as YAMLMap).get('npmAuthIdent'));
+          if (section === 'npmRegistries') registryEntries.push({ key: k, rc, node: pair.key, auth });
+          else if (auth) hasAuth = true;
+          if (section === 'npmScopes' && isMap(v)) {
+            for (const f of ['npmRegistryServer', 'npmPublishRegistry']) {
+              const u = (v as YAMLMap).get(f);
+              if (typeof u === 'string') scopeServers.push(u);
+            }
+          }
           if (section === 'npmScopes' && k.startsWith('@')) {
             out.push(
               makeFinding('yarn-config', {
@@ -201,6 +285,7 @@ export const yarnConfig: Rule = {
         }
       }
     }
+    out.push(...unmatchedRegistries(registryEntries, server, scopeServers, () => (hasAuth = true)));
     const npmrcCreds = effectiveCredentials(ctx).filter((c) => c.origin && c.origin.where !== 'default');
     if (!hasAuth && npmrcCreds.length) {
       const c = npmrcCreds[0];
@@ -225,5 +310,42 @@ export const yarnConfig: Rule = {
     return out;
   },
 };
+
+/**
+ * Yarn finds an npmRegistries entry by the registry URL without its trailing slash, or without its scheme
+ * (`//host/path`): a key written any other way (a bare host, `https:` for an `http:` registry, an .npmrc
+ * key) is never used, and its token never sent. Without any registry configured, Yarn's own default is
+ * asked, which the project does not name: nothing is judged then.
+ */
+function unmatchedRegistries(
+  entries: { key: string; rc: YarnRc; node: unknown; auth: boolean }[],
+  server: string | undefined,
+  scopeServers: string[],
+  used: () => void,
+): Finding[] {
+  const asked = [server, ...scopeServers].filter((u): u is string => Boolean(u)).map((u) => u.replace(/\/$/, ''));
+  // A registry read from a variable is not known here: judge nothing rather than guess.
+  if (asked.some((u) => u.includes('${'))) asked.length = 0;
+  const unmatched: typeof entries = [];
+  for (const e of entries) {
+    const key = e.key.replace(/\/$/, '');
+    if (!asked.length || asked.some((u) => key === u || key === u.replace(/^[a-z]+:/, ''))) {
+      if (e.auth) used();
+    } else unmatched.push(e);
+  }
+  // Only an entry meant for a registry asked here (same host name, written another way) is a mistake: entries
+  // for other registries (a ~/.yarnrc.yml serving several projects) are someone else's business.
+  const hostOf = (u: string) => /^(?:[a-z]+:)?(?:\/\/)?([^/:"]+)/.exec(u)?.[1]?.toLowerCase();
+  return unmatched.flatMap((e) => {
+    const near = asked.find((u) => hostOf(u) === hostOf(e.key));
+    if (!near) return [];
+    return makeFinding('yarn-config', {
+      severity: e.auth ? 'error' : 'warning',
+      message: `npmRegistries key "${e.key}" in ${e.rc.file} matches no registry Yarn asks (${asked.join(', ')}): Yarn compares the registry URL without its scheme or trailing slash, so this entry${e.auth ? ' and its token are' : ' is'} never used.`,
+      fix: `Write the key as \`"${near.replace(/^[a-z]+:/, '')}":\` under npmRegistries.`,
+      source: { file: e.rc.file, line: lineOf(e.rc, e.node) },
+    });
+  });
+}
 
 export const clientRules: Rule[] = [pnpmConfig, yarnConfig];

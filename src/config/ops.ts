@@ -2,6 +2,7 @@
 // and the grace period of a shutdown. Parsed here to keep config.ts about the registry itself.
 import { BlockList, isIPv6 } from 'node:net';
 import { parseDuration } from './duration.ts';
+import { ConfigError } from './config-error.ts';
 
 /** `metrics.allow`: CIDR ranges and bearer secrets; any one entry admits a scraper. Empty: not served. */
 export type MetricsConfig = { allowCidrs: string[]; allowBearers: string[] };
@@ -67,7 +68,7 @@ export const opsDefaults: OpsConfig = {
 export const opsKeys = ['metrics', 'hooks', 'hookDelivery', 'hookApi', 'shutdownDelay'];
 
 function fail(key: string, why: string): never {
-  throw new Error(`config: ${key}: ${why}`);
+  throw new ConfigError(key, why);
 }
 
 function mapping(v: unknown, key: string, allowed: string[]): Record<string, unknown> {

@@ -238,7 +238,6 @@ async function importPackage(
   }
   const distfiles = doc._distfiles ?? {};
   const found: ImportedVersion[] = [];
-  const latest = doc['dist-tags']?.latest;
   const valid = Object.entries(versions).filter(([version]) => {
     if (semver.valid(version) === version) return true;
     say('version', `${name}@${version}`, false, `"${version}" is not a version`);
@@ -287,9 +286,6 @@ async function importPackage(
     }
     const manifest: Record<string, unknown> = { ...m, dist: { ...dist, tarball: undefined } };
     delete manifest._attachments;
-    // Verdaccio keeps the readme on the package; Tessera shows the latest version's.
-    if (version === latest && typeof doc.readme === 'string' && manifest.readme === undefined)
-      manifest.readme = doc.readme;
     const publisher = (m._npmUser as { name?: string } | undefined)?.name;
     found.push({
       version,
@@ -320,6 +316,9 @@ async function importPackage(
   const ids = await userIds(ctx.store.db, [...named]);
   const stars = await userIds(ctx.store.db, Object.keys(doc.users ?? {}));
   const { tags, moveTags, notes } = keptTags(doc['dist-tags'] ?? {}, target, found);
+  // Verdaccio keeps the readme on the package; Tessera shows the latest version's: the one latest names here.
+  const readmeOf = found.find((f) => f.version === tags.latest)?.manifest;
+  if (readmeOf && typeof doc.readme === 'string' && readmeOf.readme === undefined) readmeOf.readme = doc.readme;
   await importLocalPackage(ctx.store.db, {
     name,
     access: isPublic ? 'public' : 'restricted',

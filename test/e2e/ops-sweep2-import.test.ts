@@ -17,7 +17,8 @@ import { tessera } from '../helpers/cli.ts';
 
 const VERDACCIO = 'http://127.0.0.1:4873/';
 
-/** A package folder as Verdaccio 6 writes it; `lost` versions are in the document but their tarball is not. */
+/** A package folder as Verdaccio 6 writes it (the readme on the package, not its versions); `lost` versions are
+ *  in the document but their tarball is not. */
 async function writePackage(
   storage: string,
   name: string,
@@ -52,7 +53,7 @@ async function writePackage(
     doc.versions[version] = {
       name,
       version,
-      readme: `# ${name} ${version}`,
+      readmeFilename: 'README.md',
       _npmUser: { name: 'erin' },
       maintainers: [{ name: 'erin', email: 'erin@example.com' }],
       dist: {
@@ -147,6 +148,7 @@ describe('tessera import verdaccio: dist-tags naming versions that do not come i
     };
     assert.deepEqual(doc['dist-tags'], { latest: '1.1.0', stable: '1.1.0', rc: '2.0.0-rc.1' });
     assert.deepEqual(Object.keys(doc.versions).sort(), ['1.0.0', '1.1.0', '2.0.0-rc.1']);
+    assert.equal(doc.readme, '# @team/tagged', "Verdaccio's readme, shown with the version latest names here");
     const npm = makeNpm(s.url);
     const cwd = makeProject({ '@team/tagged': 'latest' });
     const r = await npm.run(['install'], { cwd });

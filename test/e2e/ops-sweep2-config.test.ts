@@ -133,6 +133,33 @@ function serveOnce(file: string, data: string) {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+describe('a hook whose owner is not a user', { skip: onceInSqlitePass }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-ops2-hookowner-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('tessera serve starts, and says at once that the hook hears public packages only', async () => {
+    const file = join(dir, 'tessera.yaml');
+    const hook = { name: 'ci', url: 'http://127.0.0.1:9/', secret: 'a-secret-long-enough-1', owner: 'relase-bot' };
+    writeFileSync(file, stringify({ hooks: [hook, { ...hook, name: 'anon', owner: undefined }] }));
+    const srv = await serve(['--config', file, '--data', join(dir, 'data')]);
+    try {
+      // The log line may reach the pipe just after the URL: waited for, not slept on.
+      const deadline = Date.now() + 10_000;
+      while (!srv.output().includes('is not a user here') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const warned = srv
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('is not a user here'));
+      assert.equal(warned.length, 1, srv.output());
+      assert.match(warned[0], /hook ci, relase-bot, is not a user here: it hears about public packages only/);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
 describe('a wrong configuration file stops tessera serve with one line', { skip: onceInSqlitePass }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-ops2-badconfig-'));
   before(() => writeFileSync(join(dir, 'ok.yaml'), 'logLevel: warn\n'));

@@ -164,6 +164,15 @@ describe('tessera import verdaccio: dist-tags naming versions that do not come i
     assert.match(again.stdout, /^imported version @team\/tagged@2\.0\.0$/m);
     const tags = (await (await fetch(`${s.url}-/package/@team%2ftagged/dist-tags`)).json()) as Record<string, string>;
     assert.deepEqual(tags, { latest: '2.0.0', stable: '1.1.0', rc: '2.0.0-rc.1' });
+    // The running registry read this package before the re-run: what it serves now is the new document.
+    const doc = (await (await fetch(`${s.url}@team%2ftagged`)).json()) as {
+      'dist-tags': Record<string, string>;
+      versions: Record<string, unknown>;
+      readme: string;
+    };
+    assert.equal(doc['dist-tags'].latest, '2.0.0');
+    assert.ok(doc.versions['2.0.0'], 'the version brought in is served');
+    assert.equal(doc.readme, '# @team/tagged', 'the readme moved with latest');
     const third = await run();
     assert.match(third.stdout, /0 user\(s\), 0 package\(s\) and 0 version\(s\) imported/);
     const still = (await (await fetch(`${s.url}-/package/@team%2ftagged/dist-tags`)).json()) as Record<string, string>;

@@ -44,6 +44,25 @@ export function hasDatabase(dataDir: string): boolean {
   return existsSync(join(dataDir, DB));
 }
 
+/**
+ * Whether another process has the data folder's database open (a registry still running on it, an admin
+ * command): every WAL connection holds a shared lock, so an exclusive one is refused at once. Replacing the
+ * file under such a process would lose what it writes next, into a database nobody opens again.
+ */
+export function databaseInUse(dataDir: string): boolean {
+  if (!hasDatabase(dataDir)) return false;
+  const db = new DatabaseSync(join(dataDir, DB), { timeout: 0 });
+  try {
+    db.exec('PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT;');
+    return false;
+  } catch (e) {
+    if ((e as { errcode?: number }).errcode === 5 || (e as { errcode?: number }).errcode === 6) return true;
+    throw e;
+  } finally {
+    db.close();
+  }
+}
+
 /** Copies the database through SQLite's online backup (a snapshot), then the tarballs the snapshot names. */
 export async function backupStore(dataDir: string, toDir: string, now = new Date()): Promise<BackupReport> {
   await mkdir(join(toDir, 'blobs'), { recursive: true });

@@ -136,6 +136,24 @@ describe('a backup taken while the registry serves, restored into a new folder',
     }
   });
 
+  test('restore --force into the folder of a registry still running on it is refused; its data stays', async () => {
+    const live = join(root, 'live');
+    assert.equal((await tessera(['restore', '--from', backupDir, '--data', live])).code, 0);
+    const srv = await serve(['--data', live]);
+    try {
+      const npm = npmFor(srv, aliceToken);
+      await ok(npm, ['publish'], makePackage('after-restore', '1.0.0'));
+      const r = await tessera(['restore', '--from', backupDir, '--data', live, '--force']);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /^tessera: .*tessera\.db is open in another process .*stop it/m);
+      assert.equal((await ok(npm, ['view', 'after-restore', 'version'])).trim(), '1.0.0', 'still served');
+    } finally {
+      await srv.stop();
+    }
+    const r = await tessera(['restore', '--from', backupDir, '--data', live, '--force']);
+    assert.equal(r.code, 0, `once stopped, --force restores: ${r.stderr}`);
+  });
+
   test('a copy of the backup without its secret.key is refused, with the target left empty', async () => {
     const keyless = join(root, 'keyless');
     cpSync(backupDir, keyless, { recursive: true });

@@ -71,7 +71,13 @@ function globToRegExp(glob: string): RegExp {
 }
 
 function readConfig(file: string): { rules: Rule[]; htpasswd?: string } {
-  const y = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  let y: Record<string, unknown>;
+  try {
+    y = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  } catch (e) {
+    // The parser's message goes on with a code frame over several lines: its first line says where.
+    throw new Error(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0].replace(/:$/, '')}`);
+  }
   const pkgs = (y.packages ?? {}) as Record<string, Record<string, unknown>>;
   // `allow` and `allow_publish` are Sinopia's words for them, which Verdaccio still adds in.
   const rules = Object.entries(pkgs).map(([glob, r]) => ({

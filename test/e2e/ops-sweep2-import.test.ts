@@ -140,6 +140,17 @@ describe('tessera import verdaccio: dist-tags naming versions that do not come i
     assert.match(line(first, 'package plain:'), /^imported package plain: /);
   });
 
+  test('a Verdaccio config.yaml that does not parse stops the import with one line naming it', async () => {
+    const config = join(root, 'config.yaml');
+    writeFileSync(config, 'packages:\n  "**": { access: $all\n');
+    const r = await tessera(['import', 'verdaccio', '--storage', storage, '--config', config, '--data', s.dataDir], {
+      env: s.env,
+    });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^tessera: ${config} is not valid YAML: .*line 3, column 1`));
+  });
+
   test('npm installs the package by latest, and the kept tags name what they named in Verdaccio', async () => {
     const doc = (await (await fetch(`${s.url}@team%2ftagged`)).json()) as {
       'dist-tags': Record<string, string>;

@@ -185,7 +185,10 @@ export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<Im
       continue;
     }
     const uplinks = Object.keys(doc._uplinks ?? {});
-    if (!listed.has(name) && uplinks.length > 0) {
+    // Without Verdaccio's list (a copy that left its dotfiles behind), a version whose tarball did not come
+    // from the uplink (not in `_distfiles`) says the package was published there.
+    const cachedOnly = uplinks.length > 0 && !listed.has(name) && (dbFile !== '' || !publishedThere(doc));
+    if (cachedOnly) {
       if (opts.keepProxied) await keepProxied(ctx, opts.storage, name, doc, say);
       else say('package', name, false, `only cached from the uplink ${uplinks.join(', ')} (--keep-proxied keeps it)`);
       continue;
@@ -202,6 +205,14 @@ export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<Im
 }
 
 type Say = (what: ImportLine['what'], name: string, done: boolean, why?: string) => void;
+
+/** Whether a version of the document has a tarball Verdaccio did not fetch from an uplink. */
+function publishedThere(doc: Doc): boolean {
+  return Object.values(doc.versions ?? {}).some((m) => {
+    const url = (m.dist as { tarball?: unknown } | undefined)?.tarball;
+    return typeof url === 'string' && !doc._distfiles?.[fileName(new URL(url, 'x:/').pathname)];
+  });
+}
 
 async function importPackage(
   ctx: Ctx,

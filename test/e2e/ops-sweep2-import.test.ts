@@ -6,7 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssri from 'ssri';
@@ -95,7 +95,6 @@ describe('tessera import verdaccio: dist-tags naming versions that do not come i
     // Not a document Verdaccio writes: a version key that is no version.
     await writePackage(storage, 'odd', ['1.0.0'], { latest: '1.0.0' });
     const odd = join(storage, 'odd', 'package.json');
-    const { readFileSync } = await import('node:fs');
     const doc = JSON.parse(readFileSync(odd, 'utf8'));
     doc.versions.latest = doc.versions['1.0.0'];
     writeFileSync(odd, JSON.stringify(doc));
@@ -188,5 +187,41 @@ describe('tessera import verdaccio: dist-tags naming versions that do not come i
     assert.match(third.stdout, /0 user\(s\), 0 package\(s\) and 0 version\(s\) imported/);
     const still = (await (await fetch(`${s.url}-/package/@team%2ftagged/dist-tags`)).json()) as Record<string, string>;
     assert.deepEqual(still, tags);
+  });
+});
+
+describe('tessera import verdaccio: a storage copied without its dotfiles (no .verdaccio-db.json)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'tessera-ops2-nodb-'));
+  const storage = join(root, 'storage');
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+    mkdirSync(storage);
+    // Published to Verdaccio, which also looked the name up on its uplink (`proxy:` on every package).
+    await writePackage(storage, '@team/local', ['1.0.0'], { latest: '1.0.0' });
+    const local = join(storage, '@team', 'local', 'package.json');
+    const doc = JSON.parse(readFileSync(local, 'utf8'));
+    doc._uplinks = { npmjs: { etag: '"x"', fetched: Date.now() } };
+    writeFileSync(local, JSON.stringify(doc));
+    // Only cached from the uplink: every tarball Verdaccio holds came from there.
+    await writePackage(storage, 'cached', ['1.0.0'], { latest: '1.0.0' });
+    const cached = join(storage, 'cached', 'package.json');
+    const c = JSON.parse(readFileSync(cached, 'utf8'));
+    c._uplinks = { npmjs: { etag: '"y"', fetched: Date.now() } };
+    c._distfiles = { 'cached-1.0.0.tgz': { url: 'http://127.0.0.1:9/cached/-/cached-1.0.0.tgz', registry: 'npmjs' } };
+    c._attachments = {};
+    writeFileSync(cached, JSON.stringify(c));
+  });
+  after(async () => {
+    await s.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('what was published there comes in; what was only cached is left out, as with the list', async () => {
+    const r = await tessera(['import', 'verdaccio', '--storage', storage, '--data', s.dataDir], { env: s.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^imported package @team\/local: /m);
+    assert.match(r.stdout, /^skipped package cached: only cached from the uplink npmjs/m);
+    assert.equal((await fetch(`${s.url}@team%2flocal`)).status, 200);
   });
 });

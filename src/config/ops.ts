@@ -124,11 +124,16 @@ function parseHook(v: unknown, i: number): HookConfig {
   const key = `hooks[${i}]`;
   const h = mapping(v, key, ['name', 'url', 'secret', 'events', 'package', 'scope', 'owner']);
   const url = text(h.url, `${key}.url`);
+  let u: URL | undefined;
   try {
-    const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    u = new URL(url);
   } catch {
-    fail(`${key}.url`, 'must be an absolute http(s) URL');
+    /* refused below */
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) fail(`${key}.url`, 'must be an absolute http(s) URL');
+  // As for hooks made over the API: fetch refuses such a URL, and its error, URL and all, would be logged.
+  if (u.username || u.password) {
+    fail(`${key}.url`, 'must not carry a user name or password (the receiver checks the signature instead)');
   }
   const secret = text(h.secret, `${key}.secret`);
   if (secret.length < 16) fail(`${key}.secret`, 'must be at least 16 characters');

@@ -176,6 +176,11 @@ describe('a wrong configuration file stops tessera serve with one line', { skip:
     ['smtp not a mapping', 'email: {smtp: smtp.example.com}\n', /: email\.smtp: must be a mapping$/],
     ['YAML that does not parse', 'upstream:\n  url: a: b\n', /: not valid YAML: .*line 2, column/],
     ['a list, not a mapping', '- listen: 127.0.0.1:4873\n', /: must be a YAML mapping/],
+    [
+      'a hook URL with a password in it',
+      'hooks: [{name: ci, url: "https://ci:s3cret-pw@ci.example.com/h", secret: a-secret-long-enough-1}]\n',
+      /: hooks\[0\]\.url: .*user name or password(?!.*s3cret-pw)/,
+    ],
   ];
   for (const [what, yaml, message] of cases) {
     test(what, () => {

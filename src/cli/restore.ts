@@ -25,12 +25,20 @@ export async function run(args: string[]): Promise<number> {
   }
   const from = resolve(values.from);
   return guarded(async () => {
-    const { data, database } = loadConfig(values);
+    const { data, database, blobs } = loadConfig(values);
     // A backup is an embedded store: restored into the folder, the PostgreSQL records would not change.
     if (database !== null) {
       process.stderr.write(
         'tessera: the records are in PostgreSQL: restore writes an embedded store; restore into a folder ' +
           'of its own (--data DIR, without the database setting)\n',
+      );
+      return 1;
+    }
+    // The tarballs would go into the folder's blobs/, which this configuration never reads: all of them missing.
+    if (blobs !== null) {
+      process.stderr.write(
+        `tessera: tarballs are in ${blobs} in this configuration, and restore writes an embedded store: restore ` +
+          'into a folder of its own (--data DIR, without the blobs setting), then move it up with tessera migrate\n',
       );
       return 1;
     }

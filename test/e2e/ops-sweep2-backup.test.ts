@@ -6,7 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, tessera, type ServeProcess } from '../helpers/cli.ts';
@@ -151,6 +151,16 @@ describe('a backup taken while the registry serves, restored into a new folder',
     }
     const r = await tessera(['restore', '--from', backupDir, '--data', live, '--force']);
     assert.equal(r.code, 0, `once stopped, --force restores: ${r.stderr}`);
+  });
+
+  test('restore into an install whose tarballs are in a bucket is refused, with nothing written', async () => {
+    const target = join(root, 'bucket-install');
+    const config = join(root, 'bucket.yaml');
+    writeFileSync(config, `data: ${target}\nblobs: s3://npm-tarballs/prod\ns3: {endpoint: 'http://127.0.0.1:9'}\n`);
+    const r = await tessera(['restore', '--from', backupDir, '--config', config]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /^tessera: tarballs are in s3:\/\/npm-tarballs\/prod .*restore writes an embedded store/m);
+    assert.ok(!existsSync(target) || readdirSync(target).length === 0, 'nothing was restored');
   });
 
   test('a copy of the backup without its secret.key is refused, with the target left empty', async () => {

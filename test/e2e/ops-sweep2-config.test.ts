@@ -182,20 +182,38 @@ describe('a wrong configuration file stops tessera serve with one line', { skip:
       /: hooks\[0\]\.url: .*user name or password(?!.*s3cret-pw)/,
     ],
   ];
+  // Each case as loaded in-process (what every command does first); three through the real binary below.
   for (const [what, yaml, message] of cases) {
     test(what, () => {
       const file = join(dir, `${what.replaceAll(' ', '-')}.yaml`);
       writeFileSync(file, yaml);
-      // No --listen: the file's own listen key is what is checked (port 0 would never clash).
-      const r = serveOnce(file, join(dir, 'data'));
-      assert.notEqual(r.code, 0);
-      assert.equal(r.stdout, '', 'nothing started');
-      const lines = r.stderr.trimEnd().split('\n');
-      assert.equal(lines.length, 1, `one line:\n${r.stderr}`);
-      assert.ok(lines[0].startsWith(`tessera: config ${file}: `), `names the file: ${lines[0]}`);
-      assert.match(lines[0], message);
+      assert.throws(
+        () => loadConfig({ config: file }, {}),
+        (e: Error) => {
+          assert.equal(e.message.split('\n').length, 1, `one line:\n${e.message}`);
+          assert.ok(e.message.startsWith(`config ${file}: `), `names the file: ${e.message}`);
+          assert.match(e.message, message);
+          return true;
+        },
+      );
     });
   }
+
+  test('tessera serve prints that line alone and exits 1, starting nothing', () => {
+    for (const [what, yaml] of cases.filter(([w]) => /unknown key|does not parse|port out of range/.test(w))) {
+      const file = join(dir, `serve-${what.replaceAll(' ', '-')}.yaml`);
+      writeFileSync(file, yaml);
+      let expected = '';
+      try {
+        loadConfig({ config: file }, {});
+      } catch (e) {
+        expected = (e as Error).message;
+      }
+      // No --listen: the file's own listen key is what is checked (port 0 would never clash).
+      const r = serveOnce(file, join(dir, 'data'));
+      assert.deepEqual(r, { code: 1, stdout: '', stderr: `tessera: ${expected}\n` }, what);
+    }
+  });
 
   test('a file that is not there, or is a folder, is named with why', () => {
     for (const file of [join(dir, 'missing.yaml'), dir]) {

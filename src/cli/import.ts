@@ -61,7 +61,7 @@ export async function run(args: string[]): Promise<number> {
     });
     if (values.json) {
       process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      return 0;
+      return r.failed > 0 ? 1 : 0;
     }
     for (const l of r.lines) {
       process.stdout.write(`${l.done ? 'imported' : 'skipped'} ${l.what} ${l.name}${l.why ? `: ${l.why}` : ''}\n`);
@@ -69,6 +69,6 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(
       `${r.users} user(s), ${r.packages} package(s) and ${r.versions} version(s) imported; ${r.skipped} skipped\n`,
     );
-    return 0;
+    return r.failed > 0 ? 1 : 0;
   });
 }

@@ -1,7 +1,7 @@
 // `tessera restore --from DIR [--force]`: puts a backup back into the data folder.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/config.ts';
-import { isEmptyFolder, readManifest, restoreStore } from '../store/backup.ts';
+import { databaseInUse, isEmptyFolder, readManifest, restoreStore } from '../store/backup.ts';
 import { guarded, parse, storeOptions } from './common.ts';
 
 const help = `usage: tessera restore --from DIR [--force] [--data DIR] [--config FILE]
@@ -25,12 +25,20 @@ export async function run(args: string[]): Promise<number> {
   }
   const from = resolve(values.from);
   return guarded(async () => {
-    const { data, database } = loadConfig(values);
+    const { data, database, blobs } = loadConfig(values);
     // A backup is an embedded store: restored into the folder, the PostgreSQL records would not change.
     if (database !== null) {
       process.stderr.write(
         'tessera: the records are in PostgreSQL: restore writes an embedded store; restore into a folder ' +
           'of its own (--data DIR, without the database setting)\n',
+      );
+      return 1;
+    }
+    // The tarballs would go into the folder's blobs/, which this configuration never reads: all of them missing.
+    if (blobs !== null) {
+      process.stderr.write(
+        `tessera: tarballs are in ${blobs} in this configuration, and restore writes an embedded store: restore ` +
+          'into a folder of its own (--data DIR, without the blobs setting), then move it up with tessera migrate\n',
       );
       return 1;
     }
@@ -45,6 +53,13 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write(
         `tessera: the data folder ${data} is not empty; restore will not overwrite it. ` +
           'Restore into a new folder (--data DIR), or stop the registry and pass --force to replace its data\n',
+      );
+      return 1;
+    }
+    if (databaseInUse(data)) {
+      process.stderr.write(
+        `tessera: ${join(data, 'tessera.db')} is open in another process (a registry still running on it, or an ` +
+          'admin command): stop it, then restore again; nothing was restored\n',
       );
       return 1;
     }

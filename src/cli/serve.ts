@@ -6,6 +6,7 @@ import { buildApp } from '../http/server.ts';
 import { parse, storeOptions } from './common.ts';
 import { sealingKey } from '../store/secret-box.ts';
 import { sealingKeyMatches } from '../store/sealing-check.ts';
+import { userRowBy } from '../store/user-reads.ts';
 
 const help = `usage: tessera serve [--listen HOST:PORT] [--data DIR] [--config FILE]
 
@@ -57,6 +58,15 @@ export async function run(args: string[]): Promise<number> {
   await app.listen({ host: config.listen.host, port: config.listen.port });
   if (config.email.requireVerified && !config.publicUrl) {
     app.log.warn('email.requireVerified is on but publicUrl is not set: no verification e-mail will be sent');
+  }
+  // A misspelt owner is not an error (the user may be made later), but the hook hears public packages only.
+  for (const h of config.hooks) {
+    if (h.owner !== null && !(await userRowBy(store.db, { name: h.owner }))) {
+      app.log.warn(
+        { hook: h.name, owner: h.owner },
+        `hooks: the owner of hook ${h.name}, ${h.owner}, is not a user here: it hears about public packages only`,
+      );
+    }
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDuration } from './duration.ts';
+import { ConfigError } from './config-error.ts';
 
 export type LdapConfig = {
   /** ldap:// or ldaps:// */
@@ -54,7 +55,7 @@ export type AuthConfig = {
 export const authDefaults: AuthConfig = { local: true, oidc: null, ldap: null, groups: {} };
 
 function fail(key: string, why: string): never {
-  throw new Error(`config: ${key}: ${why}`);
+  throw new ConfigError(key, why);
 }
 
 function str(v: unknown, key: string): string {

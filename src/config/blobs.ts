@@ -2,6 +2,7 @@
 // in an S3-compatible bucket, reached with the `s3:` settings. Secrets may come from the environment
 // (TESSERA_S3_ACCESS_KEY_ID, TESSERA_S3_SECRET_ACCESS_KEY) rather than the file.
 import { parseDuration } from './duration.ts';
+import { ConfigError } from './config-error.ts';
 import type { S3BlobsOptions } from '../store/blobs/s3.ts';
 
 export type S3Config = {
@@ -39,7 +40,7 @@ export const S3_TIMEOUT_MS = 30_000;
 export const blobsKeys = ['blobs', 's3'];
 
 function fail(key: string, why: string): never {
-  throw new Error(`config: ${key}: ${why}`);
+  throw new ConfigError(key, why);
 }
 
 /** `s3://bucket/prefix` → bucket and prefix ('' or ending in '/'). */

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.ts';
+import { ConfigError } from './config-error.ts';
 import { applyOps, opsDefaults, opsKeys, type OpsConfig } from './ops.ts';
 import { authDefaults, parseAuth, type AuthConfig } from './auth.ts';
 import { applyBlobs, applyBlobsEnv, blobsDefaults, blobsKeys, type BlobsConfig } from './blobs.ts';
@@ -171,7 +172,7 @@ export function unpackedLimit(c: Pick<Config, 'maxBodyBytes' | 'maxUnpackedBytes
 
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
-  if (!m) throw new Error(`invalid --listen "${text}" (use HOST:PORT)`);
+  if (!m || Number(m[3]) > 65535) throw new Error(`invalid --listen "${text}" (use HOST:PORT, a port up to 65535)`);
   return { host: m[1] || m[2] || '127.0.0.1', port: Number(m[3]) };
 }
 
@@ -205,7 +206,13 @@ const fileKeys = new Set([
 ]);
 
 function fail(key: string, why: string): never {
-  throw new Error(`config: ${key}: ${why}`);
+  throw new ConfigError(key, why);
+}
+
+/** A YAML mapping: a list is an object too, and would be read as keys 0, 1, … */
+function mapping(v: unknown, key: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(key, 'must be a mapping');
+  return v as Record<string, unknown>;
 }
 
 function str(v: unknown, key: string): string {
@@ -244,11 +251,46 @@ function databaseUrl(v: unknown, key: string): string {
   return s;
 }
 
-export function applyFile(base: Config, file: FileConfig, dir: string): Config {
+/** `path`: the file's name, put in front of any error so the operator knows where to look. */
+export function applyFile(base: Config, file: FileConfig, dir: string, path?: string): Config {
+  try {
+    return applyFileKeys(base, file, dir);
+  } catch (e) {
+    if (e instanceof ConfigError && path) throw new ConfigError(e.key, e.why, path);
+    throw e;
+  }
+}
+
+function readFile(path: string): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('', `cannot be read (${(e as Error).message})`, path);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text) ?? {};
+  } catch (e) {
+    // The parser's message goes on with a code frame over several lines: its first line says where.
+    throw new ConfigError('', `not valid YAML: ${(e as Error).message.split('\n')[0].replace(/:$/, '')}`, path);
+  }
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('', 'must be a YAML mapping', path);
+  return parsed as FileConfig;
+}
+
+function applyFileKeys(base: Config, file: FileConfig, dir: string): Config {
   const c: Config = structuredClone(base);
   for (const key of Object.keys(file)) if (!fileKeys.has(key)) fail(key, 'unknown key');
   const f = file;
-  if (f.listen !== undefined) c.listen = parseListen(String(f.listen));
+  if (f.listen !== undefined) {
+    if (typeof f.listen !== 'string' && typeof f.listen !== 'number') fail('listen', 'must be HOST:PORT');
+    try {
+      c.listen = parseListen(String(f.listen));
+    } catch {
+      fail('listen', `"${f.listen}" is not HOST:PORT with a port up to 65535`);
+    }
+  }
   if (f.data !== undefined) c.data = resolve(dir, str(f.data, 'data'));
   if (f.database !== undefined && f.database !== null) c.database = databaseUrl(f.database, 'database');
   if (f.publicUrl !== undefined && f.publicUrl !== null) c.publicUrl = urlValue(f.publicUrl, 'publicUrl');
@@ -273,8 +315,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     c.defaultScopedAccess = oneOf(f.defaultScopedAccess, 'defaultScopedAccess', ['public', 'restricted'] as const);
   }
   if (f.upstream !== undefined && f.upstream !== null) {
-    const u = f.upstream as Record<string, unknown>;
-    if (typeof u !== 'object') fail('upstream', 'must be a mapping');
+    const u = mapping(f.upstream, 'upstream');
     const keys = [
       'url',
       'cacheTtl',
@@ -312,8 +353,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     c.trustedProxies = f.trustedProxies.map((v, i) => str(v, `trustedProxies[${i}]`));
   }
   if (f.tokens !== undefined && f.tokens !== null) {
-    const t = f.tokens as Record<string, unknown>;
-    if (typeof t !== 'object') fail('tokens', 'must be a mapping');
+    const t = mapping(f.tokens, 'tokens');
     const ints = [
       'maxPerUser',
       'maxPackagesAndScopes',
@@ -342,8 +382,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     }
   }
   if (f.email !== undefined && f.email !== null) {
-    const e = f.email as Record<string, unknown>;
-    if (typeof e !== 'object') fail('email', 'must be a mapping');
+    const e = mapping(f.email, 'email');
     for (const key of Object.keys(e))
       if (!['requireVerified', 'from', 'linkTtl', 'smtp'].includes(key)) fail(`email.${key}`, 'unknown key');
     if (e.requireVerified !== undefined) {
@@ -353,7 +392,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     if (e.from !== undefined) c.email.from = str(e.from, 'email.from');
     if (e.linkTtl !== undefined) c.email.linkTtlMs = duration(e.linkTtl, 'email.linkTtl');
     if (e.smtp !== undefined && e.smtp !== null) {
-      const m = e.smtp as Record<string, unknown>;
+      const m = mapping(e.smtp, 'email.smtp');
       for (const key of Object.keys(m))
         if (!['host', 'port', 'secure', 'user', 'password'].includes(key)) fail(`email.smtp.${key}`, 'unknown key');
       const port = m.port ?? 587;
@@ -368,8 +407,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     }
   }
   if (f.oidc !== undefined && f.oidc !== null) {
-    const o = f.oidc as Record<string, unknown>;
-    if (typeof o !== 'object') fail('oidc', 'must be a mapping');
+    const o = mapping(f.oidc, 'oidc');
     for (const key of Object.keys(o))
       if (!['tokenTtl', 'audience', 'multipleConfigs', 'issuers'].includes(key)) fail(`oidc.${key}`, 'unknown key');
     if (o.tokenTtl !== undefined) c.oidc.tokenTtlMs = duration(o.tokenTtl, 'oidc.tokenTtl');
@@ -413,8 +451,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     c.accessLog = f.accessLog;
   }
   if (f.stage !== undefined && f.stage !== null) {
-    const st = f.stage as Record<string, unknown>;
-    if (typeof st !== 'object') fail('stage', 'must be a mapping');
+    const st = mapping(f.stage, 'stage');
     for (const key of Object.keys(st))
       if (!['ttl', 'requireSecondApprover'].includes(key)) fail(`stage.${key}`, 'unknown key');
     if (st.ttl !== undefined) {
@@ -427,8 +464,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
     }
   }
   if (f.unpublish !== undefined && f.unpublish !== null) {
-    const u = f.unpublish as Record<string, unknown>;
-    if (typeof u !== 'object') fail('unpublish', 'must be a mapping');
+    const u = mapping(f.unpublish, 'unpublish');
     for (const key of Object.keys(u)) if (key !== 'reserveFor') fail(`unpublish.${key}`, 'unknown key');
     if (u.reserveFor !== undefined) {
       c.unpublish.reserveForMs = u.reserveFor === 0 ? 0 : duration(u.reserveFor, 'unpublish.reserveFor');
@@ -438,8 +474,7 @@ export function applyFile(base: Config, file: FileConfig, dir: string): Config {
   applyBlobs(c, f);
   if (f.auth !== undefined && f.auth !== null) c.auth = parseAuth(f.auth, dir);
   if (f.cache !== undefined && f.cache !== null) {
-    const k = f.cache as Record<string, unknown>;
-    if (typeof k !== 'object') fail('cache', 'must be a mapping');
+    const k = mapping(f.cache, 'cache');
     for (const key of Object.keys(k)) {
       if (key !== 'documentBytes' && key !== 'tarballBytes') fail(`cache.${key}`, 'unknown key');
       const n = k[key];
@@ -458,12 +493,7 @@ export type ConfigFlags = { config?: string; data?: string; listen?: string };
 export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Config {
   let c = structuredClone(defaults);
   const file = flags.config ?? env.TESSERA_CONFIG;
-  if (file) {
-    const text = readFileSync(file, 'utf8');
-    const parsed = (parseYaml(text) ?? {}) as FileConfig;
-    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config: ${file} must be a YAML mapping`);
-    c = applyFile(c, parsed, resolve(file, '..'));
-  }
+  if (file) c = applyFile(c, readFile(file), resolve(file, '..'), file);
   const data = flags.data ?? env.TESSERA_DATA;
   if (data) c.data = data;
   if (env.TESSERA_DATABASE_URL) c.database = databaseUrl(env.TESSERA_DATABASE_URL, 'TESSERA_DATABASE_URL');

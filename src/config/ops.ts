@@ -2,6 +2,7 @@
 // and the grace period of a shutdown. Parsed here to keep config.ts about the registry itself.
 import { BlockList, isIPv6 } from 'node:net';
 import { parseDuration } from './duration.ts';
+import { ConfigError } from './config-error.ts';
 
 /** `metrics.allow`: CIDR ranges and bearer secrets; any one entry admits a scraper. Empty: not served. */
 export type MetricsConfig = { allowCidrs: string[]; allowBearers: string[] };
@@ -67,7 +68,7 @@ export const opsDefaults: OpsConfig = {
 export const opsKeys = ['metrics', 'hooks', 'hookDelivery', 'hookApi', 'shutdownDelay'];
 
 function fail(key: string, why: string): never {
-  throw new Error(`config: ${key}: ${why}`);
+  throw new ConfigError(key, why);
 }
 
 function mapping(v: unknown, key: string, allowed: string[]): Record<string, unknown> {
@@ -123,11 +124,16 @@ function parseHook(v: unknown, i: number): HookConfig {
   const key = `hooks[${i}]`;
   const h = mapping(v, key, ['name', 'url', 'secret', 'events', 'package', 'scope', 'owner']);
   const url = text(h.url, `${key}.url`);
+  let u: URL | undefined;
   try {
-    const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    u = new URL(url);
   } catch {
-    fail(`${key}.url`, 'must be an absolute http(s) URL');
+    /* refused below */
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) fail(`${key}.url`, 'must be an absolute http(s) URL');
+  // As for hooks made over the API: fetch refuses such a URL, and its error, URL and all, would be logged.
+  if (u.username || u.password) {
+    fail(`${key}.url`, 'must not carry a user name or password (the receiver checks the signature instead)');
   }
   const secret = text(h.secret, `${key}.secret`);
   if (secret.length < 16) fail(`${key}.secret`, 'must be at least 16 characters');

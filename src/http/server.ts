@@ -37,12 +37,14 @@ import './app-state.ts';
 
 /** URLs can carry secrets (logout carries the token, web login its session): never log those parts. */
 export function redactUrl(url: string): string {
-  return url
+  const out = url
     .replace(/(\/-\/user\/token\/)[^/?]+/, '$1[redacted]')
     .replace(/(\/-\/v1\/(?:done|login\/cli)\/)[^/?]+/, '$1[redacted]')
     .replace(/(\/-\/npm\/v1\/tokens\/token\/)[^/?]+/, '$1[redacted]')
     .replace(/(\/-\/tessera\/v1\/email\/verify\/)[^/?]+/, '$1[redacted]')
     .replace(/([?&]token=)[^&#]*/g, '$1[redacted]');
+  // An OpenID Provider's authorization code (a one-time credential) and the state that binds it.
+  return out.startsWith('/-/signin/oidc/callback?') ? out.replace(/([?&](?:code|state)=)[^&#]*/g, '$1[redacted]') : out;
 }
 
 /** A package PUT that carries a tarball is a publish; one without is another document update. */

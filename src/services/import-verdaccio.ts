@@ -21,6 +21,7 @@ import {
   type ImportedVersion,
 } from '../store/imports.ts';
 import { userRowBy } from '../store/user-reads.ts';
+import { pickLatest } from '../store/packages.ts';
 import { createImportedUser } from './accounts.ts';
 import { unpackedLimit } from '../config/config.ts';
 import { readTarballManifest } from './tarball.ts';
@@ -28,7 +29,15 @@ import type { Ctx } from './context.ts';
 
 export type ImportOptions = { storage: string; htpasswd?: string; config?: string; keepProxied?: boolean };
 export type ImportLine = { what: 'user' | 'package' | 'version'; name: string; done: boolean; why?: string };
-export type ImportReport = { lines: ImportLine[]; users: number; packages: number; versions: number; skipped: number };
+export type ImportReport = {
+  lines: ImportLine[];
+  users: number;
+  packages: number;
+  versions: number;
+  skipped: number;
+  /** Packages whose import failed with an error (not a reason to skip): the command exits 1. */
+  failed: number;
+};
 
 type Doc = Record<string, unknown> & {
   versions?: Record<string, Record<string, unknown>>;
@@ -62,7 +71,13 @@ function globToRegExp(glob: string): RegExp {
 }
 
 function readConfig(file: string): { rules: Rule[]; htpasswd?: string } {
-  const y = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  let y: Record<string, unknown>;
+  try {
+    y = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  } catch (e) {
+    // The parser's message goes on with a code frame over several lines: its first line says where.
+    throw new Error(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0].replace(/:$/, '')}`);
+  }
   const pkgs = (y.packages ?? {}) as Record<string, Record<string, unknown>>;
   // `allow` and `allow_publish` are Sinopia's words for them, which Verdaccio still adds in.
   const rules = Object.entries(pkgs).map(([glob, r]) => ({
@@ -103,7 +118,7 @@ const time = (iso: unknown, fallback: number) => {
 };
 
 export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<ImportReport> {
-  const report: ImportReport = { lines: [], users: 0, packages: 0, versions: 0, skipped: 0 };
+  const report: ImportReport = { lines: [], users: 0, packages: 0, versions: 0, skipped: 0, failed: 0 };
   const say = (what: ImportLine['what'], name: string, done: boolean, why?: string) => {
     report.lines.push({ what, name, done, why });
     if (!done) report.skipped++;
@@ -170,17 +185,34 @@ export async function importVerdaccio(ctx: Ctx, opts: ImportOptions): Promise<Im
       continue;
     }
     const uplinks = Object.keys(doc._uplinks ?? {});
-    if (!listed.has(name) && uplinks.length > 0) {
+    // Without Verdaccio's list (a copy that left its dotfiles behind), a version whose tarball did not come
+    // from the uplink (not in `_distfiles`) says the package was published there.
+    const cachedOnly = uplinks.length > 0 && !listed.has(name) && (dbFile !== '' || !publishedThere(doc));
+    if (cachedOnly) {
       if (opts.keepProxied) await keepProxied(ctx, opts.storage, name, doc, say);
       else say('package', name, false, `only cached from the uplink ${uplinks.join(', ')} (--keep-proxied keeps it)`);
       continue;
     }
-    await importPackage(ctx, opts.storage, name, doc, config.rules, say, report);
+    try {
+      await importPackage(ctx, opts.storage, name, doc, config.rules, say, report);
+    } catch (e) {
+      // One package's transaction either landed whole or not at all: the others still come in.
+      say('package', name, false, `failed: ${(e as Error).message}; nothing of it was imported`);
+      report.failed++;
+    }
   }
   return report;
 }
 
 type Say = (what: ImportLine['what'], name: string, done: boolean, why?: string) => void;
+
+/** Whether a version of the document has a tarball Verdaccio did not fetch from an uplink. */
+function publishedThere(doc: Doc): boolean {
+  return Object.values(doc.versions ?? {}).some((m) => {
+    const url = (m.dist as { tarball?: unknown } | undefined)?.tarball;
+    return typeof url === 'string' && !doc._distfiles?.[fileName(new URL(url, 'x:/').pathname)];
+  });
+}
 
 async function importPackage(
   ctx: Ctx,
@@ -223,8 +255,12 @@ async function importPackage(
   }
   const distfiles = doc._distfiles ?? {};
   const found: ImportedVersion[] = [];
-  const latest = doc['dist-tags']?.latest;
-  for (const [version, m] of Object.entries(versions).sort(([a], [b]) => semver.compare(a, b))) {
+  const valid = Object.entries(versions).filter(([version]) => {
+    if (semver.valid(version) === version) return true;
+    say('version', `${name}@${version}`, false, `"${version}" is not a version`);
+    return false;
+  });
+  for (const [version, m] of valid.sort(([a], [b]) => semver.compare(a, b))) {
     const id = `${name}@${version}`;
     const dist = (m.dist ?? {}) as { tarball?: string; integrity?: string; shasum?: string };
     const file = fileName(new URL(dist.tarball ?? `x:/${version}.tgz`, 'x:/').pathname);
@@ -267,9 +303,6 @@ async function importPackage(
     }
     const manifest: Record<string, unknown> = { ...m, dist: { ...dist, tarball: undefined } };
     delete manifest._attachments;
-    // Verdaccio keeps the readme on the package; Tessera shows the latest version's.
-    if (version === latest && typeof doc.readme === 'string' && manifest.readme === undefined)
-      manifest.readme = doc.readme;
     const publisher = (m._npmUser as { name?: string } | undefined)?.name;
     found.push({
       version,
@@ -299,14 +332,17 @@ async function importPackage(
   for (const p of rule?.publish ?? []) if (!/^[$@]/.test(p)) named.add(p);
   const ids = await userIds(ctx.store.db, [...named]);
   const stars = await userIds(ctx.store.db, Object.keys(doc.users ?? {}));
-  const imported = new Set([...target.versions.keys(), ...found.map((f) => f.version)]);
-  const tags = Object.fromEntries(Object.entries(doc['dist-tags'] ?? {}).filter(([, v]) => imported.has(v)));
+  const { tags, moveTags, notes } = keptTags(doc['dist-tags'] ?? {}, target, found);
+  // Verdaccio keeps the readme on the package; Tessera shows the latest version's: the one latest names here.
+  const readmeOf = found.find((f) => f.version === tags.latest)?.manifest;
+  if (readmeOf && typeof doc.readme === 'string' && readmeOf.readme === undefined) readmeOf.readme = doc.readme;
   await importLocalPackage(ctx.store.db, {
     name,
     access: isPublic ? 'public' : 'restricted',
     createdAt: time(times.created, now),
     versions: found,
     tags,
+    moveTags,
     maintainerIds: [...ids.values()],
     starIds: [...stars.values()],
     modifiedAt: time(times.modified, now),
@@ -322,7 +358,34 @@ async function importPackage(
     ? 'public'
     : `restricted (Verdaccio let ${readers} read it; here its maintainers do, and whoever is granted it)`;
   const strangers = missing.length ? `; not users here: ${missing.join(', ')}` : '';
-  say('package', name, true, `${access}; ${who}${strangers}`);
+  say('package', name, true, [`${access}; ${who}${strangers}`, ...notes].join('; '));
+}
+
+/**
+ * The dist-tags that come in: those naming a version held here after this import. A tag naming a version
+ * imported now is moved to it (a re-run that finds a lost tarball); one naming a version that is not here
+ * is dropped, said in the report, and `latest`, which npm installs by, then names the highest version
+ * here on a first import, as after an unpublish.
+ */
+function keptTags(
+  wanted: Record<string, string>,
+  target: Awaited<ReturnType<typeof importTarget>>,
+  found: ImportedVersion[],
+): { tags: Record<string, string>; moveTags: string[]; notes: string[] } {
+  const added = new Set(found.map((f) => f.version));
+  const held = [...target.versions.keys(), ...added];
+  const tags: Record<string, string> = {};
+  const notes: string[] = [];
+  for (const [tag, version] of Object.entries(wanted)) {
+    if (held.includes(version)) tags[tag] = version;
+    else if (tag !== 'latest') notes.push(`dist-tag ${tag} names ${version}, not imported: dropped`);
+  }
+  if (!tags.latest && target.head?.origin !== 'local') {
+    tags.latest = pickLatest(held, semver.compare, (v) => semver.prerelease(v) !== null)!;
+    const was = wanted.latest ? `was ${wanted.latest}, not imported` : 'was not set';
+    notes.push(`dist-tag latest ${was}: latest is ${tags.latest} here`);
+  }
+  return { tags, moveTags: Object.keys(tags).filter((t) => added.has(tags[t])), notes };
 }
 
 /** Whether a version of the document is the tarball held here: by its integrity, or by the SHA-1 `shasum`

@@ -44,6 +44,25 @@ export function hasDatabase(dataDir: string): boolean {
   return existsSync(join(dataDir, DB));
 }
 
+/**
+ * Whether another process has the data folder's database open (a registry still running on it, an admin
+ * command): every WAL connection holds a shared lock, so an exclusive one is refused at once. Replacing the
+ * file under such a process would lose what it writes next, into a database nobody opens again.
+ */
+export function databaseInUse(dataDir: string): boolean {
+  if (!hasDatabase(dataDir)) return false;
+  const db = new DatabaseSync(join(dataDir, DB), { timeout: 0 });
+  try {
+    db.exec('PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT;');
+    return false;
+  } catch (e) {
+    if ((e as { errcode?: number }).errcode === 5 || (e as { errcode?: number }).errcode === 6) return true;
+    throw e;
+  } finally {
+    db.close();
+  }
+}
+
 /** Copies the database through SQLite's online backup (a snapshot), then the tarballs the snapshot names. */
 export async function backupStore(dataDir: string, toDir: string, now = new Date()): Promise<BackupReport> {
   await mkdir(join(toDir, 'blobs'), { recursive: true });
@@ -124,6 +143,7 @@ export async function restoreStore(fromDir: string, dataDir: string): Promise<Re
 async function checkBackup(fromDir: string, from: ReturnType<typeof filesystemBlobs>): Promise<Set<string>> {
   const path = join(fromDir, DB);
   let named: { live: Set<string>; other: Set<string> };
+  let sealed: string[];
   const db = new DatabaseSync(path, { readOnly: true });
   try {
     const ok = db.prepare('PRAGMA quick_check').get() as { quick_check: string };
@@ -135,10 +155,18 @@ async function checkBackup(fromDir: string, from: ReturnType<typeof filesystemBl
     const staging = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'staged'").get();
     const staged = staging ? blobs('SELECT blob FROM staged') : [];
     named = { live, other: new Set([...gone, ...staged].filter((b) => !live.has(b))) };
+    sealed = sealedKinds(db);
   } catch (e) {
     throw new Error(`the backup's database ${path} is damaged (${(e as Error).message}); nothing was restored`);
   } finally {
     db.close();
+  }
+  // Restored without it, a new key would be made and every sealed secret would fail to open, one by one, later.
+  if (sealed.length > 0 && !existsSync(join(fromDir, KEY))) {
+    throw new Error(
+      `the backup has no ${KEY}, and its database holds secrets sealed with it (${sealed.join(', ')}); ` +
+        `copy the data folder's ${KEY} into ${fromDir} and restore again; nothing was restored`,
+    );
   }
   const keys = new Set<string>();
   for (const key of [...named.live, ...named.other]) {
@@ -151,6 +179,19 @@ async function checkBackup(fromDir: string, from: ReturnType<typeof filesystemBl
     keys.add(key);
   }
   return keys;
+}
+
+/** What in a backup's database only the data folder's key opens (tables an older schema lacks are skipped). */
+function sealedKinds(db: DatabaseSync): string[] {
+  const kinds: [string, string, string][] = [
+    ['2FA seeds', 'users', 'tfa IS NOT NULL'],
+    ['webhook secrets', 'hooks', '1 = 1'],
+    ['sign-in refresh tokens', 'sso_identities', 'refresh_token IS NOT NULL'],
+  ];
+  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  return kinds
+    .filter(([, table, where]) => has.get(table) && db.prepare(`SELECT 1 FROM ${table} WHERE ${where} LIMIT 1`).get())
+    .map(([kind]) => kind);
 }
 
 async function restoreChecked(

@@ -90,11 +90,13 @@ async function insertImportedVersion(trx: Db, name: string, v: ImportedVersion):
     .execute();
 }
 
-/** Adds what is missing; a tag, maintainer or star Tessera already has stays as it is. Re-renders at `modifiedAt`. */
+/** Adds what is missing; a tag, maintainer or star Tessera already has stays as it is, except the tags in `move`
+ *  (they name a version this import brings in). Re-renders at `modifiedAt`. */
 async function addTagsAndPeople(
   trx: Db,
   name: string,
   tags: Record<string, string>,
+  move: readonly string[],
   maintainerIds: number[],
   starIds: number[],
   modifiedAt: number,
@@ -103,7 +105,11 @@ async function addTagsAndPeople(
     await trx
       .insertInto('dist_tags')
       .values({ package: name, tag, version })
-      .onConflict((oc) => oc.doNothing())
+      .onConflict((oc) =>
+        move.includes(tag)
+          ? oc.columns(['package', 'tag']).doUpdateSet({ version })
+          : oc.columns(['package', 'tag']).doNothing(),
+      )
       .execute();
   }
   for (const id of maintainerIds) {
@@ -198,6 +204,8 @@ export async function importLocalPackage(
     createdAt: number;
     versions: readonly ImportedVersion[];
     tags: Record<string, string>;
+    /** Tags to move where `tags` says even if Tessera has them (they name a version imported now). */
+    moveTags: readonly string[];
     maintainerIds: number[];
     starIds: number[];
     modifiedAt: number;
@@ -206,7 +214,7 @@ export async function importLocalPackage(
   await db.transaction().execute(async (trx) => {
     await ensureLocalPackage(trx, p.name, p.access, p.createdAt);
     for (const v of p.versions) await insertImportedVersion(trx, p.name, v);
-    await addTagsAndPeople(trx, p.name, p.tags, p.maintainerIds, p.starIds, p.modifiedAt);
+    await addTagsAndPeople(trx, p.name, p.tags, p.moveTags, p.maintainerIds, p.starIds, p.modifiedAt);
   });
 }
 

@@ -18,13 +18,15 @@ export class StoreUnavailable extends Error {
 /** Node's network and file-system errors a lost connection or mount gives. */
 const SYSTEM = /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/;
 /** PostgreSQL's SQLSTATEs for a connection that failed, a server going down or not taking connections yet,
- *  and too many connections (class 08, 57P01–57P03, 53300). */
-const PG = /^(08...|57P0[123]|53300)$/;
+ *  too many connections (class 08, 57P01–57P03, 53300), and a server that takes no writes (25006: a standby
+ *  after a failover, or default_transaction_read_only). */
+const PG = /^(08...|57P0[123]|53300|25006)$/;
 /** node-postgres's own words for a connection that went away or never came. */
 const PG_TEXT =
   /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
-/** SQLite busy or locked past the busy timeout, an I/O error, a full disk, a file it cannot open. */
-const SQLITE = new Set([5, 6, 10, 13, 14]);
+/** SQLite busy or locked past the busy timeout, a database it may not write (a file system remounted
+ *  read-only, permissions changed), an I/O error, a full disk, a file it cannot open. */
+const SQLITE = new Set([5, 6, 8, 10, 13, 14]);
 
 /** Whether `err` is a failure of the database connection itself (the network, the server going away or
  *  turning connections down), not of a statement; asked only of errors from a PostgreSQL connection. */

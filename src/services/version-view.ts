@@ -8,7 +8,9 @@ import { putVersionView, type VersionView } from '../store/version-views.ts';
 import type { Db } from '../store/store.ts';
 import type { BlobStore } from '../store/blobs/filesystem.ts';
 
-const MAX_README = 1024 * 1024;
+/** The part of a README rendered: markdown parsing is superlinear on some inputs (deep quotes, nested HTML),
+ *  and it runs at publish time, so a larger README is cut (at a line) and says so. */
+const MAX_README = 256 * 1024;
 const MAX_FILES = 5_000;
 const README = /^[^/]+\/readme(\.(md|markdown|mkd|txt))?$/i;
 
@@ -77,7 +79,7 @@ export async function buildVersionView(
   manifestReadme?: unknown,
 ): Promise<VersionView> {
   const files: VersionView['files'] = [];
-  let readme: { path: string; text: string } | undefined;
+  let readme: { path: string; text: string; more: boolean } | undefined;
   await new Promise<void>((resolve, reject) => {
     const parser = new Parser({
       onReadEntry: (entry: ReadEntry) => {
@@ -86,11 +88,16 @@ export async function buildVersionView(
         // README.md wins over README, which wins over README.txt.
         const md = /\.(md|markdown|mkd)$/i;
         const better = !readme || (md.test(entry.path) && !md.test(readme.path));
-        if (README.test(entry.path) && entry.size <= MAX_README && better) {
+        if (README.test(entry.path) && better) {
           const chunks: Buffer[] = [];
-          entry.on('data', (c: Buffer) => chunks.push(c));
+          let size = 0;
+          entry.on('data', (c: Buffer) => {
+            if (size > MAX_README) return;
+            chunks.push(c);
+            size += c.length;
+          });
           entry.on('end', () => {
-            readme = { path: entry.path, text: Buffer.concat(chunks).toString('utf8') };
+            readme = { path: entry.path, text: Buffer.concat(chunks).toString('utf8'), more: size < entry.size };
           });
         } else {
           entry.resume();
@@ -102,14 +109,28 @@ export async function buildVersionView(
     parser.end(tgz);
   });
   files.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const text = readme?.text ?? (typeof manifestReadme === 'string' ? manifestReadme : '');
+  const whole = readme?.text ?? (typeof manifestReadme === 'string' ? manifestReadme : '');
+  const { text, cut } = bounded(whole, readme?.more ?? false);
   const plain = readme !== undefined && !/\.(md|markdown|mkd)$/i.test(readme.path) && /\.txt$/i.test(readme.path);
-  const readmeHtml = !text
-    ? ''
-    : plain
-      ? `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>`
-      : renderReadme(text, name, version);
+  const asText = () => `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>`;
+  let readmeHtml = '';
+  try {
+    readmeHtml = !text ? '' : plain ? asText() : renderReadme(text, name, version);
+  } catch {
+    // Deeper than the parser's stack (a megabyte of `>`): the README as text, and the version keeps its files.
+    readmeHtml = asText();
+  }
+  if (cut)
+    readmeHtml += `<p class="hint">The README is longer than ${MAX_README / 1024} KiB: the rest is in the package.</p>`;
   return { readmeHtml, files };
+}
+
+/** The first MAX_README characters of a README (`more`: only its start was read), cut after a whole line. */
+function bounded(text: string, more: boolean): { text: string; cut: boolean } {
+  if (text.length <= MAX_README && !more) return { text, cut: false };
+  const head = text.slice(0, MAX_README);
+  const nl = head.lastIndexOf('\n');
+  return { text: nl > 0 ? head.slice(0, nl + 1) : head, cut: true };
 }
 
 /** Called by publish and staged approval inside their transaction: a version is never without its view. */

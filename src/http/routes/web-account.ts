@@ -20,11 +20,12 @@ import {
 } from '../ui/pages-account.ts';
 import type { Ctx } from '../../services/context.ts';
 import { endSession, startSession } from '../web/session.ts';
-import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+import { done, formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
-/** Where to go after signing in: a page of these web pages, never another site. */
+/** Where to go after signing in: a page of these web pages, never another site. Printable ASCII only (a
+ *  browser sends a path percent-encoded): a line break or a wide character cannot be put in `Location`. */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/-\/web\/[^\\]*$/.test(next) && !next.startsWith('//') ? next : '/-/web/';
+  return typeof next === 'string' && /^\/-\/web\/[!-[\]-~]*$/.test(next) ? next : '/-/web/';
 }
 
 type Form = Record<string, string>;
@@ -95,7 +96,7 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').redirect('/-/web/', 303);
   });
 
-  type Msg = { error?: string; notice?: string; refused?: Refused };
+  type Msg = { error?: string; refused?: Refused };
   const account = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg, status = 200) => {
     const { caller } = await pageContext(req, reply);
     const profile = (await getProfile(ctx, caller.principal)) as Profile;
@@ -125,25 +126,25 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/-/web/account/password', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       await updateProfile(ctx, auth, principal, { password: { old: form.old ?? '', new: form.new ?? '' } });
     } catch (e) {
       return accountRefused(req, reply, view, 'password', form, e);
     }
-    return account(req, reply, view, { notice: 'Password changed. Every other session has ended.' });
+    return done(req, reply, caller, '/-/web/account', 'Password changed. Every other session has ended.');
   });
 
   app.post('/-/web/account/sessions/revoke', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       await revokeSession(ctx, auth, principal, String(form.id ?? ''));
     } catch (e) {
       return accountRefused(req, reply, view, 'sessions/revoke', form, e);
     }
-    return account(req, reply, view, { notice: 'The session has ended.' });
+    return done(req, reply, caller, '/-/web/account', 'The session has ended.');
   });
 
   app.post('/-/web/account/sessions/revoke-all', async (req, reply) => {
@@ -191,13 +192,13 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/-/web/tokens/revoke', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       await revokeForCaller(ctx, auth, principal, String(form.key ?? ''));
     } catch (e) {
       return tokens(req, reply, view, { error: refused(e) });
     }
-    return tokens(req, reply, view, { notice: 'The token is revoked.' });
+    return done(req, reply, caller, '/-/web/tokens', 'The token is revoked.');
   });
 }

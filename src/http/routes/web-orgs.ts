@@ -19,7 +19,7 @@ import {
 import { myOrgs } from '../../services/web-self.ts';
 import type { View } from '../ui/layout.ts';
 import { orgPage, orgsPage, type Msg, type OrgView } from '../ui/pages-orgs.ts';
-import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+import { done, formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 import { kept } from '../ui/refused.ts';
 
 type Form = Record<string, string>;
@@ -64,7 +64,7 @@ export async function webOrgRoutes(app: FastifyInstance): Promise<void> {
     app.post<{ Params: { org: string } }>(
       `/-/web/org/:org/${path}`,
       async (req: FastifyRequest<{ Params: { org: string } }>, reply) => {
-        const { principal, view, form } = await formContext(req, reply);
+        const { caller, principal, view, form } = await formContext(req, reply);
         if (!principal.user) return toSignIn(req, reply);
         const org = req.params.org.replace(/^@/, '');
         let notice: string;
@@ -77,7 +77,7 @@ export async function webOrgRoutes(app: FastifyInstance): Promise<void> {
           const values = kept(form);
           return show(reply, view, principal, org, { error: e.message, form: { path, values } }, e.status);
         }
-        return show(reply, view, principal, org, { notice });
+        return done(req, reply, caller, `/-/web/org/${encodeURIComponent(org)}`, notice);
       },
     );
 

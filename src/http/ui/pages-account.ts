@@ -50,7 +50,7 @@ export function accountPage(
   v: View,
   p: Profile,
   sessions: SessionInfo[],
-  msg: { error?: string; notice?: string; refused?: Refused } = {},
+  msg: { error?: string; refused?: Refused } = {},
   password = true,
 ) {
   const tfa = p.tfa && typeof p.tfa === 'object' ? (p.tfa as { mode: string; pending: boolean }) : null;
@@ -64,7 +64,6 @@ export function accountPage(
     v,
     'Your account',
     html`<h1>Your account</h1>${alert(msg.error)}${topError(r, shown)}
-${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 <table><tbody>
 <tr><th scope="row">Username</th><td>${p.name}</td></tr>
 <tr><th scope="row">E-mail</th><td>${p.email} ${
@@ -135,7 +134,6 @@ export function tokensPage(v: View, tokens: TokenRow[], msg: { error?: string; n
     v,
     'Access tokens',
     html`<h1>Access tokens</h1>${alert(msg.error)}
-${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 <p><a class="button" href="/-/web/tokens/new">Create a token</a></p>
 ${
   own.length

@@ -96,7 +96,7 @@ describe('web pages: what users write is shown as text, swept again', { skip: on
     await s?.close();
   });
 
-  test('a README and package fields with hostile HTML: nothing runs, nothing outside the README is styled', async () => {
+  test('a README and package fields with hostile HTML: nothing runs, nothing restyles the page', async () => {
     const page = await b.browser.newPage();
     const seen = await watch(page);
     const res = await page.goto(`${s.url}-/web/package/hostile-readme`);
@@ -179,7 +179,7 @@ describe('web pages: what users write is shown as text, swept again', { skip: on
     await page.close();
   });
 
-  test('a README deeper than the parser can go, or of 5 MB: the version keeps its page, README start and files', async () => {
+  test('a README too deep to parse or of 5 MB: the version keeps its page, README start and files', async () => {
     const page = await b.browser.newPage();
     for (const [name, start] of [
       ['deep-readme', 'deep'],

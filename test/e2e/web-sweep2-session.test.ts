@@ -33,7 +33,7 @@ describe('web sessions and form posts, swept again', { skip: onceInSqlitePass },
     await s?.close();
   });
 
-  test('a form post that worked lands on a page: back and reload post nothing again; the notice shows once', async () => {
+  test('a post that worked lands on a page: back and reload post nothing again; its notice shows once', async () => {
     await s.token({ user: 'alice', kind: 'classic-automation', name: 'to-revoke' });
     const ctx = await b.browser.newContext();
     const page = await ctx.newPage();
@@ -110,7 +110,7 @@ describe('web sessions and form posts, swept again', { skip: onceInSqlitePass },
     }
   });
 
-  test('a cookie kept after sign-out, after expiry, or of a disabled account is no sign-in, nor a form post', async () => {
+  test('a cookie kept after sign-out or expiry, or of a disabled account: no sign-in, no form post', async () => {
     // Signed out in the browser: the cookie copied before still works nowhere.
     const ctx = await b.browser.newContext();
     const page = await ctx.newPage();

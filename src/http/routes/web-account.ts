@@ -49,6 +49,15 @@ function tokenBody(f: Record<string, string>): Record<string, unknown> {
   };
 }
 
+/** The token form's field a refusal is about: the part of npm's request the service named, or the password or
+ *  one-time password a refusal of the caller's proof is about. */
+function tokenField(r: Refusal): string | undefined {
+  if (r.reason === 'password-wrong' || r.reason === 'password-required') return 'password';
+  if (r.reason.startsWith('otp-')) return 'otp';
+  const field = r.params.field;
+  return field === 'cidr_whitelist' ? 'cidr' : typeof field === 'string' ? field : undefined;
+}
+
 function ssoLink(ctx: Ctx, next: unknown): SsoLink | undefined {
   const o = ctx.config.auth.oidc;
   if (!o) return undefined;
@@ -185,9 +194,10 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
       return sendPage(reply, 201, createdTokenPage(view, String(created.token), nerfDart(view.registry)));
     } catch (e) {
       const error = refused(e);
-      reply.header('x-tessera-reason', (e as Refusal).reason);
+      const r = e as Refusal;
+      reply.header('x-tessera-reason', r.reason);
       const { password: _p, otp: _o, _csrf, ...keep } = form;
-      return sendPage(reply, (e as Refusal).status, newTokenPage(view, keep, error));
+      return sendPage(reply, r.status, newTokenPage(view, keep, { error, field: tokenField(r) }));
     }
   });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { launch, signIn, type TestBrowser } from '../helpers/browser.ts';
+import { launch, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
 const HOSTILE = `# hostile
@@ -176,6 +176,30 @@ describe('web pages: what users write is shown as text, swept again', { skip: on
     assert.equal(await page.locator('main i').count(), 0);
     await page.getByRole('button', { name: `Revoke <i>ci</i> "quoted" ${FIELD}` }).waitFor();
     await inert(page, 'account and tokens', seen);
+    await page.close();
+  });
+
+  test("npm login's page: a CSP with no script at all, not framed; a refused name is shown as text", async () => {
+    const start = await fetch(`${s.url}-/v1/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'npm-command': 'login' },
+      body: '{}',
+    });
+    const { loginUrl } = (await start.json()) as { loginUrl: string };
+    const page = await b.browser.newPage();
+    const seen = await watch(page);
+    const res = await page.goto(loginUrl);
+    const csp = res?.headers()['content-security-policy'] ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /script-src/, 'no script of any kind');
+    await page.getByLabel('Username').fill(FIELD);
+    await page.getByLabel('Password', { exact: true }).fill('wrong');
+    const refused = await submitted(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+    assert.equal(refused.status(), 401);
+    assert.match(refused.headers()['content-security-policy'] ?? '', /default-src 'none'/);
+    assert.equal(await page.getByLabel('Username').inputValue(), FIELD, 'the name typed, as text');
+    await inert(page, "npm login's page", seen);
     await page.close();
   });
 

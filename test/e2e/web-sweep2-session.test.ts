@@ -160,6 +160,48 @@ describe('web sessions and form posts, swept again', { skip: onceInSqlitePass },
     await live.close();
   });
 
+  test('every form: no token, or another site or an opaque origin, is refused and changes nothing', async () => {
+    const cookie = await webSignIn(s.url, 'dave');
+    const page = await fetch(`${s.url}-/web/account`, { headers: { cookie } });
+    const _csrf = csrfOf(await page.text());
+    const paths = ['-/web/signin', '-/web/signout', '-/web/account/password', '-/web/account/sessions/revoke'];
+    paths.push('-/web/account/sessions/revoke-all', '-/web/tokens', '-/web/tokens/revoke', '-/web/explain');
+    for (const p of ['enable', 'confirm', 'mode', 'disable']) paths.push(`-/web/account/2fa/${p}`);
+    for (const p of ['users', 'users/disable', 'users/verify', 'orgs']) paths.push(`-/web/admin/${p}`);
+    paths.push('-/web/hooks', '-/web/hooks/delete', '-/web/hooks/some-id', '-/web/staged/some-id/approve');
+    for (const p of ['members', 'members/remove', 'teams', 'teams/destroy', 'teams/members', 'grants']) {
+      paths.push(`-/web/org/acme/${p}`);
+    }
+    for (const a of ['access', 'mfa', 'owner-add', 'owner-remove', 'tag-add', 'tag-remove', 'deprecate', 'trust-add']) {
+      paths.push(`-/web/settings/${a}`);
+    }
+    const tries: [string, Record<string, string>, Record<string, string>][] = [
+      ['no token', {}, { password: 'dave-password', name: 'dave' }],
+      ['another site', { origin: 'http://127.0.0.1:1' }, { _csrf, password: 'dave-password', name: 'dave' }],
+      ['an opaque origin', { origin: 'null' }, { _csrf, password: 'dave-password', name: 'dave' }],
+    ];
+    for (const path of paths) {
+      for (const [what, headers, form] of tries) {
+        const res = await fetch(`${s.url}${path}`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { ...FORM, ...headers, cookie },
+          body: new URLSearchParams({
+            ...form,
+            old: 'dave-password',
+            new: 'changed-password',
+            package: 'x',
+          }).toString(),
+        });
+        assert.equal(res.status, 403, `${path}, ${what}`);
+        assert.equal(res.headers.get('x-tessera-reason'), 'csrf-failed', `${path}, ${what}`);
+      }
+    }
+    const still = await fetch(`${s.url}-/web/account`, { redirect: 'manual', headers: { cookie } });
+    assert.equal(still.status, 200, 'still signed in: neither sign-out nor sign out everywhere went through');
+    assert.match(await webSignIn(s.url, 'dave'), /^tessera-session=/, 'the password is unchanged');
+  });
+
   test('a sign-in whose `next` holds a line break or a wide character goes to the home page, not a 500', async () => {
     for (const next of ['/-/web/\r\nx-injected: 1', '/-/web/package/✓']) {
       const form = await fetch(`${s.url}-/web/signin`);

@@ -25,7 +25,7 @@ describe('web sessions and form posts, swept again', { skip: onceInSqlitePass },
 
   before(async () => {
     s = await startServer({ trustedProxies: ['127.0.0.1'] }, { recordRequests: true });
-    for (const n of ['alice', 'bob', 'carol', 'dave']) await s.addUser(n);
+    for (const n of ['alice', 'bob', 'carol', 'dave', 'erin']) await s.addUser(n);
     b = await launch();
   });
   after(async () => {
@@ -142,6 +142,15 @@ describe('web sessions and form posts, swept again', { skip: onceInSqlitePass },
     s.clock.advance(s.ctx.config.sessionTtlMs + 1000);
     const late = await fetch(`${s.url}-/web/account`, { redirect: 'manual', headers: { cookie: dave } });
     assert.equal(late.status, 303, 'an expired session is no sign-in');
+
+    // A password changed by an administrator from the CLI ends the web session too.
+    const erin = await webSignIn(s.url, 'erin');
+    const pw = await tessera(['user', 'passwd', 'erin', '--password-stdin', '--data', s.dataDir], {
+      input: 'erin-new-password\n',
+    });
+    assert.equal(pw.code, 0, pw.stderr);
+    const after = await fetch(`${s.url}-/web/account`, { redirect: 'manual', headers: { cookie: erin } });
+    assert.equal(after.status, 303, 'a password changed from the CLI ends the web session');
 
     // Disabled by an administrator from the CLI while the page is open.
     const live = await b.browser.newContext();

@@ -121,6 +121,11 @@ describe('web sessions and form posts, swept again', { skip: onceInSqlitePass },
     const csrf = csrfOf(await page.content());
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${s.url}-/web/`);
+    // Back, on a shared computer: the account page is asked for again (no-store), and is the sign-in page now.
+    await page.goBack();
+    await page.waitForLoadState();
+    assert.match(page.url(), /\/-\/web\/signin/, 'the account page is not shown from a cache after signing out');
+    assert.doesNotMatch((await page.locator('main').textContent()) ?? '', /carol@example/);
     const stale = { cookie: `tessera-session=${copied.value}` };
     const again = await fetch(`${s.url}-/web/account`, { redirect: 'manual', headers: stale });
     assert.equal(again.status, 303);

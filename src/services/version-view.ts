@@ -1,6 +1,7 @@
 // A version as the web pages show it, made once when it is published: the README rendered from markdown
 // and sanitized (no script, no event handlers, no javascript: links, images only from the package or
 // https), and the tarball's file list. Pages then serve stored HTML: nothing is rendered per view.
+import { Worker } from 'node:worker_threads';
 import { Parser, type ReadEntry } from 'tar';
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
@@ -112,17 +113,75 @@ export async function buildVersionView(
   const whole = readme?.text ?? (typeof manifestReadme === 'string' ? manifestReadme : '');
   const { text, cut } = bounded(whole, readme?.more ?? false);
   const plain = readme !== undefined && !/\.(md|markdown|mkd)$/i.test(readme.path) && /\.txt$/i.test(readme.path);
-  const asText = () => `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>`;
-  let readmeHtml = '';
-  try {
-    readmeHtml = !text ? '' : plain ? asText() : renderReadme(text, name, version);
-  } catch {
-    // Deeper than the parser's stack (a megabyte of `>`): the README as text, and the version keeps its files.
-    readmeHtml = asText();
-  }
+  let readmeHtml = !text ? '' : plain ? asText(text) : await renderAside(text, name, version);
   if (cut)
     readmeHtml += `<p class="hint">The README is longer than ${MAX_README / 1024} KiB: the rest is in the package.</p>`;
   return { readmeHtml, files };
+}
+
+const asText = (text: string) => `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>`;
+
+/** How long a README may take to render before it is shown as text instead. */
+const RENDER_LIMIT_MS = 5_000;
+let worker: { thread: Worker; ready: Promise<void> } | undefined;
+let jobs = 0;
+const waiting = new Map<number, (html: string | null | undefined) => void>();
+
+/** The renderer's thread, started on first use and kept (unreferenced while idle, so it holds no process open). */
+function renderer() {
+  if (worker) return worker;
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const thread = new Worker(new URL(`./readme-worker.${ext}`, import.meta.url));
+  const ready = new Promise<void>((resolve) => thread.once('online', () => resolve()));
+  const gone = () => {
+    if (worker?.thread === thread) worker = undefined;
+    // Jobs still waiting on a thread that is gone are rendered here (undefined), as before there was one.
+    for (const done of waiting.values()) done(undefined);
+    waiting.clear();
+  };
+  thread.on('message', (m: { id: number; html: string | null }) => {
+    waiting.get(m.id)?.(m.html);
+    waiting.delete(m.id);
+    if (!waiting.size) thread.unref();
+  });
+  thread.on('error', gone);
+  thread.on('exit', gone);
+  thread.unref();
+  worker = { thread, ready };
+  return worker;
+}
+
+/** The README rendered in the renderer's thread, within RENDER_LIMIT_MS; else (or if it cannot be parsed) as
+ *  text. Markdown parsing is superlinear on some inputs (deep quotes, nested HTML), and it runs while a
+ *  version is published: here it cannot hold up every other request. */
+async function renderAside(text: string, name: string, version: string): Promise<string> {
+  const id = ++jobs;
+  const w = renderer();
+  w.thread.ref();
+  const html = await new Promise<string | null | undefined>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    waiting.set(id, (h) => {
+      clearTimeout(timer);
+      resolve(h);
+    });
+    w.thread.postMessage({ id, text, name, version });
+    // Counted from when the thread runs: its start is not the README's fault.
+    void w.ready.then(() => {
+      if (!waiting.has(id)) return;
+      timer = setTimeout(() => {
+        waiting.delete(id);
+        resolve(null);
+        void w.thread.terminate();
+      }, RENDER_LIMIT_MS);
+    });
+  });
+  if (html !== undefined) return html ?? asText(text);
+  try {
+    return renderReadme(text, name, version);
+  } catch {
+    // Deeper than the parser's stack: the README as text, and the version keeps its files.
+    return asText(text);
+  }
 }
 
 /** The first MAX_README characters of a README (`more`: only its start was read), cut after a whole line. */

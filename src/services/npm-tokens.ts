@@ -45,6 +45,7 @@ function expiryOf(v: number | string | null | undefined): TokenExpiry {
   if (Number.isNaN(at))
     throw new Refusal('invalid-request', {
       detail: `"expires" must be a number of days or an ISO date (got ${JSON.stringify(v)})`,
+      field: 'expires',
     });
   return { at };
 }

@@ -34,6 +34,7 @@ export function validateCidrs(list: string[]): string[] {
     if (!family || extra !== undefined || !Number.isInteger(n) || n < 0 || n > max) {
       throw new Refusal('invalid-request', {
         detail: `"${c}" is not a CIDR range (e.g. 192.168.0.0/16 or 2001:db8::/32)`,
+        field: 'cidr_whitelist',
       });
     }
     new BlockList().addSubnet(addr, n, family === 6 ? 'ipv6' : 'ipv4');
@@ -54,22 +55,23 @@ const EXAMPLES: Record<string, string> = {
  * organization can be called is refused, so a token never looks limited to something it does not cover.
  */
 export function validateGrants(g: Grants): Grants {
-  const bad = (value: string, what: string) =>
-    new Refusal('invalid-request', { detail: `"${value}" is not ${what} (e.g. ${EXAMPLES[what]})` });
+  // `field`: the part of npm's request it is in, so that a form can show the refusal at that field.
+  const bad = (value: string, what: string, field: string) =>
+    new Refusal('invalid-request', { detail: `"${value}" is not ${what} (e.g. ${EXAMPLES[what]})`, field });
   const scopes = new Set<string>();
   const packages = new Set<string>();
-  const scope = (s: string, given: string) => {
+  const scope = (s: string, given: string, field: string) => {
     const name = s.replace(/\/\*?$/, '');
-    if (!ORG_NAME.test(name.slice(1))) throw bad(given, 'a scope');
+    if (!ORG_NAME.test(name.slice(1))) throw bad(given, 'a scope', field);
     scopes.add(name);
   };
-  for (const s of g.scopes) scope(s.startsWith('@') ? s : `@${s}`, s);
+  for (const s of g.scopes) scope(s.startsWith('@') ? s : `@${s}`, s, 'scopes');
   for (const p of g.packages) {
-    if (/^@[^/]+\/\*$/.test(p)) scope(p, p);
+    if (/^@[^/]+\/\*$/.test(p)) scope(p, p, 'packages');
     else if (isReadableName(p)) packages.add(p);
-    else throw bad(p, 'a package name');
+    else throw bad(p, 'a package name', 'packages');
   }
-  for (const o of g.orgs) if (!ORG_NAME.test(o)) throw bad(o, 'an organization name');
+  for (const o of g.orgs) if (!ORG_NAME.test(o)) throw bad(o, 'an organization name', 'orgs');
   return { ...g, packages: [...packages], scopes: [...scopes] };
 }
 
@@ -106,6 +108,7 @@ function expiresAt(ctx: Ctx, e: TokenExpiry, write: boolean, by: CreatedBy): num
       max: by === 'admin' ? MAX_EXPIRY_DAYS : max,
       days: Number.isFinite(days) ? Math.round(days * 100) / 100 : String(days),
       permission: write ? 'read-write' : 'read-only',
+      field: 'expires',
     });
   }
   return now + Math.round(days * DAY);
@@ -125,7 +128,7 @@ export async function createToken(
   // A request for a token is not a credential: 403 with words npm prints, not the 401 of a classic token used.
   if (spec.kind !== 'granular' && !pol.classic) throw new Refusal('classic-token-not-made');
   if (spec.kind === 'granular' && !spec.grants)
-    throw new Refusal('invalid-request', { detail: 'A granular token needs its grants' });
+    throw new Refusal('invalid-request', { detail: 'A granular token needs its grants', field: 'packages' });
   const now = ctx.clock.now();
   if ((await countActiveTokens(ctx.store.db, user.id, now)) >= pol.maxPerUser)
     throw new Refusal('token-limit-reached', { limit: pol.maxPerUser });
@@ -134,14 +137,18 @@ export async function createToken(
     throw new Refusal('token-too-many-packages', {
       limit: pol.maxPackagesAndScopes,
       count: g.packages.length + g.scopes.length,
+      field: 'packages',
     });
   }
   if (g && g.orgs.length > pol.maxOrgs)
-    throw new Refusal('token-too-many-orgs', { limit: pol.maxOrgs, count: g.orgs.length });
+    throw new Refusal('token-too-many-orgs', { limit: pol.maxOrgs, count: g.orgs.length, field: 'orgs' });
   validateCidrs(spec.cidr);
   const write = writes(spec.kind, g);
   if (spec.bypass2fa && !write)
-    throw new Refusal('invalid-request', { detail: 'Only read-write tokens can bypass two-factor authentication' });
+    throw new Refusal('invalid-request', {
+      detail: 'Only read-write tokens can bypass two-factor authentication',
+      field: 'bypass_2fa',
+    });
   // Classic tokens never expire unless an administrator says so (npm's own classic tokens did not).
   const end = spec.kind !== 'granular' && spec.expires === 'never' ? null : expiresAt(ctx, spec.expires, write, by);
   await beforeWrite?.();

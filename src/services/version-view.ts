@@ -1,13 +1,16 @@
 // A version as the web pages show it, made once when it is published: the README rendered from markdown
 // and sanitized (no script, no event handlers, no javascript: links, images only from the package or
 // https), and the tarball's file list. Pages then serve stored HTML: nothing is rendered per view.
+import { Worker } from 'node:worker_threads';
 import { Parser, type ReadEntry } from 'tar';
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
 import type { VersionView } from '../store/version-views.ts';
 import type { BlobStore } from '../store/blobs/filesystem.ts';
 
-const MAX_README = 1024 * 1024;
+/** The part of a README rendered: markdown parsing is superlinear on some inputs (deep quotes, nested HTML),
+ *  and it runs at publish time, so a larger README is cut (at a line) and says so. */
+const MAX_README = 256 * 1024;
 const MAX_FILES = 5_000;
 const README = /^[^/]+\/readme(\.(md|markdown|mkd|txt))?$/i;
 
@@ -76,7 +79,7 @@ export async function buildVersionView(
   manifestReadme?: unknown,
 ): Promise<VersionView> {
   const files: VersionView['files'] = [];
-  let readme: { path: string; text: string } | undefined;
+  let readme: { path: string; text: string; more: boolean } | undefined;
   await new Promise<void>((resolve, reject) => {
     const parser = new Parser({
       onReadEntry: (entry: ReadEntry) => {
@@ -85,11 +88,16 @@ export async function buildVersionView(
         // README.md wins over README, which wins over README.txt.
         const md = /\.(md|markdown|mkd)$/i;
         const better = !readme || (md.test(entry.path) && !md.test(readme.path));
-        if (README.test(entry.path) && entry.size <= MAX_README && better) {
+        if (README.test(entry.path) && better) {
           const chunks: Buffer[] = [];
-          entry.on('data', (c: Buffer) => chunks.push(c));
+          let size = 0;
+          entry.on('data', (c: Buffer) => {
+            if (size > MAX_README) return;
+            chunks.push(c);
+            size += c.length;
+          });
           entry.on('end', () => {
-            readme = { path: entry.path, text: Buffer.concat(chunks).toString('utf8') };
+            readme = { path: entry.path, text: Buffer.concat(chunks).toString('utf8'), more: size < entry.size };
           });
         } else {
           entry.resume();
@@ -101,14 +109,86 @@ export async function buildVersionView(
     parser.end(tgz);
   });
   files.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const text = readme?.text ?? (typeof manifestReadme === 'string' ? manifestReadme : '');
+  const whole = readme?.text ?? (typeof manifestReadme === 'string' ? manifestReadme : '');
+  const { text, cut } = bounded(whole, readme?.more ?? false);
   const plain = readme !== undefined && !/\.(md|markdown|mkd)$/i.test(readme.path) && /\.txt$/i.test(readme.path);
-  const readmeHtml = !text
-    ? ''
-    : plain
-      ? `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>`
-      : renderReadme(text, name, version);
+  let readmeHtml = !text ? '' : plain ? asText(text) : await renderAside(text, name, version);
+  if (cut)
+    readmeHtml += `<p class="hint">The README is longer than ${MAX_README / 1024} KiB: the rest is in the package.</p>`;
   return { readmeHtml, files };
+}
+
+const asText = (text: string) => `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>`;
+
+/** How long a README may take to render before it is shown as text instead. */
+const RENDER_LIMIT_MS = 5_000;
+let worker: { thread: Worker; ready: Promise<void> } | undefined;
+let jobs = 0;
+const waiting = new Map<number, (html: string | null | undefined) => void>();
+
+/** The renderer's thread, started on first use and kept (unreferenced while idle, so it holds no process open). */
+function renderer() {
+  if (worker) return worker;
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const thread = new Worker(new URL(`./readme-worker.${ext}`, import.meta.url));
+  const ready = new Promise<void>((resolve) => thread.once('online', () => resolve()));
+  const gone = () => {
+    if (worker?.thread === thread) worker = undefined;
+    // Jobs still waiting on a thread that is gone are rendered here (undefined), as before there was one.
+    for (const done of waiting.values()) done(undefined);
+    waiting.clear();
+  };
+  thread.on('message', (m: { id: number; html: string | null }) => {
+    waiting.get(m.id)?.(m.html);
+    waiting.delete(m.id);
+    if (!waiting.size) thread.unref();
+  });
+  thread.on('error', gone);
+  thread.on('exit', gone);
+  thread.unref();
+  worker = { thread, ready };
+  return worker;
+}
+
+/** The README rendered in the renderer's thread, within RENDER_LIMIT_MS; else (or if it cannot be parsed) as
+ *  text. Markdown parsing is superlinear on some inputs (deep quotes, nested HTML), and it runs while a
+ *  version is published: here it cannot hold up every other request. */
+async function renderAside(text: string, name: string, version: string): Promise<string> {
+  const id = ++jobs;
+  const w = renderer();
+  w.thread.ref();
+  const html = await new Promise<string | null | undefined>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    waiting.set(id, (h) => {
+      clearTimeout(timer);
+      resolve(h);
+    });
+    w.thread.postMessage({ id, text, name, version });
+    // Counted from when the thread runs: its start is not the README's fault.
+    void w.ready.then(() => {
+      if (!waiting.has(id)) return;
+      timer = setTimeout(() => {
+        waiting.delete(id);
+        resolve(null);
+        void w.thread.terminate();
+      }, RENDER_LIMIT_MS);
+    });
+  });
+  if (html !== undefined) return html ?? asText(text);
+  try {
+    return renderReadme(text, name, version);
+  } catch {
+    // Deeper than the parser's stack: the README as text, and the version keeps its files.
+    return asText(text);
+  }
+}
+
+/** The first MAX_README characters of a README (`more`: only its start was read), cut after a whole line. */
+function bounded(text: string, more: boolean): { text: string; cut: boolean } {
+  if (text.length <= MAX_README && !more) return { text, cut: false };
+  const head = text.slice(0, MAX_README);
+  const nl = head.lastIndexOf('\n');
+  return { text: nl > 0 ? head.slice(0, nl + 1) : head, cut: true };
 }
 
 /**

@@ -48,6 +48,8 @@ export type PackagePage = {
   access: 'public' | 'restricted';
   version: string;
   manifest: Record<string, unknown>;
+  /** `npm deprecate`'s message for this version (kept beside the manifest, not in it). */
+  deprecated: string | null;
   distTags: Record<string, string>;
   /** The newest `limit` versions (all when no limit was asked), and how many there are in all. */
   versions: { version: string; date: number; deprecated: string | null }[];
@@ -82,6 +84,7 @@ export async function packagePage(
     access: head.access,
     version: shown,
     manifest,
+    deprecated: row.deprecated || null,
     distTags,
     maintainers,
     versions: versions.map((v) => ({ version: v.version, date: v.published_at, deprecated: v.deprecated })),

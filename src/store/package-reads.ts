@@ -99,10 +99,10 @@ export async function liveVersion(
   db: Db,
   name: string,
   version: string,
-): Promise<{ manifest: string; blob: string } | undefined> {
+): Promise<{ manifest: string; blob: string; deprecated: string | null } | undefined> {
   return db
     .selectFrom('versions')
-    .select(['manifest', 'blob'])
+    .select(['manifest', 'blob', 'deprecated'])
     .where('package', '=', name)
     .where('version', '=', version)
     .where('unpublished_at', 'is', null)

@@ -392,7 +392,17 @@ describe('hooks API', () => {
       }
       const text = await res.text();
       answers.push(text);
-      return { status: res.status, text, reason: res.headers.get('x-tessera-reason') };
+      return {
+        status: res.status,
+        text,
+        reason: res.headers.get('x-tessera-reason'),
+        location: res.headers.get('location'),
+      };
+    };
+    // A form post that worked redirects to the page that shows it (POST-redirect-GET).
+    const follow = async (r: Awaited<ReturnType<typeof web>>) => {
+      assert.equal(r.status, 303, r.text);
+      return web('GET', (r.location ?? '').replace(/^\//, ''));
     };
     const csrf = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)?.[1] ?? '';
     let page = await web('GET', '-/web/signin');
@@ -404,8 +414,8 @@ describe('hooks API', () => {
     const _csrf = csrf(page.text);
     const add = (name: string) =>
       web('POST', '-/web/hooks', { _csrf, type: 'package', name, endpoint: `${rx.url}/web`, secret: secret() });
-    page = await add('watched-pkg');
-    assert.equal(page.status, 201);
+    page = await follow(await add('watched-pkg'));
+    assert.equal(page.status, 200);
     assert.match(page.text, /The hook on watched-pkg is added/);
     // A package bob cannot read reads as one that does not exist, on the page too.
     const [hidden, absent] = [await add('@alice/private'), await add('@alice/absent')];
@@ -423,14 +433,14 @@ describe('hooks API', () => {
     const before = await sealed();
     page = await web('GET', `-/web/hooks/${id}`);
     assert.match(page.text, new RegExp(`value="${rx.url}/web"`));
-    page = await web('POST', `-/web/hooks/${id}`, { _csrf, endpoint: `${rx.url}/web2`, secret: '' });
+    page = await follow(await web('POST', `-/web/hooks/${id}`, { _csrf, endpoint: `${rx.url}/web2`, secret: '' }));
     assert.equal(page.status, 200);
     assert.match(page.text, /The hook on watched-pkg is changed/);
     assert.equal((await call('bob', 'GET', `-/npm/v1/hooks/hook/${id}`)).json.endpoint, `${rx.url}/web2`);
     assert.equal(await sealed(), before, 'an empty secret keeps the old one');
     page = await web('POST', `-/web/hooks/${id}`, { _csrf, endpoint: 'https://u:p@127.0.0.1/' });
     assert.equal(page.reason, 'hook-endpoint-invalid');
-    page = await web('POST', '-/web/hooks/delete', { _csrf, id });
+    page = await follow(await web('POST', '-/web/hooks/delete', { _csrf, id }));
     assert.match(page.text, /The hook on watched-pkg is deleted/);
     assert.equal((await call('bob', 'GET', `-/npm/v1/hooks/hook/${id}`)).reason, 'hook-not-found');
   });

@@ -9,7 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { startIssuer, type Issuer } from '../helpers/oidc-issuer.ts';
-import { assertAccessible, launch, screenshot, signIn, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { tabTo } from '../helpers/keyboard.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { defaults } from '../../src/config/config.ts';
@@ -64,7 +64,7 @@ describe('web pages: package settings and trusted publishers', () => {
   /** Submits the form `button` is in and returns the page's answer. */
   async function submit(page: Page, button: string | ReturnType<Page['locator']>) {
     const b = typeof button === 'string' ? page.getByRole('button', { name: button, exact: true }) : button;
-    const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), b.click()]);
+    const res = await submitted(page, () => b.click());
     const text = (await page.locator('main').textContent()) ?? '';
     return { status: res.status(), reason: res.headers()['x-tessera-reason'], text };
   }

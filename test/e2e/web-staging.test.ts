@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
-import { assertAccessible, launch, screenshot, signIn, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { tabTo } from '../helpers/keyboard.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 
@@ -119,11 +119,9 @@ describe('web pages: the staging queue', () => {
     // By keyboard alone: Tab to the code field, type it, Enter submits.
     await tabTo(page, page.getByLabel('One-time password to approve'));
     await page.keyboard.type(code());
-    const [ok] = await Promise.all([
-      page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.keyboard.press('Enter'),
-    ]);
+    const ok = await submitted(page, () => page.keyboard.press('Enter'));
     assert.equal(ok.status(), 200);
+    assert.equal(new URL(ok.url()).pathname, '/-/web/staged', 'the post was redirected to the queue');
     assert.match((await page.getByRole('status').textContent()) ?? '', /sw-pkg@1\.1\.0 is published with tag latest/);
     const versions = JSON.parse((await anon().run(['view', 'sw-pkg', 'versions', '--json'])).stdout) as string[];
     assert.deepEqual(versions, ['1.0.0', '1.1.0']);

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 export const SHOTS = process.env.TESSERA_SCREENSHOTS ?? join(tmpdir(), 'tessera-web-screenshots');
@@ -59,4 +59,16 @@ export async function signIn(page: Page, url: string, name: string, password: st
   await page.getByLabel('Password', { exact: true }).fill(password);
   if (otp) await page.getByLabel(/One-time password/).fill(otp);
   await Promise.all([page.waitForURL(/\/-\/web\/$/), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+/** Submits a form by `act` (a click, a key) and returns the answer the page ends on: the post's own (a refusal
+ *  drawn in the form) or, after a redirect (POST-redirect-GET), the page's it was sent to. */
+export async function submitted(page: Page, act: () => Promise<unknown>): Promise<Response> {
+  const landed = (r: Response) =>
+    r.request().isNavigationRequest() &&
+    r.request().frame() === page.mainFrame() &&
+    (r.status() < 300 || r.status() > 399);
+  const [res] = await Promise.all([page.waitForResponse(landed), act()]);
+  await page.waitForLoadState();
+  return res;
 }

@@ -14,7 +14,7 @@ import {
   startWebLogin,
   webLoginKind,
 } from '../../services/accounts.ts';
-import { donePage, loginPage } from '../ui/login-page.ts';
+import { donePage, LOGIN_PAGE_CSP, loginPage } from '../ui/login-page.ts';
 import { requestVerification, userDocument, whoami } from '../../services/profile.ts';
 
 const NO_STORE = 'no-store';
@@ -90,7 +90,10 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
 
   // --- e-mail verification
   app.get('/-/tessera/v1/email/verify/:token', { schema: { params: EmailVerifyParams } }, async (req, reply) => {
-    reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
+    reply
+      .header('cache-control', NO_STORE)
+      .header('content-security-policy', LOGIN_PAGE_CSP)
+      .type('text/html; charset=utf-8');
     try {
       const name = await verifyEmail(ctx, req.params.token);
       return reply.send(
@@ -127,7 +130,10 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
 
   app.get<{ Params: { id: string } }>('/-/v1/login/cli/:id', async (req, reply) => {
     const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
-    reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
+    reply
+      .header('cache-control', NO_STORE)
+      .header('content-security-policy', LOGIN_PAGE_CSP)
+      .type('text/html; charset=utf-8');
     if (!kind)
       return reply
         .code(404)
@@ -147,7 +153,10 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
   app.post('/-/v1/login/cli/:id', { preValidation: noBodyIsEmpty, schema: formSchema }, async (req, reply) => {
     const form = req.body;
     const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
-    reply.header('cache-control', NO_STORE).type('text/html; charset=utf-8');
+    reply
+      .header('cache-control', NO_STORE)
+      .header('content-security-policy', LOGIN_PAGE_CSP)
+      .type('text/html; charset=utf-8');
     if (!kind)
       return reply
         .code(404)

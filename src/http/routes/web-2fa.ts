@@ -7,7 +7,7 @@ import { getProfile, updateProfile } from '../../services/profile.ts';
 import type { View } from '../ui/layout.ts';
 import { refusal } from '../ui/refused.ts';
 import { enrolPage, recoveryPage, tfaPage, type TfaState } from '../ui/pages-2fa.ts';
-import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+import { done, formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
 export async function webTfaRoutes(app: FastifyInstance): Promise<void> {
   const { ctx, auth } = app.tessera;
@@ -55,26 +55,24 @@ export async function webTfaRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/-/web/account/2fa/mode', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       await updateProfile(ctx, auth, principal, { tfa: { mode: form.mode, password: form.password ?? '' } });
     } catch (e) {
       return refused(reply, view, principal, 'mode', form, e);
     }
-    return sendPage(reply, 200, tfaPage(view, await state(principal), { notice: 'The mode is changed.' }));
+    return done(req, reply, caller, '/-/web/account/2fa', 'The mode is changed.');
   });
 
   app.post('/-/web/account/2fa/disable', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       await updateProfile(ctx, auth, principal, { tfa: { mode: 'disable', password: form.password ?? '' } });
     } catch (e) {
       return refused(reply, view, principal, 'disable', form, e);
     }
-    // The page's own view still has the mode the request began with.
-    const after: View = { ...view, user: view.user && { ...view.user, tfa: null } };
-    return sendPage(reply, 200, tfaPage(after, false, { notice: 'Two-factor authentication is off.' }));
+    return done(req, reply, caller, '/-/web/account/2fa', 'Two-factor authentication is off.');
   });
 }

@@ -20,11 +20,12 @@ import {
 } from '../ui/pages-account.ts';
 import type { Ctx } from '../../services/context.ts';
 import { endSession, startSession } from '../web/session.ts';
-import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+import { done, formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
-/** Where to go after signing in: a page of these web pages, never another site. */
+/** Where to go after signing in: a page of these web pages, never another site. Printable ASCII only (a
+ *  browser sends a path percent-encoded): a line break or a wide character cannot be put in `Location`. */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/-\/web\/[^\\]*$/.test(next) && !next.startsWith('//') ? next : '/-/web/';
+  return typeof next === 'string' && /^\/-\/web\/[!-[\]-~]*$/.test(next) ? next : '/-/web/';
 }
 
 type Form = Record<string, string>;
@@ -46,6 +47,15 @@ function tokenBody(f: Record<string, string>): Record<string, unknown> {
     bypass_2fa: f.bypass_2fa === 'on',
     password: f.password,
   };
+}
+
+/** The token form's field a refusal is about: the part of npm's request the service named, or the password or
+ *  one-time password a refusal of the caller's proof is about. */
+function tokenField(r: Refusal): string | undefined {
+  if (r.reason === 'password-wrong' || r.reason === 'password-required') return 'password';
+  if (r.reason.startsWith('otp-')) return 'otp';
+  const field = r.params.field;
+  return field === 'cidr_whitelist' ? 'cidr' : typeof field === 'string' ? field : undefined;
 }
 
 function ssoLink(ctx: Ctx, next: unknown): SsoLink | undefined {
@@ -95,7 +105,7 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
     return reply.header('cache-control', 'no-store').redirect('/-/web/', 303);
   });
 
-  type Msg = { error?: string; notice?: string; refused?: Refused };
+  type Msg = { error?: string; refused?: Refused };
   const account = async (req: FastifyRequest, reply: FastifyReply, view: View, msg: Msg, status = 200) => {
     const { caller } = await pageContext(req, reply);
     const profile = (await getProfile(ctx, caller.principal)) as Profile;
@@ -125,25 +135,25 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/-/web/account/password', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       await updateProfile(ctx, auth, principal, { password: { old: form.old ?? '', new: form.new ?? '' } });
     } catch (e) {
       return accountRefused(req, reply, view, 'password', form, e);
     }
-    return account(req, reply, view, { notice: 'Password changed. Every other session has ended.' });
+    return done(req, reply, caller, '/-/web/account', 'Password changed. Every other session has ended.');
   });
 
   app.post('/-/web/account/sessions/revoke', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       await revokeSession(ctx, auth, principal, String(form.id ?? ''));
     } catch (e) {
       return accountRefused(req, reply, view, 'sessions/revoke', form, e);
     }
-    return account(req, reply, view, { notice: 'The session has ended.' });
+    return done(req, reply, caller, '/-/web/account', 'The session has ended.');
   });
 
   app.post('/-/web/account/sessions/revoke-all', async (req, reply) => {
@@ -184,20 +194,21 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
       return sendPage(reply, 201, createdTokenPage(view, String(created.token), nerfDart(view.registry)));
     } catch (e) {
       const error = refused(e);
-      reply.header('x-tessera-reason', (e as Refusal).reason);
+      const r = e as Refusal;
+      reply.header('x-tessera-reason', r.reason);
       const { password: _p, otp: _o, _csrf, ...keep } = form;
-      return sendPage(reply, (e as Refusal).status, newTokenPage(view, keep, error));
+      return sendPage(reply, r.status, newTokenPage(view, keep, { error, field: tokenField(r) }));
     }
   });
 
   app.post('/-/web/tokens/revoke', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       await revokeForCaller(ctx, auth, principal, String(form.key ?? ''));
     } catch (e) {
       return tokens(req, reply, view, { error: refused(e) });
     }
-    return tokens(req, reply, view, { notice: 'The token is revoked.' });
+    return done(req, reply, caller, '/-/web/tokens', 'The token is revoked.');
   });
 }

@@ -8,7 +8,7 @@ import { addOrg, addUser, auditLog, disable, listOrgs, listUsers, verifyEmail } 
 import type { View } from '../ui/layout.ts';
 import { refusal } from '../ui/refused.ts';
 import { adminOrgsPage, auditPage, usersPage, type Msg } from '../ui/pages-admin.ts';
-import { formContext, pageContext, sendPage, webPlugin } from '../web/common.ts';
+import { done, formContext, pageContext, sendPage, webPlugin } from '../web/common.ts';
 
 /** A moment as the filter form takes it: an ISO date and time, or a duration back from now (24h, 7d). */
 function moment(text: string | undefined, now: number): number | undefined {
@@ -47,7 +47,7 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/-/web/admin/users', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     const reader: Principal = principal.user ? { ...principal, otpVerified: true } : principal;
     try {
       await addUser(ctx, principal, {
@@ -61,10 +61,10 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
       const r = failed(reply, e);
       return users(reply, view, reader, { refused: refusal('users', form, r) }, r.status);
     }
-    return users(reply, view, reader, { notice: `The user ${form.name} is added.` });
+    return done(req, reply, caller, '/-/web/admin/users', `The user ${form.name} is added.`);
   });
 
-  for (const [path, act, done] of [
+  for (const [path, act, said] of [
     [
       'disable',
       (p: Principal, n: string) => disable(ctx, auth, p, n),
@@ -73,7 +73,7 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
     ['verify', (p: Principal, n: string) => verifyEmail(ctx, p, n), 'has a verified e-mail address'],
   ] as const) {
     app.post(`/-/web/admin/users/${path}`, async (req, reply) => {
-      const { principal, view, form } = await formContext(req, reply);
+      const { caller, principal, view, form } = await formContext(req, reply);
       const reader: Principal = principal.user ? { ...principal, otpVerified: true } : principal;
       const name = String(form.name ?? '');
       try {
@@ -82,7 +82,7 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
         const r = failed(reply, e);
         return users(reply, view, reader, { refused: refusal(`users/${path}`, form, r) }, r.status);
       }
-      return users(reply, view, reader, { notice: `${name} ${done}.` });
+      return done(req, reply, caller, '/-/web/admin/users', `${name} ${said}.`);
     });
   }
 
@@ -121,7 +121,7 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/-/web/admin/orgs', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     const reader: Principal = principal.user ? { ...principal, otpVerified: true } : principal;
     try {
       await addOrg(ctx, principal, String(form.name ?? '').trim(), String(form.owner ?? '').trim());
@@ -129,6 +129,6 @@ export async function webAdminRoutes(app: FastifyInstance): Promise<void> {
       const r = failed(reply, e);
       return orgs(reply, view, reader, { refused: refusal('orgs', form, r) }, r.status);
     }
-    return orgs(reply, view, reader, { notice: `The organization ${form.name} is created.` });
+    return done(req, reply, caller, '/-/web/admin/orgs', `The organization ${form.name} is created.`);
   });
 }

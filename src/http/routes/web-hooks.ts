@@ -7,7 +7,7 @@ import { changeHook, createHook, getHook, listOwnHooks, removeHook } from '../..
 import type { View } from '../ui/layout.ts';
 import { refusal } from '../ui/refused.ts';
 import { editHookPage, hooksPage, type HooksMsg } from '../ui/pages-hooks.ts';
-import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+import { done, formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
 const TYPES = ['package', 'scope', 'owner'] as const;
 
@@ -33,13 +33,13 @@ export async function webHookRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/-/web/hooks', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     const type = TYPES.find((t) => t === form.type) ?? 'package';
     const keep = { type, name: form.name ?? '', endpoint: form.endpoint ?? '' };
     try {
       const h = await createHook(ctx, principal, { ...keep, secret: form.secret ?? '' });
-      return list(reply, principal, view, { notice: `The hook on ${h.name} is added.` }, 201);
+      return done(req, reply, caller, '/-/web/hooks', `The hook on ${h.name} is added.`);
     } catch (e) {
       const r = refused(reply, e);
       // A package one may not read is answered as one that does not exist, on the page too.
@@ -56,12 +56,12 @@ export async function webHookRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { id: string } }>('/-/web/hooks/:id', edit);
 
   app.post<{ Params: { id: string } }>('/-/web/hooks/:id', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       const change = { endpoint: form.endpoint ?? '', secret: form.secret || null };
       const h = await changeHook(ctx, principal, req.params.id, change);
-      return list(reply, principal, view, { notice: `The hook on ${h.name} is changed.` });
+      return done(req, reply, caller, '/-/web/hooks', `The hook on ${h.name} is changed.`);
     } catch (e) {
       const r = refused(reply, e);
       if (r.reason === 'hook-not-found') throw r;
@@ -71,11 +71,11 @@ export async function webHookRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/-/web/hooks/delete', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       const h = await removeHook(ctx, principal, String(form.id ?? ''));
-      return list(reply, principal, view, { notice: `The hook on ${h.name} is deleted.` });
+      return done(req, reply, caller, '/-/web/hooks', `The hook on ${h.name} is deleted.`);
     } catch (e) {
       const r = refused(reply, e);
       return list(reply, principal, view, { refused: refusal('delete', form, r) }, r.status);

@@ -19,7 +19,7 @@ import {
 import { myOrgs } from '../../services/web-self.ts';
 import type { View } from '../ui/layout.ts';
 import { orgPage, orgsPage, type Msg, type OrgView } from '../ui/pages-orgs.ts';
-import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+import { done, formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 import { kept } from '../ui/refused.ts';
 
 type Form = Record<string, string>;
@@ -64,20 +64,25 @@ export async function webOrgRoutes(app: FastifyInstance): Promise<void> {
     app.post<{ Params: { org: string } }>(
       `/-/web/org/:org/${path}`,
       async (req: FastifyRequest<{ Params: { org: string } }>, reply) => {
-        const { principal, view, form } = await formContext(req, reply);
+        const { caller, principal, view, form } = await formContext(req, reply);
         if (!principal.user) return toSignIn(req, reply);
         const org = req.params.org.replace(/^@/, '');
         let notice: string;
         try {
           notice = await act(principal, org, form);
         } catch (e) {
-          if (!(e instanceof Refusal) || e.reason === 'not-found' || e.reason === 'not-org-member') throw e;
+          if (!(e instanceof Refusal) || e.reason === 'not-org-member') throw e;
+          // A package the caller cannot see is one that does not exist, said in the form; an org the caller
+          // cannot see stays the plain not-found page (loading the page refuses it the same way).
+          const page = await load(reader(principal), org);
           reply.header('x-tessera-reason', e.reason);
+          const hidden = e.reason === 'not-found' && form.package;
+          const error = hidden ? `There is no package ${form.package} that you can see.` : e.message;
           // Shown again next to the form that was posted, with what was typed (never the one-time password).
           const values = kept(form);
-          return show(reply, view, principal, org, { error: e.message, form: { path, values } }, e.status);
+          return sendPage(reply, e.status, orgPage(view, page, { error, form: { path, values } }));
         }
-        return show(reply, view, principal, org, { notice });
+        return done(req, reply, caller, `/-/web/org/${encodeURIComponent(org)}`, notice);
       },
     );
 

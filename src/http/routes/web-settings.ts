@@ -11,8 +11,8 @@ import { addTrust, revokeTrust } from '../../services/trust.ts';
 import { deprecationDocument, packageSettings } from '../../services/web-settings.ts';
 import type { View } from '../ui/layout.ts';
 import { packageUrl } from '../ui/pages-browse.ts';
-import { settingsPage, type Msg } from '../ui/pages-settings.ts';
-import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+import { settingsPage, settingsUrl, type Msg } from '../ui/pages-settings.ts';
+import { done, formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 import { kept } from '../ui/refused.ts';
 
 type Form = Record<string, string>;
@@ -146,9 +146,13 @@ export async function webSettingsRoutes(app: FastifyInstance): Promise<void> {
       return show(reply, view, caller.principal, name, { error: e.message, form: { action, values } }, e.status);
     }
     // Someone who just gave up the last right to manage it sees the package instead.
-    return show(reply, view, caller.principal, name, { notice }).catch((e: unknown) => {
-      if (e instanceof Refusal && e.reason === 'not-found') return reply.redirect(packageUrl(name), 303);
-      throw e;
-    });
+    const manages = await packageSettings(ctx, caller.principal, name).then(
+      () => true,
+      (e: unknown) => {
+        if (e instanceof Refusal && e.reason === 'not-found') return false;
+        throw e;
+      },
+    );
+    return done(req, reply, caller, manages ? settingsUrl(name) : packageUrl(name), notice);
   });
 }

@@ -8,7 +8,7 @@ import { stagedReview } from '../../services/web-staging.ts';
 import type { View } from '../ui/layout.ts';
 import type { Msg } from '../ui/pages-settings.ts';
 import { stagedListPage, stagedPage } from '../ui/pages-staging.ts';
-import { formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
+import { done, formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
 export async function webStagingRoutes(app: FastifyInstance): Promise<void> {
   const { ctx } = app.tessera;
@@ -49,7 +49,7 @@ export async function webStagingRoutes(app: FastifyInstance): Promise<void> {
         verb === 'approve'
           ? `${name}@${version} is published with tag ${tag}.`
           : `${name}@${version} is rejected; the version number is free again.`;
-      return queue(reply, view, caller.principal, { notice });
+      return done(req, reply, caller, '/-/web/staged', notice);
     });
   }
 }

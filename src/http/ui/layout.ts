@@ -3,7 +3,8 @@
 import type { User } from '../../domain/principal.ts';
 import { html, type Html } from './html.ts';
 
-export type View = { user: User | null; csrf: string; registry: string };
+/** `notice`: what the form post that led here did (POST-redirect-GET), shown once at the top of the page. */
+export type View = { user: User | null; csrf: string; registry: string; notice?: string };
 
 export function csrfField(v: View): Html {
   return html`<input type="hidden" name="_csrf" value="${v.csrf}">`;
@@ -33,7 +34,7 @@ ${v.user.admin ? html`<li><a href="/-/web/admin">Administration</a></li>` : ''}
 <form role="search" method="get" action="/-/web/search"><label class="check" for="site-q">Search packages
 <input id="site-q" type="search" name="q" value="${q}"></label></form>
 <nav aria-label="Account"><ul class="nav-list">${account}</ul></nav></header>
-<main id="main">${body}</main>
+<main id="main">${v.notice ? html`<p class="notice" role="status">${v.notice}</p>` : ''}${body}</main>
 <footer class="site">Registry <code>${v.registry}/</code></footer>
 </body></html>`;
 }

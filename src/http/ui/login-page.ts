@@ -1,5 +1,9 @@
 // The pages a person sees after npm prints "Login at: <url>" (sign in or sign up) or
 // "Authenticate your account at: <url>" (the web OTP step). Plain HTML, no scripts.
+/** These pages carry their own style and no script: nothing inline runs, no other site frames them. (No
+ *  form-action: the form posts to the registry's public URL, which a proxy may spell unlike the page's.) */
+export const LOGIN_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const STYLE = `body{font:16px system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem}

@@ -7,15 +7,14 @@ import { csrfField, layout, type View } from './layout.ts';
 import { fieldError, refusedHere, topError, type Refused } from './refused.ts';
 
 export type TfaState = false | { mode: string; pending: boolean };
-type Msg = { error?: string; notice?: string; refused?: Refused };
+type Msg = { error?: string; refused?: Refused };
 
 const MODES = [
   ['auth-and-writes', 'Sign-in and writes (publish, tokens, owners, …)'],
   ['auth-only', 'Sign-in only'],
 ] as const;
 
-const messages = (m: Msg) => html`${m.error ? html`<p class="error" role="alert">${m.error}</p>` : ''}
-${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ''}`;
+const messages = (m: Msg) => html`${m.error ? html`<p class="error" role="alert">${m.error}</p>` : ''}`;
 
 function modeSelect(current?: string): Html {
   return html`<label for="mode">Ask for a code on</label><select id="mode" name="mode">

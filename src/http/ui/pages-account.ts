@@ -50,7 +50,7 @@ export function accountPage(
   v: View,
   p: Profile,
   sessions: SessionInfo[],
-  msg: { error?: string; notice?: string; refused?: Refused } = {},
+  msg: { error?: string; refused?: Refused } = {},
   password = true,
 ) {
   const tfa = p.tfa && typeof p.tfa === 'object' ? (p.tfa as { mode: string; pending: boolean }) : null;
@@ -64,7 +64,6 @@ export function accountPage(
     v,
     'Your account',
     html`<h1>Your account</h1>${alert(msg.error)}${topError(r, shown)}
-${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 <table><tbody>
 <tr><th scope="row">Username</th><td>${p.name}</td></tr>
 <tr><th scope="row">E-mail</th><td>${p.email} ${
@@ -135,7 +134,6 @@ export function tokensPage(v: View, tokens: TokenRow[], msg: { error?: string; n
     v,
     'Access tokens',
     html`<h1>Access tokens</h1>${alert(msg.error)}
-${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 <p><a class="button" href="/-/web/tokens/new">Create a token</a></p>
 ${
   own.length
@@ -161,21 +159,39 @@ ${own.map(
 
 const PERMS = ['read-only', 'read-write', 'read-write-stage-only', 'no-access'];
 
-function select(id: string, label: string, value: string, options: string[]): Html {
-  return html`<label for="${id}">${label}</label><select id="${id}" name="${id}">
-${options.map((o) => html`<option value="${o}"${o === value ? html` selected` : ''}>${o || 'default'}</option>`)}</select>`;
-}
+/** A refused token form: the refusal's text, and the field (an id of the form's) it is about, if one. */
+export type TokenRefused = { error: string; field?: string };
 
-/** Every option `npm token create` has, by the names npm sends them under. */
-export function newTokenPage(v: View, f: Record<string, string> = {}, error?: string): Html {
-  const text = (id: string, label: string, hint: string) => html`<label for="${id}">${label}</label>
-<input id="${id}" name="${id}" value="${f[id] ?? ''}" aria-describedby="${id}-hint"><p class="hint" id="${id}-hint">${hint}</p>`;
-  const check = (id: string, label: string) =>
-    html`<label class="check"><input type="checkbox" name="${id}" value="on"${f[id] ? html` checked` : ''}> ${label}</label>`;
+/** Every option `npm token create` has, by the names npm sends them under. A refusal about one field is shown at
+ *  that field (aria-invalid, aria-describedby); any other above the form. */
+export function newTokenPage(v: View, f: Record<string, string> = {}, r?: TokenRefused): Html {
+  const at = (id: string, hint?: string) =>
+    fieldError(r?.field === id ? { action: 'tokens', values: f, error: r.error } : undefined, id, hint);
+  const text = (id: string, label: string, hint: string) => {
+    const e = at(id, `${id}-hint`);
+    return html`<label for="${id}">${label}</label>${e.alert}
+<input id="${id}" name="${id}" value="${f[id] ?? ''}"${e.attrs}><p class="hint" id="${id}-hint">${hint}</p>`;
+  };
+  const check = (id: string, label: string) => {
+    const e = at(id);
+    return html`${e.alert}<label class="check"><input type="checkbox" id="${id}" name="${id}" value="on"${
+      f[id] ? html` checked` : ''
+    }${e.attrs}> ${label}</label>`;
+  };
+  const select = (id: string, label: string, value: string, options: string[]) => {
+    const e = at(id);
+    return html`<label for="${id}">${label}</label>${e.alert}<select id="${id}" name="${id}"${e.attrs}>
+${options.map((o) => html`<option value="${o}"${o === value ? html` selected` : ''}>${o || 'default'}</option>`)}</select>`;
+  };
+  const fields = ['name', 'token_description', 'expires', 'packages_and_scopes_permission', 'packages_all', 'packages'];
+  fields.push('scopes', 'orgs_permission', 'orgs', 'cidr', 'bypass_2fa', 'password', 'otp');
+  const top = r && !(r.field && fields.includes(r.field) && (r.field !== 'otp' || v.user?.tfa)) ? alert(r.error) : '';
+  const pw = at('password', 'password-hint');
+  const otp = at('otp');
   return layout(
     v,
     'Create a token',
-    html`<h1>Create a granular access token</h1>${alert(error)}
+    html`<h1>Create a granular access token</h1>${top}
 <form method="post" action="/-/web/tokens">${csrfField(v)}
 ${text('name', 'Name', 'To recognise the token in the list (--name).')}
 ${text('token_description', 'Description', 'Optional (--token-description).')}
@@ -191,9 +207,15 @@ ${text('orgs', 'Organizations', 'Comma-separated (--orgs).')}</fieldset>
 ${text('cidr', 'Allowed CIDR ranges', 'Comma-separated, e.g. 192.168.0.0/16 (--cidr).')}
 ${check('bypass_2fa', 'Publish without a one-time password (--bypass-2fa)')}
 <fieldset><legend>Confirm it is you</legend>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password"
- aria-describedby="password-hint"><p class="hint" id="password-hint">Accounts of the company sign-in have none: leave it empty.</p>
-${otpField(v)}</fieldset>
+<label for="password">Password</label>${pw.alert}<input id="password" name="password" type="password"
+ autocomplete="current-password"${pw.attrs}>
+<p class="hint" id="password-hint">Accounts of the company sign-in have none: leave it empty.</p>
+${
+  v.user?.tfa
+    ? html`<label for="otp">One-time password</label>${otp.alert}
+<input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required${otp.attrs}>`
+    : ''
+}</fieldset>
 <p><button>Create token</button></p></form>`,
   );
 }

@@ -6,11 +6,11 @@ import { csrfField, layout, otpField, type View } from './layout.ts';
 import { fieldError, refusedHere, topError, typed, type Refused } from './refused.ts';
 
 /** `refused`: a refused post, shown in its form when the page has one with fields (else at the top). */
-export type Msg = { error?: string; notice?: string; refused?: Refused };
+export type Msg = { error?: string; refused?: Refused };
 
 const when = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 19);
 const messages = (m: Msg, shown = false) => html`${m.error ? html`<p class="error" role="alert">${m.error}</p>` : ''}
-${topError(m.refused, shown)}${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ''}`;
+${topError(m.refused, shown)}`;
 const checked = (at: Refused | undefined, name: string) => (at?.values[name] === 'on' ? html` checked` : '');
 
 function frame(v: View, title: string, body: Html): Html {

@@ -69,7 +69,7 @@ export function packagePageHtml(v: View, p: PackagePage, allVersions: boolean, s
     ['Repository', safeHref(repo)],
   ].filter(([, h]) => h);
   const shown = p.versions;
-  const deprecated = typeof m.deprecated === 'string' && m.deprecated ? m.deprecated : null;
+  const deprecated = p.deprecated;
   const body = html`<h1>${p.name} <span class="badge">${p.version}</span>
 ${p.access === 'restricted' ? html` <span class="badge">private</span>` : ''}</h1>
 ${deprecated ? html`<p class="error deprecated">Deprecated: ${deprecated}</p>` : ''}

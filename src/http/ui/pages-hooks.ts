@@ -13,7 +13,7 @@ const TYPES = [
   ['owner', 'The packages a user maintains (your user name)'],
 ];
 
-export type HooksMsg = { error?: string; notice?: string; refused?: Refused };
+export type HooksMsg = { error?: string; refused?: Refused };
 
 /** The field a hook form's refusal is tied to: the endpoint when the endpoint was refused, else the name. */
 const hookField = (r: Refused, name: string) => (r.reason === 'hook-endpoint-invalid' ? 'endpoint' : name);
@@ -35,7 +35,6 @@ export function hooksPage(v: View, hooks: HookView[], msg: HooksMsg = {}): Html 
     v,
     'Hooks',
     html`<h1>Hooks</h1>${alert(msg.error)}${topError(msg.refused, !!adding)}
-${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 ${
   hooks.length
     ? html`<table><thead><tr><th scope="col">Watches</th><th scope="col">Endpoint</th>

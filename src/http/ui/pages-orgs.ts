@@ -5,15 +5,14 @@ import { csrfField, layout, otpField, type View } from './layout.ts';
 import { fieldError, refusedHere, typed } from './refused.ts';
 
 /** `form`: the form a refusal answers (its action and team) and what was typed in it, shown again there. */
-export type Msg = { error?: string; notice?: string; form?: { path: string; values: Record<string, string> } };
+export type Msg = { error?: string; form?: { path: string; values: Record<string, string> } };
 export type Team = { name: string; members: string[]; packages: Record<string, string> };
 export type OrgView = { org: string; members: Record<string, string>; teams: Team[] };
 
 const orgUrl = (org: string) => `/-/web/org/${encodeURIComponent(org)}`;
 
 /** The page's messages; a refusal of a form that has fields is shown next to that form instead (atForm). */
-const messages = (m: Msg) => html`${m.error && !m.form ? html`<p class="error" role="alert">${m.error}</p>` : ''}
-${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ''}`;
+const messages = (m: Msg) => html`${m.error && !m.form ? html`<p class="error" role="alert">${m.error}</p>` : ''}`;
 
 /** The refused form's state, when `path` (and, for a team's forms, `team`) names the form that was posted. */
 function atForm(m: Msg, path: string, team?: string) {
@@ -152,7 +151,7 @@ export function orgPage(v: View, o: OrgView, msg: Msg = {}): Html {
       atForm(msg, 'grants', t.name),
   );
   const shown = setting || creating || inTeam;
-  const top: Msg = shown ? { notice: msg.notice, form: msg.form } : { ...msg, form: undefined };
+  const top: Msg = shown ? { form: msg.form } : { ...msg, form: undefined };
   return layout(
     v,
     `@${o.org}`,

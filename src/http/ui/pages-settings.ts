@@ -10,7 +10,7 @@ import { packageUrl } from './pages-browse.ts';
 import { refusedHere as refusedAt, type Refused } from './refused.ts';
 
 /** `form`: the form a refusal answers (its action) and what was typed in it, shown again there. */
-export type Msg = { error?: string; notice?: string; form?: { action: string; values: Record<string, string> } };
+export type Msg = { error?: string; form?: { action: string; values: Record<string, string> } };
 /** The settings as drawn: with the refused form, when a post was refused, to show it again as it was. */
 type Shown = Settings & { refused?: Refused };
 
@@ -331,7 +331,6 @@ export function settingsPage(v: View, settings: Settings, msg: Msg = {}): Html {
     `Settings: ${s.name}`,
     html`<h1>Settings of <a href="${packageUrl(s.name)}">${s.name}</a></h1>
 ${top ? html`<p class="error" role="alert">${top}</p>` : ''}
-${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}
 ${accessSection(v, s)}${maintainersSection(v, s)}${tagsSection(v, s)}${deprecateSection(v, s)}
 ${trustSection(v, s)}${stagedSection(s)}`,
   );

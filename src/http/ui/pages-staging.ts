@@ -11,8 +11,7 @@ import type { Msg } from './pages-settings.ts';
 const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
 const kind = (i: StageItem) => (i.actorType === 'user' ? 'user' : 'CI identity');
 const who = (i: StageItem) => html`${i.actor} <span class="badge">${kind(i)}</span>`;
-const alerts = (msg: Msg) => html`${msg.error ? html`<p class="error" role="alert">${msg.error}</p>` : ''}
-${msg.notice ? html`<p class="notice" role="status">${msg.notice}</p>` : ''}`;
+const alerts = (msg: Msg) => html`${msg.error ? html`<p class="error" role="alert">${msg.error}</p>` : ''}`;
 
 export function stagedListPage(v: View, items: StageItem[], msg: Msg = {}): Html {
   return layout(

@@ -7,7 +7,7 @@ import { outageRefusal } from '../errors.ts';
 import type { Html } from '../ui/html.ts';
 import type { View } from '../ui/layout.ts';
 import { errorPage, NOT_FOUND } from '../ui/pages-browse.ts';
-import { checkForm, webCaller } from './session.ts';
+import { checkForm, setNotice, takeNotice, webCaller, type WebCaller } from './session.ts';
 
 /** No inline script or style anywhere; README images from the registry or https only. */
 export const CSP =
@@ -48,8 +48,16 @@ export function webPlugin(app: FastifyInstance): void {
 
 export async function pageContext(req: FastifyRequest, reply: FastifyReply) {
   const caller = await webCaller(req, reply);
-  const view: View = { user: caller.principal.user, csrf: caller.csrf, registry: baseUrl(req) };
+  const notice = req.method === 'GET' ? takeNotice(req, reply, caller) : undefined;
+  const view: View = { user: caller.principal.user, csrf: caller.csrf, registry: baseUrl(req), notice };
   return { caller, view };
+}
+
+/** A form post that worked: a redirect to the page that shows the result, with its notice (POST-redirect-GET),
+ *  so that going back or reloading never posts the form again. */
+export function done(req: FastifyRequest, reply: FastifyReply, caller: WebCaller, to: string, notice: string) {
+  setNotice(req, reply, caller, notice);
+  return reply.header('cache-control', 'no-store').redirect(to, 303);
 }
 
 /** A form post: the form token checked first, then the caller (with the form's one-time password, if any). */

@@ -19,7 +19,7 @@ function secure(req: FastifyRequest): boolean {
 
 function names(req: FastifyRequest) {
   const prefix = secure(req) ? '__Host-' : '';
-  return { session: `${prefix}tessera-session`, csrf: `${prefix}tessera-csrf` };
+  return { session: `${prefix}tessera-session`, csrf: `${prefix}tessera-csrf`, notice: `${prefix}tessera-notice` };
 }
 
 export function cookies(req: FastifyRequest): Map<string, string> {
@@ -84,4 +84,25 @@ export function startSession(req: FastifyRequest, reply: FastifyReply, secret: s
 
 export function endSession(req: FastifyRequest, reply: FastifyReply): void {
   addCookie(reply, cookie(req, names(req).session, '', 0));
+}
+
+const noticeMac = (caller: WebCaller, text: string) =>
+  createHmac('sha256', caller.csrf).update(text).digest('base64url').slice(0, 22);
+
+/** What a form post that worked has to say, for the page it redirects to (POST-redirect-GET): a cookie read
+ *  once, tied to this browser's form token so that no other page can put words there. */
+export function setNotice(req: FastifyRequest, reply: FastifyReply, caller: WebCaller, text: string): void {
+  const value = `${Buffer.from(text.slice(0, 300)).toString('base64url')}.${noticeMac(caller, text.slice(0, 300))}`;
+  addCookie(reply, cookie(req, names(req).notice, value, 60));
+}
+
+/** The notice a redirect brought, once: the cookie is cleared as it is read. */
+export function takeNotice(req: FastifyRequest, reply: FastifyReply, caller: WebCaller): string | undefined {
+  const name = names(req).notice;
+  const value = cookies(req).get(name);
+  if (value === undefined) return undefined;
+  addCookie(reply, cookie(req, name, '', 0));
+  const [b64, mac] = value.split('.');
+  const text = Buffer.from(b64 ?? '', 'base64url').toString('utf8');
+  return mac && mac === noticeMac(caller, text) ? text : undefined;
 }

@@ -193,8 +193,9 @@ function bounded(text: string, more: boolean): { text: string; cut: boolean } {
 
 /**
  * The view of a version about to be published, made by publish and staged approval before their transaction:
- * reading the tarball and rendering its README takes milliseconds (tens for a long README), which would
- * otherwise hold the package's lock and, on SQLite, every other writer. None when the tarball is gone.
+ * reading the tarball and rendering its README takes milliseconds (tens for a long README, up to
+ * RENDER_LIMIT_MS for a hostile one), which would otherwise hold the package's lock and, on SQLite, every
+ * other writer. None when the tarball is gone.
  */
 export async function versionViewOf(
   blobs: BlobStore,

@@ -104,5 +104,7 @@ export function takeNotice(req: FastifyRequest, reply: FastifyReply, caller: Web
   addCookie(reply, cookie(req, name, '', 0));
   const [b64, mac] = value.split('.');
   const text = Buffer.from(b64 ?? '', 'base64url').toString('utf8');
-  return mac && mac === noticeMac(caller, text) ? text : undefined;
+  const sent = Buffer.from(mac ?? '');
+  const expected = Buffer.from(noticeMac(caller, text));
+  return sent.length === expected.length && timingSafeEqual(sent, expected) ? text : undefined;
 }

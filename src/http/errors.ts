@@ -99,6 +99,13 @@ export function schemaDetail(errors: FastifySchemaValidationError[], part: strin
   return new Error(/^(must|is|has) /.test(list) ? `${where} ${list}` : `${where} must be ${list}`);
 }
 
+/** What a refusal's body says in `error`: its text and its help page. */
+export function refusalText(req: FastifyRequest, r: Refusal): string {
+  // A plain 404 says nothing more than npm's own "Not found", so it reveals nothing.
+  if (r.reason === 'not-found' || r.reason === 'route-not-found') return 'Not found';
+  return `${r.message} (${baseUrl(req)}/-/help/${r.reason})`;
+}
+
 export function sendRefusal(
   req: FastifyRequest,
   reply: FastifyReply,
@@ -113,8 +120,7 @@ export function sendRefusal(
   reply.header('cache-control', 'no-store');
   if ('wwwAuthenticate' in reason && reason.wwwAuthenticate) reply.header('www-authenticate', reason.wwwAuthenticate);
   if ('notice' in reason && reason.notice) reply.header('npm-notice', reason.notice);
-  // A plain 404 says nothing more than npm's own "Not found", so it reveals nothing.
-  const error = r.reason === 'not-found' || r.reason === 'route-not-found' ? 'Not found' : `${r.message} (${help})`;
+  const error = refusalText(req, r);
   // npm prints `error`; its OIDC code logs `message`: send both.
   return reply.type('application/json').send({ error, message: error, reason: r.reason, help, ...extra });
 }

@@ -1,0 +1,255 @@
+// Publishing journeys with pnpm 11 and Yarn 4 beyond npm's: trusted publishing in a GitHub Actions job (pnpm
+// asks for npm's audience `npm:<hostname>`; Yarn asks for `npm:<host>`, the port included, and posts the
+// exchange under the registry's path), what each prints when the exchange is refused, `pnpm stage
+// publish|list|view|download|approve|reject`, and a publish with 2FA for writes: `--otp` right, wrong and reused.
+//
+// What the clients show of an OTP refusal: Yarn prints the registry's npm-notice (wrong or used code) before
+// its own YN0033; pnpm without a terminal prints only ERR_PNPM_OTP_NON_INTERACTIVE, even after `--otp`.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
+import { makePnpm, makeYarn, writeNpmrc, writeYarnrc, type ClientEnv } from '../helpers/clients.ts';
+import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
+import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { codeAt } from '../../src/domain/totp.ts';
+import { defaults } from '../../src/config/config.ts';
+
+const GOOD = {
+  repository: 'acme/app',
+  workflow_ref: 'acme/app/.github/workflows/publish.yml@refs/heads/main',
+  repository_visibility: 'private',
+};
+
+describe('pnpm 11 and Yarn 4: trusted, staged and two-factor publishing', { skip: onceInSqlitePass }, () => {
+  let s: TestServer;
+  let gh: Issuer;
+  let token = '';
+  let secret = '';
+  let pnpm: ClientEnv;
+  let yarn: ClientEnv;
+  const code = () => {
+    s.clock.advance(30_000);
+    return codeAt(secret, s.clock.now());
+  };
+  const api = async (method: string, path: string, body?: unknown, otp?: string) => {
+    const res = await fetch(`${s.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        ...(otp ? { 'npm-otp': otp } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  const versions = async (name: string) =>
+    Object.keys((await api('GET', name.replace('/', '%2f'))).body.versions ?? {}).sort();
+  /** A package folder whose .npmrc names the registry, with `token` or none (trusted publishing). */
+  const pnpmPackage = (name: string, version: string, withToken = true) => {
+    const dir = makePackage(name, version);
+    writeNpmrc(dir, s.url, withToken ? token : undefined);
+    return dir;
+  };
+  const yarnPackage = async (name: string, version: string, withToken = true) => {
+    const dir = makePackage(name, version);
+    writeYarnrc(dir, s.url, withToken ? { token } : {});
+    const r = await yarn.run(['install'], { cwd: dir });
+    assert.equal(r.code, 0, r.output);
+    return dir;
+  };
+  const inGithubActions = () => ({ ...githubEnv(gh), CI: 'true' });
+
+  before(async () => {
+    gh = await startIssuer();
+    gh.githubClaims = GOOD;
+    s = await startServer(
+      { oidc: { ...defaults.oidc, issuers: [{ name: 'github', type: 'github', issuer: gh.url, jwksUri: null }] } },
+      { recordRequests: true },
+    );
+    // The audience comes from publicUrl: the address the clients use, port included.
+    s.ctx.config.publicUrl = s.url.replace(/\/$/, '');
+    await s.addUser('alice');
+    await s.addUser('bob');
+    token = await s.token({ user: 'alice', expiresInMs: 30 * 86_400_000 });
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, token);
+    for (const [name, access] of [
+      ['cs-pnpm-tp', 'public'],
+      ['cs-yarn-tp', 'public'],
+      ['@alice/cs-tp', 'restricted'],
+      ['cs-stage', 'public'],
+      ['cs-tfa', 'public'],
+    ]) {
+      const r = await npm.run(['publish', '--access', access], { cwd: makePackage(name, '1.0.0') });
+      assert.equal(r.code, 0, r.output);
+    }
+    const url = (await api('POST', '-/npm/v1/user', { tfa: { mode: 'auth-and-writes', password: 'alice-password' } }))
+      .body.tfa as string;
+    secret = new URL(url).searchParams.get('secret')!;
+    assert.equal((await api('POST', '-/npm/v1/user', { tfa: [codeAt(secret, s.clock.now())] })).status, 200);
+    // What `npm trust github <pkg> --repository acme/app --file publish.yml` sends (it needs 2FA on).
+    const trust = { type: 'github', claims: { repository: 'acme/app', workflow_ref: { file: 'publish.yml' } } };
+    for (const name of ['cs-pnpm-tp', 'cs-yarn-tp', '@alice/cs-tp']) {
+      const r = await api(
+        'POST',
+        `-/package/${name.replace('/', '%2f')}/trust`,
+        [{ ...trust, permissions: ['createPackage'] }],
+        code(),
+      );
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    pnpm = makePnpm();
+    yarn = makeYarn();
+  });
+  after(async () => {
+    await s.close();
+    await gh.close();
+  });
+
+  test('pnpm in GitHub Actions: trusted publishing, and a refused exchange named in its warning', async () => {
+    s.requests.length = 0;
+    gh.audiences.length = 0;
+    let r = await pnpm.run(['publish', '--no-git-checks'], {
+      cwd: pnpmPackage('cs-pnpm-tp', '1.1.0', false),
+      env: inGithubActions(),
+    });
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /Published package cs-pnpm-tp@1\.1\.0/);
+    assert.deepEqual(gh.audiences, ['npm:127.0.0.1']);
+    assert.deepEqual(s.requests, ['POST /-/npm/v1/oidc/token/exchange/package/cs-pnpm-tp', 'PUT /cs-pnpm-tp']);
+    assert.deepEqual(await versions('cs-pnpm-tp'), ['1.0.0', '1.1.0']);
+
+    // Another repository: pnpm warns with the registry's reason, then publishes with no token and is refused.
+    gh.githubClaims = { ...GOOD, repository: 'acme/fork' };
+    r = await pnpm.run(['publish', '--no-git-checks'], {
+      cwd: pnpmPackage('cs-pnpm-tp', '1.2.0', false),
+      env: inGithubActions(),
+    });
+    gh.githubClaims = GOOD;
+    assert.equal(r.code, 1, r.output);
+    assert.match(
+      r.output,
+      /Skipped OIDC: ERR_PNPM_AUTH_TOKEN_EXCHANGE: Failed token exchange request with body message: OIDC token exchange error - unauthorized: the claim repository \(acme\/fork\) does not match the trusted publisher configured for cs-pnpm-tp \(http:\/\/127\.0\.0\.1:\d+\/-\/help\/oidc-exchange-failed\) \(status code 401\)/,
+    );
+    assert.deepEqual(await versions('cs-pnpm-tp'), ['1.0.0', '1.1.0']);
+  });
+
+  test('Yarn in GitHub Actions: trusted publishing with the audience Yarn asks for (host and port)', async () => {
+    const dir = await yarnPackage('cs-yarn-tp', '1.1.0', false);
+    s.requests.length = 0;
+    gh.audiences.length = 0;
+    const r = await yarn.run(['npm', 'publish'], { cwd: dir, env: inGithubActions() });
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /Package archive published/);
+    assert.deepEqual(gh.audiences, [`npm:${s.host}`]);
+    assert.deepEqual(s.requests, ['POST /-/npm/v1/oidc/token/exchange/package/cs-yarn-tp', 'PUT /cs-yarn-tp']);
+    assert.deepEqual(await versions('cs-yarn-tp'), ['1.0.0', '1.1.0']);
+    // A scoped package: Yarn escapes the slash in the exchange's path.
+    const scoped = await yarnPackage('@alice/cs-tp', '1.1.0', false);
+    const y = await yarn.run(['npm', 'publish'], { cwd: scoped, env: inGithubActions() });
+    assert.equal(y.code, 0, y.output);
+    assert.deepEqual(await versions('@alice/cs-tp'), ['1.0.0', '1.1.0']);
+    // The port is part of the audience: an id token for the same host on another port is still refused.
+    const other = await gh.sign({ ...GOOD, aud: 'npm:127.0.0.1:1' });
+    const res = await fetch(`${s.url}-/npm/v1/oidc/token/exchange/package/cs-yarn-tp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${other}` },
+    });
+    assert.equal(res.status, 401);
+    assert.match(((await res.json()) as { error: string }).error, /the id token's audience must be "npm:127\.0\.0\.1"/);
+  });
+
+  test('pnpm stage publish, list, view, download, then approve (a one-time password) and reject', async () => {
+    let r = await pnpm.run(['stage', 'publish', '--no-git-checks'], { cwd: pnpmPackage('cs-stage', '1.1.0') });
+    assert.equal(r.code, 0, r.output);
+    const id = /staged with id ([0-9a-f-]{36})/.exec(r.output)?.[1];
+    assert.ok(id, r.output);
+    assert.deepEqual(await versions('cs-stage'), ['1.0.0'], 'not visible before approval');
+    const cwd = pnpmPackage('cs-stage', '9.9.9');
+    for (const args of [
+      ['stage', 'list', 'cs-stage'],
+      ['stage', 'view', id],
+    ]) {
+      r = await pnpm.run(args, { cwd });
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, new RegExp(`id: ${id}\\npackage name: cs-stage\\nversion: 1\\.1\\.0\\n`));
+      assert.match(r.output, /staged by: alice \(user\)\nshasum: [0-9a-f]{40}\nstatus: pending/);
+    }
+    const dl = mkdtempSync(join(tmpdir(), 'cs-stage-dl-'));
+    writeNpmrc(dl, s.url, token);
+    r = await pnpm.run(['stage', 'download', id], { cwd: dl });
+    assert.equal(r.code, 0, r.output);
+    assert.ok(existsSync(join(dl, `cs-stage-1.1.0-${id}.tgz`)), r.output);
+
+    // Someone who may not see it gets the answer of an id that does not exist.
+    const bob = makeProject();
+    writeNpmrc(bob, s.url, await s.token({ user: 'bob' }));
+    const hidden = await pnpm.run(['stage', 'view', id], { cwd: bob });
+    const absent = await pnpm.run(['stage', 'view', '00000000-0000-4000-8000-000000000000'], { cwd: bob });
+    assert.equal(hidden.code, 1, hidden.output);
+    assert.match(hidden.output, /status 404 Not Found\): \{"error":"Not found"/);
+    assert.equal(hidden.output.replace(id, 'ID'), absent.output.replace(/00000000-[0-9-]+/, 'ID'));
+
+    r = await pnpm.run(['stage', 'approve', id], { cwd });
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /ERR_PNPM_OTP_NON_INTERACTIVE/);
+    r = await pnpm.run(['stage', 'approve', id, '--otp', code()], { cwd });
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /approved and published successfully/);
+    assert.deepEqual(await versions('cs-stage'), ['1.0.0', '1.1.0']);
+
+    r = await pnpm.run(['stage', 'publish', '--no-git-checks'], { cwd: pnpmPackage('cs-stage', '1.2.0') });
+    const second = /staged with id ([0-9a-f-]{36})/.exec(r.output)?.[1];
+    assert.ok(second, r.output);
+    r = await pnpm.run(['stage', 'reject', second, '--otp', code()], { cwd });
+    assert.equal(r.code, 0, r.output);
+    assert.equal((await api('GET', `-/stage/${second}`)).status, 404, 'a rejected version is deleted');
+    assert.deepEqual(await versions('cs-stage'), ['1.0.0', '1.1.0']);
+  });
+
+  test('pnpm publish with 2FA for writes: --otp publishes; a wrong or reused code publishes nothing', async () => {
+    const used = code();
+    let r = await pnpm.run(['publish', '--no-git-checks', '--otp', used], { cwd: pnpmPackage('cs-tfa', '1.1.0') });
+    assert.equal(r.code, 0, r.output);
+    for (const otp of ['000000', used]) {
+      r = await pnpm.run(['publish', '--no-git-checks', '--otp', otp], { cwd: pnpmPackage('cs-tfa', '1.2.0') });
+      assert.equal(r.code, 1, r.output);
+      assert.match(r.output, /ERR_PNPM_OTP_NON_INTERACTIVE/);
+    }
+    assert.deepEqual(await versions('cs-tfa'), ['1.0.0', '1.1.0']);
+    r = await pnpm.run(['dist-tag', 'add', 'cs-tfa@1.0.0', 'old', '--otp', code()], { cwd: pnpmPackage('x', '0.0.0') });
+    assert.equal(r.code, 0, r.output);
+    assert.equal((await api('GET', 'cs-tfa')).body['dist-tags'].old, '1.0.0');
+  });
+
+  test("Yarn npm publish with 2FA for writes: the registry's reason for a wrong or reused code is printed", async () => {
+    const used = code();
+    const dir = await yarnPackage('cs-tfa', '2.0.0');
+    let r = await yarn.run(['npm', 'publish', '--otp', used], { cwd: dir });
+    assert.equal(r.code, 0, r.output);
+    const next = await yarnPackage('cs-tfa', '2.1.0');
+    r = await yarn.run(['npm', 'publish'], { cwd: next });
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /YN0033: The registry requires additional authentication/);
+    for (const [otp, why] of [
+      ['000000', /YN0000: The one-time password you gave is wrong or expired\. Use the current code/],
+      [used, /YN0000: That one-time password was already used\. Wait for your authenticator to show the next code/],
+    ] as const) {
+      r = await yarn.run(['npm', 'publish', '--otp', otp], { cwd: next });
+      assert.equal(r.code, 1, r.output);
+      assert.match(r.output, why);
+    }
+    // `yarn npm tag` has no --otp: outside a terminal it cannot answer the challenge, and changes nothing.
+    r = await yarn.run(['npm', 'tag', 'add', 'cs-tfa@2.0.0', 'two'], { cwd: next });
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /YN0033: The registry requires additional authentication/);
+    const doc = (await api('GET', 'cs-tfa')).body;
+    assert.deepEqual(Object.keys(doc.versions).sort(), ['1.0.0', '1.1.0', '2.0.0']);
+    assert.equal(doc['dist-tags'].two, undefined);
+  });
+});

@@ -1,10 +1,13 @@
 // Publishing journeys with pnpm 11 and Yarn 4 beyond npm's: trusted publishing in a GitHub Actions job (pnpm
 // asks for npm's audience `npm:<hostname>`; Yarn asks for `npm:<host>`, the port included, and posts the
 // exchange under the registry's path), what each prints when the exchange is refused, `pnpm stage
-// publish|list|view|download|approve|reject`, and a publish with 2FA for writes: `--otp` right, wrong and reused.
+// publish|view|download|approve|reject`, and a publish with 2FA for writes: `--otp` right, wrong and reused.
+//
+// In a terminal: `yarn npm login` with a one-time password, Yarn's OTP prompt, pnpm's web login and web OTP.
 //
 // What the clients show of an OTP refusal: Yarn prints the registry's npm-notice (wrong or used code) before
-// its own YN0033; pnpm without a terminal prints only ERR_PNPM_OTP_NON_INTERACTIVE, even after `--otp`.
+// its own YN0033 (at its prompt, only "Invalid OTP token"); pnpm without a terminal prints only
+// ERR_PNPM_OTP_NON_INTERACTIVE, even after `--otp`.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -164,22 +167,17 @@ describe('pnpm 11 and Yarn 4: trusted, staged and two-factor publishing', { skip
     assert.match(((await res.json()) as { error: string }).error, /the id token's audience must be "npm:127\.0\.0\.1"/);
   });
 
-  test('pnpm stage publish, list, view, download, then approve (a one-time password) and reject', async () => {
+  test('pnpm stage publish, view, download, then approve (a one-time password) and reject', async () => {
     let r = await pnpm.run(['stage', 'publish', '--no-git-checks'], { cwd: pnpmPackage('cs-stage', '1.1.0') });
     assert.equal(r.code, 0, r.output);
     const id = /staged with id ([0-9a-f-]{36})/.exec(r.output)?.[1];
     assert.ok(id, r.output);
     assert.deepEqual(await versions('cs-stage'), ['1.0.0'], 'not visible before approval');
     const cwd = pnpmPackage('cs-stage', '9.9.9');
-    for (const args of [
-      ['stage', 'list', 'cs-stage'],
-      ['stage', 'view', id],
-    ]) {
-      r = await pnpm.run(args, { cwd });
-      assert.equal(r.code, 0, r.output);
-      assert.match(r.output, new RegExp(`id: ${id}\\npackage name: cs-stage\\nversion: 1\\.1\\.0\\n`));
-      assert.match(r.output, /staged by: alice \(user\)\nshasum: [0-9a-f]{40}\nstatus: pending/);
-    }
+    r = await pnpm.run(['stage', 'view', id], { cwd });
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, new RegExp(`id: ${id}\\npackage name: cs-stage\\nversion: 1\\.1\\.0\\n`));
+    assert.match(r.output, /staged by: alice \(user\)\nshasum: [0-9a-f]{40}\nstatus: pending/);
     const dl = mkdtempSync(join(tmpdir(), 'cs-stage-dl-'));
     writeNpmrc(dl, s.url, token);
     r = await pnpm.run(['stage', 'download', id], { cwd: dl });
@@ -233,9 +231,6 @@ describe('pnpm 11 and Yarn 4: trusted, staged and two-factor publishing', { skip
     let r = await yarn.run(['npm', 'publish', '--otp', used], { cwd: dir });
     assert.equal(r.code, 0, r.output);
     const next = await yarnPackage('cs-tfa', '2.1.0');
-    r = await yarn.run(['npm', 'publish'], { cwd: next });
-    assert.equal(r.code, 1, r.output);
-    assert.match(r.output, /YN0033: The registry requires additional authentication/);
     for (const [otp, why] of [
       ['000000', /YN0000: The one-time password you gave is wrong or expired\. Use the current code/],
       [used, /YN0000: That one-time password was already used\. Wait for your authenticator to show the next code/],
@@ -251,5 +246,59 @@ describe('pnpm 11 and Yarn 4: trusted, staged and two-factor publishing', { skip
     const doc = (await api('GET', 'cs-tfa')).body;
     assert.deepEqual(Object.keys(doc.versions).sort(), ['1.0.0', '1.1.0', '2.0.0']);
     assert.equal(doc['dist-tags'].two, undefined);
+  });
+
+  test('in a terminal: yarn npm login and pnpm login with a one-time password, then their OTP prompts on publish', async () => {
+    const otp: [RegExp, () => string] = [/One-time password:/, code];
+    const yarnHome = makeYarn();
+    let cwd = makeProject();
+    writeYarnrc(cwd, s.url);
+    let r = await yarnHome.runTty(['npm', 'login'], [[/Username:/, 'alice'], [/Password:/, 'alice-password'], otp], {
+      cwd,
+    });
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /YN0000: Successfully logged in/);
+    r = await yarnHome.run(['npm', 'whoami'], { cwd });
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.stdout, /YN0000: alice\n/);
+    // Yarn's prompt: a wrong code is Yarn's own "Invalid OTP token"; the next one publishes.
+    cwd = await yarnPackage('cs-tfa', '3.0.0');
+    r = await yarn.runTty(['npm', 'publish'], [[/One-time password:/, '000000']], { cwd });
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /YN0041: Invalid OTP token/);
+    r = await yarn.runTty(['npm', 'publish'], [otp], { cwd });
+    assert.equal(r.code, 0, r.output);
+
+    // pnpm logs in on the web page and answers a publish's challenge there too (it sends npm-auth-type: web).
+    const pnpmHome = makePnpm();
+    cwd = makeProject();
+    writeNpmrc(cwd, s.url);
+    let page: Promise<Response> | undefined;
+    let printed = '';
+    const onStdout = (signIn: boolean) => (chunk: string) => {
+      printed += chunk;
+      const url = /(http:\/\/\S+\/-\/v1\/login\/cli\/[\w-]{32})/.exec(printed)?.[1];
+      if (!url || page) return;
+      const form: Record<string, string> = signIn
+        ? { name: 'alice', password: 'alice-password', otp: code() }
+        : { otp: code() };
+      page = fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form).toString(),
+      });
+    };
+    r = await pnpmHome.run(['login'], { cwd, onStdout: onStdout(true) });
+    assert.equal(r.code, 0, r.output);
+    assert.equal((await page!).status, 200);
+    r = await pnpmHome.run(['whoami'], { cwd });
+    assert.equal(r.stdout.trim(), 'alice', r.output);
+    [page, printed] = [undefined, ''];
+    cwd = pnpmPackage('cs-tfa', '3.1.0');
+    r = await pnpmHome.runTty(['publish', '--no-git-checks'], [], { cwd, onStdout: onStdout(false) });
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /Authenticate your account at:[\s\S]*Published package cs-tfa@3\.1\.0/);
+    assert.equal((await page!).status, 200);
+    assert.ok((await versions('cs-tfa')).includes('3.1.0'));
   });
 });

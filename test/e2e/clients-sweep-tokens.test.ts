@@ -1,8 +1,9 @@
 // Credentials and private packages with pnpm 11 and Yarn 4, as their users meet them: granular tokens limited
-// to a scope or a package, read-only, CIDR-limited, expired and revoked tokens on install and publish; an org's
-// private package for a team member and for a non-member (the same answer as an absent name, with `pnpm view`
-// and `yarn npm info` too); dist-tags and deprecations made with one client seen by the other; the scoped
-// tarball URL each client asks for; Yarn with and without npmAlwaysAuth for public packages.
+// to a scope, read-only, stage-only (the plain publish each client sends is refused with the reason; `pnpm
+// stage publish` stages), CIDR-limited, expired and revoked tokens; an org's private package for a team member
+// and for a non-member (with Yarn, the same answer as an absent name, `yarn npm info` too); dist-tags and
+// deprecations made with one client seen by the other; the scoped tarball URL each client asks for; Yarn with
+// and without npmAlwaysAuth for a public package.
 //
 // What the clients print of a 401: pnpm's install shows only "Unauthorized - 401", Yarn always
 // "Invalid authentication (as an unknown user)"; pnpm's publish prints the challenge, whose RFC 6750
@@ -89,6 +90,7 @@ describe('pnpm 11 and Yarn 4 with every kind of credential', { skip: onceInSqlit
     t.scoped = await granular({ scopes: ['@other'] });
     t.readOnly = await granular({ packagesAll: true, permission: 'read-only' }, { readonly: true });
     t.cidr = await granular({ packagesAll: true }, { cidr: ['10.0.0.0/8'] });
+    t.stageOnly = await granular({ packagesAll: true, permission: 'read-write-stage-only' });
     t.expired = await s.token({ user: 'alice', expiresInMs: 1_000 });
     t.revoked = await s.token({ user: 'alice' });
     await adminRevoke(s.ctx, t.revoked);
@@ -100,7 +102,7 @@ describe('pnpm 11 and Yarn 4 with every kind of credential', { skip: onceInSqlit
     await s.close();
   });
 
-  test('pnpm publish with a token limited to a scope, read-only, CIDR-limited, expired, revoked', async () => {
+  test('pnpm publish with a token limited to a scope, read-only, CIDR-limited, stage-only, expired, revoked', async () => {
     const cases: [string, RegExp][] = [
       [
         'scoped',
@@ -111,6 +113,10 @@ describe('pnpm 11 and Yarn 4 with every kind of credential', { skip: onceInSqlit
         /403 Forbidden - PUT \S+ - This token is read-only and cannot publish @acme\/lib\. Create a read-write token/,
       ],
       ['cidr', /\[EAUTHIP\] Login is not allowed from your IP address/],
+      [
+        'stageOnly',
+        /403 Forbidden - PUT \S+ - This token may only stage releases, so it cannot publish @acme\/lib\. Stage/,
+      ],
       [
         'expired',
         /\[E401\] Unable to authenticate, need: Bearer realm="tessera", error="invalid_token", error_description="The access token expired on \d{4}-\d\d-\d\dT[\d:.]+Z\. Run `npm login` or create a new token \(http:\/\/127\.0\.0\.1:\d+\/-\/help\/token-expired\)"/,
@@ -128,12 +134,17 @@ describe('pnpm 11 and Yarn 4 with every kind of credential', { skip: onceInSqlit
       assert.match(flat(r.output), shown, kind);
     }
     assert.deepEqual(Object.keys((await doc('@acme/lib')).versions), ['1.0.0', '1.1.0']);
+    // The stage-only token stages the same folder.
+    writeNpmrc(dir, s.url, t.stageOnly);
+    const staged = await pnpm.run(['stage', 'publish', '--no-git-checks'], { cwd: dir });
+    assert.equal(staged.code, 0, staged.output);
+    assert.match(staged.output, /\+ @acme\/lib@2\.0\.0 \(staged with id [0-9a-f-]{36}\)/);
     // A missing token is no invalid one: the bare challenge (RFC 6750 §3.1).
     const res = await fetch(`${s.url}-/whoami`);
     assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="tessera"');
   });
 
-  test("Yarn npm publish with a limited, read-only or CIDR-limited token: the 403s' reasons, Yarn's words for 401s", async () => {
+  test("Yarn npm publish with a limited, read-only, stage-only or CIDR-limited token: the 403s' reasons, Yarn's words for 401s", async () => {
     const dir = makePackage('cs-pad', '2.0.0');
     writeYarnrc(dir, s.url, { token: t.alice });
     assert.equal((await yarn.run(['install'], { cwd: dir })).code, 0);
@@ -143,6 +154,10 @@ describe('pnpm 11 and Yarn 4 with every kind of credential', { skip: onceInSqlit
         /YN0035: This token is limited to @other\/\* and cannot publish cs-pad \(http:\S+\/-\/help\/token-package-restricted\)/,
       ],
       ['readOnly', /YN0035: This token is read-only and cannot publish cs-pad\. Create a read-write token/],
+      [
+        'stageOnly',
+        /YN0035: This token may only stage releases, so it cannot publish cs-pad\. Stage with `npm stage publish`/,
+      ],
       ['cidr', /YN0041: Invalid authentication \(as an unknown user\)/],
     ] as const) {
       writeYarnrc(dir, s.url, { token: t[kind] });

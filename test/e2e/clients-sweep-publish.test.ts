@@ -21,6 +21,9 @@ import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { defaults } from '../../src/config/config.ts';
 
+/** pnpm's wrapped lines, joined back into one. */
+const flat = (out: string) => out.replace(/\s+/g, ' ');
+
 const GOOD = {
   repository: 'acme/app',
   workflow_ref: 'acme/app/.github/workflows/publish.yml@refs/heads/main',
@@ -126,6 +129,16 @@ describe('pnpm 11 and Yarn 4: trusted, staged and two-factor publishing', { skip
     assert.deepEqual(gh.audiences, ['npm:127.0.0.1']);
     assert.deepEqual(s.requests, ['POST /-/npm/v1/oidc/token/exchange/package/cs-pnpm-tp', 'PUT /cs-pnpm-tp']);
     assert.deepEqual(await versions('cs-pnpm-tp'), ['1.0.0', '1.1.0']);
+    // `pnpm stage publish` exchanges too; this trusted publisher may publish, not stage.
+    r = await pnpm.run(['stage', 'publish', '--no-git-checks'], {
+      cwd: pnpmPackage('cs-pnpm-tp', '1.1.1', false),
+      env: inGithubActions(),
+    });
+    assert.equal(r.code, 1, r.output);
+    assert.match(
+      flat(r.output),
+      /\[E403\] 403 Forbidden - POST \S+\/-\/stage\/package\/cs-pnpm-tp - A trusted-publishing token can only publish cs-pnpm-tp; it cannot stage versions of it \(\S+\/-\/help\/oidc-publish-only\)/,
+    );
 
     // Another repository: pnpm warns with the registry's reason, then publishes with no token and is refused.
     gh.githubClaims = { ...GOOD, repository: 'acme/fork' };

@@ -10,7 +10,7 @@
 // ERR_PNPM_OTP_NON_INTERACTIVE, even after `--otp`.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -261,7 +261,7 @@ describe('pnpm 11 and Yarn 4: trusted, staged and two-factor publishing', { skip
     assert.equal(doc['dist-tags'].two, undefined);
   });
 
-  test('in a terminal: yarn npm login and pnpm login with a one-time password, then their OTP prompts on publish', async () => {
+  test('in a terminal: yarn npm login and pnpm login with a one-time password, their OTP prompts on publish, pnpm logout', async () => {
     const otp: [RegExp, () => string] = [/One-time password:/, code];
     const yarnHome = makeYarn();
     let cwd = makeProject();
@@ -307,11 +307,20 @@ describe('pnpm 11 and Yarn 4: trusted, staged and two-factor publishing', { skip
     r = await pnpmHome.run(['whoami'], { cwd });
     assert.equal(r.stdout.trim(), 'alice', r.output);
     [page, printed] = [undefined, ''];
-    cwd = pnpmPackage('cs-tfa', '3.1.0');
+    cwd = pnpmPackage('cs-tfa', '3.1.0', false); // the login's token, from pnpm's auth.ini
     r = await pnpmHome.runTty(['publish', '--no-git-checks'], [], { cwd, onStdout: onStdout(false) });
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /Authenticate your account at:[\s\S]*Published package cs-tfa@3\.1\.0/);
     assert.equal((await page!).status, 200);
     assert.ok((await versions('cs-tfa')).includes('3.1.0'));
+    // pnpm logout revokes the login's token on the registry, as npm logout does.
+    const ini = readFileSync(join(pnpmHome.home, '.config', 'pnpm', 'auth.ini'), 'utf8');
+    const session = /_authToken=(tsr_\w+)/.exec(ini)?.[1];
+    assert.ok(session, ini);
+    r = await pnpmHome.run(['logout'], { cwd });
+    assert.equal(r.code, 0, r.output);
+    const who = await fetch(`${s.url}-/whoami`, { headers: { authorization: `Bearer ${session}` } });
+    assert.equal(who.status, 401);
+    assert.match(((await who.json()) as { error: string }).error, /The access token was revoked \(logged out\)/);
   });
 });

@@ -104,8 +104,10 @@ export function schemaDetail(errors: FastifySchemaValidationError[], part: strin
  *  pnpm's publish shows). A missing credential (auth-required) gets the bare challenge, as the RFC asks. */
 function challenge(id: ReasonId, scheme: string, error: string): string {
   if (!scheme.startsWith('Bearer ') || id === 'auth-required') return scheme;
-  // A quoted-string of printable ASCII without quotes or backslashes (the RFC's error_description characters).
-  const description = error.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
+  // A quoted-string of printable ASCII without quotes or backslashes (the RFC's error_description characters),
+  // short enough for any client's header limit: a claim value quoted in the text can be long; the body has it all.
+  const printable = error.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
+  const description = printable.length > 400 ? `${printable.slice(0, 399)}~` : printable;
   return `${scheme}, error="invalid_token", error_description="${description}"`;
 }
 

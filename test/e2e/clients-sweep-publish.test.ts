@@ -178,6 +178,19 @@ describe('pnpm 11 and Yarn 4: trusted, staged and two-factor publishing', { skip
     });
     assert.equal(res.status, 401);
     assert.match(((await res.json()) as { error: string }).error, /the id token's audience must be "npm:127\.0\.0\.1"/);
+    // The challenge names the cause too (RFC 6750), cut short where the claim quoted in it is long.
+    const long = await gh.sign({ ...GOOD, aud: 'npm:127.0.0.1', repository: `acme/${'x'.repeat(4000)}` });
+    const refused = await fetch(`${s.url}-/npm/v1/oidc/token/exchange/package/cs-yarn-tp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${long}` },
+    });
+    const challenge = refused.headers.get('www-authenticate') ?? '';
+    assert.match(
+      challenge,
+      /^Bearer realm="tessera", error="invalid_token", error_description="OIDC token exchange error - unauthorized: the claim repository \(acme\/x+~"$/,
+    );
+    assert.ok(challenge.length < 500, `${challenge.length}`);
+    assert.match(((await refused.json()) as { error: string }).error, /x{4000}/);
   });
 
   test('pnpm stage publish, view, download, then approve (a one-time password) and reject', async () => {

@@ -75,7 +75,8 @@ export type StageConfig = { ttlMs: number; requireSecondApprover: boolean };
  *  (GitHub Enterprise, self-managed GitLab) and generic issuers added (Gitea/Forgejo, Woodpecker, Jenkins…). */
 export type OidcConfig = {
   tokenTtlMs: number;
-  /** `aud` the id token must carry; default `npm:<publicUrl's host name>`. Without either, exchanges are refused. */
+  /** `aud` the id token must carry; default `npm:<publicUrl's host name>` (or `npm:<host:port>`, Yarn's).
+   *  Without either, exchanges are refused. */
   audience: string | null;
   /** Allow several trust configurations per package (npmjs allows one). */
   multipleConfigs: boolean;

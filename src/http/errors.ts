@@ -99,6 +99,25 @@ export function schemaDetail(errors: FastifySchemaValidationError[], part: strin
   return new Error(/^(must|is|has) /.test(list) ? `${where} ${list}` : `${where} must be ${list}`);
 }
 
+/** A Bearer challenge refusing a token that was sent also says why (RFC 6750 §3, `invalid_token`): clients that
+ *  print no body of a 401 print this header (npm-registry-fetch's "Unable to authenticate, need: …", which
+ *  pnpm's publish shows). A missing credential (auth-required) gets the bare challenge, as the RFC asks. */
+function challenge(id: ReasonId, scheme: string, error: string): string {
+  if (!scheme.startsWith('Bearer ') || id === 'auth-required') return scheme;
+  // A quoted-string of printable ASCII without quotes or backslashes (the RFC's error_description characters),
+  // short enough for any client's header limit: a claim value quoted in the text can be long; the body has it all.
+  const printable = error.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
+  const description = printable.length > 400 ? `${printable.slice(0, 399)}~` : printable;
+  return `${scheme}, error="invalid_token", error_description="${description}"`;
+}
+
+/** What a refusal's body says in `error`: its text and its help page. */
+export function refusalText(req: FastifyRequest, r: Refusal): string {
+  // A plain 404 says nothing more than npm's own "Not found", so it reveals nothing.
+  if (r.reason === 'not-found' || r.reason === 'route-not-found') return 'Not found';
+  return `${r.message} (${baseUrl(req)}/-/help/${r.reason})`;
+}
+
 export function sendRefusal(
   req: FastifyRequest,
   reply: FastifyReply,
@@ -111,10 +130,11 @@ export function sendRefusal(
   reply.code(reason.status);
   reply.header('x-tessera-reason', r.reason);
   reply.header('cache-control', 'no-store');
-  if ('wwwAuthenticate' in reason && reason.wwwAuthenticate) reply.header('www-authenticate', reason.wwwAuthenticate);
+  const error = refusalText(req, r);
+  if ('wwwAuthenticate' in reason && reason.wwwAuthenticate) {
+    reply.header('www-authenticate', challenge(r.reason, reason.wwwAuthenticate, error));
+  }
   if ('notice' in reason && reason.notice) reply.header('npm-notice', reason.notice);
-  // A plain 404 says nothing more than npm's own "Not found", so it reveals nothing.
-  const error = r.reason === 'not-found' || r.reason === 'route-not-found' ? 'Not found' : `${r.message} (${help})`;
   // npm prints `error`; its OIDC code logs `message`: send both.
   return reply.type('application/json').send({ error, message: error, reason: r.reason, help, ...extra });
 }

@@ -51,11 +51,14 @@ export function issuerFor(ctx: Ctx, iss: string): { config: OidcIssuer; url: str
   return undefined;
 }
 
-/** The audience id tokens must carry: configured, or npm's own `npm:<host>` of publicUrl. Never the
- *  request's Host header, which the caller chooses. */
-export function expectedAudience(ctx: Ctx): string | null {
-  if (ctx.config.oidc.audience) return ctx.config.oidc.audience;
-  return ctx.config.publicUrl ? `npm:${new URL(ctx.config.publicUrl).hostname}` : null;
+/** The audiences id tokens may carry: configured, or those of publicUrl. Never from the request's Host
+ *  header, which the caller chooses. npm asks for `npm:<hostname>`, Yarn 4 for `npm:<host>` (with a port
+ *  that is not the scheme's default): the first is the one refusals name. */
+export function expectedAudiences(ctx: Ctx): string[] {
+  if (ctx.config.oidc.audience) return [ctx.config.oidc.audience];
+  if (!ctx.config.publicUrl) return [];
+  const url = new URL(ctx.config.publicUrl);
+  return [...new Set([`npm:${url.hostname}`, `npm:${url.host}`])];
 }
 
 type Shape = { header: ProtectedHeaderParameters; claims: JWTPayload; iss: string };
@@ -90,7 +93,7 @@ function shapeOf(jwt: string): Shape {
   return { header, claims, iss: claims.iss };
 }
 
-async function verify(ctx: Ctx, jwt: string, audience: string): Promise<{ payload: JWTPayload; issuer: OidcIssuer }> {
+async function verify(ctx: Ctx, jwt: string, audience: string[]): Promise<{ payload: JWTPayload; issuer: OidcIssuer }> {
   const { header, claims, iss } = shapeOf(jwt);
   const found = issuerFor(ctx, iss);
   if (!found) throw fail(`unauthorized: the issuer "${iss}" is not configured on this registry`);
@@ -113,7 +116,7 @@ async function verify(ctx: Ctx, jwt: string, audience: string): Promise<{ payloa
     });
     return { payload, issuer: config };
   } catch (e) {
-    throw verifyFailure(e, audience);
+    throw verifyFailure(e, audience[0]);
   }
 }
 
@@ -147,8 +150,8 @@ export type Exchanged = { token: string; expires: number; created: number };
 
 export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined): Promise<Exchanged> {
   if (!bearer) throw fail("bad request: send the CI's OIDC id token as a bearer token");
-  const audience = expectedAudience(ctx);
-  if (!audience) throw new Refusal('oidc-audience-unset');
+  const audience = expectedAudiences(ctx);
+  if (audience.length === 0) throw new Refusal('oidc-audience-unset');
   const { payload, issuer } = await verify(ctx, bearer, audience);
   const head = await packageHead(ctx.store.db, pkg);
   const live = head !== undefined && head.origin === 'local' && head.deletedAt === null;

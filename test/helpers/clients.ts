@@ -18,12 +18,22 @@ const PNPM_CLI = join(ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 const YARN_CLI = join(ROOT, 'node_modules', '@yarnpkg', 'cli-dist', 'bin', 'yarn.js');
 
 export type ClientResult = { code: number; stdout: string; stderr: string; output: string };
-type RunOpts = { cwd?: string; env?: Record<string, string>; input?: string; timeoutMs?: number };
+type RunOpts = {
+  cwd?: string;
+  env?: Record<string, string>;
+  input?: string;
+  timeoutMs?: number;
+  onStdout?: (chunk: string) => void;
+};
+/** A prompt to wait for, and the reply: a string, or computed from everything printed so far. */
+export type Answer = [RegExp, string | ((output: string) => string)];
 
 export type ClientEnv = {
   /** The isolated HOME; stores and caches live under it. */
   home: string;
   run(args: string[], opts?: RunOpts): Promise<ClientResult>;
+  /** Runs the client inside a pseudo-terminal (util-linux `script`), answering its prompts as they appear. */
+  runTty(args: string[], answers: Answer[], opts?: RunOpts): Promise<ClientResult>;
 };
 
 /** The environment both clients start from: no inherited client configuration, Node 24 first on PATH. */
@@ -76,6 +86,9 @@ export function makePnpm(): ClientEnv {
     async run(args, opts = {}) {
       return spawnClient([PNPM_CLI, ...args], { ...env, ...opts.env }, home, opts);
     },
+    runTty(args, answers, opts = {}) {
+      return spawnClient(inTty(home, [PNPM_CLI, ...args]), { ...env, ...opts.env }, home, opts, answers);
+    },
   };
 }
 
@@ -103,18 +116,45 @@ export function makeYarn(): ClientEnv {
     run(args, opts = {}) {
       return spawnClient([YARN_CLI, ...args], { ...env, ...opts.env }, home, opts);
     },
+    runTty(args, answers, opts = {}) {
+      return spawnClient(inTty(home, [YARN_CLI, ...args]), { ...env, ...opts.env }, home, opts, answers);
+    },
   };
 }
 
-function spawnClient(argv: string[], env: Record<string, string>, home: string, opts: RunOpts): Promise<ClientResult> {
+/** `script` arguments that run node with `argv` in a pseudo-terminal (stdin and stdout are TTYs). */
+function inTty(home: string, argv: string[]): string[] {
+  const file = join(home, `tty-${Date.now()}.sh`);
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  writeFileSync(file, `exec ${[process.execPath, ...argv].map(quote).join(' ')}\n`);
+  return ['script', '-qefc', `sh ${quote(file)}`, '/dev/null'];
+}
+
+function spawnClient(
+  argv: string[],
+  env: Record<string, string>,
+  home: string,
+  opts: RunOpts,
+  answers: Answer[] = [],
+): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? home, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [command, args] = argv[0] === 'script' ? [argv[0], argv.slice(1)] : [process.execPath, argv];
+    const child = spawn(command, args, { cwd: opts.cwd ?? home, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '',
       stderr = '',
       output = '';
+    const pending = [...answers];
+    let seen = 0;
     child.stdout.on('data', (c: Buffer) => {
       stdout += c;
       output += c;
+      opts.onStdout?.(c.toString());
+      // Answer each prompt once, in order, as soon as it shows up after the previous answer.
+      while (pending.length && pending[0][0].test(stdout.slice(seen))) {
+        const [re, reply] = pending.shift()!;
+        seen += stdout.slice(seen).search(re) + 1;
+        child.stdin.write(`${typeof reply === 'function' ? reply(stdout) : reply}\r`);
+      }
     });
     child.stderr.on('data', (c: Buffer) => {
       stderr += c;
@@ -130,7 +170,7 @@ function spawnClient(argv: string[], env: Record<string, string>, home: string, 
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr, output });
     });
-    child.stdin.end(opts.input ?? '');
+    if (answers.length === 0) child.stdin.end(opts.input ?? '');
   });
 }
 

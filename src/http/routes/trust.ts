@@ -4,7 +4,9 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TrustBody } from '../../domain/commands.ts';
 import { who } from '../app-state.ts';
 import { addTrust, listTrust, revokeTrust } from '../../services/trust.ts';
-import { exchange } from '../../services/oidc.ts';
+import { exchange, type Exchanged } from '../../services/oidc.ts';
+import { Refusal } from '../../domain/reasons.ts';
+import { refusalText, sendRefusal } from '../errors.ts';
 
 export async function trustRoutes(plain: FastifyInstance): Promise<void> {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
@@ -30,7 +32,15 @@ export async function trustRoutes(plain: FastifyInstance): Promise<void> {
   app.post<{ Params: { pkg: string } }>('/-/npm/v1/oidc/token/exchange/package/:pkg', async (req, reply) => {
     const auth = req.headers.authorization;
     const bearer = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : undefined;
-    const r = await exchange(ctx, req.params.pkg, bearer);
+    let r: Exchanged;
+    try {
+      r = await exchange(ctx, req.params.pkg, bearer);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      // pnpm 11 prints `body.message` of the JSON in its "Skipped OIDC" warning (npm's error object's path):
+      // the same words go there too, or pnpm users read "Unknown error".
+      return sendRefusal(req, reply, e, { body: { message: refusalText(req, e) } });
+    }
     return reply
       .code(201)
       .header('cache-control', 'no-store')

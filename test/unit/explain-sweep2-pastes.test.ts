@@ -18,6 +18,9 @@ interface Case {
   /** The cause that must rank first. */
   first: string;
   wrong?: string[];
+  /** The Tessera refusal read from the registry's words, and those words ("the registry said"). */
+  reason?: string;
+  said?: string;
   /** Text the first cause's fix must hold (the command for the client that failed). */
   fixIncludes?: string;
 }
@@ -253,18 +256,36 @@ const cases: Case[] = [
     code: 'E401',
     first: 'no-credential-for-registry',
   },
+  {
+    // pnpm prints a 401 without a body it reads as npm-registry-fetch's challenge line; Tessera puts why there.
+    name: "pnpm 11, a refused token's reason in the Bearer challenge (error_description)",
+    text:
+      ' ERR_PNPM_FETCH_401  GET http://127.0.0.1:4873/@acme%2fui: Unauthorized - 401\n\n' +
+      'Unable to authenticate, need: Bearer realm="tessera", error="invalid_token", error_description="The ' +
+      'access token expired on 2026-01-01T00:00:00.000Z. Run `npm login` or create a new token ' +
+      '(http://127.0.0.1:4873/-/help/token-expired)"\n',
+    status: 401,
+    reason: 'token-expired',
+    said:
+      'The access token expired on 2026-01-01T00:00:00.000Z. Run `npm login` or create a new token ' +
+      '(http://127.0.0.1:4873/-/help/token-expired)',
+    first: 'token-rejected',
+    wrong: ['no-credential-for-registry'],
+  },
 ];
 
 describe('explain, second sweep: real formats as people paste them', { skip: onceInSqlitePass }, () => {
   for (const c of cases) {
     test(c.name, () => {
-      const { explanation: ex } = explainText(c.text);
+      const { explanation: ex, extracted } = explainText(c.text);
       const ids = ex.causes.map((x) => x.id);
       if (c.code) assert.equal(ex.code, c.code, `[${ids.join(', ')}]`);
       if (c.status) assert.equal(ex.status, c.status);
       if (c.url) assert.equal(ex.url, c.url);
       assert.equal(ids[0], c.first, `${ex.code} [${ids.join(', ')}]`);
       for (const w of c.wrong ?? []) assert.notEqual(ids[0], w);
+      if (c.reason) assert.equal(extracted.reason, c.reason);
+      if (c.said) assert.equal(extracted.registryError, c.said);
       if (c.fixIncludes) assert.ok(ex.causes[0].fix.includes(c.fixIncludes), ex.causes[0].fix);
     });
   }

@@ -44,6 +44,12 @@ export function parseNpm(lines: Line[], x: Extracted): void {
       x.url = m[3];
       if (m[4]?.trim()) x.registryError = m[4].trim();
     }
+    // npm-registry-fetch's 401 without a body it prints (pnpm shows it): "Unable to authenticate, need: Bearer
+    // realm=…, error="invalid_token", error_description="<why> (<help page>)"" (RFC 6750; Tessera sends why).
+    if ((m = /Unable to authenticate, need: .*\berror_description="([^"]*)"/.exec(t))) {
+      x.status ??= 401;
+      x.registryError ??= m[1];
+    }
     // npm 5–6: "401 Unauthorized: @scope/pkg@^1.0.0", "403 Forbidden: pkg@1.0.0", "Registry returned 404 for GET on url"
     if ((m = /^(?:\d{3} )?(\d{3}) [A-Z][A-Za-z ]+: (\S+)$/.exec(t)) && !t.includes(' - ')) {
       x.status ??= Number(m[1]);

@@ -9,8 +9,9 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { assertAccessible, launch, screenshot, signIn, type TestBrowser } from '../helpers/browser.ts';
 import { createOrg } from '../../src/services/orgs.ts';
+import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
-describe('web pages: organizations, teams, refusals', () => {
+describe('web pages: organizations, teams, refusals', { skip: onceInSqlitePass }, () => {
   let s: TestServer;
   let b: TestBrowser;
   let bobNpmOutput = '';

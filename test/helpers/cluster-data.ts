@@ -13,8 +13,9 @@ import { clusterEnvFor, forgetClusterEnv, recordClusterEnv } from './cluster-env
 export const clusterBackend = process.env.TESSERA_TEST_BACKEND === 'cluster';
 
 /** The `skip` of a suite whose subject does not change with the store: it never opens the store under test,
- *  or it repeats with another client (npm 12 beside npm 11) or another sweep what suites that do run on
- *  both backends already take through every store query. It runs once, in the SQLite pass; the cluster pass
+ *  or it repeats with another client (npm 12 beside npm 11, pnpm, Yarn), another sweep, another way in (a
+ *  web page, a directory sign-in) what suites that do run on both backends already take through every store
+ *  query (the services behind a page are the API's). It runs once, in the SQLite pass; the cluster pass
  *  (which runs every file again on PostgreSQL and S3) does not repeat it. */
 export const onceInSqlitePass = clusterBackend
   ? 'runs once, in the SQLite pass: what it checks does not change with the store'

@@ -11,8 +11,6 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
-type Shape = 'ok' | 'reset' | '500' | '503' | 'hang-head' | 'hang-body' | 'long-length' | 'short-length' | 'bad-json';
-
 /** Any name is a package `<name>@1.0.0`; a name `<shape>--<rest>` answers its packument in that shape, and
  *  `tgz-<shape>--<rest>` answers its tarball so (`tgz-bad-bytes--…` sends bytes other than its integrity's). */
 function shapedUpstream() {

@@ -10,6 +10,7 @@ import ssri from 'ssri';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { freePort } from '../helpers/ports.ts';
 
 /** Any name is a package `<name>@1.0.0`; a name `<shape>--<rest>` answers its packument in that shape, and
  *  `tgz-<shape>--<rest>` answers its tarball so (`tgz-bad-bytes--…` sends bytes other than its integrity's). */
@@ -169,6 +170,25 @@ describe('upstream failure shapes', { skip: onceInSqlitePass }, () => {
       const again = await read(url);
       assert.ok(again.cut || again.status === 502, `${shape} again: ${again.status}`);
       assert.ok(!again.body?.equals(expected) || shape === 'short-length', `${shape}: a broken tarball was kept`);
+    }
+  });
+
+  test('an upstream refusing connections: the reason with the cause, and a cached copy still answers', async () => {
+    assert.equal((await fetch(`${down.url}@pub%2fkept`)).status, 200);
+    const saved = down.ctx.config.upstream;
+    down.ctx.config.upstream = { ...saved, url: `http://127.0.0.1:${await freePort()}/`, cacheTtlMs: 0 };
+    try {
+      for (const path of ['refused', '@pub%2frefused', '@pub/refused/-/refused-1.0.0.tgz']) {
+        const res = await fetch(`${down.url}${path}`);
+        assert.equal(res.status, 502, path);
+        assert.equal(reasonOf(res), 'upstream-unavailable', path);
+        assert.match(await res.text(), /ECONNREFUSED/, path);
+      }
+      const kept = await fetch(`${down.url}@pub%2fkept`);
+      assert.equal(kept.status, 200, 'a stale copy while the upstream refuses connections');
+      assert.equal(((await kept.json()) as { name: string }).name, '@pub/kept');
+    } finally {
+      down.ctx.config.upstream = saved;
     }
   });
 });

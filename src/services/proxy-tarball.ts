@@ -12,7 +12,7 @@ import { insertProxiedTarball, packageOrigin } from '../store/imports.ts';
 import { lockPackage } from '../store/locks.ts';
 import type { Store } from '../store/store.ts';
 import type { Ctx } from './context.ts';
-import { proxyPackument, refreshProxied } from './proxy.ts';
+import { mayServeProxied, proxyPackument, refreshProxied } from './proxy.ts';
 import { upstreamRequest } from './upstream.ts';
 import { readCache } from './read-cache.ts';
 
@@ -154,9 +154,10 @@ async function fetchTarball(
     return { data: Buffer.concat(chunks), integrity, out, last };
   });
   if (!data) return undefined;
-  // A local publish (or a purge) of the name while the bytes came: the upstream's tarball is not its, and
-  // the client does not get its last bytes.
-  if ((await packageOrigin(ctx.store.db, name)) !== 'proxy') {
+  // A local publish of the name, or its scope taken here, while the bytes came: the upstream's tarball is not
+  // its, and the client does not get its last bytes. A purge meanwhile is not that: the name is still public,
+  // the bytes matched, and those asking get them (not kept: the purge forgot the versions they would go with).
+  if ((await packageOrigin(ctx.store.db, name)) === 'local' || !(await mayServeProxied(ctx, name))) {
     data.out.destroy(new Error(`${name} is no longer an upstream package`));
     return undefined;
   }
@@ -165,13 +166,15 @@ async function fetchTarball(
   // settles once they are kept, so none of them fetches the tarball again.
   data.out.end(data.last);
   let kept = false;
+  let origin: string | undefined;
   try {
     const blob = await ctx.store.blobs.put(data.data, data.integrity);
     const { integrity } = data;
     kept = await ctx.store.transaction(async (trx) => {
       // Checked again under the package's lock: a publish or purge that won it keeps the name.
       await lockPackage(trx, name);
-      if ((await packageOrigin(trx, name)) !== 'proxy') return false;
+      origin = await packageOrigin(trx, name);
+      if (origin !== 'proxy') return false;
       await insertProxiedTarball(trx, name, version, integrity, data.data.length, blob, ctx.clock.now());
       return true;
     });
@@ -184,6 +187,7 @@ async function fetchTarball(
     ctx.log?.warn({ package: name, version, error: (e as Error).message }, 'an upstream tarball could not be kept');
     return data.data;
   }
-  // Not kept because the name became local meanwhile: those waiting get what a local package without the version gives.
-  return kept ? data.data : undefined;
+  // Not kept because the name became local meanwhile: those waiting get what a local package without the version
+  // gives. Not kept because it was purged: they get the bytes, and the next read fetches them again.
+  return kept || origin !== 'local' ? data.data : undefined;
 }

@@ -258,11 +258,22 @@ export class ReadCache {
   }
 
   /** Rendered packument bytes for a base URL, and their ETag: the one asked for, or the stored document's
-   *  when that is newer than the head the caller had (its head is dropped then, to be read again). */
-  async document(name: string, etag: string, kind: Kind, base: string): Promise<{ etag: string; body: Buffer }> {
+   *  when that is newer than the head the caller had (its head is dropped then, to be read again). Undefined
+   *  when nothing is stored any more (removed since the caller read its head, which is dropped too). */
+  async document(
+    name: string,
+    etag: string,
+    kind: Kind,
+    base: string,
+  ): Promise<{ etag: string; body: Buffer } | undefined> {
     let e = this.#docs.get(name);
     if (!e || e.etag !== etag) {
-      e = this.#keep(name, await storedDocuments(this.#store.db, name));
+      const stored = await storedDocuments(this.#store.db, name);
+      if (!stored) {
+        this.#heads.delete(name);
+        return undefined;
+      }
+      e = this.#keep(name, stored);
       if (e.etag !== etag) this.#heads.delete(name);
     }
     return { etag: e.etag, body: this.#forBase(name, e, base, kind) };

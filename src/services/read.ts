@@ -77,8 +77,16 @@ export async function readPackument(
     head = await proxyPackument(ctx, name, local);
     if (!head) throw new Refusal('not-found');
   }
-  const { etag, body } = await cache.document(name, head.etag, kind, base);
-  return { etag, body, access: head.access };
+  let doc = await cache.document(name, head.etag, kind, base);
+  if (!doc) {
+    // Removed between its head and its document: an upstream copy purged by another process is read as a
+    // name not kept (fetched again), anything else as missing.
+    if (head.origin !== 'proxy' || !mayProxy(ctx, name)) throw new Refusal('not-found');
+    const fresh = await proxyPackument(ctx, name, undefined);
+    doc = fresh && (await cache.document(name, fresh.etag, kind, base));
+    if (!doc) throw new Refusal('not-found');
+  }
+  return { etag: doc.etag, body: doc.body, access: head.access };
 }
 
 /** A tarball's bytes, a stream of them (large ones on S3), or a presigned URL to send the caller to; and the

@@ -216,13 +216,18 @@ async function people(db: Db, name: string): Promise<Pick<PackageState, 'maintai
 export type Changed = { published: string } | { deprecated: string; message: string | null } | { unpublished: string };
 
 /** A package's stored documents, whole: a local package's shell with its chunks put back in (see Layout). */
-export async function storedDocuments(db: Db, name: string): Promise<{ doc: string; abbrev: string; etag: string }> {
+export async function storedDocuments(
+  db: Db,
+  name: string,
+): Promise<{ doc: string; abbrev: string; etag: string } | undefined> {
   const row = await db
     .selectFrom('packages')
     .innerJoin('packuments', 'packuments.name', 'packages.name')
     .select(['packuments.doc', 'packuments.abbrev', 'packuments.layout', 'packages.etag'])
     .where('packages.name', '=', name)
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  // Gone since its head was read (an upstream copy purged by another process, a package removed).
+  if (!row) return undefined;
   const layout = row.layout ? (JSON.parse(row.layout) as Layout) : undefined;
   if (!layout || layout.etag !== row.etag) return row;
   const chunks = await db

@@ -9,6 +9,7 @@ import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.t
 import { tessera } from '../helpers/cli.ts';
 import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { readCache } from '../../src/services/read-cache.ts';
 
 /** Waits for `ok()` a bounded number of short turns (a running server sees another process's purge by polling). */
 async function until(ok: () => boolean | Promise<boolean>, what: string): Promise<void> {
@@ -35,6 +36,8 @@ describe('proxy purge while installs run', { skip: onceInSqlitePass }, () => {
     for (const [name, v] of [
       ['race-a', '1.0.0'],
       ['race-b', '1.0.0'],
+      ['race-c', '1.0.0'],
+      ['race-d', '1.0.0'],
     ]) {
       const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
       assert.equal(r.code, 0, r.output);
@@ -103,5 +106,34 @@ describe('proxy purge while installs run', { skip: onceInSqlitePass }, () => {
     assert.equal(now.status, 200);
     assert.notEqual(now.headers.get('etag'), etag);
     assert.deepEqual(Object.keys(((await now.json()) as { versions: object }).versions).sort(), ['1.0.0', '1.1.0']);
+  });
+
+  test('packument reads going on while another process purges them: each an answer, never a 500', async () => {
+    // With no room for documents but the last one read, each read of race-c takes its document from the database.
+    const cache = readCache(down.ctx.store);
+    cache.setBudgets({ documentBytes: 0, tarballBytes: 0 });
+    try {
+      for (const name of ['race-c', 'race-d']) assert.equal((await fetch(`${down.url}${name}`)).status, 200);
+      const statuses = new Map<number, number>();
+      let purging = true;
+      const reads = (async () => {
+        while (purging) {
+          for (const name of ['race-c', 'race-d']) {
+            const res = await fetch(`${down.url}${name}`);
+            await res.arrayBuffer();
+            statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          }
+        }
+      })();
+      for (let i = 0; i < 3; i++) {
+        const r = await tessera(['proxy', 'purge', 'race-*', '--data', down.dataDir]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      purging = false;
+      await reads;
+      assert.deepEqual([...statuses.keys()], [200], `answers: ${JSON.stringify([...statuses])}`);
+    } finally {
+      cache.setBudgets(down.ctx.config.cache);
+    }
   });
 });

@@ -38,7 +38,7 @@ async function chunkWrites(): Promise<string[]> {
 }
 
 async function assertAsRendered(what: string) {
-  const stored = await storedDocuments(s.ctx.store.db, NAME);
+  const stored = (await storedDocuments(s.ctx.store.db, NAME))!;
   const full = render((await loadState(s.ctx.store.db, NAME))!);
   assert.equal(stored.etag, full.etag, what);
   assert.equal(stored.doc, full.doc, what);

@@ -118,8 +118,8 @@ describe('proxy purge while installs run', { skip: onceInSqlitePass }, () => {
       let purging = true;
       const reads = (async () => {
         while (purging) {
-          for (const name of ['race-c', 'race-d']) {
-            const res = await fetch(`${down.url}${name}`);
+          for (const path of ['race-c', 'race-d', 'race-c/1.0.0']) {
+            const res = await fetch(`${down.url}${path}`);
             await res.arrayBuffer();
             statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           }

@@ -30,7 +30,6 @@ import {
   insertTeam,
   orgExists,
   orgMembers,
-  orgOwnerCount,
   orgRoleOf,
   packagesGrantedTo,
   packageTeamMembers,
@@ -111,10 +110,9 @@ export async function setMember(ctx: Ctx, p: Principal, org: string, userName: s
   const d = authorizeOrgMember(p, facts, { current, role });
   await refuseUnless(ctx, p, d, org);
   await requireSecondFactor(ctx, p, d);
-  // The last-owner rule keeps the data whole: it is not a permission.
-  if (current === 'owner' && role !== 'owner' && (await orgOwnerCount(ctx.store.db, org)) <= 1)
-    throw new Refusal('last-org-owner', { org });
-  await setOrgMember(ctx.store.db, org, user.id, role);
+  // The last-owner rule keeps the data whole: it is not a permission. The store decides it in the write's
+  // transaction, so two owners stepping down at once cannot both pass.
+  if (!(await setOrgMember(ctx.store.db, org, user.id, role))) throw new Refusal('last-org-owner', { org });
   await audit(ctx, {
     event: current ? 'org-role-changed' : 'org-member-added',
     user: p.user?.name,
@@ -133,10 +131,8 @@ export async function removeMember(ctx: Ctx, p: Principal, org: string, userName
   const d = authorizeOrgMember(p, facts, { current, role: null });
   await refuseUnless(ctx, p, d, org);
   await requireSecondFactor(ctx, p, d);
-  // The last-owner rule keeps the data whole: it is not a permission.
-  if (current === 'owner' && (await orgOwnerCount(ctx.store.db, org)) <= 1)
-    throw new Refusal('last-org-owner', { org });
-  await removeOrgMember(ctx.store.db, org, user.id);
+  // The last-owner rule keeps the data whole: it is not a permission (decided in the store's transaction).
+  if (!(await removeOrgMember(ctx.store.db, org, user.id))) throw new Refusal('last-org-owner', { org });
   await audit(ctx, {
     event: 'org-member-removed',
     user: p.user?.name,

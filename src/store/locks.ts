@@ -22,3 +22,10 @@ export async function lockUser(trx: Db, userId: number): Promise<void> {
   if (!onPostgres(trx)) return;
   await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
 }
+
+/** Locks an organization's row until the caller's transaction ends: membership changes that must leave the org
+ *  an owner (count-then-write) run one after another. */
+export async function lockOrg(trx: Db, org: string): Promise<void> {
+  if (!onPostgres(trx)) return;
+  await trx.selectFrom('orgs').select('name').where('name', '=', org).forUpdate().execute();
+}

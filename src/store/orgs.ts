@@ -4,6 +4,7 @@
 import type { Db } from './store.ts';
 import type { OrgRow, TeamPackageRow } from './schema.ts';
 import { bumpCounter } from './counters.ts';
+import { lockOrg } from './locks.ts';
 
 /** The team every member of an organization is in. */
 export const DEVELOPERS = 'developers';
@@ -65,9 +66,19 @@ export async function orgMembers(db: Db, org?: string): Promise<OrgMembership[]>
   return q.orderBy('org_members.org').orderBy('users.name').execute();
 }
 
-/** Adds the user to the org with `role` (or changes their role), and to its developers team. */
-export async function setOrgMember(db: Db, org: string, userId: number, role: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+/** Whether taking `userId` out of the owners (by a new role or removal) would leave the org none; read in the
+ *  writer's transaction, after lockOrg, so two owners stepping down at once cannot both pass. */
+async function lastOwner(trx: Db, org: string, userId: number, role: string | null): Promise<boolean> {
+  if (role === 'owner' || (await orgRoleOf(trx, org, userId)) !== 'owner') return false;
+  return (await orgOwnerCount(trx, org)) <= 1;
+}
+
+/** Adds the user to the org with `role` (or changes their role), and to its developers team. Returns false,
+ *  changing nothing, when that would leave the org without an owner. */
+export async function setOrgMember(db: Db, org: string, userId: number, role: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    await lockOrg(trx, org);
+    if (await lastOwner(trx, org, userId, role)) return false;
     await trx
       .insertInto('org_members')
       .values({ org, user_id: userId, role })
@@ -79,15 +90,20 @@ export async function setOrgMember(db: Db, org: string, userId: number, role: st
       .onConflict((oc) => oc.doNothing())
       .execute();
     await bumpCounter(trx, 'packages');
+    return true;
   });
 }
 
-/** Takes the user out of the org and every team of it. */
-export async function removeOrgMember(db: Db, org: string, userId: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+/** Takes the user out of the org and every team of it. Returns false, changing nothing, when they are its last
+ *  owner. */
+export async function removeOrgMember(db: Db, org: string, userId: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    await lockOrg(trx, org);
+    if (await lastOwner(trx, org, userId, null)) return false;
     await trx.deleteFrom('team_members').where('org', '=', org).where('user_id', '=', userId).execute();
     await trx.deleteFrom('org_members').where('org', '=', org).where('user_id', '=', userId).execute();
     await bumpCounter(trx, 'packages');
+    return true;
   });
 }
 

@@ -1,0 +1,62 @@
+// Second sweep of organizations (issue #6): the last-owner rule under concurrency. Two owners who each step
+// down (or remove the other) at the same moment must leave the org one owner: the rule is decided in the
+// store's transaction, under a lock on the org, not read before it. Runs in both passes: on PostgreSQL the
+// requests interleave, and that is where a check made outside the transaction let both through.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { makeNpm } from '../helpers/npm.ts';
+import { createOrg } from '../../src/services/orgs.ts';
+
+describe('org sweep 2: an organization always keeps an owner', () => {
+  let s: TestServer;
+  const tokens: Record<string, string> = {};
+  const member = (who: string, method: 'PUT' | 'DELETE', body: object) =>
+    fetch(`${s.url}-/org/acme/user`, {
+      method,
+      headers: { authorization: `Bearer ${tokens[who]}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then((r) => r.status);
+  const owners = async () =>
+    (await s.ctx.store.db.selectFrom('org_members').select('user_id').where('role', '=', 'owner').execute()).length;
+
+  before(async () => {
+    s = await startServer();
+    for (const u of ['o1', 'o2']) {
+      await s.addUser(u);
+      tokens[u] = await s.token({ user: u });
+    }
+    await createOrg(s.ctx, 'acme', 'o1');
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  test('two owners stepping down at once, or removing each other: one of them stays owner', async () => {
+    for (let round = 0; round < 6; round++) {
+      assert.equal(await member('o1', 'PUT', { user: 'o2', role: 'owner' }), 200);
+      const statuses = await Promise.all(
+        round % 2 === 0
+          ? [member('o1', 'PUT', { user: 'o1', role: 'admin' }), member('o2', 'PUT', { user: 'o2', role: 'admin' })]
+          : [member('o1', 'DELETE', { user: 'o2' }), member('o2', 'DELETE', { user: 'o1' })],
+      );
+      assert.equal(await owners(), 1, `round ${round}: ${statuses.join(', ')}`);
+      assert.ok(statuses.includes(200), `round ${round}: ${statuses.join(', ')}`);
+      // Back to o1 as the one owner and o2 as a member, whoever won.
+      const o1 = (await s.ctx.store.db.selectFrom('users').select('id').where('name', '=', 'o1').executeTakeFirst())!;
+      await s.ctx.store.db.deleteFrom('org_members').where('org', '=', 'acme').where('user_id', '!=', o1.id).execute();
+      await s.ctx.store.db
+        .insertInto('org_members')
+        .values({ org: 'acme', user_id: o1.id, role: 'owner' })
+        .onConflict((oc) => oc.columns(['org', 'user_id']).doUpdateSet({ role: 'owner' }))
+        .execute();
+    }
+    // The one owner left is told why with npm, and stays.
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, tokens.o1);
+    const r = await npm.run(['org', 'set', 'acme', 'o1', 'developer']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /E400[\s\S]*acme must keep at least one owner \(http:\S+\/-\/help\/last-org-owner\)/);
+    assert.equal(await owners(), 1);
+  });
+});

@@ -149,9 +149,11 @@ function teamName(v: unknown): string {
   return v;
 }
 
+const noTeam = (org: string, team: string) =>
+  new Refusal('invalid-request', { detail: `There is no team ${org}:${team}` });
+
 async function mustTeam(ctx: Ctx, org: string, team: string): Promise<void> {
-  if (!(await teamExists(ctx.store.db, org, team)))
-    throw new Refusal('invalid-request', { detail: `There is no team ${org}:${team}` });
+  if (!(await teamExists(ctx.store.db, org, team))) throw noTeam(org, team);
 }
 
 export async function createTeam(ctx: Ctx, p: Principal, org: string, body: TeamCreate): Promise<void> {
@@ -188,7 +190,8 @@ export async function teamMember(
       throw new Refusal('invalid-request', {
         detail: `${user.name} must be a member of ${org} first (npm org set ${org} ${user.name})`,
       });
-    await addTeamMember(ctx.store.db, org, team, user.id);
+    // The store looks again in its transaction: the team may have been destroyed since mustTeam.
+    if (!(await addTeamMember(ctx.store.db, org, team, user.id))) throw noTeam(org, team);
   } else {
     if (team === DEVELOPERS)
       throw new Refusal('invalid-request', {
@@ -233,7 +236,7 @@ export async function grant(ctx: Ctx, p: Principal, org: string, team: string, b
   if (permission !== 'read-only' && permission !== 'read-write')
     throw new Refusal('invalid-request', { detail: 'permissions must be read-only or read-write' });
   if (!(await localPackageExists(ctx.store.db, pkg))) throw new Refusal('not-found');
-  await grantTeamPackage(ctx.store.db, { org, team, package: pkg, permission });
+  if (!(await grantTeamPackage(ctx.store.db, { org, team, package: pkg, permission }))) throw noTeam(org, team);
   await audit(ctx, {
     event: 'team-access-granted',
     user: p.user?.name,

@@ -4,7 +4,7 @@
 import type { Db } from './store.ts';
 import type { OrgRow, TeamPackageRow } from './schema.ts';
 import { bumpCounter } from './counters.ts';
-import { lockOrg } from './locks.ts';
+import { lockOrg, lockTeam } from './locks.ts';
 
 /** The team every member of an organization is in. */
 export const DEVELOPERS = 'developers';
@@ -135,6 +135,8 @@ export async function insertTeam(
 /** The team, its members and its grants. */
 export async function deleteTeam(db: Db, org: string, team: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    // First: a grant or member being written for the team is committed before its rows are deleted.
+    await lockTeam(trx, org, team);
     await trx.deleteFrom('team_packages').where('org', '=', org).where('team', '=', team).execute();
     await trx.deleteFrom('team_members').where('org', '=', org).where('team', '=', team).execute();
     await trx.deleteFrom('teams').where('org', '=', org).where('name', '=', team).execute();
@@ -148,14 +150,23 @@ export async function teamNames(db: Db, org: string): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-export async function addTeamMember(db: Db, org: string, team: string, userId: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+/** False, writing nothing, when the team is gone (destroyed since the caller looked). */
+async function teamHeld(trx: Db, org: string, team: string): Promise<boolean> {
+  await lockTeam(trx, org, team);
+  return teamExists(trx, org, team);
+}
+
+/** Adds the user to the team; false when the team does not exist. */
+export async function addTeamMember(db: Db, org: string, team: string, userId: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    if (!(await teamHeld(trx, org, team))) return false;
     await trx
       .insertInto('team_members')
       .values({ org, team, user_id: userId })
       .onConflict((oc) => oc.doNothing())
       .execute();
     await bumpCounter(trx, 'packages');
+    return true;
   });
 }
 
@@ -199,16 +210,19 @@ export async function teamMemberNames(db: Db, org: string, team: string): Promis
 
 export type TeamGrantRow = Pick<TeamPackageRow, 'package' | 'permission'>;
 
-/** Grants the team `permission` (read-only, read-write) on the package, replacing what it had. */
-export async function grantTeamPackage(db: Db, grant: TeamPackageRow): Promise<void> {
+/** Grants the team `permission` (read-only, read-write) on the package, replacing what it had; false when the
+ *  team does not exist. */
+export async function grantTeamPackage(db: Db, grant: TeamPackageRow): Promise<boolean> {
   const { permission } = grant;
-  await db.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx) => {
+    if (!(await teamHeld(trx, grant.org, grant.team))) return false;
     await trx
       .insertInto('team_packages')
       .values(grant)
       .onConflict((oc) => oc.columns(['org', 'team', 'package']).doUpdateSet({ permission }))
       .execute();
     await bumpCounter(trx, 'packages');
+    return true;
   });
 }
 

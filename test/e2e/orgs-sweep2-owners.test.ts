@@ -1,11 +1,13 @@
-// Second sweep of organizations (issue #6): the last-owner rule under concurrency. Two owners who each step
+// Second sweep of organizations (issue #6): membership and team writes under concurrency. The last-owner rule: Two owners who each step
 // down (or remove the other) at the same moment must leave the org one owner: the rule is decided in the
-// store's transaction, under a lock on the org, not read before it. Runs in both passes: on PostgreSQL the
+// store's transaction, under a lock on the org, not read before it. A team destroyed while someone grants it a
+// package or adds a member must not leave that grant or member behind for a new team of the same name. Runs in
+// both passes: on PostgreSQL the
 // requests interleave, and that is where a check made outside the transaction let both through.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { makeNpm } from '../helpers/npm.ts';
+import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 
 describe('org sweep 2: an organization always keeps an owner', () => {
@@ -58,5 +60,60 @@ describe('org sweep 2: an organization always keeps an owner', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.output, /E400[\s\S]*acme must keep at least one owner \(http:\S+\/-\/help\/last-org-owner\)/);
     assert.equal(await owners(), 1);
+  });
+});
+
+describe('org sweep 2: a team destroyed while it is granted a package or given a member', () => {
+  let s: TestServer;
+  let token = '';
+  const call = (method: string, path: string, body?: object) =>
+    fetch(`${s.url}${path.slice(1)}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body && JSON.stringify(body),
+    }).then(async (r) => (r.status >= 400 ? `${r.status} ${await r.text()}` : r.status));
+
+  before(async () => {
+    s = await startServer();
+    for (const u of ['olivia', 'dev1']) await s.addUser(u);
+    token = await s.token({ user: 'olivia' });
+    await createOrg(s.ctx, 'acme', 'olivia');
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, token);
+    let r = await npm.run(['org', 'set', 'acme', 'dev1']);
+    assert.equal(r.code, 0, r.output);
+    r = await npm.run(['publish'], { cwd: makePackage('@acme/widget', '1.0.0') });
+    assert.equal(r.code, 0, r.output);
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  test('a new team of the same name starts with no grants and no members', async () => {
+    for (let round = 0; round < 6; round++) {
+      assert.equal(await call('PUT', '/-/org/acme/team', { name: 'ops' }), 201);
+      const statuses = await Promise.all([
+        call('PUT', '/-/team/acme/ops/package', { package: '@acme/widget', permissions: 'read-write' }),
+        call('PUT', '/-/team/acme/ops/user', { user: 'dev1' }),
+        call('DELETE', '/-/team/acme/ops'),
+      ]);
+      assert.equal(statuses[2], 200, `round ${round}: ${statuses.join(', ')}`);
+      const left = await s.ctx.store.db
+        .selectFrom('team_packages')
+        .select('package')
+        .where('team', '=', 'ops')
+        .unionAll(s.ctx.store.db.selectFrom('team_members').select('team as package').where('team', '=', 'ops'))
+        .execute();
+      assert.deepEqual(left, [], `round ${round}: ${statuses.join(', ')}`);
+    }
+    // What a user sees: the new acme:ops holds nothing, and dev1 reaches nothing through it.
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, token);
+    let r = await npm.run(['team', 'create', 'acme:ops']);
+    assert.equal(r.code, 0, r.output);
+    r = await npm.run(['access', 'list', 'packages', 'acme:ops', '--json']);
+    assert.deepEqual(JSON.parse(r.stdout || '{}'), {});
+    r = await npm.run(['team', 'ls', 'acme:ops']);
+    assert.match(r.stdout, /@acme:ops has 0 users/);
   });
 });

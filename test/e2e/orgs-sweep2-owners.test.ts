@@ -1,9 +1,9 @@
-// Second sweep of organizations (issue #6): membership and team writes under concurrency. The last-owner rule: Two owners who each step
-// down (or remove the other) at the same moment must leave the org one owner: the rule is decided in the
-// store's transaction, under a lock on the org, not read before it. A team destroyed while someone grants it a
-// package or adds a member must not leave that grant or member behind for a new team of the same name. Runs in
-// both passes: on PostgreSQL the
-// requests interleave, and that is where a check made outside the transaction let both through.
+// Second sweep of organizations (issue #6): membership and team writes under concurrency. Two owners who each
+// step down (or remove the other) at the same moment must leave the org one owner: the last-owner rule is
+// decided in the store's transaction, under a lock on the org, not read before it. A team destroyed while
+// someone grants it a package or adds a member must not leave that grant or member behind for a new team of
+// the same name. Runs in both passes: on PostgreSQL the requests interleave, and that is where checks made
+// outside the transaction let both writes through.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';

@@ -197,7 +197,9 @@ export async function teamMember(
       throw new Refusal('invalid-request', {
         detail: `Remove ${user.name} from the organization instead (npm org rm ${org} ${user.name})`,
       });
-    await removeTeamMember(ctx.store.db, org, team, user.id);
+    // Said like npm org rm of a non-member: no removal is reported (nor audited) that did not happen.
+    if (!(await removeTeamMember(ctx.store.db, org, team, user.id)))
+      throw new Refusal('invalid-request', { detail: `${user.name} is not a member of the team ${org}:${team}` });
   }
   await audit(ctx, {
     event: add ? 'team-member-added' : 'team-member-removed',

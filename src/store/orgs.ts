@@ -170,15 +170,18 @@ export async function addTeamMember(db: Db, org: string, team: string, userId: n
   });
 }
 
-export async function removeTeamMember(db: Db, org: string, team: string, userId: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx
+/** Takes the user out of the team; false when they were not in it. */
+export async function removeTeamMember(db: Db, org: string, team: string, userId: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const r = await trx
       .deleteFrom('team_members')
       .where('org', '=', org)
       .where('team', '=', team)
       .where('user_id', '=', userId)
-      .execute();
+      .executeTakeFirst();
+    if (Number(r.numDeletedRows) === 0) return false;
     await bumpCounter(trx, 'packages');
+    return true;
   });
 }
 

@@ -1,6 +1,7 @@
 // Second sweep of organizations (issue #6): `npm org`, `npm team` and `npm access` with the tokens a user
 // really holds (a classic read-only token, granular tokens limited to another org or to other packages), and
-// the fix each refusal prints: the token to create must be one that can do what was refused.
+// the fix each refusal prints: the token to create must be one that can do what was refused. And `npm team rm`
+// of someone who is not in the team says so, rather than reporting (and auditing) a removal.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -105,5 +106,26 @@ describe('org sweep 2: org commands with read-only and limited tokens', { skip: 
     r = await npm.otherPkgs.run(['publish'], { cwd: makePackage('@acme/widget', '1.1.0') });
     assert.notEqual(r.code, 0);
     assert.match(r.output, /This token is limited to @other\/\* and cannot publish @acme\/widget/);
+  });
+
+  test('npm team rm of a member of the org who is not in the team is refused, and nothing is audited', async () => {
+    let r = await npm.olivia.run(['team', 'create', 'acme:qa']);
+    assert.equal(r.code, 0, r.output);
+    r = await npm.olivia.run(['team', 'rm', 'acme:qa', 'dev1']);
+    assert.notEqual(r.code, 0, r.output);
+    assert.match(r.output, /E400[\s\S]*dev1 is not a member of the team acme:qa/);
+    assert.doesNotMatch(r.output, /removed from/);
+    const audited = await s.ctx.store.db
+      .selectFrom('audit')
+      .select('detail')
+      .where('event', '=', 'team-member-removed')
+      .execute();
+    assert.deepEqual(audited, []);
+    // In the team, the same command removes them.
+    r = await npm.olivia.run(['team', 'add', 'acme:qa', 'dev1']);
+    assert.equal(r.code, 0, r.output);
+    r = await npm.olivia.run(['team', 'rm', 'acme:qa', 'dev1']);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.stdout, /dev1 removed from @acme:qa/);
   });
 });

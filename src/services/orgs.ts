@@ -186,12 +186,13 @@ export async function teamMember(
   await mustTeam(ctx, org, team);
   const user = await mustUser(ctx, userName);
   if (add) {
-    if (!(await orgRole(ctx.store.db, org, user.id)))
+    // The store decides in its transaction: the team may be destroyed, the user taken out of the org, meanwhile.
+    const added = await addTeamMember(ctx.store.db, org, team, user.id);
+    if (added === 'no-team') throw noTeam(org, team);
+    if (added === 'not-member')
       throw new Refusal('invalid-request', {
         detail: `${user.name} must be a member of ${org} first (npm org set ${org} ${user.name})`,
       });
-    // The store looks again in its transaction: the team may have been destroyed since mustTeam.
-    if (!(await addTeamMember(ctx.store.db, org, team, user.id))) throw noTeam(org, team);
   } else {
     if (team === DEVELOPERS)
       throw new Refusal('invalid-request', {

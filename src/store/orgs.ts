@@ -156,17 +156,26 @@ async function teamHeld(trx: Db, org: string, team: string): Promise<boolean> {
   return teamExists(trx, org, team);
 }
 
-/** Adds the user to the team; false when the team does not exist. */
-export async function addTeamMember(db: Db, org: string, team: string, userId: number): Promise<boolean> {
+/** Adds a member of the org to the team: 'no-team' when the team does not exist, 'not-member' when the user is not
+ *  in the org (both looked at in the transaction, under the org's lock that removeOrgMember takes, then the
+ *  team's), so a removal from the org and a team add at once never leave a team member outside the org. */
+export async function addTeamMember(
+  db: Db,
+  org: string,
+  team: string,
+  userId: number,
+): Promise<'added' | 'no-team' | 'not-member'> {
   return db.transaction().execute(async (trx) => {
-    if (!(await teamHeld(trx, org, team))) return false;
+    await lockOrg(trx, org);
+    if (!(await teamHeld(trx, org, team))) return 'no-team';
+    if ((await orgRoleOf(trx, org, userId)) === null) return 'not-member';
     await trx
       .insertInto('team_members')
       .values({ org, team, user_id: userId })
       .onConflict((oc) => oc.doNothing())
       .execute();
     await bumpCounter(trx, 'packages');
-    return true;
+    return 'added';
   });
 }
 

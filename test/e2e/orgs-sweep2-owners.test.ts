@@ -116,4 +116,29 @@ describe('org sweep 2: a team destroyed while it is granted a package or given a
     r = await npm.run(['team', 'ls', 'acme:ops']);
     assert.match(r.stdout, /@acme:ops has 0 users/);
   });
+
+  test('a member taken out of the org while being added to a team is in no team of it', async () => {
+    assert.equal(await call('PUT', '/-/org/acme/team', { name: 'qa' }), 201);
+    const dev1 = (await s.ctx.store.db.selectFrom('users').select('id').where('name', '=', 'dev1').executeTakeFirst())!;
+    for (let round = 0; round < 6; round++) {
+      assert.equal(await call('PUT', '/-/org/acme/user', { user: 'dev1', role: 'developer' }), 200);
+      const statuses = await Promise.all([
+        call('PUT', '/-/team/acme/qa/user', { user: 'dev1' }),
+        call('DELETE', '/-/org/acme/user', { user: 'dev1' }),
+      ]);
+      assert.equal(statuses[1], 200, `round ${round}: ${statuses.join(', ')}`);
+      const teams = await s.ctx.store.db
+        .selectFrom('team_members')
+        .select('team')
+        .where('user_id', '=', dev1.id)
+        .execute();
+      assert.deepEqual(teams, [], `round ${round}: ${statuses.join(', ')}`);
+    }
+    // Added back, dev1 is in the developers team only, not in acme:qa as before the removal.
+    assert.equal(await call('PUT', '/-/org/acme/user', { user: 'dev1', role: 'developer' }), 200);
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, token);
+    const r = await npm.run(['team', 'ls', 'acme:qa']);
+    assert.match(r.stdout, /@acme:qa has 0 users/);
+  });
 });

@@ -532,7 +532,9 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
       detail: `the token may ${level === 'read-write' ? 'manage' : 'read'} ${org.name}`,
     });
   } else if (c.type === 'token' && c.readonly && writes) {
-    return deny('token-read-only', { action: verb }, 'token-writes', 'the token is read-only');
+    // A token for packages would not manage the org either: the fix is a token with the org's permission.
+    const create = `--orgs ${org.name} --orgs-permission read-write`;
+    return deny('token-read-only', { action: verb, create }, 'token-writes', 'the token is read-only');
   }
   if (writes && c.type === 'token' && c.bypass2fa) {
     return deny(

@@ -199,7 +199,7 @@ export const reasons = {
   'token-read-only': {
     status: 403,
     error: (p) =>
-      `This token is read-only and cannot ${p.action ?? 'write'}. Create a read-write token (npm token create --packages-and-scopes-permission read-write)`,
+      `This token is read-only and cannot ${p.action ?? 'write'}. Create a read-write token (npm token create ${p.create ?? '--packages-and-scopes-permission read-write'})`,
     summary: 'A read-only token was used for a write.',
   },
   'token-package-restricted': {

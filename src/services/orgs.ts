@@ -30,7 +30,6 @@ import {
   insertTeam,
   orgExists,
   orgMembers,
-  orgOwnerCount,
   orgRoleOf,
   packagesGrantedTo,
   packageTeamMembers,
@@ -111,10 +110,9 @@ export async function setMember(ctx: Ctx, p: Principal, org: string, userName: s
   const d = authorizeOrgMember(p, facts, { current, role });
   await refuseUnless(ctx, p, d, org);
   await requireSecondFactor(ctx, p, d);
-  // The last-owner rule keeps the data whole: it is not a permission.
-  if (current === 'owner' && role !== 'owner' && (await orgOwnerCount(ctx.store.db, org)) <= 1)
-    throw new Refusal('last-org-owner', { org });
-  await setOrgMember(ctx.store.db, org, user.id, role);
+  // The last-owner rule keeps the data whole: it is not a permission. The store decides it in the write's
+  // transaction, so two owners stepping down at once cannot both pass.
+  if (!(await setOrgMember(ctx.store.db, org, user.id, role))) throw new Refusal('last-org-owner', { org });
   await audit(ctx, {
     event: current ? 'org-role-changed' : 'org-member-added',
     user: p.user?.name,
@@ -133,10 +131,8 @@ export async function removeMember(ctx: Ctx, p: Principal, org: string, userName
   const d = authorizeOrgMember(p, facts, { current, role: null });
   await refuseUnless(ctx, p, d, org);
   await requireSecondFactor(ctx, p, d);
-  // The last-owner rule keeps the data whole: it is not a permission.
-  if (current === 'owner' && (await orgOwnerCount(ctx.store.db, org)) <= 1)
-    throw new Refusal('last-org-owner', { org });
-  await removeOrgMember(ctx.store.db, org, user.id);
+  // The last-owner rule keeps the data whole: it is not a permission (decided in the store's transaction).
+  if (!(await removeOrgMember(ctx.store.db, org, user.id))) throw new Refusal('last-org-owner', { org });
   await audit(ctx, {
     event: 'org-member-removed',
     user: p.user?.name,
@@ -153,9 +149,11 @@ function teamName(v: unknown): string {
   return v;
 }
 
+const noTeam = (org: string, team: string) =>
+  new Refusal('invalid-request', { detail: `There is no team ${org}:${team}` });
+
 async function mustTeam(ctx: Ctx, org: string, team: string): Promise<void> {
-  if (!(await teamExists(ctx.store.db, org, team)))
-    throw new Refusal('invalid-request', { detail: `There is no team ${org}:${team}` });
+  if (!(await teamExists(ctx.store.db, org, team))) throw noTeam(org, team);
 }
 
 export async function createTeam(ctx: Ctx, p: Principal, org: string, body: TeamCreate): Promise<void> {
@@ -188,17 +186,21 @@ export async function teamMember(
   await mustTeam(ctx, org, team);
   const user = await mustUser(ctx, userName);
   if (add) {
-    if (!(await orgRole(ctx.store.db, org, user.id)))
+    // The store decides in its transaction: the team may be destroyed, the user taken out of the org, meanwhile.
+    const added = await addTeamMember(ctx.store.db, org, team, user.id);
+    if (added === 'no-team') throw noTeam(org, team);
+    if (added === 'not-member')
       throw new Refusal('invalid-request', {
         detail: `${user.name} must be a member of ${org} first (npm org set ${org} ${user.name})`,
       });
-    await addTeamMember(ctx.store.db, org, team, user.id);
   } else {
     if (team === DEVELOPERS)
       throw new Refusal('invalid-request', {
         detail: `Remove ${user.name} from the organization instead (npm org rm ${org} ${user.name})`,
       });
-    await removeTeamMember(ctx.store.db, org, team, user.id);
+    // Said like npm org rm of a non-member: no removal is reported (nor audited) that did not happen.
+    if (!(await removeTeamMember(ctx.store.db, org, team, user.id)))
+      throw new Refusal('invalid-request', { detail: `${user.name} is not a member of the team ${org}:${team}` });
   }
   await audit(ctx, {
     event: add ? 'team-member-added' : 'team-member-removed',
@@ -237,7 +239,7 @@ export async function grant(ctx: Ctx, p: Principal, org: string, team: string, b
   if (permission !== 'read-only' && permission !== 'read-write')
     throw new Refusal('invalid-request', { detail: 'permissions must be read-only or read-write' });
   if (!(await localPackageExists(ctx.store.db, pkg))) throw new Refusal('not-found');
-  await grantTeamPackage(ctx.store.db, { org, team, package: pkg, permission });
+  if (!(await grantTeamPackage(ctx.store.db, { org, team, package: pkg, permission }))) throw noTeam(org, team);
   await audit(ctx, {
     event: 'team-access-granted',
     user: p.user?.name,

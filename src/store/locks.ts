@@ -22,3 +22,17 @@ export async function lockUser(trx: Db, userId: number): Promise<void> {
   if (!onPostgres(trx)) return;
   await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
 }
+
+/** Locks an organization's row until the caller's transaction ends: membership changes that must leave the org
+ *  an owner (count-then-write) run one after another. */
+export async function lockOrg(trx: Db, org: string): Promise<void> {
+  if (!onPostgres(trx)) return;
+  await trx.selectFrom('orgs').select('name').where('name', '=', org).forUpdate().execute();
+}
+
+/** Locks a team's row until the caller's transaction ends: a grant or a new member and the team's removal run one
+ *  after another, so nothing is written for a team that is gone (and revived by a new team of its name). */
+export async function lockTeam(trx: Db, org: string, team: string): Promise<void> {
+  if (!onPostgres(trx)) return;
+  await trx.selectFrom('teams').select('name').where('org', '=', org).where('name', '=', team).forUpdate().execute();
+}

@@ -4,6 +4,7 @@
 import type { Db } from './store.ts';
 import type { OrgRow, TeamPackageRow } from './schema.ts';
 import { bumpCounter } from './counters.ts';
+import { lockOrg, lockTeam } from './locks.ts';
 
 /** The team every member of an organization is in. */
 export const DEVELOPERS = 'developers';
@@ -65,9 +66,19 @@ export async function orgMembers(db: Db, org?: string): Promise<OrgMembership[]>
   return q.orderBy('org_members.org').orderBy('users.name').execute();
 }
 
-/** Adds the user to the org with `role` (or changes their role), and to its developers team. */
-export async function setOrgMember(db: Db, org: string, userId: number, role: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+/** Whether taking `userId` out of the owners (by a new role or removal) would leave the org none; read in the
+ *  writer's transaction, after lockOrg, so two owners stepping down at once cannot both pass. */
+async function lastOwner(trx: Db, org: string, userId: number, role: string | null): Promise<boolean> {
+  if (role === 'owner' || (await orgRoleOf(trx, org, userId)) !== 'owner') return false;
+  return (await orgOwnerCount(trx, org)) <= 1;
+}
+
+/** Adds the user to the org with `role` (or changes their role), and to its developers team. Returns false,
+ *  changing nothing, when that would leave the org without an owner. */
+export async function setOrgMember(db: Db, org: string, userId: number, role: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    await lockOrg(trx, org);
+    if (await lastOwner(trx, org, userId, role)) return false;
     await trx
       .insertInto('org_members')
       .values({ org, user_id: userId, role })
@@ -79,15 +90,20 @@ export async function setOrgMember(db: Db, org: string, userId: number, role: st
       .onConflict((oc) => oc.doNothing())
       .execute();
     await bumpCounter(trx, 'packages');
+    return true;
   });
 }
 
-/** Takes the user out of the org and every team of it. */
-export async function removeOrgMember(db: Db, org: string, userId: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+/** Takes the user out of the org and every team of it. Returns false, changing nothing, when they are its last
+ *  owner. */
+export async function removeOrgMember(db: Db, org: string, userId: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    await lockOrg(trx, org);
+    if (await lastOwner(trx, org, userId, null)) return false;
     await trx.deleteFrom('team_members').where('org', '=', org).where('user_id', '=', userId).execute();
     await trx.deleteFrom('org_members').where('org', '=', org).where('user_id', '=', userId).execute();
     await bumpCounter(trx, 'packages');
+    return true;
   });
 }
 
@@ -119,6 +135,8 @@ export async function insertTeam(
 /** The team, its members and its grants. */
 export async function deleteTeam(db: Db, org: string, team: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    // First: a grant or member being written for the team is committed before its rows are deleted.
+    await lockTeam(trx, org, team);
     await trx.deleteFrom('team_packages').where('org', '=', org).where('team', '=', team).execute();
     await trx.deleteFrom('team_members').where('org', '=', org).where('team', '=', team).execute();
     await trx.deleteFrom('teams').where('org', '=', org).where('name', '=', team).execute();
@@ -132,26 +150,47 @@ export async function teamNames(db: Db, org: string): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-export async function addTeamMember(db: Db, org: string, team: string, userId: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+/** False, writing nothing, when the team is gone (destroyed since the caller looked). */
+async function teamHeld(trx: Db, org: string, team: string): Promise<boolean> {
+  await lockTeam(trx, org, team);
+  return teamExists(trx, org, team);
+}
+
+/** Adds a member of the org to the team: 'no-team' when the team does not exist, 'not-member' when the user is not
+ *  in the org (both looked at in the transaction, under the org's lock that removeOrgMember takes, then the
+ *  team's), so a removal from the org and a team add at once never leave a team member outside the org. */
+export async function addTeamMember(
+  db: Db,
+  org: string,
+  team: string,
+  userId: number,
+): Promise<'added' | 'no-team' | 'not-member'> {
+  return db.transaction().execute(async (trx) => {
+    await lockOrg(trx, org);
+    if (!(await teamHeld(trx, org, team))) return 'no-team';
+    if ((await orgRoleOf(trx, org, userId)) === null) return 'not-member';
     await trx
       .insertInto('team_members')
       .values({ org, team, user_id: userId })
       .onConflict((oc) => oc.doNothing())
       .execute();
     await bumpCounter(trx, 'packages');
+    return 'added';
   });
 }
 
-export async function removeTeamMember(db: Db, org: string, team: string, userId: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx
+/** Takes the user out of the team; false when they were not in it. */
+export async function removeTeamMember(db: Db, org: string, team: string, userId: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const r = await trx
       .deleteFrom('team_members')
       .where('org', '=', org)
       .where('team', '=', team)
       .where('user_id', '=', userId)
-      .execute();
+      .executeTakeFirst();
+    if (Number(r.numDeletedRows) === 0) return false;
     await bumpCounter(trx, 'packages');
+    return true;
   });
 }
 
@@ -183,16 +222,19 @@ export async function teamMemberNames(db: Db, org: string, team: string): Promis
 
 export type TeamGrantRow = Pick<TeamPackageRow, 'package' | 'permission'>;
 
-/** Grants the team `permission` (read-only, read-write) on the package, replacing what it had. */
-export async function grantTeamPackage(db: Db, grant: TeamPackageRow): Promise<void> {
+/** Grants the team `permission` (read-only, read-write) on the package, replacing what it had; false when the
+ *  team does not exist. */
+export async function grantTeamPackage(db: Db, grant: TeamPackageRow): Promise<boolean> {
   const { permission } = grant;
-  await db.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx) => {
+    if (!(await teamHeld(trx, grant.org, grant.team))) return false;
     await trx
       .insertInto('team_packages')
       .values(grant)
       .onConflict((oc) => oc.columns(['org', 'team', 'package']).doUpdateSet({ permission }))
       .execute();
     await bumpCounter(trx, 'packages');
+    return true;
   });
 }
 

@@ -1,0 +1,91 @@
+// Second sweep of trusted publishing (issue #7): `npm trust revoke` while a CI job exchanges its id token. The
+// revocation ends every token minted from the configuration, so a token minted at the same moment must be
+// either refused or revoked with it, and the exchange never fails with a 500. Runs in both passes: on
+// PostgreSQL the two requests interleave.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { makeNpm, makePackage } from '../helpers/npm.ts';
+import { startIssuer, type Issuer } from '../helpers/oidc-issuer.ts';
+import { codeAt } from '../../src/domain/totp.ts';
+import { defaults } from '../../src/config/config.ts';
+import { insertTrustConfigs } from '../../src/store/trust.ts';
+
+const AUD = 'npm:127.0.0.1';
+const claims = { repository: 'acme/lib', workflow_ref: 'acme/lib/.github/workflows/release.yml@refs/heads/main' };
+
+describe('trust sweep 2: a trusted publisher revoked during an exchange', () => {
+  let s: TestServer;
+  let gh: Issuer;
+  let session = '';
+  let secret = '';
+
+  before(async () => {
+    gh = await startIssuer();
+    s = await startServer({
+      oidc: {
+        ...defaults.oidc,
+        audience: AUD,
+        issuers: [{ name: 'github', type: 'github', issuer: gh.url, jwksUri: null }],
+      },
+    });
+    await s.addUser('olivia');
+    session = await s.token({ user: 'olivia', expiresInMs: 86_400_000 });
+    const post = (body: object) =>
+      fetch(`${s.url}-/npm/v1/user`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const url = (
+      (await (await post({ tfa: { mode: 'auth-only', password: 'olivia-password' } })).json()) as { tfa: string }
+    ).tfa;
+    secret = new URL(url).searchParams.get('secret')!;
+    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, session);
+    const r = await npm.run(['publish'], { cwd: makePackage('tp-race', '1.0.0') });
+    assert.equal(r.code, 0, r.output);
+  });
+  after(async () => {
+    await s.close();
+    await gh.close();
+  });
+
+  test('every token minted around the revocation is revoked with it; no exchange fails with a 500', async () => {
+    const olivia = (await s.ctx.store.db.selectFrom('users').select('id').where('name', '=', 'olivia').execute())[0];
+    for (let round = 0; round < 8; round++) {
+      const id = randomUUID();
+      await insertTrustConfigs(
+        s.ctx.store.db,
+        'tp-race',
+        [{ id, type: 'github', issuer: null, claims: { ...claims }, permissions: ['createPackage'] }],
+        olivia.id,
+        s.clock.now(),
+      );
+      s.clock.advance(30_000);
+      const now = Math.floor(s.clock.now() / 1000);
+      const jwt = await gh.sign({ aud: AUD, ...claims, iat: now }, { expiresIn: now + 300 });
+      const statuses = await Promise.all([
+        fetch(`${s.url}-/npm/v1/oidc/token/exchange/package/tp-race`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${jwt}` },
+        }).then((r) => r.status),
+        fetch(`${s.url}-/package/tp-race/trust/${id}`, {
+          method: 'DELETE',
+          headers: { authorization: `Bearer ${session}`, 'npm-otp': codeAt(secret, s.clock.now()) },
+        }).then((r) => r.status),
+      ]);
+      assert.ok([201, 401, 404].includes(statuses[0]), `round ${round}: ${statuses.join(', ')}`);
+      assert.ok(statuses[1] < 300, `round ${round}: ${statuses.join(', ')}`);
+      const live = await s.ctx.store.db
+        .selectFrom('tokens')
+        .select('id')
+        .where('kind', '=', 'oidc')
+        .where('revoked_at', 'is', null)
+        .execute();
+      assert.deepEqual(live, [], `round ${round}: ${statuses.join(', ')}`);
+    }
+  });
+});

@@ -17,6 +17,7 @@ import type { OidcIssuer } from '../config/config.ts';
 import { insertToken } from '../store/tokens.ts';
 import { packageHead } from '../store/packages.ts';
 import { trustConfigCreator } from '../store/trust.ts';
+import { lockPackage } from '../store/locks.ts';
 import { audit, type Ctx } from './context.ts';
 import { trustConfigs } from './trust.ts';
 import { keysAt } from './oidc-keys.ts';
@@ -188,25 +189,31 @@ export async function exchange(ctx: Ctx, pkg: string, bearer: string | undefined
       `unauthorized: the claim ${m.claim} (${m.got}) does not match the trusted publisher configured for ${pkg}`,
     );
   }
-  const createdBy = await trustConfigCreator(ctx.store.db, match.id);
   const now = ctx.clock.now();
   const expires = now + ctx.config.oidc.tokenTtlMs;
   const subject = subjectOf(match, payload);
-  const { token, row: t } = await insertToken(ctx.store.db, {
-    userId: createdBy,
-    kind: 'oidc',
-    name: `trusted publishing (${subject})`,
-    expiresAt: expires,
-    now,
-    grants: {
-      packagesAll: false,
-      packages: [pkg],
-      scopes: [],
-      permission: 'read-write',
-      orgs: [],
-      orgsPermission: 'no-access',
-      trust: { configId: match.id, permissions: match.permissions, subject },
-    },
+  // Minted under the package's lock, as `npm trust revoke` deletes the configuration and revokes what it
+  // minted: a token is never made from a configuration revoked meanwhile, nor left alive after the revoke.
+  const { token, row: t } = await ctx.store.transaction(async (trx) => {
+    await lockPackage(trx, pkg);
+    const createdBy = await trustConfigCreator(trx, match.id);
+    if (createdBy === undefined) throw fail(`unauthorized: the trusted publisher of ${pkg} was revoked meanwhile`);
+    return insertToken(trx, {
+      userId: createdBy,
+      kind: 'oidc',
+      name: `trusted publishing (${subject})`,
+      expiresAt: expires,
+      now,
+      grants: {
+        packagesAll: false,
+        packages: [pkg],
+        scopes: [],
+        permission: 'read-write',
+        orgs: [],
+        orgsPermission: 'no-access',
+        trust: { configId: match.id, permissions: match.permissions, subject },
+      },
+    });
   });
   await audit(ctx, {
     event: 'oidc-exchange',

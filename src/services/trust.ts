@@ -12,6 +12,7 @@ import {
   type ClaimRule,
 } from '../domain/trust.ts';
 import { revokeTokens } from '../store/tokens.ts';
+import { lockPackage } from '../store/locks.ts';
 import { deleteTrustConfig, insertTrustConfigs, liveTokensFromTrustConfig, trustConfigsOf } from '../store/trust.ts';
 import { audit, type Ctx } from './context.ts';
 import { allowPackage } from './decide.ts';
@@ -72,7 +73,15 @@ export async function addTrust(ctx: Ctx, p: Principal, pkg: string, body: TrustB
     });
   }
   const now = ctx.clock.now();
-  await ctx.store.transaction((trx) => insertTrustConfigs(trx, pkg, created, p.user!.id, now));
+  await ctx.store.transaction(async (trx) => {
+    // Checked again under the package's lock: two `npm trust github` at once would both pass the check above.
+    await lockPackage(trx, pkg);
+    const stored = await trustConfigsOf(trx, pkg);
+    const twice = created.find((c) => stored.some((s) => s.type === c.type && s.issuer === c.issuer));
+    if (twice && !ctx.config.oidc.multipleConfigs)
+      throw new Refusal('trust-config-exists', { package: pkg, type: twice.type });
+    await insertTrustConfigs(trx, pkg, created, p.user!.id, now);
+  });
   for (const c of created)
     await audit(ctx, {
       event: 'trust-added',
@@ -84,9 +93,14 @@ export async function addTrust(ctx: Ctx, p: Principal, pkg: string, body: TrustB
 
 export async function revokeTrust(ctx: Ctx, p: Principal, pkg: string, id: string): Promise<void> {
   await allowTrust(ctx, p, pkg, true);
-  if (!(await deleteTrustConfig(ctx.store.db, pkg, id))) throw new Refusal('not-found');
+  // Under the package's lock, as a token exchange mints under it: once the configuration is gone none is made
+  // from it, and every one made before is in the list.
+  const minted = await ctx.store.transaction(async (trx) => {
+    await lockPackage(trx, pkg);
+    if (!(await deleteTrustConfig(trx, pkg, id))) throw new Refusal('not-found');
+    return liveTokensFromTrustConfig(trx, id);
+  });
   // Tokens already minted from it stop working too.
-  const minted = await liveTokensFromTrustConfig(ctx.store.db, id);
   for (const t of minted)
     await revokeTokens(ctx.store.db, { id: t }, 'its trusted publisher was revoked', ctx.clock.now());
   await audit(ctx, { event: 'trust-revoked', user: p.user?.name, detail: { package: pkg, id } });

@@ -43,10 +43,10 @@ export async function insertTrustConfigs(
   }
 }
 
-/** Who added a configuration: the user a token minted from it publishes as. */
-export async function trustConfigCreator(db: Db, id: string): Promise<number> {
-  const row = await db.selectFrom('trust_configs').select('created_by').where('id', '=', id).executeTakeFirstOrThrow();
-  return row.created_by;
+/** Who added a configuration: the user a token minted from it publishes as; undefined once it is revoked. */
+export async function trustConfigCreator(db: Db, id: string): Promise<number | undefined> {
+  const row = await db.selectFrom('trust_configs').select('created_by').where('id', '=', id).executeTakeFirst();
+  return row?.created_by;
 }
 
 /** Deletes one configuration of a package; false when it has none of that id. */

@@ -11,6 +11,11 @@ import { startIssuer, type Issuer } from '../helpers/oidc-issuer.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { defaults } from '../../src/config/config.ts';
 import { insertTrustConfigs } from '../../src/store/trust.ts';
+import { addTrust } from '../../src/services/trust.ts';
+import type { TrustBody } from '../../src/domain/commands.ts';
+import { userByName } from '../../src/services/accounts.ts';
+import type { Principal } from '../../src/domain/principal.ts';
+import type { Refusal } from '../../src/domain/reasons.ts';
 
 const AUD = 'npm:127.0.0.1';
 const claims = { repository: 'acme/lib', workflow_ref: 'acme/lib/.github/workflows/release.yml@refs/heads/main' };
@@ -51,6 +56,25 @@ describe('trust sweep 2: a trusted publisher revoked during an exchange', () => 
   after(async () => {
     await s.close();
     await gh.close();
+  });
+
+  test('two `npm trust github` at once store one configuration; the other is told it exists', async () => {
+    // Called on the service: over HTTP each call needs its own one-time code, and the server takes one per window.
+    const olivia = (await userByName(s.ctx, 'olivia'))!;
+    const asOlivia = { user: olivia, credential: { type: 'password' }, otpVerified: true } as unknown as Principal;
+    const body = { type: 'github', claims: { ...claims }, permissions: ['createPackage'] } as TrustBody;
+    for (let round = 0; round < 4; round++) {
+      const got = await Promise.allSettled([0, 1].map(() => addTrust(s.ctx, asOlivia, 'tp-race', body)));
+      const reasons = got.map((g) => (g.status === 'fulfilled' ? 'stored' : (g.reason as Refusal).reason));
+      const stored = await s.ctx.store.db
+        .selectFrom('trust_configs')
+        .select('id')
+        .where('package', '=', 'tp-race')
+        .execute();
+      assert.equal(stored.length, 1, `round ${round}: ${reasons}`);
+      assert.deepEqual(reasons.sort(), ['stored', 'trust-config-exists'], `round ${round}`);
+      await s.ctx.store.db.deleteFrom('trust_configs').where('package', '=', 'tp-race').execute();
+    }
   });
 
   test('every token minted around the revocation is revoked with it; no exchange fails with a 500', async () => {

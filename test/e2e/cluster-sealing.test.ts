@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, tessera } from '../helpers/cli.ts';
 import { sharedPostgres } from '../helpers/postgres.ts';
+import { onceInClusterPass } from '../helpers/cluster-data.ts';
 
 // Once is enough: in the cluster pass of `npm test` (a direct run starts its own PostgreSQL).
-const skip = process.env.npm_lifecycle_event === 'test' ? 'runs in the cluster pass (npm run test:cluster)' : false;
+const skip = onceInClusterPass;
 
 test('a node with another secret.key refuses to start; with the cluster key it joins', { skip }, async () => {
   const postgres = await sharedPostgres();

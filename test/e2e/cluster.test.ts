@@ -11,9 +11,10 @@ import { makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
 import { escaped, makeTarball, publishBody } from '../helpers/publish-body.ts';
 import { blobsInUse } from '../../src/store/versions.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { onceInClusterPass } from '../helpers/cluster-data.ts';
 
 // The SQLite pass of `npm test` would run this file exactly as the cluster pass does: once is enough.
-const skip = process.env.npm_lifecycle_event === 'test' ? 'runs in the cluster pass (npm run test:cluster)' : false;
+const skip = onceInClusterPass;
 
 type Sent = { status: number; body: string };
 

@@ -16,6 +16,7 @@ import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.t
 import { sharedPostgres, type Postgres } from '../helpers/postgres.ts';
 import { s3BlobsConfig, sharedRgw } from '../helpers/rgw.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { onceInClusterPass } from '../helpers/cluster-data.ts';
 
 type Packument = {
   'dist-tags': Record<string, string>;
@@ -33,7 +34,7 @@ const tokenIn = (out: string) => {
   return m[1];
 };
 
-describe('tessera migrate: an embedded install into PostgreSQL and S3', () => {
+describe('tessera migrate: an embedded install into PostgreSQL and S3', { skip: onceInClusterPass }, () => {
   const root = mkdtempSync(join(tmpdir(), 'tessera-migrate-'));
   const data = join(root, 'data');
   const scratch = join(root, 'node');

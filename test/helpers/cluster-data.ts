@@ -21,6 +21,12 @@ export const onceInSqlitePass = clusterBackend
   ? 'runs once, in the SQLite pass: what it checks does not change with the store'
   : false;
 
+/** The `skip` of a suite about the cluster itself (several nodes, moving into PostgreSQL and S3): `npm test`'s
+ *  SQLite pass would start a PostgreSQL of its own for it, so it runs in the cluster pass, on that pass's
+ *  PostgreSQL and S3. Run alone (node --test <file>), it starts what it needs. */
+export const onceInClusterPass =
+  process.env.npm_lifecycle_event === 'test' ? 'runs in the cluster pass (npm run test:cluster)' : false;
+
 /** The `skip` of a suite run once per npm major: the newest major repeats the first's store traffic, so the
  *  cluster pass runs the first major only. */
 export const onceForLaterMajors = (major: number, majors: readonly number[]) =>

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
-import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
+import { gatedUpstream, type UpstreamGate } from '../helpers/upstream-gate.ts';
 import { tessera } from '../helpers/cli.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
@@ -34,21 +34,12 @@ describe('proxy points', { skip: onceInSqlitePass }, () => {
   let upNpm: NpmEnv;
 
   before(async () => {
-    gate = await upstreamGate();
-    up = await startServer({ publicUrl: gate.url });
-    gate.target = up.url;
-    await up.addUser('upstreamer');
-    upNpm = makeNpm(up.url);
-    upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
-    for (const [name, v] of [
+    ({ gate, up, upNpm } = await gatedUpstream([
       ['taken-here', '3.0.0'],
       ['@pub/purge-me', '1.0.0'],
       ['@pub/purge-too', '1.0.0'],
       ['gone-upstream', '1.0.0'],
-    ]) {
-      const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
-      assert.equal(r.code, 0, r.output);
-    }
+    ]));
     const upToken = await up.token({ user: 'upstreamer' });
     for (const name of ['proven', '@pub/proven', 'kept-inside']) {
       const body = await publishBody(name, '1.0.0', { access: 'public' });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
-import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
+import { gatedUpstream, type UpstreamGate } from '../helpers/upstream-gate.ts';
 import { makePnpm, makeYarn, writeNpmrc, writeYarnrc } from '../helpers/clients.ts';
 import { upstreamHealth } from '../../src/services/upstream.ts';
 
@@ -45,21 +45,11 @@ describe('a hung upstream, with npm', () => {
   };
 
   before(async () => {
-    gate = await upstreamGate();
-    up = await startServer({ publicUrl: gate.url });
-    gate.target = up.url;
-    await up.addUser('upstreamer');
-    upNpm = makeNpm(up.url);
-    upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
-    const packages: [string, string, Record<string, unknown>][] = [
+    ({ gate, up, upNpm } = await gatedUpstream([
       ['kind-of', '6.0.2', {}],
       ['kind-of', '6.0.3', {}],
       ['@pub/widget', '1.0.0', { dependencies: { 'kind-of': '^6.0.0' } }],
-    ];
-    for (const [name, v, extra] of packages) {
-      const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v, extra) });
-      assert.equal(r.code, 0, r.output);
-    }
+    ]));
     const metrics = { ...defaults.metrics, allowCidrs: [], allowBearers: ['scrape'] };
     down = await startServer({ upstream: { ...upstream, url: gate.url }, metrics });
     project = makeProject({ '@pub/widget': '^1.0.0' });

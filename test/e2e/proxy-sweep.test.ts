@@ -10,7 +10,7 @@ import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
 import { makePnpm, makeYarn, writeNpmrc, writeYarnrc } from '../helpers/clients.ts';
 import { createServer as createTcpServer, connect, type AddressInfo, type Socket } from 'node:net';
-import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
+import { gatedUpstream, type UpstreamGate } from '../helpers/upstream-gate.ts';
 import { tessera } from '../helpers/cli.ts';
 
 describe('the proxy, swept with real clients', () => {
@@ -21,13 +21,7 @@ describe('the proxy, swept with real clients', () => {
   let upNpm: NpmEnv;
 
   before(async () => {
-    gate = await upstreamGate();
-    up = await startServer({ publicUrl: gate.url });
-    gate.target = up.url;
-    await up.addUser('upstreamer');
-    upNpm = makeNpm(up.url);
-    upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
-    for (const [name, v] of [
+    ({ gate, up, upNpm } = await gatedUpstream([
       ['kind-of', '6.0.3'],
       ['@pub/widget', '1.0.0'],
       ['@corp/secret', '1.0.0'],
@@ -37,10 +31,7 @@ describe('the proxy, swept with real clients', () => {
       ['@corp-tools/lint', '1.0.0'],
       ['fresh-release', '1.0.0'],
       ['purged-midway', '1.0.0'],
-    ]) {
-      const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
-      assert.equal(r.code, 0, r.output);
-    }
+    ]));
     const r = await upNpm.run(['dist-tag', 'add', '@pub/widget@1.0.0', 'stable']);
     assert.equal(r.code, 0, r.output);
     const upstream = { ...defaults.upstream, url: gate.url, cacheTtlMs: 60_000, timeoutMs: 5_000 };

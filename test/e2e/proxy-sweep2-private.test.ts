@@ -8,9 +8,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
-import { makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
+import { makeNpm, makeProject } from '../helpers/npm.ts';
 import { makePnpm, makeYarn, writeNpmrc, writeYarnrc } from '../helpers/clients.ts';
-import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
+import { gatedUpstream, type UpstreamGate } from '../helpers/upstream-gate.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
 describe('private after cached, with old lockfiles of every client', { skip: onceInSqlitePass }, () => {
@@ -20,20 +20,11 @@ describe('private after cached, with old lockfiles of every client', { skip: onc
   const deps = { 'kind-of': '^6.0.0', '@corp/secret': '^1.0.0', 'data-internal': '^1.0.0' };
 
   before(async () => {
-    gate = await upstreamGate();
-    up = await startServer({ publicUrl: gate.url });
-    gate.target = up.url;
-    await up.addUser('upstreamer');
-    const upNpm = makeNpm(up.url);
-    upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
-    for (const [name, v] of [
+    ({ gate, up } = await gatedUpstream([
       ['kind-of', '6.0.3'],
       ['@corp/secret', '1.0.0'],
       ['data-internal', '1.0.0'],
-    ]) {
-      const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
-      assert.equal(r.code, 0, r.output);
-    }
+    ]));
     down = await startServer({ upstream: { ...defaults.upstream, url: gate.url }, privateNamespaces: [] });
   });
   after(async () => {

@@ -7,7 +7,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { defaults } from '../../src/config/config.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
 import { tessera } from '../helpers/cli.ts';
-import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
+import { gatedUpstream, type UpstreamGate } from '../helpers/upstream-gate.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { readCache } from '../../src/services/read-cache.ts';
 
@@ -27,21 +27,12 @@ describe('proxy purge while installs run', { skip: onceInSqlitePass }, () => {
   let upNpm: NpmEnv;
 
   before(async () => {
-    gate = await upstreamGate();
-    up = await startServer({ publicUrl: gate.url });
-    gate.target = up.url;
-    await up.addUser('upstreamer');
-    upNpm = makeNpm(up.url);
-    upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
-    for (const [name, v] of [
+    ({ gate, up, upNpm } = await gatedUpstream([
       ['race-a', '1.0.0'],
       ['race-b', '1.0.0'],
       ['race-c', '1.0.0'],
       ['race-d', '1.0.0'],
-    ]) {
-      const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
-      assert.equal(r.code, 0, r.output);
-    }
+    ]));
     down = await startServer({ upstream: { ...defaults.upstream, url: gate.url } });
   });
   after(async () => {

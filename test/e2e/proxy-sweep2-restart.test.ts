@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startServer, type TestServer } from '../helpers/server.ts';
-import { makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { makeNpm, makeProject } from '../helpers/npm.ts';
 import { makePnpm, writeNpmrc } from '../helpers/clients.ts';
 import { serve, type ServeProcess } from '../helpers/cli.ts';
-import { upstreamGate, type UpstreamGate } from '../helpers/upstream-gate.ts';
+import { gatedUpstream, type UpstreamGate } from '../helpers/upstream-gate.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { freePort } from '../helpers/ports.ts';
 
@@ -22,19 +22,10 @@ describe('a restart with the upstream breaker open', { skip: onceInSqlitePass },
   const running: ServeProcess[] = [];
 
   before(async () => {
-    gate = await upstreamGate();
-    up = await startServer({ publicUrl: gate.url });
-    gate.target = up.url;
-    await up.addUser('upstreamer');
-    const upNpm = makeNpm(up.url);
-    upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
-    for (const [name, v] of [
+    ({ gate, up } = await gatedUpstream([
       ['kind-of', '6.0.3'],
       ['@pub/widget', '1.0.0'],
-    ]) {
-      const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, v) });
-      assert.equal(r.code, 0, r.output);
-    }
+    ]));
     dir = mkdtempSync(join(tmpdir(), 'tessera-restart-'));
     // Every cached copy is stale at once: each read refreshes it in the background.
     const upstream = { url: gate.url, cacheTtl: '0s', timeout: '5s', breakerFailures: 2, breakerCooldown: '10m' };

@@ -3,6 +3,9 @@
 // It keeps what it got.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import assert from 'node:assert/strict';
+import { startServer, type TestServer } from './server.ts';
+import { makeNpm, makePackage, type NpmEnv } from './npm.ts';
 
 export type GateMode = 'pass' | 'hang' | 'fail';
 
@@ -71,4 +74,22 @@ export async function upstreamGate(): Promise<UpstreamGate> {
     },
   };
   return gate;
+}
+
+/** A real upstream for a proxy under test: a Tessera (`up`) behind a gate, whose tarball links come through
+ *  the gate, with `packages` ([name, version, extra package.json fields]) published to it by `upstreamer`. */
+export async function gatedUpstream(
+  packages: [name: string, version: string, extra?: Record<string, unknown>][],
+): Promise<{ gate: UpstreamGate; up: TestServer; upNpm: NpmEnv }> {
+  const gate = await upstreamGate();
+  const up = await startServer({ publicUrl: gate.url });
+  gate.target = up.url;
+  await up.addUser('upstreamer');
+  const upNpm = makeNpm(up.url);
+  upNpm.setToken(up.host, await up.token({ user: 'upstreamer' }));
+  for (const [name, version, extra] of packages) {
+    const r = await upNpm.run(['publish', '--access', 'public'], { cwd: makePackage(name, version, extra) });
+    assert.equal(r.code, 0, r.output);
+  }
+  return { gate, up, upNpm };
 }

@@ -331,7 +331,7 @@ export function reasonFix(i: FixInput): string {
       return `Verify your e-mail address: follow the link the registry sent, or ask for a new one with \`npm profile set email ${email} ${R}\`; then publish again.`;
     }
     case 'package-requires-2fa':
-      return `${pkg} requires two-factor authentication to publish: turn it on with \`npm profile enable-2fa auth-and-writes ${R}\`, then \`npm publish --otp=<code>\`.`;
+      return `${pkg} requires two-factor authentication to publish or change its settings: turn it on with \`npm profile enable-2fa auth-and-writes ${R}\`, then run the command again with \`--otp=<code>\`.`;
     case 'tfa-required':
       return `Turn on two-factor authentication first: \`npm profile enable-2fa auth-and-writes ${R}\`.`;
     case 'version-exists':

@@ -380,8 +380,12 @@ function secondFactor(p: Principal, action: Action, pkg: PackageFacts, checks: C
     return { allowed: true, checks, otp: true };
   }
   const mfa = pkg.exists ? (pkg.mfa ?? 'none') : 'none';
-  if (action === 'publish' && mfa !== 'none') {
-    if (mfa === 'automation' && skipsOtp(c)) {
+  // As on npmjs, a package that requires 2FA requires it to publish and to modify its settings (`npm access set`:
+  // its 2FA policy and visibility): a maintainer without 2FA must not be able to weaken what protects it.
+  const settings = action === 'access';
+  if ((action === 'publish' || settings) && mfa !== 'none') {
+    const what = settings ? 'publish or change its settings' : 'publish';
+    if (!settings && mfa === 'automation' && skipsOtp(c)) {
       checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} accepts automation and bypass-2FA tokens` });
       return { allowed: true, checks, otp: false };
     }
@@ -389,19 +393,19 @@ function secondFactor(p: Principal, action: Action, pkg: PackageFacts, checks: C
       checks.push({
         check: 'two-factor',
         ok: false,
-        detail: `${pkg.name} requires 2FA to publish and ${p.user.name} has none`,
+        detail: `${pkg.name} requires 2FA to ${what} and ${p.user.name} has none`,
       });
       return {
         allowed: false,
         reason: 'package-requires-2fa',
-        params: { package: pkg.name, user: p.user.name },
+        params: { package: pkg.name, user: p.user.name, action: what },
         checks,
       };
     }
-    checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} requires a one-time password to publish` });
+    checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} requires a one-time password to ${what}` });
     // A token that would skip the code anywhere else: the refusal says that this package's policy asks for it.
     const otpRefusal = { reason: 'package-requires-otp' as const, params: { package: pkg.name } };
-    return { allowed: true, checks, otp: true, ...(skipsOtp(c) ? { otpRefusal } : {}) };
+    return { allowed: true, checks, otp: true, ...(skipsOtp(c) && !settings ? { otpRefusal } : {}) };
   }
   if (p.user.tfa === 'auth-and-writes') {
     const skip = PUBLISH_LIKE.has(action) && skipsOtp(c);

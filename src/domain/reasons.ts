@@ -318,8 +318,8 @@ export const reasons = {
   'package-requires-2fa': {
     status: 403,
     error: (p) =>
-      `${p.package} requires two-factor authentication to publish, and ${p.user} has none. Turn it on with \`npm profile enable-2fa auth-and-writes\``,
-    summary: "The package's 2FA policy (npm access set mfa=…) requires 2FA the user does not have.",
+      `${p.package} requires two-factor authentication to ${p.action ?? 'publish'}, and ${p.user} has none. Turn it on with \`npm profile enable-2fa auth-and-writes\``,
+    summary: "The package's 2FA policy (npm access set mfa=…) requires 2FA the user does not have (to publish or to change its settings).",
   },
   'tfa-not-pending': {
     status: 400,

@@ -28,10 +28,11 @@ describe('a refused write gives back its one-time password (npm 11)', { skip: on
   let s: TestServer;
   const npm: Record<string, NpmEnv> = {};
   let secret = '';
+  let carolSecret = '';
   /** A code of a time step not used yet. */
-  const otp = () => {
+  const otp = (seed = secret) => {
     s.clock.advance(30_000);
-    return `--otp=${codeAt(secret, s.clock.now())}`;
+    return `--otp=${codeAt(seed, s.clock.now())}`;
   };
   /** The refused command, then the right one with the same code. */
   async function refusedThenRight(wrong: string[], right: string[], said: RegExp) {
@@ -55,11 +56,16 @@ describe('a refused write gives back its one-time password (npm 11)', { skip: on
       npm[u].setToken(s.host, session[u]);
     }
     await createOrg(s.ctx, 'acme', 'olivia');
-    for (const pkg of ['otp-last', '@acme/lib']) {
+    for (const pkg of ['otp-last', '@acme/lib', 'mfa-guard']) {
       const r = await npm.olivia.run(['publish', '--access', 'public'], { cwd: makePackage(pkg, '1.0.0') });
       assert.equal(r.code, 0, r.output);
     }
+    for (const u of ['bob', 'carol']) {
+      const r = await npm.olivia.run(['owner', 'add', u, 'mfa-guard']);
+      assert.equal(r.code, 0, r.output);
+    }
     secret = await enrol(s, session.olivia, 'olivia', 'auth-and-writes');
+    carolSecret = await enrol(s, session.carol, 'carol', 'auth-only');
   });
   after(async () => {
     await s.close();
@@ -97,5 +103,34 @@ describe('a refused write gives back its one-time password (npm 11)', { skip: on
     r = await npm.olivia.run(['dist-tag', 'add', 'otp-last@1.0.0', 'next', code]);
     assert.equal(r.code, 1);
     assert.match(r.output, /already used/);
+  });
+
+  test('a package that requires 2FA: a co-maintainer without 2FA cannot weaken it', async () => {
+    let r = await npm.olivia.run(['access', 'set', 'mfa=publish', 'mfa-guard', otp()]);
+    assert.equal(r.code, 0, r.output);
+    const refused = /mfa-guard requires two-factor authentication to publish or change its settings, and bob has none/;
+    for (const args of [
+      ['access', 'set', 'mfa=none', 'mfa-guard'],
+      ['access', 'set', 'mfa=automation', 'mfa-guard'],
+    ]) {
+      r = await npm.bob.run(args);
+      assert.equal(r.code, 1, r.output);
+      assert.match(r.output, /403 Forbidden/);
+      assert.match(r.output, refused);
+    }
+    r = await npm.bob.run(['publish'], { cwd: makePackage('mfa-guard', '1.0.1') });
+    assert.match(r.output, /mfa-guard requires two-factor authentication to publish, and bob has none/);
+    // A co-maintainer with 2FA for sign-in only still gives a code for the package's settings, then may change them.
+    r = await npm.carol.run(['access', 'set', 'mfa=automation', 'mfa-guard']);
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /EOTP/);
+    r = await npm.carol.run(['access', 'set', 'mfa=none', 'mfa-guard', otp(carolSecret)]);
+    assert.equal(r.code, 0, r.output);
+    // Without the requirement, bob changes settings as before (and may turn it on).
+    r = await npm.bob.run(['access', 'set', 'mfa=publish', 'mfa-guard']);
+    assert.equal(r.code, 0, r.output);
+    r = await npm.bob.run(['access', 'set', 'mfa=none', 'mfa-guard']);
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, refused);
   });
 });

@@ -486,13 +486,16 @@ export function authorizeAccount(
   return { allowed: true, checks, otp: p.user.tfa !== null, ...(password ? { password } : {}) };
 }
 
-export type OrgAction = 'org-read' | 'org-members' | 'team-manage' | 'access-grant';
+/** `org-leave` is `npm org rm <org> <me>`: any member may leave (the last owner is kept by the store). */
+export type OrgAction = 'org-read' | 'org-members' | 'org-leave' | 'team-manage' | 'access-grant';
 
-export type OrgFacts = { name: string; exists: boolean; role: OrgRole | null };
+/** `left`: the caller left this organization moments ago (services/orgs.ts LEFT_GRACE_MS). */
+export type OrgFacts = { name: string; exists: boolean; role: OrgRole | null; left?: boolean };
 
 const orgVerbs: Record<OrgAction, string> = {
   'org-read': 'see the members and teams of',
   'org-members': 'change the members of',
+  'org-leave': 'leave',
   'team-manage': 'manage the teams of',
   'access-grant': 'change team access to packages of',
 };
@@ -548,6 +551,12 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
       'bypass-2FA tokens cannot manage organizations',
     );
   }
+  if (org.role === null && !p.user.admin && action === 'org-read' && org.left) {
+    // npm org rm reads the roster right after the removal, to say how many members are left: who has just left
+    // reads it once more, as they could a moment before, and npm reports the removal instead of a refusal.
+    checks.push({ check: 'member', ok: true, detail: `${p.user.name} left ${org.name} moments ago` });
+    return { allowed: true, checks, otp: false };
+  }
   if (org.role === null && !p.user.admin)
     return deny(
       'not-org-member',
@@ -561,7 +570,7 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
     ok: true,
     detail: p.user.admin ? 'a registry administrator' : `${p.user.name} is ${role} of ${org.name}`,
   });
-  if (writes && role === 'developer') {
+  if (writes && role === 'developer' && action !== 'org-leave') {
     return deny(
       'org-role-too-low',
       { org: org.name, role, needed: 'admin', action: verb },
@@ -627,10 +636,10 @@ export function authorizeTrust(p: Principal, pkg: PackageFacts, write: boolean):
 }
 
 /** A change of someone's role in an organization: `role` null removes them. Only owners make, change or remove owners. */
-export type MemberChange = { current: OrgRole | null; role: OrgRole | null };
+export type MemberChange = { current: OrgRole | null; role: OrgRole | null; self?: boolean };
 
 export function authorizeOrgMember(p: Principal, org: OrgFacts, change: MemberChange): Decision {
-  const d = authorizeOrg(p, 'org-members', org);
+  const d = authorizeOrg(p, change.self && change.role === null ? 'org-leave' : 'org-members', org);
   if (!d.allowed || p.user === null) return d;
   const mine: OrgRole = p.user.admin ? 'owner' : org.role!;
   const touchesOwner = change.role === 'owner' || change.current === 'owner';

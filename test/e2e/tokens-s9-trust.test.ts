@@ -10,6 +10,7 @@ import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { defaults } from '../../src/config/config.ts';
+import { disableUser } from '../../src/services/accounts.ts';
 
 describe('trusted publishing: names as GitHub compares them, audiences as clients ask', {
   skip: onceInSqlitePass,
@@ -147,5 +148,79 @@ describe('trusted publishing: names as GitHub compares them, audiences as client
     } finally {
       s.ctx.config.oidc.audience = 'npm:127.0.0.1';
     }
+  });
+
+  test('the author of a trusted publisher is disabled: the publish says so, and a maintainer configures it again', async () => {
+    // bob maintains tp-dis beside alice, with 2FA; alice made its trusted publisher.
+    await s.addUser('bob');
+    const bobToken = await s.token({ user: 'bob', expiresInMs: 86_400_000 });
+    const alice = makeNpm(s.url);
+    alice.setToken(s.host, token);
+    let r = await alice.run(['publish'], { cwd: makePackage('tp-dis', '1.0.0') });
+    assert.equal(r.code, 0, r.output);
+    r = await alice.run(['owner', 'add', 'bob', 'tp-dis']);
+    assert.equal(r.code, 0, r.output);
+    const post = (body: object) =>
+      fetch(`${s.url}-/npm/v1/user`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bobToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const url = (
+      (await (await post({ tfa: { mode: 'auth-only', password: 'bob-password' } })).json()) as { tfa: string }
+    ).tfa;
+    const bobSecret = new URL(url).searchParams.get('secret')!;
+    assert.equal((await post({ tfa: [codeAt(bobSecret, s.clock.now())] })).status, 200);
+    const gha = ['--repository', 'acme/lib', '--file', 'release.yml', '--environment', 'production'];
+    s.clock.advance(30_000);
+    r = await alice.run([
+      'trust',
+      'github',
+      'tp-dis',
+      ...gha,
+      '--allow-publish',
+      '--yes',
+      `--otp=${codeAt(secret, s.clock.now())}`,
+    ]);
+    assert.equal(r.code, 0, r.output);
+
+    await disableUser(s.ctx, 'alice');
+    gh.githubClaims = claims();
+    const ci = () =>
+      makeNpm(s.url).run(['publish', '--provenance=false'], {
+        cwd: makePackage('tp-dis', '1.1.0'),
+        env: githubEnv(gh),
+      });
+    r = await ci();
+    assert.equal(r.code, 1);
+    assert.match(
+      r.output,
+      /403 Forbidden - PUT \S+ - The trusted publisher of tp-dis was configured by alice, whose account is disabled/,
+    );
+    // npm masks UUIDs in what it prints: the id is read as `npm trust list` reads it.
+    const listed = await fetch(`${s.url}-/package/tp-dis/trust`, { headers: { authorization: `Bearer ${bobToken}` } });
+    const [{ id }] = (await listed.json()) as { id: string }[];
+
+    const bob = makeNpm(s.url);
+    bob.setToken(s.host, bobToken);
+    s.clock.advance(30_000);
+    r = await bob.run(['trust', 'revoke', 'tp-dis', '--id', id, `--otp=${codeAt(bobSecret, s.clock.now())}`]);
+    assert.equal(r.code, 0, r.output);
+    s.clock.advance(30_000);
+    r = await bob.run([
+      'trust',
+      'github',
+      'tp-dis',
+      ...gha,
+      '--allow-publish',
+      '--yes',
+      `--otp=${codeAt(bobSecret, s.clock.now())}`,
+    ]);
+    assert.equal(r.code, 0, r.output);
+    gh.githubClaims = claims();
+    r = await ci();
+    assert.equal(r.code, 0, r.output);
+    const doc = (await (await fetch(`${s.url}tp-dis`)).json()) as { versions: object };
+    assert.deepEqual(Object.keys(doc.versions).sort(), ['1.0.0', '1.1.0']);
   });
 });

@@ -46,9 +46,9 @@ describe('a refused write gives back its one-time password (npm 11)', { skip: on
     return r;
   }
 
+  const session: Record<string, string> = {};
   before(async () => {
     s = await startServer();
-    const session: Record<string, string> = {};
     for (const u of ['olivia', 'bob', 'carol']) {
       await s.addUser(u);
       session[u] = await s.token({ user: u, expiresInMs: 86_400_000 });
@@ -87,6 +87,17 @@ describe('a refused write gives back its one-time password (npm 11)', { skip: on
     );
     const r = await npm.olivia.run(['access', 'list', 'collaborators', '@acme/lib', '--json']);
     assert.equal(JSON.parse(r.stdout).bob, 'read-write');
+    // A hook (npm's hooks API, as libnpmhook sends it) whose endpoint is refused.
+    const code = otp().slice('--otp='.length);
+    const hook = (endpoint: string) =>
+      fetch(`${s.url}-/npm/v1/hooks/hook`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${session.olivia}`, 'content-type': 'application/json', 'npm-otp': code },
+        body: JSON.stringify({ type: 'package', name: 'otp-last', endpoint, secret: 'a-long-enough-secret' }),
+      });
+    const bad = await hook('ftp://127.0.0.1/hook');
+    assert.equal(bad.headers.get('x-tessera-reason'), 'hook-endpoint-invalid');
+    assert.equal((await hook('http://127.0.0.1:9/hook')).status, 201);
   });
 
   test('a second GitHub configuration is refused; the same code then configures another package', async () => {

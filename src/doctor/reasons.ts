@@ -54,6 +54,7 @@ export const REASON_FINDING: { readonly [R in ReasonId]?: FindingId } = {
   // trusted publishing
   'oidc-exchange-failed': 'trusted-publishing-failed',
   'oidc-publish-only': 'trusted-publishing-failed',
+  'trust-creator-disabled': 'trusted-publishing-failed',
   'oidc-not-a-user': 'publish-forbidden',
   // the registry, not the caller
   'upstream-unavailable': 'network-unreachable',
@@ -331,7 +332,7 @@ export function reasonFix(i: FixInput): string {
       return `Verify your e-mail address: follow the link the registry sent, or ask for a new one with \`npm profile set email ${email} ${R}\`; then publish again.`;
     }
     case 'package-requires-2fa':
-      return `${pkg} requires two-factor authentication to publish: turn it on with \`npm profile enable-2fa auth-and-writes ${R}\`, then \`npm publish --otp=<code>\`.`;
+      return `${pkg} requires two-factor authentication to publish or change its settings: turn it on with \`npm profile enable-2fa auth-and-writes ${R}\`, then run the command again with \`--otp=<code>\`.`;
     case 'tfa-required':
       return `Turn on two-factor authentication first: \`npm profile enable-2fa auth-and-writes ${R}\`.`;
     case 'version-exists':
@@ -345,7 +346,9 @@ export function reasonFix(i: FixInput): string {
       return `That version is staged: approve it (\`npm stage approve <id> ${R}\`), reject it (\`npm stage reject <id> ${R}\`), or \`npm version patch\` and publish again.`;
     case 'oidc-exchange-failed':
     case 'oidc-publish-only':
-      return `Check the trusted publisher of ${pkg} (\`npm trust list ${pkg} ${R}\`): repository, workflow file and environment must match the CI run exactly, and the job needs \`id-token: write\`.`;
+      return `Check the trusted publisher of ${pkg} (\`npm trust list ${pkg} ${R}\`): repository, workflow file and environment must match the CI run (the workflow file's case too), and the job needs \`id-token: write\`.`;
+    case 'trust-creator-disabled':
+      return `The account that configured the trusted publisher of ${pkg} is disabled: a maintainer revokes it and configures it again (\`npm trust list ${pkg} ${R}\`, \`npm trust revoke ${pkg} --id <id> ${R}\`, then \`npm trust github ${pkg} … ${R}\`).`;
     case 'oidc-not-a-user':
       return (
         'This is a trusted-publishing token, which only publishes its package: use a login session ' +

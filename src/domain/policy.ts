@@ -380,8 +380,12 @@ function secondFactor(p: Principal, action: Action, pkg: PackageFacts, checks: C
     return { allowed: true, checks, otp: true };
   }
   const mfa = pkg.exists ? (pkg.mfa ?? 'none') : 'none';
-  if (action === 'publish' && mfa !== 'none') {
-    if (mfa === 'automation' && skipsOtp(c)) {
+  // As on npmjs, a package that requires 2FA requires it to publish and to modify its settings (`npm access set`:
+  // its 2FA policy and visibility): a maintainer without 2FA must not be able to weaken what protects it.
+  const settings = action === 'access';
+  if ((action === 'publish' || settings) && mfa !== 'none') {
+    const what = settings ? 'publish or change its settings' : 'publish';
+    if (!settings && mfa === 'automation' && skipsOtp(c)) {
       checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} accepts automation and bypass-2FA tokens` });
       return { allowed: true, checks, otp: false };
     }
@@ -389,19 +393,19 @@ function secondFactor(p: Principal, action: Action, pkg: PackageFacts, checks: C
       checks.push({
         check: 'two-factor',
         ok: false,
-        detail: `${pkg.name} requires 2FA to publish and ${p.user.name} has none`,
+        detail: `${pkg.name} requires 2FA to ${what} and ${p.user.name} has none`,
       });
       return {
         allowed: false,
         reason: 'package-requires-2fa',
-        params: { package: pkg.name, user: p.user.name },
+        params: { package: pkg.name, user: p.user.name, action: what },
         checks,
       };
     }
-    checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} requires a one-time password to publish` });
+    checks.push({ check: 'two-factor', ok: true, detail: `${pkg.name} requires a one-time password to ${what}` });
     // A token that would skip the code anywhere else: the refusal says that this package's policy asks for it.
     const otpRefusal = { reason: 'package-requires-otp' as const, params: { package: pkg.name } };
-    return { allowed: true, checks, otp: true, ...(skipsOtp(c) ? { otpRefusal } : {}) };
+    return { allowed: true, checks, otp: true, ...(skipsOtp(c) && !settings ? { otpRefusal } : {}) };
   }
   if (p.user.tfa === 'auth-and-writes') {
     const skip = PUBLISH_LIKE.has(action) && skipsOtp(c);
@@ -482,13 +486,16 @@ export function authorizeAccount(
   return { allowed: true, checks, otp: p.user.tfa !== null, ...(password ? { password } : {}) };
 }
 
-export type OrgAction = 'org-read' | 'org-members' | 'team-manage' | 'access-grant';
+/** `org-leave` is `npm org rm <org> <me>`: any member may leave (the last owner is kept by the store). */
+export type OrgAction = 'org-read' | 'org-members' | 'org-leave' | 'team-manage' | 'access-grant';
 
-export type OrgFacts = { name: string; exists: boolean; role: OrgRole | null };
+/** `left`: the caller left this organization moments ago (services/orgs.ts LEFT_GRACE_MS). */
+export type OrgFacts = { name: string; exists: boolean; role: OrgRole | null; left?: boolean };
 
 const orgVerbs: Record<OrgAction, string> = {
   'org-read': 'see the members and teams of',
   'org-members': 'change the members of',
+  'org-leave': 'leave',
   'team-manage': 'manage the teams of',
   'access-grant': 'change team access to packages of',
 };
@@ -544,6 +551,12 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
       'bypass-2FA tokens cannot manage organizations',
     );
   }
+  if (org.role === null && !p.user.admin && action === 'org-read' && org.left) {
+    // npm org rm reads the roster right after the removal, to say how many members are left: who has just left
+    // reads it once more, as they could a moment before, and npm reports the removal instead of a refusal.
+    checks.push({ check: 'member', ok: true, detail: `${p.user.name} left ${org.name} moments ago` });
+    return { allowed: true, checks, otp: false };
+  }
   if (org.role === null && !p.user.admin)
     return deny(
       'not-org-member',
@@ -557,7 +570,7 @@ export function authorizeOrg(p: Principal, action: OrgAction, org: OrgFacts): De
     ok: true,
     detail: p.user.admin ? 'a registry administrator' : `${p.user.name} is ${role} of ${org.name}`,
   });
-  if (writes && role === 'developer') {
+  if (writes && role === 'developer' && action !== 'org-leave') {
     return deny(
       'org-role-too-low',
       { org: org.name, role, needed: 'admin', action: verb },
@@ -623,10 +636,10 @@ export function authorizeTrust(p: Principal, pkg: PackageFacts, write: boolean):
 }
 
 /** A change of someone's role in an organization: `role` null removes them. Only owners make, change or remove owners. */
-export type MemberChange = { current: OrgRole | null; role: OrgRole | null };
+export type MemberChange = { current: OrgRole | null; role: OrgRole | null; self?: boolean };
 
 export function authorizeOrgMember(p: Principal, org: OrgFacts, change: MemberChange): Decision {
-  const d = authorizeOrg(p, 'org-members', org);
+  const d = authorizeOrg(p, change.self && change.role === null ? 'org-leave' : 'org-members', org);
   if (!d.allowed || p.user === null) return d;
   const mine: OrgRole = p.user.admin ? 'owner' : org.role!;
   const touchesOwner = change.role === 'owner' || change.current === 'owner';

@@ -53,7 +53,19 @@ export type Credential =
 
 export type Principal =
   | { user: null }
-  | { user: User; credential: Credential; otp?: string; webAuth?: boolean; otpVerified?: boolean };
+  | {
+      user: User;
+      credential: Credential;
+      otp?: string;
+      webAuth?: boolean;
+      otpVerified?: boolean;
+      /** The codes this request has taken (services/two-factor.ts), one list shared by every copy of the
+       *  principal, so the HTTP edge can give them back when the request is refused after all. */
+      otpTaken?: OtpTaken[];
+    };
+
+/** A one-time password a request used up, and how to make it usable again. */
+export type OtpTaken = { giveBack: () => Promise<void> };
 
 export const anonymous: Principal = { user: null };
 

@@ -318,8 +318,9 @@ export const reasons = {
   'package-requires-2fa': {
     status: 403,
     error: (p) =>
-      `${p.package} requires two-factor authentication to publish, and ${p.user} has none. Turn it on with \`npm profile enable-2fa auth-and-writes\``,
-    summary: "The package's 2FA policy (npm access set mfa=…) requires 2FA the user does not have.",
+      `${p.package} requires two-factor authentication to ${p.action ?? 'publish'}, and ${p.user} has none. Turn it on with \`npm profile enable-2fa auth-and-writes\``,
+    summary:
+      "The package's 2FA policy (npm access set mfa=…) requires 2FA the user lacks: to publish or change settings.",
   },
   'tfa-not-pending': {
     status: 400,
@@ -379,6 +380,15 @@ export const reasons = {
     status: 403,
     error: (p) => `A trusted-publishing token can only publish ${p.package}; it cannot ${p.action} it`,
     summary: 'A token from an OIDC exchange was used for something other than publishing its package.',
+  },
+  'trust-creator-disabled': {
+    status: 403,
+    error: (p) =>
+      `The trusted publisher of ${p.package} was configured by ${p.user}, whose account is disabled, so the tokens ` +
+      `it mints cannot publish. A maintainer configures it again: npm trust list ${p.package}, ` +
+      `npm trust revoke ${p.package} --id ${p.id}, ` +
+      `then npm trust github|gitlab|circleci ${p.package} …`,
+    summary: "A trusted-publishing token whose configuration's author was disabled: a maintainer re-creates it.",
   },
   'oidc-not-a-user': {
     status: 403,

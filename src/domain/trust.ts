@@ -38,17 +38,28 @@ function asText(v: unknown): string {
   return typeof v === 'string' ? v : v === undefined ? '(missing)' : JSON.stringify(v);
 }
 
-/** The first claim that does not match, or null when every configured rule holds. Matching is exact and case-sensitive. */
+/** Claims whose values GitHub treats without case: owner and repository names, environment names. The id token
+ *  spells them as GitHub shows them, `npm trust github` as the person typed them; both name the same thing.
+ *  A workflow's file name is a path in the repository, whose case matters, and is compared exactly. */
+const CASELESS: Partial<Record<TrustType, ReadonlySet<string>>> = {
+  github: new Set(['repository', 'repository_owner', 'environment']),
+};
+
+/** The first claim that does not match, or null when every configured rule holds. Matching is exact and
+ *  case-sensitive, but for the claims the provider itself compares without case (CASELESS). */
 export function firstMismatch(config: TrustConfig, claims: Record<string, unknown>): Mismatch | null {
   for (const [name, rule] of Object.entries(config.claims)) {
+    const caseless = CASELESS[config.type]?.has(name) ?? false;
+    const same = (a: unknown, b: string) =>
+      typeof a === 'string' && (caseless ? a.toLowerCase() === b.toLowerCase() : a === b);
     const got = claims[name];
     if (typeof rule === 'string') {
-      if (got !== rule) return { claim: name, got: asText(got) };
+      if (!same(got, rule)) return { claim: name, got: asText(got) };
     } else if (Array.isArray(rule)) {
       // An empty list would match every token; configProblem refuses it, and so does matching.
       if (rule.length === 0) return { claim: name, got: asText(got) };
-      const have = Array.isArray(got) ? got : typeof got === 'string' ? [got] : [];
-      const missing = rule.find((r) => !have.includes(r));
+      const have: unknown[] = Array.isArray(got) ? got : typeof got === 'string' ? [got] : [];
+      const missing = rule.find((r) => !have.some((h) => same(h, r)));
       if (missing !== undefined) return { claim: name, got: asText(got) };
     } else if (rule && typeof rule === 'object' && typeof rule.file === 'string') {
       if (typeof got !== 'string' || fileOfRef(got) !== rule.file) return { claim: name, got: asText(got) };

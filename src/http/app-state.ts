@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Ctx } from '../services/context.ts';
 import type { Authenticator } from '../services/authenticate.ts';
-import type { Principal } from '../domain/principal.ts';
+import type { OtpTaken, Principal } from '../domain/principal.ts';
 import { anonymous } from '../domain/principal.ts';
 import { Refusal } from '../domain/reasons.ts';
 
@@ -15,6 +15,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principalPromise?: Promise<Principal>;
+    /** The one-time passwords this request took, given back if it is refused (server.ts). */
+    otpTaken?: OtpTaken[];
   }
 }
 
@@ -26,9 +28,16 @@ export function who(req: FastifyRequest): Promise<Principal> {
     const otp = req.headers['npm-otp'];
     p.otp = typeof otp === 'string' && otp ? otp : undefined;
     p.webAuth = req.headers['npm-auth-type'] === 'web';
+    p.otpTaken = takenCodes(req);
     return p;
   });
   return req.principalPromise;
+}
+
+/** The request's list of taken one-time passwords, for a principal made for this request. */
+export function takenCodes(req: FastifyRequest): OtpTaken[] {
+  req.otpTaken ??= [];
+  return req.otpTaken;
 }
 
 /** For login and logout: a stale or broken credential riding along must not block them. */

@@ -7,6 +7,7 @@ import { Refusal } from '../domain/reasons.ts';
 import type { Ctx } from '../services/context.ts';
 import { Authenticator } from '../services/authenticate.ts';
 import { readCache } from '../services/read-cache.ts';
+import { giveBackCodes } from '../services/two-factor.ts';
 import { clientErrorRefusal, MAX_PARAM_LENGTH, refusalOf, schemaDetail, sendRefusal } from './errors.ts';
 import { webOtpChallenge } from './web-otp.ts';
 import { answerFromMemory, type AccessLog } from './install-reads.ts';
@@ -197,8 +198,15 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   });
   // A stopping node ends each keep-alive connection (a balancer's) with the answer in flight on it: else Node
   // keeps it open, and the close waits, for keepAliveTimeout (72 s).
-  app.addHook('onSend', (_req, reply, payload, done) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (health.shuttingDown) reply.header('connection', 'close');
+    // A request refused (4xx) changed nothing: a one-time password it took works again, before the client retries.
+    if (req.otpTaken?.length && reply.statusCode >= 400 && reply.statusCode < 500) {
+      giveBackCodes(req.otpTaken)
+        .catch((err: unknown) => req.log.error({ err }, 'could not give back a one-time password'))
+        .then(() => done(null, payload));
+      return;
+    }
     done(null, payload);
   });
   app.addHook('onClose', async () => {

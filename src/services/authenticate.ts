@@ -265,7 +265,16 @@ export class Authenticator {
     if (e.revokedAt !== null) throw new Refusal('token-revoked', { why: e.revokedWhy ?? undefined });
     if (t.expiresAt !== null && t.expiresAt <= now)
       throw new Refusal('token-expired', { expired: new Date(t.expiresAt).toISOString() });
-    if (user.disabled) throw new Refusal('user-disabled');
+    if (user.disabled) {
+      // A trusted-publishing token is minted in the name of whoever made the configuration: the CI job has no
+      // account to ask about, so the refusal names the configuration and how to make it again.
+      const trust = t.kind === 'oidc' ? t.grants?.trust : undefined;
+      if (trust) {
+        const params = { package: t.grants?.packages[0], user: user.name, id: trust.configId };
+        throw new Refusal('trust-creator-disabled', params);
+      }
+      throw new Refusal('user-disabled');
+    }
     if (t.kind.startsWith('classic-') && !this.#ctx.config.tokens.classic) throw new Refusal('classic-tokens-disabled');
     if (e.cidr && !ipAllowed(e.cidr, ip)) throw new Refusal('ip-not-allowed', { ip, allowed: e.cidrText!.join(', ') });
   }

@@ -54,12 +54,15 @@ export function issuerFor(ctx: Ctx, iss: string): { config: OidcIssuer; url: str
 
 /** The audiences id tokens may carry: configured, or those of publicUrl. Never from the request's Host
  *  header, which the caller chooses. npm asks for `npm:<hostname>`, Yarn 4 for `npm:<host>` (with a port
- *  that is not the scheme's default): the first is the one refusals name. */
+ *  that is not the scheme's default): the first is the one refusals name. A configured audience that names
+ *  publicUrl's host, in either form, stands for both (the administrator named this registry, and npm and Yarn
+ *  spell it differently); any other configured audience is the only one accepted. */
 export function expectedAudiences(ctx: Ctx): string[] {
-  if (ctx.config.oidc.audience) return [ctx.config.oidc.audience];
-  if (!ctx.config.publicUrl) return [];
-  const url = new URL(ctx.config.publicUrl);
-  return [...new Set([`npm:${url.hostname}`, `npm:${url.host}`])];
+  const set = ctx.config.oidc.audience;
+  const url = ctx.config.publicUrl ? new URL(ctx.config.publicUrl) : undefined;
+  const ours = url ? [`npm:${url.hostname}`, `npm:${url.host}`] : [];
+  if (!set) return [...new Set(ours)];
+  return ours.includes(set) ? [...new Set([set, ...ours])] : [set];
 }
 
 type Shape = { header: ProtectedHeaderParameters; claims: JWTPayload; iss: string };

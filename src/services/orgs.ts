@@ -20,6 +20,7 @@ import type { Principal } from '../domain/principal.ts';
 import type { OrgMember, TeamCreate, TeamGrant } from '../domain/commands.ts';
 import { scopeOf } from '../domain/names.ts';
 import type { Db } from '../store/store.ts';
+import { auditEntries } from '../store/audit.ts';
 import { packageFacts } from '../store/packages.ts';
 import {
   addTeamMember,
@@ -59,7 +60,28 @@ async function orgRole(db: Db, org: string, userId: number | undefined): Promise
 
 async function orgFacts(ctx: Ctx, p: Principal, org: string): Promise<OrgFacts> {
   const exists = await orgExists(ctx.store.db, org);
-  return { name: org, exists, role: await orgRole(ctx.store.db, org, p.user?.id) };
+  const role = await orgRole(ctx.store.db, org, p.user?.id);
+  const left = exists && role === null && p.user ? await leftMomentsAgo(ctx, org, p.user.name) : false;
+  return { name: org, exists, role, left };
+}
+
+/** How long after leaving an organization its roster stays readable: npm org rm reads it at once. */
+const LEFT_GRACE_MS = 60_000;
+
+/** Whether `user` removed themselves from `org` within LEFT_GRACE_MS (the audit log records who removed whom). */
+async function leftMomentsAgo(ctx: Ctx, org: string, user: string): Promise<boolean> {
+  const since = ctx.clock.now() - LEFT_GRACE_MS;
+  const rows = await auditEntries(ctx.store.db, {
+    user,
+    event: 'org-member-removed',
+    since,
+    order: 'newest-first',
+    limit: 20,
+  });
+  return rows.some((r) => {
+    const d = JSON.parse(r.detail ?? '{}') as { org?: string; member?: string };
+    return d.org === org && d.member === user;
+  });
 }
 
 /** Authorizes an org action for the caller and asks for the second factor when the decision needs it. */
@@ -124,11 +146,12 @@ export async function setMember(ctx: Ctx, p: Principal, org: string, userName: s
 
 export async function removeMember(ctx: Ctx, p: Principal, org: string, userName: string): Promise<void> {
   const facts = await orgFacts(ctx, p, org);
-  await refuseUnless(ctx, p, authorizeOrg(p, 'org-members', facts), org);
+  const leaving = !!p.user && userName === p.user.name;
+  await refuseUnless(ctx, p, authorizeOrg(p, leaving ? 'org-leave' : 'org-members', facts), org);
   const user = await mustUser(ctx, userName);
   const current = await orgRole(ctx.store.db, org, user.id);
   if (!current) throw new Refusal('invalid-request', { detail: `${user.name} is not a member of ${org}` });
-  const d = authorizeOrgMember(p, facts, { current, role: null });
+  const d = authorizeOrgMember(p, facts, { current, role: null, self: user.id === p.user?.id });
   await refuseUnless(ctx, p, d, org);
   await requireSecondFactor(ctx, p, d);
   // The last-owner rule keeps the data whole: it is not a permission (decided in the store's transaction).

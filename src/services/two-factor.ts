@@ -3,7 +3,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Refusal, type Params, type ReasonId } from '../domain/reasons.ts';
 import type { Decision } from '../domain/policy.ts';
-import type { Principal, TfaMode, User } from '../domain/principal.ts';
+import type { OtpTaken, Principal, TfaMode, User } from '../domain/principal.ts';
 import { hashCode, matchStep, newRecoveryCodes, newSecret, otpauthUrl } from '../domain/totp.ts';
 import { open, seal } from '../store/secret-box.ts';
 import { replaceTfa, setTfa, tfaOf } from '../store/users.ts';
@@ -102,7 +102,7 @@ async function consume(
   code: string | undefined,
   then?: { change: (s: TfaState) => TfaState | null; invalidate: boolean },
   missing?: Missing,
-): Promise<void> {
+): Promise<OtpTaken | undefined> {
   let loaded: Loaded | null = first;
   let proven = false;
   for (let round = 0; loaded && !loaded.state.pending; round++) {
@@ -132,7 +132,16 @@ async function consume(
     if (o.ok === true) {
       if (o.recoveryLeft !== undefined)
         await audit(ctx, { event: 'recovery-code-used', user: user.name, detail: { left: o.recoveryLeft } });
-      return;
+      // A plain use of a code can be undone while nothing has changed the state since; a change made with
+      // the code (`then`) is the write itself and is never undone.
+      const before = loaded.raw;
+      const after = next ? JSON.stringify(next) : null;
+      if (then || after === null) return;
+      return {
+        giveBack: async () => {
+          await replaceTfa(ctx.store.db, user.id, after, before, ctx.clock.now(), false);
+        },
+      };
     }
     if (o.reason) await audit(ctx, { event: 'otp-denied', user: user.name, reason: o.reason });
     throw o.refusal;
@@ -140,10 +149,16 @@ async function consume(
   // 2FA was turned off, or started again, by another request meanwhile: there is nothing to check any more.
 }
 
-/** Verifies the one-time password a decision asks for (principal.otp, from the npm-otp header). */
+/**
+ * Verifies the one-time password a decision asks for (principal.otp, from the npm-otp header) and takes it.
+ * The code is used up only by a request that is done: the one the principal's request took is kept in
+ * `p.otpTaken`, and the HTTP edge gives it back when the request is refused after all (for a missing
+ * version, a duplicate name, a last owner…), so the person can retry with the same code (givesBackRefused).
+ */
 export async function requireSecondFactor(ctx: Ctx, p: Principal, decision: Decision): Promise<void> {
   if (!decision.allowed || !decision.otp || !p.user || p.otpVerified) return;
-  await verifyOtpFor(ctx, p.user, p.otp, decision.otpRefusal);
+  const taken = await verifyOtpFor(ctx, p.user, p.otp, decision.otpRefusal);
+  if (taken) p.otpTaken?.push(taken);
   // One request may pass several checks (unpublish and deprecate in one PUT): the code is used once.
   p.otpVerified = true;
 }
@@ -153,10 +168,16 @@ export async function verifyOtpFor(
   user: { id: number; name: string },
   code: string | undefined,
   missing?: Missing,
-): Promise<void> {
+): Promise<OtpTaken | undefined> {
   const loaded = await loadRaw(ctx, user.id);
   if (!loaded || loaded.state.pending) return;
-  await consume(ctx, user, loaded, code, undefined, missing);
+  return consume(ctx, user, loaded, code, undefined, missing);
+}
+
+/** Gives back the codes a refused request took: the request changed nothing, so its code must still work for
+ *  the retry. A code a later request used meanwhile stays used (the state moved on: replaceTfa's compare). */
+export async function giveBackCodes(taken: OtpTaken[] | undefined): Promise<void> {
+  for (const t of taken?.splice(0) ?? []) await t.giveBack();
 }
 
 export type ProfileTfa = false | { mode: TfaMode; pending: boolean };

@@ -201,9 +201,9 @@ describe('trusted publishing with npm 11', () => {
   test('refused: wrong repository, workflow, environment', async () => {
     await refused(
       'tp-pkg',
-      await gh.sign({ aud: AUD, ...goodGithub, repository: 'acme/App' }),
+      await gh.sign({ aud: AUD, ...goodGithub, repository: 'acme/other' }),
       401,
-      /claim repository \(acme\/App\) does not match/,
+      /claim repository \(acme\/other\) does not match/,
     );
     await refused(
       'tp-pkg',

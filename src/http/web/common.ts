@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Refusal, reasons } from '../../domain/reasons.ts';
 import type { Principal } from '../../domain/principal.ts';
+import { takenCodes } from '../app-state.ts';
 import { baseUrl } from '../base-url.ts';
 import { outageRefusal } from '../errors.ts';
 import type { Html } from '../ui/html.ts';
@@ -66,7 +67,9 @@ export async function formContext(req: FastifyRequest, reply: FastifyReply) {
   const form = (req.body ?? {}) as Record<string, string>;
   checkForm(req, ctx.caller, form);
   const otp = typeof form.otp === 'string' && form.otp.trim() ? form.otp.trim() : undefined;
-  const p: Principal = ctx.caller.principal.user ? { ...ctx.caller.principal, otp } : ctx.caller.principal;
+  const p: Principal = ctx.caller.principal.user
+    ? { ...ctx.caller.principal, otp, otpTaken: takenCodes(req) }
+    : ctx.caller.principal;
   return { ...ctx, form, principal: p };
 }
 

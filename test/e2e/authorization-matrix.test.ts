@@ -13,6 +13,7 @@ import { adminRevoke } from '../../src/services/tokens.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import type { Grants } from '../../src/domain/principal.ts';
+import { grants } from '../helpers/grants.ts';
 import { assertAnswers, readMatrix } from '../helpers/matrix-table.ts';
 import {
   ORG_ACTIONS,
@@ -154,15 +155,6 @@ const publish = (name: string, version: string, opts: { access?: string | null; 
   publishBody(name, version, { ...opts, tarball: tarball(name, version) });
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
 
 describe('authorization matrix (docs/authorization.md)', () => {
   let main: TestServer;

@@ -10,7 +10,7 @@ import { readMatrix } from '../helpers/matrix-table.ts';
 import { buildOrgFixture } from '../helpers/matrix-orgs.ts';
 import { defaults } from '../../src/config/config.ts';
 import { codeAt } from '../../src/domain/totp.ts';
-import type { Grants } from '../../src/domain/principal.ts';
+import { grants } from '../helpers/grants.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
 const EXISTING: Record<string, string> = {
@@ -43,15 +43,6 @@ const EXPLAINED: Record<string, string> = {
 };
 const LIMITED = { packages: ['acme-cli'], scopes: ['@acme'] };
 const DAY = 86_400_000;
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
 
 type Explained = { allowed: boolean; reason: string | null; otp: boolean };
 

@@ -13,6 +13,8 @@ import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { defaults } from '../../src/config/config.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { deliveryKey } from '../../src/store/user-hooks.ts';
+import type { Grants } from '../../src/domain/principal.ts';
+import { grants as granular } from '../helpers/grants.ts';
 
 type Received = { path: string; headers: IncomingMessage['headers']; raw: string; body: Record<string, unknown> };
 
@@ -275,15 +277,7 @@ describe('hooks API', () => {
   });
 
   test('read-only, bypass-2FA and trusted-publishing tokens are refused; granular ones act within grants', async () => {
-    const grants = (over: object) => ({
-      packagesAll: false,
-      packages: [],
-      scopes: ['@alice'],
-      permission: 'read-write',
-      orgs: [],
-      orgsPermission: 'no-access',
-      ...over,
-    });
+    const grants = (over: Partial<Grants>) => granular({ scopes: ['@alice'], ...over });
     const kinds: [string, object, string | null][] = [
       ['readonly', { kind: 'classic-readonly', readonly: true }, 'token-read-only'],
       ['granular-ro', { kind: 'granular', grants: grants({ permission: 'read-only' }) }, 'token-read-only'],

@@ -21,6 +21,7 @@ import { setPackageSettings } from '../../src/store/package-rows.ts';
 import { rerender } from '../../src/store/packages.ts';
 import { defaults } from '../../src/config/config.ts';
 import type { Grants, Principal } from '../../src/domain/principal.ts';
+import { grants as granular } from '../helpers/grants.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
 /** Hidden package → a name never published, of the same length and scope. */
@@ -164,15 +165,7 @@ function webRequests(name: string, stageId: string): [string, Req][] {
   ];
 }
 
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: ['@alice/other'],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
+const grants = (g: Partial<Grants>): Grants => granular({ packages: ['@alice/other'], ...g });
 
 describe('private answers like absent: every credential, every spelling, the web pages', {
   skip: onceInSqlitePass,

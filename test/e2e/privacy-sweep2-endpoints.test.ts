@@ -13,7 +13,8 @@ import { publishBody } from '../helpers/publish-body.ts';
 import { createOrg, setMember } from '../../src/services/orgs.ts';
 import { disableUser, userByName } from '../../src/services/accounts.ts';
 import { defaults } from '../../src/config/config.ts';
-import type { Grants, Principal } from '../../src/domain/principal.ts';
+import type { Principal } from '../../src/domain/principal.ts';
+import { grants } from '../helpers/grants.ts';
 
 /** Hidden package → a name never published, of the same length and scope. */
 const PAIRS: [string, string][] = [
@@ -143,16 +144,6 @@ function requests(name: string, stageId: string): [string, Req][] {
     out2.push([`explain ${a}`, { method: 'GET', path: `/-/tessera/v1/auth/explain?action=${a}&package=${e}` }]);
   return [...out, ...out2];
 }
-
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
 
 describe('private answers like absent: trusted-publishing and scope tokens, every spelling', {
   skip: onceInSqlitePass,

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { grants } from '../helpers/grants.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { disableUser } from '../../src/services/accounts.ts';
@@ -164,14 +165,7 @@ describe('webhooks of an owner who lost read access, and the hooks API for stran
     const limited = await s.token({
       user: 'alice',
       kind: 'granular',
-      grants: {
-        packagesAll: false,
-        packages: ['@alice/other'],
-        scopes: [],
-        permission: 'read-write',
-        orgs: [],
-        orgsPermission: 'no-access',
-      },
+      grants: grants({ packages: ['@alice/other'] }),
     });
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${s.url}${path.slice(1)}`, {

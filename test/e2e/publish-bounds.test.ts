@@ -9,18 +9,9 @@ import { gzipOfZeros, tarBomb } from '../helpers/bomb.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { codeAt } from '../../src/domain/totp.ts';
-import type { Grants } from '../../src/domain/principal.ts';
+import { grants } from '../helpers/grants.ts';
 
 const LIB = '@acme/lib';
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
 
 describe('publish bounds', () => {
   let s: TestServer;

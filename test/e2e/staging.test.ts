@@ -13,7 +13,7 @@ import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { applyFile, defaults } from '../../src/config/config.ts';
-import type { Grants } from '../../src/domain/principal.ts';
+import { grants } from '../helpers/grants.ts';
 
 const DAY = 86_400_000;
 const LONG = 60 * DAY; // tokens outlive the 7-day clock jump of the expiry test
@@ -337,16 +337,9 @@ describe('staged publishing with npm 11', () => {
   });
 
   test('a read-write-stage-only granular token stages, but neither publishes nor approves', async () => {
-    const grants: Grants = {
-      packagesAll: false,
-      packages: ['st-pkg'],
-      scopes: [],
-      permission: 'read-write-stage-only',
-      orgs: [],
-      orgsPermission: 'no-access',
-    };
+    const stageOnly = grants({ packages: ['st-pkg'], permission: 'read-write-stage-only' });
     const ci = makeNpm(s.url);
-    ci.setToken(s.host, await s.token({ user: 'alice', kind: 'granular', grants, expiresInMs: LONG }));
+    ci.setToken(s.host, await s.token({ user: 'alice', kind: 'granular', grants: stageOnly, expiresInMs: LONG }));
     let r = await ci.run(['stage', 'publish'], { cwd: makePackage('st-pkg', '1.4.0') });
     assert.equal(r.code, 0, r.output);
     const id = stageIdOf(r.output);

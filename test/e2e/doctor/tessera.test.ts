@@ -10,26 +10,14 @@ import { join } from 'node:path';
 import { startServer } from '../../helpers/server.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { publishBody } from '../../helpers/publish-body.ts';
+import { grants } from '../../helpers/grants.ts';
 import { generateToken } from '../../../src/domain/tokens.ts';
 import { codeAt } from '../../../src/domain/totp.ts';
-import type { Grants } from '../../../src/domain/principal.ts';
 import { runDoctor } from '../../../src/doctor/doctor.ts';
 import { matchTokenInList } from '../../../src/doctor/probes.ts';
 
 const DAY = 86_400_000;
 let s: TestServer;
-
-function grants(g: Partial<Grants>): Grants {
-  return {
-    packagesAll: false,
-    packages: [],
-    scopes: [],
-    permission: 'read-write',
-    orgs: [],
-    orgsPermission: 'no-access',
-    ...g,
-  };
-}
 
 async function api(method: string, path: string, token: string, body?: unknown): Promise<any> {
   const r = await fetch(`${s.url}${path}`, {

@@ -12,6 +12,7 @@ import { defaults } from '../../src/config/config.ts';
 import { adminRevoke } from '../../src/services/tokens.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import type { Grants } from '../../src/domain/principal.ts';
 import { grants } from '../helpers/grants.ts';
 import { assertAnswers, readMatrix } from '../helpers/matrix-table.ts';
@@ -430,11 +431,14 @@ describe('authorization matrix (docs/authorization.md)', () => {
     owner.main = `Bearer ${await main.token({ user: 'alice' })}`;
     owner.off = `Bearer ${await off.token({ user: 'alice' })}`;
     // alice turns on 2FA (auth-only) on the main server, as `npm profile enable-2fa auth-only` does.
-    const enrol = async (body: object) => call('main', 'POST', '-/npm/v1/user', owner.main, body);
-    const started = await enrol({ tfa: { mode: 'auth-only', password: 'alice-password' } });
-    assert.equal(started.status, 200, await started.clone().text());
-    aliceSecret = new URL(((await started.json()) as { tfa: string }).tfa).searchParams.get('secret')!;
-    assert.equal((await enrol({ tfa: [aliceCode()] })).status, 200, 'confirming 2FA');
+    await enable2fa(main.url, owner.main, {
+      mode: 'auth-only',
+      password: 'alice-password',
+      code: (secret) => {
+        aliceSecret = secret;
+        return aliceCode();
+      },
+    });
     codeSpent = true;
     inspector.main = `Bearer ${await main.token({ user: 'carol' })}`;
     inspector.off = `Bearer ${await off.token({ user: 'carol' })}`;

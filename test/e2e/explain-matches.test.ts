@@ -10,6 +10,7 @@ import { readMatrix } from '../helpers/matrix-table.ts';
 import { buildOrgFixture } from '../helpers/matrix-orgs.ts';
 import { defaults } from '../../src/config/config.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import { grants } from '../helpers/grants.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
@@ -138,11 +139,14 @@ describe('auth/explain says what the request then does (the matrix rows)', { ski
     await s.addUser('carol', { admin: true });
     owner = `Bearer ${await s.token({ user: 'alice' })}`;
     // alice has 2FA (auth-only), as in the matrix: reviewing a staged version needs a one-time password.
-    const started = await call('POST', '-/npm/v1/user', owner, {
-      tfa: { mode: 'auth-only', password: 'alice-password' },
+    await enable2fa(s.url, owner, {
+      mode: 'auth-only',
+      password: 'alice-password',
+      code: (secret) => {
+        aliceSecret = secret;
+        return aliceCode();
+      },
     });
-    aliceSecret = new URL(((await started.json()) as { tfa: string }).tfa).searchParams.get('secret')!;
-    assert.equal((await call('POST', '-/npm/v1/user', owner, { tfa: [aliceCode()] })).status, 200);
     codeSpent = true;
     for (const [key, name] of Object.entries(EXISTING)) {
       const access = key.startsWith('private') ? 'restricted' : name.startsWith('@') ? 'public' : null;

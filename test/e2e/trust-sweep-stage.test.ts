@@ -7,6 +7,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 
 function stageIdOf(output: string): string {
   const m = /\(staged with id ([0-9a-f-]{36})\)/.exec(output);
@@ -36,19 +37,11 @@ describe('stage sweep: an org package staged by a team, approved by an owner wit
     }
     await createOrg(s.ctx, 'acme', 'olivia');
     // olivia turns 2FA on (auth-only), as npm profile enable-2fa does over the profile API.
-    const post = (body: object) =>
-      fetch(`${s.url}-/npm/v1/user`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${session.olivia}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const url = (
-      (await (await post({ tfa: { mode: 'auth-only', password: 'olivia-password' } })).json()) as {
-        tfa: string;
-      }
-    ).tfa;
-    secret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
+    secret = await enable2fa(s.url, `Bearer ${session.olivia}`, {
+      mode: 'auth-only',
+      password: 'olivia-password',
+      code: (k) => codeAt(k, s.clock.now()),
+    });
     for (const args of [
       ['org', 'set', 'acme', 'tina'],
       ['org', 'set', 'acme', 'rob'],

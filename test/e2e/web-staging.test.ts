@@ -10,7 +10,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { assertAccessible, launch, screenshot, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { tabTo } from '../helpers/keyboard.ts';
-import { codeAt } from '../../src/domain/totp.ts';
+import { userWith2fa } from '../helpers/two-factor.ts';
 
 const LONG = 30 * 86_400_000;
 
@@ -43,25 +43,8 @@ describe('web pages: the staging queue', () => {
   before(async () => {
     s = await startServer();
     b = await launch();
-    await s.addUser('alice');
+    ({ npm: alice, code } = await userWith2fa(s, 'alice', 'auth-only', LONG));
     await s.addUser('bob');
-    const token = await s.token({ user: 'alice', kind: 'session', expiresInMs: LONG });
-    alice = makeNpm(s.url);
-    alice.setToken(s.host, token);
-    const post = (body: object) =>
-      fetch(`${s.url}-/npm/v1/user`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const started = await post({ tfa: { mode: 'auth-only', password: 'alice-password' } });
-    const url = ((await started.json()) as { tfa: string }).tfa;
-    const secret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
-    code = () => {
-      s.clock.advance(30_000);
-      return codeAt(secret, s.clock.now());
-    };
     const r = await alice.run(['publish'], {
       cwd: makePackage('sw-pkg', '1.0.0', {
         dependencies: { 'left-pad': '^1.0.0' },

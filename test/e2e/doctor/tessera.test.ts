@@ -13,6 +13,7 @@ import { publishBody } from '../../helpers/publish-body.ts';
 import { grants } from '../../helpers/grants.ts';
 import { generateToken } from '../../../src/domain/tokens.ts';
 import { codeAt } from '../../../src/domain/totp.ts';
+import { enable2fa } from '../../helpers/two-factor.ts';
 import { runDoctor } from '../../../src/doctor/doctor.ts';
 import { matchTokenInList } from '../../../src/doctor/probes.ts';
 
@@ -37,11 +38,8 @@ before(async () => {
   await api('PUT', 'left-pad', await s.token({ user: 'bob' }), await publishBody('left-pad', '1.0.0'));
   // dave turns on 2FA for writes, as `npm profile enable-2fa auth-and-writes` does.
   const session = await s.token({ user: 'dave' });
-  const started = await api('POST', '-/npm/v1/user', session, {
-    tfa: { mode: 'auth-and-writes', password: 'dave-password' },
-  });
-  const secret = new URL(started.tfa).searchParams.get('secret')!;
-  await api('POST', '-/npm/v1/user', session, { tfa: [codeAt(secret, s.clock.now())] });
+  const code = (secret: string) => codeAt(secret, s.clock.now());
+  await enable2fa(s.url, `Bearer ${session}`, { mode: 'auth-and-writes', password: 'dave-password', code });
 });
 after(() => s.close());
 

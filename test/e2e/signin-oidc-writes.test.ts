@@ -13,7 +13,7 @@ import { codeAt } from '../../src/domain/totp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { launch, type TestBrowser } from '../helpers/browser.ts';
-import { startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+import { companySignIn, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
 
 const CHALLENGE = 'Confirm with your one-time password';
 
@@ -77,10 +77,7 @@ describe('company sign-in: the OTP of writes (auth.oidc.trustMfa)', () => {
   }
 
   async function providerForm(page: Page, user: string): Promise<void> {
-    await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
-    await page.getByLabel('Company username').fill(user);
-    await page.getByLabel('Company password').fill(op.users.get(user)!.password);
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await companySignIn(page, user, op.users.get(user)!.password);
   }
 
   /** `npm publish` in a terminal as `user`; `answer` meets the challenge page npm opens. */

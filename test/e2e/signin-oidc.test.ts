@@ -7,7 +7,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { refreshIdentities } from '../../src/services/signin-oidc.ts';
 import { toUser } from '../../src/services/authenticate.ts';
 import { confirmEnrolment, startEnrolment } from '../../src/services/two-factor.ts';
@@ -15,21 +15,13 @@ import { codeAt } from '../../src/domain/totp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { assertAccessible, launch, screenshot, type TestBrowser } from '../helpers/browser.ts';
-import { oidcAuth, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+import { companySignIn, oidcAuth, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
 
 const GROUPS = {
   'npm-acme-admins': 'acme:owner',
   'npm-acme-dev': 'acme:developers',
   'npm-acme-release': 'acme:release',
 };
-
-/** From the registry's page: "Sign in with Acme SSO", the provider's own form, and back. */
-async function companySignIn(page: Page, user: string, password: string): Promise<void> {
-  await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
-  await page.getByLabel('Company username').fill(user);
-  await page.getByLabel('Company password').fill(password);
-  await page.getByRole('button', { name: 'Continue' }).click();
-}
 
 describe('company sign-in: OpenID Connect', () => {
   let op: TestProvider;

@@ -9,7 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { startIssuer, type Issuer } from '../helpers/oidc-issuer.ts';
-import { assertAccessible, launch, screenshot, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signedIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { tabTo } from '../helpers/keyboard.ts';
 import { userWith2fa, type TfaMode } from '../helpers/two-factor.ts';
 import { defaults } from '../../src/config/config.ts';
@@ -31,12 +31,7 @@ describe('web pages: package settings and trusted publishers', { skip: onceInSql
 
   const with2fa = (name: string, mode: TfaMode): Promise<Person> => userWith2fa(s, name, mode, LONG);
 
-  async function session(name: string, code?: () => string): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, name, `${name}-password`, code?.());
-    return { ctx, page };
-  }
+  const session = (name: string, code?: () => string) => signedIn(b, s.url, name, code?.());
 
   const settings = (name: string) => `${s.url}-/web/settings/${name}`;
 

@@ -5,10 +5,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
-import { assertAccessible, launch, screenshot, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signedIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { tabTo } from '../helpers/keyboard.ts';
 import { userWith2fa } from '../helpers/two-factor.ts';
 
@@ -27,12 +26,7 @@ describe('web pages: the staging queue', () => {
   let code: () => string;
   const anon = () => makeNpm(s.url);
 
-  async function session(name: string, otp?: string): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, name, `${name}-password`, otp);
-    return { ctx, page };
-  }
+  const session = (name: string, otp?: string) => signedIn(b, s.url, name, otp);
 
   async function stage(version: string, extra: Record<string, unknown>): Promise<string> {
     const r = await alice.run(['stage', 'publish'], { cwd: makePackage('sw-pkg', version, extra) });

@@ -14,15 +14,17 @@ import { confirmEnrolment, startEnrolment } from '../../src/services/two-factor.
 import { codeAt } from '../../src/domain/totp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { assertAccessible, launch, signIn, type TestBrowser } from '../helpers/browser.ts';
-import { oidcAuth, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+import { assertAccessible, launch, signIn, signedIn, type TestBrowser } from '../helpers/browser.ts';
+import {
+  companySignIn as providerSignIn,
+  oidcAuth,
+  startProvider,
+  type TestProvider,
+} from '../helpers/oidc-provider.ts';
 
 async function companySignIn(page: Page, url: string, user: string, password: string): Promise<void> {
   await page.goto(`${url}-/web/signin`);
-  await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
-  await page.getByLabel('Company username').fill(user);
-  await page.getByLabel('Company password').fill(password);
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await providerSignIn(page, user, password);
   await page.waitForURL(/\/-\/web\/$/);
 }
 
@@ -139,9 +141,7 @@ describe('web pages after the company sign-in, swept', { skip: onceInSqlitePass 
   test("an org page's refusal is shown next to the form posted, with what was typed kept", async () => {
     await s.addUser('root', { admin: true });
     await createOrg(s.ctx, 'acme', 'root');
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'root', 'root-password');
+    const { ctx, page } = await signedIn(b, s.url, 'root');
     await page.goto(`${s.url}-/web/org/acme`);
     await page.getByLabel('User name', { exact: true }).fill('nobody-here');
     await page.getByLabel('Role', { exact: true }).selectOption('admin');

@@ -245,3 +245,9 @@ export async function signInAtProvider(page: Page, user: string, password: strin
   await page.getByLabel('Company password').fill(password);
   await page.getByRole('button', { name: 'Continue' }).click();
 }
+
+/** From a registry page with the "Sign in with Acme SSO" link (oidcAuth's name): the link, the provider's form. */
+export async function companySignIn(page: Page, user: string, password: string): Promise<void> {
+  await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
+  await signInAtProvider(page, user, password);
+}

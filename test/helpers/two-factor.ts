@@ -1,7 +1,7 @@
 // Two-factor authentication turned on as npm turns it on, for tests about what a user with 2FA can do.
 import assert from 'node:assert/strict';
 import type { TestServer } from './server.ts';
-import { makeNpm, type NpmEnv } from './npm.ts';
+import { makeNpm, type NpmEnv, type NpmResult } from './npm.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 
 export type TfaMode = 'auth-only' | 'auth-and-writes';
@@ -49,4 +49,29 @@ export async function userWith2fa(
       return codeAt(secret, s.clock.now());
     },
   };
+}
+
+/** `npm profile enable-2fa <mode>` in a terminal: `password` at npm's prompt, then the first code (at `now()`)
+ *  from the seed npm prints. npm's result, and the seed ('' if npm printed none). */
+export async function npmEnable2fa(
+  npm: NpmEnv,
+  mode: TfaMode,
+  password: string,
+  now: () => number,
+): Promise<NpmResult & { secret: string }> {
+  let secret = '';
+  const r = await npm.runTty(
+    ['profile', 'enable-2fa', mode],
+    [
+      [/npm password:/, password],
+      [
+        /OTP code from your authenticator:/,
+        (out) => {
+          secret = /Or enter code: ([A-Z2-7]+)/.exec(out)![1];
+          return codeAt(secret, now());
+        },
+      ],
+    ],
+  );
+  return { ...r, secret };
 }

@@ -92,6 +92,23 @@ export function makeNpm(registry: string, major: NpmMajor = 11): NpmEnv {
   }
 }
 
+/** The environment npm (and the doctor, which reads npm's config) run in over a scratch folder `root`: its own
+ *  HOME (root/home), an empty global npmrc and a cache; no retries, no update notice, no colours. */
+export function scratchEnv(root: string, extra: Record<string, string> = {}): Record<string, string> {
+  mkdirSync(join(root, 'home'), { recursive: true });
+  writeFileSync(join(root, 'global-npmrc'), '');
+  return cleanEnv({
+    HOME: join(root, 'home'),
+    PREFIX: join(root, 'prefix'),
+    npm_config_globalconfig: join(root, 'global-npmrc'),
+    npm_config_cache: join(root, 'cache'),
+    npm_config_fetch_retries: '0',
+    npm_config_update_notifier: 'false',
+    NO_COLOR: '1',
+    ...extra,
+  });
+}
+
 /** `script` arguments that run node with `argv` in a pseudo-terminal (stdin and stdout are TTYs). */
 export function inTty(home: string, argv: string[]): string[] {
   const file = join(home, `tty-${Date.now()}.sh`);

@@ -15,7 +15,13 @@ import { codeAt } from '../../src/domain/totp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { assertAccessible, launch, screenshot, type TestBrowser } from '../helpers/browser.ts';
-import { companySignIn, oidcAuth, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+import {
+  startCompanySignIn,
+  companySignIn,
+  oidcAuth,
+  startProvider,
+  type TestProvider,
+} from '../helpers/oidc-provider.ts';
 
 const GROUPS = {
   'npm-acme-admins': 'acme:owner',
@@ -27,25 +33,17 @@ describe('company sign-in: OpenID Connect', () => {
   let op: TestProvider;
   let s: TestServer;
   let b: TestBrowser;
+  let close = async () => {};
 
   before(async () => {
-    op = await startProvider();
-    op.users.set('olga', { password: 'olga-pw', email: 'olga@acme.test', groups: ['npm-acme-admins'] });
-    op.users.set('dana', {
-      password: 'dana-pw',
-      email: 'dana@acme.test',
-      groups: ['npm-acme-dev', 'npm-acme-release'],
-    });
-    s = await startServer({ auth: oidcAuth(op, { groups: GROUPS }) });
-    op.allowRedirect(`${s.url}-/signin/oidc/callback`);
+    const users = {
+      olga: { password: 'olga-pw', email: 'olga@acme.test', groups: ['npm-acme-admins'] },
+      dana: { password: 'dana-pw', email: 'dana@acme.test', groups: ['npm-acme-dev', 'npm-acme-release'] },
+    };
+    ({ op, s, b, close } = await startCompanySignIn(users, (p) => oidcAuth(p, { groups: GROUPS })));
     await s.addUser('root', { admin: true });
-    b = await launch();
   });
-  after(async () => {
-    await b?.close();
-    await s?.close();
-    await op?.close();
-  });
+  after(() => close());
 
   const userRow = (name: string) =>
     s.ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();

@@ -12,13 +12,13 @@ import { createOrg } from '../../src/services/orgs.ts';
 import { toUser } from '../../src/services/authenticate.ts';
 import { confirmEnrolment, startEnrolment } from '../../src/services/two-factor.ts';
 import { codeAt } from '../../src/domain/totp.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { assertAccessible, launch, signIn, signedIn, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, signIn, signedIn, type TestBrowser } from '../helpers/browser.ts';
 import {
+  startCompanySignIn,
   companySignIn as providerSignIn,
   oidcAuth,
-  startProvider,
   type TestProvider,
 } from '../helpers/oidc-provider.ts';
 
@@ -32,21 +32,17 @@ describe('web pages after the company sign-in, swept', { skip: onceInSqlitePass 
   let op: TestProvider;
   let s: TestServer;
   let b: TestBrowser;
+  let close = async () => {};
 
   before(async () => {
-    op = await startProvider();
-    op.users.set('maya', { password: 'maya-pw', email: 'maya@acme.test', groups: [] });
-    op.users.set('leon', { password: 'leon-pw', email: 'leon@acme.test', groups: [] });
-    op.users.set('zoe', { password: 'zoe-pw', email: 'zoe@acme.test', groups: [] });
-    s = await startServer({ auth: oidcAuth(op, { local: true }) });
-    op.allowRedirect(`${s.url}-/signin/oidc/callback`);
-    b = await launch();
+    const users = {
+      maya: { password: 'maya-pw', email: 'maya@acme.test', groups: [] },
+      leon: { password: 'leon-pw', email: 'leon@acme.test', groups: [] },
+      zoe: { password: 'zoe-pw', email: 'zoe@acme.test', groups: [] },
+    };
+    ({ op, s, b, close } = await startCompanySignIn(users, (p) => oidcAuth(p, { local: true })));
   });
-  after(async () => {
-    await b?.close();
-    await s?.close();
-    await op?.close();
-  });
+  after(() => close());
 
   test('a private package: its maintainer reads its page; another user gets what an absent name gets', async () => {
     const mayaCtx = await b.browser.newContext();

@@ -15,7 +15,7 @@ import { codeAt } from '../../src/domain/totp.ts';
 import { enable2fa } from '../helpers/two-factor.ts';
 import type { Grants } from '../../src/domain/principal.ts';
 import { grants } from '../helpers/grants.ts';
-import { assertAnswers, readMatrix } from '../helpers/matrix-table.ts';
+import { assertAnswers, readMatrix, rowRequest } from '../helpers/matrix-table.ts';
 import {
   ORG_ACTIONS,
   isOrgAction,
@@ -198,15 +198,7 @@ describe('authorization matrix (docs/authorization.md)', () => {
     body?: unknown,
     otp?: string,
   ): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (authorization) headers.authorization = authorization;
-    if (otp) headers['npm-otp'] = otp;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(`${server(c).url}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    return rowRequest(server(c).url, method, path, authorization, body, otp);
   }
 
   /** A step done as alice's session to set a row up: it must succeed, or the row would test nothing. */

@@ -6,7 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { publishBody, escaped } from '../helpers/publish-body.ts';
-import { readMatrix } from '../helpers/matrix-table.ts';
+import { readMatrix, rowRequest } from '../helpers/matrix-table.ts';
 import { buildOrgFixture } from '../helpers/matrix-orgs.ts';
 import { defaults } from '../../src/config/config.ts';
 import { codeAt } from '../../src/domain/totp.ts';
@@ -67,11 +67,7 @@ describe('auth/explain says what the request then does (the matrix rows)', { ski
     body?: unknown,
     otp?: string,
   ): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (authorization) headers.authorization = authorization;
-    if (otp) headers['npm-otp'] = otp;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(`${s.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return rowRequest(s.url, method, path, authorization, body, otp);
   }
   async function setup(method: string, path: string, body?: unknown): Promise<Response> {
     const res = await call(method, path, owner, body);

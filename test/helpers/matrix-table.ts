@@ -120,3 +120,20 @@ export async function assertAnswers(res: Response, row: Row): Promise<void> {
     `body: ${text.slice(0, 300)}`,
   );
 }
+
+/** A row's request as npm sends it to `url` (ending in /): JSON in and out, with the caller's authorization
+ *  and an npm-otp when given. */
+export function rowRequest(
+  url: string,
+  method: string,
+  path: string,
+  authorization: string | null,
+  body?: unknown,
+  otp?: string,
+): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (authorization) headers.authorization = authorization;
+  if (otp) headers['npm-otp'] = otp;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { comparable, type Answer } from '../helpers/comparable.ts';
 import { publishBody } from '../helpers/publish-body.ts';
 import { createOrg, setMember } from '../../src/services/orgs.ts';
 import { disableUser, userByName } from '../../src/services/accounts.ts';
@@ -33,7 +34,6 @@ const CREATES = ['publish', 'stage publish', 'explain publish', 'explain stage']
 const PUBLISH: Record<string, unknown> = {};
 
 type Req = { method: string; path: string; body?: unknown };
-type Answer = { status: number; headers: Record<string, string>; body: string };
 
 /** The name as clients and people spell it in a path segment. */
 function spellings(name: string): [string, string][] {
@@ -165,12 +165,7 @@ describe('private answers like absent: trusted-publishing and scope tokens, ever
       body,
       redirect: 'manual',
     });
-    const text = await res.text();
-    const out: Record<string, string> = {};
-    res.headers.forEach((v, k) => {
-      if (k !== 'date' && k !== 'server-timing') out[k] = v;
-    });
-    return { status: res.status, headers: out, body: text };
+    return comparable(res);
   }
 
   /** The answer with the name in every spelling replaced by a placeholder. */

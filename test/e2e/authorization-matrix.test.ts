@@ -15,7 +15,7 @@ import { codeAt } from '../../src/domain/totp.ts';
 import { enable2fa } from '../helpers/two-factor.ts';
 import type { Grants } from '../../src/domain/principal.ts';
 import { grants } from '../helpers/grants.ts';
-import { assertAnswers, readMatrix, rowRequest } from '../helpers/matrix-table.ts';
+import { assertAnswers, EXISTING, readMatrix, rowRequest } from '../helpers/matrix-table.ts';
 import {
   ORG_ACTIONS,
   isOrgAction,
@@ -28,14 +28,7 @@ import {
 const DAY = 86_400_000;
 
 // --- the packages of the fixture, all maintained by alice -------------------------------------------
-// `@acme/secret` and `@acme/open` belong to the organization acme (see ../helpers/matrix-orgs.ts).
-const EXISTING: Record<string, string> = {
-  'public inside': 'acme-cli',
-  'public outside': 'other-cli',
-  'private inside': '@acme/secret',
-  'private outside': '@other/secret',
-  'public in @acme': '@acme/open',
-};
+// EXISTING (matrix-table.ts): `@acme/secret` and `@acme/open` belong to the organization acme (matrix-orgs.ts).
 const NEW: Record<string, (n: number) => string> = {
   'new inside': (n) => `@acme/new-${n}`,
   'new outside': (n) => `@other/new-${n}`,

@@ -6,7 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { publishBody, escaped } from '../helpers/publish-body.ts';
-import { readMatrix, rowRequest } from '../helpers/matrix-table.ts';
+import { EXISTING, readMatrix, rowRequest } from '../helpers/matrix-table.ts';
 import { buildOrgFixture } from '../helpers/matrix-orgs.ts';
 import { defaults } from '../../src/config/config.ts';
 import { codeAt } from '../../src/domain/totp.ts';
@@ -14,13 +14,6 @@ import { enable2fa } from '../helpers/two-factor.ts';
 import { grants } from '../helpers/grants.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
-const EXISTING: Record<string, string> = {
-  'public inside': 'acme-cli',
-  'public outside': 'other-cli',
-  'private inside': '@acme/secret',
-  'private outside': '@other/secret',
-  'public in @acme': '@acme/open',
-};
 const NEW: Record<string, (n: number) => string> = {
   'new inside': (n) => `@acme/x-new-${n}`,
   'new outside': (n) => `@other/x-new-${n}`,

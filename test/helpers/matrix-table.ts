@@ -103,6 +103,16 @@ function readWhere(
   return { rows: rows.filter(keep), problems };
 }
 
+/** The packages of the matrix's `package` column that exist, all maintained by alice; `@acme/secret` and
+ *  `@acme/open` belong to the organization acme (matrix-orgs.ts). */
+export const EXISTING: Record<string, string> = {
+  'public inside': 'acme-cli',
+  'public outside': 'other-cli',
+  'private inside': '@acme/secret',
+  'private outside': '@other/secret',
+  'public in @acme': '@acme/open',
+};
+
 /** npm's notice for a token that stopped working: the matrix's `notice` column. */
 export const NOTICE = 'access token expired or revoked. Please try logging in again.';
 

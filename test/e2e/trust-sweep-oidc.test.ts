@@ -5,7 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
+import { makeNpm, npmUsers, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { codeAt } from '../../src/domain/totp.ts';
@@ -26,7 +26,7 @@ describe('trusted publishing sweep: an org package, configured by an org owner',
   let s: TestServer;
   let gh: Issuer;
   let circle: Issuer;
-  const npm: Record<string, NpmEnv> = {};
+  let npm: Record<string, NpmEnv>;
   let secret = '';
   const otp = () => {
     s.clock.advance(30_000);
@@ -65,15 +65,10 @@ describe('trusted publishing sweep: an org package, configured by an org owner',
         ],
       },
     });
-    const session: Record<string, string> = {};
-    for (const u of ['olivia', 'dora']) {
-      await s.addUser(u);
-      npm[u] = makeNpm(s.url);
-      session[u] = await s.token({ user: u, expiresInMs: 86_400_000 });
-      npm[u].setToken(s.host, session[u]);
-    }
+    const users = await npmUsers(s, ['olivia', 'dora'], { expiresInMs: 86_400_000 });
+    npm = users.npm;
     await createOrg(s.ctx, 'acme', 'olivia');
-    secret = await enable2fa(s.url, `Bearer ${session.olivia}`, {
+    secret = await enable2fa(s.url, `Bearer ${users.token.olivia}`, {
       mode: 'auth-only',
       password: 'olivia-password',
       code: (k) => codeAt(k, s.clock.now()),

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { TestServer } from './server.ts';
+
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const NPM_MAJORS = [11, 12] as const;
 export type NpmMajor = (typeof NPM_MAJORS)[number];
@@ -162,6 +164,24 @@ export function spawnClient(
     });
     if (answers.length === 0) child.stdin.end(opts.input ?? '');
   });
+}
+
+/** Each of `names` made a user of `s` (the test password), with an npm of its own logged in by a session token
+ *  (of `expiresInMs`, else the server's default); the npms and the tokens, by name. */
+export async function npmUsers(
+  s: TestServer,
+  names: string[],
+  o: { expiresInMs?: number } = {},
+): Promise<{ npm: Record<string, NpmEnv>; token: Record<string, string> }> {
+  const npm: Record<string, NpmEnv> = {};
+  const token: Record<string, string> = {};
+  for (const name of names) {
+    await s.addUser(name);
+    npm[name] = makeNpm(s.url);
+    token[name] = await s.token({ user: name, ...o });
+    npm[name].setToken(s.host, token[name]);
+  }
+  return { npm, token };
 }
 
 /** A publishable package folder. */

@@ -2,9 +2,8 @@
 // them (with their own times), inside the caller's transaction, or in one of their own (importLocalPackage,
 // importProxiedPackage). Publishing goes through publish.ts.
 import type { Db } from './store.ts';
-import { scopeOf } from '../domain/names.ts';
 import { rerender } from './packages.ts';
-import { insertLocalPackage } from './package-rows.ts';
+import { insertLocalPackage, proxiedPackageRow } from './package-rows.ts';
 import { bumpCounter } from './counters.ts';
 
 export type ImportedVersion = {
@@ -139,19 +138,7 @@ async function insertProxied(
 ): Promise<void> {
   await trx
     .insertInto('packages')
-    .values({
-      name,
-      scope: scopeOf(name) ?? null,
-      access: 'public',
-      origin: 'proxy',
-      rev: 1,
-      created_at: fetchedAt,
-      modified_at: fetchedAt,
-      deleted_at: null,
-      etag: r.etag,
-      fetched_at: fetchedAt,
-      meta,
-    })
+    .values(proxiedPackageRow(name, r.etag, meta, fetchedAt))
     .execute();
   await trx
     .insertInto('packuments')

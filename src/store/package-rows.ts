@@ -26,6 +26,23 @@ export async function insertLocalPackage(db: Db, name: string, access: Access, n
     .execute();
 }
 
+/** The `packages` row of an upstream copy of `name` (public, served from the cache), fetched at `at`. */
+export function proxiedPackageRow(name: string, etag: string, meta: string, at: number) {
+  return {
+    name,
+    scope: scopeOf(name) ?? null,
+    access: 'public' as const,
+    origin: 'proxy' as const,
+    rev: 1,
+    created_at: at,
+    modified_at: at,
+    deleted_at: null,
+    etag,
+    fetched_at: at,
+    meta,
+  };
+}
+
 /** A wholly unpublished or only cached name made a live local package again, created now. */
 export async function restartLocalPackage(db: Db, name: string, access: Access, now: number): Promise<void> {
   await db

@@ -16,6 +16,7 @@ import {
 import { splice, type Change, type Head } from '../domain/packument-splice.ts';
 import { scopeOf } from '../domain/names.ts';
 import { bumpCounter } from './counters.ts';
+import { orgRoleOf } from './orgs.ts';
 
 /** A package's dist-tags, tag → version, in tag order. */
 export async function distTagsOf(db: Db, name: string): Promise<Record<string, string>> {
@@ -75,13 +76,8 @@ async function orgFacts(db: Db, name: string, userId: number | undefined): Promi
   const org = await db.selectFrom('orgs').select('name').where('name', '=', scope.slice(1)).executeTakeFirst();
   if (!org) return null;
   if (userId === undefined) return { name: org.name, role: null, team: null };
-  const member = await db
-    .selectFrom('org_members')
-    .select('role')
-    .where('org', '=', org.name)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  const grants = member
+  const role = await orgRoleOf(db, org.name, userId);
+  const grants = role
     ? await db
         .selectFrom('team_packages')
         .innerJoin('team_members', (j) =>
@@ -93,7 +89,7 @@ async function orgFacts(db: Db, name: string, userId: number | undefined): Promi
         .execute()
     : [];
   const team = grants.some((g) => g.permission === 'read-write') ? 'read-write' : grants.length ? 'read-only' : null;
-  return { name: org.name, role: (member?.role ?? null) as OrgRole | null, team };
+  return { name: org.name, role: role as OrgRole | null, team };
 }
 
 /** Everything the policy needs to decide about one package, for one caller. A deleted or proxied-only name is "not existing" locally. */

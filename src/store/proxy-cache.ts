@@ -1,9 +1,9 @@
 // Packages cached from the upstream registry (origin 'proxy'): their documents, the upstream addresses of
 // their tarballs (in `meta`), and the namespace checks that keep a local name from being fetched upstream.
 import type { Db } from './store.ts';
-import { scopeOf } from '../domain/names.ts';
 import { bumpCounter } from './counters.ts';
 import { lockPackage, onPostgres } from './locks.ts';
+import { proxiedPackageRow } from './package-rows.ts';
 import { HEAD_COLUMNS, headOf, type PackageHead } from './packages.ts';
 
 /** Whether any local package lives in `scope` (with its `@`). */
@@ -58,19 +58,7 @@ export async function keepProxied(
   await lockPackage(db, name);
   const upd = await db
     .insertInto('packages')
-    .values({
-      name,
-      scope: scopeOf(name) ?? null,
-      access: 'public',
-      origin: 'proxy',
-      rev: 1,
-      created_at: now,
-      modified_at: now,
-      deleted_at: null,
-      etag,
-      fetched_at: now,
-      meta,
-    })
+    .values(proxiedPackageRow(name, etag, meta, now))
     .onConflict((oc) =>
       oc
         .column('name')

@@ -5,6 +5,7 @@ import type { Db } from './store.ts';
 import type { HookRow } from './schema.ts';
 import { scopeOf } from '../domain/names.ts';
 import { lockUser } from './locks.ts';
+import { orgRoleOf } from './orgs.ts';
 
 export type HookType = HookRow['type'];
 
@@ -128,11 +129,5 @@ export async function scopeOrg(
 ): Promise<{ name: string; role: string | null } | null> {
   const org = await db.selectFrom('orgs').select('name').where('name', '=', scope.slice(1)).executeTakeFirst();
   if (!org) return null;
-  const member = await db
-    .selectFrom('org_members')
-    .select('role')
-    .where('org', '=', org.name)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  return { name: org.name, role: member?.role ?? null };
+  return { name: org.name, role: await orgRoleOf(db, org.name, userId) };
 }

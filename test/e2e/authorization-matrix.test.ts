@@ -12,8 +12,10 @@ import { defaults } from '../../src/config/config.ts';
 import { adminRevoke } from '../../src/services/tokens.ts';
 import { generateToken } from '../../src/domain/tokens.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import type { Grants } from '../../src/domain/principal.ts';
-import { assertAnswers, readMatrix } from '../helpers/matrix-table.ts';
+import { grants } from '../helpers/grants.ts';
+import { assertAnswers, EXISTING, readMatrix, rowRequest } from '../helpers/matrix-table.ts';
 import {
   ORG_ACTIONS,
   isOrgAction,
@@ -26,14 +28,7 @@ import {
 const DAY = 86_400_000;
 
 // --- the packages of the fixture, all maintained by alice -------------------------------------------
-// `@acme/secret` and `@acme/open` belong to the organization acme (see ../helpers/matrix-orgs.ts).
-const EXISTING: Record<string, string> = {
-  'public inside': 'acme-cli',
-  'public outside': 'other-cli',
-  'private inside': '@acme/secret',
-  'private outside': '@other/secret',
-  'public in @acme': '@acme/open',
-};
+// EXISTING (matrix-table.ts): `@acme/secret` and `@acme/open` belong to the organization acme (matrix-orgs.ts).
 const NEW: Record<string, (n: number) => string> = {
   'new inside': (n) => `@acme/new-${n}`,
   'new outside': (n) => `@other/new-${n}`,
@@ -154,15 +149,6 @@ const publish = (name: string, version: string, opts: { access?: string | null; 
   publishBody(name, version, { ...opts, tarball: tarball(name, version) });
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
 
 describe('authorization matrix (docs/authorization.md)', () => {
   let main: TestServer;
@@ -205,15 +191,7 @@ describe('authorization matrix (docs/authorization.md)', () => {
     body?: unknown,
     otp?: string,
   ): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (authorization) headers.authorization = authorization;
-    if (otp) headers['npm-otp'] = otp;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(`${server(c).url}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    return rowRequest(server(c).url, method, path, authorization, body, otp);
   }
 
   /** A step done as alice's session to set a row up: it must succeed, or the row would test nothing. */
@@ -438,11 +416,14 @@ describe('authorization matrix (docs/authorization.md)', () => {
     owner.main = `Bearer ${await main.token({ user: 'alice' })}`;
     owner.off = `Bearer ${await off.token({ user: 'alice' })}`;
     // alice turns on 2FA (auth-only) on the main server, as `npm profile enable-2fa auth-only` does.
-    const enrol = async (body: object) => call('main', 'POST', '-/npm/v1/user', owner.main, body);
-    const started = await enrol({ tfa: { mode: 'auth-only', password: 'alice-password' } });
-    assert.equal(started.status, 200, await started.clone().text());
-    aliceSecret = new URL(((await started.json()) as { tfa: string }).tfa).searchParams.get('secret')!;
-    assert.equal((await enrol({ tfa: [aliceCode()] })).status, 200, 'confirming 2FA');
+    await enable2fa(main.url, owner.main, {
+      mode: 'auth-only',
+      password: 'alice-password',
+      code: (secret) => {
+        aliceSecret = secret;
+        return aliceCode();
+      },
+    });
     codeSpent = true;
     inspector.main = `Bearer ${await main.token({ user: 'carol' })}`;
     inspector.off = `Bearer ${await off.token({ user: 'carol' })}`;

@@ -19,6 +19,7 @@ import { makePnpm, makeYarn, writeNpmrc, writeYarnrc, type ClientEnv } from '../
 import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import { defaults } from '../../src/config/config.ts';
 
 /** pnpm's wrapped lines, joined back into one. */
@@ -94,10 +95,11 @@ describe('pnpm 11 and Yarn 4: trusted, staged and two-factor publishing', { skip
       const r = await npm.run(['publish', '--access', access], { cwd: makePackage(name, '1.0.0') });
       assert.equal(r.code, 0, r.output);
     }
-    const url = (await api('POST', '-/npm/v1/user', { tfa: { mode: 'auth-and-writes', password: 'alice-password' } }))
-      .body.tfa as string;
-    secret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await api('POST', '-/npm/v1/user', { tfa: [codeAt(secret, s.clock.now())] })).status, 200);
+    secret = await enable2fa(s.url, `Bearer ${token}`, {
+      mode: 'auth-and-writes',
+      password: 'alice-password',
+      code: (k) => codeAt(k, s.clock.now()),
+    });
     // What `npm trust github <pkg> --repository acme/app --file publish.yml` sends (it needs 2FA on).
     const trust = { type: 'github', claims: { repository: 'acme/app', workflow_ref: { file: 'publish.yml' } } };
     for (const name of ['cs-pnpm-tp', 'cs-yarn-tp', '@alice/cs-tp']) {

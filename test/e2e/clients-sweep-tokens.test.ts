@@ -20,16 +20,8 @@ import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { adminRevoke } from '../../src/services/tokens.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import type { Grants } from '../../src/domain/principal.ts';
+import { grants } from '../helpers/grants.ts';
 
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
 /** pnpm's boxed and wrapped error lines, joined back into one. */
 const flat = (out: string) => out.replace(/\s*│\s*/g, ' ').replace(/\s+/g, ' ');
 

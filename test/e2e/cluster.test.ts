@@ -11,6 +11,7 @@ import { makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
 import { escaped, makeTarball, publishBody } from '../helpers/publish-body.ts';
 import { blobsInUse } from '../../src/store/versions.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { npmEnable2fa } from '../helpers/two-factor.ts';
 import { onceInClusterPass } from '../helpers/cluster-data.ts';
 
 // The SQLite pass of `npm test` would run this file exactly as the cluster pass does: once is enough.
@@ -242,20 +243,8 @@ describe('three nodes on one PostgreSQL and one S3', { skip }, () => {
     assert.ok(token, npm.npmrc());
     assert.equal((await npm.run(['whoami'])).stdout.trim(), 'dave');
 
-    let secret = '';
-    const enable = await npm.runTty(
-      ['profile', 'enable-2fa', 'auth-and-writes'],
-      [
-        [/npm password:/, 'dave-password'],
-        [
-          /OTP code from your authenticator:/,
-          (out) => {
-            secret = /Or enter code: ([A-Z2-7]+)/.exec(out)![1];
-            return codeAt(secret, Date.now());
-          },
-        ],
-      ],
-    );
+    const enable = await npmEnable2fa(npm, 'auth-and-writes', 'dave-password', Date.now);
+    const { secret } = enable;
     assert.equal(enable.code, 0, `${enable.output.slice(-1000)}\n${errors(c)}`);
     // The next step's code (the enrolment used this one), accepted once on node 0, then replayed on node 1.
     const otp = codeAt(secret, Date.now() + 30_000);

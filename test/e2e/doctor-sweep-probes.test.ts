@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startServer } from '../helpers/server.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { cleanEnv } from '../helpers/npm.ts';
+import { scratchEnv } from '../helpers/npm.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NPM = join(ROOT, 'node_modules/npm11/bin/npm-cli.js');
@@ -123,21 +123,10 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
 /** `npm whoami` and `tessera doctor --json` in one project whose .npmrc is `npmrc`. */
 async function both(npmrc: string, extraEnv: Record<string, string> = {}) {
   const root = mkdtempSync(join(tmpdir(), 'doctor-sweep-probes-'));
-  mkdirSync(join(root, 'home'));
   mkdirSync(join(root, 'project'));
   writeFileSync(join(root, 'project/.npmrc'), npmrc);
   writeFileSync(join(root, 'project/package.json'), JSON.stringify({ name: 'app', version: '1.0.0' }));
-  writeFileSync(join(root, 'global-npmrc'), '');
-  const env = cleanEnv({
-    HOME: join(root, 'home'),
-    PREFIX: join(root, 'prefix'),
-    npm_config_globalconfig: join(root, 'global-npmrc'),
-    npm_config_cache: join(root, 'cache'),
-    npm_config_fetch_retries: '0',
-    npm_config_update_notifier: 'false',
-    NO_COLOR: '1',
-    ...extraEnv,
-  });
+  const env = scratchEnv(root, extraEnv);
   for (const k of Object.keys(env)) if (/^(https?_proxy|no_proxy|proxy)$/i.test(k) && !(k in extraEnv)) delete env[k];
   const cwd = join(root, 'project');
   const npm = await run(NPM, ['whoami'], cwd, env);

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runDoctor } from '../../src/doctor/doctor.ts';
-import { cleanEnv } from '../helpers/npm.ts';
+import { scratchEnv } from '../helpers/npm.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NPM = join(ROOT, 'node_modules/npm11/bin/npm-cli.js');
@@ -30,17 +30,7 @@ function scratch(s: Setup) {
     mkdirSync(join(root, file, '..'), { recursive: true });
     writeFileSync(join(root, file), typeof body === 'string' ? body : JSON.stringify(body));
   }
-  mkdirSync(join(root, 'home'), { recursive: true });
-  writeFileSync(join(root, 'global-npmrc'), '');
-  const env = cleanEnv({
-    HOME: join(root, 'home'),
-    PREFIX: join(root, 'prefix'),
-    npm_config_globalconfig: join(root, 'global-npmrc'),
-    npm_config_cache: join(root, 'cache'),
-    npm_config_fetch_retries: '0',
-    npm_config_update_notifier: 'false',
-    NO_COLOR: '1',
-  });
+  const env = scratchEnv(root);
   return { root, cwd: join(root, s.cwd ?? 'project'), env };
 }
 

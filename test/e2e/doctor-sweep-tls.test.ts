@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeCerts } from '../unit/doctor/certs.ts';
 import type { Certs } from '../unit/doctor/certs.ts';
-import { cleanEnv } from '../helpers/npm.ts';
+import { scratchEnv } from '../helpers/npm.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const NPM = join(ROOT, 'node_modules/npm11/bin/npm-cli.js');
@@ -69,18 +69,9 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
 
 function scratch() {
   const root = mkdtempSync(join(tmpdir(), 'doctor-sweep-tls-'));
-  for (const d of ['home', 'project']) mkdirSync(join(root, d));
-  writeFileSync(join(root, 'global-npmrc'), '');
+  mkdirSync(join(root, 'project'));
   writeFileSync(join(root, 'project/package.json'), JSON.stringify({ name: 'app', version: '1.0.0' }));
-  const env = cleanEnv({
-    HOME: join(root, 'home'),
-    PREFIX: join(root, 'prefix'),
-    npm_config_globalconfig: join(root, 'global-npmrc'),
-    npm_config_cache: join(root, 'cache'),
-    npm_config_fetch_retries: '0',
-    npm_config_update_notifier: 'false',
-    NO_COLOR: '1',
-  });
+  const env = scratchEnv(root);
   // The machine's own extra roots would add a cafile warning that has nothing to do with these cases.
   delete env.NODE_EXTRA_CA_CERTS;
   return { root, env, cwd: join(root, 'project') };

@@ -6,20 +6,14 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { publishBody, escaped } from '../helpers/publish-body.ts';
-import { readMatrix } from '../helpers/matrix-table.ts';
+import { EXISTING, readMatrix, rowRequest } from '../helpers/matrix-table.ts';
 import { buildOrgFixture } from '../helpers/matrix-orgs.ts';
 import { defaults } from '../../src/config/config.ts';
 import { codeAt } from '../../src/domain/totp.ts';
-import type { Grants } from '../../src/domain/principal.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
+import { grants } from '../helpers/grants.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
-const EXISTING: Record<string, string> = {
-  'public inside': 'acme-cli',
-  'public outside': 'other-cli',
-  'private inside': '@acme/secret',
-  'private outside': '@other/secret',
-  'public in @acme': '@acme/open',
-};
 const NEW: Record<string, (n: number) => string> = {
   'new inside': (n) => `@acme/x-new-${n}`,
   'new outside': (n) => `@other/x-new-${n}`,
@@ -43,15 +37,6 @@ const EXPLAINED: Record<string, string> = {
 };
 const LIMITED = { packages: ['acme-cli'], scopes: ['@acme'] };
 const DAY = 86_400_000;
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
 
 type Explained = { allowed: boolean; reason: string | null; otp: boolean };
 
@@ -75,11 +60,7 @@ describe('auth/explain says what the request then does (the matrix rows)', { ski
     body?: unknown,
     otp?: string,
   ): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (authorization) headers.authorization = authorization;
-    if (otp) headers['npm-otp'] = otp;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(`${s.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return rowRequest(s.url, method, path, authorization, body, otp);
   }
   async function setup(method: string, path: string, body?: unknown): Promise<Response> {
     const res = await call(method, path, owner, body);
@@ -147,11 +128,14 @@ describe('auth/explain says what the request then does (the matrix rows)', { ski
     await s.addUser('carol', { admin: true });
     owner = `Bearer ${await s.token({ user: 'alice' })}`;
     // alice has 2FA (auth-only), as in the matrix: reviewing a staged version needs a one-time password.
-    const started = await call('POST', '-/npm/v1/user', owner, {
-      tfa: { mode: 'auth-only', password: 'alice-password' },
+    await enable2fa(s.url, owner, {
+      mode: 'auth-only',
+      password: 'alice-password',
+      code: (secret) => {
+        aliceSecret = secret;
+        return aliceCode();
+      },
     });
-    aliceSecret = new URL(((await started.json()) as { tfa: string }).tfa).searchParams.get('secret')!;
-    assert.equal((await call('POST', '-/npm/v1/user', owner, { tfa: [aliceCode()] })).status, 200);
     codeSpent = true;
     for (const [key, name] of Object.entries(EXISTING)) {
       const access = key.startsWith('private') ? 'restricted' : name.startsWith('@') ? 'public' : null;

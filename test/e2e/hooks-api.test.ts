@@ -5,60 +5,16 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { HookReceiver, versionOf, type Received } from '../helpers/hook-receiver.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { defaults } from '../../src/config/config.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { deliveryKey } from '../../src/store/user-hooks.ts';
+import type { Grants } from '../../src/domain/principal.ts';
+import { grants as granular } from '../helpers/grants.ts';
 
-type Received = { path: string; headers: IncomingMessage['headers']; raw: string; body: Record<string, unknown> };
-
-/** Records every POST it is sent, by path. */
-class Receiver {
-  readonly got: Received[] = [];
-  readonly #server: Server;
-  url = '';
-  constructor() {
-    this.#server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c: Buffer) => {
-        raw += c;
-      });
-      req.on('end', () => {
-        const body = JSON.parse(raw) as Record<string, unknown>;
-        this.got.push({ path: req.url ?? '', headers: req.headers, raw, body });
-        res.writeHead(200).end();
-      });
-    });
-  }
-  async listen(): Promise<this> {
-    await new Promise<void>((r) => this.#server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-    return this;
-  }
-  at(path: string): Received[] {
-    return this.got.filter((g) => g.path === path);
-  }
-  async until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!ok()) {
-      if (Date.now() > end) {
-        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.got.map((g) => g.path))}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  close(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((r) => this.#server.close(() => r()));
-  }
-}
-
-/** The package version an event is about (npm's `change.version`). */
-const versionOf = (r: Received) => (r.body.change as { version?: string }).version;
 const signed = (secret: string, r: Received) =>
   r.headers['x-tessera-signature'] === `sha256=${createHmac('sha256', secret).update(r.raw).digest('hex')}`;
 
@@ -66,7 +22,7 @@ type Answer = { status: number; reason: string | null; text: string; json: Recor
 
 describe('hooks API', () => {
   let s: TestServer;
-  let rx: Receiver;
+  let rx: HookReceiver;
   const tokens: Record<string, string> = {};
   const npm: Record<string, NpmEnv> = {};
   /** Every secret sent, and every answer text received: none may carry one. */
@@ -102,7 +58,7 @@ describe('hooks API', () => {
   };
 
   before(async () => {
-    rx = await new Receiver().listen();
+    rx = await HookReceiver.start();
     s = await startServer({
       hookDelivery: { timeoutMs: 5_000, attempts: 3, backoffMs: 100 },
       // Classic tokens on, to show how each kind is answered.
@@ -275,15 +231,7 @@ describe('hooks API', () => {
   });
 
   test('read-only, bypass-2FA and trusted-publishing tokens are refused; granular ones act within grants', async () => {
-    const grants = (over: object) => ({
-      packagesAll: false,
-      packages: [],
-      scopes: ['@alice'],
-      permission: 'read-write',
-      orgs: [],
-      orgsPermission: 'no-access',
-      ...over,
-    });
+    const grants = (over: Partial<Grants>) => granular({ scopes: ['@alice'], ...over });
     const kinds: [string, object, string | null][] = [
       ['readonly', { kind: 'classic-readonly', readonly: true }, 'token-read-only'],
       ['granular-ro', { kind: 'granular', grants: grants({ permission: 'read-only' }) }, 'token-read-only'],

@@ -16,6 +16,7 @@ import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.t
 import { sharedPostgres, type Postgres } from '../helpers/postgres.ts';
 import { s3BlobsConfig, sharedRgw } from '../helpers/rgw.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import { onceInClusterPass } from '../helpers/cluster-data.ts';
 
 type Packument = {
@@ -158,16 +159,14 @@ describe('tessera migrate: an embedded install into PostgreSQL and S3', { skip: 
     assert.equal(carolLogin.code, 0, carolLogin.output);
     carolToken = /_authToken=(\S+)/.exec(carol.npmrc())![1];
     await ok(carol, ['publish'], makePackage('carol-pkg', '1.0.0'));
-    const post = (body: object) =>
-      fetch(`${src.url}-/npm/v1/user`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${carolToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const enrol = await post({ tfa: { mode: 'auth-and-writes', password: 'carol-password' } });
-    assert.equal(enrol.status, 200, await enrol.clone().text());
-    carolSecret = new URL(((await enrol.json()) as { tfa: string }).tfa).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [await freshCode()] })).status, 200);
+    await enable2fa(src.url, `Bearer ${carolToken}`, {
+      mode: 'auth-and-writes',
+      password: 'carol-password',
+      code: (secret) => {
+        carolSecret = secret;
+        return freshCode();
+      },
+    });
     const trust = await fetch(`${src.url}-/package/carol-pkg/trust`, {
       method: 'POST',
       headers: {

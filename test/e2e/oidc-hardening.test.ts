@@ -10,6 +10,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { startIssuer, type Issuer } from '../helpers/oidc-issuer.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import { defaults } from '../../src/config/config.ts';
 import { DISCOVERY_TTL_MS } from '../../src/services/oidc-keys.ts';
 
@@ -110,15 +111,11 @@ describe('OIDC exchange hardening', () => {
     session = await s.token({ user: 'alice', expiresInMs: 30 * 86_400_000 });
     alice = makeNpm(s.url);
     alice.setToken(s.host, session);
-    const post = (body: object) =>
-      fetch(`${s.url}-/npm/v1/user`, {
-        method: 'POST',
-        body: JSON.stringify(body),
-        headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-      });
-    const enrol = await post({ tfa: { mode: 'auth-only', password: 'alice-password' } });
-    secret = new URL(((await enrol.json()) as { tfa: string }).tfa).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
+    secret = await enable2fa(s.url, `Bearer ${session}`, {
+      mode: 'auth-only',
+      password: 'alice-password',
+      code: (k) => codeAt(k, s.clock.now()),
+    });
     for (const pkg of ['oh-pkg', 'oh-circle', 'oh-forge']) {
       const r = await alice.run(['publish'], { cwd: makePackage(pkg, '1.0.0') });
       assert.equal(r.code, 0, r.output);

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { serve, tessera, type ServeProcess } from '../helpers/cli.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import { DatabaseSync } from 'node:sqlite';
 import { createHash } from 'node:crypto';
 import { makeTarball } from '../helpers/publish-body.ts';
@@ -64,17 +65,11 @@ describe('backup and restore of a registry with sealed secrets', { skip }, () =>
       const session = await legacyLogin(srv.url);
       assert.equal(session.status, 201);
       const { token: sessionToken } = (await session.json()) as { token: string };
-      const post = (body: unknown) =>
-        fetch(`${srv.url}-/npm/v1/user`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${sessionToken}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-      const start = await post({ tfa: { password: 'bea-password-1', mode: 'auth-and-writes' } });
-      assert.equal(start.status, 200, await start.clone().text());
-      secret = new URL(((await start.json()) as { tfa: string }).tfa).searchParams.get('secret')!;
-      const confirm = await post({ tfa: [codeAt(secret, Date.now())] });
-      assert.equal(confirm.status, 200, await confirm.text());
+      secret = await enable2fa(srv.url, `Bearer ${sessionToken}`, {
+        mode: 'auth-and-writes',
+        password: 'bea-password-1',
+        code: (k) => codeAt(k, Date.now()),
+      });
     } finally {
       await srv.stop();
     }

@@ -5,53 +5,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { HookReceiver, type Received } from '../helpers/hook-receiver.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { makeNpm } from '../helpers/npm.ts';
 import { createOrg } from '../../src/services/orgs.ts';
-
-type Received = { path: string; headers: IncomingMessage['headers']; raw: string; body: Record<string, unknown> };
-
-/** Records every POST; answers each path's status (200 unless told). */
-class Receiver {
-  readonly got: Received[] = [];
-  readonly status = new Map<string, number>();
-  readonly #server: Server;
-  url = '';
-  constructor() {
-    this.#server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c: Buffer) => {
-        raw += c;
-      });
-      req.on('end', () => {
-        this.got.push({ path: req.url ?? '', headers: req.headers, raw, body: JSON.parse(raw) });
-        res.writeHead(this.status.get(req.url ?? '') ?? 200).end();
-      });
-    });
-  }
-  async listen(): Promise<this> {
-    await new Promise<void>((r) => this.#server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-    return this;
-  }
-  at(path: string): Received[] {
-    return this.got.filter((g) => g.path === path);
-  }
-  async until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!ok()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.got)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  close(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((r) => this.#server.close(() => r()));
-  }
-}
 
 /** What npm's hook receiver (npm-hook-receiver) accepts: `x-npm-signature: sha256=<hex HMAC of the body>`. */
 const npmAccepts = (secret: string, r: Received) =>
@@ -59,7 +17,7 @@ const npmAccepts = (secret: string, r: Received) =>
 
 describe('webhooks as receivers written for npm meet them', () => {
   let s: TestServer;
-  let rx: Receiver;
+  let rx: HookReceiver;
   const tokens: Record<string, string> = {};
 
   const addHook = async (who: string, type: string, name: string, path: string, secret: string) => {
@@ -80,7 +38,7 @@ describe('webhooks as receivers written for npm meet them', () => {
   };
 
   before(async () => {
-    rx = await new Receiver().listen();
+    rx = await HookReceiver.start({ waitMs: 15_000 });
     s = await startServer({ hookDelivery: { timeoutMs: 5_000, attempts: 3, backoffMs: 50 } });
     for (const u of ['alice', 'bob']) {
       await s.addUser(u);

@@ -4,20 +4,16 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
+import { npmUsers, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 
 describe('org sweep: membership governs the org packages a member published', () => {
   let s: TestServer;
-  const npm: Record<string, NpmEnv> = {};
+  let npm: Record<string, NpmEnv>;
 
   before(async () => {
     s = await startServer();
-    for (const u of ['olivia', 'dora', 'erin', 'outsider']) {
-      await s.addUser(u);
-      npm[u] = makeNpm(s.url);
-      npm[u].setToken(s.host, await s.token({ user: u }));
-    }
+    ({ npm } = await npmUsers(s, ['olivia', 'dora', 'erin', 'outsider']));
     await createOrg(s.ctx, 'acme', 'olivia');
     for (const u of ['dora', 'erin']) assert.equal((await npm.olivia.run(['org', 'set', 'acme', u])).code, 0);
     // A developer publishes into the scope and so maintains these packages: a private one and a public one.

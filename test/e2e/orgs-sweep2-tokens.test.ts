@@ -10,16 +10,9 @@ import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { defaults } from '../../src/config/config.ts';
 import type { Grants } from '../../src/domain/principal.ts';
+import { grants as granular } from '../helpers/grants.ts';
 
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'no-access',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
+const grants = (g: Partial<Grants>): Grants => granular({ permission: 'no-access', ...g });
 
 describe('org sweep 2: org commands with read-only and limited tokens', { skip: onceInSqlitePass }, () => {
   let s: TestServer;

@@ -9,6 +9,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { startIssuer, type Issuer } from '../helpers/oidc-issuer.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import { defaults } from '../../src/config/config.ts';
 import { insertTrustConfigs } from '../../src/store/trust.ts';
 import { addTrust } from '../../src/services/trust.ts';
@@ -37,17 +38,11 @@ describe('trust sweep 2: a trusted publisher revoked during an exchange', () => 
     });
     await s.addUser('olivia');
     session = await s.token({ user: 'olivia', expiresInMs: 86_400_000 });
-    const post = (body: object) =>
-      fetch(`${s.url}-/npm/v1/user`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const url = (
-      (await (await post({ tfa: { mode: 'auth-only', password: 'olivia-password' } })).json()) as { tfa: string }
-    ).tfa;
-    secret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
+    secret = await enable2fa(s.url, `Bearer ${session}`, {
+      mode: 'auth-only',
+      password: 'olivia-password',
+      code: (k) => codeAt(k, s.clock.now()),
+    });
     const npm = makeNpm(s.url);
     npm.setToken(s.host, session);
     const r = await npm.run(['publish'], { cwd: makePackage('tp-race', '1.0.0') });

@@ -2,20 +2,17 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
+import { makeNpm, npmUsers, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
+import { grants } from '../helpers/grants.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 
 describe('organizations and teams with npm 11', () => {
   let s: TestServer;
-  const npm: Record<string, NpmEnv> = {};
+  let npm: Record<string, NpmEnv>;
 
   before(async () => {
     s = await startServer();
-    for (const u of ['olivia', 'adam', 'dev1', 'dev2', 'outsider']) {
-      await s.addUser(u);
-      npm[u] = makeNpm(s.url);
-      npm[u].setToken(s.host, await s.token({ user: u }));
-    }
+    ({ npm } = await npmUsers(s, ['olivia', 'adam', 'dev1', 'dev2', 'outsider']));
     await createOrg(s.ctx, 'acme', 'olivia');
   });
   after(async () => {
@@ -107,14 +104,7 @@ describe('organizations and teams with npm 11', () => {
     const t = await s.token({
       user: 'olivia',
       kind: 'granular',
-      grants: {
-        packagesAll: false,
-        packages: [],
-        scopes: [],
-        permission: 'no-access',
-        orgs: ['acme'],
-        orgsPermission: 'read-write',
-      },
+      grants: grants({ permission: 'no-access', orgs: ['acme'], orgsPermission: 'read-write' }),
     });
     const n = makeNpm(s.url);
     n.setToken(s.host, t);
@@ -137,14 +127,7 @@ describe('organizations and teams with npm 11', () => {
       await s.token({
         user: 'olivia',
         kind: 'granular',
-        grants: {
-          packagesAll: true,
-          packages: [],
-          scopes: [],
-          permission: 'read-write',
-          orgs: [],
-          orgsPermission: 'no-access',
-        },
+        grants: grants({ packagesAll: true }),
       }),
     );
     r = await pkgOnly.run(['org', 'rm', 'acme', 'outsider']);

@@ -4,9 +4,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { HookReceiver, type Received } from '../helpers/hook-receiver.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { HOOK_EVENTS } from '../../src/config/ops.ts';
@@ -31,29 +30,18 @@ type Body = {
   change: Record<string, unknown>;
   time: number;
 };
-type Got = { headers: IncomingMessage['headers']; raw: string; body: Body };
+type Got = Received<Body>;
 
 describe('webhook bodies in npm shape', { skip: onceInSqlitePass }, () => {
-  const got: Got[] = [];
-  let rx: Server;
+  let rx: HookReceiver<Body>;
   let s: TestServer;
   let npm: NpmEnv;
   let token: string;
   let started: number;
 
   before(async () => {
-    rx = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c: Buffer) => {
-        raw += c;
-      });
-      req.on('end', () => {
-        got.push({ headers: req.headers, raw, body: JSON.parse(raw) as Body });
-        res.writeHead(200).end('OK');
-      });
-    });
-    await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/incoming`;
+    rx = await HookReceiver.start<Body>({ waitMs: 15_000 });
+    const url = `${rx.url}/incoming`;
     const events = [...HOOK_EVENTS];
     s = await startServer({
       hooks: [{ name: 'npm-shape', url, secret: SECRET, events, package: null, scope: null, owner: 'olga' }],
@@ -69,18 +57,11 @@ describe('webhook bodies in npm shape', { skip: onceInSqlitePass }, () => {
   });
   after(async () => {
     await s.close();
-    rx.closeAllConnections();
-    await new Promise((r) => rx.close(r));
+    await rx.close();
   });
 
-  const of = (name: string) => got.filter((g) => g.body.name === name);
-  const until = async (what: string, ok: () => boolean) => {
-    const end = Date.now() + 15_000;
-    while (!ok()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${got.map((g) => g.body.event)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const of = (name: string) => rx.got.filter((g) => g.body.name === name);
+  const until = (what: string, ok: () => boolean) => rx.until(what, ok);
   /** What npm-hook-receiver does before it emits anything. */
   const receive = (g: Got) => {
     const expected = createHmac('sha256', SECRET).update(g.raw).digest('hex');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { createOrg } from '../../src/services/orgs.ts';
-import type { Grants } from '../../src/domain/principal.ts';
+import { grants } from '../helpers/grants.ts';
 
 const adduser = (url: string, name: string, authorization: string) =>
   fetch(`${url}-/user/org.couchdb.user:${name}`, {
@@ -20,15 +20,6 @@ const adduser = (url: string, name: string, authorization: string) =>
       type: 'user',
     }),
   });
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
 const WEEK = 7 * 86_400_000;
 
 describe("signup: admin-only takes an administrator's session", () => {

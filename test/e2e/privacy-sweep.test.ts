@@ -21,7 +21,9 @@ import { setPackageSettings } from '../../src/store/package-rows.ts';
 import { rerender } from '../../src/store/packages.ts';
 import { defaults } from '../../src/config/config.ts';
 import type { Grants, Principal } from '../../src/domain/principal.ts';
+import { grants as granular } from '../helpers/grants.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { comparable, type Answer } from '../helpers/comparable.ts';
 
 /** Hidden package → a name never published, of the same length and scope. */
 const PAIRS: [string, string][] = [
@@ -38,7 +40,6 @@ const HOOK = 'http://127.0.0.1:9/hook';
 const seenEtags: string[] = [];
 
 type Req = { method: string; path: string; body?: unknown; headers?: Record<string, string>; form?: object };
-type Answer = { status: number; headers: Record<string, string>; body: string };
 
 /** What npm, pnpm, Yarn and the doctor send about a package, in the spellings people and tools use. */
 function apiRequests(name: string, stageId: string): [string, Req][] {
@@ -164,15 +165,7 @@ function webRequests(name: string, stageId: string): [string, Req][] {
   ];
 }
 
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: ['@alice/other'],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
+const grants = (g: Partial<Grants>): Grants => granular({ packages: ['@alice/other'], ...g });
 
 describe('private answers like absent: every credential, every spelling, the web pages', {
   skip: onceInSqlitePass,
@@ -201,13 +194,7 @@ describe('private answers like absent: every credential, every spelling, the web
       body,
       redirect: 'manual',
     });
-    const text = await res.text();
-    const out: Record<string, string> = {};
-    res.headers.forEach((v, k) => {
-      // Date and the server's own timing say nothing about the package.
-      if (k !== 'date' && k !== 'server-timing') out[k] = v;
-    });
-    return { status: res.status, headers: out, body: text };
+    return comparable(res);
   }
 
   /** The answer with the name in every spelling (and its staged id) replaced by placeholders. */

@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { comparable, type Answer } from '../helpers/comparable.ts';
 import { publishBody } from '../helpers/publish-body.ts';
 import { createOrg, setMember } from '../../src/services/orgs.ts';
 import { disableUser, userByName } from '../../src/services/accounts.ts';
 import { defaults } from '../../src/config/config.ts';
-import type { Grants, Principal } from '../../src/domain/principal.ts';
+import type { Principal } from '../../src/domain/principal.ts';
+import { grants } from '../helpers/grants.ts';
 
 /** Hidden package → a name never published, of the same length and scope. */
 const PAIRS: [string, string][] = [
@@ -32,7 +34,6 @@ const CREATES = ['publish', 'stage publish', 'explain publish', 'explain stage']
 const PUBLISH: Record<string, unknown> = {};
 
 type Req = { method: string; path: string; body?: unknown };
-type Answer = { status: number; headers: Record<string, string>; body: string };
 
 /** The name as clients and people spell it in a path segment. */
 function spellings(name: string): [string, string][] {
@@ -144,16 +145,6 @@ function requests(name: string, stageId: string): [string, Req][] {
   return [...out, ...out2];
 }
 
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
-
 describe('private answers like absent: trusted-publishing and scope tokens, every spelling', {
   skip: onceInSqlitePass,
 }, () => {
@@ -174,12 +165,7 @@ describe('private answers like absent: trusted-publishing and scope tokens, ever
       body,
       redirect: 'manual',
     });
-    const text = await res.text();
-    const out: Record<string, string> = {};
-    res.headers.forEach((v, k) => {
-      if (k !== 'date' && k !== 'server-timing') out[k] = v;
-    });
-    return { status: res.status, headers: out, body: text };
+    return comparable(res);
   }
 
   /** The answer with the name in every spelling replaced by a placeholder. */

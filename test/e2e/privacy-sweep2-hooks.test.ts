@@ -5,59 +5,20 @@
 // missing one.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { HookReceiver, versionOf } from '../helpers/hook-receiver.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { grants } from '../helpers/grants.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { disableUser } from '../../src/services/accounts.ts';
 import { deliveryKey } from '../../src/store/user-hooks.ts';
 
-/** Answers 503 on the paths that are down, 200 elsewhere; records each POST with the answer it got. */
-class Receiver {
-  readonly got: { path: string; status: number; name: string; version?: string }[] = [];
-  readonly down = new Set<string>();
-  readonly #server: Server;
-  url = '';
-  constructor() {
-    this.#server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c: Buffer) => {
-        raw += c;
-      });
-      req.on('end', () => {
-        const body = JSON.parse(raw) as { name: string; change: { version?: string } };
-        const path = req.url ?? '';
-        const status = this.down.has(path) ? 503 : 200;
-        this.got.push({ path, status, name: body.name, version: body.change.version });
-        res.writeHead(status).end();
-      });
-    });
-  }
-  async listen(): Promise<this> {
-    await new Promise<void>((r) => this.#server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-    return this;
-  }
-  async until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!ok()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.got)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  close(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((r) => this.#server.close(() => r()));
-  }
-}
-
 describe('webhooks of an owner who lost read access, and the hooks API for strangers', {
   skip: onceInSqlitePass,
 }, () => {
   let s: TestServer;
-  let rx: Receiver;
+  let rx: HookReceiver;
   const tokens: Record<string, string> = {};
   const hookIds: Record<string, string> = {};
 
@@ -97,7 +58,7 @@ describe('webhooks of an owner who lost read access, and the hooks API for stran
       .execute();
 
   before(async () => {
-    rx = await new Receiver().listen();
+    rx = await HookReceiver.start({ waitMs: 20_000 });
     s = await startServer({ hookDelivery: { timeoutMs: 5_000, attempts: 12, backoffMs: 100 } });
     for (const u of ['alice', 'dana', 'erin', 'frank', 'gus', 'bob']) {
       await s.addUser(u);
@@ -130,7 +91,7 @@ describe('webhooks of an owner who lost read access, and the hooks API for stran
     await addHook('gus', 'package', '@alice/pub', '/gus');
     await addHook('alice', 'scope', '@alice', '/alice');
     const losers = ['/dana', '/erin', '/frank', '/gus'];
-    for (const path of losers) rx.down.add(path);
+    for (const path of losers) rx.status.set(path, 503);
     await put('@acme/tool', '1.1.0');
     await put('@alice/tool', '1.1.0');
     await put('@alice/pub', '1.1.0');
@@ -142,9 +103,9 @@ describe('webhooks of an owner who lost read access, and the hooks API for stran
     await as('DELETE', '/-/org/acme/user', { user: 'erin' });
     await as('POST', '/-/package/@alice%2ftool/access', { access: 'restricted' });
     await disableUser(s.ctx, 'gus');
-    rx.down.clear();
+    rx.status.clear();
     await put('@alice/tool', '1.2.0');
-    await rx.until('alice hears of 1.2.0', () => rx.got.some((g) => g.path === '/alice' && g.version === '1.2.0'));
+    await rx.until('alice hears of 1.2.0', () => rx.got.some((g) => g.path === '/alice' && versionOf(g) === '1.2.0'));
     for (const path of losers) {
       const end = Date.now() + 20_000;
       while ((await pending(path)).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
@@ -153,7 +114,7 @@ describe('webhooks of an owner who lost read access, and the hooks API for stran
       assert.deepEqual(heard, [], `${path} heard nothing after losing read access`);
     }
     // What still goes out goes to those who may read it.
-    assert.ok(rx.got.some((g) => g.path === '/alice' && g.version === '1.1.0'));
+    assert.ok(rx.got.some((g) => g.path === '/alice' && versionOf(g) === '1.1.0'));
   });
 
   test("a token limited to other packages neither lists nor reaches its user's hooks outside them", async () => {
@@ -164,14 +125,7 @@ describe('webhooks of an owner who lost read access, and the hooks API for stran
     const limited = await s.token({
       user: 'alice',
       kind: 'granular',
-      grants: {
-        packagesAll: false,
-        packages: ['@alice/other'],
-        scopes: [],
-        permission: 'read-write',
-        orgs: [],
-        orgsPermission: 'no-access',
-      },
+      grants: grants({ packages: ['@alice/other'] }),
     });
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${s.url}${path.slice(1)}`, {

@@ -6,6 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { comparable, type Answer } from '../helpers/comparable.ts';
 import { publishBody } from '../helpers/publish-body.ts';
 import { defaults } from '../../src/config/config.ts';
 import { lockPackage } from '../../src/store/locks.ts';
@@ -15,8 +16,6 @@ import { rerender } from '../../src/store/packages.ts';
 const HIDDEN = 'secret-tool';
 const ABSENT = 'sacret-tool';
 const CORGI = 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*';
-
-type Answer = { status: number; headers: Record<string, string>; body: string };
 
 function requests(name: string): [string, string, string, unknown?, Record<string, string>?][] {
   return [
@@ -52,12 +51,7 @@ describe('private is absent behind a proxy', { skip: onceInSqlitePass }, () => {
       headers: h,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const text = await res.text();
-    const out: Record<string, string> = {};
-    res.headers.forEach((v, k) => {
-      if (k !== 'date' && k !== 'server-timing') out[k] = v;
-    });
-    return { status: res.status, headers: out, body: text };
+    return comparable(res);
   }
   const neutral = (a: Answer, name: string): Answer => {
     const swap = (t: string) => t.split(name.toUpperCase()).join('<PKG>').split(name).join('<pkg>');

@@ -11,6 +11,7 @@ import { publishBody } from '../helpers/publish-body.ts';
 import { createOrg, setMember } from '../../src/services/orgs.ts';
 import { userByName } from '../../src/services/accounts.ts';
 import type { Grants, Principal } from '../../src/domain/principal.ts';
+import { grants as granular } from '../helpers/grants.ts';
 
 /** Hidden package → its absent twin (same length, same scope). */
 const PAIRS: [string, string][] = [
@@ -35,15 +36,7 @@ const ACTIONS = [
 
 const esc = (name: string) => name.replace('/', '%2f');
 const base = (name: string) => name.split('/')[1];
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: ['@alice/other'],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
+const grants = (g: Partial<Grants>): Grants => granular({ packages: ['@alice/other'], ...g });
 
 type Req = { method: string; path: string; body?: unknown };
 type Answer = { status: number; reason: string | null; headers: Record<string, string>; body: string };

@@ -9,18 +9,10 @@ import { gzipOfZeros, tarBomb } from '../helpers/bomb.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { codeAt } from '../../src/domain/totp.ts';
-import type { Grants } from '../../src/domain/principal.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
+import { grants } from '../helpers/grants.ts';
 
 const LIB = '@acme/lib';
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: false,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
 
 describe('publish bounds', () => {
   let s: TestServer;
@@ -261,12 +253,12 @@ describe('publish bounds', () => {
     assert.equal(staged.status, 201, await staged.clone().text());
     const { stageId } = (await staged.json()) as { stageId: string };
     // walter (read-write team) may approve staged versions, with 2FA and a code: not this one.
-    const post = (body: object) => send('POST', '-/npm/v1/user', tok.walter, body);
-    const url = (
-      (await (await post({ tfa: { mode: 'auth-only', password: 'walter-password' } })).json()) as { tfa: string }
-    ).tfa;
-    const secret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
+    const code = (k: string) => codeAt(k, s.clock.now());
+    const secret = await enable2fa(s.url, `Bearer ${tok.walter}`, {
+      mode: 'auth-only',
+      password: 'walter-password',
+      code,
+    });
     s.clock.advance(30_000);
     const approve = await send('POST', `-/stage/${stageId}/approve`, tok.walter, undefined, {
       'npm-otp': codeAt(secret, s.clock.now()),

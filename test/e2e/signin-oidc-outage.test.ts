@@ -8,26 +8,20 @@ import assert from 'node:assert/strict';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { freePort } from '../helpers/ports.ts';
-import { launch, type TestBrowser } from '../helpers/browser.ts';
-import { oidcAuth, signInAtProvider, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+import type { TestBrowser } from '../helpers/browser.ts';
+import { startCompanySignIn, oidcAuth, signInAtProvider, type TestProvider } from '../helpers/oidc-provider.ts';
 
 describe('company sign-in when the provider goes down after discovery', { skip: onceInSqlitePass }, () => {
   let op: TestProvider;
   let s: TestServer;
   let b: TestBrowser;
+  let close = async () => {};
 
   before(async () => {
-    op = await startProvider();
-    op.users.set('nina', { password: 'nina-pw', email: 'nina@acme.test', groups: [] });
-    s = await startServer({ auth: oidcAuth(op, { local: true, timeoutMs: 1_000 }) });
-    op.allowRedirect(`${s.url}-/signin/oidc/callback`);
-    b = await launch();
+    const nina = { password: 'nina-pw', email: 'nina@acme.test', groups: [] };
+    ({ op, s, b, close } = await startCompanySignIn({ nina }, (p) => oidcAuth(p, { local: true, timeoutMs: 1_000 })));
   });
-  after(async () => {
-    await b?.close();
-    await s?.close();
-    await op?.close();
-  });
+  after(() => close());
 
   /** Signs nina in at the provider from `start` (a page with the "Sign in with" link); the callback's answer. */
   async function signIn(start: string) {

@@ -10,10 +10,10 @@ import type { AuthConfig } from '../../src/config/config.ts';
 import { toUser } from '../../src/services/authenticate.ts';
 import { confirmEnrolment, startEnrolment } from '../../src/services/two-factor.ts';
 import { codeAt } from '../../src/domain/totp.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { launch, type TestBrowser } from '../helpers/browser.ts';
-import { startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+import type { TestBrowser } from '../helpers/browser.ts';
+import { startCompanySignIn, companySignIn, type TestProvider } from '../helpers/oidc-provider.ts';
 
 const CHALLENGE = 'Confirm with your one-time password';
 
@@ -24,19 +24,17 @@ describe('company sign-in: the OTP of writes (auth.oidc.trustMfa)', () => {
   /** Each user's authenticator secret. */
   const secrets = new Map<string, string>();
   let n = 0;
+  let close = async () => {};
 
   before(async () => {
-    op = await startProvider();
-    op.users.set('mira', { password: 'mira-pw', email: 'mira@acme.test', groups: [], mfa: true });
-    op.users.set('pia', { password: 'pia-pw', email: 'pia@acme.test', groups: [], mfa: false });
-    const auth: AuthConfig = {
+    const auth = (p: TestProvider): AuthConfig => ({
       local: false,
       groups: {},
       ldap: null,
       oidc: {
-        issuer: op.issuer,
-        clientId: op.clientId,
-        clientSecret: op.clientSecret,
+        issuer: p.issuer,
+        clientId: p.clientId,
+        clientSecret: p.clientSecret,
         scopes: 'openid profile email groups',
         userClaim: 'preferred_username',
         groupsClaim: 'groups',
@@ -44,16 +42,14 @@ describe('company sign-in: the OTP of writes (auth.oidc.trustMfa)', () => {
         name: 'Acme SSO',
         refreshIntervalMs: 3_600_000,
       },
+    });
+    const users = {
+      mira: { password: 'mira-pw', email: 'mira@acme.test', groups: [], mfa: true },
+      pia: { password: 'pia-pw', email: 'pia@acme.test', groups: [], mfa: false },
     };
-    s = await startServer({ auth });
-    op.allowRedirect(`${s.url}-/signin/oidc/callback`);
-    b = await launch();
+    ({ op, s, b, close } = await startCompanySignIn(users, auth));
   });
-  after(async () => {
-    await b?.close();
-    await s?.close();
-    await op?.close();
-  });
+  after(() => close());
 
   /** The registry's code, from the next 30-second step (a code is used once). */
   const code = (user: string) => {
@@ -77,10 +73,7 @@ describe('company sign-in: the OTP of writes (auth.oidc.trustMfa)', () => {
   }
 
   async function providerForm(page: Page, user: string): Promise<void> {
-    await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
-    await page.getByLabel('Company username').fill(user);
-    await page.getByLabel('Company password').fill(op.users.get(user)!.password);
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await companySignIn(page, user, op.users.get(user)!.password);
   }
 
   /** `npm publish` in a terminal as `user`; `answer` meets the challenge page npm opens. */

@@ -7,7 +7,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { refreshIdentities } from '../../src/services/signin-oidc.ts';
 import { toUser } from '../../src/services/authenticate.ts';
 import { confirmEnrolment, startEnrolment } from '../../src/services/two-factor.ts';
@@ -15,7 +15,13 @@ import { codeAt } from '../../src/domain/totp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { assertAccessible, launch, screenshot, type TestBrowser } from '../helpers/browser.ts';
-import { oidcAuth, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+import {
+  startCompanySignIn,
+  companySignIn,
+  oidcAuth,
+  startProvider,
+  type TestProvider,
+} from '../helpers/oidc-provider.ts';
 
 const GROUPS = {
   'npm-acme-admins': 'acme:owner',
@@ -23,37 +29,21 @@ const GROUPS = {
   'npm-acme-release': 'acme:release',
 };
 
-/** From the registry's page: "Sign in with Acme SSO", the provider's own form, and back. */
-async function companySignIn(page: Page, user: string, password: string): Promise<void> {
-  await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
-  await page.getByLabel('Company username').fill(user);
-  await page.getByLabel('Company password').fill(password);
-  await page.getByRole('button', { name: 'Continue' }).click();
-}
-
 describe('company sign-in: OpenID Connect', () => {
   let op: TestProvider;
   let s: TestServer;
   let b: TestBrowser;
+  let close = async () => {};
 
   before(async () => {
-    op = await startProvider();
-    op.users.set('olga', { password: 'olga-pw', email: 'olga@acme.test', groups: ['npm-acme-admins'] });
-    op.users.set('dana', {
-      password: 'dana-pw',
-      email: 'dana@acme.test',
-      groups: ['npm-acme-dev', 'npm-acme-release'],
-    });
-    s = await startServer({ auth: oidcAuth(op, { groups: GROUPS }) });
-    op.allowRedirect(`${s.url}-/signin/oidc/callback`);
+    const users = {
+      olga: { password: 'olga-pw', email: 'olga@acme.test', groups: ['npm-acme-admins'] },
+      dana: { password: 'dana-pw', email: 'dana@acme.test', groups: ['npm-acme-dev', 'npm-acme-release'] },
+    };
+    ({ op, s, b, close } = await startCompanySignIn(users, (p) => oidcAuth(p, { groups: GROUPS })));
     await s.addUser('root', { admin: true });
-    b = await launch();
   });
-  after(async () => {
-    await b?.close();
-    await s?.close();
-    await op?.close();
-  });
+  after(() => close());
 
   const userRow = (name: string) =>
     s.ctx.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();

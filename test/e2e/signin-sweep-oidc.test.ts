@@ -10,8 +10,8 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, type NpmEnv, type NpmResult } from '../helpers/npm.ts';
 import { freePort } from '../helpers/ports.ts';
 import { codeAt } from '../../src/domain/totp.ts';
-import { launch, type TestBrowser } from '../helpers/browser.ts';
-import { oidcAuth, signInAtProvider, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+import type { TestBrowser } from '../helpers/browser.ts';
+import { startCompanySignIn, oidcAuth, signInAtProvider, type TestProvider } from '../helpers/oidc-provider.ts';
 
 /** At the provider's own form: the person types their company credentials. */
 /** Starts `npm login` (web flow); `url` resolves with the address npm prints, `done` with npm's result. */
@@ -39,22 +39,17 @@ describe('company sign-in through OpenID Connect, swept', { skip: onceInSqlitePa
   let op: TestProvider;
   let s: TestServer;
   let b: TestBrowser;
+  let close = async () => {};
 
   before(async () => {
-    op = await startProvider();
-    op.users.set('nina', { password: 'nina-pw', email: 'nina@acme.test', groups: [] });
-    op.users.set('Pat.Smith', { password: 'pat-pw', email: 'pat.smith@acme.test', groups: [] });
-    op.users.set('quinn smith', { password: 'quinn-pw', email: 'quinn@acme.test', groups: [] });
-    op.users.set('sam', { password: 'sam-pw', email: 'sam@acme.test', groups: [] });
-    s = await startServer({ auth: oidcAuth(op) });
-    op.allowRedirect(`${s.url}-/signin/oidc/callback`);
-    b = await launch();
+    ({ op, s, b, close } = await startCompanySignIn({
+      nina: { password: 'nina-pw', email: 'nina@acme.test', groups: [] },
+      'Pat.Smith': { password: 'pat-pw', email: 'pat.smith@acme.test', groups: [] },
+      'quinn smith': { password: 'quinn-pw', email: 'quinn@acme.test', groups: [] },
+      sam: { password: 'sam-pw', email: 'sam@acme.test', groups: [] },
+    }));
   });
-  after(async () => {
-    await b?.close();
-    await s?.close();
-    await op?.close();
-  });
+  after(() => close());
 
   test('two npm logins at once for one user, in one browser: both finish', async () => {
     const ctx = await b.browser.newContext();

@@ -11,9 +11,9 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, makeProject, type NpmEnv } from '../helpers/npm.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
-import { codeAt } from '../../src/domain/totp.ts';
 import { applyFile, defaults } from '../../src/config/config.ts';
-import type { Grants } from '../../src/domain/principal.ts';
+import { grants } from '../helpers/grants.ts';
+import { userWith2fa } from '../helpers/two-factor.ts';
 
 const DAY = 86_400_000;
 const LONG = 60 * DAY; // tokens outlive the 7-day clock jump of the expiry test
@@ -28,34 +28,6 @@ type Item = {
   shasum: string;
   createdAt: string;
 };
-
-/** A user with a long-lived session token and confirmed 2FA (auth-only: approving still asks for a code). */
-async function userWith2fa(s: TestServer, name: string): Promise<{ npm: NpmEnv; token: string; code: () => string }> {
-  await s.addUser(name);
-  const token = await s.token({ user: name, kind: 'session', expiresInMs: LONG });
-  const npm = makeNpm(s.url);
-  npm.setToken(s.host, token);
-  const post = (body: object) =>
-    fetch(`${s.url}-/npm/v1/user`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  const url = (
-    (await (await post({ tfa: { mode: 'auth-only', password: `${name}-password` } })).json()) as { tfa: string }
-  ).tfa;
-  const secret = new URL(url).searchParams.get('secret')!;
-  assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
-  // Each call moves the server's clock one step on, so every code is fresh (codes work once).
-  return {
-    npm,
-    token,
-    code: () => {
-      s.clock.advance(30_000);
-      return codeAt(secret, s.clock.now());
-    },
-  };
-}
 
 function stageIdOf(output: string): string {
   const m = /\(staged with id ([0-9a-f-]{36})\)/.exec(output);
@@ -93,7 +65,7 @@ describe('staged publishing with npm 11', () => {
       },
       { recordRequests: true },
     );
-    alice = await userWith2fa(s, 'alice');
+    alice = await userWith2fa(s, 'alice', 'auth-only', LONG);
     for (const name of ['bob', 'carol']) await s.addUser(name);
     bob = makeNpm(s.url);
     bob.setToken(s.host, await s.token({ user: 'bob', kind: 'session', expiresInMs: LONG }));
@@ -337,16 +309,9 @@ describe('staged publishing with npm 11', () => {
   });
 
   test('a read-write-stage-only granular token stages, but neither publishes nor approves', async () => {
-    const grants: Grants = {
-      packagesAll: false,
-      packages: ['st-pkg'],
-      scopes: [],
-      permission: 'read-write-stage-only',
-      orgs: [],
-      orgsPermission: 'no-access',
-    };
+    const stageOnly = grants({ packages: ['st-pkg'], permission: 'read-write-stage-only' });
     const ci = makeNpm(s.url);
-    ci.setToken(s.host, await s.token({ user: 'alice', kind: 'granular', grants, expiresInMs: LONG }));
+    ci.setToken(s.host, await s.token({ user: 'alice', kind: 'granular', grants: stageOnly, expiresInMs: LONG }));
     let r = await ci.run(['stage', 'publish'], { cwd: makePackage('st-pkg', '1.4.0') });
     assert.equal(r.code, 0, r.output);
     const id = stageIdOf(r.output);
@@ -491,8 +456,8 @@ describe('staged publishing: stage.requireSecondApprover', () => {
 
   before(async () => {
     s = await startServer({ stage: { ...defaults.stage, requireSecondApprover: true } });
-    alice = await userWith2fa(s, 'alice');
-    bob = await userWith2fa(s, 'bob');
+    alice = await userWith2fa(s, 'alice', 'auth-only', LONG);
+    bob = await userWith2fa(s, 'bob', 'auth-only', LONG);
     let r = await alice.npm.run(['publish'], { cwd: makePackage('two-pkg', '1.0.0') });
     assert.equal(r.code, 0, r.output);
     r = await alice.npm.run(['owner', 'add', 'bob', 'two-pkg']);

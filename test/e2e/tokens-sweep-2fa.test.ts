@@ -6,9 +6,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
+import { makeNpm, makePackage, type NpmEnv, type NpmResult } from '../helpers/npm.ts';
 import { appendFileSync } from 'node:fs';
 import { codeAt } from '../../src/domain/totp.ts';
+import { npmEnable2fa } from '../helpers/two-factor.ts';
 
 describe('npm 11 with two-factor authentication for writes', () => {
   let s: TestServer;
@@ -61,19 +62,8 @@ describe('npm 11 with two-factor authentication for writes', () => {
       const r = await alice.run(['publish'], { cwd: makePackage('sweep-tfa', v) });
       assert.equal(r.code, 0, r.output);
     }
-    const r = await alice.runTty(
-      ['profile', 'enable-2fa', 'auth-and-writes'],
-      [
-        [/npm password:/, 'alice-password'],
-        [
-          /OTP code from your authenticator:/,
-          (out) => {
-            secret = /Or enter code: ([A-Z2-7]+)/.exec(out)![1];
-            return codeAt(secret, s.clock.now());
-          },
-        ],
-      ],
-    );
+    const r = await npmEnable2fa(alice, 'auth-and-writes', 'alice-password', () => s.clock.now());
+    secret = r.secret;
     assert.equal(r.code, 0, r.output);
   });
   after(async () => {
@@ -220,23 +210,9 @@ describe('npm 11 with two-factor authentication for writes', () => {
   test('enable-2fa with a password in .npmrc (_auth) says to log in, not that a token is invalid', async () => {
     const carol = makeNpm(s.url);
     appendFileSync(carol.userconfig, `//${s.host}/:_auth=${Buffer.from('carol:carol-password').toString('base64')}\n`);
-    let carolSecret = '';
-    const enable = () =>
-      carol.runTty(
-        ['profile', 'enable-2fa', 'auth-only'],
-        [
-          [/npm password:/, 'carol-password'],
-          [
-            /OTP code from your authenticator:/,
-            (out) => {
-              carolSecret = /Or enter code: ([A-Z2-7]+)/.exec(out)![1];
-              return codeAt(carolSecret, s.clock.now());
-            },
-          ],
-        ],
-      );
+    const enable = () => npmEnable2fa(carol, 'auth-only', 'carol-password', () => s.clock.now());
     // npm first trades the password for a classic token, which this registry does not make.
-    let r = await enable();
+    let r: NpmResult = await enable();
     assert.equal(r.code, 1);
     assert.match(r.output, /E403/);
     assert.match(r.output, /Classic tokens are turned off on this registry/);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { onceForLaterMajors } from '../helpers/cluster-data.ts';
 import { makeNpm, makePackage, NPM_MAJORS, type NpmEnv } from '../helpers/npm.ts';
+import { grants } from '../helpers/grants.ts';
 
 for (const major of NPM_MAJORS) {
   describe(`npm ${major} token commands and the token model`, { skip: onceForLaterMajors(major, NPM_MAJORS) }, () => {
@@ -164,14 +165,7 @@ for (const major of NPM_MAJORS) {
       const bobToken = await s.token({
         user: 'bob',
         kind: 'granular',
-        grants: {
-          packagesAll: false,
-          packages: ['tok-pub'],
-          scopes: [],
-          permission: 'read-write',
-          orgs: [],
-          orgsPermission: 'no-access',
-        },
+        grants: grants({ packages: ['tok-pub'] }),
       });
       const bob = withToken(bobToken);
       r = await bob.run(['dist-tag', 'add', 'tok-pub@1.0.0', 'bobs']);

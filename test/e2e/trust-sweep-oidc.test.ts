@@ -5,10 +5,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
+import { makeNpm, npmUsers, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import { defaults } from '../../src/config/config.ts';
 
 const AUD = 'npm:127.0.0.1';
@@ -25,7 +26,7 @@ describe('trusted publishing sweep: an org package, configured by an org owner',
   let s: TestServer;
   let gh: Issuer;
   let circle: Issuer;
-  const npm: Record<string, NpmEnv> = {};
+  let npm: Record<string, NpmEnv>;
   let secret = '';
   const otp = () => {
     s.clock.advance(30_000);
@@ -64,27 +65,14 @@ describe('trusted publishing sweep: an org package, configured by an org owner',
         ],
       },
     });
-    const session: Record<string, string> = {};
-    for (const u of ['olivia', 'dora']) {
-      await s.addUser(u);
-      npm[u] = makeNpm(s.url);
-      session[u] = await s.token({ user: u, expiresInMs: 86_400_000 });
-      npm[u].setToken(s.host, session[u]);
-    }
+    const users = await npmUsers(s, ['olivia', 'dora'], { expiresInMs: 86_400_000 });
+    npm = users.npm;
     await createOrg(s.ctx, 'acme', 'olivia');
-    const post = (body: object) =>
-      fetch(`${s.url}-/npm/v1/user`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${session.olivia}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const url = (
-      (await (await post({ tfa: { mode: 'auth-only', password: 'olivia-password' } })).json()) as {
-        tfa: string;
-      }
-    ).tfa;
-    secret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
+    secret = await enable2fa(s.url, `Bearer ${users.token.olivia}`, {
+      mode: 'auth-only',
+      password: 'olivia-password',
+      code: (k) => codeAt(k, s.clock.now()),
+    });
     let r = await npm.olivia.run(['org', 'set', 'acme', 'dora']);
     assert.equal(r.code, 0, r.output);
     // dora (a developer) publishes the org's private packages and a public one; olivia maintains none of them.

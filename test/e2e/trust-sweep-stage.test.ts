@@ -4,9 +4,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
+import { npmUsers, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 
 function stageIdOf(output: string): string {
   const m = /\(staged with id ([0-9a-f-]{36})\)/.exec(output);
@@ -16,7 +17,7 @@ function stageIdOf(output: string): string {
 
 describe('stage sweep: an org package staged by a team, approved by an owner with 2FA', () => {
   let s: TestServer;
-  const npm: Record<string, NpmEnv> = {};
+  let npm: Record<string, NpmEnv>;
   let secret = '';
   const otp = () => {
     s.clock.advance(30_000);
@@ -27,28 +28,15 @@ describe('stage sweep: an org package staged by a team, approved by an owner wit
 
   before(async () => {
     s = await startServer();
-    const session: Record<string, string> = {};
-    for (const u of ['olivia', 'tina', 'rob', 'outsider']) {
-      await s.addUser(u);
-      npm[u] = makeNpm(s.url);
-      session[u] = await s.token({ user: u });
-      npm[u].setToken(s.host, session[u]);
-    }
+    const users = await npmUsers(s, ['olivia', 'tina', 'rob', 'outsider']);
+    npm = users.npm;
     await createOrg(s.ctx, 'acme', 'olivia');
     // olivia turns 2FA on (auth-only), as npm profile enable-2fa does over the profile API.
-    const post = (body: object) =>
-      fetch(`${s.url}-/npm/v1/user`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${session.olivia}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const url = (
-      (await (await post({ tfa: { mode: 'auth-only', password: 'olivia-password' } })).json()) as {
-        tfa: string;
-      }
-    ).tfa;
-    secret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
+    secret = await enable2fa(s.url, `Bearer ${users.token.olivia}`, {
+      mode: 'auth-only',
+      password: 'olivia-password',
+      code: (k) => codeAt(k, s.clock.now()),
+    });
     for (const args of [
       ['org', 'set', 'acme', 'tina'],
       ['org', 'set', 'acme', 'rob'],

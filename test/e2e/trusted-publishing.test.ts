@@ -9,6 +9,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import { defaults } from '../../src/config/config.ts';
 
 describe('trusted publishing with npm 11', () => {
@@ -62,17 +63,11 @@ describe('trusted publishing with npm 11', () => {
     const session = await s.token({ user: 'alice' });
     alice.setToken(s.host, session);
     // 2FA (auth-only) over the profile API, as npm profile enable-2fa would.
-    const post = (body: object) =>
-      fetch(`${s.url}-/npm/v1/user`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const url = (
-      (await (await post({ tfa: { mode: 'auth-only', password: 'alice-password' } })).json()) as { tfa: string }
-    ).tfa;
-    secret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
+    secret = await enable2fa(s.url, `Bearer ${session}`, {
+      mode: 'auth-only',
+      password: 'alice-password',
+      code: (k) => codeAt(k, s.clock.now()),
+    });
     for (const pkg of ['tp-pkg', 'tp-other', 'tp-generic']) {
       const r = await alice.run(['publish'], { cwd: makePackage(pkg, '1.0.0') });
       assert.equal(r.code, 0, r.output);

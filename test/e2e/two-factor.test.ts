@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { npmEnable2fa } from '../helpers/two-factor.ts';
 
 describe('two-factor authentication with npm 11', () => {
   let s: TestServer;
@@ -38,19 +39,8 @@ describe('two-factor authentication with npm 11', () => {
   });
 
   test('enable-2fa: password, otpauth secret, first code, recovery codes', async () => {
-    const r = await alice.runTty(
-      ['profile', 'enable-2fa', 'auth-and-writes'],
-      [
-        [/npm password:/, 'alice-password'],
-        [
-          /OTP code from your authenticator:/,
-          (out) => {
-            secret = /Or enter code: ([A-Z2-7]+)/.exec(out)![1];
-            return codeAt(secret, s.clock.now());
-          },
-        ],
-      ],
-    );
+    const r = await npmEnable2fa(alice, 'auth-and-writes', 'alice-password', () => s.clock.now());
+    secret = r.secret;
     assert.equal(r.code, 0, r.output.slice(-2000));
     assert.match(r.output, /2FA successfully enabled/);
     recovery = [...r.output.matchAll(/\b([0-9a-f]{64})\b/g)].map((m) => m[1]);

@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { assertAccessible, launch, screenshot, signIn, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signedIn, type TestBrowser } from '../helpers/browser.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
@@ -24,9 +24,7 @@ describe('web pages: two-factor authentication', { skip: onceInSqlitePass }, () 
   });
 
   test('enrol in the page, then npm publish needs --otp; mode change and disable ask again', async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'alice', 'alice-password');
+    const { ctx, page } = await signedIn(b, s.url, 'alice');
     await page.goto(`${s.url}-/web/account`);
     await page.getByRole('link', { name: 'Manage two-factor authentication' }).click();
     await assertAccessible(page, '2fa off');

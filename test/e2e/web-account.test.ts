@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { assertAccessible, launch, screenshot, signIn, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signIn, signedIn, type TestBrowser } from '../helpers/browser.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
 describe('web pages: account and tokens', { skip: onceInSqlitePass }, () => {
@@ -66,9 +66,7 @@ describe('web pages: account and tokens', { skip: onceInSqlitePass }, () => {
   });
 
   test('a granular token created in the page works with the real npm CLI, within its limits', async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'alice', 'alice-password');
+    const { ctx, page } = await signedIn(b, s.url, 'alice');
     await page.goto(`${s.url}-/web/tokens/new`);
     await assertAccessible(page, 'new token');
     await page.getByLabel('Name', { exact: true }).fill('ci for web-made');
@@ -108,9 +106,7 @@ describe('web pages: account and tokens', { skip: onceInSqlitePass }, () => {
   });
 
   test('the token form refuses as the API does (an expiry out of range)', async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'alice', 'alice-password');
+    const { ctx, page } = await signedIn(b, s.url, 'alice');
     await page.goto(`${s.url}-/web/tokens/new`);
     await page.getByLabel('Expires in days').fill('100000');
     await page.getByLabel('Password', { exact: true }).fill('alice-password');
@@ -124,9 +120,7 @@ describe('web pages: account and tokens', { skip: onceInSqlitePass }, () => {
   });
 
   test('CSRF: forms posted from another origin are refused, and change nothing', async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'alice', 'alice-password');
+    const { ctx, page } = await signedIn(b, s.url, 'alice');
     for (const target of ['-/web/account/password', '-/web/tokens', '-/web/signout']) {
       await page.goto(`${attackerUrl}${encodeURIComponent(target)}`);
       const [res] = await Promise.all([
@@ -150,12 +144,8 @@ describe('web pages: account and tokens', { skip: onceInSqlitePass }, () => {
 
   test('a password change in the page ends npm login sessions and other web sessions, not this one', async () => {
     const npmSession = await s.token({ user: 'alice' });
-    const other = await b.browser.newContext();
-    const op = await other.newPage();
-    await signIn(op, s.url, 'alice', 'alice-password');
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'alice', 'alice-password');
+    const { ctx: other, page: op } = await signedIn(b, s.url, 'alice');
+    const { ctx, page } = await signedIn(b, s.url, 'alice');
     await page.goto(`${s.url}-/web/account`);
     assert.ok((await page.getByRole('row', { name: /npm login/ }).count()) >= 1, 'the npm session is listed');
     await page.getByLabel('Current password').fill('alice-password');

@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm } from '../helpers/npm.ts';
-import { assertAccessible, launch, screenshot, signIn, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signIn, signedIn, type TestBrowser } from '../helpers/browser.ts';
 
 describe('web pages: administration', () => {
   let s: TestServer;
@@ -56,9 +56,7 @@ describe('web pages: administration', () => {
 
   test('an administrator adds, verifies and disables users, filters the audit log, creates an org', async () => {
     const dave = await b.browser.newContext();
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'root', 'root-password');
+    const { ctx, page } = await signedIn(b, s.url, 'root');
     await page.getByRole('link', { name: 'Administration' }).click();
     await assertAccessible(page, 'admin users');
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { assertAccessible, launch, screenshot, signIn, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signedIn, type TestBrowser } from '../helpers/browser.ts';
 
 const EVIL_README = `# evil-readme
 
@@ -126,9 +126,7 @@ describe('web pages: browse', () => {
   }
 
   test("a private package: its maintainer sees it; others and anonymous get the absent name's page", async () => {
-    const alice = await b.browser.newContext();
-    const ap = await alice.newPage();
-    await signIn(ap, s.url, 'alice', 'alice-password');
+    const { ctx: alice, page: ap } = await signedIn(b, s.url, 'alice');
     const mine = await answer(alice, '@alice/secret');
     assert.equal(mine.status, 200);
     assert.match(mine.body ?? '', /Only for alice/);
@@ -136,9 +134,7 @@ describe('web pages: browse', () => {
     await assertAccessible(ap, 'private package, its maintainer');
     await screenshot(ap, 'package-private-maintainer');
 
-    const bob = await b.browser.newContext();
-    const bp = await bob.newPage();
-    await signIn(bp, s.url, 'bob', 'bob-password');
+    const { ctx: bob } = await signedIn(b, s.url, 'bob');
     const anon = await b.browser.newContext();
     for (const [who, ctx] of [
       ['bob', bob],

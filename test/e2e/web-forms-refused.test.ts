@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import type { Locator, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { assertAccessible, launch, signIn, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, signedIn, type TestBrowser } from '../helpers/browser.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 
 /** Clicks `button` and waits for the page the post answers with: its status and reason. */
@@ -45,9 +45,7 @@ describe('web pages: a refusal is shown in the form posted, with what was typed 
   });
 
   test('account: a wrong current password is refused in the change-password form, both fields empty', async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'ada', 'ada-password');
+    const { ctx, page } = await signedIn(b, s.url, 'ada');
     await page.goto(`${s.url}-/web/account`);
     await page.getByLabel('Current password').fill('not-my-password');
     await page.getByLabel('New password').fill('a-new-password-1234');
@@ -62,9 +60,7 @@ describe('web pages: a refusal is shown in the form posted, with what was typed 
   });
 
   test('2FA: the enable, mode, turn-off and sign-out-everywhere forms each show their own refusal', async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'ben', 'ben-password');
+    const { ctx, page } = await signedIn(b, s.url, 'ben');
     await page.goto(`${s.url}-/web/account/2fa`);
     await page.getByLabel('Ask for a code on').selectOption('auth-only');
     await page.getByLabel('Password', { exact: true }).fill('wrong');
@@ -121,9 +117,7 @@ describe('web pages: a refusal is shown in the form posted, with what was typed 
   });
 
   test('administration: add a user, create an organization and the audit filter keep what was typed', async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'root', 'root-password');
+    const { ctx, page } = await signedIn(b, s.url, 'root');
     await page.goto(`${s.url}-/web/admin/users`);
     await page.getByLabel('User name').fill('Not A Name');
     await page.getByLabel('E-mail', { exact: true }).fill('someone@example.test');
@@ -160,9 +154,7 @@ describe('web pages: a refusal is shown in the form posted, with what was typed 
   });
 
   test('hooks: adding and changing a hook keep what was typed, never its secret', async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'ada', 'ada-password');
+    const { ctx, page } = await signedIn(b, s.url, 'ada');
     await page.goto(`${s.url}-/web/hooks`);
     await page.getByLabel('Watch').selectOption('scope');
     await page.getByLabel('Package, scope or user name').fill('@ada');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { assertAccessible, launch, screenshot, signIn, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signedIn, type TestBrowser } from '../helpers/browser.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
@@ -43,9 +43,7 @@ describe('web pages: organizations, teams, refusals', { skip: onceInSqlitePass }
     assert.notEqual(before.code, 0, 'bob may not publish before he is granted the package');
     bobNpmOutput = before.output;
 
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'alice', 'alice-password');
+    const { ctx, page } = await signedIn(b, s.url, 'alice');
     await page.getByRole('link', { name: 'Organizations' }).click();
     assert.match((await page.getByRole('row', { name: /@acme/ }).textContent()) ?? '', /owner/);
     await page.getByRole('link', { name: '@acme' }).click();
@@ -102,9 +100,7 @@ describe('web pages: organizations, teams, refusals', { skip: onceInSqlitePass }
   });
 
   test("a developer is refused as npm refuses, a stranger gets npm's answer, the refusal explained", async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'bob', 'bob-password');
+    const { ctx, page } = await signedIn(b, s.url, 'bob');
     await page.goto(`${s.url}-/web/org/acme`);
     await page.getByLabel('Team name').fill('mine');
     const res = await post(page, () => page.getByRole('button', { name: 'Create team' }).click());
@@ -135,9 +131,7 @@ describe('web pages: organizations, teams, refusals', { skip: onceInSqlitePass }
     await ctx.close();
 
     // Carol belongs to no organization: the page answers as `npm org ls acme` does.
-    const other = await b.browser.newContext();
-    const cp = await other.newPage();
-    await signIn(cp, s.url, 'carol', 'carol-password');
+    const { ctx: other, page: cp } = await signedIn(b, s.url, 'carol');
     const r = await cp.goto(`${s.url}-/web/org/acme`);
     assert.equal(r?.status(), 403);
     assert.equal(r?.headers()['x-tessera-reason'], 'not-org-member');

@@ -9,9 +9,9 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { startIssuer, type Issuer } from '../helpers/oidc-issuer.ts';
-import { assertAccessible, launch, screenshot, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signedIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { tabTo } from '../helpers/keyboard.ts';
-import { codeAt } from '../../src/domain/totp.ts';
+import { userWith2fa, type TfaMode } from '../helpers/two-factor.ts';
 import { defaults } from '../../src/config/config.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
@@ -29,36 +29,9 @@ describe('web pages: package settings and trusted publishers', { skip: onceInSql
   let bob: NpmEnv;
   const anon = () => makeNpm(s.url);
 
-  /** A user with a session token for npm and confirmed 2FA in `mode`; each code() is fresh (codes work once). */
-  async function with2fa(name: string, mode: 'auth-only' | 'auth-and-writes'): Promise<Person> {
-    await s.addUser(name);
-    const token = await s.token({ user: name, kind: 'session', expiresInMs: LONG });
-    const npm = makeNpm(s.url);
-    npm.setToken(s.host, token);
-    const post = (body: object) =>
-      fetch(`${s.url}-/npm/v1/user`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const url = ((await (await post({ tfa: { mode, password: `${name}-password` } })).json()) as { tfa: string }).tfa;
-    const secret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
-    return {
-      npm,
-      code: () => {
-        s.clock.advance(30_000);
-        return codeAt(secret, s.clock.now());
-      },
-    };
-  }
+  const with2fa = (name: string, mode: TfaMode): Promise<Person> => userWith2fa(s, name, mode, LONG);
 
-  async function session(name: string, code?: () => string): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, name, `${name}-password`, code?.());
-    return { ctx, page };
-  }
+  const session = (name: string, code?: () => string) => signedIn(b, s.url, name, code?.());
 
   const settings = (name: string) => `${s.url}-/web/settings/${name}`;
 

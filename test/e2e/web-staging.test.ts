@@ -5,12 +5,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
-import { assertAccessible, launch, screenshot, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, screenshot, signedIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { tabTo } from '../helpers/keyboard.ts';
-import { codeAt } from '../../src/domain/totp.ts';
+import { userWith2fa } from '../helpers/two-factor.ts';
 
 const LONG = 30 * 86_400_000;
 
@@ -27,12 +26,7 @@ describe('web pages: the staging queue', () => {
   let code: () => string;
   const anon = () => makeNpm(s.url);
 
-  async function session(name: string, otp?: string): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, name, `${name}-password`, otp);
-    return { ctx, page };
-  }
+  const session = (name: string, otp?: string) => signedIn(b, s.url, name, otp);
 
   async function stage(version: string, extra: Record<string, unknown>): Promise<string> {
     const r = await alice.run(['stage', 'publish'], { cwd: makePackage('sw-pkg', version, extra) });
@@ -43,25 +37,8 @@ describe('web pages: the staging queue', () => {
   before(async () => {
     s = await startServer();
     b = await launch();
-    await s.addUser('alice');
+    ({ npm: alice, code } = await userWith2fa(s, 'alice', 'auth-only', LONG));
     await s.addUser('bob');
-    const token = await s.token({ user: 'alice', kind: 'session', expiresInMs: LONG });
-    alice = makeNpm(s.url);
-    alice.setToken(s.host, token);
-    const post = (body: object) =>
-      fetch(`${s.url}-/npm/v1/user`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const started = await post({ tfa: { mode: 'auth-only', password: 'alice-password' } });
-    const url = ((await started.json()) as { tfa: string }).tfa;
-    const secret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
-    code = () => {
-      s.clock.advance(30_000);
-      return codeAt(secret, s.clock.now());
-    };
     const r = await alice.run(['publish'], {
       cwd: makePackage('sw-pkg', '1.0.0', {
         dependencies: { 'left-pad': '^1.0.0' },

@@ -12,17 +12,19 @@ import { createOrg } from '../../src/services/orgs.ts';
 import { toUser } from '../../src/services/authenticate.ts';
 import { confirmEnrolment, startEnrolment } from '../../src/services/two-factor.ts';
 import { codeAt } from '../../src/domain/totp.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { assertAccessible, launch, signIn, type TestBrowser } from '../helpers/browser.ts';
-import { oidcAuth, startProvider, type TestProvider } from '../helpers/oidc-provider.ts';
+import { assertAccessible, signIn, signedIn, type TestBrowser } from '../helpers/browser.ts';
+import {
+  startCompanySignIn,
+  companySignIn as providerSignIn,
+  oidcAuth,
+  type TestProvider,
+} from '../helpers/oidc-provider.ts';
 
 async function companySignIn(page: Page, url: string, user: string, password: string): Promise<void> {
   await page.goto(`${url}-/web/signin`);
-  await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
-  await page.getByLabel('Company username').fill(user);
-  await page.getByLabel('Company password').fill(password);
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await providerSignIn(page, user, password);
   await page.waitForURL(/\/-\/web\/$/);
 }
 
@@ -30,21 +32,17 @@ describe('web pages after the company sign-in, swept', { skip: onceInSqlitePass 
   let op: TestProvider;
   let s: TestServer;
   let b: TestBrowser;
+  let close = async () => {};
 
   before(async () => {
-    op = await startProvider();
-    op.users.set('maya', { password: 'maya-pw', email: 'maya@acme.test', groups: [] });
-    op.users.set('leon', { password: 'leon-pw', email: 'leon@acme.test', groups: [] });
-    op.users.set('zoe', { password: 'zoe-pw', email: 'zoe@acme.test', groups: [] });
-    s = await startServer({ auth: oidcAuth(op, { local: true }) });
-    op.allowRedirect(`${s.url}-/signin/oidc/callback`);
-    b = await launch();
+    const users = {
+      maya: { password: 'maya-pw', email: 'maya@acme.test', groups: [] },
+      leon: { password: 'leon-pw', email: 'leon@acme.test', groups: [] },
+      zoe: { password: 'zoe-pw', email: 'zoe@acme.test', groups: [] },
+    };
+    ({ op, s, b, close } = await startCompanySignIn(users, (p) => oidcAuth(p, { local: true })));
   });
-  after(async () => {
-    await b?.close();
-    await s?.close();
-    await op?.close();
-  });
+  after(() => close());
 
   test('a private package: its maintainer reads its page; another user gets what an absent name gets', async () => {
     const mayaCtx = await b.browser.newContext();
@@ -139,9 +137,7 @@ describe('web pages after the company sign-in, swept', { skip: onceInSqlitePass 
   test("an org page's refusal is shown next to the form posted, with what was typed kept", async () => {
     await s.addUser('root', { admin: true });
     await createOrg(s.ctx, 'acme', 'root');
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'root', 'root-password');
+    const { ctx, page } = await signedIn(b, s.url, 'root');
     await page.goto(`${s.url}-/web/org/acme`);
     await page.getByLabel('User name', { exact: true }).fill('nobody-here');
     await page.getByLabel('Role', { exact: true }).selectOption('admin');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { makeNpm, makePackage } from '../helpers/npm.ts';
-import { assertAccessible, launch, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, signedIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 
@@ -62,9 +62,7 @@ describe('web forms with bad input, swept again', { skip: onceInSqlitePass }, ()
   });
 
   test('the token form: a CIDR range, an expiry, a package list or the password wrong, each at its field', async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'alice', 'alice-password');
+    const { ctx, page } = await signedIn(b, s.url, 'alice');
     await page.goto(`${s.url}-/web/tokens/new`);
     await allLabelled(page, 'token form');
     const fill = async (f: Record<string, string>) => {
@@ -116,9 +114,7 @@ describe('web forms with bad input, swept again', { skip: onceInSqlitePass }, ()
   });
 
   test('a team grant of a package with a typo is refused in its form, with what was typed', async () => {
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'root', 'root-password');
+    const { ctx, page } = await signedIn(b, s.url, 'root');
     await page.goto(`${s.url}-/web/org/acme`);
     await allLabelled(page, 'org page');
     const grant = page.getByLabel('Grant a package of @acme to devs');

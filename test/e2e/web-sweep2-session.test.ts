@@ -5,7 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { launch, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
+import { launch, signedIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { webSignIn } from '../helpers/web-session.ts';
 import { tessera } from '../helpers/cli.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
@@ -35,9 +35,7 @@ describe('web sessions and form posts, swept again', { skip: onceInSqlitePass },
 
   test('a post that worked lands on a page: back and reload post nothing again; its notice shows once', async () => {
     await s.token({ user: 'alice', kind: 'classic-automation', name: 'to-revoke' });
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'alice', 'alice-password');
+    const { ctx, page } = await signedIn(b, s.url, 'alice');
     await page.goto(`${s.url}-/web/tokens`);
     const before = posts();
     const res = await submitted(page, () =>
@@ -112,9 +110,7 @@ describe('web sessions and form posts, swept again', { skip: onceInSqlitePass },
 
   test('a cookie kept after sign-out or expiry, or of a disabled account: no sign-in, no form post', async () => {
     // Signed out in the browser: the cookie copied before still works nowhere.
-    const ctx = await b.browser.newContext();
-    const page = await ctx.newPage();
-    await signIn(page, s.url, 'carol', 'carol-password');
+    const { ctx, page } = await signedIn(b, s.url, 'carol');
     const copied = (await ctx.cookies()).find((c) => c.name === 'tessera-session');
     assert.ok(copied);
     await page.goto(`${s.url}-/web/account`);
@@ -158,9 +154,7 @@ describe('web sessions and form posts, swept again', { skip: onceInSqlitePass },
     assert.equal(after.status, 303, 'a password changed from the CLI ends the web session');
 
     // Disabled by an administrator from the CLI while the page is open.
-    const live = await b.browser.newContext();
-    const open = await live.newPage();
-    await signIn(open, s.url, 'bob', 'bob-password');
+    const { ctx: live, page: open } = await signedIn(b, s.url, 'bob');
     await open.goto(`${s.url}-/web/tokens/new`);
     const off = await tessera(['user', 'disable', 'bob', '--data', s.dataDir]);
     assert.equal(off.code, 0, off.stderr);

@@ -5,63 +5,14 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { HookReceiver, type Received } from '../helpers/hook-receiver.ts';
 import { escaped, publishBody } from '../helpers/publish-body.ts';
 import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import type { HookConfig } from '../../src/config/ops.ts';
 import { HOOK_EVENTS } from '../../src/config/ops.ts';
 
 const SECRET = 'hook-secret-0123456789abcdef';
-
-type Received = { path: string; headers: IncomingMessage['headers']; raw: string; body: Record<string, unknown> };
-
-/** Records every POST; `plan[path]` lists statuses to answer in turn (then 200); `hang` paths never answer. */
-class Receiver {
-  readonly got: Received[] = [];
-  readonly plan: Record<string, number[]> = {};
-  readonly hang = new Set<string>();
-  readonly #server: Server;
-  url = '';
-  constructor() {
-    this.#server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c: Buffer) => {
-        raw += c;
-      });
-      req.on('end', () => {
-        const path = req.url ?? '';
-        if (this.hang.has(path)) return;
-        this.got.push({ path, headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown> });
-        res.writeHead(this.plan[path]?.shift() ?? 200).end();
-      });
-    });
-  }
-  async listen(): Promise<this> {
-    await new Promise<void>((r) => this.#server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-    return this;
-  }
-  at(path: string, name?: string): Received[] {
-    return this.got.filter((g) => g.path === path && (name === undefined || g.body.name === name));
-  }
-  async until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!ok()) {
-      if (Date.now() > end)
-        throw new Error(
-          `timed out waiting for ${what}; got ` +
-            JSON.stringify(this.got.map((g) => [g.path, g.body.event, g.body.name])),
-        );
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  close(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((r) => this.#server.close(() => r()));
-  }
-}
 
 function hook(name: string, url: string, extra: Partial<HookConfig> = {}): HookConfig {
   return { name, url, secret: SECRET, events: [...HOOK_EVENTS], package: null, scope: null, owner: null, ...extra };
@@ -74,13 +25,13 @@ function verified(r: Received): boolean {
 }
 
 describe('webhooks', () => {
-  let rx: Receiver;
+  let rx: HookReceiver;
   let s: TestServer;
   let npm: NpmEnv;
   let token: string;
 
   before(async () => {
-    rx = await new Receiver().listen();
+    rx = await HookReceiver.start();
     rx.plan['/flaky'] = [500, 500];
     rx.hang.add('/hang');
     s = await startServer({

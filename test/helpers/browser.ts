@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page, type Response } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 export const SHOTS = process.env.TESSERA_SCREENSHOTS ?? join(tmpdir(), 'tessera-web-screenshots');
@@ -59,6 +59,19 @@ export async function signIn(page: Page, url: string, name: string, password: st
   await page.getByLabel('Password', { exact: true }).fill(password);
   if (otp) await page.getByLabel(/One-time password/).fill(otp);
   await Promise.all([page.waitForURL(/\/-\/web\/$/), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+/** A browser context of its own (its own cookies) with a page signed in as `name` (the test password). */
+export async function signedIn(
+  b: TestBrowser,
+  url: string,
+  name: string,
+  otp?: string,
+): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await b.browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, url, name, `${name}-password`, otp);
+  return { ctx, page };
 }
 
 /** Submits a form by `act` (a click, a key) and returns the answer the page ends on: the post's own (a refusal

@@ -6,27 +6,17 @@
 // pnpm is pinned to 11, the last major that is plain JavaScript: pnpm 12 is a native executable whose
 // per-platform packages make `npm ci` fail wherever the registry lacks one of them. Both pnpm and Yarn
 // (one bundled JavaScript file) run with process.execPath.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanEnv } from './npm.ts';
+import { cleanEnv, inTty, spawnClient, type Answer, type NpmResult, type RunOpts } from './npm.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PNPM_CLI = join(ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 const YARN_CLI = join(ROOT, 'node_modules', '@yarnpkg', 'cli-dist', 'bin', 'yarn.js');
 
-export type ClientResult = { code: number; stdout: string; stderr: string; output: string };
-type RunOpts = {
-  cwd?: string;
-  env?: Record<string, string>;
-  input?: string;
-  timeoutMs?: number;
-  onStdout?: (chunk: string) => void;
-};
-/** A prompt to wait for, and the reply: a string, or computed from everything printed so far. */
-export type Answer = [RegExp, string | ((output: string) => string)];
+export type ClientResult = NpmResult;
 
 export type ClientEnv = {
   /** The isolated HOME; stores and caches live under it. */
@@ -120,58 +110,6 @@ export function makeYarn(): ClientEnv {
       return spawnClient(inTty(home, [YARN_CLI, ...args]), { ...env, ...opts.env }, home, opts, answers);
     },
   };
-}
-
-/** `script` arguments that run node with `argv` in a pseudo-terminal (stdin and stdout are TTYs). */
-function inTty(home: string, argv: string[]): string[] {
-  const file = join(home, `tty-${Date.now()}.sh`);
-  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  writeFileSync(file, `exec ${[process.execPath, ...argv].map(quote).join(' ')}\n`);
-  return ['script', '-qefc', `sh ${quote(file)}`, '/dev/null'];
-}
-
-function spawnClient(
-  argv: string[],
-  env: Record<string, string>,
-  home: string,
-  opts: RunOpts,
-  answers: Answer[] = [],
-): Promise<ClientResult> {
-  return new Promise((resolve, reject) => {
-    const [command, args] = argv[0] === 'script' ? [argv[0], argv.slice(1)] : [process.execPath, argv];
-    const child = spawn(command, args, { cwd: opts.cwd ?? home, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '',
-      stderr = '',
-      output = '';
-    const pending = [...answers];
-    let seen = 0;
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-      output += c;
-      opts.onStdout?.(c.toString());
-      // Answer each prompt once, in order, as soon as it shows up after the previous answer.
-      while (pending.length && pending[0][0].test(stdout.slice(seen))) {
-        const [re, reply] = pending.shift()!;
-        seen += stdout.slice(seen).search(re) + 1;
-        child.stdin.write(`${typeof reply === 'function' ? reply(stdout) : reply}\r`);
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-      output += c;
-    });
-    child.on('error', reject);
-    // A client waiting on a prompt or a dead socket must fail the test, not hang the suite.
-    const timer = setTimeout(() => {
-      output += '\n[killed after timeout]';
-      child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr, output });
-    });
-    if (answers.length === 0) child.stdin.end(opts.input ?? '');
-  });
 }
 
 /** A project .npmrc for pnpm: the registry, and a token for it when given. */

@@ -103,6 +103,16 @@ function readWhere(
   return { rows: rows.filter(keep), problems };
 }
 
+/** The packages of the matrix's `package` column that exist, all maintained by alice; `@acme/secret` and
+ *  `@acme/open` belong to the organization acme (matrix-orgs.ts). */
+export const EXISTING: Record<string, string> = {
+  'public inside': 'acme-cli',
+  'public outside': 'other-cli',
+  'private inside': '@acme/secret',
+  'private outside': '@other/secret',
+  'public in @acme': '@acme/open',
+};
+
 /** npm's notice for a token that stopped working: the matrix's `notice` column. */
 export const NOTICE = 'access token expired or revoked. Please try logging in again.';
 
@@ -119,4 +129,21 @@ export async function assertAnswers(res: Response, row: Row): Promise<void> {
     { status: row.status, reason: row.reason, notice: row.notice },
     `body: ${text.slice(0, 300)}`,
   );
+}
+
+/** A row's request as npm sends it to `url` (ending in /): JSON in and out, with the caller's authorization
+ *  and an npm-otp when given. */
+export function rowRequest(
+  url: string,
+  method: string,
+  path: string,
+  authorization: string | null,
+  body?: unknown,
+  otp?: string,
+): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (authorization) headers.authorization = authorization;
+  if (otp) headers['npm-otp'] = otp;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }

@@ -7,6 +7,8 @@ import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import type { Page } from 'playwright-core';
 import type { AuthConfig } from '../../src/config/config.ts';
+import { startServer, type TestServer } from './server.ts';
+import { launch, type TestBrowser } from './browser.ts';
 
 export type DirectoryUser = {
   password: string;
@@ -244,4 +246,36 @@ export async function signInAtProvider(page: Page, user: string, password: strin
   await page.getByLabel('Company username').fill(user);
   await page.getByLabel('Company password').fill(password);
   await page.getByRole('button', { name: 'Continue' }).click();
+}
+
+/** From a registry page with the "Sign in with Acme SSO" link (oidcAuth's name): the link, the provider's form. */
+export async function companySignIn(page: Page, user: string, password: string): Promise<void> {
+  await page.getByRole('link', { name: 'Sign in with Acme SSO' }).click();
+  await signInAtProvider(page, user, password);
+}
+
+/** A provider with `users`, a registry whose company sign-in it is (`auth(op)`: oidcAuth's unless given), and
+ *  Chromium: what the browser tests of the company sign-in start with. `close` stops all three. */
+export async function startCompanySignIn(
+  users: Record<string, DirectoryUser>,
+  auth: (op: TestProvider) => AuthConfig = (op) => oidcAuth(op),
+): Promise<{ op: TestProvider; s: TestServer; b: TestBrowser; close(): Promise<void> }> {
+  const op = await startProvider();
+  for (const [name, user] of Object.entries(users)) op.users.set(name, user);
+  const s = await startServer({ auth: auth(op) }).catch(async (e) => {
+    await op.close();
+    throw e;
+  });
+  op.allowRedirect(`${s.url}-/signin/oidc/callback`);
+  const b = await launch().catch(async (e) => {
+    await s.close();
+    await op.close();
+    throw e;
+  });
+  const close = async () => {
+    await b.close();
+    await s.close();
+    await op.close();
+  };
+  return { op, s, b, close };
 }

@@ -5,6 +5,7 @@ import { generateToken, tokenChecksumValid, hashToken, redactToken, TOKEN_LENGTH
 import { assertValidName, escapeName, isValidTag, versionFromTarball, basename } from '../../src/domain/names.ts';
 import { authorize, canRead, type PackageFacts } from '../../src/domain/policy.ts';
 import type { Principal, Grants } from '../../src/domain/principal.ts';
+import { grants } from '../helpers/grants.ts';
 import { render, BASE_PLACEHOLDER_JSON, type PackageState } from '../../src/domain/packument.ts';
 import { parsePackagePath } from '../../src/http/package-path.ts';
 import { Refusal, reasons } from '../../src/domain/reasons.ts';
@@ -107,15 +108,7 @@ describe('policy', () => {
       readonly: false,
       bypass2fa: false,
       expiresAt: null,
-      grants: {
-        packagesAll: false,
-        packages: [],
-        scopes: [],
-        permission: 'read-write',
-        orgs: [],
-        orgsPermission: 'no-access',
-        ...g,
-      },
+      grants: grants(g),
     },
   });
   const anon: Principal = { user: null };

@@ -15,6 +15,7 @@ import {
   type PackageFacts,
 } from '../../src/domain/policy.ts';
 import type { Credential, Grants, Principal, User } from '../../src/domain/principal.ts';
+import { grants as granular } from '../helpers/grants.ts';
 
 const user = (id: number, name: string, more: Partial<User> = {}): User => ({
   id,
@@ -36,15 +37,7 @@ const token = (more: Partial<Credential & { type: 'token' }> = {}): Credential =
   ...more,
 });
 const as = (u: User, c: Credential = token()): Principal => ({ user: u, credential: c });
-const grants = (g: Partial<Grants>): Grants => ({
-  packagesAll: true,
-  packages: [],
-  scopes: [],
-  permission: 'read-write',
-  orgs: [],
-  orgsPermission: 'no-access',
-  ...g,
-});
+const grants = (g: Partial<Grants>): Grants => granular({ packagesAll: true, ...g });
 
 const alice = user(1, 'alice', { tfa: 'auth-only' });
 const bob = user(2, 'bob', { tfa: 'auth-only' });

@@ -128,17 +128,24 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
       .send({ loginUrl: `${base}/-/v1/login/cli/${secret}`, doneUrl: `${base}/-/v1/done/${secret}` });
   });
 
-  app.get<{ Params: { id: string } }>('/-/v1/login/cli/:id', async (req, reply) => {
-    const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
+  /** The kind of npm login pending at `id`, with the login page's headers; none once it expired (the page sent). */
+  const pendingLogin = async (id: string, reply: FastifyReply) => {
+    const kind = await webLoginKind(ctx, id).catch(() => undefined);
     reply
       .header('cache-control', NO_STORE)
       .header('content-security-policy', LOGIN_PAGE_CSP)
       .type('text/html; charset=utf-8');
     if (!kind)
-      return reply
+      reply
         .code(404)
         .header('x-tessera-reason', 'web-login-expired')
         .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
+    return kind;
+  };
+
+  app.get<{ Params: { id: string } }>('/-/v1/login/cli/:id', async (req, reply) => {
+    const kind = await pendingLogin(req.params.id, reply);
+    if (!kind) return reply;
     return reply.send(
       loginPage({
         action: `${baseUrl(req)}/-/v1/login/cli/${req.params.id}`,
@@ -152,16 +159,8 @@ export async function accountRoutes(plain: FastifyInstance): Promise<void> {
   const formSchema = { params: Type.Object({ id: Type.String() }), body: WebLoginForm };
   app.post('/-/v1/login/cli/:id', { preValidation: noBodyIsEmpty, schema: formSchema }, async (req, reply) => {
     const form = req.body;
-    const kind = await webLoginKind(ctx, req.params.id).catch(() => undefined);
-    reply
-      .header('cache-control', NO_STORE)
-      .header('content-security-policy', LOGIN_PAGE_CSP)
-      .type('text/html; charset=utf-8');
-    if (!kind)
-      return reply
-        .code(404)
-        .header('x-tessera-reason', 'web-login-expired')
-        .send('<!doctype html><p>This login link has expired. Run <code>npm login</code> again.</p>');
+    const kind = await pendingLogin(req.params.id, reply);
+    if (!kind) return reply;
     try {
       const user = await completeWebLogin(ctx, auth, req.params.id, { ...form, create: kind === 'adduser' }, req.ip);
       if (kind === 'adduser') await verifyNewAddress(req, user);

@@ -10,26 +10,15 @@ import { join } from 'node:path';
 import { startServer } from '../../helpers/server.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { publishBody } from '../../helpers/publish-body.ts';
+import { grants } from '../../helpers/grants.ts';
 import { generateToken } from '../../../src/domain/tokens.ts';
 import { codeAt } from '../../../src/domain/totp.ts';
-import type { Grants } from '../../../src/domain/principal.ts';
+import { enable2fa } from '../../helpers/two-factor.ts';
 import { runDoctor } from '../../../src/doctor/doctor.ts';
 import { matchTokenInList } from '../../../src/doctor/probes.ts';
 
 const DAY = 86_400_000;
 let s: TestServer;
-
-function grants(g: Partial<Grants>): Grants {
-  return {
-    packagesAll: false,
-    packages: [],
-    scopes: [],
-    permission: 'read-write',
-    orgs: [],
-    orgsPermission: 'no-access',
-    ...g,
-  };
-}
 
 async function api(method: string, path: string, token: string, body?: unknown): Promise<any> {
   const r = await fetch(`${s.url}${path}`, {
@@ -49,11 +38,8 @@ before(async () => {
   await api('PUT', 'left-pad', await s.token({ user: 'bob' }), await publishBody('left-pad', '1.0.0'));
   // dave turns on 2FA for writes, as `npm profile enable-2fa auth-and-writes` does.
   const session = await s.token({ user: 'dave' });
-  const started = await api('POST', '-/npm/v1/user', session, {
-    tfa: { mode: 'auth-and-writes', password: 'dave-password' },
-  });
-  const secret = new URL(started.tfa).searchParams.get('secret')!;
-  await api('POST', '-/npm/v1/user', session, { tfa: [codeAt(secret, s.clock.now())] });
+  const code = (secret: string) => codeAt(secret, s.clock.now());
+  await enable2fa(s.url, `Bearer ${session}`, { mode: 'auth-and-writes', password: 'dave-password', code });
 });
 after(() => s.close());
 

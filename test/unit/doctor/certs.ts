@@ -21,63 +21,28 @@ export function makeCerts(): Certs {
   const dir = mkdtempSync(join(tmpdir(), 'doctor-certs-'));
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const san = 'subjectAltName=IP:127.0.0.1,DNS:localhost';
-  ssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'self.key',
-    '-out',
-    'self.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    san,
-  );
-  ssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'root.key',
-    '-out',
-    'root.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=Doctor Test Root CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  );
-  for (const n of ['leaf', 'old'])
+  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  /** A new key `name`.key and a request for `subject` with `extensions`: self-signed as `name`.pem, else `name`.csr. */
+  const request = (name: string, subject: string, extensions: string[], selfSigned: boolean) =>
     ssl(
       'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
+      ...(selfSigned ? ['-x509', ...newKey, '-days', '2'] : newKey),
       '-keyout',
-      `${n}.key`,
+      `${name}.key`,
       '-out',
-      `${n}.csr`,
+      selfSigned ? `${name}.pem` : `${name}.csr`,
       '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      san,
+      subject,
+      ...extensions.flatMap((e) => ['-addext', e]),
     );
+  request('self', '/CN=127.0.0.1', [san], true);
+  request(
+    'root',
+    '/CN=Doctor Test Root CA',
+    ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+    true,
+  );
+  for (const n of ['leaf', 'old']) request(n, '/CN=127.0.0.1', [san], false);
   writeFileSync(
     join(dir, 'ca.cnf'),
     [
@@ -99,42 +64,26 @@ export function makeCerts(): Certs {
   );
   writeFileSync(join(dir, 'index.txt'), '');
   writeFileSync(join(dir, 'serial'), '1000\n');
-  ssl(
-    'ca',
-    '-batch',
-    '-config',
-    'ca.cnf',
-    '-cert',
-    'root.pem',
-    '-keyfile',
-    'root.key',
-    '-in',
-    'leaf.csr',
-    '-out',
-    'leaf.pem',
-    '-days',
-    '2',
-    '-notext',
-  );
-  ssl(
-    'ca',
-    '-batch',
-    '-config',
-    'ca.cnf',
-    '-cert',
-    'root.pem',
-    '-keyfile',
-    'root.key',
-    '-in',
-    'old.csr',
-    '-out',
-    'old.pem',
-    '-startdate',
-    '20200101000000Z',
-    '-enddate',
-    '20200201000000Z',
-    '-notext',
-  );
+  /** `name`.csr signed by the root CA into `name`.pem, valid as `validity` (openssl ca's options) says. */
+  const signByRoot = (name: string, ...validity: string[]) =>
+    ssl(
+      'ca',
+      '-batch',
+      '-config',
+      'ca.cnf',
+      '-cert',
+      'root.pem',
+      '-keyfile',
+      'root.key',
+      '-in',
+      `${name}.csr`,
+      '-out',
+      `${name}.pem`,
+      ...validity,
+      '-notext',
+    );
+  signByRoot('leaf', '-days', '2');
+  signByRoot('old', '-startdate', '20200101000000Z', '-enddate', '20200201000000Z');
   const r = (f: string) => readFileSync(join(dir, f), 'utf8');
   return {
     dir,

@@ -20,13 +20,7 @@ import {
 } from '../ui/pages-account.ts';
 import type { Ctx } from '../../services/context.ts';
 import { endSession, startSession } from '../web/session.ts';
-import { done, formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
-
-/** Where to go after signing in: a page of these web pages, never another site. Printable ASCII only (a
- *  browser sends a path percent-encoded): a line break or a wide character cannot be put in `Location`. */
-export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/-\/web\/[!-[\]-~]*$/.test(next) ? next : '/-/web/';
-}
+import { done, formContext, pageContext, safeNext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
 type Form = Record<string, string>;
 const list = (s: string | undefined) => (s ?? '').split(/[\s,]+/).filter(Boolean);

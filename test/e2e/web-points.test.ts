@@ -1,0 +1,135 @@
+// Known open points of the web pages, in real Chromium: a form sent from a tab whose session has ended lands
+// on the sign-in page (told why, and back on the form's page afterwards) while forged posts stay refused.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { launch, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
+import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const csrfOf = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)?.[1] ?? '';
+
+describe('web pages: known open points', { skip: onceInSqlitePass }, () => {
+  let s: TestServer;
+  let b: TestBrowser;
+  const posts = (path: string) => s.requests.filter((r) => r.startsWith(`POST ${path}`)).length;
+  const tokensOf = async (user: string) => {
+    const row = await s.ctx.store.db
+      .selectFrom('tokens')
+      .innerJoin('users', 'users.id', 'tokens.user_id')
+      .select((e) => e.fn.countAll<number>().as('n'))
+      .where('users.name', '=', user)
+      .where('tokens.kind', '!=', 'web-session')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  };
+
+  before(async () => {
+    s = await startServer({}, { recordRequests: true });
+    for (const n of ['alice', 'bob']) await s.addUser(n);
+    b = await launch();
+  });
+  after(async () => {
+    await b?.close();
+    await s?.close();
+  });
+
+  test('a form sent after the session ended: sign in again, told why, and back on the form page', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    const other = await ctx.newPage();
+    await signIn(page, s.url, 'alice', 'alice-password');
+    await page.goto(`${s.url}-/web/tokens/new`);
+    await other.goto(`${s.url}-/web/account`);
+    await page.getByLabel('Name', { exact: true }).fill('left-open');
+    await page.getByLabel('Password', { exact: true }).fill('alice-password');
+    const before = await tokensOf('alice');
+    s.clock.advance(s.ctx.config.sessionTtlMs + 60_000);
+
+    const res = await submitted(page, () => page.getByRole('button', { name: 'Create token' }).click());
+    assert.equal(res.status(), 200);
+    const at = new URL(page.url());
+    assert.equal(at.pathname, '/-/web/signin');
+    assert.equal(at.searchParams.get('next'), '/-/web/tokens/new', 'next is the page the form was on');
+    assert.match((await page.getByRole('status').textContent()) ?? '', /session has ended/);
+    assert.equal(await tokensOf('alice'), before, 'the post made nothing');
+
+    // Another tab of the same browser, sent before signing in again: the same, not a forged-form refusal.
+    await other.getByLabel('Current password').fill('alice-password');
+    await other.getByLabel('New password').fill('alice-password-2');
+    await submitted(other, () => other.getByRole('button', { name: 'Change password' }).click());
+    assert.equal(new URL(other.url()).searchParams.get('next'), '/-/web/account');
+    assert.match((await other.getByRole('status').textContent()) ?? '', /session has ended/);
+
+    // Signing in goes back to the form's page; the post is not replayed (the password is still the old one).
+    const count = posts('/-/web/tokens');
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password', { exact: true }).fill('alice-password');
+    await submitted(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+    assert.equal(new URL(page.url()).pathname, '/-/web/tokens/new');
+    assert.equal(await page.getByRole('status').count(), 0, 'the notice was shown once');
+    assert.equal(posts('/-/web/tokens'), count);
+    assert.equal(await tokensOf('alice'), before);
+    await ctx.close();
+  });
+
+  test('a session ended elsewhere: a page asked for says so too; forged posts are still refused', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page, s.url, 'bob', 'bob-password');
+    await page.goto(`${s.url}-/web/account`);
+    const csrf = csrfOf(await page.content());
+    const session = (await ctx.cookies()).find((c) => c.name === 'tessera-session');
+    assert.ok(session);
+    // Signed out everywhere from another browser.
+    const elsewhere = await b.browser.newContext();
+    const there = await elsewhere.newPage();
+    await signIn(there, s.url, 'bob', 'bob-password');
+    await there.goto(`${s.url}-/web/account`);
+    await submitted(there, () => there.getByRole('button', { name: 'End every session' }).click());
+    await elsewhere.close();
+
+    await page.goto(`${s.url}-/web/tokens?x=1`);
+    const at = new URL(page.url());
+    assert.equal(at.pathname, '/-/web/signin');
+    assert.equal(at.searchParams.get('next'), '/-/web/tokens?x=1');
+    assert.match((await page.getByRole('status').textContent()) ?? '', /session has ended/);
+
+    const stale = `tessera-session=${session.value}`;
+    const post = (headers: Record<string, string>, form: Record<string, string>) =>
+      fetch(`${s.url}-/web/account/password`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { ...FORM, ...headers },
+        body: new URLSearchParams(form).toString(),
+      });
+    const pw = { old: 'bob-password', new: 'bob-password-2' };
+    const refused: [string, Response][] = [
+      ['no cookie at all', await post({}, { _csrf: csrf, ...pw })],
+      ['another site', await post({ cookie: stale, origin: 'http://127.0.0.1:1' }, { _csrf: csrf, ...pw })],
+      ['no form token', await post({ cookie: stale }, pw)],
+      [
+        'another form token',
+        await post({ cookie: stale }, { _csrf: csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')), ...pw }),
+      ],
+    ];
+    for (const [what, res] of refused) {
+      assert.equal(res.status, 403, what);
+      assert.equal(res.headers.get('x-tessera-reason'), 'csrf-failed', what);
+    }
+    // The same post from the registry's own page, with the ended session's token: to sign-in, from the Referer.
+    const ok = await post(
+      { cookie: stale, origin: s.url.slice(0, -1), referer: `${s.url}-/web/account` },
+      {
+        _csrf: csrf,
+        ...pw,
+      },
+    );
+    assert.equal(ok.status, 303);
+    assert.equal(ok.headers.get('location'), `/-/web/signin?next=${encodeURIComponent('/-/web/account')}`);
+    // A Referer naming another site is no `next`.
+    const away = await post({ cookie: stale, referer: 'http://127.0.0.1:1/-/web/account' }, { _csrf: csrf, ...pw });
+    assert.equal(away.headers.get('location'), `/-/web/signin?next=${encodeURIComponent('/-/web/')}`);
+    await ctx.close();
+  });
+});

@@ -1,10 +1,14 @@
 // Known open points of the web pages, in real Chromium: a form sent from a tab whose session has ended lands
-// on the sign-in page (told why, and back on the form's page afterwards) while forged posts stay refused.
+// on the sign-in page (told why, and back on the form's page afterwards) while forged posts stay refused; a
+// page that shows a secret once (a new token, the authenticator key, recovery codes) is reached by
+// POST-redirect-GET, so reload and back make no second one, and the secret is in no URL and no readable cookie.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { launch, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
+import { assertAccessible, launch, signIn, submitted, type TestBrowser } from '../helpers/browser.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { webSignIn } from '../helpers/web-session.ts';
+import { codeAt } from '../../src/domain/totp.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const csrfOf = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)?.[1] ?? '';
@@ -26,7 +30,7 @@ describe('web pages: known open points', { skip: onceInSqlitePass }, () => {
 
   before(async () => {
     s = await startServer({}, { recordRequests: true });
-    for (const n of ['alice', 'bob']) await s.addUser(n);
+    for (const n of ['alice', 'bob', 'carol', 'dave', 'erin']) await s.addUser(n);
     b = await launch();
   });
   after(async () => {
@@ -130,6 +134,102 @@ describe('web pages: known open points', { skip: onceInSqlitePass }, () => {
     // A Referer naming another site is no `next`.
     const away = await post({ cookie: stale, referer: 'http://127.0.0.1:1/-/web/account' }, { _csrf: csrf, ...pw });
     assert.equal(away.headers.get('location'), `/-/web/signin?next=${encodeURIComponent('/-/web/')}`);
+    await ctx.close();
+  });
+
+  test('a new token is shown once after a redirect: reload and back make no second token', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page, s.url, 'carol', 'carol-password');
+    await page.goto(`${s.url}-/web/tokens/new`);
+    await page.getByLabel('Name', { exact: true }).fill('shown-once');
+    await page.getByLabel('Password', { exact: true }).fill('carol-password');
+    const made = posts('/-/web/tokens');
+    const res = await submitted(page, () => page.getByRole('button', { name: 'Create token' }).click());
+    assert.equal(res.status(), 200);
+    assert.equal(new URL(page.url()).pathname, '/-/web/tokens/created');
+    const token = await page.getByLabel('Token', { exact: true }).inputValue();
+    assert.match(token, /^tsr_\w{30,}$/);
+    assert.equal(await tokensOf('carol'), 1);
+    const once = (await ctx.cookies()).find((c) => c.name === 'tessera-once');
+    assert.equal(once, undefined, 'the cookie that carried it is gone once read');
+
+    await page.reload();
+    assert.doesNotMatch(await page.content(), /tsr_\w{20,}/);
+    assert.match((await page.getByRole('status').textContent()) ?? '', /shown once/);
+    await assertAccessible(page, 'a token shown once already');
+    await page.goBack();
+    assert.equal(new URL(page.url()).pathname, '/-/web/tokens/new');
+    await page.goForward();
+    assert.doesNotMatch(await page.content(), /tsr_\w{20,}/);
+    assert.equal(posts('/-/web/tokens'), made + 1, 'neither reload nor back nor forward posted again');
+    assert.equal(await tokensOf('carol'), 1, 'one token');
+    await ctx.close();
+
+    // Without a browser: the secret is in no Location and no readable cookie; the sealed cookie is for that
+    // page, that session and a few minutes only.
+    const post = async (cookie: string) => {
+      const form = await fetch(`${s.url}-/web/tokens/new`, { headers: { cookie } });
+      return fetch(`${s.url}-/web/tokens`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { ...FORM, cookie },
+        body: new URLSearchParams({ _csrf: csrfOf(await form.text()), name: 'raw', password: 'dave-password' }),
+      });
+    };
+    const dave = await webSignIn(s.url, 'dave');
+    const r = await post(dave);
+    assert.equal(r.status, 303);
+    assert.equal(r.headers.get('location'), '/-/web/tokens/created');
+    const [set] = r.headers.getSetCookie().filter((c) => c.startsWith('tessera-once='));
+    assert.match(set, /^tessera-once=[^;]+; Path=\/-\/web\/tokens\/created; HttpOnly; SameSite=Lax; Max-Age=300$/);
+    const sealed = set.split(';')[0];
+    const raw = decodeURIComponent(sealed);
+    assert.doesNotMatch(raw, /tsr_/);
+    for (const part of raw.split(/[.=]/)) assert.doesNotMatch(Buffer.from(part, 'base64').toString('latin1'), /tsr_/);
+    const shown = async (cookie: string) =>
+      /tsr_\w{20,}/.test(await (await fetch(`${s.url}-/web/tokens/created`, { headers: { cookie } })).text());
+    const erin = await webSignIn(s.url, 'erin');
+    assert.equal(await shown(`${erin}; ${sealed}`), false, "another session's sealed token does not open");
+    assert.equal(await shown(`${dave}; tessera-once=${'A'.repeat(40)}`), false, 'a made-up cookie shows nothing');
+    s.clock.advance(6 * 60_000);
+    assert.equal(await shown(`${dave}; ${sealed}`), false, 'a late one shows nothing');
+    const fresh = (await post(dave)).headers.getSetCookie().find((c) => c.startsWith('tessera-once='));
+    assert.equal(await shown(`${dave}; ${fresh?.split(';')[0]}`), true);
+  });
+
+  test('2FA: the authenticator key and the recovery codes are shown once; a reload makes no new enrolment', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page, s.url, 'erin', 'erin-password');
+    await page.goto(`${s.url}-/web/account/2fa`);
+    await page.getByLabel('Password').fill('erin-password');
+    await submitted(page, () => page.getByRole('button', { name: 'Turn on two-factor authentication' }).click());
+    assert.equal(new URL(page.url()).pathname, '/-/web/account/2fa/enrol');
+    const secret = await page.getByLabel('Secret', { exact: true }).inputValue();
+    assert.match(secret, /^[A-Z2-7]{32}$/);
+    await page.reload();
+    assert.equal(await page.getByLabel('Secret', { exact: true }).count(), 0, 'the key is shown once');
+    assert.doesNotMatch(await page.content(), new RegExp(secret));
+    assert.match((await page.getByRole('status').textContent()) ?? '', /shown once/);
+    await assertAccessible(page, 'an authenticator key shown once already');
+    // The first key still holds (the reload made no new one): its code confirms.
+    await page.getByLabel('Code from your authenticator').fill(codeAt(secret, s.clock.now()));
+    await submitted(page, () => page.getByRole('button', { name: 'Confirm' }).click());
+    assert.equal(new URL(page.url()).pathname, '/-/web/account/2fa/recovery-codes');
+    const codes = (await page.getByLabel('Recovery codes').inputValue()).split('\n');
+    assert.equal(codes.length, 8);
+    const confirms = posts('/-/web/account/2fa/confirm');
+    await page.reload();
+    await page.goBack();
+    await page.goForward();
+    assert.equal(await page.getByLabel('Recovery codes').count(), 0);
+    assert.doesNotMatch(await page.content(), new RegExp(codes[0]));
+    assert.match((await page.getByRole('status').textContent()) ?? '', /shown once/);
+    assert.equal(posts('/-/web/account/2fa/confirm'), confirms);
+    // The enrolment page once 2FA is on: back to the 2FA settings.
+    await page.goto(`${s.url}-/web/account/2fa/enrol`);
+    assert.equal(new URL(page.url()).pathname, '/-/web/account/2fa');
     await ctx.close();
   });
 });

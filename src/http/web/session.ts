@@ -42,8 +42,14 @@ export function cookies(req: FastifyRequest): Map<string, string> {
   return out;
 }
 
-export function cookie(req: FastifyRequest, name: string, value: string, maxAgeSeconds: number): string {
-  return `${name}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure(req) ? '; Secure' : ''}`;
+export function cookie(req: FastifyRequest, name: string, value: string, maxAgeSeconds: number, path = '/'): string {
+  const attrs = `Path=${path}; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure(req) ? '; Secure' : ''}`;
+  return `${name}=${value}; ${attrs}`;
+}
+
+/** A cookie for one page only: `__Host-` needs `Path=/`, so over https its prefix is `__Secure-`. */
+export function pageCookieName(req: FastifyRequest, name: string): string {
+  return `${secure(req) ? '__Secure-' : ''}${name}`;
 }
 
 /** One more Set-Cookie: Fastify appends to the ones already set (giving it them again would send them twice). */

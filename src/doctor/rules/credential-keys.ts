@@ -23,7 +23,8 @@ export const unscopedCredential: Rule = {
     const out: Finding[] = [];
     const nerf = defaultNerf(ctx);
     for (const layer of ctx.cfg.layers) {
-      if (layer.where === 'builtin') continue;
+      // pnpm pins an unscoped credential in its auth.ini to that file's registry (pnpm-auth.ts).
+      if (layer.where === 'builtin' || layer.where === 'pnpm-auth') continue;
       for (const key of UNSCOPED) {
         const entries = layer.byKey.get(key);
         if (!entries) continue;

@@ -55,7 +55,8 @@ export async function webTfaRoutes(app: FastifyInstance): Promise<void> {
     if (!caller.principal.user) return toSignIn(req, reply);
     const otpauth = takeShown(req, reply, caller, ENROL);
     const tfa = await state(caller.principal);
-    if (tfa === false || !tfa.pending) return reply.header('cache-control', 'no-store').redirect('/-/web/account/2fa', 303);
+    if (tfa === false || !tfa.pending)
+      return reply.header('cache-control', 'no-store').redirect('/-/web/account/2fa', 303);
     return sendPage(reply, 200, enrolPage(view, otpauth));
   });
 

@@ -1,7 +1,8 @@
 // Known open points of the web pages, in real Chromium: a form sent from a tab whose session has ended lands
 // on the sign-in page (told why, and back on the form's page afterwards) while forged posts stay refused; a
 // page that shows a secret once (a new token, the authenticator key, recovery codes) is reached by
-// POST-redirect-GET, so reload and back make no second one, and the secret is in no URL and no readable cookie.
+// POST-redirect-GET, so reload and back make no second one, and the secret is in no URL and no readable cookie;
+// the explain page, when it understands nothing, says what `tessera explain` says.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -9,6 +10,7 @@ import { assertAccessible, launch, signIn, submitted, type TestBrowser } from '.
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { webSignIn } from '../helpers/web-session.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { tessera } from '../helpers/cli.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const csrfOf = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)?.[1] ?? '';
@@ -230,6 +232,31 @@ describe('web pages: known open points', { skip: onceInSqlitePass }, () => {
     // The enrolment page once 2FA is on: back to the 2FA settings.
     await page.goto(`${s.url}-/web/account/2fa/enrol`);
     assert.equal(new URL(page.url()).pathname, '/-/web/account/2fa');
+    await ctx.close();
+  });
+
+  test('the explain page, understanding nothing, says what `tessera explain` says, and what to paste', async () => {
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    const pastes = [
+      'Done in 3.2s.\nsomething odd happened',
+      'npm error A complete log of this run can be found in: /home/u/.npm/_logs/2026-01-01T00_00_00_000Z-debug-0.log',
+    ];
+    for (const paste of pastes) {
+      await page.goto(`${s.url}-/web/explain`);
+      await page.getByLabel('Output').fill(paste);
+      await submitted(page, () => page.getByRole('button', { name: 'Explain' }).click());
+      const shown = (await page.getByRole('status').innerText()).replace(/\s+/g, ' ').trim();
+      const cli = await tessera(['explain', '--no-config', '-'], { input: paste });
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.equal(shown, cli.stdout.replaceAll('`', '').replace(/\s+/g, ' ').trim());
+      assert.match(shown, /^No npm, pnpm, Yarn or bun error found in the input\./);
+    }
+    assert.match(
+      await page.locator('[role=status] code').first().innerText(),
+      /^tessera explain \/home\/u\/\.npm\/_logs\//,
+    );
+    await assertAccessible(page, 'explain: nothing understood');
     await ctx.close();
   });
 });

@@ -2,7 +2,8 @@
 // on the sign-in page (told why, and back on the form's page afterwards) while forged posts stay refused; a
 // page that shows a secret once (a new token, the authenticator key, recovery codes) is reached by
 // POST-redirect-GET, so reload and back make no second one, and the secret is in no URL and no readable cookie;
-// the explain page, when it understands nothing, says what `tessera explain` says.
+// the explain page, when it understands nothing, says what `tessera explain` says; a README cut when rendered
+// says so at its end and links the whole one.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -11,6 +12,9 @@ import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { webSignIn } from '../helpers/web-session.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { tessera } from '../helpers/cli.ts';
+import { makeNpm, makePackage } from '../helpers/npm.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const csrfOf = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)?.[1] ?? '';
@@ -246,17 +250,70 @@ describe('web pages: known open points', { skip: onceInSqlitePass }, () => {
       await page.goto(`${s.url}-/web/explain`);
       await page.getByLabel('Output').fill(paste);
       await submitted(page, () => page.getByRole('button', { name: 'Explain' }).click());
-      const shown = (await page.getByRole('status').innerText()).replace(/\s+/g, ' ').trim();
+      const shown = (await page.getByRole('status').locator('p').allTextContents()).join(' ').replace(/\s+/g, ' ');
       const cli = await tessera(['explain', '--no-config', '-'], { input: paste });
       assert.equal(cli.code, 0, cli.stderr);
       assert.equal(shown, cli.stdout.replaceAll('`', '').replace(/\s+/g, ' ').trim());
       assert.match(shown, /^No npm, pnpm, Yarn or bun error found in the input\./);
     }
     assert.match(
-      await page.locator('[role=status] code').first().innerText(),
+      (await page.locator('[role=status] code').first().textContent()) ?? '',
       /^tessera explain \/home\/u\/\.npm\/_logs\//,
     );
     await assertAccessible(page, 'explain: nothing understood');
     await ctx.close();
+  });
+
+  test('a README over 256 KiB: the page says it was shortened and links the whole README, for readers only', async () => {
+    const npm = makeNpm(s.url);
+    npm.setToken(s.host, await s.token({ user: 'dave' }));
+    const lines = Array.from({ length: 30_000 }, (_, i) => `line ${i} of a long README`);
+    const readme = `# Long\n\n${lines.join('\n')}\n\nTHE END <script>x</script>\n`;
+    for (const [name, access] of [
+      ['long-readme', 'public'],
+      ['@dave/long-private', 'restricted'],
+    ]) {
+      const dir = makePackage(name, '1.0.0');
+      writeFileSync(join(dir, 'README.md'), readme);
+      const r = await npm.run(['publish', `--access=${access}`], { cwd: dir });
+      assert.equal(r.code, 0, r.output);
+    }
+    const ctx = await b.browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page, s.url, 'dave', 'dave-password');
+    for (const name of ['long-readme', '@dave/long-private']) {
+      await page.goto(`${s.url}-/web/package/${name}`);
+      assert.doesNotMatch((await page.locator('main').textContent()) ?? '', /THE END/);
+      const note = page.locator('.readme-cut');
+      assert.match(
+        (await note.textContent()) ?? '',
+        /longer than 256 KiB: the rest is in the package\. This page shows its start/,
+      );
+      if (name === 'long-readme') await assertAccessible(page, 'package page with a README cut');
+      const link = note.getByRole('link', { name: 'read the whole README' });
+      const [res] = await Promise.all([page.waitForResponse((r) => r.url().includes('/-/web/readme/')), link.click()]);
+      assert.equal(res.status(), 200);
+      assert.equal(res.headers()['content-type'], 'text/plain; charset=utf-8');
+      // Compared whole, not by assert.equal: a diff of two 800 KB texts would take minutes to print.
+      const body = await res.text();
+      assert.ok(
+        body === readme,
+        `${name}: the whole README, as it is in the tarball (${body.length}/${readme.length})`,
+      );
+    }
+    await ctx.close();
+    // Another user and no one: the private package's README is the not-found of a name that does not exist.
+    const bob = await webSignIn(s.url, 'bob');
+    for (const cookie of [bob, '']) {
+      const hidden = await fetch(`${s.url}-/web/readme/${encodeURIComponent('@dave/long-private')}/1.0.0`, {
+        headers: { cookie },
+      });
+      const absent = await fetch(`${s.url}-/web/readme/${encodeURIComponent('@dave/long-absent')}/1.0.0`, {
+        headers: { cookie },
+      });
+      assert.equal(hidden.status, 404);
+      assert.equal(absent.status, 404);
+      assert.equal(await hidden.text(), await absent.text());
+    }
   });
 });

@@ -127,6 +127,8 @@ describe("doctor: pnpm 11's auth.ini", { skip: onceInSqlitePass }, () => {
     writeFileSync(ini, `\n//${s.host}/:_authToken=\${PNPM_TOKEN}\n`);
     let r = await run(cwd, { PNPM_TOKEN: good, HOME_TOKEN: good });
     assert.deepEqual(r.row?.credential, { kind: 'token', source: { file: ini, line: 2 } }, r.dump);
+    const overridden = r.findings.find((f) => f.id === 'credential-overridden');
+    assert.match(overridden?.message ?? '', /pnpm sends the one from .*auth\.ini:2 \(pnpm-auth beats user\)/, r.dump);
 
     // Below the project's .npmrc.
     writeFileSync(join(cwd, '.npmrc'), `registry=${s.url}\n//${s.host}/:_authToken=\${PROJECT_TOKEN}\n`);

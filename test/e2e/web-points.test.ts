@@ -61,7 +61,10 @@ describe('web pages: known open points', { skip: onceInSqlitePass }, () => {
     const at = new URL(page.url());
     assert.equal(at.pathname, '/-/web/signin');
     assert.equal(at.searchParams.get('next'), '/-/web/tokens/new', 'next is the page the form was on');
-    assert.match((await page.getByRole('status').textContent()) ?? '', /session has ended/);
+    assert.match(
+      (await page.getByRole('status').textContent()) ?? '',
+      /session has ended.*form you sent was not carried out/,
+    );
     assert.equal(await tokensOf('alice'), before, 'the post made nothing');
 
     // Another tab of the same browser, sent before signing in again: the same, not a forged-form refusal.
@@ -69,7 +72,10 @@ describe('web pages: known open points', { skip: onceInSqlitePass }, () => {
     await other.getByLabel('New password').fill('alice-password-2');
     await submitted(other, () => other.getByRole('button', { name: 'Change password' }).click());
     assert.equal(new URL(other.url()).searchParams.get('next'), '/-/web/account');
-    assert.match((await other.getByRole('status').textContent()) ?? '', /session has ended/);
+    assert.match(
+      (await other.getByRole('status').textContent()) ?? '',
+      /session has ended.*form you sent was not carried out/,
+    );
 
     // Signing in goes back to the form's page; the post is not replayed (the password is still the old one).
     const count = posts('/-/web/tokens');
@@ -103,7 +109,10 @@ describe('web pages: known open points', { skip: onceInSqlitePass }, () => {
     const at = new URL(page.url());
     assert.equal(at.pathname, '/-/web/signin');
     assert.equal(at.searchParams.get('next'), '/-/web/tokens?x=1');
-    assert.match((await page.getByRole('status').textContent()) ?? '', /session has ended/);
+    assert.match(
+      (await page.getByRole('status').textContent()) ?? '',
+      /^Your session has ended: sign in again to go on\.$/,
+    );
 
     const stale = `tessera-session=${session.value}`;
     const post = (headers: Record<string, string>, form: Record<string, string>) =>

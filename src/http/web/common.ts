@@ -86,7 +86,7 @@ export function safeNext(next: unknown): string {
  *  is told so. */
 export async function toSignIn(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const caller = await webCaller(req, reply);
-  if (caller.ended) setNotice(req, reply, caller, ENDED);
+  if (caller.ended) setNotice(req, reply, caller, req.method === 'GET' ? ENDED : `${ENDED} ${NOT_SENT}`);
   const next = req.method === 'GET' ? req.url : formPage(req);
   return reply
     .code(303)
@@ -94,7 +94,8 @@ export async function toSignIn(req: FastifyRequest, reply: FastifyReply): Promis
     .redirect(`/-/web/signin?next=${encodeURIComponent(next)}`, 303);
 }
 
-const ENDED = 'Your session has ended. Sign in again to go on; a form you sent was not submitted.';
+const ENDED = 'Your session has ended: sign in again to go on.';
+const NOT_SENT = 'The form you sent was not carried out; send it again once signed in.';
 
 /** The page a form was posted from: its Referer, when that is a page of this registry (the pages send it to
  *  their own origin); the home page when not. */

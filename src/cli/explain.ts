@@ -74,7 +74,7 @@ function cannotRead(file: string, err: unknown): number {
 }
 
 async function explain(text: string, noConfig: boolean, json: boolean): Promise<number> {
-  const { explainText, joinConfig } = await import('../doctor/explain.ts');
+  const { explainText, joinConfig, notUnderstood } = await import('../doctor/explain.ts');
   const { extracted, explanation } = explainText(text);
   let notes: string[] = [];
   if (!noConfig && explanation.code !== 'UNKNOWN') {
@@ -92,25 +92,11 @@ async function explain(text: string, noConfig: boolean, json: boolean): Promise<
       ? JSON.stringify(explanation, (_k, v) => (typeof v === 'string' ? maskSecrets(v) : v), 2) + '\n'
       : maskSecrets(
           explanation.code === 'UNKNOWN'
-            ? notUnderstood(extracted.lines)
+            ? `${notUnderstood(extracted.lines).join('\n')}\n`
             : render(explanation, extracted.notices, extracted.registryError, notes),
         ),
   );
   return explanation.code === 'UNKNOWN' ? 0 : 1;
-}
-
-/** Nothing recognised: say so, and what to paste instead (npm's own pointer to its debug log, if it is there). */
-function notUnderstood(lines: string[]): string {
-  const log = lines.map((l) => /(\S*[\\/]_logs[\\/]\S+-debug(?:-\d+)?\.log)\b/.exec(l)?.[1]).find(Boolean);
-  const out = ['No npm, pnpm, Yarn or bun error found in the input.'];
-  if (log) out.push(`It names npm's debug log: run \`tessera explain ${log}\` on the machine that wrote it.`);
-  else
-    out.push(
-      'Paste the whole error output of the command that failed (npm: from `npm error code …` to the end; pnpm: the ' +
-        "`ERR_PNPM_…` block; Yarn: the `error`/`YN0…` lines; bun: the `error:` lines), or npm's debug log " +
-        '(`~/.npm/_logs/*-debug-0.log`); or run `tessera doctor` in the project folder.',
-    );
-  return `${out.join('\n')}\n`;
 }
 
 function render(ex: Explanation, notices: string[], registryError: string | undefined, notes: string[]): string {

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { loadNpmConfig } from './npm-config.ts';
+import { withPnpmAuthIni } from './pnpm-auth.ts';
 import type { NpmConfig } from './npm-config.ts';
 import {
   credentialForRegistry,
@@ -191,19 +192,21 @@ async function selectedWorkspace(cfg: NpmConfig, rootPkg: Record<string, any>): 
 export async function buildContext(opts: DoctorOptions): Promise<DoctorContext> {
   const argv = [...(opts.npmArgs ?? [])];
   if (opts.registry) argv.push(`--registry=${opts.registry}`);
-  const cfg = await loadNpmConfig({
+  const npmCfg = await loadNpmConfig({
     cwd: opts.cwd,
     env: opts.env,
     argv,
     npmPath: opts.npmPath,
     execPath: opts.execPath,
   });
-  const rootPkg = readJson(join(cfg.localPrefix, 'package.json'));
+  const rootPkg = readJson(join(npmCfg.localPrefix, 'package.json'));
   // Run inside a workspace (or with one `-w`), npm publishes that workspace's package, not the root's.
-  const wsDir = rootPkg?.workspaces ? await selectedWorkspace(cfg, rootPkg) : undefined;
-  const pkgPath = join(wsDir ?? cfg.localPrefix, 'package.json');
+  const wsDir = rootPkg?.workspaces ? await selectedWorkspace(npmCfg, rootPkg) : undefined;
+  const pkgPath = join(wsDir ?? npmCfg.localPrefix, 'package.json');
   const pkg = wsDir ? readJson(pkgPath) : rootPkg;
-  const { client, version } = detectClient(cfg.localPrefix, rootPkg, opts.client);
+  const { client, version } = detectClient(npmCfg.localPrefix, rootPkg, opts.client);
+  // pnpm 11 (and a pnpm of unknown version, most likely the current one) also reads `pnpm login`'s auth.ini.
+  const cfg = client === 'pnpm' && !(Number.parseInt(version ?? '', 10) < 11) ? withPnpmAuthIni(npmCfg) : npmCfg;
   const lockfile = readLockfile(cfg.localPrefix);
   const gitRoot = gitRootOf(cfg.localPrefix);
   const tracked = new Map<string, boolean>();

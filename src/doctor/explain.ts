@@ -208,6 +208,21 @@ function reasonCause(x: Extracted): Cause | undefined {
   return { id, fix };
 }
 
+/** What to say when nothing in the input is recognised, and what to paste instead (npm's own pointer to its debug
+ *  log, if the paste has it). One text for `tessera explain` and the web page; backticks mark commands. */
+export function notUnderstood(lines: string[]): string[] {
+  const log = lines.map((l) => /(\S*[\\/]_logs[\\/]\S+-debug(?:-\d+)?\.log)\b/.exec(l)?.[1]).find(Boolean);
+  const out = ['No npm, pnpm, Yarn or bun error found in the input.'];
+  if (log) out.push(`It names npm's debug log: run \`tessera explain ${log}\` on the machine that wrote it.`);
+  else
+    out.push(
+      'Paste the whole error output of the command that failed (npm: from `npm error code …` to the end; pnpm: the ' +
+        "`ERR_PNPM_…` block; Yarn: the `error`/`YN0…` lines; bun: the `error:` lines), or npm's debug log " +
+        '(`~/.npm/_logs/*-debug-0.log`); or run `tessera doctor` in the project folder.',
+    );
+  return out;
+}
+
 export function explainText(text: string): { extracted: Extracted; explanation: Explanation } {
   const x = extract(text);
   const causes = x.code ? rankCauses(x) : [];

@@ -7,9 +7,10 @@ import type { Encoding, IniEntry, IniFile } from './ini-lines.ts';
 
 const require = createRequire(import.meta.url);
 
-export type Where = 'default' | 'builtin' | 'global' | 'user' | 'project' | 'env' | 'cli';
+/** `pnpm-auth`: pnpm 11's auth.ini, laid in for pnpm projects (pnpm-auth.ts). */
+export type Where = 'default' | 'builtin' | 'global' | 'user' | 'pnpm-auth' | 'project' | 'env' | 'cli';
 export const FILE_LAYERS = ['project', 'user', 'global', 'builtin'] as const;
-export type FileWhere = (typeof FILE_LAYERS)[number];
+export type FileWhere = (typeof FILE_LAYERS)[number] | 'pnpm-auth';
 
 /** Where one value came from. `line` is 0 for env/cli/default. */
 export interface Origin {

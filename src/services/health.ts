@@ -1,9 +1,9 @@
-// Readiness: the database and the blob store answer, each within a time limit. Liveness needs no check:
+// Readiness: the database answers and takes writes, and the blob store answers, each within a time limit. Liveness needs no check:
 // answering at all is the proof.
 import { databaseAnswers } from '../store/health.ts';
 import type { Ctx } from './context.ts';
 
-export type Part = 'database' | 'blobs';
+export type Part = 'database' | 'database-writes' | 'blobs';
 export type Readiness = { failing: Part[]; errors: Partial<Record<Part, string>> };
 
 const LIMIT_MS = 2_000;
@@ -16,19 +16,27 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+/** `database-writes`: the database answers but takes no writes (a publish would be `store-unavailable`); asked
+ *  only of a database that answers, so an outage names `database` alone. */
 export async function readiness(ctx: Ctx): Promise<Readiness> {
-  const checks: [Part, () => Promise<unknown>][] = [
-    ['database', () => databaseAnswers(ctx.store.db)],
-    ['blobs', async () => ctx.store.blobs.check?.()],
+  const checks: [Part, () => Promise<unknown>][][] = [
+    [
+      ['database', () => databaseAnswers(ctx.store.db)],
+      ['database-writes', () => ctx.store.takesWrites()],
+    ],
+    [['blobs', async () => ctx.store.blobs.check?.()]],
   ];
   const out: Readiness = { failing: [], errors: {} };
   await Promise.all(
-    checks.map(async ([part, check]) => {
-      try {
-        await within(Promise.resolve().then(check), LIMIT_MS);
-      } catch (e) {
-        out.failing.push(part);
-        out.errors[part] = (e as Error).message;
+    checks.map(async (chain) => {
+      for (const [part, check] of chain) {
+        try {
+          await within(Promise.resolve().then(check), LIMIT_MS);
+        } catch (e) {
+          out.failing.push(part);
+          out.errors[part] = (e as Error).message;
+          return;
+        }
       }
     }),
   );

@@ -16,6 +16,39 @@ const README = /^[^/]+\/readme(\.(md|markdown|mkd|txt))?$/i;
 
 const marked = new Marked({ gfm: true, async: false });
 
+/** The URL the web pages serve a version's whole README from, as text (a README too long to render links it). */
+export function readmeUrl(name: string, version: string): string {
+  return `/-/web/readme/${encodeURIComponent(name)}/${encodeURIComponent(version)}`;
+}
+
+/** Whether a tarball entry is the README to show rather than `current`: README.md wins over README, which wins
+ *  over README.txt. */
+function betterReadme(path: string, current: string | undefined): boolean {
+  const md = /\.(md|markdown|mkd)$/i;
+  return README.test(path) && (current === undefined || (md.test(path) && !md.test(current)));
+}
+
+/** A version's whole README: the one its page renders (from the tarball, else the manifest's `readme`). */
+export async function wholeReadme(tgz: Buffer, manifestReadme?: unknown): Promise<string | undefined> {
+  let readme: { path: string; text: string } | undefined;
+  await new Promise<void>((resolve, reject) => {
+    const parser = new Parser({
+      onReadEntry: (entry: ReadEntry) => {
+        if (entry.type !== 'File' || !betterReadme(entry.path, readme?.path)) return void entry.resume();
+        const chunks: Buffer[] = [];
+        entry.on('data', (c: Buffer) => chunks.push(c));
+        entry.on('end', () => {
+          readme = { path: entry.path, text: Buffer.concat(chunks).toString('utf8') };
+        });
+      },
+    });
+    parser.on('error', reject);
+    parser.on('end', () => resolve());
+    parser.end(tgz);
+  });
+  return readme?.text ?? (typeof manifestReadme === 'string' ? manifestReadme : undefined);
+}
+
 /** The URL the web pages serve a file of the package from (images the README names by a relative path). */
 export function packageFileUrl(name: string, version: string, path: string): string {
   const file = path.split('/').map(encodeURIComponent).join('/');
@@ -85,10 +118,7 @@ export async function buildVersionView(
       onReadEntry: (entry: ReadEntry) => {
         const path = entry.path.replace(/^[^/]+\//, '');
         if (entry.type === 'File' && files.length < MAX_FILES) files.push([path, entry.size]);
-        // README.md wins over README, which wins over README.txt.
-        const md = /\.(md|markdown|mkd)$/i;
-        const better = !readme || (md.test(entry.path) && !md.test(readme.path));
-        if (README.test(entry.path) && better) {
+        if (betterReadme(entry.path, readme?.path)) {
           const chunks: Buffer[] = [];
           let size = 0;
           entry.on('data', (c: Buffer) => {
@@ -113,9 +143,17 @@ export async function buildVersionView(
   const { text, cut } = bounded(whole, readme?.more ?? false);
   const plain = readme !== undefined && !/\.(md|markdown|mkd)$/i.test(readme.path) && /\.txt$/i.test(readme.path);
   let readmeHtml = !text ? '' : plain ? asText(text) : await renderAside(text, name, version);
-  if (cut)
-    readmeHtml += `<p class="hint">The README is longer than ${MAX_README / 1024} KiB: the rest is in the package.</p>`;
+  if (cut) readmeHtml += shortened(name, version);
   return { readmeHtml, files };
+}
+
+/** The note at the end of a README cut at MAX_README: it was shortened, and where the whole one is. */
+function shortened(name: string, version: string): string {
+  const href = sanitizeHtml(readmeUrl(name, version), { allowedTags: [] }).replaceAll('"', '&quot;');
+  return (
+    `<p class="hint readme-cut">The README is longer than ${MAX_README / 1024} KiB: the rest is in the package. ` +
+    `This page shows its start; <a href="${href}">read the whole README</a> (as plain text).</p>`
+  );
 }
 
 const asText = (text: string) => `<pre>${sanitizeHtml(text, { allowedTags: [] })}</pre>`;

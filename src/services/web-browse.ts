@@ -15,7 +15,7 @@ import {
 } from '../store/package-reads.ts';
 import type { Ctx } from './context.ts';
 import { readableNames, visibleHead } from './read.ts';
-import { buildVersionView } from './version-view.ts';
+import { buildVersionView, wholeReadme } from './version-view.ts';
 
 type Meta = { version?: string; description?: string; date?: string };
 export type Summary = { name: string; version: string; description: string; date: string | null };
@@ -119,6 +119,18 @@ async function provenanceOf(ctx: Ctx, name: string, version: string): Promise<Pa
   } catch {
     return {};
   }
+}
+
+/** A readable version's whole README, for a page that shows only its start. */
+export async function packageReadme(ctx: Ctx, p: Principal, name: string, version: string): Promise<string> {
+  const head = await visibleHead(ctx, p, name);
+  if (head?.origin !== 'local') throw new Refusal('not-found');
+  const row = await liveVersion(ctx.store.db, name, version);
+  const tgz = row && (await ctx.store.blobs.get(row.blob));
+  if (!row || !tgz) throw new Refusal('not-found');
+  const text = await wholeReadme(tgz, (JSON.parse(row.manifest) as { readme?: unknown }).readme);
+  if (text === undefined) throw new Refusal('not-found');
+  return text;
 }
 
 const IMAGE_TYPES: Record<string, string> = {

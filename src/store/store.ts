@@ -3,9 +3,9 @@
 // postgres://…`, the records in PostgreSQL (postgres/), which several nodes may share.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.ts';
-import { openSqlite } from './sqlite/node-sqlite.ts';
+import { openSqlite, sqliteTakesWrites } from './sqlite/node-sqlite.ts';
 import { migrate, type Dialect } from './migrations.ts';
 import { filesystemBlobs, type BlobStore } from './blobs/filesystem.ts';
 import { s3Blobs } from './blobs/s3.ts';
@@ -31,6 +31,8 @@ export type Store = {
   counter(name: Counter): string;
   /** Runs `work` in one transaction: store functions called with `trx` see and commit together. */
   transaction<T>(work: (trx: Db) => Promise<T>): Promise<T>;
+  /** Throws when the database answers but takes no writes (read-only file or mount, a hot standby). */
+  takesWrites(): Promise<void>;
   blobs: BlobStore;
   dataDir: string;
   close(): Promise<void>;
@@ -55,6 +57,8 @@ export async function openStore(dataDir: string, config?: StoreConfig): Promise<
     }),
     dialect: 'sqlite',
     transaction: (work) => store.db.transaction().execute(work),
+    // Holding Kysely's one connection, so the probe never runs inside a transaction of a request.
+    takesWrites: () => store.db.connection().execute(async () => sqliteTakesWrites(raw)),
     counter: (name) => (readCounter!.get(name) as { value: string } | undefined)?.value ?? '0',
     blobs: timedBlobs(openBlobs(dataDir, blobsConfig), () => store.timings),
     dataDir,
@@ -75,6 +79,10 @@ async function openPostgresStore(dataDir: string, url: string, blobsConfig: Blob
     }),
     dialect: 'postgres',
     transaction: (work) => store.db.transaction().execute(work),
+    // A hot standby, or default_transaction_read_only, answers 25006 to any write, even one matching no row.
+    takesWrites: async () => {
+      await sql`UPDATE schema_version SET version = version WHERE 1 = 0`.execute(store.db);
+    },
     // In memory, fed by LISTEN and a poll (postgres/counter-watch.ts): hot paths never wait for the database.
     counter: (name) => watch.read(name),
     blobs: timedBlobs(openBlobs(dataDir, blobsConfig), () => store.timings),

@@ -23,7 +23,8 @@ export const unscopedCredential: Rule = {
     const out: Finding[] = [];
     const nerf = defaultNerf(ctx);
     for (const layer of ctx.cfg.layers) {
-      if (layer.where === 'builtin') continue;
+      // pnpm pins an unscoped credential in its auth.ini to that file's registry (pnpm-auth.ts).
+      if (layer.where === 'builtin' || layer.where === 'pnpm-auth') continue;
       for (const key of UNSCOPED) {
         const entries = layer.byKey.get(key);
         if (!entries) continue;
@@ -115,7 +116,7 @@ export const credentialOverridden: Rule = {
         out.push(
           makeFinding('credential-overridden', {
             message:
-              `\`${c.key}\` is set in ${where(ctx, loser)} and in ${where(ctx, winner)}; npm sends the one from ${where(ctx, winner)} (${winner.where} beats ${loser.where})` +
+              `\`${c.key}\` is set in ${where(ctx, loser)} and in ${where(ctx, winner)}; ${ctx.client === 'pnpm' ? 'pnpm' : 'npm'} sends the one from ${where(ctx, winner)} (${winner.where} beats ${loser.where})` +
               `${loserValue ? `, not ${redact(loserValue)}` : ''}.`,
             fix: `Keep one credential: if the token at ${where(ctx, loser)} is the current one, delete line ${winner.line || ''} of ${winner.file}; otherwise delete the stale line at ${where(ctx, loser)}.`.replace(
               'line  of',

@@ -23,9 +23,8 @@ import { openWebSession } from '../../services/web-sessions.ts';
 import { baseUrl } from '../base-url.ts';
 import { donePage } from '../ui/login-page.ts';
 import { ssoOtpPage } from '../ui/signin-oidc-page.ts';
-import { formContext, pageContext, sendPage, webPlugin } from '../web/common.ts';
+import { formContext, pageContext, safeNext, sendPage, webPlugin } from '../web/common.ts';
 import { addCookie, cookie, cookies, startSession } from '../web/session.ts';
-import { safeNext } from './web-account.ts';
 import { whileLeased } from '../../services/leases.ts';
 
 /** Company sign-ins one browser may have under way at once (two terminals' `npm login`, a web page…). */

@@ -20,13 +20,8 @@ import {
 } from '../ui/pages-account.ts';
 import type { Ctx } from '../../services/context.ts';
 import { endSession, startSession } from '../web/session.ts';
-import { done, formContext, pageContext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
-
-/** Where to go after signing in: a page of these web pages, never another site. Printable ASCII only (a
- *  browser sends a path percent-encoded): a line break or a wide character cannot be put in `Location`. */
-export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/-\/web\/[!-[\]-~]*$/.test(next) ? next : '/-/web/';
-}
+import { showOnce, takeShown } from '../web/shown-once.ts';
+import { done, formContext, pageContext, safeNext, sendPage, toSignIn, webPlugin } from '../web/common.ts';
 
 type Form = Record<string, string>;
 const list = (s: string | undefined) => (s ?? '').split(/[\s,]+/).filter(Boolean);
@@ -64,6 +59,8 @@ function ssoLink(ctx: Ctx, next: unknown): SsoLink | undefined {
   const href = `/-/web/signin/oidc?next=${encodeURIComponent(safeNext(next))}`;
   return { name: o.name, href, only: !ctx.config.auth.local };
 }
+
+const CREATED = '/-/web/tokens/created';
 
 /** The registry's nerf-dart, the key npm looks tokens up by: `//host/path/`. */
 const nerfDart = (registry: string) => `${registry.replace(/^https?:/, '')}/`;
@@ -187,11 +184,12 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post('/-/web/tokens', async (req, reply) => {
-    const { principal, view, form } = await formContext(req, reply);
+    const { caller, principal, view, form } = await formContext(req, reply);
     if (!principal.user) return toSignIn(req, reply);
     try {
       const created = await createForCaller(ctx, auth, principal, tokenBody(form));
-      return sendPage(reply, 201, createdTokenPage(view, String(created.token), nerfDart(view.registry)));
+      showOnce(req, reply, caller, CREATED, String(created.token));
+      return reply.header('cache-control', 'no-store').redirect(CREATED, 303);
     } catch (e) {
       const error = refused(e);
       const r = e as Refusal;
@@ -199,6 +197,14 @@ export async function webAccountRoutes(app: FastifyInstance): Promise<void> {
       const { password: _p, otp: _o, _csrf, ...keep } = form;
       return sendPage(reply, r.status, newTokenPage(view, keep, { error, field: tokenField(r) }));
     }
+  });
+
+  /** The token a post made, shown once (shown-once.ts); a reload says it was. */
+  app.get(CREATED, async (req, reply) => {
+    const { caller, view } = await pageContext(req, reply);
+    if (!caller.principal.user) return toSignIn(req, reply);
+    const token = takeShown(req, reply, caller, CREATED);
+    return sendPage(reply, 200, createdTokenPage(view, token, nerfDart(view.registry)));
   });
 
   app.post('/-/web/tokens/revoke', async (req, reply) => {

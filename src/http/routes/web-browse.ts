@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { Refusal } from '../../domain/reasons.ts';
 import { search } from '../../services/search.ts';
-import { packageImage, packagePage, recentPackages } from '../../services/web-browse.ts';
+import { packageImage, packagePage, packageReadme, recentPackages } from '../../services/web-browse.ts';
 import { sendRefusal } from '../errors.ts';
 import { homePage, packagePageHtml, searchPage } from '../ui/pages-browse.ts';
 import { settingsUrl } from '../ui/pages-settings.ts';
@@ -74,6 +74,17 @@ export async function webBrowseRoutes(app: FastifyInstance): Promise<void> {
     const p = await packagePage(ctx, caller.principal, name, version, all ? undefined : SHOWN_VERSIONS);
     const settings = (await mayManage(ctx, caller.principal, name)) ? settingsUrl(name) : undefined;
     return sendPage(reply, 200, packagePageHtml(view, p, all, settings));
+  });
+
+  // The whole README of a version whose page shows only its start: text, never HTML, run nothing.
+  app.get<{ Params: { name: string; version: string } }>('/-/web/readme/:name/:version', async (req, reply) => {
+    const { caller } = await pageContext(req, reply);
+    const text = await packageReadme(ctx, caller.principal, req.params.name, req.params.version);
+    return reply
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .header('cache-control', 'private, max-age=300')
+      .type('text/plain; charset=utf-8')
+      .send(text);
   });
 
   // Images a README names by a relative path, from the version's tarball. Sandboxed: an SVG runs nothing.

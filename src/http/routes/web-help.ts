@@ -36,6 +36,7 @@ export async function webHelpRoutes(app: FastifyInstance): Promise<void> {
         ex: explanation,
         notices: extracted.notices,
         said: extracted.registryError,
+        lines: extracted.lines,
       }),
     );
   });

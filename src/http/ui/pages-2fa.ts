@@ -99,8 +99,21 @@ ${off.alert}${passwordField('off-password', off.pw)}
   );
 }
 
-/** Step 2: scan (or type the secret), then prove it works with the first code. */
-export function enrolPage(v: View, otpauth: string, error?: string): Html {
+/** Step 2: scan (or type the secret), then prove it works with the first code. The key is shown once (a reload
+ *  shows the form for the code without it). */
+export function enrolPage(v: View, otpauth: string | undefined, error?: string): Html {
+  const confirm = html`<form method="post" action="/-/web/account/2fa/confirm">${csrfField(v)}
+${code('Code from your authenticator')}<p><button>Confirm</button></p></form>`;
+  if (otpauth === undefined) {
+    return layout(
+      v,
+      'Set up your authenticator',
+      html`<h1>Set up your authenticator</h1>${messages({ error })}
+<p class="notice" role="status">The QR code and its secret were shown once and are not shown again. If your
+authenticator app has them, confirm with a code from it; if not, <a href="/-/web/account/2fa">start again</a>.</p>
+${confirm}`,
+    );
+  }
   const secret = new URL(otpauth).searchParams.get('secret') ?? '';
   // uqr draws with fill attributes only (no style), so the page's CSP holds; the text alternative is the secret.
   const svg = renderSVG(otpauth, { border: 2 }).replace('<svg ', '<svg role="img" aria-labelledby="qr-label" ');
@@ -113,13 +126,22 @@ export function enrolPage(v: View, otpauth: string, error?: string): Html {
 <label for="tfa-secret">Secret</label>
 <div class="secret"><input id="tfa-secret" class="mono" readonly value="${secret}">
 <button type="button" class="secondary" data-copy="tfa-secret" hidden>Copy</button></div>
-<form method="post" action="/-/web/account/2fa/confirm">${csrfField(v)}
-${code('Code from your authenticator')}<p><button>Confirm</button></p></form>`,
+${confirm}`,
   );
 }
 
-/** Step 3: the recovery codes, shown this once (only their hashes are kept). */
-export function recoveryPage(v: View, codes: string[]): Html {
+/** Step 3: the recovery codes, shown this once (only their hashes are kept); without them, that they were. */
+export function recoveryPage(v: View, codes: string[] | undefined): Html {
+  if (codes === undefined) {
+    return layout(
+      v,
+      'Recovery codes',
+      html`<h1>Two-factor authentication is on</h1>
+<p class="notice" role="status">The recovery codes were shown once and are not shown again. If you did not keep
+them, turn two-factor authentication off and on again to get new ones.</p>
+<p><a href="/-/web/account">Back to your account</a></p>`,
+    );
+  }
   return layout(
     v,
     'Recovery codes',

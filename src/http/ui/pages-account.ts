@@ -220,7 +220,18 @@ ${
   );
 }
 
-export function createdTokenPage(v: View, token: string, nerfDart: string): Html {
+/** The token a form made, on the page its post redirected to; without it (read already), that it was shown once. */
+export function createdTokenPage(v: View, token: string | undefined, nerfDart: string): Html {
+  if (token === undefined) {
+    return layout(
+      v,
+      'Token shown once',
+      html`<h1>Your new token</h1>
+<p class="notice" role="status">The token was shown once and is not shown again. If you did not copy it, revoke it
+and create another.</p>
+<p><a href="/-/web/tokens">Back to your tokens</a></p>`,
+    );
+  }
   return layout(
     v,
     'Token created',

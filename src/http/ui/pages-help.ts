@@ -1,6 +1,6 @@
 // "Why was I refused?": the caller's own refusals from the audit log, each with the reason's help page and
 // fix; and pasted npm/pnpm/Yarn output explained by the same code as `tessera explain`.
-import type { Explanation } from '../../doctor/explain.ts';
+import { notUnderstood, type Explanation } from '../../doctor/explain.ts';
 import { reasons } from '../../domain/reasons.ts';
 import type { MyRefusal } from '../../services/web-self.ts';
 import { html, raw, type Html } from './html.ts';
@@ -36,7 +36,9 @@ ${
   );
 }
 
-export function explainPage(v: View, text = '', result?: { ex: Explanation; notices: string[]; said?: string }): Html {
+type Result = { ex: Explanation; notices: string[]; said?: string; lines: string[] };
+
+export function explainPage(v: View, text = '', result?: Result): Html {
   return layout(
     v,
     'Explain an npm error',
@@ -46,12 +48,14 @@ not stored; your own npm configuration is not looked at (run <code>tessera expla
 <form method="post" action="/-/web/explain">${csrfField(v)}
 <label for="output">Output</label><textarea id="output" name="output" rows="12" required>${text}</textarea>
 <p><button>Explain</button></p></form>
-${result ? explanation(result.ex, result.notices, result.said) : ''}`,
+${result ? explanation(result) : ''}`,
   );
 }
 
-function explanation(ex: Explanation, notices: string[], said?: string): Html {
-  if (ex.code === 'UNKNOWN') return html`<p role="status">No npm, pnpm or Yarn error found in the input.</p>`;
+function explanation({ ex, notices, said, lines }: Result): Html {
+  // The words of `tessera explain` (notUnderstood): what was not found, and what to paste instead.
+  if (ex.code === 'UNKNOWN')
+    return html`<div role="status">${notUnderstood(lines).map((l) => html`<p>${commands(l)}</p>`)}</div>`;
   return html`<h2>error ${ex.code}${ex.status ? ` (HTTP ${ex.status})` : ''}${ex.method ? ` on ${ex.method}` : ''}</h2>
 ${ex.url ? html`<p>Request: <code>${ex.url}</code></p>` : ''}
 ${ex.method === 'PUT' ? html`<p>A PUT is a publish (or another write): this is about publish permission, not installs.</p>` : ''}

@@ -8,7 +8,7 @@ import { outageRefusal } from '../errors.ts';
 import type { Html } from '../ui/html.ts';
 import type { View } from '../ui/layout.ts';
 import { errorPage, NOT_FOUND } from '../ui/pages-browse.ts';
-import { checkForm, setNotice, takeNotice, webCaller, type WebCaller } from './session.ts';
+import { checkForm, SessionEnded, setNotice, takeNotice, webCaller, type WebCaller } from './session.ts';
 
 /** No inline script or style anywhere; README images from the registry or https only. */
 export const CSP =
@@ -32,6 +32,7 @@ export function webPlugin(app: FastifyInstance): void {
     return payload;
   });
   app.setErrorHandler(async (err, req, reply) => {
+    if (err instanceof SessionEnded) return toSignIn(req, reply);
     const r = err instanceof Refusal ? err : outageRefusal(err);
     if (!r) req.log.error({ err }, 'unexpected error on a web page');
     else if (r !== err) req.log.warn({ reason: r.reason, err }, r.message);
@@ -77,12 +78,36 @@ export function sendPage(reply: FastifyReply, status: number, page: Html): Fasti
   return reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page.text);
 }
 
-/** Pages for signed-in people send others to the sign-in page, and back afterwards. */
-export function toSignIn(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** Where to go after signing in: a page of these web pages, never another site. Printable ASCII only (a
+ *  browser sends a path percent-encoded): a line break or a wide character cannot be put in `Location`. */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/-\/web\/[!-[\]-~]*$/.test(next) ? next : '/-/web/';
+}
+
+/** Pages for signed-in people send others to the sign-in page, and back afterwards: to the page asked for, or
+ *  for a form post to the page the form was on (the post itself is not replayed). Someone whose session ended
+ *  is told so. */
+export async function toSignIn(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const caller = await webCaller(req, reply);
+  if (caller.ended) setNotice(req, reply, caller, req.method === 'GET' ? ENDED : `${ENDED} ${NOT_SENT}`);
+  const next = req.method === 'GET' ? req.url : formPage(req);
   return reply
     .code(303)
     .header('cache-control', 'no-store')
-    .redirect(`/-/web/signin?next=${encodeURIComponent(req.url)}`, 303);
+    .redirect(`/-/web/signin?next=${encodeURIComponent(next)}`, 303);
+}
+
+const ENDED = 'Your session has ended: sign in again to go on.';
+const NOT_SENT = 'The form you sent was not carried out; send it again once signed in.';
+
+/** The page a form was posted from: its Referer, when that is a page of this registry (the pages send it to
+ *  their own origin); the home page when not. */
+function formPage(req: FastifyRequest): string {
+  try {
+    const from = new URL(String(req.headers.referer ?? ''));
+    if (from.origin === new URL(baseUrl(req)).origin) return safeNext(from.pathname + from.search);
+  } catch {}
+  return '/-/web/';
 }
 
 /** A browser asking for `/`, not npm: npm sends its own headers and never asks for HTML. */

@@ -7,9 +7,20 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { anonymous, type Principal } from '../../domain/principal.ts';
 import { Refusal } from '../../domain/reasons.ts';
+import { isTesseraToken, tokenChecksumValid } from '../../domain/tokens.ts';
 import { baseUrl } from '../base-url.ts';
 
-export type WebCaller = { principal: Principal; csrf: string; session?: string };
+/** `ended`: the form token of a session this browser still holds a cookie of, but that has ended (expired,
+ *  signed out elsewhere, revoked): a form from its pages is no forgery, only a tab left open too long. */
+export type WebCaller = { principal: Principal; csrf: string; session?: string; ended?: string };
+
+/** A form post from a page of this browser's session that has since ended: not a refusal, the browser is sent to
+ *  sign in again (and back to the page). */
+export class SessionEnded extends Error {}
+
+/** How long a session cookie outlives its session: long enough for a tab left open over a weekend to be told its
+ *  session ended (see `ended`) rather than that its form is forged. The value is dead by then; it opens nothing. */
+const ENDED_GRACE_SECONDS = 7 * 86_400;
 
 const callers = new WeakMap<FastifyRequest, Promise<WebCaller>>();
 
@@ -31,13 +42,19 @@ export function cookies(req: FastifyRequest): Map<string, string> {
   return out;
 }
 
-export function cookie(req: FastifyRequest, name: string, value: string, maxAgeSeconds: number): string {
-  return `${name}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure(req) ? '; Secure' : ''}`;
+export function cookie(req: FastifyRequest, name: string, value: string, maxAgeSeconds: number, path = '/'): string {
+  const attrs = `Path=${path}; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure(req) ? '; Secure' : ''}`;
+  return `${name}=${value}; ${attrs}`;
 }
 
+/** A cookie for one page only: `__Host-` needs `Path=/`, so over https its prefix is `__Secure-`. */
+export function pageCookieName(req: FastifyRequest, name: string): string {
+  return `${secure(req) ? '__Secure-' : ''}${name}`;
+}
+
+/** One more Set-Cookie: Fastify appends to the ones already set (giving it them again would send them twice). */
 export function addCookie(reply: FastifyReply, value: string): void {
-  const prev = reply.getHeader('set-cookie');
-  reply.header('set-cookie', [...(Array.isArray(prev) ? prev : prev ? [String(prev)] : []), value]);
+  reply.header('set-cookie', value);
 }
 
 const formToken = (secret: string) => createHmac('sha256', secret).update('tessera web form').digest('base64url');
@@ -59,27 +76,35 @@ async function resolve(req: FastifyRequest, reply: FastifyReply): Promise<WebCal
   if (session) {
     const principal = await req.server.tessera.auth.fromWebSession(session, req.ip);
     if (principal) return { principal, csrf: formToken(session), session };
-    addCookie(reply, cookie(req, n.session, '', 0));
   }
   let pre = jar.get(n.csrf);
   if (!pre || !/^[\w-]{32}$/.test(pre)) {
     pre = randomBytes(24).toString('base64url');
     addCookie(reply, cookie(req, n.csrf, pre, 86_400));
   }
-  return { principal: anonymous, csrf: formToken(pre) };
+  // Kept, not cleared: another tab's form of the same session is then told the same; signing in replaces it.
+  const ended = session && isTesseraToken(session) && tokenChecksumValid(session) ? formToken(session) : undefined;
+  return { principal: anonymous, csrf: formToken(pre), ended };
 }
+
+const same = (sent: string, expected: string) => {
+  const a = Buffer.from(sent);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
 
 /** Every form post: from this registry's own origin, carrying the form token of this browser's session. */
 export function checkForm(req: FastifyRequest, caller: WebCaller, form: Record<string, unknown>): void {
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== new URL(baseUrl(req)).origin) throw new Refusal('csrf-failed');
-  const sent = Buffer.from(typeof form._csrf === 'string' ? form._csrf : '');
-  const expected = Buffer.from(caller.csrf);
-  if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) throw new Refusal('csrf-failed');
+  const sent = typeof form._csrf === 'string' ? form._csrf : '';
+  if (same(sent, caller.csrf)) return;
+  if (caller.ended && same(sent, caller.ended)) throw new SessionEnded();
+  throw new Refusal('csrf-failed');
 }
 
 export function startSession(req: FastifyRequest, reply: FastifyReply, secret: string, ttlMs: number): void {
-  addCookie(reply, cookie(req, names(req).session, secret, Math.floor(ttlMs / 1000)));
+  addCookie(reply, cookie(req, names(req).session, secret, Math.floor(ttlMs / 1000) + ENDED_GRACE_SECONDS));
 }
 
 export function endSession(req: FastifyRequest, reply: FastifyReply): void {

@@ -24,9 +24,11 @@ class Statement implements SqliteStatement {
   }
 }
 
+/** Another process (the admin CLI) may write while the server runs: wait this long for its lock, don't fail. */
+const BUSY_TIMEOUT_MS = 10_000;
+
 export function openSqlite(path: string): { kysely: SqliteDatabase; raw: DatabaseSync } {
-  // Another process (the admin CLI) may write while the server runs: wait for its lock, don't fail.
-  const raw = new DatabaseSync(path, { timeout: 10_000 });
+  const raw = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
   raw.exec(
     'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 8000; PRAGMA foreign_keys = ON;',
   );
@@ -44,4 +46,20 @@ export function openSqlite(path: string): { kysely: SqliteDatabase; raw: Databas
     },
   };
   return { kysely, raw };
+}
+
+/** Whether SQLite takes writes now: a write matching no row asks for the write lock and changes nothing, and a
+ *  database it may not write (opened read-only: a read-only file, folder or mount; `query_only`) answers
+ *  SQLITE_READONLY. Without waiting: the connection is synchronous, and another process holding the lock (busy,
+ *  locked) is a database that takes writes. Call it holding the connection (no transaction of ours is open). */
+export function sqliteTakesWrites(raw: DatabaseSync): void {
+  raw.exec('PRAGMA busy_timeout = 0');
+  try {
+    raw.prepare('UPDATE schema_version SET version = version WHERE 1 = 0').run();
+  } catch (e) {
+    const code = (e as { errcode?: number }).errcode ?? 0;
+    if ((code & 0xff) !== 5 && (code & 0xff) !== 6) throw e;
+  } finally {
+    raw.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
 }

@@ -18,6 +18,7 @@ import { makeNpm, makePackage, makeProject } from '../helpers/npm.ts';
 import { makePnpm, makeYarn, writeNpmrc, writeYarnrc, type ClientEnv } from '../helpers/clients.ts';
 import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { rowRequest } from '../helpers/matrix-table.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { enable2fa } from '../helpers/two-factor.ts';
 import { defaults } from '../../src/config/config.ts';
@@ -43,15 +44,7 @@ describe('pnpm 11 and Yarn 4: trusted, staged and two-factor publishing', { skip
     return codeAt(secret, s.clock.now());
   };
   const api = async (method: string, path: string, body?: unknown, otp?: string) => {
-    const res = await fetch(`${s.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        ...(otp ? { 'npm-otp': otp } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const res = await rowRequest(s.url, method, path, `Bearer ${token}`, body, otp);
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
   const versions = async (name: string) =>

@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { clusterBackend } from '../helpers/cluster-data.ts';
-import { sharedPostgres } from '../helpers/postgres.ts';
+import { admin } from '../helpers/database-away.ts';
 import { sqliteTakesWrites } from '../../src/store/sqlite/node-sqlite.ts';
 
 type Ready = { status: number; failing?: string[] };
@@ -94,15 +93,6 @@ describe('readiness: a database that takes no writes', () => {
     await token;
     const name = new URL(s.ctx.config.database ?? '').pathname.slice(1);
     assert.match(name, /^t_[0-9a-f]+$/);
-    const admin = async (q: string) => {
-      const c = new pg.Client({ connectionString: (await sharedPostgres()).url });
-      await c.connect();
-      try {
-        await c.query(q);
-      } finally {
-        await c.end();
-      }
-    };
     // New connections take the database's setting: end the pool's, which it opens again (a check that meets a
     // connection ended under it names `database`, as an outage does; the next one has a new connection).
     const setting = async (q: string, want: number) => {

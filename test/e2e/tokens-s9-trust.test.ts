@@ -8,6 +8,7 @@ import { makeNpm, makePackage } from '../helpers/npm.ts';
 import { makeYarn, writeYarnrc } from '../helpers/clients.ts';
 import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
+import { rowRequest } from '../helpers/matrix-table.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { defaults } from '../../src/config/config.ts';
 import { disableUser } from '../../src/services/accounts.ts';
@@ -20,15 +21,7 @@ describe('trusted publishing: names as GitHub compares them, audiences as client
   let token = '';
   let secret = '';
   const api = async (method: string, path: string, body?: unknown, otp?: string) => {
-    const res = await fetch(`${s.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        ...(otp ? { 'npm-otp': otp } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const res = await rowRequest(s.url, method, path, `Bearer ${token}`, body, otp);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const versions = async (name: string) => Object.keys((await api('GET', name)).body.versions ?? {}).sort();

@@ -3,7 +3,8 @@
 import pg from 'pg';
 import { sharedPostgres } from './postgres.ts';
 
-async function admin(q: string): Promise<void> {
+/** Runs one statement as the shared PostgreSQL's administrator, on a connection of its own. */
+export async function admin(q: string): Promise<void> {
   const c = new pg.Client({ connectionString: (await sharedPostgres()).url });
   await c.connect();
   try {

@@ -9,19 +9,12 @@ import { makeNpm, makePackage, type NpmEnv } from '../helpers/npm.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { createOrg } from '../../src/services/orgs.ts';
 import { codeAt } from '../../src/domain/totp.ts';
+import { enable2fa, type TfaMode } from '../helpers/two-factor.ts';
 
 /** Turns on 2FA for `user` over npm's own profile API; returns the seed. */
-async function enrol(s: TestServer, token: string, user: string, mode: string): Promise<string> {
-  const post = (body: object) =>
-    fetch(`${s.url}-/npm/v1/user`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  const url = ((await (await post({ tfa: { mode, password: `${user}-password` } })).json()) as { tfa: string }).tfa;
-  const secret = new URL(url).searchParams.get('secret')!;
-  assert.equal((await post({ tfa: [codeAt(secret, s.clock.now())] })).status, 200);
-  return secret;
+function enrol(s: TestServer, token: string, user: string, mode: TfaMode): Promise<string> {
+  const code = (seed: string) => codeAt(seed, s.clock.now());
+  return enable2fa(s.url, `Bearer ${token}`, { mode, password: `${user}-password`, code });
 }
 
 describe('a refused write gives back its one-time password (npm 11)', { skip: onceInSqlitePass }, () => {

@@ -9,6 +9,7 @@ import { makeYarn, writeYarnrc } from '../helpers/clients.ts';
 import { startIssuer, githubEnv, type Issuer } from '../helpers/oidc-issuer.ts';
 import { onceInSqlitePass } from '../helpers/cluster-data.ts';
 import { rowRequest } from '../helpers/matrix-table.ts';
+import { enable2fa } from '../helpers/two-factor.ts';
 import { codeAt } from '../../src/domain/totp.ts';
 import { defaults } from '../../src/config/config.ts';
 import { disableUser } from '../../src/services/accounts.ts';
@@ -153,28 +154,19 @@ describe('trusted publishing: names as GitHub compares them, audiences as client
     assert.equal(r.code, 0, r.output);
     r = await alice.run(['owner', 'add', 'bob', 'tp-dis']);
     assert.equal(r.code, 0, r.output);
-    const post = (body: object) =>
-      fetch(`${s.url}-/npm/v1/user`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${bobToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const url = (
-      (await (await post({ tfa: { mode: 'auth-only', password: 'bob-password' } })).json()) as { tfa: string }
-    ).tfa;
-    const bobSecret = new URL(url).searchParams.get('secret')!;
-    assert.equal((await post({ tfa: [codeAt(bobSecret, s.clock.now())] })).status, 200);
+    const bobSecret = await enable2fa(s.url, `Bearer ${bobToken}`, {
+      mode: 'auth-only',
+      password: 'bob-password',
+      code: (seed) => codeAt(seed, s.clock.now()),
+    });
     const gha = ['--repository', 'acme/lib', '--file', 'release.yml', '--environment', 'production'];
-    s.clock.advance(30_000);
-    r = await alice.run([
-      'trust',
-      'github',
-      'tp-dis',
-      ...gha,
-      '--allow-publish',
-      '--yes',
-      `--otp=${codeAt(secret, s.clock.now())}`,
-    ]);
+    // npm trust github for tp-dis, by `who` with a fresh code from their authenticator.
+    const trustGithub = (who: typeof alice, seed: string) => {
+      s.clock.advance(30_000);
+      const otp = `--otp=${codeAt(seed, s.clock.now())}`;
+      return who.run(['trust', 'github', 'tp-dis', ...gha, '--allow-publish', '--yes', otp]);
+    };
+    r = await trustGithub(alice, secret);
     assert.equal(r.code, 0, r.output);
 
     await disableUser(s.ctx, 'alice');
@@ -199,16 +191,7 @@ describe('trusted publishing: names as GitHub compares them, audiences as client
     s.clock.advance(30_000);
     r = await bob.run(['trust', 'revoke', 'tp-dis', '--id', id, `--otp=${codeAt(bobSecret, s.clock.now())}`]);
     assert.equal(r.code, 0, r.output);
-    s.clock.advance(30_000);
-    r = await bob.run([
-      'trust',
-      'github',
-      'tp-dis',
-      ...gha,
-      '--allow-publish',
-      '--yes',
-      `--otp=${codeAt(bobSecret, s.clock.now())}`,
-    ]);
+    r = await trustGithub(bob, bobSecret);
     assert.equal(r.code, 0, r.output);
     gh.githubClaims = claims();
     r = await ci();
